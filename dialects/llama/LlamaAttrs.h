@@ -1,0 +1,20 @@
+//===- LlamaAttrs.h - llama dialect attributes ------------------*- C++ -*-===//
+
+#ifndef LLAMAC_DIALECTS_LLAMA_LLAMAATTRS_H
+#define LLAMAC_DIALECTS_LLAMA_LLAMAATTRS_H
+
+#include "mlir/IR/Attributes.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+
+#include "dialects/llama/LlamaEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/llama/LlamaAttrs.h.inc"
+
+namespace mlir::llama {
+/// The name of the module attribute that holds a model's ConfigAttr.
+inline constexpr llvm::StringLiteral kConfigAttrName = "llama.config";
+} // namespace mlir::llama
+
+#endif // LLAMAC_DIALECTS_LLAMA_LLAMAATTRS_H

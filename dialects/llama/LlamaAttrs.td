@@ -1,0 +1,85 @@
+//===- LlamaAttrs.td - llama dialect attributes ------------*- tablegen -*-===//
+
+#ifndef LLAMA_ATTRS_TD
+#define LLAMA_ATTRS_TD
+
+include "dialects/llama/LlamaDialect.td"
+include "mlir/IR/EnumAttr.td"
+
+/// A double parameter printed exactly (shortest round-trip form).
+def Llama_DoubleParameter : AttrOrTypeParameter<"::llvm::APFloat", ""> {
+  let parser = [{ [&]() -> ::mlir::FailureOr<::llvm::APFloat> {
+    double value;
+    if ($_parser.parseFloat(value))
+      return ::mlir::failure();
+    return ::llvm::APFloat(value);
+  }() }];
+  let printer = [{ $_printer.printFloat($_self) }];
+}
+
+def Llama_RopeLayout : I32EnumAttr<"RopeLayout",
+    "which elements of a head RoPE rotates together", [
+      I32EnumAttrCase<"Interleaved", 0, "interleaved">,
+      I32EnumAttrCase<"HalfSplit", 1, "half_split">
+    ]> {
+  let cppNamespace = "::mlir::llama";
+  let genSpecializedAttr = 0;
+}
+
+def Llama_RopeLayoutAttr : EnumAttr<Llama_Dialect, Llama_RopeLayout, "rope_layout"> {
+  let summary = "RoPE pair layout";
+  let description = [{
+    `interleaved` rotates pairs `(x[2i], x[2i+1])` (Meta, llama2.c, gpt-fast);
+    `half_split` rotates pairs `(x[i], x[i + d/2])` (Hugging Face's
+    `rotate_half`, whose q/k projection rows are permuted to match).
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Llama_RopeScalingAttr : AttrDef<Llama_Dialect, "RopeScaling"> {
+  let mnemonic = "llama3_rope_scaling";
+  let summary = "Llama 3.1 rescaling of the RoPE inverse frequencies";
+  let description = [{
+    Wavelengths longer than `original_max_position / low_freq_factor` are divided
+    by `factor`, shorter than `original_max_position / high_freq_factor` are kept,
+    and the band between is interpolated smoothly.
+
+    ```mlir
+    #llama.llama3_rope_scaling<factor = 8.0, low_freq_factor = 1.0,
+                               high_freq_factor = 4.0, original_max_position = 8192>
+    ```
+  }];
+  let parameters = (ins Llama_DoubleParameter:$factor, Llama_DoubleParameter:$low_freq_factor,
+                        Llama_DoubleParameter:$high_freq_factor,
+                        "int64_t":$original_max_position);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Llama_ConfigAttr : AttrDef<Llama_Dialect, "Config"> {
+  let mnemonic = "config";
+  let summary = "hyper-parameters of a Llama model";
+  let description = [{
+    Carried by a module as its `llama.config` attribute; every op's shapes follow
+    from it.
+
+    ```mlir
+    module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172,
+        layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512,
+        max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04,
+        rope_layout = interleaved, bos = 1, eos = [1]>} {}
+    ```
+  }];
+  let parameters = (ins "int64_t":$dim, "int64_t":$hidden_dim, "int64_t":$layers,
+                        "int64_t":$heads, "int64_t":$kv_heads, "int64_t":$head_dim,
+                        "int64_t":$vocab, "int64_t":$max_seq_len,
+                        Llama_DoubleParameter:$norm_eps, Llama_DoubleParameter:$rope_theta,
+                        "::mlir::llama::RopeLayout":$rope_layout,
+                        OptionalParameter<"::mlir::llama::RopeScalingAttr">:$rope_scaling,
+                        "int64_t":$bos,
+                        "::mlir::DenseI64ArrayAttr":$eos);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+#endif // LLAMA_ATTRS_TD

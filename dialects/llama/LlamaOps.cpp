@@ -1,0 +1,173 @@
+//===- LlamaOps.cpp - llama dialect operations: verifiers -----------------===//
+//
+// Every shape rule of REFERENCE-SEMANTICS.md that an op can check locally is
+// checked here. Dynamic dimensions are accepted and checked only where both
+// sides are static.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llama/LlamaOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+/// True when two dimensions can be equal at run time.
+bool dimsAgree(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// True for a finite or infinite value above zero (false for NaN).
+bool isPositive(const APFloat &value) {
+  return !value.isNaN() && !value.isNegative() && !value.isZero();
+}
+
+/// Prints a dimension the way tensor types do ("?" when dynamic).
+std::string dimStr(int64_t d) {
+  return ShapedType::isDynamic(d) ? "?" : std::to_string(d);
+}
+
+/// Checks the rank of `type` and emits "<what> must have rank N".
+LogicalResult checkRank(Operation *op, StringRef what, RankedTensorType type,
+                        int64_t rank) {
+  if (type.getRank() != rank)
+    return op->emitOpError() << what << " must have rank " << rank
+                             << ", got " << type;
+  return success();
+}
+} // namespace
+
+#define GET_OP_CLASSES
+#include "dialects/llama/LlamaOps.cpp.inc"
+
+LogicalResult WeightOp::verify() {
+  if (!getResult().getType().hasStaticShape())
+    return emitOpError("weight tensors must have a static shape");
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  auto table = getTable().getType();
+  auto tokens = getTokens().getType();
+  auto result = getResult().getType();
+  if (failed(checkRank(*this, "table", table, 2)) ||
+      failed(checkRank(*this, "result", result, 2)))
+    return failure();
+  if (!dimsAgree(result.getDimSize(0), tokens.getDimSize(0)))
+    return emitOpError() << "result has " << dimStr(result.getDimSize(0))
+                         << " rows but there are "
+                         << dimStr(tokens.getDimSize(0)) << " tokens";
+  if (!dimsAgree(result.getDimSize(1), table.getDimSize(1)))
+    return emitOpError() << "result row size " << dimStr(result.getDimSize(1))
+                         << " differs from the embedding size "
+                         << dimStr(table.getDimSize(1));
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  auto input = getInput().getType();
+  auto weight = getWeight().getType();
+  if (failed(checkRank(*this, "weight", weight, 1)))
+    return failure();
+  if (input.getRank() < 1)
+    return emitOpError("input must have rank at least 1");
+  if (!dimsAgree(input.getShape().back(), weight.getDimSize(0)))
+    return emitOpError() << "weight size " << dimStr(weight.getDimSize(0))
+                         << " differs from the normalized dimension "
+                         << dimStr(input.getShape().back());
+  if (!isPositive(getEps()))
+    return emitOpError("eps must be positive");
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  auto input = getInput().getType();
+  auto weight = getWeight().getType();
+  auto result = getResult().getType();
+  if (failed(checkRank(*this, "input", input, 2)) ||
+      failed(checkRank(*this, "weight", weight, 2)) ||
+      failed(checkRank(*this, "result", result, 2)))
+    return failure();
+  if (!dimsAgree(input.getDimSize(1), weight.getDimSize(1)))
+    return emitOpError() << "input has " << dimStr(input.getDimSize(1))
+                         << " features but the weight [out, in] expects "
+                         << dimStr(weight.getDimSize(1));
+  if (!dimsAgree(result.getDimSize(0), input.getDimSize(0)) ||
+      !dimsAgree(result.getDimSize(1), weight.getDimSize(0)))
+    return emitOpError() << "result must be [" << dimStr(input.getDimSize(0))
+                         << ", " << dimStr(weight.getDimSize(0)) << "], got "
+                         << result;
+  if (result.getElementType() != input.getElementType())
+    return emitOpError("result element type must match the input's");
+  return success();
+}
+
+LogicalResult RopeOp::verify() {
+  auto input = getInput().getType();
+  if (failed(checkRank(*this, "input", input, 3)))
+    return failure();
+  int64_t headDim = input.getDimSize(2);
+  if (!ShapedType::isDynamic(headDim) && headDim % 2 != 0)
+    return emitOpError() << "head_dim must be even, got " << headDim;
+  if (!isPositive(getTheta()))
+    return emitOpError("theta must be positive");
+  return success();
+}
+
+/// Checks a `[layers, kv_heads, max_seq_len, head_dim]` cache against the
+/// `[N, heads, head_dim]` rows that use it.
+static LogicalResult checkCacheShape(Operation *op, StringRef what,
+                                     RankedTensorType cache,
+                                     RankedTensorType rows) {
+  if (failed(checkRank(op, what, cache, 4)))
+    return failure();
+  if (!dimsAgree(cache.getDimSize(3), rows.getDimSize(2)))
+    return op->emitOpError()
+           << what << " head_dim " << dimStr(cache.getDimSize(3))
+           << " differs from the rows' head_dim " << dimStr(rows.getDimSize(2));
+  int64_t n = rows.getDimSize(0), seq = cache.getDimSize(2);
+  if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(seq) && n > seq)
+    return op->emitOpError() << n << " rows do not fit in a " << what
+                             << " of " << seq << " positions";
+  return success();
+}
+
+LogicalResult KVWriteOp::verify() {
+  auto values = getValues().getType();
+  auto cache = getCache().getType();
+  if (failed(checkRank(*this, "values", values, 3)) ||
+      failed(checkCacheShape(*this, "cache", cache, values)))
+    return failure();
+  if (!dimsAgree(values.getDimSize(1), cache.getDimSize(1)))
+    return emitOpError() << "values have " << dimStr(values.getDimSize(1))
+                         << " kv heads but the cache has "
+                         << dimStr(cache.getDimSize(1));
+  if (values.getElementType() != cache.getElementType())
+    return emitOpError("values and cache element types differ");
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  auto query = getQuery().getType();
+  auto keys = getKeys().getType();
+  auto values = getValues().getType();
+  if (failed(checkRank(*this, "query", query, 3)) ||
+      failed(checkCacheShape(*this, "key cache", keys, query)))
+    return failure();
+  if (keys != values)
+    return emitOpError() << "key and value caches must have the same type, got "
+                         << keys << " and " << values;
+  int64_t heads = query.getDimSize(1), kvHeads = keys.getDimSize(1);
+  if (!ShapedType::isDynamic(heads) && !ShapedType::isDynamic(kvHeads) &&
+      heads % kvHeads != 0)
+    return emitOpError() << "query heads (" << heads
+                         << ") must be a multiple of kv heads (" << kvHeads
+                         << ")";
+  if (auto scale = getScaleAttr(); scale && !isPositive(scale.getValue()))
+    return emitOpError("scale must be positive");
+  return success();
+}

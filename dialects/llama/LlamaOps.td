@@ -1,0 +1,224 @@
+//===- LlamaOps.td - llama dialect operations --------------*- tablegen -*-===//
+//
+// Each op is one step of the Llama forward pass as written in
+// REFERENCE-SEMANTICS.md. Activations are `f32`/`bf16`/`f16` tensors whose
+// leading dimension is the token (row) count N: 1 for decode, the prompt length
+// for prefill.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMA_OPS_TD
+#define LLAMA_OPS_TD
+
+include "dialects/llama/LlamaDialect.td"
+include "dialects/llama/LlamaAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/CommonAttrConstraints.td"
+
+def Llama_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
+def Llama_TokenTensor : RankedTensorOf<[I32], [HasAnyRankOfPred<[1]>]>;
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def Llama_WeightOp : Llama_Op<"weight", [Pure]> {
+  let summary = "a named tensor of the weight store";
+  let description = [{
+    Refers to a tensor of the weight store by name; weights are never IR
+    constants, so compiling a 70B model never materialises its weights in the
+    IR. With a `layer` operand it names one layer of a tensor stacked over the
+    layers (the stored tensor has one more leading dimension, `layers`), which
+    lets a single layer body be compiled once and iterated.
+
+    ```mlir
+    %emb = llama.weight @tok_embeddings : tensor<512x64xf32>
+    %wq  = llama.weight @"layers.wq"[%layer] : tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name, Optional<Index>:$layer);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = "$name (`[` $layer^ `]`)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Embedding, normalization, projections
+//===----------------------------------------------------------------------===//
+
+def Llama_EmbeddingOp : Llama_Op<"embedding", [Pure]> {
+  let summary = "token embedding lookup: `out[i, :] = table[tokens[i], :]`";
+  let description = [{
+    ```mlir
+    %h = llama.embedding %table[%tokens] : tensor<512x64xf32>, tensor<4xi32> -> tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$table, Llama_TokenTensor:$tokens);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `[` $tokens `]` attr-dict `:` type($table) `,` type($tokens) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llama_RMSNormOp : Llama_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "RMSNorm: `x * rsqrt(mean(x^2) + eps) * weight` over the last dimension";
+  let description = [{
+    Normalizes each row of `input` (computed in f32) and scales it by `weight`.
+
+    ```mlir
+    %y = llama.rms_norm %x, %w {eps = 1.0e-05 : f32} : tensor<4x64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$input, Llama_FloatTensor:$weight,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$eps);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` type($input) `,` type($weight)";
+  let hasVerifier = 1;
+}
+
+def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
+  let summary = "a linear layer without bias: `out = x · weightᵀ`";
+  let description = [{
+    `weight` is stored `[out_features, in_features]` as in every Llama
+    checkpoint. The weight's element type may differ from the activations'
+    (bf16 weights with f32 activations); accumulation is in f32.
+
+    ```mlir
+    %q = llama.linear %x, %wq : tensor<4x64xf32>, tensor<64x64xf32> -> tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$input, Llama_FloatTensor:$weight);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Positional encoding, KV cache, attention
+//===----------------------------------------------------------------------===//
+
+def Llama_RopeOp : Llama_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "rotary position embedding of rows at positions `pos, pos+1, ...`";
+  let description = [{
+    `input` is `[N, heads, head_dim]`; row `i` is rotated for position `pos + i`
+    with inverse frequencies `theta^(-2j/head_dim)` (optionally rescaled by
+    `scaling`), pairing elements as `layout` says.
+
+    ```mlir
+    %qr = llama.rope %q at %pos {theta = 1.0e+04 : f32, layout = #llama.rope_layout<interleaved>}
+        : tensor<4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$input, Index:$pos,
+                       DefaultValuedAttr<F32Attr, "10000.0">:$theta,
+                       Llama_RopeLayoutAttr:$layout,
+                       OptionalAttr<Llama_RopeScalingAttr>:$scaling);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = "$input `at` $pos attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Llama_KVWriteOp : Llama_Op<"kv_write", [Pure, AllTypesMatch<["cache", "result"]>]> {
+  let summary = "write keys or values of N rows into the cache at `[layer, :, pos:pos+N]`";
+  let description = [{
+    The cache is `[layers, kv_heads, max_seq_len, head_dim]`; `values` is
+    `[N, kv_heads, head_dim]`. The result is the updated cache; the op is in
+    destination-passing style so that bufferization writes the runtime's cache
+    buffer in place.
+
+    ```mlir
+    %k2 = llama.kv_write %kr into %kcache[%layer, %pos]
+        : tensor<4x4x8xf32> into tensor<5x4x512x8xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$values, Llama_FloatTensor:$cache,
+                       Index:$layer, Index:$pos);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = [{
+    $values `into` $cache `[` $layer `,` $pos `]` attr-dict `:` type($values) `into` type($cache)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llama_AttentionOp : Llama_Op<"attention", [Pure, AllTypesMatch<["query", "result"]>]> {
+  let summary = "causal grouped-query attention over the live prefix of the cache";
+  let description = [{
+    `query` is `[N, heads, head_dim]` for positions `pos .. pos+N-1`; the caches
+    are `[layers, kv_heads, max_seq_len, head_dim]` and already hold the keys and
+    values of those positions. Query row `i` attends to cache positions
+    `[0, pos + i]` of layer `layer` only (never the whole buffer), query head
+    `h` reads kv head `h / (heads / kv_heads)`, scores are scaled by `scale`
+    (default `1/sqrt(head_dim)`) and the softmax is computed in f32.
+
+    ```mlir
+    %o = llama.attention %q, %kc, %vc[%layer, %pos]
+        : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$query, Llama_FloatTensor:$keys,
+                       Llama_FloatTensor:$values, Index:$layer, Index:$pos,
+                       OptionalAttr<F32Attr>:$scale);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values `[` $layer `,` $pos `]` attr-dict `:` type($query) `,` type($keys) `,` type($values)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+def Llama_SiluOp : Llama_Op<"silu", [Pure, SameOperandsAndResultType]> {
+  let summary = "SiLU: `x * sigmoid(x)`";
+  let description = [{
+    ```mlir
+    %y = llama.silu %x : tensor<4x172xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$input);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Llama_SwiGLUOp : Llama_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
+  let summary = "SwiGLU gate: `silu(gate) * up`";
+  let description = [{
+    ```mlir
+    %y = llama.swiglu %gate, %up : tensor<4x172xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$gate, Llama_FloatTensor:$up);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def Llama_AddOp : Llama_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
+  let summary = "elementwise sum (the residual connection)";
+  let description = [{
+    ```mlir
+    %h2 = llama.add %h, %attn_out : tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$lhs, Llama_FloatTensor:$rhs);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def Llama_MulOp : Llama_Op<"mul", [Pure, Commutative, SameOperandsAndResultType]> {
+  let summary = "elementwise product";
+  let description = [{
+    ```mlir
+    %y = llama.mul %a, %b : tensor<4x172xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$lhs, Llama_FloatTensor:$rhs);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+#endif // LLAMA_OPS_TD

@@ -1,0 +1,232 @@
+//===- LowerToLinalg.cpp - llama elementwise/norm/linear ops to linalg ----===//
+//
+// Each llama op becomes one or two linalg.generic ops on tensors. Compute is
+// always f32: narrower operands are extended inside the generic bodies so
+// that later fusion and vectorization see a single loop nest per op.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llama/LlamaOps.h"
+#include "passes/LinalgBuilders.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::llama {
+#define GEN_PASS_DEF_LLAMALOWERTOLINALG
+#include "passes/Passes.h.inc"
+} // namespace mlir::llama
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+
+/// Builds `x * sigmoid(x)` in f32 as `x / (1 + exp(-x))`.
+Value buildSilu(OpBuilder &b, Location loc, Value x) {
+  Value one = f32Constant(b, loc, 1.0);
+  Value negX = arith::NegFOp::create(b, loc, x);
+  Value denom = arith::AddFOp::create(b, loc, one, math::ExpOp::create(b, loc, negX));
+  return arith::DivFOp::create(b, loc, x, denom);
+}
+
+/// Lowers an elementwise llama op with a body computing in f32.
+template <typename OpTy>
+struct ElementwiseLowering : OpRewritePattern<OpTy> {
+  using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+  ElementwiseLowering(MLIRContext *ctx,
+                      std::function<Value(OpBuilder &, Location, ValueRange)> body)
+      : OpRewritePattern<OpTy>(ctx), body(std::move(body)) {}
+
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    Value init = emptyLike(rewriter, loc, op->getOperand(0), type.getElementType());
+    unsigned rank = type.getRank();
+    SmallVector<AffineMap> maps(op->getNumOperands() + 1,
+                                rewriter.getMultiDimIdentityMap(rank));
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, op->getOperands(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          SmallVector<Value> inputs;
+          for (Value v : args.drop_back())
+            inputs.push_back(extendToF32(b, l, v));
+          Value r = body(b, l, inputs);
+          linalg::YieldOp::create(b, l, truncateFromF32(b, l, r, type.getElementType()));
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+
+  std::function<Value(OpBuilder &, Location, ValueRange)> body;
+};
+
+/// rms_norm: a reduction generic for sum(x^2) per row, then a parallel
+/// generic for x * rsqrt(sum / D + eps) * weight.
+struct RMSNormLowering : OpRewritePattern<RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RMSNormOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    auto type = cast<RankedTensorType>(x.getType());
+    unsigned rank = type.getRank();
+    SmallVector<int64_t> rowDims;
+    for (unsigned d = 0; d + 1 < rank; ++d)
+      rowDims.push_back(d);
+
+    MLIRContext *ctx = rewriter.getContext();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    SmallVector<AffineExpr> rowExprs, lastExpr{getAffineDimExpr(rank - 1, ctx)};
+    for (int64_t d : rowDims)
+      rowExprs.push_back(getAffineDimExpr(d, ctx));
+    AffineMap rowMap = AffineMap::get(rank, 0, rowExprs, ctx);
+    AffineMap lastMap = AffineMap::get(rank, 0, lastExpr, ctx);
+
+    Type f32 = rewriter.getF32Type();
+    Value sumInit = zerosLike(rewriter, loc, x, f32, rowDims);
+    SmallVector<utils::IteratorType> reduceIters(rank, utils::IteratorType::parallel);
+    reduceIters.back() = utils::IteratorType::reduction;
+    Value sumSq =
+        linalg::GenericOp::create(
+            rewriter, loc, sumInit.getType(), x, sumInit,
+            ArrayRef<AffineMap>{identity, rowMap}, reduceIters,
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value v = extendToF32(b, l, args[0]);
+              Value sq = arith::MulFOp::create(b, l, v, v);
+              linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, args[1], sq).getResult());
+            })
+            .getResult(0);
+
+    Value dimIndex = tensor::DimOp::create(rewriter, loc, x, rank - 1);
+    Value dimInt = arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), dimIndex);
+    Value dimF = arith::SIToFPOp::create(rewriter, loc, f32, dimInt);
+    Value eps = f32Constant(rewriter, loc, op.getEps().convertToFloat());
+
+    Value init = emptyLike(rewriter, loc, x, type.getElementType());
+    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+    auto norm = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{x, sumSq, op.getWeight()}, init,
+        ArrayRef<AffineMap>{identity, rowMap, lastMap, identity}, parallel,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value mean = arith::DivFOp::create(b, l, args[1], dimF);
+          Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, eps));
+          Value scaled = arith::MulFOp::create(b, l, extendToF32(b, l, args[0]), inv);
+          Value r = arith::MulFOp::create(b, l, extendToF32(b, l, args[2]), scaled);
+          linalg::YieldOp::create(b, l, truncateFromF32(b, l, r, type.getElementType()));
+        });
+    rewriter.replaceOp(op, norm.getResults());
+    return success();
+  }
+};
+
+/// linear: out[n, o] = sum_k x[n, k] * w[o, k], accumulated in f32.
+struct LinearLowering : OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    AffineExpr n = getAffineDimExpr(0, ctx), o = getAffineDimExpr(1, ctx),
+               k = getAffineDimExpr(2, ctx);
+    auto map = [&](ArrayRef<AffineExpr> e) { return AffineMap::get(3, 0, e, ctx); };
+
+    Type f32 = rewriter.getF32Type();
+    Value x = op.getInput(), w = op.getWeight();
+    SmallVector<OpFoldResult> sizes{tensor::getMixedSize(rewriter, loc, x, 0),
+                                    tensor::getMixedSize(rewriter, loc, w, 0)};
+    Value empty = tensor::EmptyOp::create(rewriter, loc, sizes, f32);
+    Value zero = f32Constant(rewriter, loc, 0.0);
+    Value acc = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    Value sum =
+        linalg::GenericOp::create(
+            rewriter, loc, acc.getType(), ValueRange{x, w}, acc,
+            ArrayRef<AffineMap>{map({n, k}), map({o, k}), map({n, o})},
+            {utils::IteratorType::parallel, utils::IteratorType::parallel,
+             utils::IteratorType::reduction},
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value p = arith::MulFOp::create(b, l, extendToF32(b, l, args[0]),
+                                              extendToF32(b, l, args[1]));
+              linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, args[2], p).getResult());
+            })
+            .getResult(0);
+    if (!type.getElementType().isF32()) {
+      Value out = tensor::EmptyOp::create(rewriter, loc, sizes, type.getElementType());
+      SmallVector<AffineMap> maps(2, rewriter.getMultiDimIdentityMap(2));
+      sum = linalg::GenericOp::create(
+                rewriter, loc, type, sum, out, maps,
+                {utils::IteratorType::parallel, utils::IteratorType::parallel},
+                [&](OpBuilder &b, Location l, ValueRange args) {
+                  linalg::YieldOp::create(
+                      b, l, truncateFromF32(b, l, args[0], type.getElementType()));
+                })
+                .getResult(0);
+    }
+    rewriter.replaceOp(op, sum);
+    return success();
+  }
+};
+
+/// embedding: a generic over the output that gathers table[tokens[n], d].
+/// Token ids are clamped into the table so a bad id can never read outside
+/// the weights (the runtime rejects such ids before they get here).
+struct EmbeddingLowering : OpRewritePattern<EmbeddingOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EmbeddingOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    Value table = op.getTable(), tokens = op.getTokens();
+    SmallVector<OpFoldResult> sizes{tensor::getMixedSize(rewriter, loc, tokens, 0),
+                                    tensor::getMixedSize(rewriter, loc, table, 1)};
+    Value init = tensor::EmptyOp::create(rewriter, loc, sizes, type.getElementType());
+    Value rows = tensor::DimOp::create(rewriter, loc, table, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value lastRow = arith::SubIOp::create(rewriter, loc, rows, one);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{}, init,
+        ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(2)},
+        {utils::IteratorType::parallel, utils::IteratorType::parallel},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value n = linalg::IndexOp::create(b, l, 0);
+          Value d = linalg::IndexOp::create(b, l, 1);
+          Value id = tensor::ExtractOp::create(b, l, tokens, n);
+          Value row = arith::IndexCastUIOp::create(b, l, b.getIndexType(), id);
+          row = arith::MinUIOp::create(b, l, row, lastRow);
+          Value v = tensor::ExtractOp::create(b, l, table, ValueRange{row, d});
+          v = truncateFromF32(b, l, extendToF32(b, l, v), type.getElementType());
+          linalg::YieldOp::create(b, l, v);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct LlamaLowerToLinalgPass
+    : llama::impl::LlamaLowerToLinalgBase<LlamaLowerToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    patterns.add<RMSNormLowering, LinearLowering, EmbeddingLowering>(ctx);
+    patterns.add<ElementwiseLowering<SiluOp>>(
+        ctx, [](OpBuilder &b, Location l, ValueRange v) { return buildSilu(b, l, v[0]); });
+    patterns.add<ElementwiseLowering<SwiGLUOp>>(
+        ctx, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+          return arith::MulFOp::create(b, l, buildSilu(b, l, v[0]), v[1]);
+        });
+    patterns.add<ElementwiseLowering<AddOp>>(
+        ctx, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+          return arith::AddFOp::create(b, l, v[0], v[1]);
+        });
+    patterns.add<ElementwiseLowering<MulOp>>(
+        ctx, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+          return arith::MulFOp::create(b, l, v[0], v[1]);
+        });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

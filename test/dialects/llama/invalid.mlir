@@ -1,0 +1,340 @@
+// RUN: llama-opt %s -split-input-file -verify-diagnostics
+
+// A weight must have a static shape.
+func.func @weight_dynamic() {
+  // expected-error @+1 {{weight tensors must have a static shape}}
+  %0 = llama.weight @w : tensor<?x64xf32>
+  return
+}
+
+// -----
+
+// A weight must be a float tensor.
+func.func @weight_int() {
+  // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %0 = llama.weight @w : tensor<4xi32>
+  return
+}
+
+// -----
+
+// The embedding table must be a matrix.
+func.func @embedding_table_rank(%t: tensor<512xf32>, %ids: tensor<4xi32>) {
+  // expected-error @+1 {{table must have rank 2}}
+  %0 = llama.embedding %t[%ids] : tensor<512xf32>, tensor<4xi32> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+// One output row per token.
+func.func @embedding_rows(%t: tensor<512x64xf32>, %ids: tensor<4xi32>) {
+  // expected-error @+1 {{result has 3 rows but there are 4 tokens}}
+  %0 = llama.embedding %t[%ids] : tensor<512x64xf32>, tensor<4xi32> -> tensor<3x64xf32>
+  return
+}
+
+// -----
+
+// Rows have the embedding's width.
+func.func @embedding_width(%t: tensor<512x64xf32>, %ids: tensor<4xi32>) {
+  // expected-error @+1 {{result row size 32 differs from the embedding size 64}}
+  %0 = llama.embedding %t[%ids] : tensor<512x64xf32>, tensor<4xi32> -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+// Token ids are a rank-1 i32 tensor.
+func.func @embedding_ids(%t: tensor<512x64xf32>, %ids: tensor<4x1xi32>) {
+  // expected-error @+1 {{must be ranked tensor of 32-bit signless integer values}}
+  %0 = llama.embedding %t[%ids] : tensor<512x64xf32>, tensor<4x1xi32> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+// The RMSNorm weight is a vector.
+func.func @rms_norm_weight_rank(%x: tensor<4x64xf32>, %w: tensor<1x64xf32>) {
+  // expected-error @+1 {{weight must have rank 1}}
+  %0 = llama.rms_norm %x, %w : tensor<4x64xf32>, tensor<1x64xf32>
+  return
+}
+
+// -----
+
+// The RMSNorm weight covers the normalized dimension.
+func.func @rms_norm_weight_size(%x: tensor<4x64xf32>, %w: tensor<32xf32>) {
+  // expected-error @+1 {{weight size 32 differs from the normalized dimension 64}}
+  %0 = llama.rms_norm %x, %w : tensor<4x64xf32>, tensor<32xf32>
+  return
+}
+
+// -----
+
+// RMSNorm of a scalar is meaningless.
+func.func @rms_norm_scalar(%x: tensor<f32>, %w: tensor<1xf32>) {
+  // expected-error @+1 {{input must have rank at least 1}}
+  %0 = llama.rms_norm %x, %w : tensor<f32>, tensor<1xf32>
+  return
+}
+
+// -----
+
+// eps must be positive.
+func.func @rms_norm_eps(%x: tensor<4x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{eps must be positive}}
+  %0 = llama.rms_norm %x, %w {eps = 0.0 : f32} : tensor<4x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+// Linear weights are [out, in] matrices.
+func.func @linear_weight_rank(%x: tensor<4x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{weight must have rank 2}}
+  %0 = llama.linear %x, %w : tensor<4x64xf32>, tensor<64xf32> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+// The weight's in-features match the input's features.
+func.func @linear_in_features(%x: tensor<4x64xf32>, %w: tensor<172x32xf32>) {
+  // expected-error @+1 {{input has 64 features but the weight [out, in] expects 32}}
+  %0 = llama.linear %x, %w : tensor<4x64xf32>, tensor<172x32xf32> -> tensor<4x172xf32>
+  return
+}
+
+// -----
+
+// The result is [rows, out-features].
+func.func @linear_result(%x: tensor<4x64xf32>, %w: tensor<172x64xf32>) {
+  // expected-error @+1 {{result must be [4, 172], got 'tensor<4x64xf32>'}}
+  %0 = llama.linear %x, %w : tensor<4x64xf32>, tensor<172x64xf32> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+// The result keeps the activations' element type.
+func.func @linear_result_type(%x: tensor<4x64xf32>, %w: tensor<172x64xbf16>) {
+  // expected-error @+1 {{result element type must match the input's}}
+  %0 = llama.linear %x, %w : tensor<4x64xf32>, tensor<172x64xbf16> -> tensor<4x172xbf16>
+  return
+}
+
+// -----
+
+// Inputs to a linear layer are [rows, features].
+func.func @linear_input_rank(%x: tensor<64xf32>, %w: tensor<172x64xf32>) {
+  // expected-error @+1 {{input must have rank 2}}
+  %0 = llama.linear %x, %w : tensor<64xf32>, tensor<172x64xf32> -> tensor<4x172xf32>
+  return
+}
+
+// -----
+
+// RoPE works on [rows, heads, head_dim].
+func.func @rope_rank(%q: tensor<4x64xf32>, %pos: index) {
+  // expected-error @+1 {{input must have rank 3}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<interleaved>} : tensor<4x64xf32>
+  return
+}
+
+// -----
+
+// RoPE rotates pairs, so head_dim is even.
+func.func @rope_odd(%q: tensor<4x8x7xf32>, %pos: index) {
+  // expected-error @+1 {{head_dim must be even, got 7}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<interleaved>} : tensor<4x8x7xf32>
+  return
+}
+
+// -----
+
+// theta must be positive.
+func.func @rope_theta(%q: tensor<4x8x8xf32>, %pos: index) {
+  // expected-error @+1 {{theta must be positive}}
+  %0 = llama.rope %q at %pos {theta = -1.0 : f32, layout = #llama.rope_layout<interleaved>} : tensor<4x8x8xf32>
+  return
+}
+
+// -----
+
+// Llama 3 scaling needs low < high frequency factors.
+func.func @rope_scaling(%q: tensor<4x8x8xf32>, %pos: index) {
+  // expected-error @+1 {{rope scaling needs 0 < low_freq_factor < high_freq_factor}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<interleaved>, scaling = #llama.llama3_rope_scaling<factor = 8.0, low_freq_factor = 4.0, high_freq_factor = 1.0, original_max_position = 8192>} : tensor<4x8x8xf32>
+  return
+}
+
+// -----
+
+// The scaling factor must be positive.
+func.func @rope_scaling_factor(%q: tensor<4x8x8xf32>, %pos: index) {
+  // expected-error @+1 {{rope scaling factor must be positive}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<interleaved>, scaling = #llama.llama3_rope_scaling<factor = 0.0, low_freq_factor = 1.0, high_freq_factor = 4.0, original_max_position = 8192>} : tensor<4x8x8xf32>
+  return
+}
+
+// -----
+
+// The original context length must be positive.
+func.func @rope_scaling_max_pos(%q: tensor<4x8x8xf32>, %pos: index) {
+  // expected-error @+1 {{rope scaling original_max_position must be positive}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<interleaved>, scaling = #llama.llama3_rope_scaling<factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0, original_max_position = 0>} : tensor<4x8x8xf32>
+  return
+}
+
+// -----
+
+// The cache is [layers, kv_heads, max_seq_len, head_dim].
+func.func @kv_write_cache_rank(%k: tensor<4x4x8xf32>, %c: tensor<4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{cache must have rank 4}}
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x4x8xf32> into tensor<4x512x8xf32>
+  return
+}
+
+// -----
+
+// Written rows are [N, kv_heads, head_dim].
+func.func @kv_write_values_rank(%k: tensor<4x32xf32>, %c: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{values must have rank 3}}
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x32xf32> into tensor<5x4x512x8xf32>
+  return
+}
+
+// -----
+
+// The number of kv heads agrees.
+func.func @kv_write_heads(%k: tensor<4x8x8xf32>, %c: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{values have 8 kv heads but the cache has 4}}
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x8x8xf32> into tensor<5x4x512x8xf32>
+  return
+}
+
+// -----
+
+// head_dim agrees.
+func.func @kv_write_head_dim(%k: tensor<4x4x16xf32>, %c: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{cache head_dim 8 differs from the rows' head_dim 16}}
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x4x16xf32> into tensor<5x4x512x8xf32>
+  return
+}
+
+// -----
+
+// More rows than cache positions cannot be written.
+func.func @kv_write_too_long(%k: tensor<16x4x8xf32>, %c: tensor<5x4x8x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{16 rows do not fit in a cache of 8 positions}}
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<16x4x8xf32> into tensor<5x4x8x8xf32>
+  return
+}
+
+// -----
+
+// Values and cache share an element type.
+func.func @kv_write_type(%k: tensor<4x4x8xbf16>, %c: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{values and cache element types differ}}
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x4x8xbf16> into tensor<5x4x512x8xf32>
+  return
+}
+
+// -----
+
+// Queries are [N, heads, head_dim].
+func.func @attention_query_rank(%q: tensor<4x64xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{query must have rank 3}}
+  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x64xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  return
+}
+
+// -----
+
+// The key cache has rank 4.
+func.func @attention_cache_rank(%q: tensor<4x8x8xf32>, %kc: tensor<4x512x8xf32>, %vc: tensor<4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{key cache must have rank 4}}
+  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x8x8xf32>, tensor<4x512x8xf32>, tensor<4x512x8xf32>
+  return
+}
+
+// -----
+
+// Key and value caches have one type.
+func.func @attention_kv_types(%q: tensor<4x8x8xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x256x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{key and value caches must have the same type}}
+  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x256x8xf32>
+  return
+}
+
+// -----
+
+// Query heads are grouped over kv heads.
+func.func @attention_gqa(%q: tensor<4x6x8xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{query heads (6) must be a multiple of kv heads (4)}}
+  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x6x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  return
+}
+
+// -----
+
+// Queries and keys share head_dim.
+func.func @attention_head_dim(%q: tensor<4x8x16xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{key cache head_dim 8 differs from the rows' head_dim 16}}
+  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x8x16xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  return
+}
+
+// -----
+
+// The attention scale must be positive.
+func.func @attention_scale(%q: tensor<4x8x8xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{scale must be positive}}
+  %0 = llama.attention %q, %kc, %vc[%l, %p] {scale = 0.0 : f32} : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  return
+}
+
+// -----
+
+// Elementwise operands have one type.
+func.func @add_types(%a: tensor<4x64xf32>, %b: tensor<4x32xf32>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = "llama.add"(%a, %b) : (tensor<4x64xf32>, tensor<4x32xf32>) -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+// Config sizes are positive.
+// expected-error @+1 {{config sizes must all be positive}}
+module attributes {llama.config = #llama.config<dim = 0, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1]>} {}
+
+// -----
+
+// Config heads are grouped over kv heads.
+// expected-error @+1 {{heads (8) must be a multiple of kv_heads (3)}}
+module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 3, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1]>} {}
+
+// -----
+
+// Config head_dim is even.
+// expected-error @+1 {{head_dim (7) must be even for RoPE}}
+module attributes {llama.config = #llama.config<dim = 56, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 7, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1]>} {}
+
+// -----
+
+// Config eps and theta are positive.
+// expected-error @+1 {{norm_eps and rope_theta must be positive}}
+module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 0.0, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1]>} {}
+
+// -----
+
+// Config special ids are inside the vocabulary.
+// expected-error @+1 {{bos id 600 is outside the vocabulary}}
+module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 600, eos = [1]>} {}
+
+// -----
+
+// expected-error @+1 {{eos id 512 is outside the vocabulary}}
+module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1, 512]>} {}

@@ -1,0 +1,84 @@
+// RUN: llama-opt %s | llama-opt | FileCheck %s
+// RUN: llama-opt %s --mlir-print-op-generic | llama-opt | FileCheck %s
+
+// A weight reference with and without a layer index.
+// CHECK-LABEL: func.func @weights
+// CHECK: llama.weight @tok_embeddings : tensor<512x64xf32>
+// CHECK: llama.weight @layers.wq[%{{.*}}] : tensor<64x64xbf16>
+func.func @weights(%layer: index) -> (tensor<512x64xf32>, tensor<64x64xbf16>) {
+  %0 = llama.weight @tok_embeddings : tensor<512x64xf32>
+  %1 = llama.weight @"layers.wq"[%layer] : tensor<64x64xbf16>
+  return %0, %1 : tensor<512x64xf32>, tensor<64x64xbf16>
+}
+
+// Embedding lookup of four tokens.
+// CHECK-LABEL: func.func @embedding
+// CHECK: llama.embedding %{{.*}}[%{{.*}}] : tensor<512x64xf32>, tensor<4xi32> -> tensor<4x64xf32>
+func.func @embedding(%t: tensor<512x64xf32>, %ids: tensor<4xi32>) -> tensor<4x64xf32> {
+  %0 = llama.embedding %t[%ids] : tensor<512x64xf32>, tensor<4xi32> -> tensor<4x64xf32>
+  return %0 : tensor<4x64xf32>
+}
+
+// RMSNorm with an explicit eps, and with the default one.
+// CHECK-LABEL: func.func @rms_norm
+// CHECK: llama.rms_norm %{{.*}}, %{{.*}} {eps = 9.99999997E-7 : f32} : tensor<4x64xf32>, tensor<64xf32>
+// CHECK: llama.rms_norm %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<64xbf16>
+func.func @rms_norm(%x: tensor<4x64xf32>, %w: tensor<64xf32>, %y: tensor<?x64xbf16>, %v: tensor<64xbf16>) -> (tensor<4x64xf32>, tensor<?x64xbf16>) {
+  %0 = llama.rms_norm %x, %w {eps = 1.0e-6 : f32} : tensor<4x64xf32>, tensor<64xf32>
+  %1 = llama.rms_norm %y, %v : tensor<?x64xbf16>, tensor<64xbf16>
+  return %0, %1 : tensor<4x64xf32>, tensor<?x64xbf16>
+}
+
+// A linear layer with bf16 weights and f32 activations.
+// CHECK-LABEL: func.func @linear
+// CHECK: llama.linear %{{.*}}, %{{.*}} : tensor<4x64xf32>, tensor<172x64xbf16> -> tensor<4x172xf32>
+func.func @linear(%x: tensor<4x64xf32>, %w: tensor<172x64xbf16>) -> tensor<4x172xf32> {
+  %0 = llama.linear %x, %w : tensor<4x64xf32>, tensor<172x64xbf16> -> tensor<4x172xf32>
+  return %0 : tensor<4x172xf32>
+}
+
+// RoPE in both pair layouts, with Llama 3 frequency scaling on the second.
+// CHECK-LABEL: func.func @rope
+// CHECK: llama.rope %{{.*}} at %{{.*}} {layout = #llama.rope_layout<interleaved>} : tensor<4x8x8xf32>
+// CHECK: llama.rope %{{.*}} at %{{.*}} {layout = #llama.rope_layout<half_split>, scaling = #llama.llama3_rope_scaling<factor = 8.000000e+00, low_freq_factor = 1.000000e+00, high_freq_factor = 4.000000e+00, original_max_position = 8192>, theta = 5.000000e+05 : f32} : tensor<4x8x8xf32>
+func.func @rope(%q: tensor<4x8x8xf32>, %pos: index) -> (tensor<4x8x8xf32>, tensor<4x8x8xf32>) {
+  %0 = llama.rope %q at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<interleaved>} : tensor<4x8x8xf32>
+  %1 = llama.rope %q at %pos {theta = 5.0e5 : f32, layout = #llama.rope_layout<half_split>,
+         scaling = #llama.llama3_rope_scaling<factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0, original_max_position = 8192>} : tensor<4x8x8xf32>
+  return %0, %1 : tensor<4x8x8xf32>, tensor<4x8x8xf32>
+}
+
+// Cache write and attention over the cache.
+// CHECK-LABEL: func.func @cache_and_attention
+// CHECK: llama.kv_write %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x4x8xf32> into tensor<5x4x512x8xf32>
+// CHECK: llama.attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+// CHECK: llama.attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] {scale = 2.500000e-01 : f32}
+func.func @cache_and_attention(%k: tensor<4x4x8xf32>, %q: tensor<4x8x8xf32>, %kc: tensor<5x4x512x8xf32>,
+                               %vc: tensor<5x4x512x8xf32>, %l: index, %pos: index) -> (tensor<4x8x8xf32>, tensor<4x8x8xf32>) {
+  %0 = llama.kv_write %k into %kc[%l, %pos] : tensor<4x4x8xf32> into tensor<5x4x512x8xf32>
+  %1 = llama.attention %q, %0, %vc[%l, %pos] : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  %2 = llama.attention %q, %0, %vc[%l, %pos] {scale = 0.25 : f32} : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  return %1, %2 : tensor<4x8x8xf32>, tensor<4x8x8xf32>
+}
+
+// Elementwise ops.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: llama.silu %{{.*}} : tensor<4x172xf32>
+// CHECK: llama.swiglu %{{.*}}, %{{.*}} : tensor<4x172xf32>
+// CHECK: llama.add %{{.*}}, %{{.*}} : tensor<4x172xf32>
+// CHECK: llama.mul %{{.*}}, %{{.*}} : tensor<4x172xf32>
+func.func @elementwise(%a: tensor<4x172xf32>, %b: tensor<4x172xf32>) -> tensor<4x172xf32> {
+  %0 = llama.silu %a : tensor<4x172xf32>
+  %1 = llama.swiglu %0, %b : tensor<4x172xf32>
+  %2 = llama.add %1, %a : tensor<4x172xf32>
+  %3 = llama.mul %2, %b : tensor<4x172xf32>
+  return %3 : tensor<4x172xf32>
+}
+
+// The model configuration attribute on a module.
+// CHECK-LABEL: module @configured
+// CHECK-SAME: llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 9.9999999999999995E-7, rope_theta = 1.000000e+04, rope_layout = interleaved, bos = 1, eos = [1, 2]>
+module @configured attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4,
+    head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-06, rope_theta = 1.0e+04,
+    rope_layout = interleaved, bos = 1, eos = [1, 2]>} {
+}

@@ -1,0 +1,24 @@
+# -*- Python -*-
+# lit configuration for llamac: the logic; lit.site.cfg.py.in holds only paths.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "llamac"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.llamac_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in",
+                   "unit", "reference", "data"]
+
+config.substitutions.append(("%llamac_src", config.llamac_src_root))
+config.substitutions.append(("%models", os.path.join(config.llamac_src_root, "models")))
+
+llvm_config.use_default_substitutions()
+llvm_config.add_tool_substitutions(
+    ["llama-opt", "llamac", "llama-run"],
+    [config.llamac_tools_dir, config.llvm_tools_dir])
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

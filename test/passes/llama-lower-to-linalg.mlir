@@ -1,0 +1,92 @@
+// RUN: llama-opt %s --llama-lower-to-linalg --split-input-file | FileCheck %s
+
+// RMSNorm becomes a sum-of-squares reduction and a parallel scaling generic.
+// CHECK-LABEL: func.func @rms_norm
+// CHECK: %[[ZERO:.*]] = linalg.fill
+// CHECK: %[[SS:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} ins(%arg0 : tensor<4x64xf32>) outs(%[[ZERO]] : tensor<4xf32>)
+// CHECK:   arith.mulf
+// CHECK:   arith.addf
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]{{.*}} ins(%arg0, %[[SS]], %arg1 : tensor<4x64xf32>, tensor<4xf32>, tensor<64xf32>)
+// CHECK:   arith.divf
+// CHECK:   math.rsqrt
+// CHECK-NOT: llama.rms_norm
+func.func @rms_norm(%x: tensor<4x64xf32>, %w: tensor<64xf32>) -> tensor<4x64xf32> {
+  %0 = llama.rms_norm %x, %w {eps = 1.0e-5 : f32} : tensor<4x64xf32>, tensor<64xf32>
+  return %0 : tensor<4x64xf32>
+}
+
+// -----
+
+// A linear layer with bf16 weights extends them to f32 inside the reduction.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[O:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @linear
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[O]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%arg0, %arg1 : tensor<2x64xf32>, tensor<172x64xbf16>) outs(%{{.*}} : tensor<2x172xf32>)
+// CHECK: ^bb0(%[[A:.*]]: f32, %[[B:.*]]: bf16, %[[ACC:.*]]: f32):
+// CHECK:   %[[BF:.*]] = arith.extf %[[B]] : bf16 to f32
+// CHECK:   %[[P:.*]] = arith.mulf %[[A]], %[[BF]]
+// CHECK:   arith.addf %[[ACC]], %[[P]]
+func.func @linear(%x: tensor<2x64xf32>, %w: tensor<172x64xbf16>) -> tensor<2x172xf32> {
+  %0 = llama.linear %x, %w : tensor<2x64xf32>, tensor<172x64xbf16> -> tensor<2x172xf32>
+  return %0 : tensor<2x172xf32>
+}
+
+// -----
+
+// The embedding gathers rows with tensor.extract and clamps bad ids.
+// CHECK-LABEL: func.func @embedding
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<3x64xf32>)
+// CHECK:   linalg.index 0
+// CHECK:   tensor.extract %arg1
+// CHECK:   arith.minui
+// CHECK:   tensor.extract %arg0
+func.func @embedding(%t: tensor<512x64xf32>, %ids: tensor<3xi32>) -> tensor<3x64xf32> {
+  %0 = llama.embedding %t[%ids] : tensor<512x64xf32>, tensor<3xi32> -> tensor<3x64xf32>
+  return %0 : tensor<3x64xf32>
+}
+
+// -----
+
+// SwiGLU is silu(gate) * up computed as gate / (1 + exp(-gate)) * up.
+// CHECK-LABEL: func.func @swiglu
+// CHECK: linalg.generic
+// CHECK:   arith.negf
+// CHECK:   math.exp
+// CHECK:   arith.addf
+// CHECK:   arith.divf
+// CHECK:   arith.mulf
+func.func @swiglu(%g: tensor<2x172xf32>, %u: tensor<2x172xf32>) -> tensor<2x172xf32> {
+  %0 = llama.swiglu %g, %u : tensor<2x172xf32>
+  return %0 : tensor<2x172xf32>
+}
+
+// -----
+
+// Residual add and multiply on bf16 compute in f32 and truncate back.
+// CHECK-LABEL: func.func @add_mul_bf16
+// CHECK: linalg.generic
+// CHECK:   arith.extf
+// CHECK:   arith.extf
+// CHECK:   arith.addf {{.*}} : f32
+// CHECK:   arith.truncf {{.*}} : f32 to bf16
+// CHECK: linalg.generic
+// CHECK:   arith.mulf {{.*}} : f32
+func.func @add_mul_bf16(%a: tensor<2x64xbf16>, %b: tensor<2x64xbf16>) -> tensor<2x64xbf16> {
+  %0 = llama.add %a, %b : tensor<2x64xbf16>
+  %1 = llama.mul %0, %b : tensor<2x64xbf16>
+  return %1 : tensor<2x64xbf16>
+}
+
+// -----
+
+// SiLU alone.
+// CHECK-LABEL: func.func @silu
+// CHECK: linalg.generic
+// CHECK:   math.exp
+// CHECK-NOT: llama.silu
+func.func @silu(%a: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  %0 = llama.silu %a : tensor<2x64xf32>
+  return %0 : tensor<2x64xf32>
+}

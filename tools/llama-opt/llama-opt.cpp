@@ -1,0 +1,24 @@
+//===- llama-opt.cpp - mlir-opt with the llama dialect and passes ---------===//
+
+#include "compiler/Pipelines.h"
+#include "dialects/llama/LlamaDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  mlir::llama::registerLlamaPasses();
+  llamac::registerPipelines();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<mlir::llama::LlamaDialect>();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "llamac optimizer driver\n", registry));
+}
