@@ -6,45 +6,86 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/ErrorHandling.h"
 
 using namespace mlir;
 
 namespace llamac {
 
 namespace {
+/// Adds a textual pipeline of upstream passes. These strings are checked by
+/// the lit tests of every phase, so a typo fails the tests, not a user.
+void addUpstream(OpPassManager &pm, StringRef pipeline) {
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("llamac: invalid built-in pass pipeline");
+}
+
 void buildOptimize(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-void buildLowerToLinalg(OpPassManager &pm) {
+void buildLinalg(OpPassManager &pm) {
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(llama::createLlamaLowerToLinalg());
-  fn.addPass(createCanonicalizerPass());
-  fn.addPass(createCSEPass());
+  fn.addPass(llama::createLlamaLowerAttention());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void buildBufferize(OpPassManager &pm) {
+  // Kernels are private functions here so that results equal to a
+  // destination argument are dropped; the runtime owns every buffer.
+  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map},"
+                  "canonicalize,drop-equivalent-buffer-results,"
+                  "buffer-deallocation-pipeline,canonicalize");
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaMemrefCopyToLinalg());
+}
+
+void buildLlvm(OpPassManager &pm) {
+  addUpstream(pm, "func.func(convert-linalg-to-loops),lower-affine,"
+                  "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+                  "finalize-memref-to-llvm,convert-math-to-llvm,"
+                  "convert-arith-to-llvm,"
+                  "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+                  "convert-cf-to-llvm,convert-index-to-llvm,convert-ub-to-llvm,"
+                  "reconcile-unrealized-casts");
 }
 } // namespace
 
-ArrayRef<Phase> getPhases() {
+ArrayRef<Phase> getModelPhases() {
   static const Phase phases[] = {
-      {"optimize", "canonicalize and fuse the llama graph", buildOptimize},
-      {"linalg", "lower llama ops to linalg on tensors", buildLowerToLinalg},
+      {"optimize", "canonicalize the llama graph", buildOptimize},
   };
   return phases;
 }
 
-std::vector<llvm::StringRef> getPhaseNames() {
-  std::vector<llvm::StringRef> names{"import"};
-  for (const Phase &phase : getPhases())
+ArrayRef<Phase> getCpuKernelPhases() {
+  static const Phase phases[] = {
+      {"linalg", "lower llama ops to linalg, tensor and scf", buildLinalg},
+      {"bufferize", "bufferize kernels in place into their arguments", buildBufferize},
+      {"llvm", "lower bufferized kernels to the LLVM dialect", buildLlvm},
+  };
+  return phases;
+}
+
+std::vector<StringRef> getPhaseNames() {
+  std::vector<StringRef> names{"import"};
+  for (const Phase &phase : getModelPhases())
+    names.push_back(phase.name);
+  names.push_back("kernels");
+  for (const Phase &phase : getCpuKernelPhases())
     names.push_back(phase.name);
   return names;
 }
 
 void registerPipelines() {
-  for (const Phase &phase : getPhases()) {
-    std::string arg = ("llama-" + phase.name + "-pipeline").str();
-    PassPipelineRegistration<>(arg, phase.summary, phase.build);
-  }
+  for (ArrayRef<Phase> list : {getModelPhases(), getCpuKernelPhases()})
+    for (const Phase &phase : list) {
+      std::string arg = ("llama-" + phase.name + "-pipeline").str();
+      PassPipelineRegistration<>(arg, phase.summary, phase.build);
+    }
 }
 
 } // namespace llamac

@@ -1,7 +1,16 @@
 //===- Pipelines.h - the one place where llamac orders its passes -*- C++ -*-===//
 //
-// Compilation is a sequence of named phases. `llama-opt --llama-<phase>-pipeline`
-// and `llamac compile --dump-ir-after <phase>` run the same code, built here.
+// Compilation is a sequence of named phases:
+//
+//   import    checkpoint -> llama module (the importer; no passes)
+//   optimize  canonicalization (later: fusion, quantization, sharding)
+//   kernels   the CPU target splits entry points into kernels (a C++ step)
+//   linalg    llama ops -> linalg/tensor/scf
+//   bufferize tensors -> memrefs, in place into the runtime's buffers
+//   llvm      loops, math and memrefs -> the LLVM dialect
+//
+// `llama-opt --llama-<phase>-pipeline` and `llamac compile --dump-ir-after
+// <phase>` run the same code, built here.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,22 +22,25 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <functional>
+#include <vector>
 
 namespace llamac {
 
-/// One named phase of the compiler: a pipeline that takes a module from one
-/// level of abstraction to the next.
+/// One named phase: a pipeline that takes a module from one level of
+/// abstraction to the next.
 struct Phase {
   llvm::StringLiteral name;
   llvm::StringLiteral summary;
   std::function<void(mlir::OpPassManager &)> build;
 };
 
-/// The phases that follow import, in order. Import itself is the phase
-/// named "import" and has no passes: it is the checkpoint importer.
-llvm::ArrayRef<Phase> getPhases();
+/// Phases run on the model module after import.
+llvm::ArrayRef<Phase> getModelPhases();
 
-/// The names accepted by `--dump-ir-after`: "import" and every phase.
+/// Phases run on the CPU kernel module after partitioning.
+llvm::ArrayRef<Phase> getCpuKernelPhases();
+
+/// Every name accepted by `--dump-ir-after`, in order.
 std::vector<llvm::StringRef> getPhaseNames();
 
 /// Registers each phase as `llama-<name>-pipeline` for llama-opt.

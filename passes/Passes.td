@@ -26,4 +26,37 @@ def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {
   ];
 }
 
+def LlamaLowerAttention : Pass<"llama-lower-attention", "::mlir::func::FuncOp"> {
+  let summary = "Lower RoPE, the KV-cache write and attention to linalg, tensor and scf";
+  let description = [{
+    `llama.rope` becomes a `linalg.generic` that computes each element's
+    rotation from its index (frequencies from theta, with the optional Llama 3
+    rescaling), reading its pair partner with `tensor.extract`.
+    `llama.kv_write` becomes a transpose and a `tensor.insert_slice` into the
+    cache operand, which bufferizes in place. `llama.attention` becomes loops
+    over query rows and heads; each reads the live prefix `[0, pos + i]` of its
+    kv head through a dynamically sized slice (never the whole cache) and
+    computes scores, a max-subtracted softmax in f32 and the weighted sum of
+    values with linalg ops.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def LlamaMemrefCopyToLinalg : Pass<"llama-memref-copy-to-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite memref.copy as linalg.copy so kernels need no runtime library";
+  let description = [{
+    Bufferization emits `memref.copy` for copies between strided views, which
+    the LLVM lowering turns into a call to MLIR's `memrefCopy` runtime
+    function. The kernel library must depend on libc only, so copies become
+    `linalg.copy` and lower to plain loops like every other kernel.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // LLAMAC_PASSES_TD

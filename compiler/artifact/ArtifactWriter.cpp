@@ -1,0 +1,213 @@
+//===- ArtifactWriter.cpp - write a compiled model to disk ----------------===//
+
+#include "compiler/artifact/ArtifactWriter.h"
+#include "runtime/artifact/ArtifactFormat.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+#include <xxhash.h>
+
+#include <cstring>
+
+namespace llamac {
+namespace {
+
+using nlohmann::json;
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+uint64_t alignUp(uint64_t value) {
+  uint64_t a = artifact::kSectionAlignment;
+  return (value + a - 1) / a * a;
+}
+
+json bindingToJson(const Binding &binding) {
+  switch (binding.kind) {
+  case Binding::Kind::Buffer:
+    return {{"kind", "buffer"}, {"id", binding.bufferId}};
+  case Binding::Kind::Weight:
+    return {{"kind", "weight"}, {"name", binding.weightName}, {"per_layer", binding.perLayer}};
+  case Binding::Kind::KCache:
+    return {{"kind", "k_cache"}};
+  case Binding::Kind::VCache:
+    return {{"kind", "v_cache"}};
+  case Binding::Kind::Tokens:
+    return {{"kind", "tokens"}};
+  }
+  return {};
+}
+
+json dispatchesToJson(const std::vector<Dispatch> &dispatches) {
+  json list = json::array();
+  for (const Dispatch &d : dispatches) {
+    json entry = {{"kernel", d.kernel}, {"scalars", d.scalars}};
+    entry["bindings"] = json::array();
+    for (const Binding &b : d.bindings)
+      entry["bindings"].push_back(bindingToJson(b));
+    if (d.range)
+      entry["range"] = *d.range;
+    list.push_back(std::move(entry));
+  }
+  return list;
+}
+
+json modelToJson(mlir::llama::ConfigAttr c) {
+  json model = {{"dim", c.getDim()},
+                {"hidden_dim", c.getHiddenDim()},
+                {"layers", c.getLayers()},
+                {"heads", c.getHeads()},
+                {"kv_heads", c.getKvHeads()},
+                {"head_dim", c.getHeadDim()},
+                {"vocab", c.getVocab()},
+                {"max_seq_len", c.getMaxSeqLen()},
+                {"norm_eps", c.getNormEps().convertToDouble()},
+                {"rope_theta", c.getRopeTheta().convertToDouble()},
+                {"bos", c.getBos()}};
+  model["eos"] = std::vector<int64_t>(c.getEos().asArrayRef().begin(),
+                                      c.getEos().asArrayRef().end());
+  return model;
+}
+
+/// Writes at explicit offsets, zero-filling the gaps, so that sections land
+/// on their aligned offsets.
+class SectionWriter {
+public:
+  explicit SectionWriter(llvm::raw_fd_ostream &os) : os(os) {}
+  void padTo(uint64_t offset) {
+    static const char zeros[4096] = {};
+    while (position < offset) {
+      uint64_t n = std::min<uint64_t>(sizeof(zeros), offset - position);
+      os.write(zeros, n);
+      position += n;
+    }
+  }
+  void write(const void *data, uint64_t size) {
+    os.write(static_cast<const char *>(data), size);
+    position += size;
+  }
+  uint64_t tell() const { return position; }
+
+private:
+  llvm::raw_fd_ostream &os;
+  uint64_t position = 0;
+};
+
+} // namespace
+
+llvm::Expected<uint64_t> writeArtifact(const std::string &path,
+                                       const ArtifactContents &c,
+                                       const WriteProgress &progress) {
+  // Plan the layout: tokenizer, kernels, weights, then metadata.
+  uint64_t offset = artifact::kSectionAlignment;
+  uint64_t tokenizerOffset = offset;
+  offset = alignUp(offset + c.tokenizer.size());
+  uint64_t kernelsOffset = offset;
+  offset = alignUp(offset + c.kernelLibrary.size());
+
+  json weights = json::array();
+  struct Planned {
+    const WeightEntry *entry;
+    uint64_t offset, size;
+  };
+  std::vector<Planned> planned;
+  uint64_t totalWeightBytes = 0;
+  for (const WeightEntry &entry : *c.weights) {
+    uint64_t size = static_cast<uint64_t>(entry.elementCount()) * dtypeSize(c.weightType);
+    planned.push_back({&entry, offset, size});
+    weights.push_back({{"name", entry.name},
+                       {"dtype", dtypeName(c.weightType).str()},
+                       {"shape", entry.shape},
+                       {"offset", offset},
+                       {"size", size}});
+    totalWeightBytes += size;
+    offset = alignUp(offset + size);
+  }
+
+  json meta;
+  meta["producer"] = "llamac 0.1";
+  meta["model"] = modelToJson(c.config);
+  meta["target"] = {{"name", c.targetName}, {"chip", c.chip}, {"cpu_features", c.cpuFeatures}};
+  meta["tokenizer"] = {{"kind", "sentencepiece"}, {"offset", tokenizerOffset},
+                       {"size", c.tokenizer.size()}};
+  meta["kernels"] = {{"format", "elf-shared-object"}, {"offset", kernelsOffset},
+                     {"size", c.kernelLibrary.size()}};
+  meta["weights"] = std::move(weights);
+  meta["kv_cache"] = {{"dtype", "f32"},
+                      {"layers", c.config.getLayers()},
+                      {"kv_heads", c.config.getKvHeads()},
+                      {"positions", c.cachePositions},
+                      {"head_dim", c.config.getHeadDim()}};
+  json entryPoints = json::object();
+  for (const EntryPointSchedule &ep : c.entryPoints) {
+    json buffers = json::array();
+    for (const BufferDesc &b : ep.buffers)
+      buffers.push_back({{"id", b.id}, {"dtype", "f32"}, {"shape", b.shape}});
+    entryPoints[ep.name] = {{"tokens", ep.tokens},
+                            {"buffers", std::move(buffers)},
+                            {"logits", ep.logitsBuffer},
+                            {"schedule",
+                             {{"prologue", dispatchesToJson(ep.prologue)},
+                              {"layer_body", dispatchesToJson(ep.layerBody)},
+                              {"epilogue", dispatchesToJson(ep.epilogue)}}}};
+  }
+  meta["entry_points"] = std::move(entryPoints);
+  std::string metadata = meta.dump();
+  uint64_t metadataOffset = offset;
+  uint64_t fileSize = metadataOffset + metadata.size();
+
+  artifact::Header header{};
+  std::memcpy(header.magic, artifact::kMagic, sizeof(header.magic));
+  header.formatVersion = artifact::kFormatVersion;
+  header.headerSize = sizeof(artifact::Header);
+  header.metadataOffset = metadataOffset;
+  header.metadataSize = metadata.size();
+  header.metadataHash = XXH3_64bits(metadata.data(), metadata.size());
+  header.fileSize = fileSize;
+
+  std::string tmpPath = path + ".tmp";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmpPath, ec);
+    if (ec)
+      return makeError("cannot write " + tmpPath + ": " + ec.message());
+    SectionWriter w(os);
+    w.write(&header, sizeof(header));
+    w.padTo(tokenizerOffset);
+    w.write(c.tokenizer.data(), c.tokenizer.size());
+    w.padTo(kernelsOffset);
+    w.write(c.kernelLibrary.data(), c.kernelLibrary.size());
+    uint64_t written = 0;
+    std::vector<uint8_t> buffer;
+    for (const Planned &p : planned) {
+      buffer.resize(p.size);
+      if (llvm::Error err = c.weights->read(p.entry->name, c.weightType, buffer)) {
+        os.close();
+        llvm::sys::fs::remove(tmpPath);
+        return std::move(err);
+      }
+      w.padTo(p.offset);
+      w.write(buffer.data(), buffer.size());
+      written += p.size;
+      if (progress)
+        progress(written, totalWeightBytes);
+    }
+    w.padTo(metadataOffset);
+    w.write(metadata.data(), metadata.size());
+    os.close();
+    if (os.has_error()) {
+      llvm::sys::fs::remove(tmpPath);
+      return makeError("writing " + tmpPath + " failed: " + os.error().message());
+    }
+  }
+  if (auto ec = llvm::sys::fs::rename(tmpPath, path)) {
+    llvm::sys::fs::remove(tmpPath);
+    return makeError("cannot rename " + tmpPath + " to " + path + ": " + ec.message());
+  }
+  return totalWeightBytes;
+}
+
+} // namespace llamac

@@ -1,0 +1,51 @@
+//===- ArtifactWriter.h - write a compiled model to disk ---------*- C++ -*-===//
+//
+// Writes the artifact described in docs/artifact-format.md. Weights are
+// streamed tensor by tensor from the weight store (converted to the target
+// dtype on the way), so a model is never held twice in memory. The file is
+// written under a temporary name and renamed into place when complete.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_COMPILER_ARTIFACT_ARTIFACTWRITER_H
+#define LLAMAC_COMPILER_ARTIFACT_ARTIFACTWRITER_H
+
+#include "compiler/import/DType.h"
+#include "compiler/import/WeightStore.h"
+#include "compiler/targets/cpu/DispatchSchedule.h"
+#include "dialects/llama/LlamaAttrs.h"
+
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+struct ArtifactContents {
+  mlir::llama::ConfigAttr config;
+  std::string targetName = "cpu";
+  std::string chip;
+  std::vector<std::string> cpuFeatures;
+  /// The serialized sentencepiece model.
+  std::string tokenizer;
+  std::string kernelLibrary;
+  const WeightStore *weights = nullptr;
+  DType weightType = DType::F32;
+  int64_t cachePositions = 0;
+  std::vector<EntryPointSchedule> entryPoints;
+};
+
+/// Called as weights are written: (bytes written, total weight bytes).
+using WriteProgress = std::function<void(uint64_t, uint64_t)>;
+
+/// Writes `contents` to `path` atomically (write `path.tmp`, then rename).
+/// Returns the number of weight bytes written.
+llvm::Expected<uint64_t> writeArtifact(const std::string &path,
+                                       const ArtifactContents &contents,
+                                       const WriteProgress &progress = {});
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_ARTIFACT_ARTIFACTWRITER_H

@@ -1,0 +1,209 @@
+//===- Compile.cpp - checkpoint to artifact, phase by phase ---------------===//
+
+#include "compiler/driver/Compile.h"
+#include "compiler/Pipelines.h"
+#include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/graph/GraphBuilder.h"
+#include "compiler/import/Checkpoint.h"
+#include "compiler/targets/cpu/CpuCodegen.h"
+#include "compiler/targets/cpu/KernelPartition.h"
+#include "dialects/llama/LlamaOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <chrono>
+
+using namespace mlir;
+
+namespace llamac {
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+llama::ConfigAttr toConfigAttr(MLIRContext *ctx, const ModelConfig &c, int64_t maxSeqLen) {
+  llama::RopeScalingAttr scaling;
+  if (c.ropeScaling)
+    scaling = llama::RopeScalingAttr::get(
+        ctx, llvm::APFloat(static_cast<double>(c.ropeScaling->factor)),
+        llvm::APFloat(static_cast<double>(c.ropeScaling->lowFreqFactor)),
+        llvm::APFloat(static_cast<double>(c.ropeScaling->highFreqFactor)),
+        c.ropeScaling->originalMaxPositionEmbeddings);
+  auto layout = c.ropeLayout == RopeLayout::Interleaved ? llama::RopeLayout::Interleaved
+                                                        : llama::RopeLayout::HalfSplit;
+  return llama::ConfigAttr::get(
+      ctx, c.dim, c.hiddenDim, c.numLayers, c.numHeads, c.numKVHeads, c.headDim,
+      c.vocabSize, maxSeqLen, llvm::APFloat(static_cast<double>(c.normEps)),
+      llvm::APFloat(static_cast<double>(c.ropeTheta)), layout, scaling, c.bosId,
+      DenseI64ArrayAttr::get(ctx, c.eosIds));
+}
+
+/// Shows "phase" progress on a terminal; silent otherwise.
+class Progress {
+public:
+  Progress(llvm::raw_ostream &log, bool enabled) : log(log), enabled(enabled) {}
+  void phase(llvm::StringRef name) {
+    if (enabled)
+      log << "llamac: " << name << "\n";
+  }
+  void weights(uint64_t done, uint64_t total) {
+    if (!enabled)
+      return;
+    log << llvm::formatv("\rllamac: writing weights {0} / {1} MiB", done >> 20, total >> 20);
+    if (done == total)
+      log << "\n";
+    log.flush();
+  }
+
+private:
+  llvm::raw_ostream &log;
+  bool enabled;
+};
+
+void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
+  const ModelConfig &c = ckpt.config;
+  int64_t params = 0;
+  for (const WeightEntry &entry : ckpt.weights)
+    if (!entry.aliasOf)
+      params += entry.elementCount();
+  os << llvm::formatv("model: dim {0}, hidden {1}, layers {2}, heads {3}, kv_heads {4}, "
+                      "head_dim {5}, vocab {6}, max_seq_len {7}\n",
+                      c.dim, c.hiddenDim, c.numLayers, c.numHeads, c.numKVHeads,
+                      c.headDim, c.vocabSize, c.maxSeqLen);
+  os << llvm::formatv("parameters: {0} ({1} bytes as {2}); checkpoint dtype {3}\n", params,
+                      params * static_cast<int64_t>(dtypeSize(dtype)), dtypeName(dtype),
+                      ckpt.weights.entries().empty()
+                          ? llvm::StringRef("?")
+                          : dtypeName(ckpt.weights.entries().front().sourceType));
+}
+
+} // namespace
+
+llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) {
+  std::vector<llvm::StringRef> phases = getPhaseNames();
+  if (!options.dumpIrAfter.empty() && !llvm::is_contained(phases, options.dumpIrAfter))
+    return makeError("unknown phase '" + options.dumpIrAfter + "' for --dump-ir-after (one of: " +
+                     llvm::join(phases, ", ") + ")");
+  if (options.target != "cpu")
+    return makeError("--target " + options.target +
+                     " is not implemented yet; only --target cpu is available");
+  if (options.output.empty())
+    return makeError("no output given: use -o <artifact>");
+
+  Progress progress(log, options.progress);
+  progress.phase("importing " + options.input);
+  llvm::Expected<Checkpoint> ckpt = importCheckpoint(options.input, options.tokenizer);
+  if (!ckpt)
+    return ckpt.takeError();
+  for (const std::string &warning : ckpt->warnings)
+    log << "warning: " << warning << "\n";
+
+  DType dtype = ckpt->weights.entries().front().sourceType;
+  if (!options.dtype.empty()) {
+    std::optional<DType> parsed = parseDTypeName(options.dtype);
+    if (!parsed)
+      return makeError("unknown --dtype '" + options.dtype + "' (one of: f32, bf16, f16)");
+    dtype = *parsed;
+  }
+  if (dtype != DType::F32)
+    return makeError("--dtype " + dtypeName(dtype).str() +
+                     " is not supported by the CPU kernels yet; use --dtype f32");
+  if (options.summary)
+    printSummary(*ckpt, dtype, llvm::outs());
+
+  int64_t maxSeqLen = options.maxSeqLen ? options.maxSeqLen : ckpt->config.maxSeqLen;
+  if (maxSeqLen <= 0)
+    return makeError("--max-seq-len must be positive");
+  int64_t prefill = options.prefillTokens ? options.prefillTokens : std::min<int64_t>(64, maxSeqLen);
+  if (prefill <= 0 || prefill > maxSeqLen)
+    return makeError("--prefill-tokens must be in [1, max-seq-len]");
+
+  // The phases are partly textual pipelines of upstream passes.
+  static bool passesRegistered = (registerAllPasses(), true);
+  (void)passesRegistered;
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<llama::LlamaDialect>();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  std::string diagnostic;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    if (d.getSeverity() == DiagnosticSeverity::Error && diagnostic.empty())
+      diagnostic = d.str();
+    return success();
+  });
+
+  GraphOptions graph;
+  graph.weightType = Float32Type::get(&context);
+  graph.cachePositions = maxSeqLen + prefill;
+  graph.entryPoints = {{"prefill", prefill}, {"decode", 1}};
+  auto config = toConfigAttr(&context, ckpt->config, maxSeqLen);
+  OwningOpRef<ModuleOp> model = buildModelModule(&context, config, graph);
+  if (failed(verify(*model)))
+    return makeError("internal error: the imported module does not verify: " + diagnostic);
+  auto dumpIf = [&](llvm::StringRef phase, ModuleOp module) {
+    if (options.dumpIrAfter == phase) {
+      module.print(llvm::outs());
+      llvm::outs() << "\n";
+    }
+  };
+  dumpIf("import", *model);
+
+  for (const Phase &phase : getModelPhases()) {
+    progress.phase(("running phase " + phase.name).str());
+    PassManager pm(&context);
+    phase.build(pm);
+    if (failed(pm.run(*model)))
+      return makeError("phase '" + phase.name + "' failed: " + diagnostic);
+    dumpIf(phase.name, *model);
+  }
+
+  progress.phase("partitioning into kernels");
+  FailureOr<PartitionedModel> partitioned = partitionIntoKernels(*model);
+  if (failed(partitioned))
+    return makeError("partitioning into kernels failed: " + diagnostic);
+  dumpIf("kernels", *partitioned->kernels);
+
+  progress.phase("generating CPU code");
+  CpuCodegenOptions codegen;
+  codegen.chip = options.chip;
+  codegen.afterPhase = dumpIf;
+  llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*partitioned->kernels, codegen);
+  if (!library)
+    return library.takeError();
+
+  auto tokenizer = llvm::MemoryBuffer::getFile(ckpt->tokenizerPath);
+  if (!tokenizer)
+    return makeError("cannot read tokenizer " + ckpt->tokenizerPath);
+
+  ArtifactContents contents;
+  contents.config = config;
+  contents.chip = options.chip == "native" ? library->cpuName : options.chip;
+  contents.cpuFeatures = library->cpuFeatures;
+  contents.tokenizer = (*tokenizer)->getBuffer().str();
+  contents.kernelLibrary = std::move(library->sharedObject);
+  contents.weights = &ckpt->weights;
+  contents.weightType = dtype;
+  contents.cachePositions = graph.cachePositions;
+  contents.entryPoints = std::move(partitioned->entryPoints);
+  progress.phase("writing " + options.output);
+  llvm::Expected<uint64_t> written = writeArtifact(
+      options.output, contents, [&](uint64_t done, uint64_t total) { progress.weights(done, total); });
+  if (!written)
+    return written.takeError();
+  return llvm::Error::success();
+}
+
+} // namespace llamac

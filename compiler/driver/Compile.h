@@ -1,0 +1,33 @@
+//===- Compile.h - checkpoint to artifact, phase by phase -------*- C++ -*-===//
+
+#ifndef LLAMAC_COMPILER_DRIVER_COMPILE_H
+#define LLAMAC_COMPILER_DRIVER_COMPILE_H
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+
+namespace llamac {
+
+struct CompileOptions {
+  std::string input;
+  std::string output;
+  std::string tokenizer;      ///< overrides the tokenizer beside the checkpoint
+  std::string target = "cpu";
+  std::string chip = "native";
+  std::string dtype;          ///< f32 | bf16 | f16; empty = the checkpoint's
+  int64_t maxSeqLen = 0;      ///< 0 = the model's
+  int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(64, max_seq_len)
+  std::string dumpIrAfter;    ///< a phase name, or empty
+  bool summary = false;
+  bool progress = false;      ///< show progress (on a terminal)
+};
+
+/// Runs the whole compiler. Diagnostics and dumps go to `log`.
+llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log);
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_DRIVER_COMPILE_H

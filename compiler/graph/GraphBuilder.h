@@ -1,0 +1,53 @@
+//===- GraphBuilder.h - the Llama forward pass in the llama dialect -*- C++ -*-===//
+//
+// Builds the module the importer hands to the pipeline: one function per
+// entry point (prefill, decode), each the whole forward pass for a fixed
+// number of tokens, with the layer body written once inside an scf.for.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_COMPILER_GRAPH_GRAPHBUILDER_H
+#define LLAMAC_COMPILER_GRAPH_GRAPHBUILDER_H
+
+#include "dialects/llama/LlamaAttrs.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+/// An entry point: its function name and the static number of tokens it runs.
+struct EntryPointSpec {
+  std::string name;
+  int64_t tokens;
+};
+
+/// What the graph needs beyond the model's hyper-parameters.
+struct GraphOptions {
+  /// Element type of every weight (f32, bf16 or f16); activations are f32.
+  mlir::Type weightType;
+  /// Positions in the KV cache: max_seq_len plus room for a padded prefill.
+  int64_t cachePositions = 0;
+  std::vector<EntryPointSpec> entryPoints;
+};
+
+/// Builds the model module. Function signature of each entry point:
+/// `(tokens: tensor<Nxi32>, pos: index, k_cache, v_cache) ->
+///  (logits: tensor<NxVxf32>, k_cache, v_cache)`.
+mlir::OwningOpRef<mlir::ModuleOp> buildModelModule(mlir::MLIRContext *context,
+                                                   mlir::llama::ConfigAttr config,
+                                                   const GraphOptions &options);
+
+/// Names of the canonical weights (stacked over layers where `perLayer`).
+struct WeightName {
+  const char *name;
+  bool perLayer;
+};
+llvm::ArrayRef<WeightName> getCanonicalWeightNames();
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_GRAPH_GRAPHBUILDER_H

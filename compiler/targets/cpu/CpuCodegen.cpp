@@ -1,0 +1,180 @@
+//===- CpuCodegen.cpp - kernels to a shared object for the host CPU -------===//
+
+#include "compiler/targets/cpu/CpuCodegen.h"
+#include "compiler/Pipelines.h"
+#include "runtime/artifact/ArtifactFormat.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+
+using namespace mlir;
+
+namespace llamac {
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// LLVM's x86 feature names and the names /proc/cpuinfo uses for them, for
+/// the features that change generated code.
+struct FeatureName {
+  const char *llvm;
+  const char *cpuinfo;
+};
+constexpr FeatureName kX86Features[] = {
+    {"sse4.1", "sse4_1"},         {"sse4.2", "sse4_2"},
+    {"avx", "avx"},               {"avx2", "avx2"},
+    {"fma", "fma"},               {"f16c", "f16c"},
+    {"bmi", "bmi1"},              {"bmi2", "bmi2"},
+    {"avx512f", "avx512f"},       {"avx512bw", "avx512bw"},
+    {"avx512dq", "avx512dq"},     {"avx512vl", "avx512vl"},
+    {"avx512cd", "avx512cd"},     {"avx512vnni", "avx512_vnni"},
+    {"avx512bf16", "avx512_bf16"}, {"avx512fp16", "avx512_fp16"},
+    {"amx-tile", "amx_tile"},     {"amx-bf16", "amx_bf16"},
+    {"amx-int8", "amx_int8"},
+};
+
+/// Adds `void <fn>_packed(void **args)` for each kernel: args[i] points to
+/// the i-th argument. One signature lets the runtime call every kernel.
+void addPackedWrappers(llvm::Module &module) {
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *ptrTy = llvm::PointerType::getUnqual(ctx);
+  auto *wrapperTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false);
+  std::vector<llvm::Function *> kernels;
+  for (llvm::Function &fn : module)
+    if (!fn.isDeclaration() && fn.getName().starts_with("k"))
+      kernels.push_back(&fn);
+  for (llvm::Function *fn : kernels) {
+    fn->setLinkage(llvm::GlobalValue::InternalLinkage);
+    auto *wrapper = llvm::Function::Create(
+        wrapperTy, llvm::GlobalValue::ExternalLinkage,
+        fn->getName() + artifact::kPackedSuffix, module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+    llvm::SmallVector<llvm::Value *> args;
+    for (auto [i, param] : llvm::enumerate(fn->args())) {
+      llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, wrapper->getArg(0), i);
+      llvm::Value *argPtr = b.CreateLoad(ptrTy, slot);
+      args.push_back(b.CreateLoad(param.getType(), argPtr));
+    }
+    b.CreateCall(fn, args);
+    b.CreateRetVoid();
+  }
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const std::string &chip) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return makeError("no LLVM target for " + triple.str() + ": " + error);
+  std::string cpu = chip == "native" ? llvm::sys::getHostCPUName().str() : chip;
+  std::string features;
+  if (chip == "native") {
+    for (auto &feature : llvm::sys::getHostCPUFeatures())
+      features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  }
+  std::unique_ptr<llvm::MCSubtargetInfo> probe(target->createMCSubtargetInfo(triple, "", ""));
+  if (!probe || !probe->isCPUStringValid(cpu))
+    return makeError("unknown --chip '" + chip + "' for " + triple.str());
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_));
+  if (!tm)
+    return makeError("could not create a target machine for " + cpu);
+  return tm;
+}
+
+} // namespace
+
+llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
+                                                  const CpuCodegenOptions &options) {
+  for (const Phase &phase : getCpuKernelPhases()) {
+    PassManager pm(kernels.getContext());
+    phase.build(pm);
+    if (failed(pm.run(kernels)))
+      return makeError("lowering phase '" + phase.name + "' failed");
+    if (options.afterPhase)
+      options.afterPhase(phase.name, kernels);
+  }
+
+  auto tm = createTargetMachine(options.chip);
+  if (!tm)
+    return tm.takeError();
+
+  registerBuiltinDialectTranslation(*kernels.getContext());
+  registerLLVMDialectTranslation(*kernels.getContext());
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> module = translateModuleToLLVMIR(kernels, llvmContext);
+  if (!module)
+    return makeError("translation of the kernels to LLVM IR failed");
+  module->setTargetTriple((*tm)->getTargetTriple());
+  module->setDataLayout((*tm)->createDataLayout());
+  addPackedWrappers(*module);
+  if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(module.get()))
+    return std::move(err);
+
+  // Object file, then a shared object linked by LLVM 22's lld.
+  llvm::SmallString<128> objPath, soPath;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("llamac-kernels", "o", objPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  if (auto ec = llvm::sys::fs::createTemporaryFile("llamac-kernels", "so", soPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  auto cleanup = llvm::make_scope_exit([&] {
+    llvm::sys::fs::remove(objPath);
+    llvm::sys::fs::remove(soPath);
+  });
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objPath, ec);
+    if (ec)
+      return makeError("cannot write " + objPath + ": " + ec.message());
+    llvm::legacy::PassManager codegen;
+    if ((*tm)->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+      return makeError("the target cannot emit object files");
+    codegen.run(*module);
+  }
+  auto lld = llvm::sys::findProgramByName("ld.lld", {"/usr/lib/llvm-22/bin"});
+  if (!lld)
+    return makeError("ld.lld of LLVM 22 not found (install lld-22)");
+  std::string errMsg;
+  llvm::SmallVector<llvm::StringRef> argv{*lld, "-shared", "--gc-sections",
+                                         "-o", soPath, objPath};
+  if (llvm::sys::ExecuteAndWait(*lld, argv, std::nullopt, {}, 0, 0, &errMsg) != 0)
+    return makeError("linking the kernel library failed: " + errMsg);
+  auto so = llvm::MemoryBuffer::getFile(soPath);
+  if (!so)
+    return makeError("cannot read " + soPath);
+
+  CpuKernelLibrary library;
+  library.sharedObject = (*so)->getBuffer().str();
+  library.cpuName = (*tm)->getTargetCPU().str();
+  const llvm::MCSubtargetInfo *sti = (*tm)->getMCSubtargetInfo();
+  for (const FeatureName &f : kX86Features)
+    if (sti->checkFeatures(std::string("+") + f.llvm))
+      library.cpuFeatures.push_back(f.cpuinfo);
+  return library;
+}
+
+} // namespace llamac

@@ -1,0 +1,59 @@
+//===- DispatchSchedule.h - kernels and the order the runtime runs them -*- C++ -*-===//
+//
+// The compiler-side form of the artifact's dispatch schedule
+// (docs/artifact-format.md): for each entry point, the activation buffers and
+// the ordered kernel launches with their bindings.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_COMPILER_TARGETS_CPU_DISPATCHSCHEDULE_H
+#define LLAMAC_COMPILER_TARGETS_CPU_DISPATCHSCHEDULE_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+/// What a kernel argument points at.
+struct Binding {
+  enum class Kind { Buffer, Weight, KCache, VCache, Tokens };
+  Kind kind = Kind::Buffer;
+  int64_t bufferId = -1;  ///< Kind::Buffer
+  std::string weightName; ///< Kind::Weight
+  bool perLayer = false;  ///< Kind::Weight: the current layer's slice
+
+  bool operator==(const Binding &o) const {
+    return kind == o.kind && bufferId == o.bufferId &&
+           weightName == o.weightName && perLayer == o.perLayer;
+  }
+};
+
+/// One kernel launch.
+struct Dispatch {
+  std::string kernel;
+  std::vector<Binding> bindings;
+  /// "pos" or "layer", passed as int64 after the bindings.
+  std::vector<std::string> scalars;
+  /// When set, the kernel also takes [begin, end) within [0, *range).
+  std::optional<int64_t> range;
+};
+
+/// An activation buffer the runtime allocates (f32, row-major).
+struct BufferDesc {
+  int64_t id;
+  std::vector<int64_t> shape;
+};
+
+struct EntryPointSchedule {
+  std::string name;
+  int64_t tokens = 0;
+  std::vector<BufferDesc> buffers;
+  int64_t logitsBuffer = -1;
+  std::vector<Dispatch> prologue, layerBody, epilogue;
+};
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_TARGETS_CPU_DISPATCHSCHEDULE_H

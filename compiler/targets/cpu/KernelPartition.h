@@ -1,0 +1,32 @@
+//===- KernelPartition.h - split entry points into kernels -------*- C++ -*-===//
+//
+// Turns each entry-point function of the model module into one kernel
+// function per llama op (tensors in, destination tensor out) plus the dispatch
+// schedule that calls them in order. Reshapes cost nothing (they alias), the
+// cache writes update the cache in place, and the layer loop's body is
+// partitioned once and replayed per layer by the runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_COMPILER_TARGETS_CPU_KERNELPARTITION_H
+#define LLAMAC_COMPILER_TARGETS_CPU_KERNELPARTITION_H
+
+#include "compiler/targets/cpu/DispatchSchedule.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace llamac {
+
+struct PartitionedModel {
+  /// One private func.func per distinct kernel, still in the llama dialect.
+  mlir::OwningOpRef<mlir::ModuleOp> kernels;
+  std::vector<EntryPointSchedule> entryPoints;
+};
+
+/// Partitions every function of `model` (as built by buildModelModule).
+mlir::FailureOr<PartitionedModel> partitionIntoKernels(mlir::ModuleOp model);
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_TARGETS_CPU_KERNELPARTITION_H

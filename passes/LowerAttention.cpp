@@ -1,0 +1,316 @@
+//===- LowerAttention.cpp - RoPE, KV-cache write, attention to linalg -----===//
+//
+// The position-dependent ops of a Llama layer. Positions come in as an index
+// operand, so the attention loops read a dynamically sized live prefix of the
+// cache instead of the whole static buffer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llama/LlamaOps.h"
+#include "passes/LinalgBuilders.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+namespace mlir::llama {
+#define GEN_PASS_DEF_LLAMALOWERATTENTION
+#include "passes/Passes.h.inc"
+} // namespace mlir::llama
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+
+Value indexConstant(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value indexToF32(OpBuilder &b, Location loc, Value index) {
+  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), i64);
+}
+
+/// Applies Llama 3.1's rescaling to an inverse frequency (f32 scalar).
+Value applyLlama3Scaling(OpBuilder &b, Location loc, Value invFreq,
+                         RopeScalingAttr scaling) {
+  double factor = scaling.getFactor().convertToDouble();
+  double low = scaling.getLowFreqFactor().convertToDouble();
+  double high = scaling.getHighFreqFactor().convertToDouble();
+  double oldContext = static_cast<double>(scaling.getOriginalMaxPosition());
+  Value twoPi = f32Constant(b, loc, 2.0 * M_PI);
+  Value wavelen = arith::DivFOp::create(b, loc, twoPi, invFreq);
+  Value scaled = arith::DivFOp::create(b, loc, invFreq, f32Constant(b, loc, factor));
+  // smooth = (oldContext / wavelen - low) / (high - low)
+  Value ratio = arith::DivFOp::create(b, loc, f32Constant(b, loc, oldContext), wavelen);
+  Value smooth = arith::DivFOp::create(
+      b, loc, arith::SubFOp::create(b, loc, ratio, f32Constant(b, loc, low)),
+      f32Constant(b, loc, high - low));
+  Value one = f32Constant(b, loc, 1.0);
+  Value blended = arith::AddFOp::create(
+      b, loc,
+      arith::MulFOp::create(b, loc, arith::SubFOp::create(b, loc, one, smooth), scaled),
+      arith::MulFOp::create(b, loc, smooth, invFreq));
+  Value isHighFreq = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, wavelen,
+                                           f32Constant(b, loc, oldContext / high));
+  Value isLowFreq = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, wavelen,
+                                          f32Constant(b, loc, oldContext / low));
+  Value mid = arith::SelectOp::create(b, loc, isLowFreq, scaled, blended);
+  return arith::SelectOp::create(b, loc, isHighFreq, invFreq, mid);
+}
+
+/// rope: out[n, h, d] = x[n,h,d] * cos(a) -/+ x[n,h,partner(d)] * sin(a), with
+/// a = (pos + n) / theta^(2j / head_dim) and j the pair index of d.
+struct RopeLowering : OpRewritePattern<RopeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RopeOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    auto type = cast<RankedTensorType>(x.getType());
+    Value headDim = tensor::DimOp::create(rewriter, loc, x, 2);
+    Value half = arith::DivUIOp::create(rewriter, loc, headDim, indexConstant(rewriter, loc, 2));
+    Value headDimF = indexToF32(rewriter, loc, headDim);
+    Value theta = f32Constant(rewriter, loc, op.getTheta().convertToFloat());
+    bool interleaved = op.getLayout() == RopeLayout::Interleaved;
+    RopeScalingAttr scaling = op.getScalingAttr();
+    Value pos = op.getPos();
+
+    Value init = emptyLike(rewriter, loc, x, type.getElementType());
+    auto identity = rewriter.getMultiDimIdentityMap(3);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, x, init, ArrayRef<AffineMap>{identity, identity},
+        SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value n = linalg::IndexOp::create(b, l, 0);
+          Value h = linalg::IndexOp::create(b, l, 1);
+          Value d = linalg::IndexOp::create(b, l, 2);
+          Value one = indexConstant(b, l, 1);
+          Value pair, partner, isFirst;
+          if (interleaved) {
+            pair = arith::ShRUIOp::create(b, l, d, one);
+            partner = arith::XOrIOp::create(b, l, d, one);
+            Value low = arith::AndIOp::create(b, l, d, one);
+            isFirst = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, low,
+                                            indexConstant(b, l, 0));
+          } else {
+            isFirst = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, d, half);
+            pair = arith::SelectOp::create(b, l, isFirst, d,
+                                           arith::SubIOp::create(b, l, d, half));
+            partner = arith::SelectOp::create(b, l, isFirst,
+                                              arith::AddIOp::create(b, l, d, half),
+                                              pair);
+          }
+          // invFreq = 1 / theta^(2j / head_dim), as llama2.c computes it.
+          Value twoJ = indexToF32(b, l, arith::ShLIOp::create(b, l, pair, one));
+          Value exponent = arith::DivFOp::create(b, l, twoJ, headDimF);
+          Value invFreq = arith::DivFOp::create(b, l, f32Constant(b, l, 1.0),
+                                                math::PowFOp::create(b, l, theta, exponent));
+          if (scaling)
+            invFreq = applyLlama3Scaling(b, l, invFreq, scaling);
+          Value position = indexToF32(b, l, arith::AddIOp::create(b, l, pos, n));
+          Value angle = arith::MulFOp::create(b, l, position, invFreq);
+          Value c = math::CosOp::create(b, l, angle);
+          Value s = math::SinOp::create(b, l, angle);
+          Value self = extendToF32(b, l, args[0]);
+          Value other = extendToF32(
+              b, l, tensor::ExtractOp::create(b, l, x, ValueRange{n, h, partner}));
+          Value selfCos = arith::MulFOp::create(b, l, self, c);
+          Value otherSin = arith::MulFOp::create(b, l, other, s);
+          Value r = arith::SelectOp::create(
+              b, l, isFirst, arith::SubFOp::create(b, l, selfCos, otherSin),
+              arith::AddFOp::create(b, l, selfCos, otherSin));
+          linalg::YieldOp::create(b, l, truncateFromF32(b, l, r, type.getElementType()));
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+/// kv_write: transpose [N, kv_heads, head_dim] rows to the cache's
+/// [kv_heads, N, head_dim] order and insert them at [layer, :, pos, :].
+struct KVWriteLowering : OpRewritePattern<KVWriteOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(KVWriteOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value values = op.getValues();
+    auto type = cast<RankedTensorType>(values.getType());
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, values);
+    SmallVector<OpFoldResult> transposedSizes{sizes[1], sizes[0], sizes[2]};
+    Value init = tensor::EmptyOp::create(rewriter, loc, transposedSizes, type.getElementType());
+    Value transposed =
+        linalg::TransposeOp::create(rewriter, loc, values, init, ArrayRef<int64_t>{1, 0, 2})
+            .getResult()[0];
+    OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
+    SmallVector<OpFoldResult> offsets{op.getLayer(), zero, op.getPos(), zero};
+    SmallVector<OpFoldResult> insertSizes{one, sizes[1], sizes[0], sizes[2]};
+    SmallVector<OpFoldResult> strides(4, one);
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(op, transposed, op.getCache(),
+                                                       offsets, insertSizes, strides);
+    return success();
+  }
+};
+
+/// attention: for each query row n and head h, softmax(q · K[0:pos+n+1]ᵀ *
+/// scale) · V[0:pos+n+1] over the live prefix of kv head h / group.
+struct AttentionLowering : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value query = op.getQuery(), keys = op.getKeys(), values = op.getValues();
+    auto type = cast<RankedTensorType>(query.getType());
+    Type f32 = rewriter.getF32Type();
+    Value rows = tensor::DimOp::create(rewriter, loc, query, 0);
+    Value heads = tensor::DimOp::create(rewriter, loc, query, 1);
+    OpFoldResult headDim = tensor::getMixedSize(rewriter, loc, query, 2);
+    Value kvHeads = tensor::DimOp::create(rewriter, loc, keys, 1);
+    Value group = arith::DivUIOp::create(rewriter, loc, heads, kvHeads);
+    double scaleValue = op.getScale() ? op.getScale()->convertToDouble()
+                                      : 1.0 / std::sqrt(static_cast<double>(type.getDimSize(2)));
+    Value scale = f32Constant(rewriter, loc, scaleValue);
+    Value c0 = indexConstant(rewriter, loc, 0), c1 = indexConstant(rewriter, loc, 1);
+    OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
+    Value init = emptyLike(rewriter, loc, query, type.getElementType());
+
+    AffineExpr t = getAffineDimExpr(0, ctx), d = getAffineDimExpr(1, ctx);
+    auto map2 = [&](ArrayRef<AffineExpr> e) { return AffineMap::get(2, 0, e, ctx); };
+    AffineMap vecMap = AffineMap::get(1, 0, {getAffineDimExpr(0, ctx)}, ctx);
+    AffineMap scalarMap = AffineMap::get(1, 0, {}, ctx);
+    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
+
+    auto rowLoop = scf::ForOp::create(
+        rewriter, loc, c0, rows, c1, ValueRange{init},
+        [&](OpBuilder &b, Location l, Value n, ValueRange rowIter) {
+          Value live = arith::AddIOp::create(
+              b, l, arith::AddIOp::create(b, l, op.getPos(), n), c1);
+          auto headLoop = scf::ForOp::create(
+              b, l, c0, heads, c1, rowIter,
+              [&](OpBuilder &b, Location l, Value h, ValueRange headIter) {
+                Value kvHead = arith::DivUIOp::create(b, l, h, group);
+                auto vecType = RankedTensorType::get({type.getDimSize(2)}, type.getElementType());
+                Value q = tensor::ExtractSliceOp::create(
+                    b, l, vecType, query, SmallVector<OpFoldResult>{n, h, zero},
+                    SmallVector<OpFoldResult>{one, one, headDim},
+                    SmallVector<OpFoldResult>(3, one));
+                auto cacheType = cast<RankedTensorType>(keys.getType());
+                auto prefixType = RankedTensorType::get(
+                    {ShapedType::kDynamic, cacheType.getDimSize(3)}, cacheType.getElementType());
+                auto prefix = [&](Value cache) -> Value {
+                  return tensor::ExtractSliceOp::create(
+                      b, l, prefixType, cache,
+                      SmallVector<OpFoldResult>{op.getLayer(), kvHead, zero, zero},
+                      SmallVector<OpFoldResult>{one, one, live, headDim},
+                      SmallVector<OpFoldResult>(4, one));
+                };
+                Value k = prefix(keys), v = prefix(values);
+
+                Value zeroF = f32Constant(b, l, 0.0);
+                Value scoresInit = linalg::FillOp::create(
+                    b, l, zeroF, tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{live}, f32).getResult())
+                                       .getResult(0);
+                Value scores =
+                    linalg::GenericOp::create(
+                        b, l, scoresInit.getType(), ValueRange{k, q}, scoresInit,
+                        ArrayRef<AffineMap>{map2({t, d}), map2({d}), map2({t})},
+                        {par, red},
+                        [&](OpBuilder &b, Location l, ValueRange a) {
+                          Value p = arith::MulFOp::create(b, l, extendToF32(b, l, a[0]),
+                                                          extendToF32(b, l, a[1]));
+                          linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
+                        })
+                        .getResult(0);
+
+                auto scalarType = RankedTensorType::get({}, f32);
+                auto reduceScalar = [&](Value input, double initValue,
+                                        function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
+                  Value s0 = linalg::FillOp::create(
+                                 b, l, f32Constant(b, l, initValue),
+                                 tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{}, f32).getResult())
+                                 .getResult(0);
+                  return linalg::GenericOp::create(
+                             b, l, scalarType, input, s0,
+                             ArrayRef<AffineMap>{vecMap, scalarMap}, {red},
+                             [&](OpBuilder &b, Location l, ValueRange a) {
+                               linalg::YieldOp::create(b, l, fn(b, l, a[0], a[1]));
+                             })
+                      .getResult(0);
+                };
+                Value maxScore = reduceScalar(
+                    scores, -INFINITY, [](OpBuilder &b, Location l, Value x, Value acc) -> Value {
+                      return arith::MaximumFOp::create(b, l, x, acc);
+                    });
+                Value probs =
+                    linalg::GenericOp::create(
+                        b, l, scores.getType(), ValueRange{scores, maxScore},
+                        tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{live}, f32).getResult(),
+                        ArrayRef<AffineMap>{vecMap, scalarMap, vecMap}, {par},
+                        [&](OpBuilder &b, Location l, ValueRange a) {
+                          Value shifted = arith::MulFOp::create(
+                              b, l, arith::SubFOp::create(b, l, a[0], a[1]), scale);
+                          linalg::YieldOp::create(b, l, math::ExpOp::create(b, l, shifted).getResult());
+                        })
+                        .getResult(0);
+                Value sum = reduceScalar(
+                    probs, 0.0, [](OpBuilder &b, Location l, Value x, Value acc) -> Value {
+                      return arith::AddFOp::create(b, l, x, acc);
+                    });
+
+                // out[d] = sum_t probs[t] * v[t, d] / sum; iteration space (d, t).
+                Value outInit = linalg::FillOp::create(
+                                    b, l, zeroF,
+                                    tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{headDim}, f32).getResult())
+                                    .getResult(0);
+                AffineExpr od = getAffineDimExpr(0, ctx), ot = getAffineDimExpr(1, ctx);
+                Value weighted =
+                    linalg::GenericOp::create(
+                        b, l, outInit.getType(), ValueRange{probs, v}, outInit,
+                        ArrayRef<AffineMap>{map2({ot}), map2({ot, od}), map2({od})},
+                        {par, red},
+                        [&](OpBuilder &b, Location l, ValueRange a) {
+                          Value p = arith::MulFOp::create(b, l, a[0], extendToF32(b, l, a[1]));
+                          linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
+                        })
+                        .getResult(0);
+                Value normalized =
+                    linalg::GenericOp::create(
+                        b, l, vecType, ValueRange{weighted, sum},
+                        tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{headDim},
+                                                type.getElementType())
+                            .getResult(),
+                        ArrayRef<AffineMap>{vecMap, scalarMap, vecMap}, {par},
+                        [&](OpBuilder &b, Location l, ValueRange a) {
+                          Value r = arith::DivFOp::create(b, l, a[0], a[1]);
+                          linalg::YieldOp::create(b, l, truncateFromF32(b, l, r, type.getElementType()));
+                        })
+                        .getResult(0);
+                Value updated = tensor::InsertSliceOp::create(
+                    b, l, normalized, headIter[0], SmallVector<OpFoldResult>{n, h, zero},
+                    SmallVector<OpFoldResult>{one, one, headDim},
+                    SmallVector<OpFoldResult>(3, one));
+                scf::YieldOp::create(b, l, updated);
+              });
+          scf::YieldOp::create(b, l, headLoop.getResults());
+        });
+    rewriter.replaceOp(op, rowLoop.getResults());
+    return success();
+  }
+};
+
+struct LlamaLowerAttentionPass
+    : llama::impl::LlamaLowerAttentionBase<LlamaLowerAttentionPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    patterns.add<RopeLowering, KVWriteLowering, AttentionLowering>(ctx);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,40 @@
+//===- ArtifactFormat.h - the artifact's binary header ----------*- C++ -*-===//
+//
+// Shared by the compiler's writer and the runtime's reader; see
+// docs/artifact-format.md. Plain C++ only: the runtime links neither LLVM nor
+// MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_RUNTIME_ARTIFACT_ARTIFACTFORMAT_H
+#define LLAMAC_RUNTIME_ARTIFACT_ARTIFACTFORMAT_H
+
+#include <cstdint>
+
+namespace llamac::artifact {
+
+inline constexpr char kMagic[8] = {'L', 'L', 'A', 'M', 'A', 'C', 'A', 'F'};
+inline constexpr uint32_t kFormatVersion = 1;
+/// Every section starts at a multiple of this (page size, and more than any
+/// vector load needs).
+inline constexpr uint64_t kSectionAlignment = 4096;
+
+/// The fixed header at offset 0, little-endian.
+struct Header {
+  char magic[8];
+  uint32_t formatVersion;
+  uint32_t headerSize;
+  uint64_t metadataOffset;
+  uint64_t metadataSize;
+  uint64_t metadataHash; ///< XXH3-64 of the metadata bytes.
+  uint64_t fileSize;
+  uint8_t reserved[16];
+};
+static_assert(sizeof(Header) == 64, "the header is 64 bytes on disk");
+
+/// Suffix of the packed entry point the kernel library exports per kernel.
+inline constexpr const char *kPackedSuffix = "_packed";
+
+} // namespace llamac::artifact
+
+#endif // LLAMAC_RUNTIME_ARTIFACT_ARTIFACTFORMAT_H
