@@ -36,7 +36,7 @@ void buildLinalg(OpPassManager &pm) {
 void buildBufferize(OpPassManager &pm) {
   // Kernels are private functions here so that results equal to a
   // destination argument are dropped; the runtime owns every buffer.
-  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
+  addUpstream(pm, "eliminate-empty-tensors,one-shot-bufferize{bufferize-function-boundaries "
                   "function-boundary-type-conversion=identity-layout-map},"
                   "canonicalize,drop-equivalent-buffer-results,"
                   "buffer-deallocation-pipeline,canonicalize");

@@ -10,6 +10,7 @@
 #include "passes/LinalgBuilders.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -176,7 +177,14 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
     Value scale = f32Constant(rewriter, loc, scaleValue);
     Value c0 = indexConstant(rewriter, loc, 0), c1 = indexConstant(rewriter, loc, 1);
     OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
-    Value init = emptyLike(rewriter, loc, query, type.getElementType());
+    // An alloc_tensor, not tensor.empty: empty-tensor elimination must not
+    // fold the destination into the loop's carried value (that creates a
+    // read-after-write conflict one-shot bufferization cannot resolve).
+    SmallVector<Value> dynamicSizes;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, query, d));
+    Value init = bufferization::AllocTensorOp::create(rewriter, loc, type, dynamicSizes);
 
     AffineExpr t = getAffineDimExpr(0, ctx), d = getAffineDimExpr(1, ctx);
     auto map2 = [&](ArrayRef<AffineExpr> e) { return AffineMap::get(2, 0, e, ctx); };

@@ -181,8 +181,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   codegen.chip = options.chip;
   codegen.afterPhase = dumpIf;
   llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*partitioned->kernels, codegen);
-  if (!library)
-    return library.takeError();
+  if (!library) {
+    std::string message = toString(library.takeError());
+    return makeError(diagnostic.empty() ? message : message + ": " + diagnostic);
+  }
 
   auto tokenizer = llvm::MemoryBuffer::getFile(ckpt->tokenizerPath);
   if (!tokenizer)

@@ -77,10 +77,10 @@ int main(int argc, char **argv) {
   if (!cl::ParseCommandLineOptions(static_cast<int>(args.size()), args.data(),
                                    "llamac: compile a Llama checkpoint into an artifact\n",
                                    &parseErr)) {
+    // cl prefixes its messages with the program name; ours start "error:".
     StringRef first = StringRef(parseErrors).trim().split('\n').first;
-    first.consume_front(args[0]);
-    first = first.ltrim(": ");
-    return fail(first);
+    auto [program, rest] = first.split(": ");
+    return fail(rest.empty() || program.contains(' ') ? first : rest);
   }
   if (input.empty())
     return fail("no checkpoint given; usage: llamac compile <checkpoint> -o <artifact>");

@@ -198,6 +198,10 @@ private:
       else
         mapping.map(operand, entry->getArgument(tensorIdx++));
     }
+    // The destination is the runtime's buffer: let bufferization write it in
+    // place (and eliminate the temporary the op would otherwise fill).
+    unsigned destination = inPlace ? 1 : tensorIdx;
+    fn.setArgAttr(destination, "bufferization.writable", b.getBoolAttr(true));
     Value result;
     if (auto linear = dyn_cast<LinearOp>(op); linear && ranged) {
       result = buildRangedLinear(linear, mapping, entry->getArgument(tensorIdx),

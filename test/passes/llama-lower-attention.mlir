@@ -1,0 +1,87 @@
+// RUN: llama-opt %s --llama-lower-attention --split-input-file | FileCheck %s
+
+// Interleaved RoPE pairs element d with d ^ 1 and takes its frequency from
+// theta^(2 * (d >> 1) / head_dim); the position is pos + row.
+// CHECK-LABEL: func.func @rope_interleaved
+// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<2x4x8xf32>)
+// CHECK:   %[[N:.*]] = linalg.index 0
+// CHECK:   %[[D:.*]] = linalg.index 2
+// CHECK:   arith.shrui %[[D]]
+// CHECK:   arith.xori %[[D]]
+// CHECK:   math.powf
+// CHECK:   arith.addi %arg1, %[[N]]
+// CHECK:   math.cos
+// CHECK:   math.sin
+// CHECK:   tensor.extract %arg0
+// CHECK:   arith.select
+func.func @rope_interleaved(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
+  %0 = llama.rope %x at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<interleaved>} : tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
+// -----
+
+// Half-split RoPE pairs element d with d + head_dim/2 (or d - head_dim/2).
+// CHECK-LABEL: func.func @rope_half_split
+// CHECK: linalg.generic
+// CHECK:   arith.cmpi ult
+// CHECK:   arith.subi
+// CHECK:   arith.addi
+// CHECK-NOT: arith.xori
+func.func @rope_half_split(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
+  %0 = llama.rope %x at %pos {layout = #llama.rope_layout<half_split>} : tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
+// -----
+
+// Llama 3 scaling selects between the kept, divided and blended frequencies.
+// CHECK-LABEL: func.func @rope_llama3
+// CHECK: linalg.generic
+// CHECK:   arith.cmpf olt
+// CHECK:   arith.cmpf ogt
+// CHECK:   arith.select
+// CHECK:   arith.select
+func.func @rope_llama3(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
+  %0 = llama.rope %x at %pos {theta = 5.0e5 : f32, layout = #llama.rope_layout<interleaved>,
+         scaling = #llama.llama3_rope_scaling<factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0, original_max_position = 8192>} : tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
+// -----
+
+// The cache write transposes rows to [kv_heads, N, head_dim] and inserts
+// them at [layer, :, pos, :].
+// CHECK-LABEL: func.func @kv_write
+// CHECK: %[[T:.*]] = linalg.transpose ins(%arg0 : tensor<3x4x8xf32>) outs(%{{.*}} : tensor<4x3x8xf32>) permutation = [1, 0, 2]
+// CHECK: tensor.insert_slice %[[T]] into %arg1[%arg2, 0, %arg3, 0] [1, 4, 3, 8] [1, 1, 1, 1] : tensor<4x3x8xf32> into tensor<2x4x64x8xf32>
+func.func @kv_write(%v: tensor<3x4x8xf32>, %c: tensor<2x4x64x8xf32>, %l: index, %pos: index) -> tensor<2x4x64x8xf32> {
+  %0 = llama.kv_write %v into %c[%l, %pos] : tensor<3x4x8xf32> into tensor<2x4x64x8xf32>
+  return %0 : tensor<2x4x64x8xf32>
+}
+
+// -----
+
+// Attention loops over rows and heads; each (row n, head h) reads only the
+// live prefix [0, pos + n + 1) of kv head h / (heads / kv_heads), scales by
+// 1/sqrt(head_dim) and normalizes a max-subtracted softmax.
+// CHECK-LABEL: func.func @attention
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[SCALE:.*]] = arith.constant 0.353553385 : f32
+// CHECK: scf.for %[[N:.*]] = {{.*}} iter_args
+// CHECK:   %[[P:.*]] = arith.addi %arg4, %[[N]]
+// CHECK:   %[[LIVE:.*]] = arith.addi %[[P]], %[[C1]]
+// CHECK:   scf.for %[[H:.*]] = {{.*}} iter_args
+// CHECK:     %[[KVH:.*]] = arith.divui %[[H]], %[[C2]]
+// CHECK:     tensor.extract_slice %arg1[%arg3, %[[KVH]], 0, 0] [1, 1, %[[LIVE]], 8] [1, 1, 1, 1] : tensor<2x4x64x8xf32> to tensor<?x8xf32>
+// CHECK:     tensor.extract_slice %arg2[%arg3, %[[KVH]], 0, 0] [1, 1, %[[LIVE]], 8]
+// CHECK:     arith.maximumf
+// CHECK:     arith.mulf %{{.*}}, %[[SCALE]]
+// CHECK:     math.exp
+// CHECK:     arith.divf
+// CHECK:     tensor.insert_slice {{.*}}[%[[N]], %[[H]], 0] [1, 1, 8]
+func.func @attention(%q: tensor<3x8x8xf32>, %k: tensor<2x4x64x8xf32>, %v: tensor<2x4x64x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xf32>, tensor<2x4x64x8xf32>, tensor<2x4x64x8xf32>
+  return %0 : tensor<3x8x8xf32>
+}

@@ -1,0 +1,41 @@
+//===- Options.h - llama-run's command line ---------------------*- C++ -*-===//
+//
+// A small parser of our own rather than absl flags: absl's parser prints its
+// own "ERROR: ..." lines and exits, which breaks the CLI contract (one line
+// "error: ..." on stderr, exit status 2 for usage errors).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_TOOLS_LLAMA_RUN_OPTIONS_H
+#define LLAMAC_TOOLS_LLAMA_RUN_OPTIONS_H
+
+#include "runtime/api/Model.h"
+
+#include "absl/status/statusor.h"
+
+#include <string>
+#include <vector>
+
+namespace llamac::tools {
+
+struct RunOptions {
+  bool help = false;
+  std::string artifact;
+  std::string prompt;
+  bool hasPrompt = false;
+  ModelOptions model;
+  GenerateOptions generate;
+  bool json = false;
+  bool quiet = false;
+};
+
+/// The usage text printed by --help.
+std::string usage();
+
+/// Parses argv[1..]. Accepts `--flag value` and `--flag=value`. Errors are
+/// one line without the "error: " prefix.
+absl::StatusOr<RunOptions> parseRunOptions(const std::vector<std::string> &args);
+
+} // namespace llamac::tools
+
+#endif // LLAMAC_TOOLS_LLAMA_RUN_OPTIONS_H
