@@ -1,0 +1,50 @@
+//===- Checkpoint.h - an imported model -------------------------*- C++ -*-===//
+//
+// What every importer produces: the validated config, the canonical weight
+// store over the mapped checkpoint, and the tokenizer that goes with it.
+// importCheckpoint() is the entry point the compiler uses; it picks the
+// importer by the kind of path and checks the tokenizer against the model.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_COMPILER_IMPORT_CHECKPOINT_H
+#define LLAMAC_COMPILER_IMPORT_CHECKPOINT_H
+
+#include "compiler/import/ModelConfig.h"
+#include "compiler/import/WeightStore.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+/// An imported model.
+struct Checkpoint {
+  ModelConfig config;
+  WeightStore weights;
+  /// The sentencepiece model file (the artifact embeds its bytes).
+  std::string tokenizerPath;
+  /// Things worth telling the user that did not stop the import, e.g.
+  /// tensors that were ignored. One line each, without a "warning:" prefix.
+  std::vector<std::string> warnings;
+};
+
+/// Imports a Hugging Face checkpoint directory (the path is a directory) or
+/// a llama2.c `.bin` (a file), then checks that the tokenizer's vocabulary
+/// size equals the model's. `tokenizerOverride`, if not empty, replaces the
+/// tokenizer found beside the checkpoint. Errors are one line, naming the
+/// file and the problem.
+llvm::Expected<Checkpoint>
+importCheckpoint(llvm::StringRef path, llvm::StringRef tokenizerOverride = "");
+
+/// Loads the tokenizer at `tokenizerPath` and checks its vocabulary size
+/// against `config.vocabSize`.
+llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
+                                const ModelConfig &config);
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_IMPORT_CHECKPOINT_H

@@ -1,0 +1,175 @@
+//===- HFCheckpoint.cpp - Hugging Face Llama checkpoints ------------------===//
+
+#include "compiler/import/HFCheckpoint.h"
+
+#include "compiler/import/Safetensors.h"
+
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+using llvm::StringRef;
+
+namespace llamac {
+namespace {
+
+/// A canonical weight and the HF tensor name it comes from; `{0}` in
+/// `hfName` is the layer index for stacked weights.
+struct NameMapping {
+  const char *canonical;
+  const char *hfName;
+};
+
+constexpr NameMapping kNameMappings[] = {
+    {weight_names::kTokEmbeddings, "model.embed_tokens.weight"},
+    {weight_names::kAttnNorm, "model.layers.{0}.input_layernorm.weight"},
+    {weight_names::kWq, "model.layers.{0}.self_attn.q_proj.weight"},
+    {weight_names::kWk, "model.layers.{0}.self_attn.k_proj.weight"},
+    {weight_names::kWv, "model.layers.{0}.self_attn.v_proj.weight"},
+    {weight_names::kWo, "model.layers.{0}.self_attn.o_proj.weight"},
+    {weight_names::kFfnNorm,
+     "model.layers.{0}.post_attention_layernorm.weight"},
+    {weight_names::kW1, "model.layers.{0}.mlp.gate_proj.weight"},
+    {weight_names::kW2, "model.layers.{0}.mlp.down_proj.weight"},
+    {weight_names::kW3, "model.layers.{0}.mlp.up_proj.weight"},
+    {weight_names::kNorm, "model.norm.weight"},
+    {weight_names::kOutput, "lm_head.weight"},
+};
+
+/// Builds the store from the checkpoint's tensors, recording every HF name
+/// it used in `used`.
+class HFWeightMapper {
+public:
+  HFWeightMapper(const SafetensorsCheckpoint &tensors,
+                 const ModelConfig &config, WeightStore &store)
+      : tensors(tensors), config(config), store(store) {}
+
+  llvm::Error mapAll() {
+    for (const NameMapping &mapping : kNameMappings) {
+      if (StringRef(mapping.canonical) == weight_names::kOutput &&
+          config.tiedEmbeddings) {
+        if (llvm::Error err = addTiedOutput())
+          return err;
+        continue;
+      }
+      if (llvm::Error err = addMapped(mapping))
+        return err;
+    }
+    return llvm::Error::success();
+  }
+
+  const llvm::StringSet<> &usedNames() const { return used; }
+
+private:
+  /// Finds `hfName` and checks it has `shape`, giving one source part.
+  llvm::Expected<WeightPart> findPart(const std::string &hfName,
+                                      llvm::ArrayRef<int64_t> shape) {
+    SafetensorsCheckpoint::Located found = tensors.lookup(hfName);
+    if (!found.tensor)
+      return llvm::createStringError(
+          llvm::formatv("{0}: missing tensor '{1}' (expected shape {2})",
+                        tensors.description(), hfName, formatShape(shape)));
+    if (llvm::ArrayRef<int64_t>(found.tensor->shape) != shape)
+      return llvm::createStringError(llvm::formatv(
+          "{0}: tensor '{1}' has shape {2}, expected {3}", found.file->path(),
+          hfName, formatShape(found.tensor->shape), formatShape(shape)));
+    used.insert(hfName);
+    return WeightPart{found.tensor->dtype, found.tensor->data,
+                      (found.file->path() + ": " + hfName).str()};
+  }
+
+  llvm::Error addMapped(const NameMapping &mapping) {
+    WeightEntry entry;
+    entry.name = mapping.canonical;
+    entry.shape = *canonicalShape(config, mapping.canonical);
+    if (entry.isStacked()) {
+      llvm::ArrayRef<int64_t> layerShape =
+          llvm::ArrayRef<int64_t>(entry.shape).drop_front();
+      for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+        auto part =
+            findPart(llvm::formatv(mapping.hfName, layer).str(), layerShape);
+        if (!part)
+          return part.takeError();
+        entry.parts.push_back(std::move(*part));
+      }
+    } else {
+      auto part = findPart(mapping.hfName, entry.shape);
+      if (!part)
+        return part.takeError();
+      entry.parts.push_back(std::move(*part));
+    }
+    return store.add(std::move(entry));
+  }
+
+  /// With tied embeddings HF ignores any lm_head.weight in the file and
+  /// uses embed_tokens; we do the same, so an explicit copy is accepted
+  /// (and counted as used) but never read.
+  llvm::Error addTiedOutput() {
+    const WeightEntry *embeddings = store.lookup(weight_names::kTokEmbeddings);
+    WeightEntry entry = *embeddings;
+    entry.name = weight_names::kOutput;
+    entry.aliasOf = weight_names::kTokEmbeddings;
+    if (tensors.lookup("lm_head.weight").tensor)
+      used.insert("lm_head.weight");
+    return store.add(std::move(entry));
+  }
+
+  const SafetensorsCheckpoint &tensors;
+  const ModelConfig &config;
+  WeightStore &store;
+  llvm::StringSet<> used;
+};
+
+} // namespace
+
+llvm::Expected<Checkpoint> importHF(StringRef dirPath,
+                                    StringRef tokenizerOverride) {
+  if (!llvm::sys::fs::is_directory(dirPath))
+    return llvm::createStringError(dirPath + ": not a directory");
+  auto inDir = [&](StringRef file) {
+    llvm::SmallString<256> path(dirPath);
+    llvm::sys::path::append(path, file);
+    return std::string(path);
+  };
+
+  Checkpoint checkpoint;
+  std::string configPath = inDir("config.json");
+  if (!llvm::sys::fs::exists(configPath))
+    return llvm::createStringError(
+        dirPath + ": no config.json (not a Hugging Face checkpoint directory)");
+  std::string generationPath = inDir("generation_config.json");
+  if (!llvm::sys::fs::exists(generationPath))
+    generationPath.clear();
+  auto config = parseHFConfig(configPath, generationPath);
+  if (!config)
+    return config.takeError();
+  checkpoint.config = std::move(*config);
+
+  checkpoint.tokenizerPath = tokenizerOverride.empty()
+                                 ? inDir("tokenizer.model")
+                                 : tokenizerOverride.str();
+  if (!llvm::sys::fs::exists(checkpoint.tokenizerPath))
+    return llvm::createStringError(
+        checkpoint.tokenizerPath +
+        ": tokenizer not found (a sentencepiece tokenizer.model is required)");
+
+  auto tensors = SafetensorsCheckpoint::openDirectory(dirPath);
+  if (!tensors)
+    return tensors.takeError();
+  for (const auto &shard : tensors->files())
+    checkpoint.weights.retain(shard->mapping());
+
+  HFWeightMapper mapper(*tensors, checkpoint.config, checkpoint.weights);
+  if (llvm::Error err = mapper.mapAll())
+    return std::move(err);
+  for (const SafetensorsCheckpoint::Located &located : tensors->allTensors())
+    if (!mapper.usedNames().contains(located.tensor->name))
+      checkpoint.warnings.push_back((located.file->path() +
+                                     ": ignoring unexpected tensor '" +
+                                     located.tensor->name + "'")
+                                        .str());
+  return checkpoint;
+}
+
+} // namespace llamac

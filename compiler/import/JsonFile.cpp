@@ -1,0 +1,65 @@
+//===- JsonFile.cpp - reading JSON files without exceptions ---------------===//
+
+#include "compiler/import/JsonFile.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+using llvm::StringRef;
+using nlohmann::json;
+
+namespace llamac {
+
+llvm::Expected<json> readJsonFile(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createStringError(llvm::formatv("cannot read {0}: {1}", path,
+                                                 buffer.getError().message()));
+  std::optional<json> parsed = parseJson((*buffer)->getBuffer());
+  if (!parsed)
+    return llvm::createStringError(llvm::formatv("{0}: invalid JSON", path));
+  return std::move(*parsed);
+}
+
+std::optional<json> parseJson(StringRef text) {
+  json parsed = json::parse(text.begin(), text.end(), /*cb=*/nullptr,
+                            /*allow_exceptions=*/false);
+  if (parsed.is_discarded())
+    return std::nullopt;
+  return parsed;
+}
+
+llvm::Expected<std::optional<int64_t>>
+getOptionalInt(const json &object, StringRef key, StringRef path) {
+  auto it = object.find(std::string(key));
+  if (it == object.end() || it->is_null())
+    return std::optional<int64_t>();
+  if (!it->is_number_integer())
+    return llvm::createStringError(
+        llvm::formatv("{0}: field '{1}' must be an integer", path, key));
+  return std::optional<int64_t>(it->get<int64_t>());
+}
+
+llvm::Expected<std::optional<double>>
+getOptionalNumber(const json &object, StringRef key, StringRef path) {
+  auto it = object.find(std::string(key));
+  if (it == object.end() || it->is_null())
+    return std::optional<double>();
+  if (!it->is_number())
+    return llvm::createStringError(
+        llvm::formatv("{0}: field '{1}' must be a number", path, key));
+  return std::optional<double>(it->get<double>());
+}
+
+llvm::Expected<int64_t> getRequiredInt(const json &object, StringRef key,
+                                       StringRef path) {
+  auto value = getOptionalInt(object, key, path);
+  if (!value)
+    return value.takeError();
+  if (!*value)
+    return llvm::createStringError(
+        llvm::formatv("{0}: missing required field '{1}'", path, key));
+  return **value;
+}
+
+} // namespace llamac

@@ -1,0 +1,166 @@
+//===- Llama2cCheckpoint.cpp - llama2.c .bin checkpoints ------------------===//
+
+#include "compiler/import/Llama2cCheckpoint.h"
+
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+using llvm::StringRef;
+
+namespace llamac {
+namespace {
+
+constexpr uint64_t kHeaderBytes = 7 * sizeof(int32_t);
+
+/// One f32 array of the file, in file order, and the canonical weight it
+/// becomes (nullptr for arrays that are skipped).
+struct Segment {
+  const char *canonical;
+  std::vector<int64_t> shape;
+};
+
+/// The arrays after the header, in the order llama2.c's export writes them.
+std::vector<Segment> segmentsFor(const ModelConfig &c, bool sharedClassifier) {
+  using namespace weight_names;
+  int64_t L = c.numLayers, D = c.dim, F = c.hiddenDim, V = c.vocabSize;
+  int64_t q = c.numHeads * c.headDim, kv = c.numKVHeads * c.headDim;
+  std::vector<Segment> segments = {
+      {kTokEmbeddings, {V, D}},
+      {kAttnNorm, {L, D}},
+      {kWq, {L, q, D}},
+      {kWk, {L, kv, D}},
+      {kWv, {L, kv, D}},
+      {kWo, {L, D, q}},
+      {kFfnNorm, {L, D}},
+      {kW1, {L, F, D}},
+      {kW2, {L, D, F}},
+      {kW3, {L, F, D}},
+      {kNorm, {D}},
+      // freq_cis_real and freq_cis_imag: precomputed RoPE tables that the
+      // forward pass recomputes, so they are skipped.
+      {nullptr, {c.maxSeqLen, c.headDim / 2}},
+      {nullptr, {c.maxSeqLen, c.headDim / 2}},
+  };
+  if (!sharedClassifier)
+    segments.push_back({kOutput, {V, D}});
+  return segments;
+}
+
+} // namespace
+
+llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
+                                         StringRef tokenizerPath) {
+  auto fail = [&](const llvm::Twine &message) {
+    return llvm::createStringError(binPath + ": " + message);
+  };
+  auto buffer = llvm::MemoryBuffer::getFile(binPath, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return llvm::createStringError(llvm::formatv(
+        "cannot open {0}: {1}", binPath, buffer.getError().message()));
+  std::shared_ptr<const llvm::MemoryBuffer> mapping = std::move(*buffer);
+  StringRef bytes = mapping->getBuffer();
+  if (bytes.size() < kHeaderBytes)
+    return fail(llvm::formatv("file is {0} bytes, too short for the 28-byte "
+                              "llama2.c header",
+                              bytes.size()));
+
+  int32_t header[7];
+  for (int i = 0; i < 7; ++i)
+    header[i] = llvm::support::endian::read32le(bytes.data() + 4 * i);
+  const char *fieldNames[7] = {"dim",     "hidden_dim", "n_layers",
+                               "n_heads", "n_kv_heads", "vocab_size",
+                               "seq_len"};
+  for (int i = 0; i < 7; ++i)
+    if (header[i] == 0 || (i != 5 && header[i] < 0))
+      return fail(llvm::formatv("header field {0} is {1}; is this a llama2.c "
+                                "version-0 checkpoint?",
+                                fieldNames[i], header[i]));
+
+  Checkpoint checkpoint;
+  ModelConfig &config = checkpoint.config;
+  config.dim = header[0];
+  config.hiddenDim = header[1];
+  config.numLayers = header[2];
+  config.numHeads = header[3];
+  config.numKVHeads = header[4];
+  bool sharedClassifier = header[5] > 0;
+  config.vocabSize = sharedClassifier ? header[5] : -int64_t(header[5]);
+  config.maxSeqLen = header[6];
+  if (config.dim % config.numHeads != 0)
+    return fail(llvm::formatv("dim {0} is not divisible by n_heads {1}",
+                              config.dim, config.numHeads));
+  config.headDim = config.dim / config.numHeads;
+  config.normEps = 1e-5f;
+  config.ropeTheta = 10000.0f;
+  config.tiedEmbeddings = sharedClassifier;
+  config.ropeLayout = RopeLayout::Interleaved;
+  config.bosId = 1;
+  config.eosIds = {1};
+  if (llvm::Error err = config.validate(binPath))
+    return std::move(err);
+
+  // Header values are at most 2^31 each, so products of three fit in
+  // uint64 only barely; check every step instead of trusting that.
+  std::vector<Segment> segments = segmentsFor(config, sharedClassifier);
+  uint64_t expectedBytes = kHeaderBytes;
+  for (const Segment &segment : segments) {
+    uint64_t elements = 1;
+    for (int64_t dim : segment.shape)
+      if (__builtin_mul_overflow(elements, uint64_t(dim), &elements))
+        return fail("header sizes overflow");
+    if (__builtin_add_overflow(expectedBytes, elements * 4, &expectedBytes) ||
+        elements > (UINT64_MAX >> 2))
+      return fail("header sizes overflow");
+  }
+  if (expectedBytes != bytes.size())
+    return fail(llvm::formatv("header says {0} bytes, file has {1}",
+                              expectedBytes, bytes.size()));
+
+  checkpoint.weights.retain(mapping);
+  const uint8_t *cursor =
+      reinterpret_cast<const uint8_t *>(bytes.data()) + kHeaderBytes;
+  for (const Segment &segment : segments) {
+    uint64_t size = 4;
+    for (int64_t dim : segment.shape)
+      size *= dim;
+    if (segment.canonical) {
+      WeightEntry entry;
+      entry.name = segment.canonical;
+      entry.shape = segment.shape;
+      entry.parts.push_back({DType::F32, llvm::ArrayRef<uint8_t>(cursor, size),
+                             (binPath + ": " + segment.canonical).str()});
+      if (llvm::Error err = checkpoint.weights.add(std::move(entry)))
+        return std::move(err);
+    }
+    cursor += size;
+  }
+  if (sharedClassifier) {
+    WeightEntry output =
+        *checkpoint.weights.lookup(weight_names::kTokEmbeddings);
+    output.name = weight_names::kOutput;
+    output.aliasOf = weight_names::kTokEmbeddings;
+    if (llvm::Error err = checkpoint.weights.add(std::move(output)))
+      return std::move(err);
+  }
+
+  if (!tokenizerPath.empty()) {
+    checkpoint.tokenizerPath = tokenizerPath.str();
+  } else {
+    llvm::SmallString<256> beside = llvm::sys::path::parent_path(binPath);
+    llvm::sys::path::append(beside, "tokenizer.model");
+    checkpoint.tokenizerPath = std::string(beside);
+  }
+  if (!llvm::sys::fs::exists(checkpoint.tokenizerPath))
+    return llvm::createStringError(
+        checkpoint.tokenizerPath +
+        ": tokenizer not found (pass --tokenizer, or put the sentencepiece "
+        "tokenizer.model beside " +
+        binPath + ")");
+  return checkpoint;
+}
+
+} // namespace llamac

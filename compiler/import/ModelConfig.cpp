@@ -1,0 +1,284 @@
+//===- ModelConfig.cpp - hyperparameters of a Llama model -----------------===//
+
+#include "compiler/import/ModelConfig.h"
+
+#include "compiler/import/JsonFile.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+using llvm::StringRef;
+using nlohmann::json;
+
+namespace llamac {
+
+static llvm::Error configError(StringRef origin, const llvm::Twine &message) {
+  return llvm::createStringError(origin + ": " + message);
+}
+
+llvm::Error ModelConfig::validate(StringRef origin) const {
+  struct Field {
+    const char *name;
+    int64_t value;
+  };
+  for (Field field :
+       {Field{"dim", dim}, Field{"hidden_dim", hiddenDim},
+        Field{"n_layers", numLayers}, Field{"n_heads", numHeads},
+        Field{"n_kv_heads", numKVHeads}, Field{"head_dim", headDim},
+        Field{"vocab_size", vocabSize}, Field{"max_seq_len", maxSeqLen}})
+    if (field.value <= 0)
+      return configError(origin, llvm::formatv("{0} must be positive, got {1}",
+                                               field.name, field.value));
+  if (numHeads % numKVHeads != 0)
+    return configError(
+        origin, llvm::formatv("the number of attention heads ({0}) is not a "
+                              "multiple of the number of key/value heads ({1})",
+                              numHeads, numKVHeads));
+  // RoPE rotates pairs of elements within a head.
+  if (headDim % 2 != 0)
+    return configError(
+        origin, llvm::formatv("head_dim must be even, got {0}", headDim));
+  if (!(normEps > 0.0f))
+    return configError(origin, llvm::formatv("rms_norm_eps must be positive, "
+                                             "got {0}",
+                                             normEps));
+  if (!(ropeTheta > 0.0f))
+    return configError(origin, llvm::formatv("rope_theta must be positive, "
+                                             "got {0}",
+                                             ropeTheta));
+  if (ropeScaling) {
+    const Llama3RopeScaling &s = *ropeScaling;
+    if (!(s.factor > 0.0f) || !(s.lowFreqFactor > 0.0f) ||
+        !(s.highFreqFactor > s.lowFreqFactor) ||
+        s.originalMaxPositionEmbeddings <= 0)
+      return configError(
+          origin, llvm::formatv("invalid llama3 rope_scaling (factor {0}, "
+                                "low_freq_factor {1}, high_freq_factor {2}, "
+                                "original_max_position_embeddings {3}): need "
+                                "positive values and high > low",
+                                s.factor, s.lowFreqFactor, s.highFreqFactor,
+                                s.originalMaxPositionEmbeddings));
+  }
+  if (bosId < 0 || bosId >= vocabSize)
+    return configError(origin, llvm::formatv("bos token id {0} is outside the "
+                                             "vocabulary of {1} tokens",
+                                             bosId, vocabSize));
+  for (int64_t eos : eosIds)
+    if (eos < 0 || eos >= vocabSize)
+      return configError(origin,
+                         llvm::formatv("eos token id {0} is outside the "
+                                       "vocabulary of {1} tokens",
+                                       eos, vocabSize));
+  return llvm::Error::success();
+}
+
+StringRef ropeLayoutName(RopeLayout layout) {
+  return layout == RopeLayout::Interleaved ? "interleaved" : "half-split";
+}
+
+/// Reads a token-id field that HF writes as an int or a list of ints.
+/// Returns std::nullopt when the field is absent or null.
+static llvm::Expected<std::optional<std::vector<int64_t>>>
+getTokenIds(const json &object, StringRef key, StringRef path) {
+  auto it = object.find(std::string(key));
+  if (it == object.end() || it->is_null())
+    return std::optional<std::vector<int64_t>>();
+  std::vector<int64_t> ids;
+  if (it->is_number_integer()) {
+    ids.push_back(it->get<int64_t>());
+  } else if (it->is_array()) {
+    for (const json &element : *it) {
+      if (!element.is_number_integer())
+        return configError(path, llvm::formatv("field '{0}' must be an integer "
+                                               "or a list of integers",
+                                               key));
+      ids.push_back(element.get<int64_t>());
+    }
+  } else {
+    return configError(path, llvm::formatv("field '{0}' must be an integer or "
+                                           "a list of integers",
+                                           key));
+  }
+  return std::optional<std::vector<int64_t>>(std::move(ids));
+}
+
+static llvm::Expected<std::optional<Llama3RopeScaling>>
+parseRopeScaling(const json &config, StringRef path) {
+  auto it = config.find("rope_scaling");
+  if (it == config.end() || it->is_null())
+    return std::optional<Llama3RopeScaling>();
+  if (!it->is_object())
+    return configError(path, "rope_scaling must be null or an object");
+  const json &scaling = *it;
+  std::string type;
+  for (const char *key : {"rope_type", "type"}) {
+    auto typeIt = scaling.find(key);
+    if (typeIt != scaling.end() && typeIt->is_string()) {
+      type = typeIt->get<std::string>();
+      break;
+    }
+  }
+  if (type == "default")
+    return std::optional<Llama3RopeScaling>();
+  if (type != "llama3")
+    return configError(path, llvm::formatv("unsupported rope_scaling type "
+                                           "'{0}' (only 'llama3' is supported)",
+                                           type));
+  Llama3RopeScaling result;
+  for (auto [key, field] :
+       {std::pair<const char *, float *>{"factor", &result.factor},
+        {"low_freq_factor", &result.lowFreqFactor},
+        {"high_freq_factor", &result.highFreqFactor}}) {
+    auto value = getOptionalNumber(scaling, key, path);
+    if (!value)
+      return value.takeError();
+    if (!*value)
+      return configError(path,
+                         llvm::formatv("rope_scaling is missing '{0}'", key));
+    *field = static_cast<float>(**value);
+  }
+  auto original =
+      getOptionalInt(scaling, "original_max_position_embeddings", path);
+  if (!original)
+    return original.takeError();
+  if (!*original)
+    return configError(path, "rope_scaling is missing "
+                             "'original_max_position_embeddings'");
+  result.originalMaxPositionEmbeddings = **original;
+  return std::optional<Llama3RopeScaling>(result);
+}
+
+/// Rejects config.json features that the Llama forward pass does not model,
+/// so that a Mistral or a biased-attention model fails loudly instead of
+/// producing wrong logits.
+static llvm::Error checkArchitecture(const json &config, StringRef path) {
+  auto modelType = config.find("model_type");
+  if (modelType != config.end() && modelType->is_string() &&
+      modelType->get<std::string>() != "llama")
+    return configError(path, llvm::formatv("model_type '{0}' is not supported "
+                                           "(expected 'llama')",
+                                           modelType->get<std::string>()));
+  auto act = config.find("hidden_act");
+  if (act != config.end() && act->is_string() &&
+      act->get<std::string>() != "silu")
+    return configError(path, llvm::formatv("hidden_act '{0}' is not supported "
+                                           "(expected 'silu')",
+                                           act->get<std::string>()));
+  for (const char *key : {"attention_bias", "mlp_bias"}) {
+    auto flag = config.find(key);
+    if (flag != config.end() && flag->is_boolean() && flag->get<bool>())
+      return configError(path,
+                         llvm::formatv("{0}: true is not supported", key));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
+                                          StringRef generationConfigPath) {
+  auto parsed = readJsonFile(configPath);
+  if (!parsed)
+    return parsed.takeError();
+  const json &config = *parsed;
+  if (!config.is_object())
+    return configError(configPath, "expected a JSON object");
+  if (llvm::Error err = checkArchitecture(config, configPath))
+    return std::move(err);
+
+  ModelConfig result;
+  result.ropeLayout = RopeLayout::HalfSplit;
+  struct Required {
+    const char *key;
+    int64_t *field;
+  };
+  for (Required required :
+       {Required{"hidden_size", &result.dim},
+        Required{"intermediate_size", &result.hiddenDim},
+        Required{"num_hidden_layers", &result.numLayers},
+        Required{"num_attention_heads", &result.numHeads},
+        Required{"vocab_size", &result.vocabSize},
+        Required{"max_position_embeddings", &result.maxSeqLen}}) {
+    auto value = getRequiredInt(config, required.key, configPath);
+    if (!value)
+      return value.takeError();
+    *required.field = *value;
+  }
+
+  auto kvHeads = getOptionalInt(config, "num_key_value_heads", configPath);
+  if (!kvHeads)
+    return kvHeads.takeError();
+  result.numKVHeads = kvHeads->value_or(result.numHeads);
+
+  auto headDim = getOptionalInt(config, "head_dim", configPath);
+  if (!headDim)
+    return headDim.takeError();
+  if (*headDim) {
+    result.headDim = **headDim;
+  } else {
+    // Without an explicit head_dim the heads must tile the hidden size.
+    if (result.numHeads <= 0 || result.dim % result.numHeads != 0)
+      return configError(
+          configPath,
+          llvm::formatv("hidden_size ({0}) is not divisible by "
+                        "num_attention_heads ({1}) and no head_dim is given",
+                        result.dim, result.numHeads));
+    result.headDim = result.dim / result.numHeads;
+  }
+
+  auto eps = getOptionalNumber(config, "rms_norm_eps", configPath);
+  if (!eps)
+    return eps.takeError();
+  result.normEps = static_cast<float>(eps->value_or(1e-6)); // HF's default.
+  auto theta = getOptionalNumber(config, "rope_theta", configPath);
+  if (!theta)
+    return theta.takeError();
+  result.ropeTheta = static_cast<float>(theta->value_or(10000.0));
+
+  auto scaling = parseRopeScaling(config, configPath);
+  if (!scaling)
+    return scaling.takeError();
+  result.ropeScaling = *scaling;
+
+  auto tied = config.find("tie_word_embeddings");
+  if (tied != config.end() && !tied->is_null()) {
+    if (!tied->is_boolean())
+      return configError(configPath,
+                         "field 'tie_word_embeddings' must be a boolean");
+    result.tiedEmbeddings = tied->get<bool>();
+  }
+
+  // Token ids: config.json first, generation_config.json overrides.
+  std::optional<int64_t> bos;
+  std::optional<std::vector<int64_t>> eos;
+  auto readIds = [&](const json &object, StringRef path) -> llvm::Error {
+    auto bosIds = getTokenIds(object, "bos_token_id", path);
+    if (!bosIds)
+      return bosIds.takeError();
+    if (*bosIds && !(*bosIds)->empty())
+      bos = (**bosIds)[0];
+    auto eosIds = getTokenIds(object, "eos_token_id", path);
+    if (!eosIds)
+      return eosIds.takeError();
+    if (*eosIds)
+      eos = std::move(**eosIds);
+    return llvm::Error::success();
+  };
+  if (llvm::Error err = readIds(config, configPath))
+    return std::move(err);
+  if (!generationConfigPath.empty()) {
+    auto generation = readJsonFile(generationConfigPath);
+    if (!generation)
+      return generation.takeError();
+    if (!generation->is_object())
+      return configError(generationConfigPath, "expected a JSON object");
+    if (llvm::Error err = readIds(*generation, generationConfigPath))
+      return std::move(err);
+  }
+  // Llama's sentencepiece conventions when a config says nothing.
+  result.bosId = bos.value_or(1);
+  result.eosIds = eos.value_or(std::vector<int64_t>{2});
+
+  if (llvm::Error err = result.validate(configPath))
+    return std::move(err);
+  return result;
+}
+
+} // namespace llamac

@@ -1,0 +1,76 @@
+//===- ModelConfig.h - hyperparameters of a Llama model ---------*- C++ -*-===//
+//
+// The shape and numerics of a Llama-family model, independent of the
+// checkpoint format it came from. Importers fill it; validate() is the one
+// place that decides which combinations make sense.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_COMPILER_IMPORT_MODELCONFIG_H
+#define LLAMAC_COMPILER_IMPORT_MODELCONFIG_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+/// Llama 3.1's "llama3" RoPE scaling, applied to the inverse frequencies.
+struct Llama3RopeScaling {
+  float factor = 8.0f;
+  float lowFreqFactor = 1.0f;
+  float highFreqFactor = 4.0f;
+  int64_t originalMaxPositionEmbeddings = 8192;
+};
+
+/// Which elements of a head vector RoPE rotates together.
+enum class RopeLayout {
+  /// Pairs (x[2i], x[2i+1]): Meta's and llama2.c's checkpoints.
+  Interleaved,
+  /// Pairs (x[i], x[i + headDim/2]): Hugging Face checkpoints, whose q/k rows
+  /// were permuted by the converter. We keep those rows and rotate halves.
+  HalfSplit,
+};
+
+/// Hyperparameters of a Llama model.
+struct ModelConfig {
+  int64_t dim = 0;        ///< Hidden size D.
+  int64_t hiddenDim = 0;  ///< FFN inner size F.
+  int64_t numLayers = 0;  ///< L.
+  int64_t numHeads = 0;   ///< H, query heads.
+  int64_t numKVHeads = 0; ///< Hkv, key/value heads; divides H.
+  int64_t headDim = 0;    ///< Dh; usually D / H, but some models differ.
+  int64_t vocabSize = 0;  ///< V.
+  int64_t maxSeqLen = 0;  ///< Longest context the model was trained for.
+  float normEps = 1e-5f;
+  float ropeTheta = 10000.0f;
+  std::optional<Llama3RopeScaling> ropeScaling;
+  bool tiedEmbeddings = false;
+  RopeLayout ropeLayout = RopeLayout::Interleaved;
+  int64_t bosId = 1;
+  /// Tokens that end generation (HF generation_config's eos_token_id list).
+  std::vector<int64_t> eosIds;
+
+  /// Checks the config for contradictions: non-positive sizes, H not a
+  /// multiple of Hkv, odd head_dim (RoPE rotates pairs), token ids outside
+  /// the vocabulary, and bad RoPE scaling values. `origin` (a file name)
+  /// prefixes the message.
+  llvm::Error validate(llvm::StringRef origin) const;
+};
+
+/// Name of a RoPE layout ("interleaved", "half-split").
+llvm::StringRef ropeLayoutName(RopeLayout layout);
+
+/// Reads a Hugging Face LlamaForCausalLM `config.json` and, when
+/// `generationConfigPath` is not empty, its `generation_config.json` (whose
+/// bos/eos win). The result has RopeLayout::HalfSplit and is validated.
+llvm::Expected<ModelConfig> parseHFConfig(llvm::StringRef configPath,
+                                          llvm::StringRef generationConfigPath);
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_IMPORT_MODELCONFIG_H

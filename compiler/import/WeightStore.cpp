@@ -1,0 +1,220 @@
+//===- WeightStore.cpp - the model's named weight tensors -----------------===//
+
+#include "compiler/import/WeightStore.h"
+
+#include "compiler/import/ModelConfig.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstring>
+
+using llvm::StringRef;
+
+namespace llamac {
+
+std::string formatShape(llvm::ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, dim] : llvm::enumerate(shape)) {
+    if (i)
+      text += ", ";
+    text += std::to_string(dim);
+  }
+  return text + "]";
+}
+
+int64_t WeightEntry::elementCount() const {
+  int64_t count = 1;
+  for (int64_t dim : shape)
+    count *= dim;
+  return count;
+}
+
+void WeightStore::retain(std::shared_ptr<const void> backing) {
+  backings.push_back(std::move(backing));
+}
+
+llvm::Error WeightStore::add(WeightEntry entry) {
+  if (entryIndex.count(entry.name))
+    return llvm::createStringError("weight '" + entry.name +
+                                   "' is defined twice");
+  int64_t expected = 1;
+  for (int64_t dim : entry.shape) {
+    if (dim <= 0 || __builtin_mul_overflow(expected, dim, &expected))
+      return llvm::createStringError("weight '" + entry.name +
+                                     "' has an invalid shape " +
+                                     formatShape(entry.shape));
+  }
+  int64_t actual = 0;
+  for (const WeightPart &part : entry.parts) {
+    if (part.bytes.size() % dtypeSize(part.dtype) != 0)
+      return llvm::createStringError(
+          part.origin + ": size is not a multiple of the element size");
+    actual += part.elementCount();
+  }
+  if (actual != expected)
+    return llvm::createStringError(llvm::formatv(
+        "weight '{0}' of shape {1} needs {2} elements, its sources hold {3}",
+        entry.name, formatShape(entry.shape), expected, actual));
+  if (!entry.parts.empty())
+    entry.sourceType = entry.parts.front().dtype;
+  entryIndex[entry.name] = entryList.size();
+  entryList.push_back(std::move(entry));
+  return llvm::Error::success();
+}
+
+const WeightEntry *WeightStore::lookup(StringRef name) const {
+  auto it = entryIndex.find(name);
+  return it == entryIndex.end() ? nullptr : &entryList[it->second];
+}
+
+int64_t WeightStore::elementCount(StringRef name) const {
+  const WeightEntry *entry = lookup(name);
+  return entry ? entry->elementCount() : 0;
+}
+
+/// Loads element `i` of a source run as float; memcpy because mapped
+/// checkpoint data need not be aligned.
+static float loadAsFloat(const uint8_t *src, DType type, int64_t i) {
+  if (type == DType::F32) {
+    float value;
+    std::memcpy(&value, src + 4 * i, 4);
+    return value;
+  }
+  uint16_t bits;
+  std::memcpy(&bits, src + 2 * i, 2);
+  return type == DType::F16 ? halfToFloat(bits) : bf16ToFloat(bits);
+}
+
+static void storeFloat(uint8_t *dst, DType type, int64_t i, float value) {
+  if (type == DType::F32) {
+    std::memcpy(dst + 4 * i, &value, 4);
+    return;
+  }
+  uint16_t bits = type == DType::F16 ? floatToHalf(value) : floatToBF16(value);
+  std::memcpy(dst + 2 * i, &bits, 2);
+}
+
+/// Converts `count` elements; same-type copies are bit-exact memcpy.
+static void convert(const uint8_t *src, DType srcType, uint8_t *dst,
+                    DType dstType, int64_t count) {
+  if (srcType == dstType) {
+    std::memcpy(dst, src, count * dtypeSize(srcType));
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i)
+    storeFloat(dst, dstType, i, loadAsFloat(src, srcType, i));
+}
+
+llvm::Error WeightStore::read(StringRef name, DType dst,
+                              llvm::MutableArrayRef<uint8_t> out,
+                              ReadProgress progress) const {
+  const WeightEntry *entry = lookup(name);
+  if (!entry)
+    return llvm::createStringError("no weight named '" + name + "'");
+  uint64_t total = entry->elementCount() * dtypeSize(dst);
+  if (out.size() != total)
+    return llvm::createStringError(llvm::formatv(
+        "reading weight '{0}' as {1} needs a {2}-byte buffer, got {3}", name,
+        dtypeName(dst), total, out.size()));
+  // Chunks bound the time between progress reports on huge tensors.
+  constexpr int64_t kChunkElements = int64_t(1) << 22;
+  uint8_t *cursor = out.data();
+  for (const WeightPart &part : entry->parts) {
+    int64_t count = part.elementCount();
+    for (int64_t start = 0; start < count; start += kChunkElements) {
+      int64_t n = std::min(kChunkElements, count - start);
+      convert(part.bytes.data() + start * dtypeSize(part.dtype), part.dtype,
+              cursor, dst, n);
+      cursor += n * dtypeSize(dst);
+      if (progress)
+        progress(cursor - out.data(), total);
+    }
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<float>> WeightStore::readF32(StringRef name) const {
+  std::vector<float> values(elementCount(name));
+  llvm::MutableArrayRef<uint8_t> bytes(
+      reinterpret_cast<uint8_t *>(values.data()), values.size() * 4);
+  if (llvm::Error err = read(name, DType::F32, bytes))
+    return std::move(err);
+  return values;
+}
+
+llvm::Expected<std::vector<float>>
+WeightStore::readLayerF32(StringRef name, int64_t layer) const {
+  const WeightEntry *entry = lookup(name);
+  if (!entry)
+    return llvm::createStringError("no weight named '" + name + "'");
+  if (!entry->isStacked() || entry->shape.empty() || layer < 0 ||
+      layer >= entry->shape[0])
+    return llvm::createStringError(
+        llvm::formatv("weight '{0}' of shape {1} has no layer {2}", name,
+                      formatShape(entry->shape), layer));
+  int64_t perLayer = entry->elementCount() / entry->shape[0];
+  std::vector<float> values(perLayer);
+  // Walk the parts to the layer's element range; parts need not be per layer.
+  int64_t begin = layer * perLayer, end = begin + perLayer, offset = 0;
+  for (const WeightPart &part : entry->parts) {
+    int64_t count = part.elementCount();
+    int64_t lo = std::max(begin, offset), hi = std::min(end, offset + count);
+    for (int64_t i = lo; i < hi; ++i)
+      values[i - begin] =
+          loadAsFloat(part.bytes.data(), part.dtype, i - offset);
+    offset += count;
+  }
+  return values;
+}
+
+llvm::ArrayRef<const char *> canonicalWeightNames() {
+  using namespace weight_names;
+  static const char *const names[] = {
+      kTokEmbeddings, kAttnNorm, kWq, kWk, kWv,   kWo,
+      kFfnNorm,       kW1,       kW2, kW3, kNorm, kOutput};
+  return names;
+}
+
+std::optional<std::vector<int64_t>> canonicalShape(const ModelConfig &config,
+                                                   StringRef name) {
+  using namespace weight_names;
+  int64_t L = config.numLayers, D = config.dim, F = config.hiddenDim,
+          V = config.vocabSize, q = config.numHeads * config.headDim,
+          kv = config.numKVHeads * config.headDim;
+  if (name == kTokEmbeddings || name == kOutput)
+    return std::vector<int64_t>{V, D};
+  if (name == kAttnNorm || name == kFfnNorm)
+    return std::vector<int64_t>{L, D};
+  if (name == kWq)
+    return std::vector<int64_t>{L, q, D};
+  if (name == kWk || name == kWv)
+    return std::vector<int64_t>{L, kv, D};
+  if (name == kWo)
+    return std::vector<int64_t>{L, D, q};
+  if (name == kW1 || name == kW3)
+    return std::vector<int64_t>{L, F, D};
+  if (name == kW2)
+    return std::vector<int64_t>{L, D, F};
+  if (name == kNorm)
+    return std::vector<int64_t>{D};
+  return std::nullopt;
+}
+
+llvm::Error WeightStore::checkAgainst(const ModelConfig &config) const {
+  for (const char *name : canonicalWeightNames()) {
+    std::vector<int64_t> expected = *canonicalShape(config, name);
+    const WeightEntry *entry = lookup(name);
+    if (!entry)
+      return llvm::createStringError(
+          llvm::formatv("missing weight '{0}' (expected shape {1})", name,
+                        formatShape(expected)));
+    if (entry->shape != expected)
+      return llvm::createStringError(
+          llvm::formatv("weight '{0}' has shape {1}, expected {2}", name,
+                        formatShape(entry->shape), formatShape(expected)));
+  }
+  return llvm::Error::success();
+}
+
+} // namespace llamac

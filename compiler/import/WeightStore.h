@@ -1,0 +1,160 @@
+//===- WeightStore.h - the model's named weight tensors ---------*- C++ -*-===//
+//
+// The canonical set of weights that the compiler refers to by name and the
+// artifact writer streams out. Names and shapes are the same whatever the
+// checkpoint format; per-layer tensors are stacked on a leading dimension L
+// so that the one compiled layer body indexes them:
+//
+//   tok_embeddings    [V, D]          layers.attn_norm [L, D]
+//   layers.wq         [L, H*Dh, D]    layers.wk        [L, Hkv*Dh, D]
+//   layers.wv         [L, Hkv*Dh, D]  layers.wo        [L, D, H*Dh]
+//   layers.ffn_norm   [L, D]          layers.w1 (gate) [L, F, D]
+//   layers.w2 (down)  [L, D, F]       layers.w3 (up)   [L, F, D]
+//   norm              [D]             output           [V, D]
+//
+// Entries do not hold data: each lists source parts (one per layer for
+// stacked tensors) that point into memory-mapped checkpoint files, which the
+// store keeps alive. Reading converts one tensor at a time to the requested
+// dtype, so a writer never holds two copies of a large model.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_COMPILER_IMPORT_WEIGHTSTORE_H
+#define LLAMAC_COMPILER_IMPORT_WEIGHTSTORE_H
+
+#include "compiler/import/DType.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+struct ModelConfig;
+
+/// Canonical weight names.
+namespace weight_names {
+inline constexpr const char *kTokEmbeddings = "tok_embeddings";
+inline constexpr const char *kAttnNorm = "layers.attn_norm";
+inline constexpr const char *kWq = "layers.wq";
+inline constexpr const char *kWk = "layers.wk";
+inline constexpr const char *kWv = "layers.wv";
+inline constexpr const char *kWo = "layers.wo";
+inline constexpr const char *kFfnNorm = "layers.ffn_norm";
+inline constexpr const char *kW1 = "layers.w1";
+inline constexpr const char *kW2 = "layers.w2";
+inline constexpr const char *kW3 = "layers.w3";
+inline constexpr const char *kNorm = "norm";
+inline constexpr const char *kOutput = "output";
+} // namespace weight_names
+
+/// A contiguous run of elements inside mapped checkpoint memory.
+struct WeightPart {
+  DType dtype = DType::F32;
+  /// The raw little-endian bytes; may be unaligned.
+  llvm::ArrayRef<uint8_t> bytes;
+  /// Where it came from, for messages ("model.safetensors: lm_head.weight").
+  std::string origin;
+
+  int64_t elementCount() const {
+    return static_cast<int64_t>(bytes.size() / dtypeSize(dtype));
+  }
+};
+
+/// One named tensor: its logical shape and the parts that, concatenated in
+/// order, hold its elements in row-major order.
+struct WeightEntry {
+  std::string name;
+  std::vector<int64_t> shape;
+  /// dtype of the source; the first part's if parts differ.
+  DType sourceType = DType::F32;
+  std::vector<WeightPart> parts;
+  /// Set when this entry shares its source with another entry (`output` of
+  /// a model with tied embeddings is an alias of `tok_embeddings`). Readers
+  /// may ignore it; a writer may use it to store the data once.
+  std::optional<std::string> aliasOf;
+
+  int64_t elementCount() const;
+  /// True when the leading dimension is the layer index.
+  bool isStacked() const {
+    return llvm::StringRef(name).starts_with("layers.");
+  }
+};
+
+/// Receives (bytes converted so far, total bytes) while a tensor is read.
+using ReadProgress = llvm::function_ref<void(uint64_t done, uint64_t total)>;
+
+/// The canonical named tensors of one model.
+class WeightStore {
+public:
+  WeightStore() = default;
+  WeightStore(WeightStore &&) = default;
+  WeightStore &operator=(WeightStore &&) = default;
+
+  /// Keeps `backing` (typically the llvm::MemoryBuffer of a mapped file)
+  /// alive for as long as the store exists.
+  void retain(std::shared_ptr<const void> backing);
+
+  /// Adds an entry after checking that its name is new, its shape positive,
+  /// and that its parts hold exactly shape's element count.
+  llvm::Error add(WeightEntry entry);
+
+  /// The entry called `name`, or nullptr.
+  const WeightEntry *lookup(llvm::StringRef name) const;
+
+  /// Entries in insertion order (the canonical order for importers).
+  llvm::ArrayRef<WeightEntry> entries() const { return entryList; }
+  auto begin() const { return entryList.begin(); }
+  auto end() const { return entryList.end(); }
+  size_t size() const { return entryList.size(); }
+
+  /// Element count of `name`, or 0 if there is no such entry.
+  int64_t elementCount(llvm::StringRef name) const;
+
+  /// Converts tensor `name` into `out`, which must be exactly
+  /// elementCount(name) * dtypeSize(dst) bytes. f32 <-> f16 <-> bf16;
+  /// narrowing rounds to nearest even. `progress`, if given, is called
+  /// after each chunk.
+  llvm::Error read(llvm::StringRef name, DType dst,
+                   llvm::MutableArrayRef<uint8_t> out,
+                   ReadProgress progress = nullptr) const;
+
+  /// Whole tensor as f32.
+  llvm::Expected<std::vector<float>> readF32(llvm::StringRef name) const;
+
+  /// Layer `layer` of a stacked tensor (shape[1:]) as f32.
+  llvm::Expected<std::vector<float>> readLayerF32(llvm::StringRef name,
+                                                  int64_t layer) const;
+
+  /// Checks that every canonical tensor is present with the shape `config`
+  /// implies; the error names the tensor and both shapes.
+  llvm::Error checkAgainst(const ModelConfig &config) const;
+
+private:
+  std::vector<WeightEntry> entryList;
+  llvm::StringMap<size_t> entryIndex;
+  std::vector<std::shared_ptr<const void>> backings;
+};
+
+/// The shape a canonical tensor has for `config`; std::nullopt for names
+/// that are not canonical.
+std::optional<std::vector<int64_t>> canonicalShape(const ModelConfig &config,
+                                                   llvm::StringRef name);
+
+/// Canonical names in canonical order.
+llvm::ArrayRef<const char *> canonicalWeightNames();
+
+/// "[2, 3]".
+std::string formatShape(llvm::ArrayRef<int64_t> shape);
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_IMPORT_WEIGHTSTORE_H

@@ -1,0 +1,240 @@
+//===- ReferenceModel.cpp - plain C++ Llama forward pass (tests) ----------===//
+//
+// Storage is f32 like the checkpoints; dot products and reductions
+// accumulate in double so that the oracle's own rounding stays well below
+// the tolerances the tests use.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/reference/ReferenceModel.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+namespace llamac::reference {
+
+namespace names = weight_names;
+
+llvm::Expected<std::unique_ptr<ReferenceModel>>
+ReferenceModel::create(const ModelConfig &config, const WeightStore &weights) {
+  if (llvm::Error err = config.validate("reference model config"))
+    return std::move(err);
+  if (llvm::Error err = weights.checkAgainst(config))
+    return std::move(err);
+  std::unique_ptr<ReferenceModel> model(new ReferenceModel());
+  model->cfg = config;
+
+  auto readAll = [&](const char *name, std::vector<float> &out) -> llvm::Error {
+    auto values = weights.readF32(name);
+    if (!values)
+      return values.takeError();
+    out = std::move(*values);
+    return llvm::Error::success();
+  };
+  for (auto [name, out] : {std::pair<const char *, std::vector<float> *>{
+                               names::kTokEmbeddings, &model->tokEmbeddings},
+                           {names::kNorm, &model->finalNorm},
+                           {names::kOutput, &model->output}})
+    if (llvm::Error err = readAll(name, *out))
+      return std::move(err);
+
+  model->layers.resize(config.numLayers);
+  for (int64_t l = 0; l < config.numLayers; ++l) {
+    Layer &layer = model->layers[l];
+    for (auto [name, out] : {std::pair<const char *, std::vector<float> *>{
+                                 names::kAttnNorm, &layer.attnNorm},
+                             {names::kWq, &layer.wq},
+                             {names::kWk, &layer.wk},
+                             {names::kWv, &layer.wv},
+                             {names::kWo, &layer.wo},
+                             {names::kFfnNorm, &layer.ffnNorm},
+                             {names::kW1, &layer.w1},
+                             {names::kW2, &layer.w2},
+                             {names::kW3, &layer.w3}}) {
+      auto values = weights.readLayerF32(name, l);
+      if (!values)
+        return values.takeError();
+      *out = std::move(*values);
+    }
+  }
+
+  // Inverse frequencies theta^(-2i/Dh), then Llama 3.1's scaling: long
+  // wavelengths are slowed by `factor`, short ones kept, the band between
+  // interpolated (as in HF's _compute_llama3_parameters).
+  int64_t pairs = config.headDim / 2;
+  for (int64_t i = 0; i < pairs; ++i) {
+    double inv = 1.0 / std::pow(static_cast<double>(config.ropeTheta),
+                                (2.0 * i) / config.headDim);
+    if (config.ropeScaling) {
+      const Llama3RopeScaling &s = *config.ropeScaling;
+      double oldContext = s.originalMaxPositionEmbeddings;
+      double lowFreqWavelen = oldContext / s.lowFreqFactor;
+      double highFreqWavelen = oldContext / s.highFreqFactor;
+      double wavelen = 2.0 * M_PI / inv;
+      if (wavelen > lowFreqWavelen) {
+        inv /= s.factor;
+      } else if (wavelen >= highFreqWavelen) {
+        double smooth = (oldContext / wavelen - s.lowFreqFactor) /
+                        (s.highFreqFactor - s.lowFreqFactor);
+        inv = (1.0 - smooth) * inv / s.factor + smooth * inv;
+      }
+    }
+    model->invFreq.push_back(inv);
+  }
+
+  size_t cacheSize =
+      config.numLayers * config.maxSeqLen * config.numKVHeads * config.headDim;
+  model->keyCache.assign(cacheSize, 0.0f);
+  model->valueCache.assign(cacheSize, 0.0f);
+  return model;
+}
+
+/// out[r] = sum_c w[r * cols + c] * x[c].
+static void matVec(const std::vector<float> &w, const std::vector<float> &x,
+                   std::vector<float> &out, int64_t rows, int64_t cols) {
+  out.assign(rows, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = 0.0;
+    const float *row = w.data() + r * cols;
+    for (int64_t c = 0; c < cols; ++c)
+      sum += static_cast<double>(row[c]) * x[c];
+    out[r] = static_cast<float>(sum);
+  }
+}
+
+static std::vector<float> rmsNorm(const std::vector<float> &x,
+                                  const std::vector<float> &weight, float eps) {
+  double sumSquares = 0.0;
+  for (float v : x)
+    sumSquares += static_cast<double>(v) * v;
+  double scale = 1.0 / std::sqrt(sumSquares / x.size() + eps);
+  std::vector<float> out(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    out[i] = static_cast<float>(x[i] * scale * weight[i]);
+  return out;
+}
+
+void ReferenceModel::rope(float *head, int64_t pos) const {
+  int64_t pairs = cfg.headDim / 2;
+  for (int64_t i = 0; i < pairs; ++i) {
+    double angle = pos * invFreq[i];
+    double c = std::cos(angle), s = std::sin(angle);
+    // Interleaved rotates (2i, 2i+1); HF's half split rotates (i, i+Dh/2).
+    int64_t a = cfg.ropeLayout == RopeLayout::Interleaved ? 2 * i : i;
+    int64_t b =
+        cfg.ropeLayout == RopeLayout::Interleaved ? 2 * i + 1 : i + pairs;
+    double x0 = head[a], x1 = head[b];
+    head[a] = static_cast<float>(x0 * c - x1 * s);
+    head[b] = static_cast<float>(x0 * s + x1 * c);
+  }
+}
+
+std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
+  if (token < 0 || token >= cfg.vocabSize || pos < 0 || pos >= cfg.maxSeqLen)
+    return {};
+  const int64_t D = cfg.dim, F = cfg.hiddenDim, Dh = cfg.headDim;
+  const int64_t H = cfg.numHeads, Hkv = cfg.numKVHeads;
+  const int64_t kvDim = Hkv * Dh, qDim = H * Dh, group = H / Hkv;
+
+  std::vector<float> h(tokEmbeddings.begin() + token * D,
+                       tokEmbeddings.begin() + (token + 1) * D);
+  std::vector<float> q, k, v, attnOut(qDim), proj, gate, up;
+  for (int64_t l = 0; l < cfg.numLayers; ++l) {
+    const Layer &layer = layers[l];
+    std::vector<float> x = rmsNorm(h, layer.attnNorm, cfg.normEps);
+    matVec(layer.wq, x, q, qDim, D);
+    matVec(layer.wk, x, k, kvDim, D);
+    matVec(layer.wv, x, v, kvDim, D);
+    for (int64_t head = 0; head < H; ++head)
+      rope(q.data() + head * Dh, pos);
+    for (int64_t head = 0; head < Hkv; ++head)
+      rope(k.data() + head * Dh, pos);
+
+    float *keys = keyCache.data() + l * cfg.maxSeqLen * kvDim;
+    float *values = valueCache.data() + l * cfg.maxSeqLen * kvDim;
+    std::copy(k.begin(), k.end(), keys + pos * kvDim);
+    std::copy(v.begin(), v.end(), values + pos * kvDim);
+
+    // Causal attention over positions [0, pos]; query head `head` reads
+    // kv head head / (H / Hkv).
+    double scale = 1.0 / std::sqrt(static_cast<double>(Dh));
+    std::vector<double> scores(pos + 1);
+    for (int64_t head = 0; head < H; ++head) {
+      const float *query = q.data() + head * Dh;
+      int64_t kvHead = head / group;
+      double maxScore = -INFINITY;
+      for (int64_t t = 0; t <= pos; ++t) {
+        const float *key = keys + t * kvDim + kvHead * Dh;
+        double dot = 0.0;
+        for (int64_t i = 0; i < Dh; ++i)
+          dot += static_cast<double>(query[i]) * key[i];
+        scores[t] = dot * scale;
+        maxScore = std::max(maxScore, scores[t]);
+      }
+      double total = 0.0;
+      for (double &score : scores) {
+        score = std::exp(score - maxScore);
+        total += score;
+      }
+      for (int64_t i = 0; i < Dh; ++i) {
+        double sum = 0.0;
+        for (int64_t t = 0; t <= pos; ++t)
+          sum += scores[t] * values[t * kvDim + kvHead * Dh + i];
+        attnOut[head * Dh + i] = static_cast<float>(sum / total);
+      }
+    }
+    matVec(layer.wo, attnOut, proj, D, qDim);
+    for (int64_t i = 0; i < D; ++i)
+      h[i] += proj[i];
+
+    // SwiGLU feed-forward: w2 · (silu(w1·x) * (w3·x)).
+    x = rmsNorm(h, layer.ffnNorm, cfg.normEps);
+    matVec(layer.w1, x, gate, F, D);
+    matVec(layer.w3, x, up, F, D);
+    for (int64_t i = 0; i < F; ++i) {
+      double g = gate[i];
+      gate[i] = static_cast<float>(g / (1.0 + std::exp(-g)) * up[i]);
+    }
+    matVec(layer.w2, gate, proj, D, F);
+    for (int64_t i = 0; i < D; ++i)
+      h[i] += proj[i];
+  }
+  std::vector<float> x = rmsNorm(h, finalNorm, cfg.normEps);
+  std::vector<float> logits;
+  matVec(output, x, logits, cfg.vocabSize, D);
+  return logits;
+}
+
+int argmax(llvm::ArrayRef<float> values) {
+  int best = 0;
+  for (size_t i = 1; i < values.size(); ++i)
+    if (values[i] > values[best])
+      best = static_cast<int>(i);
+  return best;
+}
+
+GreedyResult generateGreedy(ReferenceModel &model, llvm::ArrayRef<int> prompt,
+                            int64_t maxTokens,
+                            llvm::ArrayRef<int64_t> stopIds) {
+  GreedyResult result;
+  result.tokens.assign(prompt.begin(), prompt.end());
+  int64_t limit = std::min(maxTokens, model.config().maxSeqLen + 1);
+  for (int64_t pos = 0; pos + 1 < limit && pos < (int64_t)result.tokens.size();
+       ++pos) {
+    std::vector<float> logits = model.forward(result.tokens[pos], pos);
+    if (logits.empty())
+      break;
+    if (pos + 1 < static_cast<int64_t>(result.tokens.size()))
+      continue; // Still inside the prompt: the next token is given.
+    int next = argmax(logits);
+    if (llvm::is_contained(stopIds, next)) {
+      result.stopped = true;
+      break;
+    }
+    result.tokens.push_back(next);
+  }
+  return result;
+}
+
+} // namespace llamac::reference

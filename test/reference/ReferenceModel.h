@@ -1,0 +1,85 @@
+//===- ReferenceModel.h - plain C++ Llama forward pass (tests) --*- C++ -*-===//
+//
+// The numerical oracle that compiled kernels are checked against: a direct,
+// unoptimised transcription of the Llama forward pass (RMSNorm, GQA
+// attention with both RoPE layouts and llama3 scaling, SwiGLU) over f32
+// weights read through the WeightStore. Test-only: never linked into llamac
+// or llama-run (the product's math runs in compiled kernels).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_TEST_REFERENCE_REFERENCEMODEL_H
+#define LLAMAC_TEST_REFERENCE_REFERENCEMODEL_H
+
+#include "compiler/import/ModelConfig.h"
+#include "compiler/import/WeightStore.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace llamac::reference {
+
+/// A Llama model with its own KV cache, evaluated one token at a time.
+class ReferenceModel {
+public:
+  /// Copies every weight of `weights` to f32 (the store may be dropped
+  /// afterwards) and allocates a KV cache of config.maxSeqLen positions.
+  static llvm::Expected<std::unique_ptr<ReferenceModel>>
+  create(const ModelConfig &config, const WeightStore &weights);
+
+  /// Feeds `token` at position `pos` (positions before `pos` must have been
+  /// fed already; feeding an earlier position again overwrites the cache
+  /// from there) and returns the vocabSize logits for the next token.
+  /// Returns an empty vector if token or pos is out of range.
+  std::vector<float> forward(int token, int64_t pos);
+
+  const ModelConfig &config() const { return cfg; }
+
+  /// The RoPE inverse frequencies, one per rotated pair, after llama3
+  /// scaling when the config has it.
+  const std::vector<double> &inverseFrequencies() const { return invFreq; }
+
+private:
+  ReferenceModel() = default;
+
+  /// Weights of one layer, f32, in canonical layout ([out, in] matrices).
+  struct Layer {
+    std::vector<float> attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3;
+  };
+
+  void rope(float *head, int64_t pos) const;
+
+  ModelConfig cfg;
+  std::vector<float> tokEmbeddings, finalNorm, output;
+  std::vector<Layer> layers;
+  std::vector<double> invFreq;
+  /// [layer][pos][kvHeads * headDim].
+  std::vector<float> keyCache, valueCache;
+};
+
+/// Result of greedy decoding.
+struct GreedyResult {
+  /// The prompt followed by the generated tokens (a stop token that ended
+  /// generation is not included).
+  std::vector<int> tokens;
+  /// Generation ended because a stop token was produced.
+  bool stopped = false;
+};
+
+/// Greedy (argmax, first maximum wins) decoding until a token of `stopIds`
+/// is produced or the sequence holds `maxTokens` tokens. Each forward pass
+/// feeds tokens[pos] at pos, so maxTokens - 1 passes at most (and never
+/// beyond the model's maxSeqLen).
+GreedyResult generateGreedy(ReferenceModel &model, llvm::ArrayRef<int> prompt,
+                            int64_t maxTokens, llvm::ArrayRef<int64_t> stopIds);
+
+/// Index of the first maximum.
+int argmax(llvm::ArrayRef<float> values);
+
+} // namespace llamac::reference
+
+#endif // LLAMAC_TEST_REFERENCE_REFERENCEMODEL_H

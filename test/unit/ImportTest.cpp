@@ -1,0 +1,313 @@
+//===- ImportTest.cpp - importing well-formed checkpoints -----------------===//
+
+#include "compiler/import/Checkpoint.h"
+#include "compiler/import/HFCheckpoint.h"
+#include "compiler/import/Safetensors.h"
+#include "test/unit/HFFixture.h"
+#include "test/unit/TestData.h"
+
+#include "llvm/Support/Error.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+using namespace llamac;
+using namespace llamac::testing;
+namespace names = llamac::weight_names;
+
+namespace {
+
+/// Unwraps an Expected, failing the test with its message otherwise.
+template <typename T> T take(llvm::Expected<T> value) {
+  if (!value) {
+    ADD_FAILURE() << llvm::toString(value.takeError());
+    return T();
+  }
+  return std::move(*value);
+}
+
+std::vector<float> readF32(const WeightStore &store, const char *name) {
+  return take(store.readF32(name));
+}
+
+TEST(ImportTest, Llama2cBinConfigAndWeights) {
+  Checkpoint checkpoint = take(importCheckpoint(stories260KBin()));
+  const ModelConfig &c = checkpoint.config;
+  EXPECT_EQ(c.dim, 64);
+  EXPECT_EQ(c.hiddenDim, 172);
+  EXPECT_EQ(c.numLayers, 5);
+  EXPECT_EQ(c.numHeads, 8);
+  EXPECT_EQ(c.numKVHeads, 4);
+  EXPECT_EQ(c.headDim, 8);
+  EXPECT_EQ(c.vocabSize, 512);
+  EXPECT_EQ(c.maxSeqLen, 512);
+  EXPECT_FLOAT_EQ(c.normEps, 1e-5f);
+  EXPECT_FLOAT_EQ(c.ropeTheta, 10000.0f);
+  EXPECT_TRUE(c.tiedEmbeddings);
+  EXPECT_EQ(c.ropeLayout, RopeLayout::Interleaved);
+  EXPECT_EQ(c.bosId, 1);
+  EXPECT_EQ(c.eosIds, (std::vector<int64_t>{1}));
+  EXPECT_EQ(checkpoint.tokenizerPath, stories260KTokenizer());
+  EXPECT_TRUE(checkpoint.warnings.empty());
+
+  const WeightStore &w = checkpoint.weights;
+  ASSERT_EQ(w.size(), 12u);
+  std::vector<std::string> order;
+  for (const WeightEntry &entry : w)
+    order.push_back(entry.name);
+  std::vector<std::string> expected(canonicalWeightNames().begin(),
+                                    canonicalWeightNames().end());
+  EXPECT_EQ(order, expected);
+  EXPECT_FALSE(llvm::errorToBool(w.checkAgainst(c)));
+  const WeightEntry *output = w.lookup(names::kOutput);
+  ASSERT_NE(output, nullptr);
+  EXPECT_EQ(output->aliasOf, std::string(names::kTokEmbeddings));
+  EXPECT_EQ(w.lookup(names::kWq)->shape, (std::vector<int64_t>{5, 64, 64}));
+  EXPECT_EQ(w.lookup(names::kWk)->shape, (std::vector<int64_t>{5, 32, 64}));
+  EXPECT_EQ(w.elementCount(names::kW2), 5 * 64 * 172);
+  EXPECT_EQ(readF32(w, names::kOutput), readF32(w, names::kTokEmbeddings));
+}
+
+TEST(ImportTest, HFDirectoryConfig) {
+  Checkpoint checkpoint = take(importCheckpoint(stories260KHFDir()));
+  const ModelConfig &c = checkpoint.config;
+  EXPECT_EQ(c.dim, 64);
+  EXPECT_EQ(c.numKVHeads, 4);
+  EXPECT_EQ(c.headDim, 8);
+  EXPECT_TRUE(c.tiedEmbeddings);
+  EXPECT_EQ(c.ropeLayout, RopeLayout::HalfSplit);
+  EXPECT_FALSE(c.ropeScaling.has_value());
+  // generation_config.json's list wins over config.json's 2.
+  EXPECT_EQ(c.eosIds, (std::vector<int64_t>{1, 2}));
+  // The explicit lm_head copy of a tied model is expected, not a warning.
+  EXPECT_TRUE(checkpoint.warnings.empty());
+  EXPECT_EQ(checkpoint.weights.lookup(names::kOutput)->aliasOf,
+            std::string(names::kTokEmbeddings));
+}
+
+/// Both checkpoints hold the same model; only q/k rows are permuted.
+TEST(ImportTest, HFAndBinHoldTheSameWeights) {
+  Checkpoint bin = take(importCheckpoint(stories260KBin()));
+  Checkpoint hf = take(importCheckpoint(stories260KHFDir()));
+  for (const char *name :
+       {names::kTokEmbeddings, names::kAttnNorm, names::kWv, names::kWo,
+        names::kFfnNorm, names::kW1, names::kW2, names::kW3, names::kNorm})
+    EXPECT_EQ(readF32(bin.weights, name), readF32(hf.weights, name)) << name;
+
+  // HF row (head, p, j) is llama2.c row (head, j, p): pair element p of
+  // rotated pair j.
+  const int64_t dim = 64, headDim = 8;
+  for (auto [name, heads] :
+       {std::pair<const char *, int64_t>{names::kWq, 8}, {names::kWk, 4}}) {
+    for (int64_t layer = 0; layer < 5; ++layer) {
+      std::vector<float> a = take(bin.weights.readLayerF32(name, layer));
+      std::vector<float> b = take(hf.weights.readLayerF32(name, layer));
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t j = 0; j < headDim / 2; ++j)
+          for (int64_t p = 0; p < 2; ++p) {
+            int64_t binRow = h * headDim + 2 * j + p;
+            int64_t hfRow = h * headDim + p * (headDim / 2) + j;
+            ASSERT_TRUE(std::equal(a.begin() + binRow * dim,
+                                   a.begin() + (binRow + 1) * dim,
+                                   b.begin() + hfRow * dim))
+                << name << " layer " << layer << " row " << binRow;
+          }
+    }
+  }
+}
+
+TEST(ImportTest, ReadConvertsToNarrowTypes) {
+  Checkpoint checkpoint = take(importCheckpoint(stories260KBin()));
+  const WeightStore &w = checkpoint.weights;
+  std::vector<float> f32 = readF32(w, names::kTokEmbeddings);
+  for (DType type : {DType::BF16, DType::F16}) {
+    std::vector<uint8_t> out(f32.size() * 2);
+    uint64_t lastDone = 0, lastTotal = 0;
+    int calls = 0;
+    ASSERT_FALSE(llvm::errorToBool(w.read(names::kTokEmbeddings, type, out,
+                                          [&](uint64_t done, uint64_t total) {
+                                            lastDone = done;
+                                            lastTotal = total;
+                                            ++calls;
+                                          })));
+    EXPECT_GE(calls, 1);
+    EXPECT_EQ(lastDone, out.size());
+    EXPECT_EQ(lastTotal, out.size());
+    for (size_t i = 0; i < f32.size(); ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, out.data() + 2 * i, 2);
+      uint16_t expected =
+          type == DType::BF16 ? floatToBF16(f32[i]) : floatToHalf(f32[i]);
+      ASSERT_EQ(bits, expected) << i;
+    }
+  }
+  // A buffer of the wrong size is an error, not an overrun.
+  std::vector<uint8_t> small(16);
+  llvm::Error err = w.read(names::kNorm, DType::F32, small);
+  ASSERT_TRUE(static_cast<bool>(err));
+  EXPECT_NE(llvm::toString(std::move(err)).find("needs a 256-byte buffer"),
+            std::string::npos);
+}
+
+TEST(ImportTest, ReadLayerRejectsBadLayer) {
+  Checkpoint checkpoint = take(importCheckpoint(stories260KBin()));
+  auto layer = checkpoint.weights.readLayerF32(names::kWq, 5);
+  ASSERT_FALSE(static_cast<bool>(layer));
+  EXPECT_NE(llvm::toString(layer.takeError()).find("has no layer 5"),
+            std::string::npos);
+}
+
+TEST(ImportTest, TokenizerOverrideForBin) {
+  TempDir dir;
+  std::string bin = dir.copy(stories260KBin(), "model.bin");
+  std::string tokenizer = dir.copy(stories260KTokenizer(), "custom-name.model");
+  Checkpoint checkpoint = take(importCheckpoint(bin, tokenizer));
+  EXPECT_EQ(checkpoint.tokenizerPath, tokenizer);
+}
+
+/// Two shards plus an index, with some tensors stored as BF16 and F16.
+TEST(ImportTest, ShardedCheckpointWithNarrowDTypes) {
+  std::vector<TensorRecord> tensors = storiesHFTensors();
+  auto narrow = [&](const char *name, const char *dtype) {
+    TensorRecord *t = findTensor(tensors, name);
+    ASSERT_NE(t, nullptr);
+    std::string bytes;
+    for (size_t i = 0; i < t->bytes.size(); i += 4) {
+      float value;
+      std::memcpy(&value, t->bytes.data() + i, 4);
+      uint16_t bits = std::string(dtype) == "BF16" ? floatToBF16(value)
+                                                   : floatToHalf(value);
+      bytes.append(reinterpret_cast<const char *>(&bits), 2);
+    }
+    t->dtype = dtype;
+    t->bytes = bytes;
+  };
+  narrow("model.layers.2.mlp.gate_proj.weight", "BF16");
+  narrow("model.norm.weight", "F16");
+
+  TempDir dir;
+  writeHFDir(dir, {}, storiesHFConfig());
+  std::vector<TensorRecord> first(tensors.begin(),
+                                  tensors.begin() + tensors.size() / 2);
+  std::vector<TensorRecord> second(tensors.begin() + tensors.size() / 2,
+                                   tensors.end());
+  dir.write("model-00001-of-00002.safetensors", buildSafetensors(first));
+  dir.write("model-00002-of-00002.safetensors", buildSafetensors(second));
+  nlohmann::json index;
+  index["metadata"] = {{"total_size", 0}};
+  for (const TensorRecord &t : first)
+    index["weight_map"][t.name] = "model-00001-of-00002.safetensors";
+  for (const TensorRecord &t : second)
+    index["weight_map"][t.name] = "model-00002-of-00002.safetensors";
+  dir.write("model.safetensors.index.json", index.dump());
+
+  Checkpoint sharded = take(importCheckpoint(dir.path()));
+  Checkpoint single = take(importCheckpoint(stories260KHFDir()));
+  EXPECT_TRUE(sharded.warnings.empty());
+  for (const WeightEntry &entry : single.weights) {
+    std::vector<float> expected = readF32(single.weights, entry.name.c_str());
+    std::vector<float> actual = readF32(sharded.weights, entry.name.c_str());
+    ASSERT_EQ(actual.size(), expected.size()) << entry.name;
+    if (entry.name == names::kNorm) {
+      EXPECT_EQ(sharded.weights.lookup(entry.name)->sourceType, DType::F16);
+      for (size_t i = 0; i < expected.size(); ++i)
+        EXPECT_EQ(actual[i], halfToFloat(floatToHalf(expected[i])));
+    } else if (entry.name == names::kW1) {
+      std::vector<float> layer2 =
+          take(sharded.weights.readLayerF32(names::kW1, 2));
+      std::vector<float> want =
+          take(single.weights.readLayerF32(names::kW1, 2));
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_EQ(layer2[i], bf16ToFloat(floatToBF16(want[i])));
+    } else {
+      EXPECT_EQ(actual, expected) << entry.name;
+    }
+  }
+  // Sharded tensors are found through the index.
+  auto opened = SafetensorsCheckpoint::openDirectory(dir.path());
+  ASSERT_TRUE(static_cast<bool>(opened));
+  EXPECT_EQ(opened->files().size(), 2u);
+  EXPECT_NE(opened->lookup("lm_head.weight").tensor, nullptr);
+}
+
+TEST(ImportTest, TiedWithoutLmHead) {
+  std::vector<TensorRecord> tensors = storiesHFTensors();
+  ASSERT_TRUE(eraseTensor(tensors, "lm_head.weight"));
+  TempDir dir;
+  writeHFDir(dir, tensors, storiesHFConfig());
+  Checkpoint checkpoint = take(importCheckpoint(dir.path()));
+  EXPECT_TRUE(checkpoint.warnings.empty());
+  EXPECT_EQ(readF32(checkpoint.weights, names::kOutput),
+            readF32(checkpoint.weights, names::kTokEmbeddings));
+}
+
+TEST(ImportTest, UntiedUsesLmHead) {
+  std::vector<TensorRecord> tensors = storiesHFTensors();
+  TensorRecord *head = findTensor(tensors, "lm_head.weight");
+  ASSERT_NE(head, nullptr);
+  float marker = 42.0f;
+  std::memcpy(head->bytes.data(), &marker, 4);
+  nlohmann::json config = storiesHFConfig();
+  config["tie_word_embeddings"] = false;
+  TempDir dir;
+  writeHFDir(dir, tensors, config);
+  Checkpoint checkpoint = take(importCheckpoint(dir.path()));
+  EXPECT_FALSE(checkpoint.config.tiedEmbeddings);
+  const WeightEntry *output = checkpoint.weights.lookup(names::kOutput);
+  ASSERT_NE(output, nullptr);
+  EXPECT_FALSE(output->aliasOf.has_value());
+  EXPECT_EQ(readF32(checkpoint.weights, names::kOutput)[0], 42.0f);
+}
+
+TEST(ImportTest, UnexpectedTensorsAreWarnings) {
+  std::vector<TensorRecord> tensors = storiesHFTensors();
+  tensors.push_back({"model.layers.0.self_attn.rotary_emb.inv_freq",
+                     "F32",
+                     {4},
+                     std::string(16, '\0')});
+  TempDir dir;
+  writeHFDir(dir, tensors, storiesHFConfig());
+  Checkpoint checkpoint = take(importCheckpoint(dir.path()));
+  ASSERT_EQ(checkpoint.warnings.size(), 1u);
+  EXPECT_NE(checkpoint.warnings[0].find(
+                "ignoring unexpected tensor "
+                "'model.layers.0.self_attn.rotary_emb.inv_freq'"),
+            std::string::npos)
+      << checkpoint.warnings[0];
+}
+
+TEST(ModelConfigTest, Llama3RopeScalingAndDefaults) {
+  nlohmann::json config = storiesHFConfig();
+  config.erase("num_key_value_heads");
+  config.erase("head_dim");
+  config.erase("rope_theta");
+  config["rope_scaling"] = {{"rope_type", "llama3"},
+                            {"factor", 8.0},
+                            {"low_freq_factor", 1.0},
+                            {"high_freq_factor", 4.0},
+                            {"original_max_position_embeddings", 8192}};
+  TempDir dir;
+  std::string path = dir.write("config.json", config.dump());
+  ModelConfig c = take(parseHFConfig(path, ""));
+  EXPECT_EQ(c.numKVHeads, 8);
+  EXPECT_EQ(c.headDim, 8);
+  EXPECT_FLOAT_EQ(c.ropeTheta, 10000.0f);
+  ASSERT_TRUE(c.ropeScaling.has_value());
+  EXPECT_FLOAT_EQ(c.ropeScaling->factor, 8.0f);
+  EXPECT_FLOAT_EQ(c.ropeScaling->highFreqFactor, 4.0f);
+  EXPECT_EQ(c.ropeScaling->originalMaxPositionEmbeddings, 8192);
+  // Without generation_config.json, config.json's eos (an int) is used.
+  EXPECT_EQ(c.eosIds, (std::vector<int64_t>{2}));
+}
+
+TEST(ModelConfigTest, ExplicitHeadDimMayDifferFromHiddenOverHeads) {
+  nlohmann::json config = storiesHFConfig();
+  config["head_dim"] = 16; // 8 heads * 16 != 64: allowed when explicit.
+  TempDir dir;
+  std::string path = dir.write("config.json", config.dump());
+  ModelConfig c = take(parseHFConfig(path, ""));
+  EXPECT_EQ(c.headDim, 16);
+}
+
+} // namespace

@@ -1,0 +1,349 @@
+//===- MalformedInputTest.cpp - bad checkpoints give good errors ----------===//
+//
+// Every malformed input is built at run time in a temp dir, and every test
+// checks that the error names the file and the problem.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/Checkpoint.h"
+#include "compiler/import/Safetensors.h"
+#include "test/unit/HFFixture.h"
+#include "test/unit/SafetensorsBuilder.h"
+#include "test/unit/TestData.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+using namespace llamac;
+using namespace llamac::testing;
+using ::testing::HasSubstr;
+
+namespace {
+
+/// The message of a failed Expected; "" (and a test failure) on success.
+template <typename T> std::string errorOf(llvm::Expected<T> value) {
+  if (value) {
+    ADD_FAILURE() << "expected an error";
+    return "";
+  }
+  std::string message = llvm::toString(value.takeError());
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+  return message;
+}
+
+std::string openError(const TempDir &dir, const std::string &bytes) {
+  std::string path = dir.write("bad.safetensors", bytes);
+  std::string message = errorOf(SafetensorsFile::open(path));
+  EXPECT_THAT(message, HasSubstr(path));
+  return message;
+}
+
+TEST(MalformedSafetensorsTest, TooShort) {
+  TempDir dir;
+  EXPECT_THAT(openError(dir, "abc"), HasSubstr("too short"));
+}
+
+TEST(MalformedSafetensorsTest, Truncated) {
+  TempDir dir;
+  std::optional<std::string> real =
+      readFile(stories260KHFDir() + "/model.safetensors");
+  ASSERT_TRUE(real.has_value());
+  // Cutting the data leaves offsets that run past the end.
+  EXPECT_THAT(openError(dir, real->substr(0, real->size() - 100)),
+              HasSubstr("past the end of the data area"));
+  // Cutting into the header makes its length run past the end.
+  EXPECT_THAT(openError(dir, real->substr(0, 100)), HasSubstr("header length"));
+}
+
+TEST(MalformedSafetensorsTest, HeaderLengthPastEndOfFile) {
+  TempDir dir;
+  std::string bytes = safetensorsWithHeader("{}", 0);
+  bytes[0] = 100; // Claims 100 header bytes; the file has 2.
+  EXPECT_THAT(openError(dir, bytes),
+              HasSubstr("header length 100 runs past the end of the file"));
+}
+
+TEST(MalformedSafetensorsTest, InvalidJson) {
+  TempDir dir;
+  EXPECT_THAT(openError(dir, safetensorsWithHeader("{\"a\": [1, 2", 0)),
+              HasSubstr("header is not valid JSON"));
+  EXPECT_THAT(openError(dir, safetensorsWithHeader("[1, 2]", 0)),
+              HasSubstr("header is not a JSON object"));
+}
+
+TEST(MalformedSafetensorsTest, EntryNotAnObject) {
+  TempDir dir;
+  EXPECT_THAT(openError(dir, safetensorsWithHeader("{\"w\": 3}", 0)),
+              HasSubstr("tensor 'w': header entry is not an object"));
+}
+
+TEST(MalformedSafetensorsTest, UnknownDType) {
+  TempDir dir;
+  EXPECT_THAT(openError(dir, safetensorsWithHeader(
+                                 R"({"w": {"dtype": "I64", "shape": [2],)"
+                                 R"( "data_offsets": [0, 16]}})",
+                                 16)),
+              HasSubstr("tensor 'w': unsupported dtype 'I64'"));
+  EXPECT_THAT(openError(dir, safetensorsWithHeader(
+                                 R"({"w": {"dtype": "F8_E4M3", "shape": [2],)"
+                                 R"( "data_offsets": [0, 2]}})",
+                                 2)),
+              HasSubstr("unsupported dtype 'F8_E4M3'"));
+}
+
+TEST(MalformedSafetensorsTest, SizeDoesNotMatchShape) {
+  TempDir dir;
+  EXPECT_THAT(openError(dir, safetensorsWithHeader(
+                                 R"({"w": {"dtype": "F32", "shape": [2, 3],)"
+                                 R"( "data_offsets": [0, 20]}})",
+                                 24)),
+              HasSubstr("tensor 'w': shape [2, 3] of F32 needs 24 bytes but "
+                        "data_offsets [0, 20] hold 20"));
+}
+
+TEST(MalformedSafetensorsTest, OffsetsOutsideDataArea) {
+  TempDir dir;
+  EXPECT_THAT(openError(dir, safetensorsWithHeader(
+                                 R"({"w": {"dtype": "F32", "shape": [4],)"
+                                 R"( "data_offsets": [8, 24]}})",
+                                 16)),
+              HasSubstr("run past the end of the data area (16 bytes)"));
+  EXPECT_THAT(openError(dir, safetensorsWithHeader(
+                                 R"({"w": {"dtype": "F32", "shape": [0],)"
+                                 R"( "data_offsets": [8, 4]}})",
+                                 16)),
+              HasSubstr("end before they begin"));
+  EXPECT_THAT(openError(dir, safetensorsWithHeader(
+                                 R"({"w": {"dtype": "F32", "shape": [1],)"
+                                 R"( "data_offsets": [-4, 0]}})",
+                                 16)),
+              HasSubstr("'data_offsets' must be two non-negative integers"));
+}
+
+TEST(MalformedSafetensorsTest, OverlappingTensors) {
+  TempDir dir;
+  EXPECT_THAT(openError(dir, safetensorsWithHeader(
+                                 R"({"a": {"dtype": "F32", "shape": [4],)"
+                                 R"( "data_offsets": [0, 16]},)"
+                                 R"( "b": {"dtype": "F16", "shape": [4],)"
+                                 R"( "data_offsets": [8, 16]}})",
+                                 16)),
+              HasSubstr("tensors 'a' and 'b' overlap"));
+}
+
+TEST(MalformedSafetensorsTest, MetadataIsIgnored) {
+  TempDir dir;
+  std::string path = dir.write(
+      "ok.safetensors",
+      safetensorsWithHeader(R"({"__metadata__": {"format": "pt"},)"
+                            R"( "w": {"dtype": "BF16", "shape": [2, 2],)"
+                            R"( "data_offsets": [0, 8]}})",
+                            8));
+  auto file = SafetensorsFile::open(path);
+  ASSERT_TRUE(static_cast<bool>(file)) << llvm::toString(file.takeError());
+  ASSERT_EQ((*file)->tensors().size(), 1u);
+  EXPECT_EQ((*file)->lookup("w")->dtype, DType::BF16);
+}
+
+TEST(MalformedCheckpointTest, MissingTensor) {
+  std::vector<TensorRecord> tensors = storiesHFTensors();
+  ASSERT_TRUE(eraseTensor(tensors, "model.layers.3.mlp.up_proj.weight"));
+  TempDir dir;
+  writeHFDir(dir, tensors, storiesHFConfig());
+  std::string message = errorOf(importCheckpoint(dir.path()));
+  EXPECT_THAT(message, HasSubstr(dir.file("model.safetensors")));
+  EXPECT_THAT(message,
+              HasSubstr("missing tensor 'model.layers.3.mlp.up_proj.weight' "
+                        "(expected shape [172, 64])"));
+}
+
+TEST(MalformedCheckpointTest, WrongShape) {
+  std::vector<TensorRecord> tensors = storiesHFTensors();
+  TensorRecord *k =
+      findTensor(tensors, "model.layers.1.self_attn.k_proj.weight");
+  ASSERT_NE(k, nullptr);
+  k->shape = {64, 32}; // Same bytes, transposed shape.
+  TempDir dir;
+  writeHFDir(dir, tensors, storiesHFConfig());
+  std::string message = errorOf(importCheckpoint(dir.path()));
+  EXPECT_THAT(message, HasSubstr(dir.file("model.safetensors")));
+  EXPECT_THAT(message,
+              HasSubstr("tensor 'model.layers.1.self_attn.k_proj.weight' has "
+                        "shape [64, 32], expected [32, 64]"));
+}
+
+TEST(MalformedCheckpointTest, UntiedWithoutLmHead) {
+  std::vector<TensorRecord> tensors = storiesHFTensors();
+  ASSERT_TRUE(eraseTensor(tensors, "lm_head.weight"));
+  nlohmann::json config = storiesHFConfig();
+  config["tie_word_embeddings"] = false;
+  TempDir dir;
+  writeHFDir(dir, tensors, config);
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr("missing tensor 'lm_head.weight'"));
+}
+
+TEST(MalformedCheckpointTest, MissingConfigField) {
+  nlohmann::json config = storiesHFConfig();
+  config.erase("hidden_size");
+  TempDir dir;
+  writeHFDir(dir, storiesHFTensors(), config);
+  std::string message = errorOf(importCheckpoint(dir.path()));
+  EXPECT_THAT(message, HasSubstr(dir.file("config.json")));
+  EXPECT_THAT(message, HasSubstr("missing required field 'hidden_size'"));
+}
+
+TEST(MalformedCheckpointTest, ConfigFieldOfWrongType) {
+  nlohmann::json config = storiesHFConfig();
+  config["num_hidden_layers"] = "five";
+  TempDir dir;
+  writeHFDir(dir, storiesHFTensors(), config);
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr("field 'num_hidden_layers' must be an integer"));
+}
+
+TEST(MalformedCheckpointTest, HeadsNotDivisibleByKVHeads) {
+  nlohmann::json config = storiesHFConfig();
+  config["num_key_value_heads"] = 3;
+  TempDir dir;
+  writeHFDir(dir, storiesHFTensors(), config);
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr("number of attention heads (8) is not a multiple of "
+                        "the number of key/value heads (3)"));
+}
+
+TEST(MalformedCheckpointTest, OtherContradictions) {
+  struct Case {
+    const char *field;
+    nlohmann::json value;
+    const char *expected;
+  };
+  for (const Case &c :
+       {Case{"hidden_size", 0, "dim must be positive"},
+        Case{"num_attention_heads", 7,
+             "hidden_size (64) is not divisible by num_attention_heads (7)"},
+        Case{"head_dim", 7, "head_dim must be even"},
+        Case{"rms_norm_eps", -1.0, "rms_norm_eps must be positive"},
+        Case{"bos_token_id", 600, "bos token id 600 is outside"},
+        Case{"model_type", "mistral", "model_type 'mistral' is not supported"},
+        Case{"rope_scaling",
+             {{"rope_type", "yarn"}, {"factor", 4.0}},
+             "unsupported rope_scaling type 'yarn'"}}) {
+    nlohmann::json config = storiesHFConfig();
+    config[c.field] = c.value;
+    if (std::string(c.field) == "num_attention_heads")
+      config.erase("head_dim");
+    TempDir dir;
+    std::string path = dir.write("config.json", config.dump());
+    EXPECT_THAT(errorOf(parseHFConfig(path, "")), HasSubstr(c.expected))
+        << c.field;
+  }
+}
+
+TEST(MalformedCheckpointTest, InvalidConfigJson) {
+  TempDir dir;
+  writeHFDir(dir, storiesHFTensors(), storiesHFConfig());
+  dir.write("config.json", "{\"hidden_size\": 64,");
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr(dir.file("config.json") + ": invalid JSON"));
+}
+
+TEST(MalformedCheckpointTest, MissingSafetensors) {
+  TempDir dir;
+  writeHFDir(dir, {}, storiesHFConfig());
+  EXPECT_THAT(
+      errorOf(importCheckpoint(dir.path())),
+      HasSubstr("no model.safetensors or model.safetensors.index.json"));
+}
+
+TEST(MalformedCheckpointTest, MissingTokenizer) {
+  TempDir dir;
+  writeHFDir(dir, storiesHFTensors(), storiesHFConfig());
+  llvm::sys::fs::remove(dir.file("tokenizer.model"));
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr(dir.file("tokenizer.model") + ": tokenizer not found"));
+
+  TempDir binDir;
+  std::string bin = binDir.copy(stories260KBin(), "stories.bin");
+  EXPECT_THAT(
+      errorOf(importCheckpoint(bin)),
+      HasSubstr(binDir.file("tokenizer.model") + ": tokenizer not found"));
+}
+
+TEST(MalformedCheckpointTest, TokenizerVocabularyMismatch) {
+  std::string message =
+      errorOf(importCheckpoint(stories260KHFDir(), llama2Tokenizer()));
+  EXPECT_EQ(message, "tokenizer " + llama2Tokenizer() +
+                         " has 32000 pieces but the model's vocab_size is 512");
+}
+
+TEST(MalformedCheckpointTest, ShardIndexProblems) {
+  TempDir dir;
+  writeHFDir(dir, {}, storiesHFConfig());
+  dir.write("model-1.safetensors", buildSafetensors(storiesHFTensors()));
+  nlohmann::json index;
+  index["weight_map"]["model.norm.weight"] = "model-2.safetensors";
+  dir.write("model.safetensors.index.json", index.dump());
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr("cannot open " + dir.file("model-2.safetensors")));
+
+  index["weight_map"]["model.norm.weight"] = "model-1.safetensors";
+  index["weight_map"]["model.extra.weight"] = "model-1.safetensors";
+  dir.write("model.safetensors.index.json", index.dump());
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr("tensor 'model.extra.weight' is not in its shard"));
+
+  dir.write("model.safetensors.index.json", "{\"metadata\": {}}");
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr("missing object field 'weight_map'"));
+}
+
+TEST(MalformedBinTest, SizeDoesNotMatchHeader) {
+  std::optional<std::string> real = readFile(stories260KBin());
+  ASSERT_TRUE(real.has_value());
+  TempDir dir;
+  dir.copy(stories260KTokenizer(), "tokenizer.model");
+  std::string longer = dir.write("longer.bin", *real + "xxxx");
+  EXPECT_EQ(errorOf(importCheckpoint(longer)),
+            longer + ": header says 1056540 bytes, file has 1056544");
+  std::string shorter =
+      dir.write("shorter.bin", real->substr(0, real->size() - 4));
+  EXPECT_EQ(errorOf(importCheckpoint(shorter)),
+            shorter + ": header says 1056540 bytes, file has 1056536");
+  // Another hidden_dim changes every size the header implies.
+  std::string changed = *real;
+  changed[4] = 100;
+  std::string wrongHeader = dir.write("header.bin", changed);
+  EXPECT_THAT(errorOf(importCheckpoint(wrongHeader)),
+              HasSubstr(": header says "));
+}
+
+TEST(MalformedBinTest, BadHeader) {
+  TempDir dir;
+  dir.copy(stories260KTokenizer(), "tokenizer.model");
+  std::string tiny = dir.write("tiny.bin", "abc");
+  EXPECT_THAT(errorOf(importCheckpoint(tiny)),
+              HasSubstr("too short for the 28-byte llama2.c header"));
+  std::optional<std::string> real = readFile(stories260KBin());
+  ASSERT_TRUE(real.has_value());
+  std::string zeroHeads = *real;
+  zeroHeads[12] = 0;
+  std::string path = dir.write("zero.bin", zeroHeads);
+  EXPECT_THAT(errorOf(importCheckpoint(path)),
+              HasSubstr("header field n_heads is 0"));
+  std::string badKV = *real;
+  badKV[16] = 3; // n_kv_heads 3 does not divide n_heads 8.
+  path = dir.write("kv.bin", badKV);
+  EXPECT_THAT(errorOf(importCheckpoint(path)),
+              HasSubstr("is not a multiple of the number of key/value heads"));
+}
+
+TEST(MalformedInputTest, NoSuchPath) {
+  EXPECT_THAT(errorOf(importCheckpoint("/nonexistent/model")),
+              HasSubstr("/nonexistent/model: no such file or directory"));
+}
+
+} // namespace
