@@ -171,7 +171,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   }
 
   progress.phase("partitioning into kernels");
-  FailureOr<PartitionedModel> partitioned = partitionIntoKernels(*model);
+  PartitionOptions partitionOptions;
+  partitionOptions.minParallelBytes = options.minParallelBytes;
+  FailureOr<PartitionedModel> partitioned = partitionIntoKernels(*model, partitionOptions);
   if (failed(partitioned))
     return makeError("partitioning into kernels failed: " + diagnostic);
   dumpIf("kernels", *partitioned->kernels);

@@ -35,27 +35,28 @@ options:
 
 namespace {
 
-absl::Status usageError(std::string_view message) {
+absl::Status usageError(absl::string_view message) {
   return absl::InvalidArgumentError(message);
 }
 
-absl::StatusOr<int64_t> parseInt(std::string_view flag, std::string_view text,
+absl::StatusOr<int64_t> parseInt(absl::string_view flag, absl::string_view text,
                                  int64_t min, int64_t max) {
   int64_t value;
   if (!absl::SimpleAtoi(text, &value))
     return usageError(
         absl::StrCat(flag, " expects an integer, not '", text, "'"));
   if (value < min || value > max)
-    return usageError(absl::StrCat(flag, " must be ",
-                                   max == std::numeric_limits<int64_t>::max()
-                                       ? absl::StrCat("at least ", min)
-                                       : absl::StrCat("in [", min, ", ", max,
-                                                      "]"),
-                                   ", not ", text));
+    return usageError(
+        absl::StrCat(flag, " must be ",
+                     max == std::numeric_limits<int64_t>::max()
+                         ? absl::StrCat("at least ", min)
+                         : absl::StrCat("in [", min, ", ", max, "]"),
+                     ", not ", text));
   return value;
 }
 
-absl::StatusOr<float> parseFloat(std::string_view flag, std::string_view text) {
+absl::StatusOr<float> parseFloat(absl::string_view flag,
+                                 absl::string_view text) {
   double value;
   if (!absl::SimpleAtod(text, &value) || !std::isfinite(value))
     return usageError(
@@ -111,9 +112,8 @@ parseRunOptions(const std::vector<std::string> &args) {
       continue;
     }
     static const char *const kValueFlags[] = {
-        "--prompt", "--max-new-tokens", "--temperature", "--top-k",
-        "--top-p",  "--seed",           "--threads",     "--max-seq-len",
-        "--device"};
+        "--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
+        "--seed",   "--threads",        "--max-seq-len", "--device"};
     bool known = false;
     for (const char *flag : kValueFlags)
       known |= name == flag;

@@ -34,7 +34,8 @@ std::string usage();
 
 /// Parses argv[1..]. Accepts `--flag value` and `--flag=value`. Errors are
 /// one line without the "error: " prefix.
-absl::StatusOr<RunOptions> parseRunOptions(const std::vector<std::string> &args);
+absl::StatusOr<RunOptions>
+parseRunOptions(const std::vector<std::string> &args);
 
 } // namespace llamac::tools
 

@@ -40,6 +40,10 @@ cl::opt<int64_t> maxSeqLen("max-seq-len", cl::desc("KV-cache length (default: th
 cl::opt<int64_t> prefillTokens("prefill-tokens",
                                cl::desc("Tokens per prefill call (default: min(64, max-seq-len))"),
                                cl::init(0), cl::cat(category));
+cl::opt<int64_t> minParallelBytes(
+    "min-parallel-bytes",
+    cl::desc("Split a linear layer over threads only when its weights have at least this many bytes"),
+    cl::init(1 << 20), cl::cat(category));
 cl::opt<std::string> tokenizer("tokenizer", cl::desc("sentencepiece tokenizer.model to use"),
                                cl::cat(category));
 cl::opt<std::string> dumpIrAfter("dump-ir-after",
@@ -96,6 +100,7 @@ int main(int argc, char **argv) {
   options.dtype = dtype;
   options.maxSeqLen = maxSeqLen;
   options.prefillTokens = prefillTokens;
+  options.minParallelBytes = minParallelBytes;
   options.dumpIrAfter = dumpIrAfter;
   options.summary = summary;
   options.progress = !quiet && sys::Process::StandardErrIsDisplayed();

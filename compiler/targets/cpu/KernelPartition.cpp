@@ -26,7 +26,8 @@ struct Placement {
 
 class Partitioner {
 public:
-  explicit Partitioner(ModuleOp kernels) : kernels(kernels), b(kernels.getContext()) {}
+  Partitioner(ModuleOp kernels, const PartitionOptions &options)
+      : kernels(kernels), b(kernels.getContext()), options(options) {}
 
   FailureOr<EntryPointSchedule> partition(func::FuncOp fn) {
     schedule = EntryPointSchedule();
@@ -160,9 +161,16 @@ private:
       argTypes.push_back(resultType);
     }
     auto linear = dyn_cast<LinearOp>(op);
-    if (linear)
-      dispatch.range = cast<RankedTensorType>(linear.getWeight().getType()).getDimSize(0);
-    dispatch.kernel = buildKernelFunc(op, argTypes, inPlace, linear != nullptr);
+    bool ranged = false;
+    if (linear) {
+      auto weightType = cast<RankedTensorType>(linear.getWeight().getType());
+      int64_t bytes = weightType.getNumElements() *
+                      weightType.getElementTypeBitWidth() / 8;
+      ranged = bytes >= options.minParallelBytes;
+      if (ranged)
+        dispatch.range = weightType.getDimSize(0);
+    }
+    dispatch.kernel = buildKernelFunc(op, argTypes, inPlace, ranged);
     section.push_back(std::move(dispatch));
     return success();
   }
@@ -256,6 +264,7 @@ private:
 
   ModuleOp kernels;
   OpBuilder b;
+  PartitionOptions options;
   EntryPointSchedule schedule;
   llvm::DenseMap<Value, Placement> placements;
   llvm::DenseMap<Value, Placement> preassigned;
@@ -266,7 +275,8 @@ private:
 
 } // namespace
 
-FailureOr<PartitionedModel> partitionIntoKernels(ModuleOp model) {
+FailureOr<PartitionedModel> partitionIntoKernels(ModuleOp model,
+                                                 const PartitionOptions &options) {
   MLIRContext *ctx = model.getContext();
   ctx->loadDialect<bufferization::BufferizationDialect>();
   PartitionedModel result;
@@ -274,7 +284,7 @@ FailureOr<PartitionedModel> partitionIntoKernels(ModuleOp model) {
   result.kernels = ModuleOp::create(b, model.getLoc());
   if (Attribute config = model->getAttr(kConfigAttrName))
     (*result.kernels)->setAttr(kConfigAttrName, config);
-  Partitioner partitioner(*result.kernels);
+  Partitioner partitioner(*result.kernels, options);
   for (auto fn : model.getOps<func::FuncOp>()) {
     FailureOr<EntryPointSchedule> schedule = partitioner.partition(fn);
     if (failed(schedule))

@@ -24,8 +24,16 @@ struct PartitionedModel {
   std::vector<EntryPointSchedule> entryPoints;
 };
 
+struct PartitionOptions {
+  /// A linear layer is split over threads only when its weights are at least
+  /// this many bytes: waking a sleeping worker costs tens of microseconds,
+  /// more than a small GEMV takes on one core.
+  int64_t minParallelBytes = 1 << 20;
+};
+
 /// Partitions every function of `model` (as built by buildModelModule).
-mlir::FailureOr<PartitionedModel> partitionIntoKernels(mlir::ModuleOp model);
+mlir::FailureOr<PartitionedModel>
+partitionIntoKernels(mlir::ModuleOp model, const PartitionOptions &options = {});
 
 } // namespace llamac
 

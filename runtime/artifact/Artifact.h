@@ -1,0 +1,67 @@
+//===- Artifact.h - a mapped and validated llamac artifact ------*- C++ -*-===//
+//
+// The reader side of docs/artifact-format.md. `open` maps the file and
+// validates everything a later step would otherwise trip over — header,
+// sizes, metadata checksum, every field, every section range and binding —
+// so that the runtime after it never indexes out of the file.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_RUNTIME_ARTIFACT_ARTIFACT_H
+#define LLAMAC_RUNTIME_ARTIFACT_ARTIFACT_H
+
+#include "runtime/artifact/ArtifactMetadata.h"
+#include "runtime/artifact/MappedFile.h"
+
+#include "absl/status/statusor.h"
+
+#include "absl/strings/string_view.h"
+#include <memory>
+#include <string>
+
+namespace llamac::runtime {
+
+class Artifact {
+public:
+  /// Maps and validates the artifact at `path`. Errors are one line naming
+  /// the file and the problem.
+  static absl::StatusOr<std::unique_ptr<Artifact>>
+  open(const std::string &path);
+
+  const std::string &path() const { return filePath; }
+  const ArtifactMetadata &metadata() const { return meta; }
+  const ModelInfo &model() const { return meta.model; }
+  const TargetInfo &target() const { return meta.target; }
+  const KVCacheInfo &kvCache() const { return meta.kvCache; }
+  const std::vector<WeightInfo> &weights() const { return meta.weights; }
+  const EntryPoint *entryPoint(absl::string_view name) const {
+    return meta.findEntryPoint(name);
+  }
+
+  /// The serialized sentencepiece model, inside the mapping.
+  absl::string_view tokenizerBytes() const { return section(meta.tokenizer); }
+  /// The kernel library (an ELF shared object), inside the mapping.
+  absl::string_view kernelBytes() const { return section(meta.kernels); }
+
+  /// Sum of the weight tensors' sizes: what one decode step reads.
+  uint64_t weightBytes() const;
+  uint64_t fileSize() const { return file->size(); }
+
+private:
+  Artifact(std::string path, std::unique_ptr<MappedFile> file,
+           ArtifactMetadata meta)
+      : filePath(std::move(path)), file(std::move(file)),
+        meta(std::move(meta)) {}
+
+  absl::string_view section(const SectionInfo &s) const {
+    return {reinterpret_cast<const char *>(file->data()) + s.offset, s.size};
+  }
+
+  std::string filePath;
+  std::unique_ptr<MappedFile> file;
+  ArtifactMetadata meta;
+};
+
+} // namespace llamac::runtime
+
+#endif // LLAMAC_RUNTIME_ARTIFACT_ARTIFACT_H

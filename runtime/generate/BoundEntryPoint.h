@@ -1,0 +1,62 @@
+//===- BoundEntryPoint.h - an entry point ready to run ----------*- C++ -*-===//
+//
+// Joins an artifact entry point to memory and code: allocates its activation
+// buffers and token buffer on the device, resolves its kernels in the kernel
+// library and binds weights and the KV cache, producing a hal::Program. Then
+// each call is: copy the token ids in, replay, read the logits.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_RUNTIME_GENERATE_BOUNDENTRYPOINT_H
+#define LLAMAC_RUNTIME_GENERATE_BOUNDENTRYPOINT_H
+
+#include "runtime/artifact/ArtifactMetadata.h"
+#include "runtime/artifact/KernelLibrary.h"
+#include "runtime/generate/KVCache.h"
+#include "runtime/hal/Device.h"
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+#include <map>
+#include <memory>
+
+namespace llamac::runtime {
+
+class BoundEntryPoint {
+public:
+  /// `metadata` weights must point into memory (their `data`); `kernels`,
+  /// `cache` and `device` must outlive the result.
+  static absl::StatusOr<std::unique_ptr<BoundEntryPoint>>
+  bind(const EntryPoint &entryPoint, const ArtifactMetadata &metadata,
+       const KernelLibrary &kernels, KVCache &cache, hal::Device &device);
+
+  /// Static token count of one call.
+  int64_t tokens() const { return entry.tokens; }
+  const std::string &name() const { return entry.name; }
+
+  /// Runs on `ids` (1 .. tokens() of them; the rest are padded with token
+  /// 0) at position `pos`. Every id must be in [0, vocab) and the call must
+  /// fit the cache: pos + tokens() <= cache positions. Returns the logits,
+  /// [tokens(), vocab] row-major; row i belongs to ids[i].
+  absl::StatusOr<const float *> run(absl::Span<const int32_t> ids, int64_t pos);
+
+  const hal::Program &program() const { return prog; }
+
+private:
+  BoundEntryPoint(const EntryPoint &entry, int64_t vocab, KVCache &cache,
+                  hal::Device &device)
+      : entry(entry), vocab(vocab), cache(cache), device(device) {}
+
+  EntryPoint entry;
+  int64_t vocab;
+  KVCache &cache;
+  hal::Device &device;
+  std::map<int64_t, std::unique_ptr<hal::Buffer>> buffers;
+  std::unique_ptr<hal::Buffer> tokenBuffer;
+  hal::Program prog;
+};
+
+} // namespace llamac::runtime
+
+#endif // LLAMAC_RUNTIME_GENERATE_BOUNDENTRYPOINT_H

@@ -1,0 +1,57 @@
+//===- Sampler.h - choose the next token from logits ------------*- C++ -*-===//
+//
+// Greedy at temperature 0; otherwise temperature, top-k, top-p (nucleus) and
+// a draw from a seeded std::mt19937_64. The draw uses the engine's raw bits
+// (not std::uniform_real_distribution, whose algorithm differs between
+// standard libraries), so a seed gives the same text everywhere.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_RUNTIME_GENERATE_SAMPLER_H
+#define LLAMAC_RUNTIME_GENERATE_SAMPLER_H
+
+#include "absl/types/span.h"
+
+#include <cstdint>
+#include <random>
+#include <utility>
+#include <vector>
+
+namespace llamac::runtime {
+
+struct SamplerOptions {
+  /// 0: greedy argmax.
+  float temperature = 0.0f;
+  /// > 0: keep only the k most likely tokens.
+  int64_t topK = 0;
+  /// In (0, 1]: keep the smallest set of most likely tokens whose
+  /// probabilities add up to at least p. 1 keeps all.
+  float topP = 1.0f;
+  uint64_t seed = 0;
+};
+
+/// Index of the largest logit; the lowest index wins ties, NaNs never win
+/// (all-NaN logits give 0).
+int64_t argmax(absl::Span<const float> logits);
+
+class Sampler {
+public:
+  explicit Sampler(const SamplerOptions &options);
+
+  /// The next token id in [0, logits.size()).
+  int64_t sample(absl::Span<const float> logits);
+
+  /// The candidate ids and their probabilities (summing to 1) that
+  /// `sample` draws from at temperature > 0, most likely first. Exposed for
+  /// tests.
+  std::vector<std::pair<int64_t, double>>
+  candidates(absl::Span<const float> logits) const;
+
+private:
+  SamplerOptions options;
+  std::mt19937_64 rng;
+};
+
+} // namespace llamac::runtime
+
+#endif // LLAMAC_RUNTIME_GENERATE_SAMPLER_H

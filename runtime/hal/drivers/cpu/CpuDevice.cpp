@@ -1,0 +1,113 @@
+//===- CpuDevice.cpp - the CPU driver -------------------------------------===//
+
+#include "runtime/hal/drivers/cpu/CpuDevice.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/mman.h>
+
+namespace llamac::hal::cpu {
+
+namespace {
+
+/// Anonymous mappings: page-aligned (more than the 64 bytes promised),
+/// zero-filled by the kernel, and only touched pages cost memory — a KV
+/// cache sized for 4096 positions costs nothing until it is written.
+class CpuBuffer : public Buffer {
+public:
+  CpuBuffer(void *base, uint64_t bytes, uint64_t mapped)
+      : base(base), bytes(bytes), mapped(mapped) {}
+  ~CpuBuffer() override { munmap(base, mapped); }
+  void *data() override { return base; }
+  uint64_t size() const override { return bytes; }
+
+private:
+  void *base;
+  uint64_t bytes;
+  uint64_t mapped;
+};
+
+/// One kernel argument's storage: args[i] points at one of these.
+union Slot {
+  void *ptr;
+  int64_t value;
+};
+
+} // namespace
+
+CpuDevice::CpuDevice(int threads) : pool(threads < 1 ? 1 : threads) {}
+
+absl::StatusOr<std::unique_ptr<Buffer>> CpuDevice::allocate(uint64_t bytes) {
+  // A zero-sized buffer still gets a valid, distinct address.
+  uint64_t mapped = bytes == 0 ? 64 : bytes;
+  void *base = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot allocate ", bytes, " bytes: ", std::strerror(errno)));
+  return std::unique_ptr<Buffer>(new CpuBuffer(base, bytes, mapped));
+}
+
+absl::Status CpuDevice::runDispatch(const BoundDispatch &d, int64_t pos,
+                                    int64_t layer) {
+  const size_t n = d.args.size();
+  if (n + (d.range > 0 ? 2 : 0) > kMaxKernelArgs)
+    return absl::InvalidArgumentError(
+        absl::StrCat("kernel ", d.kernel, " takes too many arguments"));
+  Slot slots[kMaxKernelArgs];
+  for (size_t i = 0; i < n; ++i) {
+    const ArgSource &a = d.args[i];
+    switch (a.kind) {
+    case ArgSource::Kind::Pointer:
+      slots[i].ptr = a.base;
+      break;
+    case ArgSource::Kind::LayerSlice:
+      slots[i].ptr = static_cast<char *>(a.base) + layer * a.layerStride;
+      break;
+    case ArgSource::Kind::Pos:
+      slots[i].value = pos;
+      break;
+    case ArgSource::Kind::Layer:
+      slots[i].value = layer;
+      break;
+    }
+  }
+  if (d.range <= 0) {
+    void *args[kMaxKernelArgs];
+    for (size_t i = 0; i < n; ++i)
+      args[i] = &slots[i];
+    d.fn(args);
+    return absl::OkStatus();
+  }
+  pool.parallelFor(d.range, [&](int64_t begin, int64_t end) {
+    // Each thread has its own begin/end, so its own copy of the slots.
+    Slot local[kMaxKernelArgs];
+    void *args[kMaxKernelArgs];
+    std::memcpy(local, slots, n * sizeof(Slot));
+    local[n].value = begin;
+    local[n + 1].value = end;
+    for (size_t i = 0; i < n + 2; ++i)
+      args[i] = &local[i];
+    d.fn(args);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status CpuDevice::run(const Program &program,
+                            const Invocation &invocation) {
+  for (const BoundDispatch &d : program.prologue)
+    if (absl::Status s = runDispatch(d, invocation.pos, 0); !s.ok())
+      return s;
+  for (int64_t layer = 0; layer < program.layers; ++layer)
+    for (const BoundDispatch &d : program.layerBody)
+      if (absl::Status s = runDispatch(d, invocation.pos, layer); !s.ok())
+        return s;
+  for (const BoundDispatch &d : program.epilogue)
+    if (absl::Status s = runDispatch(d, invocation.pos, 0); !s.ok())
+      return s;
+  return absl::OkStatus();
+}
+
+} // namespace llamac::hal::cpu

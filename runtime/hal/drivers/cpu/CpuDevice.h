@@ -1,0 +1,37 @@
+//===- CpuDevice.h - the CPU driver -----------------------------*- C++ -*-===//
+//
+// Replays a bound schedule by calling the compiled kernels: a dispatch with
+// a `range` is split over the thread pool, one contiguous chunk per thread,
+// and every dispatch finishes before the next starts (the schedule is a
+// sequence; the kernels do not synchronise among themselves).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_RUNTIME_HAL_DRIVERS_CPU_CPUDEVICE_H
+#define LLAMAC_RUNTIME_HAL_DRIVERS_CPU_CPUDEVICE_H
+
+#include "runtime/hal/Device.h"
+#include "runtime/hal/drivers/cpu/ThreadPool.h"
+
+namespace llamac::hal::cpu {
+
+class CpuDevice : public Device {
+public:
+  /// `threads` >= 1: total parallelism including the calling thread.
+  explicit CpuDevice(int threads);
+
+  std::string name() const override { return "cpu"; }
+  int concurrency() const override { return pool.size(); }
+  absl::StatusOr<std::unique_ptr<Buffer>> allocate(uint64_t bytes) override;
+  absl::Status run(const Program &program,
+                   const Invocation &invocation) override;
+
+private:
+  absl::Status runDispatch(const BoundDispatch &dispatch, int64_t pos,
+                           int64_t layer);
+  ThreadPool pool;
+};
+
+} // namespace llamac::hal::cpu
+
+#endif // LLAMAC_RUNTIME_HAL_DRIVERS_CPU_CPUDEVICE_H

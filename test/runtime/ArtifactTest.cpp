@@ -1,0 +1,334 @@
+//===- ArtifactTest.cpp - the artifact reader refuses broken files --------===//
+
+#include "runtime/artifact/Artifact.h"
+#include "runtime/artifact/ArtifactFormat.h"
+#include "test/runtime/TestArtifact.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include <xxhash.h>
+
+namespace llamac {
+namespace {
+
+using runtime::Artifact;
+using test::smallArtifact;
+using test::TempFile;
+using test::TestArtifact;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+/// Opens `bytes` as an artifact file and returns the error message ("" on
+/// success).
+std::string openError(const std::string &bytes) {
+  TempFile file("artifact.llamac", bytes);
+  absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path);
+  if (a.ok())
+    return "";
+  std::string message(a.status().message());
+  // Every message names the file first and is one line.
+  EXPECT_THAT(message, StartsWith(file.path)) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  return message;
+}
+
+std::string openError(const TestArtifact &a) { return openError(a.bytes()); }
+
+TEST(ArtifactTest, OpensAValidArtifact) {
+  TestArtifact t = smallArtifact();
+  TempFile file("valid.llamac", t.bytes());
+  absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const Artifact &artifact = **a;
+  EXPECT_EQ(artifact.model().vocab, 16);
+  EXPECT_EQ(artifact.model().eos, std::vector<int64_t>{2});
+  EXPECT_EQ(artifact.target().name, "cpu");
+  EXPECT_EQ(artifact.kvCache().positions, 10);
+  EXPECT_EQ(artifact.tokenizerBytes(), "not a real tokenizer");
+  EXPECT_EQ(artifact.kernelBytes(), "\x7f"
+                                    "ELF placeholder");
+  ASSERT_EQ(artifact.weights().size(), 2u);
+  const runtime::WeightInfo &w = artifact.weights()[0];
+  EXPECT_EQ(w.name, "layers.w");
+  EXPECT_EQ(w.size, 16u);
+  EXPECT_EQ(w.offset % artifact::kSectionAlignment, 0u);
+  EXPECT_EQ(static_cast<const float *>(w.data)[3], 4.0f);
+  EXPECT_EQ(artifact.weightBytes(), 16u + 256u);
+
+  const runtime::EntryPoint *prefill = artifact.entryPoint("prefill");
+  ASSERT_NE(prefill, nullptr);
+  EXPECT_EQ(prefill->tokens, 2);
+  EXPECT_EQ(prefill->logits, 1);
+  ASSERT_EQ(prefill->schedule.layerBody.size(), 1u);
+  const runtime::Dispatch &d = prefill->schedule.layerBody[0];
+  EXPECT_EQ(d.kernel, "k0_add");
+  ASSERT_EQ(d.bindings.size(), 7u);
+  EXPECT_EQ(d.bindings[1].kind, runtime::Binding::Kind::Weight);
+  EXPECT_TRUE(d.bindings[1].perLayer);
+  EXPECT_EQ(d.bindings[1].weightIndex, 0);
+  EXPECT_EQ(d.bindings[3].kind, runtime::Binding::Kind::KCache);
+  EXPECT_EQ(d.bindings[5].kind, runtime::Binding::Kind::Tokens);
+  EXPECT_EQ(d.scalars, (std::vector<runtime::Scalar>{runtime::Scalar::Pos,
+                                                     runtime::Scalar::Layer}));
+  EXPECT_EQ(d.range, 4);
+  EXPECT_EQ(artifact.metadata().kernelNames(),
+            std::vector<std::string>{"k0_add"});
+}
+
+TEST(ArtifactTest, MissingFile) {
+  absl::StatusOr<std::unique_ptr<Artifact>> a =
+      Artifact::open("/nonexistent/model.llamac");
+  ASSERT_FALSE(a.ok());
+  EXPECT_THAT(std::string(a.status().message()),
+              HasSubstr("cannot open /nonexistent/model.llamac"));
+}
+
+TEST(ArtifactTest, Directory) {
+  absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open("/tmp");
+  ASSERT_FALSE(a.ok());
+  EXPECT_THAT(std::string(a.status().message()),
+              HasSubstr("not a regular file"));
+}
+
+TEST(ArtifactTest, TooSmall) {
+  EXPECT_THAT(openError(""),
+              HasSubstr("too small to be a llamac artifact (0 bytes)"));
+  EXPECT_THAT(openError("LLAMACAF"), HasSubstr("too small"));
+}
+
+TEST(ArtifactTest, WrongMagic) {
+  std::string bytes = smallArtifact().bytes();
+  bytes[0] = 'X';
+  EXPECT_THAT(openError(bytes), HasSubstr("not a llamac artifact (bad magic)"));
+}
+
+TEST(ArtifactTest, NewerVersion) {
+  std::string bytes = smallArtifact().bytes();
+  uint32_t version = 7;
+  std::memcpy(bytes.data() + 8, &version, 4);
+  EXPECT_THAT(openError(bytes),
+              HasSubstr("artifact format version 7 is newer than this "
+                        "llama-run supports (1); rebuild llama-run or "
+                        "recompile the model"));
+}
+
+TEST(ArtifactTest, OlderVersion) {
+  std::string bytes = smallArtifact().bytes();
+  uint32_t version = 0;
+  std::memcpy(bytes.data() + 8, &version, 4);
+  EXPECT_THAT(openError(bytes), HasSubstr("version 0 is not supported"));
+}
+
+TEST(ArtifactTest, WrongHeaderSize) {
+  std::string bytes = smallArtifact().bytes();
+  uint32_t size = 128;
+  std::memcpy(bytes.data() + 12, &size, 4);
+  EXPECT_THAT(openError(bytes), HasSubstr("header size 128 is not 64"));
+}
+
+TEST(ArtifactTest, Truncated) {
+  std::string bytes = smallArtifact().bytes();
+  size_t full = bytes.size();
+  bytes.resize(full - 100);
+  EXPECT_THAT(openError(bytes),
+              HasSubstr("truncated: the header says " + std::to_string(full) +
+                        " bytes but the file has " +
+                        std::to_string(full - 100)));
+  bytes.resize(5000);
+  EXPECT_THAT(openError(bytes), HasSubstr("truncated"));
+}
+
+TEST(ArtifactTest, TrailingBytes) {
+  std::string bytes = smallArtifact().bytes() + "junk";
+  EXPECT_THAT(openError(bytes), HasSubstr("(corrupted)"));
+}
+
+TEST(ArtifactTest, MetadataOutsideFile) {
+  std::string bytes = smallArtifact().bytes();
+  uint64_t offset = bytes.size() - 10;
+  std::memcpy(bytes.data() + 16, &offset, 8);
+  EXPECT_THAT(openError(bytes), HasSubstr("lies outside the file"));
+  uint64_t huge = ~uint64_t(0) - 4;
+  std::memcpy(bytes.data() + 16, &huge, 8);
+  EXPECT_THAT(openError(bytes), HasSubstr("lies outside the file"));
+}
+
+TEST(ArtifactTest, BitFlipInMetadata) {
+  std::string bytes = smallArtifact().bytes();
+  bytes[bytes.size() - 20] ^= 0x04;
+  EXPECT_THAT(openError(bytes),
+              HasSubstr("metadata checksum mismatch (the file is corrupted)"));
+}
+
+TEST(ArtifactTest, InvalidJson) {
+  TestArtifact t = smallArtifact();
+  // Valid checksum over invalid JSON: what a buggy writer would produce.
+  std::string bytes = t.bytes();
+  artifact::Header header;
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  std::string bad = "{\"model\": ";
+  bytes.resize(header.metadataOffset);
+  bytes += bad;
+  header.metadataSize = bad.size();
+  header.metadataHash = XXH3_64bits(bad.data(), bad.size());
+  header.fileSize = bytes.size();
+  std::memcpy(bytes.data(), &header, sizeof(header));
+  EXPECT_THAT(openError(bytes), HasSubstr("metadata is not valid JSON"));
+}
+
+/// An artifact whose metadata `edit` changes.
+std::string editedError(std::function<void(nlohmann::json &)> edit) {
+  TestArtifact t = smallArtifact();
+  t.editMetadata = std::move(edit);
+  return openError(t);
+}
+
+TEST(ArtifactTest, MissingField) {
+  EXPECT_THAT(editedError([](auto &m) { m["model"].erase("vocab"); }),
+              HasSubstr("metadata: model.vocab is missing"));
+  EXPECT_THAT(editedError([](auto &m) { m.erase("kv_cache"); }),
+              HasSubstr("metadata: kv_cache is missing"));
+  EXPECT_THAT(editedError([](auto &m) { m.erase("entry_points"); }),
+              HasSubstr("metadata: entry_points is missing"));
+  EXPECT_THAT(editedError([](auto &m) { m["entry_points"].erase("decode"); }),
+              HasSubstr("metadata: entry_points.decode is missing"));
+  EXPECT_THAT(editedError([](auto &m) {
+                m["entry_points"]["decode"]["schedule"].erase("epilogue");
+              }),
+              HasSubstr("entry_points.decode.schedule.epilogue is missing"));
+}
+
+TEST(ArtifactTest, WrongFieldType) {
+  EXPECT_THAT(editedError([](auto &m) { m["model"]["dim"] = "64"; }),
+              HasSubstr("metadata: model.dim must be an integer"));
+  EXPECT_THAT(editedError([](auto &m) { m["model"]["norm_eps"] = true; }),
+              HasSubstr("model.norm_eps must be a number"));
+  EXPECT_THAT(
+      editedError([](auto &m) { m["weights"] = nlohmann::json::object(); }),
+      HasSubstr("metadata: weights must be an array"));
+  EXPECT_THAT(editedError([](auto &m) { m["model"]["eos"] = {"x"}; }),
+              HasSubstr("model.eos must hold integers"));
+  EXPECT_THAT(editedError([](auto &m) { m["model"]["layers"] = 0; }),
+              HasSubstr("model.layers must be positive, not 0"));
+  EXPECT_THAT(editedError([](auto &m) { m["model"]["bos"] = 99; }),
+              HasSubstr("model.bos 99 is outside the vocabulary"));
+}
+
+TEST(ArtifactTest, WeightSizeMismatch) {
+  EXPECT_THAT(editedError([](auto &m) { m["weights"][0]["size"] = 12; }),
+              HasSubstr("weight 'layers.w' has size 12 but its shape and "
+                        "dtype need 16 bytes"));
+  EXPECT_THAT(editedError([](auto &m) { m["weights"][1]["dtype"] = "bf16"; }),
+              HasSubstr("weight 'embed' has size 256 but its shape and dtype "
+                        "need 128 bytes"));
+}
+
+TEST(ArtifactTest, SectionsInsideTheFileAndAligned) {
+  EXPECT_THAT(
+      editedError([](auto &m) { m["weights"][1]["offset"] = 1u << 30; }),
+      HasSubstr("weight 'embed' [1073741824, +256) lies outside the file"));
+  EXPECT_THAT(editedError([](auto &m) { m["kernels"]["offset"] = 4100; }),
+              HasSubstr("kernels offset 4100 is not aligned to 4096"));
+  EXPECT_THAT(editedError([](auto &m) { m["tokenizer"]["offset"] = 0; }),
+              HasSubstr("tokenizer offset 0 overlaps the header"));
+  EXPECT_THAT(
+      editedError([](auto &m) { m["tokenizer"]["size"] = ~uint64_t(0) >> 1; }),
+      HasSubstr("lies outside the file"));
+}
+
+TEST(ArtifactTest, BindingToUnknownBuffer) {
+  EXPECT_THAT(
+      editedError([](auto &m) {
+        m["entry_points"]["prefill"]["schedule"]["layer_body"][0]["bindings"][0]
+         ["id"] = 9;
+      }),
+      HasSubstr("entry_points.prefill.schedule.layer_body[0].bindings[0] "
+                "refers to unknown buffer 9"));
+}
+
+TEST(ArtifactTest, BadBindings) {
+  auto binding = [](nlohmann::json &m) -> nlohmann::json & {
+    return m["entry_points"]["decode"]["schedule"]["layer_body"][0]["bindings"];
+  };
+  EXPECT_THAT(editedError([&](auto &m) { binding(m)[1]["name"] = "nope"; }),
+              HasSubstr("refers to unknown weight 'nope'"));
+  EXPECT_THAT(editedError([&](auto &m) { binding(m)[2]["per_layer"] = true; }),
+              HasSubstr("binds weight 'embed' per layer, but its leading "
+                        "dimension is not model.layers (1)"));
+  EXPECT_THAT(editedError([&](auto &m) { binding(m)[3]["kind"] = "q_cache"; }),
+              HasSubstr("has unknown kind 'q_cache'"));
+  EXPECT_THAT(
+      editedError([](auto &m) {
+        m["entry_points"]["decode"]["schedule"]["layer_body"][0]["scalars"] = {
+            "pos", "step"};
+      }),
+      HasSubstr("may hold only \"pos\" and \"layer\""));
+  EXPECT_THAT(
+      editedError([](auto &m) {
+        m["entry_points"]["decode"]["schedule"]["layer_body"][0]["kernel"] =
+            "k0; rm -rf";
+      }),
+      HasSubstr("kernel must be a C identifier"));
+  EXPECT_THAT(
+      editedError([](auto &m) {
+        m["entry_points"]["decode"]["schedule"]["layer_body"][0]["range"] = 0;
+      }),
+      HasSubstr("range must be positive"));
+}
+
+TEST(ArtifactTest, LogitsBuffer) {
+  EXPECT_THAT(
+      editedError([](auto &m) { m["entry_points"]["decode"]["logits"] = 5; }),
+      HasSubstr("entry_points.decode.logits refers to unknown buffer 5"));
+  EXPECT_THAT(
+      editedError([](auto &m) { m["entry_points"]["decode"]["logits"] = 0; }),
+      HasSubstr("buffer 0 is not an f32 [1, 16] buffer"));
+}
+
+TEST(ArtifactTest, KVCacheMustMatchTheModel) {
+  EXPECT_THAT(editedError([](auto &m) { m["kv_cache"]["kv_heads"] = 2; }),
+              HasSubstr("kv_cache does not match the model"));
+  EXPECT_THAT(
+      editedError([](auto &m) { m["kv_cache"]["positions"] = 4; }),
+      HasSubstr("kv_cache.positions 4 is less than model.max_seq_len 8"));
+}
+
+TEST(ArtifactTest, DecodeTakesOneToken) {
+  EXPECT_THAT(editedError([](auto &m) {
+                m["entry_points"]["decode"]["tokens"] = 2;
+                m["entry_points"]["decode"]["buffers"][1]["shape"] = {2, 16};
+              }),
+              HasSubstr("entry_points.decode.tokens must be 1"));
+}
+
+TEST(ArtifactTest, SurvivesCorruptedMetadataWithAValidChecksum) {
+  // What a buggy writer could produce: every byte of the metadata altered in
+  // turn, the checksum recomputed. open() must return, never crash.
+  std::string good = smallArtifact().bytes();
+  artifact::Header header;
+  std::memcpy(&header, good.data(), sizeof(header));
+  int opened = 0;
+  for (uint64_t i = 0; i < header.metadataSize; ++i) {
+    for (char replacement : {'0', '-', '9', '"', '}', 'x'}) {
+      std::string bytes = good;
+      char &c = bytes[header.metadataOffset + i];
+      if (c == replacement)
+        continue;
+      c = replacement;
+      artifact::Header h = header;
+      h.metadataHash =
+          XXH3_64bits(bytes.data() + h.metadataOffset, h.metadataSize);
+      std::memcpy(bytes.data(), &h, sizeof(h));
+      TempFile file("fuzz.llamac", bytes);
+      opened += Artifact::open(file.path).ok();
+    }
+  }
+  // Some edits are harmless (a digit of norm_eps); most are refused.
+  EXPECT_LT(opened, static_cast<int>(header.metadataSize) * 6);
+}
+
+} // namespace
+} // namespace llamac

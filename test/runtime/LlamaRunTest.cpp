@@ -1,0 +1,144 @@
+//===- LlamaRunTest.cpp - the llama-run command line contract -------------===//
+//
+// Runs the built llama-run: usage errors exit 2 with one "error:" line,
+// runtime errors exit 1, --json ends stdout with one JSON object.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/runtime/FakeModel.h"
+#include "test/runtime/TestArtifact.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace llamac {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct RunResult {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string shellQuote(const std::string &s) {
+  std::string q = "'";
+  for (char c : s)
+    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+RunResult runLlamaRun(const std::vector<std::string> &args) {
+  std::string base = "/tmp/llamac-rt-cli-" + std::to_string(getpid());
+  std::string cmd = shellQuote(LLAMAC_LLAMA_RUN_PATH);
+  for (const std::string &a : args)
+    cmd += " " + shellQuote(a);
+  cmd += " >" + base + ".out 2>" + base + ".err";
+  int raw = std::system(cmd.c_str());
+  RunResult r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  r.out = test::readFile(base + ".out");
+  r.err = test::readFile(base + ".err");
+  unlink((base + ".out").c_str());
+  unlink((base + ".err").c_str());
+  return r;
+}
+
+void expectOneErrorLine(const RunResult &r, int status) {
+  EXPECT_EQ(r.status, status) << r.err;
+  EXPECT_THAT(r.err, StartsWith("error: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(LlamaRunTest, UsageErrorsExitTwo) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{},
+        {"m.llamac"},
+        {"m.llamac", "--prompt"},
+        {"m.llamac", "--prompt", "x", "--bogus"},
+        {"m.llamac", "--prompt", "x", "--threads", "0"},
+        {"m.llamac", "--prompt", "x", "--threads", "two"},
+        {"m.llamac", "--prompt", "x", "--max-new-tokens", "-5"},
+        {"m.llamac", "--prompt", "x", "--temperature", "-1"},
+        {"m.llamac", "--prompt", "x", "--top-p", "2"},
+        {"m.llamac", "--prompt", "x", "--device", "cuda"}}) {
+    RunResult r = runLlamaRun(args);
+    expectOneErrorLine(r, 2);
+  }
+}
+
+TEST(LlamaRunTest, Help) {
+  RunResult r = runLlamaRun({"--help"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_THAT(r.out, HasSubstr("usage: llama-run"));
+}
+
+TEST(LlamaRunTest, RuntimeErrorsExitOne) {
+  RunResult missing = runLlamaRun({"/nonexistent.llamac", "--prompt", "x"});
+  expectOneErrorLine(missing, 1);
+  EXPECT_THAT(missing.err, HasSubstr("/nonexistent.llamac"));
+
+  test::TempFile garbage("garbage.llamac", std::string(1000, 'x'));
+  expectOneErrorLine(runLlamaRun({garbage.path, "--prompt", "x"}), 1);
+
+  std::string bytes = test::fakeModel({}).bytes();
+  bytes[bytes.size() - 3] ^= 1;
+  test::TempFile flipped("flipped.llamac", bytes);
+  RunResult r = runLlamaRun({flipped.path, "--prompt", "x"});
+  expectOneErrorLine(r, 1);
+  EXPECT_THAT(r.err, HasSubstr("checksum mismatch"));
+
+  test::TempFile ok("ok.llamac", test::fakeModel({}).bytes());
+  RunResult tooLong =
+      runLlamaRun({ok.path, "--prompt", "one two three four five six",
+                   "--max-seq-len", "3"});
+  expectOneErrorLine(tooLong, 1);
+  EXPECT_THAT(tooLong.err, HasSubstr("--max-seq-len is 3"));
+}
+
+TEST(LlamaRunTest, StreamsTextAndStats) {
+  test::TempFile file("stream.llamac", test::fakeModel({}).bytes());
+  RunResult r = runLlamaRun({file.path, "--prompt", "Once upon a time",
+                             "--max-new-tokens", "5", "--threads", "2"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("Once upon a time"));
+  EXPECT_THAT(r.err, HasSubstr("tok/s"));
+  RunResult quiet = runLlamaRun(
+      {file.path, "--prompt", "Once", "--quiet", "--max-new-tokens", "2"});
+  EXPECT_EQ(quiet.status, 0);
+  EXPECT_EQ(quiet.err, "");
+}
+
+TEST(LlamaRunTest, JsonIsTheLastLine) {
+  test::TempFile file("json.llamac", test::fakeModel({}).bytes());
+  RunResult r = runLlamaRun({file.path, "--prompt", "Once upon a time",
+                             "--max-new-tokens=5", "--json", "--threads=2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_FALSE(r.out.empty());
+  ASSERT_EQ(r.out.back(), '\n');
+  std::string body = r.out.substr(0, r.out.size() - 1);
+  std::string last = body.substr(
+      body.rfind('\n') == std::string::npos ? 0 : body.rfind('\n') + 1);
+  nlohmann::json j = nlohmann::json::parse(last, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << last;
+  EXPECT_TRUE(j["prompt_token_ids"].is_array());
+  EXPECT_EQ(j["prompt_token_ids"][0], 1);
+  EXPECT_EQ(j["generated_token_ids"].size(), 5u);
+  EXPECT_TRUE(j["text"].is_string());
+  EXPECT_EQ(j["stop_reason"], "max_new_tokens");
+  for (const char *key :
+       {"prefill_tokens_per_s", "decode_tokens_per_s", "time_to_first_token_ms",
+        "weight_bytes", "decode_gbytes_per_s", "load_ms"})
+    EXPECT_TRUE(j["stats"][key].is_number()) << key;
+  // Only the JSON on stdout in --json mode.
+  EXPECT_EQ(body.find('\n'), std::string::npos);
+}
+
+} // namespace
+} // namespace llamac

@@ -1,0 +1,109 @@
+//===- OptionsTest.cpp - llama-run's flags --------------------------------===//
+
+#include "tools/llama-run/Options.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace llamac::tools {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::StatusOr<RunOptions> parse(std::vector<std::string> args) {
+  return parseRunOptions(args);
+}
+
+std::string errorOf(std::vector<std::string> args) {
+  auto o = parse(std::move(args));
+  return o.ok() ? "" : std::string(o.status().message());
+}
+
+TEST(OptionsTest, Defaults) {
+  auto o = parse({"m.llamac", "--prompt", "Once"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->artifact, "m.llamac");
+  EXPECT_EQ(o->prompt, "Once");
+  EXPECT_EQ(o->generate.maxNewTokens, 256);
+  EXPECT_EQ(o->generate.temperature, 0.0f);
+  EXPECT_EQ(o->generate.topK, 0);
+  EXPECT_EQ(o->generate.topP, 1.0f);
+  EXPECT_EQ(o->model.threads, 0);
+  EXPECT_EQ(o->model.maxSeqLen, 0);
+  EXPECT_EQ(o->model.device, "cpu");
+  EXPECT_FALSE(o->json);
+  EXPECT_FALSE(o->quiet);
+}
+
+TEST(OptionsTest, BothSpellings) {
+  auto o = parse({"--prompt=a=b", "m.llamac", "--max-new-tokens", "5",
+                  "--temperature=0.7", "--top-k", "40", "--top-p=0.9", "--seed",
+                  "123", "--threads=3", "--max-seq-len", "64", "--device=cpu",
+                  "--json", "--quiet"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->prompt, "a=b");
+  EXPECT_EQ(o->generate.maxNewTokens, 5);
+  EXPECT_FLOAT_EQ(o->generate.temperature, 0.7f);
+  EXPECT_EQ(o->generate.topK, 40);
+  EXPECT_FLOAT_EQ(o->generate.topP, 0.9f);
+  EXPECT_EQ(o->generate.seed, 123u);
+  EXPECT_EQ(o->model.threads, 3);
+  EXPECT_EQ(o->model.maxSeqLen, 64);
+  EXPECT_TRUE(o->json);
+  EXPECT_TRUE(o->quiet);
+}
+
+TEST(OptionsTest, PromptMayStartWithADash) {
+  auto o = parse({"m.llamac", "--prompt", "-- dialogue"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->prompt, "-- dialogue");
+  auto empty = parse({"m.llamac", "--prompt="});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->prompt, "");
+}
+
+TEST(OptionsTest, Help) {
+  auto o = parse({"--help"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->help);
+  EXPECT_THAT(usage(), HasSubstr("--max-new-tokens"));
+}
+
+TEST(OptionsTest, Errors) {
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--bogus"}),
+            "unknown flag '--bogus'");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "-t"}), "unknown flag '-t'");
+  EXPECT_EQ(errorOf({"m", "--prompt"}), "--prompt needs a value");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--threads", "abc"}),
+            "--threads expects an integer, not 'abc'");
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--threads", "0"}),
+              HasSubstr("--threads must be in [1, 1024], not 0"));
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--max-new-tokens", "-1"}),
+              HasSubstr("--max-new-tokens must be at least 0, not -1"));
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--temperature", "-0.5"}),
+            "--temperature must be >= 0, not -0.5");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--temperature", "nan"}),
+            "--temperature expects a number, not 'nan'");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--top-p", "0"}),
+            "--top-p must be in (0, 1], not 0");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--top-p", "1.5"}),
+            "--top-p must be in (0, 1], not 1.5");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--device", "cuda"}),
+            "--device cuda is not available in this build");
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--device", "tpu"}),
+              HasSubstr("unknown --device 'tpu'"));
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--json=1"}),
+            "--json takes no value");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--seed", "-3"}),
+            "--seed expects a non-negative integer, not '-3'");
+  EXPECT_EQ(errorOf({"m"}), "--prompt is required");
+  EXPECT_THAT(errorOf({"--prompt", "x"}), HasSubstr("no artifact given"));
+  EXPECT_THAT(errorOf({"a", "b", "--prompt", "x"}),
+              HasSubstr("unexpected argument 'b'"));
+  EXPECT_THAT(
+      errorOf({"m", "--prompt", "x", "--max-seq-len", "99999999999999999999"}),
+      HasSubstr("expects an integer"));
+}
+
+} // namespace
+} // namespace llamac::tools

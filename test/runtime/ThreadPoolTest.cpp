@@ -1,0 +1,136 @@
+//===- ThreadPoolTest.cpp - ranges, chunks and /proc/cpuinfo --------------===//
+
+#include "runtime/hal/drivers/cpu/ThreadPool.h"
+#include "runtime/hal/drivers/cpu/CpuInfo.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace llamac::hal::cpu {
+namespace {
+
+TEST(ThreadPoolTest, SplitRangeCoversEverythingOnce) {
+  for (int parts : {1, 2, 3, 4, 7, 16}) {
+    for (int64_t range :
+         {1, 2, 5, 15, 16, 17, 63, 64, 100, 288, 1000, 4096, 32000}) {
+      std::vector<Chunk> chunks = splitRange(range, parts);
+      ASSERT_FALSE(chunks.empty());
+      EXPECT_LE(static_cast<int>(chunks.size()), parts);
+      int64_t next = 0;
+      for (const Chunk &c : chunks) {
+        EXPECT_EQ(c.begin, next);
+        EXPECT_LT(c.begin, c.end);
+        next = c.end;
+      }
+      EXPECT_EQ(next, range) << range << " over " << parts;
+      // Boundaries on multiples of 16 when there is room for it.
+      if (range >= 16 * parts)
+        for (size_t i = 0; i + 1 < chunks.size(); ++i)
+          EXPECT_EQ(chunks[i].end % 16, 0) << range << " over " << parts;
+    }
+  }
+  EXPECT_TRUE(splitRange(0, 4).empty());
+}
+
+TEST(ThreadPoolTest, ParallelForCoversTheRangeExactlyOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.size(), threads);
+    for (int64_t range : {1, 3, 16, 17, 100, 1000, 4099}) {
+      std::vector<std::atomic<int>> hits(range);
+      pool.parallelFor(range, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+          hits[i].fetch_add(1);
+      });
+      for (int64_t i = 0; i < range; ++i)
+        ASSERT_EQ(hits[i].load(), 1) << "index " << i << " of " << range
+                                     << " with " << threads << " threads";
+    }
+  }
+}
+
+TEST(ThreadPoolTest, UsesSeveralThreads) {
+  ThreadPool pool(4);
+  std::mutex mutex;
+  std::set<std::thread::id> ids;
+  for (int round = 0; round < 20; ++round)
+    pool.run(4, [&](int) {
+      std::lock_guard<std::mutex> lock(mutex);
+      ids.insert(std::this_thread::get_id());
+    });
+  EXPECT_EQ(ids.size(), 4u);
+  EXPECT_TRUE(ids.count(std::this_thread::get_id()));
+}
+
+TEST(ThreadPoolTest, ManyShortRunsInARow) {
+  // The decode hot path: thousands of small dispatches back to back.
+  ThreadPool pool(3);
+  std::atomic<int64_t> total{0};
+  for (int i = 0; i < 5000; ++i)
+    pool.parallelFor(
+        48, [&](int64_t begin, int64_t end) { total.fetch_add(end - begin); });
+  EXPECT_EQ(total.load(), 5000 * 48);
+}
+
+TEST(ThreadPoolTest, FewerTasksThanThreads) {
+  ThreadPool pool(8);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 100; ++i)
+    pool.run(2, [&](int) { ran.fetch_add(1); });
+  EXPECT_EQ(ran.load(), 200);
+}
+
+constexpr const char *kCpuinfo = R"(processor	: 0
+vendor_id	: GenuineIntel
+physical id	: 0
+core id		: 0
+flags		: fpu sse sse2 avx avx2 fma
+
+processor	: 1
+physical id	: 0
+core id		: 1
+flags		: fpu sse sse2 avx avx2 fma
+
+processor	: 2
+physical id	: 0
+core id		: 0
+flags		: fpu sse sse2 avx avx2 fma
+
+processor	: 3
+physical id	: 1
+core id		: 0
+flags		: fpu sse sse2 avx avx2 fma
+)";
+
+TEST(CpuInfoTest, CountsPhysicalCores) {
+  // (0,0) (0,1) (0,0 again: a hyperthread) (1,0).
+  EXPECT_EQ(countPhysicalCores(kCpuinfo), 3);
+  EXPECT_EQ(countPhysicalCores(""), 0);
+  EXPECT_EQ(countPhysicalCores("processor : 0\nprocessor : 1\n"), 0);
+  EXPECT_GE(defaultThreadCount(), 1);
+}
+
+TEST(CpuInfoTest, ParsesFlags) {
+  std::set<std::string> flags = parseCpuFlags(kCpuinfo);
+  EXPECT_TRUE(flags.count("avx2"));
+  EXPECT_TRUE(flags.count("fma"));
+  EXPECT_FALSE(flags.count("avx512f"));
+}
+
+TEST(CpuInfoTest, RefusesMissingFeatures) {
+  EXPECT_TRUE(checkCpuFeatures("m.llamac", {"avx2", "fma"}, kCpuinfo).ok());
+  absl::Status s =
+      checkCpuFeatures("m.llamac", {"avx2", "avx512f", "avx512bw"}, kCpuinfo);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "m.llamac was compiled for CPU features this machine "
+                         "lacks: avx512f, avx512bw");
+  // No flags readable (another OS or architecture): do not refuse.
+  EXPECT_TRUE(checkCpuFeatures("m.llamac", {"avx512f"}, "").ok());
+}
+
+} // namespace
+} // namespace llamac::hal::cpu

@@ -1,0 +1,133 @@
+//===- llama-run.cpp - generate text with a compiled model ----------------===//
+//
+// A thin user of runtime/api/Model.h. The contract (ARCHITECTURE.md, "The
+// command line"): text streams to stdout; statistics go to stderr; `--json`
+// prints one JSON object as the last line of stdout; errors are one
+// `error: ...` line on stderr with exit status 2 for usage errors and 1 for
+// everything else.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/api/Model.h"
+#include "tools/llama-run/Options.h"
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+/// First Ctrl-C stops generation cleanly (stop reason "interrupted", stats
+/// still printed); a second one kills as usual.
+extern "C" void onInterrupt(int) {
+  interrupted = true;
+  std::signal(SIGINT, SIG_DFL);
+}
+
+int fail(int status, absl::string_view message) {
+  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+  return status;
+}
+
+void writeOut(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  // A closed pipe (`llama-run ... | head`) must not kill us by SIGPIPE; the
+  // write error is noticed and generation stops.
+  std::signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<llamac::tools::RunOptions> parsed =
+      llamac::tools::parseRunOptions(args);
+  if (!parsed.ok())
+    return fail(2, parsed.status().message());
+  const llamac::tools::RunOptions &o = *parsed;
+  if (o.help) {
+    writeOut(llamac::tools::usage());
+    return 0;
+  }
+
+  absl::StatusOr<std::unique_ptr<llamac::Model>> model =
+      llamac::Model::load(o.artifact, o.model);
+  if (!model.ok())
+    return fail(1, model.status().message());
+
+  std::signal(SIGINT, onInterrupt);
+  if (!o.json) {
+    // Like llama2.c: the prompt, then its continuation.
+    writeOut(o.prompt);
+    std::fflush(stdout);
+  }
+  auto onToken = [&](int, std::string_view text) {
+    if (!o.json) {
+      writeOut(text);
+      std::fflush(stdout);
+      if (std::ferror(stdout))
+        return false;
+    }
+    return !interrupted.load();
+  };
+  absl::StatusOr<llamac::GenerateResult> result =
+      (*model)->generate(o.prompt, o.generate, onToken);
+  if (!result.ok()) {
+    if (!o.json)
+      writeOut("\n");
+    std::fflush(stdout);
+    return fail(1, result.status().message());
+  }
+
+  const llamac::GenerateStats &st = result->stats;
+  if (o.json) {
+    nlohmann::json out;
+    out["prompt_token_ids"] = result->promptTokens;
+    out["generated_token_ids"] = result->generatedTokens;
+    out["text"] = result->text;
+    out["stop_reason"] =
+        std::string(llamac::stopReasonName(result->stopReason));
+    out["stats"] = {{"prefill_tokens_per_s", st.prefillTokensPerS},
+                    {"decode_tokens_per_s", st.decodeTokensPerS},
+                    {"time_to_first_token_ms", st.timeToFirstTokenMs},
+                    {"weight_bytes", st.weightBytes},
+                    {"decode_gbytes_per_s", st.decodeGBytesPerS},
+                    {"load_ms", st.loadMs},
+                    {"prefill_tokens", st.prefillTokens},
+                    {"decode_tokens", st.decodeTokens},
+                    {"threads", (*model)->threads()}};
+    // Generated text may end in part of a UTF-8 character (the model chose
+    // the bytes); replace those instead of aborting in dump().
+    std::string line =
+        out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    writeOut(line);
+    writeOut("\n");
+  } else {
+    writeOut("\n");
+  }
+  std::fflush(stdout);
+
+  if (!o.quiet) {
+    std::fprintf(
+        stderr,
+        "load %.1f ms, time to first token %.1f ms, prefill %lld "
+        "tokens at %.1f tok/s, decode %lld tokens at %.1f tok/s "
+        "(%.2f GB/s of %.1f MB weights), %d threads, stop: %s\n",
+        st.loadMs, st.timeToFirstTokenMs,
+        static_cast<long long>(st.prefillTokens), st.prefillTokensPerS,
+        static_cast<long long>(st.decodeTokens), st.decodeTokensPerS,
+        st.decodeGBytesPerS, st.weightBytes / 1e6, (*model)->threads(),
+        std::string(llamac::stopReasonName(result->stopReason)).c_str());
+  }
+  return 0;
+}
