@@ -116,9 +116,6 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return makeError("unknown --dtype '" + options.dtype + "' (one of: f32, bf16, f16)");
     dtype = *parsed;
   }
-  if (dtype != DType::F32)
-    return makeError("--dtype " + dtypeName(dtype).str() +
-                     " is not supported by the CPU kernels yet; use --dtype f32");
   if (options.summary)
     printSummary(*ckpt, dtype, llvm::outs());
 
@@ -146,7 +143,17 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   });
 
   GraphOptions graph;
-  graph.weightType = Float32Type::get(&context);
+  switch (dtype) {
+  case DType::F32:
+    graph.weightType = Float32Type::get(&context);
+    break;
+  case DType::BF16:
+    graph.weightType = BFloat16Type::get(&context);
+    break;
+  case DType::F16:
+    graph.weightType = Float16Type::get(&context);
+    break;
+  }
   graph.cachePositions = maxSeqLen + prefill;
   graph.entryPoints = {{"prefill", prefill}, {"decode", 1}};
   auto config = toConfigAttr(&context, ckpt->config, maxSeqLen);

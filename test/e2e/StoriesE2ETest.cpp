@@ -24,6 +24,7 @@ using llamac::testing::GreedyCase;
 namespace {
 
 std::string artifactPath(const std::string &form) {
+  // "bin", "hf", or "bin-<dtype>" for narrow weights.
   return std::string(LLAMAC_E2E_DIR) + "/stories260K-" + form + ".llamac";
 }
 
@@ -152,6 +153,57 @@ TEST_P(StoriesE2E, AFixedSeedReproducesTheSampledText) {
   ASSERT_TRUE(c.ok());
   EXPECT_NE(a->generatedTokens, c->generatedTokens);
 }
+
+/// A copy of `source` whose weights are stored as `dtype`: what a model
+/// compiled with --dtype reads, so the reference pass over it is the truth
+/// for the narrow-weight kernels.
+WeightStore roundedCopy(const WeightStore &source, DType dtype) {
+  WeightStore rounded;
+  for (const WeightEntry &entry : source) {
+    auto bytes = std::make_shared<std::vector<uint8_t>>(
+        static_cast<size_t>(entry.elementCount()) * dtypeSize(dtype));
+    llvm::Error err = source.read(entry.name, dtype, *bytes);
+    EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+    WeightEntry copy;
+    copy.name = entry.name;
+    copy.shape = entry.shape;
+    copy.sourceType = dtype;
+    copy.parts.push_back({dtype, *bytes, "rounded " + entry.name});
+    rounded.retain(bytes);
+    llvm::Error added = rounded.add(std::move(copy));
+    EXPECT_FALSE(static_cast<bool>(added)) << llvm::toString(std::move(added));
+  }
+  return rounded;
+}
+
+class NarrowWeightsE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(NarrowWeightsE2E, LogitsMatchTheReferencePassOverRoundedWeights) {
+  DType dtype = *parseDTypeName(GetParam());
+  auto checkpoint = importCheckpoint(data::stories260KBin());
+  ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
+  WeightStore rounded = roundedCopy(checkpoint->weights, dtype);
+  auto reference = reference::ReferenceModel::create(checkpoint->config, rounded);
+  ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
+  auto model = loadModel("bin-" + GetParam());
+  ASSERT_TRUE(model);
+  float worstVsF32 = 0;
+  auto full = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
+  ASSERT_TRUE(static_cast<bool>(full));
+  for (int pos = 0; pos < 24; ++pos) {
+    int32_t token = pos == 0 ? 1 : (pos * 97 + 5) % 509 + 2;
+    std::vector<float> expected = (*reference)->forward(token, pos);
+    std::vector<float> exact = (*full)->forward(token, pos);
+    auto logits = model->forward(std::vector<int32_t>{token}, pos);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    EXPECT_LT(maxAbsDiff(expected, logits->data(), expected.size()), 1e-4f) << "position " << pos;
+    worstVsF32 = std::max(worstVsF32, maxAbsDiff(exact, logits->data(), exact.size()));
+  }
+  // The rounding is real: narrow weights do not reproduce f32 logits exactly.
+  EXPECT_GT(worstVsF32, 1e-4f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Bf16AndF16, NarrowWeightsE2E, ::testing::Values("bf16", "f16"));
 
 INSTANTIATE_TEST_SUITE_P(BothCheckpointForms, StoriesE2E, ::testing::Values("bin", "hf"));
 
