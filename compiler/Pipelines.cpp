@@ -44,7 +44,9 @@ void buildBufferize(OpPassManager &pm) {
 }
 
 void buildLlvm(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear());
   addUpstream(pm, "func.func(convert-linalg-to-loops),lower-affine,"
+                  "convert-vector-to-scf,convert-vector-to-llvm,"
                   "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
                   "finalize-memref-to-llvm,convert-math-to-llvm,"
                   "convert-arith-to-llvm,"

@@ -60,4 +60,33 @@ def LlamaMemrefCopyToLinalg : Pass<"llama-memref-copy-to-linalg", "::mlir::func:
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"> {
+  let summary = "Lower bufferized linear layers to vector-level loops that stream the weights";
+  let description = [{
+    Matches the bufferized `linalg.generic` that `llama-lower-to-linalg`
+    makes of `llama.linear` (`out[n, o] += x[n, k] * w[o, k]`) and rewrites it
+    as explicit loops over blocks of `rows-per-block` weight rows: each row
+    keeps a `vector<lanes x f32>` accumulator updated with `vector.fma` over
+    contiguous `vector.load`s of the weights (narrow weights are extended in
+    registers), and is reduced once at the end with a reassociating
+    `vector.reduction`. Row blocks are the outer loop and tokens the inner
+    one, so a block's weights are reused from cache across a prefill's
+    tokens. Leftover rows and a `k` tail that is not a multiple of the lane
+    count run in scalar loops. This is what lets batch-1 decode stream
+    weights at memory speed; LLVM's own vectorizer does not reassociate the
+    float reduction and would leave it scalar.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "16", "f32 lanes per vector">,
+    Option<"rowsPerBlock", "rows-per-block", "int64_t", "4",
+           "weight rows accumulated together (independent accumulators)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // LLAMAC_PASSES_TD

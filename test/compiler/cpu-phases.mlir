@@ -3,6 +3,7 @@
 // RUN: llama-opt %s --llama-linalg-pipeline | FileCheck %s --check-prefix=LINALG
 // RUN: llama-opt %s --llama-linalg-pipeline --llama-bufferize-pipeline | FileCheck %s --check-prefix=BUF
 // RUN: llama-opt %s --llama-linalg-pipeline --llama-bufferize-pipeline --llama-llvm-pipeline | FileCheck %s --check-prefix=LLVM
+// RUN: llama-opt %s --llama-linalg-pipeline --llama-bufferize-pipeline --llama-llvm-pipeline | FileCheck %s --check-prefix=VEC
 
 // LINALG-LABEL: func.func private @k_linear
 // LINALG: tensor.extract_slice %arg1[%arg3, 0] [%{{.*}}, 64] [1, 1]
@@ -44,3 +45,9 @@ func.func private @k_kv_write(%v: tensor<4x4x8xf32>, %c: tensor<2x4x128x8xf32>, 
   %r = llama.kv_write %v into %c[%l, %pos] : tensor<4x4x8xf32> into tensor<2x4x128x8xf32>
   return %r : tensor<2x4x128x8xf32>
 }
+
+// The linear kernel reaches LLVM as vector code: fused multiply-adds on
+// 16-lane vectors and one reassociating horizontal sum per row.
+// VEC-LABEL: llvm.func @k_linear
+// VEC: llvm.intr.fma({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// VEC: llvm.intr.vector.reduce.fadd({{.*}}) <{fastmathFlags = #llvm.fastmath<reassoc>}>

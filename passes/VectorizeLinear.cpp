@@ -1,0 +1,204 @@
+//===- VectorizeLinear.cpp - vector-level GEMV/GEMM for linear layers -----===//
+//
+// Decode is a matrix-vector product per linear layer and reads every weight
+// once: its speed is the memory bandwidth if, and only if, the loop keeps
+// several independent vector accumulators busy. This pass writes that loop
+// nest directly (95-99% of the read roofline in the standalone tests of
+// MLIR-22-RECIPE section 8), instead of hoping LLVM vectorizes a float reduction it may not
+// reassociate.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::llama {
+#define GEN_PASS_DEF_LLAMAVECTORIZELINEAR
+#include "passes/Passes.h.inc"
+} // namespace mlir::llama
+
+using namespace mlir;
+
+namespace {
+
+/// True for the body `yield(acc + ext?(a) * ext?(b))` of a linear layer.
+bool isMulAddBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body.getArgument(2);
+  Value product = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  if (add.getLhs() != acc && add.getRhs() != acc)
+    return false;
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return false;
+  auto fromArg = [&](Value v, unsigned arg) {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      v = ext.getIn();
+    return v == body.getArgument(arg);
+  };
+  return (fromArg(mul.getLhs(), 0) && fromArg(mul.getRhs(), 1)) ||
+         (fromArg(mul.getLhs(), 1) && fromArg(mul.getRhs(), 0));
+}
+
+/// Matches `out[n, o] += x[n, k] * w[o, k]` on buffers with unit inner
+/// strides and a static k.
+bool isLinear(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
+    return false;
+  auto iters = op.getIteratorTypesArray();
+  if (iters[0] != utils::IteratorType::parallel ||
+      iters[1] != utils::IteratorType::parallel ||
+      iters[2] != utils::IteratorType::reduction)
+    return false;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr n = getAffineDimExpr(0, ctx), o = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  auto maps = op.getIndexingMapsArray();
+  if (maps[0] != AffineMap::get(3, 0, {n, k}, ctx) ||
+      maps[1] != AffineMap::get(3, 0, {o, k}, ctx) ||
+      maps[2] != AffineMap::get(3, 0, {n, o}, ctx))
+    return false;
+  auto x = dyn_cast<MemRefType>(op.getDpsInputs()[0].getType());
+  auto w = dyn_cast<MemRefType>(op.getDpsInputs()[1].getType());
+  auto out = dyn_cast<MemRefType>(op.getDpsInits()[0].getType());
+  if (!x || !w || !out || !out.getElementType().isF32() ||
+      !x.getElementType().isF32() || ShapedType::isDynamic(x.getDimSize(1)))
+    return false;
+  for (MemRefType t : {x, w})
+    if (!t.isLastDimUnitStride())
+      return false;
+  return isMulAddBody(op);
+}
+
+struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
+  VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock)
+      : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock) {}
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isLinear(op))
+      return failure();
+    Location loc = op.getLoc();
+    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1], out = op.getDpsInits()[0];
+    Type weightType = cast<MemRefType>(w.getType()).getElementType();
+    int64_t k = cast<MemRefType>(x.getType()).getDimSize(1);
+    int64_t vectorK = k / lanes * lanes;
+
+    auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
+    Value c0 = idx(0);
+    Value tokens = memref::DimOp::create(rewriter, loc, x, 0);
+    Value rows = memref::DimOp::create(rewriter, loc, w, 0);
+    Value fullBlocks = arith::MulIOp::create(
+        rewriter, loc, arith::DivUIOp::create(rewriter, loc, rows, idx(rowsPerBlock)),
+        idx(rowsPerBlock));
+
+    // Rows in blocks, then the leftover rows one at a time.
+    buildRowLoop(rewriter, loc, x, w, out, weightType, c0, fullBlocks, rowsPerBlock,
+                 tokens, k, vectorK);
+    buildRowLoop(rewriter, loc, x, w, out, weightType, fullBlocks, rows, 1, tokens, k,
+                 vectorK);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  /// for o in [begin, end) step block: for n in tokens: out[n, o..o+block) +=
+  /// the dot products of x[n] with the block's weight rows.
+  void buildRowLoop(PatternRewriter &rewriter, Location loc, Value x, Value w, Value out,
+                    Type weightType, Value begin, Value end, int64_t block, Value tokens,
+                    int64_t k, int64_t vectorK) const {
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value step = arith::ConstantIndexOp::create(rewriter, loc, block);
+    Type f32 = rewriter.getF32Type();
+    auto accType = VectorType::get({lanes}, f32);
+    auto weightVecType = VectorType::get({lanes}, weightType);
+    scf::ForOp::create(
+        rewriter, loc, begin, end, step, ValueRange{},
+        [&](OpBuilder &b, Location l, Value o, ValueRange) {
+          scf::ForOp::create(
+              b, l, c0, tokens, c1, ValueRange{},
+              [&](OpBuilder &b, Location l, Value n, ValueRange) {
+                SmallVector<Value> rowsIdx;
+                for (int64_t r = 0; r < block; ++r)
+                  rowsIdx.push_back(r == 0 ? o
+                                           : arith::AddIOp::create(
+                                                 b, l, o, arith::ConstantIndexOp::create(b, l, r))
+                                                 .getResult());
+                Value zero = arith::ConstantOp::create(b, l, DenseElementsAttr::get(
+                                                                 accType, b.getF32FloatAttr(0)));
+                SmallVector<Value> init(block, zero);
+                Value kEnd = arith::ConstantIndexOp::create(b, l, vectorK);
+                Value kStep = arith::ConstantIndexOp::create(b, l, lanes);
+                auto kLoop = scf::ForOp::create(
+                    b, l, c0, kEnd, kStep, init,
+                    [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
+                      Value xv = vector::LoadOp::create(b, l, accType, x, ValueRange{n, kk});
+                      SmallVector<Value> next;
+                      for (int64_t r = 0; r < block; ++r) {
+                        Value wv = vector::LoadOp::create(b, l, weightVecType, w,
+                                                          ValueRange{rowsIdx[r], kk});
+                        if (weightType != f32)
+                          wv = arith::ExtFOp::create(b, l, accType, wv);
+                        next.push_back(vector::FMAOp::create(b, l, wv, xv, accs[r]));
+                      }
+                      scf::YieldOp::create(b, l, next);
+                    });
+                for (int64_t r = 0; r < block; ++r) {
+                  Value sum = vector::ReductionOp::create(b, l, vector::CombiningKind::ADD,
+                                                          kLoop.getResult(r),
+                                                          arith::FastMathFlags::reassoc);
+                  // The k tail, when k is not a multiple of the lanes.
+                  if (vectorK < k) {
+                    auto tail = scf::ForOp::create(
+                        b, l, kEnd, arith::ConstantIndexOp::create(b, l, k), c1,
+                        ValueRange{sum}, [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
+                          Value xs = memref::LoadOp::create(b, l, x, ValueRange{n, kk});
+                          Value ws = memref::LoadOp::create(b, l, w, ValueRange{rowsIdx[r], kk});
+                          if (weightType != f32)
+                            ws = arith::ExtFOp::create(b, l, f32, ws);
+                          Value p = arith::MulFOp::create(b, l, xs, ws);
+                          scf::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, acc[0], p)});
+                        });
+                    sum = tail.getResult(0);
+                  }
+                  // The destination holds the generic's initial value (zero).
+                  Value old = memref::LoadOp::create(b, l, out, ValueRange{n, rowsIdx[r]});
+                  memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, sum), out,
+                                          ValueRange{n, rowsIdx[r]});
+                }
+                scf::YieldOp::create(b, l);
+              });
+          scf::YieldOp::create(b, l);
+        });
+  }
+
+  int64_t lanes, rowsPerBlock;
+};
+
+struct LlamaVectorizeLinearPass
+    : llama::impl::LlamaVectorizeLinearBase<LlamaVectorizeLinearPass> {
+  using LlamaVectorizeLinearBase::LlamaVectorizeLinearBase;
+  void runOnOperation() override {
+    if (lanes <= 0 || rowsPerBlock <= 0) {
+      getOperation().emitError("lanes and rows-per-block must be positive");
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    patterns.add<VectorizeLinearPattern>(&getContext(), lanes, rowsPerBlock);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,82 @@
+// RUN: llama-opt %s --llama-vectorize-linear --split-input-file | FileCheck %s
+// RUN: llama-opt %s --llama-vectorize-linear="lanes=8 rows-per-block=2" --split-input-file | FileCheck %s --check-prefix=SMALL
+
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d1, d2)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// A ranged f32 linear layer (weights and destination are strided views):
+// blocks of 4 rows, each with its own vector<16xf32> accumulator fed by
+// vector.fma, reduced once with reassociation. k = 64 has no tail.
+// CHECK-LABEL: func.func @linear_f32
+// CHECK: scf.for %[[O:.*]] = %{{.*}} to %{{.*}} step %c4
+// CHECK:   scf.for %[[N:.*]] =
+// CHECK:     %[[ACC:.*]]:4 = scf.for %[[K:.*]] = %c0 to %c64 step %c16 iter_args
+// CHECK:       %[[X:.*]] = vector.load %arg0[%[[N]], %[[K]]] : memref<3x64xf32>, vector<16xf32>
+// CHECK:       %[[W0:.*]] = vector.load %{{.*}}[%[[O]], %[[K]]] : memref<?x64xf32, strided<[64, 1], offset: ?>>, vector<16xf32>
+// CHECK:       vector.fma %[[W0]], %[[X]], %{{.*}} : vector<16xf32>
+// CHECK-COUNT-3: vector.fma
+// CHECK:     vector.reduction <add>, %[[ACC]]#0 fastmath<reassoc> : vector<16xf32> into f32
+// CHECK-NOT: linalg.generic
+// Then the leftover rows, one accumulator each.
+// CHECK: scf.for {{.*}} step %c1
+// SMALL-LABEL: func.func @linear_f32
+// SMALL: step %c2
+// SMALL: scf.for {{.*}} = %c0 to %c64 step %c8
+// SMALL: vector.load {{.*}} vector<8xf32>
+func.func @linear_f32(%x: memref<3x64xf32>, %w: memref<?x64xf32, strided<[64, 1], offset: ?>>,
+                      %out: memref<3x?xf32, strided<[172, 1], offset: ?>>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<3x64xf32>, memref<?x64xf32, strided<[64, 1], offset: ?>>)
+      outs(%out : memref<3x?xf32, strided<[172, 1], offset: ?>>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d1, d2)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// bf16 weights are loaded as vector<16xbf16> and extended in registers; k =
+// 172 leaves a scalar tail of 12 after 160 vectorized elements.
+// CHECK-LABEL: func.func @linear_bf16_tail
+// CHECK: scf.for {{.*}} = %c0 to %c160 step %c16
+// CHECK:   vector.load {{.*}} : memref<64x172xbf16>, vector<16xbf16>
+// CHECK:   arith.extf {{.*}} : vector<16xbf16> to vector<16xf32>
+// CHECK: scf.for {{.*}} = %c160 to %c172 step %c1
+// CHECK:   memref.load {{.*}} : memref<64x172xbf16>
+func.func @linear_bf16_tail(%x: memref<1x172xf32>, %w: memref<64x172xbf16>, %out: memref<1x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x172xf32>, memref<64x172xbf16>) outs(%out : memref<1x64xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#m = affine_map<(d0, d1) -> (d0, d1)>
+
+// Other generics are left alone.
+// CHECK-LABEL: func.func @not_linear
+// CHECK: linalg.generic
+// CHECK-NOT: vector.fma
+func.func @not_linear(%a: memref<4x64xf32>, %b: memref<4x64xf32>) {
+  linalg.generic {indexing_maps = [#m, #m], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x64xf32>) outs(%b : memref<4x64xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  }
+  return
+}
