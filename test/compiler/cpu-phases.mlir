@@ -49,5 +49,6 @@ func.func private @k_kv_write(%v: tensor<4x4x8xf32>, %c: tensor<2x4x128x8xf32>, 
 // The linear kernel reaches LLVM as vector code: fused multiply-adds on
 // 16-lane vectors and one reassociating horizontal sum per row.
 // VEC-LABEL: llvm.func @k_linear
-// VEC: llvm.intr.fma({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// VEC: llvm.load {{.*}} -> vector<16xf32>
+// VEC: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // VEC: llvm.intr.vector.reduce.fadd({{.*}}) <{fastmathFlags = #llvm.fastmath<reassoc>}>
