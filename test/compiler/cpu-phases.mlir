@@ -51,4 +51,4 @@ func.func private @k_kv_write(%v: tensor<4x4x8xf32>, %c: tensor<2x4x128x8xf32>, 
 // VEC-LABEL: llvm.func @k_linear
 // VEC: llvm.load {{.*}} -> vector<16xf32>
 // VEC: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
-// VEC: llvm.intr.vector.reduce.fadd({{.*}}) <{fastmathFlags = #llvm.fastmath<reassoc>}>
+// VEC: "llvm.intr.vector.reduce.fadd"({{.*}}) <{fastmathFlags = #llvm.fastmath<reassoc>}> : (f32, vector<16xf32>) -> f32
