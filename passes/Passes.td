@@ -71,7 +71,8 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     registers), and is reduced once at the end with a reassociating
     `vector.reduction`. Row blocks are the outer loop and tokens the inner
     one, so a block's weights are reused from cache across a prefill's
-    tokens. Leftover rows and a `k` tail that is not a multiple of the lane
+    tokens; with four or more tokens, blocks of four tokens share each loaded
+    weight vector (one accumulator per row and token). Leftover rows and a `k` tail that is not a multiple of the lane
     count run in scalar loops. This is what lets batch-1 decode stream
     weights at memory speed; LLVM's own vectorizer does not reassociate the
     float reduction and would leave it scalar.

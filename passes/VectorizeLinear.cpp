@@ -81,6 +81,10 @@ bool isLinear(linalg::GenericOp op) {
   return isMulAddBody(op);
 }
 
+/// Tokens processed together in a prefill: with 4 weight rows that is 16
+/// accumulators, half of AVX-512's registers.
+constexpr int64_t kTokensPerBlock = 4;
+
 struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock)
       : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock) {}
@@ -103,80 +107,109 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, rows, idx(rowsPerBlock)),
         idx(rowsPerBlock));
 
-    // Rows in blocks, then the leftover rows one at a time.
-    buildRowLoop(rewriter, loc, x, w, out, weightType, c0, fullBlocks, rowsPerBlock,
-                 tokens, k, vectorK);
-    buildRowLoop(rewriter, loc, x, w, out, weightType, fullBlocks, rows, 1, tokens, k,
-                 vectorK);
+    // Rows in blocks, then the leftover rows one at a time; within each,
+    // tokens in blocks (prefill) then one at a time. Each (row, token) pair
+    // of a block has its own accumulator, so a loaded weight vector feeds
+    // every token of the block and a loaded activation every row.
+    int64_t tokenCount = cast<MemRefType>(x.getType()).getDimSize(0);
+    int64_t tokenBlock = (!ShapedType::isDynamic(tokenCount) && tokenCount >= kTokensPerBlock)
+                             ? kTokensPerBlock
+                             : 1;
+    Value fullTokens = arith::MulIOp::create(
+        rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
+        idx(tokenBlock));
+    for (auto [rowBegin, rowEnd, rowBlock] :
+         {std::tuple{c0, fullBlocks, rowsPerBlock}, std::tuple{fullBlocks, rows, int64_t{1}}}) {
+      buildBlockLoop(rewriter, loc, x, w, out, weightType, rowBegin, rowEnd, rowBlock, c0,
+                     fullTokens, tokenBlock, k, vectorK);
+      if (tokenBlock > 1)
+        buildBlockLoop(rewriter, loc, x, w, out, weightType, rowBegin, rowEnd, rowBlock,
+                       fullTokens, tokens, 1, k, vectorK);
+    }
     rewriter.eraseOp(op);
     return success();
   }
 
-  /// for o in [begin, end) step block: for n in tokens: out[n, o..o+block) +=
-  /// the dot products of x[n] with the block's weight rows.
-  void buildRowLoop(PatternRewriter &rewriter, Location loc, Value x, Value w, Value out,
-                    Type weightType, Value begin, Value end, int64_t block, Value tokens,
-                    int64_t k, int64_t vectorK) const {
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  /// for o in [rowBegin, rowEnd) step rowBlock: for n in [tokBegin, tokEnd)
+  /// step tokBlock: out[n.., o..] += dot products of the block's activation
+  /// rows with the block's weight rows.
+  void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value w, Value out,
+                      Type weightType, Value rowBegin, Value rowEnd, int64_t rowBlock,
+                      Value tokBegin, Value tokEnd, int64_t tokBlock, int64_t k,
+                      int64_t vectorK) const {
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Value step = arith::ConstantIndexOp::create(rewriter, loc, block);
+    Value rowStep = arith::ConstantIndexOp::create(rewriter, loc, rowBlock);
+    Value tokStep = arith::ConstantIndexOp::create(rewriter, loc, tokBlock);
     Type f32 = rewriter.getF32Type();
     auto accType = VectorType::get({lanes}, f32);
     auto weightVecType = VectorType::get({lanes}, weightType);
+    auto offsets = [](OpBuilder &b, Location l, Value base, int64_t count) {
+      SmallVector<Value> values{base};
+      for (int64_t i = 1; i < count; ++i)
+        values.push_back(
+            arith::AddIOp::create(b, l, base, arith::ConstantIndexOp::create(b, l, i)));
+      return values;
+    };
     scf::ForOp::create(
-        rewriter, loc, begin, end, step, ValueRange{},
+        rewriter, loc, rowBegin, rowEnd, rowStep, ValueRange{},
         [&](OpBuilder &b, Location l, Value o, ValueRange) {
+          SmallVector<Value> rowsIdx = offsets(b, l, o, rowBlock);
           scf::ForOp::create(
-              b, l, c0, tokens, c1, ValueRange{},
+              b, l, tokBegin, tokEnd, tokStep, ValueRange{},
               [&](OpBuilder &b, Location l, Value n, ValueRange) {
-                SmallVector<Value> rowsIdx;
-                for (int64_t r = 0; r < block; ++r)
-                  rowsIdx.push_back(r == 0 ? o
-                                           : arith::AddIOp::create(
-                                                 b, l, o, arith::ConstantIndexOp::create(b, l, r))
-                                                 .getResult());
-                Value zero = arith::ConstantOp::create(b, l, DenseElementsAttr::get(
-                                                                 accType, b.getF32FloatAttr(0)));
-                SmallVector<Value> init(block, zero);
+                SmallVector<Value> tokIdx = offsets(b, l, n, tokBlock);
+                Value c0 = arith::ConstantIndexOp::create(b, l, 0);
+                Value zero = arith::ConstantOp::create(
+                    b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+                // Accumulator (r, t) is at index r * tokBlock + t.
+                SmallVector<Value> init(rowBlock * tokBlock, zero);
                 Value kEnd = arith::ConstantIndexOp::create(b, l, vectorK);
                 Value kStep = arith::ConstantIndexOp::create(b, l, lanes);
                 auto kLoop = scf::ForOp::create(
                     b, l, c0, kEnd, kStep, init,
                     [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
-                      Value xv = vector::LoadOp::create(b, l, accType, x, ValueRange{n, kk});
+                      SmallVector<Value> xs;
+                      for (int64_t t = 0; t < tokBlock; ++t)
+                        xs.push_back(
+                            vector::LoadOp::create(b, l, accType, x, ValueRange{tokIdx[t], kk}));
                       SmallVector<Value> next;
-                      for (int64_t r = 0; r < block; ++r) {
+                      for (int64_t r = 0; r < rowBlock; ++r) {
                         Value wv = vector::LoadOp::create(b, l, weightVecType, w,
                                                           ValueRange{rowsIdx[r], kk});
                         if (weightType != f32)
                           wv = arith::ExtFOp::create(b, l, accType, wv);
-                        next.push_back(vector::FMAOp::create(b, l, wv, xv, accs[r]));
+                        for (int64_t t = 0; t < tokBlock; ++t)
+                          next.push_back(
+                              vector::FMAOp::create(b, l, wv, xs[t], accs[r * tokBlock + t]));
                       }
                       scf::YieldOp::create(b, l, next);
                     });
-                for (int64_t r = 0; r < block; ++r) {
-                  Value sum = vector::ReductionOp::create(b, l, vector::CombiningKind::ADD,
-                                                          kLoop.getResult(r),
-                                                          arith::FastMathFlags::reassoc);
-                  // The k tail, when k is not a multiple of the lanes.
-                  if (vectorK < k) {
-                    auto tail = scf::ForOp::create(
-                        b, l, kEnd, arith::ConstantIndexOp::create(b, l, k), c1,
-                        ValueRange{sum}, [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
-                          Value xs = memref::LoadOp::create(b, l, x, ValueRange{n, kk});
-                          Value ws = memref::LoadOp::create(b, l, w, ValueRange{rowsIdx[r], kk});
-                          if (weightType != f32)
-                            ws = arith::ExtFOp::create(b, l, f32, ws);
-                          Value p = arith::MulFOp::create(b, l, xs, ws);
-                          scf::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, acc[0], p)});
-                        });
-                    sum = tail.getResult(0);
+                for (int64_t r = 0; r < rowBlock; ++r)
+                  for (int64_t t = 0; t < tokBlock; ++t) {
+                    Value sum = vector::ReductionOp::create(
+                        b, l, vector::CombiningKind::ADD, kLoop.getResult(r * tokBlock + t),
+                        arith::FastMathFlags::reassoc);
+                    // The k tail, when k is not a multiple of the lanes.
+                    if (vectorK < k) {
+                      auto tail = scf::ForOp::create(
+                          b, l, kEnd, arith::ConstantIndexOp::create(b, l, k), c1,
+                          ValueRange{sum},
+                          [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
+                            Value xs = memref::LoadOp::create(b, l, x, ValueRange{tokIdx[t], kk});
+                            Value ws = memref::LoadOp::create(b, l, w, ValueRange{rowsIdx[r], kk});
+                            if (weightType != f32)
+                              ws = arith::ExtFOp::create(b, l, f32, ws);
+                            Value p = arith::MulFOp::create(b, l, xs, ws);
+                            scf::YieldOp::create(b, l,
+                                                 ValueRange{arith::AddFOp::create(b, l, acc[0], p)});
+                          });
+                      sum = tail.getResult(0);
+                    }
+                    // The destination holds the generic's initial value (zero).
+                    ValueRange at{tokIdx[t], rowsIdx[r]};
+                    Value old = memref::LoadOp::create(b, l, out, at);
+                    memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, sum), out, at);
                   }
-                  // The destination holds the generic's initial value (zero).
-                  Value old = memref::LoadOp::create(b, l, out, ValueRange{n, rowsIdx[r]});
-                  memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, sum), out,
-                                          ValueRange{n, rowsIdx[r]});
-                }
                 scf::YieldOp::create(b, l);
               });
           scf::YieldOp::create(b, l);

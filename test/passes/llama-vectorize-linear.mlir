@@ -65,6 +65,35 @@ func.func @linear_bf16_tail(%x: memref<1x172xf32>, %w: memref<64x172xbf16>, %out
 
 // -----
 
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d1, d2)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// A prefill of 6 tokens: blocks of 4 tokens x 4 rows (16 accumulators, each
+// weight vector loaded once for 4 tokens), then the remaining 2 tokens alone.
+// CHECK-LABEL: func.func @prefill_blocks
+// CHECK: scf.for %[[O:.*]] = %{{.*}} to %{{.*}} step %c4
+// CHECK:   scf.for %[[N:.*]] = %c0 to %c4 step %c4
+// CHECK:     scf.for {{.*}} iter_args
+// CHECK-COUNT-4: vector.load %arg0
+// CHECK:       vector.load %arg1
+// CHECK-COUNT-4: vector.fma
+// CHECK:       vector.load %arg1
+// CHECK:     vector.reduction
+// CHECK:   scf.for %{{.*}} = %c4 to %c6 step %c1
+func.func @prefill_blocks(%x: memref<6x64xf32>, %w: memref<64x64xf32>, %out: memref<6x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<6x64xf32>, memref<64x64xf32>) outs(%out : memref<6x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 #m = affine_map<(d0, d1) -> (d0, d1)>
 
 // Other generics are left alone.
