@@ -12,6 +12,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::llama;
 
@@ -170,6 +172,16 @@ private:
       if (ranged)
         dispatch.range = weightType.getDimSize(0);
     }
+    if (auto attention = dyn_cast<AttentionOp>(op)) {
+      // Split over kv heads (each with its group of query heads). The work
+      // grows with the position; the whole cache's size bounds it.
+      auto cacheType = cast<RankedTensorType>(attention.getKeys().getType());
+      int64_t layerBytes = 2 * cacheType.getNumElements() / cacheType.getDimSize(0) *
+                           cacheType.getElementTypeBitWidth() / 8;
+      ranged = layerBytes >= options.minParallelBytes;
+      if (ranged)
+        dispatch.range = cacheType.getDimSize(1);
+    }
     dispatch.kernel = buildKernelFunc(op, argTypes, inPlace, ranged);
     section.push_back(std::move(dispatch));
     return success();
@@ -210,10 +222,15 @@ private:
     // place (and eliminate the temporary the op would otherwise fill).
     unsigned destination = inPlace ? 1 : tensorIdx;
     fn.setArgAttr(destination, "bufferization.writable", b.getBoolAttr(true));
+    // indexIdx now points past the op's index operands, at begin/end.
     Value result;
     if (auto linear = dyn_cast<LinearOp>(op); linear && ranged) {
       result = buildRangedLinear(linear, mapping, entry->getArgument(tensorIdx),
                                  entry->getArgument(indexIdx), entry->getArgument(indexIdx + 1));
+    } else if (auto attention = dyn_cast<AttentionOp>(op); attention && ranged) {
+      result = buildRangedAttention(attention, mapping, entry->getArgument(tensorIdx),
+                                    entry->getArgument(indexIdx),
+                                    entry->getArgument(indexIdx + 1));
     } else {
       Value computed = b.clone(*op, mapping)->getResult(0);
       result = inPlace ? computed
@@ -236,6 +253,54 @@ private:
     }
     ++kernelCount;
     return name;
+  }
+
+  /// Attention for kv heads [begin, end) and their query heads
+  /// [begin * group, end * group): slicing both keeps each query head's kv
+  /// head at (local head) / group.
+  Value buildRangedAttention(AttentionOp op, IRMapping &mapping, Value out, Value begin,
+                             Value end) {
+    Location loc = op.getLoc();
+    Value q = mapping.lookup(op.getQuery()), k = mapping.lookup(op.getKeys()),
+          v = mapping.lookup(op.getValues());
+    auto qType = cast<RankedTensorType>(q.getType());
+    auto cacheType = cast<RankedTensorType>(k.getType());
+    int64_t group = qType.getDimSize(1) / cacheType.getDimSize(1);
+    Value count = arith::SubIOp::create(b, loc, end, begin);
+    Value groupValue = arith::ConstantIndexOp::create(b, loc, group);
+    Value qBegin = arith::MulIOp::create(b, loc, begin, groupValue);
+    Value qCount = arith::MulIOp::create(b, loc, count, groupValue);
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    auto staticSize = [&](RankedTensorType t, int64_t d) -> OpFoldResult {
+      return b.getIndexAttr(t.getDimSize(d));
+    };
+    auto qSliceType = RankedTensorType::get(
+        {qType.getDimSize(0), ShapedType::kDynamic, qType.getDimSize(2)}, qType.getElementType());
+    Value qSlice = tensor::ExtractSliceOp::create(
+        b, loc, qSliceType, q, SmallVector<OpFoldResult>{zero, qBegin, zero},
+        SmallVector<OpFoldResult>{staticSize(qType, 0), qCount, staticSize(qType, 2)},
+        SmallVector<OpFoldResult>(3, one));
+    auto cacheSliceType = RankedTensorType::get(
+        {cacheType.getDimSize(0), ShapedType::kDynamic, cacheType.getDimSize(2),
+         cacheType.getDimSize(3)},
+        cacheType.getElementType());
+    auto cacheSlice = [&](Value cache) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, loc, cacheSliceType, cache, SmallVector<OpFoldResult>{zero, begin, zero, zero},
+          SmallVector<OpFoldResult>{staticSize(cacheType, 0), count, staticSize(cacheType, 2),
+                                    staticSize(cacheType, 3)},
+          SmallVector<OpFoldResult>(4, one));
+    };
+    Value part = AttentionOp::create(b, loc, qSliceType, qSlice, cacheSlice(k), cacheSlice(v),
+                                     mapping.lookup(op.getLayer()), mapping.lookup(op.getPos()),
+                                     op.getScaleAttr()
+                                         ? op.getScaleAttr()
+                                         : b.getF32FloatAttr(1.0 / std::sqrt(static_cast<double>(
+                                                                     qType.getDimSize(2)))));
+    return tensor::InsertSliceOp::create(
+        b, loc, part, out, SmallVector<OpFoldResult>{zero, qBegin, zero},
+        SmallVector<OpFoldResult>{staticSize(qType, 0), qCount, staticSize(qType, 2)},
+        SmallVector<OpFoldResult>(3, one));
   }
 
   /// out[:, begin:end] = x · w[begin:end, :]ᵀ

@@ -1,0 +1,67 @@
+//===- Synth.h - write a random-weight Hugging Face checkpoint --*- C++ -*-===//
+//
+// `llamac synth`: a checkpoint directory with a real model's shapes and
+// seeded random weights, for tests and benchmarks that need a 1B or 8B model
+// without downloading one. The directory is what `llamac compile` imports
+// from Hugging Face: config.json, generation_config.json, model.safetensors
+// (canonical tensor names, [out, in] linear weights) and a sentencepiece
+// tokenizer.model. The same options give byte-identical files.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_COMPILER_SYNTH_SYNTH_H
+#define LLAMAC_COMPILER_SYNTH_SYNTH_H
+
+#include "compiler/synth/SafetensorsWriter.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+struct SynthPreset;
+
+/// What `llamac synth` was asked for.
+struct SynthOptions {
+  std::string preset;
+  /// f32 | bf16 | f16.
+  std::string dtype = "bf16";
+  uint64_t seed = 0;
+  std::string outputDir;
+  /// Overrides the preset's layer count when positive.
+  int64_t layers = 0;
+  /// Write into a non-empty directory, replacing the files synth writes.
+  bool force = false;
+  /// Show a progress line on `log` (meant for a terminal).
+  bool progress = false;
+};
+
+/// Standard deviation of every random matrix (HF's initializer_range): small
+/// enough that activations stay moderate through 32 layers, large enough
+/// that logits differ between tokens.
+inline constexpr float kInitStddev = 0.02f;
+
+/// The tensors of `preset`'s safetensors file in file order, with HF names:
+/// embeddings, then per layer its norms and projections, the final norm and,
+/// unless embeddings are tied, lm_head. Matrices are N(0, kInitStddev)-like,
+/// RMSNorm gains 1.
+std::vector<TensorSpec> syntheticTensors(const SynthPreset &preset,
+                                         uint64_t seed);
+
+/// Writes the checkpoint directory. Fails, writing nothing, on an unknown
+/// preset or dtype, a bad layer count, or an output path that is a file or
+/// a non-empty directory (unless `force`).
+llvm::Error synthesizeCheckpoint(const SynthOptions &options,
+                                 llvm::raw_ostream &log);
+
+/// The table `llamac synth --list` prints: each preset's shape, parameter
+/// count and size of its weights in bf16 and f32.
+void printSynthPresets(llvm::raw_ostream &os);
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_SYNTH_SYNTH_H
