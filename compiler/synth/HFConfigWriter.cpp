@@ -58,8 +58,7 @@ std::string hfConfigJson(const SynthPreset &preset, DType dtype) {
         {"factor", static_cast<double>(s.factor)},
         {"low_freq_factor", static_cast<double>(s.lowFreqFactor)},
         {"high_freq_factor", static_cast<double>(s.highFreqFactor)},
-        {"original_max_position_embeddings",
-         s.originalMaxPositionEmbeddings}};
+        {"original_max_position_embeddings", s.originalMaxPositionEmbeddings}};
   } else {
     config["rope_scaling"] = nullptr;
   }

@@ -1,4 +1,4 @@
-//===- HFConfigWriter.h - config.json for a synthetic checkpoint -*- C++ -*-===//
+//===- HFConfigWriter.h - config.json of synthetic checkpoints --*- C++ -*-===//
 //
 // The two JSON files of a Hugging Face LlamaForCausalLM checkpoint, with the
 // fields and spellings transformers writes, so that both our importer and

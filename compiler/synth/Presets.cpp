@@ -2,8 +2,6 @@
 
 #include "compiler/synth/Presets.h"
 
-#include "llvm/ADT/STLExtras.h"
-
 namespace llamac {
 
 ModelConfig SynthPreset::toModelConfig() const {

@@ -1,4 +1,4 @@
-//===- RandomInit.h - seeded initial values for synthetic weights -*- C++ -*-===//
+//===- RandomInit.h - seeded values for synthetic weights -------*- C++ -*-===//
 //
 // Weights of a synthetic checkpoint are a pure function of (seed, tensor
 // name, element index): a counter-based generator (splitmix64's mixing

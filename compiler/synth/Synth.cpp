@@ -8,7 +8,6 @@
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/Chrono.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -54,9 +53,8 @@ std::vector<TensorSpec> syntheticTensors(const SynthPreset &preset,
 /// "15.2M", "1.10B": three significant digits, decimal prefixes.
 static std::string formatScaled(double value, llvm::StringRef unit) {
   const char *prefix = "";
-  for (auto [scale, name] : {std::pair<double, const char *>{1e9, "G"},
-                             {1e6, "M"},
-                             {1e3, "K"}})
+  for (auto [scale, name] :
+       {std::pair<double, const char *>{1e9, "G"}, {1e6, "M"}, {1e3, "K"}})
     if (value >= scale) {
       value /= scale;
       prefix = name;
@@ -65,7 +63,9 @@ static std::string formatScaled(double value, llvm::StringRef unit) {
   // Parameter counts say "B" for 1e9, as model names do.
   if (unit.empty() && llvm::StringRef(prefix) == "G")
     prefix = "B";
-  const char *style = value >= 100 ? "{0:F0}" : value >= 10 ? "{0:F1}" : "{0:F2}";
+  const char *style = value >= 100  ? "{0:F0}"
+                      : value >= 10 ? "{0:F1}"
+                                    : "{0:F2}";
   std::string number = llvm::formatv(style, value).str();
   if (unit.empty())
     return number + prefix;
@@ -130,31 +130,29 @@ private:
 static llvm::Error prepareDirectory(llvm::StringRef dir, bool force) {
   if (llvm::sys::fs::exists(dir)) {
     if (!llvm::sys::fs::is_directory(dir))
-      return llvm::createStringError(dir +
-                                     " exists and is not a directory");
+      return llvm::createStringError(dir + " exists and is not a directory");
     std::error_code ec;
     llvm::sys::fs::directory_iterator it(dir, ec);
     if (ec)
-      return llvm::createStringError(llvm::formatv(
-          "cannot read directory {0}: {1}", dir, ec.message()));
+      return llvm::createStringError(
+          llvm::formatv("cannot read directory {0}: {1}", dir, ec.message()));
     if (it != llvm::sys::fs::directory_iterator() && !force)
       return llvm::createStringError(
           dir + " is not empty (use --force to write into it anyway)");
     return llvm::Error::success();
   }
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-    return llvm::createStringError(llvm::formatv(
-        "cannot create directory {0}: {1}", dir, ec.message()));
+    return llvm::createStringError(
+        llvm::formatv("cannot create directory {0}: {1}", dir, ec.message()));
   return llvm::Error::success();
 }
 
 /// Writes `contents` to `path` through a temporary file.
 static llvm::Error writeFile(llvm::StringRef path, llvm::StringRef contents) {
-  if (llvm::Error err =
-          llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
-            os << contents;
-            return llvm::Error::success();
-          }))
+  if (llvm::Error err = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+        os << contents;
+        return llvm::Error::success();
+      }))
     return llvm::createStringError("cannot write " + path + ": " +
                                    llvm::toString(std::move(err)));
   return llvm::Error::success();
@@ -175,15 +173,15 @@ llvm::Error synthesizeCheckpoint(const SynthOptions &options,
   if (!dtype)
     return llvm::createStringError(llvm::formatv(
         "unknown --dtype '{0}' (one of: f32, bf16, f16)", options.dtype));
-  if (options.layers < 0)
+  if (options.layers && *options.layers <= 0)
     return llvm::createStringError(
-        llvm::formatv("--layers must be positive, got {0}", options.layers));
+        llvm::formatv("--layers must be positive, got {0}", *options.layers));
   if (options.outputDir.empty())
     return llvm::createStringError("no output directory given: use -o <dir>");
 
   SynthPreset preset = *found;
-  if (options.layers > 0)
-    preset.numLayers = options.layers;
+  if (options.layers)
+    preset.numLayers = *options.layers;
   ModelConfig config = preset.toModelConfig();
   if (llvm::Error err = config.validate("preset " + preset.name))
     return err;
@@ -230,9 +228,9 @@ llvm::Error synthesizeCheckpoint(const SynthOptions &options,
     return written;
 
   if (options.progress) {
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     int64_t params = parameterCount(config);
     log << llvm::formatv("llamac synth: wrote {0} ({1}, {2} layers, {3} "
                          "parameters, {4}, {5}) in {6:F1} s\n",

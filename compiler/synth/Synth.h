@@ -18,6 +18,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,8 @@ struct SynthOptions {
   std::string dtype = "bf16";
   uint64_t seed = 0;
   std::string outputDir;
-  /// Overrides the preset's layer count when positive.
-  int64_t layers = 0;
+  /// Overrides the preset's layer count.
+  std::optional<int64_t> layers;
   /// Write into a non-empty directory, replacing the files synth writes.
   bool force = false;
   /// Show a progress line on `log` (meant for a terminal).

@@ -73,15 +73,14 @@ syntheticVocabulary(const SynthPreset &preset) {
 
   for (const SpecialToken &special : preset.specialTokens) {
     if (special.id <= 0 || special.id >= vocab)
-      return vocabError(preset, llvm::formatv("special token {0} ('{1}') is "
-                                              "outside ids 1..{2}",
-                                              special.id, special.piece,
-                                              vocab - 1));
+      return vocabError(preset,
+                        llvm::formatv("special token {0} ('{1}') is "
+                                      "outside ids 1..{2}",
+                                      special.id, special.piece, vocab - 1));
     if (slots[special.id])
-      return vocabError(preset, llvm::formatv("two special tokens at id {0}",
-                                              special.id));
-    slots[special.id] =
-        TokenizerPiece{special.piece, 0.0f, PieceType::Control};
+      return vocabError(
+          preset, llvm::formatv("two special tokens at id {0}", special.id));
+    slots[special.id] = TokenizerPiece{special.piece, 0.0f, PieceType::Control};
   }
   int reserved = 0;
   for (int64_t id = std::max<int64_t>(preset.firstReservedId, 1); id < vocab;
@@ -162,7 +161,7 @@ llvm::Expected<std::string> buildSyntheticTokenizer(const SynthPreset &preset) {
     model.writeMessage(1, entry); // repeated pieces = 1
   }
 
-  ProtoWriter trainer; // TrainerSpec
+  ProtoWriter trainer;    // TrainerSpec
   trainer.writeInt(3, 2); // model_type = BPE
   trainer.writeInt(4, preset.vocabSize);
   trainer.writeBool(35, true); // byte_fallback
@@ -180,9 +179,9 @@ llvm::Expected<std::string> buildSyntheticTokenizer(const SynthPreset &preset) {
 
   ProtoWriter normalizer; // NormalizerSpec, as in Llama's tokenizer.model
   normalizer.writeBytes(1, "identity");
-  normalizer.writeBool(3, true);  // add_dummy_prefix
-  normalizer.writeBool(4, false); // remove_extra_whitespaces
-  normalizer.writeBool(5, true);  // escape_whitespaces
+  normalizer.writeBool(3, true);     // add_dummy_prefix
+  normalizer.writeBool(4, false);    // remove_extra_whitespaces
+  normalizer.writeBool(5, true);     // escape_whitespaces
   model.writeMessage(3, normalizer); // normalizer_spec = 3
   return model.bytes();
 }

@@ -1,4 +1,4 @@
-//===- SyntheticTokenizer.h - a sentencepiece model built from nothing -*- C++ -*-===//
+//===- SyntheticTokenizer.h - a made-up sentencepiece model -----*- C++ -*-===//
 //
 // The tokenizer.model of a synthetic checkpoint: a valid sentencepiece BPE
 // model with exactly the preset's vocabulary size, the unknown piece at id

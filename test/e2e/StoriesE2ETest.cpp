@@ -203,6 +203,23 @@ TEST_P(NarrowWeightsE2E, LogitsMatchTheReferencePassOverRoundedWeights) {
   EXPECT_GT(worstVsF32, 1e-4f);
 }
 
+TEST(SyntheticE2E, OneLayerModelMatchesTheReferencePass) {
+  std::string dir = std::string(LLAMAC_E2E_DIR) + "/synth-stories15m-1layer";
+  auto checkpoint = importCheckpoint(dir);
+  ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
+  auto reference = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
+  ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
+  auto model = Model::load(dir + ".llamac");
+  ASSERT_TRUE(model.ok()) << model.status();
+  for (int pos = 0; pos < 8; ++pos) {
+    int32_t token = pos == 0 ? 1 : (pos * 7919 + 13) % 31000 + 300;
+    std::vector<float> expected = (*reference)->forward(token, pos);
+    auto logits = (*model)->forward(std::vector<int32_t>{token}, pos);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    EXPECT_LT(maxAbsDiff(expected, logits->data(), expected.size()), 1e-4f) << "position " << pos;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Bf16AndF16, NarrowWeightsE2E, ::testing::Values("bf16", "f16"));
 
 INSTANTIATE_TEST_SUITE_P(BothCheckpointForms, StoriesE2E, ::testing::Values("bin", "hf"));

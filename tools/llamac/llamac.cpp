@@ -1,6 +1,7 @@
 //===- llamac.cpp - compile a Llama checkpoint into an artifact -----------===//
 //
 //   llamac compile <checkpoint-dir | model.bin> -o <artifact> [options]
+//   llamac synth --preset NAME -o <dir> [options]
 //
 // A thin main over compiler/driver: parses flags, prints `error: ...` and
 // exits non-zero on any failure.
@@ -9,6 +10,7 @@
 
 #include "compiler/Pipelines.h"
 #include "compiler/driver/Compile.h"
+#include "compiler/synth/Synth.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -58,14 +60,86 @@ int fail(const Twine &message) {
   errs() << "error: " << message << "\n";
   return 1;
 }
+
+/// Reports what cl::ParseCommandLineOptions wrote to `parseErrors`.
+int failParse(StringRef parseErrors) {
+  // cl prefixes its messages with the program name; ours start "error:".
+  StringRef first = parseErrors.trim().split('\n').first;
+  auto [program, rest] = first.split(": ");
+  return fail(rest.empty() || program.contains(' ') ? first : rest);
+}
+} // namespace
+
+/// `llamac synth`'s options live in their own cl::SubCommand, so that its -o
+/// and --dtype can be spelled like compile's without the two clashing.
+namespace {
+namespace synth {
+cl::SubCommand command("synth", "Write a random-weight Hugging Face checkpoint");
+cl::OptionCategory category("llamac synth options");
+cl::opt<std::string> preset("preset", cl::desc("Model shape to imitate (--list shows them)"),
+                            cl::sub(command), cl::cat(category));
+cl::opt<std::string> output("o", cl::desc("Checkpoint directory to write"), cl::value_desc("dir"),
+                            cl::sub(command), cl::cat(category));
+cl::opt<std::string> dtype("dtype", cl::desc("Weight type: f32 | bf16 | f16"), cl::init("bf16"),
+                           cl::sub(command), cl::cat(category));
+// Numbers are parsed here, not by cl, whose parse errors bypass the error
+// stream and so would not come out as one `error:` line.
+cl::opt<std::string> seed("seed", cl::desc("Random seed; the same seed gives the same files"),
+                          cl::value_desc("uint64"), cl::init("0"), cl::sub(command),
+                          cl::cat(category));
+cl::opt<std::string> layers("layers", cl::desc("Number of layers (default: the preset's)"),
+                            cl::value_desc("N"), cl::sub(command), cl::cat(category));
+cl::opt<bool> force("force", cl::desc("Write into a non-empty directory"), cl::sub(command),
+                    cl::cat(category));
+cl::opt<bool> list("list", cl::desc("Print the presets with their sizes and exit"),
+                   cl::sub(command), cl::cat(category));
+cl::opt<bool> quiet("quiet", cl::desc("No progress output even on a terminal"), cl::sub(command),
+                    cl::cat(category));
+
+int run(int argc, char **argv) {
+  cl::HideUnrelatedOptions(category, command);
+  std::string parseErrors;
+  raw_string_ostream parseErr(parseErrors);
+  if (!cl::ParseCommandLineOptions(argc, argv, "llamac: write a random-weight checkpoint\n",
+                                   &parseErr))
+    return failParse(parseErrors);
+  if (list) {
+    llamac::printSynthPresets(outs());
+    return 0;
+  }
+  if (preset.empty())
+    return fail("no preset given; usage: llamac synth --preset NAME -o <dir> "
+                "(llamac synth --list shows the presets)");
+  llamac::SynthOptions options;
+  options.preset = preset;
+  options.dtype = dtype;
+  if (!to_integer(StringRef(seed), options.seed, 10))
+    return fail("--seed must be an unsigned 64-bit integer, got '" + seed + "'");
+  options.outputDir = output;
+  if (layers.getNumOccurrences()) {
+    int64_t count = 0;
+    if (!to_integer(StringRef(layers), count, 10))
+      return fail("--layers must be an integer, got '" + layers + "'");
+    options.layers = count;
+  }
+  options.force = force;
+  options.progress = !quiet && sys::Process::StandardErrIsDisplayed();
+  if (Error err = llamac::synthesizeCheckpoint(options, errs()))
+    return fail(toString(std::move(err)));
+  return 0;
+}
+} // namespace synth
 } // namespace
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  if (argc >= 2 && StringRef(argv[1]) == "synth")
+    return synth::run(argc, argv);
   if (argc < 2 || StringRef(argv[1]) != "compile") {
     if (argc >= 2 && (StringRef(argv[1]) == "--help" || StringRef(argv[1]) == "-h")) {
       outs() << "usage: llamac compile <checkpoint-dir | model.bin> -o <artifact> [options]\n"
-                "       llamac compile --help   for the options\n";
+                "       llamac synth --preset NAME -o <dir> [options]\n"
+                "       llamac compile --help, llamac synth --help   for the options\n";
       return 0;
     }
     return fail(argc < 2 ? "missing command; usage: llamac compile <checkpoint> -o <artifact>"
@@ -76,16 +150,16 @@ int main(int argc, char **argv) {
   std::vector<const char *> args{argv[0]};
   for (int i = 2; i < argc; ++i)
     args.push_back(argv[i]);
+  // cl would take a checkpoint called "synth" in first place for the synth
+  // subcommand.
+  if (args.size() > 1 && StringRef(args[1]) == "synth")
+    args[1] = "./synth";
   std::string parseErrors;
   raw_string_ostream parseErr(parseErrors);
   if (!cl::ParseCommandLineOptions(static_cast<int>(args.size()), args.data(),
                                    "llamac: compile a Llama checkpoint into an artifact\n",
-                                   &parseErr)) {
-    // cl prefixes its messages with the program name; ours start "error:".
-    StringRef first = StringRef(parseErrors).trim().split('\n').first;
-    auto [program, rest] = first.split(": ");
-    return fail(rest.empty() || program.contains(' ') ? first : rest);
-  }
+                                   &parseErr))
+    return failParse(parseErrors);
   if (input.empty())
     return fail("no checkpoint given; usage: llamac compile <checkpoint> -o <artifact>");
   if (quantize != "none")

@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -140,6 +141,11 @@ private:
     for (Value operand : op->getOperands()) {
       Placement p = placements.lookup(operand);
       if (isa<IndexType>(operand.getType())) {
+        // A one-layer model's loop is folded away by canonicalization and
+        // its layer index becomes the constant 0, which is what the runtime
+        // passes as `layer` outside the layer body.
+        if (p.scalar.empty() && matchPattern(operand, m_Zero()))
+          p.scalar = "layer";
         if (p.scalar.empty())
           return op->emitError("index operand is neither pos nor the layer");
         dispatch.scalars.push_back(p.scalar);
