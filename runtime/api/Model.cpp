@@ -73,6 +73,7 @@ int Model::threads() const { return state->threads; }
 int64_t Model::maxSeqLen() const { return state->maxSeqLen; }
 double Model::loadMs() const { return state->loadMs; }
 uint64_t Model::weightBytes() const { return state->artifact->weightBytes(); }
+hal::Device &Model::device() { return *state->device; }
 
 absl::StatusOr<std::unique_ptr<Model>>
 Model::load(const std::string &path, const ModelOptions &options) {

@@ -25,6 +25,9 @@
 namespace llamac {
 
 class Tokenizer;
+namespace hal {
+class Device;
+} // namespace hal
 namespace runtime {
 class Artifact;
 struct ModelInfo;
@@ -117,6 +120,9 @@ public:
   int64_t maxSeqLen() const;
   double loadMs() const;
   uint64_t weightBytes() const;
+  /// The device the entry points run on. `llama-run bench` runs its memory
+  /// read probe on it, so the probe uses the model's own threads.
+  hal::Device &device();
 
 private:
   struct State;

@@ -6,49 +6,20 @@
 //===----------------------------------------------------------------------===//
 
 #include "test/runtime/FakeModel.h"
+#include "test/runtime/LlamaRunProcess.h"
 #include "test/runtime/TestArtifact.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 namespace llamac {
 namespace {
 
+using test::runLlamaRun;
+using test::RunResult;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-struct RunResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string shellQuote(const std::string &s) {
-  std::string q = "'";
-  for (char c : s)
-    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-RunResult runLlamaRun(const std::vector<std::string> &args) {
-  std::string base = "/tmp/llamac-rt-cli-" + std::to_string(getpid());
-  std::string cmd = shellQuote(LLAMAC_LLAMA_RUN_PATH);
-  for (const std::string &a : args)
-    cmd += " " + shellQuote(a);
-  cmd += " >" + base + ".out 2>" + base + ".err";
-  int raw = std::system(cmd.c_str());
-  RunResult r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  r.out = test::readFile(base + ".out");
-  r.err = test::readFile(base + ".err");
-  unlink((base + ".out").c_str());
-  unlink((base + ".err").c_str());
-  return r;
-}
 
 void expectOneErrorLine(const RunResult &r, int status) {
   EXPECT_EQ(r.status, status) << r.err;

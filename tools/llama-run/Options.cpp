@@ -1,19 +1,21 @@
 //===- Options.cpp - llama-run's command line -----------------------------===//
 
 #include "tools/llama-run/Options.h"
+#include "tools/llama-run/Flags.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-#include <cmath>
 #include <limits>
 
 namespace llamac::tools {
 
 std::string usage() {
   return R"(usage: llama-run <artifact> --prompt TEXT [options]
+       llama-run bench <artifact> [bench options]  (see llama-run bench --help)
 
-Generates text with a model compiled by `llamac compile`.
+Generates text with a model compiled by `llamac compile`; `bench` measures
+prefill and decode speed and decode's share of the memory bandwidth.
 
 options:
   --prompt TEXT          text to continue (required)
@@ -39,147 +41,97 @@ absl::Status usageError(absl::string_view message) {
   return absl::InvalidArgumentError(message);
 }
 
-absl::StatusOr<int64_t> parseInt(absl::string_view flag, absl::string_view text,
-                                 int64_t min, int64_t max) {
-  int64_t value;
-  if (!absl::SimpleAtoi(text, &value))
-    return usageError(
-        absl::StrCat(flag, " expects an integer, not '", text, "'"));
-  if (value < min || value > max)
-    return usageError(
-        absl::StrCat(flag, " must be ",
-                     max == std::numeric_limits<int64_t>::max()
-                         ? absl::StrCat("at least ", min)
-                         : absl::StrCat("in [", min, ", ", max, "]"),
-                     ", not ", text));
-  return value;
-}
-
-absl::StatusOr<float> parseFloat(absl::string_view flag,
-                                 absl::string_view text) {
-  double value;
-  if (!absl::SimpleAtod(text, &value) || !std::isfinite(value))
-    return usageError(
-        absl::StrCat(flag, " expects a number, not '", text, "'"));
-  return static_cast<float>(value);
+/// Applies one flag's value to `o`; the scanner has checked the name.
+absl::Status applyRunFlag(RunOptions &o, const std::string &name,
+                          const std::string &value) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (name == "--help") {
+    o.help = true;
+  } else if (name == "--json") {
+    o.json = true;
+  } else if (name == "--quiet") {
+    o.quiet = true;
+  } else if (name == "--prompt") {
+    o.prompt = value;
+    o.hasPrompt = true;
+  } else if (name == "--max-new-tokens") {
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 0, kMax);
+    if (!v.ok())
+      return v.status();
+    o.generate.maxNewTokens = *v;
+  } else if (name == "--temperature") {
+    absl::StatusOr<float> v = parseFloatFlag(name, value);
+    if (!v.ok())
+      return v.status();
+    if (*v < 0)
+      return usageError(
+          absl::StrCat("--temperature must be >= 0, not ", value));
+    o.generate.temperature = *v;
+  } else if (name == "--top-k") {
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 0, kMax);
+    if (!v.ok())
+      return v.status();
+    o.generate.topK = *v;
+  } else if (name == "--top-p") {
+    absl::StatusOr<float> v = parseFloatFlag(name, value);
+    if (!v.ok())
+      return v.status();
+    if (!(*v > 0 && *v <= 1))
+      return usageError(absl::StrCat("--top-p must be in (0, 1], not ", value));
+    o.generate.topP = *v;
+  } else if (name == "--seed") {
+    uint64_t seed;
+    if (!absl::SimpleAtoi(value, &seed))
+      return usageError(absl::StrCat(
+          "--seed expects a non-negative integer, not '", value, "'"));
+    o.generate.seed = seed;
+  } else if (name == "--threads") {
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1024);
+    if (!v.ok())
+      return v.status();
+    o.model.threads = static_cast<int>(*v);
+  } else if (name == "--max-seq-len") {
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, kMax);
+    if (!v.ok())
+      return v.status();
+    o.model.maxSeqLen = *v;
+  } else if (name == "--device") {
+    if (value == "cuda" || value == "hip")
+      return usageError(
+          absl::StrCat("--device ", value, " is not available in this build"));
+    if (value != "cpu")
+      return usageError(absl::StrCat("unknown --device '", value,
+                                     "' (expected cpu, cuda or hip)"));
+    o.model.device = value;
+  }
+  return absl::OkStatus();
 }
 
 } // namespace
 
 absl::StatusOr<RunOptions>
 parseRunOptions(const std::vector<std::string> &args) {
+  static const FlagSpec kSpec = {
+      {"--help", "--json", "--quiet"},
+      {"--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
+       "--seed", "--threads", "--max-seq-len", "--device"}};
   RunOptions o;
   bool sawArtifact = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &arg = args[i];
-    if (arg.size() < 2 || arg.compare(0, 2, "--") != 0 || arg == "--") {
-      if (arg.size() > 1 && arg[0] == '-')
-        return usageError(absl::StrCat("unknown flag '", arg, "'"));
-      if (sawArtifact)
-        return usageError(absl::StrCat("unexpected argument '", arg,
-                                       "' (one artifact only)"));
-      o.artifact = arg;
-      sawArtifact = true;
-      continue;
-    }
-    std::string name = arg;
-    std::string value;
-    bool hasValue = false;
-    if (size_t eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      hasValue = true;
-    }
-    auto boolFlag = [&](bool &target) -> absl::Status {
-      if (hasValue)
-        return usageError(absl::StrCat(name, " takes no value"));
-      target = true;
-      return absl::OkStatus();
-    };
-    if (name == "--help" || name == "-h") {
-      if (absl::Status s = boolFlag(o.help); !s.ok())
-        return s;
-      continue;
-    }
-    if (name == "--json") {
-      if (absl::Status s = boolFlag(o.json); !s.ok())
-        return s;
-      continue;
-    }
-    if (name == "--quiet") {
-      if (absl::Status s = boolFlag(o.quiet); !s.ok())
-        return s;
-      continue;
-    }
-    static const char *const kValueFlags[] = {
-        "--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
-        "--seed",   "--threads",        "--max-seq-len", "--device"};
-    bool known = false;
-    for (const char *flag : kValueFlags)
-      known |= name == flag;
-    if (!known)
-      return usageError(absl::StrCat("unknown flag '", name, "'"));
-    if (!hasValue) {
-      if (i + 1 >= args.size())
-        return usageError(absl::StrCat(name, " needs a value"));
-      value = args[++i];
-    }
-    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-    if (name == "--prompt") {
-      o.prompt = value;
-      o.hasPrompt = true;
-    } else if (name == "--max-new-tokens") {
-      absl::StatusOr<int64_t> v = parseInt(name, value, 0, kMax);
-      if (!v.ok())
-        return v.status();
-      o.generate.maxNewTokens = *v;
-    } else if (name == "--temperature") {
-      absl::StatusOr<float> v = parseFloat(name, value);
-      if (!v.ok())
-        return v.status();
-      if (*v < 0)
-        return usageError(
-            absl::StrCat("--temperature must be >= 0, not ", value));
-      o.generate.temperature = *v;
-    } else if (name == "--top-k") {
-      absl::StatusOr<int64_t> v = parseInt(name, value, 0, kMax);
-      if (!v.ok())
-        return v.status();
-      o.generate.topK = *v;
-    } else if (name == "--top-p") {
-      absl::StatusOr<float> v = parseFloat(name, value);
-      if (!v.ok())
-        return v.status();
-      if (!(*v > 0 && *v <= 1))
-        return usageError(
-            absl::StrCat("--top-p must be in (0, 1], not ", value));
-      o.generate.topP = *v;
-    } else if (name == "--seed") {
-      uint64_t seed;
-      if (!absl::SimpleAtoi(value, &seed))
-        return usageError(absl::StrCat(
-            "--seed expects a non-negative integer, not '", value, "'"));
-      o.generate.seed = seed;
-    } else if (name == "--threads") {
-      absl::StatusOr<int64_t> v = parseInt(name, value, 1, 1024);
-      if (!v.ok())
-        return v.status();
-      o.model.threads = static_cast<int>(*v);
-    } else if (name == "--max-seq-len") {
-      absl::StatusOr<int64_t> v = parseInt(name, value, 1, kMax);
-      if (!v.ok())
-        return v.status();
-      o.model.maxSeqLen = *v;
-    } else if (name == "--device") {
-      if (value == "cuda" || value == "hip")
-        return usageError(absl::StrCat("--device ", value,
-                                       " is not available in this build"));
-      if (value != "cpu")
-        return usageError(absl::StrCat("unknown --device '", value,
-                                       "' (expected cpu, cuda or hip)"));
-      o.model.device = value;
-    }
-  }
+  absl::Status scanned = scanFlags(
+      args, kSpec,
+      [&](const std::string &arg) -> absl::Status {
+        if (sawArtifact)
+          return usageError(absl::StrCat("unexpected argument '", arg,
+                                         "' (one artifact only)"));
+        o.artifact = arg;
+        sawArtifact = true;
+        return absl::OkStatus();
+      },
+      [&](const std::string &name, const std::string &value) {
+        return applyRunFlag(o, name, value);
+      });
+  if (!scanned.ok())
+    return scanned;
   if (o.help)
     return o;
   if (!sawArtifact)

@@ -4,11 +4,13 @@
 // command line"): text streams to stdout; statistics go to stderr; `--json`
 // prints one JSON object as the last line of stdout; errors are one
 // `error: ...` line on stderr with exit status 2 for usage errors and 1 for
-// everything else.
+// everything else. `llama-run bench` (BenchCommand.cpp) keeps the same
+// contract.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Model.h"
+#include "tools/llama-run/BenchCommand.h"
 #include "tools/llama-run/Options.h"
 
 #include "absl/strings/str_format.h"
@@ -50,6 +52,11 @@ int main(int argc, char **argv) {
   // write error is noticed and generation stops.
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
+  // `llama-run bench ...`; an artifact named "bench" is still reachable as
+  // ./bench.
+  if (!args.empty() && args[0] == "bench")
+    return llamac::tools::runBenchCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
   absl::StatusOr<llamac::tools::RunOptions> parsed =
       llamac::tools::parseRunOptions(args);
   if (!parsed.ok())

@@ -1,0 +1,135 @@
+//===- BenchReport.cpp - a benchmark result as JSON and as a table --------===//
+
+#include "runtime/bench/BenchReport.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace llamac::bench {
+
+namespace {
+
+/// `key`, `key_min` and `key_max`.
+void putSummary(nlohmann::ordered_json &j, const std::string &key,
+                const Summary &s) {
+  j[key] = s.median;
+  j[key + "_min"] = s.min;
+  j[key + "_max"] = s.max;
+}
+
+/// One table line: label, median, min, max.
+std::string row(absl::string_view label, const Summary &s, int decimals = 1) {
+  std::string out = absl::StrFormat("  %-38s", label);
+  for (double v : {s.median, s.min, s.max})
+    out += absl::StrFormat("%12.*f", decimals, v);
+  return out + "\n";
+}
+
+std::string megabytes(double bytes) {
+  return absl::StrFormat("%.2f MB", bytes / 1e6);
+}
+
+} // namespace
+
+nlohmann::ordered_json benchJson(const BenchResult &r) {
+  nlohmann::ordered_json model = {
+      {"dim", r.model.dim},
+      {"hidden_dim", r.model.hiddenDim},
+      {"layers", r.model.layers},
+      {"heads", r.model.heads},
+      {"kv_heads", r.model.kvHeads},
+      {"head_dim", r.model.headDim},
+      {"vocab", r.model.vocab},
+      {"max_seq_len", r.model.maxSeqLen},
+      {"weight_dtype", r.traffic.weightDtype},
+      {"chip", r.chip},
+      {"artifact_weight_bytes", r.traffic.artifactWeightBytes},
+  };
+
+  // The headline numbers first, each with its spread; details after.
+  nlohmann::ordered_json stats = nlohmann::ordered_json::object();
+  putSummary(stats, "decode_tokens_per_s", r.decodeTokensPerS);
+  putSummary(stats, "decode_gbytes_per_s", r.decodeGBytesPerS);
+  Summary prefillRate =
+      r.prefill.empty() ? Summary{} : r.prefill.front().tokensPerS;
+  putSummary(stats, "prefill_tokens_per_s", prefillRate);
+  putSummary(stats, "time_to_first_token_ms", r.timeToFirstTokenMs);
+  stats["weight_bytes"] = r.traffic.weightBytesPerStep;
+  putSummary(stats, "measured_read_gbytes_per_s", r.readGBytesPerS);
+  stats["bandwidth_fraction"] = r.bandwidthFraction;
+
+  stats["repeats"] = r.repeats;
+  stats["prefill_tokens"] = r.prefill.empty() ? 0 : r.prefill.front().tokens;
+  nlohmann::ordered_json prefill = nlohmann::ordered_json::array();
+  for (const PrefillMeasurement &m : r.prefill) {
+    nlohmann::ordered_json p = {{"tokens", m.tokens}};
+    putSummary(p, "tokens_per_s", m.tokensPerS);
+    putSummary(p, "ms", m.ms);
+    prefill.push_back(p);
+  }
+  stats["prefill"] = prefill;
+  stats["decode_prompt_tokens"] = r.decodePromptTokens;
+  stats["decode_tokens"] = r.decodeTokens;
+  stats["weight_bytes_note"] =
+      r.traffic.embeddingBytesExcluded > 0
+          ? absl::StrCat("weights the decode step binds; ", kEmbeddingWeight,
+                         " counted as the one row the step reads")
+          : std::string("weights the decode step binds");
+  stats["embedding_bytes_excluded"] = r.traffic.embeddingBytesExcluded;
+  stats["decode_average_context"] = r.decodeAverageContext;
+  stats["kv_cache_bytes_per_step"] = r.kvCacheBytesPerStep;
+  stats["read_probe"] = {{"bytes", r.probe.bytes},
+                         {"threads", r.probe.threads},
+                         {"kernel", readKernelName(r.probe.kernel)},
+                         {"checksum", r.probe.checksum}};
+
+  return {{"artifact", r.artifact},
+          {"threads", r.threads},
+          {"model", model},
+          {"stats", stats}};
+}
+
+std::string benchTable(const BenchResult &r) {
+  std::string out = absl::StrFormat(
+      "%s: %lld layers, dim %lld, vocab %lld, %s weights, chip %s\n"
+      "%d threads, %d timed runs each (after one warm-up)\n\n",
+      r.artifact, static_cast<long long>(r.model.layers),
+      static_cast<long long>(r.model.dim),
+      static_cast<long long>(r.model.vocab), r.traffic.weightDtype, r.chip,
+      r.threads, r.repeats);
+  out += absl::StrFormat("  %-38s%12s%12s%12s\n", "", "median", "min", "max");
+  for (const PrefillMeasurement &m : r.prefill)
+    out += row(absl::StrCat("prefill ", m.tokens, " tokens (tok/s)"),
+               m.tokensPerS);
+  out += row(absl::StrCat("time to first token, ",
+                          r.timeToFirstTokenPromptTokens, " tokens (ms)"),
+             r.timeToFirstTokenMs, 2);
+  out += row(absl::StrCat("decode ", r.decodeTokens, " tokens after ",
+                          r.decodePromptTokens, " (tok/s)"),
+             r.decodeTokensPerS);
+  out += row("decode weight traffic (GB/s)", r.decodeGBytesPerS, 2);
+  out += row("measured read bandwidth (GB/s)", r.readGBytesPerS, 2);
+  out += "\n";
+  out += absl::StrFormat("  bandwidth used by decode: %.1f%% of measured\n",
+                         100.0 * r.bandwidthFraction);
+  out += absl::StrFormat(
+      "  weight bytes per decode step: %s of %s in the artifact\n",
+      megabytes(r.traffic.weightBytesPerStep),
+      megabytes(r.traffic.artifactWeightBytes));
+  if (r.traffic.embeddingBytesExcluded > 0)
+    out += absl::StrFormat("    (%s counted as the one row a step reads; "
+                           "%s of it left out)\n",
+                           kEmbeddingWeight,
+                           megabytes(r.traffic.embeddingBytesExcluded));
+  out +=
+      absl::StrFormat("  KV cache bytes per step (not in the GB/s above): "
+                      "%s at %.1f positions on average\n",
+                      megabytes(r.kvCacheBytesPerStep), r.decodeAverageContext);
+  out += absl::StrFormat("  read probe: %s buffer, %s kernel, %d threads, "
+                         "checksum verified\n",
+                         megabytes(static_cast<double>(r.probe.bytes)),
+                         readKernelName(r.probe.kernel), r.probe.threads);
+  return out;
+}
+
+} // namespace llamac::bench

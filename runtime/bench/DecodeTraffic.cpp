@@ -1,0 +1,78 @@
+//===- DecodeTraffic.cpp - bytes one decode step reads --------------------===//
+
+#include "runtime/bench/DecodeTraffic.h"
+
+#include <map>
+#include <set>
+
+namespace llamac::bench {
+
+using runtime::ArtifactMetadata;
+using runtime::Binding;
+using runtime::Dispatch;
+
+DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
+  DecodeTraffic t;
+  for (const runtime::WeightInfo &w : meta.weights)
+    t.artifactWeightBytes += w.size;
+
+  // dtype by bytes: a model's f32 norm scales next to bf16 matrices do
+  // not make it "mixed".
+  std::map<std::string, uint64_t> bytesByDtype;
+  for (const runtime::WeightInfo &w : meta.weights)
+    bytesByDtype[std::string(runtime::dtypeName(w.dtype))] += w.size;
+  uint64_t largest = 0;
+  for (const auto &[name, bytes] : bytesByDtype)
+    if (bytes > largest) {
+      largest = bytes;
+      t.weightDtype = name;
+    }
+  for (const auto &[name, bytes] : bytesByDtype)
+    if (name != t.weightDtype && bytes * 10 > t.artifactWeightBytes)
+      t.weightDtype = "mixed";
+
+  const runtime::EntryPoint *decode = meta.findEntryPoint("decode");
+  if (!decode)
+    return t;
+  // Which weights decode binds, and whether any binding outside the
+  // prologue (a classifier tied to the table) reads a weight whole.
+  std::set<int64_t> bound, boundAfterPrologue;
+  auto collect = [&](const std::vector<Dispatch> &dispatches, bool prologue) {
+    for (const Dispatch &d : dispatches)
+      for (const Binding &b : d.bindings) {
+        if (b.kind != Binding::Kind::Weight)
+          continue;
+        int64_t index =
+            b.weightIndex >= 0 ? b.weightIndex : meta.findWeight(b.weightName);
+        if (index < 0)
+          continue;
+        bound.insert(index);
+        if (!prologue)
+          boundAfterPrologue.insert(index);
+      }
+  };
+  collect(decode->schedule.prologue, true);
+  collect(decode->schedule.layerBody, false);
+  collect(decode->schedule.epilogue, false);
+
+  for (int64_t index : bound) {
+    const runtime::WeightInfo &w = meta.weights[index];
+    if (w.name == kEmbeddingWeight && !boundAfterPrologue.count(index) &&
+        !w.shape.empty() && w.shape[0] > 0) {
+      uint64_t row = w.size / w.shape[0];
+      t.weightBytesPerStep += row;
+      t.embeddingBytesExcluded = w.size - row;
+      continue;
+    }
+    t.weightBytesPerStep += w.size;
+  }
+  return t;
+}
+
+double kvCacheBytesRead(const runtime::KVCacheInfo &kv, double context) {
+  // K and V, each [layers, kv_heads, positions, head_dim].
+  return 2.0 * kv.layers * kv.kvHeads * kv.headDim * context *
+         runtime::dtypeSize(kv.dtype);
+}
+
+} // namespace llamac::bench

@@ -1,0 +1,203 @@
+//===- ModelBench.cpp - prefill, decode and bandwidth of a model ----------===//
+
+#include "runtime/bench/ModelBench.h"
+#include "runtime/artifact/Artifact.h"
+#include "runtime/generate/Sampler.h"
+#include "runtime/hal/Device.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace llamac::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start)
+      .count();
+}
+
+void report(const BenchOptions &options, const std::string &line) {
+  if (options.progress)
+    options.progress(line);
+}
+
+/// Greedy choice from a logits row: decode in the benchmark must not stop
+/// at an end-of-sequence token, so the token is only fed back, never
+/// checked.
+int32_t greedy(const std::vector<float> &logits) {
+  return static_cast<int32_t>(runtime::argmax(logits));
+}
+
+/// Times `repeats` prefills of `tokens` after one untimed warm-up run. With
+/// `ttftMs`, also records the prefill plus choosing the first token.
+absl::Status measurePrefill(Model &model, const std::vector<int32_t> &tokens,
+                            int repeats, PrefillMeasurement &out,
+                            std::vector<double> *ttftMs) {
+  std::vector<double> rates, ms;
+  for (int run = 0; run <= repeats; ++run) {
+    Clock::time_point start = Clock::now();
+    absl::StatusOr<std::vector<float>> logits = model.forward(tokens, 0);
+    if (!logits.ok())
+      return logits.status();
+    double prefillMs = msSince(start);
+    volatile int32_t first = greedy(*logits);
+    (void)first;
+    double firstTokenMs = msSince(start);
+    if (run == 0)
+      continue; // warm-up: page faults, cold caches, lazy binding
+    ms.push_back(prefillMs);
+    rates.push_back(prefillMs > 0 ? tokens.size() / (prefillMs / 1000.0) : 0.0);
+    if (ttftMs)
+      ttftMs->push_back(firstTokenMs);
+  }
+  out.tokens = static_cast<int64_t>(tokens.size());
+  out.tokensPerS = summarize(rates);
+  out.ms = summarize(ms);
+  return absl::OkStatus();
+}
+
+/// Prefills `prompt` (untimed), then times `steps` greedy decode steps.
+absl::StatusOr<double> decodeTokensPerS(Model &model,
+                                        const std::vector<int32_t> &prompt,
+                                        int64_t steps) {
+  absl::StatusOr<std::vector<float>> logits = model.forward(prompt, 0);
+  if (!logits.ok())
+    return logits.status();
+  int32_t next = greedy(*logits);
+  const int64_t start = static_cast<int64_t>(prompt.size());
+  Clock::time_point t0 = Clock::now();
+  for (int64_t i = 0; i < steps; ++i) {
+    logits = model.forward({next}, start + i);
+    if (!logits.ok())
+      return logits.status();
+    next = greedy(*logits);
+  }
+  double ms = msSince(t0);
+  return ms > 0 ? steps / (ms / 1000.0) : 0.0;
+}
+
+} // namespace
+
+std::vector<int32_t> syntheticTokens(int64_t count, int64_t vocab,
+                                     int64_t bos) {
+  std::vector<int32_t> ids;
+  if (count <= 0 || vocab <= 0)
+    return ids;
+  ids.reserve(static_cast<size_t>(count));
+  ids.push_back(static_cast<int32_t>(bos >= 0 && bos < vocab ? bos : 0));
+  const int64_t low = vocab > 3 ? 3 : 0;
+  // splitmix64: a fixed, well-mixed sequence with no library dependence.
+  uint64_t state = 0x6c6c616d61630001ull;
+  while (static_cast<int64_t>(ids.size()) < count) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    ids.push_back(static_cast<int32_t>(low + z % (vocab - low)));
+  }
+  return ids;
+}
+
+absl::StatusOr<BenchResult> runBench(Model &model,
+                                     const BenchOptions &options) {
+  if (options.repeats < 1)
+    return absl::InvalidArgumentError("--repeats must be at least 1");
+  if (options.newTokens < 1)
+    return absl::InvalidArgumentError("--new-tokens must be at least 1");
+  if (options.promptTokens.empty())
+    return absl::InvalidArgumentError("--prompt-tokens needs a length");
+  for (int64_t n : options.promptTokens)
+    if (n < 1)
+      return absl::InvalidArgumentError(
+          absl::StrCat("--prompt-tokens must be at least 1, not ", n));
+
+  const runtime::ModelInfo &info = model.info();
+  const int64_t maxSeqLen = model.maxSeqLen();
+  BenchResult r;
+  r.artifact = model.artifact().path();
+  r.threads = model.threads();
+  r.repeats = options.repeats;
+  r.model = info;
+  r.chip = model.artifact().target().chip;
+  r.traffic = decodeTraffic(model.artifact().metadata());
+
+  std::vector<int64_t> lengths;
+  for (int64_t n : options.promptTokens) {
+    n = std::min(n, maxSeqLen);
+    if (std::find(lengths.begin(), lengths.end(), n) == lengths.end())
+      lengths.push_back(n);
+  }
+  const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
+  const std::vector<int32_t> ids = syntheticTokens(
+      std::max(longest, options.decodePromptTokens), info.vocab, info.bos);
+
+  std::vector<double> ttft;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    report(options, absl::StrCat("prefill ", lengths[i], " tokens"));
+    PrefillMeasurement m;
+    std::vector<int32_t> prompt(ids.begin(), ids.begin() + lengths[i]);
+    if (absl::Status s = measurePrefill(model, prompt, options.repeats, m,
+                                        i == 0 ? &ttft : nullptr);
+        !s.ok())
+      return s;
+    r.prefill.push_back(m);
+  }
+  r.timeToFirstTokenMs = summarize(ttft);
+  r.timeToFirstTokenPromptTokens = lengths.front();
+
+  // Decode needs at least one prompt token and one step within the cache.
+  r.decodePromptTokens = std::clamp<int64_t>(
+      options.decodePromptTokens, 1, std::max<int64_t>(1, maxSeqLen - 1));
+  r.decodeTokens =
+      std::min(options.newTokens, maxSeqLen - r.decodePromptTokens);
+  if (r.decodeTokens < 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a max sequence length of ", maxSeqLen, " leaves no room to decode"));
+  const std::vector<int32_t> decodePrompt(ids.begin(),
+                                          ids.begin() + r.decodePromptTokens);
+  report(options, absl::StrCat("decode ", r.decodeTokens, " tokens after ",
+                               r.decodePromptTokens));
+  // Warm-up: a few steps fault in every weight page (each step reads them
+  // all); a full-length warm-up would double the slowest measurement.
+  if (absl::StatusOr<double> warm = decodeTokensPerS(
+          model, decodePrompt, std::min<int64_t>(r.decodeTokens, 8));
+      !warm.ok())
+    return warm.status();
+  std::vector<double> rates, gbps;
+  for (int run = 0; run < options.repeats; ++run) {
+    absl::StatusOr<double> rate =
+        decodeTokensPerS(model, decodePrompt, r.decodeTokens);
+    if (!rate.ok())
+      return rate.status();
+    rates.push_back(*rate);
+    gbps.push_back(r.traffic.weightBytesPerStep * *rate / 1e9);
+  }
+  r.decodeTokensPerS = summarize(rates);
+  r.decodeGBytesPerS = summarize(gbps);
+  // Step i (from 0) runs at position prompt + i and attends over
+  // prompt + i + 1 positions.
+  r.decodeAverageContext = r.decodePromptTokens + (r.decodeTokens + 1) / 2.0;
+  r.kvCacheBytesPerStep =
+      kvCacheBytesRead(model.artifact().kvCache(), r.decodeAverageContext);
+
+  ReadProbeOptions probe;
+  probe.bytes = options.probeBytes;
+  probe.repeats = options.repeats;
+  report(options, "read probe");
+  absl::StatusOr<ReadProbeResult> measured =
+      measureReadBandwidth(model.device(), probe);
+  if (!measured.ok())
+    return measured.status();
+  r.probe = std::move(*measured);
+  r.readGBytesPerS = summarize(r.probe.gbytesPerS);
+  if (r.readGBytesPerS.median > 0)
+    r.bandwidthFraction = r.decodeGBytesPerS.median / r.readGBytesPerS.median;
+  return r;
+}
+
+} // namespace llamac::bench

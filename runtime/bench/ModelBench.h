@@ -1,0 +1,97 @@
+//===- ModelBench.h - prefill, decode and bandwidth of a model --*- C++ -*-===//
+//
+// What `llama-run bench` measures, as a library: prefill speed at several
+// prompt lengths, time to first token, greedy decode speed, the bytes a
+// decode step reads and, in the same run on the same threads, the machine's
+// read bandwidth, so that decode can be stated as a fraction of what the
+// memory allows (docs: ARCHITECTURE.md, "What fast means").
+//
+// Inputs are synthetic token ids (a fixed pseudo-random sequence), so runs
+// are repeatable and need no tokenizer; timings start at the token ids.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_RUNTIME_BENCH_MODELBENCH_H
+#define LLAMAC_RUNTIME_BENCH_MODELBENCH_H
+
+#include "runtime/api/Model.h"
+#include "runtime/artifact/ArtifactMetadata.h"
+#include "runtime/bench/DecodeTraffic.h"
+#include "runtime/bench/ReadProbe.h"
+#include "runtime/bench/Summary.h"
+
+#include "absl/status/statusor.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llamac::bench {
+
+struct BenchOptions {
+  /// Prefill lengths, each clipped to the model's max sequence length
+  /// (duplicates after clipping are measured once). The first one also
+  /// gives the time to first token.
+  std::vector<int64_t> promptTokens = {128, 512};
+  /// Greedy decode steps per decode measurement, clipped so that they fit
+  /// after the decode prompt.
+  int64_t newTokens = 128;
+  /// The short prompt decode starts after.
+  int64_t decodePromptTokens = 16;
+  /// Timed runs of each measurement, after one untimed warm-up run.
+  int repeats = 5;
+  /// Read probe buffer size; 0 = at least 1 GiB (defaultProbeBytes).
+  uint64_t probeBytes = 0;
+  /// Called with a short line before each measurement; may be empty.
+  std::function<void(std::string_view)> progress;
+};
+
+struct PrefillMeasurement {
+  int64_t tokens = 0;
+  Summary tokensPerS;
+  Summary ms;
+};
+
+struct BenchResult {
+  std::string artifact;
+  int threads = 0;
+  int repeats = 0;
+  runtime::ModelInfo model;
+  std::string chip;
+  DecodeTraffic traffic;
+
+  std::vector<PrefillMeasurement> prefill;
+  /// Prefill of the first prompt length plus choosing the first token.
+  Summary timeToFirstTokenMs;
+  int64_t timeToFirstTokenPromptTokens = 0;
+
+  int64_t decodePromptTokens = 0;
+  int64_t decodeTokens = 0;
+  Summary decodeTokensPerS;
+  /// traffic.weightBytesPerStep * decode tok/s / 1e9, per run.
+  Summary decodeGBytesPerS;
+  /// Cached positions a decode step attends over, averaged over the steps.
+  double decodeAverageContext = 0;
+  /// K and V bytes a step reads at that average context.
+  double kvCacheBytesPerStep = 0;
+
+  ReadProbeResult probe;
+  Summary readGBytesPerS;
+  /// decodeGBytesPerS.median / readGBytesPerS.median.
+  double bandwidthFraction = 0;
+};
+
+/// `count` token ids: `bos`, then a fixed pseudo-random sequence in
+/// [3, vocab) (ids 0-2 are unk/bos/eos in llama tokenizers; [0, vocab) when
+/// the vocabulary is smaller than 4).
+std::vector<int32_t> syntheticTokens(int64_t count, int64_t vocab, int64_t bos);
+
+/// Runs every measurement on `model` (which it leaves with an arbitrary
+/// KV cache) and the read probe on the model's device.
+absl::StatusOr<BenchResult> runBench(Model &model, const BenchOptions &options);
+
+} // namespace llamac::bench
+
+#endif // LLAMAC_RUNTIME_BENCH_MODELBENCH_H

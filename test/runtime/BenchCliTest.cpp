@@ -1,0 +1,128 @@
+//===- BenchCliTest.cpp - `llama-run bench` on the command line -----------===//
+//
+// The same contract as generation (one "error:" line, exit 2 for usage and
+// 1 for the rest, --json as the last stdout line), and a real run on the
+// stories260K artifact that test/e2e compiles at build time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/runtime/FakeModel.h"
+#include "test/runtime/LlamaRunProcess.h"
+#include "test/runtime/TestArtifact.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace llamac {
+namespace {
+
+using test::lastLine;
+using test::runLlamaRun;
+using test::RunResult;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+void expectOneErrorLine(const RunResult &r, int status) {
+  EXPECT_EQ(r.status, status) << r.err;
+  EXPECT_THAT(r.err, StartsWith("error: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(BenchCliTest, UsageErrorsExitTwo) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"bench"},
+        {"bench", "m.llamac", "n.llamac"},
+        {"bench", "m.llamac", "--bogus"},
+        {"bench", "m.llamac", "--prompt", "x"}, // a generate flag
+        {"bench", "m.llamac", "--threads", "0"},
+        {"bench", "m.llamac", "--repeats", "0"},
+        {"bench", "m.llamac", "--repeats"},
+        {"bench", "m.llamac", "--new-tokens", "0"},
+        {"bench", "m.llamac", "--prompt-tokens", "128,x"},
+        {"bench", "m.llamac", "--prompt-tokens", "128,,512"},
+        {"bench", "m.llamac", "--prompt-tokens="},
+        {"bench", "m.llamac", "--prompt-tokens", "0"},
+        {"bench", "m.llamac", "--probe-mib", "-1"},
+        {"bench", "m.llamac", "--json=yes"}})
+    expectOneErrorLine(runLlamaRun(args), 2);
+}
+
+TEST(BenchCliTest, RuntimeErrorsExitOne) {
+  RunResult r = runLlamaRun({"bench", "/nonexistent.llamac"});
+  expectOneErrorLine(r, 1);
+  EXPECT_THAT(r.err, HasSubstr("/nonexistent.llamac"));
+}
+
+TEST(BenchCliTest, HelpMentionsBench) {
+  RunResult top = runLlamaRun({"--help"});
+  EXPECT_EQ(top.status, 0);
+  EXPECT_THAT(top.out, HasSubstr("llama-run bench"));
+  RunResult bench = runLlamaRun({"bench", "--help"});
+  EXPECT_EQ(bench.status, 0);
+  EXPECT_THAT(bench.out, HasSubstr("usage: llama-run bench"));
+  EXPECT_THAT(bench.out, HasSubstr("--prompt-tokens"));
+}
+
+TEST(BenchCliTest, TableOnTheFakeModel) {
+  test::FakeModelSpec spec;
+  spec.maxSeqLen = 48;
+  test::TempFile file("bench-cli.llamac", test::fakeModel(spec).bytes());
+  RunResult r = runLlamaRun({"bench", file.path, "--prompt-tokens=8,16",
+                             "--new-tokens", "8", "--repeats", "2",
+                             "--probe-mib", "1", "--threads", "2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("prefill 16 tokens (tok/s)"));
+  EXPECT_THAT(r.out, HasSubstr("decode 8 tokens after 16 (tok/s)"));
+  EXPECT_THAT(r.out, HasSubstr("measured read bandwidth (GB/s)"));
+  EXPECT_THAT(r.err, HasSubstr("bench: read probe"));
+  RunResult quiet =
+      runLlamaRun({"bench", file.path, "--prompt-tokens=8", "--new-tokens=4",
+                   "--repeats=1", "--probe-mib=1", "--quiet"});
+  EXPECT_EQ(quiet.status, 0);
+  EXPECT_EQ(quiet.err, "");
+}
+
+/// The real model: compiled kernels, the prefill entry point, 5 layers.
+TEST(BenchCliTest, JsonOnStories260K) {
+  RunResult r = runLlamaRun({"bench", LLAMAC_STORIES_ARTIFACT, "--threads", "2",
+                             "--prompt-tokens", "32,80", "--new-tokens", "16",
+                             "--repeats", "2", "--probe-mib", "64", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string last = lastLine(r.out);
+  nlohmann::json j = nlohmann::json::parse(last, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  // Only the JSON on stdout in --json mode.
+  EXPECT_EQ(r.out, last + "\n");
+  EXPECT_EQ(j["artifact"], LLAMAC_STORIES_ARTIFACT);
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["model"]["dim"], 64);
+  EXPECT_EQ(j["model"]["weight_dtype"], "f32");
+  const nlohmann::json &s = j["stats"];
+  for (const char *key :
+       {"decode_tokens_per_s", "decode_gbytes_per_s", "prefill_tokens_per_s",
+        "time_to_first_token_ms", "weight_bytes", "measured_read_gbytes_per_s",
+        "bandwidth_fraction"}) {
+    ASSERT_TRUE(s[key].is_number()) << key;
+    EXPECT_GT(s[key].get<double>(), 0) << key;
+  }
+  double fraction = s["bandwidth_fraction"].get<double>();
+  EXPECT_LT(fraction, 2);
+  // All weights but 511 of tok_embeddings' 512 rows of 64 f32.
+  EXPECT_EQ(s["weight_bytes"].get<uint64_t>(),
+            j["model"]["artifact_weight_bytes"].get<uint64_t>() - 511 * 64 * 4);
+  EXPECT_EQ(s["embedding_bytes_excluded"], 511 * 64 * 4);
+  EXPECT_EQ(s["prefill"].size(), 2u);
+  EXPECT_EQ(s["prefill_tokens"], 32);
+  EXPECT_EQ(s["decode_tokens"], 16);
+  EXPECT_EQ(s["read_probe"]["bytes"], 64u << 20);
+  EXPECT_EQ(s["read_probe"]["threads"], 2);
+  // decode GB/s is weight bytes times decode tok/s.
+  EXPECT_NEAR(s["decode_gbytes_per_s"].get<double>(),
+              s["weight_bytes"].get<double>() *
+                  s["decode_tokens_per_s"].get<double>() / 1e9,
+              1e-6 * s["decode_gbytes_per_s"].get<double>());
+}
+
+} // namespace
+} // namespace llamac

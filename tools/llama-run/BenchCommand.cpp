@@ -1,0 +1,59 @@
+//===- BenchCommand.cpp - `llama-run bench` -------------------------------===//
+
+#include "tools/llama-run/BenchCommand.h"
+#include "runtime/bench/BenchReport.h"
+#include "runtime/bench/ModelBench.h"
+#include "tools/llama-run/BenchOptions.h"
+
+#include "absl/strings/string_view.h"
+
+#include <cstdio>
+
+namespace llamac::tools {
+
+namespace {
+
+int fail(int status, absl::string_view message) {
+  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+  return status;
+}
+
+void writeOut(const std::string &text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+} // namespace
+
+int runBenchCommand(const std::vector<std::string> &args) {
+  absl::StatusOr<BenchCommandOptions> parsed = parseBenchOptions(args);
+  if (!parsed.ok())
+    return fail(2, parsed.status().message());
+  BenchCommandOptions o = std::move(*parsed);
+  if (o.help) {
+    writeOut(benchUsage());
+    return 0;
+  }
+  absl::StatusOr<std::unique_ptr<Model>> model =
+      Model::load(o.artifact, o.model);
+  if (!model.ok())
+    return fail(1, model.status().message());
+  if (!o.quiet)
+    o.bench.progress = [](std::string_view line) {
+      std::fprintf(stderr, "bench: %.*s\n", static_cast<int>(line.size()),
+                   line.data());
+    };
+  absl::StatusOr<bench::BenchResult> result = bench::runBench(**model, o.bench);
+  if (!result.ok())
+    return fail(
+        result.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
+        result.status().message());
+  if (o.json)
+    writeOut(bench::benchJson(*result).dump() + "\n");
+  else
+    writeOut(bench::benchTable(*result));
+  std::fflush(stdout);
+  return std::ferror(stdout) ? 1 : 0;
+}
+
+} // namespace llamac::tools

@@ -1,0 +1,130 @@
+//===- BenchOptions.cpp - the command line of `llama-run bench` -----------===//
+
+#include "tools/llama-run/BenchOptions.h"
+#include "tools/llama-run/Flags.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+#include <limits>
+
+namespace llamac::tools {
+
+std::string benchUsage() {
+  return R"(usage: llama-run bench <artifact> [options]
+
+Measures a compiled model on synthetic token ids: prefill tok/s for each
+prompt length, time to first token, greedy decode tok/s, the weight bytes a
+decode step reads, and the machine's read bandwidth measured in the same run
+on the same threads; reports decode GB/s as a share of it. Each measurement
+runs once to warm up, then --repeats times (median, min and max).
+
+options:
+  --threads N            worker threads for the model and the read probe
+                         (default: physical cores)
+  --prompt-tokens A,B,.. prefill lengths, clipped to the artifact's
+                         max_seq_len (default 128,512; the first one gives
+                         the time to first token)
+  --new-tokens N         greedy decode steps per run, after a 16-token
+                         prompt (default 128)
+  --repeats N            timed runs of each measurement (default 5)
+  --probe-mib N          read probe buffer in MiB (default: the larger of
+                         1024 and 4x the last-level cache, at most half of
+                         the available memory)
+  --json                 print one JSON object as the last line of stdout
+  --quiet                no progress lines on stderr
+  --help                 this text
+)";
+}
+
+namespace {
+
+absl::Status usageError(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
+}
+
+absl::StatusOr<std::vector<int64_t>> parseLengths(const std::string &name,
+                                                  const std::string &value) {
+  std::vector<int64_t> lengths;
+  for (absl::string_view part : absl::StrSplit(value, ',')) {
+    absl::StatusOr<int64_t> n =
+        parseIntFlag(name, part, 1, std::numeric_limits<int32_t>::max());
+    if (!n.ok())
+      return n.status();
+    lengths.push_back(*n);
+  }
+  return lengths;
+}
+
+absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
+                            const std::string &value) {
+  if (name == "--help") {
+    o.help = true;
+  } else if (name == "--json") {
+    o.json = true;
+  } else if (name == "--quiet") {
+    o.quiet = true;
+  } else if (name == "--threads") {
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1024);
+    if (!v.ok())
+      return v.status();
+    o.model.threads = static_cast<int>(*v);
+  } else if (name == "--prompt-tokens") {
+    absl::StatusOr<std::vector<int64_t>> v = parseLengths(name, value);
+    if (!v.ok())
+      return v.status();
+    o.bench.promptTokens = *v;
+  } else if (name == "--new-tokens") {
+    absl::StatusOr<int64_t> v =
+        parseIntFlag(name, value, 1, std::numeric_limits<int32_t>::max());
+    if (!v.ok())
+      return v.status();
+    o.bench.newTokens = *v;
+  } else if (name == "--repeats") {
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1000);
+    if (!v.ok())
+      return v.status();
+    o.bench.repeats = static_cast<int>(*v);
+  } else if (name == "--probe-mib") {
+    // Up to 1 TiB: a typo should fail here, not in mmap.
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1 << 20);
+    if (!v.ok())
+      return v.status();
+    o.bench.probeBytes = static_cast<uint64_t>(*v) << 20;
+  }
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::StatusOr<BenchCommandOptions>
+parseBenchOptions(const std::vector<std::string> &args) {
+  static const FlagSpec kSpec = {{"--help", "--json", "--quiet"},
+                                 {"--threads", "--prompt-tokens",
+                                  "--new-tokens", "--repeats", "--probe-mib"}};
+  BenchCommandOptions o;
+  bool sawArtifact = false;
+  absl::Status scanned = scanFlags(
+      args, kSpec,
+      [&](const std::string &arg) -> absl::Status {
+        if (sawArtifact)
+          return usageError(absl::StrCat("unexpected argument '", arg,
+                                         "' (one artifact only)"));
+        o.artifact = arg;
+        sawArtifact = true;
+        return absl::OkStatus();
+      },
+      [&](const std::string &name, const std::string &value) {
+        return applyBenchFlag(o, name, value);
+      });
+  if (!scanned.ok())
+    return scanned;
+  if (o.help)
+    return o;
+  if (!sawArtifact)
+    return usageError("no artifact given (usage: llama-run bench <artifact> "
+                      "[options]; see llama-run bench --help)");
+  return o;
+}
+
+} // namespace llamac::tools

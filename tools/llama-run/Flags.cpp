@@ -1,0 +1,94 @@
+//===- Flags.cpp - the flag scanner shared by llama-run's commands --------===//
+
+#include "tools/llama-run/Flags.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace llamac::tools {
+
+namespace {
+
+bool contains(const std::vector<std::string> &names, const std::string &name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+} // namespace
+
+absl::Status
+scanFlags(const std::vector<std::string> &args, const FlagSpec &spec,
+          absl::FunctionRef<absl::Status(const std::string &)> onPositional,
+          absl::FunctionRef<absl::Status(const std::string &name,
+                                         const std::string &value)>
+              onFlag) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &arg = args[i];
+    if (arg.size() < 2 || arg.compare(0, 2, "--") != 0 || arg == "--") {
+      if (arg.size() > 1 && arg[0] == '-')
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown flag '", arg, "'"));
+      if (absl::Status s = onPositional(arg); !s.ok())
+        return s;
+      continue;
+    }
+    std::string name = arg;
+    std::string value;
+    bool hasValue = false;
+    if (size_t eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      hasValue = true;
+    }
+    if (contains(spec.boolFlags, name)) {
+      if (hasValue)
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, " takes no value"));
+      if (absl::Status s = onFlag(name, ""); !s.ok())
+        return s;
+      continue;
+    }
+    if (!contains(spec.valueFlags, name))
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag '", name, "'"));
+    if (!hasValue) {
+      if (i + 1 >= args.size())
+        return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
+      value = args[++i];
+    }
+    if (absl::Status s = onFlag(name, value); !s.ok())
+      return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> parseIntFlag(absl::string_view flag,
+                                     absl::string_view text, int64_t min,
+                                     int64_t max) {
+  int64_t value;
+  if (!absl::SimpleAtoi(text, &value))
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " expects an integer, not '", text, "'"));
+  if (value < min || value > max)
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " must be ",
+                     max == std::numeric_limits<int64_t>::max()
+                         ? absl::StrCat("at least ", min)
+                         : absl::StrCat("in [", min, ", ", max, "]"),
+                     ", not ", text));
+  return value;
+}
+
+absl::StatusOr<float> parseFloatFlag(absl::string_view flag,
+                                     absl::string_view text) {
+  double value;
+  if (!absl::SimpleAtod(text, &value) || !std::isfinite(value))
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " expects a number, not '", text, "'"));
+  return static_cast<float>(value);
+}
+
+} // namespace llamac::tools
