@@ -112,9 +112,9 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     // of a block has its own accumulator, so a loaded weight vector feeds
     // every token of the block and a loaded activation every row.
     int64_t tokenCount = cast<MemRefType>(x.getType()).getDimSize(0);
-    int64_t tokenBlock = (!ShapedType::isDynamic(tokenCount) && tokenCount >= kTokensPerBlock)
-                             ? kTokensPerBlock
-                             : 1;
+    int64_t tokenBlock =
+        (ShapedType::isDynamic(tokenCount) || tokenCount >= kTokensPerBlock) ? kTokensPerBlock
+                                                                             : 1;
     Value fullTokens = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
         idx(tokenBlock));

@@ -465,8 +465,11 @@ parseDispatches(const Fields &schedule, absl::string_view key,
           d.scalars.push_back(Scalar::Pos);
         else if (s.is_string() && s.get<std::string>() == "layer")
           d.scalars.push_back(Scalar::Layer);
+        else if (s.is_string() && s.get<std::string>() == "rows")
+          d.scalars.push_back(Scalar::Rows);
         else
-          return fail(f.at("scalars"), "may hold only \"pos\" and \"layer\"");
+          return fail(f.at("scalars"),
+                      "may hold only \"pos\", \"layer\" and \"rows\"");
       }
     }
     if (entry.contains("range")) {

@@ -92,7 +92,9 @@ struct Binding {
   bool perLayer = false; ///< Kind::Weight
 };
 
-enum class Scalar { Pos, Layer };
+/// Per-call int64 kernel arguments: the first token's position, the current
+/// layer, and the number of rows (tokens) the call fills.
+enum class Scalar { Pos, Layer, Rows };
 
 struct Dispatch {
   std::string kernel;

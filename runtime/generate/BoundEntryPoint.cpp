@@ -58,8 +58,9 @@ bindDispatches(const std::vector<Dispatch> &dispatches,
       }
     }
     for (Scalar s : d.scalars)
-      b.args.push_back(s == Scalar::Pos ? hal::ArgSource::pos()
-                                        : hal::ArgSource::layer());
+      b.args.push_back(s == Scalar::Pos     ? hal::ArgSource::pos()
+                       : s == Scalar::Layer ? hal::ArgSource::layer()
+                                            : hal::ArgSource::rows());
     b.range = d.range.value_or(0);
     bound.push_back(std::move(b));
   }
@@ -126,6 +127,7 @@ BoundEntryPoint::run(absl::Span<const int32_t> ids, int64_t pos) {
               (entry.tokens - ids.size()) * sizeof(int32_t));
   hal::Invocation invocation;
   invocation.pos = pos;
+  invocation.rows = static_cast<int64_t>(ids.size());
   if (absl::Status s = device.run(prog, invocation); !s.ok())
     return s;
   return static_cast<const float *>(buffers.at(entry.logits)->hostData());

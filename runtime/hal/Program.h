@@ -31,6 +31,7 @@ struct ArgSource {
     LayerSlice, ///< `base + layer * layerStride` (stacked per-layer weight)
     Pos,        ///< the invocation's position, int64
     Layer,      ///< the current layer, int64
+    Rows,       ///< the invocation's row (token) count, int64
   };
   Kind kind = Kind::Pointer;
   void *base = nullptr;
@@ -42,6 +43,7 @@ struct ArgSource {
   }
   static ArgSource pos() { return {Kind::Pos, nullptr, 0}; }
   static ArgSource layer() { return {Kind::Layer, nullptr, 0}; }
+  static ArgSource rows() { return {Kind::Rows, nullptr, 0}; }
 };
 
 /// One kernel launch.
@@ -66,6 +68,9 @@ struct Program {
 /// The per-call values of a run.
 struct Invocation {
   int64_t pos = 0;
+  /// Rows (tokens) of this call that hold real tokens; a prefill chunk's
+  /// padding rows are not computed by rows-limited kernels.
+  int64_t rows = 1;
 };
 
 } // namespace llamac::hal

@@ -265,7 +265,7 @@ TEST(ArtifactTest, BadBindings) {
         m["entry_points"]["decode"]["schedule"]["layer_body"][0]["scalars"] = {
             "pos", "step"};
       }),
-      HasSubstr("may hold only \"pos\" and \"layer\""));
+      HasSubstr("may hold only \"pos\", \"layer\" and \"rows\""));
   EXPECT_THAT(
       editedError([](auto &m) {
         m["entry_points"]["decode"]["schedule"]["layer_body"][0]["kernel"] =

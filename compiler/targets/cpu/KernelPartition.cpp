@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
@@ -188,22 +189,27 @@ private:
       if (ranged)
         dispatch.range = cacheType.getDimSize(1);
     }
-    dispatch.kernel = buildKernelFunc(op, argTypes, inPlace, ranged);
+    // Prefill kernels whose cost grows with the rows compute only the rows
+    // the call fills; the padding of a short last chunk costs nothing.
+    bool rowsLimited = schedule.tokens > 1 && isa<LinearOp, AttentionOp>(op);
+    if (rowsLimited)
+      dispatch.scalars.push_back("rows");
+    dispatch.kernel = buildKernelFunc(op, argTypes, inPlace, ranged, rowsLimited);
     section.push_back(std::move(dispatch));
     return success();
   }
 
   /// Creates (or reuses an identical) kernel function for `op`. Arguments:
   /// tensor operands, the destination (unless in place), index operands,
-  /// then begin/end for ranged kernels.
+  /// the row count for rows-limited kernels, then begin/end for ranged ones.
   std::string buildKernelFunc(Operation *op, ArrayRef<Type> tensorArgTypes,
-                              bool inPlace, bool ranged) {
+                              bool inPlace, bool ranged, bool rowsLimited) {
     Location loc = op->getLoc();
     SmallVector<Type> types(tensorArgTypes);
     unsigned numIndex = 0;
     for (Value operand : op->getOperands())
       numIndex += isa<IndexType>(operand.getType());
-    types.append(numIndex + (ranged ? 2 : 0), b.getIndexType());
+    types.append(numIndex + (rowsLimited ? 1 : 0) + (ranged ? 2 : 0), b.getIndexType());
     SmallVector<Type> results{inPlace ? op->getOperand(1).getType()
                                       : tensorArgTypes.back()};
 
@@ -228,20 +234,21 @@ private:
     // place (and eliminate the temporary the op would otherwise fill).
     unsigned destination = inPlace ? 1 : tensorIdx;
     fn.setArgAttr(destination, "bufferization.writable", b.getBoolAttr(true));
-    // indexIdx now points past the op's index operands, at begin/end.
+    // indexIdx now points past the op's index operands: rows, begin, end.
+    Value rows = rowsLimited ? entry->getArgument(indexIdx++) : Value();
+    Value begin = ranged ? entry->getArgument(indexIdx) : Value();
+    Value end = ranged ? entry->getArgument(indexIdx + 1) : Value();
+    Value out = inPlace ? Value() : entry->getArgument(tensorIdx);
     Value result;
-    if (auto linear = dyn_cast<LinearOp>(op); linear && ranged) {
-      result = buildRangedLinear(linear, mapping, entry->getArgument(tensorIdx),
-                                 entry->getArgument(indexIdx), entry->getArgument(indexIdx + 1));
-    } else if (auto attention = dyn_cast<AttentionOp>(op); attention && ranged) {
-      result = buildRangedAttention(attention, mapping, entry->getArgument(tensorIdx),
-                                    entry->getArgument(indexIdx),
-                                    entry->getArgument(indexIdx + 1));
+    if (auto linear = dyn_cast<LinearOp>(op); linear && (ranged || rowsLimited)) {
+      result = buildPartialLinear(linear, mapping, out, rows, begin, end);
+    } else if (auto attention = dyn_cast<AttentionOp>(op);
+               attention && (ranged || rowsLimited)) {
+      result = buildPartialAttention(attention, mapping, out, rows, begin, end);
     } else {
       Value computed = b.clone(*op, mapping)->getResult(0);
       result = inPlace ? computed
-                       : bufferization::MaterializeInDestinationOp::create(
-                             b, loc, computed, entry->getArgument(tensorIdx))
+                       : bufferization::MaterializeInDestinationOp::create(b, loc, computed, out)
                              .getResult();
     }
     func::ReturnOp::create(b, loc, result);
@@ -261,76 +268,93 @@ private:
     return name;
   }
 
-  /// Attention for kv heads [begin, end) and their query heads
-  /// [begin * group, end * group): slicing both keeps each query head's kv
-  /// head at (local head) / group.
-  Value buildRangedAttention(AttentionOp op, IRMapping &mapping, Value out, Value begin,
-                             Value end) {
+  /// A static size, or `dynamic` when set.
+  OpFoldResult sizeOr(Value dynamic, int64_t size) {
+    return dynamic ? OpFoldResult(dynamic) : OpFoldResult(b.getIndexAttr(size));
+  }
+
+  /// Slices `value` to `sizes` at `offsets` (unit strides) with the matching
+  /// dynamic-where-needed type.
+  Value slice(Location loc, Value value, ArrayRef<OpFoldResult> offsets,
+              ArrayRef<OpFoldResult> sizes) {
+    SmallVector<int64_t> shape;
+    for (OpFoldResult size : sizes) {
+      std::optional<int64_t> c = getConstantIntValue(size);
+      shape.push_back(c ? *c : ShapedType::kDynamic);
+    }
+    auto type = RankedTensorType::get(shape, cast<RankedTensorType>(value.getType()).getElementType());
+    return tensor::ExtractSliceOp::create(
+        b, loc, type, value, offsets, sizes,
+        SmallVector<OpFoldResult>(sizes.size(), b.getIndexAttr(1)));
+  }
+
+  /// out[0:rows, begin:end] = x[0:rows] · w[begin:end, :]ᵀ, where a missing
+  /// `rows` means all rows and a missing `begin` all output features.
+  Value buildPartialLinear(LinearOp op, IRMapping &mapping, Value out, Value rows, Value begin,
+                           Value end) {
+    Location loc = op.getLoc();
+    Value x = mapping.lookup(op.getInput()), w = mapping.lookup(op.getWeight());
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto wType = cast<RankedTensorType>(w.getType());
+    OpFoldResult zero = b.getIndexAttr(0);
+    Value count = begin ? arith::SubIOp::create(b, loc, end, begin).getResult() : Value();
+    OpFoldResult rowSize = sizeOr(rows, xType.getDimSize(0));
+    OpFoldResult colSize = sizeOr(count, wType.getDimSize(0));
+    OpFoldResult colBegin = begin ? OpFoldResult(begin) : zero;
+    if (rows)
+      x = slice(loc, x, {zero, zero}, {rowSize, b.getIndexAttr(xType.getDimSize(1))});
+    if (begin)
+      w = slice(loc, w, {colBegin, zero}, {colSize, b.getIndexAttr(wType.getDimSize(1))});
+    auto xs = cast<RankedTensorType>(x.getType()), ws = cast<RankedTensorType>(w.getType());
+    auto partType = RankedTensorType::get({xs.getDimSize(0), ws.getDimSize(0)},
+                                          cast<RankedTensorType>(out.getType()).getElementType());
+    Value part = LinearOp::create(b, loc, partType, x, w);
+    return tensor::InsertSliceOp::create(b, loc, part, out,
+                                         SmallVector<OpFoldResult>{zero, colBegin},
+                                         SmallVector<OpFoldResult>{rowSize, colSize},
+                                         SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+  }
+
+  /// Attention for query rows [0, rows) and kv heads [begin, end) with their
+  /// query heads [begin * group, end * group): slicing both keeps each query
+  /// head's kv head at (local head) / group.
+  Value buildPartialAttention(AttentionOp op, IRMapping &mapping, Value out, Value rows,
+                              Value begin, Value end) {
     Location loc = op.getLoc();
     Value q = mapping.lookup(op.getQuery()), k = mapping.lookup(op.getKeys()),
           v = mapping.lookup(op.getValues());
     auto qType = cast<RankedTensorType>(q.getType());
     auto cacheType = cast<RankedTensorType>(k.getType());
     int64_t group = qType.getDimSize(1) / cacheType.getDimSize(1);
-    Value count = arith::SubIOp::create(b, loc, end, begin);
-    Value groupValue = arith::ConstantIndexOp::create(b, loc, group);
-    Value qBegin = arith::MulIOp::create(b, loc, begin, groupValue);
-    Value qCount = arith::MulIOp::create(b, loc, count, groupValue);
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    auto staticSize = [&](RankedTensorType t, int64_t d) -> OpFoldResult {
+    OpFoldResult zero = b.getIndexAttr(0);
+    auto dim = [&](RankedTensorType t, int64_t d) -> OpFoldResult {
       return b.getIndexAttr(t.getDimSize(d));
     };
-    auto qSliceType = RankedTensorType::get(
-        {qType.getDimSize(0), ShapedType::kDynamic, qType.getDimSize(2)}, qType.getElementType());
-    Value qSlice = tensor::ExtractSliceOp::create(
-        b, loc, qSliceType, q, SmallVector<OpFoldResult>{zero, qBegin, zero},
-        SmallVector<OpFoldResult>{staticSize(qType, 0), qCount, staticSize(qType, 2)},
-        SmallVector<OpFoldResult>(3, one));
-    auto cacheSliceType = RankedTensorType::get(
-        {cacheType.getDimSize(0), ShapedType::kDynamic, cacheType.getDimSize(2),
-         cacheType.getDimSize(3)},
-        cacheType.getElementType());
-    auto cacheSlice = [&](Value cache) -> Value {
-      return tensor::ExtractSliceOp::create(
-          b, loc, cacheSliceType, cache, SmallVector<OpFoldResult>{zero, begin, zero, zero},
-          SmallVector<OpFoldResult>{staticSize(cacheType, 0), count, staticSize(cacheType, 2),
-                                    staticSize(cacheType, 3)},
-          SmallVector<OpFoldResult>(4, one));
-    };
-    Value part = AttentionOp::create(b, loc, qSliceType, qSlice, cacheSlice(k), cacheSlice(v),
-                                     mapping.lookup(op.getLayer()), mapping.lookup(op.getPos()),
-                                     op.getScaleAttr()
-                                         ? op.getScaleAttr()
-                                         : b.getF32FloatAttr(1.0 / std::sqrt(static_cast<double>(
-                                                                     qType.getDimSize(2)))));
-    return tensor::InsertSliceOp::create(
-        b, loc, part, out, SmallVector<OpFoldResult>{zero, qBegin, zero},
-        SmallVector<OpFoldResult>{staticSize(qType, 0), qCount, staticSize(qType, 2)},
-        SmallVector<OpFoldResult>(3, one));
-  }
-
-  /// out[:, begin:end] = x · w[begin:end, :]ᵀ
-  Value buildRangedLinear(LinearOp op, IRMapping &mapping, Value out, Value begin,
-                          Value end) {
-    Location loc = op.getLoc();
-    Value x = mapping.lookup(op.getInput()), w = mapping.lookup(op.getWeight());
-    auto wType = cast<RankedTensorType>(w.getType());
-    auto outType = cast<RankedTensorType>(out.getType());
-    Value count = arith::SubIOp::create(b, loc, end, begin);
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    auto sliceType = RankedTensorType::get({ShapedType::kDynamic, wType.getDimSize(1)},
-                                           wType.getElementType());
-    Value rows = tensor::ExtractSliceOp::create(
-        b, loc, sliceType, w, SmallVector<OpFoldResult>{begin, zero},
-        SmallVector<OpFoldResult>{count, b.getIndexAttr(wType.getDimSize(1))},
-        SmallVector<OpFoldResult>{one, one});
-    auto partType = RankedTensorType::get({outType.getDimSize(0), ShapedType::kDynamic},
-                                          outType.getElementType());
-    Value part = LinearOp::create(b, loc, partType, x, rows);
-    return tensor::InsertSliceOp::create(
-        b, loc, part, out, SmallVector<OpFoldResult>{zero, begin},
-        SmallVector<OpFoldResult>{b.getIndexAttr(outType.getDimSize(0)), count},
-        SmallVector<OpFoldResult>{one, one});
+    OpFoldResult qBegin = zero, qCount = dim(qType, 1);
+    if (begin) {
+      Value count = arith::SubIOp::create(b, loc, end, begin);
+      Value groupValue = arith::ConstantIndexOp::create(b, loc, group);
+      qBegin = arith::MulIOp::create(b, loc, begin, groupValue).getResult();
+      qCount = arith::MulIOp::create(b, loc, count, groupValue).getResult();
+      auto cacheSlice = [&](Value cache) {
+        return slice(loc, cache, {zero, begin, zero, zero},
+                     {dim(cacheType, 0), count, dim(cacheType, 2), dim(cacheType, 3)});
+      };
+      k = cacheSlice(k);
+      v = cacheSlice(v);
+    }
+    OpFoldResult rowSize = sizeOr(rows, qType.getDimSize(0));
+    q = slice(loc, q, {zero, qBegin, zero}, {rowSize, qCount, dim(qType, 2)});
+    FloatAttr scale = op.getScaleAttr()
+                          ? op.getScaleAttr()
+                          : b.getF32FloatAttr(1.0 / std::sqrt(static_cast<double>(
+                                                        qType.getDimSize(2))));
+    Value part = AttentionOp::create(b, loc, q.getType(), q, k, v, mapping.lookup(op.getLayer()),
+                                     mapping.lookup(op.getPos()), scale);
+    return tensor::InsertSliceOp::create(b, loc, part, out,
+                                         SmallVector<OpFoldResult>{zero, qBegin, zero},
+                                         SmallVector<OpFoldResult>{rowSize, qCount, dim(qType, 2)},
+                                         SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
   }
 
   ModuleOp kernels;

@@ -50,7 +50,7 @@ absl::StatusOr<std::unique_ptr<Buffer>> CpuDevice::allocate(uint64_t bytes) {
   return std::unique_ptr<Buffer>(new CpuBuffer(base, bytes, mapped));
 }
 
-absl::Status CpuDevice::runDispatch(const BoundDispatch &d, int64_t pos,
+absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &invocation,
                                     int64_t layer) {
   const size_t n = d.args.size();
   if (n + (d.range > 0 ? 2 : 0) > kMaxKernelArgs)
@@ -67,7 +67,10 @@ absl::Status CpuDevice::runDispatch(const BoundDispatch &d, int64_t pos,
       slots[i].ptr = static_cast<char *>(a.base) + layer * a.layerStride;
       break;
     case ArgSource::Kind::Pos:
-      slots[i].value = pos;
+      slots[i].value = invocation.pos;
+      break;
+    case ArgSource::Kind::Rows:
+      slots[i].value = invocation.rows;
       break;
     case ArgSource::Kind::Layer:
       slots[i].value = layer;
@@ -98,14 +101,14 @@ absl::Status CpuDevice::runDispatch(const BoundDispatch &d, int64_t pos,
 absl::Status CpuDevice::run(const Program &program,
                             const Invocation &invocation) {
   for (const BoundDispatch &d : program.prologue)
-    if (absl::Status s = runDispatch(d, invocation.pos, 0); !s.ok())
+    if (absl::Status s = runDispatch(d, invocation, 0); !s.ok())
       return s;
   for (int64_t layer = 0; layer < program.layers; ++layer)
     for (const BoundDispatch &d : program.layerBody)
-      if (absl::Status s = runDispatch(d, invocation.pos, layer); !s.ok())
+      if (absl::Status s = runDispatch(d, invocation, layer); !s.ok())
         return s;
   for (const BoundDispatch &d : program.epilogue)
-    if (absl::Status s = runDispatch(d, invocation.pos, 0); !s.ok())
+    if (absl::Status s = runDispatch(d, invocation, 0); !s.ok())
       return s;
   return absl::OkStatus();
 }

@@ -27,7 +27,7 @@ public:
                    const Invocation &invocation) override;
 
 private:
-  absl::Status runDispatch(const BoundDispatch &dispatch, int64_t pos,
+  absl::Status runDispatch(const BoundDispatch &dispatch, const Invocation &invocation,
                            int64_t layer);
   ThreadPool pool;
 };
