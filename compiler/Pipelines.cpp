@@ -23,6 +23,7 @@ void addUpstream(OpPassManager &pm, StringRef pipeline) {
 void buildOptimize(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseResidualAdd());
 }
 
 void buildLinalg(OpPassManager &pm) {
@@ -58,7 +59,7 @@ void buildLlvm(OpPassManager &pm) {
 
 ArrayRef<Phase> getModelPhases() {
   static const Phase phases[] = {
-      {"optimize", "canonicalize the llama graph", buildOptimize},
+      {"optimize", "canonicalize and fuse the llama graph", buildOptimize},
   };
   return phases;
 }

@@ -123,7 +123,8 @@ struct RMSNormLowering : OpRewritePattern<RMSNormOp> {
   }
 };
 
-/// linear: out[n, o] = sum_k x[n, k] * w[o, k], accumulated in f32.
+/// linear: out[n, o] = (residual[n, o] +) sum_k x[n, k] * w[o, k],
+/// accumulated in f32.
 struct LinearLowering : OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LinearOp op, PatternRewriter &rewriter) const override {
@@ -139,8 +140,24 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(rewriter, loc, x, 0),
                                     tensor::getMixedSize(rewriter, loc, w, 0)};
     Value empty = tensor::EmptyOp::create(rewriter, loc, sizes, f32);
-    Value zero = f32Constant(rewriter, loc, 0.0);
-    Value acc = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    // The accumulator starts at zero, or at the fused residual.
+    Value acc;
+    if (Value residual = op.getResidual()) {
+      acc = residual;
+      if (!type.getElementType().isF32()) {
+        SmallVector<AffineMap> maps(2, rewriter.getMultiDimIdentityMap(2));
+        acc = linalg::GenericOp::create(
+                  rewriter, loc, empty.getType(), residual, empty, maps,
+                  {utils::IteratorType::parallel, utils::IteratorType::parallel},
+                  [&](OpBuilder &b, Location l, ValueRange args) {
+                    linalg::YieldOp::create(b, l, extendToF32(b, l, args[0]));
+                  })
+                  .getResult(0);
+      }
+    } else {
+      Value zero = f32Constant(rewriter, loc, 0.0);
+      acc = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    }
     Value sum =
         linalg::GenericOp::create(
             rewriter, loc, acc.getType(), ValueRange{x, w}, acc,

@@ -9,6 +9,16 @@
 
 include "mlir/Pass/PassBase.td"
 
+def LlamaFuseResidualAdd : Pass<"llama-fuse-residual-add", "::mlir::func::FuncOp"> {
+  let summary = "Fold residual adds into the epilogue of the linear layer they add";
+  let description = [{
+    Rewrites `llama.add %h, (llama.linear %x, %w)` into
+    `llama.linear %x, %w plus %h` when the linear layer has no other use, so
+    the projection's accumulators start from the residual stream: one kernel
+    and one pass over the activations fewer per residual connection.
+  }];
+}
+
 def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {
   let summary = "Lower llama elementwise, normalization, projection and embedding ops to linalg";
   let description = [{

@@ -103,6 +103,9 @@ LogicalResult LinearOp::verify() {
                          << result;
   if (result.getElementType() != input.getElementType())
     return emitOpError("result element type must match the input's");
+  if (Value residual = getResidual(); residual && residual.getType() != result)
+    return emitOpError() << "residual must have the result's type " << result
+                         << ", got " << residual.getType();
   return success();
 }
 

@@ -79,21 +79,32 @@ def Llama_RMSNormOp : Llama_Op<"rms_norm", [Pure, AllTypesMatch<["input", "resul
 }
 
 def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
-  let summary = "a linear layer without bias: `out = x · weightᵀ`";
+  let summary = "a linear layer without bias: `out = x · weightᵀ (+ residual)`";
   let description = [{
     `weight` is stored `[out_features, in_features]` as in every Llama
     checkpoint. The weight's element type may differ from the activations'
-    (bf16 weights with f32 activations); accumulation is in f32.
+    (bf16 weights with f32 activations); accumulation is in f32. With
+    `plus %residual` the result is added to `residual` (the residual
+    connection fused into the projection's epilogue by
+    `llama-fuse-residual-add`); `residual` has the result's type.
 
     ```mlir
     %q = llama.linear %x, %wq : tensor<4x64xf32>, tensor<64x64xf32> -> tensor<4x64xf32>
+    %h2 = llama.linear %y, %wo plus %h : tensor<4x64xf32>
+        : tensor<4x64xf32>, tensor<64x64xf32> -> tensor<4x64xf32>
     ```
   }];
-  let arguments = (ins Llama_FloatTensor:$input, Llama_FloatTensor:$weight);
+  let arguments = (ins Llama_FloatTensor:$input, Llama_FloatTensor:$weight,
+                       Optional<Llama_FloatTensor>:$residual);
   let results = (outs Llama_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+    $input `,` $weight (`plus` $residual^ `:` type($residual))? attr-dict `:` type($input) `,` type($weight) `->` type($result)
   }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input, "::mlir::Value":$weight), [{
+      build($_builder, $_state, result, input, weight, ::mlir::Value());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

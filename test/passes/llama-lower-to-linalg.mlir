@@ -90,3 +90,14 @@ func.func @silu(%a: tensor<2x64xf32>) -> tensor<2x64xf32> {
   %0 = llama.silu %a : tensor<2x64xf32>
   return %0 : tensor<2x64xf32>
 }
+
+// -----
+
+// A fused residual is the reduction's initial value instead of zero.
+// CHECK-LABEL: func.func @linear_plus_residual
+// CHECK-NOT: linalg.fill
+// CHECK: linalg.generic {{.*}} ins(%arg0, %arg1 : tensor<2x64xf32>, tensor<64x64xf32>) outs(%arg2 : tensor<2x64xf32>)
+func.func @linear_plus_residual(%x: tensor<2x64xf32>, %w: tensor<64x64xf32>, %h: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  %0 = llama.linear %x, %w plus %h : tensor<2x64xf32> : tensor<2x64xf32>, tensor<64x64xf32> -> tensor<2x64xf32>
+  return %0 : tensor<2x64xf32>
+}

@@ -288,7 +288,8 @@ private:
         SmallVector<OpFoldResult>(sizes.size(), b.getIndexAttr(1)));
   }
 
-  /// out[0:rows, begin:end] = x[0:rows] · w[begin:end, :]ᵀ, where a missing
+  /// out[0:rows, begin:end] = (residual[0:rows, begin:end] +)
+  /// x[0:rows] · w[begin:end, :]ᵀ, where a missing
   /// `rows` means all rows and a missing `begin` all output features.
   Value buildPartialLinear(LinearOp op, IRMapping &mapping, Value out, Value rows, Value begin,
                            Value end) {
@@ -308,7 +309,13 @@ private:
     auto xs = cast<RankedTensorType>(x.getType()), ws = cast<RankedTensorType>(w.getType());
     auto partType = RankedTensorType::get({xs.getDimSize(0), ws.getDimSize(0)},
                                           cast<RankedTensorType>(out.getType()).getElementType());
-    Value part = LinearOp::create(b, loc, partType, x, w);
+    Value residual;
+    if (op.getResidual()) {
+      residual = mapping.lookup(op.getResidual());
+      if (rows || begin)
+        residual = slice(loc, residual, {zero, colBegin}, {rowSize, colSize});
+    }
+    Value part = LinearOp::create(b, loc, partType, x, w, residual);
     return tensor::InsertSliceOp::create(b, loc, part, out,
                                          SmallVector<OpFoldResult>{zero, colBegin},
                                          SmallVector<OpFoldResult>{rowSize, colSize},

@@ -126,6 +126,15 @@ func.func @linear_result_type(%x: tensor<4x64xf32>, %w: tensor<172x64xbf16>) {
 
 // -----
 
+// A fused residual has the result's type.
+func.func @linear_residual_type(%x: tensor<4x64xf32>, %w: tensor<172x64xf32>, %h: tensor<4x64xf32>) {
+  // expected-error @+1 {{residual must have the result's type 'tensor<4x172xf32>', got 'tensor<4x64xf32>'}}
+  %0 = llama.linear %x, %w plus %h : tensor<4x64xf32> : tensor<4x64xf32>, tensor<172x64xf32> -> tensor<4x172xf32>
+  return
+}
+
+// -----
+
 // Inputs to a linear layer are [rows, features].
 func.func @linear_input_rank(%x: tensor<64xf32>, %w: tensor<172x64xf32>) {
   // expected-error @+1 {{input must have rank 2}}

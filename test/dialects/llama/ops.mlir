@@ -37,6 +37,14 @@ func.func @linear(%x: tensor<4x64xf32>, %w: tensor<172x64xbf16>) -> tensor<4x172
   return %0 : tensor<4x172xf32>
 }
 
+// A linear layer with a fused residual.
+// CHECK-LABEL: func.func @linear_plus
+// CHECK: llama.linear %{{.*}}, %{{.*}} plus %{{.*}} : tensor<4x64xf32> : tensor<4x172xf32>, tensor<64x172xf32> -> tensor<4x64xf32>
+func.func @linear_plus(%x: tensor<4x172xf32>, %w: tensor<64x172xf32>, %h: tensor<4x64xf32>) -> tensor<4x64xf32> {
+  %0 = llama.linear %x, %w plus %h : tensor<4x64xf32> : tensor<4x172xf32>, tensor<64x172xf32> -> tensor<4x64xf32>
+  return %0 : tensor<4x64xf32>
+}
+
 // RoPE in both pair layouts, with Llama 3 frequency scaling on the second.
 // CHECK-LABEL: func.func @rope
 // CHECK: llama.rope %{{.*}} at %{{.*}} {layout = #llama.rope_layout<interleaved>} : tensor<4x8x8xf32>
