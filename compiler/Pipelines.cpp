@@ -24,6 +24,7 @@ void buildOptimize(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseResidualAdd());
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseGatedLinear());
 }
 
 void buildLinalg(OpPassManager &pm) {

@@ -221,12 +221,27 @@ struct EmbeddingLowering : OpRewritePattern<EmbeddingOp> {
   }
 };
 
+/// gated_linear: the two projections and the SwiGLU, as the ops they fuse;
+/// the patterns above lower those. Fusion here is about kernel boundaries
+/// (one kernel computes all three), not about a different loop nest.
+struct GatedLinearLowering : OpRewritePattern<GatedLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatedLinearOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type type = op.getType();
+    Value gate = LinearOp::create(rewriter, loc, type, op.getInput(), op.getGate());
+    Value up = LinearOp::create(rewriter, loc, type, op.getInput(), op.getUp());
+    rewriter.replaceOpWithNewOp<SwiGLUOp>(op, type, gate, up);
+    return success();
+  }
+};
+
 struct LlamaLowerToLinalgPass
     : llama::impl::LlamaLowerToLinalgBase<LlamaLowerToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<RMSNormLowering, LinearLowering, EmbeddingLowering>(ctx);
+    patterns.add<RMSNormLowering, LinearLowering, EmbeddingLowering, GatedLinearLowering>(ctx);
     patterns.add<ElementwiseLowering<SiluOp>>(
         ctx, [](OpBuilder &b, Location l, ValueRange v) { return buildSilu(b, l, v[0]); });
     patterns.add<ElementwiseLowering<SwiGLUOp>>(

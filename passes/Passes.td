@@ -19,6 +19,15 @@ def LlamaFuseResidualAdd : Pass<"llama-fuse-residual-add", "::mlir::func::FuncOp
   }];
 }
 
+def LlamaFuseGatedLinear : Pass<"llama-fuse-gated-linear", "::mlir::func::FuncOp"> {
+  let summary = "Fuse the MLP's gate and up projections and their SwiGLU into one op";
+  let description = [{
+    Rewrites `llama.swiglu (llama.linear %y, %w1), (llama.linear %y, %w3)`,
+    where both projections read the same rows and have no other use, into
+    `llama.gated_linear %y, %w1, %w3`.
+  }];
+}
+
 def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {
   let summary = "Lower llama elementwise, normalization, projection and embedding ops to linalg";
   let description = [{

@@ -109,6 +109,31 @@ LogicalResult LinearOp::verify() {
   return success();
 }
 
+LogicalResult GatedLinearOp::verify() {
+  if (getGate().getType() != getUp().getType())
+    return emitOpError() << "gate and up weights must have the same type, got "
+                         << getGate().getType() << " and " << getUp().getType();
+  auto input = getInput().getType();
+  auto weight = getGate().getType();
+  auto result = getResult().getType();
+  if (failed(checkRank(*this, "input", input, 2)) ||
+      failed(checkRank(*this, "gate", weight, 2)) ||
+      failed(checkRank(*this, "result", result, 2)))
+    return failure();
+  if (!dimsAgree(input.getDimSize(1), weight.getDimSize(1)))
+    return emitOpError() << "input has " << dimStr(input.getDimSize(1))
+                         << " features but the weights [out, in] expect "
+                         << dimStr(weight.getDimSize(1));
+  if (!dimsAgree(result.getDimSize(0), input.getDimSize(0)) ||
+      !dimsAgree(result.getDimSize(1), weight.getDimSize(0)))
+    return emitOpError() << "result must be [" << dimStr(input.getDimSize(0))
+                         << ", " << dimStr(weight.getDimSize(0)) << "], got "
+                         << result;
+  if (result.getElementType() != input.getElementType())
+    return emitOpError("result element type must match the input's");
+  return success();
+}
+
 LogicalResult RopeOp::verify() {
   auto input = getInput().getType();
   if (failed(checkRank(*this, "input", input, 3)))

@@ -108,6 +108,29 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Llama_GatedLinearOp : Llama_Op<"gated_linear", [Pure]> {
+  let summary = "the MLP's gate and up projections with the SwiGLU epilogue";
+  let description = [{
+    `silu(x · gateᵀ) * (x · upᵀ)`: both projections of a Llama MLP read the
+    same normalized rows, and their results meet only in the SwiGLU. Made by
+    `llama-fuse-gated-linear`, it runs as one kernel: a thread computes the
+    gate and up values of its hidden rows and combines them while they are
+    still in cache.
+
+    ```mlir
+    %act = llama.gated_linear %y, %w1, %w3
+        : tensor<4x64xf32>, tensor<172x64xf32>, tensor<172x64xf32> -> tensor<4x172xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$input, Llama_FloatTensor:$gate,
+                       Llama_FloatTensor:$up);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gate `,` $up attr-dict `:` type($input) `,` type($gate) `,` type($up) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Positional encoding, KV cache, attention
 //===----------------------------------------------------------------------===//

@@ -101,3 +101,17 @@ func.func @linear_plus_residual(%x: tensor<2x64xf32>, %w: tensor<64x64xf32>, %h:
   %0 = llama.linear %x, %w plus %h : tensor<2x64xf32> : tensor<2x64xf32>, tensor<64x64xf32> -> tensor<2x64xf32>
   return %0 : tensor<2x64xf32>
 }
+
+// -----
+
+// gated_linear lowers to both projections' reductions and the SwiGLU.
+// CHECK-LABEL: func.func @gated_linear
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%arg0, %arg1
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%arg0, %arg2
+// CHECK: linalg.generic
+// CHECK:   math.exp
+// CHECK-NOT: llama.
+func.func @gated_linear(%y: tensor<2x64xf32>, %w1: tensor<172x64xf32>, %w3: tensor<172x64xf32>) -> tensor<2x172xf32> {
+  %0 = llama.gated_linear %y, %w1, %w3 : tensor<2x64xf32>, tensor<172x64xf32>, tensor<172x64xf32> -> tensor<2x172xf32>
+  return %0 : tensor<2x172xf32>
+}

@@ -179,6 +179,13 @@ private:
       if (ranged)
         dispatch.range = weightType.getDimSize(0);
     }
+    if (auto gated = dyn_cast<GatedLinearOp>(op)) {
+      auto weightType = cast<RankedTensorType>(gated.getGate().getType());
+      int64_t bytes = 2 * weightType.getNumElements() * weightType.getElementTypeBitWidth() / 8;
+      ranged = bytes >= options.minParallelBytes;
+      if (ranged)
+        dispatch.range = weightType.getDimSize(0);
+    }
     if (auto attention = dyn_cast<AttentionOp>(op)) {
       // Split over kv heads (each with its group of query heads). The work
       // grows with the position; the whole cache's size bounds it.
@@ -191,7 +198,7 @@ private:
     }
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
-    bool rowsLimited = schedule.tokens > 1 && isa<LinearOp, AttentionOp>(op);
+    bool rowsLimited = schedule.tokens > 1 && isa<LinearOp, GatedLinearOp, AttentionOp>(op);
     if (rowsLimited)
       dispatch.scalars.push_back("rows");
     dispatch.kernel = buildKernelFunc(op, argTypes, inPlace, ranged, rowsLimited);
@@ -242,6 +249,8 @@ private:
     Value result;
     if (auto linear = dyn_cast<LinearOp>(op); linear && (ranged || rowsLimited)) {
       result = buildPartialLinear(linear, mapping, out, rows, begin, end);
+    } else if (auto gated = dyn_cast<GatedLinearOp>(op); gated && (ranged || rowsLimited)) {
+      result = buildPartialGatedLinear(gated, mapping, out, rows, begin, end);
     } else if (auto attention = dyn_cast<AttentionOp>(op);
                attention && (ranged || rowsLimited)) {
       result = buildPartialAttention(attention, mapping, out, rows, begin, end);
@@ -316,6 +325,38 @@ private:
         residual = slice(loc, residual, {zero, colBegin}, {rowSize, colSize});
     }
     Value part = LinearOp::create(b, loc, partType, x, w, residual);
+    return tensor::InsertSliceOp::create(b, loc, part, out,
+                                         SmallVector<OpFoldResult>{zero, colBegin},
+                                         SmallVector<OpFoldResult>{rowSize, colSize},
+                                         SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+  }
+
+  /// out[0:rows, begin:end] = silu(x[0:rows] · gate[begin:end]ᵀ) *
+  /// (x[0:rows] · up[begin:end]ᵀ), the gated MLP for some hidden rows.
+  Value buildPartialGatedLinear(GatedLinearOp op, IRMapping &mapping, Value out, Value rows,
+                                Value begin, Value end) {
+    Location loc = op.getLoc();
+    Value x = mapping.lookup(op.getInput());
+    Value gate = mapping.lookup(op.getGate()), up = mapping.lookup(op.getUp());
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto wType = cast<RankedTensorType>(gate.getType());
+    OpFoldResult zero = b.getIndexAttr(0);
+    Value count = begin ? arith::SubIOp::create(b, loc, end, begin).getResult() : Value();
+    OpFoldResult rowSize = sizeOr(rows, xType.getDimSize(0));
+    OpFoldResult colSize = sizeOr(count, wType.getDimSize(0));
+    OpFoldResult colBegin = begin ? OpFoldResult(begin) : zero;
+    if (rows)
+      x = slice(loc, x, {zero, zero}, {rowSize, b.getIndexAttr(xType.getDimSize(1))});
+    if (begin) {
+      OpFoldResult k = b.getIndexAttr(wType.getDimSize(1));
+      gate = slice(loc, gate, {colBegin, zero}, {colSize, k});
+      up = slice(loc, up, {colBegin, zero}, {colSize, k});
+    }
+    auto partType = RankedTensorType::get(
+        {cast<RankedTensorType>(x.getType()).getDimSize(0),
+         cast<RankedTensorType>(gate.getType()).getDimSize(0)},
+        cast<RankedTensorType>(out.getType()).getElementType());
+    Value part = GatedLinearOp::create(b, loc, partType, x, gate, up);
     return tensor::InsertSliceOp::create(b, loc, part, out,
                                          SmallVector<OpFoldResult>{zero, colBegin},
                                          SmallVector<OpFoldResult>{rowSize, colSize},

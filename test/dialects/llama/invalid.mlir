@@ -135,6 +135,51 @@ func.func @linear_residual_type(%x: tensor<4x64xf32>, %w: tensor<172x64xf32>, %h
 
 // -----
 
+// Gate and up weights share a type.
+func.func @gated_weights(%y: tensor<4x64xf32>, %w1: tensor<172x64xf32>, %w3: tensor<172x64xbf16>) {
+  // expected-error @+1 {{gate and up weights must have the same type}}
+  %0 = llama.gated_linear %y, %w1, %w3 : tensor<4x64xf32>, tensor<172x64xf32>, tensor<172x64xbf16> -> tensor<4x172xf32>
+  return
+}
+
+// -----
+
+// The gated projections read the input's features.
+func.func @gated_features(%y: tensor<4x32xf32>, %w1: tensor<172x64xf32>, %w3: tensor<172x64xf32>) {
+  // expected-error @+1 {{input has 32 features but the weights [out, in] expect 64}}
+  %0 = llama.gated_linear %y, %w1, %w3 : tensor<4x32xf32>, tensor<172x64xf32>, tensor<172x64xf32> -> tensor<4x172xf32>
+  return
+}
+
+// -----
+
+// The gated result is [rows, hidden].
+func.func @gated_result(%y: tensor<4x64xf32>, %w1: tensor<172x64xf32>, %w3: tensor<172x64xf32>) {
+  // expected-error @+1 {{result must be [4, 172], got 'tensor<4x64xf32>'}}
+  %0 = llama.gated_linear %y, %w1, %w3 : tensor<4x64xf32>, tensor<172x64xf32>, tensor<172x64xf32> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+// gated_linear needs matrices.
+func.func @gated_rank(%y: tensor<64xf32>, %w1: tensor<172x64xf32>, %w3: tensor<172x64xf32>) {
+  // expected-error @+1 {{input must have rank 2}}
+  %0 = llama.gated_linear %y, %w1, %w3 : tensor<64xf32>, tensor<172x64xf32>, tensor<172x64xf32> -> tensor<4x172xf32>
+  return
+}
+
+// -----
+
+// gated_linear keeps the activations' element type.
+func.func @gated_elem(%y: tensor<4x64xf32>, %w1: tensor<172x64xf32>, %w3: tensor<172x64xf32>) {
+  // expected-error @+1 {{result element type must match the input's}}
+  %0 = llama.gated_linear %y, %w1, %w3 : tensor<4x64xf32>, tensor<172x64xf32>, tensor<172x64xf32> -> tensor<4x172xbf16>
+  return
+}
+
+// -----
+
 // Inputs to a linear layer are [rows, features].
 func.func @linear_input_rank(%x: tensor<64xf32>, %w: tensor<172x64xf32>) {
   // expected-error @+1 {{input must have rank 2}}

@@ -45,6 +45,14 @@ func.func @linear_plus(%x: tensor<4x172xf32>, %w: tensor<64x172xf32>, %h: tensor
   return %0 : tensor<4x64xf32>
 }
 
+// The fused gate/up projections with SwiGLU.
+// CHECK-LABEL: func.func @gated_linear
+// CHECK: llama.gated_linear %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x64xf32>, tensor<172x64xbf16>, tensor<172x64xbf16> -> tensor<4x172xf32>
+func.func @gated_linear(%y: tensor<4x64xf32>, %w1: tensor<172x64xbf16>, %w3: tensor<172x64xbf16>) -> tensor<4x172xf32> {
+  %0 = llama.gated_linear %y, %w1, %w3 : tensor<4x64xf32>, tensor<172x64xbf16>, tensor<172x64xbf16> -> tensor<4x172xf32>
+  return %0 : tensor<4x172xf32>
+}
+
 // RoPE in both pair layouts, with Llama 3 frequency scaling on the second.
 // CHECK-LABEL: func.func @rope
 // CHECK: llama.rope %{{.*}} at %{{.*}} {layout = #llama.rope_layout<interleaved>} : tensor<4x8x8xf32>
