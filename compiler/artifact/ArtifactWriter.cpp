@@ -3,7 +3,9 @@
 #include "compiler/artifact/ArtifactWriter.h"
 #include "runtime/artifact/ArtifactFormat.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <nlohmann/json.hpp>
@@ -169,6 +171,10 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   header.fileSize = fileSize;
 
   std::string tmpPath = path + ".tmp";
+  // An interrupted compile (Ctrl-C, SIGTERM) removes its partial file; the
+  // final name only ever holds a complete artifact (rename below).
+  llvm::sys::RemoveFileOnSignal(tmpPath);
+  auto forgetTmp = llvm::make_scope_exit([&] { llvm::sys::DontRemoveFileOnSignal(tmpPath); });
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(tmpPath, ec);
