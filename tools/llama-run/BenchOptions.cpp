@@ -39,10 +39,6 @@ options:
 
 namespace {
 
-absl::Status usageError(absl::string_view message) {
-  return absl::InvalidArgumentError(message);
-}
-
 absl::StatusOr<std::vector<int64_t>> parseLengths(const std::string &name,
                                                   const std::string &value) {
   std::vector<int64_t> lengths;
@@ -103,17 +99,8 @@ parseBenchOptions(const std::vector<std::string> &args) {
                                  {"--threads", "--prompt-tokens",
                                   "--new-tokens", "--repeats", "--probe-mib"}};
   BenchCommandOptions o;
-  bool sawArtifact = false;
-  absl::Status scanned = scanFlags(
-      args, kSpec,
-      [&](const std::string &arg) -> absl::Status {
-        if (sawArtifact)
-          return usageError(absl::StrCat("unexpected argument '", arg,
-                                         "' (one artifact only)"));
-        o.artifact = arg;
-        sawArtifact = true;
-        return absl::OkStatus();
-      },
+  absl::Status scanned = scanArtifactAndFlags(
+      args, kSpec, o.artifact,
       [&](const std::string &name, const std::string &value) {
         return applyBenchFlag(o, name, value);
       });
@@ -121,7 +108,7 @@ parseBenchOptions(const std::vector<std::string> &args) {
     return scanned;
   if (o.help)
     return o;
-  if (!sawArtifact)
+  if (o.artifact.empty())
     return usageError("no artifact given (usage: llama-run bench <artifact> "
                       "[options]; see llama-run bench --help)");
   return o;

@@ -91,4 +91,28 @@ absl::StatusOr<float> parseFloatFlag(absl::string_view flag,
   return static_cast<float>(value);
 }
 
+absl::Status usageError(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
+}
+
+absl::Status
+scanArtifactAndFlags(const std::vector<std::string> &args, const FlagSpec &spec,
+                     std::string &artifact,
+                     absl::FunctionRef<absl::Status(const std::string &name,
+                                                    const std::string &value)>
+                         onFlag) {
+  bool sawArtifact = false;
+  return scanFlags(
+      args, spec,
+      [&](const std::string &arg) -> absl::Status {
+        if (sawArtifact)
+          return usageError(absl::StrCat("unexpected argument '", arg,
+                                         "' (one artifact only)"));
+        artifact = arg;
+        sawArtifact = true;
+        return absl::OkStatus();
+      },
+      onFlag);
+}
+
 } // namespace llamac::tools

@@ -41,6 +41,19 @@ scanFlags(const std::vector<std::string> &args, const FlagSpec &spec,
                                          const std::string &value)>
               onFlag);
 
+/// A bad-invocation error (llama-run reports these with exit status 2).
+absl::Status usageError(absl::string_view message);
+
+/// scanFlags for commands that take exactly one positional argument, the
+/// artifact: a second one is an error. `artifact` stays empty when none is
+/// given (the caller decides whether that is an error, e.g. after --help).
+absl::Status
+scanArtifactAndFlags(const std::vector<std::string> &args, const FlagSpec &spec,
+                     std::string &artifact,
+                     absl::FunctionRef<absl::Status(const std::string &name,
+                                                    const std::string &value)>
+                         onFlag);
+
 /// An integer in [min, max]; errors name `flag`.
 absl::StatusOr<int64_t> parseIntFlag(absl::string_view flag,
                                      absl::string_view text, int64_t min,

@@ -37,10 +37,6 @@ options:
 
 namespace {
 
-absl::Status usageError(absl::string_view message) {
-  return absl::InvalidArgumentError(message);
-}
-
 /// Applies one flag's value to `o`; the scanner has checked the name.
 absl::Status applyRunFlag(RunOptions &o, const std::string &name,
                           const std::string &value) {
@@ -116,17 +112,8 @@ parseRunOptions(const std::vector<std::string> &args) {
       {"--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
        "--seed", "--threads", "--max-seq-len", "--device"}};
   RunOptions o;
-  bool sawArtifact = false;
-  absl::Status scanned = scanFlags(
-      args, kSpec,
-      [&](const std::string &arg) -> absl::Status {
-        if (sawArtifact)
-          return usageError(absl::StrCat("unexpected argument '", arg,
-                                         "' (one artifact only)"));
-        o.artifact = arg;
-        sawArtifact = true;
-        return absl::OkStatus();
-      },
+  absl::Status scanned = scanArtifactAndFlags(
+      args, kSpec, o.artifact,
       [&](const std::string &name, const std::string &value) {
         return applyRunFlag(o, name, value);
       });
@@ -134,7 +121,7 @@ parseRunOptions(const std::vector<std::string> &args) {
     return scanned;
   if (o.help)
     return o;
-  if (!sawArtifact)
+  if (o.artifact.empty())
     return usageError("no artifact given (usage: llama-run <artifact> "
                       "--prompt TEXT ...; see --help)");
   if (!o.hasPrompt)
