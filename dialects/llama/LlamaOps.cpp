@@ -84,27 +84,37 @@ LogicalResult RMSNormOp::verify() {
   return success();
 }
 
-LogicalResult LinearOp::verify() {
-  auto input = getInput().getType();
-  auto weight = getWeight().getType();
-  auto result = getResult().getType();
-  if (failed(checkRank(*this, "input", input, 2)) ||
-      failed(checkRank(*this, "weight", weight, 2)) ||
-      failed(checkRank(*this, "result", result, 2)))
+/// The shape rules shared by the projections: input [N, K], weight [O, K],
+/// result [N, O] with the input's element type.
+static LogicalResult verifyProjection(Operation *op, RankedTensorType input,
+                                      RankedTensorType weight,
+                                      RankedTensorType result,
+                                      StringRef weightName) {
+  if (failed(checkRank(op, "input", input, 2)) ||
+      failed(checkRank(op, weightName, weight, 2)) ||
+      failed(checkRank(op, "result", result, 2)))
     return failure();
   if (!dimsAgree(input.getDimSize(1), weight.getDimSize(1)))
-    return emitOpError() << "input has " << dimStr(input.getDimSize(1))
-                         << " features but the weight [out, in] expects "
-                         << dimStr(weight.getDimSize(1));
+    return op->emitOpError() << "input has " << dimStr(input.getDimSize(1))
+                             << " features but the " << weightName
+                             << " [out, in] expects "
+                             << dimStr(weight.getDimSize(1));
   if (!dimsAgree(result.getDimSize(0), input.getDimSize(0)) ||
       !dimsAgree(result.getDimSize(1), weight.getDimSize(0)))
-    return emitOpError() << "result must be [" << dimStr(input.getDimSize(0))
-                         << ", " << dimStr(weight.getDimSize(0)) << "], got "
-                         << result;
+    return op->emitOpError() << "result must be [" << dimStr(input.getDimSize(0))
+                             << ", " << dimStr(weight.getDimSize(0)) << "], got "
+                             << result;
   if (result.getElementType() != input.getElementType())
-    return emitOpError("result element type must match the input's");
-  if (Value residual = getResidual(); residual && residual.getType() != result)
-    return emitOpError() << "residual must have the result's type " << result
+    return op->emitOpError("result element type must match the input's");
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(verifyProjection(*this, getInput().getType(), getWeight().getType(),
+                              getResult().getType(), "weight")))
+    return failure();
+  if (Value residual = getResidual(); residual && residual.getType() != getType())
+    return emitOpError() << "residual must have the result's type " << getType()
                          << ", got " << residual.getType();
   return success();
 }
@@ -113,25 +123,8 @@ LogicalResult GatedLinearOp::verify() {
   if (getGate().getType() != getUp().getType())
     return emitOpError() << "gate and up weights must have the same type, got "
                          << getGate().getType() << " and " << getUp().getType();
-  auto input = getInput().getType();
-  auto weight = getGate().getType();
-  auto result = getResult().getType();
-  if (failed(checkRank(*this, "input", input, 2)) ||
-      failed(checkRank(*this, "gate", weight, 2)) ||
-      failed(checkRank(*this, "result", result, 2)))
-    return failure();
-  if (!dimsAgree(input.getDimSize(1), weight.getDimSize(1)))
-    return emitOpError() << "input has " << dimStr(input.getDimSize(1))
-                         << " features but the weights [out, in] expect "
-                         << dimStr(weight.getDimSize(1));
-  if (!dimsAgree(result.getDimSize(0), input.getDimSize(0)) ||
-      !dimsAgree(result.getDimSize(1), weight.getDimSize(0)))
-    return emitOpError() << "result must be [" << dimStr(input.getDimSize(0))
-                         << ", " << dimStr(weight.getDimSize(0)) << "], got "
-                         << result;
-  if (result.getElementType() != input.getElementType())
-    return emitOpError("result element type must match the input's");
-  return success();
+  return verifyProjection(*this, getInput().getType(), getGate().getType(),
+                          getResult().getType(), "gate");
 }
 
 LogicalResult RopeOp::verify() {

@@ -146,7 +146,7 @@ func.func @gated_weights(%y: tensor<4x64xf32>, %w1: tensor<172x64xf32>, %w3: ten
 
 // The gated projections read the input's features.
 func.func @gated_features(%y: tensor<4x32xf32>, %w1: tensor<172x64xf32>, %w3: tensor<172x64xf32>) {
-  // expected-error @+1 {{input has 32 features but the weights [out, in] expect 64}}
+  // expected-error @+1 {{input has 32 features but the gate [out, in] expects 64}}
   %0 = llama.gated_linear %y, %w1, %w3 : tensor<4x32xf32>, tensor<172x64xf32>, tensor<172x64xf32> -> tensor<4x172xf32>
   return
 }
