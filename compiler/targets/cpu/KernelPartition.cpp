@@ -297,38 +297,65 @@ private:
         SmallVector<OpFoldResult>(sizes.size(), b.getIndexAttr(1)));
   }
 
+  /// The part of a projection one call computes: input rows [0, rows) and
+  /// output features [begin, end); a missing `rows` means all rows and a
+  /// missing `begin` all output features.
+  struct ProjectionPart {
+    Value input;
+    SmallVector<Value> weights;
+    OpFoldResult rowSize, colBegin, colSize;
+    RankedTensorType resultType;
+  };
+
+  ProjectionPart sliceProjection(Location loc, Value input, ArrayRef<Value> weights,
+                                 Value out, Value rows, Value begin, Value end) {
+    auto xType = cast<RankedTensorType>(input.getType());
+    auto wType = cast<RankedTensorType>(weights.front().getType());
+    OpFoldResult zero = b.getIndexAttr(0);
+    Value count = begin ? arith::SubIOp::create(b, loc, end, begin).getResult() : Value();
+    ProjectionPart part;
+    part.rowSize = sizeOr(rows, xType.getDimSize(0));
+    part.colSize = sizeOr(count, wType.getDimSize(0));
+    part.colBegin = begin ? OpFoldResult(begin) : zero;
+    part.input = rows ? slice(loc, input, {zero, zero},
+                              {part.rowSize, b.getIndexAttr(xType.getDimSize(1))})
+                      : input;
+    for (Value w : weights)
+      part.weights.push_back(
+          begin ? slice(loc, w, {part.colBegin, zero},
+                        {part.colSize, b.getIndexAttr(wType.getDimSize(1))})
+                : w);
+    part.resultType = RankedTensorType::get(
+        {cast<RankedTensorType>(part.input.getType()).getDimSize(0),
+         cast<RankedTensorType>(part.weights.front().getType()).getDimSize(0)},
+        cast<RankedTensorType>(out.getType()).getElementType());
+    return part;
+  }
+
+  Value insertProjection(Location loc, const ProjectionPart &part, Value computed, Value out) {
+    return tensor::InsertSliceOp::create(
+        b, loc, computed, out, SmallVector<OpFoldResult>{b.getIndexAttr(0), part.colBegin},
+        SmallVector<OpFoldResult>{part.rowSize, part.colSize},
+        SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+  }
+
   /// out[0:rows, begin:end] = (residual[0:rows, begin:end] +)
-  /// x[0:rows] · w[begin:end, :]ᵀ, where a missing
-  /// `rows` means all rows and a missing `begin` all output features.
+  /// x[0:rows] · w[begin:end, :]ᵀ
   Value buildPartialLinear(LinearOp op, IRMapping &mapping, Value out, Value rows, Value begin,
                            Value end) {
     Location loc = op.getLoc();
-    Value x = mapping.lookup(op.getInput()), w = mapping.lookup(op.getWeight());
-    auto xType = cast<RankedTensorType>(x.getType());
-    auto wType = cast<RankedTensorType>(w.getType());
-    OpFoldResult zero = b.getIndexAttr(0);
-    Value count = begin ? arith::SubIOp::create(b, loc, end, begin).getResult() : Value();
-    OpFoldResult rowSize = sizeOr(rows, xType.getDimSize(0));
-    OpFoldResult colSize = sizeOr(count, wType.getDimSize(0));
-    OpFoldResult colBegin = begin ? OpFoldResult(begin) : zero;
-    if (rows)
-      x = slice(loc, x, {zero, zero}, {rowSize, b.getIndexAttr(xType.getDimSize(1))});
-    if (begin)
-      w = slice(loc, w, {colBegin, zero}, {colSize, b.getIndexAttr(wType.getDimSize(1))});
-    auto xs = cast<RankedTensorType>(x.getType()), ws = cast<RankedTensorType>(w.getType());
-    auto partType = RankedTensorType::get({xs.getDimSize(0), ws.getDimSize(0)},
-                                          cast<RankedTensorType>(out.getType()).getElementType());
+    ProjectionPart part = sliceProjection(loc, mapping.lookup(op.getInput()),
+                                          {mapping.lookup(op.getWeight())}, out, rows, begin, end);
     Value residual;
     if (op.getResidual()) {
       residual = mapping.lookup(op.getResidual());
       if (rows || begin)
-        residual = slice(loc, residual, {zero, colBegin}, {rowSize, colSize});
+        residual = slice(loc, residual, {b.getIndexAttr(0), part.colBegin},
+                         {part.rowSize, part.colSize});
     }
-    Value part = LinearOp::create(b, loc, partType, x, w, residual);
-    return tensor::InsertSliceOp::create(b, loc, part, out,
-                                         SmallVector<OpFoldResult>{zero, colBegin},
-                                         SmallVector<OpFoldResult>{rowSize, colSize},
-                                         SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+    Value computed =
+        LinearOp::create(b, loc, part.resultType, part.input, part.weights[0], residual);
+    return insertProjection(loc, part, computed, out);
   }
 
   /// out[0:rows, begin:end] = silu(x[0:rows] · gate[begin:end]ᵀ) *
@@ -336,31 +363,12 @@ private:
   Value buildPartialGatedLinear(GatedLinearOp op, IRMapping &mapping, Value out, Value rows,
                                 Value begin, Value end) {
     Location loc = op.getLoc();
-    Value x = mapping.lookup(op.getInput());
-    Value gate = mapping.lookup(op.getGate()), up = mapping.lookup(op.getUp());
-    auto xType = cast<RankedTensorType>(x.getType());
-    auto wType = cast<RankedTensorType>(gate.getType());
-    OpFoldResult zero = b.getIndexAttr(0);
-    Value count = begin ? arith::SubIOp::create(b, loc, end, begin).getResult() : Value();
-    OpFoldResult rowSize = sizeOr(rows, xType.getDimSize(0));
-    OpFoldResult colSize = sizeOr(count, wType.getDimSize(0));
-    OpFoldResult colBegin = begin ? OpFoldResult(begin) : zero;
-    if (rows)
-      x = slice(loc, x, {zero, zero}, {rowSize, b.getIndexAttr(xType.getDimSize(1))});
-    if (begin) {
-      OpFoldResult k = b.getIndexAttr(wType.getDimSize(1));
-      gate = slice(loc, gate, {colBegin, zero}, {colSize, k});
-      up = slice(loc, up, {colBegin, zero}, {colSize, k});
-    }
-    auto partType = RankedTensorType::get(
-        {cast<RankedTensorType>(x.getType()).getDimSize(0),
-         cast<RankedTensorType>(gate.getType()).getDimSize(0)},
-        cast<RankedTensorType>(out.getType()).getElementType());
-    Value part = GatedLinearOp::create(b, loc, partType, x, gate, up);
-    return tensor::InsertSliceOp::create(b, loc, part, out,
-                                         SmallVector<OpFoldResult>{zero, colBegin},
-                                         SmallVector<OpFoldResult>{rowSize, colSize},
-                                         SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+    ProjectionPart part = sliceProjection(
+        loc, mapping.lookup(op.getInput()),
+        {mapping.lookup(op.getGate()), mapping.lookup(op.getUp())}, out, rows, begin, end);
+    Value computed = GatedLinearOp::create(b, loc, part.resultType, part.input, part.weights[0],
+                                           part.weights[1]);
+    return insertProjection(loc, part, computed, out);
   }
 
   /// Attention for query rows [0, rows) and kv heads [begin, end) with their
