@@ -28,6 +28,22 @@ def LlamaFuseGatedLinear : Pass<"llama-fuse-gated-linear", "::mlir::func::FuncOp
   }];
 }
 
+def LlamaFuseIntoConsumers : Pass<"llama-fuse-into-consumers", "::mlir::func::FuncOp"> {
+  let summary = "Mark cheap producers to be computed inside their consumers' kernels";
+  let description = [{
+    Marks with `llama.recompute`:
+    - an RMSNorm whose every use is the input of a projection (`llama.linear`
+      or `llama.gated_linear`): the norm is folded into each projection's
+      kernel (recomputed per consumer; a row of `dim` values against a GEMV
+      over `dim x out` weights);
+    - a RoPE whose every use is a cache write or the query of an attention:
+      the rotation is fused with the cache write and with attention.
+    The CPU partitioner clones marked ops into each consumer's kernel instead
+    of giving them a kernel and a buffer of their own, so a decode layer is
+    six launches instead of eleven.
+  }];
+}
+
 def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {
   let summary = "Lower llama elementwise, normalization, projection and embedding ops to linalg";
   let description = [{

@@ -15,6 +15,9 @@
 namespace mlir::llama {
 /// The name of the module attribute that holds a model's ConfigAttr.
 inline constexpr llvm::StringLiteral kConfigAttrName = "llama.config";
+/// A unit attribute on an op whose result its consumers recompute inside
+/// their own kernels (set by llama-fuse-into-consumers).
+inline constexpr llvm::StringLiteral kRecomputeAttr = "llama.recompute";
 } // namespace mlir::llama
 
 #endif // LLAMAC_DIALECTS_LLAMA_LLAMAATTRS_H

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
@@ -100,6 +101,13 @@ private:
       schedule.logitsBuffer = logits.binding->bufferId;
       return success();
     }
+    if (op->hasAttr(kRecomputeAttr)) {
+      // Cloned into each consumer's kernel instead of a kernel of its own.
+      for (Operation *user : op->getUsers())
+        if (!isa<LinearOp, GatedLinearOp, KVWriteOp, AttentionOp>(user))
+          return op->emitError("a recomputed producer feeds an op that cannot inline it");
+      return success();
+    }
     if (op->getDialect() && isa<LlamaDialect>(op->getDialect()))
       return emitKernel(op, section);
     return op->emitError() << "the CPU partitioner does not handle '"
@@ -119,7 +127,12 @@ private:
       Operation *producer = yielded.getDefiningOp();
       if (!producer || isa<KVWriteOp>(producer))
         continue;
-      for (Operation *user : arg.getUsers())
+      // Readers include the kernels that recompute a marked producer of it.
+      SmallVector<Operation *> readers(arg.getUsers().begin(), arg.getUsers().end());
+      for (size_t i = 0; i < readers.size(); ++i)
+        if (readers[i]->hasAttr(kRecomputeAttr))
+          readers.append(readers[i]->getUsers().begin(), readers[i]->getUsers().end());
+      for (Operation *user : readers)
         if (user->getBlock() == producer->getBlock() && producer->isBeforeInBlock(user))
           return producer->emitError("loop-carried value is read after its update");
       preassigned[yielded] = placements.lookup(arg);
@@ -132,14 +145,37 @@ private:
     return success();
   }
 
+  /// What a kernel reads: its argument values (tensors bound to buffers,
+  /// index scalars) and the producers it recomputes, in order.
+  struct KernelInputs {
+    llvm::SetVector<Value> leaves;
+    llvm::SetVector<Operation *> recomputed;
+  };
+
+  void collectInputs(Operation *op, KernelInputs &inputs) {
+    for (Value operand : op->getOperands()) {
+      Operation *producer = operand.getDefiningOp();
+      if (producer && producer->hasAttr(kRecomputeAttr)) {
+        collectInputs(producer, inputs);
+        inputs.recomputed.insert(producer);
+      } else {
+        inputs.leaves.insert(operand);
+      }
+    }
+  }
+
   LogicalResult emitKernel(Operation *op, std::vector<Dispatch> &prologueOrBody) {
     std::vector<Dispatch> &section =
         (&prologueOrBody == &schedule.prologue && currentSectionIsEpilogue)
             ? schedule.epilogue
             : prologueOrBody;
     Dispatch dispatch;
+    // Producers marked for recomputation are cloned into this kernel; their
+    // operands, not their results, become the kernel's arguments.
+    KernelInputs inputs;
+    collectInputs(op, inputs);
     SmallVector<Type> argTypes;
-    for (Value operand : op->getOperands()) {
+    for (Value operand : inputs.leaves) {
       Placement p = placements.lookup(operand);
       if (isa<IndexType>(operand.getType())) {
         // A one-layer model's loop is folded away by canonicalization and
@@ -201,7 +237,7 @@ private:
     bool rowsLimited = schedule.tokens > 1 && isa<LinearOp, GatedLinearOp, AttentionOp>(op);
     if (rowsLimited)
       dispatch.scalars.push_back("rows");
-    dispatch.kernel = buildKernelFunc(op, argTypes, inPlace, ranged, rowsLimited);
+    dispatch.kernel = buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited);
     section.push_back(std::move(dispatch));
     return success();
   }
@@ -209,13 +245,14 @@ private:
   /// Creates (or reuses an identical) kernel function for `op`. Arguments:
   /// tensor operands, the destination (unless in place), index operands,
   /// the row count for rows-limited kernels, then begin/end for ranged ones.
-  std::string buildKernelFunc(Operation *op, ArrayRef<Type> tensorArgTypes,
-                              bool inPlace, bool ranged, bool rowsLimited) {
+  std::string buildKernelFunc(Operation *op, const KernelInputs &inputs,
+                              ArrayRef<Type> tensorArgTypes, bool inPlace, bool ranged,
+                              bool rowsLimited) {
     Location loc = op->getLoc();
     SmallVector<Type> types(tensorArgTypes);
     unsigned numIndex = 0;
-    for (Value operand : op->getOperands())
-      numIndex += isa<IndexType>(operand.getType());
+    for (Value leaf : inputs.leaves)
+      numIndex += isa<IndexType>(leaf.getType());
     types.append(numIndex + (rowsLimited ? 1 : 0) + (ranged ? 2 : 0), b.getIndexType());
     SmallVector<Type> results{inPlace ? op->getOperand(1).getType()
                                       : tensorArgTypes.back()};
@@ -231,15 +268,23 @@ private:
 
     IRMapping mapping;
     unsigned tensorIdx = 0, indexIdx = tensorArgTypes.size();
-    for (Value operand : op->getOperands()) {
-      if (isa<IndexType>(operand.getType()))
-        mapping.map(operand, entry->getArgument(indexIdx++));
-      else
-        mapping.map(operand, entry->getArgument(tensorIdx++));
+    unsigned cacheArg = 0;
+    for (Value leaf : inputs.leaves) {
+      if (isa<IndexType>(leaf.getType())) {
+        mapping.map(leaf, entry->getArgument(indexIdx++));
+      } else {
+        if (inPlace && leaf == op->getOperand(1))
+          cacheArg = tensorIdx;
+        mapping.map(leaf, entry->getArgument(tensorIdx++));
+      }
+    }
+    for (Operation *producer : inputs.recomputed) {
+      Operation *clone = b.clone(*producer, mapping);
+      clone->removeAttr(kRecomputeAttr);
     }
     // The destination is the runtime's buffer: let bufferization write it in
     // place (and eliminate the temporary the op would otherwise fill).
-    unsigned destination = inPlace ? 1 : tensorIdx;
+    unsigned destination = inPlace ? cacheArg : tensorIdx;
     fn.setArgAttr(destination, "bufferization.writable", b.getBoolAttr(true));
     // indexIdx now points past the op's index operands: rows, begin, end.
     Value rows = rowsLimited ? entry->getArgument(indexIdx++) : Value();
