@@ -219,20 +219,33 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
                 Value k = prefix(keys), v = prefix(values);
 
                 Value zeroF = f32Constant(b, l, 0.0);
-                Value scoresInit = linalg::FillOp::create(
-                    b, l, zeroF, tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{live}, f32).getResult())
-                                       .getResult(0);
-                Value scores =
+                // scores[t] = sum_d q[d] * k[t, d], written as a one-row
+                // projection [1, Dh] x [live, Dh]^T so that it takes the
+                // vectorized linear-layer path (llama-vectorize-linear).
+                auto rowType = RankedTensorType::get({1, type.getDimSize(2)}, type.getElementType());
+                Value qRow = tensor::ExpandShapeOp::create(
+                    b, l, rowType, q, SmallVector<ReassociationIndices>{{0, 1}});
+                Value scoresInit =
+                    linalg::FillOp::create(
+                        b, l, zeroF,
+                        tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{one, live}, f32).getResult())
+                        .getResult(0);
+                AffineExpr sn = getAffineDimExpr(0, ctx), so = getAffineDimExpr(1, ctx),
+                           sk = getAffineDimExpr(2, ctx);
+                auto map3 = [&](ArrayRef<AffineExpr> e) { return AffineMap::get(3, 0, e, ctx); };
+                Value scoreRow =
                     linalg::GenericOp::create(
-                        b, l, scoresInit.getType(), ValueRange{k, q}, scoresInit,
-                        ArrayRef<AffineMap>{map2({t, d}), map2({d}), map2({t})},
-                        {par, red},
+                        b, l, scoresInit.getType(), ValueRange{qRow, k}, scoresInit,
+                        ArrayRef<AffineMap>{map3({sn, sk}), map3({so, sk}), map3({sn, so})},
+                        {par, par, red},
                         [&](OpBuilder &b, Location l, ValueRange a) {
                           Value p = arith::MulFOp::create(b, l, extendToF32(b, l, a[0]),
                                                           extendToF32(b, l, a[1]));
                           linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
                         })
                         .getResult(0);
+                Value scores = tensor::CollapseShapeOp::create(
+                    b, l, scoreRow, SmallVector<ReassociationIndices>{{0, 1}});
 
                 auto scalarType = RankedTensorType::get({}, f32);
                 auto reduceScalar = [&](Value input, double initValue,
@@ -269,17 +282,19 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
                       return arith::AddFOp::create(b, l, x, acc);
                     });
 
-                // out[d] = sum_t probs[t] * v[t, d] / sum; iteration space (d, t).
+                // out[d] = sum_t probs[t] * v[t, d] / sum. The iteration space
+                // is (t, d): positions outer, head_dim inner, so the inner loop
+                // is a contiguous multiply-add over d that vectorizes without
+                // reassociating any sum.
                 Value outInit = linalg::FillOp::create(
                                     b, l, zeroF,
                                     tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{headDim}, f32).getResult())
                                     .getResult(0);
-                AffineExpr od = getAffineDimExpr(0, ctx), ot = getAffineDimExpr(1, ctx);
                 Value weighted =
                     linalg::GenericOp::create(
                         b, l, outInit.getType(), ValueRange{probs, v}, outInit,
-                        ArrayRef<AffineMap>{map2({ot}), map2({ot, od}), map2({od})},
-                        {par, red},
+                        ArrayRef<AffineMap>{map2({t}), map2({t, d}), map2({d})},
+                        {red, par},
                         [&](OpBuilder &b, Location l, ValueRange a) {
                           Value p = arith::MulFOp::create(b, l, a[0], extendToF32(b, l, a[1]));
                           linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, a[2], p).getResult());

@@ -76,9 +76,15 @@ func.func @kv_write(%v: tensor<3x4x8xf32>, %c: tensor<2x4x64x8xf32>, %l: index, 
 // CHECK:     %[[KVH:.*]] = arith.divui %[[H]], %[[C2]]
 // CHECK:     tensor.extract_slice %arg1[%arg3, %[[KVH]], 0, 0] [1, 1, %[[LIVE]], 8] [1, 1, 1, 1] : tensor<2x4x64x8xf32> to tensor<?x8xf32>
 // CHECK:     tensor.extract_slice %arg2[%arg3, %[[KVH]], 0, 0] [1, 1, %[[LIVE]], 8]
+// The scores are a one-row projection (the vectorized linear-layer path).
+// CHECK:     tensor.expand_shape {{.*}} : tensor<8xf32> into tensor<1x8xf32>
+// CHECK:     linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<1x?xf32>)
+// CHECK:     tensor.collapse_shape {{.*}} : tensor<1x?xf32> into tensor<?xf32>
 // CHECK:     arith.maximumf
 // CHECK:     arith.mulf %{{.*}}, %[[SCALE]]
 // CHECK:     math.exp
+// The weighted sum runs positions outer, head_dim inner.
+// CHECK:     linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
 // CHECK:     arith.divf
 // CHECK:     tensor.insert_slice {{.*}}[%[[N]], %[[H]], 0] [1, 1, 8]
 func.func @attention(%q: tensor<3x8x8xf32>, %k: tensor<2x4x64x8xf32>, %v: tensor<2x4x64x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
