@@ -28,6 +28,11 @@ using namespace mlir;
 namespace llamac {
 namespace {
 
+/// Tokens per prefill call unless --prefill-tokens says otherwise. Prefill
+/// kernels compute only the rows a call fills, so a larger chunk costs
+/// activation memory only; 128 covers typical prompts in one pass.
+constexpr int64_t kDefaultPrefillTokens = 128;
+
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
@@ -122,7 +127,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   int64_t maxSeqLen = options.maxSeqLen ? options.maxSeqLen : ckpt->config.maxSeqLen;
   if (maxSeqLen <= 0)
     return makeError("--max-seq-len must be positive");
-  int64_t prefill = options.prefillTokens ? options.prefillTokens : std::min<int64_t>(64, maxSeqLen);
+  int64_t prefill = options.prefillTokens ? options.prefillTokens : std::min<int64_t>(kDefaultPrefillTokens, maxSeqLen);
   if (prefill <= 0 || prefill > maxSeqLen)
     return makeError("--prefill-tokens must be in [1, max-seq-len]");
 

@@ -19,7 +19,7 @@ struct CompileOptions {
   std::string chip = "native";
   std::string dtype;          ///< f32 | bf16 | f16; empty = the checkpoint's
   int64_t maxSeqLen = 0;      ///< 0 = the model's
-  int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(64, max_seq_len)
+  int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
   int64_t minParallelBytes = 1 << 20; ///< see PartitionOptions
   std::string dumpIrAfter;    ///< a phase name, or empty
   bool summary = false;

@@ -93,9 +93,9 @@ TEST_P(StoriesE2E, LogitsOfEveryStepMatchLlama2c) {
 TEST_P(StoriesE2E, WholePromptPrefillEqualsTokenByToken) {
   auto model = loadModel(GetParam());
   ASSERT_TRUE(model);
-  // 100 tokens: more than one 64-token prefill chunk, the last one padded.
+  // 200 tokens: more than one 128-token prefill chunk, the last one padded.
   std::vector<int32_t> prompt{1};
-  for (int i = 1; i < 100; ++i)
+  for (int i = 1; i < 200; ++i)
     prompt.push_back(static_cast<int32_t>((i * 37 + 11) % 500 + 3));
   auto whole = model->forward(prompt, 0);
   ASSERT_TRUE(whole.ok()) << whole.status();

@@ -40,7 +40,7 @@ cl::opt<std::string> quantize("quantize", cl::desc("Weight quantization: none | 
 cl::opt<int64_t> maxSeqLen("max-seq-len", cl::desc("KV-cache length (default: the model's context)"),
                            cl::init(0), cl::cat(category));
 cl::opt<int64_t> prefillTokens("prefill-tokens",
-                               cl::desc("Tokens per prefill call (default: min(64, max-seq-len))"),
+                               cl::desc("Tokens per prefill call (default: min(128, max-seq-len))"),
                                cl::init(0), cl::cat(category));
 cl::opt<int64_t> minParallelBytes(
     "min-parallel-bytes",
