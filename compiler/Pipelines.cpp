@@ -25,6 +25,7 @@ void buildOptimize(OpPassManager &pm) {
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseResidualAdd());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseGatedLinear());
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseProjections());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers());
 }
 

@@ -41,8 +41,8 @@ struct LlamaFuseIntoConsumersPass
       if (isa<RMSNormOp>(op))
         fuse = allUsesAre(op, [](OpOperand &use) {
           Operation *user = use.getOwner();
-          return (isa<LinearOp>(user) && use.getOperandNumber() == 0) ||
-                 (isa<GatedLinearOp>(user) && use.getOperandNumber() == 0);
+          return isa<LinearOp, LinearGroupOp, GatedLinearOp>(user) &&
+                 use.getOperandNumber() == 0;
         });
       else if (isa<RopeOp>(op))
         fuse = allUsesAre(op, [](OpOperand &use) {

@@ -236,12 +236,27 @@ struct GatedLinearLowering : OpRewritePattern<GatedLinearOp> {
   }
 };
 
+/// linear_group: one linear op per weight (lowered by LinearLowering); the
+/// grouping matters for kernel boundaries, not for the loop nests.
+struct LinearGroupLowering : OpRewritePattern<LinearGroupOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearGroupOp op, PatternRewriter &rewriter) const override {
+    SmallVector<Value> results;
+    for (auto [weight, result] : llvm::zip(op.getWeights(), op.getResults()))
+      results.push_back(LinearOp::create(rewriter, op.getLoc(), result.getType(),
+                                         op.getInput(), weight));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 struct LlamaLowerToLinalgPass
     : llama::impl::LlamaLowerToLinalgBase<LlamaLowerToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<RMSNormLowering, LinearLowering, EmbeddingLowering, GatedLinearLowering>(ctx);
+    patterns.add<RMSNormLowering, LinearLowering, EmbeddingLowering, GatedLinearLowering,
+                 LinearGroupLowering>(ctx);
     patterns.add<ElementwiseLowering<SiluOp>>(
         ctx, [](OpBuilder &b, Location l, ValueRange v) { return buildSilu(b, l, v[0]); });
     patterns.add<ElementwiseLowering<SwiGLUOp>>(

@@ -28,6 +28,15 @@ def LlamaFuseGatedLinear : Pass<"llama-fuse-gated-linear", "::mlir::func::FuncOp
   }];
 }
 
+def LlamaFuseProjections : Pass<"llama-fuse-projections", "::mlir::func::FuncOp"> {
+  let summary = "Group the projections of the same rows (q, k, v) into one op";
+  let description = [{
+    Replaces plain `llama.linear` ops that read the same input in one block
+    (the q, k and v projections) by one `llama.linear_group`, placed at the
+    last of them when every use of their results comes after it.
+  }];
+}
+
 def LlamaFuseIntoConsumers : Pass<"llama-fuse-into-consumers", "::mlir::func::FuncOp"> {
   let summary = "Mark cheap producers to be computed inside their consumers' kernels";
   let description = [{

@@ -119,6 +119,20 @@ LogicalResult LinearOp::verify() {
   return success();
 }
 
+LogicalResult LinearGroupOp::verify() {
+  if (getWeights().empty())
+    return emitOpError("needs at least one weight");
+  if (getWeights().size() != getResults().size())
+    return emitOpError() << "has " << getWeights().size() << " weights but "
+                         << getResults().size() << " results";
+  for (auto [weight, result] : llvm::zip(getWeights(), getResults()))
+    if (failed(verifyProjection(*this, getInput().getType(),
+                                cast<RankedTensorType>(weight.getType()),
+                                cast<RankedTensorType>(result.getType()), "weight")))
+      return failure();
+  return success();
+}
+
 LogicalResult GatedLinearOp::verify() {
   if (getGate().getType() != getUp().getType())
     return emitOpError() << "gate and up weights must have the same type, got "

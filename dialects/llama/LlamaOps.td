@@ -108,6 +108,29 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Llama_LinearGroupOp : Llama_Op<"linear_group", [Pure]> {
+  let summary = "several projections of the same rows, computed together";
+  let description = [{
+    `result_i = x · weight_iᵀ` for every weight: the q, k and v projections
+    of an attention block read the same normalized rows. Made by
+    `llama-fuse-projections`, it runs as one kernel whose work range covers
+    the rows of all the weights, so three small GEMVs become one launch that
+    is split evenly over the threads.
+
+    ```mlir
+    %q, %k, %v = llama.linear_group %x, %wq, %wk, %wv
+        : tensor<1x64xf32>, tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>
+        -> tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$input, Variadic<Llama_FloatTensor>:$weights);
+  let results = (outs Variadic<Llama_FloatTensor>:$results);
+  let assemblyFormat = [{
+    $input `,` $weights attr-dict `:` type($input) `,` type($weights) `->` type($results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Llama_GatedLinearOp : Llama_Op<"gated_linear", [Pure]> {
   let summary = "the MLP's gate and up projections with the SwiGLU epilogue";
   let description = [{

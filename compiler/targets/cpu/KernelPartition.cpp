@@ -104,7 +104,7 @@ private:
     if (op->hasAttr(kRecomputeAttr)) {
       // Cloned into each consumer's kernel instead of a kernel of its own.
       for (Operation *user : op->getUsers())
-        if (!isa<LinearOp, GatedLinearOp, KVWriteOp, AttentionOp>(user))
+        if (!isa<LinearOp, LinearGroupOp, GatedLinearOp, KVWriteOp, AttentionOp>(user))
           return op->emitError("a recomputed producer feeds an op that cannot inline it");
       return success();
     }
@@ -193,17 +193,18 @@ private:
         argTypes.push_back(operand.getType());
       }
     }
-    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
     bool inPlace = isa<KVWriteOp>(op);
     if (inPlace) {
       placements[op->getResult(0)] = placements.lookup(op->getOperand(1));
     } else {
-      Placement out = preassigned.count(op->getResult(0))
-                          ? preassigned.lookup(op->getResult(0))
-                          : newBuffer(resultType);
-      placements[op->getResult(0)] = out;
-      dispatch.bindings.push_back(*out.binding);
-      argTypes.push_back(resultType);
+      for (Value result : op->getResults()) {
+        Placement out = preassigned.count(result)
+                            ? preassigned.lookup(result)
+                            : newBuffer(cast<RankedTensorType>(result.getType()));
+        placements[result] = out;
+        dispatch.bindings.push_back(*out.binding);
+        argTypes.push_back(result.getType());
+      }
     }
     auto linear = dyn_cast<LinearOp>(op);
     bool ranged = false;
@@ -214,6 +215,18 @@ private:
       ranged = bytes >= options.minParallelBytes;
       if (ranged)
         dispatch.range = weightType.getDimSize(0);
+    }
+    if (auto group = dyn_cast<LinearGroupOp>(op)) {
+      // One range over the rows of all the weights.
+      int64_t rowsTotal = 0, bytes = 0;
+      for (Value weight : group.getWeights()) {
+        auto type = cast<RankedTensorType>(weight.getType());
+        rowsTotal += type.getDimSize(0);
+        bytes += type.getNumElements() * type.getElementTypeBitWidth() / 8;
+      }
+      ranged = bytes >= options.minParallelBytes;
+      if (ranged)
+        dispatch.range = rowsTotal;
     }
     if (auto gated = dyn_cast<GatedLinearOp>(op)) {
       auto weightType = cast<RankedTensorType>(gated.getGate().getType());
@@ -234,7 +247,8 @@ private:
     }
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
-    bool rowsLimited = schedule.tokens > 1 && isa<LinearOp, GatedLinearOp, AttentionOp>(op);
+    bool rowsLimited =
+        schedule.tokens > 1 && isa<LinearOp, LinearGroupOp, GatedLinearOp, AttentionOp>(op);
     if (rowsLimited)
       dispatch.scalars.push_back("rows");
     dispatch.kernel = buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited);
@@ -254,8 +268,10 @@ private:
     for (Value leaf : inputs.leaves)
       numIndex += isa<IndexType>(leaf.getType());
     types.append(numIndex + (rowsLimited ? 1 : 0) + (ranged ? 2 : 0), b.getIndexType());
-    SmallVector<Type> results{inPlace ? op->getOperand(1).getType()
-                                      : tensorArgTypes.back()};
+    unsigned numOuts = inPlace ? 0 : op->getNumResults();
+    SmallVector<Type> results =
+        inPlace ? SmallVector<Type>{op->getOperand(1).getType()}
+                : SmallVector<Type>(tensorArgTypes.take_back(numOuts));
 
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToEnd(kernels.getBody());
@@ -284,26 +300,37 @@ private:
     }
     // The destination is the runtime's buffer: let bufferization write it in
     // place (and eliminate the temporary the op would otherwise fill).
-    unsigned destination = inPlace ? cacheArg : tensorIdx;
-    fn.setArgAttr(destination, "bufferization.writable", b.getBoolAttr(true));
+    if (inPlace)
+      fn.setArgAttr(cacheArg, "bufferization.writable", b.getBoolAttr(true));
+    for (unsigned i = 0; i < numOuts; ++i)
+      fn.setArgAttr(tensorIdx + i, "bufferization.writable", b.getBoolAttr(true));
     // indexIdx now points past the op's index operands: rows, begin, end.
     Value rows = rowsLimited ? entry->getArgument(indexIdx++) : Value();
     Value begin = ranged ? entry->getArgument(indexIdx) : Value();
     Value end = ranged ? entry->getArgument(indexIdx + 1) : Value();
     Value out = inPlace ? Value() : entry->getArgument(tensorIdx);
-    Value result;
+    SmallVector<Value> result;
     if (auto linear = dyn_cast<LinearOp>(op); linear && (ranged || rowsLimited)) {
-      result = buildPartialLinear(linear, mapping, out, rows, begin, end);
+      result.push_back(buildPartialLinear(linear, mapping, out, rows, begin, end));
+    } else if (auto group = dyn_cast<LinearGroupOp>(op); group && (ranged || rowsLimited)) {
+      SmallVector<Value> outs;
+      for (unsigned i = 0; i < numOuts; ++i)
+        outs.push_back(entry->getArgument(tensorIdx + i));
+      result = buildPartialLinearGroup(group, mapping, outs, rows, begin, end);
     } else if (auto gated = dyn_cast<GatedLinearOp>(op); gated && (ranged || rowsLimited)) {
-      result = buildPartialGatedLinear(gated, mapping, out, rows, begin, end);
+      result.push_back(buildPartialGatedLinear(gated, mapping, out, rows, begin, end));
     } else if (auto attention = dyn_cast<AttentionOp>(op);
                attention && (ranged || rowsLimited)) {
-      result = buildPartialAttention(attention, mapping, out, rows, begin, end);
+      result.push_back(buildPartialAttention(attention, mapping, out, rows, begin, end));
     } else {
-      Value computed = b.clone(*op, mapping)->getResult(0);
-      result = inPlace ? computed
-                       : bufferization::MaterializeInDestinationOp::create(b, loc, computed, out)
-                             .getResult();
+      Operation *computed = b.clone(*op, mapping);
+      if (inPlace)
+        result.push_back(computed->getResult(0));
+      else
+        for (unsigned i = 0; i < numOuts; ++i)
+          result.push_back(bufferization::MaterializeInDestinationOp::create(
+                               b, loc, computed->getResult(i), entry->getArgument(tensorIdx + i))
+                               .getResult());
     }
     func::ReturnOp::create(b, loc, result);
 
@@ -401,6 +428,41 @@ private:
     Value computed =
         LinearOp::create(b, loc, part.resultType, part.input, part.weights[0], residual);
     return insertProjection(loc, part, computed, out);
+  }
+
+  /// The rows [begin, end) of the group's concatenated output features:
+  /// weight i owns rows [offset_i, offset_i + rows_i), so it computes
+  /// [clamp(begin - offset_i), clamp(end - offset_i)) of its own rows (often
+  /// an empty range).
+  SmallVector<Value> buildPartialLinearGroup(LinearGroupOp op, IRMapping &mapping,
+                                             ArrayRef<Value> outs, Value rows, Value begin,
+                                             Value end) {
+    Location loc = op.getLoc();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    SmallVector<Value> results;
+    int64_t offset = 0;
+    for (auto [weight, out] : llvm::zip(op.getWeights(), outs)) {
+      int64_t count = cast<RankedTensorType>(weight.getType()).getDimSize(0);
+      Value localBegin, localEnd;
+      if (begin) {
+        Value off = arith::ConstantIndexOp::create(b, loc, offset);
+        Value size = arith::ConstantIndexOp::create(b, loc, count);
+        auto clamp = [&](Value global) -> Value {
+          Value local = arith::MaxSIOp::create(
+              b, loc, arith::SubIOp::create(b, loc, global, off), zero);
+          return arith::MinSIOp::create(b, loc, local, size);
+        };
+        localBegin = clamp(begin);
+        localEnd = clamp(end);
+      }
+      ProjectionPart part = sliceProjection(loc, mapping.lookup(op.getInput()),
+                                            {mapping.lookup(weight)}, out, rows, localBegin,
+                                            localEnd);
+      Value computed = LinearOp::create(b, loc, part.resultType, part.input, part.weights[0]);
+      results.push_back(insertProjection(loc, part, computed, out));
+      offset += count;
+    }
+    return results;
   }
 
   /// out[0:rows, begin:end] = silu(x[0:rows] · gate[begin:end]ᵀ) *

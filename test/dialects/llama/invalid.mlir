@@ -135,6 +135,33 @@ func.func @linear_residual_type(%x: tensor<4x64xf32>, %w: tensor<172x64xf32>, %h
 
 // -----
 
+// A group has one result per weight.
+func.func @group_counts(%x: tensor<4x64xf32>, %w: tensor<64x64xf32>) {
+  // expected-error @+1 {{has 2 weights but 1 results}}
+  %0 = llama.linear_group %x, %w, %w : tensor<4x64xf32>, tensor<64x64xf32>, tensor<64x64xf32> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+// Each group member follows the projection shape rules.
+func.func @group_shape(%x: tensor<4x64xf32>, %w: tensor<64x64xf32>, %k: tensor<32x64xf32>) {
+  // expected-error @+1 {{result must be [4, 32], got 'tensor<4x64xf32>'}}
+  %0:2 = llama.linear_group %x, %w, %k : tensor<4x64xf32>, tensor<64x64xf32>, tensor<32x64xf32> -> tensor<4x64xf32>, tensor<4x64xf32>
+  return
+}
+
+// -----
+
+// A group needs a weight.
+func.func @group_empty(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{needs at least one weight}}
+  "llama.linear_group"(%x) : (tensor<4x64xf32>) -> ()
+  return
+}
+
+// -----
+
 // Gate and up weights share a type.
 func.func @gated_weights(%y: tensor<4x64xf32>, %w1: tensor<172x64xf32>, %w3: tensor<172x64xbf16>) {
   // expected-error @+1 {{gate and up weights must have the same type}}

@@ -45,6 +45,14 @@ func.func @linear_plus(%x: tensor<4x172xf32>, %w: tensor<64x172xf32>, %h: tensor
   return %0 : tensor<4x64xf32>
 }
 
+// Projections of the same rows as one group.
+// CHECK-LABEL: func.func @linear_group
+// CHECK: %{{.*}}:2 = llama.linear_group %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x64xf32>, tensor<64x64xf32>, tensor<32x64xbf16> -> tensor<4x64xf32>, tensor<4x32xf32>
+func.func @linear_group(%x: tensor<4x64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<32x64xbf16>) -> (tensor<4x64xf32>, tensor<4x32xf32>) {
+  %0:2 = llama.linear_group %x, %wq, %wk : tensor<4x64xf32>, tensor<64x64xf32>, tensor<32x64xbf16> -> tensor<4x64xf32>, tensor<4x32xf32>
+  return %0#0, %0#1 : tensor<4x64xf32>, tensor<4x32xf32>
+}
+
 // The fused gate/up projections with SwiGLU.
 // CHECK-LABEL: func.func @gated_linear
 // CHECK: llama.gated_linear %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x64xf32>, tensor<172x64xbf16>, tensor<172x64xbf16> -> tensor<4x172xf32>
