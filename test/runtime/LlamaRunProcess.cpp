@@ -3,6 +3,10 @@
 #include "test/runtime/LlamaRunProcess.h"
 #include "test/runtime/TestArtifact.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +46,12 @@ std::string lastLine(const std::string &out) {
   std::string body = out.substr(0, out.size() - 1);
   size_t nl = body.rfind('\n');
   return nl == std::string::npos ? body : body.substr(nl + 1);
+}
+
+void expectOneErrorLine(const RunResult &r, int status) {
+  EXPECT_EQ(r.status, status) << r.err;
+  EXPECT_THAT(r.err, ::testing::StartsWith("error: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 } // namespace llamac::test

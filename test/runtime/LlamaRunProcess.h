@@ -21,6 +21,10 @@ RunResult runLlamaRun(const std::vector<std::string> &args);
 /// The last line of `out` (which must end in a newline), or "".
 std::string lastLine(const std::string &out);
 
+/// Checks the error contract: exit `status`, and exactly one stderr line,
+/// starting "error: ".
+void expectOneErrorLine(const RunResult &r, int status);
+
 } // namespace llamac::test
 
 #endif // LLAMAC_TEST_RUNTIME_LLAMARUNPROCESS_H

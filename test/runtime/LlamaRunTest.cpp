@@ -17,15 +17,10 @@ namespace llamac {
 namespace {
 
 using test::runLlamaRun;
+using test::expectOneErrorLine;
 using test::RunResult;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-void expectOneErrorLine(const RunResult &r, int status) {
-  EXPECT_EQ(r.status, status) << r.err;
-  EXPECT_THAT(r.err, StartsWith("error: "));
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-}
 
 TEST(LlamaRunTest, UsageErrorsExitTwo) {
   for (std::vector<std::string> args :
