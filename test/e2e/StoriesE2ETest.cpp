@@ -220,6 +220,33 @@ TEST(SyntheticE2E, OneLayerModelMatchesTheReferencePass) {
   }
 }
 
+TEST(Llama3RopeE2E, ScaledRopeMatchesTheReferencePass) {
+  std::string dir = std::string(LLAMAC_E2E_DIR) + "/stories260K-llama3-rope";
+  auto checkpoint = importCheckpoint(dir);
+  ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
+  ASSERT_TRUE(checkpoint->config.ropeScaling.has_value());
+  auto reference = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
+  ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
+  auto model = Model::load(dir + ".llamac");
+  ASSERT_TRUE(model.ok()) << model.status();
+  // The same weights with the plain stories260K RoPE give other logits: the
+  // scaling is really exercised.
+  auto plain = Model::load(artifactPath("hf"));
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  float worstVsPlain = 0;
+  for (int pos = 0; pos < 48; ++pos) {
+    int32_t token = pos == 0 ? 1 : (pos * 211 + 17) % 509 + 2;
+    std::vector<float> expected = (*reference)->forward(token, pos);
+    auto logits = (*model)->forward(std::vector<int32_t>{token}, pos);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    EXPECT_LT(maxAbsDiff(expected, logits->data(), expected.size()), 1e-4f) << "position " << pos;
+    auto other = (*plain)->forward(std::vector<int32_t>{token}, pos);
+    ASSERT_TRUE(other.ok());
+    worstVsPlain = std::max(worstVsPlain, maxAbsDiff(*other, logits->data(), other->size()));
+  }
+  EXPECT_GT(worstVsPlain, 1e-2f);
+}
+
 INSTANTIATE_TEST_SUITE_P(Bf16AndF16, NarrowWeightsE2E, ::testing::Values("bf16", "f16"));
 
 INSTANTIATE_TEST_SUITE_P(BothCheckpointForms, StoriesE2E, ::testing::Values("bin", "hf"));
