@@ -134,4 +134,29 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
   ];
 }
 
+def LlamaGpuMapLinear : Pass<"llama-gpu-map-linear", "::mlir::func::FuncOp"> {
+  let summary = "Map bufferized linear layers to batch-1 GEMV kernels on the gpu dialect";
+  let description = [{
+    The first kernel family of the shared GPU lowering (NVVM and ROCDL).
+    Rewrites the bufferized `out[n, o] += x[n, k] * w[o, k]` into a
+    `gpu.launch` with one block per (output row, token) and one warp (32
+    lanes on NVIDIA, a 64-lane wave on AMD, from the target info) per block:
+    each lane streams its share of the weight row with 16-byte vector loads
+    (4 f32, or 8 bf16/f16 widened in registers), the lanes' partial sums
+    meet in a butterfly of `gpu.shuffle xor`, and lane 0 adds the result to
+    the destination. Requires k to be a multiple of one load (rows stay
+    16-byte aligned); other linear layers are left alone.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", "\"nvvm\"", "nvvm | rocdl">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // LLAMAC_PASSES_TD

@@ -12,7 +12,7 @@ config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.llamac_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in",
-                   "unit", "reference", "data"]
+                   "unit", "reference", "data", "Inputs"]
 
 config.substitutions.append(("%llamac_src", config.llamac_src_root))
 config.substitutions.append(("%models", os.path.join(config.llamac_src_root, "models")))
@@ -22,3 +22,15 @@ llvm_config.add_tool_substitutions(
     ["llama-opt", "llamac", "llama-run"],
     [config.llamac_tools_dir, config.llvm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# GPU code generation needs no GPU, only the vendor's compile-time pieces.
+# Tests that need them say REQUIRES and are reported UNSUPPORTED (never
+# passed silently) on machines without them.
+if os.path.exists(os.path.join(config.cuda_toolkit_dir, "bin", "ptxas")):
+    config.available_features.add("cuda-toolkit")
+config.substitutions.append(("%cuda_toolkit", config.cuda_toolkit_dir))
+amdgcn_bitcode = "/usr/lib/x86_64-linux-gnu/amdgcn"
+if os.path.exists(os.path.join(amdgcn_bitcode, "bitcode", "ockl.bc")) and \
+        os.path.exists(os.path.join(config.llvm_tools_dir, "ld.lld")):
+    config.available_features.add("rocm-device-libs")
+config.substitutions.append(("%amdgcn_bitcode", amdgcn_bitcode))

@@ -1,0 +1,32 @@
+//===- GpuTargetInfo.h - what differs between the GPU targets ---*- C++ -*-===//
+//
+// The GPU lowering is shared by NVVM and ROCDL; the few facts that differ
+// live here (Triton's TargetInfo idea), so kernels are written once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_PASSES_GPUTARGETINFO_H
+#define LLAMAC_PASSES_GPUTARGETINFO_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace mlir::llama {
+
+struct GpuTargetInfo {
+  llvm::StringRef name;
+  /// Lanes that execute together and exchange values with shuffles: a warp
+  /// on NVIDIA, a wave (64 on gfx9 data-center parts) on AMD.
+  int64_t subgroupSize;
+  /// Bytes one lane loads at once to stream memory at full width.
+  int64_t vectorLoadBytes;
+};
+
+/// The target info for "nvvm" or "rocdl"; nullopt for anything else.
+std::optional<GpuTargetInfo> getGpuTargetInfo(llvm::StringRef target);
+
+} // namespace mlir::llama
+
+#endif // LLAMAC_PASSES_GPUTARGETINFO_H
