@@ -2,6 +2,8 @@
 
 #include "compiler/import/Safetensors.h"
 
+#include "llvm/Support/ErrorHandling.h"
+
 #include "compiler/import/JsonFile.h"
 #include "compiler/import/WeightStore.h"
 
@@ -21,6 +23,18 @@ namespace llamac {
 
 static llvm::Error fileError(StringRef path, const llvm::Twine &message) {
   return llvm::createStringError(path + ": " + message);
+}
+
+StringRef safetensorsDTypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return "F32";
+  case DType::F16:
+    return "F16";
+  case DType::BF16:
+    return "BF16";
+  }
+  llvm_unreachable("unknown DType");
 }
 
 /// Maps safetensors dtype names to ours; anything else is reported by name.

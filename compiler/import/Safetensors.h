@@ -26,6 +26,10 @@
 
 namespace llamac {
 
+/// safetensors' name for one of our dtypes ("F32", "F16", "BF16"); the
+/// inverse of what the reader accepts.
+llvm::StringRef safetensorsDTypeName(DType dtype);
+
 /// One tensor of a safetensors file, pointing into the file's mapping.
 struct SafetensorsTensor {
   std::string name;

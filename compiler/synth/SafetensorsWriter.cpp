@@ -1,6 +1,7 @@
 //===- SafetensorsWriter.cpp - streaming safetensors output ---------------===//
 
 #include "compiler/synth/SafetensorsWriter.h"
+#include "compiler/import/Safetensors.h"
 
 #include "llvm/ADT/bit.h"
 #include "llvm/Support/Endian.h"
@@ -22,19 +23,6 @@ int64_t TensorSpec::elementCount() const {
   return count;
 }
 
-/// safetensors' names for our dtypes.
-static const char *safetensorsDTypeName(DType dtype) {
-  switch (dtype) {
-  case DType::F32:
-    return "F32";
-  case DType::F16:
-    return "F16";
-  case DType::BF16:
-    return "BF16";
-  }
-  return "F32";
-}
-
 std::string safetensorsHeader(
     llvm::ArrayRef<TensorSpec> tensors, DType dtype,
     llvm::ArrayRef<std::pair<std::string, std::string>> metadata) {
@@ -50,7 +38,7 @@ std::string safetensorsHeader(
   uint64_t offset = 0;
   for (const TensorSpec &tensor : tensors) {
     uint64_t bytes = tensor.elementCount() * dtypeSize(dtype);
-    header[tensor.name] = {{"dtype", safetensorsDTypeName(dtype)},
+    header[tensor.name] = {{"dtype", safetensorsDTypeName(dtype).str()},
                            {"shape", tensor.shape},
                            {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;

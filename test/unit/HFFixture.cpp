@@ -13,18 +13,6 @@
 
 namespace llamac::testing {
 
-static const char *safetensorsDTypeName(DType type) {
-  switch (type) {
-  case DType::F32:
-    return "F32";
-  case DType::F16:
-    return "F16";
-  case DType::BF16:
-    return "BF16";
-  }
-  return "?";
-}
-
 std::vector<TensorRecord> storiesHFTensors() {
   auto file = SafetensorsFile::open(stories260KHFDir() + "/model.safetensors");
   if (!file) {
@@ -34,7 +22,7 @@ std::vector<TensorRecord> storiesHFTensors() {
   std::vector<TensorRecord> tensors;
   for (const SafetensorsTensor &tensor : (*file)->tensors())
     tensors.push_back(
-        {tensor.name, safetensorsDTypeName(tensor.dtype), tensor.shape,
+        {tensor.name, safetensorsDTypeName(tensor.dtype).str(), tensor.shape,
          std::string(reinterpret_cast<const char *>(tensor.data.data()),
                      tensor.data.size())});
   return tensors;
