@@ -20,14 +20,22 @@ void addUpstream(OpPassManager &pm, StringRef pipeline) {
     llvm::report_fatal_error("llamac: invalid built-in pass pipeline");
 }
 
-void buildOptimize(OpPassManager &pm) {
+void buildOptimizeCommon(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseResidualAdd());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseGatedLinear());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseProjections());
+}
+
+void buildOptimize(OpPassManager &pm) {
+  buildOptimizeCommon(pm);
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers());
 }
+
+// GPU kernels do not recompute producers: a GEMV block per output feature
+// would redo the whole RMSNorm, so norms and RoPE stay kernels of their own.
+void buildGpuOptimize(OpPassManager &pm) { buildOptimizeCommon(pm); }
 
 void buildLinalg(OpPassManager &pm) {
   OpPassManager &fn = pm.nest<func::FuncOp>();
@@ -67,6 +75,42 @@ ArrayRef<Phase> getModelPhases() {
   return phases;
 }
 
+ArrayRef<Phase> getGpuModelPhases() {
+  static const Phase phases[] = {
+      {"optimize", "canonicalize and fuse the llama graph (no recomputed producers)",
+       buildGpuOptimize},
+  };
+  return phases;
+}
+
+void buildGpuKernels(OpPassManager &pm, StringRef target) {
+  llama::LlamaLowerToGpuOptions options;
+  options.target = target.str();
+  pm.addPass(llama::createLlamaLowerToGpu(options));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void buildGpuLlvm(OpPassManager &pm, StringRef target, StringRef chip) {
+  if (target == "nvvm")
+    addUpstream(pm, ("nvvm-attach-target{chip=" + chip + " O=3},"
+                     "gpu.module(convert-scf-to-cf,"
+                     "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
+                     "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)")
+                        .str());
+  else
+    addUpstream(pm, ("rocdl-attach-target{chip=" + chip + " O=3},"
+                     "gpu.module(convert-scf-to-cf,"
+                     "convert-gpu-to-rocdl{chipset=" + chip +
+                     " use-bare-ptr-memref-call-conv=1},"
+                     "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)")
+                        .str());
+}
+
+void buildGpuBinary(OpPassManager &pm, StringRef format, StringRef toolkit) {
+  addUpstream(pm, ("gpu-module-to-binary{format=" + format + " toolkit=" + toolkit + "}").str());
+}
+
 ArrayRef<Phase> getCpuKernelPhases() {
   static const Phase phases[] = {
       {"linalg", "lower llama ops to linalg, tensor and scf", buildLinalg},
@@ -83,6 +127,8 @@ std::vector<StringRef> getPhaseNames() {
   names.push_back("kernels");
   for (const Phase &phase : getCpuKernelPhases())
     names.push_back(phase.name);
+  names.push_back("gpu");
+  names.push_back("gpu-llvm");
   return names;
 }
 
@@ -92,6 +138,10 @@ void registerPipelines() {
       std::string arg = ("llama-" + phase.name + "-pipeline").str();
       PassPipelineRegistration<>(arg, phase.summary, phase.build);
     }
+  for (const Phase &phase : getGpuModelPhases()) {
+    std::string arg = ("llama-gpu-" + phase.name + "-pipeline").str();
+    PassPipelineRegistration<>(arg, phase.summary, phase.build);
+  }
 }
 
 } // namespace llamac

@@ -9,6 +9,12 @@
 //   bufferize tensors -> memrefs, in place into the runtime's buffers
 //   llvm      loops, math and memrefs -> the LLVM dialect
 //
+// GPU targets (nvvm, rocdl) share import, optimize (without recomputed
+// producers) and kernels, then:
+//   gpu       kernel functions -> gpu.func kernels (llama-lower-to-gpu)
+//   gpu-llvm  gpu.module -> the NVVM or ROCDL flavour of the LLVM dialect
+//   (binary)  gpu-module-to-binary: cubin + PTX, or HSACO
+//
 // `llama-opt --llama-<phase>-pipeline` and `llamac compile --dump-ir-after
 // <phase>` run the same code, built here.
 //
@@ -36,6 +42,15 @@ struct Phase {
 
 /// Phases run on the model module after import.
 llvm::ArrayRef<Phase> getModelPhases();
+
+/// The model phases for GPU targets.
+llvm::ArrayRef<Phase> getGpuModelPhases();
+
+/// GPU kernel phases; `target` is nvvm or rocdl, `chip` e.g. sm_90 or gfx942.
+void buildGpuKernels(mlir::OpPassManager &pm, llvm::StringRef target);
+void buildGpuLlvm(mlir::OpPassManager &pm, llvm::StringRef target, llvm::StringRef chip);
+/// `format`: bin (cubin / HSACO) or isa (PTX / AMDGPU assembly).
+void buildGpuBinary(mlir::OpPassManager &pm, llvm::StringRef format, llvm::StringRef toolkit);
 
 /// Phases run on the CPU kernel module after partitioning.
 llvm::ArrayRef<Phase> getCpuKernelPhases();

@@ -24,6 +24,11 @@ struct GpuTargetInfo {
   int64_t vectorLoadBytes;
 };
 
+/// The gpu.module that llama-lower-to-gpu fills with one kernel per
+/// kernel function, and the attribute holding each kernel's static grid.
+inline constexpr llvm::StringLiteral kGpuModuleName = "llamac_kernels";
+inline constexpr llvm::StringLiteral kGridAttrName = "llamac.grid";
+
 /// The target info for "nvvm" or "rocdl"; nullopt for anything else.
 std::optional<GpuTargetInfo> getGpuTargetInfo(llvm::StringRef target);
 

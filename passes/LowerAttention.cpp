@@ -9,6 +9,7 @@
 #include "dialects/llama/LlamaOps.h"
 #include "passes/LinalgBuilders.h"
 #include "passes/Passes.h"
+#include "passes/ScalarMath.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -31,39 +32,6 @@ namespace {
 
 Value indexConstant(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
-}
-
-Value indexToF32(OpBuilder &b, Location loc, Value index) {
-  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
-  return arith::SIToFPOp::create(b, loc, b.getF32Type(), i64);
-}
-
-/// Applies Llama 3.1's rescaling to an inverse frequency (f32 scalar).
-Value applyLlama3Scaling(OpBuilder &b, Location loc, Value invFreq,
-                         RopeScalingAttr scaling) {
-  double factor = scaling.getFactor().convertToDouble();
-  double low = scaling.getLowFreqFactor().convertToDouble();
-  double high = scaling.getHighFreqFactor().convertToDouble();
-  double oldContext = static_cast<double>(scaling.getOriginalMaxPosition());
-  Value twoPi = f32Constant(b, loc, 2.0 * M_PI);
-  Value wavelen = arith::DivFOp::create(b, loc, twoPi, invFreq);
-  Value scaled = arith::DivFOp::create(b, loc, invFreq, f32Constant(b, loc, factor));
-  // smooth = (oldContext / wavelen - low) / (high - low)
-  Value ratio = arith::DivFOp::create(b, loc, f32Constant(b, loc, oldContext), wavelen);
-  Value smooth = arith::DivFOp::create(
-      b, loc, arith::SubFOp::create(b, loc, ratio, f32Constant(b, loc, low)),
-      f32Constant(b, loc, high - low));
-  Value one = f32Constant(b, loc, 1.0);
-  Value blended = arith::AddFOp::create(
-      b, loc,
-      arith::MulFOp::create(b, loc, arith::SubFOp::create(b, loc, one, smooth), scaled),
-      arith::MulFOp::create(b, loc, smooth, invFreq));
-  Value isHighFreq = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, wavelen,
-                                           f32Constant(b, loc, oldContext / high));
-  Value isLowFreq = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, wavelen,
-                                          f32Constant(b, loc, oldContext / low));
-  Value mid = arith::SelectOp::create(b, loc, isLowFreq, scaled, blended);
-  return arith::SelectOp::create(b, loc, isHighFreq, invFreq, mid);
 }
 
 /// rope: out[n, h, d] = x[n,h,d] * cos(a) -/+ x[n,h,partner(d)] * sin(a), with
@@ -107,25 +75,13 @@ struct RopeLowering : OpRewritePattern<RopeOp> {
                                               arith::AddIOp::create(b, l, d, half),
                                               pair);
           }
-          // invFreq = 1 / theta^(2j / head_dim), as llama2.c computes it.
-          Value twoJ = indexToF32(b, l, arith::ShLIOp::create(b, l, pair, one));
-          Value exponent = arith::DivFOp::create(b, l, twoJ, headDimF);
-          Value invFreq = arith::DivFOp::create(b, l, f32Constant(b, l, 1.0),
-                                                math::PowFOp::create(b, l, theta, exponent));
-          if (scaling)
-            invFreq = applyLlama3Scaling(b, l, invFreq, scaling);
+          Value invFreq = buildRopeInverseFrequency(b, l, pair, headDimF, theta, scaling);
           Value position = indexToF32(b, l, arith::AddIOp::create(b, l, pos, n));
           Value angle = arith::MulFOp::create(b, l, position, invFreq);
-          Value c = math::CosOp::create(b, l, angle);
-          Value s = math::SinOp::create(b, l, angle);
           Value self = extendToF32(b, l, args[0]);
           Value other = extendToF32(
               b, l, tensor::ExtractOp::create(b, l, x, ValueRange{n, h, partner}));
-          Value selfCos = arith::MulFOp::create(b, l, self, c);
-          Value otherSin = arith::MulFOp::create(b, l, other, s);
-          Value r = arith::SelectOp::create(
-              b, l, isFirst, arith::SubFOp::create(b, l, selfCos, otherSin),
-              arith::AddFOp::create(b, l, selfCos, otherSin));
+          Value r = buildRopeRotation(b, l, self, other, angle, isFirst);
           linalg::YieldOp::create(b, l, truncateFromF32(b, l, r, type.getElementType()));
         });
     rewriter.replaceOp(op, generic.getResults());

@@ -9,6 +9,7 @@
 #include "dialects/llama/LlamaOps.h"
 #include "passes/LinalgBuilders.h"
 #include "passes/Passes.h"
+#include "passes/ScalarMath.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -24,14 +25,6 @@ using namespace mlir;
 using namespace mlir::llama;
 
 namespace {
-
-/// Builds `x * sigmoid(x)` in f32 as `x / (1 + exp(-x))`.
-Value buildSilu(OpBuilder &b, Location loc, Value x) {
-  Value one = f32Constant(b, loc, 1.0);
-  Value negX = arith::NegFOp::create(b, loc, x);
-  Value denom = arith::AddFOp::create(b, loc, one, math::ExpOp::create(b, loc, negX));
-  return arith::DivFOp::create(b, loc, x, denom);
-}
 
 /// Lowers an elementwise llama op with a body computing in f32.
 template <typename OpTy>

@@ -134,18 +134,29 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
   ];
 }
 
-def LlamaGpuMapLinear : Pass<"llama-gpu-map-linear", "::mlir::func::FuncOp"> {
-  let summary = "Map bufferized linear layers to batch-1 GEMV kernels on the gpu dialect";
+def LlamaLowerToGpu : Pass<"llama-lower-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower each kernel function to a gpu.func kernel (the shared NVVM/ROCDL lowering)";
   let description = [{
-    The first kernel family of the shared GPU lowering (NVVM and ROCDL).
-    Rewrites the bufferized `out[n, o] += x[n, k] * w[o, k]` into a
-    `gpu.launch` with one block per (output row, token) and one warp (32
-    lanes on NVIDIA, a 64-lane wave on AMD, from the target info) per block:
-    each lane streams its share of the weight row with 16-byte vector loads
-    (4 f32, or 8 bf16/f16 widened in registers), the lanes' partial sums
-    meet in a butterfly of `gpu.shuffle xor`, and lane 0 adds the result to
-    the destination. Requires k to be a multiple of one load (rows stay
-    16-byte aligned); other linear layers are left alone.
+    Input: the partitioned kernel module, one private `func.func` per llama
+    op on tensors (without recomputed producers). Output: one `gpu.func`
+    kernel per function inside `gpu.module @llamac_kernels`, on memrefs,
+    with its static launch grid in `llamac.grid` and its block in
+    `known_block_size`. What differs between targets (32-lane warps on
+    NVIDIA, 64-lane waves on AMD, the width of one load) comes from the
+    target info; each kernel family is written once:
+
+    - linear / linear_group / gated_linear: a GEMV with one subgroup per
+      output feature, 16-byte weight loads (4 f32 or 8 bf16/f16 widened in
+      registers), a `gpu.shuffle xor` butterfly, and the residual add or
+      SwiGLU as its epilogue;
+    - rms_norm: one subgroup per row;
+    - rope and kv_write: one thread per element;
+    - attention: one subgroup per (head, query row), online softmax over
+      the live cache prefix;
+    - embedding, add, mul, silu, swiglu: one thread per element.
+
+    The `pos` scalar becomes a pointer to a device int64 that the kernel
+    reads, so a captured decode graph replays for every position.
   }];
   let options = [
     Option<"target", "target", "std::string", "\"nvvm\"", "nvvm | rocdl">
@@ -153,6 +164,7 @@ def LlamaGpuMapLinear : Pass<"llama-gpu-map-linear", "::mlir::func::FuncOp"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"

@@ -2,6 +2,7 @@
 # lit configuration for llamac: the logic; lit.site.cfg.py.in holds only paths.
 
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -16,6 +17,7 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in",
 
 config.substitutions.append(("%llamac_src", config.llamac_src_root))
 config.substitutions.append(("%models", os.path.join(config.llamac_src_root, "models")))
+config.substitutions.append(("%python", sys.executable))
 
 llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(
@@ -34,3 +36,4 @@ if os.path.exists(os.path.join(amdgcn_bitcode, "bitcode", "ockl.bc")) and \
         os.path.exists(os.path.join(config.llvm_tools_dir, "ld.lld")):
     config.available_features.add("rocm-device-libs")
 config.substitutions.append(("%amdgcn_bitcode", amdgcn_bitcode))
+config.substitutions.append(("%llvm_tools_dir", config.llvm_tools_dir))

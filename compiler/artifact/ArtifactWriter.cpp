@@ -52,6 +52,10 @@ json dispatchesToJson(const std::vector<Dispatch> &dispatches) {
       entry["bindings"].push_back(bindingToJson(b));
     if (d.range)
       entry["range"] = *d.range;
+    if (d.launch)
+      entry["launch"] = {{"grid", d.launch->grid},
+                         {"block", d.launch->block},
+                         {"shared_bytes", d.launch->sharedBytes}};
     list.push_back(std::move(entry));
   }
   return list;
@@ -109,6 +113,8 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   offset = alignUp(offset + c.tokenizer.size());
   uint64_t kernelsOffset = offset;
   offset = alignUp(offset + c.kernelLibrary.size());
+  uint64_t ptxOffset = offset;
+  offset = alignUp(offset + c.kernelPtx.size());
 
   json weights = json::array();
   struct Planned {
@@ -132,11 +138,15 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   json meta;
   meta["producer"] = "llamac 0.1";
   meta["model"] = modelToJson(c.config);
-  meta["target"] = {{"name", c.targetName}, {"chip", c.chip}, {"cpu_features", c.cpuFeatures}};
+  meta["target"] = {{"name", c.targetName}, {"chip", c.chip}};
+  if (c.targetName == "cpu")
+    meta["target"]["cpu_features"] = c.cpuFeatures;
   meta["tokenizer"] = {{"kind", "sentencepiece"}, {"offset", tokenizerOffset},
                        {"size", c.tokenizer.size()}};
-  meta["kernels"] = {{"format", "elf-shared-object"}, {"offset", kernelsOffset},
+  meta["kernels"] = {{"format", c.kernelFormat}, {"offset", kernelsOffset},
                      {"size", c.kernelLibrary.size()}};
+  if (!c.kernelPtx.empty())
+    meta["kernels_ptx"] = {{"format", "ptx"}, {"offset", ptxOffset}, {"size", c.kernelPtx.size()}};
   meta["weights"] = std::move(weights);
   meta["kv_cache"] = {{"dtype", "f32"},
                       {"layers", c.config.getLayers()},
@@ -186,6 +196,8 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     w.write(c.tokenizer.data(), c.tokenizer.size());
     w.padTo(kernelsOffset);
     w.write(c.kernelLibrary.data(), c.kernelLibrary.size());
+    w.padTo(ptxOffset);
+    w.write(c.kernelPtx.data(), c.kernelPtx.size());
     uint64_t written = 0;
     std::vector<uint8_t> buffer;
     for (const Planned &p : planned) {

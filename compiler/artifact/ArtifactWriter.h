@@ -12,7 +12,7 @@
 
 #include "compiler/import/DType.h"
 #include "compiler/import/WeightStore.h"
-#include "compiler/targets/cpu/DispatchSchedule.h"
+#include "compiler/partition/DispatchSchedule.h"
 #include "dialects/llama/LlamaAttrs.h"
 
 #include "llvm/Support/Error.h"
@@ -31,6 +31,10 @@ struct ArtifactContents {
   /// The serialized sentencepiece model.
   std::string tokenizer;
   std::string kernelLibrary;
+  /// "elf-shared-object" (cpu), "cubin" (nvvm) or "hsaco" (rocdl).
+  std::string kernelFormat = "elf-shared-object";
+  /// nvvm: the kernels as PTX, for GPUs the cubin was not built for.
+  std::string kernelPtx;
   const WeightStore *weights = nullptr;
   DType weightType = DType::F32;
   int64_t cachePositions = 0;

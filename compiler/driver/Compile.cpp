@@ -6,7 +6,8 @@
 #include "compiler/graph/GraphBuilder.h"
 #include "compiler/import/Checkpoint.h"
 #include "compiler/targets/cpu/CpuCodegen.h"
-#include "compiler/targets/cpu/KernelPartition.h"
+#include "compiler/targets/gpu/GpuCodegen.h"
+#include "compiler/partition/KernelPartition.h"
 #include "dialects/llama/LlamaOps.h"
 #include "passes/Passes.h"
 
@@ -18,10 +19,12 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <chrono>
+#include <limits>
 
 using namespace mlir;
 
@@ -100,9 +103,17 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (!options.dumpIrAfter.empty() && !llvm::is_contained(phases, options.dumpIrAfter))
     return makeError("unknown phase '" + options.dumpIrAfter + "' for --dump-ir-after (one of: " +
                      llvm::join(phases, ", ") + ")");
-  if (options.target != "cpu")
-    return makeError("--target " + options.target +
-                     " is not implemented yet; only --target cpu is available");
+  bool gpu = options.target == "nvvm" || options.target == "rocdl";
+  if (options.target != "cpu" && !gpu)
+    return makeError("unknown --target '" + options.target + "' (one of: cpu, nvvm, rocdl)");
+  std::string chip = options.chip;
+  if (gpu && (chip.empty() || chip == "native"))
+    chip = options.target == "nvvm" ? "sm_90" : "gfx942";
+  if (gpu && !isValidGpuChip(options.target, chip))
+    return makeError("--chip " + chip + " is not a " + options.target + " chip (" +
+                     (options.target == "nvvm" ? "e.g. sm_80, sm_90, sm_90a"
+                                               : "e.g. gfx90a, gfx942") +
+                     ")");
   if (options.output.empty())
     return makeError("no output given: use -o <artifact>");
 
@@ -137,6 +148,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  // The GPU serializers translate gpu.module to LLVM IR in this context.
+  registerAllToLLVMIRTranslations(registry);
   registry.insert<llama::LlamaDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
@@ -173,7 +186,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   };
   dumpIf("import", *model);
 
-  for (const Phase &phase : getModelPhases()) {
+  for (const Phase &phase : gpu ? getGpuModelPhases() : getModelPhases()) {
     progress.phase(("running phase " + phase.name).str());
     PassManager pm(&context);
     phase.build(pm);
@@ -185,31 +198,63 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   progress.phase("partitioning into kernels");
   PartitionOptions partitionOptions;
   partitionOptions.minParallelBytes = options.minParallelBytes;
+  if (gpu) {
+    // The grid covers all the work: no thread ranges, no row limits.
+    partitionOptions.minParallelBytes = std::numeric_limits<int64_t>::max();
+    partitionOptions.limitRows = false;
+  }
   FailureOr<PartitionedModel> partitioned = partitionIntoKernels(*model, partitionOptions);
   if (failed(partitioned))
     return makeError("partitioning into kernels failed: " + diagnostic);
   dumpIf("kernels", *partitioned->kernels);
 
-  progress.phase("generating CPU code");
-  CpuCodegenOptions codegen;
-  codegen.chip = options.chip;
-  codegen.afterPhase = dumpIf;
-  llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*partitioned->kernels, codegen);
-  if (!library) {
-    std::string message = toString(library.takeError());
-    return makeError(diagnostic.empty() ? message : message + ": " + diagnostic);
+  ArtifactContents contents;
+  if (gpu) {
+    progress.phase("generating " + options.target + " code for " + chip);
+    GpuCodegenOptions codegen;
+    codegen.target = options.target;
+    codegen.chip = chip;
+    codegen.toolkit = options.toolkit;
+    codegen.afterPhase = dumpIf;
+    llvm::Expected<GpuCodeObject> object = compileGpuKernels(*partitioned->kernels, codegen);
+    if (!object) {
+      std::string message = toString(object.takeError());
+      return makeError(diagnostic.empty() ? message : message + ": " + diagnostic);
+    }
+    for (EntryPointSchedule &ep : partitioned->entryPoints)
+      for (auto *section : {&ep.prologue, &ep.layerBody, &ep.epilogue})
+        for (Dispatch &dispatch : *section) {
+          auto launch = object->launches.find(dispatch.kernel);
+          if (launch == object->launches.end())
+            return makeError("internal error: no GPU kernel for " + dispatch.kernel);
+          dispatch.launch = launch->second;
+        }
+    contents.targetName = options.target;
+    contents.chip = chip;
+    contents.kernelFormat = object->format;
+    contents.kernelLibrary = std::move(object->binary);
+    contents.kernelPtx = std::move(object->ptx);
+  } else {
+    progress.phase("generating CPU code");
+    CpuCodegenOptions codegen;
+    codegen.chip = options.chip;
+    codegen.afterPhase = dumpIf;
+    llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*partitioned->kernels, codegen);
+    if (!library) {
+      std::string message = toString(library.takeError());
+      return makeError(diagnostic.empty() ? message : message + ": " + diagnostic);
+    }
+    contents.chip = options.chip == "native" ? library->cpuName : options.chip;
+    contents.cpuFeatures = library->cpuFeatures;
+    contents.kernelLibrary = std::move(library->sharedObject);
   }
 
   auto tokenizer = llvm::MemoryBuffer::getFile(ckpt->tokenizerPath);
   if (!tokenizer)
     return makeError("cannot read tokenizer " + ckpt->tokenizerPath);
 
-  ArtifactContents contents;
   contents.config = config;
-  contents.chip = options.chip == "native" ? library->cpuName : options.chip;
-  contents.cpuFeatures = library->cpuFeatures;
   contents.tokenizer = (*tokenizer)->getBuffer().str();
-  contents.kernelLibrary = std::move(library->sharedObject);
   contents.weights = &ckpt->weights;
   contents.weightType = dtype;
   contents.cachePositions = graph.cachePositions;

@@ -16,7 +16,8 @@ struct CompileOptions {
   std::string output;
   std::string tokenizer;      ///< overrides the tokenizer beside the checkpoint
   std::string target = "cpu";
-  std::string chip = "native";
+  std::string chip = "native"; ///< cpu: native or an LLVM CPU; GPU: sm_90, gfx942, ...
+  std::string toolkit;        ///< nvvm: the CUDA toolkit (default: $CUDA_HOME, /usr/local/cuda)
   std::string dtype;          ///< f32 | bf16 | f16; empty = the checkpoint's
   int64_t maxSeqLen = 0;      ///< 0 = the model's
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)

@@ -10,9 +10,9 @@
 // CHECK:   arith.xori %[[D]]
 // CHECK:   math.powf
 // CHECK:   arith.addi %arg1, %[[N]]
+// CHECK:   tensor.extract %arg0
 // CHECK:   math.cos
 // CHECK:   math.sin
-// CHECK:   tensor.extract %arg0
 // CHECK:   arith.select
 func.func @rope_interleaved(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
   %0 = llama.rope %x at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<interleaved>} : tensor<2x4x8xf32>

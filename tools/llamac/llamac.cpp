@@ -30,9 +30,15 @@ cl::opt<std::string> output("o", cl::desc("Output artifact"), cl::value_desc("ar
 cl::opt<std::string> target("target", cl::desc("Code generation target: cpu | nvvm | rocdl"),
                             cl::init("cpu"), cl::cat(category));
 cl::opt<std::string> chip("chip",
-                          cl::desc("CPU to compile for: native (this machine) or an LLVM "
-                                   "CPU name such as x86-64-v3, x86-64-v4"),
+                          cl::desc("Chip to compile for. cpu: native (this machine) or an "
+                                   "LLVM CPU name such as x86-64-v4; nvvm: sm_80 | sm_90 | "
+                                   "sm_90a (default sm_90); rocdl: gfx90a | gfx942 (default "
+                                   "gfx942)"),
                           cl::init("native"), cl::cat(category));
+cl::opt<std::string> cudaToolkit("cuda-toolkit",
+                                 cl::desc("nvvm: the CUDA toolkit directory with bin/ptxas "
+                                          "(default: $CUDA_HOME, $CUDA_PATH, /usr/local/cuda)"),
+                                 cl::cat(category));
 cl::opt<std::string> dtype("dtype", cl::desc("Weight type: f32 | bf16 | f16 (default: the checkpoint's)"),
                            cl::cat(category));
 cl::opt<std::string> quantize("quantize", cl::desc("Weight quantization: none | int8 | int4"),
@@ -171,6 +177,7 @@ int main(int argc, char **argv) {
   options.tokenizer = tokenizer;
   options.target = target;
   options.chip = chip;
+  options.toolkit = cudaToolkit;
   options.dtype = dtype;
   options.maxSeqLen = maxSeqLen;
   options.prefillTokens = prefillTokens;

@@ -8,10 +8,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLAMAC_COMPILER_TARGETS_CPU_KERNELPARTITION_H
-#define LLAMAC_COMPILER_TARGETS_CPU_KERNELPARTITION_H
+#ifndef LLAMAC_COMPILER_PARTITION_KERNELPARTITION_H
+#define LLAMAC_COMPILER_PARTITION_KERNELPARTITION_H
 
-#include "compiler/targets/cpu/DispatchSchedule.h"
+#include "compiler/partition/DispatchSchedule.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -29,6 +29,10 @@ struct PartitionOptions {
   /// this many bytes: waking a sleeping worker costs tens of microseconds,
   /// more than a small GEMV takes on one core.
   int64_t minParallelBytes = 1 << 20;
+  /// Prefill kernels take the `rows` scalar and compute only the rows a call
+  /// fills. GPU kernels run every row of their static grid instead (the
+  /// padding rows cost idle lanes, not time), so their targets turn this off.
+  bool limitRows = true;
 };
 
 /// Partitions every function of `model` (as built by buildModelModule).
@@ -37,4 +41,4 @@ partitionIntoKernels(mlir::ModuleOp model, const PartitionOptions &options = {})
 
 } // namespace llamac
 
-#endif // LLAMAC_COMPILER_TARGETS_CPU_KERNELPARTITION_H
+#endif // LLAMAC_COMPILER_PARTITION_KERNELPARTITION_H

@@ -6,9 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLAMAC_COMPILER_TARGETS_CPU_DISPATCHSCHEDULE_H
-#define LLAMAC_COMPILER_TARGETS_CPU_DISPATCHSCHEDULE_H
+#ifndef LLAMAC_COMPILER_PARTITION_DISPATCHSCHEDULE_H
+#define LLAMAC_COMPILER_PARTITION_DISPATCHSCHEDULE_H
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,13 @@ struct Binding {
   }
 };
 
+/// Static GPU launch dimensions (GPU targets only).
+struct LaunchDims {
+  std::array<int64_t, 3> grid{1, 1, 1};
+  std::array<int64_t, 3> block{1, 1, 1};
+  int64_t sharedBytes = 0;
+};
+
 /// One kernel launch.
 struct Dispatch {
   std::string kernel;
@@ -38,6 +46,8 @@ struct Dispatch {
   std::vector<std::string> scalars;
   /// When set, the kernel also takes [begin, end) within [0, *range).
   std::optional<int64_t> range;
+  /// GPU targets: the grid and block the kernel is launched with.
+  std::optional<LaunchDims> launch;
 };
 
 /// An activation buffer the runtime allocates (f32, row-major).
@@ -56,4 +66,4 @@ struct EntryPointSchedule {
 
 } // namespace llamac
 
-#endif // LLAMAC_COMPILER_TARGETS_CPU_DISPATCHSCHEDULE_H
+#endif // LLAMAC_COMPILER_PARTITION_DISPATCHSCHEDULE_H

@@ -1,6 +1,6 @@
 //===- KernelPartition.cpp - split entry points into kernels --------------===//
 
-#include "compiler/targets/cpu/KernelPartition.h"
+#include "compiler/partition/KernelPartition.h"
 #include "dialects/llama/LlamaOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -248,7 +248,7 @@ private:
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
     bool rowsLimited =
-        schedule.tokens > 1 && isa<LinearOp, LinearGroupOp, GatedLinearOp, AttentionOp>(op);
+        options.limitRows && schedule.tokens > 1 && isa<LinearOp, LinearGroupOp, GatedLinearOp, AttentionOp>(op);
     if (rowsLimited)
       dispatch.scalars.push_back("rows");
     dispatch.kernel = buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited);

@@ -1,0 +1,134 @@
+//===- GpuCodegen.cpp - kernels to a GPU code object (NVVM, ROCDL) --------===//
+
+#include "compiler/targets/gpu/GpuCodegen.h"
+#include "compiler/Pipelines.h"
+#include "compiler/targets/gpu/GpuToolkit.h"
+#include "passes/GpuTargetInfo.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/Regex.h"
+
+#include <optional>
+
+using namespace mlir;
+
+namespace llamac {
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+llvm::Error runPipeline(ModuleOp module, llvm::StringRef what,
+                        const std::function<void(OpPassManager &)> &build) {
+  PassManager pm(module.getContext());
+  build(pm);
+  if (failed(pm.run(module)))
+    return makeError("GPU code generation failed while " + what);
+  return llvm::Error::success();
+}
+
+/// The launch dimensions llama-lower-to-gpu recorded on each kernel.
+std::map<std::string, LaunchDims> collectLaunches(ModuleOp module) {
+  std::map<std::string, LaunchDims> launches;
+  module.walk([&](gpu::GPUFuncOp kernel) {
+    LaunchDims dims;
+    if (auto grid = kernel->getAttrOfType<DenseI64ArrayAttr>(llama::kGridAttrName))
+      for (auto [i, v] : llvm::enumerate(grid.asArrayRef()))
+        dims.grid[i] = v;
+    if (std::optional<ArrayRef<int32_t>> block = kernel.getKnownBlockSize())
+      for (auto [i, v] : llvm::enumerate(*block))
+        dims.block[i] = v;
+    launches[kernel.getName().str()] = dims;
+  });
+  return launches;
+}
+
+/// Serializes a clone of `module` (lowered to the LLVM dialect) in `format`
+/// and returns the bytes of the one object.
+llvm::Expected<std::string> serialize(ModuleOp module, llvm::StringRef format,
+                                      llvm::StringRef toolkit) {
+  OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+  if (llvm::Error err = runPipeline(*copy, ("serializing (" + format + ")").str(),
+                                    [&](OpPassManager &pm) { buildGpuBinary(pm, format, toolkit); }))
+    return std::move(err);
+  std::optional<std::string> bytes;
+  copy->walk([&](gpu::BinaryOp binary) {
+    if (auto object = dyn_cast<gpu::ObjectAttr>(binary.getObjects()[0]))
+      bytes = object.getObject().getValue().str();
+  });
+  if (!bytes)
+    return makeError("GPU code generation produced no code object");
+  return *bytes;
+}
+
+} // namespace
+
+bool isValidGpuChip(llvm::StringRef target, llvm::StringRef chip) {
+  if (target == "nvvm")
+    return llvm::Regex("^sm_[0-9]+a?$").match(chip);
+  if (target == "rocdl")
+    return llvm::Regex("^gfx[0-9a-f]+$").match(chip);
+  return false;
+}
+
+llvm::Expected<GpuCodeObject> compileGpuKernels(ModuleOp kernels,
+                                               const GpuCodegenOptions &options) {
+  if (!llama::getGpuTargetInfo(options.target))
+    return makeError("unknown GPU target '" + options.target + "' (nvvm | rocdl)");
+  if (!isValidGpuChip(options.target, options.chip))
+    return makeError("--chip " + options.chip + " is not a " + options.target + " chip (" +
+                     (options.target == "nvvm" ? "e.g. sm_80, sm_90, sm_90a"
+                                               : "e.g. gfx90a, gfx942") +
+                     ")");
+  // Find the toolkit first: a missing one should fail before any work.
+  std::string toolkit;
+  std::optional<RocmToolkitDir> rocm;
+  if (options.target == "nvvm") {
+    llvm::Expected<std::string> cuda = findCudaToolkit(options.toolkit);
+    if (!cuda)
+      return cuda.takeError();
+    toolkit = *cuda;
+  } else {
+    llvm::Expected<RocmToolkitDir> dir = RocmToolkitDir::create();
+    if (!dir)
+      return dir.takeError();
+    rocm.emplace(std::move(*dir));
+    toolkit = rocm->path();
+  }
+
+  if (llvm::Error err = runPipeline(kernels, "building the kernels", [&](OpPassManager &pm) {
+        buildGpuKernels(pm, options.target);
+      }))
+    return std::move(err);
+  GpuCodeObject object;
+  object.launches = collectLaunches(kernels);
+  if (options.afterPhase)
+    options.afterPhase("gpu", kernels);
+
+  if (llvm::Error err = runPipeline(kernels, "lowering to " + options.target,
+                                    [&](OpPassManager &pm) {
+                                      buildGpuLlvm(pm, options.target, options.chip);
+                                    }))
+    return std::move(err);
+  if (options.afterPhase)
+    options.afterPhase("gpu-llvm", kernels);
+
+  llvm::Expected<std::string> binary = serialize(kernels, "bin", toolkit);
+  if (!binary)
+    return binary.takeError();
+  object.binary = std::move(*binary);
+  if (options.target == "nvvm") {
+    object.format = "cubin";
+    llvm::Expected<std::string> ptx = serialize(kernels, "isa", toolkit);
+    if (!ptx)
+      return ptx.takeError();
+    object.ptx = std::move(*ptx);
+  } else {
+    object.format = "hsaco";
+  }
+  return object;
+}
+
+} // namespace llamac

@@ -1,0 +1,51 @@
+//===- GpuCodegen.h - kernels to a GPU code object (NVVM, ROCDL) -*- C++ -*-===//
+//
+// Lowers the partitioned kernel module through the shared GPU lowering and
+// serializes it with MLIR's gpu-module-to-binary: a cubin (ptxas) plus the
+// PTX for NVVM, an HSACO for ROCDL. Needs the vendor's compile-time pieces,
+// never a GPU: the CUDA toolkit, or Debian's rocm-device-libs and ld.lld.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_COMPILER_TARGETS_GPU_GPUCODEGEN_H
+#define LLAMAC_COMPILER_TARGETS_GPU_GPUCODEGEN_H
+
+#include "compiler/partition/DispatchSchedule.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace llamac {
+
+struct GpuCodegenOptions {
+  std::string target; ///< nvvm | rocdl
+  std::string chip;   ///< sm_80, sm_90, sm_90a | gfx90a, gfx942
+  /// The CUDA toolkit (nvvm); empty: $CUDA_HOME, $CUDA_PATH, /usr/local/cuda.
+  std::string toolkit;
+  /// Called after "gpu" and "gpu-llvm" for --dump-ir-after.
+  std::function<void(llvm::StringRef phase, mlir::ModuleOp)> afterPhase;
+};
+
+struct GpuCodeObject {
+  std::string format; ///< "cubin" | "hsaco"
+  std::string binary;
+  std::string ptx; ///< nvvm only
+  /// Each kernel's launch dimensions, by kernel name.
+  std::map<std::string, LaunchDims> launches;
+};
+
+/// True for the chips the target accepts (`sm_<digits>[a]`, `gfx<hex>`).
+bool isValidGpuChip(llvm::StringRef target, llvm::StringRef chip);
+
+/// Compiles the kernel module (llama dialect, from partitionIntoKernels with
+/// GPU partition options) in place into a code object.
+llvm::Expected<GpuCodeObject> compileGpuKernels(mlir::ModuleOp kernels,
+                                               const GpuCodegenOptions &options);
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_TARGETS_GPU_GPUCODEGEN_H

@@ -1,0 +1,171 @@
+//===- LowerToGpu.cpp - kernel functions to gpu.func kernels --------------===//
+//
+// The shared GPU lowering of NVVM and ROCDL. Input: the partitioned kernel
+// module, one private func.func per llama op on tensors. Output: one
+// `gpu.func` kernel per function in `gpu.module @llamac_kernels`, on memrefs,
+// with its static launch grid (`llamac.grid`) and block (`known_block_size`).
+// The families (GEMV, RMSNorm, RoPE, cache write, attention, elementwise) are
+// in passes/gpu/.
+//
+// `pos` becomes a pointer to a device int64 read by the kernel, so that a
+// decode step captured once as a CUDA/HIP graph replays for every position
+// (docs/artifact-format.md, GPU targets); `layer` stays a value.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llama/LlamaDialect.h"
+#include "dialects/llama/LlamaOps.h"
+#include "passes/GpuTargetInfo.h"
+#include "passes/Passes.h"
+#include "passes/gpu/GpuKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/DenseSet.h"
+
+namespace mlir::llama {
+#define GEN_PASS_DEF_LLAMALOWERTOGPU
+#include "passes/Passes.h.inc"
+} // namespace mlir::llama
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+
+using EmitFn = FailureOr<GpuLaunchDims> (*)(GpuKernelBuilder &, Operation *, const IRMapping &,
+                                            ArrayRef<Value>);
+
+EmitFn familyOf(Operation *op) {
+  if (isa<LinearOp, LinearGroupOp, GatedLinearOp>(op))
+    return emitGemvKernel;
+  if (isa<RMSNormOp>(op))
+    return emitRMSNormKernel;
+  if (isa<RopeOp>(op))
+    return emitRopeKernel;
+  if (isa<KVWriteOp>(op))
+    return emitKVWriteKernel;
+  if (isa<AttentionOp>(op))
+    return emitAttentionKernel;
+  if (isa<EmbeddingOp>(op))
+    return emitEmbeddingKernel;
+  if (isa<AddOp, MulOp, SiluOp, SwiGLUOp>(op))
+    return emitElementwiseKernel;
+  return nullptr;
+}
+
+/// The index operands that carry the position.
+llvm::SmallDenseSet<Value> positionOperands(Operation *op) {
+  llvm::SmallDenseSet<Value> pos;
+  if (auto rope = dyn_cast<RopeOp>(op))
+    pos.insert(rope.getPos());
+  else if (auto write = dyn_cast<KVWriteOp>(op))
+    pos.insert(write.getPos());
+  else if (auto attention = dyn_cast<AttentionOp>(op))
+    pos.insert(attention.getPos());
+  return pos;
+}
+
+LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
+                          const GpuTargetInfo &target) {
+  Operation *main = nullptr;
+  for (Operation &op : fn.getBody().front()) {
+    if (isa<bufferization::MaterializeInDestinationOp, func::ReturnOp, arith::ConstantOp>(op))
+      continue;
+    if (!isa<LlamaDialect>(op.getDialect()) || main)
+      return fn.emitError("a GPU kernel function must compute exactly one llama op, found '")
+             << op.getName() << "'";
+    main = &op;
+  }
+  EmitFn emit = main ? familyOf(main) : nullptr;
+  if (!emit)
+    return fn.emitError("no GPU kernel family for this kernel function");
+
+  llvm::SmallDenseSet<Value> posArgs = positionOperands(main);
+  MLIRContext *ctx = fn.getContext();
+  auto posType = MemRefType::get({1}, IntegerType::get(ctx, 64));
+  SmallVector<Type> argTypes;
+  for (BlockArgument arg : fn.getArguments()) {
+    if (auto tensor = dyn_cast<RankedTensorType>(arg.getType()))
+      argTypes.push_back(MemRefType::get(tensor.getShape(), tensor.getElementType()));
+    else if (isa<IndexType>(arg.getType()))
+      argTypes.push_back(posArgs.contains(arg) ? Type(posType) : arg.getType());
+    else
+      return fn.emitError("unsupported kernel argument type ") << arg.getType();
+  }
+
+  OpBuilder b(ctx);
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  Location loc = fn.getLoc();
+  auto kernel = b.create<gpu::GPUFuncOp>(loc, fn.getName(), b.getFunctionType(argTypes, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  Block &entry = kernel.getBody().front();
+  b.setInsertionPointToStart(&entry);
+
+  IRMapping operands;
+  for (auto [arg, kernelArg] : llvm::zip(fn.getArguments(), entry.getArguments())) {
+    if (posArgs.contains(arg)) {
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value pos = memref::LoadOp::create(b, loc, kernelArg, ValueRange{zero});
+      operands.map(arg, arith::IndexCastOp::create(b, loc, b.getIndexType(), pos).getResult());
+    } else {
+      operands.map(arg, kernelArg);
+    }
+  }
+  for (Operation &op : fn.getBody().front())
+    if (isa<arith::ConstantOp>(op))
+      b.clone(op, operands);
+
+  // Where each result goes: the cache itself (kv_write updates in place) or
+  // the destination argument it is materialized in.
+  SmallVector<Value> results;
+  for (OpResult result : main->getResults()) {
+    Value dest;
+    if (auto write = dyn_cast<KVWriteOp>(main))
+      dest = operands.lookup(write.getCache());
+    for (Operation *user : result.getUsers())
+      if (auto materialize = dyn_cast<bufferization::MaterializeInDestinationOp>(user))
+        dest = operands.lookup(materialize.getDest());
+    if (!dest)
+      return fn.emitError("kernel result #") << result.getResultNumber()
+                                             << " is not written to an argument";
+    results.push_back(dest);
+  }
+
+  GpuKernelBuilder kb(b, loc, target);
+  FailureOr<GpuLaunchDims> dims = emit(kb, main, operands, results);
+  if (failed(dims))
+    return main->emitError("the GPU kernel family does not handle this op's shapes");
+  gpu::ReturnOp::create(b, loc);
+  SmallVector<int32_t> block(dims->block.begin(), dims->block.end());
+  kernel.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(block));
+  kernel->setAttr(kGridAttrName, b.getDenseI64ArrayAttr(dims->grid));
+  return success();
+}
+
+struct LlamaLowerToGpuPass : llama::impl::LlamaLowerToGpuBase<LlamaLowerToGpuPass> {
+  using LlamaLowerToGpuBase::LlamaLowerToGpuBase;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::optional<GpuTargetInfo> info = getGpuTargetInfo(target);
+    if (!info) {
+      module.emitError() << "unknown GPU target '" << target << "' (nvvm | rocdl)";
+      return signalPassFailure();
+    }
+    SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
+    OpBuilder b(&getContext());
+    b.setInsertionPointToEnd(module.getBody());
+    auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), kGpuModuleName);
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+    for (func::FuncOp fn : functions) {
+      if (failed(lowerKernel(fn, gpuModule, *info)))
+        return signalPassFailure();
+      fn.erase();
+    }
+  }
+};
+
+} // namespace

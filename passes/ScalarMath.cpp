@@ -1,0 +1,73 @@
+//===- ScalarMath.cpp - per-element formulas shared by CPU and GPU --------===//
+
+#include "passes/ScalarMath.h"
+#include "passes/LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::llama;
+
+Value llama::buildSilu(OpBuilder &b, Location loc, Value x) {
+  Value one = f32Constant(b, loc, 1.0);
+  Value negX = arith::NegFOp::create(b, loc, x);
+  Value denom = arith::AddFOp::create(b, loc, one, math::ExpOp::create(b, loc, negX));
+  return arith::DivFOp::create(b, loc, x, denom);
+}
+
+Value llama::indexToF32(OpBuilder &b, Location loc, Value index) {
+  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), i64);
+}
+
+namespace {
+/// Applies Llama 3.1's rescaling to an inverse frequency (f32 scalar).
+Value applyLlama3Scaling(OpBuilder &b, Location loc, Value invFreq, RopeScalingAttr scaling) {
+  double factor = scaling.getFactor().convertToDouble();
+  double low = scaling.getLowFreqFactor().convertToDouble();
+  double high = scaling.getHighFreqFactor().convertToDouble();
+  double oldContext = static_cast<double>(scaling.getOriginalMaxPosition());
+  Value twoPi = f32Constant(b, loc, 2.0 * M_PI);
+  Value wavelen = arith::DivFOp::create(b, loc, twoPi, invFreq);
+  Value scaled = arith::DivFOp::create(b, loc, invFreq, f32Constant(b, loc, factor));
+  // smooth = (oldContext / wavelen - low) / (high - low)
+  Value ratio = arith::DivFOp::create(b, loc, f32Constant(b, loc, oldContext), wavelen);
+  Value smooth = arith::DivFOp::create(
+      b, loc, arith::SubFOp::create(b, loc, ratio, f32Constant(b, loc, low)),
+      f32Constant(b, loc, high - low));
+  Value one = f32Constant(b, loc, 1.0);
+  Value blended = arith::AddFOp::create(
+      b, loc, arith::MulFOp::create(b, loc, arith::SubFOp::create(b, loc, one, smooth), scaled),
+      arith::MulFOp::create(b, loc, smooth, invFreq));
+  Value isHighFreq = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, wavelen,
+                                           f32Constant(b, loc, oldContext / high));
+  Value isLowFreq = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, wavelen,
+                                          f32Constant(b, loc, oldContext / low));
+  Value mid = arith::SelectOp::create(b, loc, isLowFreq, scaled, blended);
+  return arith::SelectOp::create(b, loc, isHighFreq, invFreq, mid);
+}
+} // namespace
+
+Value llama::buildRopeInverseFrequency(OpBuilder &b, Location loc, Value pair, Value headDim,
+                                       Value theta, RopeScalingAttr scaling) {
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value twoJ = indexToF32(b, loc, arith::ShLIOp::create(b, loc, pair, one));
+  Value exponent = arith::DivFOp::create(b, loc, twoJ, headDim);
+  Value invFreq = arith::DivFOp::create(b, loc, f32Constant(b, loc, 1.0),
+                                        math::PowFOp::create(b, loc, theta, exponent));
+  return scaling ? applyLlama3Scaling(b, loc, invFreq, scaling) : invFreq;
+}
+
+Value llama::buildRopeRotation(OpBuilder &b, Location loc, Value self, Value other,
+                               Value angle, Value isFirst) {
+  Value c = math::CosOp::create(b, loc, angle);
+  Value s = math::SinOp::create(b, loc, angle);
+  Value selfCos = arith::MulFOp::create(b, loc, self, c);
+  Value otherSin = arith::MulFOp::create(b, loc, other, s);
+  return arith::SelectOp::create(b, loc, isFirst,
+                                 arith::SubFOp::create(b, loc, selfCos, otherSin),
+                                 arith::AddFOp::create(b, loc, selfCos, otherSin));
+}

@@ -1,0 +1,38 @@
+//===- ScalarMath.h - per-element formulas shared by CPU and GPU -*- C++ -*-===//
+//
+// The scalar math of the llama ops (SiLU, RoPE frequencies), built once so
+// that the linalg lowering (CPU) and the GPU kernels compute the same values
+// in the same order.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_PASSES_SCALARMATH_H
+#define LLAMAC_PASSES_SCALARMATH_H
+
+#include "dialects/llama/LlamaAttrs.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Value.h"
+
+namespace mlir::llama {
+
+/// `x * sigmoid(x)` in f32, as `x / (1 + exp(-x))`.
+Value buildSilu(OpBuilder &b, Location loc, Value x);
+
+/// An index value as f32.
+Value indexToF32(OpBuilder &b, Location loc, Value index);
+
+/// The RoPE inverse frequency of pair `pair` (index): 1 / theta^(2 pair /
+/// head_dim), as llama2.c computes it, rescaled by Llama 3.1's rule when
+/// `scaling` is set. `headDim` is an f32 value.
+Value buildRopeInverseFrequency(OpBuilder &b, Location loc, Value pair, Value headDim,
+                                Value theta, RopeScalingAttr scaling);
+
+/// The rotated element of a RoPE pair: `self * cos - other * sin` for the
+/// first element of the pair, `self * cos + other * sin` for the second.
+Value buildRopeRotation(OpBuilder &b, Location loc, Value self, Value other, Value angle,
+                        Value isFirst);
+
+} // namespace mlir::llama
+
+#endif // LLAMAC_PASSES_SCALARMATH_H

@@ -1,0 +1,77 @@
+//===- PositionKernels.cpp - RoPE and the KV-cache write ------------------===//
+//
+// One thread per element, one block per (token, head). The position is read
+// on the device (see LowerToGpu: `pos` arrives as a pointer), so a captured
+// decode graph replays unchanged for every token.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llama/LlamaOps.h"
+#include "passes/ScalarMath.h"
+#include "passes/gpu/GpuKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+using namespace mlir::llama;
+
+FailureOr<GpuLaunchDims> mlir::llama::emitRopeKernel(GpuKernelBuilder &kb, Operation *op,
+                                                     const IRMapping &operands,
+                                                     ArrayRef<Value> results) {
+  auto rope = dyn_cast<RopeOp>(op);
+  if (!rope)
+    return failure();
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Value x = operands.lookup(rope.getInput());
+  Value pos = operands.lookup(rope.getPos());
+  int64_t tokens = staticDim(x, 0), heads = staticDim(x, 1), headDim = staticDim(x, 2);
+  Value n = kb.blockId(gpu::Dimension::x), h = kb.blockId(gpu::Dimension::y);
+  Value d = kb.threadId(gpu::Dimension::x);
+  Value one = kb.index(1);
+  Value pair, partner, isFirst;
+  if (rope.getLayout() == RopeLayout::Interleaved) {
+    pair = arith::ShRUIOp::create(b, loc, d, one);
+    partner = arith::XOrIOp::create(b, loc, d, one);
+    isFirst = kb.cmp(arith::CmpIPredicate::eq, arith::AndIOp::create(b, loc, d, one), kb.index(0));
+  } else {
+    Value half = kb.index(headDim / 2);
+    isFirst = kb.cmp(arith::CmpIPredicate::ult, d, half);
+    pair = arith::SelectOp::create(b, loc, isFirst, d, arith::SubIOp::create(b, loc, d, half));
+    partner = arith::SelectOp::create(b, loc, isFirst, arith::AddIOp::create(b, loc, d, half), pair);
+  }
+  Value invFreq = buildRopeInverseFrequency(b, loc, pair, kb.f32(static_cast<double>(headDim)),
+                                            kb.f32(rope.getTheta().convertToFloat()),
+                                            rope.getScalingAttr());
+  Value position = indexToF32(b, loc, arith::AddIOp::create(b, loc, pos, n));
+  Value angle = arith::MulFOp::create(b, loc, position, invFreq);
+  Value r = buildRopeRotation(b, loc, kb.loadF32(x, {n, h, d}), kb.loadF32(x, {n, h, partner}),
+                              angle, isFirst);
+  kb.storeF32(r, results[0], {n, h, d});
+  GpuLaunchDims dims;
+  dims.grid = {tokens, heads, 1};
+  dims.block = {headDim, 1, 1};
+  return dims;
+}
+
+FailureOr<GpuLaunchDims> mlir::llama::emitKVWriteKernel(GpuKernelBuilder &kb, Operation *op,
+                                                        const IRMapping &operands,
+                                                        ArrayRef<Value> results) {
+  auto write = dyn_cast<KVWriteOp>(op);
+  if (!write)
+    return failure();
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Value values = operands.lookup(write.getValues());
+  Value layer = operands.lookup(write.getLayer()), pos = operands.lookup(write.getPos());
+  int64_t tokens = staticDim(values, 0), kvHeads = staticDim(values, 1),
+          headDim = staticDim(values, 2);
+  Value n = kb.blockId(gpu::Dimension::x), h = kb.blockId(gpu::Dimension::y);
+  Value d = kb.threadId(gpu::Dimension::x);
+  Value position = arith::AddIOp::create(b, loc, pos, n);
+  kb.storeF32(kb.loadF32(values, {n, h, d}), results[0], {layer, h, position, d});
+  GpuLaunchDims dims;
+  dims.grid = {tokens, kvHeads, 1};
+  dims.block = {headDim, 1, 1};
+  return dims;
+}

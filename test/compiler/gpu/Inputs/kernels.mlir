@@ -1,0 +1,91 @@
+// One kernel function per chunk, as the partitioner writes them for a GPU
+// target: one llama op on tensors, its result materialized in an argument.
+
+// A decode projection, bf16 weights (the 16-byte path), residual epilogue.
+func.func private @k_linear(%x: tensor<1x256xf32>, %w: tensor<128x256xbf16>, %r: tensor<1x128xf32>,
+                            %out: tensor<1x128xf32> {bufferization.writable = true}) -> tensor<1x128xf32> {
+  %0 = llama.linear %x, %w plus %r : tensor<1x128xf32> : tensor<1x256xf32>, tensor<128x256xbf16> -> tensor<1x128xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x128xf32>, tensor<1x128xf32>) -> tensor<1x128xf32>
+  return %1 : tensor<1x128xf32>
+}
+
+// -----
+
+// q, k and v as one kernel: the grid spans the rows of all three weights.
+func.func private @k_linear_group(%x: tensor<1x64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<32x64xf32>, %wv: tensor<32x64xf32>,
+    %q: tensor<1x64xf32> {bufferization.writable = true}, %k: tensor<1x32xf32> {bufferization.writable = true},
+    %v: tensor<1x32xf32> {bufferization.writable = true}) -> (tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>) {
+  %0:3 = llama.linear_group %x, %wq, %wk, %wv : tensor<1x64xf32>, tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32> -> tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>
+  %1 = bufferization.materialize_in_destination %0#0 in %q : (tensor<1x64xf32>, tensor<1x64xf32>) -> tensor<1x64xf32>
+  %2 = bufferization.materialize_in_destination %0#1 in %k : (tensor<1x32xf32>, tensor<1x32xf32>) -> tensor<1x32xf32>
+  %3 = bufferization.materialize_in_destination %0#2 in %v : (tensor<1x32xf32>, tensor<1x32xf32>) -> tensor<1x32xf32>
+  return %1, %2, %3 : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x32xf32>
+}
+
+// -----
+
+// gate and up with the SwiGLU epilogue; 172 columns of bf16 are not whole
+// 16-byte loads, so this takes the one-element-per-lane path.
+func.func private @k_gated_linear(%x: tensor<2x172xf32>, %g: tensor<64x172xbf16>, %u: tensor<64x172xbf16>,
+                                  %out: tensor<2x64xf32> {bufferization.writable = true}) -> tensor<2x64xf32> {
+  %0 = llama.gated_linear %x, %g, %u : tensor<2x172xf32>, tensor<64x172xbf16>, tensor<64x172xbf16> -> tensor<2x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<2x64xf32>, tensor<2x64xf32>) -> tensor<2x64xf32>
+  return %1 : tensor<2x64xf32>
+}
+
+// -----
+
+func.func private @k_rms_norm(%x: tensor<4x256xf32>, %w: tensor<256xf32>,
+                              %out: tensor<4x256xf32> {bufferization.writable = true}) -> tensor<4x256xf32> {
+  %0 = llama.rms_norm %x, %w {eps = 1.0e-5 : f32} : tensor<4x256xf32>, tensor<256xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<4x256xf32>, tensor<4x256xf32>) -> tensor<4x256xf32>
+  return %1 : tensor<4x256xf32>
+}
+
+// -----
+
+// Llama 3 RoPE: half_split pairs and the frequency rescaling.
+func.func private @k_rope(%x: tensor<1x8x64xf32>, %out: tensor<1x8x64xf32> {bufferization.writable = true},
+                          %pos: index) -> tensor<1x8x64xf32> {
+  %0 = llama.rope %x at %pos {theta = 5.0e5 : f32, layout = #llama.rope_layout<half_split>,
+      scaling = #llama.llama3_rope_scaling<factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0, original_max_position = 8192>} : tensor<1x8x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
+}
+
+// -----
+
+func.func private @k_kv_write(%v: tensor<1x2x64xf32>, %cache: tensor<3x2x256x64xf32> {bufferization.writable = true},
+                              %layer: index, %pos: index) -> tensor<3x2x256x64xf32> {
+  %0 = llama.kv_write %v into %cache[%layer, %pos] : tensor<1x2x64xf32> into tensor<3x2x256x64xf32>
+  return %0 : tensor<3x2x256x64xf32>
+}
+
+// -----
+
+// Grouped-query attention: 8 query heads over 2 kv heads.
+func.func private @k_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x64xf32>, %v: tensor<3x2x256x64xf32>,
+                               %out: tensor<1x8x64xf32> {bufferization.writable = true},
+                               %layer: index, %pos: index) -> tensor<1x8x64xf32> {
+  %0 = llama.attention %q, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x2x256x64xf32>, tensor<3x2x256x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
+}
+
+// -----
+
+func.func private @k_embedding(%table: tensor<512x256xbf16>, %tokens: tensor<4xi32>,
+                               %out: tensor<4x256xf32> {bufferization.writable = true}) -> tensor<4x256xf32> {
+  %0 = llama.embedding %table[%tokens] : tensor<512x256xbf16>, tensor<4xi32> -> tensor<4x256xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<4x256xf32>, tensor<4x256xf32>) -> tensor<4x256xf32>
+  return %1 : tensor<4x256xf32>
+}
+
+// -----
+
+func.func private @k_swiglu(%a: tensor<3x172xf32>, %b: tensor<3x172xf32>,
+                            %out: tensor<3x172xf32> {bufferization.writable = true}) -> tensor<3x172xf32> {
+  %0 = llama.swiglu %a, %b : tensor<3x172xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<3x172xf32>, tensor<3x172xf32>) -> tensor<3x172xf32>
+  return %1 : tensor<3x172xf32>
+}

@@ -1,0 +1,47 @@
+// REQUIRES: cuda-toolkit
+// Every GPU kernel family through NVVM to PTX for sm_90 (checked as text) and
+// to cubins (ptxas must accept each). Needs the CUDA toolkit, not a GPU.
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=nvvm},nvvm-attach-target{chip=sm_90 O=3},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa toolkit=%cuda_toolkit})" | FileCheck %s
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=nvvm},nvvm-attach-target{chip=sm_90 O=3},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=bin toolkit=%cuda_toolkit})" | FileCheck %s --check-prefix=CUBIN
+
+// No kernel may call out to an unresolved libdevice function.
+// CHECK-NOT: .extern
+
+// GEMV: 16-byte weight loads (8 bf16), 32-lane butterfly, 4 subgroups a block.
+// CHECK: .target sm_90
+// CHECK-SAME: .entry k_linear(
+// CHECK-SAME: .maxntid 128, 1, 1
+// CHECK-SAME: ld.global.v4.b32
+// CHECK-SAME: shfl.sync.bfly.b32
+// CHECK-NOT: .extern
+// CHECK: .entry k_linear_group(
+// CHECK-SAME: ld.global.v4.b32
+// CHECK-SAME: shfl.sync.bfly.b32
+// Odd row widths fall back to one element per lane; SwiGLU's exp is inlined.
+// CHECK: .entry k_gated_linear(
+// CHECK-SAME: ld.global.b16
+// CHECK-SAME: shfl.sync.bfly.b32
+// CHECK-SAME: ex2.approx
+// CHECK: .entry k_rms_norm(
+// CHECK-SAME: .maxntid 32, 1, 1
+// CHECK-SAME: shfl.sync.bfly.b32
+// CHECK-SAME: rsqrt.approx.f32
+// RoPE reads the position through its pointer argument.
+// CHECK: .entry k_rope(
+// CHECK-SAME: .maxntid 64, 1, 1
+// CHECK-SAME: ld.global
+// CHECK: .entry k_kv_write(
+// CHECK-SAME: st.global.b32
+// Attention: butterfly max/sum for the online softmax, idx shuffles to
+// broadcast each key's probability.
+// CHECK: .entry k_attention(
+// CHECK-SAME: ld.global.v4.b32
+// CHECK-SAME: shfl.sync.bfly.b32
+// CHECK-SAME: shfl.sync.idx.b32
+// CHECK: .entry k_embedding(
+// CHECK-SAME: ld.global.b16
+// CHECK: .entry k_swiglu(
+// CHECK-SAME: ex2.approx
+
+// ptxas accepted every module: each object is an ELF cubin.
+// CUBIN-COUNT-9: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF

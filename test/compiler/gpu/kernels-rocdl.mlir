@@ -1,0 +1,38 @@
+// REQUIRES: rocm-device-libs
+// Every GPU kernel family through ROCDL to AMDGPU ISA for gfx942 (checked as
+// text) and to HSACO. Needs Debian's rocm-device-libs bitcode and LLVM 22's
+// ld.lld laid out as a ROCm toolkit directory, not a GPU.
+// RUN: rm -rf %t && mkdir -p %t/llvm/bin
+// RUN: ln -s %amdgcn_bitcode %t/amdgcn && ln -s %llvm_tools_dir/ld.lld %t/llvm/bin/ld.lld
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=rocdl},rocdl-attach-target{chip=gfx942 O=3},gpu.module(convert-scf-to-cf,convert-gpu-to-rocdl{chipset=gfx942 use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa toolkit=%t})" | FileCheck %s
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=rocdl},rocdl-attach-target{chip=gfx942 O=3},gpu.module(convert-scf-to-cf,convert-gpu-to-rocdl{chipset=gfx942 use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=bin toolkit=%t})" | FileCheck %s --check-prefix=HSACO
+
+// GEMV: 16-byte loads and the cross-lane butterfly over the 64-lane wave.
+// CHECK: .amdgcn_target \22amdgcn-amd-amdhsa--gfx942
+// CHECK-SAME: k_linear:
+// CHECK-SAME: global_load_dwordx4
+// CHECK-SAME: ds_bpermute_b32
+// CHECK: k_linear_group:
+// CHECK-SAME: global_load_dwordx4
+// CHECK: k_gated_linear:
+// CHECK-SAME: global_load_ushort
+// CHECK-SAME: v_exp_f32
+// CHECK: k_rms_norm:
+// CHECK-SAME: ds_bpermute_b32
+// CHECK-SAME: v_rsq_f32
+// CHECK: k_rope:
+// CHECK-SAME: global_store_dword
+// CHECK: k_kv_write:
+// CHECK-SAME: global_store_dword
+// CHECK: k_attention:
+// CHECK-SAME: global_load_dwordx4
+// CHECK-SAME: ds_bpermute_b32
+// CHECK-SAME: v_max_f32
+// CHECK-SAME: v_exp_f32
+// CHECK: k_embedding:
+// CHECK-SAME: global_load_ushort
+// CHECK: k_swiglu:
+// CHECK-SAME: v_exp_f32
+
+// Each object is an ELF shared object (e_type 3) for EM_AMDGPU (0xE0).
+// HSACO-COUNT-9: gpu.binary @llamac_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx942">, {{.*}}bin = "\7FELF\02\01\01@\04\00\00\00\00\00\00\00\03\00\E0\00

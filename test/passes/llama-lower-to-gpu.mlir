@@ -1,0 +1,94 @@
+// RUN: llama-opt %S/../compiler/gpu/Inputs/kernels.mlir --split-input-file --llama-lower-to-gpu=target=nvvm | FileCheck %s --check-prefix=NVVM
+// RUN: llama-opt %S/../compiler/gpu/Inputs/kernels.mlir --split-input-file --llama-lower-to-gpu=target=rocdl | FileCheck %s --check-prefix=ROCDL
+// RUN: not llama-opt %s --split-input-file --llama-lower-to-gpu=target=spirv 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not llama-opt %s --split-input-file --llama-lower-to-gpu=target=nvvm 2>&1 | FileCheck %s --check-prefix=TWO
+
+// The kernels of Inputs/kernels.mlir, one gpu.func each, on memrefs, with the
+// static grid and block the runtime launches them with. Warps are 32 lanes,
+// waves 64; a GEMV block holds 4 subgroups (one output feature each).
+
+// NVVM: module attributes {gpu.container_module}
+// NVVM: gpu.module @llamac_kernels
+// NVVM: gpu.func @k_linear(%{{.*}}: memref<1x256xf32>, %{{.*}}: memref<128x256xbf16>, %{{.*}}: memref<1x128xf32>, %{{.*}}: memref<1x128xf32>) kernel
+// NVVM-SAME: known_block_size = array<i32: 128, 1, 1>, llamac.grid = array<i64: 32, 1, 1>
+// 16 bytes of weights and 32 of activations per lane and step, widened to f32.
+// NVVM: vector.load {{.*}} : memref<1x256xf32>, vector<8xf32>
+// NVVM: vector.load {{.*}} : memref<128x256xbf16>, vector<8xbf16>
+// NVVM: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
+// NVVM: vector.fma
+// NVVM: gpu.shuffle  xor {{.*}}, %c16_i32, %c32_i32
+// NVVM: gpu.shuffle  xor {{.*}}, %c1_i32, %c32_i32
+// Lane 0 writes the sum plus the residual.
+// NVVM: memref.load %arg2
+// NVVM: memref.store {{.*}}, %arg3
+
+// ROCDL: gpu.func @k_linear({{.*}}) kernel
+// ROCDL-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 32, 1, 1>
+// ROCDL: gpu.shuffle  xor {{.*}}, %c32_i32, %c64_i32
+// ROCDL: gpu.shuffle  xor {{.*}}, %c1_i32, %c64_i32
+
+// The group's grid spans 64 + 32 + 32 rows; each weight has its own branch.
+// NVVM: gpu.func @k_linear_group
+// NVVM-SAME: llamac.grid = array<i64: 32, 1, 1>
+// NVVM-COUNT-3: vector.load {{.*}} : memref<{{64|32}}x64xf32>, vector<4xf32>
+
+// One token per grid row; 172 bf16 columns are not whole 16-byte loads, so
+// lanes take one element at a time, gate and up in the same loop.
+// NVVM: gpu.func @k_gated_linear
+// NVVM-SAME: llamac.grid = array<i64: 16, 2, 1>
+// NVVM: scf.for {{.*}} -> (f32, f32)
+// NVVM: math.exp
+// NVVM-NOT: vector.load
+
+// NVVM: gpu.func @k_rms_norm
+// NVVM-SAME: known_block_size = array<i32: 32, 1, 1>, llamac.grid = array<i64: 4, 1, 1>
+// NVVM: gpu.shuffle  xor
+// NVVM: math.rsqrt
+
+// pos arrives as a pointer to a device int64; one thread per element.
+// NVVM: gpu.func @k_rope(%{{.*}}: memref<1x8x64xf32>, %{{.*}}: memref<1x8x64xf32>, %[[POS:[a-z0-9]+]]: memref<1xi64>)
+// NVVM-SAME: known_block_size = array<i32: 64, 1, 1>, llamac.grid = array<i64: 1, 8, 1>
+// NVVM: memref.load %[[POS]]
+// NVVM: math.powf
+// NVVM: math.cos
+// NVVM: math.sin
+
+// layer stays a value.
+// NVVM: gpu.func @k_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x2x256x64xf32>, %{{.*}}: index, %{{.*}}: memref<1xi64>)
+// NVVM-SAME: llamac.grid = array<i64: 1, 2, 1>
+
+// One subgroup per (head, row): the kv head is head / 4, keys are scored a
+// chunk of 32 at a time, each probability broadcast with an idx shuffle.
+// NVVM: gpu.func @k_attention
+// NVVM-SAME: known_block_size = array<i32: 32, 1, 1>, llamac.grid = array<i64: 8, 1, 1>
+// NVVM: arith.divui %block_id_x, %c4
+// NVVM: scf.for {{.*}} step %c32{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// NVVM: gpu.shuffle  xor
+// NVVM: math.exp
+// NVVM: gpu.shuffle  idx
+
+// NVVM: gpu.func @k_embedding
+// NVVM-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 4, 1, 1>
+// NVVM: arith.minui
+
+// NVVM: gpu.func @k_swiglu
+// NVVM-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 3, 1, 1>
+
+// BAD: unknown GPU target 'spirv' (nvvm | rocdl)
+func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writable = true}) -> tensor<2xf32> {
+  %0 = llama.silu %a : tensor<2xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %1 : tensor<2xf32>
+}
+
+// -----
+
+// A kernel function is one op: the partitioner for GPU targets never clones
+// producers into consumers.
+// TWO: a GPU kernel function must compute exactly one llama op, found 'llama.silu'
+func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writable = true}) -> tensor<2xf32> {
+  %0 = llama.silu %a : tensor<2xf32>
+  %1 = llama.silu %0 : tensor<2xf32>
+  %2 = bufferization.materialize_in_destination %1 in %out : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %2 : tensor<2xf32>
+}

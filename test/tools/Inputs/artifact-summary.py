@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Prints what the GPU artifact tests check, one fact per line: the target,
+the code object sections (format, ELF machine), and every dispatch's kernel,
+scalars and launch. Reads the format of docs/artifact-format.md directly, so
+it is an independent check of the writer."""
+import json
+import struct
+import sys
+
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"LLAMACAF", "bad magic"
+meta_offset, meta_size = struct.unpack_from("<QQ", data, 16)
+meta = json.loads(data[meta_offset:meta_offset + meta_size])
+print("target", meta["target"]["name"], meta["target"]["chip"],
+      "cpu_features" in meta["target"])
+for name in ("kernels", "kernels_ptx"):
+    section = meta.get(name)
+    if not section:
+        print(name, "absent")
+        continue
+    blob = data[section["offset"]:section["offset"] + section["size"]]
+    if blob[:4] == b"\x7fELF":
+        machine = struct.unpack_from("<H", blob, 18)[0]
+        print(name, section["format"], "elf machine", machine)
+    else:
+        text = blob.decode()
+        entries = sorted(set(line.split()[2].rstrip("(") for line in text.splitlines()
+                             if line.startswith(".visible .entry")))
+        print(name, section["format"], "entries", len(entries))
+for ep_name in sorted(meta["entry_points"]):
+    ep = meta["entry_points"][ep_name]
+    for section in ("prologue", "layer_body", "epilogue"):
+        for d in ep["schedule"][section]:
+            launch = d.get("launch")
+            print(ep_name, section, d["kernel"], ",".join(d["scalars"]) or "-",
+                  "range" if "range" in d else "",
+                  "grid=%s block=%s" % (launch["grid"], launch["block"]) if launch else "no-launch")
