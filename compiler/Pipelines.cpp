@@ -20,22 +20,16 @@ void addUpstream(OpPassManager &pm, StringRef pipeline) {
     llvm::report_fatal_error("llamac: invalid built-in pass pipeline");
 }
 
-void buildOptimizeCommon(OpPassManager &pm) {
+void buildOptimize(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseResidualAdd());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseGatedLinear());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseProjections());
-}
-
-void buildOptimize(OpPassManager &pm) {
-  buildOptimizeCommon(pm);
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers());
 }
 
-// GPU kernels do not recompute producers: a GEMV block per output feature
-// would redo the whole RMSNorm, so norms and RoPE stay kernels of their own.
-void buildGpuOptimize(OpPassManager &pm) { buildOptimizeCommon(pm); }
+
 
 void buildLinalg(OpPassManager &pm) {
   OpPassManager &fn = pm.nest<func::FuncOp>();
@@ -71,14 +65,6 @@ void buildLlvm(OpPassManager &pm) {
 ArrayRef<Phase> getModelPhases() {
   static const Phase phases[] = {
       {"optimize", "canonicalize and fuse the llama graph", buildOptimize},
-  };
-  return phases;
-}
-
-ArrayRef<Phase> getGpuModelPhases() {
-  static const Phase phases[] = {
-      {"optimize", "canonicalize and fuse the llama graph (no recomputed producers)",
-       buildGpuOptimize},
   };
   return phases;
 }
@@ -138,10 +124,7 @@ void registerPipelines() {
       std::string arg = ("llama-" + phase.name + "-pipeline").str();
       PassPipelineRegistration<>(arg, phase.summary, phase.build);
     }
-  for (const Phase &phase : getGpuModelPhases()) {
-    std::string arg = ("llama-gpu-" + phase.name + "-pipeline").str();
-    PassPipelineRegistration<>(arg, phase.summary, phase.build);
-  }
+
 }
 
 } // namespace llamac

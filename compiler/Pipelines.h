@@ -9,8 +9,7 @@
 //   bufferize tensors -> memrefs, in place into the runtime's buffers
 //   llvm      loops, math and memrefs -> the LLVM dialect
 //
-// GPU targets (nvvm, rocdl) share import, optimize (without recomputed
-// producers) and kernels, then:
+// GPU targets (nvvm, rocdl) share import, optimize and kernels, then:
 //   gpu       kernel functions -> gpu.func kernels (llama-lower-to-gpu)
 //   gpu-llvm  gpu.module -> the NVVM or ROCDL flavour of the LLVM dialect
 //   (binary)  gpu-module-to-binary: cubin + PTX, or HSACO
@@ -42,9 +41,6 @@ struct Phase {
 
 /// Phases run on the model module after import.
 llvm::ArrayRef<Phase> getModelPhases();
-
-/// The model phases for GPU targets.
-llvm::ArrayRef<Phase> getGpuModelPhases();
 
 /// GPU kernel phases; `target` is nvvm or rocdl, `chip` e.g. sm_90 or gfx942.
 void buildGpuKernels(mlir::OpPassManager &pm, llvm::StringRef target);

@@ -1,7 +1,8 @@
 //===- LowerToGpu.cpp - kernel functions to gpu.func kernels --------------===//
 //
 // The shared GPU lowering of NVVM and ROCDL. Input: the partitioned kernel
-// module, one private func.func per llama op on tensors. Output: one
+// module, one private func.func per llama op on tensors (with at most one
+// producer recomputed inside it). Output: one
 // `gpu.func` kernel per function in `gpu.module @llamac_kernels`, on memrefs,
 // with its static launch grid (`llamac.grid`) and block (`known_block_size`).
 // The families (GEMV, RMSNorm, RoPE, cache write, attention, elementwise) are
@@ -57,34 +58,54 @@ EmitFn familyOf(Operation *op) {
   return nullptr;
 }
 
-/// The index operands that carry the position.
-llvm::SmallDenseSet<Value> positionOperands(Operation *op) {
+/// The index operands that carry the position, in `ops`.
+llvm::SmallDenseSet<Value> positionOperands(ArrayRef<Operation *> ops) {
   llvm::SmallDenseSet<Value> pos;
-  if (auto rope = dyn_cast<RopeOp>(op))
-    pos.insert(rope.getPos());
-  else if (auto write = dyn_cast<KVWriteOp>(op))
-    pos.insert(write.getPos());
-  else if (auto attention = dyn_cast<AttentionOp>(op))
-    pos.insert(attention.getPos());
+  for (Operation *op : ops) {
+    if (auto rope = dyn_cast<RopeOp>(op))
+      pos.insert(rope.getPos());
+    else if (auto write = dyn_cast<KVWriteOp>(op))
+      pos.insert(write.getPos());
+    else if (auto attention = dyn_cast<AttentionOp>(op))
+      pos.insert(attention.getPos());
+  }
   return pos;
 }
 
 LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
                           const GpuTargetInfo &target) {
-  Operation *main = nullptr;
+  // The op whose results leave the kernel, and at most one producer the
+  // partitioner cloned into it (llama-fuse-into-consumers): an RMSNorm
+  // before a projection or RoPE before the cache write or attention, which
+  // the kernel families compute in their prologue.
+  SmallVector<Operation *> llamaOps;
   for (Operation &op : fn.getBody().front()) {
     if (isa<bufferization::MaterializeInDestinationOp, func::ReturnOp, arith::ConstantOp>(op))
       continue;
-    if (!isa<LlamaDialect>(op.getDialect()) || main)
-      return fn.emitError("a GPU kernel function must compute exactly one llama op, found '")
-             << op.getName() << "'";
-    main = &op;
+    if (!isa<LlamaDialect>(op.getDialect()))
+      return fn.emitError("unexpected op in a GPU kernel function: '") << op.getName() << "'";
+    llamaOps.push_back(&op);
+  }
+  Operation *main = llamaOps.empty() ? nullptr : llamaOps.back();
+  if (llamaOps.size() == 2) {
+    Operation *producer = llamaOps.front();
+    bool fusable = main->getNumOperands() > 0 &&
+                   main->getOperand(0).getDefiningOp() == producer &&
+                   ((isa<RMSNormOp>(producer) && isa<LinearOp, LinearGroupOp, GatedLinearOp>(main)) ||
+                    (isa<RopeOp>(producer) && isa<KVWriteOp, AttentionOp>(main)));
+    if (!fusable)
+      return fn.emitError("no GPU kernel computes '")
+             << producer->getName() << "' inside '" << main->getName() << "'";
+  } else if (llamaOps.size() > 2) {
+    return fn.emitError("a GPU kernel function computes one llama op and at most one "
+                        "fused producer, found ")
+           << llamaOps.size() << " ops";
   }
   EmitFn emit = main ? familyOf(main) : nullptr;
   if (!emit)
     return fn.emitError("no GPU kernel family for this kernel function");
 
-  llvm::SmallDenseSet<Value> posArgs = positionOperands(main);
+  llvm::SmallDenseSet<Value> posArgs = positionOperands(llamaOps);
   MLIRContext *ctx = fn.getContext();
   auto posType = MemRefType::get({1}, IntegerType::get(ctx, 64));
   SmallVector<Type> argTypes;
@@ -135,7 +156,7 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
     results.push_back(dest);
   }
 
-  GpuKernelBuilder kb(b, loc, target);
+  GpuKernelBuilder kb(b, loc, target, kernel);
   FailureOr<GpuLaunchDims> dims = emit(kb, main, operands, results);
   if (failed(dims))
     return main->emitError("the GPU kernel family does not handle this op's shapes");

@@ -186,7 +186,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   };
   dumpIf("import", *model);
 
-  for (const Phase &phase : gpu ? getGpuModelPhases() : getModelPhases()) {
+  for (const Phase &phase : getModelPhases()) {
     progress.phase(("running phase " + phase.name).str());
     PassManager pm(&context);
     phase.build(pm);

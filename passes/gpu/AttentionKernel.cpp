@@ -1,15 +1,18 @@
 //===- AttentionKernel.cpp - attention over the live cache prefix ---------===//
 //
-// One subgroup per (head, query row). Lanes score one key each, a chunk of
-// subgroup-size keys at a time, and an online softmax (running max and sum,
-// rescaled per chunk) keeps the whole pass in registers: no scores buffer, so
-// any context length works. For the weighted sum each lane owns head_dim
-// elements lane, lane + S, ... and receives every key's probability by a
-// shuffle. The softmax matches the CPU lowering's: exp((s - max) * scale)
-// with s the unscaled q·k.
+// One block per (head, query row); its subgroups split the live cache prefix
+// (a chunk of subgroup-size keys each in turn). Lanes score one key each and
+// an online softmax (running max and sum, rescaled per chunk) keeps each
+// subgroup's pass in registers: no scores buffer, so any context length
+// works. For the weighted sum each lane owns head_dim elements lane,
+// lane + S, ... and receives every key's probability by a shuffle. The
+// subgroups' partial results merge through shared memory at the end. The
+// softmax matches the CPU lowering's: exp((s - max) * scale) with s the
+// unscaled q·k. The query row is staged in shared memory (rotated there when
+// RoPE was fused in).
 //
-// Not yet: splitting the keys over several blocks (flash-decoding), which
-// long contexts at batch 1 need to occupy every SM.
+// Not yet: splitting the keys over several blocks (flash-decoding with a
+// combine step), which long contexts at batch 1 need to occupy every SM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +29,9 @@ using namespace mlir;
 using namespace mlir::llama;
 
 namespace {
+
+/// Subgroups per block; each takes every kSubgroups-th chunk of keys.
+constexpr int64_t kSubgroups = 4;
 
 /// q[n, h, :] · keys[layer, kvHead, j, :] in f32.
 Value dotQK(GpuKernelBuilder &kb, Value query, Value keys, ValueRange qIndex,
@@ -69,40 +75,58 @@ FailureOr<GpuLaunchDims> mlir::llama::emitAttentionKernel(GpuKernelBuilder &kb, 
     return failure();
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
-  Value query = operands.lookup(attention.getQuery());
+  auto rope = attention.getQuery().getDefiningOp<RopeOp>();
+  Value query = operands.lookup(rope ? rope.getInput() : attention.getQuery());
   Value keys = operands.lookup(attention.getKeys()), values = operands.lookup(attention.getValues());
   Value layer = operands.lookup(attention.getLayer()), pos = operands.lookup(attention.getPos());
   Value out = results[0];
   int64_t tokens = staticDim(query, 0), heads = staticDim(query, 1), headDim = staticDim(query, 2);
   int64_t kvHeads = staticDim(keys, 1);
   int64_t lanes = kb.target.subgroupSize;
+  int64_t threads = lanes * kSubgroups;
   int64_t perLane = (headDim + lanes - 1) / lanes;
   double scaleValue = attention.getScale() ? attention.getScale()->convertToDouble()
                                            : 1.0 / std::sqrt(static_cast<double>(headDim));
   Value scale = kb.f32(scaleValue);
 
   Value h = kb.blockId(gpu::Dimension::x), n = kb.blockId(gpu::Dimension::y);
-  Value lane = kb.threadId(gpu::Dimension::x);
+  Value tid = kb.threadId(gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, loc, tid, kb.index(lanes));
+  Value subgroup = arith::DivUIOp::create(b, loc, tid, kb.index(lanes));
   Value kvHead = arith::DivUIOp::create(b, loc, h, kb.index(heads / kvHeads));
   Value live = arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, pos, n), kb.index(1));
   Value lastKey = arith::SubIOp::create(b, loc, live, kb.index(1));
-  Value lastDim = kb.index(headDim - 1);
+  Value zero = kb.index(0);
+
+  // The query row (rotated here when RoPE was fused in), read by every key.
+  Value q = kb.sharedBuffer({1, 1, headDim});
+  kb.forEach(tid, kb.index(headDim), kb.index(threads), [&](Value d) {
+    Value v = rope ? emitRopeElement(kb, rope, query, operands.lookup(rope.getPos()), n, h, d)
+                   : kb.loadF32(query, {n, h, d});
+    kb.storeF32(v, q, {zero, zero, d});
+  });
+  kb.barrier();
+
   // The head_dim elements this lane accumulates (clamped: lanes past the end
   // compute a duplicate and do not store it).
+  Value lastDim = kb.index(headDim - 1);
   SmallVector<Value> dims;
   for (int64_t i = 0; i < perLane; ++i)
     dims.push_back(arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, lane, kb.index(i * lanes)), lastDim));
 
+  // Subgroup w takes the chunks of `lanes` keys starting at w * lanes, then
+  // every kSubgroups chunks.
   SmallVector<Value> init{kb.f32(-INFINITY), kb.f32(0)};
   init.append(perLane, kb.f32(0));
+  Value first = arith::MulIOp::create(b, loc, subgroup, kb.index(lanes));
   SmallVector<Value> state = kb.forLoop(
-      kb.index(0), live, kb.index(lanes), init, [&](Value chunk, ValueRange iter) {
+      first, live, kb.index(threads), init, [&](Value chunk, ValueRange iter) {
         Value m = iter[0], l = iter[1];
         Value j = arith::AddIOp::create(b, loc, chunk, lane);
         Value valid = kb.cmp(arith::CmpIPredicate::ult, j, live);
         Value key = arith::MinUIOp::create(b, loc, j, lastKey);
-        Value s = dotQK(kb, query, keys, {n, h}, {layer, kvHead, key}, headDim);
+        Value s = dotQK(kb, q, keys, {zero, zero}, {layer, kvHead, key}, headDim);
         s = arith::SelectOp::create(b, loc, valid, s, kb.f32(-INFINITY));
         Value mNew = arith::MaximumFOp::create(b, loc, m, kb.subgroupMax(s));
         Value alpha = math::ExpOp::create(
@@ -131,15 +155,39 @@ FailureOr<GpuLaunchDims> mlir::llama::emitAttentionKernel(GpuKernelBuilder &kb, 
         next.append(acc);
         return next;
       });
-  Value sum = state[1];
+
+  // Merge the subgroups' partial softmaxes: rescale each to the block-wide
+  // max, then sum. A subgroup that saw no key holds max -inf and weighs 0.
+  Value maxes = kb.sharedBuffer({kSubgroups}), sums = kb.sharedBuffer({kSubgroups});
+  Value partials = kb.sharedBuffer({kSubgroups, headDim});
+  kb.ifThen(kb.cmp(arith::CmpIPredicate::eq, lane, zero), [&] {
+    kb.storeF32(state[0], maxes, {subgroup});
+    kb.storeF32(state[1], sums, {subgroup});
+  });
   for (int64_t i = 0; i < perLane; ++i) {
     Value d = arith::AddIOp::create(b, loc, lane, kb.index(i * lanes));
-    kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, d, kb.index(headDim)), [&] {
-      kb.storeF32(arith::DivFOp::create(b, loc, state[2 + i], sum), out, {n, h, d});
-    });
+    kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, d, kb.index(headDim)),
+              [&] { kb.storeF32(state[2 + i], partials, {subgroup, d}); });
   }
+  kb.barrier();
+  kb.forEach(tid, kb.index(headDim), kb.index(threads), [&](Value d) {
+    Value blockMax = kb.f32(-INFINITY);
+    for (int64_t w = 0; w < kSubgroups; ++w)
+      blockMax = arith::MaximumFOp::create(b, loc, blockMax, kb.loadF32(maxes, {kb.index(w)}));
+    Value total = kb.f32(0), weighted = kb.f32(0);
+    for (int64_t w = 0; w < kSubgroups; ++w) {
+      Value shift = arith::SubFOp::create(b, loc, kb.loadF32(maxes, {kb.index(w)}), blockMax);
+      Value factor = math::ExpOp::create(b, loc, arith::MulFOp::create(b, loc, shift, scale));
+      total = arith::AddFOp::create(
+          b, loc, total, arith::MulFOp::create(b, loc, kb.loadF32(sums, {kb.index(w)}), factor));
+      weighted = arith::AddFOp::create(
+          b, loc, weighted,
+          arith::MulFOp::create(b, loc, kb.loadF32(partials, {kb.index(w), d}), factor));
+    }
+    kb.storeF32(arith::DivFOp::create(b, loc, weighted, total), out, {n, h, d});
+  });
   GpuLaunchDims launch;
   launch.grid = {heads, tokens, 1};
-  launch.block = {lanes, 1, 1};
+  launch.block = {threads, 1, 1};
   return launch;
 }

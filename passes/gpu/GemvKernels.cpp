@@ -4,7 +4,8 @@
 // width. One subgroup per output feature keeps each lane on contiguous
 // 16-byte loads of its weight row; the lanes' partial sums meet in a shuffle
 // butterfly, not in shared memory. A block holds kRowsPerBlock subgroups so
-// that an SM keeps enough loads in flight. Prefill runs the same kernel with
+// that an SM keeps enough loads in flight. A fused RMSNorm is computed once
+// per block into shared memory. Prefill runs the same kernel with
 // one grid row per token (matrix-unit GEMM is future work).
 //
 //===----------------------------------------------------------------------===//
@@ -14,6 +15,7 @@
 #include "passes/gpu/GpuKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -23,12 +25,47 @@ using namespace mlir::llama;
 namespace {
 
 constexpr int64_t kRowsPerBlock = 4;
+/// Static shared memory every target offers a block.
+constexpr int64_t kSharedBytes = 48 * 1024;
+
+/// The fused RMSNorm prologue: the block normalizes its token's row once
+/// into shared memory (all subgroups reduce together), and every subgroup's
+/// GEMV reads the normalized row from there. Returns the shared row.
+FailureOr<Value> stageNormalizedRow(GpuKernelBuilder &kb, RMSNormOp norm,
+                                    const IRMapping &operands, Value token) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Value src = operands.lookup(norm.getInput()), weight = operands.lookup(norm.getWeight());
+  int64_t dim = staticDim(src, 1);
+  if (dim * 4 + kRowsPerBlock * 4 > kSharedBytes)
+    return failure();
+  Value staged = kb.sharedBuffer({1, dim});
+  Value scratch = kb.sharedBuffer({kRowsPerBlock});
+  Value tid = kb.threadId(gpu::Dimension::x);
+  Value end = kb.index(dim), step = kb.index(kb.target.subgroupSize * kRowsPerBlock);
+  Value partial = kb.forLoop(tid, end, step, {kb.f32(0)}, [&](Value d, ValueRange acc) {
+    Value v = kb.loadF32(src, {token, d});
+    return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], arith::MulFOp::create(b, loc, v, v))};
+  })[0];
+  Value sum = kb.blockSum(partial, scratch, kRowsPerBlock);
+  // The same formula and order as the CPU lowering: w * (x * rsqrt(mean + eps)).
+  Value mean = arith::DivFOp::create(b, loc, sum, kb.f32(static_cast<double>(dim)));
+  Value inv = math::RsqrtOp::create(
+      b, loc, arith::AddFOp::create(b, loc, mean, kb.f32(norm.getEps().convertToFloat())));
+  kb.forEach(tid, end, step, [&](Value d) {
+    Value scaled = arith::MulFOp::create(b, loc, kb.loadF32(src, {token, d}), inv);
+    kb.storeF32(arith::MulFOp::create(b, loc, kb.loadF32(weight, {d}), scaled), staged,
+                {kb.index(0), d});
+  });
+  kb.barrier();
+  return staged;
+}
 
 /// The dot products of row `row` of each weight with row `token` of x, each
 /// summed over the subgroup (every lane gets the totals). x is read once for
 /// all weights.
 SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> weights,
-                                Value token, Value row, Value lane) {
+                                Value xRow, Value row, Value lane) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   int64_t k = staticDim(x, 1);
@@ -50,7 +87,7 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> w
     SmallVector<Value> acc = kb.forLoop(
         start, kb.index(k), kb.index(perLoad * kb.target.subgroupSize), init,
         [&](Value kk, ValueRange iter) {
-          auto xv = vector::LoadOp::create(b, loc, accType, x, ValueRange{token, kk});
+          auto xv = vector::LoadOp::create(b, loc, accType, x, ValueRange{xRow, kk});
           xv.setAlignment(16);
           SmallVector<Value> next;
           for (auto [w, sum] : llvm::zip(weights, iter)) {
@@ -68,7 +105,7 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> w
     SmallVector<Value> init(weights.size(), kb.f32(0));
     partial = kb.forLoop(lane, kb.index(k), kb.index(kb.target.subgroupSize), init,
                          [&](Value kk, ValueRange iter) {
-                           Value xs = kb.loadF32(x, {token, kk});
+                           Value xs = kb.loadF32(x, {xRow, kk});
                            SmallVector<Value> next;
                            for (auto [w, sum] : llvm::zip(weights, iter)) {
                              Value p = arith::MulFOp::create(b, loc, kb.loadF32(w, {row, kk}), xs);
@@ -90,7 +127,8 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
                                                      ArrayRef<Value> results) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
-  Value x = operands.lookup(op->getOperand(0));
+  auto norm = op->getOperand(0).getDefiningOp<RMSNormOp>();
+  Value x = operands.lookup(norm ? norm.getInput() : op->getOperand(0));
   int64_t tokens = staticDim(x, 0);
 
   // Output features of each weight, laid end to end along grid x.
@@ -117,11 +155,20 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
       warp);
   Value token = kb.blockId(gpu::Dimension::y);
   Value isLane0 = kb.cmp(arith::CmpIPredicate::eq, lane, kb.index(0));
+  // The row of x the dot products read: the token's, or the staged one.
+  Value xRow = token;
+  if (norm) {
+    FailureOr<Value> staged = stageNormalizedRow(kb, norm, operands, token);
+    if (failed(staged))
+      return failure();
+    x = *staged;
+    xRow = kb.index(0);
+  }
 
   if (auto gated = dyn_cast<GatedLinearOp>(op)) {
     Value up = operands.lookup(gated.getUp());
     kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, row, kb.index(totalRows)), [&] {
-      SmallVector<Value> sums = subgroupDots(kb, x, {weights[0], up}, token, row, lane);
+      SmallVector<Value> sums = subgroupDots(kb, x, {weights[0], up}, xRow, row, lane);
       Value out = arith::MulFOp::create(b, loc, buildSilu(b, loc, sums[0]), sums[1]);
       kb.ifThen(isLane0, [&] { kb.storeF32(out, results[0], {token, row}); });
     });
@@ -139,7 +186,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
           kb.cmp(arith::CmpIPredicate::ult, row, kb.index(first + rows)));
       kb.ifThen(inRange, [&, w = w, out = out, first = first] {
         Value local = arith::SubIOp::create(b, loc, row, kb.index(first));
-        Value sum = subgroupDots(kb, x, {w}, token, local, lane)[0];
+        Value sum = subgroupDots(kb, x, {w}, xRow, local, lane)[0];
         kb.ifThen(isLane0, [&] {
           Value value = residual ? arith::AddFOp::create(b, loc, sum,
                                                          kb.loadF32(residual, {token, local}))

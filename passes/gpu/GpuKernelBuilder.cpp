@@ -4,6 +4,7 @@
 #include "passes/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -75,6 +76,35 @@ void GpuKernelBuilder::forEach(Value start, Value end, Value step, function_ref<
     body(i);
     return SmallVector<Value>{};
   });
+}
+
+Value GpuKernelBuilder::sharedBuffer(ArrayRef<int64_t> shape) {
+  MLIRContext *ctx = b.getContext();
+  auto space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto type = MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface{}, space);
+  BlockArgument buffer = kernel.addWorkgroupAttribution(type, loc);
+  kernel.setWorkgroupAttributionAttr(buffer.getArgNumber() - kernel.getNumArguments(),
+                                     LLVM::LLVMDialect::getAlignAttrName(),
+                                     b.getI64IntegerAttr(16));
+  return buffer;
+}
+
+void GpuKernelBuilder::barrier() { gpu::BarrierOp::create(b, loc); }
+
+Value GpuKernelBuilder::blockSum(Value value, Value scratch, int64_t subgroups) {
+  Value sum = subgroupSum(value);
+  Value tid = threadId(gpu::Dimension::x);
+  Value width = index(target.subgroupSize);
+  Value lane = arith::RemUIOp::create(b, loc, tid, width);
+  Value warp = arith::DivUIOp::create(b, loc, tid, width);
+  ifThen(cmp(arith::CmpIPredicate::eq, lane, index(0)),
+         [&] { memref::StoreOp::create(b, loc, sum, scratch, ValueRange{warp}); });
+  barrier();
+  Value total = f32(0);
+  for (int64_t w = 0; w < subgroups; ++w)
+    total = arith::AddFOp::create(b, loc, total,
+                                  memref::LoadOp::create(b, loc, scratch, ValueRange{index(w)}));
+  return total;
 }
 
 void GpuKernelBuilder::ifThen(Value cond, function_ref<void()> body) {

@@ -30,12 +30,14 @@ struct GpuLaunchDims {
 
 class GpuKernelBuilder {
 public:
-  GpuKernelBuilder(OpBuilder &b, Location loc, const GpuTargetInfo &target)
-      : b(b), loc(loc), target(target) {}
+  GpuKernelBuilder(OpBuilder &b, Location loc, const GpuTargetInfo &target,
+                   gpu::GPUFuncOp kernel)
+      : b(b), loc(loc), target(target), kernel(kernel) {}
 
   OpBuilder &b;
   Location loc;
   const GpuTargetInfo &target;
+  gpu::GPUFuncOp kernel;
 
   Value index(int64_t v);
   Value f32(double v);
@@ -59,6 +61,15 @@ public:
                              function_ref<SmallVector<Value>(Value, ValueRange)> body);
   /// for (i = start; i < end; i += step) without carried values.
   void forEach(Value start, Value end, Value step, function_ref<void(Value)> body);
+  /// A block-shared f32 buffer (a workgroup attribution), 16-byte aligned
+  /// so that it can be read with vector loads.
+  Value sharedBuffer(ArrayRef<int64_t> shape);
+  /// Waits for every thread of the block (and their shared-memory writes).
+  void barrier();
+  /// The sum of `value` over the whole block of `subgroups` subgroups, in
+  /// every thread; `scratch` is a shared buffer of `subgroups` elements.
+  Value blockSum(Value value, Value scratch, int64_t subgroups);
+
   /// if (cond) { body }.
   void ifThen(Value cond, function_ref<void()> body);
 

@@ -10,28 +10,37 @@
 #ifndef LLAMAC_PASSES_GPU_GPUKERNELS_H
 #define LLAMAC_PASSES_GPU_GPUKERNELS_H
 
+#include "dialects/llama/LlamaOps.h"
 #include "passes/gpu/GpuKernelBuilder.h"
 
 namespace mlir::llama {
 
 /// linear (with or without a residual), linear_group and gated_linear: one
-/// subgroup per output feature streams its weight row(s) (GEMV).
+/// subgroup per output feature streams its weight row(s) (GEMV), after the
+/// block normalized its row when an RMSNorm was fused into it.
 FailureOr<GpuLaunchDims> emitGemvKernel(GpuKernelBuilder &kb, Operation *op,
                                         const IRMapping &operands, ArrayRef<Value> results);
 
-/// rms_norm: one subgroup per row.
+/// rms_norm: one subgroup per row (when not fused into a GEMV).
 FailureOr<GpuLaunchDims> emitRMSNormKernel(GpuKernelBuilder &kb, Operation *op,
                                            const IRMapping &operands, ArrayRef<Value> results);
 
 /// rope (one thread per element) and kv_write (the rows copied into the
-/// cache at the position read on the device).
+/// cache at the position read on the device, rotated first when a RoPE was
+/// fused into it).
 FailureOr<GpuLaunchDims> emitRopeKernel(GpuKernelBuilder &kb, Operation *op,
                                         const IRMapping &operands, ArrayRef<Value> results);
 FailureOr<GpuLaunchDims> emitKVWriteKernel(GpuKernelBuilder &kb, Operation *op,
                                            const IRMapping &operands, ArrayRef<Value> results);
 
-/// attention: one subgroup per (head, query row) with an online softmax over
-/// the live cache prefix.
+/// Element (n, h, d) of RoPE applied to x ([tokens, heads, head_dim]) at
+/// position pos + n: the one formula the rope, cache-write and attention
+/// kernels share.
+Value emitRopeElement(GpuKernelBuilder &kb, RopeOp rope, Value x, Value pos, Value n, Value h,
+                      Value d);
+
+/// attention: one block per (head, query row) whose subgroups split the live
+/// cache prefix, each with an online softmax, merged through shared memory.
 FailureOr<GpuLaunchDims> emitAttentionKernel(GpuKernelBuilder &kb, Operation *op,
                                              const IRMapping &operands, ArrayRef<Value> results);
 

@@ -15,19 +15,11 @@
 using namespace mlir;
 using namespace mlir::llama;
 
-FailureOr<GpuLaunchDims> mlir::llama::emitRopeKernel(GpuKernelBuilder &kb, Operation *op,
-                                                     const IRMapping &operands,
-                                                     ArrayRef<Value> results) {
-  auto rope = dyn_cast<RopeOp>(op);
-  if (!rope)
-    return failure();
+Value mlir::llama::emitRopeElement(GpuKernelBuilder &kb, RopeOp rope, Value x, Value pos,
+                                   Value n, Value h, Value d) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
-  Value x = operands.lookup(rope.getInput());
-  Value pos = operands.lookup(rope.getPos());
-  int64_t tokens = staticDim(x, 0), heads = staticDim(x, 1), headDim = staticDim(x, 2);
-  Value n = kb.blockId(gpu::Dimension::x), h = kb.blockId(gpu::Dimension::y);
-  Value d = kb.threadId(gpu::Dimension::x);
+  int64_t headDim = staticDim(x, 2);
   Value one = kb.index(1);
   Value pair, partner, isFirst;
   if (rope.getLayout() == RopeLayout::Interleaved) {
@@ -45,8 +37,21 @@ FailureOr<GpuLaunchDims> mlir::llama::emitRopeKernel(GpuKernelBuilder &kb, Opera
                                             rope.getScalingAttr());
   Value position = indexToF32(b, loc, arith::AddIOp::create(b, loc, pos, n));
   Value angle = arith::MulFOp::create(b, loc, position, invFreq);
-  Value r = buildRopeRotation(b, loc, kb.loadF32(x, {n, h, d}), kb.loadF32(x, {n, h, partner}),
-                              angle, isFirst);
+  return buildRopeRotation(b, loc, kb.loadF32(x, {n, h, d}), kb.loadF32(x, {n, h, partner}),
+                           angle, isFirst);
+}
+
+FailureOr<GpuLaunchDims> mlir::llama::emitRopeKernel(GpuKernelBuilder &kb, Operation *op,
+                                                     const IRMapping &operands,
+                                                     ArrayRef<Value> results) {
+  auto rope = dyn_cast<RopeOp>(op);
+  if (!rope)
+    return failure();
+  Value x = operands.lookup(rope.getInput());
+  int64_t tokens = staticDim(x, 0), heads = staticDim(x, 1), headDim = staticDim(x, 2);
+  Value n = kb.blockId(gpu::Dimension::x), h = kb.blockId(gpu::Dimension::y);
+  Value d = kb.threadId(gpu::Dimension::x);
+  Value r = emitRopeElement(kb, rope, x, operands.lookup(rope.getPos()), n, h, d);
   kb.storeF32(r, results[0], {n, h, d});
   GpuLaunchDims dims;
   dims.grid = {tokens, heads, 1};
@@ -62,14 +67,18 @@ FailureOr<GpuLaunchDims> mlir::llama::emitKVWriteKernel(GpuKernelBuilder &kb, Op
     return failure();
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
-  Value values = operands.lookup(write.getValues());
+  // A fused RoPE rotates each element on its way into the cache.
+  auto rope = write.getValues().getDefiningOp<RopeOp>();
+  Value values = operands.lookup(rope ? rope.getInput() : write.getValues());
   Value layer = operands.lookup(write.getLayer()), pos = operands.lookup(write.getPos());
   int64_t tokens = staticDim(values, 0), kvHeads = staticDim(values, 1),
           headDim = staticDim(values, 2);
   Value n = kb.blockId(gpu::Dimension::x), h = kb.blockId(gpu::Dimension::y);
   Value d = kb.threadId(gpu::Dimension::x);
+  Value value = rope ? emitRopeElement(kb, rope, values, operands.lookup(rope.getPos()), n, h, d)
+                     : kb.loadF32(values, {n, h, d});
   Value position = arith::AddIOp::create(b, loc, pos, n);
-  kb.storeF32(kb.loadF32(values, {n, h, d}), results[0], {layer, h, position, d});
+  kb.storeF32(value, results[0], {layer, h, position, d});
   GpuLaunchDims dims;
   dims.grid = {tokens, kvHeads, 1};
   dims.block = {headDim, 1, 1};

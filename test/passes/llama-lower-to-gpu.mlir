@@ -57,15 +57,24 @@
 // NVVM: gpu.func @k_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x2x256x64xf32>, %{{.*}}: index, %{{.*}}: memref<1xi64>)
 // NVVM-SAME: llamac.grid = array<i64: 1, 2, 1>
 
-// One subgroup per (head, row): the kv head is head / 4, keys are scored a
-// chunk of 32 at a time, each probability broadcast with an idx shuffle.
+// One block of 4 subgroups per (head, row): the kv head is head / 4; the
+// query row is staged in shared memory; subgroup w scores the chunks of 32
+// keys starting at 32 w, every 128 keys, each probability broadcast with an
+// idx shuffle; the partial softmaxes merge through shared memory.
 // NVVM: gpu.func @k_attention
-// NVVM-SAME: known_block_size = array<i32: 32, 1, 1>, llamac.grid = array<i64: 8, 1, 1>
+// NVVM-SAME: workgroup(%[[Q:.*]] : memref<1x1x64xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {{.*}}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {{.*}}, %[[PARTIAL:.*]] : memref<4x64xf32, #gpu.address_space<workgroup>>
+// NVVM-SAME: known_block_size = array<i32: 128, 1, 1>, llamac.grid = array<i64: 8, 1, 1>
 // NVVM: arith.divui %block_id_x, %c4
-// NVVM: scf.for {{.*}} step %c32{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// NVVM: memref.store {{.*}}, %[[Q]]
+// NVVM: gpu.barrier
+// NVVM: scf.for {{.*}} step %c128{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// NVVM: vector.load %[[Q]]
 // NVVM: gpu.shuffle  xor
 // NVVM: math.exp
 // NVVM: gpu.shuffle  idx
+// NVVM: memref.store {{.*}}, %[[PARTIAL]]
+// NVVM: gpu.barrier
+// NVVM: memref.load %[[PARTIAL]]
 
 // NVVM: gpu.func @k_embedding
 // NVVM-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 4, 1, 1>
@@ -73,6 +82,31 @@
 
 // NVVM: gpu.func @k_swiglu
 // NVVM-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 3, 1, 1>
+
+// Fused RMSNorm: the block sums squares across its 4 subgroups (through a
+// 4-float shared buffer), writes the normalized row to shared memory, and
+// the GEMV reads x from there.
+// NVVM: gpu.func @k_norm_linear_group
+// NVVM-SAME: workgroup(%[[ROW:.*]] : memref<1x256xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[SUMS:.*]] : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// NVVM-SAME: llamac.grid = array<i64: 96, 1, 1>
+// NVVM: memref.store {{.*}}, %[[SUMS]]
+// NVVM: gpu.barrier
+// NVVM: math.rsqrt
+// NVVM: memref.store {{.*}}, %[[ROW]]
+// NVVM: gpu.barrier
+// NVVM: vector.load %[[ROW]]{{.*}} vector<8xf32>
+// NVVM: vector.load {{.*}} : memref<256x256xbf16>, vector<8xbf16>
+
+// Fused RoPE in the cache write: one launch, rotated values stored.
+// NVVM: gpu.func @k_rope_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x2x256x64xf32>, %{{.*}}: memref<1xi64>, %{{.*}}: index)
+// NVVM: math.cos
+// NVVM: memref.store {{.*}} : memref<3x2x256x64xf32>
+
+// Fused RoPE in attention: the staged query row is rotated.
+// NVVM: gpu.func @k_rope_attention
+// NVVM: math.cos
+// NVVM: memref.store {{.*}} : memref<1x1x64xf32, #gpu.address_space<workgroup>>
+// NVVM: gpu.barrier
 
 // BAD: unknown GPU target 'spirv' (nvvm | rocdl)
 func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writable = true}) -> tensor<2xf32> {
@@ -83,9 +117,10 @@ func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writa
 
 // -----
 
-// A kernel function is one op: the partitioner for GPU targets never clones
-// producers into consumers.
-// TWO: a GPU kernel function must compute exactly one llama op, found 'llama.silu'
+// A kernel function is one op, plus at most a fused producer the kernel
+// families know how to compute (RMSNorm before a projection, RoPE before the
+// cache write or attention).
+// TWO: no GPU kernel computes 'llama.silu' inside 'llama.silu'
 func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writable = true}) -> tensor<2xf32> {
   %0 = llama.silu %a : tensor<2xf32>
   %1 = llama.silu %0 : tensor<2xf32>

@@ -35,6 +35,8 @@
 // Attention: butterfly max/sum for the online softmax, idx shuffles to
 // broadcast each key's probability.
 // CHECK: .entry k_attention(
+// CHECK-SAME: bar.sync
+// CHECK-SAME: ld.shared.v4.b32
 // CHECK-SAME: ld.global.v4.b32
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: shfl.sync.idx.b32
@@ -42,6 +44,15 @@
 // CHECK-SAME: ld.global.b16
 // CHECK: .entry k_swiglu(
 // CHECK-SAME: ex2.approx
+// Fused RMSNorm: a 16-byte aligned shared row read with vector loads.
+// CHECK: .entry k_norm_linear_group(
+// CHECK-SAME: .shared .align 16 .b8 __wg_k_norm_linear_group_0[1024]
+// CHECK-SAME: bar.sync
+// CHECK-SAME: ld.global.v4.b32
+// CHECK-SAME: ld.shared.v4.b32
+// CHECK: .entry k_rope_kv_write(
+// CHECK: .entry k_rope_attention(
+// CHECK-SAME: bar.sync
 
 // ptxas accepted every module: each object is an ELF cubin.
-// CUBIN-COUNT-9: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF
+// CUBIN-COUNT-12: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF

@@ -33,6 +33,14 @@
 // CHECK-SAME: global_load_ushort
 // CHECK: k_swiglu:
 // CHECK-SAME: v_exp_f32
+// Fused RMSNorm: the normalized row goes through LDS.
+// CHECK: k_norm_linear_group:
+// CHECK-SAME: s_barrier
+// CHECK-SAME: ds_read_b128
+// CHECK-SAME: global_load_dwordx4
+// CHECK: k_rope_kv_write:
+// CHECK: k_rope_attention:
+// CHECK-SAME: s_barrier
 
 // Each object is an ELF shared object (e_type 3) for EM_AMDGPU (0xE0).
-// HSACO-COUNT-9: gpu.binary @llamac_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx942">, {{.*}}bin = "\7FELF\02\01\01@\04\00\00\00\00\00\00\00\03\00\E0\00
+// HSACO-COUNT-12: gpu.binary @llamac_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx942">, {{.*}}bin = "\7FELF\02\01\01@\04\00\00\00\00\00\00\00\03\00\E0\00

@@ -89,3 +89,40 @@ func.func private @k_swiglu(%a: tensor<3x172xf32>, %b: tensor<3x172xf32>,
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<3x172xf32>, tensor<3x172xf32>) -> tensor<3x172xf32>
   return %1 : tensor<3x172xf32>
 }
+
+// -----
+
+// RMSNorm fused into q/k/v: each block normalizes its row into shared memory.
+func.func private @k_norm_linear_group(%x: tensor<1x256xf32>, %g: tensor<256xbf16>, %wq: tensor<256x256xbf16>,
+    %wk: tensor<64x256xbf16>, %wv: tensor<64x256xbf16>,
+    %q: tensor<1x256xf32> {bufferization.writable = true}, %k: tensor<1x64xf32> {bufferization.writable = true},
+    %v: tensor<1x64xf32> {bufferization.writable = true}) -> (tensor<1x256xf32>, tensor<1x64xf32>, tensor<1x64xf32>) {
+  %n = llama.rms_norm %x, %g {eps = 1.0e-5 : f32} : tensor<1x256xf32>, tensor<256xbf16>
+  %0:3 = llama.linear_group %n, %wq, %wk, %wv : tensor<1x256xf32>, tensor<256x256xbf16>, tensor<64x256xbf16>, tensor<64x256xbf16> -> tensor<1x256xf32>, tensor<1x64xf32>, tensor<1x64xf32>
+  %1 = bufferization.materialize_in_destination %0#0 in %q : (tensor<1x256xf32>, tensor<1x256xf32>) -> tensor<1x256xf32>
+  %2 = bufferization.materialize_in_destination %0#1 in %k : (tensor<1x64xf32>, tensor<1x64xf32>) -> tensor<1x64xf32>
+  %3 = bufferization.materialize_in_destination %0#2 in %v : (tensor<1x64xf32>, tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %1, %2, %3 : tensor<1x256xf32>, tensor<1x64xf32>, tensor<1x64xf32>
+}
+
+// -----
+
+// RoPE fused into the cache write: keys are rotated on their way in.
+func.func private @k_rope_kv_write(%k: tensor<1x2x64xf32>, %cache: tensor<3x2x256x64xf32> {bufferization.writable = true},
+                                   %pos: index, %layer: index) -> tensor<3x2x256x64xf32> {
+  %r = llama.rope %k at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<interleaved>} : tensor<1x2x64xf32>
+  %0 = llama.kv_write %r into %cache[%layer, %pos] : tensor<1x2x64xf32> into tensor<3x2x256x64xf32>
+  return %0 : tensor<3x2x256x64xf32>
+}
+
+// -----
+
+// RoPE fused into attention: the block rotates its query row into shared memory.
+func.func private @k_rope_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x64xf32>, %v: tensor<3x2x256x64xf32>,
+                                    %out: tensor<1x8x64xf32> {bufferization.writable = true},
+                                    %pos: index, %layer: index) -> tensor<1x8x64xf32> {
+  %r = llama.rope %q at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<interleaved>} : tensor<1x8x64xf32>
+  %0 = llama.attention %r, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x2x256x64xf32>, tensor<3x2x256x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
+}
