@@ -131,10 +131,10 @@ TEST_P(DriverConformanceTest, ImportedConstantsHoldTheHostBytes) {
 }
 
 TEST_P(DriverConformanceTest, RefusesBadCodeObjectsWithAStatus) {
-  ExecutableSource garbage{codeFormat(GetParam()),
-                           "\x7f"
-                           "ELF but not really a code object",
-                           "", "bad.llamac"};
+  // Not ELF: a truncated or corrupt ELF image could crash a vendor driver,
+  // which takes code objects without their size.
+  ExecutableSource garbage{codeFormat(GetParam()), "not a code object", "",
+                           "bad.llamac"};
   absl::StatusOr<std::unique_ptr<Executable>> exe =
       device->loadExecutable(garbage);
   ASSERT_FALSE(exe.ok());

@@ -130,11 +130,21 @@ TEST(GpuDeviceTest, RefusesOtherFormatsAndBadImages) {
   EXPECT_EQ(exe.status().message(),
             "m.llamac: the cuda device cannot load kernels in 'hsaco' format "
             "(it needs cubin)");
+  // Only ELF images reach the driver (it would read text as PTX).
   exe = gpu.device->loadExecutable({"cubin", "garbage", "", "m.llamac"});
   ASSERT_FALSE(exe.ok());
-  EXPECT_THAT(std::string(exe.status().message()),
-              HasSubstr("CUDA_ERROR_INVALID_IMAGE"));
+  EXPECT_EQ(exe.status().message(),
+            "m.llamac: the kernels section is not an ELF code object");
+  EXPECT_TRUE(gpu.api->lastImage.empty());
   EXPECT_FALSE(gpu.device->loadExecutable({"cubin", "", "", "m"}).ok());
+  // The driver's own refusal of an ELF image it cannot use.
+  gpu.api->refuseCubin = true;
+  exe = gpu.device->loadExecutable({"cubin", "\x7f"
+                                             "ELF",
+                                    "", "m.llamac"});
+  ASSERT_FALSE(exe.ok());
+  EXPECT_THAT(std::string(exe.status().message()),
+              HasSubstr("CUDA_ERROR_NO_BINARY_FOR_GPU"));
   EXPECT_EQ(gpu.api->liveModules, 0);
 }
 

@@ -143,11 +143,12 @@ GpuDevice::loadExecutable(const ExecutableSource &source) {
     return absl::InvalidArgumentError(absl::StrCat(
         source.name, ": the ", name(), " device cannot load kernels in '",
         source.format, "' format (it needs ", api->codeFormat(), ")"));
-  // A code object is an ELF image; the driver reads it only during the call,
-  // but it must not be empty.
-  if (source.code.empty())
-    return absl::InvalidArgumentError(
-        absl::StrCat(source.name, ": the kernels section is empty"));
+  // The drivers take a code object without its size and parse whatever they
+  // are given (text as PTX, up to a NUL), so only an ELF image is passed.
+  if (source.code.size() < 4 || source.code.substr(0, 4) != "\x7f"
+                                                              "ELF")
+    return absl::InvalidArgumentError(absl::StrCat(
+        source.name, ": the kernels section is not an ELF code object"));
   bool wrongArchitecture = false;
   absl::StatusOr<void *> module =
       api->loadModule(source.code.data(), &wrongArchitecture);
