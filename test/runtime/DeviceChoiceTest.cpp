@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <dlfcn.h>
 
 namespace llamac {
@@ -116,6 +117,19 @@ TEST(DeviceChoiceTest, ABrokenOrTooOldDriverLibrary) {
             std::string("--device cuda: ") + LLAMAC_TEST_KERNELS_PATH +
                 " has no cuInit (the driver is older than this runtime "
                 "needs)");
+}
+
+TEST(DeviceChoiceTest, TheToolkitsStubDriverResolvesEverySymbol) {
+  // The CUDA toolkit's link stub exports the driver API but has no driver
+  // behind it (every call fails, error names included): every symbol we
+  // dlsym must be there, and cuInit's failure must come back as a status.
+  const std::string stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
+  if (!std::ifstream(stub).good())
+    GTEST_SKIP() << "no CUDA toolkit stub at " << stub;
+  ScopedEnv env("LLAMAC_CUDA_DRIVER", stub);
+  TempFile nvvm("nvvm.llamac", test::gpuArtifact("nvvm").bytes());
+  EXPECT_THAT(loadError(nvvm.path, "cuda"),
+              ::testing::StartsWith("--device cuda: cuInit: CUDA error "));
 }
 
 TEST(DeviceChoiceTest, LlamaRunReportsOneErrorLine) {

@@ -225,8 +225,10 @@ private:
       return absl::OkStatus();
     const char *name = nullptr;
     const char *text = nullptr;
+    // A stub or broken driver may not name its own errors; keep the number.
     if (f.cuGetErrorName(r, &name) != CUDA_SUCCESS || !name)
-      name = "unknown CUDA error";
+      return absl::InternalError(
+          absl::StrCat(call, ": CUDA error ", r, " (the driver gives no name)"));
     if (f.cuGetErrorString(r, &text) != CUDA_SUCCESS || !text)
       text = "no description";
     return absl::InternalError(absl::StrCat(call, ": ", name, ": ", text));

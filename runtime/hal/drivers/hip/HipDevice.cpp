@@ -209,9 +209,11 @@ private:
       return absl::OkStatus();
     const char *name = f.hipGetErrorName(r);
     const char *text = f.hipGetErrorString(r);
-    return absl::InternalError(absl::StrCat(what, ": ",
-                                            name ? name : "unknown HIP error",
-                                            ": ", text ? text : "no description"));
+    if (!name)
+      return absl::InternalError(
+          absl::StrCat(what, ": HIP error ", r, " (the runtime gives no name)"));
+    return absl::InternalError(
+        absl::StrCat(what, ": ", name, ": ", text ? text : "no description"));
   }
 
   std::unique_ptr<gpu::DriverLibrary> library;
