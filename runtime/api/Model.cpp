@@ -1,13 +1,13 @@
 //===- Model.cpp - load a compiled model and generate text ----------------===//
 
 #include "runtime/api/Model.h"
+#include "runtime/api/DeviceChoice.h"
 #include "runtime/artifact/Artifact.h"
-#include "runtime/artifact/KernelLibrary.h"
 #include "runtime/generate/BoundEntryPoint.h"
+#include "runtime/generate/DeviceWeights.h"
 #include "runtime/generate/KVCache.h"
 #include "runtime/generate/Sampler.h"
-#include "runtime/hal/drivers/cpu/CpuDevice.h"
-#include "runtime/hal/drivers/cpu/CpuInfo.h"
+#include "runtime/hal/Device.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
 #include "absl/strings/str_cat.h"
@@ -46,13 +46,15 @@ std::string_view stopReasonName(StopReason reason) {
   return "unknown";
 }
 
-/// Declaration order is destruction order in reverse: entry points hold
-/// pointers into the kernels, cache, device and artifact.
+/// Declaration order is destruction order in reverse: entry points (and
+/// the graphs a GPU device captured for them) hold pointers into the
+/// kernels, weights, cache, device and artifact.
 struct Model::State {
   std::unique_ptr<Artifact> artifact;
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<hal::Device> device;
-  std::unique_ptr<runtime::KernelLibrary> kernels;
+  std::unique_ptr<hal::Executable> kernels;
+  std::unique_ptr<runtime::DeviceWeights> weights;
   std::unique_ptr<runtime::KVCache> cache;
   std::unique_ptr<BoundEntryPoint> prefill; ///< null: prefill with decode
   std::unique_ptr<BoundEntryPoint> decode;
@@ -78,9 +80,6 @@ hal::Device &Model::device() { return *state->device; }
 absl::StatusOr<std::unique_ptr<Model>>
 Model::load(const std::string &path, const ModelOptions &options) {
   Clock::time_point start = Clock::now();
-  if (options.device != "cpu")
-    return absl::UnimplementedError(absl::StrCat(
-        "--device ", options.device, " is not available in this build"));
   if (options.threads < 0)
     return absl::InvalidArgumentError("--threads must be at least 1");
   if (options.maxSeqLen < 0)
@@ -93,13 +92,12 @@ Model::load(const std::string &path, const ModelOptions &options) {
   state->artifact = std::move(*artifact);
   const Artifact &a = *state->artifact;
 
-  if (a.target().name != "cpu")
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " was compiled for target '", a.target().name,
-                     "'; this llama-run runs cpu artifacts only"));
-  if (absl::Status s = hal::cpu::checkCpuFeatures(path, a.target().cpuFeatures);
-      !s.ok())
-    return s;
+  absl::StatusOr<std::unique_ptr<hal::Device>> device =
+      runtime::openDeviceFor(a, options.device, options.threads);
+  if (!device.ok())
+    return device.status();
+  state->device = std::move(*device);
+  state->threads = state->device->concurrency();
 
   state->maxSeqLen =
       options.maxSeqLen == 0 ? a.model().maxSeqLen : options.maxSeqLen;
@@ -120,19 +118,22 @@ Model::load(const std::string &path, const ModelOptions &options) {
         path, ": cannot load the tokenizer: ", tokenizer.status().message()));
   state->tokenizer = std::move(*tokenizer);
 
-  if (a.metadata().kernels.kind != "elf-shared-object")
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": unsupported kernel library format '",
-                     a.metadata().kernels.kind, "'"));
-  absl::StatusOr<std::unique_ptr<runtime::KernelLibrary>> kernels =
-      runtime::KernelLibrary::load(a.kernelBytes(), path);
+  hal::ExecutableSource code;
+  code.format = a.metadata().kernels.kind;
+  code.code = a.kernelBytes();
+  code.ptx = a.kernelPtxBytes();
+  code.name = path;
+  absl::StatusOr<std::unique_ptr<hal::Executable>> kernels =
+      state->device->loadExecutable(code);
   if (!kernels.ok())
     return kernels.status();
   state->kernels = std::move(*kernels);
 
-  state->threads =
-      options.threads > 0 ? options.threads : hal::cpu::defaultThreadCount();
-  state->device = std::make_unique<hal::cpu::CpuDevice>(state->threads);
+  absl::StatusOr<std::unique_ptr<runtime::DeviceWeights>> weights =
+      runtime::DeviceWeights::upload(a.metadata(), *state->device);
+  if (!weights.ok())
+    return weights.status();
+  state->weights = std::move(*weights);
 
   absl::StatusOr<std::unique_ptr<runtime::KVCache>> cache =
       runtime::KVCache::allocate(*state->device, a.kvCache());
@@ -146,8 +147,8 @@ Model::load(const std::string &path, const ModelOptions &options) {
     if (!ep)
       continue; // the parser guarantees decode
     absl::StatusOr<std::unique_ptr<BoundEntryPoint>> bound =
-        BoundEntryPoint::bind(*ep, a.metadata(), *state->kernels, *state->cache,
-                              *state->device);
+        BoundEntryPoint::bind(*ep, a.metadata(), *state->kernels,
+                              *state->weights, *state->cache, *state->device);
     if (!bound.ok())
       return bound.status();
     *slot = std::move(*bound);

@@ -39,8 +39,10 @@ struct ModelOptions {
   /// Longest sequence (prompt + generated); 0 = the artifact's
   /// model.max_seq_len, which is also the upper bound.
   int64_t maxSeqLen = 0;
-  /// Only "cpu" in this build.
-  std::string device = "cpu";
+  /// "cpu", "cuda" or "hip"; "" = the device the artifact's target needs
+  /// (cpu for cpu, cuda for nvvm, hip for rocdl). Naming another is an
+  /// error.
+  std::string device;
 };
 
 struct GenerateOptions {
@@ -94,8 +96,10 @@ using TokenCallback = std::function<bool(int tokenId, std::string_view text)>;
 
 class Model {
 public:
-  /// Maps and validates the artifact, checks the CPU, loads the tokenizer
-  /// and kernels, allocates the KV cache and binds the entry points.
+  /// Maps and validates the artifact, opens the device its target needs
+  /// (checking the CPU's features, or loading the GPU driver library), loads
+  /// the tokenizer and kernels, puts the weights and the KV cache on the
+  /// device and binds the entry points.
   static absl::StatusOr<std::unique_ptr<Model>>
   load(const std::string &artifactPath, const ModelOptions &options = {});
   ~Model();
@@ -121,7 +125,7 @@ public:
   double loadMs() const;
   uint64_t weightBytes() const;
   /// The device the entry points run on. `llama-run bench` runs its memory
-  /// read probe on it, so the probe uses the model's own threads.
+  /// bandwidth probe on it (on the CPU, with the model's own threads).
   hal::Device &device();
 
 private:

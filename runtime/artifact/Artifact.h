@@ -40,8 +40,13 @@ public:
 
   /// The serialized sentencepiece model, inside the mapping.
   absl::string_view tokenizerBytes() const { return section(meta.tokenizer); }
-  /// The kernel library (an ELF shared object), inside the mapping.
+  /// The kernels (an ELF shared object, a cubin or a HSACO), inside the
+  /// mapping.
   absl::string_view kernelBytes() const { return section(meta.kernels); }
+  /// The `kernels_ptx` section, or empty when there is none.
+  absl::string_view kernelPtxBytes() const {
+    return meta.kernelsPtx ? section(*meta.kernelsPtx) : absl::string_view();
+  }
 
   /// Sum of the weight tensors' sizes: what one decode step reads.
   uint64_t weightBytes() const;

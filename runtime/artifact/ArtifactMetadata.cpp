@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <limits>
 #include <set>
 
@@ -251,6 +252,70 @@ absl::StatusOr<SectionInfo> parseSection(const Fields &root,
   return s;
 }
 
+/// The `kernels` format each target's code object must have.
+absl::string_view kernelFormatFor(const TargetInfo &target) {
+  if (target.name == "nvvm")
+    return "cubin";
+  if (target.name == "rocdl")
+    return "hsaco";
+  return "elf-shared-object";
+}
+
+/// `kernels.format` must match the target; `kernels_ptx` is optional and
+/// only for NVVM.
+absl::Status parseCodeSections(const Fields &root, uint64_t fileSize,
+                               ArtifactMetadata &meta) {
+  ASSIGN_OR_RETURN(meta.kernels,
+                   parseSection(root, "kernels", "format", fileSize));
+  absl::string_view format = kernelFormatFor(meta.target);
+  if (meta.kernels.kind != format)
+    return fail("kernels.format",
+                absl::StrCat("is '", meta.kernels.kind, "' but target '",
+                             meta.target.name, "' needs '", format, "'"));
+  if (!root.object.contains("kernels_ptx"))
+    return absl::OkStatus();
+  if (meta.target.name != "nvvm")
+    return fail("kernels_ptx", "is only allowed for target 'nvvm'");
+  SectionInfo ptx;
+  ASSIGN_OR_RETURN(ptx, parseSection(root, "kernels_ptx", "format", fileSize));
+  if (ptx.kind != "ptx")
+    return fail("kernels_ptx.format",
+                absl::StrCat("is '", ptx.kind, "' but must be 'ptx'"));
+  meta.kernelsPtx = ptx;
+  return absl::OkStatus();
+}
+
+/// Three positive dimensions that fit the drivers' 32-bit launch fields.
+absl::Status parseDims(const Fields &f, absl::string_view key,
+                       int64_t (&dims)[3]) {
+  const json *array;
+  ASSIGN_OR_RETURN(array, f.array(key));
+  if (array->size() != 3)
+    return fail(f.at(key), "must hold 3 integers");
+  for (size_t i = 0; i < 3; ++i) {
+    const json &d = (*array)[i];
+    if (!d.is_number_integer() || d.get<int64_t>() <= 0 ||
+        (d.is_number_unsigned() && d.get<uint64_t>() > INT32_MAX) ||
+        d.get<int64_t>() > INT32_MAX)
+      return fail(f.at(key), "must hold 3 positive integers below 2^31");
+    dims[i] = d.get<int64_t>();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LaunchInfo> parseLaunch(const Fields &dispatch) {
+  const json *obj;
+  ASSIGN_OR_RETURN(obj, dispatch.objectField("launch"));
+  Fields f{*obj, dispatch.at("launch")};
+  LaunchInfo launch;
+  RETURN_IF_ERROR(parseDims(f, "grid", launch.grid));
+  RETURN_IF_ERROR(parseDims(f, "block", launch.block));
+  ASSIGN_OR_RETURN(launch.sharedBytes, f.unsignedInt("shared_bytes"));
+  if (launch.sharedBytes > INT32_MAX)
+    return fail(f.at("shared_bytes"), "is implausibly large");
+  return launch;
+}
+
 absl::StatusOr<ModelInfo> parseModel(const Fields &root) {
   const json *obj;
   ASSIGN_OR_RETURN(obj, root.objectField("model"));
@@ -300,6 +365,9 @@ absl::StatusOr<TargetInfo> parseTarget(const Fields &root) {
   Fields f{*obj, "target"};
   TargetInfo t;
   ASSIGN_OR_RETURN(t.name, f.string("name"));
+  if (t.name != "cpu" && t.name != "nvvm" && t.name != "rocdl")
+    return fail("target.name", absl::StrCat("has unknown target '", t.name,
+                                            "' (expected cpu, nvvm or rocdl)"));
   ASSIGN_OR_RETURN(t.chip, f.string("chip"));
   // Only CPU targets list features; a GPU artifact may leave the list out.
   if (obj->contains("cpu_features")) {
@@ -472,10 +540,22 @@ parseDispatches(const Fields &schedule, absl::string_view key,
                       "may hold only \"pos\", \"layer\" and \"rows\"");
       }
     }
+    // GPU kernels run on a static grid (so a schedule can be captured as
+    // a graph); CPU kernels split a work range over threads.
+    const bool gpu = meta.target.isGpu();
     if (entry.contains("range")) {
+      if (gpu)
+        return fail(f.at("range"),
+                    absl::StrCat("is not allowed for target '",
+                                 meta.target.name, "' (use launch)"));
       int64_t range;
       ASSIGN_OR_RETURN(range, f.positive("range"));
       d.range = range;
+    }
+    if (gpu) {
+      ASSIGN_OR_RETURN(d.launch, parseLaunch(f));
+    } else if (entry.contains("launch")) {
+      return fail(f.at("launch"), "is only allowed for GPU targets");
     }
     if (d.argCount() > kMaxKernelArgs)
       return fail(where,
@@ -556,8 +636,7 @@ absl::StatusOr<ArtifactMetadata> parseArtifactMetadata(absl::string_view text,
   ASSIGN_OR_RETURN(meta.target, parseTarget(f));
   ASSIGN_OR_RETURN(meta.tokenizer,
                    parseSection(f, "tokenizer", "kind", fileSize));
-  ASSIGN_OR_RETURN(meta.kernels,
-                   parseSection(f, "kernels", "format", fileSize));
+  RETURN_IF_ERROR(parseCodeSections(f, fileSize, meta));
   ASSIGN_OR_RETURN(meta.weights, parseWeights(f, fileSize));
   ASSIGN_OR_RETURN(meta.kvCache, parseKVCache(f, meta.model));
   const json *entryPoints;

@@ -49,6 +49,9 @@ struct TargetInfo {
   std::string chip;
   /// /proc/cpuinfo flag names the kernels need (CPU targets).
   std::vector<std::string> cpuFeatures;
+
+  /// NVVM and ROCDL: dispatches carry launch dimensions.
+  bool isGpu() const { return name == "nvvm" || name == "rocdl"; }
 };
 
 /// A byte range of the file (tokenizer or kernel library).
@@ -96,12 +99,22 @@ struct Binding {
 /// layer, and the number of rows (tokens) the call fills.
 enum class Scalar { Pos, Layer, Rows };
 
+/// A GPU dispatch's static launch shape (`launch` in the metadata).
+struct LaunchInfo {
+  int64_t grid[3] = {1, 1, 1};
+  int64_t block[3] = {1, 1, 1};
+  int64_t sharedBytes = 0;
+};
+
 struct Dispatch {
   std::string kernel;
   std::vector<Binding> bindings;
   std::vector<Scalar> scalars;
-  /// When set, the kernel takes `begin, end` within [0, *range).
+  /// CPU targets: when set, the kernel takes `begin, end` within
+  /// [0, *range).
   std::optional<int64_t> range;
+  /// GPU targets: always set.
+  std::optional<LaunchInfo> launch;
 
   /// Number of entries of the packed argument array.
   size_t argCount() const {
@@ -149,6 +162,9 @@ struct ArtifactMetadata {
   TargetInfo target;
   SectionInfo tokenizer;
   SectionInfo kernels;
+  /// NVVM: the kernels as PTX text, JIT-compiled by a GPU that cannot load
+  /// the cubin.
+  std::optional<SectionInfo> kernelsPtx;
   std::vector<WeightInfo> weights;
   KVCacheInfo kvCache;
   std::map<std::string, EntryPoint> entryPoints;

@@ -127,7 +127,15 @@ hal::Program oneDispatch(const char *name, hal::KernelFn fn, ProbeContext *ctx,
 } // namespace
 
 const char *readKernelName(ReadKernel kernel) {
-  return kernel == ReadKernel::Avx2 ? "avx2" : "generic";
+  switch (kernel) {
+  case ReadKernel::Avx2:
+    return "avx2";
+  case ReadKernel::DeviceCopy:
+    return "device-copy";
+  case ReadKernel::Generic:
+    break;
+  }
+  return "generic";
 }
 
 ReadKernel bestReadKernel() {
@@ -154,10 +162,45 @@ uint64_t expectedChecksum(uint64_t words) {
   return words % 2 == 0 ? (words / 2) * (words - 1) : words * ((words - 1) / 2);
 }
 
+namespace {
+
+/// GPU memory cannot be read by a host loop and the runtime has no kernels
+/// of its own, so the probe is the driver's device-to-device copy. A copy
+/// reads and writes every byte, so it moves twice the buffer.
+absl::StatusOr<ReadProbeResult>
+measureDeviceCopyBandwidth(hal::Device &device, const ReadProbeOptions &options) {
+  const uint64_t bytes = options.bytes > 0 ? options.bytes : uint64_t(512) << 20;
+  absl::StatusOr<std::unique_ptr<hal::Buffer>> src = device.allocate(bytes);
+  if (!src.ok())
+    return absl::ResourceExhaustedError(
+        absl::StrCat("bandwidth probe: ", src.status().message()));
+  absl::StatusOr<std::unique_ptr<hal::Buffer>> dst = device.allocate(bytes);
+  if (!dst.ok())
+    return absl::ResourceExhaustedError(
+        absl::StrCat("bandwidth probe: ", dst.status().message()));
+  ReadProbeResult result;
+  result.bytes = bytes;
+  result.threads = device.concurrency();
+  result.kernel = ReadKernel::DeviceCopy;
+  for (int pass = 0; pass <= options.repeats; ++pass) {
+    absl::StatusOr<double> ms = device.timedCopyMs(**dst, **src, bytes);
+    if (!ms.ok())
+      return ms.status();
+    if (pass > 0)
+      result.gbytesPerS.push_back(*ms > 0 ? 2.0 * bytes / (*ms / 1e3) / 1e9
+                                          : 0.0);
+  }
+  return result;
+}
+
+} // namespace
+
 absl::StatusOr<ReadProbeResult>
 measureReadBandwidth(hal::Device &device, const ReadProbeOptions &options) {
   if (options.repeats < 1)
     return absl::InvalidArgumentError("the read probe needs at least 1 pass");
+  if (device.name() != "cpu")
+    return measureDeviceCopyBandwidth(device, options);
   if (options.kernel == ReadKernel::Avx2 &&
       bestReadKernel() != ReadKernel::Avx2)
     return absl::FailedPreconditionError("this CPU has no AVX2");

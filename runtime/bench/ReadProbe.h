@@ -30,9 +30,12 @@ namespace llamac::bench {
 enum class ReadKernel {
   Generic, ///< portable C++, vectorized by the compiler for the baseline ISA
   Avx2,    ///< 256-bit loads; chosen only when this CPU has AVX2
+  /// GPU devices: a driver API device-to-device copy timed by events (no
+  /// kernel of ours runs on a GPU); counts the bytes read and written.
+  DeviceCopy,
 };
 
-/// "generic" or "avx2".
+/// "generic", "avx2" or "device-copy".
 const char *readKernelName(ReadKernel kernel);
 
 /// The widest kernel this CPU runs: on x86 a wider load keeps more bytes in
@@ -69,7 +72,11 @@ struct ReadProbeResult {
 
 /// Allocates and fills the buffer on `device`, then reads it 1 + repeats
 /// times with one ranged dispatch per pass split over the device's threads.
-/// Fails if the buffer cannot be allocated or a checksum is wrong.
+/// Fails if the buffer cannot be allocated or a checksum is wrong. On a GPU
+/// device (any but "cpu") it instead copies one buffer of `bytes` (default
+/// 512 MiB) to another 1 + repeats times with the driver's copy, timed on
+/// the device, and reports (read + written bytes) / time; `kernel` is then
+/// DeviceCopy and there is no checksum.
 absl::StatusOr<ReadProbeResult>
 measureReadBandwidth(hal::Device &device, const ReadProbeOptions &options);
 

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 
-#include <cstring>
+#include <algorithm>
 
 namespace llamac::runtime {
 
@@ -12,17 +12,27 @@ namespace {
 
 absl::StatusOr<std::vector<hal::BoundDispatch>>
 bindDispatches(const std::vector<Dispatch> &dispatches,
-               const ArtifactMetadata &meta, const KernelLibrary &kernels,
+               const ArtifactMetadata &meta, const hal::Executable &kernels,
+               const DeviceWeights &weights,
                const std::map<int64_t, std::unique_ptr<hal::Buffer>> &buffers,
                hal::Buffer &tokens, KVCache &cache) {
   std::vector<hal::BoundDispatch> bound;
   for (const Dispatch &d : dispatches) {
     hal::BoundDispatch b;
     b.kernel = d.kernel;
-    absl::StatusOr<PackedKernelFn> fn = kernels.lookup(d.kernel);
-    if (!fn.ok())
-      return fn.status();
-    b.fn = *fn;
+    absl::StatusOr<hal::KernelHandle> handle = kernels.lookup(d.kernel);
+    if (!handle.ok())
+      return handle.status();
+    b.fn = handle->hostFn;
+    b.deviceFunction = handle->deviceFunction;
+    if (d.launch) {
+      // The parser bounds each dimension below 2^31.
+      for (int i = 0; i < 3; ++i) {
+        b.launch.grid[i] = static_cast<uint32_t>(d.launch->grid[i]);
+        b.launch.block[i] = static_cast<uint32_t>(d.launch->block[i]);
+      }
+      b.launch.sharedBytes = static_cast<uint32_t>(d.launch->sharedBytes);
+    }
     for (const Binding &binding : d.bindings) {
       switch (binding.kind) {
       case Binding::Kind::Buffer: {
@@ -35,15 +45,17 @@ bindDispatches(const std::vector<Dispatch> &dispatches,
       }
       case Binding::Kind::Weight: {
         if (binding.weightIndex < 0 ||
-            binding.weightIndex >= static_cast<int64_t>(meta.weights.size()))
+            binding.weightIndex >= static_cast<int64_t>(meta.weights.size()) ||
+            binding.weightIndex >= static_cast<int64_t>(weights.count()))
           return absl::InvalidArgumentError(
               absl::StrCat("kernel ", d.kernel, " binds unknown weight ",
                            binding.weightName));
         const WeightInfo &w = meta.weights[binding.weightIndex];
-        b.args.push_back(
-            binding.perLayer
-                ? hal::ArgSource::layerSlice(w.data, w.layerStride())
-                : hal::ArgSource::pointer(const_cast<void *>(w.data)));
+        void *address = weights.address(binding.weightIndex);
+        b.args.push_back(binding.perLayer
+                             ? hal::ArgSource::layerSlice(address,
+                                                          w.layerStride())
+                             : hal::ArgSource::pointer(address));
         break;
       }
       case Binding::Kind::KCache:
@@ -71,7 +83,8 @@ bindDispatches(const std::vector<Dispatch> &dispatches,
 
 absl::StatusOr<std::unique_ptr<BoundEntryPoint>> BoundEntryPoint::bind(
     const EntryPoint &entryPoint, const ArtifactMetadata &meta,
-    const KernelLibrary &kernels, KVCache &cache, hal::Device &device) {
+    const hal::Executable &kernels, const DeviceWeights &weights,
+    KVCache &cache, hal::Device &device) {
   std::unique_ptr<BoundEntryPoint> ep(
       new BoundEntryPoint(entryPoint, meta.model.vocab, cache, device));
   for (const BufferInfo &info : entryPoint.buffers) {
@@ -94,7 +107,7 @@ absl::StatusOr<std::unique_ptr<BoundEntryPoint>> BoundEntryPoint::bind(
                           {&s.layerBody, &prog.layerBody},
                           {&s.epilogue, &prog.epilogue}}) {
     absl::StatusOr<std::vector<hal::BoundDispatch>> bound = bindDispatches(
-        *from, meta, kernels, ep->buffers, *ep->tokenBuffer, cache);
+        *from, meta, kernels, weights, ep->buffers, *ep->tokenBuffer, cache);
     if (!bound.ok())
       return bound.status();
     *to = std::move(*bound);
@@ -103,6 +116,13 @@ absl::StatusOr<std::unique_ptr<BoundEntryPoint>> BoundEntryPoint::bind(
     return absl::InvalidArgumentError(
         absl::StrCat("entry point ", entryPoint.name, ": no logits buffer ",
                      entryPoint.logits));
+  // Decode is the per-token hot path; its launches do not depend on the
+  // call (pos and rows are read from device memory on GPUs).
+  prog.captureAsGraph = entryPoint.name == "decode";
+  ep->paddedIds.assign(static_cast<size_t>(entryPoint.tokens), 0);
+  if (!ep->buffers.at(entryPoint.logits)->hostData())
+    ep->hostLogits.resize(
+        static_cast<size_t>(entryPoint.tokens * meta.model.vocab));
   return ep;
 }
 
@@ -121,16 +141,26 @@ BoundEntryPoint::run(absl::Span<const int32_t> ids, int64_t pos) {
     if (id < 0 || id >= vocab)
       return absl::InvalidArgumentError(absl::StrCat(
           "token id ", id, " is outside the vocabulary [0, ", vocab, ")"));
-  auto *tokens = static_cast<int32_t *>(tokenBuffer->hostData());
-  std::memcpy(tokens, ids.data(), ids.size() * sizeof(int32_t));
-  std::memset(tokens + ids.size(), 0,
-              (entry.tokens - ids.size()) * sizeof(int32_t));
+  std::copy(ids.begin(), ids.end(), paddedIds.begin());
+  std::fill(paddedIds.begin() + ids.size(), paddedIds.end(), 0);
+  if (absl::Status s =
+          device.copyToDevice(*tokenBuffer, 0, paddedIds.data(),
+                              paddedIds.size() * sizeof(int32_t));
+      !s.ok())
+    return s;
   hal::Invocation invocation;
   invocation.pos = pos;
   invocation.rows = static_cast<int64_t>(ids.size());
   if (absl::Status s = device.run(prog, invocation); !s.ok())
     return s;
-  return static_cast<const float *>(buffers.at(entry.logits)->hostData());
+  hal::Buffer &logits = *buffers.at(entry.logits);
+  if (void *host = logits.hostData())
+    return static_cast<const float *>(host);
+  if (absl::Status s = device.copyToHost(hostLogits.data(), logits, 0,
+                                         hostLogits.size() * sizeof(float));
+      !s.ok())
+    return s;
+  return hostLogits.data();
 }
 
 } // namespace llamac::runtime

@@ -1,9 +1,10 @@
 //===- BoundEntryPoint.h - an entry point ready to run ----------*- C++ -*-===//
 //
 // Joins an artifact entry point to memory and code: allocates its activation
-// buffers and token buffer on the device, resolves its kernels in the kernel
-// library and binds weights and the KV cache, producing a hal::Program. Then
-// each call is: copy the token ids in, replay, read the logits.
+// buffers and token buffer on the device, resolves its kernels in the
+// device's loaded executable and binds weights and the KV cache, producing a
+// hal::Program. Then each call is: copy the token ids in, replay, read the
+// logits (in place on the CPU, copied back from a GPU).
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,7 +12,7 @@
 #define LLAMAC_RUNTIME_GENERATE_BOUNDENTRYPOINT_H
 
 #include "runtime/artifact/ArtifactMetadata.h"
-#include "runtime/artifact/KernelLibrary.h"
+#include "runtime/generate/DeviceWeights.h"
 #include "runtime/generate/KVCache.h"
 #include "runtime/hal/Device.h"
 
@@ -25,11 +26,13 @@ namespace llamac::runtime {
 
 class BoundEntryPoint {
 public:
-  /// `metadata` weights must point into memory (their `data`); `kernels`,
-  /// `cache` and `device` must outlive the result.
+  /// `kernels` (loaded on `device`), `weights`, `cache` and `device` must
+  /// outlive the result. The decode entry point (one token) is marked for
+  /// graph capture on GPU devices.
   static absl::StatusOr<std::unique_ptr<BoundEntryPoint>>
   bind(const EntryPoint &entryPoint, const ArtifactMetadata &metadata,
-       const KernelLibrary &kernels, KVCache &cache, hal::Device &device);
+       const hal::Executable &kernels, const DeviceWeights &weights,
+       KVCache &cache, hal::Device &device);
 
   /// Static token count of one call.
   int64_t tokens() const { return entry.tokens; }
@@ -54,6 +57,10 @@ private:
   hal::Device &device;
   std::map<int64_t, std::unique_ptr<hal::Buffer>> buffers;
   std::unique_ptr<hal::Buffer> tokenBuffer;
+  /// The ids of one call, padded with 0 to `tokens()`.
+  std::vector<int32_t> paddedIds;
+  /// The logits copied back, when the device's memory is not host-visible.
+  std::vector<float> hostLogits;
   hal::Program prog;
 };
 

@@ -1,19 +1,22 @@
 //===- Device.h - the runtime's hardware abstraction ------------*- C++ -*-===//
 //
-// What the generation loop needs from a device: memory and a way to replay a
-// bound dispatch schedule. Drivers live in runtime/hal/drivers/<name>/ with
-// the same file names in each (cpu today; cuda and hip load their driver
-// libraries with dlopen when they come).
+// What the generation loop needs from a device: memory, copies between it
+// and the host, the artifact's kernels loaded onto it, and a way to replay a
+// bound dispatch schedule. Drivers live in runtime/hal/drivers/<name>/: cpu,
+// and cuda and hip, which load their driver libraries with dlopen at run
+// time (drivers/gpu holds what the two share).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef LLAMAC_RUNTIME_HAL_DEVICE_H
 #define LLAMAC_RUNTIME_HAL_DEVICE_H
 
+#include "runtime/hal/Executable.h"
 #include "runtime/hal/Program.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 
 #include <cstdint>
 #include <memory>
@@ -28,24 +31,55 @@ public:
   /// The device address the kernels receive.
   virtual void *data() = 0;
   virtual uint64_t size() const = 0;
-  /// Host access: the CPU driver returns `data()`. Drivers without host
-  /// mapped memory will add explicit copies.
+  /// Host access to the same memory, or null when the host cannot see it
+  /// (GPU memory: use Device::copyToDevice / copyToHost).
   virtual void *hostData() { return data(); }
 };
 
 class Device {
 public:
   virtual ~Device() = default;
-  /// "cpu", "cuda", ...
+  /// "cpu", "cuda", "hip".
   virtual std::string name() const = 0;
-  /// Worker threads (CPU) used to run ranged dispatches.
+  /// Worker threads (CPU) used to run ranged dispatches; 1 on a GPU.
   virtual int concurrency() const = 0;
   /// `bytes` of zero-initialised memory, aligned to at least 64 bytes.
   virtual absl::StatusOr<std::unique_ptr<Buffer>> allocate(uint64_t bytes) = 0;
+  /// Read-only device memory holding the `bytes` bytes at `host`, which the
+  /// caller keeps alive and unchanged while the buffer lives (weights in the
+  /// mapped artifact). The CPU driver uses them in place, with no copy; GPU
+  /// drivers upload them once.
+  virtual absl::StatusOr<std::unique_ptr<Buffer>>
+  importConstant(const void *host, uint64_t bytes) = 0;
+  /// Copies `bytes` host bytes into `dst` at `offset`, ordered before the
+  /// next `run`; `src` may be reused when this returns.
+  virtual absl::Status copyToDevice(Buffer &dst, uint64_t offset,
+                                    const void *src, uint64_t bytes) = 0;
+  /// Copies `bytes` of `src` at `offset` to the host after everything run
+  /// before has finished; returns when they are there.
+  virtual absl::Status copyToHost(void *dst, Buffer &src, uint64_t offset,
+                                  uint64_t bytes) = 0;
+  /// Loads an artifact's kernels; an error when the format is not this
+  /// device's.
+  virtual absl::StatusOr<std::unique_ptr<Executable>>
+  loadExecutable(const ExecutableSource &source) = 0;
   /// Runs `program` to completion.
   virtual absl::Status run(const Program &program,
                            const Invocation &invocation) = 0;
+  /// Copies `bytes` from `src` to `dst` on the device and returns the
+  /// device time it took, in ms (the GPU drivers' bandwidth probe: a driver
+  /// API copy timed by events). Unimplemented on the CPU, whose probe is a
+  /// read loop on its own threads (runtime/bench/ReadProbe.h).
+  virtual absl::StatusOr<double> timedCopyMs(Buffer &dst, Buffer &src,
+                                             uint64_t bytes) {
+    return absl::UnimplementedError(
+        absl::StrCat("the ", name(), " device has no timed copy"));
+  }
 };
+
+/// Checks that [offset, offset + bytes) lies in a buffer of `size` bytes;
+/// drivers call it before every copy.
+absl::Status checkCopyRange(uint64_t size, uint64_t offset, uint64_t bytes);
 
 } // namespace llamac::hal
 

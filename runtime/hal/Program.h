@@ -1,9 +1,10 @@
 //===- Program.h - a dispatch schedule bound to memory ----------*- C++ -*-===//
 //
 // The artifact's schedule with every name resolved: kernel names to function
-// pointers, buffer ids and weight names to addresses. A driver replays it
-// without looking anything up, which keeps the per-token cost of decode to
-// filling argument arrays and calling kernels.
+// pointers (CPU) or device function handles with launch shapes (GPU), buffer
+// ids and weight names to device addresses. A driver replays it without
+// looking anything up, which keeps the per-token cost of decode to filling
+// argument arrays and calling kernels (CPU) or to one graph launch (GPU).
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,9 @@ inline constexpr size_t kMaxKernelArgs = 64;
 using KernelFn = void (*)(void **args);
 
 /// Where one kernel argument's value comes from when the dispatch runs.
+/// GPU drivers pass `Pos` and `Rows` as a device pointer to the int64 in
+/// their {pos, rows} buffer (docs/artifact-format.md, "GPU targets"), the
+/// others by value like the CPU driver.
 struct ArgSource {
   enum class Kind {
     Pointer,    ///< `base` (activation buffer, whole weight, cache, tokens)
@@ -46,10 +51,20 @@ struct ArgSource {
   static ArgSource rows() { return {Kind::Rows, nullptr, 0}; }
 };
 
+/// A GPU dispatch's static launch shape.
+struct LaunchDims {
+  uint32_t grid[3] = {1, 1, 1};
+  uint32_t block[3] = {1, 1, 1};
+  /// Dynamic shared memory (LDS) per block.
+  uint32_t sharedBytes = 0;
+};
+
 /// One kernel launch.
 struct BoundDispatch {
   std::string kernel; ///< for error messages and profiles
-  KernelFn fn = nullptr;
+  KernelFn fn = nullptr;             ///< CPU driver
+  void *deviceFunction = nullptr;    ///< GPU drivers: CUfunction / hipFunction_t
+  LaunchDims launch;                 ///< GPU drivers
   std::vector<ArgSource> args; ///< bindings, then scalars
   /// > 0: the kernel also takes int64 `begin, end` in [0, range) and the
   /// driver splits the range over its threads; 0: run once, on one thread.
@@ -63,6 +78,14 @@ struct Program {
   std::vector<BoundDispatch> layerBody;
   std::vector<BoundDispatch> epilogue;
   int64_t layers = 0;
+  /// GPU drivers capture the whole program once as a CUDA/HIP graph and
+  /// replay it on every later run (decode: the per-token hot path); the
+  /// CPU driver ignores it.
+  bool captureAsGraph = false;
+  /// What a driver keeps for this program between runs (the captured
+  /// graph). Owned here so that it goes away with the program whose
+  /// addresses it captured; the device must outlive the program.
+  mutable std::shared_ptr<void> driverState;
 };
 
 /// The per-call values of a run.

@@ -100,8 +100,11 @@ TEST(BenchCliTest, JsonOnStories260K) {
     ASSERT_TRUE(s[key].is_number()) << key;
     EXPECT_GT(s[key].get<double>(), 0) << key;
   }
+  // stories260K's 1.2 MB of weights stay in cache, so its decode "GB/s"
+  // outruns the DRAM probe, by 1-4x depending on what else loads the memory
+  // bus (ctest -j2, other builds); the bound only catches a broken probe.
   double fraction = s["bandwidth_fraction"].get<double>();
-  EXPECT_LT(fraction, 2);
+  EXPECT_LT(fraction, 20);
   // All weights but 511 of tok_embeddings' 512 rows of 64 f32.
   EXPECT_EQ(s["weight_bytes"].get<uint64_t>(),
             j["model"]["artifact_weight_bytes"].get<uint64_t>() - 511 * 64 * 4);

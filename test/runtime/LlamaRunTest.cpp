@@ -33,7 +33,7 @@ TEST(LlamaRunTest, UsageErrorsExitTwo) {
         {"m.llamac", "--prompt", "x", "--max-new-tokens", "-5"},
         {"m.llamac", "--prompt", "x", "--temperature", "-1"},
         {"m.llamac", "--prompt", "x", "--top-p", "2"},
-        {"m.llamac", "--prompt", "x", "--device", "cuda"}}) {
+        {"m.llamac", "--prompt", "x", "--device", "tpu"}}) {
     RunResult r = runLlamaRun(args);
     expectOneErrorLine(r, 2);
   }

@@ -245,22 +245,6 @@ TEST(ModelTest, MissingCpuFeatures) {
                         "no_such_feature_1, no_such_feature_2");
 }
 
-TEST(ModelTest, OtherTargetsAndDevices) {
-  FakeModelSpec spec;
-  spec.target = "nvvm";
-  TempFile file("gpu.llamac", fakeModel(spec).bytes());
-  auto model = loadFake(file);
-  ASSERT_FALSE(model.ok());
-  EXPECT_THAT(std::string(model.status().message()),
-              HasSubstr("was compiled for target 'nvvm'"));
-  ModelOptions cuda;
-  cuda.device = "cuda";
-  auto onCuda = loadFake(file, cuda);
-  ASSERT_FALSE(onCuda.ok());
-  EXPECT_EQ(onCuda.status().message(),
-            "--device cuda is not available in this build");
-}
-
 TEST(ModelTest, BadTokenizerSection) {
   TestArtifact a = fakeModel({});
   a.tokenizer = "garbage";

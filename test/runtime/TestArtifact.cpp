@@ -31,8 +31,8 @@ void placeAt(std::string &file, uint64_t offset, const void *data,
 
 } // namespace
 
-std::string TestArtifact::bytes() const {
-  json meta = metadata;
+std::string TestArtifact::layout(json &meta) const {
+  meta = metadata;
   std::string file(artifact::kSectionAlignment, '\0');
   uint64_t offset = artifact::kSectionAlignment;
   meta["tokenizer"] = {{"kind", "sentencepiece"},
@@ -40,11 +40,17 @@ std::string TestArtifact::bytes() const {
                        {"size", tokenizer.size()}};
   placeAt(file, offset, tokenizer.data(), tokenizer.size());
   offset = alignUp(offset + tokenizer.size());
-  meta["kernels"] = {{"format", "elf-shared-object"},
+  meta["kernels"] = {{"format", kernelFormat},
                      {"offset", offset},
                      {"size", kernels.size()}};
   placeAt(file, offset, kernels.data(), kernels.size());
   offset = alignUp(offset + kernels.size());
+  if (!kernelsPtx.empty()) {
+    meta["kernels_ptx"] = {
+        {"format", "ptx"}, {"offset", offset}, {"size", kernelsPtx.size()}};
+    placeAt(file, offset, kernelsPtx.data(), kernelsPtx.size());
+    offset = alignUp(offset + kernelsPtx.size());
+  }
   meta["weights"] = json::array();
   for (const TestWeight &w : weights) {
     uint64_t size = w.data.size() * sizeof(float);
@@ -58,8 +64,21 @@ std::string TestArtifact::bytes() const {
   }
   if (editMetadata)
     editMetadata(meta);
-  std::string text = meta.dump();
   file.resize(offset, '\0');
+  return file;
+}
+
+json TestArtifact::completeMetadata() const {
+  json meta;
+  layout(meta);
+  return meta;
+}
+
+std::string TestArtifact::bytes() const {
+  json meta;
+  std::string file = layout(meta);
+  const uint64_t offset = file.size();
+  std::string text = meta.dump();
   file += text;
 
   artifact::Header header{};
@@ -129,6 +148,25 @@ TestArtifact smallArtifact() {
               "ELF placeholder";
   a.weights = {{"layers.w", {1, 4}, {1, 2, 3, 4}},
                {"embed", {16, 4}, std::vector<float>(64, 0.5f)}};
+  return a;
+}
+
+TestArtifact gpuArtifact(const std::string &target) {
+  TestArtifact a = smallArtifact();
+  const bool nvvm = target == "nvvm";
+  a.metadata["target"] = {{"name", target}, {"chip", nvvm ? "sm_90" : "gfx942"}};
+  a.kernelFormat = nvvm ? "cubin" : "hsaco";
+  a.kernels = "\x7f"
+              "ELF placeholder code object";
+  if (nvvm)
+    a.kernelsPtx = ".version 8.0\n.target sm_90\n";
+  for (const char *name : {"decode", "prefill"}) {
+    json &dispatch =
+        a.metadata["entry_points"][name]["schedule"]["layer_body"][0];
+    dispatch.erase("range");
+    dispatch["launch"] = {
+        {"grid", {4, 1, 1}}, {"block", {32, 1, 1}}, {"shared_bytes", 0}};
+  }
   return a;
 }
 

@@ -29,18 +29,33 @@ struct TestArtifact {
   nlohmann::json metadata;
   std::string tokenizer;
   std::string kernels;
+  /// `kernels.format`.
+  std::string kernelFormat = "elf-shared-object";
+  /// When not empty, written as the `kernels_ptx` section.
+  std::string kernelsPtx;
   std::vector<TestWeight> weights;
   /// Runs on the complete metadata before it is serialized and hashed.
   std::function<void(nlohmann::json &)> editMetadata;
 
   /// The file's bytes.
   std::string bytes() const;
+  /// The metadata as `bytes()` writes it (sections placed, edits applied).
+  nlohmann::json completeMetadata() const;
+
+private:
+  /// Lays the file out; the metadata is not yet appended.
+  std::string layout(nlohmann::json &meta) const;
 };
 
 /// A small valid artifact: one layer, vocab 16, decode and prefill entry
 /// points with one dispatch each, a weight "layers.w" [1, 4] and "embed"
 /// [16, 4]. Tokenizer and kernel sections hold placeholder bytes.
 TestArtifact smallArtifact();
+
+/// smallArtifact for a GPU target ("nvvm" or "rocdl"): a placeholder code
+/// object in `cubin` or `hsaco` format (plus a `kernels_ptx` section for
+/// nvvm) and `launch` instead of `range` on every dispatch.
+TestArtifact gpuArtifact(const std::string &target);
 
 /// A file in the temp dir, removed when this goes out of scope.
 struct TempFile {

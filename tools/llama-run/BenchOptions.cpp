@@ -30,7 +30,9 @@ options:
   --repeats N            timed runs of each measurement (default 5)
   --probe-mib N          read probe buffer in MiB (default: the larger of
                          1024 and 4x the last-level cache, at most half of
-                         the available memory)
+                         the available memory; on a GPU, 512 per buffer of
+                         a timed device-to-device copy)
+  --device D             cpu, cuda or hip (default: the artifact's device)
   --json                 print one JSON object as the last line of stdout
   --quiet                no progress lines on stderr
   --help                 this text
@@ -81,6 +83,11 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
     if (!v.ok())
       return v.status();
     o.bench.repeats = static_cast<int>(*v);
+  } else if (name == "--device") {
+    absl::StatusOr<std::string> v = parseDeviceFlag(value);
+    if (!v.ok())
+      return v.status();
+    o.model.device = *v;
   } else if (name == "--probe-mib") {
     // Up to 1 TiB: a typo should fail here, not in mmap.
     absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1 << 20);
@@ -97,7 +104,8 @@ absl::StatusOr<BenchCommandOptions>
 parseBenchOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = {{"--help", "--json", "--quiet"},
                                  {"--threads", "--prompt-tokens",
-                                  "--new-tokens", "--repeats", "--probe-mib"}};
+                                  "--new-tokens", "--repeats", "--probe-mib",
+                                  "--device"}};
   BenchCommandOptions o;
   absl::Status scanned = scanArtifactAndFlags(
       args, kSpec, o.artifact,

@@ -115,4 +115,11 @@ scanArtifactAndFlags(const std::vector<std::string> &args, const FlagSpec &spec,
       onFlag);
 }
 
+absl::StatusOr<std::string> parseDeviceFlag(absl::string_view text) {
+  if (text != "cpu" && text != "cuda" && text != "hip")
+    return usageError(absl::StrCat("unknown --device '", text,
+                                   "' (expected cpu, cuda or hip)"));
+  return std::string(text);
+}
+
 } // namespace llamac::tools

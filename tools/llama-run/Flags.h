@@ -59,6 +59,10 @@ absl::StatusOr<int64_t> parseIntFlag(absl::string_view flag,
                                      absl::string_view text, int64_t min,
                                      int64_t max);
 
+/// `--device`'s value: "cpu", "cuda" or "hip" (whether the artifact can run
+/// there is decided when it is loaded).
+absl::StatusOr<std::string> parseDeviceFlag(absl::string_view text);
+
 /// A finite number; errors name `flag`.
 absl::StatusOr<float> parseFloatFlag(absl::string_view flag,
                                      absl::string_view text);

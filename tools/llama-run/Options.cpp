@@ -24,10 +24,13 @@ options:
   --top-k K              sample among the K most likely tokens (0 = all)
   --top-p P              nucleus sampling, P in (0, 1] (default 1)
   --seed S               random seed for sampling (default 0)
-  --threads N            worker threads (default: physical cores)
+  --threads N            worker threads on the cpu device (default:
+                         physical cores)
   --max-seq-len N        cap on prompt + generated tokens (default and
                          maximum: the artifact's max_seq_len)
-  --device cpu           where to run (only cpu in this build)
+  --device D             cpu, cuda or hip: where to run (default: the
+                         device the artifact was compiled for; cpu
+                         artifacts run on cpu, nvvm on cuda, rocdl on hip)
   --json                 print one JSON object as the last line of stdout
                          instead of streaming the text
   --quiet                no statistics on stderr
@@ -92,13 +95,10 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
       return v.status();
     o.model.maxSeqLen = *v;
   } else if (name == "--device") {
-    if (value == "cuda" || value == "hip")
-      return usageError(
-          absl::StrCat("--device ", value, " is not available in this build"));
-    if (value != "cpu")
-      return usageError(absl::StrCat("unknown --device '", value,
-                                     "' (expected cpu, cuda or hip)"));
-    o.model.device = value;
+    absl::StatusOr<std::string> v = parseDeviceFlag(value);
+    if (!v.ok())
+      return v.status();
+    o.model.device = *v;
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,7 @@
 //===- CpuDevice.cpp - the CPU driver -------------------------------------===//
 
 #include "runtime/hal/drivers/cpu/CpuDevice.h"
+#include "runtime/artifact/KernelLibrary.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -29,6 +30,38 @@ private:
   uint64_t mapped;
 };
 
+/// Host memory the caller owns (the mapped artifact's weights): kernels
+/// read it in place.
+class HostView : public Buffer {
+public:
+  HostView(const void *base, uint64_t bytes)
+      : base(const_cast<void *>(base)), bytes(bytes) {}
+  void *data() override { return base; }
+  uint64_t size() const override { return bytes; }
+
+private:
+  void *base;
+  uint64_t bytes;
+};
+
+/// The artifact's kernel library, dlopen'ed from memory.
+class CpuExecutable : public Executable {
+public:
+  explicit CpuExecutable(std::unique_ptr<runtime::KernelLibrary> library)
+      : library(std::move(library)) {}
+  absl::StatusOr<KernelHandle> lookup(absl::string_view kernel) const override {
+    absl::StatusOr<runtime::PackedKernelFn> fn = library->lookup(kernel);
+    if (!fn.ok())
+      return fn.status();
+    KernelHandle handle;
+    handle.hostFn = *fn;
+    return handle;
+  }
+
+private:
+  std::unique_ptr<runtime::KernelLibrary> library;
+};
+
 /// One kernel argument's storage: args[i] points at one of these.
 union Slot {
   void *ptr;
@@ -50,9 +83,48 @@ absl::StatusOr<std::unique_ptr<Buffer>> CpuDevice::allocate(uint64_t bytes) {
   return std::unique_ptr<Buffer>(new CpuBuffer(base, bytes, mapped));
 }
 
+absl::StatusOr<std::unique_ptr<Buffer>>
+CpuDevice::importConstant(const void *host, uint64_t bytes) {
+  return std::unique_ptr<Buffer>(new HostView(host, bytes));
+}
+
+absl::Status CpuDevice::copyToDevice(Buffer &dst, uint64_t offset,
+                                     const void *src, uint64_t bytes) {
+  if (absl::Status s = checkCopyRange(dst.size(), offset, bytes); !s.ok())
+    return s;
+  if (bytes > 0)
+    std::memcpy(static_cast<char *>(dst.data()) + offset, src, bytes);
+  return absl::OkStatus();
+}
+
+absl::Status CpuDevice::copyToHost(void *dst, Buffer &src, uint64_t offset,
+                                   uint64_t bytes) {
+  if (absl::Status s = checkCopyRange(src.size(), offset, bytes); !s.ok())
+    return s;
+  if (bytes > 0)
+    std::memcpy(dst, static_cast<const char *>(src.data()) + offset, bytes);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Executable>>
+CpuDevice::loadExecutable(const ExecutableSource &source) {
+  if (source.format != "elf-shared-object")
+    return absl::InvalidArgumentError(
+        absl::StrCat(source.name, ": the cpu device cannot load kernels in '",
+                     source.format, "' format (it needs elf-shared-object)"));
+  absl::StatusOr<std::unique_ptr<runtime::KernelLibrary>> library =
+      runtime::KernelLibrary::load(source.code, source.name);
+  if (!library.ok())
+    return library.status();
+  return std::unique_ptr<Executable>(new CpuExecutable(std::move(*library)));
+}
+
 absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &invocation,
                                     int64_t layer) {
   const size_t n = d.args.size();
+  if (!d.fn)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "kernel ", d.kernel, " has no host function (not bound for the cpu)"));
   if (n + (d.range > 0 ? 2 : 0) > kMaxKernelArgs)
     return absl::InvalidArgumentError(
         absl::StrCat("kernel ", d.kernel, " takes too many arguments"));

@@ -23,6 +23,15 @@ public:
   std::string name() const override { return "cpu"; }
   int concurrency() const override { return pool.size(); }
   absl::StatusOr<std::unique_ptr<Buffer>> allocate(uint64_t bytes) override;
+  absl::StatusOr<std::unique_ptr<Buffer>>
+  importConstant(const void *host, uint64_t bytes) override;
+  absl::Status copyToDevice(Buffer &dst, uint64_t offset, const void *src,
+                            uint64_t bytes) override;
+  absl::Status copyToHost(void *dst, Buffer &src, uint64_t offset,
+                          uint64_t bytes) override;
+  /// Loads an "elf-shared-object" kernel library from memory.
+  absl::StatusOr<std::unique_ptr<Executable>>
+  loadExecutable(const ExecutableSource &source) override;
   absl::Status run(const Program &program,
                    const Invocation &invocation) override;
 

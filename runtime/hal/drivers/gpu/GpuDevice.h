@@ -1,0 +1,70 @@
+//===- GpuDevice.h - a HAL device over a GPU driver API ---------*- C++ -*-===//
+//
+// The CUDA and HIP devices: device memory for weights, KV cache and
+// activations; the artifact's code object loaded as a module; dispatches
+// launched with their static grid and block on the device's stream. The
+// per-call scalars `pos` and `rows` live in a 16-byte device buffer owned
+// here ({pos, rows}, int64 each) that kernels receive by address, so a
+// program's launches do not change from one call to the next: a program
+// marked `captureAsGraph` (decode) is captured once as a graph and each
+// later run is one async copy of {pos, rows} and one graph launch on the
+// same stream (docs/gpu-runtime.md).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_RUNTIME_HAL_DRIVERS_GPU_GPUDEVICE_H
+#define LLAMAC_RUNTIME_HAL_DRIVERS_GPU_GPUDEVICE_H
+
+#include "runtime/hal/Device.h"
+#include "runtime/hal/drivers/gpu/GpuApi.h"
+
+#include <memory>
+
+namespace llamac::hal::gpu {
+
+class GpuDevice : public Device {
+public:
+  /// Takes over `api` (an open device context and stream) and allocates the
+  /// {pos, rows} buffer.
+  static absl::StatusOr<std::unique_ptr<GpuDevice>>
+  create(std::unique_ptr<GpuApi> api);
+  ~GpuDevice() override;
+
+  std::string name() const override { return api->deviceKind(); }
+  int concurrency() const override { return 1; }
+  absl::StatusOr<std::unique_ptr<Buffer>> allocate(uint64_t bytes) override;
+  absl::StatusOr<std::unique_ptr<Buffer>>
+  importConstant(const void *host, uint64_t bytes) override;
+  absl::Status copyToDevice(Buffer &dst, uint64_t offset, const void *src,
+                            uint64_t bytes) override;
+  absl::Status copyToHost(void *dst, Buffer &src, uint64_t offset,
+                          uint64_t bytes) override;
+  /// Loads the code object; a cubin the GPU cannot run (another
+  /// architecture) falls back to `source.ptx` when there is one.
+  absl::StatusOr<std::unique_ptr<Executable>>
+  loadExecutable(const ExecutableSource &source) override;
+  /// Writes {pos, rows}, launches the program (or replays its graph) and
+  /// waits for it.
+  absl::Status run(const Program &program,
+                   const Invocation &invocation) override;
+  absl::StatusOr<double> timedCopyMs(Buffer &dst, Buffer &src,
+                                     uint64_t bytes) override;
+
+  /// The {pos, rows} buffer's device address (tests).
+  void *posRowsAddress() const { return posRows; }
+
+private:
+  explicit GpuDevice(std::unique_ptr<GpuApi> api) : api(std::move(api)) {}
+  /// Enqueues every dispatch of `program` on the stream.
+  absl::Status enqueue(const Program &program);
+  absl::Status launch(const BoundDispatch &dispatch, int64_t layer);
+  /// The program's graph, captured on its first run.
+  absl::StatusOr<void *> graphFor(const Program &program);
+
+  std::unique_ptr<GpuApi> api;
+  void *posRows = nullptr;
+};
+
+} // namespace llamac::hal::gpu
+
+#endif // LLAMAC_RUNTIME_HAL_DRIVERS_GPU_GPUDEVICE_H
