@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Checks the NVVM path on a machine with an NVIDIA GPU and the CUDA toolkit
+# (not part of the test suite: CI machines have no GPU).
+#   1. builds llamac and the tests;
+#   2. compiles stories260K for this GPU and runs the driver conformance
+#      suite on cuda (decode logits compared with the CPU path);
+#   3. generates greedily on cpu and cuda (prompt through prefill, then
+#      decode replayed as a CUDA graph) and requires identical tokens;
+#   4. compiles a synthetic Llama-2-7B-shaped bf16 model (or --preset NAME)
+#      for nvvm and runs `llama-run bench --device cuda`.
+# Usage: scripts/gpu-check.sh [--preset llama-2-7b] [--work DIR] [--skip-bench]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PRESET=llama-2-7b
+WORK=${TMPDIR:-/tmp}/llamac-gpu-check
+BENCH=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --preset) PRESET=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --skip-bench) BENCH=0; shift ;;
+    *) echo "error: unknown flag '$1'" >&2; exit 2 ;;
+  esac
+done
+
+CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
+if ! command -v nvidia-smi >/dev/null; then
+  echo "error: nvidia-smi not found: this script needs an NVIDIA GPU and driver" >&2
+  exit 1
+fi
+if [ ! -x "$CUDA_HOME/bin/ptxas" ]; then
+  echo "error: $CUDA_HOME/bin/ptxas not found: set CUDA_HOME to the CUDA toolkit" >&2
+  exit 1
+fi
+CAP=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' .')
+CHIP=sm_${CAP}
+echo "gpu-check: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), chip $CHIP"
+
+bash scripts/build.sh
+BIN=build/bin
+mkdir -p "$WORK"
+
+echo "== stories260K: driver conformance on cuda (logits vs the cpu path)"
+S260="$WORK/stories260K-$CHIP.llamac"
+"$BIN/llamac" compile models/stories260K/stories260K.bin -o "$S260" --target nvvm \
+  --chip "$CHIP" --cuda-toolkit "$CUDA_HOME" --quiet
+LLAMAC_TEST_NVVM_ARTIFACT="$S260" "$BIN/llamac_runtime_tests" \
+  --gtest_filter='Drivers/DriverConformanceTest.*/cuda:*GpuDevice*'
+
+echo "== stories260K: greedy tokens, cpu vs cuda"
+CPU_ART="$WORK/stories260K-cpu.llamac"
+"$BIN/llamac" compile models/stories260K/stories260K.bin -o "$CPU_ART" --quiet
+PROMPT="Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends."
+tokens() { "$BIN/llama-run" "$1" --device "$2" --prompt "$PROMPT" --max-new-tokens 200 --json --quiet \
+  | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["generated_token_ids"])'; }
+CPU_TOKENS=$(tokens "$CPU_ART" cpu)
+GPU_TOKENS=$(tokens "$S260" cuda)
+if [ "$CPU_TOKENS" != "$GPU_TOKENS" ]; then
+  echo "error: cuda tokens differ from cpu tokens" >&2
+  echo "cpu:  $CPU_TOKENS" >&2
+  echo "cuda: $GPU_TOKENS" >&2
+  exit 1
+fi
+echo "identical: $(echo "$CPU_TOKENS" | tr ',' '\n' | wc -l) tokens"
+
+if [ "$BENCH" = 1 ]; then
+  echo "== $PRESET (bf16) on cuda: llama-run bench"
+  SYNTH="$WORK/$PRESET"
+  [ -f "$SYNTH/config.json" ] || "$BIN/llamac" synth --preset "$PRESET" --dtype bf16 --seed 1 -o "$SYNTH"
+  BIG="$WORK/$PRESET-$CHIP.llamac"
+  "$BIN/llamac" compile "$SYNTH" -o "$BIG" --target nvvm --chip "$CHIP" \
+    --cuda-toolkit "$CUDA_HOME" --dtype bf16 --max-seq-len 1024
+  "$BIN/llama-run" bench "$BIG" --device cuda --prompt-tokens 128 --new-tokens 128 --repeats 3 --json
+fi
+echo "gpu-check: done"
