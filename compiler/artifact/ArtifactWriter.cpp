@@ -132,7 +132,10 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   json meta;
   meta["producer"] = "llamac 0.1";
   meta["model"] = modelToJson(c.config);
-  meta["target"] = {{"name", c.targetName}, {"chip", c.chip}, {"cpu_features", c.cpuFeatures}};
+  meta["target"] = {{"name", c.targetName},
+                    {"chip", c.chip},
+                    {"cpu_features", c.cpuFeatures},
+                    {"bf16_dot", c.bf16Dot}};
   meta["tokenizer"] = {{"kind", "sentencepiece"}, {"offset", tokenizerOffset},
                        {"size", c.tokenizer.size()}};
   meta["kernels"] = {{"format", "elf-shared-object"}, {"offset", kernelsOffset},

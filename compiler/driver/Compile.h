@@ -18,6 +18,9 @@ struct CompileOptions {
   std::string target = "cpu";
   std::string chip = "native";
   std::string dtype;          ///< f32 | bf16 | f16; empty = the checkpoint's
+  /// auto | on | off: bf16 weights times bf16-rounded activations with
+  /// vdpbf16ps (auto: when the chip has AVX-512 BF16).
+  std::string bf16Dot = "auto";
   int64_t maxSeqLen = 0;      ///< 0 = the model's
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
   int64_t minParallelBytes = 1 << 20; ///< see PartitionOptions
