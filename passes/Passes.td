@@ -121,12 +121,13 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     weights at memory speed; LLVM's own vectorizer does not reassociate the
     float reduction and would leave it scalar.
 
-    With `bf16-dot`, linear layers with bf16 weights instead round each
-    chunk of `2 x lanes` activations to bf16 once (`arith.truncf`,
-    `vcvtneps2bf16`) and accumulate with `x86vector.avx512.dot`
-    (`vdpbf16ps`: pairs of bf16 products added into f32 lanes), so the
-    weights need no widening; the scalar `k` tail rounds its activations the
-    same way. The kernels then need AVX-512 BF16, and the lowering
+    With `bf16-dot`, linear layers with bf16 weights instead round the
+    activations to bf16 once per call (`arith.truncf`, `vcvtneps2bf16`, into
+    a `memref.alloc` buffer, freed at the end) and accumulate with
+    `x86vector.avx512.dot` (`vdpbf16ps`: pairs of bf16 products added into
+    f32 lanes, `2 x lanes` elements per step), so the weights need no
+    widening and each row block reads half the activation bytes; the scalar
+    `k` tail rounds its activations the same way. The kernels then need AVX-512 BF16, and the lowering
     `convert-vector-to-llvm{enable-x86vector}`. Other weight types are
     unaffected.
   }];

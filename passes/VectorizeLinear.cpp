@@ -69,24 +69,58 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     Value fullTokens = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
         idx(tokenBlock));
+    Value xBf16 = dot ? roundActivations(rewriter, loc, x, tokens, vectorK) : Value();
     for (auto [rowBegin, rowEnd, rowBlock] :
          {std::tuple{c0, fullBlocks, rowsPerBlock}, std::tuple{fullBlocks, rows, int64_t{1}}}) {
-      buildBlockLoop(rewriter, loc, x, w, out, weightType, dot, rowBegin, rowEnd, rowBlock, c0,
-                     fullTokens, tokenBlock, k, vectorK);
+      buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, rowBlock,
+                     c0, fullTokens, tokenBlock, k, vectorK);
       if (tokenBlock > 1)
-        buildBlockLoop(rewriter, loc, x, w, out, weightType, dot, rowBegin, rowEnd, rowBlock,
+        buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, rowBlock,
                        fullTokens, tokens, 1, k, vectorK);
     }
+    if (xBf16)
+      memref::DeallocOp::create(rewriter, loc, xBf16);
     rewriter.eraseOp(op);
     return success();
   }
 
+  /// A bf16 copy (round to nearest even, vcvtneps2bf16) of the first
+  /// `vectorK` columns of every token's activations. Made once per call, so
+  /// each chunk is converted once rather than once per block of rows, and
+  /// the row blocks of a prefill re-read half the bytes.
+  Value roundActivations(PatternRewriter &rewriter, Location loc, Value x, Value tokens,
+                         int64_t vectorK) const {
+    int64_t chunk = 2 * lanes;
+    auto type = MemRefType::get({ShapedType::kDynamic, vectorK}, rewriter.getBF16Type());
+    Value xBf16 = memref::AllocOp::create(rewriter, loc, type, ValueRange{tokens},
+                                          rewriter.getI64IntegerAttr(64));
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    scf::ForOp::create(
+        rewriter, loc, c0, tokens, c1, ValueRange{},
+        [&](OpBuilder &b, Location l, Value n, ValueRange) {
+          scf::ForOp::create(
+              b, l, c0, arith::ConstantIndexOp::create(b, l, vectorK),
+              arith::ConstantIndexOp::create(b, l, chunk), ValueRange{},
+              [&](OpBuilder &b, Location l, Value kk, ValueRange) {
+                Value xv = vector::LoadOp::create(b, l, VectorType::get({chunk}, b.getF32Type()),
+                                                  x, ValueRange{n, kk});
+                Value rounded = arith::TruncFOp::create(
+                    b, l, VectorType::get({chunk}, b.getBF16Type()), xv);
+                vector::StoreOp::create(b, l, rounded, xBf16, ValueRange{n, kk});
+                scf::YieldOp::create(b, l);
+              });
+          scf::YieldOp::create(b, l);
+        });
+    return xBf16;
+  }
+
   /// for o in [rowBegin, rowEnd) step rowBlock: for n in [tokBegin, tokEnd)
   /// step tokBlock: out[n.., o..] += dot products of the block's activation
-  /// rows with the block's weight rows. With `dot`, activations are rounded
-  /// to bf16 and multiplied with vdpbf16ps (bf16 weights only).
-  void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value w, Value out,
-                      Type weightType, bool dot, Value rowBegin, Value rowEnd, int64_t rowBlock,
+  /// rows with the block's weight rows. With `xBf16` (the activations
+  /// rounded to bf16; bf16 weights only) the products are vdpbf16ps.
+  void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16, Value w,
+                      Value out, Type weightType, Value rowBegin, Value rowEnd, int64_t rowBlock,
                       Value tokBegin, Value tokEnd, int64_t tokBlock, int64_t k,
                       int64_t vectorK) const {
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -94,6 +128,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     Value tokStep = arith::ConstantIndexOp::create(rewriter, loc, tokBlock);
     Type f32 = rewriter.getF32Type();
     Type bf16 = rewriter.getBF16Type();
+    bool dot = static_cast<bool>(xBf16);
     int64_t chunk = dot ? 2 * lanes : lanes;
     auto accType = VectorType::get({lanes}, f32);
     auto xVecType = VectorType::get({chunk}, f32);
@@ -123,16 +158,14 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                 auto kLoop = scf::ForOp::create(
                     b, l, c0, kEnd, kStep, init,
                     [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
-                      // Each token's activations are loaded (and, for the dot
-                      // product, rounded to bf16) once per chunk for all rows.
+                      // Each token's activations are loaded once per chunk for all rows.
                       SmallVector<Value> xs;
-                      for (int64_t t = 0; t < tokBlock; ++t) {
-                        Value xv =
-                            vector::LoadOp::create(b, l, xVecType, x, ValueRange{tokIdx[t], kk});
-                        if (dot)
-                          xv = arith::TruncFOp::create(b, l, VectorType::get({chunk}, bf16), xv);
-                        xs.push_back(xv);
-                      }
+                      for (int64_t t = 0; t < tokBlock; ++t)
+                        xs.push_back(
+                            dot ? vector::LoadOp::create(b, l, VectorType::get({chunk}, bf16),
+                                                         xBf16, ValueRange{tokIdx[t], kk})
+                                : vector::LoadOp::create(b, l, xVecType, x,
+                                                         ValueRange{tokIdx[t], kk}));
                       SmallVector<Value> next;
                       for (int64_t r = 0; r < rowBlock; ++r) {
                         Value wv = vector::LoadOp::create(b, l, weightVecType, w,
