@@ -49,10 +49,13 @@ void buildBufferize(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(llama::createLlamaMemrefCopyToLinalg());
 }
 
-void buildLlvm(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear());
+void buildLlvm(OpPassManager &pm, const CpuLoweringOptions &options) {
+  llama::LlamaVectorizeLinearOptions vectorize;
+  vectorize.bf16Dot = options.bf16Dot;
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear(vectorize));
+  // enable-x86vector lowers x86vector.avx512.dot (bf16 dot) to its intrinsic.
   addUpstream(pm, "func.func(convert-linalg-to-loops),lower-affine,"
-                  "convert-vector-to-scf,convert-vector-to-llvm,"
+                  "convert-vector-to-scf,convert-vector-to-llvm{enable-x86vector},"
                   "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
                   "finalize-memref-to-llvm,convert-math-to-llvm,"
                   "convert-arith-to-llvm,"
@@ -97,13 +100,13 @@ void buildGpuBinary(OpPassManager &pm, StringRef format, StringRef toolkit) {
   addUpstream(pm, ("gpu-module-to-binary{format=" + format + " toolkit=" + toolkit + "}").str());
 }
 
-ArrayRef<Phase> getCpuKernelPhases() {
-  static const Phase phases[] = {
+std::vector<Phase> getCpuKernelPhases(const CpuLoweringOptions &options) {
+  return {
       {"linalg", "lower llama ops to linalg, tensor and scf", buildLinalg},
       {"bufferize", "bufferize kernels in place into their arguments", buildBufferize},
-      {"llvm", "lower bufferized kernels to the LLVM dialect", buildLlvm},
+      {"llvm", "lower bufferized kernels to the LLVM dialect",
+       [options](OpPassManager &pm) { buildLlvm(pm, options); }},
   };
-  return phases;
 }
 
 std::vector<StringRef> getPhaseNames() {
@@ -119,12 +122,12 @@ std::vector<StringRef> getPhaseNames() {
 }
 
 void registerPipelines() {
-  for (ArrayRef<Phase> list : {getModelPhases(), getCpuKernelPhases()})
-    for (const Phase &phase : list) {
-      std::string arg = ("llama-" + phase.name + "-pipeline").str();
-      PassPipelineRegistration<>(arg, phase.summary, phase.build);
-    }
-
+  std::vector<Phase> phases(getModelPhases().begin(), getModelPhases().end());
+  llvm::append_range(phases, getCpuKernelPhases());
+  for (const Phase &phase : phases) {
+    std::string arg = ("llama-" + phase.name + "-pipeline").str();
+    PassPipelineRegistration<>(arg, phase.summary, phase.build);
+  }
 }
 
 } // namespace llamac

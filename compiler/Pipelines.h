@@ -42,6 +42,13 @@ struct Phase {
 /// Phases run on the model module after import.
 llvm::ArrayRef<Phase> getModelPhases();
 
+/// Choices of the CPU kernel lowering that depend on the target chip.
+struct CpuLoweringOptions {
+  /// Linear layers with bf16 weights round their activations to bf16 and
+  /// use vdpbf16ps (the chip must have avx512bf16); see llama-vectorize-linear.
+  bool bf16Dot = false;
+};
+
 /// GPU kernel phases; `target` is nvvm or rocdl, `chip` e.g. sm_90 or gfx942.
 void buildGpuKernels(mlir::OpPassManager &pm, llvm::StringRef target);
 void buildGpuLlvm(mlir::OpPassManager &pm, llvm::StringRef target, llvm::StringRef chip);
@@ -49,7 +56,7 @@ void buildGpuLlvm(mlir::OpPassManager &pm, llvm::StringRef target, llvm::StringR
 void buildGpuBinary(mlir::OpPassManager &pm, llvm::StringRef format, llvm::StringRef toolkit);
 
 /// Phases run on the CPU kernel module after partitioning.
-llvm::ArrayRef<Phase> getCpuKernelPhases();
+std::vector<Phase> getCpuKernelPhases(const CpuLoweringOptions &options = {});
 
 /// Every name accepted by `--dump-ir-after`, in order.
 std::vector<llvm::StringRef> getPhaseNames();

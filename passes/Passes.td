@@ -120,17 +120,30 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     count run in scalar loops. This is what lets batch-1 decode stream
     weights at memory speed; LLVM's own vectorizer does not reassociate the
     float reduction and would leave it scalar.
+
+    With `bf16-dot`, linear layers with bf16 weights instead round the
+    activations to bf16 once per call (`arith.truncf`, `vcvtneps2bf16`, into
+    a `memref.alloc` buffer, freed at the end) and accumulate with
+    `x86vector.avx512.dot` (`vdpbf16ps`: pairs of bf16 products added into
+    f32 lanes, `2 x lanes` elements per step), so the weights need no
+    widening and each row block reads half the activation bytes; the scalar
+    `k` tail rounds its activations the same way. The kernels then need AVX-512 BF16, and the lowering
+    `convert-vector-to-llvm{enable-x86vector}`. Other weight types are
+    unaffected.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "16", "f32 lanes per vector">,
     Option<"rowsPerBlock", "rows-per-block", "int64_t", "4",
-           "weight rows accumulated together (independent accumulators)">
+           "weight rows accumulated together (independent accumulators)">,
+    Option<"bf16Dot", "bf16-dot", "bool", "false",
+           "bf16 weights: round activations to bf16 and use vdpbf16ps">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"
+    "::mlir::vector::VectorDialect",
+    "::mlir::x86vector::X86VectorDialect"
   ];
 }
 

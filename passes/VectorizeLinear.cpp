@@ -5,7 +5,8 @@
 // several independent vector accumulators busy. This pass writes that loop
 // nest directly (95-99% of the read roofline in the standalone tests of
 // MLIR-22-RECIPE section 8), instead of hoping LLVM vectorizes a float reduction it may not
-// reassociate.
+// reassociate. bf16 weights can skip widening altogether: with `bf16-dot`
+// the activations are rounded to bf16 and vdpbf16ps multiplies the pairs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +17,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -33,8 +35,8 @@ namespace {
 constexpr int64_t kTokensPerBlock = 4;
 
 struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
-  VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock)
-      : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock) {}
+  VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock, bool bf16Dot)
+      : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock), bf16Dot(bf16Dot) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
@@ -44,7 +46,10 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1], out = op.getDpsInits()[0];
     Type weightType = cast<MemRefType>(w.getType()).getElementType();
     int64_t k = cast<MemRefType>(x.getType()).getDimSize(1);
-    int64_t vectorK = k / lanes * lanes;
+    // vdpbf16ps consumes pairs: 2 * lanes bf16 elements per f32 accumulator.
+    bool dot = bf16Dot && weightType.isBF16();
+    int64_t chunk = dot ? 2 * lanes : lanes;
+    int64_t vectorK = k / chunk * chunk;
 
     auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
     Value c0 = idx(0);
@@ -65,31 +70,71 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     Value fullTokens = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
         idx(tokenBlock));
+    Value xBf16 = dot ? roundActivations(rewriter, loc, x, tokens, vectorK) : Value();
     for (auto [rowBegin, rowEnd, rowBlock] :
          {std::tuple{c0, fullBlocks, rowsPerBlock}, std::tuple{fullBlocks, rows, int64_t{1}}}) {
-      buildBlockLoop(rewriter, loc, x, w, out, weightType, rowBegin, rowEnd, rowBlock, c0,
-                     fullTokens, tokenBlock, k, vectorK);
+      buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, rowBlock,
+                     c0, fullTokens, tokenBlock, k, vectorK);
       if (tokenBlock > 1)
-        buildBlockLoop(rewriter, loc, x, w, out, weightType, rowBegin, rowEnd, rowBlock,
+        buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, rowBlock,
                        fullTokens, tokens, 1, k, vectorK);
     }
+    if (xBf16)
+      memref::DeallocOp::create(rewriter, loc, xBf16);
     rewriter.eraseOp(op);
     return success();
   }
 
+  /// A bf16 copy (round to nearest even, vcvtneps2bf16) of the first
+  /// `vectorK` columns of every token's activations. Made once per call, so
+  /// each chunk is converted once rather than once per block of rows, and
+  /// the row blocks of a prefill re-read half the bytes.
+  Value roundActivations(PatternRewriter &rewriter, Location loc, Value x, Value tokens,
+                         int64_t vectorK) const {
+    int64_t chunk = 2 * lanes;
+    auto type = MemRefType::get({ShapedType::kDynamic, vectorK}, rewriter.getBF16Type());
+    Value xBf16 = memref::AllocOp::create(rewriter, loc, type, ValueRange{tokens},
+                                          rewriter.getI64IntegerAttr(64));
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    scf::ForOp::create(
+        rewriter, loc, c0, tokens, c1, ValueRange{},
+        [&](OpBuilder &b, Location l, Value n, ValueRange) {
+          scf::ForOp::create(
+              b, l, c0, arith::ConstantIndexOp::create(b, l, vectorK),
+              arith::ConstantIndexOp::create(b, l, chunk), ValueRange{},
+              [&](OpBuilder &b, Location l, Value kk, ValueRange) {
+                Value xv = vector::LoadOp::create(b, l, VectorType::get({chunk}, b.getF32Type()),
+                                                  x, ValueRange{n, kk});
+                Value rounded = arith::TruncFOp::create(
+                    b, l, VectorType::get({chunk}, b.getBF16Type()), xv);
+                vector::StoreOp::create(b, l, rounded, xBf16, ValueRange{n, kk});
+                scf::YieldOp::create(b, l);
+              });
+          scf::YieldOp::create(b, l);
+        });
+    return xBf16;
+  }
+
   /// for o in [rowBegin, rowEnd) step rowBlock: for n in [tokBegin, tokEnd)
   /// step tokBlock: out[n.., o..] += dot products of the block's activation
-  /// rows with the block's weight rows.
-  void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value w, Value out,
-                      Type weightType, Value rowBegin, Value rowEnd, int64_t rowBlock,
+  /// rows with the block's weight rows. With `xBf16` (the activations
+  /// rounded to bf16; bf16 weights only) the products are vdpbf16ps.
+  void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16, Value w,
+                      Value out, Type weightType, Value rowBegin, Value rowEnd, int64_t rowBlock,
                       Value tokBegin, Value tokEnd, int64_t tokBlock, int64_t k,
                       int64_t vectorK) const {
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value rowStep = arith::ConstantIndexOp::create(rewriter, loc, rowBlock);
     Value tokStep = arith::ConstantIndexOp::create(rewriter, loc, tokBlock);
     Type f32 = rewriter.getF32Type();
+    Type bf16 = rewriter.getBF16Type();
+    bool dot = static_cast<bool>(xBf16);
+    int64_t chunk = dot ? 2 * lanes : lanes;
     auto accType = VectorType::get({lanes}, f32);
-    auto weightVecType = VectorType::get({lanes}, weightType);
+    Value xSource = dot ? xBf16 : x;
+    auto xVecType = VectorType::get({chunk}, dot ? bf16 : f32);
+    auto weightVecType = VectorType::get({chunk}, weightType);
     auto offsets = [](OpBuilder &b, Location l, Value base, int64_t count) {
       SmallVector<Value> values{base};
       for (int64_t i = 1; i < count; ++i)
@@ -111,23 +156,28 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                 // Accumulator (r, t) is at index r * tokBlock + t.
                 SmallVector<Value> init(rowBlock * tokBlock, zero);
                 Value kEnd = arith::ConstantIndexOp::create(b, l, vectorK);
-                Value kStep = arith::ConstantIndexOp::create(b, l, lanes);
+                Value kStep = arith::ConstantIndexOp::create(b, l, chunk);
                 auto kLoop = scf::ForOp::create(
                     b, l, c0, kEnd, kStep, init,
                     [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
+                      // Each token's activations are loaded once per chunk for all rows.
                       SmallVector<Value> xs;
                       for (int64_t t = 0; t < tokBlock; ++t)
-                        xs.push_back(
-                            vector::LoadOp::create(b, l, accType, x, ValueRange{tokIdx[t], kk}));
+                        xs.push_back(vector::LoadOp::create(b, l, xVecType, xSource,
+                                                            ValueRange{tokIdx[t], kk}));
                       SmallVector<Value> next;
                       for (int64_t r = 0; r < rowBlock; ++r) {
                         Value wv = vector::LoadOp::create(b, l, weightVecType, w,
                                                           ValueRange{rowsIdx[r], kk});
-                        if (weightType != f32)
+                        if (!dot && weightType != f32)
                           wv = arith::ExtFOp::create(b, l, accType, wv);
-                        for (int64_t t = 0; t < tokBlock; ++t)
+                        for (int64_t t = 0; t < tokBlock; ++t) {
+                          Value acc = accs[r * tokBlock + t];
                           next.push_back(
-                              vector::FMAOp::create(b, l, wv, xs[t], accs[r * tokBlock + t]));
+                              dot ? x86vector::DotBF16Op::create(b, l, accType, acc, xs[t], wv)
+                                        .getResult()
+                                  : vector::FMAOp::create(b, l, wv, xs[t], acc).getResult());
+                        }
                       }
                       scf::YieldOp::create(b, l, next);
                     });
@@ -143,6 +193,10 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                           ValueRange{sum},
                           [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
                             Value xs = memref::LoadOp::create(b, l, x, ValueRange{tokIdx[t], kk});
+                            // The same bf16 rounding as the vector chunks.
+                            if (dot)
+                              xs = arith::ExtFOp::create(
+                                  b, l, f32, arith::TruncFOp::create(b, l, bf16, xs).getResult());
                             Value ws = memref::LoadOp::create(b, l, w, ValueRange{rowsIdx[r], kk});
                             if (weightType != f32)
                               ws = arith::ExtFOp::create(b, l, f32, ws);
@@ -164,6 +218,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   }
 
   int64_t lanes, rowsPerBlock;
+  bool bf16Dot;
 };
 
 struct LlamaVectorizeLinearPass
@@ -175,7 +230,7 @@ struct LlamaVectorizeLinearPass
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<VectorizeLinearPattern>(&getContext(), lanes, rowsPerBlock);
+    patterns.add<VectorizeLinearPattern>(&getContext(), lanes, rowsPerBlock, bf16Dot);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -28,6 +28,8 @@ struct ArtifactContents {
   std::string targetName = "cpu";
   std::string chip;
   std::vector<std::string> cpuFeatures;
+  /// bf16 linear layers round their activations to bf16 (vdpbf16ps).
+  bool bf16Dot = false;
   /// The serialized sentencepiece model.
   std::string tokenizer;
   std::string kernelLibrary;

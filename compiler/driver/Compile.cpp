@@ -20,6 +20,7 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -134,6 +135,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   }
   if (options.summary)
     printSummary(*ckpt, dtype, llvm::outs());
+  std::optional<Bf16Dot> bf16Dot = llvm::StringSwitch<std::optional<Bf16Dot>>(options.bf16Dot)
+                                       .Case("auto", Bf16Dot::Auto)
+                                       .Case("on", Bf16Dot::On)
+                                       .Case("off", Bf16Dot::Off)
+                                       .Default(std::nullopt);
+  if (!bf16Dot)
+    return makeError("unknown --bf16-dot '" + options.bf16Dot + "' (one of: auto, on, off)");
 
   int64_t maxSeqLen = options.maxSeqLen ? options.maxSeqLen : ckpt->config.maxSeqLen;
   if (maxSeqLen <= 0)
@@ -238,6 +246,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     progress.phase("generating CPU code");
     CpuCodegenOptions codegen;
     codegen.chip = options.chip;
+    codegen.bf16Dot = *bf16Dot;
     codegen.afterPhase = dumpIf;
     llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*partitioned->kernels, codegen);
     if (!library) {
@@ -246,6 +255,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     }
     contents.chip = options.chip == "native" ? library->cpuName : options.chip;
     contents.cpuFeatures = library->cpuFeatures;
+    contents.bf16Dot = library->bf16Dot && dtype == DType::BF16;
     contents.kernelLibrary = std::move(library->sharedObject);
   }
 

@@ -19,6 +19,9 @@ struct CompileOptions {
   std::string chip = "native"; ///< cpu: native or an LLVM CPU; GPU: sm_90, gfx942, ...
   std::string toolkit;        ///< nvvm: the CUDA toolkit (default: $CUDA_HOME, /usr/local/cuda)
   std::string dtype;          ///< f32 | bf16 | f16; empty = the checkpoint's
+  /// auto | on | off: bf16 weights times bf16-rounded activations with
+  /// vdpbf16ps (auto: when the chip has AVX-512 BF16).
+  std::string bf16Dot = "auto";
   int64_t maxSeqLen = 0;      ///< 0 = the model's
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
   int64_t minParallelBytes = 1 << 20; ///< see PartitionOptions

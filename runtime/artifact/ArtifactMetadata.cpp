@@ -379,6 +379,12 @@ absl::StatusOr<TargetInfo> parseTarget(const Fields &root) {
       t.cpuFeatures.push_back(feature.get<std::string>());
     }
   }
+  if (obj->contains("bf16_dot")) {
+    const json &dot = (*obj)["bf16_dot"];
+    if (!dot.is_boolean())
+      return fail(f.at("bf16_dot"), "must be a boolean");
+    t.bf16Dot = dot.get<bool>();
+  }
   return t;
 }
 

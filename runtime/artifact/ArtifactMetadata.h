@@ -49,6 +49,9 @@ struct TargetInfo {
   std::string chip;
   /// /proc/cpuinfo flag names the kernels need (CPU targets).
   std::vector<std::string> cpuFeatures;
+  /// The kernels round the activations of bf16 linear layers to bf16
+  /// (vdpbf16ps); absent in older artifacts (false).
+  bool bf16Dot = false;
 
   /// NVVM and ROCDL: dispatches carry launch dimensions.
   bool isGpu() const { return name == "nvvm" || name == "rocdl"; }

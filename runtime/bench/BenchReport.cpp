@@ -43,6 +43,7 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
       {"max_seq_len", r.model.maxSeqLen},
       {"weight_dtype", r.traffic.weightDtype},
       {"chip", r.chip},
+      {"bf16_dot", r.bf16Dot},
       {"artifact_weight_bytes", r.traffic.artifactWeightBytes},
   };
 
@@ -91,11 +92,12 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
 
 std::string benchTable(const BenchResult &r) {
   std::string out = absl::StrFormat(
-      "%s: %lld layers, dim %lld, vocab %lld, %s weights, chip %s\n"
+      "%s: %lld layers, dim %lld, vocab %lld, %s weights%s, chip %s\n"
       "%d threads, %d timed runs each (after one warm-up)\n\n",
       r.artifact, static_cast<long long>(r.model.layers),
       static_cast<long long>(r.model.dim),
-      static_cast<long long>(r.model.vocab), r.traffic.weightDtype, r.chip,
+      static_cast<long long>(r.model.vocab), r.traffic.weightDtype,
+      r.bf16Dot ? " (vdpbf16ps)" : "", r.chip,
       r.threads, r.repeats);
   out += absl::StrFormat("  %-38s%12s%12s%12s\n", "", "median", "min", "max");
   for (const PrefillMeasurement &m : r.prefill)

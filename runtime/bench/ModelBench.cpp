@@ -124,6 +124,7 @@ absl::StatusOr<BenchResult> runBench(Model &model,
   r.repeats = options.repeats;
   r.model = info;
   r.chip = model.artifact().target().chip;
+  r.bf16Dot = model.artifact().target().bf16Dot;
   r.traffic = decodeTraffic(model.artifact().metadata());
 
   std::vector<int64_t> lengths;

@@ -60,6 +60,8 @@ struct BenchResult {
   int repeats = 0;
   runtime::ModelInfo model;
   std::string chip;
+  /// bf16 linear layers use vdpbf16ps on bf16-rounded activations.
+  bool bf16Dot = false;
   DecodeTraffic traffic;
 
   std::vector<PrefillMeasurement> prefill;

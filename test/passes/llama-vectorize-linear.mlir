@@ -1,5 +1,6 @@
 // RUN: llama-opt %s --llama-vectorize-linear --split-input-file | FileCheck %s
 // RUN: llama-opt %s --llama-vectorize-linear="lanes=8 rows-per-block=2" --split-input-file | FileCheck %s --check-prefix=SMALL
+// RUN: llama-opt %s --llama-vectorize-linear="bf16-dot=true" --split-input-file | FileCheck %s --check-prefix=DOT
 
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -20,6 +21,11 @@
 // CHECK-NOT: linalg.generic
 // Then the leftover rows, one accumulator each.
 // CHECK: scf.for {{.*}} step %c1
+// f32 weights keep vector.fma with bf16-dot on.
+// DOT-LABEL: func.func @linear_f32
+// DOT-NOT: x86vector
+// DOT: vector.fma
+// DOT-NOT: x86vector
 // SMALL-LABEL: func.func @linear_f32
 // SMALL: step %c2
 // SMALL: scf.for {{.*}} = %c0 to %c64 step %c8
@@ -49,8 +55,31 @@ func.func @linear_f32(%x: memref<3x64xf32>, %w: memref<?x64xf32, strided<[64, 1]
 // CHECK: scf.for {{.*}} = %c0 to %c160 step %c16
 // CHECK:   vector.load {{.*}} : memref<64x172xbf16>, vector<16xbf16>
 // CHECK:   arith.extf {{.*}} : vector<16xbf16> to vector<16xf32>
+// CHECK-NOT: x86vector
 // CHECK: scf.for {{.*}} = %c160 to %c172 step %c1
 // CHECK:   memref.load {{.*}} : memref<64x172xbf16>
+// With bf16-dot, the activations are rounded to bf16 once per call into a
+// temporary buffer (chunks of 32), which feeds vdpbf16ps (pairs into 16 f32
+// lanes) with the weights; the scalar tail rounds its activations the same
+// way.
+// DOT-LABEL: func.func @linear_bf16_tail
+// DOT: %[[XB:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x160xbf16>
+// DOT: scf.for {{.*}} = %c0 to %c160 step %c32
+// DOT:   %[[X:.*]] = vector.load %arg0{{.*}} : memref<1x172xf32>, vector<32xf32>
+// DOT:   %[[R:.*]] = arith.truncf %[[X]] : vector<32xf32> to vector<32xbf16>
+// DOT:   vector.store %[[R]], %[[XB]]
+// DOT: scf.for {{.*}} = %c0 to %c160 step %c32
+// DOT:   %[[XV:.*]] = vector.load %[[XB]]{{.*}} : memref<?x160xbf16>, vector<32xbf16>
+// DOT:   %[[W:.*]] = vector.load %arg1{{.*}} : memref<64x172xbf16>, vector<32xbf16>
+// DOT:   x86vector.avx512.dot %{{.*}}, %[[XV]], %[[W]] : vector<32xbf16> -> vector<16xf32>
+// DOT-COUNT-3: x86vector.avx512.dot
+// DOT-NOT: vector.fma
+// DOT: vector.reduction <add>
+// DOT: scf.for {{.*}} = %c160 to %c172 step %c1
+// DOT:   %[[XS:.*]] = memref.load %arg0
+// DOT:   %[[XR:.*]] = arith.truncf %[[XS]] : f32 to bf16
+// DOT:   arith.extf %[[XR]] : bf16 to f32
+// DOT: memref.dealloc %[[XB]]
 func.func @linear_bf16_tail(%x: memref<1x172xf32>, %w: memref<64x172xbf16>, %out: memref<1x64xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<1x172xf32>, memref<64x172xbf16>) outs(%out : memref<1x64xf32>) {

@@ -2,11 +2,14 @@
 //
 // Storage is f32 like the checkpoints; dot products and reductions
 // accumulate in double so that the oracle's own rounding stays well below
-// the tolerances the tests use.
+// the tolerances the tests use. With ReferenceOptions::bf16LinearInputs the
+// inputs of the linear layers are rounded to bf16 first (nearest even, the
+// importer's conversion), the products and sums stay exact as before.
 //
 //===----------------------------------------------------------------------===//
 
 #include "test/reference/ReferenceModel.h"
+#include "compiler/import/DType.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -17,13 +20,15 @@ namespace llamac::reference {
 namespace names = weight_names;
 
 llvm::Expected<std::unique_ptr<ReferenceModel>>
-ReferenceModel::create(const ModelConfig &config, const WeightStore &weights) {
+ReferenceModel::create(const ModelConfig &config, const WeightStore &weights,
+                       const ReferenceOptions &options) {
   if (llvm::Error err = config.validate("reference model config"))
     return std::move(err);
   if (llvm::Error err = weights.checkAgainst(config))
     return std::move(err);
   std::unique_ptr<ReferenceModel> model(new ReferenceModel());
   model->cfg = config;
+  model->opts = options;
 
   auto readAll = [&](const char *name, std::vector<float> &out) -> llvm::Error {
     auto values = weights.readF32(name);
@@ -103,6 +108,16 @@ static void matVec(const std::vector<float> &w, const std::vector<float> &x,
   }
 }
 
+void ReferenceModel::linear(const std::vector<float> &w, const std::vector<float> &x,
+                            std::vector<float> &out, int64_t rows, int64_t cols) const {
+  if (!opts.bf16LinearInputs)
+    return matVec(w, x, out, rows, cols);
+  std::vector<float> rounded(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    rounded[i] = bf16ToFloat(floatToBF16(x[i]));
+  matVec(w, rounded, out, rows, cols);
+}
+
 static std::vector<float> rmsNorm(const std::vector<float> &x,
                                   const std::vector<float> &weight, float eps) {
   double sumSquares = 0.0;
@@ -143,9 +158,9 @@ std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
   for (int64_t l = 0; l < cfg.numLayers; ++l) {
     const Layer &layer = layers[l];
     std::vector<float> x = rmsNorm(h, layer.attnNorm, cfg.normEps);
-    matVec(layer.wq, x, q, qDim, D);
-    matVec(layer.wk, x, k, kvDim, D);
-    matVec(layer.wv, x, v, kvDim, D);
+    linear(layer.wq, x, q, qDim, D);
+    linear(layer.wk, x, k, kvDim, D);
+    linear(layer.wv, x, v, kvDim, D);
     for (int64_t head = 0; head < H; ++head)
       rope(q.data() + head * Dh, pos);
     for (int64_t head = 0; head < Hkv; ++head)
@@ -184,25 +199,25 @@ std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
         attnOut[head * Dh + i] = static_cast<float>(sum / total);
       }
     }
-    matVec(layer.wo, attnOut, proj, D, qDim);
+    linear(layer.wo, attnOut, proj, D, qDim);
     for (int64_t i = 0; i < D; ++i)
       h[i] += proj[i];
 
     // SwiGLU feed-forward: w2 · (silu(w1·x) * (w3·x)).
     x = rmsNorm(h, layer.ffnNorm, cfg.normEps);
-    matVec(layer.w1, x, gate, F, D);
-    matVec(layer.w3, x, up, F, D);
+    linear(layer.w1, x, gate, F, D);
+    linear(layer.w3, x, up, F, D);
     for (int64_t i = 0; i < F; ++i) {
       double g = gate[i];
       gate[i] = static_cast<float>(g / (1.0 + std::exp(-g)) * up[i]);
     }
-    matVec(layer.w2, gate, proj, D, F);
+    linear(layer.w2, gate, proj, D, F);
     for (int64_t i = 0; i < D; ++i)
       h[i] += proj[i];
   }
   std::vector<float> x = rmsNorm(h, finalNorm, cfg.normEps);
   std::vector<float> logits;
-  matVec(output, x, logits, cfg.vocabSize, D);
+  linear(output, x, logits, cfg.vocabSize, D);
   return logits;
 }
 

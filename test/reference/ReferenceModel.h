@@ -23,13 +23,22 @@
 
 namespace llamac::reference {
 
+/// Numerical choices of the compiled kernels that the oracle can mirror.
+struct ReferenceOptions {
+  /// Round every input vector of a linear layer (the normalized activations,
+  /// the attention output, the SwiGLU output) to bf16, nearest even, as the
+  /// kernels compiled with `--bf16-dot` do before vdpbf16ps.
+  bool bf16LinearInputs = false;
+};
+
 /// A Llama model with its own KV cache, evaluated one token at a time.
 class ReferenceModel {
 public:
   /// Copies every weight of `weights` to f32 (the store may be dropped
   /// afterwards) and allocates a KV cache of config.maxSeqLen positions.
   static llvm::Expected<std::unique_ptr<ReferenceModel>>
-  create(const ModelConfig &config, const WeightStore &weights);
+  create(const ModelConfig &config, const WeightStore &weights,
+         const ReferenceOptions &options = {});
 
   /// Feeds `token` at position `pos` (positions before `pos` must have been
   /// fed already; feeding an earlier position again overwrites the cache
@@ -53,7 +62,12 @@ private:
 
   void rope(float *head, int64_t pos) const;
 
+  /// out = w · x for a [rows, cols] weight, x rounded as the options say.
+  void linear(const std::vector<float> &w, const std::vector<float> &x,
+              std::vector<float> &out, int64_t rows, int64_t cols) const;
+
   ModelConfig cfg;
+  ReferenceOptions opts;
   std::vector<float> tokEmbeddings, finalNorm, output;
   std::vector<Layer> layers;
   std::vector<double> invFreq;

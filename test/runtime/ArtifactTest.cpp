@@ -46,6 +46,7 @@ TEST(ArtifactTest, OpensAValidArtifact) {
   EXPECT_EQ(artifact.model().vocab, 16);
   EXPECT_EQ(artifact.model().eos, std::vector<int64_t>{2});
   EXPECT_EQ(artifact.target().name, "cpu");
+  EXPECT_FALSE(artifact.target().bf16Dot); // absent: older artifacts
   EXPECT_EQ(artifact.kvCache().positions, 10);
   EXPECT_EQ(artifact.tokenizerBytes(), "not a real tokenizer");
   EXPECT_EQ(artifact.kernelBytes(), "\x7f"
@@ -215,6 +216,8 @@ TEST(ArtifactTest, WrongFieldType) {
               HasSubstr("model.layers must be positive, not 0"));
   EXPECT_THAT(editedError([](auto &m) { m["model"]["bos"] = 99; }),
               HasSubstr("model.bos 99 is outside the vocabulary"));
+  EXPECT_THAT(editedError([](auto &m) { m["target"]["bf16_dot"] = 1; }),
+              HasSubstr("target.bf16_dot must be a boolean"));
 }
 
 TEST(ArtifactTest, WeightSizeMismatch) {

@@ -92,6 +92,7 @@ TEST(BenchCliTest, JsonOnStories260K) {
   EXPECT_EQ(j["threads"], 2);
   EXPECT_EQ(j["model"]["dim"], 64);
   EXPECT_EQ(j["model"]["weight_dtype"], "f32");
+  EXPECT_EQ(j["model"]["bf16_dot"], false);
   const nlohmann::json &s = j["stats"];
   for (const char *key :
        {"decode_tokens_per_s", "decode_gbytes_per_s", "prefill_tokens_per_s",

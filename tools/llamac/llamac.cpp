@@ -41,6 +41,11 @@ cl::opt<std::string> cudaToolkit("cuda-toolkit",
                                  cl::cat(category));
 cl::opt<std::string> dtype("dtype", cl::desc("Weight type: f32 | bf16 | f16 (default: the checkpoint's)"),
                            cl::cat(category));
+cl::opt<std::string> bf16Dot(
+    "bf16-dot",
+    cl::desc("bf16 weights: round the activations of linear layers to bf16 and multiply "
+             "with vdpbf16ps: auto (when the chip has AVX-512 BF16) | on | off"),
+    cl::init("auto"), cl::cat(category));
 cl::opt<std::string> quantize("quantize", cl::desc("Weight quantization: none | int8 | int4"),
                               cl::init("none"), cl::cat(category));
 cl::opt<int64_t> maxSeqLen("max-seq-len", cl::desc("KV-cache length (default: the model's context)"),
@@ -179,6 +184,7 @@ int main(int argc, char **argv) {
   options.chip = chip;
   options.toolkit = cudaToolkit;
   options.dtype = dtype;
+  options.bf16Dot = bf16Dot;
   options.maxSeqLen = maxSeqLen;
   options.prefillTokens = prefillTokens;
   options.minParallelBytes = minParallelBytes;

@@ -110,7 +110,18 @@ createTargetMachine(const std::string &chip) {
 
 llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
                                                   const CpuCodegenOptions &options) {
-  for (const Phase &phase : getCpuKernelPhases()) {
+  auto tm = createTargetMachine(options.chip);
+  if (!tm)
+    return tm.takeError();
+  bool chipHasBf16Dot = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512bf16");
+  if (options.bf16Dot == Bf16Dot::On && !chipHasBf16Dot)
+    return makeError("--bf16-dot=on needs a chip with AVX-512 BF16 (avx512bf16); '" +
+                     (*tm)->getTargetCPU() + "' has none");
+  CpuLoweringOptions lowering;
+  lowering.bf16Dot = options.bf16Dot == Bf16Dot::On ||
+                     (options.bf16Dot == Bf16Dot::Auto && chipHasBf16Dot);
+
+  for (const Phase &phase : getCpuKernelPhases(lowering)) {
     PassManager pm(kernels.getContext());
     phase.build(pm);
     if (failed(pm.run(kernels)))
@@ -118,10 +129,6 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
     if (options.afterPhase)
       options.afterPhase(phase.name, kernels);
   }
-
-  auto tm = createTargetMachine(options.chip);
-  if (!tm)
-    return tm.takeError();
 
   registerBuiltinDialectTranslation(*kernels.getContext());
   registerLLVMDialectTranslation(*kernels.getContext());
@@ -174,6 +181,9 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   for (const FeatureName &f : kX86Features)
     if (sti->checkFeatures(std::string("+") + f.llvm))
       library.cpuFeatures.push_back(f.cpuinfo);
+  // The features come from the chip, so avx512_bf16 is among them whenever
+  // the dot path was chosen; the runtime refuses the artifact without it.
+  library.bf16Dot = lowering.bf16Dot;
   return library;
 }
 

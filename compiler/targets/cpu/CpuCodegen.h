@@ -12,9 +12,15 @@
 
 namespace llamac {
 
+/// Whether linear layers with bf16 weights use vdpbf16ps on bf16-rounded
+/// activations (`llamac compile --bf16-dot`).
+enum class Bf16Dot { Auto, On, Off };
+
 struct CpuCodegenOptions {
   /// "native" (the compiling machine) or an LLVM CPU name such as x86-64-v3.
   std::string chip = "native";
+  /// Auto: on when the chip has avx512bf16. On fails for a chip without it.
+  Bf16Dot bf16Dot = Bf16Dot::Auto;
   /// Called with the kernel module after each named phase ("linalg",
   /// "bufferize", "llvm") so that --dump-ir-after can print it.
   std::function<void(llvm::StringRef phase, mlir::ModuleOp)> afterPhase;
@@ -26,6 +32,8 @@ struct CpuKernelLibrary {
   /// CPU features the code needs, in /proc/cpuinfo's names.
   std::vector<std::string> cpuFeatures;
   std::string cpuName;
+  /// The kernels of bf16 linear layers use vdpbf16ps (bf16 activations).
+  bool bf16Dot = false;
 };
 
 /// Lowers the kernel module (llama dialect, from partitionIntoKernels) to
