@@ -73,8 +73,9 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> w
   int64_t weightBits = weightType.getIntOrFloatBitWidth();
   int64_t perLoad = kb.target.vectorLoadBytes * 8 / weightBits;
   // Full-width loads need every row start aligned to one load, in both the
-  // weights and the f32 activations.
-  bool vectorized = k % perLoad == 0 && (k * weightBits / 8) % kb.target.vectorLoadBytes == 0 &&
+  // weights and the (f32) activations.
+  bool vectorized = cast<MemRefType>(x.getType()).getElementType().isF32() &&
+                    k % perLoad == 0 && (k * weightBits / 8) % kb.target.vectorLoadBytes == 0 &&
                     (k * 4) % 16 == 0;
   Type f32 = b.getF32Type();
   SmallVector<Value> partial;
