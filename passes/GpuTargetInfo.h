@@ -24,10 +24,13 @@ struct GpuTargetInfo {
   int64_t vectorLoadBytes;
 };
 
-/// The gpu.module that llama-lower-to-gpu fills with one kernel per
+/// The gpu.module that llama-lower-to-gpu fills with the kernels of every
 /// kernel function, and the attribute holding each kernel's static grid.
 inline constexpr llvm::StringLiteral kGpuModuleName = "llamac_kernels";
 inline constexpr llvm::StringLiteral kGridAttrName = "llamac.grid";
+/// The kernel function a gpu.func implements, and its launch order there.
+inline constexpr llvm::StringLiteral kKernelAttrName = "llamac.kernel";
+inline constexpr llvm::StringLiteral kStepAttrName = "llamac.step";
 
 /// The target info for "nvvm" or "rocdl"; nullopt for anything else.
 std::optional<GpuTargetInfo> getGpuTargetInfo(llvm::StringRef target);

@@ -8,6 +8,10 @@
 // The families (GEMV, RMSNorm, RoPE, cache write, attention, elementwise) are
 // in passes/gpu/.
 //
+// A kernel function may need more than one launch (split-key attention,
+// then the combine): each gets a gpu.func tagged with the kernel function's
+// name (`llamac.kernel`) and its order (`llamac.step`).
+//
 // `pos` becomes a pointer to a device int64 read by the kernel, so that a
 // decode step captured once as a CUDA/HIP graph replays for every position
 // (docs/artifact-format.md, GPU targets); `layer` stays a value.
@@ -40,22 +44,32 @@ namespace {
 using EmitFn = FailureOr<GpuLaunchDims> (*)(GpuKernelBuilder &, Operation *, const IRMapping &,
                                             ArrayRef<Value>);
 
-EmitFn familyOf(Operation *op) {
+/// One launch of a kernel function: its gpu.func name suffix and body.
+struct Step {
+  StringRef suffix;
+  EmitFn emit;
+};
+
+/// The launches that compute `op`; attention with a scratch buffer splits
+/// the keys over blocks, then combines the partial softmaxes.
+SmallVector<Step> stepsOf(Operation *op, bool scratch) {
   if (isa<LinearOp, LinearGroupOp, GatedLinearOp>(op))
-    return emitGemvKernel;
+    return {{"", emitGemvKernel}};
   if (isa<RMSNormOp>(op))
-    return emitRMSNormKernel;
+    return {{"", emitRMSNormKernel}};
   if (isa<RopeOp>(op))
-    return emitRopeKernel;
+    return {{"", emitRopeKernel}};
   if (isa<KVWriteOp>(op))
-    return emitKVWriteKernel;
+    return {{"", emitKVWriteKernel}};
   if (isa<AttentionOp>(op))
-    return emitAttentionKernel;
+    return scratch ? SmallVector<Step>{{"", emitSplitAttentionKernel},
+                                       {"_combine", emitAttentionCombineKernel}}
+                   : SmallVector<Step>{{"", emitAttentionKernel}};
   if (isa<EmbeddingOp>(op))
-    return emitEmbeddingKernel;
+    return {{"", emitEmbeddingKernel}};
   if (isa<AddOp, MulOp, SiluOp, SwiGLUOp>(op))
-    return emitElementwiseKernel;
-  return nullptr;
+    return {{"", emitElementwiseKernel}};
+  return {};
 }
 
 /// The index operands that carry the position, in `ops`.
@@ -101,8 +115,12 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
                         "fused producer, found ")
            << llamaOps.size() << " ops";
   }
-  EmitFn emit = main ? familyOf(main) : nullptr;
-  if (!emit)
+  std::optional<unsigned> scratchArg;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    if (fn.getArgAttr(i, kScratchAttr))
+      scratchArg = i;
+  SmallVector<Step> steps = main ? stepsOf(main, scratchArg.has_value()) : SmallVector<Step>{};
+  if (steps.empty())
     return fn.emitError("no GPU kernel family for this kernel function");
 
   llvm::SmallDenseSet<Value> posArgs = positionOperands(llamaOps);
@@ -118,52 +136,61 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
       return fn.emitError("unsupported kernel argument type ") << arg.getType();
   }
 
-  OpBuilder b(ctx);
-  b.setInsertionPointToEnd(gpuModule.getBody());
-  Location loc = fn.getLoc();
-  auto kernel = b.create<gpu::GPUFuncOp>(loc, fn.getName(), b.getFunctionType(argTypes, {}));
-  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  Block &entry = kernel.getBody().front();
-  b.setInsertionPointToStart(&entry);
+  // Every step is a gpu.func with the kernel function's parameters, so the
+  // runtime launches each with the dispatch's one argument list.
+  for (auto [index, step] : llvm::enumerate(steps)) {
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(gpuModule.getBody());
+    Location loc = fn.getLoc();
+    auto kernel = b.create<gpu::GPUFuncOp>(loc, (fn.getName() + step.suffix).str(),
+                                           b.getFunctionType(argTypes, {}));
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    Block &entry = kernel.getBody().front();
+    b.setInsertionPointToStart(&entry);
 
-  IRMapping operands;
-  for (auto [arg, kernelArg] : llvm::zip(fn.getArguments(), entry.getArguments())) {
-    if (posArgs.contains(arg)) {
-      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-      Value pos = memref::LoadOp::create(b, loc, kernelArg, ValueRange{zero});
-      operands.map(arg, arith::IndexCastOp::create(b, loc, b.getIndexType(), pos).getResult());
-    } else {
-      operands.map(arg, kernelArg);
+    IRMapping operands;
+    for (auto [arg, kernelArg] : llvm::zip(fn.getArguments(), entry.getArguments())) {
+      if (posArgs.contains(arg)) {
+        Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+        Value pos = memref::LoadOp::create(b, loc, kernelArg, ValueRange{zero});
+        operands.map(arg, arith::IndexCastOp::create(b, loc, b.getIndexType(), pos).getResult());
+      } else {
+        operands.map(arg, kernelArg);
+      }
     }
-  }
-  for (Operation &op : fn.getBody().front())
-    if (isa<arith::ConstantOp>(op))
-      b.clone(op, operands);
+    for (Operation &op : fn.getBody().front())
+      if (isa<arith::ConstantOp>(op))
+        b.clone(op, operands);
 
-  // Where each result goes: the cache itself (kv_write updates in place) or
-  // the destination argument it is materialized in.
-  SmallVector<Value> results;
-  for (OpResult result : main->getResults()) {
-    Value dest;
-    if (auto write = dyn_cast<KVWriteOp>(main))
-      dest = operands.lookup(write.getCache());
-    for (Operation *user : result.getUsers())
-      if (auto materialize = dyn_cast<bufferization::MaterializeInDestinationOp>(user))
-        dest = operands.lookup(materialize.getDest());
-    if (!dest)
-      return fn.emitError("kernel result #") << result.getResultNumber()
-                                             << " is not written to an argument";
-    results.push_back(dest);
-  }
+    // Where each result goes: the cache itself (kv_write updates in place)
+    // or the destination argument it is materialized in; then the scratch.
+    SmallVector<Value> results;
+    for (OpResult result : main->getResults()) {
+      Value dest;
+      if (auto write = dyn_cast<KVWriteOp>(main))
+        dest = operands.lookup(write.getCache());
+      for (Operation *user : result.getUsers())
+        if (auto materialize = dyn_cast<bufferization::MaterializeInDestinationOp>(user))
+          dest = operands.lookup(materialize.getDest());
+      if (!dest)
+        return fn.emitError("kernel result #") << result.getResultNumber()
+                                               << " is not written to an argument";
+      results.push_back(dest);
+    }
+    if (scratchArg)
+      results.push_back(entry.getArgument(*scratchArg));
 
-  GpuKernelBuilder kb(b, loc, target, kernel);
-  FailureOr<GpuLaunchDims> dims = emit(kb, main, operands, results);
-  if (failed(dims))
-    return main->emitError("the GPU kernel family does not handle this op's shapes");
-  gpu::ReturnOp::create(b, loc);
-  SmallVector<int32_t> block(dims->block.begin(), dims->block.end());
-  kernel.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(block));
-  kernel->setAttr(kGridAttrName, b.getDenseI64ArrayAttr(dims->grid));
+    GpuKernelBuilder kb(b, loc, target, kernel);
+    FailureOr<GpuLaunchDims> dims = step.emit(kb, main, operands, results);
+    if (failed(dims))
+      return main->emitError("the GPU kernel family does not handle this op's shapes");
+    gpu::ReturnOp::create(b, loc);
+    SmallVector<int32_t> block(dims->block.begin(), dims->block.end());
+    kernel.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr(block));
+    kernel->setAttr(kGridAttrName, b.getDenseI64ArrayAttr(dims->grid));
+    kernel->setAttr(kKernelAttrName, b.getStringAttr(fn.getName()));
+    kernel->setAttr(kStepAttrName, b.getI64IntegerAttr(static_cast<int64_t>(index)));
+  }
   return success();
 }
 

@@ -37,6 +37,10 @@ namespace {
 /// activation memory only; 128 covers typical prompts in one pass.
 constexpr int64_t kDefaultPrefillTokens = 128;
 
+/// Blocks per head that share a decode step's attention on a GPU, so that
+/// batch 1 occupies every SM (32 heads x 16 = 512 blocks for Llama-2-7B).
+constexpr int64_t kGpuAttentionSplits = 16;
+
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
@@ -210,6 +214,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     // The grid covers all the work: no thread ranges, no row limits.
     partitionOptions.minParallelBytes = std::numeric_limits<int64_t>::max();
     partitionOptions.limitRows = false;
+    partitionOptions.attentionSplits = kGpuAttentionSplits;
   }
   FailureOr<PartitionedModel> partitioned = partitionIntoKernels(*model, partitionOptions);
   if (failed(partitioned))
@@ -229,14 +234,24 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       std::string message = toString(object.takeError());
       return makeError(diagnostic.empty() ? message : message + ": " + diagnostic);
     }
+    // A dispatch becomes one launch per GPU kernel of its kernel function,
+    // each with the dispatch's arguments.
     for (EntryPointSchedule &ep : partitioned->entryPoints)
-      for (auto *section : {&ep.prologue, &ep.layerBody, &ep.epilogue})
+      for (auto *section : {&ep.prologue, &ep.layerBody, &ep.epilogue}) {
+        std::vector<Dispatch> launched;
         for (Dispatch &dispatch : *section) {
-          auto launch = object->launches.find(dispatch.kernel);
-          if (launch == object->launches.end())
+          auto steps = object->launches.find(dispatch.kernel);
+          if (steps == object->launches.end() || steps->second.empty())
             return makeError("internal error: no GPU kernel for " + dispatch.kernel);
-          dispatch.launch = launch->second;
+          for (const auto &[name, dims] : steps->second) {
+            Dispatch step = dispatch;
+            step.kernel = name;
+            step.launch = dims;
+            launched.push_back(std::move(step));
+          }
         }
+        *section = std::move(launched);
+      }
     contents.targetName = options.target;
     contents.chip = chip;
     contents.kernelFormat = object->format;

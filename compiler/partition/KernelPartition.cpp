@@ -206,6 +206,19 @@ private:
         argTypes.push_back(result.getType());
       }
     }
+    // Split-key attention keeps each block's partial softmax (max, sum and
+    // the weighted values) in a scratch buffer of its own.
+    bool scratch = false;
+    if (auto attention = dyn_cast<AttentionOp>(op);
+        attention && options.attentionSplits > 1 && schedule.tokens == 1) {
+      auto query = cast<RankedTensorType>(attention.getQuery().getType());
+      auto type = RankedTensorType::get({query.getDimSize(0), query.getDimSize(1),
+                                         options.attentionSplits, query.getDimSize(2) + 2},
+                                        b.getF32Type());
+      dispatch.bindings.push_back(*newBuffer(type).binding);
+      argTypes.push_back(type);
+      scratch = true;
+    }
     auto linear = dyn_cast<LinearOp>(op);
     bool ranged = false;
     if (linear) {
@@ -251,17 +264,19 @@ private:
         options.limitRows && schedule.tokens > 1 && isa<LinearOp, LinearGroupOp, GatedLinearOp, AttentionOp>(op);
     if (rowsLimited)
       dispatch.scalars.push_back("rows");
-    dispatch.kernel = buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited);
+    dispatch.kernel =
+        buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited, scratch);
     section.push_back(std::move(dispatch));
     return success();
   }
 
   /// Creates (or reuses an identical) kernel function for `op`. Arguments:
-  /// tensor operands, the destination (unless in place), index operands,
-  /// the row count for rows-limited kernels, then begin/end for ranged ones.
+  /// tensor operands, the destination (unless in place), the scratch buffer
+  /// (marked `llama.scratch`), index operands, the row count for
+  /// rows-limited kernels, then begin/end for ranged ones.
   std::string buildKernelFunc(Operation *op, const KernelInputs &inputs,
                               ArrayRef<Type> tensorArgTypes, bool inPlace, bool ranged,
-                              bool rowsLimited) {
+                              bool rowsLimited, bool scratch) {
     Location loc = op->getLoc();
     SmallVector<Type> types(tensorArgTypes);
     unsigned numIndex = 0;
@@ -269,9 +284,10 @@ private:
       numIndex += isa<IndexType>(leaf.getType());
     types.append(numIndex + (rowsLimited ? 1 : 0) + (ranged ? 2 : 0), b.getIndexType());
     unsigned numOuts = inPlace ? 0 : op->getNumResults();
+    ArrayRef<Type> resultArgTypes = tensorArgTypes.drop_back(scratch ? 1 : 0);
     SmallVector<Type> results =
         inPlace ? SmallVector<Type>{op->getOperand(1).getType()}
-                : SmallVector<Type>(tensorArgTypes.take_back(numOuts));
+                : SmallVector<Type>(resultArgTypes.take_back(numOuts));
 
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToEnd(kernels.getBody());
@@ -304,6 +320,8 @@ private:
       fn.setArgAttr(cacheArg, "bufferization.writable", b.getBoolAttr(true));
     for (unsigned i = 0; i < numOuts; ++i)
       fn.setArgAttr(tensorIdx + i, "bufferization.writable", b.getBoolAttr(true));
+    if (scratch)
+      fn.setArgAttr(tensorIdx + numOuts, kScratchAttr, b.getUnitAttr());
     // indexIdx now points past the op's index operands: rows, begin, end.
     Value rows = rowsLimited ? entry->getArgument(indexIdx++) : Value();
     Value begin = ranged ? entry->getArgument(indexIdx) : Value();

@@ -33,6 +33,11 @@ struct PartitionOptions {
   /// fills. GPU kernels run every row of their static grid instead (the
   /// padding rows cost idle lanes, not time), so their targets turn this off.
   bool limitRows = true;
+  /// > 1: decode attention (one token) gets a scratch buffer of
+  /// [tokens, heads, splits, head_dim + 2] floats as its last binding, for
+  /// GPU kernels that split the keys over this many blocks (flash-decoding)
+  /// and combine the partial softmaxes in a second launch.
+  int64_t attentionSplits = 0;
 };
 
 /// Partitions every function of `model` (as built by buildModelModule).

@@ -18,6 +18,10 @@ inline constexpr llvm::StringLiteral kConfigAttrName = "llama.config";
 /// A unit attribute on an op whose result its consumers recompute inside
 /// their own kernels (set by llama-fuse-into-consumers).
 inline constexpr llvm::StringLiteral kRecomputeAttr = "llama.recompute";
+
+/// Marks the kernel-function argument that is a kernel's private scratch
+/// buffer (split-key attention's partial softmaxes), not an op operand.
+inline constexpr llvm::StringLiteral kScratchAttr = "llama.scratch";
 } // namespace mlir::llama
 
 #endif // LLAMAC_DIALECTS_LLAMA_LLAMAATTRS_H

@@ -43,6 +43,16 @@ Value emitRopeElement(GpuKernelBuilder &kb, RopeOp rope, Value x, Value pos, Val
 /// cache prefix, each with an online softmax, merged through shared memory.
 FailureOr<GpuLaunchDims> emitAttentionKernel(GpuKernelBuilder &kb, Operation *op,
                                              const IRMapping &operands, ArrayRef<Value> results);
+/// Split-key attention (`results` = {out, scratch}): grid z splits the live
+/// prefix; each block writes its partial softmax to the scratch buffer
+/// [tokens, heads, splits, 2 + head_dim] as (max, sum, Σ p·v). The combine
+/// kernel then rescales the splits to their common max and writes `out`.
+FailureOr<GpuLaunchDims> emitSplitAttentionKernel(GpuKernelBuilder &kb, Operation *op,
+                                                  const IRMapping &operands,
+                                                  ArrayRef<Value> results);
+FailureOr<GpuLaunchDims> emitAttentionCombineKernel(GpuKernelBuilder &kb, Operation *op,
+                                                    const IRMapping &operands,
+                                                    ArrayRef<Value> results);
 
 /// embedding (a row gather) and the elementwise ops (add, mul, silu, swiglu).
 FailureOr<GpuLaunchDims> emitEmbeddingKernel(GpuKernelBuilder &kb, Operation *op,

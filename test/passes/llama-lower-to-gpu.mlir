@@ -108,6 +108,23 @@
 // NVVM: memref.store {{.*}} : memref<1x1x64xf32, #gpu.address_space<workgroup>>
 // NVVM: gpu.barrier
 
+// Split-key attention: two kernels with the kernel function's parameters,
+// tagged with its name and their launch order. Grid z splits the keys; each
+// block records (max, sum, Σ p·v) in the scratch buffer, and an empty split
+// weighs nothing; the combine kernel rescales the 16 splits to their common
+// max.
+// NVVM: gpu.func @k_split_attention({{.*}}, %{{.*}}: memref<1x8x64xf32>, %[[SCRATCH:.*]]: memref<1x8x16x66xf32>, %{{.*}}: index, %{{.*}}: memref<1xi64>)
+// NVVM-SAME: llamac.grid = array<i64: 8, 1, 16>, llamac.kernel = "k_split_attention", llamac.step = 0
+// NVVM: %[[SPLIT:.*]] = gpu.block_id  z
+// NVVM: arith.ceildivui
+// NVVM: gpu.shuffle  idx
+// NVVM: arith.cmpf oeq, {{.*}}, %cst
+// NVVM: memref.store {{.*}}, %[[SCRATCH]][%{{.*}}, %{{.*}}, %[[SPLIT]], %{{.*}}]
+// NVVM: gpu.func @k_split_attention_combine
+// NVVM-SAME: llamac.grid = array<i64: 8, 1, 1>, llamac.kernel = "k_split_attention", llamac.step = 1
+// NVVM-COUNT-16: arith.maximumf
+// NVVM: memref.store {{.*}} : memref<1x8x64xf32>
+
 // BAD: unknown GPU target 'spirv' (nvvm | rocdl)
 func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writable = true}) -> tensor<2xf32> {
   %0 = llama.silu %a : tensor<2xf32>

@@ -10,6 +10,7 @@
 #include "llvm/Support/Regex.h"
 
 #include <optional>
+#include <tuple>
 
 using namespace mlir;
 
@@ -29,9 +30,11 @@ llvm::Error runPipeline(ModuleOp module, llvm::StringRef what,
   return llvm::Error::success();
 }
 
-/// The launch dimensions llama-lower-to-gpu recorded on each kernel.
-std::map<std::string, LaunchDims> collectLaunches(ModuleOp module) {
-  std::map<std::string, LaunchDims> launches;
+/// The launches llama-lower-to-gpu recorded on its kernels, grouped by the
+/// kernel function they implement and put in launch order.
+std::map<std::string, std::vector<std::pair<std::string, LaunchDims>>>
+collectLaunches(ModuleOp module) {
+  std::map<std::string, std::vector<std::tuple<int64_t, std::string, LaunchDims>>> steps;
   module.walk([&](gpu::GPUFuncOp kernel) {
     LaunchDims dims;
     if (auto grid = kernel->getAttrOfType<DenseI64ArrayAttr>(llama::kGridAttrName))
@@ -40,8 +43,17 @@ std::map<std::string, LaunchDims> collectLaunches(ModuleOp module) {
     if (std::optional<ArrayRef<int32_t>> block = kernel.getKnownBlockSize())
       for (auto [i, v] : llvm::enumerate(*block))
         dims.block[i] = v;
-    launches[kernel.getName().str()] = dims;
+    auto function = kernel->getAttrOfType<StringAttr>(llama::kKernelAttrName);
+    auto step = kernel->getAttrOfType<IntegerAttr>(llama::kStepAttrName);
+    if (function && step)
+      steps[function.str()].emplace_back(step.getInt(), kernel.getName().str(), dims);
   });
+  std::map<std::string, std::vector<std::pair<std::string, LaunchDims>>> launches;
+  for (auto &[function, list] : steps) {
+    llvm::sort(list, [](const auto &a, const auto &b) { return std::get<0>(a) < std::get<0>(b); });
+    for (auto &[step, name, dims] : list)
+      launches[function].emplace_back(name, dims);
+  }
   return launches;
 }
 

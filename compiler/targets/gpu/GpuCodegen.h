@@ -18,6 +18,8 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace llamac {
 
@@ -34,8 +36,9 @@ struct GpuCodeObject {
   std::string format; ///< "cubin" | "hsaco"
   std::string binary;
   std::string ptx; ///< nvvm only
-  /// Each kernel's launch dimensions, by kernel name.
-  std::map<std::string, LaunchDims> launches;
+  /// The launches of each kernel function (usually one; split-key
+  /// attention has two), in order: the GPU kernel's name and its dims.
+  std::map<std::string, std::vector<std::pair<std::string, LaunchDims>>> launches;
 };
 
 /// True for the chips the target accepts (`sm_<digits>[a]`, `gfx<hex>`).

@@ -53,6 +53,10 @@
 // CHECK: .entry k_rope_kv_write(
 // CHECK: .entry k_rope_attention(
 // CHECK-SAME: bar.sync
+// CHECK: .entry k_split_attention(
+// CHECK-SAME: %ctaid.z
+// CHECK-SAME: shfl.sync.idx.b32
+// CHECK-SAME: .entry k_split_attention_combine(
 
 // ptxas accepted every module: each object is an ELF cubin.
-// CUBIN-COUNT-12: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF
+// CUBIN-COUNT-13: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF

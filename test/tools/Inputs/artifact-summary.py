@@ -29,9 +29,12 @@ for name in ("kernels", "kernels_ptx"):
         print(name, section["format"], "entries", len(entries))
 for ep_name in sorted(meta["entry_points"]):
     ep = meta["entry_points"][ep_name]
+    shapes = {b["id"]: b["shape"] for b in ep["buffers"]}
     for section in ("prologue", "layer_body", "epilogue"):
         for d in ep["schedule"][section]:
             launch = d.get("launch")
+            last = d["bindings"][-1]
             print(ep_name, section, d["kernel"], ",".join(d["scalars"]) or "-",
                   "range" if "range" in d else "",
-                  "grid=%s block=%s" % (launch["grid"], launch["block"]) if launch else "no-launch")
+                  "grid=%s block=%s" % (launch["grid"], launch["block"]) if launch else "no-launch",
+                  "last-binding=%s" % (shapes[last["id"]] if last["kind"] == "buffer" else last["kind"]))

@@ -126,3 +126,16 @@ func.func private @k_rope_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x6
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
   return %1 : tensor<1x8x64xf32>
 }
+
+// -----
+
+// Decode attention split over 16 blocks per head (flash-decoding): the
+// partitioner adds a scratch buffer [tokens, heads, splits, 2 + head_dim].
+func.func private @k_split_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x64xf32>, %v: tensor<3x2x256x64xf32>,
+                                     %out: tensor<1x8x64xf32> {bufferization.writable = true},
+                                     %scratch: tensor<1x8x16x66xf32> {llama.scratch},
+                                     %layer: index, %pos: index) -> tensor<1x8x64xf32> {
+  %0 = llama.attention %q, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x2x256x64xf32>, tensor<3x2x256x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
+}
