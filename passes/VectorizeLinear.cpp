@@ -30,13 +30,16 @@ using namespace mlir;
 
 namespace {
 
-/// Tokens processed together in a prefill: with 4 weight rows that is 16
-/// accumulators, half of AVX-512's registers.
+/// Tokens processed together in a prefill: with 6 weight rows (the default
+/// prefill-rows-per-block) that is 24 accumulators, leaving 8 of AVX-512's
+/// 32 registers for the 4 activation vectors and a weight vector.
 constexpr int64_t kTokensPerBlock = 4;
 
 struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
-  VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock, bool bf16Dot)
-      : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock), bf16Dot(bf16Dot) {}
+  VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock,
+                         int64_t prefillRowsPerBlock, bool bf16Dot)
+      : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock),
+        prefillRowsPerBlock(prefillRowsPerBlock), bf16Dot(bf16Dot) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
@@ -55,9 +58,6 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     Value c0 = idx(0);
     Value tokens = memref::DimOp::create(rewriter, loc, x, 0);
     Value rows = memref::DimOp::create(rewriter, loc, w, 0);
-    Value fullBlocks = arith::MulIOp::create(
-        rewriter, loc, arith::DivUIOp::create(rewriter, loc, rows, idx(rowsPerBlock)),
-        idx(rowsPerBlock));
 
     // Rows in blocks, then the leftover rows one at a time; within each,
     // tokens in blocks (prefill) then one at a time. Each (row, token) pair
@@ -67,16 +67,19 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     int64_t tokenBlock =
         (ShapedType::isDynamic(tokenCount) || tokenCount >= kTokensPerBlock) ? kTokensPerBlock
                                                                              : 1;
+    int64_t rowBlock = tokenBlock > 1 ? prefillRowsPerBlock : rowsPerBlock;
+    Value fullBlocks = arith::MulIOp::create(
+        rewriter, loc, arith::DivUIOp::create(rewriter, loc, rows, idx(rowBlock)), idx(rowBlock));
     Value fullTokens = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
         idx(tokenBlock));
     Value xBf16 = dot ? roundActivations(rewriter, loc, x, tokens, vectorK) : Value();
-    for (auto [rowBegin, rowEnd, rowBlock] :
-         {std::tuple{c0, fullBlocks, rowsPerBlock}, std::tuple{fullBlocks, rows, int64_t{1}}}) {
-      buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, rowBlock,
+    for (auto [rowBegin, rowEnd, blockRows] :
+         {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}}) {
+      buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, blockRows,
                      c0, fullTokens, tokenBlock, k, vectorK);
       if (tokenBlock > 1)
-        buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, rowBlock,
+        buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, blockRows,
                        fullTokens, tokens, 1, k, vectorK);
     }
     if (xBf16)
@@ -217,7 +220,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
         });
   }
 
-  int64_t lanes, rowsPerBlock;
+  int64_t lanes, rowsPerBlock, prefillRowsPerBlock;
   bool bf16Dot;
 };
 
@@ -225,12 +228,13 @@ struct LlamaVectorizeLinearPass
     : llama::impl::LlamaVectorizeLinearBase<LlamaVectorizeLinearPass> {
   using LlamaVectorizeLinearBase::LlamaVectorizeLinearBase;
   void runOnOperation() override {
-    if (lanes <= 0 || rowsPerBlock <= 0) {
-      getOperation().emitError("lanes and rows-per-block must be positive");
+    if (lanes <= 0 || rowsPerBlock <= 0 || prefillRowsPerBlock <= 0) {
+      getOperation().emitError("lanes and the rows per block must be positive");
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<VectorizeLinearPattern>(&getContext(), lanes, rowsPerBlock, bf16Dot);
+    patterns.add<VectorizeLinearPattern>(&getContext(), lanes, rowsPerBlock, prefillRowsPerBlock,
+                                         bf16Dot);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

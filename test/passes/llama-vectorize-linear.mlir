@@ -1,6 +1,7 @@
-// RUN: llama-opt %s --llama-vectorize-linear --split-input-file | FileCheck %s
-// RUN: llama-opt %s --llama-vectorize-linear="lanes=8 rows-per-block=2" --split-input-file | FileCheck %s --check-prefix=SMALL
-// RUN: llama-opt %s --llama-vectorize-linear="bf16-dot=true" --split-input-file | FileCheck %s --check-prefix=DOT
+// RUN: llama-opt %s --llama-vectorize-linear="prefill-rows-per-block=4" --split-input-file | FileCheck %s
+// RUN: llama-opt %s --llama-vectorize-linear="lanes=8 rows-per-block=2 prefill-rows-per-block=2" --split-input-file | FileCheck %s --check-prefix=SMALL
+// RUN: llama-opt %s --llama-vectorize-linear="bf16-dot=true prefill-rows-per-block=4" --split-input-file | FileCheck %s --check-prefix=DOT
+// RUN: llama-opt %s --llama-vectorize-linear --split-input-file | FileCheck %s --check-prefix=DEFAULT
 
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -51,6 +52,8 @@ func.func @linear_f32(%x: memref<3x64xf32>, %w: memref<?x64xf32, strided<[64, 1]
 
 // bf16 weights are loaded as vector<16xbf16> and extended in registers; k =
 // 172 leaves a scalar tail of 12 after 160 vectorized elements.
+// DEFAULT-LABEL: func.func @linear_bf16_tail
+// DEFAULT: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4
 // CHECK-LABEL: func.func @linear_bf16_tail
 // CHECK: scf.for {{.*}} = %c0 to %c160 step %c16
 // CHECK:   vector.load {{.*}} : memref<64x172xbf16>, vector<16xbf16>
@@ -110,6 +113,14 @@ func.func @linear_bf16_tail(%x: memref<1x172xf32>, %w: memref<64x172xbf16>, %out
 // CHECK:       vector.load %arg1
 // CHECK:     vector.reduction
 // CHECK:   scf.for %{{.*}} = %c4 to %c6 step %c1
+// The defaults: prefill blocks are 6 rows x 4 tokens (24 accumulators);
+// decode keeps blocks of 4 rows, which stream better.
+// DEFAULT-LABEL: func.func @prefill_blocks
+// DEFAULT: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c6
+// DEFAULT:   scf.for %{{.*}} = %c0 to %c4 step %c4
+// DEFAULT:     scf.for {{.*}} iter_args
+// DEFAULT-COUNT-4: vector.load %arg0
+// DEFAULT-COUNT-6: vector.load %arg1
 func.func @prefill_blocks(%x: memref<6x64xf32>, %w: memref<64x64xf32>, %out: memref<6x64xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<6x64xf32>, memref<64x64xf32>) outs(%out : memref<6x64xf32>) {
