@@ -115,10 +115,15 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
                         "fused producer, found ")
            << llamaOps.size() << " ops";
   }
+  // Only split-key attention takes a scratch buffer, and one at most.
   std::optional<unsigned> scratchArg;
-  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-    if (fn.getArgAttr(i, kScratchAttr))
-      scratchArg = i;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    if (!fn.getArgAttr(i, kScratchAttr))
+      continue;
+    if (scratchArg || !isa_and_nonnull<AttentionOp>(main))
+      return fn.emitError("only an attention kernel takes a scratch buffer, and one at most");
+    scratchArg = i;
+  }
   SmallVector<Step> steps = main ? stepsOf(main, scratchArg.has_value()) : SmallVector<Step>{};
   if (steps.empty())
     return fn.emitError("no GPU kernel family for this kernel function");

@@ -71,6 +71,15 @@ Value dotQK(GpuKernelBuilder &kb, Value query, Value keys, ValueRange qIndex,
 
 namespace {
 
+/// True when `scratch` is the [tokens, heads, splits, 2 + head_dim] buffer
+/// the split and combine kernels index.
+bool isScratchFor(Value scratch, Value out) {
+  auto type = cast<MemRefType>(scratch.getType());
+  return type.getRank() == 4 && type.getElementType().isF32() &&
+         type.getDimSize(0) == staticDim(out, 0) && type.getDimSize(1) == staticDim(out, 1) &&
+         type.getDimSize(2) > 0 && type.getDimSize(3) == staticDim(out, 2) + 2;
+}
+
 /// What the attention kernels share: the op's operands as kernel values and
 /// the ids of the block's (head, query row).
 struct AttentionContext {
@@ -249,7 +258,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitSplitAttentionKernel(GpuKernelBuilder 
                                                                const IRMapping &operands,
                                                                ArrayRef<Value> results) {
   auto attention = dyn_cast<AttentionOp>(op);
-  if (!attention || results.size() != 2)
+  if (!attention || results.size() != 2 || !isScratchFor(results[1], results[0]))
     return failure();
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
@@ -282,7 +291,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitAttentionCombineKernel(GpuKernelBuilde
                                                                  const IRMapping &operands,
                                                                  ArrayRef<Value> results) {
   auto attention = dyn_cast<AttentionOp>(op);
-  if (!attention || results.size() != 2)
+  if (!attention || results.size() != 2 || !isScratchFor(results[1], results[0]))
     return failure();
   OpBuilder &b = kb.b;
   Location loc = kb.loc;

@@ -113,13 +113,13 @@
 // block records (max, sum, Σ p·v) in the scratch buffer, and an empty split
 // weighs nothing; the combine kernel rescales the 16 splits to their common
 // max.
-// NVVM: gpu.func @k_split_attention({{.*}}, %{{.*}}: memref<1x8x64xf32>, %[[SCRATCH:.*]]: memref<1x8x16x66xf32>, %{{.*}}: index, %{{.*}}: memref<1xi64>)
+// NVVM: gpu.func @k_split_attention({{.*}}, %{{.*}}: memref<1x8x64xf32>, %[[SCR:[a-z0-9]+]]: memref<1x8x16x66xf32>, %{{.*}}: index, %{{.*}}: memref<1xi64>)
 // NVVM-SAME: llamac.grid = array<i64: 8, 1, 16>, llamac.kernel = "k_split_attention", llamac.step = 0
-// NVVM: %[[SPLIT:.*]] = gpu.block_id  z
+// NVVM: %[[SPLIT:[a-z_0-9]+]] = gpu.block_id  z
 // NVVM: arith.ceildivui
 // NVVM: gpu.shuffle  idx
 // NVVM: arith.cmpf oeq, {{.*}}, %cst
-// NVVM: memref.store {{.*}}, %[[SCRATCH]][%{{.*}}, %{{.*}}, %[[SPLIT]], %{{.*}}]
+// NVVM: memref.store {{.*}}, %[[SCR]][%{{.*}}, %{{.*}}, %[[SPLIT]], %{{.*}}]
 // NVVM: gpu.func @k_split_attention_combine
 // NVVM-SAME: llamac.grid = array<i64: 8, 1, 1>, llamac.kernel = "k_split_attention", llamac.step = 1
 // NVVM-COUNT-16: arith.maximumf
@@ -143,4 +143,28 @@ func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writa
   %1 = llama.silu %0 : tensor<2xf32>
   %2 = bufferization.materialize_in_destination %1 in %out : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
   return %2 : tensor<2xf32>
+}
+
+// -----
+
+// SCRATCH: only an attention kernel takes a scratch buffer, and one at most
+// RUN: not llama-opt %s --split-input-file --llama-lower-to-gpu=target=nvvm 2>&1 | FileCheck %s --check-prefix=SCRATCH
+func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writable = true},
+                     %scratch: tensor<2xf32> {llama.scratch}) -> tensor<2xf32> {
+  %0 = llama.silu %a : tensor<2xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %1 : tensor<2xf32>
+}
+
+// -----
+
+// A scratch buffer of the wrong shape for the split kernels is refused.
+// SCRATCH: the GPU kernel family does not handle this op's shapes
+func.func private @k(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x64xf32>, %v: tensor<3x2x256x64xf32>,
+                     %out: tensor<1x8x64xf32> {bufferization.writable = true},
+                     %scratch: tensor<1x8x16x64xf32> {llama.scratch},
+                     %layer: index, %pos: index) -> tensor<1x8x64xf32> {
+  %0 = llama.attention %q, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x2x256x64xf32>, tensor<3x2x256x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
 }
