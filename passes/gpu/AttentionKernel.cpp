@@ -80,6 +80,12 @@ bool isScratchFor(Value scratch, Value out) {
          type.getDimSize(2) > 0 && type.getDimSize(3) == staticDim(out, 2) + 2;
 }
 
+/// The softmax scale: the op's, else 1 / sqrt(head_dim).
+double attentionScale(AttentionOp attention, int64_t headDim) {
+  return attention.getScale() ? attention.getScale()->convertToDouble()
+                              : 1.0 / std::sqrt(static_cast<double>(headDim));
+}
+
 /// What the attention kernels share: the op's operands as kernel values and
 /// the ids of the block's (head, query row).
 struct AttentionContext {
@@ -111,9 +117,7 @@ AttentionContext makeContext(GpuKernelBuilder &kb, AttentionOp attention,
   c.lanes = kb.target.subgroupSize;
   c.threads = c.lanes * kSubgroups;
   c.perLane = (c.headDim + c.lanes - 1) / c.lanes;
-  double scale = attention.getScale() ? attention.getScale()->convertToDouble()
-                                      : 1.0 / std::sqrt(static_cast<double>(c.headDim));
-  c.scale = kb.f32(scale);
+  c.scale = kb.f32(attentionScale(attention, c.headDim));
   c.h = kb.blockId(gpu::Dimension::x);
   c.n = kb.blockId(gpu::Dimension::y);
   c.tid = kb.threadId(gpu::Dimension::x);
@@ -298,9 +302,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitAttentionCombineKernel(GpuKernelBuilde
   Value out = results[0], scratch = results[1];
   int64_t heads = staticDim(out, 1), headDim = staticDim(out, 2), tokens = staticDim(out, 0);
   int64_t splits = staticDim(scratch, 2);
-  double scaleValue = attention.getScale() ? attention.getScale()->convertToDouble()
-                                           : 1.0 / std::sqrt(static_cast<double>(headDim));
-  Value scale = kb.f32(scaleValue);
+  Value scale = kb.f32(attentionScale(attention, headDim));
   Value h = kb.blockId(gpu::Dimension::x), n = kb.blockId(gpu::Dimension::y);
   int64_t threads = kb.target.subgroupSize * kSubgroups;
   kb.forEach(kb.threadId(gpu::Dimension::x), kb.index(headDim), kb.index(threads), [&](Value d) {

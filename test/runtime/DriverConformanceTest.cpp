@@ -57,6 +57,13 @@ std::string modelArtifact(const std::string &device) {
   return path && std::ifstream(path).good() ? path : "";
 }
 
+/// Why a model case is skipped on `device`.
+std::string noModelArtifact(const std::string &device) {
+  return "no " + device + " model artifact (set " +
+         (device == "cuda" ? "LLAMAC_TEST_NVVM_ARTIFACT" : "LLAMAC_TEST_ROCDL_ARTIFACT") +
+         " to one compiled from stories260K.bin)";
+}
+
 class DriverConformanceTest : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
@@ -193,10 +200,7 @@ absl::StatusOr<LoadedModel> loadModel(Device &device, const std::string &path) {
 TEST_P(DriverConformanceTest, AMissingKernelIsAClearError) {
   const std::string path = modelArtifact(GetParam());
   if (path.empty())
-    GTEST_SKIP() << "no " << GetParam() << " model artifact (set "
-                 << (GetParam() == "cuda" ? "LLAMAC_TEST_NVVM_ARTIFACT"
-                                          : "LLAMAC_TEST_ROCDL_ARTIFACT")
-                 << " to one compiled from stories260K.bin)";
+    GTEST_SKIP() << noModelArtifact(GetParam());
   absl::StatusOr<LoadedModel> m = loadModel(*device, path);
   ASSERT_TRUE(m.ok()) << m.status();
   absl::StatusOr<KernelHandle> k = m->kernels->lookup("no_such_kernel");
@@ -208,10 +212,7 @@ TEST_P(DriverConformanceTest, AMissingKernelIsAClearError) {
 TEST_P(DriverConformanceTest, RunsACompiledModelLikeTheCpu) {
   const std::string path = modelArtifact(GetParam());
   if (path.empty())
-    GTEST_SKIP() << "no " << GetParam() << " model artifact (set "
-                 << (GetParam() == "cuda" ? "LLAMAC_TEST_NVVM_ARTIFACT"
-                                          : "LLAMAC_TEST_ROCDL_ARTIFACT")
-                 << " to one compiled from stories260K.bin)";
+    GTEST_SKIP() << noModelArtifact(GetParam());
   absl::StatusOr<LoadedModel> m = loadModel(*device, path);
   ASSERT_TRUE(m.ok()) << m.status();
   auto decode = runtime::BoundEntryPoint::bind(
