@@ -32,13 +32,17 @@
 // NVVM-SAME: llamac.grid = array<i64: 32, 1, 1>
 // NVVM-COUNT-3: vector.load {{.*}} : memref<{{64|32}}x64xf32>, vector<4xf32>
 
-// One token per grid row; 172 bf16 columns are not whole 16-byte loads, so
-// lanes take one element at a time, gate and up in the same loop.
+// Both tokens in one block, sharing each weight load; 172 bf16 columns are
+// not whole 16-byte loads, so lanes take one element at a time: gate and up
+// for 2 tokens are 4 sums in the same loop, and lane 0 stores both tokens.
 // NVVM: gpu.func @k_gated_linear
-// NVVM-SAME: llamac.grid = array<i64: 16, 2, 1>
-// NVVM: scf.for {{.*}} -> (f32, f32)
-// NVVM: math.exp
+// NVVM-SAME: llamac.grid = array<i64: 16, 1, 1>
+// NVVM: scf.for {{.*}} -> (f32, f32, f32, f32)
 // NVVM-NOT: vector.load
+// NVVM: math.exp
+// NVVM: memref.store {{.*}} : memref<2x64xf32>
+// NVVM: math.exp
+// NVVM: memref.store {{.*}} : memref<2x64xf32>
 
 // NVVM: gpu.func @k_rms_norm
 // NVVM-SAME: known_block_size = array<i32: 32, 1, 1>, llamac.grid = array<i64: 4, 1, 1>
@@ -124,6 +128,17 @@
 // NVVM-SAME: llamac.grid = array<i64: 8, 1, 1>, llamac.kernel = "k_split_attention", llamac.step = 1
 // NVVM-COUNT-16: arith.maximumf
 // NVVM: memref.store {{.*}} : memref<1x8x64xf32>
+
+// Prefill token blocks: 8 tokens at dim 4096 with a fused norm take blocks
+// of 2 (grid y = 4), each staging both normalized rows; every weight load
+// feeds both tokens.
+// NVVM: gpu.func @k_norm_linear_prefill
+// NVVM-SAME: workgroup(%[[ROWS:[a-z0-9]+]] : memref<2x4096xf32, #gpu.address_space<workgroup>>
+// NVVM-SAME: llamac.grid = array<i64: 16, 4, 1>
+// NVVM: vector.load %[[ROWS]]
+// NVVM: vector.load %[[ROWS]]
+// NVVM: vector.load {{.*}} : memref<64x4096xbf16>, vector<8xbf16>
+// NVVM-COUNT-2: vector.fma
 
 // BAD: unknown GPU target 'spirv' (nvvm | rocdl)
 func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writable = true}) -> tensor<2xf32> {

@@ -57,6 +57,8 @@
 // CHECK-SAME: %ctaid.z
 // CHECK-SAME: shfl.sync.idx.b32
 // CHECK-SAME: .entry k_split_attention_combine(
+// CHECK: .entry k_norm_linear_prefill(
+// CHECK-SAME: ld.shared.v4.b32
 
 // ptxas accepted every module: each object is an ELF cubin.
-// CUBIN-COUNT-13: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF
+// CUBIN-COUNT-14: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF
