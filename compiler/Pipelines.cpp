@@ -109,15 +109,18 @@ std::vector<Phase> getCpuKernelPhases(const CpuLoweringOptions &options) {
   };
 }
 
-std::vector<StringRef> getPhaseNames() {
+std::vector<StringRef> getPhaseNames(std::optional<bool> gpu) {
   std::vector<StringRef> names{"import"};
   for (const Phase &phase : getModelPhases())
     names.push_back(phase.name);
   names.push_back("kernels");
-  for (const Phase &phase : getCpuKernelPhases())
-    names.push_back(phase.name);
-  names.push_back("gpu");
-  names.push_back("gpu-llvm");
+  if (gpu != true)
+    for (const Phase &phase : getCpuKernelPhases())
+      names.push_back(phase.name);
+  if (gpu != false) {
+    names.push_back("gpu");
+    names.push_back("gpu-llvm");
+  }
   return names;
 }
 

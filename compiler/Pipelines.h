@@ -27,6 +27,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace llamac {
@@ -58,8 +59,9 @@ void buildGpuBinary(mlir::OpPassManager &pm, llvm::StringRef format, llvm::Strin
 /// Phases run on the CPU kernel module after partitioning.
 std::vector<Phase> getCpuKernelPhases(const CpuLoweringOptions &options = {});
 
-/// Every name accepted by `--dump-ir-after`, in order.
-std::vector<llvm::StringRef> getPhaseNames();
+/// The names `--dump-ir-after` accepts, in order: for a GPU target
+/// (`gpu` true), a CPU target (false), or all of them (nullopt).
+std::vector<llvm::StringRef> getPhaseNames(std::optional<bool> gpu = std::nullopt);
 
 /// Registers each phase as `llama-<name>-pipeline` for llama-opt.
 void registerPipelines();

@@ -111,6 +111,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   bool gpu = options.target == "nvvm" || options.target == "rocdl";
   if (options.target != "cpu" && !gpu)
     return makeError("unknown --target '" + options.target + "' (one of: cpu, nvvm, rocdl)");
+  std::vector<llvm::StringRef> targetPhases = getPhaseNames(gpu);
+  if (!options.dumpIrAfter.empty() && !llvm::is_contained(targetPhases, options.dumpIrAfter))
+    return makeError("phase '" + options.dumpIrAfter + "' does not run for --target " +
+                     options.target + " (its phases: " + llvm::join(targetPhases, ", ") + ")");
+  if (gpu && options.bf16Dot == "on")
+    return makeError("--bf16-dot on is for --target cpu (AVX-512 BF16); GPU kernels widen "
+                     "bf16 weights in registers");
   std::string chip = options.chip;
   if (gpu && (chip.empty() || chip == "native"))
     chip = options.target == "nvvm" ? "sm_90" : "gfx942";
