@@ -24,7 +24,7 @@ struct CompileOptions {
   std::string bf16Dot = "auto";
   int64_t maxSeqLen = 0;      ///< 0 = the model's
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
-  int64_t minParallelBytes = 1 << 20; ///< see PartitionOptions
+  int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions
   std::string dumpIrAfter;    ///< a phase name, or empty
   bool summary = false;
   bool progress = false;      ///< show progress (on a terminal)

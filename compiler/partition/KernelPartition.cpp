@@ -23,6 +23,13 @@ using namespace mlir::llama;
 namespace llamac {
 namespace {
 
+/// How much sooner a prefill projection pays for splitting than a decode
+/// one: a chunk does tens of times a decode step's work per weight byte.
+constexpr int64_t kPrefillWorkPerByte = 16;
+/// Attention reads the live prefix, a fraction of the cache bound it is
+/// judged by, but also works per query head of each kv head.
+constexpr int64_t kAttentionBytesPerCacheByte = 4;
+
 /// Where a value lives at run time: a buffer binding or a scalar argument.
 struct Placement {
   std::optional<Binding> binding;
@@ -219,13 +226,19 @@ private:
       argTypes.push_back(type);
       scratch = true;
     }
+    // A projection is split over threads when its weights are large enough
+    // for the split to repay the wake-ups; a prefill chunk does `tokens`
+    // times the work per weight byte, so it splits at a smaller size.
+    int64_t projectionThreshold = schedule.tokens > 1
+                                      ? options.minParallelBytes / kPrefillWorkPerByte
+                                      : options.minParallelBytes;
     auto linear = dyn_cast<LinearOp>(op);
     bool ranged = false;
     if (linear) {
       auto weightType = cast<RankedTensorType>(linear.getWeight().getType());
       int64_t bytes = weightType.getNumElements() *
                       weightType.getElementTypeBitWidth() / 8;
-      ranged = bytes >= options.minParallelBytes;
+      ranged = bytes >= projectionThreshold;
       if (ranged)
         dispatch.range = weightType.getDimSize(0);
     }
@@ -237,14 +250,14 @@ private:
         rowsTotal += type.getDimSize(0);
         bytes += type.getNumElements() * type.getElementTypeBitWidth() / 8;
       }
-      ranged = bytes >= options.minParallelBytes;
+      ranged = bytes >= projectionThreshold;
       if (ranged)
         dispatch.range = rowsTotal;
     }
     if (auto gated = dyn_cast<GatedLinearOp>(op)) {
       auto weightType = cast<RankedTensorType>(gated.getGate().getType());
       int64_t bytes = 2 * weightType.getNumElements() * weightType.getElementTypeBitWidth() / 8;
-      ranged = bytes >= options.minParallelBytes;
+      ranged = bytes >= projectionThreshold;
       if (ranged)
         dispatch.range = weightType.getDimSize(0);
     }
@@ -254,7 +267,7 @@ private:
       auto cacheType = cast<RankedTensorType>(attention.getKeys().getType());
       int64_t layerBytes = 2 * cacheType.getNumElements() / cacheType.getDimSize(0) *
                            cacheType.getElementTypeBitWidth() / 8;
-      ranged = layerBytes >= options.minParallelBytes;
+      ranged = layerBytes >= options.minParallelBytes / kAttentionBytesPerCacheByte;
       if (ranged)
         dispatch.range = cacheType.getDimSize(1);
     }

@@ -25,10 +25,11 @@ struct PartitionedModel {
 };
 
 struct PartitionOptions {
-  /// A linear layer is split over threads only when its weights are at least
-  /// this many bytes: waking a sleeping worker costs tens of microseconds,
-  /// more than a small GEMV takes on one core.
-  int64_t minParallelBytes = 1 << 20;
+  /// A decode projection is split over threads only when its weights are at
+  /// least this many bytes: waking a sleeping worker costs tens of
+  /// microseconds, more than a small GEMV takes on one core. Prefill
+  /// projections split at 1/16 of it, attention at 1/4 of its cache bytes.
+  int64_t minParallelBytes = 4 << 20;
   /// Prefill kernels take the `rows` scalar and compute only the rows a call
   /// fills. GPU kernels run every row of their static grid instead (the
   /// padding rows cost idle lanes, not time), so their targets turn this off.

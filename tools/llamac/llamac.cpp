@@ -55,8 +55,9 @@ cl::opt<int64_t> prefillTokens("prefill-tokens",
                                cl::init(0), cl::cat(category));
 cl::opt<int64_t> minParallelBytes(
     "min-parallel-bytes",
-    cl::desc("Split a linear layer over threads only when its weights have at least this many bytes"),
-    cl::init(1 << 20), cl::cat(category));
+    cl::desc("Split a decode projection over threads only when its weights have at least this "
+             "many bytes (prefill: 1/16 of it; attention: 1/4 of its cache bytes)"),
+    cl::init(4 << 20), cl::cat(category));
 cl::opt<std::string> tokenizer("tokenizer", cl::desc("sentencepiece tokenizer.model to use"),
                                cl::cat(category));
 cl::opt<std::string> dumpIrAfter("dump-ir-after",
