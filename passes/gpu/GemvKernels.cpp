@@ -29,14 +29,19 @@ constexpr int64_t kRowsPerBlock = 4;
 /// Static shared memory every target offers a block.
 constexpr int64_t kSharedBytes = 48 * 1024;
 
+/// True when `count` normalized rows of `dim` floats, and a sum scratch per
+/// row, fit the block's shared memory.
+bool stagedRowsFit(int64_t count, int64_t dim) {
+  return count * dim * 4 + count * kRowsPerBlock * 4 <= kSharedBytes;
+}
+
 /// Tokens a block computes together: each loaded weight vector feeds all
 /// of them, so a prefill streams the weights tokens / block times instead of
 /// once per token. Decode has one token. With a fused RMSNorm the block's
 /// normalized rows must also fit in shared memory.
 int64_t tokensPerBlock(int64_t tokens, int64_t dim, bool stagedRows) {
   for (int64_t block : {4, 2})
-    if (tokens % block == 0 &&
-        (!stagedRows || block * dim * 4 + block * kRowsPerBlock * 4 <= kSharedBytes))
+    if (tokens % block == 0 && (!stagedRows || stagedRowsFit(block, dim)))
       return block;
   return 1;
 }
@@ -52,7 +57,7 @@ FailureOr<Value> stageNormalizedRows(GpuKernelBuilder &kb, RMSNormOp norm,
   Value src = operands.lookup(norm.getInput()), weight = operands.lookup(norm.getWeight());
   int64_t dim = staticDim(src, 1);
   int64_t count = static_cast<int64_t>(tokens.size());
-  if (count * dim * 4 + count * kRowsPerBlock * 4 > kSharedBytes)
+  if (!stagedRowsFit(count, dim))
     return failure();
   Value staged = kb.sharedBuffer({count, dim});
   Value tid = kb.threadId(gpu::Dimension::x);

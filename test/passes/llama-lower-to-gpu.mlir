@@ -140,6 +140,20 @@
 // NVVM: vector.load {{.*}} : memref<64x4096xbf16>, vector<8xbf16>
 // NVVM-COUNT-2: vector.fma
 
+// 6 tokens take blocks of 2 (grid y = 3): token ids 2y and 2y + 1, each
+// with its own residual row and output row.
+// NVVM: gpu.func @k_linear_residual_prefill
+// NVVM-SAME: llamac.grid = array<i64: 16, 3, 1>
+// NVVM: %[[BASE:[0-9]+]] = arith.muli %block_id_y, %c2
+// NVVM: %[[FIRST:[0-9]+]] = arith.addi %[[BASE]], %c0
+// NVVM: %[[SECOND:[0-9]+]] = arith.addi %[[BASE]], %c1
+// NVVM: vector.load %arg0[%[[FIRST]], %{{.*}}]
+// NVVM: vector.load %arg0[%[[SECOND]], %{{.*}}]
+// NVVM: memref.load %arg2[%[[FIRST]], %[[ROW:[0-9]+]]]
+// NVVM: memref.store {{.*}}, %arg3[%[[FIRST]], %[[ROW]]]
+// NVVM: memref.load %arg2[%[[SECOND]], %[[ROW]]]
+// NVVM: memref.store {{.*}}, %arg3[%[[SECOND]], %[[ROW]]]
+
 // BAD: unknown GPU target 'spirv' (nvvm | rocdl)
 func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writable = true}) -> tensor<2xf32> {
   %0 = llama.silu %a : tensor<2xf32>

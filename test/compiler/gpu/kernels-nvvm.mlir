@@ -61,4 +61,4 @@
 // CHECK-SAME: ld.shared.v4.b32
 
 // ptxas accepted every module: each object is an ELF cubin.
-// CUBIN-COUNT-14: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF
+// CUBIN-COUNT-15: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF

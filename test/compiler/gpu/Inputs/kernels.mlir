@@ -151,3 +151,14 @@ func.func private @k_norm_linear_prefill(%x: tensor<8x4096xf32>, %g: tensor<4096
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<8x64xf32>, tensor<8x64xf32>) -> tensor<8x64xf32>
   return %1 : tensor<8x64xf32>
 }
+
+// -----
+
+// A 6-token prefill projection with a residual: blocks of 2 tokens (6 is not
+// a multiple of 4), each token's residual read at its own row.
+func.func private @k_linear_residual_prefill(%x: tensor<6x256xf32>, %w: tensor<64x256xbf16>, %r: tensor<6x64xf32>,
+                                             %out: tensor<6x64xf32> {bufferization.writable = true}) -> tensor<6x64xf32> {
+  %0 = llama.linear %x, %w plus %r : tensor<6x64xf32> : tensor<6x256xf32>, tensor<64x256xbf16> -> tensor<6x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<6x64xf32>, tensor<6x64xf32>) -> tensor<6x64xf32>
+  return %1 : tensor<6x64xf32>
+}
