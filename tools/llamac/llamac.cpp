@@ -19,6 +19,9 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <string>
+#include <tuple>
+
 using namespace llvm;
 
 namespace {
@@ -48,16 +51,19 @@ cl::opt<std::string> bf16Dot(
     cl::init("auto"), cl::cat(category));
 cl::opt<std::string> quantize("quantize", cl::desc("Weight quantization: none | int8 | int4"),
                               cl::init("none"), cl::cat(category));
-cl::opt<int64_t> maxSeqLen("max-seq-len", cl::desc("KV-cache length (default: the model's context)"),
-                           cl::init(0), cl::cat(category));
-cl::opt<int64_t> prefillTokens("prefill-tokens",
-                               cl::desc("Tokens per prefill call (default: min(128, max-seq-len))"),
-                               cl::init(0), cl::cat(category));
-cl::opt<int64_t> minParallelBytes(
+// Numbers are read as text and converted here: cl's own integer parser
+// prints its complaint to stderr itself, ahead of our one `error:` line.
+cl::opt<std::string> maxSeqLen("max-seq-len",
+                               cl::desc("KV-cache length (default: the model's context)"),
+                               cl::value_desc("N"), cl::init("0"), cl::cat(category));
+cl::opt<std::string> prefillTokens("prefill-tokens",
+                                   cl::desc("Tokens per prefill call (default: min(128, max-seq-len))"),
+                                   cl::value_desc("N"), cl::init("0"), cl::cat(category));
+cl::opt<std::string> minParallelBytes(
     "min-parallel-bytes",
     cl::desc("Split a decode projection over threads only when its weights have at least this "
              "many bytes (prefill: 1/16 of it; attention: 1/4 of its cache bytes)"),
-    cl::init(4 << 20), cl::cat(category));
+    cl::value_desc("N"), cl::init(std::to_string(4 << 20)), cl::cat(category));
 cl::opt<std::string> tokenizer("tokenizer", cl::desc("sentencepiece tokenizer.model to use"),
                                cl::cat(category));
 cl::opt<std::string> dumpIrAfter("dump-ir-after",
@@ -186,9 +192,12 @@ int main(int argc, char **argv) {
   options.toolkit = cudaToolkit;
   options.dtype = dtype;
   options.bf16Dot = bf16Dot;
-  options.maxSeqLen = maxSeqLen;
-  options.prefillTokens = prefillTokens;
-  options.minParallelBytes = minParallelBytes;
+  for (auto [flag, text, value] :
+       {std::tuple{"--max-seq-len", &maxSeqLen, &options.maxSeqLen},
+        std::tuple{"--prefill-tokens", &prefillTokens, &options.prefillTokens},
+        std::tuple{"--min-parallel-bytes", &minParallelBytes, &options.minParallelBytes}})
+    if (!to_integer(StringRef(text->getValue()), *value, 10) || *value < 0)
+      return fail(Twine(flag) + " must be a non-negative integer, got '" + text->getValue() + "'");
   options.dumpIrAfter = dumpIrAfter;
   options.summary = summary;
   options.progress = !quiet && sys::Process::StandardErrIsDisplayed();
