@@ -121,11 +121,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   std::string chip = options.chip;
   if (gpu && (chip.empty() || chip == "native"))
     chip = options.target == "nvvm" ? "sm_90" : "gfx942";
-  if (gpu && !isValidGpuChip(options.target, chip))
-    return makeError("--chip " + chip + " is not a " + options.target + " chip (" +
-                     (options.target == "nvvm" ? "e.g. sm_80, sm_90, sm_90a"
-                                               : "e.g. gfx90a, gfx942") +
-                     ")");
+  if (gpu)
+    if (llvm::Error err = checkGpuChip(options.target, chip))
+      return err;
   if (options.output.empty())
     return makeError("no output given: use -o <artifact>");
 

@@ -77,23 +77,22 @@ llvm::Expected<std::string> serialize(ModuleOp module, llvm::StringRef format,
 
 } // namespace
 
-bool isValidGpuChip(llvm::StringRef target, llvm::StringRef chip) {
-  if (target == "nvvm")
-    return llvm::Regex("^sm_[0-9]+a?$").match(chip);
-  if (target == "rocdl")
-    return llvm::Regex("^gfx[0-9a-f]+$").match(chip);
-  return false;
+llvm::Error checkGpuChip(llvm::StringRef target, llvm::StringRef chip) {
+  bool valid = target == "nvvm"    ? llvm::Regex("^sm_[0-9]+a?$").match(chip)
+               : target == "rocdl" ? llvm::Regex("^gfx[0-9a-f]+$").match(chip)
+                                   : false;
+  if (valid)
+    return llvm::Error::success();
+  return makeError("--chip " + chip + " is not a " + target + " chip (" +
+                   (target == "nvvm" ? "e.g. sm_80, sm_90, sm_90a" : "e.g. gfx90a, gfx942") + ")");
 }
 
 llvm::Expected<GpuCodeObject> compileGpuKernels(ModuleOp kernels,
                                                const GpuCodegenOptions &options) {
   if (!llama::getGpuTargetInfo(options.target))
     return makeError("unknown GPU target '" + options.target + "' (nvvm | rocdl)");
-  if (!isValidGpuChip(options.target, options.chip))
-    return makeError("--chip " + options.chip + " is not a " + options.target + " chip (" +
-                     (options.target == "nvvm" ? "e.g. sm_80, sm_90, sm_90a"
-                                               : "e.g. gfx90a, gfx942") +
-                     ")");
+  if (llvm::Error err = checkGpuChip(options.target, options.chip))
+    return std::move(err);
   // Find the toolkit first: a missing one should fail before any work.
   std::string toolkit;
   std::optional<RocmToolkitDir> rocm;

@@ -41,8 +41,9 @@ struct GpuCodeObject {
   std::map<std::string, std::vector<std::pair<std::string, LaunchDims>>> launches;
 };
 
-/// True for the chips the target accepts (`sm_<digits>[a]`, `gfx<hex>`).
-bool isValidGpuChip(llvm::StringRef target, llvm::StringRef chip);
+/// Success for the chips the target accepts (`sm_<digits>[a]`, `gfx<hex>`),
+/// else the error a user sees.
+llvm::Error checkGpuChip(llvm::StringRef target, llvm::StringRef chip);
 
 /// Compiles the kernel module (llama dialect, from partitionIntoKernels with
 /// GPU partition options) in place into a code object.

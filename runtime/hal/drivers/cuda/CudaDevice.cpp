@@ -289,14 +289,7 @@ absl::StatusOr<std::unique_ptr<CudaApi>> CudaApi::open(int ordinal) {
 } // namespace
 
 absl::StatusOr<std::unique_ptr<Device>> openCudaDevice(int ordinal) {
-  absl::StatusOr<std::unique_ptr<CudaApi>> api = CudaApi::open(ordinal);
-  if (!api.ok())
-    return api.status();
-  absl::StatusOr<std::unique_ptr<gpu::GpuDevice>> device =
-      gpu::GpuDevice::create(std::move(*api));
-  if (!device.ok())
-    return device.status();
-  return std::unique_ptr<Device>(std::move(*device));
+  return gpu::GpuDevice::open(CudaApi::open(ordinal));
 }
 
 } // namespace llamac::hal::cuda

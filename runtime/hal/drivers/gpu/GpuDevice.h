@@ -28,6 +28,18 @@ public:
   /// {pos, rows} buffer.
   static absl::StatusOr<std::unique_ptr<GpuDevice>>
   create(std::unique_ptr<GpuApi> api);
+  /// The device over a vendor API that `opened` holds, or the error that
+  /// opening it (or creating the device) gave.
+  template <typename Api>
+  static absl::StatusOr<std::unique_ptr<Device>>
+  open(absl::StatusOr<std::unique_ptr<Api>> opened) {
+    if (!opened.ok())
+      return opened.status();
+    absl::StatusOr<std::unique_ptr<GpuDevice>> device = create(std::move(*opened));
+    if (!device.ok())
+      return device.status();
+    return std::unique_ptr<Device>(std::move(*device));
+  }
   ~GpuDevice() override;
 
   std::string name() const override { return api->deviceKind(); }

@@ -255,14 +255,7 @@ absl::StatusOr<std::unique_ptr<HipApi>> HipApi::open(int ordinal) {
 } // namespace
 
 absl::StatusOr<std::unique_ptr<Device>> openHipDevice(int ordinal) {
-  absl::StatusOr<std::unique_ptr<HipApi>> api = HipApi::open(ordinal);
-  if (!api.ok())
-    return api.status();
-  absl::StatusOr<std::unique_ptr<gpu::GpuDevice>> device =
-      gpu::GpuDevice::create(std::move(*api));
-  if (!device.ok())
-    return device.status();
-  return std::unique_ptr<Device>(std::move(*device));
+  return gpu::GpuDevice::open(HipApi::open(ordinal));
 }
 
 } // namespace llamac::hal::hip
