@@ -72,9 +72,10 @@ ArrayRef<Phase> getModelPhases() {
   return phases;
 }
 
-void buildGpuKernels(OpPassManager &pm, StringRef target) {
+void buildGpuKernels(OpPassManager &pm, StringRef target, bool bf16MatrixUnits) {
   llama::LlamaLowerToGpuOptions options;
   options.target = target.str();
+  options.bf16MatrixUnits = bf16MatrixUnits;
   pm.addPass(llama::createLlamaLowerToGpu(options));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -90,6 +91,7 @@ void buildGpuLlvm(OpPassManager &pm, StringRef target, StringRef chip) {
   else
     addUpstream(pm, ("rocdl-attach-target{chip=" + chip + " O=3},"
                      "gpu.module(convert-scf-to-cf,"
+                     "convert-amdgpu-to-rocdl{chipset=" + chip + "},"
                      "convert-gpu-to-rocdl{chipset=" + chip +
                      " use-bare-ptr-memref-call-conv=1},"
                      "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)")

@@ -51,7 +51,7 @@ struct CpuLoweringOptions {
 };
 
 /// GPU kernel phases; `target` is nvvm or rocdl, `chip` e.g. sm_90 or gfx942.
-void buildGpuKernels(mlir::OpPassManager &pm, llvm::StringRef target);
+void buildGpuKernels(mlir::OpPassManager &pm, llvm::StringRef target, bool bf16MatrixUnits);
 void buildGpuLlvm(mlir::OpPassManager &pm, llvm::StringRef target, llvm::StringRef chip);
 /// `format`: bin (cubin / HSACO) or isa (PTX / AMDGPU assembly).
 void buildGpuBinary(mlir::OpPassManager &pm, llvm::StringRef format, llvm::StringRef toolkit);

@@ -22,6 +22,10 @@ struct GpuTargetInfo {
   int64_t subgroupSize;
   /// Bytes one lane loads at once to stream memory at full width.
   int64_t vectorLoadBytes;
+  /// Whether prefill projections of bf16 weights run on the matrix units
+  /// (mma.sync / MFMA) with activations rounded to bf16; set by the pass
+  /// option, since it changes the numerics.
+  bool bf16MatrixUnits = false;
 };
 
 /// The gpu.module that llama-lower-to-gpu fills with the kernels of every

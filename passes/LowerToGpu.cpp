@@ -24,10 +24,12 @@
 #include "passes/Passes.h"
 #include "passes/gpu/GpuKernels.h"
 
+#include "mlir/Dialect/AMDGPU/IR/AMDGPUDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/ADT/DenseSet.h"
 
@@ -44,6 +46,15 @@ namespace {
 using EmitFn = FailureOr<GpuLaunchDims> (*)(GpuKernelBuilder &, Operation *, const IRMapping &,
                                             ArrayRef<Value>);
 
+/// A projection on the matrix units when it fits them (a bf16 prefill
+/// chunk), otherwise the GEMV.
+FailureOr<GpuLaunchDims> emitProjectionKernel(GpuKernelBuilder &kb, Operation *op,
+                                              const IRMapping &operands, ArrayRef<Value> results) {
+  if (fitsMatrixUnits(kb.target, op, operands))
+    return emitMatrixUnitGemmKernel(kb, op, operands, results);
+  return emitGemvKernel(kb, op, operands, results);
+}
+
 /// One launch of a kernel function: its gpu.func name suffix and body.
 struct Step {
   StringRef suffix;
@@ -54,7 +65,7 @@ struct Step {
 /// the keys over blocks, then combines the partial softmaxes.
 SmallVector<Step> stepsOf(Operation *op, bool scratch) {
   if (isa<LinearOp, LinearGroupOp, GatedLinearOp>(op))
-    return {{"", emitGemvKernel}};
+    return {{"", emitProjectionKernel}};
   if (isa<RMSNormOp>(op))
     return {{"", emitRMSNormKernel}};
   if (isa<RopeOp>(op))
@@ -201,6 +212,17 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
 
 struct LlamaLowerToGpuPass : llama::impl::LlamaLowerToGpuBase<LlamaLowerToGpuPass> {
   using LlamaLowerToGpuBase::LlamaLowerToGpuBase;
+
+  /// The matrix-unit dialect of the target only: a loaded NVVM dialect
+  /// changes how convert-gpu-to-rocdl lowers math.rsqrt (1/sqrt instead of
+  /// v_rsq), so the other target's is never loaded.
+  void getDependentDialects(DialectRegistry &registry) const override {
+    LlamaLowerToGpuBase::getDependentDialects(registry);
+    if (target == "rocdl")
+      registry.insert<amdgpu::AMDGPUDialect>();
+    else
+      registry.insert<NVVM::NVVMDialect>();
+  }
   void runOnOperation() override {
     ModuleOp module = getOperation();
     std::optional<GpuTargetInfo> info = getGpuTargetInfo(target);
@@ -208,6 +230,7 @@ struct LlamaLowerToGpuPass : llama::impl::LlamaLowerToGpuBase<LlamaLowerToGpuPas
       module.emitError() << "unknown GPU target '" << target << "' (nvvm | rocdl)";
       return signalPassFailure();
     }
+    info->bf16MatrixUnits = bf16MatrixUnits;
     SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
     OpBuilder b(&getContext());
     b.setInsertionPointToEnd(module.getBody());

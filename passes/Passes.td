@@ -165,7 +165,10 @@ def LlamaLowerToGpu : Pass<"llama-lower-to-gpu", "::mlir::ModuleOp"> {
     - linear / linear_group / gated_linear: a GEMV with one subgroup per
       output feature, 16-byte weight loads (4 f32 or 8 bf16/f16 widened in
       registers), a `gpu.shuffle xor` butterfly, and the residual add or
-      SwiGLU as its epilogue;
+      SwiGLU as its epilogue; a prefill chunk of bf16 weights instead runs
+      on the matrix units (`nvvm.mma.sync` m16n8k16 / `amdgpu.mfma`
+      16x16x16) with its activations rounded to bf16, unless
+      `bf16-matrix-units=false`;
     - rms_norm: one subgroup per row;
     - rope and kv_write: one thread per element;
     - attention: one subgroup per (head, query row), online softmax over
@@ -176,11 +179,14 @@ def LlamaLowerToGpu : Pass<"llama-lower-to-gpu", "::mlir::ModuleOp"> {
     reads, so a captured decode graph replays for every position.
   }];
   let options = [
-    Option<"target", "target", "std::string", "\"nvvm\"", "nvvm | rocdl">
+    Option<"target", "target", "std::string", "\"nvvm\"", "nvvm | rocdl">,
+    Option<"bf16MatrixUnits", "bf16-matrix-units", "bool", "true",
+           "Prefill projections of bf16 weights on the matrix units, activations rounded to bf16">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",

@@ -2,8 +2,9 @@
 # Checks the NVVM path on a machine with an NVIDIA GPU and the CUDA toolkit
 # (not part of the test suite: CI machines have no GPU).
 #   1. builds llamac and the tests;
-#   2. compiles stories260K for this GPU and runs the driver conformance
-#      suite on cuda (decode logits compared with the CPU path);
+#   2. compiles stories260K for this GPU (f32 and bf16 weights) and runs the
+#      driver conformance suite on cuda: decode logits compared with the CPU
+#      path, and a bf16 prefill chunk (tensor-core GEMM) with the CPU's;
 #   3. generates greedily on cpu and cuda (prompt through prefill, then
 #      decode replayed as a CUDA graph) and requires identical tokens;
 #   4. compiles a synthetic Llama-2-7B-shaped bf16 model (or --preset NAME)
@@ -45,7 +46,11 @@ echo "== stories260K: driver conformance on cuda (logits vs the cpu path)"
 S260="$WORK/stories260K-$CHIP.llamac"
 "$BIN/llamac" compile models/stories260K/stories260K.bin -o "$S260" --target nvvm \
   --chip "$CHIP" --cuda-toolkit "$CUDA_HOME" --quiet
-LLAMAC_TEST_NVVM_ARTIFACT="$S260" "$BIN/llamac_runtime_tests" \
+S260_BF16="$WORK/stories260K-bf16-$CHIP.llamac"
+"$BIN/llamac" compile models/stories260K/stories260K.bin -o "$S260_BF16" --target nvvm \
+  --chip "$CHIP" --cuda-toolkit "$CUDA_HOME" --dtype bf16 --quiet
+LLAMAC_TEST_NVVM_ARTIFACT="$S260" LLAMAC_TEST_NVVM_BF16_ARTIFACT="$S260_BF16" \
+  "$BIN/llamac_runtime_tests" \
   --gtest_filter='Drivers/DriverConformanceTest.*/cuda:*GpuDevice*'
 
 echo "== stories260K: greedy tokens, cpu vs cuda"

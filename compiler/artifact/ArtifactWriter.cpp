@@ -138,11 +138,9 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   json meta;
   meta["producer"] = "llamac 0.1";
   meta["model"] = modelToJson(c.config);
-  meta["target"] = {{"name", c.targetName}, {"chip", c.chip}};
-  if (c.targetName == "cpu") {
+  meta["target"] = {{"name", c.targetName}, {"chip", c.chip}, {"bf16_dot", c.bf16Dot}};
+  if (c.targetName == "cpu")
     meta["target"]["cpu_features"] = c.cpuFeatures;
-    meta["target"]["bf16_dot"] = c.bf16Dot;
-  }
   meta["tokenizer"] = {{"kind", "sentencepiece"}, {"offset", tokenizerOffset},
                        {"size", c.tokenizer.size()}};
   meta["kernels"] = {{"format", c.kernelFormat}, {"offset", kernelsOffset},

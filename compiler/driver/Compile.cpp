@@ -115,15 +115,15 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (!options.dumpIrAfter.empty() && !llvm::is_contained(targetPhases, options.dumpIrAfter))
     return makeError("phase '" + options.dumpIrAfter + "' does not run for --target " +
                      options.target + " (its phases: " + llvm::join(targetPhases, ", ") + ")");
-  if (gpu && options.bf16Dot == "on")
-    return makeError("--bf16-dot on is for --target cpu (AVX-512 BF16); GPU kernels widen "
-                     "bf16 weights in registers");
   std::string chip = options.chip;
   if (gpu && (chip.empty() || chip == "native"))
     chip = options.target == "nvvm" ? "sm_90" : "gfx942";
   if (gpu)
     if (llvm::Error err = checkGpuChip(options.target, chip))
       return err;
+  if (gpu && options.bf16Dot == "on" && !hasBf16MatrixUnits(options.target, chip))
+    return makeError("--bf16-dot=on needs a chip with bf16 matrix units (sm_80 and later, "
+                     "gfx90a, gfx94x); '" + chip + "' has none");
   if (options.output.empty())
     return makeError("no output given: use -o <artifact>");
 
@@ -233,6 +233,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     codegen.target = options.target;
     codegen.chip = chip;
     codegen.toolkit = options.toolkit;
+    // Prefill projections of bf16 weights on the matrix units, activations
+    // rounded to bf16 as on the CPU's vdpbf16ps path; decode stays f32.
+    codegen.bf16MatrixUnits = dtype == DType::BF16 && *bf16Dot != Bf16Dot::Off &&
+                              hasBf16MatrixUnits(options.target, chip);
     codegen.afterPhase = dumpIf;
     llvm::Expected<GpuCodeObject> object = compileGpuKernels(*partitioned->kernels, codegen);
     if (!object) {
@@ -259,6 +263,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       }
     contents.targetName = options.target;
     contents.chip = chip;
+    contents.bf16Dot = codegen.bf16MatrixUnits;
     contents.kernelFormat = object->format;
     contents.kernelLibrary = std::move(object->binary);
     contents.kernelPtx = std::move(object->ptx);

@@ -21,6 +21,17 @@ namespace mlir::llama {
 FailureOr<GpuLaunchDims> emitGemvKernel(GpuKernelBuilder &kb, Operation *op,
                                         const IRMapping &operands, ArrayRef<Value> results);
 
+/// Whether a linear, linear_group or gated_linear op runs as a matrix-unit
+/// GEMM: the target allows it, the weights are bf16, the activations f32
+/// with a depth the unit's k divides, and there are at least a tile's rows
+/// of tokens (a prefill chunk).
+bool fitsMatrixUnits(const GpuTargetInfo &target, Operation *op, const IRMapping &operands);
+/// The same ops as a GEMM on the matrix units (mma.sync, MFMA): blocks of
+/// subgroups that each compute a tokens × features tile.
+FailureOr<GpuLaunchDims> emitMatrixUnitGemmKernel(GpuKernelBuilder &kb, Operation *op,
+                                                  const IRMapping &operands,
+                                                  ArrayRef<Value> results);
+
 /// rms_norm: one subgroup per row (when not fused into a GEMV).
 FailureOr<GpuLaunchDims> emitRMSNormKernel(GpuKernelBuilder &kb, Operation *op,
                                            const IRMapping &operands, ArrayRef<Value> results);

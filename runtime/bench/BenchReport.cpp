@@ -3,6 +3,7 @@
 #include "runtime/bench/BenchReport.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 
 namespace llamac::bench {
@@ -97,7 +98,11 @@ std::string benchTable(const BenchResult &r) {
       r.artifact, static_cast<long long>(r.model.layers),
       static_cast<long long>(r.model.dim),
       static_cast<long long>(r.model.vocab), r.traffic.weightDtype,
-      r.bf16Dot ? " (vdpbf16ps)" : "", r.chip,
+      !r.bf16Dot                      ? ""
+      : absl::StartsWith(r.chip, "sm_") ? " (mma.sync prefill)"
+      : absl::StartsWith(r.chip, "gfx") ? " (MFMA prefill)"
+                                        : " (vdpbf16ps)",
+      r.chip,
       r.threads, r.repeats);
   out += absl::StrFormat("  %-38s%12s%12s%12s\n", "", "median", "min", "max");
   for (const PrefillMeasurement &m : r.prefill)

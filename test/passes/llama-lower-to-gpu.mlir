@@ -1,5 +1,6 @@
 // RUN: llama-opt %S/../compiler/gpu/Inputs/kernels.mlir --split-input-file --llama-lower-to-gpu=target=nvvm | FileCheck %s --check-prefix=NVVM
 // RUN: llama-opt %S/../compiler/gpu/Inputs/kernels.mlir --split-input-file --llama-lower-to-gpu=target=rocdl | FileCheck %s --check-prefix=ROCDL
+// RUN: llama-opt %S/../compiler/gpu/Inputs/kernels.mlir --split-input-file --llama-lower-to-gpu="target=nvvm bf16-matrix-units=false" | FileCheck %s --check-prefix=GEMV
 // RUN: not llama-opt %s --split-input-file --llama-lower-to-gpu=target=spirv 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not llama-opt %s --split-input-file --llama-lower-to-gpu=target=nvvm 2>&1 | FileCheck %s --check-prefix=TWO
 
@@ -153,6 +154,71 @@
 // NVVM: memref.store {{.*}}, %arg3[%[[FIRST]], %[[ROW]]]
 // NVVM: memref.load %arg2[%[[SECOND]], %[[ROW]]]
 // NVVM: memref.store {{.*}}, %arg3[%[[SECOND]], %[[ROW]]]
+
+// Prefill chunks of bf16 weights run on the matrix units. A block is 4
+// subgroups on the same 32 tokens, each with 32 features of its own: grid x
+// is the 2 token tiles of 40 tokens, grid y the 8 + 2 + 3 subgroup slots of
+// the 256-, 64- and 72-row weights. The fused norm stages each token's
+// inverse RMS (rows past the last token read token 39) behind a barrier;
+// activations are normalized and rounded to bf16 as they are read.
+// NVVM: gpu.func @k_mma_norm_linear_group
+// NVVM-SAME: workgroup(%[[INV:[a-z0-9]+]] : memref<32xf32, #gpu.address_space<workgroup>>
+// NVVM-SAME: known_block_size = array<i32: 128, 1, 1>, llamac.grid = array<i64: 2, 4, 1>
+// NVVM: arith.minui %{{.*}}, %c39
+// NVVM: memref.store {{.*}}, %[[INV]]
+// NVVM: gpu.barrier
+// NVVM: memref.load %[[INV]]
+// NVVM: arith.truncf {{.*}} : vector<2xf32> to vector<2xbf16>
+// NVVM: vector.load %arg2{{.*}} : memref<256x256xbf16>, vector<2xbf16>
+// NVVM: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+// NVVM: memref.store {{.*}}, %arg5
+// The 72-row weight: its rows are clamped for loading, the stores guarded.
+// NVVM: arith.minui %{{.*}}, %c71
+// NVVM: nvvm.mma.sync
+// NVVM: arith.cmpi ult, %{{.*}}, %c72
+// NVVM: memref.store {{.*}}, %arg7
+
+// SwiGLU: gate and up share the subgroup's slot (96 rows: 3 slots, 1 block).
+// NVVM: gpu.func @k_mma_gated_linear
+// NVVM-SAME: llamac.grid = array<i64: 1, 1, 1>
+// NVVM-COUNT-16: nvvm.mma.sync
+// NVVM: arith.mulf
+// NVVM: memref.store {{.*}}, %arg3
+// NVVM: gpu.func @k_mma_linear_residual
+// NVVM-SAME: llamac.grid = array<i64: 1, 1, 1>
+// NVVM: nvvm.mma.sync
+// NVVM: memref.load %arg2
+// NVVM: memref.store {{.*}}, %arg3
+// f32 weights, or a depth of 172, stay GEMVs (blocks of 4 tokens).
+// NVVM: gpu.func @k_prefill_f32_weights
+// NVVM-SAME: llamac.grid = array<i64: 16, 8, 1>
+// NVVM-NOT: nvvm.mma.sync
+// NVVM: gpu.shuffle  xor
+// NVVM: gpu.func @k_prefill_odd_depth
+// NVVM-SAME: llamac.grid = array<i64: 16, 8, 1>
+// NVVM-NOT: nvvm.mma.sync
+// NVVM: gpu.shuffle  xor
+
+// On AMD the unit is a 16x16x16 MFMA on a 64-lane wave; each lane reads 4
+// consecutive activations (16 bytes) and 4 weights (8 bytes).
+// ROCDL: gpu.func @k_mma_norm_linear_group
+// ROCDL-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 2, 4, 1>
+// ROCDL: gpu.barrier
+// ROCDL: vector.load %arg0{{.*}} : memref<40x256xf32>, vector<4xf32>
+// ROCDL: arith.truncf {{.*}} : vector<4xf32> to vector<4xbf16>
+// ROCDL: vector.load %arg2{{.*}} : memref<256x256xbf16>, vector<4xbf16>
+// ROCDL: amdgpu.mfma 16x16x16 {{.*}} : vector<4xbf16>, vector<4xbf16>, vector<4xf32>
+// ROCDL: gpu.func @k_mma_gated_linear
+// ROCDL-COUNT-8: amdgpu.mfma 16x16x16
+// ROCDL: gpu.func @k_prefill_f32_weights
+// ROCDL-NOT: amdgpu.mfma
+// ROCDL: gpu.shuffle  xor
+
+// Without the matrix units (llamac --bf16-dot off) prefill stays a GEMV.
+// GEMV-NOT: nvvm.mma.sync
+// GEMV: gpu.func @k_mma_norm_linear_group
+// GEMV-SAME: llamac.grid = array<i64: 98, 10, 1>
+// GEMV-NOT: nvvm.mma.sync
 
 // BAD: unknown GPU target 'spirv' (nvvm | rocdl)
 func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writable = true}) -> tensor<2xf32> {

@@ -7,6 +7,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Regex.h"
 
 #include <optional>
@@ -87,12 +88,26 @@ llvm::Error checkGpuChip(llvm::StringRef target, llvm::StringRef chip) {
                    (target == "nvvm" ? "e.g. sm_80, sm_90, sm_90a" : "e.g. gfx90a, gfx942") + ")");
 }
 
+bool hasBf16MatrixUnits(llvm::StringRef target, llvm::StringRef chip) {
+  if (target == "nvvm") {
+    // mma.sync with bf16 operands: sm_80 (Ampere) and later.
+    unsigned version = 0;
+    return !chip.drop_front(3).take_while(llvm::isDigit).getAsInteger(10, version) &&
+           version >= 80;
+  }
+  // The bf16 "_1k" MFMA: CDNA2 (gfx90a) and CDNA3 (gfx94x, gfx950).
+  return chip == "gfx90a" || chip.starts_with("gfx94") || chip == "gfx950";
+}
+
 llvm::Expected<GpuCodeObject> compileGpuKernels(ModuleOp kernels,
                                                const GpuCodegenOptions &options) {
   if (!llama::getGpuTargetInfo(options.target))
     return makeError("unknown GPU target '" + options.target + "' (nvvm | rocdl)");
   if (llvm::Error err = checkGpuChip(options.target, options.chip))
     return std::move(err);
+  if (options.bf16MatrixUnits && !hasBf16MatrixUnits(options.target, options.chip))
+    return makeError("--bf16-dot=on needs a chip with bf16 matrix units (sm_80 and later, "
+                     "gfx90a, gfx94x); '" + options.chip + "' has none");
   // Find the toolkit first: a missing one should fail before any work.
   std::string toolkit;
   std::optional<RocmToolkitDir> rocm;
@@ -110,7 +125,7 @@ llvm::Expected<GpuCodeObject> compileGpuKernels(ModuleOp kernels,
   }
 
   if (llvm::Error err = runPipeline(kernels, "building the kernels", [&](OpPassManager &pm) {
-        buildGpuKernels(pm, options.target);
+        buildGpuKernels(pm, options.target, options.bf16MatrixUnits);
       }))
     return std::move(err);
   GpuCodeObject object;

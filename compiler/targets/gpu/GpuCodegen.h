@@ -28,6 +28,9 @@ struct GpuCodegenOptions {
   std::string chip;   ///< sm_80, sm_90, sm_90a | gfx90a, gfx942
   /// The CUDA toolkit (nvvm); empty: $CUDA_HOME, $CUDA_PATH, /usr/local/cuda.
   std::string toolkit;
+  /// Prefill projections of bf16 weights on the matrix units (mma.sync,
+  /// MFMA), activations rounded to bf16; the chip must have them.
+  bool bf16MatrixUnits = false;
   /// Called after "gpu" and "gpu-llvm" for --dump-ir-after.
   std::function<void(llvm::StringRef phase, mlir::ModuleOp)> afterPhase;
 };
@@ -44,6 +47,10 @@ struct GpuCodeObject {
 /// Success for the chips the target accepts (`sm_<digits>[a]`, `gfx<hex>`),
 /// else the error a user sees.
 llvm::Error checkGpuChip(llvm::StringRef target, llvm::StringRef chip);
+
+/// Whether `chip` multiplies bf16 on its matrix units: sm_80 and later;
+/// gfx90a, gfx94x, gfx950.
+bool hasBf16MatrixUnits(llvm::StringRef target, llvm::StringRef chip);
 
 /// Compiles the kernel module (llama dialect, from partitionIntoKernels with
 /// GPU partition options) in place into a code object.

@@ -59,6 +59,22 @@
 // CHECK-SAME: .entry k_split_attention_combine(
 // CHECK: .entry k_norm_linear_prefill(
 // CHECK-SAME: ld.shared.v4.b32
+// Prefill on the tensor cores: activations read in pairs and rounded to a
+// bf16x2 register, weights read as bf16 pairs, m16n8k16 multiplies.
+// CHECK: .entry k_mma_norm_linear_group(
+// CHECK-SAME: bar.sync
+// CHECK-SAME: ld.global.v2.b32
+// CHECK-SAME: cvt.rn.bf16x2.f32
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: .entry k_mma_gated_linear(
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-SAME: ex2.approx
+// CHECK: .entry k_mma_linear_residual(
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: .entry k_prefill_f32_weights(
+// CHECK-NOT: mma.sync
+// CHECK: .entry k_prefill_odd_depth(
+// CHECK-NOT: mma.sync
 
 // ptxas accepted every module: each object is an ELF cubin.
-// CUBIN-COUNT-15: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF
+// CUBIN-COUNT-20: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF

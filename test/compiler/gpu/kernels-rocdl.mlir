@@ -4,8 +4,8 @@
 // ld.lld laid out as a ROCm toolkit directory, not a GPU.
 // RUN: rm -rf %t && mkdir -p %t/llvm/bin
 // RUN: ln -s %amdgcn_bitcode %t/amdgcn && ln -s %llvm_tools_dir/ld.lld %t/llvm/bin/ld.lld
-// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=rocdl},rocdl-attach-target{chip=gfx942 O=3},gpu.module(convert-scf-to-cf,convert-gpu-to-rocdl{chipset=gfx942 use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa toolkit=%t})" | FileCheck %s
-// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=rocdl},rocdl-attach-target{chip=gfx942 O=3},gpu.module(convert-scf-to-cf,convert-gpu-to-rocdl{chipset=gfx942 use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=bin toolkit=%t})" | FileCheck %s --check-prefix=HSACO
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=rocdl},rocdl-attach-target{chip=gfx942 O=3},gpu.module(convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=gfx942},convert-gpu-to-rocdl{chipset=gfx942 use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa toolkit=%t})" | FileCheck %s
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=rocdl},rocdl-attach-target{chip=gfx942 O=3},gpu.module(convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=gfx942},convert-gpu-to-rocdl{chipset=gfx942 use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=bin toolkit=%t})" | FileCheck %s --check-prefix=HSACO
 
 // GEMV: 16-byte loads and the cross-lane butterfly over the 64-lane wave.
 // CHECK: .amdgcn_target \22amdgcn-amd-amdhsa--gfx942
@@ -43,6 +43,21 @@
 // CHECK-SAME: s_barrier
 // CHECK: k_split_attention:
 // CHECK-SAME: k_split_attention_combine:
+// Prefill on the matrix cores: 16-byte activation loads, 8-byte bf16
+// weight loads, 16x16x16 bf16 MFMAs.
+// CHECK: k_mma_norm_linear_group:
+// CHECK-SAME: s_barrier
+// CHECK-SAME: global_load_dwordx4
+// CHECK-SAME: global_load_dwordx2
+// CHECK-SAME: v_mfma_f32_16x16x16_bf16
+// CHECK: k_mma_gated_linear:
+// CHECK-SAME: v_mfma_f32_16x16x16_bf16
+// CHECK: k_mma_linear_residual:
+// CHECK-SAME: v_mfma_f32_16x16x16_bf16
+// CHECK: k_prefill_f32_weights:
+// CHECK-NOT: v_mfma
+// CHECK: k_prefill_odd_depth:
+// CHECK-NOT: v_mfma
 
 // Each object is an ELF shared object (e_type 3) for EM_AMDGPU (0xE0).
-// HSACO-COUNT-15: gpu.binary @llamac_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx942">, {{.*}}bin = "\7FELF\02\01\01@\04\00\00\00\00\00\00\00\03\00\E0\00
+// HSACO-COUNT-20: gpu.binary @llamac_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx942">, {{.*}}bin = "\7FELF\02\01\01@\04\00\00\00\00\00\00\00\03\00\E0\00

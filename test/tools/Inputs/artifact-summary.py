@@ -12,7 +12,7 @@ assert data[:8] == b"LLAMACAF", "bad magic"
 meta_offset, meta_size = struct.unpack_from("<QQ", data, 16)
 meta = json.loads(data[meta_offset:meta_offset + meta_size])
 print("target", meta["target"]["name"], meta["target"]["chip"],
-      "cpu_features" in meta["target"])
+      "cpu_features" in meta["target"], "bf16_dot=%s" % meta["target"].get("bf16_dot", False))
 for name in ("kernels", "kernels_ptx"):
     section = meta.get(name)
     if not section:

@@ -162,3 +162,61 @@ func.func private @k_linear_residual_prefill(%x: tensor<6x256xf32>, %w: tensor<6
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<6x64xf32>, tensor<6x64xf32>) -> tensor<6x64xf32>
   return %1 : tensor<6x64xf32>
 }
+
+// -----
+
+// Prefill on the matrix units: 40 tokens (a full tile of 32, then 8 rows
+// past the end), a fused RMSNorm, and a group whose last weight (72 rows)
+// ends inside a subgroup's 32 features.
+func.func private @k_mma_norm_linear_group(%x: tensor<40x256xf32>, %g: tensor<256xbf16>, %wq: tensor<256x256xbf16>,
+    %wk: tensor<64x256xbf16>, %wv: tensor<72x256xbf16>,
+    %q: tensor<40x256xf32> {bufferization.writable = true}, %k: tensor<40x64xf32> {bufferization.writable = true},
+    %v: tensor<40x72xf32> {bufferization.writable = true}) -> (tensor<40x256xf32>, tensor<40x64xf32>, tensor<40x72xf32>) {
+  %n = llama.rms_norm %x, %g {eps = 1.0e-5 : f32} : tensor<40x256xf32>, tensor<256xbf16>
+  %0:3 = llama.linear_group %n, %wq, %wk, %wv : tensor<40x256xf32>, tensor<256x256xbf16>, tensor<64x256xbf16>, tensor<72x256xbf16> -> tensor<40x256xf32>, tensor<40x64xf32>, tensor<40x72xf32>
+  %1 = bufferization.materialize_in_destination %0#0 in %q : (tensor<40x256xf32>, tensor<40x256xf32>) -> tensor<40x256xf32>
+  %2 = bufferization.materialize_in_destination %0#1 in %k : (tensor<40x64xf32>, tensor<40x64xf32>) -> tensor<40x64xf32>
+  %3 = bufferization.materialize_in_destination %0#2 in %v : (tensor<40x72xf32>, tensor<40x72xf32>) -> tensor<40x72xf32>
+  return %1, %2, %3 : tensor<40x256xf32>, tensor<40x64xf32>, tensor<40x72xf32>
+}
+
+// -----
+
+// SwiGLU on the matrix units: gate and up multiplied in the same subgroup.
+func.func private @k_mma_gated_linear(%x: tensor<32x128xf32>, %g: tensor<96x128xbf16>, %u: tensor<96x128xbf16>,
+                                      %out: tensor<32x96xf32> {bufferization.writable = true}) -> tensor<32x96xf32> {
+  %0 = llama.gated_linear %x, %g, %u : tensor<32x128xf32>, tensor<96x128xbf16>, tensor<96x128xbf16> -> tensor<32x96xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<32x96xf32>, tensor<32x96xf32>) -> tensor<32x96xf32>
+  return %1 : tensor<32x96xf32>
+}
+
+// -----
+
+// The residual add as the matrix-unit GEMM's epilogue (16 tokens: one row
+// of multiplies filled, the other clamped).
+func.func private @k_mma_linear_residual(%x: tensor<16x128xf32>, %w: tensor<64x128xbf16>, %r: tensor<16x64xf32>,
+                                         %out: tensor<16x64xf32> {bufferization.writable = true}) -> tensor<16x64xf32> {
+  %0 = llama.linear %x, %w plus %r : tensor<16x64xf32> : tensor<16x128xf32>, tensor<64x128xbf16> -> tensor<16x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<16x64xf32>, tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %1 : tensor<16x64xf32>
+}
+
+// -----
+
+// Prefill chunks the matrix units don't take stay GEMVs: f32 weights, and
+// a depth (172) that is not a multiple of the units' k.
+func.func private @k_prefill_f32_weights(%x: tensor<32x128xf32>, %w: tensor<64x128xf32>,
+                                         %out: tensor<32x64xf32> {bufferization.writable = true}) -> tensor<32x64xf32> {
+  %0 = llama.linear %x, %w : tensor<32x128xf32>, tensor<64x128xf32> -> tensor<32x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<32x64xf32>, tensor<32x64xf32>) -> tensor<32x64xf32>
+  return %1 : tensor<32x64xf32>
+}
+
+// -----
+
+func.func private @k_prefill_odd_depth(%x: tensor<32x172xf32>, %w: tensor<64x172xbf16>,
+                                       %out: tensor<32x64xf32> {bufferization.writable = true}) -> tensor<32x64xf32> {
+  %0 = llama.linear %x, %w : tensor<32x172xf32>, tensor<64x172xbf16> -> tensor<32x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<32x64xf32>, tensor<32x64xf32>) -> tensor<32x64xf32>
+  return %1 : tensor<32x64xf32>
+}
