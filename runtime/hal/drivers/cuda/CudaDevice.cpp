@@ -20,40 +20,9 @@ absl::Status resolveAll(const gpu::DriverLibrary &lib, CudaDriverApi &f) {
     if (s.ok())
       s = lib.resolve(symbol, fn);
   };
-  need("cuInit", &f.cuInit);
-  need("cuGetErrorName", &f.cuGetErrorName);
-  need("cuGetErrorString", &f.cuGetErrorString);
-  need("cuDeviceGetCount", &f.cuDeviceGetCount);
-  need("cuDeviceGet", &f.cuDeviceGet);
-  need("cuDeviceGetName", &f.cuDeviceGetName);
-  need("cuDevicePrimaryCtxRetain", &f.cuDevicePrimaryCtxRetain);
-  need("cuDevicePrimaryCtxRelease_v2", &f.cuDevicePrimaryCtxRelease);
-  need("cuCtxSetCurrent", &f.cuCtxSetCurrent);
-  need("cuMemAlloc_v2", &f.cuMemAlloc);
-  need("cuMemFree_v2", &f.cuMemFree);
-  need("cuMemsetD8Async", &f.cuMemsetD8Async);
-  need("cuMemcpyHtoDAsync_v2", &f.cuMemcpyHtoDAsync);
-  need("cuMemcpyDtoHAsync_v2", &f.cuMemcpyDtoHAsync);
-  need("cuMemcpyDtoDAsync_v2", &f.cuMemcpyDtoDAsync);
-  need("cuStreamCreate", &f.cuStreamCreate);
-  need("cuStreamDestroy_v2", &f.cuStreamDestroy);
-  need("cuStreamSynchronize", &f.cuStreamSynchronize);
-  need("cuModuleLoadData", &f.cuModuleLoadData);
-  need("cuModuleUnload", &f.cuModuleUnload);
-  need("cuModuleGetFunction", &f.cuModuleGetFunction);
-  need("cuFuncSetAttribute", &f.cuFuncSetAttribute);
-  need("cuLaunchKernel", &f.cuLaunchKernel);
-  need("cuStreamBeginCapture_v2", &f.cuStreamBeginCapture);
-  need("cuStreamEndCapture", &f.cuStreamEndCapture);
-  need("cuGraphInstantiateWithFlags", &f.cuGraphInstantiateWithFlags);
-  need("cuGraphLaunch", &f.cuGraphLaunch);
-  need("cuGraphExecDestroy", &f.cuGraphExecDestroy);
-  need("cuGraphDestroy", &f.cuGraphDestroy);
-  need("cuEventCreate", &f.cuEventCreate);
-  need("cuEventRecord", &f.cuEventRecord);
-  need("cuEventSynchronize", &f.cuEventSynchronize);
-  need("cuEventElapsedTime", &f.cuEventElapsedTime);
-  need("cuEventDestroy_v2", &f.cuEventDestroy);
+#define LLAMAC_CUDA_RESOLVE(member, symbol) need(#symbol, &f.member);
+  LLAMAC_CUDA_DRIVER_ENTRY_POINTS(LLAMAC_CUDA_RESOLVE)
+#undef LLAMAC_CUDA_RESOLVE
   return s;
 }
 

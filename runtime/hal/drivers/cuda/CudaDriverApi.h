@@ -1,11 +1,12 @@
 //===- CudaDriverApi.h - the CUDA driver API calls we use -------*- C++ -*-===//
 //
 // Our own declarations of the few libcuda.so.1 entry points the CUDA device
-// calls, as function-pointer types, so that building needs no CUDA toolkit
-// (cuda.h is not included anywhere). Types and values follow the CUDA driver
-// API's ABI, which NVIDIA keeps stable; symbol names are the versioned ones
-// cuda.h maps its calls to (cuMemAlloc -> cuMemAlloc_v2, ...), since dlsym
-// sees the library's exports, not the header's macros.
+// calls, as function-pointer types, so that building needs no CUDA toolkit.
+// Types and values follow the CUDA driver API's ABI, which NVIDIA keeps
+// stable; the symbols are the library's exports of that ABI, often not the
+// names cuda.h's macros make of the calls (LLAMAC_CUDA_DRIVER_ENTRY_POINTS).
+// test/runtime/CudaDriverApiDeclsTest.cpp compares all of it with cuda.h
+// where the toolkit is installed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -82,42 +83,54 @@ using PFN_cuEventSynchronize = CUresult (*)(CUevent);
 using PFN_cuEventElapsedTime = CUresult (*)(float *ms, CUevent, CUevent);
 using PFN_cuEventDestroy = CUresult (*)(CUevent);
 
+/// Every entry point as X(member, symbol): the CudaDriverApi member, named
+/// as cuda.h names the call, and the export dlsym resolves it from. The
+/// symbol must have the ABI of the member's PFN_ type: where a call changed,
+/// libcuda keeps the old ABI under the old name (cuMemAlloc takes a 32-bit
+/// size, cuStreamBeginCapture no mode, cuGraphInstantiate a log buffer).
+/// cuEventElapsedTime stays unversioned: its _v2 (CUDA 12.8, what cuda.h
+/// now maps to) has the same signature, and older drivers lack it.
+#define LLAMAC_CUDA_DRIVER_ENTRY_POINTS(X)                                     \
+  X(cuInit, cuInit)                                                            \
+  X(cuGetErrorName, cuGetErrorName)                                            \
+  X(cuGetErrorString, cuGetErrorString)                                        \
+  X(cuDeviceGetCount, cuDeviceGetCount)                                        \
+  X(cuDeviceGet, cuDeviceGet)                                                  \
+  X(cuDeviceGetName, cuDeviceGetName)                                          \
+  X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain)                        \
+  X(cuDevicePrimaryCtxRelease, cuDevicePrimaryCtxRelease_v2)                   \
+  X(cuCtxSetCurrent, cuCtxSetCurrent)                                          \
+  X(cuMemAlloc, cuMemAlloc_v2)                                                 \
+  X(cuMemFree, cuMemFree_v2)                                                   \
+  X(cuMemsetD8Async, cuMemsetD8Async)                                          \
+  X(cuMemcpyHtoDAsync, cuMemcpyHtoDAsync_v2)                                   \
+  X(cuMemcpyDtoHAsync, cuMemcpyDtoHAsync_v2)                                   \
+  X(cuMemcpyDtoDAsync, cuMemcpyDtoDAsync_v2)                                   \
+  X(cuStreamCreate, cuStreamCreate)                                            \
+  X(cuStreamDestroy, cuStreamDestroy_v2)                                       \
+  X(cuStreamSynchronize, cuStreamSynchronize)                                  \
+  X(cuModuleLoadData, cuModuleLoadData)                                        \
+  X(cuModuleUnload, cuModuleUnload)                                            \
+  X(cuModuleGetFunction, cuModuleGetFunction)                                  \
+  X(cuFuncSetAttribute, cuFuncSetAttribute)                                    \
+  X(cuLaunchKernel, cuLaunchKernel)                                            \
+  X(cuStreamBeginCapture, cuStreamBeginCapture_v2)                             \
+  X(cuStreamEndCapture, cuStreamEndCapture)                                    \
+  X(cuGraphInstantiateWithFlags, cuGraphInstantiateWithFlags)                  \
+  X(cuGraphLaunch, cuGraphLaunch)                                              \
+  X(cuGraphExecDestroy, cuGraphExecDestroy)                                    \
+  X(cuGraphDestroy, cuGraphDestroy)                                            \
+  X(cuEventCreate, cuEventCreate)                                              \
+  X(cuEventRecord, cuEventRecord)                                              \
+  X(cuEventSynchronize, cuEventSynchronize)                                    \
+  X(cuEventElapsedTime, cuEventElapsedTime)                                    \
+  X(cuEventDestroy, cuEventDestroy_v2)
+
 /// Every entry point, resolved from the library.
 struct CudaDriverApi {
-  PFN_cuInit cuInit;
-  PFN_cuGetErrorName cuGetErrorName;
-  PFN_cuGetErrorString cuGetErrorString;
-  PFN_cuDeviceGetCount cuDeviceGetCount;
-  PFN_cuDeviceGet cuDeviceGet;
-  PFN_cuDeviceGetName cuDeviceGetName;
-  PFN_cuDevicePrimaryCtxRetain cuDevicePrimaryCtxRetain;
-  PFN_cuDevicePrimaryCtxRelease cuDevicePrimaryCtxRelease;
-  PFN_cuCtxSetCurrent cuCtxSetCurrent;
-  PFN_cuMemAlloc cuMemAlloc;
-  PFN_cuMemFree cuMemFree;
-  PFN_cuMemsetD8Async cuMemsetD8Async;
-  PFN_cuMemcpyHtoDAsync cuMemcpyHtoDAsync;
-  PFN_cuMemcpyDtoHAsync cuMemcpyDtoHAsync;
-  PFN_cuMemcpyDtoDAsync cuMemcpyDtoDAsync;
-  PFN_cuStreamCreate cuStreamCreate;
-  PFN_cuStreamDestroy cuStreamDestroy;
-  PFN_cuStreamSynchronize cuStreamSynchronize;
-  PFN_cuModuleLoadData cuModuleLoadData;
-  PFN_cuModuleUnload cuModuleUnload;
-  PFN_cuModuleGetFunction cuModuleGetFunction;
-  PFN_cuFuncSetAttribute cuFuncSetAttribute;
-  PFN_cuLaunchKernel cuLaunchKernel;
-  PFN_cuStreamBeginCapture cuStreamBeginCapture;
-  PFN_cuStreamEndCapture cuStreamEndCapture;
-  PFN_cuGraphInstantiateWithFlags cuGraphInstantiateWithFlags;
-  PFN_cuGraphLaunch cuGraphLaunch;
-  PFN_cuGraphExecDestroy cuGraphExecDestroy;
-  PFN_cuGraphDestroy cuGraphDestroy;
-  PFN_cuEventCreate cuEventCreate;
-  PFN_cuEventRecord cuEventRecord;
-  PFN_cuEventSynchronize cuEventSynchronize;
-  PFN_cuEventElapsedTime cuEventElapsedTime;
-  PFN_cuEventDestroy cuEventDestroy;
+#define LLAMAC_CUDA_MEMBER(member, symbol) PFN_##member member;
+  LLAMAC_CUDA_DRIVER_ENTRY_POINTS(LLAMAC_CUDA_MEMBER)
+#undef LLAMAC_CUDA_MEMBER
 };
 
 } // namespace llamac::hal::cuda

@@ -18,35 +18,9 @@ absl::Status resolveAll(const gpu::DriverLibrary &lib, HipDriverApi &f) {
     if (s.ok())
       s = lib.resolve(symbol, fn);
   };
-  need("hipInit", &f.hipInit);
-  need("hipGetErrorName", &f.hipGetErrorName);
-  need("hipGetErrorString", &f.hipGetErrorString);
-  need("hipGetDeviceCount", &f.hipGetDeviceCount);
-  need("hipSetDevice", &f.hipSetDevice);
-  need("hipMalloc", &f.hipMalloc);
-  need("hipFree", &f.hipFree);
-  need("hipMemsetAsync", &f.hipMemsetAsync);
-  need("hipMemcpyHtoDAsync", &f.hipMemcpyHtoDAsync);
-  need("hipMemcpyDtoHAsync", &f.hipMemcpyDtoHAsync);
-  need("hipMemcpyDtoDAsync", &f.hipMemcpyDtoDAsync);
-  need("hipStreamCreateWithFlags", &f.hipStreamCreateWithFlags);
-  need("hipStreamDestroy", &f.hipStreamDestroy);
-  need("hipStreamSynchronize", &f.hipStreamSynchronize);
-  need("hipModuleLoadData", &f.hipModuleLoadData);
-  need("hipModuleUnload", &f.hipModuleUnload);
-  need("hipModuleGetFunction", &f.hipModuleGetFunction);
-  need("hipModuleLaunchKernel", &f.hipModuleLaunchKernel);
-  need("hipStreamBeginCapture", &f.hipStreamBeginCapture);
-  need("hipStreamEndCapture", &f.hipStreamEndCapture);
-  need("hipGraphInstantiateWithFlags", &f.hipGraphInstantiateWithFlags);
-  need("hipGraphLaunch", &f.hipGraphLaunch);
-  need("hipGraphExecDestroy", &f.hipGraphExecDestroy);
-  need("hipGraphDestroy", &f.hipGraphDestroy);
-  need("hipEventCreate", &f.hipEventCreate);
-  need("hipEventRecord", &f.hipEventRecord);
-  need("hipEventSynchronize", &f.hipEventSynchronize);
-  need("hipEventElapsedTime", &f.hipEventElapsedTime);
-  need("hipEventDestroy", &f.hipEventDestroy);
+#define LLAMAC_HIP_RESOLVE(name) need(#name, &f.name);
+  LLAMAC_HIP_DRIVER_ENTRY_POINTS(LLAMAC_HIP_RESOLVE)
+#undef LLAMAC_HIP_RESOLVE
   return s;
 }
 
@@ -75,9 +49,7 @@ public:
   }
   absl::Status copyHostToDevice(void *dst, const void *src,
                                 uint64_t bytes) override {
-    // HIP declares the source non-const; it only reads it.
-    return check(call(f.hipMemcpyHtoDAsync, dst, const_cast<void *>(src),
-                      bytes, stream),
+    return check(call(f.hipMemcpyHtoDAsync, dst, src, bytes, stream),
                  "hipMemcpyHtoDAsync");
   }
   absl::Status copyDeviceToHost(void *dst, const void *src,
@@ -225,7 +197,8 @@ private:
 absl::StatusOr<std::unique_ptr<HipApi>> HipApi::open(int ordinal) {
   absl::StatusOr<std::unique_ptr<gpu::DriverLibrary>> library =
       gpu::DriverLibrary::open(
-          {kHipDriverLibrary, "libamdhip64.so.7", "libamdhip64.so.6"},
+          {kHipDriverLibrary, "libamdhip64.so.7", "libamdhip64.so.6",
+           "libamdhip64.so.5"},
           "LLAMAC_HIP_DRIVER", "no ROCm HIP runtime on this machine");
   if (!library.ok())
     return library.status();

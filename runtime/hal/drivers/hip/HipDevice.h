@@ -17,8 +17,9 @@
 
 namespace llamac::hal::hip {
 
-/// The library opened (then its ROCm 6 and 7 sonames); the environment
-/// variable LLAMAC_HIP_DRIVER, when set, names another path to it.
+/// The library opened (then its ROCm 7, 6 and 5 sonames: without the -dev
+/// package, Debian 12's libamdhip64-5 has only libamdhip64.so.5); the
+/// environment variable LLAMAC_HIP_DRIVER, when set, names another path.
 inline constexpr const char *kHipDriverLibrary = "libamdhip64.so";
 
 /// Opens HIP device `ordinal`. Fails with a one-line reason when the

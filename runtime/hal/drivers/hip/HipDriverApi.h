@@ -1,9 +1,11 @@
 //===- HipDriverApi.h - the HIP runtime API calls we use --------*- C++ -*-===//
 //
 // Our own declarations of the few libamdhip64.so entry points the HIP device
-// calls, as function-pointer types, so that building needs no ROCm (hip
-// headers are not included anywhere). Types and values follow HIP's ABI;
+// calls, as function-pointer types, so that building needs no ROCm. Types
+// and values follow HIP's ABI, the same from ROCm 5 to 7 for these calls;
 // HIP mirrors the CUDA driver API, error codes included.
+// test/runtime/HipDriverApiDeclsTest.cpp compares them with
+// hip/hip_runtime_api.h where the header is installed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,8 +40,9 @@ using PFN_hipSetDevice = hipError_t (*)(int);
 using PFN_hipMalloc = hipError_t (*)(void **, size_t);
 using PFN_hipFree = hipError_t (*)(void *);
 using PFN_hipMemsetAsync = hipError_t (*)(void *, int, size_t, hipStream_t);
-using PFN_hipMemcpyHtoDAsync = hipError_t (*)(hipDeviceptr_t, void *, size_t,
-                                              hipStream_t);
+/// ROCm 7 made the source const (before: void *); the ABI is the same.
+using PFN_hipMemcpyHtoDAsync = hipError_t (*)(hipDeviceptr_t, const void *,
+                                              size_t, hipStream_t);
 using PFN_hipMemcpyDtoHAsync = hipError_t (*)(void *, hipDeviceptr_t, size_t,
                                               hipStream_t);
 using PFN_hipMemcpyDtoDAsync = hipError_t (*)(hipDeviceptr_t, hipDeviceptr_t,
@@ -71,37 +74,44 @@ using PFN_hipEventElapsedTime = hipError_t (*)(float *ms, hipEvent_t,
                                                hipEvent_t);
 using PFN_hipEventDestroy = hipError_t (*)(hipEvent_t);
 
+/// Every entry point as X(name): the HipDriverApi member and the symbol
+/// dlsym resolves it from (HIP exports each call under its own name).
+#define LLAMAC_HIP_DRIVER_ENTRY_POINTS(X)                                      \
+  X(hipInit)                                                                   \
+  X(hipGetErrorName)                                                           \
+  X(hipGetErrorString)                                                         \
+  X(hipGetDeviceCount)                                                         \
+  X(hipSetDevice)                                                              \
+  X(hipMalloc)                                                                 \
+  X(hipFree)                                                                   \
+  X(hipMemsetAsync)                                                            \
+  X(hipMemcpyHtoDAsync)                                                        \
+  X(hipMemcpyDtoHAsync)                                                        \
+  X(hipMemcpyDtoDAsync)                                                        \
+  X(hipStreamCreateWithFlags)                                                  \
+  X(hipStreamDestroy)                                                          \
+  X(hipStreamSynchronize)                                                      \
+  X(hipModuleLoadData)                                                         \
+  X(hipModuleUnload)                                                           \
+  X(hipModuleGetFunction)                                                      \
+  X(hipModuleLaunchKernel)                                                     \
+  X(hipStreamBeginCapture)                                                     \
+  X(hipStreamEndCapture)                                                       \
+  X(hipGraphInstantiateWithFlags)                                              \
+  X(hipGraphLaunch)                                                            \
+  X(hipGraphExecDestroy)                                                       \
+  X(hipGraphDestroy)                                                           \
+  X(hipEventCreate)                                                            \
+  X(hipEventRecord)                                                            \
+  X(hipEventSynchronize)                                                       \
+  X(hipEventElapsedTime)                                                       \
+  X(hipEventDestroy)
+
 /// Every entry point, resolved from the library.
 struct HipDriverApi {
-  PFN_hipInit hipInit;
-  PFN_hipGetErrorName hipGetErrorName;
-  PFN_hipGetErrorString hipGetErrorString;
-  PFN_hipGetDeviceCount hipGetDeviceCount;
-  PFN_hipSetDevice hipSetDevice;
-  PFN_hipMalloc hipMalloc;
-  PFN_hipFree hipFree;
-  PFN_hipMemsetAsync hipMemsetAsync;
-  PFN_hipMemcpyHtoDAsync hipMemcpyHtoDAsync;
-  PFN_hipMemcpyDtoHAsync hipMemcpyDtoHAsync;
-  PFN_hipMemcpyDtoDAsync hipMemcpyDtoDAsync;
-  PFN_hipStreamCreateWithFlags hipStreamCreateWithFlags;
-  PFN_hipStreamDestroy hipStreamDestroy;
-  PFN_hipStreamSynchronize hipStreamSynchronize;
-  PFN_hipModuleLoadData hipModuleLoadData;
-  PFN_hipModuleUnload hipModuleUnload;
-  PFN_hipModuleGetFunction hipModuleGetFunction;
-  PFN_hipModuleLaunchKernel hipModuleLaunchKernel;
-  PFN_hipStreamBeginCapture hipStreamBeginCapture;
-  PFN_hipStreamEndCapture hipStreamEndCapture;
-  PFN_hipGraphInstantiateWithFlags hipGraphInstantiateWithFlags;
-  PFN_hipGraphLaunch hipGraphLaunch;
-  PFN_hipGraphExecDestroy hipGraphExecDestroy;
-  PFN_hipGraphDestroy hipGraphDestroy;
-  PFN_hipEventCreate hipEventCreate;
-  PFN_hipEventRecord hipEventRecord;
-  PFN_hipEventSynchronize hipEventSynchronize;
-  PFN_hipEventElapsedTime hipEventElapsedTime;
-  PFN_hipEventDestroy hipEventDestroy;
+#define LLAMAC_HIP_MEMBER(name) PFN_##name name;
+  LLAMAC_HIP_DRIVER_ENTRY_POINTS(LLAMAC_HIP_MEMBER)
+#undef LLAMAC_HIP_MEMBER
 };
 
 } // namespace llamac::hal::hip
