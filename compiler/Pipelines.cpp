@@ -89,7 +89,10 @@ void buildGpuLlvm(OpPassManager &pm, StringRef target, StringRef chip) {
                      "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)")
                         .str());
   else
+    // Math to device-library calls first: convert-gpu-to-rocdl alone lowers
+    // math.rsqrt to 1/sqrt when the NVVM dialect is loaded (llamac loads all).
     addUpstream(pm, ("rocdl-attach-target{chip=" + chip + " O=3},"
+                     "convert-math-to-rocdl{chipset=" + chip + "},"
                      "gpu.module(convert-scf-to-cf,"
                      "convert-amdgpu-to-rocdl{chipset=" + chip + "},"
                      "convert-gpu-to-rocdl{chipset=" + chip +
