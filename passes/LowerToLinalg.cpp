@@ -105,8 +105,7 @@ struct RMSNormLowering : OpRewritePattern<RMSNormOp> {
         rewriter, loc, type, ValueRange{x, sumSq, op.getWeight()}, init,
         ArrayRef<AffineMap>{identity, rowMap, lastMap, identity}, parallel,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value mean = arith::DivFOp::create(b, l, args[1], dimF);
-          Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, eps));
+          Value inv = buildInverseRms(b, l, args[1], dimF, eps);
           Value scaled = arith::MulFOp::create(b, l, extendToF32(b, l, args[0]), inv);
           Value r = arith::MulFOp::create(b, l, extendToF32(b, l, args[2]), scaled);
           linalg::YieldOp::create(b, l, truncateFromF32(b, l, r, type.getElementType()));

@@ -18,6 +18,12 @@ Value llama::buildSilu(OpBuilder &b, Location loc, Value x) {
   return arith::DivFOp::create(b, loc, x, denom);
 }
 
+Value llama::buildInverseRms(OpBuilder &b, Location loc, Value sumOfSquares, Value dim,
+                             Value eps) {
+  Value mean = arith::DivFOp::create(b, loc, sumOfSquares, dim);
+  return math::RsqrtOp::create(b, loc, arith::AddFOp::create(b, loc, mean, eps));
+}
+
 Value llama::indexToF32(OpBuilder &b, Location loc, Value index) {
   Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
   return arith::SIToFPOp::create(b, loc, b.getF32Type(), i64);

@@ -1,6 +1,6 @@
 //===- ScalarMath.h - per-element formulas shared by CPU and GPU -*- C++ -*-===//
 //
-// The scalar math of the llama ops (SiLU, RoPE frequencies), built once so
+// The scalar math of the llama ops (SiLU, RMSNorm's scale, RoPE frequencies), built once so
 // that the linalg lowering (CPU) and the GPU kernels compute the same values
 // in the same order.
 //
@@ -18,6 +18,10 @@ namespace mlir::llama {
 
 /// `x * sigmoid(x)` in f32, as `x / (1 + exp(-x))`.
 Value buildSilu(OpBuilder &b, Location loc, Value x);
+
+/// RMSNorm's scale of a row: `rsqrt(sumOfSquares / dim + eps)` (f32
+/// values); the row is then normalized as `w * (x * scale)`.
+Value buildInverseRms(OpBuilder &b, Location loc, Value sumOfSquares, Value dim, Value eps);
 
 /// An index value as f32.
 Value indexToF32(OpBuilder &b, Location loc, Value index);

@@ -16,7 +16,6 @@
 #include "passes/gpu/GpuKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -77,9 +76,8 @@ FailureOr<Value> stageNormalizedRows(GpuKernelBuilder &kb, RMSNormOp norm,
     // and reads only.
     Value sum = kb.blockSum(partial, kb.sharedBuffer({kRowsPerBlock}), kRowsPerBlock);
     // The same formula and order as the CPU lowering: w * (x * rsqrt(mean + eps)).
-    Value mean = arith::DivFOp::create(b, loc, sum, kb.f32(static_cast<double>(dim)));
-    inverse.push_back(math::RsqrtOp::create(
-        b, loc, arith::AddFOp::create(b, loc, mean, kb.f32(norm.getEps().convertToFloat()))));
+    inverse.push_back(buildInverseRms(b, loc, sum, kb.f32(static_cast<double>(dim)),
+                                      kb.f32(norm.getEps().convertToFloat())));
   }
   kb.forEach(tid, end, step, [&](Value d) {
     Value g = kb.loadF32(weight, {d});

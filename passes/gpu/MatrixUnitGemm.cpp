@@ -26,7 +26,6 @@
 #include "passes/gpu/MatrixUnit.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -103,12 +102,10 @@ Value stageInverseRms(GpuKernelBuilder &kb, RMSNormOp norm, Value x, Value first
         return next;
       });
   SmallVector<Value> inverses;
-  for (Value partial : partials) {
-    Value mean =
-        arith::DivFOp::create(b, loc, kb.subgroupSum(partial), kb.f32(static_cast<double>(dim)));
-    Value eps = kb.f32(norm.getEps().convertToFloat());
-    inverses.push_back(math::RsqrtOp::create(b, loc, arith::AddFOp::create(b, loc, mean, eps)));
-  }
+  for (Value partial : partials)
+    inverses.push_back(buildInverseRms(b, loc, kb.subgroupSum(partial),
+                                       kb.f32(static_cast<double>(dim)),
+                                       kb.f32(norm.getEps().convertToFloat())));
   kb.ifThen(kb.cmp(arith::CmpIPredicate::eq, lane, kb.index(0)), [&] {
     for (int64_t i = 0; i < perSubgroup; ++i)
       memref::StoreOp::create(b, loc, inverses[i], inverse,

@@ -6,10 +6,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/llama/LlamaOps.h"
+#include "passes/ScalarMath.h"
 #include "passes/gpu/GpuKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 
 using namespace mlir;
 using namespace mlir::llama;
@@ -35,9 +35,8 @@ FailureOr<GpuLaunchDims> mlir::llama::emitRMSNormKernel(GpuKernelBuilder &kb, Op
   })[0];
   Value sum = kb.subgroupSum(partial);
   // The same formula and order as the CPU lowering: w * (x * rsqrt(mean + eps)).
-  Value mean = arith::DivFOp::create(b, loc, sum, kb.f32(static_cast<double>(dim)));
-  Value eps = kb.f32(norm.getEps().convertToFloat());
-  Value inv = math::RsqrtOp::create(b, loc, arith::AddFOp::create(b, loc, mean, eps));
+  Value inv = buildInverseRms(b, loc, sum, kb.f32(static_cast<double>(dim)),
+                              kb.f32(norm.getEps().convertToFloat()));
   kb.forEach(lane, end, step, [&](Value d) {
     Value scaled = arith::MulFOp::create(b, loc, kb.loadF32(x, {row, d}), inv);
     Value r = arith::MulFOp::create(b, loc, kb.loadF32(weight, {d}), scaled);
