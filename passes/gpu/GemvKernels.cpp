@@ -4,10 +4,16 @@
 // width. One subgroup per output feature keeps each lane on contiguous
 // 16-byte loads of its weight row; the lanes' partial sums meet in a shuffle
 // butterfly, not in shared memory. A block holds kRowsPerBlock subgroups so
-// that an SM keeps enough loads in flight. A fused RMSNorm is computed once
-// per block into shared memory. Prefill runs the same kernel with
-// blocks of up to 4 tokens sharing each weight load (matrix-unit GEMM is
-// future work).
+// that an SM keeps enough loads in flight. Prefill runs the same kernel with
+// blocks of up to 4 tokens sharing each weight load (prefill of bf16
+// weights runs on the matrix units instead: MatrixUnitGemm.cpp).
+//
+// A fused RMSNorm costs no pass of its own: w·(g∘x·inv) = inv · w·(g∘x),
+// so each subgroup multiplies its weights with g∘x as it reads x, sums x²
+// in the same loop (its lanes read every element of x once), and scales its
+// dot products by inv = rsqrt(Σx²/dim + eps) at the end. No block-wide
+// prologue, barrier or shared memory delays the weight stream, and no row
+// length limit applies.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,78 +31,31 @@ using namespace mlir::llama;
 namespace {
 
 constexpr int64_t kRowsPerBlock = 4;
-/// Static shared memory every target offers a block.
-constexpr int64_t kSharedBytes = 48 * 1024;
-
-/// True when `count` normalized rows of `dim` floats, and a sum scratch per
-/// row, fit the block's shared memory.
-bool stagedRowsFit(int64_t count, int64_t dim) {
-  return count * dim * 4 + count * kRowsPerBlock * 4 <= kSharedBytes;
-}
 
 /// Tokens a block computes together: each loaded weight vector feeds all
 /// of them, so a prefill streams the weights tokens / block times instead of
-/// once per token. Decode has one token. With a fused RMSNorm the block's
-/// normalized rows must also fit in shared memory.
-int64_t tokensPerBlock(int64_t tokens, int64_t dim, bool stagedRows) {
+/// once per token. Decode has one token.
+int64_t tokensPerBlock(int64_t tokens) {
   for (int64_t block : {4, 2})
-    if (tokens % block == 0 && (!stagedRows || stagedRowsFit(block, dim)))
+    if (tokens % block == 0)
       return block;
   return 1;
 }
 
-/// The fused RMSNorm prologue: the block normalizes its tokens' rows once
-/// into shared memory (all subgroups reduce together), and every subgroup's
-/// GEMV reads the normalized rows from there. Returns the shared rows,
-/// [tokens.size(), dim].
-FailureOr<Value> stageNormalizedRows(GpuKernelBuilder &kb, RMSNormOp norm,
-                                     const IRMapping &operands, ArrayRef<Value> tokens) {
-  OpBuilder &b = kb.b;
-  Location loc = kb.loc;
-  Value src = operands.lookup(norm.getInput()), weight = operands.lookup(norm.getWeight());
-  int64_t dim = staticDim(src, 1);
-  int64_t count = static_cast<int64_t>(tokens.size());
-  if (!stagedRowsFit(count, dim))
-    return failure();
-  Value staged = kb.sharedBuffer({count, dim});
-  Value tid = kb.threadId(gpu::Dimension::x);
-  Value end = kb.index(dim), step = kb.index(kb.target.subgroupSize * kRowsPerBlock);
-  SmallVector<Value> init(count, kb.f32(0));
-  SmallVector<Value> partials = kb.forLoop(tid, end, step, init, [&](Value d, ValueRange acc) {
-    SmallVector<Value> next;
-    for (auto [token, sum] : llvm::zip(tokens, acc)) {
-      Value v = kb.loadF32(src, {token, d});
-      next.push_back(arith::AddFOp::create(b, loc, sum, arith::MulFOp::create(b, loc, v, v)));
-    }
-    return next;
-  });
-  SmallVector<Value> inverse;
-  for (Value partial : partials) {
-    // A scratch buffer per token: blockSum's barrier orders its own writes
-    // and reads only.
-    Value sum = kb.blockSum(partial, kb.sharedBuffer({kRowsPerBlock}), kRowsPerBlock);
-    // The same formula and order as the CPU lowering: w * (x * rsqrt(mean + eps)).
-    inverse.push_back(buildInverseRms(b, loc, sum, kb.f32(static_cast<double>(dim)),
-                                      kb.f32(norm.getEps().convertToFloat())));
-  }
-  kb.forEach(tid, end, step, [&](Value d) {
-    Value g = kb.loadF32(weight, {d});
-    for (auto [t, token] : llvm::enumerate(tokens)) {
-      Value scaled = arith::MulFOp::create(b, loc, kb.loadF32(src, {token, d}), inverse[t]);
-      kb.storeF32(arith::MulFOp::create(b, loc, g, scaled), staged,
-                  {kb.index(static_cast<int64_t>(t)), d});
-    }
-  });
-  kb.barrier();
-  return staged;
-}
+/// The fused RMSNorm of a GEMV: its weight g, and the op for eps.
+struct FusedNorm {
+  RMSNormOp op;
+  Value weight;
+};
 
 /// The dot products of row `row` of each weight with each of the rows
 /// `xRows` of x, summed over the subgroup (every lane gets the totals), at
 /// index w * xRows.size() + t. Each loaded weight vector feeds every row of
-/// x, and each loaded x vector every weight.
+/// x, and each loaded x vector every weight. With a fused norm, x is read as
+/// g∘x and each token's dot products are scaled by its inverse RMS.
 SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> weights,
-                                ArrayRef<Value> xRows, Value row, Value lane) {
+                                ArrayRef<Value> xRows, Value row, Value lane,
+                                std::optional<FusedNorm> norm) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   int64_t k = staticDim(x, 1);
@@ -108,59 +67,69 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> w
   bool vectorized = cast<MemRefType>(x.getType()).getElementType().isF32() &&
                     k % perLoad == 0 && (k * weightBits / 8) % kb.target.vectorLoadBytes == 0 &&
                     (k * 4) % 16 == 0;
+  // Each lane takes `width` consecutive elements per step: one load's worth,
+  // or a single element when rows are not whole loads.
+  int64_t width = vectorized ? perLoad : 1;
   Type f32 = b.getF32Type();
-  size_t count = weights.size() * xRows.size();
-  SmallVector<Value> partial;
-  if (vectorized) {
-    auto accType = VectorType::get({perLoad}, f32);
-    auto loadType = VectorType::get({perLoad}, weightType);
-    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-    SmallVector<Value> init(count, zero);
-    Value start = arith::MulIOp::create(b, loc, lane, kb.index(perLoad));
-    SmallVector<Value> acc = kb.forLoop(
-        start, kb.index(k), kb.index(perLoad * kb.target.subgroupSize), init,
-        [&](Value kk, ValueRange iter) {
-          SmallVector<Value> xs;
-          for (Value xRow : xRows) {
-            auto xv = vector::LoadOp::create(b, loc, accType, x, ValueRange{xRow, kk});
-            xv.setAlignment(16);
-            xs.push_back(xv);
+  Type accType = vectorized ? Type(VectorType::get({perLoad}, f32)) : f32;
+  auto load = [&](Value memref, ValueRange indices) -> Value {
+    if (!vectorized)
+      return kb.loadF32(memref, indices);
+    Type element = cast<MemRefType>(memref.getType()).getElementType();
+    auto v = vector::LoadOp::create(b, loc, VectorType::get({perLoad}, element), memref, indices);
+    v.setAlignment(std::min<int64_t>(16, perLoad * element.getIntOrFloatBitWidth() / 8));
+    return element.isF32() ? Value(v) : arith::ExtFOp::create(b, loc, accType, v.getResult()).getResult();
+  };
+  auto fma = [&](Value a, Value c, Value acc) -> Value {
+    if (vectorized)
+      return vector::FMAOp::create(b, loc, a, c, acc);
+    return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, a, c));
+  };
+  Value zero = vectorized ? Value(arith::ConstantOp::create(
+                                b, loc, DenseElementsAttr::get(cast<VectorType>(accType),
+                                                               b.getF32FloatAttr(0))))
+                          : kb.f32(0);
+  size_t dots = weights.size() * xRows.size();
+  // The dot products, then (with a norm) each token's Σx².
+  SmallVector<Value> init(dots + (norm ? xRows.size() : 0), zero);
+  Value start = arith::MulIOp::create(b, loc, lane, kb.index(width));
+  SmallVector<Value> acc = kb.forLoop(
+      start, kb.index(k), kb.index(width * kb.target.subgroupSize), init,
+      [&](Value kk, ValueRange iter) {
+        SmallVector<Value> next(iter.begin(), iter.end());
+        Value g = norm ? load(norm->weight, {kk}) : Value();
+        SmallVector<Value> xs;
+        for (auto [t, xRow] : llvm::enumerate(xRows)) {
+          Value xv = load(x, {xRow, kk});
+          if (norm) {
+            next[dots + t] = fma(xv, xv, iter[dots + t]);
+            xv = arith::MulFOp::create(b, loc, g, xv);
           }
-          SmallVector<Value> next;
-          for (auto [i, w] : llvm::enumerate(weights)) {
-            auto wv = vector::LoadOp::create(b, loc, loadType, w, ValueRange{row, kk});
-            wv.setAlignment(kb.target.vectorLoadBytes);
-            Value wf = weightType.isF32() ? Value(wv)
-                                          : arith::ExtFOp::create(b, loc, accType, wv.getResult());
-            for (auto [t, xv] : llvm::enumerate(xs))
-              next.push_back(vector::FMAOp::create(b, loc, wf, xv, iter[i * xs.size() + t]));
-          }
-          return next;
-        });
-    for (Value v : acc)
-      partial.push_back(vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v));
-  } else {
-    SmallVector<Value> init(count, kb.f32(0));
-    partial = kb.forLoop(lane, kb.index(k), kb.index(kb.target.subgroupSize), init,
-                         [&](Value kk, ValueRange iter) {
-                           SmallVector<Value> xs;
-                           for (Value xRow : xRows)
-                             xs.push_back(kb.loadF32(x, {xRow, kk}));
-                           SmallVector<Value> next;
-                           for (auto [i, w] : llvm::enumerate(weights)) {
-                             Value ws = kb.loadF32(w, {row, kk});
-                             for (auto [t, xs1] : llvm::enumerate(xs))
-                               next.push_back(arith::AddFOp::create(
-                                   b, loc, iter[i * xs.size() + t],
-                                   arith::MulFOp::create(b, loc, ws, xs1)));
-                           }
-                           return next;
-                         });
-  }
+          xs.push_back(xv);
+        }
+        for (auto [i, w] : llvm::enumerate(weights)) {
+          Value wv = load(w, {row, kk});
+          for (auto [t, xv] : llvm::enumerate(xs))
+            next[i * xs.size() + t] = fma(wv, xv, iter[i * xs.size() + t]);
+        }
+        return next;
+      });
   SmallVector<Value> sums;
-  for (Value p : partial)
-    sums.push_back(kb.subgroupSum(p));
-  return sums;
+  for (Value v : acc) {
+    if (vectorized)
+      v = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);
+    sums.push_back(kb.subgroupSum(v));
+  }
+  if (!norm)
+    return sums;
+  SmallVector<Value> inverse;
+  for (size_t t = 0; t < xRows.size(); ++t)
+    inverse.push_back(buildInverseRms(b, loc, sums[dots + t], kb.f32(static_cast<double>(k)),
+                                      kb.f32(norm->op.getEps().convertToFloat())));
+  SmallVector<Value> scaled;
+  for (size_t i = 0; i < dots; ++i)
+    scaled.push_back(arith::MulFOp::create(b, loc, sums[i], inverse[i % xRows.size()]));
+  return scaled;
 }
 
 } // namespace
@@ -197,27 +166,20 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
       b, loc, arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::x), kb.index(kRowsPerBlock)),
       warp);
   Value isLane0 = kb.cmp(arith::CmpIPredicate::eq, lane, kb.index(0));
-  // The block's tokens, and the rows of x the dot products read for them:
-  // the tokens' own, or their normalized copies in shared memory.
-  int64_t block = tokensPerBlock(tokens, staticDim(x, 1), static_cast<bool>(norm));
+  // The block's tokens; each reads its own row of x.
+  int64_t block = tokensPerBlock(tokens);
   Value first = arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::y), kb.index(block));
-  SmallVector<Value> tokenIds, xRows;
+  SmallVector<Value> tokenIds;
   for (int64_t t = 0; t < block; ++t)
     tokenIds.push_back(arith::AddIOp::create(b, loc, first, kb.index(t)));
-  xRows = tokenIds;
-  if (norm) {
-    FailureOr<Value> staged = stageNormalizedRows(kb, norm, operands, tokenIds);
-    if (failed(staged))
-      return failure();
-    x = *staged;
-    for (int64_t t = 0; t < block; ++t)
-      xRows[t] = kb.index(t);
-  }
+  std::optional<FusedNorm> fused;
+  if (norm)
+    fused = FusedNorm{norm, operands.lookup(norm.getWeight())};
 
   if (auto gated = dyn_cast<GatedLinearOp>(op)) {
     Value up = operands.lookup(gated.getUp());
     kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, row, kb.index(totalRows)), [&] {
-      SmallVector<Value> sums = subgroupDots(kb, x, {weights[0], up}, xRows, row, lane);
+      SmallVector<Value> sums = subgroupDots(kb, x, {weights[0], up}, tokenIds, row, lane, fused);
       kb.ifThen(isLane0, [&] {
         for (int64_t t = 0; t < block; ++t) {
           Value out = arith::MulFOp::create(b, loc, buildSilu(b, loc, sums[t]), sums[block + t]);
@@ -239,7 +201,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
           kb.cmp(arith::CmpIPredicate::ult, row, kb.index(firstRow + rows)));
       kb.ifThen(inRange, [&, w = w, out = out, firstRow = firstRow] {
         Value local = arith::SubIOp::create(b, loc, row, kb.index(firstRow));
-        SmallVector<Value> sums = subgroupDots(kb, x, {w}, xRows, local, lane);
+        SmallVector<Value> sums = subgroupDots(kb, x, {w}, tokenIds, local, lane, fused);
         kb.ifThen(isLane0, [&] {
           for (int64_t t = 0; t < block; ++t) {
             Value value = sums[t];

@@ -130,11 +130,12 @@ bool mlir::llama::fitsMatrixUnits(const GpuTargetInfo &target, Operation *op,
   std::unique_ptr<MatrixUnit> unit = getBf16MatrixUnit(target);
   // Fewer tokens than one tile's rows would waste most of each multiply;
   // the GEMV's token blocks serve them.
-  if (!xType.getElementType().isF32() || xType.getDimSize(0) < unit->m ||
-      xType.getDimSize(1) % unit->k != 0)
+  if (!xType.hasStaticShape() || !xType.getElementType().isF32() ||
+      xType.getDimSize(0) < unit->m || xType.getDimSize(1) % unit->k != 0)
     return false;
   return llvm::all_of(p->weights, [](Value w) {
-    return cast<MemRefType>(w.getType()).getElementType().isBF16();
+    auto type = cast<MemRefType>(w.getType());
+    return type.hasStaticShape() && type.getElementType().isBF16();
   });
 }
 

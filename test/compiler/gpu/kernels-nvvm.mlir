@@ -45,11 +45,14 @@
 // CHECK: .entry k_swiglu(
 // CHECK-SAME: ex2.approx
 // Fused RMSNorm: a 16-byte aligned shared row read with vector loads.
+// Fused RMSNorm: read with x in the GEMV's loop, no shared memory or barrier.
 // CHECK: .entry k_norm_linear_group(
-// CHECK-SAME: .shared .align 16 .b8 __wg_k_norm_linear_group_0[1024]
-// CHECK-SAME: bar.sync
+// CHECK-NOT: .shared
+// CHECK-NOT: bar.sync
 // CHECK-SAME: ld.global.v4.b32
-// CHECK-SAME: ld.shared.v4.b32
+// CHECK-NOT: bar.sync
+// CHECK-SAME: rsqrt.approx.f32
+// CHECK-NOT: bar.sync
 // CHECK: .entry k_rope_kv_write(
 // CHECK: .entry k_rope_attention(
 // CHECK-SAME: bar.sync
@@ -58,7 +61,10 @@
 // CHECK-SAME: shfl.sync.idx.b32
 // CHECK-SAME: .entry k_split_attention_combine(
 // CHECK: .entry k_norm_linear_prefill(
-// CHECK-SAME: ld.shared.v4.b32
+// CHECK-NOT: bar.sync
+// CHECK-SAME: ld.global.v4.b32
+// CHECK-NOT: bar.sync
+// CHECK-SAME: rsqrt.approx.f32
 // Prefill on the tensor cores: activations read in pairs and rounded to a
 // bf16x2 register, weights read as bf16 pairs, m16n8k16 multiplies.
 // CHECK: .entry k_mma_norm_linear_group(

@@ -35,9 +35,11 @@
 // CHECK-SAME: v_exp_f32
 // Fused RMSNorm: the normalized row goes through LDS.
 // CHECK: k_norm_linear_group:
-// CHECK-SAME: s_barrier
-// CHECK-SAME: ds_read_b128
+// CHECK-NOT: s_barrier
 // CHECK-SAME: global_load_dwordx4
+// CHECK-NOT: s_barrier
+// CHECK-SAME: v_rsq_f32
+// CHECK-NOT: s_barrier
 // CHECK: k_rope_kv_write:
 // CHECK: k_rope_attention:
 // CHECK-SAME: s_barrier

@@ -142,8 +142,8 @@ func.func private @k_split_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x
 
 // -----
 
-// Prefill with a fused RMSNorm at dim 4096: two tokens' normalized rows (32 KiB)
-// fit the 48 KiB of shared memory, four would not.
+// Prefill with a fused RMSNorm at dim 4096, 8 tokens (a GEMV: fewer than a
+// matrix-unit tile).
 func.func private @k_norm_linear_prefill(%x: tensor<8x4096xf32>, %g: tensor<4096xbf16>, %w: tensor<64x4096xbf16>,
                                          %out: tensor<8x64xf32> {bufferization.writable = true}) -> tensor<8x64xf32> {
   %n = llama.rms_norm %x, %g {eps = 1.0e-5 : f32} : tensor<8x4096xf32>, tensor<4096xbf16>
