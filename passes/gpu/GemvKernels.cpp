@@ -23,6 +23,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -114,12 +115,22 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> w
         }
         return next;
       });
+  // Several loads in flight per lane: a subgroup's loop body is one
+  // 16-byte weight load per lane, so unrolled it keeps the memory system
+  // busy with fewer resident subgroups (decode's grids are a few blocks per
+  // SM). Token blocks already have one load per token.
+  int64_t trips = k / (width * kb.target.subgroupSize);
+  int64_t unroll = xRows.size() == 1 ? 4 : xRows.size() == 2 ? 2 : 1;
+  auto loop = acc.front().getDefiningOp<scf::ForOp>();
   SmallVector<Value> sums;
   for (Value v : acc) {
     if (vectorized)
       v = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);
     sums.push_back(kb.subgroupSum(v));
   }
+  // Unrolled last: the remainder loop it may add takes over the results.
+  if (unroll > 1 && trips >= 2 * unroll)
+    (void)loopUnrollByFactor(loop, unroll);
   if (!norm)
     return sums;
   SmallVector<Value> inverse;

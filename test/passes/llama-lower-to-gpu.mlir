@@ -218,6 +218,13 @@
 // ROCDL-NOT: amdgpu.mfma
 // ROCDL: gpu.shuffle  xor
 
+// A long decode row: the GEMV loop is unrolled by 4 (16 steps per lane), so
+// each lane has four 16-byte weight loads in flight.
+// NVVM: gpu.func @k_linear_unrolled
+// NVVM: scf.for
+// NVVM-COUNT-4: vector.load %arg1{{.*}} : memref<64x4096xbf16>, vector<8xbf16>
+// NVVM: scf.yield
+
 // Without the matrix units (llamac --bf16-dot off) prefill stays a GEMV.
 // GEMV-NOT: nvvm.mma.sync
 // GEMV: gpu.func @k_mma_norm_linear_group

@@ -81,6 +81,7 @@
 // CHECK-NOT: mma.sync
 // CHECK: .entry k_prefill_odd_depth(
 // CHECK-NOT: mma.sync
+// CHECK: .entry k_linear_unrolled(
 
 // ptxas accepted every module: each object is an ELF cubin.
-// CUBIN-COUNT-20: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF
+// CUBIN-COUNT-21: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF

@@ -220,3 +220,14 @@ func.func private @k_prefill_odd_depth(%x: tensor<32x172xf32>, %w: tensor<64x172
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<32x64xf32>, tensor<32x64xf32>) -> tensor<32x64xf32>
   return %1 : tensor<32x64xf32>
 }
+
+// -----
+
+// A decode GEMV long enough (16 steps of 8 bf16 per lane) to unroll by 4:
+// four weight loads in flight per lane.
+func.func private @k_linear_unrolled(%x: tensor<1x4096xf32>, %w: tensor<64x4096xbf16>,
+                                     %out: tensor<1x64xf32> {bufferization.writable = true}) -> tensor<1x64xf32> {
+  %0 = llama.linear %x, %w : tensor<1x4096xf32>, tensor<64x4096xbf16> -> tensor<1x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x64xf32>, tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %1 : tensor<1x64xf32>
+}
