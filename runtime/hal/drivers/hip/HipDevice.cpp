@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <string_view>
+
 namespace llamac::hal::hip {
 
 namespace {
@@ -184,8 +186,10 @@ private:
     if (!name)
       return absl::InternalError(
           absl::StrCat(what, ": HIP error ", r, " (the runtime gives no name)"));
-    return absl::InternalError(
-        absl::StrCat(what, ": ", name, ": ", text ? text : "no description"));
+    // HIP's descriptions are often just the name again.
+    if (!text || std::string_view(text) == name)
+      return absl::InternalError(absl::StrCat(what, ": ", name));
+    return absl::InternalError(absl::StrCat(what, ": ", name, ": ", text));
   }
 
   std::unique_ptr<gpu::DriverLibrary> library;
@@ -206,8 +210,9 @@ absl::StatusOr<std::unique_ptr<HipApi>> HipApi::open(int ordinal) {
   HipDriverApi &f = api->f;
   if (absl::Status s = resolveAll(*api->library, f); !s.ok())
     return s;
+  // Without a GPU (or its kernel driver) HIP fails here, not at the count.
   if (absl::Status s = api->check(f.hipInit(0), "hipInit"); !s.ok())
-    return s;
+    return absl::Status(s.code(), absl::StrCat(s.message(), " (no usable AMD GPU)"));
   int count = 0;
   if (absl::Status s =
           api->check(f.hipGetDeviceCount(&count), "hipGetDeviceCount");
