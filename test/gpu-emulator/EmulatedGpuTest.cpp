@@ -1,0 +1,240 @@
+//===- EmulatedGpuTest.cpp - GPU kernels checked on the CPU ---------------===//
+//
+// stories260K compiled for nvvm and rocdl, with f32 and bf16 weights, run
+// through the runtime (DeviceWeights, KVCache, BoundEntryPoint) on the
+// emulated GPU device, which interprets the kernels' IR: decode and a
+// prefill chunk compared with the CPU artifact's logits. The artifacts are
+// compiled by test/e2e with a 48-token prefill chunk and 64 positions
+// (interpretation is slow), each beside its kernels' IR; without the CUDA
+// toolkit or ROCm's device libraries they are not built and the cases skip.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/gpu-emulator/EmulatedGpuDevice.h"
+
+#include "runtime/api/Model.h"
+#include "runtime/artifact/Artifact.h"
+#include "runtime/generate/BoundEntryPoint.h"
+#include "runtime/generate/DeviceWeights.h"
+#include "runtime/generate/KVCache.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <tuple>
+
+// Each names an artifact without its extension (".llamac"; its kernels'
+// IR is beside it, ".mlir"), or "" when it is not built.
+#ifndef LLAMAC_EMU_NVVM_F32
+#define LLAMAC_EMU_NVVM_F32 ""
+#endif
+#ifndef LLAMAC_EMU_NVVM_BF16
+#define LLAMAC_EMU_NVVM_BF16 ""
+#endif
+#ifndef LLAMAC_EMU_ROCDL_F32
+#define LLAMAC_EMU_ROCDL_F32 ""
+#endif
+#ifndef LLAMAC_EMU_ROCDL_BF16
+#define LLAMAC_EMU_ROCDL_BF16 ""
+#endif
+
+namespace llamac::emu {
+namespace {
+
+using ::testing::HasSubstr;
+
+/// A target ("nvvm", "rocdl") and a weight type ("f32", "bf16").
+using Variant = std::tuple<std::string, std::string>;
+
+std::string artifactBase(const Variant &v) {
+  const auto &[target, dtype] = v;
+  if (target == "nvvm")
+    return dtype == "f32" ? LLAMAC_EMU_NVVM_F32 : LLAMAC_EMU_NVVM_BF16;
+  return dtype == "f32" ? LLAMAC_EMU_ROCDL_F32 : LLAMAC_EMU_ROCDL_BF16;
+}
+
+/// The CPU artifact with the same weights, f32 activations throughout.
+std::string referenceArtifact(const std::string &dtype) {
+  return dtype == "f32" ? LLAMAC_STORIES_ARTIFACT
+                        : LLAMAC_STORIES_BF16_WIDEN_ARTIFACT;
+}
+
+/// The emulated artifact's kernels, weights and cache on the device.
+struct LoadedModel {
+  std::unique_ptr<runtime::Artifact> artifact;
+  std::unique_ptr<hal::Executable> kernels;
+  std::unique_ptr<runtime::DeviceWeights> weights;
+  std::unique_ptr<runtime::KVCache> cache;
+};
+
+absl::StatusOr<LoadedModel> loadModel(hal::Device &device,
+                                      const std::string &path) {
+  LoadedModel m;
+  absl::StatusOr<std::unique_ptr<runtime::Artifact>> a =
+      runtime::Artifact::open(path);
+  if (!a.ok())
+    return a.status();
+  m.artifact = std::move(*a);
+  hal::ExecutableSource source{m.artifact->metadata().kernels.kind,
+                               m.artifact->kernelBytes(),
+                               m.artifact->kernelPtxBytes(), path};
+  absl::StatusOr<std::unique_ptr<hal::Executable>> kernels =
+      device.loadExecutable(source);
+  if (!kernels.ok())
+    return kernels.status();
+  m.kernels = std::move(*kernels);
+  auto weights = runtime::DeviceWeights::upload(m.artifact->metadata(), device);
+  if (!weights.ok())
+    return weights.status();
+  m.weights = std::move(*weights);
+  auto cache = runtime::KVCache::allocate(device, m.artifact->kvCache());
+  if (!cache.ok())
+    return cache.status();
+  m.cache = std::move(*cache);
+  return m;
+}
+
+absl::StatusOr<std::unique_ptr<Model>> loadReference(const std::string &dtype) {
+  ModelOptions options;
+  options.threads = 1;
+  return Model::load(referenceArtifact(dtype), options);
+}
+
+class EmulatedGpuTest : public ::testing::TestWithParam<Variant> {
+protected:
+  void SetUp() override {
+    const std::string base = artifactBase(GetParam());
+    if (base.empty() || !std::ifstream(base + ".llamac").good() ||
+        !std::ifstream(base + ".mlir").good())
+      GTEST_SKIP() << "no " << std::get<0>(GetParam()) << " "
+                   << std::get<1>(GetParam())
+                   << " emulator artifact (test/e2e compiles it where the "
+                      "CUDA toolkit / ROCm device libraries are installed)";
+    artifact = base + ".llamac";
+    device = std::make_unique<EmulatedGpuDevice>(std::get<0>(GetParam()),
+                                                 base + ".mlir");
+  }
+
+  std::string artifact;
+  std::unique_ptr<EmulatedGpuDevice> device;
+};
+
+TEST_P(EmulatedGpuTest, LoadsOnlyItsTargetsFormatAndNamesAMissingKernel) {
+  EXPECT_EQ(device->name(), "emulated-" + std::get<0>(GetParam()));
+  hal::ExecutableSource wrongFormat{"elf-shared-object", "", "", "bad.llamac"};
+  absl::StatusOr<std::unique_ptr<hal::Executable>> exe =
+      device->loadExecutable(wrongFormat);
+  ASSERT_FALSE(exe.ok());
+  EXPECT_THAT(std::string(exe.status().message()),
+              HasSubstr("cannot load kernels in 'elf-shared-object' format"));
+
+  absl::StatusOr<LoadedModel> m = loadModel(*device, artifact);
+  ASSERT_TRUE(m.ok()) << m.status();
+  absl::StatusOr<hal::KernelHandle> k = m->kernels->lookup("no_such_kernel");
+  ASSERT_FALSE(k.ok());
+  EXPECT_THAT(std::string(k.status().message()), HasSubstr("no_such_kernel"));
+  EXPECT_THAT(std::string(k.status().message()), HasSubstr(artifact));
+  // Every kernel of every schedule is there.
+  for (const std::string &name : m->artifact->metadata().kernelNames())
+    EXPECT_TRUE(m->kernels->lookup(name).ok()) << name;
+}
+
+TEST_P(EmulatedGpuTest, DecodesLikeTheCpu) {
+  absl::StatusOr<LoadedModel> m = loadModel(*device, artifact);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto decode = runtime::BoundEntryPoint::bind(
+      *m->artifact->entryPoint("decode"), m->artifact->metadata(), *m->kernels,
+      *m->weights, *m->cache, *device);
+  ASSERT_TRUE(decode.ok()) << decode.status();
+  absl::StatusOr<std::unique_ptr<Model>> reference =
+      loadReference(std::get<1>(GetParam()));
+  ASSERT_TRUE(reference.ok()) << reference.status();
+
+  const int64_t vocab = m->artifact->model().vocab;
+  const std::vector<int32_t> tokens = {1, 403, 407, 261, 378, 1, 50};
+  float worstOverall = 0;
+  for (size_t pos = 0; pos < tokens.size(); ++pos) {
+    absl::StatusOr<const float *> got =
+        (*decode)->run(absl::MakeConstSpan(&tokens[pos], 1), pos);
+    ASSERT_TRUE(got.ok()) << got.status();
+    absl::StatusOr<std::vector<float>> want =
+        (*reference)->forward({tokens[pos]}, static_cast<int64_t>(pos));
+    ASSERT_TRUE(want.ok()) << want.status();
+    // Decode keeps f32 activations on the GPU, bf16 weights included.
+    float worst = 0;
+    for (int64_t i = 0; i < vocab; ++i)
+      worst = std::max(worst, std::fabs((*got)[i] - (*want)[i]) /
+                                  std::max(1.0f, std::fabs((*want)[i])));
+    EXPECT_LT(worst, 2e-3f) << "at position " << pos;
+    worstOverall = std::max(worstOverall, worst);
+  }
+  RecordProperty("worst_relative_error", std::to_string(worstOverall));
+}
+
+TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
+  absl::StatusOr<LoadedModel> m = loadModel(*device, artifact);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto prefill = runtime::BoundEntryPoint::bind(
+      *m->artifact->entryPoint("prefill"), m->artifact->metadata(), *m->kernels,
+      *m->weights, *m->cache, *device);
+  ASSERT_TRUE(prefill.ok()) << prefill.status();
+  absl::StatusOr<std::unique_ptr<Model>> reference =
+      loadReference(std::get<1>(GetParam()));
+  ASSERT_TRUE(reference.ok()) << reference.status();
+
+  const int64_t vocab = m->artifact->model().vocab;
+  // 40 tokens of the chunk: the rest are padding rows.
+  std::vector<int32_t> ids;
+  for (int32_t i = 0; i < 40; ++i)
+    ids.push_back(i == 0 ? 1 : 260 + (i * 37) % 250);
+  ASSERT_LE(static_cast<int64_t>(ids.size()), (*prefill)->tokens());
+  absl::StatusOr<const float *> got = (*prefill)->run(ids, 0);
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::vector<float> rows(*got, *got + ids.size() * vocab);
+
+  // f32 weights: f32 activations, each logit as close as decode's. bf16
+  // weights: the projections run on the matrix units with activations
+  // rounded to bf16, which moves each logit by under 0.5% of its row's
+  // largest (DriverConformanceTest's RunsABf16PrefillChunkLikeTheCpu); a
+  // wrong fragment layout or tile edge moves it by the logits' own size.
+  const bool bf16 = std::get<1>(GetParam()) == "bf16";
+  const float tolerance = bf16 ? 0.02f : 2e-3f;
+  float worstOverall = 0;
+  for (size_t t = 0; t < ids.size(); ++t) {
+    absl::StatusOr<std::vector<float>> want =
+        (*reference)->forward({ids[t]}, static_cast<int64_t>(t));
+    ASSERT_TRUE(want.ok()) << want.status();
+    const float *row = &rows[t * vocab];
+    float worst = 0;
+    if (bf16) {
+      float scale = 0, error = 0;
+      for (int64_t i = 0; i < vocab; ++i) {
+        scale = std::max(scale, std::fabs((*want)[i]));
+        error = std::max(error, std::fabs(row[i] - (*want)[i]));
+      }
+      worst = error / std::max(1.0f, scale);
+    } else {
+      for (int64_t i = 0; i < vocab; ++i)
+        worst = std::max(worst, std::fabs(row[i] - (*want)[i]) /
+                                    std::max(1.0f, std::fabs((*want)[i])));
+    }
+    EXPECT_LT(worst, tolerance) << "row " << t;
+    worstOverall = std::max(worstOverall, worst);
+  }
+  RecordProperty("worst_error", std::to_string(worstOverall));
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32", "bf16")),
+                         [](const auto &info) {
+                           return std::get<0>(info.param) + "_" +
+                                  std::get<1>(info.param);
+                         });
+
+} // namespace
+} // namespace llamac::emu
