@@ -69,7 +69,8 @@ cl::opt<std::string> tokenizer("tokenizer", cl::desc("sentencepiece tokenizer.mo
                                cl::cat(category));
 cl::opt<std::string> dumpIrAfter("dump-ir-after",
                                  cl::desc("Print the IR after a phase: import | optimize | kernels | "
-                                          "linalg | bufferize | llvm"),
+                                          "linalg | bufferize | llvm (cpu) | gpu | gpu-llvm "
+                                          "(nvvm, rocdl)"),
                                  cl::cat(category));
 cl::opt<bool> summary("summary", cl::desc("Print the model's shape, parameter count and bytes"),
                       cl::cat(category));
