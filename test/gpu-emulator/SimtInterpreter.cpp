@@ -221,10 +221,22 @@ void storeElement(Type t, uint8_t *p, double v) {
 //===----------------------------------------------------------------------===//
 
 /// A memref the kernel can reach: a parameter or a workgroup buffer.
+/// The subgroup that last wrote or read an element of workgroup memory, and
+/// in which interval between barriers.
+struct Access {
+  int64_t epoch = -1;
+  int64_t subgroup = -1; ///< -2: several subgroups read it
+};
+
 struct Memory {
   uint8_t *base = nullptr;
   MemRefType type;
   SmallVector<int64_t> strides;
+  /// Workgroup buffers only: lockstep execution would hide a missing
+  /// barrier, so two subgroups touching an element between the same two
+  /// barriers, one of them writing, is reported as the race it is on a GPU.
+  bool shared = false;
+  std::vector<Access> lastWrite, lastRead;
 };
 
 using Mask = std::vector<char>;
@@ -269,17 +281,23 @@ public:
       workgroup.emplace_back(static_cast<size_t>(type.getNumElements() *
                                                  byteSize(type.getElementType())),
                              0);
-      addMemory(buffer, workgroup.back().data(), type);
+      addMemory(buffer, workgroup.back().data(), type, /*shared=*/true);
     }
+    epoch = 0;
     Mask all(static_cast<size_t>(lanes), 1);
     execBlock(kernel.getBody().front(), all);
   }
 
 private:
-  void addMemory(Value v, uint8_t *base, MemRefType type) {
+  void addMemory(Value v, uint8_t *base, MemRefType type, bool shared = false) {
     if (!type.hasStaticShape() || !type.getLayout().isIdentity())
       fail(kernel, "memrefs must be static with the identity layout");
     Memory m{base, type, {}};
+    if (shared) {
+      m.shared = true;
+      m.lastWrite.resize(static_cast<size_t>(type.getNumElements()));
+      m.lastRead.resize(static_cast<size_t>(type.getNumElements()));
+    }
     int64_t stride = 1;
     m.strides.resize(type.getRank());
     for (int64_t d = type.getRank() - 1; d >= 0; --d) {
@@ -358,6 +376,7 @@ private:
       for (char active : mask)
         if (!active)
           fail(op, "a barrier reached by only some threads of the block");
+      ++epoch;
       return;
     }
     if (auto mma = dyn_cast<NVVM::MmaOp>(op))
@@ -591,32 +610,61 @@ private:
     }
   }
 
-  void execLoad(Operation *op, Value memref, ValueRange indices, Value result, const Mask &mask) {
-    Type element = cast<MemRefType>(memref.getType()).getElementType();
-    int64_t w = widthOf(result.getType());
-    std::vector<double> &out = slot(result);
+  /// Records an access of lane `lane` to element `element` of workgroup
+  /// buffer `m`; an error when another subgroup wrote it, or (for a write)
+  /// read it, since the last barrier.
+  void track(Operation *op, Memory &m, int64_t element, int64_t lane, bool write) {
+    int64_t subgroup = lane / subgroupSize;
+    Access &lastWrite = m.lastWrite[static_cast<size_t>(element)];
+    Access &lastRead = m.lastRead[static_cast<size_t>(element)];
+    if (lastWrite.epoch == epoch && lastWrite.subgroup != subgroup)
+      fail(op, absl::StrCat("subgroup ", subgroup, (write ? " writes" : " reads"),
+                            " workgroup memory that subgroup ", lastWrite.subgroup,
+                            " wrote since the last barrier (a race)"));
+    if (write && lastRead.epoch == epoch && lastRead.subgroup != subgroup)
+      fail(op, absl::StrCat("subgroup ", subgroup,
+                            " writes workgroup memory that another subgroup read since the last "
+                            "barrier (a race)"));
+    if (write)
+      lastWrite = {epoch, subgroup};
+    else if (lastRead.epoch != epoch)
+      lastRead = {epoch, subgroup};
+    else if (lastRead.subgroup != subgroup)
+      lastRead.subgroup = -2;
+  }
+
+  void execAccess(Operation *op, Value memref, ValueRange indices, Value value, bool write,
+                  const Mask &mask) {
+    auto it = memories.find(memref);
+    if (it == memories.end())
+      fail(op, "unknown memref");
+    Memory &m = it->second;
+    Type element = m.type.getElementType();
+    int64_t w = widthOf(value.getType());
     int64_t size = byteSize(element);
+    const std::vector<double> *in = write ? &get(op, value) : nullptr;
+    std::vector<double> *out = write ? nullptr : &slot(value);
     for (int64_t l = 0; l < lanes; ++l) {
       if (!mask[l])
         continue;
       uint8_t *p = address(op, memref, indices, l, w);
-      for (int64_t e = 0; e < w; ++e)
-        out[l * w + e] = loadElement(element, p + e * size);
+      for (int64_t e = 0; e < w; ++e) {
+        if (m.shared)
+          track(op, m, (p - m.base) / size + e, l, write);
+        if (write)
+          storeElement(element, p + e * size, (*in)[l * w + e]);
+        else
+          (*out)[l * w + e] = loadElement(element, p + e * size);
+      }
     }
   }
 
+  void execLoad(Operation *op, Value memref, ValueRange indices, Value result, const Mask &mask) {
+    execAccess(op, memref, indices, result, /*write=*/false, mask);
+  }
+
   void execStore(Operation *op, Value memref, ValueRange indices, Value value, const Mask &mask) {
-    Type element = cast<MemRefType>(memref.getType()).getElementType();
-    int64_t w = widthOf(value.getType());
-    const std::vector<double> &in = get(op, value);
-    int64_t size = byteSize(element);
-    for (int64_t l = 0; l < lanes; ++l) {
-      if (!mask[l])
-        continue;
-      uint8_t *p = address(op, memref, indices, l, w);
-      for (int64_t e = 0; e < w; ++e)
-        storeElement(element, p + e * size, in[l * w + e]);
-    }
+    execAccess(op, memref, indices, value, /*write=*/true, mask);
   }
 
   /// The ops without side effects: each result element from the operands'
@@ -747,6 +795,36 @@ private:
         })
         .Case([&](arith::MaxUIOp) {
           unsignedBinary(op, [](Operation *, uint64_t x, uint64_t y) { return std::max(x, y); });
+        })
+        .Case([&](arith::DivSIOp) {
+          intBinary([&](int64_t x, int64_t y) {
+            if (y == 0)
+              fail(op, "division by zero");
+            return x / y;
+          });
+        })
+        .Case([&](arith::RemSIOp) {
+          intBinary([&](int64_t x, int64_t y) {
+            if (y == 0)
+              fail(op, "division by zero");
+            return x % y;
+          });
+        })
+        .Case([&](arith::FloorDivSIOp) {
+          intBinary([&](int64_t x, int64_t y) {
+            if (y == 0)
+              fail(op, "division by zero");
+            int64_t q = x / y;
+            return (x % y != 0 && ((x < 0) != (y < 0))) ? q - 1 : q;
+          });
+        })
+        .Case([&](arith::CeilDivSIOp) {
+          intBinary([&](int64_t x, int64_t y) {
+            if (y == 0)
+              fail(op, "division by zero");
+            int64_t q = x / y;
+            return (x % y != 0 && ((x < 0) == (y < 0))) ? q + 1 : q;
+          });
         })
         .Case([&](arith::MinSIOp) { intBinary([](int64_t x, int64_t y) { return std::min(x, y); }); })
         .Case([&](arith::MaxSIOp) { intBinary([](int64_t x, int64_t y) { return std::max(x, y); }); })
@@ -922,6 +1000,8 @@ private:
 
   gpu::GPUFuncOp kernel;
   std::array<uint32_t, 3> grid, blockDims, id{0, 0, 0};
+  /// Barriers passed so far in the current block.
+  int64_t epoch = 0;
   int64_t subgroupSize;
   int64_t lanes;
   std::unordered_map<Value, std::vector<double>, ValueHash> values;
