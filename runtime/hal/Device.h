@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 
 #include <cstdint>
@@ -80,6 +81,22 @@ public:
 /// Checks that [offset, offset + bytes) lies in a buffer of `size` bytes;
 /// drivers call it before every copy.
 absl::Status checkCopyRange(uint64_t size, uint64_t offset, uint64_t bytes);
+
+/// Calls `launch(dispatch, layer)` for every dispatch of `program` in order:
+/// the prologue (layer 0), the layer body for each layer, the epilogue
+/// (layer 0); stops at the first error.
+absl::Status forEachDispatch(
+    const Program &program,
+    absl::FunctionRef<absl::Status(const BoundDispatch &, int64_t layer)> launch);
+
+/// The parameters of GPU dispatch `d` at `layer`, 8 bytes each, into
+/// `slots` (d.args.size() of them): addresses, the layer by value, and pos
+/// and rows as the address of their int64 in the {pos, rows} buffer at
+/// `posRowsAddress` (docs/artifact-format.md, GPU targets). An error when
+/// the dispatch was not bound for `device`'s kernels or has too many
+/// arguments.
+absl::Status gpuLaunchArgs(const BoundDispatch &d, int64_t layer, uint64_t posRowsAddress,
+                           absl::string_view device, uint64_t (&slots)[kMaxKernelArgs]);
 
 } // namespace llamac::hal
 

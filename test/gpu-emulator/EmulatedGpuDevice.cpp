@@ -194,18 +194,14 @@ EmulatedGpuDevice::loadExecutable(const hal::ExecutableSource &source) {
 
 absl::Status EmulatedGpuDevice::launch(const hal::BoundDispatch &d,
                                        int64_t layer) {
-  if (!d.deviceFunction)
-    return absl::FailedPreconditionError(
-        absl::StrCat("kernel ", d.kernel, " has no ", name(),
-                     " function (not bound for this device)"));
-  if (d.range > 0)
-    return absl::FailedPreconditionError(
-        absl::StrCat("kernel ", d.kernel, " has a CPU work range; ", name(),
-                     " dispatches take launch dimensions"));
+  // The parameters exactly as a GPU driver passes them: addresses, the layer
+  // by value, pos and rows by the address of their int64 in {pos, rows}.
+  uint64_t slots[hal::kMaxKernelArgs];
+  if (absl::Status s = hal::gpuLaunchArgs(
+          d, layer, reinterpret_cast<uint64_t>(&posRows[0]), name(), slots);
+      !s.ok())
+    return s;
   const size_t n = d.args.size();
-  if (n > hal::kMaxKernelArgs)
-    return absl::InvalidArgumentError(
-        absl::StrCat("kernel ", d.kernel, " takes too many arguments"));
   auto kernel =
       llvm::cast<gpu::GPUFuncOp>(static_cast<Operation *>(d.deviceFunction));
   const size_t params = kernel.getFunctionType().getNumInputs();
@@ -213,28 +209,10 @@ absl::Status EmulatedGpuDevice::launch(const hal::BoundDispatch &d,
     return absl::InvalidArgumentError(
         absl::StrCat("kernel ", d.kernel, " takes ", params,
                      " parameters; the schedule binds ", n));
-  // As GpuDevice::launch: addresses, the layer by value, pos and rows by
-  // the address of their int64 in the {pos, rows} buffer.
   std::vector<KernelArg> args(n);
   for (size_t i = 0; i < n; ++i) {
-    const hal::ArgSource &a = d.args[i];
-    switch (a.kind) {
-    case hal::ArgSource::Kind::Pointer:
-      args[i].pointer = a.base;
-      break;
-    case hal::ArgSource::Kind::LayerSlice:
-      args[i].pointer = static_cast<char *>(a.base) + layer * a.layerStride;
-      break;
-    case hal::ArgSource::Kind::Layer:
-      args[i].value = layer;
-      break;
-    case hal::ArgSource::Kind::Pos:
-      args[i].pointer = &posRows[0];
-      break;
-    case hal::ArgSource::Kind::Rows:
-      args[i].pointer = &posRows[1];
-      break;
-    }
+    args[i].pointer = reinterpret_cast<void *>(slots[i]);
+    args[i].value = static_cast<int64_t>(slots[i]);
   }
   const std::array<uint32_t, 3> grid = {d.launch.grid[0], d.launch.grid[1],
                                         d.launch.grid[2]};
@@ -248,17 +226,10 @@ absl::Status EmulatedGpuDevice::run(const hal::Program &program,
                                     const hal::Invocation &invocation) {
   posRows[0] = invocation.pos;
   posRows[1] = invocation.rows;
-  for (const hal::BoundDispatch &d : program.prologue)
-    if (absl::Status s = launch(d, 0); !s.ok())
-      return s;
-  for (int64_t layer = 0; layer < program.layers; ++layer)
-    for (const hal::BoundDispatch &d : program.layerBody)
-      if (absl::Status s = launch(d, layer); !s.ok())
-        return s;
-  for (const hal::BoundDispatch &d : program.epilogue)
-    if (absl::Status s = launch(d, 0); !s.ok())
-      return s;
-  return absl::OkStatus();
+  return hal::forEachDispatch(
+      program, [&](const hal::BoundDispatch &d, int64_t layer) {
+        return launch(d, layer);
+      });
 }
 
 } // namespace llamac::emu

@@ -18,8 +18,8 @@
 #include "runtime/api/Model.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/generate/BoundEntryPoint.h"
-#include "runtime/generate/DeviceWeights.h"
-#include "runtime/generate/KVCache.h"
+
+#include "test/runtime/LoadedModel.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -62,6 +62,8 @@ namespace llamac::emu {
 namespace {
 
 using ::testing::HasSubstr;
+using ::llamac::test::LoadedModel;
+using ::llamac::test::loadModel;
 
 /// A model ("stories260K", "stories110m_1layer"), a target ("nvvm",
 /// "rocdl") and a weight type ("f32", "bf16").
@@ -121,40 +123,6 @@ std::vector<int32_t> prefillTokens(const Variant &v) {
   return ids;
 }
 
-/// The emulated artifact's kernels, weights and cache on the device.
-struct LoadedModel {
-  std::unique_ptr<runtime::Artifact> artifact;
-  std::unique_ptr<hal::Executable> kernels;
-  std::unique_ptr<runtime::DeviceWeights> weights;
-  std::unique_ptr<runtime::KVCache> cache;
-};
-
-absl::StatusOr<LoadedModel> loadModel(hal::Device &device,
-                                      const std::string &path) {
-  LoadedModel m;
-  absl::StatusOr<std::unique_ptr<runtime::Artifact>> a =
-      runtime::Artifact::open(path);
-  if (!a.ok())
-    return a.status();
-  m.artifact = std::move(*a);
-  hal::ExecutableSource source{m.artifact->metadata().kernels.kind,
-                               m.artifact->kernelBytes(),
-                               m.artifact->kernelPtxBytes(), path};
-  absl::StatusOr<std::unique_ptr<hal::Executable>> kernels =
-      device.loadExecutable(source);
-  if (!kernels.ok())
-    return kernels.status();
-  m.kernels = std::move(*kernels);
-  auto weights = runtime::DeviceWeights::upload(m.artifact->metadata(), device);
-  if (!weights.ok())
-    return weights.status();
-  m.weights = std::move(*weights);
-  auto cache = runtime::KVCache::allocate(device, m.artifact->kvCache());
-  if (!cache.ok())
-    return cache.status();
-  m.cache = std::move(*cache);
-  return m;
-}
 
 absl::StatusOr<std::unique_ptr<Model>> loadReference(const Variant &v) {
   ModelOptions options;
@@ -205,9 +173,7 @@ TEST_P(EmulatedGpuTest, LoadsOnlyItsTargetsFormatAndNamesAMissingKernel) {
 TEST_P(EmulatedGpuTest, DecodesLikeTheCpu) {
   absl::StatusOr<LoadedModel> m = loadModel(*device, artifact);
   ASSERT_TRUE(m.ok()) << m.status();
-  auto decode = runtime::BoundEntryPoint::bind(
-      *m->artifact->entryPoint("decode"), m->artifact->metadata(), *m->kernels,
-      *m->weights, *m->cache, *device);
+  auto decode = m->bind("decode", *device);
   ASSERT_TRUE(decode.ok()) << decode.status();
   absl::StatusOr<std::unique_ptr<Model>> reference = loadReference(GetParam());
   ASSERT_TRUE(reference.ok()) << reference.status();
@@ -236,9 +202,7 @@ TEST_P(EmulatedGpuTest, DecodesLikeTheCpu) {
 TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
   absl::StatusOr<LoadedModel> m = loadModel(*device, artifact);
   ASSERT_TRUE(m.ok()) << m.status();
-  auto prefill = runtime::BoundEntryPoint::bind(
-      *m->artifact->entryPoint("prefill"), m->artifact->metadata(), *m->kernels,
-      *m->weights, *m->cache, *device);
+  auto prefill = m->bind("prefill", *device);
   ASSERT_TRUE(prefill.ok()) << prefill.status();
   absl::StatusOr<std::unique_ptr<Model>> reference = loadReference(GetParam());
   ASSERT_TRUE(reference.ok()) << reference.status();

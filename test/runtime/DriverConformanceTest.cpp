@@ -13,11 +13,11 @@
 #include "runtime/api/Model.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/generate/BoundEntryPoint.h"
-#include "runtime/generate/DeviceWeights.h"
-#include "runtime/generate/KVCache.h"
 #include "runtime/hal/drivers/cpu/CpuDevice.h"
 #include "runtime/hal/drivers/cuda/CudaDevice.h"
 #include "runtime/hal/drivers/hip/HipDevice.h"
+
+#include "test/runtime/LoadedModel.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -33,6 +33,8 @@ namespace llamac::hal {
 namespace {
 
 using ::testing::HasSubstr;
+using ::llamac::test::LoadedModel;
+using ::llamac::test::loadModel;
 
 absl::StatusOr<std::unique_ptr<Device>> openDevice(const std::string &name) {
   if (name == "cpu")
@@ -163,39 +165,6 @@ TEST_P(DriverConformanceTest, RefusesADispatchNotBoundForIt) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("kernel k_unbound has no"));
 }
 
-/// A compiled model's kernels, weights and cache on the device under test.
-struct LoadedModel {
-  std::unique_ptr<runtime::Artifact> artifact;
-  std::unique_ptr<Executable> kernels;
-  std::unique_ptr<runtime::DeviceWeights> weights;
-  std::unique_ptr<runtime::KVCache> cache;
-};
-
-absl::StatusOr<LoadedModel> loadModel(Device &device, const std::string &path) {
-  LoadedModel m;
-  absl::StatusOr<std::unique_ptr<runtime::Artifact>> a =
-      runtime::Artifact::open(path);
-  if (!a.ok())
-    return a.status();
-  m.artifact = std::move(*a);
-  ExecutableSource source{m.artifact->metadata().kernels.kind,
-                          m.artifact->kernelBytes(),
-                          m.artifact->kernelPtxBytes(), path};
-  absl::StatusOr<std::unique_ptr<Executable>> kernels =
-      device.loadExecutable(source);
-  if (!kernels.ok())
-    return kernels.status();
-  m.kernels = std::move(*kernels);
-  auto weights = runtime::DeviceWeights::upload(m.artifact->metadata(), device);
-  if (!weights.ok())
-    return weights.status();
-  m.weights = std::move(*weights);
-  auto cache = runtime::KVCache::allocate(device, m.artifact->kvCache());
-  if (!cache.ok())
-    return cache.status();
-  m.cache = std::move(*cache);
-  return m;
-}
 
 TEST_P(DriverConformanceTest, AMissingKernelIsAClearError) {
   const std::string path = modelArtifact(GetParam());
@@ -215,9 +184,7 @@ TEST_P(DriverConformanceTest, RunsACompiledModelLikeTheCpu) {
     GTEST_SKIP() << noModelArtifact(GetParam());
   absl::StatusOr<LoadedModel> m = loadModel(*device, path);
   ASSERT_TRUE(m.ok()) << m.status();
-  auto decode = runtime::BoundEntryPoint::bind(
-      *m->artifact->entryPoint("decode"), m->artifact->metadata(), *m->kernels,
-      *m->weights, *m->cache, *device);
+  auto decode = m->bind("decode", *device);
   ASSERT_TRUE(decode.ok()) << decode.status();
 
   ModelOptions cpuOptions;
@@ -264,9 +231,7 @@ TEST_P(DriverConformanceTest, RunsABf16PrefillChunkLikeTheCpu) {
                  << " to stories260K.bin compiled with --dtype bf16)";
   absl::StatusOr<LoadedModel> m = loadModel(*device, path);
   ASSERT_TRUE(m.ok()) << m.status();
-  auto prefill = runtime::BoundEntryPoint::bind(
-      *m->artifact->entryPoint("prefill"), m->artifact->metadata(), *m->kernels,
-      *m->weights, *m->cache, *device);
+  auto prefill = m->bind("prefill", *device);
   ASSERT_TRUE(prefill.ok()) << prefill.status();
 
   // The reference: the same bf16 weights with f32 activations, one token at a

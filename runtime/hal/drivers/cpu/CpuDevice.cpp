@@ -172,17 +172,9 @@ absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &in
 
 absl::Status CpuDevice::run(const Program &program,
                             const Invocation &invocation) {
-  for (const BoundDispatch &d : program.prologue)
-    if (absl::Status s = runDispatch(d, invocation, 0); !s.ok())
-      return s;
-  for (int64_t layer = 0; layer < program.layers; ++layer)
-    for (const BoundDispatch &d : program.layerBody)
-      if (absl::Status s = runDispatch(d, invocation, layer); !s.ok())
-        return s;
-  for (const BoundDispatch &d : program.epilogue)
-    if (absl::Status s = runDispatch(d, invocation, 0); !s.ok())
-      return s;
-  return absl::OkStatus();
+  return forEachDispatch(program, [&](const BoundDispatch &d, int64_t layer) {
+    return runDispatch(d, invocation, layer);
+  });
 }
 
 } // namespace llamac::hal::cpu

@@ -173,45 +173,16 @@ GpuDevice::loadExecutable(const ExecutableSource &source) {
 }
 
 absl::Status GpuDevice::launch(const BoundDispatch &d, int64_t layer) {
-  if (!d.deviceFunction)
-    return absl::FailedPreconditionError(
-        absl::StrCat("kernel ", d.kernel, " has no ", name(),
-                     " function (not bound for this device)"));
-  if (d.range > 0)
-    return absl::FailedPreconditionError(
-        absl::StrCat("kernel ", d.kernel, " has a CPU work range; ", name(),
-                     " dispatches take launch dimensions"));
-  const size_t n = d.args.size();
-  if (n > kMaxKernelArgs)
-    return absl::InvalidArgumentError(
-        absl::StrCat("kernel ", d.kernel, " takes too many arguments"));
   // Every parameter is 8 bytes: a device address or an int64. The driver
   // copies them at launch (and into the graph when capturing).
   uint64_t slots[kMaxKernelArgs];
+  if (absl::Status s =
+          gpuLaunchArgs(d, layer, reinterpret_cast<uint64_t>(posRows), name(), slots);
+      !s.ok())
+    return s;
   void *params[kMaxKernelArgs];
-  const uint64_t posAddress = reinterpret_cast<uint64_t>(posRows);
-  for (size_t i = 0; i < n; ++i) {
-    const ArgSource &a = d.args[i];
-    const uint64_t base = reinterpret_cast<uint64_t>(a.base);
-    switch (a.kind) {
-    case ArgSource::Kind::Pointer:
-      slots[i] = base;
-      break;
-    case ArgSource::Kind::LayerSlice:
-      slots[i] = base + static_cast<uint64_t>(layer) * a.layerStride;
-      break;
-    case ArgSource::Kind::Layer:
-      slots[i] = static_cast<uint64_t>(layer);
-      break;
-    case ArgSource::Kind::Pos:
-      slots[i] = posAddress;
-      break;
-    case ArgSource::Kind::Rows:
-      slots[i] = posAddress + sizeof(int64_t);
-      break;
-    }
+  for (size_t i = 0; i < d.args.size(); ++i)
     params[i] = &slots[i];
-  }
   if (d.launch.sharedBytes > kDefaultSharedBytes)
     if (absl::Status s =
             api->allowSharedBytes(d.deviceFunction, d.launch.sharedBytes);
@@ -222,17 +193,9 @@ absl::Status GpuDevice::launch(const BoundDispatch &d, int64_t layer) {
 }
 
 absl::Status GpuDevice::enqueue(const Program &program) {
-  for (const BoundDispatch &d : program.prologue)
-    if (absl::Status s = launch(d, 0); !s.ok())
-      return s;
-  for (int64_t layer = 0; layer < program.layers; ++layer)
-    for (const BoundDispatch &d : program.layerBody)
-      if (absl::Status s = launch(d, layer); !s.ok())
-        return s;
-  for (const BoundDispatch &d : program.epilogue)
-    if (absl::Status s = launch(d, 0); !s.ok())
-      return s;
-  return absl::OkStatus();
+  return forEachDispatch(program, [&](const BoundDispatch &d, int64_t layer) {
+    return launch(d, layer);
+  });
 }
 
 absl::StatusOr<void *> GpuDevice::graphFor(const Program &program) {
