@@ -4,8 +4,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_DIR=${LLAMAC_BUILD_DIR:-build}
+# ccache, when installed, makes rebuilds in other clones and worktrees of the
+# same sources cheap (paths are hashed relative to the checkout's parent).
+LAUNCHER=()
+if command -v ccache >/dev/null 2>&1; then
+  LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(cd .. && pwd)}
+fi
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  cmake -G Ninja -S . -B "$BUILD_DIR" \
+  cmake -G Ninja -S . -B "$BUILD_DIR" "${LAUNCHER[@]}" \
     -DCMAKE_BUILD_TYPE=Release \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit
 fi
