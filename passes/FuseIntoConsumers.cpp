@@ -40,9 +40,8 @@ struct LlamaFuseIntoConsumersPass
       bool fuse = false;
       if (isa<RMSNormOp>(op))
         fuse = allUsesAre(op, [](OpOperand &use) {
-          Operation *user = use.getOwner();
-          return isa<LinearOp, LinearGroupOp, GatedLinearOp>(user) &&
-                 use.getOperandNumber() == 0;
+          auto projection = dyn_cast<ProjectionOpInterface>(use.getOwner());
+          return projection && &use == &projection.getInputMutable();
         });
       else if (isa<RopeOp>(op))
         fuse = allUsesAre(op, [](OpOperand &use) {

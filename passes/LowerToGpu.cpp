@@ -64,7 +64,7 @@ struct Step {
 /// The launches that compute `op`; attention with a scratch buffer splits
 /// the keys over blocks, then combines the partial softmaxes.
 SmallVector<Step> stepsOf(Operation *op, bool scratch) {
-  if (isa<LinearOp, LinearGroupOp, GatedLinearOp>(op))
+  if (isa<ProjectionOpInterface>(op))
     return {{"", emitProjectionKernel}};
   if (isa<RMSNormOp>(op))
     return {{"", emitRMSNormKernel}};
@@ -114,10 +114,10 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
   Operation *main = llamaOps.empty() ? nullptr : llamaOps.back();
   if (llamaOps.size() == 2) {
     Operation *producer = llamaOps.front();
-    bool fusable = main->getNumOperands() > 0 &&
-                   main->getOperand(0).getDefiningOp() == producer &&
-                   ((isa<RMSNormOp>(producer) && isa<LinearOp, LinearGroupOp, GatedLinearOp>(main)) ||
-                    (isa<RopeOp>(producer) && isa<KVWriteOp, AttentionOp>(main)));
+    auto projection = dyn_cast<ProjectionOpInterface>(main);
+    bool fusable = (projection && projection.getInputNorm().getOperation() == producer) ||
+                   (isa<RopeOp>(producer) && isa<KVWriteOp, AttentionOp>(main) &&
+                    main->getOperand(0).getDefiningOp() == producer);
     if (!fusable)
       return fn.emitError("no GPU kernel computes '")
              << producer->getName() << "' inside '" << main->getName() << "'";

@@ -41,8 +41,9 @@ def LlamaFuseIntoConsumers : Pass<"llama-fuse-into-consumers", "::mlir::func::Fu
   let summary = "Mark cheap producers to be computed inside their consumers' kernels";
   let description = [{
     Marks with `llama.recompute`:
-    - an RMSNorm whose every use is the input of a projection (`llama.linear`
-      or `llama.gated_linear`): the norm is folded into each projection's
+    - an RMSNorm whose every use is the input of a projection (an op of
+      `ProjectionOpInterface`: `llama.linear`, `llama.linear_group`,
+      `llama.gated_linear`): the norm is folded into each projection's
       kernel (recomputed per consumer; a row of `dim` values against a GEMV
       over `dim x out` weights);
     - a RoPE whose every use is a cache write or the query of an attention:
@@ -162,7 +163,7 @@ def LlamaLowerToGpu : Pass<"llama-lower-to-gpu", "::mlir::ModuleOp"> {
     NVIDIA, 64-lane waves on AMD, the width of one load) comes from the
     target info; each kernel family is written once:
 
-    - linear / linear_group / gated_linear: a GEMV with one subgroup per
+    - projections (`ProjectionOpInterface`): a GEMV with one subgroup per
       output feature, 16-byte weight loads (4 f32 or 8 bf16/f16 widened in
       registers), a `gpu.shuffle xor` butterfly, and the residual add or
       SwiGLU as its epilogue; a prefill chunk of bf16 weights instead runs

@@ -111,7 +111,7 @@ private:
     if (op->hasAttr(kRecomputeAttr)) {
       // Cloned into each consumer's kernel instead of a kernel of its own.
       for (Operation *user : op->getUsers())
-        if (!isa<LinearOp, LinearGroupOp, GatedLinearOp, KVWriteOp, AttentionOp>(user))
+        if (!isa<ProjectionOpInterface, KVWriteOp, AttentionOp>(user))
           return op->emitError("a recomputed producer feeds an op that cannot inline it");
       return success();
     }
@@ -232,34 +232,12 @@ private:
     int64_t projectionThreshold = schedule.tokens > 1
                                       ? options.minParallelBytes / kPrefillWorkPerByte
                                       : options.minParallelBytes;
-    auto linear = dyn_cast<LinearOp>(op);
     bool ranged = false;
-    if (linear) {
-      auto weightType = cast<RankedTensorType>(linear.getWeight().getType());
-      int64_t bytes = weightType.getNumElements() *
-                      weightType.getElementTypeBitWidth() / 8;
-      ranged = bytes >= projectionThreshold;
+    if (auto projection = dyn_cast<ProjectionOpInterface>(op)) {
+      // One range over the output features of all its results.
+      ranged = projection.getWeightBytes() >= projectionThreshold;
       if (ranged)
-        dispatch.range = weightType.getDimSize(0);
-    }
-    if (auto group = dyn_cast<LinearGroupOp>(op)) {
-      // One range over the rows of all the weights.
-      int64_t rowsTotal = 0, bytes = 0;
-      for (Value weight : group.getWeights()) {
-        auto type = cast<RankedTensorType>(weight.getType());
-        rowsTotal += type.getDimSize(0);
-        bytes += type.getNumElements() * type.getElementTypeBitWidth() / 8;
-      }
-      ranged = bytes >= projectionThreshold;
-      if (ranged)
-        dispatch.range = rowsTotal;
-    }
-    if (auto gated = dyn_cast<GatedLinearOp>(op)) {
-      auto weightType = cast<RankedTensorType>(gated.getGate().getType());
-      int64_t bytes = 2 * weightType.getNumElements() * weightType.getElementTypeBitWidth() / 8;
-      ranged = bytes >= projectionThreshold;
-      if (ranged)
-        dispatch.range = weightType.getDimSize(0);
+        dispatch.range = projection.getOutputFeatures();
     }
     if (auto attention = dyn_cast<AttentionOp>(op)) {
       // Split over kv heads (each with its group of query heads). The work
@@ -274,7 +252,7 @@ private:
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
     bool rowsLimited =
-        options.limitRows && schedule.tokens > 1 && isa<LinearOp, LinearGroupOp, GatedLinearOp, AttentionOp>(op);
+        options.limitRows && schedule.tokens > 1 && isa<ProjectionOpInterface, AttentionOp>(op);
     if (rowsLimited)
       dispatch.scalars.push_back("rows");
     dispatch.kernel =
@@ -341,15 +319,12 @@ private:
     Value end = ranged ? entry->getArgument(indexIdx + 1) : Value();
     Value out = inPlace ? Value() : entry->getArgument(tensorIdx);
     SmallVector<Value> result;
-    if (auto linear = dyn_cast<LinearOp>(op); linear && (ranged || rowsLimited)) {
-      result.push_back(buildPartialLinear(linear, mapping, out, rows, begin, end));
-    } else if (auto group = dyn_cast<LinearGroupOp>(op); group && (ranged || rowsLimited)) {
+    if (auto projection = dyn_cast<ProjectionOpInterface>(op);
+        projection && (ranged || rowsLimited)) {
       SmallVector<Value> outs;
       for (unsigned i = 0; i < numOuts; ++i)
         outs.push_back(entry->getArgument(tensorIdx + i));
-      result = buildPartialLinearGroup(group, mapping, outs, rows, begin, end);
-    } else if (auto gated = dyn_cast<GatedLinearOp>(op); gated && (ranged || rowsLimited)) {
-      result.push_back(buildPartialGatedLinear(gated, mapping, out, rows, begin, end));
+      result = buildPartialProjection(projection, mapping, outs, rows, begin, end);
     } else if (auto attention = dyn_cast<AttentionOp>(op);
                attention && (ranged || rowsLimited)) {
       result.push_back(buildPartialAttention(attention, mapping, out, rows, begin, end));
@@ -442,40 +417,30 @@ private:
         SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
   }
 
-  /// out[0:rows, begin:end] = (residual[0:rows, begin:end] +)
-  /// x[0:rows] · w[begin:end, :]ᵀ
-  Value buildPartialLinear(LinearOp op, IRMapping &mapping, Value out, Value rows, Value begin,
-                           Value end) {
+  /// The projection for input rows [0, rows) and output features
+  /// [begin, end), each part computed by the op's own buildResultProjection
+  /// and inserted into its result's destination:
+  ///   out_i[0:rows, b_i:e_i] = epilogue(x[0:rows] · w_i[b_i:e_i, :]ᵀ)
+  /// With several results the output features are laid end to end: result i
+  /// owns [offset_i, offset_i + features_i), so it computes
+  /// [clamp(begin - offset_i), clamp(end - offset_i)) of its own features
+  /// (often an empty range). A missing `rows` means all rows and a missing
+  /// `begin` all output features.
+  SmallVector<Value> buildPartialProjection(ProjectionOpInterface op, IRMapping &mapping,
+                                            ArrayRef<Value> outs, Value rows, Value begin,
+                                            Value end) {
     Location loc = op.getLoc();
-    ProjectionPart part = sliceProjection(loc, mapping.lookup(op.getInput()),
-                                          {mapping.lookup(op.getWeight())}, out, rows, begin, end);
-    Value residual;
-    if (op.getResidual()) {
-      residual = mapping.lookup(op.getResidual());
-      if (rows || begin)
-        residual = slice(loc, residual, {b.getIndexAttr(0), part.colBegin},
-                         {part.rowSize, part.colSize});
-    }
-    Value computed =
-        LinearOp::create(b, loc, part.resultType, part.input, part.weights[0], residual);
-    return insertProjection(loc, part, computed, out);
-  }
-
-  /// The rows [begin, end) of the group's concatenated output features:
-  /// weight i owns rows [offset_i, offset_i + rows_i), so it computes
-  /// [clamp(begin - offset_i), clamp(end - offset_i)) of its own rows (often
-  /// an empty range).
-  SmallVector<Value> buildPartialLinearGroup(LinearGroupOp op, IRMapping &mapping,
-                                             ArrayRef<Value> outs, Value rows, Value begin,
-                                             Value end) {
-    Location loc = op.getLoc();
-    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    bool laidEndToEnd = outs.size() > 1;
+    Value zero = laidEndToEnd ? arith::ConstantIndexOp::create(b, loc, 0).getResult() : Value();
     SmallVector<Value> results;
     int64_t offset = 0;
-    for (auto [weight, out] : llvm::zip(op.getWeights(), outs)) {
-      int64_t count = cast<RankedTensorType>(weight.getType()).getDimSize(0);
-      Value localBegin, localEnd;
-      if (begin) {
+    for (auto [i, out] : llvm::enumerate(outs)) {
+      SmallVector<Value> weights;
+      for (Value weight : op.getResultWeights(i))
+        weights.push_back(mapping.lookup(weight));
+      int64_t count = cast<RankedTensorType>(weights.front().getType()).getDimSize(0);
+      Value localBegin = begin, localEnd = end;
+      if (laidEndToEnd && begin) {
         Value off = arith::ConstantIndexOp::create(b, loc, offset);
         Value size = arith::ConstantIndexOp::create(b, loc, count);
         auto clamp = [&](Value global) -> Value {
@@ -486,27 +451,21 @@ private:
         localBegin = clamp(begin);
         localEnd = clamp(end);
       }
-      ProjectionPart part = sliceProjection(loc, mapping.lookup(op.getInput()),
-                                            {mapping.lookup(weight)}, out, rows, localBegin,
-                                            localEnd);
-      Value computed = LinearOp::create(b, loc, part.resultType, part.input, part.weights[0]);
+      ProjectionPart part = sliceProjection(loc, mapping.lookup(op.getInput()), weights, out,
+                                            rows, localBegin, localEnd);
+      Value residual;
+      if (op.getResidual()) {
+        residual = mapping.lookup(op.getResidual());
+        if (rows || localBegin)
+          residual = slice(loc, residual, {b.getIndexAttr(0), part.colBegin},
+                           {part.rowSize, part.colSize});
+      }
+      Value computed = op.buildResultProjection(b, loc, i, part.resultType, part.input,
+                                                part.weights, residual);
       results.push_back(insertProjection(loc, part, computed, out));
       offset += count;
     }
     return results;
-  }
-
-  /// out[0:rows, begin:end] = silu(x[0:rows] · gate[begin:end]ᵀ) *
-  /// (x[0:rows] · up[begin:end]ᵀ), the gated MLP for some hidden rows.
-  Value buildPartialGatedLinear(GatedLinearOp op, IRMapping &mapping, Value out, Value rows,
-                                Value begin, Value end) {
-    Location loc = op.getLoc();
-    ProjectionPart part = sliceProjection(
-        loc, mapping.lookup(op.getInput()),
-        {mapping.lookup(op.getGate()), mapping.lookup(op.getUp())}, out, rows, begin, end);
-    Value computed = GatedLinearOp::create(b, loc, part.resultType, part.input, part.weights[0],
-                                           part.weights[1]);
-    return insertProjection(loc, part, computed, out);
   }
 
   /// Attention for query rows [0, rows) and kv heads [begin, end) with their

@@ -12,6 +12,7 @@
 
 #include "dialects/llama/LlamaAttrs.h"
 #include "dialects/llama/LlamaDialect.h"
+#include "dialects/llama/LlamaInterfaces.h"
 
 #define GET_OP_CLASSES
 #include "dialects/llama/LlamaOps.h.inc"

@@ -12,6 +12,7 @@
 
 include "dialects/llama/LlamaDialect.td"
 include "dialects/llama/LlamaAttrs.td"
+include "dialects/llama/LlamaInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/CommonAttrConstraints.td"
@@ -47,6 +48,17 @@ def Llama_WeightOp : Llama_Op<"weight", [Pure]> {
 // Embedding, normalization, projections
 //===----------------------------------------------------------------------===//
 
+// The ProjectionOpInterface methods every projection op defines in
+// LlamaProjections.cpp; the interface's other methods are ODS accessors
+// (or, for getWeights, defined beside these where the op has no `weights`).
+defvar Llama_ProjectionMethods = [{
+    ::mlir::OperandRange getResultWeights(unsigned result);
+    ProjectionEpilogue getEpilogue();
+    ::mlir::Value buildResultProjection(::mlir::OpBuilder &builder, ::mlir::Location loc,
+                                        unsigned result, ::mlir::Type type, ::mlir::Value input,
+                                        ::mlir::ValueRange weights, ::mlir::Value residual);
+}];
+
 def Llama_EmbeddingOp : Llama_Op<"embedding", [Pure]> {
   let summary = "token embedding lookup: `out[i, :] = table[tokens[i], :]`";
   let description = [{
@@ -78,7 +90,7 @@ def Llama_RMSNormOp : Llama_Op<"rms_norm", [Pure, AllTypesMatch<["input", "resul
   let hasVerifier = 1;
 }
 
-def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
+def Llama_LinearOp : Llama_Op<"linear", [Pure, Llama_ProjectionOpInterface]> {
   let summary = "a linear layer without bias: `out = x · weightᵀ (+ residual)`";
   let description = [{
     `weight` is stored `[out_features, in_features]` as in every Llama
@@ -105,10 +117,14 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
       build($_builder, $_state, result, input, weight, ::mlir::Value());
     }]>
   ];
+  // getInput, getInputMutable and getResidual are the ODS accessors.
+  let extraClassDeclaration = Llama_ProjectionMethods # [{
+    ::mlir::OperandRange getWeights();
+  }];
   let hasVerifier = 1;
 }
 
-def Llama_LinearGroupOp : Llama_Op<"linear_group", [Pure]> {
+def Llama_LinearGroupOp : Llama_Op<"linear_group", [Pure, Llama_ProjectionOpInterface]> {
   let summary = "several projections of the same rows, computed together";
   let description = [{
     `result_i = x · weight_iᵀ` for every weight: the q, k and v projections
@@ -128,10 +144,12 @@ def Llama_LinearGroupOp : Llama_Op<"linear_group", [Pure]> {
   let assemblyFormat = [{
     $input `,` $weights attr-dict `:` type($input) `,` type($weights) `->` type($results)
   }];
+  // getInput, getInputMutable and getWeights are the ODS accessors.
+  let extraClassDeclaration = Llama_ProjectionMethods;
   let hasVerifier = 1;
 }
 
-def Llama_GatedLinearOp : Llama_Op<"gated_linear", [Pure]> {
+def Llama_GatedLinearOp : Llama_Op<"gated_linear", [Pure, Llama_ProjectionOpInterface]> {
   let summary = "the MLP's gate and up projections with the SwiGLU epilogue";
   let description = [{
     `silu(x · gateᵀ) * (x · upᵀ)`: both projections of a Llama MLP read the
@@ -150,6 +168,10 @@ def Llama_GatedLinearOp : Llama_Op<"gated_linear", [Pure]> {
   let results = (outs Llama_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $gate `,` $up attr-dict `:` type($input) `,` type($gate) `,` type($up) `->` type($result)
+  }];
+  // getInput and getInputMutable are the ODS accessors.
+  let extraClassDeclaration = Llama_ProjectionMethods # [{
+    ::mlir::OperandRange getWeights();
   }];
   let hasVerifier = 1;
 }

@@ -150,24 +150,21 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
                                                      ArrayRef<Value> results) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
-  auto norm = op->getOperand(0).getDefiningOp<RMSNormOp>();
-  Value x = operands.lookup(norm ? norm.getInput() : op->getOperand(0));
+  auto projection = dyn_cast<ProjectionOpInterface>(op);
+  if (!projection)
+    return failure();
+  RMSNormOp norm = projection.getInputNorm();
+  Value x = operands.lookup(norm ? norm.getInput() : projection.getInput());
   int64_t tokens = staticDim(x, 0);
 
-  // Output features of each weight, laid end to end along grid x.
-  SmallVector<Value> weights;
-  if (auto linear = dyn_cast<LinearOp>(op))
-    weights.push_back(operands.lookup(linear.getWeight()));
-  else if (auto group = dyn_cast<LinearGroupOp>(op))
-    for (Value w : group.getWeights())
+  // Output features of each result, laid end to end along grid x.
+  int64_t totalRows = projection.getOutputFeatures();
+  auto resultWeights = [&](unsigned result) {
+    SmallVector<Value> weights;
+    for (Value w : projection.getResultWeights(result))
       weights.push_back(operands.lookup(w));
-  else if (auto gated = dyn_cast<GatedLinearOp>(op))
-    weights.push_back(operands.lookup(gated.getGate()));
-  else
-    return failure();
-  int64_t totalRows = 0;
-  for (Value w : weights)
-    totalRows += staticDim(w, 0);
+    return weights;
+  };
 
   Value tid = kb.threadId(gpu::Dimension::x);
   Value subgroup = kb.index(kb.target.subgroupSize);
@@ -187,10 +184,11 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
   if (norm)
     fused = FusedNorm{norm, operands.lookup(norm.getWeight())};
 
-  if (auto gated = dyn_cast<GatedLinearOp>(op)) {
-    Value up = operands.lookup(gated.getUp());
+  if (projection.getEpilogue() == ProjectionEpilogue::SwiGLU) {
+    // One result: the gate's and up's sums of each row meet in SwiGLU.
+    SmallVector<Value> gateAndUp = resultWeights(0);
     kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, row, kb.index(totalRows)), [&] {
-      SmallVector<Value> sums = subgroupDots(kb, x, {weights[0], up}, tokenIds, row, lane, fused);
+      SmallVector<Value> sums = subgroupDots(kb, x, gateAndUp, tokenIds, row, lane, fused);
       kb.ifThen(isLane0, [&] {
         for (int64_t t = 0; t < block; ++t) {
           Value out = arith::MulFOp::create(b, loc, buildSilu(b, loc, sums[t]), sums[block + t]);
@@ -200,12 +198,13 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
     });
   } else {
     Value residual;
-    if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getResidual())
-      residual = operands.lookup(linear.getResidual());
-    // Each subgroup's row is uniform, so the branches never split a subgroup
-    // (the shuffles inside need every lane).
+    if (Value r = projection.getResidual())
+      residual = operands.lookup(r);
+    // One weight per result. Each subgroup's row is uniform, so the branches
+    // never split a subgroup (the shuffles inside need every lane).
     int64_t firstRow = 0;
-    for (auto [w, out] : llvm::zip(weights, results)) {
+    for (auto [i, out] : llvm::enumerate(results)) {
+      Value w = resultWeights(i).front();
       int64_t rows = staticDim(w, 0);
       Value inRange = arith::AndIOp::create(
           b, loc, kb.cmp(arith::CmpIPredicate::uge, row, kb.index(firstRow)),

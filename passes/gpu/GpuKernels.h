@@ -15,16 +15,16 @@
 
 namespace mlir::llama {
 
-/// linear (with or without a residual), linear_group and gated_linear: one
-/// subgroup per output feature streams its weight row(s) (GEMV), after the
-/// block normalized its row when an RMSNorm was fused into it.
+/// Any projection (ProjectionOpInterface: linear with or without a residual,
+/// linear_group, gated_linear): one subgroup per output feature streams its
+/// weight row(s) (GEMV), with the fused RMSNorm, if any, folded into its dot
+/// products.
 FailureOr<GpuLaunchDims> emitGemvKernel(GpuKernelBuilder &kb, Operation *op,
                                         const IRMapping &operands, ArrayRef<Value> results);
 
-/// Whether a linear, linear_group or gated_linear op runs as a matrix-unit
-/// GEMM: the target allows it, the weights are bf16, the activations f32
-/// with a depth the unit's k divides, and there are at least a tile's rows
-/// of tokens (a prefill chunk).
+/// Whether a projection runs as a matrix-unit GEMM: the target allows it,
+/// the weights are bf16, the activations f32 with a depth the unit's k
+/// divides, and there are at least a tile's rows of tokens (a prefill chunk).
 bool fitsMatrixUnits(const GpuTargetInfo &target, Operation *op, const IRMapping &operands);
 /// The same ops as a GEMM on the matrix units (mma.sync, MFMA): blocks of
 /// subgroups that each compute a tokens × features tile.

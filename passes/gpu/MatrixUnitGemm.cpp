@@ -38,27 +38,12 @@ constexpr int64_t kSubgroups = 4;
 constexpr int64_t kTileTokens = 32;
 constexpr int64_t kSubgroupFeatures = 32;
 
-/// The weights of a projection op, and whether they are SwiGLU's gate and up
-/// (two products of the same features) rather than outputs of their own.
-struct Projection {
-  SmallVector<Value> weights;
-  bool gated = false;
-};
-
-std::optional<Projection> projectionOf(Operation *op, const IRMapping &operands) {
-  Projection p;
-  if (auto linear = dyn_cast<LinearOp>(op)) {
-    p.weights.push_back(operands.lookup(linear.getWeight()));
-  } else if (auto group = dyn_cast<LinearGroupOp>(op)) {
-    for (Value w : group.getWeights())
-      p.weights.push_back(operands.lookup(w));
-  } else if (auto gated = dyn_cast<GatedLinearOp>(op)) {
-    p.weights = {operands.lookup(gated.getGate()), operands.lookup(gated.getUp())};
-    p.gated = true;
-  } else {
-    return std::nullopt;
-  }
-  return p;
+/// The kernel's memrefs for `values`.
+SmallVector<Value> lookupAll(const IRMapping &operands, ValueRange values) {
+  SmallVector<Value> mapped;
+  for (Value v : values)
+    mapped.push_back(operands.lookup(v));
+  return mapped;
 }
 
 Value minIndex(GpuKernelBuilder &kb, Value v, int64_t bound) {
@@ -121,11 +106,11 @@ bool mlir::llama::fitsMatrixUnits(const GpuTargetInfo &target, Operation *op,
                                   const IRMapping &operands) {
   if (!target.bf16MatrixUnits)
     return false;
-  std::optional<Projection> p = projectionOf(op, operands);
-  if (!p)
+  auto projection = dyn_cast<ProjectionOpInterface>(op);
+  if (!projection)
     return false;
-  auto norm = op->getOperand(0).getDefiningOp<RMSNormOp>();
-  Value x = operands.lookup(norm ? norm.getInput() : op->getOperand(0));
+  RMSNormOp norm = projection.getInputNorm();
+  Value x = operands.lookup(norm ? norm.getInput() : projection.getInput());
   auto xType = cast<MemRefType>(x.getType());
   std::unique_ptr<MatrixUnit> unit = getBf16MatrixUnit(target);
   // Fewer tokens than one tile's rows would waste most of each multiply;
@@ -133,7 +118,7 @@ bool mlir::llama::fitsMatrixUnits(const GpuTargetInfo &target, Operation *op,
   if (!xType.hasStaticShape() || !xType.getElementType().isF32() ||
       xType.getDimSize(0) < unit->m || xType.getDimSize(1) % unit->k != 0)
     return false;
-  return llvm::all_of(p->weights, [](Value w) {
+  return llvm::all_of(lookupAll(operands, projection.getWeights()), [](Value w) {
     auto type = cast<MemRefType>(w.getType());
     return type.hasStaticShape() && type.getElementType().isBF16();
   });
@@ -145,19 +130,20 @@ FailureOr<GpuLaunchDims> mlir::llama::emitMatrixUnitGemmKernel(GpuKernelBuilder 
                                                                ArrayRef<Value> results) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
-  std::optional<Projection> projection = projectionOf(op, operands);
+  auto projection = dyn_cast<ProjectionOpInterface>(op);
   if (!projection)
     return failure();
   std::unique_ptr<MatrixUnit> unit = getBf16MatrixUnit(kb.target);
-  auto norm = op->getOperand(0).getDefiningOp<RMSNormOp>();
-  Value x = operands.lookup(norm ? norm.getInput() : op->getOperand(0));
+  RMSNormOp norm = projection.getInputNorm();
+  Value x = operands.lookup(norm ? norm.getInput() : projection.getInput());
   int64_t tokens = staticDim(x, 0), depth = staticDim(x, 1);
   Value residual;
-  if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getResidual())
-    residual = operands.lookup(linear.getResidual());
+  if (Value r = projection.getResidual())
+    residual = operands.lookup(r);
+  bool swiglu = projection.getEpilogue() == ProjectionEpilogue::SwiGLU;
 
-  // Each output weight owns whole subgroup slots (SwiGLU's gate and up share
-  // theirs), so no subgroup straddles two weights.
+  // Each result owns whole subgroup slots (SwiGLU's gate and up share
+  // theirs), so no subgroup straddles two results.
   struct Output {
     SmallVector<Value> weights;
     Value result;
@@ -170,11 +156,8 @@ FailureOr<GpuLaunchDims> mlir::llama::emitMatrixUnitGemmKernel(GpuKernelBuilder 
     outputs.push_back({std::move(weights), result, rows, slots});
     slots += (rows + kSubgroupFeatures - 1) / kSubgroupFeatures;
   };
-  if (projection->gated)
-    addOutput(projection->weights, results[0]);
-  else
-    for (auto [w, result] : llvm::zip(projection->weights, results))
-      addOutput({w}, result);
+  for (auto [i, result] : llvm::enumerate(results))
+    addOutput(lookupAll(operands, projection.getResultWeights(i)), result);
 
   Value tid = kb.threadId(gpu::Dimension::x);
   Value subgroupSize = kb.index(kb.target.subgroupSize);
@@ -275,7 +258,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitMatrixUnitGemmKernel(GpuKernelBuilder 
                   .getResult();
             };
             Value out = value(0);
-            if (projection->gated)
+            if (swiglu)
               out = arith::MulFOp::create(b, loc, buildSilu(b, loc, out), value(1));
             kb.ifThen(inside, [&] {
               Value result = out;
