@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - the one place where llamac orders its passes -------===//
 
 #include "compiler/Pipelines.h"
+#include "compiler/partition/PartitionPass.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -19,8 +20,9 @@ void addUpstream(OpPassManager &pm, StringRef pipeline) {
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("llamac: invalid built-in pass pipeline");
 }
+} // namespace
 
-void buildOptimize(OpPassManager &pm) {
+void buildOptimizePipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseResidualAdd());
@@ -29,9 +31,15 @@ void buildOptimize(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers());
 }
 
+void buildKernelsPipeline(OpPassManager &pm, const KernelsPipelineOptions &options,
+                          std::vector<EntryPointSchedule> *schedules) {
+  LlamaPartitionKernelsOptions partition;
+  partition.target = options.target;
+  partition.minParallelBytes = options.minParallelBytes;
+  pm.addPass(createLlamaPartitionKernels(partition, schedules));
+}
 
-
-void buildLinalg(OpPassManager &pm) {
+void buildLinalgPipeline(OpPassManager &pm) {
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(llama::createLlamaLowerToLinalg());
   fn.addPass(llama::createLlamaLowerAttention());
@@ -39,7 +47,7 @@ void buildLinalg(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void buildBufferize(OpPassManager &pm) {
+void buildBufferizePipeline(OpPassManager &pm) {
   // Kernels are private functions here so that results equal to a
   // destination argument are dropped; the runtime owns every buffer.
   addUpstream(pm, "eliminate-empty-tensors,one-shot-bufferize{bufferize-function-boundaries "
@@ -49,7 +57,7 @@ void buildBufferize(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(llama::createLlamaMemrefCopyToLinalg());
 }
 
-void buildLlvm(OpPassManager &pm, const CpuLoweringOptions &options) {
+void buildLlvmPipeline(OpPassManager &pm, const LlvmPipelineOptions &options) {
   llama::LlamaVectorizeLinearOptions vectorize;
   vectorize.bf16Dot = options.bf16Dot;
   pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear(vectorize));
@@ -63,64 +71,57 @@ void buildLlvm(OpPassManager &pm, const CpuLoweringOptions &options) {
                   "convert-cf-to-llvm,convert-index-to-llvm,convert-ub-to-llvm,"
                   "reconcile-unrealized-casts");
 }
-} // namespace
 
-ArrayRef<Phase> getModelPhases() {
-  static const Phase phases[] = {
-      {"optimize", "canonicalize and fuse the llama graph", buildOptimize},
-  };
-  return phases;
-}
-
-void buildGpuKernels(OpPassManager &pm, StringRef target, bool bf16MatrixUnits) {
-  llama::LlamaLowerToGpuOptions options;
-  options.target = target.str();
-  options.bf16MatrixUnits = bf16MatrixUnits;
-  pm.addPass(llama::createLlamaLowerToGpu(options));
+void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
+  llama::LlamaLowerToGpuOptions lower;
+  lower.target = options.target;
+  lower.bf16MatrixUnits = options.bf16MatrixUnits;
+  pm.addPass(llama::createLlamaLowerToGpu(lower));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-void buildGpuLlvm(OpPassManager &pm, StringRef target, StringRef chip) {
-  if (target == "nvvm")
-    addUpstream(pm, ("nvvm-attach-target{chip=" + chip + " O=3},"
-                     "gpu.module(convert-scf-to-cf,"
-                     "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
-                     "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)")
-                        .str());
+void buildGpuLlvmPipeline(OpPassManager &pm, const GpuLlvmPipelineOptions &options) {
+  const std::string &chip = options.chip;
+  if (options.target == "nvvm")
+    addUpstream(pm, "nvvm-attach-target{chip=" + chip + " O=3},"
+                    "gpu.module(convert-scf-to-cf,"
+                    "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
+                    "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)");
   else
     // Math to device-library calls first: convert-gpu-to-rocdl alone lowers
     // math.rsqrt to 1/sqrt when the NVVM dialect is loaded (llamac loads all).
-    addUpstream(pm, ("rocdl-attach-target{chip=" + chip + " O=3},"
-                     "convert-math-to-rocdl{chipset=" + chip + "},"
-                     "gpu.module(convert-scf-to-cf,"
-                     "convert-amdgpu-to-rocdl{chipset=" + chip + "},"
-                     "convert-gpu-to-rocdl{chipset=" + chip +
-                     " use-bare-ptr-memref-call-conv=1},"
-                     "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)")
-                        .str());
+    addUpstream(pm, "rocdl-attach-target{chip=" + chip + " O=3},"
+                    "convert-math-to-rocdl{chipset=" + chip + "},"
+                    "gpu.module(convert-scf-to-cf,"
+                    "convert-amdgpu-to-rocdl{chipset=" + chip + "},"
+                    "convert-gpu-to-rocdl{chipset=" + chip +
+                    " use-bare-ptr-memref-call-conv=1},"
+                    "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)");
 }
 
-void buildGpuBinary(OpPassManager &pm, StringRef format, StringRef toolkit) {
-  addUpstream(pm, ("gpu-module-to-binary{format=" + format + " toolkit=" + toolkit + "}").str());
+void buildGpuBinaryPipeline(OpPassManager &pm, const GpuBinaryPipelineOptions &options) {
+  addUpstream(pm, "gpu-module-to-binary{format=" + options.format +
+                      " toolkit=" + options.toolkit + "}");
 }
 
-std::vector<Phase> getCpuKernelPhases(const CpuLoweringOptions &options) {
+std::vector<Phase> getCpuKernelPhases(bool bf16Dot) {
   return {
-      {"linalg", "lower llama ops to linalg, tensor and scf", buildLinalg},
-      {"bufferize", "bufferize kernels in place into their arguments", buildBufferize},
-      {"llvm", "lower bufferized kernels to the LLVM dialect",
-       [options](OpPassManager &pm) { buildLlvm(pm, options); }},
+      {"linalg", buildLinalgPipeline},
+      {"bufferize", buildBufferizePipeline},
+      {"llvm",
+       [bf16Dot](OpPassManager &pm) {
+         LlvmPipelineOptions options;
+         options.bf16Dot = bf16Dot;
+         buildLlvmPipeline(pm, options);
+       }},
   };
 }
 
 std::vector<StringRef> getPhaseNames(std::optional<bool> gpu) {
-  std::vector<StringRef> names{"import"};
-  for (const Phase &phase : getModelPhases())
-    names.push_back(phase.name);
-  names.push_back("kernels");
+  std::vector<StringRef> names{"import", "optimize", "kernels"};
   if (gpu != true)
-    for (const Phase &phase : getCpuKernelPhases())
+    for (const Phase &phase : getCpuKernelPhases(false))
       names.push_back(phase.name);
   if (gpu != false) {
     names.push_back("gpu");
@@ -129,13 +130,41 @@ std::vector<StringRef> getPhaseNames(std::optional<bool> gpu) {
   return names;
 }
 
-void registerPipelines() {
-  std::vector<Phase> phases(getModelPhases().begin(), getModelPhases().end());
-  llvm::append_range(phases, getCpuKernelPhases());
-  for (const Phase &phase : phases) {
-    std::string arg = ("llama-" + phase.name + "-pipeline").str();
-    PassPipelineRegistration<>(arg, phase.summary, phase.build);
-  }
+void registerPassesAndPipelines() {
+  llama::registerLlamaPasses();
+  registerLlamaPartitionPasses();
+
+  PassPipelineRegistration<>("llama-optimize-pipeline",
+                             "The optimize phase: canonicalize and fuse the llama graph",
+                             buildOptimizePipeline);
+  PassPipelineRegistration<KernelsPipelineOptions>(
+      "llama-kernels-pipeline",
+      "The kernels phase: split the entry points into kernel functions "
+      "(the dispatch schedule is dropped)",
+      [](OpPassManager &pm, const KernelsPipelineOptions &options) {
+        buildKernelsPipeline(pm, options);
+      });
+  PassPipelineRegistration<>("llama-linalg-pipeline",
+                             "The linalg phase (cpu): lower llama ops to linalg, tensor and scf",
+                             buildLinalgPipeline);
+  PassPipelineRegistration<>(
+      "llama-bufferize-pipeline",
+      "The bufferize phase (cpu): bufferize kernels in place into their arguments",
+      buildBufferizePipeline);
+  PassPipelineRegistration<LlvmPipelineOptions>(
+      "llama-llvm-pipeline", "The llvm phase (cpu): lower bufferized kernels to the LLVM dialect",
+      buildLlvmPipeline);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "llama-gpu-pipeline",
+      "The gpu phase (nvvm, rocdl): kernel functions to gpu.func kernels", buildGpuPipeline);
+  PassPipelineRegistration<GpuLlvmPipelineOptions>(
+      "llama-gpu-llvm-pipeline",
+      "The gpu-llvm phase (nvvm, rocdl): the gpu.module to the target's LLVM dialect",
+      buildGpuLlvmPipeline);
+  PassPipelineRegistration<GpuBinaryPipelineOptions>(
+      "llama-gpu-binary-pipeline",
+      "The GPU code object (nvvm, rocdl): serialize the gpu.module (cubin, PTX, HSACO)",
+      buildGpuBinaryPipeline);
 }
 
 } // namespace llamac

@@ -3,68 +3,116 @@
 // Compilation is a sequence of named phases:
 //
 //   import    checkpoint -> llama module (the importer; no passes)
-//   optimize  canonicalization (later: fusion, quantization, sharding)
-//   kernels   the CPU target splits entry points into kernels (a C++ step)
+//   optimize  canonicalization and fusion of the llama graph
+//   kernels   the entry points split into kernels (llama-partition-kernels)
 //   linalg    llama ops -> linalg/tensor/scf
 //   bufferize tensors -> memrefs, in place into the runtime's buffers
 //   llvm      loops, math and memrefs -> the LLVM dialect
 //
 // GPU targets (nvvm, rocdl) share import, optimize and kernels, then:
-//   gpu       kernel functions -> gpu.func kernels (llama-lower-to-gpu)
-//   gpu-llvm  gpu.module -> the NVVM or ROCDL flavour of the LLVM dialect
-//   (binary)  gpu-module-to-binary: cubin + PTX, or HSACO
+//   gpu        kernel functions -> gpu.func kernels (llama-lower-to-gpu)
+//   gpu-llvm   gpu.module -> the NVVM or ROCDL flavour of the LLVM dialect
+//   gpu-binary gpu-module-to-binary: cubin + PTX, or HSACO (not dumped)
 //
+// Every phase but import is a pass pipeline registered as
+// `llama-<phase>-pipeline`, with the options below where it has any, so
 // `llama-opt --llama-<phase>-pipeline` and `llamac compile --dump-ir-after
-// <phase>` run the same code, built here.
+// <phase>` run the same passes, built here.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef LLAMAC_COMPILER_PIPELINES_H
 #define LLAMAC_COMPILER_PIPELINES_H
 
+#include "compiler/partition/DispatchSchedule.h"
+
 #include "mlir/Pass/PassManager.h"
-#include "llvm/ADT/ArrayRef.h"
+#include "mlir/Pass/PassOptions.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace llamac {
 
-/// One named phase: a pipeline that takes a module from one level of
-/// abstraction to the next.
+/// Options of the kernels phase (llama-partition-kernels).
+struct KernelsPipelineOptions : mlir::PassPipelineOptions<KernelsPipelineOptions> {
+  Option<std::string> target{*this, "target",
+                             llvm::cl::desc("The target the kernels are for: cpu | nvvm | rocdl"),
+                             llvm::cl::init("cpu")};
+  Option<int64_t> minParallelBytes{
+      *this, "min-parallel-bytes",
+      llvm::cl::desc("cpu: the weight bytes from which a decode projection is split over threads"),
+      llvm::cl::init(4 << 20)};
+};
+
+/// Options of the CPU llvm phase.
+struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
+  Option<bool> bf16Dot{*this, "bf16-dot",
+                       llvm::cl::desc("Linear layers with bf16 weights round their activations "
+                                      "to bf16 and use vdpbf16ps (the chip needs avx512bf16)"),
+                       llvm::cl::init(false)};
+};
+
+/// Options of the gpu phase.
+struct GpuPipelineOptions : mlir::PassPipelineOptions<GpuPipelineOptions> {
+  Option<std::string> target{*this, "target", llvm::cl::desc("nvvm | rocdl"),
+                             llvm::cl::init("nvvm")};
+  Option<bool> bf16MatrixUnits{
+      *this, "bf16-matrix-units",
+      llvm::cl::desc("Prefill projections of bf16 weights on the matrix units"),
+      llvm::cl::init(true)};
+};
+
+/// Options of the gpu-llvm phase.
+struct GpuLlvmPipelineOptions : mlir::PassPipelineOptions<GpuLlvmPipelineOptions> {
+  Option<std::string> target{*this, "target", llvm::cl::desc("nvvm | rocdl"),
+                             llvm::cl::init("nvvm")};
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("e.g. sm_90 (nvvm), gfx942 (rocdl)"),
+                           llvm::cl::init("sm_90")};
+};
+
+/// Options of the gpu-binary step.
+struct GpuBinaryPipelineOptions : mlir::PassPipelineOptions<GpuBinaryPipelineOptions> {
+  Option<std::string> format{*this, "format",
+                             llvm::cl::desc("bin (cubin / HSACO) or isa (PTX / AMDGPU assembly)"),
+                             llvm::cl::init("bin")};
+  Option<std::string> toolkit{*this, "toolkit",
+                              llvm::cl::desc("The CUDA toolkit or ROCm directory"),
+                              llvm::cl::init("")};
+};
+
+void buildOptimizePipeline(mlir::OpPassManager &pm);
+/// With `schedules`, the partitioner also hands over the dispatch schedule
+/// of each entry point (what llamac writes into the artifact).
+void buildKernelsPipeline(mlir::OpPassManager &pm, const KernelsPipelineOptions &options,
+                          std::vector<EntryPointSchedule> *schedules = nullptr);
+void buildLinalgPipeline(mlir::OpPassManager &pm);
+void buildBufferizePipeline(mlir::OpPassManager &pm);
+void buildLlvmPipeline(mlir::OpPassManager &pm, const LlvmPipelineOptions &options);
+void buildGpuPipeline(mlir::OpPassManager &pm, const GpuPipelineOptions &options);
+void buildGpuLlvmPipeline(mlir::OpPassManager &pm, const GpuLlvmPipelineOptions &options);
+void buildGpuBinaryPipeline(mlir::OpPassManager &pm, const GpuBinaryPipelineOptions &options);
+
+/// One named phase with its options bound: what a driver runs in order.
 struct Phase {
-  llvm::StringLiteral name;
-  llvm::StringLiteral summary;
+  llvm::StringRef name;
   std::function<void(mlir::OpPassManager &)> build;
 };
 
-/// Phases run on the model module after import.
-llvm::ArrayRef<Phase> getModelPhases();
-
-/// Choices of the CPU kernel lowering that depend on the target chip.
-struct CpuLoweringOptions {
-  /// Linear layers with bf16 weights round their activations to bf16 and
-  /// use vdpbf16ps (the chip must have avx512bf16); see llama-vectorize-linear.
-  bool bf16Dot = false;
-};
-
-/// GPU kernel phases; `target` is nvvm or rocdl, `chip` e.g. sm_90 or gfx942.
-void buildGpuKernels(mlir::OpPassManager &pm, llvm::StringRef target, bool bf16MatrixUnits);
-void buildGpuLlvm(mlir::OpPassManager &pm, llvm::StringRef target, llvm::StringRef chip);
-/// `format`: bin (cubin / HSACO) or isa (PTX / AMDGPU assembly).
-void buildGpuBinary(mlir::OpPassManager &pm, llvm::StringRef format, llvm::StringRef toolkit);
-
-/// Phases run on the CPU kernel module after partitioning.
-std::vector<Phase> getCpuKernelPhases(const CpuLoweringOptions &options = {});
+/// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot` as
+/// LlvmPipelineOptions::bf16Dot.
+std::vector<Phase> getCpuKernelPhases(bool bf16Dot);
 
 /// The names `--dump-ir-after` accepts, in order: for a GPU target
 /// (`gpu` true), a CPU target (false), or all of them (nullopt).
 std::vector<llvm::StringRef> getPhaseNames(std::optional<bool> gpu = std::nullopt);
 
-/// Registers each phase as `llama-<name>-pipeline` for llama-opt.
-void registerPipelines();
+/// Registers llamac's passes and each phase as `llama-<phase>-pipeline`
+/// (llama-opt --help lists them).
+void registerPassesAndPipelines();
 
 } // namespace llamac
 

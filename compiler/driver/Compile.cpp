@@ -7,7 +7,6 @@
 #include "compiler/import/Checkpoint.h"
 #include "compiler/targets/cpu/CpuCodegen.h"
 #include "compiler/targets/gpu/GpuCodegen.h"
-#include "compiler/partition/KernelPartition.h"
 #include "dialects/llama/LlamaOps.h"
 #include "passes/Passes.h"
 
@@ -25,7 +24,6 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <chrono>
-#include <limits>
 
 using namespace mlir;
 
@@ -36,10 +34,6 @@ namespace {
 /// kernels compute only the rows a call fills, so a larger chunk costs
 /// activation memory only; 128 covers typical prompts in one pass.
 constexpr int64_t kDefaultPrefillTokens = 128;
-
-/// Blocks per head that share a decode step's attention on a GPU, so that
-/// batch 1 occupies every SM (32 heads x 16 = 512 blocks for Llama-2-7B).
-constexpr int64_t kGpuAttentionSplits = 16;
 
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -203,28 +197,28 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   };
   dumpIf("import", *model);
 
-  for (const Phase &phase : getModelPhases()) {
-    progress.phase(("running phase " + phase.name).str());
+  progress.phase("running phase optimize");
+  {
     PassManager pm(&context);
-    phase.build(pm);
+    buildOptimizePipeline(pm);
     if (failed(pm.run(*model)))
-      return makeError("phase '" + phase.name + "' failed: " + diagnostic);
-    dumpIf(phase.name, *model);
+      return makeError("phase 'optimize' failed: " + diagnostic);
+    dumpIf("optimize", *model);
   }
 
+  // From here on `model` holds the kernel module.
   progress.phase("partitioning into kernels");
-  PartitionOptions partitionOptions;
-  partitionOptions.minParallelBytes = options.minParallelBytes;
-  if (gpu) {
-    // The grid covers all the work: no thread ranges, no row limits.
-    partitionOptions.minParallelBytes = std::numeric_limits<int64_t>::max();
-    partitionOptions.limitRows = false;
-    partitionOptions.attentionSplits = kGpuAttentionSplits;
+  std::vector<EntryPointSchedule> entryPoints;
+  {
+    KernelsPipelineOptions kernelsOptions;
+    kernelsOptions.target = options.target;
+    kernelsOptions.minParallelBytes = options.minParallelBytes;
+    PassManager pm(&context);
+    buildKernelsPipeline(pm, kernelsOptions, &entryPoints);
+    if (failed(pm.run(*model)))
+      return makeError("partitioning into kernels failed: " + diagnostic);
+    dumpIf("kernels", *model);
   }
-  FailureOr<PartitionedModel> partitioned = partitionIntoKernels(*model, partitionOptions);
-  if (failed(partitioned))
-    return makeError("partitioning into kernels failed: " + diagnostic);
-  dumpIf("kernels", *partitioned->kernels);
 
   ArtifactContents contents;
   if (gpu) {
@@ -238,14 +232,14 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     codegen.bf16MatrixUnits = dtype == DType::BF16 && *bf16Dot != Bf16Dot::Off &&
                               hasBf16MatrixUnits(options.target, chip);
     codegen.afterPhase = dumpIf;
-    llvm::Expected<GpuCodeObject> object = compileGpuKernels(*partitioned->kernels, codegen);
+    llvm::Expected<GpuCodeObject> object = compileGpuKernels(*model, codegen);
     if (!object) {
       std::string message = toString(object.takeError());
       return makeError(diagnostic.empty() ? message : message + ": " + diagnostic);
     }
     // A dispatch becomes one launch per GPU kernel of its kernel function,
     // each with the dispatch's arguments.
-    for (EntryPointSchedule &ep : partitioned->entryPoints)
+    for (EntryPointSchedule &ep : entryPoints)
       for (auto *section : {&ep.prologue, &ep.layerBody, &ep.epilogue}) {
         std::vector<Dispatch> launched;
         for (Dispatch &dispatch : *section) {
@@ -273,7 +267,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     codegen.chip = options.chip;
     codegen.bf16Dot = *bf16Dot;
     codegen.afterPhase = dumpIf;
-    llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*partitioned->kernels, codegen);
+    llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*model, codegen);
     if (!library) {
       std::string message = toString(library.takeError());
       return makeError(diagnostic.empty() ? message : message + ": " + diagnostic);
@@ -293,7 +287,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.weights = &ckpt->weights;
   contents.weightType = dtype;
   contents.cachePositions = graph.cachePositions;
-  contents.entryPoints = std::move(partitioned->entryPoints);
+  contents.entryPoints = std::move(entryPoints);
   progress.phase("writing " + options.output);
   llvm::Expected<uint64_t> written = writeArtifact(
       options.output, contents, [&](uint64_t done, uint64_t total) { progress.weights(done, total); });

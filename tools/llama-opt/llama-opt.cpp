@@ -1,8 +1,7 @@
-//===- llama-opt.cpp - mlir-opt with the llama dialect and passes ---------===//
+//===- llama-opt.cpp - mlir-opt with the llama dialect, passes, pipelines -===//
 
 #include "compiler/Pipelines.h"
 #include "dialects/llama/LlamaDialect.h"
-#include "passes/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -13,8 +12,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
-  mlir::llama::registerLlamaPasses();
-  llamac::registerPipelines();
+  llamac::registerPassesAndPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -117,11 +117,10 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   if (options.bf16Dot == Bf16Dot::On && !chipHasBf16Dot)
     return makeError("--bf16-dot=on needs a chip with AVX-512 BF16 (avx512bf16); '" +
                      (*tm)->getTargetCPU() + "' has none");
-  CpuLoweringOptions lowering;
-  lowering.bf16Dot = options.bf16Dot == Bf16Dot::On ||
-                     (options.bf16Dot == Bf16Dot::Auto && chipHasBf16Dot);
+  bool bf16Dot = options.bf16Dot == Bf16Dot::On ||
+                 (options.bf16Dot == Bf16Dot::Auto && chipHasBf16Dot);
 
-  for (const Phase &phase : getCpuKernelPhases(lowering)) {
+  for (const Phase &phase : getCpuKernelPhases(bf16Dot)) {
     PassManager pm(kernels.getContext());
     phase.build(pm);
     if (failed(pm.run(kernels)))
@@ -183,7 +182,7 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
       library.cpuFeatures.push_back(f.cpuinfo);
   // The features come from the chip, so avx512_bf16 is among them whenever
   // the dot path was chosen; the runtime refuses the artifact without it.
-  library.bf16Dot = lowering.bf16Dot;
+  library.bf16Dot = bf16Dot;
   return library;
 }
 

@@ -63,8 +63,11 @@ collectLaunches(ModuleOp module) {
 llvm::Expected<std::string> serialize(ModuleOp module, llvm::StringRef format,
                                       llvm::StringRef toolkit) {
   OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+  GpuBinaryPipelineOptions binary;
+  binary.format = format.str();
+  binary.toolkit = toolkit.str();
   if (llvm::Error err = runPipeline(*copy, ("serializing (" + format + ")").str(),
-                                    [&](OpPassManager &pm) { buildGpuBinary(pm, format, toolkit); }))
+                                    [&](OpPassManager &pm) { buildGpuBinaryPipeline(pm, binary); }))
     return std::move(err);
   std::optional<std::string> bytes;
   copy->walk([&](gpu::BinaryOp binary) {
@@ -124,8 +127,11 @@ llvm::Expected<GpuCodeObject> compileGpuKernels(ModuleOp kernels,
     toolkit = rocm->path();
   }
 
+  GpuPipelineOptions gpuOptions;
+  gpuOptions.target = options.target;
+  gpuOptions.bf16MatrixUnits = options.bf16MatrixUnits;
   if (llvm::Error err = runPipeline(kernels, "building the kernels", [&](OpPassManager &pm) {
-        buildGpuKernels(pm, options.target, options.bf16MatrixUnits);
+        buildGpuPipeline(pm, gpuOptions);
       }))
     return std::move(err);
   GpuCodeObject object;
@@ -133,9 +139,12 @@ llvm::Expected<GpuCodeObject> compileGpuKernels(ModuleOp kernels,
   if (options.afterPhase)
     options.afterPhase("gpu", kernels);
 
+  GpuLlvmPipelineOptions llvmOptions;
+  llvmOptions.target = options.target;
+  llvmOptions.chip = options.chip;
   if (llvm::Error err = runPipeline(kernels, "lowering to " + options.target,
                                     [&](OpPassManager &pm) {
-                                      buildGpuLlvm(pm, options.target, options.chip);
+                                      buildGpuLlvmPipeline(pm, llvmOptions);
                                     }))
     return std::move(err);
   if (options.afterPhase)

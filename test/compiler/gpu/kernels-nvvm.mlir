@@ -1,8 +1,9 @@
 // REQUIRES: cuda-toolkit
 // Every GPU kernel family through NVVM to PTX for sm_90 (checked as text) and
 // to cubins (ptxas must accept each). Needs the CUDA toolkit, not a GPU.
-// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=nvvm},nvvm-attach-target{chip=sm_90 O=3},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa toolkit=%cuda_toolkit})" | FileCheck %s
-// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=nvvm},nvvm-attach-target{chip=sm_90 O=3},gpu.module(convert-scf-to-cf,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=bin toolkit=%cuda_toolkit})" | FileCheck %s --check-prefix=CUBIN
+// The phases as llamac runs them (compiler/Pipelines.cpp).
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --llama-gpu-pipeline=target=nvvm --llama-gpu-llvm-pipeline="target=nvvm chip=sm_90" --llama-gpu-binary-pipeline="format=isa toolkit=%cuda_toolkit" | FileCheck %s
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --llama-gpu-pipeline=target=nvvm --llama-gpu-llvm-pipeline="target=nvvm chip=sm_90" --llama-gpu-binary-pipeline="format=bin toolkit=%cuda_toolkit" | FileCheck %s --check-prefix=CUBIN
 
 // No kernel may call out to an unresolved libdevice function.
 // CHECK-NOT: .extern

@@ -4,8 +4,9 @@
 // ld.lld laid out as a ROCm toolkit directory, not a GPU.
 // RUN: rm -rf %t && mkdir -p %t/llvm/bin
 // RUN: ln -s %amdgcn_bitcode %t/amdgcn && ln -s %llvm_tools_dir/ld.lld %t/llvm/bin/ld.lld
-// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=rocdl},rocdl-attach-target{chip=gfx942 O=3},convert-math-to-rocdl{chipset=gfx942},gpu.module(convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=gfx942},convert-gpu-to-rocdl{chipset=gfx942 use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa toolkit=%t})" | FileCheck %s
-// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --pass-pipeline="builtin.module(llama-lower-to-gpu{target=rocdl},rocdl-attach-target{chip=gfx942 O=3},convert-math-to-rocdl{chipset=gfx942},gpu.module(convert-scf-to-cf,convert-amdgpu-to-rocdl{chipset=gfx942},convert-gpu-to-rocdl{chipset=gfx942 use-bare-ptr-memref-call-conv=1},convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=bin toolkit=%t})" | FileCheck %s --check-prefix=HSACO
+// The phases as llamac runs them (compiler/Pipelines.cpp).
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --llama-gpu-pipeline=target=rocdl --llama-gpu-llvm-pipeline="target=rocdl chip=gfx942" --llama-gpu-binary-pipeline="format=isa toolkit=%t" | FileCheck %s
+// RUN: llama-opt %S/Inputs/kernels.mlir --split-input-file --llama-gpu-pipeline=target=rocdl --llama-gpu-llvm-pipeline="target=rocdl chip=gfx942" --llama-gpu-binary-pipeline="format=bin toolkit=%t" | FileCheck %s --check-prefix=HSACO
 
 // GEMV: 16-byte loads and the cross-lane butterfly over the 64-lane wave.
 // CHECK: .amdgcn_target \22amdgcn-amd-amdhsa--gfx942
