@@ -89,10 +89,12 @@ void buildGpuLlvmPipeline(OpPassManager &pm, const GpuLlvmPipelineOptions &optio
                     "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
                     "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)");
   else
-    // Math to device-library calls first: convert-gpu-to-rocdl alone lowers
-    // math.rsqrt to 1/sqrt when the NVVM dialect is loaded (llamac loads all).
+    // convert-gpu-to-rocdl lowers math ops to device-library calls itself
+    // (math.rsqrt -> __ocml_rsqrt_f32 -> v_rsq_f32), but to 1/sqrt when the
+    // NVVM dialect is loaded too. No convert-math-to-rocdl has to run first
+    // for that: llamac loads only the dialects of the pipelines it runs, and
+    // llama-lower-to-gpu loads NVVM for the nvvm target only.
     addUpstream(pm, "rocdl-attach-target{chip=" + chip + " O=3},"
-                    "convert-math-to-rocdl{chipset=" + chip + "},"
                     "gpu.module(convert-scf-to-cf,"
                     "convert-amdgpu-to-rocdl{chipset=" + chip + "},"
                     "convert-gpu-to-rocdl{chipset=" + chip +

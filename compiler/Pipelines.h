@@ -17,7 +17,9 @@
 // Every phase but import is a pass pipeline registered as
 // `llama-<phase>-pipeline`, with the options below where it has any, so
 // `llama-opt --llama-<phase>-pipeline` and `llamac compile --dump-ir-after
-// <phase>` run the same passes, built here.
+// <phase>` run the same passes, built here. Each pipeline's passes declare
+// the dialects they create, and llamac loads no others: what a pipeline
+// does never depends on which other target's dialects are loaded.
 //
 //===----------------------------------------------------------------------===//
 

@@ -162,8 +162,11 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   // The GPU serializers translate gpu.module to LLVM IR in this context.
   registerAllToLLVMIRTranslations(registry);
   registry.insert<llama::LlamaDialect>();
+  // Dialects are loaded as the graph builder and each phase's passes need
+  // them, not all at once: a pipeline's result never depends on dialects
+  // only another target uses. The config attribute needs llama's first.
   MLIRContext context(registry);
-  context.loadAllAvailableDialects();
+  context.loadDialect<llama::LlamaDialect>();
   std::string diagnostic;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
     if (d.getSeverity() == DiagnosticSeverity::Error && diagnostic.empty())
