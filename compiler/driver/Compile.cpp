@@ -189,6 +189,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     graph.weightType = Float16Type::get(&context);
     break;
   }
+  graph.tiedEmbeddings = ckpt->config.tiedEmbeddings;
   graph.cachePositions = maxSeqLen + prefill;
   graph.entryPoints = {{"prefill", prefill}, {"decode", 1}};
   auto config = toConfigAttr(&context, ckpt->config, maxSeqLen);
@@ -221,6 +222,12 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     partitionOptions.limitRows = false;
     partitionOptions.attentionSplits = kGpuAttentionSplits;
   }
+  // The weights as the optimized graph uses them, before partitioning turns
+  // the llama.weight ops into bindings.
+  llvm::Expected<std::vector<WeightSpec>> weightTable =
+      collectWeightTable(*model, ckpt->weights);
+  if (!weightTable)
+    return weightTable.takeError();
   FailureOr<PartitionedModel> partitioned = partitionIntoKernels(*model, partitionOptions);
   if (failed(partitioned))
     return makeError("partitioning into kernels failed: " + diagnostic);
@@ -291,7 +298,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.config = config;
   contents.tokenizer = (*tokenizer)->getBuffer().str();
   contents.weights = &ckpt->weights;
-  contents.weightType = dtype;
+  contents.weightTable = std::move(*weightTable);
   contents.cachePositions = graph.cachePositions;
   contents.entryPoints = std::move(partitioned->entryPoints);
   progress.phase("writing " + options.output);

@@ -29,6 +29,9 @@ struct EntryPointSpec {
 struct GraphOptions {
   /// Element type of every weight (f32, bf16 or f16); activations are f32.
   mlir::Type weightType;
+  /// The classifier reads the token embedding table (`tok_embeddings`), as
+  /// the checkpoint says; otherwise it has its own `output` matrix.
+  bool tiedEmbeddings = false;
   /// Positions in the KV cache: max_seq_len plus room for a padded prefill.
   int64_t cachePositions = 0;
   std::vector<EntryPointSpec> entryPoints;
