@@ -215,6 +215,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   GraphOptions graph;
   graph.weightType = mlirType(dtype);
   graph.cacheType = mlirType(kvDtype);
+  graph.tiedEmbeddings = ckpt->config.tiedEmbeddings;
   // The runtime never lets a padded prefill chunk run past the positions it
   // allocated, so the cache needs no room beyond max_seq_len.
   graph.cachePositions = maxSeqLen;
@@ -249,6 +250,12 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     partitionOptions.limitRows = false;
     partitionOptions.attentionSplits = kGpuAttentionSplits;
   }
+  // The weights as the optimized graph uses them, before partitioning turns
+  // the llama.weight ops into bindings.
+  llvm::Expected<std::vector<WeightSpec>> weightTable =
+      collectWeightTable(*model, ckpt->weights);
+  if (!weightTable)
+    return weightTable.takeError();
   FailureOr<PartitionedModel> partitioned = partitionIntoKernels(*model, partitionOptions);
   if (failed(partitioned))
     return makeError("partitioning into kernels failed: " + diagnostic);
@@ -319,7 +326,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.config = config;
   contents.tokenizer = (*tokenizer)->getBuffer().str();
   contents.weights = &ckpt->weights;
-  contents.weightType = dtype;
+  contents.weightTable = std::move(*weightTable);
   contents.cachePositions = graph.cachePositions;
   contents.cacheType = kvDtype;
   contents.entryPoints = std::move(partitioned->entryPoints);

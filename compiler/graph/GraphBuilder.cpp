@@ -134,7 +134,11 @@ public:
         });
     b.setInsertionPointAfter(loop);
     Value hn = rmsNorm(loop.getResult(0), weight("norm", {dim}));
-    Value logits = linear(hn, weight("output", {vocab, dim}));
+    // Tied embeddings are one tensor in the IR, so the artifact stores and
+    // a GPU uploads the table once.
+    Value classifier = weight(options.tiedEmbeddings ? "tok_embeddings" : "output",
+                              {vocab, dim});
+    Value logits = linear(hn, classifier);
     func::ReturnOp::create(b, loc,
                            ValueRange{logits, loop.getResult(1), loop.getResult(2)});
   }

@@ -114,6 +114,11 @@ cl::opt<std::string> seed("seed", cl::desc("Random seed; the same seed gives the
                           cl::cat(category));
 cl::opt<std::string> layers("layers", cl::desc("Number of layers (default: the preset's)"),
                             cl::value_desc("N"), cl::sub(command), cl::cat(category));
+cl::opt<std::string> tiedEmbeddings(
+    "tied-embeddings",
+    cl::desc("on: the classifier is the embedding table (no lm_head); off: its own matrix "
+             "(default: the preset's)"),
+    cl::value_desc("on|off"), cl::sub(command), cl::cat(category));
 cl::opt<bool> force("force", cl::desc("Write into a non-empty directory"), cl::sub(command),
                     cl::cat(category));
 cl::opt<bool> list("list", cl::desc("Print the presets with their sizes and exit"),
@@ -146,6 +151,11 @@ int run(int argc, char **argv) {
     if (!to_integer(StringRef(layers), count, 10))
       return fail("--layers must be an integer, got '" + layers + "'");
     options.layers = count;
+  }
+  if (tiedEmbeddings.getNumOccurrences()) {
+    if (tiedEmbeddings != "on" && tiedEmbeddings != "off")
+      return fail("--tied-embeddings must be on or off, got '" + tiedEmbeddings + "'");
+    options.tiedEmbeddings = tiedEmbeddings == "on";
   }
   options.force = force;
   options.progress = !quiet && sys::Process::StandardErrIsDisplayed();
