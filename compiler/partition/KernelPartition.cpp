@@ -299,7 +299,8 @@ private:
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
     bool rowsLimited =
-        options.limitRows && schedule.tokens > 1 && isa<LinearOp, LinearGroupOp, GatedLinearOp, AttentionOp>(op);
+        options.limitRows && schedule.tokens > 1 &&
+        isa<LinearOp, LinearGroupOp, GatedLinearOp, AttentionOp, KVWriteOp>(op);
     if (rowsLimited)
       dispatch.scalars.push_back("rows");
     dispatch.kernel =
@@ -380,6 +381,8 @@ private:
     } else if (auto attention = dyn_cast<AttentionOp>(op);
                attention && (ranged || rowsLimited)) {
       result.push_back(buildPartialAttention(attention, mapping, out, rows, begin, end));
+    } else if (auto write = dyn_cast<KVWriteOp>(op); write && rowsLimited) {
+      result.push_back(buildPartialKVWrite(write, mapping, results.front(), rows));
     } else {
       Operation *computed = b.clone(*op, mapping);
       if (inPlace) {
@@ -539,6 +542,40 @@ private:
     return insertProjection(loc, part, computed, out);
   }
 
+  /// Rows [0, rowSize) and heads [headBegin, headBegin + headCount) of an
+  /// [N, heads, head_dim] value. When the kernel recomputes the value as a
+  /// RoPE, the RoPE is applied to that slice of its input instead, so that
+  /// a padded chunk's rows past `rows` are never rotated (sin, cos and pow
+  /// per element are a short prompt's largest cost in a long chunk).
+  Value sliceHeads(Location loc, Value value, OpFoldResult rowSize, OpFoldResult headBegin,
+                   OpFoldResult headCount) {
+    auto type = cast<RankedTensorType>(value.getType());
+    OpFoldResult zero = b.getIndexAttr(0), headDim = b.getIndexAttr(type.getDimSize(2));
+    if (auto rope = value.getDefiningOp<RopeOp>()) {
+      Value input = slice(loc, rope.getInput(), {zero, headBegin, zero}, {rowSize, headCount, headDim});
+      IRMapping sliced;
+      sliced.map(rope.getInput(), input);
+      Operation *rotated = b.clone(*rope, sliced);
+      rotated->getResult(0).setType(input.getType());
+      if (rope->use_empty())
+        rope->erase();
+      return rotated->getResult(0);
+    }
+    return slice(loc, value, {zero, headBegin, zero}, {rowSize, headCount, headDim});
+  }
+
+  /// The cache write of rows [0, rows) only: a padded chunk's other rows
+  /// would land past the positions the call fills.
+  Value buildPartialKVWrite(KVWriteOp op, IRMapping &mapping, Type cacheType, Value rows) {
+    Location loc = op.getLoc();
+    Value values = mapping.lookup(op.getValues());
+    auto type = cast<RankedTensorType>(values.getType());
+    Value part = sliceHeads(loc, values, rows, b.getIndexAttr(0),
+                            b.getIndexAttr(type.getDimSize(1)));
+    return KVWriteOp::create(b, loc, cacheType, part, mapping.lookup(op.getCache()),
+                             mapping.lookup(op.getLayer()), mapping.lookup(op.getPos()));
+  }
+
   /// Attention for query rows [0, rows) and kv heads [begin, end) with their
   /// query heads [begin * group, end * group): slicing both keeps each query
   /// head's kv head at (local head) / group.
@@ -568,7 +605,7 @@ private:
       v = cacheSlice(v);
     }
     OpFoldResult rowSize = sizeOr(rows, qType.getDimSize(0));
-    q = slice(loc, q, {zero, qBegin, zero}, {rowSize, qCount, dim(qType, 2)});
+    q = sliceHeads(loc, q, rowSize, qBegin, qCount);
     FloatAttr scale = op.getScaleAttr()
                           ? op.getScaleAttr()
                           : b.getF32FloatAttr(1.0 / std::sqrt(static_cast<double>(
