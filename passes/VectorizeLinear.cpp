@@ -50,7 +50,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     Type weightType = cast<MemRefType>(w.getType()).getElementType();
     int64_t k = cast<MemRefType>(x.getType()).getDimSize(1);
     // vdpbf16ps consumes pairs: 2 * lanes bf16 elements per f32 accumulator.
-    bool dot = bf16Dot && weightType.isBF16();
+    bool dot = bf16Dot && weightType.isBF16() && !op->hasAttr(llama::kF32InputsAttr);
     int64_t chunk = dot ? 2 * lanes : lanes;
     int64_t vectorK = k / chunk * chunk;
 
@@ -74,14 +74,16 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
         idx(tokenBlock));
     Value xBf16 = dot ? roundActivations(rewriter, loc, x, tokens, vectorK) : Value();
+    // The leftover tokens run inside the same row block as the full token
+    // blocks, while its weight rows are still in L1: a 5-token prompt reads
+    // the weights from memory once, not twice.
+    SmallVector<TokenRange> tokenRanges{{c0, fullTokens, tokenBlock}};
+    if (tokenBlock > 1)
+      tokenRanges.push_back({fullTokens, tokens, 1});
     for (auto [rowBegin, rowEnd, blockRows] :
-         {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}}) {
+         {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}})
       buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, blockRows,
-                     c0, fullTokens, tokenBlock, k, vectorK);
-      if (tokenBlock > 1)
-        buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, blockRows,
-                       fullTokens, tokens, 1, k, vectorK);
-    }
+                     tokenRanges, k, vectorK);
     if (xBf16)
       memref::DeallocOp::create(rewriter, loc, xBf16);
     rewriter.eraseOp(op);
@@ -119,17 +121,22 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     return xBf16;
   }
 
-  /// for o in [rowBegin, rowEnd) step rowBlock: for n in [tokBegin, tokEnd)
-  /// step tokBlock: out[n.., o..] += dot products of the block's activation
-  /// rows with the block's weight rows. With `xBf16` (the activations
-  /// rounded to bf16; bf16 weights only) the products are vdpbf16ps.
+  /// Tokens [begin, end) in blocks of `block`.
+  struct TokenRange {
+    Value begin, end;
+    int64_t block;
+  };
+
+  /// for o in [rowBegin, rowEnd) step rowBlock: for each token range, for n
+  /// in [begin, end) step block: out[n.., o..] += dot products of the
+  /// block's activation rows with the block's weight rows. With `xBf16` (the
+  /// activations rounded to bf16; bf16 weights only) the products are
+  /// vdpbf16ps.
   void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16, Value w,
                       Value out, Type weightType, Value rowBegin, Value rowEnd, int64_t rowBlock,
-                      Value tokBegin, Value tokEnd, int64_t tokBlock, int64_t k,
-                      int64_t vectorK) const {
+                      ArrayRef<TokenRange> tokenRanges, int64_t k, int64_t vectorK) const {
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value rowStep = arith::ConstantIndexOp::create(rewriter, loc, rowBlock);
-    Value tokStep = arith::ConstantIndexOp::create(rewriter, loc, tokBlock);
     Type f32 = rewriter.getF32Type();
     Type bf16 = rewriter.getBF16Type();
     bool dot = static_cast<bool>(xBf16);
@@ -149,73 +156,78 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
         rewriter, loc, rowBegin, rowEnd, rowStep, ValueRange{},
         [&](OpBuilder &b, Location l, Value o, ValueRange) {
           SmallVector<Value> rowsIdx = offsets(b, l, o, rowBlock);
-          scf::ForOp::create(
-              b, l, tokBegin, tokEnd, tokStep, ValueRange{},
-              [&](OpBuilder &b, Location l, Value n, ValueRange) {
-                SmallVector<Value> tokIdx = offsets(b, l, n, tokBlock);
-                Value c0 = arith::ConstantIndexOp::create(b, l, 0);
-                Value zero = arith::ConstantOp::create(
-                    b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-                // Accumulator (r, t) is at index r * tokBlock + t.
-                SmallVector<Value> init(rowBlock * tokBlock, zero);
-                Value kEnd = arith::ConstantIndexOp::create(b, l, vectorK);
-                Value kStep = arith::ConstantIndexOp::create(b, l, chunk);
-                auto kLoop = scf::ForOp::create(
-                    b, l, c0, kEnd, kStep, init,
-                    [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
-                      // Each token's activations are loaded once per chunk for all rows.
-                      SmallVector<Value> xs;
-                      for (int64_t t = 0; t < tokBlock; ++t)
-                        xs.push_back(vector::LoadOp::create(b, l, xVecType, xSource,
-                                                            ValueRange{tokIdx[t], kk}));
-                      SmallVector<Value> next;
-                      for (int64_t r = 0; r < rowBlock; ++r) {
-                        Value wv = vector::LoadOp::create(b, l, weightVecType, w,
-                                                          ValueRange{rowsIdx[r], kk});
-                        if (!dot && weightType != f32)
-                          wv = arith::ExtFOp::create(b, l, accType, wv);
-                        for (int64_t t = 0; t < tokBlock; ++t) {
-                          Value acc = accs[r * tokBlock + t];
-                          next.push_back(
-                              dot ? x86vector::DotBF16Op::create(b, l, accType, acc, xs[t], wv)
-                                        .getResult()
-                                  : vector::FMAOp::create(b, l, wv, xs[t], acc).getResult());
+          for (const TokenRange &range : tokenRanges) {
+            int64_t tokBlock = range.block;
+            Value tokStep = arith::ConstantIndexOp::create(b, l, tokBlock);
+            scf::ForOp::create(
+                b, l, range.begin, range.end, tokStep, ValueRange{},
+                [&](OpBuilder &b, Location l, Value n, ValueRange) {
+                  SmallVector<Value> tokIdx = offsets(b, l, n, tokBlock);
+                  Value c0 = arith::ConstantIndexOp::create(b, l, 0);
+                  Value zero = arith::ConstantOp::create(
+                      b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+                  // Accumulator (r, t) is at index r * tokBlock + t.
+                  SmallVector<Value> init(rowBlock * tokBlock, zero);
+                  Value kEnd = arith::ConstantIndexOp::create(b, l, vectorK);
+                  Value kStep = arith::ConstantIndexOp::create(b, l, chunk);
+                  auto kLoop = scf::ForOp::create(
+                      b, l, c0, kEnd, kStep, init,
+                      [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
+                        // Each token's activations are loaded once per chunk for all rows.
+                        SmallVector<Value> xs;
+                        for (int64_t t = 0; t < tokBlock; ++t)
+                          xs.push_back(vector::LoadOp::create(b, l, xVecType, xSource,
+                                                              ValueRange{tokIdx[t], kk}));
+                        SmallVector<Value> next;
+                        for (int64_t r = 0; r < rowBlock; ++r) {
+                          Value wv = vector::LoadOp::create(b, l, weightVecType, w,
+                                                            ValueRange{rowsIdx[r], kk});
+                          if (!dot && weightType != f32)
+                            wv = arith::ExtFOp::create(b, l, accType, wv);
+                          for (int64_t t = 0; t < tokBlock; ++t) {
+                            Value acc = accs[r * tokBlock + t];
+                            next.push_back(
+                                dot ? x86vector::DotBF16Op::create(b, l, accType, acc, xs[t], wv)
+                                          .getResult()
+                                    : vector::FMAOp::create(b, l, wv, xs[t], acc).getResult());
+                          }
                         }
+                        scf::YieldOp::create(b, l, next);
+                      });
+                  for (int64_t r = 0; r < rowBlock; ++r)
+                    for (int64_t t = 0; t < tokBlock; ++t) {
+                      Value sum = vector::ReductionOp::create(
+                          b, l, vector::CombiningKind::ADD, kLoop.getResult(r * tokBlock + t),
+                          arith::FastMathFlags::reassoc);
+                      // The k tail, when k is not a multiple of the lanes.
+                      if (vectorK < k) {
+                        auto tail = scf::ForOp::create(
+                            b, l, kEnd, arith::ConstantIndexOp::create(b, l, k), c1,
+                            ValueRange{sum},
+                            [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
+                              Value xs = memref::LoadOp::create(b, l, x, ValueRange{tokIdx[t], kk});
+                              // The same bf16 rounding as the vector chunks.
+                              if (dot)
+                                xs = arith::ExtFOp::create(
+                                    b, l, f32, arith::TruncFOp::create(b, l, bf16, xs).getResult());
+                              Value ws =
+                                  memref::LoadOp::create(b, l, w, ValueRange{rowsIdx[r], kk});
+                              if (weightType != f32)
+                                ws = arith::ExtFOp::create(b, l, f32, ws);
+                              Value p = arith::MulFOp::create(b, l, xs, ws);
+                              scf::YieldOp::create(
+                                  b, l, ValueRange{arith::AddFOp::create(b, l, acc[0], p)});
+                            });
+                        sum = tail.getResult(0);
                       }
-                      scf::YieldOp::create(b, l, next);
-                    });
-                for (int64_t r = 0; r < rowBlock; ++r)
-                  for (int64_t t = 0; t < tokBlock; ++t) {
-                    Value sum = vector::ReductionOp::create(
-                        b, l, vector::CombiningKind::ADD, kLoop.getResult(r * tokBlock + t),
-                        arith::FastMathFlags::reassoc);
-                    // The k tail, when k is not a multiple of the lanes.
-                    if (vectorK < k) {
-                      auto tail = scf::ForOp::create(
-                          b, l, kEnd, arith::ConstantIndexOp::create(b, l, k), c1,
-                          ValueRange{sum},
-                          [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
-                            Value xs = memref::LoadOp::create(b, l, x, ValueRange{tokIdx[t], kk});
-                            // The same bf16 rounding as the vector chunks.
-                            if (dot)
-                              xs = arith::ExtFOp::create(
-                                  b, l, f32, arith::TruncFOp::create(b, l, bf16, xs).getResult());
-                            Value ws = memref::LoadOp::create(b, l, w, ValueRange{rowsIdx[r], kk});
-                            if (weightType != f32)
-                              ws = arith::ExtFOp::create(b, l, f32, ws);
-                            Value p = arith::MulFOp::create(b, l, xs, ws);
-                            scf::YieldOp::create(b, l,
-                                                 ValueRange{arith::AddFOp::create(b, l, acc[0], p)});
-                          });
-                      sum = tail.getResult(0);
+                      // The destination holds the generic's initial value (zero).
+                      ValueRange at{tokIdx[t], rowsIdx[r]};
+                      Value old = memref::LoadOp::create(b, l, out, at);
+                      memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, sum), out, at);
                     }
-                    // The destination holds the generic's initial value (zero).
-                    ValueRange at{tokIdx[t], rowsIdx[r]};
-                    Value old = memref::LoadOp::create(b, l, out, at);
-                    memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, sum), out, at);
-                  }
-                scf::YieldOp::create(b, l);
-              });
+                  scf::YieldOp::create(b, l);
+                });
+          }
           scf::YieldOp::create(b, l);
         });
   }

@@ -22,6 +22,11 @@ llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
+/// Bytes of converted weights written per write(): large enough that
+/// system calls cost nothing next to the conversion, small next to the
+/// memory a compile needs anyway.
+constexpr size_t kWeightChunkBytes = size_t(8) << 20;
+
 uint64_t alignUp(uint64_t value) {
   uint64_t a = artifact::kSectionAlignment;
   return (value + a - 1) / a * a;
@@ -118,17 +123,17 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
 
   json weights = json::array();
   struct Planned {
-    const WeightEntry *entry;
+    const WeightSpec *spec;
     uint64_t offset, size;
   };
   std::vector<Planned> planned;
   uint64_t totalWeightBytes = 0;
-  for (const WeightEntry &entry : *c.weights) {
-    uint64_t size = static_cast<uint64_t>(entry.elementCount()) * dtypeSize(c.weightType);
-    planned.push_back({&entry, offset, size});
-    weights.push_back({{"name", entry.name},
-                       {"dtype", dtypeName(c.weightType).str()},
-                       {"shape", entry.shape},
+  for (const WeightSpec &spec : c.weightTable) {
+    uint64_t size = spec.byteSize();
+    planned.push_back({&spec, offset, size});
+    weights.push_back({{"name", spec.name},
+                       {"dtype", dtypeName(spec.dtype).str()},
+                       {"shape", spec.shape},
                        {"offset", offset},
                        {"size", size}});
     totalWeightBytes += size;
@@ -148,7 +153,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   if (!c.kernelPtx.empty())
     meta["kernels_ptx"] = {{"format", "ptx"}, {"offset", ptxOffset}, {"size", c.kernelPtx.size()}};
   meta["weights"] = std::move(weights);
-  meta["kv_cache"] = {{"dtype", "f32"},
+  meta["kv_cache"] = {{"dtype", dtypeName(c.cacheType).str()},
                       {"layers", c.config.getLayers()},
                       {"kv_heads", c.config.getKvHeads()},
                       {"positions", c.cachePositions},
@@ -199,19 +204,26 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     w.padTo(ptxOffset);
     w.write(c.kernelPtx.data(), c.kernelPtx.size());
     uint64_t written = 0;
-    std::vector<uint8_t> buffer;
+    std::vector<uint8_t> scratch(kWeightChunkBytes);
     for (const Planned &p : planned) {
-      buffer.resize(p.size);
-      if (llvm::Error err = c.weights->read(p.entry->name, c.weightType, buffer)) {
+      w.padTo(p.offset);
+      llvm::Error err = c.weights->stream(
+          p.spec->name, p.spec->dtype, scratch, [&](llvm::ArrayRef<uint8_t> piece) {
+            w.write(piece.data(), piece.size());
+            written += piece.size();
+            if (progress)
+              progress(written, totalWeightBytes);
+            return llvm::Error::success();
+          });
+      if (!err && w.tell() != p.offset + p.size)
+        err = makeError("internal error: weight '" + p.spec->name + "' streamed " +
+                        llvm::Twine(w.tell() - p.offset) + " bytes, expected " +
+                        llvm::Twine(p.size));
+      if (err) {
         os.close();
         llvm::sys::fs::remove(tmpPath);
         return std::move(err);
       }
-      w.padTo(p.offset);
-      w.write(buffer.data(), buffer.size());
-      written += p.size;
-      if (progress)
-        progress(written, totalWeightBytes);
     }
     w.padTo(metadataOffset);
     w.write(metadata.data(), metadata.size());

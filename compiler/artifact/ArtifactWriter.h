@@ -1,16 +1,19 @@
 //===- ArtifactWriter.h - write a compiled model to disk ---------*- C++ -*-===//
 //
-// Writes the artifact described in docs/artifact-format.md. Weights are
-// streamed tensor by tensor from the weight store (converted to the target
-// dtype on the way), so a model is never held twice in memory. The file is
-// written under a temporary name and renamed into place when complete.
+// Writes the artifact described in docs/artifact-format.md. The weights
+// table is the compiled module's (WeightTable.h): each tensor in the dtype
+// and shape the IR uses it with. Weights are streamed from the weight store
+// a few MiB at a time (converted on the way, the checkpoint pages released
+// behind), so writing needs the same small memory whatever the model's
+// size. The file is written under a temporary name and renamed into place
+// when complete.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef LLAMAC_COMPILER_ARTIFACT_ARTIFACTWRITER_H
 #define LLAMAC_COMPILER_ARTIFACT_ARTIFACTWRITER_H
 
-#include "compiler/import/DType.h"
+#include "compiler/artifact/WeightTable.h"
 #include "compiler/import/WeightStore.h"
 #include "compiler/partition/DispatchSchedule.h"
 #include "dialects/llama/LlamaAttrs.h"
@@ -37,9 +40,12 @@ struct ArtifactContents {
   std::string kernelFormat = "elf-shared-object";
   /// nvvm: the kernels as PTX, for GPUs the cubin was not built for.
   std::string kernelPtx;
+  /// Where the weights' bytes come from.
   const WeightStore *weights = nullptr;
-  DType weightType = DType::F32;
+  /// What is written, in order: collectWeightTable() of the final module.
+  std::vector<WeightSpec> weightTable;
   int64_t cachePositions = 0;
+  DType cacheType = DType::F32;
   std::vector<EntryPointSchedule> entryPoints;
 };
 

@@ -42,9 +42,12 @@ public:
   RankedTensorType weightType(ArrayRef<int64_t> shape) {
     return RankedTensorType::get(shape, wt);
   }
+  /// `[layers, positions, kv_heads, head_dim]`: positions outside heads, so
+  /// a layer's slice is laid out the same for any number of positions.
   RankedTensorType cacheType() {
-    return act({c.getLayers(), c.getKvHeads(), options.cachePositions,
-                c.getHeadDim()});
+    Type element = options.cacheType ? options.cacheType : f32;
+    return RankedTensorType::get(
+        {c.getLayers(), options.cachePositions, c.getKvHeads(), c.getHeadDim()}, element);
   }
 
   Value weight(StringRef name, ArrayRef<int64_t> shape, Value layer = {}) {
@@ -131,7 +134,11 @@ public:
         });
     b.setInsertionPointAfter(loop);
     Value hn = rmsNorm(loop.getResult(0), weight("norm", {dim}));
-    Value logits = linear(hn, weight("output", {vocab, dim}));
+    // Tied embeddings are one tensor in the IR, so the artifact stores and
+    // a GPU uploads the table once.
+    Value classifier = weight(options.tiedEmbeddings ? "tok_embeddings" : "output",
+                              {vocab, dim});
+    Value logits = linear(hn, classifier);
     func::ReturnOp::create(b, loc,
                            ValueRange{logits, loop.getResult(1), loop.getResult(2)});
   }

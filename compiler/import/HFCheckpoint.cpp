@@ -158,7 +158,7 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
   if (!tensors)
     return tensors.takeError();
   for (const auto &shard : tensors->files())
-    checkpoint.weights.retain(shard->mapping());
+    checkpoint.weights.retainMapping(shard->mapping());
 
   HFWeightMapper mapper(*tensors, checkpoint.config, checkpoint.weights);
   if (llvm::Error err = mapper.mapAll())

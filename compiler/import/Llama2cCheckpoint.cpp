@@ -120,7 +120,7 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
     return fail(llvm::formatv("header says {0} bytes, file has {1}",
                               expectedBytes, bytes.size()));
 
-  checkpoint.weights.retain(mapping);
+  checkpoint.weights.retainMapping(mapping);
   const uint8_t *cursor =
       reinterpret_cast<const uint8_t *>(bytes.data()) + kHeaderBytes;
   for (const Segment &segment : segments) {

@@ -6,6 +6,9 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Process.h"
+
+#include <sys/mman.h>
 
 #include <cstring>
 
@@ -32,6 +35,40 @@ int64_t WeightEntry::elementCount() const {
 
 void WeightStore::retain(std::shared_ptr<const void> backing) {
   backings.push_back(std::move(backing));
+}
+
+void WeightStore::retainMapping(
+    std::shared_ptr<const llvm::MemoryBuffer> mapping) {
+  // Small files are read into the heap instead; those pages are the only
+  // copy of the data and must stay.
+  if (mapping->getBufferKind() == llvm::MemoryBuffer::MemoryBuffer_MMap) {
+    llvm::StringRef bytes = mapping->getBuffer();
+    mappedRegions.emplace_back(
+        reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
+  }
+  backings.push_back(std::move(mapping));
+}
+
+void WeightStore::releaseSourcePages(llvm::ArrayRef<uint8_t> source) const {
+  const uint8_t *begin = source.data(), *end = begin + source.size();
+  for (llvm::ArrayRef<uint8_t> region : mappedRegions) {
+    if (begin < region.data() || end > region.data() + region.size())
+      continue;
+    // Whole pages around the range: a page shared with a neighbouring
+    // tensor that is still to be read is faulted back in from the page
+    // cache, which costs a minor fault, not a disk read. The mapping is
+    // read-only and private, so no data can be lost.
+    uintptr_t page = llvm::sys::Process::getPageSizeEstimate();
+    uintptr_t lo = reinterpret_cast<uintptr_t>(begin) / page * page;
+    uintptr_t hi = (reinterpret_cast<uintptr_t>(end) + page - 1) / page * page;
+    uintptr_t first = (reinterpret_cast<uintptr_t>(region.data()) + page - 1) /
+                      page * page;
+    lo = std::max(lo, first);
+    if (hi > lo)
+      // A hint: if it fails, the pages merely stay resident.
+      (void)::madvise(reinterpret_cast<void *>(lo), hi - lo, MADV_DONTNEED);
+    return;
+  }
 }
 
 llvm::Error WeightStore::add(WeightEntry entry) {
@@ -129,6 +166,33 @@ llvm::Error WeightStore::read(StringRef name, DType dst,
       cursor += n * dtypeSize(dst);
       if (progress)
         progress(cursor - out.data(), total);
+    }
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error WeightStore::stream(StringRef name, DType dst,
+                                llvm::MutableArrayRef<uint8_t> scratch,
+                                ChunkSink sink) const {
+  const WeightEntry *entry = lookup(name);
+  if (!entry)
+    return llvm::createStringError("no weight named '" + name + "'");
+  int64_t chunkElements = static_cast<int64_t>(scratch.size() / dtypeSize(dst));
+  if (chunkElements == 0)
+    return llvm::createStringError(
+        "streaming weight '" + name + "' needs a scratch buffer of at least "
+        "one element");
+  for (const WeightPart &part : entry->parts) {
+    size_t srcSize = dtypeSize(part.dtype);
+    int64_t count = part.elementCount();
+    for (int64_t start = 0; start < count; start += chunkElements) {
+      int64_t n = std::min(chunkElements, count - start);
+      llvm::ArrayRef<uint8_t> source =
+          part.bytes.slice(start * srcSize, n * srcSize);
+      convert(source.data(), part.dtype, scratch.data(), dst, n);
+      releaseSourcePages(source);
+      if (llvm::Error err = sink(scratch.take_front(n * dtypeSize(dst))))
+        return err;
     }
   }
   return llvm::Error::success();

@@ -15,7 +15,9 @@
 // Entries do not hold data: each lists source parts (one per layer for
 // stacked tensors) that point into memory-mapped checkpoint files, which the
 // store keeps alive. Reading converts one tensor at a time to the requested
-// dtype, so a writer never holds two copies of a large model.
+// dtype; streaming converts it a bounded piece at a time and lets go of the
+// checkpoint pages each piece came from, so writing a model of any size
+// needs memory for one piece, not for the model (docs/architecture.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +31,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <cstdint>
 #include <memory>
@@ -92,6 +95,10 @@ struct WeightEntry {
 /// Receives (bytes converted so far, total bytes) while a tensor is read.
 using ReadProgress = llvm::function_ref<void(uint64_t done, uint64_t total)>;
 
+/// Receives the consecutive converted pieces of a streamed tensor; an error
+/// stops the stream and is returned by WeightStore::stream.
+using ChunkSink = llvm::function_ref<llvm::Error(llvm::ArrayRef<uint8_t>)>;
+
 /// The canonical named tensors of one model.
 class WeightStore {
 public:
@@ -99,9 +106,14 @@ public:
   WeightStore(WeightStore &&) = default;
   WeightStore &operator=(WeightStore &&) = default;
 
-  /// Keeps `backing` (typically the llvm::MemoryBuffer of a mapped file)
-  /// alive for as long as the store exists.
+  /// Keeps `backing` (memory that entries' parts point into) alive for as
+  /// long as the store exists.
   void retain(std::shared_ptr<const void> backing);
+
+  /// Keeps a checkpoint file's buffer alive, and, when llvm mapped it
+  /// (MemoryBuffer_MMap), remembers the range so that stream() can drop the
+  /// pages it has converted from this process's resident set.
+  void retainMapping(std::shared_ptr<const llvm::MemoryBuffer> mapping);
 
   /// Adds an entry after checking that its name is new, its shape positive,
   /// and that its parts hold exactly shape's element count.
@@ -127,6 +139,16 @@ public:
                    llvm::MutableArrayRef<uint8_t> out,
                    ReadProgress progress = nullptr) const;
 
+  /// Converts tensor `name` to `dst` one piece at a time into `scratch`
+  /// (at least one element of `dst`; a few MiB keeps system calls few) and
+  /// hands each piece to `sink`, in order. Once a piece has been converted,
+  /// the whole pages of mapped checkpoint memory it came from are returned
+  /// to the kernel (madvise MADV_DONTNEED; they stay in the page cache), so
+  /// the resident set grows by `scratch`, not by the tensor or the model.
+  llvm::Error stream(llvm::StringRef name, DType dst,
+                     llvm::MutableArrayRef<uint8_t> scratch,
+                     ChunkSink sink) const;
+
   /// Whole tensor as f32.
   llvm::Expected<std::vector<float>> readF32(llvm::StringRef name) const;
 
@@ -139,9 +161,16 @@ public:
   llvm::Error checkAgainst(const ModelConfig &config) const;
 
 private:
+  /// Drops the whole pages of `source` from the resident set when they lie
+  /// in a mapping registered by retainMapping(); otherwise does nothing
+  /// (heap memory must never be madvised away).
+  void releaseSourcePages(llvm::ArrayRef<uint8_t> source) const;
+
   std::vector<WeightEntry> entryList;
   llvm::StringMap<size_t> entryIndex;
   std::vector<std::shared_ptr<const void>> backings;
+  /// The file-backed mappings among `backings`.
+  std::vector<llvm::ArrayRef<uint8_t>> mappedRegions;
 };
 
 /// The shape a canonical tensor has for `config`; std::nullopt for names

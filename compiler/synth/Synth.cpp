@@ -182,6 +182,8 @@ llvm::Error synthesizeCheckpoint(const SynthOptions &options,
   SynthPreset preset = *found;
   if (options.layers)
     preset.numLayers = *options.layers;
+  if (options.tiedEmbeddings)
+    preset.tiedEmbeddings = *options.tiedEmbeddings;
   ModelConfig config = preset.toModelConfig();
   if (llvm::Error err = config.validate("preset " + preset.name))
     return err;

@@ -35,6 +35,10 @@ struct SynthOptions {
   std::string outputDir;
   /// Overrides the preset's layer count.
   std::optional<int64_t> layers;
+  /// Overrides whether the preset ties the classifier to the embeddings
+  /// (`tie_word_embeddings`, no `lm_head.weight`), e.g. to compare a tied
+  /// model with an untied one of the same shape.
+  std::optional<bool> tiedEmbeddings;
   /// Write into a non-empty directory, replacing the files synth writes.
   bool force = false;
   /// Show a progress line on `log` (meant for a terminal).

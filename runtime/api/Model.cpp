@@ -30,6 +30,16 @@ double msSince(Clock::time_point start) {
       .count();
 }
 
+/// Positions of the KV cache for runs of up to `maxSeqLen` tokens: exactly
+/// that, or one prefill chunk when that is longer, so that a whole chunk
+/// (padded to its static size) always fits somewhere in the cache.
+int64_t cachePositionsFor(const Artifact &a, int64_t maxSeqLen) {
+  int64_t positions = maxSeqLen;
+  for (const auto &[name, ep] : a.metadata().entryPoints)
+    positions = std::max(positions, ep.tokens);
+  return std::min(positions, a.kvCache().positions);
+}
+
 } // namespace
 
 std::string_view stopReasonName(StopReason reason) {
@@ -75,6 +85,7 @@ int Model::threads() const { return state->threads; }
 int64_t Model::maxSeqLen() const { return state->maxSeqLen; }
 double Model::loadMs() const { return state->loadMs; }
 uint64_t Model::weightBytes() const { return state->artifact->weightBytes(); }
+uint64_t Model::kvCacheBytes() const { return state->cache->bytes(); }
 hal::Device &Model::device() { return *state->device; }
 
 absl::StatusOr<std::unique_ptr<Model>>
@@ -136,7 +147,8 @@ Model::load(const std::string &path, const ModelOptions &options) {
   state->weights = std::move(*weights);
 
   absl::StatusOr<std::unique_ptr<runtime::KVCache>> cache =
-      runtime::KVCache::allocate(*state->device, a.kvCache());
+      runtime::KVCache::allocate(*state->device, a.kvCache(),
+                                 cachePositionsFor(a, state->maxSeqLen));
   if (!cache.ok())
     return cache.status();
   state->cache = std::move(*cache);
@@ -164,11 +176,14 @@ absl::StatusOr<const float *> Model::runPrompt(const std::vector<int32_t> &ids,
   // Prefill in chunks of the entry point's static size; the padded rows of
   // the last chunk write cache rows past the prompt that nothing reads. A
   // single token takes the decode graph.
-  BoundEntryPoint &prefill =
-      (s.prefill && ids.size() > 1) ? *s.prefill : *s.decode;
   const float *logits = nullptr;
   const int64_t n = static_cast<int64_t>(ids.size());
   for (int64_t done = 0; done < n;) {
+    // A chunk's padding rows write cache rows past its tokens: near the end
+    // of a cache sized for the run, the rest goes through decode.
+    bool chunk = s.prefill && n - done > 1 &&
+                 pos + done + s.prefill->tokens() <= s.cache->positions();
+    BoundEntryPoint &prefill = chunk ? *s.prefill : *s.decode;
     int64_t count = std::min<int64_t>(prefill.tokens(), n - done);
     absl::StatusOr<const float *> out = prefill.run(
         absl::MakeConstSpan(ids.data() + done, static_cast<size_t>(count)),
@@ -247,6 +262,7 @@ absl::StatusOr<GenerateResult> Model::generate(std::string_view prompt,
     decoder.next(id);
 
   Clock::time_point decodeStart;
+  double kvBytesRead = 0;
   auto isEos = [&](int64_t id) {
     return std::find(model.eos.begin(), model.eos.end(), id) != model.eos.end();
   };
@@ -269,6 +285,7 @@ absl::StatusOr<GenerateResult> Model::generate(std::string_view prompt,
         return out.status();
       logits = *out;
       ++result.stats.decodeTokens;
+      kvBytesRead += static_cast<double>(s.cache->bytesRead(pos));
     }
     int64_t next = sampler.sample(
         absl::MakeConstSpan(logits, static_cast<size_t>(model.vocab)));
@@ -307,6 +324,9 @@ absl::StatusOr<GenerateResult> Model::generate(std::string_view prompt,
       st.decodeTokensPerS = st.decodeTokens / (st.decodeMs / 1000.0);
   }
   st.decodeGBytesPerS = st.weightBytes * st.decodeTokensPerS / 1e9;
+  st.kvCacheBytes = s.cache->bytes();
+  if (st.decodeTokens > 0)
+    st.kvBytesPerDecodeStep = kvBytesRead / st.decodeTokens;
   return result;
 }
 

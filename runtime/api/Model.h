@@ -37,7 +37,8 @@ struct ModelOptions {
   /// Threads for ranged kernels; 0 = the number of physical cores.
   int threads = 0;
   /// Longest sequence (prompt + generated); 0 = the artifact's
-  /// model.max_seq_len, which is also the upper bound.
+  /// model.max_seq_len, which is also the upper bound. The KV cache is
+  /// allocated for this many positions (at least one prefill chunk).
   int64_t maxSeqLen = 0;
   /// "cpu", "cuda" or "hip"; "" = the device the artifact's target needs
   /// (cpu for cpu, cuda for nvvm, hip for rocdl). Naming another is an
@@ -78,6 +79,11 @@ struct GenerateStats {
   /// weightBytes * decodeTokensPerS / 1e9: batch-1 decode reads every
   /// weight once per token.
   double decodeGBytesPerS = 0;
+  /// Bytes of the KV cache allocated (K and V, for the run's positions).
+  uint64_t kvCacheBytes = 0;
+  /// Bytes of K and V attention read per decode step, averaged over the
+  /// steps (it grows with the position).
+  double kvBytesPerDecodeStep = 0;
 };
 
 struct GenerateResult {
@@ -124,6 +130,8 @@ public:
   int64_t maxSeqLen() const;
   double loadMs() const;
   uint64_t weightBytes() const;
+  /// Bytes of the KV cache this model allocated (K and V).
+  uint64_t kvCacheBytes() const;
   /// The device the entry points run on. `llama-run bench` runs its memory
   /// bandwidth probe on it (on the CPU, with the model's own threads).
   hal::Device &device();

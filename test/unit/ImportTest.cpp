@@ -150,6 +150,60 @@ TEST(ImportTest, ReadConvertsToNarrowTypes) {
             std::string::npos);
 }
 
+TEST(ImportTest, StreamGivesTheBytesOfReadInPieces) {
+  // The llama2.c file is mapped, so streaming also releases its pages; the
+  // bytes must not change for it. A scratch of 1000 elements puts piece
+  // boundaries inside layers and pages.
+  Checkpoint checkpoint = take(importCheckpoint(stories260KBin()));
+  const WeightStore &w = checkpoint.weights;
+  for (const char *name : {names::kTokEmbeddings, names::kWq}) {
+    for (DType type : {DType::F32, DType::BF16}) {
+      std::vector<uint8_t> whole(w.elementCount(name) * dtypeSize(type));
+      ASSERT_FALSE(llvm::errorToBool(w.read(name, type, whole)));
+      std::vector<uint8_t> scratch(1000 * dtypeSize(type) + 1), streamed;
+      int pieces = 0;
+      ASSERT_FALSE(llvm::errorToBool(
+          w.stream(name, type, scratch, [&](llvm::ArrayRef<uint8_t> piece) {
+            EXPECT_LE(piece.size(), scratch.size() - 1);
+            streamed.insert(streamed.end(), piece.begin(), piece.end());
+            ++pieces;
+            return llvm::Error::success();
+          })));
+      EXPECT_GT(pieces, 1);
+      ASSERT_EQ(streamed, whole) << name << " as " << dtypeName(type).str();
+    }
+  }
+  // Streaming again reads the released pages back from the file.
+  std::vector<uint8_t> scratch(4096), again;
+  ASSERT_FALSE(llvm::errorToBool(w.stream(
+      names::kTokEmbeddings, DType::F32, scratch, [&](llvm::ArrayRef<uint8_t> piece) {
+        again.insert(again.end(), piece.begin(), piece.end());
+        return llvm::Error::success();
+      })));
+  std::vector<float> table = readF32(w, names::kTokEmbeddings);
+  ASSERT_EQ(again.size(), table.size() * 4);
+  EXPECT_EQ(std::memcmp(again.data(), table.data(), again.size()), 0);
+}
+
+TEST(ImportTest, StreamReportsSinkErrorsAndTinyScratch) {
+  Checkpoint checkpoint = take(importCheckpoint(stories260KBin()));
+  const WeightStore &w = checkpoint.weights;
+  std::vector<uint8_t> scratch(4096);
+  int pieces = 0;
+  llvm::Error err = w.stream(names::kWq, DType::F32, scratch,
+                             [&](llvm::ArrayRef<uint8_t>) {
+                               ++pieces;
+                               return llvm::createStringError("disk full");
+                             });
+  EXPECT_EQ(pieces, 1);
+  EXPECT_EQ(llvm::toString(std::move(err)), "disk full");
+  std::vector<uint8_t> tiny(3);
+  err = w.stream(names::kNorm, DType::F32, tiny,
+                 [](llvm::ArrayRef<uint8_t>) { return llvm::Error::success(); });
+  EXPECT_NE(llvm::toString(std::move(err)).find("at least one element"),
+            std::string::npos);
+}
+
 TEST(ImportTest, ReadLayerRejectsBadLayer) {
   Checkpoint checkpoint = take(importCheckpoint(stories260KBin()));
   auto layer = checkpoint.weights.readLayerF32(names::kWq, 5);

@@ -54,8 +54,13 @@ cl::opt<std::string> quantize("quantize", cl::desc("Weight quantization: none | 
                               cl::init("none"), cl::cat(category));
 // Numbers are read as text and converted here: cl's own integer parser
 // prints its complaint to stderr itself, ahead of our one `error:` line.
+cl::opt<std::string> kvDtype("kv-dtype",
+                             cl::desc("KV-cache element type: f32 | bf16 | f16 (default: the "
+                                      "weights' type)"),
+                             cl::cat(category));
 cl::opt<std::string> maxSeqLen("max-seq-len",
-                               cl::desc("KV-cache length (default: the model's context)"),
+                               cl::desc("Longest sequence a run may ask for (default: "
+                                        "min(the model's context, 8192))"),
                                cl::value_desc("N"), cl::init("0"), cl::cat(category));
 cl::opt<std::string> prefillTokens("prefill-tokens",
                                    cl::desc("Tokens per prefill call (default: min(128, max-seq-len))"),
@@ -109,6 +114,11 @@ cl::opt<std::string> seed("seed", cl::desc("Random seed; the same seed gives the
                           cl::cat(category));
 cl::opt<std::string> layers("layers", cl::desc("Number of layers (default: the preset's)"),
                             cl::value_desc("N"), cl::sub(command), cl::cat(category));
+cl::opt<std::string> tiedEmbeddings(
+    "tied-embeddings",
+    cl::desc("on: the classifier is the embedding table (no lm_head); off: its own matrix "
+             "(default: the preset's)"),
+    cl::value_desc("on|off"), cl::sub(command), cl::cat(category));
 cl::opt<bool> force("force", cl::desc("Write into a non-empty directory"), cl::sub(command),
                     cl::cat(category));
 cl::opt<bool> list("list", cl::desc("Print the presets with their sizes and exit"),
@@ -141,6 +151,11 @@ int run(int argc, char **argv) {
     if (!to_integer(StringRef(layers), count, 10))
       return fail("--layers must be an integer, got '" + layers + "'");
     options.layers = count;
+  }
+  if (tiedEmbeddings.getNumOccurrences()) {
+    if (tiedEmbeddings != "on" && tiedEmbeddings != "off")
+      return fail("--tied-embeddings must be on or off, got '" + tiedEmbeddings + "'");
+    options.tiedEmbeddings = tiedEmbeddings == "on";
   }
   options.force = force;
   options.progress = !quiet && sys::Process::StandardErrIsDisplayed();
@@ -193,6 +208,7 @@ int main(int argc, char **argv) {
   options.chip = chip;
   options.toolkit = cudaToolkit;
   options.dtype = dtype;
+  options.kvDtype = kvDtype;
   options.bf16Dot = bf16Dot;
   for (auto [flag, text, value] :
        {std::tuple{"--max-seq-len", &maxSeqLen, &options.maxSeqLen},

@@ -1,0 +1,114 @@
+//===- WeightTable.cpp - the weights a compiled module uses ---------------===//
+
+#include "compiler/artifact/WeightTable.h"
+#include "compiler/import/WeightStore.h"
+#include "dialects/llama/LlamaOps.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+
+using namespace mlir;
+
+namespace llamac {
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+std::optional<DType> dtypeOf(Type type) {
+  if (type.isF32())
+    return DType::F32;
+  if (type.isBF16())
+    return DType::BF16;
+  if (type.isF16())
+    return DType::F16;
+  return std::nullopt;
+}
+
+std::string typeText(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  type.print(os);
+  return text;
+}
+
+} // namespace
+
+uint64_t WeightSpec::byteSize() const {
+  uint64_t bytes = dtypeSize(dtype);
+  for (int64_t dim : shape)
+    bytes *= static_cast<uint64_t>(dim);
+  return bytes;
+}
+
+llvm::Expected<std::vector<WeightSpec>>
+collectWeightTable(ModuleOp module, const WeightStore &store) {
+  auto config = module->getAttrOfType<llama::ConfigAttr>(llama::kConfigAttrName);
+  if (!config)
+    return makeError("internal error: the module has no llama.config");
+
+  std::vector<WeightSpec> table;
+  llvm::StringMap<size_t> index;
+  // The first problem; errors cannot leave the walk's callback.
+  std::string problem;
+  module.walk([&](llama::WeightOp op) {
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    std::string name = op.getName().str();
+    std::optional<DType> dtype = dtypeOf(type.getElementType());
+    if (!dtype) {
+      problem = llvm::formatv("internal error: weight '{0}' has element type "
+                              "{1}, which the artifact cannot store (f32, "
+                              "bf16 or f16)",
+                              name, typeText(type.getElementType()));
+      return WalkResult::interrupt();
+    }
+    WeightSpec spec{name, *dtype, {}};
+    if (op.getLayer())
+      spec.shape.push_back(config.getLayers());
+    llvm::append_range(spec.shape, type.getShape());
+
+    auto [it, inserted] = index.try_emplace(name, table.size());
+    if (inserted) {
+      table.push_back(std::move(spec));
+      return WalkResult::advance();
+    }
+    const WeightSpec &seen = table[it->second];
+    if (seen.dtype != spec.dtype || seen.shape != spec.shape) {
+      problem = llvm::formatv(
+          "internal error: weight '{0}' is used both as {1} {2} and as {3} {4}",
+          name, dtypeName(seen.dtype), formatShape(seen.shape),
+          dtypeName(spec.dtype), formatShape(spec.shape));
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (!problem.empty())
+    return makeError(problem);
+
+  for (const WeightSpec &spec : table) {
+    const WeightEntry *entry = store.lookup(spec.name);
+    if (!entry)
+      return makeError("internal error: the compiled model uses weight '" +
+                       spec.name + "', which the checkpoint does not provide");
+    if (entry->shape != spec.shape)
+      return makeError(llvm::formatv(
+          "internal error: the compiled model uses weight '{0}' as {1}, the "
+          "checkpoint holds it as {2}",
+          spec.name, formatShape(spec.shape), formatShape(entry->shape)));
+  }
+  // The checkpoint's order: the layout does not depend on how passes
+  // happened to order the ops.
+  auto position = [&](const WeightSpec &spec) {
+    return store.lookup(spec.name) - store.entries().data();
+  };
+  std::stable_sort(table.begin(), table.end(),
+                   [&](const WeightSpec &a, const WeightSpec &b) {
+                     return position(a) < position(b);
+                   });
+  return table;
+}
+
+} // namespace llamac
