@@ -153,11 +153,13 @@ Model::load(const std::string &path, const ModelOptions &options) {
     return cache.status();
   state->cache = std::move(*cache);
 
-  for (auto [name, slot] :
-       {std::pair{"decode", &state->decode}, {"prefill", &state->prefill}}) {
-    const runtime::EntryPoint *ep = a.entryPoint(name);
+  // Chosen by what the metadata says of them, not by name: the one-token
+  // step (the parser guarantees one) and the longest chunk, if any.
+  for (auto [ep, slot] :
+       {std::pair{a.metadata().stepEntryPoint(), &state->decode},
+        {a.metadata().chunkEntryPoint(), &state->prefill}}) {
     if (!ep)
-      continue; // the parser guarantees decode
+      continue;
     absl::StatusOr<std::unique_ptr<BoundEntryPoint>> bound =
         BoundEntryPoint::bind(*ep, a.metadata(), *state->kernels,
                               *state->weights, *state->cache, *state->device);

@@ -31,7 +31,7 @@ DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
     if (name != t.weightDtype && bytes * 10 > t.artifactWeightBytes)
       t.weightDtype = "mixed";
 
-  const runtime::EntryPoint *decode = meta.findEntryPoint("decode");
+  const runtime::EntryPoint *decode = meta.stepEntryPoint();
   if (!decode)
     return t;
   // Which weights decode binds, and whether any binding outside the

@@ -157,6 +157,8 @@ ArtifactMetadata tinyMetadata(bool tiedClassifier) {
                weight("output", {8, 4}), weight("unused", {100})};
   runtime::EntryPoint decode;
   decode.name = "decode";
+  decode.tokens = 1;
+  decode.captureAsGraph = true;
   decode.schedule.prologue = {uses(0)};
   decode.schedule.layerBody = {uses(1)};
   decode.schedule.epilogue = {uses(tiedClassifier ? 0 : 2)};
