@@ -48,8 +48,10 @@ int main(int argc, char **argv) {
     return fail(std::string(session.status().message()));
 
   const std::vector<int32_t> prefix = encode(**model, "Once upon a time", true);
-  const std::vector<int32_t> first = encode(**model, "there was a little girl", false);
-  const std::vector<int32_t> second = encode(**model, "a big dog ran home", false);
+  const std::vector<int32_t> first =
+      encode(**model, "there was a little girl", false);
+  const std::vector<int32_t> second =
+      encode(**model, "a big dog ran home", false);
 
   // The prompt: the prefix and a first continuation.
   std::vector<int32_t> prompt = prefix;
@@ -61,7 +63,8 @@ int main(int argc, char **argv) {
 
   // Back to the prefix (free: only the position moves), then another
   // continuation, with the logits of every one of its tokens.
-  if (absl::Status s = (*session)->truncate(static_cast<int64_t>(prefix.size()));
+  if (absl::Status s =
+          (*session)->truncate(static_cast<int64_t>(prefix.size()));
       !s.ok())
     return fail(std::string(s.message()));
   absl::StatusOr<std::vector<float>> rolledBack =

@@ -57,9 +57,9 @@ std::string_view stopReasonName(StopReason reason) {
   return "unknown";
 }
 
-absl::StatusOr<GenerateResult> Session::generate(std::string_view prompt,
-                                                 const GenerateOptions &options,
-                                                 const TokenCallback &callback) {
+absl::StatusOr<GenerateResult>
+Session::generate(std::string_view prompt, const GenerateOptions &options,
+                  const TokenCallback &callback) {
   if (absl::Status s = checkOptions(options); !s.ok())
     return s;
   const Model &m = model();

@@ -34,9 +34,9 @@ deviceFor(const Artifact &a, const ModelOptions &options) {
   }
   hal::Device &shared = *options.sharedDevice;
   if (!options.device.empty() && options.device != shared.name())
-    return absl::InvalidArgumentError(
-        absl::StrCat("--device ", options.device, " differs from the shared ",
-                     shared.name(), " device"));
+    return absl::InvalidArgumentError(absl::StrCat("--device ", options.device,
+                                                   " differs from the shared ",
+                                                   shared.name(), " device"));
   if (shared.name() == "cpu" && options.threads != 0 &&
       options.threads != shared.concurrency())
     return absl::InvalidArgumentError(absl::StrCat(

@@ -66,7 +66,8 @@ Session::create(std::shared_ptr<const Model> model,
 
   auto state = std::make_unique<State>();
   state->maxSeqLen = options.maxSeqLen == 0 ? m.maxSeqLen : options.maxSeqLen;
-  absl::StatusOr<std::unique_ptr<runtime::KVCache>> cache = allocateCache(*m.device, *m.artifact);
+  absl::StatusOr<std::unique_ptr<runtime::KVCache>> cache =
+      allocateCache(*m.device, *m.artifact);
   if (!cache.ok())
     return cache.status();
   state->cache = std::move(*cache);
@@ -97,10 +98,10 @@ absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
   if (n == 0)
     return absl::InvalidArgumentError("append needs at least one token");
   if (n > s.maxSeqLen - s.position)
-    return absl::OutOfRangeError(absl::StrCat(
-        "cannot append ", n, " tokens at position ", s.position,
-        ": the session holds at most ", s.maxSeqLen,
-        " (--max-seq-len); truncate it or start another"));
+    return absl::OutOfRangeError(
+        absl::StrCat("cannot append ", n, " tokens at position ", s.position,
+                     ": the session holds at most ", s.maxSeqLen,
+                     " (--max-seq-len); truncate it or start another"));
   // All ids are checked before anything runs, so that a bad one leaves the
   // session as it was (the entry points check each chunk's too).
   for (int64_t i = 0; i < n; ++i)
@@ -119,10 +120,9 @@ absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
   const float *last = nullptr;
   for (int64_t done = 0; done < n;) {
     const int64_t count = std::min<int64_t>(entry.tokens(), n - done);
-    absl::StatusOr<const float *> out =
-        entry.run(ids.subspan(static_cast<size_t>(done),
-                              static_cast<size_t>(count)),
-                  s.position + done);
+    absl::StatusOr<const float *> out = entry.run(
+        ids.subspan(static_cast<size_t>(done), static_cast<size_t>(count)),
+        s.position + done);
     if (!out.ok())
       return out.status();
     if (allRows)
@@ -151,9 +151,9 @@ Session::append(absl::Span<const int32_t> tokens, LogitsRows rows) {
 
 absl::Status Session::truncate(int64_t position) {
   if (position < 0 || position > state->position)
-    return absl::OutOfRangeError(absl::StrCat(
-        "cannot truncate to position ", position, ": the session holds ",
-        state->position, " tokens"));
+    return absl::OutOfRangeError(absl::StrCat("cannot truncate to position ",
+                                              position, ": the session holds ",
+                                              state->position, " tokens"));
   state->position = position;
   return absl::OkStatus();
 }

@@ -72,8 +72,8 @@ public:
   /// for. Feeding a sequence one token at a time gives the logits of
   /// feeding it at once (to rounding: prefill and decode are different
   /// kernels). Errors leave position() unchanged.
-  absl::StatusOr<std::vector<float>>
-  append(absl::Span<const int32_t> tokens, LogitsRows rows = LogitsRows::Last);
+  absl::StatusOr<std::vector<float>> append(absl::Span<const int32_t> tokens,
+                                            LogitsRows rows = LogitsRows::Last);
 
   /// Tokens the KV cache holds: the next append runs at this position.
   int64_t position() const;

@@ -35,8 +35,9 @@ int32_t greedy(const std::vector<float> &logits) {
 
 /// Times `repeats` prefills of `tokens` after one untimed warm-up run. With
 /// `ttftMs`, also records the prefill plus choosing the first token.
-absl::Status measurePrefill(Session &session, const std::vector<int32_t> &tokens,
-                            int repeats, PrefillMeasurement &out,
+absl::Status measurePrefill(Session &session,
+                            const std::vector<int32_t> &tokens, int repeats,
+                            PrefillMeasurement &out,
                             std::vector<double> *ttftMs) {
   std::vector<double> rates, ms;
   for (int run = 0; run <= repeats; ++run) {

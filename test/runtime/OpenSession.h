@@ -19,7 +19,8 @@ namespace llamac::test {
 inline absl::StatusOr<std::unique_ptr<Session>>
 openSession(const std::string &path, const ModelOptions &options = {},
             const SessionOptions &sessionOptions = {}) {
-  absl::StatusOr<std::shared_ptr<const Model>> model = Model::load(path, options);
+  absl::StatusOr<std::shared_ptr<const Model>> model =
+      Model::load(path, options);
   if (!model.ok())
     return model.status();
   return Session::create(*model, sessionOptions);

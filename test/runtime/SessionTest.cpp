@@ -33,7 +33,8 @@ std::shared_ptr<const Model> loadOrFail(const std::string &path,
                                         ModelOptions options = {}) {
   if (options.threads == 0)
     options.threads = 2;
-  absl::StatusOr<std::shared_ptr<const Model>> model = Model::load(path, options);
+  absl::StatusOr<std::shared_ptr<const Model>> model =
+      Model::load(path, options);
   EXPECT_TRUE(model.ok()) << model.status();
   return model.ok() ? *model : nullptr;
 }
@@ -66,9 +67,9 @@ std::vector<int64_t> argmaxRows(const std::vector<float> &logits,
                                 int64_t vocab) {
   std::vector<int64_t> peaks;
   for (size_t r = 0; r + vocab <= logits.size(); r += vocab)
-    peaks.push_back(std::max_element(logits.begin() + r,
-                                     logits.begin() + r + vocab) -
-                    (logits.begin() + r));
+    peaks.push_back(
+        std::max_element(logits.begin() + r, logits.begin() + r + vocab) -
+        (logits.begin() + r));
   return peaks;
 }
 
