@@ -64,7 +64,10 @@ Session::create(std::shared_ptr<const Model> model,
         "--max-seq-len ", options.maxSeqLen, " is larger than the ", compiled,
         " positions ", m.artifact->path(), " was compiled for"));
 
+  // The state holds the model first, so that whatever is bound to it goes
+  // away before it, on every return path.
   auto state = std::make_unique<State>();
+  state->model = model;
   state->maxSeqLen = options.maxSeqLen == 0 ? m.maxSeqLen : options.maxSeqLen;
   absl::StatusOr<std::unique_ptr<runtime::KVCache>> cache =
       allocateCache(*m.device, *m.artifact);
@@ -83,7 +86,6 @@ Session::create(std::shared_ptr<const Model> model,
       return bound.status();
     *slot = std::move(*bound);
   }
-  state->model = std::move(model);
   state->createMs = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();
