@@ -5,9 +5,9 @@
 module @tiny_gqa attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172,
     layers = 2, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 128,
     norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1, 2]>} {
-  func.func @prefill(%tokens: tensor<4xi32>, %pos: index, %kcache: tensor<2x4x128x8xf32>,
-                     %vcache: tensor<2x4x128x8xf32>)
-      -> (tensor<4x512xf32>, tensor<2x4x128x8xf32>, tensor<2x4x128x8xf32>) {
+  func.func @prefill(%tokens: tensor<4xi32>, %pos: index, %kcache: tensor<2x128x4x8xf32>,
+                     %vcache: tensor<2x128x4x8xf32>)
+      -> (tensor<4x512xf32>, tensor<2x128x4x8xf32>, tensor<2x128x4x8xf32>) {
     %c0 = arith.constant 0 : index
     %c1 = arith.constant 1 : index
     %layers = arith.constant 2 : index
@@ -15,7 +15,7 @@ module @tiny_gqa attributes {llama.config = #llama.config<dim = 64, hidden_dim =
     %h0 = llama.embedding %table[%tokens] : tensor<512x64xf32>, tensor<4xi32> -> tensor<4x64xf32>
     %out:3 = scf.for %l = %c0 to %layers step %c1
         iter_args(%h = %h0, %kc = %kcache, %vc = %vcache)
-        -> (tensor<4x64xf32>, tensor<2x4x128x8xf32>, tensor<2x4x128x8xf32>) {
+        -> (tensor<4x64xf32>, tensor<2x128x4x8xf32>, tensor<2x128x4x8xf32>) {
       // Attention block.
       %attn_norm = llama.weight @"layers.attn_norm"[%l] : tensor<64xf32>
       %x = llama.rms_norm %h, %attn_norm {eps = 1.0e-05 : f32} : tensor<4x64xf32>, tensor<64xf32>
@@ -30,9 +30,9 @@ module @tiny_gqa attributes {llama.config = #llama.config<dim = 64, hidden_dim =
       %v3 = tensor.expand_shape %v [[0], [1, 2]] output_shape [4, 4, 8] : tensor<4x32xf32> into tensor<4x4x8xf32>
       %qr = llama.rope %q3 at %pos {theta = 1.0e+04 : f32, layout = #llama.rope_layout<interleaved>} : tensor<4x8x8xf32>
       %kr = llama.rope %k3 at %pos {theta = 1.0e+04 : f32, layout = #llama.rope_layout<interleaved>} : tensor<4x4x8xf32>
-      %kc2 = llama.kv_write %kr into %kc[%l, %pos] : tensor<4x4x8xf32> into tensor<2x4x128x8xf32>
-      %vc2 = llama.kv_write %v3 into %vc[%l, %pos] : tensor<4x4x8xf32> into tensor<2x4x128x8xf32>
-      %att = llama.attention %qr, %kc2, %vc2[%l, %pos] : tensor<4x8x8xf32>, tensor<2x4x128x8xf32>, tensor<2x4x128x8xf32>
+      %kc2 = llama.kv_write %kr into %kc[%l, %pos] : tensor<4x4x8xf32> into tensor<2x128x4x8xf32>
+      %vc2 = llama.kv_write %v3 into %vc[%l, %pos] : tensor<4x4x8xf32> into tensor<2x128x4x8xf32>
+      %att = llama.attention %qr, %kc2, %vc2[%l, %pos] : tensor<4x8x8xf32>, tensor<2x128x4x8xf32>, tensor<2x128x4x8xf32>
       %att2 = tensor.collapse_shape %att [[0], [1, 2]] : tensor<4x8x8xf32> into tensor<4x64xf32>
       %wo = llama.weight @"layers.wo"[%l] : tensor<64x64xf32>
       %o = llama.linear %att2, %wo : tensor<4x64xf32>, tensor<64x64xf32> -> tensor<4x64xf32>
@@ -48,12 +48,12 @@ module @tiny_gqa attributes {llama.config = #llama.config<dim = 64, hidden_dim =
       %act = llama.swiglu %gate, %up : tensor<4x172xf32>
       %down = llama.linear %act, %w2 : tensor<4x172xf32>, tensor<64x172xf32> -> tensor<4x64xf32>
       %h2 = llama.add %h1, %down : tensor<4x64xf32>
-      scf.yield %h2, %kc2, %vc2 : tensor<4x64xf32>, tensor<2x4x128x8xf32>, tensor<2x4x128x8xf32>
+      scf.yield %h2, %kc2, %vc2 : tensor<4x64xf32>, tensor<2x128x4x8xf32>, tensor<2x128x4x8xf32>
     }
     %norm = llama.weight @norm : tensor<64xf32>
     %hn = llama.rms_norm %out#0, %norm {eps = 1.0e-05 : f32} : tensor<4x64xf32>, tensor<64xf32>
     %wout = llama.weight @output : tensor<512x64xf32>
     %logits = llama.linear %hn, %wout : tensor<4x64xf32>, tensor<512x64xf32> -> tensor<4x512xf32>
-    return %logits, %out#1, %out#2 : tensor<4x512xf32>, tensor<2x4x128x8xf32>, tensor<2x4x128x8xf32>
+    return %logits, %out#1, %out#2 : tensor<4x512xf32>, tensor<2x128x4x8xf32>, tensor<2x128x4x8xf32>
   }
 }

@@ -16,6 +16,11 @@ namespace mlir::llama {
 /// output, f32/bf16/f16 weights) with unit inner strides and a static k.
 bool isBufferizedLinear(linalg::GenericOp op);
 
+/// On a linear-shaped generic: multiply its inputs in f32 even where bf16
+/// weights would take the bf16 dot path (attention's q · k over a bf16 key
+/// cache; the rounding of q is not the cache's to add).
+inline constexpr llvm::StringLiteral kF32InputsAttr = "llama.f32_inputs";
+
 } // namespace mlir::llama
 
 #endif // LLAMAC_PASSES_LINEARMATCH_H

@@ -8,6 +8,7 @@
 
 #include "dialects/llama/LlamaOps.h"
 #include "passes/LinalgBuilders.h"
+#include "passes/LinearMatch.h"
 #include "passes/Passes.h"
 #include "passes/ScalarMath.h"
 
@@ -89,26 +90,36 @@ struct RopeLowering : OpRewritePattern<RopeOp> {
   }
 };
 
-/// kv_write: transpose [N, kv_heads, head_dim] rows to the cache's
-/// [kv_heads, N, head_dim] order and insert them at [layer, :, pos, :].
+/// kv_write: insert the [N, kv_heads, head_dim] rows (converted to the
+/// cache's element type) at [layer, pos, :, :] of the
+/// [layers, positions, kv_heads, head_dim] cache.
 struct KVWriteLowering : OpRewritePattern<KVWriteOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(KVWriteOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value values = op.getValues();
     auto type = cast<RankedTensorType>(values.getType());
+    Type cacheElement = cast<RankedTensorType>(op.getCache().getType()).getElementType();
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, values);
-    SmallVector<OpFoldResult> transposedSizes{sizes[1], sizes[0], sizes[2]};
-    Value init = tensor::EmptyOp::create(rewriter, loc, transposedSizes, type.getElementType());
-    Value transposed =
-        linalg::TransposeOp::create(rewriter, loc, values, init, ArrayRef<int64_t>{1, 0, 2})
-            .getResult()[0];
+    if (type.getElementType() != cacheElement) {
+      Value init = emptyLike(rewriter, loc, values, cacheElement);
+      auto identity = rewriter.getMultiDimIdentityMap(3);
+      values = linalg::GenericOp::create(
+                   rewriter, loc, init.getType(), values, init,
+                   ArrayRef<AffineMap>{identity, identity},
+                   SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+                   [&](OpBuilder &b, Location l, ValueRange args) {
+                     Value wide = extendToF32(b, l, args[0]);
+                     linalg::YieldOp::create(b, l, truncateFromF32(b, l, wide, cacheElement));
+                   })
+                   .getResult(0);
+    }
     OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
-    SmallVector<OpFoldResult> offsets{op.getLayer(), zero, op.getPos(), zero};
-    SmallVector<OpFoldResult> insertSizes{one, sizes[1], sizes[0], sizes[2]};
+    SmallVector<OpFoldResult> offsets{op.getLayer(), op.getPos(), zero, zero};
+    SmallVector<OpFoldResult> insertSizes{one, sizes[0], sizes[1], sizes[2]};
     SmallVector<OpFoldResult> strides(4, one);
-    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(op, transposed, op.getCache(),
-                                                       offsets, insertSizes, strides);
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(op, values, op.getCache(), offsets,
+                                                       insertSizes, strides);
     return success();
   }
 };
@@ -126,7 +137,7 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
     Value rows = tensor::DimOp::create(rewriter, loc, query, 0);
     Value heads = tensor::DimOp::create(rewriter, loc, query, 1);
     OpFoldResult headDim = tensor::getMixedSize(rewriter, loc, query, 2);
-    Value kvHeads = tensor::DimOp::create(rewriter, loc, keys, 1);
+    Value kvHeads = tensor::DimOp::create(rewriter, loc, keys, 2);
     Value group = arith::DivUIOp::create(rewriter, loc, heads, kvHeads);
     double scaleValue = op.getScale() ? op.getScale()->convertToDouble()
                                       : 1.0 / std::sqrt(static_cast<double>(type.getDimSize(2)));
@@ -168,8 +179,8 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
                 auto prefix = [&](Value cache) -> Value {
                   return tensor::ExtractSliceOp::create(
                       b, l, prefixType, cache,
-                      SmallVector<OpFoldResult>{op.getLayer(), kvHead, zero, zero},
-                      SmallVector<OpFoldResult>{one, one, live, headDim},
+                      SmallVector<OpFoldResult>{op.getLayer(), zero, kvHead, zero},
+                      SmallVector<OpFoldResult>{one, live, one, headDim},
                       SmallVector<OpFoldResult>(4, one));
                 };
                 Value k = prefix(keys), v = prefix(values);
@@ -189,17 +200,18 @@ struct AttentionLowering : OpRewritePattern<AttentionOp> {
                 AffineExpr sn = getAffineDimExpr(0, ctx), so = getAffineDimExpr(1, ctx),
                            sk = getAffineDimExpr(2, ctx);
                 auto map3 = [&](ArrayRef<AffineExpr> e) { return AffineMap::get(3, 0, e, ctx); };
-                Value scoreRow =
-                    linalg::GenericOp::create(
-                        b, l, scoresInit.getType(), ValueRange{qRow, k}, scoresInit,
-                        ArrayRef<AffineMap>{map3({sn, sk}), map3({so, sk}), map3({sn, so})},
-                        {par, par, red},
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          Value p = arith::MulFOp::create(b, l, extendToF32(b, l, a[0]),
-                                                          extendToF32(b, l, a[1]));
-                          linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
-                        })
-                        .getResult(0);
+                auto scoreGeneric = linalg::GenericOp::create(
+                    b, l, scoresInit.getType(), ValueRange{qRow, k}, scoresInit,
+                    ArrayRef<AffineMap>{map3({sn, sk}), map3({so, sk}), map3({sn, so})},
+                    {par, par, red}, [&](OpBuilder &b, Location l, ValueRange a) {
+                      Value p = arith::MulFOp::create(b, l, extendToF32(b, l, a[0]),
+                                                      extendToF32(b, l, a[1]));
+                      linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
+                    });
+                // A bf16 key cache is read in bf16 and widened; the query
+                // keeps f32 (no vdpbf16ps rounding of it).
+                scoreGeneric->setAttr(llama::kF32InputsAttr, b.getUnitAttr());
+                Value scoreRow = scoreGeneric.getResult(0);
                 Value scores = tensor::CollapseShapeOp::create(
                     b, l, scoreRow, SmallVector<ReassociationIndices>{{0, 1}});
 

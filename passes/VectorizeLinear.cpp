@@ -50,7 +50,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     Type weightType = cast<MemRefType>(w.getType()).getElementType();
     int64_t k = cast<MemRefType>(x.getType()).getDimSize(1);
     // vdpbf16ps consumes pairs: 2 * lanes bf16 elements per f32 accumulator.
-    bool dot = bf16Dot && weightType.isBF16();
+    bool dot = bf16Dot && weightType.isBF16() && !op->hasAttr(llama::kF32InputsAttr);
     int64_t chunk = dot ? 2 * lanes : lanes;
     int64_t vectorK = k / chunk * chunk;
 

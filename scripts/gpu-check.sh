@@ -48,7 +48,7 @@ S260="$WORK/stories260K-$CHIP.llamac"
   --chip "$CHIP" --cuda-toolkit "$CUDA_HOME" --quiet
 S260_BF16="$WORK/stories260K-bf16-$CHIP.llamac"
 "$BIN/llamac" compile models/stories260K/stories260K.bin -o "$S260_BF16" --target nvvm \
-  --chip "$CHIP" --cuda-toolkit "$CUDA_HOME" --dtype bf16 --quiet
+  --chip "$CHIP" --cuda-toolkit "$CUDA_HOME" --dtype bf16 --kv-dtype f32 --quiet
 LLAMAC_TEST_NVVM_ARTIFACT="$S260" LLAMAC_TEST_NVVM_BF16_ARTIFACT="$S260_BF16" \
   "$BIN/llamac_runtime_tests" \
   --gtest_filter='Drivers/DriverConformanceTest.*/cuda:*GpuDevice*'

@@ -148,7 +148,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   if (!c.kernelPtx.empty())
     meta["kernels_ptx"] = {{"format", "ptx"}, {"offset", ptxOffset}, {"size", c.kernelPtx.size()}};
   meta["weights"] = std::move(weights);
-  meta["kv_cache"] = {{"dtype", "f32"},
+  meta["kv_cache"] = {{"dtype", dtypeName(c.cacheType).str()},
                       {"layers", c.config.getLayers()},
                       {"kv_heads", c.config.getKvHeads()},
                       {"positions", c.cachePositions},

@@ -40,6 +40,7 @@ struct ArtifactContents {
   const WeightStore *weights = nullptr;
   DType weightType = DType::F32;
   int64_t cachePositions = 0;
+  DType cacheType = DType::F32;
   std::vector<EntryPointSchedule> entryPoints;
 };
 

@@ -142,8 +142,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return makeError("unknown --dtype '" + options.dtype + "' (one of: f32, bf16, f16)");
     dtype = *parsed;
   }
-  if (options.summary)
-    printSummary(*ckpt, dtype, llvm::outs());
+
   std::optional<Bf16Dot> bf16Dot = llvm::StringSwitch<std::optional<Bf16Dot>>(options.bf16Dot)
                                        .Case("auto", Bf16Dot::Auto)
                                        .Case("on", Bf16Dot::On)
@@ -152,12 +151,37 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (!bf16Dot)
     return makeError("unknown --bf16-dot '" + options.bf16Dot + "' (one of: auto, on, off)");
 
-  int64_t maxSeqLen = options.maxSeqLen ? options.maxSeqLen : ckpt->config.maxSeqLen;
+  if (options.maxSeqLen < 0)
+    return makeError("--max-seq-len must be positive");
+  // A model's full context (128K for Llama 3.1) makes the runtime's cache
+  // bound and every kernel's static cache type larger than most runs need;
+  // a user who needs more asks for it.
+  int64_t maxSeqLen = options.maxSeqLen
+                          ? options.maxSeqLen
+                          : std::min<int64_t>(ckpt->config.maxSeqLen, kDefaultMaxSeqLen);
   if (maxSeqLen <= 0)
     return makeError("--max-seq-len must be positive");
+  // The KV cache in the weights' precision: f32 models keep f32 (and stay
+  // token-exact with llama2.c), bf16 and f16 models halve its bytes.
+  DType kvDtype = dtype;
+  if (!options.kvDtype.empty()) {
+    std::optional<DType> parsed = parseDTypeName(options.kvDtype);
+    if (!parsed)
+      return makeError("unknown --kv-dtype '" + options.kvDtype + "' (one of: f32, bf16, f16)");
+    kvDtype = *parsed;
+  }
   int64_t prefill = options.prefillTokens ? options.prefillTokens : std::min<int64_t>(kDefaultPrefillTokens, maxSeqLen);
   if (prefill <= 0 || prefill > maxSeqLen)
     return makeError("--prefill-tokens must be in [1, max-seq-len]");
+
+  if (options.summary) {
+    printSummary(*ckpt, dtype, llvm::outs());
+    llvm::outs() << llvm::formatv(
+        "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}\n", maxSeqLen,
+        options.maxSeqLen ? "" : " (the default: min(the model's, " +
+                                     std::to_string(kDefaultMaxSeqLen) + "))",
+        prefill, dtypeName(kvDtype));
+  }
 
   // The phases are partly textual pipelines of upstream passes.
   static bool passesRegistered = (registerAllPasses(), true);
@@ -177,19 +201,23 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     return success();
   });
 
+  auto mlirType = [&](DType t) -> Type {
+    switch (t) {
+    case DType::F32:
+      break;
+    case DType::BF16:
+      return BFloat16Type::get(&context);
+    case DType::F16:
+      return Float16Type::get(&context);
+    }
+    return Float32Type::get(&context);
+  };
   GraphOptions graph;
-  switch (dtype) {
-  case DType::F32:
-    graph.weightType = Float32Type::get(&context);
-    break;
-  case DType::BF16:
-    graph.weightType = BFloat16Type::get(&context);
-    break;
-  case DType::F16:
-    graph.weightType = Float16Type::get(&context);
-    break;
-  }
-  graph.cachePositions = maxSeqLen + prefill;
+  graph.weightType = mlirType(dtype);
+  graph.cacheType = mlirType(kvDtype);
+  // The runtime never lets a padded prefill chunk run past the positions it
+  // allocated, so the cache needs no room beyond max_seq_len.
+  graph.cachePositions = maxSeqLen;
   graph.entryPoints = {{"prefill", prefill}, {"decode", 1}};
   auto config = toConfigAttr(&context, ckpt->config, maxSeqLen);
   OwningOpRef<ModuleOp> model = buildModelModule(&context, config, graph);
@@ -293,6 +321,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.weights = &ckpt->weights;
   contents.weightType = dtype;
   contents.cachePositions = graph.cachePositions;
+  contents.cacheType = kvDtype;
   contents.entryPoints = std::move(partitioned->entryPoints);
   progress.phase("writing " + options.output);
   llvm::Expected<uint64_t> written = writeArtifact(

@@ -11,6 +11,9 @@
 
 namespace llamac {
 
+/// `--max-seq-len` when none is given and the model allows more.
+inline constexpr int64_t kDefaultMaxSeqLen = 8192;
+
 struct CompileOptions {
   std::string input;
   std::string output;
@@ -22,7 +25,8 @@ struct CompileOptions {
   /// auto | on | off: bf16 weights times bf16-rounded activations with
   /// vdpbf16ps (auto: when the chip has AVX-512 BF16).
   std::string bf16Dot = "auto";
-  int64_t maxSeqLen = 0;      ///< 0 = the model's
+  std::string kvDtype;        ///< f32 | bf16 | f16; empty = the weights' dtype
+  int64_t maxSeqLen = 0;      ///< 0 = min(the model's, kDefaultMaxSeqLen)
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
   int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions
   std::string dumpIrAfter;    ///< a phase name, or empty

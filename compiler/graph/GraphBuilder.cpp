@@ -42,9 +42,12 @@ public:
   RankedTensorType weightType(ArrayRef<int64_t> shape) {
     return RankedTensorType::get(shape, wt);
   }
+  /// `[layers, positions, kv_heads, head_dim]`: positions outside heads, so
+  /// a layer's slice is laid out the same for any number of positions.
   RankedTensorType cacheType() {
-    return act({c.getLayers(), c.getKvHeads(), options.cachePositions,
-                c.getHeadDim()});
+    Type element = options.cacheType ? options.cacheType : f32;
+    return RankedTensorType::get(
+        {c.getLayers(), options.cachePositions, c.getKvHeads(), c.getHeadDim()}, element);
   }
 
   Value weight(StringRef name, ArrayRef<int64_t> shape, Value layer = {}) {

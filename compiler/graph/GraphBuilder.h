@@ -29,7 +29,10 @@ struct EntryPointSpec {
 struct GraphOptions {
   /// Element type of every weight (f32, bf16 or f16); activations are f32.
   mlir::Type weightType;
-  /// Positions in the KV cache: max_seq_len plus room for a padded prefill.
+  /// Element type of the KV cache (f32, bf16 or f16); null = f32.
+  mlir::Type cacheType;
+  /// Positions in the KV cache: the compiled max_seq_len. The runtime
+  /// allocates as many or fewer.
   int64_t cachePositions = 0;
   std::vector<EntryPointSpec> entryPoints;
 };

@@ -53,18 +53,27 @@ public:
     schedule.tokens = cast<RankedTensorType>(entry.getArgument(0).getType()).getDimSize(0);
     placements[entry.getArgument(0)] = bindingOf(Binding::Kind::Tokens);
     placements[entry.getArgument(1)] = Placement{std::nullopt, "pos"};
-    placements[entry.getArgument(2)] = bindingOf(Binding::Kind::KCache);
-    placements[entry.getArgument(3)] = bindingOf(Binding::Kind::VCache);
+    // Kernels take one layer's slice of the cache, which the runtime
+    // locates from the positions it allocated: the compiled kernels never
+    // depend on the cache's length.
+    placements[entry.getArgument(2)] = bindingOf(Binding::Kind::KCache, /*perLayer=*/true);
+    placements[entry.getArgument(3)] = bindingOf(Binding::Kind::VCache, /*perLayer=*/true);
     if (failed(partitionBlock(entry, schedule.prologue)))
       return failure();
     return schedule;
   }
 
 private:
-  static Placement bindingOf(Binding::Kind kind) {
+  static Placement bindingOf(Binding::Kind kind, bool perLayer = false) {
     Binding binding;
     binding.kind = kind;
+    binding.perLayer = perLayer;
     return Placement{binding, ""};
+  }
+
+  static bool isCache(const Placement &p) {
+    return p.binding && (p.binding->kind == Binding::Kind::KCache ||
+                         p.binding->kind == Binding::Kind::VCache);
   }
 
   Placement newBuffer(RankedTensorType type) {
@@ -157,7 +166,17 @@ private:
   struct KernelInputs {
     llvm::SetVector<Value> leaves;
     llvm::SetVector<Operation *> recomputed;
+    /// Index leaves that are the layer: constant 0 inside the kernel.
+    llvm::SmallDenseSet<Value> layerLeaves;
   };
+
+  /// One layer's slice `[1, positions, kv_heads, head_dim]` of a cache.
+  static RankedTensorType layerSliceType(Type cache) {
+    auto type = cast<RankedTensorType>(cache);
+    SmallVector<int64_t> shape(type.getShape());
+    shape[0] = 1;
+    return RankedTensorType::get(shape, type.getElementType());
+  }
 
   void collectInputs(Operation *op, KernelInputs &inputs) {
     for (Value operand : op->getOperands()) {
@@ -187,17 +206,23 @@ private:
       if (isa<IndexType>(operand.getType())) {
         // A one-layer model's loop is folded away by canonicalization and
         // its layer index becomes the constant 0, which is what the runtime
-        // passes as `layer` outside the layer body.
+        // uses as the layer outside the layer body.
         if (p.scalar.empty() && matchPattern(operand, m_Zero()))
           p.scalar = "layer";
         if (p.scalar.empty())
           return op->emitError("index operand is neither pos nor the layer");
+        // The only layer-indexed operands are the caches, bound per layer:
+        // inside the kernel the layer is 0 of its slice.
+        if (p.scalar == "layer") {
+          inputs.layerLeaves.insert(operand);
+          continue;
+        }
         dispatch.scalars.push_back(p.scalar);
       } else {
         if (!p.binding)
           return op->emitError("operand has no buffer");
         dispatch.bindings.push_back(*p.binding);
-        argTypes.push_back(operand.getType());
+        argTypes.push_back(isCache(p) ? layerSliceType(operand.getType()) : operand.getType());
       }
     }
     bool inPlace = isa<KVWriteOp>(op);
@@ -269,7 +294,7 @@ private:
                            cacheType.getElementTypeBitWidth() / 8;
       ranged = layerBytes >= options.minParallelBytes / kAttentionBytesPerCacheByte;
       if (ranged)
-        dispatch.range = cacheType.getDimSize(1);
+        dispatch.range = cacheType.getDimSize(2);
     }
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
@@ -294,12 +319,12 @@ private:
     SmallVector<Type> types(tensorArgTypes);
     unsigned numIndex = 0;
     for (Value leaf : inputs.leaves)
-      numIndex += isa<IndexType>(leaf.getType());
+      numIndex += isa<IndexType>(leaf.getType()) && !inputs.layerLeaves.contains(leaf);
     types.append(numIndex + (rowsLimited ? 1 : 0) + (ranged ? 2 : 0), b.getIndexType());
     unsigned numOuts = inPlace ? 0 : op->getNumResults();
     ArrayRef<Type> resultArgTypes = tensorArgTypes.drop_back(scratch ? 1 : 0);
     SmallVector<Type> results =
-        inPlace ? SmallVector<Type>{op->getOperand(1).getType()}
+        inPlace ? SmallVector<Type>{layerSliceType(op->getOperand(1).getType())}
                 : SmallVector<Type>(resultArgTypes.take_back(numOuts));
 
     OpBuilder::InsertionGuard guard(b);
@@ -315,7 +340,9 @@ private:
     unsigned tensorIdx = 0, indexIdx = tensorArgTypes.size();
     unsigned cacheArg = 0;
     for (Value leaf : inputs.leaves) {
-      if (isa<IndexType>(leaf.getType())) {
+      if (inputs.layerLeaves.contains(leaf)) {
+        mapping.map(leaf, arith::ConstantIndexOp::create(b, loc, 0).getResult());
+      } else if (isa<IndexType>(leaf.getType())) {
         mapping.map(leaf, entry->getArgument(indexIdx++));
       } else {
         if (inPlace && leaf == op->getOperand(1))
@@ -355,8 +382,11 @@ private:
       result.push_back(buildPartialAttention(attention, mapping, out, rows, begin, end));
     } else {
       Operation *computed = b.clone(*op, mapping);
-      if (inPlace)
+      if (inPlace) {
+        // The cache written in place is the layer's slice the kernel took.
+        computed->getResult(0).setType(results.front());
         result.push_back(computed->getResult(0));
+      }
       else
         for (unsigned i = 0; i < numOuts; ++i)
           result.push_back(bufferization::MaterializeInDestinationOp::create(
@@ -519,7 +549,7 @@ private:
           v = mapping.lookup(op.getValues());
     auto qType = cast<RankedTensorType>(q.getType());
     auto cacheType = cast<RankedTensorType>(k.getType());
-    int64_t group = qType.getDimSize(1) / cacheType.getDimSize(1);
+    int64_t group = qType.getDimSize(1) / cacheType.getDimSize(2);
     OpFoldResult zero = b.getIndexAttr(0);
     auto dim = [&](RankedTensorType t, int64_t d) -> OpFoldResult {
       return b.getIndexAttr(t.getDimSize(d));
@@ -531,8 +561,8 @@ private:
       qBegin = arith::MulIOp::create(b, loc, begin, groupValue).getResult();
       qCount = arith::MulIOp::create(b, loc, count, groupValue).getResult();
       auto cacheSlice = [&](Value cache) {
-        return slice(loc, cache, {zero, begin, zero, zero},
-                     {dim(cacheType, 0), count, dim(cacheType, 2), dim(cacheType, 3)});
+        return slice(loc, cache, {zero, zero, begin, zero},
+                     {dim(cacheType, 0), dim(cacheType, 1), count, dim(cacheType, 3)});
       };
       k = cacheSlice(k);
       v = cacheSlice(v);

@@ -19,7 +19,7 @@ def Llama_Dialect : Dialect {
     Ops of this dialect work on ranked tensors of activations. Weights are never
     IR constants: `llama.weight` names a tensor of the weight store that travels
     beside the IR (optionally one layer of a tensor stacked over layers). The KV
-    cache is an explicit tensor of shape `[layers, kv_heads, max_seq_len, head_dim]`
+    cache is an explicit tensor of shape `[layers, max_seq_len, kv_heads, head_dim]`
     written in place by `llama.kv_write` and read over its live prefix only by
     `llama.attention`. A module's hyper-parameters live in its `llama.config`
     attribute.

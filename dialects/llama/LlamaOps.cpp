@@ -153,7 +153,7 @@ LogicalResult RopeOp::verify() {
   return success();
 }
 
-/// Checks a `[layers, kv_heads, max_seq_len, head_dim]` cache against the
+/// Checks a `[layers, max_seq_len, kv_heads, head_dim]` cache against the
 /// `[N, heads, head_dim]` rows that use it.
 static LogicalResult checkCacheShape(Operation *op, StringRef what,
                                      RankedTensorType cache,
@@ -164,7 +164,7 @@ static LogicalResult checkCacheShape(Operation *op, StringRef what,
     return op->emitOpError()
            << what << " head_dim " << dimStr(cache.getDimSize(3))
            << " differs from the rows' head_dim " << dimStr(rows.getDimSize(2));
-  int64_t n = rows.getDimSize(0), seq = cache.getDimSize(2);
+  int64_t n = rows.getDimSize(0), seq = cache.getDimSize(1);
   if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(seq) && n > seq)
     return op->emitOpError() << n << " rows do not fit in a " << what
                              << " of " << seq << " positions";
@@ -177,12 +177,10 @@ LogicalResult KVWriteOp::verify() {
   if (failed(checkRank(*this, "values", values, 3)) ||
       failed(checkCacheShape(*this, "cache", cache, values)))
     return failure();
-  if (!dimsAgree(values.getDimSize(1), cache.getDimSize(1)))
+  if (!dimsAgree(values.getDimSize(1), cache.getDimSize(2)))
     return emitOpError() << "values have " << dimStr(values.getDimSize(1))
                          << " kv heads but the cache has "
-                         << dimStr(cache.getDimSize(1));
-  if (values.getElementType() != cache.getElementType())
-    return emitOpError("values and cache element types differ");
+                         << dimStr(cache.getDimSize(2));
   return success();
 }
 
@@ -196,7 +194,7 @@ LogicalResult AttentionOp::verify() {
   if (keys != values)
     return emitOpError() << "key and value caches must have the same type, got "
                          << keys << " and " << values;
-  int64_t heads = query.getDimSize(1), kvHeads = keys.getDimSize(1);
+  int64_t heads = query.getDimSize(1), kvHeads = keys.getDimSize(2);
   if (!ShapedType::isDynamic(heads) && !ShapedType::isDynamic(kvHeads) &&
       heads % kvHeads != 0)
     return emitOpError() << "query heads (" << heads

@@ -180,16 +180,21 @@ def Llama_RopeOp : Llama_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> 
 }
 
 def Llama_KVWriteOp : Llama_Op<"kv_write", [Pure, AllTypesMatch<["cache", "result"]>]> {
-  let summary = "write keys or values of N rows into the cache at `[layer, :, pos:pos+N]`";
+  let summary = "write keys or values of N rows into the cache at `[layer, pos:pos+N]`";
   let description = [{
-    The cache is `[layers, kv_heads, max_seq_len, head_dim]`; `values` is
-    `[N, kv_heads, head_dim]`. The result is the updated cache; the op is in
-    destination-passing style so that bufferization writes the runtime's cache
-    buffer in place.
+    The cache is `[layers, max_seq_len, kv_heads, head_dim]`; `values` is
+    `[N, kv_heads, head_dim]`, converted to the cache's element type (a bf16
+    or f16 cache holds f32 activations rounded to nearest even). The result
+    is the updated cache; the op is in destination-passing style so that
+    bufferization writes the runtime's cache buffer in place.
+
+    Positions are the outer dimension within a layer, so a layer's slice is
+    addressed the same whatever number of positions the runtime allocates:
+    kernels take one layer's slice and never the cache's length.
 
     ```mlir
     %k2 = llama.kv_write %kr into %kcache[%layer, %pos]
-        : tensor<4x4x8xf32> into tensor<5x4x512x8xf32>
+        : tensor<4x4x8xf32> into tensor<5x512x4x8xbf16>
     ```
   }];
   let arguments = (ins Llama_FloatTensor:$values, Llama_FloatTensor:$cache,
@@ -205,7 +210,8 @@ def Llama_AttentionOp : Llama_Op<"attention", [Pure, AllTypesMatch<["query", "re
   let summary = "causal grouped-query attention over the live prefix of the cache";
   let description = [{
     `query` is `[N, heads, head_dim]` for positions `pos .. pos+N-1`; the caches
-    are `[layers, kv_heads, max_seq_len, head_dim]` and already hold the keys and
+    are `[layers, max_seq_len, kv_heads, head_dim]` (f32, bf16 or f16, read in
+    their stored precision and widened to f32) and already hold the keys and
     values of those positions. Query row `i` attends to cache positions
     `[0, pos + i]` of layer `layer` only (never the whole buffer), query head
     `h` reads kv head `h / (heads / kv_heads)`, scores are scaled by `scale`
@@ -213,7 +219,7 @@ def Llama_AttentionOp : Llama_Op<"attention", [Pure, AllTypesMatch<["query", "re
 
     ```mlir
     %o = llama.attention %q, %kc, %vc[%layer, %pos]
-        : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+        : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
     ```
   }];
   let arguments = (ins Llama_FloatTensor:$query, Llama_FloatTensor:$keys,

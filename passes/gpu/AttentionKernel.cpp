@@ -35,7 +35,7 @@ namespace {
 /// Subgroups per block; each takes every kSubgroups-th chunk of keys.
 constexpr int64_t kSubgroups = 4;
 
-/// q[n, h, :] · keys[layer, kvHead, j, :] in f32.
+/// q[n, h, :] · keys[layer, j, kvHead, :] in f32.
 Value dotQK(GpuKernelBuilder &kb, Value query, Value keys, ValueRange qIndex,
             ValueRange keyIndex, int64_t headDim) {
   OpBuilder &b = kb.b;
@@ -45,17 +45,24 @@ Value dotQK(GpuKernelBuilder &kb, Value query, Value keys, ValueRange qIndex,
     idx.push_back(d);
     return idx;
   };
-  bool f32Cache = cast<MemRefType>(keys.getType()).getElementType().isF32();
-  if (headDim % 4 == 0 && f32Cache) {
+  // Four elements per load: 16 bytes of an f32 cache, 8 of a bf16/f16 one
+  // (widened to f32 before the multiply).
+  Type cacheElement = cast<MemRefType>(keys.getType()).getElementType();
+  if (headDim % 4 == 0) {
     auto vecType = VectorType::get({4}, b.getF32Type());
+    auto cacheVecType = VectorType::get({4}, cacheElement);
+    unsigned alignment = 4 * cacheElement.getIntOrFloatBitWidth() / 8;
     Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
     Value acc = kb.forLoop(kb.index(0), kb.index(headDim), kb.index(4), {zero},
                            [&](Value d, ValueRange iter) {
                              auto q = vector::LoadOp::create(b, loc, vecType, query, at(qIndex, d));
-                             auto k = vector::LoadOp::create(b, loc, vecType, keys, at(keyIndex, d));
+                             auto k = vector::LoadOp::create(b, loc, cacheVecType, keys, at(keyIndex, d));
                              q.setAlignment(16);
-                             k.setAlignment(16);
-                             return SmallVector<Value>{vector::FMAOp::create(b, loc, q, k, iter[0])};
+                             k.setAlignment(alignment);
+                             Value kf = k;
+                             if (!cacheElement.isF32())
+                               kf = arith::ExtFOp::create(b, loc, vecType, kf);
+                             return SmallVector<Value>{vector::FMAOp::create(b, loc, q, kf, iter[0])};
                            })[0];
     return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
   }
@@ -113,7 +120,7 @@ AttentionContext makeContext(GpuKernelBuilder &kb, AttentionOp attention,
   c.tokens = staticDim(c.query, 0);
   c.heads = staticDim(c.query, 1);
   c.headDim = staticDim(c.query, 2);
-  c.kvHeads = staticDim(c.keys, 1);
+  c.kvHeads = staticDim(c.keys, 2);
   c.lanes = kb.target.subgroupSize;
   c.threads = c.lanes * kSubgroups;
   c.perLane = (c.headDim + c.lanes - 1) / c.lanes;
@@ -177,7 +184,7 @@ void emitBlockAttention(GpuKernelBuilder &kb, const AttentionContext &c, Value s
         Value j = arith::AddIOp::create(b, loc, chunk, c.lane);
         Value valid = kb.cmp(arith::CmpIPredicate::ult, j, end);
         Value key = arith::MinUIOp::create(b, loc, j, lastKey);
-        Value s = dotQK(kb, q, c.keys, {zero, zero}, {c.layer, c.kvHead, key}, c.headDim);
+        Value s = dotQK(kb, q, c.keys, {zero, zero}, {c.layer, key, c.kvHead}, c.headDim);
         s = arith::SelectOp::create(b, loc, valid, s, kb.f32(-INFINITY));
         // The chunk's first key is valid, so mNew is finite.
         Value mNew = arith::MaximumFOp::create(b, loc, m, kb.subgroupMax(s));
@@ -198,7 +205,7 @@ void emitBlockAttention(GpuKernelBuilder &kb, const AttentionContext &c, Value s
           Value position = arith::AddIOp::create(b, loc, chunk, jj);
           SmallVector<Value> next;
           for (auto [a, d] : llvm::zip(accIter, dims)) {
-            Value v = kb.loadF32(c.values, {c.layer, c.kvHead, position, d});
+            Value v = kb.loadF32(c.values, {c.layer, position, c.kvHead, d});
             next.push_back(arith::AddFOp::create(b, loc, a, arith::MulFOp::create(b, loc, pj, v)));
           }
           return next;

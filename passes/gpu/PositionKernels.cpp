@@ -78,7 +78,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitKVWriteKernel(GpuKernelBuilder &kb, Op
   Value value = rope ? emitRopeElement(kb, rope, values, operands.lookup(rope.getPos()), n, h, d)
                      : kb.loadF32(values, {n, h, d});
   Value position = arith::AddIOp::create(b, loc, pos, n);
-  kb.storeF32(value, results[0], {layer, h, position, d});
+  kb.storeF32(value, results[0], {layer, position, h, d});
   GpuLaunchDims dims;
   dims.grid = {tokens, kvHeads, 1};
   dims.block = {headDim, 1, 1};

@@ -107,6 +107,7 @@ Session::generate(std::string_view prompt, const GenerateOptions &options,
     decoder.next(id);
 
   Clock::time_point decodeStart;
+  double kvRead = 0; ///< K and V bytes the decode steps read
   auto isEos = [&](int64_t id) {
     return std::find(info.eos.begin(), info.eos.end(), id) != info.eos.end();
   };
@@ -129,6 +130,8 @@ Session::generate(std::string_view prompt, const GenerateOptions &options,
         return out.status();
       logits = *out;
       ++result.stats.decodeTokens;
+      // The step at position pos - 1 attended over pos positions.
+      kvRead += static_cast<double>(kvBytesRead(pos));
     }
     int64_t next = sampler.sample(
         absl::MakeConstSpan(logits, static_cast<size_t>(info.vocab)));
@@ -167,6 +170,9 @@ Session::generate(std::string_view prompt, const GenerateOptions &options,
       st.decodeTokensPerS = st.decodeTokens / (st.decodeMs / 1000.0);
   }
   st.decodeGBytesPerS = st.weightBytes * st.decodeTokensPerS / 1e9;
+  st.kvCacheBytes = kvCacheBytes();
+  if (st.decodeTokens > 0)
+    st.kvBytesPerDecodeStep = kvRead / st.decodeTokens;
   return result;
 }
 

@@ -51,6 +51,11 @@ struct GenerateStats {
   /// weightBytes * decodeTokensPerS / 1e9: batch-1 decode reads every
   /// weight once per token.
   double decodeGBytesPerS = 0;
+  /// Bytes of the KV cache allocated (K and V, for the run's positions).
+  uint64_t kvCacheBytes = 0;
+  /// Bytes of K and V attention read per decode step, averaged over the
+  /// steps (it grows with the position).
+  double kvBytesPerDecodeStep = 0;
 };
 
 struct GenerateResult {

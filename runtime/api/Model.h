@@ -48,7 +48,9 @@ struct ModelOptions {
   /// Threads for ranged kernels; 0 = the number of physical cores.
   int threads = 0;
   /// The default length (prompt + generated) of this model's sessions;
-  /// 0 = the artifact's model.max_seq_len, which is also the upper bound.
+  /// 0 = the artifact's model.max_seq_len, which is also the upper bound. A
+  /// session's KV cache is allocated for its length (at least one prefill
+  /// chunk).
   int64_t maxSeqLen = 0;
   /// "cpu", "cuda" or "hip"; "" = the device the artifact's target needs
   /// (cpu for cpu, cuda for nvvm, hip for rocdl). Naming another is an

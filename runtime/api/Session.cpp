@@ -16,13 +16,18 @@ using runtime::BoundEntryPoint;
 
 namespace {
 
-/// The one place a session's KV cache is sized and allocated. It holds the
-/// positions the artifact was compiled for (its max_seq_len plus room for
-/// the padded rows of a last prefill chunk), whatever the session's
-/// maxSeqLen.
+/// The one place a session's KV cache is sized and allocated: for runs of
+/// up to `maxSeqLen` tokens, exactly that many positions, or one prefill
+/// chunk when that is longer, so that a whole chunk (padded to its static
+/// size) always fits somewhere in the cache.
 absl::StatusOr<std::unique_ptr<runtime::KVCache>>
-allocateCache(hal::Device &device, const runtime::Artifact &artifact) {
-  return runtime::KVCache::allocate(device, artifact.kvCache());
+allocateCache(hal::Device &device, const runtime::Artifact &artifact,
+              int64_t maxSeqLen) {
+  int64_t positions = maxSeqLen;
+  for (const auto &[name, ep] : artifact.metadata().entryPoints)
+    positions = std::max(positions, ep.tokens);
+  positions = std::min(positions, artifact.kvCache().positions);
+  return runtime::KVCache::allocate(device, artifact.kvCache(), positions);
 }
 
 } // namespace
@@ -48,6 +53,10 @@ int64_t Session::position() const { return state->position; }
 int64_t Session::maxSeqLen() const { return state->maxSeqLen; }
 const Model &Session::model() const { return *state->model; }
 double Session::createMs() const { return state->createMs; }
+uint64_t Session::kvCacheBytes() const { return state->cache->bytes(); }
+uint64_t Session::kvBytesRead(int64_t live) const {
+  return state->cache->bytesRead(live);
+}
 
 absl::StatusOr<std::unique_ptr<Session>>
 Session::create(std::shared_ptr<const Model> model,
@@ -70,7 +79,7 @@ Session::create(std::shared_ptr<const Model> model,
   state->model = model;
   state->maxSeqLen = options.maxSeqLen == 0 ? m.maxSeqLen : options.maxSeqLen;
   absl::StatusOr<std::unique_ptr<runtime::KVCache>> cache =
-      allocateCache(*m.device, *m.artifact);
+      allocateCache(*m.device, *m.artifact, state->maxSeqLen);
   if (!cache.ok())
     return cache.status();
   state->cache = std::move(*cache);
@@ -115,12 +124,16 @@ absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
   // Prefill in chunks of the entry point's static size; the padded rows of
   // the last chunk write cache rows past the tokens, which nothing reads
   // before the next append overwrites them. A single token takes the
-  // decode graph.
-  BoundEntryPoint &entry = (s.prefill && n > 1) ? *s.prefill : *s.decode;
+  // decode graph, and so does the rest of the tokens near the end of a
+  // cache sized for the session, where a padded chunk does not fit.
   if (allRows)
     allRows->resize(static_cast<size_t>(n * vocab));
   const float *last = nullptr;
   for (int64_t done = 0; done < n;) {
+    const bool chunk =
+        s.prefill && n - done > 1 &&
+        s.position + done + s.prefill->tokens() <= s.cache->positions();
+    BoundEntryPoint &entry = chunk ? *s.prefill : *s.decode;
     const int64_t count = std::min<int64_t>(entry.tokens(), n - done);
     absl::StatusOr<const float *> out = entry.run(
         ids.subspan(static_cast<size_t>(done), static_cast<size_t>(count)),

@@ -44,7 +44,8 @@ namespace llamac {
 
 struct SessionOptions {
   /// Positions the session holds (prompt + generated); 0 = the model's
-  /// maxSeqLen(). At most the artifact's model.max_seq_len.
+  /// maxSeqLen(). At most the artifact's model.max_seq_len. The KV cache is
+  /// allocated for this many positions (at least one prefill chunk).
   int64_t maxSeqLen = 0;
 };
 
@@ -79,6 +80,11 @@ public:
   int64_t position() const;
   /// The most tokens this session holds.
   int64_t maxSeqLen() const;
+  /// Bytes of this session's KV cache (K and V).
+  uint64_t kvCacheBytes() const;
+  /// Bytes of K and V that attention reads when the cache holds `live`
+  /// positions (what a decode step at position live - 1 reads).
+  uint64_t kvBytesRead(int64_t live) const;
 
   /// Forgets the tokens at and after `position` (0 <= position <=
   /// position()): the next append continues from there. Nothing is copied

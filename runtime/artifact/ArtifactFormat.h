@@ -14,7 +14,7 @@
 namespace llamac::artifact {
 
 inline constexpr char kMagic[8] = {'L', 'L', 'A', 'M', 'A', 'C', 'A', 'F'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 /// Every section starts at a multiple of this (page size, and more than any
 /// vector load needs).
 inline constexpr uint64_t kSectionAlignment = 4096;

@@ -428,8 +428,7 @@ absl::StatusOr<KVCacheInfo> parseKVCache(const Fields &root,
   Fields f{*obj, "kv_cache"};
   KVCacheInfo kv;
   ASSIGN_OR_RETURN(kv.dtype, parseDType(f, "dtype", /*allowInt=*/false));
-  if (kv.dtype != DType::F32)
-    return fail("kv_cache.dtype", "must be f32 in format version 1");
+
   ASSIGN_OR_RETURN(kv.layers, f.positive("layers"));
   ASSIGN_OR_RETURN(kv.kvHeads, f.positive("kv_heads"));
   ASSIGN_OR_RETURN(kv.positions, f.positive("positions"));
@@ -442,7 +441,7 @@ absl::StatusOr<KVCacheInfo> parseKVCache(const Fields &root,
     return fail("kv_cache.positions",
                 absl::StrCat(kv.positions, " is less than model.max_seq_len ",
                              model.maxSeqLen));
-  uint64_t bytes = 4;
+  uint64_t bytes = dtypeSize(kv.dtype);
   for (int64_t d : {kv.layers, kv.kvHeads, kv.positions, kv.headDim})
     if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes) ||
         bytes > (uint64_t(1) << 46))

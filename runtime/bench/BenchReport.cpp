@@ -80,6 +80,7 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
   stats["embedding_bytes_excluded"] = r.traffic.embeddingBytesExcluded;
   stats["decode_average_context"] = r.decodeAverageContext;
   stats["kv_cache_bytes_per_step"] = r.kvCacheBytesPerStep;
+  stats["kv_cache_bytes"] = r.kvCacheBytes;
   stats["read_probe"] = {{"bytes", r.probe.bytes},
                          {"threads", r.probe.threads},
                          {"kernel", readKernelName(r.probe.kernel)},
@@ -129,9 +130,10 @@ std::string benchTable(const BenchResult &r) {
                            kEmbeddingWeight,
                            megabytes(r.traffic.embeddingBytesExcluded));
   out +=
-      absl::StrFormat("  KV cache bytes per step (not in the GB/s above): "
-                      "%s at %.1f positions on average\n",
-                      megabytes(r.kvCacheBytesPerStep), r.decodeAverageContext);
+      absl::StrFormat("  KV cache bytes per step (in the GB/s above): "
+                      "%s at %.1f positions on average; %s allocated\n",
+                      megabytes(r.kvCacheBytesPerStep), r.decodeAverageContext,
+                      megabytes(static_cast<double>(r.kvCacheBytes)));
   out += absl::StrFormat("  read probe: %s buffer, %s kernel, %d threads, "
                          "checksum verified\n",
                          megabytes(static_cast<double>(r.probe.bytes)),

@@ -70,7 +70,7 @@ DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
 }
 
 double kvCacheBytesRead(const runtime::KVCacheInfo &kv, double context) {
-  // K and V, each [layers, kv_heads, positions, head_dim].
+  // K and V, each [layers, positions, kv_heads, head_dim].
   return 2.0 * kv.layers * kv.kvHeads * kv.headDim * context *
          runtime::dtypeSize(kv.dtype);
 }

@@ -174,6 +174,14 @@ absl::StatusOr<BenchResult> runBench(Session &session,
           session, decodePrompt, std::min<int64_t>(r.decodeTokens, 8));
       !warm.ok())
     return warm.status();
+  // Step i (from 0) runs at position prompt + i and attends over
+  // prompt + i + 1 positions.
+  r.decodeAverageContext = r.decodePromptTokens + (r.decodeTokens + 1) / 2.0;
+  r.kvCacheBytesPerStep =
+      kvCacheBytesRead(model.artifact().kvCache(), r.decodeAverageContext);
+  r.kvCacheBytes = session.kvCacheBytes();
+  // A step reads its weights and the live part of the KV cache.
+  const double bytesPerStep = r.traffic.weightBytesPerStep + r.kvCacheBytesPerStep;
   std::vector<double> rates, gbps;
   for (int run = 0; run < options.repeats; ++run) {
     absl::StatusOr<double> rate =
@@ -181,15 +189,10 @@ absl::StatusOr<BenchResult> runBench(Session &session,
     if (!rate.ok())
       return rate.status();
     rates.push_back(*rate);
-    gbps.push_back(r.traffic.weightBytesPerStep * *rate / 1e9);
+    gbps.push_back(bytesPerStep * *rate / 1e9);
   }
   r.decodeTokensPerS = summarize(rates);
   r.decodeGBytesPerS = summarize(gbps);
-  // Step i (from 0) runs at position prompt + i and attends over
-  // prompt + i + 1 positions.
-  r.decodeAverageContext = r.decodePromptTokens + (r.decodeTokens + 1) / 2.0;
-  r.kvCacheBytesPerStep =
-      kvCacheBytesRead(model.artifact().kvCache(), r.decodeAverageContext);
 
   ReadProbeOptions probe;
   probe.bytes = options.probeBytes;

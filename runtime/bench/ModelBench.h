@@ -72,12 +72,15 @@ struct BenchResult {
   int64_t decodePromptTokens = 0;
   int64_t decodeTokens = 0;
   Summary decodeTokensPerS;
-  /// traffic.weightBytesPerStep * decode tok/s / 1e9, per run.
+  /// (traffic.weightBytesPerStep + kvCacheBytesPerStep) * decode tok/s /
+  /// 1e9, per run: a step reads its weights and the live KV cache.
   Summary decodeGBytesPerS;
   /// Cached positions a decode step attends over, averaged over the steps.
   double decodeAverageContext = 0;
   /// K and V bytes a step reads at that average context.
   double kvCacheBytesPerStep = 0;
+  /// Bytes of the KV cache allocated for the run (K and V).
+  uint64_t kvCacheBytes = 0;
 
   ReadProbeResult probe;
   Summary readGBytesPerS;

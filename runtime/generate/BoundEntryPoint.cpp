@@ -58,11 +58,15 @@ bindDispatches(const std::vector<Dispatch> &dispatches,
                              : hal::ArgSource::pointer(address));
         break;
       }
+      // Kernels take the current layer's slice of a cache; its stride
+      // follows the positions this run allocated.
       case Binding::Kind::KCache:
-        b.args.push_back(hal::ArgSource::pointer(cache.keys()));
+        b.args.push_back(
+            hal::ArgSource::layerSlice(cache.keys(), cache.layerBytes()));
         break;
       case Binding::Kind::VCache:
-        b.args.push_back(hal::ArgSource::pointer(cache.values()));
+        b.args.push_back(
+            hal::ArgSource::layerSlice(cache.values(), cache.layerBytes()));
         break;
       case Binding::Kind::Tokens:
         b.args.push_back(hal::ArgSource::pointer(tokens.data()));

@@ -2,20 +2,38 @@
 
 #include "runtime/generate/KVCache.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace llamac::runtime {
 
 absl::StatusOr<std::unique_ptr<KVCache>>
-KVCache::allocate(hal::Device &device, const KVCacheInfo &info) {
-  // The metadata parser has bounded the size, so this cannot overflow.
-  uint64_t bytes = info.elements() * dtypeSize(info.dtype);
-  absl::StatusOr<std::unique_ptr<hal::Buffer>> k = device.allocate(bytes);
+KVCache::allocate(hal::Device &device, const KVCacheInfo &info,
+                  int64_t positions) {
+  if (positions < 1 || positions > info.positions)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a KV cache of ", positions, " positions does not fit the 1 to ",
+        info.positions, " the artifact was compiled for"));
+  // The metadata parser has bounded the compiled size, so this cannot
+  // overflow.
+  uint64_t bytes = static_cast<uint64_t>(info.layers) * positions *
+                   info.kvHeads * info.headDim * dtypeSize(info.dtype);
+  auto allocateOne = [&]() -> absl::StatusOr<std::unique_ptr<hal::Buffer>> {
+    absl::StatusOr<std::unique_ptr<hal::Buffer>> buffer = device.allocate(bytes);
+    if (!buffer.ok())
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the KV cache for ", positions, " positions (2 x ", bytes,
+          " bytes): ", buffer.status().message(),
+          "; ask for fewer positions with --max-seq-len"));
+    return buffer;
+  };
+  absl::StatusOr<std::unique_ptr<hal::Buffer>> k = allocateOne();
   if (!k.ok())
     return k.status();
-  absl::StatusOr<std::unique_ptr<hal::Buffer>> v = device.allocate(bytes);
+  absl::StatusOr<std::unique_ptr<hal::Buffer>> v = allocateOne();
   if (!v.ok())
     return v.status();
   return std::unique_ptr<KVCache>(
-      new KVCache(info, std::move(*k), std::move(*v)));
+      new KVCache(info, positions, std::move(*k), std::move(*v)));
 }
 
 } // namespace llamac::runtime

@@ -19,7 +19,7 @@
 // BUF: linalg.generic {{.*}} outs(%[[VIEW]] : memref<4x?xf32, strided<[172, 1], offset: ?>>)
 // BUF-LABEL: func.func private @k_rms_norm(%arg0: memref<4x64xf32>, %arg1: memref<64xf32>, %arg2: memref<4x64xf32>) {
 // BUF-NOT: memref.alloc() {{.*}} : memref<4x64xf32>
-// BUF-LABEL: func.func private @k_kv_write(%arg0: memref<4x4x8xf32>, %arg1: memref<2x4x128x8xf32>, %arg2: index, %arg3: index) {
+// BUF-LABEL: func.func private @k_kv_write(%arg0: memref<4x4x8xf32>, %arg1: memref<2x128x4x8xf32>, %arg2: index, %arg3: index) {
 
 // Bare pointers and int64 scalars at the LLVM level; no MLIR runtime calls.
 // LLVM-LABEL: llvm.func @k_linear(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: i64, %arg4: i64)
@@ -41,9 +41,9 @@ func.func private @k_rms_norm(%x: tensor<4x64xf32>, %w: tensor<64xf32>, %out: te
   return %o : tensor<4x64xf32>
 }
 
-func.func private @k_kv_write(%v: tensor<4x4x8xf32>, %c: tensor<2x4x128x8xf32>, %l: index, %pos: index) -> tensor<2x4x128x8xf32> {
-  %r = llama.kv_write %v into %c[%l, %pos] : tensor<4x4x8xf32> into tensor<2x4x128x8xf32>
-  return %r : tensor<2x4x128x8xf32>
+func.func private @k_kv_write(%v: tensor<4x4x8xf32>, %c: tensor<2x128x4x8xf32>, %l: index, %pos: index) -> tensor<2x128x4x8xf32> {
+  %r = llama.kv_write %v into %c[%l, %pos] : tensor<4x4x8xf32> into tensor<2x128x4x8xf32>
+  return %r : tensor<2x128x4x8xf32>
 }
 
 // The linear kernel reaches LLVM as vector code: fused multiply-adds on

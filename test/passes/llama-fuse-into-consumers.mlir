@@ -10,7 +10,7 @@
 // CHECK-NOT: llama.recompute
 // CHECK: llama.attention
 func.func @layer(%h: tensor<1x64xf32>, %g: tensor<64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<32x64xf32>,
-                 %kc: tensor<2x4x16x8xf32>, %pos: index, %l: index, %vc: tensor<2x4x16x8xf32>) -> tensor<1x8x8xf32> {
+                 %kc: tensor<2x16x4x8xf32>, %pos: index, %l: index, %vc: tensor<2x16x4x8xf32>) -> tensor<1x8x8xf32> {
   %x = llama.rms_norm %h, %g : tensor<1x64xf32>, tensor<64xf32>
   %q = llama.linear %x, %wq : tensor<1x64xf32>, tensor<64x64xf32> -> tensor<1x64xf32>
   %k = llama.linear %x, %wk : tensor<1x64xf32>, tensor<32x64xf32> -> tensor<1x32xf32>
@@ -18,8 +18,8 @@ func.func @layer(%h: tensor<1x64xf32>, %g: tensor<64xf32>, %wq: tensor<64x64xf32
   %k3 = tensor.expand_shape %k [[0], [1, 2]] output_shape [1, 4, 8] : tensor<1x32xf32> into tensor<1x4x8xf32>
   %qr = llama.rope %q3 at %pos {layout = #llama.rope_layout<interleaved>} : tensor<1x8x8xf32>
   %kr = llama.rope %k3 at %pos {layout = #llama.rope_layout<interleaved>} : tensor<1x4x8xf32>
-  %kc2 = llama.kv_write %kr into %kc[%l, %pos] : tensor<1x4x8xf32> into tensor<2x4x16x8xf32>
-  %o = llama.attention %qr, %kc2, %vc[%l, %pos] : tensor<1x8x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+  %kc2 = llama.kv_write %kr into %kc[%l, %pos] : tensor<1x4x8xf32> into tensor<2x16x4x8xf32>
+  %o = llama.attention %qr, %kc2, %vc[%l, %pos] : tensor<1x8x8xf32>, tensor<2x16x4x8xf32>, tensor<2x16x4x8xf32>
   return %o : tensor<1x8x8xf32>
 }
 

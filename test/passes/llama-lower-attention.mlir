@@ -50,14 +50,26 @@ func.func @rope_llama3(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> 
 
 // -----
 
-// The cache write transposes rows to [kv_heads, N, head_dim] and inserts
-// them at [layer, :, pos, :].
+// The cache write inserts the [N, kv_heads, head_dim] rows as they are at
+// [layer, pos, :, :] of the [layers, positions, kv_heads, head_dim] cache.
 // CHECK-LABEL: func.func @kv_write
-// CHECK: %[[T:.*]] = linalg.transpose ins(%arg0 : tensor<3x4x8xf32>) outs(%{{.*}} : tensor<4x3x8xf32>) permutation = [1, 0, 2]
-// CHECK: tensor.insert_slice %[[T]] into %arg1[%arg2, 0, %arg3, 0] [1, 4, 3, 8] [1, 1, 1, 1] : tensor<4x3x8xf32> into tensor<2x4x64x8xf32>
-func.func @kv_write(%v: tensor<3x4x8xf32>, %c: tensor<2x4x64x8xf32>, %l: index, %pos: index) -> tensor<2x4x64x8xf32> {
-  %0 = llama.kv_write %v into %c[%l, %pos] : tensor<3x4x8xf32> into tensor<2x4x64x8xf32>
-  return %0 : tensor<2x4x64x8xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: tensor.insert_slice %arg0 into %arg1[%arg2, %arg3, 0, 0] [1, 3, 4, 8] [1, 1, 1, 1] : tensor<3x4x8xf32> into tensor<2x64x4x8xf32>
+func.func @kv_write(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: index, %pos: index) -> tensor<2x64x4x8xf32> {
+  %0 = llama.kv_write %v into %c[%l, %pos] : tensor<3x4x8xf32> into tensor<2x64x4x8xf32>
+  return %0 : tensor<2x64x4x8xf32>
+}
+
+// -----
+
+// A bf16 cache: the f32 rows are rounded to bf16 on their way in.
+// CHECK-LABEL: func.func @kv_write_bf16
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<3x4x8xf32>) outs(%{{.*}} : tensor<3x4x8xbf16>)
+// CHECK:   arith.truncf %{{.*}} : f32 to bf16
+// CHECK: tensor.insert_slice %[[R]] into %arg1[%arg2, %arg3, 0, 0] [1, 3, 4, 8] [1, 1, 1, 1] : tensor<3x4x8xbf16> into tensor<2x64x4x8xbf16>
+func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: index, %pos: index) -> tensor<2x64x4x8xbf16> {
+  %0 = llama.kv_write %v into %c[%l, %pos] : tensor<3x4x8xf32> into tensor<2x64x4x8xbf16>
+  return %0 : tensor<2x64x4x8xbf16>
 }
 
 // -----
@@ -74,11 +86,12 @@ func.func @kv_write(%v: tensor<3x4x8xf32>, %c: tensor<2x4x64x8xf32>, %l: index, 
 // CHECK:   %[[LIVE:.*]] = arith.addi %[[P]], %[[C1]]
 // CHECK:   scf.for %[[H:.*]] = {{.*}} iter_args
 // CHECK:     %[[KVH:.*]] = arith.divui %[[H]], %[[C2]]
-// CHECK:     tensor.extract_slice %arg1[%arg3, %[[KVH]], 0, 0] [1, 1, %[[LIVE]], 8] [1, 1, 1, 1] : tensor<2x4x64x8xf32> to tensor<?x8xf32>
-// CHECK:     tensor.extract_slice %arg2[%arg3, %[[KVH]], 0, 0] [1, 1, %[[LIVE]], 8]
+// CHECK:     tensor.extract_slice %arg1[%arg3, 0, %[[KVH]], 0] [1, %[[LIVE]], 1, 8] [1, 1, 1, 1] : tensor<2x64x4x8xf32> to tensor<?x8xf32>
+// CHECK:     tensor.extract_slice %arg2[%arg3, 0, %[[KVH]], 0] [1, %[[LIVE]], 1, 8]
 // The scores are a one-row projection (the vectorized linear-layer path).
 // CHECK:     tensor.expand_shape {{.*}} : tensor<8xf32> into tensor<1x8xf32>
-// CHECK:     linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<1x?xf32>)
+// The query stays f32 even over a bf16 key cache (no bf16-dot rounding).
+// CHECK:     linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<1x?xf32>) attrs = {llama.f32_inputs}
 // CHECK:     tensor.collapse_shape {{.*}} : tensor<1x?xf32> into tensor<?xf32>
 // CHECK:     arith.maximumf
 // CHECK:     arith.mulf %{{.*}}, %[[SCALE]]
@@ -87,7 +100,7 @@ func.func @kv_write(%v: tensor<3x4x8xf32>, %c: tensor<2x4x64x8xf32>, %l: index, 
 // CHECK:     linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
 // CHECK:     arith.divf
 // CHECK:     tensor.insert_slice {{.*}}[%[[N]], %[[H]], 0] [1, 1, 8]
-func.func @attention(%q: tensor<3x8x8xf32>, %k: tensor<2x4x64x8xf32>, %v: tensor<2x4x64x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
-  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xf32>, tensor<2x4x64x8xf32>, tensor<2x4x64x8xf32>
+func.func @attention(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor<2x64x4x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xf32>, tensor<2x64x4x8xf32>, tensor<2x64x4x8xf32>
   return %0 : tensor<3x8x8xf32>
 }

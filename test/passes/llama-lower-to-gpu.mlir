@@ -59,7 +59,7 @@
 // NVVM: math.sin
 
 // layer stays a value.
-// NVVM: gpu.func @k_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x2x256x64xf32>, %{{.*}}: index, %{{.*}}: memref<1xi64>)
+// NVVM: gpu.func @k_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x256x2x64xf32>, %{{.*}}: index, %{{.*}}: memref<1xi64>)
 // NVVM-SAME: llamac.grid = array<i64: 1, 2, 1>
 
 // One block of 4 subgroups per (head, row): the kv head is head / 4; the
@@ -107,9 +107,9 @@
 // NVVM: gpu.return
 
 // Fused RoPE in the cache write: one launch, rotated values stored.
-// NVVM: gpu.func @k_rope_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x2x256x64xf32>, %{{.*}}: memref<1xi64>, %{{.*}}: index)
+// NVVM: gpu.func @k_rope_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x256x2x64xf32>, %{{.*}}: memref<1xi64>, %{{.*}}: index)
 // NVVM: math.cos
-// NVVM: memref.store {{.*}} : memref<3x2x256x64xf32>
+// NVVM: memref.store {{.*}} : memref<3x256x2x64xf32>
 
 // Fused RoPE in attention: the staged query row is rotated.
 // NVVM: gpu.func @k_rope_attention
@@ -266,11 +266,11 @@ func.func private @k(%a: tensor<2xf32>, %out: tensor<2xf32> {bufferization.writa
 
 // A scratch buffer of the wrong shape for the split kernels is refused.
 // SCRATCH: the GPU kernel family does not handle this op's shapes
-func.func private @k(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x64xf32>, %v: tensor<3x2x256x64xf32>,
+func.func private @k(%q: tensor<1x8x64xf32>, %k: tensor<3x256x2x64xf32>, %v: tensor<3x256x2x64xf32>,
                      %out: tensor<1x8x64xf32> {bufferization.writable = true},
                      %scratch: tensor<1x8x16x64xf32> {llama.scratch},
                      %layer: index, %pos: index) -> tensor<1x8x64xf32> {
-  %0 = llama.attention %q, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x2x256x64xf32>, tensor<3x2x256x64xf32>
+  %0 = llama.attention %q, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x256x2x64xf32>, tensor<3x256x2x64xf32>
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
   return %1 : tensor<1x8x64xf32>
 }

@@ -168,8 +168,14 @@ std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
 
     float *keys = keyCache.data() + l * cfg.maxSeqLen * kvDim;
     float *values = valueCache.data() + l * cfg.maxSeqLen * kvDim;
-    std::copy(k.begin(), k.end(), keys + pos * kvDim);
-    std::copy(v.begin(), v.end(), values + pos * kvDim);
+    auto store = [&](const std::vector<float> &from, float *to) {
+      for (size_t i = 0; i < from.size(); ++i)
+        to[i] = opts.kvCache == DType::BF16  ? bf16ToFloat(floatToBF16(from[i]))
+                : opts.kvCache == DType::F16 ? halfToFloat(floatToHalf(from[i]))
+                                             : from[i];
+    };
+    store(k, keys + pos * kvDim);
+    store(v, values + pos * kvDim);
 
     // Causal attention over positions [0, pos]; query head `head` reads
     // kv head head / (H / Hkv).

@@ -17,6 +17,8 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
+#include "compiler/import/DType.h"
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -29,6 +31,9 @@ struct ReferenceOptions {
   /// the attention output, the SwiGLU output) to bf16, nearest even, as the
   /// kernels compiled with `--bf16-dot` do before vdpbf16ps.
   bool bf16LinearInputs = false;
+  /// The KV cache's element type: keys and values are rounded to it
+  /// (nearest even) as they are stored, as a compiled bf16/f16 cache does.
+  DType kvCache = DType::F32;
 };
 
 /// A Llama model with its own KV cache, evaluated one token at a time.

@@ -112,7 +112,7 @@ TEST(ArtifactTest, NewerVersion) {
   std::memcpy(bytes.data() + 8, &version, 4);
   EXPECT_THAT(openError(bytes),
               HasSubstr("artifact format version 7 is newer than this "
-                        "llama-run supports (1); rebuild llama-run or "
+                        "llama-run supports (2); rebuild llama-run or "
                         "recompile the model"));
 }
 

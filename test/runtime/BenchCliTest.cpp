@@ -115,11 +115,17 @@ TEST(BenchCliTest, JsonOnStories260K) {
   EXPECT_EQ(s["decode_tokens"], 16);
   EXPECT_EQ(s["read_probe"]["bytes"], 64u << 20);
   EXPECT_EQ(s["read_probe"]["threads"], 2);
-  // decode GB/s is weight bytes times decode tok/s.
+  // decode GB/s is the bytes a step reads (weights and the live KV cache)
+  // times decode tok/s.
   EXPECT_NEAR(s["decode_gbytes_per_s"].get<double>(),
-              s["weight_bytes"].get<double>() *
+              (s["weight_bytes"].get<double>() +
+               s["kv_cache_bytes_per_step"].get<double>()) *
                   s["decode_tokens_per_s"].get<double>() / 1e9,
               1e-6 * s["decode_gbytes_per_s"].get<double>());
+  // The cache is allocated for the artifact's positions (no --max-seq-len):
+  // K and V of 5 layers x 4 kv heads x 8 dims in f32.
+  EXPECT_EQ(s["kv_cache_bytes"].get<uint64_t>(),
+            2ull * 5 * 4 * 8 * 4 * j["model"]["max_seq_len"].get<uint64_t>());
 }
 
 } // namespace

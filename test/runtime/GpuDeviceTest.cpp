@@ -360,7 +360,8 @@ TEST(GpuDeviceTest, BindsAndRunsAGpuArtifactEntryPoint) {
   auto weights = runtime::DeviceWeights::upload((*artifact)->metadata(),
                                                 *gpu.device);
   ASSERT_TRUE(weights.ok()) << weights.status();
-  auto cache = runtime::KVCache::allocate(*gpu.device, (*artifact)->kvCache());
+  auto cache = runtime::KVCache::allocate(*gpu.device, (*artifact)->kvCache(),
+                                          (*artifact)->kvCache().positions);
   ASSERT_TRUE(cache.ok());
   auto decode = runtime::BoundEntryPoint::bind(
       *(*artifact)->entryPoint("decode"), (*artifact)->metadata(), **exe,

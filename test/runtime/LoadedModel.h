@@ -53,7 +53,8 @@ inline absl::StatusOr<LoadedModel> loadModel(hal::Device &device, const std::str
   if (!weights.ok())
     return weights.status();
   m.weights = std::move(*weights);
-  auto cache = runtime::KVCache::allocate(device, m.artifact->kvCache());
+  auto cache = runtime::KVCache::allocate(device, m.artifact->kvCache(),
+                                          m.artifact->kvCache().positions);
   if (!cache.ok())
     return cache.status();
   m.cache = std::move(*cache);

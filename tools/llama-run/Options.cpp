@@ -26,8 +26,9 @@ options:
   --seed S               random seed for sampling (default 0)
   --threads N            worker threads on the cpu device (default:
                          physical cores)
-  --max-seq-len N        cap on prompt + generated tokens (default and
-                         maximum: the artifact's max_seq_len)
+  --max-seq-len N        cap on prompt + generated tokens; the KV cache is
+                         allocated for N positions (default and maximum:
+                         the artifact's max_seq_len)
   --device D             cpu, cuda or hip: where to run (default: the
                          device the artifact was compiled for; cpu
                          artifacts run on cpu, nvvm on cuda, rocdl on hip)

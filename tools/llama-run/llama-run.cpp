@@ -113,6 +113,8 @@ int main(int argc, char **argv) {
                     {"time_to_first_token_ms", st.timeToFirstTokenMs},
                     {"weight_bytes", st.weightBytes},
                     {"decode_gbytes_per_s", st.decodeGBytesPerS},
+                    {"kv_cache_bytes", st.kvCacheBytes},
+                    {"kv_bytes_per_decode_step", st.kvBytesPerDecodeStep},
                     {"load_ms", st.loadMs},
                     {"prefill_tokens", st.prefillTokens},
                     {"decode_tokens", st.decodeTokens},

@@ -54,8 +54,13 @@ cl::opt<std::string> quantize("quantize", cl::desc("Weight quantization: none | 
                               cl::init("none"), cl::cat(category));
 // Numbers are read as text and converted here: cl's own integer parser
 // prints its complaint to stderr itself, ahead of our one `error:` line.
+cl::opt<std::string> kvDtype("kv-dtype",
+                             cl::desc("KV-cache element type: f32 | bf16 | f16 (default: the "
+                                      "weights' type)"),
+                             cl::cat(category));
 cl::opt<std::string> maxSeqLen("max-seq-len",
-                               cl::desc("KV-cache length (default: the model's context)"),
+                               cl::desc("Longest sequence a run may ask for (default: "
+                                        "min(the model's context, 8192))"),
                                cl::value_desc("N"), cl::init("0"), cl::cat(category));
 cl::opt<std::string> prefillTokens("prefill-tokens",
                                    cl::desc("Tokens per prefill call (default: min(128, max-seq-len))"),
@@ -193,6 +198,7 @@ int main(int argc, char **argv) {
   options.chip = chip;
   options.toolkit = cudaToolkit;
   options.dtype = dtype;
+  options.kvDtype = kvDtype;
   options.bf16Dot = bf16Dot;
   for (auto [flag, text, value] :
        {std::tuple{"--max-seq-len", &maxSeqLen, &options.maxSeqLen},

@@ -270,7 +270,7 @@ func.func @rope_scaling_max_pos(%q: tensor<4x8x8xf32>, %pos: index) {
 
 // -----
 
-// The cache is [layers, kv_heads, max_seq_len, head_dim].
+// The cache is [layers, max_seq_len, kv_heads, head_dim].
 func.func @kv_write_cache_rank(%k: tensor<4x4x8xf32>, %c: tensor<4x512x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{cache must have rank 4}}
   %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x4x8xf32> into tensor<4x512x8xf32>
@@ -280,54 +280,45 @@ func.func @kv_write_cache_rank(%k: tensor<4x4x8xf32>, %c: tensor<4x512x8xf32>, %
 // -----
 
 // Written rows are [N, kv_heads, head_dim].
-func.func @kv_write_values_rank(%k: tensor<4x32xf32>, %c: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+func.func @kv_write_values_rank(%k: tensor<4x32xf32>, %c: tensor<5x512x4x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{values must have rank 3}}
-  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x32xf32> into tensor<5x4x512x8xf32>
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x32xf32> into tensor<5x512x4x8xf32>
   return
 }
 
 // -----
 
 // The number of kv heads agrees.
-func.func @kv_write_heads(%k: tensor<4x8x8xf32>, %c: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+func.func @kv_write_heads(%k: tensor<4x8x8xf32>, %c: tensor<5x512x4x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{values have 8 kv heads but the cache has 4}}
-  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x8x8xf32> into tensor<5x4x512x8xf32>
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x8x8xf32> into tensor<5x512x4x8xf32>
   return
 }
 
 // -----
 
 // head_dim agrees.
-func.func @kv_write_head_dim(%k: tensor<4x4x16xf32>, %c: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+func.func @kv_write_head_dim(%k: tensor<4x4x16xf32>, %c: tensor<5x512x4x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{cache head_dim 8 differs from the rows' head_dim 16}}
-  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x4x16xf32> into tensor<5x4x512x8xf32>
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x4x16xf32> into tensor<5x512x4x8xf32>
   return
 }
 
 // -----
 
 // More rows than cache positions cannot be written.
-func.func @kv_write_too_long(%k: tensor<16x4x8xf32>, %c: tensor<5x4x8x8xf32>, %l: index, %p: index) {
+func.func @kv_write_too_long(%k: tensor<16x4x8xf32>, %c: tensor<5x8x4x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{16 rows do not fit in a cache of 8 positions}}
-  %0 = llama.kv_write %k into %c[%l, %p] : tensor<16x4x8xf32> into tensor<5x4x8x8xf32>
-  return
-}
-
-// -----
-
-// Values and cache share an element type.
-func.func @kv_write_type(%k: tensor<4x4x8xbf16>, %c: tensor<5x4x512x8xf32>, %l: index, %p: index) {
-  // expected-error @+1 {{values and cache element types differ}}
-  %0 = llama.kv_write %k into %c[%l, %p] : tensor<4x4x8xbf16> into tensor<5x4x512x8xf32>
+  %0 = llama.kv_write %k into %c[%l, %p] : tensor<16x4x8xf32> into tensor<5x8x4x8xf32>
   return
 }
 
 // -----
 
 // Queries are [N, heads, head_dim].
-func.func @attention_query_rank(%q: tensor<4x64xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+func.func @attention_query_rank(%q: tensor<4x64xf32>, %kc: tensor<5x512x4x8xf32>, %vc: tensor<5x512x4x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{query must have rank 3}}
-  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x64xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x64xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
   return
 }
 
@@ -343,36 +334,36 @@ func.func @attention_cache_rank(%q: tensor<4x8x8xf32>, %kc: tensor<4x512x8xf32>,
 // -----
 
 // Key and value caches have one type.
-func.func @attention_kv_types(%q: tensor<4x8x8xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x256x8xf32>, %l: index, %p: index) {
+func.func @attention_kv_types(%q: tensor<4x8x8xf32>, %kc: tensor<5x512x4x8xf32>, %vc: tensor<5x256x4x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{key and value caches must have the same type}}
-  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x256x8xf32>
+  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x256x4x8xf32>
   return
 }
 
 // -----
 
 // Query heads are grouped over kv heads.
-func.func @attention_gqa(%q: tensor<4x6x8xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+func.func @attention_gqa(%q: tensor<4x6x8xf32>, %kc: tensor<5x512x4x8xf32>, %vc: tensor<5x512x4x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{query heads (6) must be a multiple of kv heads (4)}}
-  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x6x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x6x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
   return
 }
 
 // -----
 
 // Queries and keys share head_dim.
-func.func @attention_head_dim(%q: tensor<4x8x16xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+func.func @attention_head_dim(%q: tensor<4x8x16xf32>, %kc: tensor<5x512x4x8xf32>, %vc: tensor<5x512x4x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{key cache head_dim 8 differs from the rows' head_dim 16}}
-  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x8x16xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  %0 = llama.attention %q, %kc, %vc[%l, %p] : tensor<4x8x16xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
   return
 }
 
 // -----
 
 // The attention scale must be positive.
-func.func @attention_scale(%q: tensor<4x8x8xf32>, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x512x8xf32>, %l: index, %p: index) {
+func.func @attention_scale(%q: tensor<4x8x8xf32>, %kc: tensor<5x512x4x8xf32>, %vc: tensor<5x512x4x8xf32>, %l: index, %p: index) {
   // expected-error @+1 {{scale must be positive}}
-  %0 = llama.attention %q, %kc, %vc[%l, %p] {scale = 0.0 : f32} : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+  %0 = llama.attention %q, %kc, %vc[%l, %p] {scale = 0.0 : f32} : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
   return
 }
 

@@ -74,15 +74,26 @@ func.func @rope(%q: tensor<4x8x8xf32>, %pos: index) -> (tensor<4x8x8xf32>, tenso
 
 // Cache write and attention over the cache.
 // CHECK-LABEL: func.func @cache_and_attention
-// CHECK: llama.kv_write %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x4x8xf32> into tensor<5x4x512x8xf32>
-// CHECK: llama.attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+// CHECK: llama.kv_write %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x4x8xf32> into tensor<5x512x4x8xf32>
+// CHECK: llama.attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
 // CHECK: llama.attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] {scale = 2.500000e-01 : f32}
-func.func @cache_and_attention(%k: tensor<4x4x8xf32>, %q: tensor<4x8x8xf32>, %kc: tensor<5x4x512x8xf32>,
-                               %vc: tensor<5x4x512x8xf32>, %l: index, %pos: index) -> (tensor<4x8x8xf32>, tensor<4x8x8xf32>) {
-  %0 = llama.kv_write %k into %kc[%l, %pos] : tensor<4x4x8xf32> into tensor<5x4x512x8xf32>
-  %1 = llama.attention %q, %0, %vc[%l, %pos] : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
-  %2 = llama.attention %q, %0, %vc[%l, %pos] {scale = 0.25 : f32} : tensor<4x8x8xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>
+func.func @cache_and_attention(%k: tensor<4x4x8xf32>, %q: tensor<4x8x8xf32>, %kc: tensor<5x512x4x8xf32>,
+                               %vc: tensor<5x512x4x8xf32>, %l: index, %pos: index) -> (tensor<4x8x8xf32>, tensor<4x8x8xf32>) {
+  %0 = llama.kv_write %k into %kc[%l, %pos] : tensor<4x4x8xf32> into tensor<5x512x4x8xf32>
+  %1 = llama.attention %q, %0, %vc[%l, %pos] : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
+  %2 = llama.attention %q, %0, %vc[%l, %pos] {scale = 0.25 : f32} : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
   return %1, %2 : tensor<4x8x8xf32>, tensor<4x8x8xf32>
+}
+
+// A bf16 cache holds f32 rows (rounded on the way in).
+// CHECK-LABEL: func.func @bf16_cache
+// CHECK: llama.kv_write %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x4x8xf32> into tensor<5x512x4x8xbf16>
+// CHECK: llama.attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x8x8xf32>, tensor<5x512x4x8xbf16>, tensor<5x512x4x8xbf16>
+func.func @bf16_cache(%k: tensor<4x4x8xf32>, %q: tensor<4x8x8xf32>, %kc: tensor<5x512x4x8xbf16>,
+                      %vc: tensor<5x512x4x8xbf16>, %l: index, %pos: index) -> tensor<4x8x8xf32> {
+  %0 = llama.kv_write %k into %kc[%l, %pos] : tensor<4x4x8xf32> into tensor<5x512x4x8xbf16>
+  %1 = llama.attention %q, %0, %vc[%l, %pos] : tensor<4x8x8xf32>, tensor<5x512x4x8xbf16>, tensor<5x512x4x8xbf16>
+  return %1 : tensor<4x8x8xf32>
 }
 
 // Elementwise ops.

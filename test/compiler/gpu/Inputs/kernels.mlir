@@ -55,19 +55,19 @@ func.func private @k_rope(%x: tensor<1x8x64xf32>, %out: tensor<1x8x64xf32> {buff
 
 // -----
 
-func.func private @k_kv_write(%v: tensor<1x2x64xf32>, %cache: tensor<3x2x256x64xf32> {bufferization.writable = true},
-                              %layer: index, %pos: index) -> tensor<3x2x256x64xf32> {
-  %0 = llama.kv_write %v into %cache[%layer, %pos] : tensor<1x2x64xf32> into tensor<3x2x256x64xf32>
-  return %0 : tensor<3x2x256x64xf32>
+func.func private @k_kv_write(%v: tensor<1x2x64xf32>, %cache: tensor<3x256x2x64xf32> {bufferization.writable = true},
+                              %layer: index, %pos: index) -> tensor<3x256x2x64xf32> {
+  %0 = llama.kv_write %v into %cache[%layer, %pos] : tensor<1x2x64xf32> into tensor<3x256x2x64xf32>
+  return %0 : tensor<3x256x2x64xf32>
 }
 
 // -----
 
 // Grouped-query attention: 8 query heads over 2 kv heads.
-func.func private @k_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x64xf32>, %v: tensor<3x2x256x64xf32>,
+func.func private @k_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x256x2x64xf32>, %v: tensor<3x256x2x64xf32>,
                                %out: tensor<1x8x64xf32> {bufferization.writable = true},
                                %layer: index, %pos: index) -> tensor<1x8x64xf32> {
-  %0 = llama.attention %q, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x2x256x64xf32>, tensor<3x2x256x64xf32>
+  %0 = llama.attention %q, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x256x2x64xf32>, tensor<3x256x2x64xf32>
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
   return %1 : tensor<1x8x64xf32>
 }
@@ -108,21 +108,21 @@ func.func private @k_norm_linear_group(%x: tensor<1x256xf32>, %g: tensor<256xbf1
 // -----
 
 // RoPE fused into the cache write: keys are rotated on their way in.
-func.func private @k_rope_kv_write(%k: tensor<1x2x64xf32>, %cache: tensor<3x2x256x64xf32> {bufferization.writable = true},
-                                   %pos: index, %layer: index) -> tensor<3x2x256x64xf32> {
+func.func private @k_rope_kv_write(%k: tensor<1x2x64xf32>, %cache: tensor<3x256x2x64xf32> {bufferization.writable = true},
+                                   %pos: index, %layer: index) -> tensor<3x256x2x64xf32> {
   %r = llama.rope %k at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<interleaved>} : tensor<1x2x64xf32>
-  %0 = llama.kv_write %r into %cache[%layer, %pos] : tensor<1x2x64xf32> into tensor<3x2x256x64xf32>
-  return %0 : tensor<3x2x256x64xf32>
+  %0 = llama.kv_write %r into %cache[%layer, %pos] : tensor<1x2x64xf32> into tensor<3x256x2x64xf32>
+  return %0 : tensor<3x256x2x64xf32>
 }
 
 // -----
 
 // RoPE fused into attention: the block rotates its query row into shared memory.
-func.func private @k_rope_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x64xf32>, %v: tensor<3x2x256x64xf32>,
+func.func private @k_rope_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x256x2x64xf32>, %v: tensor<3x256x2x64xf32>,
                                     %out: tensor<1x8x64xf32> {bufferization.writable = true},
                                     %pos: index, %layer: index) -> tensor<1x8x64xf32> {
   %r = llama.rope %q at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<interleaved>} : tensor<1x8x64xf32>
-  %0 = llama.attention %r, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x2x256x64xf32>, tensor<3x2x256x64xf32>
+  %0 = llama.attention %r, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x256x2x64xf32>, tensor<3x256x2x64xf32>
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
   return %1 : tensor<1x8x64xf32>
 }
@@ -131,11 +131,11 @@ func.func private @k_rope_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x6
 
 // Decode attention split over 16 blocks per head (flash-decoding): the
 // partitioner adds a scratch buffer [tokens, heads, splits, 2 + head_dim].
-func.func private @k_split_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x2x256x64xf32>, %v: tensor<3x2x256x64xf32>,
+func.func private @k_split_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x256x2x64xf32>, %v: tensor<3x256x2x64xf32>,
                                      %out: tensor<1x8x64xf32> {bufferization.writable = true},
                                      %scratch: tensor<1x8x16x66xf32> {llama.scratch},
                                      %layer: index, %pos: index) -> tensor<1x8x64xf32> {
-  %0 = llama.attention %q, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x2x256x64xf32>, tensor<3x2x256x64xf32>
+  %0 = llama.attention %q, %k, %v[%layer, %pos] : tensor<1x8x64xf32>, tensor<3x256x2x64xf32>, tensor<3x256x2x64xf32>
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
   return %1 : tensor<1x8x64xf32>
 }
