@@ -15,6 +15,7 @@
 #include "runtime/bench/Summary.h"
 #include "runtime/hal/drivers/cpu/CpuDevice.h"
 #include "test/runtime/FakeModel.h"
+#include "test/runtime/OpenSession.h"
 #include "test/runtime/TestArtifact.h"
 
 #include <gmock/gmock.h>
@@ -221,9 +222,9 @@ TEST(ModelBenchTest, RunsOnTheFakeModel) {
   test::TempFile file("bench.llamac", test::fakeModel(spec).bytes());
   ModelOptions modelOptions;
   modelOptions.threads = 2;
-  absl::StatusOr<std::unique_ptr<Model>> model =
-      Model::load(file.path, modelOptions);
-  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      test::openSession(file.path, modelOptions);
+  ASSERT_TRUE(session.ok()) << session.status();
 
   BenchOptions options;
   options.promptTokens = {8, 100, 64}; // 100 clips to 64, measured once
@@ -234,7 +235,7 @@ TEST(ModelBenchTest, RunsOnTheFakeModel) {
   options.progress = [&](std::string_view line) {
     progress.emplace_back(line);
   };
-  absl::StatusOr<BenchResult> r = runBench(**model, options);
+  absl::StatusOr<BenchResult> r = runBench(**session, options);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->prefill.size(), 2u);
   EXPECT_EQ(r->prefill[0].tokens, 8);
@@ -281,8 +282,9 @@ TEST(ModelBenchTest, RunsOnTheFakeModel) {
 
 TEST(ModelBenchTest, RejectsBadOptions) {
   test::TempFile file("bench-bad.llamac", test::fakeModel({}).bytes());
-  absl::StatusOr<std::unique_ptr<Model>> model = Model::load(file.path, {});
-  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      test::openSession(file.path);
+  ASSERT_TRUE(session.ok()) << session.status();
   for (auto edit : std::vector<std::function<void(BenchOptions &)>>{
            [](BenchOptions &o) { o.repeats = 0; },
            [](BenchOptions &o) { o.newTokens = 0; },
@@ -293,7 +295,7 @@ TEST(ModelBenchTest, RejectsBadOptions) {
     BenchOptions options;
     options.probeBytes = kMiB;
     edit(options);
-    absl::StatusOr<BenchResult> r = runBench(**model, options);
+    absl::StatusOr<BenchResult> r = runBench(**session, options);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   }
 }
