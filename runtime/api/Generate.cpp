@@ -69,6 +69,7 @@ Session::generate(std::string_view prompt, const GenerateOptions &options,
   GenerateResult result;
   result.stats.loadMs = m.loadMs() + createMs();
   result.stats.weightBytes = m.weightBytes();
+  result.stats.artifactWeightBytes = m.artifactWeightBytes();
   result.promptTokens = tokenizer.encode(prompt, /*addBos=*/true);
   const std::vector<int> &ids = result.promptTokens;
   const int64_t n = static_cast<int64_t>(ids.size());
@@ -169,10 +170,11 @@ Session::generate(std::string_view prompt, const GenerateOptions &options,
     if (st.decodeMs > 0)
       st.decodeTokensPerS = st.decodeTokens / (st.decodeMs / 1000.0);
   }
-  st.decodeGBytesPerS = st.weightBytes * st.decodeTokensPerS / 1e9;
   st.kvCacheBytes = kvCacheBytes();
   if (st.decodeTokens > 0)
     st.kvBytesPerDecodeStep = kvRead / st.decodeTokens;
+  st.decodeGBytesPerS =
+      (st.weightBytes + st.kvBytesPerDecodeStep) * st.decodeTokensPerS / 1e9;
   return result;
 }
 

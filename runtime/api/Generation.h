@@ -47,9 +47,12 @@ struct GenerateStats {
   int64_t decodeTokens = 0;
   double decodeMs = 0;
   double decodeTokensPerS = 0;
+  /// Bytes of weights one decode step reads (Model::weightBytes).
   uint64_t weightBytes = 0;
-  /// weightBytes * decodeTokensPerS / 1e9: batch-1 decode reads every
-  /// weight once per token.
+  /// Bytes of every weight tensor in the artifact.
+  uint64_t artifactWeightBytes = 0;
+  /// (weightBytes + kvBytesPerDecodeStep) * decodeTokensPerS / 1e9: batch-1
+  /// decode reads every weight and the live KV cache once per token.
   double decodeGBytesPerS = 0;
   /// Bytes of the KV cache allocated (K and V, for the run's positions).
   uint64_t kvCacheBytes = 0;

@@ -3,6 +3,7 @@
 #include "runtime/api/Model.h"
 #include "runtime/api/DeviceChoice.h"
 #include "runtime/api/ModelState.h"
+#include "runtime/artifact/DecodeTraffic.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -60,7 +61,12 @@ const Tokenizer &Model::tokenizer() const { return *state->tokenizer; }
 int Model::threads() const { return state->threads; }
 int64_t Model::maxSeqLen() const { return state->maxSeqLen; }
 double Model::loadMs() const { return state->loadMs; }
-uint64_t Model::weightBytes() const { return state->artifact->weightBytes(); }
+uint64_t Model::weightBytes() const {
+  return runtime::decodeTraffic(state->artifact->metadata()).weightBytesPerStep;
+}
+uint64_t Model::artifactWeightBytes() const {
+  return state->artifact->weightBytes();
+}
 hal::Device &Model::device() const { return *state->device; }
 std::shared_ptr<hal::Device> Model::sharedDevice() const {
   return state->device;

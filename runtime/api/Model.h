@@ -84,7 +84,12 @@ public:
   /// artifact's).
   int64_t maxSeqLen() const;
   double loadMs() const;
+  /// Bytes of weights one decode step reads (what `weight_bytes` means in
+  /// every report: the embedding table counts as the one row it gathers
+  /// unless a tied classifier reads it whole).
   uint64_t weightBytes() const;
+  /// Bytes of every weight tensor in the artifact.
+  uint64_t artifactWeightBytes() const;
   /// The device the weights live on and sessions run on; safe to use from
   /// several threads (runtime/hal/Device.h). `llama-run bench` runs its
   /// memory bandwidth probe on it (on the CPU, with the model's threads).

@@ -130,7 +130,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.model = info;
   r.chip = model.artifact().target().chip;
   r.bf16Dot = model.artifact().target().bf16Dot;
-  r.traffic = decodeTraffic(model.artifact().metadata());
+  r.traffic = runtime::decodeTraffic(model.artifact().metadata());
 
   std::vector<int64_t> lengths;
   for (int64_t n : options.promptTokens) {
@@ -178,7 +178,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   // prompt + i + 1 positions.
   r.decodeAverageContext = r.decodePromptTokens + (r.decodeTokens + 1) / 2.0;
   r.kvCacheBytesPerStep =
-      kvCacheBytesRead(model.artifact().kvCache(), r.decodeAverageContext);
+      runtime::kvCacheBytesRead(model.artifact().kvCache(), r.decodeAverageContext);
   r.kvCacheBytes = session.kvCacheBytes();
   // A step reads its weights and the live part of the KV cache.
   const double bytesPerStep = r.traffic.weightBytesPerStep + r.kvCacheBytesPerStep;

@@ -16,7 +16,7 @@
 
 #include "runtime/api/Session.h"
 #include "runtime/artifact/ArtifactMetadata.h"
-#include "runtime/bench/DecodeTraffic.h"
+#include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/bench/ReadProbe.h"
 #include "runtime/bench/Summary.h"
 
@@ -62,7 +62,7 @@ struct BenchResult {
   std::string chip;
   /// bf16 linear layers use vdpbf16ps on bf16-rounded activations.
   bool bf16Dot = false;
-  DecodeTraffic traffic;
+  runtime::DecodeTraffic traffic;
 
   std::vector<PrefillMeasurement> prefill;
   /// Prefill of the first prompt length plus choosing the first token.

@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/bench/BenchReport.h"
-#include "runtime/bench/DecodeTraffic.h"
+#include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/bench/MachineMemory.h"
 #include "runtime/bench/ModelBench.h"
 #include "runtime/bench/ReadProbe.h"
@@ -30,6 +30,9 @@ using runtime::ArtifactMetadata;
 using runtime::Binding;
 using runtime::Dispatch;
 using runtime::WeightInfo;
+using runtime::DecodeTraffic;
+using runtime::decodeTraffic;
+using runtime::kvCacheBytesRead;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

@@ -112,6 +112,7 @@ int main(int argc, char **argv) {
                     {"decode_tokens_per_s", st.decodeTokensPerS},
                     {"time_to_first_token_ms", st.timeToFirstTokenMs},
                     {"weight_bytes", st.weightBytes},
+                    {"artifact_weight_bytes", st.artifactWeightBytes},
                     {"decode_gbytes_per_s", st.decodeGBytesPerS},
                     {"kv_cache_bytes", st.kvCacheBytes},
                     {"kv_bytes_per_decode_step", st.kvBytesPerDecodeStep},
