@@ -164,6 +164,8 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     for (const BufferDesc &b : ep.buffers)
       buffers.push_back({{"id", b.id}, {"dtype", "f32"}, {"shape", b.shape}});
     entryPoints[ep.name] = {{"tokens", ep.tokens},
+                            {"logits_rows", ep.allLogitRows ? "all" : "last"},
+                            {"graph", ep.captureAsGraph},
                             {"buffers", std::move(buffers)},
                             {"logits", ep.logitsBuffer},
                             {"schedule",

@@ -216,7 +216,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   // The runtime never lets a padded prefill chunk run past the positions it
   // allocated, so the cache needs no room beyond max_seq_len.
   graph.cachePositions = maxSeqLen;
-  graph.entryPoints = {{"prefill", prefill}, {"decode", 1}};
+  // The entry points: a chunk for prompts and the one-token step that
+  // decode replays (captured as a graph on GPUs). The runtime chooses among
+  // them by what the metadata says, not by name.
+  graph.entryPoints = {{"prefill", prefill, false}, {"decode", 1, true}};
   auto config = toConfigAttr(&context, ckpt->config, maxSeqLen);
   OwningOpRef<ModuleOp> model = buildModelModule(&context, config, graph);
   if (failed(verify(*model)))
@@ -258,6 +261,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return makeError("partitioning into kernels failed: " + diagnostic);
     dumpIf("kernels", *model);
   }
+  for (EntryPointSchedule &schedule : entryPoints)
+    for (const EntryPointSpec &spec : graph.entryPoints)
+      if (spec.name == schedule.name)
+        schedule.captureAsGraph = spec.captureAsGraph;
 
   ArtifactContents contents;
   if (gpu) {

@@ -19,10 +19,13 @@
 
 namespace llamac {
 
-/// An entry point: its function name and the static number of tokens it runs.
+/// An entry point: its function name, the static number of tokens it runs,
+/// and what the artifact says of it (docs/artifact-format.md).
 struct EntryPointSpec {
   std::string name;
   int64_t tokens;
+  /// GPU drivers capture it once as a graph and replay it (the decode step).
+  bool captureAsGraph = false;
 };
 
 /// What the graph needs beyond the model's hyper-parameters.

@@ -59,6 +59,12 @@ struct BufferDesc {
 struct EntryPointSchedule {
   std::string name;
   int64_t tokens = 0;
+  /// Logits come back for every row (the only form the graphs compute
+  /// today; "last" is reserved for graphs that project the last row only).
+  bool allLogitRows = true;
+  /// A GPU driver captures the entry point as a graph once and replays it
+  /// (the per-token step).
+  bool captureAsGraph = false;
   std::vector<BufferDesc> buffers;
   int64_t logitsBuffer = -1;
   std::vector<Dispatch> prologue, layerBody, epilogue;

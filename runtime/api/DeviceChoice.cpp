@@ -55,4 +55,19 @@ openDeviceFor(const Artifact &artifact, const std::string &requested,
                       absl::StrCat(who, ": ", device.status().message()));
 }
 
+absl::Status checkDeviceRuns(const Artifact &artifact,
+                             const hal::Device &device) {
+  const std::string &target = artifact.target().name;
+  const absl::string_view needed = deviceForTarget(target);
+  if (device.name() != needed)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the shared ", device.name(), " device cannot run ", artifact.path(),
+        ": it was compiled for target '", target, "', which runs on --device ",
+        needed));
+  if (needed == "cpu")
+    return hal::cpu::checkCpuFeatures(artifact.path(),
+                                      artifact.target().cpuFeatures);
+  return absl::OkStatus();
+}
+
 } // namespace llamac::runtime

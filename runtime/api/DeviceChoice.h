@@ -32,6 +32,12 @@ absl::StatusOr<std::unique_ptr<hal::Device>>
 openDeviceFor(const Artifact &artifact, const std::string &requested,
               int cpuThreads);
 
+/// Checks that `device`, already open (shared with another model), can run
+/// `artifact`: it is the device its target needs and, for a cpu artifact,
+/// this CPU has the features its kernels use.
+absl::Status checkDeviceRuns(const Artifact &artifact,
+                             const hal::Device &device);
+
 } // namespace llamac::runtime
 
 #endif // LLAMAC_RUNTIME_API_DEVICECHOICE_H

@@ -61,6 +61,22 @@ ArtifactMetadata::findEntryPoint(absl::string_view name) const {
   return it == entryPoints.end() ? nullptr : &it->second;
 }
 
+const EntryPoint *ArtifactMetadata::stepEntryPoint() const {
+  const EntryPoint *step = nullptr;
+  for (const auto &[name, ep] : entryPoints)
+    if (ep.tokens == 1 && (!step || (ep.captureAsGraph && !step->captureAsGraph)))
+      step = &ep;
+  return step;
+}
+
+const EntryPoint *ArtifactMetadata::chunkEntryPoint() const {
+  const EntryPoint *chunk = nullptr;
+  for (const auto &[name, ep] : entryPoints)
+    if (ep.tokens > 1 && ep.allLogitRows && (!chunk || ep.tokens > chunk->tokens))
+      chunk = &ep;
+  return chunk;
+}
+
 int64_t ArtifactMetadata::findWeight(absl::string_view name) const {
   for (size_t i = 0; i < weights.size(); ++i)
     if (weights[i].name == name)
@@ -583,6 +599,15 @@ absl::StatusOr<EntryPoint> parseEntryPoint(const std::string &name,
   ASSIGN_OR_RETURN(ep.tokens, f.positive("tokens"));
   if (ep.tokens > (int64_t(1) << 20))
     return fail(f.at("tokens"), "is implausibly large");
+  std::string rows;
+  ASSIGN_OR_RETURN(rows, f.string("logits_rows"));
+  if (rows != "all" && rows != "last")
+    return fail(f.at("logits_rows"),
+                absl::StrCat("must be \"all\" or \"last\", not '", rows, "'"));
+  ep.allLogitRows = rows == "all";
+  if (!obj.contains("graph") || !obj["graph"].is_boolean())
+    return fail(f.at("graph"), "must be a boolean");
+  ep.captureAsGraph = obj["graph"].get<bool>();
   const json *buffers;
   ASSIGN_OR_RETURN(buffers, f.array("buffers"));
   for (size_t i = 0; i < buffers->size(); ++i) {
@@ -606,11 +631,12 @@ absl::StatusOr<EntryPoint> parseEntryPoint(const std::string &name,
   if (!logits)
     return fail(f.at("logits"),
                 absl::StrCat("refers to unknown buffer ", ep.logits));
+  const int64_t logitRows = ep.allLogitRows ? ep.tokens : 1;
   if (logits->dtype != DType::F32 ||
-      logits->bytes != static_cast<uint64_t>(ep.tokens * meta.model.vocab) * 4)
+      logits->bytes != static_cast<uint64_t>(logitRows * meta.model.vocab) * 4)
     return fail(f.at("logits"),
                 absl::StrCat("buffer ", ep.logits, " is not an f32 [",
-                             ep.tokens, ", ", meta.model.vocab, "] buffer"));
+                             logitRows, ", ", meta.model.vocab, "] buffer"));
   const json *schedule;
   ASSIGN_OR_RETURN(schedule, f.objectField("schedule"));
   Fields sf{*schedule, absl::StrCat(where, ".schedule")};
@@ -651,11 +677,11 @@ absl::StatusOr<ArtifactMetadata> parseArtifactMetadata(absl::string_view text,
     ASSIGN_OR_RETURN(ep, parseEntryPoint(it.key(), it.value(), meta));
     meta.entryPoints.emplace(it.key(), std::move(ep));
   }
-  const EntryPoint *decode = meta.findEntryPoint("decode");
-  if (!decode)
-    return fail("entry_points.decode", "is missing");
-  if (decode->tokens != 1)
-    return fail("entry_points.decode.tokens", "must be 1");
+  bool hasStep = false;
+  for (const auto &[name, ep] : meta.entryPoints)
+    hasStep |= ep.tokens == 1;
+  if (!hasStep)
+    return fail("entry_points", "has no one-token entry point (the decode step)");
   return meta;
 }
 

@@ -134,6 +134,11 @@ struct Schedule {
 struct EntryPoint {
   std::string name;
   int64_t tokens = 0;
+  /// `logits_rows`: "all" (the logits buffer is [tokens, vocab]) or "last"
+  /// ([1, vocab], the last filled row's).
+  bool allLogitRows = true;
+  /// `graph`: GPU drivers capture it once and replay it.
+  bool captureAsGraph = false;
   std::vector<BufferInfo> buffers;
   int64_t logits = -1;
   Schedule schedule;
@@ -174,6 +179,12 @@ struct ArtifactMetadata {
 
   /// The entry point called `name`, or null.
   const EntryPoint *findEntryPoint(absl::string_view name) const;
+  /// The one-token step that decode runs (parsed metadata always has one;
+  /// the one captured as a graph when there are several), or null.
+  const EntryPoint *stepEntryPoint() const;
+  /// The entry point with the most tokens above one that returns every
+  /// row's logits (prompt chunks), or null when there is none.
+  const EntryPoint *chunkEntryPoint() const;
   /// Index of the weight called `name` in `weights`, or -1.
   int64_t findWeight(absl::string_view name) const;
   /// Every kernel the schedules name, each once, in first-use order.

@@ -74,7 +74,7 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
   stats["decode_tokens"] = r.decodeTokens;
   stats["weight_bytes_note"] =
       r.traffic.embeddingBytesExcluded > 0
-          ? absl::StrCat("weights the decode step binds; ", kEmbeddingWeight,
+          ? absl::StrCat("weights the decode step binds; ", runtime::kEmbeddingWeight,
                          " counted as the one row the step reads")
           : std::string("weights the decode step binds");
   stats["embedding_bytes_excluded"] = r.traffic.embeddingBytesExcluded;
@@ -115,7 +115,7 @@ std::string benchTable(const BenchResult &r) {
   out += row(absl::StrCat("decode ", r.decodeTokens, " tokens after ",
                           r.decodePromptTokens, " (tok/s)"),
              r.decodeTokensPerS);
-  out += row("decode weight traffic (GB/s)", r.decodeGBytesPerS, 2);
+  out += row("decode traffic, weights + KV (GB/s)", r.decodeGBytesPerS, 2);
   out += row("measured read bandwidth (GB/s)", r.readGBytesPerS, 2);
   out += "\n";
   out += absl::StrFormat("  bandwidth used by decode: %.1f%% of measured\n",
@@ -127,7 +127,7 @@ std::string benchTable(const BenchResult &r) {
   if (r.traffic.embeddingBytesExcluded > 0)
     out += absl::StrFormat("    (%s counted as the one row a step reads; "
                            "%s of it left out)\n",
-                           kEmbeddingWeight,
+                           runtime::kEmbeddingWeight,
                            megabytes(r.traffic.embeddingBytesExcluded));
   out +=
       absl::StrFormat("  KV cache bytes per step (in the GB/s above): "

@@ -35,13 +35,16 @@ int32_t greedy(const std::vector<float> &logits) {
 
 /// Times `repeats` prefills of `tokens` after one untimed warm-up run. With
 /// `ttftMs`, also records the prefill plus choosing the first token.
-absl::Status measurePrefill(Model &model, const std::vector<int32_t> &tokens,
-                            int repeats, PrefillMeasurement &out,
+absl::Status measurePrefill(Session &session,
+                            const std::vector<int32_t> &tokens, int repeats,
+                            PrefillMeasurement &out,
                             std::vector<double> *ttftMs) {
   std::vector<double> rates, ms;
   for (int run = 0; run <= repeats; ++run) {
+    if (absl::Status s = session.truncate(0); !s.ok())
+      return s;
     Clock::time_point start = Clock::now();
-    absl::StatusOr<std::vector<float>> logits = model.forward(tokens, 0);
+    absl::StatusOr<std::vector<float>> logits = session.append(tokens);
     if (!logits.ok())
       return logits.status();
     double prefillMs = msSince(start);
@@ -62,17 +65,18 @@ absl::Status measurePrefill(Model &model, const std::vector<int32_t> &tokens,
 }
 
 /// Prefills `prompt` (untimed), then times `steps` greedy decode steps.
-absl::StatusOr<double> decodeTokensPerS(Model &model,
+absl::StatusOr<double> decodeTokensPerS(Session &session,
                                         const std::vector<int32_t> &prompt,
                                         int64_t steps) {
-  absl::StatusOr<std::vector<float>> logits = model.forward(prompt, 0);
+  if (absl::Status s = session.truncate(0); !s.ok())
+    return s;
+  absl::StatusOr<std::vector<float>> logits = session.append(prompt);
   if (!logits.ok())
     return logits.status();
   int32_t next = greedy(*logits);
-  const int64_t start = static_cast<int64_t>(prompt.size());
   Clock::time_point t0 = Clock::now();
   for (int64_t i = 0; i < steps; ++i) {
-    logits = model.forward({next}, start + i);
+    logits = session.append({next});
     if (!logits.ok())
       return logits.status();
     next = greedy(*logits);
@@ -103,7 +107,7 @@ std::vector<int32_t> syntheticTokens(int64_t count, int64_t vocab,
   return ids;
 }
 
-absl::StatusOr<BenchResult> runBench(Model &model,
+absl::StatusOr<BenchResult> runBench(Session &session,
                                      const BenchOptions &options) {
   if (options.repeats < 1)
     return absl::InvalidArgumentError("--repeats must be at least 1");
@@ -116,8 +120,9 @@ absl::StatusOr<BenchResult> runBench(Model &model,
       return absl::InvalidArgumentError(
           absl::StrCat("--prompt-tokens must be at least 1, not ", n));
 
+  const Model &model = session.model();
   const runtime::ModelInfo &info = model.info();
-  const int64_t maxSeqLen = model.maxSeqLen();
+  const int64_t maxSeqLen = session.maxSeqLen();
   BenchResult r;
   r.artifact = model.artifact().path();
   r.threads = model.threads();
@@ -125,7 +130,7 @@ absl::StatusOr<BenchResult> runBench(Model &model,
   r.model = info;
   r.chip = model.artifact().target().chip;
   r.bf16Dot = model.artifact().target().bf16Dot;
-  r.traffic = decodeTraffic(model.artifact().metadata());
+  r.traffic = runtime::decodeTraffic(model.artifact().metadata());
 
   std::vector<int64_t> lengths;
   for (int64_t n : options.promptTokens) {
@@ -142,7 +147,7 @@ absl::StatusOr<BenchResult> runBench(Model &model,
     report(options, absl::StrCat("prefill ", lengths[i], " tokens"));
     PrefillMeasurement m;
     std::vector<int32_t> prompt(ids.begin(), ids.begin() + lengths[i]);
-    if (absl::Status s = measurePrefill(model, prompt, options.repeats, m,
+    if (absl::Status s = measurePrefill(session, prompt, options.repeats, m,
                                         i == 0 ? &ttft : nullptr);
         !s.ok())
       return s;
@@ -166,21 +171,21 @@ absl::StatusOr<BenchResult> runBench(Model &model,
   // Warm-up: a few steps fault in every weight page (each step reads them
   // all); a full-length warm-up would double the slowest measurement.
   if (absl::StatusOr<double> warm = decodeTokensPerS(
-          model, decodePrompt, std::min<int64_t>(r.decodeTokens, 8));
+          session, decodePrompt, std::min<int64_t>(r.decodeTokens, 8));
       !warm.ok())
     return warm.status();
   // Step i (from 0) runs at position prompt + i and attends over
   // prompt + i + 1 positions.
   r.decodeAverageContext = r.decodePromptTokens + (r.decodeTokens + 1) / 2.0;
   r.kvCacheBytesPerStep =
-      kvCacheBytesRead(model.artifact().kvCache(), r.decodeAverageContext);
-  r.kvCacheBytes = model.kvCacheBytes();
+      runtime::kvCacheBytesRead(model.artifact().kvCache(), r.decodeAverageContext);
+  r.kvCacheBytes = session.kvCacheBytes();
   // A step reads its weights and the live part of the KV cache.
   const double bytesPerStep = r.traffic.weightBytesPerStep + r.kvCacheBytesPerStep;
   std::vector<double> rates, gbps;
   for (int run = 0; run < options.repeats; ++run) {
     absl::StatusOr<double> rate =
-        decodeTokensPerS(model, decodePrompt, r.decodeTokens);
+        decodeTokensPerS(session, decodePrompt, r.decodeTokens);
     if (!rate.ok())
       return rate.status();
     rates.push_back(*rate);

@@ -14,9 +14,9 @@
 #ifndef LLAMAC_RUNTIME_BENCH_MODELBENCH_H
 #define LLAMAC_RUNTIME_BENCH_MODELBENCH_H
 
-#include "runtime/api/Model.h"
+#include "runtime/api/Session.h"
 #include "runtime/artifact/ArtifactMetadata.h"
-#include "runtime/bench/DecodeTraffic.h"
+#include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/bench/ReadProbe.h"
 #include "runtime/bench/Summary.h"
 
@@ -62,7 +62,7 @@ struct BenchResult {
   std::string chip;
   /// bf16 linear layers use vdpbf16ps on bf16-rounded activations.
   bool bf16Dot = false;
-  DecodeTraffic traffic;
+  runtime::DecodeTraffic traffic;
 
   std::vector<PrefillMeasurement> prefill;
   /// Prefill of the first prompt length plus choosing the first token.
@@ -93,9 +93,10 @@ struct BenchResult {
 /// the vocabulary is smaller than 4).
 std::vector<int32_t> syntheticTokens(int64_t count, int64_t vocab, int64_t bos);
 
-/// Runs every measurement on `model` (which it leaves with an arbitrary
-/// KV cache) and the read probe on the model's device.
-absl::StatusOr<BenchResult> runBench(Model &model, const BenchOptions &options);
+/// Runs every measurement in `session` (which it leaves holding an
+/// arbitrary sequence) and the read probe on its model's device.
+absl::StatusOr<BenchResult> runBench(Session &session,
+                                     const BenchOptions &options);
 
 } // namespace llamac::bench
 

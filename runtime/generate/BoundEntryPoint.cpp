@@ -120,9 +120,9 @@ absl::StatusOr<std::unique_ptr<BoundEntryPoint>> BoundEntryPoint::bind(
     return absl::InvalidArgumentError(
         absl::StrCat("entry point ", entryPoint.name, ": no logits buffer ",
                      entryPoint.logits));
-  // Decode is the per-token hot path; its launches do not depend on the
-  // call (pos and rows are read from device memory on GPUs).
-  prog.captureAsGraph = entryPoint.name == "decode";
+  // The artifact marks the per-token step; its launches do not depend on
+  // the call (pos and rows are read from device memory on GPUs).
+  prog.captureAsGraph = entryPoint.captureAsGraph;
   ep->paddedIds.assign(static_cast<size_t>(entryPoint.tokens), 0);
   if (!ep->buffers.at(entryPoint.logits)->hostData())
     ep->hostLogits.resize(

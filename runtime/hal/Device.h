@@ -6,6 +6,14 @@
 // and cuda and hip, which load their driver libraries with dlopen at run
 // time (drivers/gpu holds what the two share).
 //
+// Threads: a Device is shared (by the sessions of a model, and by models
+// loaded onto one device), and every driver's methods may be called from
+// several threads at once. A driver serializes what its callers share: the
+// CPU driver runs one program at a time on its thread pool; a GPU driver
+// puts one stream operation at a time on its stream (a run, with its graph
+// capture, is one). Buffers and programs are not locked: each is used by
+// one thread at a time (its session's).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef LLAMAC_RUNTIME_HAL_DEVICE_H

@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/Checkpoint.h"
-#include "runtime/api/Model.h"
+#include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
 #include "test/reference/ReferenceModel.h"
 #include "test/unit/TestData.h"
@@ -30,12 +30,29 @@ std::string artifactPath(const std::string &form) {
   return std::string(LLAMAC_E2E_DIR) + "/stories260K-" + form + ".llamac";
 }
 
-std::unique_ptr<Model> loadModel(const std::string &form, int threads = 2) {
+/// A session of the artifact at `path`, or null (and a failure).
+std::unique_ptr<Session> openSession(const std::string &path, int threads = 2) {
   ModelOptions options;
   options.threads = threads;
-  auto model = Model::load(artifactPath(form), options);
+  auto model = Model::load(path, options);
   EXPECT_TRUE(model.ok()) << model.status();
-  return model.ok() ? std::move(*model) : nullptr;
+  if (!model.ok())
+    return nullptr;
+  auto session = Session::create(*model);
+  EXPECT_TRUE(session.ok()) << session.status();
+  return session.ok() ? std::move(*session) : nullptr;
+}
+
+std::unique_ptr<Session> loadSession(const std::string &form, int threads = 2) {
+  return openSession(artifactPath(form), threads);
+}
+
+/// The logits after `tokens` run from position 0 (a fresh start).
+absl::StatusOr<std::vector<float>> fromStart(Session &session,
+                                             const std::vector<int32_t> &tokens) {
+  if (absl::Status s = session.truncate(0); !s.ok())
+    return s;
+  return session.append(tokens);
 }
 
 float maxAbsDiff(const std::vector<float> &a, const float *b, size_t n) {
@@ -51,15 +68,15 @@ TEST_P(StoriesE2E, EveryGreedyRunMatchesLlama2cTokenForToken) {
   std::string error;
   std::vector<GreedyCase> cases = data::loadGreedyCases(error);
   ASSERT_FALSE(cases.empty()) << error;
-  auto model = loadModel(GetParam());
-  ASSERT_TRUE(model);
+  auto session = loadSession(GetParam());
+  ASSERT_TRUE(session);
   for (const GreedyCase &c : cases) {
     SCOPED_TRACE("prompt '" + c.prompt + "', steps " + std::to_string(c.steps));
     GenerateOptions options;
     options.temperature = 0;
     // run.c makes `steps` forward passes; the last one yields token steps+1.
     options.maxNewTokens = c.steps + 1 - static_cast<int64_t>(c.promptTokenIds.size());
-    auto result = model->generate(c.prompt, options);
+    auto result = session->generate(c.prompt, options);
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->promptTokens, c.promptTokenIds);
     std::vector<int> expected(c.tokenIds.begin() + c.promptTokenIds.size(), c.tokenIds.end());
@@ -79,12 +96,13 @@ TEST_P(StoriesE2E, LogitsOfEveryStepMatchLlama2c) {
     if (c.prompt == "Once upon a time" && c.steps == 64)
       run = &c;
   ASSERT_TRUE(run);
-  auto model = loadModel(GetParam());
-  ASSERT_TRUE(model);
+  auto session = loadSession(GetParam());
+  ASSERT_TRUE(session);
   int64_t vocab = all->shape[1];
   for (int64_t pos = 0; pos < all->shape[0]; ++pos) {
     std::vector<int32_t> token{run->tokenIds[pos]};
-    auto logits = model->forward(token, pos);
+    ASSERT_EQ(session->position(), pos);
+    auto logits = session->append(token);
     ASSERT_TRUE(logits.ok()) << logits.status();
     ASSERT_EQ(static_cast<int64_t>(logits->size()), vocab);
     EXPECT_LT(maxAbsDiff(*logits, all->data.data() + pos * vocab, vocab), 1e-4f)
@@ -93,24 +111,25 @@ TEST_P(StoriesE2E, LogitsOfEveryStepMatchLlama2c) {
 }
 
 TEST_P(StoriesE2E, WholePromptPrefillEqualsTokenByToken) {
-  auto model = loadModel(GetParam());
-  ASSERT_TRUE(model);
+  auto session = loadSession(GetParam());
+  ASSERT_TRUE(session);
   // 200 tokens: more than one 128-token prefill chunk, the last one padded.
   std::vector<int32_t> prompt{1};
   for (int i = 1; i < 200; ++i)
     prompt.push_back(static_cast<int32_t>((i * 37 + 11) % 500 + 3));
-  auto whole = model->forward(prompt, 0);
+  auto whole = fromStart(*session, prompt);
   ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_TRUE(session->truncate(0).ok());
   absl::StatusOr<std::vector<float>> last;
   for (size_t i = 0; i < prompt.size(); ++i) {
-    last = model->forward(std::vector<int32_t>{prompt[i]}, static_cast<int64_t>(i));
+    last = session->append({prompt[i]});
     ASSERT_TRUE(last.ok()) << last.status();
   }
   EXPECT_LT(maxAbsDiff(*whole, last->data(), whole->size()), 1e-5f);
 
   // And the llama2.c reference for the first step after "Once upon a time".
   std::vector<int32_t> once{1, 403, 407, 261, 378};
-  auto first = model->forward(once, 0);
+  auto first = fromStart(*session, once);
   ASSERT_TRUE(first.ok()) << first.status();
   auto expected = data::readRawF32(data::referenceDir() +
                                       "/stories260K_once_upon_a_time_first_step.f32");
@@ -124,34 +143,34 @@ TEST_P(StoriesE2E, LogitsMatchTheReferencePassOnAnUnseenSequence) {
   ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
   auto reference = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
   ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
-  auto model = loadModel(GetParam(), /*threads=*/1);
-  ASSERT_TRUE(model);
+  auto session = loadSession(GetParam(), /*threads=*/1);
+  ASSERT_TRUE(session);
   // A sequence no reference file contains, checked at several positions.
   for (int pos = 0; pos < 40; ++pos) {
     int32_t token = pos == 0 ? 1 : (pos * 131 + 7) % 509 + 2;
     std::vector<float> expected = (*reference)->forward(token, pos);
-    auto logits = model->forward(std::vector<int32_t>{token}, pos);
+    auto logits = session->append({token});
     ASSERT_TRUE(logits.ok()) << logits.status();
     EXPECT_LT(maxAbsDiff(expected, logits->data(), expected.size()), 1e-4f) << "position " << pos;
   }
 }
 
 TEST_P(StoriesE2E, AFixedSeedReproducesTheSampledText) {
-  auto model = loadModel(GetParam());
-  ASSERT_TRUE(model);
+  auto session = loadSession(GetParam());
+  ASSERT_TRUE(session);
   GenerateOptions options;
   options.temperature = 0.9f;
   options.topK = 40;
   options.topP = 0.95f;
   options.maxNewTokens = 60;
   options.seed = 1234;
-  auto a = model->generate("Lily and Ben", options);
-  auto b = model->generate("Lily and Ben", options);
+  auto a = session->generate("Lily and Ben", options);
+  auto b = session->generate("Lily and Ben", options);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->generatedTokens, b->generatedTokens);
   EXPECT_EQ(a->text, b->text);
   options.seed = 99;
-  auto c = model->generate("Lily and Ben", options);
+  auto c = session->generate("Lily and Ben", options);
   ASSERT_TRUE(c.ok());
   EXPECT_NE(a->generatedTokens, c->generatedTokens);
 }
@@ -206,9 +225,9 @@ protected:
     config = checkpoint->config;
     rounded = roundedCopy(checkpoint->weights, dtype);
     full = std::move(checkpoint->weights);
-    model = loadModel("bin-" + name);
-    ASSERT_TRUE(model);
-    bf16Dot = model->artifact().target().bf16Dot;
+    session = loadSession("bin-" + name);
+    ASSERT_TRUE(session);
+    bf16Dot = session->model().artifact().target().bf16Dot;
   }
 
   /// The reference pass over the rounded weights; `bf16Inputs` rounds the
@@ -218,7 +237,7 @@ protected:
     options.bf16LinearInputs = bf16Inputs;
     // The artifact's KV cache holds keys and values in its own precision.
     options.kvCache = *parseDTypeName(
-        std::string(runtime::dtypeName(model->artifact().kvCache().dtype)));
+        std::string(runtime::dtypeName(session->model().artifact().kvCache().dtype)));
     auto ref = reference::ReferenceModel::create(config, rounded, options);
     EXPECT_TRUE(static_cast<bool>(ref)) << llvm::toString(ref.takeError());
     return ref ? std::move(*ref) : nullptr;
@@ -227,7 +246,7 @@ protected:
   DType dtype = DType::F32;
   ModelConfig config;
   WeightStore full, rounded;
-  std::unique_ptr<Model> model;
+  std::unique_ptr<Session> session;
   bool bf16Dot = false;
 };
 
@@ -242,7 +261,7 @@ TEST_P(NarrowWeightsE2E, LogitsMatchTheReferencePassOverRoundedWeights) {
     int32_t token = pos == 0 ? 1 : (pos * 97 + 5) % 509 + 2;
     std::vector<float> expected = truth->forward(token, pos);
     std::vector<float> exact = (*exactWeights)->forward(token, pos);
-    auto logits = model->forward(std::vector<int32_t>{token}, pos);
+    auto logits = session->append({token});
     ASSERT_TRUE(logits.ok()) << logits.status();
     EXPECT_LT(maxAbsDiff(expected, logits->data(), expected.size()), tolerance)
         << "position " << pos;
@@ -268,7 +287,7 @@ TEST_P(NarrowWeightsE2E, FreshStartsMatchTheReferencePass) {
       expected = truth->forward(prompt[i], static_cast<int64_t>(i));
       plain = unroundedInputs->forward(prompt[i], static_cast<int64_t>(i));
     }
-    auto logits = model->forward(prompt, 0);
+    auto logits = fromStart(*session, prompt);
     ASSERT_TRUE(logits.ok()) << logits.status();
     float diff = maxAbsDiff(expected, logits->data(), expected.size());
     EXPECT_LT(diff, bf16Dot ? kFlipBound : kExact) << "prompt of " << prompt.size();
@@ -310,9 +329,9 @@ TEST_P(KVCachePrecisionE2E, LogitsFollowARoundedCache) {
   auto truth = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights, rounding);
   auto f32Cache = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
   ASSERT_TRUE(truth && f32Cache);
-  auto model = loadModel("bin-kv-" + GetParam());
-  ASSERT_TRUE(model);
-  EXPECT_EQ(runtime::dtypeName(model->artifact().kvCache().dtype), GetParam());
+  auto session = loadSession("bin-kv-" + GetParam());
+  ASSERT_TRUE(session);
+  EXPECT_EQ(runtime::dtypeName(session->model().artifact().kvCache().dtype), GetParam());
   // 40 positions: an 8-token prefill chunk (the prefill kernels' cache
   // write and attention), then single tokens through decode.
   std::vector<int32_t> tokens;
@@ -330,7 +349,7 @@ TEST_P(KVCachePrecisionE2E, LogitsFollowARoundedCache) {
     ++checks;
   };
   std::vector<int32_t> chunk(tokens.begin(), tokens.begin() + 8);
-  auto prefilled = model->forward(chunk, 0);
+  auto prefilled = session->append(chunk);
   ASSERT_TRUE(prefilled.ok()) << prefilled.status();
   for (int64_t pos = 0; pos < 7; ++pos) {
     (*truth)->forward(tokens[pos], pos);
@@ -338,7 +357,7 @@ TEST_P(KVCachePrecisionE2E, LogitsFollowARoundedCache) {
   }
   compare(prefilled->data(), 7);
   for (int64_t pos = 8; pos < 40; ++pos) {
-    auto logits = model->forward(std::vector<int32_t>{tokens[pos]}, pos);
+    auto logits = session->append({tokens[pos]});
     ASSERT_TRUE(logits.ok()) << logits.status();
     compare(logits->data(), pos);
   }
@@ -359,12 +378,12 @@ TEST(SyntheticE2E, OneLayerModelMatchesTheReferencePass) {
   ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
   auto reference = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
   ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
-  auto model = Model::load(dir + ".llamac");
-  ASSERT_TRUE(model.ok()) << model.status();
+  auto session = openSession(dir + ".llamac");
+  ASSERT_TRUE(session);
   for (int pos = 0; pos < 8; ++pos) {
     int32_t token = pos == 0 ? 1 : (pos * 7919 + 13) % 31000 + 300;
     std::vector<float> expected = (*reference)->forward(token, pos);
-    auto logits = (*model)->forward(std::vector<int32_t>{token}, pos);
+    auto logits = session->append({token});
     ASSERT_TRUE(logits.ok()) << logits.status();
     EXPECT_LT(maxAbsDiff(expected, logits->data(), expected.size()), 1e-4f) << "position " << pos;
   }
@@ -377,20 +396,20 @@ TEST(Llama3RopeE2E, ScaledRopeMatchesTheReferencePass) {
   ASSERT_TRUE(checkpoint->config.ropeScaling.has_value());
   auto reference = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
   ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
-  auto model = Model::load(dir + ".llamac");
-  ASSERT_TRUE(model.ok()) << model.status();
+  auto session = openSession(dir + ".llamac");
+  ASSERT_TRUE(session);
   // The same weights with the plain stories260K RoPE give other logits: the
   // scaling is really exercised.
-  auto plain = Model::load(artifactPath("hf"));
-  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto plain = loadSession("hf");
+  ASSERT_TRUE(plain);
   float worstVsPlain = 0;
   for (int pos = 0; pos < 48; ++pos) {
     int32_t token = pos == 0 ? 1 : (pos * 211 + 17) % 509 + 2;
     std::vector<float> expected = (*reference)->forward(token, pos);
-    auto logits = (*model)->forward(std::vector<int32_t>{token}, pos);
+    auto logits = session->append({token});
     ASSERT_TRUE(logits.ok()) << logits.status();
     EXPECT_LT(maxAbsDiff(expected, logits->data(), expected.size()), 1e-4f) << "position " << pos;
-    auto other = (*plain)->forward(std::vector<int32_t>{token}, pos);
+    auto other = plain->append({token});
     ASSERT_TRUE(other.ok());
     worstVsPlain = std::max(worstVsPlain, maxAbsDiff(*other, logits->data(), other->size()));
   }

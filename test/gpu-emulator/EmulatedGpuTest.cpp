@@ -15,11 +15,12 @@
 
 #include "test/gpu-emulator/EmulatedGpuDevice.h"
 
-#include "runtime/api/Model.h"
+#include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/generate/BoundEntryPoint.h"
 
 #include "test/runtime/LoadedModel.h"
+#include "test/runtime/OpenSession.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -124,10 +125,10 @@ std::vector<int32_t> prefillTokens(const Variant &v) {
 }
 
 
-absl::StatusOr<std::unique_ptr<Model>> loadReference(const Variant &v) {
+absl::StatusOr<std::unique_ptr<Session>> loadReference(const Variant &v) {
   ModelOptions options;
   options.threads = 1;
-  return Model::load(referenceArtifact(v), options);
+  return test::openSession(referenceArtifact(v), options);
 }
 
 class EmulatedGpuTest : public ::testing::TestWithParam<Variant> {
@@ -175,7 +176,7 @@ TEST_P(EmulatedGpuTest, DecodesLikeTheCpu) {
   ASSERT_TRUE(m.ok()) << m.status();
   auto decode = m->bind("decode", *device);
   ASSERT_TRUE(decode.ok()) << decode.status();
-  absl::StatusOr<std::unique_ptr<Model>> reference = loadReference(GetParam());
+  absl::StatusOr<std::unique_ptr<Session>> reference = loadReference(GetParam());
   ASSERT_TRUE(reference.ok()) << reference.status();
 
   const int64_t vocab = m->artifact->model().vocab;
@@ -186,7 +187,7 @@ TEST_P(EmulatedGpuTest, DecodesLikeTheCpu) {
         (*decode)->run(absl::MakeConstSpan(&tokens[pos], 1), pos);
     ASSERT_TRUE(got.ok()) << got.status();
     absl::StatusOr<std::vector<float>> want =
-        (*reference)->forward({tokens[pos]}, static_cast<int64_t>(pos));
+        (*reference)->append({tokens[pos]});
     ASSERT_TRUE(want.ok()) << want.status();
     // Decode keeps f32 activations on the GPU, bf16 weights included.
     float worst = 0;
@@ -204,7 +205,7 @@ TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
   ASSERT_TRUE(m.ok()) << m.status();
   auto prefill = m->bind("prefill", *device);
   ASSERT_TRUE(prefill.ok()) << prefill.status();
-  absl::StatusOr<std::unique_ptr<Model>> reference = loadReference(GetParam());
+  absl::StatusOr<std::unique_ptr<Session>> reference = loadReference(GetParam());
   ASSERT_TRUE(reference.ok()) << reference.status();
 
   const int64_t vocab = m->artifact->model().vocab;
@@ -224,7 +225,7 @@ TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
   float worstOverall = 0;
   for (size_t t = 0; t < ids.size(); ++t) {
     absl::StatusOr<std::vector<float>> want =
-        (*reference)->forward({ids[t]}, static_cast<int64_t>(t));
+        (*reference)->append({ids[t]});
     ASSERT_TRUE(want.ok()) << want.status();
     const float *row = &rows[t * vocab];
     float worst = 0;

@@ -195,7 +195,15 @@ TEST(ArtifactTest, MissingField) {
   EXPECT_THAT(editedError([](auto &m) { m.erase("entry_points"); }),
               HasSubstr("metadata: entry_points is missing"));
   EXPECT_THAT(editedError([](auto &m) { m["entry_points"].erase("decode"); }),
-              HasSubstr("metadata: entry_points.decode is missing"));
+              HasSubstr("metadata: entry_points has no one-token entry point "
+                        "(the decode step)"));
+  EXPECT_THAT(editedError([](auto &m) { m["entry_points"]["decode"].erase("graph"); }),
+              HasSubstr("metadata: entry_points.decode.graph must be a boolean"));
+  EXPECT_THAT(editedError([](auto &m) {
+                m["entry_points"]["decode"]["logits_rows"] = "some";
+              }),
+              HasSubstr("entry_points.decode.logits_rows must be \"all\" or "
+                        "\"last\", not 'some'"));
   EXPECT_THAT(editedError([](auto &m) {
                 m["entry_points"]["decode"]["schedule"].erase("epilogue");
               }),
@@ -299,12 +307,35 @@ TEST(ArtifactTest, KVCacheMustMatchTheModel) {
       HasSubstr("kv_cache.positions 4 is less than model.max_seq_len 8"));
 }
 
-TEST(ArtifactTest, DecodeTakesOneToken) {
+TEST(ArtifactTest, NeedsAOneTokenStep) {
   EXPECT_THAT(editedError([](auto &m) {
                 m["entry_points"]["decode"]["tokens"] = 2;
                 m["entry_points"]["decode"]["buffers"][1]["shape"] = {2, 16};
               }),
-              HasSubstr("entry_points.decode.tokens must be 1"));
+              HasSubstr("entry_points has no one-token entry point"));
+}
+
+TEST(ArtifactTest, EntryPointsAreChosenByTheirMetadata) {
+  // Names are labels: the step is the one-token entry point and the chunk
+  // the longest one returning every row, whatever they are called.
+  TestArtifact t = smallArtifact();
+  t.editMetadata = [](nlohmann::json &m) {
+    nlohmann::json &eps = m["entry_points"];
+    eps["step"] = eps["decode"];
+    eps["chunk"] = eps["prefill"];
+    eps.erase("decode");
+    eps.erase("prefill");
+  };
+  TempFile file("renamed.llamac", t.bytes());
+  absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const runtime::ArtifactMetadata &meta = (*a)->metadata();
+  ASSERT_NE(meta.stepEntryPoint(), nullptr);
+  EXPECT_EQ(meta.stepEntryPoint()->name, "step");
+  EXPECT_TRUE(meta.stepEntryPoint()->captureAsGraph);
+  ASSERT_NE(meta.chunkEntryPoint(), nullptr);
+  EXPECT_EQ(meta.chunkEntryPoint()->name, "chunk");
+  EXPECT_FALSE(meta.chunkEntryPoint()->captureAsGraph);
 }
 
 TEST(ArtifactTest, SurvivesCorruptedMetadataWithAValidChecksum) {

@@ -8,13 +8,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/bench/BenchReport.h"
-#include "runtime/bench/DecodeTraffic.h"
+#include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/bench/MachineMemory.h"
 #include "runtime/bench/ModelBench.h"
 #include "runtime/bench/ReadProbe.h"
 #include "runtime/bench/Summary.h"
 #include "runtime/hal/drivers/cpu/CpuDevice.h"
 #include "test/runtime/FakeModel.h"
+#include "test/runtime/OpenSession.h"
 #include "test/runtime/TestArtifact.h"
 
 #include <gmock/gmock.h>
@@ -29,6 +30,9 @@ using runtime::ArtifactMetadata;
 using runtime::Binding;
 using runtime::Dispatch;
 using runtime::WeightInfo;
+using runtime::DecodeTraffic;
+using runtime::decodeTraffic;
+using runtime::kvCacheBytesRead;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -157,6 +161,8 @@ ArtifactMetadata tinyMetadata(bool tiedClassifier) {
                weight("output", {8, 4}), weight("unused", {100})};
   runtime::EntryPoint decode;
   decode.name = "decode";
+  decode.tokens = 1;
+  decode.captureAsGraph = true;
   decode.schedule.prologue = {uses(0)};
   decode.schedule.layerBody = {uses(1)};
   decode.schedule.epilogue = {uses(tiedClassifier ? 0 : 2)};
@@ -219,9 +225,9 @@ TEST(ModelBenchTest, RunsOnTheFakeModel) {
   test::TempFile file("bench.llamac", test::fakeModel(spec).bytes());
   ModelOptions modelOptions;
   modelOptions.threads = 2;
-  absl::StatusOr<std::unique_ptr<Model>> model =
-      Model::load(file.path, modelOptions);
-  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      test::openSession(file.path, modelOptions);
+  ASSERT_TRUE(session.ok()) << session.status();
 
   BenchOptions options;
   options.promptTokens = {8, 100, 64}; // 100 clips to 64, measured once
@@ -232,7 +238,7 @@ TEST(ModelBenchTest, RunsOnTheFakeModel) {
   options.progress = [&](std::string_view line) {
     progress.emplace_back(line);
   };
-  absl::StatusOr<BenchResult> r = runBench(**model, options);
+  absl::StatusOr<BenchResult> r = runBench(**session, options);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->prefill.size(), 2u);
   EXPECT_EQ(r->prefill[0].tokens, 8);
@@ -279,8 +285,9 @@ TEST(ModelBenchTest, RunsOnTheFakeModel) {
 
 TEST(ModelBenchTest, RejectsBadOptions) {
   test::TempFile file("bench-bad.llamac", test::fakeModel({}).bytes());
-  absl::StatusOr<std::unique_ptr<Model>> model = Model::load(file.path, {});
-  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      test::openSession(file.path);
+  ASSERT_TRUE(session.ok()) << session.status();
   for (auto edit : std::vector<std::function<void(BenchOptions &)>>{
            [](BenchOptions &o) { o.repeats = 0; },
            [](BenchOptions &o) { o.newTokens = 0; },
@@ -291,7 +298,7 @@ TEST(ModelBenchTest, RejectsBadOptions) {
     BenchOptions options;
     options.probeBytes = kMiB;
     edit(options);
-    absl::StatusOr<BenchResult> r = runBench(**model, options);
+    absl::StatusOr<BenchResult> r = runBench(**session, options);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   }
 }

@@ -50,7 +50,7 @@ std::string loadError(const std::string &path, const std::string &device) {
   ModelOptions options;
   options.device = device;
   options.threads = 1;
-  absl::StatusOr<std::unique_ptr<Model>> model = Model::load(path, options);
+  absl::StatusOr<std::shared_ptr<const Model>> model = Model::load(path, options);
   return model.ok() ? "" : std::string(model.status().message());
 }
 

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/api/Model.h"
+#include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/generate/BoundEntryPoint.h"
 #include "runtime/hal/drivers/cpu/CpuDevice.h"
@@ -18,6 +18,7 @@
 #include "runtime/hal/drivers/hip/HipDevice.h"
 
 #include "test/runtime/LoadedModel.h"
+#include "test/runtime/OpenSession.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -189,8 +190,8 @@ TEST_P(DriverConformanceTest, RunsACompiledModelLikeTheCpu) {
 
   ModelOptions cpuOptions;
   cpuOptions.threads = 1;
-  absl::StatusOr<std::unique_ptr<Model>> reference =
-      Model::load(LLAMAC_STORIES_ARTIFACT, cpuOptions);
+  absl::StatusOr<std::unique_ptr<Session>> reference =
+      test::openSession(LLAMAC_STORIES_ARTIFACT, cpuOptions);
   ASSERT_TRUE(reference.ok()) << reference.status();
   const int64_t vocab = m->artifact->model().vocab;
   // Token by token at increasing positions: on a GPU the decode graph is
@@ -201,7 +202,7 @@ TEST_P(DriverConformanceTest, RunsACompiledModelLikeTheCpu) {
         (*decode)->run(absl::MakeConstSpan(&tokens[pos], 1), pos);
     ASSERT_TRUE(got.ok()) << got.status();
     absl::StatusOr<std::vector<float>> want =
-        (*reference)->forward({tokens[pos]}, static_cast<int64_t>(pos));
+        (*reference)->append({tokens[pos]});
     ASSERT_TRUE(want.ok()) << want.status();
     float worst = 0;
     for (int64_t i = 0; i < vocab; ++i)
@@ -238,8 +239,8 @@ TEST_P(DriverConformanceTest, RunsABf16PrefillChunkLikeTheCpu) {
   // time through the CPU's decode graph.
   ModelOptions cpuOptions;
   cpuOptions.threads = 1;
-  absl::StatusOr<std::unique_ptr<Model>> reference =
-      Model::load(LLAMAC_STORIES_BF16_WIDEN_ARTIFACT, cpuOptions);
+  absl::StatusOr<std::unique_ptr<Session>> reference =
+      test::openSession(LLAMAC_STORIES_BF16_WIDEN_ARTIFACT, cpuOptions);
   ASSERT_TRUE(reference.ok()) << reference.status();
   const int64_t vocab = m->artifact->model().vocab;
   // 40 tokens of the 128-token chunk (the rest padded with token 0).
@@ -253,7 +254,7 @@ TEST_P(DriverConformanceTest, RunsABf16PrefillChunkLikeTheCpu) {
   float worst = 0;
   for (size_t t = 0; t < ids.size(); ++t) {
     absl::StatusOr<std::vector<float>> want =
-        (*reference)->forward({ids[t]}, static_cast<int64_t>(t));
+        (*reference)->append({ids[t]});
     ASSERT_TRUE(want.ok()) << want.status();
     float scale = 0, error = 0;
     for (int64_t i = 0; i < vocab; ++i) {

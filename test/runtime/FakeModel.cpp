@@ -60,6 +60,8 @@ TestArtifact fakeModel(const FakeModelSpec &spec) {
         {"scalars", {"pos"}},
         {"range", tokens}};
     return json{{"tokens", tokens},
+                {"logits_rows", "all"},
+                {"graph", tokens == 1},
                 {"buffers",
                  {{{"id", 3}, {"dtype", "f32"}, {"shape", {tokens, kVocab}}}}},
                 {"logits", 3},

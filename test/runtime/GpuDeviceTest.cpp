@@ -19,7 +19,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 namespace llamac {
 namespace {
@@ -257,6 +259,52 @@ TEST(GpuDeviceTest, AFailedCaptureLeavesTheStreamUsable) {
   gpu.api->failLaunchOf.clear();
   EXPECT_TRUE(gpu.device->run(p, {0, 1}).ok());
   EXPECT_EQ(gpu.api->liveGraphs, 1);
+}
+
+TEST(GpuDeviceTest, ThreadsSharingTheDeviceTakeTurnsOnTheStream) {
+  // Two sessions' worth of work on one device from two threads: one program
+  // replayed as a graph, one launched directly. Each copies its pos out
+  // (read through the device's one {pos, rows} buffer) and reads it back.
+  // Interleaved stream operations would show as another run's pos, or as a
+  // direct launch recorded into the graph being captured.
+  FakeGpu gpu = makeFakeGpu();
+  gpu.api->addKernel("k_pos", 2, [](const FakeGpuApi::Params &p) {
+    // Widens the window between writing {pos, rows} and reading it.
+    std::this_thread::yield();
+    *reinterpret_cast<int64_t *>(p[0]) = *reinterpret_cast<const int64_t *>(p[1]);
+  });
+  auto exe = gpu.device->loadExecutable(cubinSource());
+  ASSERT_TRUE(exe.ok());
+  void *fn = (*exe)->lookup("k_pos")->deviceFunction;
+  std::atomic<int> wrong{0};
+  auto work = [&](bool graph, int64_t base) {
+    absl::StatusOr<std::unique_ptr<hal::Buffer>> out = gpu.device->allocate(8);
+    if (!out.ok()) {
+      ++wrong;
+      return;
+    }
+    BoundDispatch d;
+    d.kernel = "k_pos";
+    d.deviceFunction = fn;
+    d.args = {ArgSource::pointer((*out)->data()), ArgSource::pos()};
+    Program p;
+    p.prologue = {d};
+    p.captureAsGraph = graph;
+    for (int64_t i = 0; i < 2000; ++i) {
+      int64_t got = -1;
+      if (!gpu.device->run(p, {base + i, 1}).ok() ||
+          !gpu.device->copyToHost(&got, **out, 0, sizeof(got)).ok() ||
+          got != base + i)
+        ++wrong;
+    }
+  };
+  std::thread other(work, /*graph=*/true, 1000000);
+  work(/*graph=*/false, 2000000);
+  other.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(gpu.api->captures, 1);
+  EXPECT_EQ(gpu.api->graphLaunches, 2000);
+  EXPECT_EQ(gpu.api->directLaunches.size(), 2000u);
 }
 
 TEST(GpuDeviceTest, RefusesDispatchesNotBoundForIt) {

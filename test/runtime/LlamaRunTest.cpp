@@ -100,8 +100,19 @@ TEST(LlamaRunTest, JsonIsTheLastLine) {
   EXPECT_EQ(j["stop_reason"], "max_new_tokens");
   for (const char *key :
        {"prefill_tokens_per_s", "decode_tokens_per_s", "time_to_first_token_ms",
-        "weight_bytes", "decode_gbytes_per_s", "load_ms"})
+        "weight_bytes", "artifact_weight_bytes", "decode_gbytes_per_s", "load_ms",
+        "kv_cache_bytes", "kv_bytes_per_decode_step"})
     EXPECT_TRUE(j["stats"][key].is_number()) << key;
+  // weight_bytes is what a decode step reads, as in `llama-run bench`: the
+  // fake model's decode binds info.decode and layers.scale (8 bytes each),
+  // not prefill's info.prefill; the artifact holds all three.
+  const nlohmann::json &s = j["stats"];
+  EXPECT_EQ(s["weight_bytes"], 16u);
+  EXPECT_EQ(s["artifact_weight_bytes"], 24u);
+  EXPECT_NEAR(s["decode_gbytes_per_s"].get<double>(),
+              (s["weight_bytes"].get<double>() + s["kv_bytes_per_decode_step"].get<double>()) *
+                  s["decode_tokens_per_s"].get<double>() / 1e9,
+              1e-9 + 1e-6 * s["decode_gbytes_per_s"].get<double>());
   // Only the JSON on stdout in --json mode.
   EXPECT_EQ(body.find('\n'), std::string::npos);
 }

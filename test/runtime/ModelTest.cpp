@@ -8,10 +8,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/api/Model.h"
+#include "runtime/api/Session.h"
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/tokenizer/Tokenizer.h"
 #include "test/runtime/FakeModel.h"
+#include "test/runtime/OpenSession.h"
 #include "test/runtime/TestArtifact.h"
 
 #include <gmock/gmock.h>
@@ -37,11 +38,12 @@ std::unique_ptr<Tokenizer> loadTokenizer() {
   return t.ok() ? std::move(*t) : nullptr;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> loadFake(const TempFile &file,
-                                                ModelOptions options = {}) {
+/// A session of the fake model in `file`.
+absl::StatusOr<std::unique_ptr<Session>> loadFake(const TempFile &file,
+                                                  ModelOptions options = {}) {
   if (options.threads == 0)
     options.threads = 2;
-  return Model::load(file.path, options);
+  return test::openSession(file.path, options);
 }
 
 TEST(ModelTest, GreedyGenerationFollowsTheModel) {

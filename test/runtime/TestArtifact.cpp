@@ -133,6 +133,8 @@ TestArtifact smallArtifact() {
         {"scalars", {"pos", "layer"}},
         {"range", 4}};
     return json{{"tokens", tokens},
+                {"logits_rows", "all"},
+                {"graph", tokens == 1},
                 {"buffers",
                  {{{"id", 0}, {"dtype", "f32"}, {"shape", {tokens, 4}}},
                   {{"id", 1}, {"dtype", "f32"}, {"shape", {tokens, 16}}}}},

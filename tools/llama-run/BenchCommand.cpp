@@ -34,16 +34,19 @@ int runBenchCommand(const std::vector<std::string> &args) {
     writeOut(benchUsage());
     return 0;
   }
-  absl::StatusOr<std::unique_ptr<Model>> model =
+  absl::StatusOr<std::shared_ptr<const Model>> model =
       Model::load(o.artifact, o.model);
   if (!model.ok())
     return fail(1, model.status().message());
+  absl::StatusOr<std::unique_ptr<Session>> session = Session::create(*model);
+  if (!session.ok())
+    return fail(1, session.status().message());
   if (!o.quiet)
     o.bench.progress = [](std::string_view line) {
       std::fprintf(stderr, "bench: %.*s\n", static_cast<int>(line.size()),
                    line.data());
     };
-  absl::StatusOr<bench::BenchResult> result = bench::runBench(**model, o.bench);
+  absl::StatusOr<bench::BenchResult> result = bench::runBench(**session, o.bench);
   if (!result.ok())
     return fail(
         result.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,

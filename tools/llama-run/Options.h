@@ -9,6 +9,7 @@
 #ifndef LLAMAC_TOOLS_LLAMA_RUN_OPTIONS_H
 #define LLAMAC_TOOLS_LLAMA_RUN_OPTIONS_H
 
+#include "runtime/api/Generation.h"
 #include "runtime/api/Model.h"
 
 #include "absl/status/statusor.h"

@@ -1,6 +1,6 @@
 //===- llama-run.cpp - generate text with a compiled model ----------------===//
 //
-// A thin user of runtime/api/Model.h. The contract (ARCHITECTURE.md, "The
+// A thin user of runtime/api/Session.h: one model, one session. The contract (ARCHITECTURE.md, "The
 // command line"): text streams to stdout; statistics go to stderr; `--json`
 // prints one JSON object as the last line of stdout; errors are one
 // `error: ...` line on stderr with exit status 2 for usage errors and 1 for
@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/api/Model.h"
+#include "runtime/api/Session.h"
 #include "tools/llama-run/BenchCommand.h"
 #include "tools/llama-run/Options.h"
 
@@ -67,10 +67,14 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  absl::StatusOr<std::unique_ptr<llamac::Model>> model =
+  absl::StatusOr<std::shared_ptr<const llamac::Model>> model =
       llamac::Model::load(o.artifact, o.model);
   if (!model.ok())
     return fail(1, model.status().message());
+  absl::StatusOr<std::unique_ptr<llamac::Session>> session =
+      llamac::Session::create(*model);
+  if (!session.ok())
+    return fail(1, session.status().message());
 
   std::signal(SIGINT, onInterrupt);
   if (!o.json) {
@@ -88,7 +92,7 @@ int main(int argc, char **argv) {
     return !interrupted.load();
   };
   absl::StatusOr<llamac::GenerateResult> result =
-      (*model)->generate(o.prompt, o.generate, onToken);
+      (*session)->generate(o.prompt, o.generate, onToken);
   if (!result.ok()) {
     if (!o.json)
       writeOut("\n");
@@ -108,6 +112,7 @@ int main(int argc, char **argv) {
                     {"decode_tokens_per_s", st.decodeTokensPerS},
                     {"time_to_first_token_ms", st.timeToFirstTokenMs},
                     {"weight_bytes", st.weightBytes},
+                    {"artifact_weight_bytes", st.artifactWeightBytes},
                     {"decode_gbytes_per_s", st.decodeGBytesPerS},
                     {"kv_cache_bytes", st.kvCacheBytes},
                     {"kv_bytes_per_decode_step", st.kvBytesPerDecodeStep},

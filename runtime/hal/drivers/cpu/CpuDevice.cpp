@@ -172,6 +172,7 @@ absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &in
 
 absl::Status CpuDevice::run(const Program &program,
                             const Invocation &invocation) {
+  std::lock_guard<std::mutex> lock(runMutex);
   return forEachDispatch(program, [&](const BoundDispatch &d, int64_t layer) {
     return runDispatch(d, invocation, layer);
   });

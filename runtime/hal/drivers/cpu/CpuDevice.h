@@ -3,7 +3,9 @@
 // Replays a bound schedule by calling the compiled kernels: a dispatch with
 // a `range` is split over the thread pool, one contiguous chunk per thread,
 // and every dispatch finishes before the next starts (the schedule is a
-// sequence; the kernels do not synchronise among themselves).
+// sequence; the kernels do not synchronise among themselves). The pool
+// runs one program at a time: concurrent `run` calls (sessions on several
+// threads) take turns.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +14,8 @@
 
 #include "runtime/hal/Device.h"
 #include "runtime/hal/drivers/cpu/ThreadPool.h"
+
+#include <mutex>
 
 namespace llamac::hal::cpu {
 
@@ -39,6 +43,9 @@ private:
   absl::Status runDispatch(const BoundDispatch &dispatch, const Invocation &invocation,
                            int64_t layer);
   ThreadPool pool;
+  /// Held for a whole `run`: the pool takes one job at a time, and a
+  /// program's dispatches must not interleave with another's on it.
+  std::mutex runMutex;
 };
 
 } // namespace llamac::hal::cpu

@@ -93,6 +93,12 @@ GpuDevice::~GpuDevice() {
 }
 
 absl::StatusOr<std::unique_ptr<Buffer>> GpuDevice::allocate(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(streamMutex);
+  return allocateLocked(bytes);
+}
+
+absl::StatusOr<std::unique_ptr<Buffer>>
+GpuDevice::allocateLocked(uint64_t bytes) {
   // Drivers refuse empty allocations; a zero-sized buffer still gets a
   // valid, distinct address.
   const uint64_t allocated = std::max<uint64_t>(bytes, 256);
@@ -109,16 +115,23 @@ absl::StatusOr<std::unique_ptr<Buffer>> GpuDevice::allocate(uint64_t bytes) {
 
 absl::StatusOr<std::unique_ptr<Buffer>>
 GpuDevice::importConstant(const void *host, uint64_t bytes) {
-  absl::StatusOr<std::unique_ptr<Buffer>> buffer = allocate(bytes);
+  std::lock_guard<std::mutex> lock(streamMutex);
+  absl::StatusOr<std::unique_ptr<Buffer>> buffer = allocateLocked(bytes);
   if (!buffer.ok())
     return buffer.status();
-  if (absl::Status s = copyToDevice(**buffer, 0, host, bytes); !s.ok())
+  if (absl::Status s = copyToDeviceLocked(**buffer, 0, host, bytes); !s.ok())
     return s;
   return buffer;
 }
 
 absl::Status GpuDevice::copyToDevice(Buffer &dst, uint64_t offset,
                                      const void *src, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(streamMutex);
+  return copyToDeviceLocked(dst, offset, src, bytes);
+}
+
+absl::Status GpuDevice::copyToDeviceLocked(Buffer &dst, uint64_t offset,
+                                           const void *src, uint64_t bytes) {
   if (absl::Status s = checkCopyRange(dst.size(), offset, bytes); !s.ok())
     return s;
   if (bytes == 0)
@@ -129,6 +142,7 @@ absl::Status GpuDevice::copyToDevice(Buffer &dst, uint64_t offset,
 
 absl::Status GpuDevice::copyToHost(void *dst, Buffer &src, uint64_t offset,
                                    uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(streamMutex);
   if (absl::Status s = checkCopyRange(src.size(), offset, bytes); !s.ok())
     return s;
   if (bytes == 0)
@@ -139,6 +153,7 @@ absl::Status GpuDevice::copyToHost(void *dst, Buffer &src, uint64_t offset,
 
 absl::StatusOr<std::unique_ptr<Executable>>
 GpuDevice::loadExecutable(const ExecutableSource &source) {
+  std::lock_guard<std::mutex> lock(streamMutex);
   if (source.format != api->codeFormat())
     return absl::InvalidArgumentError(absl::StrCat(
         source.name, ": the ", name(), " device cannot load kernels in '",
@@ -226,6 +241,7 @@ absl::StatusOr<void *> GpuDevice::graphFor(const Program &program) {
 
 absl::Status GpuDevice::run(const Program &program,
                             const Invocation &invocation) {
+  std::lock_guard<std::mutex> lock(streamMutex);
   // Ordered before the launches on the same stream; the kernels read it by
   // address, so the launches (and a captured graph) never change.
   const int64_t posRowsValues[2] = {invocation.pos, invocation.rows};
@@ -247,6 +263,7 @@ absl::Status GpuDevice::run(const Program &program,
 
 absl::StatusOr<double> GpuDevice::timedCopyMs(Buffer &dst, Buffer &src,
                                               uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(streamMutex);
   if (bytes > dst.size() || bytes > src.size())
     return absl::OutOfRangeError(
         absl::StrCat("a timed copy of ", bytes, " bytes does not fit the buffers"));

@@ -10,6 +10,14 @@
 // later run is one async copy of {pos, rows} and one graph launch on the
 // same stream (docs/gpu-runtime.md).
 //
+// Threads: every operation on the stream (allocation, which zero-fills on
+// it, copies, runs and the graph capture inside a run) holds one lock, so
+// several threads may share a device: their work takes turns on the stream,
+// a capture never records another thread's copy, and the one {pos, rows}
+// buffer is written and read by one run at a time. Frees, graph and module
+// destruction are not stream operations and take no lock (captures are in
+// thread-local mode, which allows them on other threads).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef LLAMAC_RUNTIME_HAL_DRIVERS_GPU_GPUDEVICE_H
@@ -19,6 +27,7 @@
 #include "runtime/hal/drivers/gpu/GpuApi.h"
 
 #include <memory>
+#include <mutex>
 
 namespace llamac::hal::gpu {
 
@@ -67,6 +76,10 @@ public:
 
 private:
   explicit GpuDevice(std::unique_ptr<GpuApi> api) : api(std::move(api)) {}
+  /// allocate and copyToDevice with `streamMutex` held.
+  absl::StatusOr<std::unique_ptr<Buffer>> allocateLocked(uint64_t bytes);
+  absl::Status copyToDeviceLocked(Buffer &dst, uint64_t offset, const void *src,
+                                  uint64_t bytes);
   /// Enqueues every dispatch of `program` on the stream.
   absl::Status enqueue(const Program &program);
   absl::Status launch(const BoundDispatch &dispatch, int64_t layer);
@@ -75,6 +88,8 @@ private:
 
   std::unique_ptr<GpuApi> api;
   void *posRows = nullptr;
+  /// Held by every stream operation (see the file comment).
+  std::mutex streamMutex;
 };
 
 } // namespace llamac::hal::gpu

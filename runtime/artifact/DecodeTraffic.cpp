@@ -1,26 +1,23 @@
 //===- DecodeTraffic.cpp - bytes one decode step reads --------------------===//
 
-#include "runtime/bench/DecodeTraffic.h"
+#include "runtime/artifact/DecodeTraffic.h"
 
 #include <map>
 #include <set>
 
-namespace llamac::bench {
+namespace llamac::runtime {
 
-using runtime::ArtifactMetadata;
-using runtime::Binding;
-using runtime::Dispatch;
 
 DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
   DecodeTraffic t;
-  for (const runtime::WeightInfo &w : meta.weights)
+  for (const WeightInfo &w : meta.weights)
     t.artifactWeightBytes += w.size;
 
   // dtype by bytes: a model's f32 norm scales next to bf16 matrices do
   // not make it "mixed".
   std::map<std::string, uint64_t> bytesByDtype;
-  for (const runtime::WeightInfo &w : meta.weights)
-    bytesByDtype[std::string(runtime::dtypeName(w.dtype))] += w.size;
+  for (const WeightInfo &w : meta.weights)
+    bytesByDtype[std::string(dtypeName(w.dtype))] += w.size;
   uint64_t largest = 0;
   for (const auto &[name, bytes] : bytesByDtype)
     if (bytes > largest) {
@@ -31,7 +28,7 @@ DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
     if (name != t.weightDtype && bytes * 10 > t.artifactWeightBytes)
       t.weightDtype = "mixed";
 
-  const runtime::EntryPoint *decode = meta.findEntryPoint("decode");
+  const EntryPoint *decode = meta.stepEntryPoint();
   if (!decode)
     return t;
   // Which weights decode binds, and whether any binding outside the
@@ -56,7 +53,7 @@ DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
   collect(decode->schedule.epilogue, false);
 
   for (int64_t index : bound) {
-    const runtime::WeightInfo &w = meta.weights[index];
+    const WeightInfo &w = meta.weights[index];
     if (w.name == kEmbeddingWeight && !boundAfterPrologue.count(index) &&
         !w.shape.empty() && w.shape[0] > 0) {
       uint64_t row = w.size / w.shape[0];
@@ -69,10 +66,10 @@ DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
   return t;
 }
 
-double kvCacheBytesRead(const runtime::KVCacheInfo &kv, double context) {
+double kvCacheBytesRead(const KVCacheInfo &kv, double context) {
   // K and V, each [layers, positions, kv_heads, head_dim].
   return 2.0 * kv.layers * kv.kvHeads * kv.headDim * context *
-         runtime::dtypeSize(kv.dtype);
+         dtypeSize(kv.dtype);
 }
 
-} // namespace llamac::bench
+} // namespace llamac::runtime

@@ -10,15 +10,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLAMAC_RUNTIME_BENCH_DECODETRAFFIC_H
-#define LLAMAC_RUNTIME_BENCH_DECODETRAFFIC_H
+#ifndef LLAMAC_RUNTIME_ARTIFACT_DECODETRAFFIC_H
+#define LLAMAC_RUNTIME_ARTIFACT_DECODETRAFFIC_H
 
 #include "runtime/artifact/ArtifactMetadata.h"
 
 #include <cstdint>
 #include <string>
 
-namespace llamac::bench {
+namespace llamac::runtime {
 
 /// The weight the runtime's artifacts call the token embedding table.
 inline constexpr const char *kEmbeddingWeight = "tok_embeddings";
@@ -39,12 +39,12 @@ struct DecodeTraffic {
 };
 
 /// The traffic of the "decode" entry point of `meta` (zero when absent).
-DecodeTraffic decodeTraffic(const runtime::ArtifactMetadata &meta);
+DecodeTraffic decodeTraffic(const ArtifactMetadata &meta);
 
 /// Bytes of K and V one decode step reads when attending over `context`
 /// cached positions (all layers, all KV heads).
-double kvCacheBytesRead(const runtime::KVCacheInfo &kv, double context);
+double kvCacheBytesRead(const KVCacheInfo &kv, double context);
 
-} // namespace llamac::bench
+} // namespace llamac::runtime
 
-#endif // LLAMAC_RUNTIME_BENCH_DECODETRAFFIC_H
+#endif // LLAMAC_RUNTIME_ARTIFACT_DECODETRAFFIC_H

@@ -1,0 +1,178 @@
+//===- Session.cpp - one sequence run by a model --------------------------===//
+
+#include "runtime/api/Session.h"
+#include "runtime/api/ModelState.h"
+#include "runtime/generate/BoundEntryPoint.h"
+#include "runtime/generate/KVCache.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace llamac {
+
+using runtime::BoundEntryPoint;
+
+namespace {
+
+/// The one place a session's KV cache is sized and allocated: for runs of
+/// up to `maxSeqLen` tokens, exactly that many positions, or one prefill
+/// chunk when that is longer, so that a whole chunk (padded to its static
+/// size) always fits somewhere in the cache.
+absl::StatusOr<std::unique_ptr<runtime::KVCache>>
+allocateCache(hal::Device &device, const runtime::Artifact &artifact,
+              int64_t maxSeqLen) {
+  int64_t positions = maxSeqLen;
+  for (const auto &[name, ep] : artifact.metadata().entryPoints)
+    positions = std::max(positions, ep.tokens);
+  positions = std::min(positions, artifact.kvCache().positions);
+  return runtime::KVCache::allocate(device, artifact.kvCache(), positions);
+}
+
+} // namespace
+
+/// Declaration order is destruction order in reverse: the entry points (and
+/// the graphs a GPU device captured for them) point into the cache, and
+/// everything points into the model's kernels, weights and device, which
+/// `model` keeps alive.
+struct Session::State {
+  std::shared_ptr<const Model> model;
+  std::unique_ptr<runtime::KVCache> cache;
+  std::unique_ptr<BoundEntryPoint> prefill; ///< null: prefill with decode
+  std::unique_ptr<BoundEntryPoint> decode;
+  int64_t maxSeqLen = 0;
+  int64_t position = 0;
+  double createMs = 0;
+};
+
+Session::Session(std::unique_ptr<State> state) : state(std::move(state)) {}
+Session::~Session() = default;
+
+int64_t Session::position() const { return state->position; }
+int64_t Session::maxSeqLen() const { return state->maxSeqLen; }
+const Model &Session::model() const { return *state->model; }
+double Session::createMs() const { return state->createMs; }
+uint64_t Session::kvCacheBytes() const { return state->cache->bytes(); }
+uint64_t Session::kvBytesRead(int64_t live) const {
+  return state->cache->bytesRead(live);
+}
+
+absl::StatusOr<std::unique_ptr<Session>>
+Session::create(std::shared_ptr<const Model> model,
+                const SessionOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  if (!model)
+    return absl::InvalidArgumentError("Session::create needs a model");
+  const Model::State &m = *model->state;
+  const int64_t compiled = m.artifact->model().maxSeqLen;
+  if (options.maxSeqLen < 0)
+    return absl::InvalidArgumentError("--max-seq-len must be positive");
+  if (options.maxSeqLen > compiled)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-seq-len ", options.maxSeqLen, " is larger than the ", compiled,
+        " positions ", m.artifact->path(), " was compiled for"));
+
+  // The state holds the model first, so that whatever is bound to it goes
+  // away before it, on every return path.
+  auto state = std::make_unique<State>();
+  state->model = model;
+  state->maxSeqLen = options.maxSeqLen == 0 ? m.maxSeqLen : options.maxSeqLen;
+  absl::StatusOr<std::unique_ptr<runtime::KVCache>> cache =
+      allocateCache(*m.device, *m.artifact, state->maxSeqLen);
+  if (!cache.ok())
+    return cache.status();
+  state->cache = std::move(*cache);
+  // Chosen by what the metadata says of them, not by name: the one-token
+  // step (the parser guarantees one) and the longest chunk, if any.
+  const runtime::ArtifactMetadata &meta = m.artifact->metadata();
+  for (auto [ep, slot] : {std::pair{meta.stepEntryPoint(), &state->decode},
+                          {meta.chunkEntryPoint(), &state->prefill}}) {
+    if (!ep)
+      continue;
+    absl::StatusOr<std::unique_ptr<BoundEntryPoint>> bound =
+        BoundEntryPoint::bind(*ep, m.artifact->metadata(), *m.kernels,
+                              *m.weights, *state->cache, *m.device);
+    if (!bound.ok())
+      return bound.status();
+    *slot = std::move(*bound);
+  }
+  state->createMs = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  return std::unique_ptr<Session>(new Session(std::move(state)));
+}
+
+absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
+                                           std::vector<float> *allRows) {
+  State &s = *state;
+  const int64_t vocab = s.model->info().vocab;
+  const int64_t n = static_cast<int64_t>(ids.size());
+  if (n == 0)
+    return absl::InvalidArgumentError("append needs at least one token");
+  if (n > s.maxSeqLen - s.position)
+    return absl::OutOfRangeError(
+        absl::StrCat("cannot append ", n, " tokens at position ", s.position,
+                     ": the session holds at most ", s.maxSeqLen,
+                     " (--max-seq-len); truncate it or start another"));
+  // All ids are checked before anything runs, so that a bad one leaves the
+  // session as it was (the entry points check each chunk's too).
+  for (int64_t i = 0; i < n; ++i)
+    if (ids[i] < 0 || ids[i] >= vocab)
+      return absl::InvalidArgumentError(
+          absl::StrCat("token ", i, " (id ", ids[i],
+                       ") is outside the vocabulary [0, ", vocab, ")"));
+
+  // Prefill in chunks of the entry point's static size; the padded rows of
+  // the last chunk write cache rows past the tokens, which nothing reads
+  // before the next append overwrites them. A single token takes the
+  // decode graph, and so does the rest of the tokens near the end of a
+  // cache sized for the session, where a padded chunk does not fit.
+  if (allRows)
+    allRows->resize(static_cast<size_t>(n * vocab));
+  const float *last = nullptr;
+  for (int64_t done = 0; done < n;) {
+    const bool chunk =
+        s.prefill && n - done > 1 &&
+        s.position + done + s.prefill->tokens() <= s.cache->positions();
+    BoundEntryPoint &entry = chunk ? *s.prefill : *s.decode;
+    const int64_t count = std::min<int64_t>(entry.tokens(), n - done);
+    absl::StatusOr<const float *> out = entry.run(
+        ids.subspan(static_cast<size_t>(done), static_cast<size_t>(count)),
+        s.position + done);
+    if (!out.ok())
+      return out.status();
+    if (allRows)
+      std::copy(*out, *out + count * vocab, allRows->data() + done * vocab);
+    last = *out + (count - 1) * vocab;
+    done += count;
+  }
+  s.position += n;
+  return last;
+}
+
+absl::StatusOr<std::vector<float>>
+Session::append(absl::Span<const int32_t> tokens, LogitsRows rows) {
+  if (rows == LogitsRows::All) {
+    std::vector<float> all;
+    absl::StatusOr<const float *> last = run(tokens, &all);
+    if (!last.ok())
+      return last.status();
+    return all;
+  }
+  absl::StatusOr<const float *> last = run(tokens, nullptr);
+  if (!last.ok())
+    return last.status();
+  return std::vector<float>(*last, *last + state->model->info().vocab);
+}
+
+absl::Status Session::truncate(int64_t position) {
+  if (position < 0 || position > state->position)
+    return absl::OutOfRangeError(absl::StrCat("cannot truncate to position ",
+                                              position, ": the session holds ",
+                                              state->position, " tokens"));
+  state->position = position;
+  return absl::OkStatus();
+}
+
+} // namespace llamac
