@@ -368,6 +368,8 @@ private:
     Value begin = ranged ? entry->getArgument(indexIdx) : Value();
     Value end = ranged ? entry->getArgument(indexIdx + 1) : Value();
     Value out = inPlace ? Value() : entry->getArgument(tensorIdx);
+    if (rows)
+      normalizeOnlyRows(op, mapping, rows);
     SmallVector<Value> result;
     if (auto linear = dyn_cast<LinearOp>(op); linear && (ranged || rowsLimited)) {
       result.push_back(buildPartialLinear(linear, mapping, out, rows, begin, end));
@@ -453,7 +455,9 @@ private:
     part.rowSize = sizeOr(rows, xType.getDimSize(0));
     part.colSize = sizeOr(count, wType.getDimSize(0));
     part.colBegin = begin ? OpFoldResult(begin) : zero;
-    part.input = rows ? slice(loc, input, {zero, zero},
+    // An input already limited to the rows (a recomputed norm) is not sliced again.
+    bool sliceRows = rows && !ShapedType::isDynamic(xType.getDimSize(0));
+    part.input = sliceRows ? slice(loc, input, {zero, zero},
                               {part.rowSize, b.getIndexAttr(xType.getDimSize(1))})
                       : input;
     for (Value w : weights)
@@ -540,6 +544,39 @@ private:
     Value computed = GatedLinearOp::create(b, loc, part.resultType, part.input, part.weights[0],
                                            part.weights[1]);
     return insertProjection(loc, part, computed, out);
+  }
+
+  /// A rows-limited projection whose kernel recomputes its input as an
+  /// RMSNorm normalizes rows [0, rows) only: the norm of a padded chunk's
+  /// other rows is never read (every thread of a split projection
+  /// recomputes the norm, so a 5-token prompt in a 128-token chunk paid for
+  /// 128 rows of it, twice per layer).
+  void normalizeOnlyRows(Operation *op, IRMapping &mapping, Value rows) {
+    Value input;
+    if (auto linear = dyn_cast<LinearOp>(op))
+      input = linear.getInput();
+    else if (auto group = dyn_cast<LinearGroupOp>(op))
+      input = group.getInput();
+    else if (auto gated = dyn_cast<GatedLinearOp>(op))
+      input = gated.getInput();
+    if (!input)
+      return;
+    auto norm = mapping.lookupOrNull(input).getDefiningOp<RMSNormOp>();
+    if (!norm)
+      return;
+    Location loc = norm.getLoc();
+    auto type = cast<RankedTensorType>(norm.getInput().getType());
+    if (type.getRank() != 2)
+      return;
+    Value part = slice(loc, norm.getInput(), {b.getIndexAttr(0), b.getIndexAttr(0)},
+                       {rows, b.getIndexAttr(type.getDimSize(1))});
+    IRMapping sliced;
+    sliced.map(norm.getInput(), part);
+    Operation *normalized = b.clone(*norm, sliced);
+    normalized->getResult(0).setType(part.getType());
+    mapping.map(input, normalized->getResult(0));
+    if (norm->use_empty())
+      norm->erase();
   }
 
   /// Rows [0, rowSize) and heads [headBegin, headBegin + headCount) of an
