@@ -77,13 +77,21 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     // The leftover tokens run inside the same row block as the full token
     // blocks, while its weight rows are still in L1: a 5-token prompt reads
     // the weights from memory once, not twice.
-    SmallVector<TokenRange> tokenRanges{{c0, fullTokens, tokenBlock}};
-    if (tokenBlock > 1)
-      tokenRanges.push_back({fullTokens, tokens, 1});
+    // Only the first token block of a row block prefetches the next block's
+    // rows (see buildBlockLoop); the others find them in cache.
+    SmallVector<TokenRange> tokenRanges;
+    if (tokenBlock > 1) {
+      Value firstEnd = arith::MinUIOp::create(rewriter, loc, idx(tokenBlock), fullTokens);
+      tokenRanges = {{c0, firstEnd, tokenBlock, /*prefetch=*/true},
+                     {firstEnd, fullTokens, tokenBlock, false},
+                     {fullTokens, tokens, 1, false}};
+    } else {
+      tokenRanges = {{c0, fullTokens, tokenBlock, false}};
+    }
     for (auto [rowBegin, rowEnd, blockRows] :
          {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}})
-      buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rowBegin, rowEnd, blockRows,
-                     tokenRanges, k, vectorK);
+      buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rows, rowBegin, rowEnd,
+                     blockRows, tokenRanges, k, vectorK);
     if (xBf16)
       memref::DeallocOp::create(rewriter, loc, xBf16);
     rewriter.eraseOp(op);
@@ -125,6 +133,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   struct TokenRange {
     Value begin, end;
     int64_t block;
+    bool prefetch; ///< prefetch the next row block's weights into L2
   };
 
   /// for o in [rowBegin, rowEnd) step rowBlock: for each token range, for n
@@ -133,7 +142,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// activations rounded to bf16; bf16 weights only) the products are
   /// vdpbf16ps.
   void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16, Value w,
-                      Value out, Type weightType, Value rowBegin, Value rowEnd, int64_t rowBlock,
+                      Value out, Type weightType, Value rows, Value rowBegin, Value rowEnd,
+                      int64_t rowBlock,
                       ArrayRef<TokenRange> tokenRanges, int64_t k, int64_t vectorK) const {
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value rowStep = arith::ConstantIndexOp::create(rewriter, loc, rowBlock);
@@ -156,6 +166,18 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
         rewriter, loc, rowBegin, rowEnd, rowStep, ValueRange{},
         [&](OpBuilder &b, Location l, Value o, ValueRange) {
           SmallVector<Value> rowsIdx = offsets(b, l, o, rowBlock);
+          // A prefill block multiplies each weight vector into several
+          // tokens: the loop is too busy for the hardware prefetchers (which
+          // stop at each 4 KiB page, often one row) to keep the loads ahead,
+          // so the next block's rows (clamped to the last row) are
+          // prefetched into L2 while this one computes.
+          SmallVector<Value> nextRows;
+          if (rowBlock > 1) {
+            Value last = arith::SubIOp::create(b, l, rows, c1);
+            Value next = arith::AddIOp::create(b, l, o, rowStep);
+            for (Value r : offsets(b, l, next, rowBlock))
+              nextRows.push_back(arith::MinUIOp::create(b, l, r, last));
+          }
           for (const TokenRange &range : tokenRanges) {
             int64_t tokBlock = range.block;
             Value tokStep = arith::ConstantIndexOp::create(b, l, tokBlock);
@@ -178,6 +200,11 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                         for (int64_t t = 0; t < tokBlock; ++t)
                           xs.push_back(vector::LoadOp::create(b, l, xVecType, xSource,
                                                               ValueRange{tokIdx[t], kk}));
+                        if (range.prefetch)
+                          for (Value r : nextRows)
+                            memref::PrefetchOp::create(b, l, w, ValueRange{r, kk},
+                                                       /*isWrite=*/false, /*localityHint=*/2,
+                                                       /*isDataCache=*/true);
                         SmallVector<Value> next;
                         for (int64_t r = 0; r < rowBlock; ++r) {
                           Value wv = vector::LoadOp::create(b, l, weightVecType, w,

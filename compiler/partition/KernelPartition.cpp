@@ -346,6 +346,8 @@ private:
     Value begin = ranged ? entry->getArgument(indexIdx) : Value();
     Value end = ranged ? entry->getArgument(indexIdx + 1) : Value();
     Value out = inPlace ? Value() : entry->getArgument(tensorIdx);
+    if (rows)
+      normalizeOnlyRows(op, mapping, rows);
     SmallVector<Value> result;
     if (auto projection = dyn_cast<ProjectionOpInterface>(op);
         projection && (ranged || rowsLimited)) {
@@ -428,7 +430,9 @@ private:
     part.rowSize = sizeOr(rows, xType.getDimSize(0));
     part.colSize = sizeOr(count, wType.getDimSize(0));
     part.colBegin = begin ? OpFoldResult(begin) : zero;
-    part.input = rows ? slice(loc, input, {zero, zero},
+    // An input already limited to the rows (a recomputed norm) is not sliced again.
+    bool sliceRows = rows && !ShapedType::isDynamic(xType.getDimSize(0));
+    part.input = sliceRows ? slice(loc, input, {zero, zero},
                               {part.rowSize, b.getIndexAttr(xType.getDimSize(1))})
                       : input;
     for (Value w : weights)
@@ -499,6 +503,34 @@ private:
       offset += count;
     }
     return results;
+  }
+
+  /// A rows-limited projection whose kernel recomputes its input as an
+  /// RMSNorm normalizes rows [0, rows) only: the norm of a padded chunk's
+  /// other rows is never read (every thread of a split projection
+  /// recomputes the norm, so a 5-token prompt in a 128-token chunk paid for
+  /// 128 rows of it, twice per layer).
+  void normalizeOnlyRows(Operation *op, IRMapping &mapping, Value rows) {
+    auto projection = dyn_cast<ProjectionOpInterface>(op);
+    if (!projection)
+      return;
+    Value input = projection.getInput();
+    auto norm = mapping.lookupOrNull(input).getDefiningOp<RMSNormOp>();
+    if (!norm)
+      return;
+    Location loc = norm.getLoc();
+    auto type = cast<RankedTensorType>(norm.getInput().getType());
+    if (type.getRank() != 2)
+      return;
+    Value part = slice(loc, norm.getInput(), {b.getIndexAttr(0), b.getIndexAttr(0)},
+                       {rows, b.getIndexAttr(type.getDimSize(1))});
+    IRMapping sliced;
+    sliced.map(norm.getInput(), part);
+    Operation *normalized = b.clone(*norm, sliced);
+    normalized->getResult(0).setType(part.getType());
+    mapping.map(input, normalized->getResult(0));
+    if (norm->use_empty())
+      norm->erase();
   }
 
   /// Rows [0, rowSize) and heads [headBegin, headBegin + headCount) of an

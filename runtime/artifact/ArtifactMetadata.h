@@ -151,13 +151,9 @@ struct KVCacheInfo {
   DType dtype = DType::F32;
   int64_t layers = 0;
   int64_t kvHeads = 0;
+  /// The compiled maximum; a run allocates as many or fewer (KVCache).
   int64_t positions = 0;
   int64_t headDim = 0;
-
-  /// Elements of one of the two (K or V) caches.
-  uint64_t elements() const {
-    return static_cast<uint64_t>(layers) * kvHeads * positions * headDim;
-  }
 };
 
 /// The most arguments one kernel may take; keeps the replay's argument

@@ -103,16 +103,27 @@ func.func @linear_bf16_tail(%x: memref<1x172xf32>, %w: memref<64x172xbf16>, %out
 
 // A prefill of 6 tokens: blocks of 4 tokens x 4 rows (16 accumulators, each
 // weight vector loaded once for 4 tokens), then the remaining 2 tokens alone.
+// The first token block of each row block also prefetches the next block's
+// rows (clamped to the last row) into L2, one cache line per chunk; the
+// other token blocks find the rows in cache and do not.
 // CHECK-LABEL: func.func @prefill_blocks
 // CHECK: scf.for %[[O:.*]] = %{{.*}} to %{{.*}} step %c4
+// CHECK:   %[[NEXT:.*]] = arith.minui %{{.*}}, %c63 : index
+// CHECK-COUNT-3: arith.minui %{{.*}}, %c63 : index
 // CHECK:   scf.for %[[N:.*]] = %c0 to %c4 step %c4
-// CHECK:     scf.for {{.*}} iter_args
+// CHECK:     scf.for %[[K:.*]] = {{.*}} iter_args
+// CHECK:       memref.prefetch %arg1[%[[NEXT]], %[[K]]], read, locality<2>, data : memref<64x64xf32>
+// CHECK-COUNT-3: memref.prefetch
 // CHECK-COUNT-4: vector.load %arg0
 // CHECK:       vector.load %arg1
 // CHECK-COUNT-4: vector.fma
 // CHECK:       vector.load %arg1
 // CHECK:     vector.reduction
+// CHECK:   scf.for %{{.*}} = %c4 to %c4 step %c4
+// CHECK-NOT: memref.prefetch
 // CHECK:   scf.for %{{.*}} = %c4 to %c6 step %c1
+// CHECK-NOT: memref.prefetch
+// CHECK: return
 // The defaults: prefill blocks are 6 rows x 4 tokens (24 accumulators);
 // decode keeps blocks of 4 rows, which stream better.
 // DEFAULT-LABEL: func.func @prefill_blocks
