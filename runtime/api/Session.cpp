@@ -2,6 +2,7 @@
 
 #include "runtime/api/Session.h"
 #include "runtime/api/ModelState.h"
+#include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/generate/BoundEntryPoint.h"
 #include "runtime/generate/KVCache.h"
 
@@ -55,7 +56,8 @@ const Model &Session::model() const { return *state->model; }
 double Session::createMs() const { return state->createMs; }
 uint64_t Session::kvCacheBytes() const { return state->cache->bytes(); }
 uint64_t Session::kvBytesRead(int64_t live) const {
-  return state->cache->bytesRead(live);
+  return static_cast<uint64_t>(
+      runtime::kvCacheBytesRead(state->cache->info(), static_cast<double>(live)));
 }
 
 absl::StatusOr<std::unique_ptr<Session>>

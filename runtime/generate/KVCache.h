@@ -37,12 +37,6 @@ public:
   uint64_t layerBytes() const { return k->size() / cacheInfo.layers; }
   /// Bytes of both caches together.
   uint64_t bytes() const { return k->size() + v->size(); }
-  /// Bytes of K and V that attention reads over `live` positions of every
-  /// layer.
-  uint64_t bytesRead(int64_t live) const {
-    return 2 * static_cast<uint64_t>(live) * cacheInfo.layers *
-           cacheInfo.kvHeads * cacheInfo.headDim * dtypeSize(cacheInfo.dtype);
-  }
 
 private:
   KVCache(const KVCacheInfo &info, int64_t positions,
