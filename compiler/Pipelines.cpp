@@ -32,7 +32,7 @@ void buildOptimizePipeline(OpPassManager &pm) {
 }
 
 void buildKernelsPipeline(OpPassManager &pm, const KernelsPipelineOptions &options,
-                          std::vector<EntryPointSchedule> *schedules) {
+                          std::vector<EntryPoint> *schedules) {
   LlamaPartitionKernelsOptions partition;
   partition.target = options.target;
   partition.minParallelBytes = options.minParallelBytes;

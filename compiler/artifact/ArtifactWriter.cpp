@@ -2,21 +2,19 @@
 
 #include "compiler/artifact/ArtifactWriter.h"
 #include "runtime/artifact/ArtifactFormat.h"
+#include "runtime/artifact/ArtifactMetadata.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <nlohmann/json.hpp>
 #include <xxhash.h>
 
 #include <cstring>
 
 namespace llamac {
 namespace {
-
-using nlohmann::json;
 
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -32,55 +30,22 @@ uint64_t alignUp(uint64_t value) {
   return (value + a - 1) / a * a;
 }
 
-json bindingToJson(const Binding &binding) {
-  switch (binding.kind) {
-  case Binding::Kind::Buffer:
-    return {{"kind", "buffer"}, {"id", binding.bufferId}};
-  case Binding::Kind::Weight:
-    return {{"kind", "weight"}, {"name", binding.weightName}, {"per_layer", binding.perLayer}};
-  case Binding::Kind::KCache:
-    return {{"kind", "k_cache"}};
-  case Binding::Kind::VCache:
-    return {{"kind", "v_cache"}};
-  case Binding::Kind::Tokens:
-    return {{"kind", "tokens"}};
-  }
-  return {};
-}
-
-json dispatchesToJson(const std::vector<Dispatch> &dispatches) {
-  json list = json::array();
-  for (const Dispatch &d : dispatches) {
-    json entry = {{"kernel", d.kernel}, {"scalars", d.scalars}};
-    entry["bindings"] = json::array();
-    for (const Binding &b : d.bindings)
-      entry["bindings"].push_back(bindingToJson(b));
-    if (d.range)
-      entry["range"] = *d.range;
-    if (d.launch)
-      entry["launch"] = {{"grid", d.launch->grid},
-                         {"block", d.launch->block},
-                         {"shared_bytes", d.launch->sharedBytes}};
-    list.push_back(std::move(entry));
-  }
-  return list;
-}
-
-json modelToJson(mlir::llama::ConfigAttr c) {
-  json model = {{"dim", c.getDim()},
-                {"hidden_dim", c.getHiddenDim()},
-                {"layers", c.getLayers()},
-                {"heads", c.getHeads()},
-                {"kv_heads", c.getKvHeads()},
-                {"head_dim", c.getHeadDim()},
-                {"vocab", c.getVocab()},
-                {"max_seq_len", c.getMaxSeqLen()},
-                {"norm_eps", c.getNormEps().convertToDouble()},
-                {"rope_theta", c.getRopeTheta().convertToDouble()},
-                {"bos", c.getBos()}};
-  model["eos"] = std::vector<int64_t>(c.getEos().asArrayRef().begin(),
-                                      c.getEos().asArrayRef().end());
-  return model;
+/// The model description the artifact's metadata holds, from the IR's.
+runtime::ModelInfo modelInfo(mlir::llama::ConfigAttr c) {
+  runtime::ModelInfo m;
+  m.dim = c.getDim();
+  m.hiddenDim = c.getHiddenDim();
+  m.layers = c.getLayers();
+  m.heads = c.getHeads();
+  m.kvHeads = c.getKvHeads();
+  m.headDim = c.getHeadDim();
+  m.vocab = c.getVocab();
+  m.maxSeqLen = c.getMaxSeqLen();
+  m.normEps = c.getNormEps().convertToDouble();
+  m.ropeTheta = c.getRopeTheta().convertToDouble();
+  m.bos = c.getBos();
+  m.eos.assign(c.getEos().asArrayRef().begin(), c.getEos().asArrayRef().end());
+  return m;
 }
 
 /// Writes at explicit offsets, zero-filling the gaps, so that sections land
@@ -121,7 +86,19 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   uint64_t ptxOffset = offset;
   offset = alignUp(offset + c.kernelPtx.size());
 
-  json weights = json::array();
+  runtime::ArtifactMetadata meta;
+  meta.producer = "llamac 0.1";
+  meta.model = modelInfo(c.config);
+  meta.target.name = c.targetName;
+  meta.target.chip = c.chip;
+  meta.target.bf16Dot = c.bf16Dot;
+  if (c.targetName == "cpu")
+    meta.target.cpuFeatures = c.cpuFeatures;
+  meta.tokenizer = {"sentencepiece", tokenizerOffset, c.tokenizer.size()};
+  meta.kernels = {c.kernelFormat, kernelsOffset, c.kernelLibrary.size()};
+  if (!c.kernelPtx.empty())
+    meta.kernelsPtx = runtime::SectionInfo{"ptx", ptxOffset, c.kernelPtx.size()};
+
   struct Planned {
     const WeightSpec *spec;
     uint64_t offset, size;
@@ -131,50 +108,25 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   for (const WeightSpec &spec : c.weightTable) {
     uint64_t size = spec.byteSize();
     planned.push_back({&spec, offset, size});
-    weights.push_back({{"name", spec.name},
-                       {"dtype", dtypeName(spec.dtype).str()},
-                       {"shape", spec.shape},
-                       {"offset", offset},
-                       {"size", size}});
+    runtime::WeightInfo weight;
+    weight.name = spec.name;
+    weight.dtype = spec.dtype;
+    weight.shape = spec.shape;
+    weight.offset = offset;
+    weight.size = size;
+    meta.weights.push_back(std::move(weight));
     totalWeightBytes += size;
     offset = alignUp(offset + size);
   }
 
-  json meta;
-  meta["producer"] = "llamac 0.1";
-  meta["model"] = modelToJson(c.config);
-  meta["target"] = {{"name", c.targetName}, {"chip", c.chip}, {"bf16_dot", c.bf16Dot}};
-  if (c.targetName == "cpu")
-    meta["target"]["cpu_features"] = c.cpuFeatures;
-  meta["tokenizer"] = {{"kind", "sentencepiece"}, {"offset", tokenizerOffset},
-                       {"size", c.tokenizer.size()}};
-  meta["kernels"] = {{"format", c.kernelFormat}, {"offset", kernelsOffset},
-                     {"size", c.kernelLibrary.size()}};
-  if (!c.kernelPtx.empty())
-    meta["kernels_ptx"] = {{"format", "ptx"}, {"offset", ptxOffset}, {"size", c.kernelPtx.size()}};
-  meta["weights"] = std::move(weights);
-  meta["kv_cache"] = {{"dtype", dtypeName(c.cacheType).str()},
-                      {"layers", c.config.getLayers()},
-                      {"kv_heads", c.config.getKvHeads()},
-                      {"positions", c.cachePositions},
-                      {"head_dim", c.config.getHeadDim()}};
-  json entryPoints = json::object();
-  for (const EntryPointSchedule &ep : c.entryPoints) {
-    json buffers = json::array();
-    for (const BufferDesc &b : ep.buffers)
-      buffers.push_back({{"id", b.id}, {"dtype", "f32"}, {"shape", b.shape}});
-    entryPoints[ep.name] = {{"tokens", ep.tokens},
-                            {"logits_rows", ep.allLogitRows ? "all" : "last"},
-                            {"graph", ep.captureAsGraph},
-                            {"buffers", std::move(buffers)},
-                            {"logits", ep.logitsBuffer},
-                            {"schedule",
-                             {{"prologue", dispatchesToJson(ep.prologue)},
-                              {"layer_body", dispatchesToJson(ep.layerBody)},
-                              {"epilogue", dispatchesToJson(ep.epilogue)}}}};
-  }
-  meta["entry_points"] = std::move(entryPoints);
-  std::string metadata = meta.dump();
+  meta.kvCache.dtype = c.cacheType;
+  meta.kvCache.layers = meta.model.layers;
+  meta.kvCache.kvHeads = meta.model.kvHeads;
+  meta.kvCache.positions = c.cachePositions;
+  meta.kvCache.headDim = meta.model.headDim;
+  for (const EntryPoint &ep : c.entryPoints)
+    meta.entryPoints[ep.name] = ep;
+  std::string metadata = runtime::serializeArtifactMetadata(meta);
   uint64_t metadataOffset = offset;
   uint64_t fileSize = metadataOffset + metadata.size();
 

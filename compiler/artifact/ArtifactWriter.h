@@ -46,7 +46,7 @@ struct ArtifactContents {
   std::vector<WeightSpec> weightTable;
   int64_t cachePositions = 0;
   DType cacheType = DType::F32;
-  std::vector<EntryPointSchedule> entryPoints;
+  std::vector<EntryPoint> entryPoints;
 };
 
 /// Called as weights are written: (bytes written, total weight bytes).

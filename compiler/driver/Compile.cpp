@@ -50,10 +50,10 @@ llama::ConfigAttr toConfigAttr(MLIRContext *ctx, const ModelConfig &c, int64_t m
   auto layout = c.ropeLayout == RopeLayout::Interleaved ? llama::RopeLayout::Interleaved
                                                         : llama::RopeLayout::HalfSplit;
   return llama::ConfigAttr::get(
-      ctx, c.dim, c.hiddenDim, c.numLayers, c.numHeads, c.numKVHeads, c.headDim,
-      c.vocabSize, maxSeqLen, llvm::APFloat(static_cast<double>(c.normEps)),
-      llvm::APFloat(static_cast<double>(c.ropeTheta)), layout, scaling, c.bosId,
-      DenseI64ArrayAttr::get(ctx, c.eosIds));
+      ctx, c.dim, c.hiddenDim, c.layers, c.heads, c.kvHeads, c.headDim,
+      c.vocab, maxSeqLen, llvm::APFloat(static_cast<double>(c.normEps)),
+      llvm::APFloat(static_cast<double>(c.ropeTheta)), layout, scaling, c.bos,
+      DenseI64ArrayAttr::get(ctx, c.eos));
 }
 
 /// Shows "phase" progress on a terminal; silent otherwise.
@@ -86,12 +86,12 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
       params += entry.elementCount();
   os << llvm::formatv("model: dim {0}, hidden {1}, layers {2}, heads {3}, kv_heads {4}, "
                       "head_dim {5}, vocab {6}, max_seq_len {7}\n",
-                      c.dim, c.hiddenDim, c.numLayers, c.numHeads, c.numKVHeads,
-                      c.headDim, c.vocabSize, c.maxSeqLen);
+                      c.dim, c.hiddenDim, c.layers, c.heads, c.kvHeads,
+                      c.headDim, c.vocab, c.maxSeqLen);
   os << llvm::formatv("parameters: {0} ({1} bytes as {2}); checkpoint dtype {3}\n", params,
                       params * static_cast<int64_t>(dtypeSize(dtype)), dtypeName(dtype),
                       ckpt.weights.entries().empty()
-                          ? llvm::StringRef("?")
+                          ? std::string_view("?")
                           : dtypeName(ckpt.weights.entries().front().sourceType));
 }
 
@@ -132,7 +132,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   DType dtype = ckpt->weights.entries().front().sourceType;
   if (!options.dtype.empty()) {
     std::optional<DType> parsed = parseDTypeName(options.dtype);
-    if (!parsed)
+    if (!parsed || !isFloatDType(*parsed))
       return makeError("unknown --dtype '" + options.dtype + "' (one of: f32, bf16, f16)");
     dtype = *parsed;
   }
@@ -160,7 +160,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   DType kvDtype = dtype;
   if (!options.kvDtype.empty()) {
     std::optional<DType> parsed = parseDTypeName(options.kvDtype);
-    if (!parsed)
+    if (!parsed || !isFloatDType(*parsed))
       return makeError("unknown --kv-dtype '" + options.kvDtype + "' (one of: f32, bf16, f16)");
     kvDtype = *parsed;
   }
@@ -206,6 +206,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return BFloat16Type::get(&context);
     case DType::F16:
       return Float16Type::get(&context);
+    default: // Only floating-point types pass the option checks above.
+      break;
     }
     return Float32Type::get(&context);
   };
@@ -250,7 +252,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
 
   // From here on `model` holds the kernel module.
   progress.phase("partitioning into kernels");
-  std::vector<EntryPointSchedule> entryPoints;
+  std::vector<EntryPoint> entryPoints;
   {
     KernelsPipelineOptions kernelsOptions;
     kernelsOptions.target = options.target;
@@ -261,7 +263,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return makeError("partitioning into kernels failed: " + diagnostic);
     dumpIf("kernels", *model);
   }
-  for (EntryPointSchedule &schedule : entryPoints)
+  for (EntryPoint &schedule : entryPoints)
     for (const EntryPointSpec &spec : graph.entryPoints)
       if (spec.name == schedule.name)
         schedule.captureAsGraph = spec.captureAsGraph;
@@ -285,8 +287,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     }
     // A dispatch becomes one launch per GPU kernel of its kernel function,
     // each with the dispatch's arguments.
-    for (EntryPointSchedule &ep : entryPoints)
-      for (auto *section : {&ep.prologue, &ep.layerBody, &ep.epilogue}) {
+    for (EntryPoint &ep : entryPoints)
+      for (auto *section : {&ep.schedule.prologue, &ep.schedule.layerBody,
+                            &ep.schedule.epilogue}) {
         std::vector<Dispatch> launched;
         for (Dispatch &dispatch : *section) {
           auto steps = object->launches.find(dispatch.kernel);

@@ -17,10 +17,10 @@ llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
   if (!tokenizer.ok())
     return llvm::createStringError(std::string(tokenizer.status().message()));
   int pieces = (*tokenizer)->vocabSize();
-  if (pieces != config.vocabSize)
+  if (pieces != config.vocab)
     return llvm::createStringError(llvm::formatv(
         "tokenizer {0} has {1} pieces but the model's vocab_size is {2}",
-        tokenizerPath, pieces, config.vocabSize));
+        tokenizerPath, pieces, config.vocab));
   return llvm::Error::success();
 }
 

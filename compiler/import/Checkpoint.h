@@ -41,7 +41,7 @@ llvm::Expected<Checkpoint>
 importCheckpoint(llvm::StringRef path, llvm::StringRef tokenizerOverride = "");
 
 /// Loads the tokenizer at `tokenizerPath` and checks its vocabulary size
-/// against `config.vocabSize`.
+/// against `config.vocab`.
 llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
                                 const ModelConfig &config);
 

@@ -1,34 +1,10 @@
-//===- DType.cpp - element types of checkpoint tensors --------------------===//
+//===- DType.cpp - f16/bf16 conversions ----------------------------------===//
 
 #include "compiler/import/DType.h"
 
 #include <cstring>
 
 namespace llamac {
-
-llvm::StringRef dtypeName(DType type) {
-  switch (type) {
-  case DType::F32:
-    return "f32";
-  case DType::F16:
-    return "f16";
-  case DType::BF16:
-    return "bf16";
-  }
-  return "unknown";
-}
-
-std::optional<DType> parseDTypeName(llvm::StringRef name) {
-  if (name == "f32")
-    return DType::F32;
-  if (name == "f16")
-    return DType::F16;
-  if (name == "bf16")
-    return DType::BF16;
-  return std::nullopt;
-}
-
-size_t dtypeSize(DType type) { return type == DType::F32 ? 4 : 2; }
 
 static uint32_t floatBits(float value) {
   uint32_t bits;

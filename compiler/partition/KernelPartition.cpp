@@ -33,7 +33,7 @@ constexpr int64_t kAttentionBytesPerCacheByte = 4;
 /// Where a value lives at run time: a buffer binding or a scalar argument.
 struct Placement {
   std::optional<Binding> binding;
-  std::string scalar; ///< "pos" or "layer" for index values
+  std::optional<Scalar> scalar; ///< Scalar::Pos or Scalar::Layer for index values
 };
 
 class Partitioner {
@@ -41,26 +41,26 @@ public:
   Partitioner(ModuleOp kernels, const PartitionOptions &options)
       : kernels(kernels), b(kernels.getContext()), options(options) {}
 
-  FailureOr<EntryPointSchedule> partition(func::FuncOp fn) {
-    schedule = EntryPointSchedule();
-    schedule.name = fn.getName().str();
+  FailureOr<EntryPoint> partition(func::FuncOp fn) {
+    entryPoint = EntryPoint();
+    entryPoint.name = fn.getName().str();
     placements.clear();
     preassigned.clear();
     currentSectionIsEpilogue = false;
     Block &entry = fn.getBody().front();
     if (entry.getNumArguments() != 4)
       return fn.emitError("entry point must take (tokens, pos, k_cache, v_cache)");
-    schedule.tokens = cast<RankedTensorType>(entry.getArgument(0).getType()).getDimSize(0);
+    entryPoint.tokens = cast<RankedTensorType>(entry.getArgument(0).getType()).getDimSize(0);
     placements[entry.getArgument(0)] = bindingOf(Binding::Kind::Tokens);
-    placements[entry.getArgument(1)] = Placement{std::nullopt, "pos"};
+    placements[entry.getArgument(1)] = Placement{std::nullopt, Scalar::Pos};
     // Kernels take one layer's slice of the cache, which the runtime
     // locates from the positions it allocated: the compiled kernels never
     // depend on the cache's length.
     placements[entry.getArgument(2)] = bindingOf(Binding::Kind::KCache, /*perLayer=*/true);
     placements[entry.getArgument(3)] = bindingOf(Binding::Kind::VCache, /*perLayer=*/true);
-    if (failed(partitionBlock(entry, schedule.prologue)))
+    if (failed(partitionBlock(entry, entryPoint.schedule.prologue)))
       return failure();
-    return schedule;
+    return entryPoint;
   }
 
 private:
@@ -68,7 +68,7 @@ private:
     Binding binding;
     binding.kind = kind;
     binding.perLayer = perLayer;
-    return Placement{binding, ""};
+    return Placement{binding, std::nullopt};
   }
 
   static bool isCache(const Placement &p) {
@@ -79,10 +79,12 @@ private:
   Placement newBuffer(RankedTensorType type) {
     Binding binding;
     binding.kind = Binding::Kind::Buffer;
-    binding.bufferId = static_cast<int64_t>(schedule.buffers.size());
-    schedule.buffers.push_back(
-        {binding.bufferId, std::vector<int64_t>(type.getShape().begin(), type.getShape().end())});
-    return Placement{binding, ""};
+    binding.bufferId = static_cast<int64_t>(entryPoint.buffers.size());
+    BufferInfo buffer;
+    buffer.id = binding.bufferId;
+    buffer.shape.assign(type.getShape().begin(), type.getShape().end());
+    entryPoint.buffers.push_back(std::move(buffer));
+    return Placement{binding, std::nullopt};
   }
 
   LogicalResult partitionBlock(Block &block, std::vector<Dispatch> &section) {
@@ -101,7 +103,7 @@ private:
       binding.kind = Binding::Kind::Weight;
       binding.weightName = weight.getName().str();
       binding.perLayer = static_cast<bool>(weight.getLayer());
-      placements[weight.getResult()] = Placement{binding, ""};
+      placements[weight.getResult()] = Placement{binding, std::nullopt};
       return success();
     }
     if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op)) {
@@ -114,7 +116,7 @@ private:
       Placement logits = placements.lookup(ret.getOperand(0));
       if (!logits.binding || logits.binding->kind != Binding::Kind::Buffer)
         return ret.emitError("logits must be computed into an activation buffer");
-      schedule.logitsBuffer = logits.binding->bufferId;
+      entryPoint.logits = logits.binding->bufferId;
       return success();
     }
     if (op->hasAttr(kRecomputeAttr)) {
@@ -131,9 +133,9 @@ private:
   }
 
   LogicalResult partitionLayerLoop(scf::ForOp loop, std::vector<Dispatch> &section) {
-    if (&section != &schedule.prologue)
+    if (&section != &entryPoint.schedule.prologue)
       return loop.emitError("nested layer loops are not supported");
-    placements[loop.getInductionVar()] = Placement{std::nullopt, "layer"};
+    placements[loop.getInductionVar()] = Placement{std::nullopt, Scalar::Layer};
     for (auto [arg, init] : llvm::zip(loop.getRegionIterArgs(), loop.getInitArgs()))
       placements[arg] = placements.lookup(init);
     // A value carried to the next layer must be produced in the buffer the
@@ -153,7 +155,7 @@ private:
           return producer->emitError("loop-carried value is read after its update");
       preassigned[yielded] = placements.lookup(arg);
     }
-    if (failed(partitionBlock(*loop.getBody(), schedule.layerBody)))
+    if (failed(partitionBlock(*loop.getBody(), entryPoint.schedule.layerBody)))
       return failure();
     for (auto [result, arg] : llvm::zip(loop.getResults(), loop.getRegionIterArgs()))
       placements[result] = placements.lookup(arg);
@@ -192,8 +194,8 @@ private:
 
   LogicalResult emitKernel(Operation *op, std::vector<Dispatch> &prologueOrBody) {
     std::vector<Dispatch> &section =
-        (&prologueOrBody == &schedule.prologue && currentSectionIsEpilogue)
-            ? schedule.epilogue
+        (&prologueOrBody == &entryPoint.schedule.prologue && currentSectionIsEpilogue)
+            ? entryPoint.schedule.epilogue
             : prologueOrBody;
     Dispatch dispatch;
     // Producers marked for recomputation are cloned into this kernel; their
@@ -207,17 +209,17 @@ private:
         // A one-layer model's loop is folded away by canonicalization and
         // its layer index becomes the constant 0, which is what the runtime
         // uses as the layer outside the layer body.
-        if (p.scalar.empty() && matchPattern(operand, m_Zero()))
-          p.scalar = "layer";
-        if (p.scalar.empty())
+        if (!p.scalar && matchPattern(operand, m_Zero()))
+          p.scalar = Scalar::Layer;
+        if (!p.scalar)
           return op->emitError("index operand is neither pos nor the layer");
         // The only layer-indexed operands are the caches, bound per layer:
         // inside the kernel the layer is 0 of its slice.
-        if (p.scalar == "layer") {
+        if (p.scalar == Scalar::Layer) {
           inputs.layerLeaves.insert(operand);
           continue;
         }
-        dispatch.scalars.push_back(p.scalar);
+        dispatch.scalars.push_back(*p.scalar);
       } else {
         if (!p.binding)
           return op->emitError("operand has no buffer");
@@ -242,7 +244,7 @@ private:
     // the weighted values) in a scratch buffer of its own.
     bool scratch = false;
     if (auto attention = dyn_cast<AttentionOp>(op);
-        attention && options.attentionSplits > 1 && schedule.tokens == 1) {
+        attention && options.attentionSplits > 1 && entryPoint.tokens == 1) {
       auto query = cast<RankedTensorType>(attention.getQuery().getType());
       auto type = RankedTensorType::get({query.getDimSize(0), query.getDimSize(1),
                                          options.attentionSplits, query.getDimSize(2) + 2},
@@ -254,7 +256,7 @@ private:
     // A projection is split over threads when its weights are large enough
     // for the split to repay the wake-ups; a prefill chunk does `tokens`
     // times the work per weight byte, so it splits at a smaller size.
-    int64_t projectionThreshold = schedule.tokens > 1
+    int64_t projectionThreshold = entryPoint.tokens > 1
                                       ? options.minParallelBytes / kPrefillWorkPerByte
                                       : options.minParallelBytes;
     bool ranged = false;
@@ -277,10 +279,10 @@ private:
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
     bool rowsLimited =
-        options.limitRows && schedule.tokens > 1 &&
+        options.limitRows && entryPoint.tokens > 1 &&
         isa<ProjectionOpInterface, AttentionOp, KVWriteOp>(op);
     if (rowsLimited)
-      dispatch.scalars.push_back("rows");
+      dispatch.scalars.push_back(Scalar::Rows);
     dispatch.kernel =
         buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited, scratch);
     section.push_back(std::move(dispatch));
@@ -612,7 +614,7 @@ private:
   ModuleOp kernels;
   OpBuilder b;
   PartitionOptions options;
-  EntryPointSchedule schedule;
+  EntryPoint entryPoint;
   llvm::DenseMap<Value, Placement> placements;
   llvm::DenseMap<Value, Placement> preassigned;
   llvm::StringMap<std::string> kernelsByBody;
@@ -633,7 +635,7 @@ FailureOr<PartitionedModel> partitionIntoKernels(ModuleOp model,
     (*result.kernels)->setAttr(kConfigAttrName, config);
   Partitioner partitioner(*result.kernels, options);
   for (auto fn : model.getOps<func::FuncOp>()) {
-    FailureOr<EntryPointSchedule> schedule = partitioner.partition(fn);
+    FailureOr<EntryPoint> schedule = partitioner.partition(fn);
     if (failed(schedule))
       return failure();
     result.entryPoints.push_back(std::move(*schedule));

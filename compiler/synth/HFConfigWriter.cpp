@@ -26,6 +26,8 @@ static const char *torchDTypeName(DType dtype) {
     return "float16";
   case DType::BF16:
     return "bfloat16";
+  default: // synth writes floating-point checkpoints only (Synth.cpp).
+    break;
   }
   return "float32";
 }

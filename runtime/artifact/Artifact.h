@@ -35,7 +35,7 @@ public:
   const KVCacheInfo &kvCache() const { return meta.kvCache; }
   const std::vector<WeightInfo> &weights() const { return meta.weights; }
   const EntryPoint *entryPoint(absl::string_view name) const {
-    return meta.findEntryPoint(name);
+    return meta.findEntryPoint(std::string_view(name.data(), name.size()));
   }
 
   /// The serialized sentencepiece model, inside the mapping.

@@ -198,12 +198,14 @@ TEST(ArtifactTest, MissingField) {
               HasSubstr("metadata: entry_points has no one-token entry point "
                         "(the decode step)"));
   EXPECT_THAT(editedError([](auto &m) { m["entry_points"]["decode"].erase("graph"); }),
+              HasSubstr("metadata: entry_points.decode.graph is missing"));
+  EXPECT_THAT(editedError([](auto &m) { m["entry_points"]["decode"]["graph"] = 1; }),
               HasSubstr("metadata: entry_points.decode.graph must be a boolean"));
   EXPECT_THAT(editedError([](auto &m) {
                 m["entry_points"]["decode"]["logits_rows"] = "some";
               }),
               HasSubstr("entry_points.decode.logits_rows must be \"all\" or "
-                        "\"last\", not 'some'"));
+                        "\"last\", not \"some\""));
   EXPECT_THAT(editedError([](auto &m) {
                 m["entry_points"]["decode"]["schedule"].erase("epilogue");
               }),
@@ -219,7 +221,7 @@ TEST(ArtifactTest, WrongFieldType) {
       editedError([](auto &m) { m["weights"] = nlohmann::json::object(); }),
       HasSubstr("metadata: weights must be an array"));
   EXPECT_THAT(editedError([](auto &m) { m["model"]["eos"] = {"x"}; }),
-              HasSubstr("model.eos must hold integers"));
+              HasSubstr("model.eos[0] must be an integer"));
   EXPECT_THAT(editedError([](auto &m) { m["model"]["layers"] = 0; }),
               HasSubstr("model.layers must be positive, not 0"));
   EXPECT_THAT(editedError([](auto &m) { m["model"]["bos"] = 99; }),
@@ -270,13 +272,15 @@ TEST(ArtifactTest, BadBindings) {
               HasSubstr("binds weight 'embed' per layer, but its leading "
                         "dimension is not model.layers (1)"));
   EXPECT_THAT(editedError([&](auto &m) { binding(m)[3]["kind"] = "q_cache"; }),
-              HasSubstr("has unknown kind 'q_cache'"));
+              HasSubstr("layer_body[0].bindings[3].kind is \"q_cache\", not one of "
+                        "\"buffer\", \"weight\", \"k_cache\", \"v_cache\", \"tokens\""));
   EXPECT_THAT(
       editedError([](auto &m) {
         m["entry_points"]["decode"]["schedule"]["layer_body"][0]["scalars"] = {
             "pos", "step"};
       }),
-      HasSubstr("may hold only \"pos\", \"layer\" and \"rows\""));
+      HasSubstr("layer_body[0].scalars[1] is \"step\", not one of \"pos\", "
+                "\"layer\", \"rows\""));
   EXPECT_THAT(
       editedError([](auto &m) {
         m["entry_points"]["decode"]["schedule"]["layer_body"][0]["kernel"] =
