@@ -3,13 +3,12 @@
 #include "compiler/artifact/ArtifactWriter.h"
 #include "runtime/artifact/ArtifactFormat.h"
 #include "runtime/artifact/ArtifactMetadata.h"
+#include "runtime/artifact/Checksum.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
-
-#include <xxhash.h>
 
 #include <cstring>
 
@@ -94,10 +93,14 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   meta.target.bf16Dot = c.bf16Dot;
   if (c.targetName == "cpu")
     meta.target.cpuFeatures = c.cpuFeatures;
-  meta.tokenizer = {"sentencepiece", tokenizerOffset, c.tokenizer.size()};
-  meta.kernels = {c.kernelFormat, kernelsOffset, c.kernelLibrary.size()};
+  meta.tokenizer = {"sentencepiece", tokenizerOffset, c.tokenizer.size(),
+                    artifact::checksum(c.tokenizer.data(), c.tokenizer.size())};
+  meta.kernels = {c.kernelFormat, kernelsOffset, c.kernelLibrary.size(),
+                  artifact::checksum(c.kernelLibrary.data(), c.kernelLibrary.size())};
   if (!c.kernelPtx.empty())
-    meta.kernelsPtx = runtime::SectionInfo{"ptx", ptxOffset, c.kernelPtx.size()};
+    meta.kernelsPtx = runtime::SectionInfo{
+        "ptx", ptxOffset, c.kernelPtx.size(),
+        artifact::checksum(c.kernelPtx.data(), c.kernelPtx.size())};
 
   struct Planned {
     const WeightSpec *spec;
@@ -126,18 +129,9 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   meta.kvCache.headDim = meta.model.headDim;
   for (const EntryPoint &ep : c.entryPoints)
     meta.entryPoints[ep.name] = ep;
-  std::string metadata = runtime::serializeArtifactMetadata(meta);
+  // The metadata follows the weights: it holds their checksums, known once
+  // they are streamed, and the header (written last) holds its own.
   uint64_t metadataOffset = offset;
-  uint64_t fileSize = metadataOffset + metadata.size();
-
-  artifact::Header header{};
-  std::memcpy(header.magic, artifact::kMagic, sizeof(header.magic));
-  header.formatVersion = artifact::kFormatVersion;
-  header.headerSize = sizeof(artifact::Header);
-  header.metadataOffset = metadataOffset;
-  header.metadataSize = metadata.size();
-  header.metadataHash = XXH3_64bits(metadata.data(), metadata.size());
-  header.fileSize = fileSize;
 
   std::string tmpPath = path + ".tmp";
   // An interrupted compile (Ctrl-C, SIGTERM) removes its partial file; the
@@ -150,7 +144,8 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     if (ec)
       return makeError("cannot write " + tmpPath + ": " + ec.message());
     SectionWriter w(os);
-    w.write(&header, sizeof(header));
+    artifact::Header header{};
+    w.write(&header, sizeof(header)); // Rewritten once the metadata is known.
     w.padTo(tokenizerOffset);
     w.write(c.tokenizer.data(), c.tokenizer.size());
     w.padTo(kernelsOffset);
@@ -159,11 +154,13 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     w.write(c.kernelPtx.data(), c.kernelPtx.size());
     uint64_t written = 0;
     std::vector<uint8_t> scratch(kWeightChunkBytes);
-    for (const Planned &p : planned) {
+    for (auto [i, p] : llvm::enumerate(planned)) {
       w.padTo(p.offset);
+      artifact::StreamingChecksum sum;
       llvm::Error err = c.weights->stream(
           p.spec->name, p.spec->dtype, scratch, [&](llvm::ArrayRef<uint8_t> piece) {
             w.write(piece.data(), piece.size());
+            sum.update(piece.data(), piece.size());
             written += piece.size();
             if (progress)
               progress(written, totalWeightBytes);
@@ -178,9 +175,21 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
         llvm::sys::fs::remove(tmpPath);
         return std::move(err);
       }
+      meta.weights[i].checksum = sum.digest();
     }
+    std::string metadata = runtime::serializeArtifactMetadata(meta);
     w.padTo(metadataOffset);
     w.write(metadata.data(), metadata.size());
+    std::memcpy(header.magic, artifact::kMagic, sizeof(header.magic));
+    header.formatVersion = artifact::kFormatVersion;
+    header.headerSize = sizeof(artifact::Header);
+    header.metadataOffset = metadataOffset;
+    header.metadataSize = metadata.size();
+    header.metadataChecksum = artifact::checksum(metadata.data(), metadata.size());
+    header.fileSize = metadataOffset + metadata.size();
+    header.headerChecksum = artifact::headerChecksum(header);
+    os.seek(0);
+    os.write(reinterpret_cast<const char *>(&header), sizeof(header));
     os.close();
     if (os.has_error()) {
       llvm::sys::fs::remove(tmpPath);

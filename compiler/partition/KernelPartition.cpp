@@ -1,6 +1,7 @@
 //===- KernelPartition.cpp - split entry points into kernels --------------===//
 
 #include "compiler/partition/KernelPartition.h"
+#include "runtime/artifact/KernelSignature.h"
 #include "dialects/llama/LlamaOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -203,6 +204,8 @@ private:
     KernelInputs inputs;
     collectInputs(op, inputs);
     SmallVector<Type> argTypes;
+    // Which of argTypes are a layer's slice of the K or V cache.
+    SmallVector<bool> cacheArgs;
     for (Value operand : inputs.leaves) {
       Placement p = placements.lookup(operand);
       if (isa<IndexType>(operand.getType())) {
@@ -225,6 +228,7 @@ private:
           return op->emitError("operand has no buffer");
         dispatch.bindings.push_back(*p.binding);
         argTypes.push_back(isCache(p) ? layerSliceType(operand.getType()) : operand.getType());
+        cacheArgs.push_back(isCache(p));
       }
     }
     bool inPlace = isa<KVWriteOp>(op);
@@ -238,6 +242,7 @@ private:
         placements[result] = out;
         dispatch.bindings.push_back(*out.binding);
         argTypes.push_back(result.getType());
+        cacheArgs.push_back(false);
       }
     }
     // Split-key attention keeps each block's partial softmax (max, sum and
@@ -251,6 +256,7 @@ private:
                                         b.getF32Type());
       dispatch.bindings.push_back(*newBuffer(type).binding);
       argTypes.push_back(type);
+      cacheArgs.push_back(false);
       scratch = true;
     }
     // A projection is split over threads when its weights are large enough
@@ -283,10 +289,42 @@ private:
         isa<ProjectionOpInterface, AttentionOp, KVWriteOp>(op);
     if (rowsLimited)
       dispatch.scalars.push_back(Scalar::Rows);
-    dispatch.kernel =
-        buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited, scratch);
+    std::string signature = kernelSignature(argTypes, cacheArgs, dispatch);
+    dispatch.kernel = buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited,
+                                      scratch, signature);
     section.push_back(std::move(dispatch));
     return success();
+  }
+
+  /// The arguments the kernel of `dispatch` takes, from its own tensor
+  /// types (runtime/artifact/KernelSignature.h): the runtime holds every
+  /// dispatch to them, whatever the metadata says.
+  static std::string kernelSignature(ArrayRef<Type> tensorArgTypes, ArrayRef<bool> cacheArgs,
+                                     const Dispatch &dispatch) {
+    runtime::KernelSignature signature;
+    for (auto [type, cache] : llvm::zip(tensorArgTypes, cacheArgs)) {
+      auto tensor = cast<RankedTensorType>(type);
+      runtime::KernelArg arg;
+      // A cache slice's positions are the compiled maximum; a run allocates
+      // fewer, so what must agree is the bytes of one position.
+      int64_t elements = cache ? tensor.getNumElements() / tensor.getDimSize(1)
+                               : tensor.getNumElements();
+      arg.kind = cache ? runtime::KernelArg::Kind::Cache : runtime::KernelArg::Kind::Pointer;
+      arg.bytes = (static_cast<uint64_t>(elements) * tensor.getElementTypeBitWidth() + 7) / 8;
+      signature.push_back(arg);
+    }
+    for (Scalar scalar : dispatch.scalars) {
+      runtime::KernelArg arg;
+      arg.kind = runtime::KernelArg::Kind::Scalar;
+      arg.scalar = scalar;
+      signature.push_back(arg);
+    }
+    if (dispatch.range) {
+      runtime::KernelArg arg;
+      arg.kind = runtime::KernelArg::Kind::Range;
+      signature.push_back(arg);
+    }
+    return runtime::formatKernelSignature(signature);
   }
 
   /// Creates (or reuses an identical) kernel function for `op`. Arguments:
@@ -295,7 +333,7 @@ private:
   /// rows-limited kernels, then begin/end for ranged ones.
   std::string buildKernelFunc(Operation *op, const KernelInputs &inputs,
                               ArrayRef<Type> tensorArgTypes, bool inPlace, bool ranged,
-                              bool rowsLimited, bool scratch) {
+                              bool rowsLimited, bool scratch, StringRef signature) {
     Location loc = op->getLoc();
     SmallVector<Type> types(tensorArgTypes);
     unsigned numIndex = 0;
@@ -314,6 +352,7 @@ private:
                         op->getName().stripDialect()).str();
     auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(types, results));
     fn.setPrivate();
+    fn->setAttr(kKernelSignatureAttr, b.getStringAttr(signature));
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToEnd(entry);
 

@@ -22,6 +22,12 @@ inline constexpr llvm::StringLiteral kRecomputeAttr = "llama.recompute";
 /// Marks the kernel-function argument that is a kernel's private scratch
 /// buffer (split-key attention's partial softmaxes), not an op operand.
 inline constexpr llvm::StringLiteral kScratchAttr = "llama.scratch";
+
+/// On a kernel function: the arguments its packed call takes, in
+/// runtime/artifact/KernelSignature.h's text form. The partitioner sets it;
+/// the CPU code generator stores it in the kernel library, where the runtime
+/// checks every dispatch against it.
+inline constexpr llvm::StringLiteral kKernelSignatureAttr = "llama.signature";
 } // namespace mlir::llama
 
 #endif // LLAMAC_DIALECTS_LLAMA_LLAMAATTRS_H

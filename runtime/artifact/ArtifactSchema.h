@@ -65,6 +65,8 @@ struct SectionInfo {
   std::string kind; ///< tokenizer "kind" or kernels "format"
   uint64_t offset = 0;
   uint64_t size = 0;
+  /// XXH3-64 of the bytes, checked when the artifact is opened.
+  uint64_t checksum = 0;
 };
 
 struct WeightInfo {
@@ -73,6 +75,9 @@ struct WeightInfo {
   std::vector<int64_t> shape;
   uint64_t offset = 0;
   uint64_t size = 0;
+  /// XXH3-64 of the bytes, checked by `Artifact::verifyWeights` (`llama-run
+  /// check`, `--verify`).
+  uint64_t checksum = 0;
   /// Points into the mapping; set by `Artifact::open`, null after parsing
   /// metadata alone.
   const void *data = nullptr;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <algorithm>
 #include <set>
 
 namespace llamac::runtime {
@@ -220,6 +221,44 @@ absl::Status checkEntryPoint(EntryPoint &ep, const ArtifactMetadata &meta) {
 }
 
 } // namespace
+
+absl::Status checkSectionsDisjoint(const ArtifactMetadata &meta,
+                                   uint64_t metadataOffset,
+                                   uint64_t metadataSize) {
+  struct Range {
+    uint64_t begin, end;
+    std::string name;
+  };
+  // Every range was checked to lie inside the file, so `end` cannot wrap.
+  std::vector<Range> ranges = {
+      {0, artifact::kSectionAlignment, "the header"},
+      {metadataOffset, metadataOffset + metadataSize, "the metadata"},
+      {meta.tokenizer.offset, meta.tokenizer.offset + meta.tokenizer.size,
+       "tokenizer"},
+      {meta.kernels.offset, meta.kernels.offset + meta.kernels.size,
+       "kernels"}};
+  if (meta.kernelsPtx)
+    ranges.push_back({meta.kernelsPtx->offset,
+                      meta.kernelsPtx->offset + meta.kernelsPtx->size,
+                      "kernels_ptx"});
+  for (const WeightInfo &w : meta.weights)
+    ranges.push_back(
+        {w.offset, w.offset + w.size, absl::StrCat("weight '", w.name, "'")});
+  ranges.erase(std::remove_if(ranges.begin(), ranges.end(),
+                              [](const Range &r) { return r.begin == r.end; }),
+               ranges.end());
+  std::sort(ranges.begin(), ranges.end(), [](const Range &a, const Range &b) {
+    return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+  });
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].begin < ranges[i - 1].end)
+      return fail(ranges[i].name,
+                  absl::StrCat("[", ranges[i].begin, ", ", ranges[i].end,
+                               ") overlaps ", ranges[i - 1].name, " [",
+                               ranges[i - 1].begin, ", ", ranges[i - 1].end,
+                               ")"));
+  return absl::OkStatus();
+}
 
 absl::Status checkMetadata(ArtifactMetadata &meta, uint64_t fileSize) {
   RETURN_IF_ERROR(checkModel(meta.model));

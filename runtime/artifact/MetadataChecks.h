@@ -22,6 +22,12 @@ namespace llamac::runtime {
 /// sections. Errors read "metadata: <path> <problem>".
 absl::Status checkMetadata(ArtifactMetadata &meta, uint64_t fileSize);
 
+/// No two of the header's page, the sections, the weights and the metadata
+/// (`[metadataOffset, +metadataSize)`) share a byte.
+absl::Status checkSectionsDisjoint(const ArtifactMetadata &meta,
+                                   uint64_t metadataOffset,
+                                   uint64_t metadataSize);
+
 } // namespace llamac::runtime
 
 #endif // LLAMAC_RUNTIME_ARTIFACT_METADATACHECKS_H

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/artifact/MetadataJson.h"
+#include "runtime/artifact/Checksum.h"
 #include "runtime/artifact/SchemaFields.h"
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,11 @@ namespace {
 using nlohmann::json;
 using schema::Limits;
 using schema::NamedBool;
+
+/// Whether the extra arguments of a field are just schema::kHex.
+template <class... Extra>
+constexpr bool kIsHex =
+    sizeof...(Extra) == 1 && (std::is_same_v<Extra, schema::Hex> && ...);
 
 /// Abseil's own string_view (Debian builds it without std::string_view).
 absl::string_view sv(std::string_view s) { return {s.data(), s.size()}; }
@@ -157,6 +163,13 @@ private:
       }
     } else if constexpr (std::is_same_v<T, int64_t>) {
       readInteger(v, where, out, extra...);
+    } else if constexpr (std::is_same_v<T, uint64_t> && kIsHex<Extra...>) {
+      std::optional<uint64_t> value;
+      if (v.is_string())
+        value = artifact::parseChecksumHex(v.get<std::string>());
+      if (!value)
+        return fail(where, "must be 16 hex digits");
+      out = *value;
     } else if constexpr (std::is_same_v<T, uint64_t>) {
       int64_t n = 0;
       readInteger(v, where, n, Limits{0});
@@ -244,6 +257,8 @@ public:
     if constexpr (std::is_same_v<T, bool> && sizeof...(Extra) == 1) {
       const NamedBool &names = (extra, ...);
       return std::string(value ? names.whenTrue : names.whenFalse);
+    } else if constexpr (std::is_same_v<T, uint64_t> && kIsHex<Extra...>) {
+      return artifact::checksumHex(value);
     } else if constexpr (std::is_enum_v<T>) {
       return std::string(nameOf(value));
     } else if constexpr (std::is_arithmetic_v<T> ||

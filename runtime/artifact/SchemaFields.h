@@ -13,7 +13,7 @@
 //                                       and the writer leaves the default out
 //   v.object(key, [&](auto &sub) {...}) a nested object described in place
 // `limits` bounds an integer, or each integer of a list (Limits below);
-// a NamedBool gives a boolean two names.
+// a NamedBool gives a boolean two names; kHex writes a checksum in hex.
 //
 // Adding a field: a member in ArtifactSchema.h and one line here. Adding an
 // element type: one row in DType.cpp. Adding a binding kind or a scalar: an
@@ -43,6 +43,11 @@ struct Limits {
 struct NamedBool {
   std::string_view whenTrue, whenFalse;
 };
+
+/// A 64-bit checksum stored as 16 hex digits (JSON numbers above 2^53 do
+/// not survive every reader).
+struct Hex {};
+inline constexpr Hex kHex{};
 
 /// Sizes of the model and the cache: positive, and small enough that their
 /// products (element counts, bytes) stay far from overflowing.
@@ -102,6 +107,7 @@ template <class V> void describe(V &v, TargetInfo &t) {
 template <class V> void describeRange(V &v, SectionInfo &s) {
   v.field("offset", s.offset);
   v.field("size", s.size);
+  v.field("xxh3", s.checksum, kHex);
 }
 
 /// A code object: `kernels` and `kernels_ptx`.
@@ -116,6 +122,7 @@ template <class V> void describe(V &v, WeightInfo &w) {
   v.field("shape", w.shape, kDimension);
   v.field("offset", w.offset);
   v.field("size", w.size);
+  v.field("xxh3", w.checksum, kHex);
 }
 
 template <class V> void describe(V &v, KVCacheInfo &kv) {

@@ -56,14 +56,15 @@ ArtifactMetadata cpuMetadata() {
   m.model = {4, 6, 1, 2, 1, 2, 8, 16, 1e-5, 10000.0, 1, {2}};
   m.target.name = "cpu";
   m.target.chip = "znver5";
-  m.tokenizer = {"sentencepiece", 4096, 10};
-  m.kernels = {"elf-shared-object", 8192, 20};
+  m.tokenizer = {"sentencepiece", 4096, 10, 0x1};
+  m.kernels = {"elf-shared-object", 8192, 20, 0xfedcba9876543210};
   WeightInfo w;
   w.name = "layers.wq";
   w.dtype = DType::BF16;
   w.shape = {1, 4, 4};
   w.offset = 12288;
   w.size = 32;
+  w.checksum = 0xabc;
   m.weights = {w};
   m.kvCache = {DType::F16, 1, 1, 16, 2};
   EntryPoint decode;
@@ -96,10 +97,12 @@ TEST(MetadataJsonTest, WritesTheDocumentedFields) {
               "head_dim": 2, "vocab": 8, "max_seq_len": 16, "norm_eps": 1e-5,
               "rope_theta": 10000.0, "bos": 1, "eos": [2]},
     "target": {"name": "cpu", "chip": "znver5"},
-    "tokenizer": {"kind": "sentencepiece", "offset": 4096, "size": 10},
-    "kernels": {"format": "elf-shared-object", "offset": 8192, "size": 20},
+    "tokenizer": {"kind": "sentencepiece", "offset": 4096, "size": 10,
+                  "xxh3": "0000000000000001"},
+    "kernels": {"format": "elf-shared-object", "offset": 8192, "size": 20,
+                "xxh3": "fedcba9876543210"},
     "weights": [{"name": "layers.wq", "dtype": "bf16", "shape": [1, 4, 4],
-                 "offset": 12288, "size": 32}],
+                 "offset": 12288, "size": 32, "xxh3": "0000000000000abc"}],
     "kv_cache": {"dtype": "f16", "layers": 1, "kv_heads": 1, "positions": 16,
                  "head_dim": 2},
     "entry_points": {"decode": {
@@ -122,7 +125,7 @@ TEST(MetadataJsonTest, EveryFieldSurvivesAWriteAndARead) {
   ArtifactMetadata m = cpuMetadata();
   m.target.cpuFeatures = {"avx512f", "avx512_bf16"};
   m.target.bf16Dot = true;
-  m.kernelsPtx = SectionInfo{"ptx", 16384, 7}; // refused for cpu: read as nvvm
+  m.kernelsPtx = SectionInfo{"ptx", 16384, 7, ~uint64_t(0)}; // nvvm only
   m.target.name = "nvvm";
   m.kernels.kind = "cubin";
   EntryPoint &decode = m.entryPoints["decode"];
@@ -159,15 +162,19 @@ TEST(MetadataJsonTest, EveryFieldSurvivesAWriteAndARead) {
   EXPECT_EQ(back->tokenizer.kind, "sentencepiece");
   EXPECT_EQ(back->tokenizer.offset, 4096u);
   EXPECT_EQ(back->tokenizer.size, 10u);
+  EXPECT_EQ(back->tokenizer.checksum, 0x1u);
+  EXPECT_EQ(back->kernels.checksum, 0xfedcba9876543210u);
   EXPECT_EQ(back->kernels.kind, "cubin");
   ASSERT_TRUE(back->kernelsPtx.has_value());
   EXPECT_EQ(back->kernelsPtx->offset, 16384u);
   EXPECT_EQ(back->kernelsPtx->size, 7u);
+  EXPECT_EQ(back->kernelsPtx->checksum, ~uint64_t(0));
   ASSERT_EQ(back->weights.size(), 1u);
   EXPECT_EQ(back->weights[0].dtype, DType::BF16);
   EXPECT_EQ(back->weights[0].shape, (std::vector<int64_t>{1, 4, 4}));
   EXPECT_EQ(back->weights[0].offset, 12288u);
   EXPECT_EQ(back->weights[0].size, 32u);
+  EXPECT_EQ(back->weights[0].checksum, 0xabcu);
   EXPECT_EQ(back->kvCache.dtype, DType::F16);
   EXPECT_EQ(back->kvCache.positions, 16);
 

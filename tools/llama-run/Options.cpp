@@ -13,9 +13,12 @@ namespace llamac::tools {
 std::string usage() {
   return R"(usage: llama-run <artifact> --prompt TEXT [options]
        llama-run bench <artifact> [bench options]  (see llama-run bench --help)
+       llama-run check <artifact>
 
 Generates text with a model compiled by `llamac compile`; `bench` measures
-prefill and decode speed and decode's share of the memory bandwidth.
+prefill and decode speed and decode's share of the memory bandwidth;
+`check` verifies every checksum of an artifact, the weights' included, and
+its schedule against its kernels (exit status 0 when it is intact).
 
 options:
   --prompt TEXT          text to continue (required)
@@ -35,6 +38,9 @@ options:
   --json                 print one JSON object as the last line of stdout
                          instead of streaming the text
   --quiet                no statistics on stderr
+  --verify               check every weight's checksum before running
+                         (the header, metadata, tokenizer and kernels are
+                         always checked)
   --help                 this text
 )";
 }
@@ -51,6 +57,8 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
     o.json = true;
   } else if (name == "--quiet") {
     o.quiet = true;
+  } else if (name == "--verify") {
+    o.model.verifyWeights = true;
   } else if (name == "--prompt") {
     o.prompt = value;
     o.hasPrompt = true;
@@ -109,7 +117,7 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
 absl::StatusOr<RunOptions>
 parseRunOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = {
-      {"--help", "--json", "--quiet"},
+      {"--help", "--json", "--quiet", "--verify"},
       {"--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
        "--seed", "--threads", "--max-seq-len", "--device"}};
   RunOptions o;

@@ -4,13 +4,14 @@
 // command line"): text streams to stdout; statistics go to stderr; `--json`
 // prints one JSON object as the last line of stdout; errors are one
 // `error: ...` line on stderr with exit status 2 for usage errors and 1 for
-// everything else. `llama-run bench` (BenchCommand.cpp) keeps the same
-// contract.
+// everything else. `llama-run bench` (BenchCommand.cpp) and `llama-run
+// check` (CheckCommand.cpp) keep the same contract.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Session.h"
 #include "tools/llama-run/BenchCommand.h"
+#include "tools/llama-run/CheckCommand.h"
 #include "tools/llama-run/Options.h"
 
 #include "absl/strings/str_format.h"
@@ -56,6 +57,9 @@ int main(int argc, char **argv) {
   // ./bench.
   if (!args.empty() && args[0] == "bench")
     return llamac::tools::runBenchCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "check")
+    return llamac::tools::runCheckCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   absl::StatusOr<llamac::tools::RunOptions> parsed =
       llamac::tools::parseRunOptions(args);
