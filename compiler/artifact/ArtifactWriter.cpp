@@ -1,14 +1,10 @@
 //===- ArtifactWriter.cpp - write a compiled model to disk ----------------===//
 
 #include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/support/OutputFile.h"
 #include "runtime/artifact/ArtifactFormat.h"
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/artifact/Checksum.h"
-
-#include "llvm/ADT/ScopeExit.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Signals.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
 
@@ -47,30 +43,6 @@ runtime::ModelInfo modelInfo(mlir::llama::ConfigAttr c) {
   return m;
 }
 
-/// Writes at explicit offsets, zero-filling the gaps, so that sections land
-/// on their aligned offsets.
-class SectionWriter {
-public:
-  explicit SectionWriter(llvm::raw_fd_ostream &os) : os(os) {}
-  void padTo(uint64_t offset) {
-    static const char zeros[4096] = {};
-    while (position < offset) {
-      uint64_t n = std::min<uint64_t>(sizeof(zeros), offset - position);
-      os.write(zeros, n);
-      position += n;
-    }
-  }
-  void write(const void *data, uint64_t size) {
-    os.write(static_cast<const char *>(data), size);
-    position += size;
-  }
-  uint64_t tell() const { return position; }
-
-private:
-  llvm::raw_fd_ostream &os;
-  uint64_t position = 0;
-};
-
 } // namespace
 
 llvm::Expected<uint64_t> writeArtifact(const std::string &path,
@@ -95,6 +67,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     meta.target.cpuFeatures = c.cpuFeatures;
   meta.tokenizer = {"sentencepiece", tokenizerOffset, c.tokenizer.size(),
                     artifact::checksum(c.tokenizer.data(), c.tokenizer.size())};
+  meta.kernelSignatures = c.kernelSignatures;
   meta.kernels = {c.kernelFormat, kernelsOffset, c.kernelLibrary.size(),
                   artifact::checksum(c.kernelLibrary.data(), c.kernelLibrary.size())};
   if (!c.kernelPtx.empty())
@@ -133,73 +106,65 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   // they are streamed, and the header (written last) holds its own.
   uint64_t metadataOffset = offset;
 
-  std::string tmpPath = path + ".tmp";
-  // An interrupted compile (Ctrl-C, SIGTERM) removes its partial file; the
-  // final name only ever holds a complete artifact (rename below).
-  llvm::sys::RemoveFileOnSignal(tmpPath);
-  auto forgetTmp = llvm::make_scope_exit([&] { llvm::sys::DontRemoveFileOnSignal(tmpPath); });
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(tmpPath, ec);
-    if (ec)
-      return makeError("cannot write " + tmpPath + ": " + ec.message());
-    SectionWriter w(os);
-    artifact::Header header{};
-    w.write(&header, sizeof(header)); // Rewritten once the metadata is known.
-    w.padTo(tokenizerOffset);
-    w.write(c.tokenizer.data(), c.tokenizer.size());
-    w.padTo(kernelsOffset);
-    w.write(c.kernelLibrary.data(), c.kernelLibrary.size());
-    w.padTo(ptxOffset);
-    w.write(c.kernelPtx.data(), c.kernelPtx.size());
-    uint64_t written = 0;
-    std::vector<uint8_t> scratch(kWeightChunkBytes);
-    for (auto [i, p] : llvm::enumerate(planned)) {
-      w.padTo(p.offset);
-      artifact::StreamingChecksum sum;
-      llvm::Error err = c.weights->stream(
-          p.spec->name, p.spec->dtype, scratch, [&](llvm::ArrayRef<uint8_t> piece) {
-            w.write(piece.data(), piece.size());
-            sum.update(piece.data(), piece.size());
-            written += piece.size();
-            if (progress)
-              progress(written, totalWeightBytes);
-            return llvm::Error::success();
-          });
-      if (!err && w.tell() != p.offset + p.size)
-        err = makeError("internal error: weight '" + p.spec->name + "' streamed " +
-                        llvm::Twine(w.tell() - p.offset) + " bytes, expected " +
-                        llvm::Twine(p.size));
-      if (err) {
-        os.close();
-        llvm::sys::fs::remove(tmpPath);
-        return std::move(err);
-      }
-      meta.weights[i].checksum = sum.digest();
-    }
-    std::string metadata = runtime::serializeArtifactMetadata(meta);
-    w.padTo(metadataOffset);
-    w.write(metadata.data(), metadata.size());
-    std::memcpy(header.magic, artifact::kMagic, sizeof(header.magic));
-    header.formatVersion = artifact::kFormatVersion;
-    header.headerSize = sizeof(artifact::Header);
-    header.metadataOffset = metadataOffset;
-    header.metadataSize = metadata.size();
-    header.metadataChecksum = artifact::checksum(metadata.data(), metadata.size());
-    header.fileSize = metadataOffset + metadata.size();
-    header.headerChecksum = artifact::headerChecksum(header);
-    os.seek(0);
-    os.write(reinterpret_cast<const char *>(&header), sizeof(header));
-    os.close();
-    if (os.has_error()) {
-      llvm::sys::fs::remove(tmpPath);
-      return makeError("writing " + tmpPath + " failed: " + os.error().message());
-    }
+  auto file = OutputFile::create(path, c.inputFiles);
+  if (!file)
+    return file.takeError();
+  OutputFile &out = **file;
+  // Any error returns before commit(): `out` then removes its temporary and
+  // an existing artifact at `path` stays as it was.
+  artifact::Header header{}; // Overwritten once the metadata is known.
+  if (llvm::Error err = out.write(&header, sizeof(header)))
+    return std::move(err);
+  for (auto [sectionOffset, bytes] :
+       {std::pair<uint64_t, llvm::StringRef>{tokenizerOffset, c.tokenizer},
+        {kernelsOffset, c.kernelLibrary},
+        {ptxOffset, c.kernelPtx}}) {
+    if (llvm::Error err = out.padTo(sectionOffset))
+      return std::move(err);
+    if (llvm::Error err = out.write(bytes))
+      return std::move(err);
   }
-  if (auto ec = llvm::sys::fs::rename(tmpPath, path)) {
-    llvm::sys::fs::remove(tmpPath);
-    return makeError("cannot rename " + tmpPath + " to " + path + ": " + ec.message());
+  uint64_t written = 0;
+  std::vector<uint8_t> scratch(kWeightChunkBytes);
+  for (auto [i, p] : llvm::enumerate(planned)) {
+    if (llvm::Error err = out.padTo(p.offset))
+      return std::move(err);
+    artifact::StreamingChecksum sum;
+    if (llvm::Error err = c.weights->stream(
+            p.spec->name, p.spec->dtype, scratch,
+            [&](llvm::ArrayRef<uint8_t> piece) -> llvm::Error {
+              if (llvm::Error err = out.write(piece.data(), piece.size()))
+                return err;
+              sum.update(piece.data(), piece.size());
+              written += piece.size();
+              if (progress)
+                progress(written, totalWeightBytes);
+              return llvm::Error::success();
+            }))
+      return std::move(err);
+    if (out.position() != p.offset + p.size)
+      return makeError("internal error: weight '" + p.spec->name + "' streamed " +
+                       llvm::Twine(out.position() - p.offset) + " bytes, expected " +
+                       llvm::Twine(p.size));
+    meta.weights[i].checksum = sum.digest();
   }
+  std::string metadata = runtime::serializeArtifactMetadata(meta);
+  if (llvm::Error err = out.padTo(metadataOffset))
+    return std::move(err);
+  if (llvm::Error err = out.write(metadata))
+    return std::move(err);
+  std::memcpy(header.magic, artifact::kMagic, sizeof(header.magic));
+  header.formatVersion = artifact::kFormatVersion;
+  header.headerSize = sizeof(artifact::Header);
+  header.metadataOffset = metadataOffset;
+  header.metadataSize = metadata.size();
+  header.metadataChecksum = artifact::checksum(metadata.data(), metadata.size());
+  header.fileSize = metadataOffset + metadata.size();
+  header.headerChecksum = artifact::headerChecksum(header);
+  if (llvm::Error err = out.overwrite(0, &header, sizeof(header)))
+    return std::move(err);
+  if (llvm::Error err = out.commit())
+    return std::move(err);
   return totalWeightBytes;
 }
 

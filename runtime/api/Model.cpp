@@ -76,8 +76,10 @@ std::shared_ptr<hal::Device> Model::sharedDevice() const {
 absl::StatusOr<std::shared_ptr<const Model>>
 Model::load(const std::string &path, const ModelOptions &options) {
   Clock::time_point start = Clock::now();
-  if (options.threads < 0)
-    return absl::InvalidArgumentError("--threads must be at least 1");
+  if (options.threads < 0 || options.threads > hal::kMaxCpuThreads)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--threads must be in [1, ", hal::kMaxCpuThreads, "], not ",
+        options.threads));
   if (options.maxSeqLen < 0)
     return absl::InvalidArgumentError("--max-seq-len must be positive");
 
@@ -130,11 +132,11 @@ Model::load(const std::string &path, const ModelOptions &options) {
   // arguments the kernel library says it takes.
   const hal::Executable &executable = *state->kernels;
   if (absl::Status s = runtime::checkKernelSignatures(
-          a.metadata(),
-          [&](std::string_view kernel) {
-            return executable.signature(
-                absl::string_view(kernel.data(), kernel.size()));
-          });
+          a.metadata(), runtime::withMetadataSignatures(
+                            a.metadata(), [&](std::string_view kernel) {
+                              return executable.signature(absl::string_view(
+                                  kernel.data(), kernel.size()));
+                            }));
       !s.ok())
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
 

@@ -20,8 +20,18 @@ checkArtifact(const std::string &path,
   ArtifactCheckReport report;
   report.weights = a.weights().size();
   report.weightBytes = a.weightBytes();
-  if (a.target().isGpu())
+  if (a.target().isGpu()) {
+    // A GPU code object is not readable here: its signatures are the
+    // metadata's.
+    if (absl::Status s = checkKernelSignatures(
+            a.metadata(), withMetadataSignatures(a.metadata(), [](std::string_view) {
+              return std::optional<std::string>();
+            }));
+        !s.ok())
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+    report.kernelsChecked = a.metadata().kernelSignatures.size();
     return report;
+  }
   // The kernels passed their checksum: loading them runs nothing of ours
   // (the library has no initializers) and lets the signatures be read.
   absl::StatusOr<std::unique_ptr<KernelLibrary>> library =

@@ -190,6 +190,10 @@ struct ArtifactMetadata {
   /// NVVM: the kernels as PTX text, JIT-compiled by a GPU that cannot load
   /// the cubin.
   std::optional<SectionInfo> kernelsPtx;
+  /// GPU targets: the signature of each GPU kernel (KernelSignature.h),
+  /// which a cubin or HSACO cannot be asked for on the host. CPU kernel
+  /// libraries hold their own.
+  std::map<std::string, std::string> kernelSignatures;
   std::vector<WeightInfo> weights;
   KVCacheInfo kvCache;
   std::map<std::string, EntryPoint> entryPoints;

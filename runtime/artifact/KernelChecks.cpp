@@ -93,6 +93,19 @@ absl::Status checkDispatch(const Dispatch &d, const std::string &where,
 
 } // namespace
 
+SignatureLookup withMetadataSignatures(const ArtifactMetadata &meta,
+                                       SignatureLookup fromCode) {
+  return [&meta, fromCode = std::move(fromCode)](
+             std::string_view kernel) -> std::optional<std::string> {
+    if (std::optional<std::string> inCode = fromCode(kernel))
+      return inCode;
+    if (meta.kernelSignatures.empty())
+      return std::nullopt;
+    auto it = meta.kernelSignatures.find(std::string(kernel));
+    return it == meta.kernelSignatures.end() ? std::string() : it->second;
+  };
+}
+
 absl::Status checkKernelSignatures(const ArtifactMetadata &meta,
                                    const SignatureLookup &lookup) {
   std::map<std::string, std::optional<KernelSignature>> parsed;

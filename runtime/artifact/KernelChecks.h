@@ -29,6 +29,11 @@ namespace llamac::runtime {
 using SignatureLookup =
     std::function<std::optional<std::string>(std::string_view kernel)>;
 
+/// The signatures `fromCode` gives, or where the code object records none
+/// (GPU targets), those of the metadata's `kernel_signatures`.
+SignatureLookup withMetadataSignatures(const ArtifactMetadata &meta,
+                                       SignatureLookup fromCode);
+
 /// Checks every dispatch of `meta` against `lookup`. Errors name the
 /// dispatch and the argument, e.g. "metadata: entry_points.decode.schedule.
 /// layer_body[2] passes 5 arguments but kernel 'k3_linear' takes 6".

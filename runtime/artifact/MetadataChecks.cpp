@@ -2,6 +2,7 @@
 
 #include "runtime/artifact/MetadataChecks.h"
 #include "runtime/artifact/ArtifactFormat.h"
+#include "runtime/artifact/ModelLimits.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -59,6 +60,13 @@ absl::string_view kernelFormatFor(const TargetInfo &target) {
 }
 
 absl::Status checkModel(const ModelInfo &m) {
+  // The compiler's limits (ModelLimits.h); written so that NaN fails too.
+  if (!(m.normEps > 0 && m.normEps <= limits::kMaxNormEps))
+    return fail("model.norm_eps", absl::StrCat(m.normEps, " is not in (0, ",
+                                               limits::kMaxNormEps, "]"));
+  if (!(m.ropeTheta > 0 && m.ropeTheta <= limits::kMaxRopeTheta))
+    return fail("model.rope_theta", absl::StrCat(m.ropeTheta, " is not in (0, ",
+                                                 limits::kMaxRopeTheta, "]"));
   if (m.bos < 0 || m.bos >= m.vocab)
     return fail("model.bos", absl::StrCat(m.bos, " is outside the vocabulary"));
   for (int64_t id : m.eos)
@@ -81,6 +89,10 @@ absl::Status checkSections(const ArtifactMetadata &meta, uint64_t fileSize) {
     return fail("kernels.format",
                 absl::StrCat("is '", meta.kernels.kind, "' but target '",
                              t.name, "' needs '", format, "'"));
+  if (!meta.kernelSignatures.empty() && !t.isGpu())
+    return fail("kernel_signatures",
+                "is only allowed for GPU targets (a CPU kernel library holds "
+                "its own)");
   if (!meta.kernelsPtx)
     return absl::OkStatus();
   if (t.name != "nvvm")

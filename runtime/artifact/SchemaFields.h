@@ -25,6 +25,7 @@
 #define LLAMAC_RUNTIME_ARTIFACT_SCHEMAFIELDS_H
 
 #include "runtime/artifact/ArtifactSchema.h"
+#include "runtime/artifact/ModelLimits.h"
 
 #include <cstdint>
 #include <limits>
@@ -49,9 +50,10 @@ struct NamedBool {
 struct Hex {};
 inline constexpr Hex kHex{};
 
-/// Sizes of the model and the cache: positive, and small enough that their
-/// products (element counts, bytes) stay far from overflowing.
-inline constexpr Limits kModelSize{1, (int64_t(1) << 31) - 1};
+/// Sizes of the model and the cache: positive, and below the limit the
+/// compiler applies too (ModelLimits.h), so their products stay far from
+/// overflowing.
+inline constexpr Limits kModelSize{1, limits::kModelSizeLimit - 1};
 inline constexpr Limits kPositive{1, std::numeric_limits<int64_t>::max()};
 /// A dimension of a tensor or buffer; their product is checked separately.
 inline constexpr Limits kDimension{1, int64_t(1) << 62};
@@ -190,6 +192,7 @@ template <class V> void describe(V &v, ArtifactMetadata &m) {
   });
   v.field("kernels", m.kernels);
   v.optional("kernels_ptx", m.kernelsPtx);
+  v.optional("kernel_signatures", m.kernelSignatures);
   v.field("weights", m.weights);
   v.field("kv_cache", m.kvCache);
   v.field("entry_points", m.entryPoints);

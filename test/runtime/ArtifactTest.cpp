@@ -183,6 +183,14 @@ TEST(ArtifactTest, WeightChecksumsAreVerifiedOnRequest) {
   EXPECT_TRUE((*Artifact::open(intact.path))->verifyWeights().ok());
 }
 
+TEST(ArtifactTest, KernelSignaturesInMetadataAreForGpuTargets) {
+  EXPECT_THAT(editedError([](auto &m) {
+                m["kernel_signatures"] = {{"k0_add", "p16"}};
+              }),
+              HasSubstr("metadata: kernel_signatures is only allowed for GPU "
+                        "targets"));
+}
+
 TEST(ArtifactTest, SectionsNeverOverlap) {
   EXPECT_THAT(editedError([](auto &m) {
                 m["weights"][1]["offset"] = m["weights"][0]["offset"];

@@ -69,6 +69,30 @@ TEST(KernelChecksTest, EachDisagreementNamesTheDispatchAndArgument) {
               HasSubstr("whose signature 'p16,,p4' is malformed"));
 }
 
+TEST(KernelChecksTest, GpuSignaturesComeFromTheMetadata) {
+  ArtifactMetadata meta = decodeOnly();
+  auto noneInCode = [](std::string_view) { return std::optional<std::string>(); };
+  // No table: nothing to check against.
+  EXPECT_EQ(std::string(checkKernelSignatures(
+                            meta, withMetadataSignatures(meta, noneInCode))
+                            .message()),
+            "");
+  meta.kernelSignatures["k0_add"] = "p16,p16,p256,c16,c16,p4,p64,pos,layer";
+  EXPECT_THAT(std::string(checkKernelSignatures(
+                              meta, withMetadataSignatures(meta, noneInCode))
+                              .message()),
+              HasSubstr("passes 10 arguments but kernel 'k0_add'"));
+  meta.kernelSignatures["k0_add"] = kDecodeAdd;
+  EXPECT_TRUE(
+      checkKernelSignatures(meta, withMetadataSignatures(meta, noneInCode)).ok());
+  // A kernel the table does not name is an error, as in a kernel library.
+  meta.kernelSignatures = {{"k9_other", kDecodeAdd}};
+  EXPECT_THAT(std::string(checkKernelSignatures(
+                              meta, withMetadataSignatures(meta, noneInCode))
+                              .message()),
+              HasSubstr("which the kernel library has no signature for"));
+}
+
 TEST(KernelChecksTest, SignaturesRoundTrip) {
   std::optional<KernelSignature> s = parseKernelSignature(kDecodeAdd);
   ASSERT_TRUE(s.has_value());

@@ -2,6 +2,7 @@
 
 #include "tools/llama-run/CheckCommand.h"
 #include "runtime/artifact/ArtifactCheck.h"
+#include "tools/common/ToolErrors.h"
 
 #include "absl/strings/str_format.h"
 
@@ -34,8 +35,8 @@ int runCheckCommand(const std::vector<std::string> &args) {
   bool quiet = false;
   for (const std::string &arg : args) {
     if (arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
+      writeStandardOutput(kUsage);
+      return finishStandardOutput(0);
     }
     if (arg == "--quiet")
       quiet = true;
@@ -74,9 +75,8 @@ int runCheckCommand(const std::vector<std::string> &args) {
       "%s: ok: header, metadata, tokenizer, kernels, %d weights (%d bytes) "
       "match their checksums; schedule checked against %s\n",
       artifact, report->weights, report->weightBytes, kernels);
-  std::fputs(line.c_str(), stdout);
-  std::fflush(stdout);
-  return std::ferror(stdout) ? 1 : 0;
+  writeStandardOutput(line);
+  return finishStandardOutput(0);
 }
 
 } // namespace llamac::tools
