@@ -1,0 +1,28 @@
+//===- Llama3Specials.h - Llama 3's special tokens --------------*- C++ -*-===//
+//
+// The 256 special tokens Meta's code puts after the 128,000 ranks of the
+// tiktoken file (ids 128000..128255), in the naming of meta-llama/
+// llama-models (Llama 3.1 and later): begin/end of text, the header ids,
+// eom/eot, python_tag, and `<|reserved_special_token_N|>` for the rest.
+// The functional ids are the same in every Llama 3 release.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_RUNTIME_TOKENIZER_LLAMA3SPECIALS_H
+#define LLAMAC_RUNTIME_TOKENIZER_LLAMA3SPECIALS_H
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace llamac {
+
+inline constexpr int kLlama3RegularTokens = 128000;
+inline constexpr int kLlama3SpecialTokens = 256;
+
+/// (name, id) of the 256 specials.
+std::vector<std::pair<std::string, int>> llama3SpecialTokens();
+
+} // namespace llamac
+
+#endif // LLAMAC_RUNTIME_TOKENIZER_LLAMA3SPECIALS_H
