@@ -8,7 +8,7 @@ ships for Llama 3: the vocab (token bytes written through GPT-2's
 byte-to-unicode table, id = tiktoken rank), merges (for each token, every
 split into two shorter tokens, ordered by the merged token's rank), the
 Split(regex) + ByteLevel pre-tokenizer, the 256 special tokens as added
-tokens (llama-models' naming, as runtime/tokenizer/Llama3Specials.cpp) and
+tokens (Hugging Face's naming, as runtime/tokenizer/Llama3Specials.cpp) and
 a post-processor that puts <|begin_of_text|> first. The tests check that it
 encodes every reference text to the same ids as the tiktoken file.
 Standard library only.
@@ -23,9 +23,9 @@ PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
 
 NAMED_SPECIALS = [
     "<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
-    "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>", "<|step_id|>",
-    "<|start_header_id|>", "<|end_header_id|>", "<|eom_id|>", "<|eot_id|>",
-    "<|python_tag|>", "<|image|>",
+    "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>",
+    "<|reserved_special_token_2|>", "<|start_header_id|>", "<|end_header_id|>",
+    "<|eom_id|>", "<|eot_id|>", "<|python_tag|>", "<|reserved_special_token_3|>",
 ]
 
 
@@ -73,7 +73,7 @@ def main():
 
     specials = list(NAMED_SPECIALS)
     specials += ["<|reserved_special_token_%d|>" % n
-                 for n in range(2, 2 + 256 - len(NAMED_SPECIALS))]
+                 for n in range(4, 4 + 256 - len(NAMED_SPECIALS))]
     first_special = len(ranks)
     added = [{"id": first_special + i, "content": name, "single_word": False,
               "lstrip": False, "rstrip": False, "normalized": False,

@@ -50,7 +50,7 @@ uint32_t nextCodePoint(const std::string &s, size_t &i) {
 
 absl::Status notByteLevel(const std::string &what) {
   return absl::InvalidArgumentError(
-      absl::StrCat("tokenizer.json: ", what,
+      absl::StrCat(what,
                    " (only byte-level BPE tokenizers, as Llama 3's, are "
                    "supported)"));
 }
@@ -133,20 +133,20 @@ absl::StatusOr<BpeVocabulary> parseHFTokenizerJson(std::string_view text) {
   json root = json::parse(text.begin(), text.end(), nullptr,
                           /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.is_object())
-    return absl::InvalidArgumentError("tokenizer.json: not a JSON object");
+    return absl::InvalidArgumentError("not a JSON object");
   if (!root.contains("model") || !root["model"].is_object())
-    return absl::InvalidArgumentError("tokenizer.json: no \"model\" object");
+    return absl::InvalidArgumentError("no \"model\" object");
   const json &model = root["model"];
   std::string type = model.value("type", "");
   if (type != "BPE")
     return absl::InvalidArgumentError(absl::StrCat(
-        "tokenizer.json: the model type is '", type,
+        "the model type is '", type,
         "', not 'BPE' (a sentencepiece checkpoint's tokenizer.model is read "
         "instead when it is there)"));
   if (!model.contains("vocab") || !model["vocab"].is_object() ||
       !model.contains("merges") || !model["merges"].is_array())
     return absl::InvalidArgumentError(
-        "tokenizer.json: the BPE model needs a \"vocab\" object and a "
+        "the BPE model needs a \"vocab\" object and a "
         "\"merges\" array");
 
   BpeVocabulary vocab;
@@ -163,7 +163,7 @@ absl::StatusOr<BpeVocabulary> parseHFTokenizerJson(std::string_view text) {
     if (!idValue.is_number_integer() || idValue.get<int64_t>() < 0 ||
         idValue.get<int64_t>() > (1 << 30))
       return absl::InvalidArgumentError(absl::StrCat(
-          "tokenizer.json: the id of token '", token, "' is not valid"));
+          "the id of token '", token, "' is not valid"));
     std::string bytes;
     for (size_t i = 0; i < token.size();) {
       auto found = kBytes.find(nextCodePoint(token, i));
@@ -173,7 +173,7 @@ absl::StatusOr<BpeVocabulary> parseHFTokenizerJson(std::string_view text) {
       bytes += static_cast<char>(found->second);
     }
     if (bytes.empty())
-      return absl::InvalidArgumentError("tokenizer.json: an empty token");
+      return absl::InvalidArgumentError("an empty token");
     vocab.tokens.emplace_back(std::move(bytes), idValue.get<int>());
   }
 
@@ -185,7 +185,7 @@ absl::StatusOr<BpeVocabulary> parseHFTokenizerJson(std::string_view text) {
           !added["content"].is_string() ||
           added["content"].get<std::string>().empty())
         return absl::InvalidArgumentError(
-            "tokenizer.json: an added token without a valid id and content");
+            "an added token without a valid id and content");
       vocab.specials.emplace_back(added["content"].get<std::string>(),
                                   added["id"].get<int>());
     }

@@ -1,10 +1,14 @@
 //===- Llama3Specials.h - Llama 3's special tokens --------------*- C++ -*-===//
 //
 // The 256 special tokens Meta's code puts after the 128,000 ranks of the
-// tiktoken file (ids 128000..128255), in the naming of meta-llama/
-// llama-models (Llama 3.1 and later): begin/end of text, the header ids,
-// eom/eot, python_tag, and `<|reserved_special_token_N|>` for the rest.
-// The functional ids are the same in every Llama 3 release.
+// tiktoken file (ids 128000..128255), named as in Hugging Face's Llama 3.1
+// tokenizer.json: begin/end of text, the header ids, eom/eot, python_tag,
+// finetune_right_pad_id, and `<|reserved_special_token_N|>` for the rest.
+// The functional ids are the same in every Llama 3 release; only the unused
+// slots are named differently by Meta's repositories (llama3: reserved_5..
+// _250; llama-models: step_id, image, reserved_2.._245). We take HF's so
+// that the two files of one download (tokenizer.json and
+// original/tokenizer.model) give the same tokenizer, whichever is read.
 //
 //===----------------------------------------------------------------------===//
 

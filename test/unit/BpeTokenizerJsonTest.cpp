@@ -22,7 +22,7 @@ namespace {
 
 TEST(BpeTokenizerJsonTest, SameIdsAsTheTiktokenFile) {
   auto fromTiktoken = Tokenizer::load(
-      testing::sourcePath("models/llama3-tokenizer/tokenizer.model"));
+      llamac::testing::sourcePath("models/llama3-tokenizer/tokenizer.model"));
   ASSERT_TRUE(fromTiktoken.ok()) << fromTiktoken.status();
   auto fromJson = Tokenizer::load(LLAMA3_TOKENIZER_JSON);
   ASSERT_TRUE(fromJson.ok()) << fromJson.status();
@@ -35,7 +35,7 @@ TEST(BpeTokenizerJsonTest, SameIdsAsTheTiktokenFile) {
     ASSERT_EQ(b.pieceBytes(id), a.pieceBytes(id)) << "id " << id;
 
   std::ifstream in(
-      testing::sourcePath("models/llama3-tokenizer/published_examples.json"));
+      llamac::testing::sourcePath("models/llama3-tokenizer/published_examples.json"));
   nlohmann::json examples = nlohmann::json::parse(in)["examples"];
   for (const auto &e : examples) {
     std::string text = e["text"];

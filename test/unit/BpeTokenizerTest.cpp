@@ -28,7 +28,7 @@ using nlohmann::json;
 namespace {
 
 std::string llama3Path(const std::string &file) {
-  return testing::sourcePath("models/llama3-tokenizer/" + file);
+  return llamac::testing::sourcePath("models/llama3-tokenizer/" + file);
 }
 
 json readJson(const std::string &path) {
@@ -109,8 +109,8 @@ TEST(BpeTokenizerTest, CrossCheckedEncodingsAndPieces) {
 TEST(BpeTokenizerTest, SpecialTokensOnlyWhenAllowedAlwaysDecoded) {
   json table = readJson(llama3Path("special_tokens.json"));
   const Tokenizer &t = llama3();
-  // Our naming is llama-models' (Llama 3.1+).
-  json names = table["namings"]["llama-models"];
+  // Our naming is Hugging Face's Llama 3.1 files' (Llama3Specials.h).
+  json names = table["namings"]["hf-llama-3.1"];
   ASSERT_EQ(names.size(), 256u);
   for (const json &entry : names) {
     int id = entry[0];
