@@ -4,11 +4,13 @@
 // it should, so nothing here sorts the vocabulary:
 //   - temperature alone: one pass for the softmax's sum, one walk in id
 //     order to the drawn mass;
-//   - top-k: nth_element picks the k largest logits (O(n)), then only those
-//     k are sorted;
-//   - top-p: the most likely tokens are selected and sorted in growing
-//     chunks (64, 256, 1024, ...) until the nucleus is complete, so a
-//     peaked distribution costs O(n) and a flat one no more than a sort.
+//   - top-k: one scan keeps the k largest logits in a heap, then only
+//     those k are sorted;
+//   - top-p: tokens too unlikely to be in any nucleus are dropped by a test
+//     on their logit (llama2.c's cutoff), then the most likely of the rest
+//     are selected and sorted in growing chunks (64, 256, 1024, ...) until
+//     the nucleus is complete: O(n) for a peaked distribution, no more
+//     than a sort of the survivors for a flat one.
 // bench/sampler-bench measures it (bench/README.md).
 //
 //===----------------------------------------------------------------------===//
@@ -62,63 +64,93 @@ Sampler::select(absl::Span<const float> logits, bool sortAll) const {
   if (n == 0)
     return probs;
   // Softmax of logits / T in double, shifted by the maximum. NaN logits get
-  // probability 0.
-  double maxLogit = -INFINITY;
-  for (float l : logits)
-    if (!std::isnan(l))
-      maxLogit = std::max(maxLogit, static_cast<double>(l));
+  // probability 0 and rank below every number.
+  keys.resize(n);
+  float maxKey = -INFINITY;
+  for (size_t i = 0; i < n; ++i) {
+    keys[i] = rankKey(logits[i]);
+    maxKey = std::max(maxKey, keys[i]);
+  }
+  const double maxLogit = maxKey;
   if (!std::isfinite(maxLogit)) // all NaN, or +inf present
     return {{argmax(logits), 1.0}};
   const double invT = 1.0 / options.temperature;
-  auto weight = [&](int64_t id) {
-    float l = logits[id];
-    return std::isnan(l) ? 0.0 : std::exp((l - maxLogit) * invT);
+  auto weight = [&](int32_t id) {
+    return keys[id] == -INFINITY ? 0.0
+                                 : std::exp((keys[id] - maxLogit) * invT);
   };
-
   // Most likely first; the lower id first among equals, so that the order
   // (and with it the sampled token) does not depend on the algorithm.
-  std::vector<int32_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
   auto moreLikely = [&](int32_t a, int32_t b) {
-    float ka = rankKey(logits[a]), kb = rankKey(logits[b]);
-    return ka > kb || (ka == kb && a < b);
+    return keys[a] > keys[b] || (keys[a] == keys[b] && a < b);
   };
-  size_t keep = n;
-  bool truncatedByTopK = false;
-  if (options.topK > 0 && static_cast<size_t>(options.topK) < n) {
-    keep = static_cast<size_t>(options.topK);
-    truncatedByTopK = true;
-    std::nth_element(order.begin(), order.begin() + keep, order.end(),
-                     moreLikely);
+
+  order.clear();
+  double mass = 0;
+  const bool topK = options.topK > 0 && static_cast<size_t>(options.topK) < n;
+  if (topK) {
+    // The k most likely in one scan: a heap of the best k so far, whose
+    // least likely is at the front; most logits lose to it at once.
+    const size_t k = static_cast<size_t>(options.topK);
+    for (int32_t i = 0; i < static_cast<int32_t>(n); ++i) {
+      if (order.size() < k) {
+        order.push_back(i);
+        std::push_heap(order.begin(), order.end(), moreLikely);
+      } else if (moreLikely(i, order.front())) {
+        std::pop_heap(order.begin(), order.end(), moreLikely);
+        order.back() = i;
+        std::push_heap(order.begin(), order.end(), moreLikely);
+      }
+    }
+    for (int32_t id : order)
+      mass += weight(id);
+  } else {
+    for (size_t i = 0; i < n; ++i)
+      mass += weight(static_cast<int32_t>(i));
+    if (options.topP < 1.0f && n > 1) {
+      // As llama2.c does: a token with p < (1 - topP) / (n - 1) can never
+      // be in the nucleus (the rest could not reach topP without it), so
+      // only the others are ranked. The test is on logits: no exp.
+      const double cutoff = (1.0 - options.topP) / (n - 1) * mass;
+      const double least = maxLogit + std::log(cutoff) / invT;
+      for (size_t i = 0; i < n; ++i)
+        if (keys[i] >= least)
+          order.push_back(static_cast<int32_t>(i));
+    }
+    // The dropped tokens weigh less than 1 - topP together, so the nucleus
+    // lies within the survivors, unless none survived (a tiny vocabulary
+    // with topP near 0): then all are ranked.
+    if (order.empty()) {
+      order.resize(n);
+      std::iota(order.begin(), order.end(), 0);
+    }
   }
+  const size_t keep = order.size();
 
   if (options.topP >= 1.0f) {
-    if (truncatedByTopK || sortAll)
-      std::sort(order.begin(), order.begin() + keep, moreLikely);
+    if (topK || sortAll)
+      std::sort(order.begin(), order.end(), moreLikely);
     probs.reserve(keep);
-    double total = 0;
-    for (size_t i = 0; i < keep; ++i) {
-      probs.emplace_back(order[i], weight(order[i]));
-      total += probs.back().second;
-    }
-    for (auto &e : probs)
-      e.second /= total;
+    for (int32_t id : order)
+      probs.emplace_back(id, weight(id) / mass);
     return probs;
   }
 
-  // The nucleus: of the renormalised top k after top-k (as HF transformers
-  // does), else of the whole distribution.
-  double mass = 0;
-  for (size_t i = 0; i < keep; ++i)
-    mass += weight(order[i]);
+  // The nucleus (of the renormalised top k after top-k, as HF transformers
+  // does): the most likely tokens, selected and sorted in growing chunks
+  // until their mass reaches topP.
   const double target = options.topP * mass;
   double cumulative = 0;
   size_t sorted = 0;
   bool complete = false;
   for (size_t chunk = 64; sorted < keep && !complete; chunk *= 4) {
     size_t end = std::min(keep, sorted + chunk);
-    std::nth_element(order.begin() + sorted, order.begin() + end,
-                     order.begin() + keep, moreLikely);
+    // Selecting more than half of what is left costs more than sorting it.
+    if (end - sorted > (keep - sorted) / 2)
+      end = keep;
+    if (end < keep)
+      std::nth_element(order.begin() + sorted, order.begin() + end,
+                       order.end(), moreLikely);
     std::sort(order.begin() + sorted, order.begin() + end, moreLikely);
     for (; sorted < end; ++sorted) {
       double w = weight(order[sorted]);

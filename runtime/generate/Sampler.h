@@ -60,6 +60,10 @@ private:
   std::mt19937_64 rng;
   /// exp((logit - max) / T) per id, reused between tokens.
   std::vector<double> weights;
+  /// Scratch of select(), reused between tokens: the logits with NaN as
+  /// -inf, and candidate ids.
+  mutable std::vector<float> keys;
+  mutable std::vector<int32_t> order;
 };
 
 } // namespace llamac::runtime
