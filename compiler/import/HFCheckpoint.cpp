@@ -154,12 +154,14 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
   if (!tokenizerOverride.empty()) {
     checkpoint.tokenizerPath = tokenizerOverride.str();
   } else {
+    // None found: the error names the first, and the message all three.
+    checkpoint.tokenizerPath = inDir("tokenizer.model");
     for (StringRef candidate :
-         {"tokenizer.model", "tokenizer.json", "original/tokenizer.model"}) {
-      checkpoint.tokenizerPath = inDir(candidate);
-      if (llvm::sys::fs::exists(checkpoint.tokenizerPath))
+         {"tokenizer.model", "tokenizer.json", "original/tokenizer.model"})
+      if (llvm::sys::fs::exists(inDir(candidate))) {
+        checkpoint.tokenizerPath = inDir(candidate);
         break;
-    }
+      }
   }
   if (!llvm::sys::fs::exists(checkpoint.tokenizerPath))
     return llvm::createStringError(
