@@ -65,7 +65,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   meta.target.bf16Dot = c.bf16Dot;
   if (c.targetName == "cpu")
     meta.target.cpuFeatures = c.cpuFeatures;
-  meta.tokenizer = {"sentencepiece", tokenizerOffset, c.tokenizer.size(),
+  meta.tokenizer = {c.tokenizerKind, tokenizerOffset, c.tokenizer.size(),
                     artifact::checksum(c.tokenizer.data(), c.tokenizer.size())};
   meta.kernelSignatures = c.kernelSignatures;
   meta.kernels = {c.kernelFormat, kernelsOffset, c.kernelLibrary.size(),

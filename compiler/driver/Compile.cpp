@@ -362,6 +362,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
 
   contents.config = config;
   contents.tokenizer = std::move(ckpt->tokenizerBytes);
+  contents.tokenizerKind = ckpt->tokenizerKind;
   contents.inputFiles = ckpt->files;
   contents.weights = &ckpt->weights;
   contents.weightTable = std::move(*weightTable);

@@ -14,6 +14,7 @@
 #include "tools/llama-run/CheckCommand.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/Options.h"
+#include "tools/llama-run/TokenizeCommand.h"
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -70,6 +71,9 @@ int run(int argc, char **argv) {
         std::vector<std::string>(args.begin() + 1, args.end()));
   if (!args.empty() && args[0] == "check")
     return llamac::tools::runCheckCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "tokenize")
+    return llamac::tools::runTokenizeCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   absl::StatusOr<llamac::tools::RunOptions> parsed =
       llamac::tools::parseRunOptions(args);
