@@ -13,9 +13,11 @@ namespace llamac::tools {
 std::string usage() {
   return R"(usage: llama-run <artifact> --prompt TEXT [options]
        llama-run bench <artifact> [bench options]  (see llama-run bench --help)
+       llama-run eval <artifact> --text FILE [eval options]  (see llama-run eval --help)
 
 Generates text with a model compiled by `llamac compile`; `bench` measures
-prefill and decode speed and decode's share of the memory bandwidth.
+prefill and decode speed and decode's share of the memory bandwidth; `eval`
+the perplexity of a text.
 
 options:
   --prompt TEXT          text to continue (required)
