@@ -31,6 +31,16 @@ void buildOptimizePipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers());
 }
 
+void buildQuantizePipeline(OpPassManager &pm, const QuantizePipelineOptions &options) {
+  if (options.scheme == "none")
+    return;
+  llama::LlamaQuantizeWeightsOptions quantize;
+  quantize.scheme = options.scheme;
+  quantize.groupSize = options.groupSize;
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaQuantizeWeights(quantize));
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers());
+}
+
 void buildKernelsPipeline(OpPassManager &pm, const KernelsPipelineOptions &options,
                           std::vector<EntryPointSchedule> *schedules) {
   LlamaPartitionKernelsOptions partition;
@@ -121,7 +131,7 @@ std::vector<Phase> getCpuKernelPhases(bool bf16Dot) {
 }
 
 std::vector<StringRef> getPhaseNames(std::optional<bool> gpu) {
-  std::vector<StringRef> names{"import", "optimize", "kernels"};
+  std::vector<StringRef> names{"import", "optimize", "quantize", "kernels"};
   if (gpu != true)
     for (const Phase &phase : getCpuKernelPhases(false))
       names.push_back(phase.name);
@@ -139,6 +149,11 @@ void registerPassesAndPipelines() {
   PassPipelineRegistration<>("llama-optimize-pipeline",
                              "The optimize phase: canonicalize and fuse the llama graph",
                              buildOptimizePipeline);
+  PassPipelineRegistration<QuantizePipelineOptions>(
+      "llama-quantize-pipeline",
+      "The quantize phase: the projections read quantized weights, dequantized in their "
+      "kernels (nothing with scheme=none)",
+      buildQuantizePipeline);
   PassPipelineRegistration<KernelsPipelineOptions>(
       "llama-kernels-pipeline",
       "The kernels phase: split the entry points into kernel functions "

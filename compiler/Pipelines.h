@@ -39,6 +39,16 @@
 
 namespace llamac {
 
+/// Options of the quantize phase (docs/quantization.md).
+struct QuantizePipelineOptions : mlir::PassPipelineOptions<QuantizePipelineOptions> {
+  Option<std::string> scheme{*this, "scheme",
+                             llvm::cl::desc("none | int8 | int4 | int4-gptq"),
+                             llvm::cl::init("none")};
+  Option<int64_t> groupSize{*this, "group-size",
+                            llvm::cl::desc("int4: columns per scale and zero (32, 64, 128, 256)"),
+                            llvm::cl::init(128)};
+};
+
 /// Options of the kernels phase (llama-partition-kernels).
 struct KernelsPipelineOptions : mlir::PassPipelineOptions<KernelsPipelineOptions> {
   Option<std::string> target{*this, "target",
@@ -87,6 +97,9 @@ struct GpuBinaryPipelineOptions : mlir::PassPipelineOptions<GpuBinaryPipelineOpt
 };
 
 void buildOptimizePipeline(mlir::OpPassManager &pm);
+/// Quantizes the projections' weights (nothing for scheme none) and marks
+/// their dequantization to be fused into the projections.
+void buildQuantizePipeline(mlir::OpPassManager &pm, const QuantizePipelineOptions &options);
 /// With `schedules`, the partitioner also hands over the dispatch schedule
 /// of each entry point (what llamac writes into the artifact).
 void buildKernelsPipeline(mlir::OpPassManager &pm, const KernelsPipelineOptions &options,

@@ -41,6 +41,9 @@ def LlamaFuseIntoConsumers : Pass<"llama-fuse-into-consumers", "::mlir::func::Fu
   let summary = "Mark cheap producers to be computed inside their consumers' kernels";
   let description = [{
     Marks with `llama.recompute`:
+    - a `llama.dequantize` whose every use is a projection's weight: each
+      projection kernel dequantizes the weights it streams, so no
+      dequantized copy of a weight ever exists in memory;
     - an RMSNorm whose every use is the input of a projection (an op of
       `ProjectionOpInterface`: `llama.linear`, `llama.linear_group`,
       `llama.gated_linear`): the norm is folded into each projection's
@@ -52,6 +55,37 @@ def LlamaFuseIntoConsumers : Pass<"llama-fuse-into-consumers", "::mlir::func::Fu
     of giving them a kernel and a buffer of their own, so a decode layer is
     six launches instead of eleven.
   }];
+}
+
+def LlamaQuantizeWeights : Pass<"llama-quantize-weights", "::mlir::func::FuncOp"> {
+  let summary = "Store the weights of every projection quantized (int8, int4, GPTQ int4)";
+  let description = [{
+    Replaces each weight a projection multiplies by (every linear layer and
+    the output head; not the embedding table, nor the RMSNorm weights) with
+    the weight-store tensors of its quantized form and a `llama.dequantize`
+    that reads them (docs/quantization.md):
+
+    ```mlir
+    %w = llama.weight @"layers.wq"[%l] : tensor<64x64xf32>
+    // becomes, with scheme=int8:
+    %q = llama.weight @"layers.wq.int8"[%l] : tensor<64x64xi8>
+    %s = llama.weight @"layers.wq.int8_scales"[%l] : tensor<64xbf16>
+    %w = llama.dequantize int8 %q scales %s from @"layers.wq"
+        : tensor<64x64xi8>, tensor<64xbf16> -> tensor<64x64xf32>
+    ```
+
+    int4 adds `_zeros` and names the group size (`layers.wq.int4g32`,
+    `layers.wq.gptq4g32`). Uses that are not projection weights keep the
+    original tensor, so a classifier tied to the embedding table gets a
+    quantized copy of its own while the lookup reads the table as before.
+    The bytes are computed from `source` when the artifact is written
+    (compiler/quantize/); the IR only describes them.
+  }];
+  let options = [
+    Option<"scheme", "scheme", "std::string", "\"int8\"", "int8 | int4 | int4-gptq">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "int4: weights per scale and zero along K (32, 64, 128 or 256)">
+  ];
 }
 
 def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {

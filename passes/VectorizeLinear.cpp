@@ -7,11 +7,16 @@
 // MLIR-22-RECIPE section 8), instead of hoping LLVM vectorizes a float reduction it may not
 // reassociate. bf16 weights can skip widening altogether: with `bf16-dot`
 // the activations are rounded to bf16 and vdpbf16ps multiplies the pairs.
+// Quantized weights (passes/QuantizedLinear.h) take the same loops: int8
+// bytes are converted in registers and the row's scale applied once to the
+// sum; int4 nibbles are unpacked with shifts and masks (no sub-byte vector
+// types) and dequantized with the group's scale and zero in registers.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/LinearMatch.h"
 #include "passes/Passes.h"
+#include "passes/QuantizedLinear.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -43,16 +48,15 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!llama::isBufferizedLinear(op))
+    std::optional<WeightStream> stream = matchWeights(op);
+    if (!stream)
       return failure();
     Location loc = op.getLoc();
-    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1], out = op.getDpsInits()[0];
-    Type weightType = cast<MemRefType>(w.getType()).getElementType();
+    Value x = op.getDpsInputs()[0], out = op.getDpsInits()[0];
+    Value w = stream->values;
     int64_t k = cast<MemRefType>(x.getType()).getDimSize(1);
-    // vdpbf16ps consumes pairs: 2 * lanes bf16 elements per f32 accumulator.
-    bool dot = bf16Dot && weightType.isBF16() && !op->hasAttr(llama::kF32InputsAttr);
-    int64_t chunk = dot ? 2 * lanes : lanes;
-    int64_t vectorK = k / chunk * chunk;
+    bool dot = stream->format == WeightStream::Format::BF16Dot;
+    int64_t vectorK = k / stream->chunk * stream->chunk;
 
     auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
     Value c0 = idx(0);
@@ -90,13 +94,65 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     }
     for (auto [rowBegin, rowEnd, blockRows] :
          {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}})
-      buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rows, rowBegin, rowEnd,
-                     blockRows, tokenRanges, k, vectorK);
+      buildBlockLoop(rewriter, loc, x, xBf16, *stream, out, rows, rowBegin, rowEnd, blockRows,
+                     tokenRanges, k, vectorK);
     if (xBf16)
       memref::DeallocOp::create(rewriter, loc, xBf16);
     rewriter.eraseOp(op);
     return success();
   }
+
+  /// How the weights of a linear layer are read: plain float rows, bf16 rows
+  /// multiplied by vdpbf16ps, or quantized bytes with their scales (and
+  /// zeros).
+  struct WeightStream {
+    enum class Format { Float, BF16Dot, Int8, Int4 };
+    Format format = Format::Float;
+    Value values, scales, zeros;
+    /// Float formats: the stored element type.
+    Type elementType;
+    /// Int4: weights per scale and zero along k.
+    int64_t group = 0;
+    /// Weights along k per step of the vector loop, and the f32 vectors of
+    /// `lanes` they make (int4: 32 weights from 16 bytes, as two halves).
+    int64_t chunk = 0, parts = 1;
+  };
+
+  std::optional<WeightStream> matchWeights(linalg::GenericOp op) const {
+    WeightStream s;
+    if (llama::isBufferizedLinear(op)) {
+      s.values = op.getDpsInputs()[1];
+      s.elementType = cast<MemRefType>(s.values.getType()).getElementType();
+      // vdpbf16ps consumes pairs: 2 * lanes bf16 elements per f32 accumulator.
+      bool dot = bf16Dot && s.elementType.isBF16() && !op->hasAttr(llama::kF32InputsAttr);
+      s.format = dot ? WeightStream::Format::BF16Dot : WeightStream::Format::Float;
+      s.chunk = dot ? 2 * lanes : lanes;
+      return s;
+    }
+    std::optional<llama::QuantizedLinear> q = llama::matchBufferizedQuantizedLinear(op);
+    if (!q)
+      return std::nullopt;
+    s.values = q->values;
+    s.scales = q->scales;
+    s.zeros = q->zeros;
+    s.elementType = rewriterI8(op);
+    if (q->kind == llama::QuantKind::Int8) {
+      s.format = WeightStream::Format::Int8;
+      s.chunk = lanes;
+      return s;
+    }
+    // A block of 32 weights is 16 bytes: low nibbles are its first 16
+    // columns, high nibbles the next 16.
+    if (lanes != 16)
+      return std::nullopt;
+    s.format = WeightStream::Format::Int4;
+    s.group = q->group;
+    s.chunk = 32;
+    s.parts = 2;
+    return s;
+  }
+
+  static Type rewriterI8(Operation *op) { return IntegerType::get(op->getContext(), 8); }
 
   /// A bf16 copy (round to nearest even, vcvtneps2bf16) of the first
   /// `vectorK` columns of every token's activations. Made once per call, so
@@ -141,20 +197,15 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// block's activation rows with the block's weight rows. With `xBf16` (the
   /// activations rounded to bf16; bf16 weights only) the products are
   /// vdpbf16ps.
-  void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16, Value w,
-                      Value out, Type weightType, Value rows, Value rowBegin, Value rowEnd,
-                      int64_t rowBlock,
-                      ArrayRef<TokenRange> tokenRanges, int64_t k, int64_t vectorK) const {
+  void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16,
+                      const WeightStream &ws, Value out, Value rows, Value rowBegin, Value rowEnd,
+                      int64_t rowBlock, ArrayRef<TokenRange> tokenRanges, int64_t k,
+                      int64_t vectorK) const {
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value rowStep = arith::ConstantIndexOp::create(rewriter, loc, rowBlock);
     Type f32 = rewriter.getF32Type();
-    Type bf16 = rewriter.getBF16Type();
     bool dot = static_cast<bool>(xBf16);
-    int64_t chunk = dot ? 2 * lanes : lanes;
     auto accType = VectorType::get({lanes}, f32);
-    Value xSource = dot ? xBf16 : x;
-    auto xVecType = VectorType::get({chunk}, dot ? bf16 : f32);
-    auto weightVecType = VectorType::get({chunk}, weightType);
     auto offsets = [](OpBuilder &b, Location l, Value base, int64_t count) {
       SmallVector<Value> values{base};
       for (int64_t i = 1; i < count; ++i)
@@ -184,71 +235,32 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
             scf::ForOp::create(
                 b, l, range.begin, range.end, tokStep, ValueRange{},
                 [&](OpBuilder &b, Location l, Value n, ValueRange) {
-                  SmallVector<Value> tokIdx = offsets(b, l, n, tokBlock);
-                  Value c0 = arith::ConstantIndexOp::create(b, l, 0);
+                  BlockStep step{x, xBf16, ws, offsets(b, l, n, tokBlock), rowsIdx,
+                                 range.prefetch ? nextRows : SmallVector<Value>{}};
                   Value zero = arith::ConstantOp::create(
                       b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
                   // Accumulator (r, t) is at index r * tokBlock + t.
-                  SmallVector<Value> init(rowBlock * tokBlock, zero);
-                  Value kEnd = arith::ConstantIndexOp::create(b, l, vectorK);
-                  Value kStep = arith::ConstantIndexOp::create(b, l, chunk);
-                  auto kLoop = scf::ForOp::create(
-                      b, l, c0, kEnd, kStep, init,
-                      [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
-                        // Each token's activations are loaded once per chunk for all rows.
-                        SmallVector<Value> xs;
-                        for (int64_t t = 0; t < tokBlock; ++t)
-                          xs.push_back(vector::LoadOp::create(b, l, xVecType, xSource,
-                                                              ValueRange{tokIdx[t], kk}));
-                        if (range.prefetch)
-                          for (Value r : nextRows)
-                            memref::PrefetchOp::create(b, l, w, ValueRange{r, kk},
-                                                       /*isWrite=*/false, /*localityHint=*/2,
-                                                       /*isDataCache=*/true);
-                        SmallVector<Value> next;
-                        for (int64_t r = 0; r < rowBlock; ++r) {
-                          Value wv = vector::LoadOp::create(b, l, weightVecType, w,
-                                                            ValueRange{rowsIdx[r], kk});
-                          if (!dot && weightType != f32)
-                            wv = arith::ExtFOp::create(b, l, accType, wv);
-                          for (int64_t t = 0; t < tokBlock; ++t) {
-                            Value acc = accs[r * tokBlock + t];
-                            next.push_back(
-                                dot ? x86vector::DotBF16Op::create(b, l, accType, acc, xs[t], wv)
-                                          .getResult()
-                                    : vector::FMAOp::create(b, l, wv, xs[t], acc).getResult());
-                          }
-                        }
-                        scf::YieldOp::create(b, l, next);
-                      });
+                  SmallVector<Value> accs =
+                      buildVectorK(b, l, step, SmallVector<Value>(rowBlock * tokBlock, zero),
+                                   vectorK);
                   for (int64_t r = 0; r < rowBlock; ++r)
                     for (int64_t t = 0; t < tokBlock; ++t) {
                       Value sum = vector::ReductionOp::create(
-                          b, l, vector::CombiningKind::ADD, kLoop.getResult(r * tokBlock + t),
+                          b, l, vector::CombiningKind::ADD, accs[r * tokBlock + t],
                           arith::FastMathFlags::reassoc);
-                      // The k tail, when k is not a multiple of the lanes.
-                      if (vectorK < k) {
-                        auto tail = scf::ForOp::create(
-                            b, l, kEnd, arith::ConstantIndexOp::create(b, l, k), c1,
-                            ValueRange{sum},
-                            [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
-                              Value xs = memref::LoadOp::create(b, l, x, ValueRange{tokIdx[t], kk});
-                              // The same bf16 rounding as the vector chunks.
-                              if (dot)
-                                xs = arith::ExtFOp::create(
-                                    b, l, f32, arith::TruncFOp::create(b, l, bf16, xs).getResult());
-                              Value ws =
-                                  memref::LoadOp::create(b, l, w, ValueRange{rowsIdx[r], kk});
-                              if (weightType != f32)
-                                ws = arith::ExtFOp::create(b, l, f32, ws);
-                              Value p = arith::MulFOp::create(b, l, xs, ws);
-                              scf::YieldOp::create(
-                                  b, l, ValueRange{arith::AddFOp::create(b, l, acc[0], p)});
-                            });
-                        sum = tail.getResult(0);
-                      }
+                      // The k tail, when k is not a multiple of the chunk.
+                      if (vectorK < k)
+                        sum = buildScalarTail(b, l, step, r, t, sum, vectorK, k, dot);
+                      // int8: the row's scale multiplies the whole dot product.
+                      if (ws.format == WeightStream::Format::Int8)
+                        sum = arith::MulFOp::create(
+                            b, l, sum,
+                            arith::ExtFOp::create(
+                                b, l, f32,
+                                memref::LoadOp::create(b, l, ws.scales, ValueRange{rowsIdx[r]})
+                                    .getResult()));
                       // The destination holds the generic's initial value (zero).
-                      ValueRange at{tokIdx[t], rowsIdx[r]};
+                      ValueRange at{step.tokens[t], rowsIdx[r]};
                       Value old = memref::LoadOp::create(b, l, out, at);
                       memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, sum), out, at);
                     }
@@ -257,6 +269,221 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           }
           scf::YieldOp::create(b, l);
         });
+  }
+
+  /// What one block of (row, token) accumulators reads.
+  struct BlockStep {
+    Value x, xBf16;
+    const WeightStream &ws;
+    SmallVector<Value> tokens, rows;
+    /// Rows to prefetch while computing (empty: none).
+    SmallVector<Value> prefetchRows;
+  };
+
+  /// The vector part of the k loop, [0, vectorK): one loop over the chunks,
+  /// or for int4 a loop over the groups (whose scales and zeros each row
+  /// loads once) around a loop over the group's chunks, then the vector
+  /// chunks of a last, partial group.
+  SmallVector<Value> buildVectorK(OpBuilder &b, Location l, const BlockStep &step,
+                                  SmallVector<Value> accs, int64_t vectorK) const {
+    auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
+    if (step.ws.format != WeightStream::Format::Int4)
+      return buildChunks(b, l, step, idx(0), idx(vectorK), accs, {});
+    int64_t group = step.ws.group, fullGroups = vectorK / group;
+    if (fullGroups > 0) {
+      auto loop = scf::ForOp::create(
+          b, l, idx(0), idx(fullGroups), idx(1), accs,
+          [&](OpBuilder &b, Location l, Value g, ValueRange iter) {
+            Value begin = arith::MulIOp::create(b, l, g, arith::ConstantIndexOp::create(b, l, group));
+            Value end = arith::AddIOp::create(b, l, begin, arith::ConstantIndexOp::create(b, l, group));
+            scf::YieldOp::create(b, l, buildChunks(b, l, step, begin, end, iter,
+                                                   groupParams(b, l, step, g)));
+          });
+      accs.assign(loop.getResults().begin(), loop.getResults().end());
+    }
+    if (vectorK > fullGroups * group)
+      accs = buildChunks(b, l, step, idx(fullGroups * group), idx(vectorK), accs,
+                         groupParams(b, l, step, idx(fullGroups)));
+    return accs;
+  }
+
+  /// Per row of the block, the int4 group `g`'s scale s and `z - 8 s` as
+  /// f32 vectors: a weight is then `q * s + (z - 8 s)`, one fma.
+  SmallVector<std::pair<Value, Value>> groupParams(OpBuilder &b, Location l,
+                                                   const BlockStep &step, Value g) const {
+    Type f32 = b.getF32Type();
+    auto vec = VectorType::get({lanes}, f32);
+    SmallVector<std::pair<Value, Value>> params;
+    for (Value row : step.rows) {
+      Value s = arith::ExtFOp::create(
+          b, l, f32, memref::LoadOp::create(b, l, step.ws.scales, ValueRange{row, g}).getResult());
+      Value z = arith::ExtFOp::create(
+          b, l, f32, memref::LoadOp::create(b, l, step.ws.zeros, ValueRange{row, g}).getResult());
+      Value eight = arith::ConstantOp::create(b, l, b.getF32FloatAttr(8.0f));
+      Value m = arith::SubFOp::create(b, l, z, arith::MulFOp::create(b, l, eight, s));
+      params.push_back({vector::BroadcastOp::create(b, l, vec, s),
+                        vector::BroadcastOp::create(b, l, vec, m)});
+    }
+    return params;
+  }
+
+  /// The weights of `row` for the chunk at column `kk`, as `parts` f32
+  /// vectors (bf16 pairs for vdpbf16ps).
+  SmallVector<Value> loadWeights(OpBuilder &b, Location l, const WeightStream &ws, Value row,
+                                 Value kk, std::optional<std::pair<Value, Value>> params) const {
+    Type f32 = b.getF32Type();
+    auto accType = VectorType::get({lanes}, f32);
+    switch (ws.format) {
+    case WeightStream::Format::BF16Dot:
+      return {vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, ws.elementType), ws.values,
+                                     ValueRange{row, kk})};
+    case WeightStream::Format::Float: {
+      Value wv = vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, ws.elementType),
+                                        ws.values, ValueRange{row, kk});
+      if (ws.elementType != f32)
+        wv = arith::ExtFOp::create(b, l, accType, wv);
+      return {wv};
+    }
+    case WeightStream::Format::Int8: {
+      Value q = vector::LoadOp::create(b, l, VectorType::get({lanes}, b.getI8Type()), ws.values,
+                                       ValueRange{row, kk});
+      return {arith::SIToFPOp::create(b, l, accType, q)};
+    }
+    case WeightStream::Format::Int4: {
+      // 16 bytes hold the chunk's 32 nibbles: widen to i32 lanes, then the
+      // low nibbles (columns kk..kk+15) and high ones (kk+16..kk+31).
+      Value byte = arith::DivUIOp::create(b, l, kk, arith::ConstantIndexOp::create(b, l, 2));
+      auto i32Type = VectorType::get({lanes}, b.getI32Type());
+      Value packed = vector::LoadOp::create(b, l, VectorType::get({lanes}, b.getI8Type()),
+                                            ws.values, ValueRange{row, byte});
+      Value wide = arith::ExtUIOp::create(b, l, i32Type, packed);
+      auto splat = [&](int32_t v) {
+        return arith::ConstantOp::create(b, l,
+                                         DenseElementsAttr::get(i32Type, b.getI32IntegerAttr(v)));
+      };
+      Value low = arith::AndIOp::create(b, l, wide, splat(15));
+      Value high = arith::ShRUIOp::create(b, l, wide, splat(4));
+      SmallVector<Value> parts;
+      for (Value nibbles : {low, high}) {
+        Value q = arith::UIToFPOp::create(b, l, accType, nibbles);
+        parts.push_back(vector::FMAOp::create(b, l, q, params->first, params->second));
+      }
+      return parts;
+    }
+    }
+    return {};
+  }
+
+  /// for kk in [begin, end) step chunk: every (row, token) accumulator of
+  /// the block += the products of the chunk. `params`: int4's per-row group
+  /// scale and offset.
+  SmallVector<Value> buildChunks(OpBuilder &b, Location l, const BlockStep &step, Value begin,
+                                 Value end, ValueRange accs,
+                                 ArrayRef<std::pair<Value, Value>> params) const {
+    const WeightStream &ws = step.ws;
+    bool dot = ws.format == WeightStream::Format::BF16Dot;
+    Type f32 = b.getF32Type();
+    auto accType = VectorType::get({lanes}, f32);
+    int64_t tokBlock = step.tokens.size(), rowBlock = step.rows.size();
+    Value kStep = arith::ConstantIndexOp::create(b, l, ws.chunk);
+    auto loop = scf::ForOp::create(
+        b, l, begin, end, kStep, accs,
+        [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
+          // Each token's activations are loaded once per chunk for all rows.
+          SmallVector<SmallVector<Value>> xs(tokBlock);
+          for (int64_t t = 0; t < tokBlock; ++t) {
+            if (dot) {
+              xs[t].push_back(vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, b.getBF16Type()),
+                                                     step.xBf16, ValueRange{step.tokens[t], kk}));
+              continue;
+            }
+            for (int64_t p = 0; p < ws.parts; ++p) {
+              Value col = p == 0 ? kk
+                                 : arith::AddIOp::create(
+                                       b, l, kk, arith::ConstantIndexOp::create(b, l, p * lanes))
+                                       .getResult();
+              xs[t].push_back(vector::LoadOp::create(b, l, accType, step.x,
+                                                     ValueRange{step.tokens[t], col}));
+            }
+          }
+          if (!step.prefetchRows.empty()) {
+            Value at = ws.format == WeightStream::Format::Int4
+                           ? arith::DivUIOp::create(b, l, kk,
+                                                    arith::ConstantIndexOp::create(b, l, 2))
+                                 .getResult()
+                           : kk;
+            for (Value r : step.prefetchRows)
+              memref::PrefetchOp::create(b, l, ws.values, ValueRange{r, at},
+                                         /*isWrite=*/false, /*localityHint=*/2,
+                                         /*isDataCache=*/true);
+          }
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rowBlock; ++r) {
+            std::optional<std::pair<Value, Value>> rowParams;
+            if (!params.empty())
+              rowParams = params[r];
+            SmallVector<Value> wv = loadWeights(b, l, ws, step.rows[r], kk, rowParams);
+            for (int64_t t = 0; t < tokBlock; ++t) {
+              Value acc = accs[r * tokBlock + t];
+              for (size_t p = 0; p < wv.size(); ++p)
+                acc = dot ? x86vector::DotBF16Op::create(b, l, accType, acc, xs[t][p], wv[p])
+                                .getResult()
+                          : vector::FMAOp::create(b, l, wv[p], xs[t][p], acc).getResult();
+              next.push_back(acc);
+            }
+          }
+          scf::YieldOp::create(b, l, next);
+        });
+    return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+  }
+
+  /// sum + the scalar products of columns [vectorK, k) for row r, token t
+  /// (int8: before the row's scale, which the caller applies).
+  Value buildScalarTail(OpBuilder &b, Location l, const BlockStep &step, int64_t r, int64_t t,
+                        Value sum, int64_t vectorK, int64_t k, bool dot) const {
+    const WeightStream &ws = step.ws;
+    Type f32 = b.getF32Type(), bf16 = b.getBF16Type();
+    Value row = step.rows[r], token = step.tokens[t];
+    auto tail = scf::ForOp::create(
+        b, l, arith::ConstantIndexOp::create(b, l, vectorK), arith::ConstantIndexOp::create(b, l, k),
+        arith::ConstantIndexOp::create(b, l, 1), ValueRange{sum},
+        [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
+          Value xs = memref::LoadOp::create(b, l, step.x, ValueRange{token, kk});
+          // The same bf16 rounding as the vector chunks.
+          if (dot)
+            xs = arith::ExtFOp::create(b, l, f32,
+                                       arith::TruncFOp::create(b, l, bf16, xs).getResult());
+          Value w;
+          switch (ws.format) {
+          case WeightStream::Format::Float:
+          case WeightStream::Format::BF16Dot:
+            w = memref::LoadOp::create(b, l, ws.values, ValueRange{row, kk});
+            if (w.getType() != f32)
+              w = arith::ExtFOp::create(b, l, f32, w);
+            break;
+          case WeightStream::Format::Int8:
+            w = arith::SIToFPOp::create(
+                b, l, f32, memref::LoadOp::create(b, l, ws.values, ValueRange{row, kk}));
+            break;
+          case WeightStream::Format::Int4: {
+            Value byte = memref::LoadOp::create(b, l, ws.values,
+                                                ValueRange{row, llama::int4ByteIndex(b, l, kk)});
+            Value g = arith::DivUIOp::create(b, l, kk,
+                                             arith::ConstantIndexOp::create(b, l, ws.group));
+            auto param = [&](Value tensor) {
+              return arith::ExtFOp::create(b, l, f32,
+                                           memref::LoadOp::create(b, l, tensor, ValueRange{row, g}).getResult())
+                  .getResult();
+            };
+            w = llama::dequantizeScalar(b, l, llama::QuantKind::Int4, byte, kk, param(ws.scales),
+                                        param(ws.zeros));
+            break;
+          }
+          }
+          Value p = arith::MulFOp::create(b, l, xs, w);
+          scf::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, acc[0], p)});
+        });
+    return tail.getResult(0);
   }
 
   int64_t lanes, rowsPerBlock, prefillRowsPerBlock;

@@ -5,6 +5,7 @@
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/graph/GraphBuilder.h"
 #include "compiler/import/Checkpoint.h"
+#include "compiler/quantize/QuantizedWeights.h"
 #include "compiler/targets/cpu/CpuCodegen.h"
 #include "compiler/targets/gpu/GpuCodegen.h"
 #include "dialects/llama/LlamaOps.h"
@@ -120,6 +121,22 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                      "gfx90a, gfx94x); '" + chip + "' has none");
   if (options.output.empty())
     return makeError("no output given: use -o <artifact>");
+  const std::string &quantize = options.quantize.empty() ? "none" : options.quantize;
+  if (!llvm::is_contained({"none", "int8", "int4", "int4-gptq"}, quantize))
+    return makeError("unknown --quantize '" + quantize +
+                     "' (one of: none, int8, int4, int4-gptq)");
+  bool int4 = quantize == "int4" || quantize == "int4-gptq";
+  if (options.groupSize != 0 && !int4)
+    return makeError("--group-size applies to --quantize int4 and int4-gptq only");
+  int64_t groupSize = options.groupSize ? options.groupSize : 128;
+  if (int4 && !llvm::is_contained({32, 64, 128, 256}, groupSize))
+    return makeError("--group-size must be 32, 64, 128 or 256, got " +
+                     std::to_string(groupSize));
+  if (quantize == "int4-gptq")
+    return makeError("--quantize int4-gptq needs --calibration FILE (not implemented yet)");
+  if (gpu && quantize != "none")
+    return makeError("--quantize " + quantize + " is not supported for --target " +
+                     options.target + " yet (cpu only)");
 
   Progress progress(log, options.progress);
   progress.phase("importing " + options.input);
@@ -132,7 +149,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   DType dtype = ckpt->weights.entries().front().sourceType;
   if (!options.dtype.empty()) {
     std::optional<DType> parsed = parseDTypeName(options.dtype);
-    if (!parsed)
+    if (!parsed || !isFloatDType(*parsed))
       return makeError("unknown --dtype '" + options.dtype + "' (one of: f32, bf16, f16)");
     dtype = *parsed;
   }
@@ -160,7 +177,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   DType kvDtype = dtype;
   if (!options.kvDtype.empty()) {
     std::optional<DType> parsed = parseDTypeName(options.kvDtype);
-    if (!parsed)
+    if (!parsed || !isFloatDType(*parsed))
       return makeError("unknown --kv-dtype '" + options.kvDtype + "' (one of: f32, bf16, f16)");
     kvDtype = *parsed;
   }
@@ -171,10 +188,14 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (options.summary) {
     printSummary(*ckpt, dtype, llvm::outs());
     llvm::outs() << llvm::formatv(
-        "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}\n", maxSeqLen,
+        "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}, weights {4}\n",
+        maxSeqLen,
         options.maxSeqLen ? "" : " (the default: min(the model's, " +
                                      std::to_string(kDefaultMaxSeqLen) + "))",
-        prefill, dtypeName(kvDtype));
+        prefill, dtypeName(kvDtype),
+        quantize == "none"  ? std::string(dtypeName(dtype))
+        : int4 ? quantize + " (groups of " + std::to_string(groupSize) + ")"
+               : quantize);
   }
 
   // The phases are partly textual pipelines of upstream passes.
@@ -206,6 +227,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return BFloat16Type::get(&context);
     case DType::F16:
       return Float16Type::get(&context);
+    case DType::I8:
+      return IntegerType::get(&context, 8);
     }
     return Float32Type::get(&context);
   };
@@ -241,12 +264,31 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     dumpIf("optimize", *model);
   }
 
+  {
+    progress.phase(quantize == "none" ? "running phase quantize (nothing to do)"
+                                      : "running phase quantize (" + quantize + ")");
+    QuantizePipelineOptions quantizeOptions;
+    quantizeOptions.scheme = quantize;
+    quantizeOptions.groupSize = groupSize;
+    PassManager pm(&context);
+    buildQuantizePipeline(pm, quantizeOptions);
+    if (failed(pm.run(*model)))
+      return makeError("phase 'quantize' failed: " + diagnostic);
+    dumpIf("quantize", *model);
+  }
+
   // The weights as the optimized graph uses them, before partitioning turns
   // the llama.weight ops into bindings.
   llvm::Expected<std::vector<WeightSpec>> weightTable =
       collectWeightTable(*model, ckpt->weights);
   if (!weightTable)
     return weightTable.takeError();
+  // Quantized tensors get their bytes now, from their sources.
+  if (quantize != "none") {
+    progress.phase("quantizing weights (" + quantize + ")");
+    if (llvm::Error err = addQuantizedWeights(*weightTable, ckpt->weights))
+      return err;
+  }
 
   // From here on `model` holds the kernel module.
   progress.phase("partitioning into kernels");

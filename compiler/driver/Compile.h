@@ -26,6 +26,10 @@ struct CompileOptions {
   /// vdpbf16ps (auto: when the chip has AVX-512 BF16).
   std::string bf16Dot = "auto";
   std::string kvDtype;        ///< f32 | bf16 | f16; empty = the weights' dtype
+  /// none | int8 | int4 | int4-gptq (docs/quantization.md).
+  std::string quantize = "none";
+  /// int4: columns per scale and zero; 0 = the default, 128.
+  int64_t groupSize = 0;
   int64_t maxSeqLen = 0;      ///< 0 = min(the model's, kDefaultMaxSeqLen)
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
   int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions

@@ -30,6 +30,8 @@ uint64_t dtypeSize(DType dtype) {
   case DType::BF16:
   case DType::F16:
     return 2;
+  case DType::I8:
+    return 1;
   }
   return 0;
 }
@@ -44,6 +46,8 @@ absl::string_view dtypeName(DType dtype) {
     return "f16";
   case DType::I32:
     return "i32";
+  case DType::I8:
+    return "i8";
   }
   return "?";
 }
@@ -200,8 +204,9 @@ struct Fields {
       return _s;                                                               \
   } while (0)
 
+/// `allowInt`: i32 (activation buffers); `allowI8`: i8 (quantized weights).
 absl::StatusOr<DType> parseDType(const Fields &f, absl::string_view key,
-                                 bool allowInt) {
+                                 bool allowInt, bool allowI8 = false) {
   std::string name;
   ASSIGN_OR_RETURN(name, f.string(key));
   if (name == "f32")
@@ -212,6 +217,8 @@ absl::StatusOr<DType> parseDType(const Fields &f, absl::string_view key,
     return DType::F16;
   if (allowInt && name == "i32")
     return DType::I32;
+  if (allowI8 && name == "i8")
+    return DType::I8;
   return fail(f.at(key), absl::StrCat("has unknown dtype '", name, "'"));
 }
 
@@ -422,7 +429,8 @@ absl::StatusOr<std::vector<WeightInfo>> parseWeights(const Fields &root,
     f.path = where;
     if (!names.insert(w.name).second)
       return fail(where, "is listed twice");
-    ASSIGN_OR_RETURN(w.dtype, parseDType(f, "dtype", /*allowInt=*/false));
+    ASSIGN_OR_RETURN(w.dtype,
+                     parseDType(f, "dtype", /*allowInt=*/false, /*allowI8=*/true));
     uint64_t expected;
     ASSIGN_OR_RETURN(w.shape, parseShape(f, "shape", w.dtype, &expected));
     ASSIGN_OR_RETURN(w.offset, f.unsignedInt("offset"));

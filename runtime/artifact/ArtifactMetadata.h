@@ -22,7 +22,8 @@
 namespace llamac::runtime {
 
 /// Element types that appear in version 1 artifacts.
-enum class DType { F32, BF16, F16, I32 };
+/// I8: the bytes of quantized weights (int8 values, int4 nibbles).
+enum class DType { F32, BF16, F16, I32, I8 };
 
 /// Bytes per element of `dtype`.
 uint64_t dtypeSize(DType dtype);
