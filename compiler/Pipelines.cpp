@@ -70,6 +70,7 @@ void buildBufferizePipeline(OpPassManager &pm) {
 void buildLlvmPipeline(OpPassManager &pm, const LlvmPipelineOptions &options) {
   llama::LlamaVectorizeLinearOptions vectorize;
   vectorize.bf16Dot = options.bf16Dot;
+  vectorize.intDot = options.intDot;
   pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear(vectorize));
   // enable-x86vector lowers x86vector.avx512.dot (bf16 dot) to its intrinsic.
   addUpstream(pm, "func.func(convert-linalg-to-loops),lower-affine,"
@@ -117,14 +118,15 @@ void buildGpuBinaryPipeline(OpPassManager &pm, const GpuBinaryPipelineOptions &o
                       " toolkit=" + options.toolkit + "}");
 }
 
-std::vector<Phase> getCpuKernelPhases(bool bf16Dot) {
+std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot) {
   return {
       {"linalg", buildLinalgPipeline},
       {"bufferize", buildBufferizePipeline},
       {"llvm",
-       [bf16Dot](OpPassManager &pm) {
+       [bf16Dot, intDot](OpPassManager &pm) {
          LlvmPipelineOptions options;
          options.bf16Dot = bf16Dot;
+         options.intDot = intDot;
          buildLlvmPipeline(pm, options);
        }},
   };

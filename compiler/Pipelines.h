@@ -66,6 +66,11 @@ struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
                        llvm::cl::desc("Linear layers with bf16 weights round their activations "
                                       "to bf16 and use vdpbf16ps (the chip needs avx512bf16)"),
                        llvm::cl::init(false)};
+  Option<bool> intDot{*this, "int-dot",
+                      llvm::cl::desc("Linear layers with int8 or int4 weights quantize their "
+                                     "activations per block of 32 and use vpdpbusd (the chip "
+                                     "needs avx512vnni)"),
+                      llvm::cl::init(false)};
 };
 
 /// Options of the gpu phase.
@@ -117,9 +122,9 @@ struct Phase {
   std::function<void(mlir::OpPassManager &)> build;
 };
 
-/// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot` as
-/// LlvmPipelineOptions::bf16Dot.
-std::vector<Phase> getCpuKernelPhases(bool bf16Dot);
+/// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot` and
+/// `intDot` as LlvmPipelineOptions'.
+std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot = false);
 
 /// The names `--dump-ir-after` accepts, in order: for a GPU target
 /// (`gpu` true), a CPU target (false), or all of them (nullopt).

@@ -165,6 +165,18 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     `k` tail rounds its activations the same way. The kernels then need AVX-512 BF16, and the lowering
     `convert-vector-to-llvm{enable-x86vector}`. Other weight types are
     unaffected.
+
+    Quantized weights (the generic `llama-lower-to-linalg` makes of a
+    linear layer over a `llama.dequantize`, marked `llama.quant_kind`) take
+    the same loops: int8 bytes are converted to f32 in registers and the
+    row's scale multiplies the reduced sum; int4 runs a loop over the groups
+    (each row's scale s and z - 8 s loaded once per group) around chunks of
+    32 columns, whose 16 bytes are widened and split into low nibbles (a
+    mask) and high nibbles (a shift), each dequantized by one fma. With
+    `int-dot` (k a multiple of 64, int4 groups of 64 or more), the
+    activations are instead quantized to bytes per block of 32 once per
+    call and each 64 weights meet them in one `vpdpbusd` (AVX-512 VNNI,
+    through `llvm.call_intrinsic`), scaled per block in f32 (passes/IntDot.h).
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "16", "f32 lanes per vector">,
@@ -175,10 +187,15 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
            "AVX-512's 32 registers (prefill 5-7% faster than 4 rows; decode keeps 4, "
            "which streams better)">,
     Option<"bf16Dot", "bf16-dot", "bool", "false",
-           "bf16 weights: round activations to bf16 and use vdpbf16ps">
+           "bf16 weights: round activations to bf16 and use vdpbf16ps">,
+    Option<"intDot", "int-dot", "bool", "false",
+           "int8 and int4 weights: quantize activations to bytes per block of 32 and use "
+           "AVX-512 VNNI vpdpbusd">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",

@@ -10,15 +10,20 @@
 // Quantized weights (passes/QuantizedLinear.h) take the same loops: int8
 // bytes are converted in registers and the row's scale applied once to the
 // sum; int4 nibbles are unpacked with shifts and masks (no sub-byte vector
-// types) and dequantized with the group's scale and zero in registers.
+// types) and dequantized with the group's scale and zero in registers; or,
+// with `int-dot`, multiplied as bytes by vpdpbusd with the activations
+// quantized per block (IntDot.h).
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/IntDot.h"
 #include "passes/LinearMatch.h"
 #include "passes/Passes.h"
 #include "passes/QuantizedLinear.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -42,9 +47,9 @@ constexpr int64_t kTokensPerBlock = 4;
 
 struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock,
-                         int64_t prefillRowsPerBlock, bool bf16Dot)
+                         int64_t prefillRowsPerBlock, bool bf16Dot, bool intDot)
       : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock),
-        prefillRowsPerBlock(prefillRowsPerBlock), bf16Dot(bf16Dot) {}
+        prefillRowsPerBlock(prefillRowsPerBlock), bf16Dot(bf16Dot), intDot(intDot) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
@@ -78,6 +83,11 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
         idx(tokenBlock));
     Value xBf16 = dot ? roundActivations(rewriter, loc, x, tokens, vectorK) : Value();
+    std::optional<llama::QuantizedActivations> acts;
+    if (stream->intDot)
+      acts = llama::quantizeActivations(rewriter, loc, x, tokens, k,
+                                        stream->format == WeightStream::Format::Int4 ? stream->group
+                                                                                     : 0);
     // The leftover tokens run inside the same row block as the full token
     // blocks, while its weight rows are still in L1: a 5-token prompt reads
     // the weights from memory once, not twice.
@@ -94,10 +104,12 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     }
     for (auto [rowBegin, rowEnd, blockRows] :
          {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}})
-      buildBlockLoop(rewriter, loc, x, xBf16, *stream, out, rows, rowBegin, rowEnd, blockRows,
-                     tokenRanges, k, vectorK);
+      buildBlockLoop(rewriter, loc, x, xBf16, acts ? &*acts : nullptr, *stream, out, rows,
+                     rowBegin, rowEnd, blockRows, tokenRanges, k, vectorK);
     if (xBf16)
       memref::DeallocOp::create(rewriter, loc, xBf16);
+    if (acts)
+      llama::freeActivations(rewriter, loc, *acts);
     rewriter.eraseOp(op);
     return success();
   }
@@ -116,6 +128,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     /// Weights along k per step of the vector loop, and the f32 vectors of
     /// `lanes` they make (int4: 32 weights from 16 bytes, as two halves).
     int64_t chunk = 0, parts = 1;
+    /// Quantized weights times bytes of quantized activations (vpdpbusd).
+    bool intDot = false;
   };
 
   std::optional<WeightStream> matchWeights(linalg::GenericOp op) const {
@@ -136,9 +150,13 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     s.scales = q->scales;
     s.zeros = q->zeros;
     s.elementType = rewriterI8(op);
+    // The integer dot path takes whole chunks of 64 columns, and int4
+    // groups of whole chunks; anything else takes the f32 path.
+    bool chunked = intDot && lanes == 16 && q->k % llama::kIntDotChunk == 0;
     if (q->kind == llama::QuantKind::Int8) {
       s.format = WeightStream::Format::Int8;
-      s.chunk = lanes;
+      s.chunk = chunked ? llama::kIntDotChunk : lanes;
+      s.intDot = chunked;
       return s;
     }
     // A block of 32 weights is 16 bytes: low nibbles are its first 16
@@ -147,8 +165,9 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
       return std::nullopt;
     s.format = WeightStream::Format::Int4;
     s.group = q->group;
-    s.chunk = 32;
-    s.parts = 2;
+    s.intDot = chunked && q->group % llama::kIntDotChunk == 0;
+    s.chunk = s.intDot ? llama::kIntDotChunk : 32;
+    s.parts = s.intDot ? 1 : 2;
     return s;
   }
 
@@ -198,7 +217,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// activations rounded to bf16; bf16 weights only) the products are
   /// vdpbf16ps.
   void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16,
-                      const WeightStream &ws, Value out, Value rows, Value rowBegin, Value rowEnd,
+                      const llama::QuantizedActivations *acts, const WeightStream &ws, Value out,
+                      Value rows, Value rowBegin, Value rowEnd,
                       int64_t rowBlock, ArrayRef<TokenRange> tokenRanges, int64_t k,
                       int64_t vectorK) const {
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -235,19 +255,32 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
             scf::ForOp::create(
                 b, l, range.begin, range.end, tokStep, ValueRange{},
                 [&](OpBuilder &b, Location l, Value n, ValueRange) {
-                  BlockStep step{x, xBf16, ws, offsets(b, l, n, tokBlock), rowsIdx,
+                  BlockStep step{x, xBf16, acts, ws, offsets(b, l, n, tokBlock), rowsIdx,
                                  range.prefetch ? nextRows : SmallVector<Value>{}};
                   Value zero = arith::ConstantOp::create(
                       b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-                  // Accumulator (r, t) is at index r * tokBlock + t.
-                  SmallVector<Value> accs =
-                      buildVectorK(b, l, step, SmallVector<Value>(rowBlock * tokBlock, zero),
-                                   vectorK);
+                  // Accumulator (r, t) is at index r * tokBlock + t; with
+                  // int4 integer dots, the group offsets' scalar sums follow.
+                  SmallVector<Value> accs(rowBlock * tokBlock, zero);
+                  bool offsets = ws.intDot && ws.format == WeightStream::Format::Int4;
+                  if (offsets)
+                    accs.append(rowBlock * tokBlock,
+                                arith::ConstantOp::create(b, l, b.getF32FloatAttr(0)));
+                  accs = buildVectorK(b, l, step, accs, vectorK);
                   for (int64_t r = 0; r < rowBlock; ++r)
                     for (int64_t t = 0; t < tokBlock; ++t) {
                       Value sum = vector::ReductionOp::create(
                           b, l, vector::CombiningKind::ADD, accs[r * tokBlock + t],
                           arith::FastMathFlags::reassoc);
+                      if (offsets)
+                        sum = arith::AddFOp::create(b, l, sum,
+                                                    accs[(rowBlock + r) * tokBlock + t]);
+                      // int8 integer dots: take off what the sign flip added.
+                      if (ws.intDot && ws.format == WeightStream::Format::Int8)
+                        sum = arith::SubFOp::create(
+                            b, l, sum,
+                            memref::LoadOp::create(b, l, acts->signCorrection,
+                                                   ValueRange{step.tokens[t]}));
                       // The k tail, when k is not a multiple of the chunk.
                       if (vectorK < k)
                         sum = buildScalarTail(b, l, step, r, t, sum, vectorK, k, dot);
@@ -274,6 +307,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// What one block of (row, token) accumulators reads.
   struct BlockStep {
     Value x, xBf16;
+    /// The activations as bytes (int-dot).
+    const llama::QuantizedActivations *acts;
     const WeightStream &ws;
     SmallVector<Value> tokens, rows;
     /// Rows to prefetch while computing (empty: none).
@@ -289,31 +324,54 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
     if (step.ws.format != WeightStream::Format::Int4)
       return buildChunks(b, l, step, idx(0), idx(vectorK), accs, {});
-    int64_t group = step.ws.group, fullGroups = vectorK / group;
+    // With integer dots, accs holds the vector accumulators, then one scalar
+    // per (row, token) summing each group's offset z - 8 s times the
+    // token's group sum.
+    size_t vectors = step.rows.size() * step.tokens.size();
+    auto group = [&](OpBuilder &b, Location l, Value g, Value begin, Value end,
+                     ValueRange in) -> SmallVector<Value> {
+      SmallVector<GroupParams> params = groupParams(b, l, step, g);
+      SmallVector<Value> out =
+          buildChunks(b, l, step, begin, end, in.take_front(vectors), params);
+      if (!step.ws.intDot)
+        return out;
+      for (auto [r, p] : llvm::enumerate(params))
+        for (auto [t, token] : llvm::enumerate(step.tokens)) {
+          Value sums = memref::LoadOp::create(b, l, step.acts->groupSums, ValueRange{token, g});
+          size_t i = vectors + r * step.tokens.size() + t;
+          out.push_back(arith::AddFOp::create(b, l, in[i],
+                                              arith::MulFOp::create(b, l, p.offset, sums)));
+        }
+      return out;
+    };
+    int64_t size = step.ws.group, fullGroups = vectorK / size;
     if (fullGroups > 0) {
       auto loop = scf::ForOp::create(
           b, l, idx(0), idx(fullGroups), idx(1), accs,
           [&](OpBuilder &b, Location l, Value g, ValueRange iter) {
-            Value begin = arith::MulIOp::create(b, l, g, arith::ConstantIndexOp::create(b, l, group));
-            Value end = arith::AddIOp::create(b, l, begin, arith::ConstantIndexOp::create(b, l, group));
-            scf::YieldOp::create(b, l, buildChunks(b, l, step, begin, end, iter,
-                                                   groupParams(b, l, step, g)));
+            Value begin = arith::MulIOp::create(b, l, g, arith::ConstantIndexOp::create(b, l, size));
+            Value end = arith::AddIOp::create(b, l, begin, arith::ConstantIndexOp::create(b, l, size));
+            scf::YieldOp::create(b, l, group(b, l, g, begin, end, iter));
           });
       accs.assign(loop.getResults().begin(), loop.getResults().end());
     }
-    if (vectorK > fullGroups * group)
-      accs = buildChunks(b, l, step, idx(fullGroups * group), idx(vectorK), accs,
-                         groupParams(b, l, step, idx(fullGroups)));
+    if (vectorK > fullGroups * size)
+      accs = group(b, l, idx(fullGroups), idx(fullGroups * size), idx(vectorK), accs);
     return accs;
   }
 
-  /// Per row of the block, the int4 group `g`'s scale s and `z - 8 s` as
-  /// f32 vectors: a weight is then `q * s + (z - 8 s)`, one fma.
-  SmallVector<std::pair<Value, Value>> groupParams(OpBuilder &b, Location l,
-                                                   const BlockStep &step, Value g) const {
+  /// An int4 group's parameters for one row: a weight is `q * s + (z - 8 s)`.
+  struct GroupParams {
+    Value scale, offset;       ///< s and z - 8 s
+    Value scaleV, offsetV;     ///< the same, broadcast to `lanes`
+  };
+
+  /// Per row of the block, the int4 group `g`'s scale and offset.
+  SmallVector<GroupParams> groupParams(OpBuilder &b, Location l, const BlockStep &step,
+                                       Value g) const {
     Type f32 = b.getF32Type();
     auto vec = VectorType::get({lanes}, f32);
-    SmallVector<std::pair<Value, Value>> params;
+    SmallVector<GroupParams> params;
     for (Value row : step.rows) {
       Value s = arith::ExtFOp::create(
           b, l, f32, memref::LoadOp::create(b, l, step.ws.scales, ValueRange{row, g}).getResult());
@@ -321,7 +379,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           b, l, f32, memref::LoadOp::create(b, l, step.ws.zeros, ValueRange{row, g}).getResult());
       Value eight = arith::ConstantOp::create(b, l, b.getF32FloatAttr(8.0f));
       Value m = arith::SubFOp::create(b, l, z, arith::MulFOp::create(b, l, eight, s));
-      params.push_back({vector::BroadcastOp::create(b, l, vec, s),
+      params.push_back({s, m, vector::BroadcastOp::create(b, l, vec, s),
                         vector::BroadcastOp::create(b, l, vec, m)});
     }
     return params;
@@ -330,9 +388,21 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// The weights of `row` for the chunk at column `kk`, as `parts` f32
   /// vectors (bf16 pairs for vdpbf16ps).
   SmallVector<Value> loadWeights(OpBuilder &b, Location l, const WeightStream &ws, Value row,
-                                 Value kk, std::optional<std::pair<Value, Value>> params) const {
+                                 Value kk, const GroupParams *params) const {
     Type f32 = b.getF32Type();
     auto accType = VectorType::get({lanes}, f32);
+    // Integer dots: 64 unsigned bytes.
+    if (ws.intDot && ws.format == WeightStream::Format::Int8)
+      return {llama::flipSign(b, l,
+                              vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()),
+                                                     ws.values, ValueRange{row, kk}))};
+    if (ws.intDot) {
+      Value byte = arith::DivUIOp::create(b, l, kk, arith::ConstantIndexOp::create(b, l, 2));
+      return {llama::unpackNibbles(
+          b, l,
+          vector::LoadOp::create(b, l, VectorType::get({32}, b.getI8Type()), ws.values,
+                                 ValueRange{row, byte}))};
+    }
     switch (ws.format) {
     case WeightStream::Format::BF16Dot:
       return {vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, ws.elementType), ws.values,
@@ -366,7 +436,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
       SmallVector<Value> parts;
       for (Value nibbles : {low, high}) {
         Value q = arith::UIToFPOp::create(b, l, accType, nibbles);
-        parts.push_back(vector::FMAOp::create(b, l, q, params->first, params->second));
+        parts.push_back(vector::FMAOp::create(b, l, q, params->scaleV, params->offsetV));
       }
       return parts;
     }
@@ -378,8 +448,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// the block += the products of the chunk. `params`: int4's per-row group
   /// scale and offset.
   SmallVector<Value> buildChunks(OpBuilder &b, Location l, const BlockStep &step, Value begin,
-                                 Value end, ValueRange accs,
-                                 ArrayRef<std::pair<Value, Value>> params) const {
+                                 Value end, ValueRange accs, ArrayRef<GroupParams> params) const {
     const WeightStream &ws = step.ws;
     bool dot = ws.format == WeightStream::Format::BF16Dot;
     Type f32 = b.getF32Type();
@@ -392,6 +461,18 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           // Each token's activations are loaded once per chunk for all rows.
           SmallVector<SmallVector<Value>> xs(tokBlock);
           for (int64_t t = 0; t < tokBlock; ++t) {
+            if (ws.intDot) {
+              // The token's 64 bytes and the scale of each lane's block.
+              Value chunk = arith::DivUIOp::create(
+                  b, l, kk, arith::ConstantIndexOp::create(b, l, llama::kIntDotChunk));
+              xs[t].push_back(vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()),
+                                                     step.acts->values,
+                                                     ValueRange{step.tokens[t], kk}));
+              xs[t].push_back(vector::LoadOp::create(
+                  b, l, accType, step.acts->laneScales,
+                  ValueRange{step.tokens[t], chunk, arith::ConstantIndexOp::create(b, l, 0)}));
+              continue;
+            }
             if (dot) {
               xs[t].push_back(vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, b.getBF16Type()),
                                                      step.xBf16, ValueRange{step.tokens[t], kk}));
@@ -419,12 +500,20 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           }
           SmallVector<Value> next;
           for (int64_t r = 0; r < rowBlock; ++r) {
-            std::optional<std::pair<Value, Value>> rowParams;
-            if (!params.empty())
-              rowParams = params[r];
+            const GroupParams *rowParams = params.empty() ? nullptr : &params[r];
             SmallVector<Value> wv = loadWeights(b, l, ws, step.rows[r], kk, rowParams);
             for (int64_t t = 0; t < tokBlock; ++t) {
               Value acc = accs[r * tokBlock + t];
+              if (ws.intDot) {
+                // sum += float(q · x) * d (* s for int4) per lane.
+                Value dots = arith::SIToFPOp::create(b, l, accType,
+                                                     llama::vnniDot(b, l, wv[0], xs[t][0]));
+                Value scale = rowParams ? arith::MulFOp::create(b, l, xs[t][1], rowParams->scaleV)
+                                              .getResult()
+                                        : xs[t][1];
+                next.push_back(vector::FMAOp::create(b, l, dots, scale, acc));
+                continue;
+              }
               for (size_t p = 0; p < wv.size(); ++p)
                 acc = dot ? x86vector::DotBF16Op::create(b, l, accType, acc, xs[t][p], wv[p])
                                 .getResult()
@@ -487,7 +576,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   }
 
   int64_t lanes, rowsPerBlock, prefillRowsPerBlock;
-  bool bf16Dot;
+  bool bf16Dot, intDot;
 };
 
 struct LlamaVectorizeLinearPass
@@ -500,7 +589,7 @@ struct LlamaVectorizeLinearPass
     }
     RewritePatternSet patterns(&getContext());
     patterns.add<VectorizeLinearPattern>(&getContext(), lanes, rowsPerBlock, prefillRowsPerBlock,
-                                         bf16Dot);
+                                         bf16Dot, intDot);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -161,6 +161,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                                        .Default(std::nullopt);
   if (!bf16Dot)
     return makeError("unknown --bf16-dot '" + options.bf16Dot + "' (one of: auto, on, off)");
+  std::optional<IntDot> intDot = llvm::StringSwitch<std::optional<IntDot>>(options.intDot)
+                                     .Case("auto", IntDot::Auto)
+                                     .Case("on", IntDot::On)
+                                     .Case("off", IntDot::Off)
+                                     .Default(std::nullopt);
+  if (!intDot)
+    return makeError("unknown --int-dot '" + options.intDot + "' (one of: auto, on, off)");
 
   if (options.maxSeqLen < 0)
     return makeError("--max-seq-len must be positive");
@@ -354,6 +361,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     CpuCodegenOptions codegen;
     codegen.chip = options.chip;
     codegen.bf16Dot = *bf16Dot;
+    // Only quantized weights have anything to multiply as bytes.
+    codegen.intDot = quantize == "none" && *intDot == IntDot::Auto ? IntDot::Off : *intDot;
     codegen.afterPhase = dumpIf;
     llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*model, codegen);
     if (!library) {
@@ -363,6 +372,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     contents.chip = options.chip == "native" ? library->cpuName : options.chip;
     contents.cpuFeatures = library->cpuFeatures;
     contents.bf16Dot = library->bf16Dot && dtype == DType::BF16;
+    contents.intDot = library->intDot && quantize != "none";
     contents.kernelLibrary = std::move(library->sharedObject);
   }
 

@@ -25,6 +25,9 @@ struct CompileOptions {
   /// auto | on | off: bf16 weights times bf16-rounded activations with
   /// vdpbf16ps (auto: when the chip has AVX-512 BF16).
   std::string bf16Dot = "auto";
+  /// auto | on | off: int8/int4 weights times activations quantized to
+  /// bytes with vpdpbusd (auto: when the chip has AVX-512 VNNI).
+  std::string intDot = "auto";
   std::string kvDtype;        ///< f32 | bf16 | f16; empty = the weights' dtype
   /// none | int8 | int4 | int4-gptq (docs/quantization.md).
   std::string quantize = "none";

@@ -408,6 +408,12 @@ absl::StatusOr<TargetInfo> parseTarget(const Fields &root) {
       return fail(f.at("bf16_dot"), "must be a boolean");
     t.bf16Dot = dot.get<bool>();
   }
+  if (obj->contains("int_dot")) {
+    const json &dot = (*obj)["int_dot"];
+    if (!dot.is_boolean())
+      return fail(f.at("int_dot"), "must be a boolean");
+    t.intDot = dot.get<bool>();
+  }
   return t;
 }
 

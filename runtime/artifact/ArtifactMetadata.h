@@ -53,6 +53,9 @@ struct TargetInfo {
   /// The kernels round the activations of bf16 linear layers to bf16
   /// (vdpbf16ps); absent in older artifacts (false).
   bool bf16Dot = false;
+  /// The kernels of int8/int4 linear layers quantize their activations to
+  /// bytes per block of 32 (vpdpbusd); absent when false.
+  bool intDot = false;
 
   /// NVVM and ROCDL: dispatches carry launch dimensions.
   bool isGpu() const { return name == "nvvm" || name == "rocdl"; }

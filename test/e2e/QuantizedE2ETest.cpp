@@ -6,6 +6,10 @@
 // and through prefill, and the perplexity of the first 100 TinyStories.
 // The bounds: int8 within +0.2% of the f32 model's perplexity;
 // int4 within 0.5% of the oracle's perplexity under the same scheme.
+// The "-dot" artifacts multiply bytes with vpdpbusd (--int-dot, where the
+// chip has AVX-512 VNNI): their reference also rounds the linear layers'
+// inputs to bytes per block of 32, and their logits are held to the bound
+// that rounding flips allow (as bf16 activations are in StoriesE2ETest).
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,10 +32,17 @@ namespace data = llamac::testing;
 namespace {
 
 struct Case {
-  std::string name; ///< the artifact's suffix: int8, int4-g32, int4-g64
+  std::string name; ///< the artifact's suffix: int8, int4-g32, int4-g64, int8-dot, ...
   data::OracleScheme scheme;
   int64_t group;
 };
+
+/// Logits of the integer-dot kernels against the reference that rounds
+/// the same inputs: equal to f32 rounding unless an activation lies within
+/// rounding distance of a byte boundary (x / d differs in its last bit
+/// between the two), after which the passes carry slightly different state
+/// (measured after such a flip: 0.1 to 0.23 in these logits).
+constexpr float kIntDotFlipBound = 0.3f;
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
@@ -68,11 +79,19 @@ protected:
     dequantized = data::dequantizedCopy(full, GetParam().scheme, GetParam().group);
     model = loadModel("bin-" + GetParam().name);
     ASSERT_TRUE(model);
+    intDot = model->artifact().target().intDot;
+    reference.int8LinearInputs = intDot;
+    bool wantsDot = GetParam().name.find("-dot") != std::string::npos;
+    // Without VNNI the -dot artifacts dequantize to f32 like the others.
+    if (!wantsDot)
+      ASSERT_FALSE(intDot) << "compiled with --int-dot=off";
   }
 
   ModelConfig config;
   WeightStore full, dequantized;
   std::shared_ptr<const Model> model;
+  bool intDot = false;
+  reference::ReferenceOptions reference;
 };
 
 TEST_P(QuantizedE2E, ProjectionsAreStoredQuantized) {
@@ -117,6 +136,8 @@ TEST_P(QuantizedE2E, ProjectionsAreStoredQuantized) {
 }
 
 TEST_P(QuantizedE2E, LogitsMatchTheReferencePassOverDequantizedWeights) {
+  if (intDot)
+    GTEST_SKIP() << "integer dots: FreshStartsMatchTheByteRoundingReference";
   auto truth = reference::ReferenceModel::create(config, dequantized);
   auto exact = reference::ReferenceModel::create(config, full);
   ASSERT_TRUE(truth && exact);
@@ -151,6 +172,56 @@ TEST_P(QuantizedE2E, LogitsMatchTheReferencePassOverDequantizedWeights) {
   EXPECT_GT(worstVsF32, 1e-3f);
 }
 
+/// Integer dots round the activations to bytes; the reference that rounds
+/// them the same way agrees to f32 rounding until an activation lies
+/// within an ulp of a rounding boundary and rounds the other way, after
+/// which the two carry slightly different state (measured: exact for 8
+/// positions, then about 0.1 apart, like the f32-input reference). So, as
+/// for bf16 activations (StoriesE2ETest), from fresh starts: most must match
+/// to 1e-4, none may match the reference with f32 inputs, all stay within
+/// kIntDotFlipBound.
+TEST_P(QuantizedE2E, FreshStartsMatchTheByteRoundingReference) {
+  if (!intDot)
+    GTEST_SKIP() << "no integer dots in this artifact";
+  auto truth = reference::ReferenceModel::create(config, dequantized, reference);
+  auto f32Inputs = reference::ReferenceModel::create(config, dequantized);
+  ASSERT_TRUE(truth && f32Inputs);
+  auto session = Session::create(model);
+  ASSERT_TRUE(session.ok()) << session.status();
+  int checks = 0, exact = 0, exactWithF32Inputs = 0;
+  float worst = 0;
+  auto check = [&](const std::vector<int32_t> &prompt) {
+    std::vector<float> expected, plain;
+    for (size_t i = 0; i < prompt.size(); ++i) {
+      expected = (*truth)->forward(prompt[i], static_cast<int64_t>(i));
+      plain = (*f32Inputs)->forward(prompt[i], static_cast<int64_t>(i));
+    }
+    ASSERT_TRUE((*session)->truncate(0).ok());
+    auto logits = (*session)->append(prompt);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    float diff = maxAbsDiff(expected, logits->data());
+    worst = std::max(worst, diff);
+    ++checks;
+    exact += diff < 1e-4f;
+    exactWithF32Inputs += maxAbsDiff(plain, logits->data()) < 1e-4f;
+  };
+  // 48 single tokens (decode) and 16 six-token prompts (prefill).
+  for (int s = 0; s < 48; ++s)
+    check({static_cast<int32_t>((s * 131 + 7) % 509 + 2)});
+  for (int s = 0; s < 16; ++s) {
+    std::vector<int32_t> prompt{1};
+    for (int i = 1; i < 6; ++i)
+      prompt.push_back(static_cast<int32_t>((s * 71 + i * 53 + 29) % 509 + 2));
+    check(prompt);
+  }
+  std::printf("%s: %d of %d fresh starts within 1e-4 of the byte-rounding reference "
+              "(worst %.3g), %d of the f32-input one\n",
+              GetParam().name.c_str(), exact, checks, worst, exactWithF32Inputs);
+  EXPECT_GE(4 * exact, 3 * checks);
+  EXPECT_EQ(exactWithF32Inputs, 0) << "the activations are not rounded to bytes";
+  EXPECT_LT(worst, kIntDotFlipBound);
+}
+
 TEST_P(QuantizedE2E, PerplexityIsTheOraclesAndCloseToF32) {
   std::optional<std::string> text = data::readFile(data::tinyStoriesText());
   ASSERT_TRUE(text);
@@ -159,24 +230,28 @@ TEST_P(QuantizedE2E, PerplexityIsTheOraclesAndCloseToF32) {
   auto tokenizer = Tokenizer::load(data::stories260KTokenizer());
   ASSERT_TRUE(tokenizer.ok());
   data::OracleResult oracle = data::oraclePerplexity(
-      config, dequantized, {}, **tokenizer, data::storiesOf(*text), 0, 100, 512);
+      config, dequantized, reference, **tokenizer, data::storiesOf(*text), 0, 100, 512);
   double vsOracle = result->perplexity / oracle.perplexity - 1;
   std::printf("%s: perplexity %.6f, oracle (same scheme) %.6f (%+.3g%%)\n",
               GetParam().name.c_str(), result->perplexity, oracle.perplexity, 100 * vsOracle);
-  EXPECT_LT(std::fabs(vsOracle), 0.005);
+  // Integer dots: the oracle rounds the activations the same way.
+  EXPECT_LT(std::fabs(vsOracle), intDot ? 1e-3 : 0.005);
   if (GetParam().scheme != data::OracleScheme::Int8)
     return;
   auto f32 = eval::evaluatePerplexity(loadModel("bin"), *text, firstHundredStories());
   ASSERT_TRUE(f32.ok()) << f32.status();
   double vsF32 = result->perplexity / f32->perplexity - 1;
-  std::printf("int8: f32 perplexity %.6f, int8 %+.3g%%\n", f32->perplexity, 100 * vsF32);
+  std::printf("%s: f32 perplexity %.6f, %+.3g%%\n", GetParam().name.c_str(), f32->perplexity,
+              100 * vsF32);
   EXPECT_LT(vsF32, 0.002);
 }
 
 INSTANTIATE_TEST_SUITE_P(Schemes, QuantizedE2E,
                          ::testing::Values(Case{"int8", data::OracleScheme::Int8, 0},
                                            Case{"int4-g32", data::OracleScheme::Int4, 32},
-                                           Case{"int4-g64", data::OracleScheme::Int4, 64}),
+                                           Case{"int4-g64", data::OracleScheme::Int4, 64},
+                                           Case{"int8-dot", data::OracleScheme::Int8, 0},
+                                           Case{"int4-g64-dot", data::OracleScheme::Int4, 64}),
                          [](const auto &info) {
                            std::string name = info.param.name;
                            name.erase(std::remove(name.begin(), name.end(), '-'), name.end());

@@ -2,6 +2,7 @@
 // RUN: llama-opt %s --llama-vectorize-linear="lanes=8 rows-per-block=2 prefill-rows-per-block=2" --split-input-file | FileCheck %s --check-prefix=SMALL
 // RUN: llama-opt %s --llama-vectorize-linear="bf16-dot=true prefill-rows-per-block=4" --split-input-file | FileCheck %s --check-prefix=DOT
 // RUN: llama-opt %s --llama-vectorize-linear --split-input-file | FileCheck %s --check-prefix=DEFAULT
+// RUN: llama-opt %s --llama-vectorize-linear=int-dot=true --split-input-file | FileCheck %s --check-prefix=VNNI
 
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -180,6 +181,31 @@ func.func @not_linear(%a: memref<4x64xf32>, %b: memref<4x64xf32>) {
 // CHECK: arith.mulf %[[SUM]], %[[SF]]
 // CHECK-NOT: memref.alloc
 // CHECK-NOT: linalg.generic
+// With int-dot, the call first quantizes its activations to bytes per block
+// of 32 (a scale per block), then each 64 bytes of a row (sign bit flipped:
+// unsigned) meet 64 activation bytes in one vpdpbusd, scaled per lane by its
+// block's scale; the row's sum loses what the flip added before its scale.
+// VNNI-LABEL: func.func @int8_gemv
+// VNNI: %[[XQ:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x64xi8>
+// VNNI: %[[D:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x1x16xf32>
+// VNNI: %[[C:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?xf32>
+// VNNI: vector.reduction <maxnumf>
+// VNNI: math.roundeven
+// VNNI: arith.fptosi
+// VNNI: vector.store %{{.*}}, %[[XQ]]
+// VNNI: vector.store %{{.*}}, %[[D]]
+// VNNI: scf.for %[[ROW:.*]] = %c0 to %c32 step %c4
+// VNNI: %[[X:.*]] = vector.load %[[XQ]][%{{.*}}, %{{.*}}] : memref<?x64xi8>, vector<64xi8>
+// VNNI: %[[S:.*]] = vector.load %[[D]][{{.*}}] : memref<?x1x16xf32>, vector<16xf32>
+// VNNI: %[[W:.*]] = vector.load %arg1[%[[ROW]], %{{.*}}] : memref<32x64xi8>, vector<64xi8>
+// VNNI: %[[U:.*]] = arith.xori %[[W]], %{{.*}} : vector<64xi8>
+// VNNI: %[[DOT:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[U]], %[[X]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// VNNI: %[[F:.*]] = arith.sitofp %[[DOT]] : vector<16xi32> to vector<16xf32>
+// VNNI: vector.fma %[[F]], %[[S]], %{{.*}}
+// VNNI: %[[SUM:.*]] = vector.reduction <add>
+// VNNI: %[[CORR:.*]] = memref.load %[[C]]
+// VNNI: arith.subf %[[SUM]], %[[CORR]]
+// VNNI: memref.dealloc %[[XQ]]
 #xq = affine_map<(d0, d1, d2) -> (d0, d2)>
 #q8 = affine_map<(d0, d1, d2) -> (d1, d2)>
 #s8 = affine_map<(d0, d1, d2) -> (d1)>

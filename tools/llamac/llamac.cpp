@@ -50,6 +50,12 @@ cl::opt<std::string> bf16Dot(
              "on the chip's bf16 dot units: vdpbf16ps on the CPU, mma.sync / MFMA for GPU "
              "prefill: auto (when the chip has them) | on | off"),
     cl::init("auto"), cl::cat(category));
+cl::opt<std::string> intDot(
+    "int-dot",
+    cl::desc("int8/int4 weights: quantize the activations of linear layers to bytes per "
+             "block of 32 and multiply with AVX-512 VNNI vpdpbusd: auto (when the chip has "
+             "it) | on | off (dequantize to f32 in registers)"),
+    cl::init("auto"), cl::cat(category));
 cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Quantize the projections' weights (docs/quantization.md): none | int8 (per "
@@ -216,6 +222,7 @@ int main(int argc, char **argv) {
   options.kvDtype = kvDtype;
   options.bf16Dot = bf16Dot;
   options.quantize = quantize;
+  options.intDot = intDot;
   for (auto [flag, text, value] :
        {std::tuple{"--max-seq-len", &maxSeqLen, &options.maxSeqLen},
         std::tuple{"--prefill-tokens", &prefillTokens, &options.prefillTokens},
