@@ -76,7 +76,7 @@ struct LlamaQuantizeWeightsPass
       parsed = {QuantKind::Int4, groupSize, scheme == "int4-gptq"};
       if (groupSize != 32 && groupSize != 64 && groupSize != 128 && groupSize != 256) {
         getOperation().emitError() << "int4 group size must be 32, 64, 128 or 256, got "
-                                   << groupSize;
+                                   << static_cast<int64_t>(groupSize);
         return signalPassFailure();
       }
     } else if (scheme != "int8") {

@@ -199,8 +199,8 @@ func.func @not_linear(%a: memref<4x64xf32>, %b: memref<4x64xf32>) {
 // VNNI: %[[S:.*]] = vector.load %[[D]][{{.*}}] : memref<?x1x16xf32>, vector<16xf32>
 // VNNI: %[[W:.*]] = vector.load %arg1[%[[ROW]], %{{.*}}] : memref<32x64xi8>, vector<64xi8>
 // VNNI: %[[U:.*]] = arith.xori %[[W]], %{{.*}} : vector<64xi8>
-// VNNI: %[[DOT:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[U]], %[[X]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
-// VNNI: %[[F:.*]] = arith.sitofp %[[DOT]] : vector<16xi32> to vector<16xf32>
+// VNNI: %[[PROD:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[U]], %[[X]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// VNNI: %[[F:.*]] = arith.sitofp %[[PROD]] : vector<16xi32> to vector<16xf32>
 // VNNI: vector.fma %[[F]], %[[S]], %{{.*}}
 // VNNI: %[[SUM:.*]] = vector.reduction <add>
 // VNNI: %[[CORR:.*]] = memref.load %[[C]]
