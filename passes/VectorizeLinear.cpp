@@ -76,7 +76,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     int64_t tokenBlock =
         (ShapedType::isDynamic(tokenCount) || tokenCount >= kTokensPerBlock) ? kTokensPerBlock
                                                                              : 1;
-    int64_t rowBlock = tokenBlock > 1 ? prefillRowsPerBlock : rowsPerBlock;
+    int64_t rowBlock = tokenBlock > 1 ? prefillRows(*stream) : rowsPerBlock;
     Value fullBlocks = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, rows, idx(rowBlock)), idx(rowBlock));
     Value fullTokens = arith::MulIOp::create(
@@ -169,6 +169,21 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     s.chunk = s.intDot ? llama::kIntDotChunk : 32;
     s.parts = s.intDot ? 1 : 2;
     return s;
+  }
+
+  /// Weight rows per block with blocks of 4 tokens: as many as leave the
+  /// accumulators, the activations and the weights in AVX-512's 32
+  /// registers. int4 in f32 also holds each row's scale and offset and two
+  /// activation vectors per token (3 rows: 12 + 8 + 6 + 2); int4 integer
+  /// dots hold an int32 and an f32 accumulator per (row, token) (3 rows: 24
+  /// + 4 + 1); int8 integer dots a lane-scale vector per token (4 rows: 16 +
+  /// 8 + 1).
+  int64_t prefillRows(const WeightStream &ws) const {
+    if (ws.format == WeightStream::Format::Int4)
+      return std::min<int64_t>(prefillRowsPerBlock, 3);
+    if (ws.intDot)
+      return std::min<int64_t>(prefillRowsPerBlock, 4);
+    return prefillRowsPerBlock;
   }
 
   static Type rewriterI8(Operation *op) { return IntegerType::get(op->getContext(), 8); }
@@ -331,17 +346,32 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     auto group = [&](OpBuilder &b, Location l, Value g, Value begin, Value end,
                      ValueRange in) -> SmallVector<Value> {
       SmallVector<GroupParams> params = groupParams(b, l, step, g);
-      SmallVector<Value> out =
-          buildChunks(b, l, step, begin, end, in.take_front(vectors), params);
       if (!step.ws.intDot)
-        return out;
+        return buildChunks(b, l, step, begin, end, in, params);
+      // Integer dots: the group's products add up in int32 lanes, then
+      // count once, times the token's block scale d and the row's s; the
+      // offsets add (z - 8 s) * d * sum(q).
+      Value none = arith::ConstantOp::create(
+          b, l, DenseElementsAttr::get(VectorType::get({lanes}, b.getI32Type()),
+                                       b.getI32IntegerAttr(0)));
+      SmallVector<Value> sums = buildChunks(b, l, step, begin, end,
+                                            SmallVector<Value>(vectors, none), params);
+      auto accType = VectorType::get({lanes}, b.getF32Type());
+      SmallVector<Value> out;
+      SmallVector<Value> offsets;
       for (auto [r, p] : llvm::enumerate(params))
         for (auto [t, token] : llvm::enumerate(step.tokens)) {
-          Value sums = memref::LoadOp::create(b, l, step.acts->groupSums, ValueRange{token, g});
-          size_t i = vectors + r * step.tokens.size() + t;
-          out.push_back(arith::AddFOp::create(b, l, in[i],
-                                              arith::MulFOp::create(b, l, p.offset, sums)));
+          size_t i = r * step.tokens.size() + t;
+          Value d = memref::LoadOp::create(b, l, step.acts->groupScales, ValueRange{token, g});
+          Value scale = vector::BroadcastOp::create(b, l, accType,
+                                                    arith::MulFOp::create(b, l, d, p.scale));
+          out.push_back(vector::FMAOp::create(
+              b, l, arith::SIToFPOp::create(b, l, accType, sums[i]), scale, in[i]));
+          Value q = memref::LoadOp::create(b, l, step.acts->groupSums, ValueRange{token, g});
+          offsets.push_back(arith::AddFOp::create(b, l, in[vectors + i],
+                                                  arith::MulFOp::create(b, l, p.offset, q)));
         }
+      out.append(offsets);
       return out;
     };
     int64_t size = step.ws.group, fullGroups = vectorK / size;
@@ -462,15 +492,18 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           SmallVector<SmallVector<Value>> xs(tokBlock);
           for (int64_t t = 0; t < tokBlock; ++t) {
             if (ws.intDot) {
-              // The token's 64 bytes and the scale of each lane's block.
-              Value chunk = arith::DivUIOp::create(
-                  b, l, kk, arith::ConstantIndexOp::create(b, l, llama::kIntDotChunk));
+              // The token's 64 bytes (int8: and the scale of each lane's
+              // block; int4 scales whole groups).
               xs[t].push_back(vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()),
                                                      step.acts->values,
                                                      ValueRange{step.tokens[t], kk}));
-              xs[t].push_back(vector::LoadOp::create(
-                  b, l, accType, step.acts->laneScales,
-                  ValueRange{step.tokens[t], chunk, arith::ConstantIndexOp::create(b, l, 0)}));
+              if (step.acts->laneScales) {
+                Value chunk = arith::DivUIOp::create(
+                    b, l, kk, arith::ConstantIndexOp::create(b, l, llama::kIntDotChunk));
+                xs[t].push_back(vector::LoadOp::create(
+                    b, l, accType, step.acts->laneScales,
+                    ValueRange{step.tokens[t], chunk, arith::ConstantIndexOp::create(b, l, 0)}));
+              }
               continue;
             }
             if (dot) {
@@ -504,14 +537,16 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
             SmallVector<Value> wv = loadWeights(b, l, ws, step.rows[r], kk, rowParams);
             for (int64_t t = 0; t < tokBlock; ++t) {
               Value acc = accs[r * tokBlock + t];
+              if (ws.intDot && ws.format == WeightStream::Format::Int4) {
+                // The group's int32 sums (buildVectorK scales them).
+                next.push_back(llama::vnniDot(b, l, wv[0], xs[t][0], acc));
+                continue;
+              }
               if (ws.intDot) {
-                // sum += float(q · x) * d (* s for int4) per lane.
+                // sum += float(q · x) * d per lane.
                 Value dots = arith::SIToFPOp::create(b, l, accType,
                                                      llama::vnniDot(b, l, wv[0], xs[t][0]));
-                Value scale = rowParams ? arith::MulFOp::create(b, l, xs[t][1], rowParams->scaleV)
-                                              .getResult()
-                                        : xs[t][1];
-                next.push_back(vector::FMAOp::create(b, l, dots, scale, acc));
+                next.push_back(vector::FMAOp::create(b, l, dots, xs[t][1], acc));
                 continue;
               }
               for (size_t p = 0; p < wv.size(); ++p)

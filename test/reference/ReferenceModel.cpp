@@ -110,10 +110,10 @@ static void matVec(const std::vector<float> &w, const std::vector<float> &x,
 
 /// `x` quantized per block of 32 to bytes and back, in f32 as the kernels
 /// compute it.
-static std::vector<float> int8Blocks(const std::vector<float> &x) {
+static std::vector<float> int8Blocks(const std::vector<float> &x, size_t block) {
   std::vector<float> out(x.size());
-  for (size_t begin = 0; begin < x.size(); begin += 32) {
-    size_t end = std::min(x.size(), begin + 32);
+  for (size_t begin = 0; begin < x.size(); begin += block) {
+    size_t end = std::min(x.size(), begin + block);
     float amax = 0;
     for (size_t i = begin; i < end; ++i)
       amax = std::max(amax, std::fabs(x[i]));
@@ -128,7 +128,7 @@ static std::vector<float> int8Blocks(const std::vector<float> &x) {
 void ReferenceModel::linear(const std::vector<float> &w, const std::vector<float> &x,
                             std::vector<float> &out, int64_t rows, int64_t cols) const {
   if (opts.int8LinearInputs && cols % 64 == 0)
-    return matVec(w, int8Blocks(x), out, rows, cols);
+    return matVec(w, int8Blocks(x, static_cast<size_t>(opts.int8InputBlock)), out, rows, cols);
   if (!opts.bf16LinearInputs)
     return matVec(w, x, out, rows, cols);
   std::vector<float> rounded(x.size());
