@@ -4,6 +4,7 @@
 
 #include "compiler/import/HFCheckpoint.h"
 #include "compiler/import/Llama2cCheckpoint.h"
+#include "compiler/support/InputFile.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -11,17 +12,20 @@
 
 namespace llamac {
 
-llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
-                                const ModelConfig &config) {
-  auto tokenizer = Tokenizer::load(tokenizerPath.str());
+llvm::Expected<std::unique_ptr<Tokenizer>>
+loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
+                 const ModelConfig &config) {
+  auto tokenizer =
+      Tokenizer::loadFromSerialized(std::string_view(bytes.data(), bytes.size()));
   if (!tokenizer.ok())
-    return llvm::createStringError(std::string(tokenizer.status().message()));
+    return llvm::createStringError(tokenizerPath + ": " +
+                                   std::string(tokenizer.status().message()));
   int pieces = (*tokenizer)->vocabSize();
   if (pieces != config.vocabSize)
     return llvm::createStringError(llvm::formatv(
         "tokenizer {0} has {1} pieces but the model's vocab_size is {2}",
         tokenizerPath, pieces, config.vocabSize));
-  return llvm::Error::success();
+  return std::move(*tokenizer);
 }
 
 llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
@@ -33,9 +37,17 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
                         : importLlama2c(path, tokenizerOverride);
   if (!checkpoint)
     return checkpoint.takeError();
-  if (llvm::Error err =
-          checkTokenizerVocab(checkpoint->tokenizerPath, checkpoint->config))
-    return std::move(err);
+  auto tokenizer =
+      readInputFile(checkpoint->tokenizerPath, kMaxTokenizerFileBytes);
+  if (!tokenizer)
+    return tokenizer.takeError();
+  checkpoint->files.push_back(checkpoint->tokenizerPath);
+  auto loaded = loadTokenizerFor(checkpoint->tokenizerPath,
+                                 (*tokenizer)->getBuffer(), checkpoint->config);
+  if (!loaded)
+    return loaded.takeError();
+  checkpoint->tokenizerBytes = (*loaded)->serialized();
+  checkpoint->tokenizerKind = std::string((*loaded)->kind());
   return checkpoint;
 }
 

@@ -16,34 +16,49 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace llamac {
 
+class Tokenizer;
+
 /// An imported model.
 struct Checkpoint {
   ModelConfig config;
   WeightStore weights;
-  /// The sentencepiece model file (the artifact embeds its bytes).
+  /// The tokenizer file: a sentencepiece model, Meta's tiktoken
+  /// tokenizer.model or Hugging Face's tokenizer.json.
   std::string tokenizerPath;
+  /// The tokenizer's serialized form of its kind, which the artifact embeds
+  /// (the file's bytes for sentencepiece; BpeTokenizer's form for BPE).
+  std::string tokenizerBytes;
+  /// "sentencepiece" or "bpe": the artifact's tokenizer.kind.
+  std::string tokenizerKind;
+  /// Every file the import read (config, weights, tokenizer): what an
+  /// output must never overwrite.
+  std::vector<std::string> files;
   /// Things worth telling the user that did not stop the import, e.g.
   /// tensors that were ignored. One line each, without a "warning:" prefix.
   std::vector<std::string> warnings;
 };
 
 /// Imports a Hugging Face checkpoint directory (the path is a directory) or
-/// a llama2.c `.bin` (a file), then checks that the tokenizer's vocabulary
-/// size equals the model's. `tokenizerOverride`, if not empty, replaces the
+/// a llama2.c `.bin` (a file), then reads the tokenizer (a regular file of
+/// at most kMaxTokenizerFileBytes) and checks that its vocabulary size
+/// equals the model's. `tokenizerOverride`, if not empty, replaces the
 /// tokenizer found beside the checkpoint. Errors are one line, naming the
 /// file and the problem.
 llvm::Expected<Checkpoint>
 importCheckpoint(llvm::StringRef path, llvm::StringRef tokenizerOverride = "");
 
-/// Loads the tokenizer at `tokenizerPath` and checks its vocabulary size
-/// against `config.vocabSize`.
-llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
-                                const ModelConfig &config);
+/// Loads the tokenizer file's `bytes` (read from `tokenizerPath`), its kind
+/// told by its content (Tokenizer::loadFromSerialized), and checks its
+/// vocabulary size against `config.vocabSize`.
+llvm::Expected<std::unique_ptr<Tokenizer>>
+loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
+                 const ModelConfig &config);
 
 } // namespace llamac
 

@@ -145,20 +145,39 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
   if (!config)
     return config.takeError();
   checkpoint.config = std::move(*config);
+  checkpoint.files.push_back(configPath);
+  if (!generationPath.empty())
+    checkpoint.files.push_back(generationPath);
 
-  checkpoint.tokenizerPath = tokenizerOverride.empty()
-                                 ? inDir("tokenizer.model")
-                                 : tokenizerOverride.str();
+  // As downloaded: Llama 1/2 ship a sentencepiece tokenizer.model; Llama 3
+  // ships tokenizer.json and Meta's tiktoken file in original/.
+  if (!tokenizerOverride.empty()) {
+    checkpoint.tokenizerPath = tokenizerOverride.str();
+  } else {
+    // None found: the error names the first, and the message all three.
+    checkpoint.tokenizerPath = inDir("tokenizer.model");
+    for (StringRef candidate :
+         {"tokenizer.model", "tokenizer.json", "original/tokenizer.model"})
+      if (llvm::sys::fs::exists(inDir(candidate))) {
+        checkpoint.tokenizerPath = inDir(candidate);
+        break;
+      }
+  }
   if (!llvm::sys::fs::exists(checkpoint.tokenizerPath))
     return llvm::createStringError(
         checkpoint.tokenizerPath +
-        ": tokenizer not found (a sentencepiece tokenizer.model is required)");
+        ": tokenizer not found (looked for tokenizer.model, tokenizer.json "
+        "and original/tokenizer.model)");
 
   auto tensors = SafetensorsCheckpoint::openDirectory(dirPath);
   if (!tensors)
     return tensors.takeError();
-  for (const auto &shard : tensors->files())
+  // The index file, or the single model.safetensors (listed twice then).
+  checkpoint.files.push_back(tensors->description().str());
+  for (const auto &shard : tensors->files()) {
     checkpoint.weights.retainMapping(shard->mapping());
+    checkpoint.files.push_back(shard->path().str());
+  }
 
   HFWeightMapper mapper(*tensors, checkpoint.config, checkpoint.weights);
   if (llvm::Error err = mapper.mapAll())

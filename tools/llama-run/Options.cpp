@@ -2,9 +2,12 @@
 
 #include "tools/llama-run/Options.h"
 #include "tools/llama-run/Flags.h"
+#include "runtime/hal/Device.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+
+#include <fstream>
 
 #include <limits>
 
@@ -20,14 +23,16 @@ prefill and decode speed and decode's share of the memory bandwidth; `eval`
 the perplexity of a text.
 
 options:
-  --prompt TEXT          text to continue (required)
+  --prompt TEXT          text to continue; `-` reads standard input
+  --prompt-file F        text to continue, read from file F (one of
+                         --prompt and --prompt-file is required)
   --max-new-tokens N     stop after N generated tokens (default 256)
   --temperature T        0 = greedy (default); > 0 samples
   --top-k K              sample among the K most likely tokens (0 = all)
   --top-p P              nucleus sampling, P in (0, 1] (default 1)
   --seed S               random seed for sampling (default 0)
-  --threads N            worker threads on the cpu device (default:
-                         physical cores)
+  --threads N            worker threads on the cpu device, at most 256
+                         (default: physical cores)
   --max-seq-len N        cap on prompt + generated tokens; the KV cache is
                          allocated for N positions (default and maximum:
                          the artifact's max_seq_len)
@@ -43,6 +48,30 @@ options:
 
 namespace {
 
+/// The prompt is text the user typed or saved; more than this is a mistake
+/// (a model file given as the prompt), not a prompt.
+constexpr std::streamsize kMaxPromptBytes = 64 << 20;
+
+/// Reads a prompt from `path` (`/dev/stdin` for `--prompt -`).
+absl::StatusOr<std::string> readPromptFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read the prompt"));
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (static_cast<std::streamsize>(text.size()) > kMaxPromptBytes)
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": the prompt is larger than ", kMaxPromptBytes >> 20, " MiB"));
+  }
+  if (in.bad())
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read the prompt"));
+  return text;
+}
+
 /// Applies one flag's value to `o`; the scanner has checked the name.
 absl::Status applyRunFlag(RunOptions &o, const std::string &name,
                           const std::string &value) {
@@ -54,7 +83,20 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
   } else if (name == "--quiet") {
     o.quiet = true;
   } else if (name == "--prompt") {
-    o.prompt = value;
+    if (value == "-") {
+      absl::StatusOr<std::string> text = readPromptFile("/dev/stdin");
+      if (!text.ok())
+        return text.status();
+      o.prompt = std::move(*text);
+    } else {
+      o.prompt = value;
+    }
+    o.hasPrompt = true;
+  } else if (name == "--prompt-file") {
+    absl::StatusOr<std::string> text = readPromptFile(value);
+    if (!text.ok())
+      return text.status();
+    o.prompt = std::move(*text);
     o.hasPrompt = true;
   } else if (name == "--max-new-tokens") {
     absl::StatusOr<int64_t> v = parseIntFlag(name, value, 0, kMax);
@@ -88,7 +130,7 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
           "--seed expects a non-negative integer, not '", value, "'"));
     o.generate.seed = seed;
   } else if (name == "--threads") {
-    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1024);
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, hal::kMaxCpuThreads);
     if (!v.ok())
       return v.status();
     o.model.threads = static_cast<int>(*v);
@@ -112,7 +154,7 @@ absl::StatusOr<RunOptions>
 parseRunOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = {
       {"--help", "--json", "--quiet"},
-      {"--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
+      {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
        "--seed", "--threads", "--max-seq-len", "--device"}};
   RunOptions o;
   absl::Status scanned = scanArtifactAndFlags(
@@ -128,7 +170,7 @@ parseRunOptions(const std::vector<std::string> &args) {
     return usageError("no artifact given (usage: llama-run <artifact> "
                       "--prompt TEXT ...; see --help)");
   if (!o.hasPrompt)
-    return usageError("--prompt is required");
+    return usageError("--prompt or --prompt-file is required");
   return o;
 }
 
