@@ -76,6 +76,20 @@ public:
   absl::StatusOr<std::vector<float>> append(absl::Span<const int32_t> tokens,
                                             LogitsRows rows = LogitsRows::Last);
 
+  /// Runs 1 .. maxVerifyTokens() tokens at position() in one pass of the
+  /// artifact's verify entry point and advances position() by n, like
+  /// `append`. Returns every row, [n, vocab]: row i equals, bit for bit, the
+  /// logits that feeding tokens[i] alone through the decode step would give
+  /// after tokens[0..i). Speculative decoding scores its drafts with it, so
+  /// that greedy speculation picks exactly the tokens greedy decoding does.
+  /// One token, or tokens too close to the end of the cache for the entry
+  /// point's padded pass, go through decode itself. Errors leave
+  /// position() unchanged.
+  absl::StatusOr<std::vector<float>> verify(absl::Span<const int32_t> tokens);
+  /// The most tokens `verify` takes: the artifact's verify entry point's
+  /// (`llamac compile --speculate-k K` gives K + 1), or 1 without one.
+  int64_t maxVerifyTokens() const;
+
   /// Tokens the KV cache holds: the next append runs at this position.
   int64_t position() const;
   /// The most tokens this session holds.
@@ -112,6 +126,8 @@ private:
   /// row there.
   absl::StatusOr<const float *> run(absl::Span<const int32_t> ids,
                                     std::vector<float> *allRows);
+  /// Checks that `n` tokens (ids) can be appended at position().
+  absl::Status checkAppend(absl::Span<const int32_t> ids) const;
   /// How long `create` took (generate reports it as part of loading).
   double createMs() const;
   std::unique_ptr<State> state;
