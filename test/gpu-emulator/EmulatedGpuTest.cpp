@@ -247,11 +247,63 @@ TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
   RecordProperty("worst_error", std::to_string(worstOverall));
 }
 
+/// Speculative decoding's verify pass scores the drafts with the logits
+/// decode would give them, bit for bit (greedy speculation must pick plain
+/// greedy's tokens). The emulator artifacts have a 16-token verify
+/// (--speculate-k 15): enough rows for the matrix units, which a bf16
+/// prefill chunk uses and verify must not (they round the activations to
+/// bf16; decode keeps f32). stories260K only: interpreting 16 rows of
+/// stories110m's GEMVs takes about a minute.
+class EmulatedVerifyTest : public EmulatedGpuTest {};
+
+TEST_P(EmulatedVerifyTest, VerifiesEveryRowAsDecodeDoes) {
+  absl::StatusOr<LoadedModel> m = loadModel(*device, artifact);
+  ASSERT_TRUE(m.ok()) << m.status();
+  const runtime::EntryPoint *entry = m->artifact->metadata().verifyEntryPoint(15);
+  ASSERT_NE(entry, nullptr) << "no 16-token verify entry point";
+  EXPECT_TRUE(entry->captureAsGraph);
+  auto verify = m->bind(entry->name, *device);
+  ASSERT_TRUE(verify.ok()) << verify.status();
+  auto decode = m->bind("decode", *device);
+  ASSERT_TRUE(decode.ok()) << decode.status();
+
+  const int64_t vocab = m->artifact->model().vocab;
+  const std::vector<int32_t> prefix = {1, 403, 407};
+  // 11 of the 16 rows: the padding rows run too.
+  std::vector<int32_t> drafts;
+  for (int32_t i = 0; i < 11; ++i)
+    drafts.push_back(260 + (i * 37) % 250);
+  for (size_t pos = 0; pos < prefix.size(); ++pos)
+    ASSERT_TRUE((*decode)->run(absl::MakeConstSpan(&prefix[pos], 1), pos).ok());
+  std::vector<float> stepped;
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    absl::StatusOr<const float *> row =
+        (*decode)->run(absl::MakeConstSpan(&drafts[i], 1), prefix.size() + i);
+    ASSERT_TRUE(row.ok()) << row.status();
+    stepped.insert(stepped.end(), *row, *row + vocab);
+  }
+  absl::StatusOr<const float *> rows = (*verify)->run(drafts, prefix.size());
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  for (size_t row = 0; row < drafts.size(); ++row) {
+    size_t differing = 0;
+    for (int64_t i = 0; i < vocab; ++i)
+      differing += (*rows)[row * vocab + i] != stepped[row * vocab + i];
+    EXPECT_EQ(differing, 0u) << "row " << row << ": " << differing << " of " << vocab
+                             << " logits differ from decode's";
+  }
+}
+
 std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
   return std::get<1>(info.param) + "_" + std::get<2>(info.param);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stories260K, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("stories260K"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32", "bf16")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(Stories260K, EmulatedVerifyTest,
                          ::testing::Combine(::testing::Values("stories260K"),
                                             ::testing::Values("nvvm", "rocdl"),
                                             ::testing::Values("f32", "bf16")),
