@@ -346,7 +346,7 @@ private:
       fn.setArgAttr(tensorIdx + numOuts, kScratchAttr, b.getUnitAttr());
     // The targets compute such a kernel's rows as the step's kernels do.
     if (schedule.rowsMatchStep)
-      fn->setAttr(kRowsMatchStepAttr, b.getUnitAttr());
+      fn->setAttr(kRowsMatchStepAttr, b.getI64IntegerAttr(schedule.tokens));
     // indexIdx now points past the op's index operands: rows, begin, end.
     Value rows = rowsLimited ? entry->getArgument(indexIdx++) : Value();
     Value begin = ranged ? entry->getArgument(indexIdx) : Value();

@@ -28,7 +28,10 @@ inline constexpr llvm::StringLiteral kScratchAttr = "llama.scratch";
 /// logits the one-token step computes for that token at that position:
 /// speculative decoding's `verify`, whose greedy output must be plain greedy
 /// decoding's. Targets give such kernels the step's reduction order and
-/// rounding (on GPUs: no matrix units, split-key attention).
+/// rounding (on GPUs: no matrix units, split-key attention). On the entry
+/// point it is a unit attribute; on its kernel functions, the entry point's
+/// token count (i64), the most rows a call computes, which the CPU's linear
+/// kernels take in one block.
 inline constexpr llvm::StringLiteral kRowsMatchStepAttr = "llama.rows_match_step";
 } // namespace mlir::llama
 

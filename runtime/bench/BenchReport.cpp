@@ -81,6 +81,14 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
   stats["decode_average_context"] = r.decodeAverageContext;
   stats["kv_cache_bytes_per_step"] = r.kvCacheBytesPerStep;
   stats["kv_cache_bytes"] = r.kvCacheBytes;
+  if (r.verifyCost) {
+    const VerifyCost &v = *r.verifyCost;
+    nlohmann::ordered_json verify = {{"tokens", v.tokens}, {"position", v.position}};
+    putSummary(verify, "ms", v.verifyMs);
+    putSummary(verify, "decode_step_ms", v.decodeStepMs);
+    verify["cost_in_decode_steps"] = v.ratio;
+    stats["verify"] = verify;
+  }
   stats["read_probe"] = {{"bytes", r.probe.bytes},
                          {"threads", r.probe.threads},
                          {"kernel", readKernelName(r.probe.kernel)},
@@ -117,9 +125,18 @@ std::string benchTable(const BenchResult &r) {
              r.decodeTokensPerS);
   out += row("decode traffic, weights + KV (GB/s)", r.decodeGBytesPerS, 2);
   out += row("measured read bandwidth (GB/s)", r.readGBytesPerS, 2);
+  if (r.verifyCost) {
+    const VerifyCost &v = *r.verifyCost;
+    out += row(absl::StrCat("verify ", v.tokens, " tokens at ", v.position, " (ms)"),
+               v.verifyMs, 2);
+    out += row(absl::StrCat("decode step at ", v.position, " (ms)"), v.decodeStepMs, 2);
+  }
   out += "\n";
   out += absl::StrFormat("  bandwidth used by decode: %.1f%% of measured\n",
                          100.0 * r.bandwidthFraction);
+  if (r.verifyCost)
+    out += absl::StrFormat("  verify(%lld) costs %.2f decode steps\n",
+                           static_cast<long long>(r.verifyCost->tokens), r.verifyCost->ratio);
   out += absl::StrFormat(
       "  weight bytes per decode step: %s of %s in the artifact\n",
       megabytes(r.traffic.weightBytesPerStep),

@@ -194,6 +194,17 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.decodeTokensPerS = summarize(rates);
   r.decodeGBytesPerS = summarize(gbps);
 
+  // What a speculative round pays for its k + 1 tokens.
+  const int64_t verifyTokens = session.maxVerifyTokens();
+  if (verifyTokens > 1 && r.decodePromptTokens + verifyTokens <= maxSeqLen) {
+    report(options, absl::StrCat("verify ", verifyTokens, " tokens against one decode step"));
+    absl::StatusOr<VerifyCost> cost =
+        measureVerifyCost(session, decodePrompt, verifyTokens, options.repeats);
+    if (!cost.ok())
+      return cost.status();
+    r.verifyCost = *cost;
+  }
+
   ReadProbeOptions probe;
   probe.bytes = options.probeBytes;
   probe.repeats = options.repeats;

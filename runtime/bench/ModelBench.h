@@ -19,11 +19,13 @@
 #include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/bench/ReadProbe.h"
 #include "runtime/bench/Summary.h"
+#include "runtime/bench/VerifyCost.h"
 
 #include "absl/status/statusor.h"
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +83,10 @@ struct BenchResult {
   double kvCacheBytesPerStep = 0;
   /// Bytes of the KV cache allocated for the run (K and V).
   uint64_t kvCacheBytes = 0;
+
+  /// A verify pass of the artifact's k + 1 tokens against one decode step
+  /// after the decode prompt; absent without a verify entry point.
+  std::optional<VerifyCost> verifyCost;
 
   ReadProbeResult probe;
   Summary readGBytesPerS;
