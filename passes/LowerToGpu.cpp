@@ -204,6 +204,8 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
       results.push_back(entry.getArgument(*scratchArg));
 
     GpuKernelBuilder kb(b, loc, kernelTarget, kernel);
+    if (auto tokens = fn->getAttrOfType<IntegerAttr>(kRowsMatchStepAttr))
+      kb.verifyTokens = tokens.getInt();
     FailureOr<GpuLaunchDims> dims = step.emit(kb, main, operands, results);
     if (failed(dims))
       return main->emitError("the GPU kernel family does not handle this op's shapes");

@@ -249,18 +249,22 @@ TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
 
 /// Speculative decoding's verify pass scores the drafts with the logits
 /// decode would give them, bit for bit (greedy speculation must pick plain
-/// greedy's tokens). The emulator artifacts have a 16-token verify
+/// greedy's tokens). The bf16 emulator artifacts have a 16-token verify
 /// (--speculate-k 15): enough rows for the matrix units, which a bf16
 /// prefill chunk uses and verify must not (they round the activations to
-/// bf16; decode keeps f32). stories260K only: interpreting 16 rows of
+/// bf16; decode keeps f32). The f32 ones have the default 6 tokens, which
+/// the GEMVs take in one block. stories260K only: interpreting 16 rows of
 /// stories110m's GEMVs takes about a minute.
 class EmulatedVerifyTest : public EmulatedGpuTest {};
 
 TEST_P(EmulatedVerifyTest, VerifiesEveryRowAsDecodeDoes) {
   absl::StatusOr<LoadedModel> m = loadModel(*device, artifact);
   ASSERT_TRUE(m.ok()) << m.status();
-  const runtime::EntryPoint *entry = m->artifact->metadata().verifyEntryPoint(15);
-  ASSERT_NE(entry, nullptr) << "no 16-token verify entry point";
+  const runtime::ArtifactMetadata &meta = m->artifact->metadata();
+  const int64_t k = std::get<2>(GetParam()) == "bf16" ? 15 : 5;
+  ASSERT_EQ(meta.maxSpeculateK(), k);
+  const runtime::EntryPoint *entry = meta.verifyEntryPoint(k);
+  ASSERT_NE(entry, nullptr);
   EXPECT_TRUE(entry->captureAsGraph);
   auto verify = m->bind(entry->name, *device);
   ASSERT_TRUE(verify.ok()) << verify.status();
@@ -269,9 +273,9 @@ TEST_P(EmulatedVerifyTest, VerifiesEveryRowAsDecodeDoes) {
 
   const int64_t vocab = m->artifact->model().vocab;
   const std::vector<int32_t> prefix = {1, 403, 407};
-  // 11 of the 16 rows: the padding rows run too.
+  // All but 2 of the rows: the padding rows run too.
   std::vector<int32_t> drafts;
-  for (int32_t i = 0; i < 11; ++i)
+  for (int32_t i = 0; i < k - 1; ++i)
     drafts.push_back(260 + (i * 37) % 250);
   for (size_t pos = 0; pos < prefix.size(); ++pos)
     ASSERT_TRUE((*decode)->run(absl::MakeConstSpan(&prefix[pos], 1), pos).ok());
