@@ -36,7 +36,10 @@ options:
                          instead of streaming the text
   --quiet                no statistics on stderr
   --help                 this text
-)";
+
+speculative decoding (the same text at temperature 0, the same distribution
+above it; statistics in stderr's last line and --json's stats.speculative):
+)" + std::string(speculationUsage());
 }
 
 namespace {
@@ -45,6 +48,11 @@ namespace {
 absl::Status applyRunFlag(RunOptions &o, const std::string &name,
                           const std::string &value) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  absl::StatusOr<bool> speculative = applySpeculationFlag(o.speculation, name, value);
+  if (!speculative.ok())
+    return speculative.status();
+  if (*speculative)
+    return absl::OkStatus();
   if (name == "--help") {
     o.help = true;
   } else if (name == "--json") {
@@ -108,10 +116,16 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
 
 absl::StatusOr<RunOptions>
 parseRunOptions(const std::vector<std::string> &args) {
-  static const FlagSpec kSpec = {
-      {"--help", "--json", "--quiet"},
-      {"--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
-       "--seed", "--threads", "--max-seq-len", "--device"}};
+  static const FlagSpec kSpec = [] {
+    FlagSpec spec{{"--help", "--json", "--quiet"},
+                  {"--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
+                   "--seed", "--threads", "--max-seq-len", "--device"}};
+    for (const std::string &name : speculationBoolFlags())
+      spec.boolFlags.push_back(name);
+    for (const std::string &name : speculationValueFlags())
+      spec.valueFlags.push_back(name);
+    return spec;
+  }();
   RunOptions o;
   absl::Status scanned = scanArtifactAndFlags(
       args, kSpec, o.artifact,
@@ -127,6 +141,8 @@ parseRunOptions(const std::vector<std::string> &args) {
                       "--prompt TEXT ...; see --help)");
   if (!o.hasPrompt)
     return usageError("--prompt is required");
+  if (absl::Status s = checkSpeculationFlags(o.speculation); !s.ok())
+    return s;
   return o;
 }
 
