@@ -31,19 +31,38 @@ std::string_view stopReasonName(StopReason reason) {
 absl::StatusOr<GenerateResult>
 Session::generate(std::string_view prompt, const GenerateOptions &options,
                   const TokenCallback &callback) {
+  // Time to first token counts the tokenizing.
+  GenerationClock::time_point start = GenerationClock::now();
   if (absl::Status s = checkGenerateOptions(options); !s.ok())
     return s;
+  absl::StatusOr<std::vector<int>> encoded = encodePrompt(model(), prompt, maxSeqLen());
+  if (!encoded.ok())
+    return encoded.status();
+  return generateFrom(*encoded, options, callback, start);
+}
+
+absl::StatusOr<GenerateResult>
+Session::generate(absl::Span<const int> promptTokens, const GenerateOptions &options,
+                  const TokenCallback &callback) {
+  GenerationClock::time_point start = GenerationClock::now();
+  if (absl::Status s = checkGenerateOptions(options); !s.ok())
+    return s;
+  if (absl::Status s = checkPromptTokens(model(), promptTokens, maxSeqLen()); !s.ok())
+    return s;
+  return generateFrom(promptTokens, options, callback, start);
+}
+
+absl::StatusOr<GenerateResult>
+Session::generateFrom(absl::Span<const int> promptTokens, const GenerateOptions &options,
+                      const TokenCallback &callback,
+                      std::chrono::steady_clock::time_point start) {
   const Model &m = model();
   const runtime::ModelInfo &info = m.info();
-  GenerationClock::time_point start = GenerationClock::now();
   GenerateResult result;
   result.stats.loadMs = m.loadMs() + createMs();
   result.stats.weightBytes = m.weightBytes();
   result.stats.artifactWeightBytes = m.artifactWeightBytes();
-  absl::StatusOr<std::vector<int>> encoded = encodePrompt(m, prompt, maxSeqLen());
-  if (!encoded.ok())
-    return encoded.status();
-  result.promptTokens = std::move(*encoded);
+  result.promptTokens.assign(promptTokens.begin(), promptTokens.end());
   const std::vector<int> &ids = result.promptTokens;
   const int64_t n = static_cast<int64_t>(ids.size());
 

@@ -26,21 +26,29 @@ absl::Status checkGenerateOptions(const GenerateOptions &options) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<int>> encodePrompt(const Model &model, std::string_view prompt,
-                                              int64_t maxSeqLen) {
-  std::vector<int> ids = model.tokenizer().encode(prompt, /*addBos=*/true);
+absl::Status checkPromptTokens(const Model &model, absl::Span<const int> ids,
+                               int64_t maxSeqLen) {
   const int64_t n = static_cast<int64_t>(ids.size());
   if (n > maxSeqLen)
     return absl::InvalidArgumentError(
         absl::StrCat("prompt has ", n, " tokens but --max-seq-len is ", maxSeqLen));
   if (n == 0)
-    return absl::InvalidArgumentError("the prompt encodes to no tokens");
+    return absl::InvalidArgumentError("the prompt has no tokens");
   const int64_t vocab = model.info().vocab;
   for (int id : ids)
     if (id < 0 || id >= vocab)
-      return absl::InvalidArgumentError(absl::StrCat("the tokenizer produced id ", id,
-                                                     " outside the model's vocabulary [0, ",
-                                                     vocab, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "prompt token id ", id, " is outside the model's vocabulary [0, ", vocab, ")"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int>> encodePrompt(const Model &model, std::string_view prompt,
+                                              int64_t maxSeqLen) {
+  std::vector<int> ids = model.tokenizer().encode(prompt, /*addBos=*/true);
+  if (ids.empty())
+    return absl::InvalidArgumentError("the prompt encodes to no tokens");
+  if (absl::Status s = checkPromptTokens(model, ids, maxSeqLen); !s.ok())
+    return s;
   return ids;
 }
 

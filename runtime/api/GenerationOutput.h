@@ -17,6 +17,7 @@
 #include "runtime/tokenizer/Tokenizer.h"
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 #include <chrono>
 #include <cstdint>
@@ -33,10 +34,14 @@ double msSince(GenerationClock::time_point start);
 /// The options' values are in range (the messages name llama-run's flags).
 absl::Status checkGenerateOptions(const GenerateOptions &options);
 
-/// `prompt` encoded with BOS by `model`'s tokenizer, checked: not empty, no
-/// longer than `maxSeqLen`, every id in the vocabulary.
+/// `prompt` encoded with BOS by `model`'s tokenizer, checked as
+/// checkPromptTokens does.
 absl::StatusOr<std::vector<int>> encodePrompt(const Model &model, std::string_view prompt,
                                               int64_t maxSeqLen);
+/// Prompt tokens are not empty, no more than `maxSeqLen`, every id in the
+/// vocabulary.
+absl::Status checkPromptTokens(const Model &model, absl::Span<const int> ids,
+                               int64_t maxSeqLen);
 
 /// The output side of a generation loop: it decides whether another token
 /// may come and whether a sampled one ends the run, records the tokens and

@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -115,6 +116,10 @@ public:
   absl::StatusOr<GenerateResult> generate(std::string_view prompt,
                                           const GenerateOptions &options,
                                           const TokenCallback &callback = {});
+  /// The same from a prompt already tokenized (with BOS if it wants one).
+  absl::StatusOr<GenerateResult> generate(absl::Span<const int> promptTokens,
+                                          const GenerateOptions &options,
+                                          const TokenCallback &callback = {});
 
   const Model &model() const;
 
@@ -128,6 +133,12 @@ private:
                                     std::vector<float> *allRows);
   /// Checks that `n` tokens (ids) can be appended at position().
   absl::Status checkAppend(absl::Span<const int32_t> ids) const;
+  /// generate's loop after the prompt is tokenized and checked; `start`
+  /// is where time to first token counts from.
+  absl::StatusOr<GenerateResult> generateFrom(absl::Span<const int> promptTokens,
+                                              const GenerateOptions &options,
+                                              const TokenCallback &callback,
+                                              std::chrono::steady_clock::time_point start);
   /// How long `create` took (generate reports it as part of loading).
   double createMs() const;
   std::unique_ptr<State> state;

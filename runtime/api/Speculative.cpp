@@ -141,22 +141,44 @@ SpeculativeDecoder::create(Session &target, const SpeculativeOptions &options) {
 absl::StatusOr<GenerateResult>
 SpeculativeDecoder::generate(std::string_view prompt, const GenerateOptions &options,
                              const TokenCallback &callback) {
+  GenerationClock::time_point start = GenerationClock::now();
   if (absl::Status s = checkGenerateOptions(options); !s.ok())
     return s;
+  Session &target = *state->target;
+  absl::StatusOr<std::vector<int>> encoded =
+      encodePrompt(target.model(), prompt, target.maxSeqLen());
+  if (!encoded.ok())
+    return encoded.status();
+  return generateFrom(*encoded, options, callback, start);
+}
+
+absl::StatusOr<GenerateResult>
+SpeculativeDecoder::generate(absl::Span<const int> promptTokens, const GenerateOptions &options,
+                             const TokenCallback &callback) {
+  GenerationClock::time_point start = GenerationClock::now();
+  if (absl::Status s = checkGenerateOptions(options); !s.ok())
+    return s;
+  Session &target = *state->target;
+  if (absl::Status s = checkPromptTokens(target.model(), promptTokens, target.maxSeqLen());
+      !s.ok())
+    return s;
+  return generateFrom(promptTokens, options, callback, start);
+}
+
+absl::StatusOr<GenerateResult>
+SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
+                                 const GenerateOptions &options, const TokenCallback &callback,
+                                 GenerationClock::time_point start) {
   Session &target = *state->target;
   Session *draft = state->draft.get();
   const Model &model = target.model();
   const int64_t vocab = model.info().vocab;
-  GenerationClock::time_point start = GenerationClock::now();
   GenerateResult result;
   GenerateStats &st = result.stats;
   st.loadMs = model.loadMs() + (draft ? draft->model().loadMs() : 0);
   st.weightBytes = model.weightBytes();
   st.artifactWeightBytes = model.artifactWeightBytes();
-  absl::StatusOr<std::vector<int>> encoded = encodePrompt(model, prompt, target.maxSeqLen());
-  if (!encoded.ok())
-    return encoded.status();
-  result.promptTokens = std::move(*encoded);
+  result.promptTokens.assign(promptTokens.begin(), promptTokens.end());
   const int64_t n = static_cast<int64_t>(result.promptTokens.size());
 
   // The prompt and the first token exactly as Session::generate has them.

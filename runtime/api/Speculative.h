@@ -36,7 +36,9 @@
 #include "runtime/api/Session.h"
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -78,6 +80,10 @@ public:
   absl::StatusOr<GenerateResult> generate(std::string_view prompt,
                                           const GenerateOptions &options,
                                           const TokenCallback &callback = {});
+  /// The same from a prompt already tokenized (with BOS if it wants one).
+  absl::StatusOr<GenerateResult> generate(absl::Span<const int> promptTokens,
+                                          const GenerateOptions &options,
+                                          const TokenCallback &callback = {});
 
   /// Draft tokens per round.
   int64_t k() const;
@@ -85,6 +91,10 @@ public:
 private:
   struct State;
   explicit SpeculativeDecoder(std::unique_ptr<State> state);
+  absl::StatusOr<GenerateResult> generateFrom(absl::Span<const int> promptTokens,
+                                              const GenerateOptions &options,
+                                              const TokenCallback &callback,
+                                              std::chrono::steady_clock::time_point start);
   std::unique_ptr<State> state;
 };
 
