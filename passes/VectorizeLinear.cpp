@@ -21,6 +21,9 @@
 #include "passes/Passes.h"
 #include "passes/QuantizedLinear.h"
 
+#include "dialects/llama/LlamaAttrs.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -30,6 +33,8 @@
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <algorithm>
 
 namespace mlir::llama {
 #define GEN_PASS_DEF_LLAMAVECTORIZELINEAR
@@ -44,6 +49,17 @@ namespace {
 /// prefill-rows-per-block) that is 24 accumulators, leaving 8 of AVX-512's
 /// 32 registers for the 4 activation vectors and a weight vector.
 constexpr int64_t kTokensPerBlock = 4;
+/// A verify kernel (speculative decoding: its rows must equal decode's, and
+/// it runs k + 1 tokens, 6 by default) takes up to this many tokens in one
+/// block, so that each weight row is loaded once for all of them: decode
+/// streams the weights from memory, and verify should cost little more.
+/// Blocking never changes a result: each (row, token) accumulates over k
+/// in the same order whatever the block.
+constexpr int64_t kMaxVerifyTokensPerBlock = 8;
+/// Vector registers of AVX-512 (the accumulators, one activation vector per
+/// token and one weight vector must fit), and the most rows in a block.
+constexpr int64_t kVectorRegisters = 32;
+constexpr int64_t kMaxVerifyRowsPerBlock = 8;
 
 struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock,
@@ -77,6 +93,15 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
         (ShapedType::isDynamic(tokenCount) || tokenCount >= kTokensPerBlock) ? kTokensPerBlock
                                                                              : 1;
     int64_t rowBlock = tokenBlock > 1 ? prefillRows(*stream) : rowsPerBlock;
+    auto fn = op->getParentOfType<func::FuncOp>();
+    if (auto verifyTokens = fn ? fn->getAttrOfType<IntegerAttr>(llama::kRowsMatchStepAttr)
+                               : IntegerAttr();
+        verifyTokens && verifyTokens.getInt() > 1 &&
+        verifyTokens.getInt() <= kMaxVerifyTokensPerBlock) {
+      tokenBlock = verifyTokens.getInt();
+      rowBlock = std::clamp<int64_t>((kVectorRegisters - tokenBlock - 1) / tokenBlock, 1,
+                                     kMaxVerifyRowsPerBlock);
+    }
     Value fullBlocks = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, rows, idx(rowBlock)), idx(rowBlock));
     Value fullTokens = arith::MulIOp::create(

@@ -147,6 +147,9 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
                              {{"prologue", dispatchesToJson(ep.prologue)},
                               {"layer_body", dispatchesToJson(ep.layerBody)},
                               {"epilogue", dispatchesToJson(ep.epilogue)}}}};
+    // Written only where true: older readers need not know it.
+    if (ep.rowsMatchStep)
+      entryPoints[ep.name]["rows_match_step"] = true;
   }
   meta["entry_points"] = std::move(entryPoints);
   std::string metadata = meta.dump();

@@ -217,15 +217,24 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   int64_t prefill = options.prefillTokens ? options.prefillTokens : std::min<int64_t>(kDefaultPrefillTokens, maxSeqLen);
   if (prefill <= 0 || prefill > maxSeqLen)
     return makeError("--prefill-tokens must be in [1, max-seq-len]");
+  if (options.speculateK < 0)
+    return makeError("--speculate-k must not be negative (0 = no verify entry point)");
+  if (options.speculateK + 1 > maxSeqLen)
+    return makeError("--speculate-k " + llvm::Twine(options.speculateK) +
+                     " needs a verify entry point of " + llvm::Twine(options.speculateK + 1) +
+                     " tokens, more than --max-seq-len " + llvm::Twine(maxSeqLen));
 
   if (options.summary) {
     printSummary(*ckpt, dtype, llvm::outs());
     llvm::outs() << llvm::formatv(
-        "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}, weights {4}\n",
+        "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}, verify {4}, weights {5}\n",
         maxSeqLen,
         options.maxSeqLen ? "" : " (the default: min(the model's, " +
                                      std::to_string(kDefaultMaxSeqLen) + "))",
         prefill, dtypeName(kvDtype),
+        options.speculateK ? std::to_string(options.speculateK + 1) + " tokens (--speculate-k " +
+                                 std::to_string(options.speculateK) + ")"
+                           : std::string("none (--speculate-k 0)"),
         quantize == "none"  ? std::string(dtypeName(dtype))
         : int4 ? quantize + " (groups of " + std::to_string(groupSize) + ")"
                : quantize);
@@ -276,6 +285,11 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   // decode replays (captured as a graph on GPUs). The runtime chooses among
   // them by what the metadata says, not by name.
   graph.entryPoints = {{"prefill", prefill, false}, {"decode", 1, true}};
+  // Speculative decoding's verify: K + 1 tokens whose rows equal decode's,
+  // replayed per round like the step (a graph on GPUs).
+  if (options.speculateK > 0)
+    graph.entryPoints.push_back({"verify", options.speculateK + 1, /*captureAsGraph=*/true,
+                                 /*rowsMatchStep=*/true});
   auto config = toConfigAttr(&context, ckpt->config, maxSeqLen);
   OwningOpRef<ModuleOp> model = buildModelModule(&context, config, graph);
   if (failed(verify(*model)))

@@ -13,6 +13,8 @@ namespace llamac {
 
 /// `--max-seq-len` when none is given and the model allows more.
 inline constexpr int64_t kDefaultMaxSeqLen = 8192;
+/// `--speculate-k` when none is given: gpt-fast's default draft length.
+inline constexpr int64_t kDefaultSpeculateK = 5;
 
 struct CompileOptions {
   std::string input;
@@ -35,6 +37,9 @@ struct CompileOptions {
   int64_t groupSize = 0;
   int64_t maxSeqLen = 0;      ///< 0 = min(the model's, kDefaultMaxSeqLen)
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
+  /// Draft tokens a `verify` entry point scores at once (it runs K + 1
+  /// tokens); 0 = no verify entry point.
+  int64_t speculateK = kDefaultSpeculateK;
   int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions
   std::string dumpIrAfter;    ///< a phase name, or empty
   bool summary = false;

@@ -51,6 +51,7 @@ public:
     if (entry.getNumArguments() != 4)
       return fn.emitError("entry point must take (tokens, pos, k_cache, v_cache)");
     schedule.tokens = cast<RankedTensorType>(entry.getArgument(0).getType()).getDimSize(0);
+    schedule.rowsMatchStep = fn->hasAttr(kRowsMatchStepAttr);
     placements[entry.getArgument(0)] = bindingOf(Binding::Kind::Tokens);
     placements[entry.getArgument(1)] = Placement{std::nullopt, "pos"};
     // Kernels take one layer's slice of the cache, which the runtime
@@ -242,10 +243,12 @@ private:
       }
     }
     // Split-key attention keeps each block's partial softmax (max, sum and
-    // the weighted values) in a scratch buffer of its own.
+    // the weighted values) in a scratch buffer of its own. An entry point
+    // whose rows must match the step's splits the keys as the step does.
     bool scratch = false;
     if (auto attention = dyn_cast<AttentionOp>(op);
-        attention && options.attentionSplits > 1 && schedule.tokens == 1) {
+        attention && options.attentionSplits > 1 &&
+        (schedule.tokens == 1 || schedule.rowsMatchStep)) {
       auto query = cast<RankedTensorType>(attention.getQuery().getType());
       auto type = RankedTensorType::get({query.getDimSize(0), query.getDimSize(1),
                                          options.attentionSplits, query.getDimSize(2) + 2},
@@ -344,6 +347,9 @@ private:
       fn.setArgAttr(tensorIdx + i, "bufferization.writable", b.getBoolAttr(true));
     if (scratch)
       fn.setArgAttr(tensorIdx + numOuts, kScratchAttr, b.getUnitAttr());
+    // The targets compute such a kernel's rows as the step's kernels do.
+    if (schedule.rowsMatchStep)
+      fn->setAttr(kRowsMatchStepAttr, b.getI64IntegerAttr(schedule.tokens));
     // indexIdx now points past the op's index operands: rows, begin, end.
     Value rows = rowsLimited ? entry->getArgument(indexIdx++) : Value();
     Value begin = ranged ? entry->getArgument(indexIdx) : Value();
@@ -378,10 +384,12 @@ private:
     }
     func::ReturnOp::create(b, loc, result);
 
-    // Identical kernels (the same op on the same types) are emitted once.
+    // Identical kernels (the same op on the same types, computing rows the
+    // same way) are emitted once.
     std::string key;
     llvm::raw_string_ostream os(key);
     fn.getFunctionType().print(os);
+    os << (schedule.rowsMatchStep ? " rows-match-step " : " ");
     for (Operation &inner : entry->getOperations())
       inner.print(os, OpPrintingFlags().printGenericOpForm());
     auto [it, inserted] = kernelsByBody.try_emplace(key, name);

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <set>
@@ -79,6 +80,23 @@ const EntryPoint *ArtifactMetadata::chunkEntryPoint() const {
     if (ep.tokens > 1 && ep.allLogitRows && (!chunk || ep.tokens > chunk->tokens))
       chunk = &ep;
   return chunk;
+}
+
+const EntryPoint *ArtifactMetadata::verifyEntryPoint(int64_t k) const {
+  const EntryPoint *verify = nullptr;
+  for (const auto &[name, ep] : entryPoints)
+    if (ep.rowsMatchStep && ep.allLogitRows && ep.tokens >= k + 1 &&
+        (!verify || ep.tokens < verify->tokens))
+      verify = &ep;
+  return verify;
+}
+
+int64_t ArtifactMetadata::maxSpeculateK() const {
+  int64_t k = 0;
+  for (const auto &[name, ep] : entryPoints)
+    if (ep.rowsMatchStep && ep.allLogitRows)
+      k = std::max(k, ep.tokens - 1);
+  return k;
 }
 
 int64_t ArtifactMetadata::findWeight(absl::string_view name) const {
@@ -622,6 +640,11 @@ absl::StatusOr<EntryPoint> parseEntryPoint(const std::string &name,
   if (!obj.contains("graph") || !obj["graph"].is_boolean())
     return fail(f.at("graph"), "must be a boolean");
   ep.captureAsGraph = obj["graph"].get<bool>();
+  if (obj.contains("rows_match_step")) {
+    if (!obj["rows_match_step"].is_boolean())
+      return fail(f.at("rows_match_step"), "must be a boolean");
+    ep.rowsMatchStep = obj["rows_match_step"].get<bool>();
+  }
   const json *buffers;
   ASSIGN_OR_RETURN(buffers, f.array("buffers"));
   for (size_t i = 0; i < buffers->size(); ++i) {

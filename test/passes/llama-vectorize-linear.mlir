@@ -146,6 +146,41 @@ func.func @prefill_blocks(%x: memref<6x64xf32>, %w: memref<64x64xf32>, %out: mem
 
 // -----
 
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d1, d2)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// A verify kernel (llama.rows_match_step: the 6 tokens of speculative
+// decoding's pass) takes all its tokens in one block: 4 rows x 6 tokens
+// (24 accumulators, each weight vector loaded once for all 6), whatever the
+// prefill blocks are; a call with fewer rows (dynamic here) runs the rest
+// one token at a time. Each accumulator still sums k in order: the blocking
+// changes no result.
+// DEFAULT-LABEL: func.func @verify_one_block
+// DEFAULT: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4
+// DEFAULT:   scf.for %{{.*}} = %c0 to %{{.*}} step %c6
+// DEFAULT:     scf.for {{.*}} iter_args
+// DEFAULT:       memref.prefetch
+// DEFAULT-COUNT-6: vector.load %arg0
+// DEFAULT:       vector.load %arg1
+// DEFAULT-COUNT-6: vector.fma
+// DEFAULT:       vector.load %arg1
+// DEFAULT-COUNT-24: vector.reduction
+// DEFAULT:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
+func.func @verify_one_block(%x: memref<?x64xf32>, %w: memref<64x64xf32>, %out: memref<?x64xf32>)
+    attributes {llama.rows_match_step = 6 : i64} {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x64xf32>, memref<64x64xf32>) outs(%out : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 #m = affine_map<(d0, d1) -> (d0, d1)>
 
 // Other generics are left alone.

@@ -43,7 +43,10 @@ options:
                          instead of streaming the text
   --quiet                no statistics on stderr
   --help                 this text
-)";
+
+speculative decoding (the same text at temperature 0, the same distribution
+above it; statistics in stderr's last line and --json's stats.speculative):
+)" + std::string(speculationUsage());
 }
 
 namespace {
@@ -76,6 +79,11 @@ absl::StatusOr<std::string> readPromptFile(const std::string &path) {
 absl::Status applyRunFlag(RunOptions &o, const std::string &name,
                           const std::string &value) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  absl::StatusOr<bool> speculative = applySpeculationFlag(o.speculation, name, value);
+  if (!speculative.ok())
+    return speculative.status();
+  if (*speculative)
+    return absl::OkStatus();
   if (name == "--help") {
     o.help = true;
   } else if (name == "--json") {
@@ -152,10 +160,16 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
 
 absl::StatusOr<RunOptions>
 parseRunOptions(const std::vector<std::string> &args) {
-  static const FlagSpec kSpec = {
-      {"--help", "--json", "--quiet"},
-      {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
-       "--seed", "--threads", "--max-seq-len", "--device"}};
+  static const FlagSpec kSpec = [] {
+    FlagSpec spec{{"--help", "--json", "--quiet"},
+                  {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k",
+                   "--top-p", "--seed", "--threads", "--max-seq-len", "--device"}};
+    for (const std::string &name : speculationBoolFlags())
+      spec.boolFlags.push_back(name);
+    for (const std::string &name : speculationValueFlags())
+      spec.valueFlags.push_back(name);
+    return spec;
+  }();
   RunOptions o;
   absl::Status scanned = scanArtifactAndFlags(
       args, kSpec, o.artifact,
@@ -171,6 +185,8 @@ parseRunOptions(const std::vector<std::string> &args) {
                       "--prompt TEXT ...; see --help)");
   if (!o.hasPrompt)
     return usageError("--prompt or --prompt-file is required");
+  if (absl::Status s = checkSpeculationFlags(o.speculation); !s.ok())
+    return s;
   return o;
 }
 

@@ -83,6 +83,12 @@ cl::opt<std::string> maxSeqLen("max-seq-len",
 cl::opt<std::string> prefillTokens("prefill-tokens",
                                    cl::desc("Tokens per prefill call (default: min(128, max-seq-len))"),
                                    cl::value_desc("N"), cl::init("0"), cl::cat(category));
+cl::opt<std::string> speculateK(
+    "speculate-k",
+    cl::desc("Draft tokens speculative decoding scores per target pass: the artifact gets a "
+             "`verify` entry point of K + 1 tokens whose rows equal decode's (default 5; 0 = "
+             "none)"),
+    cl::value_desc("K"), cl::init(std::to_string(llamac::kDefaultSpeculateK)), cl::cat(category));
 cl::opt<std::string> minParallelBytes(
     "min-parallel-bytes",
     cl::desc("Split a decode projection over threads only when its weights have at least this "
@@ -273,6 +279,7 @@ int run(int argc, char **argv) {
   for (auto [flag, text, value] :
        {std::tuple{"--max-seq-len", &maxSeqLen, &options.maxSeqLen},
         std::tuple{"--prefill-tokens", &prefillTokens, &options.prefillTokens},
+        std::tuple{"--speculate-k", &speculateK, &options.speculateK},
         std::tuple{"--min-parallel-bytes", &minParallelBytes, &options.minParallelBytes},
         std::tuple{"--group-size", &groupSize, &options.groupSize}})
     if (!to_integer(StringRef(text->getValue()), *value, 10) || *value < 0)
