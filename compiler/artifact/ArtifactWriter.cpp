@@ -63,6 +63,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   meta.target.name = c.targetName;
   meta.target.chip = c.chip;
   meta.target.bf16Dot = c.bf16Dot;
+  meta.target.intDot = c.intDot;
   if (c.targetName == "cpu")
     meta.target.cpuFeatures = c.cpuFeatures;
   meta.tokenizer = {c.tokenizerKind, tokenizerOffset, c.tokenizer.size(),

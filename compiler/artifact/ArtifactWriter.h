@@ -35,6 +35,8 @@ struct ArtifactContents {
   std::vector<std::string> cpuFeatures;
   /// bf16 linear layers round their activations to bf16 (vdpbf16ps).
   bool bf16Dot = false;
+  /// int8/int4 linear layers quantize their activations to bytes (vpdpbusd).
+  bool intDot = false;
   /// The serialized tokenizer, of kind `tokenizerKind`.
   std::string tokenizer;
   /// "sentencepiece" or "bpe" (runtime/tokenizer/Tokenizer.h).

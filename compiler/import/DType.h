@@ -1,7 +1,8 @@
 //===- DType.h - element types of checkpoint tensors ------------*- C++ -*-===//
 //
-// The element types llamac reads from checkpoints and writes into artifacts,
-// and the scalar conversions between the floating-point ones. Kept apart
+// The element types llamac reads from checkpoints and writes into artifacts
+// (floats; i8 for the bytes of quantized weights, which only the quantizer
+// writes), and the scalar conversions between the floating-point ones. Kept apart
 // from the weight store so that code which only needs a dtype's size or the
 // bf16/f16 bit tricks does not pull in file mapping.
 //

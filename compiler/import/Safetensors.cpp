@@ -36,6 +36,8 @@ StringRef safetensorsDTypeName(DType dtype) {
     return "BF16";
   case DType::I32:
     return "I32";
+  case DType::I8:
+    return "I8";
   }
   llvm_unreachable("unknown DType");
 }

@@ -2,6 +2,7 @@
 
 #include "runtime/artifact/ArtifactSchema.h"
 
+#include <algorithm>
 #include <set>
 
 namespace llamac::runtime {
@@ -32,6 +33,23 @@ const EntryPoint *ArtifactMetadata::chunkEntryPoint() const {
     if (ep.tokens > 1 && ep.allLogitRows && (!chunk || ep.tokens > chunk->tokens))
       chunk = &ep;
   return chunk;
+}
+
+const EntryPoint *ArtifactMetadata::verifyEntryPoint(int64_t k) const {
+  const EntryPoint *verify = nullptr;
+  for (const auto &[name, ep] : entryPoints)
+    if (ep.rowsMatchStep && ep.allLogitRows && ep.tokens >= k + 1 &&
+        (!verify || ep.tokens < verify->tokens))
+      verify = &ep;
+  return verify;
+}
+
+int64_t ArtifactMetadata::maxSpeculateK() const {
+  int64_t k = 0;
+  for (const auto &[name, ep] : entryPoints)
+    if (ep.rowsMatchStep && ep.allLogitRows)
+      k = std::max(k, ep.tokens - 1);
+  return k;
 }
 
 int64_t ArtifactMetadata::findWeight(std::string_view name) const {

@@ -55,6 +55,9 @@ struct TargetInfo {
   /// The kernels round the activations of bf16 linear layers to bf16
   /// (vdpbf16ps, or the GPU's matrix units).
   bool bf16Dot = false;
+  /// The kernels of int8/int4 linear layers quantize their activations to
+  /// bytes per block of 32 (vpdpbusd).
+  bool intDot = false;
 
   /// NVVM and ROCDL: dispatches carry launch dimensions.
   bool isGpu() const { return name == "nvvm" || name == "rocdl"; }
@@ -159,6 +162,10 @@ struct EntryPoint {
   bool allLogitRows = true;
   /// `graph`: GPU drivers capture it once and replay it.
   bool captureAsGraph = false;
+  /// `rows_match_step`: every row's logits equal, bit for bit, the one-token
+  /// step's for that token at that position (speculative decoding's verify,
+  /// `llamac compile --speculate-k`).
+  bool rowsMatchStep = false;
   std::vector<BufferInfo> buffers;
   /// The id of the f32 buffer that holds the logits.
   int64_t logits = -1;
@@ -206,6 +213,14 @@ struct ArtifactMetadata {
   /// The entry point with the most tokens above one that returns every
   /// row's logits (prompt chunks), or null when there is none.
   const EntryPoint *chunkEntryPoint() const;
+  /// The entry point that scores the token before `k` draft tokens and the
+  /// drafts (k + 1 rows) for speculative decoding: the one with the fewest
+  /// tokens, at least k + 1, that returns every row and whose rows match the
+  /// step's; null when there is none.
+  const EntryPoint *verifyEntryPoint(int64_t k) const;
+  /// The most draft tokens a verify entry point scores (its tokens - 1);
+  /// 0 when there is none (`llamac compile --speculate-k 0`).
+  int64_t maxSpeculateK() const;
   /// Index of the weight called `name` in `weights`, or -1.
   int64_t findWeight(std::string_view name) const;
   /// Every kernel the schedules name, each once, in first-use order.

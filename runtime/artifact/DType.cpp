@@ -18,6 +18,7 @@ constexpr DTypeRow kDTypes[] = {
     {DType::BF16, "bf16", 16, true},
     {DType::F16, "f16", 16, true},
     {DType::I32, "i32", 32, false},
+    {DType::I8, "i8", 8, false},
 };
 
 const DTypeRow &row(DType dtype) {

@@ -17,8 +17,10 @@
 
 namespace llamac::runtime {
 
-/// Element type of a tensor in an artifact.
-enum class DType { F32, BF16, F16, I32 };
+/// Element type of a tensor in an artifact. I8 holds the bytes of quantized
+/// weights (int8 values, or int4 nibbles two to a byte); I32 token ids and
+/// other integer activations.
+enum class DType { F32, BF16, F16, I32, I8 };
 
 /// Bits per element.
 uint32_t dtypeBits(DType dtype);

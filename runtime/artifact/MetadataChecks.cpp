@@ -112,6 +112,9 @@ absl::Status checkWeights(const std::vector<WeightInfo> &weights,
     std::string where = absl::StrCat("weight '", w.name, "'");
     if (!names.insert(w.name).second)
       return fail(where, "is listed twice");
+    // Floats, or the bytes of quantized values; never integer activations.
+    if (w.dtype == DType::I32)
+      return fail(where, "has dtype i32, which weights are never stored in");
     std::optional<uint64_t> expected = shapeBytes(w.shape, w.dtype);
     if (!expected)
       return fail(where, "has a shape too large to address");
@@ -125,6 +128,10 @@ absl::Status checkWeights(const std::vector<WeightInfo> &weights,
 }
 
 absl::Status checkKVCache(const KVCacheInfo &kv, const ModelInfo &model) {
+  if (!isFloatDType(kv.dtype))
+    return fail("kv_cache.dtype",
+                absl::StrCat("is ", std::string(dtypeName(kv.dtype)),
+                             ", not a floating-point type"));
   if (kv.layers != model.layers || kv.kvHeads != model.kvHeads ||
       kv.headDim != model.headDim)
     return fail("kv_cache", "does not match the model's layers, kv_heads and "

@@ -102,6 +102,7 @@ template <class V> void describe(V &v, TargetInfo &t) {
   v.field("chip", t.chip);
   v.optional("cpu_features", t.cpuFeatures);
   v.optional("bf16_dot", t.bf16Dot);
+  v.optional("int_dot", t.intDot);
 }
 
 /// The byte range of a section; its kind is named by the caller (the
@@ -177,6 +178,7 @@ template <class V> void describe(V &v, EntryPoint &ep) {
   v.field("tokens", ep.tokens, kEntryTokens);
   v.field("logits_rows", ep.allLogitRows, kLogitRows);
   v.field("graph", ep.captureAsGraph);
+  v.optional("rows_match_step", ep.rowsMatchStep);
   v.field("buffers", ep.buffers);
   v.field("logits", ep.logits);
   v.field("schedule", ep.schedule);

@@ -170,12 +170,47 @@ Sampler::select(absl::Span<const float> logits, bool sortAll) const {
   return probs;
 }
 
+std::vector<double> Sampler::distribution(absl::Span<const float> logits) const {
+  std::vector<double> dense(logits.size(), 0.0);
+  if (logits.empty())
+    return dense;
+  if (options.temperature <= 0.0f || logits.size() <= 1) {
+    dense[static_cast<size_t>(argmax(logits))] = 1.0;
+    return dense;
+  }
+  for (const auto &[id, p] : candidates(logits))
+    dense[static_cast<size_t>(id)] = p;
+  return dense;
+}
+
+double Sampler::uniform() {
+  // 53 random bits -> a double uniform in [0, 1), identical on every
+  // platform for a given seed.
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
+
+int64_t Sampler::sampleFrom(absl::Span<const double> probabilities) {
+  double total = 0;
+  for (double p : probabilities)
+    total += p > 0 ? p : 0;
+  const double r = uniform() * total;
+  double cumulative = 0;
+  int64_t lastPositive = 0;
+  for (size_t i = 0; i < probabilities.size(); ++i) {
+    if (probabilities[i] <= 0)
+      continue;
+    lastPositive = static_cast<int64_t>(i);
+    cumulative += probabilities[i];
+    if (r < cumulative)
+      return lastPositive;
+  }
+  return lastPositive;
+}
+
 int64_t Sampler::sample(absl::Span<const float> logits) {
   if (options.temperature <= 0.0f || logits.size() <= 1)
     return argmax(logits);
-  // 53 random bits -> a double uniform in [0, 1), identical on every
-  // platform for a given seed.
-  const double r = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+  const double r = uniform();
 
   if (!truncates(logits.size())) {
     // The whole distribution, walked in id order: no sort, no copy.

@@ -49,6 +49,24 @@ public:
   std::vector<std::pair<int64_t, double>>
   candidates(absl::Span<const float> logits) const;
 
+  /// What `sample` draws from, as one probability per id of `logits`
+  /// (zero outside the candidates): the softmax after temperature, top-k
+  /// and top-p, or at temperature 0 all of it on the argmax. Speculative
+  /// decoding's acceptance compares these for the draft and the target.
+  std::vector<double> distribution(absl::Span<const float> logits) const;
+
+  /// One uniform draw in [0, 1) from the sampler's engine (53 random
+  /// bits), the one `sample` uses.
+  double uniform();
+
+  /// A draw from `probabilities` (non-negative weights; normalized here)
+  /// with one uniform(): the first id whose running sum passes it; the
+  /// last id with a positive weight when rounding leaves it short, 0 when
+  /// none has.
+  int64_t sampleFrom(absl::Span<const double> probabilities);
+
+  bool greedy() const { return options.temperature <= 0.0f; }
+
 private:
   /// True if top-k or top-p leaves out part of an `n`-token vocabulary.
   bool truncates(size_t n) const;

@@ -201,7 +201,7 @@ TEST(MetadataJsonTest, EveryFieldSurvivesAWriteAndARead) {
 }
 
 TEST(MetadataJsonTest, EveryDTypeHasOneName) {
-  for (int i = 0; i <= static_cast<int>(DType::I32); ++i) {
+  for (int i = 0; i <= static_cast<int>(DType::I8); ++i) {
     DType d = static_cast<DType>(i);
     EXPECT_EQ(parseDTypeName(dtypeName(d)), d) << i;
     EXPECT_GT(dtypeBits(d), 0u) << i;

@@ -17,11 +17,13 @@ std::string usage() {
   return R"(usage: llama-run <artifact> --prompt TEXT [options]
        llama-run bench <artifact> [bench options]  (see llama-run bench --help)
        llama-run check <artifact>
+       llama-run eval <artifact> --text FILE [eval options]  (see llama-run eval --help)
 
 Generates text with a model compiled by `llamac compile`; `bench` measures
-prefill and decode speed and decode's share of the memory bandwidth;
-`check` verifies every checksum of an artifact, the weights' included, and
-its schedule against its kernels (exit status 0 when it is intact).
+prefill and decode speed and decode's share of the memory bandwidth; `eval`
+the perplexity of a text; `check` verifies every checksum of an artifact, the
+weights' included, and its schedule against its kernels (exit status 0 when
+it is intact).
 
 options:
   --prompt TEXT          text to continue; `-` reads standard input
@@ -47,7 +49,10 @@ options:
                          (the header, metadata, tokenizer and kernels are
                          always checked)
   --help                 this text
-)";
+
+speculative decoding (the same text at temperature 0, the same distribution
+above it; statistics in stderr's last line and --json's stats.speculative):
+)" + std::string(speculationUsage());
 }
 
 namespace {
@@ -80,6 +85,11 @@ absl::StatusOr<std::string> readPromptFile(const std::string &path) {
 absl::Status applyRunFlag(RunOptions &o, const std::string &name,
                           const std::string &value) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  absl::StatusOr<bool> speculative = applySpeculationFlag(o.speculation, name, value);
+  if (!speculative.ok())
+    return speculative.status();
+  if (*speculative)
+    return absl::OkStatus();
   if (name == "--help") {
     o.help = true;
   } else if (name == "--json") {
@@ -158,10 +168,16 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
 
 absl::StatusOr<RunOptions>
 parseRunOptions(const std::vector<std::string> &args) {
-  static const FlagSpec kSpec = {
-      {"--help", "--json", "--quiet", "--verify"},
-      {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
-       "--seed", "--threads", "--max-seq-len", "--device"}};
+  static const FlagSpec kSpec = [] {
+    FlagSpec spec{{"--help", "--json", "--quiet", "--verify"},
+                  {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k",
+                   "--top-p", "--seed", "--threads", "--max-seq-len", "--device"}};
+    for (const std::string &name : speculationBoolFlags())
+      spec.boolFlags.push_back(name);
+    for (const std::string &name : speculationValueFlags())
+      spec.valueFlags.push_back(name);
+    return spec;
+  }();
   RunOptions o;
   absl::Status scanned = scanArtifactAndFlags(
       args, kSpec, o.artifact,
@@ -177,6 +193,8 @@ parseRunOptions(const std::vector<std::string> &args) {
                       "--prompt TEXT ...; see --help)");
   if (!o.hasPrompt)
     return usageError("--prompt or --prompt-file is required");
+  if (absl::Status s = checkSpeculationFlags(o.speculation); !s.ok())
+    return s;
   return o;
 }
 
