@@ -150,6 +150,8 @@ int run(int argc, char **argv) {
                     {"prefill_tokens", st.prefillTokens},
                     {"decode_tokens", st.decodeTokens},
                     {"threads", (*model)->threads()}};
+    out["model"] = {{"chip", (*model)->artifact().target().chip},
+                    {"prefill_kernels", (*model)->prefillKernels()}};
     if (const auto &spec = st.speculative)
       out["stats"]["speculative"] = {
           {"draft", spec->draft},
