@@ -12,6 +12,7 @@
 
 #include "runtime/api/Session.h"
 #include "runtime/api/Speculative.h"
+#include "runtime/artifact/Artifact.h"
 #include "tools/llama-run/BenchCommand.h"
 #include "tools/llama-run/CheckCommand.h"
 #include "tools/llama-run/EvalCommand.h"
