@@ -338,8 +338,15 @@ TEST_P(NarrowWeightsE2E, LongPrefillsMatchTheReferencePass) {
       ++checks;
       exact += diff < kExact;
     }
-  // Longer prompts cross more rounding boundaries than six tokens do.
-  EXPECT_GE(2 * exact, checks) << exact << " of " << checks;
+  // Widened weights round nothing: every check is exact. With bf16-rounded
+  // activations a prompt this long nearly always crosses a rounding
+  // boundary somewhere (measured: 2 of 12 exact with vdpbf16ps, 1 of 12 with
+  // the emulated AMX tiles), so those keep the flip bound alone; the
+  // six-token fresh starts above hold them to the 3/4 exact.
+  std::printf("[ prefill  ] %s: %d of %d long prefills within %g\n", GetParam().c_str(), exact,
+              checks, kExact);
+  if (!bf16Dot)
+    EXPECT_EQ(exact, checks);
 }
 
 /// Which kernels ran prefill: the emulated AMX artifact says so; the
