@@ -27,7 +27,14 @@ struct CompileOptions {
   /// auto | on | off: bf16 weights times bf16-rounded activations with
   /// vdpbf16ps (auto: when the chip has AVX-512 BF16).
   std::string bf16Dot = "auto";
+  /// auto | on | off: int8/int4 weights times activations quantized to
+  /// bytes with vpdpbusd (auto: when the chip has AVX-512 VNNI).
+  std::string intDot = "auto";
   std::string kvDtype;        ///< f32 | bf16 | f16; empty = the weights' dtype
+  /// none | int8 | int4 | int4-gptq (docs/quantization.md).
+  std::string quantize = "none";
+  /// int4: columns per scale and zero; 0 = the default, 128.
+  int64_t groupSize = 0;
   int64_t maxSeqLen = 0;      ///< 0 = min(the model's, kDefaultMaxSeqLen)
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
   /// Draft tokens a `verify` entry point scores at once (it runs K + 1

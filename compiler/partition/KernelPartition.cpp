@@ -125,6 +125,9 @@ private:
           return op->emitError("a recomputed producer feeds an op that cannot inline it");
       return success();
     }
+    if (isa<DequantizeOp>(op))
+      return op->emitError("a quantized weight must be read by projections only (it is never "
+                           "dequantized into memory)");
     if (op->getDialect() && isa<LlamaDialect>(op->getDialect()))
       return emitKernel(op, section);
     return op->emitError() << "the CPU partitioner does not handle '"
@@ -444,15 +447,40 @@ private:
                               {part.rowSize, b.getIndexAttr(xType.getDimSize(1))})
                       : input;
     for (Value w : weights)
-      part.weights.push_back(
-          begin ? slice(loc, w, {part.colBegin, zero},
-                        {part.colSize, b.getIndexAttr(wType.getDimSize(1))})
-                : w);
+      part.weights.push_back(begin ? sliceWeightRows(loc, w, part.colBegin, part.colSize) : w);
     part.resultType = RankedTensorType::get(
         {cast<RankedTensorType>(part.input.getType()).getDimSize(0),
          cast<RankedTensorType>(part.weights.front().getType()).getDimSize(0)},
         cast<RankedTensorType>(out.getType()).getElementType());
     return part;
+  }
+
+  /// Rows [begin, begin + count) of a weight. A dequantized weight is
+  /// sliced where it is stored (the rows of its values, scales and zeros)
+  /// and dequantized again, so the kernel reads only its own rows and the
+  /// dequantization stays fused with the product.
+  Value sliceWeightRows(Location loc, Value weight, OpFoldResult begin, OpFoldResult count) {
+    auto rows = [&](Value tensor) {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+      offsets[0] = begin;
+      sizes[0] = count;
+      return slice(loc, tensor, offsets, sizes);
+    };
+    auto dequantize = weight.getDefiningOp<DequantizeOp>();
+    if (!dequantize)
+      return rows(weight);
+    Value zeros = dequantize.getZeros() ? rows(dequantize.getZeros()) : Value();
+    Value values = rows(dequantize.getValues());
+    auto type = RankedTensorType::get(
+        {cast<RankedTensorType>(values.getType()).getDimSize(0), dequantize.getInFeatures()},
+        dequantize.getType().getElementType());
+    return DequantizeOp::create(b, loc, type, dequantize.getKindAttr(), dequantize.getGroupAttr(),
+                                values, rows(dequantize.getScales()), zeros,
+                                dequantize.getSourceAttr(), dequantize.getGptqAttr());
   }
 
   Value insertProjection(Location loc, const ProjectionPart &part, Value computed, Value out) {

@@ -31,6 +31,8 @@ uint64_t dtypeSize(DType dtype) {
   case DType::BF16:
   case DType::F16:
     return 2;
+  case DType::I8:
+    return 1;
   }
   return 0;
 }
@@ -45,6 +47,8 @@ absl::string_view dtypeName(DType dtype) {
     return "f16";
   case DType::I32:
     return "i32";
+  case DType::I8:
+    return "i8";
   }
   return "?";
 }
@@ -218,8 +222,9 @@ struct Fields {
       return _s;                                                               \
   } while (0)
 
+/// `allowInt`: i32 (activation buffers); `allowI8`: i8 (quantized weights).
 absl::StatusOr<DType> parseDType(const Fields &f, absl::string_view key,
-                                 bool allowInt) {
+                                 bool allowInt, bool allowI8 = false) {
   std::string name;
   ASSIGN_OR_RETURN(name, f.string(key));
   if (name == "f32")
@@ -230,6 +235,8 @@ absl::StatusOr<DType> parseDType(const Fields &f, absl::string_view key,
     return DType::F16;
   if (allowInt && name == "i32")
     return DType::I32;
+  if (allowI8 && name == "i8")
+    return DType::I8;
   return fail(f.at(key), absl::StrCat("has unknown dtype '", name, "'"));
 }
 
@@ -419,6 +426,12 @@ absl::StatusOr<TargetInfo> parseTarget(const Fields &root) {
       return fail(f.at("bf16_dot"), "must be a boolean");
     t.bf16Dot = dot.get<bool>();
   }
+  if (obj->contains("int_dot")) {
+    const json &dot = (*obj)["int_dot"];
+    if (!dot.is_boolean())
+      return fail(f.at("int_dot"), "must be a boolean");
+    t.intDot = dot.get<bool>();
+  }
   return t;
 }
 
@@ -440,7 +453,8 @@ absl::StatusOr<std::vector<WeightInfo>> parseWeights(const Fields &root,
     f.path = where;
     if (!names.insert(w.name).second)
       return fail(where, "is listed twice");
-    ASSIGN_OR_RETURN(w.dtype, parseDType(f, "dtype", /*allowInt=*/false));
+    ASSIGN_OR_RETURN(w.dtype,
+                     parseDType(f, "dtype", /*allowInt=*/false, /*allowI8=*/true));
     uint64_t expected;
     ASSIGN_OR_RETURN(w.shape, parseShape(f, "shape", w.dtype, &expected));
     ASSIGN_OR_RETURN(w.offset, f.unsignedInt("offset"));

@@ -22,7 +22,8 @@
 namespace llamac::runtime {
 
 /// Element types that appear in version 1 artifacts.
-enum class DType { F32, BF16, F16, I32 };
+/// I8: the bytes of quantized weights (int8 values, int4 nibbles).
+enum class DType { F32, BF16, F16, I32, I8 };
 
 /// Bytes per element of `dtype`.
 uint64_t dtypeSize(DType dtype);
@@ -52,6 +53,9 @@ struct TargetInfo {
   /// The kernels round the activations of bf16 linear layers to bf16
   /// (vdpbf16ps); absent in older artifacts (false).
   bool bf16Dot = false;
+  /// The kernels of int8/int4 linear layers quantize their activations to
+  /// bytes per block of 32 (vpdpbusd); absent when false.
+  bool intDot = false;
 
   /// NVVM and ROCDL: dispatches carry launch dimensions.
   bool isGpu() const { return name == "nvvm" || name == "rocdl"; }

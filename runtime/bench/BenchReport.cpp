@@ -45,6 +45,7 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
       {"weight_dtype", r.traffic.weightDtype},
       {"chip", r.chip},
       {"bf16_dot", r.bf16Dot},
+      {"int_dot", r.intDot},
       {"artifact_weight_bytes", r.traffic.artifactWeightBytes},
   };
 
@@ -124,7 +125,8 @@ std::string benchTable(const BenchResult &r) {
       r.artifact, static_cast<long long>(r.model.layers),
       static_cast<long long>(r.model.dim),
       static_cast<long long>(r.model.vocab), r.traffic.weightDtype,
-      !r.bf16Dot                      ? ""
+      r.intDot                        ? " (vpdpbusd)"
+      : !r.bf16Dot                    ? ""
       : absl::StartsWith(r.chip, "sm_") ? " (mma.sync prefill)"
       : absl::StartsWith(r.chip, "gfx") ? " (MFMA prefill)"
                                         : " (vdpbf16ps)",

@@ -71,6 +71,8 @@ struct BenchResult {
   std::string chip;
   /// bf16 linear layers use vdpbf16ps on bf16-rounded activations.
   bool bf16Dot = false;
+  /// quantized linear layers use vpdpbusd on byte activations.
+  bool intDot = false;
   runtime::DecodeTraffic traffic;
 
   std::vector<PrefillMeasurement> prefill;

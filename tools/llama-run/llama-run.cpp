@@ -4,16 +4,18 @@
 // command line"): text streams to stdout; statistics go to stderr; `--json`
 // prints one JSON object as the last line of stdout; errors are one
 // `error: ...` line on stderr with exit status 2 for usage errors and 1 for
-// everything else. `llama-run bench` (BenchCommand.cpp) keeps the same
-// contract.
+// everything else. `llama-run bench` (BenchCommand.cpp) and `llama-run eval`
+// (EvalCommand.cpp) keep the same contract.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Session.h"
 #include "runtime/api/Speculative.h"
 #include "tools/llama-run/BenchCommand.h"
+#include "tools/llama-run/EvalCommand.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/Options.h"
+#include "tools/llama-run/TokenizeCommand.h"
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -63,10 +65,16 @@ namespace {
 
 int run(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  // `llama-run bench ...`; an artifact named "bench" is still reachable as
-  // ./bench.
+  // `llama-run bench|eval ...`; an artifact named "bench" or "eval" is still
+  // reachable as ./bench or ./eval.
   if (!args.empty() && args[0] == "bench")
     return llamac::tools::runBenchCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "eval")
+    return llamac::tools::runEvalCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "tokenize")
+    return llamac::tools::runTokenizeCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   absl::StatusOr<llamac::tools::RunOptions> parsed =
       llamac::tools::parseRunOptions(args);
