@@ -49,4 +49,14 @@ print("weight bytes per step  ", s["weight_bytes"])
 print("decode GB/s            ", spread("decode_gbytes_per_s", "{:.2f}"))
 print("measured read GB/s     ", spread("measured_read_gbytes_per_s", "{:.2f}"))
 print("bandwidth used         ", "{:.1f}%".format(100 * s["bandwidth_fraction"]))
+if "verify" in s:
+    v = s["verify"]
+    print("verify({}) / decode step".format(v["tokens"]),
+          "{:.2f} ({:.2f} / {:.2f} ms)".format(v["cost_in_decode_steps"], v["ms"], v["decode_step_ms"]))
+if "speculative" in s:
+    p = s["speculative"]
+    print("speculative ({}, k {})".format(p["draft"], p["k"]),
+          "{:.1f} vs plain {:.1f} tok/s: {:.2f}x; {} target passes for {} tokens; {:.0%} accepted; identical: {}".format(
+              p["speculative_decode_tokens_per_s"], p["plain_decode_tokens_per_s"], p["speedup"],
+              p["target_passes"], p["tokens"], p["acceptance_rate"], p["identical_tokens"]))
 '

@@ -98,9 +98,14 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                                : IntegerAttr();
         verifyTokens && verifyTokens.getInt() > 1 &&
         verifyTokens.getInt() <= kMaxVerifyTokensPerBlock) {
+      // As many accumulators as the format's prefill blocks use (fewer for
+      // quantized weights, whose scales and unpacking take registers), and
+      // room for one activation vector per token and a weight vector.
       tokenBlock = verifyTokens.getInt();
-      rowBlock = std::clamp<int64_t>((kVectorRegisters - tokenBlock - 1) / tokenBlock, 1,
-                                     kMaxVerifyRowsPerBlock);
+      int64_t accumulators = prefillRows(*stream) * kTokensPerBlock;
+      rowBlock = std::clamp<int64_t>(
+          std::min(accumulators, kVectorRegisters - tokenBlock - 1) / tokenBlock, 1,
+          kMaxVerifyRowsPerBlock);
     }
     Value fullBlocks = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, rows, idx(rowBlock)), idx(rowBlock));

@@ -69,6 +69,19 @@ if [ "$CPU_TOKENS" != "$GPU_TOKENS" ]; then
 fi
 echo "identical: $(echo "$CPU_TOKENS" | tr ',' '\n' | wc -l) tokens"
 
+echo "== stories260K bf16: speculative greedy tokens (verify, a graph) = plain greedy on cuda"
+spec_tokens() { "$BIN/llama-run" "$S260_BF16" --device cuda --prompt "$PROMPT" --max-new-tokens 200 \
+  --json --quiet "$@" | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["generated_token_ids"])'; }
+PLAIN_BF16=$(spec_tokens)
+for source in "--prompt-lookup" "--draft $S260_BF16"; do
+  # shellcheck disable=SC2086
+  if [ "$(spec_tokens $source)" != "$PLAIN_BF16" ]; then
+    echo "error: speculative decoding ($source) differs from plain greedy on cuda" >&2
+    exit 1
+  fi
+done
+echo "identical with prompt lookup and a self-draft"
+
 if [ "$BENCH" = 1 ]; then
   echo "== $PRESET (bf16) on cuda: llama-run bench"
   SYNTH="$WORK/$PRESET"
@@ -77,5 +90,8 @@ if [ "$BENCH" = 1 ]; then
   "$BIN/llamac" compile "$SYNTH" -o "$BIG" --target nvvm --chip "$CHIP" \
     --cuda-toolkit "$CUDA_HOME" --dtype bf16 --max-seq-len 1024
   "$BIN/llama-run" bench "$BIG" --device cuda --prompt-tokens 128 --new-tokens 128 --repeats 3 --json
+  # Verify(6) against a decode step, and prompt lookup against plain decode.
+  "$BIN/llama-run" bench "$BIG" --device cuda --prompt-tokens 16 --new-tokens 128 --repeats 3 \
+    --prompt-lookup --json
 fi
 echo "gpu-check: done"

@@ -67,6 +67,19 @@ std::vector<int64_t> rowArgmax(const std::vector<float> &rows, int64_t vocab) {
   return best;
 }
 
+/// The drafts the next round may propose, from how many of this round's
+/// `proposed` were kept: the rows past the first rejection were wasted work
+/// (draft steps, and verify rows, which a CPU pass computes only as many of
+/// as it is given), so a rejection shrinks the budget to what was kept plus
+/// one, and a round that kept everything doubles it, up to k. The choice
+/// depends only on past rounds, before this round's drafts are drawn, so
+/// acceptance stays exact.
+int64_t nextBudget(int64_t budget, int64_t proposed, int64_t accepted, int64_t k) {
+  if (accepted == proposed)
+    return std::min(k, std::max<int64_t>(2 * budget, 1));
+  return std::max<int64_t>(1, accepted + 1);
+}
+
 absl::Span<const float> row(const std::vector<float> &rows, int64_t vocab, size_t r) {
   return absl::MakeConstSpan(rows.data() + r * vocab, static_cast<size_t>(vocab));
 }
@@ -274,6 +287,8 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
     return absl::OkStatus();
   };
 
+  // Drafts the next round may propose (adapted to how the last ones did).
+  int64_t budget = state->k;
   while (running) {
     // The next token's position; the target holds [0, pos - 1).
     const int64_t pos = static_cast<int64_t>(sequence.size());
@@ -282,7 +297,7 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
     const int64_t generated = static_cast<int64_t>(result.generatedTokens.size());
     // The pass runs pos - 1 .. pos - 1 + k' within the session, and a round
     // gives at most k' + 1 tokens.
-    const int64_t limit = std::min({state->k, target.maxSeqLen() - pos,
+    const int64_t limit = std::min({budget, target.maxSeqLen() - pos,
                                     options.maxNewTokens - generated - 1});
     if (absl::Status s = propose(limit); !s.ok())
       return s;
@@ -308,6 +323,7 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
       spec.proposed += static_cast<int64_t>(drafts.size());
       spec.accepted += kept.accepted;
       ++spec.acceptedHistogram[static_cast<size_t>(kept.accepted)];
+      budget = nextBudget(budget, static_cast<int64_t>(drafts.size()), kept.accepted, state->k);
     }
     // Roll back to `cur` and the kept drafts; the next token is fed next
     // round.

@@ -42,7 +42,10 @@ TEST(BenchCliTest, UsageErrorsExitTwo) {
         {"bench", "m.llamac", "--draft", "d.llamac", "--prompt-lookup"},
         {"bench", "m.llamac", "--speculate-k", "0", "--prompt-lookup"},
         {"bench", "m.llamac", "--speculate-k", "3"},
-        {"bench", "m.llamac", "--ngram", "2"}})
+        {"bench", "m.llamac", "--ngram", "2"},
+        {"bench", "m.llamac", "--repeat-prompt", "4,2"},
+        {"bench", "m.llamac", "--prompt-lookup", "--repeat-prompt", "4"},
+        {"bench", "m.llamac", "--prompt-lookup", "--repeat-prompt", "0,3"}})
     expectOneErrorLine(runLlamaRun(args), 2);
 }
 

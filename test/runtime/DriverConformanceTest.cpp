@@ -224,6 +224,46 @@ std::string bf16ModelArtifact(const std::string &device) {
   return path && std::ifstream(path).good() ? path : "";
 }
 
+TEST_P(DriverConformanceTest, VerifiesEveryRowAsDecodeDoes) {
+  // Speculative decoding's verify pass (graph-captured like decode on a
+  // GPU) must give each row decode's logits bit for bit, on the device's own
+  // compiler output (ptxas, the AMDGPU backend), which the SIMT emulator
+  // cannot check. The bf16 artifact, whose prefill uses the matrix units.
+  for (const std::string &path : {modelArtifact(GetParam()), bf16ModelArtifact(GetParam())}) {
+    if (path.empty())
+      GTEST_SKIP() << noModelArtifact(GetParam());
+    SCOPED_TRACE(path);
+    absl::StatusOr<LoadedModel> m = loadModel(*device, path);
+    ASSERT_TRUE(m.ok()) << m.status();
+    const runtime::EntryPoint *entry =
+        m->artifact->metadata().verifyEntryPoint(m->artifact->metadata().maxSpeculateK());
+    ASSERT_NE(entry, nullptr);
+    auto verify = m->bind(entry->name, *device);
+    auto decode = m->bind("decode", *device);
+    ASSERT_TRUE(verify.ok() && decode.ok());
+    const int64_t vocab = m->artifact->model().vocab;
+    const std::vector<int32_t> prefix = {1, 403}, drafts = {407, 261, 378, 1, 50};
+    for (size_t pos = 0; pos < prefix.size(); ++pos)
+      ASSERT_TRUE((*decode)->run(absl::MakeConstSpan(&prefix[pos], 1), pos).ok());
+    std::vector<float> stepped;
+    for (size_t i = 0; i < drafts.size(); ++i) {
+      absl::StatusOr<const float *> row =
+          (*decode)->run(absl::MakeConstSpan(&drafts[i], 1), prefix.size() + i);
+      ASSERT_TRUE(row.ok()) << row.status();
+      stepped.insert(stepped.end(), *row, *row + vocab);
+    }
+    // Twice: the second replays the captured graph.
+    for (int run = 0; run < 2; ++run) {
+      absl::StatusOr<const float *> rows = (*verify)->run(drafts, prefix.size());
+      ASSERT_TRUE(rows.ok()) << rows.status();
+      size_t differing = 0;
+      for (size_t i = 0; i < stepped.size(); ++i)
+        differing += (*rows)[i] != stepped[i];
+      EXPECT_EQ(differing, 0u) << "run " << run;
+    }
+  }
+}
+
 TEST_P(DriverConformanceTest, RunsABf16PrefillChunkLikeTheCpu) {
   const std::string path = bf16ModelArtifact(GetParam());
   if (path.empty())

@@ -40,11 +40,14 @@ options:
 
 An artifact with a verify entry point (llamac compile --speculate-k) also
 reports a verify pass of its k + 1 tokens against one decode step. With a
-draft source, greedy decoding of --new-tokens after a repetitive prompt (32
-synthetic tokens, three times) runs plainly and speculatively, alternately:
-tok/s of each, the speed-up, target passes and acceptance, and whether the
-tokens are the same (they must be):
-)" + std::string(speculationUsage());
+draft source, greedy decoding of --new-tokens after a repetitive prompt (a
+segment of synthetic tokens, repeated) runs plainly and speculatively,
+alternately: tok/s of each, the speed-up, target passes and acceptance, and
+whether the tokens are the same (they must be):
+)" + std::string(speculationUsage()) +
+         R"(  --repeat-prompt S,C    the repetitive prompt: BOS, then a segment of S
+                         synthetic tokens C times (default 32,3)
+)";
 }
 
 namespace {
@@ -96,6 +99,16 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
     if (!v.ok())
       return v.status();
     o.bench.repeats = static_cast<int>(*v);
+  } else if (name == "--repeat-prompt") {
+    absl::StatusOr<std::vector<int64_t>> v = parseLengths(name, value);
+    if (!v.ok())
+      return v.status();
+    if (v->size() != 2 || (*v)[0] * (*v)[1] > (1 << 20))
+      return usageError(absl::StrCat(
+          "--repeat-prompt expects SEGMENT,COPIES (two positive integers), not '", value, "'"));
+    o.bench.repetitiveSegmentTokens = (*v)[0];
+    o.bench.repetitiveCopies = static_cast<int>((*v)[1]);
+    o.repeatPromptGiven = true;
   } else if (name == "--device") {
     absl::StatusOr<std::string> v = parseDeviceFlag(value);
     if (!v.ok())
@@ -118,7 +131,7 @@ parseBenchOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = [] {
     FlagSpec spec{{"--help", "--json", "--quiet"},
                   {"--threads", "--prompt-tokens", "--new-tokens", "--repeats", "--probe-mib",
-                   "--device"}};
+                   "--device", "--repeat-prompt"}};
     for (const std::string &name : speculationBoolFlags())
       spec.boolFlags.push_back(name);
     for (const std::string &name : speculationValueFlags())
@@ -140,6 +153,9 @@ parseBenchOptions(const std::vector<std::string> &args) {
                       "[options]; see llama-run bench --help)");
   if (absl::Status s = checkSpeculationFlags(o.speculation); !s.ok())
     return s;
+  if (o.repeatPromptGiven && !o.speculation.enabled())
+    return usageError("--repeat-prompt needs a draft source: --draft <artifact> or "
+                      "--prompt-lookup");
   return o;
 }
 

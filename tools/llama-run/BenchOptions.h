@@ -20,6 +20,7 @@ struct BenchCommandOptions {
   ModelOptions model;
   bench::BenchOptions bench;
   SpeculationFlags speculation;
+  bool repeatPromptGiven = false;
   bool json = false;
   bool quiet = false;
 };
