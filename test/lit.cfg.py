@@ -13,7 +13,7 @@ config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.llamac_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in",
-                   "unit", "reference", "data", "Inputs"]
+                   "unit", "reference", "data", "Inputs", "fuzz"]
 
 config.substitutions.append(("%llamac_src", config.llamac_src_root))
 config.substitutions.append(("%models", os.path.join(config.llamac_src_root, "models")))
