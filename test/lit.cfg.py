@@ -5,6 +5,7 @@ import os
 import sys
 
 import lit.formats
+import lit.util
 from lit.llvm import llvm_config
 
 config.name = "llamac"
@@ -24,6 +25,12 @@ llvm_config.add_tool_substitutions(
     ["llama-opt", "llamac", "llama-run"],
     [config.llamac_tools_dir, config.llvm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# A sanitized build (scripts/test.sh --sanitize): ASan reserves terabytes of
+# shadow address space at start, so tests that limit it (ulimit -v) say
+# UNSUPPORTED: asan.
+if lit.util.pythonize_bool(config.llamac_sanitize):
+    config.available_features.add("asan")
 
 # GPU code generation needs no GPU, only the vendor's compile-time pieces.
 # Tests that need them say REQUIRES and are reported UNSUPPORTED (never
