@@ -1,12 +1,9 @@
 //===- ArtifactWriter.cpp - write a compiled model to disk ----------------===//
 
 #include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/support/OutputFile.h"
 #include "runtime/artifact/ArtifactFormat.h"
 
-#include "llvm/ADT/ScopeExit.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Signals.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include <nlohmann/json.hpp>
 #include <xxhash.h>
@@ -82,30 +79,6 @@ json modelToJson(mlir::llama::ConfigAttr c) {
                                       c.getEos().asArrayRef().end());
   return model;
 }
-
-/// Writes at explicit offsets, zero-filling the gaps, so that sections land
-/// on their aligned offsets.
-class SectionWriter {
-public:
-  explicit SectionWriter(llvm::raw_fd_ostream &os) : os(os) {}
-  void padTo(uint64_t offset) {
-    static const char zeros[4096] = {};
-    while (position < offset) {
-      uint64_t n = std::min<uint64_t>(sizeof(zeros), offset - position);
-      os.write(zeros, n);
-      position += n;
-    }
-  }
-  void write(const void *data, uint64_t size) {
-    os.write(static_cast<const char *>(data), size);
-    position += size;
-  }
-  uint64_t tell() const { return position; }
-
-private:
-  llvm::raw_fd_ostream &os;
-  uint64_t position = 0;
-};
 
 } // namespace
 
@@ -187,58 +160,50 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   header.metadataHash = XXH3_64bits(metadata.data(), metadata.size());
   header.fileSize = fileSize;
 
-  std::string tmpPath = path + ".tmp";
-  // An interrupted compile (Ctrl-C, SIGTERM) removes its partial file; the
-  // final name only ever holds a complete artifact (rename below).
-  llvm::sys::RemoveFileOnSignal(tmpPath);
-  auto forgetTmp = llvm::make_scope_exit([&] { llvm::sys::DontRemoveFileOnSignal(tmpPath); });
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(tmpPath, ec);
-    if (ec)
-      return makeError("cannot write " + tmpPath + ": " + ec.message());
-    SectionWriter w(os);
-    w.write(&header, sizeof(header));
-    w.padTo(tokenizerOffset);
-    w.write(c.tokenizer.data(), c.tokenizer.size());
-    w.padTo(kernelsOffset);
-    w.write(c.kernelLibrary.data(), c.kernelLibrary.size());
-    w.padTo(ptxOffset);
-    w.write(c.kernelPtx.data(), c.kernelPtx.size());
-    uint64_t written = 0;
-    std::vector<uint8_t> scratch(kWeightChunkBytes);
-    for (const Planned &p : planned) {
-      w.padTo(p.offset);
-      llvm::Error err = c.weights->stream(
-          p.spec->name, p.spec->dtype, scratch, [&](llvm::ArrayRef<uint8_t> piece) {
-            w.write(piece.data(), piece.size());
-            written += piece.size();
-            if (progress)
-              progress(written, totalWeightBytes);
-            return llvm::Error::success();
-          });
-      if (!err && w.tell() != p.offset + p.size)
-        err = makeError("internal error: weight '" + p.spec->name + "' streamed " +
-                        llvm::Twine(w.tell() - p.offset) + " bytes, expected " +
-                        llvm::Twine(p.size));
-      if (err) {
-        os.close();
-        llvm::sys::fs::remove(tmpPath);
-        return std::move(err);
-      }
-    }
-    w.padTo(metadataOffset);
-    w.write(metadata.data(), metadata.size());
-    os.close();
-    if (os.has_error()) {
-      llvm::sys::fs::remove(tmpPath);
-      return makeError("writing " + tmpPath + " failed: " + os.error().message());
-    }
+  auto file = OutputFile::create(path, c.inputFiles);
+  if (!file)
+    return file.takeError();
+  OutputFile &out = **file;
+  // Any error returns before commit(): `out` then removes its temporary and
+  // an existing artifact at `path` stays as it was.
+  if (llvm::Error err = out.write(&header, sizeof(header)))
+    return std::move(err);
+  for (auto [sectionOffset, bytes] :
+       {std::pair<uint64_t, llvm::StringRef>{tokenizerOffset, c.tokenizer},
+        {kernelsOffset, c.kernelLibrary},
+        {ptxOffset, c.kernelPtx}}) {
+    if (llvm::Error err = out.padTo(sectionOffset))
+      return std::move(err);
+    if (llvm::Error err = out.write(bytes))
+      return std::move(err);
   }
-  if (auto ec = llvm::sys::fs::rename(tmpPath, path)) {
-    llvm::sys::fs::remove(tmpPath);
-    return makeError("cannot rename " + tmpPath + " to " + path + ": " + ec.message());
+  uint64_t written = 0;
+  std::vector<uint8_t> scratch(kWeightChunkBytes);
+  for (const Planned &p : planned) {
+    if (llvm::Error err = out.padTo(p.offset))
+      return std::move(err);
+    if (llvm::Error err = c.weights->stream(
+            p.spec->name, p.spec->dtype, scratch,
+            [&](llvm::ArrayRef<uint8_t> piece) -> llvm::Error {
+              if (llvm::Error err = out.write(piece.data(), piece.size()))
+                return err;
+              written += piece.size();
+              if (progress)
+                progress(written, totalWeightBytes);
+              return llvm::Error::success();
+            }))
+      return std::move(err);
+    if (out.position() != p.offset + p.size)
+      return makeError("internal error: weight '" + p.spec->name + "' streamed " +
+                       llvm::Twine(out.position() - p.offset) + " bytes, expected " +
+                       llvm::Twine(p.size));
   }
+  if (llvm::Error err = out.padTo(metadataOffset))
+    return std::move(err);
+  if (llvm::Error err = out.write(metadata))
+    return std::move(err);
+  if (llvm::Error err = out.commit())
+    return std::move(err);
   return totalWeightBytes;
 }
 

@@ -5,8 +5,9 @@
 // and shape the IR uses it with. Weights are streamed from the weight store
 // a few MiB at a time (converted on the way, the checkpoint pages released
 // behind), so writing needs the same small memory whatever the model's
-// size. The file is written under a temporary name and renamed into place
-// when complete.
+// size. The file is written through an OutputFile (compiler/support): under
+// a unique temporary name, renamed into place when complete, never over one
+// of the checkpoint's files.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,12 +48,15 @@ struct ArtifactContents {
   int64_t cachePositions = 0;
   DType cacheType = DType::F32;
   std::vector<EntryPointSchedule> entryPoints;
+  /// The checkpoint's files: the artifact may not be written over any.
+  std::vector<std::string> inputFiles;
 };
 
 /// Called as weights are written: (bytes written, total weight bytes).
 using WriteProgress = std::function<void(uint64_t, uint64_t)>;
 
-/// Writes `contents` to `path` atomically (write `path.tmp`, then rename).
+/// Writes `contents` to `path` atomically (a unique temporary beside it,
+/// fsynced, then renamed over it); on any error `path` is left as it was.
 /// Returns the number of weight bytes written.
 llvm::Expected<uint64_t> writeArtifact(const std::string &path,
                                        const ArtifactContents &contents,

@@ -5,10 +5,13 @@
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/graph/GraphBuilder.h"
 #include "compiler/import/Checkpoint.h"
+#include "compiler/support/CheckedMath.h"
+#include "compiler/support/OutputFile.h"
 #include "compiler/targets/cpu/CpuCodegen.h"
 #include "compiler/targets/gpu/GpuCodegen.h"
 #include "dialects/llama/LlamaOps.h"
 #include "passes/Passes.h"
+#include "runtime/artifact/ModelLimits.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -21,7 +24,6 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 #include <chrono>
 
@@ -121,6 +123,12 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (options.output.empty())
     return makeError("no output given: use -o <artifact>");
 
+  // Refuse an output that cannot be written safely before any work: the
+  // input itself, a device, a FIFO or a directory. The checkpoint's other
+  // files are known after the import.
+  if (llvm::Error err = checkOutputPath(options.output, {options.input}))
+    return err;
+
   Progress progress(log, options.progress);
   progress.phase("importing " + options.input);
   llvm::Expected<Checkpoint> ckpt = importCheckpoint(options.input, options.tokenizer);
@@ -128,6 +136,14 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     return ckpt.takeError();
   for (const std::string &warning : ckpt->warnings)
     log << "warning: " << warning << "\n";
+  if (llvm::Error err = checkOutputPath(options.output, ckpt->files))
+    return err;
+  if (!options.allowNonFinite) {
+    progress.phase("checking the weights for NaN and infinity");
+    if (llvm::Error err = ckpt->weights.checkFinite())
+      return makeError(toString(std::move(err)) +
+                       " (--allow-nonfinite compiles it anyway)");
+  }
 
   DType dtype = ckpt->weights.entries().front().sourceType;
   if (!options.dtype.empty()) {
@@ -155,6 +171,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                           : std::min<int64_t>(ckpt->config.maxSeqLen, kDefaultMaxSeqLen);
   if (maxSeqLen <= 0)
     return makeError("--max-seq-len must be positive");
+  if (maxSeqLen >= limits::kModelSizeLimit)
+    return makeError(llvm::formatv("--max-seq-len {0} is implausibly large "
+                                   "(it must be below 2^31)",
+                                   maxSeqLen));
   // The KV cache in the weights' precision: f32 models keep f32 (and stay
   // token-exact with llama2.c), bf16 and f16 models halve its bytes.
   DType kvDtype = dtype;
@@ -164,6 +184,12 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return makeError("unknown --kv-dtype '" + options.kvDtype + "' (one of: f32, bf16, f16)");
     kvDtype = *parsed;
   }
+  const ModelConfig &shape = ckpt->config;
+  if (!checkedProduct({shape.numLayers, shape.numKVHeads, maxSeqLen, shape.headDim,
+                       2 * static_cast<int64_t>(dtypeSize(kvDtype))}))
+    return makeError(llvm::formatv("a KV cache of {0} positions for this model is too "
+                                   "large to address; lower --max-seq-len",
+                                   maxSeqLen));
   int64_t prefill = options.prefillTokens ? options.prefillTokens : std::min<int64_t>(kDefaultPrefillTokens, maxSeqLen);
   if (prefill <= 0 || prefill > maxSeqLen)
     return makeError("--prefill-tokens must be in [1, max-seq-len]");
@@ -324,12 +350,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     contents.kernelLibrary = std::move(library->sharedObject);
   }
 
-  auto tokenizer = llvm::MemoryBuffer::getFile(ckpt->tokenizerPath);
-  if (!tokenizer)
-    return makeError("cannot read tokenizer " + ckpt->tokenizerPath);
-
   contents.config = config;
-  contents.tokenizer = (*tokenizer)->getBuffer().str();
+  contents.tokenizer = std::move(ckpt->tokenizerBytes);
+  contents.inputFiles = ckpt->files;
   contents.weights = &ckpt->weights;
   contents.weightTable = std::move(*weightTable);
   contents.cachePositions = graph.cachePositions;

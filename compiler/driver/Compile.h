@@ -31,6 +31,9 @@ struct CompileOptions {
   int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions
   std::string dumpIrAfter;    ///< a phase name, or empty
   bool summary = false;
+  /// Compile weights that hold NaN or infinity instead of refusing them
+  /// (and skip the scan that finds them).
+  bool allowNonFinite = false;
   bool progress = false;      ///< show progress (on a terminal)
 };
 

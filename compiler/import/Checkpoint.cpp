@@ -4,6 +4,7 @@
 
 #include "compiler/import/HFCheckpoint.h"
 #include "compiler/import/Llama2cCheckpoint.h"
+#include "compiler/support/InputFile.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -12,10 +13,13 @@
 namespace llamac {
 
 llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
+                                llvm::StringRef bytes,
                                 const ModelConfig &config) {
-  auto tokenizer = Tokenizer::load(tokenizerPath.str());
+  auto tokenizer =
+      Tokenizer::loadFromSerialized(std::string_view(bytes.data(), bytes.size()));
   if (!tokenizer.ok())
-    return llvm::createStringError(std::string(tokenizer.status().message()));
+    return llvm::createStringError(tokenizerPath + ": " +
+                                   std::string(tokenizer.status().message()));
   int pieces = (*tokenizer)->vocabSize();
   if (pieces != config.vocabSize)
     return llvm::createStringError(llvm::formatv(
@@ -33,8 +37,15 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
                         : importLlama2c(path, tokenizerOverride);
   if (!checkpoint)
     return checkpoint.takeError();
+  auto tokenizer =
+      readInputFile(checkpoint->tokenizerPath, kMaxTokenizerFileBytes);
+  if (!tokenizer)
+    return tokenizer.takeError();
+  checkpoint->tokenizerBytes = (*tokenizer)->getBuffer().str();
+  checkpoint->files.push_back(checkpoint->tokenizerPath);
   if (llvm::Error err =
-          checkTokenizerVocab(checkpoint->tokenizerPath, checkpoint->config))
+          checkTokenizerVocab(checkpoint->tokenizerPath,
+                              checkpoint->tokenizerBytes, checkpoint->config))
     return std::move(err);
   return checkpoint;
 }

@@ -25,24 +25,31 @@ namespace llamac {
 struct Checkpoint {
   ModelConfig config;
   WeightStore weights;
-  /// The sentencepiece model file (the artifact embeds its bytes).
+  /// The sentencepiece model file.
   std::string tokenizerPath;
+  /// Its bytes, read once by importCheckpoint (the artifact embeds them).
+  std::string tokenizerBytes;
+  /// Every file the import read (config, weights, tokenizer): what an
+  /// output must never overwrite.
+  std::vector<std::string> files;
   /// Things worth telling the user that did not stop the import, e.g.
   /// tensors that were ignored. One line each, without a "warning:" prefix.
   std::vector<std::string> warnings;
 };
 
 /// Imports a Hugging Face checkpoint directory (the path is a directory) or
-/// a llama2.c `.bin` (a file), then checks that the tokenizer's vocabulary
-/// size equals the model's. `tokenizerOverride`, if not empty, replaces the
+/// a llama2.c `.bin` (a file), then reads the tokenizer (a regular file of
+/// at most kMaxTokenizerFileBytes) and checks that its vocabulary size
+/// equals the model's. `tokenizerOverride`, if not empty, replaces the
 /// tokenizer found beside the checkpoint. Errors are one line, naming the
 /// file and the problem.
 llvm::Expected<Checkpoint>
 importCheckpoint(llvm::StringRef path, llvm::StringRef tokenizerOverride = "");
 
-/// Loads the tokenizer at `tokenizerPath` and checks its vocabulary size
-/// against `config.vocabSize`.
+/// Loads the serialized tokenizer `bytes` (read from `tokenizerPath`) and
+/// checks its vocabulary size against `config.vocabSize`.
 llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
+                                llvm::StringRef bytes,
                                 const ModelConfig &config);
 
 } // namespace llamac

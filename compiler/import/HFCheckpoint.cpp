@@ -145,6 +145,9 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
   if (!config)
     return config.takeError();
   checkpoint.config = std::move(*config);
+  checkpoint.files.push_back(configPath);
+  if (!generationPath.empty())
+    checkpoint.files.push_back(generationPath);
 
   checkpoint.tokenizerPath = tokenizerOverride.empty()
                                  ? inDir("tokenizer.model")
@@ -157,8 +160,12 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
   auto tensors = SafetensorsCheckpoint::openDirectory(dirPath);
   if (!tensors)
     return tensors.takeError();
-  for (const auto &shard : tensors->files())
+  // The index file, or the single model.safetensors (listed twice then).
+  checkpoint.files.push_back(tensors->description().str());
+  for (const auto &shard : tensors->files()) {
     checkpoint.weights.retainMapping(shard->mapping());
+    checkpoint.files.push_back(shard->path().str());
+  }
 
   HFWeightMapper mapper(*tensors, checkpoint.config, checkpoint.weights);
   if (llvm::Error err = mapper.mapAll())

@@ -2,8 +2,9 @@
 
 #include "compiler/import/JsonFile.h"
 
+#include "compiler/support/InputFile.h"
+
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 using llvm::StringRef;
 using nlohmann::json;
@@ -11,10 +12,9 @@ using nlohmann::json;
 namespace llamac {
 
 llvm::Expected<json> readJsonFile(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  auto buffer = readInputFile(path, kMaxJsonFileBytes);
   if (!buffer)
-    return llvm::createStringError(llvm::formatv("cannot read {0}: {1}", path,
-                                                 buffer.getError().message()));
+    return buffer.takeError();
   std::optional<json> parsed = parseJson((*buffer)->getBuffer());
   if (!parsed)
     return llvm::createStringError(llvm::formatv("{0}: invalid JSON", path));

@@ -18,7 +18,9 @@
 
 namespace llamac {
 
-/// Reads and parses a whole JSON file; the error names the file.
+/// Reads and parses a whole JSON file, a regular file of at most
+/// kMaxJsonFileBytes (compiler/support/InputFile.h); the error names the
+/// file.
 llvm::Expected<nlohmann::json> readJsonFile(llvm::StringRef path);
 
 /// Parses JSON text (not null-terminated); std::nullopt if it is invalid.

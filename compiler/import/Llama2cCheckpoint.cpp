@@ -2,6 +2,8 @@
 
 #include "compiler/import/Llama2cCheckpoint.h"
 
+#include "compiler/support/InputFile.h"
+
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -56,11 +58,10 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
   auto fail = [&](const llvm::Twine &message) {
     return llvm::createStringError(binPath + ": " + message);
   };
-  auto buffer = llvm::MemoryBuffer::getFile(binPath, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  // Only a regular file: a FIFO or /dev/zero is refused, not read.
+  auto buffer = readInputFile(binPath);
   if (!buffer)
-    return llvm::createStringError(llvm::formatv(
-        "cannot open {0}: {1}", binPath, buffer.getError().message()));
+    return buffer.takeError();
   std::shared_ptr<const llvm::MemoryBuffer> mapping = std::move(*buffer);
   StringRef bytes = mapping->getBuffer();
   if (bytes.size() < kHeaderBytes)
@@ -81,6 +82,7 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
                                 fieldNames[i], header[i]));
 
   Checkpoint checkpoint;
+  checkpoint.files.push_back(binPath.str());
   ModelConfig &config = checkpoint.config;
   config.dim = header[0];
   config.hiddenDim = header[1];

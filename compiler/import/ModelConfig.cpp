@@ -3,6 +3,9 @@
 #include "compiler/import/ModelConfig.h"
 
 #include "compiler/import/JsonFile.h"
+#include "compiler/import/WeightStore.h"
+#include "compiler/support/CheckedMath.h"
+#include "runtime/artifact/ModelLimits.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -10,6 +13,10 @@ using llvm::StringRef;
 using nlohmann::json;
 
 namespace llamac {
+
+// The messages below spell these limits out.
+static_assert(limits::kMaxNormEps == 1.0 && limits::kMaxRopeTheta == 1e12 &&
+              limits::kMaxRopeScalingFactor == 1e6);
 
 static llvm::Error configError(StringRef origin, const llvm::Twine &message) {
   return llvm::createStringError(origin + ": " + message);
@@ -25,9 +32,17 @@ llvm::Error ModelConfig::validate(StringRef origin) const {
         Field{"n_layers", numLayers}, Field{"n_heads", numHeads},
         Field{"n_kv_heads", numKVHeads}, Field{"head_dim", headDim},
         Field{"vocab_size", vocabSize}, Field{"max_seq_len", maxSeqLen}})
+  {
     if (field.value <= 0)
       return configError(origin, llvm::formatv("{0} must be positive, got {1}",
                                                field.name, field.value));
+    // The runtime refuses the same (runtime/artifact/ModelLimits.h).
+    if (field.value >= limits::kModelSizeLimit)
+      return configError(origin,
+                         llvm::formatv("{0} {1} is implausibly large (sizes "
+                                       "must be below 2^31)",
+                                       field.name, field.value));
+  }
   if (numHeads % numKVHeads != 0)
     return configError(
         origin, llvm::formatv("the number of attention heads ({0}) is not a "
@@ -37,27 +52,57 @@ llvm::Error ModelConfig::validate(StringRef origin) const {
   if (headDim % 2 != 0)
     return configError(
         origin, llvm::formatv("head_dim must be even, got {0}", headDim));
-  if (!(normEps > 0.0f))
-    return configError(origin, llvm::formatv("rms_norm_eps must be positive, "
+  // Written so that NaN fails too.
+  if (!(normEps > 0.0f && normEps <= limits::kMaxNormEps))
+    return configError(origin, llvm::formatv("rms_norm_eps must be in (0, 1], "
                                              "got {0}",
                                              normEps));
-  if (!(ropeTheta > 0.0f))
-    return configError(origin, llvm::formatv("rope_theta must be positive, "
+  if (!(ropeTheta > 0.0f && ropeTheta <= limits::kMaxRopeTheta))
+    return configError(origin, llvm::formatv("rope_theta must be in (0, 1e12], "
                                              "got {0}",
                                              ropeTheta));
   if (ropeScaling) {
     const Llama3RopeScaling &s = *ropeScaling;
-    if (!(s.factor > 0.0f) || !(s.lowFreqFactor > 0.0f) ||
+    auto plausible = [](float value) {
+      return value > 0.0f && value <= limits::kMaxRopeScalingFactor;
+    };
+    if (!plausible(s.factor) || !plausible(s.lowFreqFactor) ||
+        !plausible(s.highFreqFactor) ||
         !(s.highFreqFactor > s.lowFreqFactor) ||
-        s.originalMaxPositionEmbeddings <= 0)
+        s.originalMaxPositionEmbeddings <= 0 ||
+        s.originalMaxPositionEmbeddings >= limits::kModelSizeLimit)
       return configError(
           origin, llvm::formatv("invalid llama3 rope_scaling (factor {0}, "
                                 "low_freq_factor {1}, high_freq_factor {2}, "
                                 "original_max_position_embeddings {3}): need "
-                                "positive values and high > low",
+                                "positive values, factors up to 1e6, sizes "
+                                "below 2^31 and high > low",
                                 s.factor, s.lowFreqFactor, s.highFreqFactor,
                                 s.originalMaxPositionEmbeddings));
   }
+  // Each size is below 2^31, so a product of two fits; the weights multiply
+  // three and the model adds them up, so count with checked arithmetic.
+  int64_t totalBytes = 0;
+  for (const char *name : canonicalWeightNames()) {
+    std::vector<int64_t> shape = *canonicalShape(*this, name);
+    std::optional<int64_t> elements = checkedProduct(shape);
+    std::optional<int64_t> bytes =
+        elements ? checkedMul(*elements, sizeof(float)) : std::nullopt;
+    std::optional<int64_t> total =
+        bytes ? checkedAdd(totalBytes, *bytes) : std::nullopt;
+    if (!total)
+      return configError(origin,
+                         llvm::formatv("weight '{0}' of shape {1} makes the "
+                                       "model too large to address",
+                                       name, formatShape(shape)));
+    totalBytes = *total;
+  }
+  if (!checkedProduct({numLayers, numKVHeads, maxSeqLen, headDim,
+                       2 * int64_t(sizeof(float))}))
+    return configError(
+        origin, llvm::formatv("a KV cache of {0} layers x {1} heads x {2} "
+                              "positions x {3} is too large to address",
+                              numLayers, numKVHeads, maxSeqLen, headDim));
   if (bosId < 0 || bosId >= vocabSize)
     return configError(origin, llvm::formatv("bos token id {0} is outside the "
                                              "vocabulary of {1} tokens",

@@ -55,10 +55,12 @@ struct ModelConfig {
   /// Tokens that end generation (HF generation_config's eos_token_id list).
   std::vector<int64_t> eosIds;
 
-  /// Checks the config for contradictions: non-positive sizes, H not a
-  /// multiple of Hkv, odd head_dim (RoPE rotates pairs), token ids outside
-  /// the vocabulary, and bad RoPE scaling values. `origin` (a file name)
-  /// prefixes the message.
+  /// Checks the config for contradictions and implausible values:
+  /// non-positive sizes, sizes and numbers outside the limits the runtime
+  /// also applies (runtime/artifact/ModelLimits.h), weights or a KV cache
+  /// too large to count in 64 bits, H not a multiple of Hkv, odd head_dim
+  /// (RoPE rotates pairs), token ids outside the vocabulary, and bad RoPE
+  /// scaling values. `origin` (a file name) prefixes the message.
   llvm::Error validate(llvm::StringRef origin) const;
 };
 

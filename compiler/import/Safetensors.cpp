@@ -6,6 +6,7 @@
 
 #include "compiler/import/JsonFile.h"
 #include "compiler/import/WeightStore.h"
+#include "compiler/support/InputFile.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -97,28 +98,65 @@ static llvm::Error parseEntry(StringRef path, const std::string &name,
     return fail(llvm::formatv("data_offsets [{0}, {1}] run past the end of "
                               "the data area ({2} bytes)",
                               begin, end, dataSize));
+  if (begin % dtypeSize(*type) != 0)
+    return fail(llvm::formatv("data_offsets [{0}, {1}] do not start at a "
+                              "multiple of the {2}-byte {3} element",
+                              begin, end, dtypeSize(*type), dtypeText));
   uint64_t expectedBytes;
-  if (__builtin_mul_overflow(elements, dtypeSize(*type), &expectedBytes) ||
-      expectedBytes != end - begin)
+  if (__builtin_mul_overflow(elements, dtypeSize(*type), &expectedBytes))
+    return fail("shape " + shape->dump() + " overflows");
+  if (expectedBytes != end - begin)
     return fail(llvm::formatv("shape {0} of {1} needs {2} bytes but "
                               "data_offsets [{3}, {4}] hold {5}",
                               formatShape(tensor.shape), dtypeText,
-                              elements * dtypeSize(*type), begin, end,
-                              end - begin));
+                              expectedBytes, begin, end, end - begin));
   tensor.name = name;
   tensor.dtype = *type;
   tensor.data = llvm::ArrayRef<uint8_t>(dataStart + begin, end - begin);
   return llvm::Error::success();
 }
 
+/// The data area must be exactly the tensors' bytes, back to back as the
+/// format requires: no byte outside a tensor (a hole, or data running on
+/// past the last tensor) and none in two. A header length that is off by a
+/// byte or two still parses when the JSON ends in padding, and then shifts
+/// every tensor; this is what catches it. `tensors` are sorted by position.
+static llvm::Error checkCoverage(StringRef path,
+                                 llvm::ArrayRef<SafetensorsTensor> tensors,
+                                 const uint8_t *dataStart, uint64_t dataSize,
+                                 uint64_t headerSize) {
+  uint64_t covered = 0;
+  const SafetensorsTensor *previous = nullptr;
+  for (const SafetensorsTensor &tensor : tensors) {
+    uint64_t begin = tensor.data.data() - dataStart;
+    if (begin < covered)
+      return fileError(path, llvm::formatv("tensors '{0}' and '{1}' overlap",
+                                           previous->name, tensor.name));
+    if (begin > covered)
+      return fileError(
+          path, llvm::formatv("tensor '{0}' starts at byte {1} of the data "
+                              "area, but the tensors before it end at byte "
+                              "{2}: safetensors data has no holes",
+                              tensor.name, begin, covered));
+    covered = begin + tensor.data.size();
+    previous = &tensor;
+  }
+  if (covered != dataSize)
+    return fileError(
+        path, llvm::formatv("the tensors end at byte {0} of the data area but "
+                            "the file holds {1} bytes after the {2}-byte "
+                            "header: the header length is wrong or the file "
+                            "has trailing data",
+                            covered, dataSize, headerSize));
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::unique_ptr<SafetensorsFile>>
 SafetensorsFile::open(StringRef path) {
-  // No null terminator: lets MemoryBuffer mmap the file instead of copying.
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  // Only a regular file: a FIFO or /dev/zero is refused, not read.
+  auto buffer = readInputFile(path);
   if (!buffer)
-    return llvm::createStringError(llvm::formatv("cannot open {0}: {1}", path,
-                                                 buffer.getError().message()));
+    return buffer.takeError();
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->filePath = path.str();
   file->buffer = std::move(*buffer);
@@ -133,6 +171,11 @@ SafetensorsFile::open(StringRef path) {
     return fileError(path, llvm::formatv("header length {0} runs past the end "
                                          "of the file ({1} bytes)",
                                          headerSize, bytes.size()));
+  if (headerSize > kMaxSafetensorsHeaderBytes)
+    return fileError(path, llvm::formatv("header length {0} is more than the "
+                                         "{1} bytes safetensors allows",
+                                         headerSize,
+                                         kMaxSafetensorsHeaderBytes));
   std::optional<json> header = parseJson(bytes.substr(8, headerSize));
   if (!header)
     return fileError(path, "header is not valid JSON");
@@ -152,23 +195,16 @@ SafetensorsFile::open(StringRef path) {
     file->tensorList.push_back(std::move(tensor));
   }
 
-  // Order by position so that overlap is a check between neighbours.
+  // Order by position (empty tensors first among equals) so that holes and
+  // overlaps are checks between neighbours.
   llvm::stable_sort(file->tensorList,
                     [](const SafetensorsTensor &a, const SafetensorsTensor &b) {
-                      return a.data.data() < b.data.data();
+                      return std::pair(a.data.data(), a.data.end()) <
+                             std::pair(b.data.data(), b.data.end());
                     });
-  // Track the furthest end so far: an empty tensor between two others must
-  // not hide their overlap.
-  const SafetensorsTensor *furthest = nullptr;
-  for (const SafetensorsTensor &current : file->tensorList) {
-    if (current.data.empty())
-      continue;
-    if (furthest && current.data.data() < furthest->data.end())
-      return fileError(path, llvm::formatv("tensors '{0}' and '{1}' overlap",
-                                           furthest->name, current.name));
-    if (!furthest || current.data.end() > furthest->data.end())
-      furthest = &current;
-  }
+  if (llvm::Error err = checkCoverage(path, file->tensorList, dataStart,
+                                      dataSize, headerSize))
+    return std::move(err);
   for (auto [i, tensor] : llvm::enumerate(file->tensorList))
     file->tensorIndex[tensor.name] = i;
   return file;

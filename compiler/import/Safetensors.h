@@ -26,6 +26,10 @@
 
 namespace llamac {
 
+/// The largest header the reader accepts: the safetensors library's own
+/// limit (a real 405B-parameter shard's header is well under 1 MB).
+inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
+
 /// safetensors' name for one of our dtypes ("F32", "F16", "BF16"); the
 /// inverse of what the reader accepts.
 llvm::StringRef safetensorsDTypeName(DType dtype);
@@ -42,10 +46,12 @@ struct SafetensorsTensor {
 /// A validated, memory-mapped `.safetensors` file.
 class SafetensorsFile {
 public:
-  /// Maps `path` and validates its header: size of the file, JSON syntax,
-  /// entry structure, dtype (F32, F16 and BF16 only), that each tensor's
-  /// byte range matches its shape and lies inside the data area, and that no
-  /// two tensors overlap. `__metadata__` is ignored.
+  /// Maps `path` (a regular file) and validates its header: size of the
+  /// file and of the header, JSON syntax, entry structure, dtype (F32, F16
+  /// and BF16 only), that each tensor's byte range matches its shape, starts
+  /// at a multiple of its element size and lies inside the data area, and
+  /// that the tensors cover the data area exactly (no holes, no overlaps,
+  /// nothing after the last). `__metadata__` is ignored.
   static llvm::Expected<std::unique_ptr<SafetensorsFile>>
   open(llvm::StringRef path);
 

@@ -160,6 +160,13 @@ public:
   /// implies; the error names the tensor and both shapes.
   llvm::Error checkAgainst(const ModelConfig &config) const;
 
+  /// Checks that no weight holds a NaN or an infinity, which would make
+  /// every output NaN. Reads each source once (aliases are not read again),
+  /// at memory speed, releasing the checkpoint's pages behind it as
+  /// stream() does. The error names the source tensor and the first bad
+  /// element. Implemented in WeightScan.cpp.
+  llvm::Error checkFinite() const;
+
 private:
   /// Drops the whole pages of `source` from the resident set when they lie
   /// in a mapping registered by retainMapping(); otherwise does nothing

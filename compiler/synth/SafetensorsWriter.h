@@ -46,9 +46,9 @@ std::string
 safetensorsHeader(llvm::ArrayRef<TensorSpec> tensors, DType dtype,
                   llvm::ArrayRef<std::pair<std::string, std::string>> metadata);
 
-/// Writes the whole file at `path`. Goes through `path` + ".partial",
-/// renamed at the end, so an interrupted or failed run never leaves a
-/// truncated file under the real name.
+/// Writes the whole file at `path` through an OutputFile
+/// (compiler/support): an interrupted or failed run never leaves a
+/// truncated file under the real name, nor harms a file already there.
 llvm::Error
 writeSafetensors(llvm::StringRef path, llvm::ArrayRef<TensorSpec> tensors,
                  DType dtype,

@@ -5,6 +5,7 @@
 #include "compiler/synth/HFConfigWriter.h"
 #include "compiler/synth/Presets.h"
 #include "compiler/synth/SyntheticTokenizer.h"
+#include "compiler/support/OutputFile.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
@@ -147,15 +148,23 @@ static llvm::Error prepareDirectory(llvm::StringRef dir, bool force) {
   return llvm::Error::success();
 }
 
-/// Writes `contents` to `path` through a temporary file.
-static llvm::Error writeFile(llvm::StringRef path, llvm::StringRef contents) {
-  if (llvm::Error err = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
-        os << contents;
-        return llvm::Error::success();
-      }))
-    return llvm::createStringError("cannot write " + path + ": " +
-                                   llvm::toString(std::move(err)));
-  return llvm::Error::success();
+/// Checks that the file system that will hold `dir` has `needed` bytes
+/// available, so that an absurd size (`--layers 1000000`) is refused before
+/// anything is written, not after the disk has filled.
+static llvm::Error checkFreeSpace(llvm::StringRef dir, uint64_t needed) {
+  llvm::SmallString<256> existing(dir);
+  if (std::error_code ec = llvm::sys::fs::make_absolute(existing))
+    return llvm::Error::success(); // the write reports what is wrong
+  while (!llvm::sys::fs::exists(existing) &&
+         llvm::sys::path::has_parent_path(existing))
+    existing = llvm::sys::path::parent_path(existing);
+  llvm::ErrorOr<llvm::sys::fs::space_info> space =
+      llvm::sys::fs::disk_space(existing);
+  if (!space || needed <= space->available)
+    return llvm::Error::success();
+  return llvm::createStringError(llvm::formatv(
+      "the checkpoint needs {0} but the file system of {1} has {2} available",
+      formatBytes(needed), existing, formatBytes(space->available)));
 }
 
 llvm::Error synthesizeCheckpoint(const SynthOptions &options,
@@ -187,6 +196,11 @@ llvm::Error synthesizeCheckpoint(const SynthOptions &options,
   ModelConfig config = preset.toModelConfig();
   if (llvm::Error err = config.validate("preset " + preset.name))
     return err;
+  // validate() has checked that the weights' bytes fit in 64 bits.
+  uint64_t weightBytes =
+      static_cast<uint64_t>(parameterCount(config)) * dtypeSize(*dtype);
+  if (llvm::Error err = checkFreeSpace(options.outputDir, weightBytes))
+    return err;
   // Everything that can fail without touching the disk goes first.
   auto tokenizer = buildSyntheticTokenizer(preset);
   if (!tokenizer)
@@ -206,12 +220,12 @@ llvm::Error synthesizeCheckpoint(const SynthOptions &options,
 
   auto start = std::chrono::steady_clock::now();
   if (llvm::Error err =
-          writeFile(inDir("config.json"), hfConfigJson(preset, *dtype)))
+          writeFileAtomically(inDir("config.json"), hfConfigJson(preset, *dtype)))
     return err;
-  if (llvm::Error err = writeFile(inDir("generation_config.json"),
+  if (llvm::Error err = writeFileAtomically(inDir("generation_config.json"),
                                   hfGenerationConfigJson(preset)))
     return err;
-  if (llvm::Error err = writeFile(inDir("tokenizer.model"), *tokenizer))
+  if (llvm::Error err = writeFileAtomically(inDir("tokenizer.model"), *tokenizer))
     return err;
 
   std::vector<TensorSpec> tensors = syntheticTensors(preset, options.seed);

@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <algorithm>
+
 namespace llamac::runtime {
 
 absl::string_view deviceForTarget(absl::string_view target) {
@@ -38,8 +40,14 @@ openDeviceFor(const Artifact &artifact, const std::string &requested,
             artifact.path(), artifact.target().cpuFeatures);
         !s.ok())
       return s;
-    int threads = cpuThreads > 0 ? cpuThreads : hal::cpu::defaultThreadCount();
-    return std::unique_ptr<hal::Device>(new hal::cpu::CpuDevice(threads));
+    int threads = cpuThreads > 0 ? cpuThreads
+                                 : std::min(hal::cpu::defaultThreadCount(),
+                                            hal::kMaxCpuThreads);
+    absl::StatusOr<std::unique_ptr<hal::cpu::CpuDevice>> device =
+        hal::cpu::CpuDevice::create(threads);
+    if (!device.ok())
+      return device.status();
+    return std::unique_ptr<hal::Device>(std::move(*device));
   }
   absl::StatusOr<std::unique_ptr<hal::Device>> device =
       needed == "cuda" ? hal::cuda::openCudaDevice() : hal::hip::openHipDevice();

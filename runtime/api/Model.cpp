@@ -75,8 +75,10 @@ std::shared_ptr<hal::Device> Model::sharedDevice() const {
 absl::StatusOr<std::shared_ptr<const Model>>
 Model::load(const std::string &path, const ModelOptions &options) {
   Clock::time_point start = Clock::now();
-  if (options.threads < 0)
-    return absl::InvalidArgumentError("--threads must be at least 1");
+  if (options.threads < 0 || options.threads > hal::kMaxCpuThreads)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--threads must be in [1, ", hal::kMaxCpuThreads, "], not ",
+        options.threads));
   if (options.maxSeqLen < 0)
     return absl::InvalidArgumentError("--max-seq-len must be positive");
 

@@ -45,7 +45,8 @@ struct ModelInfo;
 } // namespace runtime
 
 struct ModelOptions {
-  /// Threads for ranged kernels; 0 = the number of physical cores.
+  /// Threads for ranged kernels, at most hal::kMaxCpuThreads (256); 0 =
+  /// the number of physical cores (capped the same way).
   int threads = 0;
   /// The default length (prompt + generated) of this model's sessions;
   /// 0 = the artifact's model.max_seq_len, which is also the upper bound. A

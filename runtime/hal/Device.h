@@ -33,6 +33,12 @@
 
 namespace llamac::hal {
 
+/// The most threads the CPU driver runs (`--threads`). Every dispatch is a
+/// fork and a join over all of them, so beyond a few hundred the
+/// synchronisation costs more than any model's slice of work saves; a
+/// larger request is an error rather than thousands of threads.
+inline constexpr int kMaxCpuThreads = 256;
+
 /// Device memory. Host-visible on the CPU driver.
 class Buffer {
 public:

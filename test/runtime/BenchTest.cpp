@@ -14,6 +14,7 @@
 #include "runtime/bench/ReadProbe.h"
 #include "runtime/bench/Summary.h"
 #include "runtime/hal/drivers/cpu/CpuDevice.h"
+#include "test/runtime/StartCpuDevice.h"
 #include "test/runtime/FakeModel.h"
 #include "test/runtime/OpenSession.h"
 #include "test/runtime/TestArtifact.h"
@@ -107,7 +108,9 @@ TEST(ReadProbeTest, ExpectedChecksumIsTheWrappingSumOfIndices) {
 
 TEST(ReadProbeTest, ReadsTheWholeBufferOnEveryThread) {
   for (int threads : {1, 2, 3}) {
-    hal::cpu::CpuDevice device(threads);
+    std::unique_ptr<hal::cpu::CpuDevice> started = testing::startCpuDevice(threads);
+    ASSERT_NE(started, nullptr);
+    hal::cpu::CpuDevice &device = *started;
     ReadProbeOptions options;
     options.bytes = 4 * kMiB + 100; // rounded down to whole blocks
     options.repeats = 3;
@@ -123,7 +126,9 @@ TEST(ReadProbeTest, ReadsTheWholeBufferOnEveryThread) {
 }
 
 TEST(ReadProbeTest, RejectsNonsense) {
-  hal::cpu::CpuDevice device(1);
+  std::unique_ptr<hal::cpu::CpuDevice> started = testing::startCpuDevice(1);
+  ASSERT_NE(started, nullptr);
+  hal::cpu::CpuDevice &device = *started;
   ReadProbeOptions options;
   options.bytes = 100;
   EXPECT_FALSE(measureReadBandwidth(device, options).ok());

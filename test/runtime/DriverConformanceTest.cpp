@@ -14,6 +14,7 @@
 #include "runtime/artifact/Artifact.h"
 #include "runtime/generate/BoundEntryPoint.h"
 #include "runtime/hal/drivers/cpu/CpuDevice.h"
+#include "test/runtime/StartCpuDevice.h"
 #include "runtime/hal/drivers/cuda/CudaDevice.h"
 #include "runtime/hal/drivers/hip/HipDevice.h"
 
@@ -39,7 +40,7 @@ using ::llamac::test::loadModel;
 
 absl::StatusOr<std::unique_ptr<Device>> openDevice(const std::string &name) {
   if (name == "cpu")
-    return std::unique_ptr<Device>(new cpu::CpuDevice(2));
+    return std::unique_ptr<Device>(testing::startCpuDevice(2));
   if (name == "cuda")
     return cuda::openCudaDevice();
   return hip::openHipDevice();

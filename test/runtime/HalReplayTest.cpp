@@ -8,6 +8,7 @@
 
 #include "runtime/artifact/KernelLibrary.h"
 #include "runtime/hal/drivers/cpu/CpuDevice.h"
+#include "test/runtime/StartCpuDevice.h"
 #include "test/runtime/TestArtifact.h"
 
 #include <gmock/gmock.h>
@@ -79,7 +80,9 @@ TEST(HalReplayTest, TwoLibrariesLoadedFromMemoryStayApart) {
 }
 
 TEST(HalReplayTest, AllocatesZeroedAlignedBuffers) {
-  cpu::CpuDevice device(1);
+  std::unique_ptr<cpu::CpuDevice> started = testing::startCpuDevice(1);
+  ASSERT_NE(started, nullptr);
+  cpu::CpuDevice &device = *started;
   for (uint64_t size : {0ull, 1ull, 100ull, 1ull << 20}) {
     absl::StatusOr<std::unique_ptr<Buffer>> b = device.allocate(size);
     ASSERT_TRUE(b.ok());
@@ -102,7 +105,9 @@ TEST(HalReplayTest, BindsPerLayerWeightsScalarsAndRanges) {
       w[l * kN + i] = 1000.0f * l + i;
 
   for (int threads : {1, 3}) {
-    cpu::CpuDevice device(threads);
+    std::unique_ptr<cpu::CpuDevice> started = testing::startCpuDevice(threads);
+    ASSERT_NE(started, nullptr);
+    cpu::CpuDevice &device = *started;
     auto out = device.allocate(kN * sizeof(float));
     auto counts = device.allocate(kN * sizeof(int32_t));
     auto log = device.allocate(3 * sizeof(int64_t));
@@ -158,7 +163,9 @@ TEST(HalReplayTest, BindsPerLayerWeightsScalarsAndRanges) {
 TEST(HalReplayTest, RefusesTooManyArguments) {
   std::unique_ptr<KernelLibrary> lib = loadTestKernels();
   ASSERT_TRUE(lib);
-  cpu::CpuDevice device(2);
+  std::unique_ptr<cpu::CpuDevice> started = testing::startCpuDevice(2);
+  ASSERT_NE(started, nullptr);
+  cpu::CpuDevice &device = *started;
   Program program;
   BoundDispatch d;
   d.kernel = "k_count";

@@ -77,7 +77,7 @@ TEST(OptionsTest, Errors) {
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--threads", "abc"}),
             "--threads expects an integer, not 'abc'");
   EXPECT_THAT(errorOf({"m", "--prompt", "x", "--threads", "0"}),
-              HasSubstr("--threads must be in [1, 1024], not 0"));
+              HasSubstr("--threads must be in [1, 256], not 0"));
   EXPECT_THAT(errorOf({"m", "--prompt", "x", "--max-new-tokens", "-1"}),
               HasSubstr("--max-new-tokens must be at least 0, not -1"));
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--temperature", "-0.5"}),

@@ -5,13 +5,24 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
 
 namespace llamac::hal::cpu {
 namespace {
+
+std::unique_ptr<ThreadPool> startPool(int threads) {
+  absl::StatusOr<std::unique_ptr<ThreadPool>> pool = ThreadPool::create(threads);
+  EXPECT_TRUE(pool.ok()) << pool.status();
+  return pool.ok() ? std::move(*pool) : nullptr;
+}
 
 TEST(ThreadPoolTest, SplitRangeCoversEverythingOnce) {
   for (int parts : {1, 2, 3, 4, 7, 16}) {
@@ -38,11 +49,11 @@ TEST(ThreadPoolTest, SplitRangeCoversEverythingOnce) {
 
 TEST(ThreadPoolTest, ParallelForCoversTheRangeExactlyOnce) {
   for (int threads : {1, 2, 3, 8}) {
-    ThreadPool pool(threads);
-    EXPECT_EQ(pool.size(), threads);
+    std::unique_ptr<ThreadPool> pool = startPool(threads);
+    EXPECT_EQ(pool->size(), threads);
     for (int64_t range : {1, 3, 16, 17, 100, 1000, 4099}) {
       std::vector<std::atomic<int>> hits(range);
-      pool.parallelFor(range, [&](int64_t begin, int64_t end) {
+      pool->parallelFor(range, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i)
           hits[i].fetch_add(1);
       });
@@ -54,11 +65,11 @@ TEST(ThreadPoolTest, ParallelForCoversTheRangeExactlyOnce) {
 }
 
 TEST(ThreadPoolTest, UsesSeveralThreads) {
-  ThreadPool pool(4);
+  std::unique_ptr<ThreadPool> pool = startPool(4);
   std::mutex mutex;
   std::set<std::thread::id> ids;
   for (int round = 0; round < 20; ++round)
-    pool.run(4, [&](int) {
+    pool->run(4, [&](int) {
       std::lock_guard<std::mutex> lock(mutex);
       ids.insert(std::this_thread::get_id());
     });
@@ -68,20 +79,57 @@ TEST(ThreadPoolTest, UsesSeveralThreads) {
 
 TEST(ThreadPoolTest, ManyShortRunsInARow) {
   // The decode hot path: thousands of small dispatches back to back.
-  ThreadPool pool(3);
+  std::unique_ptr<ThreadPool> pool = startPool(3);
   std::atomic<int64_t> total{0};
   for (int i = 0; i < 5000; ++i)
-    pool.parallelFor(
+    pool->parallelFor(
         48, [&](int64_t begin, int64_t end) { total.fetch_add(end - begin); });
   EXPECT_EQ(total.load(), 5000 * 48);
 }
 
 TEST(ThreadPoolTest, FewerTasksThanThreads) {
-  ThreadPool pool(8);
+  std::unique_ptr<ThreadPool> pool = startPool(8);
   std::atomic<int> ran{0};
   for (int i = 0; i < 100; ++i)
-    pool.run(2, [&](int) { ran.fetch_add(1); });
+    pool->run(2, [&](int) { ran.fetch_add(1); });
   EXPECT_EQ(ran.load(), 200);
+}
+
+/// Virtual memory this process has mapped, from /proc/self/statm.
+uint64_t mappedBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0;
+  statm >> pages;
+  return pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+/// Caps the address space just above what is mapped now, so that the
+/// 8 MiB stacks of 63 workers cannot all be mapped (as under `ulimit -v`,
+/// or `ulimit -u`, which root ignores), and creates a pool of 64. Exits 0
+/// when creating it failed with ResourceExhausted, printing the message.
+[[noreturn]] void createPoolUnderAddressLimit() {
+  uint64_t limit = mappedBytes() + (uint64_t(24) << 20);
+  struct rlimit capped;
+  capped.rlim_cur = capped.rlim_max = limit;
+  if (setrlimit(RLIMIT_AS, &capped) != 0)
+    _exit(4);
+  absl::StatusOr<std::unique_ptr<ThreadPool>> pool = ThreadPool::create(64);
+  if (pool.ok())
+    _exit(2);
+  std::fprintf(stderr, "%s\n", std::string(pool.status().message()).c_str());
+  _exit(absl::IsResourceExhausted(pool.status()) ? 0 : 3);
+}
+
+TEST(ThreadPoolTest, ReportsThreadsTheSystemRefuses) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer maps more than an address-space limit "
+                  "allows";
+#endif
+  // In a child process: creating the pool must fail with the reason, not
+  // throw or abort.
+  EXPECT_EXIT(createPoolUnderAddressLimit(), ::testing::ExitedWithCode(0),
+              "cannot start CPU worker thread [0-9]+ of the 63 asked for "
+              "\\(--threads 64\\): Resource temporarily unavailable");
 }
 
 constexpr const char *kCpuinfo = R"(processor	: 0

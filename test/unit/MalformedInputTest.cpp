@@ -226,7 +226,7 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"num_attention_heads", 7,
              "hidden_size (64) is not divisible by num_attention_heads (7)"},
         Case{"head_dim", 7, "head_dim must be even"},
-        Case{"rms_norm_eps", -1.0, "rms_norm_eps must be positive"},
+        Case{"rms_norm_eps", -1.0, "rms_norm_eps must be in (0, 1], got -1"},
         Case{"bos_token_id", 600, "bos token id 600 is outside"},
         Case{"model_type", "mistral", "model_type 'mistral' is not supported"},
         Case{"rope_scaling",

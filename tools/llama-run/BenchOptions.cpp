@@ -2,6 +2,7 @@
 
 #include "tools/llama-run/BenchOptions.h"
 #include "tools/llama-run/Flags.h"
+#include "runtime/hal/Device.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -20,8 +21,8 @@ on the same threads; reports decode GB/s as a share of it. Each measurement
 runs once to warm up, then --repeats times (median, min and max).
 
 options:
-  --threads N            worker threads for the model and the read probe
-                         (default: physical cores)
+  --threads N            worker threads for the model and the read probe,
+                         at most 256 (default: physical cores)
   --prompt-tokens A,B,.. prefill lengths, clipped to the artifact's
                          max_seq_len (default 128,512; the first one gives
                          the time to first token)
@@ -63,7 +64,7 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
   } else if (name == "--quiet") {
     o.quiet = true;
   } else if (name == "--threads") {
-    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1024);
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, hal::kMaxCpuThreads);
     if (!v.ok())
       return v.status();
     o.model.threads = static_cast<int>(*v);

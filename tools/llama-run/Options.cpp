@@ -2,6 +2,7 @@
 
 #include "tools/llama-run/Options.h"
 #include "tools/llama-run/Flags.h"
+#include "runtime/hal/Device.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -24,8 +25,8 @@ options:
   --top-k K              sample among the K most likely tokens (0 = all)
   --top-p P              nucleus sampling, P in (0, 1] (default 1)
   --seed S               random seed for sampling (default 0)
-  --threads N            worker threads on the cpu device (default:
-                         physical cores)
+  --threads N            worker threads on the cpu device, at most 256
+                         (default: physical cores)
   --max-seq-len N        cap on prompt + generated tokens; the KV cache is
                          allocated for N positions (default and maximum:
                          the artifact's max_seq_len)
@@ -86,7 +87,7 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
           "--seed expects a non-negative integer, not '", value, "'"));
     o.generate.seed = seed;
   } else if (name == "--threads") {
-    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1024);
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, hal::kMaxCpuThreads);
     if (!v.ok())
       return v.status();
     o.model.threads = static_cast<int>(*v);

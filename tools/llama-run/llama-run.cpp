@@ -11,6 +11,7 @@
 
 #include "runtime/api/Session.h"
 #include "tools/llama-run/BenchCommand.h"
+#include "tools/common/ToolErrors.h"
 #include "tools/llama-run/Options.h"
 
 #include "absl/strings/str_format.h"
@@ -41,16 +42,25 @@ int fail(int status, absl::string_view message) {
   return status;
 }
 
-void writeOut(std::string_view text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
+bool writeOut(std::string_view text, bool flush = false) {
+  return llamac::tools::writeStandardOutput(text, flush);
 }
+
+int run(int argc, char **argv);
 
 } // namespace
 
 int main(int argc, char **argv) {
+  llamac::tools::installToolErrorHandlers();
   // A closed pipe (`llama-run ... | head`) must not kill us by SIGPIPE; the
-  // write error is noticed and generation stops.
+  // write error is noticed, generation stops and the exit status says so.
   std::signal(SIGPIPE, SIG_IGN);
+  return llamac::tools::finishStandardOutput(run(argc, argv));
+}
+
+namespace {
+
+int run(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   // `llama-run bench ...`; an artifact named "bench" is still reachable as
   // ./bench.
@@ -79,24 +89,20 @@ int main(int argc, char **argv) {
   std::signal(SIGINT, onInterrupt);
   if (!o.json) {
     // Like llama2.c: the prompt, then its continuation.
-    writeOut(o.prompt);
-    std::fflush(stdout);
+    writeOut(o.prompt, /*flush=*/true);
   }
+  // Stops at the first failed write: generating text nobody can read is
+  // wasted work, and main() reports the failure.
   auto onToken = [&](int, std::string_view text) {
-    if (!o.json) {
-      writeOut(text);
-      std::fflush(stdout);
-      if (std::ferror(stdout))
-        return false;
-    }
+    if (!o.json && !writeOut(text, /*flush=*/true))
+      return false;
     return !interrupted.load();
   };
   absl::StatusOr<llamac::GenerateResult> result =
       (*session)->generate(o.prompt, o.generate, onToken);
   if (!result.ok()) {
     if (!o.json)
-      writeOut("\n");
-    std::fflush(stdout);
+      writeOut("\n", /*flush=*/true);
     return fail(1, result.status().message());
   }
 
@@ -129,7 +135,6 @@ int main(int argc, char **argv) {
   } else {
     writeOut("\n");
   }
-  std::fflush(stdout);
 
   if (!o.quiet) {
     std::fprintf(
@@ -145,3 +150,5 @@ int main(int argc, char **argv) {
   }
   return 0;
 }
+
+} // namespace

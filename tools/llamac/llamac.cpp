@@ -11,16 +11,21 @@
 #include "compiler/Pipelines.h"
 #include "compiler/driver/Compile.h"
 #include "compiler/synth/Synth.h"
+#include "tools/common/ToolErrors.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Process.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdio>
 #include <string>
 #include <tuple>
+#include <unistd.h>
 
 using namespace llvm;
 
@@ -80,6 +85,10 @@ cl::opt<std::string> dumpIrAfter("dump-ir-after",
 cl::opt<bool> summary("summary", cl::desc("Print the model's shape, parameter count and bytes"),
                       cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("No progress output even on a terminal"), cl::cat(category));
+cl::opt<bool> allowNonFinite("allow-nonfinite",
+                             cl::desc("Compile weights that hold NaN or infinity instead of "
+                                      "refusing them (skips the scan that finds them)"),
+                             cl::cat(category));
 
 int fail(const Twine &message) {
   errs() << "error: " << message << "\n";
@@ -166,8 +175,46 @@ int run(int argc, char **argv) {
 } // namespace synth
 } // namespace
 
+namespace {
+/// LLVM's fatal errors (a failed thread creation in its thread pool, an
+/// out-of-memory) would print "LLVM ERROR: ..." and abort; they are one
+/// `error:` line and exit status 1 like every other failure.
+[[noreturn]] void onLlvmFatalError(void *, const char *reason, bool) {
+  // Removes the temporaries registered with RemoveFileOnSignal.
+  sys::RunInterruptHandlers();
+  std::fprintf(stderr, "error: %s\n", reason);
+  std::fflush(stderr);
+  _exit(1);
+}
+
+/// What main() returns after the command's own status: a failed write to
+/// stdout (--summary, --dump-ir-after, synth --list into a full disk) is an
+/// error, and must not reach raw_fd_ostream's destructor, which would
+/// report it as "LLVM ERROR".
+int finishOutput(int status) {
+  outs().flush();
+  if (!outs().has_error())
+    return status;
+  std::error_code error = outs().error();
+  outs().clear_error();
+  if (status != 0)
+    return status;
+  return fail("cannot write to standard output: " + error.message());
+}
+
+int run(int argc, char **argv);
+} // namespace
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  llamac::tools::installToolErrorHandlers(sys::RunInterruptHandlers);
+  install_fatal_error_handler(onLlvmFatalError);
+  install_bad_alloc_error_handler(onLlvmFatalError);
+  return finishOutput(run(argc, argv));
+}
+
+namespace {
+int run(int argc, char **argv) {
   if (argc >= 2 && StringRef(argv[1]) == "synth")
     return synth::run(argc, argv);
   if (argc < 2 || StringRef(argv[1]) != "compile") {
@@ -218,8 +265,10 @@ int main(int argc, char **argv) {
       return fail(Twine(flag) + " must be a non-negative integer, got '" + text->getValue() + "'");
   options.dumpIrAfter = dumpIrAfter;
   options.summary = summary;
+  options.allowNonFinite = allowNonFinite;
   options.progress = !quiet && sys::Process::StandardErrIsDisplayed();
   if (Error err = llamac::compileModel(options, errs()))
     return fail(toString(std::move(err)));
   return 0;
 }
+} // namespace

@@ -160,6 +160,14 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
     if ((*tm)->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile))
       return makeError("the target cannot emit object files");
     codegen.run(*module);
+    // An unchecked stream error (a full $TMPDIR, `ulimit -f`) would end the
+    // process with "LLVM ERROR" when `os` is destroyed.
+    os.close();
+    if (os.has_error()) {
+      std::error_code writeError = os.error();
+      os.clear_error();
+      return makeError("cannot write " + objPath + ": " + writeError.message());
+    }
   }
   auto lld = llvm::sys::findProgramByName("ld.lld", {"/usr/lib/llvm-22/bin"});
   if (!lld)

@@ -70,7 +70,18 @@ union Slot {
 
 } // namespace
 
-CpuDevice::CpuDevice(int threads) : pool(threads < 1 ? 1 : threads) {}
+absl::StatusOr<std::unique_ptr<CpuDevice>> CpuDevice::create(int threads) {
+  if (threads < 1 || threads > kMaxCpuThreads)
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threads must be in [1, ", kMaxCpuThreads, "], not ",
+                     threads));
+  absl::StatusOr<std::unique_ptr<ThreadPool>> pool = ThreadPool::create(threads);
+  if (!pool.ok())
+    return pool.status();
+  return std::unique_ptr<CpuDevice>(new CpuDevice(std::move(*pool)));
+}
+
+CpuDevice::CpuDevice(std::unique_ptr<ThreadPool> pool) : pool(std::move(pool)) {}
 
 absl::StatusOr<std::unique_ptr<Buffer>> CpuDevice::allocate(uint64_t bytes) {
   // A zero-sized buffer still gets a valid, distinct address.
@@ -156,7 +167,7 @@ absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &in
     d.fn(args);
     return absl::OkStatus();
   }
-  pool.parallelFor(d.range, [&](int64_t begin, int64_t end) {
+  pool->parallelFor(d.range, [&](int64_t begin, int64_t end) {
     // Each thread has its own begin/end, so its own copy of the slots.
     Slot local[kMaxKernelArgs];
     void *args[kMaxKernelArgs];

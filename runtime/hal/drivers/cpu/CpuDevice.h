@@ -21,11 +21,12 @@ namespace llamac::hal::cpu {
 
 class CpuDevice : public Device {
 public:
-  /// `threads` >= 1: total parallelism including the calling thread.
-  explicit CpuDevice(int threads);
+  /// `threads`: total parallelism including the calling thread, in
+  /// [1, kMaxCpuThreads]. Fails when the system refuses a worker thread.
+  static absl::StatusOr<std::unique_ptr<CpuDevice>> create(int threads);
 
   std::string name() const override { return "cpu"; }
-  int concurrency() const override { return pool.size(); }
+  int concurrency() const override { return pool->size(); }
   absl::StatusOr<std::unique_ptr<Buffer>> allocate(uint64_t bytes) override;
   absl::StatusOr<std::unique_ptr<Buffer>>
   importConstant(const void *host, uint64_t bytes) override;
@@ -40,9 +41,10 @@ public:
                    const Invocation &invocation) override;
 
 private:
+  explicit CpuDevice(std::unique_ptr<ThreadPool> pool);
   absl::Status runDispatch(const BoundDispatch &dispatch, const Invocation &invocation,
                            int64_t layer);
-  ThreadPool pool;
+  std::unique_ptr<ThreadPool> pool;
   /// Held for a whole `run`: the pool takes one job at a time, and a
   /// program's dispatches must not interleave with another's on it.
   std::mutex runMutex;

@@ -2,7 +2,10 @@
 
 #include "runtime/hal/drivers/cpu/ThreadPool.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <algorithm>
+#include <cstring>
 
 namespace llamac::hal::cpu {
 
@@ -30,9 +33,25 @@ std::vector<Chunk> splitRange(int64_t range, int parts) {
   return chunks;
 }
 
-ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < threads; ++i)
-    workers.emplace_back([this, i] { workerLoop(i); });
+absl::StatusOr<std::unique_ptr<ThreadPool>> ThreadPool::create(int threads) {
+  std::unique_ptr<ThreadPool> pool(new ThreadPool());
+  for (int i = 1; i < threads; ++i) {
+    auto worker = std::make_unique<Worker>(Worker{pool.get(), i, {}});
+    if (int error = pthread_create(&worker->thread, nullptr, startWorker,
+                                   worker.get()))
+      // `pool` stops and joins the workers started so far.
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot start CPU worker thread ", i, " of the ", threads - 1,
+          " asked for (--threads ", threads, "): ", std::strerror(error)));
+    pool->workers.push_back(std::move(worker));
+  }
+  return pool;
+}
+
+void *ThreadPool::startWorker(void *worker) {
+  Worker *w = static_cast<Worker *>(worker);
+  w->pool->workerLoop(w->id);
+  return nullptr;
 }
 
 ThreadPool::~ThreadPool() {
@@ -41,8 +60,8 @@ ThreadPool::~ThreadPool() {
     stopping = true;
   }
   wake.notify_all();
-  for (std::thread &t : workers)
-    t.join();
+  for (const std::unique_ptr<Worker> &worker : workers)
+    pthread_join(worker->thread, nullptr);
 }
 
 void ThreadPool::workerLoop(int id) {

@@ -11,11 +11,13 @@
 #define LLAMAC_RUNTIME_HAL_DRIVERS_CPU_THREADPOOL_H
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
-#include <thread>
+#include <pthread.h>
 #include <vector>
 
 namespace llamac::hal::cpu {
@@ -34,8 +36,10 @@ std::vector<Chunk> splitRange(int64_t range, int parts);
 class ThreadPool {
 public:
   /// `threads` is the total parallelism, the calling thread included: a pool
-  /// of 1 has no workers and runs everything inline.
-  explicit ThreadPool(int threads);
+  /// of 1 has no workers and runs everything inline. Fails, with the
+  /// system's reason, when a worker cannot be started (`ulimit -u`, no
+  /// memory for its stack); the workers already started are stopped.
+  static absl::StatusOr<std::unique_ptr<ThreadPool>> create(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
   ThreadPool &operator=(const ThreadPool &) = delete;
@@ -51,9 +55,20 @@ public:
                    absl::FunctionRef<void(int64_t, int64_t)> body);
 
 private:
+  ThreadPool() = default;
+  /// What a worker's pthread starts with.
+  struct Worker {
+    ThreadPool *pool;
+    int id;
+    pthread_t thread;
+  };
+  static void *startWorker(void *worker);
   void workerLoop(int id);
 
-  std::vector<std::thread> workers;
+  /// pthreads, not std::thread: creating one reports failure as a value,
+  /// where std::thread throws (and the runtime must not depend on
+  /// exceptions being enabled to report it).
+  std::vector<std::unique_ptr<Worker>> workers;
   std::mutex mutex;
   std::condition_variable wake; ///< workers wait for a new generation
   std::condition_variable done; ///< the caller waits for `pending == 0`

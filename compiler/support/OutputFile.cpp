@@ -1,0 +1,172 @@
+//===- OutputFile.cpp - writing a file without losing data ----------------===//
+
+#include "compiler/support/OutputFile.h"
+
+#include "compiler/support/FileKind.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace llamac {
+
+llvm::Error checkOutputPath(llvm::StringRef path,
+                            llvm::ArrayRef<std::string> inputs) {
+  std::string name = path.str();
+  struct stat out;
+  if (::stat(name.c_str(), &out) != 0) {
+    if (errno == ENOENT)
+      return llvm::Error::success();
+    return llvm::createStringError(
+        llvm::formatv("cannot write {0}: {1}", path, std::strerror(errno)));
+  }
+  if (!S_ISREG(out.st_mode))
+    return llvm::createStringError(
+        llvm::formatv("refusing to write {0}: it is {1}, not a regular file",
+                      path, describeFileType(out.st_mode)));
+  for (const std::string &input : inputs) {
+    struct stat in;
+    if (::stat(input.c_str(), &in) == 0 && in.st_dev == out.st_dev &&
+        in.st_ino == out.st_ino)
+      return llvm::createStringError(llvm::formatv(
+          "refusing to write {0}: it is the input file {1}, which writing "
+          "would destroy",
+          path, input));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<OutputFile>>
+OutputFile::create(llvm::StringRef path, llvm::ArrayRef<std::string> inputs) {
+  if (llvm::Error err = checkOutputPath(path, inputs))
+    return std::move(err);
+  std::unique_ptr<OutputFile> file(new OutputFile());
+  file->finalPath = path.str();
+  file->inputs.assign(inputs.begin(), inputs.end());
+  // Beside the output, so that the rename stays within one file system;
+  // hidden, so that a listing during a long compile shows no half file.
+  llvm::SmallString<256> model(llvm::sys::path::parent_path(path));
+  llvm::sys::path::append(model, "." + llvm::sys::path::filename(path) +
+                                     ".tmp-%%%%%%%%%%%%");
+  llvm::SmallString<256> temp;
+  // O_CREAT | O_EXCL under a random name: never follows a planted symlink,
+  // never shares its temporary with a concurrent writer.
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(model, file->fd, temp))
+    return llvm::createStringError(
+        llvm::formatv("cannot write {0}: cannot create a temporary file in "
+                      "its directory: {1}",
+                      path, ec.message()));
+  file->tempPath = std::string(temp);
+  // An interrupt (Ctrl-C, SIGTERM) removes the partial file.
+  llvm::sys::RemoveFileOnSignal(file->tempPath);
+  return file;
+}
+
+OutputFile::~OutputFile() { discard(); }
+
+void OutputFile::discard() {
+  if (fd >= 0) {
+    ::close(fd);
+    fd = -1;
+  }
+  if (!committed && !tempPath.empty()) {
+    ::unlink(tempPath.c_str());
+    llvm::sys::DontRemoveFileOnSignal(tempPath);
+    tempPath.clear();
+  }
+}
+
+llvm::Error OutputFile::ioError(int error) const {
+  return llvm::createStringError(llvm::formatv("cannot write {0}: {1}",
+                                               finalPath, std::strerror(error)));
+}
+
+llvm::Error OutputFile::write(const void *data, uint64_t size) {
+  if (fd < 0)
+    return ioError(EBADF);
+  const char *cursor = static_cast<const char *>(data);
+  while (size > 0) {
+    // Linux writes at most about 2 GiB per call.
+    size_t chunk = static_cast<size_t>(std::min<uint64_t>(size, 1u << 30));
+    ssize_t n = ::write(fd, cursor, chunk);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return ioError(errno);
+    }
+    if (n == 0)
+      return ioError(EIO);
+    cursor += n;
+    size -= static_cast<uint64_t>(n);
+    written += static_cast<uint64_t>(n);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error OutputFile::padTo(uint64_t offset) {
+  static const char zeros[4096] = {};
+  if (offset < written)
+    return llvm::createStringError(llvm::formatv(
+        "internal error: {0}: padding to offset {1} behind position {2}",
+        finalPath, offset, written));
+  while (written < offset)
+    if (llvm::Error err =
+            write(zeros, std::min<uint64_t>(sizeof(zeros), offset - written)))
+      return err;
+  return llvm::Error::success();
+}
+
+llvm::Error OutputFile::commit() {
+  if (fd < 0)
+    return ioError(EBADF);
+  // Data the kernel has not written yet can still fail (ENOSPC on a thin
+  // volume, EIO); find out before the old output is replaced.
+  if (::fsync(fd) != 0)
+    return ioError(errno);
+  int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0)
+    return ioError(errno);
+  if (llvm::Error err = checkOutputPath(finalPath, inputs))
+    return err;
+  if (::rename(tempPath.c_str(), finalPath.c_str()) != 0)
+    return llvm::createStringError(
+        llvm::formatv("cannot write {0}: cannot rename {1} to it: {2}",
+                      finalPath, tempPath, std::strerror(errno)));
+  committed = true;
+  llvm::sys::DontRemoveFileOnSignal(tempPath);
+  // Make the rename itself durable. Some file systems cannot sync a
+  // directory; the data is safe either way, so this is best effort.
+  llvm::SmallString<256> dir(llvm::sys::path::parent_path(finalPath));
+  if (dir.empty())
+    dir = ".";
+  int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirFd >= 0) {
+    (void)::fsync(dirFd);
+    ::close(dirFd);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef contents,
+                                llvm::ArrayRef<std::string> inputs) {
+  auto file = OutputFile::create(path, inputs);
+  if (!file)
+    return file.takeError();
+  if (llvm::Error err = (*file)->write(contents))
+    return err;
+  return (*file)->commit();
+}
+
+} // namespace llamac

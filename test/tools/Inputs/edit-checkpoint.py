@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Makes hostile copies of a checkpoint's files for tests, reading the
+formats directly (the safetensors header, the llama2.c header):
+
+  edit-checkpoint.py set-element FILE.safetensors TENSOR INDEX VALUE
+      overwrite element INDEX (flat) of TENSOR with VALUE (nan, inf, -inf
+      or a number), in the tensor's dtype
+  edit-checkpoint.py set-bin-element FILE.bin INDEX VALUE
+      overwrite f32 element INDEX of a llama2.c file's data (after the
+      28-byte header)
+  edit-checkpoint.py header-length FILE.safetensors DELTA
+      add DELTA to the header length (the JSON stays as it is)
+  edit-checkpoint.py config FILE.json KEY VALUE
+      set KEY of a JSON object file to VALUE, parsed as JSON (1e300 stays a
+      float, 9223372036854775807 an integer)
+"""
+import json
+import struct
+import sys
+
+
+def encode(value, dtype):
+    x = float(value)
+    if dtype == "F32":
+        return struct.pack("<f", x)
+    if dtype == "F16":
+        return struct.pack("<e", x)
+    if dtype == "BF16":
+        return struct.pack("<f", x)[2:]
+    raise SystemExit("unsupported dtype " + dtype)
+
+
+def main(args):
+    command = args[0]
+    if command == "set-element":
+        path, tensor, index, value = args[1], args[2], int(args[3]), args[4]
+        with open(path, "r+b") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            entry = json.loads(f.read(n))[tensor]
+            size = {"F32": 4, "F16": 2, "BF16": 2}[entry["dtype"]]
+            f.seek(8 + n + entry["data_offsets"][0] + index * size)
+            f.write(encode(value, entry["dtype"]))
+    elif command == "set-bin-element":
+        path, index, value = args[1], int(args[2]), args[3]
+        with open(path, "r+b") as f:
+            f.seek(28 + 4 * index)
+            f.write(encode(value, "F32"))
+    elif command == "header-length":
+        path, delta = args[1], int(args[2])
+        with open(path, "r+b") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            f.seek(0)
+            f.write(struct.pack("<Q", n + delta))
+    elif command == "config":
+        path, key, value = args[1], args[2], args[3]
+        with open(path) as f:
+            config = json.load(f)
+        config[key] = json.loads(value)
+        with open(path, "w") as f:
+            json.dump(config, f)
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

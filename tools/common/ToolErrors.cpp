@@ -1,0 +1,84 @@
+//===- ToolErrors.cpp - the error contract every tool's main keeps --------===//
+//
+// Built with exceptions enabled (the LLVM-based parts of the project are
+// not): the terminate handler rethrows the escaped exception to read it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/common/ToolErrors.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <unistd.h>
+
+namespace llamac::tools {
+namespace {
+
+void (*cleanupOnFailure)() = nullptr;
+
+/// errno of the first failed write to stdout; 0 while none failed.
+int stdoutError = 0;
+
+[[noreturn]] void onTerminate() {
+  std::string what = "internal error (std::terminate without an exception)";
+  if (std::exception_ptr escaped = std::current_exception()) {
+    try {
+      std::rethrow_exception(escaped);
+    } catch (const std::exception &e) {
+      what = e.what();
+    } catch (...) {
+      what = "an exception of unknown type";
+    }
+    what = "uncaught exception: " + what;
+  }
+  if (cleanupOnFailure)
+    cleanupOnFailure();
+  std::fprintf(stderr, "error: %s\n", what.c_str());
+  std::fflush(stderr);
+  // Not exit(): other threads are still running, and static destructors
+  // would run under them.
+  _exit(1);
+}
+
+void noteStdoutFailure() {
+  if (stdoutError == 0)
+    stdoutError = errno != 0 ? errno : EIO;
+}
+
+} // namespace
+
+void installToolErrorHandlers(void (*cleanup)()) {
+  std::signal(SIGXFSZ, SIG_IGN);
+  cleanupOnFailure = cleanup;
+  std::set_terminate(onTerminate);
+}
+
+bool writeStandardOutput(std::string_view text, bool flush) {
+  if (stdoutError != 0)
+    return false;
+  errno = 0;
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+      (flush && std::fflush(stdout) != 0)) {
+    noteStdoutFailure();
+    return false;
+  }
+  return true;
+}
+
+int finishStandardOutput(int status) {
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    noteStdoutFailure();
+  // A failed run has printed its error line already; one is enough.
+  if (stdoutError == 0 || status != 0)
+    return status;
+  std::fprintf(stderr, "error: cannot write to standard output: %s\n",
+               std::strerror(stdoutError));
+  return 1;
+}
+
+} // namespace llamac::tools

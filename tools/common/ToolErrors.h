@@ -1,0 +1,38 @@
+//===- ToolErrors.h - the error contract every tool's main keeps -*- C++ -*-===//
+//
+// ARCHITECTURE.md: "Errors go to stderr as one line starting with `error:`
+// and give a non-zero exit status; no input, however malformed, crashes a
+// tool." These helpers cover what no single code path can: an exception
+// that escapes from anywhere (a thread the system refused to create), a
+// write past `ulimit -f`, and a standard output that fails (a full disk,
+// `> /dev/full`). Plain C++: llama-run links no LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_TOOLS_COMMON_TOOLERRORS_H
+#define LLAMAC_TOOLS_COMMON_TOOLERRORS_H
+
+#include <string_view>
+
+namespace llamac::tools {
+
+/// Call first in main(). Ignores SIGXFSZ, so that a write past `ulimit -f`
+/// fails with EFBIG (and is reported) instead of killing the process, and
+/// makes an exception that nothing caught, on any thread, print
+/// "error: <what>" and exit with status 1 instead of aborting. `cleanup`,
+/// if given, runs first (llamac removes its temporary files).
+void installToolErrorHandlers(void (*cleanup)() = nullptr);
+
+/// Writes `text` to stdout (flushing it if `flush`). Returns false once
+/// stdout has failed; the first failure is kept for finishStandardOutput.
+bool writeStandardOutput(std::string_view text, bool flush = false);
+
+/// Flushes stdout. If anything written to it failed and `status` is 0,
+/// prints "error: cannot write to standard output: <reason>" and returns 1;
+/// otherwise returns `status` (a failed run has printed its error line).
+/// main() ends with `return finishStandardOutput(status)`.
+int finishStandardOutput(int status);
+
+} // namespace llamac::tools
+
+#endif // LLAMAC_TOOLS_COMMON_TOOLERRORS_H
