@@ -27,8 +27,8 @@ llvm_config.add_tool_substitutions(
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 # A sanitized build (scripts/test.sh --sanitize): ASan reserves terabytes of
-# shadow address space at start, so tests that limit it (ulimit -v) say
-# UNSUPPORTED: asan.
+# shadow address space at start, so RUN lines that limit it (ulimit -v) are
+# wrapped in `%if !asan %{ ... %}`.
 if lit.util.pythonize_bool(config.llamac_sanitize):
     config.available_features.add("asan")
 
