@@ -31,6 +31,16 @@ void buildOptimizePipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers());
 }
 
+void buildQuantizePipeline(OpPassManager &pm, const QuantizePipelineOptions &options) {
+  if (options.scheme == "none")
+    return;
+  llama::LlamaQuantizeWeightsOptions quantize;
+  quantize.scheme = options.scheme;
+  quantize.groupSize = options.groupSize;
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaQuantizeWeights(quantize));
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers());
+}
+
 void buildKernelsPipeline(OpPassManager &pm, const KernelsPipelineOptions &options,
                           std::vector<EntryPointSchedule> *schedules) {
   LlamaPartitionKernelsOptions partition;
@@ -60,6 +70,7 @@ void buildBufferizePipeline(OpPassManager &pm) {
 void buildLlvmPipeline(OpPassManager &pm, const LlvmPipelineOptions &options) {
   llama::LlamaVectorizeLinearOptions vectorize;
   vectorize.bf16Dot = options.bf16Dot;
+  vectorize.intDot = options.intDot;
   pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear(vectorize));
   // enable-x86vector lowers x86vector.avx512.dot (bf16 dot) to its intrinsic.
   addUpstream(pm, "func.func(convert-linalg-to-loops),lower-affine,"
@@ -107,21 +118,22 @@ void buildGpuBinaryPipeline(OpPassManager &pm, const GpuBinaryPipelineOptions &o
                       " toolkit=" + options.toolkit + "}");
 }
 
-std::vector<Phase> getCpuKernelPhases(bool bf16Dot) {
+std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot) {
   return {
       {"linalg", buildLinalgPipeline},
       {"bufferize", buildBufferizePipeline},
       {"llvm",
-       [bf16Dot](OpPassManager &pm) {
+       [bf16Dot, intDot](OpPassManager &pm) {
          LlvmPipelineOptions options;
          options.bf16Dot = bf16Dot;
+         options.intDot = intDot;
          buildLlvmPipeline(pm, options);
        }},
   };
 }
 
 std::vector<StringRef> getPhaseNames(std::optional<bool> gpu) {
-  std::vector<StringRef> names{"import", "optimize", "kernels"};
+  std::vector<StringRef> names{"import", "optimize", "quantize", "kernels"};
   if (gpu != true)
     for (const Phase &phase : getCpuKernelPhases(false))
       names.push_back(phase.name);
@@ -139,6 +151,11 @@ void registerPassesAndPipelines() {
   PassPipelineRegistration<>("llama-optimize-pipeline",
                              "The optimize phase: canonicalize and fuse the llama graph",
                              buildOptimizePipeline);
+  PassPipelineRegistration<QuantizePipelineOptions>(
+      "llama-quantize-pipeline",
+      "The quantize phase: the projections read quantized weights, dequantized in their "
+      "kernels (nothing with scheme=none)",
+      buildQuantizePipeline);
   PassPipelineRegistration<KernelsPipelineOptions>(
       "llama-kernels-pipeline",
       "The kernels phase: split the entry points into kernel functions "

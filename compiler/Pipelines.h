@@ -39,6 +39,16 @@
 
 namespace llamac {
 
+/// Options of the quantize phase (docs/quantization.md).
+struct QuantizePipelineOptions : mlir::PassPipelineOptions<QuantizePipelineOptions> {
+  Option<std::string> scheme{*this, "scheme",
+                             llvm::cl::desc("none | int8 | int4 | int4-gptq"),
+                             llvm::cl::init("none")};
+  Option<int64_t> groupSize{*this, "group-size",
+                            llvm::cl::desc("int4: columns per scale and zero (32, 64, 128, 256)"),
+                            llvm::cl::init(128)};
+};
+
 /// Options of the kernels phase (llama-partition-kernels).
 struct KernelsPipelineOptions : mlir::PassPipelineOptions<KernelsPipelineOptions> {
   Option<std::string> target{*this, "target",
@@ -56,6 +66,11 @@ struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
                        llvm::cl::desc("Linear layers with bf16 weights round their activations "
                                       "to bf16 and use vdpbf16ps (the chip needs avx512bf16)"),
                        llvm::cl::init(false)};
+  Option<bool> intDot{*this, "int-dot",
+                      llvm::cl::desc("Linear layers with int8 or int4 weights quantize their "
+                                     "activations per block of 32 and use vpdpbusd (the chip "
+                                     "needs avx512vnni)"),
+                      llvm::cl::init(false)};
 };
 
 /// Options of the gpu phase.
@@ -87,6 +102,9 @@ struct GpuBinaryPipelineOptions : mlir::PassPipelineOptions<GpuBinaryPipelineOpt
 };
 
 void buildOptimizePipeline(mlir::OpPassManager &pm);
+/// Quantizes the projections' weights (nothing for scheme none) and marks
+/// their dequantization to be fused into the projections.
+void buildQuantizePipeline(mlir::OpPassManager &pm, const QuantizePipelineOptions &options);
 /// With `schedules`, the partitioner also hands over the dispatch schedule
 /// of each entry point (what llamac writes into the artifact).
 void buildKernelsPipeline(mlir::OpPassManager &pm, const KernelsPipelineOptions &options,
@@ -104,9 +122,9 @@ struct Phase {
   std::function<void(mlir::OpPassManager &)> build;
 };
 
-/// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot` as
-/// LlvmPipelineOptions::bf16Dot.
-std::vector<Phase> getCpuKernelPhases(bool bf16Dot);
+/// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot` and
+/// `intDot` as LlvmPipelineOptions'.
+std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot = false);
 
 /// The names `--dump-ir-after` accepts, in order: for a GPU target
 /// (`gpu` true), a CPU target (false), or all of them (nullopt).

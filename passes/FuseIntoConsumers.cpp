@@ -4,6 +4,8 @@
 // read megabytes of weights. Recomputing the norm inside each projection's
 // kernel costs little and saves a launch (with its thread wake-ups) and a
 // buffer round trip. Likewise RoPE inside the cache write and attention.
+// A quantized weight's dequantization is recomputed by its projection for
+// another reason: so that it is never materialized at all.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,7 +40,12 @@ struct LlamaFuseIntoConsumersPass
     UnitAttr mark = UnitAttr::get(&getContext());
     getOperation().walk([&](Operation *op) {
       bool fuse = false;
-      if (isa<RMSNormOp>(op))
+      if (isa<DequantizeOp>(op))
+        fuse = allUsesAre(op, [](OpOperand &use) {
+          auto projection = dyn_cast<ProjectionOpInterface>(use.getOwner());
+          return projection && &use != &projection.getInputMutable();
+        });
+      else if (isa<RMSNormOp>(op))
         fuse = allUsesAre(op, [](OpOperand &use) {
           auto projection = dyn_cast<ProjectionOpInterface>(use.getOwner());
           return projection && &use == &projection.getInputMutable();

@@ -139,6 +139,13 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
   if (steps.empty())
     return fn.emitError("no GPU kernel family for this kernel function");
 
+  // A kernel whose rows must match the step's (verify) computes each row as
+  // decode does: the GEMV, never the matrix units, which round the
+  // activations to bf16 where decode keeps f32.
+  GpuTargetInfo kernelTarget = target;
+  if (fn->hasAttr(kRowsMatchStepAttr))
+    kernelTarget.bf16MatrixUnits = false;
+
   llvm::SmallDenseSet<Value> posArgs = positionOperands(llamaOps);
   MLIRContext *ctx = fn.getContext();
   auto posType = MemRefType::get({1}, IntegerType::get(ctx, 64));
@@ -196,7 +203,9 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
     if (scratchArg)
       results.push_back(entry.getArgument(*scratchArg));
 
-    GpuKernelBuilder kb(b, loc, target, kernel);
+    GpuKernelBuilder kb(b, loc, kernelTarget, kernel);
+    if (auto tokens = fn->getAttrOfType<IntegerAttr>(kRowsMatchStepAttr))
+      kb.verifyTokens = tokens.getInt();
     FailureOr<GpuLaunchDims> dims = step.emit(kb, main, operands, results);
     if (failed(dims))
       return main->emitError("the GPU kernel family does not handle this op's shapes");

@@ -9,6 +9,7 @@
 #include "dialects/llama/LlamaOps.h"
 #include "passes/LinalgBuilders.h"
 #include "passes/Passes.h"
+#include "passes/QuantizedLinear.h"
 #include "passes/ScalarMath.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -129,8 +130,12 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
 
     Type f32 = rewriter.getF32Type();
     Value x = op.getInput(), w = op.getWeight();
+    // A quantized weight is dequantized inside the product, never stored:
+    // its rows are those of its stored values.
+    auto dequantize = w.getDefiningOp<DequantizeOp>();
+    Value rowsOf = dequantize ? dequantize.getValues() : w;
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(rewriter, loc, x, 0),
-                                    tensor::getMixedSize(rewriter, loc, w, 0)};
+                                    tensor::getMixedSize(rewriter, loc, rowsOf, 0)};
     Value empty = tensor::EmptyOp::create(rewriter, loc, sizes, f32);
     // The accumulator starts at zero, or at the fused residual.
     Value acc;
@@ -151,6 +156,7 @@ struct LinearLowering : OpRewritePattern<LinearOp> {
       acc = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
     }
     Value sum =
+        dequantize ? buildQuantizedLinear(rewriter, loc, x, dequantize, acc) :
         linalg::GenericOp::create(
             rewriter, loc, acc.getType(), ValueRange{x, w}, acc,
             ArrayRef<AffineMap>{map({n, k}), map({o, k}), map({n, o})},

@@ -41,6 +41,9 @@ def LlamaFuseIntoConsumers : Pass<"llama-fuse-into-consumers", "::mlir::func::Fu
   let summary = "Mark cheap producers to be computed inside their consumers' kernels";
   let description = [{
     Marks with `llama.recompute`:
+    - a `llama.dequantize` whose every use is a projection's weight: each
+      projection kernel dequantizes the weights it streams, so no
+      dequantized copy of a weight ever exists in memory;
     - an RMSNorm whose every use is the input of a projection (an op of
       `ProjectionOpInterface`: `llama.linear`, `llama.linear_group`,
       `llama.gated_linear`): the norm is folded into each projection's
@@ -52,6 +55,37 @@ def LlamaFuseIntoConsumers : Pass<"llama-fuse-into-consumers", "::mlir::func::Fu
     of giving them a kernel and a buffer of their own, so a decode layer is
     six launches instead of eleven.
   }];
+}
+
+def LlamaQuantizeWeights : Pass<"llama-quantize-weights", "::mlir::func::FuncOp"> {
+  let summary = "Store the weights of every projection quantized (int8, int4, GPTQ int4)";
+  let description = [{
+    Replaces each weight a projection multiplies by (every linear layer and
+    the output head; not the embedding table, nor the RMSNorm weights) with
+    the weight-store tensors of its quantized form and a `llama.dequantize`
+    that reads them (docs/quantization.md):
+
+    ```mlir
+    %w = llama.weight @"layers.wq"[%l] : tensor<64x64xf32>
+    // becomes, with scheme=int8:
+    %q = llama.weight @"layers.wq.int8"[%l] : tensor<64x64xi8>
+    %s = llama.weight @"layers.wq.int8_scales"[%l] : tensor<64xbf16>
+    %w = llama.dequantize int8 %q scales %s from @"layers.wq"
+        : tensor<64x64xi8>, tensor<64xbf16> -> tensor<64x64xf32>
+    ```
+
+    int4 adds `_zeros` and names the group size (`layers.wq.int4g32`,
+    `layers.wq.gptq4g32`). Uses that are not projection weights keep the
+    original tensor, so a classifier tied to the embedding table gets a
+    quantized copy of its own while the lookup reads the table as before.
+    The bytes are computed from `source` when the artifact is written
+    (compiler/quantize/); the IR only describes them.
+  }];
+  let options = [
+    Option<"scheme", "scheme", "std::string", "\"int8\"", "int8 | int4 | int4-gptq">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "int4: weights per scale and zero along K (32, 64, 128 or 256)">
+  ];
 }
 
 def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {
@@ -131,6 +165,18 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     `k` tail rounds its activations the same way. The kernels then need AVX-512 BF16, and the lowering
     `convert-vector-to-llvm{enable-x86vector}`. Other weight types are
     unaffected.
+
+    Quantized weights (the generic `llama-lower-to-linalg` makes of a
+    linear layer over a `llama.dequantize`, marked `llama.quant_kind`) take
+    the same loops: int8 bytes are converted to f32 in registers and the
+    row's scale multiplies the reduced sum; int4 runs a loop over the groups
+    (each row's scale s and z - 8 s loaded once per group) around chunks of
+    32 columns, whose 16 bytes are widened and split into low nibbles (a
+    mask) and high nibbles (a shift), each dequantized by one fma. With
+    `int-dot` (k a multiple of 64, int4 groups of 64 or more), the
+    activations are instead quantized to bytes per block of 32 once per
+    call and each 64 weights meet them in one `vpdpbusd` (AVX-512 VNNI,
+    through `llvm.call_intrinsic`), scaled per block in f32 (passes/IntDot.h).
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "16", "f32 lanes per vector">,
@@ -141,10 +187,15 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
            "AVX-512's 32 registers (prefill 5-7% faster than 4 rows; decode keeps 4, "
            "which streams better)">,
     Option<"bf16Dot", "bf16-dot", "bool", "false",
-           "bf16 weights: round activations to bf16 and use vdpbf16ps">
+           "bf16 weights: round activations to bf16 and use vdpbf16ps">,
+    Option<"intDot", "int-dot", "bool", "false",
+           "int8 and int4 weights: quantize activations to bytes per block of 32 and use "
+           "AVX-512 VNNI vpdpbusd">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",

@@ -7,19 +7,34 @@
 // MLIR-22-RECIPE section 8), instead of hoping LLVM vectorizes a float reduction it may not
 // reassociate. bf16 weights can skip widening altogether: with `bf16-dot`
 // the activations are rounded to bf16 and vdpbf16ps multiplies the pairs.
+// Quantized weights (passes/QuantizedLinear.h) take the same loops: int8
+// bytes are converted in registers and the row's scale applied once to the
+// sum; int4 nibbles are unpacked with shifts and masks (no sub-byte vector
+// types) and dequantized with the group's scale and zero in registers; or,
+// with `int-dot`, multiplied as bytes by vpdpbusd with the activations
+// quantized per block (IntDot.h).
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/IntDot.h"
 #include "passes/LinearMatch.h"
 #include "passes/Passes.h"
+#include "passes/QuantizedLinear.h"
 
+#include "dialects/llama/LlamaAttrs.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <algorithm>
 
 namespace mlir::llama {
 #define GEN_PASS_DEF_LLAMAVECTORIZELINEAR
@@ -34,25 +49,35 @@ namespace {
 /// prefill-rows-per-block) that is 24 accumulators, leaving 8 of AVX-512's
 /// 32 registers for the 4 activation vectors and a weight vector.
 constexpr int64_t kTokensPerBlock = 4;
+/// A verify kernel (speculative decoding: its rows must equal decode's, and
+/// it runs k + 1 tokens, 6 by default) takes up to this many tokens in one
+/// block, so that each weight row is loaded once for all of them: decode
+/// streams the weights from memory, and verify should cost little more.
+/// Blocking never changes a result: each (row, token) accumulates over k
+/// in the same order whatever the block.
+constexpr int64_t kMaxVerifyTokensPerBlock = 8;
+/// Vector registers of AVX-512 (the accumulators, one activation vector per
+/// token and one weight vector must fit), and the most rows in a block.
+constexpr int64_t kVectorRegisters = 32;
+constexpr int64_t kMaxVerifyRowsPerBlock = 8;
 
 struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock,
-                         int64_t prefillRowsPerBlock, bool bf16Dot)
+                         int64_t prefillRowsPerBlock, bool bf16Dot, bool intDot)
       : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock),
-        prefillRowsPerBlock(prefillRowsPerBlock), bf16Dot(bf16Dot) {}
+        prefillRowsPerBlock(prefillRowsPerBlock), bf16Dot(bf16Dot), intDot(intDot) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!llama::isBufferizedLinear(op))
+    std::optional<WeightStream> stream = matchWeights(op);
+    if (!stream)
       return failure();
     Location loc = op.getLoc();
-    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1], out = op.getDpsInits()[0];
-    Type weightType = cast<MemRefType>(w.getType()).getElementType();
+    Value x = op.getDpsInputs()[0], out = op.getDpsInits()[0];
+    Value w = stream->values;
     int64_t k = cast<MemRefType>(x.getType()).getDimSize(1);
-    // vdpbf16ps consumes pairs: 2 * lanes bf16 elements per f32 accumulator.
-    bool dot = bf16Dot && weightType.isBF16() && !op->hasAttr(llama::kF32InputsAttr);
-    int64_t chunk = dot ? 2 * lanes : lanes;
-    int64_t vectorK = k / chunk * chunk;
+    bool dot = stream->format == WeightStream::Format::BF16Dot;
+    int64_t vectorK = k / stream->chunk * stream->chunk;
 
     auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
     Value c0 = idx(0);
@@ -67,13 +92,27 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     int64_t tokenBlock =
         (ShapedType::isDynamic(tokenCount) || tokenCount >= kTokensPerBlock) ? kTokensPerBlock
                                                                              : 1;
-    int64_t rowBlock = tokenBlock > 1 ? prefillRowsPerBlock : rowsPerBlock;
+    int64_t rowBlock = tokenBlock > 1 ? prefillRows(*stream) : rowsPerBlock;
+    auto fn = op->getParentOfType<func::FuncOp>();
+    if (auto verifyTokens = fn ? fn->getAttrOfType<IntegerAttr>(llama::kRowsMatchStepAttr)
+                               : IntegerAttr();
+        verifyTokens && verifyTokens.getInt() > 1 &&
+        verifyTokens.getInt() <= kMaxVerifyTokensPerBlock) {
+      tokenBlock = verifyTokens.getInt();
+      rowBlock = std::clamp<int64_t>((kVectorRegisters - tokenBlock - 1) / tokenBlock, 1,
+                                     kMaxVerifyRowsPerBlock);
+    }
     Value fullBlocks = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, rows, idx(rowBlock)), idx(rowBlock));
     Value fullTokens = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
         idx(tokenBlock));
     Value xBf16 = dot ? roundActivations(rewriter, loc, x, tokens, vectorK) : Value();
+    std::optional<llama::QuantizedActivations> acts;
+    if (stream->intDot)
+      acts = llama::quantizeActivations(rewriter, loc, x, tokens, k,
+                                        stream->format == WeightStream::Format::Int4 ? stream->group
+                                                                                     : 0);
     // The leftover tokens run inside the same row block as the full token
     // blocks, while its weight rows are still in L1: a 5-token prompt reads
     // the weights from memory once, not twice.
@@ -90,13 +129,89 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     }
     for (auto [rowBegin, rowEnd, blockRows] :
          {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}})
-      buildBlockLoop(rewriter, loc, x, xBf16, w, out, weightType, rows, rowBegin, rowEnd,
-                     blockRows, tokenRanges, k, vectorK);
+      buildBlockLoop(rewriter, loc, x, xBf16, acts ? &*acts : nullptr, *stream, out, rows,
+                     rowBegin, rowEnd, blockRows, tokenRanges, k, vectorK);
     if (xBf16)
       memref::DeallocOp::create(rewriter, loc, xBf16);
+    if (acts)
+      llama::freeActivations(rewriter, loc, *acts);
     rewriter.eraseOp(op);
     return success();
   }
+
+  /// How the weights of a linear layer are read: plain float rows, bf16 rows
+  /// multiplied by vdpbf16ps, or quantized bytes with their scales (and
+  /// zeros).
+  struct WeightStream {
+    enum class Format { Float, BF16Dot, Int8, Int4 };
+    Format format = Format::Float;
+    Value values, scales, zeros;
+    /// Float formats: the stored element type.
+    Type elementType;
+    /// Int4: weights per scale and zero along k.
+    int64_t group = 0;
+    /// Weights along k per step of the vector loop, and the f32 vectors of
+    /// `lanes` they make (int4: 32 weights from 16 bytes, as two halves).
+    int64_t chunk = 0, parts = 1;
+    /// Quantized weights times bytes of quantized activations (vpdpbusd).
+    bool intDot = false;
+  };
+
+  std::optional<WeightStream> matchWeights(linalg::GenericOp op) const {
+    WeightStream s;
+    if (llama::isBufferizedLinear(op)) {
+      s.values = op.getDpsInputs()[1];
+      s.elementType = cast<MemRefType>(s.values.getType()).getElementType();
+      // vdpbf16ps consumes pairs: 2 * lanes bf16 elements per f32 accumulator.
+      bool dot = bf16Dot && s.elementType.isBF16() && !op->hasAttr(llama::kF32InputsAttr);
+      s.format = dot ? WeightStream::Format::BF16Dot : WeightStream::Format::Float;
+      s.chunk = dot ? 2 * lanes : lanes;
+      return s;
+    }
+    std::optional<llama::QuantizedLinear> q = llama::matchBufferizedQuantizedLinear(op);
+    if (!q)
+      return std::nullopt;
+    s.values = q->values;
+    s.scales = q->scales;
+    s.zeros = q->zeros;
+    s.elementType = rewriterI8(op);
+    // The integer dot path takes whole chunks of 64 columns, and int4
+    // groups of whole chunks; anything else takes the f32 path.
+    bool chunked = intDot && lanes == 16 && q->k % llama::kIntDotChunk == 0;
+    if (q->kind == llama::QuantKind::Int8) {
+      s.format = WeightStream::Format::Int8;
+      s.chunk = chunked ? llama::kIntDotChunk : lanes;
+      s.intDot = chunked;
+      return s;
+    }
+    // A block of 32 weights is 16 bytes: low nibbles are its first 16
+    // columns, high nibbles the next 16.
+    if (lanes != 16)
+      return std::nullopt;
+    s.format = WeightStream::Format::Int4;
+    s.group = q->group;
+    s.intDot = chunked && q->group % llama::kIntDotChunk == 0;
+    s.chunk = s.intDot ? llama::kIntDotChunk : 32;
+    s.parts = s.intDot ? 1 : 2;
+    return s;
+  }
+
+  /// Weight rows per block with blocks of 4 tokens: as many as leave the
+  /// accumulators, the activations and the weights in AVX-512's 32
+  /// registers. int4 in f32 also holds each row's scale and offset and two
+  /// activation vectors per token (3 rows: 12 + 8 + 6 + 2); int4 integer
+  /// dots hold an int32 and an f32 accumulator per (row, token) (3 rows: 24
+  /// + 4 + 1); int8 integer dots a lane-scale vector per token (4 rows: 16 +
+  /// 8 + 1).
+  int64_t prefillRows(const WeightStream &ws) const {
+    if (ws.format == WeightStream::Format::Int4)
+      return std::min<int64_t>(prefillRowsPerBlock, 3);
+    if (ws.intDot)
+      return std::min<int64_t>(prefillRowsPerBlock, 4);
+    return prefillRowsPerBlock;
+  }
+
+  static Type rewriterI8(Operation *op) { return IntegerType::get(op->getContext(), 8); }
 
   /// A bf16 copy (round to nearest even, vcvtneps2bf16) of the first
   /// `vectorK` columns of every token's activations. Made once per call, so
@@ -141,20 +256,16 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// block's activation rows with the block's weight rows. With `xBf16` (the
   /// activations rounded to bf16; bf16 weights only) the products are
   /// vdpbf16ps.
-  void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16, Value w,
-                      Value out, Type weightType, Value rows, Value rowBegin, Value rowEnd,
-                      int64_t rowBlock,
-                      ArrayRef<TokenRange> tokenRanges, int64_t k, int64_t vectorK) const {
+  void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16,
+                      const llama::QuantizedActivations *acts, const WeightStream &ws, Value out,
+                      Value rows, Value rowBegin, Value rowEnd,
+                      int64_t rowBlock, ArrayRef<TokenRange> tokenRanges, int64_t k,
+                      int64_t vectorK) const {
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value rowStep = arith::ConstantIndexOp::create(rewriter, loc, rowBlock);
     Type f32 = rewriter.getF32Type();
-    Type bf16 = rewriter.getBF16Type();
     bool dot = static_cast<bool>(xBf16);
-    int64_t chunk = dot ? 2 * lanes : lanes;
     auto accType = VectorType::get({lanes}, f32);
-    Value xSource = dot ? xBf16 : x;
-    auto xVecType = VectorType::get({chunk}, dot ? bf16 : f32);
-    auto weightVecType = VectorType::get({chunk}, weightType);
     auto offsets = [](OpBuilder &b, Location l, Value base, int64_t count) {
       SmallVector<Value> values{base};
       for (int64_t i = 1; i < count; ++i)
@@ -184,71 +295,45 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
             scf::ForOp::create(
                 b, l, range.begin, range.end, tokStep, ValueRange{},
                 [&](OpBuilder &b, Location l, Value n, ValueRange) {
-                  SmallVector<Value> tokIdx = offsets(b, l, n, tokBlock);
-                  Value c0 = arith::ConstantIndexOp::create(b, l, 0);
+                  BlockStep step{x, xBf16, acts, ws, offsets(b, l, n, tokBlock), rowsIdx,
+                                 range.prefetch ? nextRows : SmallVector<Value>{}};
                   Value zero = arith::ConstantOp::create(
                       b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-                  // Accumulator (r, t) is at index r * tokBlock + t.
-                  SmallVector<Value> init(rowBlock * tokBlock, zero);
-                  Value kEnd = arith::ConstantIndexOp::create(b, l, vectorK);
-                  Value kStep = arith::ConstantIndexOp::create(b, l, chunk);
-                  auto kLoop = scf::ForOp::create(
-                      b, l, c0, kEnd, kStep, init,
-                      [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
-                        // Each token's activations are loaded once per chunk for all rows.
-                        SmallVector<Value> xs;
-                        for (int64_t t = 0; t < tokBlock; ++t)
-                          xs.push_back(vector::LoadOp::create(b, l, xVecType, xSource,
-                                                              ValueRange{tokIdx[t], kk}));
-                        if (range.prefetch)
-                          for (Value r : nextRows)
-                            memref::PrefetchOp::create(b, l, w, ValueRange{r, kk},
-                                                       /*isWrite=*/false, /*localityHint=*/2,
-                                                       /*isDataCache=*/true);
-                        SmallVector<Value> next;
-                        for (int64_t r = 0; r < rowBlock; ++r) {
-                          Value wv = vector::LoadOp::create(b, l, weightVecType, w,
-                                                            ValueRange{rowsIdx[r], kk});
-                          if (!dot && weightType != f32)
-                            wv = arith::ExtFOp::create(b, l, accType, wv);
-                          for (int64_t t = 0; t < tokBlock; ++t) {
-                            Value acc = accs[r * tokBlock + t];
-                            next.push_back(
-                                dot ? x86vector::DotBF16Op::create(b, l, accType, acc, xs[t], wv)
-                                          .getResult()
-                                    : vector::FMAOp::create(b, l, wv, xs[t], acc).getResult());
-                          }
-                        }
-                        scf::YieldOp::create(b, l, next);
-                      });
+                  // Accumulator (r, t) is at index r * tokBlock + t; with
+                  // int4 integer dots, the group offsets' scalar sums follow.
+                  SmallVector<Value> accs(rowBlock * tokBlock, zero);
+                  bool offsets = ws.intDot && ws.format == WeightStream::Format::Int4;
+                  if (offsets)
+                    accs.append(rowBlock * tokBlock,
+                                arith::ConstantOp::create(b, l, b.getF32FloatAttr(0)));
+                  accs = buildVectorK(b, l, step, accs, vectorK);
                   for (int64_t r = 0; r < rowBlock; ++r)
                     for (int64_t t = 0; t < tokBlock; ++t) {
                       Value sum = vector::ReductionOp::create(
-                          b, l, vector::CombiningKind::ADD, kLoop.getResult(r * tokBlock + t),
+                          b, l, vector::CombiningKind::ADD, accs[r * tokBlock + t],
                           arith::FastMathFlags::reassoc);
-                      // The k tail, when k is not a multiple of the lanes.
-                      if (vectorK < k) {
-                        auto tail = scf::ForOp::create(
-                            b, l, kEnd, arith::ConstantIndexOp::create(b, l, k), c1,
-                            ValueRange{sum},
-                            [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
-                              Value xs = memref::LoadOp::create(b, l, x, ValueRange{tokIdx[t], kk});
-                              // The same bf16 rounding as the vector chunks.
-                              if (dot)
-                                xs = arith::ExtFOp::create(
-                                    b, l, f32, arith::TruncFOp::create(b, l, bf16, xs).getResult());
-                              Value ws =
-                                  memref::LoadOp::create(b, l, w, ValueRange{rowsIdx[r], kk});
-                              if (weightType != f32)
-                                ws = arith::ExtFOp::create(b, l, f32, ws);
-                              Value p = arith::MulFOp::create(b, l, xs, ws);
-                              scf::YieldOp::create(
-                                  b, l, ValueRange{arith::AddFOp::create(b, l, acc[0], p)});
-                            });
-                        sum = tail.getResult(0);
-                      }
+                      if (offsets)
+                        sum = arith::AddFOp::create(b, l, sum,
+                                                    accs[(rowBlock + r) * tokBlock + t]);
+                      // int8 integer dots: take off what the sign flip added.
+                      if (ws.intDot && ws.format == WeightStream::Format::Int8)
+                        sum = arith::SubFOp::create(
+                            b, l, sum,
+                            memref::LoadOp::create(b, l, acts->signCorrection,
+                                                   ValueRange{step.tokens[t]}));
+                      // The k tail, when k is not a multiple of the chunk.
+                      if (vectorK < k)
+                        sum = buildScalarTail(b, l, step, r, t, sum, vectorK, k, dot);
+                      // int8: the row's scale multiplies the whole dot product.
+                      if (ws.format == WeightStream::Format::Int8)
+                        sum = arith::MulFOp::create(
+                            b, l, sum,
+                            arith::ExtFOp::create(
+                                b, l, f32,
+                                memref::LoadOp::create(b, l, ws.scales, ValueRange{rowsIdx[r]})
+                                    .getResult()));
                       // The destination holds the generic's initial value (zero).
-                      ValueRange at{tokIdx[t], rowsIdx[r]};
+                      ValueRange at{step.tokens[t], rowsIdx[r]};
                       Value old = memref::LoadOp::create(b, l, out, at);
                       memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, sum), out, at);
                     }
@@ -259,8 +344,299 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
         });
   }
 
+  /// What one block of (row, token) accumulators reads.
+  struct BlockStep {
+    Value x, xBf16;
+    /// The activations as bytes (int-dot).
+    const llama::QuantizedActivations *acts;
+    const WeightStream &ws;
+    SmallVector<Value> tokens, rows;
+    /// Rows to prefetch while computing (empty: none).
+    SmallVector<Value> prefetchRows;
+  };
+
+  /// The vector part of the k loop, [0, vectorK): one loop over the chunks,
+  /// or for int4 a loop over the groups (whose scales and zeros each row
+  /// loads once) around a loop over the group's chunks, then the vector
+  /// chunks of a last, partial group.
+  SmallVector<Value> buildVectorK(OpBuilder &b, Location l, const BlockStep &step,
+                                  SmallVector<Value> accs, int64_t vectorK) const {
+    auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
+    if (step.ws.format != WeightStream::Format::Int4)
+      return buildChunks(b, l, step, idx(0), idx(vectorK), accs, {});
+    // With integer dots, accs holds the vector accumulators, then one scalar
+    // per (row, token) summing each group's offset z - 8 s times the
+    // token's group sum.
+    size_t vectors = step.rows.size() * step.tokens.size();
+    auto group = [&](OpBuilder &b, Location l, Value g, Value begin, Value end,
+                     ValueRange in) -> SmallVector<Value> {
+      SmallVector<GroupParams> params = groupParams(b, l, step, g);
+      if (!step.ws.intDot)
+        return buildChunks(b, l, step, begin, end, in, params);
+      // Integer dots: the group's products add up in int32 lanes, then
+      // count once, times the token's block scale d and the row's s; the
+      // offsets add (z - 8 s) * d * sum(q).
+      Value none = arith::ConstantOp::create(
+          b, l, DenseElementsAttr::get(VectorType::get({lanes}, b.getI32Type()),
+                                       b.getI32IntegerAttr(0)));
+      SmallVector<Value> sums = buildChunks(b, l, step, begin, end,
+                                            SmallVector<Value>(vectors, none), params);
+      auto accType = VectorType::get({lanes}, b.getF32Type());
+      SmallVector<Value> out;
+      SmallVector<Value> offsets;
+      for (auto [r, p] : llvm::enumerate(params))
+        for (auto [t, token] : llvm::enumerate(step.tokens)) {
+          size_t i = r * step.tokens.size() + t;
+          Value d = memref::LoadOp::create(b, l, step.acts->groupScales, ValueRange{token, g});
+          Value scale = vector::BroadcastOp::create(b, l, accType,
+                                                    arith::MulFOp::create(b, l, d, p.scale));
+          out.push_back(vector::FMAOp::create(
+              b, l, arith::SIToFPOp::create(b, l, accType, sums[i]), scale, in[i]));
+          Value q = memref::LoadOp::create(b, l, step.acts->groupSums, ValueRange{token, g});
+          offsets.push_back(arith::AddFOp::create(b, l, in[vectors + i],
+                                                  arith::MulFOp::create(b, l, p.offset, q)));
+        }
+      out.append(offsets);
+      return out;
+    };
+    int64_t size = step.ws.group, fullGroups = vectorK / size;
+    if (fullGroups > 0) {
+      auto loop = scf::ForOp::create(
+          b, l, idx(0), idx(fullGroups), idx(1), accs,
+          [&](OpBuilder &b, Location l, Value g, ValueRange iter) {
+            Value begin = arith::MulIOp::create(b, l, g, arith::ConstantIndexOp::create(b, l, size));
+            Value end = arith::AddIOp::create(b, l, begin, arith::ConstantIndexOp::create(b, l, size));
+            scf::YieldOp::create(b, l, group(b, l, g, begin, end, iter));
+          });
+      accs.assign(loop.getResults().begin(), loop.getResults().end());
+    }
+    if (vectorK > fullGroups * size)
+      accs = group(b, l, idx(fullGroups), idx(fullGroups * size), idx(vectorK), accs);
+    return accs;
+  }
+
+  /// An int4 group's parameters for one row: a weight is `q * s + (z - 8 s)`.
+  struct GroupParams {
+    Value scale, offset;       ///< s and z - 8 s
+    Value scaleV, offsetV;     ///< the same, broadcast to `lanes`
+  };
+
+  /// Per row of the block, the int4 group `g`'s scale and offset.
+  SmallVector<GroupParams> groupParams(OpBuilder &b, Location l, const BlockStep &step,
+                                       Value g) const {
+    Type f32 = b.getF32Type();
+    auto vec = VectorType::get({lanes}, f32);
+    SmallVector<GroupParams> params;
+    for (Value row : step.rows) {
+      Value s = arith::ExtFOp::create(
+          b, l, f32, memref::LoadOp::create(b, l, step.ws.scales, ValueRange{row, g}).getResult());
+      Value z = arith::ExtFOp::create(
+          b, l, f32, memref::LoadOp::create(b, l, step.ws.zeros, ValueRange{row, g}).getResult());
+      Value eight = arith::ConstantOp::create(b, l, b.getF32FloatAttr(8.0f));
+      Value m = arith::SubFOp::create(b, l, z, arith::MulFOp::create(b, l, eight, s));
+      params.push_back({s, m, vector::BroadcastOp::create(b, l, vec, s),
+                        vector::BroadcastOp::create(b, l, vec, m)});
+    }
+    return params;
+  }
+
+  /// The weights of `row` for the chunk at column `kk`, as `parts` f32
+  /// vectors (bf16 pairs for vdpbf16ps).
+  SmallVector<Value> loadWeights(OpBuilder &b, Location l, const WeightStream &ws, Value row,
+                                 Value kk, const GroupParams *params) const {
+    Type f32 = b.getF32Type();
+    auto accType = VectorType::get({lanes}, f32);
+    // Integer dots: 64 unsigned bytes.
+    if (ws.intDot && ws.format == WeightStream::Format::Int8)
+      return {llama::flipSign(b, l,
+                              vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()),
+                                                     ws.values, ValueRange{row, kk}))};
+    if (ws.intDot) {
+      Value byte = arith::DivUIOp::create(b, l, kk, arith::ConstantIndexOp::create(b, l, 2));
+      return {llama::unpackNibbles(
+          b, l,
+          vector::LoadOp::create(b, l, VectorType::get({32}, b.getI8Type()), ws.values,
+                                 ValueRange{row, byte}))};
+    }
+    switch (ws.format) {
+    case WeightStream::Format::BF16Dot:
+      return {vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, ws.elementType), ws.values,
+                                     ValueRange{row, kk})};
+    case WeightStream::Format::Float: {
+      Value wv = vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, ws.elementType),
+                                        ws.values, ValueRange{row, kk});
+      if (ws.elementType != f32)
+        wv = arith::ExtFOp::create(b, l, accType, wv);
+      return {wv};
+    }
+    case WeightStream::Format::Int8: {
+      Value q = vector::LoadOp::create(b, l, VectorType::get({lanes}, b.getI8Type()), ws.values,
+                                       ValueRange{row, kk});
+      return {arith::SIToFPOp::create(b, l, accType, q)};
+    }
+    case WeightStream::Format::Int4: {
+      // 16 bytes hold the chunk's 32 nibbles: widen to i32 lanes, then the
+      // low nibbles (columns kk..kk+15) and high ones (kk+16..kk+31).
+      Value byte = arith::DivUIOp::create(b, l, kk, arith::ConstantIndexOp::create(b, l, 2));
+      auto i32Type = VectorType::get({lanes}, b.getI32Type());
+      Value packed = vector::LoadOp::create(b, l, VectorType::get({lanes}, b.getI8Type()),
+                                            ws.values, ValueRange{row, byte});
+      Value wide = arith::ExtUIOp::create(b, l, i32Type, packed);
+      auto splat = [&](int32_t v) {
+        return arith::ConstantOp::create(b, l,
+                                         DenseElementsAttr::get(i32Type, b.getI32IntegerAttr(v)));
+      };
+      Value low = arith::AndIOp::create(b, l, wide, splat(15));
+      Value high = arith::ShRUIOp::create(b, l, wide, splat(4));
+      SmallVector<Value> parts;
+      for (Value nibbles : {low, high}) {
+        Value q = arith::UIToFPOp::create(b, l, accType, nibbles);
+        parts.push_back(vector::FMAOp::create(b, l, q, params->scaleV, params->offsetV));
+      }
+      return parts;
+    }
+    }
+    return {};
+  }
+
+  /// for kk in [begin, end) step chunk: every (row, token) accumulator of
+  /// the block += the products of the chunk. `params`: int4's per-row group
+  /// scale and offset.
+  SmallVector<Value> buildChunks(OpBuilder &b, Location l, const BlockStep &step, Value begin,
+                                 Value end, ValueRange accs, ArrayRef<GroupParams> params) const {
+    const WeightStream &ws = step.ws;
+    bool dot = ws.format == WeightStream::Format::BF16Dot;
+    Type f32 = b.getF32Type();
+    auto accType = VectorType::get({lanes}, f32);
+    int64_t tokBlock = step.tokens.size(), rowBlock = step.rows.size();
+    Value kStep = arith::ConstantIndexOp::create(b, l, ws.chunk);
+    auto loop = scf::ForOp::create(
+        b, l, begin, end, kStep, accs,
+        [&](OpBuilder &b, Location l, Value kk, ValueRange accs) {
+          // Each token's activations are loaded once per chunk for all rows.
+          SmallVector<SmallVector<Value>> xs(tokBlock);
+          for (int64_t t = 0; t < tokBlock; ++t) {
+            if (ws.intDot) {
+              // The token's 64 bytes (int8: and the scale of each lane's
+              // block; int4 scales whole groups).
+              xs[t].push_back(vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()),
+                                                     step.acts->values,
+                                                     ValueRange{step.tokens[t], kk}));
+              if (step.acts->laneScales) {
+                Value chunk = arith::DivUIOp::create(
+                    b, l, kk, arith::ConstantIndexOp::create(b, l, llama::kIntDotChunk));
+                xs[t].push_back(vector::LoadOp::create(
+                    b, l, accType, step.acts->laneScales,
+                    ValueRange{step.tokens[t], chunk, arith::ConstantIndexOp::create(b, l, 0)}));
+              }
+              continue;
+            }
+            if (dot) {
+              xs[t].push_back(vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, b.getBF16Type()),
+                                                     step.xBf16, ValueRange{step.tokens[t], kk}));
+              continue;
+            }
+            for (int64_t p = 0; p < ws.parts; ++p) {
+              Value col = p == 0 ? kk
+                                 : arith::AddIOp::create(
+                                       b, l, kk, arith::ConstantIndexOp::create(b, l, p * lanes))
+                                       .getResult();
+              xs[t].push_back(vector::LoadOp::create(b, l, accType, step.x,
+                                                     ValueRange{step.tokens[t], col}));
+            }
+          }
+          if (!step.prefetchRows.empty()) {
+            Value at = ws.format == WeightStream::Format::Int4
+                           ? arith::DivUIOp::create(b, l, kk,
+                                                    arith::ConstantIndexOp::create(b, l, 2))
+                                 .getResult()
+                           : kk;
+            for (Value r : step.prefetchRows)
+              memref::PrefetchOp::create(b, l, ws.values, ValueRange{r, at},
+                                         /*isWrite=*/false, /*localityHint=*/2,
+                                         /*isDataCache=*/true);
+          }
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rowBlock; ++r) {
+            const GroupParams *rowParams = params.empty() ? nullptr : &params[r];
+            SmallVector<Value> wv = loadWeights(b, l, ws, step.rows[r], kk, rowParams);
+            for (int64_t t = 0; t < tokBlock; ++t) {
+              Value acc = accs[r * tokBlock + t];
+              if (ws.intDot && ws.format == WeightStream::Format::Int4) {
+                // The group's int32 sums (buildVectorK scales them).
+                next.push_back(llama::vnniDot(b, l, wv[0], xs[t][0], acc));
+                continue;
+              }
+              if (ws.intDot) {
+                // sum += float(q · x) * d per lane.
+                Value dots = arith::SIToFPOp::create(b, l, accType,
+                                                     llama::vnniDot(b, l, wv[0], xs[t][0]));
+                next.push_back(vector::FMAOp::create(b, l, dots, xs[t][1], acc));
+                continue;
+              }
+              for (size_t p = 0; p < wv.size(); ++p)
+                acc = dot ? x86vector::DotBF16Op::create(b, l, accType, acc, xs[t][p], wv[p])
+                                .getResult()
+                          : vector::FMAOp::create(b, l, wv[p], xs[t][p], acc).getResult();
+              next.push_back(acc);
+            }
+          }
+          scf::YieldOp::create(b, l, next);
+        });
+    return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+  }
+
+  /// sum + the scalar products of columns [vectorK, k) for row r, token t
+  /// (int8: before the row's scale, which the caller applies).
+  Value buildScalarTail(OpBuilder &b, Location l, const BlockStep &step, int64_t r, int64_t t,
+                        Value sum, int64_t vectorK, int64_t k, bool dot) const {
+    const WeightStream &ws = step.ws;
+    Type f32 = b.getF32Type(), bf16 = b.getBF16Type();
+    Value row = step.rows[r], token = step.tokens[t];
+    auto tail = scf::ForOp::create(
+        b, l, arith::ConstantIndexOp::create(b, l, vectorK), arith::ConstantIndexOp::create(b, l, k),
+        arith::ConstantIndexOp::create(b, l, 1), ValueRange{sum},
+        [&](OpBuilder &b, Location l, Value kk, ValueRange acc) {
+          Value xs = memref::LoadOp::create(b, l, step.x, ValueRange{token, kk});
+          // The same bf16 rounding as the vector chunks.
+          if (dot)
+            xs = arith::ExtFOp::create(b, l, f32,
+                                       arith::TruncFOp::create(b, l, bf16, xs).getResult());
+          Value w;
+          switch (ws.format) {
+          case WeightStream::Format::Float:
+          case WeightStream::Format::BF16Dot:
+            w = memref::LoadOp::create(b, l, ws.values, ValueRange{row, kk});
+            if (w.getType() != f32)
+              w = arith::ExtFOp::create(b, l, f32, w);
+            break;
+          case WeightStream::Format::Int8:
+            w = arith::SIToFPOp::create(
+                b, l, f32, memref::LoadOp::create(b, l, ws.values, ValueRange{row, kk}));
+            break;
+          case WeightStream::Format::Int4: {
+            Value byte = memref::LoadOp::create(b, l, ws.values,
+                                                ValueRange{row, llama::int4ByteIndex(b, l, kk)});
+            Value g = arith::DivUIOp::create(b, l, kk,
+                                             arith::ConstantIndexOp::create(b, l, ws.group));
+            auto param = [&](Value tensor) {
+              return arith::ExtFOp::create(b, l, f32,
+                                           memref::LoadOp::create(b, l, tensor, ValueRange{row, g}).getResult())
+                  .getResult();
+            };
+            w = llama::dequantizeScalar(b, l, llama::QuantKind::Int4, byte, kk, param(ws.scales),
+                                        param(ws.zeros));
+            break;
+          }
+          }
+          Value p = arith::MulFOp::create(b, l, xs, w);
+          scf::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, acc[0], p)});
+        });
+    return tail.getResult(0);
+  }
+
   int64_t lanes, rowsPerBlock, prefillRowsPerBlock;
-  bool bf16Dot;
+  bool bf16Dot, intDot;
 };
 
 struct LlamaVectorizeLinearPass
@@ -273,7 +649,7 @@ struct LlamaVectorizeLinearPass
     }
     RewritePatternSet patterns(&getContext());
     patterns.add<VectorizeLinearPattern>(&getContext(), lanes, rowsPerBlock, prefillRowsPerBlock,
-                                         bf16Dot);
+                                         bf16Dot, intDot);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -117,9 +117,11 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   meta["producer"] = "llamac 0.1";
   meta["model"] = modelToJson(c.config);
   meta["target"] = {{"name", c.targetName}, {"chip", c.chip}, {"bf16_dot", c.bf16Dot}};
+  if (c.intDot)
+    meta["target"]["int_dot"] = true;
   if (c.targetName == "cpu")
     meta["target"]["cpu_features"] = c.cpuFeatures;
-  meta["tokenizer"] = {{"kind", "sentencepiece"}, {"offset", tokenizerOffset},
+  meta["tokenizer"] = {{"kind", c.tokenizerKind}, {"offset", tokenizerOffset},
                        {"size", c.tokenizer.size()}};
   meta["kernels"] = {{"format", c.kernelFormat}, {"offset", kernelsOffset},
                      {"size", c.kernelLibrary.size()}};
@@ -145,6 +147,9 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
                              {{"prologue", dispatchesToJson(ep.prologue)},
                               {"layer_body", dispatchesToJson(ep.layerBody)},
                               {"epilogue", dispatchesToJson(ep.epilogue)}}}};
+    // Written only where true: older readers need not know it.
+    if (ep.rowsMatchStep)
+      entryPoints[ep.name]["rows_match_step"] = true;
   }
   meta["entry_points"] = std::move(entryPoints);
   std::string metadata = meta.dump();

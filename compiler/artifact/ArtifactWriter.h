@@ -34,8 +34,12 @@ struct ArtifactContents {
   std::vector<std::string> cpuFeatures;
   /// bf16 linear layers round their activations to bf16 (vdpbf16ps).
   bool bf16Dot = false;
-  /// The serialized sentencepiece model.
+  /// int8/int4 linear layers quantize their activations to bytes (vpdpbusd).
+  bool intDot = false;
+  /// The serialized tokenizer, of kind `tokenizerKind`.
   std::string tokenizer;
+  /// "sentencepiece" or "bpe" (runtime/tokenizer/Tokenizer.h).
+  std::string tokenizerKind = "sentencepiece";
   std::string kernelLibrary;
   /// "elf-shared-object" (cpu), "cubin" (nvvm) or "hsaco" (rocdl).
   std::string kernelFormat = "elf-shared-object";

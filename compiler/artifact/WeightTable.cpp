@@ -25,6 +25,8 @@ std::optional<DType> dtypeOf(Type type) {
     return DType::BF16;
   if (type.isF16())
     return DType::F16;
+  if (type.isInteger(8))
+    return DType::I8;
   return std::nullopt;
 }
 
@@ -54,6 +56,43 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
   llvm::StringMap<size_t> index;
   // The first problem; errors cannot leave the walk's callback.
   std::string problem;
+  // What each quantized tensor encodes, and the shape of the float matrix
+  // it is the encoding of, from the dequantize ops that read them.
+  llvm::StringMap<QuantizedFrom> quantizedFrom;
+  llvm::StringMap<std::vector<int64_t>> sourceShapes;
+  module.walk([&](llama::DequantizeOp op) {
+    QuantizedFrom from;
+    from.source = op.getSource().str();
+    from.kind = op.getKind() == llama::QuantKind::Int8 ? QuantizedFrom::Kind::Int8
+                                                       : QuantizedFrom::Kind::Int4;
+    from.group = op.getGroup().value_or(0);
+    from.gptq = op.getGptq();
+    std::vector<int64_t> shape;
+    for (auto [part, operand] :
+         {std::pair{QuantizedFrom::Part::Values, op.getValues()},
+          std::pair{QuantizedFrom::Part::Scales, op.getScales()},
+          std::pair{QuantizedFrom::Part::Zeros, op.getZeros()}}) {
+      if (!operand)
+        continue;
+      auto weight = operand.getDefiningOp<llama::WeightOp>();
+      if (!weight) {
+        problem = "internal error: a dequantized weight of '" + from.source +
+                  "' does not read a stored tensor";
+        return WalkResult::interrupt();
+      }
+      if (shape.empty()) {
+        if (weight.getLayer())
+          shape.push_back(config.getLayers());
+        llvm::append_range(shape, op.getType().getShape());
+      }
+      from.part = part;
+      quantizedFrom[weight.getName()] = from;
+      sourceShapes[weight.getName()] = shape;
+    }
+    return WalkResult::advance();
+  });
+  if (!problem.empty())
+    return makeError(problem);
   module.walk([&](llama::WeightOp op) {
     auto type = cast<RankedTensorType>(op.getResult().getType());
     std::string name = op.getName().str();
@@ -61,11 +100,13 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
     if (!dtype) {
       problem = llvm::formatv("internal error: weight '{0}' has element type "
                               "{1}, which the artifact cannot store (f32, "
-                              "bf16 or f16)",
+                              "bf16, f16 or i8)",
                               name, typeText(type.getElementType()));
       return WalkResult::interrupt();
     }
-    WeightSpec spec{name, *dtype, {}};
+    WeightSpec spec{name, *dtype, {}, std::nullopt};
+    if (auto it = quantizedFrom.find(name); it != quantizedFrom.end())
+      spec.quantized = it->second;
     if (op.getLayer())
       spec.shape.push_back(config.getLayers());
     llvm::append_range(spec.shape, type.getShape());
@@ -89,6 +130,23 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
     return makeError(problem);
 
   for (const WeightSpec &spec : table) {
+    if (spec.quantized) {
+      // Its bytes do not exist yet: the source it is computed from must.
+      const WeightEntry *source = store.lookup(spec.quantized->source);
+      const std::vector<int64_t> &shape = sourceShapes[spec.name];
+      if (!source)
+        return makeError("internal error: the compiled model quantizes weight '" +
+                         spec.quantized->source + "', which the checkpoint does not provide");
+      if (source->shape != shape)
+        return makeError(llvm::formatv(
+            "internal error: the compiled model quantizes weight '{0}' as {1}, the "
+            "checkpoint holds it as {2}",
+            spec.quantized->source, formatShape(shape), formatShape(source->shape)));
+      continue;
+    }
+    if (spec.dtype == DType::I8)
+      return makeError("internal error: weight '" + spec.name +
+                       "' is stored as i8 but no dequantize reads it");
     const WeightEntry *entry = store.lookup(spec.name);
     if (!entry)
       return makeError("internal error: the compiled model uses weight '" +
@@ -101,8 +159,13 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
   }
   // The checkpoint's order: the layout does not depend on how passes
   // happened to order the ops.
+  // A quantized tensor takes its source's place; its parts in the order
+  // values, scales, zeros.
   auto position = [&](const WeightSpec &spec) {
-    return store.lookup(spec.name) - store.entries().data();
+    if (spec.quantized)
+      return std::pair(store.lookup(spec.quantized->source) - store.entries().data(),
+                       1 + static_cast<int>(spec.quantized->part));
+    return std::pair(store.lookup(spec.name) - store.entries().data(), 0);
   };
   std::stable_sort(table.begin(), table.end(),
                    [&](const WeightSpec &a, const WeightSpec &b) {

@@ -9,9 +9,11 @@
 // embeddings the classifier names `tok_embeddings`, so the table is stored
 // once), and one named by several ops is written once.
 //
-// Today the only transform from the checkpoint is a dtype conversion: each
-// tensor's bytes are the weight store's tensor of the same name and shape,
-// converted to the IR's element type.
+// A tensor's bytes are the weight store's tensor of the same name and shape,
+// converted to the IR's element type; or, for the tensors a
+// `llama.dequantize` reads (values, scales, zeros), the quantized encoding of
+// its `source` tensor, which compiler/quantize/ adds to the store before the
+// artifact is written.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,12 +26,28 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace llamac {
 
 class WeightStore;
+
+/// Which part of which quantized encoding of a weight-store tensor a
+/// quantized tensor holds (from the `llama.dequantize` that reads it).
+struct QuantizedFrom {
+  enum class Kind { Int8, Int4 };
+  enum class Part { Values, Scales, Zeros };
+  /// The weight-store tensor the bytes are computed from.
+  std::string source;
+  Kind kind = Kind::Int8;
+  /// Int4: columns per scale and zero.
+  int64_t group = 0;
+  /// Int4 values chosen by GPTQ instead of rounding to nearest.
+  bool gptq = false;
+  Part part = Part::Values;
+};
 
 /// One tensor of the artifact's weights table.
 struct WeightSpec {
@@ -41,14 +59,18 @@ struct WeightSpec {
   /// The stored shape: the op's result shape, behind the number of layers
   /// for ops that take a `layer` operand.
   std::vector<int64_t> shape;
+  /// Set for the tensors of a quantized weight.
+  std::optional<QuantizedFrom> quantized;
 
   uint64_t byteSize() const;
 };
 
 /// The weights `module` (a llama-level module carrying `llama.config`)
-/// uses, in the weight store's order. Fails, naming the weight, when two ops
+/// uses, in the weight store's order (a quantized tensor at its source's
+/// place: values, scales, zeros). Fails, naming the weight, when two ops
 /// disagree about a tensor's type, when an element type has no artifact
-/// dtype, or when `store` lacks the tensor or holds it in another shape.
+/// dtype, or when `store` lacks the tensor (a quantized one: its source) or
+/// holds it in another shape.
 llvm::Expected<std::vector<WeightSpec>>
 collectWeightTable(mlir::ModuleOp module, const WeightStore &store);
 

@@ -5,6 +5,7 @@
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/graph/GraphBuilder.h"
 #include "compiler/import/Checkpoint.h"
+#include "compiler/quantize/QuantizedWeights.h"
 #include "compiler/support/CheckedMath.h"
 #include "compiler/support/OutputFile.h"
 #include "compiler/targets/cpu/CpuCodegen.h"
@@ -122,6 +123,22 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                      "gfx90a, gfx94x); '" + chip + "' has none");
   if (options.output.empty())
     return makeError("no output given: use -o <artifact>");
+  const std::string &quantize = options.quantize.empty() ? "none" : options.quantize;
+  if (!llvm::is_contained({"none", "int8", "int4", "int4-gptq"}, quantize))
+    return makeError("unknown --quantize '" + quantize +
+                     "' (one of: none, int8, int4, int4-gptq)");
+  bool int4 = quantize == "int4" || quantize == "int4-gptq";
+  if (options.groupSize != 0 && !int4)
+    return makeError("--group-size applies to --quantize int4 and int4-gptq only");
+  int64_t groupSize = options.groupSize ? options.groupSize : 128;
+  if (int4 && !llvm::is_contained({32, 64, 128, 256}, groupSize))
+    return makeError("--group-size must be 32, 64, 128 or 256, got " +
+                     std::to_string(groupSize));
+  if (quantize == "int4-gptq")
+    return makeError("--quantize int4-gptq needs --calibration FILE (not implemented yet)");
+  if (gpu && quantize != "none")
+    return makeError("--quantize " + quantize + " is not supported for --target " +
+                     options.target + " yet (cpu only)");
 
   // Refuse an output that cannot be written safely before any work: the
   // input itself, a device, a FIFO or a directory. The checkpoint's other
@@ -148,7 +165,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   DType dtype = ckpt->weights.entries().front().sourceType;
   if (!options.dtype.empty()) {
     std::optional<DType> parsed = parseDTypeName(options.dtype);
-    if (!parsed)
+    if (!parsed || !isFloatDType(*parsed))
       return makeError("unknown --dtype '" + options.dtype + "' (one of: f32, bf16, f16)");
     dtype = *parsed;
   }
@@ -160,6 +177,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                                        .Default(std::nullopt);
   if (!bf16Dot)
     return makeError("unknown --bf16-dot '" + options.bf16Dot + "' (one of: auto, on, off)");
+  std::optional<IntDot> intDot = llvm::StringSwitch<std::optional<IntDot>>(options.intDot)
+                                     .Case("auto", IntDot::Auto)
+                                     .Case("on", IntDot::On)
+                                     .Case("off", IntDot::Off)
+                                     .Default(std::nullopt);
+  if (!intDot)
+    return makeError("unknown --int-dot '" + options.intDot + "' (one of: auto, on, off)");
 
   if (options.maxSeqLen < 0)
     return makeError("--max-seq-len must be positive");
@@ -180,7 +204,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   DType kvDtype = dtype;
   if (!options.kvDtype.empty()) {
     std::optional<DType> parsed = parseDTypeName(options.kvDtype);
-    if (!parsed)
+    if (!parsed || !isFloatDType(*parsed))
       return makeError("unknown --kv-dtype '" + options.kvDtype + "' (one of: f32, bf16, f16)");
     kvDtype = *parsed;
   }
@@ -193,14 +217,27 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   int64_t prefill = options.prefillTokens ? options.prefillTokens : std::min<int64_t>(kDefaultPrefillTokens, maxSeqLen);
   if (prefill <= 0 || prefill > maxSeqLen)
     return makeError("--prefill-tokens must be in [1, max-seq-len]");
+  if (options.speculateK < 0)
+    return makeError("--speculate-k must not be negative (0 = no verify entry point)");
+  if (options.speculateK + 1 > maxSeqLen)
+    return makeError("--speculate-k " + llvm::Twine(options.speculateK) +
+                     " needs a verify entry point of " + llvm::Twine(options.speculateK + 1) +
+                     " tokens, more than --max-seq-len " + llvm::Twine(maxSeqLen));
 
   if (options.summary) {
     printSummary(*ckpt, dtype, llvm::outs());
     llvm::outs() << llvm::formatv(
-        "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}\n", maxSeqLen,
+        "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}, verify {4}, weights {5}\n",
+        maxSeqLen,
         options.maxSeqLen ? "" : " (the default: min(the model's, " +
                                      std::to_string(kDefaultMaxSeqLen) + "))",
-        prefill, dtypeName(kvDtype));
+        prefill, dtypeName(kvDtype),
+        options.speculateK ? std::to_string(options.speculateK + 1) + " tokens (--speculate-k " +
+                                 std::to_string(options.speculateK) + ")"
+                           : std::string("none (--speculate-k 0)"),
+        quantize == "none"  ? std::string(dtypeName(dtype))
+        : int4 ? quantize + " (groups of " + std::to_string(groupSize) + ")"
+               : quantize);
   }
 
   // The phases are partly textual pipelines of upstream passes.
@@ -232,6 +269,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return BFloat16Type::get(&context);
     case DType::F16:
       return Float16Type::get(&context);
+    case DType::I8:
+      return IntegerType::get(&context, 8);
     }
     return Float32Type::get(&context);
   };
@@ -246,6 +285,11 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   // decode replays (captured as a graph on GPUs). The runtime chooses among
   // them by what the metadata says, not by name.
   graph.entryPoints = {{"prefill", prefill, false}, {"decode", 1, true}};
+  // Speculative decoding's verify: K + 1 tokens whose rows equal decode's,
+  // replayed per round like the step (a graph on GPUs).
+  if (options.speculateK > 0)
+    graph.entryPoints.push_back({"verify", options.speculateK + 1, /*captureAsGraph=*/true,
+                                 /*rowsMatchStep=*/true});
   auto config = toConfigAttr(&context, ckpt->config, maxSeqLen);
   OwningOpRef<ModuleOp> model = buildModelModule(&context, config, graph);
   if (failed(verify(*model)))
@@ -267,12 +311,31 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     dumpIf("optimize", *model);
   }
 
+  {
+    progress.phase(quantize == "none" ? "running phase quantize (nothing to do)"
+                                      : "running phase quantize (" + quantize + ")");
+    QuantizePipelineOptions quantizeOptions;
+    quantizeOptions.scheme = quantize;
+    quantizeOptions.groupSize = groupSize;
+    PassManager pm(&context);
+    buildQuantizePipeline(pm, quantizeOptions);
+    if (failed(pm.run(*model)))
+      return makeError("phase 'quantize' failed: " + diagnostic);
+    dumpIf("quantize", *model);
+  }
+
   // The weights as the optimized graph uses them, before partitioning turns
   // the llama.weight ops into bindings.
   llvm::Expected<std::vector<WeightSpec>> weightTable =
       collectWeightTable(*model, ckpt->weights);
   if (!weightTable)
     return weightTable.takeError();
+  // Quantized tensors get their bytes now, from their sources.
+  if (quantize != "none") {
+    progress.phase("quantizing weights (" + quantize + ")");
+    if (llvm::Error err = addQuantizedWeights(*weightTable, ckpt->weights))
+      return err;
+  }
 
   // From here on `model` holds the kernel module.
   progress.phase("partitioning into kernels");
@@ -338,6 +401,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     CpuCodegenOptions codegen;
     codegen.chip = options.chip;
     codegen.bf16Dot = *bf16Dot;
+    // Only quantized weights have anything to multiply as bytes.
+    codegen.intDot = quantize == "none" && *intDot == IntDot::Auto ? IntDot::Off : *intDot;
     codegen.afterPhase = dumpIf;
     llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*model, codegen);
     if (!library) {
@@ -347,11 +412,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     contents.chip = options.chip == "native" ? library->cpuName : options.chip;
     contents.cpuFeatures = library->cpuFeatures;
     contents.bf16Dot = library->bf16Dot && dtype == DType::BF16;
+    contents.intDot = library->intDot && quantize != "none";
     contents.kernelLibrary = std::move(library->sharedObject);
   }
 
   contents.config = config;
   contents.tokenizer = std::move(ckpt->tokenizerBytes);
+  contents.tokenizerKind = ckpt->tokenizerKind;
   contents.inputFiles = ckpt->files;
   contents.weights = &ckpt->weights;
   contents.weightTable = std::move(*weightTable);

@@ -13,6 +13,8 @@ namespace llamac {
 
 /// `--max-seq-len` when none is given and the model allows more.
 inline constexpr int64_t kDefaultMaxSeqLen = 8192;
+/// `--speculate-k` when none is given: gpt-fast's default draft length.
+inline constexpr int64_t kDefaultSpeculateK = 5;
 
 struct CompileOptions {
   std::string input;
@@ -25,9 +27,19 @@ struct CompileOptions {
   /// auto | on | off: bf16 weights times bf16-rounded activations with
   /// vdpbf16ps (auto: when the chip has AVX-512 BF16).
   std::string bf16Dot = "auto";
+  /// auto | on | off: int8/int4 weights times activations quantized to
+  /// bytes with vpdpbusd (auto: when the chip has AVX-512 VNNI).
+  std::string intDot = "auto";
   std::string kvDtype;        ///< f32 | bf16 | f16; empty = the weights' dtype
+  /// none | int8 | int4 | int4-gptq (docs/quantization.md).
+  std::string quantize = "none";
+  /// int4: columns per scale and zero; 0 = the default, 128.
+  int64_t groupSize = 0;
   int64_t maxSeqLen = 0;      ///< 0 = min(the model's, kDefaultMaxSeqLen)
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
+  /// Draft tokens a `verify` entry point scores at once (it runs K + 1
+  /// tokens); 0 = no verify entry point.
+  int64_t speculateK = kDefaultSpeculateK;
   int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions
   std::string dumpIrAfter;    ///< a phase name, or empty
   bool summary = false;

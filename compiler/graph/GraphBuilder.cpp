@@ -171,6 +171,8 @@ OwningOpRef<ModuleOp> buildModelModule(MLIRContext *context, ConfigAttr config,
                                   {logits, cache, cache});
     b.setInsertionPointToEnd(module->getBody());
     auto fn = func::FuncOp::create(b, loc, spec.name, type);
+    if (spec.rowsMatchStep)
+      fn->setAttr(kRowsMatchStepAttr, b.getUnitAttr());
     fb.build(fn);
     b.setInsertionPointToEnd(module->getBody());
   }

@@ -1,7 +1,7 @@
 //===- GraphBuilder.h - the Llama forward pass in the llama dialect -*- C++ -*-===//
 //
 // Builds the module the importer hands to the pipeline: one function per
-// entry point (prefill, decode), each the whole forward pass for a fixed
+// entry point (prefill, decode, verify), each the whole forward pass for a fixed
 // number of tokens, with the layer body written once inside an scf.for.
 //
 //===----------------------------------------------------------------------===//
@@ -26,6 +26,9 @@ struct EntryPointSpec {
   int64_t tokens;
   /// GPU drivers capture it once as a graph and replay it (the decode step).
   bool captureAsGraph = false;
+  /// Every row's logits equal the one-token step's for that token, bit for
+  /// bit (speculative decoding's verify; `llama.rows_match_step`).
+  bool rowsMatchStep = false;
 };
 
 /// What the graph needs beyond the model's hyper-parameters.

@@ -12,9 +12,9 @@
 
 namespace llamac {
 
-llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
-                                llvm::StringRef bytes,
-                                const ModelConfig &config) {
+llvm::Expected<std::unique_ptr<Tokenizer>>
+loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
+                 const ModelConfig &config) {
   auto tokenizer =
       Tokenizer::loadFromSerialized(std::string_view(bytes.data(), bytes.size()));
   if (!tokenizer.ok())
@@ -25,7 +25,7 @@ llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
     return llvm::createStringError(llvm::formatv(
         "tokenizer {0} has {1} pieces but the model's vocab_size is {2}",
         tokenizerPath, pieces, config.vocabSize));
-  return llvm::Error::success();
+  return std::move(*tokenizer);
 }
 
 llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
@@ -41,12 +41,13 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
       readInputFile(checkpoint->tokenizerPath, kMaxTokenizerFileBytes);
   if (!tokenizer)
     return tokenizer.takeError();
-  checkpoint->tokenizerBytes = (*tokenizer)->getBuffer().str();
   checkpoint->files.push_back(checkpoint->tokenizerPath);
-  if (llvm::Error err =
-          checkTokenizerVocab(checkpoint->tokenizerPath,
-                              checkpoint->tokenizerBytes, checkpoint->config))
-    return std::move(err);
+  auto loaded = loadTokenizerFor(checkpoint->tokenizerPath,
+                                 (*tokenizer)->getBuffer(), checkpoint->config);
+  if (!loaded)
+    return loaded.takeError();
+  checkpoint->tokenizerBytes = (*loaded)->serialized();
+  checkpoint->tokenizerKind = std::string((*loaded)->kind());
   return checkpoint;
 }
 

@@ -16,19 +16,26 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace llamac {
 
+class Tokenizer;
+
 /// An imported model.
 struct Checkpoint {
   ModelConfig config;
   WeightStore weights;
-  /// The sentencepiece model file.
+  /// The tokenizer file: a sentencepiece model, Meta's tiktoken
+  /// tokenizer.model or Hugging Face's tokenizer.json.
   std::string tokenizerPath;
-  /// Its bytes, read once by importCheckpoint (the artifact embeds them).
+  /// The tokenizer's serialized form of its kind, which the artifact embeds
+  /// (the file's bytes for sentencepiece; BpeTokenizer's form for BPE).
   std::string tokenizerBytes;
+  /// "sentencepiece" or "bpe": the artifact's tokenizer.kind.
+  std::string tokenizerKind;
   /// Every file the import read (config, weights, tokenizer): what an
   /// output must never overwrite.
   std::vector<std::string> files;
@@ -46,11 +53,12 @@ struct Checkpoint {
 llvm::Expected<Checkpoint>
 importCheckpoint(llvm::StringRef path, llvm::StringRef tokenizerOverride = "");
 
-/// Loads the serialized tokenizer `bytes` (read from `tokenizerPath`) and
-/// checks its vocabulary size against `config.vocabSize`.
-llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath,
-                                llvm::StringRef bytes,
-                                const ModelConfig &config);
+/// Loads the tokenizer file's `bytes` (read from `tokenizerPath`), its kind
+/// told by its content (Tokenizer::loadFromSerialized), and checks its
+/// vocabulary size against `config.vocabSize`.
+llvm::Expected<std::unique_ptr<Tokenizer>>
+loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
+                 const ModelConfig &config);
 
 } // namespace llamac
 

@@ -14,6 +14,8 @@ llvm::StringRef dtypeName(DType type) {
     return "f16";
   case DType::BF16:
     return "bf16";
+  case DType::I8:
+    return "i8";
   }
   return "unknown";
 }
@@ -25,10 +27,23 @@ std::optional<DType> parseDTypeName(llvm::StringRef name) {
     return DType::F16;
   if (name == "bf16")
     return DType::BF16;
+  if (name == "i8")
+    return DType::I8;
   return std::nullopt;
 }
 
-size_t dtypeSize(DType type) { return type == DType::F32 ? 4 : 2; }
+size_t dtypeSize(DType type) {
+  switch (type) {
+  case DType::F32:
+    return 4;
+  case DType::F16:
+  case DType::BF16:
+    return 2;
+  case DType::I8:
+    return 1;
+  }
+  return 4;
+}
 
 static uint32_t floatBits(float value) {
   uint32_t bits;

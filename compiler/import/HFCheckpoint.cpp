@@ -149,13 +149,25 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
   if (!generationPath.empty())
     checkpoint.files.push_back(generationPath);
 
-  checkpoint.tokenizerPath = tokenizerOverride.empty()
-                                 ? inDir("tokenizer.model")
-                                 : tokenizerOverride.str();
+  // As downloaded: Llama 1/2 ship a sentencepiece tokenizer.model; Llama 3
+  // ships tokenizer.json and Meta's tiktoken file in original/.
+  if (!tokenizerOverride.empty()) {
+    checkpoint.tokenizerPath = tokenizerOverride.str();
+  } else {
+    // None found: the error names the first, and the message all three.
+    checkpoint.tokenizerPath = inDir("tokenizer.model");
+    for (StringRef candidate :
+         {"tokenizer.model", "tokenizer.json", "original/tokenizer.model"})
+      if (llvm::sys::fs::exists(inDir(candidate))) {
+        checkpoint.tokenizerPath = inDir(candidate);
+        break;
+      }
+  }
   if (!llvm::sys::fs::exists(checkpoint.tokenizerPath))
     return llvm::createStringError(
         checkpoint.tokenizerPath +
-        ": tokenizer not found (a sentencepiece tokenizer.model is required)");
+        ": tokenizer not found (looked for tokenizer.model, tokenizer.json "
+        "and original/tokenizer.model)");
 
   auto tensors = SafetensorsCheckpoint::openDirectory(dirPath);
   if (!tensors)

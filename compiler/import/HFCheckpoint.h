@@ -2,7 +2,9 @@
 //
 // Imports a Hugging Face LlamaForCausalLM directory: config.json,
 // generation_config.json (optional), model.safetensors or a sharded
-// model.safetensors.index.json, and tokenizer.model. The q/k projection rows
+// model.safetensors.index.json, and the first of tokenizer.model
+// (sentencepiece or tiktoken), tokenizer.json (byte-level BPE) and
+// original/tokenizer.model (Llama 3 as downloaded). The q/k projection rows
 // keep HF's permutation; the config says RopeLayout::HalfSplit instead.
 //
 //===----------------------------------------------------------------------===//
@@ -17,7 +19,7 @@ namespace llamac {
 /// Imports the checkpoint in directory `dirPath`. Every expected tensor
 /// must be present with the shape the config implies; tensors that are not
 /// used produce warnings. `tokenizerOverride`, if not empty, is used instead
-/// of `dirPath/tokenizer.model`. Does not check the tokenizer's vocabulary
+/// of the tokenizer found in `dirPath`. Does not check the tokenizer's vocabulary
 /// (importCheckpoint does).
 llvm::Expected<Checkpoint> importHF(llvm::StringRef dirPath,
                                     llvm::StringRef tokenizerOverride = "");

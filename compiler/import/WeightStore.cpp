@@ -10,6 +10,8 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 using llvm::StringRef;
@@ -113,6 +115,8 @@ int64_t WeightStore::elementCount(StringRef name) const {
 /// Loads element `i` of a source run as float; memcpy because mapped
 /// checkpoint data need not be aligned.
 static float loadAsFloat(const uint8_t *src, DType type, int64_t i) {
+  if (type == DType::I8)
+    return static_cast<float>(static_cast<int8_t>(src[i]));
   if (type == DType::F32) {
     float value;
     std::memcpy(&value, src + 4 * i, 4);
@@ -124,6 +128,13 @@ static float loadAsFloat(const uint8_t *src, DType type, int64_t i) {
 }
 
 static void storeFloat(uint8_t *dst, DType type, int64_t i, float value) {
+  if (type == DType::I8) {
+    // Quantized values are only ever copied; a float converted here is
+    // saturated rather than left undefined.
+    float clamped = std::min(127.0f, std::max(-128.0f, std::nearbyint(value)));
+    dst[i] = static_cast<uint8_t>(static_cast<int8_t>(clamped));
+    return;
+  }
   if (type == DType::F32) {
     std::memcpy(dst + 4 * i, &value, 4);
     return;

@@ -65,6 +65,9 @@ struct EntryPointSchedule {
   /// A GPU driver captures the entry point as a graph once and replays it
   /// (the per-token step).
   bool captureAsGraph = false;
+  /// Every row's logits equal the one-token step's, bit for bit (the
+  /// entry point carried `llama.rows_match_step`).
+  bool rowsMatchStep = false;
   std::vector<BufferDesc> buffers;
   int64_t logitsBuffer = -1;
   std::vector<Dispatch> prologue, layerBody, epilogue;

@@ -51,6 +51,7 @@ public:
     if (entry.getNumArguments() != 4)
       return fn.emitError("entry point must take (tokens, pos, k_cache, v_cache)");
     schedule.tokens = cast<RankedTensorType>(entry.getArgument(0).getType()).getDimSize(0);
+    schedule.rowsMatchStep = fn->hasAttr(kRowsMatchStepAttr);
     placements[entry.getArgument(0)] = bindingOf(Binding::Kind::Tokens);
     placements[entry.getArgument(1)] = Placement{std::nullopt, "pos"};
     // Kernels take one layer's slice of the cache, which the runtime
@@ -124,6 +125,9 @@ private:
           return op->emitError("a recomputed producer feeds an op that cannot inline it");
       return success();
     }
+    if (isa<DequantizeOp>(op))
+      return op->emitError("a quantized weight must be read by projections only (it is never "
+                           "dequantized into memory)");
     if (op->getDialect() && isa<LlamaDialect>(op->getDialect()))
       return emitKernel(op, section);
     return op->emitError() << "the CPU partitioner does not handle '"
@@ -239,10 +243,12 @@ private:
       }
     }
     // Split-key attention keeps each block's partial softmax (max, sum and
-    // the weighted values) in a scratch buffer of its own.
+    // the weighted values) in a scratch buffer of its own. An entry point
+    // whose rows must match the step's splits the keys as the step does.
     bool scratch = false;
     if (auto attention = dyn_cast<AttentionOp>(op);
-        attention && options.attentionSplits > 1 && schedule.tokens == 1) {
+        attention && options.attentionSplits > 1 &&
+        (schedule.tokens == 1 || schedule.rowsMatchStep)) {
       auto query = cast<RankedTensorType>(attention.getQuery().getType());
       auto type = RankedTensorType::get({query.getDimSize(0), query.getDimSize(1),
                                          options.attentionSplits, query.getDimSize(2) + 2},
@@ -341,6 +347,9 @@ private:
       fn.setArgAttr(tensorIdx + i, "bufferization.writable", b.getBoolAttr(true));
     if (scratch)
       fn.setArgAttr(tensorIdx + numOuts, kScratchAttr, b.getUnitAttr());
+    // The targets compute such a kernel's rows as the step's kernels do.
+    if (schedule.rowsMatchStep)
+      fn->setAttr(kRowsMatchStepAttr, b.getI64IntegerAttr(schedule.tokens));
     // indexIdx now points past the op's index operands: rows, begin, end.
     Value rows = rowsLimited ? entry->getArgument(indexIdx++) : Value();
     Value begin = ranged ? entry->getArgument(indexIdx) : Value();
@@ -375,10 +384,12 @@ private:
     }
     func::ReturnOp::create(b, loc, result);
 
-    // Identical kernels (the same op on the same types) are emitted once.
+    // Identical kernels (the same op on the same types, computing rows the
+    // same way) are emitted once.
     std::string key;
     llvm::raw_string_ostream os(key);
     fn.getFunctionType().print(os);
+    os << (schedule.rowsMatchStep ? " rows-match-step " : " ");
     for (Operation &inner : entry->getOperations())
       inner.print(os, OpPrintingFlags().printGenericOpForm());
     auto [it, inserted] = kernelsByBody.try_emplace(key, name);
@@ -436,15 +447,40 @@ private:
                               {part.rowSize, b.getIndexAttr(xType.getDimSize(1))})
                       : input;
     for (Value w : weights)
-      part.weights.push_back(
-          begin ? slice(loc, w, {part.colBegin, zero},
-                        {part.colSize, b.getIndexAttr(wType.getDimSize(1))})
-                : w);
+      part.weights.push_back(begin ? sliceWeightRows(loc, w, part.colBegin, part.colSize) : w);
     part.resultType = RankedTensorType::get(
         {cast<RankedTensorType>(part.input.getType()).getDimSize(0),
          cast<RankedTensorType>(part.weights.front().getType()).getDimSize(0)},
         cast<RankedTensorType>(out.getType()).getElementType());
     return part;
+  }
+
+  /// Rows [begin, begin + count) of a weight. A dequantized weight is
+  /// sliced where it is stored (the rows of its values, scales and zeros)
+  /// and dequantized again, so the kernel reads only its own rows and the
+  /// dequantization stays fused with the product.
+  Value sliceWeightRows(Location loc, Value weight, OpFoldResult begin, OpFoldResult count) {
+    auto rows = [&](Value tensor) {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+      offsets[0] = begin;
+      sizes[0] = count;
+      return slice(loc, tensor, offsets, sizes);
+    };
+    auto dequantize = weight.getDefiningOp<DequantizeOp>();
+    if (!dequantize)
+      return rows(weight);
+    Value zeros = dequantize.getZeros() ? rows(dequantize.getZeros()) : Value();
+    Value values = rows(dequantize.getValues());
+    auto type = RankedTensorType::get(
+        {cast<RankedTensorType>(values.getType()).getDimSize(0), dequantize.getInFeatures()},
+        dequantize.getType().getElementType());
+    return DequantizeOp::create(b, loc, type, dequantize.getKindAttr(), dequantize.getGroupAttr(),
+                                values, rows(dequantize.getScales()), zeros,
+                                dequantize.getSourceAttr(), dequantize.getGptqAttr());
   }
 
   Value insertProjection(Location loc, const ProjectionPart &part, Value computed, Value out) {

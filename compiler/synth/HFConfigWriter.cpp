@@ -26,6 +26,8 @@ static const char *torchDTypeName(DType dtype) {
     return "float16";
   case DType::BF16:
     return "bfloat16";
+  case DType::I8:
+    break;
   }
   return "float32";
 }

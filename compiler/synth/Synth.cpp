@@ -179,7 +179,7 @@ llvm::Error synthesizeCheckpoint(const SynthOptions &options,
                       llvm::join(names, ", ")));
   }
   std::optional<DType> dtype = parseDTypeName(options.dtype);
-  if (!dtype)
+  if (!dtype || !isFloatDType(*dtype))
     return llvm::createStringError(llvm::formatv(
         "unknown --dtype '{0}' (one of: f32, bf16, f16)", options.dtype));
   if (options.layers && *options.layers <= 0)

@@ -22,6 +22,17 @@ inline constexpr llvm::StringLiteral kRecomputeAttr = "llama.recompute";
 /// Marks the kernel-function argument that is a kernel's private scratch
 /// buffer (split-key attention's partial softmaxes), not an op operand.
 inline constexpr llvm::StringLiteral kScratchAttr = "llama.scratch";
+
+/// A unit attribute on an entry point (and on the kernel functions the
+/// partitioner makes of it) whose every row must equal, bit for bit, the
+/// logits the one-token step computes for that token at that position:
+/// speculative decoding's `verify`, whose greedy output must be plain greedy
+/// decoding's. Targets give such kernels the step's reduction order and
+/// rounding (on GPUs: no matrix units, split-key attention). On the entry
+/// point it is a unit attribute; on its kernel functions, the entry point's
+/// token count (i64), the most rows a call computes, which the CPU's linear
+/// kernels take in one block.
+inline constexpr llvm::StringLiteral kRowsMatchStepAttr = "llama.rows_match_step";
 } // namespace mlir::llama
 
 #endif // LLAMAC_DIALECTS_LLAMA_LLAMAATTRS_H

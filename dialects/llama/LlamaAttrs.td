@@ -36,6 +36,15 @@ def Llama_RopeLayoutAttr : EnumAttr<Llama_Dialect, Llama_RopeLayout, "rope_layou
   let assemblyFormat = "`<` $value `>`";
 }
 
+// Printed as a keyword (`int8`, `int4`) in the ops that take it.
+def Llama_QuantKind : I32EnumAttr<"QuantKind",
+    "how a quantized weight is stored (docs/quantization.md)", [
+      I32EnumAttrCase<"Int8", 0, "int8">,
+      I32EnumAttrCase<"Int4", 1, "int4">
+    ]> {
+  let cppNamespace = "::mlir::llama";
+}
+
 def Llama_RopeScalingAttr : AttrDef<Llama_Dialect, "RopeScaling"> {
   let mnemonic = "llama3_rope_scaling";
   let summary = "Llama 3.1 rescaling of the RoPE inverse frequencies";

@@ -90,7 +90,8 @@ def Llama_ProjectionOpInterface : OpInterface<"ProjectionOpInterface"> {
     /// Output features over all results, laid end to end in result order:
     /// the rows of each result's first weight.
     int64_t getOutputFeatures();
-    /// The bytes of all weights as stored.
+    /// The bytes of all weights as stored (a `llama.dequantize`d weight:
+    /// its values, scales and zeros).
     int64_t getWeightBytes();
   }];
 }

@@ -204,3 +204,46 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("scale must be positive");
   return success();
 }
+
+LogicalResult DequantizeOp::verify() {
+  auto values = getValues().getType();
+  auto scales = getScales().getType();
+  auto result = getResult().getType();
+  if (failed(checkRank(*this, "result", result, 2)))
+    return failure();
+  int64_t rows = result.getDimSize(0), k = result.getDimSize(1);
+  if (!dimsAgree(values.getDimSize(0), rows) || !dimsAgree(scales.getDimSize(0), rows))
+    return emitOpError() << "values and scales must have the result's " << dimStr(rows)
+                         << " rows";
+  if (getKind() == QuantKind::Int8) {
+    if (getGroup() || getZeros() || getGptq())
+      return emitOpError("int8 takes no group, zeros or gptq");
+    if (failed(checkRank(*this, "scales", scales, 1)))
+      return failure();
+    if (!dimsAgree(values.getDimSize(1), k))
+      return emitOpError() << "int8 values must have the result's " << dimStr(k)
+                           << " columns, got " << dimStr(values.getDimSize(1));
+    return success();
+  }
+  if (!getGroup() || !getZeros())
+    return emitOpError("int4 needs a group size and zeros");
+  int64_t group = *getGroup();
+  if (group <= 0 || group % 32 != 0)
+    return emitOpError() << "int4 group size must be a positive multiple of 32, got "
+                         << group;
+  if (failed(checkRank(*this, "scales", scales, 2)))
+    return failure();
+  if (getZeros().getType() != scales)
+    return emitOpError("zeros must have the type of the scales");
+  if (ShapedType::isDynamic(k))
+    return emitOpError("int4 needs a static number of columns");
+  if (!dimsAgree(values.getDimSize(1), int4RowBytes(k)))
+    return emitOpError() << "int4 values of " << k << " columns must have "
+                         << int4RowBytes(k) << " bytes per row, got "
+                         << dimStr(values.getDimSize(1));
+  if (!dimsAgree(scales.getDimSize(1), (k + group - 1) / group))
+    return emitOpError() << "int4 scales of " << k << " columns in groups of " << group
+                         << " must have " << (k + group - 1) / group << " columns, got "
+                         << dimStr(scales.getDimSize(1));
+  return success();
+}

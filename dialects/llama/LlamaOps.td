@@ -18,6 +18,10 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/CommonAttrConstraints.td"
 
 def Llama_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
+// What a weight may be stored as: a float tensor, or the bytes of a
+// quantized one (int8 values, int4 nibbles), which `llama.dequantize` reads.
+def Llama_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8]>;
+def Llama_QuantBytesTensor : RankedTensorOf<[I8], [HasAnyRankOfPred<[2]>]>;
 def Llama_TokenTensor : RankedTensorOf<[I32], [HasAnyRankOfPred<[1]>]>;
 
 //===----------------------------------------------------------------------===//
@@ -39,8 +43,56 @@ def Llama_WeightOp : Llama_Op<"weight", [Pure]> {
     ```
   }];
   let arguments = (ins FlatSymbolRefAttr:$name, Optional<Index>:$layer);
-  let results = (outs Llama_FloatTensor:$result);
+  let results = (outs Llama_WeightTensor:$result);
   let assemblyFormat = "$name (`[` $layer^ `]`)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Llama_DequantizeOp : Llama_Op<"dequantize", [Pure]> {
+  let summary = "a quantized weight read as the float matrix it approximates";
+  let description = [{
+    Made by `llama-quantize-weights` (docs/quantization.md) for each weight
+    a projection reads; `source` names the weight-store tensor the stored
+    bytes were computed from (the artifact writer derives them from it). It
+    is never materialized: `llama-fuse-into-consumers` marks it to be
+    recomputed by its consumers, and each projection kernel dequantizes the
+    weights in registers as it streams them. The result is `[O, K]`.
+
+    - `int8`: `values` is `[O, K]` of signed bytes `q`, `scales` `[O]` of
+      bf16; `w[o, k] = q[o, k] * scales[o]`.
+    - `int4` with `group` G (a multiple of 32): `values` is
+      `[O, ceil(K/32) * 16]`; block `b` of 16 bytes holds `q[o, 32b + j]`
+      in the low nibble of byte `16b + j` and `q[o, 32b + 16 + j]` in its
+      high nibble (unsigned, 0..15; nibbles past K are 0). `scales` and
+      `zeros` are `[O, ceil(K/G)]` of bf16;
+      `w[o, k] = (q[o, k] - 8) * scales[o, k/G] + zeros[o, k/G]`.
+
+    `gptq` records that the int4 values were chosen by GPTQ rather than
+    rounded to nearest: the format, and so every kernel, is the same.
+
+    ```mlir
+    %w = llama.dequantize int8 %q scales %s from @"layers.wq"
+        : tensor<64x64xi8>, tensor<64xbf16> -> tensor<64x64xf32>
+    %w2 = llama.dequantize int4 group 32 %q4 scales %s4 zeros %z4 from @"layers.w2"
+        : tensor<64x96xi8>, tensor<64x6xbf16>, tensor<64x6xbf16> -> tensor<64x172xf32>
+    ```
+  }];
+  let arguments = (ins Llama_QuantKind:$kind, OptionalAttr<I64Attr>:$group,
+                       Llama_QuantBytesTensor:$values, RankedTensorOf<[BF16]>:$scales,
+                       Optional<RankedTensorOf<[BF16]>>:$zeros,
+                       FlatSymbolRefAttr:$source, UnitAttr:$gptq);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = [{
+    $kind (`group` $group^)? $values `scales` $scales (`zeros` $zeros^)?
+    `from` $source attr-dict `:` type($values) `,` type($scales) (`,` type($zeros)^)?
+    `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// K: the columns of the dequantized matrix.
+    int64_t getInFeatures() { return getResult().getType().getDimSize(1); }
+    /// Bytes per row of `values` for `k` columns of int4 (blocks of 32).
+    static int64_t int4RowBytes(int64_t k) { return (k + 31) / 32 * 16; }
+  }];
   let hasVerifier = 1;
 }
 

@@ -28,11 +28,22 @@ int64_t ProjectionOpInterface::getOutputFeatures() {
   return features;
 }
 
+/// The bytes a tensor of `type` holds.
+static int64_t tensorBytes(Type type) {
+  auto shaped = cast<ShapedType>(type);
+  return shaped.getNumElements() * shaped.getElementTypeBitWidth() / 8;
+}
+
 int64_t ProjectionOpInterface::getWeightBytes() {
   int64_t bytes = 0;
   for (Value weight : getWeights()) {
-    auto type = cast<ShapedType>(weight.getType());
-    bytes += type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    // A quantized weight is read as stored: values, scales and zeros.
+    if (auto dequantize = weight.getDefiningOp<DequantizeOp>()) {
+      for (Value stored : dequantize->getOperands())
+        bytes += tensorBytes(stored.getType());
+      continue;
+    }
+    bytes += tensorBytes(weight.getType());
   }
   return bytes;
 }

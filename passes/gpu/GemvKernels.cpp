@@ -33,10 +33,17 @@ namespace {
 
 constexpr int64_t kRowsPerBlock = 4;
 
+/// The most tokens of a verify pass one block computes together.
+constexpr int64_t kMaxVerifyTokensPerBlock = 8;
+
 /// Tokens a block computes together: each loaded weight vector feeds all
 /// of them, so a prefill streams the weights tokens / block times instead of
-/// once per token. Decode has one token.
-int64_t tokensPerBlock(int64_t tokens) {
+/// once per token. Decode has one token; a verify pass (k + 1 tokens, 6 by
+/// default) takes them all, so that it streams the weights once as decode
+/// does. Each token's sums are the same whatever the block.
+int64_t tokensPerBlock(int64_t tokens, int64_t verifyTokens) {
+  if (verifyTokens > 0 && tokens <= kMaxVerifyTokensPerBlock)
+    return tokens;
   for (int64_t block : {4, 2})
     if (tokens % block == 0)
       return block;
@@ -175,7 +182,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
       warp);
   Value isLane0 = kb.cmp(arith::CmpIPredicate::eq, lane, kb.index(0));
   // The block's tokens; each reads its own row of x.
-  int64_t block = tokensPerBlock(tokens);
+  int64_t block = tokensPerBlock(tokens, kb.verifyTokens);
   Value first = arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::y), kb.index(block));
   SmallVector<Value> tokenIds;
   for (int64_t t = 0; t < block; ++t)

@@ -38,6 +38,10 @@ public:
   Location loc;
   const GpuTargetInfo &target;
   gpu::GPUFuncOp kernel;
+  /// > 0: the kernel belongs to a verify pass of this many tokens (its rows
+  /// must equal decode's; `llama.rows_match_step`), which a GEMV takes in
+  /// one block so that the weights stream once, as in decode.
+  int64_t verifyTokens = 0;
 
   Value index(int64_t v);
   Value f32(double v);

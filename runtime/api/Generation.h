@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,26 @@ enum class StopReason { EndOfSequence, MaxNewTokens, MaxSeqLen, Interrupted };
 
 /// "end_of_sequence", "max_new_tokens", "max_seq_len", "interrupted".
 std::string_view stopReasonName(StopReason reason);
+
+/// What speculative decoding did in one generation (SpeculativeDecoder;
+/// `llama-run --json`'s stats.speculative).
+struct SpeculativeStats {
+  /// The draft artifact's path, or "prompt-lookup".
+  std::string draft;
+  /// Draft tokens a round proposes at most.
+  int64_t k = 0;
+  /// Draft tokens proposed and accepted, over all rounds.
+  int64_t proposed = 0;
+  int64_t accepted = 0;
+  /// accepted / proposed; 0 when nothing was proposed.
+  double acceptanceRate = 0;
+  /// Forward passes of the target model after the prompt: one per round (a
+  /// verify pass, or a decode step where nothing was drafted).
+  int64_t targetPasses = 0;
+  /// [m]: the rounds that accepted m of their draft tokens, m = 0 .. k
+  /// (rounds that drafted nothing are not counted).
+  std::vector<int64_t> acceptedHistogram;
+};
 
 struct GenerateStats {
   /// Model::load and Session::create together.
@@ -59,6 +80,10 @@ struct GenerateStats {
   /// Bytes of K and V attention read per decode step, averaged over the
   /// steps (it grows with the position).
   double kvBytesPerDecodeStep = 0;
+  /// Set by speculative decoding. Its decode counts and rates are still per
+  /// generated token (decodeGBytesPerS is then an effective figure: each
+  /// token as if one step had read the weights for it).
+  std::optional<SpeculativeStats> speculative;
 };
 
 struct GenerateResult {

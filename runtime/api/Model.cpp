@@ -102,13 +102,9 @@ Model::load(const std::string &path, const ModelOptions &options) {
         "--max-seq-len ", state->maxSeqLen, " is larger than the ",
         a.model().maxSeqLen, " positions ", path, " was compiled for"));
 
-  if (a.metadata().tokenizer.kind != "sentencepiece")
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": unsupported tokenizer kind '",
-                     a.metadata().tokenizer.kind, "'"));
-  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
-      Tokenizer::loadFromSerialized(std::string_view(
-          a.tokenizerBytes().data(), a.tokenizerBytes().size()));
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = Tokenizer::loadKind(
+      a.metadata().tokenizer.kind,
+      std::string_view(a.tokenizerBytes().data(), a.tokenizerBytes().size()));
   if (!tokenizer.ok())
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": cannot load the tokenizer: ", tokenizer.status().message()));

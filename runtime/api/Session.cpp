@@ -42,6 +42,8 @@ struct Session::State {
   std::unique_ptr<runtime::KVCache> cache;
   std::unique_ptr<BoundEntryPoint> prefill; ///< null: prefill with decode
   std::unique_ptr<BoundEntryPoint> decode;
+  /// null: the artifact has no verify entry point (--speculate-k 0)
+  std::unique_ptr<BoundEntryPoint> verify;
   int64_t maxSeqLen = 0;
   int64_t position = 0;
   double createMs = 0;
@@ -89,7 +91,8 @@ Session::create(std::shared_ptr<const Model> model,
   // step (the parser guarantees one) and the longest chunk, if any.
   const runtime::ArtifactMetadata &meta = m.artifact->metadata();
   for (auto [ep, slot] : {std::pair{meta.stepEntryPoint(), &state->decode},
-                          {meta.chunkEntryPoint(), &state->prefill}}) {
+                          {meta.chunkEntryPoint(), &state->prefill},
+                          {meta.verifyEntryPoint(meta.maxSpeculateK()), &state->verify}}) {
     if (!ep)
       continue;
     absl::StatusOr<std::unique_ptr<BoundEntryPoint>> bound =
@@ -105,9 +108,8 @@ Session::create(std::shared_ptr<const Model> model,
   return std::unique_ptr<Session>(new Session(std::move(state)));
 }
 
-absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
-                                           std::vector<float> *allRows) {
-  State &s = *state;
+absl::Status Session::checkAppend(absl::Span<const int32_t> ids) const {
+  const State &s = *state;
   const int64_t vocab = s.model->info().vocab;
   const int64_t n = static_cast<int64_t>(ids.size());
   if (n == 0)
@@ -124,6 +126,16 @@ absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
       return absl::InvalidArgumentError(
           absl::StrCat("token ", i, " (id ", ids[i],
                        ") is outside the vocabulary [0, ", vocab, ")"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
+                                           std::vector<float> *allRows) {
+  State &s = *state;
+  const int64_t vocab = s.model->info().vocab;
+  const int64_t n = static_cast<int64_t>(ids.size());
+  if (absl::Status checked = checkAppend(ids); !checked.ok())
+    return checked;
 
   // Prefill in chunks of the entry point's static size; the padded rows of
   // the last chunk write cache rows past the tokens, which nothing reads
@@ -166,6 +178,52 @@ Session::append(absl::Span<const int32_t> tokens, LogitsRows rows) {
   if (!last.ok())
     return last.status();
   return std::vector<float>(*last, *last + state->model->info().vocab);
+}
+
+int64_t Session::maxVerifyTokens() const {
+  return state->verify ? state->verify->tokens() : 1;
+}
+
+absl::StatusOr<std::vector<float>>
+Session::verify(absl::Span<const int32_t> tokens) {
+  State &s = *state;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n > maxVerifyTokens())
+    return absl::InvalidArgumentError(
+        s.verify ? absl::StrCat("verify takes at most ", maxVerifyTokens(),
+                                " tokens (", s.model->artifact().path(),
+                                " was compiled with --speculate-k ",
+                                maxVerifyTokens() - 1, "), not ", n)
+                 : absl::StrCat(s.model->artifact().path(),
+                                " has no verify entry point (it was compiled "
+                                "with --speculate-k 0): verify takes one "
+                                "token, not ",
+                                n));
+  if (absl::Status checked = checkAppend(tokens); !checked.ok())
+    return checked;
+  const int64_t vocab = s.model->info().vocab;
+  std::vector<float> rows(static_cast<size_t>(n * vocab));
+  // The verify pass writes its whole static chunk of cache rows; near the
+  // end of the cache the tokens take decode one by one, which computes
+  // the same rows.
+  const bool onePass =
+      n > 1 && s.position + s.verify->tokens() <= s.cache->positions();
+  if (onePass) {
+    absl::StatusOr<const float *> out = s.verify->run(tokens, s.position);
+    if (!out.ok())
+      return out.status();
+    std::copy(*out, *out + n * vocab, rows.data());
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      absl::StatusOr<const float *> out =
+          s.decode->run(tokens.subspan(static_cast<size_t>(i), 1), s.position + i);
+      if (!out.ok())
+        return out.status();
+      std::copy(*out, *out + vocab, rows.data() + i * vocab);
+    }
+  }
+  s.position += n;
+  return rows;
 }
 
 absl::Status Session::truncate(int64_t position) {

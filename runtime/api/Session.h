@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -76,6 +77,20 @@ public:
   absl::StatusOr<std::vector<float>> append(absl::Span<const int32_t> tokens,
                                             LogitsRows rows = LogitsRows::Last);
 
+  /// Runs 1 .. maxVerifyTokens() tokens at position() in one pass of the
+  /// artifact's verify entry point and advances position() by n, like
+  /// `append`. Returns every row, [n, vocab]: row i equals, bit for bit, the
+  /// logits that feeding tokens[i] alone through the decode step would give
+  /// after tokens[0..i). Speculative decoding scores its drafts with it, so
+  /// that greedy speculation picks exactly the tokens greedy decoding does.
+  /// One token, or tokens too close to the end of the cache for the entry
+  /// point's padded pass, go through decode itself. Errors leave
+  /// position() unchanged.
+  absl::StatusOr<std::vector<float>> verify(absl::Span<const int32_t> tokens);
+  /// The most tokens `verify` takes: the artifact's verify entry point's
+  /// (`llamac compile --speculate-k K` gives K + 1), or 1 without one.
+  int64_t maxVerifyTokens() const;
+
   /// Tokens the KV cache holds: the next append runs at this position.
   int64_t position() const;
   /// The most tokens this session holds.
@@ -101,6 +116,10 @@ public:
   absl::StatusOr<GenerateResult> generate(std::string_view prompt,
                                           const GenerateOptions &options,
                                           const TokenCallback &callback = {});
+  /// The same from a prompt already tokenized (with BOS if it wants one).
+  absl::StatusOr<GenerateResult> generate(absl::Span<const int> promptTokens,
+                                          const GenerateOptions &options,
+                                          const TokenCallback &callback = {});
 
   const Model &model() const;
 
@@ -112,6 +131,14 @@ private:
   /// row there.
   absl::StatusOr<const float *> run(absl::Span<const int32_t> ids,
                                     std::vector<float> *allRows);
+  /// Checks that `n` tokens (ids) can be appended at position().
+  absl::Status checkAppend(absl::Span<const int32_t> ids) const;
+  /// generate's loop after the prompt is tokenized and checked; `start`
+  /// is where time to first token counts from.
+  absl::StatusOr<GenerateResult> generateFrom(absl::Span<const int> promptTokens,
+                                              const GenerateOptions &options,
+                                              const TokenCallback &callback,
+                                              std::chrono::steady_clock::time_point start);
   /// How long `create` took (generate reports it as part of loading).
   double createMs() const;
   std::unique_ptr<State> state;

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <set>
@@ -30,6 +31,8 @@ uint64_t dtypeSize(DType dtype) {
   case DType::BF16:
   case DType::F16:
     return 2;
+  case DType::I8:
+    return 1;
   }
   return 0;
 }
@@ -44,6 +47,8 @@ absl::string_view dtypeName(DType dtype) {
     return "f16";
   case DType::I32:
     return "i32";
+  case DType::I8:
+    return "i8";
   }
   return "?";
 }
@@ -75,6 +80,23 @@ const EntryPoint *ArtifactMetadata::chunkEntryPoint() const {
     if (ep.tokens > 1 && ep.allLogitRows && (!chunk || ep.tokens > chunk->tokens))
       chunk = &ep;
   return chunk;
+}
+
+const EntryPoint *ArtifactMetadata::verifyEntryPoint(int64_t k) const {
+  const EntryPoint *verify = nullptr;
+  for (const auto &[name, ep] : entryPoints)
+    if (ep.rowsMatchStep && ep.allLogitRows && ep.tokens >= k + 1 &&
+        (!verify || ep.tokens < verify->tokens))
+      verify = &ep;
+  return verify;
+}
+
+int64_t ArtifactMetadata::maxSpeculateK() const {
+  int64_t k = 0;
+  for (const auto &[name, ep] : entryPoints)
+    if (ep.rowsMatchStep && ep.allLogitRows)
+      k = std::max(k, ep.tokens - 1);
+  return k;
 }
 
 int64_t ArtifactMetadata::findWeight(absl::string_view name) const {
@@ -200,8 +222,9 @@ struct Fields {
       return _s;                                                               \
   } while (0)
 
+/// `allowInt`: i32 (activation buffers); `allowI8`: i8 (quantized weights).
 absl::StatusOr<DType> parseDType(const Fields &f, absl::string_view key,
-                                 bool allowInt) {
+                                 bool allowInt, bool allowI8 = false) {
   std::string name;
   ASSIGN_OR_RETURN(name, f.string(key));
   if (name == "f32")
@@ -212,6 +235,8 @@ absl::StatusOr<DType> parseDType(const Fields &f, absl::string_view key,
     return DType::F16;
   if (allowInt && name == "i32")
     return DType::I32;
+  if (allowI8 && name == "i8")
+    return DType::I8;
   return fail(f.at(key), absl::StrCat("has unknown dtype '", name, "'"));
 }
 
@@ -401,6 +426,12 @@ absl::StatusOr<TargetInfo> parseTarget(const Fields &root) {
       return fail(f.at("bf16_dot"), "must be a boolean");
     t.bf16Dot = dot.get<bool>();
   }
+  if (obj->contains("int_dot")) {
+    const json &dot = (*obj)["int_dot"];
+    if (!dot.is_boolean())
+      return fail(f.at("int_dot"), "must be a boolean");
+    t.intDot = dot.get<bool>();
+  }
   return t;
 }
 
@@ -422,7 +453,8 @@ absl::StatusOr<std::vector<WeightInfo>> parseWeights(const Fields &root,
     f.path = where;
     if (!names.insert(w.name).second)
       return fail(where, "is listed twice");
-    ASSIGN_OR_RETURN(w.dtype, parseDType(f, "dtype", /*allowInt=*/false));
+    ASSIGN_OR_RETURN(w.dtype,
+                     parseDType(f, "dtype", /*allowInt=*/false, /*allowI8=*/true));
     uint64_t expected;
     ASSIGN_OR_RETURN(w.shape, parseShape(f, "shape", w.dtype, &expected));
     ASSIGN_OR_RETURN(w.offset, f.unsignedInt("offset"));
@@ -608,6 +640,11 @@ absl::StatusOr<EntryPoint> parseEntryPoint(const std::string &name,
   if (!obj.contains("graph") || !obj["graph"].is_boolean())
     return fail(f.at("graph"), "must be a boolean");
   ep.captureAsGraph = obj["graph"].get<bool>();
+  if (obj.contains("rows_match_step")) {
+    if (!obj["rows_match_step"].is_boolean())
+      return fail(f.at("rows_match_step"), "must be a boolean");
+    ep.rowsMatchStep = obj["rows_match_step"].get<bool>();
+  }
   const json *buffers;
   ASSIGN_OR_RETURN(buffers, f.array("buffers"));
   for (size_t i = 0; i < buffers->size(); ++i) {

@@ -22,7 +22,8 @@
 namespace llamac::runtime {
 
 /// Element types that appear in version 1 artifacts.
-enum class DType { F32, BF16, F16, I32 };
+/// I8: the bytes of quantized weights (int8 values, int4 nibbles).
+enum class DType { F32, BF16, F16, I32, I8 };
 
 /// Bytes per element of `dtype`.
 uint64_t dtypeSize(DType dtype);
@@ -52,6 +53,9 @@ struct TargetInfo {
   /// The kernels round the activations of bf16 linear layers to bf16
   /// (vdpbf16ps); absent in older artifacts (false).
   bool bf16Dot = false;
+  /// The kernels of int8/int4 linear layers quantize their activations to
+  /// bytes per block of 32 (vpdpbusd); absent when false.
+  bool intDot = false;
 
   /// NVVM and ROCDL: dispatches carry launch dimensions.
   bool isGpu() const { return name == "nvvm" || name == "rocdl"; }
@@ -139,6 +143,10 @@ struct EntryPoint {
   bool allLogitRows = true;
   /// `graph`: GPU drivers capture it once and replay it.
   bool captureAsGraph = false;
+  /// `rows_match_step` (optional, default false): every row's logits equal,
+  /// bit for bit, the one-token step's for that token at that position
+  /// (speculative decoding's verify, `llamac compile --speculate-k`).
+  bool rowsMatchStep = false;
   std::vector<BufferInfo> buffers;
   int64_t logits = -1;
   Schedule schedule;
@@ -181,6 +189,14 @@ struct ArtifactMetadata {
   /// The entry point with the most tokens above one that returns every
   /// row's logits (prompt chunks), or null when there is none.
   const EntryPoint *chunkEntryPoint() const;
+  /// The entry point that scores the token before `k` draft tokens and the
+  /// drafts (k + 1 rows) for speculative decoding: the one with the fewest
+  /// tokens, at least k + 1, that returns every row and whose rows match the
+  /// step's; null when there is none.
+  const EntryPoint *verifyEntryPoint(int64_t k) const;
+  /// The most draft tokens a verify entry point scores (its tokens - 1);
+  /// 0 when there is none (`llamac compile --speculate-k 0`).
+  int64_t maxSpeculateK() const;
   /// Index of the weight called `name` in `weights`, or -1.
   int64_t findWeight(absl::string_view name) const;
   /// Every kernel the schedules name, each once, in first-use order.

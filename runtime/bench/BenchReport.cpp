@@ -45,6 +45,7 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
       {"weight_dtype", r.traffic.weightDtype},
       {"chip", r.chip},
       {"bf16_dot", r.bf16Dot},
+      {"int_dot", r.intDot},
       {"artifact_weight_bytes", r.traffic.artifactWeightBytes},
   };
 
@@ -81,6 +82,31 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
   stats["decode_average_context"] = r.decodeAverageContext;
   stats["kv_cache_bytes_per_step"] = r.kvCacheBytesPerStep;
   stats["kv_cache_bytes"] = r.kvCacheBytes;
+  if (r.verifyCost) {
+    const VerifyCost &v = *r.verifyCost;
+    nlohmann::ordered_json verify = {{"tokens", v.tokens}, {"position", v.position}};
+    putSummary(verify, "ms", v.verifyMs);
+    putSummary(verify, "decode_step_ms", v.decodeStepMs);
+    verify["cost_in_decode_steps"] = v.ratio;
+    stats["verify"] = verify;
+  }
+  if (r.speculative) {
+    const SpeculativeBenchResult &s = *r.speculative;
+    nlohmann::ordered_json spec = {{"draft", s.stats.draft},
+                                   {"k", s.stats.k},
+                                   {"prompt_tokens", s.promptTokens},
+                                   {"tokens", s.tokens}};
+    putSummary(spec, "plain_decode_tokens_per_s", s.plainTokensPerS);
+    putSummary(spec, "speculative_decode_tokens_per_s", s.speculativeTokensPerS);
+    spec["speedup"] = s.speedup;
+    spec["proposed"] = s.stats.proposed;
+    spec["accepted"] = s.stats.accepted;
+    spec["acceptance_rate"] = s.stats.acceptanceRate;
+    spec["target_passes"] = s.stats.targetPasses;
+    spec["accepted_histogram"] = s.stats.acceptedHistogram;
+    spec["identical_tokens"] = s.identical;
+    stats["speculative"] = spec;
+  }
   stats["read_probe"] = {{"bytes", r.probe.bytes},
                          {"threads", r.probe.threads},
                          {"kernel", readKernelName(r.probe.kernel)},
@@ -99,7 +125,8 @@ std::string benchTable(const BenchResult &r) {
       r.artifact, static_cast<long long>(r.model.layers),
       static_cast<long long>(r.model.dim),
       static_cast<long long>(r.model.vocab), r.traffic.weightDtype,
-      !r.bf16Dot                      ? ""
+      r.intDot                        ? " (vpdpbusd)"
+      : !r.bf16Dot                    ? ""
       : absl::StartsWith(r.chip, "sm_") ? " (mma.sync prefill)"
       : absl::StartsWith(r.chip, "gfx") ? " (MFMA prefill)"
                                         : " (vdpbf16ps)",
@@ -117,9 +144,35 @@ std::string benchTable(const BenchResult &r) {
              r.decodeTokensPerS);
   out += row("decode traffic, weights + KV (GB/s)", r.decodeGBytesPerS, 2);
   out += row("measured read bandwidth (GB/s)", r.readGBytesPerS, 2);
+  if (r.verifyCost) {
+    const VerifyCost &v = *r.verifyCost;
+    out += row(absl::StrCat("verify ", v.tokens, " tokens at ", v.position, " (ms)"),
+               v.verifyMs, 2);
+    out += row(absl::StrCat("decode step at ", v.position, " (ms)"), v.decodeStepMs, 2);
+  }
+  if (r.speculative) {
+    const SpeculativeBenchResult &s = *r.speculative;
+    out += row("plain, repetitive prompt (tok/s)", s.plainTokensPerS);
+    out += row(absl::StrCat("speculative, k ", s.stats.k, " (tok/s)"), s.speculativeTokensPerS);
+  }
   out += "\n";
   out += absl::StrFormat("  bandwidth used by decode: %.1f%% of measured\n",
                          100.0 * r.bandwidthFraction);
+  if (r.verifyCost)
+    out += absl::StrFormat("  verify(%lld) costs %.2f decode steps\n",
+                           static_cast<long long>(r.verifyCost->tokens), r.verifyCost->ratio);
+  if (r.speculative) {
+    const SpeculativeBenchResult &s = *r.speculative;
+    out += absl::StrFormat(
+        "  speculative (%s), %lld tokens after a %lld-token repetitive prompt: %.2fx "
+        "plain decode; %lld target passes, %lld of %lld draft tokens accepted (%.1f%%); "
+        "tokens %s plain greedy's\n",
+        s.stats.draft, static_cast<long long>(s.tokens), static_cast<long long>(s.promptTokens),
+        s.speedup, static_cast<long long>(s.stats.targetPasses),
+        static_cast<long long>(s.stats.accepted),
+        static_cast<long long>(s.stats.proposed), 100.0 * s.stats.acceptanceRate,
+        s.identical ? "identical to" : "DIFFERENT FROM");
+  }
   out += absl::StrFormat(
       "  weight bytes per decode step: %s of %s in the artifact\n",
       megabytes(r.traffic.weightBytesPerStep),

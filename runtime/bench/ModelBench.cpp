@@ -130,6 +130,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.model = info;
   r.chip = model.artifact().target().chip;
   r.bf16Dot = model.artifact().target().bf16Dot;
+  r.intDot = model.artifact().target().intDot;
   r.traffic = runtime::decodeTraffic(model.artifact().metadata());
 
   std::vector<int64_t> lengths;
@@ -193,6 +194,39 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   }
   r.decodeTokensPerS = summarize(rates);
   r.decodeGBytesPerS = summarize(gbps);
+
+  // What a speculative round pays for its k + 1 tokens.
+  const int64_t verifyTokens = session.maxVerifyTokens();
+  if (verifyTokens > 1 && r.decodePromptTokens + verifyTokens <= maxSeqLen) {
+    report(options, absl::StrCat("verify ", verifyTokens, " tokens against one decode step"));
+    absl::StatusOr<VerifyCost> cost =
+        measureVerifyCost(session, decodePrompt, verifyTokens, options.repeats);
+    if (!cost.ok())
+      return cost.status();
+    r.verifyCost = *cost;
+  }
+
+  if (options.speculative) {
+    // A segment of the synthetic ids, BOS left out, repeated.
+    const std::vector<int32_t> segmentIds = syntheticTokens(
+        options.repetitiveSegmentTokens + 1, info.vocab, info.bos);
+    const std::vector<int> prompt = repetitivePrompt(
+        static_cast<int>(segmentIds.front()),
+        std::vector<int>(segmentIds.begin() + 1, segmentIds.end()), options.repetitiveCopies);
+    const int64_t tokens =
+        std::min<int64_t>(options.newTokens, maxSeqLen - static_cast<int64_t>(prompt.size()));
+    if (tokens < 1)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a max sequence length of ", maxSeqLen, " leaves no room to decode after the ",
+          prompt.size(), "-token repetitive prompt"));
+    report(options, absl::StrCat("plain and speculative decode of ", tokens, " tokens after ",
+                                 prompt.size(), " repetitive ones"));
+    absl::StatusOr<SpeculativeBenchResult> spec =
+        measureSpeculative(session, *options.speculative, prompt, tokens, options.repeats);
+    if (!spec.ok())
+      return spec.status();
+    r.speculative = *spec;
+  }
 
   ReadProbeOptions probe;
   probe.bytes = options.probeBytes;

@@ -18,12 +18,15 @@
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/bench/ReadProbe.h"
+#include "runtime/bench/SpeculativeBench.h"
 #include "runtime/bench/Summary.h"
+#include "runtime/bench/VerifyCost.h"
 
 #include "absl/status/statusor.h"
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +49,12 @@ struct BenchOptions {
   uint64_t probeBytes = 0;
   /// Called with a short line before each measurement; may be empty.
   std::function<void(std::string_view)> progress;
+  /// When set (its target is the benchmarked session), greedy decoding of
+  /// newTokens after a repetitive prompt, plainly and with speculation.
+  SpeculativeDecoder *speculative = nullptr;
+  /// The repetitive prompt: copies of a segment of this many tokens.
+  int64_t repetitiveSegmentTokens = 32;
+  int repetitiveCopies = 3;
 };
 
 struct PrefillMeasurement {
@@ -62,6 +71,8 @@ struct BenchResult {
   std::string chip;
   /// bf16 linear layers use vdpbf16ps on bf16-rounded activations.
   bool bf16Dot = false;
+  /// quantized linear layers use vpdpbusd on byte activations.
+  bool intDot = false;
   runtime::DecodeTraffic traffic;
 
   std::vector<PrefillMeasurement> prefill;
@@ -81,6 +92,12 @@ struct BenchResult {
   double kvCacheBytesPerStep = 0;
   /// Bytes of the KV cache allocated for the run (K and V).
   uint64_t kvCacheBytes = 0;
+
+  /// A verify pass of the artifact's k + 1 tokens against one decode step
+  /// after the decode prompt; absent without a verify entry point.
+  std::optional<VerifyCost> verifyCost;
+  /// With BenchOptions::speculative.
+  std::optional<SpeculativeBenchResult> speculative;
 
   ReadProbeResult probe;
   Summary readGBytesPerS;

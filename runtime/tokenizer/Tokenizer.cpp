@@ -1,8 +1,11 @@
-//===- Tokenizer.cpp - sentencepiece tokenizer for the runtime ------------===//
+//===- Tokenizer.cpp - loading either kind; streaming decode --------------===//
 
 #include "runtime/tokenizer/Tokenizer.h"
 
-#include "runtime/tokenizer/SentencePieceModel.h"
+#include "runtime/tokenizer/BpeTokenizer.h"
+#include "runtime/tokenizer/HFTokenizerJson.h"
+#include "runtime/tokenizer/SentencePieceTokenizer.h"
+#include "runtime/tokenizer/TiktokenFile.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -10,8 +13,6 @@
 #include <sstream>
 
 namespace llamac {
-
-Tokenizer::Tokenizer() = default;
 
 Tokenizer::~Tokenizer() = default;
 
@@ -33,79 +34,31 @@ Tokenizer::load(std::string_view path) {
 
 absl::StatusOr<std::unique_ptr<Tokenizer>>
 Tokenizer::loadFromSerialized(std::string_view bytes) {
-  std::unique_ptr<Tokenizer> tokenizer(new Tokenizer());
-  std::string error;
-  tokenizer->model = SentencePieceModel::fromSerialized(bytes, error);
-  if (!tokenizer->model)
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a sentencepiece model: ", error));
-  if (tokenizer->model->pieceCount() <= 0)
-    return absl::InvalidArgumentError("sentencepiece model has no pieces");
-  // Every prompt starts with BOS; a model without one (bos_id -1) would
-  // make encode() return an id outside the vocabulary.
-  int bos = tokenizer->model->bosId();
-  if (bos < 0 || bos >= tokenizer->model->pieceCount())
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sentencepiece model has no BOS piece (bos_id ", bos, ")"));
-  tokenizer->serializedProto = std::string(bytes);
-  return tokenizer;
+  if (BpeTokenizer::isSerializedForm(bytes))
+    return BpeTokenizer::fromSerialized(bytes);
+  if (looksLikeJson(bytes)) {
+    absl::StatusOr<BpeVocabulary> vocab = parseHFTokenizerJson(bytes);
+    if (!vocab.ok())
+      return vocab.status();
+    return BpeTokenizer::create(std::move(*vocab));
+  }
+  if (looksLikeTiktoken(bytes)) {
+    absl::StatusOr<BpeVocabulary> vocab = parseTiktoken(bytes);
+    if (!vocab.ok())
+      return vocab.status();
+    return BpeTokenizer::create(std::move(*vocab));
+  }
+  return SentencePieceTokenizer::fromSerialized(bytes);
 }
 
-std::vector<int> Tokenizer::encode(std::string_view text, bool addBos) const {
-  std::vector<int> ids;
-  if (addBos)
-    ids.push_back(bosId());
-  std::vector<int> pieces;
-  // Encoding a loaded model only fails on internal errors; an empty result
-  // is the honest answer then.
-  if (model->encode(text, pieces))
-    ids.insert(ids.end(), pieces.begin(), pieces.end());
-  return ids;
-}
-
-int Tokenizer::vocabSize() const { return model->pieceCount(); }
-int Tokenizer::bosId() const { return model->bosId(); }
-int Tokenizer::eosId() const { return model->eosId(); }
-
-/// Parses a byte-fallback piece "<0xNN>".
-static int parseBytePiece(const std::string &piece) {
-  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>')
-    return -1;
-  int value = 0;
-  for (char c : piece.substr(3, 2)) {
-    int digit = (c >= '0' && c <= '9')   ? c - '0'
-                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                                         : -1;
-    if (digit < 0)
-      return -1;
-    value = value * 16 + digit;
-  }
-  return value;
-}
-
-std::string Tokenizer::pieceBytes(int id) const {
-  if (id < 0 || id >= vocabSize() || model->isControl(id))
-    return "";
-  if (model->isUnknown(id))
-    return " \xE2\x81\x87 "; // sentencepiece's surface for <unk>: " ⁇ ".
-  const std::string &piece = model->piece(id);
-  if (model->isByte(id)) {
-    int value = parseBytePiece(piece);
-    return value < 0 ? "" : std::string(1, static_cast<char>(value));
-  }
-  // U+2581 "▁" marks a space in sentencepiece pieces.
-  static const std::string kSpaceMark = "\xE2\x96\x81";
-  std::string text;
-  for (size_t i = 0; i < piece.size();) {
-    if (piece.compare(i, kSpaceMark.size(), kSpaceMark) == 0) {
-      text += ' ';
-      i += kSpaceMark.size();
-    } else {
-      text += piece[i++];
-    }
-  }
-  return text;
+absl::StatusOr<std::unique_ptr<Tokenizer>>
+Tokenizer::loadKind(std::string_view kind, std::string_view bytes) {
+  if (kind == "sentencepiece")
+    return SentencePieceTokenizer::fromSerialized(bytes);
+  if (kind == "bpe")
+    return BpeTokenizer::fromSerialized(bytes);
+  return absl::InvalidArgumentError(
+      absl::StrCat("unsupported tokenizer kind '", std::string(kind), "'"));
 }
 
 std::string Tokenizer::decode(absl::Span<const int> ids) const {
@@ -136,14 +89,15 @@ static size_t utf8Length(unsigned char lead) {
 static bool isContinuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
 
 std::string StreamingDecoder::next(int id) {
-  if (id == tokenizer.bosId()) {
+  const bool dummyPrefix = tokenizer.dropsDummyPrefix();
+  if (dummyPrefix && id == tokenizer.bosId()) {
     atStart = true;
     return "";
   }
   std::string bytes = tokenizer.pieceBytes(id);
   if (bytes.empty())
     return "";
-  if (atStart && bytes[0] == ' ')
+  if (dummyPrefix && atStart && bytes[0] == ' ')
     bytes.erase(0, 1);
   atStart = false;
 

@@ -1,13 +1,13 @@
-//===- Tokenizer.h - sentencepiece tokenizer for the runtime ----*- C++ -*-===//
+//===- Tokenizer.h - the runtime's tokenizers -------------------*- C++ -*-===//
 //
-// Wraps the sentencepiece library for Llama 1/2, CodeLlama and the stories
-// models. Runtime code: depends on sentencepiece and Abseil only (no LLVM),
-// and can load the model proto from the bytes an artifact embeds.
-//
-// Decoding is byte-exact, like llama2.c's run.c: byte-fallback pieces
-// (`<0xNN>`) become their byte, control pieces (BOS, EOS) print nothing, and
-// the piece right after BOS (or at the start) loses its leading space, the
-// dummy prefix that encoding added.
+// One interface, two kinds, told apart by the artifact's `tokenizer.kind`
+// or, for a file, by its content:
+//   - "sentencepiece": the sentencepiece library (Llama 1/2, CodeLlama, the
+//     stories models); SentencePieceTokenizer.h.
+//   - "bpe": byte-level BPE in the tiktoken style (Llama 3), our own code;
+//     BpeTokenizer.h. Loads Meta's tiktoken `tokenizer.model`, Hugging
+//     Face's `tokenizer.json` and its own artifact form.
+// Runtime code: sentencepiece, PCRE2 and Abseil only (no LLVM).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,51 +24,67 @@
 
 namespace llamac {
 
-class SentencePieceModel;
-
-/// A loaded sentencepiece model.
+/// A loaded tokenizer of either kind.
 class Tokenizer {
 public:
-  /// Loads a `tokenizer.model` file.
+  /// Loads a tokenizer file, its kind told by its content: a sentencepiece
+  /// ModelProto, a tiktoken text file, a Hugging Face `tokenizer.json`, or
+  /// the serialized form of either kind.
   static absl::StatusOr<std::unique_ptr<Tokenizer>> load(std::string_view path);
 
-  /// Loads a serialized ModelProto (the bytes of a `tokenizer.model`).
+  /// The same from the file's bytes.
   static absl::StatusOr<std::unique_ptr<Tokenizer>>
   loadFromSerialized(std::string_view bytes);
 
-  ~Tokenizer();
+  /// Loads `bytes` as `kind` ("sentencepiece" or "bpe"), as an artifact
+  /// records them; an unknown kind is an error.
+  static absl::StatusOr<std::unique_ptr<Tokenizer>>
+  loadKind(std::string_view kind, std::string_view bytes);
 
-  /// Encodes `text` with sentencepiece's normalization, preceded by BOS if
-  /// `addBos`.
-  std::vector<int> encode(std::string_view text, bool addBos) const;
+  virtual ~Tokenizer();
+
+  /// "sentencepiece" or "bpe": the artifact's `tokenizer.kind`.
+  virtual std::string_view kind() const = 0;
+
+  /// Encodes `text`, preceded by BOS if `addBos`. With `allowSpecial`, the
+  /// text of a special token (`<|eot_id|>`) becomes its id; otherwise it is
+  /// ordinary text. (sentencepiece never matches control pieces in text.)
+  virtual std::vector<int> encode(std::string_view text, bool addBos,
+                                  bool allowSpecial = false) const = 0;
 
   /// Concatenated output of a fresh StreamingDecoder over `ids`, flushed.
   std::string decode(absl::Span<const int> ids) const;
 
-  /// The bytes piece `id` stands for, without the leading-space rule; empty
-  /// for control pieces and ids outside the vocabulary.
-  std::string pieceBytes(int id) const;
+  /// The bytes token `id` stands for. sentencepiece: without the
+  /// leading-space rule, empty for control pieces. bpe: special tokens
+  /// decode to their names. Empty for ids outside the vocabulary.
+  virtual std::string pieceBytes(int id) const = 0;
 
-  int vocabSize() const;
-  int bosId() const;
-  int eosId() const;
+  /// True if the decoder drops the leading space of the first piece of a
+  /// text (sentencepiece's dummy prefix) and prints nothing for BOS.
+  virtual bool dropsDummyPrefix() const = 0;
 
-  /// The serialized model proto, for embedding in an artifact.
-  const std::string &serialized() const { return serializedProto; }
+  /// True for ids that are special (control) tokens.
+  virtual bool isSpecial(int id) const = 0;
 
-private:
-  Tokenizer();
+  virtual int vocabSize() const = 0;
+  virtual int bosId() const = 0;
+  /// The end-of-text id, or -1 if there is none.
+  virtual int eosId() const = 0;
 
-  std::unique_ptr<SentencePieceModel> model;
-  std::string serializedProto;
+  /// The bytes an artifact embeds; `loadKind(kind(), serialized())` gives
+  /// back an equal tokenizer.
+  virtual const std::string &serialized() const = 0;
+
+protected:
+  Tokenizer() = default;
 };
 
 /// Turns a stream of token ids into text bytes, for printing tokens as they
 /// are generated. Holds back the bytes of an incomplete UTF-8 character
-/// (byte-fallback pieces spell a multi-byte character over several tokens)
-/// until it is complete, so a terminal never sees half a character. Bytes
-/// that cannot start or continue a valid character are passed through as
-/// they are.
+/// (a byte-level token or a byte-fallback piece may end inside one) until it
+/// is complete, so a terminal never sees half a character. Bytes that cannot
+/// start or continue a valid character are passed through as they are.
 class StreamingDecoder {
 public:
   explicit StreamingDecoder(const Tokenizer &tokenizer);
@@ -85,8 +101,8 @@ private:
   const Tokenizer &tokenizer;
   /// Bytes of a UTF-8 character still waiting for its continuation bytes.
   std::string pending;
-  /// True at the start and right after BOS: the next piece drops a leading
-  /// space.
+  /// True at the start and right after BOS: with a dummy prefix, the next
+  /// piece drops a leading space.
   bool atStart = true;
 };
 

@@ -193,6 +193,15 @@
 // NVVM: nvvm.mma.sync
 // NVVM: memref.load %arg2
 // NVVM: memref.store {{.*}}, %arg3
+// A verify kernel (llama.rows_match_step) computes each row as decode does:
+// the GEMV (24 blocks of 4 rows, 8 token blocks of 4), never the matrix
+// units, whose bf16 rounding of the activations decode does not do.
+// NVVM: gpu.func @k_verify_gated_linear
+// NVVM-SAME: llamac.grid = array<i64: 24, 8, 1>
+// NVVM-NOT: nvvm.mma.sync
+// NVVM: gpu.shuffle  xor
+// NVVM-NOT: nvvm.mma.sync
+// NVVM: gpu.return
 // f32 weights, or a depth of 172, stay GEMVs (blocks of 4 tokens).
 // NVVM: gpu.func @k_prefill_f32_weights
 // NVVM-SAME: llamac.grid = array<i64: 16, 8, 1>
@@ -214,6 +223,11 @@
 // ROCDL: amdgpu.mfma 16x16x16 {{.*}} : vector<4xbf16>, vector<4xbf16>, vector<4xf32>
 // ROCDL: gpu.func @k_mma_gated_linear
 // ROCDL-COUNT-8: amdgpu.mfma 16x16x16
+// ROCDL: gpu.func @k_verify_gated_linear
+// ROCDL-NOT: amdgpu.mfma
+// ROCDL: gpu.shuffle  xor
+// ROCDL-NOT: amdgpu.mfma
+// ROCDL: gpu.return
 // ROCDL: gpu.func @k_prefill_f32_weights
 // ROCDL-NOT: amdgpu.mfma
 // ROCDL: gpu.shuffle  xor

@@ -115,3 +115,58 @@ func.func @gated_linear(%y: tensor<2x64xf32>, %w1: tensor<172x64xf32>, %w3: tens
   %0 = llama.gated_linear %y, %w1, %w3 : tensor<2x64xf32>, tensor<172x64xf32>, tensor<172x64xf32> -> tensor<2x172xf32>
   return %0 : tensor<2x172xf32>
 }
+
+// -----
+
+// A linear layer over int8 weights reads the stored bytes and the row's
+// scale in its one generic and dequantizes each weight in the body: no
+// dequantized matrix is built. The generic says its scheme for the CPU
+// vectorizer.
+// CHECK-DAG: #[[X8:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[Q8:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[S8:.*]] = affine_map<(d0, d1, d2) -> (d1)>
+// CHECK-LABEL: func.func @int8_linear
+// CHECK-NOT: llama.dequantize
+// CHECK: linalg.generic {indexing_maps = [#[[X8]], #[[Q8]], #[[S8]], #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%arg0, %arg1, %arg2 : tensor<1x64xf32>, tensor<32x64xi8>, tensor<32xbf16>) outs(%{{.*}} : tensor<1x32xf32>)
+// CHECK-SAME: attrs = {llama.quant_kind = 0 : i32}
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[Q:.*]]: i8, %[[S:.*]]: bf16, %[[ACC:.*]]: f32):
+// CHECK:   %[[SF:.*]] = arith.extf %[[S]] : bf16 to f32
+// CHECK:   %[[QF:.*]] = arith.sitofp %[[Q]] : i8 to f32
+// CHECK:   %[[W:.*]] = arith.mulf %[[QF]], %[[SF]]
+// CHECK:   %[[P:.*]] = arith.mulf %[[X]], %[[W]]
+// CHECK:   arith.addf %[[ACC]], %[[P]]
+// CHECK-NOT: tensor<32x64xf32>
+func.func @int8_linear(%x: tensor<1x64xf32>, %q: tensor<32x64xi8>, %s: tensor<32xbf16>) -> tensor<1x32xf32> {
+  %w = llama.dequantize int8 %q scales %s from @w : tensor<32x64xi8>, tensor<32xbf16> -> tensor<32x64xf32>
+  %0 = llama.linear %x, %w : tensor<1x64xf32>, tensor<32x64xf32> -> tensor<1x32xf32>
+  return %0 : tensor<1x32xf32>
+}
+
+// -----
+
+// int4 in groups of 64 over 172 columns: column k is in byte
+// 16 * (k / 32) + k % 16 of its row (the high nibble for k % 32 >= 16) and
+// in group k / 64; w = (q - 8) * scale + zero, unpacked with a shift and a
+// mask.
+// CHECK-DAG: #[[Q4:.*]] = affine_map<(d0, d1, d2) -> (d1, (d2 floordiv 32) * 16 + d2 mod 16)>
+// CHECK-DAG: #[[G4:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 64)>
+// CHECK-LABEL: func.func @int4_linear
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[Q4]], #[[G4]], #[[G4]], #{{.*}}]
+// CHECK-SAME: ins(%arg0, %arg1, %arg2, %arg3 : tensor<4x172xf32>, tensor<64x96xi8>, tensor<64x3xbf16>, tensor<64x3xbf16>)
+// CHECK-SAME: attrs = {llama.quant_group = 64 : i64, llama.quant_kind = 1 : i32}
+// CHECK: ^bb0(%{{.*}}: f32, %[[B:.*]]: i8, %[[S:.*]]: bf16, %[[Z:.*]]: bf16, %{{.*}}: f32):
+// CHECK:   %[[K:.*]] = linalg.index 2
+// CHECK:   %[[IN:.*]] = arith.remui %[[K]], %c32
+// CHECK:   %[[HIGH:.*]] = arith.cmpi uge, %[[IN]], %c16
+// CHECK:   %[[SHIFT:.*]] = arith.select %[[HIGH]], %c4_i32, %c0_i32
+// CHECK:   %[[BITS:.*]] = arith.extui %[[B]] : i8 to i32
+// CHECK:   %[[SH:.*]] = arith.shrui %[[BITS]], %[[SHIFT]]
+// CHECK:   %[[NIB:.*]] = arith.andi %[[SH]], %c15_i32
+// CHECK:   arith.uitofp %[[NIB]]
+// CHECK:   arith.subf
+func.func @int4_linear(%x: tensor<4x172xf32>, %q: tensor<64x96xi8>, %s: tensor<64x3xbf16>, %z: tensor<64x3xbf16>) -> tensor<4x64xf32> {
+  %w = llama.dequantize int4 group 64 %q scales %s zeros %z from @w : tensor<64x96xi8>, tensor<64x3xbf16>, tensor<64x3xbf16> -> tensor<64x172xf32>
+  %0 = llama.linear %x, %w : tensor<4x172xf32>, tensor<64x172xf32> -> tensor<4x64xf32>
+  return %0 : tensor<4x64xf32>
+}

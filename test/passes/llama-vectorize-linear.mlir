@@ -2,6 +2,7 @@
 // RUN: llama-opt %s --llama-vectorize-linear="lanes=8 rows-per-block=2 prefill-rows-per-block=2" --split-input-file | FileCheck %s --check-prefix=SMALL
 // RUN: llama-opt %s --llama-vectorize-linear="bf16-dot=true prefill-rows-per-block=4" --split-input-file | FileCheck %s --check-prefix=DOT
 // RUN: llama-opt %s --llama-vectorize-linear --split-input-file | FileCheck %s --check-prefix=DEFAULT
+// RUN: llama-opt %s --llama-vectorize-linear=int-dot=true --split-input-file | FileCheck %s --check-prefix=VNNI
 
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -145,6 +146,41 @@ func.func @prefill_blocks(%x: memref<6x64xf32>, %w: memref<64x64xf32>, %out: mem
 
 // -----
 
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d1, d2)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// A verify kernel (llama.rows_match_step: the 6 tokens of speculative
+// decoding's pass) takes all its tokens in one block: 4 rows x 6 tokens
+// (24 accumulators, each weight vector loaded once for all 6), whatever the
+// prefill blocks are; a call with fewer rows (dynamic here) runs the rest
+// one token at a time. Each accumulator still sums k in order: the blocking
+// changes no result.
+// DEFAULT-LABEL: func.func @verify_one_block
+// DEFAULT: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4
+// DEFAULT:   scf.for %{{.*}} = %c0 to %{{.*}} step %c6
+// DEFAULT:     scf.for {{.*}} iter_args
+// DEFAULT:       memref.prefetch
+// DEFAULT-COUNT-6: vector.load %arg0
+// DEFAULT:       vector.load %arg1
+// DEFAULT-COUNT-6: vector.fma
+// DEFAULT:       vector.load %arg1
+// DEFAULT-COUNT-24: vector.reduction
+// DEFAULT:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
+func.func @verify_one_block(%x: memref<?x64xf32>, %w: memref<64x64xf32>, %out: memref<?x64xf32>)
+    attributes {llama.rows_match_step = 6 : i64} {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x64xf32>, memref<64x64xf32>) outs(%out : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 #m = affine_map<(d0, d1) -> (d0, d1)>
 
 // Other generics are left alone.
@@ -157,6 +193,135 @@ func.func @not_linear(%a: memref<4x64xf32>, %b: memref<4x64xf32>) {
   ^bb0(%x: f32, %y: f32):
     %s = arith.addf %x, %y : f32
     linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// An int8 linear layer (llama.quant_kind = int8): 16 signed bytes per row
+// and step, converted in registers, the row's bf16 scale applied once to
+// the reduced sum. No dequantized weight is stored anywhere.
+// CHECK-LABEL: func.func @int8_gemv
+// CHECK: scf.for %[[ROW:.*]] = %c0 to %c32 step %c4
+// CHECK: scf.for %[[K:.*]] = %c0{{.*}} to %c64 step %c16 iter_args
+// CHECK:   %[[X:.*]] = vector.load %arg0[%{{.*}}, %[[K]]] : memref<1x64xf32>, vector<16xf32>
+// CHECK:   %[[Q:.*]] = vector.load %arg1[%[[ROW]], %[[K]]] : memref<32x64xi8>, vector<16xi8>
+// CHECK:   %[[W:.*]] = arith.sitofp %[[Q]] : vector<16xi8> to vector<16xf32>
+// CHECK:   vector.fma %[[W]], %[[X]], %{{.*}} : vector<16xf32>
+// CHECK-COUNT-3: vector.load %arg1
+// CHECK: %[[SUM:.*]] = vector.reduction <add>
+// CHECK: %[[S:.*]] = memref.load %arg2[%[[ROW]]] : memref<32xbf16>
+// CHECK: %[[SF:.*]] = arith.extf %[[S]] : bf16 to f32
+// CHECK: arith.mulf %[[SUM]], %[[SF]]
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.generic
+// With int-dot, the call first quantizes its activations to bytes per block
+// of 32 (a scale per block), then each 64 bytes of a row (sign bit flipped:
+// unsigned) meet 64 activation bytes in one vpdpbusd, scaled per lane by its
+// block's scale; the row's sum loses what the flip added before its scale.
+// VNNI-LABEL: func.func @int8_gemv
+// VNNI: %[[XQ:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x64xi8>
+// VNNI: %[[D:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x1x16xf32>
+// VNNI: %[[C:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?xf32>
+// VNNI: vector.reduction <maxnumf>
+// VNNI: math.roundeven
+// VNNI: arith.fptosi
+// VNNI: vector.store %{{.*}}, %[[XQ]]
+// VNNI: vector.store %{{.*}}, %[[D]]
+// VNNI: scf.for %[[ROW:.*]] = %c0 to %c32 step %c4
+// VNNI: %[[X:.*]] = vector.load %[[XQ]][%{{.*}}, %{{.*}}] : memref<?x64xi8>, vector<64xi8>
+// VNNI: %[[S:.*]] = vector.load %[[D]][{{.*}}] : memref<?x1x16xf32>, vector<16xf32>
+// VNNI: %[[W:.*]] = vector.load %arg1[%[[ROW]], %{{.*}}] : memref<32x64xi8>, vector<64xi8>
+// VNNI: %[[U:.*]] = arith.xori %[[W]], %{{.*}} : vector<64xi8>
+// VNNI: %[[PROD:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[U]], %[[X]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// VNNI: %[[F:.*]] = arith.sitofp %[[PROD]] : vector<16xi32> to vector<16xf32>
+// VNNI: vector.fma %[[F]], %[[S]], %{{.*}}
+// VNNI: %[[SUM:.*]] = vector.reduction <add>
+// VNNI: %[[CORR:.*]] = memref.load %[[C]]
+// VNNI: arith.subf %[[SUM]], %[[CORR]]
+// VNNI: memref.dealloc %[[XQ]]
+#xq = affine_map<(d0, d1, d2) -> (d0, d2)>
+#q8 = affine_map<(d0, d1, d2) -> (d1, d2)>
+#s8 = affine_map<(d0, d1, d2) -> (d1)>
+#oq = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @int8_gemv(%x: memref<1x64xf32>, %q: memref<32x64xi8>, %s: memref<32xbf16>, %out: memref<1x32xf32>) {
+  linalg.generic {indexing_maps = [#xq, #q8, #s8, #oq], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %q, %s : memref<1x64xf32>, memref<32x64xi8>, memref<32xbf16>) outs(%out : memref<1x32xf32>) attrs = {llama.quant_kind = 0 : i32} {
+  ^bb0(%in: f32, %b: i8, %sc: bf16, %acc: f32):
+    %0 = arith.extf %sc : bf16 to f32
+    %1 = arith.sitofp %b : i8 to f32
+    %2 = arith.mulf %1, %0 : f32
+    %3 = arith.mulf %in, %2 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+
+// -----
+
+// int4 in groups of 64 over 172 columns (four rows per block): a loop over
+// the two whole groups loads each row's scale and zero once, as s and
+// z - 8 s; each step loads 16 bytes of a row, widens them, and takes the low
+// nibbles (columns k..k+15) with a mask and the high ones (k+16..k+31) with
+// a shift, dequantized by one fma each. Then the last group's whole block
+// (columns 128..159) and a scalar tail (160..171).
+// CHECK-LABEL: func.func @int4_gemv
+// CHECK: scf.for %[[ROW:.*]] = %c0 to %c8 step %c4
+// CHECK: scf.for %[[G:.*]] = %c0{{.*}} to %c2 step %c1{{.*}} iter_args
+// CHECK:   memref.load %arg2[%[[ROW]], %[[G]]] : memref<8x3xbf16>
+// CHECK:   memref.load %arg3[%[[ROW]], %[[G]]] : memref<8x3xbf16>
+// CHECK:   %[[SV:.*]] = vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// CHECK:   %[[MV:.*]] = vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// CHECK:   scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %c32 iter_args
+// CHECK:     %[[XLO:.*]] = vector.load %arg0[%{{.*}}, %[[K]]]
+// CHECK:     %[[XHI:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}]
+// CHECK:     %[[BYTE:.*]] = arith.divui %[[K]], %c2
+// CHECK:     %[[P:.*]] = vector.load %arg1[%[[ROW]], %[[BYTE]]] : memref<8x96xi8>, vector<16xi8>
+// CHECK:     %[[WIDE:.*]] = arith.extui %[[P]] : vector<16xi8> to vector<16xi32>
+// CHECK:     %[[LO:.*]] = arith.andi %[[WIDE]], %{{.*}} : vector<16xi32>
+// CHECK:     %[[HI:.*]] = arith.shrui %[[WIDE]], %{{.*}} : vector<16xi32>
+// CHECK:     %[[LOF:.*]] = arith.uitofp %[[LO]] : vector<16xi32> to vector<16xf32>
+// CHECK:     %[[WLO:.*]] = vector.fma %[[LOF]], %[[SV]], %[[MV]]
+// CHECK:     %[[HIF:.*]] = arith.uitofp %[[HI]] : vector<16xi32> to vector<16xf32>
+// CHECK:     %[[WHI:.*]] = vector.fma %[[HIF]], %[[SV]], %[[MV]]
+// CHECK:     %[[A:.*]] = vector.fma %[[WLO]], %[[XLO]], %{{.*}}
+// CHECK:     vector.fma %[[WHI]], %[[XHI]], %[[A]]
+// CHECK: memref.load %arg2[%[[ROW]], %c2]
+// CHECK: vector.load %arg1[%[[ROW]], %{{.*}}] : memref<8x96xi8>, vector<16xi8>
+// CHECK: vector.reduction <add>
+// CHECK: scf.for %{{.*}} = %c160{{.*}} to %c172{{.*}} step %c1
+// CHECK-NOT: vector<{{[0-9]+}}xi4>
+// CHECK-NOT: linalg.generic
+#x4 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#q4 = affine_map<(d0, d1, d2) -> (d1, (d2 floordiv 32) * 16 + d2 mod 16)>
+#g4 = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 64)>
+#o4 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @int4_gemv(%x: memref<1x172xf32>, %q: memref<8x96xi8>, %s: memref<8x3xbf16>, %z: memref<8x3xbf16>, %out: memref<1x8xf32>) {
+  %c32 = arith.constant 32 : index
+  %c16 = arith.constant 16 : index
+  %c4 = arith.constant 4 : i32
+  %c0 = arith.constant 0 : i32
+  %c15 = arith.constant 15 : i32
+  %c8 = arith.constant 8.0 : f32
+  linalg.generic {indexing_maps = [#x4, #q4, #g4, #g4, #o4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %q, %s, %z : memref<1x172xf32>, memref<8x96xi8>, memref<8x3xbf16>, memref<8x3xbf16>) outs(%out : memref<1x8xf32>) attrs = {llama.quant_group = 64 : i64, llama.quant_kind = 1 : i32} {
+  ^bb0(%in: f32, %b: i8, %sc: bf16, %zr: bf16, %acc: f32):
+    %k = linalg.index 2 : index
+    %zf = arith.extf %zr : bf16 to f32
+    %sf = arith.extf %sc : bf16 to f32
+    %r = arith.remui %k, %c32 : index
+    %h = arith.cmpi uge, %r, %c16 : index
+    %sh = arith.select %h, %c4, %c0 : i32
+    %bits = arith.extui %b : i8 to i32
+    %s1 = arith.shrui %bits, %sh : i32
+    %n = arith.andi %s1, %c15 : i32
+    %nf = arith.uitofp %n : i32 to f32
+    %qc = arith.subf %nf, %c8 : f32
+    %m = arith.mulf %qc, %sf : f32
+    %w = arith.addf %m, %zf : f32
+    %p = arith.mulf %in, %w : f32
+    %sum = arith.addf %acc, %p : f32
+    linalg.yield %sum : f32
   }
   return
 }

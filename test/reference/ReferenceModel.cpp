@@ -108,8 +108,27 @@ static void matVec(const std::vector<float> &w, const std::vector<float> &x,
   }
 }
 
+/// `x` quantized per block of 32 to bytes and back, in f32 as the kernels
+/// compute it.
+static std::vector<float> int8Blocks(const std::vector<float> &x, size_t block) {
+  std::vector<float> out(x.size());
+  for (size_t begin = 0; begin < x.size(); begin += block) {
+    size_t end = std::min(x.size(), begin + block);
+    float amax = 0;
+    for (size_t i = begin; i < end; ++i)
+      amax = std::max(amax, std::fabs(x[i]));
+    float d = amax / 127.0f;
+    float inverse = amax > 0 ? 1.0f / d : 0.0f;
+    for (size_t i = begin; i < end; ++i)
+      out[i] = std::nearbyint(x[i] * inverse) * d;
+  }
+  return out;
+}
+
 void ReferenceModel::linear(const std::vector<float> &w, const std::vector<float> &x,
                             std::vector<float> &out, int64_t rows, int64_t cols) const {
+  if (opts.int8LinearInputs && cols % 64 == 0)
+    return matVec(w, int8Blocks(x, static_cast<size_t>(opts.int8InputBlock)), out, rows, cols);
   if (!opts.bf16LinearInputs)
     return matVec(w, x, out, rows, cols);
   std::vector<float> rounded(x.size());

@@ -338,6 +338,42 @@ TEST(ArtifactTest, EntryPointsAreChosenByTheirMetadata) {
   EXPECT_FALSE(meta.chunkEntryPoint()->captureAsGraph);
 }
 
+TEST(ArtifactTest, VerifyIsFoundByRowsMatchingTheStep) {
+  // Speculative decoding's verify: an all-rows entry point marked
+  // rows_match_step, the one with the fewest tokens that fit k + 1. A chunk
+  // without the mark never serves, whatever its name or size.
+  TestArtifact t = smallArtifact();
+  t.editMetadata = [](nlohmann::json &m) {
+    nlohmann::json &eps = m["entry_points"];
+    eps["score"] = eps["prefill"];
+    eps["score"]["rows_match_step"] = true;
+  };
+  TempFile file("verify.llamac", t.bytes());
+  absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const runtime::ArtifactMetadata &meta = (*a)->metadata();
+  const int64_t tokens = meta.findEntryPoint("score")->tokens;
+  EXPECT_EQ(meta.maxSpeculateK(), tokens - 1);
+  ASSERT_NE(meta.verifyEntryPoint(1), nullptr);
+  EXPECT_EQ(meta.verifyEntryPoint(1)->name, "score");
+  EXPECT_EQ(meta.verifyEntryPoint(tokens - 1)->name, "score");
+  EXPECT_EQ(meta.verifyEntryPoint(tokens), nullptr);
+  EXPECT_FALSE(meta.findEntryPoint("prefill")->rowsMatchStep);
+  EXPECT_FALSE(meta.findEntryPoint("decode")->rowsMatchStep);
+
+  // Without the mark (an artifact of --speculate-k 0, or older): none.
+  absl::StatusOr<std::unique_ptr<Artifact>> plain = Artifact::open(
+      TempFile("plain.llamac", smallArtifact().bytes()).path);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ((*plain)->metadata().maxSpeculateK(), 0);
+  EXPECT_EQ((*plain)->metadata().verifyEntryPoint(1), nullptr);
+
+  EXPECT_THAT(editedError([](auto &m) {
+                m["entry_points"]["prefill"]["rows_match_step"] = "yes";
+              }),
+              HasSubstr("entry_points.prefill.rows_match_step must be a boolean"));
+}
+
 TEST(ArtifactTest, SurvivesCorruptedMetadataWithAValidChecksum) {
   // What a buggy writer could produce: every byte of the metadata altered in
   // turn, the checksum recomputed. open() must return, never crash.

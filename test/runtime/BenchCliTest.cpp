@@ -38,7 +38,11 @@ TEST(BenchCliTest, UsageErrorsExitTwo) {
         {"bench", "m.llamac", "--prompt-tokens="},
         {"bench", "m.llamac", "--prompt-tokens", "0"},
         {"bench", "m.llamac", "--probe-mib", "-1"},
-        {"bench", "m.llamac", "--json=yes"}})
+        {"bench", "m.llamac", "--json=yes"},
+        {"bench", "m.llamac", "--draft", "d.llamac", "--prompt-lookup"},
+        {"bench", "m.llamac", "--speculate-k", "0", "--prompt-lookup"},
+        {"bench", "m.llamac", "--speculate-k", "3"},
+        {"bench", "m.llamac", "--ngram", "2"}})
     expectOneErrorLine(runLlamaRun(args), 2);
 }
 
@@ -128,6 +132,55 @@ TEST(BenchCliTest, JsonOnStories260K) {
   // K and V of 5 layers x 4 kv heads x 8 dims in f32.
   EXPECT_EQ(s["kv_cache_bytes"].get<uint64_t>(),
             2ull * 5 * 4 * 8 * 4 * j["model"]["max_seq_len"].get<uint64_t>());
+  // The artifact has a verify entry point (6 tokens): its cost against a
+  // decode step at the same position, after the 16-token decode prompt.
+  ASSERT_TRUE(s["verify"].is_object());
+  EXPECT_EQ(s["verify"]["tokens"], 6);
+  EXPECT_EQ(s["verify"]["position"], 16);
+  EXPECT_GT(s["verify"]["ms"].get<double>(), 0);
+  EXPECT_GT(s["verify"]["decode_step_ms"].get<double>(), 0);
+  EXPECT_NEAR(s["verify"]["cost_in_decode_steps"].get<double>(),
+              s["verify"]["ms"].get<double>() / s["verify"]["decode_step_ms"].get<double>(),
+              1e-9);
+  // No draft source, no speculative comparison.
+  EXPECT_FALSE(s.contains("speculative"));
+}
+
+TEST(BenchCliTest, PlainAndSpeculativeSideBySide) {
+  // The f32 artifact as its own draft keeps every draft token, so its
+  // target passes are known: 24 tokens = the prompt's pass's one + 3 rounds
+  // of 5 drafts + 1, and a last round of 4 + 1.
+  RunResult r = runLlamaRun({"bench", LLAMAC_STORIES_ARTIFACT, "--threads", "1",
+                             "--prompt-tokens", "8", "--new-tokens", "24", "--repeats", "2",
+                             "--probe-mib", "16", "--draft", LLAMAC_STORIES_ARTIFACT, "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(lastLine(r.out), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  const nlohmann::json &s = j["stats"]["speculative"];
+  ASSERT_TRUE(s.is_object()) << r.out;
+  EXPECT_EQ(s["draft"], LLAMAC_STORIES_ARTIFACT);
+  EXPECT_EQ(s["k"], 5);
+  EXPECT_EQ(s["prompt_tokens"], 97); // BOS and 3 x 32
+  EXPECT_EQ(s["tokens"], 24);
+  EXPECT_EQ(s["target_passes"], 4);
+  EXPECT_EQ(s["proposed"], 19);
+  EXPECT_EQ(s["accepted"], 19);
+  EXPECT_EQ(s["identical_tokens"], true);
+  EXPECT_EQ(s["accepted_histogram"], nlohmann::json::array({0, 0, 0, 0, 1, 3}));
+  for (const char *key : {"plain_decode_tokens_per_s", "speculative_decode_tokens_per_s",
+                          "speedup"})
+    EXPECT_GT(s[key].get<double>(), 0) << key;
+
+  // The table says the same, and prompt lookup works too.
+  RunResult table = runLlamaRun({"bench", LLAMAC_STORIES_ARTIFACT, "--threads", "1",
+                                 "--prompt-tokens", "8", "--new-tokens", "16", "--repeats", "1",
+                                 "--probe-mib", "16", "--prompt-lookup", "--speculate-k", "3"});
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("verify(6) costs"));
+  EXPECT_THAT(table.out, HasSubstr("speculative, k 3 (tok/s)"));
+  EXPECT_THAT(table.out, HasSubstr("speculative (prompt-lookup), 16 tokens after a 97-token "
+                                   "repetitive prompt"));
+  EXPECT_THAT(table.out, HasSubstr("tokens identical to plain greedy's"));
 }
 
 } // namespace

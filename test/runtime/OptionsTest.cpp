@@ -94,13 +94,47 @@ TEST(OptionsTest, Errors) {
             "--json takes no value");
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--seed", "-3"}),
             "--seed expects a non-negative integer, not '-3'");
-  EXPECT_EQ(errorOf({"m"}), "--prompt is required");
+  EXPECT_EQ(errorOf({"m"}), "--prompt or --prompt-file is required");
   EXPECT_THAT(errorOf({"--prompt", "x"}), HasSubstr("no artifact given"));
   EXPECT_THAT(errorOf({"a", "b", "--prompt", "x"}),
               HasSubstr("unexpected argument 'b'"));
   EXPECT_THAT(
       errorOf({"m", "--prompt", "x", "--max-seq-len", "99999999999999999999"}),
       HasSubstr("expects an integer"));
+}
+
+TEST(OptionsTest, SpeculativeDecodingFlags) {
+  auto lookup = parse({"m", "--prompt", "x", "--prompt-lookup", "--ngram", "4",
+                       "--speculate-k=3"});
+  ASSERT_TRUE(lookup.ok()) << lookup.status();
+  EXPECT_TRUE(lookup->speculation.enabled());
+  EXPECT_TRUE(lookup->speculation.promptLookup);
+  EXPECT_EQ(lookup->speculation.ngram, 4);
+  EXPECT_EQ(lookup->speculation.k, 3);
+  auto draft = parse({"m", "--prompt", "x", "--draft", "d.llamac"});
+  ASSERT_TRUE(draft.ok()) << draft.status();
+  EXPECT_EQ(draft->speculation.draft, "d.llamac");
+  EXPECT_FALSE(draft->speculation.k.has_value());
+  auto plain = parse({"m", "--prompt", "x"});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->speculation.enabled());
+  EXPECT_THAT(usage(), HasSubstr("--prompt-lookup"));
+
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--draft", "d", "--prompt-lookup"}),
+              HasSubstr("--draft and --prompt-lookup cannot be used together"));
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--prompt-lookup", "--speculate-k", "0"}),
+              HasSubstr("--speculate-k must be at least 1, not 0"));
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--prompt-lookup", "--speculate-k", "-1"}),
+              HasSubstr("--speculate-k must be at least 1, not -1"));
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--prompt-lookup", "--speculate-k", "two"}),
+            "--speculate-k expects an integer, not 'two'");
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--speculate-k", "2"}),
+              HasSubstr("--speculate-k needs a draft source"));
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--ngram", "2"}),
+            "--ngram applies to --prompt-lookup only");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--prompt-lookup=1"}),
+            "--prompt-lookup takes no value");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--draft"}), "--draft needs a value");
 }
 
 } // namespace

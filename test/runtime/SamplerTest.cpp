@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include <cmath>
 #include <map>
 
@@ -145,6 +148,83 @@ TEST(SamplerTest, LargeVocabulary) {
     ASSERT_GE(id, 0);
     ASSERT_LT(id, 32000);
   }
+}
+
+/// The nucleus by the obvious method: softmax, full sort, cut. An
+/// independent truth for the partial selection Sampler uses.
+std::vector<std::pair<int64_t, double>>
+sortedReference(const std::vector<float> &logits, float t, int64_t topK,
+                float topP) {
+  double maxLogit = *std::max_element(logits.begin(), logits.end());
+  std::vector<std::pair<int64_t, double>> p;
+  double sum = 0;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    p.emplace_back(i, std::exp((logits[i] - maxLogit) / t));
+    sum += p.back().second;
+  }
+  for (auto &e : p)
+    e.second /= sum;
+  std::stable_sort(p.begin(), p.end(),
+                   [](auto &a, auto &b) { return a.second > b.second; });
+  if (topK > 0 && static_cast<size_t>(topK) < p.size())
+    p.resize(topK);
+  double mass = 0;
+  for (auto &e : p)
+    mass += e.second;
+  double cumulative = 0;
+  size_t keep = 0;
+  while (keep < p.size()) {
+    cumulative += p[keep++].second;
+    if (topP < 1.0f && cumulative >= topP * mass)
+      break;
+  }
+  p.resize(keep);
+  double total = 0;
+  for (auto &e : p)
+    total += e.second;
+  for (auto &e : p)
+    e.second /= total;
+  return p;
+}
+
+TEST(SamplerTest, PartialSelectionMatchesAFullSortAt128K) {
+  std::mt19937 gen(3);
+  std::normal_distribution<float> normal(0.0f, 2.5f);
+  std::vector<float> logits(128256);
+  for (float &l : logits)
+    l = normal(gen);
+  struct Case {
+    float t;
+    int64_t k;
+    float p;
+  };
+  for (Case c : {Case{0.8f, 0, 0.9f}, Case{1.0f, 40, 1.0f},
+                 Case{0.7f, 200, 0.95f}, Case{2.0f, 0, 0.5f},
+                 Case{1.0f, 5000, 0.99f}}) {
+    Sampler sampler({c.t, c.k, c.p, 1});
+    auto got = sampler.candidates(logits);
+    auto want = sortedReference(logits, c.t, c.k, c.p);
+    ASSERT_EQ(got.size(), want.size()) << c.t << " " << c.k << " " << c.p;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].first, want[i].first) << i;
+      EXPECT_NEAR(got[i].second, want[i].second, 1e-12) << i;
+    }
+  }
+}
+
+TEST(SamplerTest, TemperatureAloneDrawsFromTheWholeSoftmax) {
+  // Without top-k/top-p the draw walks ids in order; its frequencies must
+  // still be the softmax.
+  std::vector<float> logits = {std::log(4.0f), std::log(1.0f), std::log(3.0f),
+                               std::log(2.0f)};
+  Sampler sampler({1.0f, 0, 1.0f, 21});
+  std::map<int64_t, int> counts;
+  const int n = 40000;
+  for (int i = 0; i < n; ++i)
+    ++counts[sampler.sample(logits)];
+  const double want[] = {0.4, 0.1, 0.3, 0.2};
+  for (int id = 0; id < 4; ++id)
+    EXPECT_NEAR(counts[id] / double(n), want[id], 0.01) << "id " << id;
 }
 
 } // namespace

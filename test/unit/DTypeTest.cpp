@@ -25,6 +25,12 @@ TEST(DTypeTest, NamesAndSizes) {
   EXPECT_EQ(dtypeSize(DType::F32), 4u);
   EXPECT_EQ(dtypeSize(DType::F16), 2u);
   EXPECT_EQ(dtypeSize(DType::BF16), 2u);
+  // i8: the bytes of quantized weights, never a --dtype.
+  EXPECT_EQ(parseDTypeName("i8"), DType::I8);
+  EXPECT_EQ(dtypeName(DType::I8), "i8");
+  EXPECT_EQ(dtypeSize(DType::I8), 1u);
+  EXPECT_FALSE(isFloatDType(DType::I8));
+  EXPECT_TRUE(isFloatDType(DType::BF16));
 }
 
 TEST(DTypeTest, HalfRoundTripsEveryFiniteValue) {

@@ -28,6 +28,9 @@ std::string llama2Tokenizer() {
 std::string referenceDir() {
   return sourcePath("test/data/reference/stories260K");
 }
+std::string tinyStoriesText() {
+  return sourcePath("test/data/eval/tinystories-sample.txt");
+}
 
 std::optional<std::string> readFile(const std::string &path) {
   std::ifstream file(path, std::ios::binary);

@@ -24,6 +24,9 @@ std::string stories260KHFDir();     ///< models/stories260K-hf
 std::string stories260KTokenizer(); ///< models/stories260K/tokenizer.model
 std::string llama2Tokenizer();      ///< test/data/llama2-tokenizer/...
 std::string referenceDir();         ///< test/data/reference/stories260K
+/// test/data/eval/tinystories-sample.txt: 371 TinyStories stories, each
+/// followed by a line `<|endoftext|>` (SOURCE.md beside it).
+std::string tinyStoriesText();
 
 /// One run of greedy.json (llama2.c's run.c, temperature 0).
 struct GreedyCase {

@@ -42,6 +42,15 @@ int runBenchCommand(const std::vector<std::string> &args) {
   absl::StatusOr<std::unique_ptr<Session>> session = Session::create(*model);
   if (!session.ok())
     return fail(1, session.status().message());
+  std::unique_ptr<SpeculativeDecoder> speculative;
+  if (o.speculation.enabled()) {
+    absl::StatusOr<std::unique_ptr<SpeculativeDecoder>> opened =
+        openSpeculation(**session, o.speculation, o.model);
+    if (!opened.ok())
+      return fail(1, opened.status().message());
+    speculative = std::move(*opened);
+    o.bench.speculative = speculative.get();
+  }
   if (!o.quiet)
     o.bench.progress = [](std::string_view line) {
       std::fprintf(stderr, "bench: %.*s\n", static_cast<int>(line.size()),

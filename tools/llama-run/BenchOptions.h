@@ -5,6 +5,7 @@
 
 #include "runtime/api/Model.h"
 #include "runtime/bench/ModelBench.h"
+#include "tools/llama-run/SpeculationFlags.h"
 
 #include "absl/status/statusor.h"
 
@@ -18,6 +19,7 @@ struct BenchCommandOptions {
   std::string artifact;
   ModelOptions model;
   bench::BenchOptions bench;
+  SpeculationFlags speculation;
   bool json = false;
   bool quiet = false;
 };

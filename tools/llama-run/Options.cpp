@@ -7,6 +7,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
+#include <fstream>
+
 #include <limits>
 
 namespace llamac::tools {
@@ -14,12 +16,16 @@ namespace llamac::tools {
 std::string usage() {
   return R"(usage: llama-run <artifact> --prompt TEXT [options]
        llama-run bench <artifact> [bench options]  (see llama-run bench --help)
+       llama-run eval <artifact> --text FILE [eval options]  (see llama-run eval --help)
 
 Generates text with a model compiled by `llamac compile`; `bench` measures
-prefill and decode speed and decode's share of the memory bandwidth.
+prefill and decode speed and decode's share of the memory bandwidth; `eval`
+the perplexity of a text.
 
 options:
-  --prompt TEXT          text to continue (required)
+  --prompt TEXT          text to continue; `-` reads standard input
+  --prompt-file F        text to continue, read from file F (one of
+                         --prompt and --prompt-file is required)
   --max-new-tokens N     stop after N generated tokens (default 256)
   --temperature T        0 = greedy (default); > 0 samples
   --top-k K              sample among the K most likely tokens (0 = all)
@@ -37,15 +43,47 @@ options:
                          instead of streaming the text
   --quiet                no statistics on stderr
   --help                 this text
-)";
+
+speculative decoding (the same text at temperature 0, the same distribution
+above it; statistics in stderr's last line and --json's stats.speculative):
+)" + std::string(speculationUsage());
 }
 
 namespace {
+
+/// The prompt is text the user typed or saved; more than this is a mistake
+/// (a model file given as the prompt), not a prompt.
+constexpr std::streamsize kMaxPromptBytes = 64 << 20;
+
+/// Reads a prompt from `path` (`/dev/stdin` for `--prompt -`).
+absl::StatusOr<std::string> readPromptFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read the prompt"));
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (static_cast<std::streamsize>(text.size()) > kMaxPromptBytes)
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": the prompt is larger than ", kMaxPromptBytes >> 20, " MiB"));
+  }
+  if (in.bad())
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read the prompt"));
+  return text;
+}
 
 /// Applies one flag's value to `o`; the scanner has checked the name.
 absl::Status applyRunFlag(RunOptions &o, const std::string &name,
                           const std::string &value) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  absl::StatusOr<bool> speculative = applySpeculationFlag(o.speculation, name, value);
+  if (!speculative.ok())
+    return speculative.status();
+  if (*speculative)
+    return absl::OkStatus();
   if (name == "--help") {
     o.help = true;
   } else if (name == "--json") {
@@ -53,7 +91,20 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
   } else if (name == "--quiet") {
     o.quiet = true;
   } else if (name == "--prompt") {
-    o.prompt = value;
+    if (value == "-") {
+      absl::StatusOr<std::string> text = readPromptFile("/dev/stdin");
+      if (!text.ok())
+        return text.status();
+      o.prompt = std::move(*text);
+    } else {
+      o.prompt = value;
+    }
+    o.hasPrompt = true;
+  } else if (name == "--prompt-file") {
+    absl::StatusOr<std::string> text = readPromptFile(value);
+    if (!text.ok())
+      return text.status();
+    o.prompt = std::move(*text);
     o.hasPrompt = true;
   } else if (name == "--max-new-tokens") {
     absl::StatusOr<int64_t> v = parseIntFlag(name, value, 0, kMax);
@@ -109,10 +160,16 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
 
 absl::StatusOr<RunOptions>
 parseRunOptions(const std::vector<std::string> &args) {
-  static const FlagSpec kSpec = {
-      {"--help", "--json", "--quiet"},
-      {"--prompt", "--max-new-tokens", "--temperature", "--top-k", "--top-p",
-       "--seed", "--threads", "--max-seq-len", "--device"}};
+  static const FlagSpec kSpec = [] {
+    FlagSpec spec{{"--help", "--json", "--quiet"},
+                  {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k",
+                   "--top-p", "--seed", "--threads", "--max-seq-len", "--device"}};
+    for (const std::string &name : speculationBoolFlags())
+      spec.boolFlags.push_back(name);
+    for (const std::string &name : speculationValueFlags())
+      spec.valueFlags.push_back(name);
+    return spec;
+  }();
   RunOptions o;
   absl::Status scanned = scanArtifactAndFlags(
       args, kSpec, o.artifact,
@@ -127,7 +184,9 @@ parseRunOptions(const std::vector<std::string> &args) {
     return usageError("no artifact given (usage: llama-run <artifact> "
                       "--prompt TEXT ...; see --help)");
   if (!o.hasPrompt)
-    return usageError("--prompt is required");
+    return usageError("--prompt or --prompt-file is required");
+  if (absl::Status s = checkSpeculationFlags(o.speculation); !s.ok())
+    return s;
   return o;
 }
 

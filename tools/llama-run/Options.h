@@ -11,6 +11,7 @@
 
 #include "runtime/api/Generation.h"
 #include "runtime/api/Model.h"
+#include "tools/llama-run/SpeculationFlags.h"
 
 #include "absl/status/statusor.h"
 
@@ -26,6 +27,7 @@ struct RunOptions {
   bool hasPrompt = false;
   ModelOptions model;
   GenerateOptions generate;
+  SpeculationFlags speculation;
   bool json = false;
   bool quiet = false;
 };

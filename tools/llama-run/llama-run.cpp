@@ -4,15 +4,18 @@
 // command line"): text streams to stdout; statistics go to stderr; `--json`
 // prints one JSON object as the last line of stdout; errors are one
 // `error: ...` line on stderr with exit status 2 for usage errors and 1 for
-// everything else. `llama-run bench` (BenchCommand.cpp) keeps the same
-// contract.
+// everything else. `llama-run bench` (BenchCommand.cpp) and `llama-run eval`
+// (EvalCommand.cpp) keep the same contract.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Session.h"
+#include "runtime/api/Speculative.h"
 #include "tools/llama-run/BenchCommand.h"
+#include "tools/llama-run/EvalCommand.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/Options.h"
+#include "tools/llama-run/TokenizeCommand.h"
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -62,10 +65,16 @@ namespace {
 
 int run(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  // `llama-run bench ...`; an artifact named "bench" is still reachable as
-  // ./bench.
+  // `llama-run bench|eval ...`; an artifact named "bench" or "eval" is still
+  // reachable as ./bench or ./eval.
   if (!args.empty() && args[0] == "bench")
     return llamac::tools::runBenchCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "eval")
+    return llamac::tools::runEvalCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "tokenize")
+    return llamac::tools::runTokenizeCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   absl::StatusOr<llamac::tools::RunOptions> parsed =
       llamac::tools::parseRunOptions(args);
@@ -85,6 +94,15 @@ int run(int argc, char **argv) {
       llamac::Session::create(*model);
   if (!session.ok())
     return fail(1, session.status().message());
+  // With --draft or --prompt-lookup, the same session speculates.
+  std::unique_ptr<llamac::SpeculativeDecoder> speculative;
+  if (o.speculation.enabled()) {
+    absl::StatusOr<std::unique_ptr<llamac::SpeculativeDecoder>> opened =
+        llamac::tools::openSpeculation(**session, o.speculation, o.model);
+    if (!opened.ok())
+      return fail(1, opened.status().message());
+    speculative = std::move(*opened);
+  }
 
   std::signal(SIGINT, onInterrupt);
   if (!o.json) {
@@ -99,7 +117,8 @@ int run(int argc, char **argv) {
     return !interrupted.load();
   };
   absl::StatusOr<llamac::GenerateResult> result =
-      (*session)->generate(o.prompt, o.generate, onToken);
+      speculative ? speculative->generate(o.prompt, o.generate, onToken)
+                  : (*session)->generate(o.prompt, o.generate, onToken);
   if (!result.ok()) {
     if (!o.json)
       writeOut("\n", /*flush=*/true);
@@ -126,6 +145,15 @@ int run(int argc, char **argv) {
                     {"prefill_tokens", st.prefillTokens},
                     {"decode_tokens", st.decodeTokens},
                     {"threads", (*model)->threads()}};
+    if (const auto &spec = st.speculative)
+      out["stats"]["speculative"] = {
+          {"draft", spec->draft},
+          {"k", spec->k},
+          {"proposed", spec->proposed},
+          {"accepted", spec->accepted},
+          {"acceptance_rate", spec->acceptanceRate},
+          {"target_passes", spec->targetPasses},
+          {"accepted_histogram", spec->acceptedHistogram}};
     // Generated text may end in part of a UTF-8 character (the model chose
     // the bytes); replace those instead of aborting in dump().
     std::string line =
@@ -147,6 +175,21 @@ int run(int argc, char **argv) {
         static_cast<long long>(st.decodeTokens), st.decodeTokensPerS,
         st.decodeGBytesPerS, st.weightBytes / 1e6, (*model)->threads(),
         std::string(llamac::stopReasonName(result->stopReason)).c_str());
+    if (const auto &spec = st.speculative) {
+      std::string histogram;
+      for (size_t m = 0; m < spec->acceptedHistogram.size(); ++m)
+        histogram += absl::StrFormat("%s%d:%lld", m ? " " : "", static_cast<int>(m),
+                                     static_cast<long long>(spec->acceptedHistogram[m]));
+      std::fprintf(stderr,
+                   "speculative (%s, k %lld): %lld of %lld draft tokens accepted "
+                   "(%.1f%%), %lld target passes for %zu tokens; rounds by tokens "
+                   "accepted: %s\n",
+                   spec->draft.c_str(), static_cast<long long>(spec->k),
+                   static_cast<long long>(spec->accepted),
+                   static_cast<long long>(spec->proposed), 100.0 * spec->acceptanceRate,
+                   static_cast<long long>(spec->targetPasses),
+                   result->generatedTokens.size(), histogram.c_str());
+    }
   }
   return 0;
 }

@@ -55,14 +55,27 @@ cl::opt<std::string> bf16Dot(
              "on the chip's bf16 dot units: vdpbf16ps on the CPU, mma.sync / MFMA for GPU "
              "prefill: auto (when the chip has them) | on | off"),
     cl::init("auto"), cl::cat(category));
-cl::opt<std::string> quantize("quantize", cl::desc("Weight quantization: none | int8 | int4"),
-                              cl::init("none"), cl::cat(category));
+cl::opt<std::string> intDot(
+    "int-dot",
+    cl::desc("int8/int4 weights: quantize the activations of linear layers to bytes per "
+             "block of 32 and multiply with AVX-512 VNNI vpdpbusd: auto (when the chip has "
+             "it) | on | off (dequantize to f32 in registers)"),
+    cl::init("auto"), cl::cat(category));
+cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Quantize the projections' weights (docs/quantization.md): none | int8 (per "
+             "row) | int4 (groups along K) | int4-gptq"),
+    cl::init("none"), cl::cat(category));
 // Numbers are read as text and converted here: cl's own integer parser
 // prints its complaint to stderr itself, ahead of our one `error:` line.
 cl::opt<std::string> kvDtype("kv-dtype",
                              cl::desc("KV-cache element type: f32 | bf16 | f16 (default: the "
                                       "weights' type)"),
                              cl::cat(category));
+cl::opt<std::string> groupSize("group-size",
+                               cl::desc("int4: columns per scale and zero: 32 | 64 | 128 | 256 "
+                                        "(default 128)"),
+                               cl::value_desc("N"), cl::init("0"), cl::cat(category));
 cl::opt<std::string> maxSeqLen("max-seq-len",
                                cl::desc("Longest sequence a run may ask for (default: "
                                         "min(the model's context, 8192))"),
@@ -70,6 +83,12 @@ cl::opt<std::string> maxSeqLen("max-seq-len",
 cl::opt<std::string> prefillTokens("prefill-tokens",
                                    cl::desc("Tokens per prefill call (default: min(128, max-seq-len))"),
                                    cl::value_desc("N"), cl::init("0"), cl::cat(category));
+cl::opt<std::string> speculateK(
+    "speculate-k",
+    cl::desc("Draft tokens speculative decoding scores per target pass: the artifact gets a "
+             "`verify` entry point of K + 1 tokens whose rows equal decode's (default 5; 0 = "
+             "none)"),
+    cl::value_desc("K"), cl::init(std::to_string(llamac::kDefaultSpeculateK)), cl::cat(category));
 cl::opt<std::string> minParallelBytes(
     "min-parallel-bytes",
     cl::desc("Split a decode projection over threads only when its weights have at least this "
@@ -78,7 +97,7 @@ cl::opt<std::string> minParallelBytes(
 cl::opt<std::string> tokenizer("tokenizer", cl::desc("sentencepiece tokenizer.model to use"),
                                cl::cat(category));
 cl::opt<std::string> dumpIrAfter("dump-ir-after",
-                                 cl::desc("Print the IR after a phase: import | optimize | kernels | "
+                                 cl::desc("Print the IR after a phase: import | optimize | quantize | kernels | "
                                           "linalg | bufferize | llvm (cpu) | gpu | gpu-llvm "
                                           "(nvvm, rocdl)"),
                                  cl::cat(category));
@@ -244,8 +263,6 @@ int run(int argc, char **argv) {
     return failParse(parseErrors);
   if (input.empty())
     return fail("no checkpoint given; usage: llamac compile <checkpoint> -o <artifact>");
-  if (quantize != "none")
-    return fail("--quantize " + quantize + " is not implemented yet");
 
   llamac::CompileOptions options;
   options.input = input;
@@ -257,12 +274,18 @@ int run(int argc, char **argv) {
   options.dtype = dtype;
   options.kvDtype = kvDtype;
   options.bf16Dot = bf16Dot;
+  options.quantize = quantize;
+  options.intDot = intDot;
   for (auto [flag, text, value] :
        {std::tuple{"--max-seq-len", &maxSeqLen, &options.maxSeqLen},
         std::tuple{"--prefill-tokens", &prefillTokens, &options.prefillTokens},
-        std::tuple{"--min-parallel-bytes", &minParallelBytes, &options.minParallelBytes}})
+        std::tuple{"--speculate-k", &speculateK, &options.speculateK},
+        std::tuple{"--min-parallel-bytes", &minParallelBytes, &options.minParallelBytes},
+        std::tuple{"--group-size", &groupSize, &options.groupSize}})
     if (!to_integer(StringRef(text->getValue()), *value, 10) || *value < 0)
       return fail(Twine(flag) + " must be a non-negative integer, got '" + text->getValue() + "'");
+  if (groupSize.getNumOccurrences() && options.groupSize == 0)
+    return fail("--group-size must be 32, 64, 128 or 256, got 0");
   options.dumpIrAfter = dumpIrAfter;
   options.summary = summary;
   options.allowNonFinite = allowNonFinite;

@@ -119,8 +119,14 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
                      (*tm)->getTargetCPU() + "' has none");
   bool bf16Dot = options.bf16Dot == Bf16Dot::On ||
                  (options.bf16Dot == Bf16Dot::Auto && chipHasBf16Dot);
+  bool chipHasIntDot = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512vnni,+avx512bw");
+  if (options.intDot == IntDot::On && !chipHasIntDot)
+    return makeError("--int-dot=on needs a chip with AVX-512 VNNI (avx512vnni, avx512bw); '" +
+                     (*tm)->getTargetCPU() + "' has none");
+  bool intDot = options.intDot == IntDot::On ||
+                (options.intDot == IntDot::Auto && chipHasIntDot);
 
-  for (const Phase &phase : getCpuKernelPhases(bf16Dot)) {
+  for (const Phase &phase : getCpuKernelPhases(bf16Dot, intDot)) {
     PassManager pm(kernels.getContext());
     phase.build(pm);
     if (failed(pm.run(kernels)))
@@ -191,6 +197,7 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   // The features come from the chip, so avx512_bf16 is among them whenever
   // the dot path was chosen; the runtime refuses the artifact without it.
   library.bf16Dot = bf16Dot;
+  library.intDot = intDot;
   return library;
 }
 

@@ -16,11 +16,18 @@ namespace llamac {
 /// activations (`llamac compile --bf16-dot`).
 enum class Bf16Dot { Auto, On, Off };
 
+/// Whether linear layers with int8 or int4 weights quantize their
+/// activations to bytes and use vpdpbusd (`llamac compile --int-dot`).
+enum class IntDot { Auto, On, Off };
+
 struct CpuCodegenOptions {
   /// "native" (the compiling machine) or an LLVM CPU name such as x86-64-v3.
   std::string chip = "native";
   /// Auto: on when the chip has avx512bf16. On fails for a chip without it.
   Bf16Dot bf16Dot = Bf16Dot::Auto;
+  /// Auto: on when the chip has avx512vnni (and avx512bw). On fails for a
+  /// chip without them.
+  IntDot intDot = IntDot::Auto;
   /// Called with the kernel module after each named phase ("linalg",
   /// "bufferize", "llvm") so that --dump-ir-after can print it.
   std::function<void(llvm::StringRef phase, mlir::ModuleOp)> afterPhase;
@@ -34,6 +41,8 @@ struct CpuKernelLibrary {
   std::string cpuName;
   /// The kernels of bf16 linear layers use vdpbf16ps (bf16 activations).
   bool bf16Dot = false;
+  /// The kernels of quantized linear layers use vpdpbusd (byte activations).
+  bool intDot = false;
 };
 
 /// Lowers the kernel module (llama dialect, from partitionIntoKernels) to

@@ -9,9 +9,9 @@ func.func @weight_dynamic() {
 
 // -----
 
-// A weight must be a float tensor.
+// A weight must be a float tensor, or the bytes of a quantized one.
 func.func @weight_int() {
-  // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 8-bit signless integer values}}
   %0 = llama.weight @w : tensor<4xi32>
   return
 }
@@ -410,3 +410,94 @@ module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, laye
 
 // expected-error @+1 {{eos id 512 is outside the vocabulary}}
 module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1, 512]>} {}
+
+// -----
+
+// int8 scales are one per row.
+func.func @dequantize_int8_scales_rank(%q: tensor<64x32xi8>, %s: tensor<64x1xbf16>) {
+  // expected-error @+1 {{scales must have rank 1}}
+  %0 = llama.dequantize int8 %q scales %s from @w : tensor<64x32xi8>, tensor<64x1xbf16> -> tensor<64x32xf32>
+  return
+}
+
+// -----
+
+// int8 values have the result's shape.
+func.func @dequantize_int8_columns(%q: tensor<64x16xi8>, %s: tensor<64xbf16>) {
+  // expected-error @+1 {{int8 values must have the result's 32 columns, got 16}}
+  %0 = llama.dequantize int8 %q scales %s from @w : tensor<64x16xi8>, tensor<64xbf16> -> tensor<64x32xf32>
+  return
+}
+
+// -----
+
+// int8 has no zeros and no groups.
+func.func @dequantize_int8_group(%q: tensor<64x32xi8>, %s: tensor<64xbf16>) {
+  // expected-error @+1 {{int8 takes no group, zeros or gptq}}
+  %0 = llama.dequantize int8 group 32 %q scales %s from @w : tensor<64x32xi8>, tensor<64xbf16> -> tensor<64x32xf32>
+  return
+}
+
+// -----
+
+// Values, scales and result agree on the rows.
+func.func @dequantize_rows(%q: tensor<32x32xi8>, %s: tensor<64xbf16>) {
+  // expected-error @+1 {{values and scales must have the result's 64 rows}}
+  %0 = llama.dequantize int8 %q scales %s from @w : tensor<32x32xi8>, tensor<64xbf16> -> tensor<64x32xf32>
+  return
+}
+
+// -----
+
+// int4 needs its group size and zeros.
+func.func @dequantize_int4_no_group(%q: tensor<64x16xi8>, %s: tensor<64x1xbf16>, %z: tensor<64x1xbf16>) {
+  // expected-error @+1 {{int4 needs a group size and zeros}}
+  %0 = llama.dequantize int4 %q scales %s zeros %z from @w : tensor<64x16xi8>, tensor<64x1xbf16>, tensor<64x1xbf16> -> tensor<64x32xf32>
+  return
+}
+
+// -----
+
+// int4 groups are whole blocks of 32 columns.
+func.func @dequantize_int4_group_48(%q: tensor<64x48xi8>, %s: tensor<64x2xbf16>, %z: tensor<64x2xbf16>) {
+  // expected-error @+1 {{int4 group size must be a positive multiple of 32, got 48}}
+  %0 = llama.dequantize int4 group 48 %q scales %s zeros %z from @w : tensor<64x48xi8>, tensor<64x2xbf16>, tensor<64x2xbf16> -> tensor<64x96xf32>
+  return
+}
+
+// -----
+
+// int4 rows hold 16 bytes per block of 32 columns, the last block padded:
+// 172 columns need 6 blocks.
+func.func @dequantize_int4_row_bytes(%q: tensor<64x86xi8>, %s: tensor<64x6xbf16>, %z: tensor<64x6xbf16>) {
+  // expected-error @+1 {{int4 values of 172 columns must have 96 bytes per row, got 86}}
+  %0 = llama.dequantize int4 group 32 %q scales %s zeros %z from @w : tensor<64x86xi8>, tensor<64x6xbf16>, tensor<64x6xbf16> -> tensor<64x172xf32>
+  return
+}
+
+// -----
+
+// One scale per group, the last one partial.
+func.func @dequantize_int4_groups(%q: tensor<64x96xi8>, %s: tensor<64x5xbf16>, %z: tensor<64x5xbf16>) {
+  // expected-error @+1 {{int4 scales of 172 columns in groups of 32 must have 6 columns, got 5}}
+  %0 = llama.dequantize int4 group 32 %q scales %s zeros %z from @w : tensor<64x96xi8>, tensor<64x5xbf16>, tensor<64x5xbf16> -> tensor<64x172xf32>
+  return
+}
+
+// -----
+
+// Zeros are laid out like the scales.
+func.func @dequantize_int4_zeros(%q: tensor<64x96xi8>, %s: tensor<64x6xbf16>, %z: tensor<64x3xbf16>) {
+  // expected-error @+1 {{zeros must have the type of the scales}}
+  %0 = llama.dequantize int4 group 32 %q scales %s zeros %z from @w : tensor<64x96xi8>, tensor<64x6xbf16>, tensor<64x3xbf16> -> tensor<64x172xf32>
+  return
+}
+
+// -----
+
+// Scales are bf16.
+func.func @dequantize_f32_scales(%q: tensor<64x32xi8>, %s: tensor<64xf32>) {
+  // expected-error @+1 {{must be ranked tensor of bfloat16 type values}}
+  %0 = llama.dequantize int8 %q scales %s from @w : tensor<64x32xi8>, tensor<64xf32> -> tensor<64x32xf32>
+  return
+}

@@ -11,6 +11,24 @@ func.func @weights(%layer: index) -> (tensor<512x64xf32>, tensor<64x64xbf16>) {
   return %0, %1 : tensor<512x64xf32>, tensor<64x64xbf16>
 }
 
+// Quantized weights: int8 rows with their scales, int4 groups of 32 over
+// 172 columns (6 blocks of 16 bytes, the last group partial), GPTQ's int4.
+// CHECK-LABEL: func.func @dequantize
+// CHECK: llama.weight @layers.wq.int8[%{{.*}}] : tensor<64x64xi8>
+// CHECK: llama.dequantize int8 %{{.*}} scales %{{.*}} from @layers.wq : tensor<64x64xi8>, tensor<64xbf16> -> tensor<64x64xf32>
+// CHECK: llama.dequantize int4 group 32 %{{.*}} scales %{{.*}} zeros %{{.*}} from @layers.w2 : tensor<64x96xi8>, tensor<64x6xbf16>, tensor<64x6xbf16> -> tensor<64x172xf32>
+// CHECK: llama.dequantize int4 group 64 %{{.*}} scales %{{.*}} zeros %{{.*}} from @layers.w2 {gptq} : tensor<64x96xi8>, tensor<64x3xbf16>, tensor<64x3xbf16> -> tensor<64x172xf32>
+func.func @dequantize(%layer: index, %q4: tensor<64x96xi8>, %s4: tensor<64x6xbf16>, %z4: tensor<64x6xbf16>,
+                      %s64: tensor<64x3xbf16>, %z64: tensor<64x3xbf16>)
+    -> (tensor<64x64xf32>, tensor<64x172xf32>, tensor<64x172xf32>) {
+  %q = llama.weight @"layers.wq.int8"[%layer] : tensor<64x64xi8>
+  %s = llama.weight @"layers.wq.int8_scales"[%layer] : tensor<64xbf16>
+  %0 = llama.dequantize int8 %q scales %s from @"layers.wq" : tensor<64x64xi8>, tensor<64xbf16> -> tensor<64x64xf32>
+  %1 = llama.dequantize int4 group 32 %q4 scales %s4 zeros %z4 from @"layers.w2" : tensor<64x96xi8>, tensor<64x6xbf16>, tensor<64x6xbf16> -> tensor<64x172xf32>
+  %2 = llama.dequantize int4 group 64 %q4 scales %s64 zeros %z64 from @"layers.w2" {gptq} : tensor<64x96xi8>, tensor<64x3xbf16>, tensor<64x3xbf16> -> tensor<64x172xf32>
+  return %0, %1, %2 : tensor<64x64xf32>, tensor<64x172xf32>, tensor<64x172xf32>
+}
+
 // Embedding lookup of four tokens.
 // CHECK-LABEL: func.func @embedding
 // CHECK: llama.embedding %{{.*}}[%{{.*}}] : tensor<512x64xf32>, tensor<4xi32> -> tensor<4x64xf32>

@@ -203,6 +203,18 @@ func.func private @k_mma_linear_residual(%x: tensor<16x128xf32>, %w: tensor<64x1
 
 // -----
 
+// The same gated projection in a verify pass (speculative decoding: its rows
+// must equal decode's): a GEMV, though its 32 tokens fill a matrix-unit tile.
+func.func private @k_verify_gated_linear(%x: tensor<32x128xf32>, %g: tensor<96x128xbf16>, %u: tensor<96x128xbf16>,
+                                         %out: tensor<32x96xf32> {bufferization.writable = true}) -> tensor<32x96xf32>
+    attributes {llama.rows_match_step = 32 : i64} {
+  %0 = llama.gated_linear %x, %g, %u : tensor<32x128xf32>, tensor<96x128xbf16>, tensor<96x128xbf16> -> tensor<32x96xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<32x96xf32>, tensor<32x96xf32>) -> tensor<32x96xf32>
+  return %1 : tensor<32x96xf32>
+}
+
+// -----
+
 // Prefill chunks the matrix units don't take stay GEMVs: f32 weights, and
 // a depth (172) that is not a multiple of the units' k.
 func.func private @k_prefill_f32_weights(%x: tensor<32x128xf32>, %w: tensor<64x128xf32>,

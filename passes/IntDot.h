@@ -1,0 +1,74 @@
+//===- IntDot.h - integer dot products for quantized weights ----*- C++ -*-===//
+//
+// The `int-dot` path of llama-vectorize-linear (docs/quantization.md): the
+// activations of a call are quantized to signed bytes per block (a scale
+// d = max|x| / 127 per block), and the weights' bytes are multiplied with
+// them by AVX-512 VNNI `vpdpbusd` (64 byte products per instruction,
+// unsigned times signed, summed in fours into 16 int32 lanes), then scaled
+// in f32.
+//  - int8 weights: blocks of 32 (llama.cpp's q8_0); the weights are made
+//    unsigned by flipping their sign bit (w + 128; the 128 * sum(x) this
+//    adds is taken off per token); each chunk's 16 lanes are scaled by
+//    their block's d.
+//  - int4 weights: blocks of the weights' group (64, 128 or 256 columns),
+//    so that a group's products add up in int32 and are scaled once, by
+//    d * s; the nibbles are unsigned already, and the activations are
+//    stored in the order the nibbles unpack to.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_PASSES_INTDOT_H
+#define LLAMAC_PASSES_INTDOT_H
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::llama {
+
+/// Weights per step of the integer dot loop: 64 bytes of int8 values, or
+/// 32 bytes of int4 nibbles.
+inline constexpr int64_t kIntDotChunk = 64;
+
+/// A call's activations quantized for the integer dot products.
+struct QuantizedActivations {
+  /// [tokens, k] i8; for int4 each chunk of 64 is ordered as the nibbles of
+  /// its 32 bytes unpack: block 0 columns 0-15, block 1 columns 0-15, block
+  /// 0 columns 16-31, block 1 columns 16-31.
+  Value values;
+  /// int8: [tokens, k / 64, 16] f32: for each chunk, the scale of the
+  /// block each int32 lane of its dot product sums over.
+  Value laneScales;
+  /// int8: [tokens] f32, 128 * sum_b d_b * sum(q_b), what the sign flip of
+  /// the weights adds to every dot product of the token.
+  Value signCorrection;
+  /// int4: [tokens, ceil(k / group)] f32, each group's d.
+  Value groupScales;
+  /// int4: [tokens, ceil(k / group)] f32, d * sum(q) of the group: what the
+  /// group's offset z - 8 s multiplies.
+  Value groupSums;
+};
+
+/// Quantizes `x` [tokens, k] (f32, k a multiple of 64) into buffers
+/// allocated here (freeActivations releases them). `int4Group` 0: int8's
+/// blocks and layout; otherwise int4's, in blocks of that size (a multiple
+/// of 64).
+QuantizedActivations quantizeActivations(OpBuilder &b, Location loc, Value x, Value tokens,
+                                         int64_t k, int64_t int4Group);
+void freeActivations(OpBuilder &b, Location loc, const QuantizedActivations &a);
+
+/// `acc` (vector<16xi32>; null: zero) plus 64 unsigned weight bytes times
+/// 64 signed activation bytes, summed in fours: vpdpbusd.
+Value vnniDot(OpBuilder &b, Location loc, Value unsignedBytes, Value signedBytes,
+              Value acc = {});
+
+/// int8 weight bytes (vector<64xi8>) as unsigned bytes w + 128.
+Value flipSign(OpBuilder &b, Location loc, Value bytes);
+
+/// 32 bytes of int4 nibbles (vector<32xi8>) as 64 unsigned bytes: the low
+/// nibbles, then the high ones. Both halves of the vector hold the 32
+/// bytes; the upper one is shifted right by 4 in its 64-bit lanes, then
+/// every byte masked to its low nibble (a broadcast load, a shift, a mask).
+Value unpackNibbles(OpBuilder &b, Location loc, Value packed);
+
+} // namespace mlir::llama
+
+#endif // LLAMAC_PASSES_INTDOT_H

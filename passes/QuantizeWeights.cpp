@@ -1,0 +1,116 @@
+//===- QuantizeWeights.cpp - projections read quantized weights -----------===//
+//
+// Quantization is a rewrite of the graph (design decision 8): the weights a
+// projection reads become the tensors of their quantized form plus a
+// `llama.dequantize`, which the projection kernels fuse. Which bytes those
+// tensors hold is decided when the artifact is written, from the op's
+// `source` (compiler/quantize/), so the IR stays free of weight data.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llama/LlamaOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
+
+namespace mlir::llama {
+#define GEN_PASS_DEF_LLAMAQUANTIZEWEIGHTS
+#include "passes/Passes.h.inc"
+} // namespace mlir::llama
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+
+struct Scheme {
+  QuantKind kind;
+  int64_t group = 0;
+  bool gptq = false;
+
+  /// The stem of the quantized tensors' names: "int8", "int4g32",
+  /// "gptq4g32".
+  std::string suffix() const {
+    if (kind == QuantKind::Int8)
+      return "int8";
+    return (gptq ? "gptq4g" : "int4g") + std::to_string(group);
+  }
+};
+
+/// Builds, after `weight`, the quantized tensors of its weight and their
+/// dequantization, of the weight's shape in f32.
+Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme) {
+  Location loc = weight.getLoc();
+  auto type = cast<RankedTensorType>(weight.getResult().getType());
+  int64_t rows = type.getDimSize(0), k = type.getDimSize(1);
+  Type i8 = b.getI8Type(), bf16 = b.getBF16Type();
+  std::string stem = (weight.getName() + "." + scheme.suffix()).str();
+  auto tensor = [&](StringRef suffix, ArrayRef<int64_t> shape, Type element) -> Value {
+    return WeightOp::create(b, loc, RankedTensorType::get(shape, element),
+                            FlatSymbolRefAttr::get(b.getContext(), stem + suffix.str()),
+                            weight.getLayer());
+  };
+  auto result = RankedTensorType::get({rows, k}, b.getF32Type());
+  if (scheme.kind == QuantKind::Int8) {
+    Value values = tensor("", {rows, k}, i8);
+    Value scales = tensor("_scales", {rows}, bf16);
+    return DequantizeOp::create(b, loc, result, scheme.kind, IntegerAttr(), values, scales,
+                                Value(), weight.getName(), false);
+  }
+  int64_t groups = (k + scheme.group - 1) / scheme.group;
+  Value values = tensor("", {rows, DequantizeOp::int4RowBytes(k)}, i8);
+  Value scales = tensor("_scales", {rows, groups}, bf16);
+  Value zeros = tensor("_zeros", {rows, groups}, bf16);
+  return DequantizeOp::create(b, loc, result, scheme.kind, b.getI64IntegerAttr(scheme.group),
+                              values, scales, zeros, weight.getName(), scheme.gptq);
+}
+
+struct LlamaQuantizeWeightsPass
+    : llama::impl::LlamaQuantizeWeightsBase<LlamaQuantizeWeightsPass> {
+  using LlamaQuantizeWeightsBase::LlamaQuantizeWeightsBase;
+
+  void runOnOperation() override {
+    Scheme parsed{QuantKind::Int8};
+    if (scheme == "int4" || scheme == "int4-gptq") {
+      parsed = {QuantKind::Int4, groupSize, scheme == "int4-gptq"};
+      if (groupSize != 32 && groupSize != 64 && groupSize != 128 && groupSize != 256) {
+        getOperation().emitError() << "int4 group size must be 32, 64, 128 or 256, got "
+                                   << static_cast<int64_t>(groupSize);
+        return signalPassFailure();
+      }
+    } else if (scheme != "int8") {
+      getOperation().emitError() << "unknown quantization scheme '" << scheme
+                                 << "' (int8, int4 or int4-gptq)";
+      return signalPassFailure();
+    }
+
+    // The weight operands of projections, by the weight op they read.
+    llvm::MapVector<WeightOp, SmallVector<OpOperand *>> uses;
+    getOperation().walk([&](ProjectionOpInterface projection) {
+      for (OpOperand &operand : projection->getOpOperands()) {
+        if (&operand == &projection.getInputMutable())
+          continue;
+        auto weight = operand.get().getDefiningOp<WeightOp>();
+        if (weight && llvm::is_contained(projection.getWeights(), operand.get()))
+          uses[weight].push_back(&operand);
+      }
+    });
+    OpBuilder b(&getContext());
+    for (auto &[weight, operands] : uses) {
+      auto type = cast<RankedTensorType>(weight.getResult().getType());
+      if (type.getRank() != 2 || !isa<FloatType>(type.getElementType())) {
+        weight.emitError("a projection weight to quantize must be a float matrix");
+        return signalPassFailure();
+      }
+      b.setInsertionPointAfter(weight);
+      Value dequantized = buildDequantized(b, weight, parsed);
+      for (OpOperand *operand : operands)
+        operand->set(dequantized);
+      if (weight->use_empty())
+        weight->erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,99 @@
+//===- SentencePieceTokenizer.cpp - sentencepiece behind Tokenizer --------===//
+
+#include "runtime/tokenizer/SentencePieceTokenizer.h"
+
+#include "runtime/tokenizer/SentencePieceModel.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace llamac {
+
+SentencePieceTokenizer::SentencePieceTokenizer() = default;
+
+SentencePieceTokenizer::~SentencePieceTokenizer() = default;
+
+absl::StatusOr<std::unique_ptr<Tokenizer>>
+SentencePieceTokenizer::fromSerialized(std::string_view bytes) {
+  std::unique_ptr<SentencePieceTokenizer> tokenizer(
+      new SentencePieceTokenizer());
+  std::string error;
+  tokenizer->model = SentencePieceModel::fromSerialized(bytes, error);
+  if (!tokenizer->model)
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a sentencepiece model: ", error));
+  if (tokenizer->model->pieceCount() <= 0)
+    return absl::InvalidArgumentError("sentencepiece model has no pieces");
+  // Every prompt starts with BOS; a model without one (bos_id -1) would
+  // make encode() return an id outside the vocabulary.
+  int bos = tokenizer->model->bosId();
+  if (bos < 0 || bos >= tokenizer->model->pieceCount())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sentencepiece model has no BOS piece (bos_id ", bos, ")"));
+  tokenizer->serializedProto = std::string(bytes);
+  return std::unique_ptr<Tokenizer>(std::move(tokenizer));
+}
+
+std::vector<int> SentencePieceTokenizer::encode(std::string_view text,
+                                                bool addBos,
+                                                bool /*allowSpecial*/) const {
+  std::vector<int> ids;
+  if (addBos)
+    ids.push_back(bosId());
+  std::vector<int> pieces;
+  // Encoding a loaded model only fails on internal errors; an empty result
+  // is the honest answer then.
+  if (model->encode(text, pieces))
+    ids.insert(ids.end(), pieces.begin(), pieces.end());
+  return ids;
+}
+
+int SentencePieceTokenizer::vocabSize() const { return model->pieceCount(); }
+int SentencePieceTokenizer::bosId() const { return model->bosId(); }
+int SentencePieceTokenizer::eosId() const { return model->eosId(); }
+
+bool SentencePieceTokenizer::isSpecial(int id) const {
+  return id >= 0 && id < vocabSize() && model->isControl(id);
+}
+
+/// Parses a byte-fallback piece "<0xNN>".
+static int parseBytePiece(const std::string &piece) {
+  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>')
+    return -1;
+  int value = 0;
+  for (char c : piece.substr(3, 2)) {
+    int digit = (c >= '0' && c <= '9')   ? c - '0'
+                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                         : -1;
+    if (digit < 0)
+      return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+std::string SentencePieceTokenizer::pieceBytes(int id) const {
+  if (id < 0 || id >= vocabSize() || model->isControl(id))
+    return "";
+  if (model->isUnknown(id))
+    return " \xE2\x81\x87 "; // sentencepiece's surface for <unk>: " ⁇ ".
+  const std::string &piece = model->piece(id);
+  if (model->isByte(id)) {
+    int value = parseBytePiece(piece);
+    return value < 0 ? "" : std::string(1, static_cast<char>(value));
+  }
+  // U+2581 "▁" marks a space in sentencepiece pieces.
+  static const std::string kSpaceMark = "\xE2\x96\x81";
+  std::string text;
+  for (size_t i = 0; i < piece.size();) {
+    if (piece.compare(i, kSpaceMark.size(), kSpaceMark) == 0) {
+      text += ' ';
+      i += kSpaceMark.size();
+    } else {
+      text += piece[i++];
+    }
+  }
+  return text;
+}
+
+} // namespace llamac

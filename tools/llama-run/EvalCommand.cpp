@@ -1,0 +1,113 @@
+//===- EvalCommand.cpp - `llama-run eval` ---------------------------------===//
+
+#include "tools/llama-run/EvalCommand.h"
+#include "runtime/eval/Perplexity.h"
+#include "tools/llama-run/EvalOptions.h"
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cmath>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace llamac::tools {
+
+namespace {
+
+int fail(int status, absl::string_view message) {
+  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+  return status;
+}
+
+void writeOut(const std::string &text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+/// The whole file, or an error naming it.
+absl::StatusOr<std::string> readText(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::NotFoundError(
+        absl::StrFormat("cannot read --text %s: %s", path, std::strerror(errno)));
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad())
+    return absl::DataLossError(absl::StrFormat("cannot read --text %s", path));
+  return bytes.str();
+}
+
+/// A progress line at most once a second, and after the last document.
+auto progressPrinter() {
+  using Clock = std::chrono::steady_clock;
+  return [last = Clock::time_point()](int64_t done, int64_t total,
+                                      int64_t tokens, double meanNll) mutable {
+    Clock::time_point now = Clock::now();
+    if (done != total && now - last < std::chrono::seconds(1))
+      return;
+    last = now;
+    std::fprintf(stderr,
+                 "eval: %lld/%lld documents, %lld tokens predicted, "
+                 "perplexity so far %.4f\n",
+                 static_cast<long long>(done), static_cast<long long>(total),
+                 static_cast<long long>(tokens), std::exp(meanNll));
+  };
+}
+
+} // namespace
+
+int runEvalCommand(const std::vector<std::string> &args) {
+  absl::StatusOr<EvalCommandOptions> parsed = parseEvalOptions(args);
+  if (!parsed.ok())
+    return fail(2, parsed.status().message());
+  EvalCommandOptions o = std::move(*parsed);
+  if (o.help) {
+    writeOut(evalUsage());
+    return 0;
+  }
+  absl::StatusOr<std::string> text = readText(o.textPath);
+  if (!text.ok())
+    return fail(1, text.status().message());
+  absl::StatusOr<std::shared_ptr<const Model>> model =
+      Model::load(o.artifact, o.model);
+  if (!model.ok())
+    return fail(1, model.status().message());
+  if (!o.quiet)
+    o.eval.progress = progressPrinter();
+  absl::StatusOr<eval::EvalResult> result =
+      eval::evaluatePerplexity(*model, *text, o.eval);
+  if (!result.ok())
+    return fail(
+        result.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
+        result.status().message());
+  const eval::EvalResult &r = *result;
+  if (o.json) {
+    nlohmann::json out = {{"perplexity", r.perplexity},
+                          {"mean_nll", r.meanNll},
+                          {"predicted_tokens", r.predictedTokens},
+                          {"documents", r.documents},
+                          {"truncated_documents", r.truncatedDocuments},
+                          {"ctx", r.ctx},
+                          {"seconds", r.seconds},
+                          {"tokens_per_s", r.tokensPerS},
+                          {"threads", (*model)->threads()}};
+    writeOut(out.dump() + "\n");
+  } else {
+    writeOut(absl::StrFormat(
+        "perplexity %.6f (mean NLL %.6f over %d predicted tokens, %d "
+        "documents, %d cut to --ctx %d) in %.2f s, %.0f tok/s\n",
+        r.perplexity, r.meanNll, r.predictedTokens, r.documents,
+        r.truncatedDocuments, r.ctx, r.seconds, r.tokensPerS));
+  }
+  std::fflush(stdout);
+  return std::ferror(stdout) ? 1 : 0;
+}
+
+} // namespace llamac::tools

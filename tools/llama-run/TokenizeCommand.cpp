@@ -1,0 +1,130 @@
+//===- TokenizeCommand.cpp - `llama-run tokenize` -------------------------===//
+
+#include "tools/llama-run/TokenizeCommand.h"
+
+#include "runtime/artifact/Artifact.h"
+#include "runtime/tokenizer/Tokenizer.h"
+#include "tools/common/ToolErrors.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <optional>
+
+namespace llamac::tools {
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: llama-run tokenize <artifact> --text S | --text-file F "
+    "[--allow-special] [--json] | --ids 1,2,3 [--json]";
+
+int fail(int status, const std::string &message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  return status;
+}
+
+bool writeOut(std::string_view text) {
+  return writeStandardOutput(text, /*flush=*/false);
+}
+
+std::string jsonLine(const nlohmann::json &value) {
+  // Token texts may be part of a UTF-8 character: replace, never abort.
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+} // namespace
+
+int runTokenizeCommand(const std::vector<std::string> &args) {
+  std::string artifactPath;
+  std::optional<std::string> text, ids;
+  bool allowSpecial = false, json = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      writeOut(absl::StrCat(kUsage, "\n"));
+      return 0;
+    }
+    if (arg == "--text" || arg == "--ids") {
+      if (i + 1 >= args.size())
+        return fail(2, arg + " needs a value");
+      (arg == "--text" ? text : ids) = args[++i];
+    } else if (arg == "--text-file") {
+      if (i + 1 >= args.size())
+        return fail(2, arg + " needs a value");
+      std::ifstream in(args[++i], std::ios::binary);
+      std::ostringstream contents;
+      if (!in || !(contents << in.rdbuf()))
+        return fail(1, args[i] + ": cannot read the text");
+      text = contents.str();
+    } else if (arg == "--allow-special") {
+      allowSpecial = true;
+    } else if (arg == "--json") {
+      json = true;
+    } else if (arg.rfind("--", 0) == 0) {
+      return fail(2, "unknown tokenize flag '" + arg + "'");
+    } else if (artifactPath.empty()) {
+      artifactPath = arg;
+    } else {
+      return fail(2, "unexpected argument '" + arg + "'");
+    }
+  }
+  if (artifactPath.empty() || text.has_value() == ids.has_value())
+    return fail(2, absl::StrCat("give an artifact and one of --text, "
+                                "--text-file, --ids (",
+                                kUsage, ")"));
+  if (ids && allowSpecial)
+    return fail(2, "--allow-special applies to --text only");
+
+  absl::StatusOr<std::unique_ptr<runtime::Artifact>> artifact =
+      runtime::Artifact::open(artifactPath);
+  if (!artifact.ok())
+    return fail(1, std::string(artifact.status().message()));
+  absl::string_view bytes = (*artifact)->tokenizerBytes();
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = Tokenizer::loadKind(
+      (*artifact)->metadata().tokenizer.kind,
+      std::string_view(bytes.data(), bytes.size()));
+  if (!tokenizer.ok())
+    return fail(1, absl::StrCat(artifactPath, ": cannot load the tokenizer: ",
+                                tokenizer.status().message()));
+  const Tokenizer &t = **tokenizer;
+
+  if (text) {
+    std::vector<int> encoded = t.encode(*text, /*addBos=*/false, allowSpecial);
+    if (json) {
+      std::vector<std::string> tokens;
+      for (int id : encoded)
+        tokens.push_back(t.pieceBytes(id));
+      return writeOut(jsonLine({{"ids", encoded}, {"tokens", tokens}})) ? 0
+                                                                        : 1;
+    }
+    return writeOut(absl::StrCat(absl::StrJoin(encoded, ","), "\n")) ? 0 : 1;
+  }
+
+  std::vector<int> decoded;
+  for (absl::string_view field : absl::StrSplit(*ids, ',')) {
+    int id = 0;
+    if (!absl::SimpleAtoi(field, &id))
+      return fail(2, absl::StrCat("--ids: '", field,
+                                  "' is not a token id (give 1,2,3)"));
+    if (id < 0 || id >= t.vocabSize())
+      return fail(1, absl::StrCat("--ids: token id ", id,
+                                  " is outside the vocabulary [0, ",
+                                  t.vocabSize(), ")"));
+    decoded.push_back(id);
+  }
+  std::string out = t.decode(decoded);
+  if (json)
+    return writeOut(jsonLine({{"ids", decoded}, {"text", out}})) ? 0 : 1;
+  return writeOut(out + "\n") ? 0 : 1;
+}
+
+} // namespace llamac::tools
