@@ -9,7 +9,8 @@
 # --time S   seconds per target (default 30)
 # --runs N   stop each target after N inputs instead (docs/fuzzing.md's
 #            10^6 runs); with both, whichever comes first
-# target     safetensors hf_config llama2c tokenizer_model prompt artifact
+# target     safetensors hf_config llama2c tokenizer_model prompt prompt_bpe
+#            artifact
 #            (default: all)
 #
 # Each target starts from its seeds and regression inputs in
@@ -20,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(safetensors hf_config llama2c tokenizer_model prompt artifact)
+ALL_TARGETS=(safetensors hf_config llama2c tokenizer_model prompt prompt_bpe artifact)
 SECONDS_PER_TARGET=""
 RUNS=""
 TARGETS=()
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --time) SECONDS_PER_TARGET=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^set/!p}' "$0"; exit 0 ;;
     -*) echo "error: unknown option $1 (see scripts/fuzz.sh --help)" >&2; exit 2 ;;
     *)
       if [[ ! " ${ALL_TARGETS[*]} " =~ " $1 " ]]; then
@@ -90,9 +91,18 @@ for target in "${TARGETS[@]}"; do
   if [ "$target" = artifact ]; then
     "$FUZZ_DIR/bin/fuzz_artifact" --write-seed="$corpus/seed-stories260K"
   fi
+  # JSON syntax plus the target's own keywords (test/fuzz/dict/).
+  dict=()
+  if [ -f "test/fuzz/dict/$target.dict" ]; then
+    mkdir -p "$FUZZ_DIR/dicts"
+    cat test/fuzz/dict/json.dict "test/fuzz/dict/$target.dict" \
+      > "$FUZZ_DIR/dicts/$target.dict"
+    dict=(-dict="$FUZZ_DIR/dicts/$target.dict")
+  fi
   echo "fuzz: $target (${RUNS:+$RUNS inputs}${RUNS:+${SECONDS_PER_TARGET:+ or }}${SECONDS_PER_TARGET:+${SECONDS_PER_TARGET}s})"
   start=$(date +%s)
-  if ! "$FUZZ_DIR/bin/fuzz_$target" "${FLAGS[@]}" -artifact_prefix="$crashes/" \
+  if ! "$FUZZ_DIR/bin/fuzz_$target" "${FLAGS[@]}" "${dict[@]}" \
+      -artifact_prefix="$crashes/" \
       "$corpus" "test/fuzz/corpus/$target" >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "error: fuzz target $target failed (log: $log; inputs: $crashes/)" >&2

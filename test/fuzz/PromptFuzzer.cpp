@@ -14,6 +14,7 @@
 
 #include "runtime/tokenizer/Tokenizer.h"
 #include "test/fuzz/FuzzInput.h"
+#include "test/fuzz/Utf8.h"
 
 #include <cstring>
 
@@ -28,29 +29,6 @@ const Tokenizer &storiesTokenizer() {
     return std::move(*loaded);
   }();
   return *tokenizer;
-}
-
-/// True when `text` is valid UTF-8 (shortest forms, no surrogates).
-bool isValidUtf8(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    unsigned char lead = text[i];
-    size_t length = lead < 0x80                      ? 1
-                    : (lead >= 0xC2 && lead <= 0xDF) ? 2
-                    : (lead >= 0xE0 && lead <= 0xEF) ? 3
-                    : (lead >= 0xF0 && lead <= 0xF4) ? 4
-                                                     : 0;
-    if (length == 0 || i + length > text.size())
-      return false;
-    for (size_t k = 1; k < length; ++k)
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80)
-        return false;
-    unsigned char second = length > 1 ? text[i + 1] : 0;
-    if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) ||
-        (lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F))
-      return false;
-    i += length;
-  }
-  return true;
 }
 
 /// What decoding the encoded `text` gives back, after sentencepiece's
@@ -89,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz::require(id >= 0 && id < tokenizer.vocabSize(),
                   "encode gave an id outside the vocabulary");
   std::string decoded = tokenizer.decode(ids);
-  if (isValidUtf8(text))
+  if (fuzz::isValidUtf8(text))
     fuzz::require(decoded == expectedRoundTrip(text),
                   "decode(encode(text)) is not the normalized text");
 
