@@ -42,7 +42,7 @@ void buildQuantizePipeline(OpPassManager &pm, const QuantizePipelineOptions &opt
 }
 
 void buildKernelsPipeline(OpPassManager &pm, const KernelsPipelineOptions &options,
-                          std::vector<EntryPointSchedule> *schedules) {
+                          std::vector<EntryPoint> *schedules) {
   LlamaPartitionKernelsOptions partition;
   partition.target = options.target;
   partition.minParallelBytes = options.minParallelBytes;

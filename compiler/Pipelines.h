@@ -108,7 +108,7 @@ void buildQuantizePipeline(mlir::OpPassManager &pm, const QuantizePipelineOption
 /// With `schedules`, the partitioner also hands over the dispatch schedule
 /// of each entry point (what llamac writes into the artifact).
 void buildKernelsPipeline(mlir::OpPassManager &pm, const KernelsPipelineOptions &options,
-                          std::vector<EntryPointSchedule> *schedules = nullptr);
+                          std::vector<EntryPoint> *schedules = nullptr);
 void buildLinalgPipeline(mlir::OpPassManager &pm);
 void buildBufferizePipeline(mlir::OpPassManager &pm);
 void buildLlvmPipeline(mlir::OpPassManager &pm, const LlvmPipelineOptions &options);

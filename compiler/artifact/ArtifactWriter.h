@@ -22,6 +22,7 @@
 #include "llvm/Support/Error.h"
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,13 +46,16 @@ struct ArtifactContents {
   std::string kernelFormat = "elf-shared-object";
   /// nvvm: the kernels as PTX, for GPUs the cubin was not built for.
   std::string kernelPtx;
+  /// GPU targets: each GPU kernel's signature (KernelSignature.h), written
+  /// into the metadata; a CPU kernel library holds its own.
+  std::map<std::string, std::string> kernelSignatures;
   /// Where the weights' bytes come from.
   const WeightStore *weights = nullptr;
   /// What is written, in order: collectWeightTable() of the final module.
   std::vector<WeightSpec> weightTable;
   int64_t cachePositions = 0;
   DType cacheType = DType::F32;
-  std::vector<EntryPointSchedule> entryPoints;
+  std::vector<EntryPoint> entryPoints;
   /// The checkpoint's files: the artifact may not be written over any.
   std::vector<std::string> inputFiles;
 };

@@ -53,10 +53,10 @@ llama::ConfigAttr toConfigAttr(MLIRContext *ctx, const ModelConfig &c, int64_t m
   auto layout = c.ropeLayout == RopeLayout::Interleaved ? llama::RopeLayout::Interleaved
                                                         : llama::RopeLayout::HalfSplit;
   return llama::ConfigAttr::get(
-      ctx, c.dim, c.hiddenDim, c.numLayers, c.numHeads, c.numKVHeads, c.headDim,
-      c.vocabSize, maxSeqLen, llvm::APFloat(static_cast<double>(c.normEps)),
-      llvm::APFloat(static_cast<double>(c.ropeTheta)), layout, scaling, c.bosId,
-      DenseI64ArrayAttr::get(ctx, c.eosIds));
+      ctx, c.dim, c.hiddenDim, c.layers, c.heads, c.kvHeads, c.headDim,
+      c.vocab, maxSeqLen, llvm::APFloat(static_cast<double>(c.normEps)),
+      llvm::APFloat(static_cast<double>(c.ropeTheta)), layout, scaling, c.bos,
+      DenseI64ArrayAttr::get(ctx, c.eos));
 }
 
 /// Shows "phase" progress on a terminal; silent otherwise.
@@ -89,12 +89,12 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
       params += entry.elementCount();
   os << llvm::formatv("model: dim {0}, hidden {1}, layers {2}, heads {3}, kv_heads {4}, "
                       "head_dim {5}, vocab {6}, max_seq_len {7}\n",
-                      c.dim, c.hiddenDim, c.numLayers, c.numHeads, c.numKVHeads,
-                      c.headDim, c.vocabSize, c.maxSeqLen);
+                      c.dim, c.hiddenDim, c.layers, c.heads, c.kvHeads,
+                      c.headDim, c.vocab, c.maxSeqLen);
   os << llvm::formatv("parameters: {0} ({1} bytes as {2}); checkpoint dtype {3}\n", params,
                       params * static_cast<int64_t>(dtypeSize(dtype)), dtypeName(dtype),
                       ckpt.weights.entries().empty()
-                          ? llvm::StringRef("?")
+                          ? std::string_view("?")
                           : dtypeName(ckpt.weights.entries().front().sourceType));
 }
 
@@ -209,7 +209,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     kvDtype = *parsed;
   }
   const ModelConfig &shape = ckpt->config;
-  if (!checkedProduct({shape.numLayers, shape.numKVHeads, maxSeqLen, shape.headDim,
+  if (!checkedProduct({shape.layers, shape.kvHeads, maxSeqLen, shape.headDim,
                        2 * static_cast<int64_t>(dtypeSize(kvDtype))}))
     return makeError(llvm::formatv("a KV cache of {0} positions for this model is too "
                                    "large to address; lower --max-seq-len",
@@ -339,7 +339,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
 
   // From here on `model` holds the kernel module.
   progress.phase("partitioning into kernels");
-  std::vector<EntryPointSchedule> entryPoints;
+  std::vector<EntryPoint> entryPoints;
   {
     KernelsPipelineOptions kernelsOptions;
     kernelsOptions.target = options.target;
@@ -350,7 +350,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return makeError("partitioning into kernels failed: " + diagnostic);
     dumpIf("kernels", *model);
   }
-  for (EntryPointSchedule &schedule : entryPoints)
+  for (EntryPoint &schedule : entryPoints)
     for (const EntryPointSpec &spec : graph.entryPoints)
       if (spec.name == schedule.name)
         schedule.captureAsGraph = spec.captureAsGraph;
@@ -367,6 +367,12 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     codegen.bf16MatrixUnits = dtype == DType::BF16 && *bf16Dot != Bf16Dot::Off &&
                               hasBf16MatrixUnits(options.target, chip);
     codegen.afterPhase = dumpIf;
+    // The kernel functions' signatures, read before lowering rewrites them.
+    std::map<std::string, std::string> functionSignatures;
+    model->walk([&](func::FuncOp fn) {
+      if (auto signature = fn->getAttrOfType<StringAttr>(llama::kKernelSignatureAttr))
+        functionSignatures[fn.getName().str()] = signature.str();
+    });
     llvm::Expected<GpuCodeObject> object = compileGpuKernels(*model, codegen);
     if (!object) {
       std::string message = toString(object.takeError());
@@ -374,8 +380,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     }
     // A dispatch becomes one launch per GPU kernel of its kernel function,
     // each with the dispatch's arguments.
-    for (EntryPointSchedule &ep : entryPoints)
-      for (auto *section : {&ep.prologue, &ep.layerBody, &ep.epilogue}) {
+    for (EntryPoint &ep : entryPoints)
+      for (auto *section : {&ep.schedule.prologue, &ep.schedule.layerBody,
+                            &ep.schedule.epilogue}) {
         std::vector<Dispatch> launched;
         for (Dispatch &dispatch : *section) {
           auto steps = object->launches.find(dispatch.kernel);
@@ -385,6 +392,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
             Dispatch step = dispatch;
             step.kernel = name;
             step.launch = dims;
+            contents.kernelSignatures[name] = functionSignatures[dispatch.kernel];
             launched.push_back(std::move(step));
           }
         }

@@ -21,10 +21,10 @@ loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
     return llvm::createStringError(tokenizerPath + ": " +
                                    std::string(tokenizer.status().message()));
   int pieces = (*tokenizer)->vocabSize();
-  if (pieces != config.vocabSize)
+  if (pieces != config.vocab)
     return llvm::createStringError(llvm::formatv(
         "tokenizer {0} has {1} pieces but the model's vocab_size is {2}",
-        tokenizerPath, pieces, config.vocabSize));
+        tokenizerPath, pieces, config.vocab));
   return std::move(*tokenizer);
 }
 

@@ -55,7 +55,7 @@ importCheckpoint(llvm::StringRef path, llvm::StringRef tokenizerOverride = "");
 
 /// Loads the tokenizer file's `bytes` (read from `tokenizerPath`), its kind
 /// told by its content (Tokenizer::loadFromSerialized), and checks its
-/// vocabulary size against `config.vocabSize`.
+/// vocabulary size against `config.vocab`.
 llvm::Expected<std::unique_ptr<Tokenizer>>
 loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
                  const ModelConfig &config);

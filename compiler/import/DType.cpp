@@ -1,49 +1,10 @@
-//===- DType.cpp - element types of checkpoint tensors --------------------===//
+//===- DType.cpp - f16/bf16 conversions ----------------------------------===//
 
 #include "compiler/import/DType.h"
 
 #include <cstring>
 
 namespace llamac {
-
-llvm::StringRef dtypeName(DType type) {
-  switch (type) {
-  case DType::F32:
-    return "f32";
-  case DType::F16:
-    return "f16";
-  case DType::BF16:
-    return "bf16";
-  case DType::I8:
-    return "i8";
-  }
-  return "unknown";
-}
-
-std::optional<DType> parseDTypeName(llvm::StringRef name) {
-  if (name == "f32")
-    return DType::F32;
-  if (name == "f16")
-    return DType::F16;
-  if (name == "bf16")
-    return DType::BF16;
-  if (name == "i8")
-    return DType::I8;
-  return std::nullopt;
-}
-
-size_t dtypeSize(DType type) {
-  switch (type) {
-  case DType::F32:
-    return 4;
-  case DType::F16:
-  case DType::BF16:
-    return 2;
-  case DType::I8:
-    return 1;
-  }
-  return 4;
-}
 
 static uint32_t floatBits(float value) {
   uint32_t bits;

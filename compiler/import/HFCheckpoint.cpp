@@ -86,7 +86,7 @@ private:
     if (entry.isStacked()) {
       llvm::ArrayRef<int64_t> layerShape =
           llvm::ArrayRef<int64_t>(entry.shape).drop_front();
-      for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+      for (int64_t layer = 0; layer < config.layers; ++layer) {
         auto part =
             findPart(llvm::formatv(mapping.hfName, layer).str(), layerShape);
         if (!part)

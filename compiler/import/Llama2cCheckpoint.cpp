@@ -27,8 +27,8 @@ struct Segment {
 /// The arrays after the header, in the order llama2.c's export writes them.
 std::vector<Segment> segmentsFor(const ModelConfig &c, bool sharedClassifier) {
   using namespace weight_names;
-  int64_t L = c.numLayers, D = c.dim, F = c.hiddenDim, V = c.vocabSize;
-  int64_t q = c.numHeads * c.headDim, kv = c.numKVHeads * c.headDim;
+  int64_t L = c.layers, D = c.dim, F = c.hiddenDim, V = c.vocab;
+  int64_t q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
   std::vector<Segment> segments = {
       {kTokEmbeddings, {V, D}},
       {kAttnNorm, {L, D}},
@@ -86,22 +86,22 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
   ModelConfig &config = checkpoint.config;
   config.dim = header[0];
   config.hiddenDim = header[1];
-  config.numLayers = header[2];
-  config.numHeads = header[3];
-  config.numKVHeads = header[4];
+  config.layers = header[2];
+  config.heads = header[3];
+  config.kvHeads = header[4];
   bool sharedClassifier = header[5] > 0;
-  config.vocabSize = sharedClassifier ? header[5] : -int64_t(header[5]);
+  config.vocab = sharedClassifier ? header[5] : -int64_t(header[5]);
   config.maxSeqLen = header[6];
-  if (config.dim % config.numHeads != 0)
+  if (config.dim % config.heads != 0)
     return fail(llvm::formatv("dim {0} is not divisible by n_heads {1}",
-                              config.dim, config.numHeads));
-  config.headDim = config.dim / config.numHeads;
+                              config.dim, config.heads));
+  config.headDim = config.dim / config.heads;
   config.normEps = 1e-5f;
   config.ropeTheta = 10000.0f;
   config.tiedEmbeddings = sharedClassifier;
   config.ropeLayout = RopeLayout::Interleaved;
-  config.bosId = 1;
-  config.eosIds = {1};
+  config.bos = 1;
+  config.eos = {1};
   if (llvm::Error err = config.validate(binPath))
     return std::move(err);
 

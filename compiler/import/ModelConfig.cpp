@@ -29,9 +29,9 @@ llvm::Error ModelConfig::validate(StringRef origin) const {
   };
   for (Field field :
        {Field{"dim", dim}, Field{"hidden_dim", hiddenDim},
-        Field{"n_layers", numLayers}, Field{"n_heads", numHeads},
-        Field{"n_kv_heads", numKVHeads}, Field{"head_dim", headDim},
-        Field{"vocab_size", vocabSize}, Field{"max_seq_len", maxSeqLen}})
+        Field{"n_layers", layers}, Field{"n_heads", heads},
+        Field{"n_kv_heads", kvHeads}, Field{"head_dim", headDim},
+        Field{"vocab_size", vocab}, Field{"max_seq_len", maxSeqLen}})
   {
     if (field.value <= 0)
       return configError(origin, llvm::formatv("{0} must be positive, got {1}",
@@ -43,11 +43,11 @@ llvm::Error ModelConfig::validate(StringRef origin) const {
                                        "must be below 2^31)",
                                        field.name, field.value));
   }
-  if (numHeads % numKVHeads != 0)
+  if (heads % kvHeads != 0)
     return configError(
         origin, llvm::formatv("the number of attention heads ({0}) is not a "
                               "multiple of the number of key/value heads ({1})",
-                              numHeads, numKVHeads));
+                              heads, kvHeads));
   // RoPE rotates pairs of elements within a head.
   if (headDim % 2 != 0)
     return configError(
@@ -97,22 +97,22 @@ llvm::Error ModelConfig::validate(StringRef origin) const {
                                        name, formatShape(shape)));
     totalBytes = *total;
   }
-  if (!checkedProduct({numLayers, numKVHeads, maxSeqLen, headDim,
+  if (!checkedProduct({layers, kvHeads, maxSeqLen, headDim,
                        2 * int64_t(sizeof(float))}))
     return configError(
         origin, llvm::formatv("a KV cache of {0} layers x {1} heads x {2} "
                               "positions x {3} is too large to address",
-                              numLayers, numKVHeads, maxSeqLen, headDim));
-  if (bosId < 0 || bosId >= vocabSize)
+                              layers, kvHeads, maxSeqLen, headDim));
+  if (bos < 0 || bos >= vocab)
     return configError(origin, llvm::formatv("bos token id {0} is outside the "
                                              "vocabulary of {1} tokens",
-                                             bosId, vocabSize));
-  for (int64_t eos : eosIds)
-    if (eos < 0 || eos >= vocabSize)
+                                             bos, vocab));
+  for (int64_t id : eos)
+    if (id < 0 || id >= vocab)
       return configError(origin,
                          llvm::formatv("eos token id {0} is outside the "
                                        "vocabulary of {1} tokens",
-                                       eos, vocabSize));
+                                       id, vocab));
   return llvm::Error::success();
 }
 
@@ -237,9 +237,9 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   for (Required required :
        {Required{"hidden_size", &result.dim},
         Required{"intermediate_size", &result.hiddenDim},
-        Required{"num_hidden_layers", &result.numLayers},
-        Required{"num_attention_heads", &result.numHeads},
-        Required{"vocab_size", &result.vocabSize},
+        Required{"num_hidden_layers", &result.layers},
+        Required{"num_attention_heads", &result.heads},
+        Required{"vocab_size", &result.vocab},
         Required{"max_position_embeddings", &result.maxSeqLen}}) {
     auto value = getRequiredInt(config, required.key, configPath);
     if (!value)
@@ -250,7 +250,7 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   auto kvHeads = getOptionalInt(config, "num_key_value_heads", configPath);
   if (!kvHeads)
     return kvHeads.takeError();
-  result.numKVHeads = kvHeads->value_or(result.numHeads);
+  result.kvHeads = kvHeads->value_or(result.heads);
 
   auto headDim = getOptionalInt(config, "head_dim", configPath);
   if (!headDim)
@@ -259,19 +259,21 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
     result.headDim = **headDim;
   } else {
     // Without an explicit head_dim the heads must tile the hidden size.
-    if (result.numHeads <= 0 || result.dim % result.numHeads != 0)
+    if (result.heads <= 0 || result.dim % result.heads != 0)
       return configError(
           configPath,
           llvm::formatv("hidden_size ({0}) is not divisible by "
                         "num_attention_heads ({1}) and no head_dim is given",
-                        result.dim, result.numHeads));
-    result.headDim = result.dim / result.numHeads;
+                        result.dim, result.heads));
+    result.headDim = result.dim / result.heads;
   }
 
   auto eps = getOptionalNumber(config, "rms_norm_eps", configPath);
   if (!eps)
     return eps.takeError();
-  result.normEps = static_cast<float>(eps->value_or(1e-6)); // HF's default.
+  // Rounded to f32, the precision the kernels use them in (1e-6 is HF's
+  // default).
+  result.normEps = static_cast<float>(eps->value_or(1e-6));
   auto theta = getOptionalNumber(config, "rope_theta", configPath);
   if (!theta)
     return theta.takeError();
@@ -318,8 +320,8 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
       return std::move(err);
   }
   // Llama's sentencepiece conventions when a config says nothing.
-  result.bosId = bos.value_or(1);
-  result.eosIds = eos.value_or(std::vector<int64_t>{2});
+  result.bos = bos.value_or(1);
+  result.eos = eos.value_or(std::vector<int64_t>{2});
 
   if (llvm::Error err = result.validate(configPath))
     return std::move(err);

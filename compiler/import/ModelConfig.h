@@ -9,6 +9,8 @@
 #ifndef LLAMAC_COMPILER_IMPORT_MODELCONFIG_H
 #define LLAMAC_COMPILER_IMPORT_MODELCONFIG_H
 
+#include "runtime/artifact/ArtifactSchema.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -36,24 +38,13 @@ enum class RopeLayout {
   HalfSplit,
 };
 
-/// Hyperparameters of a Llama model.
-struct ModelConfig {
-  int64_t dim = 0;        ///< Hidden size D.
-  int64_t hiddenDim = 0;  ///< FFN inner size F.
-  int64_t numLayers = 0;  ///< L.
-  int64_t numHeads = 0;   ///< H, query heads.
-  int64_t numKVHeads = 0; ///< Hkv, key/value heads; divides H.
-  int64_t headDim = 0;    ///< Dh; usually D / H, but some models differ.
-  int64_t vocabSize = 0;  ///< V.
-  int64_t maxSeqLen = 0;  ///< Longest context the model was trained for.
-  float normEps = 1e-5f;
-  float ropeTheta = 10000.0f;
+/// Hyperparameters of a Llama model: the artifact's model description
+/// (runtime/artifact/ArtifactSchema.h, declared once for compiler and
+/// runtime) and what only the importer and the graph need.
+struct ModelConfig : runtime::ModelInfo {
   std::optional<Llama3RopeScaling> ropeScaling;
   bool tiedEmbeddings = false;
   RopeLayout ropeLayout = RopeLayout::Interleaved;
-  int64_t bosId = 1;
-  /// Tokens that end generation (HF generation_config's eos_token_id list).
-  std::vector<int64_t> eosIds;
 
   /// Checks the config for contradictions and implausible values:
   /// non-positive sizes, sizes and numbers outside the limits the runtime

@@ -34,6 +34,8 @@ StringRef safetensorsDTypeName(DType dtype) {
     return "F16";
   case DType::BF16:
     return "BF16";
+  case DType::I32:
+    return "I32";
   case DType::I8:
     return "I8";
   }

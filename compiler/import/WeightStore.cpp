@@ -254,9 +254,9 @@ llvm::ArrayRef<const char *> canonicalWeightNames() {
 std::optional<std::vector<int64_t>> canonicalShape(const ModelConfig &config,
                                                    StringRef name) {
   using namespace weight_names;
-  int64_t L = config.numLayers, D = config.dim, F = config.hiddenDim,
-          V = config.vocabSize, q = config.numHeads * config.headDim,
-          kv = config.numKVHeads * config.headDim;
+  int64_t L = config.layers, D = config.dim, F = config.hiddenDim,
+          V = config.vocab, q = config.heads * config.headDim,
+          kv = config.kvHeads * config.headDim;
   if (name == kTokEmbeddings || name == kOutput)
     return std::vector<int64_t>{V, D};
   if (name == kAttnNorm || name == kFfnNorm)

@@ -1,6 +1,7 @@
 //===- KernelPartition.cpp - split entry points into kernels --------------===//
 
 #include "compiler/partition/KernelPartition.h"
+#include "runtime/artifact/KernelSignature.h"
 #include "dialects/llama/LlamaOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -33,7 +34,7 @@ constexpr int64_t kAttentionBytesPerCacheByte = 4;
 /// Where a value lives at run time: a buffer binding or a scalar argument.
 struct Placement {
   std::optional<Binding> binding;
-  std::string scalar; ///< "pos" or "layer" for index values
+  std::optional<Scalar> scalar; ///< Scalar::Pos or Scalar::Layer for index values
 };
 
 class Partitioner {
@@ -41,27 +42,27 @@ public:
   Partitioner(ModuleOp kernels, const PartitionOptions &options)
       : kernels(kernels), b(kernels.getContext()), options(options) {}
 
-  FailureOr<EntryPointSchedule> partition(func::FuncOp fn) {
-    schedule = EntryPointSchedule();
-    schedule.name = fn.getName().str();
+  FailureOr<EntryPoint> partition(func::FuncOp fn) {
+    entryPoint = EntryPoint();
+    entryPoint.name = fn.getName().str();
     placements.clear();
     preassigned.clear();
     currentSectionIsEpilogue = false;
     Block &entry = fn.getBody().front();
     if (entry.getNumArguments() != 4)
       return fn.emitError("entry point must take (tokens, pos, k_cache, v_cache)");
-    schedule.tokens = cast<RankedTensorType>(entry.getArgument(0).getType()).getDimSize(0);
-    schedule.rowsMatchStep = fn->hasAttr(kRowsMatchStepAttr);
+    entryPoint.tokens = cast<RankedTensorType>(entry.getArgument(0).getType()).getDimSize(0);
+    entryPoint.rowsMatchStep = fn->hasAttr(kRowsMatchStepAttr);
     placements[entry.getArgument(0)] = bindingOf(Binding::Kind::Tokens);
-    placements[entry.getArgument(1)] = Placement{std::nullopt, "pos"};
+    placements[entry.getArgument(1)] = Placement{std::nullopt, Scalar::Pos};
     // Kernels take one layer's slice of the cache, which the runtime
     // locates from the positions it allocated: the compiled kernels never
     // depend on the cache's length.
     placements[entry.getArgument(2)] = bindingOf(Binding::Kind::KCache, /*perLayer=*/true);
     placements[entry.getArgument(3)] = bindingOf(Binding::Kind::VCache, /*perLayer=*/true);
-    if (failed(partitionBlock(entry, schedule.prologue)))
+    if (failed(partitionBlock(entry, entryPoint.schedule.prologue)))
       return failure();
-    return schedule;
+    return entryPoint;
   }
 
 private:
@@ -69,7 +70,7 @@ private:
     Binding binding;
     binding.kind = kind;
     binding.perLayer = perLayer;
-    return Placement{binding, ""};
+    return Placement{binding, std::nullopt};
   }
 
   static bool isCache(const Placement &p) {
@@ -80,10 +81,12 @@ private:
   Placement newBuffer(RankedTensorType type) {
     Binding binding;
     binding.kind = Binding::Kind::Buffer;
-    binding.bufferId = static_cast<int64_t>(schedule.buffers.size());
-    schedule.buffers.push_back(
-        {binding.bufferId, std::vector<int64_t>(type.getShape().begin(), type.getShape().end())});
-    return Placement{binding, ""};
+    binding.bufferId = static_cast<int64_t>(entryPoint.buffers.size());
+    BufferInfo buffer;
+    buffer.id = binding.bufferId;
+    buffer.shape.assign(type.getShape().begin(), type.getShape().end());
+    entryPoint.buffers.push_back(std::move(buffer));
+    return Placement{binding, std::nullopt};
   }
 
   LogicalResult partitionBlock(Block &block, std::vector<Dispatch> &section) {
@@ -102,7 +105,7 @@ private:
       binding.kind = Binding::Kind::Weight;
       binding.weightName = weight.getName().str();
       binding.perLayer = static_cast<bool>(weight.getLayer());
-      placements[weight.getResult()] = Placement{binding, ""};
+      placements[weight.getResult()] = Placement{binding, std::nullopt};
       return success();
     }
     if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op)) {
@@ -115,7 +118,7 @@ private:
       Placement logits = placements.lookup(ret.getOperand(0));
       if (!logits.binding || logits.binding->kind != Binding::Kind::Buffer)
         return ret.emitError("logits must be computed into an activation buffer");
-      schedule.logitsBuffer = logits.binding->bufferId;
+      entryPoint.logits = logits.binding->bufferId;
       return success();
     }
     if (op->hasAttr(kRecomputeAttr)) {
@@ -135,9 +138,9 @@ private:
   }
 
   LogicalResult partitionLayerLoop(scf::ForOp loop, std::vector<Dispatch> &section) {
-    if (&section != &schedule.prologue)
+    if (&section != &entryPoint.schedule.prologue)
       return loop.emitError("nested layer loops are not supported");
-    placements[loop.getInductionVar()] = Placement{std::nullopt, "layer"};
+    placements[loop.getInductionVar()] = Placement{std::nullopt, Scalar::Layer};
     for (auto [arg, init] : llvm::zip(loop.getRegionIterArgs(), loop.getInitArgs()))
       placements[arg] = placements.lookup(init);
     // A value carried to the next layer must be produced in the buffer the
@@ -157,7 +160,7 @@ private:
           return producer->emitError("loop-carried value is read after its update");
       preassigned[yielded] = placements.lookup(arg);
     }
-    if (failed(partitionBlock(*loop.getBody(), schedule.layerBody)))
+    if (failed(partitionBlock(*loop.getBody(), entryPoint.schedule.layerBody)))
       return failure();
     for (auto [result, arg] : llvm::zip(loop.getResults(), loop.getRegionIterArgs()))
       placements[result] = placements.lookup(arg);
@@ -196,8 +199,8 @@ private:
 
   LogicalResult emitKernel(Operation *op, std::vector<Dispatch> &prologueOrBody) {
     std::vector<Dispatch> &section =
-        (&prologueOrBody == &schedule.prologue && currentSectionIsEpilogue)
-            ? schedule.epilogue
+        (&prologueOrBody == &entryPoint.schedule.prologue && currentSectionIsEpilogue)
+            ? entryPoint.schedule.epilogue
             : prologueOrBody;
     Dispatch dispatch;
     // Producers marked for recomputation are cloned into this kernel; their
@@ -205,28 +208,31 @@ private:
     KernelInputs inputs;
     collectInputs(op, inputs);
     SmallVector<Type> argTypes;
+    // Which of argTypes are a layer's slice of the K or V cache.
+    SmallVector<bool> cacheArgs;
     for (Value operand : inputs.leaves) {
       Placement p = placements.lookup(operand);
       if (isa<IndexType>(operand.getType())) {
         // A one-layer model's loop is folded away by canonicalization and
         // its layer index becomes the constant 0, which is what the runtime
         // uses as the layer outside the layer body.
-        if (p.scalar.empty() && matchPattern(operand, m_Zero()))
-          p.scalar = "layer";
-        if (p.scalar.empty())
+        if (!p.scalar && matchPattern(operand, m_Zero()))
+          p.scalar = Scalar::Layer;
+        if (!p.scalar)
           return op->emitError("index operand is neither pos nor the layer");
         // The only layer-indexed operands are the caches, bound per layer:
         // inside the kernel the layer is 0 of its slice.
-        if (p.scalar == "layer") {
+        if (p.scalar == Scalar::Layer) {
           inputs.layerLeaves.insert(operand);
           continue;
         }
-        dispatch.scalars.push_back(p.scalar);
+        dispatch.scalars.push_back(*p.scalar);
       } else {
         if (!p.binding)
           return op->emitError("operand has no buffer");
         dispatch.bindings.push_back(*p.binding);
         argTypes.push_back(isCache(p) ? layerSliceType(operand.getType()) : operand.getType());
+        cacheArgs.push_back(isCache(p));
       }
     }
     bool inPlace = isa<KVWriteOp>(op);
@@ -240,6 +246,7 @@ private:
         placements[result] = out;
         dispatch.bindings.push_back(*out.binding);
         argTypes.push_back(result.getType());
+        cacheArgs.push_back(false);
       }
     }
     // Split-key attention keeps each block's partial softmax (max, sum and
@@ -248,19 +255,20 @@ private:
     bool scratch = false;
     if (auto attention = dyn_cast<AttentionOp>(op);
         attention && options.attentionSplits > 1 &&
-        (schedule.tokens == 1 || schedule.rowsMatchStep)) {
+        (entryPoint.tokens == 1 || entryPoint.rowsMatchStep)) {
       auto query = cast<RankedTensorType>(attention.getQuery().getType());
       auto type = RankedTensorType::get({query.getDimSize(0), query.getDimSize(1),
                                          options.attentionSplits, query.getDimSize(2) + 2},
                                         b.getF32Type());
       dispatch.bindings.push_back(*newBuffer(type).binding);
       argTypes.push_back(type);
+      cacheArgs.push_back(false);
       scratch = true;
     }
     // A projection is split over threads when its weights are large enough
     // for the split to repay the wake-ups; a prefill chunk does `tokens`
     // times the work per weight byte, so it splits at a smaller size.
-    int64_t projectionThreshold = schedule.tokens > 1
+    int64_t projectionThreshold = entryPoint.tokens > 1
                                       ? options.minParallelBytes / kPrefillWorkPerByte
                                       : options.minParallelBytes;
     bool ranged = false;
@@ -283,14 +291,46 @@ private:
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
     bool rowsLimited =
-        options.limitRows && schedule.tokens > 1 &&
+        options.limitRows && entryPoint.tokens > 1 &&
         isa<ProjectionOpInterface, AttentionOp, KVWriteOp>(op);
     if (rowsLimited)
-      dispatch.scalars.push_back("rows");
-    dispatch.kernel =
-        buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited, scratch);
+      dispatch.scalars.push_back(Scalar::Rows);
+    std::string signature = kernelSignature(argTypes, cacheArgs, dispatch);
+    dispatch.kernel = buildKernelFunc(op, inputs, argTypes, inPlace, ranged, rowsLimited,
+                                      scratch, signature);
     section.push_back(std::move(dispatch));
     return success();
+  }
+
+  /// The arguments the kernel of `dispatch` takes, from its own tensor
+  /// types (runtime/artifact/KernelSignature.h): the runtime holds every
+  /// dispatch to them, whatever the metadata says.
+  static std::string kernelSignature(ArrayRef<Type> tensorArgTypes, ArrayRef<bool> cacheArgs,
+                                     const Dispatch &dispatch) {
+    runtime::KernelSignature signature;
+    for (auto [type, cache] : llvm::zip(tensorArgTypes, cacheArgs)) {
+      auto tensor = cast<RankedTensorType>(type);
+      runtime::KernelArg arg;
+      // A cache slice's positions are the compiled maximum; a run allocates
+      // fewer, so what must agree is the bytes of one position.
+      int64_t elements = cache ? tensor.getNumElements() / tensor.getDimSize(1)
+                               : tensor.getNumElements();
+      arg.kind = cache ? runtime::KernelArg::Kind::Cache : runtime::KernelArg::Kind::Pointer;
+      arg.bytes = (static_cast<uint64_t>(elements) * tensor.getElementTypeBitWidth() + 7) / 8;
+      signature.push_back(arg);
+    }
+    for (Scalar scalar : dispatch.scalars) {
+      runtime::KernelArg arg;
+      arg.kind = runtime::KernelArg::Kind::Scalar;
+      arg.scalar = scalar;
+      signature.push_back(arg);
+    }
+    if (dispatch.range) {
+      runtime::KernelArg arg;
+      arg.kind = runtime::KernelArg::Kind::Range;
+      signature.push_back(arg);
+    }
+    return runtime::formatKernelSignature(signature);
   }
 
   /// Creates (or reuses an identical) kernel function for `op`. Arguments:
@@ -299,7 +339,7 @@ private:
   /// rows-limited kernels, then begin/end for ranged ones.
   std::string buildKernelFunc(Operation *op, const KernelInputs &inputs,
                               ArrayRef<Type> tensorArgTypes, bool inPlace, bool ranged,
-                              bool rowsLimited, bool scratch) {
+                              bool rowsLimited, bool scratch, StringRef signature) {
     Location loc = op->getLoc();
     SmallVector<Type> types(tensorArgTypes);
     unsigned numIndex = 0;
@@ -318,6 +358,7 @@ private:
                         op->getName().stripDialect()).str();
     auto fn = func::FuncOp::create(b, loc, name, b.getFunctionType(types, results));
     fn.setPrivate();
+    fn->setAttr(kKernelSignatureAttr, b.getStringAttr(signature));
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToEnd(entry);
 
@@ -348,8 +389,8 @@ private:
     if (scratch)
       fn.setArgAttr(tensorIdx + numOuts, kScratchAttr, b.getUnitAttr());
     // The targets compute such a kernel's rows as the step's kernels do.
-    if (schedule.rowsMatchStep)
-      fn->setAttr(kRowsMatchStepAttr, b.getI64IntegerAttr(schedule.tokens));
+    if (entryPoint.rowsMatchStep)
+      fn->setAttr(kRowsMatchStepAttr, b.getI64IntegerAttr(entryPoint.tokens));
     // indexIdx now points past the op's index operands: rows, begin, end.
     Value rows = rowsLimited ? entry->getArgument(indexIdx++) : Value();
     Value begin = ranged ? entry->getArgument(indexIdx) : Value();
@@ -389,7 +430,7 @@ private:
     std::string key;
     llvm::raw_string_ostream os(key);
     fn.getFunctionType().print(os);
-    os << (schedule.rowsMatchStep ? " rows-match-step " : " ");
+    os << (entryPoint.rowsMatchStep ? " rows-match-step " : " ");
     for (Operation &inner : entry->getOperations())
       inner.print(os, OpPrintingFlags().printGenericOpForm());
     auto [it, inserted] = kernelsByBody.try_emplace(key, name);
@@ -648,7 +689,7 @@ private:
   ModuleOp kernels;
   OpBuilder b;
   PartitionOptions options;
-  EntryPointSchedule schedule;
+  EntryPoint entryPoint;
   llvm::DenseMap<Value, Placement> placements;
   llvm::DenseMap<Value, Placement> preassigned;
   llvm::StringMap<std::string> kernelsByBody;
@@ -669,7 +710,7 @@ FailureOr<PartitionedModel> partitionIntoKernels(ModuleOp model,
     (*result.kernels)->setAttr(kConfigAttrName, config);
   Partitioner partitioner(*result.kernels, options);
   for (auto fn : model.getOps<func::FuncOp>()) {
-    FailureOr<EntryPointSchedule> schedule = partitioner.partition(fn);
+    FailureOr<EntryPoint> schedule = partitioner.partition(fn);
     if (failed(schedule))
       return failure();
     result.entryPoints.push_back(std::move(*schedule));

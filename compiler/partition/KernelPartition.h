@@ -21,7 +21,7 @@ namespace llamac {
 struct PartitionedModel {
   /// One private func.func per distinct kernel, still in the llama dialect.
   mlir::OwningOpRef<mlir::ModuleOp> kernels;
-  std::vector<EntryPointSchedule> entryPoints;
+  std::vector<EntryPoint> entryPoints;
 };
 
 struct PartitionOptions {

@@ -44,7 +44,7 @@ namespace {
 struct PartitionKernelsPass : impl::LlamaPartitionKernelsBase<PartitionKernelsPass> {
   using LlamaPartitionKernelsBase::LlamaPartitionKernelsBase;
   PartitionKernelsPass(const LlamaPartitionKernelsOptions &options,
-                       std::vector<EntryPointSchedule> *schedules)
+                       std::vector<EntryPoint> *schedules)
       : LlamaPartitionKernelsBase(options), schedules(schedules) {}
 
   void runOnOperation() override {
@@ -68,13 +68,13 @@ struct PartitionKernelsPass : impl::LlamaPartitionKernelsBase<PartitionKernelsPa
       *schedules = std::move(partitioned->entryPoints);
   }
 
-  std::vector<EntryPointSchedule> *schedules = nullptr;
+  std::vector<EntryPoint> *schedules = nullptr;
 };
 
 } // namespace
 
 std::unique_ptr<Pass> createLlamaPartitionKernels(const LlamaPartitionKernelsOptions &options,
-                                                  std::vector<EntryPointSchedule> *schedules) {
+                                                  std::vector<EntryPoint> *schedules) {
   return std::make_unique<PartitionKernelsPass>(options, schedules);
 }
 

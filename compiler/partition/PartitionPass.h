@@ -30,7 +30,7 @@ std::optional<PartitionOptions> getPartitionOptions(llvm::StringRef target,
 /// `schedules` (replaced on each run) when it is not null.
 std::unique_ptr<mlir::Pass>
 createLlamaPartitionKernels(const LlamaPartitionKernelsOptions &options,
-                            std::vector<EntryPointSchedule> *schedules);
+                            std::vector<EntryPoint> *schedules);
 
 #define GEN_PASS_REGISTRATION
 #include "compiler/partition/PartitionPasses.h.inc"

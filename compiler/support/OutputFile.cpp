@@ -114,6 +114,32 @@ llvm::Error OutputFile::write(const void *data, uint64_t size) {
   return llvm::Error::success();
 }
 
+llvm::Error OutputFile::overwrite(uint64_t offset, const void *data,
+                                  uint64_t size) {
+  if (fd < 0)
+    return ioError(EBADF);
+  if (offset > written || size > written - offset)
+    return llvm::createStringError(llvm::formatv(
+        "internal error: overwriting [{0}, +{1}) of {2}, which has {3} bytes",
+        offset, size, finalPath, written));
+  const char *cursor = static_cast<const char *>(data);
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, cursor, static_cast<size_t>(std::min<uint64_t>(size, 1u << 30)),
+                         static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return ioError(errno);
+    }
+    if (n == 0)
+      return ioError(EIO);
+    cursor += n;
+    offset += static_cast<uint64_t>(n);
+    size -= static_cast<uint64_t>(n);
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error OutputFile::padTo(uint64_t offset) {
   static const char zeros[4096] = {};
   if (offset < written)

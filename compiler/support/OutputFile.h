@@ -58,6 +58,9 @@ public:
     return write(bytes.data(), bytes.size());
   }
 
+  /// Replaces `size` bytes already written at `offset` (a header that holds
+  /// checksums of what follows it).
+  llvm::Error overwrite(uint64_t offset, const void *data, uint64_t size);
   /// Appends zeros up to `offset` (at or after position()).
   llvm::Error padTo(uint64_t offset);
 

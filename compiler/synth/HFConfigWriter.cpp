@@ -26,7 +26,7 @@ static const char *torchDTypeName(DType dtype) {
     return "float16";
   case DType::BF16:
     return "bfloat16";
-  case DType::I8:
+  default: // synth writes floating-point checkpoints only (Synth.cpp).
     break;
   }
   return "float32";

@@ -8,19 +8,19 @@ ModelConfig SynthPreset::toModelConfig() const {
   ModelConfig config;
   config.dim = dim;
   config.hiddenDim = hiddenDim;
-  config.numLayers = numLayers;
-  config.numHeads = numHeads;
-  config.numKVHeads = numKVHeads;
+  config.layers = numLayers;
+  config.heads = numHeads;
+  config.kvHeads = numKVHeads;
   config.headDim = numHeads > 0 ? dim / numHeads : 0;
-  config.vocabSize = vocabSize;
+  config.vocab = vocabSize;
   config.maxSeqLen = maxSeqLen;
   config.normEps = static_cast<float>(normEps);
   config.ropeTheta = static_cast<float>(ropeTheta);
   config.ropeScaling = ropeScaling;
   config.tiedEmbeddings = tiedEmbeddings;
   config.ropeLayout = RopeLayout::HalfSplit;
-  config.bosId = bosId;
-  config.eosIds = eosIds;
+  config.bos = bosId;
+  config.eos = eosIds;
   return config;
 }
 
@@ -118,14 +118,14 @@ const SynthPreset *lookupSynthPreset(llvm::StringRef name) {
 }
 
 int64_t parameterCount(const ModelConfig &c) {
-  int64_t qDim = c.numHeads * c.headDim;
-  int64_t kvDim = c.numKVHeads * c.headDim;
+  int64_t qDim = c.heads * c.headDim;
+  int64_t kvDim = c.kvHeads * c.headDim;
   int64_t perLayer = 2 * c.dim                     // the two RMSNorms
                      + c.dim * qDim + qDim * c.dim // wq, wo
                      + 2 * c.dim * kvDim           // wk, wv
                      + 3 * c.dim * c.hiddenDim;    // gate, up, down
-  int64_t embeddings = c.vocabSize * c.dim;
-  return embeddings + c.numLayers * perLayer + c.dim +
+  int64_t embeddings = c.vocab * c.dim;
+  return embeddings + c.layers * perLayer + c.dim +
          (c.tiedEmbeddings ? 0 : embeddings);
 }
 

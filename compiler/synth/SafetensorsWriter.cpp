@@ -73,9 +73,8 @@ static void convert(llvm::ArrayRef<float> values, DType dtype, char *out) {
     for (size_t i = 0; i < values.size(); ++i)
       write16le(out + 2 * i, floatToHalf(values[i]));
     return;
-  case DType::I8:
-    // Synthetic checkpoints are float (Synth.cpp refuses i8).
-    break;
+  default: // synth writes floating-point checkpoints only (Synth.cpp).
+    return;
   }
 }
 

@@ -23,6 +23,12 @@ inline constexpr llvm::StringLiteral kRecomputeAttr = "llama.recompute";
 /// buffer (split-key attention's partial softmaxes), not an op operand.
 inline constexpr llvm::StringLiteral kScratchAttr = "llama.scratch";
 
+/// On a kernel function: the arguments its packed call takes, in
+/// runtime/artifact/KernelSignature.h's text form. The partitioner sets it;
+/// the CPU code generator stores it in the kernel library, where the runtime
+/// checks every dispatch against it.
+inline constexpr llvm::StringLiteral kKernelSignatureAttr = "llama.signature";
+
 /// A unit attribute on an entry point (and on the kernel functions the
 /// partitioner makes of it) whose every row must equal, bit for bit, the
 /// logits the one-token step computes for that token at that position:

@@ -4,6 +4,7 @@
 #include "runtime/api/DeviceChoice.h"
 #include "runtime/api/ModelState.h"
 #include "runtime/artifact/DecodeTraffic.h"
+#include "runtime/artifact/KernelChecks.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -88,6 +89,9 @@ Model::load(const std::string &path, const ModelOptions &options) {
     return artifact.status();
   state->artifact = std::move(*artifact);
   const Artifact &a = *state->artifact;
+  if (options.verifyWeights)
+    if (absl::Status s = a.verifyWeights(); !s.ok())
+      return s;
 
   absl::StatusOr<std::shared_ptr<hal::Device>> device = deviceFor(a, options);
   if (!device.ok())
@@ -120,6 +124,17 @@ Model::load(const std::string &path, const ModelOptions &options) {
   if (!kernels.ok())
     return kernels.status();
   state->kernels = std::move(*kernels);
+  // Before any kernel runs: the schedule must pass each kernel the
+  // arguments the kernel library says it takes.
+  const hal::Executable &executable = *state->kernels;
+  if (absl::Status s = runtime::checkKernelSignatures(
+          a.metadata(), runtime::withMetadataSignatures(
+                            a.metadata(), [&](std::string_view kernel) {
+                              return executable.signature(absl::string_view(
+                                  kernel.data(), kernel.size()));
+                            }));
+      !s.ok())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
 
   absl::StatusOr<std::unique_ptr<runtime::DeviceWeights>> weights =
       runtime::DeviceWeights::upload(a.metadata(), *state->device);

@@ -62,6 +62,11 @@ struct ModelOptions {
   /// runs on; `device` and (on the CPU) `threads`, when set, must agree
   /// with it.
   std::shared_ptr<hal::Device> sharedDevice;
+  /// Check every weight tensor against its checksum before loading
+  /// (`llama-run --verify`): reads all the weights once, which costs what
+  /// paging them in from disk costs (docs/artifact-format.md). The header,
+  /// metadata, tokenizer and kernels are checked always.
+  bool verifyWeights = false;
 };
 
 class Model {

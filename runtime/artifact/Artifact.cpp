@@ -2,10 +2,10 @@
 
 #include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/ArtifactFormat.h"
+#include "runtime/artifact/Checksum.h"
+#include "runtime/artifact/MetadataChecks.h"
 
 #include "absl/strings/str_cat.h"
-
-#include <xxhash.h>
 
 #include <cstring>
 
@@ -17,26 +17,13 @@ absl::Status invalid(const std::string &path, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", problem));
 }
 
-} // namespace
+/// Bytes hashed between progress reports while weights are verified.
+constexpr uint64_t kVerifyChunkBytes = uint64_t(64) << 20;
 
-uint64_t Artifact::weightBytes() const {
-  uint64_t total = 0;
-  for (const WeightInfo &w : meta.weights)
-    total += w.size;
-  return total;
-}
-
-absl::StatusOr<std::unique_ptr<Artifact>>
-Artifact::open(const std::string &path) {
-  absl::StatusOr<std::unique_ptr<MappedFile>> file = MappedFile::open(path);
-  if (!file.ok())
-    return file.status();
-  const uint64_t size = (*file)->size();
-  if (size < sizeof(artifact::Header))
-    return invalid(path, absl::StrCat("too small to be a llamac artifact (",
-                                      size, " bytes)"));
-  artifact::Header header;
-  std::memcpy(&header, (*file)->data(), sizeof(header));
+/// The header's fields that say where things are, checked before anything
+/// beyond the header is read.
+absl::Status checkHeader(const std::string &path, const artifact::Header &header,
+                         uint64_t size) {
   if (std::memcmp(header.magic, artifact::kMagic, sizeof(header.magic)) != 0)
     return invalid(path, "not a llamac artifact (bad magic)");
   if (header.formatVersion > artifact::kFormatVersion)
@@ -55,7 +42,11 @@ Artifact::open(const std::string &path) {
   if (header.headerSize != sizeof(artifact::Header))
     return invalid(path, absl::StrCat("header size ", header.headerSize,
                                       " is not ", sizeof(artifact::Header)));
-  // Checked before anything beyond the header is read.
+  if (artifact::headerChecksum(header) != header.headerChecksum)
+    return invalid(path, "header checksum mismatch (the file is corrupted)");
+  for (uint8_t byte : header.reserved)
+    if (byte != 0)
+      return invalid(path, "reserved header bytes are not zero");
   if (header.fileSize != size)
     return invalid(path, header.fileSize > size
                              ? absl::StrCat("truncated: the header says ",
@@ -72,17 +63,92 @@ Artifact::open(const std::string &path) {
     return invalid(path, absl::StrCat("metadata [", header.metadataOffset,
                                       ", +", header.metadataSize,
                                       ") lies outside the file"));
+  return absl::OkStatus();
+}
+
+/// A section's bytes against its checksum.
+absl::Status checkSection(const std::string &path, const uint8_t *base,
+                          const SectionInfo &s, absl::string_view name) {
+  if (artifact::checksum(base + s.offset, s.size) != s.checksum)
+    return invalid(path, absl::StrCat(name,
+                                      " checksum mismatch (the file is "
+                                      "corrupted)"));
+  return absl::OkStatus();
+}
+
+} // namespace
+
+uint64_t Artifact::weightBytes() const {
+  uint64_t total = 0;
+  for (const WeightInfo &w : meta.weights)
+    total += w.size;
+  return total;
+}
+
+absl::Status Artifact::verifyWeights(const VerifyProgress &progress) const {
+  const uint64_t total = weightBytes();
+  uint64_t done = 0;
+  for (const WeightInfo &w : meta.weights) {
+    artifact::StreamingChecksum sum;
+    const uint8_t *bytes = static_cast<const uint8_t *>(w.data);
+    for (uint64_t at = 0; at < w.size; at += kVerifyChunkBytes) {
+      uint64_t n = std::min(kVerifyChunkBytes, w.size - at);
+      sum.update(bytes + at, n);
+      done += n;
+      if (progress)
+        progress(done, total);
+    }
+    if (sum.digest() != w.checksum)
+      return invalid(filePath, absl::StrCat("weight '", w.name,
+                                            "' checksum mismatch (the file "
+                                            "is corrupted)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Artifact>>
+Artifact::open(const std::string &path) {
+  absl::StatusOr<std::unique_ptr<MappedFile>> file = MappedFile::open(path);
+  if (!file.ok())
+    return file.status();
+  const uint64_t size = (*file)->size();
+  const uint8_t *base = (*file)->data();
+  if (size < sizeof(artifact::Header))
+    return invalid(path, absl::StrCat("too small to be a llamac artifact (",
+                                      size, " bytes)"));
+  artifact::Header header;
+  std::memcpy(&header, base, sizeof(header));
+  if (absl::Status s = checkHeader(path, header, size); !s.ok())
+    return s;
   const char *metadata =
-      reinterpret_cast<const char *>((*file)->data()) + header.metadataOffset;
-  if (XXH3_64bits(metadata, header.metadataSize) != header.metadataHash)
+      reinterpret_cast<const char *>(base) + header.metadataOffset;
+  if (artifact::checksum(metadata, header.metadataSize) !=
+      header.metadataChecksum)
     return invalid(path, "metadata checksum mismatch (the file is corrupted)");
 
   absl::StatusOr<ArtifactMetadata> meta = parseArtifactMetadata(
       absl::string_view(metadata, header.metadataSize), size);
   if (!meta.ok())
     return invalid(path, meta.status().message());
+  if (absl::Status s = checkSectionsDisjoint(*meta, header.metadataOffset,
+                                             header.metadataSize);
+      !s.ok())
+    return invalid(path, s.message());
+  // The sections the runtime interprets or executes are small next to the
+  // weights: always checked.
+  if (absl::Status s = checkSection(path, base, meta->tokenizer, "tokenizer");
+      !s.ok())
+    return s;
+  if (absl::Status s = checkSection(path, base, meta->kernels, "kernels");
+      !s.ok())
+    return s;
+  if (meta->kernelsPtx)
+    if (absl::Status s =
+            checkSection(path, base, *meta->kernelsPtx, "kernels_ptx");
+        !s.ok())
+      return s;
   for (WeightInfo &w : meta->weights)
-    w.data = (*file)->data() + w.offset;
+    w.data = base + w.offset;
   return std::unique_ptr<Artifact>(
       new Artifact(path, std::move(*file), std::move(*meta)));
 }

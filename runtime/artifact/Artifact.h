@@ -1,9 +1,13 @@
 //===- Artifact.h - a mapped and validated llamac artifact ------*- C++ -*-===//
 //
 // The reader side of docs/artifact-format.md. `open` maps the file and
-// validates everything a later step would otherwise trip over — header,
-// sizes, metadata checksum, every field, every section range and binding —
-// so that the runtime after it never indexes out of the file.
+// validates everything a later step would otherwise trip over — header and
+// its checksum, sizes, the metadata's checksum and every field, every
+// section range and binding, the checksums of the tokenizer and the kernels
+// — so that the runtime after it never indexes out of the file and never
+// runs corrupted code. The weights' checksums are checked on request
+// (`verifyWeights`): reading every weight byte costs what a page-in of the
+// whole model does.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +20,7 @@
 #include "absl/status/statusor.h"
 
 #include "absl/strings/string_view.h"
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,7 +40,7 @@ public:
   const KVCacheInfo &kvCache() const { return meta.kvCache; }
   const std::vector<WeightInfo> &weights() const { return meta.weights; }
   const EntryPoint *entryPoint(absl::string_view name) const {
-    return meta.findEntryPoint(name);
+    return meta.findEntryPoint(std::string_view(name.data(), name.size()));
   }
 
   /// The serialized sentencepiece model, inside the mapping.
@@ -47,6 +52,12 @@ public:
   absl::string_view kernelPtxBytes() const {
     return meta.kernelsPtx ? section(*meta.kernelsPtx) : absl::string_view();
   }
+
+  /// Called as weights are verified: (bytes checked, total weight bytes).
+  using VerifyProgress = std::function<void(uint64_t, uint64_t)>;
+  /// Checks every weight tensor against its checksum; the error names the
+  /// first that differs.
+  absl::Status verifyWeights(const VerifyProgress &progress = {}) const;
 
   /// Sum of the weight tensors' sizes: what one decode step reads.
   uint64_t weightBytes() const;

@@ -14,7 +14,9 @@
 namespace llamac::artifact {
 
 inline constexpr char kMagic[8] = {'L', 'L', 'A', 'M', 'A', 'C', 'A', 'F'};
-inline constexpr uint32_t kFormatVersion = 2;
+/// Version 3: checksums of the header, every section and every weight;
+/// kernel signatures in the kernel library.
+inline constexpr uint32_t kFormatVersion = 3;
 /// Every section starts at a multiple of this (page size, and more than any
 /// vector load needs).
 inline constexpr uint64_t kSectionAlignment = 4096;
@@ -26,14 +28,24 @@ struct Header {
   uint32_t headerSize;
   uint64_t metadataOffset;
   uint64_t metadataSize;
-  uint64_t metadataHash; ///< XXH3-64 of the metadata bytes.
+  uint64_t metadataChecksum; ///< XXH3-64 of the metadata bytes.
   uint64_t fileSize;
-  uint8_t reserved[16];
+  /// XXH3-64 of these 64 bytes with this field zero (Checksum.h).
+  uint64_t headerChecksum;
+  /// Zero; a reader refuses anything else.
+  uint8_t reserved[8];
 };
 static_assert(sizeof(Header) == 64, "the header is 64 bytes on disk");
 
 /// Suffix of the packed entry point the kernel library exports per kernel.
 inline constexpr const char *kPackedSuffix = "_packed";
+/// Suffix of the string a CPU kernel library exports per kernel: the
+/// arguments the kernel takes (KernelSignature.h).
+inline constexpr const char *kSignatureSuffix = "_signature";
+/// A symbol every kernel library llamac compiles exports: it records a
+/// signature for each of its kernels. Hand-written libraries (the runtime's
+/// test fixtures) without it are not checked.
+inline constexpr const char *kSignaturesMarker = "llamac_kernel_signatures";
 
 } // namespace llamac::artifact
 

@@ -123,4 +123,18 @@ KernelLibrary::lookup(absl::string_view kernel) const {
   return reinterpret_cast<PackedKernelFn>(fn);
 }
 
+std::optional<std::string>
+KernelLibrary::signature(absl::string_view kernel) const {
+  dlerror();
+  if (!dlsym(handle, artifact::kSignaturesMarker))
+    return std::nullopt;
+  std::string symbol = absl::StrCat(kernel, artifact::kSignatureSuffix);
+  const char *text = static_cast<const char *>(dlsym(handle, symbol.c_str()));
+  if (!text)
+    return "";
+  // The library passed its checksum, so the string ends; the bound only
+  // keeps a miscompiled one from running on.
+  return std::string(text, strnlen(text, 4096));
+}
+
 } // namespace llamac::runtime

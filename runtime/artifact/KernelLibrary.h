@@ -13,6 +13,7 @@
 
 #include "absl/strings/string_view.h"
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace llamac::runtime {
@@ -39,6 +40,10 @@ public:
 
   /// Resolves `<kernel>_packed`.
   absl::StatusOr<PackedKernelFn> lookup(absl::string_view kernel) const;
+  /// The string `<kernel>_signature` (KernelSignature.h); "" when the
+  /// library has none for `kernel`; nullopt when it records no signatures
+  /// at all (no `llamac_kernel_signatures` symbol: not made by llamac).
+  std::optional<std::string> signature(absl::string_view kernel) const;
 
 private:
   KernelLibrary(void *handle, std::string name, int fd)

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
+#include <optional>
 #include <string>
 
 namespace llamac::hal {
@@ -42,6 +43,13 @@ public:
   virtual ~Executable() = default;
   /// The kernel called `kernel`; an error naming it when the code has none.
   virtual absl::StatusOr<KernelHandle> lookup(absl::string_view kernel) const = 0;
+  /// The arguments the code says `kernel` takes
+  /// (runtime/artifact/KernelSignature.h): "" when it says nothing for that
+  /// kernel, nullopt when this kind of code object records no signatures
+  /// (GPU code objects).
+  virtual std::optional<std::string> signature(absl::string_view kernel) const {
+    return std::nullopt;
+  }
 };
 
 } // namespace llamac::hal

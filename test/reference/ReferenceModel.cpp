@@ -44,8 +44,8 @@ ReferenceModel::create(const ModelConfig &config, const WeightStore &weights,
     if (llvm::Error err = readAll(name, *out))
       return std::move(err);
 
-  model->layers.resize(config.numLayers);
-  for (int64_t l = 0; l < config.numLayers; ++l) {
+  model->layers.resize(config.layers);
+  for (int64_t l = 0; l < config.layers; ++l) {
     Layer &layer = model->layers[l];
     for (auto [name, out] : {std::pair<const char *, std::vector<float> *>{
                                  names::kAttnNorm, &layer.attnNorm},
@@ -89,7 +89,7 @@ ReferenceModel::create(const ModelConfig &config, const WeightStore &weights,
   }
 
   size_t cacheSize =
-      config.numLayers * config.maxSeqLen * config.numKVHeads * config.headDim;
+      config.layers * config.maxSeqLen * config.kvHeads * config.headDim;
   model->keyCache.assign(cacheSize, 0.0f);
   model->valueCache.assign(cacheSize, 0.0f);
   return model;
@@ -165,16 +165,16 @@ void ReferenceModel::rope(float *head, int64_t pos) const {
 }
 
 std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
-  if (token < 0 || token >= cfg.vocabSize || pos < 0 || pos >= cfg.maxSeqLen)
+  if (token < 0 || token >= cfg.vocab || pos < 0 || pos >= cfg.maxSeqLen)
     return {};
   const int64_t D = cfg.dim, F = cfg.hiddenDim, Dh = cfg.headDim;
-  const int64_t H = cfg.numHeads, Hkv = cfg.numKVHeads;
+  const int64_t H = cfg.heads, Hkv = cfg.kvHeads;
   const int64_t kvDim = Hkv * Dh, qDim = H * Dh, group = H / Hkv;
 
   std::vector<float> h(tokEmbeddings.begin() + token * D,
                        tokEmbeddings.begin() + (token + 1) * D);
   std::vector<float> q, k, v, attnOut(qDim), proj, gate, up;
-  for (int64_t l = 0; l < cfg.numLayers; ++l) {
+  for (int64_t l = 0; l < cfg.layers; ++l) {
     const Layer &layer = layers[l];
     std::vector<float> x = rmsNorm(h, layer.attnNorm, cfg.normEps);
     linear(layer.wq, x, q, qDim, D);
@@ -242,7 +242,7 @@ std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
   }
   std::vector<float> x = rmsNorm(h, finalNorm, cfg.normEps);
   std::vector<float> logits;
-  linear(output, x, logits, cfg.vocabSize, D);
+  linear(output, x, logits, cfg.vocab, D);
   return logits;
 }
 

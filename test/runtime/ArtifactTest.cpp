@@ -37,6 +37,9 @@ std::string openError(const std::string &bytes) {
 
 std::string openError(const TestArtifact &a) { return openError(a.bytes()); }
 
+/// The error of an artifact whose metadata `edit` changes (defined below).
+std::string editedError(std::function<void(nlohmann::json &)> edit);
+
 TEST(ArtifactTest, OpensAValidArtifact) {
   TestArtifact t = smallArtifact();
   TempFile file("valid.llamac", t.bytes());
@@ -112,7 +115,7 @@ TEST(ArtifactTest, NewerVersion) {
   std::memcpy(bytes.data() + 8, &version, 4);
   EXPECT_THAT(openError(bytes),
               HasSubstr("artifact format version 7 is newer than this "
-                        "llama-run supports (2); rebuild llama-run or "
+                        "llama-run supports (3); rebuild llama-run or "
                         "recompile the model"));
 }
 
@@ -121,6 +124,82 @@ TEST(ArtifactTest, OlderVersion) {
   uint32_t version = 0;
   std::memcpy(bytes.data() + 8, &version, 4);
   EXPECT_THAT(openError(bytes), HasSubstr("version 0 is not supported"));
+  // Version 2 had no checksums of the sections and weights.
+  version = 2;
+  std::memcpy(bytes.data() + 8, &version, 4);
+  EXPECT_THAT(openError(bytes),
+              HasSubstr("artifact format version 2 is not supported (this "
+                        "llama-run reads version 3); recompile the model"));
+}
+
+TEST(ArtifactTest, HeaderChecksum) {
+  std::string bytes = smallArtifact().bytes();
+  bytes[20] ^= 0x01; // the metadata offset, inside the file either way
+  EXPECT_THAT(openError(bytes),
+              HasSubstr("header checksum mismatch (the file is corrupted)"));
+}
+
+TEST(ArtifactTest, ReservedHeaderBytesAreZero) {
+  std::string bytes = smallArtifact().bytes();
+  bytes[60] = 1;
+  test::resealHeader(bytes); // a valid checksum: only the rule refuses it
+  EXPECT_THAT(openError(bytes), HasSubstr("reserved header bytes are not zero"));
+}
+
+TEST(ArtifactTest, SectionChecksums) {
+  TestArtifact t = smallArtifact();
+  std::string good = t.bytes();
+  nlohmann::json meta = t.completeMetadata();
+  for (const char *section : {"tokenizer", "kernels"}) {
+    std::string bytes = good;
+    bytes[meta[section]["offset"].get<uint64_t>() + 2] ^= 0x10;
+    EXPECT_THAT(openError(bytes),
+                HasSubstr(std::string(section) +
+                          " checksum mismatch (the file is corrupted)"));
+  }
+  EXPECT_THAT(editedError([](auto &m) { m["kernels"]["xxh3"] = "12345"; }),
+              HasSubstr("metadata: kernels.xxh3 must be 16 hex digits"));
+  EXPECT_THAT(editedError([](auto &m) { m["weights"][0].erase("xxh3"); }),
+              HasSubstr("metadata: weights[0].xxh3 is missing"));
+}
+
+TEST(ArtifactTest, WeightChecksumsAreVerifiedOnRequest) {
+  TestArtifact t = smallArtifact();
+  std::string bytes = t.bytes();
+  uint64_t embed = t.completeMetadata()["weights"][1]["offset"];
+  bytes[embed + 5] ^= 0x40;
+  TempFile file("weights.llamac", bytes);
+  absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path);
+  ASSERT_TRUE(a.ok()) << a.status(); // opening reads no weight
+  std::vector<std::pair<uint64_t, uint64_t>> progress;
+  absl::Status verified = (*a)->verifyWeights(
+      [&](uint64_t done, uint64_t total) { progress.emplace_back(done, total); });
+  EXPECT_THAT(std::string(verified.message()),
+              HasSubstr(file.path + ": weight 'embed' checksum mismatch (the "
+                                    "file is corrupted)"));
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back(), std::make_pair(uint64_t(16 + 256), uint64_t(16 + 256)));
+  TempFile intact("intact.llamac", t.bytes());
+  EXPECT_TRUE((*Artifact::open(intact.path))->verifyWeights().ok());
+}
+
+TEST(ArtifactTest, KernelSignaturesInMetadataAreForGpuTargets) {
+  EXPECT_THAT(editedError([](auto &m) {
+                m["kernel_signatures"] = {{"k0_add", "p16"}};
+              }),
+              HasSubstr("metadata: kernel_signatures is only allowed for GPU "
+                        "targets"));
+}
+
+TEST(ArtifactTest, SectionsNeverOverlap) {
+  EXPECT_THAT(editedError([](auto &m) {
+                m["weights"][1]["offset"] = m["weights"][0]["offset"];
+              }),
+              HasSubstr("overlaps weight 'layers.w'"));
+  EXPECT_THAT(editedError([](auto &m) {
+                m["tokenizer"]["offset"] = m["kernels"]["offset"];
+              }),
+              HasSubstr("overlaps"));
 }
 
 TEST(ArtifactTest, WrongHeaderSize) {
@@ -148,12 +227,15 @@ TEST(ArtifactTest, TrailingBytes) {
 }
 
 TEST(ArtifactTest, MetadataOutsideFile) {
+  // Resealed: the header's checksum would refuse a plain corruption first.
   std::string bytes = smallArtifact().bytes();
   uint64_t offset = bytes.size() - 10;
   std::memcpy(bytes.data() + 16, &offset, 8);
+  test::resealHeader(bytes);
   EXPECT_THAT(openError(bytes), HasSubstr("lies outside the file"));
   uint64_t huge = ~uint64_t(0) - 4;
   std::memcpy(bytes.data() + 16, &huge, 8);
+  test::resealHeader(bytes);
   EXPECT_THAT(openError(bytes), HasSubstr("lies outside the file"));
 }
 
@@ -168,15 +250,7 @@ TEST(ArtifactTest, InvalidJson) {
   TestArtifact t = smallArtifact();
   // Valid checksum over invalid JSON: what a buggy writer would produce.
   std::string bytes = t.bytes();
-  artifact::Header header;
-  std::memcpy(&header, bytes.data(), sizeof(header));
-  std::string bad = "{\"model\": ";
-  bytes.resize(header.metadataOffset);
-  bytes += bad;
-  header.metadataSize = bad.size();
-  header.metadataHash = XXH3_64bits(bad.data(), bad.size());
-  header.fileSize = bytes.size();
-  std::memcpy(bytes.data(), &header, sizeof(header));
+  test::replaceMetadata(bytes, "{\"model\": ");
   EXPECT_THAT(openError(bytes), HasSubstr("metadata is not valid JSON"));
 }
 
@@ -198,12 +272,14 @@ TEST(ArtifactTest, MissingField) {
               HasSubstr("metadata: entry_points has no one-token entry point "
                         "(the decode step)"));
   EXPECT_THAT(editedError([](auto &m) { m["entry_points"]["decode"].erase("graph"); }),
+              HasSubstr("metadata: entry_points.decode.graph is missing"));
+  EXPECT_THAT(editedError([](auto &m) { m["entry_points"]["decode"]["graph"] = 1; }),
               HasSubstr("metadata: entry_points.decode.graph must be a boolean"));
   EXPECT_THAT(editedError([](auto &m) {
                 m["entry_points"]["decode"]["logits_rows"] = "some";
               }),
               HasSubstr("entry_points.decode.logits_rows must be \"all\" or "
-                        "\"last\", not 'some'"));
+                        "\"last\", not \"some\""));
   EXPECT_THAT(editedError([](auto &m) {
                 m["entry_points"]["decode"]["schedule"].erase("epilogue");
               }),
@@ -219,7 +295,7 @@ TEST(ArtifactTest, WrongFieldType) {
       editedError([](auto &m) { m["weights"] = nlohmann::json::object(); }),
       HasSubstr("metadata: weights must be an array"));
   EXPECT_THAT(editedError([](auto &m) { m["model"]["eos"] = {"x"}; }),
-              HasSubstr("model.eos must hold integers"));
+              HasSubstr("model.eos[0] must be an integer"));
   EXPECT_THAT(editedError([](auto &m) { m["model"]["layers"] = 0; }),
               HasSubstr("model.layers must be positive, not 0"));
   EXPECT_THAT(editedError([](auto &m) { m["model"]["bos"] = 99; }),
@@ -270,13 +346,15 @@ TEST(ArtifactTest, BadBindings) {
               HasSubstr("binds weight 'embed' per layer, but its leading "
                         "dimension is not model.layers (1)"));
   EXPECT_THAT(editedError([&](auto &m) { binding(m)[3]["kind"] = "q_cache"; }),
-              HasSubstr("has unknown kind 'q_cache'"));
+              HasSubstr("layer_body[0].bindings[3].kind is \"q_cache\", not one of "
+                        "\"buffer\", \"weight\", \"k_cache\", \"v_cache\", \"tokens\""));
   EXPECT_THAT(
       editedError([](auto &m) {
         m["entry_points"]["decode"]["schedule"]["layer_body"][0]["scalars"] = {
             "pos", "step"};
       }),
-      HasSubstr("may hold only \"pos\", \"layer\" and \"rows\""));
+      HasSubstr("layer_body[0].scalars[1] is \"step\", not one of \"pos\", "
+                "\"layer\", \"rows\""));
   EXPECT_THAT(
       editedError([](auto &m) {
         m["entry_points"]["decode"]["schedule"]["layer_body"][0]["kernel"] =
@@ -388,10 +466,7 @@ TEST(ArtifactTest, SurvivesCorruptedMetadataWithAValidChecksum) {
       if (c == replacement)
         continue;
       c = replacement;
-      artifact::Header h = header;
-      h.metadataHash =
-          XXH3_64bits(bytes.data() + h.metadataOffset, h.metadataSize);
-      std::memcpy(bytes.data(), &h, sizeof(h));
+      test::resealHeader(bytes);
       TempFile file("fuzz.llamac", bytes);
       opened += Artifact::open(file.path).ok();
     }

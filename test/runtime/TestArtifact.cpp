@@ -3,6 +3,7 @@
 #include "test/runtime/TestArtifact.h"
 #include "runtime/artifact/ArtifactFormat.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -22,6 +23,17 @@ uint64_t alignUp(uint64_t v) {
   return (v + a - 1) / a * a;
 }
 
+std::string hex(uint64_t value) {
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx",
+                static_cast<unsigned long long>(value));
+  return text;
+}
+
+std::string xxh3Hex(const void *data, uint64_t size) {
+  return hex(XXH3_64bits(data, size));
+}
+
 void placeAt(std::string &file, uint64_t offset, const void *data,
              uint64_t size) {
   if (file.size() < offset + size)
@@ -37,17 +49,21 @@ std::string TestArtifact::layout(json &meta) const {
   uint64_t offset = artifact::kSectionAlignment;
   meta["tokenizer"] = {{"kind", "sentencepiece"},
                        {"offset", offset},
-                       {"size", tokenizer.size()}};
+                       {"size", tokenizer.size()},
+                       {"xxh3", xxh3Hex(tokenizer.data(), tokenizer.size())}};
   placeAt(file, offset, tokenizer.data(), tokenizer.size());
   offset = alignUp(offset + tokenizer.size());
   meta["kernels"] = {{"format", kernelFormat},
                      {"offset", offset},
-                     {"size", kernels.size()}};
+                     {"size", kernels.size()},
+                     {"xxh3", xxh3Hex(kernels.data(), kernels.size())}};
   placeAt(file, offset, kernels.data(), kernels.size());
   offset = alignUp(offset + kernels.size());
   if (!kernelsPtx.empty()) {
-    meta["kernels_ptx"] = {
-        {"format", "ptx"}, {"offset", offset}, {"size", kernelsPtx.size()}};
+    meta["kernels_ptx"] = {{"format", "ptx"},
+                           {"offset", offset},
+                           {"size", kernelsPtx.size()},
+                           {"xxh3", xxh3Hex(kernelsPtx.data(), kernelsPtx.size())}};
     placeAt(file, offset, kernelsPtx.data(), kernelsPtx.size());
     offset = alignUp(offset + kernelsPtx.size());
   }
@@ -58,7 +74,8 @@ std::string TestArtifact::layout(json &meta) const {
                                {"dtype", "f32"},
                                {"shape", w.shape},
                                {"offset", offset},
-                               {"size", size}});
+                               {"size", size},
+                               {"xxh3", xxh3Hex(w.data.data(), size)}});
     placeAt(file, offset, w.data.data(), size);
     offset = alignUp(offset + size);
   }
@@ -87,10 +104,33 @@ std::string TestArtifact::bytes() const {
   header.headerSize = sizeof(header);
   header.metadataOffset = offset;
   header.metadataSize = text.size();
-  header.metadataHash = XXH3_64bits(text.data(), text.size());
-  header.fileSize = file.size();
   std::memcpy(file.data(), &header, sizeof(header));
+  resealHeader(file);
   return file;
+}
+
+void resealHeader(std::string &bytes) {
+  artifact::Header header;
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  header.fileSize = bytes.size();
+  if (header.metadataOffset <= bytes.size() &&
+      header.metadataSize <= bytes.size() - header.metadataOffset)
+    header.metadataChecksum = XXH3_64bits(bytes.data() + header.metadataOffset,
+                                          header.metadataSize);
+  // The header's own checksum covers its 64 bytes with this field zero.
+  header.headerChecksum = 0;
+  header.headerChecksum = XXH3_64bits(&header, sizeof(header));
+  std::memcpy(bytes.data(), &header, sizeof(header));
+}
+
+void replaceMetadata(std::string &bytes, const std::string &text) {
+  artifact::Header header;
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  bytes.resize(header.metadataOffset);
+  bytes += text;
+  header.metadataSize = text.size();
+  std::memcpy(bytes.data(), &header, sizeof(header));
+  resealHeader(bytes);
 }
 
 TestArtifact smallArtifact() {

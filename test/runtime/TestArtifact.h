@@ -47,6 +47,13 @@ private:
   std::string layout(nlohmann::json &meta) const;
 };
 
+/// Recomputes the header's file size, metadata checksum and own checksum:
+/// what a writer with a bug (or an editor of the metadata) would produce.
+void resealHeader(std::string &bytes);
+
+/// Replaces the metadata of the artifact `bytes` with `text`, resealed.
+void replaceMetadata(std::string &bytes, const std::string &text);
+
 /// A small valid artifact: one layer, vocab 16, decode and prefill entry
 /// points with one dispatch each, a weight "layers.w" [1, 4] and "embed"
 /// [16, 4]. Tokenizer and kernel sections hold placeholder bytes.

@@ -131,9 +131,9 @@ TEST(SynthTest, ImportsAsTheRequestedModel) {
   const ModelConfig &config = checkpoint->config;
   EXPECT_EQ(config.dim, 288);
   EXPECT_EQ(config.hiddenDim, 768);
-  EXPECT_EQ(config.numLayers, 2);
-  EXPECT_EQ(config.numKVHeads, 6);
-  EXPECT_EQ(config.vocabSize, 32000);
+  EXPECT_EQ(config.layers, 2);
+  EXPECT_EQ(config.kvHeads, 6);
+  EXPECT_EQ(config.vocab, 32000);
   EXPECT_EQ(config.maxSeqLen, 256);
   EXPECT_TRUE(config.tiedEmbeddings);
   EXPECT_EQ(config.ropeLayout, RopeLayout::HalfSplit);
@@ -186,14 +186,14 @@ TEST(SynthTest, Llama3ConfigRoundTripsThroughTheImporter) {
       dir.write("generation_config.json", hfGenerationConfigJson(preset));
   auto parsed = parseHFConfig(config, generation);
   ASSERT_TRUE(bool(parsed)) << llvm::toString(parsed.takeError());
-  EXPECT_EQ(parsed->numKVHeads, 8);
-  EXPECT_EQ(parsed->vocabSize, 128256);
+  EXPECT_EQ(parsed->kvHeads, 8);
+  EXPECT_EQ(parsed->vocab, 128256);
   EXPECT_EQ(parsed->ropeTheta, 500000.0f);
   ASSERT_TRUE(parsed->ropeScaling.has_value());
   EXPECT_EQ(parsed->ropeScaling->factor, 8.0f);
   EXPECT_EQ(parsed->ropeScaling->originalMaxPositionEmbeddings, 8192);
-  EXPECT_EQ(parsed->bosId, 128000);
-  EXPECT_EQ(parsed->eosIds, (std::vector<int64_t>{128001, 128009}));
+  EXPECT_EQ(parsed->bos, 128000);
+  EXPECT_EQ(parsed->eos, (std::vector<int64_t>{128001, 128009}));
   EXPECT_FALSE(parsed->tiedEmbeddings);
 }
 

@@ -171,7 +171,7 @@ TEST_F(WeightTableTest, WriterStoresTheTableInEachTensorsDtype) {
   for (size_t i = 0; i < weights.size(); ++i) {
     const WeightSpec &spec = (*table)[i];
     EXPECT_EQ(weights[i]["name"], spec.name);
-    EXPECT_EQ(weights[i]["dtype"], dtypeName(spec.dtype).str());
+    EXPECT_EQ(weights[i]["dtype"], std::string(dtypeName(spec.dtype)));
     EXPECT_EQ(weights[i]["shape"].get<std::vector<int64_t>>(), spec.shape);
     EXPECT_EQ(weights[i]["size"], spec.byteSize());
     EXPECT_EQ(weights[i]["offset"].get<uint64_t>() % 4096, 0u) << spec.name;

@@ -36,18 +36,18 @@ TEST(ImportTest, Llama2cBinConfigAndWeights) {
   const ModelConfig &c = checkpoint.config;
   EXPECT_EQ(c.dim, 64);
   EXPECT_EQ(c.hiddenDim, 172);
-  EXPECT_EQ(c.numLayers, 5);
-  EXPECT_EQ(c.numHeads, 8);
-  EXPECT_EQ(c.numKVHeads, 4);
+  EXPECT_EQ(c.layers, 5);
+  EXPECT_EQ(c.heads, 8);
+  EXPECT_EQ(c.kvHeads, 4);
   EXPECT_EQ(c.headDim, 8);
-  EXPECT_EQ(c.vocabSize, 512);
+  EXPECT_EQ(c.vocab, 512);
   EXPECT_EQ(c.maxSeqLen, 512);
   EXPECT_FLOAT_EQ(c.normEps, 1e-5f);
   EXPECT_FLOAT_EQ(c.ropeTheta, 10000.0f);
   EXPECT_TRUE(c.tiedEmbeddings);
   EXPECT_EQ(c.ropeLayout, RopeLayout::Interleaved);
-  EXPECT_EQ(c.bosId, 1);
-  EXPECT_EQ(c.eosIds, (std::vector<int64_t>{1}));
+  EXPECT_EQ(c.bos, 1);
+  EXPECT_EQ(c.eos, (std::vector<int64_t>{1}));
   EXPECT_EQ(checkpoint.tokenizerPath, stories260KTokenizer());
   EXPECT_TRUE(checkpoint.warnings.empty());
 
@@ -73,13 +73,13 @@ TEST(ImportTest, HFDirectoryConfig) {
   Checkpoint checkpoint = take(importCheckpoint(stories260KHFDir()));
   const ModelConfig &c = checkpoint.config;
   EXPECT_EQ(c.dim, 64);
-  EXPECT_EQ(c.numKVHeads, 4);
+  EXPECT_EQ(c.kvHeads, 4);
   EXPECT_EQ(c.headDim, 8);
   EXPECT_TRUE(c.tiedEmbeddings);
   EXPECT_EQ(c.ropeLayout, RopeLayout::HalfSplit);
   EXPECT_FALSE(c.ropeScaling.has_value());
   // generation_config.json's list wins over config.json's 2.
-  EXPECT_EQ(c.eosIds, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(c.eos, (std::vector<int64_t>{1, 2}));
   // The explicit lm_head copy of a tied model is expected, not a warning.
   EXPECT_TRUE(checkpoint.warnings.empty());
   EXPECT_EQ(checkpoint.weights.lookup(names::kOutput)->aliasOf,
@@ -170,7 +170,7 @@ TEST(ImportTest, StreamGivesTheBytesOfReadInPieces) {
             return llvm::Error::success();
           })));
       EXPECT_GT(pieces, 1);
-      ASSERT_EQ(streamed, whole) << name << " as " << dtypeName(type).str();
+      ASSERT_EQ(streamed, whole) << name << " as " << std::string(dtypeName(type));
     }
   }
   // Streaming again reads the released pages back from the file.
@@ -344,7 +344,7 @@ TEST(ModelConfigTest, Llama3RopeScalingAndDefaults) {
   TempDir dir;
   std::string path = dir.write("config.json", config.dump());
   ModelConfig c = take(parseHFConfig(path, ""));
-  EXPECT_EQ(c.numKVHeads, 8);
+  EXPECT_EQ(c.kvHeads, 8);
   EXPECT_EQ(c.headDim, 8);
   EXPECT_FLOAT_EQ(c.ropeTheta, 10000.0f);
   ASSERT_TRUE(c.ropeScaling.has_value());
@@ -352,7 +352,7 @@ TEST(ModelConfigTest, Llama3RopeScalingAndDefaults) {
   EXPECT_FLOAT_EQ(c.ropeScaling->highFreqFactor, 4.0f);
   EXPECT_EQ(c.ropeScaling->originalMaxPositionEmbeddings, 8192);
   // Without generation_config.json, config.json's eos (an int) is used.
-  EXPECT_EQ(c.eosIds, (std::vector<int64_t>{2}));
+  EXPECT_EQ(c.eos, (std::vector<int64_t>{2}));
 }
 
 TEST(ModelConfigTest, ExplicitHeadDimMayDifferFromHiddenOverHeads) {

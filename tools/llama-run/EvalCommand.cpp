@@ -2,6 +2,7 @@
 
 #include "tools/llama-run/EvalCommand.h"
 #include "runtime/eval/Perplexity.h"
+#include "tools/common/ToolErrors.h"
 #include "tools/llama-run/EvalOptions.h"
 
 #include "absl/strings/str_format.h"
@@ -28,7 +29,7 @@ int fail(int status, absl::string_view message) {
 }
 
 void writeOut(const std::string &text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  tools::writeStandardOutput(text);
 }
 
 /// The whole file, or an error naming it.
@@ -106,8 +107,8 @@ int runEvalCommand(const std::vector<std::string> &args) {
         r.perplexity, r.meanNll, r.predictedTokens, r.documents,
         r.truncatedDocuments, r.ctx, r.seconds, r.tokensPerS));
   }
-  std::fflush(stdout);
-  return std::ferror(stdout) ? 1 : 0;
+  // A failed stdout is reported once, by main's finishStandardOutput.
+  return 0;
 }
 
 } // namespace llamac::tools

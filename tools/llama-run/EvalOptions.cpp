@@ -2,6 +2,7 @@
 
 #include "tools/llama-run/EvalOptions.h"
 #include "tools/llama-run/Flags.h"
+#include "runtime/hal/Device.h"
 
 #include <limits>
 
@@ -65,7 +66,7 @@ absl::Status applyEvalFlag(EvalCommandOptions &o, const std::string &name,
       return v.status();
     o.eval.ctx = *v;
   } else if (name == "--threads") {
-    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1024);
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, hal::kMaxCpuThreads);
     if (!v.ok())
       return v.status();
     o.model.threads = static_cast<int>(*v);

@@ -16,11 +16,14 @@ namespace llamac::tools {
 std::string usage() {
   return R"(usage: llama-run <artifact> --prompt TEXT [options]
        llama-run bench <artifact> [bench options]  (see llama-run bench --help)
+       llama-run check <artifact>
        llama-run eval <artifact> --text FILE [eval options]  (see llama-run eval --help)
 
 Generates text with a model compiled by `llamac compile`; `bench` measures
 prefill and decode speed and decode's share of the memory bandwidth; `eval`
-the perplexity of a text.
+the perplexity of a text; `check` verifies every checksum of an artifact, the
+weights' included, and its schedule against its kernels (exit status 0 when
+it is intact).
 
 options:
   --prompt TEXT          text to continue; `-` reads standard input
@@ -42,6 +45,9 @@ options:
   --json                 print one JSON object as the last line of stdout
                          instead of streaming the text
   --quiet                no statistics on stderr
+  --verify               check every weight's checksum before running
+                         (the header, metadata, tokenizer and kernels are
+                         always checked)
   --help                 this text
 
 speculative decoding (the same text at temperature 0, the same distribution
@@ -90,6 +96,8 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
     o.json = true;
   } else if (name == "--quiet") {
     o.quiet = true;
+  } else if (name == "--verify") {
+    o.model.verifyWeights = true;
   } else if (name == "--prompt") {
     if (value == "-") {
       absl::StatusOr<std::string> text = readPromptFile("/dev/stdin");
@@ -161,7 +169,7 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
 absl::StatusOr<RunOptions>
 parseRunOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = [] {
-    FlagSpec spec{{"--help", "--json", "--quiet"},
+    FlagSpec spec{{"--help", "--json", "--quiet", "--verify"},
                   {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k",
                    "--top-p", "--seed", "--threads", "--max-seq-len", "--device"}};
     for (const std::string &name : speculationBoolFlags())

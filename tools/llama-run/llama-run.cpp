@@ -4,14 +4,16 @@
 // command line"): text streams to stdout; statistics go to stderr; `--json`
 // prints one JSON object as the last line of stdout; errors are one
 // `error: ...` line on stderr with exit status 2 for usage errors and 1 for
-// everything else. `llama-run bench` (BenchCommand.cpp) and `llama-run eval`
-// (EvalCommand.cpp) keep the same contract.
+// everything else. `llama-run bench` (BenchCommand.cpp), `llama-run eval`
+// (EvalCommand.cpp) and `llama-run check` (CheckCommand.cpp) keep the same
+// contract.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Session.h"
 #include "runtime/api/Speculative.h"
 #include "tools/llama-run/BenchCommand.h"
+#include "tools/llama-run/CheckCommand.h"
 #include "tools/llama-run/EvalCommand.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/Options.h"
@@ -69,6 +71,9 @@ int run(int argc, char **argv) {
   // reachable as ./bench or ./eval.
   if (!args.empty() && args[0] == "bench")
     return llamac::tools::runBenchCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "check")
+    return llamac::tools::runCheckCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   if (!args.empty() && args[0] == "eval")
     return llamac::tools::runEvalCommand(

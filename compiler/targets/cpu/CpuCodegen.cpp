@@ -2,8 +2,10 @@
 
 #include "compiler/targets/cpu/CpuCodegen.h"
 #include "compiler/Pipelines.h"
+#include "dialects/llama/LlamaAttrs.h"
 #include "runtime/artifact/ArtifactFormat.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -25,6 +27,8 @@
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
+
+#include <map>
 
 using namespace mlir;
 
@@ -56,8 +60,17 @@ constexpr FeatureName kX86Features[] = {
 
 /// Adds `void <fn>_packed(void **args)` for each kernel: args[i] points to
 /// the i-th argument. One signature lets the runtime call every kernel.
-void addPackedWrappers(llvm::Module &module) {
+/// Beside it, the string `<fn>_signature` says what those arguments are
+/// (`signatures`, from the partitioner), so that the runtime can check the
+/// metadata's dispatches against the code before it calls anything.
+void addPackedWrappers(llvm::Module &module,
+                       const std::map<std::string, std::string> &signatures) {
   llvm::LLVMContext &ctx = module.getContext();
+  // Says that every kernel below has its signature.
+  new llvm::GlobalVariable(module, llvm::Type::getInt8Ty(ctx), /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantInt::get(llvm::Type::getInt8Ty(ctx), 1),
+                           artifact::kSignaturesMarker);
   auto *ptrTy = llvm::PointerType::getUnqual(ctx);
   auto *wrapperTy = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false);
   std::vector<llvm::Function *> kernels;
@@ -78,6 +91,13 @@ void addPackedWrappers(llvm::Module &module) {
     }
     b.CreateCall(fn, args);
     b.CreateRetVoid();
+    auto signature = signatures.find(fn->getName().str());
+    if (signature != signatures.end()) {
+      llvm::Constant *text = llvm::ConstantDataArray::getString(ctx, signature->second);
+      new llvm::GlobalVariable(module, text->getType(), /*isConstant=*/true,
+                               llvm::GlobalValue::ExternalLinkage, text,
+                               fn->getName() + artifact::kSignatureSuffix);
+    }
   }
 }
 
@@ -126,6 +146,13 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   bool intDot = options.intDot == IntDot::On ||
                 (options.intDot == IntDot::Auto && chipHasIntDot);
 
+  // Read before lowering, which need not keep function attributes.
+  std::map<std::string, std::string> signatures;
+  kernels.walk([&](func::FuncOp fn) {
+    if (auto signature = fn->getAttrOfType<StringAttr>(llama::kKernelSignatureAttr))
+      signatures[fn.getName().str()] = signature.str();
+  });
+
   for (const Phase &phase : getCpuKernelPhases(bf16Dot, intDot)) {
     PassManager pm(kernels.getContext());
     phase.build(pm);
@@ -143,7 +170,7 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
     return makeError("translation of the kernels to LLVM IR failed");
   module->setTargetTriple((*tm)->getTargetTriple());
   module->setDataLayout((*tm)->createDataLayout());
-  addPackedWrappers(*module);
+  addPackedWrappers(*module, signatures);
   if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(module.get()))
     return std::move(err);
 

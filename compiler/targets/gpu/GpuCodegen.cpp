@@ -33,11 +33,11 @@ llvm::Error runPipeline(ModuleOp module, llvm::StringRef what,
 
 /// The launches llama-lower-to-gpu recorded on its kernels, grouped by the
 /// kernel function they implement and put in launch order.
-std::map<std::string, std::vector<std::pair<std::string, LaunchDims>>>
+std::map<std::string, std::vector<std::pair<std::string, LaunchInfo>>>
 collectLaunches(ModuleOp module) {
-  std::map<std::string, std::vector<std::tuple<int64_t, std::string, LaunchDims>>> steps;
+  std::map<std::string, std::vector<std::tuple<int64_t, std::string, LaunchInfo>>> steps;
   module.walk([&](gpu::GPUFuncOp kernel) {
-    LaunchDims dims;
+    LaunchInfo dims;
     if (auto grid = kernel->getAttrOfType<DenseI64ArrayAttr>(llama::kGridAttrName))
       for (auto [i, v] : llvm::enumerate(grid.asArrayRef()))
         dims.grid[i] = v;
@@ -49,7 +49,7 @@ collectLaunches(ModuleOp module) {
     if (function && step)
       steps[function.str()].emplace_back(step.getInt(), kernel.getName().str(), dims);
   });
-  std::map<std::string, std::vector<std::pair<std::string, LaunchDims>>> launches;
+  std::map<std::string, std::vector<std::pair<std::string, LaunchInfo>>> launches;
   for (auto &[function, list] : steps) {
     llvm::sort(list, [](const auto &a, const auto &b) { return std::get<0>(a) < std::get<0>(b); });
     for (auto &[step, name, dims] : list)

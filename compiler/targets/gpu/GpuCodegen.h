@@ -41,7 +41,7 @@ struct GpuCodeObject {
   std::string ptx; ///< nvvm only
   /// The launches of each kernel function (usually one; split-key
   /// attention has two), in order: the GPU kernel's name and its dims.
-  std::map<std::string, std::vector<std::pair<std::string, LaunchDims>>> launches;
+  std::map<std::string, std::vector<std::pair<std::string, LaunchInfo>>> launches;
 };
 
 /// Success for the chips the target accepts (`sm_<digits>[a]`, `gfx<hex>`),

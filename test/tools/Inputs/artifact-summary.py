@@ -34,7 +34,7 @@ for ep_name in sorted(meta["entry_points"]):
         for d in ep["schedule"][section]:
             launch = d.get("launch")
             last = d["bindings"][-1]
-            print(ep_name, section, d["kernel"], ",".join(d["scalars"]) or "-",
+            print(ep_name, section, d["kernel"], ",".join(d.get("scalars", [])) or "-",
                   "range" if "range" in d else "",
                   "grid=%s block=%s" % (launch["grid"], launch["block"]) if launch else "no-launch",
                   "last-binding=%s" % (shapes[last["id"]] if last["kind"] == "buffer" else last["kind"]))

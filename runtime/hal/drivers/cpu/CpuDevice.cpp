@@ -57,6 +57,9 @@ public:
     handle.hostFn = *fn;
     return handle;
   }
+  std::optional<std::string> signature(absl::string_view kernel) const override {
+    return library->signature(kernel);
+  }
 
 private:
   std::unique_ptr<runtime::KernelLibrary> library;

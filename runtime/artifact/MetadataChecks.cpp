@@ -1,0 +1,299 @@
+//===- MetadataChecks.cpp - what the metadata's fields must agree on ------===//
+
+#include "runtime/artifact/MetadataChecks.h"
+#include "runtime/artifact/ArtifactFormat.h"
+#include "runtime/artifact/ModelLimits.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <algorithm>
+#include <set>
+
+namespace llamac::runtime {
+namespace {
+
+absl::Status fail(absl::string_view where, absl::string_view problem) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("metadata: ", where, " ", problem));
+}
+
+#define RETURN_IF_ERROR(expr)                                                  \
+  do {                                                                         \
+    absl::Status _s = (expr);                                                  \
+    if (!_s.ok())                                                              \
+      return _s;                                                               \
+  } while (0)
+
+/// Bytes of a tensor of `shape` (positive dimensions) and `dtype`, or
+/// nullopt when that overflows.
+std::optional<uint64_t> shapeBytes(const std::vector<int64_t> &shape,
+                                   DType dtype) {
+  uint64_t elements = 1;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(elements, static_cast<uint64_t>(d), &elements))
+      return std::nullopt;
+  return tensorBytes(dtype, elements);
+}
+
+absl::Status checkRange(absl::string_view where, uint64_t offset, uint64_t size,
+                        uint64_t fileSize) {
+  uint64_t end;
+  if (offset < artifact::kSectionAlignment)
+    return fail(where, absl::StrCat("offset ", offset, " overlaps the header"));
+  if (offset % artifact::kSectionAlignment != 0)
+    return fail(where, absl::StrCat("offset ", offset, " is not aligned to ",
+                                    artifact::kSectionAlignment));
+  if (__builtin_add_overflow(offset, size, &end) || end > fileSize)
+    return fail(where,
+                absl::StrCat("[", offset, ", +", size,
+                             ") lies outside the file (", fileSize, " bytes)"));
+  return absl::OkStatus();
+}
+
+/// The `kernels` format each target's code object must have.
+absl::string_view kernelFormatFor(const TargetInfo &target) {
+  if (target.name == "nvvm")
+    return "cubin";
+  if (target.name == "rocdl")
+    return "hsaco";
+  return "elf-shared-object";
+}
+
+absl::Status checkModel(const ModelInfo &m) {
+  // The compiler's limits (ModelLimits.h); written so that NaN fails too.
+  if (!(m.normEps > 0 && m.normEps <= limits::kMaxNormEps))
+    return fail("model.norm_eps", absl::StrCat(m.normEps, " is not in (0, ",
+                                               limits::kMaxNormEps, "]"));
+  if (!(m.ropeTheta > 0 && m.ropeTheta <= limits::kMaxRopeTheta))
+    return fail("model.rope_theta", absl::StrCat(m.ropeTheta, " is not in (0, ",
+                                                 limits::kMaxRopeTheta, "]"));
+  if (m.bos < 0 || m.bos >= m.vocab)
+    return fail("model.bos", absl::StrCat(m.bos, " is outside the vocabulary"));
+  for (int64_t id : m.eos)
+    if (id < 0 || id >= m.vocab)
+      return fail("model.eos", absl::StrCat(id, " is outside the vocabulary"));
+  return absl::OkStatus();
+}
+
+absl::Status checkSections(const ArtifactMetadata &meta, uint64_t fileSize) {
+  const TargetInfo &t = meta.target;
+  if (t.name != "cpu" && !t.isGpu())
+    return fail("target.name", absl::StrCat("has unknown target '", t.name,
+                                            "' (expected cpu, nvvm or rocdl)"));
+  RETURN_IF_ERROR(checkRange("tokenizer", meta.tokenizer.offset,
+                             meta.tokenizer.size, fileSize));
+  RETURN_IF_ERROR(checkRange("kernels", meta.kernels.offset, meta.kernels.size,
+                             fileSize));
+  absl::string_view format = kernelFormatFor(t);
+  if (meta.kernels.kind != format)
+    return fail("kernels.format",
+                absl::StrCat("is '", meta.kernels.kind, "' but target '",
+                             t.name, "' needs '", format, "'"));
+  if (!meta.kernelSignatures.empty() && !t.isGpu())
+    return fail("kernel_signatures",
+                "is only allowed for GPU targets (a CPU kernel library holds "
+                "its own)");
+  if (!meta.kernelsPtx)
+    return absl::OkStatus();
+  if (t.name != "nvvm")
+    return fail("kernels_ptx", "is only allowed for target 'nvvm'");
+  if (meta.kernelsPtx->kind != "ptx")
+    return fail("kernels_ptx.format",
+                absl::StrCat("is '", meta.kernelsPtx->kind,
+                             "' but must be 'ptx'"));
+  return checkRange("kernels_ptx", meta.kernelsPtx->offset,
+                    meta.kernelsPtx->size, fileSize);
+}
+
+absl::Status checkWeights(const std::vector<WeightInfo> &weights,
+                          uint64_t fileSize) {
+  std::set<std::string> names;
+  for (const WeightInfo &w : weights) {
+    std::string where = absl::StrCat("weight '", w.name, "'");
+    if (!names.insert(w.name).second)
+      return fail(where, "is listed twice");
+    // Floats, or the bytes of quantized values; never integer activations.
+    if (w.dtype == DType::I32)
+      return fail(where, "has dtype i32, which weights are never stored in");
+    std::optional<uint64_t> expected = shapeBytes(w.shape, w.dtype);
+    if (!expected)
+      return fail(where, "has a shape too large to address");
+    if (w.size != *expected)
+      return fail(where, absl::StrCat("has size ", w.size,
+                                      " but its shape and dtype need ",
+                                      *expected, " bytes"));
+    RETURN_IF_ERROR(checkRange(where, w.offset, w.size, fileSize));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status checkKVCache(const KVCacheInfo &kv, const ModelInfo &model) {
+  if (!isFloatDType(kv.dtype))
+    return fail("kv_cache.dtype",
+                absl::StrCat("is ", std::string(dtypeName(kv.dtype)),
+                             ", not a floating-point type"));
+  if (kv.layers != model.layers || kv.kvHeads != model.kvHeads ||
+      kv.headDim != model.headDim)
+    return fail("kv_cache", "does not match the model's layers, kv_heads and "
+                            "head_dim");
+  if (kv.positions < model.maxSeqLen)
+    return fail("kv_cache.positions",
+                absl::StrCat(kv.positions, " is less than model.max_seq_len ",
+                             model.maxSeqLen));
+  std::optional<uint64_t> bytes =
+      shapeBytes({kv.layers, kv.kvHeads, kv.positions, kv.headDim}, kv.dtype);
+  if (!bytes || *bytes > (uint64_t(1) << 46))
+    return fail("kv_cache", "is too large");
+  return absl::OkStatus();
+}
+
+/// Kernel names become dlsym names; keep them to C identifiers.
+bool isIdentifier(absl::string_view s) {
+  if (s.empty() || s.size() > 200 || (s[0] >= '0' && s[0] <= '9'))
+    return false;
+  for (char c : s)
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9')))
+      return false;
+  return true;
+}
+
+absl::Status checkBinding(Binding &b, const std::string &where,
+                          const EntryPoint &ep, const ArtifactMetadata &meta) {
+  if (b.kind == Binding::Kind::Buffer && !ep.findBuffer(b.bufferId))
+    return fail(where, absl::StrCat("refers to unknown buffer ", b.bufferId));
+  if (b.kind != Binding::Kind::Weight)
+    return absl::OkStatus();
+  b.weightIndex = meta.findWeight(b.weightName);
+  if (b.weightIndex < 0)
+    return fail(where,
+                absl::StrCat("refers to unknown weight '", b.weightName, "'"));
+  const WeightInfo &w = meta.weights[b.weightIndex];
+  if (b.perLayer && (w.shape.empty() || w.shape[0] != meta.model.layers))
+    return fail(where, absl::StrCat("binds weight '", w.name,
+                                    "' per layer, but its leading dimension "
+                                    "is not model.layers (",
+                                    meta.model.layers, ")"));
+  return absl::OkStatus();
+}
+
+absl::Status checkDispatches(std::vector<Dispatch> &dispatches,
+                             const std::string &where, const EntryPoint &ep,
+                             const ArtifactMetadata &meta) {
+  // GPU kernels run on a static grid (so a schedule can be captured as a
+  // graph); CPU kernels split a work range over threads.
+  const bool gpu = meta.target.isGpu();
+  for (size_t i = 0; i < dispatches.size(); ++i) {
+    Dispatch &d = dispatches[i];
+    std::string at = absl::StrCat(where, "[", i, "]");
+    if (!isIdentifier(d.kernel))
+      return fail(at + ".kernel", "must be a C identifier");
+    for (size_t j = 0; j < d.bindings.size(); ++j)
+      RETURN_IF_ERROR(checkBinding(
+          d.bindings[j], absl::StrCat(at, ".bindings[", j, "]"), ep, meta));
+    if (gpu && d.range)
+      return fail(at + ".range",
+                  absl::StrCat("is not allowed for target '", meta.target.name,
+                               "' (use launch)"));
+    if (gpu && !d.launch)
+      return fail(at + ".launch", "is missing");
+    if (!gpu && d.launch)
+      return fail(at + ".launch", "is only allowed for GPU targets");
+    if (d.argCount() > kMaxKernelArgs)
+      return fail(at, absl::StrCat("passes ", d.argCount(),
+                                   " arguments; at most ", kMaxKernelArgs,
+                                   " are supported"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status checkEntryPoint(EntryPoint &ep, const ArtifactMetadata &meta) {
+  std::string where = absl::StrCat("entry_points.", ep.name);
+  std::set<int64_t> ids;
+  for (size_t i = 0; i < ep.buffers.size(); ++i) {
+    BufferInfo &b = ep.buffers[i];
+    std::string at = absl::StrCat(where, ".buffers[", i, "]");
+    if (!ids.insert(b.id).second)
+      return fail(at, absl::StrCat("repeats buffer id ", b.id));
+    std::optional<uint64_t> bytes = shapeBytes(b.shape, b.dtype);
+    if (!bytes || *bytes > (uint64_t(1) << 40))
+      return fail(at, "is too large");
+    b.bytes = *bytes;
+  }
+  const BufferInfo *logits = ep.findBuffer(ep.logits);
+  if (!logits)
+    return fail(where + ".logits",
+                absl::StrCat("refers to unknown buffer ", ep.logits));
+  const int64_t logitRows = ep.allLogitRows ? ep.tokens : 1;
+  if (logits->dtype != DType::F32 ||
+      logits->bytes != static_cast<uint64_t>(logitRows * meta.model.vocab) * 4)
+    return fail(where + ".logits",
+                absl::StrCat("buffer ", ep.logits, " is not an f32 [",
+                             logitRows, ", ", meta.model.vocab, "] buffer"));
+  std::string schedule = where + ".schedule";
+  RETURN_IF_ERROR(checkDispatches(ep.schedule.prologue,
+                                  schedule + ".prologue", ep, meta));
+  RETURN_IF_ERROR(checkDispatches(ep.schedule.layerBody,
+                                  schedule + ".layer_body", ep, meta));
+  return checkDispatches(ep.schedule.epilogue, schedule + ".epilogue", ep,
+                         meta);
+}
+
+} // namespace
+
+absl::Status checkSectionsDisjoint(const ArtifactMetadata &meta,
+                                   uint64_t metadataOffset,
+                                   uint64_t metadataSize) {
+  struct Range {
+    uint64_t begin, end;
+    std::string name;
+  };
+  // Every range was checked to lie inside the file, so `end` cannot wrap.
+  std::vector<Range> ranges = {
+      {0, artifact::kSectionAlignment, "the header"},
+      {metadataOffset, metadataOffset + metadataSize, "the metadata"},
+      {meta.tokenizer.offset, meta.tokenizer.offset + meta.tokenizer.size,
+       "tokenizer"},
+      {meta.kernels.offset, meta.kernels.offset + meta.kernels.size,
+       "kernels"}};
+  if (meta.kernelsPtx)
+    ranges.push_back({meta.kernelsPtx->offset,
+                      meta.kernelsPtx->offset + meta.kernelsPtx->size,
+                      "kernels_ptx"});
+  for (const WeightInfo &w : meta.weights)
+    ranges.push_back(
+        {w.offset, w.offset + w.size, absl::StrCat("weight '", w.name, "'")});
+  ranges.erase(std::remove_if(ranges.begin(), ranges.end(),
+                              [](const Range &r) { return r.begin == r.end; }),
+               ranges.end());
+  std::sort(ranges.begin(), ranges.end(), [](const Range &a, const Range &b) {
+    return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+  });
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].begin < ranges[i - 1].end)
+      return fail(ranges[i].name,
+                  absl::StrCat("[", ranges[i].begin, ", ", ranges[i].end,
+                               ") overlaps ", ranges[i - 1].name, " [",
+                               ranges[i - 1].begin, ", ", ranges[i - 1].end,
+                               ")"));
+  return absl::OkStatus();
+}
+
+absl::Status checkMetadata(ArtifactMetadata &meta, uint64_t fileSize) {
+  RETURN_IF_ERROR(checkModel(meta.model));
+  RETURN_IF_ERROR(checkSections(meta, fileSize));
+  RETURN_IF_ERROR(checkWeights(meta.weights, fileSize));
+  RETURN_IF_ERROR(checkKVCache(meta.kvCache, meta.model));
+  bool hasStep = false;
+  for (auto &[name, ep] : meta.entryPoints) {
+    ep.name = name;
+    RETURN_IF_ERROR(checkEntryPoint(ep, meta));
+    hasStep |= ep.tokens == 1;
+  }
+  if (!hasStep)
+    return fail("entry_points",
+                "has no one-token entry point (the decode step)");
+  return absl::OkStatus();
+}
+
+} // namespace llamac::runtime
