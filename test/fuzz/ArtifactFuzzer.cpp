@@ -4,29 +4,35 @@
 // top of a valid artifact (LLAMAC_FUZZ_ARTIFACT, the bundled stories260K
 // compiled by scripts/fuzz.sh): its sections up to the metadata are kept,
 // the fuzzed metadata replaces the original at the end of the file, and the
-// header gets the matching metadata size, checksum and file size before the
-// XOR. So an all-zero mask makes a well-formed file whose metadata the
-// fuzzer controls, and a nonzero one probes every header field, the
-// checksum included. An artifact the reader accepts must have every
-// section and weight inside the file.
+// header gets the matching metadata size, metadata checksum and file size
+// before the XOR. The header's own checksum is recomputed after the XOR
+// unless the mask touches it, so a mask reaches every header field's check
+// (a zero mask leaves a well-formed file whose metadata the fuzzer
+// controls) and a mask over the checksum bytes tests that a corrupt header
+// is refused. The metadata's checksums of the tokenizer and kernels are the
+// base's, so fuzzed metadata that keeps them reaches every metadata check.
+// An artifact the reader accepts must have every section and weight inside
+// the file.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/ArtifactFormat.h"
+#include "runtime/artifact/Checksum.h"
 #include "test/fuzz/FuzzInput.h"
 
-#include <xxhash.h>
-
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 using namespace llamac;
 
 namespace {
 
 constexpr size_t kHeaderBytes = sizeof(artifact::Header);
+constexpr size_t kChecksumOffset = offsetof(artifact::Header, headerChecksum);
 
 /// The valid artifact's bytes before its metadata, and its metadata.
 struct BaseArtifact {
@@ -77,12 +83,21 @@ const std::string &writeArtifact(std::string_view mask,
   std::memcpy(&header, sections.data(), kHeaderBytes);
   header.metadataOffset = sections.size();
   header.metadataSize = metadata.size();
-  header.metadataHash = XXH3_64bits(metadata.data(), metadata.size());
+  header.metadataChecksum = artifact::checksum(metadata.data(), metadata.size());
   header.fileSize = sections.size() + metadata.size();
   char bytes[kHeaderBytes];
   std::memcpy(bytes, &header, kHeaderBytes);
-  for (size_t i = 0; i < mask.size() && i < kHeaderBytes; ++i)
+  bool maskTouchesChecksum = false;
+  for (size_t i = 0; i < mask.size() && i < kHeaderBytes; ++i) {
     bytes[i] ^= mask[i];
+    maskTouchesChecksum |= mask[i] != 0 && i >= kChecksumOffset &&
+                           i < kChecksumOffset + sizeof(uint64_t);
+  }
+  if (!maskTouchesChecksum) {
+    std::memcpy(&header, bytes, kHeaderBytes);
+    header.headerChecksum = artifact::headerChecksum(header);
+    std::memcpy(bytes, &header, kHeaderBytes);
+  }
   file.writeAt(0, std::string_view(bytes, kHeaderBytes));
   return file.path();
 }
@@ -135,10 +150,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (const runtime::WeightInfo &w : a.weights()) {
     fuzz::require(w.offset <= a.fileSize() && w.size <= a.fileSize() - w.offset,
                   "an accepted weight lies outside the file");
-    uint64_t bytes = runtime::dtypeSize(w.dtype);
+    std::optional<uint64_t> elements = 1;
     for (int64_t dim : w.shape)
-      bytes *= static_cast<uint64_t>(dim);
-    fuzz::require(bytes == w.size,
+      if (elements && (dim < 0 || __builtin_mul_overflow(
+                                      *elements, uint64_t(dim), &*elements)))
+        elements = std::nullopt;
+    fuzz::require(elements.has_value(),
+                  "an accepted weight's shape overflows or is negative");
+    fuzz::require(runtime::tensorBytes(w.dtype, *elements) == w.size,
                   "an accepted weight's size disagrees with its shape");
   }
   return 0;
