@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Configures (once) and builds llamac into build/. Extra arguments go to ninja.
+# LLAMAC_BUILD_DIR names another build directory; LLAMAC_CMAKE_FLAGS adds
+# CMake options when it is configured (scripts/test.sh --sanitize).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,6 @@ fi
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -G Ninja -S . -B "$BUILD_DIR" "${LAUNCHER[@]}" \
     -DCMAKE_BUILD_TYPE=Release \
-    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit
+    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit ${LLAMAC_CMAKE_FLAGS:-}
 fi
 ninja -C "$BUILD_DIR" "$@"

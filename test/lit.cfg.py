@@ -5,6 +5,7 @@ import os
 import sys
 
 import lit.formats
+import lit.util
 from lit.llvm import llvm_config
 
 config.name = "llamac"
@@ -13,7 +14,7 @@ config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.llamac_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in",
-                   "unit", "reference", "data", "Inputs"]
+                   "unit", "reference", "data", "Inputs", "fuzz"]
 
 config.substitutions.append(("%llamac_src", config.llamac_src_root))
 config.substitutions.append(("%models", os.path.join(config.llamac_src_root, "models")))
@@ -24,6 +25,12 @@ llvm_config.add_tool_substitutions(
     ["llama-opt", "llamac", "llama-run"],
     [config.llamac_tools_dir, config.llvm_tools_dir])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# A sanitized build (scripts/test.sh --sanitize): ASan reserves terabytes of
+# shadow address space at start, so RUN lines that limit it (ulimit -v) are
+# wrapped in `%if !asan %{ ... %}`.
+if lit.util.pythonize_bool(config.llamac_sanitize):
+    config.available_features.add("asan")
 
 # GPU code generation needs no GPU, only the vendor's compile-time pieces.
 # Tests that need them say REQUIRES and are reported UNSUPPORTED (never

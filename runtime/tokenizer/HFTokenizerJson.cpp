@@ -129,7 +129,9 @@ bool looksLikeJson(std::string_view bytes) {
   return i != std::string_view::npos && bytes[i] == '{';
 }
 
-absl::StatusOr<BpeVocabulary> parseHFTokenizerJson(std::string_view text) {
+namespace {
+
+absl::StatusOr<BpeVocabulary> parseTokenizerJson(std::string_view text) {
   json root = json::parse(text.begin(), text.end(), nullptr,
                           /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.is_object())
@@ -194,6 +196,20 @@ absl::StatusOr<BpeVocabulary> parseHFTokenizerJson(std::string_view text) {
       vocab.specials);
   vocab.eosId = findSpecial(vocab, "<|end_of_text|>");
   return vocab;
+}
+
+} // namespace
+
+absl::StatusOr<BpeVocabulary> parseHFTokenizerJson(std::string_view text) {
+  // value() throws when a field has the wrong type ("type": 5): a malformed
+  // file is an error, not an uncaught exception (regression input:
+  // test/fuzz/corpus/tokenizer_model/crash-json-field-type).
+  try {
+    return parseTokenizerJson(text);
+  } catch (const json::exception &e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed tokenizer.json: ", e.what()));
+  }
 }
 
 } // namespace llamac

@@ -23,6 +23,12 @@ SentencePieceTokenizer::fromSerialized(std::string_view bytes) {
         absl::StrCat("not a sentencepiece model: ", error));
   if (tokenizer->model->pieceCount() <= 0)
     return absl::InvalidArgumentError("sentencepiece model has no pieces");
+  // Every prompt starts with BOS; a model without one (bos_id -1) would
+  // make encode() return an id outside the vocabulary.
+  int bos = tokenizer->model->bosId();
+  if (bos < 0 || bos >= tokenizer->model->pieceCount())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sentencepiece model has no BOS piece (bos_id ", bos, ")"));
   tokenizer->serializedProto = std::string(bytes);
   return std::unique_ptr<Tokenizer>(std::move(tokenizer));
 }

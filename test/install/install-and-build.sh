@@ -5,7 +5,9 @@
 # what was installed (no MLIR or LLVM in the library's dependencies; each
 # public header compiles on its own), then configures, builds and runs the
 # example in EXAMPLE_DIR against that prefix, with find_package(MLIR) and
-# find_package(LLVM) disabled. Any failure fails the test.
+# find_package(LLVM) disabled. Any failure fails the test. A sanitized build
+# (LLAMAC_SANITIZE) installs a sanitized library, so the example links the
+# sanitizer runtimes too: EXAMPLE_LDFLAGS.
 set -euo pipefail
 build=$1 example=$2 work=$3 artifact=$4 cxx=$5
 
@@ -56,7 +58,8 @@ cmake -S "$example" -B "$work/example" -G Ninja \
   -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_DISABLE_FIND_PACKAGE_MLIR=ON \
-  -DCMAKE_DISABLE_FIND_PACKAGE_LLVM=ON --no-warn-unused-cli
+  -DCMAKE_DISABLE_FIND_PACKAGE_LLVM=ON --no-warn-unused-cli \
+  -DCMAKE_EXE_LINKER_FLAGS="${EXAMPLE_LDFLAGS:-}"
 cmake --build "$work/example"
 
 echo "== run it"

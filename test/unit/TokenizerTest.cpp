@@ -129,6 +129,17 @@ TEST(TokenizerLoadTest, GarbageIsRejected) {
   EXPECT_FALSE(loaded.ok());
 }
 
+// Found by fuzz_tokenizer_model: a model with bos_id -1 loaded, and every
+// prompt then began with id -1.
+TEST(TokenizerLoadTest, ModelWithoutBosIsRejected) {
+  auto loaded = Tokenizer::load(
+      sourcePath("test/fuzz/corpus/tokenizer_model/crash-no-bos"));
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.status().message().find("no BOS piece (bos_id -1)"),
+            std::string::npos)
+      << loaded.status();
+}
+
 TEST(TokenizerLoadTest, Llama2TokenizerHas32000Pieces) {
   auto loaded = Tokenizer::load(llama2Tokenizer());
   ASSERT_TRUE(loaded.ok()) << loaded.status();
