@@ -8,6 +8,7 @@ PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools lld-22 rocm-device-libs
   libsentencepiece-dev libpcre2-dev libabsl-dev nlohmann-json3-dev libxxhash-dev
   googletest libgtest-dev libgmock-dev
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include "runtime/bench/ModelBench.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/BenchOptions.h"
+#include "tools/llama-run/Ranks.h"
 
 #include "absl/strings/string_view.h"
 
@@ -35,6 +36,7 @@ int runBenchCommand(const std::vector<std::string> &args) {
     writeOut(benchUsage());
     return 0;
   }
+  o.model.communicator = processCommunicator();
   absl::StatusOr<std::shared_ptr<const Model>> model =
       Model::load(o.artifact, o.model);
   if (!model.ok())

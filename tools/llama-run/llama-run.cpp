@@ -17,6 +17,7 @@
 #include "tools/llama-run/EvalCommand.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/Options.h"
+#include "tools/llama-run/Ranks.h"
 #include "tools/llama-run/TokenizeCommand.h"
 
 #include "absl/strings/str_format.h"
@@ -60,7 +61,21 @@ int main(int argc, char **argv) {
   // A closed pipe (`llama-run ... | head`) must not kill us by SIGPIPE; the
   // write error is noticed, generation stops and the exit status says so.
   std::signal(SIGPIPE, SIG_IGN);
-  return llamac::tools::finishStandardOutput(run(argc, argv));
+  // Under mpirun: one rank of a tensor-parallel run (Ranks.h).
+  absl::StatusOr<std::shared_ptr<llamac::comm::Communicator>> ranks =
+      llamac::tools::joinLaunchedRanks(&argc, &argv);
+  if (!ranks.ok())
+    return fail(1, ranks.status().message());
+  std::shared_ptr<llamac::comm::Communicator> communicator = *ranks;
+  llamac::tools::processCommunicator() = communicator;
+  if (communicator)
+    llamac::tools::printOnlyOnRankZero(*communicator);
+  int status = llamac::tools::finishStandardOutput(run(argc, argv));
+  // A rank that failed must not leave the others waiting in an all-reduce.
+  if (status != 0 && communicator && communicator->size() > 1)
+    communicator->abortAll(status);
+  llamac::tools::processCommunicator().reset();
+  return status;
 }
 
 namespace {
@@ -85,7 +100,8 @@ int run(int argc, char **argv) {
       llamac::tools::parseRunOptions(args);
   if (!parsed.ok())
     return fail(2, parsed.status().message());
-  const llamac::tools::RunOptions &o = *parsed;
+  llamac::tools::RunOptions &o = *parsed;
+  o.model.communicator = llamac::tools::processCommunicator();
   if (o.help) {
     writeOut(llamac::tools::usage());
     return 0;

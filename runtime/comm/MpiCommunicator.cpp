@@ -1,0 +1,73 @@
+//===- MpiCommunicator.cpp - CPU ranks over MPI ---------------------------===//
+
+#include "runtime/comm/MpiCommunicator.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <mpi.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+
+namespace llamac::comm {
+namespace {
+
+absl::Status mpiError(const char *call, int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS)
+    length = 0;
+  return absl::InternalError(absl::StrCat(call, " failed: ", std::string(text, length)));
+}
+
+} // namespace
+
+int launcherWorldSize() {
+  // Open MPI's mpirun, then PMI (MPICH's hydra, Slurm's srun).
+  for (const char *name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
+    if (const char *value = std::getenv(name))
+      return std::atoi(value);
+  return 0;
+}
+
+bool launchedByMpiLauncher() { return launcherWorldSize() > 0; }
+
+absl::StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::initialize(int *argc,
+                                                                           char ***argv) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized)
+    if (int code = MPI_Init(argc, argv); code != MPI_SUCCESS)
+      return mpiError("MPI_Init", code);
+  // Errors come back as codes, which become one error line, not an abort
+  // with MPI's own report.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(rank, size));
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized)
+    MPI_Finalize();
+}
+
+void MpiCommunicator::abortAll(int exitCode) {
+  std::fflush(nullptr);
+  MPI_Abort(MPI_COMM_WORLD, exitCode);
+  std::_Exit(exitCode); // MPI_Abort does not return; if it did, still end.
+}
+
+absl::Status MpiCommunicator::reduce(float *data, size_t count) {
+  if (count > static_cast<size_t>(INT_MAX))
+    return absl::InvalidArgumentError("an all-reduce of more than 2^31 floats");
+  int code = MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), MPI_FLOAT, MPI_SUM,
+                           MPI_COMM_WORLD);
+  return code == MPI_SUCCESS ? absl::OkStatus() : mpiError("MPI_Allreduce", code);
+}
+
+} // namespace llamac::comm
