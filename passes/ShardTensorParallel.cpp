@@ -15,6 +15,8 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <algorithm>
+
 namespace mlir::llama {
 #define GEN_PASS_DEF_LLAMASHARDTENSORPARALLEL
 #include "passes/Passes.h.inc"
@@ -178,11 +180,12 @@ struct ShardTensorParallelPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (ranks < 1) {
-      module.emitError() << "tensor-parallel ranks must be at least 1, not " << ranks;
+    const int64_t n = ranks;
+    if (n < 1) {
+      module.emitError() << "tensor-parallel ranks must be at least 1, not " << n;
       return signalPassFailure();
     }
-    if (ranks == 1)
+    if (n == 1)
       return;
     auto config = module->getAttrOfType<ConfigAttr>(kConfigAttrName);
     if (!config) {
@@ -190,20 +193,20 @@ struct ShardTensorParallelPass
       return signalPassFailure();
     }
     int64_t kv = config.getKvHeads();
-    if (config.getHeads() % ranks != 0 || config.getHiddenDim() % ranks != 0 ||
-        (kv % ranks != 0 && ranks % kv != 0)) {
-      module.emitError() << ranks << " tensor-parallel ranks must divide the query heads ("
+    if (config.getHeads() % n != 0 || config.getHiddenDim() % n != 0 ||
+        (kv % n != 0 && n % kv != 0)) {
+      module.emitError() << n << " tensor-parallel ranks must divide the query heads ("
                          << config.getHeads() << ") and the hidden size ("
                          << config.getHiddenDim() << "), and divide or be a multiple of the "
                          << "kv heads (" << kv << ")";
       return signalPassFailure();
     }
-    Sharder sharder(config, ranks);
+    Sharder sharder(config, n);
     for (auto fn : module.getOps<func::FuncOp>())
       if (failed(sharder.shard(fn)))
         return signalPassFailure();
     module->setAttr(kTensorParallelAttr,
-                    IntegerAttr::get(IntegerType::get(&getContext(), 64), ranks));
+                    IntegerAttr::get(IntegerType::get(&getContext(), 64), n));
   }
 };
 

@@ -7,6 +7,7 @@
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/artifact/Checksum.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace llamac {
