@@ -54,6 +54,14 @@ public:
     return status;
   }
 
+  /// Every rank calls it with its own outcome of the same step (loading the
+  /// model, say); each gets the error of the lowest rank that failed, its
+  /// message prefixed with that rank unless it is rank 0, or OK when none
+  /// did. Lets rank 0 report one error for all, and every rank stop
+  /// together, before any of them waits in a collective the others never
+  /// join.
+  virtual absl::Status firstError(const absl::Status &local) = 0;
+
   /// Ends every rank's process with `exitCode`: a rank that cannot go on
   /// must not leave the others waiting in a collective.
   [[noreturn]] virtual void abortAll(int exitCode) = 0;
@@ -74,6 +82,7 @@ public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
   std::string name() const override { return "single-process"; }
+  absl::Status firstError(const absl::Status &local) override { return local; }
   [[noreturn]] void abortAll(int exitCode) override;
 
 protected:

@@ -62,6 +62,25 @@ void MpiCommunicator::abortAll(int exitCode) {
   std::_Exit(exitCode); // MPI_Abort does not return; if it did, still end.
 }
 
+absl::Status MpiCommunicator::firstError(const absl::Status &local) {
+  int mine = local.ok() ? INT_MAX : worldRank, first = INT_MAX;
+  if (int code = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+      code != MPI_SUCCESS)
+    return mpiError("MPI_Allreduce", code);
+  if (first == INT_MAX)
+    return absl::OkStatus();
+  std::string message = first == worldRank ? std::string(local.message()) : std::string();
+  int header[2] = {static_cast<int>(local.code()), static_cast<int>(message.size())};
+  if (int code = MPI_Bcast(header, 2, MPI_INT, first, MPI_COMM_WORLD); code != MPI_SUCCESS)
+    return mpiError("MPI_Bcast", code);
+  message.resize(static_cast<size_t>(header[1]));
+  if (int code = MPI_Bcast(message.data(), header[1], MPI_CHAR, first, MPI_COMM_WORLD);
+      code != MPI_SUCCESS)
+    return mpiError("MPI_Bcast", code);
+  return absl::Status(static_cast<absl::StatusCode>(header[0]),
+                      first == 0 ? message : absl::StrCat("rank ", first, ": ", message));
+}
+
 absl::Status MpiCommunicator::reduce(float *data, size_t count) {
   if (count > static_cast<size_t>(INT_MAX))
     return absl::InvalidArgumentError("an all-reduce of more than 2^31 floats");

@@ -36,6 +36,9 @@ public:
   int rank() const override { return worldRank; }
   int size() const override { return worldSize; }
   std::string name() const override { return "mpi"; }
+  /// The lowest failing rank (MPI_Allreduce of MPI_MIN), then its status
+  /// code and message broadcast from it.
+  absl::Status firstError(const absl::Status &local) override;
   /// MPI_Abort on MPI_COMM_WORLD: mpirun ends every rank.
   [[noreturn]] void abortAll(int exitCode) override;
 

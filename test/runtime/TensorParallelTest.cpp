@@ -18,6 +18,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 namespace llamac {
 namespace {
 
@@ -36,6 +38,7 @@ public:
   int rank() const override { return self; }
   int size() const override { return ranks; }
   std::string name() const override { return "recording"; }
+  absl::Status firstError(const absl::Status &local) override { return local; }
   [[noreturn]] void abortAll(int) override { std::abort(); }
   std::vector<size_t> counts;
 

@@ -80,8 +80,9 @@ int runEvalCommand(const std::vector<std::string> &args) {
   o.model.communicator = processCommunicator();
   absl::StatusOr<std::shared_ptr<const Model>> model =
       Model::load(o.artifact, o.model);
-  if (!model.ok())
-    return fail(1, model.status().message());
+  // Under mpirun: one error for all ranks, from rank 0.
+  if (absl::Status s = agreeAcrossRanks(model.status()); !s.ok())
+    return fail(1, s.message());
   if (!o.quiet)
     o.eval.progress = progressPrinter();
   absl::StatusOr<eval::EvalResult> result =

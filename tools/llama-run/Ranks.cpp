@@ -43,6 +43,21 @@ absl::StatusOr<std::shared_ptr<comm::Communicator>> joinLaunchedRanks(int *argc,
 #endif
 }
 
+namespace {
+bool collectivesMayBeUnderWay = false;
+} // namespace
+
+absl::Status agreeAcrossRanks(const absl::Status &local) {
+  std::shared_ptr<comm::Communicator> &communicator = processCommunicator();
+  if (!communicator || communicator->size() == 1)
+    return local;
+  absl::Status agreed = communicator->firstError(local);
+  collectivesMayBeUnderWay = agreed.ok();
+  return agreed;
+}
+
+bool ranksMayBeInCollectives() { return collectivesMayBeUnderWay; }
+
 std::shared_ptr<comm::Communicator> &processCommunicator() {
   static std::shared_ptr<comm::Communicator> communicator;
   return communicator;

@@ -31,6 +31,17 @@ absl::StatusOr<std::shared_ptr<comm::Communicator>> joinLaunchedRanks(int *argc,
 /// their model with (null: a single process).
 std::shared_ptr<comm::Communicator> &processCommunicator();
 
+/// The outcome of a step every rank takes (loading the model) as all ranks
+/// agree on it (Communicator::firstError): rank 0 then reports one error
+/// for all, and every rank exits with it. `local` itself without ranks. An
+/// OK result marks that collectives may be under way from now on.
+absl::Status agreeAcrossRanks(const absl::Status &local);
+
+/// True once the ranks have agreed that they all loaded their model: from
+/// then on a rank that fails alone must end the others (abortAll), which
+/// may be waiting for it in an all-reduce.
+bool ranksMayBeInCollectives();
+
 /// Sends the stdout and stderr of every rank but 0 to /dev/null.
 void printOnlyOnRankZero(const comm::Communicator &communicator);
 

@@ -71,8 +71,10 @@ int main(int argc, char **argv) {
   if (communicator)
     llamac::tools::printOnlyOnRankZero(*communicator);
   int status = llamac::tools::finishStandardOutput(run(argc, argv));
-  // A rank that failed must not leave the others waiting in an all-reduce.
-  if (status != 0 && communicator && communicator->size() > 1)
+  // A rank that failed alone must not leave the others waiting in an
+  // all-reduce; failures the ranks agreed on end every rank already.
+  if (status != 0 && communicator && communicator->size() > 1 &&
+      llamac::tools::ranksMayBeInCollectives())
     communicator->abortAll(status);
   llamac::tools::processCommunicator().reset();
   return status;
@@ -109,19 +111,19 @@ int run(int argc, char **argv) {
 
   absl::StatusOr<std::shared_ptr<const llamac::Model>> model =
       llamac::Model::load(o.artifact, o.model);
-  if (!model.ok())
-    return fail(1, model.status().message());
   absl::StatusOr<std::unique_ptr<llamac::Session>> session =
-      llamac::Session::create(*model);
-  if (!session.ok())
-    return fail(1, session.status().message());
+      model.ok() ? llamac::Session::create(*model)
+                 : absl::StatusOr<std::unique_ptr<llamac::Session>>(model.status());
+  // Under mpirun: one error for all ranks, from rank 0.
+  if (absl::Status s = llamac::tools::agreeAcrossRanks(session.status()); !s.ok())
+    return fail(1, s.message());
   // With --draft or --prompt-lookup, the same session speculates.
   std::unique_ptr<llamac::SpeculativeDecoder> speculative;
   if (o.speculation.enabled()) {
     absl::StatusOr<std::unique_ptr<llamac::SpeculativeDecoder>> opened =
         llamac::tools::openSpeculation(**session, o.speculation, o.model);
-    if (!opened.ok())
-      return fail(1, opened.status().message());
+    if (absl::Status s = llamac::tools::agreeAcrossRanks(opened.status()); !s.ok())
+      return fail(1, s.message());
     speculative = std::move(*opened);
   }
 
