@@ -82,7 +82,9 @@ TEST_P(TensorParallelE2E, GreedyTokensAndLogitsMatchTheSingleProcessModel) {
     std::vector<int> expected(c.tokenIds.begin() + c.promptTokenIds.size(), c.tokenIds.end());
     EXPECT_EQ(generated[i].get<std::vector<int>>(), expected);
     ASSERT_TRUE((*session)->truncate(0).ok());
-    for (int token : c.tokenIds) {
+    // Every token but the last, whose logits no reference step needs.
+    for (size_t t = 0; t + 1 < c.tokenIds.size(); ++t) {
+      const int token = c.tokenIds[t];
       auto row = (*session)->append({static_cast<int32_t>(token)});
       ASSERT_TRUE(row.ok()) << row.status();
       ASSERT_LE(at + row->size(), tpCount);

@@ -69,7 +69,9 @@ int main(int argc, char **argv) {
     generated.push_back(result->generatedTokens);
     if (absl::Status s = (*session)->truncate(0); !s.ok())
       return fail(*communicator, std::string(s.message()));
-    for (int token : c.tokenIds) {
+    // Every token but the last, whose logits no reference step needs.
+    for (size_t t = 0; t + 1 < c.tokenIds.size(); ++t) {
+      const int token = c.tokenIds[t];
       auto row = (*session)->append({static_cast<int32_t>(token)});
       if (!row.ok())
         return fail(*communicator, std::string(row.status().message()));
