@@ -5,7 +5,8 @@
 // RUN: not llama-opt %s --llama-shard-tensor-parallel=ranks=3 2>&1 | FileCheck %s --check-prefix=TP3
 
 // One decode step of a two-layer model shaped like stories260K (8 query
-// heads of 8, 4 kv heads, hidden 172), as the importer builds it.
+// heads of 8, 4 kv heads) but with 176 hidden units, which 8 ranks split
+// too, as the importer builds it.
 
 // Two ranks: q/k/v keep whole heads (4 query heads, 2 kv heads per rank),
 // gate and up half the hidden units, o and down half their input features;
@@ -30,11 +31,11 @@
 // TP2: %[[OSUM:.*]] = llama.all_reduce %[[O]] : tensor<1x64xf32>
 // TP2: llama.add %{{.*}}, %[[OSUM]] : tensor<1x64xf32>
 // TP2: llama.weight @layers.ffn_norm[%{{.*}}] : tensor<64xf32>
-// TP2: llama.weight @layers.w1[%{{.*}}] {shard = #llama.shard<axis = 0, block = 1>} : tensor<86x64xf32>
-// TP2: llama.weight @layers.w3[%{{.*}}] {shard = #llama.shard<axis = 0, block = 1>} : tensor<86x64xf32>
-// TP2: llama.swiglu {{.*}} : tensor<1x86xf32>
-// TP2: %[[W2:.*]] = llama.weight @layers.w2[%{{.*}}] {shard = #llama.shard<axis = 1, block = 1>} : tensor<64x86xf32>
-// TP2: %[[D:.*]] = llama.linear %{{.*}}, %[[W2]] : tensor<1x86xf32>, tensor<64x86xf32> -> tensor<1x64xf32>
+// TP2: llama.weight @layers.w1[%{{.*}}] {shard = #llama.shard<axis = 0, block = 1>} : tensor<88x64xf32>
+// TP2: llama.weight @layers.w3[%{{.*}}] {shard = #llama.shard<axis = 0, block = 1>} : tensor<88x64xf32>
+// TP2: llama.swiglu {{.*}} : tensor<1x88xf32>
+// TP2: %[[W2:.*]] = llama.weight @layers.w2[%{{.*}}] {shard = #llama.shard<axis = 1, block = 1>} : tensor<64x88xf32>
+// TP2: %[[D:.*]] = llama.linear %{{.*}}, %[[W2]] : tensor<1x88xf32>, tensor<64x88xf32> -> tensor<1x64xf32>
 // TP2: %[[DSUM:.*]] = llama.all_reduce %[[D]] : tensor<1x64xf32>
 // TP2: llama.add %{{.*}}, %[[DSUM]] : tensor<1x64xf32>
 // TP2: llama.weight @norm : tensor<64xf32>
@@ -57,10 +58,10 @@
 // TP1-NOT: shard
 // TP1-NOT: llama.all_reduce
 
-// Three ranks split neither 8 heads nor 172 hidden units.
-// TP3: error: 3 tensor-parallel ranks must divide the query heads (8) and the hidden size (172), and divide or be a multiple of the kv heads (4)
+// Three ranks split neither 8 heads nor 176 hidden units.
+// TP3: error: 3 tensor-parallel ranks must divide the query heads (8) and the hidden size (176), and divide or be a multiple of the kv heads (4)
 
-module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 2, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 16, norm_eps = 9.9999997473787516E-6, rope_theta = 1.000000e+04, rope_layout = interleaved, bos = 1, eos = [1]>} {
+module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 176, layers = 2, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 16, norm_eps = 9.9999997473787516E-6, rope_theta = 1.000000e+04, rope_layout = interleaved, bos = 1, eos = [1]>} {
   func.func @decode(%tokens: tensor<1xi32>, %pos: index, %kc0: tensor<2x16x4x8xf32>, %vc0: tensor<2x16x4x8xf32>) -> (tensor<1x512xf32>, tensor<2x16x4x8xf32>, tensor<2x16x4x8xf32>) {
     %table = llama.weight @tok_embeddings : tensor<512x64xf32>
     %h0 = llama.embedding %table[%tokens] : tensor<512x64xf32>, tensor<1xi32> -> tensor<1x64xf32>
@@ -90,13 +91,13 @@ module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, laye
       %h1 = llama.add %h, %o : tensor<1x64xf32>
       %fn = llama.weight @layers.ffn_norm[%l] : tensor<64xf32>
       %y = llama.rms_norm %h1, %fn {eps = 1.0e-05 : f32} : tensor<1x64xf32>, tensor<64xf32>
-      %w1 = llama.weight @layers.w1[%l] : tensor<172x64xf32>
-      %gate = llama.linear %y, %w1 : tensor<1x64xf32>, tensor<172x64xf32> -> tensor<1x172xf32>
-      %w3 = llama.weight @layers.w3[%l] : tensor<172x64xf32>
-      %up = llama.linear %y, %w3 : tensor<1x64xf32>, tensor<172x64xf32> -> tensor<1x172xf32>
-      %act = llama.swiglu %gate, %up : tensor<1x172xf32>
-      %w2 = llama.weight @layers.w2[%l] : tensor<64x172xf32>
-      %down = llama.linear %act, %w2 : tensor<1x172xf32>, tensor<64x172xf32> -> tensor<1x64xf32>
+      %w1 = llama.weight @layers.w1[%l] : tensor<176x64xf32>
+      %gate = llama.linear %y, %w1 : tensor<1x64xf32>, tensor<176x64xf32> -> tensor<1x176xf32>
+      %w3 = llama.weight @layers.w3[%l] : tensor<176x64xf32>
+      %up = llama.linear %y, %w3 : tensor<1x64xf32>, tensor<176x64xf32> -> tensor<1x176xf32>
+      %act = llama.swiglu %gate, %up : tensor<1x176xf32>
+      %w2 = llama.weight @layers.w2[%l] : tensor<64x176xf32>
+      %down = llama.linear %act, %w2 : tensor<1x176xf32>, tensor<64x176xf32> -> tensor<1x64xf32>
       %h2 = llama.add %h1, %down : tensor<1x64xf32>
       scf.yield %h2, %kc2, %vc2 : tensor<1x64xf32>, tensor<2x16x4x8xf32>, tensor<2x16x4x8xf32>
     }
