@@ -4,6 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 
+// The C API only: Open MPI's and MPICH's mpi.h otherwise pull in the
+// deprecated C++ bindings, which live in a library we do not link.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
 #include <climits>
