@@ -41,9 +41,10 @@ config.substitutions.append(("%llvm_tools_dir", config.llvm_tools_dir))
 
 # Tensor-parallel runs: llama-run built with MPI, and mpirun to start the
 # ranks (as root, as CI runs, Open MPI must be told it may; more ranks than
-# this machine's cores is what --oversubscribe allows).
+# this machine's cores is what --oversubscribe allows; --stdin none keeps
+# mpirun from reading the stdin of whoever runs the tests).
 mpirun = shutil.which("mpirun")
 if mpirun and config.llamac_have_mpi == "ON":
     config.available_features.add("mpi")
     config.substitutions.append(
-        ("%mpirun", mpirun + " --allow-run-as-root --oversubscribe"))
+        ("%mpirun", mpirun + " --allow-run-as-root --oversubscribe --stdin none"))

@@ -34,10 +34,12 @@ std::string e2ePath(const std::string &name) { return std::string(LLAMAC_E2E_DIR
 /// Runs the probe on `ranks` MPI ranks; its exit status.
 int runProbe(int ranks, const std::string &artifact, const std::string &out) {
   // As root (CI runs as root) Open MPI needs to be told it may; more ranks
-  // than cores is what --oversubscribe allows.
+  // than cores is what --oversubscribe allows. mpirun would forward its
+  // stdin to rank 0, reading the test runner's: it gets none.
   std::string command = std::string(LLAMAC_MPIRUN) +
-                        " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) +
-                        " " + LLAMAC_TP_PROBE + " " + artifact + " " + out + " 2>&1";
+                        " --allow-run-as-root --oversubscribe --stdin none -np " +
+                        std::to_string(ranks) + " " + LLAMAC_TP_PROBE + " " + artifact + " " +
+                        out + " < /dev/null 2>&1";
   return std::system(command.c_str());
 }
 

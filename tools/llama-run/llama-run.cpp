@@ -98,6 +98,14 @@ int run(int argc, char **argv) {
   if (!args.empty() && args[0] == "tokenize")
     return llamac::tools::runTokenizeCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
+  // mpirun hands stdin to rank 0 alone: the other ranks would run another
+  // prompt and wait forever in an all-reduce.
+  const auto &ranks = llamac::tools::processCommunicator();
+  if (ranks && ranks->size() > 1)
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == "--prompt" && args[i + 1] == "-")
+        return fail(2, "--prompt - reads stdin, which mpirun gives to rank 0 only; use "
+                       "--prompt-file under mpirun");
   absl::StatusOr<llamac::tools::RunOptions> parsed =
       llamac::tools::parseRunOptions(args);
   if (!parsed.ok())
