@@ -10,7 +10,7 @@ BUILD=${BUILD:-build}
 REPEATS=${REPEATS:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-MPIRUN=(mpirun --bind-to core)
+MPIRUN=(mpirun --bind-to core --stdin none)
 [ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
 
 "$BUILD/bin/llamac" synth --preset tinyllama-1.1b --dtype bf16 --seed 1 -o "$work/ckpt" --quiet
