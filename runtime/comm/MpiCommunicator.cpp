@@ -27,16 +27,6 @@ absl::Status mpiError(const char *call, int code) {
 
 } // namespace
 
-int launcherWorldSize() {
-  // Open MPI's mpirun, then PMI (MPICH's hydra, Slurm's srun).
-  for (const char *name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
-    if (const char *value = std::getenv(name))
-      return std::atoi(value);
-  return 0;
-}
-
-bool launchedByMpiLauncher() { return launcherWorldSize() > 0; }
-
 absl::StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::initialize(int *argc,
                                                                            char ***argv) {
   int initialized = 0;

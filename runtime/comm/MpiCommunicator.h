@@ -19,13 +19,6 @@
 
 namespace llamac::comm {
 
-/// True when this process was started by an MPI launcher (mpirun, srun
-/// with PMI): the environment names a world size.
-bool launchedByMpiLauncher();
-
-/// The world size the launcher's environment names, or 0 outside one.
-int launcherWorldSize();
-
 class MpiCommunicator final : public Communicator {
 public:
   /// Initializes MPI (once per process) and joins MPI_COMM_WORLD.

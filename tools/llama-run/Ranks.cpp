@@ -14,7 +14,8 @@
 namespace llamac::tools {
 namespace {
 
-/// An MPI launcher's environment names the world size.
+/// An MPI launcher's environment names the world size: Open MPI's mpirun,
+/// then PMI (MPICH's hydra, Slurm's srun).
 bool startedByMpiLauncher() {
   for (const char *name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
     if (std::getenv(name))
