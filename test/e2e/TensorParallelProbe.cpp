@@ -29,6 +29,7 @@ namespace {
 int fail(comm::Communicator &communicator, const std::string &message) {
   std::fprintf(stderr, "error: rank %d: %s\n", communicator.rank(), message.c_str());
   communicator.abortAll(1);
+  return 1; // abortAll does not return; a virtual call's [[noreturn]] is not seen.
 }
 
 } // namespace
