@@ -31,6 +31,8 @@ struct Model::State {
   std::unique_ptr<runtime::DeviceWeights> weights;
   /// Tensor-parallel runs: the ranks the all-reduce steps sum over.
   std::shared_ptr<comm::Communicator> communicator;
+  /// prefillKernelsName(): the path prefill's projections take.
+  std::string prefillKernels;
   int threads = 1;
   int64_t maxSeqLen = 0;
   double loadMs = 0;
