@@ -22,6 +22,14 @@ void addUpstream(OpPassManager &pm, StringRef pipeline) {
 }
 } // namespace
 
+void buildShardPipeline(OpPassManager &pm, const ShardPipelineOptions &options) {
+  if (options.ranks == 1)
+    return;
+  llama::LlamaShardTensorParallelOptions shard;
+  shard.ranks = options.ranks;
+  pm.addPass(llama::createLlamaShardTensorParallel(shard));
+}
+
 void buildOptimizePipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -152,7 +160,7 @@ std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot, const std::stri
 }
 
 std::vector<StringRef> getPhaseNames(std::optional<bool> gpu) {
-  std::vector<StringRef> names{"import", "optimize", "quantize", "kernels"};
+  std::vector<StringRef> names{"import", "shard", "optimize", "quantize", "kernels"};
   if (gpu != true)
     for (const Phase &phase : getCpuKernelPhases(false))
       names.push_back(phase.name);
@@ -167,6 +175,11 @@ void registerPassesAndPipelines() {
   llama::registerLlamaPasses();
   registerLlamaPartitionPasses();
 
+  PassPipelineRegistration<ShardPipelineOptions>(
+      "llama-shard-pipeline",
+      "The shard phase: split the layers' projections over tensor-parallel ranks "
+      "(nothing with ranks=1)",
+      buildShardPipeline);
   PassPipelineRegistration<>("llama-optimize-pipeline",
                              "The optimize phase: canonicalize and fuse the llama graph",
                              buildOptimizePipeline);

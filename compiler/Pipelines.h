@@ -3,6 +3,7 @@
 // Compilation is a sequence of named phases:
 //
 //   import    checkpoint -> llama module (the importer; no passes)
+//   shard     tensor parallelism: one rank's part of the model (llamac --tp)
 //   optimize  canonicalization and fusion of the llama graph
 //   kernels   the entry points split into kernels (llama-partition-kernels)
 //   linalg    llama ops -> linalg/tensor/scf
@@ -107,6 +108,17 @@ struct GpuBinaryPipelineOptions : mlir::PassPipelineOptions<GpuBinaryPipelineOpt
                               llvm::cl::init("")};
 };
 
+/// Options of `llama-shard-pipeline`.
+struct ShardPipelineOptions : mlir::PassPipelineOptions<ShardPipelineOptions> {
+  Option<int64_t> ranks{*this, "ranks",
+                        llvm::cl::desc("Tensor-parallel ranks (1: nothing to do)"),
+                        llvm::cl::init(1)};
+};
+
+/// Splits the layers over tensor-parallel ranks (nothing for one rank).
+/// Before optimize: the residual adds must not be fused into projections
+/// whose partial sums are reduced afterwards.
+void buildShardPipeline(mlir::OpPassManager &pm, const ShardPipelineOptions &options);
 void buildOptimizePipeline(mlir::OpPassManager &pm);
 /// Quantizes the projections' weights (nothing for scheme none) and marks
 /// their dequantization to be fused into the projections.

@@ -9,6 +9,47 @@
 
 include "mlir/Pass/PassBase.td"
 
+def LlamaShardTensorParallel : Pass<"llama-shard-tensor-parallel", "::mlir::ModuleOp"> {
+  let summary = "Split the layers' projections over tensor-parallel ranks (Megatron's plan)";
+  let description = [{
+    With `ranks` R > 1, rewrites the model so that each of R ranks runs
+    the same IR on its own part of the weights (docs/tensor-parallel.md):
+    - q, k, v, gate and up (every projection of a layer whose result is not
+      a residual's addend) become column-parallel: their weights keep
+      `1/R` of the output features, whole heads (`block = head_dim`) or
+      hidden units (`block = 1`). When R exceeds the kv heads, each rank
+      keeps the one kv head its query heads read (replicated over the
+      ranks of a group), so the KV cache holds `max(kv_heads / R, 1)`
+      heads per rank;
+    - o and down (the projections a residual adds) become row-parallel:
+      their weights keep `1/R` of the input features, and a
+      `llama.all_reduce` sums the ranks' partial products before the
+      residual is added;
+    - norms, the embedding and the output head stay replicated.
+    The changed `llama.weight` ops carry `#llama.shard<axis, block>` and
+    the module `llama.tensor_parallel = R`. It runs before the fusions: the
+    residual is added once, after the all-reduce, not once per rank.
+    R must divide the query heads and the hidden size, and either divide
+    the kv heads or be a multiple of them.
+
+    ```mlir
+    %wo = llama.weight @"layers.wo"[%l] : tensor<64x64xf32>
+    %o = llama.linear %att, %wo : tensor<1x64xf32>, tensor<64x64xf32> -> tensor<1x64xf32>
+    %h2 = llama.add %h, %o : tensor<1x64xf32>
+    // becomes, with ranks=2:
+    %wo = llama.weight @"layers.wo"[%l] {shard = #llama.shard<axis = 1, block = 8>}
+        : tensor<64x32xf32>
+    %o = llama.linear %att, %wo : tensor<1x32xf32>, tensor<64x32xf32> -> tensor<1x64xf32>
+    %sum = llama.all_reduce %o : tensor<1x64xf32>
+    %h2 = llama.add %h, %sum : tensor<1x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"ranks", "ranks", "int64_t", "1",
+           "tensor-parallel ranks (llamac: --tp); 1 leaves the module as it is">
+  ];
+}
+
 def LlamaFuseResidualAdd : Pass<"llama-fuse-residual-add", "::mlir::func::FuncOp"> {
   let summary = "Fold residual adds into the epilogue of the linear layer they add";
   let description = [{

@@ -49,7 +49,7 @@ Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme) {
   auto tensor = [&](StringRef suffix, ArrayRef<int64_t> shape, Type element) -> Value {
     return WeightOp::create(b, loc, RankedTensorType::get(shape, element),
                             FlatSymbolRefAttr::get(b.getContext(), stem + suffix.str()),
-                            weight.getLayer());
+                            weight.getLayer(), /*shard=*/ShardAttr());
   };
   auto result = RankedTensorType::get({rows, k}, b.getF32Type());
   if (scheme.kind == QuantKind::Int8) {

@@ -9,6 +9,7 @@ PACKAGES=(
   libsentencepiece-dev libpcre2-dev libabsl-dev nlohmann-json3-dev libxxhash-dev
   googletest libgtest-dev libgmock-dev
   clang-22 libclang-rt-22-dev
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

@@ -2,6 +2,7 @@
 # lit configuration for llamac: the logic; lit.site.cfg.py.in holds only paths.
 
 import os
+import shutil
 import sys
 
 import lit.formats
@@ -44,3 +45,13 @@ if os.path.exists(os.path.join(amdgcn_bitcode, "bitcode", "ockl.bc")) and \
     config.available_features.add("rocm-device-libs")
 config.substitutions.append(("%amdgcn_bitcode", amdgcn_bitcode))
 config.substitutions.append(("%llvm_tools_dir", config.llvm_tools_dir))
+
+# Tensor-parallel runs: llama-run built with MPI, and mpirun to start the
+# ranks (as root, as CI runs, Open MPI must be told it may; more ranks than
+# this machine's cores is what --oversubscribe allows; --stdin none keeps
+# mpirun from reading the stdin of whoever runs the tests).
+mpirun = shutil.which("mpirun")
+if mpirun and config.llamac_have_mpi == "ON":
+    config.available_features.add("mpi")
+    config.substitutions.append(
+        ("%mpirun", mpirun + " --allow-run-as-root --oversubscribe --stdin none"))

@@ -1,11 +1,13 @@
 //===- ArtifactWriter.cpp - write a compiled model to disk ----------------===//
 
 #include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/artifact/ShardedWeights.h"
 #include "compiler/support/OutputFile.h"
 #include "runtime/artifact/ArtifactFormat.h"
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/artifact/Checksum.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace llamac {
@@ -77,29 +79,65 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
         "ptx", ptxOffset, c.kernelPtx.size(),
         artifact::checksum(c.kernelPtx.data(), c.kernelPtx.size())};
 
+  // Each weight's bytes, in the file's order: rank 0's table, then each
+  // other rank's parts of the split tensors (its replicated ones are rank
+  // 0's bytes).
   struct Planned {
-    const WeightSpec *spec;
+    std::string source; ///< the weight-store tensor streamed
     uint64_t offset, size;
+    runtime::WeightInfo *info;
   };
   std::vector<Planned> planned;
   uint64_t totalWeightBytes = 0;
-  for (const WeightSpec &spec : c.weightTable) {
+  const int64_t ranks = c.tensorParallel;
+  auto plan = [&](const WeightSpec &spec, int64_t rank,
+                  std::vector<runtime::WeightInfo> &table) {
     uint64_t size = spec.byteSize();
-    planned.push_back({&spec, offset, size});
     runtime::WeightInfo weight;
     weight.name = spec.name;
     weight.dtype = spec.dtype;
     weight.shape = spec.shape;
     weight.offset = offset;
     weight.size = size;
-    meta.weights.push_back(std::move(weight));
+    table.push_back(std::move(weight));
+    planned.push_back({spec.shard ? shardTensorName(spec.name, rank) : spec.name, offset,
+                       size, nullptr});
     totalWeightBytes += size;
     offset = alignUp(offset + size);
+  };
+  for (const WeightSpec &spec : c.weightTable)
+    plan(spec, 0, meta.weights);
+  if (ranks > 1) {
+    meta.tensorParallel.emplace();
+    meta.tensorParallel->ranks = ranks;
+    meta.tensorParallel->rankWeights.resize(ranks - 1);
+    for (int64_t rank = 1; rank < ranks; ++rank) {
+      runtime::RankWeights &table = meta.tensorParallel->rankWeights[rank - 1];
+      table.rank = rank;
+      for (const auto &[i, spec] : llvm::enumerate(c.weightTable)) {
+        if (spec.shard)
+          plan(spec, rank, table.weights);
+        else
+          table.weights.push_back(meta.weights[i]); // checksum set below
+      }
+    }
+  }
+  // Pointers into the tables once they no longer grow.
+  {
+    size_t next = 0;
+    for (runtime::WeightInfo &w : meta.weights)
+      planned[next++].info = &w;
+    if (meta.tensorParallel)
+      for (runtime::RankWeights &table : meta.tensorParallel->rankWeights)
+        for (const auto &[i, spec] : llvm::enumerate(c.weightTable))
+          if (spec.shard)
+            planned[next++].info = &table.weights[i];
   }
 
   meta.kvCache.dtype = c.cacheType;
   meta.kvCache.layers = meta.model.layers;
-  meta.kvCache.kvHeads = meta.model.kvHeads;
+  // Each rank caches the kv heads its query heads read.
+  meta.kvCache.kvHeads = std::max<int64_t>(meta.model.kvHeads / ranks, 1);
   meta.kvCache.positions = c.cachePositions;
   meta.kvCache.headDim = meta.model.headDim;
   for (const EntryPoint &ep : c.entryPoints)
@@ -128,12 +166,12 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   }
   uint64_t written = 0;
   std::vector<uint8_t> scratch(kWeightChunkBytes);
-  for (auto [i, p] : llvm::enumerate(planned)) {
+  for (const Planned &p : planned) {
     if (llvm::Error err = out.padTo(p.offset))
       return std::move(err);
     artifact::StreamingChecksum sum;
     if (llvm::Error err = c.weights->stream(
-            p.spec->name, p.spec->dtype, scratch,
+            p.source, p.info->dtype, scratch,
             [&](llvm::ArrayRef<uint8_t> piece) -> llvm::Error {
               if (llvm::Error err = out.write(piece.data(), piece.size()))
                 return err;
@@ -145,11 +183,16 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
             }))
       return std::move(err);
     if (out.position() != p.offset + p.size)
-      return makeError("internal error: weight '" + p.spec->name + "' streamed " +
+      return makeError("internal error: weight '" + p.source + "' streamed " +
                        llvm::Twine(out.position() - p.offset) + " bytes, expected " +
                        llvm::Twine(p.size));
-    meta.weights[i].checksum = sum.digest();
+    p.info->checksum = sum.digest();
   }
+  if (meta.tensorParallel)
+    for (runtime::RankWeights &table : meta.tensorParallel->rankWeights)
+      for (const auto &[i, spec] : llvm::enumerate(c.weightTable))
+        if (!spec.shard)
+          table.weights[i].checksum = meta.weights[i].checksum;
   std::string metadata = runtime::serializeArtifactMetadata(meta);
   if (llvm::Error err = out.padTo(metadataOffset))
     return std::move(err);

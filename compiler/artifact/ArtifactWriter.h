@@ -1,6 +1,7 @@
 //===- ArtifactWriter.h - write a compiled model to disk ---------*- C++ -*-===//
 //
-// Writes the artifact described in docs/artifact-format.md. The weights
+// Writes the artifact described in docs/artifact-format.md (with a
+// tensor-parallel model, one weights table per rank). The weights
 // table is the compiled module's (WeightTable.h): each tensor in the dtype
 // and shape the IR uses it with. Weights are streamed from the weight store
 // a few MiB at a time (converted on the way, the checkpoint pages released
@@ -58,6 +59,10 @@ struct ArtifactContents {
   int64_t cachePositions = 0;
   DType cacheType = DType::F32;
   std::vector<EntryPoint> entryPoints;
+  /// Tensor-parallel ranks: each gets a weights table, in which the tensors
+  /// the sharding pass split (WeightSpec::shard) are its own part
+  /// (ShardedWeights.h) and the others rank 0's bytes.
+  int64_t tensorParallel = 1;
   /// The checkpoint's files: the artifact may not be written over any.
   std::vector<std::string> inputFiles;
 };

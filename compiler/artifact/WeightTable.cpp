@@ -104,12 +104,23 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
                               name, typeText(type.getElementType()));
       return WalkResult::interrupt();
     }
-    WeightSpec spec{name, *dtype, {}, std::nullopt};
+    WeightSpec spec{name, *dtype, {}, std::nullopt, std::nullopt};
     if (auto it = quantizedFrom.find(name); it != quantizedFrom.end())
       spec.quantized = it->second;
     if (op.getLayer())
       spec.shape.push_back(config.getLayers());
     llvm::append_range(spec.shape, type.getShape());
+    if (auto shard = op.getShardAttr()) {
+      // The ranks' parts together make the whole tensor along the axis,
+      // except kv heads replicated over the ranks of a group: the
+      // store's shape is checked below.
+      WeightShard part;
+      part.axis = shard.getAxis() + (op.getLayer() ? 1 : 0);
+      part.block = shard.getBlock();
+      if (const WeightEntry *entry = store.lookup(name))
+        part.fullShape = entry->shape;
+      spec.shard = std::move(part);
+    }
 
     auto [it, inserted] = index.try_emplace(name, table.size());
     if (inserted) {
@@ -151,6 +162,22 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
     if (!entry)
       return makeError("internal error: the compiled model uses weight '" +
                        spec.name + "', which the checkpoint does not provide");
+    if (spec.shard) {
+      const WeightShard &shard = *spec.shard;
+      std::vector<int64_t> local = shard.fullShape;
+      bool fits = local.size() == spec.shape.size() && shard.axis < int64_t(local.size()) &&
+                  local[shard.axis] % shard.block == 0 &&
+                  spec.shape[shard.axis] % shard.block == 0 &&
+                  spec.shape[shard.axis] <= local[shard.axis];
+      if (fits)
+        local[shard.axis] = spec.shape[shard.axis];
+      if (!fits || local != spec.shape)
+        return makeError(llvm::formatv(
+            "internal error: the compiled model uses a part {0} of weight '{1}', which "
+            "the checkpoint holds as {2}",
+            formatShape(spec.shape), spec.name, formatShape(entry->shape)));
+      continue;
+    }
     if (entry->shape != spec.shape)
       return makeError(llvm::formatv(
           "internal error: the compiled model uses weight '{0}' as {1}, the "

@@ -49,6 +49,18 @@ struct QuantizedFrom {
   Part part = Part::Values;
 };
 
+/// How a tensor-parallel weight is split (from the op's `#llama.shard`):
+/// each rank stores its part of the weight-store tensor.
+struct WeightShard {
+  /// The split dimension of the stored shape (the layers' dimension
+  /// counted).
+  int64_t axis = 0;
+  /// Rows or columns that stay on one rank (a head's head_dim, or 1).
+  int64_t block = 1;
+  /// The weight-store tensor's shape; `WeightSpec::shape` is one rank's.
+  std::vector<int64_t> fullShape;
+};
+
 /// One tensor of the artifact's weights table.
 struct WeightSpec {
   /// The `llama.weight` symbol: the name dispatches bind it by, and the
@@ -61,6 +73,9 @@ struct WeightSpec {
   std::vector<int64_t> shape;
   /// Set for the tensors of a quantized weight.
   std::optional<QuantizedFrom> quantized;
+  /// Set for a weight split over tensor-parallel ranks; `shape` is then
+  /// one rank's part.
+  std::optional<WeightShard> shard;
 
   uint64_t byteSize() const;
 };

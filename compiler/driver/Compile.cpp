@@ -6,6 +6,7 @@
 #include "compiler/graph/GraphBuilder.h"
 #include "compiler/import/Checkpoint.h"
 #include "compiler/quantize/QuantizedWeights.h"
+#include "compiler/artifact/ShardedWeights.h"
 #include "compiler/support/CheckedMath.h"
 #include "compiler/support/OutputFile.h"
 #include "compiler/targets/cpu/CpuCodegen.h"
@@ -98,6 +99,31 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
                           : dtypeName(ckpt.weights.entries().front().sourceType));
 }
 
+/// `--tp N` splits whole query heads, kv heads (or groups of ranks sharing
+/// one) and hidden units.
+llvm::Error checkTensorParallel(int64_t ranks, const ModelConfig &config,
+                                const std::string &quantize) {
+  if (ranks < 1)
+    return makeError("--tp must be at least 1 (the number of tensor-parallel ranks)");
+  if (ranks == 1)
+    return llvm::Error::success();
+  if (config.heads % ranks != 0)
+    return makeError(llvm::formatv("--tp {0} does not divide the model's {1} query heads",
+                                   ranks, config.heads));
+  if (config.hiddenDim % ranks != 0)
+    return makeError(llvm::formatv("--tp {0} does not divide the model's hidden size {1}",
+                                   ranks, config.hiddenDim));
+  if (config.kvHeads % ranks != 0 && ranks % config.kvHeads != 0)
+    return makeError(llvm::formatv("--tp {0} neither divides the model's {1} kv heads nor is "
+                                   "a multiple of them (each rank must own whole kv heads "
+                                   "or share one)",
+                                   ranks, config.kvHeads));
+  if (quantize != "none")
+    return makeError("--tp " + std::to_string(ranks) + " with --quantize " + quantize +
+                     " is not supported yet (tensor parallelism shards float weights)");
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) {
@@ -161,6 +187,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return makeError(toString(std::move(err)) +
                        " (--allow-nonfinite compiles it anyway)");
   }
+
+  if (llvm::Error err = checkTensorParallel(options.tensorParallel, ckpt->config, quantize))
+    return err;
 
   DType dtype = ckpt->weights.entries().front().sourceType;
   if (!options.dtype.empty()) {
@@ -310,6 +339,20 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   };
   dumpIf("import", *model);
 
+  {
+    progress.phase(options.tensorParallel == 1
+                       ? "running phase shard (nothing to do)"
+                       : "running phase shard (" + std::to_string(options.tensorParallel) +
+                             " tensor-parallel ranks)");
+    ShardPipelineOptions shardOptions;
+    shardOptions.ranks = options.tensorParallel;
+    PassManager pm(&context);
+    buildShardPipeline(pm, shardOptions);
+    if (failed(pm.run(*model)))
+      return makeError("phase 'shard' failed: " + diagnostic);
+    dumpIf("shard", *model);
+  }
+
   progress.phase("running phase optimize");
   {
     PassManager pm(&context);
@@ -338,6 +381,11 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       collectWeightTable(*model, ckpt->weights);
   if (!weightTable)
     return weightTable.takeError();
+  // Each rank's part of a split tensor, as views of the checkpoint.
+  if (options.tensorParallel > 1)
+    if (llvm::Error err =
+            addShardedWeights(*weightTable, ckpt->weights, options.tensorParallel))
+      return err;
   // Quantized tensors get their bytes now, from their sources.
   if (quantize != "none") {
     progress.phase("quantizing weights (" + quantize + ")");
@@ -393,6 +441,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                             &ep.schedule.epilogue}) {
         std::vector<Dispatch> launched;
         for (Dispatch &dispatch : *section) {
+          if (dispatch.collective) {
+            launched.push_back(dispatch);
+            continue;
+          }
           auto steps = object->launches.find(dispatch.kernel);
           if (steps == object->launches.end() || steps->second.empty())
             return makeError("internal error: no GPU kernel for " + dispatch.kernel);
@@ -444,6 +496,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.cachePositions = graph.cachePositions;
   contents.cacheType = kvDtype;
   contents.entryPoints = std::move(entryPoints);
+  contents.tensorParallel = options.tensorParallel;
   progress.phase("writing " + options.output);
   llvm::Expected<uint64_t> written = writeArtifact(
       options.output, contents, [&](uint64_t done, uint64_t total) { progress.weights(done, total); });

@@ -45,6 +45,8 @@ struct CompileOptions {
   /// Draft tokens a `verify` entry point scores at once (it runs K + 1
   /// tokens); 0 = no verify entry point.
   int64_t speculateK = kDefaultSpeculateK;
+  /// Tensor-parallel ranks (`--tp`): the artifact holds each rank's weights.
+  int64_t tensorParallel = 1;
   int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions
   std::string dumpIrAfter;    ///< a phase name, or empty
   bool summary = false;

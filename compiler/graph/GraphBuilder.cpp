@@ -52,7 +52,7 @@ public:
 
   Value weight(StringRef name, ArrayRef<int64_t> shape, Value layer = {}) {
     auto sym = FlatSymbolRefAttr::get(b.getContext(), name);
-    return WeightOp::create(b, loc, weightType(shape), sym, layer);
+    return WeightOp::create(b, loc, weightType(shape), sym, layer, /*shard=*/ShardAttr());
   }
 
   Value rmsNorm(Value x, Value w) {

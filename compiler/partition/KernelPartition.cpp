@@ -131,6 +131,8 @@ private:
     if (isa<DequantizeOp>(op))
       return op->emitError("a quantized weight must be read by projections only (it is never "
                            "dequantized into memory)");
+    if (auto reduce = dyn_cast<AllReduceOp>(op))
+      return emitAllReduce(reduce, section);
     if (op->getDialect() && isa<LlamaDialect>(op->getDialect()))
       return emitKernel(op, section);
     return op->emitError() << "the CPU partitioner does not handle '"
@@ -197,11 +199,31 @@ private:
     }
   }
 
+  /// The section a step of `prologueOrBody` goes to: after the layer loop,
+  /// the epilogue.
+  std::vector<Dispatch> &sectionFor(std::vector<Dispatch> &prologueOrBody) {
+    return (&prologueOrBody == &entryPoint.schedule.prologue && currentSectionIsEpilogue)
+               ? entryPoint.schedule.epilogue
+               : prologueOrBody;
+  }
+
+  /// A tensor-parallel sum is a step of the schedule, not a kernel: the
+  /// runtime's communicator reduces the partial products in their buffer.
+  LogicalResult emitAllReduce(AllReduceOp op, std::vector<Dispatch> &prologueOrBody) {
+    Placement input = placements.lookup(op.getInput());
+    if (!input.binding || input.binding->kind != Binding::Kind::Buffer ||
+        preassigned.count(op.getResult()))
+      return op.emitError("an all-reduce must sum an activation buffer in place");
+    Dispatch step;
+    step.collective = runtime::Collective::AllReduceSum;
+    step.bindings.push_back(*input.binding);
+    placements[op.getResult()] = input;
+    sectionFor(prologueOrBody).push_back(std::move(step));
+    return success();
+  }
+
   LogicalResult emitKernel(Operation *op, std::vector<Dispatch> &prologueOrBody) {
-    std::vector<Dispatch> &section =
-        (&prologueOrBody == &entryPoint.schedule.prologue && currentSectionIsEpilogue)
-            ? entryPoint.schedule.epilogue
-            : prologueOrBody;
+    std::vector<Dispatch> &section = sectionFor(prologueOrBody);
     Dispatch dispatch;
     // Producers marked for recomputation are cloned into this kernel; their
     // operands, not their results, become the kernel's arguments.

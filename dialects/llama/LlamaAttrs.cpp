@@ -39,6 +39,18 @@ RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+LogicalResult ShardAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                int64_t axis, int64_t block) {
+  // Weights are [out, in] matrices (after the layer dimension).
+  if (axis != 0 && axis != 1)
+    return emitError() << "shard axis must be 0 (output features) or 1 (input "
+                          "features), not "
+                       << axis;
+  if (block <= 0)
+    return emitError() << "shard block must be positive";
+  return success();
+}
+
 LogicalResult ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t dim, int64_t hiddenDim, int64_t layers,
                                  int64_t heads, int64_t kvHeads,

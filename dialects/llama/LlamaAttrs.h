@@ -18,6 +18,9 @@ inline constexpr llvm::StringLiteral kConfigAttrName = "llama.config";
 /// A unit attribute on an op whose result its consumers recompute inside
 /// their own kernels (set by llama-fuse-into-consumers).
 inline constexpr llvm::StringLiteral kRecomputeAttr = "llama.recompute";
+/// Module attribute (i64): the number of tensor-parallel ranks the module's
+/// weights are split over (llama-shard-tensor-parallel); absent means one.
+inline constexpr llvm::StringLiteral kTensorParallelAttr = "llama.tensor_parallel";
 
 /// Marks the kernel-function argument that is a kernel's private scratch
 /// buffer (split-key attention's partial softmaxes), not an op operand.

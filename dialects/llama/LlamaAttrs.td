@@ -91,4 +91,28 @@ def Llama_ConfigAttr : AttrDef<Llama_Dialect, "Config"> {
   let genVerifyDecl = 1;
 }
 
+def Llama_ShardAttr : AttrDef<Llama_Dialect, "Shard"> {
+  let mnemonic = "shard";
+  let summary = "which part of a weight one tensor-parallel rank holds";
+  let description = [{
+    Set by `llama-shard-tensor-parallel` on the `llama.weight` ops it splits
+    (docs/tensor-parallel.md). `axis` is the dimension of the op's result
+    that is split (0: output features, column-parallel; 1: input features,
+    row-parallel) and `block` the rows or columns that stay together (a
+    head's `head_dim`, or 1 for hidden units). The full tensor has `B`
+    blocks along `axis`; of `R` ranks, rank `r` holds the blocks from
+    `floor(r * B / R)`, as many as the result type says, so that with
+    more ranks than kv heads each kv head is held by every rank of its
+    query-head group.
+
+    ```mlir
+    %wk = llama.weight @"layers.wk"[%l] {shard = #llama.shard<axis = 0, block = 8>}
+        : tensor<16x64xf32>
+    ```
+  }];
+  let parameters = (ins "int64_t":$axis, "int64_t":$block);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // LLAMA_ATTRS_TD

@@ -41,8 +41,13 @@ def Llama_WeightOp : Llama_Op<"weight", [Pure]> {
     %emb = llama.weight @tok_embeddings : tensor<512x64xf32>
     %wq  = llama.weight @"layers.wq"[%layer] : tensor<64x64xf32>
     ```
+
+    Under tensor parallelism (`llama-shard-tensor-parallel`) `shard` says
+    which part of the stored tensor each rank holds; the result type is one
+    rank's part.
   }];
-  let arguments = (ins FlatSymbolRefAttr:$name, Optional<Index>:$layer);
+  let arguments = (ins FlatSymbolRefAttr:$name, Optional<Index>:$layer,
+                       OptionalAttr<Llama_ShardAttr>:$shard);
   let results = (outs Llama_WeightTensor:$result);
   let assemblyFormat = "$name (`[` $layer^ `]`)? attr-dict `:` type($result)";
   let hasVerifier = 1;
@@ -356,6 +361,30 @@ def Llama_MulOp : Llama_Op<"mul", [Pure, Commutative, SameOperandsAndResultType]
   let arguments = (ins Llama_FloatTensor:$lhs, Llama_FloatTensor:$rhs);
   let results = (outs Llama_FloatTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor parallelism
+//===----------------------------------------------------------------------===//
+
+def Llama_AllReduceOp : Llama_Op<"all_reduce", [Pure, SameOperandsAndResultType]> {
+  let summary = "the sum of every tensor-parallel rank's partial result";
+  let description = [{
+    Made by `llama-shard-tensor-parallel` after each row-parallel projection
+    (attention's output and the MLP's down projection): each rank holds the
+    product of its slice of the input features, and the sum over ranks is
+    the full projection. Not a kernel: the partitioner makes it a step of
+    the dispatch schedule, which the runtime's communicator (MPI, NCCL,
+    RCCL) runs in place on the f32 buffer.
+
+    ```mlir
+    %o = llama.linear %att, %wo : tensor<1x32xf32>, tensor<64x32xf32> -> tensor<1x64xf32>
+    %sum = llama.all_reduce %o : tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
 #endif // LLAMA_OPS_TD

@@ -7,6 +7,7 @@
 #include "runtime/artifact/ArtifactFormat.h"
 #include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/artifact/KernelChecks.h"
+#include "runtime/comm/Communicator.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -51,6 +52,28 @@ deviceFor(const Artifact &a, const ModelOptions &options) {
   return options.sharedDevice;
 }
 
+/// A tensor-parallel artifact runs as exactly its ranks, one process each;
+/// a single-process one as one process.
+absl::Status checkRanks(const std::string &path, const runtime::ArtifactMetadata &meta,
+                        const comm::Communicator *communicator) {
+  int64_t ranks = meta.tensorParallelRanks();
+  int64_t processes = communicator ? communicator->size() : 1;
+  if (ranks == processes)
+    return absl::OkStatus();
+  if (ranks == 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is not tensor-parallel, but ", processes,
+        " processes were started; run it as one process, or compile it with --tp ",
+        processes));
+  if (processes == 1)
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " is split over ", ranks, " tensor-parallel ranks; launch one process per rank: "
+        "mpirun -np ", ranks, " llama-run ", path, " ..."));
+  return absl::InvalidArgumentError(absl::StrCat(
+      path, " is split over ", ranks, " tensor-parallel ranks, but ", processes,
+      " processes were started; launch it with mpirun -np ", ranks));
+}
+
 } // namespace
 
 Model::Model(std::unique_ptr<State> state) : state(std::move(state)) {}
@@ -72,6 +95,13 @@ uint64_t Model::artifactWeightBytes() const {
   return state->artifact->weightBytes();
 }
 hal::Device &Model::device() const { return *state->device; }
+comm::Communicator *Model::communicator() const {
+  return state->communicator.get();
+}
+int64_t Model::rank() const { return state->artifact->rank(); }
+int64_t Model::ranks() const {
+  return state->artifact->metadata().tensorParallelRanks();
+}
 std::shared_ptr<hal::Device> Model::sharedDevice() const {
   return state->device;
 }
@@ -87,10 +117,22 @@ Model::load(const std::string &path, const ModelOptions &options) {
     return absl::InvalidArgumentError("--max-seq-len must be positive");
 
   auto state = std::make_unique<State>();
+  const int64_t rank = options.communicator ? options.communicator->rank() : 0;
+  // Rank 0's table opens on every rank first: the rank count is checked
+  // before a rank beyond it is looked for.
   absl::StatusOr<std::unique_ptr<Artifact>> artifact = Artifact::open(path);
   if (!artifact.ok())
     return artifact.status();
+  if (absl::Status s = checkRanks(path, (*artifact)->metadata(), options.communicator.get());
+      !s.ok())
+    return s;
+  if (rank > 0) {
+    artifact = Artifact::open(path, rank);
+    if (!artifact.ok())
+      return artifact.status();
+  }
   state->artifact = std::move(*artifact);
+  state->communicator = options.communicator;
   const Artifact &a = *state->artifact;
   if (options.verifyWeights)
     if (absl::Status s = a.verifyWeights(); !s.ok())

@@ -39,6 +39,9 @@ class Tokenizer;
 namespace hal {
 class Device;
 } // namespace hal
+namespace comm {
+class Communicator;
+} // namespace comm
 namespace runtime {
 class Artifact;
 struct ModelInfo;
@@ -67,6 +70,11 @@ struct ModelOptions {
   /// paging them in from disk costs (docs/artifact-format.md). The header,
   /// metadata, tokenizer and kernels are checked always.
   bool verifyWeights = false;
+  /// The ranks of a tensor-parallel run (docs/tensor-parallel.md): this
+  /// process loads its rank's weights and runs the schedule's all-reduce
+  /// steps on it. A tensor-parallel artifact needs one whose size is its
+  /// rank count (`mpirun -np N`); null = a single process.
+  std::shared_ptr<comm::Communicator> communicator;
 };
 
 class Model {
@@ -98,7 +106,13 @@ public:
   /// every report: the embedding table counts as the one row it gathers
   /// unless a tied classifier reads it whole).
   uint64_t weightBytes() const;
-  /// Bytes of every weight tensor in the artifact.
+  /// The communicator of a tensor-parallel model, or null.
+  comm::Communicator *communicator() const;
+  /// The tensor-parallel rank this process runs (0 when not split) and the
+  /// number of ranks (1).
+  int64_t rank() const;
+  int64_t ranks() const;
+  /// Bytes of every weight tensor in the artifact (this rank's table).
   uint64_t artifactWeightBytes() const;
   /// The device the weights live on and sessions run on; safe to use from
   /// several threads (runtime/hal/Device.h). `llama-run bench` runs its

@@ -29,6 +29,8 @@ struct Model::State {
   std::shared_ptr<hal::Device> device;
   std::unique_ptr<hal::Executable> kernels;
   std::unique_ptr<runtime::DeviceWeights> weights;
+  /// Tensor-parallel runs: the ranks the all-reduce steps sum over.
+  std::shared_ptr<comm::Communicator> communicator;
   /// prefillKernelsName(): the path prefill's projections take.
   std::string prefillKernels;
   int threads = 1;

@@ -97,7 +97,8 @@ Session::create(std::shared_ptr<const Model> model,
       continue;
     absl::StatusOr<std::unique_ptr<BoundEntryPoint>> bound =
         BoundEntryPoint::bind(*ep, m.artifact->metadata(), *m.kernels,
-                              *m.weights, *state->cache, *m.device);
+                              *m.weights, *state->cache, *m.device,
+                              m.communicator.get());
     if (!bound.ok())
       return bound.status();
     *slot = std::move(*bound);

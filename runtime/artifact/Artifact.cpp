@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <set>
+
 #include <cstring>
 
 namespace llamac::runtime {
@@ -86,9 +88,24 @@ uint64_t Artifact::weightBytes() const {
 }
 
 absl::Status Artifact::verifyWeights(const VerifyProgress &progress) const {
-  const uint64_t total = weightBytes();
+  // Every rank's tables; a replicated tensor (one offset) is read once.
+  std::vector<const WeightInfo *> all;
+  std::set<uint64_t> offsets;
+  uint64_t total = 0;
+  auto add = [&](const std::vector<WeightInfo> &table) {
+    for (const WeightInfo &w : table)
+      if (offsets.insert(w.offset).second) {
+        all.push_back(&w);
+        total += w.size;
+      }
+  };
+  add(meta.weights);
+  if (meta.tensorParallel)
+    for (const RankWeights &table : meta.tensorParallel->rankWeights)
+      add(table.weights);
   uint64_t done = 0;
-  for (const WeightInfo &w : meta.weights) {
+  for (const WeightInfo *weight : all) {
+    const WeightInfo &w = *weight;
     artifact::StreamingChecksum sum;
     const uint8_t *bytes = static_cast<const uint8_t *>(w.data);
     for (uint64_t at = 0; at < w.size; at += kVerifyChunkBytes) {
@@ -107,7 +124,7 @@ absl::Status Artifact::verifyWeights(const VerifyProgress &progress) const {
 }
 
 absl::StatusOr<std::unique_ptr<Artifact>>
-Artifact::open(const std::string &path) {
+Artifact::open(const std::string &path, int64_t rank) {
   absl::StatusOr<std::unique_ptr<MappedFile>> file = MappedFile::open(path);
   if (!file.ok())
     return file.status();
@@ -147,10 +164,23 @@ Artifact::open(const std::string &path) {
             checkSection(path, base, *meta->kernelsPtx, "kernels_ptx");
         !s.ok())
       return s;
+  int64_t ranks = meta->tensorParallelRanks();
+  if (rank < 0 || rank >= ranks)
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": has ", ranks, " tensor-parallel rank", ranks == 1 ? "" : "s",
+        "; there is no rank ", rank));
+  // Rank r's table takes rank 0's place: it lists the same tensors in the
+  // same order, so the bindings' weight indices stay right.
+  if (rank > 0)
+    std::swap(meta->weights, meta->tensorParallel->rankWeights[rank - 1].weights);
   for (WeightInfo &w : meta->weights)
     w.data = base + w.offset;
+  if (meta->tensorParallel)
+    for (RankWeights &table : meta->tensorParallel->rankWeights)
+      for (WeightInfo &w : table.weights)
+        w.data = base + w.offset;
   return std::unique_ptr<Artifact>(
-      new Artifact(path, std::move(*file), std::move(*meta)));
+      new Artifact(path, std::move(*file), std::move(*meta), rank));
 }
 
 } // namespace llamac::runtime

@@ -29,9 +29,10 @@ namespace llamac::runtime {
 class Artifact {
 public:
   /// Maps and validates the artifact at `path`. Errors are one line naming
-  /// the file and the problem.
+  /// the file and the problem. A tensor-parallel artifact is opened for
+  /// one rank: `weights()` is then that rank's table (docs/tensor-parallel.md).
   static absl::StatusOr<std::unique_ptr<Artifact>>
-  open(const std::string &path);
+  open(const std::string &path, int64_t rank = 0);
 
   const std::string &path() const { return filePath; }
   const ArtifactMetadata &metadata() const { return meta; }
@@ -39,6 +40,9 @@ public:
   const TargetInfo &target() const { return meta.target; }
   const KVCacheInfo &kvCache() const { return meta.kvCache; }
   const std::vector<WeightInfo> &weights() const { return meta.weights; }
+  /// The tensor-parallel rank this artifact was opened for (0 when it is
+  /// not split).
+  int64_t rank() const { return openedRank; }
   const EntryPoint *entryPoint(absl::string_view name) const {
     return meta.findEntryPoint(std::string_view(name.data(), name.size()));
   }
@@ -55,19 +59,19 @@ public:
 
   /// Called as weights are verified: (bytes checked, total weight bytes).
   using VerifyProgress = std::function<void(uint64_t, uint64_t)>;
-  /// Checks every weight tensor against its checksum; the error names the
-  /// first that differs.
+  /// Checks every weight tensor against its checksum (every rank's, for a
+  /// tensor-parallel artifact); the error names the first that differs.
   absl::Status verifyWeights(const VerifyProgress &progress = {}) const;
 
-  /// Sum of the weight tensors' sizes: what one decode step reads.
+  /// Sum of the weight tensors' sizes (this rank's table).
   uint64_t weightBytes() const;
   uint64_t fileSize() const { return file->size(); }
 
 private:
   Artifact(std::string path, std::unique_ptr<MappedFile> file,
-           ArtifactMetadata meta)
+           ArtifactMetadata meta, int64_t rank)
       : filePath(std::move(path)), file(std::move(file)),
-        meta(std::move(meta)) {}
+        meta(std::move(meta)), openedRank(rank) {}
 
   absl::string_view section(const SectionInfo &s) const {
     return {reinterpret_cast<const char *>(file->data()) + s.offset, s.size};
@@ -76,6 +80,7 @@ private:
   std::string filePath;
   std::unique_ptr<MappedFile> file;
   ArtifactMetadata meta;
+  int64_t openedRank = 0;
 };
 
 } // namespace llamac::runtime

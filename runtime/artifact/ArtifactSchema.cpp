@@ -66,7 +66,7 @@ std::vector<std::string> ArtifactMetadata::kernelNames() const {
     for (const auto *list :
          {&ep.schedule.prologue, &ep.schedule.layerBody, &ep.schedule.epilogue})
       for (const Dispatch &d : *list)
-        if (seen.insert(d.kernel).second)
+        if (!d.collective && seen.insert(d.kernel).second)
           names.push_back(d.kernel);
   return names;
 }

@@ -134,9 +134,20 @@ struct LaunchInfo {
   int64_t sharedBytes = 0;
 };
 
-/// One kernel launch.
+/// A step of the schedule that is communication, not a kernel: the
+/// runtime's communicator runs it on the host's side (runtime/comm/).
+enum class Collective {
+  /// Every rank's f32 buffer becomes the sum over the ranks, in place.
+  AllReduceSum,
+};
+
+/// One kernel launch, or one collective step between launches.
 struct Dispatch {
+  /// Empty for a collective step.
   std::string kernel;
+  /// Set for a collective step: it has one binding (the buffer it reduces)
+  /// and no kernel, scalars, range or launch.
+  std::optional<Collective> collective;
   std::vector<Binding> bindings;
   std::vector<Scalar> scalars;
   /// CPU targets: when set, the kernel also takes `begin, end` within
@@ -193,6 +204,23 @@ struct KVCacheInfo {
 /// arrays on the stack.
 inline constexpr size_t kMaxKernelArgs = 64;
 
+/// The weights table of one tensor-parallel rank other than rank 0.
+struct RankWeights {
+  int64_t rank = 0;
+  /// The same tensors as rank 0's table (`weights`), in the same order and
+  /// with the same dtypes and shapes; a replicated tensor is the same bytes
+  /// (the same offset) in every table.
+  std::vector<WeightInfo> weights;
+};
+
+/// `tensor_parallel`: the model runs split over `ranks` processes
+/// (docs/tensor-parallel.md).
+struct TensorParallelInfo {
+  int64_t ranks = 1;
+  /// Ranks 1 .. ranks - 1; rank 0's table is `weights`.
+  std::vector<RankWeights> rankWeights;
+};
+
 struct ArtifactMetadata {
   std::string producer;
   ModelInfo model;
@@ -206,7 +234,11 @@ struct ArtifactMetadata {
   /// which a cubin or HSACO cannot be asked for on the host. CPU kernel
   /// libraries hold their own.
   std::map<std::string, std::string> kernelSignatures;
+  /// The weights; rank 0's under tensor parallelism. An artifact opened for
+  /// another rank holds that rank's table here.
   std::vector<WeightInfo> weights;
+  /// Absent for a single-process model.
+  std::optional<TensorParallelInfo> tensorParallel;
   KVCacheInfo kvCache;
   std::map<std::string, EntryPoint> entryPoints;
 
@@ -226,6 +258,10 @@ struct ArtifactMetadata {
   /// The most draft tokens a verify entry point scores (its tokens - 1);
   /// 0 when there is none (`llamac compile --speculate-k 0`).
   int64_t maxSpeculateK() const;
+  /// The number of tensor-parallel ranks (1 when not split).
+  int64_t tensorParallelRanks() const {
+    return tensorParallel ? tensorParallel->ranks : 1;
+  }
   /// Index of the weight called `name` in `weights`, or -1.
   int64_t findWeight(std::string_view name) const;
   /// Every kernel the schedules name, each once, in first-use order.

@@ -117,6 +117,8 @@ absl::Status checkKernelSignatures(const ArtifactMetadata &meta,
     for (const auto &[section, dispatches] : sections)
       for (size_t i = 0; i < dispatches->size(); ++i) {
         const Dispatch &d = (*dispatches)[i];
+        if (d.collective)
+          continue; // Communication, no kernel: checkMetadata checked it.
         std::optional<std::string> text = lookup(d.kernel);
         if (!text)
           return absl::OkStatus(); // The code records no signatures.

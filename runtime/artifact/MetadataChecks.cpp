@@ -132,15 +132,18 @@ absl::Status checkWeights(const std::vector<WeightInfo> &weights,
   return absl::OkStatus();
 }
 
-absl::Status checkKVCache(const KVCacheInfo &kv, const ModelInfo &model) {
+/// `localKvHeads`: the kv heads one tensor-parallel rank holds (all of
+/// them for a single-process model).
+absl::Status checkKVCache(const KVCacheInfo &kv, const ModelInfo &model,
+                          int64_t localKvHeads) {
   if (!isFloatDType(kv.dtype))
     return fail("kv_cache.dtype",
                 absl::StrCat("is ", std::string(dtypeName(kv.dtype)),
                              ", not a floating-point type"));
-  if (kv.layers != model.layers || kv.kvHeads != model.kvHeads ||
+  if (kv.layers != model.layers || kv.kvHeads != localKvHeads ||
       kv.headDim != model.headDim)
-    return fail("kv_cache", "does not match the model's layers, kv_heads and "
-                            "head_dim");
+    return fail("kv_cache", "does not match the model's layers, kv_heads (per "
+                            "tensor-parallel rank) and head_dim");
   if (kv.positions < model.maxSeqLen)
     return fail("kv_cache.positions",
                 absl::StrCat(kv.positions, " is less than model.max_seq_len ",
@@ -182,6 +185,61 @@ absl::Status checkBinding(Binding &b, const std::string &where,
   return absl::OkStatus();
 }
 
+/// A collective step reduces one f32 activation buffer of a tensor-parallel
+/// model and is nothing else.
+absl::Status checkCollective(const Dispatch &d, const std::string &at,
+                             const EntryPoint &ep, const ArtifactMetadata &meta) {
+  if (meta.tensorParallelRanks() < 2)
+    return fail(at + ".collective",
+                "is only allowed in a tensor-parallel model (tensor_parallel)");
+  if (!d.kernel.empty() || !d.scalars.empty() || d.range || d.launch)
+    return fail(at, "is a collective step; it takes no kernel, scalars, range or "
+                    "launch");
+  const BufferInfo *buffer =
+      d.bindings.size() == 1 && d.bindings[0].kind == Binding::Kind::Buffer
+          ? ep.findBuffer(d.bindings[0].bufferId)
+          : nullptr;
+  if (!buffer || buffer->dtype != DType::F32)
+    return fail(at + ".bindings",
+                "of a collective step must be one f32 activation buffer");
+  return absl::OkStatus();
+}
+
+/// Each rank's table lists rank 0's tensors, in order, with their dtypes
+/// and shapes: the kernels and bindings are the same for every rank.
+absl::Status checkTensorParallel(const ArtifactMetadata &meta,
+                                 uint64_t fileSize) {
+  const TensorParallelInfo &tp = *meta.tensorParallel;
+  const ModelInfo &m = meta.model;
+  if (tp.ranks < 2)
+    return fail("tensor_parallel.ranks", "must be at least 2");
+  if (m.heads % tp.ranks != 0 || m.hiddenDim % tp.ranks != 0 ||
+      (m.kvHeads % tp.ranks != 0 && tp.ranks % m.kvHeads != 0))
+    return fail("tensor_parallel.ranks",
+                absl::StrCat(tp.ranks, " does not split the model's heads, "
+                                       "hidden size and kv heads"));
+  if (tp.rankWeights.size() != static_cast<size_t>(tp.ranks - 1))
+    return fail("tensor_parallel.rank_weights",
+                absl::StrCat("has ", tp.rankWeights.size(),
+                             " tables; ranks 1 to ", tp.ranks - 1, " need one each"));
+  for (size_t r = 0; r < tp.rankWeights.size(); ++r) {
+    const RankWeights &table = tp.rankWeights[r];
+    std::string where = absl::StrCat("tensor_parallel.rank_weights[", r, "]");
+    if (table.rank != static_cast<int64_t>(r + 1))
+      return fail(where + ".rank", absl::StrCat("is ", table.rank, ", not ", r + 1));
+    RETURN_IF_ERROR(checkWeights(table.weights, fileSize));
+    bool same = table.weights.size() == meta.weights.size();
+    for (size_t i = 0; same && i < table.weights.size(); ++i)
+      same = table.weights[i].name == meta.weights[i].name &&
+             table.weights[i].dtype == meta.weights[i].dtype &&
+             table.weights[i].shape == meta.weights[i].shape;
+    if (!same)
+      return fail(where, "does not list rank 0's weights with their dtypes and "
+                         "shapes, in order");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status checkDispatches(std::vector<Dispatch> &dispatches,
                              const std::string &where, const EntryPoint &ep,
                              const ArtifactMetadata &meta) {
@@ -191,6 +249,10 @@ absl::Status checkDispatches(std::vector<Dispatch> &dispatches,
   for (size_t i = 0; i < dispatches.size(); ++i) {
     Dispatch &d = dispatches[i];
     std::string at = absl::StrCat(where, "[", i, "]");
+    if (d.collective) {
+      RETURN_IF_ERROR(checkCollective(d, at, ep, meta));
+      continue;
+    }
     if (!isIdentifier(d.kernel))
       return fail(at + ".kernel", "must be a C identifier");
     for (size_t j = 0; j < d.bindings.size(); ++j)
@@ -268,12 +330,24 @@ absl::Status checkSectionsDisjoint(const ArtifactMetadata &meta,
   for (const WeightInfo &w : meta.weights)
     ranges.push_back(
         {w.offset, w.offset + w.size, absl::StrCat("weight '", w.name, "'")});
+  if (meta.tensorParallel)
+    for (const RankWeights &table : meta.tensorParallel->rankWeights)
+      for (const WeightInfo &w : table.weights)
+        ranges.push_back({w.offset, w.offset + w.size,
+                          absl::StrCat("weight '", w.name, "' of rank ",
+                                       table.rank)});
   ranges.erase(std::remove_if(ranges.begin(), ranges.end(),
                               [](const Range &r) { return r.begin == r.end; }),
                ranges.end());
   std::sort(ranges.begin(), ranges.end(), [](const Range &a, const Range &b) {
     return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
   });
+  // A replicated tensor is the same bytes in every rank's table.
+  ranges.erase(std::unique(ranges.begin(), ranges.end(),
+                           [](const Range &a, const Range &b) {
+                             return a.begin == b.begin && a.end == b.end;
+                           }),
+               ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].begin < ranges[i - 1].end)
       return fail(ranges[i].name,
@@ -288,7 +362,12 @@ absl::Status checkMetadata(ArtifactMetadata &meta, uint64_t fileSize) {
   RETURN_IF_ERROR(checkModel(meta.model));
   RETURN_IF_ERROR(checkSections(meta, fileSize));
   RETURN_IF_ERROR(checkWeights(meta.weights, fileSize));
-  RETURN_IF_ERROR(checkKVCache(meta.kvCache, meta.model));
+  int64_t ranks = meta.tensorParallelRanks();
+  if (meta.tensorParallel)
+    RETURN_IF_ERROR(checkTensorParallel(meta, fileSize));
+  RETURN_IF_ERROR(checkKVCache(
+      meta.kvCache, meta.model,
+      std::max<int64_t>(meta.model.kvHeads / ranks, 1)));
   bool hasStep = false;
   for (auto &[name, ep] : meta.entryPoints) {
     ep.name = name;

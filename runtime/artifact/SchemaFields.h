@@ -65,6 +65,8 @@ inline constexpr Limits kLaunchDim{1, std::numeric_limits<int32_t>::max()};
 inline constexpr Limits kSharedBytes{0, std::numeric_limits<int32_t>::max()};
 
 inline constexpr NamedBool kLogitRows{"all", "last"};
+/// Tensor-parallel ranks: far more than any machine room has.
+inline constexpr Limits kTensorParallelRanks{1, 1 << 16};
 
 /// The strings an enum is stored as.
 template <class E> struct NameTable;
@@ -75,6 +77,11 @@ template <> struct NameTable<Binding::Kind> {
       {Binding::Kind::KCache, "k_cache"}, {Binding::Kind::VCache, "v_cache"},
       {Binding::Kind::Tokens, "tokens"},
   };
+};
+
+template <> struct NameTable<Collective> {
+  static constexpr std::pair<Collective, std::string_view> rows[] = {
+      {Collective::AllReduceSum, "all_reduce_sum"}};
 };
 
 template <> struct NameTable<Scalar> {
@@ -129,6 +136,16 @@ template <class V> void describe(V &v, WeightInfo &w) {
   v.field("xxh3", w.checksum, kHex);
 }
 
+template <class V> void describe(V &v, RankWeights &r) {
+  v.field("rank", r.rank, kPositive);
+  v.field("weights", r.weights);
+}
+
+template <class V> void describe(V &v, TensorParallelInfo &tp) {
+  v.field("ranks", tp.ranks, kTensorParallelRanks);
+  v.field("rank_weights", tp.rankWeights);
+}
+
 template <class V> void describe(V &v, KVCacheInfo &kv) {
   v.field("dtype", kv.dtype);
   v.field("layers", kv.layers, kModelSize);
@@ -161,7 +178,8 @@ template <class V> void describe(V &v, LaunchInfo &l) {
 }
 
 template <class V> void describe(V &v, Dispatch &d) {
-  v.field("kernel", d.kernel);
+  v.optional("kernel", d.kernel);
+  v.optional("collective", d.collective);
   v.field("bindings", d.bindings);
   v.optional("scalars", d.scalars);
   v.optional("range", d.range, kPositive);
@@ -197,6 +215,7 @@ template <class V> void describe(V &v, ArtifactMetadata &m) {
   v.optional("kernels_ptx", m.kernelsPtx);
   v.optional("kernel_signatures", m.kernelSignatures);
   v.field("weights", m.weights);
+  v.optional("tensor_parallel", m.tensorParallel);
   v.field("kv_cache", m.kvCache);
   v.field("entry_points", m.entryPoints);
 }

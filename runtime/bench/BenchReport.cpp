@@ -26,6 +26,10 @@ std::string row(absl::string_view label, const Summary &s, int decimals = 1) {
   return out + "\n";
 }
 
+Summary scaled(Summary s, double factor) {
+  return {s.median * factor, s.min * factor, s.max * factor};
+}
+
 std::string megabytes(double bytes) {
   return absl::StrFormat("%.2f MB", bytes / 1e6);
 }
@@ -91,6 +95,17 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
     verify["cost_in_decode_steps"] = v.ratio;
     stats["verify"] = verify;
   }
+  if (r.tensorParallel) {
+    const TensorParallelCost &tp = *r.tensorParallel;
+    nlohmann::ordered_json cost = {{"ranks", tp.ranks},
+                                   {"communicator", tp.communicator},
+                                   {"weight_bytes_per_rank", r.traffic.weightBytesPerStep},
+                                   {"all_reduces_per_step", tp.allReducesPerStep},
+                                   {"all_reduce_bytes_per_step", tp.bytesPerStep}};
+    putSummary(cost, "all_reduce_ms_per_step", tp.allReduceMsPerStep);
+    putSummary(cost, "all_reduce_share_of_decode", tp.allReduceShare);
+    stats["tensor_parallel"] = cost;
+  }
   if (r.speculative) {
     const SpeculativeBenchResult &s = *r.speculative;
     nlohmann::ordered_json spec = {{"draft", s.stats.draft},
@@ -151,6 +166,11 @@ std::string benchTable(const BenchResult &r) {
                v.verifyMs, 2);
     out += row(absl::StrCat("decode step at ", v.position, " (ms)"), v.decodeStepMs, 2);
   }
+  if (r.tensorParallel) {
+    out += row("all-reduce per decode step (ms)", r.tensorParallel->allReduceMsPerStep, 3);
+    out += row("all-reduce share of decode (%)",
+               scaled(r.tensorParallel->allReduceShare, 100.0), 1);
+  }
   if (r.speculative) {
     const SpeculativeBenchResult &s = *r.speculative;
     out += row("plain, repetitive prompt (tok/s)", s.plainTokensPerS);
@@ -173,6 +193,14 @@ std::string benchTable(const BenchResult &r) {
         static_cast<long long>(s.stats.accepted),
         static_cast<long long>(s.stats.proposed), 100.0 * s.stats.acceptanceRate,
         s.identical ? "identical to" : "DIFFERENT FROM");
+  }
+  if (r.tensorParallel) {
+    const TensorParallelCost &tp = *r.tensorParallel;
+    out += absl::StrFormat(
+        "  tensor parallel: %lld ranks over %s; %.0f all-reduces of %s per decode step; "
+        "the weight bytes below are one rank's\n",
+        static_cast<long long>(tp.ranks), tp.communicator, tp.allReducesPerStep,
+        megabytes(tp.allReducesPerStep > 0 ? tp.bytesPerStep / tp.allReducesPerStep : 0));
   }
   out += absl::StrFormat(
       "  weight bytes per decode step: %s of %s in the artifact\n",

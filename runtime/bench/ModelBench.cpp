@@ -1,6 +1,7 @@
 //===- ModelBench.cpp - prefill, decode and bandwidth of a model ----------===//
 
 #include "runtime/bench/ModelBench.h"
+#include "runtime/comm/Communicator.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/generate/Sampler.h"
 #include "runtime/hal/Device.h"
@@ -65,15 +66,22 @@ absl::Status measurePrefill(Session &session,
 }
 
 /// Prefills `prompt` (untimed), then times `steps` greedy decode steps.
+/// With `communicator`, `collectives` gets the all-reduces of the timed
+/// steps and `stepsSeconds` their time.
 absl::StatusOr<double> decodeTokensPerS(Session &session,
                                         const std::vector<int32_t> &prompt,
-                                        int64_t steps) {
+                                        int64_t steps,
+                                        comm::Communicator *communicator = nullptr,
+                                        comm::CollectiveStats *collectives = nullptr,
+                                        double *stepsSeconds = nullptr) {
   if (absl::Status s = session.truncate(0); !s.ok())
     return s;
   absl::StatusOr<std::vector<float>> logits = session.append(prompt);
   if (!logits.ok())
     return logits.status();
   int32_t next = greedy(*logits);
+  if (communicator)
+    communicator->resetCollectiveStats();
   Clock::time_point t0 = Clock::now();
   for (int64_t i = 0; i < steps; ++i) {
     logits = session.append({next});
@@ -82,6 +90,10 @@ absl::StatusOr<double> decodeTokensPerS(Session &session,
     next = greedy(*logits);
   }
   double ms = msSince(t0);
+  if (communicator && collectives)
+    *collectives = communicator->collectiveStats();
+  if (stepsSeconds)
+    *stepsSeconds = ms / 1000.0;
   return ms > 0 ? steps / (ms / 1000.0) : 0.0;
 }
 
@@ -184,17 +196,33 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.kvCacheBytes = session.kvCacheBytes();
   // A step reads its weights and the live part of the KV cache.
   const double bytesPerStep = r.traffic.weightBytesPerStep + r.kvCacheBytesPerStep;
-  std::vector<double> rates, gbps;
+  std::vector<double> rates, gbps, reduceMs, reduceShare;
+  comm::Communicator *communicator = model.ranks() > 1 ? model.communicator() : nullptr;
+  comm::CollectiveStats collectives;
   for (int run = 0; run < options.repeats; ++run) {
-    absl::StatusOr<double> rate =
-        decodeTokensPerS(session, decodePrompt, r.decodeTokens);
+    double seconds = 0;
+    absl::StatusOr<double> rate = decodeTokensPerS(
+        session, decodePrompt, r.decodeTokens, communicator, &collectives, &seconds);
     if (!rate.ok())
       return rate.status();
     rates.push_back(*rate);
     gbps.push_back(bytesPerStep * *rate / 1e9);
+    if (communicator) {
+      reduceMs.push_back(collectives.seconds * 1000.0 / r.decodeTokens);
+      reduceShare.push_back(seconds > 0 ? collectives.seconds / seconds : 0.0);
+    }
   }
   r.decodeTokensPerS = summarize(rates);
   r.decodeGBytesPerS = summarize(gbps);
+  if (communicator) {
+    TensorParallelCost &tp = r.tensorParallel.emplace();
+    tp.ranks = model.ranks();
+    tp.communicator = communicator->name();
+    tp.allReducesPerStep = static_cast<double>(collectives.allReduces) / r.decodeTokens;
+    tp.bytesPerStep = static_cast<double>(collectives.bytes) / r.decodeTokens;
+    tp.allReduceMsPerStep = summarize(reduceMs);
+    tp.allReduceShare = summarize(reduceShare);
+  }
 
   // What a speculative round pays for its k + 1 tokens.
   const int64_t verifyTokens = session.maxVerifyTokens();

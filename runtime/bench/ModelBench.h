@@ -63,6 +63,20 @@ struct PrefillMeasurement {
   Summary ms;
 };
 
+/// What the all-reduces of a tensor-parallel decode cost this rank (rank
+/// 0's are reported): time inside the communicator, which includes waiting
+/// for the slowest rank.
+struct TensorParallelCost {
+  int64_t ranks = 1;
+  std::string communicator;
+  /// All-reduces (two per layer) and their bytes per decode step.
+  double allReducesPerStep = 0;
+  double bytesPerStep = 0;
+  Summary allReduceMsPerStep;
+  /// All-reduce time / decode time, per run.
+  Summary allReduceShare;
+};
+
 struct BenchResult {
   std::string artifact;
   int threads = 0;
@@ -98,6 +112,8 @@ struct BenchResult {
   /// A verify pass of the artifact's k + 1 tokens against one decode step
   /// after the decode prompt; absent without a verify entry point.
   std::optional<VerifyCost> verifyCost;
+  /// Tensor-parallel models only.
+  std::optional<TensorParallelCost> tensorParallel;
   /// With BenchOptions::speculative.
   std::optional<SpeculativeBenchResult> speculative;
 

@@ -15,10 +15,28 @@ bindDispatches(const std::vector<Dispatch> &dispatches,
                const ArtifactMetadata &meta, const hal::Executable &kernels,
                const DeviceWeights &weights,
                const std::map<int64_t, std::unique_ptr<hal::Buffer>> &buffers,
-               hal::Buffer &tokens, KVCache &cache) {
+               hal::Buffer &tokens, KVCache &cache,
+               comm::Communicator *communicator) {
   std::vector<hal::BoundDispatch> bound;
   for (const Dispatch &d : dispatches) {
     hal::BoundDispatch b;
+    if (d.collective) {
+      // The metadata's checks made it one f32 activation buffer.
+      if (!communicator)
+        return absl::FailedPreconditionError(
+            "the schedule has tensor-parallel all-reduce steps but no communicator "
+            "was given");
+      auto it = buffers.find(d.bindings.front().bufferId);
+      if (it == buffers.end())
+        return absl::InvalidArgumentError(absl::StrCat(
+            "an all-reduce step binds unknown buffer ", d.bindings.front().bufferId));
+      b.kernel = "all_reduce";
+      b.communicator = communicator;
+      b.reduceData = static_cast<float *>(it->second->data());
+      b.reduceCount = it->second->size() / sizeof(float);
+      bound.push_back(std::move(b));
+      continue;
+    }
     b.kernel = d.kernel;
     absl::StatusOr<hal::KernelHandle> handle = kernels.lookup(d.kernel);
     if (!handle.ok())
@@ -88,7 +106,7 @@ bindDispatches(const std::vector<Dispatch> &dispatches,
 absl::StatusOr<std::unique_ptr<BoundEntryPoint>> BoundEntryPoint::bind(
     const EntryPoint &entryPoint, const ArtifactMetadata &meta,
     const hal::Executable &kernels, const DeviceWeights &weights,
-    KVCache &cache, hal::Device &device) {
+    KVCache &cache, hal::Device &device, comm::Communicator *communicator) {
   std::unique_ptr<BoundEntryPoint> ep(
       new BoundEntryPoint(entryPoint, meta.model.vocab, cache, device));
   for (const BufferInfo &info : entryPoint.buffers) {
@@ -111,7 +129,8 @@ absl::StatusOr<std::unique_ptr<BoundEntryPoint>> BoundEntryPoint::bind(
                           {&s.layerBody, &prog.layerBody},
                           {&s.epilogue, &prog.epilogue}}) {
     absl::StatusOr<std::vector<hal::BoundDispatch>> bound = bindDispatches(
-        *from, meta, kernels, weights, ep->buffers, *ep->tokenBuffer, cache);
+        *from, meta, kernels, weights, ep->buffers, *ep->tokenBuffer, cache,
+        communicator);
     if (!bound.ok())
       return bound.status();
     *to = std::move(*bound);

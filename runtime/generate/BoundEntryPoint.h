@@ -22,17 +22,23 @@
 #include <map>
 #include <memory>
 
+namespace llamac::comm {
+class Communicator;
+} // namespace llamac::comm
+
 namespace llamac::runtime {
 
 class BoundEntryPoint {
 public:
-  /// `kernels` (loaded on `device`), `weights`, `cache` and `device` must
-  /// outlive the result. The decode entry point (one token) is marked for
-  /// graph capture on GPU devices.
+  /// `kernels` (loaded on `device`), `weights`, `cache`, `device` and
+  /// `communicator` must outlive the result. The decode entry point (one
+  /// token) is marked for graph capture on GPU devices. A tensor-parallel
+  /// schedule's all-reduce steps run on `communicator`, which it needs.
   static absl::StatusOr<std::unique_ptr<BoundEntryPoint>>
   bind(const EntryPoint &entryPoint, const ArtifactMetadata &metadata,
        const hal::Executable &kernels, const DeviceWeights &weights,
-       KVCache &cache, hal::Device &device);
+       KVCache &cache, hal::Device &device,
+       comm::Communicator *communicator = nullptr);
 
   /// Static token count of one call.
   int64_t tokens() const { return entry.tokens; }

@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+namespace llamac::comm {
+class Communicator;
+} // namespace llamac::comm
+
 namespace llamac::hal {
 
 /// The most arguments (bindings, scalars, begin and end) one kernel may take;
@@ -59,7 +63,7 @@ struct LaunchDims {
   uint32_t sharedBytes = 0;
 };
 
-/// One kernel launch.
+/// One kernel launch, or a collective step between launches.
 struct BoundDispatch {
   std::string kernel; ///< for error messages and profiles
   KernelFn fn = nullptr;             ///< CPU driver
@@ -69,6 +73,12 @@ struct BoundDispatch {
   /// > 0: the kernel also takes int64 `begin, end` in [0, range) and the
   /// driver splits the range over its threads; 0: run once, on one thread.
   int64_t range = 0;
+  /// Set for a tensor-parallel all-reduce step instead of a kernel: the
+  /// `reduceCount` floats at `reduceData` (host memory) become their sum
+  /// over the communicator's ranks, in place.
+  comm::Communicator *communicator = nullptr;
+  float *reduceData = nullptr;
+  uint64_t reduceCount = 0;
 };
 
 /// A whole entry point: prologue once, the layer body `layers` times, the

@@ -5,6 +5,7 @@
 #include "runtime/bench/ModelBench.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/BenchOptions.h"
+#include "tools/llama-run/Ranks.h"
 
 #include "absl/strings/string_view.h"
 
@@ -35,19 +36,21 @@ int runBenchCommand(const std::vector<std::string> &args) {
     writeOut(benchUsage());
     return 0;
   }
+  o.model.communicator = processCommunicator();
   absl::StatusOr<std::shared_ptr<const Model>> model =
       Model::load(o.artifact, o.model);
-  if (!model.ok())
-    return fail(1, model.status().message());
-  absl::StatusOr<std::unique_ptr<Session>> session = Session::create(*model);
-  if (!session.ok())
-    return fail(1, session.status().message());
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      model.ok() ? Session::create(*model)
+                 : absl::StatusOr<std::unique_ptr<Session>>(model.status());
+  // Under mpirun: one error for all ranks, from rank 0.
+  if (absl::Status s = agreeAcrossRanks(session.status()); !s.ok())
+    return fail(1, s.message());
   std::unique_ptr<SpeculativeDecoder> speculative;
   if (o.speculation.enabled()) {
     absl::StatusOr<std::unique_ptr<SpeculativeDecoder>> opened =
         openSpeculation(**session, o.speculation, o.model);
-    if (!opened.ok())
-      return fail(1, opened.status().message());
+    if (absl::Status s = agreeAcrossRanks(opened.status()); !s.ok())
+      return fail(1, s.message());
     speculative = std::move(*opened);
     o.bench.speculative = speculative.get();
   }

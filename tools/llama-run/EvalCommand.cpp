@@ -4,6 +4,7 @@
 #include "runtime/eval/Perplexity.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/EvalOptions.h"
+#include "tools/llama-run/Ranks.h"
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -76,10 +77,12 @@ int runEvalCommand(const std::vector<std::string> &args) {
   absl::StatusOr<std::string> text = readText(o.textPath);
   if (!text.ok())
     return fail(1, text.status().message());
+  o.model.communicator = processCommunicator();
   absl::StatusOr<std::shared_ptr<const Model>> model =
       Model::load(o.artifact, o.model);
-  if (!model.ok())
-    return fail(1, model.status().message());
+  // Under mpirun: one error for all ranks, from rank 0.
+  if (absl::Status s = agreeAcrossRanks(model.status()); !s.ok())
+    return fail(1, s.message());
   if (!o.quiet)
     o.eval.progress = progressPrinter();
   absl::StatusOr<eval::EvalResult> result =

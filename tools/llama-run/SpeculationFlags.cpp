@@ -1,6 +1,7 @@
 //===- SpeculationFlags.cpp - llama-run's speculative decoding flags ------===//
 
 #include "tools/llama-run/SpeculationFlags.h"
+#include "runtime/comm/Communicator.h"
 #include "tools/llama-run/Flags.h"
 
 #include "absl/strings/numbers.h"
@@ -70,6 +71,10 @@ openSpeculation(Session &target, const SpeculationFlags &flags, const ModelOptio
   if (!flags.draft.empty()) {
     ModelOptions draftOptions = options;
     draftOptions.sharedDevice = target.model().sharedDevice();
+    // Under tensor parallelism a (small, single-process) draft runs whole
+    // on every rank: each proposes the same tokens.
+    if (draftOptions.communicator && draftOptions.communicator->size() > 1)
+      draftOptions.communicator = nullptr;
     absl::StatusOr<std::shared_ptr<const Model>> draft = Model::load(flags.draft, draftOptions);
     if (!draft.ok())
       return absl::Status(draft.status().code(),

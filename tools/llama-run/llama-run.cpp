@@ -18,6 +18,7 @@
 #include "tools/llama-run/EvalCommand.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/Options.h"
+#include "tools/llama-run/Ranks.h"
 #include "tools/llama-run/TokenizeCommand.h"
 
 #include "absl/strings/str_format.h"
@@ -61,7 +62,23 @@ int main(int argc, char **argv) {
   // A closed pipe (`llama-run ... | head`) must not kill us by SIGPIPE; the
   // write error is noticed, generation stops and the exit status says so.
   std::signal(SIGPIPE, SIG_IGN);
-  return llamac::tools::finishStandardOutput(run(argc, argv));
+  // Under mpirun: one rank of a tensor-parallel run (Ranks.h).
+  absl::StatusOr<std::shared_ptr<llamac::comm::Communicator>> ranks =
+      llamac::tools::joinLaunchedRanks(&argc, &argv);
+  if (!ranks.ok())
+    return fail(1, ranks.status().message());
+  std::shared_ptr<llamac::comm::Communicator> communicator = *ranks;
+  llamac::tools::processCommunicator() = communicator;
+  if (communicator)
+    llamac::tools::printOnlyOnRankZero(*communicator);
+  int status = llamac::tools::finishStandardOutput(run(argc, argv));
+  // A rank that failed alone must not leave the others waiting in an
+  // all-reduce; failures the ranks agreed on end every rank already.
+  if (status != 0 && communicator && communicator->size() > 1 &&
+      llamac::tools::ranksMayBeInCollectives())
+    communicator->abortAll(status);
+  llamac::tools::processCommunicator().reset();
+  return status;
 }
 
 namespace {
@@ -82,11 +99,20 @@ int run(int argc, char **argv) {
   if (!args.empty() && args[0] == "tokenize")
     return llamac::tools::runTokenizeCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
+  // mpirun hands stdin to rank 0 alone: the other ranks would run another
+  // prompt and wait forever in an all-reduce.
+  const auto &ranks = llamac::tools::processCommunicator();
+  if (ranks && ranks->size() > 1)
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == "--prompt" && args[i + 1] == "-")
+        return fail(2, "--prompt - reads stdin, which mpirun gives to rank 0 only; use "
+                       "--prompt-file under mpirun");
   absl::StatusOr<llamac::tools::RunOptions> parsed =
       llamac::tools::parseRunOptions(args);
   if (!parsed.ok())
     return fail(2, parsed.status().message());
-  const llamac::tools::RunOptions &o = *parsed;
+  llamac::tools::RunOptions &o = *parsed;
+  o.model.communicator = llamac::tools::processCommunicator();
   if (o.help) {
     writeOut(llamac::tools::usage());
     return 0;
@@ -94,19 +120,19 @@ int run(int argc, char **argv) {
 
   absl::StatusOr<std::shared_ptr<const llamac::Model>> model =
       llamac::Model::load(o.artifact, o.model);
-  if (!model.ok())
-    return fail(1, model.status().message());
   absl::StatusOr<std::unique_ptr<llamac::Session>> session =
-      llamac::Session::create(*model);
-  if (!session.ok())
-    return fail(1, session.status().message());
+      model.ok() ? llamac::Session::create(*model)
+                 : absl::StatusOr<std::unique_ptr<llamac::Session>>(model.status());
+  // Under mpirun: one error for all ranks, from rank 0.
+  if (absl::Status s = llamac::tools::agreeAcrossRanks(session.status()); !s.ok())
+    return fail(1, s.message());
   // With --draft or --prompt-lookup, the same session speculates.
   std::unique_ptr<llamac::SpeculativeDecoder> speculative;
   if (o.speculation.enabled()) {
     absl::StatusOr<std::unique_ptr<llamac::SpeculativeDecoder>> opened =
         llamac::tools::openSpeculation(**session, o.speculation, o.model);
-    if (!opened.ok())
-      return fail(1, opened.status().message());
+    if (absl::Status s = llamac::tools::agreeAcrossRanks(opened.status()); !s.ok())
+      return fail(1, s.message());
     speculative = std::move(*opened);
   }
 

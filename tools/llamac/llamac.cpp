@@ -96,6 +96,11 @@ cl::opt<std::string> speculateK(
              "`verify` entry point of K + 1 tokens whose rows equal decode's (default 5; 0 = "
              "none)"),
     cl::value_desc("K"), cl::init(std::to_string(llamac::kDefaultSpeculateK)), cl::cat(category));
+cl::opt<std::string> tensorParallel(
+    "tp",
+    cl::desc("Tensor-parallel ranks: split every layer over N processes, run with "
+             "`mpirun -np N llama-run` (default 1; docs/tensor-parallel.md)"),
+    cl::value_desc("N"), cl::init("1"), cl::cat(category));
 cl::opt<std::string> minParallelBytes(
     "min-parallel-bytes",
     cl::desc("Split a decode projection over threads only when its weights have at least this "
@@ -104,7 +109,7 @@ cl::opt<std::string> minParallelBytes(
 cl::opt<std::string> tokenizer("tokenizer", cl::desc("sentencepiece tokenizer.model to use"),
                                cl::cat(category));
 cl::opt<std::string> dumpIrAfter("dump-ir-after",
-                                 cl::desc("Print the IR after a phase: import | optimize | quantize | kernels | "
+                                 cl::desc("Print the IR after a phase: import | shard | optimize | quantize | kernels | "
                                           "linalg | bufferize | llvm (cpu) | gpu | gpu-llvm "
                                           "(nvvm, rocdl)"),
                                  cl::cat(category));
@@ -289,11 +294,14 @@ int run(int argc, char **argv) {
         std::tuple{"--prefill-tokens", &prefillTokens, &options.prefillTokens},
         std::tuple{"--speculate-k", &speculateK, &options.speculateK},
         std::tuple{"--min-parallel-bytes", &minParallelBytes, &options.minParallelBytes},
-        std::tuple{"--group-size", &groupSize, &options.groupSize}})
+        std::tuple{"--group-size", &groupSize, &options.groupSize},
+        std::tuple{"--tp", &tensorParallel, &options.tensorParallel}})
     if (!to_integer(StringRef(text->getValue()), *value, 10) || *value < 0)
       return fail(Twine(flag) + " must be a non-negative integer, got '" + text->getValue() + "'");
   if (groupSize.getNumOccurrences() && options.groupSize == 0)
     return fail("--group-size must be 32, 64, 128 or 256, got 0");
+  if (options.tensorParallel == 0)
+    return fail("--tp must be at least 1 (the number of tensor-parallel ranks), got 0");
   options.dumpIrAfter = dumpIrAfter;
   options.summary = summary;
   options.allowNonFinite = allowNonFinite;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints what the GPU artifact tests check, one fact per line: the target,
 the code object sections (format, ELF machine), and every dispatch's kernel,
-scalars and launch. Reads the format of docs/artifact-format.md directly, so
+scalars and launch; for a tensor-parallel artifact, its ranks and their
+weight tables, and the collective steps between the dispatches. Reads the format of docs/artifact-format.md directly, so
 it is an independent check of the writer."""
 import json
 import struct
@@ -27,11 +28,23 @@ for name in ("kernels", "kernels_ptx"):
         entries = sorted(set(line.split()[2].rstrip("(") for line in text.splitlines()
                              if line.startswith(".visible .entry")))
         print(name, section["format"], "entries", len(entries))
+tp = meta.get("tensor_parallel")
+if tp:
+    tables = [meta["weights"]] + [t["weights"] for t in tp["rank_weights"]]
+    print("tensor_parallel ranks", tp["ranks"], "kv_heads", meta["kv_cache"]["kv_heads"])
+    for i, w in enumerate(meta["weights"]):
+        offsets = [table[i]["offset"] for table in tables]
+        print("weight", w["name"], w["shape"],
+              "replicated" if len(set(offsets)) == 1 else "split")
 for ep_name in sorted(meta["entry_points"]):
     ep = meta["entry_points"][ep_name]
     shapes = {b["id"]: b["shape"] for b in ep["buffers"]}
     for section in ("prologue", "layer_body", "epilogue"):
         for d in ep["schedule"][section]:
+            if "collective" in d:
+                print(ep_name, section, d["collective"],
+                      "buffer=%s" % shapes[d["bindings"][0]["id"]])
+                continue
             launch = d.get("launch")
             last = d["bindings"][-1]
             print(ep_name, section, d["kernel"], ",".join(d.get("scalars", [])) or "-",

@@ -1,6 +1,7 @@
 //===- CpuDevice.cpp - the CPU driver -------------------------------------===//
 
 #include "runtime/hal/drivers/cpu/CpuDevice.h"
+#include "runtime/comm/Communicator.h"
 #include "runtime/artifact/KernelLibrary.h"
 
 #include "absl/strings/str_cat.h"
@@ -140,6 +141,8 @@ CpuDevice::loadExecutable(const ExecutableSource &source) {
 
 absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &invocation,
                                     int64_t layer) {
+  if (d.communicator)
+    return d.communicator->allReduceSum(d.reduceData, d.reduceCount);
   const size_t n = d.args.size();
   if (!d.fn)
     return absl::FailedPreconditionError(absl::StrCat(

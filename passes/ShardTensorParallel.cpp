@@ -1,0 +1,213 @@
+//===- ShardTensorParallel.cpp - Megatron's plan over the llama dialect ---===//
+//
+// Tensor parallelism as a rewrite of one rank's program: every rank runs the
+// same IR on its own part of the weights, and the only cross-rank step is a
+// `llama.all_reduce` after each row-parallel projection (docs/tensor-parallel.md).
+// The plan is read off the graph, not off weight names: inside the layer loop
+// a projection whose result a residual adds is row-parallel (o, down), every
+// other one column-parallel (q, k, v, gate, up); the rest is replicated. Shapes
+// then follow: heads, kv heads (and so the KV cache) and hidden units per rank.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llama/LlamaOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <algorithm>
+
+namespace mlir::llama {
+#define GEN_PASS_DEF_LLAMASHARDTENSORPARALLEL
+#include "passes/Passes.h.inc"
+} // namespace mlir::llama
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+
+RankedTensorType withShape(Type type, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, cast<RankedTensorType>(type).getElementType());
+}
+
+class Sharder {
+public:
+  Sharder(ConfigAttr config, int64_t ranks) : c(config), ranks(ranks) {}
+
+  /// Blocks of `total` kept per rank: 1/ranks of them, or one (replicated
+  /// over the ranks that share it) when there are fewer blocks than ranks.
+  int64_t localBlocks(int64_t total) const { return std::max<int64_t>(total / ranks, 1); }
+
+  /// The KV cache of one rank: [layers, positions, local kv heads, head_dim].
+  Type localCache(Type cache) const {
+    auto type = cast<RankedTensorType>(cache);
+    SmallVector<int64_t> shape(type.getShape());
+    shape[2] = localBlocks(c.getKvHeads());
+    return withShape(type, shape);
+  }
+
+  LogicalResult shard(func::FuncOp fn) {
+    SmallVector<LinearOp> layerLinears;
+    fn.walk([&](LinearOp op) {
+      if (op->getParentOfType<scf::ForOp>())
+        layerLinears.push_back(op);
+    });
+    for (LinearOp linear : layerLinears)
+      if (failed(isResidualAddend(linear) ? rowParallel(linear) : columnParallel(linear)))
+        return failure();
+    return propagateTypes(fn);
+  }
+
+private:
+  static bool isResidualAddend(LinearOp linear) {
+    return !linear.getResidual() && linear->hasOneUse() &&
+           isa<AddOp>(*linear->getUsers().begin());
+  }
+
+  FailureOr<WeightOp> shardedWeight(LinearOp linear) {
+    auto weight = linear.getWeight().getDefiningOp<WeightOp>();
+    if (!weight || weight.getShard() || !weight->hasOneUse())
+      return linear.emitOpError("reads a weight the sharding plan cannot split (it must "
+                                "be its own llama.weight, before quantization)");
+    return weight;
+  }
+
+  /// Keeps 1/ranks of the output features: whole heads when the result is
+  /// split into heads, else hidden units.
+  LogicalResult columnParallel(LinearOp linear) {
+    FailureOr<WeightOp> weight = shardedWeight(linear);
+    if (failed(weight))
+      return failure();
+    bool heads = llvm::any_of(linear->getUsers(),
+                              [](Operation *user) { return isa<tensor::ExpandShapeOp>(user); });
+    int64_t block = heads ? c.getHeadDim() : 1;
+    auto type = cast<RankedTensorType>(weight->getType());
+    int64_t out = type.getDimSize(0), blocks = out / block;
+    if (out % block != 0 || (blocks % ranks != 0 && (!heads || ranks % blocks != 0)))
+      return linear.emitOpError() << "has " << blocks << (heads ? " heads" : " output features")
+                                  << ", which " << ranks << " ranks cannot split evenly";
+    int64_t local = localBlocks(blocks) * block;
+    weight->getResult().setType(withShape(type, {local, type.getDimSize(1)}));
+    weight->setShardAttr(ShardAttr::get(linear.getContext(), 0, block));
+    auto result = cast<RankedTensorType>(linear.getType());
+    linear.getResult().setType(withShape(result, {result.getDimSize(0), local}));
+    return success();
+  }
+
+  /// Keeps 1/ranks of the input features and sums the ranks' partial
+  /// products before the residual is added.
+  LogicalResult rowParallel(LinearOp linear) {
+    FailureOr<WeightOp> weight = shardedWeight(linear);
+    if (failed(weight))
+      return failure();
+    bool heads = static_cast<bool>(linear.getInput().getDefiningOp<tensor::CollapseShapeOp>());
+    int64_t block = heads ? c.getHeadDim() : 1;
+    auto type = cast<RankedTensorType>(weight->getType());
+    int64_t in = type.getDimSize(1);
+    if (in % (block * ranks) != 0)
+      return linear.emitOpError() << "has " << in / block
+                                  << (heads ? " heads" : " input features") << ", which "
+                                  << ranks << " ranks cannot split evenly";
+    weight->getResult().setType(withShape(type, {type.getDimSize(0), in / ranks}));
+    weight->setShardAttr(ShardAttr::get(linear.getContext(), 1, block));
+    OpBuilder b(linear.getContext());
+    b.setInsertionPointAfter(linear);
+    auto sum = AllReduceOp::create(b, linear.getLoc(), linear.getType(), linear.getResult());
+    linear.getResult().replaceAllUsesExcept(sum.getResult(), sum);
+    return success();
+  }
+
+  /// Gives every value downstream of a changed shape its per-rank type.
+  LogicalResult propagateTypes(func::FuncOp fn) {
+    Block &entry = fn.getBody().front();
+    for (BlockArgument arg : entry.getArguments().drop_front(2))
+      arg.setType(localCache(arg.getType()));
+    WalkResult walk = fn.walk<WalkOrder::PreOrder>([&](Operation *op) -> WalkResult {
+      if (auto loop = dyn_cast<scf::ForOp>(op)) {
+        for (auto [init, arg, result] :
+             llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs(), loop.getResults())) {
+          arg.setType(init.getType());
+          result.setType(init.getType());
+        }
+        return WalkResult::advance();
+      }
+      if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+        auto src = cast<RankedTensorType>(expand.getSrc().getType());
+        auto old = cast<RankedTensorType>(expand.getType());
+        int64_t inner = old.getShape().back();
+        auto type = withShape(old, {src.getDimSize(0), src.getDimSize(1) / inner, inner});
+        if (type == old)
+          return WalkResult::advance();
+        OpBuilder b(expand);
+        auto replaced = tensor::ExpandShapeOp::create(b, expand.getLoc(), type, expand.getSrc(),
+                                                      expand.getReassociationIndices());
+        expand.replaceAllUsesWith(replaced.getResult());
+        expand.erase();
+        return WalkResult::skip();
+      }
+      if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+        auto src = cast<RankedTensorType>(collapse.getSrc().getType());
+        collapse.getResult().setType(
+            withShape(src, {src.getDimSize(0), src.getDimSize(1) * src.getDimSize(2)}));
+        return WalkResult::advance();
+      }
+      if (auto write = dyn_cast<KVWriteOp>(op)) {
+        write.getResult().setType(write.getCache().getType());
+        return WalkResult::advance();
+      }
+      if (isa<RopeOp, AttentionOp, SwiGLUOp, SiluOp, MulOp>(op)) {
+        op->getResult(0).setType(op->getOperand(0).getType());
+        return WalkResult::advance();
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+    auto ret = cast<func::ReturnOp>(entry.getTerminator());
+    fn.setType(FunctionType::get(fn.getContext(), entry.getArgumentTypes(),
+                                 ret.getOperandTypes()));
+    return success();
+  }
+
+  ConfigAttr c;
+  int64_t ranks;
+};
+
+struct ShardTensorParallelPass
+    : llama::impl::LlamaShardTensorParallelBase<ShardTensorParallelPass> {
+  using LlamaShardTensorParallelBase::LlamaShardTensorParallelBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    const int64_t n = ranks;
+    if (n < 1) {
+      module.emitError() << "tensor-parallel ranks must be at least 1, not " << n;
+      return signalPassFailure();
+    }
+    if (n == 1)
+      return;
+    auto config = module->getAttrOfType<ConfigAttr>(kConfigAttrName);
+    if (!config) {
+      module.emitError("llama-shard-tensor-parallel needs the module's llama.config");
+      return signalPassFailure();
+    }
+    int64_t kv = config.getKvHeads();
+    if (config.getHeads() % n != 0 || config.getHiddenDim() % n != 0 ||
+        (kv % n != 0 && n % kv != 0)) {
+      module.emitError() << n << " tensor-parallel ranks must divide the query heads ("
+                         << config.getHeads() << ") and the hidden size ("
+                         << config.getHiddenDim() << "), and divide or be a multiple of the "
+                         << "kv heads (" << kv << ")";
+      return signalPassFailure();
+    }
+    Sharder sharder(config, n);
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (failed(sharder.shard(fn)))
+        return signalPassFailure();
+    module->setAttr(kTensorParallelAttr,
+                    IntegerAttr::get(IntegerType::get(&getContext(), 64), n));
+  }
+};
+
+} // namespace

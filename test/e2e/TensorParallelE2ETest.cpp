@@ -1,0 +1,111 @@
+//===- TensorParallelE2ETest.cpp - stories260K split over MPI ranks -------===//
+//
+// stories260K compiled with --tp 2 and --tp 4 (the build compiles them) runs
+// under `mpirun -np 2` and `-np 4` (oversubscribed on a 2-core machine), one
+// TensorParallelProbe per rank. Its greedy tokens must be llama2.c's for
+// every reference prompt, which are the single-process artifact's too; its
+// logits at every step are compared with the single-process artifact's,
+// and the largest difference is reported (the partial sums are added in
+// another order, so logits move by rounding, ~1e-6).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/api/Session.h"
+#include "test/unit/TestData.h"
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+using namespace llamac;
+namespace data = llamac::testing;
+
+namespace {
+
+std::string e2ePath(const std::string &name) { return std::string(LLAMAC_E2E_DIR) + "/" + name; }
+
+/// Runs the probe on `ranks` MPI ranks; its exit status.
+int runProbe(int ranks, const std::string &artifact, const std::string &out) {
+  // As root (CI runs as root) Open MPI needs to be told it may; more ranks
+  // than cores is what --oversubscribe allows. mpirun would forward its
+  // stdin to rank 0, reading the test runner's: it gets none.
+  std::string command = std::string(LLAMAC_MPIRUN) +
+                        " --allow-run-as-root --oversubscribe --stdin none -np " +
+                        std::to_string(ranks) + " " + LLAMAC_TP_PROBE + " " + artifact + " " +
+                        out + " < /dev/null 2>&1";
+  return std::system(command.c_str());
+}
+
+class TensorParallelE2E : public ::testing::TestWithParam<int> {};
+
+TEST_P(TensorParallelE2E, GreedyTokensAndLogitsMatchTheSingleProcessModel) {
+  if (std::string(LLAMAC_MPIRUN).empty() || std::string(LLAMAC_TP_PROBE).empty())
+    GTEST_SKIP() << "no mpirun or no MPI at build time (apt install openmpi-bin libopenmpi-dev)";
+  const int ranks = GetParam();
+  const std::string out = e2ePath("tp" + std::to_string(ranks) + "-probe");
+  std::remove((out + ".json").c_str());
+  ASSERT_EQ(runProbe(ranks, e2ePath("stories260K-bin-tp" + std::to_string(ranks) + ".llamac"),
+                     out),
+            0);
+
+  std::string error;
+  std::vector<data::GreedyCase> cases = data::loadGreedyCases(error);
+  ASSERT_FALSE(cases.empty()) << error;
+  std::ifstream jsonFile(out + ".json");
+  nlohmann::json generated = nlohmann::json::parse(jsonFile, nullptr, false);
+  ASSERT_TRUE(generated.is_array());
+  ASSERT_EQ(generated.size(), cases.size());
+  std::ifstream f32(out + ".f32", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f32)), std::istreambuf_iterator<char>());
+  const float *tpLogits = reinterpret_cast<const float *>(bytes.data());
+  const size_t tpCount = bytes.size() / sizeof(float);
+
+  ModelOptions options;
+  options.threads = 1;
+  auto model = Model::load(e2ePath("stories260K-bin.llamac"), options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto session = Session::create(*model);
+  ASSERT_TRUE(session.ok()) << session.status();
+
+  size_t at = 0;
+  float largest = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const data::GreedyCase &c = cases[i];
+    SCOPED_TRACE("prompt '" + c.prompt + "', steps " + std::to_string(c.steps));
+    // Tokens: llama2.c's, the independent truth, which the single-process
+    // artifact also gives (StoriesE2E).
+    std::vector<int> expected(c.tokenIds.begin() + c.promptTokenIds.size(), c.tokenIds.end());
+    EXPECT_EQ(generated[i].get<std::vector<int>>(), expected);
+    ASSERT_TRUE((*session)->truncate(0).ok());
+    // Every token but the last, whose logits no reference step needs.
+    for (size_t t = 0; t + 1 < c.tokenIds.size(); ++t) {
+      const int token = c.tokenIds[t];
+      auto row = (*session)->append({static_cast<int32_t>(token)});
+      ASSERT_TRUE(row.ok()) << row.status();
+      ASSERT_LE(at + row->size(), tpCount);
+      for (size_t v = 0; v < row->size(); ++v)
+        largest = std::max(largest, std::fabs((*row)[v] - tpLogits[at + v]));
+      at += row->size();
+    }
+  }
+  EXPECT_EQ(at, tpCount);
+  EXPECT_LT(largest, 1e-4f);
+  std::printf("tp %d: largest logit difference from the single-process model over %zu "
+              "reference prompts: %.3g\n",
+              ranks, cases.size(), largest);
+  RecordProperty("largest_logit_difference", std::to_string(largest));
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, TensorParallelE2E, ::testing::Values(2, 4),
+                         [](const ::testing::TestParamInfo<int> &info) {
+                           return "tp" + std::to_string(info.param);
+                         });
+
+} // namespace
