@@ -39,6 +39,16 @@
 
 namespace llamac {
 
+/// Options of the optimize phase.
+struct OptimizePipelineOptions : mlir::PassPipelineOptions<OptimizePipelineOptions> {
+  Option<bool> fuseNorms{
+      *this, "fuse-norms",
+      llvm::cl::desc("Recompute RMSNorms inside the projections they feed (false: the "
+                     "instrumented model of GPTQ's calibration, whose projection inputs "
+                     "are buffers)"),
+      llvm::cl::init(true)};
+};
+
 /// Options of the quantize phase (docs/quantization.md).
 struct QuantizePipelineOptions : mlir::PassPipelineOptions<QuantizePipelineOptions> {
   Option<std::string> scheme{*this, "scheme",
@@ -101,7 +111,7 @@ struct GpuBinaryPipelineOptions : mlir::PassPipelineOptions<GpuBinaryPipelineOpt
                               llvm::cl::init("")};
 };
 
-void buildOptimizePipeline(mlir::OpPassManager &pm);
+void buildOptimizePipeline(mlir::OpPassManager &pm, const OptimizePipelineOptions &options);
 /// Quantizes the projections' weights (nothing for scheme none) and marks
 /// their dequantization to be fused into the projections.
 void buildQuantizePipeline(mlir::OpPassManager &pm, const QuantizePipelineOptions &options);
