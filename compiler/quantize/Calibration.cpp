@@ -73,13 +73,17 @@ llvm::Expected<InputHessians> collectInputHessians(const std::string &artifactPa
         projected.push_back(&b);
     if (projected.empty())
       return;
+    // [rows, K], or [rows, heads, head_dim] for attention's output, which
+    // the projection reads collapsed.
     const runtime::BufferInfo *input = entry.findBuffer(d.bindings[0].bufferId);
-    if (!input || input->dtype != runtime::DType::F32 || input->shape.size() != 2 ||
+    if (!input || input->dtype != runtime::DType::F32 || input->shape.size() < 2 ||
         input->shape[0] < invocation.rows) {
-      failure = "the input of kernel " + d.kernel + " is not an f32 matrix of its rows";
+      failure = "the input of kernel " + d.kernel + " is not an f32 buffer of its rows";
       return;
     }
-    const int64_t k = input->shape[1];
+    int64_t k = 1;
+    for (size_t i = 1; i < input->shape.size(); ++i)
+      k *= input->shape[i];
     std::shared_ptr<std::vector<double>> &h =
         hessians.byWeight[{projected[0]->weightName, projected[0]->perLayer ? layer : -1}];
     if (!h)
