@@ -30,13 +30,15 @@ void buildShardPipeline(OpPassManager &pm, const ShardPipelineOptions &options) 
   pm.addPass(llama::createLlamaShardTensorParallel(shard));
 }
 
-void buildOptimizePipeline(OpPassManager &pm) {
+void buildOptimizePipeline(OpPassManager &pm, const OptimizePipelineOptions &options) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseResidualAdd());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseGatedLinear());
   pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseProjections());
-  pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers());
+  llama::LlamaFuseIntoConsumersOptions fuse;
+  fuse.norms = options.fuseNorms;
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaFuseIntoConsumers(fuse));
 }
 
 void buildQuantizePipeline(OpPassManager &pm, const QuantizePipelineOptions &options) {
@@ -180,9 +182,9 @@ void registerPassesAndPipelines() {
       "The shard phase: split the layers' projections over tensor-parallel ranks "
       "(nothing with ranks=1)",
       buildShardPipeline);
-  PassPipelineRegistration<>("llama-optimize-pipeline",
-                             "The optimize phase: canonicalize and fuse the llama graph",
-                             buildOptimizePipeline);
+  PassPipelineRegistration<OptimizePipelineOptions>(
+      "llama-optimize-pipeline", "The optimize phase: canonicalize and fuse the llama graph",
+      buildOptimizePipeline);
   PassPipelineRegistration<QuantizePipelineOptions>(
       "llama-quantize-pipeline",
       "The quantize phase: the projections read quantized weights, dequantized in their "

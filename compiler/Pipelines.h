@@ -40,6 +40,16 @@
 
 namespace llamac {
 
+/// Options of the optimize phase.
+struct OptimizePipelineOptions : mlir::PassPipelineOptions<OptimizePipelineOptions> {
+  Option<bool> fuseNorms{
+      *this, "fuse-norms",
+      llvm::cl::desc("Recompute RMSNorms inside the projections they feed (false: the "
+                     "instrumented model of GPTQ's calibration, whose projection inputs "
+                     "are buffers)"),
+      llvm::cl::init(true)};
+};
+
 /// Options of the quantize phase (docs/quantization.md).
 struct QuantizePipelineOptions : mlir::PassPipelineOptions<QuantizePipelineOptions> {
   Option<std::string> scheme{*this, "scheme",
@@ -119,7 +129,7 @@ struct ShardPipelineOptions : mlir::PassPipelineOptions<ShardPipelineOptions> {
 /// Before optimize: the residual adds must not be fused into projections
 /// whose partial sums are reduced afterwards.
 void buildShardPipeline(mlir::OpPassManager &pm, const ShardPipelineOptions &options);
-void buildOptimizePipeline(mlir::OpPassManager &pm);
+void buildOptimizePipeline(mlir::OpPassManager &pm, const OptimizePipelineOptions &options);
 /// Quantizes the projections' weights (nothing for scheme none) and marks
 /// their dequantization to be fused into the projections.
 void buildQuantizePipeline(mlir::OpPassManager &pm, const QuantizePipelineOptions &options);

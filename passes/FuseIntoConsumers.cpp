@@ -36,6 +36,8 @@ bool allUsesAre(Operation *op, Fn consumes) {
 
 struct LlamaFuseIntoConsumersPass
     : llama::impl::LlamaFuseIntoConsumersBase<LlamaFuseIntoConsumersPass> {
+  using LlamaFuseIntoConsumersBase::LlamaFuseIntoConsumersBase;
+
   void runOnOperation() override {
     UnitAttr mark = UnitAttr::get(&getContext());
     getOperation().walk([&](Operation *op) {
@@ -45,7 +47,7 @@ struct LlamaFuseIntoConsumersPass
           auto projection = dyn_cast<ProjectionOpInterface>(use.getOwner());
           return projection && &use != &projection.getInputMutable();
         });
-      else if (isa<RMSNormOp>(op))
+      else if (isa<RMSNormOp>(op) && norms)
         fuse = allUsesAre(op, [](OpOperand &use) {
           auto projection = dyn_cast<ProjectionOpInterface>(use.getOwner());
           return projection && &use == &projection.getInputMutable();

@@ -95,7 +95,15 @@ def LlamaFuseIntoConsumers : Pass<"llama-fuse-into-consumers", "::mlir::func::Fu
     The CPU partitioner clones marked ops into each consumer's kernel instead
     of giving them a kernel and a buffer of their own, so a decode layer is
     six launches instead of eleven.
+
+    `norms=false` leaves RMSNorms unmarked, so that each projection's input
+    is an activation buffer: the instrumented model GPTQ's calibration reads
+    (docs/quantization.md).
   }];
+  let options = [
+    Option<"norms", "norms", "bool", "true",
+           "Mark RMSNorms that feed only projections to be recomputed by them">,
+  ];
 }
 
 def LlamaQuantizeWeights : Pass<"llama-quantize-weights", "::mlir::func::FuncOp"> {

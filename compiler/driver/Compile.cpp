@@ -3,6 +3,7 @@
 #include "compiler/driver/Compile.h"
 #include "compiler/Pipelines.h"
 #include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/driver/GptqCalibration.h"
 #include "compiler/graph/GraphBuilder.h"
 #include "compiler/import/Checkpoint.h"
 #include "compiler/quantize/QuantizedWeights.h"
@@ -160,11 +161,14 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (int4 && !llvm::is_contained({32, 64, 128, 256}, groupSize))
     return makeError("--group-size must be 32, 64, 128 or 256, got " +
                      std::to_string(groupSize));
-  if (quantize == "int4-gptq")
-    return makeError("--quantize int4-gptq needs --calibration FILE (not implemented yet)");
   if (gpu && quantize != "none")
     return makeError("--quantize " + quantize + " is not supported for --target " +
                      options.target + " yet (cpu only)");
+  CompileOptions checked = options;
+  checked.quantize = quantize;
+  llvm::Expected<std::string> calibrationText = readCalibrationText(checked);
+  if (!calibrationText)
+    return calibrationText.takeError();
 
   // Refuse an output that cannot be written safely before any work: the
   // input itself, a device, a FIFO or a directory. The checkpoint's other
@@ -356,7 +360,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   progress.phase("running phase optimize");
   {
     PassManager pm(&context);
-    buildOptimizePipeline(pm);
+    OptimizePipelineOptions optimizeOptions;
+    optimizeOptions.fuseNorms = !options.calibrationModel;
+    buildOptimizePipeline(pm, optimizeOptions);
     if (failed(pm.run(*model)))
       return makeError("phase 'optimize' failed: " + diagnostic);
     dumpIf("optimize", *model);
@@ -388,9 +394,19 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return err;
   // Quantized tensors get their bytes now, from their sources.
   if (quantize != "none") {
+    GptqQuantizer gptq;
+    if (quantize == "int4-gptq") {
+      llvm::Expected<GptqQuantizer> calibrated =
+          calibrateGptq(checked, *calibrationText, *weightTable, log, options.progress);
+      if (!calibrated)
+        return calibrated.takeError();
+      gptq = std::move(*calibrated);
+    }
     progress.phase("quantizing weights (" + quantize + ")");
-    if (llvm::Error err = addQuantizedWeights(*weightTable, ckpt->weights))
+    if (llvm::Error err = addQuantizedWeights(*weightTable, ckpt->weights, gptq))
       return err;
+    if (gptq && options.progress)
+      log << "\n";
   }
 
   // From here on `model` holds the kernel module.

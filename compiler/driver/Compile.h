@@ -40,6 +40,16 @@ struct CompileOptions {
   std::string quantize = "none";
   /// int4: columns per scale and zero; 0 = the default, 128.
   int64_t groupSize = 0;
+  /// int4-gptq: the calibration text (docs/quantization.md).
+  std::string calibration;
+  /// int4-gptq: lines equal to this split the calibration text into
+  /// documents; none: windows of max_seq_len tokens.
+  std::optional<std::string> calibrationSeparator;
+  /// int4-gptq: at most this many calibration tokens; 0 = all.
+  int64_t calibrationTokens = 0;
+  /// Compile the instrumented f32 model GPTQ's calibration runs: RMSNorms
+  /// in kernels of their own, so that every projection's input is a buffer.
+  bool calibrationModel = false;
   int64_t maxSeqLen = 0;      ///< 0 = min(the model's, kDefaultMaxSeqLen)
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
   /// Draft tokens a `verify` entry point scores at once (it runs K + 1

@@ -181,6 +181,17 @@ Session::append(absl::Span<const int32_t> tokens, LogitsRows rows) {
   return std::vector<float>(*last, *last + state->model->info().vocab);
 }
 
+absl::Status Session::observeDispatches(DispatchObserver observer) {
+  State &s = *state;
+  if (observer && s.model->state->device->name() != "cpu")
+    return absl::UnimplementedError(
+        "dispatch observers need the cpu device (they read host memory)");
+  for (BoundEntryPoint *entry : {s.prefill.get(), s.decode.get(), s.verify.get()})
+    if (entry)
+      entry->observe(observer);
+  return absl::OkStatus();
+}
+
 int64_t Session::maxVerifyTokens() const {
   return state->verify ? state->verify->tokens() : 1;
 }

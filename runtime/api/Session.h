@@ -30,6 +30,8 @@
 
 #include "runtime/api/Generation.h"
 #include "runtime/api/Model.h"
+#include "runtime/artifact/ArtifactSchema.h"
+#include "runtime/hal/Program.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,11 +39,19 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
 
 namespace llamac {
+
+/// Told before a kernel launch (Session::observeDispatches): the entry
+/// point, the artifact's dispatch, the bound one (argument i holds binding
+/// i's address), the layer and the call's position and rows.
+using DispatchObserver =
+    std::function<void(const runtime::EntryPoint &, const runtime::Dispatch &,
+                       const hal::BoundDispatch &, int64_t layer, const hal::Invocation &)>;
 
 struct SessionOptions {
   /// Positions the session holds (prompt + generated); 0 = the model's
@@ -122,6 +132,14 @@ public:
                                           const TokenCallback &callback = {});
 
   const Model &model() const;
+
+  /// Calls `observer` before every kernel launch of every entry point, with
+  /// the artifact's dispatch, the bound one (argument i holds binding i's
+  /// address), the layer and the call's rows: for compile-time tools that
+  /// read the activations a kernel consumes (llamac's GPTQ calibration,
+  /// docs/quantization.md). CPU devices only (the addresses are host
+  /// memory); an empty observer removes it.
+  absl::Status observeDispatches(DispatchObserver observer);
 
 private:
   struct State;

@@ -67,17 +67,8 @@ double tokenNll(absl::Span<const float> logits, int64_t target) {
   return maxLogit + std::log(sum) - static_cast<double>(logits[target]);
 }
 
-namespace {
-
-/// The token sequences to score, each starting with BOS and at most `ctx`
-/// long.
-struct Windows {
-  std::vector<std::vector<int32_t>> ids;
-  int64_t truncated = 0;
-};
-
-Windows tokenize(const Tokenizer &tokenizer, std::string_view text,
-                 const EvalOptions &options, int64_t ctx) {
+Windows tokenizeWindows(const Tokenizer &tokenizer, std::string_view text,
+                        const EvalOptions &options, int64_t ctx) {
   Windows windows;
   const size_t limit =
       options.maxDocs > 0 ? static_cast<size_t>(options.maxDocs) : SIZE_MAX;
@@ -109,8 +100,6 @@ Windows tokenize(const Tokenizer &tokenizer, std::string_view text,
   return windows;
 }
 
-} // namespace
-
 absl::StatusOr<EvalResult> evaluatePerplexity(std::shared_ptr<const Model> model,
                                               std::string_view text,
                                               const EvalOptions &options) {
@@ -133,7 +122,7 @@ absl::StatusOr<EvalResult> evaluatePerplexity(std::shared_ptr<const Model> model
   if (options.separator && options.separator->empty())
     return absl::InvalidArgumentError("--separator must not be empty");
 
-  Windows windows = tokenize(model->tokenizer(), text, options, ctx);
+  Windows windows = tokenizeWindows(model->tokenizer(), text, options, ctx);
   int64_t toPredict = 0;
   for (const std::vector<int32_t> &ids : windows.ids)
     toPredict += static_cast<int64_t>(ids.size()) - 1;

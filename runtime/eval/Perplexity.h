@@ -60,6 +60,17 @@ struct EvalOptions {
       progress;
 };
 
+/// The token sequences a text is scored as (`ctx` positions each at most,
+/// every one starting with BOS): documents, or windows of one stream.
+/// Also what llamac's GPTQ calibration runs (docs/quantization.md).
+struct Windows {
+  std::vector<std::vector<int32_t>> ids;
+  /// Documents cut to `ctx`.
+  int64_t truncated = 0;
+};
+Windows tokenizeWindows(const Tokenizer &tokenizer, std::string_view text,
+                        const EvalOptions &options, int64_t ctx);
+
 struct EvalResult {
   double perplexity = 0;
   double meanNll = 0;

@@ -186,4 +186,25 @@ BoundEntryPoint::run(absl::Span<const int32_t> ids, int64_t pos) {
   return hostLogits.data();
 }
 
+void BoundEntryPoint::observe(DispatchObserver observer) {
+  if (!observer) {
+    prog.beforeDispatch = nullptr;
+    return;
+  }
+  prog.beforeDispatch = [this, observer = std::move(observer)](
+                            const hal::BoundDispatch &d, int64_t layer,
+                            const hal::Invocation &invocation) {
+    // The bound sections hold one dispatch per scheduled one, in order.
+    for (auto [bound, scheduled] :
+         {std::pair{&prog.prologue, &entry.schedule.prologue},
+          {&prog.layerBody, &entry.schedule.layerBody},
+          {&prog.epilogue, &entry.schedule.epilogue}})
+      if (&d >= bound->data() && &d < bound->data() + bound->size()) {
+        observer(entry, (*scheduled)[static_cast<size_t>(&d - bound->data())], d, layer,
+                 invocation);
+        return;
+      }
+  };
+}
+
 } // namespace llamac::runtime

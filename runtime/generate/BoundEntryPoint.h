@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -51,6 +52,15 @@ public:
   absl::StatusOr<const float *> run(absl::Span<const int32_t> ids, int64_t pos);
 
   const hal::Program &program() const { return prog; }
+
+  /// Called before each of this entry point's dispatches on a CPU device:
+  /// the artifact's dispatch, the bound one (argument i holds binding i's
+  /// host address), the layer and the call's rows.
+  using DispatchObserver =
+      std::function<void(const EntryPoint &, const Dispatch &, const hal::BoundDispatch &,
+                         int64_t layer, const hal::Invocation &)>;
+  /// Installs `observer` (an empty one removes it).
+  void observe(DispatchObserver observer);
 
 private:
   BoundEntryPoint(const EntryPoint &entry, int64_t vocab, KVCache &cache,

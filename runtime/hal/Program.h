@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,6 +82,15 @@ struct BoundDispatch {
   uint64_t reduceCount = 0;
 };
 
+/// The per-call values of a run.
+struct Invocation {
+  /// The first token's position.
+  int64_t pos = 0;
+  /// Rows (tokens) of this call that hold real tokens; a prefill chunk's
+  /// padding rows are not computed by rows-limited kernels.
+  int64_t rows = 1;
+};
+
 /// A whole entry point: prologue once, the layer body `layers` times, the
 /// epilogue once.
 struct Program {
@@ -96,15 +106,14 @@ struct Program {
   /// graph). Owned here so that it goes away with the program whose
   /// addresses it captured; the device must outlive the program.
   mutable std::shared_ptr<void> driverState;
+  /// When set, the CPU driver calls it before each dispatch, with the
+  /// layer it runs for: a compile-time tool reads the activations the
+  /// dispatch is about to consume (llamac's GPTQ calibration,
+  /// docs/quantization.md). GPU drivers refuse a program that has one.
+  std::function<void(const BoundDispatch &, int64_t layer, const Invocation &)>
+      beforeDispatch;
 };
 
-/// The per-call values of a run.
-struct Invocation {
-  int64_t pos = 0;
-  /// Rows (tokens) of this call that hold real tokens; a prefill chunk's
-  /// padding rows are not computed by rows-limited kernels.
-  int64_t rows = 1;
-};
 
 } // namespace llamac::hal
 

@@ -1,4 +1,6 @@
 // RUN: llama-opt %s --llama-fuse-into-consumers --split-input-file | FileCheck %s
+// RUN: llama-opt %s --llama-fuse-into-consumers=norms=false --split-input-file \
+// RUN:   | FileCheck %s --check-prefix=NONORM
 
 // A norm read only by projections, and RoPEs read only by the cache write
 // and attention, are marked to be recomputed inside those kernels.
@@ -9,6 +11,12 @@
 // CHECK: llama.kv_write
 // CHECK-NOT: llama.recompute
 // CHECK: llama.attention
+// With norms=false (GPTQ's instrumented model, docs/quantization.md) the
+// norm keeps its own kernel, so the projections' input is a buffer; RoPE is
+// still fused.
+// NONORM-LABEL: func.func @layer
+// NONORM: llama.rms_norm %arg0, %arg1 : tensor<1x64xf32>, tensor<64xf32>
+// NONORM: llama.rope %{{.*}} at %arg5 {layout = #llama.rope_layout<interleaved>, llama.recompute}
 func.func @layer(%h: tensor<1x64xf32>, %g: tensor<64xf32>, %wq: tensor<64x64xf32>, %wk: tensor<32x64xf32>,
                  %kc: tensor<2x16x4x8xf32>, %pos: index, %l: index, %vc: tensor<2x16x4x8xf32>) -> tensor<1x8x8xf32> {
   %x = llama.rms_norm %h, %g : tensor<1x64xf32>, tensor<64xf32>

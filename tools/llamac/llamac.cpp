@@ -83,6 +83,19 @@ cl::opt<std::string> groupSize("group-size",
                                cl::desc("int4: columns per scale and zero: 32 | 64 | 128 | 256 "
                                         "(default 128)"),
                                cl::value_desc("N"), cl::init("0"), cl::cat(category));
+cl::opt<std::string> calibration(
+    "calibration",
+    cl::desc("int4-gptq: text whose activations GPTQ weighs the weights' errors by"),
+    cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> calibrationSeparator(
+    "calibration-separator",
+    cl::desc("int4-gptq: lines equal to this split the calibration text into documents, as "
+             "llama-run eval's --separator (default: windows of --max-seq-len tokens)"),
+    cl::value_desc("text"), cl::cat(category));
+cl::opt<std::string> calibrationTokens(
+    "calibration-tokens",
+    cl::desc("int4-gptq: at most this many tokens of the calibration text (default: all)"),
+    cl::value_desc("N"), cl::init("0"), cl::cat(category));
 cl::opt<std::string> maxSeqLen("max-seq-len",
                                cl::desc("Longest sequence a run may ask for (default: "
                                         "min(the model's context, 8192))"),
@@ -289,15 +302,21 @@ int run(int argc, char **argv) {
   options.amx = amx;
   options.quantize = quantize;
   options.intDot = intDot;
+  options.calibration = calibration;
+  if (calibrationSeparator.getNumOccurrences())
+    options.calibrationSeparator = calibrationSeparator.getValue();
   for (auto [flag, text, value] :
        {std::tuple{"--max-seq-len", &maxSeqLen, &options.maxSeqLen},
         std::tuple{"--prefill-tokens", &prefillTokens, &options.prefillTokens},
         std::tuple{"--speculate-k", &speculateK, &options.speculateK},
         std::tuple{"--min-parallel-bytes", &minParallelBytes, &options.minParallelBytes},
         std::tuple{"--group-size", &groupSize, &options.groupSize},
-        std::tuple{"--tp", &tensorParallel, &options.tensorParallel}})
+        std::tuple{"--tp", &tensorParallel, &options.tensorParallel},
+        std::tuple{"--calibration-tokens", &calibrationTokens, &options.calibrationTokens}})
     if (!to_integer(StringRef(text->getValue()), *value, 10) || *value < 0)
       return fail(Twine(flag) + " must be a non-negative integer, got '" + text->getValue() + "'");
+  if (calibrationTokens.getNumOccurrences() && options.calibrationTokens == 0)
+    return fail("--calibration-tokens must be positive, got 0");
   if (groupSize.getNumOccurrences() && options.groupSize == 0)
     return fail("--group-size must be 32, 64, 128 or 256, got 0");
   if (options.tensorParallel == 0)

@@ -196,6 +196,8 @@ absl::Status CpuDevice::run(const Program &program,
                             const Invocation &invocation) {
   std::lock_guard<std::mutex> lock(runMutex);
   return forEachDispatch(program, [&](const BoundDispatch &d, int64_t layer) {
+    if (program.beforeDispatch)
+      program.beforeDispatch(d, layer, invocation);
     return runDispatch(d, invocation, layer);
   });
 }

@@ -241,6 +241,9 @@ absl::StatusOr<void *> GpuDevice::graphFor(const Program &program) {
 
 absl::Status GpuDevice::run(const Program &program,
                             const Invocation &invocation) {
+  if (program.beforeDispatch)
+    return absl::UnimplementedError(
+        "dispatch observers run on the cpu device only (they read host memory)");
   std::lock_guard<std::mutex> lock(streamMutex);
   // Ordered before the launches on the same stream; the kernels read it by
   // address, so the launches (and a captured graph) never change.

@@ -1,0 +1,143 @@
+//===- GptqCalibration.cpp - the calibration run behind int4-gptq ---------===//
+
+#include "compiler/driver/GptqCalibration.h"
+#include "compiler/quantize/Calibration.h"
+#include "compiler/quantize/Gptq.h"
+#include "compiler/support/InputFile.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+#include <chrono>
+#include <memory>
+#include <set>
+
+namespace llamac {
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Removes the instrumented artifact and its directory on every path out.
+struct TemporaryDirectory {
+  llvm::SmallString<128> path;
+  ~TemporaryDirectory() {
+    if (!path.empty())
+      (void)llvm::sys::fs::remove_directories(path);
+  }
+};
+
+} // namespace
+
+llvm::Expected<std::string> readCalibrationText(const CompileOptions &options) {
+  const bool gptq = options.quantize == "int4-gptq";
+  if (!gptq) {
+    if (!options.calibration.empty() || options.calibrationSeparator ||
+        options.calibrationTokens != 0)
+      return makeError("--calibration, --calibration-separator and --calibration-tokens apply "
+                       "to --quantize int4-gptq only");
+    return std::string();
+  }
+  if (options.calibration.empty())
+    return makeError("--quantize int4-gptq needs --calibration FILE: text whose activations "
+                     "GPTQ weighs the weights' errors by");
+  if (options.calibrationSeparator && options.calibrationSeparator->empty())
+    return makeError("--calibration-separator must not be empty");
+  if (options.calibrationTokens < 0)
+    return makeError("--calibration-tokens must be positive");
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> file =
+      readInputFile(options.calibration);
+  if (!file)
+    return makeError("calibration text: " + llvm::toString(file.takeError()));
+  std::string text = (*file)->getBuffer().str();
+  if (llvm::StringRef(text).trim().empty())
+    return makeError("calibration text '" + options.calibration + "' is empty");
+  return text;
+}
+
+llvm::Expected<GptqQuantizer> calibrateGptq(const CompileOptions &options,
+                                            const std::string &text,
+                                            llvm::ArrayRef<WeightSpec> table,
+                                            llvm::raw_ostream &log, bool progress) {
+  std::set<std::string> sources;
+  for (const WeightSpec &spec : table)
+    if (spec.quantized && spec.quantized->gptq)
+      sources.insert(spec.quantized->source);
+
+  // The instrumented model: f32, for this machine, norms unfused.
+  TemporaryDirectory dir;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("llamac-calibration", dir.path))
+    return makeError("calibration: cannot create a temporary directory: " + ec.message());
+  llvm::SmallString<128> artifact(dir.path);
+  llvm::sys::path::append(artifact, "instrumented.llamac");
+  CompileOptions instrumented = options;
+  instrumented.output = std::string(artifact);
+  instrumented.target = "cpu";
+  instrumented.chip = "native";
+  instrumented.dtype = "f32";
+  instrumented.kvDtype = "f32";
+  instrumented.quantize = "none";
+  instrumented.groupSize = 0;
+  instrumented.calibration.clear();
+  instrumented.calibrationSeparator.reset();
+  instrumented.calibrationTokens = 0;
+  instrumented.calibrationModel = true;
+  instrumented.speculateK = 0;
+  instrumented.dumpIrAfter.clear();
+  instrumented.summary = false;
+  instrumented.progress = false;
+  if (progress)
+    log << "llamac: calibration: compiling the instrumented f32 model\n";
+  if (llvm::Error err = compileModel(instrumented, log))
+    return makeError("calibration: compiling the instrumented model: " +
+                     llvm::toString(std::move(err)));
+
+  CalibrationOptions calibration;
+  calibration.text = text;
+  calibration.separator = options.calibrationSeparator;
+  calibration.maxTokens = options.calibrationTokens;
+  auto last = std::chrono::steady_clock::now();
+  if (progress)
+    calibration.progress = [&](int64_t done, int64_t total) {
+      auto now = std::chrono::steady_clock::now();
+      if (done != total && now - last < std::chrono::seconds(1))
+        return;
+      last = now;
+      log << llvm::formatv("\rllamac: calibration: {0} / {1} tokens", done, total);
+      if (done == total)
+        log << "\n";
+      log.flush();
+    };
+  llvm::Expected<InputHessians> hessians =
+      collectInputHessians(std::string(artifact), sources, calibration);
+  if (!hessians)
+    return hessians.takeError();
+
+  auto shared = std::make_shared<InputHessians>(std::move(*hessians));
+  return GptqQuantizer([shared, &log, progress](llvm::StringRef source, int64_t layer,
+                                                llvm::ArrayRef<float> w, int64_t rows,
+                                                int64_t k, int64_t group, uint8_t *values,
+                                                uint16_t *scales,
+                                                uint16_t *zeros) -> llvm::Error {
+    const std::vector<double> *h = shared->find(source, layer);
+    std::string where = layer < 0 ? source.str() : llvm::formatv("{0}[{1}]", source, layer).str();
+    if (!h)
+      return makeError("calibration: no kernel of the instrumented model multiplied " + where);
+    if (static_cast<int64_t>(h->size()) != k * k)
+      return makeError("calibration: the inputs of " + where + " are not " +
+                       std::to_string(k) + " wide");
+    if (progress) {
+      log << "\rllamac: GPTQ " << where << "\x1b[K";
+      log.flush();
+    }
+    if (llvm::Error err = quant::quantizeInt4Gptq(w, rows, k, group, *h, values, scales, zeros))
+      return makeError(where + ": " + llvm::toString(std::move(err)));
+    return llvm::Error::success();
+  });
+}
+
+} // namespace llamac
