@@ -94,7 +94,7 @@ TEST(OptionsTest, Errors) {
             "--json takes no value");
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--seed", "-3"}),
             "--seed expects a non-negative integer, not '-3'");
-  EXPECT_EQ(errorOf({"m"}), "--prompt or --prompt-file is required");
+  EXPECT_EQ(errorOf({"m"}), "--prompt, --prompt-file or --chat is required");
   EXPECT_THAT(errorOf({"--prompt", "x"}), HasSubstr("no artifact given"));
   EXPECT_THAT(errorOf({"a", "b", "--prompt", "x"}),
               HasSubstr("unexpected argument 'b'"));

@@ -4,7 +4,8 @@
 // command line"): text streams to stdout; statistics go to stderr; `--json`
 // prints one JSON object as the last line of stdout; errors are one
 // `error: ...` line on stderr with exit status 2 for usage errors and 1 for
-// everything else. `llama-run bench` (BenchCommand.cpp), `llama-run eval`
+// everything else. `--chat` (ChatCommand.cpp) prints one JSON object per
+// turn instead. `llama-run bench` (BenchCommand.cpp), `llama-run eval`
 // (EvalCommand.cpp) and `llama-run check` (CheckCommand.cpp) keep the same
 // contract.
 //
@@ -13,6 +14,7 @@
 #include "runtime/api/Session.h"
 #include "runtime/api/Speculative.h"
 #include "tools/llama-run/BenchCommand.h"
+#include "tools/llama-run/ChatCommand.h"
 #include "tools/llama-run/CheckCommand.h"
 #include "tools/llama-run/EvalCommand.h"
 #include "tools/common/ToolErrors.h"
@@ -99,6 +101,8 @@ int run(int argc, char **argv) {
       llamac::Session::create(*model);
   if (!session.ok())
     return fail(1, session.status().message());
+  if (o.chat)
+    return llamac::tools::runChat(o, **model, **session);
   // With --draft or --prompt-lookup, the same session speculates.
   std::unique_ptr<llamac::SpeculativeDecoder> speculative;
   if (o.speculation.enabled()) {
