@@ -72,7 +72,7 @@ llvm::Expected<std::string> chooseChatTemplate(llvm::StringRef checkpointPath,
   if (!chat.ok())
     return llvm::createStringError(
         source + ": " + std::string(chat.status().message()) +
-        (override.empty() ? " (--chat-template plain compiles it without one)" : ""));
+        (override.empty() ? " (--chat-template chooses another)" : ""));
   return name;
 }
 
