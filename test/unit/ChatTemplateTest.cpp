@@ -262,8 +262,9 @@ TEST(ChatTemplateTest, IncrementalRenderingEqualsFullRendering) {
     std::vector<ChatSegment> turns = incremental(*chat, dialog);
     EXPECT_EQ(ChatTemplate::render(turns, "<s>", "</s>"),
               ChatTemplate::render(full, "<s>", "</s>"));
-    if (chat->name() == "llama3") // specials separate every encode call
+    if (chat->name() == "llama3") { // specials separate every encode call
       EXPECT_EQ(chat->encode(turns), chat->encode(full));
+    }
   }
 }
 
