@@ -91,6 +91,32 @@ TEST(ConversationTest, TurnsPrefillOnlyTheirTokensAndAnswerTheWholeDialogue) {
   EXPECT_EQ((*conversation)->turns(), 2);
 }
 
+TEST(ConversationTest, AnInterruptedAnswerIsClosedAndTheDialogueGoesOn) {
+  // Ctrl-C in llama-run makes the callback return false (ChatCommand.cpp).
+  test::FakeModelSpec spec;
+  spec.maxSeqLen = 128;
+  test::TempFile file("conversation-interrupt.llamac", test::fakeModel(spec).bytes());
+  Chat c = open(file.path);
+  ASSERT_TRUE(c.session);
+  auto conversation = Conversation::create(*c.session, *c.chat, "");
+  ASSERT_TRUE(conversation.ok()) << conversation.status();
+  GenerateOptions options;
+  options.maxNewTokens = 10;
+  int seen = 0;
+  auto r1 = (*conversation)->say("Tell me a story.", options,
+                                 [&](int id, std::string_view) { return id < 0 || ++seen < 2; });
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  EXPECT_EQ(r1->stopReason, StopReason::Interrupted);
+  ASSERT_EQ(r1->generatedTokens.size(), 2u);
+  std::vector<int> turn1 = c.chat->encode(*c.chat->userTurn("Tell me a story.", 0, ""));
+  std::vector<int> turn2 = c.chat->encode(*c.chat->userTurn("Go on.", 1, ""));
+  auto r2 = (*conversation)->say("Go on.", options);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(r2->promptTokens, concat({r1->generatedTokens[1], 2}, turn2));
+  std::vector<int> dialogue = concat(concat(turn1, r1->generatedTokens), concat({2}, turn2));
+  EXPECT_EQ(r2->generatedTokens, test::expectedTokens(dialogue, 10, spec.eos));
+}
+
 TEST(ConversationTest, AFullContextIsResourceExhausted) {
   test::FakeModelSpec spec;
   spec.maxSeqLen = 40;
