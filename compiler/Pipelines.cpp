@@ -68,19 +68,37 @@ void buildBufferizePipeline(OpPassManager &pm) {
 }
 
 void buildLlvmPipeline(OpPassManager &pm, const LlvmPipelineOptions &options) {
+  const std::string &amx = options.amx;
+  if (amx != "off" && amx != "variants" && amx != "emulate")
+    llvm::report_fatal_error("llamac: amx must be off, variants or emulate");
+  if (amx != "off") {
+    llama::LlamaAmxLinearOptions tiles;
+    tiles.variants = amx == "variants";
+    pm.addPass(llama::createLlamaAmxLinear(tiles));
+    if (amx == "emulate")
+      pm.addNestedPass<func::FuncOp>(llama::createLlamaEmulateAmx());
+  }
   llama::LlamaVectorizeLinearOptions vectorize;
   vectorize.bf16Dot = options.bf16Dot;
   vectorize.intDot = options.intDot;
   pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear(vectorize));
   // enable-x86vector lowers x86vector.avx512.dot (bf16 dot) to its intrinsic.
-  addUpstream(pm, "func.func(convert-linalg-to-loops),lower-affine,"
-                  "convert-vector-to-scf,convert-vector-to-llvm{enable-x86vector},"
-                  "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-                  "finalize-memref-to-llvm,convert-math-to-llvm,"
-                  "convert-arith-to-llvm,"
-                  "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-                  "convert-cf-to-llvm,convert-index-to-llvm,convert-ub-to-llvm,"
-                  "reconcile-unrealized-casts");
+  // With AMX tiles, enable-amx lowers the tile ops to LLVM's AMX intrinsics;
+  // tiles carried by loops become block arguments, which only the generic
+  // convert-to-llvm (with the amx dialect's type conversion) converts with
+  // the branches.
+  bool tiles = amx == "variants";
+  addUpstream(pm, std::string("func.func(convert-linalg-to-loops),lower-affine,"
+                              "convert-vector-to-scf,convert-vector-to-llvm{enable-x86vector") +
+                      (tiles ? " enable-amx" : "") +
+                      "},"
+                      "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+                      "finalize-memref-to-llvm,convert-math-to-llvm,"
+                      "convert-arith-to-llvm,"
+                      "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1}," +
+                      (tiles ? "convert-to-llvm{filter-dialects=amx,cf}" : "convert-cf-to-llvm") +
+                      ",convert-index-to-llvm,convert-ub-to-llvm,"
+                      "reconcile-unrealized-casts");
 }
 
 void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
@@ -118,15 +136,16 @@ void buildGpuBinaryPipeline(OpPassManager &pm, const GpuBinaryPipelineOptions &o
                       " toolkit=" + options.toolkit + "}");
 }
 
-std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot) {
+std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot, const std::string &amx) {
   return {
       {"linalg", buildLinalgPipeline},
       {"bufferize", buildBufferizePipeline},
       {"llvm",
-       [bf16Dot, intDot](OpPassManager &pm) {
+       [bf16Dot, intDot, amx](OpPassManager &pm) {
          LlvmPipelineOptions options;
          options.bf16Dot = bf16Dot;
          options.intDot = intDot;
+         options.amx = amx;
          buildLlvmPipeline(pm, options);
        }},
   };

@@ -71,6 +71,12 @@ struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
                                      "activations per block of 32 and use vpdpbusd (the chip "
                                      "needs avx512vnni)"),
                       llvm::cl::init(false)};
+  Option<std::string> amx{*this, "amx",
+                          llvm::cl::desc("Prefill linear layers with bf16 weights as AMX tile "
+                                         "GEMMs: off | variants (`<kernel>_amx` clones beside "
+                                         "the kernels) | emulate (the kernels themselves, with "
+                                         "the tile ops as plain vector code: tests)"),
+                          llvm::cl::init("off")};
 };
 
 /// Options of the gpu phase.
@@ -123,8 +129,9 @@ struct Phase {
 };
 
 /// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot` and
-/// `intDot` as LlvmPipelineOptions'.
-std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot = false);
+/// `intDot` and `amx` as LlvmPipelineOptions'.
+std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot = false,
+                                      const std::string &amx = "off");
 
 /// The names `--dump-ir-after` accepts, in order: for a GPU target
 /// (`gpu` true), a CPU target (false), or all of them (nullopt).

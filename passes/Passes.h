@@ -3,6 +3,7 @@
 #ifndef LLAMAC_PASSES_PASSES_H
 #define LLAMAC_PASSES_PASSES_H
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

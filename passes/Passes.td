@@ -139,6 +139,61 @@ def LlamaMemrefCopyToLinalg : Pass<"llama-memref-copy-to-linalg", "::mlir::func:
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LlamaAmxLinear : Pass<"llama-amx-linear", "::mlir::ModuleOp"> {
+  let summary = "Prefill linear layers with bf16 weights as AMX tile GEMMs (tdpbf16ps)";
+  let description = [{
+    Rewrites the bufferized linear layers (`out[n, o] += x[n, k] * w[o, k]`)
+    with bf16 weights of prefill kernels (a dynamic or >= 16 token count, not
+    a `llama.rows_match_step` verify kernel, k >= 32) into `amx` dialect tile
+    loops: the A tile is 16 weight rows x 32 k read straight from the
+    row-major weights; the activations are rounded to bf16 (as with
+    `vdpbf16ps`) and packed once per call into VNNI pairs, per block of 16
+    tokens `[k/2][16 tokens][2]`, zero-padded to whole blocks of 32 tokens;
+    blocks of 32 rows x 32 tokens keep 2 A, 2 B and 4 C tiles (8 tile
+    registers); each C tile (16 rows x 16 tokens, f32) is stored to a
+    scratch tile and added transposed into the destination (which holds the
+    residual or zero). Rows past the last whole block of 32 and the k tail
+    past the last multiple of 32 stay `linalg.generic`s on subviews, for
+    `llama-vectorize-linear`.
+
+    With `variants`, each kernel with such a layer is cloned as `<name>_amx`
+    and only the clone is rewritten (the runtime picks the clone where the
+    CPU has AMX); without it the kernels are rewritten in place (the
+    emulated artifacts of `llama-emulate-amx`).
+  }];
+  let options = [
+    Option<"variants", "variants", "bool", "false",
+           "rewrite `<kernel>_amx` clones instead of the kernels themselves">
+  ];
+  let dependentDialects = [
+    "::mlir::amx::AMXDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def LlamaEmulateAmx : Pass<"llama-emulate-amx", "::mlir::func::FuncOp"> {
+  let summary = "Test-only: AMX tile ops as plain vector code with the same semantics";
+  let description = [{
+    Replaces each `amx` tile by a 2-D vector of the same shape and each tile
+    op by vector code that computes what the instruction does:
+    `tile_zero` a zero vector, `tile_load`/`tile_store` one vector load or
+    store per tile row (rows `stride` apart), `tile_mulf` (`tdpbf16ps`)
+    C[m][n] += A[m][2p] * B[p][2n] + A[m][2p+1] * B[p][2n+1] for each pair p
+    in order, each bf16 product exact in f32 and added with one rounding, as
+    the instruction does. So the tiling, VNNI packing, edges and epilogues of
+    `llama-amx-linear` run, and are tested, on any CPU.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"> {
   let summary = "Lower bufferized linear layers to vector-level loops that stream the weights";
   let description = [{

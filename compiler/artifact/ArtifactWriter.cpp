@@ -64,6 +64,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   meta.target.chip = c.chip;
   meta.target.bf16Dot = c.bf16Dot;
   meta.target.intDot = c.intDot;
+  meta.target.amx = c.amx;
   if (c.targetName == "cpu")
     meta.target.cpuFeatures = c.cpuFeatures;
   meta.tokenizer = {c.tokenizerKind, tokenizerOffset, c.tokenizer.size(),

@@ -37,6 +37,8 @@ struct ArtifactContents {
   bool bf16Dot = false;
   /// int8/int4 linear layers quantize their activations to bytes (vpdpbusd).
   bool intDot = false;
+  /// "", "variants" or "emulated" (runtime/artifact/ArtifactSchema.h).
+  std::string amx;
   /// The serialized tokenizer, of kind `tokenizerKind`.
   std::string tokenizer;
   /// "sentencepiece" or "bpe" (runtime/tokenizer/Tokenizer.h).

@@ -192,6 +192,14 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                                      .Default(std::nullopt);
   if (!intDot)
     return makeError("unknown --int-dot '" + options.intDot + "' (one of: auto, on, off)");
+  std::optional<Amx> amx = llvm::StringSwitch<std::optional<Amx>>(options.amx)
+                               .Case("auto", Amx::Auto)
+                               .Case("on", Amx::On)
+                               .Case("off", Amx::Off)
+                               .Case("emulate", Amx::Emulate)
+                               .Default(std::nullopt);
+  if (!amx)
+    return makeError("unknown --amx '" + options.amx + "' (one of: auto, on, off, emulate)");
 
   if (options.maxSeqLen < 0)
     return makeError("--max-seq-len must be positive");
@@ -419,6 +427,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     codegen.bf16Dot = *bf16Dot;
     // Only quantized weights have anything to multiply as bytes.
     codegen.intDot = quantize == "none" && *intDot == IntDot::Auto ? IntDot::Off : *intDot;
+    // AMX tiles multiply bf16 weights only.
+    codegen.amx = dtype == DType::BF16 && quantize == "none" ? *amx : Amx::Off;
     codegen.afterPhase = dumpIf;
     llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*model, codegen);
     if (!library) {
@@ -429,6 +439,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     contents.cpuFeatures = library->cpuFeatures;
     contents.bf16Dot = library->bf16Dot && dtype == DType::BF16;
     contents.intDot = library->intDot && quantize != "none";
+    contents.amx = library->amx;
     contents.kernelLibrary = std::move(library->sharedObject);
   }
 

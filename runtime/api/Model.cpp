@@ -3,6 +3,8 @@
 #include "runtime/api/Model.h"
 #include "runtime/api/DeviceChoice.h"
 #include "runtime/api/ModelState.h"
+#include "runtime/api/PrefillKernels.h"
+#include "runtime/artifact/ArtifactFormat.h"
 #include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/artifact/KernelChecks.h"
 
@@ -62,6 +64,7 @@ const Tokenizer &Model::tokenizer() const { return *state->tokenizer; }
 int Model::threads() const { return state->threads; }
 int64_t Model::maxSeqLen() const { return state->maxSeqLen; }
 double Model::loadMs() const { return state->loadMs; }
+const std::string &Model::prefillKernels() const { return state->prefillKernels; }
 uint64_t Model::weightBytes() const {
   return runtime::decodeTraffic(state->artifact->metadata()).weightBytesPerStep;
 }
@@ -119,6 +122,10 @@ Model::load(const std::string &path, const ModelOptions &options) {
   code.code = a.kernelBytes();
   code.ptx = a.kernelPtxBytes();
   code.name = path;
+  bool amxRuns = runtime::useAmxVariants(a.target());
+  if (amxRuns)
+    code.variantSuffix = artifact::kAmxVariantSuffix;
+  state->prefillKernels = runtime::prefillKernelsName(a.target(), amxRuns);
   absl::StatusOr<std::unique_ptr<hal::Executable>> kernels =
       state->device->loadExecutable(code);
   if (!kernels.ok())

@@ -90,6 +90,10 @@ public:
   /// artifact's).
   int64_t maxSeqLen() const;
   double loadMs() const;
+  /// The kernels prefill's projections run on (runtime/api/PrefillKernels.h):
+  /// "amx" where an artifact's AMX variants run, "vdpbf16ps" where they fall
+  /// back, ...
+  const std::string &prefillKernels() const;
   /// Bytes of weights one decode step reads (what `weight_bytes` means in
   /// every report: the embedding table counts as the one row it gathers
   /// unless a tied classifier reads it whole).

@@ -29,6 +29,8 @@ struct Model::State {
   std::shared_ptr<hal::Device> device;
   std::unique_ptr<hal::Executable> kernels;
   std::unique_ptr<runtime::DeviceWeights> weights;
+  /// prefillKernelsName(): the path prefill's projections take.
+  std::string prefillKernels;
   int threads = 1;
   int64_t maxSeqLen = 0;
   double loadMs = 0;

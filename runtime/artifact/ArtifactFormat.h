@@ -46,6 +46,9 @@ inline constexpr const char *kSignatureSuffix = "_signature";
 /// signature for each of its kernels. Hand-written libraries (the runtime's
 /// test fixtures) without it are not checked.
 inline constexpr const char *kSignaturesMarker = "llamac_kernel_signatures";
+/// `<kernel>_amx` is the kernel's AMX variant (target.amx "variants"), called
+/// instead of `<kernel>` where the CPU has AMX and the OS grants it.
+inline constexpr const char *kAmxVariantSuffix = "_amx";
 
 } // namespace llamac::artifact
 

@@ -80,6 +80,11 @@ absl::Status checkSections(const ArtifactMetadata &meta, uint64_t fileSize) {
   if (t.name != "cpu" && !t.isGpu())
     return fail("target.name", absl::StrCat("has unknown target '", t.name,
                                             "' (expected cpu, nvvm or rocdl)"));
+  if (!t.amx.empty() && (t.amx != "variants" && t.amx != "emulated"))
+    return fail("target.amx", absl::StrCat("is '", t.amx,
+                                           "' (expected variants or emulated)"));
+  if (!t.amx.empty() && t.name != "cpu")
+    return fail("target.amx", "is only allowed for target 'cpu'");
   RETURN_IF_ERROR(checkRange("tokenizer", meta.tokenizer.offset,
                              meta.tokenizer.size, fileSize));
   RETURN_IF_ERROR(checkRange("kernels", meta.kernels.offset, meta.kernels.size,

@@ -103,6 +103,7 @@ template <class V> void describe(V &v, TargetInfo &t) {
   v.optional("cpu_features", t.cpuFeatures);
   v.optional("bf16_dot", t.bf16Dot);
   v.optional("int_dot", t.intDot);
+  v.optional("amx", t.amx);
 }
 
 /// The byte range of a section; its kind is named by the caller (the

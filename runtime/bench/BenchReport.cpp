@@ -46,6 +46,7 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
       {"chip", r.chip},
       {"bf16_dot", r.bf16Dot},
       {"int_dot", r.intDot},
+      {"prefill_kernels", r.prefillKernels},
       {"artifact_weight_bytes", r.traffic.artifactWeightBytes},
   };
 
@@ -120,7 +121,7 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
 
 std::string benchTable(const BenchResult &r) {
   std::string out = absl::StrFormat(
-      "%s: %lld layers, dim %lld, vocab %lld, %s weights%s, chip %s\n"
+      "%s: %lld layers, dim %lld, vocab %lld, %s weights%s, chip %s, prefill on %s\n"
       "%d threads, %d timed runs each (after one warm-up)\n\n",
       r.artifact, static_cast<long long>(r.model.layers),
       static_cast<long long>(r.model.dim),
@@ -130,7 +131,7 @@ std::string benchTable(const BenchResult &r) {
       : absl::StartsWith(r.chip, "sm_") ? " (mma.sync prefill)"
       : absl::StartsWith(r.chip, "gfx") ? " (MFMA prefill)"
                                         : " (vdpbf16ps)",
-      r.chip,
+      r.chip, r.prefillKernels,
       r.threads, r.repeats);
   out += absl::StrFormat("  %-38s%12s%12s%12s\n", "", "median", "min", "max");
   for (const PrefillMeasurement &m : r.prefill)

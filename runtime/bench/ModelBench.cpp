@@ -131,6 +131,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.chip = model.artifact().target().chip;
   r.bf16Dot = model.artifact().target().bf16Dot;
   r.intDot = model.artifact().target().intDot;
+  r.prefillKernels = model.prefillKernels();
   r.traffic = runtime::decodeTraffic(model.artifact().metadata());
 
   std::vector<int64_t> lengths;

@@ -73,6 +73,8 @@ struct BenchResult {
   bool bf16Dot = false;
   /// quantized linear layers use vpdpbusd on byte activations.
   bool intDot = false;
+  /// The kernels prefill's projections ran on ("amx", "vdpbf16ps", ...).
+  std::string prefillKernels;
   runtime::DecodeTraffic traffic;
 
   std::vector<PrefillMeasurement> prefill;

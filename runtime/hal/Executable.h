@@ -29,6 +29,9 @@ struct ExecutableSource {
   absl::string_view ptx;
   /// The artifact's path, for error messages.
   std::string name;
+  /// CPU: look up `<kernel><variantSuffix>` first, the kernel itself where
+  /// the library has no such variant ("_amx" where the CPU has AMX).
+  std::string variantSuffix;
 };
 
 /// One kernel on its device: a host function (CPU) or a device function

@@ -10,6 +10,7 @@
 #include "compiler/import/Checkpoint.h"
 #include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
+#include "runtime/hal/drivers/cpu/Amx.h"
 #include "test/reference/ReferenceModel.h"
 #include "test/unit/TestData.h"
 
@@ -312,6 +313,56 @@ TEST_P(NarrowWeightsE2E, FreshStartsMatchTheReferencePass) {
   }
 }
 
+/// Prefill chunks longer than a tile in each direction, and not whole tiles
+/// (17, 33 and 50 tokens; AMX blocks are 32 tokens x 32 rows, stories260K's
+/// rows 32, 64, 172 and 512 over k 64 and 172): the last token's logits
+/// against the reference, with the tolerances of the dot path above.
+TEST_P(NarrowWeightsE2E, LongPrefillsMatchTheReferencePass) {
+  auto truth = reference(bf16Dot);
+  ASSERT_TRUE(truth);
+  std::printf("[ prefill  ] %s: prefill_kernels %s\n", GetParam().c_str(),
+              session->model().prefillKernels().c_str());
+  int checks = 0, exact = 0;
+  for (int length : {17, 33, 50})
+    for (int s = 0; s < 4; ++s) {
+      std::vector<int32_t> prompt{1};
+      for (int i = 1; i < length; ++i)
+        prompt.push_back(static_cast<int32_t>((s * 37 + i * 61 + 11) % 509 + 2));
+      std::vector<float> expected;
+      for (size_t i = 0; i < prompt.size(); ++i)
+        expected = truth->forward(prompt[i], static_cast<int64_t>(i));
+      auto logits = fromStart(*session, prompt);
+      ASSERT_TRUE(logits.ok()) << logits.status();
+      float diff = maxAbsDiff(expected, logits->data(), expected.size());
+      EXPECT_LT(diff, bf16Dot ? kFlipBound : kExact) << "prompt of " << length;
+      ++checks;
+      exact += diff < kExact;
+    }
+  // Widened weights round nothing: every check is exact. With bf16-rounded
+  // activations a prompt this long nearly always crosses a rounding
+  // boundary somewhere (measured: 2 of 12 exact with vdpbf16ps, 1 of 12 with
+  // the emulated AMX tiles), so those keep the flip bound alone; the
+  // six-token fresh starts above hold them to the 3/4 exact.
+  std::printf("[ prefill  ] %s: %d of %d long prefills within %g\n", GetParam().c_str(), exact,
+              checks, kExact);
+  if (!bf16Dot)
+    EXPECT_EQ(exact, checks);
+}
+
+/// Which kernels ran prefill: the emulated AMX artifact says so; the
+/// sapphirerapids one runs AMX only where this CPU and Linux allow it, and
+/// its AVX-512 kernels (no SIGILL) elsewhere.
+TEST_P(NarrowWeightsE2E, NamesThePrefillKernels) {
+  std::string name = GetParam();
+  std::string expected = name == "bf16-amx-emulated" ? "amx-emulated"
+                         : name == "bf16-amx"        ? (hal::cpu::amxUsable() ? "amx" : "vdpbf16ps")
+                         : name == "f16" || name == "bf16-widen" ? "avx512"
+                                                                 : "vdpbf16ps";
+  if (!bf16Dot && name == "bf16")
+    expected = "avx512";
+  EXPECT_EQ(session->model().prefillKernels(), expected);
+}
+
 /// f32 weights, keys and values stored in bf16 or f16: the logits follow a
 /// reference pass that rounds the cache the same way, and not one whose cache
 /// is f32. A one-ulp difference in an f32 key (RoPE evaluated in another
@@ -417,7 +468,8 @@ TEST(Llama3RopeE2E, ScaledRopeMatchesTheReferencePass) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Bf16AndF16, NarrowWeightsE2E,
-                         ::testing::Values("bf16", "bf16-widen", "f16"));
+                         ::testing::Values("bf16", "bf16-widen", "f16", "bf16-amx-emulated",
+                                           "bf16-amx"));
 
 INSTANTIATE_TEST_SUITE_P(BothCheckpointForms, StoriesE2E, ::testing::Values("bin", "hf"));
 

@@ -170,6 +170,7 @@ INSTANTIATE_TEST_SUITE_P(CpuArtifacts, VerifyE2E,
                          ::testing::Values("stories260K-bin", "stories260K-hf",
                                            "stories260K-bin-bf16", "stories260K-bin-f16",
                                            "stories260K-bin-bf16-widen",
+                                           "stories260K-bin-bf16-amx-emulated",
                                            "stories260K-bin-kv-bf16", "stories260K-bin-kv-f16",
                                            "synth-stories15m-1layer"),
                          [](const ::testing::TestParamInfo<std::string> &info) {

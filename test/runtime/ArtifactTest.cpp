@@ -302,6 +302,8 @@ TEST(ArtifactTest, WrongFieldType) {
               HasSubstr("model.bos 99 is outside the vocabulary"));
   EXPECT_THAT(editedError([](auto &m) { m["target"]["bf16_dot"] = 1; }),
               HasSubstr("target.bf16_dot must be a boolean"));
+  EXPECT_THAT(editedError([](auto &m) { m["target"]["amx"] = "always"; }),
+              HasSubstr("target.amx is 'always' (expected variants or emulated)"));
 }
 
 TEST(ArtifactTest, WeightSizeMismatch) {

@@ -97,6 +97,10 @@ TEST(BenchCliTest, JsonOnStories260K) {
   EXPECT_EQ(j["model"]["dim"], 64);
   EXPECT_EQ(j["model"]["weight_dtype"], "f32");
   EXPECT_EQ(j["model"]["bf16_dot"], false);
+  // f32 weights: the vector kernels, on this CPU's widest vectors.
+  EXPECT_TRUE(j["model"]["prefill_kernels"] == "avx512" ||
+              j["model"]["prefill_kernels"] == "avx2")
+      << j["model"]["prefill_kernels"];
   const nlohmann::json &s = j["stats"];
   for (const char *key :
        {"decode_tokens_per_s", "decode_gbytes_per_s", "prefill_tokens_per_s",

@@ -13,6 +13,7 @@
 
 #include "runtime/api/Session.h"
 #include "runtime/api/Speculative.h"
+#include "runtime/artifact/Artifact.h"
 #include "tools/llama-run/BenchCommand.h"
 #include "tools/llama-run/ChatCommand.h"
 #include "tools/llama-run/CheckCommand.h"
@@ -154,6 +155,8 @@ int run(int argc, char **argv) {
                     {"prefill_tokens", st.prefillTokens},
                     {"decode_tokens", st.decodeTokens},
                     {"threads", (*model)->threads()}};
+    out["model"] = {{"chip", (*model)->artifact().target().chip},
+                    {"prefill_kernels", (*model)->prefillKernels()}};
     if (const auto &spec = st.speculative)
       out["stats"]["speculative"] = {
           {"draft", spec->draft},

@@ -61,6 +61,13 @@ cl::opt<std::string> intDot(
              "block of 32 and multiply with AVX-512 VNNI vpdpbusd: auto (when the chip has "
              "it) | on | off (dequantize to f32 in registers)"),
     cl::init("auto"), cl::cat(category));
+cl::opt<std::string> amx(
+    "amx",
+    cl::desc("bf16 weights: prefill projections as AMX tile kernels (tdpbf16ps), stored "
+             "beside the AVX-512 ones and called where the CPU has AMX: auto (when the chip "
+             "has it) | on | off | emulate (the prefill kernels are AMX tile loops run as "
+             "plain vector code: tests on any CPU)"),
+    cl::init("auto"), cl::cat(category));
 cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Quantize the projections' weights (docs/quantization.md): none | int8 (per "
@@ -280,6 +287,7 @@ int run(int argc, char **argv) {
   options.dtype = dtype;
   options.kvDtype = kvDtype;
   options.bf16Dot = bf16Dot;
+  options.amx = amx;
   options.quantize = quantize;
   options.intDot = intDot;
   for (auto [flag, text, value] :

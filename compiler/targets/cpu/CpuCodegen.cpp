@@ -91,7 +91,12 @@ void addPackedWrappers(llvm::Module &module,
     }
     b.CreateCall(fn, args);
     b.CreateRetVoid();
+    // An AMX variant takes its kernel's arguments.
+    llvm::StringRef base = fn->getName();
+    base.consume_back(llvm::StringRef(artifact::kAmxVariantSuffix));
     auto signature = signatures.find(fn->getName().str());
+    if (signature == signatures.end())
+      signature = signatures.find(base.str());
     if (signature != signatures.end()) {
       llvm::Constant *text = llvm::ConstantDataArray::getString(ctx, signature->second);
       new llvm::GlobalVariable(module, text->getType(), /*isConstant=*/true,
@@ -101,8 +106,24 @@ void addPackedWrappers(llvm::Module &module,
   }
 }
 
+/// The features only Intel's matrix generations have. An artifact with AMX
+/// variants leaves them out of its other kernels, so that it runs (on those
+/// kernels) on any AVX-512 BF16 CPU, an AMD EPYC included.
+constexpr const char *kMatrixOnlyFeatures = "-amx-tile,-amx-bf16,-amx-int8,-avx512fp16";
+constexpr const char *kAmxFeatures = "+amx-tile,+amx-bf16,+amx-int8";
+
+/// Gives the AMX variants (`<kernel>_amx`) the chip's AMX features, which
+/// the rest of the library is compiled without.
+void enableAmxInVariants(llvm::Module &module, llvm::StringRef baseFeatures) {
+  std::string features = baseFeatures.empty() ? std::string(kAmxFeatures)
+                                              : (baseFeatures + "," + kAmxFeatures).str();
+  for (llvm::Function &fn : module)
+    if (!fn.isDeclaration() && fn.getName().ends_with(artifact::kAmxVariantSuffix))
+      fn.addFnAttr("target-features", features);
+}
+
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(const std::string &chip) {
+createTargetMachine(const std::string &chip, llvm::StringRef extraFeatures = "") {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::Triple triple(llvm::sys::getProcessTriple());
@@ -116,6 +137,8 @@ createTargetMachine(const std::string &chip) {
     for (auto &feature : llvm::sys::getHostCPUFeatures())
       features += (feature.second ? "+" : "-") + feature.first().str() + ",";
   }
+  if (!extraFeatures.empty())
+    features += extraFeatures.str();
   std::unique_ptr<llvm::MCSubtargetInfo> probe(target->createMCSubtargetInfo(triple, "", ""));
   if (!probe || !probe->isCPUStringValid(cpu))
     return makeError("unknown --chip '" + chip + "' for " + triple.str());
@@ -145,6 +168,26 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
                      (*tm)->getTargetCPU() + "' has none");
   bool intDot = options.intDot == IntDot::On ||
                 (options.intDot == IntDot::Auto && chipHasIntDot);
+  // AMX tiles round the activations to bf16 as vdpbf16ps does, so the
+  // variants and the kernels they replace agree on the numerics.
+  bool chipHasAmx = (*tm)->getMCSubtargetInfo()->checkFeatures("+amx-tile,+amx-bf16");
+  if (options.amx == Amx::On && !chipHasAmx)
+    return makeError("--amx=on needs a chip with AMX (amx-tile, amx-bf16); '" +
+                     (*tm)->getTargetCPU() + "' has none");
+  if ((options.amx == Amx::On || options.amx == Amx::Emulate) && !bf16Dot)
+    return makeError("--amx=" + std::string(options.amx == Amx::On ? "on" : "emulate") +
+                     " rounds activations to bf16 like --bf16-dot: it needs --bf16-dot on "
+                     "a chip with AVX-512 BF16");
+  std::string amx = options.amx == Amx::Emulate ? "emulate"
+                    : (options.amx == Amx::On ||
+                       (options.amx == Amx::Auto && chipHasAmx && bf16Dot))
+                        ? "variants"
+                        : "off";
+  if (amx == "variants") {
+    tm = createTargetMachine(options.chip, kMatrixOnlyFeatures);
+    if (!tm)
+      return tm.takeError();
+  }
 
   // Read before lowering, which need not keep function attributes.
   std::map<std::string, std::string> signatures;
@@ -153,7 +196,7 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
       signatures[fn.getName().str()] = signature.str();
   });
 
-  for (const Phase &phase : getCpuKernelPhases(bf16Dot, intDot)) {
+  for (const Phase &phase : getCpuKernelPhases(bf16Dot, intDot, amx)) {
     PassManager pm(kernels.getContext());
     phase.build(pm);
     if (failed(pm.run(kernels)))
@@ -171,6 +214,8 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   module->setTargetTriple((*tm)->getTargetTriple());
   module->setDataLayout((*tm)->createDataLayout());
   addPackedWrappers(*module, signatures);
+  if (amx == "variants")
+    enableAmxInVariants(*module, (*tm)->getTargetFeatureString());
   if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(module.get()))
     return std::move(err);
 
@@ -225,6 +270,13 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   // the dot path was chosen; the runtime refuses the artifact without it.
   library.bf16Dot = bf16Dot;
   library.intDot = intDot;
+  // Kernels without bf16 prefill projections have no variant to call.
+  bool anyVariant = llvm::any_of(*module, [](const llvm::Function &fn) {
+    return fn.getName().ends_with(artifact::kAmxVariantSuffix);
+  });
+  library.amx = amx == "variants" ? (anyVariant ? "variants" : "")
+                : amx == "emulate" ? "emulated"
+                                   : "";
   return library;
 }
 

@@ -20,6 +20,13 @@ enum class Bf16Dot { Auto, On, Off };
 /// activations to bytes and use vpdpbusd (`llamac compile --int-dot`).
 enum class IntDot { Auto, On, Off };
 
+/// Whether prefill linear layers with bf16 weights also get AMX tile kernels
+/// (`llamac compile --amx`): Auto and On add `<kernel>_amx` variants, which
+/// the runtime calls where the CPU has AMX; Emulate makes the prefill
+/// kernels themselves AMX tile loops with the tile ops as plain vector code
+/// (tests on machines without AMX).
+enum class Amx { Auto, On, Off, Emulate };
+
 struct CpuCodegenOptions {
   /// "native" (the compiling machine) or an LLVM CPU name such as x86-64-v3.
   std::string chip = "native";
@@ -28,6 +35,9 @@ struct CpuCodegenOptions {
   /// Auto: on when the chip has avx512vnni (and avx512bw). On fails for a
   /// chip without them.
   IntDot intDot = IntDot::Auto;
+  /// Auto: variants when the chip has AMX-BF16 and bf16 dots are on. On
+  /// fails for a chip without it.
+  Amx amx = Amx::Auto;
   /// Called with the kernel module after each named phase ("linalg",
   /// "bufferize", "llvm") so that --dump-ir-after can print it.
   std::function<void(llvm::StringRef phase, mlir::ModuleOp)> afterPhase;
@@ -43,6 +53,9 @@ struct CpuKernelLibrary {
   bool bf16Dot = false;
   /// The kernels of quantized linear layers use vpdpbusd (byte activations).
   bool intDot = false;
+  /// "" (no AMX), "variants" (`<kernel>_amx` beside the kernels; they need
+  /// amx_tile and amx_bf16, which cpuFeatures leaves out) or "emulated".
+  std::string amx;
 };
 
 /// Lowers the kernel module (llama dialect, from partitionIntoKernels) to

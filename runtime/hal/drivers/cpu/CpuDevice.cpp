@@ -47,10 +47,14 @@ private:
 /// The artifact's kernel library, dlopen'ed from memory.
 class CpuExecutable : public Executable {
 public:
-  explicit CpuExecutable(std::unique_ptr<runtime::KernelLibrary> library)
-      : library(std::move(library)) {}
+  CpuExecutable(std::unique_ptr<runtime::KernelLibrary> library, std::string variantSuffix)
+      : library(std::move(library)), variantSuffix(std::move(variantSuffix)) {}
   absl::StatusOr<KernelHandle> lookup(absl::string_view kernel) const override {
-    absl::StatusOr<runtime::PackedKernelFn> fn = library->lookup(kernel);
+    absl::StatusOr<runtime::PackedKernelFn> fn = absl::NotFoundError("");
+    if (!variantSuffix.empty())
+      fn = library->lookup(absl::StrCat(kernel, variantSuffix));
+    if (!fn.ok())
+      fn = library->lookup(kernel);
     if (!fn.ok())
       return fn.status();
     KernelHandle handle;
@@ -63,6 +67,7 @@ public:
 
 private:
   std::unique_ptr<runtime::KernelLibrary> library;
+  std::string variantSuffix;
 };
 
 /// One kernel argument's storage: args[i] points at one of these.
@@ -130,7 +135,7 @@ CpuDevice::loadExecutable(const ExecutableSource &source) {
       runtime::KernelLibrary::load(source.code, source.name);
   if (!library.ok())
     return library.status();
-  return std::unique_ptr<Executable>(new CpuExecutable(std::move(*library)));
+  return std::unique_ptr<Executable>(new CpuExecutable(std::move(*library), source.variantSuffix));
 }
 
 absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &invocation,

@@ -1,0 +1,59 @@
+//===- Amx.cpp - whether this process may run AMX tile kernels ------------===//
+
+#include "runtime/hal/drivers/cpu/Amx.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace llamac::hal::cpu {
+
+namespace {
+// From the kernel's arch/x86/include/uapi/asm/prctl.h and fpu/types.h.
+constexpr int kArchGetXcompPerm = 0x1022;
+constexpr int kArchReqXcompPerm = 0x1023;
+constexpr int kXfeatureXtiledata = 18;
+} // namespace
+
+bool cpuidReportsAmxBf16() {
+#if defined(__x86_64__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+    return false;
+  bool amxBf16 = edx & (1u << 22), amxTile = edx & (1u << 24);
+  return amxBf16 && amxTile;
+#else
+  return false;
+#endif
+}
+
+bool requestAmxPermission() {
+#if defined(__x86_64__)
+  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0)
+    return false;
+  // Granted: the permitted features now include the tile data.
+  unsigned long long permitted = 0;
+  if (syscall(SYS_arch_prctl, kArchGetXcompPerm, &permitted) != 0)
+    return false;
+  return permitted & (1ull << kXfeatureXtiledata);
+#else
+  return false;
+#endif
+}
+
+bool amxUsable() {
+  static const bool usable = [] {
+    const char *setting = std::getenv("LLAMAC_AMX");
+    if (setting && std::strcmp(setting, "off") == 0)
+      return false;
+    return cpuidReportsAmxBf16() && requestAmxPermission();
+  }();
+  return usable;
+}
+
+} // namespace llamac::hal::cpu
