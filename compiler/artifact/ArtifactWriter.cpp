@@ -71,6 +71,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     meta.target.cpuFeatures = c.cpuFeatures;
   meta.tokenizer = {c.tokenizerKind, tokenizerOffset, c.tokenizer.size(),
                     artifact::checksum(c.tokenizer.data(), c.tokenizer.size())};
+  meta.chatTemplate = c.chatTemplate;
   meta.kernelSignatures = c.kernelSignatures;
   meta.kernels = {c.kernelFormat, kernelsOffset, c.kernelLibrary.size(),
                   artifact::checksum(c.kernelLibrary.data(), c.kernelLibrary.size())};

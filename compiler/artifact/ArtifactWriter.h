@@ -44,6 +44,8 @@ struct ArtifactContents {
   std::string tokenizer;
   /// "sentencepiece" or "bpe" (runtime/tokenizer/Tokenizer.h).
   std::string tokenizerKind = "sentencepiece";
+  /// The chat template's name (runtime/chat/ChatTemplate.h).
+  std::string chatTemplate = "plain";
   std::string kernelLibrary;
   /// "elf-shared-object" (cpu), "cubin" (nvvm) or "hsaco" (rocdl).
   std::string kernelFormat = "elf-shared-object";

@@ -15,6 +15,7 @@
 #include "dialects/llama/LlamaOps.h"
 #include "passes/Passes.h"
 #include "runtime/artifact/ModelLimits.h"
+#include "runtime/chat/ChatTemplate.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -170,6 +171,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (!calibrationText)
     return calibrationText.takeError();
 
+  // A misspelt template name is known before anything is read.
+  if (!options.chatTemplate.empty()) {
+    if (!isChatTemplateName(options.chatTemplate))
+      return makeError("unknown --chat-template '" + options.chatTemplate + "' (known: " +
+                       chatTemplateNameList() + ")");
+  }
+
   // Refuse an output that cannot be written safely before any work: the
   // input itself, a device, a FIFO or a directory. The checkpoint's other
   // files are known after the import.
@@ -178,7 +186,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
 
   Progress progress(log, options.progress);
   progress.phase("importing " + options.input);
-  llvm::Expected<Checkpoint> ckpt = importCheckpoint(options.input, options.tokenizer);
+  llvm::Expected<Checkpoint> ckpt = importCheckpoint(options.input, options.tokenizer, options.chatTemplate);
   if (!ckpt)
     return ckpt.takeError();
   for (const std::string &warning : ckpt->warnings)
@@ -506,6 +514,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.config = config;
   contents.tokenizer = std::move(ckpt->tokenizerBytes);
   contents.tokenizerKind = ckpt->tokenizerKind;
+  contents.chatTemplate = ckpt->chatTemplate;
   contents.inputFiles = ckpt->files;
   contents.weights = &ckpt->weights;
   contents.weightTable = std::move(*weightTable);

@@ -20,6 +20,9 @@ struct CompileOptions {
   std::string input;
   std::string output;
   std::string tokenizer;      ///< overrides the tokenizer beside the checkpoint
+  /// llama3 | llama2 | chatml | plain; empty = recognized from the
+  /// checkpoint (docs/chat.md).
+  std::string chatTemplate;
   std::string target = "cpu";
   std::string chip = "native"; ///< cpu: native or an LLVM CPU; GPU: sm_90, gfx942, ...
   std::string toolkit;        ///< nvvm: the CUDA toolkit (default: $CUDA_HOME, /usr/local/cuda)

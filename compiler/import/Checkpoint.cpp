@@ -2,6 +2,7 @@
 
 #include "compiler/import/Checkpoint.h"
 
+#include "compiler/import/ChatTemplateChoice.h"
 #include "compiler/import/HFCheckpoint.h"
 #include "compiler/import/Llama2cCheckpoint.h"
 #include "compiler/support/InputFile.h"
@@ -29,7 +30,8 @@ loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
 }
 
 llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
-                                            llvm::StringRef tokenizerOverride) {
+                                            llvm::StringRef tokenizerOverride,
+                                            llvm::StringRef chatTemplateOverride) {
   if (!llvm::sys::fs::exists(path))
     return llvm::createStringError(path + ": no such file or directory");
   auto checkpoint = llvm::sys::fs::is_directory(path)
@@ -48,6 +50,11 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
     return loaded.takeError();
   checkpoint->tokenizerBytes = (*loaded)->serialized();
   checkpoint->tokenizerKind = std::string((*loaded)->kind());
+  llvm::Expected<std::string> chat =
+      chooseChatTemplate(path, **loaded, chatTemplateOverride, checkpoint->files);
+  if (!chat)
+    return chat.takeError();
+  checkpoint->chatTemplate = std::move(*chat);
   return checkpoint;
 }
 

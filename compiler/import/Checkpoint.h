@@ -36,6 +36,8 @@ struct Checkpoint {
   std::string tokenizerBytes;
   /// "sentencepiece" or "bpe": the artifact's tokenizer.kind.
   std::string tokenizerKind;
+  /// The chat template's name (ChatTemplateChoice.h).
+  std::string chatTemplate;
   /// Every file the import read (config, weights, tokenizer): what an
   /// output must never overwrite.
   std::vector<std::string> files;
@@ -47,11 +49,13 @@ struct Checkpoint {
 /// Imports a Hugging Face checkpoint directory (the path is a directory) or
 /// a llama2.c `.bin` (a file), then reads the tokenizer (a regular file of
 /// at most kMaxTokenizerFileBytes) and checks that its vocabulary size
-/// equals the model's. `tokenizerOverride`, if not empty, replaces the
-/// tokenizer found beside the checkpoint. Errors are one line, naming the
-/// file and the problem.
+/// equals the model's, and chooses the chat template (chooseChatTemplate).
+/// `tokenizerOverride`, if not empty, replaces the tokenizer found beside
+/// the checkpoint; `chatTemplateOverride` the chat template. Errors are one
+/// line, naming the file and the problem.
 llvm::Expected<Checkpoint>
-importCheckpoint(llvm::StringRef path, llvm::StringRef tokenizerOverride = "");
+importCheckpoint(llvm::StringRef path, llvm::StringRef tokenizerOverride = "",
+                 llvm::StringRef chatTemplateOverride = "");
 
 /// Loads the tokenizer file's `bytes` (read from `tokenizerPath`), its kind
 /// told by its content (Tokenizer::loadFromSerialized), and checks its

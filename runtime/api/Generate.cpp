@@ -12,6 +12,8 @@
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/generate/Sampler.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace llamac {
 
 std::string_view stopReasonName(StopReason reason) {
@@ -53,9 +55,25 @@ Session::generate(absl::Span<const int> promptTokens, const GenerateOptions &opt
 }
 
 absl::StatusOr<GenerateResult>
+Session::continueWith(absl::Span<const int> tokens, const GenerateOptions &options,
+                      const TokenCallback &callback) {
+  GenerationClock::time_point start = GenerationClock::now();
+  if (absl::Status s = checkGenerateOptions(options); !s.ok())
+    return s;
+  const int64_t left = maxSeqLen() - position();
+  if (static_cast<int64_t>(tokens.size()) > left)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        tokens.size(), " tokens do not fit: the session holds ", position(), " of its ",
+        maxSeqLen(), " positions"));
+  if (absl::Status s = checkPromptTokens(model(), tokens, left); !s.ok())
+    return s;
+  return generateFrom(tokens, options, callback, start, /*newSequence=*/false);
+}
+
+absl::StatusOr<GenerateResult>
 Session::generateFrom(absl::Span<const int> promptTokens, const GenerateOptions &options,
                       const TokenCallback &callback,
-                      std::chrono::steady_clock::time_point start) {
+                      std::chrono::steady_clock::time_point start, bool newSequence) {
   const Model &m = model();
   const runtime::ModelInfo &info = m.info();
   GenerateResult result;
@@ -67,8 +85,9 @@ Session::generateFrom(absl::Span<const int> promptTokens, const GenerateOptions 
   const int64_t n = static_cast<int64_t>(ids.size());
 
   // A new sequence: what the session held before is overwritten.
-  if (absl::Status s = truncate(0); !s.ok())
-    return s;
+  if (newSequence)
+    if (absl::Status s = truncate(0); !s.ok())
+      return s;
   GenerationClock::time_point prefillStart = GenerationClock::now();
   std::vector<int32_t> ids32(ids.begin(), ids.end());
   absl::StatusOr<const float *> prefilled = run(ids32, nullptr);
@@ -77,7 +96,7 @@ Session::generateFrom(absl::Span<const int> promptTokens, const GenerateOptions 
   const float *logits = *prefilled;
   // The position of the next sampled token; position() lags it by one
   // until that token is fed back.
-  int64_t pos = n;
+  int64_t pos = position();
   result.stats.prefillMs = msSince(prefillStart);
   result.stats.prefillTokens = n;
 

@@ -28,6 +28,9 @@ struct GenerateOptions {
   float topP = 1.0f;
   /// Same seed, same options, same artifact -> same text.
   uint64_t seed = 0;
+  /// Ids that end generation besides the model's end-of-sequence ids (a
+  /// chat template's end of turn, ChatTemplate::stopIds).
+  std::vector<int> stopTokens;
 };
 
 enum class StopReason { EndOfSequence, MaxNewTokens, MaxSeqLen, Interrupted };
@@ -87,7 +90,8 @@ struct GenerateStats {
 };
 
 struct GenerateResult {
-  std::vector<int> promptTokens;    ///< BOS first
+  /// BOS first; for Session::continueWith, the tokens it appended.
+  std::vector<int> promptTokens;
   std::vector<int> generatedTokens; ///< without the end-of-sequence token
   std::string text;                 ///< generated text only
   StopReason stopReason = StopReason::MaxNewTokens;

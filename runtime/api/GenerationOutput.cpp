@@ -77,7 +77,9 @@ bool GenerationOutput::roomFor(int64_t pos) {
 
 bool GenerationOutput::take(int64_t id) {
   const std::vector<int64_t> &eos = model.info().eos;
-  if (std::find(eos.begin(), eos.end(), id) != eos.end()) {
+  const std::vector<int> &stops = options.stopTokens;
+  if (std::find(eos.begin(), eos.end(), id) != eos.end() ||
+      std::find(stops.begin(), stops.end(), id) != stops.end()) {
     result.stopReason = StopReason::EndOfSequence;
     return false;
   }

@@ -131,6 +131,16 @@ public:
                                           const GenerateOptions &options,
                                           const TokenCallback &callback = {});
 
+  /// Continues the sequence the session holds: appends `tokens` at
+  /// position() (a conversation's new turn) and then samples as generate
+  /// does, stopping also on options.stopTokens. Nothing before position()
+  /// is run again: the stats' prefillTokens counts `tokens` only. On return
+  /// the session holds as after generate. Errors (no tokens, an id outside
+  /// the vocabulary, more tokens than positions left) leave it as it was.
+  absl::StatusOr<GenerateResult> continueWith(absl::Span<const int> tokens,
+                                              const GenerateOptions &options,
+                                              const TokenCallback &callback = {});
+
   const Model &model() const;
 
   /// Calls `observer` before every kernel launch of every entry point, with
@@ -152,11 +162,13 @@ private:
   /// Checks that `n` tokens (ids) can be appended at position().
   absl::Status checkAppend(absl::Span<const int32_t> ids) const;
   /// generate's loop after the prompt is tokenized and checked; `start`
-  /// is where time to first token counts from.
+  /// is where time to first token counts from. A new sequence starts at
+  /// position 0; otherwise the prompt is appended at position().
   absl::StatusOr<GenerateResult> generateFrom(absl::Span<const int> promptTokens,
                                               const GenerateOptions &options,
                                               const TokenCallback &callback,
-                                              std::chrono::steady_clock::time_point start);
+                                              std::chrono::steady_clock::time_point start,
+                                              bool newSequence = true);
   /// How long `create` took (generate reports it as part of loading).
   double createMs() const;
   std::unique_ptr<State> state;

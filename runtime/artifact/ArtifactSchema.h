@@ -226,6 +226,10 @@ struct ArtifactMetadata {
   ModelInfo model;
   TargetInfo target;
   SectionInfo tokenizer;
+  /// The chat template `llama-run --chat` uses (runtime/chat/ChatTemplate.h:
+  /// "llama3", "llama2", "chatml", "plain"); empty in artifacts written
+  /// before templates were recorded, which chat as "plain".
+  std::string chatTemplate;
   SectionInfo kernels;
   /// NVVM: the kernels as PTX text, JIT-compiled by a GPU that cannot load
   /// the cubin.

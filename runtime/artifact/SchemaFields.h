@@ -209,6 +209,7 @@ template <class V> void describe(V &v, ArtifactMetadata &m) {
   v.field("target", m.target);
   v.object("tokenizer", [&](auto &s) {
     s.field("kind", m.tokenizer.kind);
+    s.optional("chat_template", m.chatTemplate);
     describeRange(s, m.tokenizer);
   });
   v.field("kernels", m.kernels);

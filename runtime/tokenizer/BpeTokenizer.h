@@ -61,8 +61,7 @@ public:
   /// The ids of one pre-tokenized piece (no special tokens, no regex).
   void encodePiece(std::string_view piece, std::vector<int> &ids) const;
 
-  /// The id of the special token `text`, or -1.
-  int specialId(std::string_view text) const;
+  int specialId(std::string_view text) const override;
 
 private:
   BpeTokenizer() = default;

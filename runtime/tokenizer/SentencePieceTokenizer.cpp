@@ -56,6 +56,14 @@ bool SentencePieceTokenizer::isSpecial(int id) const {
 }
 
 /// Parses a byte-fallback piece "<0xNN>".
+int SentencePieceTokenizer::specialId(std::string_view name) const {
+  // Only chat templates ask, once per conversation: a scan is enough.
+  for (int id = 0; id < vocabSize(); ++id)
+    if (model->isControl(id) && model->piece(id) == name)
+      return id;
+  return -1;
+}
+
 static int parseBytePiece(const std::string &piece) {
   if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>')
     return -1;

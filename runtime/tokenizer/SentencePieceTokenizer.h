@@ -33,6 +33,7 @@ public:
   std::string pieceBytes(int id) const override;
   bool dropsDummyPrefix() const override { return true; }
   bool isSpecial(int id) const override;
+  int specialId(std::string_view name) const override;
   int vocabSize() const override;
   int bosId() const override;
   int eosId() const override;

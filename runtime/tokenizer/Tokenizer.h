@@ -67,6 +67,11 @@ public:
   /// True for ids that are special (control) tokens.
   virtual bool isSpecial(int id) const = 0;
 
+  /// The id of the special token named `name` (`<|eot_id|>`, `<s>`), or -1
+  /// if there is none: how chat templates put specials in as ids, never by
+  /// parsing text.
+  virtual int specialId(std::string_view name) const = 0;
+
   virtual int vocabSize() const = 0;
   virtual int bosId() const = 0;
   /// The end-of-text id, or -1 if there is none.

@@ -125,6 +125,7 @@ TEST(MetadataJsonTest, EveryFieldSurvivesAWriteAndARead) {
   ArtifactMetadata m = cpuMetadata();
   m.target.cpuFeatures = {"avx512f", "avx512_bf16"};
   m.target.bf16Dot = true;
+  m.chatTemplate = "llama3";
   m.kernelsPtx = SectionInfo{"ptx", 16384, 7, ~uint64_t(0)}; // nvvm only
   m.target.name = "nvvm";
   m.kernels.kind = "cubin";
@@ -163,6 +164,7 @@ TEST(MetadataJsonTest, EveryFieldSurvivesAWriteAndARead) {
   EXPECT_EQ(back->tokenizer.offset, 4096u);
   EXPECT_EQ(back->tokenizer.size, 10u);
   EXPECT_EQ(back->tokenizer.checksum, 0x1u);
+  EXPECT_EQ(back->chatTemplate, "llama3");
   EXPECT_EQ(back->kernels.checksum, 0xfedcba9876543210u);
   EXPECT_EQ(back->kernels.kind, "cubin");
   ASSERT_TRUE(back->kernelsPtx.has_value());

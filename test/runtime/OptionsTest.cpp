@@ -1,9 +1,12 @@
 //===- OptionsTest.cpp - llama-run's flags --------------------------------===//
 
+#include "tools/llama-run/ChatInput.h"
 #include "tools/llama-run/Options.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 namespace llamac::tools {
 namespace {
@@ -94,13 +97,56 @@ TEST(OptionsTest, Errors) {
             "--json takes no value");
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--seed", "-3"}),
             "--seed expects a non-negative integer, not '-3'");
-  EXPECT_EQ(errorOf({"m"}), "--prompt or --prompt-file is required");
+  EXPECT_EQ(errorOf({"m"}), "--prompt, --prompt-file or --chat is required");
   EXPECT_THAT(errorOf({"--prompt", "x"}), HasSubstr("no artifact given"));
   EXPECT_THAT(errorOf({"a", "b", "--prompt", "x"}),
               HasSubstr("unexpected argument 'b'"));
   EXPECT_THAT(
       errorOf({"m", "--prompt", "x", "--max-seq-len", "99999999999999999999"}),
       HasSubstr("expects an integer"));
+}
+
+TEST(OptionsTest, ChatFlags) {
+  auto o = parse({"m.llamac", "--chat", "--system", "Be brief.", "--chat-template=chatml"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->chat);
+  EXPECT_EQ(o->system, "Be brief.");
+  EXPECT_EQ(o->chatTemplate, "chatml");
+  EXPECT_EQ(errorOf({"m", "--chat", "--chat-template", "vicuna"}),
+            "unknown chat template 'vicuna' (known: llama3, llama2, chatml, plain)");
+  EXPECT_EQ(errorOf({"m", "--chat", "--prompt", "Hi"}),
+            "--chat reads its turns from standard input: give no --prompt or --prompt-file "
+            "(--system sets a system prompt)");
+  EXPECT_EQ(errorOf({"m", "--prompt", "Hi", "--system", "s"}),
+            "--system and --chat-template need --chat");
+  EXPECT_EQ(errorOf({"m", "--chat", "--prompt-lookup"}),
+            "--chat does not speculate: give no --draft or --prompt-lookup");
+}
+
+/// The turns readChatTurn gives for `input`.
+std::vector<std::string> turnsOf(const std::string &input) {
+  std::FILE *in = fmemopen(const_cast<char *>(input.data()), input.size(), "r");
+  std::vector<std::string> turns;
+  for (;;) {
+    absl::StatusOr<std::optional<std::string>> turn = readChatTurn(in);
+    EXPECT_TRUE(turn.ok()) << turn.status();
+    if (!turn.ok() || !*turn)
+      break;
+    turns.push_back(**turn);
+  }
+  std::fclose(in);
+  return turns;
+}
+
+TEST(ChatInputTest, OneTurnPerLineBackslashContinues) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(turnsOf("Hello\nHow are you?\n"), (V{"Hello", "How are you?"}));
+  EXPECT_EQ(turnsOf("no newline at the end"), (V{"no newline at the end"}));
+  EXPECT_EQ(turnsOf("\n\nafter empty lines\r\n\n"), (V{"after empty lines"}));
+  EXPECT_EQ(turnsOf("first line\\\nsecond line\nnext turn\n"),
+            (V{"first line\nsecond line", "next turn"}));
+  EXPECT_EQ(turnsOf("continued to the end\\\n"), (V{"continued to the end\n"}));
+  EXPECT_EQ(turnsOf(""), V{});
 }
 
 TEST(OptionsTest, SpeculativeDecodingFlags) {

@@ -2,6 +2,7 @@
 
 #include "tools/llama-run/Options.h"
 #include "tools/llama-run/Flags.h"
+#include "runtime/chat/ChatTemplate.h"
 #include "runtime/hal/Device.h"
 
 #include "absl/strings/numbers.h"
@@ -15,6 +16,7 @@ namespace llamac::tools {
 
 std::string usage() {
   return R"(usage: llama-run <artifact> --prompt TEXT [options]
+       llama-run <artifact> --chat [--system TEXT] [options]
        llama-run bench <artifact> [bench options]  (see llama-run bench --help)
        llama-run check <artifact>
        llama-run eval <artifact> --text FILE [eval options]  (see llama-run eval --help)
@@ -28,8 +30,16 @@ it is intact).
 options:
   --prompt TEXT          text to continue; `-` reads standard input
   --prompt-file F        text to continue, read from file F (one of
-                         --prompt and --prompt-file is required)
-  --max-new-tokens N     stop after N generated tokens (default 256)
+                         --prompt, --prompt-file and --chat is required)
+  --chat                 a conversation: one user turn per line of standard
+                         input (a line ending in \ continues on the next),
+                         each answer streamed on its own line; ends at end
+                         of input (docs/chat.md)
+  --system TEXT          --chat: the system prompt
+  --chat-template NAME   --chat: llama3, llama2, chatml or plain instead of
+                         the template the artifact records
+  --max-new-tokens N     stop after N generated tokens (default 256; --chat:
+                         per answer)
   --temperature T        0 = greedy (default); > 0 samples
   --top-k K              sample among the K most likely tokens (0 = all)
   --top-p P              nucleus sampling, P in (0, 1] (default 1)
@@ -114,6 +124,15 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
       return text.status();
     o.prompt = std::move(*text);
     o.hasPrompt = true;
+  } else if (name == "--chat") {
+    o.chat = true;
+  } else if (name == "--system") {
+    o.system = value;
+  } else if (name == "--chat-template") {
+    if (!isChatTemplateName(value))
+      return usageError(absl::StrCat("unknown chat template '", value, "' (known: ",
+                                     chatTemplateNameList(), ")"));
+    o.chatTemplate = value;
   } else if (name == "--max-new-tokens") {
     absl::StatusOr<int64_t> v = parseIntFlag(name, value, 0, kMax);
     if (!v.ok())
@@ -169,9 +188,10 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
 absl::StatusOr<RunOptions>
 parseRunOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = [] {
-    FlagSpec spec{{"--help", "--json", "--quiet", "--verify"},
+    FlagSpec spec{{"--help", "--json", "--quiet", "--verify", "--chat"},
                   {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k",
-                   "--top-p", "--seed", "--threads", "--max-seq-len", "--device"}};
+                   "--top-p", "--seed", "--threads", "--max-seq-len", "--device", "--system",
+                   "--chat-template"}};
     for (const std::string &name : speculationBoolFlags())
       spec.boolFlags.push_back(name);
     for (const std::string &name : speculationValueFlags())
@@ -191,8 +211,20 @@ parseRunOptions(const std::vector<std::string> &args) {
   if (o.artifact.empty())
     return usageError("no artifact given (usage: llama-run <artifact> "
                       "--prompt TEXT ...; see --help)");
+  if (o.chat) {
+    // The turns come from standard input; a prompt would be a second,
+    // competing source (a system prompt is --system).
+    if (o.hasPrompt)
+      return usageError("--chat reads its turns from standard input: give no --prompt or "
+                        "--prompt-file (--system sets a system prompt)");
+    if (o.speculation.enabled())
+      return usageError("--chat does not speculate: give no --draft or --prompt-lookup");
+    return o;
+  }
+  if (!o.system.empty() || !o.chatTemplate.empty())
+    return usageError("--system and --chat-template need --chat");
   if (!o.hasPrompt)
-    return usageError("--prompt or --prompt-file is required");
+    return usageError("--prompt, --prompt-file or --chat is required");
   if (absl::Status s = checkSpeculationFlags(o.speculation); !s.ok())
     return s;
   return o;

@@ -30,6 +30,12 @@ struct RunOptions {
   SpeculationFlags speculation;
   bool json = false;
   bool quiet = false;
+  /// --chat: a conversation read from standard input (ChatCommand.h).
+  bool chat = false;
+  /// --system: the conversation's system prompt.
+  std::string system;
+  /// --chat-template: overrides the artifact's; empty = the artifact's.
+  std::string chatTemplate;
 };
 
 /// The usage text printed by --help.

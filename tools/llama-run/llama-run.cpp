@@ -4,7 +4,8 @@
 // command line"): text streams to stdout; statistics go to stderr; `--json`
 // prints one JSON object as the last line of stdout; errors are one
 // `error: ...` line on stderr with exit status 2 for usage errors and 1 for
-// everything else. `llama-run bench` (BenchCommand.cpp), `llama-run eval`
+// everything else. `--chat` (ChatCommand.cpp) prints one JSON object per
+// turn instead. `llama-run bench` (BenchCommand.cpp), `llama-run eval`
 // (EvalCommand.cpp) and `llama-run check` (CheckCommand.cpp) keep the same
 // contract.
 //
@@ -14,6 +15,7 @@
 #include "runtime/api/Speculative.h"
 #include "runtime/artifact/Artifact.h"
 #include "tools/llama-run/BenchCommand.h"
+#include "tools/llama-run/ChatCommand.h"
 #include "tools/llama-run/CheckCommand.h"
 #include "tools/llama-run/EvalCommand.h"
 #include "tools/common/ToolErrors.h"
@@ -112,6 +114,9 @@ int run(int argc, char **argv) {
   if (!parsed.ok())
     return fail(2, parsed.status().message());
   llamac::tools::RunOptions &o = *parsed;
+  if (ranks && ranks->size() > 1 && o.chat)
+    return fail(2, "--chat reads stdin, which mpirun gives to rank 0 only; chat runs in one "
+                   "process (compile without --tp)");
   o.model.communicator = llamac::tools::processCommunicator();
   if (o.help) {
     writeOut(llamac::tools::usage());
@@ -126,6 +131,8 @@ int run(int argc, char **argv) {
   // Under mpirun: one error for all ranks, from rank 0.
   if (absl::Status s = llamac::tools::agreeAcrossRanks(session.status()); !s.ok())
     return fail(1, s.message());
+  if (o.chat)
+    return llamac::tools::runChat(o, **model, **session);
   // With --draft or --prompt-lookup, the same session speculates.
   std::unique_ptr<llamac::SpeculativeDecoder> speculative;
   if (o.speculation.enabled()) {

@@ -121,6 +121,11 @@ cl::opt<std::string> minParallelBytes(
     cl::value_desc("N"), cl::init(std::to_string(4 << 20)), cl::cat(category));
 cl::opt<std::string> tokenizer("tokenizer", cl::desc("sentencepiece tokenizer.model to use"),
                                cl::cat(category));
+cl::opt<std::string> chatTemplate(
+    "chat-template",
+    cl::desc("Chat template the artifact records for llama-run --chat: llama3 | llama2 | chatml "
+             "| plain (default: recognized from tokenizer_config.json, docs/chat.md)"),
+    cl::cat(category));
 cl::opt<std::string> dumpIrAfter("dump-ir-after",
                                  cl::desc("Print the IR after a phase: import | shard | optimize | quantize | kernels | "
                                           "linalg | bufferize | llvm (cpu) | gpu | gpu-llvm "
@@ -293,6 +298,7 @@ int run(int argc, char **argv) {
   options.input = input;
   options.output = output;
   options.tokenizer = tokenizer;
+  options.chatTemplate = chatTemplate;
   options.target = target;
   options.chip = chip;
   options.toolkit = cudaToolkit;

@@ -1,0 +1,297 @@
+//===- ChatFormats.cpp - Llama 3, Llama 2, ChatML and plain ---------------===//
+//
+// Each format twice: turn by turn (what a live conversation appends) and
+// the whole dialogue at once, the latter transcribed from the format's
+// reference code so that tests can hold the two against each other.
+// Python's str.strip() is taken as stripping ASCII whitespace.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/chat/ChatFormats.h"
+#include "runtime/tokenizer/Tokenizer.h"
+
+#include "absl/strings/ascii.h"
+
+namespace llamac {
+namespace {
+
+using Kind = ChatSegment::Kind;
+using Segments = std::vector<ChatSegment>;
+
+ChatSegment text(std::string_view s) { return {Kind::Text, std::string(s)}; }
+ChatSegment special(std::string_view name) { return {Kind::Special, std::string(name)}; }
+ChatSegment bos() { return {Kind::Bos, ""}; }
+ChatSegment eos() { return {Kind::Eos, ""}; }
+
+std::string strip(std::string_view s) {
+  return std::string(absl::StripAsciiWhitespace(absl::string_view(s.data(), s.size())));
+}
+
+/// absl::StrCat of std::string_views (Debian's Abseil has a string_view of
+/// its own).
+template <class... Parts> std::string concat(const Parts &...parts) {
+  std::string out;
+  (out.append(std::string_view(parts)), ...);
+  return out;
+}
+
+void append(Segments &to, const Segments &from) { to.insert(to.end(), from.begin(), from.end()); }
+
+/// A dialogue checked and split: the system prompt (a leading system
+/// message, else empty), then user, assistant, user, ..., user.
+struct Dialogue {
+  std::string_view system;
+  absl::Span<const ChatMessage> turns;
+};
+
+absl::StatusOr<Dialogue> splitDialogue(absl::Span<const ChatMessage> messages) {
+  Dialogue d;
+  d.turns = messages;
+  if (!messages.empty() && messages[0].role == ChatRole::System) {
+    d.system = messages[0].content;
+    d.turns = messages.subspan(1);
+  }
+  if (d.turns.empty())
+    return absl::InvalidArgumentError("a dialogue needs a user message");
+  for (size_t i = 0; i < d.turns.size(); ++i)
+    if (d.turns[i].role != (i % 2 == 0 ? ChatRole::User : ChatRole::Assistant))
+      return absl::InvalidArgumentError(
+          "a dialogue alternates user and assistant messages, starting with the user's");
+  if (d.turns.back().role != ChatRole::User)
+    return absl::InvalidArgumentError("a dialogue to render ends with a user message");
+  return d;
+}
+
+// --- Llama 3: meta-llama/llama3, llama/tokenizer.py, class ChatFormat ----
+
+constexpr std::string_view kBeginOfText = "<|begin_of_text|>";
+constexpr std::string_view kStartHeader = "<|start_header_id|>";
+constexpr std::string_view kEndHeader = "<|end_header_id|>";
+constexpr std::string_view kEotId = "<|eot_id|>";
+
+class Llama3Template final : public ChatTemplate {
+public:
+  explicit Llama3Template(const Tokenizer &t) : ChatTemplate(t) {}
+  std::string_view name() const override { return "llama3"; }
+
+  /// encode_header: the role between the header ids, then "\n\n" (each
+  /// its own encode call).
+  static Segments header(std::string_view role) {
+    return {special(kStartHeader), text(role), special(kEndHeader), text("\n\n")};
+  }
+  /// encode_message: header, content.strip(), <|eot_id|>.
+  static Segments message(std::string_view role, std::string_view content) {
+    Segments s = header(role);
+    s.push_back(text(strip(content)));
+    s.push_back(special(kEotId));
+    return s;
+  }
+
+  Segments opening(std::string_view system) const override {
+    Segments s = {special(kBeginOfText)};
+    if (!system.empty())
+      append(s, message("system", system));
+    return s;
+  }
+  absl::StatusOr<Segments> userTurn(std::string_view content, int,
+                                    std::string_view) const override {
+    Segments s = message("user", content);
+    append(s, header("assistant"));
+    return s;
+  }
+  Segments answer(std::string_view content) const override { return {text(strip(content))}; }
+  Segments endOfAnswer() const override { return {special(kEotId)}; }
+  std::vector<std::string> stopSpecials() const override { return {std::string(kEotId)}; }
+
+  /// encode_dialog_prompt: BOS, every message, an open assistant header.
+  absl::StatusOr<Segments> renderDialogue(absl::Span<const ChatMessage> messages) const override {
+    absl::StatusOr<Dialogue> d = splitDialogue(messages);
+    if (!d.ok())
+      return d.status();
+    Segments s = {special(kBeginOfText)};
+    for (const ChatMessage &m : messages) {
+      if (m.role == ChatRole::System && m.content.empty())
+        continue; // no system prompt, as opening("") has none
+      append(s, message(m.role == ChatRole::System ? "system"
+                        : m.role == ChatRole::User ? "user"
+                                                   : "assistant",
+                        m.content));
+    }
+    append(s, header("assistant"));
+    return s;
+  }
+};
+
+// --- Llama 2: meta-llama/llama, llama/generation.py, chat_completion -----
+
+constexpr std::string_view kBInst = "[INST]", kEInst = "[/INST]";
+constexpr std::string_view kBSys = "<<SYS>>\n", kESys = "\n<</SYS>>\n\n";
+
+/// chat_completion answers a dialogue holding one of these with an error
+/// instead of running it; so do we.
+absl::Status checkLlama2Tags(std::string_view content) {
+  for (std::string_view tag : {kBInst, kEInst, std::string_view("<<SYS>>"),
+                               std::string_view("<</SYS>>")})
+    if (content.find(tag) != std::string_view::npos)
+      return absl::InvalidArgumentError(
+          concat(std::string_view("the llama2 chat format does not allow "), tag,
+                 std::string_view(" in a message (as Meta's chat_completion)")));
+  return absl::OkStatus();
+}
+
+class Llama2Template final : public ChatTemplate {
+public:
+  explicit Llama2Template(const Tokenizer &t) : ChatTemplate(t) {}
+  std::string_view name() const override { return "llama2"; }
+
+  /// The first user message carries the system prompt.
+  static std::string withSystem(std::string_view content, std::string_view system) {
+    return system.empty() ? std::string(content)
+                          : concat(kBSys, system, kESys, content);
+  }
+
+  Segments opening(std::string_view) const override { return {}; }
+  absl::StatusOr<Segments> userTurn(std::string_view content, int turn,
+                                    std::string_view system) const override {
+    for (std::string_view checked : {content, system})
+      if (absl::Status s = checkLlama2Tags(checked); !s.ok())
+        return s;
+    std::string prompt = turn == 0 ? withSystem(content, system) : std::string(content);
+    return Segments{bos(), text(concat(kBInst, " ", strip(prompt), " ", kEInst))};
+  }
+  Segments answer(std::string_view content) const override {
+    return {text(concat(" ", strip(content), " "))};
+  }
+  Segments endOfAnswer() const override { return {eos()}; }
+  std::vector<std::string> stopSpecials() const override { return {}; }
+
+  /// One encode (BOS, EOS) per exchange, then the last prompt (BOS only).
+  absl::StatusOr<Segments> renderDialogue(absl::Span<const ChatMessage> messages) const override {
+    absl::StatusOr<Dialogue> d = splitDialogue(messages);
+    if (!d.ok())
+      return d.status();
+    for (const ChatMessage &m : messages)
+      if (absl::Status s = checkLlama2Tags(m.content); !s.ok())
+        return s;
+    std::vector<std::string> contents;
+    for (const ChatMessage &m : d->turns)
+      contents.push_back(m.content);
+    contents[0] = withSystem(contents[0], d->system);
+    Segments s;
+    size_t i = 0;
+    for (; i + 1 < contents.size(); i += 2) {
+      s.push_back(bos());
+      s.push_back(text(concat(kBInst, " ", strip(contents[i]), " ", kEInst, " ",
+                                    strip(contents[i + 1]), " ")));
+      s.push_back(eos());
+    }
+    s.push_back(bos());
+    s.push_back(text(concat(kBInst, " ", strip(contents[i]), " ", kEInst)));
+    return s;
+  }
+};
+
+// --- ChatML: <|im_start|>role\ncontent<|im_end|>\n, as the chat_template
+// of ChatML models (Qwen, OpenHermes) writes it: no BOS, no stripping. ----
+
+constexpr std::string_view kImStart = "<|im_start|>", kImEnd = "<|im_end|>";
+
+class ChatMLTemplate final : public ChatTemplate {
+public:
+  explicit ChatMLTemplate(const Tokenizer &t) : ChatTemplate(t) {}
+  std::string_view name() const override { return "chatml"; }
+
+  /// A message; a Jinja template's text between specials is one string.
+  static Segments message(std::string_view role, std::string_view content) {
+    return {special(kImStart), text(concat(role, "\n", content)), special(kImEnd),
+            text("\n")};
+  }
+  static Segments assistantStart() { return {special(kImStart), text("assistant\n")}; }
+
+  Segments opening(std::string_view system) const override {
+    return system.empty() ? Segments{} : message("system", system);
+  }
+  absl::StatusOr<Segments> userTurn(std::string_view content, int,
+                                    std::string_view) const override {
+    Segments s = message("user", content);
+    append(s, assistantStart());
+    return s;
+  }
+  Segments answer(std::string_view content) const override { return {text(content)}; }
+  Segments endOfAnswer() const override { return {special(kImEnd), text("\n")}; }
+  std::vector<std::string> stopSpecials() const override { return {std::string(kImEnd)}; }
+
+  absl::StatusOr<Segments> renderDialogue(absl::Span<const ChatMessage> messages) const override {
+    absl::StatusOr<Dialogue> d = splitDialogue(messages);
+    if (!d.ok())
+      return d.status();
+    Segments s;
+    if (!d->system.empty())
+      append(s, message("system", d->system));
+    for (const ChatMessage &m : d->turns)
+      append(s, message(m.role == ChatRole::User ? "user" : "assistant", m.content));
+    append(s, assistantStart());
+    return s;
+  }
+};
+
+// --- plain: base models, our own (docs/chat.md): BOS, the system text,
+// then each user turn on a new line of the running text, which the model
+// continues. Nothing marks the end of an answer. ---------------------------
+
+class PlainTemplate final : public ChatTemplate {
+public:
+  explicit PlainTemplate(const Tokenizer &t) : ChatTemplate(t) {}
+  std::string_view name() const override { return "plain"; }
+
+  Segments opening(std::string_view system) const override {
+    Segments s;
+    if (tokenizer.bosId() >= 0)
+      s.push_back(bos());
+    if (!system.empty())
+      s.push_back(text(system));
+    return s;
+  }
+  absl::StatusOr<Segments> userTurn(std::string_view content, int turn,
+                                    std::string_view system) const override {
+    bool first = turn == 0 && system.empty();
+    return Segments{text(concat(first ? "" : "\n", content))};
+  }
+  Segments answer(std::string_view content) const override { return {text(content)}; }
+  Segments endOfAnswer() const override { return {}; }
+  std::vector<std::string> stopSpecials() const override { return {}; }
+
+  absl::StatusOr<Segments> renderDialogue(absl::Span<const ChatMessage> messages) const override {
+    absl::StatusOr<Dialogue> d = splitDialogue(messages);
+    if (!d.ok())
+      return d.status();
+    Segments s;
+    if (tokenizer.bosId() >= 0)
+      s.push_back(bos());
+    if (!d->system.empty())
+      s.push_back(text(d->system));
+    for (size_t i = 0; i < d->turns.size(); ++i) {
+      const std::string &content = d->turns[i].content;
+      bool newLine = d->turns[i].role == ChatRole::User && (i > 0 || !d->system.empty());
+      s.push_back(text(newLine ? concat("\n", content) : content));
+    }
+    return s;
+  }
+};
+
+} // namespace
+
+std::unique_ptr<ChatTemplate> makeLlama3Template(const Tokenizer &t) {
+  return std::make_unique<Llama3Template>(t);
+}
+std::unique_ptr<ChatTemplate> makeLlama2Template(const Tokenizer &t) {
+  return std::make_unique<Llama2Template>(t);
+}
+std::unique_ptr<ChatTemplate> makeChatMLTemplate(const Tokenizer &t) {
+  return std::make_unique<ChatMLTemplate>(t);
+}
+std::unique_ptr<ChatTemplate> makePlainTemplate(const Tokenizer &t) {
+  return std::make_unique<PlainTemplate>(t);
+}
+
+} // namespace llamac

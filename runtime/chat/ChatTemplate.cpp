@@ -1,0 +1,144 @@
+//===- ChatTemplate.cpp - choosing a template, segments to tokens ---------===//
+
+#include "runtime/chat/ChatTemplate.h"
+#include "runtime/chat/ChatFormats.h"
+#include "runtime/tokenizer/PreTokenizer.h"
+#include "runtime/tokenizer/Tokenizer.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <array>
+
+namespace llamac {
+
+absl::Span<const std::string_view> chatTemplateNames() {
+  static constexpr std::array<std::string_view, 4> kNames = {"llama3", "llama2", "chatml",
+                                                             "plain"};
+  return kNames;
+}
+
+bool isChatTemplateName(std::string_view name) {
+  for (std::string_view known : chatTemplateNames())
+    if (known == name)
+      return true;
+  return false;
+}
+
+std::string chatTemplateNameList() {
+  std::string list;
+  for (std::string_view name : chatTemplateNames())
+    list += (list.empty() ? "" : ", ") + std::string(name);
+  return list;
+}
+
+std::string_view recognizeChatTemplate(std::string_view jinja) {
+  // Each family's marker is one no other family writes: Llama 3's header
+  // ids, ChatML's im_start, Llama 2's (and Mistral's) [INST]. Checked in
+  // that order, so a template that merely mentions another's marker in a
+  // comment still goes to the family whose tokens it writes first.
+  if (jinja.find("<|start_header_id|>") != std::string_view::npos)
+    return "llama3";
+  if (jinja.find("<|im_start|>") != std::string_view::npos)
+    return "chatml";
+  if (jinja.find("[INST]") != std::string_view::npos)
+    return "llama2";
+  return "plain";
+}
+
+ChatTemplate::~ChatTemplate() = default;
+
+absl::StatusOr<std::unique_ptr<ChatTemplate>>
+ChatTemplate::create(std::string_view name, const Tokenizer &tokenizer) {
+  std::unique_ptr<ChatTemplate> chat;
+  if (name == "llama3")
+    chat = makeLlama3Template(tokenizer);
+  else if (name == "llama2")
+    chat = makeLlama2Template(tokenizer);
+  else if (name == "chatml")
+    chat = makeChatMLTemplate(tokenizer);
+  else if (name == "plain")
+    chat = makePlainTemplate(tokenizer);
+  else
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown chat template '", std::string(name), "' (known: ",
+                     chatTemplateNameList(), ")"));
+
+  // Every special token and BOS/EOS the format writes must exist, or its
+  // prompts would be silently wrong.
+  std::vector<ChatSegment> used = chat->opening("system");
+  absl::StatusOr<std::vector<ChatSegment>> turn = chat->userTurn("user", 1, "");
+  if (turn.ok())
+    used.insert(used.end(), turn->begin(), turn->end());
+  for (const ChatSegment &s : chat->endOfAnswer())
+    used.push_back(s);
+  for (const std::string &stop : chat->stopSpecials())
+    used.push_back({ChatSegment::Kind::Special, stop});
+  for (const ChatSegment &s : used) {
+    if (s.kind == ChatSegment::Kind::Special && tokenizer.specialId(s.text) < 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("chat template '", std::string(name), "' needs the special token ", s.text,
+                       ", which the tokenizer does not have"));
+    if (s.kind == ChatSegment::Kind::Bos && tokenizer.bosId() < 0)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "chat template '", std::string(name), "' needs a BOS token, which the tokenizer does not have"));
+    if (s.kind == ChatSegment::Kind::Eos && tokenizer.eosId() < 0)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "chat template '", std::string(name), "' needs an EOS token, which the tokenizer does not have"));
+  }
+  return chat;
+}
+
+std::vector<int> ChatTemplate::encode(absl::Span<const ChatSegment> segments) const {
+  std::vector<int> ids;
+  for (const ChatSegment &s : segments) {
+    switch (s.kind) {
+    case ChatSegment::Kind::Text: {
+      // sentencepiece would drop or mangle invalid bytes; replacing them
+      // here gives every tokenizer the same, documented behaviour.
+      std::vector<int> text = tokenizer.encode(replaceInvalidUtf8(s.text), /*addBos=*/false,
+                                               /*allowSpecial=*/false);
+      ids.insert(ids.end(), text.begin(), text.end());
+      break;
+    }
+    case ChatSegment::Kind::Special:
+      ids.push_back(tokenizer.specialId(s.text));
+      break;
+    case ChatSegment::Kind::Bos:
+      ids.push_back(tokenizer.bosId());
+      break;
+    case ChatSegment::Kind::Eos:
+      ids.push_back(tokenizer.eosId());
+      break;
+    }
+  }
+  return ids;
+}
+
+std::vector<int> ChatTemplate::stopIds() const {
+  std::vector<int> ids;
+  for (const std::string &name : stopSpecials())
+    ids.push_back(tokenizer.specialId(name));
+  return ids;
+}
+
+std::string ChatTemplate::render(absl::Span<const ChatSegment> segments,
+                                 std::string_view bosText, std::string_view eosText) {
+  std::string text;
+  for (const ChatSegment &s : segments) {
+    switch (s.kind) {
+    case ChatSegment::Kind::Text:
+    case ChatSegment::Kind::Special:
+      text += s.text;
+      break;
+    case ChatSegment::Kind::Bos:
+      text += bosText;
+      break;
+    case ChatSegment::Kind::Eos:
+      text += eosText;
+      break;
+    }
+  }
+  return text;
+}
+
+} // namespace llamac
