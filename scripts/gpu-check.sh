@@ -7,20 +7,28 @@
 #      path, and a bf16 prefill chunk (tensor-core GEMM) with the CPU's;
 #   3. generates greedily on cpu and cuda (prompt through prefill, then
 #      decode replayed as a CUDA graph) and requires identical tokens;
-#   4. compiles a synthetic Llama-2-7B-shaped bf16 model (or --preset NAME)
+#   4. with --tp N: compiles stories260K with --tp N for nvvm and runs it
+#      under `mpirun -np N`, one GPU per rank, through the NCCL communicator
+#      (libnccl.so.2; NCCL_DEBUG=VERSION's line proves it was used), and
+#      requires the cpu's tokens. `--tp 1` is what one GPU allows: a TP-1
+#      artifact as one MPI rank with a one-rank NCCL communicator (started
+#      and destroyed; such an artifact has no all-reduce step to run);
+#   5. compiles a synthetic Llama-2-7B-shaped bf16 model (or --preset NAME)
 #      for nvvm and runs `llama-run bench --device cuda`.
-# Usage: scripts/gpu-check.sh [--preset llama-2-7b] [--work DIR] [--skip-bench]
+# Usage: scripts/gpu-check.sh [--preset llama-2-7b] [--work DIR] [--skip-bench] [--tp N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PRESET=llama-2-7b
 WORK=${TMPDIR:-/tmp}/llamac-gpu-check
 BENCH=1
+TP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) PRESET=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --skip-bench) BENCH=0; shift ;;
+    --tp) TP=$2; shift 2 ;;
     *) echo "error: unknown flag '$1'" >&2; exit 2 ;;
   esac
 done
@@ -81,6 +89,38 @@ for source in "--prompt-lookup" "--draft $S260_BF16"; do
   fi
 done
 echo "identical with prompt lookup and a self-draft"
+
+if [ "$TP" != 0 ]; then
+  echo "== stories260K --tp $TP: mpirun -np $TP on cuda through NCCL, tokens vs cpu"
+  GPUS=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
+  if ! [[ "$TP" =~ ^[1-9][0-9]*$ ]] || [ "$TP" -gt "$GPUS" ]; then
+    echo "error: --tp $TP needs one GPU per rank (this machine has $GPUS)" >&2
+    exit 1
+  fi
+  if ! command -v mpirun >/dev/null; then
+    echo "error: mpirun not found (scripts/install-deps.sh installs Open MPI)" >&2
+    exit 1
+  fi
+  TP_ART="$WORK/stories260K-tp$TP-$CHIP.llamac"
+  "$BIN/llamac" compile models/stories260K/stories260K.bin -o "$TP_ART" --target nvvm \
+    --chip "$CHIP" --cuda-toolkit "$CUDA_HOME" --tp "$TP" --quiet
+  rm -f "$WORK"/nccl-debug.*
+  TP_TOKENS=$(NCCL_DEBUG=VERSION NCCL_DEBUG_FILE="$WORK/nccl-debug.%p" \
+    mpirun --allow-run-as-root --stdin none -x NCCL_DEBUG -x NCCL_DEBUG_FILE -np "$TP" \
+    "$BIN/llama-run" "$TP_ART" --prompt "$PROMPT" --max-new-tokens 200 --json --quiet \
+    | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["generated_token_ids"])')
+  if ! cat "$WORK"/nccl-debug.* 2>/dev/null | grep -q "NCCL version"; then
+    echo "error: the ranks did not start NCCL (no NCCL_DEBUG=VERSION line)" >&2
+    exit 1
+  fi
+  if [ "$CPU_TOKENS" != "$TP_TOKENS" ]; then
+    echo "error: --tp $TP tokens on cuda differ from cpu tokens" >&2
+    echo "cpu:  $CPU_TOKENS" >&2
+    echo "tp $TP: $TP_TOKENS" >&2
+    exit 1
+  fi
+  echo "identical through $(cat "$WORK"/nccl-debug.* | grep -m1 -o 'NCCL version [^ ]*')"
+fi
 
 if [ "$BENCH" = 1 ]; then
   echo "== $PRESET (bf16) on cuda: llama-run bench"

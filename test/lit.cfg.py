@@ -55,3 +55,11 @@ if mpirun and config.llamac_have_mpi == "ON":
     config.available_features.add("mpi")
     config.substitutions.append(
         ("%mpirun", mpirun + " --allow-run-as-root --oversubscribe --stdin none"))
+
+# Stand-ins for libcuda.so.1 and libnccl.so.2 (test/runtime/FakeCudaDriver.cpp,
+# FakeNccl.cpp) that llama-run loads through LLAMAC_CUDA_DRIVER and
+# LLAMAC_NCCL_LIBRARY: a GPU tensor-parallel run's start-up without a GPU.
+fakes = os.path.join(config.llamac_obj_root, "test", "runtime")
+config.substitutions.append(
+    ("%fake_cuda_driver", os.path.join(fakes, "libllamac_fake_cuda_driver.so")))
+config.substitutions.append(("%fake_nccl", os.path.join(fakes, "libllamac_fake_nccl.so")))

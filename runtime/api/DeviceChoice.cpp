@@ -22,7 +22,7 @@ absl::string_view deviceForTarget(absl::string_view target) {
 
 absl::StatusOr<std::unique_ptr<hal::Device>>
 openDeviceFor(const Artifact &artifact, const std::string &requested,
-              int cpuThreads) {
+              int cpuThreads, int gpuOrdinal) {
   const std::string &target = artifact.target().name;
   const std::string needed(deviceForTarget(target));
   if (!requested.empty() && requested != "cpu" && requested != "cuda" &&
@@ -50,7 +50,8 @@ openDeviceFor(const Artifact &artifact, const std::string &requested,
     return std::unique_ptr<hal::Device>(std::move(*device));
   }
   absl::StatusOr<std::unique_ptr<hal::Device>> device =
-      needed == "cuda" ? hal::cuda::openCudaDevice() : hal::hip::openHipDevice();
+      needed == "cuda" ? hal::cuda::openCudaDevice(gpuOrdinal)
+                       : hal::hip::openHipDevice(gpuOrdinal);
   if (device.ok())
     return device;
   // Say which artifact asked for the device when the user did not.

@@ -30,7 +30,7 @@ absl::string_view deviceForTarget(absl::string_view target);
 /// libcuda.so.1 not found (no NVIDIA driver on this machine)".
 absl::StatusOr<std::unique_ptr<hal::Device>>
 openDeviceFor(const Artifact &artifact, const std::string &requested,
-              int cpuThreads);
+              int cpuThreads, int gpuOrdinal = 0);
 
 /// Checks that `device`, already open (shared with another model), can run
 /// `artifact`: it is the device its target needs and, for a cpu artifact,

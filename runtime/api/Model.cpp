@@ -8,6 +8,7 @@
 #include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/artifact/KernelChecks.h"
 #include "runtime/comm/Communicator.h"
+#include "runtime/comm/NcclCommunicator.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -32,7 +33,7 @@ absl::StatusOr<std::shared_ptr<hal::Device>>
 deviceFor(const Artifact &a, const ModelOptions &options) {
   if (!options.sharedDevice) {
     absl::StatusOr<std::unique_ptr<hal::Device>> device =
-        runtime::openDeviceFor(a, options.device, options.threads);
+        runtime::openDeviceFor(a, options.device, options.threads, options.gpuOrdinal);
     if (!device.ok())
       return device.status();
     return std::shared_ptr<hal::Device>(std::move(*device));
@@ -108,6 +109,32 @@ std::shared_ptr<hal::Device> Model::sharedDevice() const {
 
 absl::StatusOr<std::shared_ptr<const Model>>
 Model::load(const std::string &path, const ModelOptions &options) {
+  absl::StatusOr<std::unique_ptr<State>> state = loadState(path, options);
+  const std::shared_ptr<comm::Communicator> &ranks = options.communicator;
+  if (!ranks)
+    return state.ok() ? absl::StatusOr<std::shared_ptr<const Model>>(
+                            std::shared_ptr<const Model>(new Model(std::move(*state))))
+                      : state.status();
+  // Every rank agrees on the outcome (one error, the lowest failing
+  // rank's, for all) before any starts a GPU communicator, a collective a
+  // rank that failed would never join.
+  if (absl::Status s = ranks->firstError(state.status()); !s.ok())
+    return s;
+  const hal::Device &device = *(*state)->device;
+  if (device.name() == "cuda" || device.name() == "hip") {
+    // The GPU's all-reduce sums device memory on its stream: NCCL or RCCL,
+    // started over MPI (every rank's device has the same kind).
+    absl::StatusOr<std::unique_ptr<comm::NcclCommunicator>> gpuRanks =
+        comm::NcclCommunicator::create(device.name(), ranks);
+    if (!gpuRanks.ok())
+      return gpuRanks.status();
+    (*state)->communicator = std::move(*gpuRanks);
+  }
+  return std::shared_ptr<const Model>(new Model(std::move(*state)));
+}
+
+absl::StatusOr<std::unique_ptr<Model::State>>
+Model::loadState(const std::string &path, const ModelOptions &options) {
   Clock::time_point start = Clock::now();
   if (options.threads < 0 || options.threads > hal::kMaxCpuThreads)
     return absl::InvalidArgumentError(absl::StrCat(
@@ -191,7 +218,7 @@ Model::load(const std::string &path, const ModelOptions &options) {
     return weights.status();
   state->weights = std::move(*weights);
   state->loadMs = msSince(start);
-  return std::shared_ptr<const Model>(new Model(std::move(state)));
+  return state;
 }
 
 } // namespace llamac

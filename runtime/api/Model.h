@@ -74,7 +74,12 @@ struct ModelOptions {
   /// process loads its rank's weights and runs the schedule's all-reduce
   /// steps on it. A tensor-parallel artifact needs one whose size is its
   /// rank count (`mpirun -np N`); null = a single process.
+  /// On a GPU device, its all-reduces run on NCCL (cuda) or RCCL (hip),
+  /// which Model::load starts over this communicator (MPI, the bootstrap).
   std::shared_ptr<comm::Communicator> communicator;
+  /// The GPU a cuda or hip device opens: each rank of a tensor-parallel run
+  /// its own (llama-run: the rank's local rank on its host).
+  int gpuOrdinal = 0;
 };
 
 class Model {
@@ -125,6 +130,9 @@ private:
   friend class Session;
   struct State;
   explicit Model(std::unique_ptr<State> state);
+  /// Everything `load` does on this rank alone.
+  static absl::StatusOr<std::unique_ptr<State>> loadState(const std::string &artifactPath,
+                                                          const ModelOptions &options);
   std::unique_ptr<State> state;
 };
 

@@ -102,8 +102,12 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
                                    {"weight_bytes_per_rank", r.traffic.weightBytesPerStep},
                                    {"all_reduces_per_step", tp.allReducesPerStep},
                                    {"all_reduce_bytes_per_step", tp.bytesPerStep}};
-    putSummary(cost, "all_reduce_ms_per_step", tp.allReduceMsPerStep);
-    putSummary(cost, "all_reduce_share_of_decode", tp.allReduceShare);
+    if (tp.timed) {
+      putSummary(cost, "all_reduce_ms_per_step", tp.allReduceMsPerStep);
+      putSummary(cost, "all_reduce_share_of_decode", tp.allReduceShare);
+    } else {
+      cost["all_reduce_timed"] = false;
+    }
     stats["tensor_parallel"] = cost;
   }
   if (r.speculative) {
@@ -166,7 +170,7 @@ std::string benchTable(const BenchResult &r) {
                v.verifyMs, 2);
     out += row(absl::StrCat("decode step at ", v.position, " (ms)"), v.decodeStepMs, 2);
   }
-  if (r.tensorParallel) {
+  if (r.tensorParallel && r.tensorParallel->timed) {
     out += row("all-reduce per decode step (ms)", r.tensorParallel->allReduceMsPerStep, 3);
     out += row("all-reduce share of decode (%)",
                scaled(r.tensorParallel->allReduceShare, 100.0), 1);
@@ -198,9 +202,10 @@ std::string benchTable(const BenchResult &r) {
     const TensorParallelCost &tp = *r.tensorParallel;
     out += absl::StrFormat(
         "  tensor parallel: %lld ranks over %s; %.0f all-reduces of %s per decode step; "
-        "the weight bytes below are one rank's\n",
+        "the weight bytes below are one rank's%s\n",
         static_cast<long long>(tp.ranks), tp.communicator, tp.allReducesPerStep,
-        megabytes(tp.allReducesPerStep > 0 ? tp.bytesPerStep / tp.allReducesPerStep : 0));
+        megabytes(tp.allReducesPerStep > 0 ? tp.bytesPerStep / tp.allReducesPerStep : 0),
+        tp.timed ? "" : " (the all-reduces run inside the decode graph: not timed apart)");
   }
   out += absl::StrFormat(
       "  weight bytes per decode step: %s of %s in the artifact\n",

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
+#include <utility>
 
 namespace llamac::bench {
 
@@ -95,6 +97,26 @@ absl::StatusOr<double> decodeTokensPerS(Session &session,
   if (stepsSeconds)
     *stepsSeconds = ms / 1000.0;
   return ms > 0 ? steps / (ms / 1000.0) : 0.0;
+}
+
+/// The all-reduces of one step of `entryPoint` and their bytes, from its
+/// schedule.
+std::pair<double, double> scheduledAllReduces(const runtime::EntryPoint &entryPoint,
+                                              int64_t layers) {
+  double count = 0, bytes = 0;
+  auto add = [&](const std::vector<runtime::Dispatch> &dispatches, int64_t times) {
+    for (const runtime::Dispatch &d : dispatches)
+      if (d.collective && !d.bindings.empty())
+        if (const runtime::BufferInfo *buffer =
+                entryPoint.findBuffer(d.bindings.front().bufferId)) {
+          count += static_cast<double>(times);
+          bytes += static_cast<double>(times) * static_cast<double>(buffer->bytes);
+        }
+  };
+  add(entryPoint.schedule.prologue, 1);
+  add(entryPoint.schedule.layerBody, layers);
+  add(entryPoint.schedule.epilogue, 1);
+  return {count, bytes};
 }
 
 } // namespace
@@ -222,6 +244,12 @@ absl::StatusOr<BenchResult> runBench(Session &session,
     tp.bytesPerStep = static_cast<double>(collectives.bytes) / r.decodeTokens;
     tp.allReduceMsPerStep = summarize(reduceMs);
     tp.allReduceShare = summarize(reduceShare);
+    const runtime::EntryPoint *decode = model.artifact().entryPoint("decode");
+    if (communicator->memory() == comm::Communicator::Memory::Device && decode) {
+      tp.timed = false;
+      std::tie(tp.allReducesPerStep, tp.bytesPerStep) =
+          scheduledAllReduces(*decode, model.info().layers);
+    }
   }
 
   // What a speculative round pays for its k + 1 tokens.

@@ -75,6 +75,10 @@ struct TensorParallelCost {
   Summary allReduceMsPerStep;
   /// All-reduce time / decode time, per run.
   Summary allReduceShare;
+  /// False for a GPU communicator (NCCL, RCCL): its all-reduces run inside
+  /// the captured decode graph, so neither their time nor their count is
+  /// seen one by one; the count and bytes then come from the schedule.
+  bool timed = true;
 };
 
 struct BenchResult {

@@ -7,8 +7,11 @@
 // between GPUs). A single-process run gets `SingleProcessCommunicator`, for
 // which every sum is the rank's own value.
 //
-// Each all-reduce is timed, so that `llama-run bench` reports the share of a
-// decode step spent communicating.
+// Each host all-reduce is timed, so that `llama-run bench` reports the share
+// of a decode step spent communicating. A GPU communicator (NCCL, RCCL)
+// instead enqueues its sum on the device's stream, between the kernels
+// (`enqueueAllReduceSum`); it is counted, not timed, since it runs inside
+// the captured decode graph.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +57,31 @@ public:
     return status;
   }
 
+  /// Where the schedule's all-reduce steps find their data: host memory
+  /// (`allReduceSum`; MPI) or device memory, summed on the GPU's stream
+  /// (`enqueueAllReduceSum`; NCCL, RCCL).
+  enum class Memory { Host, Device };
+  virtual Memory memory() const { return Memory::Host; }
+
+  /// Enqueues, on `stream` (the device's CUstream or hipStream_t), the
+  /// replacement of the `count` floats at device address `data` by their
+  /// sum over every rank. Same ordering rules as `allReduceSum`.
+  absl::Status enqueueAllReduceSum(void *data, size_t count, void *stream) {
+    ++stats.allReduces;
+    stats.bytes += count * sizeof(float);
+    return enqueueReduce(data, count, stream);
+  }
+
+  /// Copies `bytes` at `data` from rank `root` to every other rank (how a
+  /// GPU communicator shares its unique id). Every rank must call it.
+  virtual absl::Status broadcast(void *data, size_t bytes, int root) {
+    (void)data;
+    (void)bytes;
+    if (size() == 1 && root == 0)
+      return absl::OkStatus();
+    return absl::UnimplementedError(name() + " cannot broadcast");
+  }
+
   /// Every rank calls it with its own outcome of the same step (loading the
   /// model, say); each gets the error of the lowest rank that failed, its
   /// message prefixed with that rank unless it is rank 0, or OK when none
@@ -71,6 +99,13 @@ public:
 
 protected:
   virtual absl::Status reduce(float *data, size_t count) = 0;
+  virtual absl::Status enqueueReduce(void *data, size_t count, void *stream) {
+    (void)data;
+    (void)count;
+    (void)stream;
+    return absl::FailedPreconditionError(
+        name() + " sums host memory; a GPU's all-reduce needs NCCL or RCCL");
+  }
 
 private:
   CollectiveStats stats;

@@ -75,6 +75,13 @@ absl::Status MpiCommunicator::firstError(const absl::Status &local) {
                       first == 0 ? message : absl::StrCat("rank ", first, ": ", message));
 }
 
+absl::Status MpiCommunicator::broadcast(void *data, size_t bytes, int root) {
+  if (bytes > static_cast<size_t>(INT_MAX))
+    return absl::InvalidArgumentError("a broadcast of more than 2^31 bytes");
+  int code = MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD);
+  return code == MPI_SUCCESS ? absl::OkStatus() : mpiError("MPI_Bcast", code);
+}
+
 absl::Status MpiCommunicator::reduce(float *data, size_t count) {
   if (count > static_cast<size_t>(INT_MAX))
     return absl::InvalidArgumentError("an all-reduce of more than 2^31 floats");

@@ -32,6 +32,8 @@ public:
   /// The lowest failing rank (MPI_Allreduce of MPI_MIN), then its status
   /// code and message broadcast from it.
   absl::Status firstError(const absl::Status &local) override;
+  /// MPI_Bcast of bytes.
+  absl::Status broadcast(void *data, size_t bytes, int root) override;
   /// MPI_Abort on MPI_COMM_WORLD: mpirun ends every rank.
   [[noreturn]] void abortAll(int exitCode) override;
 

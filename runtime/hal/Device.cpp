@@ -35,8 +35,9 @@ absl::Status gpuLaunchArgs(const BoundDispatch &d, int64_t layer, uint64_t posRo
                            absl::string_view device, uint64_t (&slots)[kMaxKernelArgs]) {
   if (d.communicator)
     return absl::UnimplementedError(absl::StrCat(
-        "tensor-parallel artifacts do not run on ", device,
-        " devices yet (their all-reduce needs NCCL or RCCL; docs/tensor-parallel.md)"));
+        "an all-reduce step is not a kernel: this ", device,
+        " device does not run tensor-parallel schedules (the cuda and hip devices do, "
+        "with NCCL or RCCL; docs/tensor-parallel.md)"));
   if (!d.deviceFunction)
     return absl::FailedPreconditionError(absl::StrCat(
         "kernel ", d.kernel, " has no ", device, " function (not bound for this device)"));

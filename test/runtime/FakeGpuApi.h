@@ -58,6 +58,9 @@ public:
 
   std::string deviceKind() const override { return "cuda"; }
   std::string codeFormat() const override { return "cubin"; }
+  /// A recognizable address: tests check NCCL gets this stream.
+  void *nativeStream() const override { return kFakeStream; }
+  static inline void *const kFakeStream = reinterpret_cast<void *>(0x5742ea);
   absl::StatusOr<void *> allocate(uint64_t bytes) override;
   void release(void *address) override;
   absl::Status fillZero(void *dst, uint64_t bytes) override;

@@ -37,6 +37,7 @@ int runBenchCommand(const std::vector<std::string> &args) {
     return 0;
   }
   o.model.communicator = processCommunicator();
+  o.model.gpuOrdinal = launchedLocalRank();
   absl::StatusOr<std::shared_ptr<const Model>> model =
       Model::load(o.artifact, o.model);
   absl::StatusOr<std::unique_ptr<Session>> session =

@@ -78,6 +78,7 @@ int runEvalCommand(const std::vector<std::string> &args) {
   if (!text.ok())
     return fail(1, text.status().message());
   o.model.communicator = processCommunicator();
+  o.model.gpuOrdinal = launchedLocalRank();
   absl::StatusOr<std::shared_ptr<const Model>> model =
       Model::load(o.artifact, o.model);
   // Under mpirun: one error for all ranks, from rank 0.

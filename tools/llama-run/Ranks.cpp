@@ -25,6 +25,14 @@ bool startedByMpiLauncher() {
 
 } // namespace
 
+int launchedLocalRank() {
+  // Open MPI, MPICH's hydra, Slurm's srun.
+  for (const char *name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char *value = std::getenv(name))
+      return std::atoi(value);
+  return 0;
+}
+
 absl::StatusOr<std::shared_ptr<comm::Communicator>> joinLaunchedRanks(int *argc,
                                                                       char ***argv) {
   if (!startedByMpiLauncher())

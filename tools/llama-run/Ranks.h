@@ -42,6 +42,11 @@ absl::Status agreeAcrossRanks(const absl::Status &local);
 /// may be waiting for it in an all-reduce.
 bool ranksMayBeInCollectives();
 
+/// This process's rank among those the launcher started on its host (0
+/// without a launcher): a tensor-parallel rank's GPU ordinal, one GPU per
+/// rank.
+int launchedLocalRank();
+
 /// Sends the stdout and stderr of every rank but 0 to /dev/null.
 void printOnlyOnRankZero(const comm::Communicator &communicator);
 

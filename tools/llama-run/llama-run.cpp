@@ -118,6 +118,7 @@ int run(int argc, char **argv) {
     return fail(2, "--chat reads stdin, which mpirun gives to rank 0 only; chat runs in one "
                    "process (compile without --tp)");
   o.model.communicator = llamac::tools::processCommunicator();
+  o.model.gpuOrdinal = llamac::tools::launchedLocalRank();
   if (o.help) {
     writeOut(llamac::tools::usage());
     return 0;

@@ -40,6 +40,7 @@ public:
 
   std::string deviceKind() const override { return "cuda"; }
   std::string codeFormat() const override { return "cubin"; }
+  void *nativeStream() const override { return stream; }
 
   absl::StatusOr<void *> allocate(uint64_t bytes) override {
     CUdeviceptr p = 0;

@@ -53,6 +53,9 @@ public:
                                         uint64_t bytes) = 0;
   virtual absl::Status copyDeviceToDevice(void *dst, const void *src,
                                           uint64_t bytes) = 0;
+  /// The stream itself (CUstream, hipStream_t), for libraries that enqueue
+  /// work on it: NCCL's and RCCL's all-reduce.
+  virtual void *nativeStream() const = 0;
   /// Waits for everything enqueued so far; reports faults of earlier
   /// kernels.
   virtual absl::Status synchronize() = 0;

@@ -2,6 +2,8 @@
 
 #include "runtime/hal/drivers/gpu/GpuDevice.h"
 
+#include "runtime/comm/Communicator.h"
+
 #include "absl/strings/str_cat.h"
 
 #include <algorithm>
@@ -188,6 +190,8 @@ GpuDevice::loadExecutable(const ExecutableSource &source) {
 }
 
 absl::Status GpuDevice::launch(const BoundDispatch &d, int64_t layer) {
+  if (d.communicator)
+    return enqueueAllReduce(d, layer);
   // Every parameter is 8 bytes: a device address or an int64. The driver
   // copies them at launch (and into the graph when capturing).
   uint64_t slots[kMaxKernelArgs];
@@ -205,6 +209,18 @@ absl::Status GpuDevice::launch(const BoundDispatch &d, int64_t layer) {
       return withContext(s, absl::StrCat("kernel ", d.kernel));
   return withContext(api->launch(d.deviceFunction, d.launch, params),
                      absl::StrCat("kernel ", d.kernel, " (layer ", layer, ")"));
+}
+
+absl::Status GpuDevice::enqueueAllReduce(const BoundDispatch &d, int64_t layer) {
+  // A tensor-parallel sum of device memory, on this stream between the
+  // kernels that write and read it: NCCL or RCCL, never MPI (host memory).
+  if (d.communicator->memory() != comm::Communicator::Memory::Device)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the ", name(), " device's all-reduce needs a GPU communicator (NCCL or RCCL), not ",
+        d.communicator->name()));
+  return withContext(
+      d.communicator->enqueueAllReduceSum(d.reduceData, d.reduceCount, api->nativeStream()),
+      absl::StrCat("all-reduce (layer ", layer, ")"));
 }
 
 absl::Status GpuDevice::enqueue(const Program &program) {

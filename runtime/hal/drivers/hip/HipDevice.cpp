@@ -36,6 +36,7 @@ public:
 
   std::string deviceKind() const override { return "hip"; }
   std::string codeFormat() const override { return "hsaco"; }
+  void *nativeStream() const override { return stream; }
 
   absl::StatusOr<void *> allocate(uint64_t bytes) override {
     void *p = nullptr;
