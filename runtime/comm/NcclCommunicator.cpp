@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <cstdlib>
+
 namespace llamac::comm {
 namespace {
 
@@ -89,6 +91,11 @@ NcclCommunicator::create(absl::string_view deviceKind, std::shared_ptr<Communica
 NcclCommunicator::~NcclCommunicator() {
   if (comm)
     api.ncclCommDestroy(comm);
+}
+
+void NcclCommunicator::abortAll(int exitCode) {
+  bootstrap->abortAll(exitCode);
+  std::abort(); // not reached: abortAll does not return
 }
 
 absl::Status NcclCommunicator::reduce(float *, size_t) {

@@ -55,7 +55,8 @@ public:
   absl::Status firstError(const absl::Status &local) override {
     return bootstrap->firstError(local);
   }
-  [[noreturn]] void abortAll(int exitCode) override { bootstrap->abortAll(exitCode); }
+  /// The bootstrap's abort (MPI_Abort ends every rank).
+  [[noreturn]] void abortAll(int exitCode) override;
 
   /// The library's NCCL_VERSION_CODE (e.g. 22809 for 2.28.9).
   int libraryVersion() const { return version; }
