@@ -65,21 +65,26 @@ public:
   explicit ThreadRanks(int size) : size(size), slots(size) {}
 
   /// Every rank deposits `mine`, then `read` runs once all have, with
-  /// every rank's deposit; the slots are reused only after every rank read.
+  /// every rank's deposit; no rank returns (and changes what it deposited)
+  /// before every rank has read.
   template <typename Read> void exchange(int rank, const void *mine, Read read) {
     std::unique_lock<std::mutex> lock(mutex);
-    changed.wait(lock, [&] { return !draining; });
+    const unsigned long round = rounds;
     slots[rank] = mine;
     if (++arrived == size) {
-      draining = true;
+      reading = true;
       changed.notify_all();
     } else {
-      changed.wait(lock, [&] { return draining; });
+      changed.wait(lock, [&] { return reading; });
     }
     read(slots);
-    if (--arrived == 0) {
-      draining = false;
+    if (++done == size) {
+      arrived = done = 0;
+      reading = false;
+      ++rounds;
       changed.notify_all();
+    } else {
+      changed.wait(lock, [&] { return rounds != round; });
     }
   }
 
@@ -89,8 +94,9 @@ private:
   std::mutex mutex;
   std::condition_variable changed;
   std::vector<const void *> slots;
-  int arrived = 0;
-  bool draining = false;
+  int arrived = 0, done = 0;
+  bool reading = false;
+  unsigned long rounds = 0;
 };
 
 class ThreadCommunicator final : public comm::Communicator {
