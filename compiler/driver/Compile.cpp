@@ -162,9 +162,6 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (int4 && !llvm::is_contained({32, 64, 128, 256}, groupSize))
     return makeError("--group-size must be 32, 64, 128 or 256, got " +
                      std::to_string(groupSize));
-  if (gpu && quantize != "none")
-    return makeError("--quantize " + quantize + " is not supported for --target " +
-                     options.target + " yet (cpu only)");
   CompileOptions checked = options;
   checked.quantize = quantize;
   llvm::Expected<std::string> calibrationText = readCalibrationText(checked);
@@ -225,6 +222,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                                      .Default(std::nullopt);
   if (!intDot)
     return makeError("unknown --int-dot '" + options.intDot + "' (one of: auto, on, off)");
+  // GPU kernels dequantize in registers; byte dot products are a CPU path.
+  if (gpu && *intDot == IntDot::On)
+    return makeError("--int-dot=on applies to --target cpu only (GPU kernels dequantize "
+                     "quantized weights in registers)");
   std::optional<Amx> amx = llvm::StringSwitch<std::optional<Amx>>(options.amx)
                                .Case("auto", Amx::Auto)
                                .Case("on", Amx::On)

@@ -118,6 +118,10 @@ bool mlir::llama::fitsMatrixUnits(const GpuTargetInfo &target, Operation *op,
   if (!xType.hasStaticShape() || !xType.getElementType().isF32() ||
       xType.getDimSize(0) < unit->m || xType.getDimSize(1) % unit->k != 0)
     return false;
+  // Quantized weights (a llama.dequantize's) stream through the GEMV.
+  if (llvm::any_of(projection.getWeights(),
+                   [](Value w) { return w.getDefiningOp<DequantizeOp>(); }))
+    return false;
   return llvm::all_of(lookupAll(operands, projection.getWeights()), [](Value w) {
     auto type = cast<MemRefType>(w.getType());
     return type.hasStaticShape() && type.getElementType().isBF16();
