@@ -443,10 +443,11 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     codegen.target = options.target;
     codegen.chip = chip;
     codegen.toolkit = options.toolkit;
-    // Prefill projections of bf16 weights on the matrix units, activations
+    // Prefill projections of bf16 or quantized weights on the matrix units
+    // (quantized ones dequantized to bf16 as they are read), activations
     // rounded to bf16 as on the CPU's vdpbf16ps path; decode stays f32.
-    codegen.bf16MatrixUnits = dtype == DType::BF16 && *bf16Dot != Bf16Dot::Off &&
-                              hasBf16MatrixUnits(options.target, chip);
+    codegen.bf16MatrixUnits = (dtype == DType::BF16 || quantize != "none") &&
+                              *bf16Dot != Bf16Dot::Off && hasBf16MatrixUnits(options.target, chip);
     codegen.afterPhase = dumpIf;
     // The kernel functions' signatures, read before lowering rewrites them.
     std::map<std::string, std::string> functionSignatures;

@@ -168,3 +168,46 @@ Value mlir::llama::rowScale(GpuKernelBuilder &kb, const GpuWeight &w, Value row)
     return {};
   return kb.loadF32(w.scales, {row});
 }
+
+Value mlir::llama::loadWeightRunBf16(GpuKernelBuilder &kb, const GpuWeight &w, Value row,
+                                     Value column, int64_t width) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Type i8 = b.getI8Type();
+  auto vectorOf = [&](Type element) { return VectorType::get({width}, element); };
+  auto load = [&](Value memref, Value at) {
+    Type element = cast<MemRefType>(memref.getType()).getElementType();
+    auto v = vector::LoadOp::create(b, loc, vectorOf(element), memref, ValueRange{row, at});
+    v.setAlignment(width * element.getIntOrFloatBitWidth() / 8);
+    return v.getResult();
+  };
+  auto toBf16 = [&](Value f32) -> Value {
+    return arith::TruncFOp::create(b, loc, vectorOf(b.getBF16Type()), f32);
+  };
+  if (!w.kind)
+    return load(w.values, column);
+  Type f32 = vectorOf(b.getF32Type());
+  if (*w.kind == QuantKind::Int8)
+    return toBf16(arith::SIToFPOp::create(b, loc, f32, load(w.values, column)));
+  // int4: the run lies in one half of a 32-column block, so its nibbles are
+  // `width` consecutive bytes from 16·(column/32) + column%16, all low or
+  // all high.
+  Value block = arith::DivUIOp::create(b, loc, column, kb.index(32));
+  Value byte = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, block, kb.index(16)),
+                                     arith::RemUIOp::create(b, loc, column, kb.index(16)));
+  Value half = arith::DivUIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, column, kb.index(32)), kb.index(16));
+  Value shift = arith::IndexCastOp::create(b, loc, i8,
+                                           arith::MulIOp::create(b, loc, half, kb.index(4)));
+  Value shifted = arith::ShRUIOp::create(b, loc, load(w.values, byte),
+                                         vector::BroadcastOp::create(b, loc, vectorOf(i8), shift));
+  Value q = arith::AndIOp::create(b, loc, shifted,
+                                  splat(b, loc, cast<VectorType>(vectorOf(i8)),
+                                        b.getIntegerAttr(i8, 15)));
+  auto [scale, offset] = int4ScaleAndOffset(kb, w, row, column);
+  Value dequantized = vector::FMAOp::create(
+      b, loc, arith::UIToFPOp::create(b, loc, f32, q),
+      vector::BroadcastOp::create(b, loc, f32, scale),
+      vector::BroadcastOp::create(b, loc, f32, offset));
+  return toBf16(dequantized);
+}

@@ -72,6 +72,15 @@ SmallVector<Value> loadWeightStep(GpuKernelBuilder &kb, const GpuWeight &weight,
 /// for the other representations.
 Value rowScale(GpuKernelBuilder &kb, const GpuWeight &weight, Value row);
 
+/// For the matrix units: `width` consecutive weights of row `row` from
+/// column `column` (a multiple of `width`, which divides 16) as
+/// vector<width x bf16>. bf16 weights as stored; int8 as the integers q,
+/// exact in bf16 (the row's scale multiplies the accumulated products:
+/// `rowScale`); int4 dequantized in f32, (q - 8) * scale + zero, then
+/// rounded to bf16.
+Value loadWeightRunBf16(GpuKernelBuilder &kb, const GpuWeight &weight, Value row, Value column,
+                        int64_t width);
+
 } // namespace mlir::llama
 
 #endif // LLAMAC_PASSES_GPU_WEIGHTSTREAM_H

@@ -259,8 +259,9 @@ TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
   // rounded to bf16, which moves each logit by under 0.5% of its row's
   // largest (DriverConformanceTest's RunsABf16PrefillChunkLikeTheCpu); a
   // wrong fragment layout or tile edge moves it by the logits' own size.
-  const bool bf16 = std::get<2>(GetParam()) == "bf16";
-  // Quantized weights run the GEMV with f32 activations: as close as f32.
+  // Quantized weights take the matrix units too (dequantized to bf16 as
+  // they are read), against a CPU reference with f32 activations.
+  const bool bf16 = std::get<2>(GetParam()) == "bf16" || isQuantized(GetParam());
   const float tolerance = bf16 ? 0.02f : 2e-3f;
   float worstOverall = 0;
   for (size_t t = 0; t < ids.size(); ++t) {
@@ -373,9 +374,8 @@ std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
   return std::get<1>(info.param) + "_" + dtype;
 }
 
-// Decode and a 40-token prefill chunk (the GEMV's token blocks: quantized
-// weights never take the matrix units) against the CPU's same scheme, and
-// greedy tokens.
+// Decode (the GEMV, dequantizing in registers) and a 40-token prefill chunk
+// (the matrix units, dequantizing to bf16) against the CPU's same scheme.
 INSTANTIATE_TEST_SUITE_P(Stories260KQuantized, EmulatedGpuTest,
                          ::testing::Combine(::testing::Values("stories260K"),
                                             ::testing::Values("nvvm", "rocdl"),

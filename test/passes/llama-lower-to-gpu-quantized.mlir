@@ -4,6 +4,7 @@
 // buffer of dequantized weights (no workgroup memory, no f32 weight memref).
 // RUN: llama-opt %S/../compiler/gpu/Inputs/quantized-kernels.mlir --split-input-file --llama-lower-to-gpu=target=nvvm | FileCheck %s --check-prefix=NVVM
 // RUN: llama-opt %S/../compiler/gpu/Inputs/quantized-kernels.mlir --split-input-file --llama-lower-to-gpu=target=rocdl | FileCheck %s --check-prefix=ROCDL
+// RUN: llama-opt %S/../compiler/gpu/Inputs/quantized-kernels.mlir --split-input-file --llama-lower-to-gpu="target=nvvm bf16-matrix-units=false" | FileCheck %s --check-prefix=GEMV
 // RUN: not llama-opt %s --split-input-file --llama-lower-to-gpu=target=nvvm 2>&1 | FileCheck %s --check-prefix=BAD
 
 // int8: a warp's lanes each load 16 bytes of the row, converted to f32 and
@@ -78,17 +79,55 @@
 // NVVM: memref.load %arg4{{.*}} : memref<64x96xi8>
 // NVVM: math.exp
 
-// A 32-token prefill chunk of int8 weights: the GEMV (4 tokens a block), not
-// the matrix units (which read bf16 weights).
+// A 32-token prefill chunk of int8 weights: the matrix units, B fragments
+// of 2 (NVVM) or 4 (ROCDL) bytes converted to bf16 exactly; each feature's
+// scale multiplies its f32 sums in the epilogue. With the matrix units off,
+// the GEMV (4 tokens a block).
 // NVVM-LABEL: gpu.func @q_int8_prefill(
-// NVVM-SAME: llamac.grid = array<i64: 16, 8, 1>
-// NVVM-NOT: nvvm.mma.sync
-// NVVM: vector.load %arg1{{.*}} : memref<64x64xi8>, vector<16xi8>
-// NVVM-NOT: nvvm.mma.sync
-// NVVM: gpu.return
+// NVVM-SAME: llamac.grid = array<i64: 1, 1, 1>
+// NVVM: scf.for
+// NVVM: %[[B:.*]] = vector.load %arg1[%{{.*}}, %{{.*}}] {alignment = 2 : i64} : memref<64x64xi8>, vector<2xi8>
+// NVVM: %[[BF:.*]] = arith.sitofp %[[B]] : vector<2xi8> to vector<2xf32>
+// NVVM: arith.truncf %[[BF]] : vector<2xf32> to vector<2xbf16>
+// NVVM: nvvm.mma.sync
+// NVVM: scf.yield
+// NVVM: %[[ROW:.*]] = arith.minui %{{.*}}, %c63
+// NVVM: %[[SCALE:.*]] = memref.load %arg2[%[[ROW]]] : memref<64xbf16>
+// NVVM: %[[S:.*]] = arith.extf %[[SCALE]] : bf16 to f32
+// NVVM: arith.mulf %{{.*}}, %[[S]] : f32
+// NVVM: memref.store
 // ROCDL-LABEL: gpu.func @q_int8_prefill(
-// ROCDL-NOT: amdgpu.mfma
-// ROCDL: gpu.return
+// ROCDL: vector.load %arg1{{.*}} {alignment = 4 : i64} : memref<64x64xi8>, vector<4xi8>
+// ROCDL: amdgpu.mfma
+// ROCDL: memref.load %arg2{{.*}} : memref<64xbf16>
+// GEMV-LABEL: gpu.func @q_int8_prefill(
+// GEMV-SAME: llamac.grid = array<i64: 16, 8, 1>
+// GEMV-NOT: nvvm.mma.sync
+// GEMV: vector.load %arg1{{.*}} : memref<64x64xi8>, vector<16xi8>
+// GEMV-NOT: nvvm.mma.sync
+// GEMV: gpu.return
+
+// int4 on the matrix units: a run of 2 columns is 2 consecutive bytes, all
+// low or all high nibbles (shift 4·((k%32)/16)), dequantized in f32 by the
+// group's scale and zero, rounded to bf16.
+// NVVM-LABEL: gpu.func @q_int4_prefill(
+// NVVM: scf.for
+// NVVM: %[[SHIFT:.*]] = arith.index_cast %{{.*}} : index to i8
+// NVVM: %[[SHIFTS:.*]] = vector.broadcast %[[SHIFT]] : i8 to vector<2xi8>
+// NVVM: %[[PACKED:.*]] = vector.load %arg1[%{{.*}}, %{{.*}}] {alignment = 2 : i64} : memref<64x32xi8>, vector<2xi8>
+// NVVM: %[[Q:.*]] = arith.shrui %[[PACKED]], %[[SHIFTS]] : vector<2xi8>
+// NVVM: %[[NIBBLES:.*]] = arith.andi %[[Q]], %{{.*}} : vector<2xi8>
+// NVVM: memref.load %arg2{{.*}} : memref<64x2xbf16>
+// NVVM: memref.load %arg3{{.*}} : memref<64x2xbf16>
+// NVVM: %[[QF:.*]] = arith.uitofp %[[NIBBLES]] : vector<2xi8> to vector<2xf32>
+// NVVM: %[[W:.*]] = vector.fma %[[QF]]
+// NVVM: arith.truncf %[[W]] : vector<2xf32> to vector<2xbf16>
+// NVVM: nvvm.mma.sync
+// NVVM-NOT: memref<64xbf16>
+// NVVM: memref.load %arg4
+// ROCDL-LABEL: gpu.func @q_int4_prefill(
+// ROCDL: vector.load %arg1{{.*}} : memref<64x32xi8>, vector<4xi8>
+// ROCDL: amdgpu.mfma
 
 // -----
 

@@ -30,12 +30,19 @@
 // CHECK-SAME: ld.global.b8
 // CHECK-SAME: cvt.rn.f32.u16
 // CHECK-SAME: ex2.approx
-// A prefill chunk of int8 stays on the GEMV: no mma.
+// Prefill chunks on the tensor cores: int8 bytes converted to bf16 (exact),
+// int4 nibbles dequantized in f32 and packed to bf16 pairs.
 // CHECK: .entry q_int8_prefill(
-// CHECK-NOT: mma.sync
-// CHECK-SAME: ld.global.v4.b32
-// CHECK-SAME: cvt.rn.f32.s16
-// CHECK-NOT: mma.sync
+// CHECK-SAME: ld.global.v2.b8
+// CHECK-SAME: cvt.rn.bf16.s16
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: .entry q_int4_prefill(
+// CHECK-SAME: ld.global.v2.b8
+// CHECK-SAME: shr.u16
+// CHECK-SAME: cvt.rn.f32.u16
+// CHECK-SAME: fma.rn.f32
+// CHECK-SAME: cvt.rn.bf16x2.f32
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 
 // Each kernel is an ELF cubin ptxas accepted.
-// CUBIN-COUNT-4: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF
+// CUBIN-COUNT-5: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF

@@ -26,10 +26,13 @@
 // CHECK: q_int4_gated_linear:
 // CHECK-SAME: global_load_ubyte
 // CHECK-SAME: v_exp_f32
-// The int8 prefill chunk: the GEMV, no MFMA.
+// Prefill chunks on MFMA, their B fragments read from the stored bytes.
 // CHECK: q_int8_prefill:
-// CHECK-NOT: v_mfma
-// CHECK-SAME: global_load_dwordx4
-// CHECK-NOT: v_mfma
+// CHECK-SAME: global_load_dword
+// CHECK-SAME: v_mfma_f32_16x16x16_bf16
+// CHECK: q_int4_prefill:
+// CHECK-SAME: v_cvt_f32_ubyte0
+// CHECK-SAME: v_pk_fma_f32
+// CHECK-SAME: v_mfma_f32_16x16x16_bf16
 
-// HSACO-COUNT-4: gpu.binary @llamac_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx942">, {{.*}}bin = "\7FELF\02\01\01@\04\00\00\00\00\00\00\00\03\00\E0\00
+// HSACO-COUNT-5: gpu.binary @llamac_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx942">, {{.*}}bin = "\7FELF\02\01\01@\04\00\00\00\00\00\00\00\03\00\E0\00

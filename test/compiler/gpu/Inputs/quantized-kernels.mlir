@@ -53,12 +53,26 @@ func.func private @q_int4_gated_linear(%x: tensor<8x172xf32>,
 
 // -----
 
-// A prefill chunk of int8 weights with bf16 matrix units allowed: quantized
-// weights stay on the GEMV (4 tokens a block).
+// A prefill chunk of int8 weights: on the matrix units, the bytes entering
+// as bf16 integers and each feature's scale applied to its sums (with the
+// matrix units off: the GEMV, 4 tokens a block).
 func.func private @q_int8_prefill(%x: tensor<32x64xf32>, %q: tensor<64x64xi8>, %s: tensor<64xbf16>,
                                   %out: tensor<32x64xf32> {bufferization.writable = true}) -> tensor<32x64xf32> {
   %w = llama.dequantize int8 %q scales %s from @"layers.wq" : tensor<64x64xi8>, tensor<64xbf16> -> tensor<64x64xf32>
   %0 = llama.linear %x, %w : tensor<32x64xf32>, tensor<64x64xf32> -> tensor<32x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<32x64xf32>, tensor<32x64xf32>) -> tensor<32x64xf32>
+  return %1 : tensor<32x64xf32>
+}
+
+// -----
+
+// A prefill chunk of int4 weights (groups of 32) with the residual: on the
+// matrix units, each run of nibbles dequantized in f32 and rounded to bf16.
+func.func private @q_int4_prefill(%x: tensor<32x64xf32>, %q: tensor<64x32xi8>, %s: tensor<64x2xbf16>,
+                                  %z: tensor<64x2xbf16>, %r: tensor<32x64xf32>,
+                                  %out: tensor<32x64xf32> {bufferization.writable = true}) -> tensor<32x64xf32> {
+  %w = llama.dequantize int4 group 32 %q scales %s zeros %z from @"layers.wo" : tensor<64x32xi8>, tensor<64x2xbf16>, tensor<64x2xbf16> -> tensor<64x64xf32>
+  %0 = llama.linear %x, %w plus %r : tensor<32x64xf32> : tensor<32x64xf32>, tensor<64x64xf32> -> tensor<32x64xf32>
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<32x64xf32>, tensor<32x64xf32>) -> tensor<32x64xf32>
   return %1 : tensor<32x64xf32>
 }
