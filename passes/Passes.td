@@ -320,10 +320,8 @@ def LlamaLowerToGpu : Pass<"llama-lower-to-gpu", "::mlir::ModuleOp"> {
 
     - projections (`ProjectionOpInterface`): a GEMV with one subgroup per
       output feature, 16-byte weight loads (4 f32 or 8 bf16/f16 widened in
-      registers; 16 int8 or 32 int4 weights of a `llama.dequantize`d
-      weight, read as stored and dequantized in registers), a
-      `gpu.shuffle xor` butterfly, and the residual add or SwiGLU as its
-      epilogue; a prefill chunk of bf16 or quantized weights instead runs
+      registers), a `gpu.shuffle xor` butterfly, and the residual add or
+      SwiGLU as its epilogue; a prefill chunk of bf16 weights instead runs
       on the matrix units (`nvvm.mma.sync` m16n8k16 / `amdgpu.mfma`
       16x16x16) with its activations rounded to bf16, unless
       `bf16-matrix-units=false`;
@@ -339,7 +337,7 @@ def LlamaLowerToGpu : Pass<"llama-lower-to-gpu", "::mlir::ModuleOp"> {
   let options = [
     Option<"target", "target", "std::string", "\"nvvm\"", "nvvm | rocdl">,
     Option<"bf16MatrixUnits", "bf16-matrix-units", "bool", "true",
-           "Prefill projections of bf16 or quantized weights on the matrix units, activations rounded to bf16">
+           "Prefill projections of bf16 weights on the matrix units, activations rounded to bf16">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
