@@ -38,17 +38,6 @@ GpuWeight GpuWeight::lookup(Value weight, const IRMapping &operands) {
 
 int64_t GpuWeight::rows() const { return staticDim(values, 0); }
 
-int64_t GpuWeight::rowBytes() const {
-  auto bytes = [](Value memref) {
-    if (!memref)
-      return int64_t{0};
-    auto type = cast<MemRefType>(memref.getType());
-    int64_t perRow = type.getRank() > 1 ? type.getDimSize(1) : 1;
-    return perRow * type.getElementTypeBitWidth() / 8;
-  };
-  return bytes(values) + bytes(scales) + bytes(zeros);
-}
-
 WeightSteps mlir::llama::weightSteps(const GpuTargetInfo &target, ArrayRef<GpuWeight> weights,
                                      int64_t k, bool xIsF32) {
   const GpuWeight &first = weights.front();

@@ -38,9 +38,6 @@ struct GpuWeight {
   static GpuWeight lookup(Value weight, const IRMapping &operands);
   bool isQuantized() const { return kind.has_value(); }
   int64_t rows() const;
-  /// Bytes per row as stored, scales and zeros included (for comments and
-  /// bandwidth accounting: what a GEMV streams).
-  int64_t rowBytes() const;
 };
 
 /// How a lane walks a row: each step takes `chunks` consecutive runs of
