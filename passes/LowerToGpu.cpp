@@ -103,10 +103,23 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
   // partitioner cloned into it (llama-fuse-into-consumers): an RMSNorm
   // before a projection or RoPE before the cache write or attention, which
   // the kernel families compute in their prologue.
+  // A projection's quantized weights arrive as the llama.dequantize ops
+  // that read them, which its kernel reads through (passes/gpu/
+  // WeightStream.h) rather than computing.
   SmallVector<Operation *> llamaOps;
   for (Operation &op : fn.getBody().front()) {
     if (isa<bufferization::MaterializeInDestinationOp, func::ReturnOp, arith::ConstantOp>(op))
       continue;
+    if (auto dequantize = dyn_cast<DequantizeOp>(op)) {
+      if (!llvm::all_of(dequantize->getUsers(), [&](Operation *user) {
+            auto projection = dyn_cast<ProjectionOpInterface>(user);
+            return projection && llvm::is_contained(projection.getWeights(),
+                                                    dequantize.getResult());
+          }))
+        return fn.emitError("a llama.dequantize in a GPU kernel must feed only "
+                            "projection weights");
+      continue;
+    }
     if (!isa<LlamaDialect>(op.getDialect()))
       return fn.emitError("unexpected op in a GPU kernel function: '") << op.getName() << "'";
     llamaOps.push_back(&op);

@@ -7,14 +7,19 @@
 #      path, and a bf16 prefill chunk (tensor-core GEMM) with the CPU's;
 #   3. generates greedily on cpu and cuda (prompt through prefill, then
 #      decode replayed as a CUDA graph) and requires identical tokens;
-#   4. with --tp N: compiles stories260K with --tp N for nvvm and runs it
+#   4. the same greedy comparison with int8 and int4 (groups of 32 and 128)
+#      weights, each against the CPU artifact of the same quantization;
+#   5. with --tp N: compiles stories260K with --tp N for nvvm and runs it
 #      under `mpirun -np N`, one GPU per rank, through the NCCL communicator
 #      (libnccl.so.2; NCCL_DEBUG=VERSION's line proves it was used), and
 #      requires the cpu's tokens. `--tp 1` is what one GPU allows: a TP-1
 #      artifact as one MPI rank with a one-rank NCCL communicator (started
 #      and destroyed; such an artifact has no all-reduce step to run);
-#   5. compiles a synthetic Llama-2-7B-shaped bf16 model (or --preset NAME)
-#      for nvvm and runs `llama-run bench --device cuda`.
+#   6. compiles a synthetic Llama-2-7B-shaped bf16 model (or --preset NAME)
+#      for nvvm and runs `llama-run bench --device cuda`, then the same
+#      model quantized to int8 and int4 (G = 128): decode tok/s and the share
+#      of the measured read bandwidth, counting the bytes a decode step
+#      actually reads (quantized values, scales, zeros: bench's weight_bytes).
 # Usage: scripts/gpu-check.sh [--preset llama-2-7b] [--work DIR] [--skip-bench] [--tp N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +95,26 @@ for source in "--prompt-lookup" "--draft $S260_BF16"; do
 done
 echo "identical with prompt lookup and a self-draft"
 
+echo "== stories260K int8 / int4: greedy tokens, cpu vs cuda (the same quantized bytes)"
+for scheme in "int8" "int4 --group-size 32" "int4 --group-size 128"; do
+  name=$(echo "$scheme" | tr -d ' -' | sed 's/groupsize/-g/')
+  # shellcheck disable=SC2086
+  "$BIN/llamac" compile models/stories260K/stories260K.bin -o "$WORK/stories260K-$name-cpu.llamac" \
+    --quantize $scheme --int-dot=off --quiet
+  # shellcheck disable=SC2086
+  "$BIN/llamac" compile models/stories260K/stories260K.bin -o "$WORK/stories260K-$name-$CHIP.llamac" \
+    --quantize $scheme --target nvvm --chip "$CHIP" --cuda-toolkit "$CUDA_HOME" --quiet
+  Q_CPU=$(tokens "$WORK/stories260K-$name-cpu.llamac" cpu)
+  Q_GPU=$(tokens "$WORK/stories260K-$name-$CHIP.llamac" cuda)
+  if [ "$Q_CPU" != "$Q_GPU" ]; then
+    echo "error: $name: cuda tokens differ from cpu tokens" >&2
+    echo "cpu:  $Q_CPU" >&2
+    echo "cuda: $Q_GPU" >&2
+    exit 1
+  fi
+  echo "$name identical: $(echo "$Q_CPU" | tr ',' '\n' | wc -l) tokens"
+done
+
 if [ "$TP" != 0 ]; then
   echo "== stories260K --tp $TP: mpirun -np $TP on cuda through NCCL, tokens vs cpu"
   GPUS=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
@@ -122,6 +147,22 @@ if [ "$TP" != 0 ]; then
   echo "identical through $(cat "$WORK"/nccl-debug.* | grep -m1 -o 'NCCL version [^ ]*')"
 fi
 
+# One decode row: tok/s, GB/s over the bytes a step reads, % of the read
+# bandwidth measured in the same run.
+bench_row() {
+  "$BIN/llama-run" bench "$1" --device cuda --prompt-tokens 128 --new-tokens 128 --repeats 3 --json \
+    | tail -1 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+s = r.get("stats", r)
+def med(k):
+    v = s.get(k)
+    return v.get("median", v) if isinstance(v, dict) else v
+print("%s: decode %.1f tok/s, %.1f GB/s of %.1f GB/s measured (%.1f%%), %d bytes/step, prefill128 %.0f tok/s" % (
+    sys.argv[1], med("decode_tokens_per_s"), med("decode_gbytes_per_s"), med("measured_read_gbytes_per_s"),
+    100 * s["bandwidth_fraction"], s["weight_bytes"], med("prefill_tokens_per_s")))' "$2"
+}
+
 if [ "$BENCH" = 1 ]; then
   echo "== $PRESET (bf16) on cuda: llama-run bench"
   SYNTH="$WORK/$PRESET"
@@ -133,5 +174,15 @@ if [ "$BENCH" = 1 ]; then
   # Verify(6) against a decode step, and prompt lookup against plain decode.
   "$BIN/llama-run" bench "$BIG" --device cuda --prompt-tokens 16 --new-tokens 128 --repeats 3 \
     --prompt-lookup --json
+  echo "== $PRESET int8 / int4 on cuda: decode bandwidth counting the bytes read"
+  bench_row "$BIG" "$PRESET bf16"
+  for scheme in "int8" "int4 --group-size 128"; do
+    name=$(echo "$scheme" | tr -d ' -' | sed 's/groupsize/-g/')
+    QBIG="$WORK/$PRESET-$name-$CHIP.llamac"
+    # shellcheck disable=SC2086
+    "$BIN/llamac" compile "$SYNTH" -o "$QBIG" --target nvvm --chip "$CHIP" \
+      --cuda-toolkit "$CUDA_HOME" --quantize $scheme --max-seq-len 1024 --quiet
+    bench_row "$QBIG" "$PRESET $name"
+  done
 fi
 echo "gpu-check: done"

@@ -162,9 +162,6 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (int4 && !llvm::is_contained({32, 64, 128, 256}, groupSize))
     return makeError("--group-size must be 32, 64, 128 or 256, got " +
                      std::to_string(groupSize));
-  if (gpu && quantize != "none")
-    return makeError("--quantize " + quantize + " is not supported for --target " +
-                     options.target + " yet (cpu only)");
   CompileOptions checked = options;
   checked.quantize = quantize;
   llvm::Expected<std::string> calibrationText = readCalibrationText(checked);
@@ -225,6 +222,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                                      .Default(std::nullopt);
   if (!intDot)
     return makeError("unknown --int-dot '" + options.intDot + "' (one of: auto, on, off)");
+  // GPU kernels dequantize in registers; byte dot products are a CPU path.
+  if (gpu && *intDot == IntDot::On)
+    return makeError("--int-dot=on applies to --target cpu only (GPU kernels dequantize "
+                     "quantized weights in registers)");
   std::optional<Amx> amx = llvm::StringSwitch<std::optional<Amx>>(options.amx)
                                .Case("auto", Amx::Auto)
                                .Case("on", Amx::On)
@@ -442,10 +443,11 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     codegen.target = options.target;
     codegen.chip = chip;
     codegen.toolkit = options.toolkit;
-    // Prefill projections of bf16 weights on the matrix units, activations
+    // Prefill projections of bf16 or quantized weights on the matrix units
+    // (quantized ones dequantized to bf16 as they are read), activations
     // rounded to bf16 as on the CPU's vdpbf16ps path; decode stays f32.
-    codegen.bf16MatrixUnits = dtype == DType::BF16 && *bf16Dot != Bf16Dot::Off &&
-                              hasBf16MatrixUnits(options.target, chip);
+    codegen.bf16MatrixUnits = (dtype == DType::BF16 || quantize != "none") &&
+                              *bf16Dot != Bf16Dot::Off && hasBf16MatrixUnits(options.target, chip);
     codegen.afterPhase = dumpIf;
     // The kernel functions' signatures, read before lowering rewrites them.
     std::map<std::string, std::string> functionSignatures;

@@ -20,6 +20,7 @@
 #include "dialects/llama/LlamaOps.h"
 #include "passes/ScalarMath.h"
 #include "passes/gpu/GpuKernels.h"
+#include "passes/gpu/WeightStream.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -61,31 +62,30 @@ struct FusedNorm {
 /// index w * xRows.size() + t. Each loaded weight vector feeds every row of
 /// x, and each loaded x vector every weight. With a fused norm, x is read as
 /// g∘x and each token's dot products are scaled by its inverse RMS.
-SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> weights,
+/// Quantized weights are dequantized in registers as they stream
+/// (WeightStream.h); an int8 row's scale multiplies its finished sums.
+SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeight> weights,
                                 ArrayRef<Value> xRows, Value row, Value lane,
                                 std::optional<FusedNorm> norm) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   int64_t k = staticDim(x, 1);
-  Type weightType = cast<MemRefType>(weights.front().getType()).getElementType();
-  int64_t weightBits = weightType.getIntOrFloatBitWidth();
-  int64_t perLoad = kb.target.vectorLoadBytes * 8 / weightBits;
-  // Full-width loads need every row start aligned to one load, in both the
-  // weights and the (f32) activations.
-  bool vectorized = cast<MemRefType>(x.getType()).getElementType().isF32() &&
-                    k % perLoad == 0 && (k * weightBits / 8) % kb.target.vectorLoadBytes == 0 &&
-                    (k * 4) % 16 == 0;
-  // Each lane takes `width` consecutive elements per step: one load's worth,
-  // or a single element when rows are not whole loads.
-  int64_t width = vectorized ? perLoad : 1;
+  bool xIsF32 = cast<MemRefType>(x.getType()).getElementType().isF32();
+  // Each lane takes `width` consecutive elements per step: one load's worth
+  // of weights, or a single element when rows are not whole loads.
+  WeightSteps steps = weightSteps(kb.target, weights, k, xIsF32);
+  bool vectorized = steps.vectorized;
+  int64_t width = steps.width();
   Type f32 = b.getF32Type();
-  Type accType = vectorized ? Type(VectorType::get({perLoad}, f32)) : f32;
+  Type accType = vectorized ? Type(VectorType::get({steps.chunkWidth}, f32)) : f32;
+  // A chunk of x (or of the norm weight g) at column kk + offset.
   auto load = [&](Value memref, ValueRange indices) -> Value {
     if (!vectorized)
       return kb.loadF32(memref, indices);
     Type element = cast<MemRefType>(memref.getType()).getElementType();
-    auto v = vector::LoadOp::create(b, loc, VectorType::get({perLoad}, element), memref, indices);
-    v.setAlignment(std::min<int64_t>(16, perLoad * element.getIntOrFloatBitWidth() / 8));
+    auto v = vector::LoadOp::create(b, loc, VectorType::get({steps.chunkWidth}, element), memref,
+                                    indices);
+    v.setAlignment(std::min<int64_t>(16, steps.chunkWidth * element.getIntOrFloatBitWidth() / 8));
     return element.isF32() ? Value(v) : arith::ExtFOp::create(b, loc, accType, v.getResult()).getResult();
   };
   auto fma = [&](Value a, Value c, Value acc) -> Value {
@@ -105,29 +105,41 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> w
       start, kb.index(k), kb.index(width * kb.target.subgroupSize), init,
       [&](Value kk, ValueRange iter) {
         SmallVector<Value> next(iter.begin(), iter.end());
-        Value g = norm ? load(norm->weight, {kk}) : Value();
+        // Chunk c of x for token t at xs[c * tokens + t], each feeding every
+        // weight's chunk c.
         SmallVector<Value> xs;
-        for (auto [t, xRow] : llvm::enumerate(xRows)) {
-          Value xv = load(x, {xRow, kk});
-          if (norm) {
-            next[dots + t] = fma(xv, xv, iter[dots + t]);
-            xv = arith::MulFOp::create(b, loc, g, xv);
+        for (int64_t c = 0; c < steps.chunks; ++c) {
+          Value column =
+              c == 0 ? kk : arith::AddIOp::create(b, loc, kk, kb.index(c * steps.chunkWidth));
+          Value g = norm ? load(norm->weight, {column}) : Value();
+          for (auto [t, xRow] : llvm::enumerate(xRows)) {
+            Value xv = load(x, {xRow, column});
+            if (norm) {
+              next[dots + t] = fma(xv, xv, next[dots + t]);
+              xv = arith::MulFOp::create(b, loc, g, xv);
+            }
+            xs.push_back(xv);
           }
-          xs.push_back(xv);
         }
         for (auto [i, w] : llvm::enumerate(weights)) {
-          Value wv = load(w, {row, kk});
-          for (auto [t, xv] : llvm::enumerate(xs))
-            next[i * xs.size() + t] = fma(wv, xv, iter[i * xs.size() + t]);
+          SmallVector<Value> wv = loadWeightStep(kb, w, steps, row, kk);
+          for (int64_t c = 0; c < steps.chunks; ++c)
+            for (size_t t = 0; t < xRows.size(); ++t) {
+              size_t slot = i * xRows.size() + t;
+              next[slot] = fma(wv[c], xs[c * xRows.size() + t], next[slot]);
+            }
         }
         return next;
       });
   // Several loads in flight per lane: a subgroup's loop body is one
   // 16-byte weight load per lane, so unrolled it keeps the memory system
   // busy with fewer resident subgroups (decode's grids are a few blocks per
-  // SM). Token blocks already have one load per token.
+  // SM). Token blocks already have one load per token. A quantized row is
+  // a few steps long (int4: 32 columns a lane-step, 4 steps for K = 4096 on
+  // a warp), so it unrolls as soon as it has the unroll's steps.
   int64_t trips = k / (width * kb.target.subgroupSize);
   int64_t unroll = xRows.size() == 1 ? 4 : xRows.size() == 2 ? 2 : 1;
+  int64_t minTrips = weights.front().isQuantized() ? unroll : 2 * unroll;
   auto loop = acc.front().getDefiningOp<scf::ForOp>();
   SmallVector<Value> sums;
   for (Value v : acc) {
@@ -136,8 +148,14 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<Value> w
     sums.push_back(kb.subgroupSum(v));
   }
   // Unrolled last: the remainder loop it may add takes over the results.
-  if (unroll > 1 && trips >= 2 * unroll)
+  if (unroll > 1 && trips >= minTrips)
     (void)loopUnrollByFactor(loop, unroll);
+  // int8: each row's scale, once per dot product.
+  for (auto [i, w] : llvm::enumerate(weights))
+    if (Value scale = rowScale(kb, w, row))
+      for (size_t t = 0; t < xRows.size(); ++t)
+        sums[i * xRows.size() + t] =
+            arith::MulFOp::create(b, loc, sums[i * xRows.size() + t], scale);
   if (!norm)
     return sums;
   SmallVector<Value> inverse;
@@ -167,9 +185,9 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
   // Output features of each result, laid end to end along grid x.
   int64_t totalRows = projection.getOutputFeatures();
   auto resultWeights = [&](unsigned result) {
-    SmallVector<Value> weights;
+    SmallVector<GpuWeight> weights;
     for (Value w : projection.getResultWeights(result))
-      weights.push_back(operands.lookup(w));
+      weights.push_back(GpuWeight::lookup(w, operands));
     return weights;
   };
 
@@ -193,7 +211,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
 
   if (projection.getEpilogue() == ProjectionEpilogue::SwiGLU) {
     // One result: the gate's and up's sums of each row meet in SwiGLU.
-    SmallVector<Value> gateAndUp = resultWeights(0);
+    SmallVector<GpuWeight> gateAndUp = resultWeights(0);
     kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, row, kb.index(totalRows)), [&] {
       SmallVector<Value> sums = subgroupDots(kb, x, gateAndUp, tokenIds, row, lane, fused);
       kb.ifThen(isLane0, [&] {
@@ -211,12 +229,12 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
     // never split a subgroup (the shuffles inside need every lane).
     int64_t firstRow = 0;
     for (auto [i, out] : llvm::enumerate(results)) {
-      Value w = resultWeights(i).front();
-      int64_t rows = staticDim(w, 0);
+      GpuWeight w = resultWeights(i).front();
+      int64_t rows = w.rows();
       Value inRange = arith::AndIOp::create(
           b, loc, kb.cmp(arith::CmpIPredicate::uge, row, kb.index(firstRow)),
           kb.cmp(arith::CmpIPredicate::ult, row, kb.index(firstRow + rows)));
-      kb.ifThen(inRange, [&, w = w, out = out, firstRow = firstRow] {
+      kb.ifThen(inRange, [&, out = out, firstRow = firstRow] {
         Value local = arith::SubIOp::create(b, loc, row, kb.index(firstRow));
         SmallVector<Value> sums = subgroupDots(kb, x, {w}, tokenIds, local, lane, fused);
         kb.ifThen(isLane0, [&] {

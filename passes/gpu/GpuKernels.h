@@ -23,8 +23,10 @@ FailureOr<GpuLaunchDims> emitGemvKernel(GpuKernelBuilder &kb, Operation *op,
                                         const IRMapping &operands, ArrayRef<Value> results);
 
 /// Whether a projection runs as a matrix-unit GEMM: the target allows it,
-/// the weights are bf16, the activations f32 with a depth the unit's k
-/// divides, and there are at least a tile's rows of tokens (a prefill chunk).
+/// the weights are bf16 or quantized (int8/int4, dequantized to bf16 as
+/// they are read: WeightStream.h), the activations f32 with a depth the
+/// unit's k divides, and there are at least a tile's rows of tokens (a
+/// prefill chunk).
 bool fitsMatrixUnits(const GpuTargetInfo &target, Operation *op, const IRMapping &operands);
 /// The same ops as a GEMM on the matrix units (mma.sync, MFMA): blocks of
 /// subgroups that each compute a tokens × features tile.

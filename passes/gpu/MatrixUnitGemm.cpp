@@ -24,6 +24,7 @@
 #include "passes/ScalarMath.h"
 #include "passes/gpu/GpuKernels.h"
 #include "passes/gpu/MatrixUnit.h"
+#include "passes/gpu/WeightStream.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -37,14 +38,6 @@ namespace {
 constexpr int64_t kSubgroups = 4;
 constexpr int64_t kTileTokens = 32;
 constexpr int64_t kSubgroupFeatures = 32;
-
-/// The kernel's memrefs for `values`.
-SmallVector<Value> lookupAll(const IRMapping &operands, ValueRange values) {
-  SmallVector<Value> mapped;
-  for (Value v : values)
-    mapped.push_back(operands.lookup(v));
-  return mapped;
-}
 
 Value minIndex(GpuKernelBuilder &kb, Value v, int64_t bound) {
   return arith::MinUIOp::create(kb.b, kb.loc, v, kb.index(bound));
@@ -118,9 +111,11 @@ bool mlir::llama::fitsMatrixUnits(const GpuTargetInfo &target, Operation *op,
   if (!xType.hasStaticShape() || !xType.getElementType().isF32() ||
       xType.getDimSize(0) < unit->m || xType.getDimSize(1) % unit->k != 0)
     return false;
-  return llvm::all_of(lookupAll(operands, projection.getWeights()), [](Value w) {
-    auto type = cast<MemRefType>(w.getType());
-    return type.hasStaticShape() && type.getElementType().isBF16();
+  // bf16 weights, or quantized ones (dequantized to bf16 as they are read).
+  return llvm::all_of(projection.getWeights(), [&](Value weight) {
+    GpuWeight w = GpuWeight::lookup(weight, operands);
+    auto type = cast<MemRefType>(w.values.getType());
+    return type.hasStaticShape() && (w.isQuantized() || type.getElementType().isBF16());
   });
 }
 
@@ -145,19 +140,23 @@ FailureOr<GpuLaunchDims> mlir::llama::emitMatrixUnitGemmKernel(GpuKernelBuilder 
   // Each result owns whole subgroup slots (SwiGLU's gate and up share
   // theirs), so no subgroup straddles two results.
   struct Output {
-    SmallVector<Value> weights;
+    SmallVector<GpuWeight> weights;
     Value result;
     int64_t rows, firstSlot;
   };
   SmallVector<Output> outputs;
   int64_t slots = 0;
-  auto addOutput = [&](SmallVector<Value> weights, Value result) {
-    int64_t rows = staticDim(weights.front(), 0);
+  auto addOutput = [&](SmallVector<GpuWeight> weights, Value result) {
+    int64_t rows = weights.front().rows();
     outputs.push_back({std::move(weights), result, rows, slots});
     slots += (rows + kSubgroupFeatures - 1) / kSubgroupFeatures;
   };
-  for (auto [i, result] : llvm::enumerate(results))
-    addOutput(lookupAll(operands, projection.getResultWeights(i)), result);
+  for (auto [i, result] : llvm::enumerate(results)) {
+    SmallVector<GpuWeight> weights;
+    for (Value w : projection.getResultWeights(i))
+      weights.push_back(GpuWeight::lookup(w, operands));
+    addOutput(std::move(weights), result);
+  }
 
   Value tid = kb.threadId(gpu::Dimension::x);
   Value subgroupSize = kb.index(kb.target.subgroupSize);
@@ -227,11 +226,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitMatrixUnitGemmKernel(GpuKernelBuilder 
                   Value feature = minIndex(kb, arith::AddIOp::create(b, loc, tileFeature, column),
                                            output.rows - 1);
                   Value kIndex = arith::AddIOp::create(b, loc, k0, row);
-                  auto load = vector::LoadOp::create(
-                      b, loc, VectorType::get({width}, b.getBF16Type()), w,
-                      ValueRange{feature, kIndex});
-                  load.setAlignment(width * 2);
-                  return Value(load);
+                  return loadWeightRunBf16(kb, w, feature, kIndex, width);
                 });
                 for (int64_t mi = 0; mi < mTiles; ++mi)
                   next[at(p, mi, ni)] = unit->multiplyAdd(kb, a[mi], bFragment, next[at(p, mi, ni)]);
@@ -253,9 +248,15 @@ FailureOr<GpuLaunchDims> mlir::llama::emitMatrixUnitGemmKernel(GpuKernelBuilder 
             Value inside = arith::AndIOp::create(
                 b, loc, kb.cmp(arith::CmpIPredicate::ult, token, kb.index(tokens)),
                 kb.cmp(arith::CmpIPredicate::ult, feature, kb.index(output.rows)));
-            auto value = [&](size_t p) {
-              return vector::ExtractOp::create(b, loc, acc[at(p, mi, ni)], ArrayRef<int64_t>{e})
-                  .getResult();
+            // int8 weights entered as their integers: each feature's scale
+            // multiplies its sums (read at a clamped row past the last).
+            Value scaleRow = minIndex(kb, feature, output.rows - 1);
+            auto value = [&](size_t p) -> Value {
+              Value v =
+                  vector::ExtractOp::create(b, loc, acc[at(p, mi, ni)], ArrayRef<int64_t>{e});
+              if (Value scale = rowScale(kb, output.weights[p], scaleRow))
+                v = arith::MulFOp::create(b, loc, v, scale);
+              return v;
             };
             Value out = value(0);
             if (swiglu)

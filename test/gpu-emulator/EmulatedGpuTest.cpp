@@ -59,6 +59,25 @@
 #define LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_ROCDL_BF16 ""
 #endif
 
+#ifndef LLAMAC_EMU_STORIES260K_NVVM_INT8
+#define LLAMAC_EMU_STORIES260K_NVVM_INT8 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_NVVM_INT4_G32
+#define LLAMAC_EMU_STORIES260K_NVVM_INT4_G32 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_NVVM_INT4_G64
+#define LLAMAC_EMU_STORIES260K_NVVM_INT4_G64 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_ROCDL_INT8
+#define LLAMAC_EMU_STORIES260K_ROCDL_INT8 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_ROCDL_INT4_G32
+#define LLAMAC_EMU_STORIES260K_ROCDL_INT4_G32 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_ROCDL_INT4_G64
+#define LLAMAC_EMU_STORIES260K_ROCDL_INT4_G64 ""
+#endif
+
 namespace llamac::emu {
 namespace {
 
@@ -67,12 +86,15 @@ using ::llamac::test::LoadedModel;
 using ::llamac::test::loadModel;
 
 /// A model ("stories260K", "stories110m_1layer"), a target ("nvvm",
-/// "rocdl") and a weight type ("f32", "bf16").
+/// "rocdl") and a weight type ("f32", "bf16", or f32 weights quantized:
+/// "int8", "int4-g32", "int4-g64").
 using Variant = std::tuple<std::string, std::string, std::string>;
 
 bool isStories110m(const Variant &v) {
   return std::get<0>(v) == "stories110m_1layer";
 }
+
+bool isQuantized(const Variant &v) { return std::get<2>(v).rfind("int", 0) == 0; }
 
 std::string artifactBase(const Variant &v) {
   const auto &[model, target, dtype] = v;
@@ -83,6 +105,14 @@ std::string artifactBase(const Variant &v) {
     return dtype == "f32" ? LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_ROCDL_F32
                           : LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_ROCDL_BF16;
   }
+  if (isQuantized(v)) {
+    bool nvvm = target == "nvvm";
+    if (dtype == "int8")
+      return nvvm ? LLAMAC_EMU_STORIES260K_NVVM_INT8 : LLAMAC_EMU_STORIES260K_ROCDL_INT8;
+    if (dtype == "int4-g32")
+      return nvvm ? LLAMAC_EMU_STORIES260K_NVVM_INT4_G32 : LLAMAC_EMU_STORIES260K_ROCDL_INT4_G32;
+    return nvvm ? LLAMAC_EMU_STORIES260K_NVVM_INT4_G64 : LLAMAC_EMU_STORIES260K_ROCDL_INT4_G64;
+  }
   if (target == "nvvm")
     return dtype == "f32" ? LLAMAC_EMU_STORIES260K_NVVM_F32
                           : LLAMAC_EMU_STORIES260K_NVVM_BF16;
@@ -91,10 +121,19 @@ std::string artifactBase(const Variant &v) {
 }
 
 /// The CPU artifact with the same weights, f32 activations throughout
-/// (stories110m's weights are bf16 for either dtype: they widen exactly).
+/// (stories110m's weights are bf16 for either dtype: they widen exactly);
+/// for quantized weights, the CPU artifact of the same scheme, which
+/// dequantizes to f32 in registers too (--int-dot=off).
 std::string referenceArtifact(const Variant &v) {
   if (isStories110m(v))
     return LLAMAC_SYNTH110M_REFERENCE_ARTIFACT;
+  const std::string &dtype = std::get<2>(v);
+  if (dtype == "int8")
+    return LLAMAC_STORIES_INT8_ARTIFACT;
+  if (dtype == "int4-g32")
+    return LLAMAC_STORIES_INT4_G32_ARTIFACT;
+  if (dtype == "int4-g64")
+    return LLAMAC_STORIES_INT4_G64_ARTIFACT;
   return std::get<2>(v) == "f32" ? LLAMAC_STORIES_ARTIFACT
                                  : LLAMAC_STORIES_BF16_WIDEN_ARTIFACT;
 }
@@ -220,7 +259,9 @@ TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
   // rounded to bf16, which moves each logit by under 0.5% of its row's
   // largest (DriverConformanceTest's RunsABf16PrefillChunkLikeTheCpu); a
   // wrong fragment layout or tile edge moves it by the logits' own size.
-  const bool bf16 = std::get<2>(GetParam()) == "bf16";
+  // Quantized weights take the matrix units too (dequantized to bf16 as
+  // they are read), against a CPU reference with f32 activations.
+  const bool bf16 = std::get<2>(GetParam()) == "bf16" || isQuantized(GetParam());
   const float tolerance = bf16 ? 0.02f : 2e-3f;
   float worstOverall = 0;
   for (size_t t = 0; t < ids.size(); ++t) {
@@ -245,6 +286,36 @@ TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
     worstOverall = std::max(worstOverall, worst);
   }
   RecordProperty("worst_error", std::to_string(worstOverall));
+}
+
+/// Quantized weights: greedy decoding on the emulated GPU picks the CPU
+/// artifact's tokens (the same quantized bytes, dequantized in registers on
+/// both; only the order of the f32 sums differs).
+class EmulatedQuantizedTest : public EmulatedGpuTest {};
+
+TEST_P(EmulatedQuantizedTest, DecodesGreedilyLikeTheCpu) {
+  absl::StatusOr<LoadedModel> m = loadModel(*device, artifact);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto decode = m->bind("decode", *device);
+  ASSERT_TRUE(decode.ok()) << decode.status();
+  absl::StatusOr<std::unique_ptr<Session>> reference = loadReference(GetParam());
+  ASSERT_TRUE(reference.ok()) << reference.status();
+
+  const int64_t vocab = m->artifact->model().vocab;
+  auto argmax = [vocab](const float *logits) {
+    return static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
+  };
+  std::vector<int32_t> gpuTokens = {1}, cpuTokens = {1};
+  for (int64_t pos = 0; pos < 16; ++pos) {
+    absl::StatusOr<const float *> got =
+        (*decode)->run(absl::MakeConstSpan(&gpuTokens[pos], 1), pos);
+    ASSERT_TRUE(got.ok()) << got.status();
+    absl::StatusOr<std::vector<float>> want = (*reference)->append({cpuTokens[pos]});
+    ASSERT_TRUE(want.ok()) << want.status();
+    gpuTokens.push_back(argmax(*got));
+    cpuTokens.push_back(argmax(want->data()));
+  }
+  EXPECT_EQ(gpuTokens, cpuTokens);
 }
 
 /// Speculative decoding's verify pass scores the drafts with the logits
@@ -298,8 +369,24 @@ TEST_P(EmulatedVerifyTest, VerifiesEveryRowAsDecodeDoes) {
 }
 
 std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
-  return std::get<1>(info.param) + "_" + std::get<2>(info.param);
+  std::string dtype = std::get<2>(info.param);
+  std::replace(dtype.begin(), dtype.end(), '-', '_');
+  return std::get<1>(info.param) + "_" + dtype;
 }
+
+// Decode (the GEMV, dequantizing in registers) and a 40-token prefill chunk
+// (the matrix units, dequantizing to bf16) against the CPU's same scheme.
+INSTANTIATE_TEST_SUITE_P(Stories260KQuantized, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("stories260K"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("int8", "int4-g32", "int4-g64")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(Stories260K, EmulatedQuantizedTest,
+                         ::testing::Combine(::testing::Values("stories260K"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("int8", "int4-g32", "int4-g64")),
+                         variantName);
 
 INSTANTIATE_TEST_SUITE_P(Stories260K, EmulatedGpuTest,
                          ::testing::Combine(::testing::Values("stories260K"),
