@@ -109,25 +109,28 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                 Value blockPos = arith::AddIOp::create(b, l, op.getPos(), n0);
                 Value liveEnd = arith::AddIOp::create(b, l, blockPos, bq);
 
-                // The block's queries as f32 score rows r = i * group + j.
+                // The block's queries as f32 score rows r = i * group + j,
+                // gathered element by element (rows x head_dim, small next to
+                // the block's rows x keys x head_dim); no reshape of a strided
+                // view is needed for a dynamic group.
                 auto blockType = RankedTensorType::get(
                     {ShapedType::kDynamic, ShapedType::kDynamic, headDim}, element);
-                Value qBlock = tensor::ExtractSliceOp::create(
-                    b, l, blockType, query, SmallVector<OpFoldResult>{n0, firstHead, zero},
-                    SmallVector<OpFoldResult>{bq, group, dh}, SmallVector<OpFoldResult>(3, one));
-                AffineMap id3 = b.getMultiDimIdentityMap(3);
-                Value qWide =
+                auto rowsType = RankedTensorType::get({ShapedType::kDynamic, headDim}, f32);
+                Value q =
                     linalg::GenericOp::create(
-                        b, l, RankedTensorType::get(blockType.getShape(), f32), qBlock,
-                        empty(b, l, {bq, group, dh}, f32), ArrayRef<AffineMap>{id3, id3},
-                        {par, par, par},
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          linalg::YieldOp::create(b, l, extendToF32(b, l, a[0]));
+                        b, l, rowsType, ValueRange{}, empty(b, l, {scoreRows, dh}, f32),
+                        ArrayRef<AffineMap>{dims(2, {0, 1})}, {par, par},
+                        [&](OpBuilder &b, Location l, ValueRange) {
+                          Value r = linalg::IndexOp::create(b, l, 0);
+                          Value d = linalg::IndexOp::create(b, l, 1);
+                          Value n = arith::AddIOp::create(
+                              b, l, n0, arith::DivUIOp::create(b, l, r, group));
+                          Value h = arith::AddIOp::create(
+                              b, l, firstHead, arith::RemUIOp::create(b, l, r, group));
+                          Value x = tensor::ExtractOp::create(b, l, query, ValueRange{n, h, d});
+                          linalg::YieldOp::create(b, l, extendToF32(b, l, x));
                         })
                         .getResult(0);
-                auto rowsType = RankedTensorType::get({ShapedType::kDynamic, headDim}, f32);
-                Value q = tensor::CollapseShapeOp::create(
-                    b, l, rowsType, qWide, SmallVector<ReassociationIndices>{{0, 1}, {2}});
 
                 Value m0 = filled(b, l, -INFINITY, {scoreRows});
                 Value s0 = filled(b, l, 0.0, {scoreRows});
@@ -191,21 +194,21 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                               })
                               .getResult(0);
                       // The new running max, the factor that rescales what
-                      // was summed under the old one, and the rescaled sum.
+                      // was summed under the old one, and the rescaled sum,
+                      // updated in place (loop-carried values must stay
+                      // equivalent to their iteration arguments).
                       Type rowVector = state[0].getType();
                       auto update = linalg::GenericOp::create(
-                          b, l, TypeRange{rowVector, rowVector, rowVector},
-                          ValueRange{state[0], blockMax, state[1]},
-                          ValueRange{empty(b, l, {scoreRows}, f32), empty(b, l, {scoreRows}, f32),
-                                     empty(b, l, {scoreRows}, f32)},
-                          SmallVector<AffineMap>(6, dims(1, {0})), {par},
+                          b, l, TypeRange{rowVector, rowVector, rowVector}, ValueRange{blockMax},
+                          ValueRange{state[0], empty(b, l, {scoreRows}, f32), state[1]},
+                          SmallVector<AffineMap>(4, dims(1, {0})), {par},
                           [&](OpBuilder &b, Location l, ValueRange a) {
-                            Value newMax = arith::MaximumFOp::create(b, l, a[0], a[1]);
+                            Value newMax = arith::MaximumFOp::create(b, l, a[1], a[0]);
                             Value alpha = math::ExpOp::create(
                                 b, l,
                                 arith::MulFOp::create(
-                                    b, l, arith::SubFOp::create(b, l, a[0], newMax), scale));
-                            Value sum = arith::MulFOp::create(b, l, a[2], alpha);
+                                    b, l, arith::SubFOp::create(b, l, a[1], newMax), scale));
+                            Value sum = arith::MulFOp::create(b, l, a[3], alpha);
                             linalg::YieldOp::create(b, l, ValueRange{newMax, alpha, sum});
                           });
                       Value newMax = update.getResult(0), alpha = update.getResult(1);
@@ -260,26 +263,32 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       scf::YieldOp::create(b, l, ValueRange{newMax, sum, acc});
                     });
 
-                // out[n0 + i, firstHead + j] = acc[r] / sum[r].
+                // out[n0 + i, firstHead + j] = acc[r] / sum[r], written into
+                // the destination's slice in place.
                 Value acc = keyLoop.getResult(2), sum = keyLoop.getResult(1);
-                auto outRowsType = RankedTensorType::get({ShapedType::kDynamic, headDim}, element);
-                Value normalized =
+                SmallVector<OpFoldResult> outOffsets{n0, firstHead, zero};
+                SmallVector<OpFoldResult> outSizes{bq, group, dh};
+                SmallVector<OpFoldResult> unitStrides(3, one);
+                Value outSlice = tensor::ExtractSliceOp::create(b, l, blockType, blockIter[0],
+                                                                outOffsets, outSizes, unitStrides);
+                Value outBlock =
                     linalg::GenericOp::create(
-                        b, l, outRowsType, ValueRange{acc, sum},
-                        empty(b, l, {scoreRows, dh}, element),
-                        ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {0}), dims(2, {0, 1})},
-                        {par, par},
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          Value r = arith::DivFOp::create(b, l, a[0], a[1]);
-                          linalg::YieldOp::create(b, l, truncateFromF32(b, l, r, element));
+                        b, l, blockType, ValueRange{}, outSlice,
+                        ArrayRef<AffineMap>{b.getMultiDimIdentityMap(3)}, {par, par, par},
+                        [&](OpBuilder &b, Location l, ValueRange) {
+                          Value i = linalg::IndexOp::create(b, l, 0);
+                          Value j = linalg::IndexOp::create(b, l, 1);
+                          Value d = linalg::IndexOp::create(b, l, 2);
+                          Value r = arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, i, group),
+                                                          j);
+                          Value a = tensor::ExtractOp::create(b, l, acc, ValueRange{r, d});
+                          Value total = tensor::ExtractOp::create(b, l, sum, ValueRange{r});
+                          Value result = arith::DivFOp::create(b, l, a, total);
+                          linalg::YieldOp::create(b, l, truncateFromF32(b, l, result, element));
                         })
                         .getResult(0);
-                Value outBlock = tensor::ExpandShapeOp::create(
-                    b, l, blockType, normalized, SmallVector<ReassociationIndices>{{0, 1}, {2}},
-                    SmallVector<OpFoldResult>{bq, group, dh});
-                Value updated = tensor::InsertSliceOp::create(
-                    b, l, outBlock, blockIter[0], SmallVector<OpFoldResult>{n0, firstHead, zero},
-                    SmallVector<OpFoldResult>{bq, group, dh}, SmallVector<OpFoldResult>(3, one));
+                Value updated = tensor::InsertSliceOp::create(b, l, outBlock, blockIter[0],
+                                                              outOffsets, outSizes, unitStrides);
                 scf::YieldOp::create(b, l, updated);
               });
           scf::YieldOp::create(b, l, blockLoop.getResults());

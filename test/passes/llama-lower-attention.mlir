@@ -89,8 +89,12 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 // CHECK:     %[[R:.*]] = arith.muli %[[BQ]], %[[C2]]
 // CHECK:     %[[BPOS:.*]] = arith.addi %arg4, %[[N0]]
 // CHECK:     %[[END:.*]] = arith.addi %[[BPOS]], %[[BQ]]
-// CHECK:     tensor.extract_slice %arg0[%[[N0]], %[[H0]], 0] [%[[BQ]], %[[C2]], 8]
-// CHECK:     tensor.collapse_shape {{.*}} : tensor<?x?x8xf32> into tensor<?x8xf32>
+// The block's queries gathered as f32 score rows: row r is query row
+// n0 + r / group of head h0 + r % group.
+// CHECK:     linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} outs(%{{.*}} : tensor<?x8xf32>)
+// CHECK:       arith.divui
+// CHECK:       arith.remui
+// CHECK:       tensor.extract %arg0
 // The running max starts at -inf, the running sum and output at 0.
 // CHECK:     linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?xf32>)
 // CHECK:     scf.for %[[T0:.*]] = %{{.*}} to %[[END]] step %[[C64]] iter_args(%[[M:.*]] = %{{.*}}, %[[L:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}})
@@ -107,7 +111,7 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 // CHECK:         arith.select
 // CHECK:         arith.maximumf
 // Online softmax: new max, rescale factor exp((m - m') * scale), rescaled sum.
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%[[M]], %{{.*}}, %[[L]] :
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%{{.*}} : tensor<?xf32>) outs(%[[M]], %{{.*}}, %[[L]] :
 // CHECK:         arith.maximumf
 // CHECK:         arith.subf
 // CHECK:         arith.mulf %{{.*}}, %[[SCALE]]
@@ -121,8 +125,10 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 // The weighted sum of values runs head_dim innermost.
 // CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
 // CHECK:       scf.yield
-// CHECK:     arith.divf
-// CHECK:     tensor.expand_shape {{.*}} output_shape [%[[BQ]], %[[C2]], 8] : tensor<?x8xf32> into tensor<?x?x8xf32>
+// The output is acc / sum, written into the destination's block in place.
+// CHECK:     %[[OUT:.*]] = tensor.extract_slice %{{.*}}[%[[N0]], %[[H0]], 0] [%[[BQ]], %[[C2]], 8]
+// CHECK:     linalg.generic {{.*}} outs(%[[OUT]] : tensor<?x?x8xf32>)
+// CHECK:       arith.divf
 // CHECK:     tensor.insert_slice {{.*}}[%[[N0]], %[[H0]], 0] [%[[BQ]], %[[C2]], 8]
 // No score row as long as the live prefix is built any more.
 // CHECK-NOT: tensor<1x?xf32>
