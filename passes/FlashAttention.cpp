@@ -189,8 +189,15 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                               [&](OpBuilder &b, Location l, ValueRange a) {
                                 Value s = arith::SelectOp::create(b, l, visible(b, l), a[0],
                                                                   minusInf);
+                                // maxnum without NaNs or signed zeros: an
+                                // exact reduction LLVM may vectorize
+                                // (maximumf's NaN propagation keeps it
+                                // scalar). A NaN score is garbage either
+                                // way: the output is then undefined.
+                                auto fast = arith::FastMathFlagsAttr::get(
+                                    ctx, arith::FastMathFlags::nnan | arith::FastMathFlags::nsz);
                                 linalg::YieldOp::create(
-                                    b, l, arith::MaximumFOp::create(b, l, s, a[1]).getResult());
+                                    b, l, arith::MaxNumFOp::create(b, l, s, a[1], fast).getResult());
                               })
                               .getResult(0);
                       // The new running max, the factor that rescales what
@@ -221,7 +228,8 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                               [&](OpBuilder &b, Location l, ValueRange a) {
                                 Value shifted = arith::MulFOp::create(
                                     b, l, arith::SubFOp::create(b, l, a[0], a[1]), scale);
-                                Value p = math::ExpOp::create(b, l, shifted);
+                                auto p = math::ExpOp::create(b, l, shifted);
+                                p->setAttr(kPolynomialExpAttr, b.getUnitAttr());
                                 linalg::YieldOp::create(
                                     b, l,
                                     arith::SelectOp::create(b, l, visible(b, l), p,

@@ -13,6 +13,8 @@
 #include "passes/ScalarMath.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -127,6 +129,20 @@ struct LlamaLowerAttentionPass
     patterns.add<RopeLowering, KVWriteLowering>(ctx);
     populateFlashAttentionPattern(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    // The scores' exponentials as polynomials (FlashAttention.h); every
+    // other math.exp keeps libm's expf.
+    SmallVector<Operation *> scoreExps;
+    getOperation().walk([&](math::ExpOp op) {
+      if (op->hasAttr(kPolynomialExpAttr))
+        scoreExps.push_back(op);
+    });
+    if (scoreExps.empty())
+      return;
+    RewritePatternSet approximations(ctx);
+    populateMathPolynomialApproximationPatterns(
+        approximations, [](StringRef name) { return name == math::ExpOp::getOperationName(); });
+    if (failed(applyOpPatternsGreedily(scoreExps, std::move(approximations))))
       signalPassFailure();
   }
 };

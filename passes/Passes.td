@@ -170,7 +170,9 @@ def LlamaLowerAttention : Pass<"llama-lower-attention", "::mlir::func::FuncOp"> 
     a linear-shaped generic (the vectorized projection path, f32 inputs) and
     the weighted sum of values runs head_dim innermost; no score matrix
     larger than a block exists and the one block that crosses the diagonal
-    is masked.
+    is masked. The scores' exponentials are expanded into the upstream
+    polynomial approximation (vectorizable arithmetic instead of an `expf`
+    call per lane).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
