@@ -59,6 +59,9 @@ int64_t firstNonFinite(DType type, const uint8_t *bytes, int64_t count) {
     return firstNonFinite<uint16_t, 0x7f80>(bytes, count);
   case DType::F16:
     return firstNonFinite<uint16_t, 0x7c00>(bytes, count);
+  case DType::I32:
+  case DType::I8:
+    return -1; // Integers are always finite.
   }
   return -1;
 }

@@ -345,8 +345,9 @@ TEST_P(NarrowWeightsE2E, LongPrefillsMatchTheReferencePass) {
   // six-token fresh starts above hold them to the 3/4 exact.
   std::printf("[ prefill  ] %s: %d of %d long prefills within %g\n", GetParam().c_str(), exact,
               checks, kExact);
-  if (!bf16Dot)
+  if (!bf16Dot) {
     EXPECT_EQ(exact, checks);
+  }
 }
 
 /// Which kernels ran prefill: the emulated AMX artifact says so; the

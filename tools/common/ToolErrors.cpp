@@ -51,6 +51,11 @@ void noteStdoutFailure() {
 
 } // namespace
 
+int fail(int status, absl::string_view message) {
+  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()), message.data());
+  return status;
+}
+
 void installToolErrorHandlers(void (*cleanup)()) {
   std::signal(SIGXFSZ, SIG_IGN);
   cleanupOnFailure = cleanup;

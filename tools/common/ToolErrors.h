@@ -5,12 +5,15 @@
 // tool." These helpers cover what no single code path can: an exception
 // that escapes from anywhere (a thread the system refused to create), a
 // write past `ulimit -f`, and a standard output that fails (a full disk,
-// `> /dev/full`). Plain C++: llama-run links no LLVM.
+// `> /dev/full`). No LLVM: llama-run links it; absl::string_view because
+// the runtime's statuses carry their messages in one.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef LLAMAC_TOOLS_COMMON_TOOLERRORS_H
 #define LLAMAC_TOOLS_COMMON_TOOLERRORS_H
+
+#include "absl/strings/string_view.h"
 
 #include <string_view>
 
@@ -22,6 +25,10 @@ namespace llamac::tools {
 /// "error: <what>" and exit with status 1 instead of aborting. `cleanup`,
 /// if given, runs first (llamac removes its temporary files).
 void installToolErrorHandlers(void (*cleanup)() = nullptr);
+
+/// Prints "error: <message>" as one line on stderr and returns `status`:
+/// `return fail(2, "...")` ends a command with the contract's error line.
+int fail(int status, absl::string_view message);
 
 /// Writes `text` to stdout (flushing it if `flush`). Returns false once
 /// stdout has failed; the first failure is kept for finishStandardOutput.

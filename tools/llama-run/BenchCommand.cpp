@@ -7,25 +7,10 @@
 #include "tools/llama-run/BenchOptions.h"
 #include "tools/llama-run/Ranks.h"
 
-#include "absl/strings/string_view.h"
 
 #include <cstdio>
 
 namespace llamac::tools {
-
-namespace {
-
-int fail(int status, absl::string_view message) {
-  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()),
-               message.data());
-  return status;
-}
-
-void writeOut(const std::string &text) {
-  tools::writeStandardOutput(text);
-}
-
-} // namespace
 
 int runBenchCommand(const std::vector<std::string> &args) {
   absl::StatusOr<BenchCommandOptions> parsed = parseBenchOptions(args);
@@ -33,7 +18,7 @@ int runBenchCommand(const std::vector<std::string> &args) {
     return fail(2, parsed.status().message());
   BenchCommandOptions o = std::move(*parsed);
   if (o.help) {
-    writeOut(benchUsage());
+    writeStandardOutput(benchUsage());
     return 0;
   }
   o.model.communicator = processCommunicator();
@@ -65,9 +50,9 @@ int runBenchCommand(const std::vector<std::string> &args) {
         result.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
         result.status().message());
   if (o.json)
-    writeOut(bench::benchJson(*result).dump() + "\n");
+    writeStandardOutput(bench::benchJson(*result).dump() + "\n");
   else
-    writeOut(bench::benchTable(*result));
+    writeStandardOutput(bench::benchTable(*result));
   // main() reports a failed write to stdout.
   return 0;
 }

@@ -2,7 +2,7 @@
 
 #include "tools/llama-run/BenchOptions.h"
 #include "tools/llama-run/Flags.h"
-#include "runtime/hal/Device.h"
+#include "tools/llama-run/ModelFlags.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -72,17 +72,17 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
     return speculative.status();
   if (*speculative)
     return absl::OkStatus();
+  absl::StatusOr<bool> modelFlag = applyModelFlag(o.model, name, value);
+  if (!modelFlag.ok())
+    return modelFlag.status();
+  if (*modelFlag)
+    return absl::OkStatus();
   if (name == "--help") {
     o.help = true;
   } else if (name == "--json") {
     o.json = true;
   } else if (name == "--quiet") {
     o.quiet = true;
-  } else if (name == "--threads") {
-    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, hal::kMaxCpuThreads);
-    if (!v.ok())
-      return v.status();
-    o.model.threads = static_cast<int>(*v);
   } else if (name == "--prompt-tokens") {
     absl::StatusOr<std::vector<int64_t>> v = parseLengths(name, value);
     if (!v.ok())
@@ -109,11 +109,6 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
     o.bench.repetitiveSegmentTokens = (*v)[0];
     o.bench.repetitiveCopies = static_cast<int>((*v)[1]);
     o.repeatPromptGiven = true;
-  } else if (name == "--device") {
-    absl::StatusOr<std::string> v = parseDeviceFlag(value);
-    if (!v.ok())
-      return v.status();
-    o.model.device = *v;
   } else if (name == "--probe-mib") {
     // Up to 1 TiB: a typo should fail here, not in mmap.
     absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1 << 20);

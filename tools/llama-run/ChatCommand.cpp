@@ -34,11 +34,6 @@ extern "C" void onChatInterrupt(int) {
     _exit(130);
 }
 
-int fail(int status, absl::string_view message) {
-  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()), message.data());
-  return status;
-}
-
 /// The turn's object of `--json`: the run's fields, with this turn's
 /// prefill (only the tokens it appended).
 std::string turnJson(int turn, const GenerateResult &r, int64_t position, int64_t maxSeqLen) {

@@ -22,12 +22,6 @@ Nothing is run. Progress goes to stderr (--quiet: none); exit status 0 when
 the artifact is intact, 1 when it is not.
 )";
 
-int fail(int status, absl::string_view message) {
-  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()),
-               message.data());
-  return status;
-}
-
 } // namespace
 
 int runCheckCommand(const std::vector<std::string> &args) {

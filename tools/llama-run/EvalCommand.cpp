@@ -7,7 +7,6 @@
 #include "tools/llama-run/Ranks.h"
 
 #include "absl/strings/str_format.h"
-#include "absl/strings/string_view.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,16 +21,6 @@
 namespace llamac::tools {
 
 namespace {
-
-int fail(int status, absl::string_view message) {
-  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()),
-               message.data());
-  return status;
-}
-
-void writeOut(const std::string &text) {
-  tools::writeStandardOutput(text);
-}
 
 /// The whole file, or an error naming it.
 absl::StatusOr<std::string> readText(const std::string &path) {
@@ -71,7 +60,7 @@ int runEvalCommand(const std::vector<std::string> &args) {
     return fail(2, parsed.status().message());
   EvalCommandOptions o = std::move(*parsed);
   if (o.help) {
-    writeOut(evalUsage());
+    writeStandardOutput(evalUsage());
     return 0;
   }
   absl::StatusOr<std::string> text = readText(o.textPath);
@@ -102,9 +91,9 @@ int runEvalCommand(const std::vector<std::string> &args) {
                           {"seconds", r.seconds},
                           {"tokens_per_s", r.tokensPerS},
                           {"threads", (*model)->threads()}};
-    writeOut(out.dump() + "\n");
+    writeStandardOutput(out.dump() + "\n");
   } else {
-    writeOut(absl::StrFormat(
+    writeStandardOutput(absl::StrFormat(
         "perplexity %.6f (mean NLL %.6f over %d predicted tokens, %d "
         "documents, %d cut to --ctx %d) in %.2f s, %.0f tok/s\n",
         r.perplexity, r.meanNll, r.predictedTokens, r.documents,

@@ -2,7 +2,7 @@
 
 #include "tools/llama-run/EvalOptions.h"
 #include "tools/llama-run/Flags.h"
-#include "runtime/hal/Device.h"
+#include "tools/llama-run/ModelFlags.h"
 
 #include <limits>
 
@@ -40,6 +40,11 @@ namespace {
 absl::Status applyEvalFlag(EvalCommandOptions &o, const std::string &name,
                            const std::string &value) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  absl::StatusOr<bool> modelFlag = applyModelFlag(o.model, name, value);
+  if (!modelFlag.ok())
+    return modelFlag.status();
+  if (*modelFlag)
+    return absl::OkStatus();
   if (name == "--help") {
     o.help = true;
   } else if (name == "--json") {
@@ -65,16 +70,6 @@ absl::Status applyEvalFlag(EvalCommandOptions &o, const std::string &name,
     if (!v.ok())
       return v.status();
     o.eval.ctx = *v;
-  } else if (name == "--threads") {
-    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, hal::kMaxCpuThreads);
-    if (!v.ok())
-      return v.status();
-    o.model.threads = static_cast<int>(*v);
-  } else if (name == "--device") {
-    absl::StatusOr<std::string> v = parseDeviceFlag(value);
-    if (!v.ok())
-      return v.status();
-    o.model.device = *v;
   }
   return absl::OkStatus();
 }

@@ -2,8 +2,8 @@
 
 #include "tools/llama-run/Options.h"
 #include "tools/llama-run/Flags.h"
+#include "tools/llama-run/ModelFlags.h"
 #include "runtime/chat/ChatTemplate.h"
-#include "runtime/hal/Device.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -100,6 +100,11 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
     return speculative.status();
   if (*speculative)
     return absl::OkStatus();
+  absl::StatusOr<bool> modelFlag = applyModelFlag(o.model, name, value);
+  if (!modelFlag.ok())
+    return modelFlag.status();
+  if (*modelFlag)
+    return absl::OkStatus();
   if (name == "--help") {
     o.help = true;
   } else if (name == "--json") {
@@ -164,21 +169,6 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
       return usageError(absl::StrCat(
           "--seed expects a non-negative integer, not '", value, "'"));
     o.generate.seed = seed;
-  } else if (name == "--threads") {
-    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, hal::kMaxCpuThreads);
-    if (!v.ok())
-      return v.status();
-    o.model.threads = static_cast<int>(*v);
-  } else if (name == "--max-seq-len") {
-    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, kMax);
-    if (!v.ok())
-      return v.status();
-    o.model.maxSeqLen = *v;
-  } else if (name == "--device") {
-    absl::StatusOr<std::string> v = parseDeviceFlag(value);
-    if (!v.ok())
-      return v.status();
-    o.model.device = *v;
   }
   return absl::OkStatus();
 }

@@ -26,11 +26,6 @@ constexpr char kUsage[] =
     "usage: llama-run tokenize <artifact> --text S | --text-file F "
     "[--allow-special] [--json] | --ids 1,2,3 [--json]";
 
-int fail(int status, const std::string &message) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
-  return status;
-}
-
 bool writeOut(std::string_view text) {
   return writeStandardOutput(text, /*flush=*/false);
 }

@@ -24,7 +24,6 @@
 #include "tools/llama-run/TokenizeCommand.h"
 
 #include "absl/strings/str_format.h"
-#include "absl/strings/string_view.h"
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +32,8 @@
 #include <cstdio>
 #include <string>
 #include <vector>
+
+using llamac::tools::fail;
 
 namespace {
 
@@ -43,12 +44,6 @@ std::atomic<bool> interrupted{false};
 extern "C" void onInterrupt(int) {
   interrupted = true;
   std::signal(SIGINT, SIG_DFL);
-}
-
-int fail(int status, absl::string_view message) {
-  std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()),
-               message.data());
-  return status;
 }
 
 bool writeOut(std::string_view text, bool flush = false) {

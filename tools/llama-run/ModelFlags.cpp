@@ -1,0 +1,37 @@
+//===- ModelFlags.cpp - llama-run's flags that set ModelOptions ----------===//
+
+#include "tools/llama-run/ModelFlags.h"
+
+#include "tools/llama-run/Flags.h"
+
+#include "runtime/hal/Device.h"
+
+#include <limits>
+
+namespace llamac::tools {
+
+absl::StatusOr<bool> applyModelFlag(ModelOptions &model, const std::string &name,
+                                    const std::string &value) {
+  if (name == "--threads") {
+    absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, hal::kMaxCpuThreads);
+    if (!v.ok())
+      return v.status();
+    model.threads = static_cast<int>(*v);
+  } else if (name == "--max-seq-len") {
+    absl::StatusOr<int64_t> v =
+        parseIntFlag(name, value, 1, std::numeric_limits<int64_t>::max());
+    if (!v.ok())
+      return v.status();
+    model.maxSeqLen = *v;
+  } else if (name == "--device") {
+    absl::StatusOr<std::string> v = parseDeviceFlag(value);
+    if (!v.ok())
+      return v.status();
+    model.device = *v;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+} // namespace llamac::tools
