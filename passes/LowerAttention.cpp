@@ -2,24 +2,21 @@
 //
 // The position-dependent ops of a Llama layer. Positions come in as an index
 // operand, so the attention loops read a dynamically sized live prefix of the
-// cache instead of the whole static buffer.
+// cache instead of the whole static buffer (attention: FlashAttention.cpp).
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialects/llama/LlamaOps.h"
+#include "passes/FlashAttention.h"
 #include "passes/LinalgBuilders.h"
-#include "passes/LinearMatch.h"
 #include "passes/Passes.h"
 #include "passes/ScalarMath.h"
 
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-
-#include <cmath>
 
 namespace mlir::llama {
 #define GEN_PASS_DEF_LLAMALOWERATTENTION
@@ -124,182 +121,28 @@ struct KVWriteLowering : OpRewritePattern<KVWriteOp> {
   }
 };
 
-/// attention: for each query row n and head h, softmax(q · K[0:pos+n+1]ᵀ *
-/// scale) · V[0:pos+n+1] over the live prefix of kv head h / group.
-struct AttentionLowering : OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Value query = op.getQuery(), keys = op.getKeys(), values = op.getValues();
-    auto type = cast<RankedTensorType>(query.getType());
-    Type f32 = rewriter.getF32Type();
-    Value rows = tensor::DimOp::create(rewriter, loc, query, 0);
-    Value heads = tensor::DimOp::create(rewriter, loc, query, 1);
-    OpFoldResult headDim = tensor::getMixedSize(rewriter, loc, query, 2);
-    Value kvHeads = tensor::DimOp::create(rewriter, loc, keys, 2);
-    Value group = arith::DivUIOp::create(rewriter, loc, heads, kvHeads);
-    double scaleValue = op.getScale() ? op.getScale()->convertToDouble()
-                                      : 1.0 / std::sqrt(static_cast<double>(type.getDimSize(2)));
-    Value scale = f32Constant(rewriter, loc, scaleValue);
-    Value c0 = indexConstant(rewriter, loc, 0), c1 = indexConstant(rewriter, loc, 1);
-    OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
-    // An alloc_tensor, not tensor.empty: empty-tensor elimination must not
-    // fold the destination into the loop's carried value (that creates a
-    // read-after-write conflict one-shot bufferization cannot resolve).
-    SmallVector<Value> dynamicSizes;
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      if (type.isDynamicDim(d))
-        dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, query, d));
-    Value init = bufferization::AllocTensorOp::create(rewriter, loc, type, dynamicSizes);
-
-    AffineExpr t = getAffineDimExpr(0, ctx), d = getAffineDimExpr(1, ctx);
-    auto map2 = [&](ArrayRef<AffineExpr> e) { return AffineMap::get(2, 0, e, ctx); };
-    AffineMap vecMap = AffineMap::get(1, 0, {getAffineDimExpr(0, ctx)}, ctx);
-    AffineMap scalarMap = AffineMap::get(1, 0, {}, ctx);
-    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
-
-    auto rowLoop = scf::ForOp::create(
-        rewriter, loc, c0, rows, c1, ValueRange{init},
-        [&](OpBuilder &b, Location l, Value n, ValueRange rowIter) {
-          Value live = arith::AddIOp::create(
-              b, l, arith::AddIOp::create(b, l, op.getPos(), n), c1);
-          auto headLoop = scf::ForOp::create(
-              b, l, c0, heads, c1, rowIter,
-              [&](OpBuilder &b, Location l, Value h, ValueRange headIter) {
-                Value kvHead = arith::DivUIOp::create(b, l, h, group);
-                auto vecType = RankedTensorType::get({type.getDimSize(2)}, type.getElementType());
-                Value q = tensor::ExtractSliceOp::create(
-                    b, l, vecType, query, SmallVector<OpFoldResult>{n, h, zero},
-                    SmallVector<OpFoldResult>{one, one, headDim},
-                    SmallVector<OpFoldResult>(3, one));
-                auto cacheType = cast<RankedTensorType>(keys.getType());
-                auto prefixType = RankedTensorType::get(
-                    {ShapedType::kDynamic, cacheType.getDimSize(3)}, cacheType.getElementType());
-                auto prefix = [&](Value cache) -> Value {
-                  return tensor::ExtractSliceOp::create(
-                      b, l, prefixType, cache,
-                      SmallVector<OpFoldResult>{op.getLayer(), zero, kvHead, zero},
-                      SmallVector<OpFoldResult>{one, live, one, headDim},
-                      SmallVector<OpFoldResult>(4, one));
-                };
-                Value k = prefix(keys), v = prefix(values);
-
-                Value zeroF = f32Constant(b, l, 0.0);
-                // scores[t] = sum_d q[d] * k[t, d], written as a one-row
-                // projection [1, Dh] x [live, Dh]^T so that it takes the
-                // vectorized linear-layer path (llama-vectorize-linear).
-                auto rowType = RankedTensorType::get({1, type.getDimSize(2)}, type.getElementType());
-                Value qRow = tensor::ExpandShapeOp::create(
-                    b, l, rowType, q, SmallVector<ReassociationIndices>{{0, 1}});
-                Value scoresInit =
-                    linalg::FillOp::create(
-                        b, l, zeroF,
-                        tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{one, live}, f32).getResult())
-                        .getResult(0);
-                AffineExpr sn = getAffineDimExpr(0, ctx), so = getAffineDimExpr(1, ctx),
-                           sk = getAffineDimExpr(2, ctx);
-                auto map3 = [&](ArrayRef<AffineExpr> e) { return AffineMap::get(3, 0, e, ctx); };
-                auto scoreGeneric = linalg::GenericOp::create(
-                    b, l, scoresInit.getType(), ValueRange{qRow, k}, scoresInit,
-                    ArrayRef<AffineMap>{map3({sn, sk}), map3({so, sk}), map3({sn, so})},
-                    {par, par, red}, [&](OpBuilder &b, Location l, ValueRange a) {
-                      Value p = arith::MulFOp::create(b, l, extendToF32(b, l, a[0]),
-                                                      extendToF32(b, l, a[1]));
-                      linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
-                    });
-                // A bf16 key cache is read in bf16 and widened; the query
-                // keeps f32 (no vdpbf16ps rounding of it).
-                scoreGeneric->setAttr(llama::kF32InputsAttr, b.getUnitAttr());
-                Value scoreRow = scoreGeneric.getResult(0);
-                Value scores = tensor::CollapseShapeOp::create(
-                    b, l, scoreRow, SmallVector<ReassociationIndices>{{0, 1}});
-
-                auto scalarType = RankedTensorType::get({}, f32);
-                auto reduceScalar = [&](Value input, double initValue,
-                                        function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
-                  Value s0 = linalg::FillOp::create(
-                                 b, l, f32Constant(b, l, initValue),
-                                 tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{}, f32).getResult())
-                                 .getResult(0);
-                  return linalg::GenericOp::create(
-                             b, l, scalarType, input, s0,
-                             ArrayRef<AffineMap>{vecMap, scalarMap}, {red},
-                             [&](OpBuilder &b, Location l, ValueRange a) {
-                               linalg::YieldOp::create(b, l, fn(b, l, a[0], a[1]));
-                             })
-                      .getResult(0);
-                };
-                Value maxScore = reduceScalar(
-                    scores, -INFINITY, [](OpBuilder &b, Location l, Value x, Value acc) -> Value {
-                      return arith::MaximumFOp::create(b, l, x, acc);
-                    });
-                Value probs =
-                    linalg::GenericOp::create(
-                        b, l, scores.getType(), ValueRange{scores, maxScore},
-                        tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{live}, f32).getResult(),
-                        ArrayRef<AffineMap>{vecMap, scalarMap, vecMap}, {par},
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          Value shifted = arith::MulFOp::create(
-                              b, l, arith::SubFOp::create(b, l, a[0], a[1]), scale);
-                          linalg::YieldOp::create(b, l, math::ExpOp::create(b, l, shifted).getResult());
-                        })
-                        .getResult(0);
-                Value sum = reduceScalar(
-                    probs, 0.0, [](OpBuilder &b, Location l, Value x, Value acc) -> Value {
-                      return arith::AddFOp::create(b, l, x, acc);
-                    });
-
-                // out[d] = sum_t probs[t] * v[t, d] / sum. The iteration space
-                // is (t, d): positions outer, head_dim inner, so the inner loop
-                // is a contiguous multiply-add over d that vectorizes without
-                // reassociating any sum.
-                Value outInit = linalg::FillOp::create(
-                                    b, l, zeroF,
-                                    tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{headDim}, f32).getResult())
-                                    .getResult(0);
-                Value weighted =
-                    linalg::GenericOp::create(
-                        b, l, outInit.getType(), ValueRange{probs, v}, outInit,
-                        ArrayRef<AffineMap>{map2({t}), map2({t, d}), map2({d})},
-                        {red, par},
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          Value p = arith::MulFOp::create(b, l, a[0], extendToF32(b, l, a[1]));
-                          linalg::YieldOp::create(b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
-                        })
-                        .getResult(0);
-                Value normalized =
-                    linalg::GenericOp::create(
-                        b, l, vecType, ValueRange{weighted, sum},
-                        tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{headDim},
-                                                type.getElementType())
-                            .getResult(),
-                        ArrayRef<AffineMap>{vecMap, scalarMap, vecMap}, {par},
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          Value r = arith::DivFOp::create(b, l, a[0], a[1]);
-                          linalg::YieldOp::create(b, l, truncateFromF32(b, l, r, type.getElementType()));
-                        })
-                        .getResult(0);
-                Value updated = tensor::InsertSliceOp::create(
-                    b, l, normalized, headIter[0], SmallVector<OpFoldResult>{n, h, zero},
-                    SmallVector<OpFoldResult>{one, one, headDim},
-                    SmallVector<OpFoldResult>(3, one));
-                scf::YieldOp::create(b, l, updated);
-              });
-          scf::YieldOp::create(b, l, headLoop.getResults());
-        });
-    rewriter.replaceOp(op, rowLoop.getResults());
-    return success();
-  }
-};
-
 struct LlamaLowerAttentionPass
     : llama::impl::LlamaLowerAttentionBase<LlamaLowerAttentionPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<RopeLowering, KVWriteLowering, AttentionLowering>(ctx);
+    patterns.add<RopeLowering, KVWriteLowering>(ctx);
+    populateFlashAttentionPattern(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    // The scores' exponentials as polynomials (FlashAttention.h); every
+    // other math.exp keeps libm's expf.
+    SmallVector<Operation *> scoreExps;
+    getOperation().walk([&](math::ExpOp op) {
+      if (op->hasAttr(kPolynomialExpAttr))
+        scoreExps.push_back(op);
+    });
+    if (scoreExps.empty())
+      return;
+    RewritePatternSet approximations(ctx);
+    populateMathPolynomialApproximationPatterns(
+        approximations, [](StringRef name) { return name == math::ExpOp::getOperationName(); });
+    if (failed(applyOpPatternsGreedily(scoreExps, std::move(approximations))))
       signalPassFailure();
   }
 };

@@ -161,11 +161,18 @@ def LlamaLowerAttention : Pass<"llama-lower-attention", "::mlir::func::FuncOp"> 
     rotation from its index (frequencies from theta, with the optional Llama 3
     rescaling), reading its pair partner with `tensor.extract`.
     `llama.kv_write` becomes a transpose and a `tensor.insert_slice` into the
-    cache operand, which bufferizes in place. `llama.attention` becomes loops
-    over query rows and heads; each reads the live prefix `[0, pos + i]` of its
-    kv head through a dynamically sized slice (never the whole cache) and
-    computes scores, a max-subtracted softmax in f32 and the weighted sum of
-    values with linalg ops.
+    cache operand, which bufferizes in place. `llama.attention` becomes
+    flash-style blocked causal attention: loops over kv heads, blocks of 4
+    query rows (times the query heads that share the kv head) and blocks of
+    64 cache positions up to the block's last causal position, with an
+    online softmax in f32 (a running max and sum per score row, the
+    accumulated output rescaled as the max grows). The scores of a block are
+    a linear-shaped generic (the vectorized projection path, f32 inputs) and
+    the weighted sum of values runs head_dim innermost; no score matrix
+    larger than a block exists and the one block that crosses the diagonal
+    is masked. The scores' exponentials are expanded into the upstream
+    polynomial approximation (vectorizable arithmetic instead of an `expf`
+    call per lane).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -74,33 +74,84 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 
 // -----
 
-// Attention loops over rows and heads; each (row n, head h) reads only the
-// live prefix [0, pos + n + 1) of kv head h / (heads / kv_heads), scales by
-// 1/sqrt(head_dim) and normalizes a max-subtracted softmax.
+// Attention is flash-style: loops over kv heads, blocks of 4 query rows and
+// blocks of 64 cache positions up to the block's last causal position
+// (pos + n0 + rows in the block); the block's score rows are its query rows
+// times the 2 query heads of the kv head (8 heads / 4 kv heads).
 // CHECK-LABEL: func.func @attention
-// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
-// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
 // CHECK-DAG: %[[SCALE:.*]] = arith.constant 0.353553385 : f32
-// CHECK: scf.for %[[N:.*]] = {{.*}} iter_args
-// CHECK:   %[[P:.*]] = arith.addi %arg4, %[[N]]
-// CHECK:   %[[LIVE:.*]] = arith.addi %[[P]], %[[C1]]
-// CHECK:   scf.for %[[H:.*]] = {{.*}} iter_args
-// CHECK:     %[[KVH:.*]] = arith.divui %[[H]], %[[C2]]
-// CHECK:     tensor.extract_slice %arg1[%arg3, 0, %[[KVH]], 0] [1, %[[LIVE]], 1, 8] [1, 1, 1, 1] : tensor<2x64x4x8xf32> to tensor<?x8xf32>
-// CHECK:     tensor.extract_slice %arg2[%arg3, 0, %[[KVH]], 0] [1, %[[LIVE]], 1, 8]
-// The scores are a one-row projection (the vectorized linear-layer path).
-// CHECK:     tensor.expand_shape {{.*}} : tensor<8xf32> into tensor<1x8xf32>
-// The query stays f32 even over a bf16 key cache (no bf16-dot rounding).
-// CHECK:     linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<1x?xf32>) attrs = {llama.f32_inputs}
-// CHECK:     tensor.collapse_shape {{.*}} : tensor<1x?xf32> into tensor<?xf32>
-// CHECK:     arith.maximumf
-// CHECK:     arith.mulf %{{.*}}, %[[SCALE]]
-// CHECK:     math.exp
-// The weighted sum runs positions outer, head_dim inner.
-// CHECK:     linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
-// CHECK:     arith.divf
-// CHECK:     tensor.insert_slice {{.*}}[%[[N]], %[[H]], 0] [1, 1, 8]
+// CHECK: scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK:   %[[H0:.*]] = arith.muli %[[G]], %[[C2:.*]] : index
+// CHECK:   scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %[[C4]] iter_args
+// CHECK:     %[[BQ:.*]] = arith.minui
+// CHECK:     %[[R:.*]] = arith.muli %[[BQ]], %[[C2]]
+// CHECK:     %[[BPOS:.*]] = arith.addi %arg4, %[[N0]]
+// CHECK:     %[[END:.*]] = arith.addi %[[BPOS]], %[[BQ]]
+// The block's queries gathered as f32 score rows: row r is query row
+// n0 + r / group of head h0 + r % group.
+// CHECK:     linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} outs(%{{.*}} : tensor<?x8xf32>)
+// CHECK:       arith.divui
+// CHECK:       arith.remui
+// CHECK:       tensor.extract %arg0
+// The running max starts at -inf, the running sum and output at 0.
+// CHECK:     linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?xf32>)
+// CHECK:     scf.for %[[T0:.*]] = %{{.*}} to %[[END]] step %[[C64]] iter_args(%[[M:.*]] = %{{.*}}, %[[L:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}})
+// CHECK:       %[[BK:.*]] = arith.minui
+// CHECK:       tensor.extract_slice %arg1[%arg3, %[[T0]], %[[G]], 0] [1, %[[BK]], 1, 8] [1, 1, 1, 1] : tensor<2x64x4x8xf32> to tensor<?x8xf32>
+// CHECK:       tensor.extract_slice %arg2[%arg3, %[[T0]], %[[G]], 0] [1, %[[BK]], 1, 8]
+// The block's scores are one linear-shaped generic [rows, 8] x [keys, 8]^T
+// in f32 (the vectorized projection path).
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x?xf32>) attrs = {llama.f32_inputs}
+// The block max masks keys past each row's position (t0 + t <= pos + n0 + r / group).
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:         arith.divui
+// CHECK:         arith.cmpi ule
+// CHECK:         arith.select
+// CHECK:         arith.maxnumf {{.*}} fastmath<nnan,nsz>
+// Online softmax: new max, rescale factor exp((m - m') * scale), rescaled sum.
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%{{.*}} : tensor<?xf32>) outs(%[[M]], %{{.*}}, %[[L]] :
+// CHECK:         arith.maximumf
+// CHECK:         arith.subf
+// CHECK:         arith.mulf %{{.*}}, %[[SCALE]]
+// CHECK:         math.exp
+// The scores' exponentials are polynomials (no libm call per lane).
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK-NOT:     math.exp
+// CHECK:         math.floor
+// CHECK:         math.fma
+// CHECK:         arith.bitcast {{.*}} : i32 to f32
+// CHECK:         arith.select
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:         arith.addf
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%{{.*}} : tensor<?xf32>) outs(%[[ACC]] : tensor<?x8xf32>)
+// The weighted sum of values runs head_dim innermost.
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK:       scf.yield
+// The output is acc / sum, written into the destination's block in place.
+// CHECK:     %[[OUT:.*]] = tensor.extract_slice %{{.*}}[%[[N0]], %[[H0]], 0] [%[[BQ]], %[[C2]], 8]
+// CHECK:     linalg.generic {{.*}} outs(%[[OUT]] : tensor<?x?x8xf32>)
+// CHECK:       arith.divf
+// CHECK:     tensor.insert_slice {{.*}}[%[[N0]], %[[H0]], 0] [%[[BQ]], %[[C2]], 8]
+// No score row as long as the live prefix is built any more.
+// CHECK-NOT: tensor<1x?xf32>
 func.func @attention(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor<2x64x4x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
   %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xf32>, tensor<2x64x4x8xf32>, tensor<2x64x4x8xf32>
+  return %0 : tensor<3x8x8xf32>
+}
+
+// -----
+
+// A bf16 cache is read as bf16 blocks and widened in the scores and the
+// weighted sum; the output is rounded to the query's element type once.
+// CHECK-LABEL: func.func @attention_bf16_cache
+// CHECK: tensor.extract_slice %arg1{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
+// CHECK: linalg.generic {{.*}}ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<?x8xbf16>) {{.*}}attrs = {llama.f32_inputs}
+// CHECK:   arith.extf %{{.*}} : bf16 to f32
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]{{.*}}ins(%{{.*}}, %{{.*}} : tensor<?x?xf32>, tensor<?x8xbf16>)
+// CHECK:   arith.extf %{{.*}} : bf16 to f32
+func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>, %v: tensor<2x64x4x8xbf16>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xf32>, tensor<2x64x4x8xbf16>, tensor<2x64x4x8xbf16>
   return %0 : tensor<3x8x8xf32>
 }

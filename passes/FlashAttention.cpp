@@ -1,0 +1,313 @@
+//===- FlashAttention.cpp - blocked causal attention, online softmax -----===//
+//
+// `llama.attention` as a flash-style loop nest. For each kv head and each
+// block of query rows, the rows of the block's score matrix are the block's
+// rows times the query heads that share the kv head (GQA group), so each
+// block of keys and values is read once for all of them. The keys are
+// visited in blocks up to the block's last causal position only (no work
+// above the diagonal beyond the one block that crosses it, which is
+// masked), and the softmax is online: a running max and sum per score row,
+// the accumulated output rescaled when the max grows. No score matrix
+// larger than [rows, keys-per-block] exists.
+//
+// The scores of a block are a linear-shaped generic ([rows, head_dim] x
+// [keys, head_dim]^T) so that they take the vectorized linear-layer path
+// (llama-vectorize-linear) in f32, reading a bf16 cache as it is; the
+// weighted sum of values runs head_dim innermost, a contiguous
+// multiply-add that vectorizes without reassociating any sum.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/FlashAttention.h"
+
+#include "dialects/llama/LlamaOps.h"
+#include "passes/LinalgBuilders.h"
+#include "passes/LinearMatch.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+
+struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value query = op.getQuery(), keys = op.getKeys(), values = op.getValues();
+    auto type = cast<RankedTensorType>(query.getType());
+    auto cacheType = cast<RankedTensorType>(keys.getType());
+    int64_t headDim = type.getDimSize(2);
+    if (ShapedType::isDynamic(headDim))
+      return rewriter.notifyMatchFailure(op, "head_dim must be static");
+    Type f32 = rewriter.getF32Type();
+    Type element = type.getElementType();
+    double scaleValue = op.getScale() ? op.getScale()->convertToDouble()
+                                      : 1.0 / std::sqrt(static_cast<double>(headDim));
+
+    auto index = [&](OpBuilder &b, Location l, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, l, v);
+    };
+    Value c0 = index(rewriter, loc, 0), c1 = index(rewriter, loc, 1);
+    Value rows = tensor::DimOp::create(rewriter, loc, query, 0);
+    Value heads = tensor::DimOp::create(rewriter, loc, query, 1);
+    Value kvHeads = tensor::DimOp::create(rewriter, loc, keys, 2);
+    Value group = arith::DivUIOp::create(rewriter, loc, heads, kvHeads);
+    Value scale = f32Constant(rewriter, loc, scaleValue);
+    Value rowStep = index(rewriter, loc, kFlashQueryRowsPerBlock);
+    Value keyStep = index(rewriter, loc, kFlashKeysPerBlock);
+    OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
+    OpFoldResult dh = rewriter.getIndexAttr(headDim);
+
+    // An alloc_tensor, not tensor.empty, for every loop-carried destination:
+    // empty-tensor elimination must not fold it into the loop's carried
+    // value (a read-after-write conflict one-shot bufferization cannot
+    // resolve).
+    SmallVector<Value> dynamicSizes;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        dynamicSizes.push_back(tensor::DimOp::create(rewriter, loc, query, d));
+    Value init = bufferization::AllocTensorOp::create(rewriter, loc, type, dynamicSizes);
+
+    auto par = utils::IteratorType::parallel, red = utils::IteratorType::reduction;
+    auto dims = [&](unsigned n, ArrayRef<unsigned> which) {
+      SmallVector<AffineExpr> e;
+      for (unsigned w : which)
+        e.push_back(getAffineDimExpr(w, ctx));
+      return AffineMap::get(n, 0, e, ctx);
+    };
+    auto filled = [&](OpBuilder &b, Location l, double value, ArrayRef<OpFoldResult> shape) {
+      SmallVector<int64_t> staticShape;
+      SmallVector<Value> dynamic;
+      dispatchIndexOpFoldResults(shape, dynamic, staticShape);
+      Value buffer = bufferization::AllocTensorOp::create(
+          b, l, RankedTensorType::get(staticShape, f32), dynamic);
+      return linalg::FillOp::create(b, l, f32Constant(b, l, value), buffer).getResult(0);
+    };
+    auto empty = [&](OpBuilder &b, Location l, ArrayRef<OpFoldResult> shape, Type t) -> Value {
+      return tensor::EmptyOp::create(b, l, shape, t).getResult();
+    };
+
+    auto kvLoop = scf::ForOp::create(
+        rewriter, loc, c0, kvHeads, c1, ValueRange{init},
+        [&](OpBuilder &b, Location l, Value g, ValueRange kvIter) {
+          Value firstHead = arith::MulIOp::create(b, l, g, group);
+          auto blockLoop = scf::ForOp::create(
+              b, l, c0, rows, rowStep, kvIter,
+              [&](OpBuilder &b, Location l, Value n0, ValueRange blockIter) {
+                Value bq = arith::MinUIOp::create(
+                    b, l, rowStep, arith::SubIOp::create(b, l, rows, n0));
+                Value scoreRows = arith::MulIOp::create(b, l, bq, group);
+                Value blockPos = arith::AddIOp::create(b, l, op.getPos(), n0);
+                Value liveEnd = arith::AddIOp::create(b, l, blockPos, bq);
+
+                // The block's queries as f32 score rows r = i * group + j,
+                // gathered element by element (rows x head_dim, small next to
+                // the block's rows x keys x head_dim); no reshape of a strided
+                // view is needed for a dynamic group.
+                auto blockType = RankedTensorType::get(
+                    {ShapedType::kDynamic, ShapedType::kDynamic, headDim}, element);
+                auto rowsType = RankedTensorType::get({ShapedType::kDynamic, headDim}, f32);
+                Value q =
+                    linalg::GenericOp::create(
+                        b, l, rowsType, ValueRange{}, empty(b, l, {scoreRows, dh}, f32),
+                        ArrayRef<AffineMap>{dims(2, {0, 1})}, {par, par},
+                        [&](OpBuilder &b, Location l, ValueRange) {
+                          Value r = linalg::IndexOp::create(b, l, 0);
+                          Value d = linalg::IndexOp::create(b, l, 1);
+                          Value n = arith::AddIOp::create(
+                              b, l, n0, arith::DivUIOp::create(b, l, r, group));
+                          Value h = arith::AddIOp::create(
+                              b, l, firstHead, arith::RemUIOp::create(b, l, r, group));
+                          Value x = tensor::ExtractOp::create(b, l, query, ValueRange{n, h, d});
+                          linalg::YieldOp::create(b, l, extendToF32(b, l, x));
+                        })
+                        .getResult(0);
+
+                Value m0 = filled(b, l, -INFINITY, {scoreRows});
+                Value s0 = filled(b, l, 0.0, {scoreRows});
+                Value acc0 = filled(b, l, 0.0, {scoreRows, dh});
+                auto keyLoop = scf::ForOp::create(
+                    b, l, c0, liveEnd, keyStep, ValueRange{m0, s0, acc0},
+                    [&](OpBuilder &b, Location l, Value t0, ValueRange state) {
+                      Value bk = arith::MinUIOp::create(
+                          b, l, keyStep, arith::SubIOp::create(b, l, liveEnd, t0));
+                      auto keyBlockType = RankedTensorType::get(
+                          {ShapedType::kDynamic, headDim}, cacheType.getElementType());
+                      auto keyBlock = [&](Value cache) -> Value {
+                        return tensor::ExtractSliceOp::create(
+                            b, l, keyBlockType, cache,
+                            SmallVector<OpFoldResult>{op.getLayer(), t0, g, zero},
+                            SmallVector<OpFoldResult>{one, bk, one, dh},
+                            SmallVector<OpFoldResult>(4, one));
+                      };
+                      Value k = keyBlock(keys), v = keyBlock(values);
+
+                      // scores[r, t] = q[r] . k[t]: a linear-shaped generic.
+                      Value scoresInit = linalg::FillOp::create(
+                                             b, l, f32Constant(b, l, 0.0),
+                                             empty(b, l, {scoreRows, bk}, f32))
+                                             .getResult(0);
+                      auto scoreGeneric = linalg::GenericOp::create(
+                          b, l, scoresInit.getType(), ValueRange{q, k}, scoresInit,
+                          ArrayRef<AffineMap>{dims(3, {0, 2}), dims(3, {1, 2}), dims(3, {0, 1})},
+                          {par, par, red}, [&](OpBuilder &b, Location l, ValueRange a) {
+                            Value p = arith::MulFOp::create(b, l, a[0], extendToF32(b, l, a[1]));
+                            linalg::YieldOp::create(b, l,
+                                                    arith::AddFOp::create(b, l, a[2], p).getResult());
+                          });
+                      // A bf16 key cache is read in bf16 and widened; the
+                      // query keeps f32 (no vdpbf16ps rounding of it).
+                      scoreGeneric->setAttr(kF32InputsAttr, b.getUnitAttr());
+                      Value scores = scoreGeneric.getResult(0);
+
+                      // Causality: score row r is query row n0 + r / group at
+                      // position blockPos + r / group; key t0 + t is visible
+                      // to it when t0 + t <= that position.
+                      auto visible = [&](OpBuilder &b, Location l) -> Value {
+                        Value r = linalg::IndexOp::create(b, l, 0);
+                        Value t = linalg::IndexOp::create(b, l, 1);
+                        Value rowPos = arith::AddIOp::create(
+                            b, l, blockPos, arith::DivUIOp::create(b, l, r, group));
+                        return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule,
+                                                     arith::AddIOp::create(b, l, t0, t), rowPos);
+                      };
+                      Value minusInf = f32Constant(b, l, -INFINITY);
+                      Value blockMax =
+                          linalg::GenericOp::create(
+                              b, l, state[0].getType(), scores,
+                              filled(b, l, -INFINITY, {scoreRows}),
+                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {0})}, {par, red},
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                Value s = arith::SelectOp::create(b, l, visible(b, l), a[0],
+                                                                  minusInf);
+                                // maxnum without NaNs or signed zeros: an
+                                // exact reduction LLVM may vectorize
+                                // (maximumf's NaN propagation keeps it
+                                // scalar). A NaN score is garbage either
+                                // way: the output is then undefined.
+                                auto fast = arith::FastMathFlagsAttr::get(
+                                    ctx, arith::FastMathFlags::nnan | arith::FastMathFlags::nsz);
+                                linalg::YieldOp::create(
+                                    b, l, arith::MaxNumFOp::create(b, l, s, a[1], fast).getResult());
+                              })
+                              .getResult(0);
+                      // The new running max, the factor that rescales what
+                      // was summed under the old one, and the rescaled sum,
+                      // updated in place (loop-carried values must stay
+                      // equivalent to their iteration arguments).
+                      Type rowVector = state[0].getType();
+                      auto update = linalg::GenericOp::create(
+                          b, l, TypeRange{rowVector, rowVector, rowVector}, ValueRange{blockMax},
+                          ValueRange{state[0], empty(b, l, {scoreRows}, f32), state[1]},
+                          SmallVector<AffineMap>(4, dims(1, {0})), {par},
+                          [&](OpBuilder &b, Location l, ValueRange a) {
+                            Value newMax = arith::MaximumFOp::create(b, l, a[1], a[0]);
+                            Value alpha = math::ExpOp::create(
+                                b, l,
+                                arith::MulFOp::create(
+                                    b, l, arith::SubFOp::create(b, l, a[1], newMax), scale));
+                            Value sum = arith::MulFOp::create(b, l, a[3], alpha);
+                            linalg::YieldOp::create(b, l, ValueRange{newMax, alpha, sum});
+                          });
+                      Value newMax = update.getResult(0), alpha = update.getResult(1);
+                      Value probs =
+                          linalg::GenericOp::create(
+                              b, l, scores.getType(), ValueRange{scores, newMax},
+                              empty(b, l, {scoreRows, bk}, f32),
+                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {0}), dims(2, {0, 1})},
+                              {par, par},
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                Value shifted = arith::MulFOp::create(
+                                    b, l, arith::SubFOp::create(b, l, a[0], a[1]), scale);
+                                auto p = math::ExpOp::create(b, l, shifted);
+                                p->setAttr(kPolynomialExpAttr, b.getUnitAttr());
+                                linalg::YieldOp::create(
+                                    b, l,
+                                    arith::SelectOp::create(b, l, visible(b, l), p,
+                                                            f32Constant(b, l, 0.0))
+                                        .getResult());
+                              })
+                              .getResult(0);
+                      Value sum =
+                          linalg::GenericOp::create(
+                              b, l, rowVector, probs, update.getResult(2),
+                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {0})}, {par, red},
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                linalg::YieldOp::create(
+                                    b, l, arith::AddFOp::create(b, l, a[0], a[1]).getResult());
+                              })
+                              .getResult(0);
+                      Value rescaled =
+                          linalg::GenericOp::create(
+                              b, l, state[2].getType(), alpha, state[2],
+                              ArrayRef<AffineMap>{dims(2, {0}), dims(2, {0, 1})}, {par, par},
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                linalg::YieldOp::create(
+                                    b, l, arith::MulFOp::create(b, l, a[1], a[0]).getResult());
+                              })
+                              .getResult(0);
+                      // acc[r, d] += p[r, t] * v[t, d], head_dim innermost.
+                      Value acc =
+                          linalg::GenericOp::create(
+                              b, l, state[2].getType(), ValueRange{probs, v}, rescaled,
+                              ArrayRef<AffineMap>{dims(3, {0, 1}), dims(3, {1, 2}),
+                                                  dims(3, {0, 2})},
+                              {par, red, par},
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                Value p = arith::MulFOp::create(b, l, a[0], extendToF32(b, l, a[1]));
+                                linalg::YieldOp::create(
+                                    b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
+                              })
+                              .getResult(0);
+                      scf::YieldOp::create(b, l, ValueRange{newMax, sum, acc});
+                    });
+
+                // out[n0 + i, firstHead + j] = acc[r] / sum[r], written into
+                // the destination's slice in place.
+                Value acc = keyLoop.getResult(2), sum = keyLoop.getResult(1);
+                SmallVector<OpFoldResult> outOffsets{n0, firstHead, zero};
+                SmallVector<OpFoldResult> outSizes{bq, group, dh};
+                SmallVector<OpFoldResult> unitStrides(3, one);
+                Value outSlice = tensor::ExtractSliceOp::create(b, l, blockType, blockIter[0],
+                                                                outOffsets, outSizes, unitStrides);
+                Value outBlock =
+                    linalg::GenericOp::create(
+                        b, l, blockType, ValueRange{}, outSlice,
+                        ArrayRef<AffineMap>{b.getMultiDimIdentityMap(3)}, {par, par, par},
+                        [&](OpBuilder &b, Location l, ValueRange) {
+                          Value i = linalg::IndexOp::create(b, l, 0);
+                          Value j = linalg::IndexOp::create(b, l, 1);
+                          Value d = linalg::IndexOp::create(b, l, 2);
+                          Value r = arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, i, group),
+                                                          j);
+                          Value a = tensor::ExtractOp::create(b, l, acc, ValueRange{r, d});
+                          Value total = tensor::ExtractOp::create(b, l, sum, ValueRange{r});
+                          Value result = arith::DivFOp::create(b, l, a, total);
+                          linalg::YieldOp::create(b, l, truncateFromF32(b, l, result, element));
+                        })
+                        .getResult(0);
+                Value updated = tensor::InsertSliceOp::create(b, l, outBlock, blockIter[0],
+                                                              outOffsets, outSizes, unitStrides);
+                scf::YieldOp::create(b, l, updated);
+              });
+          scf::YieldOp::create(b, l, blockLoop.getResults());
+        });
+    rewriter.replaceOp(op, kvLoop.getResults());
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::llama::populateFlashAttentionPattern(RewritePatternSet &patterns) {
+  patterns.add<FlashAttentionLowering>(patterns.getContext());
+}

@@ -1,0 +1,34 @@
+//===- FlashAttention.h - blocked causal attention with online softmax -*- C++ -*-===//
+//
+// The lowering of `llama.attention` used by llama-lower-attention (see
+// FlashAttention.cpp for the loop nest and why it has that shape).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_PASSES_FLASHATTENTION_H
+#define LLAMAC_PASSES_FLASHATTENTION_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::llama {
+
+/// Query rows of the chunk in one block; with the query heads of one kv head
+/// (the GQA group) they form the rows of the block's score matrix.
+inline constexpr int64_t kFlashQueryRowsPerBlock = 4;
+/// Positions of the KV cache in one block of keys.
+inline constexpr int64_t kFlashKeysPerBlock = 64;
+
+/// On the `math.exp` of each score (one per key and score row, the kernel's
+/// hot loop): llama-lower-attention expands it into its polynomial
+/// approximation, arithmetic LLVM vectorizes, instead of a libm `expf` call
+/// per lane (measured: the calls and their lane shuffles were most of the
+/// attention kernel's time).
+inline constexpr llvm::StringLiteral kPolynomialExpAttr = "llama.polynomial_exp";
+
+/// Adds the pattern that lowers `llama.attention` to blocked causal attention
+/// with an online softmax.
+void populateFlashAttentionPattern(RewritePatternSet &patterns);
+
+} // namespace mlir::llama
+
+#endif // LLAMAC_PASSES_FLASHATTENTION_H
