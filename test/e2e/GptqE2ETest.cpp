@@ -12,6 +12,7 @@
 #include "runtime/api/Model.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/eval/Perplexity.h"
+#include "test/e2e/E2EArtifacts.h"
 #include "test/unit/TestData.h"
 
 #include <gtest/gtest.h>
@@ -22,15 +23,6 @@ using namespace llamac;
 namespace data = llamac::testing;
 
 namespace {
-
-std::shared_ptr<const Model> loadModel(const std::string &suffix) {
-  ModelOptions options;
-  options.threads = 2;
-  auto model =
-      Model::load(std::string(LLAMAC_E2E_DIR) + "/stories260K-" + suffix + ".llamac", options);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return model.ok() ? *model : nullptr;
-}
 
 double firstHundredStoriesPerplexity(std::shared_ptr<const Model> model) {
   eval::EvalOptions options;
@@ -49,8 +41,8 @@ class GptqE2E : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(GptqE2E, StoresTheCanonicalInt4Layout) {
   const int64_t group = GetParam();
-  auto gptq = loadModel("bin-gptq-g" + std::to_string(group));
-  auto rtn = loadModel("bin-int4-g" + std::to_string(group));
+  auto gptq = data::loadStoriesArtifact("bin-gptq-g" + std::to_string(group));
+  auto rtn = data::loadStoriesArtifact("bin-int4-g" + std::to_string(group));
   ASSERT_TRUE(gptq && rtn);
   const runtime::ArtifactMetadata &g = gptq->artifact().metadata();
   const runtime::ArtifactMetadata &r = rtn->artifact().metadata();
@@ -70,8 +62,8 @@ TEST_P(GptqE2E, StoresTheCanonicalInt4Layout) {
 
 TEST_P(GptqE2E, PerplexityIsBelowRoundToNearest) {
   const int64_t group = GetParam();
-  auto gptq = loadModel("bin-gptq-g" + std::to_string(group));
-  auto rtn = loadModel("bin-int4-g" + std::to_string(group));
+  auto gptq = data::loadStoriesArtifact("bin-gptq-g" + std::to_string(group));
+  auto rtn = data::loadStoriesArtifact("bin-int4-g" + std::to_string(group));
   ASSERT_TRUE(gptq && rtn);
   double gptqPpl = firstHundredStoriesPerplexity(gptq);
   double rtnPpl = firstHundredStoriesPerplexity(rtn);

@@ -18,6 +18,7 @@
 #include "runtime/artifact/Artifact.h"
 #include "runtime/eval/Perplexity.h"
 #include "runtime/tokenizer/Tokenizer.h"
+#include "test/e2e/E2EArtifacts.h"
 #include "test/e2e/PerplexityOracle.h"
 #include "test/e2e/QuantizedOracle.h"
 #include "test/unit/TestData.h"
@@ -46,15 +47,6 @@ constexpr float kIntDotFlipBound = 0.3f;
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
-std::shared_ptr<const Model> loadModel(const std::string &suffix) {
-  ModelOptions options;
-  options.threads = 2;
-  auto model =
-      Model::load(std::string(LLAMAC_E2E_DIR) + "/stories260K-" + suffix + ".llamac", options);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return model.ok() ? *model : nullptr;
-}
-
 float maxAbsDiff(const std::vector<float> &a, const float *b) {
   float worst = 0;
   for (size_t i = 0; i < a.size(); ++i)
@@ -77,7 +69,7 @@ protected:
     config = checkpoint->config;
     full = std::move(checkpoint->weights);
     dequantized = data::dequantizedCopy(full, GetParam().scheme, GetParam().group);
-    model = loadModel("bin-" + GetParam().name);
+    model = data::loadStoriesArtifact("bin-" + GetParam().name);
     ASSERT_TRUE(model);
     intDot = model->artifact().target().intDot;
     reference.int8LinearInputs = intDot;
@@ -240,7 +232,8 @@ TEST_P(QuantizedE2E, PerplexityIsTheOraclesAndCloseToF32) {
   EXPECT_LT(std::fabs(vsOracle), intDot ? 1e-3 : 0.005);
   if (GetParam().scheme != data::OracleScheme::Int8)
     return;
-  auto f32 = eval::evaluatePerplexity(loadModel("bin"), *text, firstHundredStories());
+  auto f32 =
+      eval::evaluatePerplexity(data::loadStoriesArtifact("bin"), *text, firstHundredStories());
   ASSERT_TRUE(f32.ok()) << f32.status();
   double vsF32 = result->perplexity / f32->perplexity - 1;
   std::printf("%s: f32 perplexity %.6f, %+.3g%%\n", GetParam().name.c_str(), f32->perplexity,
