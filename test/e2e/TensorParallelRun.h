@@ -10,9 +10,12 @@
 #ifndef LLAMAC_TEST_E2E_TENSORPARALLELRUN_H
 #define LLAMAC_TEST_E2E_TENSORPARALLELRUN_H
 
+#include "test/e2e/ShortGreedyCases.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -37,8 +40,10 @@ struct ProbeOutput {
 };
 
 /// Runs the probe on `ranks` MPI ranks; its exit status. `out` is the
-/// prefix of the files rank 0 writes.
-inline int runProbe(int ranks, const std::string &artifact, const std::string &out) {
+/// prefix of the files rank 0 writes; `maxSteps` as shortGreedyCases
+/// (ShortGreedyCases.h).
+inline int runProbe(int ranks, const std::string &artifact, const std::string &out,
+                    int64_t maxSteps = 0) {
   std::remove((out + ".json").c_str());
   std::remove((out + ".f32").c_str());
   // As root (CI runs as root) Open MPI needs to be told it may; more ranks
@@ -47,7 +52,8 @@ inline int runProbe(int ranks, const std::string &artifact, const std::string &o
   std::string command = std::string(LLAMAC_MPIRUN) +
                         " --allow-run-as-root --oversubscribe --stdin none -np " +
                         std::to_string(ranks) + " " + LLAMAC_TP_PROBE + " " + artifact + " " +
-                        out + " < /dev/null 2>&1";
+                        out + (maxSteps > 0 ? " " + std::to_string(maxSteps) : "") +
+                        " < /dev/null 2>&1";
   return std::system(command.c_str());
 }
 
