@@ -30,6 +30,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ostream>
 #include <string>
 
 using namespace llamac;
@@ -48,6 +49,9 @@ struct QuantizedTpCase {
   /// Only the reference prompts of at most this many steps (0: all).
   int64_t maxSteps = 0;
 };
+
+// Names the case in gtest's and ctest's output (not its bytes).
+void PrintTo(const QuantizedTpCase &c, std::ostream *os) { *os << c.single; }
 
 class TensorParallelQuantizedE2E : public ::testing::TestWithParam<QuantizedTpCase> {};
 
