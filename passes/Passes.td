@@ -129,6 +129,15 @@ def LlamaQuantizeWeights : Pass<"llama-quantize-weights", "::mlir::func::FuncOp"
     quantized copy of its own while the lookup reads the table as before.
     The bytes are computed from `source` when the artifact is written
     (compiler/quantize/); the IR only describes them.
+
+    A weight split over tensor-parallel ranks (`#llama.shard`, after
+    `llama-shard-tensor-parallel`) is quantized whole and split the same
+    way: its quantized tensors carry the shard. Column-parallel (axis 0):
+    values, scales and zeros keep the weight's rows. Row-parallel (axis
+    1): values keep its columns of K; int8's per-row scales stay whole
+    (no shard), int4's scales and zeros keep its groups, and a rank's K
+    that is not a multiple of the group is an error (groups are never
+    split).
   }];
   let options = [
     Option<"scheme", "scheme", "std::string", "\"int8\"", "int8 | int4 | int4-gptq">,

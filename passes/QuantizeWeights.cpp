@@ -38,6 +38,28 @@ struct Scheme {
   }
 };
 
+/// The `#llama.shard` of each quantized tensor of a split weight, so that
+/// every rank holds the rows, or the run of K, its part of the float weight
+/// covers (docs/tensor-parallel.md). Column-parallel (axis 0): values,
+/// scales and zeros split by rows, with the weight's block (whole heads).
+/// Row-parallel (axis 1): values split along K; int8's per-row scales stay
+/// whole (each rank's rows are whole rows of the one quantized matrix);
+/// int4's scales and zeros split by groups, which `k` per rank being a
+/// multiple of the group keeps whole.
+struct PartShards {
+  ShardAttr values, scales;
+};
+
+PartShards partShards(ShardAttr shard, QuantKind kind) {
+  if (!shard)
+    return {};
+  MLIRContext *ctx = shard.getContext();
+  if (shard.getAxis() == 0)
+    return {shard, shard};
+  auto alongK = ShardAttr::get(ctx, 1, 1);
+  return {alongK, kind == QuantKind::Int8 ? ShardAttr() : alongK};
+}
+
 /// Builds, after `weight`, the quantized tensors of its weight and their
 /// dequantization, of the weight's shape in f32.
 Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme) {
@@ -46,24 +68,43 @@ Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme) {
   int64_t rows = type.getDimSize(0), k = type.getDimSize(1);
   Type i8 = b.getI8Type(), bf16 = b.getBF16Type();
   std::string stem = (weight.getName() + "." + scheme.suffix()).str();
-  auto tensor = [&](StringRef suffix, ArrayRef<int64_t> shape, Type element) -> Value {
+  PartShards shards = partShards(weight.getShardAttr(), scheme.kind);
+  auto tensor = [&](StringRef suffix, ArrayRef<int64_t> shape, Type element,
+                    ShardAttr shard) -> Value {
     return WeightOp::create(b, loc, RankedTensorType::get(shape, element),
                             FlatSymbolRefAttr::get(b.getContext(), stem + suffix.str()),
-                            weight.getLayer(), /*shard=*/ShardAttr());
+                            weight.getLayer(), shard);
   };
   auto result = RankedTensorType::get({rows, k}, b.getF32Type());
   if (scheme.kind == QuantKind::Int8) {
-    Value values = tensor("", {rows, k}, i8);
-    Value scales = tensor("_scales", {rows}, bf16);
+    Value values = tensor("", {rows, k}, i8, shards.values);
+    Value scales = tensor("_scales", {rows}, bf16, shards.scales);
     return DequantizeOp::create(b, loc, result, scheme.kind, IntegerAttr(), values, scales,
                                 Value(), weight.getName(), false);
   }
   int64_t groups = (k + scheme.group - 1) / scheme.group;
-  Value values = tensor("", {rows, DequantizeOp::int4RowBytes(k)}, i8);
-  Value scales = tensor("_scales", {rows, groups}, bf16);
-  Value zeros = tensor("_zeros", {rows, groups}, bf16);
+  Value values = tensor("", {rows, DequantizeOp::int4RowBytes(k)}, i8, shards.values);
+  Value scales = tensor("_scales", {rows, groups}, bf16, shards.scales);
+  Value zeros = tensor("_zeros", {rows, groups}, bf16, shards.scales);
   return DequantizeOp::create(b, loc, result, scheme.kind, b.getI64IntegerAttr(scheme.group),
                               values, scales, zeros, weight.getName(), scheme.gptq);
+}
+
+/// A row-parallel int4 weight is split along K on group boundaries: each
+/// rank's `k` columns must be whole groups, or a group would straddle two
+/// ranks (and its scale be computed over columns one rank lacks).
+LogicalResult checkGroupsStayWhole(WeightOp weight, const Scheme &scheme, int64_t ranks) {
+  ShardAttr shard = weight.getShardAttr();
+  if (scheme.kind != QuantKind::Int4 || !shard || shard.getAxis() != 1)
+    return success();
+  int64_t k = cast<RankedTensorType>(weight.getType()).getDimSize(1);
+  if (k % scheme.group == 0)
+    return success();
+  return weight.emitError() << "int4 weight '" << weight.getName() << "' is split along its "
+                            << k * ranks << " input features over " << ranks
+                            << " tensor-parallel ranks, " << k
+                            << " per rank, which is not a multiple of the group size "
+                            << scheme.group << " (int4 groups are never split)";
 }
 
 struct LlamaQuantizeWeightsPass
@@ -96,6 +137,9 @@ struct LlamaQuantizeWeightsPass
           uses[weight].push_back(&operand);
       }
     });
+    auto module = getOperation()->getParentOfType<ModuleOp>();
+    auto tp = module ? module->getAttrOfType<IntegerAttr>(kTensorParallelAttr) : IntegerAttr();
+    const int64_t ranks = tp ? tp.getInt() : 1;
     OpBuilder b(&getContext());
     for (auto &[weight, operands] : uses) {
       auto type = cast<RankedTensorType>(weight.getResult().getType());
@@ -103,6 +147,8 @@ struct LlamaQuantizeWeightsPass
         weight.emitError("a projection weight to quantize must be a float matrix");
         return signalPassFailure();
       }
+      if (failed(checkGroupsStayWhole(weight, parsed, ranks)))
+        return signalPassFailure();
       b.setInsertionPointAfter(weight);
       Value dequantized = buildDequantized(b, weight, parsed);
       for (OpOperand *operand : operands)

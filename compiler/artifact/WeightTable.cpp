@@ -60,6 +60,9 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
   // it is the encoding of, from the dequantize ops that read them.
   llvm::StringMap<QuantizedFrom> quantizedFrom;
   llvm::StringMap<std::vector<int64_t>> sourceShapes;
+  // For a weight split over tensor-parallel ranks, the split axis of that
+  // shape (one rank's part): the source is quantized whole, then split.
+  llvm::StringMap<int64_t> sourceSplitAxes;
   module.walk([&](llama::DequantizeOp op) {
     QuantizedFrom from;
     from.source = op.getSource().str();
@@ -88,6 +91,11 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
       from.part = part;
       quantizedFrom[weight.getName()] = from;
       sourceShapes[weight.getName()] = shape;
+      // The values split as the float weight did (int8's scales may stay
+      // whole, but they encode the same part of the source).
+      if (auto values = op.getValues().getDefiningOp<llama::WeightOp>())
+        if (auto shard = values.getShardAttr())
+          sourceSplitAxes[weight.getName()] = shard.getAxis() + (values.getLayer() ? 1 : 0);
     }
     return WalkResult::advance();
   });
@@ -148,6 +156,19 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
       if (!source)
         return makeError("internal error: the compiled model quantizes weight '" +
                          spec.quantized->source + "', which the checkpoint does not provide");
+      if (auto axis = sourceSplitAxes.find(spec.name); axis != sourceSplitAxes.end()) {
+        // One rank's part: the whole source, narrower along the split axis.
+        std::vector<int64_t> part = source->shape;
+        size_t a = axis->second;
+        if (a < part.size() && part.size() == shape.size() && shape[a] <= part[a])
+          part[a] = shape[a];
+        if (part != shape)
+          return makeError(llvm::formatv(
+              "internal error: the compiled model quantizes a part {0} of weight '{1}', "
+              "which the checkpoint holds as {2}",
+              formatShape(shape), spec.quantized->source, formatShape(source->shape)));
+        continue;
+      }
       if (source->shape != shape)
         return makeError(llvm::formatv(
             "internal error: the compiled model quantizes weight '{0}' as {1}, the "

@@ -103,8 +103,7 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
 
 /// `--tp N` splits whole query heads, kv heads (or groups of ranks sharing
 /// one) and hidden units.
-llvm::Error checkTensorParallel(int64_t ranks, const ModelConfig &config,
-                                const std::string &quantize) {
+llvm::Error checkTensorParallel(int64_t ranks, const ModelConfig &config) {
   if (ranks < 1)
     return makeError("--tp must be at least 1 (the number of tensor-parallel ranks)");
   if (ranks == 1)
@@ -120,9 +119,6 @@ llvm::Error checkTensorParallel(int64_t ranks, const ModelConfig &config,
                                    "a multiple of them (each rank must own whole kv heads "
                                    "or share one)",
                                    ranks, config.kvHeads));
-  if (quantize != "none")
-    return makeError("--tp " + std::to_string(ranks) + " with --quantize " + quantize +
-                     " is not supported yet (tensor parallelism shards float weights)");
   return llvm::Error::success();
 }
 
@@ -197,7 +193,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                        " (--allow-nonfinite compiles it anyway)");
   }
 
-  if (llvm::Error err = checkTensorParallel(options.tensorParallel, ckpt->config, quantize))
+  if (llvm::Error err = checkTensorParallel(options.tensorParallel, ckpt->config))
     return err;
 
   DType dtype = ckpt->weights.entries().front().sourceType;
@@ -396,11 +392,6 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       collectWeightTable(*model, ckpt->weights);
   if (!weightTable)
     return weightTable.takeError();
-  // Each rank's part of a split tensor, as views of the checkpoint.
-  if (options.tensorParallel > 1)
-    if (llvm::Error err =
-            addShardedWeights(*weightTable, ckpt->weights, options.tensorParallel))
-      return err;
   // Quantized tensors get their bytes now, from their sources.
   if (quantize != "none") {
     GptqQuantizer gptq;
@@ -417,6 +408,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     if (gptq && options.progress)
       log << "\n";
   }
+  // Each rank's part of a split tensor, as views of the checkpoint's or of
+  // the quantized whole (quantized first, so that every rank's scales and
+  // groups are the single process's).
+  if (options.tensorParallel > 1)
+    if (llvm::Error err =
+            addShardedWeights(*weightTable, ckpt->weights, options.tensorParallel))
+      return err;
 
   // From here on `model` holds the kernel module.
   progress.phase("partitioning into kernels");

@@ -87,6 +87,9 @@ llvm::Expected<GptqQuantizer> calibrateGptq(const CompileOptions &options,
   instrumented.calibrationTokens = 0;
   instrumented.calibrationModel = true;
   instrumented.speculateK = 0;
+  // One process sees every input feature: the Hessians are the whole
+  // weight's, and GPTQ quantizes whole weights before they are split.
+  instrumented.tensorParallel = 1;
   instrumented.dumpIrAfter.clear();
   instrumented.summary = false;
   instrumented.progress = false;

@@ -61,25 +61,36 @@ llvm::Error encode(const Encoding &e, WeightStore &store, const GptqQuantizer &g
       return err;
   }
 
-  auto add = [&](const WeightSpec *spec, DType dtype, const uint8_t *data, size_t bytes,
+  // The whole encoding's shapes: a tensor-parallel spec is one rank's part,
+  // which compiler/artifact/ShardedWeights.cpp cuts from these.
+  auto shapeOf = [&](std::vector<int64_t> perLayer) {
+    if (stacked)
+      perLayer.insert(perLayer.begin(), layers);
+    return perLayer;
+  };
+  auto add = [&](const WeightSpec *spec, std::vector<int64_t> shape, DType dtype,
+                 const uint8_t *data, size_t bytes,
                  std::shared_ptr<const void> owner) -> llvm::Error {
     WeightEntry entry;
     entry.name = spec->name;
-    entry.shape = spec->shape;
+    entry.shape = shapeOf(std::move(shape));
     entry.parts.push_back({dtype, llvm::ArrayRef<uint8_t>(data, bytes),
                            llvm::formatv("{0} of {1}", spec->name, q.source).str()});
     store.retain(std::move(owner));
     return store.add(std::move(entry));
   };
-  if (llvm::Error err = add(e.values, DType::I8, values->data(), values->size(), values))
+  std::vector<int64_t> paramShape =
+      int4 ? std::vector<int64_t>{rows, params} : std::vector<int64_t>{rows};
+  if (llvm::Error err =
+          add(e.values, {rows, rowBytes}, DType::I8, values->data(), values->size(), values))
     return err;
   if (llvm::Error err =
-          add(e.scales, DType::BF16, reinterpret_cast<const uint8_t *>(scales->data()),
-              scales->size() * 2, scales))
+          add(e.scales, paramShape, DType::BF16,
+              reinterpret_cast<const uint8_t *>(scales->data()), scales->size() * 2, scales))
     return err;
   if (int4)
-    return add(e.zeros, DType::BF16, reinterpret_cast<const uint8_t *>(zeros->data()),
-               zeros->size() * 2, zeros);
+    return add(e.zeros, paramShape, DType::BF16,
+               reinterpret_cast<const uint8_t *>(zeros->data()), zeros->size() * 2, zeros);
   return llvm::Error::success();
 }
 

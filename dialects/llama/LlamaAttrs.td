@@ -103,7 +103,9 @@ def Llama_ShardAttr : AttrDef<Llama_Dialect, "Shard"> {
     blocks along `axis`; of `R` ranks, rank `r` holds the blocks from
     `floor(r * B / R)`, as many as the result type says, so that with
     more ranks than kv heads each kv head is held by every rank of its
-    query-head group.
+    query-head group. `llama-quantize-weights` gives the quantized tensors
+    of a split weight the shard of the part they encode (axis 1 of an int4
+    weight's bytes, scales and zeros: whole bytes and groups).
 
     ```mlir
     %wk = llama.weight @"layers.wk"[%l] {shard = #llama.shard<axis = 0, block = 8>}

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Session.h"
+#include "test/e2e/TensorParallelRun.h"
 #include "test/unit/TestData.h"
 
 #include <nlohmann/json.hpp>
@@ -19,9 +20,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 using namespace llamac;
@@ -29,47 +27,31 @@ namespace data = llamac::testing;
 
 namespace {
 
-std::string e2ePath(const std::string &name) { return std::string(LLAMAC_E2E_DIR) + "/" + name; }
-
-/// Runs the probe on `ranks` MPI ranks; its exit status.
-int runProbe(int ranks, const std::string &artifact, const std::string &out) {
-  // As root (CI runs as root) Open MPI needs to be told it may; more ranks
-  // than cores is what --oversubscribe allows. mpirun would forward its
-  // stdin to rank 0, reading the test runner's: it gets none.
-  std::string command = std::string(LLAMAC_MPIRUN) +
-                        " --allow-run-as-root --oversubscribe --stdin none -np " +
-                        std::to_string(ranks) + " " + LLAMAC_TP_PROBE + " " + artifact + " " +
-                        out + " < /dev/null 2>&1";
-  return std::system(command.c_str());
-}
-
 class TensorParallelE2E : public ::testing::TestWithParam<int> {};
 
 TEST_P(TensorParallelE2E, GreedyTokensAndLogitsMatchTheSingleProcessModel) {
-  if (std::string(LLAMAC_MPIRUN).empty() || std::string(LLAMAC_TP_PROBE).empty())
+  if (!data::haveMpi())
     GTEST_SKIP() << "no mpirun or no MPI at build time (apt install openmpi-bin libopenmpi-dev)";
   const int ranks = GetParam();
-  const std::string out = e2ePath("tp" + std::to_string(ranks) + "-probe");
-  std::remove((out + ".json").c_str());
-  ASSERT_EQ(runProbe(ranks, e2ePath("stories260K-bin-tp" + std::to_string(ranks) + ".llamac"),
-                     out),
+  const std::string out = data::e2ePath("tp" + std::to_string(ranks) + "-probe");
+  ASSERT_EQ(data::runProbe(ranks,
+                           data::e2ePath("stories260K-bin-tp" + std::to_string(ranks) + ".llamac"),
+                           out),
             0);
 
   std::string error;
   std::vector<data::GreedyCase> cases = data::loadGreedyCases(error);
   ASSERT_FALSE(cases.empty()) << error;
-  std::ifstream jsonFile(out + ".json");
-  nlohmann::json generated = nlohmann::json::parse(jsonFile, nullptr, false);
+  data::ProbeOutput probe = data::readProbeOutput(out);
+  const nlohmann::json &generated = probe.generated;
   ASSERT_TRUE(generated.is_array());
   ASSERT_EQ(generated.size(), cases.size());
-  std::ifstream f32(out + ".f32", std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(f32)), std::istreambuf_iterator<char>());
-  const float *tpLogits = reinterpret_cast<const float *>(bytes.data());
-  const size_t tpCount = bytes.size() / sizeof(float);
+  const float *tpLogits = probe.logits.data();
+  const size_t tpCount = probe.logits.size();
 
   ModelOptions options;
   options.threads = 1;
-  auto model = Model::load(e2ePath("stories260K-bin.llamac"), options);
+  auto model = Model::load(data::e2ePath("stories260K-bin.llamac"), options);
   ASSERT_TRUE(model.ok()) << model.status();
   auto session = Session::create(*model);
   ASSERT_TRUE(session.ok()) << session.status();

@@ -8,17 +8,21 @@
 // writes the generated tokens (<out>.json) and the logits (<out>.f32, f32,
 // cases in order); the test compares them with the single-process model.
 //
-//   tp_rank_probe <artifact> <out>
+//   tp_rank_probe <artifact> <out> [max-steps]
+//
+// With max-steps, only the prompts of at most that many steps run (a larger
+// model's test keeps to the short ones).
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Session.h"
 #include "runtime/comm/MpiCommunicator.h"
-#include "test/unit/TestData.h"
+#include "test/e2e/ShortGreedyCases.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -57,10 +61,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::shared_ptr<comm::Communicator> communicator = std::move(*mpi);
-  if (argc != 3)
-    return fail(*communicator, "usage: tp_rank_probe <artifact> <out>");
+  if (argc != 3 && argc != 4)
+    return fail(*communicator, "usage: tp_rank_probe <artifact> <out> [max-steps]");
   std::string error;
-  std::vector<testing::GreedyCase> cases = testing::loadGreedyCases(error);
+  std::vector<testing::GreedyCase> cases =
+      testing::shortGreedyCases(error, argc == 4 ? std::atoll(argv[3]) : 0);
   if (cases.empty())
     return fail(*communicator, error);
 
