@@ -176,6 +176,7 @@ INSTANTIATE_TEST_SUITE_P(CpuArtifacts, VerifyE2E,
                                            "stories260K-bin-int8", "stories260K-bin-int4-g32",
                                            "stories260K-bin-int4-g64", "stories260K-bin-int8-dot",
                                            "stories260K-bin-int4-g64-dot",
+                                           "stories260K-bin-int8-amx-emulated",
                                            "synth-stories15m-1layer"),
                          [](const ::testing::TestParamInfo<std::string> &info) {
                            std::string name = info.param;
