@@ -35,9 +35,14 @@ namespace {
 
 /// Agreement to f32 rounding; and the bound after an activation rounds to
 /// the other byte than the reference's (x / d within an ulp of a half),
-/// as for the integer dots of QuantizedE2ETest.
+/// after which the two passes carry slightly different state: per block of
+/// 32 as for the integer dots of QuantizedE2ETest; per token a byte step is
+/// max|x| / 127 of the whole row, coarser (measured with the emulated
+/// tiles: 3 of the 12 prompts below flip, at positions 33, 37 and 47 of 50,
+/// by up to 0.39; every row before a flip within kExact).
 constexpr float kExact = 1e-4f;
-constexpr float kFlipBound = 0.3f;
+constexpr float kBlockFlipBound = 0.3f;
+constexpr float kTokenFlipBound = 0.5f;
 
 float maxAbsDiff(const std::vector<float> &a, const float *b) {
   float worst = 0;
@@ -114,7 +119,7 @@ TEST_P(AmxInt8E2E, PrefillRowsMatchTheRoundingReference) {
               amxRuns ? "per-token" : "per-32-block", worst, exactWithF32Inputs);
   EXPECT_GE(4 * exact, 3 * rows);
   EXPECT_EQ(exactWithF32Inputs, 0) << "the activations are not rounded to bytes";
-  EXPECT_LT(worst, kFlipBound);
+  EXPECT_LT(worst, amxRuns ? kTokenFlipBound : kBlockFlipBound);
 }
 
 /// The bound, with the numerics of the kernels that ran: within
