@@ -37,20 +37,33 @@
 // CHECK: scf.for %{{.*}} = %c128{{[_0-9]*}} to %c192 step %c64{{[_0-9]*}} iter_args
 // CHECK:   amx.tile_load %[[TAIL]]
 // CHECK-COUNT-4: amx.tile_muli
+// Whole blocks of rows: each C tile's 16 rows are transposed in registers
+// (four rounds of two-vector shuffles) and each real token's 16 columns
+// updated at once: (float(C) * d_token) * s_rows, added to the destination.
 // CHECK-COUNT-4: amx.tile_store %[[SCRATCH]]
-// CHECK: memref.load %[[SCALES]]
-// CHECK: memref.load %[[SCRATCH]]
-// CHECK: memref.load %arg2
-// CHECK: arith.sitofp
-// CHECK: arith.mulf
-// CHECK: arith.mulf
-// CHECK: memref.load %arg3
-// CHECK: arith.addf
+// CHECK: vector.load %arg2[%{{.*}}] : memref<?xbf16, strided<[1], offset: ?>>, vector<16xbf16>
+// CHECK: vector.load %[[SCRATCH]]
+// CHECK: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xi32>, vector<16xi32>
+// CHECK: vector.shuffle {{.*}} [1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31] : vector<16xi32>, vector<16xi32>
+// CHECK: scf.if
+// CHECK:   memref.load %[[SCALES]]
+// CHECK:   arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK:   arith.mulf
+// CHECK:   arith.mulf
+// CHECK:   vector.load %arg3
+// CHECK:   arith.addf
+// CHECK:   vector.store %{{.*}}, %arg3
+// The rows past the last block, element by element.
 // CHECK: scf.if
 // CHECK:   %[[EDGE:.*]] = memref.alloc() {alignment = 64 : i64} : memref<32x192xi8>
 // CHECK:   scf.for %{{.*}} = %c0{{[_0-9]*}} to %c192 step %c64{{[_0-9]*}} iter_args
 // CHECK:     amx.tile_load %[[EDGE]]
 // CHECK-COUNT-4: amx.tile_muli
+// CHECK:   memref.load %[[SCALES]]
+// CHECK:   memref.load %[[SCRATCH]]
+// CHECK:   memref.load %arg2
+// CHECK:   arith.sitofp %{{.*}} : i32 to f32
+// CHECK:   memref.load %arg3
 // CHECK:   memref.dealloc %[[EDGE]]
 // CHECK: memref.dealloc %[[PACKED]]
 // CHECK: memref.dealloc %[[SCALES]]
