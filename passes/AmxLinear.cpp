@@ -244,7 +244,9 @@ struct LlamaAmxLinearPass : llama::impl::LlamaAmxLinearBase<LlamaAmxLinearPass> 
     SmallVector<func::FuncOp> kernels;
     for (auto fn : module.getOps<func::FuncOp>()) {
       bool any = false;
-      fn.walk([&](linalg::GenericOp op) { any |= isAmxLinear(op) || llama::isAmxInt8Linear(op); });
+      fn.walk([&](linalg::GenericOp op) {
+        any |= isAmxLinear(op) || llama::isAmxInt8Linear(op);
+      });
       if (any)
         kernels.push_back(fn);
     }
