@@ -137,6 +137,55 @@ struct MulFPattern : OpConversionPattern<amx::TileMulFOp> {
   }
 };
 
+/// tdpbssd: C[m][n] += sum_j A[m][4g + j] B[g][4n + j] over the groups g
+/// of 4 signed bytes, in int32 (exact, wrapping as the instruction does).
+struct MulIPattern : OpConversionPattern<amx::TileMulIOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(amx::TileMulIOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    if (op.getIsZextLhs() || op.getIsZextRhs())
+      return rewriter.notifyMatchFailure(op, "only signed bytes (tdpbssd)");
+    Location l = op.getLoc();
+    Type i32 = rewriter.getI32Type();
+    auto cType = cast<VectorType>(adaptor.getAcc().getType());
+    int64_t m = cType.getDimSize(0), n = cType.getDimSize(1);
+    int64_t groups = cast<VectorType>(adaptor.getRhs().getType()).getDimSize(0);
+    constexpr int64_t kGroup = 4;
+    auto rowType = VectorType::get({n}, i32);
+    auto wideType = VectorType::get({kGroup * n}, i32);
+    // Byte j of every group of each B row, widened: bParts[g][j][n].
+    SmallVector<SmallVector<Value>> bParts;
+    for (int64_t g = 0; g < groups; ++g) {
+      Value row = vector::ExtractOp::create(rewriter, l, adaptor.getRhs(), ArrayRef<int64_t>{g});
+      Value wide = arith::ExtSIOp::create(rewriter, l, wideType, row);
+      SmallVector<Value> parts;
+      for (int64_t j = 0; j < kGroup; ++j) {
+        SmallVector<int64_t> lanes;
+        for (int64_t i = 0; i < n; ++i)
+          lanes.push_back(kGroup * i + j);
+        parts.push_back(vector::ShuffleOp::create(rewriter, l, wide, wide, lanes));
+      }
+      bParts.push_back(parts);
+    }
+    Value result = adaptor.getAcc();
+    for (int64_t i = 0; i < m; ++i) {
+      Value acc = vector::ExtractOp::create(rewriter, l, adaptor.getAcc(), ArrayRef<int64_t>{i});
+      for (int64_t g = 0; g < groups; ++g)
+        for (int64_t j = 0; j < kGroup; ++j) {
+          Value a = vector::ExtractOp::create(rewriter, l, adaptor.getLhs(),
+                                              ArrayRef<int64_t>{i, kGroup * g + j});
+          Value aRow = vector::BroadcastOp::create(rewriter, l, rowType,
+                                                   arith::ExtSIOp::create(rewriter, l, i32, a));
+          acc = arith::AddIOp::create(rewriter, l, acc,
+                                      arith::MulIOp::create(rewriter, l, aRow, bParts[g][j]));
+        }
+      result = vector::InsertOp::create(rewriter, l, acc, result, ArrayRef<int64_t>{i});
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct LlamaEmulateAmxPass : llama::impl::LlamaEmulateAmxBase<LlamaEmulateAmxPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
@@ -149,7 +198,7 @@ struct LlamaEmulateAmxPass : llama::impl::LlamaEmulateAmxBase<LlamaEmulateAmxPas
     target.addIllegalDialect<amx::AMXDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
-    patterns.add<ZeroPattern, LoadPattern, StorePattern, MulFPattern>(types, ctx);
+    patterns.add<ZeroPattern, LoadPattern, StorePattern, MulFPattern, MulIPattern>(types, ctx);
     scf::populateSCFStructuralTypeConversionsAndLegality(types, patterns, target);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();

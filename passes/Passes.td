@@ -205,7 +205,8 @@ def LlamaMemrefCopyToLinalg : Pass<"llama-memref-copy-to-linalg", "::mlir::func:
 }
 
 def LlamaAmxLinear : Pass<"llama-amx-linear", "::mlir::ModuleOp"> {
-  let summary = "Prefill linear layers with bf16 weights as AMX tile GEMMs (tdpbf16ps)";
+  let summary = "Prefill linear layers with bf16 or int8 weights as AMX tile GEMMs "
+                "(tdpbf16ps, tdpbssd)";
   let description = [{
     Rewrites the bufferized linear layers (`out[n, o] += x[n, k] * w[o, k]`)
     with bf16 weights of prefill kernels (a dynamic or >= 16 token count, not
@@ -221,6 +222,15 @@ def LlamaAmxLinear : Pass<"llama-amx-linear", "::mlir::ModuleOp"> {
     past the last multiple of 32 stay `linalg.generic`s on subviews, for
     `llama-vectorize-linear`.
 
+    Linear layers over int8 weights (`llama.quant_kind` int8: i8 rows and a
+    scale per row) become `tile_muli` (`tdpbssd`) loops of the same blocks:
+    A is 16 weight rows x 64 bytes as stored; the activations are quantized
+    per token (d = max|x| / 127, bytes round-to-even(x * (1 / d))) and
+    packed in VNNI groups of 4 bytes `[k/4][16 tokens][4]`; each int32 C
+    tile is added transposed times d_token x s_row. Every product runs on
+    tiles (one activation rounding for the whole layer): the k tail and the
+    rows past the last block are zero-padded copies.
+
     With `variants`, each kernel with such a layer is cloned as `<name>_amx`
     and only the clone is rewritten (the runtime picks the clone where the
     CPU has AMX); without it the kernels are rewritten in place (the
@@ -233,6 +243,7 @@ def LlamaAmxLinear : Pass<"llama-amx-linear", "::mlir::ModuleOp"> {
   let dependentDialects = [
     "::mlir::amx::AMXDialect",
     "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
@@ -248,7 +259,9 @@ def LlamaEmulateAmx : Pass<"llama-emulate-amx", "::mlir::func::FuncOp"> {
     store per tile row (rows `stride` apart), `tile_mulf` (`tdpbf16ps`)
     C[m][n] += A[m][2p] * B[p][2n] + A[m][2p+1] * B[p][2n+1] for each pair p
     in order, each bf16 product exact in f32 and added with one rounding, as
-    the instruction does. So the tiling, VNNI packing, edges and epilogues of
+    the instruction does; `tile_muli` (signed bytes, `tdpbssd`) C[m][n] +=
+    sum_j A[m][4g+j] * B[g][4n+j] for each group g of 4 bytes, exact in
+    int32 as the instruction is. So the tiling, VNNI packing, edges and epilogues of
     `llama-amx-linear` run, and are tested, on any CPU.
   }];
   let dependentDialects = [

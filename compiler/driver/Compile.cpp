@@ -495,8 +495,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     codegen.bf16Dot = *bf16Dot;
     // Only quantized weights have anything to multiply as bytes.
     codegen.intDot = quantize == "none" && *intDot == IntDot::Auto ? IntDot::Off : *intDot;
-    // AMX tiles multiply bf16 weights only.
-    codegen.amx = dtype == DType::BF16 && quantize == "none" ? *amx : Amx::Off;
+    // AMX tiles multiply bf16 and int8 weights only.
+    bool amxWeights = (dtype == DType::BF16 && quantize == "none") || quantize == "int8";
+    codegen.amx = amxWeights ? *amx : Amx::Off;
+    codegen.int8Weights = quantize == "int8";
     codegen.afterPhase = dumpIf;
     llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*model, codegen);
     if (!library) {

@@ -58,8 +58,8 @@ struct TargetInfo {
   /// The kernels of int8/int4 linear layers quantize their activations to
   /// bytes per block of 32 (vpdpbusd).
   bool intDot = false;
-  /// AMX kernels for prefill's bf16 projections: "" (none); "variants":
-  /// `<kernel>_amx` beside the kernels, needing amx_tile and amx_bf16 (not in
+  /// AMX kernels for prefill's bf16 or int8 projections: "" (none); "variants":
+  /// `<kernel>_amx` beside the kernels, needing amx_tile, amx_bf16, amx_int8 (not in
   /// cpuFeatures), called where the CPU and the OS allow AMX; "emulated":
   /// the prefill kernels are AMX tile loops run as vector code (tests).
   std::string amx;

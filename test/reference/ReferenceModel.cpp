@@ -108,7 +108,7 @@ static void matVec(const std::vector<float> &w, const std::vector<float> &x,
   }
 }
 
-/// `x` quantized per block of 32 to bytes and back, in f32 as the kernels
+/// `x` quantized per block of `block` to bytes and back, in f32 as the kernels
 /// compute it.
 static std::vector<float> int8Blocks(const std::vector<float> &x, size_t block) {
   std::vector<float> out(x.size());
@@ -127,6 +127,8 @@ static std::vector<float> int8Blocks(const std::vector<float> &x, size_t block) 
 
 void ReferenceModel::linear(const std::vector<float> &w, const std::vector<float> &x,
                             std::vector<float> &out, int64_t rows, int64_t cols) const {
+  if (opts.int8LinearInputs && opts.int8InputBlock == 0)
+    return matVec(w, int8Blocks(x, x.size()), out, rows, cols);
   if (opts.int8LinearInputs && cols % 64 == 0)
     return matVec(w, int8Blocks(x, static_cast<size_t>(opts.int8InputBlock)), out, rows, cols);
   if (!opts.bf16LinearInputs)

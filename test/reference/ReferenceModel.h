@@ -35,7 +35,9 @@ struct ReferenceOptions {
   /// of 64 to bytes per block of int8InputBlock (d = max|x| / 127, q =
   /// round-to-even(x * (1 / d)), x = q * d), as the int8/int4 kernels
   /// compiled with `--int-dot` do before vpdpbusd (blocks of 32 for int8
-  /// weights, of the weights' group for int4).
+  /// weights, of the weights' group for int4). int8InputBlock 0: one block
+  /// per input vector (per token), whatever its length, as the int8 AMX
+  /// prefill kernels (tdpbssd) round every linear layer's input.
   bool int8LinearInputs = false;
   int64_t int8InputBlock = 32;
   /// The KV cache's element type: keys and values are rounded to it

@@ -168,19 +168,21 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
                      (*tm)->getTargetCPU() + "' has none");
   bool intDot = options.intDot == IntDot::On ||
                 (options.intDot == IntDot::Auto && chipHasIntDot);
-  // AMX tiles round the activations to bf16 as vdpbf16ps does, so the
-  // variants and the kernels they replace agree on the numerics.
+  // bf16 AMX tiles round the activations to bf16 as vdpbf16ps does, so the
+  // variants and the kernels they replace agree on the numerics; int8 tiles
+  // quantize them to bytes per token whatever the other kernels do.
   bool chipHasAmx = (*tm)->getMCSubtargetInfo()->checkFeatures("+amx-tile,+amx-bf16");
   if (options.amx == Amx::On && !chipHasAmx)
     return makeError("--amx=on needs a chip with AMX (amx-tile, amx-bf16); '" +
                      (*tm)->getTargetCPU() + "' has none");
-  if ((options.amx == Amx::On || options.amx == Amx::Emulate) && !bf16Dot)
+  bool amxNumerics = bf16Dot || options.int8Weights;
+  if ((options.amx == Amx::On || options.amx == Amx::Emulate) && !amxNumerics)
     return makeError("--amx=" + std::string(options.amx == Amx::On ? "on" : "emulate") +
                      " rounds activations to bf16 like --bf16-dot: it needs --bf16-dot on "
                      "a chip with AVX-512 BF16");
   std::string amx = options.amx == Amx::Emulate ? "emulate"
                     : (options.amx == Amx::On ||
-                       (options.amx == Amx::Auto && chipHasAmx && bf16Dot))
+                       (options.amx == Amx::Auto && chipHasAmx && amxNumerics))
                         ? "variants"
                         : "off";
   if (amx == "variants") {

@@ -35,9 +35,12 @@ struct CpuCodegenOptions {
   /// Auto: on when the chip has avx512vnni (and avx512bw). On fails for a
   /// chip without them.
   IntDot intDot = IntDot::Auto;
-  /// Auto: variants when the chip has AMX-BF16 and bf16 dots are on. On
-  /// fails for a chip without it.
+  /// Auto: variants when the chip has AMX and bf16 dots are on (or the
+  /// weights are int8). On fails for a chip without it.
   Amx amx = Amx::Auto;
+  /// The projections' weights are int8: their AMX tiles (tdpbssd) quantize
+  /// the activations to bytes, so they do not need bf16 dots.
+  bool int8Weights = false;
   /// Called with the kernel module after each named phase ("linalg",
   /// "bufferize", "llvm") so that --dump-ir-after can print it.
   std::function<void(llvm::StringRef phase, mlir::ModuleOp)> afterPhase;

@@ -20,13 +20,13 @@ constexpr int kArchReqXcompPerm = 0x1023;
 constexpr int kXfeatureXtiledata = 18;
 } // namespace
 
-bool cpuidReportsAmxBf16() {
+bool cpuidReportsAmx() {
 #if defined(__x86_64__)
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
     return false;
-  bool amxBf16 = edx & (1u << 22), amxTile = edx & (1u << 24);
-  return amxBf16 && amxTile;
+  bool amxBf16 = edx & (1u << 22), amxTile = edx & (1u << 24), amxInt8 = edx & (1u << 25);
+  return amxBf16 && amxTile && amxInt8;
 #else
   return false;
 #endif
@@ -51,7 +51,7 @@ bool amxUsable() {
     const char *setting = std::getenv("LLAMAC_AMX");
     if (setting && std::strcmp(setting, "off") == 0)
       return false;
-    return cpuidReportsAmxBf16() && requestAmxPermission();
+    return cpuidReportsAmx() && requestAmxPermission();
   }();
   return usable;
 }
