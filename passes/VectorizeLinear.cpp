@@ -374,7 +374,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// The vector part of the k loop, [0, vectorK): one loop over the chunks,
   /// or for int4 a loop over the groups (whose scales and zeros each row
   /// loads once) around a loop over the group's chunks, then the vector
-  /// chunks of a last, partial group.
+  /// chunks of a last, partial group; int8 integer dots the same loops over
+  /// activation blocks (their int32 sums scaled by d once per block).
   SmallVector<Value> buildVectorK(OpBuilder &b, Location l, const BlockStep &step,
                                   SmallVector<Value> accs, int64_t vectorK) const {
     auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
