@@ -52,83 +52,28 @@ Value maxAbs(OpBuilder &b, Location l, Value v, Value max) {
   return arith::MaximumFOp::create(b, l, max, math::AbsFOp::create(b, l, v));
 }
 
-/// int8: blocks of 32 in column order, a lane scale vector per chunk, the
-/// per-token sign-flip correction.
-void quantizeInt8Layout(OpBuilder &b, Location loc, Value x, Value tokens, int64_t k,
-                        QuantizedActivations &a) {
-  Type f32 = b.getF32Type();
-  auto v16f = VectorType::get({16}, f32);
-  auto v16i8 = VectorType::get({16}, b.getI8Type());
-  // Lane l of a chunk's dot product sums bytes 4l..4l+3: lanes 0-7 are
-  // block 0, lanes 8-15 block 1.
-  SmallVector<bool> secondBlock;
-  for (int64_t lane = 0; lane < 16; ++lane)
-    secondBlock.push_back(lane >= 8);
-  Value laneIsSecond = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(VectorType::get({16}, b.getI1Type()), secondBlock));
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-  Value zeros = splat(b, loc, v16f, b.getF32FloatAttr(0));
-  scf::ForOp::create(
-      b, loc, index(b, loc, 0), tokens, index(b, loc, 1), ValueRange{},
-      [&](OpBuilder &b, Location l, Value n, ValueRange) {
-        auto chunkLoop = scf::ForOp::create(
-            b, l, index(b, l, 0), index(b, l, k / kIntDotChunk), index(b, l, 1),
-            ValueRange{zero}, [&](OpBuilder &b, Location l, Value c, ValueRange correction) {
-              Value base = arith::MulIOp::create(b, l, c, index(b, l, kIntDotChunk));
-              SmallVector<Value> scales;
-              Value corr = correction[0];
-              for (int64_t half = 0; half < 2; ++half) {
-                Value col = arith::AddIOp::create(b, l, base, index(b, l, 32 * half));
-                Value col16 = arith::AddIOp::create(b, l, col, index(b, l, 16));
-                Value lo = vector::LoadOp::create(b, l, v16f, x, ValueRange{n, col});
-                Value hi = vector::LoadOp::create(b, l, v16f, x, ValueRange{n, col16});
-                Value amax = vector::ReductionOp::create(
-                    b, l, vector::CombiningKind::MAXNUMF, maxAbs(b, l, hi, maxAbs(b, l, lo, zeros)));
-                auto [d, inverse] = blockScale(b, l, amax);
-                Value qlo = roundToBytes(b, l, lo, inverse), qhi = roundToBytes(b, l, hi, inverse);
-                vector::StoreOp::create(b, l, arith::TruncIOp::create(b, l, v16i8, qlo), a.values,
-                                        ValueRange{n, col});
-                vector::StoreOp::create(b, l, arith::TruncIOp::create(b, l, v16i8, qhi), a.values,
-                                        ValueRange{n, col16});
-                Value sum = vector::ReductionOp::create(b, l, vector::CombiningKind::ADD,
-                                                        arith::AddIOp::create(b, l, qlo, qhi));
-                corr = arith::AddFOp::create(
-                    b, l, corr, arith::MulFOp::create(b, l, d, arith::SIToFPOp::create(b, l, f32, sum)));
-                scales.push_back(vector::BroadcastOp::create(b, l, v16f, d));
-              }
-              Value lanes = arith::SelectOp::create(b, l, laneIsSecond, scales[1], scales[0]);
-              vector::StoreOp::create(b, l, lanes, a.laneScales, ValueRange{n, c, index(b, l, 0)});
-              scf::YieldOp::create(b, l, corr);
-            });
-        memref::StoreOp::create(
-            b, l,
-            arith::MulFOp::create(b, l, chunkLoop.getResult(0),
-                                  arith::ConstantOp::create(b, l, b.getF32FloatAttr(128))),
-            a.signCorrection, ValueRange{n});
-        scf::YieldOp::create(b, l);
-      });
-}
-
-/// int4: one block per weight group; in each chunk of 64 the columns are
-/// stored in the order the nibbles of its 32 bytes unpack to: 0-15, 32-47,
-/// 16-31, 48-63.
-void quantizeInt4Layout(OpBuilder &b, Location loc, Value x, Value tokens, int64_t k,
-                        int64_t group, QuantizedActivations &a) {
+/// One scale per block of `block` columns. int4 (`nibbleOrder`): in each
+/// chunk of 64 the columns are stored in the order the nibbles of its 32
+/// bytes unpack to: 0-15, 32-47, 16-31, 48-63; int8: column order, and the
+/// per-token sign-flip correction 128 * sum_b d_b * sum(q_b).
+void quantizeBlocks(OpBuilder &b, Location loc, Value x, Value tokens, int64_t k,
+                    int64_t block, bool nibbleOrder, QuantizedActivations &a) {
   Type f32 = b.getF32Type();
   auto v16f = VectorType::get({16}, f32);
   auto v16i8 = VectorType::get({16}, b.getI8Type());
   auto v16i32 = VectorType::get({16}, b.getI32Type());
-  const int64_t groups = (k + group - 1) / group;
+  const int64_t blocks = (k + block - 1) / block;
   Value zeros = splat(b, loc, v16f, b.getF32FloatAttr(0));
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   scf::ForOp::create(
       b, loc, index(b, loc, 0), tokens, index(b, loc, 1), ValueRange{},
       [&](OpBuilder &b, Location l, Value n, ValueRange) {
-        scf::ForOp::create(
-            b, l, index(b, l, 0), index(b, l, groups), index(b, l, 1), ValueRange{},
-            [&](OpBuilder &b, Location l, Value g, ValueRange) {
-              Value begin = arith::MulIOp::create(b, l, g, index(b, l, group));
+        auto blockLoop = scf::ForOp::create(
+            b, l, index(b, l, 0), index(b, l, blocks), index(b, l, 1), ValueRange{zero},
+            [&](OpBuilder &b, Location l, Value g, ValueRange total) {
+              Value begin = arith::MulIOp::create(b, l, g, index(b, l, block));
               Value end = arith::MinUIOp::create(
-                  b, l, arith::AddIOp::create(b, l, begin, index(b, l, group)), index(b, l, k));
+                  b, l, arith::AddIOp::create(b, l, begin, index(b, l, block)), index(b, l, k));
               auto scan = scf::ForOp::create(
                   b, l, begin, end, index(b, l, 16), ValueRange{zeros},
                   [&](OpBuilder &b, Location l, Value col, ValueRange max) {
@@ -144,38 +89,58 @@ void quantizeInt4Layout(OpBuilder &b, Location loc, Value x, Value tokens, int64
                   [&](OpBuilder &b, Location l, Value col, ValueRange sum) {
                     Value v = vector::LoadOp::create(b, l, v16f, x, ValueRange{n, col});
                     Value q = roundToBytes(b, l, v, inverse);
-                    // Column c of chunk base: slot (c % 32 < 16 ? 0 : 32) +
-                    // (c % 64 < 32 ? 0 : 16) + c % 16, whole 16-column runs.
-                    Value inChunk = arith::RemUIOp::create(b, l, col, index(b, l, 64));
-                    Value base = arith::SubIOp::create(b, l, col, inChunk);
-                    Value highNibble = arith::RemUIOp::create(
-                        b, l, arith::DivUIOp::create(b, l, inChunk, index(b, l, 16)),
-                        index(b, l, 2));
-                    Value secondBlock = arith::DivUIOp::create(b, l, inChunk, index(b, l, 32));
-                    Value slot = arith::AddIOp::create(
-                        b, l, arith::MulIOp::create(b, l, highNibble, index(b, l, 32)),
-                        arith::MulIOp::create(b, l, secondBlock, index(b, l, 16)));
+                    Value at = col;
+                    if (nibbleOrder) {
+                      // Column c of chunk base: slot (c % 32 < 16 ? 0 : 32) +
+                      // (c % 64 < 32 ? 0 : 16) + c % 16, whole 16-column runs.
+                      Value inChunk = arith::RemUIOp::create(b, l, col, index(b, l, 64));
+                      Value base = arith::SubIOp::create(b, l, col, inChunk);
+                      Value highNibble = arith::RemUIOp::create(
+                          b, l, arith::DivUIOp::create(b, l, inChunk, index(b, l, 16)),
+                          index(b, l, 2));
+                      Value secondBlock = arith::DivUIOp::create(b, l, inChunk, index(b, l, 32));
+                      Value slot = arith::AddIOp::create(
+                          b, l, arith::MulIOp::create(b, l, highNibble, index(b, l, 32)),
+                          arith::MulIOp::create(b, l, secondBlock, index(b, l, 16)));
+                      at = arith::AddIOp::create(b, l, base, slot);
+                    }
                     vector::StoreOp::create(b, l, arith::TruncIOp::create(b, l, v16i8, q),
-                                            a.values,
-                                            ValueRange{n, arith::AddIOp::create(b, l, base, slot)});
+                                            a.values, ValueRange{n, at});
                     scf::YieldOp::create(b, l, arith::AddIOp::create(b, l, sum[0], q).getResult());
                   });
               Value sum = vector::ReductionOp::create(b, l, vector::CombiningKind::ADD,
                                                       store.getResult(0));
-              memref::StoreOp::create(b, l, d, a.groupScales, ValueRange{n, g});
-              memref::StoreOp::create(
-                  b, l, arith::MulFOp::create(b, l, d, arith::SIToFPOp::create(b, l, f32, sum)),
-                  a.groupSums, ValueRange{n, g});
-              scf::YieldOp::create(b, l);
+              Value dq = arith::MulFOp::create(b, l, d, arith::SIToFPOp::create(b, l, f32, sum));
+              memref::StoreOp::create(b, l, d, a.blockScales, ValueRange{n, g});
+              if (a.blockSums)
+                memref::StoreOp::create(b, l, dq, a.blockSums, ValueRange{n, g});
+              scf::YieldOp::create(b, l, arith::AddFOp::create(b, l, total[0], dq).getResult());
             });
+        if (a.signCorrection)
+          memref::StoreOp::create(
+              b, l,
+              arith::MulFOp::create(b, l, blockLoop.getResult(0),
+                                    arith::ConstantOp::create(b, l, b.getF32FloatAttr(128))),
+              a.signCorrection, ValueRange{n});
         scf::YieldOp::create(b, l);
       });
 }
 
 } // namespace
 
+int64_t llama::int8ActivationBlock(int64_t k) {
+  // The largest block that divides k / 4, else k / 2, else k: a slice of a
+  // tensor-parallel split along k (2 or 4 ranks) then holds whole blocks.
+  for (int64_t parts : {4, 2, 1})
+    for (int64_t block : {256, 128, 64})
+      if (k % (parts * block) == 0)
+        return block;
+  return 0;
+}
+
 QuantizedActivations llama::quantizeActivations(OpBuilder &b, Location loc, Value x,
-                                                Value tokens, int64_t k, int64_t int4Group) {
+                                                Value tokens, int64_t k, QuantKind kind,
+                                                int64_t block) {
   QuantizedActivations a;
   auto alloc = [&](ArrayRef<int64_t> shape, Type element) -> Value {
     SmallVector<int64_t> dims{ShapedType::kDynamic};
@@ -183,22 +148,20 @@ QuantizedActivations llama::quantizeActivations(OpBuilder &b, Location loc, Valu
     return memref::AllocOp::create(b, loc, MemRefType::get(dims, element), ValueRange{tokens},
                                    b.getI64IntegerAttr(64));
   };
+  bool int4 = kind == QuantKind::Int4;
+  int64_t blocks = (k + block - 1) / block;
   a.values = alloc({k}, b.getI8Type());
-  if (int4Group == 0) {
-    a.laneScales = alloc({k / kIntDotChunk, 16}, b.getF32Type());
+  a.blockScales = alloc({blocks}, b.getF32Type());
+  if (int4)
+    a.blockSums = alloc({blocks}, b.getF32Type());
+  else
     a.signCorrection = alloc({}, b.getF32Type());
-    quantizeInt8Layout(b, loc, x, tokens, k, a);
-    return a;
-  }
-  int64_t groups = (k + int4Group - 1) / int4Group;
-  a.groupScales = alloc({groups}, b.getF32Type());
-  a.groupSums = alloc({groups}, b.getF32Type());
-  quantizeInt4Layout(b, loc, x, tokens, k, int4Group, a);
+  quantizeBlocks(b, loc, x, tokens, k, block, /*nibbleOrder=*/int4, a);
   return a;
 }
 
 void llama::freeActivations(OpBuilder &b, Location loc, const QuantizedActivations &a) {
-  for (Value buffer : {a.values, a.laneScales, a.signCorrection, a.groupScales, a.groupSums})
+  for (Value buffer : {a.values, a.blockScales, a.blockSums, a.signCorrection})
     if (buffer)
       memref::DeallocOp::create(b, loc, buffer);
 }

@@ -5,20 +5,21 @@
 // d = max|x| / 127 per block), and the weights' bytes are multiplied with
 // them by AVX-512 VNNI `vpdpbusd` (64 byte products per instruction,
 // unsigned times signed, summed in fours into 16 int32 lanes), then scaled
-// in f32.
-//  - int8 weights: blocks of 32 (llama.cpp's q8_0); the weights are made
-//    unsigned by flipping their sign bit (w + 128; the 128 * sum(x) this
-//    adds is taken off per token); each chunk's 16 lanes are scaled by
-//    their block's d.
+// in f32. The products of a block add up in int32 lanes (i8 x u8 over 256
+// columns cannot overflow) and are converted and scaled once per block.
+//  - int8 weights: blocks of 64 to 256 columns (int8ActivationBlock); the
+//    weights are made unsigned by flipping their sign bit (w + 128; the
+//    128 * sum(x) this adds is taken off per token).
 //  - int4 weights: blocks of the weights' group (64, 128 or 256 columns),
-//    so that a group's products add up in int32 and are scaled once, by
-//    d * s; the nibbles are unsigned already, and the activations are
-//    stored in the order the nibbles unpack to.
+//    scaled by d * s; the nibbles are unsigned already, and the activations
+//    are stored in the order the nibbles unpack to.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef LLAMAC_PASSES_INTDOT_H
 #define LLAMAC_PASSES_INTDOT_H
+
+#include "dialects/llama/LlamaAttrs.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -34,25 +35,27 @@ struct QuantizedActivations {
   /// its 32 bytes unpack: block 0 columns 0-15, block 1 columns 0-15, block
   /// 0 columns 16-31, block 1 columns 16-31.
   Value values;
-  /// int8: [tokens, k / 64, 16] f32: for each chunk, the scale of the
-  /// block each int32 lane of its dot product sums over.
-  Value laneScales;
+  /// [tokens, ceil(k / block)] f32, each block's d.
+  Value blockScales;
+  /// int4: [tokens, ceil(k / block)] f32, d * sum(q) of the block: what the
+  /// group's offset z - 8 s multiplies.
+  Value blockSums;
   /// int8: [tokens] f32, 128 * sum_b d_b * sum(q_b), what the sign flip of
   /// the weights adds to every dot product of the token.
   Value signCorrection;
-  /// int4: [tokens, ceil(k / group)] f32, each group's d.
-  Value groupScales;
-  /// int4: [tokens, ceil(k / group)] f32, d * sum(q) of the group: what the
-  /// group's offset z - 8 s multiplies.
-  Value groupSums;
 };
 
-/// Quantizes `x` [tokens, k] (f32, k a multiple of 64) into buffers
-/// allocated here (freeActivations releases them). `int4Group` 0: int8's
-/// blocks and layout; otherwise int4's, in blocks of that size (a multiple
-/// of 64).
+/// The activation block of int8 weights over `k` columns (a multiple of
+/// 64): the largest of 256, 128, 64 that divides k / 4 (else k / 2, else k),
+/// so that tensor-parallel slices of k hold whole blocks.
+int64_t int8ActivationBlock(int64_t k);
+
+/// Quantizes `x` [tokens, k] (f32, k a multiple of 64) per block of `block`
+/// columns (a multiple of 64 dividing k for int8; int4: the group) into
+/// buffers allocated here (freeActivations releases them), in the layout
+/// `kind`'s weights are read in.
 QuantizedActivations quantizeActivations(OpBuilder &b, Location loc, Value x, Value tokens,
-                                         int64_t k, int64_t int4Group);
+                                         int64_t k, QuantKind kind, int64_t block);
 void freeActivations(OpBuilder &b, Location loc, const QuantizedActivations &a);
 
 /// `acc` (vector<16xi32>; null: zero) plus 64 unsigned weight bytes times

@@ -307,9 +307,12 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     32 columns, whose 16 bytes are widened and split into low nibbles (a
     mask) and high nibbles (a shift), each dequantized by one fma. With
     `int-dot` (k a multiple of 64, int4 groups of 64 or more), the
-    activations are instead quantized to bytes per block of 32 once per
-    call and each 64 weights meet them in one `vpdpbusd` (AVX-512 VNNI,
-    through `llvm.call_intrinsic`), scaled per block in f32 (passes/IntDot.h).
+    activations are instead quantized to bytes per block (int8: 64 to 256
+    columns; int4: the group) once per call and each 64 weights meet them in
+    one `vpdpbusd` (AVX-512 VNNI, through `llvm.call_intrinsic`), summed in
+    int32 over the block and scaled once per block in f32 (passes/IntDot.h).
+    Decode of quantized weights prefetches the next row block's bytes into
+    L2 as it goes (their rows are too short for the hardware prefetchers).
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "16", "f32 lanes per vector">,
@@ -322,7 +325,7 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     Option<"bf16Dot", "bf16-dot", "bool", "false",
            "bf16 weights: round activations to bf16 and use vdpbf16ps">,
     Option<"intDot", "int-dot", "bool", "false",
-           "int8 and int4 weights: quantize activations to bytes per block of 32 and use "
+           "int8 and int4 weights: quantize activations to bytes per block and use "
            "AVX-512 VNNI vpdpbusd">
   ];
   let dependentDialects = [

@@ -116,8 +116,10 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     std::optional<llama::QuantizedActivations> acts;
     if (stream->intDot)
       acts = llama::quantizeActivations(rewriter, loc, x, tokens, k,
-                                        stream->format == WeightStream::Format::Int4 ? stream->group
-                                                                                     : 0);
+                                        stream->format == WeightStream::Format::Int4
+                                            ? llama::QuantKind::Int4
+                                            : llama::QuantKind::Int8,
+                                        stream->intBlock);
     // The leftover tokens run inside the same row block as the full token
     // blocks, while its weight rows are still in L1: a 5-token prompt reads
     // the weights from memory once, not twice.
@@ -130,7 +132,13 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                      {firstEnd, fullTokens, tokenBlock, false},
                      {fullTokens, tokens, 1, false}};
     } else {
-      tokenRanges = {{c0, fullTokens, tokenBlock, false}};
+      // Quantized rows are short streams (TinyLlama's int8 q row: 2 KiB,
+      // int4: 1 KiB) that the hardware prefetchers barely ramp up on before
+      // they end: decode prefetches the next row block too (int8 and int4
+      // G=128 decode: 18% and 44% less CPU time per token, bench/README.md).
+      bool quantized = stream->format == WeightStream::Format::Int8 ||
+                       stream->format == WeightStream::Format::Int4;
+      tokenRanges = {{c0, fullTokens, tokenBlock, quantized}};
     }
     for (auto [rowBegin, rowEnd, blockRows] :
          {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}})
@@ -160,6 +168,9 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     int64_t chunk = 0, parts = 1;
     /// Quantized weights times bytes of quantized activations (vpdpbusd).
     bool intDot = false;
+    /// Integer dots: the columns whose int32 sums are scaled together (the
+    /// activation block; int4: the group).
+    int64_t intBlock = 0;
   };
 
   std::optional<WeightStream> matchWeights(linalg::GenericOp op) const {
@@ -187,6 +198,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
       s.format = WeightStream::Format::Int8;
       s.chunk = chunked ? llama::kIntDotChunk : lanes;
       s.intDot = chunked;
+      s.intBlock = chunked ? llama::int8ActivationBlock(q->k) : 0;
       return s;
     }
     // A block of 32 weights is 16 bytes: low nibbles are its first 16
@@ -198,21 +210,19 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     s.intDot = chunked && q->group % llama::kIntDotChunk == 0;
     s.chunk = s.intDot ? llama::kIntDotChunk : 32;
     s.parts = s.intDot ? 1 : 2;
+    s.intBlock = s.intDot ? s.group : 0;
     return s;
   }
 
   /// Weight rows per block with blocks of 4 tokens: as many as leave the
   /// accumulators, the activations and the weights in AVX-512's 32
   /// registers. int4 in f32 also holds each row's scale and offset and two
-  /// activation vectors per token (3 rows: 12 + 8 + 6 + 2); int4 integer
-  /// dots hold an int32 and an f32 accumulator per (row, token) (3 rows: 24
-  /// + 4 + 1); int8 integer dots a lane-scale vector per token (4 rows: 16 +
-  /// 8 + 1).
+  /// activation vectors per token (3 rows: 12 + 8 + 6 + 2); integer dots
+  /// hold an int32 and an f32 accumulator per (row, token) (3 rows: 24 + 4
+  /// + 1).
   int64_t prefillRows(const WeightStream &ws) const {
-    if (ws.format == WeightStream::Format::Int4)
+    if (ws.format == WeightStream::Format::Int4 || ws.intDot)
       return std::min<int64_t>(prefillRowsPerBlock, 3);
-    if (ws.intDot)
-      return std::min<int64_t>(prefillRowsPerBlock, 4);
     return prefillRowsPerBlock;
   }
 
@@ -286,7 +296,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           // tokens: the loop is too busy for the hardware prefetchers (which
           // stop at each 4 KiB page, often one row) to keep the loads ahead,
           // so the next block's rows (clamped to the last row) are
-          // prefetched into L2 while this one computes.
+          // prefetched into L2 while this one computes; so are quantized
+          // weights' in decode (short rows, see matchAndRewrite).
           SmallVector<Value> nextRows;
           if (rowBlock > 1) {
             Value last = arith::SubIOp::create(b, l, rows, c1);
@@ -363,11 +374,13 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// The vector part of the k loop, [0, vectorK): one loop over the chunks,
   /// or for int4 a loop over the groups (whose scales and zeros each row
   /// loads once) around a loop over the group's chunks, then the vector
-  /// chunks of a last, partial group.
+  /// chunks of a last, partial group; int8 integer dots the same loops over
+  /// activation blocks (their int32 sums scaled by d once per block).
   SmallVector<Value> buildVectorK(OpBuilder &b, Location l, const BlockStep &step,
                                   SmallVector<Value> accs, int64_t vectorK) const {
     auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
-    if (step.ws.format != WeightStream::Format::Int4)
+    bool int4 = step.ws.format == WeightStream::Format::Int4;
+    if (!int4 && !step.ws.intDot)
       return buildChunks(b, l, step, idx(0), idx(vectorK), accs, {});
     // With integer dots, accs holds the vector accumulators, then one scalar
     // per (row, token) summing each group's offset z - 8 s times the
@@ -375,12 +388,14 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     size_t vectors = step.rows.size() * step.tokens.size();
     auto group = [&](OpBuilder &b, Location l, Value g, Value begin, Value end,
                      ValueRange in) -> SmallVector<Value> {
-      SmallVector<GroupParams> params = groupParams(b, l, step, g);
+      SmallVector<GroupParams> params;
+      if (int4)
+        params = groupParams(b, l, step, g);
       if (!step.ws.intDot)
         return buildChunks(b, l, step, begin, end, in, params);
-      // Integer dots: the group's products add up in int32 lanes, then
-      // count once, times the token's block scale d and the row's s; the
-      // offsets add (z - 8 s) * d * sum(q).
+      // Integer dots: the block's products add up in int32 lanes, then
+      // count once, times the token's block scale d (int4: and the row's
+      // s; the offsets add (z - 8 s) * d * sum(q)).
       Value none = arith::ConstantOp::create(
           b, l, DenseElementsAttr::get(VectorType::get({lanes}, b.getI32Type()),
                                        b.getI32IntegerAttr(0)));
@@ -389,22 +404,25 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
       auto accType = VectorType::get({lanes}, b.getF32Type());
       SmallVector<Value> out;
       SmallVector<Value> offsets;
-      for (auto [r, p] : llvm::enumerate(params))
+      for (size_t r = 0; r < step.rows.size(); ++r)
         for (auto [t, token] : llvm::enumerate(step.tokens)) {
           size_t i = r * step.tokens.size() + t;
-          Value d = memref::LoadOp::create(b, l, step.acts->groupScales, ValueRange{token, g});
-          Value scale = vector::BroadcastOp::create(b, l, accType,
-                                                    arith::MulFOp::create(b, l, d, p.scale));
+          Value d = memref::LoadOp::create(b, l, step.acts->blockScales, ValueRange{token, g});
+          Value scale = vector::BroadcastOp::create(
+              b, l, accType, int4 ? arith::MulFOp::create(b, l, d, params[r].scale).getResult() : d);
           out.push_back(vector::FMAOp::create(
               b, l, arith::SIToFPOp::create(b, l, accType, sums[i]), scale, in[i]));
-          Value q = memref::LoadOp::create(b, l, step.acts->groupSums, ValueRange{token, g});
-          offsets.push_back(arith::AddFOp::create(b, l, in[vectors + i],
-                                                  arith::MulFOp::create(b, l, p.offset, q)));
+          if (!int4)
+            continue;
+          Value q = memref::LoadOp::create(b, l, step.acts->blockSums, ValueRange{token, g});
+          offsets.push_back(arith::AddFOp::create(
+              b, l, in[vectors + i], arith::MulFOp::create(b, l, params[r].offset, q)));
         }
       out.append(offsets);
       return out;
     };
-    int64_t size = step.ws.group, fullGroups = vectorK / size;
+    int64_t size = step.ws.intDot ? step.ws.intBlock : step.ws.group,
+            fullGroups = vectorK / size;
     if (fullGroups > 0) {
       auto loop = scf::ForOp::create(
           b, l, idx(0), idx(fullGroups), idx(1), accs,
@@ -522,18 +540,10 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           SmallVector<SmallVector<Value>> xs(tokBlock);
           for (int64_t t = 0; t < tokBlock; ++t) {
             if (ws.intDot) {
-              // The token's 64 bytes (int8: and the scale of each lane's
-              // block; int4 scales whole groups).
+              // The token's 64 bytes (buildVectorK scales whole blocks).
               xs[t].push_back(vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()),
                                                      step.acts->values,
                                                      ValueRange{step.tokens[t], kk}));
-              if (step.acts->laneScales) {
-                Value chunk = arith::DivUIOp::create(
-                    b, l, kk, arith::ConstantIndexOp::create(b, l, llama::kIntDotChunk));
-                xs[t].push_back(vector::LoadOp::create(
-                    b, l, accType, step.acts->laneScales,
-                    ValueRange{step.tokens[t], chunk, arith::ConstantIndexOp::create(b, l, 0)}));
-              }
               continue;
             }
             if (dot) {
@@ -567,16 +577,9 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
             SmallVector<Value> wv = loadWeights(b, l, ws, step.rows[r], kk, rowParams);
             for (int64_t t = 0; t < tokBlock; ++t) {
               Value acc = accs[r * tokBlock + t];
-              if (ws.intDot && ws.format == WeightStream::Format::Int4) {
-                // The group's int32 sums (buildVectorK scales them).
-                next.push_back(llama::vnniDot(b, l, wv[0], xs[t][0], acc));
-                continue;
-              }
               if (ws.intDot) {
-                // sum += float(q · x) * d per lane.
-                Value dots = arith::SIToFPOp::create(b, l, accType,
-                                                     llama::vnniDot(b, l, wv[0], xs[t][0]));
-                next.push_back(vector::FMAOp::create(b, l, dots, xs[t][1], acc));
+                // The block's int32 sums (buildVectorK scales them).
+                next.push_back(llama::vnniDot(b, l, wv[0], xs[t][0], acc));
                 continue;
               }
               for (size_t p = 0; p < wv.size(); ++p)

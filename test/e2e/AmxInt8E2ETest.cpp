@@ -63,8 +63,8 @@ protected:
     emulated = GetParam() == "int8-amx-emulated";
     amxRuns = emulated || hal::cpu::amxUsable();
     rounding.int8LinearInputs = true;
-    // Per token on tiles; per block of 32 with vpdpbusd.
-    rounding.int8InputBlock = amxRuns ? 0 : 32;
+    // Per token on tiles; the int8 weights' block rule with vpdpbusd.
+    rounding.int8InputBlock = amxRuns ? reference::ReferenceOptions::kInt8PerToken : 0;
   }
 
   ModelConfig config;
@@ -116,7 +116,7 @@ TEST_P(AmxInt8E2E, PrefillRowsMatchTheRoundingReference) {
   std::printf("[ prefill  ] %s: %d of %d prefill rows within %g of the %s reference (worst "
               "%.3g), %d of the f32-input one\n",
               GetParam().c_str(), exact, rows, kExact,
-              amxRuns ? "per-token" : "per-32-block", worst, exactWithF32Inputs);
+              amxRuns ? "per-token" : "per-block", worst, exactWithF32Inputs);
   EXPECT_GE(4 * exact, 3 * rows);
   EXPECT_EQ(exactWithF32Inputs, 0) << "the activations are not rounded to bytes";
   EXPECT_LT(worst, amxRuns ? kTokenFlipBound : kBlockFlipBound);

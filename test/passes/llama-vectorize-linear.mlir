@@ -217,26 +217,29 @@ func.func @not_linear(%a: memref<4x64xf32>, %b: memref<4x64xf32>) {
 // CHECK-NOT: memref.alloc
 // CHECK-NOT: linalg.generic
 // With int-dot, the call first quantizes its activations to bytes per block
-// of 32 (a scale per block), then each 64 bytes of a row (sign bit flipped:
-// unsigned) meet 64 activation bytes in one vpdpbusd, scaled per lane by its
-// block's scale; the row's sum loses what the flip added before its scale.
+// (here k = 64: one block of 64; a scale per block), then each 64 bytes of a
+// row (sign bit flipped: unsigned) meet 64 activation bytes in one vpdpbusd;
+// the block's int32 sums are converted and scaled by its d once; the row's
+// sum loses what the flip added before its scale.
 // VNNI-LABEL: func.func @int8_gemv
 // VNNI: %[[XQ:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x64xi8>
-// VNNI: %[[D:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x1x16xf32>
+// VNNI: %[[D:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x1xf32>
 // VNNI: %[[C:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?xf32>
 // VNNI: vector.reduction <maxnumf>
 // VNNI: math.roundeven
 // VNNI: arith.fptosi
 // VNNI: vector.store %{{.*}}, %[[XQ]]
-// VNNI: vector.store %{{.*}}, %[[D]]
+// VNNI: memref.store %{{.*}}, %[[D]]
+// VNNI: memref.store %{{.*}}, %[[C]]
 // VNNI: scf.for %[[ROW:.*]] = %c0 to %c32 step %c4
 // VNNI: %[[X:.*]] = vector.load %[[XQ]][%{{.*}}, %{{.*}}] : memref<?x64xi8>, vector<64xi8>
-// VNNI: %[[S:.*]] = vector.load %[[D]][{{.*}}] : memref<?x1x16xf32>, vector<16xf32>
 // VNNI: %[[W:.*]] = vector.load %arg1[%[[ROW]], %{{.*}}] : memref<32x64xi8>, vector<64xi8>
 // VNNI: %[[U:.*]] = arith.xori %[[W]], %{{.*}} : vector<64xi8>
-// VNNI: %[[PROD:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[U]], %[[X]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
-// VNNI: %[[F:.*]] = arith.sitofp %[[PROD]] : vector<16xi32> to vector<16xf32>
-// VNNI: vector.fma %[[F]], %[[S]], %{{.*}}
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[U]], %[[X]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// VNNI: %[[DS:.*]] = memref.load %[[D]]
+// VNNI: %[[DV:.*]] = vector.broadcast %[[DS]] : f32 to vector<16xf32>
+// VNNI: %[[F:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI: vector.fma %[[F]], %[[DV]], %{{.*}}
 // VNNI: %[[SUM:.*]] = vector.reduction <add>
 // VNNI: %[[CORR:.*]] = memref.load %[[C]]
 // VNNI: arith.subf %[[SUM]], %[[CORR]]
@@ -262,7 +265,8 @@ func.func @int8_gemv(%x: memref<1x64xf32>, %q: memref<32x64xi8>, %s: memref<32xb
 
 // int4 in groups of 64 over 172 columns (four rows per block): a loop over
 // the two whole groups loads each row's scale and zero once, as s and
-// z - 8 s; each step loads 16 bytes of a row, widens them, and takes the low
+// z - 8 s; each step prefetches the next row block's bytes (decode of
+// quantized weights), loads 16 bytes of a row, widens them, and takes the low
 // nibbles (columns k..k+15) with a mask and the high ones (k+16..k+31) with
 // a shift, dequantized by one fma each. Then the last group's whole block
 // (columns 128..159) and a scalar tail (160..171).
@@ -276,6 +280,8 @@ func.func @int8_gemv(%x: memref<1x64xf32>, %q: memref<32x64xi8>, %s: memref<32xb
 // CHECK:   scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %c32 iter_args
 // CHECK:     %[[XLO:.*]] = vector.load %arg0[%{{.*}}, %[[K]]]
 // CHECK:     %[[XHI:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}]
+// CHECK:     %[[NEXT:.*]] = arith.divui %[[K]], %c2
+// CHECK:     memref.prefetch %arg1[%{{.*}}, %[[NEXT]]], read, locality<2>, data : memref<8x96xi8>
 // CHECK:     %[[BYTE:.*]] = arith.divui %[[K]], %c2
 // CHECK:     %[[P:.*]] = vector.load %arg1[%[[ROW]], %[[BYTE]]] : memref<8x96xi8>, vector<16xi8>
 // CHECK:     %[[WIDE:.*]] = arith.extui %[[P]] : vector<16xi8> to vector<16xi32>
@@ -322,6 +328,47 @@ func.func @int4_gemv(%x: memref<1x172xf32>, %q: memref<8x96xi8>, %s: memref<8x3x
     %p = arith.mulf %in, %w : f32
     %sum = arith.addf %acc, %p : f32
     linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// int8 with int-dot over k = 512: activation blocks of 128 (the largest of
+// 256, 128, 64 that divides k / 4), so each row's vpdpbusd sums stay int32
+// over two chunks of 64 and are converted and scaled by the block's d once.
+// Decode of quantized weights prefetches the next row block's bytes.
+// VNNI-LABEL: func.func @int8_gemv_blocks
+// VNNI: %[[XQ:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x512xi8>
+// VNNI: %[[D:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x4xf32>
+// VNNI: scf.for %[[ROW:.*]] = %c0 to %c8 step %c4
+// VNNI: scf.for %[[B:.*]] = %c0 to %c4 step %c1 iter_args(%{{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// VNNI: %[[BEGIN:.*]] = arith.muli %[[B]], %c128
+// VNNI: %[[END:.*]] = arith.addi %[[BEGIN]], %c128
+// VNNI: scf.for %[[K:.*]] = %[[BEGIN]] to %[[END]] step %c64 iter_args(%[[I0:[a-z0-9_]+]] = %{{.*}}) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
+// VNNI: %[[X:.*]] = vector.load %[[XQ]][%{{.*}}, %[[K]]] : memref<?x512xi8>, vector<64xi8>
+// VNNI: memref.prefetch %arg1[%{{.*}}, %[[K]]], read, locality<2>, data
+// VNNI: %[[W:.*]] = vector.load %arg1[%[[ROW]], %[[K]]] : memref<8x512xi8>, vector<64xi8>
+// VNNI: %[[U:.*]] = arith.xori %[[W]], %{{.*}} : vector<64xi8>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[I0]], %[[U]], %[[X]])
+// VNNI-COUNT-3: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI-NEXT: scf.yield
+// VNNI: memref.load %[[D]][%{{.*}}, %[[B]]] : memref<?x4xf32>
+// VNNI: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI: vector.fma
+#xb = affine_map<(d0, d1, d2) -> (d0, d2)>
+#qb = affine_map<(d0, d1, d2) -> (d1, d2)>
+#sb = affine_map<(d0, d1, d2) -> (d1)>
+#ob = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @int8_gemv_blocks(%x: memref<1x512xf32>, %q: memref<8x512xi8>, %s: memref<8xbf16>, %out: memref<1x8xf32>) {
+  linalg.generic {indexing_maps = [#xb, #qb, #sb, #ob], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %q, %s : memref<1x512xf32>, memref<8x512xi8>, memref<8xbf16>) outs(%out : memref<1x8xf32>) attrs = {llama.quant_kind = 0 : i32} {
+  ^bb0(%in: f32, %b: i8, %sc: bf16, %acc: f32):
+    %0 = arith.extf %sc : bf16 to f32
+    %1 = arith.sitofp %b : i8 to f32
+    %2 = arith.mulf %1, %0 : f32
+    %3 = arith.mulf %in, %2 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
   }
   return
 }

@@ -108,7 +108,7 @@ static void matVec(const std::vector<float> &w, const std::vector<float> &x,
   }
 }
 
-/// `x` quantized per block of `block` to bytes and back, in f32 as the kernels
+/// `x` quantized per block to bytes and back, in f32 as the kernels
 /// compute it.
 static std::vector<float> int8Blocks(const std::vector<float> &x, size_t block) {
   std::vector<float> out(x.size());
@@ -125,12 +125,24 @@ static std::vector<float> int8Blocks(const std::vector<float> &x, size_t block) 
   return out;
 }
 
+/// int8 weights' activation block for `cols` columns (docs/quantization.md).
+static size_t int8WeightsBlock(int64_t cols) {
+  for (int64_t parts : {4, 2, 1})
+    for (int64_t block : {256, 128, 64})
+      if (cols % (parts * block) == 0)
+        return static_cast<size_t>(block);
+  return 64;
+}
+
 void ReferenceModel::linear(const std::vector<float> &w, const std::vector<float> &x,
                             std::vector<float> &out, int64_t rows, int64_t cols) const {
-  if (opts.int8LinearInputs && opts.int8InputBlock == 0)
+  if (opts.int8LinearInputs && opts.int8InputBlock == ReferenceOptions::kInt8PerToken)
     return matVec(w, int8Blocks(x, x.size()), out, rows, cols);
   if (opts.int8LinearInputs && cols % 64 == 0)
-    return matVec(w, int8Blocks(x, static_cast<size_t>(opts.int8InputBlock)), out, rows, cols);
+    return matVec(w,
+                  int8Blocks(x, opts.int8InputBlock > 0 ? static_cast<size_t>(opts.int8InputBlock)
+                                                        : int8WeightsBlock(cols)),
+                  out, rows, cols);
   if (!opts.bf16LinearInputs)
     return matVec(w, x, out, rows, cols);
   std::vector<float> rounded(x.size());

@@ -34,12 +34,14 @@ struct ReferenceOptions {
   /// Round every input vector of a linear layer whose length is a multiple
   /// of 64 to bytes per block of int8InputBlock (d = max|x| / 127, q =
   /// round-to-even(x * (1 / d)), x = q * d), as the int8/int4 kernels
-  /// compiled with `--int-dot` do before vpdpbusd (blocks of 32 for int8
-  /// weights, of the weights' group for int4). int8InputBlock 0: one block
-  /// per input vector (per token), whatever its length, as the int8 AMX
-  /// prefill kernels (tdpbssd) round every linear layer's input.
+  /// compiled with `--int-dot` do before vpdpbusd (int4: blocks of the
+  /// weights' group; 0, for int8 weights: the largest of 256, 128 and 64
+  /// that divides cols / 4, else cols / 2, else cols). kInt8PerToken: one
+  /// block per input vector (per token), whatever its length, as the int8
+  /// AMX prefill kernels (tdpbssd) round every linear layer's input.
   bool int8LinearInputs = false;
-  int64_t int8InputBlock = 32;
+  static constexpr int64_t kInt8PerToken = -1;
+  int64_t int8InputBlock = 0;
   /// The KV cache's element type: keys and values are rounded to it
   /// (nearest even) as they are stored, as a compiled bf16/f16 cache does.
   DType kvCache = DType::F32;
