@@ -90,6 +90,7 @@ void buildLlvmPipeline(OpPassManager &pm, const LlvmPipelineOptions &options) {
   }
   llama::LlamaVectorizeLinearOptions vectorize;
   vectorize.bf16Dot = options.bf16Dot;
+  vectorize.bf16DotFma = options.bf16Dot && options.bf16DotFma;
   vectorize.intDot = options.intDot;
   pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear(vectorize));
   // enable-x86vector lowers x86vector.avx512.dot (bf16 dot) to its intrinsic.
@@ -146,14 +147,16 @@ void buildGpuBinaryPipeline(OpPassManager &pm, const GpuBinaryPipelineOptions &o
                       " toolkit=" + options.toolkit + "}");
 }
 
-std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot, const std::string &amx) {
+std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot, const std::string &amx,
+                                      bool bf16DotFma) {
   return {
       {"linalg", buildLinalgPipeline},
       {"bufferize", buildBufferizePipeline},
       {"llvm",
-       [bf16Dot, intDot, amx](OpPassManager &pm) {
+       [bf16Dot, intDot, amx, bf16DotFma](OpPassManager &pm) {
          LlvmPipelineOptions options;
          options.bf16Dot = bf16Dot;
+         options.bf16DotFma = bf16DotFma;
          options.intDot = intDot;
          options.amx = amx;
          buildLlvmPipeline(pm, options);

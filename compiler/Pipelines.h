@@ -77,6 +77,11 @@ struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
                        llvm::cl::desc("Linear layers with bf16 weights round their activations "
                                       "to bf16 and use vdpbf16ps (the chip needs avx512bf16)"),
                        llvm::cl::init(false)};
+  Option<bool> bf16DotFma{*this, "bf16-dot-fma",
+                          llvm::cl::desc("With bf16-dot: decode and verify kernels compute "
+                                         "vdpbf16ps's sums with f32 FMA pairs (chips where "
+                                         "vdpbf16ps is slow)"),
+                          llvm::cl::init(false)};
   Option<bool> intDot{*this, "int-dot",
                       llvm::cl::desc("Linear layers with int8 or int4 weights quantize their "
                                      "activations per block of 32 and use vpdpbusd (the chip "
@@ -151,9 +156,9 @@ struct Phase {
 };
 
 /// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot` and
-/// `intDot` and `amx` as LlvmPipelineOptions'.
+/// `intDot`, `amx` and `bf16DotFma` as LlvmPipelineOptions'.
 std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot = false,
-                                      const std::string &amx = "off");
+                                      const std::string &amx = "off", bool bf16DotFma = false);
 
 /// The names `--dump-ir-after` accepts, in order: for a GPU target
 /// (`gpu` true), a CPU target (false), or all of them (nullopt).

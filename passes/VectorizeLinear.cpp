@@ -13,6 +13,10 @@
 // types) and dequantized with the group's scale and zero in registers; or,
 // with `int-dot`, multiplied as bytes by vpdpbusd with the activations
 // quantized per block (IntDot.h).
+// With `bf16-dot-fma`, decode and verify kernels compute vdpbf16ps's sums
+// with two f32 FMAs per bf16 pair instead (same results, see
+// BF16PairFma): on Intel Xeons vdpbf16ps issues once every 2 cycles,
+// half the multiply-add rate of FMAs, and a verify pass is bound by it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -60,12 +64,16 @@ constexpr int64_t kMaxVerifyTokensPerBlock = 8;
 /// token and one weight vector must fit), and the most rows in a block.
 constexpr int64_t kVectorRegisters = 32;
 constexpr int64_t kMaxVerifyRowsPerBlock = 8;
+/// f32 values per 64-byte cache line.
+constexpr int64_t kCacheLineFloats = 16;
 
 struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock,
-                         int64_t prefillRowsPerBlock, bool bf16Dot, bool intDot)
+                         int64_t prefillRowsPerBlock, bool bf16Dot, bool bf16DotFma,
+                         bool intDot)
       : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock),
-        prefillRowsPerBlock(prefillRowsPerBlock), bf16Dot(bf16Dot), intDot(intDot) {}
+        prefillRowsPerBlock(prefillRowsPerBlock), bf16Dot(bf16Dot), bf16DotFma(bf16DotFma),
+        intDot(intDot) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
@@ -76,7 +84,19 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     Value x = op.getDpsInputs()[0], out = op.getDpsInits()[0];
     Value w = stream->values;
     int64_t k = cast<MemRefType>(x.getType()).getDimSize(1);
+    auto fn = op->getParentOfType<func::FuncOp>();
+    IntegerAttr verifyTokens =
+        fn ? fn->getAttrOfType<IntegerAttr>(llama::kRowsMatchStepAttr) : IntegerAttr();
+    int64_t tokenCount = cast<MemRefType>(x.getType()).getDimSize(0);
+    // Decode and verify (whose rows must equal decode's) take the FMA pairs
+    // together; prefill keeps vdpbf16ps, whose sums are the same.
+    if (stream->format == WeightStream::Format::BF16Dot && bf16DotFma &&
+        (tokenCount == 1 || verifyTokens)) {
+      stream->format = WeightStream::Format::BF16PairFma;
+      stream->parts = 2;
+    }
     bool dot = stream->format == WeightStream::Format::BF16Dot;
+    bool pairs = stream->format == WeightStream::Format::BF16PairFma;
     int64_t vectorK = k / stream->chunk * stream->chunk;
 
     auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(rewriter, loc, v); };
@@ -88,31 +108,32 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     // tokens in blocks (prefill) then one at a time. Each (row, token) pair
     // of a block has its own accumulator, so a loaded weight vector feeds
     // every token of the block and a loaded activation every row.
-    int64_t tokenCount = cast<MemRefType>(x.getType()).getDimSize(0);
     int64_t tokenBlock =
         (ShapedType::isDynamic(tokenCount) || tokenCount >= kTokensPerBlock) ? kTokensPerBlock
                                                                              : 1;
     int64_t rowBlock = tokenBlock > 1 ? prefillRows(*stream) : rowsPerBlock;
-    auto fn = op->getParentOfType<func::FuncOp>();
-    if (auto verifyTokens = fn ? fn->getAttrOfType<IntegerAttr>(llama::kRowsMatchStepAttr)
-                               : IntegerAttr();
-        verifyTokens && verifyTokens.getInt() > 1 &&
+    if (verifyTokens && verifyTokens.getInt() > 1 &&
         verifyTokens.getInt() <= kMaxVerifyTokensPerBlock) {
       // As many accumulators as the format's prefill blocks use (fewer for
       // quantized weights, whose scales and unpacking take registers), and
-      // room for one activation vector per token and a weight vector.
+      // room for the activation vectors of every token (FMA pairs: two) and
+      // a weight vector (two).
       tokenBlock = verifyTokens.getInt();
       int64_t accumulators = prefillRows(*stream) * kTokensPerBlock;
+      int64_t perToken = pairs ? 2 : 1, weights = pairs ? 2 : 1;
       rowBlock = std::clamp<int64_t>(
-          std::min(accumulators, kVectorRegisters - tokenBlock - 1) / tokenBlock, 1,
-          kMaxVerifyRowsPerBlock);
+          std::min(accumulators, kVectorRegisters - perToken * tokenBlock - weights) /
+              tokenBlock,
+          1, kMaxVerifyRowsPerBlock);
     }
     Value fullBlocks = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, rows, idx(rowBlock)), idx(rowBlock));
     Value fullTokens = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
         idx(tokenBlock));
-    Value xBf16 = dot ? roundActivations(rewriter, loc, x, tokens, vectorK) : Value();
+    Value xBf16 = dot     ? roundActivations(rewriter, loc, x, tokens, vectorK)
+                  : pairs ? splitActivations(rewriter, loc, x, tokens, vectorK)
+                          : Value();
     std::optional<llama::QuantizedActivations> acts;
     if (stream->intDot)
       acts = llama::quantizeActivations(rewriter, loc, x, tokens, k,
@@ -155,8 +176,17 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// How the weights of a linear layer are read: plain float rows, bf16 rows
   /// multiplied by vdpbf16ps, or quantized bytes with their scales (and
   /// zeros).
+  ///
+  /// BF16PairFma: vdpbf16ps's arithmetic with f32 FMAs. Per f32 lane i,
+  /// vdpbf16ps adds the product of pair element 2i+1, then that of 2i, each
+  /// rounded once (Intel's pseudocode; measured bit for bit on an Emerald
+  /// Rapids Xeon). A bf16 widened to f32 is its bits shifted up 16, and the
+  /// product of two bf16 is exact in f32, so `fma(w_odd, x_odd, acc)` then
+  /// `fma(w_even, x_even, acc)` is the same sum; the lanes split from 32
+  /// loaded bf16 weights by a mask (odd elements) and a shift (even). Unlike
+  /// vdpbf16ps, denormal inputs and sums are kept, not flushed to zero.
   struct WeightStream {
-    enum class Format { Float, BF16Dot, Int8, Int4 };
+    enum class Format { Float, BF16Dot, BF16PairFma, Int8, Int4 };
     Format format = Format::Float;
     Value values, scales, zeros;
     /// Float formats: the stored element type.
@@ -257,6 +287,60 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           scf::YieldOp::create(b, l);
         });
     return xBf16;
+  }
+
+  /// The activations rounded to bf16 as for vdpbf16ps, widened back to f32
+  /// and split per chunk of 2 * lanes columns into the odd columns then the
+  /// even ones, each `lanes` wide: the pairs BF16PairFma multiplies. Made
+  /// once per call.
+  /// Its rows are one cache line longer than vectorK: with k = 2048 they
+  /// would be 8 KiB apart, and a verify block's 12 activation lines and 3
+  /// weight lines per chunk would all fall into one set of the 12-way L1.
+  Value splitActivations(PatternRewriter &rewriter, Location loc, Value x, Value tokens,
+                         int64_t vectorK) const {
+    int64_t chunk = 2 * lanes;
+    auto type = MemRefType::get({ShapedType::kDynamic, vectorK + kCacheLineFloats},
+                                rewriter.getF32Type());
+    Value split = memref::AllocOp::create(rewriter, loc, type, ValueRange{tokens},
+                                          rewriter.getI64IntegerAttr(64));
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    scf::ForOp::create(
+        rewriter, loc, c0, tokens, c1, ValueRange{},
+        [&](OpBuilder &b, Location l, Value n, ValueRange) {
+          scf::ForOp::create(
+              b, l, c0, arith::ConstantIndexOp::create(b, l, vectorK),
+              arith::ConstantIndexOp::create(b, l, chunk), ValueRange{},
+              [&](OpBuilder &b, Location l, Value kk, ValueRange) {
+                Value xv = vector::LoadOp::create(b, l, VectorType::get({chunk}, b.getF32Type()),
+                                                  x, ValueRange{n, kk});
+                Value rounded = arith::TruncFOp::create(
+                    b, l, VectorType::get({chunk}, b.getBF16Type()), xv);
+                SmallVector<Value> halves = splitPairs(b, l, rounded);
+                Value second = arith::AddIOp::create(b, l, kk,
+                                                     arith::ConstantIndexOp::create(b, l, lanes));
+                vector::StoreOp::create(b, l, halves[0], split, ValueRange{n, kk});
+                vector::StoreOp::create(b, l, halves[1], split, ValueRange{n, second});
+                scf::YieldOp::create(b, l);
+              });
+          scf::YieldOp::create(b, l);
+        });
+    return split;
+  }
+
+  /// 2 * lanes bf16 values as f32 vectors of their odd elements and of
+  /// their even ones (see BF16PairFma).
+  SmallVector<Value> splitPairs(OpBuilder &b, Location l, Value pairs) const {
+    auto i32Type = VectorType::get({lanes}, b.getI32Type());
+    auto f32Type = VectorType::get({lanes}, b.getF32Type());
+    Value words = vector::BitCastOp::create(b, l, i32Type, pairs);
+    auto splat = [&](int32_t v) {
+      return arith::ConstantOp::create(b, l, DenseElementsAttr::get(i32Type, b.getI32IntegerAttr(v)));
+    };
+    Value odd = arith::AndIOp::create(b, l, words, splat(static_cast<int32_t>(0xffff0000u)));
+    Value even = arith::ShLIOp::create(b, l, words, splat(16));
+    return {vector::BitCastOp::create(b, l, f32Type, odd),
+            vector::BitCastOp::create(b, l, f32Type, even)};
   }
 
   /// Tokens [begin, end) in blocks of `block`.
@@ -485,6 +569,10 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     case WeightStream::Format::BF16Dot:
       return {vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, ws.elementType), ws.values,
                                      ValueRange{row, kk})};
+    case WeightStream::Format::BF16PairFma:
+      return splitPairs(b, l,
+                        vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, ws.elementType),
+                                               ws.values, ValueRange{row, kk}));
     case WeightStream::Format::Float: {
       Value wv = vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, ws.elementType),
                                         ws.values, ValueRange{row, kk});
@@ -551,12 +639,14 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                                                      step.xBf16, ValueRange{step.tokens[t], kk}));
               continue;
             }
+            // FMA pairs read the split copy (odd columns, then even).
+            Value source = ws.format == WeightStream::Format::BF16PairFma ? step.xBf16 : step.x;
             for (int64_t p = 0; p < ws.parts; ++p) {
               Value col = p == 0 ? kk
                                  : arith::AddIOp::create(
                                        b, l, kk, arith::ConstantIndexOp::create(b, l, p * lanes))
                                        .getResult();
-              xs[t].push_back(vector::LoadOp::create(b, l, accType, step.x,
+              xs[t].push_back(vector::LoadOp::create(b, l, accType, source,
                                                      ValueRange{step.tokens[t], col}));
             }
           }
@@ -614,6 +704,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           switch (ws.format) {
           case WeightStream::Format::Float:
           case WeightStream::Format::BF16Dot:
+          case WeightStream::Format::BF16PairFma:
             w = memref::LoadOp::create(b, l, ws.values, ValueRange{row, kk});
             if (w.getType() != f32)
               w = arith::ExtFOp::create(b, l, f32, w);
@@ -644,7 +735,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   }
 
   int64_t lanes, rowsPerBlock, prefillRowsPerBlock;
-  bool bf16Dot, intDot;
+  bool bf16Dot, bf16DotFma, intDot;
 };
 
 struct LlamaVectorizeLinearPass
@@ -657,7 +748,7 @@ struct LlamaVectorizeLinearPass
     }
     RewritePatternSet patterns(&getContext());
     patterns.add<VectorizeLinearPattern>(&getContext(), lanes, rowsPerBlock, prefillRowsPerBlock,
-                                         bf16Dot, intDot);
+                                         bf16Dot, bf16DotFma, intDot);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -91,12 +91,16 @@ struct SpeculativeDecoder::State {
   SpeculativeOptions options; ///< keeps the draft model alive
   std::unique_ptr<Session> draft;
   int64_t k = 0;
+  std::vector<int64_t> lookupReference;
 };
 
 SpeculativeDecoder::SpeculativeDecoder(std::unique_ptr<State> state)
     : state(std::move(state)) {}
 SpeculativeDecoder::~SpeculativeDecoder() = default;
 int64_t SpeculativeDecoder::k() const { return state->k; }
+void SpeculativeDecoder::setLookupReference(std::vector<int64_t> reference) {
+  state->lookupReference = std::move(reference);
+}
 
 absl::StatusOr<std::unique_ptr<SpeculativeDecoder>>
 SpeculativeDecoder::create(Session &target, const SpeculativeOptions &options) {
@@ -242,7 +246,8 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
     if (limit == 0)
       return absl::OkStatus();
     if (!draft) {
-      drafts = runtime::lookupDrafts(sequence, state->options.ngram, limit);
+      drafts = runtime::lookupDrafts(sequence, state->options.ngram, limit,
+                                     state->lookupReference);
       for (int64_t d : drafts) {
         if (greedy)
           continue;

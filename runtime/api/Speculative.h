@@ -88,6 +88,12 @@ public:
   /// Draft tokens per round.
   int64_t k() const;
 
+  /// Prompt lookup: also look up the sequence's last tokens in `reference`,
+  /// first (runtime::lookupDrafts): a text the output is expected to repeat.
+  /// `llama-run bench --lookup-reference` gives it the plain run's own
+  /// tokens, to measure the speed-up at a known acceptance. Empty: none.
+  void setLookupReference(std::vector<int64_t> reference);
+
 private:
   struct State;
   explicit SpeculativeDecoder(std::unique_ptr<State> state);

@@ -93,6 +93,9 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
     putSummary(verify, "ms", v.verifyMs);
     putSummary(verify, "decode_step_ms", v.decodeStepMs);
     verify["cost_in_decode_steps"] = v.ratio;
+    putSummary(verify, "cpu_ms", v.verifyCpuMs);
+    putSummary(verify, "decode_step_cpu_ms", v.decodeStepCpuMs);
+    verify["cpu_cost_in_decode_steps"] = v.cpuRatio;
     stats["verify"] = verify;
   }
   if (r.tensorParallel) {
@@ -125,6 +128,21 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
     spec["target_passes"] = s.stats.targetPasses;
     spec["accepted_histogram"] = s.stats.acceptedHistogram;
     spec["identical_tokens"] = s.identical;
+    if (!s.referenceRuns.empty()) {
+      nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+      for (const SpeculativeBenchResult::ReferenceRun &run : s.referenceRuns) {
+        nlohmann::ordered_json j = {{"changed_every", run.every}};
+        putSummary(j, "decode_tokens_per_s", run.tokensPerS);
+        j["speedup"] = run.speedup;
+        j["proposed"] = run.stats.proposed;
+        j["accepted"] = run.stats.accepted;
+        j["acceptance_rate"] = run.stats.acceptanceRate;
+        j["target_passes"] = run.stats.targetPasses;
+        j["identical_tokens"] = run.identical;
+        runs.push_back(j);
+      }
+      spec["lookup_reference"] = runs;
+    }
     stats["speculative"] = spec;
   }
   stats["read_probe"] = {{"bytes", r.probe.bytes},
@@ -169,6 +187,8 @@ std::string benchTable(const BenchResult &r) {
     out += row(absl::StrCat("verify ", v.tokens, " tokens at ", v.position, " (ms)"),
                v.verifyMs, 2);
     out += row(absl::StrCat("decode step at ", v.position, " (ms)"), v.decodeStepMs, 2);
+    out += row("verify, CPU ms of all threads", v.verifyCpuMs, 2);
+    out += row("decode step, CPU ms of all threads", v.decodeStepCpuMs, 2);
   }
   if (r.tensorParallel && r.tensorParallel->timed) {
     out += row("all-reduce per decode step (ms)", r.tensorParallel->allReduceMsPerStep, 3);
@@ -184,8 +204,9 @@ std::string benchTable(const BenchResult &r) {
   out += absl::StrFormat("  bandwidth used by decode: %.1f%% of measured\n",
                          100.0 * r.bandwidthFraction);
   if (r.verifyCost)
-    out += absl::StrFormat("  verify(%lld) costs %.2f decode steps\n",
-                           static_cast<long long>(r.verifyCost->tokens), r.verifyCost->ratio);
+    out += absl::StrFormat("  verify(%lld) costs %.2f decode steps (%.2f in CPU time)\n",
+                           static_cast<long long>(r.verifyCost->tokens), r.verifyCost->ratio,
+                           r.verifyCost->cpuRatio);
   if (r.speculative) {
     const SpeculativeBenchResult &s = *r.speculative;
     out += absl::StrFormat(
@@ -197,6 +218,14 @@ std::string benchTable(const BenchResult &r) {
         static_cast<long long>(s.stats.accepted),
         static_cast<long long>(s.stats.proposed), 100.0 * s.stats.acceptanceRate,
         s.identical ? "identical to" : "DIFFERENT FROM");
+    for (const SpeculativeBenchResult::ReferenceRun &run : s.referenceRuns)
+      out += absl::StrFormat(
+          "  prompt lookup, plain output as reference%s: %.2f tok/s, %.2fx plain; %lld target "
+          "passes, %lld of %lld accepted (%.1f%%); tokens %s plain greedy's\n",
+          run.every ? absl::StrCat(", 1 token in ", run.every, " changed") : std::string(),
+          run.tokensPerS.median, run.speedup, static_cast<long long>(run.stats.targetPasses),
+          static_cast<long long>(run.stats.accepted), static_cast<long long>(run.stats.proposed),
+          100.0 * run.stats.acceptanceRate, run.identical ? "identical to" : "DIFFERENT FROM");
   }
   if (r.tensorParallel) {
     const TensorParallelCost &tp = *r.tensorParallel;

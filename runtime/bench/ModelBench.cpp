@@ -279,7 +279,8 @@ absl::StatusOr<BenchResult> runBench(Session &session,
     report(options, absl::StrCat("plain and speculative decode of ", tokens, " tokens after ",
                                  prompt.size(), " repetitive ones"));
     absl::StatusOr<SpeculativeBenchResult> spec =
-        measureSpeculative(session, *options.speculative, prompt, tokens, options.repeats);
+        measureSpeculative(session, *options.speculative, prompt, tokens, options.repeats,
+                           options.lookupReferenceEvery);
     if (!spec.ok())
       return spec.status();
     r.speculative = *spec;

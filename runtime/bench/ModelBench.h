@@ -55,6 +55,9 @@ struct BenchOptions {
   /// The repetitive prompt: copies of a segment of this many tokens.
   int64_t repetitiveSegmentTokens = 32;
   int repetitiveCopies = 3;
+  /// Prompt lookup: runs with the plain output as the lookup reference,
+  /// every N-th token changed (0: none); see measureSpeculative.
+  std::vector<int64_t> lookupReferenceEvery;
 };
 
 struct PrefillMeasurement {

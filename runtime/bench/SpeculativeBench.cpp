@@ -13,7 +13,7 @@ std::vector<int> repetitivePrompt(int bos, const std::vector<int> &segment, int 
 
 absl::StatusOr<SpeculativeBenchResult>
 measureSpeculative(Session &session, SpeculativeDecoder &decoder, const std::vector<int> &prompt,
-                   int64_t newTokens, int repeats) {
+                   int64_t newTokens, int repeats, const std::vector<int64_t> &referenceEvery) {
   if (repeats < 1)
     return absl::InvalidArgumentError("--repeats must be at least 1");
   GenerateOptions options;
@@ -21,6 +21,7 @@ measureSpeculative(Session &session, SpeculativeDecoder &decoder, const std::vec
   SpeculativeBenchResult r;
   r.promptTokens = static_cast<int64_t>(prompt.size());
   std::vector<double> plainRates, fastRates;
+  std::vector<int64_t> plainTokens;
   for (int run = 0; run <= repeats; ++run) {
     absl::StatusOr<GenerateResult> plain = session.generate(prompt, options);
     if (!plain.ok())
@@ -29,6 +30,7 @@ measureSpeculative(Session &session, SpeculativeDecoder &decoder, const std::vec
     if (!fast.ok())
       return fast.status();
     r.identical = r.identical && fast->generatedTokens == plain->generatedTokens;
+    plainTokens.assign(plain->generatedTokens.begin(), plain->generatedTokens.end());
     if (run == 0)
       continue; // warm-up
     plainRates.push_back(plain->stats.decodeTokensPerS);
@@ -40,6 +42,36 @@ measureSpeculative(Session &session, SpeculativeDecoder &decoder, const std::vec
   r.speculativeTokensPerS = summarize(fastRates);
   if (r.plainTokensPerS.median > 0)
     r.speedup = r.speculativeTokensPerS.median / r.plainTokensPerS.median;
+
+  const int64_t vocab = session.model().info().vocab;
+  for (int64_t every : referenceEvery) {
+    // Another id at every `every`-th token: a draft reaching it is rejected.
+    std::vector<int64_t> reference = plainTokens;
+    for (size_t i = every > 0 ? every - 1 : reference.size(); i < reference.size(); i += every)
+      reference[i] = (reference[i] + 1) % vocab;
+    decoder.setLookupReference(reference);
+    SpeculativeBenchResult::ReferenceRun run;
+    run.every = every;
+    std::vector<double> rates;
+    for (int i = 0; i <= repeats; ++i) {
+      absl::StatusOr<GenerateResult> fast = decoder.generate(prompt, options);
+      if (!fast.ok()) {
+        decoder.setLookupReference({});
+        return fast.status();
+      }
+      std::vector<int64_t> tokens(fast->generatedTokens.begin(), fast->generatedTokens.end());
+      run.identical = run.identical && tokens == plainTokens;
+      if (i == 0)
+        continue; // warm-up
+      rates.push_back(fast->stats.decodeTokensPerS);
+      run.stats = *fast->stats.speculative;
+    }
+    run.tokensPerS = summarize(rates);
+    if (r.plainTokensPerS.median > 0)
+      run.speedup = run.tokensPerS.median / r.plainTokensPerS.median;
+    r.referenceRuns.push_back(std::move(run));
+  }
+  decoder.setLookupReference({});
   return r;
 }
 

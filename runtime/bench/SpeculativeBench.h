@@ -34,6 +34,18 @@ struct SpeculativeBenchResult {
   SpeculativeStats stats;
   /// Every speculative run gave the plain run's tokens.
   bool identical = true;
+
+  /// Prompt lookup with the plain run's tokens as its reference text, every
+  /// `every`-th token changed (0: none): the speed-up at the acceptance a
+  /// model that repeats a given text would have.
+  struct ReferenceRun {
+    int64_t every = 0;
+    Summary tokensPerS;
+    double speedup = 0; ///< over plainTokensPerS.median
+    SpeculativeStats stats;
+    bool identical = true;
+  };
+  std::vector<ReferenceRun> referenceRuns;
 };
 
 /// A prompt that repeats itself, as a text asked to be repeated does: BOS,
@@ -42,10 +54,14 @@ std::vector<int> repetitivePrompt(int bos, const std::vector<int> &segment, int 
 
 /// `repeats` timed greedy runs of `newTokens` tokens after `prompt` through
 /// `session` and through `decoder` (whose target is `session`),
-/// alternately, after one warm-up run of each.
+/// alternately, after one warm-up run of each. Then, for each of
+/// `referenceEvery` (prompt lookup only), as many runs through `decoder`
+/// with the plain run's tokens as its lookup reference, every so many
+/// changed (0: none).
 absl::StatusOr<SpeculativeBenchResult>
 measureSpeculative(Session &session, SpeculativeDecoder &decoder, const std::vector<int> &prompt,
-                   int64_t newTokens, int repeats);
+                   int64_t newTokens, int repeats,
+                   const std::vector<int64_t> &referenceEvery = {});
 
 } // namespace llamac::bench
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 
 #include <chrono>
+#include <ctime>
 
 namespace llamac::bench {
 
@@ -12,23 +13,36 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Mean milliseconds of `calls` runs of `tokens` at the prompt's end,
-/// through verify (more than one token) or decode (one).
-absl::StatusOr<double> timeCalls(Session &session, int64_t position,
-                                 const std::vector<int32_t> &tokens,
-                                 int calls) {
-  double total = 0;
+/// CPU time of every thread of the process, in milliseconds.
+double processCpuMs() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) * 1e-6;
+}
+
+struct CallTime {
+  double wallMs = 0, cpuMs = 0;
+};
+
+/// Mean wall and CPU milliseconds of `calls` runs of `tokens` at the
+/// prompt's end, through verify (more than one token) or decode (one).
+absl::StatusOr<CallTime> timeCalls(Session &session, int64_t position,
+                                   const std::vector<int32_t> &tokens, int calls) {
+  CallTime total;
   for (int i = 0; i < calls; ++i) {
     if (absl::Status s = session.truncate(position); !s.ok())
       return s;
     Clock::time_point start = Clock::now();
+    double cpuStart = processCpuMs();
     absl::StatusOr<std::vector<float>> rows = session.verify(tokens);
     if (!rows.ok())
       return rows.status();
-    total += std::chrono::duration<double, std::milli>(Clock::now() - start)
-                 .count();
+    total.cpuMs += processCpuMs() - cpuStart;
+    total.wallMs += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   }
-  return total / calls;
+  total.wallMs /= calls;
+  total.cpuMs /= calls;
+  return total;
 }
 
 } // namespace
@@ -60,18 +74,20 @@ absl::StatusOr<VerifyCost> measureVerifyCost(Session &session,
   while (static_cast<int64_t>(batch.size()) < tokens)
     batch.push_back(prompt[batch.size() % prompt.size()]);
   const std::vector<int32_t> one = {prompt.back()};
-  std::vector<double> verifyMs, stepMs;
+  std::vector<double> verifyMs, stepMs, verifyCpuMs, stepCpuMs;
   for (int run = 0; run <= repeats; ++run) {
-    absl::StatusOr<double> v = timeCalls(session, cost.position, batch, callsPerSample);
+    absl::StatusOr<CallTime> v = timeCalls(session, cost.position, batch, callsPerSample);
     if (!v.ok())
       return v.status();
-    absl::StatusOr<double> d = timeCalls(session, cost.position, one, callsPerSample);
+    absl::StatusOr<CallTime> d = timeCalls(session, cost.position, one, callsPerSample);
     if (!d.ok())
       return d.status();
     if (run == 0)
       continue; // warm-up
-    verifyMs.push_back(*v);
-    stepMs.push_back(*d);
+    verifyMs.push_back(v->wallMs);
+    stepMs.push_back(d->wallMs);
+    verifyCpuMs.push_back(v->cpuMs);
+    stepCpuMs.push_back(d->cpuMs);
   }
   if (absl::Status s = session.truncate(cost.position); !s.ok())
     return s;
@@ -79,6 +95,10 @@ absl::StatusOr<VerifyCost> measureVerifyCost(Session &session,
   cost.decodeStepMs = summarize(stepMs);
   if (cost.decodeStepMs.median > 0)
     cost.ratio = cost.verifyMs.median / cost.decodeStepMs.median;
+  cost.verifyCpuMs = summarize(verifyCpuMs);
+  cost.decodeStepCpuMs = summarize(stepCpuMs);
+  if (cost.decodeStepCpuMs.median > 0)
+    cost.cpuRatio = cost.verifyCpuMs.median / cost.decodeStepCpuMs.median;
   return cost;
 }
 

@@ -27,6 +27,13 @@ struct VerifyCost {
   Summary decodeStepMs; ///< one decode step
   /// verifyMs.median / decodeStepMs.median
   double ratio = 0;
+  /// The process's CPU time (all threads) per call. On a machine shared
+  /// with other work, wall time also counts the time the threads waited
+  /// for a core; CPU time counts only what the calls did (compute and
+  /// memory stalls; the pool's idle workers sleep), so its ratio is the one
+  /// to compare under load.
+  Summary verifyCpuMs, decodeStepCpuMs;
+  double cpuRatio = 0;
 };
 
 /// After `prompt` (appended once, untimed), times `tokens` tokens through

@@ -23,8 +23,13 @@ namespace llamac::runtime {
 /// k tokens after its latest occurrence are proposed, reading on into the
 /// proposal where they reach the sequence's end (a repeating pattern goes on
 /// repeating). Empty when no suffix recurs.
+///
+/// With a `reference` (a text the output is expected to repeat: a document
+/// quoted in the prompt, or in a benchmark the output itself), each n first
+/// looks for its earliest occurrence there and proposes up to k of the
+/// tokens that follow it in the reference.
 std::vector<int64_t> lookupDrafts(absl::Span<const int64_t> sequence, int64_t ngram,
-                                  int64_t k);
+                                  int64_t k, absl::Span<const int64_t> reference = {});
 
 } // namespace llamac::runtime
 

@@ -45,7 +45,11 @@ TEST(BenchCliTest, UsageErrorsExitTwo) {
         {"bench", "m.llamac", "--ngram", "2"},
         {"bench", "m.llamac", "--repeat-prompt", "4,2"},
         {"bench", "m.llamac", "--prompt-lookup", "--repeat-prompt", "4"},
-        {"bench", "m.llamac", "--prompt-lookup", "--repeat-prompt", "0,3"}})
+        {"bench", "m.llamac", "--prompt-lookup", "--repeat-prompt", "0,3"},
+        {"bench", "m.llamac", "--lookup-reference", "0"},
+        {"bench", "m.llamac", "--draft", "d.llamac", "--lookup-reference", "0"},
+        {"bench", "m.llamac", "--prompt-lookup", "--lookup-reference", "2,x"},
+        {"bench", "m.llamac", "--prompt-lookup", "--lookup-reference", "-1"}})
     expectOneErrorLine(runLlamaRun(args), 2);
 }
 
@@ -149,6 +153,13 @@ TEST(BenchCliTest, JsonOnStories260K) {
   EXPECT_NEAR(s["verify"]["cost_in_decode_steps"].get<double>(),
               s["verify"]["ms"].get<double>() / s["verify"]["decode_step_ms"].get<double>(),
               1e-9);
+  // The same in CPU time of all threads.
+  EXPECT_GT(s["verify"]["cpu_ms"].get<double>(), 0);
+  EXPECT_GT(s["verify"]["decode_step_cpu_ms"].get<double>(), 0);
+  EXPECT_NEAR(s["verify"]["cpu_cost_in_decode_steps"].get<double>(),
+              s["verify"]["cpu_ms"].get<double>() /
+                  s["verify"]["decode_step_cpu_ms"].get<double>(),
+              1e-9);
   // No draft source, no speculative comparison.
   EXPECT_FALSE(s.contains("speculative"));
 }
@@ -188,6 +199,28 @@ TEST(BenchCliTest, PlainAndSpeculativeSideBySide) {
   EXPECT_THAT(table.out, HasSubstr("speculative (prompt-lookup), 16 tokens after a 97-token "
                                    "repetitive prompt"));
   EXPECT_THAT(table.out, HasSubstr("tokens identical to plain greedy's"));
+
+  // With the plain output as the lookup reference the drafts are the plain
+  // tokens (unless an n-gram recurs in it): far fewer passes than tokens;
+  // with 1 token in 2 changed, drafts stop at the changed ones.
+  RunResult ref = runLlamaRun({"bench", LLAMAC_STORIES_ARTIFACT, "--threads", "1",
+                               "--prompt-tokens", "8", "--new-tokens", "16", "--repeats", "1",
+                               "--probe-mib", "16", "--prompt-lookup", "--speculate-k", "3",
+                               "--lookup-reference", "0,2", "--json"});
+  ASSERT_EQ(ref.status, 0) << ref.err;
+  nlohmann::json rj = nlohmann::json::parse(lastLine(ref.out), nullptr, false);
+  ASSERT_FALSE(rj.is_discarded()) << ref.out;
+  const nlohmann::json &runs = rj["stats"]["speculative"]["lookup_reference"];
+  ASSERT_EQ(runs.size(), 2u) << ref.out;
+  EXPECT_EQ(runs[0]["changed_every"], 0);
+  EXPECT_EQ(runs[0]["identical_tokens"], true);
+  EXPECT_GT(runs[0]["acceptance_rate"].get<double>(), 0.5);
+  EXPECT_LT(runs[0]["target_passes"].get<int64_t>(), 10);
+  EXPECT_EQ(runs[1]["changed_every"], 2);
+  EXPECT_EQ(runs[1]["identical_tokens"], true);
+  EXPECT_LT(runs[1]["acceptance_rate"].get<double>(),
+            runs[0]["acceptance_rate"].get<double>());
+  EXPECT_GT(runs[1]["target_passes"].get<int64_t>(), runs[0]["target_passes"].get<int64_t>());
 }
 
 } // namespace

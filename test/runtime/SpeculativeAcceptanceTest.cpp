@@ -268,6 +268,22 @@ TEST(PromptLookupTest, FallsBackToShorterSuffixesAndRepeatsLoops) {
   EXPECT_TRUE(lookupDrafts(loop, 3, 0).empty());
 }
 
+TEST(PromptLookupTest, LooksInTheReferenceFirst) {
+  // The sequence ends in "7 8", which the reference continues with 3 4 5
+  // and the sequence itself with 6: the reference wins, and its drafts
+  // stop at its end.
+  std::vector<int64_t> seq = {1, 7, 8, 6, 2, 7, 8};
+  std::vector<int64_t> reference = {9, 7, 8, 3, 4, 5};
+  EXPECT_EQ(lookupDrafts(seq, 2, 2, reference), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(lookupDrafts(seq, 2, 5, reference), (std::vector<int64_t>{3, 4, 5}));
+  // Without a match there, the sequence is searched as before.
+  std::vector<int64_t> other = {9, 1, 2, 3};
+  EXPECT_EQ(lookupDrafts(seq, 2, 2, other), (std::vector<int64_t>{6, 2}));
+  // A reference that only ends with the suffix has nothing to propose.
+  std::vector<int64_t> endsWith = {4, 7, 8};
+  EXPECT_EQ(lookupDrafts(seq, 2, 2, endsWith), (std::vector<int64_t>{6, 2}));
+}
+
 TEST(SamplerDistributionTest, IsWhatSampleDrawsFrom) {
   std::vector<float> logits = {0.1f, 2.0f, 1.5f, -1.0f, 0.7f};
   Sampler greedy({0.0f, 0, 1.0f, 1});

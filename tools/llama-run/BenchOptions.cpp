@@ -47,6 +47,13 @@ whether the tokens are the same (they must be):
 )" + std::string(speculationUsage()) +
          R"(  --repeat-prompt S,C    the repetitive prompt: BOS, then a segment of S
                          synthetic tokens C times (default 32,3)
+  --lookup-reference E,..
+                         with --prompt-lookup: then also decode with the
+                         plain run's own tokens as a text prompt lookup
+                         searches first, every E-th token changed (0:
+                         none), one row per E: the speed-up at the
+                         acceptance of a model that repeats a given text
+                         (a random-weight model does not)
 )";
 }
 
@@ -109,6 +116,14 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
     o.bench.repetitiveSegmentTokens = (*v)[0];
     o.bench.repetitiveCopies = static_cast<int>((*v)[1]);
     o.repeatPromptGiven = true;
+  } else if (name == "--lookup-reference") {
+    for (absl::string_view part : absl::StrSplit(value, ',')) {
+      absl::StatusOr<int64_t> every = parseIntFlag(name, part, 0, 1 << 20);
+      if (!every.ok())
+        return every.status();
+      o.bench.lookupReferenceEvery.push_back(*every);
+    }
+    o.lookupReferenceGiven = true;
   } else if (name == "--probe-mib") {
     // Up to 1 TiB: a typo should fail here, not in mmap.
     absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1 << 20);
@@ -126,7 +141,7 @@ parseBenchOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = [] {
     FlagSpec spec{{"--help", "--json", "--quiet"},
                   {"--threads", "--prompt-tokens", "--new-tokens", "--repeats", "--probe-mib",
-                   "--device", "--repeat-prompt"}};
+                   "--device", "--repeat-prompt", "--lookup-reference"}};
     for (const std::string &name : speculationBoolFlags())
       spec.boolFlags.push_back(name);
     for (const std::string &name : speculationValueFlags())
@@ -148,6 +163,8 @@ parseBenchOptions(const std::vector<std::string> &args) {
                       "[options]; see llama-run bench --help)");
   if (absl::Status s = checkSpeculationFlags(o.speculation); !s.ok())
     return s;
+  if (o.lookupReferenceGiven && !o.speculation.promptLookup)
+    return usageError("--lookup-reference needs --prompt-lookup");
   if (o.repeatPromptGiven && !o.speculation.enabled())
     return usageError("--repeat-prompt needs a draft source: --draft <artifact> or "
                       "--prompt-lookup");

@@ -21,6 +21,7 @@ struct BenchCommandOptions {
   bench::BenchOptions bench;
   SpeculationFlags speculation;
   bool repeatPromptGiven = false;
+  bool lookupReferenceGiven = false;
   bool json = false;
   bool quiet = false;
 };
