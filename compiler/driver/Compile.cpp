@@ -317,6 +317,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       return Float16Type::get(&context);
     case DType::I8:
       return IntegerType::get(&context, 8);
+    case DType::I32:
+      return IntegerType::get(&context, 32);
     }
     return Float32Type::get(&context);
   };
