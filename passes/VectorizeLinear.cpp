@@ -264,10 +264,24 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// the row blocks of a prefill re-read half the bytes.
   Value roundActivations(PatternRewriter &rewriter, Location loc, Value x, Value tokens,
                          int64_t vectorK) const {
-    int64_t chunk = 2 * lanes;
     auto type = MemRefType::get({ShapedType::kDynamic, vectorK}, rewriter.getBF16Type());
     Value xBf16 = memref::AllocOp::create(rewriter, loc, type, ValueRange{tokens},
                                           rewriter.getI64IntegerAttr(64));
+    forEachRoundedChunk(rewriter, loc, x, tokens, vectorK,
+                        [&](OpBuilder &b, Location l, Value n, Value kk, Value rounded) {
+                          vector::StoreOp::create(b, l, rounded, xBf16, ValueRange{n, kk});
+                        });
+    return xBf16;
+  }
+
+  /// Calls `body` with each chunk of 2 * lanes columns of every token's
+  /// activations `x` (the first `vectorK` columns), rounded to bf16 as
+  /// vdpbf16ps rounds them: the loop nest of roundActivations and
+  /// splitActivations.
+  void forEachRoundedChunk(
+      PatternRewriter &rewriter, Location loc, Value x, Value tokens, int64_t vectorK,
+      llvm::function_ref<void(OpBuilder &, Location, Value, Value, Value)> body) const {
+    int64_t chunk = 2 * lanes;
     Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     scf::ForOp::create(
@@ -281,12 +295,11 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                                                   x, ValueRange{n, kk});
                 Value rounded = arith::TruncFOp::create(
                     b, l, VectorType::get({chunk}, b.getBF16Type()), xv);
-                vector::StoreOp::create(b, l, rounded, xBf16, ValueRange{n, kk});
+                body(b, l, n, kk, rounded);
                 scf::YieldOp::create(b, l);
               });
           scf::YieldOp::create(b, l);
         });
-    return xBf16;
   }
 
   /// The activations rounded to bf16 as for vdpbf16ps, widened back to f32
@@ -298,33 +311,18 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   /// weight lines per chunk would all fall into one set of the 12-way L1.
   Value splitActivations(PatternRewriter &rewriter, Location loc, Value x, Value tokens,
                          int64_t vectorK) const {
-    int64_t chunk = 2 * lanes;
     auto type = MemRefType::get({ShapedType::kDynamic, vectorK + kCacheLineFloats},
                                 rewriter.getF32Type());
     Value split = memref::AllocOp::create(rewriter, loc, type, ValueRange{tokens},
                                           rewriter.getI64IntegerAttr(64));
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    scf::ForOp::create(
-        rewriter, loc, c0, tokens, c1, ValueRange{},
-        [&](OpBuilder &b, Location l, Value n, ValueRange) {
-          scf::ForOp::create(
-              b, l, c0, arith::ConstantIndexOp::create(b, l, vectorK),
-              arith::ConstantIndexOp::create(b, l, chunk), ValueRange{},
-              [&](OpBuilder &b, Location l, Value kk, ValueRange) {
-                Value xv = vector::LoadOp::create(b, l, VectorType::get({chunk}, b.getF32Type()),
-                                                  x, ValueRange{n, kk});
-                Value rounded = arith::TruncFOp::create(
-                    b, l, VectorType::get({chunk}, b.getBF16Type()), xv);
-                SmallVector<Value> halves = splitPairs(b, l, rounded);
-                Value second = arith::AddIOp::create(b, l, kk,
-                                                     arith::ConstantIndexOp::create(b, l, lanes));
-                vector::StoreOp::create(b, l, halves[0], split, ValueRange{n, kk});
-                vector::StoreOp::create(b, l, halves[1], split, ValueRange{n, second});
-                scf::YieldOp::create(b, l);
-              });
-          scf::YieldOp::create(b, l);
-        });
+    forEachRoundedChunk(rewriter, loc, x, tokens, vectorK,
+                        [&](OpBuilder &b, Location l, Value n, Value kk, Value rounded) {
+                          SmallVector<Value> halves = splitPairs(b, l, rounded);
+                          Value second = arith::AddIOp::create(
+                              b, l, kk, arith::ConstantIndexOp::create(b, l, lanes));
+                          vector::StoreOp::create(b, l, halves[0], split, ValueRange{n, kk});
+                          vector::StoreOp::create(b, l, halves[1], split, ValueRange{n, second});
+                        });
     return split;
   }
 
