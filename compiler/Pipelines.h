@@ -84,7 +84,7 @@ struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
                           llvm::cl::init(false)};
   Option<bool> intDot{*this, "int-dot",
                       llvm::cl::desc("Linear layers with int8 or int4 weights quantize their "
-                                     "activations per block of 32 and use vpdpbusd (the chip "
+                                     "activations to bytes per block and use vpdpbusd (the chip "
                                      "needs avx512vnni)"),
                       llvm::cl::init(false)};
   Option<std::string> amx{*this, "amx",

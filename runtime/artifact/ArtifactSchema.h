@@ -56,7 +56,8 @@ struct TargetInfo {
   /// (vdpbf16ps, or the GPU's matrix units).
   bool bf16Dot = false;
   /// The kernels of int8/int4 linear layers quantize their activations to
-  /// bytes per block of 32 (vpdpbusd).
+  /// bytes per block (int8: 64 to 256 columns; int4: the group) and multiply
+  /// them with vpdpbusd.
   bool intDot = false;
   /// AMX kernels for prefill's bf16 or int8 projections: "" (none); "variants":
   /// `<kernel>_amx` beside the kernels, needing amx_tile, amx_bf16, amx_int8 (not in

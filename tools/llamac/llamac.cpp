@@ -58,7 +58,7 @@ cl::opt<std::string> bf16Dot(
 cl::opt<std::string> intDot(
     "int-dot",
     cl::desc("int8/int4 weights: quantize the activations of linear layers to bytes per "
-             "block of 32 and multiply with AVX-512 VNNI vpdpbusd: auto (when the chip has "
+             "block (int8: 64-256 columns, int4: the group) and multiply with AVX-512 VNNI vpdpbusd: auto (when the chip has "
              "it) | on | off (dequantize to f32 in registers)"),
     cl::init("auto"), cl::cat(category));
 cl::opt<std::string> amx(
