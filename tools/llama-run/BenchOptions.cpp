@@ -142,15 +142,13 @@ parseBenchOptions(const std::vector<std::string> &args) {
     FlagSpec spec{{"--help", "--json", "--quiet"},
                   {"--threads", "--prompt-tokens", "--new-tokens", "--repeats", "--probe-mib",
                    "--device", "--repeat-prompt", "--lookup-reference"}};
-    for (const std::string &name : speculationBoolFlags())
-      spec.boolFlags.push_back(name);
-    for (const std::string &name : speculationValueFlags())
-      spec.valueFlags.push_back(name);
+    addSpeculationFlags(spec);
     return spec;
   }();
   BenchCommandOptions o;
   absl::Status scanned = scanArtifactAndFlags(
-      args, kSpec, o.artifact,
+      args, kSpec, o.artifact, o.help,
+      "llama-run bench <artifact> [options]; see llama-run bench --help",
       [&](const std::string &name, const std::string &value) {
         return applyBenchFlag(o, name, value);
       });
@@ -158,9 +156,6 @@ parseBenchOptions(const std::vector<std::string> &args) {
     return scanned;
   if (o.help)
     return o;
-  if (o.artifact.empty())
-    return usageError("no artifact given (usage: llama-run bench <artifact> "
-                      "[options]; see llama-run bench --help)");
   if (absl::Status s = checkSpeculationFlags(o.speculation); !s.ok())
     return s;
   if (o.lookupReferenceGiven && !o.speculation.promptLookup)

@@ -83,7 +83,8 @@ parseEvalOptions(const std::vector<std::string> &args) {
                                   "--ctx", "--threads", "--device"}};
   EvalCommandOptions o;
   absl::Status scanned = scanArtifactAndFlags(
-      args, kSpec, o.artifact,
+      args, kSpec, o.artifact, o.help,
+      "llama-run eval <artifact> --text FILE [options]; see llama-run eval --help",
       [&](const std::string &name, const std::string &value) {
         return applyEvalFlag(o, name, value);
       });
@@ -91,9 +92,6 @@ parseEvalOptions(const std::vector<std::string> &args) {
     return scanned;
   if (o.help)
     return o;
-  if (o.artifact.empty())
-    return usageError("no artifact given (usage: llama-run eval <artifact> "
-                      "--text FILE [options]; see llama-run eval --help)");
   if (o.textPath.empty())
     return usageError("no text given: use --text FILE");
   return o;

@@ -97,12 +97,12 @@ absl::Status usageError(absl::string_view message) {
 
 absl::Status
 scanArtifactAndFlags(const std::vector<std::string> &args, const FlagSpec &spec,
-                     std::string &artifact,
+                     std::string &artifact, const bool &help, absl::string_view usage,
                      absl::FunctionRef<absl::Status(const std::string &name,
                                                     const std::string &value)>
                          onFlag) {
   bool sawArtifact = false;
-  return scanFlags(
+  absl::Status scanned = scanFlags(
       args, spec,
       [&](const std::string &arg) -> absl::Status {
         if (sawArtifact)
@@ -113,6 +113,9 @@ scanArtifactAndFlags(const std::vector<std::string> &args, const FlagSpec &spec,
         return absl::OkStatus();
       },
       onFlag);
+  if (!scanned.ok() || help || sawArtifact)
+    return scanned;
+  return usageError(absl::StrCat("no artifact given (usage: ", usage, ")"));
 }
 
 absl::StatusOr<std::string> parseDeviceFlag(absl::string_view text) {

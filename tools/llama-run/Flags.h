@@ -45,11 +45,11 @@ scanFlags(const std::vector<std::string> &args, const FlagSpec &spec,
 absl::Status usageError(absl::string_view message);
 
 /// scanFlags for commands that take exactly one positional argument, the
-/// artifact: a second one is an error. `artifact` stays empty when none is
-/// given (the caller decides whether that is an error, e.g. after --help).
+/// artifact: a second one is an error, and so is none unless `help` was set
+/// by a flag (`usage` shows how the command is called).
 absl::Status
 scanArtifactAndFlags(const std::vector<std::string> &args, const FlagSpec &spec,
-                     std::string &artifact,
+                     std::string &artifact, const bool &help, absl::string_view usage,
                      absl::FunctionRef<absl::Status(const std::string &name,
                                                     const std::string &value)>
                          onFlag);

@@ -182,15 +182,12 @@ parseRunOptions(const std::vector<std::string> &args) {
                   {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k",
                    "--top-p", "--seed", "--threads", "--max-seq-len", "--device", "--system",
                    "--chat-template"}};
-    for (const std::string &name : speculationBoolFlags())
-      spec.boolFlags.push_back(name);
-    for (const std::string &name : speculationValueFlags())
-      spec.valueFlags.push_back(name);
+    addSpeculationFlags(spec);
     return spec;
   }();
   RunOptions o;
   absl::Status scanned = scanArtifactAndFlags(
-      args, kSpec, o.artifact,
+      args, kSpec, o.artifact, o.help, "llama-run <artifact> --prompt TEXT ...; see --help",
       [&](const std::string &name, const std::string &value) {
         return applyRunFlag(o, name, value);
       });
@@ -198,9 +195,6 @@ parseRunOptions(const std::vector<std::string> &args) {
     return scanned;
   if (o.help)
     return o;
-  if (o.artifact.empty())
-    return usageError("no artifact given (usage: llama-run <artifact> "
-                      "--prompt TEXT ...; see --help)");
   if (o.chat) {
     // The turns come from standard input; a prompt would be a second,
     // competing source (a system prompt is --system).

@@ -9,14 +9,10 @@
 
 namespace llamac::tools {
 
-const std::vector<std::string> &speculationBoolFlags() {
-  static const std::vector<std::string> names = {"--prompt-lookup"};
-  return names;
-}
-
-const std::vector<std::string> &speculationValueFlags() {
-  static const std::vector<std::string> names = {"--draft", "--ngram", "--speculate-k"};
-  return names;
+void addSpeculationFlags(FlagSpec &spec) {
+  spec.boolFlags.push_back("--prompt-lookup");
+  for (const char *name : {"--draft", "--ngram", "--speculate-k"})
+    spec.valueFlags.push_back(name);
 }
 
 absl::StatusOr<bool> applySpeculationFlag(SpeculationFlags &flags, const std::string &name,

@@ -10,6 +10,7 @@
 #define LLAMAC_TOOLS_LLAMA_RUN_SPECULATIONFLAGS_H
 
 #include "runtime/api/Speculative.h"
+#include "tools/llama-run/Flags.h"
 
 #include "absl/status/statusor.h"
 
@@ -29,9 +30,8 @@ struct SpeculationFlags {
   bool enabled() const { return !draft.empty() || promptLookup; }
 };
 
-/// The flags' names, for a FlagSpec.
-const std::vector<std::string> &speculationBoolFlags();
-const std::vector<std::string> &speculationValueFlags();
+/// Adds the flags' names to a command's `spec`.
+void addSpeculationFlags(FlagSpec &spec);
 
 /// Applies `name` if it is one of these flags (true), else leaves it (false).
 absl::StatusOr<bool> applySpeculationFlag(SpeculationFlags &flags, const std::string &name,
