@@ -311,8 +311,9 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     columns; int4: the group) once per call and each 64 weights meet them in
     one `vpdpbusd` (AVX-512 VNNI, through `llvm.call_intrinsic`), summed in
     int32 over the block and scaled once per block in f32 (passes/IntDot.h).
-    Decode of quantized weights prefetches the next row block's bytes into
-    L2 as it goes (their rows are too short for the hardware prefetchers).
+    Decode (fewer than 4 tokens) prefetches the next row block's weights
+    into L2 as it goes, whatever their format (rows of a few KiB are too
+    short for the hardware prefetchers).
 
     With `bf16-dot-fma` as well, the kernels of one token and verify kernels
     (`llama.rows_match_step`) keep vdpbf16ps's numerics but not the

@@ -153,13 +153,12 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                      {firstEnd, fullTokens, tokenBlock, false},
                      {fullTokens, tokens, 1, false}};
     } else {
-      // Quantized rows are short streams (TinyLlama's int8 q row: 2 KiB,
-      // int4: 1 KiB) that the hardware prefetchers barely ramp up on before
-      // they end: decode prefetches the next row block too (int8 and int4
-      // G=128 decode: 18% and 44% less CPU time per token, bench/README.md).
-      bool quantized = stream->format == WeightStream::Format::Int8 ||
-                       stream->format == WeightStream::Format::Int4;
-      tokenRanges = {{c0, fullTokens, tokenBlock, quantized}};
+      // Weight rows are short streams (TinyLlama's q row: 4 KiB of bf16, 2
+      // KiB of int8, 1 KiB of int4) that the hardware prefetchers, which
+      // stop at each 4 KiB page, barely ramp up on before they end: decode
+      // prefetches the next row block too (one-thread CPU time per token:
+      // int8 -18%, int4 G=128 -44%, bf16 -10 to -16%; bench/README.md).
+      tokenRanges = {{c0, fullTokens, tokenBlock, /*prefetch=*/true}};
     }
     for (auto [rowBegin, rowEnd, blockRows] :
          {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}})
@@ -378,8 +377,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           // tokens: the loop is too busy for the hardware prefetchers (which
           // stop at each 4 KiB page, often one row) to keep the loads ahead,
           // so the next block's rows (clamped to the last row) are
-          // prefetched into L2 while this one computes; so are quantized
-          // weights' in decode (short rows, see matchAndRewrite).
+          // prefetched into L2 while this one computes; so does decode
+          // (short rows, see matchAndRewrite).
           SmallVector<Value> nextRows;
           if (rowBlock > 1) {
             Value last = arith::SubIOp::create(b, l, rows, c1);

@@ -29,6 +29,7 @@
 // CHECK: scf.for {{.*}} = %c0 to %c160 step %c32
 // CHECK:   %[[XO:.*]] = vector.load %[[XS]]{{.*}} : memref<?x176xf32>, vector<16xf32>
 // CHECK:   %[[XE:.*]] = vector.load %[[XS]]{{.*}} : memref<?x176xf32>, vector<16xf32>
+// CHECK:   memref.prefetch %arg1[%{{.*}}], read, locality<2>, data : memref<64x172xbf16>
 // CHECK:   %[[W:.*]] = vector.load %arg1{{.*}} : memref<64x172xbf16>, vector<32xbf16>
 // CHECK:   %[[WW:.*]] = vector.bitcast %[[W]] : vector<32xbf16> to vector<16xi32>
 // CHECK:   %[[WO:.*]] = arith.andi %[[WW]]

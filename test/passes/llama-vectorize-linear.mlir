@@ -16,6 +16,9 @@
 // CHECK:   scf.for %[[N:.*]] =
 // CHECK:     %[[ACC:.*]]:4 = scf.for %[[K:.*]] = %c0 to %c64 step %c16 iter_args
 // CHECK:       %[[X:.*]] = vector.load %arg0[%[[N]], %[[K]]] : memref<3x64xf32>, vector<16xf32>
+// Fewer than 4 tokens stream the weights as decode does, prefetching the
+// next row block whatever the format.
+// CHECK-COUNT-4: memref.prefetch %{{.*}}[%{{.*}}, %[[K]]], read, locality<2>, data
 // CHECK:       %[[W0:.*]] = vector.load %{{.*}}[%[[O]], %[[K]]] : memref<?x64xf32, strided<[64, 1], offset: ?>>, vector<16xf32>
 // CHECK:       vector.fma %[[W0]], %[[X]], %{{.*}} : vector<16xf32>
 // CHECK-COUNT-3: vector.fma
