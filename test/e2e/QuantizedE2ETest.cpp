@@ -247,6 +247,7 @@ INSTANTIATE_TEST_SUITE_P(Schemes, QuantizedE2E,
                                            Case{"int4-g32", data::OracleScheme::Int4, 32},
                                            Case{"int4-g64", data::OracleScheme::Int4, 64},
                                            Case{"int8-dot", data::OracleScheme::Int8, 0},
+                                           Case{"int4-g32-dot", data::OracleScheme::Int4, 32},
                                            Case{"int4-g64-dot", data::OracleScheme::Int4, 64}),
                          [](const auto &info) {
                            std::string name = info.param.name;
