@@ -222,7 +222,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     s.zeros = q->zeros;
     s.elementType = rewriterI8(op);
     // The integer dot path takes whole chunks of 64 columns, and int4
-    // groups of whole chunks; anything else takes the f32 path.
+    // groups of whole chunks or of half a chunk (32); anything else takes
+    // the f32 path.
     bool chunked = intDot && lanes == 16 && q->k % llama::kIntDotChunk == 0;
     if (q->kind == llama::QuantKind::Int8) {
       s.format = WeightStream::Format::Int8;
