@@ -13,6 +13,8 @@
 //  - int4 weights: blocks of the weights' group (64, 128 or 256 columns),
 //    scaled by d * s; the nibbles are unsigned already, and the activations
 //    are stored in the order the nibbles unpack to.
+//  - int4 in groups of 32: blocks of 32, two per chunk, whose int32 lanes
+//    are scaled apart (buildPairedGroupDots, IntDotPairedGroups.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,6 +73,23 @@ Value flipSign(OpBuilder &b, Location loc, Value bytes);
 /// bytes; the upper one is shifted right by 4 in its 64-bit lanes, then
 /// every byte masked to its low nibble (a broadcast load, a shift, a mask).
 Value unpackNibbles(OpBuilder &b, Location loc, Value packed);
+
+/// What one block of (row, token) accumulators of int4 weights in groups
+/// of 32 reads: the weights (bytes, bf16 scales and zeros per group), the
+/// activations quantized per block of 32, and the rows to prefetch.
+struct PairedGroupBlock {
+  Value values, scales, zeros;
+  const QuantizedActivations *acts;
+  ArrayRef<Value> rows, tokens, prefetchRows;
+};
+
+/// `accs` (vector<16xf32> per (row, token), index r * tokens + t) plus the
+/// products of columns [0, k) (k a multiple of 64), whose lanes sum to the
+/// dot products: per chunk one vpdpbusd per (row, token), converted and
+/// scaled per lane by its group's d * s; per 16 groups the offsets.
+SmallVector<Value> buildPairedGroupDots(OpBuilder &b, Location loc,
+                                        const PairedGroupBlock &block, int64_t k,
+                                        ValueRange accs);
 
 } // namespace mlir::llama
 

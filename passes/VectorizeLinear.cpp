@@ -221,7 +221,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     s.zeros = q->zeros;
     s.elementType = rewriterI8(op);
     // The integer dot path takes whole chunks of 64 columns, and int4
-    // groups of whole chunks; anything else takes the f32 path.
+    // groups of whole chunks or of half a chunk (32); anything else takes
+    // the f32 path.
     bool chunked = intDot && lanes == 16 && q->k % llama::kIntDotChunk == 0;
     if (q->kind == llama::QuantKind::Int8) {
       s.format = WeightStream::Format::Int8;
@@ -236,7 +237,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
       return std::nullopt;
     s.format = WeightStream::Format::Int4;
     s.group = q->group;
-    s.intDot = chunked && q->group % llama::kIntDotChunk == 0;
+    // Groups of 32 pair up in each chunk (buildPairedGroupDots).
+    s.intDot = chunked && (q->group % llama::kIntDotChunk == 0 || q->group == 32);
     s.chunk = s.intDot ? llama::kIntDotChunk : 32;
     s.parts = s.intDot ? 1 : 2;
     s.intBlock = s.intDot ? s.group : 0;
@@ -399,7 +401,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                   // Accumulator (r, t) is at index r * tokBlock + t; with
                   // int4 integer dots, the group offsets' scalar sums follow.
                   SmallVector<Value> accs(rowBlock * tokBlock, zero);
-                  bool offsets = ws.intDot && ws.format == WeightStream::Format::Int4;
+                  bool offsets = ws.intDot && ws.format == WeightStream::Format::Int4 &&
+                                 ws.group % llama::kIntDotChunk == 0;
                   if (offsets)
                     accs.append(rowBlock * tokBlock,
                                 arith::ConstantOp::create(b, l, b.getF32FloatAttr(0)));
@@ -463,6 +466,13 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     bool int4 = step.ws.format == WeightStream::Format::Int4;
     if (!int4 && !step.ws.intDot)
       return buildChunks(b, l, step, idx(0), idx(vectorK), accs, {});
+    // Groups of 32: two per chunk, scaled per lane; offsets in the lanes.
+    if (int4 && step.ws.intDot && step.ws.group % llama::kIntDotChunk != 0)
+      return llama::buildPairedGroupDots(
+          b, l,
+          {step.ws.values, step.ws.scales, step.ws.zeros, step.acts, step.rows, step.tokens,
+           step.prefetchRows},
+          vectorK, accs);
     // With integer dots, accs holds the vector accumulators, then one scalar
     // per (row, token) summing each group's offset z - 8 s times the
     // token's group sum.

@@ -136,6 +136,8 @@ INSTANTIATE_TEST_SUITE_P(
                         64},
         QuantizedTpCase{"synth110m_int4_g64_dot", "synth-stories110m-1layer-int4-g64-dot", 0.05f,
                         true, 64},
+        QuantizedTpCase{"synth110m_int4_g32_dot", "synth-stories110m-1layer-int4-g32-dot", 0.05f,
+                        true, 64},
         QuantizedTpCase{"synth110m_int4_g32", "synth-stories110m-1layer-int4-g32", 1e-4f, true,
                         64}),
     [](const ::testing::TestParamInfo<QuantizedTpCase> &info) { return info.param.name; });

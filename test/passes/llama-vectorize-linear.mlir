@@ -375,3 +375,81 @@ func.func @int8_gemv_blocks(%x: memref<1x512xf32>, %q: memref<8x512xi8>, %s: mem
   }
   return
 }
+
+// -----
+
+// int4 in groups of 32 with int-dot over k = 640 (20 groups): activations
+// quantized per block of 32 (the group); each 64-weight chunk spans two
+// groups. Per span of 16 groups a row loads its 16 scales and zeros as
+// vectors (s and z - 8 s), a token its 16 d and d * sum(q); the offsets
+// are one fma into the f32 lanes, and d * s one multiply. Per chunk one
+// vpdpbusd per (row, token), converted and scaled by the lanes' groups:
+// lanes 0-3 and 8-11 the chunk's first group, 4-7 and 12-15 its second (a
+// shuffle of d * s). The last 4 groups are a span of 4 whose offsets are
+// widened to the 16 lanes with zeros.
+// VNNI-LABEL: func.func @int4_g32_gemv
+// VNNI: %[[XQ:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x640xi8>
+// VNNI: %[[D:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x20xf32>
+// VNNI: %[[QS:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x20xf32>
+// VNNI: scf.for %[[ROW:.*]] = %c0 to %c8 step %c4
+// VNNI: scf.for %[[SPAN:.*]] = %c0 to %c1 step %c1 iter_args
+// VNNI:   %[[G:.*]] = arith.muli %[[SPAN]], %c16
+// VNNI:   %[[S:.*]] = vector.load %arg2[%[[ROW]], %[[G]]] : memref<8x20xbf16>, vector<16xbf16>
+// VNNI:   %[[SF:.*]] = arith.extf %[[S]] : vector<16xbf16> to vector<16xf32>
+// VNNI:   %[[Z:.*]] = vector.load %arg3[%[[ROW]], %[[G]]] : memref<8x20xbf16>, vector<16xbf16>
+// VNNI:   %[[ZF:.*]] = arith.extf %[[Z]] : vector<16xbf16> to vector<16xf32>
+// VNNI:   %[[S8:.*]] = arith.mulf %[[SF]], %{{.*}} : vector<16xf32>
+// VNNI:   %[[M:.*]] = arith.subf %[[ZF]], %[[S8]] : vector<16xf32>
+// VNNI:   %[[DV:.*]] = vector.load %[[D]][%{{.*}}, %[[G]]] : memref<?x20xf32>, vector<16xf32>
+// VNNI:   %[[QV:.*]] = vector.load %[[QS]][%{{.*}}, %[[G]]] : memref<?x20xf32>, vector<16xf32>
+// VNNI:   %[[A0:.*]] = vector.fma %[[M]], %[[QV]], %{{.*}} : vector<16xf32>
+// VNNI:   %[[DS:.*]] = arith.mulf %[[SF]], %[[DV]] : vector<16xf32>
+// VNNI:   %[[X:.*]] = vector.load %[[XQ]][%{{.*}}, %{{.*}}] : memref<?x640xi8>, vector<64xi8>
+// VNNI:   memref.prefetch %arg1
+// VNNI:   %[[P:.*]] = vector.load %arg1[%[[ROW]], %{{.*}}] : memref<8x320xi8>, vector<32xi8>
+// VNNI:   %[[U:.*]] = arith.andi %{{.*}}, %{{.*}} : vector<64xi8>
+// VNNI:   %[[SUMS:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[U]], %[[X]])
+// VNNI:   %[[F:.*]] = arith.sitofp %[[SUMS]] : vector<16xi32> to vector<16xf32>
+// VNNI:   %[[SC:.*]] = vector.shuffle %[[DS]], %[[DS]] [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1]
+// VNNI:   vector.fma %[[F]], %[[SC]], %[[A0]] : vector<16xf32>
+// VNNI:   vector.shuffle %[[DS]], %[[DS]] [14, 14, 14, 14, 15, 15, 15, 15, 14, 14, 14, 14, 15, 15, 15, 15]
+// VNNI: vector.load %arg2[%[[ROW]], %c16] : memref<8x20xbf16>, vector<4xbf16>
+// VNNI: %[[QR:.*]] = vector.load %[[QS]][%{{.*}}, %c16] : memref<?x20xf32>, vector<4xf32>
+// VNNI: %[[O:.*]] = arith.mulf %{{.*}}, %[[QR]] : vector<4xf32>
+// VNNI: vector.shuffle %[[O]], %{{.*}} [0, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4] : vector<4xf32>, vector<4xf32>
+// VNNI: vector.shuffle %{{.*}}, %{{.*}} [2, 2, 2, 2, 3, 3, 3, 3, 2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
+// VNNI: vector.reduction <add>
+// VNNI-NOT: memref.load %arg2
+// VNNI: memref.dealloc %[[XQ]]
+#x4 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#q4 = affine_map<(d0, d1, d2) -> (d1, (d2 floordiv 32) * 16 + d2 mod 16)>
+#g4 = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 32)>
+#o4 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @int4_g32_gemv(%x: memref<1x640xf32>, %q: memref<8x320xi8>, %s: memref<8x20xbf16>, %z: memref<8x20xbf16>, %out: memref<1x8xf32>) {
+  %c32 = arith.constant 32 : index
+  %c16 = arith.constant 16 : index
+  %c4 = arith.constant 4 : i32
+  %c0 = arith.constant 0 : i32
+  %c15 = arith.constant 15 : i32
+  %c8 = arith.constant 8.0 : f32
+  linalg.generic {indexing_maps = [#x4, #q4, #g4, #g4, #o4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %q, %s, %z : memref<1x640xf32>, memref<8x320xi8>, memref<8x20xbf16>, memref<8x20xbf16>) outs(%out : memref<1x8xf32>) attrs = {llama.quant_group = 32 : i64, llama.quant_kind = 1 : i32} {
+  ^bb0(%in: f32, %b: i8, %sc: bf16, %zr: bf16, %acc: f32):
+    %k = linalg.index 2 : index
+    %zf = arith.extf %zr : bf16 to f32
+    %sf = arith.extf %sc : bf16 to f32
+    %r = arith.remui %k, %c32 : index
+    %h = arith.cmpi uge, %r, %c16 : index
+    %sh = arith.select %h, %c4, %c0 : i32
+    %bits = arith.extui %b : i8 to i32
+    %s1 = arith.shrui %bits, %sh : i32
+    %n = arith.andi %s1, %c15 : i32
+    %nf = arith.uitofp %n : i32 to f32
+    %qc = arith.subf %nf, %c8 : f32
+    %m = arith.mulf %qc, %sf : f32
+    %w = arith.addf %m, %zf : f32
+    %p = arith.mulf %in, %w : f32
+    %sum = arith.addf %acc, %p : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
