@@ -66,6 +66,8 @@ struct AmxCase {
   int64_t group; ///< int4 only
 };
 
+void PrintTo(const AmxCase &c, std::ostream *os) { *os << c.name; }
+
 class AmxQuantizedE2E : public ::testing::TestWithParam<AmxCase> {
 protected:
   void SetUp() override {
