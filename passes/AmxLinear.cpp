@@ -8,14 +8,16 @@
 // columns 2p and 2p + 1): they are rounded to bf16 and packed once per call,
 // a small cost next to the weights. C then has weight rows down and tokens
 // across, the transpose of the destination, so it is added in transposed
-// from a scratch tile. Packing the weights instead (at compile time, C not
-// transposed) is the alternative the issue asks to measure on an AMX
-// machine; see docs/cpu-target.md. Projections over int8 weights get the
-// same blocks with tdpbssd (AmxInt8Linear.cpp).
+// from a scratch tile (AmxTransposedUpdate.h, shared with the int
+// kernels). Packing the weights instead (at compile time, C not transposed)
+// is the alternative the issue asks to measure on an AMX machine; see
+// docs/cpu-target.md. Projections over int8 and int4 weights get the same
+// blocks with tdpbssd (AmxQuantizedLinear.cpp).
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/AmxInt8Linear.h"
+#include "passes/AmxQuantizedLinear.h"
+#include "passes/AmxTransposedUpdate.h"
 #include "passes/LinearMatch.h"
 #include "passes/Passes.h"
 
@@ -177,26 +179,9 @@ void buildTileLoops(OpBuilder &b, Location l, Value packed, Value w, Value out, 
                   amx::TileStoreOp::create(b, l, scratch,
                                            ValueRange{idx(i), idx(j), idx(0), idx(0)},
                                            kLoop.getResult(i * kTokenTiles + j));
-              // out[n + t, o + r] += C[r][t] for the block's real tokens.
-              Value valid = arith::MinUIOp::create(
-                  b, l, idx(kBlockTokens), arith::SubIOp::create(b, l, tokens, n));
-              scf::ForOp::create(
-                  b, l, idx(0), valid, idx(1), ValueRange{},
-                  [&](OpBuilder &b, Location l, Value t, ValueRange) {
-                    Value token = arith::AddIOp::create(b, l, n, t);
-                    Value j = arith::DivUIOp::create(b, l, t, idx(kTileRows));
-                    Value column = arith::RemUIOp::create(b, l, t, idx(kTileRows));
-                    for (int64_t i = 0; i < kRowTiles; ++i)
-                      for (int64_t r = 0; r < kTileRows; ++r) {
-                        Value row = arith::AddIOp::create(b, l, o, idx(i * kTileRows + r));
-                        Value c = memref::LoadOp::create(b, l, scratch,
-                                                         ValueRange{idx(i), j, idx(r), column});
-                        Value old = memref::LoadOp::create(b, l, out, ValueRange{token, row});
-                        memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, c), out,
-                                                ValueRange{token, row});
-                      }
-                    scf::YieldOp::create(b, l);
-                  });
+              // out[n + t, o + r] += C[r][t] for the block's real tokens,
+              // 16 rows at a time.
+              llama::addTransposedBlock(b, l, {scratch, out, tokens, Value(), Value()}, n, o);
               scf::YieldOp::create(b, l);
             });
         scf::YieldOp::create(b, l);
@@ -245,7 +230,7 @@ struct LlamaAmxLinearPass : llama::impl::LlamaAmxLinearBase<LlamaAmxLinearPass> 
     for (auto fn : module.getOps<func::FuncOp>()) {
       bool any = false;
       fn.walk([&](linalg::GenericOp op) {
-        any |= isAmxLinear(op) || llama::isAmxInt8Linear(op);
+        any |= isAmxLinear(op) || llama::isAmxQuantizedLinear(op);
       });
       if (any)
         kernels.push_back(fn);
@@ -258,17 +243,17 @@ struct LlamaAmxLinearPass : llama::impl::LlamaAmxLinearBase<LlamaAmxLinearPass> 
         target.setSymName((fn.getSymName() + llamac::artifact::kAmxVariantSuffix).str());
         symbols.insert(target, std::next(Block::iterator(fn)));
       }
-      SmallVector<linalg::GenericOp> linears, int8Linears;
+      SmallVector<linalg::GenericOp> linears, quantizedLinears;
       target.walk([&](linalg::GenericOp op) {
         if (isAmxLinear(op))
           linears.push_back(op);
-        else if (llama::isAmxInt8Linear(op))
-          int8Linears.push_back(op);
+        else if (llama::isAmxQuantizedLinear(op))
+          quantizedLinears.push_back(op);
       });
       for (linalg::GenericOp op : linears)
         rewriteLinear(op);
-      for (linalg::GenericOp op : int8Linears)
-        llama::rewriteAmxInt8Linear(op);
+      for (linalg::GenericOp op : quantizedLinears)
+        llama::rewriteAmxQuantizedLinear(op);
     }
   }
 };

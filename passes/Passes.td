@@ -205,8 +205,8 @@ def LlamaMemrefCopyToLinalg : Pass<"llama-memref-copy-to-linalg", "::mlir::func:
 }
 
 def LlamaAmxLinear : Pass<"llama-amx-linear", "::mlir::ModuleOp"> {
-  let summary = "Prefill linear layers with bf16 or int8 weights as AMX tile GEMMs "
-                "(tdpbf16ps, tdpbssd)";
+  let summary = "Prefill linear layers with bf16, int8 or int4 weights as AMX tile "
+                "GEMMs (tdpbf16ps, tdpbssd)";
   let description = [{
     Rewrites the bufferized linear layers (`out[n, o] += x[n, k] * w[o, k]`)
     with bf16 weights of prefill kernels (a dynamic or >= 16 token count, not
@@ -230,6 +230,14 @@ def LlamaAmxLinear : Pass<"llama-amx-linear", "::mlir::ModuleOp"> {
     tile is added transposed times d_token x s_row. Every product runs on
     tiles (one activation rounding for the whole layer): the k tail and the
     rows past the last block are zero-padded copies.
+
+    Linear layers over int4 weights (groups of 32 or a multiple of 64) take
+    the same activations and blocks; each block of 32 weight rows is
+    unpacked once into signed bytes `q - 8` (zero past k and past the last
+    row) and read from there as A (16 x 64 bytes; 16 x 32 for groups of 32).
+    After each group's k steps its int32 C tiles are added to f32
+    accumulators as `s * C + z * sum(q of the token over the group)`, which
+    are added transposed times d_token.
 
     With `variants`, each kernel with such a layer is cloned as `<name>_amx`
     and only the clone is rewritten (the runtime picks the clone where the

@@ -67,6 +67,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   meta.target.bf16Dot = c.bf16Dot;
   meta.target.intDot = c.intDot;
   meta.target.amx = c.amx;
+  meta.target.amxFeatures = c.amxFeatures;
   if (c.targetName == "cpu")
     meta.target.cpuFeatures = c.cpuFeatures;
   meta.tokenizer = {c.tokenizerKind, tokenizerOffset, c.tokenizer.size(),

@@ -40,6 +40,8 @@ struct ArtifactContents {
   bool intDot = false;
   /// "", "variants" or "emulated" (runtime/artifact/ArtifactSchema.h).
   std::string amx;
+  /// With amx "variants": the features their tile instructions need.
+  std::vector<std::string> amxFeatures;
   /// The serialized tokenizer, of kind `tokenizerKind`.
   std::string tokenizer;
   /// "sentencepiece" or "bpe" (runtime/tokenizer/Tokenizer.h).

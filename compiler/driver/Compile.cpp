@@ -497,10 +497,11 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     codegen.bf16Dot = *bf16Dot;
     // Only quantized weights have anything to multiply as bytes.
     codegen.intDot = quantize == "none" && *intDot == IntDot::Auto ? IntDot::Off : *intDot;
-    // AMX tiles multiply bf16 and int8 weights only.
-    bool amxWeights = (dtype == DType::BF16 && quantize == "none") || quantize == "int8";
+    // AMX tiles multiply bf16, int8 and int4 weights only.
+    bool intWeights = quantize != "none";
+    bool amxWeights = (dtype == DType::BF16 && quantize == "none") || intWeights;
     codegen.amx = amxWeights ? *amx : Amx::Off;
-    codegen.int8Weights = quantize == "int8";
+    codegen.intWeights = intWeights;
     codegen.afterPhase = dumpIf;
     llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*model, codegen);
     if (!library) {
@@ -512,6 +513,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     contents.bf16Dot = library->bf16Dot && dtype == DType::BF16;
     contents.intDot = library->intDot && quantize != "none";
     contents.amx = library->amx;
+    contents.amxFeatures = library->amxFeatures;
     contents.kernelLibrary = std::move(library->sharedObject);
   }
 

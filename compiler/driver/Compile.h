@@ -33,9 +33,9 @@ struct CompileOptions {
   /// auto | on | off: int8/int4 weights times activations quantized to
   /// bytes with vpdpbusd (auto: when the chip has AVX-512 VNNI).
   std::string intDot = "auto";
-  /// auto | on | off | emulate: prefill projections with bf16 weights as AMX
-  /// tile kernels beside the others, called where the CPU has AMX (auto:
-  /// when the chip has it); emulate: the prefill kernels are AMX tile loops
+  /// auto | on | off | emulate: prefill projections with bf16, int8 or int4
+  /// weights as AMX tile kernels beside the others, called where the CPU
+  /// has the AMX features they need (auto: when the chip has them); emulate: the prefill kernels are AMX tile loops
   /// run as plain vector code (tests).
   std::string amx = "auto";
   std::string kvDtype;        ///< f32 | bf16 | f16; empty = the weights' dtype

@@ -8,7 +8,8 @@
 namespace llamac::runtime {
 
 bool useAmxVariants(const TargetInfo &target) {
-  return target.name == "cpu" && target.amx == "variants" && hal::cpu::amxUsable();
+  return target.name == "cpu" && target.amx == "variants" &&
+         hal::cpu::amxUsable(target.amxFeatures);
 }
 
 std::string prefillKernelsName(const TargetInfo &target, bool amxRuns) {

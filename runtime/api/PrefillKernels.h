@@ -16,7 +16,7 @@
 namespace llamac::runtime {
 
 /// Whether the AMX variants of an artifact with target.amx "variants" run
-/// here (hal::cpu::amxUsable()).
+/// here (hal::cpu::amxUsable() for the features they need).
 bool useAmxVariants(const TargetInfo &target);
 
 /// "amx", "amx-emulated", "vdpbf16ps", "vpdpbusd", "avx512" or "avx2" on

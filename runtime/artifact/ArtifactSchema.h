@@ -59,11 +59,16 @@ struct TargetInfo {
   /// bytes per block (int8: 64 to 256 columns; int4: the group) and multiply
   /// them with vpdpbusd.
   bool intDot = false;
-  /// AMX kernels for prefill's bf16 or int8 projections: "" (none); "variants":
-  /// `<kernel>_amx` beside the kernels, needing amx_tile, amx_bf16, amx_int8 (not in
-  /// cpuFeatures), called where the CPU and the OS allow AMX; "emulated":
-  /// the prefill kernels are AMX tile loops run as vector code (tests).
+  /// AMX kernels for prefill's bf16, int8 or int4 projections: "" (none);
+  /// "variants": `<kernel>_amx` beside the kernels, needing amxFeatures (not
+  /// in cpuFeatures), called where the CPU and the OS allow them;
+  /// "emulated": the prefill kernels are AMX tile loops run as vector code
+  /// (tests).
   std::string amx;
+  /// With "variants": what their tile instructions need, in cpuinfo's
+  /// names: amx_tile, and amx_bf16 (tdpbf16ps) and/or amx_int8 (tdpbssd).
+  /// Empty (artifacts from before the field): all three.
+  std::vector<std::string> amxFeatures;
 
   /// NVVM and ROCDL: dispatches carry launch dimensions.
   bool isGpu() const { return name == "nvvm" || name == "rocdl"; }

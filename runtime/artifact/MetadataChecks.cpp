@@ -85,6 +85,12 @@ absl::Status checkSections(const ArtifactMetadata &meta, uint64_t fileSize) {
                                            "' (expected variants or emulated)"));
   if (!t.amx.empty() && t.name != "cpu")
     return fail("target.amx", "is only allowed for target 'cpu'");
+  if (!t.amxFeatures.empty() && t.amx != "variants")
+    return fail("target.amx_features", "is only allowed with amx 'variants'");
+  for (const std::string &f : t.amxFeatures)
+    if (f != "amx_tile" && f != "amx_bf16" && f != "amx_int8")
+      return fail("target.amx_features",
+                  absl::StrCat("has '", f, "' (expected amx_tile, amx_bf16, amx_int8)"));
   RETURN_IF_ERROR(checkRange("tokenizer", meta.tokenizer.offset,
                              meta.tokenizer.size, fileSize));
   RETURN_IF_ERROR(checkRange("kernels", meta.kernels.offset, meta.kernels.size,

@@ -111,6 +111,7 @@ template <class V> void describe(V &v, TargetInfo &t) {
   v.optional("bf16_dot", t.bf16Dot);
   v.optional("int_dot", t.intDot);
   v.optional("amx", t.amx);
+  v.optional("amx_features", t.amxFeatures);
 }
 
 /// The byte range of a section; its kind is named by the caller (the

@@ -7,8 +7,8 @@
 // decode step itself (whose agreement with llama2.c StoriesE2E checks), for
 // every CPU artifact test/e2e compiles: f32, bf16 with vdpbf16ps, bf16
 // widened, f16, bf16 and f16 KV caches, int8 and int4 weights (dequantized
-// in registers, or multiplied as bytes with vpdpbusd; int8 with emulated AMX
-// prefill tiles, which verify does not use), and a one-layer
+// in registers, or multiplied as bytes with vpdpbusd; int8 and int4 with
+// emulated AMX prefill tiles, which verify does not use), and a one-layer
 // synthetic model whose dimensions are multiples of the vector width
 // (stories260K's hidden size, 172, is not: its k tail runs too).
 //
@@ -179,6 +179,8 @@ INSTANTIATE_TEST_SUITE_P(CpuArtifacts, VerifyE2E,
                                            "stories260K-bin-int4-g32-dot",
                                            "stories260K-bin-int4-g64-dot",
                                            "stories260K-bin-int8-amx-emulated",
+                                           "stories260K-bin-int4-g64-amx-emulated",
+                                           "stories260K-bin-int4-g32-amx-emulated",
                                            "synth-stories15m-1layer"),
                          [](const ::testing::TestParamInfo<std::string> &info) {
                            std::string name = info.param;

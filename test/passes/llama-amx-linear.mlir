@@ -10,8 +10,9 @@
 // tiles of 32 and a tail of 16. The activations are rounded to bf16 and
 // packed into VNNI pairs per block of 16 tokens; 2 x 2 tiles of 16 x 32
 // bf16 meet in 4 f32 accumulators; each is stored to a scratch tile and
-// added transposed into the destination; the rows past the last block of
-// 32 and the k tail stay linear generics on subviews.
+// added transposed into the destination (16 rows transposed in registers,
+// one 16-lane update per real token, as for int8); the rows past the last
+// block of 32 and the k tail stay linear generics on subviews.
 // CHECK-LABEL: func.func private @k_prefill(
 // CHECK: %[[PACKED:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x32x32xbf16>
 // CHECK: arith.truncf %{{.*}} : vector<32xf32> to vector<32xbf16>
@@ -26,7 +27,13 @@
 // CHECK:   amx.tile_load %[[PACKED]]
 // CHECK-COUNT-4: amx.tile_mulf {{.*}} : !amx.tile<16x32xbf16>, !amx.tile<16x32xbf16>, !amx.tile<16x16xf32>
 // CHECK-COUNT-4: amx.tile_store %[[SCRATCH]]
-// CHECK: memref.load %[[SCRATCH]]
+// CHECK: vector.load %[[SCRATCH]]{{.*}} : memref<2x2x16x16xf32>, vector<16xf32>
+// CHECK: vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
+// CHECK: scf.if
+// CHECK:   vector.load %arg2
+// CHECK:   arith.addf {{.*}} : vector<16xf32>
+// CHECK:   vector.store %{{.*}}, %arg2
+// CHECK-NOT: memref.load %[[SCRATCH]]
 // CHECK: memref.dealloc %[[PACKED]]
 // CHECK: linalg.generic {{.*}} ins(%arg0, %{{.*}} : memref<?x80xf32>, memref<?x80xbf16, strided<[80, 1], offset: ?>>)
 // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : memref<?x16xf32, strided<[80, 1], offset: 64>>, memref<?x16xbf16, strided<[80, 1], offset: ?>>)

@@ -304,6 +304,14 @@ TEST(ArtifactTest, WrongFieldType) {
               HasSubstr("target.bf16_dot must be a boolean"));
   EXPECT_THAT(editedError([](auto &m) { m["target"]["amx"] = "always"; }),
               HasSubstr("target.amx is 'always' (expected variants or emulated)"));
+  EXPECT_THAT(editedError([](auto &m) { m["target"]["amx_features"] = {"amx_tile"}; }),
+              HasSubstr("target.amx_features is only allowed with amx 'variants'"));
+  EXPECT_THAT(editedError([](auto &m) {
+                m["target"]["amx"] = "variants";
+                m["target"]["amx_features"] = {"amx_tile", "amx_fp16"};
+              }),
+              HasSubstr("target.amx_features has 'amx_fp16' (expected amx_tile, amx_bf16, "
+                        "amx_int8)"));
 }
 
 TEST(ArtifactTest, WeightSizeMismatch) {

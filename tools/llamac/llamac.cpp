@@ -63,10 +63,10 @@ cl::opt<std::string> intDot(
     cl::init("auto"), cl::cat(category));
 cl::opt<std::string> amx(
     "amx",
-    cl::desc("bf16 and int8 weights: prefill projections as AMX tile kernels (tdpbf16ps, "
+    cl::desc("bf16, int8 and int4 weights: prefill projections as AMX tile kernels (tdpbf16ps, "
              "tdpbssd on activations quantized per token), stored "
-             "beside the AVX-512 ones and called where the CPU has AMX: auto (when the chip "
-             "has it) | on | off | emulate (the prefill kernels are AMX tile loops run as "
+             "beside the AVX-512 ones and called where the CPU has the AMX features they "
+             "need: auto (when the chip has them) | on | off | emulate (the prefill kernels are AMX tile loops run as "
              "plain vector code: tests on any CPU)"),
     cl::init("auto"), cl::cat(category));
 cl::opt<std::string> quantize(

@@ -152,6 +152,26 @@ createTargetMachine(const std::string &chip, llvm::StringRef extraFeatures = "")
 
 } // namespace
 
+std::vector<std::string> amxChipFeatures(bool intWeights) {
+  return {"amx-tile", intWeights ? "amx-int8" : "amx-bf16"};
+}
+
+/// The AMX features (cpuinfo names) the tile instructions of `module` need.
+static std::vector<std::string> amxFeaturesUsed(const llvm::Module &module) {
+  bool bf16 = false, int8 = false;
+  for (const llvm::Function &fn : module) {
+    llvm::StringRef name = fn.getName();
+    bf16 |= name.starts_with("llvm.x86.tdpbf16ps");
+    int8 |= name.starts_with("llvm.x86.tdpb") && !name.starts_with("llvm.x86.tdpbf16ps");
+  }
+  std::vector<std::string> features{"amx_tile"};
+  if (bf16)
+    features.push_back("amx_bf16");
+  if (int8)
+    features.push_back("amx_int8");
+  return features;
+}
+
 /// Intel chips with AVX-512 BF16, whose vdpbf16ps has half the FMAs'
 /// multiply-add rate.
 static bool isSlowBf16DotChip(llvm::StringRef cpu) {
@@ -187,11 +207,19 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   // bf16 AMX tiles round the activations to bf16 as vdpbf16ps does, so the
   // variants and the kernels they replace agree on the numerics; int8 tiles
   // quantize them to bytes per token whatever the other kernels do.
-  bool chipHasAmx = (*tm)->getMCSubtargetInfo()->checkFeatures("+amx-tile,+amx-bf16");
+  std::vector<std::string> amxNeeds = amxChipFeatures(options.intWeights);
+  std::string amxNeedsList, amxNeedsNames;
+  for (const std::string &f : amxNeeds) {
+    amxNeedsList += (amxNeedsList.empty() ? "+" : ",+") + f;
+    amxNeedsNames += (amxNeedsNames.empty() ? "" : ", ") + f;
+  }
+  bool chipHasAmx = (*tm)->getMCSubtargetInfo()->checkFeatures(amxNeedsList);
   if (options.amx == Amx::On && !chipHasAmx)
-    return makeError("--amx=on needs a chip with AMX (amx-tile, amx-bf16); '" +
-                     (*tm)->getTargetCPU() + "' has none");
-  bool amxNumerics = bf16Dot || options.int8Weights;
+    return makeError("--amx=on needs a chip with AMX (" + amxNeedsNames + "); '" +
+                     (*tm)->getTargetCPU() + "' has " +
+                     ((*tm)->getMCSubtargetInfo()->checkFeatures("+amx-tile") ? "not all of them"
+                                                                              : "none"));
+  bool amxNumerics = bf16Dot || options.intWeights;
   if ((options.amx == Amx::On || options.amx == Amx::Emulate) && !amxNumerics)
     return makeError("--amx=" + std::string(options.amx == Amx::On ? "on" : "emulate") +
                      " rounds activations to bf16 like --bf16-dot: it needs --bf16-dot on "
@@ -232,6 +260,7 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   module->setTargetTriple((*tm)->getTargetTriple());
   module->setDataLayout((*tm)->createDataLayout());
   addPackedWrappers(*module, signatures);
+  std::vector<std::string> amxFeatures = amxFeaturesUsed(*module);
   if (amx == "variants")
     enableAmxInVariants(*module, (*tm)->getTargetFeatureString());
   if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(module.get()))
@@ -295,6 +324,8 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   library.amx = amx == "variants" ? (anyVariant ? "variants" : "")
                 : amx == "emulate" ? "emulated"
                                    : "";
+  if (library.amx == "variants")
+    library.amxFeatures = std::move(amxFeatures);
   return library;
 }
 

@@ -20,7 +20,7 @@ enum class Bf16Dot { Auto, On, Off };
 /// activations to bytes and use vpdpbusd (`llamac compile --int-dot`).
 enum class IntDot { Auto, On, Off };
 
-/// Whether prefill linear layers with bf16 weights also get AMX tile kernels
+/// Whether prefill linear layers with bf16, int8 or int4 weights also get AMX tile kernels
 /// (`llamac compile --amx`): Auto and On add `<kernel>_amx` variants, which
 /// the runtime calls where the CPU has AMX; Emulate makes the prefill
 /// kernels themselves AMX tile loops with the tile ops as plain vector code
@@ -35,12 +35,14 @@ struct CpuCodegenOptions {
   /// Auto: on when the chip has avx512vnni (and avx512bw). On fails for a
   /// chip without them.
   IntDot intDot = IntDot::Auto;
-  /// Auto: variants when the chip has AMX and bf16 dots are on (or the
-  /// weights are int8). On fails for a chip without it.
+  /// Auto: variants when the chip has the AMX features they need
+  /// (amxChipFeatures) and bf16 dots are on (or the weights are int8/int4).
+  /// On fails for a chip without them.
   Amx amx = Amx::Auto;
-  /// The projections' weights are int8: their AMX tiles (tdpbssd) quantize
-  /// the activations to bytes, so they do not need bf16 dots.
-  bool int8Weights = false;
+  /// The projections' weights are int8 or int4: their AMX tiles (tdpbssd)
+  /// quantize the activations to bytes, so they need AMX-INT8 and no bf16
+  /// dots.
+  bool intWeights = false;
   /// Called with the kernel module after each named phase ("linalg",
   /// "bufferize", "llvm") so that --dump-ir-after can print it.
   std::function<void(llvm::StringRef phase, mlir::ModuleOp)> afterPhase;
@@ -57,9 +59,17 @@ struct CpuKernelLibrary {
   /// The kernels of quantized linear layers use vpdpbusd (byte activations).
   bool intDot = false;
   /// "" (no AMX), "variants" (`<kernel>_amx` beside the kernels; they need
-  /// amx_tile and amx_bf16, which cpuFeatures leaves out) or "emulated".
+  /// amxFeatures, which cpuFeatures leaves out) or "emulated".
   std::string amx;
+  /// With "variants": the AMX features their tile instructions need, in
+  /// /proc/cpuinfo's names (amx_tile, and amx_bf16 and/or amx_int8).
+  std::vector<std::string> amxFeatures;
 };
+
+/// The LLVM features AMX variants need: amx-tile, and amx-int8 for int8/int4
+/// weights (tdpbssd) or amx-bf16 for bf16 ones (tdpbf16ps). `--amx=on`
+/// refuses a chip without all of them; auto makes no variants there.
+std::vector<std::string> amxChipFeatures(bool intWeights);
 
 /// Lowers the kernel module (llama dialect, from partitionIntoKernels) to
 /// LLVM, compiles it for the chosen CPU in process and links a shared object.

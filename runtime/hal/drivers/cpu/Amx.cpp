@@ -20,14 +20,27 @@ constexpr int kArchReqXcompPerm = 0x1023;
 constexpr int kXfeatureXtiledata = 18;
 } // namespace
 
-bool cpuidReportsAmx() {
+bool amxFeaturesInCpuid(unsigned edx, const std::vector<std::string> &features) {
+  auto bit = [](const std::string &name) -> unsigned {
+    return name == "amx_tile" ? 1u << 24 : name == "amx_bf16" ? 1u << 22
+                                        : name == "amx_int8" ? 1u << 25
+                                                             : 0;
+  };
+  std::vector<std::string> all{"amx_tile", "amx_bf16", "amx_int8"};
+  for (const std::string &f : features.empty() ? all : features)
+    if (!bit(f) || !(edx & bit(f)))
+      return false;
+  return true;
+}
+
+bool cpuidReportsAmx(const std::vector<std::string> &features) {
 #if defined(__x86_64__)
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
     return false;
-  bool amxBf16 = edx & (1u << 22), amxTile = edx & (1u << 24), amxInt8 = edx & (1u << 25);
-  return amxBf16 && amxTile && amxInt8;
+  return amxFeaturesInCpuid(edx, features);
 #else
+  (void)features;
   return false;
 #endif
 }
@@ -46,14 +59,14 @@ bool requestAmxPermission() {
 #endif
 }
 
-bool amxUsable() {
-  static const bool usable = [] {
+bool amxUsable(const std::vector<std::string> &features) {
+  static const bool permitted = [] {
     const char *setting = std::getenv("LLAMAC_AMX");
     if (setting && std::strcmp(setting, "off") == 0)
       return false;
-    return cpuidReportsAmx() && requestAmxPermission();
+    return cpuidReportsAmx({"amx_tile"}) && requestAmxPermission();
   }();
-  return usable;
+  return permitted && cpuidReportsAmx(features);
 }
 
 } // namespace llamac::hal::cpu

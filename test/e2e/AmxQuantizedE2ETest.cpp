@@ -1,14 +1,18 @@
-//===- AmxInt8E2ETest.cpp - int8 prefill on AMX tiles against the oracle --===//
+//===- AmxQuantizedE2ETest.cpp - int8/int4 prefill on AMX tiles -----------===//
 //
-// stories260K with int8 weights and AMX prefill (docs/cpu-target.md, "AMX
-// prefill"): tdpbssd on activations quantized per token. "int8-amx-emulated"
-// runs the tile kernels as plain vector code on any CPU; "int8-amx" is
-// compiled for sapphirerapids and runs the real instructions where this CPU
-// and Linux allow AMX, its vpdpbusd kernels elsewhere (the test says which).
-// The oracle is the reference pass over the dequantized weights whose
-// linear layers round their inputs as the kernels that ran did: per token
-// (AMX) or per block of 32 (vpdpbusd). The issue's bound for int8: the
-// perplexity of the first 100 TinyStories within +0.2% of the f32 model's.
+// stories260K with int8 or int4 weights and AMX prefill (docs/cpu-target.md,
+// "AMX prefill"): tdpbssd on activations quantized per token; int4 rows
+// unpacked to signed bytes, each group's scale and zero applied to its
+// int32 sums. "*-amx-emulated" runs the tile kernels as plain vector code
+// on any CPU; "*-amx" is compiled for sapphirerapids and runs the real
+// instructions where this CPU and Linux allow AMX, its vpdpbusd kernels
+// elsewhere (the test says which). The oracle is the reference pass over
+// the dequantized weights whose linear layers round their inputs as the
+// kernels that ran did: per token (AMX) or per block (vpdpbusd: 32..256
+// columns for int8, the group for int4). The issue's bound for int8: the
+// perplexity of the first 100 TinyStories within +0.2% of the f32 model's;
+// int4 is held to its oracle only (its own error against f32 is the
+// quantization's, bench/README.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,6 +47,9 @@ namespace {
 constexpr float kExact = 1e-4f;
 constexpr float kBlockFlipBound = 0.3f;
 constexpr float kTokenFlipBound = 0.5f;
+/// No prompt flips this early (the first flip of any case above is at row
+/// 4): these rows hold every kernel to f32 rounding.
+constexpr int kRowsBeforeAnyFlip = 4;
 
 float maxAbsDiff(const std::vector<float> &a, const float *b) {
   float worst = 0;
@@ -51,30 +58,44 @@ float maxAbsDiff(const std::vector<float> &a, const float *b) {
   return worst;
 }
 
-class AmxInt8E2E : public ::testing::TestWithParam<std::string> {
+/// An artifact of stories260K-bin-<name>.llamac (test/e2e/CMakeLists.txt)
+/// and its weights.
+struct AmxCase {
+  std::string name;
+  data::OracleScheme scheme;
+  int64_t group; ///< int4 only
+};
+
+void PrintTo(const AmxCase &c, std::ostream *os) { *os << c.name; }
+
+class AmxQuantizedE2E : public ::testing::TestWithParam<AmxCase> {
 protected:
   void SetUp() override {
     auto checkpoint = importCheckpoint(data::stories260KBin());
     ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
     config = checkpoint->config;
-    dequantized = data::dequantizedCopy(checkpoint->weights, data::OracleScheme::Int8, 0);
-    model = data::loadStoriesArtifact("bin-" + GetParam());
+    const AmxCase &c = GetParam();
+    dequantized = data::dequantizedCopy(checkpoint->weights, c.scheme, c.group);
+    model = data::loadStoriesArtifact("bin-" + c.name);
     ASSERT_TRUE(model);
-    emulated = GetParam() == "int8-amx-emulated";
-    amxRuns = emulated || hal::cpu::amxUsable();
+    emulated = llvm::StringRef(c.name).ends_with("-emulated");
+    amxRuns = emulated || hal::cpu::amxUsable(model->artifact().target().amxFeatures);
+    int8 = c.scheme == data::OracleScheme::Int8;
     rounding.int8LinearInputs = true;
-    // Per token on tiles; the int8 weights' block rule with vpdpbusd.
-    rounding.int8InputBlock = amxRuns ? reference::ReferenceOptions::kInt8PerToken : 0;
+    // Per token on tiles; with vpdpbusd the int8 weights' block rule, or
+    // the int4 group.
+    rounding.int8InputBlock =
+        amxRuns ? reference::ReferenceOptions::kInt8PerToken : int8 ? 0 : c.group;
   }
 
   ModelConfig config;
   WeightStore dequantized;
   std::shared_ptr<const Model> model;
-  bool emulated = false, amxRuns = false;
+  bool emulated = false, amxRuns = false, int8 = true;
   reference::ReferenceOptions rounding;
 };
 
-TEST_P(AmxInt8E2E, NamesThePrefillKernels) {
+TEST_P(AmxQuantizedE2E, NamesThePrefillKernels) {
   EXPECT_EQ(model->artifact().target().amx, emulated ? "emulated" : "variants");
   EXPECT_EQ(model->prefillKernels(), emulated ? "amx-emulated" : amxRuns ? "amx" : "vpdpbusd");
 }
@@ -84,13 +105,13 @@ TEST_P(AmxInt8E2E, NamesThePrefillKernels) {
 /// and 512 over k 64 and 172: a row edge of 12 and a k tail of 44), every
 /// row of the one prefill chunk against the reference that rounds the same
 /// way, and against the reference with f32 inputs, which must not match.
-TEST_P(AmxInt8E2E, PrefillRowsMatchTheRoundingReference) {
+TEST_P(AmxQuantizedE2E, PrefillRowsMatchTheRoundingReference) {
   auto truth = reference::ReferenceModel::create(config, dequantized, rounding);
   auto f32Inputs = reference::ReferenceModel::create(config, dequantized);
   ASSERT_TRUE(truth && f32Inputs);
   auto session = Session::create(model);
   ASSERT_TRUE(session.ok()) << session.status();
-  std::printf("[ prefill  ] %s: prefill_kernels %s\n", GetParam().c_str(),
+  std::printf("[ prefill  ] %s: prefill_kernels %s\n", GetParam().name.c_str(),
               model->prefillKernels().c_str());
   int rows = 0, exact = 0, exactWithF32Inputs = 0;
   float worst = 0;
@@ -110,21 +131,26 @@ TEST_P(AmxInt8E2E, PrefillRowsMatchTheRoundingReference) {
         worst = std::max(worst, diff);
         ++rows;
         exact += diff < kExact;
+        if (pos < kRowsBeforeAnyFlip)
+          EXPECT_LT(diff, kExact) << "prompt " << s << " of " << length << " tokens, row " << pos;
         exactWithF32Inputs += maxAbsDiff(plain, row) < kExact;
       }
     }
   std::printf("[ prefill  ] %s: %d of %d prefill rows within %g of the %s reference (worst "
               "%.3g), %d of the f32-input one\n",
-              GetParam().c_str(), exact, rows, kExact,
+              GetParam().name.c_str(), exact, rows, kExact,
               amxRuns ? "per-token" : "per-block", worst, exactWithF32Inputs);
-  EXPECT_GE(4 * exact, 3 * rows);
+  // int4's coarser weights flip sooner (measured with the emulated tiles:
+  // G = 64 first at rows 4, 8 and 29 of 3 of the 4 prompts, 234 of 400
+  // rows exact; G = 32 395 of 400; int8 367 of 400).
+  EXPECT_GE((int8 ? 4 : 2) * exact, (int8 ? 3 : 1) * rows);
   EXPECT_EQ(exactWithF32Inputs, 0) << "the activations are not rounded to bytes";
   EXPECT_LT(worst, amxRuns ? kTokenFlipBound : kBlockFlipBound);
 }
 
 /// The issue's bound, with the numerics of the kernels that ran: within
 /// +0.2% of the f32 model, and the oracle's that rounds the same way.
-TEST_P(AmxInt8E2E, PerplexityIsTheOraclesAndCloseToF32) {
+TEST_P(AmxQuantizedE2E, PerplexityIsTheOraclesAndCloseToF32) {
   std::optional<std::string> text = data::readFile(data::tinyStoriesText());
   ASSERT_TRUE(text);
   eval::EvalOptions options;
@@ -142,15 +168,22 @@ TEST_P(AmxInt8E2E, PerplexityIsTheOraclesAndCloseToF32) {
   double vsF32 = result->perplexity / f32->perplexity - 1;
   std::printf("%s (%s): perplexity %.6f, oracle (same rounding) %.6f (%+.3g%%), f32 %.6f "
               "(%+.3g%%)\n",
-              GetParam().c_str(), model->prefillKernels().c_str(), result->perplexity,
+              GetParam().name.c_str(), model->prefillKernels().c_str(), result->perplexity,
               oracle.perplexity, 100 * vsOracle, f32->perplexity, 100 * vsF32);
   EXPECT_LT(std::fabs(vsOracle), 1e-3);
-  EXPECT_LT(vsF32, 0.002);
+  if (int8)
+    EXPECT_LT(vsF32, 0.002);
 }
 
-INSTANTIATE_TEST_SUITE_P(Int8, AmxInt8E2E, ::testing::Values("int8-amx-emulated", "int8-amx"),
+INSTANTIATE_TEST_SUITE_P(
+    Quantized, AmxQuantizedE2E,
+    ::testing::Values(AmxCase{"int8-amx-emulated", data::OracleScheme::Int8, 0},
+                      AmxCase{"int8-amx", data::OracleScheme::Int8, 0},
+                      AmxCase{"int4-g64-amx-emulated", data::OracleScheme::Int4, 64},
+                      AmxCase{"int4-g32-amx-emulated", data::OracleScheme::Int4, 32},
+                      AmxCase{"int4-g64-amx", data::OracleScheme::Int4, 64}),
                          [](const auto &info) {
-                           std::string name = info.param;
+                           std::string name = info.param.name;
                            name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
                            return name;
                          });
