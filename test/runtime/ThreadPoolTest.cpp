@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -39,9 +40,10 @@ TEST(ThreadPoolTest, SplitRangeCoversEverythingOnce) {
       }
       EXPECT_EQ(next, range) << range << " over " << parts;
       // Boundaries on multiples of 16 when there is room for it.
-      if (range >= 16 * parts)
+      if (range >= 16 * parts) {
         for (size_t i = 0; i + 1 < chunks.size(); ++i)
           EXPECT_EQ(chunks[i].end % 16, 0) << range << " over " << parts;
+      }
     }
   }
   EXPECT_TRUE(splitRange(0, 4).empty());
@@ -93,6 +95,40 @@ TEST(ThreadPoolTest, FewerTasksThanThreads) {
   for (int i = 0; i < 100; ++i)
     pool->run(2, [&](int) { ran.fetch_add(1); });
   EXPECT_EQ(ran.load(), 200);
+}
+
+TEST(ThreadPoolTest, EachRunHandsOutItsOwnTasks) {
+  // Runs of 1 to 4 tasks back to back, while idle workers poll: a worker
+  // must run the task of the run it was handed, never a stale one, and
+  // a worker left out of a run must not run anything.
+  std::unique_ptr<ThreadPool> pool = startPool(4);
+  std::vector<std::atomic<int>> lastRun(4);
+  for (std::atomic<int> &last : lastRun)
+    last.store(-1);
+  for (int run = 0; run < 4000; ++run) {
+    int n = 1 + run % 4;
+    pool->run(n, [&, run](int task) { lastRun[task].store(run); });
+    for (int task = 0; task < 4; ++task) {
+      if (task < n)
+        ASSERT_EQ(lastRun[task].load(), run) << "task " << task << " of run " << run;
+      else
+        ASSERT_LT(lastRun[task].load(), run) << "task " << task << " ran in run " << run;
+    }
+  }
+}
+
+TEST(ThreadPoolTest, WakesWorkersThatFellAsleep) {
+  // Pauses far longer than any polling budget between runs: the workers
+  // sleep on the condition variable and each run must wake them.
+  std::unique_ptr<ThreadPool> pool = startPool(3);
+  for (int round = 0; round < 12; ++round) {
+    if (round % 2)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::vector<std::atomic<int>> hits(3);
+    pool->run(3, [&](int task) { hits[task].fetch_add(1); });
+    for (int task = 0; task < 3; ++task)
+      ASSERT_EQ(hits[task].load(), 1) << "task " << task << " in round " << round;
+  }
 }
 
 /// Virtual memory this process has mapped, from /proc/self/statm.

@@ -5,7 +5,9 @@
 #include "absl/strings/str_cat.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <immintrin.h>
 
 namespace llamac::hal::cpu {
 
@@ -57,31 +59,59 @@ void *ThreadPool::startWorker(void *worker) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex);
-    stopping = true;
+    stopping.store(true, std::memory_order_release);
   }
   wake.notify_all();
   for (const std::unique_ptr<Worker> &worker : workers)
     pthread_join(worker->thread, nullptr);
 }
 
+template <typename Ready> bool ThreadPool::spinUntil(SpinBudget &budget, Ready ready) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point end = Clock::now() + std::chrono::nanoseconds(budget.nanos);
+  for (;;) {
+    // Reading the clock costs ~20 ns: check it once per 64 polls.
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) {
+        budget.nanos = std::min(SpinBudget::kMaxNanos, budget.nanos * 2);
+        return true;
+      }
+      _mm_pause();
+    }
+    if (Clock::now() >= end) {
+      budget.nanos = std::max(SpinBudget::kMinNanos, budget.nanos / 2);
+      return ready();
+    }
+  }
+}
+
 void ThreadPool::workerLoop(int id) {
   uint64_t seen = 0;
-  std::unique_lock<std::mutex> lock(mutex);
+  SpinBudget spin;
   for (;;) {
-    wake.wait(lock, [&] { return stopping || generation != seen; });
-    if (stopping)
+    auto posted = [&] {
+      return stopping.load(std::memory_order_acquire) ||
+             generation.load(std::memory_order_acquire) != seen;
+    };
+    if (!spinUntil(spin, posted)) {
+      std::unique_lock<std::mutex> lock(mutex);
+      wake.wait(lock, posted);
+    }
+    if (stopping.load(std::memory_order_acquire))
       return;
-    // A worker that is not needed may sleep through several generations:
-    // `run` only waits for the tasks it handed out.
-    seen = generation;
-    if (id >= taskCount)
-      continue;
-    const absl::FunctionRef<void(int)> *task = job;
-    lock.unlock();
-    (*task)(id);
-    lock.lock();
-    if (--pending == 0)
+    // Every worker checks in for every generation, needed or not: `run`
+    // cannot post the next one before then, so `job` and `taskCount` stay
+    // those of `seen` while they are read here (a worker that skipped
+    // generations could read a newer taskCount beside an older job).
+    seen = generation.load(std::memory_order_acquire);
+    if (id < taskCount)
+      (*job)(id);
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Taking the lock orders this against a caller that has just found
+      // `pending` non-zero and is about to sleep.
+      std::lock_guard<std::mutex> lock(mutex);
       done.notify_one();
+    }
   }
 }
 
@@ -97,15 +127,16 @@ void ThreadPool::run(int n, absl::FunctionRef<void(int)> task) {
     std::lock_guard<std::mutex> lock(mutex);
     job = &task;
     taskCount = n;
-    pending = n - 1;
-    ++generation;
+    pending.store(size() - 1, std::memory_order_relaxed);
+    generation.fetch_add(1, std::memory_order_release);
   }
   wake.notify_all();
   task(0);
-  std::unique_lock<std::mutex> lock(mutex);
-  done.wait(lock, [&] { return pending == 0; });
-  job = nullptr;
-  taskCount = 0;
+  auto finished = [&] { return pending.load(std::memory_order_acquire) == 0; };
+  if (!spinUntil(callerSpin, finished)) {
+    std::unique_lock<std::mutex> lock(mutex);
+    done.wait(lock, finished);
+  }
 }
 
 void ThreadPool::parallelFor(int64_t range,

@@ -1,9 +1,14 @@
 //===- ThreadPool.h - workers for ranged dispatches -------------*- C++ -*-===//
 //
-// A fixed set of threads that run the chunks of one dispatch at a time. Idle
-// workers sleep on a condition variable: a spinning idle thread competes for
-// memory bandwidth, and decode is bandwidth-bound (spinning cut it 2.5x on
-// our machines).
+// A fixed set of threads that run the chunks of one dispatch at a time. A
+// decode token is ~110 dispatches of 0.1-0.5 ms each, and waking a sleeping
+// thread for each (a futex and, in a VM, an interrupt to a halted vCPU) cost
+// a fifth of int8 TinyLlama's token on 2 threads. So an idle worker, and the
+// caller waiting for the workers, poll (with `pause`) before they sleep on a
+// condition variable, for an adaptive time (SpinBudget): long while polls
+// succeed, as between the dispatches of a token on a quiet machine, and
+// short once they fail, as when other processes hold the cores (spinning
+// without bound cut decode 2.5x on a loaded machine).
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +18,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -64,6 +70,17 @@ private:
   };
   static void *startWorker(void *worker);
   void workerLoop(int id);
+  /// How long one waiting thread polls before it sleeps: doubled after a
+  /// poll that saw its condition, halved after one that did not, within
+  /// [kMin, kMax]. kMax is longer than the gap between the dispatches of a
+  /// token and far shorter than a time slice.
+  struct SpinBudget {
+    static constexpr int64_t kMinNanos = 1'000;
+    static constexpr int64_t kMaxNanos = 50'000;
+    int64_t nanos = kMaxNanos;
+  };
+  /// Polls `ready` for up to `budget`; true as soon as it holds.
+  template <typename Ready> static bool spinUntil(SpinBudget &budget, Ready ready);
 
   /// pthreads, not std::thread: creating one reports failure as a value,
   /// where std::thread throws (and the runtime must not depend on
@@ -72,11 +89,15 @@ private:
   std::mutex mutex;
   std::condition_variable wake; ///< workers wait for a new generation
   std::condition_variable done; ///< the caller waits for `pending == 0`
-  uint64_t generation = 0;
+  /// Written under `mutex` (so that a sleeper's predicate sees them), read
+  /// without it by polling threads. `job` and `taskCount` are published by
+  /// the release increment of `generation`.
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> pending{0};
+  std::atomic<bool> stopping{false};
+  SpinBudget callerSpin; ///< `run` is called by one thread at a time
   int taskCount = 0;
-  int pending = 0;
   const absl::FunctionRef<void(int)> *job = nullptr;
-  bool stopping = false;
 };
 
 } // namespace llamac::hal::cpu
