@@ -31,6 +31,22 @@ constexpr int64_t kPrefillWorkPerByte = 16;
 /// judged by, but also works per query head of each kv head.
 constexpr int64_t kAttentionBytesPerCacheByte = 4;
 
+/// The weight bytes a decode split is judged by: the bytes stored, except
+/// that int4 values count twice. The integer-dot loop unpacks each nibble
+/// into a byte lane, so an int4 weight costs it about what an int8 one does,
+/// and on one thread TinyLlama's 2-2.6 MiB int4 q/k/v and o projections
+/// held up a 2-thread token by a fifth (docs/cpu-target.md).
+int64_t splitBytes(ProjectionOpInterface projection) {
+  int64_t bytes = projection.getWeightBytes();
+  for (Value weight : projection.getWeights())
+    if (auto dequantize = weight.getDefiningOp<DequantizeOp>();
+        dequantize && dequantize.getKind() == QuantKind::Int4) {
+      auto values = cast<ShapedType>(dequantize.getValues().getType());
+      bytes += values.getNumElements() * values.getElementTypeBitWidth() / 8;
+    }
+  return bytes;
+}
+
 /// Where a value lives at run time: a buffer binding or a scalar argument.
 struct Placement {
   std::optional<Binding> binding;
@@ -296,7 +312,7 @@ private:
     bool ranged = false;
     if (auto projection = dyn_cast<ProjectionOpInterface>(op)) {
       // One range over the output features of all its results.
-      ranged = projection.getWeightBytes() >= projectionThreshold;
+      ranged = splitBytes(projection) >= projectionThreshold;
       if (ranged)
         dispatch.range = projection.getOutputFeatures();
     }
