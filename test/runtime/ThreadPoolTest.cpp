@@ -131,6 +131,38 @@ TEST(ThreadPoolTest, WakesWorkersThatFellAsleep) {
   }
 }
 
+TEST(ThreadPoolTest, WakesACallerThatFellAsleep) {
+  // The worker's task outlasts any polling budget: the caller sleeps on
+  // `done`, and the worker that finishes last must wake it.
+  std::unique_ptr<ThreadPool> pool = startPool(2);
+  for (int round = 0; round < 6; ++round) {
+    std::atomic<int> finished{0};
+    pool->run(2, [&](int task) {
+      if (task == 1)
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      finished.fetch_add(1);
+    });
+    ASSERT_EQ(finished.load(), 2) << "run returned before its tasks, round " << round;
+  }
+}
+
+TEST(SpinBudgetTest, ShrinksUnderLongWaitsAndRecovers) {
+  SpinBudget budget;
+  EXPECT_EQ(budget.nanos, SpinBudget::kMaxNanos);
+  // Waits of a time slice (another process held the core) shrink it to the
+  // floor and no further.
+  for (int i = 0; i < 20; ++i)
+    budget.adapt(4'000'000);
+  EXPECT_EQ(budget.nanos, SpinBudget::kMinNanos);
+  // Waits that slept but were short (the condition came soon after the poll
+  // gave up) bring it back: missing the poll alone must not keep it small.
+  for (int i = 0; i < 6; ++i)
+    budget.adapt(SpinBudget::kMaxNanos + 30'000);
+  EXPECT_EQ(budget.nanos, SpinBudget::kMaxNanos);
+  budget.adapt(10'000);
+  EXPECT_EQ(budget.nanos, SpinBudget::kMaxNanos);
+}
+
 /// Virtual memory this process has mapped, from /proc/self/statm.
 uint64_t mappedBytes() {
   std::ifstream statm("/proc/self/statm");

@@ -7,11 +7,24 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 namespace llamac::hal::cpu {
 
 namespace {
+
+/// One poll's pause: `pause` on x86 (frees the core's other hyperthread and
+/// avoids a memory-order flush on exit from the loop), a yield elsewhere.
+inline void relaxWhilePolling() {
+#if defined(__x86_64__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 
 /// Items per chunk when [0, range) is split `parts` ways (range > 0).
 int64_t chunkSize(int64_t range, int parts) {
@@ -59,44 +72,56 @@ void *ThreadPool::startWorker(void *worker) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex);
-    stopping.store(true, std::memory_order_release);
+    stopping.store(true, std::memory_order_seq_cst);
   }
   wake.notify_all();
   for (const std::unique_ptr<Worker> &worker : workers)
     pthread_join(worker->thread, nullptr);
 }
 
-template <typename Ready> bool ThreadPool::spinUntil(SpinBudget &budget, Ready ready) {
+template <typename Ready>
+void ThreadPool::waitUntil(SpinBudget &budget, std::condition_variable &cv,
+                           std::atomic<int> &sleepers, Ready ready) {
   using Clock = std::chrono::steady_clock;
-  const Clock::time_point end = Clock::now() + std::chrono::nanoseconds(budget.nanos);
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end = start + std::chrono::nanoseconds(budget.nanos);
+  auto waitedNanos = [&] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start)
+        .count();
+  };
   for (;;) {
     // Reading the clock costs ~20 ns: check it once per 64 polls.
     for (int i = 0; i < 64; ++i) {
       if (ready()) {
-        budget.nanos = std::min(SpinBudget::kMaxNanos, budget.nanos * 2);
-        return true;
+        budget.adapt(waitedNanos());
+        return;
       }
-      _mm_pause();
+      relaxWhilePolling();
     }
-    if (Clock::now() >= end) {
-      budget.nanos = std::max(SpinBudget::kMinNanos, budget.nanos / 2);
-      return ready();
-    }
+    if (Clock::now() >= end)
+      break;
   }
+  {
+    // Announce the sleep before the last look at the predicate (both
+    // sequentially consistent, as is the other side's store-then-load of
+    // the predicate and `sleepers`): either this thread sees the change or
+    // the changing thread sees the sleeper and notifies under `mutex`.
+    std::unique_lock<std::mutex> lock(mutex);
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    cv.wait(lock, ready);
+    sleepers.fetch_sub(1, std::memory_order_relaxed);
+  }
+  budget.adapt(waitedNanos());
 }
 
 void ThreadPool::workerLoop(int id) {
   uint64_t seen = 0;
   SpinBudget spin;
   for (;;) {
-    auto posted = [&] {
-      return stopping.load(std::memory_order_acquire) ||
-             generation.load(std::memory_order_acquire) != seen;
-    };
-    if (!spinUntil(spin, posted)) {
-      std::unique_lock<std::mutex> lock(mutex);
-      wake.wait(lock, posted);
-    }
+    waitUntil(spin, wake, sleepingWorkers, [&] {
+      return stopping.load(std::memory_order_seq_cst) ||
+             generation.load(std::memory_order_seq_cst) != seen;
+    });
     if (stopping.load(std::memory_order_acquire))
       return;
     // Every worker checks in for every generation, needed or not: `run`
@@ -106,7 +131,8 @@ void ThreadPool::workerLoop(int id) {
     seen = generation.load(std::memory_order_acquire);
     if (id < taskCount)
       (*job)(id);
-    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (pending.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        sleepingCaller.load(std::memory_order_seq_cst) != 0) {
       // Taking the lock orders this against a caller that has just found
       // `pending` non-zero and is about to sleep.
       std::lock_guard<std::mutex> lock(mutex);
@@ -123,20 +149,22 @@ void ThreadPool::run(int n, absl::FunctionRef<void(int)> task) {
     task(0);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    job = &task;
-    taskCount = n;
-    pending.store(size() - 1, std::memory_order_relaxed);
-    generation.fetch_add(1, std::memory_order_release);
+  // Workers read `job` and `taskCount` only after they see the new
+  // generation, and the previous run's workers have all checked in.
+  job = &task;
+  taskCount = n;
+  pending.store(size() - 1, std::memory_order_relaxed);
+  generation.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepingWorkers.load(std::memory_order_seq_cst) != 0) {
+    // Under `mutex`, so that no worker is between its last look at the
+    // generation and its sleep.
+    { std::lock_guard<std::mutex> lock(mutex); }
+    wake.notify_all();
   }
-  wake.notify_all();
   task(0);
-  auto finished = [&] { return pending.load(std::memory_order_acquire) == 0; };
-  if (!spinUntil(callerSpin, finished)) {
-    std::unique_lock<std::mutex> lock(mutex);
-    done.wait(lock, finished);
-  }
+  waitUntil(callerSpin, done, sleepingCaller, [&] {
+    return pending.load(std::memory_order_seq_cst) == 0;
+  });
 }
 
 void ThreadPool::parallelFor(int64_t range,

@@ -5,10 +5,11 @@
 // thread for each (a futex and, in a VM, an interrupt to a halted vCPU) cost
 // a fifth of int8 TinyLlama's token on 2 threads. So an idle worker, and the
 // caller waiting for the workers, poll (with `pause`) before they sleep on a
-// condition variable, for an adaptive time (SpinBudget): long while polls
-// succeed, as between the dispatches of a token on a quiet machine, and
-// short once they fail, as when other processes hold the cores (spinning
-// without bound cut decode 2.5x on a loaded machine).
+// condition variable, for an adaptive time (SpinBudget): long while waits
+// are short, as between the dispatches of a token on a quiet machine, and
+// short once waits outlast it several times, as when other processes hold
+// the cores (spinning without bound cut decode 2.5x on a loaded machine).
+// A thread notifies a condition variable only when someone sleeps on it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -38,6 +40,26 @@ struct Chunk {
 /// order. Boundaries are multiples of 16 when every part still gets at least
 /// 16 items, so that neighbouring threads do not write the same cache line.
 std::vector<Chunk> splitRange(int64_t range, int parts);
+
+/// How long one waiting thread polls before it sleeps, within [kMin,
+/// kMax]. kMax is longer than the gap between the dispatches of a token
+/// and far shorter than a time slice. It adapts to how long the waits
+/// really last, sleep included: doubled after a wait shorter than
+/// kShortWait (polling longer would have caught it, or did), halved after
+/// a longer one (another process held the core: polling only delays it).
+/// Halving on every missed poll instead shrank it to kMin for good on a
+/// quiet VM (88% of worker waits slept, 17% of the CPU in futex wakes).
+struct SpinBudget {
+  static constexpr int64_t kMinNanos = 1'000;
+  static constexpr int64_t kMaxNanos = 50'000;
+  /// A VM's wake-up of a sleeping vCPU alone takes tens of microseconds.
+  static constexpr int64_t kShortWaitNanos = 4 * kMaxNanos;
+  int64_t nanos = kMaxNanos;
+  void adapt(int64_t waitedNanos) {
+    nanos = waitedNanos < kShortWaitNanos ? std::min(kMaxNanos, nanos * 2)
+                                          : std::max(kMinNanos, nanos / 2);
+  }
+};
 
 class ThreadPool {
 public:
@@ -70,17 +92,12 @@ private:
   };
   static void *startWorker(void *worker);
   void workerLoop(int id);
-  /// How long one waiting thread polls before it sleeps: doubled after a
-  /// poll that saw its condition, halved after one that did not, within
-  /// [kMin, kMax]. kMax is longer than the gap between the dispatches of a
-  /// token and far shorter than a time slice.
-  struct SpinBudget {
-    static constexpr int64_t kMinNanos = 1'000;
-    static constexpr int64_t kMaxNanos = 50'000;
-    int64_t nanos = kMaxNanos;
-  };
-  /// Polls `ready` for up to `budget`; true as soon as it holds.
-  template <typename Ready> static bool spinUntil(SpinBudget &budget, Ready ready);
+  /// Waits until `ready()` holds: polls for up to `budget`, then sleeps on
+  /// `cv` (whose predicate is read under `mutex`), counted in `sleepers`
+  /// meanwhile so that the thread that makes `ready` true knows to notify.
+  template <typename Ready>
+  void waitUntil(SpinBudget &budget, std::condition_variable &cv,
+                 std::atomic<int> &sleepers, Ready ready);
 
   /// pthreads, not std::thread: creating one reports failure as a value,
   /// where std::thread throws (and the runtime must not depend on
@@ -89,12 +106,20 @@ private:
   std::mutex mutex;
   std::condition_variable wake; ///< workers wait for a new generation
   std::condition_variable done; ///< the caller waits for `pending == 0`
-  /// Written under `mutex` (so that a sleeper's predicate sees them), read
-  /// without it by polling threads. `job` and `taskCount` are published by
-  /// the release increment of `generation`.
+  /// Read by polling threads without `mutex`, and by sleepers' predicates
+  /// under it; the sequentially consistent handshake with the `sleeping*`
+  /// counts below (ThreadPool.cpp, waitUntil) keeps a sleeper from missing
+  /// a change. `job` and `taskCount` are published by the increment of
+  /// `generation`.
   std::atomic<uint64_t> generation{0};
   std::atomic<int> pending{0};
   std::atomic<bool> stopping{false};
+  /// Threads asleep (or about to be) on `wake` and on `done`: a thread that
+  /// changes the predicate takes `mutex` and notifies only when one is, so a
+  /// worker finishing the last chunk does not contend for `mutex` with a
+  /// polling caller that is posting the next dispatch.
+  std::atomic<int> sleepingWorkers{0};
+  std::atomic<int> sleepingCaller{0};
   SpinBudget callerSpin; ///< `run` is called by one thread at a time
   int taskCount = 0;
   const absl::FunctionRef<void(int)> *job = nullptr;
