@@ -52,12 +52,14 @@ Value maxAbs(OpBuilder &b, Location l, Value v, Value max) {
   return arith::MaximumFOp::create(b, l, max, math::AbsFOp::create(b, l, v));
 }
 
-/// One scale per block of `block` columns. int4 (`nibbleOrder`): in each
-/// chunk of 64 the columns are stored in the order the nibbles of its 32
-/// bytes unpack to: 0-15, 32-47, 16-31, 48-63; int8: column order, and the
-/// per-token sign-flip correction 128 * sum_b d_b * sum(q_b).
+/// One scale per block of `block` columns. int4 (`nibbleChunk` 64 or 128
+/// columns): in each chunk the columns are stored in the order its bytes'
+/// nibbles are multiplied in: the low nibbles of each 32-column block
+/// (columns 0-15 of 0-31, 32-47 of 32-63, ...), then the high ones (16-31,
+/// 48-63, ...); int8 (0): column order, and the per-token sign-flip
+/// correction 128 * sum_b d_b * sum(q_b).
 void quantizeBlocks(OpBuilder &b, Location loc, Value x, Value tokens, int64_t k,
-                    int64_t block, bool nibbleOrder, QuantizedActivations &a) {
+                    int64_t block, int64_t nibbleChunk, QuantizedActivations &a) {
   Type f32 = b.getF32Type();
   auto v16f = VectorType::get({16}, f32);
   auto v16i8 = VectorType::get({16}, b.getI8Type());
@@ -90,18 +92,19 @@ void quantizeBlocks(OpBuilder &b, Location loc, Value x, Value tokens, int64_t k
                     Value v = vector::LoadOp::create(b, l, v16f, x, ValueRange{n, col});
                     Value q = roundToBytes(b, l, v, inverse);
                     Value at = col;
-                    if (nibbleOrder) {
-                      // Column c of chunk base: slot (c % 32 < 16 ? 0 : 32) +
-                      // (c % 64 < 32 ? 0 : 16) + c % 16, whole 16-column runs.
-                      Value inChunk = arith::RemUIOp::create(b, l, col, index(b, l, 64));
+                    if (nibbleChunk) {
+                      // Column c of chunk base: slot (c % 32 < 16 ? 0 :
+                      // chunk / 2) + (c % chunk) / 32 * 16 + c % 16, whole
+                      // 16-column runs.
+                      Value inChunk = arith::RemUIOp::create(b, l, col, index(b, l, nibbleChunk));
                       Value base = arith::SubIOp::create(b, l, col, inChunk);
                       Value highNibble = arith::RemUIOp::create(
                           b, l, arith::DivUIOp::create(b, l, inChunk, index(b, l, 16)),
                           index(b, l, 2));
-                      Value secondBlock = arith::DivUIOp::create(b, l, inChunk, index(b, l, 32));
+                      Value block32 = arith::DivUIOp::create(b, l, inChunk, index(b, l, 32));
                       Value slot = arith::AddIOp::create(
-                          b, l, arith::MulIOp::create(b, l, highNibble, index(b, l, 32)),
-                          arith::MulIOp::create(b, l, secondBlock, index(b, l, 16)));
+                          b, l, arith::MulIOp::create(b, l, highNibble, index(b, l, nibbleChunk / 2)),
+                          arith::MulIOp::create(b, l, block32, index(b, l, 16)));
                       at = arith::AddIOp::create(b, l, base, slot);
                     }
                     vector::StoreOp::create(b, l, arith::TruncIOp::create(b, l, v16i8, q),
@@ -156,7 +159,9 @@ QuantizedActivations llama::quantizeActivations(OpBuilder &b, Location loc, Valu
     a.blockSums = alloc({blocks}, b.getF32Type());
   else
     a.signCorrection = alloc({}, b.getF32Type());
-  quantizeBlocks(b, loc, x, tokens, k, block, /*nibbleOrder=*/int4, a);
+  int64_t nibbleChunk =
+      !int4 ? 0 : int4WideSteps(k, block) ? kIntDotWideChunk : kIntDotChunk;
+  quantizeBlocks(b, loc, x, tokens, k, block, nibbleChunk, a);
   return a;
 }
 
@@ -201,4 +206,15 @@ Value llama::unpackNibbles(OpBuilder &b, Location loc, Value packed) {
   auto bytes = VectorType::get({2 * n}, b.getI8Type());
   return arith::AndIOp::create(b, loc, vector::BitCastOp::create(b, loc, bytes, shifted),
                                splat(b, loc, bytes, b.getIntegerAttr(b.getI8Type(), 15)));
+}
+
+std::pair<Value, Value> llama::splitNibbles(OpBuilder &b, Location loc, Value packed,
+                                            bool inPlace) {
+  auto type = cast<VectorType>(packed.getType());
+  auto mask = [&](int v) { return splat(b, loc, type, b.getIntegerAttr(b.getI8Type(), v)); };
+  Value low = arith::AndIOp::create(b, loc, packed, mask(0x0F));
+  // x86 has no byte shifts: LLVM shifts 16-bit lanes and masks.
+  Value high = inPlace ? arith::AndIOp::create(b, loc, packed, mask(0xF0)).getResult()
+                       : arith::ShRUIOp::create(b, loc, packed, mask(4)).getResult();
+  return {low, high};
 }

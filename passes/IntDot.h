@@ -12,7 +12,10 @@
 //    128 * sum(x) this adds is taken off per token).
 //  - int4 weights: blocks of the weights' group (64, 128 or 256 columns),
 //    scaled by d * s; the nibbles are unsigned already, and the activations
-//    are stored in the order the nibbles unpack to.
+//    are stored in the order the nibbles unpack to. Groups of 128 and 256
+//    step over 64 bytes (128 columns) at a time (int4WideSteps): the low
+//    nibbles masked, the high ones masked in place (16 times their value,
+//    no shift), each byte vector in its own vpdpbusd.
 //  - int4 in groups of 32: blocks of 32, two per chunk, whose int32 lanes
 //    are scaled apart (buildPairedGroupDots, IntDotPairedGroups.cpp).
 //
@@ -31,11 +34,23 @@ namespace mlir::llama {
 /// 32 bytes of int4 nibbles.
 inline constexpr int64_t kIntDotChunk = 64;
 
+/// Weights per step of int4 integer dots in groups of 128 or 256: the 128
+/// nibbles of 64 bytes.
+inline constexpr int64_t kIntDotWideChunk = 128;
+
+/// Whether int4 integer dots over `k` columns in groups of `group` step
+/// over kIntDotWideChunk columns (else kIntDotChunk).
+inline bool int4WideSteps(int64_t k, int64_t group) {
+  return group % kIntDotWideChunk == 0 && k % kIntDotWideChunk == 0;
+}
+
 /// A call's activations quantized for the integer dot products.
 struct QuantizedActivations {
-  /// [tokens, k] i8; for int4 each chunk of 64 is ordered as the nibbles of
-  /// its 32 bytes unpack: block 0 columns 0-15, block 1 columns 0-15, block
-  /// 0 columns 16-31, block 1 columns 16-31.
+  /// [tokens, k] i8; for int4 each chunk (64 or 128 columns) is ordered as
+  /// the nibbles of its bytes are multiplied: the low nibbles of its
+  /// 32-column blocks (columns 0-15 of each), then the high ones (16-31).
+  /// A chunk of 64 is block 0 columns 0-15, block 1 columns 0-15, block 0
+  /// columns 16-31, block 1 columns 16-31.
   Value values;
   /// [tokens, ceil(k / block)] f32, each block's d.
   Value blockScales;
@@ -73,6 +88,13 @@ Value flipSign(OpBuilder &b, Location loc, Value bytes);
 /// bytes; the upper one is shifted right by 4 in its 64-bit lanes, then
 /// every byte masked to its low nibble (a broadcast load, a shift, a mask).
 Value unpackNibbles(OpBuilder &b, Location loc, Value packed);
+
+/// 64 bytes of int4 nibbles (vector<64xi8>, 4 blocks of 32 columns) as the
+/// low nibbles and the high ones, each vector<64xi8> in the bytes' order.
+/// `inPlace`: the high nibbles stay where they are (byte & 0xF0, 16 times
+/// the nibble: one mask, no shift, and a product sum 16 times the
+/// nibbles', exactly); else shifted down (byte >> 4).
+std::pair<Value, Value> splitNibbles(OpBuilder &b, Location loc, Value packed, bool inPlace);
 
 /// What one block of (row, token) accumulators of int4 weights in groups
 /// of 32 reads: the weights (bytes, bf16 scales and zeros per group), the

@@ -200,6 +200,9 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     /// Integer dots: the columns whose int32 sums are scaled together (the
     /// activation block; int4: the group).
     int64_t intBlock = 0;
+    /// int4 integer dots over 64 bytes (128 columns) per step: groups of
+    /// 128 or 256 (llama::int4WideSteps).
+    bool wideSteps = false;
   };
 
   std::optional<WeightStream> matchWeights(linalg::GenericOp op) const {
@@ -239,7 +242,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     s.group = q->group;
     // Groups of 32 pair up in each chunk (buildPairedGroupDots).
     s.intDot = chunked && (q->group % llama::kIntDotChunk == 0 || q->group == 32);
-    s.chunk = s.intDot ? llama::kIntDotChunk : 32;
+    s.wideSteps = s.intDot && llama::int4WideSteps(q->k, q->group);
+    s.chunk = s.wideSteps ? llama::kIntDotWideChunk : s.intDot ? llama::kIntDotChunk : 32;
     s.parts = s.intDot ? 1 : 2;
     s.intBlock = s.intDot ? s.group : 0;
     return s;
@@ -529,6 +533,16 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     return accs;
   }
 
+  /// Whether a block's 64-byte int4 steps multiply the high nibbles in place
+  /// (byte & 0xF0: a mask, no shift): decode. Their products are 16 times
+  /// the nibbles', so each step's go into a sum of their own, shifted right
+  /// by 4 (exact) and taken as the accumulator of the low nibbles'
+  /// vpdpbusd. Blocks of several tokens shift the weights' high nibbles
+  /// down once for all tokens instead (byte >> 4) and add both vpdpbusd.
+  static bool highNibblesInPlace(const BlockStep &step) {
+    return step.ws.wideSteps && step.tokens.size() == 1;
+  }
+
   /// An int4 group's parameters for one row: a weight is `q * s + (z - 8 s)`.
   struct GroupParams {
     Value scale, offset;       ///< s and z - 8 s
@@ -555,9 +569,12 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   }
 
   /// The weights of `row` for the chunk at column `kk`, as `parts` f32
-  /// vectors (bf16 pairs for vdpbf16ps).
+  /// vectors (bf16 pairs for vdpbf16ps); integer dots: byte vectors (int4
+  /// in 64-byte steps: the low nibbles and the high ones, in place with
+  /// `highInPlace`).
   SmallVector<Value> loadWeights(OpBuilder &b, Location l, const WeightStream &ws, Value row,
-                                 Value kk, const GroupParams *params) const {
+                                 Value kk, const GroupParams *params,
+                                 bool highInPlace) const {
     Type f32 = b.getF32Type();
     auto accType = VectorType::get({lanes}, f32);
     // Integer dots: 64 unsigned bytes.
@@ -565,6 +582,15 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
       return {llama::flipSign(b, l,
                               vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()),
                                                      ws.values, ValueRange{row, kk}))};
+    if (ws.wideSteps) {
+      Value byte = arith::DivUIOp::create(b, l, kk, arith::ConstantIndexOp::create(b, l, 2));
+      auto [low, high] = llama::splitNibbles(
+          b, l,
+          vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()), ws.values,
+                                 ValueRange{row, byte}),
+          highInPlace);
+      return {low, high};
+    }
     if (ws.intDot) {
       Value byte = arith::DivUIOp::create(b, l, kk, arith::ConstantIndexOp::create(b, l, 2));
       return {llama::unpackNibbles(
@@ -635,10 +661,17 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
           SmallVector<SmallVector<Value>> xs(tokBlock);
           for (int64_t t = 0; t < tokBlock; ++t) {
             if (ws.intDot) {
-              // The token's 64 bytes (buildVectorK scales whole blocks).
-              xs[t].push_back(vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()),
-                                                     step.acts->values,
-                                                     ValueRange{step.tokens[t], kk}));
+              // The token's 64 bytes (buildVectorK scales whole blocks); in
+              // 64-byte int4 steps 128: the low nibbles' then the high ones'.
+              for (int64_t at = 0; at < ws.chunk; at += 64) {
+                Value col = at == 0 ? kk
+                                    : arith::AddIOp::create(
+                                          b, l, kk, arith::ConstantIndexOp::create(b, l, at))
+                                          .getResult();
+                xs[t].push_back(vector::LoadOp::create(b, l, VectorType::get({64}, b.getI8Type()),
+                                                       step.acts->values,
+                                                       ValueRange{step.tokens[t], col}));
+              }
               continue;
             }
             if (dot) {
@@ -668,15 +701,30 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                                          /*isWrite=*/false, /*localityHint=*/2,
                                          /*isDataCache=*/true);
           }
+          bool highInPlace = highNibblesInPlace(step);
           SmallVector<Value> next;
           for (int64_t r = 0; r < rowBlock; ++r) {
             const GroupParams *rowParams = params.empty() ? nullptr : &params[r];
-            SmallVector<Value> wv = loadWeights(b, l, ws, step.rows[r], kk, rowParams);
+            SmallVector<Value> wv =
+                loadWeights(b, l, ws, step.rows[r], kk, rowParams, highInPlace);
             for (int64_t t = 0; t < tokBlock; ++t) {
               Value acc = accs[r * tokBlock + t];
+              if (highInPlace) {
+                // acc + high / 16 as the low nibbles' accumulator: a group
+                // of one step (G = 128) adds to no zeroed register.
+                Value high = llama::vnniDot(b, l, wv[1], xs[t][1]);
+                Value four = arith::ConstantOp::create(
+                    b, l, DenseElementsAttr::get(cast<VectorType>(high.getType()),
+                                                 b.getI32IntegerAttr(4)));
+                acc = arith::AddIOp::create(b, l, acc, arith::ShRSIOp::create(b, l, high, four));
+                next.push_back(llama::vnniDot(b, l, wv[0], xs[t][0], acc));
+                continue;
+              }
               if (ws.intDot) {
                 // The block's int32 sums (buildVectorK scales them).
-                next.push_back(llama::vnniDot(b, l, wv[0], xs[t][0], acc));
+                for (size_t p = 0; p < wv.size(); ++p)
+                  acc = llama::vnniDot(b, l, wv[p], xs[t][p], acc);
+                next.push_back(acc);
                 continue;
               }
               for (size_t p = 0; p < wv.size(); ++p)

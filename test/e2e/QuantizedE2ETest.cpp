@@ -80,8 +80,9 @@ protected:
     reference.int8InputBlock = GetParam().scheme == data::OracleScheme::Int8 ? 0 : GetParam().group;
     bool wantsDot = GetParam().name.find("-dot") != std::string::npos;
     // Without VNNI the -dot artifacts dequantize to f32 like the others.
-    if (!wantsDot)
+    if (!wantsDot) {
       ASSERT_FALSE(intDot) << "compiled with --int-dot=off";
+    }
   }
 
   ModelConfig config;
@@ -244,19 +245,27 @@ TEST_P(QuantizedE2E, PerplexityIsTheOraclesAndCloseToF32) {
   EXPECT_LT(vsF32, 0.002);
 }
 
-/// stories260K's k of 64 is two groups of 32: the G=32 integer-dot loop's
-/// spans of 16 groups (IntDotPairedGroups.cpp) run only in wider models.
-/// The one-layer synthetic stories110m (k = 768: a span of 16 groups and
-/// one of 8; k = 2048: 4 spans) against its `--int-dot=off` twin, whose f32
-/// path matches the oracle (the int4-g32 case above, exactly): every step's
-/// logits within what rounding activations to bytes moves them, but not
-/// equal, and nearly always the same argmax. Measured: 0.042 and 24 of 25
-/// (G=64's established path on the same model: 0.050 and 23 of 25); with
-/// the two groups' lanes swapped, 3.9 and 0 of 25.
-TEST(QuantizedE2EPairedGroups, WideSpansAgreeWithTheF32Path) {
+/// The integer-dot loops that stories260K's k of 64 and 172 cannot reach:
+/// groups of 32 in spans of 16 (IntDotPairedGroups.cpp), and groups of 128
+/// and 256 in 64-byte steps (the high nibbles masked in place). The
+/// one-layer synthetic stories110m (k = 768: a span of 16 groups of 32 and
+/// one of 8, 6 groups of 128, 3 of 256; k = 2048) against its
+/// `--int-dot=off` twin, whose f32 path matches the oracle (the int4-g32
+/// case above, exactly): every step's logits within what rounding
+/// activations to bytes moves them, but not equal, and nearly always the
+/// same argmax. A 9-token prefill (a block of 4 tokens: high nibbles
+/// shifted) and decode steps (high nibbles in place). Measured: G=32 0.042
+/// and 24 of 25 (G=64's established path on the same model: 0.050 and 23
+/// of 25), G=128 0.055 and 24 of 25, G=256 0.059 and 24 of 25; with G=32's
+/// two groups' lanes swapped, 3.9 and 0 of 25; with G=128's high nibbles
+/// shifted by 3 instead of 4, 25.1 and 0 of 25.
+class QuantizedE2EWideGroups : public ::testing::TestWithParam<int> {};
+
+TEST_P(QuantizedE2EWideGroups, IntegerDotsAgreeWithTheF32Path) {
   ModelOptions options;
   options.threads = 2;
-  std::string dir = std::string(LLAMAC_E2E_DIR) + "/synth-stories110m-1layer-int4-g32";
+  std::string dir = std::string(LLAMAC_E2E_DIR) + "/synth-stories110m-1layer-int4-g" +
+                    std::to_string(GetParam());
   auto dot = Model::load(dir + "-dot.llamac", options);
   auto f32 = Model::load(dir + ".llamac", options);
   ASSERT_TRUE(dot.ok() && f32.ok()) << dot.status() << f32.status();
@@ -280,13 +289,16 @@ TEST(QuantizedE2EPairedGroups, WideSpansAgreeWithTheF32Path) {
   compare({1, 403, 407, 1724, 263, 931, 727, 29892, 612});
   for (int i = 0; i < 24; ++i)
     compare({static_cast<int32_t>((i * 977 + 13) % 31000 + 3)});
-  std::printf("int4 G=32 integer dots against the f32 path, one-layer stories110m: largest "
+  std::printf("int4 G=%d integer dots against the f32 path, one-layer stories110m: largest "
               "logit difference %.3g, same argmax at %zu of %zu steps\n",
-              worst, sameArgmax, steps);
+              GetParam(), worst, sameArgmax, steps);
   EXPECT_GT(worst, 0.0f) << "the activations are not rounded to bytes";
   EXPECT_LT(worst, 0.1f);
   EXPECT_GE(sameArgmax + 3, steps);
 }
+
+INSTANTIATE_TEST_SUITE_P(Groups, QuantizedE2EWideGroups, ::testing::Values(32, 128, 256),
+                         [](const auto &info) { return "g" + std::to_string(info.param); });
 
 INSTANTIATE_TEST_SUITE_P(Schemes, QuantizedE2E,
                          ::testing::Values(Case{"int8", data::OracleScheme::Int8, 0},

@@ -93,8 +93,9 @@ TEST_P(TensorParallelQuantizedE2E, MatchesTheSingleProcessArtifactOfTheSameQuant
     const bool same = tokens == std::vector<int>(expected->generatedTokens.begin(),
                                                  expected->generatedTokens.end());
     sameTokens += same;
-    if (param.blocksAligned)
+    if (param.blocksAligned) {
       EXPECT_TRUE(same) << "the tensor-parallel greedy tokens differ";
+    }
     // The same token sequence fed one at a time: every step's logits.
     ASSERT_TRUE((*session)->truncate(0).ok());
     for (size_t t = 0; t + 1 < c.tokenIds.size(); ++t) {
@@ -139,6 +140,10 @@ INSTANTIATE_TEST_SUITE_P(
         QuantizedTpCase{"synth110m_int4_g32_dot", "synth-stories110m-1layer-int4-g32-dot", 0.05f,
                         true, 64},
         QuantizedTpCase{"synth110m_int4_g32", "synth-stories110m-1layer-int4-g32", 1e-4f, true,
+                        64},
+        QuantizedTpCase{"synth110m_int4_g128_dot", "synth-stories110m-1layer-int4-g128-dot",
+                        0.05f, true, 64},
+        QuantizedTpCase{"synth110m_int4_g128", "synth-stories110m-1layer-int4-g128", 1e-4f, true,
                         64}),
     [](const ::testing::TestParamInfo<QuantizedTpCase> &info) { return info.param.name; });
 

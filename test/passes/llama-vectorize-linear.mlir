@@ -453,3 +453,117 @@ func.func @int4_g32_gemv(%x: memref<1x640xf32>, %q: memref<8x320xi8>, %s: memref
   }
   return
 }
+
+// -----
+
+// int4 in groups of 128 with int-dot, decode: activations quantized per
+// group and stored per 128 columns as the 4 blocks' low columns (0-15,
+// 32-47, ...: slot (c % 32 >= 16) * 64 + (c % 128) / 32 * 16 + c % 16), then
+// the high ones. Each step loads 64 bytes of a row (128 weights) and the
+// token's two 64-byte halves, masks the low nibbles (15) and the high ones
+// in place (-16: 0xF0, no shift); the high ones' vpdpbusd (into zero) is
+// exactly 16 times their sum: shifted right by 4, added to the row's sum,
+// and that is the accumulator of the low ones' vpdpbusd.
+// VNNI-LABEL: func.func @int4_g128_gemv
+// VNNI: %[[XQ:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x384xi8>
+// VNNI: %[[IN:.*]] = arith.remui %{{.*}}, %c128 : index
+// VNNI: %[[HALF:.*]] = arith.remui %{{.*}}, %c2 : index
+// VNNI: arith.muli %[[HALF]], %c64 : index
+// VNNI: vector.store %{{.*}}, %[[XQ]]
+// VNNI: scf.for %[[ROW:.*]] = %c0 to %c8 step %c4
+// VNNI: scf.for %[[G:.*]] = %c0 to %c3 step %c1 iter_args
+// VNNI:   scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %c128 iter_args(%[[ACC:[^ ]*]] = %[[ZERO:[^,]*]],
+// VNNI:     %[[XLO:.*]] = vector.load %[[XQ]][%{{.*}}, %[[K]]] : memref<?x384xi8>, vector<64xi8>
+// VNNI:     %[[K64:.*]] = arith.addi %[[K]], %c64
+// VNNI:     %[[XHI:.*]] = vector.load %[[XQ]][%{{.*}}, %[[K64]]] : memref<?x384xi8>, vector<64xi8>
+// VNNI:     memref.prefetch %arg1
+// VNNI:     %[[P:.*]] = vector.load %arg1[%[[ROW]], %{{.*}}] : memref<8x192xi8>, vector<64xi8>
+// VNNI:     %[[LO:.*]] = arith.andi %[[P]], %{{.*}} : vector<64xi8>
+// VNNI:     %[[HI:.*]] = arith.andi %[[P]], %{{.*}} : vector<64xi8>
+// VNNI:     %[[H:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[ZERO]], %[[HI]], %[[XHI]])
+// VNNI:     %[[H16:.*]] = arith.shrsi %[[H]], %{{.*}} : vector<16xi32>
+// VNNI:     %[[A:.*]] = arith.addi %[[ACC]], %[[H16]] : vector<16xi32>
+// VNNI:     llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[A]], %[[LO]], %[[XLO]])
+// VNNI-COUNT-6: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI-NOT: arith.shrui
+// VNNI: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI: memref.dealloc %[[XQ]]
+#x4 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#q4 = affine_map<(d0, d1, d2) -> (d1, (d2 floordiv 32) * 16 + d2 mod 16)>
+#g4 = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 128)>
+#o4 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @int4_g128_gemv(%x: memref<1x384xf32>, %q: memref<8x192xi8>, %s: memref<8x3xbf16>, %z: memref<8x3xbf16>, %out: memref<1x8xf32>) {
+  %c32 = arith.constant 32 : index
+  %c16 = arith.constant 16 : index
+  %c4 = arith.constant 4 : i32
+  %c0 = arith.constant 0 : i32
+  %c15 = arith.constant 15 : i32
+  %c8 = arith.constant 8.0 : f32
+  linalg.generic {indexing_maps = [#x4, #q4, #g4, #g4, #o4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %q, %s, %z : memref<1x384xf32>, memref<8x192xi8>, memref<8x3xbf16>, memref<8x3xbf16>) outs(%out : memref<1x8xf32>) attrs = {llama.quant_group = 128 : i64, llama.quant_kind = 1 : i32} {
+  ^bb0(%in: f32, %b: i8, %sc: bf16, %zr: bf16, %acc: f32):
+    %k = linalg.index 2 : index
+    %zf = arith.extf %zr : bf16 to f32
+    %sf = arith.extf %sc : bf16 to f32
+    %r = arith.remui %k, %c32 : index
+    %h = arith.cmpi uge, %r, %c16 : index
+    %sh = arith.select %h, %c4, %c0 : i32
+    %bits = arith.extui %b : i8 to i32
+    %s1 = arith.shrui %bits, %sh : i32
+    %n = arith.andi %s1, %c15 : i32
+    %nf = arith.uitofp %n : i32 to f32
+    %qc = arith.subf %nf, %c8 : f32
+    %m = arith.mulf %qc, %sf : f32
+    %w = arith.addf %m, %zf : f32
+    %p = arith.mulf %in, %w : f32
+    %sum = arith.addf %acc, %p : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// The same weights in a block of 4 tokens (prefill): one int32 sum per
+// (row, token), the high nibbles shifted down (byte >> 4) and both
+// vpdpbusd added into it, so the block's accumulators stay in registers.
+// VNNI-LABEL: func.func @int4_g128_gemm
+// VNNI: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c128 iter_args
+// VNNI:   %[[P:.*]] = vector.load %arg1[%{{.*}}, %{{.*}}] : memref<8x192xi8>, vector<64xi8>
+// VNNI:   %[[LO:.*]] = arith.andi %[[P]], %{{.*}} : vector<64xi8>
+// VNNI:   %[[HI:.*]] = arith.shrui %[[P]], %{{.*}} : vector<64xi8>
+// VNNI:   %[[A:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[LO]], %{{.*}})
+// VNNI:   llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[A]], %[[HI]], %{{.*}})
+// VNNI-NOT: arith.shrsi
+// VNNI: arith.sitofp
+#x4 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#q4 = affine_map<(d0, d1, d2) -> (d1, (d2 floordiv 32) * 16 + d2 mod 16)>
+#g4 = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 128)>
+#o4 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @int4_g128_gemm(%x: memref<8x384xf32>, %q: memref<8x192xi8>, %s: memref<8x3xbf16>, %z: memref<8x3xbf16>, %out: memref<8x8xf32>) {
+  %c32 = arith.constant 32 : index
+  %c16 = arith.constant 16 : index
+  %c4 = arith.constant 4 : i32
+  %c0 = arith.constant 0 : i32
+  %c15 = arith.constant 15 : i32
+  %c8 = arith.constant 8.0 : f32
+  linalg.generic {indexing_maps = [#x4, #q4, #g4, #g4, #o4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %q, %s, %z : memref<8x384xf32>, memref<8x192xi8>, memref<8x3xbf16>, memref<8x3xbf16>) outs(%out : memref<8x8xf32>) attrs = {llama.quant_group = 128 : i64, llama.quant_kind = 1 : i32} {
+  ^bb0(%in: f32, %b: i8, %sc: bf16, %zr: bf16, %acc: f32):
+    %k = linalg.index 2 : index
+    %zf = arith.extf %zr : bf16 to f32
+    %sf = arith.extf %sc : bf16 to f32
+    %r = arith.remui %k, %c32 : index
+    %h = arith.cmpi uge, %r, %c16 : index
+    %sh = arith.select %h, %c4, %c0 : i32
+    %bits = arith.extui %b : i8 to i32
+    %s1 = arith.shrui %bits, %sh : i32
+    %n = arith.andi %s1, %c15 : i32
+    %nf = arith.uitofp %n : i32 to f32
+    %qc = arith.subf %nf, %c8 : f32
+    %m = arith.mulf %qc, %sf : f32
+    %w = arith.addf %m, %zf : f32
+    %p = arith.mulf %in, %w : f32
+    %sum = arith.addf %acc, %p : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
