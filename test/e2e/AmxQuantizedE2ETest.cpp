@@ -131,8 +131,9 @@ TEST_P(AmxQuantizedE2E, PrefillRowsMatchTheRoundingReference) {
         worst = std::max(worst, diff);
         ++rows;
         exact += diff < kExact;
-        if (pos < kRowsBeforeAnyFlip)
+        if (pos < kRowsBeforeAnyFlip) {
           EXPECT_LT(diff, kExact) << "prompt " << s << " of " << length << " tokens, row " << pos;
+        }
         exactWithF32Inputs += maxAbsDiff(plain, row) < kExact;
       }
     }
@@ -171,8 +172,9 @@ TEST_P(AmxQuantizedE2E, PerplexityIsTheOraclesAndCloseToF32) {
               GetParam().name.c_str(), model->prefillKernels().c_str(), result->perplexity,
               oracle.perplexity, 100 * vsOracle, f32->perplexity, 100 * vsF32);
   EXPECT_LT(std::fabs(vsOracle), 1e-3);
-  if (int8)
+  if (int8) {
     EXPECT_LT(vsF32, 0.002);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

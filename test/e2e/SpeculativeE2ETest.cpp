@@ -185,8 +185,9 @@ TEST_P(SpeculativeNarrowE2E, GreedyTokensAreThePlainOnes) {
     ASSERT_TRUE(plain.ok() && fast.ok());
     EXPECT_EQ(fast->generatedTokens, plain->generatedTokens) << prompt;
     EXPECT_EQ(fast->stopReason, plain->stopReason) << prompt;
-    if (source == "self")
+    if (source == "self") {
       EXPECT_EQ(fast->stats.speculative->accepted, fast->stats.speculative->proposed);
+    }
   }
 }
 

@@ -112,6 +112,10 @@ void addPackedWrappers(llvm::Module &module,
 /// kernels) on any AVX-512 BF16 CPU, an AMD EPYC included.
 constexpr const char *kMatrixOnlyFeatures = "-amx-tile,-amx-bf16,-amx-int8,-avx512fp16";
 constexpr const char *kAmxFeatures = "+amx-tile,+amx-bf16,+amx-int8";
+/// An artifact without AMX variants has no tile instruction: its kernels do
+/// not need the chip's AMX, so its cpu_features must not ask for it (a
+/// `--chip sapphirerapids --amx=off` artifact was refused on AVX-512 CPUs).
+constexpr const char *kNoAmxFeatures = "-amx-tile,-amx-bf16,-amx-int8";
 
 /// Gives the AMX variants (`<kernel>_amx`) the chip's AMX features, which
 /// the rest of the library is compiled without.
@@ -229,11 +233,10 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
                        (options.amx == Amx::Auto && chipHasAmx && amxNumerics))
                         ? "variants"
                         : "off";
-  if (amx == "variants") {
-    tm = createTargetMachine(options.chip, kMatrixOnlyFeatures);
-    if (!tm)
-      return tm.takeError();
-  }
+  tm = createTargetMachine(options.chip,
+                           amx == "variants" ? kMatrixOnlyFeatures : kNoAmxFeatures);
+  if (!tm)
+    return tm.takeError();
 
   // Read before lowering, which need not keep function attributes.
   std::map<std::string, std::string> signatures;
