@@ -80,8 +80,10 @@ TEST(ReadProbeTest, KernelsSumEveryWord) {
   for (uint64_t &w : data)
     w = rng();
   std::vector<ReadKernel> kernels = {ReadKernel::Generic};
-  if (bestReadKernel() == ReadKernel::Avx2)
+  if (bestReadKernel() == ReadKernel::Avx2Prefetch) {
     kernels.push_back(ReadKernel::Avx2);
+    kernels.push_back(ReadKernel::Avx2Prefetch);
+  }
   for (ReadKernel kernel : kernels)
     for (uint64_t n : {0, 1, 7, 8, 15, 16, 17, 1000, 4099}) {
       uint64_t plain = 0;
