@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  cmake ninja-build g++ pkg-config python3
+  cmake ninja-build g++ pkg-config python3 ccache
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools lld-22 rocm-device-libs
   libsentencepiece-dev libpcre2-dev libabsl-dev nlohmann-json3-dev libxxhash-dev libeigen3-dev
   googletest libgtest-dev libgmock-dev

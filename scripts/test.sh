@@ -9,7 +9,8 @@
 #
 # --sanitize builds the same tree with AddressSanitizer and UBSan in
 # build-asan/ (LLAMAC_SANITIZE) and runs its ctest; any sanitizer report
-# fails the test that caused it (docs/fuzzing.md).
+# fails the test that caused it (docs/fuzzing.md). It copies most end-to-end
+# artifacts from build/ (built first) instead of compiling them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,12 @@ fi
 scripts/install-deps.sh
 
 if [ "$SANITIZE" = 1 ]; then
-  LLAMAC_BUILD_DIR=build-asan LLAMAC_CMAKE_FLAGS=-DLLAMAC_SANITIZE=ON \
+  # The default build's end-to-end artifacts, which the sanitized build
+  # copies rather than compiles (test/e2e/CMakeLists.txt); in CI, built
+  # already by the first stage.
+  scripts/build.sh e2e_artifacts
+  LLAMAC_BUILD_DIR=build-asan \
+    LLAMAC_CMAKE_FLAGS="-DLLAMAC_SANITIZE=ON -DLLAMAC_E2E_ARTIFACTS_FROM=$PWD/build/test/e2e" \
     scripts/build.sh
   # Reports abort the process (a failed test), with a stack trace.
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
