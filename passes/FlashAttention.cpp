@@ -28,13 +28,98 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
 using namespace mlir::llama;
 
 namespace {
+
+/// Score rows per register tile of the weighted sum: the tile's f32
+/// accumulators (rows x head_dim) take at most 16 of AVX-512's 32 vector
+/// registers (head_dim 64: 4 rows; 128: 2).
+int64_t rowsPerValueTile(int64_t headDim) {
+  return std::clamp<int64_t>(256 / headDim, 1, 4);
+}
+
+/// acc[r, :] = acc[r, :] * alpha[r] + sum_t pT[t, r] * v[t, :] over the
+/// block's keys in order. Per tile of score rows the accumulators are read
+/// once, held in vector registers across the keys and written once; each key
+/// reads its value row once for the tile and its probabilities as one vector
+/// (pT is key-major). The operations per element and their order are those
+/// of the plain loop nest (rescale, then a multiply and an add per key), so
+/// the result is the same bit for bit; only the loads and stores of the
+/// accumulators per key are gone.
+Value weightedSum(OpBuilder &b, Location l, Value acc, Value alpha, Value probsT, Value values,
+                  Value scoreRows, Value keys) {
+  int64_t headDim = cast<RankedTensorType>(acc.getType()).getDimSize(1);
+  Type f32 = b.getF32Type();
+  Type valueElement = cast<RankedTensorType>(values.getType()).getElementType();
+  auto rowType = VectorType::get({headDim}, f32);
+  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
+  Value c0 = index(0), c1 = index(1);
+  Value f32Pad = f32Constant(b, l, 0.0);
+  Value valuePad =
+      arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(valueElement)));
+  SmallVector<bool> inBounds{true};
+
+  // The `rows` score rows from r0 (all below scoreRows).
+  auto tile = [&](OpBuilder &b, Location l, Value accIn, Value r0, int64_t rows) -> Value {
+    SmallVector<Value> rowIndices, rescaled;
+    for (int64_t i = 0; i < rows; ++i) {
+      Value r = i == 0 ? r0 : arith::AddIOp::create(b, l, r0, index(i)).getResult();
+      rowIndices.push_back(r);
+      Value row = vector::TransferReadOp::create(b, l, rowType, accIn, ValueRange{r, c0},
+                                                 f32Pad, inBounds);
+      Value factor = vector::BroadcastOp::create(
+          b, l, rowType, tensor::ExtractOp::create(b, l, alpha, ValueRange{r}));
+      rescaled.push_back(arith::MulFOp::create(b, l, row, factor));
+    }
+    auto keyLoop = scf::ForOp::create(
+        b, l, c0, keys, c1, rescaled, [&](OpBuilder &b, Location l, Value t, ValueRange in) {
+          Value v = vector::TransferReadOp::create(b, l, VectorType::get({headDim}, valueElement),
+                                                   values, ValueRange{t, c0}, valuePad, inBounds);
+          if (valueElement != f32)
+            v = arith::ExtFOp::create(b, l, rowType, v);
+          Value p = vector::TransferReadOp::create(b, l, VectorType::get({rows}, f32), probsT,
+                                                   ValueRange{t, r0}, f32Pad, inBounds);
+          SmallVector<Value> out;
+          for (int64_t i = 0; i < rows; ++i) {
+            Value pi = vector::ExtractOp::create(b, l, p, ArrayRef<int64_t>{i});
+            Value product =
+                arith::MulFOp::create(b, l, vector::BroadcastOp::create(b, l, rowType, pi), v);
+            out.push_back(arith::AddFOp::create(b, l, in[i], product));
+          }
+          scf::YieldOp::create(b, l, out);
+        });
+    Value accOut = accIn;
+    for (int64_t i = 0; i < rows; ++i)
+      accOut = vector::TransferWriteOp::create(b, l, keyLoop.getResult(i), accOut,
+                                               ValueRange{rowIndices[i], c0}, inBounds)
+                   .getResult();
+    return accOut;
+  };
+
+  // Whole tiles, then the rows left over one at a time.
+  int64_t tileRows = rowsPerValueTile(headDim);
+  Value step = index(tileRows);
+  Value tiledEnd = arith::SubIOp::create(b, l, scoreRows,
+                                         arith::RemUIOp::create(b, l, scoreRows, step));
+  auto tiled = scf::ForOp::create(
+      b, l, c0, tiledEnd, step, ValueRange{acc},
+      [&](OpBuilder &b, Location l, Value r0, ValueRange iter) {
+        scf::YieldOp::create(b, l, tile(b, l, iter[0], r0, tileRows));
+      });
+  auto rest = scf::ForOp::create(
+      b, l, tiledEnd, scoreRows, c1, tiled.getResults(),
+      [&](OpBuilder &b, Location l, Value r, ValueRange iter) {
+        scf::YieldOp::create(b, l, tile(b, l, iter[0], r, 1));
+      });
+  return rest.getResult(0);
+}
 
 struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -172,9 +257,10 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       // Causality: score row r is query row n0 + r / group at
                       // position blockPos + r / group; key t0 + t is visible
                       // to it when t0 + t <= that position.
-                      auto visible = [&](OpBuilder &b, Location l) -> Value {
-                        Value r = linalg::IndexOp::create(b, l, 0);
-                        Value t = linalg::IndexOp::create(b, l, 1);
+                      auto visible = [&](OpBuilder &b, Location l, unsigned rDim = 0,
+                                         unsigned tDim = 1) -> Value {
+                        Value r = linalg::IndexOp::create(b, l, rDim);
+                        Value t = linalg::IndexOp::create(b, l, tDim);
                         Value rowPos = arith::AddIOp::create(
                             b, l, blockPos, arith::DivUIOp::create(b, l, r, group));
                         return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule,
@@ -219,11 +305,15 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                             linalg::YieldOp::create(b, l, ValueRange{newMax, alpha, sum});
                           });
                       Value newMax = update.getResult(0), alpha = update.getResult(1);
-                      Value probs =
+                      // The probabilities key-major, pT[t, r] (the generic's
+                      // dims are (t, r)), so that the row sums and the
+                      // weighted sum below read a key's probabilities as one
+                      // contiguous vector over the score rows.
+                      Value probsT =
                           linalg::GenericOp::create(
                               b, l, scores.getType(), ValueRange{scores, newMax},
-                              empty(b, l, {scoreRows, bk}, f32),
-                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {0}), dims(2, {0, 1})},
+                              empty(b, l, {bk, scoreRows}, f32),
+                              ArrayRef<AffineMap>{dims(2, {1, 0}), dims(2, {1}), dims(2, {0, 1})},
                               {par, par},
                               [&](OpBuilder &b, Location l, ValueRange a) {
                                 Value shifted = arith::MulFOp::create(
@@ -232,42 +322,24 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                                 p->setAttr(kPolynomialExpAttr, b.getUnitAttr());
                                 linalg::YieldOp::create(
                                     b, l,
-                                    arith::SelectOp::create(b, l, visible(b, l), p,
+                                    arith::SelectOp::create(b, l, visible(b, l, 1, 0), p,
                                                             f32Constant(b, l, 0.0))
                                         .getResult());
                               })
                               .getResult(0);
+                      // sum[r] += pT[t, r]: keys outer, rows inner, so each
+                      // row still adds its keys in order (the same sum, bit
+                      // for bit) while the rows vectorize side by side.
                       Value sum =
                           linalg::GenericOp::create(
-                              b, l, rowVector, probs, update.getResult(2),
-                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {0})}, {par, red},
+                              b, l, rowVector, probsT, update.getResult(2),
+                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {1})}, {red, par},
                               [&](OpBuilder &b, Location l, ValueRange a) {
                                 linalg::YieldOp::create(
                                     b, l, arith::AddFOp::create(b, l, a[0], a[1]).getResult());
                               })
                               .getResult(0);
-                      Value rescaled =
-                          linalg::GenericOp::create(
-                              b, l, state[2].getType(), alpha, state[2],
-                              ArrayRef<AffineMap>{dims(2, {0}), dims(2, {0, 1})}, {par, par},
-                              [&](OpBuilder &b, Location l, ValueRange a) {
-                                linalg::YieldOp::create(
-                                    b, l, arith::MulFOp::create(b, l, a[1], a[0]).getResult());
-                              })
-                              .getResult(0);
-                      // acc[r, d] += p[r, t] * v[t, d], head_dim innermost.
-                      Value acc =
-                          linalg::GenericOp::create(
-                              b, l, state[2].getType(), ValueRange{probs, v}, rescaled,
-                              ArrayRef<AffineMap>{dims(3, {0, 1}), dims(3, {1, 2}),
-                                                  dims(3, {0, 2})},
-                              {par, red, par},
-                              [&](OpBuilder &b, Location l, ValueRange a) {
-                                Value p = arith::MulFOp::create(b, l, a[0], extendToF32(b, l, a[1]));
-                                linalg::YieldOp::create(
-                                    b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
-                              })
-                              .getResult(0);
+                      Value acc = weightedSum(b, l, state[2], alpha, probsT, v, scoreRows, bk);
                       scf::YieldOp::create(b, l, ValueRange{newMax, sum, acc});
                     });
 

@@ -176,8 +176,10 @@ def LlamaLowerAttention : Pass<"llama-lower-attention", "::mlir::func::FuncOp"> 
     64 cache positions up to the block's last causal position, with an
     online softmax in f32 (a running max and sum per score row, the
     accumulated output rescaled as the max grows). The scores of a block are
-    a linear-shaped generic (the vectorized projection path, f32 inputs) and
-    the weighted sum of values runs head_dim innermost; no score matrix
+    a linear-shaped generic (the vectorized projection path, f32 inputs);
+    the probabilities are stored key-major, so the row sums vectorize over
+    the rows, and the weighted sum of values keeps tiles of score rows'
+    accumulators in vector registers across the block's keys; no score matrix
     larger than a block exists and the one block that crosses the diagonal
     is masked. The scores' exponentials are expanded into the upstream
     polynomial approximation (vectorizable arithmetic instead of an `expf`
@@ -189,7 +191,8 @@ def LlamaLowerAttention : Pass<"llama-lower-attention", "::mlir::func::FuncOp"> 
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect"
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 

@@ -116,19 +116,40 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 // CHECK:         arith.subf
 // CHECK:         arith.mulf %{{.*}}, %[[SCALE]]
 // CHECK:         math.exp
-// The scores' exponentials are polynomials (no libm call per lane).
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// The scores' exponentials are polynomials (no libm call per lane), stored
+// key-major: the generic's dims are (key, row), scores read as [row, key].
+// CHECK:       %[[PT:.*]] = linalg.generic {indexing_maps = [#[[KR_RK:map[0-9]*]], #[[KR_R:map[0-9]*]], #[[KR_KR:map[0-9]*]]], iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[NEWMAX:.*]]#0 : tensor<?x?xf32>, tensor<?xf32>) outs(%{{.*}} : tensor<?x?xf32>)
 // CHECK-NOT:     math.exp
 // CHECK:         math.floor
 // CHECK:         math.fma
 // CHECK:         arith.bitcast {{.*}} : i32 to f32
+// CHECK:         %[[ROW:.*]] = linalg.index 1
+// CHECK:         %[[KEY:.*]] = linalg.index 0
+// CHECK:         arith.divui %[[ROW]]
+// CHECK:         arith.addi %[[T0]], %[[KEY]]
 // CHECK:         arith.select
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// Row sums with keys outer and rows inner (keys still added in order).
+// CHECK:       %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[KR_KR]], #[[KR_R]]], iterator_types = ["reduction", "parallel"]} ins(%[[PT]] : tensor<?x?xf32>) outs(%[[NEWMAX]]#2 : tensor<?xf32>)
 // CHECK:         arith.addf
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%{{.*}} : tensor<?xf32>) outs(%[[ACC]] : tensor<?x8xf32>)
-// The weighted sum of values runs head_dim innermost.
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
-// CHECK:       scf.yield
+// The weighted sum in register tiles of 4 score rows (head_dim 8): each
+// row read and rescaled by alpha once, carried across the block's keys
+// (one value row and the tile's 4 probabilities per key), written once.
+// CHECK:       %[[TAIL:.*]] = arith.remui %[[R]], %[[C4]]
+// CHECK:       %[[TILED:.*]] = arith.subi %[[R]], %[[TAIL]]
+// CHECK:       %[[TILES:.*]] = scf.for %[[R0:.*]] = %{{.*}} to %[[TILED]] step %[[C4]] iter_args(%[[A:.*]] = %[[ACC]])
+// CHECK-COUNT-4: vector.transfer_read %[[A]][%{{.*}}, %{{.*}}]{{.*}} : tensor<?x8xf32>, vector<8xf32>
+// CHECK:       tensor.extract %[[NEWMAX]]#1
+// CHECK:       arith.mulf %{{.*}} : vector<8xf32>
+// CHECK:         scf.for %[[T:.*]] = %{{.*}} to %[[BK]] step %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:           %[[V:.*]] = vector.transfer_read %{{.*}}[%[[T]], %{{.*}}]{{.*}} : tensor<?x8xf32>, vector<8xf32>
+// CHECK:           vector.transfer_read %[[PT]][%[[T]], %[[R0]]]{{.*}} : tensor<?x?xf32>, vector<4xf32>
+// CHECK-COUNT-4:   arith.mulf %{{.*}}, %[[V]] : vector<8xf32>
+// CHECK:           scf.yield
+// CHECK-COUNT-4: vector.transfer_write
+// The rows that fill no tile, one at a time.
+// CHECK:       %[[OUTACC:.*]] = scf.for %{{.*}} = %[[TILED]] to %[[R]] step %{{.*}} iter_args(%{{.*}} = %[[TILES]])
+// CHECK:         vector<1xf32>
+// CHECK:       scf.yield %[[NEWMAX]]#0, %[[SUM]], %[[OUTACC]]
 // The output is acc / sum, written into the destination's block in place.
 // CHECK:     %[[OUT:.*]] = tensor.extract_slice %{{.*}}[%[[N0]], %[[H0]], 0] [%[[BQ]], %[[C2]], 8]
 // CHECK:     linalg.generic {{.*}} outs(%[[OUT]] : tensor<?x?x8xf32>)
@@ -149,8 +170,8 @@ func.func @attention(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor
 // CHECK: tensor.extract_slice %arg1{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
 // CHECK: linalg.generic {{.*}}ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<?x8xbf16>) {{.*}}attrs = {llama.f32_inputs}
 // CHECK:   arith.extf %{{.*}} : bf16 to f32
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]{{.*}}ins(%{{.*}}, %{{.*}} : tensor<?x?xf32>, tensor<?x8xbf16>)
-// CHECK:   arith.extf %{{.*}} : bf16 to f32
+// CHECK: %[[V:.*]] = vector.transfer_read %{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
+// CHECK: arith.extf %[[V]] : vector<8xbf16> to vector<8xf32>
 func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>, %v: tensor<2x64x4x8xbf16>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
   %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xf32>, tensor<2x64x4x8xbf16>, tensor<2x64x4x8xbf16>
   return %0 : tensor<3x8x8xf32>
