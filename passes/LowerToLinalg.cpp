@@ -219,6 +219,26 @@ struct EmbeddingLowering : OpRewritePattern<EmbeddingOp> {
   }
 };
 
+/// last_row: a slice of the input's last row (row N - 1). Kernels of padded
+/// prefill chunks never reach this: the partitioner slices their last
+/// filled row itself.
+struct LastRowLowering : OpRewritePattern<LastRowOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LastRowOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = op.getInput();
+    Value rows = tensor::DimOp::create(rewriter, loc, input, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value last = arith::SubIOp::create(rewriter, loc, rows, one);
+    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+        op, op.getType(), input, SmallVector<OpFoldResult>{last, rewriter.getIndexAttr(0)},
+        SmallVector<OpFoldResult>{rewriter.getIndexAttr(1),
+                                  tensor::getMixedSize(rewriter, loc, input, 1)},
+        SmallVector<OpFoldResult>(2, rewriter.getIndexAttr(1)));
+    return success();
+  }
+};
+
 /// gated_linear: the two projections and the SwiGLU, as the ops they fuse;
 /// the patterns above lower those. Fusion here is about kernel boundaries
 /// (one kernel computes all three), not about a different loop nest.
@@ -254,7 +274,7 @@ struct LlamaLowerToLinalgPass
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<RMSNormLowering, LinearLowering, EmbeddingLowering, GatedLinearLowering,
-                 LinearGroupLowering>(ctx);
+                 LinearGroupLowering, LastRowLowering>(ctx);
     patterns.add<ElementwiseLowering<SiluOp>>(
         ctx, [](OpBuilder &b, Location l, ValueRange v) { return buildSilu(b, l, v[0]); });
     patterns.add<ElementwiseLowering<SwiGLUOp>>(

@@ -338,6 +338,15 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (options.speculateK > 0)
     graph.entryPoints.push_back({"verify", options.speculateK + 1, /*captureAsGraph=*/true,
                                  /*rowsMatchStep=*/true});
+  // Prompts whose logits only the last token needs (generation, a chat
+  // turn, a draft's prompt) run a chunk that classifies that row alone; the
+  // all-rows chunk stays for eval. Padded chunks take their last filled
+  // row through row-limited kernels, which only the CPU partitioner makes.
+  // GPTQ's calibration model keeps every row: each one is a sample of the
+  // classifier's inputs.
+  if (!gpu && prefill > 1 && !options.calibrationModel)
+    graph.entryPoints.push_back({"prefill_last", prefill, /*captureAsGraph=*/false,
+                                 /*rowsMatchStep=*/false, /*lastRowLogits=*/true});
   auto config = toConfigAttr(&context, ckpt->config, maxSeqLen);
   OwningOpRef<ModuleOp> model = buildModelModule(&context, config, graph);
   if (failed(verify(*model)))

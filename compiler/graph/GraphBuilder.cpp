@@ -113,7 +113,7 @@ public:
     return AddOp::create(b, loc, h, down);
   }
 
-  void build(func::FuncOp fn) {
+  void build(func::FuncOp fn, bool lastRowLogits) {
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToEnd(entry);
     Value tokens = entry->getArgument(0), pos = entry->getArgument(1);
@@ -133,7 +133,12 @@ public:
           scf::YieldOp::create(b, loc, ValueRange{h2, kc, vc});
         });
     b.setInsertionPointAfter(loop);
-    Value hn = rmsNorm(loop.getResult(0), weight("norm", {dim}));
+    Value h = loop.getResult(0);
+    // Only the last token's logits: its row alone is normalized and
+    // classified (the classifier is a prefill's largest single matmul).
+    if (lastRowLogits)
+      h = LastRowOp::create(b, loc, act({1, dim}), h);
+    Value hn = rmsNorm(h, weight("norm", {dim}));
     // Tied embeddings are one tensor in the IR, so the artifact stores and
     // a GPU uploads the table once.
     Value classifier = weight(options.tiedEmbeddings ? "tok_embeddings" : "output",
@@ -166,14 +171,14 @@ OwningOpRef<ModuleOp> buildModelModule(MLIRContext *context, ConfigAttr config,
     ForwardBuilder fb(b, loc, config, options, spec.tokens);
     auto cache = fb.cacheType();
     auto tokens = RankedTensorType::get({spec.tokens}, b.getI32Type());
-    auto logits = fb.act({spec.tokens, config.getVocab()});
+    auto logits = fb.act({spec.lastRowLogits ? 1 : spec.tokens, config.getVocab()});
     auto type = b.getFunctionType({tokens, b.getIndexType(), cache, cache},
                                   {logits, cache, cache});
     b.setInsertionPointToEnd(module->getBody());
     auto fn = func::FuncOp::create(b, loc, spec.name, type);
     if (spec.rowsMatchStep)
       fn->setAttr(kRowsMatchStepAttr, b.getUnitAttr());
-    fb.build(fn);
+    fb.build(fn, spec.lastRowLogits);
     b.setInsertionPointToEnd(module->getBody());
   }
   return module;

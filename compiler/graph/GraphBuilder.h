@@ -29,6 +29,9 @@ struct EntryPointSpec {
   /// Every row's logits equal the one-token step's for that token, bit for
   /// bit (speculative decoding's verify; `llama.rows_match_step`).
   bool rowsMatchStep = false;
+  /// Returns only the last token's logits (`logits_rows: "last"`): the
+  /// final norm and the classifier run on that row alone (`llama.last_row`).
+  bool lastRowLogits = false;
 };
 
 /// What the graph needs beyond the model's hyper-parameters.
@@ -48,7 +51,8 @@ struct GraphOptions {
 
 /// Builds the model module. Function signature of each entry point:
 /// `(tokens: tensor<Nxi32>, pos: index, k_cache, v_cache) ->
-///  (logits: tensor<NxVxf32>, k_cache, v_cache)`.
+///  (logits: tensor<NxVxf32>, k_cache, v_cache)`, or logits of one row,
+/// `tensor<1xVxf32>`, for an entry point of the last row's logits.
 mlir::OwningOpRef<mlir::ModuleOp> buildModelModule(mlir::MLIRContext *context,
                                                    mlir::llama::ConfigAttr config,
                                                    const GraphOptions &options);

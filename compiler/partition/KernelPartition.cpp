@@ -135,6 +135,9 @@ private:
       if (!logits.binding || logits.binding->kind != Binding::Kind::Buffer)
         return ret.emitError("logits must be computed into an activation buffer");
       entryPoint.logits = logits.binding->bufferId;
+      // One row of logits for `tokens` tokens: the last token's only.
+      entryPoint.allLogitRows =
+          cast<RankedTensorType>(ret.getOperand(0).getType()).getDimSize(0) == entryPoint.tokens;
       return success();
     }
     if (op->hasAttr(kRecomputeAttr)) {
@@ -306,9 +309,14 @@ private:
     // A projection is split over threads when its weights are large enough
     // for the split to repay the wake-ups; a prefill chunk does `tokens`
     // times the work per weight byte, so it splits at a smaller size.
-    int64_t projectionThreshold = entryPoint.tokens > 1
-                                      ? options.minParallelBytes / kPrefillWorkPerByte
-                                      : options.minParallelBytes;
+    // An op on the entry point's rows: in a last-row entry point the norm
+    // and classifier after `llama.last_row` have one row, as decode's do.
+    bool chunkRows = entryPoint.tokens > 1;
+    if (auto projection = dyn_cast<ProjectionOpInterface>(op))
+      chunkRows = chunkRows && cast<RankedTensorType>(projection.getInput().getType())
+                                       .getDimSize(0) == entryPoint.tokens;
+    int64_t projectionThreshold = chunkRows ? options.minParallelBytes / kPrefillWorkPerByte
+                                            : options.minParallelBytes;
     bool ranged = false;
     if (auto projection = dyn_cast<ProjectionOpInterface>(op)) {
       // One range over the output features of all its results.
@@ -328,9 +336,13 @@ private:
     }
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
-    bool rowsLimited =
-        options.limitRows && entryPoint.tokens > 1 &&
-        isa<ProjectionOpInterface, AttentionOp, KVWriteOp>(op);
+    bool rowsLimited = options.limitRows && chunkRows &&
+                       isa<ProjectionOpInterface, AttentionOp, KVWriteOp, LastRowOp>(op);
+    // Without row limits a short chunk's padding fills the last rows, and
+    // the last row taken would be a padded one.
+    if (isa<LastRowOp>(op) && entryPoint.tokens > 1 && !rowsLimited)
+      return op->emitError("an entry point of the last row's logits needs row-limited "
+                           "kernels, which only the cpu target has");
     if (rowsLimited)
       dispatch.scalars.push_back(Scalar::Rows);
     std::string signature = kernelSignature(argTypes, cacheArgs, dispatch);
@@ -448,6 +460,8 @@ private:
       result.push_back(buildPartialAttention(attention, mapping, out, rows, begin, end));
     } else if (auto write = dyn_cast<KVWriteOp>(op); write && rowsLimited) {
       result.push_back(buildPartialKVWrite(write, mapping, results.front(), rows));
+    } else if (auto lastRow = dyn_cast<LastRowOp>(op); lastRow && rowsLimited) {
+      result.push_back(buildLastFilledRow(lastRow, mapping, out, rows));
     } else {
       Operation *computed = b.clone(*op, mapping);
       if (inPlace) {
@@ -680,6 +694,19 @@ private:
                             b.getIndexAttr(type.getDimSize(1)));
     return KVWriteOp::create(b, loc, cacheType, part, mapping.lookup(op.getCache()),
                              mapping.lookup(op.getLayer()), mapping.lookup(op.getPos()));
+  }
+
+  /// Row `rows - 1` of the input, the last one the call fills, copied to
+  /// the kernel's one-row destination.
+  Value buildLastFilledRow(LastRowOp op, IRMapping &mapping, Value out, Value rows) {
+    Location loc = op.getLoc();
+    Value input = mapping.lookup(op.getInput());
+    auto type = cast<RankedTensorType>(input.getType());
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value last = arith::SubIOp::create(b, loc, rows, one);
+    Value row = slice(loc, input, {last, b.getIndexAttr(0)},
+                      {b.getIndexAttr(1), b.getIndexAttr(type.getDimSize(1))});
+    return bufferization::MaterializeInDestinationOp::create(b, loc, row, out).getResult();
   }
 
   /// Attention for query rows [0, rows) and kv heads [begin, end) with their

@@ -68,6 +68,24 @@ LogicalResult EmbeddingOp::verify() {
   return success();
 }
 
+LogicalResult LastRowOp::verify() {
+  auto input = getInput().getType();
+  auto result = getResult().getType();
+  if (failed(checkRank(*this, "input", input, 2)) ||
+      failed(checkRank(*this, "result", result, 2)))
+    return failure();
+  if (input.getElementType() != result.getElementType())
+    return emitOpError("result element type differs from the input's");
+  if (result.getDimSize(0) != 1)
+    return emitOpError() << "result must have 1 row, not " << dimStr(result.getDimSize(0));
+  if (input.getDimSize(0) == 0)
+    return emitOpError("input has no rows");
+  if (!dimsAgree(result.getDimSize(1), input.getDimSize(1)))
+    return emitOpError() << "result row size " << dimStr(result.getDimSize(1))
+                         << " differs from the input's " << dimStr(input.getDimSize(1));
+  return success();
+}
+
 LogicalResult RMSNormOp::verify() {
   auto input = getInput().getType();
   auto weight = getWeight().getType();

@@ -131,6 +131,27 @@ def Llama_EmbeddingOp : Llama_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Llama_LastRowOp : Llama_Op<"last_row", [Pure]> {
+  let summary = "the last token's row: `out[0, :] = input[N - 1, :]`";
+  let description = [{
+    A prefill entry point whose caller needs only the last token's logits
+    (`logits_rows: "last"`) takes that token's row of the residual stream
+    before the final norm, so the norm and the classifier run on one row
+    instead of N. In a rows-limited kernel (a CPU prefill chunk that the
+    runtime fills with fewer than N tokens) it takes the last row the call
+    fills, row `rows - 1`; a target without row limits cannot pad such an
+    entry point and the partitioner refuses it there.
+
+    ```mlir
+    %last = llama.last_row %h : tensor<4x64xf32> -> tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$input);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def Llama_RMSNormOp : Llama_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "RMSNorm: `x * rsqrt(mean(x^2) + eps) * weight` over the last dimension";
   let description = [{

@@ -40,13 +40,29 @@ allocateCache(hal::Device &device, const runtime::Artifact &artifact,
 struct Session::State {
   std::shared_ptr<const Model> model;
   std::unique_ptr<runtime::KVCache> cache;
-  std::unique_ptr<BoundEntryPoint> prefill; ///< null: prefill with decode
+  /// The longest chunk returning every row (LogitsRows::All, eval). Where
+  /// the artifact has a last-row chunk too, it is bound at the first append
+  /// that wants all rows: until then its activations and [tokens, vocab]
+  /// logits would be memory nothing reads. null: prefill with decode.
+  std::unique_ptr<BoundEntryPoint> prefill;
+  const runtime::EntryPoint *unboundPrefill = nullptr;
+  /// The longest chunk returning only the last row's logits (generation);
+  /// null: the artifact has none and prompts take `prefill`.
+  std::unique_ptr<BoundEntryPoint> prefillLast;
   std::unique_ptr<BoundEntryPoint> decode;
   /// null: the artifact has no verify entry point (--speculate-k 0)
   std::unique_ptr<BoundEntryPoint> verify;
   int64_t maxSeqLen = 0;
   int64_t position = 0;
   double createMs = 0;
+  /// Installed on every entry point, including one bound later.
+  DispatchObserver observer;
+
+  absl::StatusOr<std::unique_ptr<BoundEntryPoint>> bind(const runtime::EntryPoint &ep) {
+    const Model::State &m = *model->state;
+    return BoundEntryPoint::bind(ep, m.artifact->metadata(), *m.kernels, *m.weights,
+                                 *cache, *m.device, m.communicator.get());
+  }
 };
 
 Session::Session(std::unique_ptr<State> state) : state(std::move(state)) {}
@@ -88,17 +104,20 @@ Session::create(std::shared_ptr<const Model> model,
     return cache.status();
   state->cache = std::move(*cache);
   // Chosen by what the metadata says of them, not by name: the one-token
-  // step (the parser guarantees one) and the longest chunk, if any.
+  // step (the parser guarantees one), the longest chunks, if any, and
+  // verify. The all-rows chunk waits for its first use when prompts have a
+  // last-row chunk.
   const runtime::ArtifactMetadata &meta = m.artifact->metadata();
+  const runtime::EntryPoint *lastRowChunk = meta.lastRowChunkEntryPoint();
+  if (lastRowChunk)
+    state->unboundPrefill = meta.chunkEntryPoint();
   for (auto [ep, slot] : {std::pair{meta.stepEntryPoint(), &state->decode},
-                          {meta.chunkEntryPoint(), &state->prefill},
+                          {lastRowChunk ? nullptr : meta.chunkEntryPoint(), &state->prefill},
+                          {lastRowChunk, &state->prefillLast},
                           {meta.verifyEntryPoint(meta.maxSpeculateK()), &state->verify}}) {
     if (!ep)
       continue;
-    absl::StatusOr<std::unique_ptr<BoundEntryPoint>> bound =
-        BoundEntryPoint::bind(*ep, m.artifact->metadata(), *m.kernels,
-                              *m.weights, *state->cache, *m.device,
-                              m.communicator.get());
+    absl::StatusOr<std::unique_ptr<BoundEntryPoint>> bound = state->bind(*ep);
     if (!bound.ok())
       return bound.status();
     *slot = std::move(*bound);
@@ -130,6 +149,19 @@ absl::Status Session::checkAppend(absl::Span<const int32_t> ids) const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<BoundEntryPoint *> Session::allRowsChunk() {
+  State &s = *state;
+  if (s.unboundPrefill) {
+    absl::StatusOr<std::unique_ptr<BoundEntryPoint>> bound = s.bind(*s.unboundPrefill);
+    if (!bound.ok())
+      return bound.status();
+    s.prefill = std::move(*bound);
+    s.prefill->observe(s.observer);
+    s.unboundPrefill = nullptr;
+  }
+  return s.prefill.get();
+}
+
 absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
                                            std::vector<float> *allRows) {
   State &s = *state;
@@ -137,6 +169,14 @@ absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
   const int64_t n = static_cast<int64_t>(ids.size());
   if (absl::Status checked = checkAppend(ids); !checked.ok())
     return checked;
+  // Only the last row wanted: the chunk that classifies that row alone.
+  BoundEntryPoint *prefill = s.prefillLast.get();
+  if (allRows || !prefill) {
+    absl::StatusOr<BoundEntryPoint *> chunk = allRowsChunk();
+    if (!chunk.ok())
+      return chunk.status();
+    prefill = *chunk;
+  }
 
   // Prefill in chunks of the entry point's static size; the padded rows of
   // the last chunk write cache rows past the tokens, which nothing reads
@@ -147,10 +187,9 @@ absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
     allRows->resize(static_cast<size_t>(n * vocab));
   const float *last = nullptr;
   for (int64_t done = 0; done < n;) {
-    const bool chunk =
-        s.prefill && n - done > 1 &&
-        s.position + done + s.prefill->tokens() <= s.cache->positions();
-    BoundEntryPoint &entry = chunk ? *s.prefill : *s.decode;
+    const bool chunk = prefill && n - done > 1 &&
+                       s.position + done + prefill->tokens() <= s.cache->positions();
+    BoundEntryPoint &entry = chunk ? *prefill : *s.decode;
     const int64_t count = std::min<int64_t>(entry.tokens(), n - done);
     absl::StatusOr<const float *> out = entry.run(
         ids.subspan(static_cast<size_t>(done), static_cast<size_t>(count)),
@@ -159,7 +198,7 @@ absl::StatusOr<const float *> Session::run(absl::Span<const int32_t> ids,
       return out.status();
     if (allRows)
       std::copy(*out, *out + count * vocab, allRows->data() + done * vocab);
-    last = *out + (count - 1) * vocab;
+    last = entry.allLogitRows() ? *out + (count - 1) * vocab : *out;
     done += count;
   }
   s.position += n;
@@ -186,7 +225,9 @@ absl::Status Session::observeDispatches(DispatchObserver observer) {
   if (observer && s.model->state->device->name() != "cpu")
     return absl::UnimplementedError(
         "dispatch observers need the cpu device (they read host memory)");
-  for (BoundEntryPoint *entry : {s.prefill.get(), s.decode.get(), s.verify.get()})
+  s.observer = observer;
+  for (BoundEntryPoint *entry :
+       {s.prefill.get(), s.prefillLast.get(), s.decode.get(), s.verify.get()})
     if (entry)
       entry->observe(observer);
   return absl::OkStatus();

@@ -46,6 +46,10 @@
 
 namespace llamac {
 
+namespace runtime {
+class BoundEntryPoint;
+} // namespace runtime
+
 /// Told before a kernel launch (Session::observeDispatches): the entry
 /// point, the artifact's dispatch, the bound one (argument i holds binding
 /// i's address), the layer and the call's position and rows.
@@ -159,6 +163,9 @@ private:
   /// row there.
   absl::StatusOr<const float *> run(absl::Span<const int32_t> ids,
                                     std::vector<float> *allRows);
+  /// The chunk entry point that returns every row, bound on first use
+  /// where the artifact also has a last-row chunk; null: prefill with decode.
+  absl::StatusOr<runtime::BoundEntryPoint *> allRowsChunk();
   /// Checks that `n` tokens (ids) can be appended at position().
   absl::Status checkAppend(absl::Span<const int32_t> ids) const;
   /// generate's loop after the prompt is tokenized and checked; `start`

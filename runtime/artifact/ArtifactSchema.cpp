@@ -35,6 +35,14 @@ const EntryPoint *ArtifactMetadata::chunkEntryPoint() const {
   return chunk;
 }
 
+const EntryPoint *ArtifactMetadata::lastRowChunkEntryPoint() const {
+  const EntryPoint *chunk = nullptr;
+  for (const auto &[name, ep] : entryPoints)
+    if (ep.tokens > 1 && !ep.allLogitRows && (!chunk || ep.tokens > chunk->tokens))
+      chunk = &ep;
+  return chunk;
+}
+
 const EntryPoint *ArtifactMetadata::verifyEntryPoint(int64_t k) const {
   const EntryPoint *verify = nullptr;
   for (const auto &[name, ep] : entryPoints)

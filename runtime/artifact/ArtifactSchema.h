@@ -260,6 +260,10 @@ struct ArtifactMetadata {
   /// The entry point with the most tokens above one that returns every
   /// row's logits (prompt chunks), or null when there is none.
   const EntryPoint *chunkEntryPoint() const;
+  /// The entry point with the most tokens above one that returns only the
+  /// last token's logits (prompt chunks whose other rows nobody reads), or
+  /// null when there is none.
+  const EntryPoint *lastRowChunkEntryPoint() const;
   /// The entry point that scores the token before `k` draft tokens and the
   /// drafts (k + 1 rows) for speculative decoding: the one with the fewest
   /// tokens, at least k + 1, that returns every row and whose rows match the

@@ -144,8 +144,8 @@ absl::StatusOr<std::unique_ptr<BoundEntryPoint>> BoundEntryPoint::bind(
   prog.captureAsGraph = entryPoint.captureAsGraph;
   ep->paddedIds.assign(static_cast<size_t>(entryPoint.tokens), 0);
   if (!ep->buffers.at(entryPoint.logits)->hostData())
-    ep->hostLogits.resize(
-        static_cast<size_t>(entryPoint.tokens * meta.model.vocab));
+    ep->hostLogits.resize(static_cast<size_t>(
+        (entryPoint.allLogitRows ? entryPoint.tokens : 1) * meta.model.vocab));
   return ep;
 }
 

@@ -44,11 +44,15 @@ public:
   /// Static token count of one call.
   int64_t tokens() const { return entry.tokens; }
   const std::string &name() const { return entry.name; }
+  /// Whether run() returns a row of logits per token (`logits_rows: "all"`)
+  /// or only the last id's.
+  bool allLogitRows() const { return entry.allLogitRows; }
 
   /// Runs on `ids` (1 .. tokens() of them; the rest are padded with token
   /// 0) at position `pos`. Every id must be in [0, vocab) and the call must
   /// fit the cache: pos + tokens() <= cache positions. Returns the logits,
-  /// [tokens(), vocab] row-major; row i belongs to ids[i].
+  /// [tokens(), vocab] row-major, row i belonging to ids[i]; or, where
+  /// allLogitRows() is false, [1, vocab], the last id's.
   absl::StatusOr<const float *> run(absl::Span<const int32_t> ids, int64_t pos);
 
   const hal::Program &program() const { return prog; }

@@ -170,3 +170,16 @@ func.func @int4_linear(%x: tensor<4x172xf32>, %q: tensor<64x96xi8>, %s: tensor<6
   %0 = llama.linear %x, %w : tensor<4x172xf32>, tensor<64x172xf32> -> tensor<4x64xf32>
   return %0 : tensor<4x64xf32>
 }
+
+// -----
+
+// last_row outside a row-limited kernel: a slice of row N - 1.
+// CHECK-LABEL: func.func @last_row
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[LAST:.*]] = arith.subi %[[N]], %c1
+// CHECK: tensor.extract_slice %arg0[%[[LAST]], 0] [1, 64] [1, 1] : tensor<?x64xf32> to tensor<1x64xf32>
+// CHECK-NOT: llama.last_row
+func.func @last_row(%h: tensor<?x64xf32>) -> tensor<1x64xf32> {
+  %0 = llama.last_row %h : tensor<?x64xf32> -> tensor<1x64xf32>
+  return %0 : tensor<1x64xf32>
+}

@@ -426,6 +426,43 @@ TEST(ArtifactTest, EntryPointsAreChosenByTheirMetadata) {
   EXPECT_FALSE(meta.chunkEntryPoint()->captureAsGraph);
 }
 
+TEST(ArtifactTest, LastRowChunkIsFoundByItsLogitRows) {
+  // Prompts whose logits only the last token needs take the longest chunk
+  // with logits_rows "last" (a [1, vocab] logits buffer); eval's all-rows
+  // chunk is still the longest one returning every row.
+  auto lastRowCopy = [](nlohmann::json &m, const std::string &name) {
+    nlohmann::json &ep = m["entry_points"][name];
+    ep = m["entry_points"]["prefill"];
+    ep["logits_rows"] = "last";
+    for (nlohmann::json &buffer : ep["buffers"])
+      if (buffer["id"] == ep["logits"])
+        buffer["shape"][0] = 1;
+  };
+  TestArtifact t = smallArtifact();
+  t.editMetadata = [&](nlohmann::json &m) { lastRowCopy(m, "tail"); };
+  TempFile file("last-row.llamac", t.bytes());
+  absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const runtime::ArtifactMetadata &meta = (*a)->metadata();
+  ASSERT_NE(meta.lastRowChunkEntryPoint(), nullptr);
+  EXPECT_EQ(meta.lastRowChunkEntryPoint()->name, "tail");
+  EXPECT_FALSE(meta.lastRowChunkEntryPoint()->allLogitRows);
+  ASSERT_NE(meta.chunkEntryPoint(), nullptr);
+  EXPECT_EQ(meta.chunkEntryPoint()->name, "prefill");
+
+  // Without one (older artifacts, GPU targets) prompts take the all-rows chunk.
+  absl::StatusOr<std::unique_ptr<Artifact>> plain = Artifact::open(
+      TempFile("all-rows.llamac", smallArtifact().bytes()).path);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ((*plain)->metadata().lastRowChunkEntryPoint(), nullptr);
+
+  // "last" with a logits buffer of every row is refused.
+  EXPECT_THAT(editedError([](auto &m) {
+                m["entry_points"]["prefill"]["logits_rows"] = "last";
+              }),
+              HasSubstr("is not an f32 [1, "));
+}
+
 TEST(ArtifactTest, VerifyIsFoundByRowsMatchingTheStep) {
   // Speculative decoding's verify: an all-rows entry point marked
   // rows_match_step, the one with the fewest tokens that fit k + 1. A chunk

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Session.h"
+#include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/hal/Device.h"
 #include "test/runtime/FakeModel.h"
@@ -396,6 +397,47 @@ TEST(StoriesSessionTest, AllRowsOfAPrefillEqualDecodeSteps) {
   std::vector<float> steps = oneAtATime(*decode, tokens);
   // Prefill and decode are different kernels: f32 rounding apart.
   EXPECT_LT(maxAbsDiff(*rows, steps), 1e-5f);
+}
+
+TEST(StoriesSessionTest, LastRowChunkEqualsTheLastOfAllRows) {
+  // llamac gives CPU artifacts a chunk that classifies only the last
+  // token's row (logits_rows "last"); prompts take it unless every row is
+  // asked for. Its row must be the all-rows chunk's last one, at every
+  // padding of the last chunk and over several chunks.
+  absl::StatusOr<std::unique_ptr<runtime::Artifact>> artifact =
+      runtime::Artifact::open(LLAMAC_STORIES_ARTIFACT);
+  ASSERT_TRUE(artifact.ok()) << artifact.status();
+  const runtime::EntryPoint *lastRow = (*artifact)->metadata().lastRowChunkEntryPoint();
+  const runtime::EntryPoint *allRows = (*artifact)->metadata().chunkEntryPoint();
+  ASSERT_NE(lastRow, nullptr);
+  ASSERT_NE(allRows, nullptr);
+  ASSERT_EQ(lastRow->tokens, allRows->tokens);
+  std::shared_ptr<const Model> model = loadStories();
+  ASSERT_TRUE(model);
+  const int64_t vocab = model->info().vocab;
+  const int64_t chunk = lastRow->tokens;
+  for (int64_t n : {int64_t{2}, int64_t{5}, chunk - 1, chunk, chunk + 1, 2 * chunk + 17}) {
+    SCOPED_TRACE(::testing::Message() << n << " tokens");
+    const std::vector<int32_t> tokens = someTokens(static_cast<int>(n), static_cast<int>(n));
+    auto last = sessionOrFail(model);
+    auto all = sessionOrFail(model);
+    ASSERT_TRUE(last && all);
+    absl::StatusOr<std::vector<float>> got = last->append(tokens);
+    ASSERT_TRUE(got.ok()) << got.status();
+    absl::StatusOr<std::vector<float>> rows = all->append(tokens, LogitsRows::All);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    ASSERT_EQ(static_cast<int64_t>(got->size()), vocab);
+    std::vector<float> want(rows->end() - vocab, rows->end());
+    // One row through the classifier, or a block of rows: f32 rounding apart.
+    EXPECT_LT(maxAbsDiff(*got, want), 1e-5f);
+    EXPECT_EQ(argmaxRows(*got, vocab), argmaxRows(want, vocab));
+    // Both continue alike: the caches hold the same rows.
+    absl::StatusOr<std::vector<float>> nextLast = last->append({42});
+    absl::StatusOr<std::vector<float>> nextAll = all->append({42});
+    ASSERT_TRUE(nextLast.ok() && nextAll.ok());
+    EXPECT_LE(maxAbsDiff(*nextLast, *nextAll), 1e-6f);
+    EXPECT_EQ(last->position(), n + 1);
+  }
 }
 
 TEST(StoriesSessionTest, TruncateAndContinueEqualsAFreshSession) {

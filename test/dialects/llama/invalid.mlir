@@ -18,6 +18,39 @@ func.func @weight_int() {
 
 // -----
 
+// last_row takes one row of a matrix, whole.
+func.func @last_row_rows(%h: tensor<4x64xf32>) {
+  // expected-error @+1 {{result must have 1 row, not 2}}
+  %0 = llama.last_row %h : tensor<4x64xf32> -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+func.func @last_row_width(%h: tensor<4x64xf32>) {
+  // expected-error @+1 {{result row size 32 differs from the input's 64}}
+  %0 = llama.last_row %h : tensor<4x64xf32> -> tensor<1x32xf32>
+  return
+}
+
+// -----
+
+func.func @last_row_type(%h: tensor<4x64xf32>) {
+  // expected-error @+1 {{result element type differs from the input's}}
+  %0 = llama.last_row %h : tensor<4x64xf32> -> tensor<1x64xbf16>
+  return
+}
+
+// -----
+
+func.func @last_row_rank(%h: tensor<64xf32>) {
+  // expected-error @+1 {{input must have rank 2}}
+  %0 = llama.last_row %h : tensor<64xf32> -> tensor<1x64xf32>
+  return
+}
+
+// -----
+
 // The embedding table must be a matrix.
 func.func @embedding_table_rank(%t: tensor<512xf32>, %ids: tensor<4xi32>) {
   // expected-error @+1 {{table must have rank 2}}

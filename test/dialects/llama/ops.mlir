@@ -29,6 +29,14 @@ func.func @dequantize(%layer: index, %q4: tensor<64x96xi8>, %s4: tensor<64x6xbf1
   return %0, %1, %2 : tensor<64x64xf32>, tensor<64x172xf32>, tensor<64x172xf32>
 }
 
+// The last token's row, for a prefill that returns only its logits.
+// CHECK-LABEL: func.func @last_row
+// CHECK: llama.last_row %{{.*}} : tensor<4x64xf32> -> tensor<1x64xf32>
+func.func @last_row(%h: tensor<4x64xf32>) -> tensor<1x64xf32> {
+  %0 = llama.last_row %h : tensor<4x64xf32> -> tensor<1x64xf32>
+  return %0 : tensor<1x64xf32>
+}
+
 // Embedding lookup of four tokens.
 // CHECK-LABEL: func.func @embedding
 // CHECK: llama.embedding %{{.*}}[%{{.*}}] : tensor<512x64xf32>, tensor<4xi32> -> tensor<4x64xf32>
