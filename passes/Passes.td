@@ -326,12 +326,14 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     into L2 as it goes, whatever their format (rows of a few KiB are too
     short for the hardware prefetchers).
 
-    With `bf16-dot-fma` as well, the kernels of one token and verify kernels
-    (`llama.rows_match_step`) keep vdpbf16ps's numerics but not the
-    instruction: the rounded activations are stored once per call as f32,
-    split per chunk into odd and even columns, each loaded weight vector is
-    split the same way (a mask and a shift), and each pair takes two
-    `vector.fma`, odd element first, as vdpbf16ps adds them.
+    With `bf16-dot-fma` as well, the kernels keep vdpbf16ps's numerics but
+    not the instruction: each loaded weight vector is split into its odd and
+    even elements as f32 (a mask and a shift) and each pair takes two
+    `vector.fma`, odd element first, as vdpbf16ps adds them. The kernels of
+    one token and verify kernels (`llama.rows_match_step`) store the rounded
+    activations once per call as f32, split per chunk into odd and even
+    columns; prefill blocks (5 rows x 4 tokens) read the rounded bf16 copy
+    and split each token's chunk in registers the same way.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "16", "f32 lanes per vector">,
@@ -344,9 +346,9 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     Option<"bf16Dot", "bf16-dot", "bool", "false",
            "bf16 weights: round activations to bf16 and use vdpbf16ps">,
     Option<"bf16DotFma", "bf16-dot-fma", "bool", "false",
-           "with bf16-dot: decode and verify kernels compute vdpbf16ps's sums with two f32 "
-           "FMAs per bf16 pair (the same results; faster where vdpbf16ps issues every 2 "
-           "cycles, as on Intel Xeons)">,
+           "with bf16-dot: compute vdpbf16ps's sums with two f32 FMAs per bf16 pair "
+           "(the same results; faster where vdpbf16ps issues every 2 cycles, as on "
+           "Intel Xeons)">,
     Option<"intDot", "int-dot", "bool", "false",
            "int8 and int4 weights: quantize activations to bytes per block and use "
            "AVX-512 VNNI vpdpbusd">

@@ -13,10 +13,10 @@
 // types) and dequantized with the group's scale and zero in registers; or,
 // with `int-dot`, multiplied as bytes by vpdpbusd with the activations
 // quantized per block (IntDot.h).
-// With `bf16-dot-fma`, decode and verify kernels compute vdpbf16ps's sums
-// with two f32 FMAs per bf16 pair instead (same results, see
-// BF16PairFma): on Intel Xeons vdpbf16ps issues once every 2 cycles,
-// half the multiply-add rate of FMAs, and a verify pass is bound by it.
+// With `bf16-dot-fma`, the kernels compute vdpbf16ps's sums with two f32
+// FMAs per bf16 pair instead (same results, see BF16PairFma): on Intel
+// Xeons vdpbf16ps issues once every 2 cycles, half the multiply-add rate
+// of FMAs, and verify passes and prefill chunks are bound by it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -88,10 +88,9 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     IntegerAttr verifyTokens =
         fn ? fn->getAttrOfType<IntegerAttr>(llama::kRowsMatchStepAttr) : IntegerAttr();
     int64_t tokenCount = cast<MemRefType>(x.getType()).getDimSize(0);
-    // Decode and verify (whose rows must equal decode's) take the FMA pairs
-    // together; prefill keeps vdpbf16ps, whose sums are the same.
-    if (stream->format == WeightStream::Format::BF16Dot && bf16DotFma &&
-        (tokenCount == 1 || verifyTokens)) {
+    // Decode, verify (whose rows must equal decode's) and prefill all take
+    // the FMA pairs: vdpbf16ps's sums at twice its multiply-add rate.
+    if (stream->format == WeightStream::Format::BF16Dot && bf16DotFma) {
       stream->format = WeightStream::Format::BF16PairFma;
       stream->parts = 2;
     }
@@ -131,9 +130,16 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     Value fullTokens = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, tokens, idx(tokenBlock)),
         idx(tokenBlock));
-    Value xBf16 = dot     ? roundActivations(rewriter, loc, x, tokens, vectorK)
-                  : pairs ? splitActivations(rewriter, loc, x, tokens, vectorK)
-                          : Value();
+    // Prefill blocks of FMA pairs split the bf16 activations in registers
+    // (two more instructions per token and chunk): the split f32 copy is
+    // twice the bytes, and re-read from L2 by every row block it made a
+    // 128-token chunk L2-bound (and the 5632-column down projection's, 2.9
+    // MB, outgrew a 2 MB L2): 1.1x over vdpbf16ps against 1.25-1.3x split
+    // in registers (bench/README.md, "Prefill on FMA pairs").
+    bool splitInRegisters = pairs && tokenBlock > 1 && !verifyTokens;
+    Value xBf16 = (dot || splitInRegisters) ? roundActivations(rewriter, loc, x, tokens, vectorK)
+                  : pairs                   ? splitActivations(rewriter, loc, x, tokens, vectorK)
+                                            : Value();
     std::optional<llama::QuantizedActivations> acts;
     if (stream->intDot)
       acts = llama::quantizeActivations(rewriter, loc, x, tokens, k,
@@ -258,6 +264,10 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   int64_t prefillRows(const WeightStream &ws) const {
     if (ws.format == WeightStream::Format::Int4 || ws.intDot)
       return std::min<int64_t>(prefillRowsPerBlock, 3);
+    // FMA pairs: two activation vectors per token and two weight halves (5
+    // rows: 20 + 8 + 2; 6 rows x 3 tokens or 3 x 6 measured slower).
+    if (ws.format == WeightStream::Format::BF16PairFma)
+      return std::min<int64_t>(prefillRowsPerBlock, 5);
     return prefillRowsPerBlock;
   }
 
@@ -679,7 +689,16 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
                                                      step.xBf16, ValueRange{step.tokens[t], kk}));
               continue;
             }
-            // FMA pairs read the split copy (odd columns, then even).
+            // FMA pairs in prefill: the rounded copy, split here.
+            if (ws.format == WeightStream::Format::BF16PairFma &&
+                cast<MemRefType>(step.xBf16.getType()).getElementType().isBF16()) {
+              xs[t] = splitPairs(
+                  b, l,
+                  vector::LoadOp::create(b, l, VectorType::get({ws.chunk}, b.getBF16Type()),
+                                         step.xBf16, ValueRange{step.tokens[t], kk}));
+              continue;
+            }
+            // Otherwise FMA pairs read the split copy (odd columns, then even).
             Value source = ws.format == WeightStream::Format::BF16PairFma ? step.xBf16 : step.x;
             for (int64_t p = 0; p < ws.parts; ++p) {
               Value col = p == 0 ? kk

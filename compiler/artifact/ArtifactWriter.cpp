@@ -65,6 +65,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   meta.target.name = c.targetName;
   meta.target.chip = c.chip;
   meta.target.bf16Dot = c.bf16Dot;
+  meta.target.bf16DotFma = c.bf16DotFma;
   meta.target.intDot = c.intDot;
   meta.target.amx = c.amx;
   meta.target.amxFeatures = c.amxFeatures;

@@ -36,6 +36,8 @@ struct ArtifactContents {
   std::vector<std::string> cpuFeatures;
   /// bf16 linear layers round their activations to bf16 (vdpbf16ps).
   bool bf16Dot = false;
+  /// ... and multiply them as FMA pairs instead of vdpbf16ps (same sums).
+  bool bf16DotFma = false;
   /// int8/int4 linear layers quantize their activations to bytes (vpdpbusd).
   bool intDot = false;
   /// "", "variants" or "emulated" (runtime/artifact/ArtifactSchema.h).

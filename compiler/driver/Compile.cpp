@@ -520,6 +520,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     contents.chip = options.chip == "native" ? library->cpuName : options.chip;
     contents.cpuFeatures = library->cpuFeatures;
     contents.bf16Dot = library->bf16Dot && dtype == DType::BF16;
+    contents.bf16DotFma = contents.bf16Dot && library->bf16DotFma;
     contents.intDot = library->intDot && quantize != "none";
     contents.amx = library->amx;
     contents.amxFeatures = library->amxFeatures;

@@ -25,7 +25,7 @@ std::string prefillKernelsName(const TargetInfo &target, bool amxRuns) {
   if (target.intDot)
     return "vpdpbusd";
   if (target.bf16Dot)
-    return "vdpbf16ps";
+    return target.bf16DotFma ? "bf16-fma-pairs" : "vdpbf16ps";
   const std::vector<std::string> &f = target.cpuFeatures;
   return std::find(f.begin(), f.end(), "avx512f") != f.end() ? "avx512" : "avx2";
 }

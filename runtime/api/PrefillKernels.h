@@ -19,9 +19,9 @@ namespace llamac::runtime {
 /// here (hal::cpu::amxUsable() for the features they need).
 bool useAmxVariants(const TargetInfo &target);
 
-/// "amx", "amx-emulated", "vdpbf16ps", "vpdpbusd", "avx512" or "avx2" on
-/// the CPU; "mma.sync", "mfma" or "simt" on GPUs. `amxRuns`: the AMX
-/// variants were chosen.
+/// "amx", "amx-emulated", "vdpbf16ps", "bf16-fma-pairs", "vpdpbusd",
+/// "avx512" or "avx2" on the CPU; "mma.sync", "mfma" or "simt" on GPUs.
+/// `amxRuns`: the AMX variants were chosen.
 std::string prefillKernelsName(const TargetInfo &target, bool amxRuns);
 
 } // namespace llamac::runtime

@@ -55,6 +55,10 @@ struct TargetInfo {
   /// The kernels round the activations of bf16 linear layers to bf16
   /// (vdpbf16ps, or the GPU's matrix units).
   bool bf16Dot = false;
+  /// With bf16Dot on a CPU: the kernels take two f32 FMAs per bf16 pair
+  /// instead of vdpbf16ps (the same sums; Intel chips, where vdpbf16ps has
+  /// half the FMAs' multiply-add rate). Only names the path that runs.
+  bool bf16DotFma = false;
   /// The kernels of int8/int4 linear layers quantize their activations to
   /// bytes per block (int8: 64 to 256 columns; int4: the group) and multiply
   /// them with vpdpbusd.

@@ -109,6 +109,7 @@ template <class V> void describe(V &v, TargetInfo &t) {
   v.field("chip", t.chip);
   v.optional("cpu_features", t.cpuFeatures);
   v.optional("bf16_dot", t.bf16Dot);
+  v.optional("bf16_dot_fma", t.bf16DotFma);
   v.optional("int_dot", t.intDot);
   v.optional("amx", t.amx);
   v.optional("amx_features", t.amxFeatures);

@@ -167,7 +167,7 @@ std::string benchTable(const BenchResult &r) {
       : !r.bf16Dot                    ? ""
       : absl::StartsWith(r.chip, "sm_") ? " (mma.sync prefill)"
       : absl::StartsWith(r.chip, "gfx") ? " (MFMA prefill)"
-                                        : " (vdpbf16ps)",
+                                        : " (bf16-rounded activations)",
       r.chip, r.prefillKernels,
       r.threads, r.repeats);
   out += absl::StrFormat("  %-38s%12s%12s%12s\n", "", "median", "min", "max");

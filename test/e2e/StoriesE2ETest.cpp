@@ -352,13 +352,19 @@ TEST_P(NarrowWeightsE2E, LongPrefillsMatchTheReferencePass) {
 
 /// Which kernels ran prefill: the emulated AMX artifact says so; the
 /// sapphirerapids one runs AMX only where this CPU and Linux allow it, and
-/// its AVX-512 kernels (no SIGILL) elsewhere.
+/// its AVX-512 kernels (no SIGILL) elsewhere. On Intel chips those take
+/// vdpbf16ps's sums as FMA pairs (docs/cpu-target.md), elsewhere vdpbf16ps.
 TEST_P(NarrowWeightsE2E, NamesThePrefillKernels) {
   std::string name = GetParam();
+  const std::string &chip = session->model().artifact().target().chip;
+  bool intelChip = chip == "cooperlake" || chip == "sapphirerapids" || chip == "emeraldrapids" ||
+                   chip == "graniterapids" || chip == "graniterapids-d" ||
+                   chip == "diamondrapids";
+  std::string bf16Kernels = intelChip ? "bf16-fma-pairs" : "vdpbf16ps";
   std::string expected = name == "bf16-amx-emulated" ? "amx-emulated"
-                         : name == "bf16-amx"        ? (hal::cpu::amxUsable() ? "amx" : "vdpbf16ps")
+                         : name == "bf16-amx"        ? (hal::cpu::amxUsable() ? "amx" : bf16Kernels)
                          : name == "f16" || name == "bf16-widen" ? "avx512"
-                                                                 : "vdpbf16ps";
+                                                                 : bf16Kernels;
   if (!bf16Dot && name == "bf16")
     expected = "avx512";
   EXPECT_EQ(session->model().prefillKernels(), expected);

@@ -99,10 +99,37 @@ func.func @verify_bf16(%x: memref<?x64xf32>, %w: memref<64x64xbf16>, %out: memre
 #w = affine_map<(d0, d1, d2) -> (d1, d2)>
 #o = affine_map<(d0, d1, d2) -> (d0, d1)>
 
-// A prefill chunk keeps vdpbf16ps (its sums are the same).
+// A prefill chunk takes the FMA pairs too, in blocks of 5 rows x 4 tokens
+// (20 accumulators, 8 activation halves, 2 weight halves): the activations
+// are rounded to bf16 once per call, as for vdpbf16ps, and each token's
+// chunk of 32 is split in registers as the weights are, instead of being
+// read from a split f32 copy twice the bytes. Each accumulator takes the odd
+// products, then the even ones, as decode's do.
 // CHECK-LABEL: func.func @prefill_bf16
-// CHECK: x86vector.avx512.dot
-// CHECK-NOT: vector.fma
+// CHECK: %[[PXB:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x64xbf16>
+// CHECK-NOT: memref<?x80xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c60 step %c5
+// CHECK:   scf.for %{{.*}} = %c0 to %{{.*}} step %c4
+// CHECK:     scf.for {{.*}} iter_args
+// CHECK:       %[[PX:.*]] = vector.load %[[PXB]]{{.*}} : memref<?x64xbf16>, vector<32xbf16>
+// CHECK:       %[[PXW:.*]] = vector.bitcast %[[PX]] : vector<32xbf16> to vector<16xi32>
+// CHECK:       %[[PXO:.*]] = arith.andi %[[PXW]]
+// CHECK:       %[[PXE:.*]] = arith.shli %[[PXW]]
+// CHECK:       %[[PXOF:.*]] = vector.bitcast %[[PXO]] : vector<16xi32> to vector<16xf32>
+// CHECK:       %[[PXEF:.*]] = vector.bitcast %[[PXE]] : vector<16xi32> to vector<16xf32>
+// CHECK-COUNT-3: vector.load %[[PXB]]{{.*}} : memref<?x64xbf16>, vector<32xbf16>
+// CHECK:       %[[PW:.*]] = vector.load %arg1{{.*}} : memref<64x64xbf16>, vector<32xbf16>
+// CHECK:       %[[PWW:.*]] = vector.bitcast %[[PW]] : vector<32xbf16> to vector<16xi32>
+// CHECK:       %[[PWO:.*]] = arith.andi %[[PWW]]
+// CHECK:       %[[PWE:.*]] = arith.shli %[[PWW]]
+// CHECK:       %[[PWOF:.*]] = vector.bitcast %[[PWO]] : vector<16xi32> to vector<16xf32>
+// CHECK:       %[[PWEF:.*]] = vector.bitcast %[[PWE]] : vector<16xi32> to vector<16xf32>
+// CHECK:       %[[PA:.*]] = vector.fma %[[PWOF]], %[[PXOF]], %{{.*}} : vector<16xf32>
+// CHECK:       vector.fma %[[PWEF]], %[[PXEF]], %[[PA]] : vector<16xf32>
+// CHECK-COUNT-38: vector.fma
+// CHECK-NOT: x86vector.avx512.dot
+// CHECK-COUNT-20: vector.reduction
+// CHECK-NOT: x86vector.avx512.dot
 // CHECK: return
 func.func @prefill_bf16(%x: memref<?x64xf32>, %w: memref<64x64xbf16>, %out: memref<?x64xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}

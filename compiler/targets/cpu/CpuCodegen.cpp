@@ -319,6 +319,7 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   // The features come from the chip, so avx512_bf16 is among them whenever
   // the dot path was chosen; the runtime refuses the artifact without it.
   library.bf16Dot = bf16Dot;
+  library.bf16DotFma = bf16DotFma;
   library.intDot = intDot;
   // Kernels without bf16 prefill projections have no variant to call.
   bool anyVariant = llvm::any_of(*module, [](const llvm::Function &fn) {

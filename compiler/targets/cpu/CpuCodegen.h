@@ -56,6 +56,9 @@ struct CpuKernelLibrary {
   std::string cpuName;
   /// The kernels of bf16 linear layers use vdpbf16ps (bf16 activations).
   bool bf16Dot = false;
+  /// ... computed as two f32 FMAs per bf16 pair (Intel chips, where
+  /// vdpbf16ps issues every 2 cycles), with vdpbf16ps's results.
+  bool bf16DotFma = false;
   /// The kernels of quantized linear layers use vpdpbusd (byte activations).
   bool intDot = false;
   /// "" (no AMX), "variants" (`<kernel>_amx` beside the kernels; they need
