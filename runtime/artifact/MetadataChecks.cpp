@@ -293,6 +293,14 @@ absl::Status checkEntryPoint(EntryPoint &ep, const ArtifactMetadata &meta) {
       return fail(at, "is too large");
     b.bytes = *bytes;
   }
+  // A GPU kernel runs the whole padded chunk (no row limits), so the last
+  // row of a chunk the prompt does not fill would be padding's logits.
+  if (!ep.allLogitRows && ep.tokens > 1 && meta.target.isGpu())
+    return fail(where + ".logits_rows",
+                absl::StrCat("is \"last\" in a ", meta.target.name,
+                             " artifact: only cpu kernels stop at the rows a "
+                             "chunk fills, so only cpu artifacts have "
+                             "last-row chunks"));
   const BufferInfo *logits = ep.findBuffer(ep.logits);
   if (!logits)
     return fail(where + ".logits",

@@ -11,6 +11,8 @@
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "test/runtime/TestArtifact.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -169,6 +171,27 @@ TEST(GpuArtifactTest, PtxSectionIsForNvvmOnly) {
   TestArtifact noPtx = gpuArtifact("nvvm");
   noPtx.kernelsPtx.clear();
   EXPECT_EQ(errorAfter(noPtx, nullptr), "");
+}
+
+TEST(GpuArtifactTest, LastRowChunksAreForCpu) {
+  // A GPU kernel computes every row of a padded chunk, so a "last" row would
+  // be padding's whenever the prompt does not fill the chunk: llamac never
+  // writes one for a GPU, and the reader refuses a hand-made one.
+  auto lastRow = [](json &m) {
+    json &ep = m["entry_points"]["prefill"];
+    ep["logits_rows"] = "last";
+    for (json &buffer : ep["buffers"])
+      if (buffer["id"] == ep["logits"])
+        buffer["shape"][0] = 1;
+  };
+  for (const char *target : {"nvvm", "rocdl"})
+    EXPECT_EQ(errorAfter(gpuArtifact(target), lastRow),
+              absl::StrCat("metadata: entry_points.prefill.logits_rows is \"last\" in a ",
+                           target,
+                           " artifact: only cpu kernels stop at the rows a chunk fills, so "
+                           "only cpu artifacts have last-row chunks"));
+  // The same edit is a valid cpu artifact (ArtifactTest.LastRowChunkIsFoundByItsLogitRows).
+  EXPECT_EQ(errorAfter(smallArtifact(), lastRow), "");
 }
 
 TEST(GpuArtifactTest, UnknownTarget) {
