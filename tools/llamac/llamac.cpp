@@ -52,8 +52,8 @@ cl::opt<std::string> dtype("dtype", cl::desc("Weight type: f32 | bf16 | f16 (def
 cl::opt<std::string> bf16Dot(
     "bf16-dot",
     cl::desc("bf16 weights: round the activations of linear layers to bf16 and multiply "
-             "on the chip's bf16 dot units: vdpbf16ps on the CPU, mma.sync / MFMA for GPU "
-             "prefill: auto (when the chip has them) | on | off"),
+             "on the chip's bf16 dot units: vdpbf16ps on the CPU (on Intel chips its sums as "
+             "two f32 FMAs per pair), mma.sync / MFMA for GPU prefill: auto (when the chip has them) | on | off"),
     cl::init("auto"), cl::cat(category));
 cl::opt<std::string> intDot(
     "int-dot",
