@@ -23,6 +23,7 @@
 #include "dialects/llama/LlamaOps.h"
 #include "passes/LinalgBuilders.h"
 #include "passes/LinearMatch.h"
+#include "passes/ScalarMath.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -18,13 +18,6 @@ inline constexpr int64_t kFlashQueryRowsPerBlock = 4;
 /// Positions of the KV cache in one block of keys.
 inline constexpr int64_t kFlashKeysPerBlock = 64;
 
-/// On the `math.exp` of each score (one per key and score row, the kernel's
-/// hot loop): llama-lower-attention expands it into its polynomial
-/// approximation, arithmetic LLVM vectorizes, instead of a libm `expf` call
-/// per lane (measured: the calls and their lane shuffles were most of the
-/// attention kernel's time).
-inline constexpr llvm::StringLiteral kPolynomialExpAttr = "llama.polynomial_exp";
-
 /// Adds the pattern that lowers `llama.attention` to blocked causal attention
 /// with an online softmax.
 void populateFlashAttentionPattern(RewritePatternSet &patterns);

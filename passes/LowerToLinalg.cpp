@@ -276,10 +276,10 @@ struct LlamaLowerToLinalgPass
     patterns.add<RMSNormLowering, LinearLowering, EmbeddingLowering, GatedLinearLowering,
                  LinearGroupLowering, LastRowLowering>(ctx);
     patterns.add<ElementwiseLowering<SiluOp>>(
-        ctx, [](OpBuilder &b, Location l, ValueRange v) { return buildSilu(b, l, v[0]); });
+        ctx, [](OpBuilder &b, Location l, ValueRange v) { return buildSilu(b, l, v[0], /*polynomialExp=*/true); });
     patterns.add<ElementwiseLowering<SwiGLUOp>>(
         ctx, [](OpBuilder &b, Location l, ValueRange v) -> Value {
-          return arith::MulFOp::create(b, l, buildSilu(b, l, v[0]), v[1]);
+          return arith::MulFOp::create(b, l, buildSilu(b, l, v[0], /*polynomialExp=*/true), v[1]);
         });
     patterns.add<ElementwiseLowering<AddOp>>(
         ctx, [](OpBuilder &b, Location l, ValueRange v) -> Value {
@@ -289,7 +289,8 @@ struct LlamaLowerToLinalgPass
         ctx, [](OpBuilder &b, Location l, ValueRange v) -> Value {
           return arith::MulFOp::create(b, l, v[0], v[1]);
         });
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))) ||
+        failed(expandPolynomialExps(getOperation())))
       signalPassFailure();
   }
 };

@@ -5,17 +5,37 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
 
 using namespace mlir;
 using namespace mlir::llama;
 
-Value llama::buildSilu(OpBuilder &b, Location loc, Value x) {
+Value llama::buildSilu(OpBuilder &b, Location loc, Value x, bool polynomialExp) {
   Value one = f32Constant(b, loc, 1.0);
   Value negX = arith::NegFOp::create(b, loc, x);
-  Value denom = arith::AddFOp::create(b, loc, one, math::ExpOp::create(b, loc, negX));
+  auto exp = math::ExpOp::create(b, loc, negX);
+  if (polynomialExp)
+    exp->setAttr(kPolynomialExpAttr, b.getUnitAttr());
+  Value denom = arith::AddFOp::create(b, loc, one, exp);
   return arith::DivFOp::create(b, loc, x, denom);
+}
+
+LogicalResult llama::expandPolynomialExps(Operation *root) {
+  SmallVector<Operation *> exps;
+  root->walk([&](math::ExpOp op) {
+    if (op->hasAttr(kPolynomialExpAttr))
+      exps.push_back(op);
+  });
+  if (exps.empty())
+    return success();
+  RewritePatternSet approximations(root->getContext());
+  populateMathPolynomialApproximationPatterns(
+      approximations, [](StringRef name) { return name == math::ExpOp::getOperationName(); });
+  return applyOpPatternsGreedily(exps, std::move(approximations));
 }
 
 Value llama::buildInverseRms(OpBuilder &b, Location loc, Value sumOfSquares, Value dim,
@@ -71,6 +91,11 @@ Value llama::buildRopeRotation(OpBuilder &b, Location loc, Value self, Value oth
                                Value angle, Value isFirst) {
   Value c = math::CosOp::create(b, loc, angle);
   Value s = math::SinOp::create(b, loc, angle);
+  return buildRopeRotation(b, loc, self, other, c, s, isFirst);
+}
+
+Value llama::buildRopeRotation(OpBuilder &b, Location loc, Value self, Value other, Value c,
+                               Value s, Value isFirst) {
   Value selfCos = arith::MulFOp::create(b, loc, self, c);
   Value otherSin = arith::MulFOp::create(b, loc, other, s);
   return arith::SelectOp::create(b, loc, isFirst,

@@ -1,19 +1,26 @@
 // RUN: llama-opt %s --llama-lower-attention --split-input-file | FileCheck %s
 
 // Interleaved RoPE pairs element d with d ^ 1 and takes its frequency from
-// theta^(2 * (d >> 1) / head_dim); the position is pos + row.
+// theta^(2 * (d >> 1) / head_dim); the position is pos + row. The angles'
+// cosines and sines are a [rows, head_dim] table every head reads, so the
+// rotation itself calls no math function.
 // CHECK-LABEL: func.func @rope_interleaved
-// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<2x4x8xf32>)
+// CHECK: %[[TABLE:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<2x8xf32>, tensor<2x8xf32>)
 // CHECK:   %[[N:.*]] = linalg.index 0
-// CHECK:   %[[D:.*]] = linalg.index 2
+// CHECK:   %[[D:.*]] = linalg.index 1
 // CHECK:   arith.shrui %[[D]]
-// CHECK:   arith.xori %[[D]]
 // CHECK:   math.powf
 // CHECK:   arith.addi %arg1, %[[N]]
+// CHECK:   %[[COS:.*]] = math.cos
+// CHECK:   %[[SIN:.*]] = math.sin
+// CHECK:   linalg.yield %[[COS]], %[[SIN]]
+// CHECK: linalg.generic {{.*}} ins(%arg0, %[[TABLE]]#0, %[[TABLE]]#1 : tensor<2x4x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>)
+// CHECK-NOT: math.
+// CHECK:   %[[E:.*]] = linalg.index 2
+// CHECK:   arith.xori %[[E]]
 // CHECK:   tensor.extract %arg0
-// CHECK:   math.cos
-// CHECK:   math.sin
 // CHECK:   arith.select
+// CHECK-NOT: math.
 func.func @rope_interleaved(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
   %0 = llama.rope %x at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<interleaved>} : tensor<2x4x8xf32>
   return %0 : tensor<2x4x8xf32>
@@ -26,6 +33,9 @@ func.func @rope_interleaved(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8x
 // CHECK: linalg.generic
 // CHECK:   arith.cmpi ult
 // CHECK:   arith.subi
+// CHECK:   math.powf
+// CHECK: linalg.generic
+// CHECK:   arith.cmpi ult
 // CHECK:   arith.addi
 // CHECK-NOT: arith.xori
 func.func @rope_half_split(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
