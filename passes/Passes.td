@@ -154,6 +154,8 @@ def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {
     tensors. Reductions (RMSNorm's sum of squares, the linear layer's dot
     products) accumulate in f32 whatever the storage type; bf16/f16 operands
     are extended on load, so no separate conversion pass over weights exists.
+    SiLU's exponential is expanded into the upstream polynomial approximation
+    (vectorizable arithmetic instead of an `expf` call per element).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -166,9 +168,10 @@ def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {
 def LlamaLowerAttention : Pass<"llama-lower-attention", "::mlir::func::FuncOp"> {
   let summary = "Lower RoPE, the KV-cache write and attention to linalg, tensor and scf";
   let description = [{
-    `llama.rope` becomes a `linalg.generic` that computes each element's
-    rotation from its index (frequencies from theta, with the optional Llama 3
-    rescaling), reading its pair partner with `tensor.extract`.
+    `llama.rope` becomes two `linalg.generic`s: a `[rows, head_dim]` table
+    of each angle's cosine and sine (frequencies from theta, with the
+    optional Llama 3 rescaling), which every head shares, then each
+    element's rotation, reading its pair partner with `tensor.extract`.
     `llama.kv_write` becomes a transpose and a `tensor.insert_slice` into the
     cache operand, which bufferizes in place. `llama.attention` becomes
     flash-style blocked causal attention: loops over kv heads, blocks of 4
