@@ -275,11 +275,16 @@ struct LlamaLowerToLinalgPass
     RewritePatternSet patterns(ctx);
     patterns.add<RMSNormLowering, LinearLowering, EmbeddingLowering, GatedLinearLowering,
                  LinearGroupLowering, LastRowLowering>(ctx);
+    // SiLU's exp as a polynomial: a libm call per element keeps LLVM from
+    // vectorizing the loop (ScalarMath.h).
     patterns.add<ElementwiseLowering<SiluOp>>(
-        ctx, [](OpBuilder &b, Location l, ValueRange v) { return buildSilu(b, l, v[0], /*polynomialExp=*/true); });
+        ctx, [](OpBuilder &b, Location l, ValueRange v) {
+          return buildSilu(b, l, v[0], /*polynomialExp=*/true);
+        });
     patterns.add<ElementwiseLowering<SwiGLUOp>>(
         ctx, [](OpBuilder &b, Location l, ValueRange v) -> Value {
-          return arith::MulFOp::create(b, l, buildSilu(b, l, v[0], /*polynomialExp=*/true), v[1]);
+          Value silu = buildSilu(b, l, v[0], /*polynomialExp=*/true);
+          return arith::MulFOp::create(b, l, silu, v[1]);
         });
     patterns.add<ElementwiseLowering<AddOp>>(
         ctx, [](OpBuilder &b, Location l, ValueRange v) -> Value {
