@@ -310,10 +310,11 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       // dims are (t, r)), so that the row sums and the
                       // weighted sum below read a key's probabilities as one
                       // contiguous vector over the score rows.
+                      Value probsTInit = empty(b, l, {bk, scoreRows}, f32);
                       Value probsT =
                           linalg::GenericOp::create(
-                              b, l, scores.getType(), ValueRange{scores, newMax},
-                              empty(b, l, {bk, scoreRows}, f32),
+                              b, l, probsTInit.getType(), ValueRange{scores, newMax},
+                              probsTInit,
                               ArrayRef<AffineMap>{dims(2, {1, 0}), dims(2, {1}), dims(2, {0, 1})},
                               {par, par},
                               [&](OpBuilder &b, Location l, ValueRange a) {
