@@ -19,7 +19,7 @@ namespace mlir::llama {
 /// Marks a `math.exp` that expandPolynomialExps turns into MLIR's polynomial
 /// approximation: arithmetic LLVM vectorizes, instead of a libm `expf` call
 /// per lane (measured: the calls were most of the prefill attention kernel's
-/// time, and 5-9% of a whole prefill in SwiGLU). Within 4 ulp of `expf`;
+/// time; SwiGLU's were 1.2% of a 512-token bf16 prefill). Within 4 ulp of `expf`;
 /// results below the normal range flush to zero.
 inline constexpr llvm::StringLiteral kPolynomialExpAttr = "llama.polynomial_exp";
 
