@@ -26,6 +26,10 @@ struct GpuTargetInfo {
   /// (mma.sync / MFMA) with activations rounded to bf16; set by the pass
   /// option, since it changes the numerics.
   bool bf16MatrixUnits = false;
+  /// Whether integer-to-float conversions run below the FMA rate (a quarter
+  /// of it on NVIDIA's SMs, full rate for bytes on AMD's), so that quantized
+  /// weights are widened through the f32 mantissa instead (WeightStream.cpp).
+  bool slowIntToFloat = false;
 };
 
 /// The gpu.module that llama-lower-to-gpu fills with the kernels of every

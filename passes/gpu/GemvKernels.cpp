@@ -34,6 +34,9 @@ namespace {
 
 constexpr int64_t kRowsPerBlock = 4;
 
+/// The widest accumulator of one dot product, in f32 lanes (subgroupDots).
+constexpr int64_t kMaxAccumulatorWidth = 4;
+
 /// The most tokens of a verify pass one block computes together.
 constexpr int64_t kMaxVerifyTokensPerBlock = 8;
 
@@ -77,7 +80,14 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
   bool vectorized = steps.vectorized;
   int64_t width = steps.width();
   Type f32 = b.getF32Type();
-  Type accType = vectorized ? Type(VectorType::get({steps.chunkWidth}, f32)) : f32;
+  // Accumulators narrower than a step: a quantized step is 16 or 32
+  // columns, and one accumulator that wide per weight and token (with the
+  // step's activations beside it) spilled registers once a kernel had two
+  // weights or several tokens. Each step's products fold into accWidth
+  // lanes instead.
+  int64_t accWidth = vectorized ? std::min<int64_t>(steps.chunkWidth, kMaxAccumulatorWidth) : 1;
+  Type chunkType = vectorized ? Type(VectorType::get({steps.chunkWidth}, f32)) : f32;
+  Type accType = vectorized ? Type(VectorType::get({accWidth}, f32)) : f32;
   // A chunk of x (or of the norm weight g) at column kk + offset.
   auto load = [&](Value memref, ValueRange indices) -> Value {
     if (!vectorized)
@@ -86,12 +96,24 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
     auto v = vector::LoadOp::create(b, loc, VectorType::get({steps.chunkWidth}, element), memref,
                                     indices);
     v.setAlignment(std::min<int64_t>(16, steps.chunkWidth * element.getIntOrFloatBitWidth() / 8));
-    return element.isF32() ? Value(v) : arith::ExtFOp::create(b, loc, accType, v.getResult()).getResult();
+    return element.isF32() ? Value(v)
+                           : arith::ExtFOp::create(b, loc, chunkType, v.getResult()).getResult();
   };
+  // acc + a·c, a and c whole chunks, folded into acc's accWidth lanes.
   auto fma = [&](Value a, Value c, Value acc) -> Value {
-    if (vectorized)
-      return vector::FMAOp::create(b, loc, a, c, acc);
-    return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, a, c));
+    if (!vectorized)
+      return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, a, c));
+    for (int64_t at = 0; at < steps.chunkWidth; at += accWidth) {
+      auto part = [&](Value v) -> Value {
+        if (accWidth == steps.chunkWidth)
+          return v;
+        return vector::ExtractStridedSliceOp::create(b, loc, v, ArrayRef<int64_t>{at},
+                                                     ArrayRef<int64_t>{accWidth},
+                                                     ArrayRef<int64_t>{1});
+      };
+      acc = vector::FMAOp::create(b, loc, part(a), part(c), acc);
+    }
+    return acc;
   };
   Value zero = vectorized ? Value(arith::ConstantOp::create(
                                 b, loc, DenseElementsAttr::get(cast<VectorType>(accType),
@@ -105,30 +127,29 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
       start, kb.index(k), kb.index(width * kb.target.subgroupSize), init,
       [&](Value kk, ValueRange iter) {
         SmallVector<Value> next(iter.begin(), iter.end());
-        // Chunk c of x for token t at xs[c * tokens + t], each feeding every
-        // weight's chunk c.
-        SmallVector<Value> xs;
+        // The step of every weight first, then one token's chunk of x at a
+        // time feeding all of them: only one token's activations are live.
+        SmallVector<SmallVector<Value>> wv;
+        for (const GpuWeight &w : weights)
+          wv.push_back(loadWeightStep(kb, w, steps, row, kk));
+        SmallVector<Value> columns, gs;
         for (int64_t c = 0; c < steps.chunks; ++c) {
-          Value column =
-              c == 0 ? kk : arith::AddIOp::create(b, loc, kk, kb.index(c * steps.chunkWidth));
-          Value g = norm ? load(norm->weight, {column}) : Value();
-          for (auto [t, xRow] : llvm::enumerate(xRows)) {
-            Value xv = load(x, {xRow, column});
+          columns.push_back(
+              c == 0 ? kk : arith::AddIOp::create(b, loc, kk, kb.index(c * steps.chunkWidth)));
+          gs.push_back(norm ? load(norm->weight, {columns[c]}) : Value());
+        }
+        for (auto [t, xRow] : llvm::enumerate(xRows))
+          for (int64_t c = 0; c < steps.chunks; ++c) {
+            Value xv = load(x, {xRow, columns[c]});
             if (norm) {
               next[dots + t] = fma(xv, xv, next[dots + t]);
-              xv = arith::MulFOp::create(b, loc, g, xv);
+              xv = arith::MulFOp::create(b, loc, gs[c], xv);
             }
-            xs.push_back(xv);
-          }
-        }
-        for (auto [i, w] : llvm::enumerate(weights)) {
-          SmallVector<Value> wv = loadWeightStep(kb, w, steps, row, kk);
-          for (int64_t c = 0; c < steps.chunks; ++c)
-            for (size_t t = 0; t < xRows.size(); ++t) {
+            for (size_t i = 0; i < weights.size(); ++i) {
               size_t slot = i * xRows.size() + t;
-              next[slot] = fma(wv[c], xs[c * xRows.size() + t], next[slot]);
+              next[slot] = fma(wv[i][c], xv, next[slot]);
             }
-        }
+          }
         return next;
       });
   // Several loads in flight per lane: a subgroup's loop body is one
@@ -139,6 +160,11 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
   // a warp), so it unrolls as soon as it has the unroll's steps.
   int64_t trips = k / (width * kb.target.subgroupSize);
   int64_t unroll = xRows.size() == 1 ? 4 : xRows.size() == 2 ? 2 : 1;
+  // An int4 step is two chunks of 16 columns (32 activations live per
+  // step): four steps in flight spilled registers in the kernels with a
+  // norm or several weights (255 registers and a stack frame, sm_90).
+  if (steps.chunks > 1)
+    unroll = std::max<int64_t>(1, unroll / 2);
   int64_t minTrips = weights.front().isQuantized() ? unroll : 2 * unroll;
   auto loop = acc.front().getDefiningOp<scf::ForOp>();
   SmallVector<Value> sums;

@@ -995,6 +995,25 @@ private:
               out[l * w + e] = loadElement(element, bytes.data() + e * byteSize(element));
           }
         })
+        .Case([&](arith::BitcastOp c) {
+          // Each element's bits reinterpreted (same width).
+          Type from = elementOf(c.getIn().getType());
+          std::vector<uint8_t> bytes(static_cast<size_t>(byteSize(from)));
+          unary([&](double x) {
+            storeElement(from, bytes.data(), x);
+            return loadElement(element, bytes.data());
+          });
+        })
+        .Case([&](vector::ExtractStridedSliceOp x) {
+          if (x.getOffsets().size() != 1 || x.hasNonUnitStrides())
+            fail(op, "only unit-stride slices of a 1-D vector are modelled");
+          const std::vector<double> &v = operand(0);
+          int64_t n = widthOf(x.getSource().getType());
+          int64_t offset = cast<IntegerAttr>(x.getOffsets()[0]).getInt();
+          for (int64_t l = 0; l < lanes; ++l)
+            for (int64_t e = 0; e < w; ++e)
+              out[l * w + e] = v[l * n + offset + e];
+        })
         .Default([&](Operation *) { fail(op, "not supported by the interpreter"); });
   }
 

@@ -36,24 +36,33 @@
 
 // int4, groups of 64, a fused RMSNorm and q/k/v in one kernel: one 16-byte
 // load per lane and step is a 32-column block, its low nibbles (mask)
-// columns 0-15 and its high nibbles (shift) 16-31, each half dequantized
-// with one fma by the group's scale and zero - 8·scale.
+// columns 0-15 and its high nibbles (shift) 16-31, both as four 32-bit
+// words; each half is widened through the f32 mantissa to q - 8 (or'ed
+// into 2^23, 2^23 + 8 subtracted) and dequantized with one fma by the
+// group's scale and zero. The products fold into 4-lane accumulators.
 // NVVM-LABEL: gpu.func @q_int4_norm_linear_group(
 // NVVM-NOT: workgroup
-// NVVM: scf.for %[[K:.*]] = %{{.*}} to %c256 step %c1024
+// NVVM: scf.for %[[K:.*]] = %{{.*}} to %c256 step %c1024 iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>)
 // NVVM: %[[HALF:.*]] = arith.divui %[[K]], %c2
 // NVVM: %[[BYTES:.*]] = vector.load %arg2[%{{.*}}, %[[HALF]]] {alignment = 16 : i64} : memref<64x128xi8>, vector<16xi8>
-// NVVM: %[[LOW:.*]] = arith.andi %[[BYTES]], %{{.*}} : vector<16xi8>
-// NVVM: %[[HIGH:.*]] = arith.shrui %[[BYTES]], %{{.*}} : vector<16xi8>
 // NVVM: %[[GROUP:.*]] = arith.divui %[[K]], %c64
 // NVVM: memref.load %arg3[%{{.*}}, %[[GROUP]]] : memref<64x4xbf16>
 // NVVM: memref.load %arg4[%{{.*}}, %[[GROUP]]] : memref<64x4xbf16>
-// NVVM: arith.uitofp %[[LOW]] : vector<16xi8> to vector<16xf32>
+// NVVM: %[[WORDS:.*]] = vector.bitcast %[[BYTES]] : vector<16xi8> to vector<4xi32>
+// NVVM: %[[LOW:.*]] = arith.andi %[[WORDS]], %{{.*}} : vector<4xi32>
+// NVVM: %[[LOWB:.*]] = vector.bitcast %[[LOW]] : vector<4xi32> to vector<16xi8>
+// NVVM: %[[WIDE:.*]] = arith.extui %[[LOWB]] : vector<16xi8> to vector<16xi32>
+// NVVM: %[[MAGIC:.*]] = arith.ori %[[WIDE]], %{{.*}} : vector<16xi32>
+// NVVM: %[[F:.*]] = arith.bitcast %[[MAGIC]] : vector<16xi32> to vector<16xf32>
+// NVVM: %[[Q:.*]] = arith.subf %[[F]], %{{.*}} : vector<16xf32>
+// NVVM: vector.fma %[[Q]], %{{.*}}, %{{.*}} : vector<16xf32>
+// NVVM: arith.shrui %{{.*}}, %{{.*}} : vector<4xi32>
+// NVVM: arith.andi
+// NVVM: arith.extui
 // NVVM: vector.fma
-// NVVM: arith.uitofp %[[HIGH]] : vector<16xi8> to vector<16xf32>
-// NVVM: vector.fma
-// NVVM: vector.fma
-// NVVM: vector.fma
+// NVVM-NOT: arith.uitofp
+// NVVM: vector.extract_strided_slice %{{.*}} {offsets = [12], sizes = [4], strides = [1]} : vector<16xf32> to vector<4xf32>
+// NVVM: vector.fma %{{.*}} : vector<4xf32>
 // NVVM: math.rsqrt
 // NVVM: vector.load %arg5{{.*}} : memref<32x128xi8>, vector<16xi8>
 // NVVM: vector.load %arg8{{.*}} : memref<32x128xi8>, vector<16xi8>

@@ -7,23 +7,29 @@
 
 // CHECK-NOT: .extern
 // CHECK-NOT: .shared
-// int8: 16 signed bytes per lane (one ld.global.v4.b32), sign-extended and
-// converted, the row's bf16 scale once after the butterfly.
+// int8: 16 signed bytes per lane (one ld.global.v4.b32), widened through the
+// f32 mantissa (sign bits flipped as words, or'ed into 2^23, 2^23 + 128
+// subtracted: no quarter-rate cvt), the row's bf16 scale once after the
+// butterfly.
 // CHECK: .entry q_int8_linear(
 // CHECK-SAME: ld.global.v4.b32
-// CHECK-SAME: cvt.rn.f32.s16
+// CHECK-SAME: xor.b32
+// CHECK-SAME: or.b32
+// CHECK-SAME: add.rn.f32
 // CHECK-SAME: fma.rn.f32
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: ld.global.b16
-// int4: 16 bytes of nibbles per lane, masked and shifted, converted and
-// dequantized with an fma each; the group's scale and zero as bf16 loads.
+// int4: 16 bytes of nibbles per lane, masked (and shifted) as 32-bit words,
+// widened through the mantissa as q - 8 and dequantized with one fma each;
+// the group's scale and zero as bf16 loads.
 // CHECK: .entry q_int4_norm_linear_group(
 // CHECK-SAME: ld.global.v4.b32
-// CHECK-SAME: and.b16
-// CHECK-SAME: shr.u16
 // CHECK-SAME: ld.global.b16
-// CHECK-SAME: cvt.rn.f32.u16
+// CHECK-SAME: and.b32
+// CHECK-SAME: or.b32
+// CHECK-SAME: add.rn.f32
 // CHECK-SAME: fma.rn.f32
+// CHECK-SAME: shr.u32
 // CHECK-SAME: rsqrt.approx.f32
 // One column per lane where rows are not whole 32-column blocks: byte loads.
 // CHECK: .entry q_int4_gated_linear(
