@@ -93,6 +93,8 @@ void buildLlvmPipeline(OpPassManager &pm, const LlvmPipelineOptions &options) {
   vectorize.bf16DotFma = options.bf16Dot && options.bf16DotFma;
   vectorize.intDot = options.intDot;
   pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear(vectorize));
+  if (options.softBf16)
+    addUpstream(pm, "func.func(arith-expand{include-bf16=true})");
   // enable-x86vector lowers x86vector.avx512.dot (bf16 dot) to its intrinsic.
   // With AMX tiles, enable-amx lowers the tile ops to LLVM's AMX intrinsics;
   // tiles carried by loops become block arguments, which only the generic
@@ -148,17 +150,18 @@ void buildGpuBinaryPipeline(OpPassManager &pm, const GpuBinaryPipelineOptions &o
 }
 
 std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot, const std::string &amx,
-                                      bool bf16DotFma) {
+                                      bool bf16DotFma, bool softBf16) {
   return {
       {"linalg", buildLinalgPipeline},
       {"bufferize", buildBufferizePipeline},
       {"llvm",
-       [bf16Dot, intDot, amx, bf16DotFma](OpPassManager &pm) {
+       [bf16Dot, intDot, amx, bf16DotFma, softBf16](OpPassManager &pm) {
          LlvmPipelineOptions options;
          options.bf16Dot = bf16Dot;
          options.bf16DotFma = bf16DotFma;
          options.intDot = intDot;
          options.amx = amx;
+         options.softBf16 = softBf16;
          buildLlvmPipeline(pm, options);
        }},
   };

@@ -93,6 +93,12 @@ struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
                                          "the kernels) | emulate (the kernels themselves, with "
                                          "the tile ops as plain vector code: tests)"),
                           llvm::cl::init("off")};
+  Option<bool> softBf16{*this, "soft-bf16",
+                        llvm::cl::desc("Round f32 to bf16 with integer ops (arith-expand's "
+                                       "include-bf16): chips without a conversion instruction "
+                                       "(avx512bf16, avxneconvert), where LLVM calls libgcc's "
+                                       "__truncsfbf2, which GCC 12's libgcc lacks"),
+                        llvm::cl::init(false)};
 };
 
 /// Options of the gpu phase.
@@ -155,10 +161,11 @@ struct Phase {
   std::function<void(mlir::OpPassManager &)> build;
 };
 
-/// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot` and
-/// `intDot`, `amx` and `bf16DotFma` as LlvmPipelineOptions'.
+/// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot`,
+/// `intDot`, `amx`, `bf16DotFma` and `softBf16` as LlvmPipelineOptions'.
 std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot = false,
-                                      const std::string &amx = "off", bool bf16DotFma = false);
+                                      const std::string &amx = "off", bool bf16DotFma = false,
+                                      bool softBf16 = false);
 
 /// The names `--dump-ir-after` accepts, in order: for a GPU target
 /// (`gpu` true), a CPU target (false), or all of them (nullopt).

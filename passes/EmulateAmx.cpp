@@ -118,15 +118,26 @@ struct MulFPattern : OpConversionPattern<amx::TileMulFOp> {
       bHalves.push_back({vector::ShuffleOp::create(rewriter, l, wide, wide, even),
                          vector::ShuffleOp::create(rewriter, l, wide, wide, odd)});
     }
+    // A's elements one at a time, as their bits: f32 is bf16 << 16. A bf16
+    // scalar taken out of a vector would be promoted to f32 and rounded back
+    // by a call to __truncsfbf2 on chips without AVX-512 BF16 (LLVM's
+    // legalization), which the kernel library cannot resolve there.
+    auto lhsType = cast<VectorType>(adaptor.getLhs().getType());
+    Value lhsBits = vector::BitCastOp::create(
+        rewriter, l, VectorType::get(lhsType.getShape(), rewriter.getI16Type()), adaptor.getLhs());
+    Value sixteen = arith::ConstantIntOp::create(rewriter, l, rewriter.getI32Type(), 16);
     Value result = adaptor.getAcc();
     for (int64_t i = 0; i < m; ++i) {
       Value acc = vector::ExtractOp::create(rewriter, l, adaptor.getAcc(), ArrayRef<int64_t>{i});
       for (int64_t p = 0; p < pairs; ++p)
         for (int64_t half = 0; half < 2; ++half) {
-          Value a = vector::ExtractOp::create(rewriter, l, adaptor.getLhs(),
-                                              ArrayRef<int64_t>{i, 2 * p + half});
-          Value aRow = vector::BroadcastOp::create(rewriter, l, rowType,
-                                                   arith::ExtFOp::create(rewriter, l, f32, a));
+          Value bits = vector::ExtractOp::create(rewriter, l, lhsBits,
+                                                 ArrayRef<int64_t>{i, 2 * p + half});
+          Value wideBits = arith::ShLIOp::create(
+              rewriter, l, arith::ExtUIOp::create(rewriter, l, rewriter.getI32Type(), bits),
+              sixteen);
+          Value a = arith::BitcastOp::create(rewriter, l, f32, wideBits);
+          Value aRow = vector::BroadcastOp::create(rewriter, l, rowType, a);
           Value b = half == 0 ? bHalves[p].first : bHalves[p].second;
           acc = vector::FMAOp::create(rewriter, l, aRow, b, acc);
         }

@@ -33,6 +33,22 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 if lit.util.pythonize_bool(config.llamac_sanitize):
     config.available_features.add("asan")
 
+# Artifacts compiled for a named AVX-512 chip (sapphirerapids) run only on a
+# CPU with its features; on others llama-run refuses them with one error
+# line. Tests that run one check whichever of the two this host gives,
+# with `%if avx512bf16 %{ ... %} %else %{ ... %}`.
+def host_cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+if {"avx512f", "avx512bw", "avx512vl", "avx512_bf16"} <= host_cpu_flags():
+    config.available_features.add("avx512bf16")
+
 # GPU code generation needs no GPU, only the vendor's compile-time pieces.
 # Tests that need them say REQUIRES and are reported UNSUPPORTED (never
 # passed silently) on machines without them.

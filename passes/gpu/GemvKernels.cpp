@@ -54,21 +54,49 @@ int64_t tokensPerBlock(int64_t tokens, int64_t verifyTokens) {
   return 1;
 }
 
+/// Rows one subgroup computes together, each loaded chunk of x feeding all
+/// of them. x is read from L1/L2 once per row otherwise: 4 bytes of it per
+/// 2 bytes of bf16 weight, per byte of int8 and per half byte of int4, more
+/// than the weights themselves, and the quantized GEMV was bound by it.
+/// Measured on an H200 (one Llama-2-7B-shaped layer and its head, decode
+/// tok/s and verify(6) ms against 1 row; bench/README.md, "On a GPU"):
+/// bf16 2 rows +2-3%, verify -20% (4 rows: worse); int8 4 rows +21-25%,
+/// verify -48% (2 rows: the same decode, verify -40%); int4 4 rows +88%
+/// with one token, but with several the accumulators of 4 rows x tokens
+/// and the unpacking spill (verify 1.7x slower), where 2 rows give -41%.
+/// Must divide every result's rows, so that a subgroup's rows lie in one
+/// weight; halved until it does.
+int64_t rowsPerSubgroup(ArrayRef<SmallVector<GpuWeight>> resultWeights, int64_t tokensInBlock) {
+  const GpuWeight &first = resultWeights.front().front();
+  int64_t wanted = 2;
+  if (first.isQuantized())
+    wanted = *first.kind == QuantKind::Int4 && tokensInBlock > 1 ? 2 : 4;
+  for (int64_t r = wanted; r > 1; r /= 2) {
+    bool divides = true;
+    for (const SmallVector<GpuWeight> &weights : resultWeights)
+      for (const GpuWeight &w : weights)
+        divides &= cast<ShapedType>(w.values.getType()).getDimSize(0) % r == 0;
+    if (divides)
+      return r;
+  }
+  return 1;
+}
+
 /// The fused RMSNorm of a GEMV: its weight g, and the op for eps.
 struct FusedNorm {
   RMSNormOp op;
   Value weight;
 };
 
-/// The dot products of row `row` of each weight with each of the rows
+/// The dot products of rows `rows` of each weight with each of the rows
 /// `xRows` of x, summed over the subgroup (every lane gets the totals), at
-/// index w * xRows.size() + t. Each loaded weight vector feeds every row of
+/// index (w * rows.size() + r) * xRows.size() + t. Each loaded weight vector feeds every row of
 /// x, and each loaded x vector every weight. With a fused norm, x is read as
 /// g∘x and each token's dot products are scaled by its inverse RMS.
 /// Quantized weights are dequantized in registers as they stream
 /// (WeightStream.h); an int8 row's scale multiplies its finished sums.
 SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeight> weights,
-                                ArrayRef<Value> xRows, Value row, Value lane,
+                                ArrayRef<Value> xRows, ArrayRef<Value> rows, Value lane,
                                 std::optional<FusedNorm> norm) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
@@ -119,7 +147,9 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
                                 b, loc, DenseElementsAttr::get(cast<VectorType>(accType),
                                                                b.getF32FloatAttr(0))))
                           : kb.f32(0);
-  size_t dots = weights.size() * xRows.size();
+  // One stream per weight and row, each with its own accumulator per token.
+  size_t streams = weights.size() * rows.size();
+  size_t dots = streams * xRows.size();
   // The dot products, then (with a norm) each token's Σx².
   SmallVector<Value> init(dots + (norm ? xRows.size() : 0), zero);
   Value start = arith::MulIOp::create(b, loc, lane, kb.index(width));
@@ -131,7 +161,8 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
         // time feeding all of them: only one token's activations are live.
         SmallVector<SmallVector<Value>> wv;
         for (const GpuWeight &w : weights)
-          wv.push_back(loadWeightStep(kb, w, steps, row, kk));
+          for (Value row : rows)
+            wv.push_back(loadWeightStep(kb, w, steps, row, kk));
         SmallVector<Value> columns, gs;
         for (int64_t c = 0; c < steps.chunks; ++c) {
           columns.push_back(
@@ -145,7 +176,7 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
               next[dots + t] = fma(xv, xv, next[dots + t]);
               xv = arith::MulFOp::create(b, loc, gs[c], xv);
             }
-            for (size_t i = 0; i < weights.size(); ++i) {
+            for (size_t i = 0; i < streams; ++i) {
               size_t slot = i * xRows.size() + t;
               next[slot] = fma(wv[i][c], xv, next[slot]);
             }
@@ -178,10 +209,12 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
     (void)loopUnrollByFactor(loop, unroll);
   // int8: each row's scale, once per dot product.
   for (auto [i, w] : llvm::enumerate(weights))
-    if (Value scale = rowScale(kb, w, row))
-      for (size_t t = 0; t < xRows.size(); ++t)
-        sums[i * xRows.size() + t] =
-            arith::MulFOp::create(b, loc, sums[i * xRows.size() + t], scale);
+    for (auto [r, row] : llvm::enumerate(rows))
+      if (Value scale = rowScale(kb, w, row))
+        for (size_t t = 0; t < xRows.size(); ++t) {
+          size_t slot = (i * rows.size() + r) * xRows.size() + t;
+          sums[slot] = arith::MulFOp::create(b, loc, sums[slot], scale);
+        }
   if (!norm)
     return sums;
   SmallVector<Value> inverse;
@@ -221,12 +254,27 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
   Value subgroup = kb.index(kb.target.subgroupSize);
   Value lane = arith::RemUIOp::create(b, loc, tid, subgroup);
   Value warp = arith::DivUIOp::create(b, loc, tid, subgroup);
-  Value row = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::x), kb.index(kRowsPerBlock)),
-      warp);
-  Value isLane0 = kb.cmp(arith::CmpIPredicate::eq, lane, kb.index(0));
   // The block's tokens; each reads its own row of x.
   int64_t block = tokensPerBlock(tokens, kb.verifyTokens);
+  // Each subgroup's consecutive rows: the first of them, and the others.
+  SmallVector<SmallVector<GpuWeight>> weightsOfResults;
+  for (unsigned i = 0; i < projection->getNumResults(); ++i)
+    weightsOfResults.push_back(resultWeights(i));
+  int64_t perSubgroup = rowsPerSubgroup(weightsOfResults, block);
+  Value row = arith::MulIOp::create(
+      b, loc,
+      arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::x), kb.index(kRowsPerBlock)),
+          warp),
+      kb.index(perSubgroup));
+  auto rowsFrom = [&](Value base) {
+    SmallVector<Value> rows{base};
+    for (int64_t r = 1; r < perSubgroup; ++r)
+      rows.push_back(arith::AddIOp::create(b, loc, base, kb.index(r)));
+    return rows;
+  };
+  Value isLane0 = kb.cmp(arith::CmpIPredicate::eq, lane, kb.index(0));
   Value first = arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::y), kb.index(block));
   SmallVector<Value> tokenIds;
   for (int64_t t = 0; t < block; ++t)
@@ -239,20 +287,25 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
     // One result: the gate's and up's sums of each row meet in SwiGLU.
     SmallVector<GpuWeight> gateAndUp = resultWeights(0);
     kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, row, kb.index(totalRows)), [&] {
-      SmallVector<Value> sums = subgroupDots(kb, x, gateAndUp, tokenIds, row, lane, fused);
+      SmallVector<Value> rows = rowsFrom(row);
+      SmallVector<Value> sums = subgroupDots(kb, x, gateAndUp, tokenIds, rows, lane, fused);
       kb.ifThen(isLane0, [&] {
-        for (int64_t t = 0; t < block; ++t) {
-          Value out = arith::MulFOp::create(b, loc, buildSilu(b, loc, sums[t]), sums[block + t]);
-          kb.storeF32(out, results[0], {tokenIds[t], row});
-        }
+        for (auto [r, outRow] : llvm::enumerate(rows))
+          for (int64_t t = 0; t < block; ++t) {
+            Value gate = sums[r * block + t];
+            Value up = sums[(perSubgroup + r) * block + t];
+            Value out = arith::MulFOp::create(b, loc, buildSilu(b, loc, gate), up);
+            kb.storeF32(out, results[0], {tokenIds[t], outRow});
+          }
       });
     });
   } else {
     Value residual;
     if (Value r = projection.getResidual())
       residual = operands.lookup(r);
-    // One weight per result. Each subgroup's row is uniform, so the branches
-    // never split a subgroup (the shuffles inside need every lane).
+    // One weight per result. Each subgroup's rows are uniform and lie in one
+    // result (rowsPerSubgroup divides each), so the branches never split a
+    // subgroup (the shuffles inside need every lane).
     int64_t firstRow = 0;
     for (auto [i, out] : llvm::enumerate(results)) {
       GpuWeight w = resultWeights(i).front();
@@ -261,23 +314,26 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
           b, loc, kb.cmp(arith::CmpIPredicate::uge, row, kb.index(firstRow)),
           kb.cmp(arith::CmpIPredicate::ult, row, kb.index(firstRow + rows)));
       kb.ifThen(inRange, [&, out = out, firstRow = firstRow] {
-        Value local = arith::SubIOp::create(b, loc, row, kb.index(firstRow));
-        SmallVector<Value> sums = subgroupDots(kb, x, {w}, tokenIds, local, lane, fused);
+        SmallVector<Value> locals =
+            rowsFrom(arith::SubIOp::create(b, loc, row, kb.index(firstRow)));
+        SmallVector<Value> sums = subgroupDots(kb, x, {w}, tokenIds, locals, lane, fused);
         kb.ifThen(isLane0, [&] {
-          for (int64_t t = 0; t < block; ++t) {
-            Value value = sums[t];
-            if (residual)
-              value = arith::AddFOp::create(b, loc, value,
-                                            kb.loadF32(residual, {tokenIds[t], local}));
-            kb.storeF32(value, out, {tokenIds[t], local});
-          }
+          for (auto [r, local] : llvm::enumerate(locals))
+            for (int64_t t = 0; t < block; ++t) {
+              Value value = sums[r * block + t];
+              if (residual)
+                value = arith::AddFOp::create(b, loc, value,
+                                              kb.loadF32(residual, {tokenIds[t], local}));
+              kb.storeF32(value, out, {tokenIds[t], local});
+            }
         });
       });
       firstRow += rows;
     }
   }
   GpuLaunchDims dims;
-  dims.grid = {(totalRows + kRowsPerBlock - 1) / kRowsPerBlock, tokens / block, 1};
+  int64_t rowsPerBlock = kRowsPerBlock * perSubgroup;
+  dims.grid = {(totalRows + rowsPerBlock - 1) / rowsPerBlock, tokens / block, 1};
   dims.block = {kb.target.subgroupSize * kRowsPerBlock, 1, 1};
   return dims;
 }

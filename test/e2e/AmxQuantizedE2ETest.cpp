@@ -75,6 +75,8 @@ protected:
     ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
     config = checkpoint->config;
     const AmxCase &c = GetParam();
+    if (std::string why = data::whyThisCpuCannotRun("bin-" + c.name); !why.empty())
+      GTEST_SKIP() << why;
     dequantized = data::dequantizedCopy(checkpoint->weights, c.scheme, c.group);
     model = data::loadStoriesArtifact("bin-" + c.name);
     ASSERT_TRUE(model);

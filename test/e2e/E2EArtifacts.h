@@ -12,7 +12,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <set>
+#include <sstream>
 #include <string>
 
 namespace llamac::testing {
@@ -26,6 +30,41 @@ inline std::shared_ptr<const Model> loadStoriesArtifact(const std::string &suffi
       Model::load(std::string(LLAMAC_E2E_DIR) + "/stories260K-" + suffix + ".llamac", options);
   EXPECT_TRUE(model.ok()) << model.status();
   return model.ok() ? *model : nullptr;
+}
+
+/// This CPU's feature flags, read from /proc/cpuinfo here rather than by
+/// the runtime whose choices the tests check.
+inline std::set<std::string> hostCpuFlags() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("flags", 0) == 0 && line.find(':') != std::string::npos) {
+      std::istringstream words(line.substr(line.find(':') + 1));
+      return {std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+    }
+  return {};
+}
+
+/// Why stories260K-<suffix> cannot run on this CPU, or "" if it can: an
+/// artifact compiled for a named chip (sapphirerapids) on a CPU without that
+/// chip's features (an AVX2-only EPYC). Then the load must fail with the one
+/// error that names them, and each named feature must be missing from
+/// /proc/cpuinfo; the caller skips, saying why.
+inline std::string whyThisCpuCannotRun(const std::string &suffix) {
+  const std::string marker = "was compiled for CPU features this machine lacks: ";
+  auto model = Model::load(std::string(LLAMAC_E2E_DIR) + "/stories260K-" + suffix + ".llamac");
+  std::string message(model.status().message());
+  size_t at = message.find(marker);
+  if (model.ok() || at == std::string::npos)
+    return "";
+  std::set<std::string> flags = hostCpuFlags();
+  std::istringstream missing(message.substr(at + marker.size()));
+  std::string feature;
+  while (std::getline(missing, feature, ',')) {
+    feature.erase(0, feature.find_first_not_of(' '));
+    EXPECT_EQ(flags.count(feature), 0u) << feature << " is in /proc/cpuinfo: " << message;
+  }
+  return message;
 }
 
 } // namespace llamac::testing

@@ -11,6 +11,7 @@
 #include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/hal/drivers/cpu/Amx.h"
+#include "test/e2e/E2EArtifacts.h"
 #include "test/reference/ReferenceModel.h"
 #include "test/unit/TestData.h"
 
@@ -220,6 +221,8 @@ protected:
 
   void SetUp() override {
     std::string name = GetParam();
+    if (std::string why = data::whyThisCpuCannotRun("bin-" + name); !why.empty())
+      GTEST_SKIP() << why;
     dtype = *parseDTypeName(name.substr(0, name.find('-')));
     auto checkpoint = importCheckpoint(data::stories260KBin());
     ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
@@ -354,6 +357,7 @@ TEST_P(NarrowWeightsE2E, LongPrefillsMatchTheReferencePass) {
 /// sapphirerapids one runs AMX only where this CPU and Linux allow it, and
 /// its AVX-512 kernels (no SIGILL) elsewhere. On Intel chips those take
 /// vdpbf16ps's sums as FMA pairs (docs/cpu-target.md), elsewhere vdpbf16ps.
+/// Widened weights run on this CPU's widest vectors: AVX-512 or AVX2.
 TEST_P(NarrowWeightsE2E, NamesThePrefillKernels) {
   std::string name = GetParam();
   const std::string &chip = session->model().artifact().target().chip;
@@ -361,12 +365,13 @@ TEST_P(NarrowWeightsE2E, NamesThePrefillKernels) {
                    chip == "graniterapids" || chip == "graniterapids-d" ||
                    chip == "diamondrapids";
   std::string bf16Kernels = intelChip ? "bf16-fma-pairs" : "vdpbf16ps";
+  std::string widest = data::hostCpuFlags().count("avx512f") ? "avx512" : "avx2";
   std::string expected = name == "bf16-amx-emulated" ? "amx-emulated"
                          : name == "bf16-amx"        ? (hal::cpu::amxUsable() ? "amx" : bf16Kernels)
-                         : name == "f16" || name == "bf16-widen" ? "avx512"
+                         : name == "f16" || name == "bf16-widen" ? widest
                                                                  : bf16Kernels;
   if (!bf16Dot && name == "bf16")
-    expected = "avx512";
+    expected = widest;
   EXPECT_EQ(session->model().prefillKernels(), expected);
 }
 

@@ -52,6 +52,10 @@
 // EMULATED: vector.load %arg1{{.*}} : memref<?x80xbf16, strided<[80, 1], offset: ?>>, vector<32xbf16>
 // EMULATED: vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
 // EMULATED: vector.shuffle {{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// A's elements widen as bits (no bf16 scalar for LLVM to round back through
+// __truncsfbf2 where the chip has no AVX-512 BF16).
+// EMULATED: vector.bitcast {{.*}} : vector<16x32xbf16> to vector<16x32xi16>
+// EMULATED: arith.shli {{.*}} : i32
 // EMULATED: vector.fma {{.*}} : vector<16xf32>
 // EMULATED-NOT: amx.
 func.func private @k_prefill(%x: memref<?x80xf32>, %w: memref<?x80xbf16, strided<[80, 1], offset: ?>>,

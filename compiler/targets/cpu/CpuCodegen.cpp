@@ -116,6 +116,10 @@ constexpr const char *kAmxFeatures = "+amx-tile,+amx-bf16,+amx-int8";
 /// not need the chip's AMX, so its cpu_features must not ask for it (a
 /// `--chip sapphirerapids --amx=off` artifact was refused on AVX-512 CPUs).
 constexpr const char *kNoAmxFeatures = "-amx-tile,-amx-bf16,-amx-int8";
+/// compiler-rt's builtins (Debian's libclang-rt-22-dev), linked into the
+/// kernel library of a chip without bf16 conversions.
+constexpr const char *kCompilerRtBuiltins =
+    "/usr/lib/llvm-22/lib/clang/22/lib/linux/libclang_rt.builtins-x86_64.a";
 
 /// Gives the AMX variants (`<kernel>_amx`) the chip's AMX features, which
 /// the rest of the library is compiled without.
@@ -224,6 +228,15 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
                      ((*tm)->getMCSubtargetInfo()->checkFeatures("+amx-tile") ? "not all of them"
                                                                               : "none"));
   bool amxNumerics = bf16Dot || options.intWeights;
+  // --amx=emulate checks the tiles on any CPU: on one without AVX-512 BF16
+  // (an AVX2-only EPYC) every other kernel takes vdpbf16ps's numerics as
+  // FMA pairs, plain f32 vector code, so that the artifact rounds its
+  // activations as the tiles do and runs where it was compiled.
+  if (options.amx == Amx::Emulate && !amxNumerics && options.bf16Dot == Bf16Dot::Auto) {
+    bf16Dot = true;
+    bf16DotFma = true;
+    amxNumerics = true;
+  }
   if ((options.amx == Amx::On || options.amx == Amx::Emulate) && !amxNumerics)
     return makeError("--amx=" + std::string(options.amx == Amx::On ? "on" : "emulate") +
                      " rounds activations to bf16 like --bf16-dot: it needs --bf16-dot on "
@@ -245,7 +258,13 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
       signatures[fn.getName().str()] = signature.str();
   });
 
-  for (const Phase &phase : getCpuKernelPhases(bf16Dot, intDot, amx, bf16DotFma)) {
+  // Without a conversion instruction LLVM rounds f32 to bf16 (a bf16 KV
+  // cache, bf16-rounded activations) by calling __truncsfbf2, which the
+  // kernel library cannot resolve where libgcc predates GCC 13 (Debian 12):
+  // such chips (AVX2 only) get the rounding as integer ops instead.
+  bool softBf16 = !(*tm)->getMCSubtargetInfo()->checkFeatures("+avx512bf16") &&
+                  !(*tm)->getMCSubtargetInfo()->checkFeatures("+avxneconvert");
+  for (const Phase &phase : getCpuKernelPhases(bf16Dot, intDot, amx, bf16DotFma, softBf16)) {
     PassManager pm(kernels.getContext());
     phase.build(pm);
     if (failed(pm.run(kernels)))
@@ -303,6 +322,17 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   std::string errMsg;
   llvm::SmallVector<llvm::StringRef> argv{*lld, "-shared", "--gc-sections",
                                          "-o", soPath, objPath};
+  // LLVM legalizes bf16 scalars on a chip without AVX-512 BF16 by promoting
+  // them to f32 and calling __truncsfbf2 to store them, which libgcc lacks
+  // before GCC 13 (Debian 12): the library takes it, and any other builtin
+  // its code calls, from compiler-rt's archive (only what it references).
+  if (softBf16) {
+    if (!llvm::sys::fs::exists(kCompilerRtBuiltins))
+      return makeError(std::string("compiler-rt's builtins of LLVM 22 not found at ") +
+                       kCompilerRtBuiltins + " (install libclang-rt-22-dev); '" +
+                       (*tm)->getTargetCPU() + "' has no bf16 conversion instruction and needs them");
+    argv.push_back(kCompilerRtBuiltins);
+  }
   if (llvm::sys::ExecuteAndWait(*lld, argv, std::nullopt, {}, 0, 0, &errMsg) != 0)
     return makeError("linking the kernel library failed: " + errMsg);
   auto so = llvm::MemoryBuffer::getFile(soPath);
