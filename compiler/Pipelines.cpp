@@ -94,7 +94,7 @@ void buildLlvmPipeline(OpPassManager &pm, const LlvmPipelineOptions &options) {
   vectorize.intDot = options.intDot;
   pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear(vectorize));
   if (options.softBf16)
-    addUpstream(pm, "func.func(arith-expand{include-bf16=true})");
+    pm.addNestedPass<func::FuncOp>(llama::createLlamaExpandBf16Conversions());
   // enable-x86vector lowers x86vector.avx512.dot (bf16 dot) to its intrinsic.
   // With AMX tiles, enable-amx lowers the tile ops to LLVM's AMX intrinsics;
   // tiles carried by loops become block arguments, which only the generic

@@ -94,8 +94,9 @@ struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
                                          "the tile ops as plain vector code: tests)"),
                           llvm::cl::init("off")};
   Option<bool> softBf16{*this, "soft-bf16",
-                        llvm::cl::desc("Round f32 to bf16 with integer ops (arith-expand's "
-                                       "include-bf16): chips without a conversion instruction "
+                        llvm::cl::desc("Round f32 to bf16 with integer ops "
+                                       "(llama-expand-bf16-conversions): chips without a "
+                                       "conversion instruction "
                                        "(avx512bf16, avxneconvert), where LLVM calls libgcc's "
                                        "__truncsfbf2, which GCC 12's libgcc lacks"),
                         llvm::cl::init(false)};

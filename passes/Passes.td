@@ -286,6 +286,19 @@ def LlamaEmulateAmx : Pass<"llama-emulate-amx", "::mlir::func::FuncOp"> {
   ];
 }
 
+def LlamaExpandBf16Conversions : Pass<"llama-expand-bf16-conversions", "::mlir::func::FuncOp"> {
+  let summary = "f32 <-> bf16 conversions as integer ops, for chips without bf16 instructions";
+  let description = [{
+    Rewrites `arith.truncf` to bf16 (round to nearest even, NaN kept quiet)
+    and `arith.extf` from bf16 (a 16-bit shift) as integer code on scalars
+    and vectors alike, and nothing else (MLIR's bf16 expansion patterns,
+    without the rest of `arith-expand`). On an AVX2-only CPU LLVM would
+    lower the rounding to calls of `__truncsfbf2`, which Debian 12's libgcc
+    lacks; the CPU llvm phase runs this pass there (`soft-bf16`).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"> {
   let summary = "Lower bufferized linear layers to vector-level loops that stream the weights";
   let description = [{

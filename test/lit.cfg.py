@@ -34,9 +34,10 @@ if lit.util.pythonize_bool(config.llamac_sanitize):
     config.available_features.add("asan")
 
 # Artifacts compiled for a named AVX-512 chip (sapphirerapids) run only on a
-# CPU with its features; on others llama-run refuses them with one error
-# line. Tests that run one check whichever of the two this host gives,
-# with `%if avx512bf16 %{ ... %} %else %{ ... %}`.
+# CPU with its features (below: those an AVX2-only EPYC lacks); on others
+# llama-run refuses them with one error line. Tests that run one check
+# whichever of the two this host gives, with
+# `%if avx512bf16 %{ ... %} %else %{ ... %}`.
 def host_cpu_flags():
     try:
         with open("/proc/cpuinfo") as cpuinfo:
@@ -46,7 +47,8 @@ def host_cpu_flags():
     except OSError:
         pass
     return set()
-if {"avx512f", "avx512bw", "avx512vl", "avx512_bf16"} <= host_cpu_flags():
+if {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx512_vnni",
+    "avx512_bf16"} <= host_cpu_flags():
     config.available_features.add("avx512bf16")
 
 # GPU code generation needs no GPU, only the vendor's compile-time pieces.

@@ -8,12 +8,13 @@
 // RUN: not llama-opt %s --split-input-file --llama-lower-to-gpu=target=nvvm 2>&1 | FileCheck %s --check-prefix=BAD
 
 // int8: a warp's lanes each load 16 bytes of the row, converted to f32 and
-// multiplied with 16 activations; K = 2048 is 4 steps, unrolled (four loads
-// in flight); the row's bf16 scale multiplies the reduced sum once, before
-// the residual.
+// multiplied with 16 activations; each subgroup computes 4 rows, sharing
+// each loaded chunk of x (so 16 rows a block); K = 2048 is 4 steps,
+// unrolled (four loads in flight per row); the row's bf16 scale multiplies
+// the reduced sum once, before the residual.
 // NVVM-LABEL: gpu.func @q_int8_linear(
 // NVVM-SAME: memref<128x2048xi8>, %{{.*}}: memref<128xbf16>
-// NVVM-SAME: known_block_size = array<i32: 128, 1, 1>, llamac.grid = array<i64: 32, 1, 1>
+// NVVM-SAME: known_block_size = array<i32: 128, 1, 1>, llamac.grid = array<i64: 8, 1, 1>
 // NVVM-NOT: workgroup
 // NVVM: scf.for
 // NVVM-COUNT-4: vector.load %arg1[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<128x2048xi8>, vector<16xi8>
@@ -28,7 +29,7 @@
 // NVVM: arith.addf %[[SCALED]]
 // NVVM: memref.store
 // ROCDL-LABEL: gpu.func @q_int8_linear(
-// ROCDL-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 32, 1, 1>
+// ROCDL-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 8, 1, 1>
 // ROCDL: scf.for %{{.*}} = %{{.*}} to %c2048 step %c1024
 // ROCDL: vector.load %arg1{{.*}} : memref<128x2048xi8>, vector<16xi8>
 // ROCDL: arith.sitofp %{{.*}} : vector<16xi8> to vector<16xf32>
@@ -39,10 +40,12 @@
 // columns 0-15 and its high nibbles (shift) 16-31, both as four 32-bit
 // words; each half is widened through the f32 mantissa to q - 8 (or'ed
 // into 2^23, 2^23 + 8 subtracted) and dequantized with one fma by the
-// group's scale and zero. The products fold into 4-lane accumulators.
+// group's scale and zero. The products fold into 4-lane accumulators: 4
+// rows per subgroup (one token) and x².
 // NVVM-LABEL: gpu.func @q_int4_norm_linear_group(
+// NVVM-SAME: llamac.grid = array<i64: 8, 1, 1>
 // NVVM-NOT: workgroup
-// NVVM: scf.for %[[K:.*]] = %{{.*}} to %c256 step %c1024 iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>)
+// NVVM: scf.for %[[K:.*]] = %{{.*}} to %c256 step %c1024 iter_args({{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
 // NVVM: %[[HALF:.*]] = arith.divui %[[K]], %c2
 // NVVM: %[[BYTES:.*]] = vector.load %arg2[%{{.*}}, %[[HALF]]] {alignment = 16 : i64} : memref<64x128xi8>, vector<16xi8>
 // NVVM: %[[GROUP:.*]] = arith.divui %[[K]], %c64
@@ -71,9 +74,10 @@
 // ROCDL: vector.load %arg2{{.*}} : memref<64x128xi8>, vector<16xi8>
 
 // int4 over 172 columns (not whole blocks): one column per lane, byte
-// 16·(k/32) + k%16 shifted by 4·((k%32)/16); 8 tokens in blocks of 4.
+// 16·(k/32) + k%16 shifted by 4·((k%32)/16); 8 tokens in blocks of 4, 2
+// rows per subgroup (4 rows x 4 tokens of int4 would spill).
 // NVVM-LABEL: gpu.func @q_int4_gated_linear(
-// NVVM-SAME: llamac.grid = array<i64: 16, 2, 1>
+// NVVM-SAME: llamac.grid = array<i64: 8, 2, 1>
 // NVVM: scf.for %[[K:.*]] = %{{.*}} to %c172 step %c32
 // NVVM: %[[BLOCK:.*]] = arith.divui %[[K]], %c32
 // NVVM: %[[COL:.*]] = arith.remui %[[K]], %c16
@@ -110,7 +114,7 @@
 // ROCDL: amdgpu.mfma
 // ROCDL: memref.load %arg2{{.*}} : memref<64xbf16>
 // GEMV-LABEL: gpu.func @q_int8_prefill(
-// GEMV-SAME: llamac.grid = array<i64: 16, 8, 1>
+// GEMV-SAME: llamac.grid = array<i64: 4, 8, 1>
 // GEMV-NOT: nvvm.mma.sync
 // GEMV: vector.load %arg1{{.*}} : memref<64x64xi8>, vector<16xi8>
 // GEMV-NOT: nvvm.mma.sync

@@ -6,16 +6,24 @@
 
 // The kernels of Inputs/kernels.mlir, one gpu.func each, on memrefs, with the
 // static grid and block the runtime launches them with. Warps are 32 lanes,
-// waves 64; a GEMV block holds 4 subgroups (one output feature each).
+// waves 64; a GEMV block holds 4 subgroups, each computing 2 consecutive
+// output features of float weights (each loaded chunk of x feeds both), so
+// a block covers 8 rows.
 
 // NVVM: module attributes {gpu.container_module}
 // NVVM: gpu.module @llamac_kernels
 // NVVM: gpu.func @k_linear(%{{.*}}: memref<1x256xf32>, %{{.*}}: memref<128x256xbf16>, %{{.*}}: memref<1x128xf32>, %{{.*}}: memref<1x128xf32>) kernel
-// NVVM-SAME: known_block_size = array<i32: 128, 1, 1>, llamac.grid = array<i64: 32, 1, 1>
-// 16 bytes of weights and 32 of activations per lane and step, widened to f32.
-// NVVM: vector.load {{.*}} : memref<1x256xf32>, vector<8xf32>
+// NVVM-SAME: known_block_size = array<i32: 128, 1, 1>, llamac.grid = array<i64: 16, 1, 1>
+// 16 bytes of weights per row and 32 of activations per lane and step: both
+// rows' weights first, widened to f32, then x once for both, into 4-lane
+// accumulators (one per row).
+// NVVM: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>)
 // NVVM: vector.load {{.*}} : memref<128x256xbf16>, vector<8xbf16>
 // NVVM: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
+// NVVM: vector.load {{.*}} : memref<128x256xbf16>, vector<8xbf16>
+// NVVM: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
+// NVVM: vector.load {{.*}} : memref<1x256xf32>, vector<8xf32>
+// NVVM-NOT: vector.load
 // NVVM: vector.fma
 // NVVM: gpu.shuffle  xor {{.*}}, %c16_i32, %c32_i32
 // NVVM: gpu.shuffle  xor {{.*}}, %c1_i32, %c32_i32
@@ -24,21 +32,22 @@
 // NVVM: memref.store {{.*}}, %arg3
 
 // ROCDL: gpu.func @k_linear({{.*}}) kernel
-// ROCDL-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 32, 1, 1>
+// ROCDL-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 16, 1, 1>
 // ROCDL: gpu.shuffle  xor {{.*}}, %c32_i32, %c64_i32
 // ROCDL: gpu.shuffle  xor {{.*}}, %c1_i32, %c64_i32
 
 // The group's grid spans 64 + 32 + 32 rows; each weight has its own branch.
 // NVVM: gpu.func @k_linear_group
-// NVVM-SAME: llamac.grid = array<i64: 32, 1, 1>
+// NVVM-SAME: llamac.grid = array<i64: 16, 1, 1>
 // NVVM-COUNT-3: vector.load {{.*}} : memref<{{64|32}}x64xf32>, vector<4xf32>
 
 // Both tokens in one block, sharing each weight load; 172 bf16 columns are
 // not whole 16-byte loads, so lanes take one element at a time: gate and up
-// for 2 tokens are 4 sums in the same loop, and lane 0 stores both tokens.
+// for 2 rows and 2 tokens are 8 sums in the same loop, and lane 0 stores
+// both tokens of both rows.
 // NVVM: gpu.func @k_gated_linear
-// NVVM-SAME: llamac.grid = array<i64: 16, 1, 1>
-// NVVM: scf.for {{.*}} -> (f32, f32, f32, f32)
+// NVVM-SAME: llamac.grid = array<i64: 8, 1, 1>
+// NVVM: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32)
 // NVVM-NOT: vector.load
 // NVVM: math.exp
 // NVVM: memref.store {{.*}} : memref<2x64xf32>
@@ -91,16 +100,19 @@
 // Fused RMSNorm, with no pass of its own: each subgroup reads g∘x as it
 // streams its weight row, sums x² in the same loop, and scales its dot
 // product by rsqrt(Σx²/dim + eps) at the end. No shared memory, no barrier.
+// Two rows per subgroup: their weights, then g and x once for both, x² into
+// its own accumulator, g∘x into each row's.
 // NVVM: gpu.func @k_norm_linear_group(%{{[^)]*}}) kernel attributes
-// NVVM-SAME: llamac.grid = array<i64: 96, 1, 1>
+// NVVM-SAME: llamac.grid = array<i64: 48, 1, 1>
 // NVVM-NOT: gpu.barrier
-// NVVM: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// NVVM: scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// NVVM-COUNT-2: vector.load {{.*}} : memref<256x256xbf16>, vector<8xbf16>
 // NVVM: vector.load %arg1[{{.*}}] {{.*}} : memref<256xbf16>, vector<8xbf16>
 // NVVM: %[[X:.*]] = vector.load %arg0[{{.*}}] {{.*}} : memref<1x256xf32>, vector<8xf32>
-// NVVM: vector.fma %[[X]], %[[X]]
+// NVVM: vector.fma
 // NVVM: %[[GX:.*]] = arith.mulf %{{.*}}, %[[X]] : vector<8xf32>
-// NVVM: %[[W:.*]] = vector.load {{.*}} : memref<256x256xbf16>, vector<8xbf16>
-// NVVM: vector.fma %{{.*}}, %[[GX]]
+// NVVM: vector.extract_strided_slice %[[GX]]
+// NVVM: vector.fma
 // NVVM-NOT: gpu.barrier
 // NVVM: math.rsqrt
 // NVVM-NOT: gpu.barrier
@@ -137,10 +149,10 @@
 // Prefill token blocks: 8 tokens (fewer than a matrix-unit tile) take
 // blocks of 4 (grid y = 2), also with a fused norm at dim 4096 (no row is staged, so no shared
 // memory bounds the block): every weight load feeds the 4 tokens, each with
-// its own Σx² and scale.
+// its own Σx² and scale: 2 rows x 4 tokens of sums and 4 of Σx².
 // NVVM: gpu.func @k_norm_linear_prefill(%{{[^)]*}}) kernel attributes
-// NVVM-SAME: llamac.grid = array<i64: 16, 2, 1>
-// NVVM: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// NVVM-SAME: llamac.grid = array<i64: 8, 2, 1>
+// NVVM: %{{.*}}:12 = scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
 // NVVM: vector.load {{.*}} : memref<64x4096xbf16>, vector<8xbf16>
 // NVVM-COUNT-4: vector.fma
 // NVVM-COUNT-4: math.rsqrt
@@ -148,7 +160,7 @@
 // 6 tokens take blocks of 2 (grid y = 3): token ids 2y and 2y + 1, each
 // with its own residual row and output row.
 // NVVM: gpu.func @k_linear_residual_prefill
-// NVVM-SAME: llamac.grid = array<i64: 16, 3, 1>
+// NVVM-SAME: llamac.grid = array<i64: 8, 3, 1>
 // NVVM: %[[BASE:[0-9]+]] = arith.muli %block_id_y, %c2
 // NVVM: %[[FIRST:[0-9]+]] = arith.addi %[[BASE]], %c0
 // NVVM: %[[SECOND:[0-9]+]] = arith.addi %[[BASE]], %c1
@@ -194,21 +206,21 @@
 // NVVM: memref.load %arg2
 // NVVM: memref.store {{.*}}, %arg3
 // A verify kernel (llama.rows_match_step) computes each row as decode does:
-// the GEMV (24 blocks of 4 rows, 8 token blocks of 4), never the matrix
+// the GEMV (12 blocks of 8 rows, 8 token blocks of 4), never the matrix
 // units, whose bf16 rounding of the activations decode does not do.
 // NVVM: gpu.func @k_verify_gated_linear
-// NVVM-SAME: llamac.grid = array<i64: 24, 8, 1>
+// NVVM-SAME: llamac.grid = array<i64: 12, 8, 1>
 // NVVM-NOT: nvvm.mma.sync
 // NVVM: gpu.shuffle  xor
 // NVVM-NOT: nvvm.mma.sync
 // NVVM: gpu.return
 // f32 weights, or a depth of 172, stay GEMVs (blocks of 4 tokens).
 // NVVM: gpu.func @k_prefill_f32_weights
-// NVVM-SAME: llamac.grid = array<i64: 16, 8, 1>
+// NVVM-SAME: llamac.grid = array<i64: 8, 8, 1>
 // NVVM-NOT: nvvm.mma.sync
 // NVVM: gpu.shuffle  xor
 // NVVM: gpu.func @k_prefill_odd_depth
-// NVVM-SAME: llamac.grid = array<i64: 16, 8, 1>
+// NVVM-SAME: llamac.grid = array<i64: 8, 8, 1>
 // NVVM-NOT: nvvm.mma.sync
 // NVVM: gpu.shuffle  xor
 
@@ -233,16 +245,16 @@
 // ROCDL: gpu.shuffle  xor
 
 // A long decode row: the GEMV loop is unrolled by 4 (16 steps per lane), so
-// each lane has four 16-byte weight loads in flight.
+// each lane has four steps of 16-byte weight loads in flight, of both rows.
 // NVVM: gpu.func @k_linear_unrolled
 // NVVM: scf.for
-// NVVM-COUNT-4: vector.load %arg1{{.*}} : memref<64x4096xbf16>, vector<8xbf16>
+// NVVM-COUNT-8: vector.load %arg1{{.*}} : memref<64x4096xbf16>, vector<8xbf16>
 // NVVM: scf.yield
 
 // Without the matrix units (llamac --bf16-dot off) prefill stays a GEMV.
 // GEMV-NOT: nvvm.mma.sync
 // GEMV: gpu.func @k_mma_norm_linear_group
-// GEMV-SAME: llamac.grid = array<i64: 98, 10, 1>
+// GEMV-SAME: llamac.grid = array<i64: 49, 10, 1>
 // GEMV-NOT: nvvm.mma.sync
 
 // BAD: unknown GPU target 'spirv' (nvvm | rocdl)

@@ -9,12 +9,14 @@
 
 // CHECK-NOT: ds_write
 // int8: 16 signed bytes per lane (global_load_dwordx4), converted by byte
-// (SDWA selects each), packed f32 fmas; the bf16 scale one ushort load.
+// (SDWA selects each), packed f32 fmas; the bf16 scales of a subgroup's 4
+// rows one 8-byte load, each widened by a shift or a mask.
 // CHECK: q_int8_linear:
 // CHECK-SAME: global_load_dwordx4
 // CHECK-SAME: v_cvt_f32_i32_sdwa
 // CHECK-SAME: v_pk_fma_f32
-// CHECK-SAME: global_load_ushort
+// CHECK-SAME: global_load_dwordx2
+// CHECK-SAME: v_and_b32_e32 v{{[0-9]+}}, 0xffff0000
 // int4: nibbles by mask and bit-field extract, each converted from its byte.
 // CHECK: q_int4_norm_linear_group:
 // CHECK-SAME: global_load_dwordx4
