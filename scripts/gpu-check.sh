@@ -152,19 +152,24 @@ cpu_tokens() {
   if compiling; then tokens "$2" cpu | tee "$WORK/$1.cpu-tokens"; else cat "$WORK/$1.cpu-tokens"; fi
 }
 
+# Says whether `name`'s cuda tokens ($3) are the cpu's ($2); fails if not.
+same_tokens() {
+  if [ "$2" != "$3" ]; then
+    fail "$1: cuda tokens differ from cpu tokens"
+    echo "cpu:  $2" >&2
+    echo "cuda: $3" >&2
+  else
+    echo "$1 identical: $(echo "$2" | tr ',' '\n' | wc -l) tokens"
+  fi
+}
+
 CPU_ART="$WORK/stories260K-cpu.llamac"
 compiling && compile models/stories260K/stories260K.bin -o "$CPU_ART" --quiet
 CPU_TOKENS=$(cpu_tokens stories260K "$CPU_ART")
 if checking; then
   echo "== stories260K: greedy tokens, cpu vs cuda"
   GPU_TOKENS=$(tokens "$S260" cuda) || true
-  if [ "$CPU_TOKENS" != "$GPU_TOKENS" ]; then
-    fail "cuda tokens differ from cpu tokens"
-    echo "cpu:  $CPU_TOKENS" >&2
-    echo "cuda: $GPU_TOKENS" >&2
-  else
-    echo "identical: $(echo "$CPU_TOKENS" | tr ',' '\n' | wc -l) tokens"
-  fi
+  same_tokens stories260K "$CPU_TOKENS" "$GPU_TOKENS"
 
   echo "== stories260K bf16: speculative greedy tokens (verify, a graph) = plain greedy on cuda"
   spec_tokens() { tool llama-run "$S260_BF16" --device cuda --prompt "$PROMPT" --max-new-tokens 200 \
@@ -197,13 +202,7 @@ for scheme in "int8" "int4 --group-size 32" "int4 --group-size 128"; do
   Q_CPU=$(cpu_tokens "stories260K-$name" "$WORK/stories260K-$name-cpu.llamac")
   if checking; then
     Q_GPU=$(tokens "$WORK/stories260K-$name-$CHIP.llamac" cuda) || true
-    if [ "$Q_CPU" != "$Q_GPU" ]; then
-      fail "$name: cuda tokens differ from cpu tokens"
-      echo "cpu:  $Q_CPU" >&2
-      echo "cuda: $Q_GPU" >&2
-    else
-      echo "$name identical: $(echo "$Q_CPU" | tr ',' '\n' | wc -l) tokens"
-    fi
+    same_tokens "$name" "$Q_CPU" "$Q_GPU"
   fi
 done
 
