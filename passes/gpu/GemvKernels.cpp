@@ -243,12 +243,13 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
 
   // Output features of each result, laid end to end along grid x.
   int64_t totalRows = projection.getOutputFeatures();
-  auto resultWeights = [&](unsigned result) {
-    SmallVector<GpuWeight> weights;
-    for (Value w : projection.getResultWeights(result))
-      weights.push_back(GpuWeight::lookup(w, operands));
-    return weights;
-  };
+  // Each result's weights, as the kernel reads them.
+  SmallVector<SmallVector<GpuWeight>> resultWeights;
+  for (unsigned i = 0; i < projection->getNumResults(); ++i) {
+    resultWeights.emplace_back();
+    for (Value w : projection.getResultWeights(i))
+      resultWeights.back().push_back(GpuWeight::lookup(w, operands));
+  }
 
   Value tid = kb.threadId(gpu::Dimension::x);
   Value subgroup = kb.index(kb.target.subgroupSize);
@@ -257,10 +258,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
   // The block's tokens; each reads its own row of x.
   int64_t block = tokensPerBlock(tokens, kb.verifyTokens);
   // Each subgroup's consecutive rows: the first of them, and the others.
-  SmallVector<SmallVector<GpuWeight>> weightsOfResults;
-  for (unsigned i = 0; i < projection->getNumResults(); ++i)
-    weightsOfResults.push_back(resultWeights(i));
-  int64_t perSubgroup = rowsPerSubgroup(weightsOfResults, block);
+  int64_t perSubgroup = rowsPerSubgroup(resultWeights, block);
   Value row = arith::MulIOp::create(
       b, loc,
       arith::AddIOp::create(
@@ -285,7 +283,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
 
   if (projection.getEpilogue() == ProjectionEpilogue::SwiGLU) {
     // One result: the gate's and up's sums of each row meet in SwiGLU.
-    SmallVector<GpuWeight> gateAndUp = resultWeights(0);
+    ArrayRef<GpuWeight> gateAndUp = resultWeights[0];
     kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, row, kb.index(totalRows)), [&] {
       SmallVector<Value> rows = rowsFrom(row);
       SmallVector<Value> sums = subgroupDots(kb, x, gateAndUp, tokenIds, rows, lane, fused);
@@ -308,7 +306,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
     // subgroup (the shuffles inside need every lane).
     int64_t firstRow = 0;
     for (auto [i, out] : llvm::enumerate(results)) {
-      GpuWeight w = resultWeights(i).front();
+      const GpuWeight &w = resultWeights[i].front();
       int64_t rows = w.rows();
       Value inRange = arith::AndIOp::create(
           b, loc, kb.cmp(arith::CmpIPredicate::uge, row, kb.index(firstRow)),

@@ -330,7 +330,8 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
     if (!llvm::sys::fs::exists(kCompilerRtBuiltins))
       return makeError(std::string("compiler-rt's builtins of LLVM 22 not found at ") +
                        kCompilerRtBuiltins + " (install libclang-rt-22-dev); '" +
-                       (*tm)->getTargetCPU() + "' has no bf16 conversion instruction and needs them");
+                       (*tm)->getTargetCPU() +
+                       "' has no bf16 conversion instruction and needs them");
     argv.push_back(kCompilerRtBuiltins);
   }
   if (llvm::sys::ExecuteAndWait(*lld, argv, std::nullopt, {}, 0, 0, &errMsg) != 0)
