@@ -118,6 +118,7 @@ void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options) {
   llama::LlamaLowerToGpuOptions lower;
   lower.target = options.target;
   lower.bf16MatrixUnits = options.bf16MatrixUnits;
+  lower.gemvSplitK = options.gemvSplitK;
   pm.addPass(llama::createLlamaLowerToGpu(lower));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -110,6 +110,10 @@ struct GpuPipelineOptions : mlir::PassPipelineOptions<GpuPipelineOptions> {
       *this, "bf16-matrix-units",
       llvm::cl::desc("Prefill projections of bf16 weights on the matrix units"),
       llvm::cl::init(true)};
+  Option<bool> gemvSplitK{
+      *this, "gemv-split-k",
+      llvm::cl::desc("GEMV blocks whose subgroups share their rows and split the columns"),
+      llvm::cl::init(false)};
 };
 
 /// Options of the gpu-llvm phase.

@@ -30,6 +30,11 @@ struct GpuTargetInfo {
   /// of it on NVIDIA's SMs, full rate for bytes on AMD's), so that quantized
   /// weights are widened through the f32 mantissa instead (WeightStream.cpp).
   bool slowIntToFloat = false;
+  /// Whether a GEMV block's subgroups share their rows and split each row's
+  /// columns (more subgroups in flight per weight byte, a shared-memory sum
+  /// at the end) instead of each taking rows of its own (GemvKernels.cpp);
+  /// set by the pass option until a GPU measurement picks one.
+  bool gemvSplitK = false;
 };
 
 /// The gpu.module that llama-lower-to-gpu fills with the kernels of every

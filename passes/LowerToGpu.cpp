@@ -253,6 +253,7 @@ struct LlamaLowerToGpuPass : llama::impl::LlamaLowerToGpuBase<LlamaLowerToGpuPas
       return signalPassFailure();
     }
     info->bf16MatrixUnits = bf16MatrixUnits;
+    info->gemvSplitK = gemvSplitK;
     SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
     OpBuilder b(&getContext());
     b.setInsertionPointToEnd(module.getBody());

@@ -410,7 +410,10 @@ def LlamaLowerToGpu : Pass<"llama-lower-to-gpu", "::mlir::ModuleOp"> {
   let options = [
     Option<"target", "target", "std::string", "\"nvvm\"", "nvvm | rocdl">,
     Option<"bf16MatrixUnits", "bf16-matrix-units", "bool", "true",
-           "Prefill projections of bf16 weights on the matrix units, activations rounded to bf16">
+           "Prefill projections of bf16 weights on the matrix units, activations rounded to bf16">,
+    Option<"gemvSplitK", "gemv-split-k", "bool", "false",
+           "GEMV blocks whose 4 subgroups share their rows and split each row's columns, "
+           "their sums meeting in shared memory (default: each subgroup its own rows)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -19,7 +19,9 @@
 #      for nvvm and runs `llama-run bench --device cuda`, then the same
 #      model quantized to int8 and int4 (G = 128): decode tok/s and the share
 #      of the measured read bandwidth, counting the bytes a decode step
-#      actually reads (quantized values, scales, zeros: bench's weight_bytes).
+#      actually reads (quantized values, scales, zeros: bench's weight_bytes);
+#      with --gemv "rows split-k", each of them in both GEMV shapes
+#      (llamac --gpu-gemv), benched in the same run.
 #
 # A GPU machine without MLIR (a lent one often has only the CUDA driver and
 # toolkit) runs the check in two halves:
@@ -34,7 +36,8 @@
 # A failed check is reported and the others still run; the exit status is 1
 # if any failed.
 # Usage: scripts/gpu-check.sh [--preset llama-2-7b] [--work DIR] [--skip-bench] [--skip-checks]
-#                             [--tp N] [--prepare DIR [--chip sm_NN] | --from DIR]
+#                             [--tp N] [--gemv "rows split-k"]
+#                             [--prepare DIR [--chip sm_NN] | --from DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +49,7 @@ TP=0
 MODE=all
 BUNDLE=
 CHIP=
+GEMVS=rows
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) PRESET=$2; shift 2 ;;
@@ -56,6 +60,7 @@ while [ $# -gt 0 ]; do
     --prepare) MODE=prepare; BUNDLE=$2; shift 2 ;;
     --from) MODE=from; BUNDLE=$2; shift 2 ;;
     --chip) CHIP=$2; shift 2 ;;
+    --gemv) GEMVS=$2; shift 2 ;;
     *) echo "error: unknown flag '$1'" >&2; exit 2 ;;
   esac
 done
@@ -206,6 +211,24 @@ for scheme in "int8" "int4 --group-size 32" "int4 --group-size 128"; do
   fi
 done
 
+# The split-K GEMV shape (--gemv with split-k): the same greedy tokens.
+if [[ " $GEMVS " == *" split-k "* ]]; then
+  checking && echo "== stories260K with --gpu-gemv split-k: greedy tokens, cpu vs cuda"
+  for scheme in "f32" "int4 --group-size 32"; do
+    name=$(echo "$scheme" | tr -d ' -' | sed 's/groupsize/-g/')
+    if [ "$name" = f32 ]; then flags=(); ref=stories260K; else read -ra flags <<<"--quantize $scheme"; ref=stories260K-$name; fi
+    art="$WORK/stories260K-$name-split-k-$CHIP.llamac"
+    if compiling; then
+      compile models/stories260K/stories260K.bin -o "$art" "${flags[@]}" --gpu-gemv split-k \
+        --target nvvm --chip "$CHIP" --cuda-toolkit "$CUDA_HOME" --quiet
+    fi
+    if checking; then
+      SPLIT_GPU=$(tokens "$art" cuda) || true
+      same_tokens "$name split-k" "$(cat "$WORK/$ref.cpu-tokens")" "$SPLIT_GPU"
+    fi
+  done
+fi
+
 if [ "$TP" != 0 ]; then
   TP_ART="$WORK/stories260K-tp$TP-$CHIP.llamac"
   if compiling; then
@@ -252,9 +275,11 @@ s = r.get("stats", r)
 def med(k):
     v = s.get(k)
     return v.get("median", v) if isinstance(v, dict) else v
-print("%s: decode %.1f tok/s, %.1f GB/s of %.1f GB/s measured (%.1f%%), %d bytes/step, prefill128 %.0f tok/s" % (
+verify = s.get("verify") or {}
+print("%s: decode %.1f tok/s, %.1f GB/s of %.1f GB/s measured (%.1f%%), %d bytes/step, prefill128 %.0f tok/s, verify(%s) %.2f ms" % (
     sys.argv[1], med("decode_tokens_per_s"), med("decode_gbytes_per_s"), med("measured_read_gbytes_per_s"),
-    100 * s["bandwidth_fraction"], s["weight_bytes"], med("prefill_tokens_per_s")))' "$2"
+    100 * s["bandwidth_fraction"], s["weight_bytes"], med("prefill_tokens_per_s"),
+    verify.get("tokens", "-"), verify.get("ms", float("nan"))))' "$2"
 }
 
 # The big model `name` compiled with the given flags: written where it is
@@ -284,9 +309,19 @@ if [ "$BENCH" = 1 ]; then
     build/bin/llamac synth --preset "$PRESET" --dtype bf16 --seed 1 -o "$SYNTH"
   fi
   ROWS=()
-  for scheme in "bf16" "int8" "int4 --group-size 128"; do
-    name=$(echo "$scheme" | tr -d ' -' | sed 's/groupsize/-g/')
-    if [ "$name" = bf16 ]; then flags=(--dtype bf16); else read -ra flags <<<"--quantize $scheme"; fi
+  for variant in $(for scheme in bf16 int8 int4-g128; do for gemv in $GEMVS; do echo "$scheme:$gemv"; done; done); do
+    scheme=${variant%%:*} gemv=${variant#*:}
+    case "$gemv" in
+      rows) name=$scheme ;;
+      split-k) name=$scheme-$gemv ;;
+      *) echo "error: unknown --gemv shape '$gemv' (rows, split-k)" >&2; exit 2 ;;
+    esac
+    case "$scheme" in
+      bf16) flags=(--dtype bf16) ;;
+      int8) flags=(--quantize int8) ;;
+      int4-g128) flags=(--quantize int4 --group-size 128) ;;
+    esac
+    flags+=(--gpu-gemv "$gemv")
     BIG=$(big_artifact "$PRESET-$name-$CHIP" "${flags[@]}")
     running || continue
     echo "== $PRESET $name on cuda: llama-run bench (decode bandwidth counting the bytes read)"

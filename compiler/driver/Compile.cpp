@@ -142,6 +142,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (gpu)
     if (llvm::Error err = checkGpuChip(options.target, chip))
       return err;
+  if (options.gpuGemv != "rows" && options.gpuGemv != "split-k")
+    return makeError("unknown --gpu-gemv '" + options.gpuGemv + "' (one of: rows, split-k)");
+  if (!gpu && options.gpuGemv != "rows")
+    return makeError("--gpu-gemv=" + options.gpuGemv + " is for the nvvm and rocdl targets");
   if (gpu && options.bf16Dot == "on" && !hasBf16MatrixUnits(options.target, chip))
     return makeError("--bf16-dot=on needs a chip with bf16 matrix units (sm_80 and later, "
                      "gfx90a, gfx94x); '" + chip + "' has none");
@@ -457,6 +461,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     // rounded to bf16 as on the CPU's vdpbf16ps path; decode stays f32.
     codegen.bf16MatrixUnits = (dtype == DType::BF16 || quantize != "none") &&
                               *bf16Dot != Bf16Dot::Off && hasBf16MatrixUnits(options.target, chip);
+    codegen.gemvSplitK = options.gpuGemv == "split-k";
     codegen.afterPhase = dumpIf;
     // The kernel functions' signatures, read before lowering rewrites them.
     std::map<std::string, std::string> functionSignatures;

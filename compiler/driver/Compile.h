@@ -38,6 +38,9 @@ struct CompileOptions {
   /// has the AMX features they need (auto: when the chip has them); emulate: the prefill kernels are AMX tile loops
   /// run as plain vector code (tests).
   std::string amx = "auto";
+  /// GPU targets: rows (each subgroup of a GEMV block its own rows) |
+  /// split-k (the block's subgroups share rows and split the columns).
+  std::string gpuGemv = "rows";
   std::string kvDtype;        ///< f32 | bf16 | f16; empty = the weights' dtype
   /// none | int8 | int4 | int4-gptq (docs/quantization.md).
   std::string quantize = "none";

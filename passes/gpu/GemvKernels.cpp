@@ -1,10 +1,13 @@
 //===- GemvKernels.cpp - projections as subgroup GEMV kernels -------------===//
 //
 // Batch-1 decode is memory-bound: every weight must be streamed once at full
-// width. One subgroup per output feature keeps each lane on contiguous
-// 16-byte loads of its weight row; the lanes' partial sums meet in a shuffle
-// butterfly, not in shared memory. A block holds kRowsPerBlock subgroups so
-// that an SM keeps enough loads in flight. Prefill runs the same kernel with
+// width. A subgroup streams a few consecutive rows, each lane on contiguous
+// 16-byte loads; the lanes' partial sums meet in a shuffle butterfly. A
+// block holds kSubgroupsPerBlock subgroups, each on rows of its own (the
+// default, measured), or with gemv-split-k all on the same rows, each taking
+// every fourth step of them and the sums meeting in shared memory: four
+// times the blocks and subgroups in flight for the same weights, for decode
+// grids of a few blocks per SM (not yet measured). Prefill runs the same kernel with
 // blocks of up to 4 tokens sharing each weight load (prefill of bf16
 // weights runs on the matrix units instead: MatrixUnitGemm.cpp).
 //
@@ -12,8 +15,7 @@
 // so each subgroup multiplies its weights with g∘x as it reads x, sums x²
 // in the same loop (its lanes read every element of x once), and scales its
 // dot products by inv = rsqrt(Σx²/dim + eps) at the end. No block-wide
-// prologue, barrier or shared memory delays the weight stream, and no row
-// length limit applies.
+// prologue delays the weight stream, and no row length limit applies.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +25,7 @@
 #include "passes/gpu/WeightStream.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -32,7 +35,7 @@ using namespace mlir::llama;
 
 namespace {
 
-constexpr int64_t kRowsPerBlock = 4;
+constexpr int64_t kSubgroupsPerBlock = 4;
 
 /// The widest accumulator of one dot product, in f32 lanes (subgroupDots).
 constexpr int64_t kMaxAccumulatorWidth = 4;
@@ -88,6 +91,21 @@ struct FusedNorm {
   Value weight;
 };
 
+/// How the subgroups of a block on the same rows share a row's columns:
+/// subgroup `part` of `parts` takes the part-th of every `parts`
+/// consecutive steps of the row (the block's threads stride along K
+/// together, each step still contiguous per subgroup), and their sums meet
+/// in `scratch` ([parts, slots], shared memory) when parts > 1. parts is 1
+/// (each subgroup its own rows) or all of a block's subgroups (gemv-split-k):
+/// then every branch on the rows is uniform over the block, as the barrier
+/// before the sum needs.
+struct KSplit {
+  Value lane;
+  Value part;
+  int64_t parts = 1;
+  Value scratch;
+};
+
 /// The dot products of rows `rows` of each weight with each of the rows
 /// `xRows` of x, summed over the subgroup (every lane gets the totals), at
 /// index (w * rows.size() + r) * xRows.size() + t. Each loaded weight vector feeds every row of
@@ -96,7 +114,7 @@ struct FusedNorm {
 /// Quantized weights are dequantized in registers as they stream
 /// (WeightStream.h); an int8 row's scale multiplies its finished sums.
 SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeight> weights,
-                                ArrayRef<Value> xRows, ArrayRef<Value> rows, Value lane,
+                                ArrayRef<Value> xRows, ArrayRef<Value> rows, const KSplit &split,
                                 std::optional<FusedNorm> norm) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
@@ -152,9 +170,16 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
   size_t dots = streams * xRows.size();
   // The dot products, then (with a norm) each token's Σx².
   SmallVector<Value> init(dots + (norm ? xRows.size() : 0), zero);
-  Value start = arith::MulIOp::create(b, loc, lane, kb.index(width));
+  int64_t stride = width * kb.target.subgroupSize * split.parts;
+  // The thread's place among the lanes taking the row's steps together.
+  Value position = split.lane;
+  if (split.parts > 1)
+    position = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, split.part, kb.index(kb.target.subgroupSize)),
+        position);
+  Value start = arith::MulIOp::create(b, loc, position, kb.index(width));
   SmallVector<Value> acc = kb.forLoop(
-      start, kb.index(k), kb.index(width * kb.target.subgroupSize), init,
+      start, kb.index(k), kb.index(stride), init,
       [&](Value kk, ValueRange iter) {
         SmallVector<Value> next(iter.begin(), iter.end());
         // The step of every weight first, then one token's chunk of x at a
@@ -189,7 +214,7 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
   // SM). Token blocks already have one load per token. A quantized row is
   // a few steps long (int4: 32 columns a lane-step, 4 steps for K = 4096 on
   // a warp), so it unrolls as soon as it has the unroll's steps.
-  int64_t trips = k / (width * kb.target.subgroupSize);
+  int64_t trips = k / stride;
   int64_t unroll = xRows.size() == 1 ? 4 : xRows.size() == 2 ? 2 : 1;
   // An int4 step is two chunks of 16 columns (32 activations live per
   // step): four steps in flight spilled registers in the kernels with a
@@ -203,6 +228,22 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
     if (vectorized)
       v = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);
     sums.push_back(kb.subgroupSum(v));
+  }
+  // The block's parts of each sum, added in the order of the parts (the
+  // same order for every token and block: verify's rows equal decode's).
+  if (split.parts > 1) {
+    kb.ifThen(kb.cmp(arith::CmpIPredicate::eq, split.lane, kb.index(0)), [&] {
+      for (auto [i, sum] : llvm::enumerate(sums))
+        memref::StoreOp::create(b, loc, sum, split.scratch, ValueRange{split.part, kb.index(i)});
+    });
+    kb.barrier();
+    for (auto [i, sum] : llvm::enumerate(sums)) {
+      sum = memref::LoadOp::create(b, loc, split.scratch, ValueRange{kb.index(0), kb.index(i)});
+      for (int64_t p = 1; p < split.parts; ++p)
+        sum = arith::AddFOp::create(
+            b, loc, sum,
+            memref::LoadOp::create(b, loc, split.scratch, ValueRange{kb.index(p), kb.index(i)}));
+    }
   }
   // Unrolled last: the remainder loop it may add takes over the results.
   if (unroll > 1 && trips >= minTrips)
@@ -259,12 +300,29 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
   int64_t block = tokensPerBlock(tokens, kb.verifyTokens);
   // Each subgroup's consecutive rows: the first of them, and the others.
   int64_t perSubgroup = rowsPerSubgroup(resultWeights, block);
+  KSplit split;
+  split.lane = lane;
+  // Subgroups on their own rows (rowGroups of them a block), or all on the
+  // same rows, each a part of the columns.
+  int64_t rowGroups = kSubgroupsPerBlock;
+  Value rowGroup = warp;
+  if (kb.target.gemvSplitK) {
+    split.parts = kSubgroupsPerBlock;
+    split.part = warp;
+    rowGroups = 1;
+    rowGroup = kb.index(0);
+    // One slot per dot product (and token's Σx²) of the widest branch.
+    int64_t slots = 0;
+    for (const SmallVector<GpuWeight> &weights : resultWeights)
+      slots = std::max<int64_t>(slots, static_cast<int64_t>(weights.size()) * perSubgroup * block);
+    slots += norm ? block : 0;
+    split.scratch = kb.sharedBuffer({split.parts, slots});
+  }
   Value row = arith::MulIOp::create(
       b, loc,
       arith::AddIOp::create(
-          b, loc,
-          arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::x), kb.index(kRowsPerBlock)),
-          warp),
+          b, loc, arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::x), kb.index(rowGroups)),
+          rowGroup),
       kb.index(perSubgroup));
   auto rowsFrom = [&](Value base) {
     SmallVector<Value> rows{base};
@@ -272,7 +330,9 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
       rows.push_back(arith::AddIOp::create(b, loc, base, kb.index(r)));
     return rows;
   };
-  Value isLane0 = kb.cmp(arith::CmpIPredicate::eq, lane, kb.index(0));
+  // The thread that writes a row group's results: lane 0 of its subgroup,
+  // or of the block's first when the subgroups split the columns.
+  Value isLane0 = kb.cmp(arith::CmpIPredicate::eq, split.parts > 1 ? tid : lane, kb.index(0));
   Value first = arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::y), kb.index(block));
   SmallVector<Value> tokenIds;
   for (int64_t t = 0; t < block; ++t)
@@ -286,7 +346,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
     ArrayRef<GpuWeight> gateAndUp = resultWeights[0];
     kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, row, kb.index(totalRows)), [&] {
       SmallVector<Value> rows = rowsFrom(row);
-      SmallVector<Value> sums = subgroupDots(kb, x, gateAndUp, tokenIds, rows, lane, fused);
+      SmallVector<Value> sums = subgroupDots(kb, x, gateAndUp, tokenIds, rows, split, fused);
       kb.ifThen(isLane0, [&] {
         for (auto [r, outRow] : llvm::enumerate(rows))
           for (int64_t t = 0; t < block; ++t) {
@@ -314,7 +374,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
       kb.ifThen(inRange, [&, out = out, firstRow = firstRow] {
         SmallVector<Value> locals =
             rowsFrom(arith::SubIOp::create(b, loc, row, kb.index(firstRow)));
-        SmallVector<Value> sums = subgroupDots(kb, x, {w}, tokenIds, locals, lane, fused);
+        SmallVector<Value> sums = subgroupDots(kb, x, {w}, tokenIds, locals, split, fused);
         kb.ifThen(isLane0, [&] {
           for (auto [r, local] : llvm::enumerate(locals))
             for (int64_t t = 0; t < block; ++t) {
@@ -330,8 +390,8 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
     }
   }
   GpuLaunchDims dims;
-  int64_t rowsPerBlock = kRowsPerBlock * perSubgroup;
+  int64_t rowsPerBlock = rowGroups * perSubgroup;
   dims.grid = {(totalRows + rowsPerBlock - 1) / rowsPerBlock, tokens / block, 1};
-  dims.block = {kb.target.subgroupSize * kRowsPerBlock, 1, 1};
+  dims.block = {kb.target.subgroupSize * kSubgroupsPerBlock, 1, 1};
   return dims;
 }

@@ -29,6 +29,7 @@
 #include <cmath>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -68,6 +69,15 @@
 #ifndef LLAMAC_EMU_STORIES260K_NVVM_INT4_G64
 #define LLAMAC_EMU_STORIES260K_NVVM_INT4_G64 ""
 #endif
+#ifndef LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_NVVM_F32_SPLITK
+#define LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_NVVM_F32_SPLITK ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_NVVM_F32_SPLITK
+#define LLAMAC_EMU_STORIES260K_NVVM_F32_SPLITK ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_NVVM_INT4_G32_SPLITK
+#define LLAMAC_EMU_STORIES260K_NVVM_INT4_G32_SPLITK ""
+#endif
 #ifndef LLAMAC_EMU_STORIES260K_ROCDL_INT8
 #define LLAMAC_EMU_STORIES260K_ROCDL_INT8 ""
 #endif
@@ -87,8 +97,23 @@ using ::llamac::test::loadModel;
 
 /// A model ("stories260K", "stories110m_1layer"), a target ("nvvm",
 /// "rocdl") and a weight type ("f32", "bf16", or f32 weights quantized:
-/// "int8", "int4-g32", "int4-g64").
+/// "int8", "int4-g32", "int4-g64"), "-splitk" after it where the GEMVs
+/// split each row's columns over a block's subgroups (--gpu-gemv=split-k).
 using Variant = std::tuple<std::string, std::string, std::string>;
+
+constexpr std::string_view kSplitK = "-splitk";
+
+bool isSplitK(const Variant &v) {
+  const std::string &dtype = std::get<2>(v);
+  return dtype.size() > kSplitK.size() &&
+         dtype.compare(dtype.size() - kSplitK.size(), kSplitK.size(), kSplitK) == 0;
+}
+
+/// The weight type without the GEMV's shape.
+std::string weightType(const Variant &v) {
+  const std::string &dtype = std::get<2>(v);
+  return isSplitK(v) ? dtype.substr(0, dtype.size() - kSplitK.size()) : dtype;
+}
 
 bool isStories110m(const Variant &v) {
   return std::get<0>(v) == "stories110m_1layer";
@@ -99,11 +124,19 @@ bool isQuantized(const Variant &v) { return std::get<2>(v).rfind("int", 0) == 0;
 std::string artifactBase(const Variant &v) {
   const auto &[model, target, dtype] = v;
   if (isStories110m(v)) {
+    if (isSplitK(v))
+      return target == "nvvm" ? LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_NVVM_F32_SPLITK : "";
     if (target == "nvvm")
       return dtype == "f32" ? LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_NVVM_F32
                             : LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_NVVM_BF16;
     return dtype == "f32" ? LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_ROCDL_F32
                           : LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_ROCDL_BF16;
+  }
+  if (isSplitK(v)) {
+    if (target != "nvvm")
+      return "";
+    return weightType(v) == "f32" ? LLAMAC_EMU_STORIES260K_NVVM_F32_SPLITK
+                                  : LLAMAC_EMU_STORIES260K_NVVM_INT4_G32_SPLITK;
   }
   if (isQuantized(v)) {
     bool nvvm = target == "nvvm";
@@ -127,15 +160,14 @@ std::string artifactBase(const Variant &v) {
 std::string referenceArtifact(const Variant &v) {
   if (isStories110m(v))
     return LLAMAC_SYNTH110M_REFERENCE_ARTIFACT;
-  const std::string &dtype = std::get<2>(v);
+  const std::string dtype = weightType(v);
   if (dtype == "int8")
     return LLAMAC_STORIES_INT8_ARTIFACT;
   if (dtype == "int4-g32")
     return LLAMAC_STORIES_INT4_G32_ARTIFACT;
   if (dtype == "int4-g64")
     return LLAMAC_STORIES_INT4_G64_ARTIFACT;
-  return std::get<2>(v) == "f32" ? LLAMAC_STORIES_ARTIFACT
-                                 : LLAMAC_STORIES_BF16_WIDEN_ARTIFACT;
+  return dtype == "f32" ? LLAMAC_STORIES_ARTIFACT : LLAMAC_STORIES_BF16_WIDEN_ARTIFACT;
 }
 
 /// The tokens decoded one at a time from position 0.
@@ -152,7 +184,7 @@ std::vector<int32_t> prefillTokens(const Variant &v) {
   if (isStories110m(v)) {
     // bf16: 20 of the 32 rows; f32 (SIMT GEMVs, slow to interpret): 6 of 8.
     // Spread over the 32000-token vocabulary.
-    const int32_t n = std::get<2>(v) == "f32" ? 6 : 20;
+    const int32_t n = weightType(v) == "f32" ? 6 : 20;
     for (int32_t i = 0; i < n; ++i)
       ids.push_back(i == 0 ? 1 : 3 + (i * 7919) % 31997);
     return ids;
@@ -261,7 +293,7 @@ TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
   // wrong fragment layout or tile edge moves it by the logits' own size.
   // Quantized weights take the matrix units too (dequantized to bf16 as
   // they are read), against a CPU reference with f32 activations.
-  const bool bf16 = std::get<2>(GetParam()) == "bf16" || isQuantized(GetParam());
+  const bool bf16 = weightType(GetParam()) == "bf16" || isQuantized(GetParam());
   const float tolerance = bf16 ? 0.02f : 2e-3f;
   float worstOverall = 0;
   for (size_t t = 0; t < ids.size(); ++t) {
@@ -332,7 +364,7 @@ TEST_P(EmulatedVerifyTest, VerifiesEveryRowAsDecodeDoes) {
   absl::StatusOr<LoadedModel> m = loadModel(*device, artifact);
   ASSERT_TRUE(m.ok()) << m.status();
   const runtime::ArtifactMetadata &meta = m->artifact->metadata();
-  const int64_t k = std::get<2>(GetParam()) == "bf16" ? 15 : 5;
+  const int64_t k = weightType(GetParam()) == "bf16" ? 15 : 5;
   ASSERT_EQ(meta.maxSpeculateK(), k);
   const runtime::EntryPoint *entry = meta.verifyEntryPoint(k);
   ASSERT_NE(entry, nullptr);
@@ -398,6 +430,32 @@ INSTANTIATE_TEST_SUITE_P(Stories260K, EmulatedVerifyTest,
                          ::testing::Combine(::testing::Values("stories260K"),
                                             ::testing::Values("nvvm", "rocdl"),
                                             ::testing::Values("f32", "bf16")),
+                         variantName);
+
+// The GEMVs split along K: decode, a prefill chunk (f32: GEMVs of 4-token
+// blocks; int4: the matrix units), greedy tokens and verify against decode.
+INSTANTIATE_TEST_SUITE_P(Stories260KSplitK, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("stories260K"),
+                                            ::testing::Values("nvvm"),
+                                            ::testing::Values("f32-splitk", "int4-g32-splitk")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(Stories260KSplitK, EmulatedQuantizedTest,
+                         ::testing::Combine(::testing::Values("stories260K"),
+                                            ::testing::Values("nvvm"),
+                                            ::testing::Values("int4-g32-splitk")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(Stories260KSplitK, EmulatedVerifyTest,
+                         ::testing::Combine(::testing::Values("stories260K"),
+                                            ::testing::Values("nvvm"),
+                                            ::testing::Values("f32-splitk", "int4-g32-splitk")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(Stories110mOneLayerSplitK, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("stories110m_1layer"),
+                                            ::testing::Values("nvvm"),
+                                            ::testing::Values("f32-splitk")),
                          variantName);
 
 INSTANTIATE_TEST_SUITE_P(Stories110mOneLayer, EmulatedGpuTest,

@@ -1,6 +1,7 @@
 // RUN: llama-opt %S/../compiler/gpu/Inputs/kernels.mlir --split-input-file --llama-lower-to-gpu=target=nvvm | FileCheck %s --check-prefix=NVVM
 // RUN: llama-opt %S/../compiler/gpu/Inputs/kernels.mlir --split-input-file --llama-lower-to-gpu=target=rocdl | FileCheck %s --check-prefix=ROCDL
 // RUN: llama-opt %S/../compiler/gpu/Inputs/kernels.mlir --split-input-file --llama-lower-to-gpu="target=nvvm bf16-matrix-units=false" | FileCheck %s --check-prefix=GEMV
+// RUN: llama-opt %S/../compiler/gpu/Inputs/kernels.mlir --split-input-file --llama-lower-to-gpu="target=nvvm gemv-split-k=true" | FileCheck %s --check-prefix=SPLITK
 // RUN: not llama-opt %s --split-input-file --llama-lower-to-gpu=target=spirv 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not llama-opt %s --split-input-file --llama-lower-to-gpu=target=nvvm 2>&1 | FileCheck %s --check-prefix=TWO
 
@@ -30,6 +31,29 @@
 // Lane 0 writes the sum plus the residual.
 // NVVM: memref.load %arg2
 // NVVM: memref.store {{.*}}, %arg3
+
+// With gemv-split-k the block's 4 subgroups share its 2 rows (64 blocks for
+// 128 rows, not 16): subgroup w's lanes start at (32w + lane) * 8 columns
+// and the block strides 1024; after its butterfly each subgroup's lane 0
+// puts its 2 sums in shared memory ([4 subgroups, 2 sums]), and behind one
+// barrier they are added in the subgroups' order; thread 0 writes.
+// SPLITK: gpu.func @k_linear({{.*}}) workgroup(%[[S:.*]] : memref<4x2xf32, #gpu.address_space<workgroup>>
+// SPLITK-SAME: known_block_size = array<i32: 128, 1, 1>, llamac.grid = array<i64: 64, 1, 1>
+// SPLITK: %[[TID:.*]] = gpu.thread_id  x
+// SPLITK: %[[LANE:.*]] = arith.remui %[[TID]], %c32
+// SPLITK: %[[WARP:.*]] = arith.divui %[[TID]], %c32
+// SPLITK: %[[FIRST:.*]] = arith.cmpi eq, %[[TID]], %{{.*}} : index
+// SPLITK: %[[PART:.*]] = arith.muli %[[WARP]], %{{.*}} : index
+// SPLITK: %[[POS:.*]] = arith.addi %[[PART]], %[[LANE]] : index
+// SPLITK: %[[START:.*]] = arith.muli %[[POS]], %c8 : index
+// SPLITK: scf.for %{{.*}} = %[[START]] to %c256 step %c1024
+// SPLITK: gpu.shuffle  xor
+// SPLITK: memref.store %{{.*}}, %[[S]][%[[WARP]], %{{.*}}]
+// SPLITK: memref.store %{{.*}}, %[[S]][%[[WARP]], %{{.*}}]
+// SPLITK: gpu.barrier
+// SPLITK-COUNT-8: memref.load %[[S]][
+// SPLITK: scf.if %[[FIRST]]
+// SPLITK: memref.store {{.*}}, %arg3
 
 // ROCDL: gpu.func @k_linear({{.*}}) kernel
 // ROCDL-SAME: known_block_size = array<i32: 256, 1, 1>, llamac.grid = array<i64: 16, 1, 1>
@@ -117,6 +141,14 @@
 // NVVM: math.rsqrt
 // NVVM-NOT: gpu.barrier
 // NVVM: gpu.return
+
+// Split along K, the fused norm's Σx² meets the dot products in the same
+// buffer (2 rows of one weight and one token, then the token's Σx²) before
+// the inverse RMS; 384 rows in 192 blocks.
+// SPLITK: gpu.func @k_norm_linear_group({{.*}}) workgroup(%{{.*}} : memref<4x3xf32, #gpu.address_space<workgroup>>
+// SPLITK-SAME: llamac.grid = array<i64: 192, 1, 1>
+// SPLITK: gpu.barrier
+// SPLITK: math.rsqrt
 
 // Fused RoPE in the cache write: one launch, rotated values stored.
 // NVVM: gpu.func @k_rope_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x256x2x64xf32>, %{{.*}}: memref<1xi64>, %{{.*}}: index)

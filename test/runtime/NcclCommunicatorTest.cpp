@@ -32,30 +32,46 @@ namespace {
 using ::testing::HasSubstr;
 
 /// The fake's controls, from the same loaded library the communicator uses.
+/// A library that cannot be loaded (or lacks a control) fails the test with
+/// dlerror's text; the controls then do nothing, so the test fails on its
+/// expectations instead of calling through a null pointer.
 struct FakeNccl {
   FakeNccl() {
-    handle = dlopen(LLAMAC_FAKE_NCCL_PATH, RTLD_NOW | RTLD_LOCAL);
-    EXPECT_NE(handle, nullptr) << dlerror();
-    reset = reinterpret_cast<void (*)()>(dlsym(handle, "fakeNcclReset"));
-    fail = reinterpret_cast<void (*)(const char *, int, int)>(dlsym(handle, "fakeNcclFail"));
-    calls = reinterpret_cast<const char *(*)()>(dlsym(handle, "fakeNcclCalls"));
-    lastStream = reinterpret_cast<void *(*)()>(dlsym(handle, "fakeNcclLastStream"));
-    reset();
+    // Set first: without the fake, the communicator must not find a real NCCL.
     setenv(comm::kNcclLibraryOverride, LLAMAC_FAKE_NCCL_PATH, 1);
     setenv(comm::kRcclLibraryOverride, LLAMAC_FAKE_NCCL_PATH, 1);
+    handle = dlopen(LLAMAC_FAKE_NCCL_PATH, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      ADD_FAILURE() << "cannot load the fake NCCL library: " << dlerror();
+      return;
+    }
+    control(reset, "fakeNcclReset");
+    control(fail, "fakeNcclFail");
+    control(calls, "fakeNcclCalls");
+    control(lastStream, "fakeNcclLastStream");
+    reset();
   }
   ~FakeNccl() {
     unsetenv(comm::kNcclLibraryOverride);
     unsetenv(comm::kRcclLibraryOverride);
-    dlclose(handle);
+    if (handle)
+      dlclose(handle);
   }
   std::string log() const { return calls(); }
 
   void *handle = nullptr;
-  void (*reset)() = nullptr;
-  void (*fail)(const char *call, int result, int rank) = nullptr;
-  const char *(*calls)() = nullptr;
-  void *(*lastStream)() = nullptr;
+  void (*reset)() = [] {};
+  void (*fail)(const char *call, int result, int rank) = [](const char *, int, int) {};
+  const char *(*calls)() = [] { return ""; };
+  void *(*lastStream)() = []() -> void * { return nullptr; };
+
+private:
+  template <typename Function> void control(Function &function, const char *name) {
+    if (void *symbol = dlsym(handle, name))
+      function = reinterpret_cast<Function>(symbol);
+    else
+      ADD_FAILURE() << "the fake NCCL library has no " << name;
+  }
 };
 
 /// Ranks that are threads of this process: what MPI is to NCCL in

@@ -55,6 +55,13 @@ cl::opt<std::string> bf16Dot(
              "on the chip's bf16 dot units: vdpbf16ps on the CPU (on Intel chips its sums as "
              "two f32 FMAs per pair), mma.sync / MFMA for GPU prefill: auto (when the chip has them) | on | off"),
     cl::init("auto"), cl::cat(category));
+cl::opt<std::string> gpuGemv(
+    "gpu-gemv",
+    cl::desc("nvvm/rocdl: how a GEMV block's 4 subgroups share a projection: rows (each "
+             "subgroup its own 2-4 rows, measured on an H200) | split-k (all on the same rows, "
+             "each a quarter of the columns, summed in shared memory: four times the blocks; "
+             "not yet measured on a GPU)"),
+    cl::init("rows"), cl::cat(category));
 cl::opt<std::string> intDot(
     "int-dot",
     cl::desc("int8/int4 weights: quantize the activations of linear layers to bytes per "
@@ -307,6 +314,7 @@ int run(int argc, char **argv) {
   options.kvDtype = kvDtype;
   options.bf16Dot = bf16Dot;
   options.amx = amx;
+  options.gpuGemv = gpuGemv;
   options.quantize = quantize;
   options.intDot = intDot;
   options.calibration = calibration;

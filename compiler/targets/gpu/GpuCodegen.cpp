@@ -130,6 +130,7 @@ llvm::Expected<GpuCodeObject> compileGpuKernels(ModuleOp kernels,
   GpuPipelineOptions gpuOptions;
   gpuOptions.target = options.target;
   gpuOptions.bf16MatrixUnits = options.bf16MatrixUnits;
+  gpuOptions.gemvSplitK = options.gemvSplitK;
   if (llvm::Error err = runPipeline(kernels, "building the kernels", [&](OpPassManager &pm) {
         buildGpuPipeline(pm, gpuOptions);
       }))

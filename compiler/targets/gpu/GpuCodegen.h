@@ -31,6 +31,9 @@ struct GpuCodegenOptions {
   /// Prefill projections of bf16 weights on the matrix units (mma.sync,
   /// MFMA), activations rounded to bf16; the chip must have them.
   bool bf16MatrixUnits = false;
+  /// GEMV blocks whose subgroups split each row's columns (llama-lower-to-gpu's
+  /// gemv-split-k): a kernel shape still to be measured against the default.
+  bool gemvSplitK = false;
   /// Called after "gpu" and "gpu-llvm" for --dump-ir-after.
   std::function<void(llvm::StringRef phase, mlir::ModuleOp)> afterPhase;
 };
