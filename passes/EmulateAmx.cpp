@@ -39,6 +39,20 @@ LogicalResult checkImplicitStride(Operation *op, Value stride, Value base,
   return success();
 }
 
+/// The `group` strided parts of a widened tile row: part j holds lanes
+/// j, group + j, 2 group + j, ... (the j-th element of every VNNI group).
+SmallVector<Value> deinterleave(OpBuilder &b, Location l, Value wide, int64_t group) {
+  int64_t n = cast<VectorType>(wide.getType()).getDimSize(0) / group;
+  SmallVector<Value> parts;
+  for (int64_t j = 0; j < group; ++j) {
+    SmallVector<int64_t> lanes;
+    for (int64_t i = 0; i < n; ++i)
+      lanes.push_back(group * i + j);
+    parts.push_back(vector::ShuffleOp::create(b, l, wide, wide, lanes));
+  }
+  return parts;
+}
+
 struct ZeroPattern : OpConversionPattern<amx::TileZeroOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(amx::TileZeroOp op, OpAdaptor,
@@ -106,17 +120,11 @@ struct MulFPattern : OpConversionPattern<amx::TileMulFOp> {
     auto rowType = VectorType::get({n}, f32);
     auto wideType = VectorType::get({2 * n}, f32);
     // Each B row's even and odd elements (the two halves of every pair).
-    SmallVector<int64_t> even, odd;
-    for (int64_t i = 0; i < n; ++i) {
-      even.push_back(2 * i);
-      odd.push_back(2 * i + 1);
-    }
-    SmallVector<std::pair<Value, Value>> bHalves;
+    SmallVector<SmallVector<Value>> bHalves;
     for (int64_t p = 0; p < pairs; ++p) {
       Value row = vector::ExtractOp::create(rewriter, l, adaptor.getRhs(), ArrayRef<int64_t>{p});
-      Value wide = arith::ExtFOp::create(rewriter, l, wideType, row);
-      bHalves.push_back({vector::ShuffleOp::create(rewriter, l, wide, wide, even),
-                         vector::ShuffleOp::create(rewriter, l, wide, wide, odd)});
+      bHalves.push_back(
+          deinterleave(rewriter, l, arith::ExtFOp::create(rewriter, l, wideType, row), 2));
     }
     // A's elements one at a time, as their bits: f32 is bf16 << 16. A bf16
     // scalar taken out of a vector would be promoted to f32 and rounded back
@@ -138,8 +146,7 @@ struct MulFPattern : OpConversionPattern<amx::TileMulFOp> {
               sixteen);
           Value a = arith::BitcastOp::create(rewriter, l, f32, wideBits);
           Value aRow = vector::BroadcastOp::create(rewriter, l, rowType, a);
-          Value b = half == 0 ? bHalves[p].first : bHalves[p].second;
-          acc = vector::FMAOp::create(rewriter, l, aRow, b, acc);
+          acc = vector::FMAOp::create(rewriter, l, aRow, bHalves[p][half], acc);
         }
       result = vector::InsertOp::create(rewriter, l, acc, result, ArrayRef<int64_t>{i});
     }
@@ -168,15 +175,8 @@ struct MulIPattern : OpConversionPattern<amx::TileMulIOp> {
     SmallVector<SmallVector<Value>> bParts;
     for (int64_t g = 0; g < groups; ++g) {
       Value row = vector::ExtractOp::create(rewriter, l, adaptor.getRhs(), ArrayRef<int64_t>{g});
-      Value wide = arith::ExtSIOp::create(rewriter, l, wideType, row);
-      SmallVector<Value> parts;
-      for (int64_t j = 0; j < kGroup; ++j) {
-        SmallVector<int64_t> lanes;
-        for (int64_t i = 0; i < n; ++i)
-          lanes.push_back(kGroup * i + j);
-        parts.push_back(vector::ShuffleOp::create(rewriter, l, wide, wide, lanes));
-      }
-      bParts.push_back(parts);
+      bParts.push_back(
+          deinterleave(rewriter, l, arith::ExtSIOp::create(rewriter, l, wideType, row), kGroup));
     }
     Value result = adaptor.getAcc();
     for (int64_t i = 0; i < m; ++i) {

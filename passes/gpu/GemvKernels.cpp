@@ -231,20 +231,8 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
   }
   // The block's parts of each sum, added in the order of the parts (the
   // same order for every token and block: verify's rows equal decode's).
-  if (split.parts > 1) {
-    kb.ifThen(kb.cmp(arith::CmpIPredicate::eq, split.lane, kb.index(0)), [&] {
-      for (auto [i, sum] : llvm::enumerate(sums))
-        memref::StoreOp::create(b, loc, sum, split.scratch, ValueRange{split.part, kb.index(i)});
-    });
-    kb.barrier();
-    for (auto [i, sum] : llvm::enumerate(sums)) {
-      sum = memref::LoadOp::create(b, loc, split.scratch, ValueRange{kb.index(0), kb.index(i)});
-      for (int64_t p = 1; p < split.parts; ++p)
-        sum = arith::AddFOp::create(
-            b, loc, sum,
-            memref::LoadOp::create(b, loc, split.scratch, ValueRange{kb.index(p), kb.index(i)}));
-    }
-  }
+  if (split.parts > 1)
+    sums = kb.blockSums(sums, split.scratch, split.part, split.lane, split.parts);
   // Unrolled last: the remainder loop it may add takes over the results.
   if (unroll > 1 && trips >= minTrips)
     (void)loopUnrollByFactor(loop, unroll);

@@ -91,20 +91,22 @@ Value GpuKernelBuilder::sharedBuffer(ArrayRef<int64_t> shape) {
 
 void GpuKernelBuilder::barrier() { gpu::BarrierOp::create(b, loc); }
 
-Value GpuKernelBuilder::blockSum(Value value, Value scratch, int64_t subgroups) {
-  Value sum = subgroupSum(value);
-  Value tid = threadId(gpu::Dimension::x);
-  Value width = index(target.subgroupSize);
-  Value lane = arith::RemUIOp::create(b, loc, tid, width);
-  Value warp = arith::DivUIOp::create(b, loc, tid, width);
-  ifThen(cmp(arith::CmpIPredicate::eq, lane, index(0)),
-         [&] { memref::StoreOp::create(b, loc, sum, scratch, ValueRange{warp}); });
+SmallVector<Value> GpuKernelBuilder::blockSums(ArrayRef<Value> sums, Value scratch,
+                                               Value subgroup, Value lane, int64_t subgroups) {
+  ifThen(cmp(arith::CmpIPredicate::eq, lane, index(0)), [&] {
+    for (auto [i, sum] : llvm::enumerate(sums))
+      memref::StoreOp::create(b, loc, sum, scratch, ValueRange{subgroup, index(i)});
+  });
   barrier();
-  Value total = f32(0);
-  for (int64_t w = 0; w < subgroups; ++w)
-    total = arith::AddFOp::create(b, loc, total,
-                                  memref::LoadOp::create(b, loc, scratch, ValueRange{index(w)}));
-  return total;
+  SmallVector<Value> totals;
+  for (size_t i = 0; i < sums.size(); ++i) {
+    Value total = memref::LoadOp::create(b, loc, scratch, ValueRange{index(0), index(i)});
+    for (int64_t s = 1; s < subgroups; ++s)
+      total = arith::AddFOp::create(
+          b, loc, total, memref::LoadOp::create(b, loc, scratch, ValueRange{index(s), index(i)}));
+    totals.push_back(total);
+  }
+  return totals;
 }
 
 void GpuKernelBuilder::ifThen(Value cond, function_ref<void()> body) {

@@ -70,9 +70,14 @@ public:
   Value sharedBuffer(ArrayRef<int64_t> shape);
   /// Waits for every thread of the block (and their shared-memory writes).
   void barrier();
-  /// The sum of `value` over the whole block of `subgroups` subgroups, in
-  /// every thread; `scratch` is a shared buffer of `subgroups` elements.
-  Value blockSum(Value value, Value scratch, int64_t subgroups);
+  /// Each of `sums` (already summed over its subgroup, uniform in it) summed
+  /// over the block's `subgroups` subgroups, in every thread: lane 0 of
+  /// subgroup `subgroup` writes them to `scratch` ([subgroups, >= sums],
+  /// shared memory), one barrier, then they are added in the subgroups'
+  /// order (the same bits in every block). Every thread of the block must
+  /// reach it (the barrier).
+  SmallVector<Value> blockSums(ArrayRef<Value> sums, Value scratch, Value subgroup,
+                               Value lane, int64_t subgroups);
 
   /// if (cond) { body }.
   void ifThen(Value cond, function_ref<void()> body);
