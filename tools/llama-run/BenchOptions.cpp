@@ -75,22 +75,12 @@ absl::StatusOr<std::vector<int64_t>> parseLengths(const std::string &name,
 absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
                             const std::string &value) {
   absl::StatusOr<bool> speculative = applySpeculationFlag(o.speculation, name, value);
-  if (!speculative.ok())
+  if (!speculative.ok() || *speculative)
     return speculative.status();
-  if (*speculative)
-    return absl::OkStatus();
-  absl::StatusOr<bool> modelFlag = applyModelFlag(o.model, name, value);
-  if (!modelFlag.ok())
-    return modelFlag.status();
-  if (*modelFlag)
-    return absl::OkStatus();
-  if (name == "--help") {
-    o.help = true;
-  } else if (name == "--json") {
-    o.json = true;
-  } else if (name == "--quiet") {
-    o.quiet = true;
-  } else if (name == "--prompt-tokens") {
+  absl::StatusOr<bool> shared = applyModelCommandFlag(o, name, value);
+  if (!shared.ok() || *shared)
+    return shared.status();
+  if (name == "--prompt-tokens") {
     absl::StatusOr<std::vector<int64_t>> v = parseLengths(name, value);
     if (!v.ok())
       return v.status();

@@ -4,6 +4,7 @@
 #define LLAMAC_TOOLS_LLAMA_RUN_BENCHOPTIONS_H
 
 #include "runtime/api/Model.h"
+#include "tools/llama-run/ModelFlags.h"
 #include "runtime/bench/ModelBench.h"
 #include "tools/llama-run/SpeculationFlags.h"
 
@@ -14,16 +15,11 @@
 
 namespace llamac::tools {
 
-struct BenchCommandOptions {
-  bool help = false;
-  std::string artifact;
-  ModelOptions model;
+struct BenchCommandOptions : ModelCommandOptions {
   bench::BenchOptions bench;
   SpeculationFlags speculation;
   bool repeatPromptGiven = false;
   bool lookupReferenceGiven = false;
-  bool json = false;
-  bool quiet = false;
 };
 
 /// The usage text printed by `llama-run bench --help`.

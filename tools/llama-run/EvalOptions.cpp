@@ -40,18 +40,10 @@ namespace {
 absl::Status applyEvalFlag(EvalCommandOptions &o, const std::string &name,
                            const std::string &value) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  absl::StatusOr<bool> modelFlag = applyModelFlag(o.model, name, value);
-  if (!modelFlag.ok())
-    return modelFlag.status();
-  if (*modelFlag)
-    return absl::OkStatus();
-  if (name == "--help") {
-    o.help = true;
-  } else if (name == "--json") {
-    o.json = true;
-  } else if (name == "--quiet") {
-    o.quiet = true;
-  } else if (name == "--text") {
+  absl::StatusOr<bool> shared = applyModelCommandFlag(o, name, value);
+  if (!shared.ok() || *shared)
+    return shared.status();
+  if (name == "--text") {
     if (value.empty())
       return usageError("--text needs a file name");
     o.textPath = value;

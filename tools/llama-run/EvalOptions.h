@@ -4,6 +4,7 @@
 #define LLAMAC_TOOLS_LLAMA_RUN_EVALOPTIONS_H
 
 #include "runtime/api/Model.h"
+#include "tools/llama-run/ModelFlags.h"
 #include "runtime/eval/Perplexity.h"
 
 #include "absl/status/statusor.h"
@@ -13,15 +14,10 @@
 
 namespace llamac::tools {
 
-struct EvalCommandOptions {
-  bool help = false;
-  std::string artifact;
+struct EvalCommandOptions : ModelCommandOptions {
   /// The text file (--text).
   std::string textPath;
-  ModelOptions model;
   eval::EvalOptions eval;
-  bool json = false;
-  bool quiet = false;
 };
 
 /// The usage text printed by `llama-run eval --help`.

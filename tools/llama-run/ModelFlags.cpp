@@ -34,4 +34,17 @@ absl::StatusOr<bool> applyModelFlag(ModelOptions &model, const std::string &name
   return true;
 }
 
+absl::StatusOr<bool> applyModelCommandFlag(ModelCommandOptions &o, const std::string &name,
+                                           const std::string &value) {
+  if (name == "--help")
+    o.help = true;
+  else if (name == "--json")
+    o.json = true;
+  else if (name == "--quiet")
+    o.quiet = true;
+  else
+    return applyModelFlag(o.model, name, value);
+  return true;
+}
+
 } // namespace llamac::tools

@@ -1,8 +1,9 @@
 //===- ModelFlags.h - llama-run's flags that set ModelOptions -*- C++ -*-===//
 //
 // --threads, --device and --max-seq-len mean the same in every command that
-// loads a model (generation, `bench`, `eval`): parsed here once, so their
-// ranges and error words cannot drift apart.
+// loads a model (generation, `bench`, `eval`), and so do --help, --json and
+// --quiet: parsed here once, so their ranges and error words cannot drift
+// apart.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +22,21 @@ namespace llamac::tools {
 /// (false). Which of them a command accepts is its FlagSpec's business.
 absl::StatusOr<bool> applyModelFlag(ModelOptions &model, const std::string &name,
                                     const std::string &value);
+
+/// What every command that loads one artifact has; each command's options
+/// add their own to it.
+struct ModelCommandOptions {
+  bool help = false;
+  std::string artifact;
+  ModelOptions model;
+  bool json = false;  ///< --json: one JSON object as stdout's last line
+  bool quiet = false; ///< --quiet: no progress on stderr
+};
+
+/// applyModelFlag, or --help, --json or --quiet: true if `name` was one of
+/// them.
+absl::StatusOr<bool> applyModelCommandFlag(ModelCommandOptions &o, const std::string &name,
+                                           const std::string &value);
 
 } // namespace llamac::tools
 

@@ -96,22 +96,12 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
                           const std::string &value) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   absl::StatusOr<bool> speculative = applySpeculationFlag(o.speculation, name, value);
-  if (!speculative.ok())
+  if (!speculative.ok() || *speculative)
     return speculative.status();
-  if (*speculative)
-    return absl::OkStatus();
-  absl::StatusOr<bool> modelFlag = applyModelFlag(o.model, name, value);
-  if (!modelFlag.ok())
-    return modelFlag.status();
-  if (*modelFlag)
-    return absl::OkStatus();
-  if (name == "--help") {
-    o.help = true;
-  } else if (name == "--json") {
-    o.json = true;
-  } else if (name == "--quiet") {
-    o.quiet = true;
-  } else if (name == "--verify") {
+  absl::StatusOr<bool> shared = applyModelCommandFlag(o, name, value);
+  if (!shared.ok() || *shared)
+    return shared.status();
+  if (name == "--verify") {
     o.model.verifyWeights = true;
   } else if (name == "--prompt") {
     if (value == "-") {

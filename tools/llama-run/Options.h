@@ -11,6 +11,7 @@
 
 #include "runtime/api/Generation.h"
 #include "runtime/api/Model.h"
+#include "tools/llama-run/ModelFlags.h"
 #include "tools/llama-run/SpeculationFlags.h"
 
 #include "absl/status/statusor.h"
@@ -20,16 +21,11 @@
 
 namespace llamac::tools {
 
-struct RunOptions {
-  bool help = false;
-  std::string artifact;
+struct RunOptions : ModelCommandOptions {
   std::string prompt;
   bool hasPrompt = false;
-  ModelOptions model;
   GenerateOptions generate;
   SpeculationFlags speculation;
-  bool json = false;
-  bool quiet = false;
   /// --chat: a conversation read from standard input (ChatCommand.h).
   bool chat = false;
   /// --system: the conversation's system prompt.

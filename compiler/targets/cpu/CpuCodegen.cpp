@@ -204,7 +204,8 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   // Intel's vdpbf16ps issues once every 2 cycles (measured on an Emerald
   // Rapids Xeon: 0.5 per cycle, FMAs 2), half the multiply-add rate of
   // f32 FMAs; there decode and verify take FMA pairs with its numerics
-  // (llama-vectorize-linear's bf16-dot-fma). AMD's Zen 4/5 keep it.
+  // (llama-vectorize-linear's bf16-dot-fma). AMD's Zen 4/5 keep it (on
+  // Zen 5 it issues as fast as an FMA: docs/cpu-target.md).
   bool bf16DotFma = bf16Dot && isSlowBf16DotChip((*tm)->getTargetCPU());
   bool chipHasIntDot = (*tm)->getMCSubtargetInfo()->checkFeatures("+avx512vnni,+avx512bw");
   if (options.intDot == IntDot::On && !chipHasIntDot)
