@@ -10,6 +10,8 @@
 
 namespace llamac::tools {
 
+namespace {
+
 absl::StatusOr<bool> applyModelFlag(ModelOptions &model, const std::string &name,
                                     const std::string &value) {
   if (name == "--threads") {
@@ -33,6 +35,8 @@ absl::StatusOr<bool> applyModelFlag(ModelOptions &model, const std::string &name
   }
   return true;
 }
+
+} // namespace
 
 absl::StatusOr<bool> applyModelCommandFlag(ModelCommandOptions &o, const std::string &name,
                                            const std::string &value) {

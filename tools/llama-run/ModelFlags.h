@@ -18,11 +18,6 @@
 
 namespace llamac::tools {
 
-/// Applies `name` if it is one of these flags (true), else leaves it
-/// (false). Which of them a command accepts is its FlagSpec's business.
-absl::StatusOr<bool> applyModelFlag(ModelOptions &model, const std::string &name,
-                                    const std::string &value);
-
 /// What every command that loads one artifact has; each command's options
 /// add their own to it.
 struct ModelCommandOptions {
@@ -33,8 +28,9 @@ struct ModelCommandOptions {
   bool quiet = false; ///< --quiet: no progress on stderr
 };
 
-/// applyModelFlag, or --help, --json or --quiet: true if `name` was one of
-/// them.
+/// Applies `name` if it is one of these flags (--threads, --max-seq-len,
+/// --device, --help, --json, --quiet): true, else leaves it (false). Which
+/// of them a command accepts is its FlagSpec's business.
 absl::StatusOr<bool> applyModelCommandFlag(ModelCommandOptions &o, const std::string &name,
                                            const std::string &value);
 
