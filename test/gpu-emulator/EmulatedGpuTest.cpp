@@ -22,6 +22,9 @@
 #include "test/runtime/LoadedModel.h"
 #include "test/runtime/OpenSession.h"
 
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -29,7 +32,6 @@
 #include <cmath>
 #include <fstream>
 #include <string>
-#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -101,18 +103,13 @@ using ::llamac::test::loadModel;
 /// split each row's columns over a block's subgroups (--gpu-gemv=split-k).
 using Variant = std::tuple<std::string, std::string, std::string>;
 
-constexpr std::string_view kSplitK = "-splitk";
+constexpr absl::string_view kSplitK = "-splitk";
 
-bool isSplitK(const Variant &v) {
-  const std::string &dtype = std::get<2>(v);
-  return dtype.size() > kSplitK.size() &&
-         dtype.compare(dtype.size() - kSplitK.size(), kSplitK.size(), kSplitK) == 0;
-}
+bool isSplitK(const Variant &v) { return absl::EndsWith(std::get<2>(v), kSplitK); }
 
 /// The weight type without the GEMV's shape.
 std::string weightType(const Variant &v) {
-  const std::string &dtype = std::get<2>(v);
-  return isSplitK(v) ? dtype.substr(0, dtype.size() - kSplitK.size()) : dtype;
+  return std::string(absl::StripSuffix(std::get<2>(v), kSplitK));
 }
 
 bool isStories110m(const Variant &v) {
