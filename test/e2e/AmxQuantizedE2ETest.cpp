@@ -75,11 +75,12 @@ protected:
     ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
     config = checkpoint->config;
     const AmxCase &c = GetParam();
-    if (std::string why = data::whyThisCpuCannotRun("bin-" + c.name); !why.empty())
-      GTEST_SKIP() << why;
-    dequantized = data::dequantizedCopy(checkpoint->weights, c.scheme, c.group);
-    model = data::loadStoriesArtifact("bin-" + c.name);
+    auto artifact = data::loadStoriesArtifactUnlessThisCpuLacksItsChip("bin-" + c.name);
+    if (!artifact.whyNot.empty())
+      GTEST_SKIP() << artifact.whyNot;
+    model = artifact.model;
     ASSERT_TRUE(model);
+    dequantized = data::dequantizedCopy(checkpoint->weights, c.scheme, c.group);
     emulated = llvm::StringRef(c.name).ends_with("-emulated");
     amxRuns = emulated || hal::cpu::amxUsable(model->artifact().target().amxFeatures);
     int8 = c.scheme == data::OracleScheme::Int8;

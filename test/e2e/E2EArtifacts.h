@@ -18,18 +18,28 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 
 namespace llamac::testing {
 
-/// stories260K-<suffix>.llamac on 2 threads; null (and a test failure
-/// naming the error) if it does not load.
-inline std::shared_ptr<const Model> loadStoriesArtifact(const std::string &suffix) {
+/// stories260K-<suffix>.llamac on 2 threads, and the load's error message.
+inline std::pair<std::shared_ptr<const Model>, std::string>
+tryLoadStoriesArtifact(const std::string &suffix) {
   ModelOptions options;
   options.threads = 2;
   auto model =
       Model::load(std::string(LLAMAC_E2E_DIR) + "/stories260K-" + suffix + ".llamac", options);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return model.ok() ? *model : nullptr;
+  if (!model.ok())
+    return {nullptr, std::string(model.status().message())};
+  return {*model, ""};
+}
+
+/// stories260K-<suffix>.llamac on 2 threads; null (and a test failure
+/// naming the error) if it does not load.
+inline std::shared_ptr<const Model> loadStoriesArtifact(const std::string &suffix) {
+  auto [model, error] = tryLoadStoriesArtifact(suffix);
+  EXPECT_TRUE(model) << error;
+  return model;
 }
 
 /// This CPU's feature flags, read from /proc/cpuinfo here rather than by
@@ -45,18 +55,26 @@ inline std::set<std::string> hostCpuFlags() {
   return {};
 }
 
-/// Why stories260K-<suffix> cannot run on this CPU, or "" if it can: an
-/// artifact compiled for a named chip (sapphirerapids) on a CPU without that
-/// chip's features (an AVX2-only EPYC). Then the load must fail with the one
-/// error that names them, and each named feature must be missing from
-/// /proc/cpuinfo; the caller skips, saying why.
-inline std::string whyThisCpuCannotRun(const std::string &suffix) {
+/// The one load of stories260K-<suffix>.llamac (2 threads) by a test
+/// that skips where the artifact cannot run. `whyNot` is "" when it loaded;
+/// when it was compiled for a named chip (sapphirerapids) whose features
+/// this CPU lacks (an AVX2-only EPYC), `model` is null, `whyNot` the load's
+/// one error naming them, and each named feature must be missing from
+/// /proc/cpuinfo; any other load error fails the test.
+struct RunnableStoriesArtifact {
+  std::shared_ptr<const Model> model;
+  std::string whyNot;
+};
+
+inline RunnableStoriesArtifact loadStoriesArtifactUnlessThisCpuLacksItsChip(
+    const std::string &suffix) {
   const std::string marker = "was compiled for CPU features this machine lacks: ";
-  auto model = Model::load(std::string(LLAMAC_E2E_DIR) + "/stories260K-" + suffix + ".llamac");
-  std::string message(model.status().message());
+  auto [model, message] = tryLoadStoriesArtifact(suffix);
   size_t at = message.find(marker);
-  if (model.ok() || at == std::string::npos)
-    return "";
+  if (model || at == std::string::npos) {
+    EXPECT_TRUE(model) << message;
+    return {model, ""};
+  }
   std::set<std::string> flags = hostCpuFlags();
   std::istringstream missing(message.substr(at + marker.size()));
   std::string feature;
@@ -64,7 +82,7 @@ inline std::string whyThisCpuCannotRun(const std::string &suffix) {
     feature.erase(0, feature.find_first_not_of(' '));
     EXPECT_EQ(flags.count(feature), 0u) << feature << " is in /proc/cpuinfo: " << message;
   }
-  return message;
+  return {nullptr, message};
 }
 
 } // namespace llamac::testing

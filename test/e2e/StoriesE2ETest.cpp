@@ -221,16 +221,19 @@ protected:
 
   void SetUp() override {
     std::string name = GetParam();
-    if (std::string why = data::whyThisCpuCannotRun("bin-" + name); !why.empty())
-      GTEST_SKIP() << why;
+    auto artifact = data::loadStoriesArtifactUnlessThisCpuLacksItsChip("bin-" + name);
+    if (!artifact.whyNot.empty())
+      GTEST_SKIP() << artifact.whyNot;
+    ASSERT_TRUE(artifact.model);
     dtype = *parseDTypeName(name.substr(0, name.find('-')));
     auto checkpoint = importCheckpoint(data::stories260KBin());
     ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
     config = checkpoint->config;
     rounded = roundedCopy(checkpoint->weights, dtype);
     full = std::move(checkpoint->weights);
-    session = loadSession("bin-" + name);
-    ASSERT_TRUE(session);
+    auto created = Session::create(artifact.model);
+    ASSERT_TRUE(created.ok()) << created.status();
+    session = std::move(*created);
     bf16Dot = session->model().artifact().target().bf16Dot;
   }
 
