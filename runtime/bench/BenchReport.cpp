@@ -34,6 +34,19 @@ std::string megabytes(double bytes) {
   return absl::StrFormat("%.2f MB", bytes / 1e6);
 }
 
+/// A kernel profile: one line per kernel, slowest first.
+std::string profileTable(const KernelProfile &p) {
+  std::string out = absl::StrFormat(
+      "\nkernel profile, %s of %lld tokens: %.2f ms per run (mean of %d)\n"
+      "  %10s %7s %7s  %-12s %s\n",
+      p.phase, static_cast<long long>(p.tokens), p.runMs, p.runs, "ms/run", "share", "calls",
+      "entry point", "kernel");
+  for (const KernelTime &k : p.kernels)
+    out += absl::StrFormat("  %10.3f %6.1f%% %7lld  %-12s %s\n", k.ms, 100.0 * k.share,
+                           static_cast<long long>(k.calls), k.entryPoint, k.kernel);
+  return out;
+}
+
 } // namespace
 
 nlohmann::ordered_json benchJson(const BenchResult &r) {
@@ -145,6 +158,23 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
     }
     stats["speculative"] = spec;
   }
+  if (!r.profiles.empty()) {
+    nlohmann::ordered_json profiles = nlohmann::ordered_json::object();
+    for (const KernelProfile &p : r.profiles) {
+      nlohmann::ordered_json kernels = nlohmann::ordered_json::array();
+      for (const KernelTime &k : p.kernels)
+        kernels.push_back({{"entry_point", k.entryPoint},
+                           {"kernel", k.kernel},
+                           {"calls", k.calls},
+                           {"ms", k.ms},
+                           {"share", k.share}});
+      profiles[p.phase] = {{"tokens", p.tokens},
+                           {"runs", p.runs},
+                           {"ms_per_run", p.runMs},
+                           {"kernels", kernels}};
+    }
+    stats["kernel_profile"] = profiles;
+  }
   stats["read_probe"] = {{"bytes", r.probe.bytes},
                          {"threads", r.probe.threads},
                          {"kernel", readKernelName(r.probe.kernel)},
@@ -254,6 +284,8 @@ std::string benchTable(const BenchResult &r) {
                          "checksum verified\n",
                          megabytes(static_cast<double>(r.probe.bytes)),
                          readKernelName(r.probe.kernel), r.probe.threads);
+  for (const KernelProfile &p : r.profiles)
+    out += profileTable(p);
   return out;
 }
 

@@ -155,6 +155,11 @@ absl::StatusOr<BenchResult> runBench(Session &session,
           absl::StrCat("--prompt-tokens must be at least 1, not ", n));
 
   const Model &model = session.model();
+  if (options.profile && model.device().name() != "cpu")
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--profile needs the cpu device (kernel times are read between the CPU "
+        "driver's launches), not ",
+        model.device().name()));
   const runtime::ModelInfo &info = model.info();
   const int64_t maxSeqLen = session.maxSeqLen();
   BenchResult r;
@@ -284,6 +289,20 @@ absl::StatusOr<BenchResult> runBench(Session &session,
     if (!spec.ok())
       return spec.status();
     r.speculative = *spec;
+  }
+
+  if (options.profile) {
+    report(options, absl::StrCat("kernel profile: prefill ", lengths.front(), " tokens, decode ",
+                                 r.decodeTokens, " tokens"));
+    const std::vector<int32_t> prompt(ids.begin(), ids.begin() + lengths.front());
+    absl::StatusOr<KernelProfile> prefill = profilePrefill(session, prompt, options.repeats);
+    if (!prefill.ok())
+      return prefill.status();
+    absl::StatusOr<KernelProfile> decode =
+        profileDecode(session, decodePrompt, r.decodeTokens, options.repeats);
+    if (!decode.ok())
+      return decode.status();
+    r.profiles = {*prefill, *decode};
   }
 
   ReadProbeOptions probe;

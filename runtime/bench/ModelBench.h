@@ -17,6 +17,7 @@
 #include "runtime/api/Session.h"
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/artifact/DecodeTraffic.h"
+#include "runtime/bench/KernelProfile.h"
 #include "runtime/bench/ReadProbe.h"
 #include "runtime/bench/SpeculativeBench.h"
 #include "runtime/bench/Summary.h"
@@ -58,6 +59,9 @@ struct BenchOptions {
   /// Prompt lookup: runs with the plain output as the lookup reference,
   /// every N-th token changed (0: none); see measureSpeculative.
   std::vector<int64_t> lookupReferenceEvery;
+  /// Then also each kernel's time in a prefill of the first prompt length
+  /// and in the decode steps (KernelProfile.h; CPU devices only).
+  bool profile = false;
 };
 
 struct PrefillMeasurement {
@@ -123,6 +127,8 @@ struct BenchResult {
   std::optional<TensorParallelCost> tensorParallel;
   /// With BenchOptions::speculative.
   std::optional<SpeculativeBenchResult> speculative;
+  /// With BenchOptions::profile: prefill, then decode.
+  std::vector<KernelProfile> profiles;
 
   ReadProbeResult probe;
   Summary readGBytesPerS;

@@ -67,6 +67,7 @@ TEST(BenchCliTest, HelpMentionsBench) {
   EXPECT_EQ(bench.status, 0);
   EXPECT_THAT(bench.out, HasSubstr("usage: llama-run bench"));
   EXPECT_THAT(bench.out, HasSubstr("--prompt-tokens"));
+  EXPECT_THAT(bench.out, HasSubstr("--profile"));
 }
 
 TEST(BenchCliTest, TableOnTheFakeModel) {
@@ -81,6 +82,7 @@ TEST(BenchCliTest, TableOnTheFakeModel) {
   EXPECT_THAT(r.out, HasSubstr("decode 8 tokens after 16 (tok/s)"));
   EXPECT_THAT(r.out, HasSubstr("measured read bandwidth (GB/s)"));
   EXPECT_THAT(r.err, HasSubstr("bench: read probe"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("kernel profile")));
   RunResult quiet =
       runLlamaRun({"bench", file.path, "--prompt-tokens=8", "--new-tokens=4",
                    "--repeats=1", "--probe-mib=1", "--quiet"});
@@ -92,7 +94,7 @@ TEST(BenchCliTest, TableOnTheFakeModel) {
 TEST(BenchCliTest, JsonOnStories260K) {
   RunResult r = runLlamaRun({"bench", LLAMAC_STORIES_ARTIFACT, "--threads", "2",
                              "--prompt-tokens", "32,80", "--new-tokens", "16",
-                             "--repeats", "2", "--probe-mib", "64", "--json"});
+                             "--repeats", "2", "--probe-mib", "64", "--json", "--profile"});
   ASSERT_EQ(r.status, 0) << r.err;
   std::string last = lastLine(r.out);
   nlohmann::json j = nlohmann::json::parse(last, nullptr, false);
@@ -162,6 +164,27 @@ TEST(BenchCliTest, JsonOnStories260K) {
               1e-9);
   // No draft source, no speculative comparison.
   EXPECT_FALSE(s.contains("speculative"));
+  // --profile: the first prompt length's prefill and the decode steps, each
+  // kernel's launches per run (stories260K has 5 layers, so each layer
+  // kernel's launches are a multiple of 5, of 5 x 16 in decode).
+  const nlohmann::json &profile = s["kernel_profile"];
+  ASSERT_TRUE(profile.is_object()) << s;
+  EXPECT_EQ(profile["prefill"]["tokens"], 32);
+  EXPECT_EQ(profile["decode"]["tokens"], 16);
+  EXPECT_EQ(profile["decode"]["runs"], 2);
+  bool layerKernel = false;
+  for (const nlohmann::json &k : profile["decode"]["kernels"]) {
+    EXPECT_EQ(k["entry_point"], "decode");
+    EXPECT_EQ(k["calls"].get<int64_t>() % 16, 0) << k;
+    layerKernel |= k["calls"] == 5 * 16 && k["kernel"].get<std::string>().find("attention") !=
+                                               std::string::npos;
+  }
+  EXPECT_TRUE(layerKernel) << profile["decode"];
+  double prefillShares = 0;
+  for (const nlohmann::json &k : profile["prefill"]["kernels"])
+    prefillShares += k["share"].get<double>();
+  EXPECT_GT(prefillShares, 0);
+  EXPECT_LE(prefillShares, 1 + 1e-9);
 }
 
 TEST(BenchCliTest, PlainAndSpeculativeSideBySide) {

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/bench/BenchReport.h"
+#include "runtime/bench/KernelProfile.h"
+#include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/DecodeTraffic.h"
 #include "runtime/bench/MachineMemory.h"
 #include "runtime/bench/ModelBench.h"
@@ -22,6 +24,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <numeric>
 #include <random>
 
 namespace llamac::bench {
@@ -308,6 +312,94 @@ TEST(ModelBenchTest, RejectsBadOptions) {
     absl::StatusOr<BenchResult> r = runBench(**session, options);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   }
+}
+
+/// Launches per call of `entry`, by kernel, from its schedule: the
+/// prologue and epilogue once, the layer body once per layer.
+std::map<std::string, int64_t> scheduledLaunches(const runtime::EntryPoint &entry,
+                                                 int64_t layers) {
+  std::map<std::string, int64_t> launches;
+  for (const Dispatch &d : entry.schedule.prologue)
+    ++launches[d.kernel];
+  for (const Dispatch &d : entry.schedule.layerBody)
+    launches[d.kernel] += layers;
+  for (const Dispatch &d : entry.schedule.epilogue)
+    ++launches[d.kernel];
+  return launches;
+}
+
+/// The kernels of a profile and their launches per run.
+std::map<std::string, int64_t> profiledLaunches(const KernelProfile &p,
+                                                const std::string &entryPoint) {
+  std::map<std::string, int64_t> launches;
+  for (const KernelTime &k : p.kernels) {
+    EXPECT_EQ(k.entryPoint, entryPoint) << k.kernel;
+    launches[k.kernel] += k.calls;
+  }
+  return launches;
+}
+
+/// Every span is a share of its run's wall time, and they are listed
+/// slowest first.
+void expectSpansWithinTheRun(const KernelProfile &p) {
+  double total = 0;
+  for (size_t i = 0; i < p.kernels.size(); ++i) {
+    const KernelTime &k = p.kernels[i];
+    EXPECT_GE(k.ms, 0) << k.kernel;
+    EXPECT_NEAR(k.share, k.ms / p.runMs, 1e-12) << k.kernel;
+    if (i > 0) {
+      EXPECT_LE(k.ms, p.kernels[i - 1].ms) << k.kernel;
+    }
+    total += k.ms;
+  }
+  EXPECT_GT(total, 0);
+  EXPECT_LE(total, p.runMs * (1 + 1e-9));
+}
+
+/// stories260K's compiled kernels: the profile counts each launch of the
+/// artifact's schedule, with the entry point that made it.
+TEST(KernelProfileTest, CountsEveryScheduledLaunchOfStories260K) {
+  ModelOptions modelOptions;
+  modelOptions.threads = 2;
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      test::openSession(LLAMAC_STORIES_ARTIFACT, modelOptions);
+  ASSERT_TRUE(session.ok()) << session.status();
+  const Model &model = (*session)->model();
+  const int64_t layers = model.info().layers;
+  const std::vector<int32_t> ids = syntheticTokens(8, model.info().vocab, model.info().bos);
+
+  // One chunk: the whole prompt is one call of the last-row prefill.
+  const runtime::EntryPoint *last = model.artifact().entryPoint("prefill_last");
+  ASSERT_NE(last, nullptr);
+  ASSERT_LE(8, last->tokens);
+  absl::StatusOr<KernelProfile> prefill = profilePrefill(**session, ids, 2);
+  ASSERT_TRUE(prefill.ok()) << prefill.status();
+  EXPECT_EQ(prefill->phase, "prefill");
+  EXPECT_EQ(prefill->tokens, 8);
+  EXPECT_EQ(prefill->runs, 2);
+  EXPECT_EQ(profiledLaunches(*prefill, "prefill_last"), scheduledLaunches(*last, layers));
+  expectSpansWithinTheRun(*prefill);
+
+  // 5 steps: the decode entry point's launches, 5 times; the prompt's
+  // prefill is not counted.
+  const runtime::EntryPoint *decode = model.artifact().entryPoint("decode");
+  ASSERT_NE(decode, nullptr);
+  absl::StatusOr<KernelProfile> steps =
+      profileDecode(**session, std::vector<int32_t>(ids.begin(), ids.begin() + 4), 5, 3);
+  ASSERT_TRUE(steps.ok()) << steps.status();
+  EXPECT_EQ(steps->phase, "decode");
+  EXPECT_EQ(steps->tokens, 5);
+  std::map<std::string, int64_t> expected = scheduledLaunches(*decode, layers);
+  for (auto &[kernel, calls] : expected)
+    calls *= 5;
+  EXPECT_EQ(profiledLaunches(*steps, "decode"), expected);
+  expectSpansWithinTheRun(*steps);
+
+  // No runs, no steps: refused.
+  EXPECT_EQ(profilePrefill(**session, ids, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(profileDecode(**session, ids, 0, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 } // namespace

@@ -34,6 +34,9 @@ options:
                          the available memory; on a GPU, 512 per buffer of
                          a timed device-to-device copy)
   --device D             cpu, cuda or hip (default: the artifact's device)
+  --profile              then also each kernel's wall time in a prefill of
+                         the first prompt length and in the decode steps
+                         (stats.kernel_profile in --json; cpu device only)
   --json                 print one JSON object as the last line of stdout
   --quiet                no progress lines on stderr
   --help                 this text
@@ -80,7 +83,9 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
   absl::StatusOr<bool> shared = applyModelCommandFlag(o, name, value);
   if (!shared.ok() || *shared)
     return shared.status();
-  if (name == "--prompt-tokens") {
+  if (name == "--profile") {
+    o.bench.profile = true;
+  } else if (name == "--prompt-tokens") {
     absl::StatusOr<std::vector<int64_t>> v = parseLengths(name, value);
     if (!v.ok())
       return v.status();
@@ -129,7 +134,7 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
 absl::StatusOr<BenchCommandOptions>
 parseBenchOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = [] {
-    FlagSpec spec{{"--help", "--json", "--quiet"},
+    FlagSpec spec{{"--help", "--json", "--quiet", "--profile"},
                   {"--threads", "--prompt-tokens", "--new-tokens", "--repeats", "--probe-mib",
                    "--device", "--repeat-prompt", "--lookup-reference"}};
     addSpeculationFlags(spec);
