@@ -249,6 +249,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     return makeError(llvm::formatv("--max-seq-len {0} is implausibly large "
                                    "(it must be below 2^31)",
                                    maxSeqLen));
+  // Allowed (gpt-fast allows it too), but positions past the trained
+  // context were never seen in training: say so once.
+  if (ckpt->config.maxSeqLen > 0 && maxSeqLen > ckpt->config.maxSeqLen)
+    log << "warning: --max-seq-len " << maxSeqLen << " is past the model's context of "
+        << ckpt->config.maxSeqLen
+        << " positions; text beyond it is usually poor (the model never saw those "
+           "positions)\n";
   // The KV cache in the weights' precision: f32 models keep f32 (and stay
   // token-exact with llama2.c), bf16 and f16 models halve its bytes.
   DType kvDtype = dtype;
@@ -272,7 +279,12 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (options.speculateK + 1 > maxSeqLen)
     return makeError("--speculate-k " + llvm::Twine(options.speculateK) +
                      " needs a verify entry point of " + llvm::Twine(options.speculateK + 1) +
-                     " tokens, more than --max-seq-len " + llvm::Twine(maxSeqLen));
+                     " tokens, more than " +
+                     (options.maxSeqLen ? llvm::formatv("--max-seq-len {0}", maxSeqLen).str()
+                                        : llvm::formatv("the model's context of {0} positions "
+                                                        "(--max-seq-len)",
+                                                        maxSeqLen)
+                                              .str()));
 
   if (options.summary) {
     printSummary(*ckpt, dtype, llvm::outs());

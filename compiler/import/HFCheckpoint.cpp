@@ -182,12 +182,25 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
   HFWeightMapper mapper(*tensors, checkpoint.config, checkpoint.weights);
   if (llvm::Error err = mapper.mapAll())
     return std::move(err);
-  for (const SafetensorsCheckpoint::Located &located : tensors->allTensors())
-    if (!mapper.usedNames().contains(located.tensor->name))
-      checkpoint.warnings.push_back((located.file->path() +
+  for (const SafetensorsCheckpoint::Located &located : tensors->allTensors()) {
+    if (mapper.usedNames().contains(located.tensor->name))
+      continue;
+    // A layer past num_hidden_layers: the config describes fewer layers
+    // than the checkpoint holds, and compiling it would drop some.
+    llvm::StringRef rest = located.tensor->name;
+    int64_t layer = 0;
+    if (rest.consume_front("model.layers.") && !rest.consumeInteger(10, layer) &&
+        rest.starts_with(".") && layer >= checkpoint.config.layers)
+      return llvm::createStringError(llvm::formatv(
+          "{0}: tensor '{1}' is layer {2}, but config.json's num_hidden_layers is {3}: "
+          "the config and the checkpoint disagree",
+          located.file->path(), located.tensor->name, layer, checkpoint.config.layers)
+                                         .str());
+    checkpoint.warnings.push_back((located.file->path() +
                                      ": ignoring unexpected tensor '" +
                                      located.tensor->name + "'")
                                         .str());
+  }
   return checkpoint;
 }
 

@@ -173,6 +173,25 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.prefillKernels = model.prefillKernels();
   r.traffic = runtime::decodeTraffic(model.artifact().metadata());
 
+  // The speculative comparison's prompt: a segment of the synthetic ids,
+  // BOS left out, repeated. Checked before the measurements that precede
+  // it, which take minutes on a large model.
+  std::vector<int> repetitive;
+  int64_t repetitiveDecodeTokens = 0;
+  if (options.speculative) {
+    const std::vector<int32_t> segmentIds = syntheticTokens(
+        options.repetitiveSegmentTokens + 1, info.vocab, info.bos);
+    repetitive = repetitivePrompt(static_cast<int>(segmentIds.front()),
+                                  std::vector<int>(segmentIds.begin() + 1, segmentIds.end()),
+                                  options.repetitiveCopies);
+    repetitiveDecodeTokens = std::min<int64_t>(
+        options.newTokens, maxSeqLen - static_cast<int64_t>(repetitive.size()));
+    if (repetitiveDecodeTokens < 1)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a max sequence length of ", maxSeqLen, " leaves no room to decode after the ",
+          repetitive.size(), "-token repetitive prompt"));
+  }
+
   std::vector<int64_t> lengths;
   for (int64_t n : options.promptTokens) {
     n = std::min(n, maxSeqLen);
@@ -269,23 +288,11 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   }
 
   if (options.speculative) {
-    // A segment of the synthetic ids, BOS left out, repeated.
-    const std::vector<int32_t> segmentIds = syntheticTokens(
-        options.repetitiveSegmentTokens + 1, info.vocab, info.bos);
-    const std::vector<int> prompt = repetitivePrompt(
-        static_cast<int>(segmentIds.front()),
-        std::vector<int>(segmentIds.begin() + 1, segmentIds.end()), options.repetitiveCopies);
-    const int64_t tokens =
-        std::min<int64_t>(options.newTokens, maxSeqLen - static_cast<int64_t>(prompt.size()));
-    if (tokens < 1)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "a max sequence length of ", maxSeqLen, " leaves no room to decode after the ",
-          prompt.size(), "-token repetitive prompt"));
-    report(options, absl::StrCat("plain and speculative decode of ", tokens, " tokens after ",
-                                 prompt.size(), " repetitive ones"));
+    report(options, absl::StrCat("plain and speculative decode of ", repetitiveDecodeTokens,
+                                 " tokens after ", repetitive.size(), " repetitive ones"));
     absl::StatusOr<SpeculativeBenchResult> spec =
-        measureSpeculative(session, *options.speculative, prompt, tokens, options.repeats,
-                           options.lookupReferenceEvery);
+        measureSpeculative(session, *options.speculative, repetitive, repetitiveDecodeTokens,
+                           options.repeats, options.lookupReferenceEvery);
     if (!spec.ok())
       return spec.status();
     r.speculative = *spec;

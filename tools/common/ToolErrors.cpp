@@ -22,6 +22,8 @@ void (*cleanupOnFailure)() = nullptr;
 
 /// errno of the first failed write to stdout; 0 while none failed.
 int stdoutError = 0;
+/// Set once fail() has printed a command's error line.
+bool errorLinePrinted = false;
 
 [[noreturn]] void onTerminate() {
   std::string what = "internal error (std::terminate without an exception)";
@@ -52,6 +54,7 @@ void noteStdoutFailure() {
 } // namespace
 
 int fail(int status, absl::string_view message) {
+  errorLinePrinted = true;
   std::fprintf(stderr, "error: %.*s\n", static_cast<int>(message.size()), message.data());
   return status;
 }
@@ -78,12 +81,15 @@ int finishStandardOutput(int status) {
   errno = 0;
   if (std::fflush(stdout) != 0 || std::ferror(stdout))
     noteStdoutFailure();
-  // A failed run has printed its error line already; one is enough.
-  if (stdoutError == 0 || status != 0)
+  // A run that failed for another reason has printed its error line
+  // already; one is enough. One that stopped because stdout failed (a
+  // closed pipe, a full disk) has not.
+  if (stdoutError == 0 || errorLinePrinted)
     return status;
   std::fprintf(stderr, "error: cannot write to standard output: %s\n",
                std::strerror(stdoutError));
-  return 1;
+  errorLinePrinted = true;
+  return status != 0 ? status : 1;
 }
 
 } // namespace llamac::tools

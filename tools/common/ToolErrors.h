@@ -34,9 +34,11 @@ int fail(int status, absl::string_view message);
 /// stdout has failed; the first failure is kept for finishStandardOutput.
 bool writeStandardOutput(std::string_view text, bool flush = false);
 
-/// Flushes stdout. If anything written to it failed and `status` is 0,
-/// prints "error: cannot write to standard output: <reason>" and returns 1;
-/// otherwise returns `status` (a failed run has printed its error line).
+/// Flushes stdout. If anything written to it failed and fail() has not
+/// printed an error line, prints "error: cannot write to standard output:
+/// <reason>" and returns `status`, or 1 for 0 (a command that stopped
+/// because stdout failed returns non-zero without a line of its own);
+/// otherwise returns `status`.
 /// main() ends with `return finishStandardOutput(status)`.
 int finishStandardOutput(int status);
 

@@ -3,12 +3,12 @@
 #include "tools/llama-run/Options.h"
 #include "tools/llama-run/Flags.h"
 #include "tools/llama-run/ModelFlags.h"
+#include "tools/llama-run/TextFile.h"
 #include "runtime/chat/ChatTemplate.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-#include <fstream>
 
 #include <limits>
 
@@ -67,30 +67,6 @@ above it; statistics in stderr's last line and --json's stats.speculative):
 
 namespace {
 
-/// The prompt is text the user typed or saved; more than this is a mistake
-/// (a model file given as the prompt), not a prompt.
-constexpr std::streamsize kMaxPromptBytes = 64 << 20;
-
-/// Reads a prompt from `path` (`/dev/stdin` for `--prompt -`).
-absl::StatusOr<std::string> readPromptFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot read the prompt"));
-  std::string text;
-  char buffer[65536];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<size_t>(in.gcount()));
-    if (static_cast<std::streamsize>(text.size()) > kMaxPromptBytes)
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": the prompt is larger than ", kMaxPromptBytes >> 20, " MiB"));
-  }
-  if (in.bad())
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot read the prompt"));
-  return text;
-}
-
 /// Applies one flag's value to `o`; the scanner has checked the name.
 absl::Status applyRunFlag(RunOptions &o, const std::string &name,
                           const std::string &value) {
@@ -101,11 +77,15 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
   absl::StatusOr<bool> shared = applyModelCommandFlag(o, name, value);
   if (!shared.ok() || *shared)
     return shared.status();
+  // One prompt: a second --prompt or --prompt-file would silently replace
+  // the first.
+  if ((name == "--prompt" || name == "--prompt-file") && o.hasPrompt)
+    return usageError("give one prompt: --prompt TEXT, --prompt - or --prompt-file F, once");
   if (name == "--verify") {
     o.model.verifyWeights = true;
   } else if (name == "--prompt") {
     if (value == "-") {
-      absl::StatusOr<std::string> text = readPromptFile("/dev/stdin");
+      absl::StatusOr<std::string> text = readTextFile("/dev/stdin", "prompt");
       if (!text.ok())
         return text.status();
       o.prompt = std::move(*text);
@@ -114,7 +94,7 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
     }
     o.hasPrompt = true;
   } else if (name == "--prompt-file") {
-    absl::StatusOr<std::string> text = readPromptFile(value);
+    absl::StatusOr<std::string> text = readTextFile(value, "prompt");
     if (!text.ok())
       return text.status();
     o.prompt = std::move(*text);

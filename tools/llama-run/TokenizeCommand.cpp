@@ -5,6 +5,7 @@
 #include "runtime/artifact/Artifact.h"
 #include "runtime/tokenizer/Tokenizer.h"
 #include "tools/common/ToolErrors.h"
+#include "tools/llama-run/TextFile.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -14,8 +15,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <optional>
 
 namespace llamac::tools {
@@ -48,6 +47,12 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
       writeOut(absl::StrCat(kUsage, "\n"));
       return 0;
     }
+    // One source: a second --text or --text-file would silently replace
+    // the first.
+    if ((arg == "--text" || arg == "--text-file") && text)
+      return fail(2, "give one text: --text S or --text-file F, once");
+    if (arg == "--ids" && ids)
+      return fail(2, "give --ids once");
     if (arg == "--text" || arg == "--ids") {
       if (i + 1 >= args.size())
         return fail(2, arg + " needs a value");
@@ -55,11 +60,10 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
     } else if (arg == "--text-file") {
       if (i + 1 >= args.size())
         return fail(2, arg + " needs a value");
-      std::ifstream in(args[++i], std::ios::binary);
-      std::ostringstream contents;
-      if (!in || !(contents << in.rdbuf()))
-        return fail(1, args[i] + ": cannot read the text");
-      text = contents.str();
+      absl::StatusOr<std::string> read = readTextFile(args[++i], "text");
+      if (!read.ok())
+        return fail(1, read.status().message());
+      text = std::move(*read);
     } else if (arg == "--allow-special") {
       allowSpecial = true;
     } else if (arg == "--json") {

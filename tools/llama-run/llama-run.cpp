@@ -140,14 +140,21 @@ int run(int argc, char **argv) {
   }
 
   std::signal(SIGINT, onInterrupt);
-  if (!o.json) {
-    // Like llama2.c: the prompt, then its continuation.
-    writeOut(o.prompt, /*flush=*/true);
-  }
+  // Like llama2.c: the prompt, then its continuation. The prompt is shown
+  // once it has been accepted (with the first token, or after a run that
+  // made none), so a refused one (too long for the context) leaves stdout
+  // empty.
+  bool promptShown = o.json;
+  auto showPrompt = [&] {
+    if (promptShown)
+      return true;
+    promptShown = true;
+    return writeOut(o.prompt, /*flush=*/true);
+  };
   // Stops at the first failed write: generating text nobody can read is
   // wasted work, and main() reports the failure.
   auto onToken = [&](int, std::string_view text) {
-    if (!o.json && !writeOut(text, /*flush=*/true))
+    if (!o.json && !(showPrompt() && writeOut(text, /*flush=*/true)))
       return false;
     return !interrupted.load();
   };
@@ -155,10 +162,11 @@ int run(int argc, char **argv) {
       speculative ? speculative->generate(o.prompt, o.generate, onToken)
                   : (*session)->generate(o.prompt, o.generate, onToken);
   if (!result.ok()) {
-    if (!o.json)
+    if (!o.json && promptShown)
       writeOut("\n", /*flush=*/true);
     return fail(1, result.status().message());
   }
+  showPrompt();
 
   const llamac::GenerateStats &st = result->stats;
   if (o.json) {

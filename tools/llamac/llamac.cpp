@@ -330,6 +330,11 @@ int run(int argc, char **argv) {
         std::tuple{"--calibration-tokens", &calibrationTokens, &options.calibrationTokens}})
     if (!to_integer(StringRef(text->getValue()), *value, 10) || *value < 0)
       return fail(Twine(flag) + " must be a non-negative integer, got '" + text->getValue() + "'");
+  // 0 means "the default" inside; given on the command line it is a mistake.
+  if (maxSeqLen.getNumOccurrences() && options.maxSeqLen == 0)
+    return fail("--max-seq-len must be positive, got 0");
+  if (prefillTokens.getNumOccurrences() && options.prefillTokens == 0)
+    return fail("--prefill-tokens must be in [1, max-seq-len], got 0");
   if (calibrationTokens.getNumOccurrences() && options.calibrationTokens == 0)
     return fail("--calibration-tokens must be positive, got 0");
   if (groupSize.getNumOccurrences() && options.groupSize == 0)

@@ -1,0 +1,36 @@
+//===- TextFile.cpp - a prompt or text the user names by path -------------===//
+
+#include "tools/llama-run/TextFile.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <fstream>
+
+namespace llamac::tools {
+
+namespace {
+
+constexpr std::streamsize kMaxTextBytes = 64 << 20;
+
+} // namespace
+
+absl::StatusOr<std::string> readTextFile(const std::string &path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the ", what));
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (static_cast<std::streamsize>(text.size()) > kMaxTextBytes)
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": the ", what, " is larger than ", kMaxTextBytes >> 20, " MiB"));
+  }
+  // A read error (EISDIR for a directory) sets badbit; the end of the
+  // file only eofbit and failbit.
+  if (in.bad())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the ", what));
+  return text;
+}
+
+} // namespace llamac::tools
