@@ -8,11 +8,39 @@
 
 #include <sentencepiece_processor.h>
 
+#include <cstdio>
+#include <string>
+#include <string_view>
+
 namespace llamac {
 
 struct SentencePieceModel::Impl {
   sentencepiece::SentencePieceProcessor processor;
 };
+
+namespace {
+
+/// sentencepiece's load error for a user: a failed protobuf parse is
+/// reported as its source location and expression
+/// ("./src/sentencepiece_processor.cc(232) [model_proto->ParseFromArray(...)]"),
+/// which says nothing to a user; other messages (a bad piece) may quote the
+/// file's bytes, which are escaped so the error stays one printable line.
+std::string readableLoadError(std::string_view message) {
+  if (message.find("ParseFromArray") != std::string_view::npos)
+    return "the bytes do not parse as its ModelProto (protobuf)";
+  std::string out;
+  for (unsigned char c : message)
+    if (c >= 0x20 && c < 0x7f)
+      out += static_cast<char>(c);
+    else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
+      out += escaped;
+    }
+  return out;
+}
+
+} // namespace
 
 SentencePieceModel::SentencePieceModel(std::unique_ptr<Impl> impl)
     : impl(std::move(impl)) {}
@@ -25,7 +53,7 @@ SentencePieceModel::fromSerialized(std::string_view bytes, std::string &error) {
   sentencepiece::util::Status status =
       impl->processor.LoadFromSerializedProto(bytes);
   if (!status.ok()) {
-    error = status.ToString();
+    error = readableLoadError(status.message());
     return nullptr;
   }
   return std::unique_ptr<SentencePieceModel>(

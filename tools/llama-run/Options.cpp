@@ -20,12 +20,14 @@ std::string usage() {
        llama-run bench <artifact> [bench options]  (see llama-run bench --help)
        llama-run check <artifact>
        llama-run eval <artifact> --text FILE [eval options]  (see llama-run eval --help)
+       llama-run tokenize <artifact> --text S | --text-file F | --ids 1,2,3 [--json]
+       llama-run --version
 
 Generates text with a model compiled by `llamac compile`; `bench` measures
 prefill and decode speed and decode's share of the memory bandwidth; `eval`
 the perplexity of a text; `check` verifies every checksum of an artifact, the
 weights' included, and its schedule against its kernels (exit status 0 when
-it is intact).
+it is intact); `tokenize` gives the ids of a text or the text of ids.
 
 options:
   --prompt TEXT          text to continue; `-` reads standard input

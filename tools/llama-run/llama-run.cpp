@@ -19,6 +19,7 @@
 #include "tools/llama-run/CheckCommand.h"
 #include "tools/llama-run/EvalCommand.h"
 #include "tools/common/ToolErrors.h"
+#include "tools/common/Version.h"
 #include "tools/llama-run/Options.h"
 #include "tools/llama-run/Ranks.h"
 #include "tools/llama-run/TokenizeCommand.h"
@@ -84,6 +85,10 @@ int run(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   // `llama-run bench|eval ...`; an artifact named "bench" or "eval" is still
   // reachable as ./bench or ./eval.
+  if (args.size() == 1 && args[0] == "--version") {
+    writeOut(llamac::tools::versionLine("llama-run") + "\n");
+    return 0;
+  }
   if (!args.empty() && args[0] == "bench")
     return llamac::tools::runBenchCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));

@@ -12,8 +12,10 @@
 #include "compiler/driver/Compile.h"
 #include "compiler/synth/Synth.h"
 #include "tools/common/ToolErrors.h"
+#include "tools/common/Version.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/InitLLVM.h"
@@ -272,12 +274,23 @@ int main(int argc, char **argv) {
 
 namespace {
 int run(int argc, char **argv) {
+  auto printVersion = [](raw_ostream &os) {
+    os << llamac::tools::versionLine("llamac") << ", built with LLVM " LLVM_VERSION_STRING "\n";
+  };
+  // cl's own --version (`compile --version`, `synth --version`) would
+  // print LLVM's.
+  cl::SetVersionPrinter(printVersion);
+  if (argc == 2 && StringRef(argv[1]) == "--version") {
+    printVersion(outs());
+    return 0;
+  }
   if (argc >= 2 && StringRef(argv[1]) == "synth")
     return synth::run(argc, argv);
   if (argc < 2 || StringRef(argv[1]) != "compile") {
     if (argc >= 2 && (StringRef(argv[1]) == "--help" || StringRef(argv[1]) == "-h")) {
       outs() << "usage: llamac compile <checkpoint-dir | model.bin> -o <artifact> [options]\n"
                 "       llamac synth --preset NAME -o <dir> [options]\n"
+                "       llamac --version\n"
                 "       llamac compile --help, llamac synth --help   for the options\n";
       return 0;
     }
