@@ -92,6 +92,7 @@ void buildLlvmPipeline(OpPassManager &pm, const LlvmPipelineOptions &options) {
   vectorize.bf16Dot = options.bf16Dot;
   vectorize.bf16DotFma = options.bf16Dot && options.bf16DotFma;
   vectorize.intDot = options.intDot;
+  vectorize.prefillKPanelBytes = options.prefillKPanelBytes;
   pm.addNestedPass<func::FuncOp>(llama::createLlamaVectorizeLinear(vectorize));
   if (options.softBf16)
     pm.addNestedPass<func::FuncOp>(llama::createLlamaExpandBf16Conversions());
@@ -150,19 +151,19 @@ void buildGpuBinaryPipeline(OpPassManager &pm, const GpuBinaryPipelineOptions &o
                       " toolkit=" + options.toolkit + "}");
 }
 
-std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot, const std::string &amx,
-                                      bool bf16DotFma, bool softBf16) {
+std::vector<Phase> getCpuKernelPhases(const CpuLlvmSettings &settings) {
   return {
       {"linalg", buildLinalgPipeline},
       {"bufferize", buildBufferizePipeline},
       {"llvm",
-       [bf16Dot, intDot, amx, bf16DotFma, softBf16](OpPassManager &pm) {
+       [settings](OpPassManager &pm) {
          LlvmPipelineOptions options;
-         options.bf16Dot = bf16Dot;
-         options.bf16DotFma = bf16DotFma;
-         options.intDot = intDot;
-         options.amx = amx;
-         options.softBf16 = softBf16;
+         options.bf16Dot = settings.bf16Dot;
+         options.bf16DotFma = settings.bf16DotFma;
+         options.intDot = settings.intDot;
+         options.amx = settings.amx;
+         options.softBf16 = settings.softBf16;
+         options.prefillKPanelBytes = settings.prefillKPanelBytes;
          buildLlvmPipeline(pm, options);
        }},
   };
@@ -171,7 +172,7 @@ std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot, const std::stri
 std::vector<StringRef> getPhaseNames(std::optional<bool> gpu) {
   std::vector<StringRef> names{"import", "shard", "optimize", "quantize", "kernels"};
   if (gpu != true)
-    for (const Phase &phase : getCpuKernelPhases(false))
+    for (const Phase &phase : getCpuKernelPhases({}))
       names.push_back(phase.name);
   if (gpu != false) {
     names.push_back("gpu");

@@ -71,6 +71,11 @@ struct KernelsPipelineOptions : mlir::PassPipelineOptions<KernelsPipelineOptions
       llvm::cl::init(4 << 20)};
 };
 
+/// llama-vectorize-linear's prefill-k-panel-bytes: half of a 48 KiB L1
+/// data cache (Zen 4/5, Sapphire Rapids) for a row block's weights of one
+/// panel, the rest for the token block's activations (docs/cpu-target.md).
+inline constexpr int64_t kDefaultPrefillKPanelBytes = 24576;
+
 /// Options of the CPU llvm phase.
 struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
   Option<bool> bf16Dot{*this, "bf16-dot",
@@ -93,6 +98,11 @@ struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
                                          "the kernels) | emulate (the kernels themselves, with "
                                          "the tile ops as plain vector code: tests)"),
                           llvm::cl::init("off")};
+  Option<int64_t> prefillKPanelBytes{
+      *this, "prefill-k-panel-bytes",
+      llvm::cl::desc("Prefill projections whose row blocks hold more weight bytes than this "
+                     "run k in panels of this many (llama-vectorize-linear; 0: never)"),
+      llvm::cl::init(kDefaultPrefillKPanelBytes)};
   Option<bool> softBf16{*this, "soft-bf16",
                         llvm::cl::desc("Round f32 to bf16 with integer ops "
                                        "(llama-expand-bf16-conversions): chips without a "
@@ -166,11 +176,19 @@ struct Phase {
   std::function<void(mlir::OpPassManager &)> build;
 };
 
-/// The CPU kernel phases (linalg, bufferize, llvm) in order; `bf16Dot`,
-/// `intDot`, `amx`, `bf16DotFma` and `softBf16` as LlvmPipelineOptions'.
-std::vector<Phase> getCpuKernelPhases(bool bf16Dot, bool intDot = false,
-                                      const std::string &amx = "off", bool bf16DotFma = false,
-                                      bool softBf16 = false);
+/// What the CPU llvm phase is given, each as LlvmPipelineOptions' option
+/// of the same name.
+struct CpuLlvmSettings {
+  bool bf16Dot = false;
+  bool intDot = false;
+  std::string amx = "off";
+  bool bf16DotFma = false;
+  bool softBf16 = false;
+  int64_t prefillKPanelBytes = kDefaultPrefillKPanelBytes;
+};
+
+/// The CPU kernel phases (linalg, bufferize, llvm) in order.
+std::vector<Phase> getCpuKernelPhases(const CpuLlvmSettings &settings);
 
 /// The names `--dump-ir-after` accepts, in order: for a GPU target
 /// (`gpu` true), a CPU target (false), or all of them (nullopt).

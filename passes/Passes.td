@@ -367,7 +367,12 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
            "Intel Xeons)">,
     Option<"intDot", "int-dot", "bool", "false",
            "int8 and int4 weights: quantize activations to bytes per block and use "
-           "AVX-512 VNNI vpdpbusd">
+           "AVX-512 VNNI vpdpbusd">,
+    Option<"prefillKPanelBytes", "prefill-k-panel-bytes", "int64_t", "24576",
+           "float and bf16 weights in prefill: when a row block's weights are more bytes "
+           "than this, k runs in panels of this many bytes of the block's weights, the "
+           "accumulators kept in memory between panels, so that the panel stays in L1 "
+           "across the token blocks (0: never; the sums are the same)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -70,10 +70,10 @@ constexpr int64_t kCacheLineFloats = 16;
 struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   VectorizeLinearPattern(MLIRContext *ctx, int64_t lanes, int64_t rowsPerBlock,
                          int64_t prefillRowsPerBlock, bool bf16Dot, bool bf16DotFma,
-                         bool intDot)
+                         bool intDot, int64_t prefillKPanelBytes)
       : OpRewritePattern(ctx), lanes(lanes), rowsPerBlock(rowsPerBlock),
         prefillRowsPerBlock(prefillRowsPerBlock), bf16Dot(bf16Dot), bf16DotFma(bf16DotFma),
-        intDot(intDot) {}
+        intDot(intDot), prefillKPanelBytes(prefillKPanelBytes) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
@@ -166,10 +166,23 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
       // int8 -18%, int4 G=128 -44%, bf16 -10 to -16%; bench/README.md).
       tokenRanges = {{c0, fullTokens, tokenBlock, /*prefetch=*/true}};
     }
-    for (auto [rowBegin, rowEnd, blockRows] :
-         {std::tuple{c0, fullBlocks, rowBlock}, std::tuple{fullBlocks, rows, int64_t{1}}})
+    // The full row blocks of a prefill in k panels when their weights
+    // outgrow L1 (see buildBlockLoop); the leftover rows, one at a time,
+    // never do.
+    KPanels panels;
+    panels.width = prefillKPanel(*stream, tokenBlock, rowBlock, vectorK, verifyTokens != nullptr);
+    if (panels.width > 0)
+      panels.sums = memref::AllocOp::create(
+          rewriter, loc,
+          MemRefType::get({rowBlock, ShapedType::kDynamic, lanes}, rewriter.getF32Type()),
+          ValueRange{tokens}, rewriter.getI64IntegerAttr(64));
+    for (auto [rowBegin, rowEnd, blockRows, blockPanels] :
+         {std::tuple{c0, fullBlocks, rowBlock, panels},
+          std::tuple{fullBlocks, rows, int64_t{1}, KPanels{}}})
       buildBlockLoop(rewriter, loc, x, xBf16, acts ? &*acts : nullptr, *stream, out, rows,
-                     rowBegin, rowEnd, blockRows, tokenRanges, k, vectorK);
+                     rowBegin, rowEnd, blockRows, tokenRanges, k, vectorK, blockPanels);
+    if (panels.sums)
+      memref::DeallocOp::create(rewriter, loc, panels.sums);
     if (xBf16)
       memref::DeallocOp::create(rewriter, loc, xBf16);
     if (acts)
@@ -271,6 +284,26 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     return prefillRowsPerBlock;
   }
 
+  /// The k panel of a prefill's full row blocks, in weights along k, or 0
+  /// for none: float and bf16 weights (not integer dots or int4, whose
+  /// blocks and groups are their own loops) in blocks of several tokens,
+  /// when a row block's weights are more than prefill-k-panel-bytes. The
+  /// panel is that many bytes of the block's weights, whole steps of the
+  /// vector loop.
+  int64_t prefillKPanel(const WeightStream &ws, int64_t tokenBlock, int64_t rowBlock,
+                        int64_t vectorK, bool verify) const {
+    bool floating = ws.format == WeightStream::Format::Float ||
+                    ws.format == WeightStream::Format::BF16Dot ||
+                    ws.format == WeightStream::Format::BF16PairFma;
+    if (prefillKPanelBytes <= 0 || !floating || ws.intDot || tokenBlock <= 1 || verify)
+      return 0;
+    int64_t rowBytes = ws.elementType.getIntOrFloatBitWidth() / 8;
+    if (rowBlock * vectorK * rowBytes <= prefillKPanelBytes)
+      return 0;
+    int64_t width = prefillKPanelBytes / (rowBlock * rowBytes) / ws.chunk * ws.chunk;
+    return width > 0 && width < vectorK ? width : 0;
+  }
+
   static Type rewriterI8(Operation *op) { return IntegerType::get(op->getContext(), 8); }
 
   /// A bf16 copy (round to nearest even, vcvtneps2bf16) of the first
@@ -363,21 +396,47 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     bool prefetch; ///< prefetch the next row block's weights into L2
   };
 
+  /// What one block of (row, token) accumulators reads.
+  struct BlockStep {
+    Value x, xBf16;
+    /// The activations as bytes (int-dot).
+    const llama::QuantizedActivations *acts;
+    const WeightStream &ws;
+    SmallVector<Value> tokens, rows;
+    /// Rows to prefetch while computing (empty: none).
+    SmallVector<Value> prefetchRows;
+  };
+
+  /// The k panels of a prefill's row blocks (prefillKPanel): their width
+  /// along k (0: one pass over the whole of k) and, between panels, each
+  /// (row, token) accumulator of the block, [rowBlock][tokens][lanes] f32.
+  struct KPanels {
+    int64_t width = 0;
+    Value sums;
+  };
+
   /// for o in [rowBegin, rowEnd) step rowBlock: for each token range, for n
   /// in [begin, end) step block: out[n.., o..] += dot products of the
   /// block's activation rows with the block's weight rows. With `xBf16` (the
   /// activations rounded to bf16; bf16 weights only) the products are
   /// vdpbf16ps.
+  ///
+  /// With k panels the token loops run once per panel of k, each block
+  /// resuming its accumulators from `panels.sums` and leaving them there,
+  /// then once more to reduce them: the block's weights of one panel stay in
+  /// L1 across the token blocks, where a whole row block of a long k (6 rows
+  /// of TinyLlama's down projection: 67 KB of bf16) does not, and every
+  /// token block would re-read it from L2. Each lane still adds its products
+  /// in the order of k, so the sums are the same bits as without panels.
   void buildBlockLoop(PatternRewriter &rewriter, Location loc, Value x, Value xBf16,
                       const llama::QuantizedActivations *acts, const WeightStream &ws, Value out,
                       Value rows, Value rowBegin, Value rowEnd,
                       int64_t rowBlock, ArrayRef<TokenRange> tokenRanges, int64_t k,
-                      int64_t vectorK) const {
+                      int64_t vectorK, const KPanels &panels) const {
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value rowStep = arith::ConstantIndexOp::create(rewriter, loc, rowBlock);
-    Type f32 = rewriter.getF32Type();
     bool dot = static_cast<bool>(xBf16);
-    auto accType = VectorType::get({lanes}, f32);
+    auto accType = VectorType::get({lanes}, rewriter.getF32Type());
     auto offsets = [](OpBuilder &b, Location l, Value base, int64_t count) {
       SmallVector<Value> values{base};
       for (int64_t i = 1; i < count; ++i)
@@ -402,72 +461,135 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
             for (Value r : offsets(b, l, next, rowBlock))
               nextRows.push_back(arith::MinUIOp::create(b, l, r, last));
           }
-          for (const TokenRange &range : tokenRanges) {
-            int64_t tokBlock = range.block;
-            Value tokStep = arith::ConstantIndexOp::create(b, l, tokBlock);
-            scf::ForOp::create(
-                b, l, range.begin, range.end, tokStep, ValueRange{},
-                [&](OpBuilder &b, Location l, Value n, ValueRange) {
-                  BlockStep step{x, xBf16, acts, ws, offsets(b, l, n, tokBlock), rowsIdx,
-                                 range.prefetch ? nextRows : SmallVector<Value>{}};
-                  Value zero = arith::ConstantOp::create(
-                      b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-                  // Accumulator (r, t) is at index r * tokBlock + t; with
-                  // int4 integer dots, the group offsets' scalar sums follow.
-                  SmallVector<Value> accs(rowBlock * tokBlock, zero);
-                  bool offsets = ws.intDot && ws.format == WeightStream::Format::Int4 &&
-                                 ws.group % llama::kIntDotChunk == 0;
-                  if (offsets)
-                    accs.append(rowBlock * tokBlock,
-                                arith::ConstantOp::create(b, l, b.getF32FloatAttr(0)));
-                  accs = buildVectorK(b, l, step, accs, vectorK);
-                  for (int64_t r = 0; r < rowBlock; ++r)
-                    for (int64_t t = 0; t < tokBlock; ++t) {
-                      Value sum = vector::ReductionOp::create(
-                          b, l, vector::CombiningKind::ADD, accs[r * tokBlock + t],
-                          arith::FastMathFlags::reassoc);
-                      if (offsets)
-                        sum = arith::AddFOp::create(b, l, sum,
-                                                    accs[(rowBlock + r) * tokBlock + t]);
-                      // int8 integer dots: take off what the sign flip added.
-                      if (ws.intDot && ws.format == WeightStream::Format::Int8)
-                        sum = arith::SubFOp::create(
-                            b, l, sum,
-                            memref::LoadOp::create(b, l, acts->signCorrection,
-                                                   ValueRange{step.tokens[t]}));
-                      // The k tail, when k is not a multiple of the chunk.
-                      if (vectorK < k)
-                        sum = buildScalarTail(b, l, step, r, t, sum, vectorK, k, dot);
-                      // int8: the row's scale multiplies the whole dot product.
-                      if (ws.format == WeightStream::Format::Int8)
-                        sum = arith::MulFOp::create(
-                            b, l, sum,
-                            arith::ExtFOp::create(
-                                b, l, f32,
-                                memref::LoadOp::create(b, l, ws.scales, ValueRange{rowsIdx[r]})
-                                    .getResult()));
-                      // The destination holds the generic's initial value (zero).
-                      ValueRange at{step.tokens[t], rowsIdx[r]};
-                      Value old = memref::LoadOp::create(b, l, out, at);
-                      memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, sum), out, at);
-                    }
-                  scf::YieldOp::create(b, l);
-                });
+          auto forEachTokenBlock = [&](OpBuilder &b, Location l,
+                                       function_ref<void(OpBuilder &, Location, const BlockStep &)>
+                                           body) {
+            for (const TokenRange &range : tokenRanges)
+              scf::ForOp::create(
+                  b, l, range.begin, range.end,
+                  arith::ConstantIndexOp::create(b, l, range.block), ValueRange{},
+                  [&](OpBuilder &b, Location l, Value n, ValueRange) {
+                    BlockStep step{x, xBf16, acts, ws, offsets(b, l, n, range.block), rowsIdx,
+                                   range.prefetch ? nextRows : SmallVector<Value>{}};
+                    body(b, l, step);
+                    scf::YieldOp::create(b, l);
+                  });
+          };
+          if (!panels.width) {
+            forEachTokenBlock(b, l, [&](OpBuilder &b, Location l, const BlockStep &step) {
+              Value zero = arith::ConstantOp::create(
+                  b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+              // Accumulator (r, t) is at index r * tokBlock + t; with int4
+              // integer dots, the group offsets' scalar sums follow.
+              size_t blockSums = step.rows.size() * step.tokens.size();
+              SmallVector<Value> accs(blockSums, zero);
+              if (hasOffsetSums(ws))
+                accs.append(blockSums, arith::ConstantOp::create(b, l, b.getF32FloatAttr(0)));
+              accs = buildVectorK(b, l, step, accs, vectorK);
+              addBlockSums(b, l, step, accs, out, k, vectorK, dot);
+            });
+            scf::YieldOp::create(b, l);
+            return;
           }
+          // A block's accumulators in panels.sums.
+          auto sumsAt = [&](OpBuilder &b, Location l, const BlockStep &step, size_t r, size_t t) {
+            return SmallVector<Value>{arith::ConstantIndexOp::create(b, l, r), step.tokens[t],
+                                      arith::ConstantIndexOp::create(b, l, 0)};
+          };
+          auto loadSums = [&](OpBuilder &b, Location l, const BlockStep &step) {
+            SmallVector<Value> accs;
+            for (size_t r = 0; r < step.rows.size(); ++r)
+              for (size_t t = 0; t < step.tokens.size(); ++t)
+                accs.push_back(
+                    vector::LoadOp::create(b, l, accType, panels.sums, sumsAt(b, l, step, r, t)));
+            return accs;
+          };
+          Value c0 = arith::ConstantIndexOp::create(b, l, 0);
+          Value width = arith::ConstantIndexOp::create(b, l, panels.width);
+          Value kEnd = arith::ConstantIndexOp::create(b, l, vectorK);
+          scf::ForOp::create(
+              b, l, c0, kEnd, width, ValueRange{},
+              [&](OpBuilder &b, Location l, Value panel, ValueRange) {
+                Value panelEnd = arith::MinUIOp::create(
+                    b, l, arith::AddIOp::create(b, l, panel, width), kEnd);
+                Value first =
+                    arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, panel, c0);
+                forEachTokenBlock(b, l, [&](OpBuilder &b, Location l, const BlockStep &step) {
+                  // The first panel starts from zero, the others where the
+                  // last one left off.
+                  auto start = scf::IfOp::create(
+                      b, l, first,
+                      [&](OpBuilder &b, Location l) {
+                        Value zero = arith::ConstantOp::create(
+                            b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+                        scf::YieldOp::create(
+                            b, l,
+                            SmallVector<Value>(step.rows.size() * step.tokens.size(), zero));
+                      },
+                      [&](OpBuilder &b, Location l) {
+                        scf::YieldOp::create(b, l, loadSums(b, l, step));
+                      });
+                  SmallVector<Value> accs =
+                      buildChunks(b, l, step, panel, panelEnd, start.getResults(), {});
+                  for (size_t r = 0; r < step.rows.size(); ++r)
+                    for (size_t t = 0; t < step.tokens.size(); ++t)
+                      vector::StoreOp::create(b, l, accs[r * step.tokens.size() + t],
+                                              panels.sums, sumsAt(b, l, step, r, t));
+                });
+                scf::YieldOp::create(b, l);
+              });
+          forEachTokenBlock(b, l, [&](OpBuilder &b, Location l, const BlockStep &step) {
+            addBlockSums(b, l, step, loadSums(b, l, step), out, k, vectorK, dot);
+          });
           scf::YieldOp::create(b, l);
         });
   }
 
-  /// What one block of (row, token) accumulators reads.
-  struct BlockStep {
-    Value x, xBf16;
-    /// The activations as bytes (int-dot).
-    const llama::QuantizedActivations *acts;
-    const WeightStream &ws;
-    SmallVector<Value> tokens, rows;
-    /// Rows to prefetch while computing (empty: none).
-    SmallVector<Value> prefetchRows;
-  };
+  /// int4 integer dots over whole chunks also sum each group's offset per
+  /// (row, token), in scalars after the vector accumulators.
+  static bool hasOffsetSums(const WeightStream &ws) {
+    return ws.intDot && ws.format == WeightStream::Format::Int4 &&
+           ws.group % llama::kIntDotChunk == 0;
+  }
+
+  /// Reduces each (row, token) accumulator of a block (accumulator (r, t)
+  /// at r * tokens + t) and adds the sum, with its k tail and its int8
+  /// corrections and scale, onto out[token, row].
+  void addBlockSums(OpBuilder &b, Location l, const BlockStep &step, ArrayRef<Value> accs,
+                    Value out, int64_t k, int64_t vectorK, bool dot) const {
+    const WeightStream &ws = step.ws;
+    Type f32 = b.getF32Type();
+    int64_t rowBlock = step.rows.size(), tokBlock = step.tokens.size();
+    for (int64_t r = 0; r < rowBlock; ++r)
+      for (int64_t t = 0; t < tokBlock; ++t) {
+        Value sum = vector::ReductionOp::create(b, l, vector::CombiningKind::ADD,
+                                                accs[r * tokBlock + t],
+                                                arith::FastMathFlags::reassoc);
+        if (hasOffsetSums(ws))
+          sum = arith::AddFOp::create(b, l, sum, accs[(rowBlock + r) * tokBlock + t]);
+        // int8 integer dots: take off what the sign flip added.
+        if (ws.intDot && ws.format == WeightStream::Format::Int8)
+          sum = arith::SubFOp::create(
+              b, l, sum,
+              memref::LoadOp::create(b, l, step.acts->signCorrection,
+                                     ValueRange{step.tokens[t]}));
+        // The k tail, when k is not a multiple of the chunk.
+        if (vectorK < k)
+          sum = buildScalarTail(b, l, step, r, t, sum, vectorK, k, dot);
+        // int8: the row's scale multiplies the whole dot product.
+        if (ws.format == WeightStream::Format::Int8)
+          sum = arith::MulFOp::create(
+              b, l, sum,
+              arith::ExtFOp::create(
+                  b, l, f32,
+                  memref::LoadOp::create(b, l, ws.scales, ValueRange{step.rows[r]}).getResult()));
+        // The destination holds the generic's initial value (zero).
+        ValueRange at{step.tokens[t], step.rows[r]};
+        Value old = memref::LoadOp::create(b, l, out, at);
+        memref::StoreOp::create(b, l, arith::AddFOp::create(b, l, old, sum), out, at);
+      }
+  }
+
 
   /// The vector part of the k loop, [0, vectorK): one loop over the chunks,
   /// or for int4 a loop over the groups (whose scales and zeros each row
@@ -810,6 +932,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
 
   int64_t lanes, rowsPerBlock, prefillRowsPerBlock;
   bool bf16Dot, bf16DotFma, intDot;
+  int64_t prefillKPanelBytes;
 };
 
 struct LlamaVectorizeLinearPass
@@ -822,7 +945,7 @@ struct LlamaVectorizeLinearPass
     }
     RewritePatternSet patterns(&getContext());
     patterns.add<VectorizeLinearPattern>(&getContext(), lanes, rowsPerBlock, prefillRowsPerBlock,
-                                         bf16Dot, bf16DotFma, intDot);
+                                         bf16Dot, bf16DotFma, intDot, prefillKPanelBytes);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -528,6 +528,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     bool amxWeights = (dtype == DType::BF16 && quantize == "none") || intWeights;
     codegen.amx = amxWeights ? *amx : Amx::Off;
     codegen.intWeights = intWeights;
+    codegen.prefillKPanelBytes = options.prefillKPanelBytes;
     codegen.afterPhase = dumpIf;
     llvm::Expected<CpuKernelLibrary> library = compileCpuKernels(*model, codegen);
     if (!library) {

@@ -3,6 +3,8 @@
 #ifndef LLAMAC_COMPILER_DRIVER_COMPILE_H
 #define LLAMAC_COMPILER_DRIVER_COMPILE_H
 
+#include "compiler/Pipelines.h"
+
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -64,6 +66,9 @@ struct CompileOptions {
   /// Tensor-parallel ranks (`--tp`): the artifact holds each rank's weights.
   int64_t tensorParallel = 1;
   int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions
+  /// CPU prefill projections: k in panels of this many bytes of a row
+  /// block's weights when it has more (llama-vectorize-linear; 0: never).
+  int64_t prefillKPanelBytes = kDefaultPrefillKPanelBytes;
   std::string dumpIrAfter;    ///< a phase name, or empty
   bool summary = false;
   /// Compile weights that hold NaN or infinity instead of refusing them

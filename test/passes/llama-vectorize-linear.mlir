@@ -3,6 +3,7 @@
 // RUN: llama-opt %s --llama-vectorize-linear="bf16-dot=true prefill-rows-per-block=4" --split-input-file | FileCheck %s --check-prefix=DOT
 // RUN: llama-opt %s --llama-vectorize-linear --split-input-file | FileCheck %s --check-prefix=DEFAULT
 // RUN: llama-opt %s --llama-vectorize-linear=int-dot=true --split-input-file | FileCheck %s --check-prefix=VNNI
+// RUN: llama-opt %s --llama-vectorize-linear="prefill-rows-per-block=4 prefill-k-panel-bytes=512" --split-input-file | FileCheck %s --check-prefix=PANELS
 
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -136,6 +137,41 @@ func.func @linear_bf16_tail(%x: memref<1x172xf32>, %w: memref<64x172xbf16>, %out
 // DEFAULT:     scf.for {{.*}} iter_args
 // DEFAULT-COUNT-4: vector.load %arg0
 // DEFAULT-COUNT-6: vector.load %arg1
+// k panels: with at most 512 bytes of a 4-row block's weights per panel,
+// k = 64 (1 KiB of f32 per block) runs as two panels of 32 columns. Each
+// token block starts the first panel from zero and every later one from the
+// accumulators the last left in the [rows, tokens, lanes] buffer, stores
+// them back after its chunk loop, and a last pass over the token blocks
+// reduces them. Decode (the leftover single tokens are in the same panel
+// loop) and the leftover rows (one at a time) are the same code as ever.
+// PANELS-LABEL: func.func @prefill_blocks
+// PANELS: %[[SUMS:.*]] = memref.alloc(%c6) {alignment = 64 : i64} : memref<4x?x16xf32>
+// PANELS: scf.for %[[O:.*]] = %c0 to %c64 step %c4
+// PANELS:   scf.for %[[P:.*]] = %c0 to %c64 step %c32
+// PANELS:     %[[AFTER:.*]] = arith.addi %[[P]], %c32
+// PANELS:     %[[END:.*]] = arith.minui %[[AFTER]], %c64
+// PANELS:     %[[FIRST:.*]] = arith.cmpi eq, %[[P]], %c0
+// PANELS:     scf.for %[[N:.*]] = %c0 to %c4 step %c4
+// PANELS:       %[[START:.*]]:16 = scf.if %[[FIRST]]
+// PANELS:         scf.yield %cst, %cst
+// PANELS:       } else {
+// PANELS:         vector.load %[[SUMS]][%c0, %[[N]], %c0]
+// PANELS-COUNT-15: vector.load %[[SUMS]]
+// PANELS:       %[[ACC:.*]]:16 = scf.for %[[K:.*]] = %[[P]] to %[[END]] step %c16 iter_args(%{{.*}} = %[[START]]#0
+// PANELS-COUNT-16: vector.fma
+// PANELS:       vector.store %[[ACC]]#0, %[[SUMS]][%c0, %[[N]], %c0]
+// PANELS-COUNT-15: vector.store %[[ACC]]
+// PANELS:     scf.for %{{.*}} = %c4 to %c4 step %c4
+// PANELS:     scf.for %{{.*}} = %c4 to %c6 step %c1
+// PANELS:       scf.if %[[FIRST]]
+// PANELS:   scf.for %[[N2:.*]] = %c0 to %c4 step %c4
+// PANELS:     %[[S0:.*]] = vector.load %[[SUMS]][%c0, %[[N2]], %c0]
+// PANELS-COUNT-15: vector.load %[[SUMS]]
+// PANELS:     vector.reduction <add>, %[[S0]] fastmath<reassoc>
+// Then the leftover rows, whole: no panels.
+// PANELS: scf.for %{{.*}} = %c64 to %c64 step %c1
+// PANELS-NOT: scf.if
+// PANELS: memref.dealloc %[[SUMS]]
 func.func @prefill_blocks(%x: memref<6x64xf32>, %w: memref<64x64xf32>, %out: memref<6x64xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<6x64xf32>, memref<64x64xf32>) outs(%out : memref<6x64xf32>) {

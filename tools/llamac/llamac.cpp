@@ -129,6 +129,13 @@ cl::opt<std::string> minParallelBytes(
     cl::desc("Split a decode projection over threads only when its weights have at least this "
              "many bytes (prefill: 1/16 of it; attention: 1/4 of its cache bytes)"),
     cl::value_desc("N"), cl::init(std::to_string(4 << 20)), cl::cat(category));
+cl::opt<std::string> prefillKPanelBytes(
+    "prefill-k-panel-bytes",
+    cl::desc("CPU prefill projections whose row blocks hold more weight bytes than this run k "
+             "in panels of this many, so that a panel stays in L1 (0: never; the results are "
+             "the same bits; docs/cpu-target.md)"),
+    cl::value_desc("N"), cl::init(std::to_string(llamac::kDefaultPrefillKPanelBytes)),
+    cl::cat(category));
 cl::opt<std::string> tokenizer("tokenizer", cl::desc("sentencepiece tokenizer.model to use"),
                                cl::cat(category));
 cl::opt<std::string> chatTemplate(
@@ -338,6 +345,7 @@ int run(int argc, char **argv) {
         std::tuple{"--prefill-tokens", &prefillTokens, &options.prefillTokens},
         std::tuple{"--speculate-k", &speculateK, &options.speculateK},
         std::tuple{"--min-parallel-bytes", &minParallelBytes, &options.minParallelBytes},
+        std::tuple{"--prefill-k-panel-bytes", &prefillKPanelBytes, &options.prefillKPanelBytes},
         std::tuple{"--group-size", &groupSize, &options.groupSize},
         std::tuple{"--tp", &tensorParallel, &options.tensorParallel},
         std::tuple{"--calibration-tokens", &calibrationTokens, &options.calibrationTokens}})

@@ -265,7 +265,14 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
   // such chips (AVX2 only) get the rounding as integer ops instead.
   bool softBf16 = !(*tm)->getMCSubtargetInfo()->checkFeatures("+avx512bf16") &&
                   !(*tm)->getMCSubtargetInfo()->checkFeatures("+avxneconvert");
-  for (const Phase &phase : getCpuKernelPhases(bf16Dot, intDot, amx, bf16DotFma, softBf16)) {
+  CpuLlvmSettings settings;
+  settings.bf16Dot = bf16Dot;
+  settings.intDot = intDot;
+  settings.amx = amx;
+  settings.bf16DotFma = bf16DotFma;
+  settings.softBf16 = softBf16;
+  settings.prefillKPanelBytes = options.prefillKPanelBytes;
+  for (const Phase &phase : getCpuKernelPhases(settings)) {
     PassManager pm(kernels.getContext());
     phase.build(pm);
     if (failed(pm.run(kernels)))

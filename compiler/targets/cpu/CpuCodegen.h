@@ -3,6 +3,7 @@
 #ifndef LLAMAC_COMPILER_TARGETS_CPU_CPUCODEGEN_H
 #define LLAMAC_COMPILER_TARGETS_CPU_CPUCODEGEN_H
 
+#include "compiler/Pipelines.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
@@ -43,6 +44,8 @@ struct CpuCodegenOptions {
   /// quantize the activations to bytes, so they need AMX-INT8 and no bf16
   /// dots.
   bool intWeights = false;
+  /// llama-vectorize-linear's prefill-k-panel-bytes (--prefill-k-panel-bytes).
+  int64_t prefillKPanelBytes = kDefaultPrefillKPanelBytes;
   /// Called with the kernel module after each named phase ("linalg",
   /// "bufferize", "llvm") so that --dump-ir-after can print it.
   std::function<void(llvm::StringRef phase, mlir::ModuleOp)> afterPhase;
