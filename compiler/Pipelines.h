@@ -28,6 +28,7 @@
 #define LLAMAC_COMPILER_PIPELINES_H
 
 #include "compiler/partition/DispatchSchedule.h"
+#include "passes/PrefillKPanels.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -70,11 +71,6 @@ struct KernelsPipelineOptions : mlir::PassPipelineOptions<KernelsPipelineOptions
       llvm::cl::desc("cpu: the weight bytes from which a decode projection is split over threads"),
       llvm::cl::init(4 << 20)};
 };
-
-/// llama-vectorize-linear's prefill-k-panel-bytes: half of a 48 KiB L1
-/// data cache (Zen 4/5, Sapphire Rapids) for a row block's weights of one
-/// panel, the rest for the token block's activations (docs/cpu-target.md).
-inline constexpr int64_t kDefaultPrefillKPanelBytes = 24576;
 
 /// Options of the CPU llvm phase.
 struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {

@@ -350,6 +350,14 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     activations once per call as f32, split per chunk into odd and even
     columns; prefill blocks (5 rows x 4 tokens) read the rounded bf16 copy
     and split each token's chunk in registers the same way.
+
+    Prefill row blocks of float weights (f32, bf16, f16) holding more than
+    `prefill-k-panel-bytes` of weights run k in panels of that many bytes
+    of the block's weights, so that one panel stays in L1 across the token
+    blocks: each token block runs a panel from the accumulators the last
+    one left in a `[rows, tokens, lanes]` f32 buffer (`memref.alloc` per
+    call), and a last pass reduces them. Each lane adds its products in the
+    order of k either way, so the results are the same bits.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "16", "f32 lanes per vector">,
@@ -368,7 +376,8 @@ def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::func::FuncOp"
     Option<"intDot", "int-dot", "bool", "false",
            "int8 and int4 weights: quantize activations to bytes per block and use "
            "AVX-512 VNNI vpdpbusd">,
-    Option<"prefillKPanelBytes", "prefill-k-panel-bytes", "int64_t", "24576",
+    Option<"prefillKPanelBytes", "prefill-k-panel-bytes", "int64_t",
+           "::llamac::kDefaultPrefillKPanelBytes",
            "float and bf16 weights in prefill: when a row block's weights are more bytes "
            "than this, k runs in panels of this many bytes of the block's weights, the "
            "accumulators kept in memory between panels, so that the panel stays in L1 "

@@ -281,9 +281,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                      " needs a verify entry point of " + llvm::Twine(options.speculateK + 1) +
                      " tokens, more than " +
                      (options.maxSeqLen ? llvm::formatv("--max-seq-len {0}", maxSeqLen).str()
-                                        : llvm::formatv("the model's context of {0} positions "
-                                                        "(--max-seq-len)",
-                                                        maxSeqLen)
+                                        : llvm::formatv("the default --max-seq-len of {0} "
+                                                        "(the model's context, at most {1})",
+                                                        maxSeqLen, kDefaultMaxSeqLen)
                                               .str()));
 
   if (options.summary) {

@@ -3,7 +3,7 @@
 #ifndef LLAMAC_COMPILER_DRIVER_COMPILE_H
 #define LLAMAC_COMPILER_DRIVER_COMPILE_H
 
-#include "compiler/Pipelines.h"
+#include "passes/PrefillKPanels.h"
 
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"

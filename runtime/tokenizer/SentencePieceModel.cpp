@@ -20,14 +20,25 @@ struct SentencePieceModel::Impl {
 
 namespace {
 
-/// sentencepiece's load error for a user: a failed protobuf parse is
-/// reported as its source location and expression
-/// ("./src/sentencepiece_processor.cc(232) [model_proto->ParseFromArray(...)]"),
-/// which says nothing to a user; other messages (a bad piece) may quote the
-/// file's bytes, which are escaped so the error stays one printable line.
+/// sentencepiece's load error for a user. Its checks report their source
+/// location and expression first ("./src/sentencepiece_processor.cc(232)
+/// [model_proto->ParseFromArray(...)] "), which says nothing to a user: that
+/// prefix is dropped, and a failed protobuf parse, which has nothing after
+/// it, is named. What is left (a bad piece) may quote the file's bytes,
+/// which are escaped so the error stays one printable line.
 std::string readableLoadError(std::string_view message) {
   if (message.find("ParseFromArray") != std::string_view::npos)
     return "the bytes do not parse as its ModelProto (protobuf)";
+  if (size_t cc = message.find(".cc("); cc != std::string_view::npos) {
+    size_t close = message.find(") ", cc);
+    std::string_view rest =
+        close == std::string_view::npos ? std::string_view() : message.substr(close + 2);
+    if (!rest.empty() && rest.front() == '[') {
+      size_t end = rest.find("] ");
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 2);
+    }
+    message = rest.empty() ? std::string_view("it fails one of sentencepiece's checks") : rest;
+  }
   std::string out;
   for (unsigned char c : message)
     if (c >= 0x20 && c < 0x7f)

@@ -142,8 +142,8 @@ func.func @linear_bf16_tail(%x: memref<1x172xf32>, %w: memref<64x172xbf16>, %out
 // token block starts the first panel from zero and every later one from the
 // accumulators the last left in the [rows, tokens, lanes] buffer, stores
 // them back after its chunk loop, and a last pass over the token blocks
-// reduces them. Decode (the leftover single tokens are in the same panel
-// loop) and the leftover rows (one at a time) are the same code as ever.
+// reduces them. The prompt's leftover tokens (one at a time) run inside the
+// same panel loop; the leftover rows (one at a time) take no panels.
 // PANELS-LABEL: func.func @prefill_blocks
 // PANELS: %[[SUMS:.*]] = memref.alloc(%c6) {alignment = 64 : i64} : memref<4x?x16xf32>
 // PANELS: scf.for %[[O:.*]] = %c0 to %c64 step %c4
@@ -206,6 +206,10 @@ func.func @prefill_blocks(%x: memref<6x64xf32>, %w: memref<64x64xf32>, %out: mem
 // DEFAULT:       vector.load %arg1
 // DEFAULT-COUNT-24: vector.reduction
 // DEFAULT:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
+// k panels are for prefill blocks: a verify kernel keeps its one pass.
+// PANELS-LABEL: func.func @verify_one_block
+// PANELS-NOT: x16xf32>
+// PANELS: return
 func.func @verify_one_block(%x: memref<?x64xf32>, %w: memref<64x64xf32>, %out: memref<?x64xf32>)
     attributes {llama.rows_match_step = 6 : i64} {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
@@ -575,6 +579,10 @@ func.func @int4_g128_gemv(%x: memref<1x384xf32>, %q: memref<8x192xi8>, %s: memre
 #q4 = affine_map<(d0, d1, d2) -> (d1, (d2 floordiv 32) * 16 + d2 mod 16)>
 #g4 = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 128)>
 #o4 = affine_map<(d0, d1, d2) -> (d0, d1)>
+// int4 weights (their groups are loops of their own) take no k panels.
+// PANELS-LABEL: func.func @int4_g128_gemm
+// PANELS-NOT: x16xf32>
+// PANELS: return
 func.func @int4_g128_gemm(%x: memref<8x384xf32>, %q: memref<8x192xi8>, %s: memref<8x3xbf16>, %z: memref<8x3xbf16>, %out: memref<8x8xf32>) {
   %c32 = arith.constant 32 : index
   %c16 = arith.constant 16 : index

@@ -356,6 +356,9 @@ int run(int argc, char **argv) {
     return fail("--max-seq-len must be positive, got 0");
   if (prefillTokens.getNumOccurrences() && options.prefillTokens == 0)
     return fail("--prefill-tokens must be in [1, max-seq-len], got 0");
+  if (prefillKPanelBytes.getNumOccurrences() && StringRef(target) != "cpu")
+    return fail("--prefill-k-panel-bytes applies to --target cpu (GPU kernels have no prefill "
+                "row blocks to split)");
   if (calibrationTokens.getNumOccurrences() && options.calibrationTokens == 0)
     return fail("--calibration-tokens must be positive, got 0");
   if (groupSize.getNumOccurrences() && options.groupSize == 0)

@@ -3,7 +3,7 @@
 #ifndef LLAMAC_COMPILER_TARGETS_CPU_CPUCODEGEN_H
 #define LLAMAC_COMPILER_TARGETS_CPU_CPUCODEGEN_H
 
-#include "compiler/Pipelines.h"
+#include "passes/PrefillKPanels.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
