@@ -285,8 +285,9 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
   }
 
   /// The k panel of a prefill's full row blocks, in weights along k, or 0
-  /// for none: float and bf16 weights (not integer dots or int4, whose
-  /// blocks and groups are their own loops) in blocks of several tokens,
+  /// for none: float weights (f32, bf16, f16; not int8 or int4, whose
+  /// scales, groups and integer dots are loops of their own) in blocks of
+  /// several tokens,
   /// when a row block's weights are more than prefill-k-panel-bytes. The
   /// panel is that many bytes of the block's weights, whole steps of the
   /// vector loop.
@@ -295,7 +296,7 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
     bool floating = ws.format == WeightStream::Format::Float ||
                     ws.format == WeightStream::Format::BF16Dot ||
                     ws.format == WeightStream::Format::BF16PairFma;
-    if (prefillKPanelBytes <= 0 || !floating || ws.intDot || tokenBlock <= 1 || verify)
+    if (prefillKPanelBytes <= 0 || !floating || tokenBlock <= 1 || verify)
       return 0;
     int64_t rowBytes = ws.elementType.getIntOrFloatBitWidth() / 8;
     if (rowBlock * vectorK * rowBytes <= prefillKPanelBytes)

@@ -90,13 +90,14 @@ private:
   bool recording = false;
 };
 
-/// Session::append of `tokens`, its wall time added to `ms`.
+/// Session::append of `tokens`, its wall time added to `*ms` when given.
 absl::StatusOr<int32_t> timedAppend(Session &session, DispatchClock &clock,
-                                    const std::vector<int32_t> &tokens, double &ms) {
+                                    const std::vector<int32_t> &tokens, double *ms) {
   Clock::time_point start = Clock::now();
   absl::StatusOr<std::vector<float>> logits = session.append(tokens);
   clock.callReturned();
-  ms += msBetween(start, Clock::now());
+  if (ms)
+    *ms += msBetween(start, Clock::now());
   if (!logits.ok())
     return logits.status();
   return static_cast<int32_t>(runtime::argmax(*logits));
@@ -117,14 +118,14 @@ absl::StatusOr<KernelProfile> profilePrefill(Session &session,
   DispatchClock clock(session);
   if (absl::Status s = clock.install(); !s.ok())
     return s;
-  double ms = 0, warmUpMs = 0;
+  double ms = 0;
   for (int run = 0; run <= runs; ++run) {
     // The first run warms up (page faults, cold caches, lazy binding).
     clock.record(run > 0);
     if (absl::Status s = session.truncate(0); !s.ok())
       return s;
     if (absl::StatusOr<int32_t> next =
-            timedAppend(session, clock, prompt, run > 0 ? ms : warmUpMs);
+            timedAppend(session, clock, prompt, run > 0 ? &ms : nullptr);
         !next.ok())
       return next.status();
   }
@@ -147,18 +148,18 @@ absl::StatusOr<KernelProfile> profileDecode(Session &session,
   DispatchClock clock(session);
   if (absl::Status s = clock.install(); !s.ok())
     return s;
-  double ms = 0, untimedMs = 0;
+  double ms = 0;
   for (int run = 0; run <= runs; ++run) {
     clock.record(false);
     if (absl::Status s = session.truncate(0); !s.ok())
       return s;
-    absl::StatusOr<int32_t> next = timedAppend(session, clock, prompt, untimedMs);
+    absl::StatusOr<int32_t> next = timedAppend(session, clock, prompt, nullptr);
     if (!next.ok())
       return next.status();
     // Only the steps of the runs after the first count.
     clock.record(run > 0);
     for (int64_t i = 0; i < steps; ++i)
-      if (next = timedAppend(session, clock, {*next}, run > 0 ? ms : untimedMs); !next.ok())
+      if (next = timedAppend(session, clock, {*next}, run > 0 ? &ms : nullptr); !next.ok())
         return next.status();
   }
   KernelProfile p;
