@@ -29,21 +29,55 @@ SentencePieceTokenizer::fromSerialized(std::string_view bytes) {
   if (bos < 0 || bos >= tokenizer->model->pieceCount())
     return absl::InvalidArgumentError(absl::StrCat(
         "sentencepiece model has no BOS piece (bos_id ", bos, ")"));
+  for (int id = 0; id < tokenizer->model->pieceCount(); ++id)
+    if (tokenizer->model->isControl(id) && !tokenizer->model->piece(id).empty())
+      tokenizer->controlPieces.emplace_back(tokenizer->model->piece(id), id);
   tokenizer->serializedProto = std::string(bytes);
   return std::unique_ptr<Tokenizer>(std::move(tokenizer));
 }
 
 std::vector<int> SentencePieceTokenizer::encode(std::string_view text,
                                                 bool addBos,
-                                                bool /*allowSpecial*/) const {
+                                                bool allowSpecial) const {
   std::vector<int> ids;
   if (addBos)
     ids.push_back(bosId());
-  std::vector<int> pieces;
   // Encoding a loaded model only fails on internal errors; an empty result
   // is the honest answer then.
-  if (model->encode(text, pieces))
-    ids.insert(ids.end(), pieces.begin(), pieces.end());
+  auto encodeText = [&](std::string_view segment) {
+    std::vector<int> pieces;
+    if (!segment.empty() && model->encode(segment, pieces))
+      ids.insert(ids.end(), pieces.begin(), pieces.end());
+  };
+  if (!allowSpecial) {
+    encodeText(text);
+    return ids;
+  }
+  // The text of a control piece (`<s>`, `</s>`) becomes its id, the
+  // earliest match first, the longest among those; the text between is
+  // encoded on its own, with its own dummy prefix, as Hugging Face's legacy
+  // Llama tokenizer and llama.cpp do (so Meta's Llama 2 chat prompt written
+  // out as text gives the ids Meta's code gives).
+  while (!text.empty()) {
+    size_t at = std::string_view::npos, length = 0;
+    int id = -1;
+    for (const auto &[piece, pieceId] : controlPieces) {
+      size_t found = text.find(piece);
+      if (found < at || (found == at && found != std::string_view::npos &&
+                         piece.size() > length)) {
+        at = found;
+        length = piece.size();
+        id = pieceId;
+      }
+    }
+    if (id < 0) {
+      encodeText(text);
+      break;
+    }
+    encodeText(text.substr(0, at));
+    ids.push_back(id);
+    text.remove_prefix(at + length);
+  }
   return ids;
 }
 

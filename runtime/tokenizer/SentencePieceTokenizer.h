@@ -6,7 +6,8 @@
 // Decoding is byte-exact, like llama2.c's run.c: byte-fallback pieces
 // (`<0xNN>`) become their byte, control pieces (BOS, EOS) print nothing, and
 // the piece right after BOS (or at the start) loses its leading space, the
-// dummy prefix that encoding added.
+// dummy prefix that encoding added. Control pieces in text stay text, except
+// with allowSpecial (`llama-run tokenize --allow-special`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,10 @@
 #define LLAMAC_RUNTIME_TOKENIZER_SENTENCEPIECETOKENIZER_H
 
 #include "runtime/tokenizer/Tokenizer.h"
+
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace llamac {
 
@@ -44,6 +49,9 @@ private:
 
   std::unique_ptr<SentencePieceModel> model;
   std::string serializedProto;
+  /// The text and id of each control piece (`<s>`, `</s>`): what encode()
+  /// with allowSpecial matches.
+  std::vector<std::pair<std::string, int>> controlPieces;
 };
 
 } // namespace llamac

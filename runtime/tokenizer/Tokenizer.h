@@ -48,7 +48,9 @@ public:
 
   /// Encodes `text`, preceded by BOS if `addBos`. With `allowSpecial`, the
   /// text of a special token (`<|eot_id|>`) becomes its id; otherwise it is
-  /// ordinary text. (sentencepiece never matches control pieces in text.)
+  /// ordinary text. (sentencepiece: its control pieces, `<s>` and `</s>`;
+  /// the text between them is encoded piece by piece, each with its dummy
+  /// prefix.)
   virtual std::vector<int> encode(std::string_view text, bool addBos,
                                   bool allowSpecial = false) const = 0;
 

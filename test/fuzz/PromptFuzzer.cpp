@@ -8,7 +8,9 @@
 // sentencepiece's own space mark and decodes as a space, and byte fallback
 // spells every other character exactly. The same bytes, read as
 // 16-bit ids, also go through the streaming decoder (any id, in range or
-// not, as a corrupt or hostile sampler might produce).
+// not, as a corrupt or hostile sampler might produce). With allowSpecial
+// (`llama-run tokenize --allow-special`) the ids must lie in the vocabulary
+// too, and text without `<s>` or `</s>` must encode as without.
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,6 +72,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (fuzz::isValidUtf8(text))
     fuzz::require(decoded == expectedRoundTrip(text),
                   "decode(encode(text)) is not the normalized text");
+
+  std::vector<int> special = tokenizer.encode(text, /*addBos=*/false, /*allowSpecial=*/true);
+  for (int id : special)
+    fuzz::require(id >= 0 && id < tokenizer.vocabSize(),
+                  "encode with specials gave an id outside the vocabulary");
+  if (text.find("<s>") == std::string_view::npos && text.find("</s>") == std::string_view::npos)
+    fuzz::require(std::vector<int>(ids.begin() + 1, ids.end()) == special,
+                  "encode with specials differs on text without them");
 
   StreamingDecoder decoder(tokenizer);
   for (size_t i = 0; i + 2 <= size; i += 2) {

@@ -17,6 +17,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -200,6 +201,20 @@ TEST(ChatTemplateTest, Llama2RefusesItsTagsInMessagesAsMetaDoes) {
   ASSERT_FALSE(turn.ok());
   EXPECT_THAT(std::string(turn.status().message()), HasSubstr("[/INST]"));
   EXPECT_FALSE(chat->userTurn("hi", 0, "<<SYS>>").ok());
+}
+
+TEST(ChatTemplateTest, Llama2PromptWrittenAsTextEncodesToMetasIdsWithAllowSpecial) {
+  // `llama-run tokenize --allow-special` of the rendered prompt: its <s> and
+  // </s> become BOS and EOS and each stretch between is encoded with its
+  // own dummy prefix, which is how Meta's code builds the ids (one
+  // encode(bos, eos) per exchange). Without, the tags are text.
+  const json &entry = formats()["llama2_two_turns"];
+  std::string text = entry["text"];
+  std::vector<int> expected = entry["ids"];
+  EXPECT_EQ(llama2().encode(text, /*addBos=*/false, /*allowSpecial=*/true), expected);
+  std::vector<int> plain = llama2().encode(text, /*addBos=*/false);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), llama2().bosId()), 0);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), llama2().eosId()), 0);
 }
 
 // --- ChatML --------------------------------------------------------------

@@ -10,6 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <utility>
+
 using namespace llamac;
 using namespace llamac::testing;
 
@@ -46,6 +49,22 @@ TEST_F(TokenizerTest, EncodesReferencePrompts) {
 TEST_F(TokenizerTest, EncodeWithoutBos) {
   std::vector<int> ids = tokenizer->encode("Once upon a time", false);
   EXPECT_EQ(ids, (std::vector<int>{403, 407, 261, 378}));
+}
+
+TEST_F(TokenizerTest, AllowSpecialTurnsControlPieceTextIntoIds) {
+  std::vector<int> once = tokenizer->encode("Once", false);
+  std::vector<int> expected{1};
+  expected.insert(expected.end(), once.begin(), once.end());
+  expected.push_back(2);
+  expected.push_back(2);
+  EXPECT_EQ(tokenizer->encode("<s>Once</s></s>", false, /*allowSpecial=*/true), expected);
+  // Without, and for text that only resembles a tag, it is text.
+  for (auto [text, allow] : {std::pair{"<s>Once</s>", false}, {"<s Once /s>", true}}) {
+    std::vector<int> ids = tokenizer->encode(text, false, allow);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), 1), 0) << text;
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), 2), 0) << text;
+  }
+  EXPECT_EQ(tokenizer->encode("", false, true), std::vector<int>{});
 }
 
 TEST_F(TokenizerTest, DecodesReferenceSequences) {
