@@ -209,10 +209,11 @@ int run(int argc, char **argv) {
     std::string line =
         out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     writeOut(line);
-    writeOut("\n");
-  } else {
-    writeOut("\n");
   }
+  // A run whose output was lost is a failure: main() prints its one error
+  // line, and no statistics line says how well it went.
+  if (!writeOut("\n", /*flush=*/true))
+    return 1;
 
   if (!o.quiet) {
     std::fprintf(
