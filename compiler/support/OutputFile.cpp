@@ -92,25 +92,31 @@ llvm::Error OutputFile::ioError(int error) const {
                                                finalPath, std::strerror(error)));
 }
 
-llvm::Error OutputFile::write(const void *data, uint64_t size) {
-  if (fd < 0)
-    return ioError(EBADF);
-  const char *cursor = static_cast<const char *>(data);
+/// Writes all `size` bytes at `offset` (pwrite), or at the file position
+/// when `offset` is negative; returns 0 or the errno that stopped it.
+static int writeAll(int fd, const char *cursor, uint64_t size, off_t offset) {
   while (size > 0) {
     // Linux writes at most about 2 GiB per call.
     size_t chunk = static_cast<size_t>(std::min<uint64_t>(size, 1u << 30));
-    ssize_t n = ::write(fd, cursor, chunk);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return ioError(errno);
-    }
-    if (n == 0)
-      return ioError(EIO);
+    ssize_t n = offset < 0 ? ::write(fd, cursor, chunk) : ::pwrite(fd, cursor, chunk, offset);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return n < 0 ? errno : EIO;
     cursor += n;
     size -= static_cast<uint64_t>(n);
-    written += static_cast<uint64_t>(n);
+    if (offset >= 0)
+      offset += n;
   }
+  return 0;
+}
+
+llvm::Error OutputFile::write(const void *data, uint64_t size) {
+  if (fd < 0)
+    return ioError(EBADF);
+  if (int error = writeAll(fd, static_cast<const char *>(data), size, -1))
+    return ioError(error);
+  written += size;
   return llvm::Error::success();
 }
 
@@ -122,21 +128,9 @@ llvm::Error OutputFile::overwrite(uint64_t offset, const void *data,
     return llvm::createStringError(llvm::formatv(
         "internal error: overwriting [{0}, +{1}) of {2}, which has {3} bytes",
         offset, size, finalPath, written));
-  const char *cursor = static_cast<const char *>(data);
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, cursor, static_cast<size_t>(std::min<uint64_t>(size, 1u << 30)),
-                         static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return ioError(errno);
-    }
-    if (n == 0)
-      return ioError(EIO);
-    cursor += n;
-    offset += static_cast<uint64_t>(n);
-    size -= static_cast<uint64_t>(n);
-  }
+  if (int error = writeAll(fd, static_cast<const char *>(data), size,
+                           static_cast<off_t>(offset)))
+    return ioError(error);
   return llvm::Error::success();
 }
 
