@@ -5,35 +5,20 @@
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/EvalOptions.h"
 #include "tools/llama-run/Ranks.h"
+#include "tools/llama-run/TextFile.h"
 
 #include "absl/strings/str_format.h"
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
 #include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace llamac::tools {
 
 namespace {
-
-/// The whole file, or an error naming it.
-absl::StatusOr<std::string> readText(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::NotFoundError(
-        absl::StrFormat("cannot read --text %s: %s", path, std::strerror(errno)));
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad())
-    return absl::DataLossError(absl::StrFormat("cannot read --text %s", path));
-  return bytes.str();
-}
 
 /// A progress line at most once a second, and after the last document.
 auto progressPrinter() {
@@ -63,7 +48,7 @@ int runEvalCommand(const std::vector<std::string> &args) {
     writeStandardOutput(evalUsage());
     return 0;
   }
-  absl::StatusOr<std::string> text = readText(o.textPath);
+  absl::StatusOr<std::string> text = readTextFile(o.textPath, "text");
   if (!text.ok())
     return fail(1, text.status().message());
   o.model.communicator = processCommunicator();

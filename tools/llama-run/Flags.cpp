@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
 namespace llamac::tools {
 
@@ -25,6 +26,7 @@ scanFlags(const std::vector<std::string> &args, const FlagSpec &spec,
           absl::FunctionRef<absl::Status(const std::string &name,
                                          const std::string &value)>
               onFlag) {
+  std::set<std::string> valuesGiven;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &arg = args[i];
     if (arg.size() < 2 || arg.compare(0, 2, "--") != 0 || arg == "--") {
@@ -61,6 +63,12 @@ scanFlags(const std::vector<std::string> &args, const FlagSpec &spec,
     }
     if (absl::Status s = onFlag(name, value); !s.ok())
       return s;
+    // A second value would silently replace the first (booleans repeat
+    // harmlessly). After onFlag, so that a flag with a message of its own
+    // for this (--prompt) keeps it.
+    if (!valuesGiven.insert(name).second)
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " is given more than once; give it once"));
   }
   return absl::OkStatus();
 }

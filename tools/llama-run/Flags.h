@@ -33,7 +33,8 @@ struct FlagSpec {
 /// Walks `args` in order, calling `onPositional` for each argument that is
 /// not a flag and `onFlag(name, value)` for each flag (value "" for boolean
 /// flags). Stops at the first error, from the scan ("unknown flag '--x'",
-/// "--x needs a value", "--json takes no value") or from a callback.
+/// "--x needs a value", "--json takes no value", "--x is given more than
+/// once" for a value flag) or from a callback.
 absl::Status
 scanFlags(const std::vector<std::string> &args, const FlagSpec &spec,
           absl::FunctionRef<absl::Status(const std::string &)> onPositional,

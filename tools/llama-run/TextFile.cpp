@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 namespace llamac::tools {
@@ -12,12 +14,22 @@ namespace {
 
 constexpr std::streamsize kMaxTextBytes = 64 << 20;
 
+/// "<path>: cannot read the <what>", with the system's reason when it
+/// gave one.
+absl::Status unreadable(const std::string &path, absl::string_view what) {
+  int error = errno;
+  return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the ", what,
+                                                 error ? ": " : "",
+                                                 error ? std::strerror(error) : ""));
+}
+
 } // namespace
 
 absl::StatusOr<std::string> readTextFile(const std::string &path, absl::string_view what) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the ", what));
+    return unreadable(path, what);
   std::string text;
   char buffer[65536];
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
@@ -29,7 +41,7 @@ absl::StatusOr<std::string> readTextFile(const std::string &path, absl::string_v
   // A read error (EISDIR for a directory) sets badbit; the end of the
   // file only eofbit and failbit.
   if (in.bad())
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the ", what));
+    return unreadable(path, what);
   return text;
 }
 

@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <string>
 #include <tuple>
+#include <sys/mman.h>
 #include <unistd.h>
 
 using namespace llvm;
@@ -161,12 +162,61 @@ int fail(const Twine &message) {
   return 1;
 }
 
-/// Reports what cl::ParseCommandLineOptions wrote to `parseErrors`.
+/// Reports the first line of what cl printed about a bad command line.
 int failParse(StringRef parseErrors) {
   // cl prefixes its messages with the program name; ours start "error:".
   StringRef first = parseErrors.trim().split('\n').first;
+  if (first.empty())
+    return fail("invalid command line (llamac compile --help, llamac synth --help)");
   auto [program, rest] = first.split(": ");
   return fail(rest.empty() || program.contains(' ') ? first : rest);
+}
+
+/// The value options of `sub` given more than once: cl keeps the last,
+/// which would silently drop the first (`--dtype bf16 --dtype f16`).
+std::string repeatedOption(cl::SubCommand &sub) {
+  for (auto &[name, option] : cl::getRegisteredOptions(sub))
+    if (option->getNumOccurrences() > 1 &&
+        option->getValueExpectedFlag() == cl::ValueRequired &&
+        option->getNumOccurrencesFlag() == cl::Optional)
+      return name.str();
+  return "";
+}
+
+/// cl::ParseCommandLineOptions, with one `error:` line for any bad command
+/// line. Some of cl's messages ("requires a value!", a bad boolean) go
+/// straight to stderr instead of the stream it is given, so stderr is
+/// caught in a memory file while cl parses. Returns -1 when the command
+/// line is good, else the exit status.
+int parseOptions(ArrayRef<const char *> args, const char *overview, cl::SubCommand &sub) {
+  std::string parseErrors;
+  raw_string_ostream parseErr(parseErrors);
+  errs().flush();
+  std::fflush(stderr);
+  int caught = memfd_create("llamac-cl-errors", MFD_CLOEXEC);
+  int saved = caught >= 0 ? dup(STDERR_FILENO) : -1;
+  if (saved >= 0)
+    dup2(caught, STDERR_FILENO);
+  bool ok = cl::ParseCommandLineOptions(static_cast<int>(args.size()), args.data(), overview,
+                                        &parseErr);
+  if (saved >= 0) {
+    errs().flush();
+    std::fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char buffer[4096];
+    ssize_t n = pread(caught, buffer, sizeof buffer, 0);
+    if (n > 0)
+      parseErrors = std::string(buffer, static_cast<size_t>(n)) + parseErrors;
+  }
+  if (caught >= 0)
+    close(caught);
+  if (!ok)
+    return failParse(parseErrors);
+  if (std::string repeated = repeatedOption(sub); !repeated.empty())
+    return fail((repeated.size() == 1 ? "-" : "--") + repeated +
+                " is given more than once; give it once");
+  return -1;
 }
 } // namespace
 
@@ -203,11 +253,10 @@ cl::opt<bool> quiet("quiet", cl::desc("No progress output even on a terminal"), 
 
 int run(int argc, char **argv) {
   cl::HideUnrelatedOptions(category, command);
-  std::string parseErrors;
-  raw_string_ostream parseErr(parseErrors);
-  if (!cl::ParseCommandLineOptions(argc, argv, "llamac: write a random-weight checkpoint\n",
-                                   &parseErr))
-    return failParse(parseErrors);
+  if (int status = parseOptions(ArrayRef(argv, argc),
+                                "llamac: write a random-weight checkpoint\n", command);
+      status >= 0)
+    return status;
   if (list) {
     llamac::printSynthPresets(outs());
     return 0;
@@ -313,12 +362,10 @@ int run(int argc, char **argv) {
   // subcommand.
   if (args.size() > 1 && StringRef(args[1]) == "synth")
     args[1] = "./synth";
-  std::string parseErrors;
-  raw_string_ostream parseErr(parseErrors);
-  if (!cl::ParseCommandLineOptions(static_cast<int>(args.size()), args.data(),
-                                   "llamac: compile a Llama checkpoint into an artifact\n",
-                                   &parseErr))
-    return failParse(parseErrors);
+  if (int status = parseOptions(args, "llamac: compile a Llama checkpoint into an artifact\n",
+                                cl::SubCommand::getTopLevel());
+      status >= 0)
+    return status;
   if (input.empty())
     return fail("no checkpoint given; usage: llamac compile <checkpoint> -o <artifact>");
 
