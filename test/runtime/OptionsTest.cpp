@@ -91,6 +91,16 @@ TEST(OptionsTest, Errors) {
             "--top-p must be in (0, 1], not 0");
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--top-p", "1.5"}),
             "--top-p must be in (0, 1], not 1.5");
+  // Beyond a float: not infinity (1e308 is finite) nor zero (1e-50 is in
+  // (0, 1]), and not a silent greedy temperature.
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--temperature", "1e308"}),
+              HasSubstr("--temperature 1e308 is outside the range of a float"));
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--top-p", "1e-50"}),
+              HasSubstr("--top-p 1e-50 is outside the range of a float"));
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--temperature", "1e-50"}),
+              HasSubstr("--temperature 1e-50 is outside the range of a float"));
+  EXPECT_THAT(errorOf({"m", "--prompt", "x", "--max-new-tokens", "3", "--max-new-tokens", "5"}),
+              HasSubstr("--max-new-tokens is given more than once"));
   EXPECT_THAT(errorOf({"m", "--prompt", "x", "--device", "tpu"}),
               HasSubstr("unknown --device 'tpu'"));
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--json=1"}),

@@ -96,6 +96,14 @@ absl::StatusOr<float> parseFloatFlag(absl::string_view flag,
   if (!absl::SimpleAtod(text, &value) || !std::isfinite(value))
     return absl::InvalidArgumentError(
         absl::StrCat(flag, " expects a number, not '", text, "'"));
+  // The options are floats: a value beyond one would become infinity, and
+  // one too small for it (1e-50) zero, a different setting than asked for.
+  double magnitude = std::fabs(value);
+  if (magnitude > std::numeric_limits<float>::max() ||
+      (magnitude > 0 && magnitude < std::numeric_limits<float>::min()))
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " ", text, " is outside the range of a float (",
+        std::numeric_limits<float>::min(), " to ", std::numeric_limits<float>::max(), ")"));
   return static_cast<float>(value);
 }
 

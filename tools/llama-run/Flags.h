@@ -64,7 +64,8 @@ absl::StatusOr<int64_t> parseIntFlag(absl::string_view flag,
 /// there is decided when it is loaded).
 absl::StatusOr<std::string> parseDeviceFlag(absl::string_view text);
 
-/// A finite number; errors name `flag`.
+/// A finite number a float holds without becoming infinity or zero (0 or
+/// a magnitude in [FLT_MIN, FLT_MAX]); errors name `flag`.
 absl::StatusOr<float> parseFloatFlag(absl::string_view flag,
                                      absl::string_view text);
 
