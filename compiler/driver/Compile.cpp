@@ -274,12 +274,16 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   int64_t prefill = options.prefillTokens ? options.prefillTokens : std::min<int64_t>(kDefaultPrefillTokens, maxSeqLen);
   if (prefill <= 0 || prefill > maxSeqLen)
     return makeError("--prefill-tokens must be in [1, max-seq-len]");
-  if (options.speculateK < 0)
+  // Unset, k fits the context: a small --max-seq-len is no reason to fail
+  // over a flag the user never gave.
+  const int64_t speculateK =
+      options.speculateK.value_or(std::min<int64_t>(kDefaultSpeculateK, maxSeqLen - 1));
+  if (speculateK < 0)
     return makeError("--speculate-k must not be negative (0 = no verify entry point)");
-  if (options.speculateK + 1 > maxSeqLen)
-    return makeError("--speculate-k " + llvm::Twine(options.speculateK) +
-                     " needs a verify entry point of " + llvm::Twine(options.speculateK + 1) +
-                     " tokens, more than " +
+  if (speculateK >= maxSeqLen)
+    return makeError("--speculate-k " + llvm::Twine(speculateK) +
+                     " needs a verify entry point of " +
+                     llvm::Twine(static_cast<uint64_t>(speculateK) + 1) + " tokens, more than " +
                      (options.maxSeqLen ? llvm::formatv("--max-seq-len {0}", maxSeqLen).str()
                                         : llvm::formatv("the default --max-seq-len of {0} "
                                                         "(the model's context, at most {1})",
@@ -294,8 +298,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
         options.maxSeqLen ? "" : " (the default: min(the model's, " +
                                      std::to_string(kDefaultMaxSeqLen) + "))",
         prefill, dtypeName(kvDtype),
-        options.speculateK ? std::to_string(options.speculateK + 1) + " tokens (--speculate-k " +
-                                 std::to_string(options.speculateK) + ")"
+        speculateK ? std::to_string(speculateK + 1) + " tokens (--speculate-k " +
+                         std::to_string(speculateK) + ")"
                            : std::string("none (--speculate-k 0)"),
         quantize == "none"  ? std::string(dtypeName(dtype))
         : int4 ? quantize + " (groups of " + std::to_string(groupSize) + ")"
@@ -351,8 +355,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   graph.entryPoints = {{"prefill", prefill, false}, {"decode", 1, true}};
   // Speculative decoding's verify: K + 1 tokens whose rows equal decode's,
   // replayed per round like the step (a graph on GPUs).
-  if (options.speculateK > 0)
-    graph.entryPoints.push_back({"verify", options.speculateK + 1, /*captureAsGraph=*/true,
+  if (speculateK > 0)
+    graph.entryPoints.push_back({"verify", speculateK + 1, /*captureAsGraph=*/true,
                                  /*rowsMatchStep=*/true});
   // Prompts whose logits only the last token needs (generation, a chat
   // turn, a draft's prompt) run a chunk that classifies that row alone; the

@@ -61,8 +61,9 @@ struct CompileOptions {
   int64_t maxSeqLen = 0;      ///< 0 = min(the model's, kDefaultMaxSeqLen)
   int64_t prefillTokens = 0;  ///< static prefill chunk; 0 = min(128, max_seq_len)
   /// Draft tokens a `verify` entry point scores at once (it runs K + 1
-  /// tokens); 0 = no verify entry point.
-  int64_t speculateK = kDefaultSpeculateK;
+  /// tokens); 0 = no verify entry point. Unset: kDefaultSpeculateK, or
+  /// max_seq_len - 1 where that is fewer (a context of 4 gets K = 3).
+  std::optional<int64_t> speculateK;
   /// Tensor-parallel ranks (`--tp`): the artifact holds each rank's weights.
   int64_t tensorParallel = 1;
   int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions

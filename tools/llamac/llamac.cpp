@@ -117,8 +117,8 @@ cl::opt<std::string> prefillTokens("prefill-tokens",
 cl::opt<std::string> speculateK(
     "speculate-k",
     cl::desc("Draft tokens speculative decoding scores per target pass: the artifact gets a "
-             "`verify` entry point of K + 1 tokens whose rows equal decode's (default 5; 0 = "
-             "none)"),
+             "`verify` entry point of K + 1 tokens whose rows equal decode's (default 5, or "
+             "max-seq-len - 1 where that is fewer; 0 = none)"),
     cl::value_desc("K"), cl::init(std::to_string(llamac::kDefaultSpeculateK)), cl::cat(category));
 cl::opt<std::string> tensorParallel(
     "tp",
@@ -390,7 +390,6 @@ int run(int argc, char **argv) {
   for (auto [flag, text, value] :
        {std::tuple{"--max-seq-len", &maxSeqLen, &options.maxSeqLen},
         std::tuple{"--prefill-tokens", &prefillTokens, &options.prefillTokens},
-        std::tuple{"--speculate-k", &speculateK, &options.speculateK},
         std::tuple{"--min-parallel-bytes", &minParallelBytes, &options.minParallelBytes},
         std::tuple{"--prefill-k-panel-bytes", &prefillKPanelBytes, &options.prefillKPanelBytes},
         std::tuple{"--group-size", &groupSize, &options.groupSize},
@@ -398,6 +397,13 @@ int run(int argc, char **argv) {
         std::tuple{"--calibration-tokens", &calibrationTokens, &options.calibrationTokens}})
     if (!to_integer(StringRef(text->getValue()), *value, 10) || *value < 0)
       return fail(Twine(flag) + " must be a non-negative integer, got '" + text->getValue() + "'");
+  if (speculateK.getNumOccurrences()) {
+    int64_t k = 0;
+    if (!to_integer(StringRef(speculateK.getValue()), k, 10) || k < 0)
+      return fail("--speculate-k must be a non-negative integer, got '" + speculateK.getValue() +
+                  "'");
+    options.speculateK = k;
+  }
   // 0 means "the default" inside; given on the command line it is a mistake.
   if (maxSeqLen.getNumOccurrences() && options.maxSeqLen == 0)
     return fail("--max-seq-len must be positive, got 0");
