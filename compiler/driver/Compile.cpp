@@ -322,8 +322,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   context.loadDialect<llama::LlamaDialect>();
   std::string diagnostic;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
-    if (d.getSeverity() == DiagnosticSeverity::Error && diagnostic.empty())
-      diagnostic = d.str();
+    if (d.getSeverity() == DiagnosticSeverity::Error && diagnostic.empty()) {
+      // One error line, though a tool's log in it (ptxas) spans several.
+      std::string text = d.str();
+      for (llvm::StringRef line : llvm::split(llvm::StringRef(text).trim(), '\n'))
+        if (!line.trim().empty())
+          diagnostic += (diagnostic.empty() ? "" : " ") + line.trim().str();
+    }
     return success();
   });
 

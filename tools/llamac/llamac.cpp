@@ -42,9 +42,9 @@ cl::opt<std::string> target("target", cl::desc("Code generation target: cpu | nv
                             cl::init("cpu"), cl::cat(category));
 cl::opt<std::string> chip("chip",
                           cl::desc("Chip to compile for. cpu: native (this machine) or an "
-                                   "LLVM CPU name such as x86-64-v4; nvvm: sm_80 | sm_90 | "
-                                   "sm_90a (default sm_90); rocdl: gfx90a | gfx942 (default "
-                                   "gfx942)"),
+                                   "LLVM CPU name such as x86-64-v4; nvvm: sm_75 to sm_121a, "
+                                   "e.g. sm_80 | sm_90 | sm_90a (default sm_90); rocdl: gfx906 | "
+                                   "gfx908 | gfx90a | gfx942 | gfx950 (default gfx942)"),
                           cl::init("native"), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-toolkit",
                                  cl::desc("nvvm: the CUDA toolkit directory with bin/ptxas "
