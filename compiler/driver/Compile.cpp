@@ -234,6 +234,25 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                                .Default(std::nullopt);
   if (!amx)
     return makeError("unknown --amx '" + options.amx + "' (one of: auto, on, off, emulate)");
+  // A code-generation switch asked for by name (on, emulate) where it has
+  // nothing to act on is an error, not a flag silently dropped; auto and
+  // off need no weights of a kind.
+  const std::string weightsName =
+      quantize != "none" ? quantize : std::string(dtypeName(dtype)) + " weights";
+  if (*amx == Amx::On || *amx == Amx::Emulate) {
+    if (gpu)
+      return makeError("--amx=" + options.amx + " applies to --target cpu only");
+    if (dtype != DType::BF16 && quantize == "none")
+      return makeError("--amx=" + options.amx + " needs bf16, int8 or int4 weights, not " +
+                       weightsName + " (--dtype bf16 or --quantize)");
+  }
+  if (*intDot == IntDot::On && quantize == "none")
+    return makeError("--int-dot=on needs quantized weights (--quantize int8, int4 or "
+                     "int4-gptq), not " + weightsName);
+  if (*bf16Dot == Bf16Dot::On && dtype != DType::BF16 && (!gpu || quantize == "none"))
+    return makeError("--bf16-dot=on needs bf16 weights" +
+                     llvm::Twine(gpu ? " or quantized ones" : "") + ", not " + weightsName +
+                     " (--dtype bf16)");
 
   if (options.maxSeqLen < 0)
     return makeError("--max-seq-len must be positive");

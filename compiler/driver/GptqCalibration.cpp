@@ -87,6 +87,13 @@ llvm::Expected<GptqQuantizer> calibrateGptq(const CompileOptions &options,
   instrumented.calibrationTokens = 0;
   instrumented.calibrationModel = true;
   instrumented.speculateK = 0;
+  // f32 weights, plainly: the user's code-generation switches are for the
+  // quantized model, on its target (--amx, --int-dot or --bf16-dot on would
+  // refuse f32 weights, --gpu-gemv a CPU target).
+  instrumented.bf16Dot = "auto";
+  instrumented.intDot = "auto";
+  instrumented.amx = "off";
+  instrumented.gpuGemv = "rows";
   // One process sees every input feature: the Hessians are the whole
   // weight's, and GPTQ quantizes whole weights before they are split.
   instrumented.tensorParallel = 1;

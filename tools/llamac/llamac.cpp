@@ -412,6 +412,9 @@ int run(int argc, char **argv) {
   if (prefillKPanelBytes.getNumOccurrences() && StringRef(target) != "cpu")
     return fail("--prefill-k-panel-bytes applies to --target cpu (GPU kernels have no prefill "
                 "row blocks to split)");
+  if (minParallelBytes.getNumOccurrences() && StringRef(target) != "cpu")
+    return fail("--min-parallel-bytes applies to --target cpu (GPU kernels spread every "
+                "projection over the device)");
   if (calibrationTokens.getNumOccurrences() && options.calibrationTokens == 0)
     return fail("--calibration-tokens must be positive, got 0");
   if (groupSize.getNumOccurrences() && options.groupSize == 0)
