@@ -245,5 +245,35 @@ TEST(CorruptionTest, TheKVCacheMustBeTheOneTheKernelsWereCompiledFor) {
   }
 }
 
+TEST(CorruptionTest, CheckLoadsTheTokenizerAndTheChatTemplate) {
+  // Intact checksums but nothing could run: `check` said ok while every
+  // command failed to load the tokenizer or (--chat) the template.
+  auto checkEdited = [](const std::string &name, const std::function<void(json &)> &edit) {
+    Stories s;
+    edit(s.meta);
+    std::string bytes = s.bytes;
+    test::replaceMetadata(bytes, s.meta.dump());
+    TempFile file(name, bytes);
+    return runLlamaRun({"check", file.path, "--quiet"});
+  };
+  RunResult r = checkEdited("kind.llamac", [](json &m) { m["tokenizer"]["kind"] = "bpe"; });
+  test::expectOneErrorLine(r, 1);
+  EXPECT_THAT(r.err, HasSubstr("cannot load the tokenizer"));
+  r = checkEdited("template.llamac",
+                  [](json &m) { m["tokenizer"]["chat_template"] = "bogus"; });
+  test::expectOneErrorLine(r, 1);
+  EXPECT_THAT(r.err, HasSubstr("chat template: unknown chat template 'bogus'"));
+  // llama3's template needs special tokens sentencepiece's stories260K lacks.
+  r = checkEdited("llama3.llamac",
+                  [](json &m) { m["tokenizer"]["chat_template"] = "llama3"; });
+  test::expectOneErrorLine(r, 1);
+  EXPECT_THAT(r.err, HasSubstr("chat template:"));
+  r = checkEdited("vocab.llamac", [](json &m) { m["model"]["vocab"] = 1000; });
+  test::expectOneErrorLine(r, 1);
+  r = checkEdited("plain.llamac", [](json &m) { m["tokenizer"]["chat_template"] = "plain"; });
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("tokenizer and chat template load"));
+}
+
 } // namespace
 } // namespace llamac

@@ -1,9 +1,13 @@
 //===- CheckCommand.cpp - `llama-run check` -------------------------------===//
 
 #include "tools/llama-run/CheckCommand.h"
+#include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/ArtifactCheck.h"
+#include "runtime/chat/ChatTemplate.h"
+#include "runtime/tokenizer/Tokenizer.h"
 #include "tools/common/ToolErrors.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 #include <cstdio>
@@ -17,10 +21,38 @@ constexpr const char *kUsage =
 
 Verifies every checksum of an artifact (header, metadata, tokenizer, kernels
 and each weight tensor) and, for a cpu artifact, every dispatch of its
-schedule against the arguments its kernel library says each kernel takes.
-Nothing is run. Progress goes to stderr (--quiet: none); exit status 0 when
+schedule against the arguments its kernel library says each kernel takes;
+loads its tokenizer (its size must be the model's vocabulary) and the chat
+template it names. Nothing is run. Progress goes to stderr (--quiet: none); exit status 0 when
 the artifact is intact, 1 when it is not.
 )";
+
+/// What running needs beyond intact bytes: a tokenizer of the kind the
+/// metadata says, as large as the model's vocabulary, and a chat template
+/// that exists and has the special tokens it needs.
+absl::Status checkTokenizerAndChatTemplate(const std::string &path) {
+  absl::StatusOr<std::unique_ptr<runtime::Artifact>> artifact = runtime::Artifact::open(path);
+  if (!artifact.ok())
+    return artifact.status();
+  const runtime::ArtifactMetadata &meta = (*artifact)->metadata();
+  absl::string_view bytes = (*artifact)->tokenizerBytes();
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+      Tokenizer::loadKind(meta.tokenizer.kind, std::string_view(bytes.data(), bytes.size()));
+  if (!tokenizer.ok())
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": cannot load the tokenizer: ", tokenizer.status().message()));
+  if ((*tokenizer)->vocabSize() != meta.model.vocab)
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": the tokenizer has ", (*tokenizer)->vocabSize(),
+                     " tokens but the model's vocabulary is ", meta.model.vocab));
+  if (!meta.chatTemplate.empty())
+    if (absl::StatusOr<std::unique_ptr<ChatTemplate>> chat =
+            ChatTemplate::create(meta.chatTemplate, **tokenizer);
+        !chat.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": chat template: ", chat.status().message()));
+  return absl::OkStatus();
+}
 
 } // namespace
 
@@ -61,13 +93,16 @@ int runCheckCommand(const std::vector<std::string> &args) {
       runtime::checkArtifact(artifact, progress);
   if (!report.ok())
     return fail(1, report.status().message());
+  if (absl::Status s = checkTokenizerAndChatTemplate(artifact); !s.ok())
+    return fail(1, s.message());
   std::string kernels =
       report->kernelsChecked > 0
           ? absl::StrFormat("%d kernels' signatures", report->kernelsChecked)
           : std::string("no kernel signatures (GPU code object)");
   std::string line = absl::StrFormat(
       "%s: ok: header, metadata, tokenizer, kernels, %d weights (%d bytes) "
-      "match their checksums; schedule checked against %s\n",
+      "match their checksums; schedule checked against %s; tokenizer and chat "
+      "template load\n",
       artifact, report->weights, report->weightBytes, kernels);
   writeStandardOutput(line);
   return finishStandardOutput(0);
