@@ -186,14 +186,20 @@ std::string repeatedOption(cl::SubCommand &sub) {
 /// cl::ParseCommandLineOptions, with one `error:` line for any bad command
 /// line. Some of cl's messages ("requires a value!", a bad boolean) go
 /// straight to stderr instead of the stream it is given, so stderr is
-/// caught in a memory file while cl parses. Returns -1 when the command
-/// line is good, else the exit status.
+/// caught in a memory file while cl parses. Not for --help and --version,
+/// which cl prints and then exits from inside the parse: a failure to
+/// write them is reported at exit, on stderr, and must reach it. Returns
+/// -1 when the command line is good, else the exit status.
 int parseOptions(ArrayRef<const char *> args, const char *overview, cl::SubCommand &sub) {
   std::string parseErrors;
   raw_string_ostream parseErr(parseErrors);
   errs().flush();
   std::fflush(stderr);
-  int caught = memfd_create("llamac-cl-errors", MFD_CLOEXEC);
+  bool printsAndExits = llvm::any_of(args, [](StringRef arg) {
+    return is_contained({"help", "help-hidden", "help-list", "help-list-hidden", "version"},
+                        arg.ltrim('-'));
+  });
+  int caught = printsAndExits ? -1 : memfd_create("llamac-cl-errors", MFD_CLOEXEC);
   int saved = caught >= 0 ? dup(STDERR_FILENO) : -1;
   if (saved >= 0)
     dup2(caught, STDERR_FILENO);
