@@ -120,8 +120,10 @@ Session::generateFrom(absl::Span<const int> promptTokens, const GenerateOptions 
       // The step at position pos - 1 attended over pos positions.
       kvRead += static_cast<double>(kvBytesRead(pos));
     }
-    int64_t next = sampler.sample(
-        absl::MakeConstSpan(logits, static_cast<size_t>(info.vocab)));
+    absl::Span<const float> row = absl::MakeConstSpan(logits, static_cast<size_t>(info.vocab));
+    if (absl::Status s = checkFiniteLogits(row, info.vocab, pos - 1); !s.ok())
+      return s;
+    int64_t next = sampler.sample(row);
     if (result.generatedTokens.empty()) {
       result.stats.timeToFirstTokenMs = msSince(start);
       decodeStart = GenerationClock::now();

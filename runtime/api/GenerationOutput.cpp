@@ -42,6 +42,18 @@ absl::Status checkPromptTokens(const Model &model, absl::Span<const int> ids,
   return absl::OkStatus();
 }
 
+absl::Status checkFiniteLogits(absl::Span<const float> logits, int64_t vocab,
+                               int64_t position) {
+  for (size_t i = 0; i < logits.size(); ++i)
+    if (!std::isfinite(logits[i]))
+      return absl::DataLossError(absl::StrCat(
+          "the model's logits at position ", position + static_cast<int64_t>(i) / vocab,
+          " are not finite (", logits[i], " for token ", static_cast<int64_t>(i) % vocab,
+          "): its arithmetic overflowed or its weights hold NaN or infinity "
+          "(compiled with --allow-nonfinite?)"));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<int>> encodePrompt(const Model &model, std::string_view prompt,
                                               int64_t maxSeqLen) {
   std::vector<int> ids = model.tokenizer().encode(prompt, /*addBos=*/true);

@@ -43,6 +43,12 @@ absl::StatusOr<std::vector<int>> encodePrompt(const Model &model, std::string_vi
 absl::Status checkPromptTokens(const Model &model, absl::Span<const int> ids,
                                int64_t maxSeqLen);
 
+/// Logits rows (each `vocab` wide, the first for `position`) hold only
+/// finite numbers. A NaN or infinity means the model's arithmetic broke
+/// (weights compiled with --allow-nonfinite, an overflow): sampling would
+/// pick token 0 and a perplexity come out NaN, silently.
+absl::Status checkFiniteLogits(absl::Span<const float> logits, int64_t vocab, int64_t position);
+
 /// The output side of a generation loop: it decides whether another token
 /// may come and whether a sampled one ends the run, records the tokens and
 /// text in the result and streams the text to the callback.

@@ -229,6 +229,8 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
   double kvRead = 0;
   bool running = output.roomFor(n);
   if (running) {
+    if (absl::Status s = checkFiniteLogits(*prefilled, vocab, n - 1); !s.ok())
+      return s;
     int64_t first = sampler.sample(*prefilled);
     st.timeToFirstTokenMs = msSince(start);
     decodeStart = GenerationClock::now();
@@ -311,6 +313,8 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
     absl::StatusOr<std::vector<float>> rows = target.verify(batch);
     if (!rows.ok())
       return rows.status();
+    if (absl::Status s = checkFiniteLogits(*rows, vocab, pos - 1); !s.ok())
+      return s;
     ++spec.targetPasses;
 
     runtime::Acceptance kept;

@@ -1,6 +1,7 @@
 //===- Perplexity.cpp - perplexity of a text under a model ----------------===//
 
 #include "runtime/eval/Perplexity.h"
+#include "runtime/api/GenerationOutput.h"
 #include "runtime/api/Session.h"
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/tokenizer/Tokenizer.h"
@@ -165,6 +166,8 @@ absl::StatusOr<EvalResult> evaluatePerplexity(std::shared_ptr<const Model> model
             LogitsRows::All);
         if (!logits.ok())
           return logits.status();
+        if (absl::Status s = checkFiniteLogits(*logits, vocab, done); !s.ok())
+          return s;
         for (int64_t i = 0; i < count; ++i)
           totalNll += tokenNll(absl::MakeConstSpan(*logits).subspan(
                                    static_cast<size_t>(i * vocab),
