@@ -87,7 +87,8 @@ uint64_t Artifact::weightBytes() const {
   return total;
 }
 
-absl::Status Artifact::verifyWeights(const VerifyProgress &progress) const {
+absl::Status Artifact::verifyWeights(const VerifyProgress &progress,
+                                     VerifiedWeights *verified) const {
   // Every rank's tables; a replicated tensor (one offset) is read once.
   std::vector<const WeightInfo *> all;
   std::set<uint64_t> offsets;
@@ -120,6 +121,8 @@ absl::Status Artifact::verifyWeights(const VerifyProgress &progress) const {
                                             "' checksum mismatch (the file "
                                             "is corrupted)"));
   }
+  if (verified)
+    *verified = {all.size(), total};
   return absl::OkStatus();
 }
 

@@ -59,9 +59,17 @@ public:
 
   /// Called as weights are verified: (bytes checked, total weight bytes).
   using VerifyProgress = std::function<void(uint64_t, uint64_t)>;
+  /// What verifyWeights read: distinct tensors (a replicated one once) and
+  /// their bytes, over every rank's table.
+  struct VerifiedWeights {
+    uint64_t tensors = 0;
+    uint64_t bytes = 0;
+  };
   /// Checks every weight tensor against its checksum (every rank's, for a
   /// tensor-parallel artifact); the error names the first that differs.
-  absl::Status verifyWeights(const VerifyProgress &progress = {}) const;
+  /// `verified`, if given, says how much was checked.
+  absl::Status verifyWeights(const VerifyProgress &progress = {},
+                             VerifiedWeights *verified = nullptr) const;
 
   /// Sum of the weight tensors' sizes (this rank's table).
   uint64_t weightBytes() const;

@@ -15,11 +15,13 @@ checkArtifact(const std::string &path,
   if (!artifact.ok())
     return artifact.status();
   const Artifact &a = **artifact;
-  if (absl::Status s = a.verifyWeights(progress); !s.ok())
+  Artifact::VerifiedWeights verified;
+  if (absl::Status s = a.verifyWeights(progress, &verified); !s.ok())
     return s;
   ArtifactCheckReport report;
-  report.weights = a.weights().size();
-  report.weightBytes = a.weightBytes();
+  // Every rank's tensors, not this (rank 0's) table alone.
+  report.weights = verified.tensors;
+  report.weightBytes = verified.bytes;
   if (a.target().isGpu()) {
     // A GPU code object is not readable here: its signatures are the
     // metadata's.

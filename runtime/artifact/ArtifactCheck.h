@@ -19,6 +19,8 @@
 namespace llamac::runtime {
 
 struct ArtifactCheckReport {
+  /// Distinct weight tensors checked, every rank's for a tensor-parallel
+  /// artifact, and their bytes.
   uint64_t weights = 0;
   uint64_t weightBytes = 0;
   /// Kernels whose signatures the dispatches were checked against; 0 for

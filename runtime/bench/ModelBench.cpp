@@ -186,7 +186,12 @@ absl::StatusOr<BenchResult> runBench(Session &session,
                                   options.repetitiveCopies);
     repetitiveDecodeTokens = std::min<int64_t>(
         options.newTokens, maxSeqLen - static_cast<int64_t>(repetitive.size()));
-    if (repetitiveDecodeTokens < 1)
+    // Its rates time the decode steps after the first token: one token
+    // has none, and reported 0 tok/s and a 0.00x speed-up.
+    if (options.newTokens < 2)
+      return absl::InvalidArgumentError(
+          "the speculative comparison needs at least 2 new tokens (--new-tokens 2)");
+    if (repetitiveDecodeTokens < 2)
       return absl::InvalidArgumentError(absl::StrCat(
           "a max sequence length of ", maxSeqLen, " leaves no room to decode after the ",
           repetitive.size(), "-token repetitive prompt"));

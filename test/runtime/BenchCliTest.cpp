@@ -46,6 +46,7 @@ TEST(BenchCliTest, UsageErrorsExitTwo) {
         {"bench", "m.llamac", "--repeat-prompt", "4,2"},
         {"bench", "m.llamac", "--prompt-lookup", "--repeat-prompt", "4"},
         {"bench", "m.llamac", "--prompt-lookup", "--repeat-prompt", "0,3"},
+        {"bench", "m.llamac", "--prompt-lookup", "--repeat-prompt", "100000,100000"},
         {"bench", "m.llamac", "--lookup-reference", "0"},
         {"bench", "m.llamac", "--draft", "d.llamac", "--lookup-reference", "0"},
         {"bench", "m.llamac", "--prompt-lookup", "--lookup-reference", "2,x"},
@@ -57,6 +58,15 @@ TEST(BenchCliTest, RuntimeErrorsExitOne) {
   RunResult r = runLlamaRun({"bench", "/nonexistent.llamac"});
   expectOneErrorLine(r, 1);
   EXPECT_THAT(r.err, HasSubstr("/nonexistent.llamac"));
+}
+
+TEST(BenchCliTest, SpeculativeComparisonNeedsTwoNewTokens) {
+  // The comparison times the decode steps after the first token: with one
+  // there are none (it reported 0 tok/s, a 0.00x speed-up).
+  RunResult r = runLlamaRun({"bench", LLAMAC_STORIES_ARTIFACT, "--prompt-lookup",
+                             "--new-tokens", "1", "--repeats", "1", "--probe-mib", "1"});
+  expectOneErrorLine(r, 2); // a flag that cannot work: bad usage
+  EXPECT_THAT(r.err, HasSubstr("needs at least 2 new tokens"));
 }
 
 TEST(BenchCliTest, HelpMentionsBench) {

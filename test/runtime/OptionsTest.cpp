@@ -129,8 +129,14 @@ TEST(OptionsTest, ChatFlags) {
             "(--system sets a system prompt)");
   EXPECT_EQ(errorOf({"m", "--prompt", "Hi", "--system", "s"}),
             "--system and --chat-template need --chat");
-  EXPECT_EQ(errorOf({"m", "--chat", "--prompt-lookup"}),
-            "--chat does not speculate: give no --draft or --prompt-lookup");
+  for (std::vector<std::string> speculate :
+       {std::vector<std::string>{"--prompt-lookup"}, {"--ngram", "2"}, {"--speculate-k", "2"}}) {
+    std::vector<std::string> args{"m", "--chat"};
+    args.insert(args.end(), speculate.begin(), speculate.end());
+    EXPECT_EQ(errorOf(args), "--chat does not speculate: give no --draft, --prompt-lookup, "
+                             "--ngram or --speculate-k")
+        << speculate[0];
+  }
 }
 
 /// The turns readChatTurn gives for `input`.

@@ -105,9 +105,12 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
     absl::StatusOr<std::vector<int64_t>> v = parseLengths(name, value);
     if (!v.ok())
       return v.status();
-    if (v->size() != 2 || (*v)[0] * (*v)[1] > (1 << 20))
+    if (v->size() != 2)
       return usageError(absl::StrCat(
           "--repeat-prompt expects SEGMENT,COPIES (two positive integers), not '", value, "'"));
+    if ((*v)[0] * (*v)[1] > (1 << 20))
+      return usageError(absl::StrCat("--repeat-prompt ", value, " makes a prompt of ",
+                                     (*v)[0] * (*v)[1], " tokens, more than 1048576"));
     o.bench.repetitiveSegmentTokens = (*v)[0];
     o.bench.repetitiveCopies = static_cast<int>((*v)[1]);
     o.repeatPromptGiven = true;

@@ -10,6 +10,8 @@
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/ChatInput.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -100,6 +102,12 @@ int runChat(const RunOptions &o, const Model &model, Session &session) {
     absl::StatusOr<GenerateResult> answer = (*conversation)->say(**turn, o.generate, onToken);
     chatState = AtPrompt;
     if (!answer.ok()) {
+      // A first turn (with --system) that cannot fit is bad input: the
+      // conversation never started. A later one ends it normally.
+      if (absl::IsResourceExhausted(answer.status()) && (*conversation)->turns() == 0)
+        return fail(1, absl::StrCat(answer.status().message(),
+                                    " (the first turn: shorten it or --system, or raise "
+                                    "--max-seq-len)"));
       if (absl::IsResourceExhausted(answer.status())) {
         std::fprintf(stderr, "llama-run: %s; the conversation ends\n",
                      std::string(answer.status().message()).c_str());

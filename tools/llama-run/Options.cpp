@@ -172,8 +172,9 @@ parseRunOptions(const std::vector<std::string> &args) {
     if (o.hasPrompt)
       return usageError("--chat reads its turns from standard input: give no --prompt or "
                         "--prompt-file (--system sets a system prompt)");
-    if (o.speculation.enabled())
-      return usageError("--chat does not speculate: give no --draft or --prompt-lookup");
+    if (o.speculation.enabled() || o.speculation.ngram || o.speculation.k)
+      return usageError("--chat does not speculate: give no --draft, --prompt-lookup, --ngram "
+                        "or --speculate-k");
     return o;
   }
   if (!o.system.empty() || !o.chatTemplate.empty())

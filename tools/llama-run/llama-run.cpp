@@ -24,6 +24,7 @@
 #include "tools/llama-run/Ranks.h"
 #include "tools/llama-run/TokenizeCommand.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,9 @@
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 using llamac::tools::fail;
 
@@ -117,6 +121,21 @@ int run(int argc, char **argv) {
   if (ranks && ranks->size() > 1 && o.chat)
     return fail(2, "--chat reads stdin, which mpirun gives to rank 0 only; chat runs in one "
                    "process (compile without --tp)");
+  if (o.chat) {
+    // A closed stdin's descriptor would go to the first file the load
+    // opens, and chat would read its turns from the artifact.
+    if (fcntl(STDIN_FILENO, F_GETFD) == -1)
+      return fail(1, "--chat reads its turns from standard input, which is closed");
+    // Said before the load, whose advice (launch it under mpirun) chat
+    // cannot take.
+    absl::StatusOr<std::unique_ptr<llamac::runtime::Artifact>> artifact =
+        llamac::runtime::Artifact::open(o.artifact);
+    if (artifact.ok() && (*artifact)->metadata().tensorParallelRanks() > 1)
+      return fail(2, absl::StrCat("--chat runs in one process, and ", o.artifact,
+                                  " is split over ",
+                                  (*artifact)->metadata().tensorParallelRanks(),
+                                  " tensor-parallel ranks (compile it without --tp)"));
+  }
   o.model.communicator = llamac::tools::processCommunicator();
   o.model.gpuOrdinal = llamac::tools::launchedLocalRank();
   if (o.help) {
