@@ -237,8 +237,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   // A code-generation switch asked for by name (on, emulate) where it has
   // nothing to act on is an error, not a flag silently dropped; auto and
   // off need no weights of a kind.
-  const std::string weightsName =
-      quantize != "none" ? quantize : std::string(dtypeName(dtype)) + " weights";
+  // Each check below fires only where the weights left unquantized (or
+  // all weights, for the CPU's bf16 dots) have this type.
+  const std::string weightsName = std::string(dtypeName(dtype)) + " weights";
   if (*amx == Amx::On || *amx == Amx::Emulate) {
     if (gpu)
       return makeError("--amx=" + options.amx + " applies to --target cpu only");
