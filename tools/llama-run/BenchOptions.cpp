@@ -4,6 +4,7 @@
 #include "tools/llama-run/Flags.h"
 #include "tools/llama-run/ModelFlags.h"
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -119,7 +120,9 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
       absl::StatusOr<int64_t> every = parseIntFlag(name, part, 0, 1 << 20);
       if (!every.ok())
         return every.status();
-      o.bench.lookupReferenceEvery.push_back(*every);
+      // As --prompt-tokens: a repeated value measures the same thing again.
+      if (!absl::c_linear_search(o.bench.lookupReferenceEvery, *every))
+        o.bench.lookupReferenceEvery.push_back(*every);
     }
     o.lookupReferenceGiven = true;
   } else if (name == "--probe-mib") {
