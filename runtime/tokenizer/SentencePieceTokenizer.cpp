@@ -63,8 +63,9 @@ std::vector<int> SentencePieceTokenizer::encode(std::string_view text,
     int id = -1;
     for (const auto &[piece, pieceId] : controlPieces) {
       size_t found = text.find(piece);
-      if (found < at || (found == at && found != std::string_view::npos &&
-                         piece.size() > length)) {
+      if (found == std::string_view::npos)
+        continue;
+      if (found < at || (found == at && piece.size() > length)) {
         at = found;
         length = piece.size();
         id = pieceId;

@@ -14,7 +14,6 @@
 #include <cmath>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 
 namespace llamac::tools {
 
