@@ -174,10 +174,10 @@ int failParse(StringRef parseErrors) {
 
 /// The value options of `sub` given more than once: cl keeps the last,
 /// which would silently drop the first (`--dtype bf16 --dtype f16`).
-/// Not checked by UBSan's vptr check: the registry also holds options that
-/// libLLVM registers, and LLVM is built without RTTI, so their vtables carry
-/// no type information and every call on them would be reported.
-__attribute__((no_sanitize("vptr"))) std::string repeatedOption(cl::SubCommand &sub) {
+/// The registry also holds libLLVM's options, whose vtables carry no type
+/// information (LLVM is built without RTTI): this file is built without
+/// UBSan's vptr check (CMakeLists.txt beside it).
+std::string repeatedOption(cl::SubCommand &sub) {
   for (auto &[name, option] : cl::getRegisteredOptions(sub))
     if (option->getNumOccurrences() > 1 &&
         option->getValueExpectedFlag() == cl::ValueRequired &&
