@@ -19,6 +19,7 @@ using Kind = ChatSegment::Kind;
 using Segments = std::vector<ChatSegment>;
 
 ChatSegment text(std::string_view s) { return {Kind::Text, std::string(s)}; }
+ChatSegment continuation(std::string_view s) { return {Kind::Continuation, std::string(s)}; }
 ChatSegment special(std::string_view name) { return {Kind::Special, std::string(name)}; }
 ChatSegment bos() { return {Kind::Bos, ""}; }
 ChatSegment eos() { return {Kind::Eos, ""}; }
@@ -237,7 +238,9 @@ public:
 
 // --- plain: base models, our own (docs/chat.md): BOS, the system text,
 // then each user turn on a new line of the running text, which the model
-// continues. Nothing marks the end of an answer. ---------------------------
+// continues. Nothing marks the end of an answer. Only the first text is
+// encoded as a whole text; what follows continues it, so sentencepiece adds
+// no dummy-prefix space before a turn's newline or an answer. ------------
 
 class PlainTemplate final : public ChatTemplate {
 public:
@@ -254,10 +257,11 @@ public:
   }
   absl::StatusOr<Segments> userTurn(std::string_view content, int turn,
                                     std::string_view system) const override {
-    bool first = turn == 0 && system.empty();
-    return Segments{text(concat(first ? "" : "\n", content))};
+    if (turn == 0 && system.empty())
+      return Segments{text(content)};
+    return Segments{continuation(concat("\n", content))};
   }
-  Segments answer(std::string_view content) const override { return {text(content)}; }
+  Segments answer(std::string_view content) const override { return {continuation(content)}; }
   Segments endOfAnswer() const override { return {}; }
   std::vector<std::string> stopSpecials() const override { return {}; }
 
@@ -272,8 +276,12 @@ public:
       s.push_back(text(d->system));
     for (size_t i = 0; i < d->turns.size(); ++i) {
       const std::string &content = d->turns[i].content;
-      bool newLine = d->turns[i].role == ChatRole::User && (i > 0 || !d->system.empty());
-      s.push_back(text(newLine ? concat("\n", content) : content));
+      if (i == 0 && d->system.empty())
+        s.push_back(text(content));
+      else if (d->turns[i].role == ChatRole::User)
+        s.push_back(continuation(concat("\n", content)));
+      else
+        s.push_back(continuation(content));
     }
     return s;
   }

@@ -92,11 +92,15 @@ std::vector<int> ChatTemplate::encode(absl::Span<const ChatSegment> segments) co
   std::vector<int> ids;
   for (const ChatSegment &s : segments) {
     switch (s.kind) {
-    case ChatSegment::Kind::Text: {
+    case ChatSegment::Kind::Text:
+    case ChatSegment::Kind::Continuation: {
       // sentencepiece would drop or mangle invalid bytes; replacing them
       // here gives every tokenizer the same, documented behaviour.
-      std::vector<int> text = tokenizer.encode(replaceInvalidUtf8(s.text), /*addBos=*/false,
-                                               /*allowSpecial=*/false);
+      std::string valid = replaceInvalidUtf8(s.text);
+      std::vector<int> text =
+          s.kind == ChatSegment::Kind::Text
+              ? tokenizer.encode(valid, /*addBos=*/false, /*allowSpecial=*/false)
+              : tokenizer.encodeContinuation(valid);
       ids.insert(ids.end(), text.begin(), text.end());
       break;
     }
@@ -127,6 +131,7 @@ std::string ChatTemplate::render(absl::Span<const ChatSegment> segments,
   for (const ChatSegment &s : segments) {
     switch (s.kind) {
     case ChatSegment::Kind::Text:
+    case ChatSegment::Kind::Continuation:
     case ChatSegment::Kind::Special:
       text += s.text;
       break;

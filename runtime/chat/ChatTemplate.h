@@ -13,7 +13,8 @@
 // A template renders *incrementally*: the tokens a new user turn appends to
 // a KV cache that already holds the history, the assistant's own answers and
 // their end-of-turn tokens included, so a conversation never re-prefills.
-// Rendering works on segments (text, a named special token, BOS, EOS);
+// Rendering works on segments (text, text continuing the text before it, a
+// named special token, BOS, EOS);
 // specials become their ids through Tokenizer::specialId and text is
 // encoded with specials off, so a user's text can never inject one.
 //
@@ -45,6 +46,9 @@ struct ChatMessage {
 struct ChatSegment {
   enum class Kind {
     Text,    ///< `text`, encoded with specials off (no BOS)
+    /// `text` continuing the text before it: as Text, but without
+    /// sentencepiece's dummy prefix (Tokenizer::encodeContinuation)
+    Continuation,
     Special, ///< the special token named `text`, as its id
     Bos,     ///< the tokenizer's BOS id
     Eos,     ///< the tokenizer's end-of-text id

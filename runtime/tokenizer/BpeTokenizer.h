@@ -50,6 +50,9 @@ public:
   std::string_view kind() const override { return "bpe"; }
   std::vector<int> encode(std::string_view text, bool addBos,
                           bool allowSpecial = false) const override;
+  std::vector<int> encodeContinuation(std::string_view text) const override {
+    return encode(text, /*addBos=*/false);
+  }
   std::string pieceBytes(int id) const override;
   bool dropsDummyPrefix() const override { return false; }
   bool isSpecial(int id) const override;

@@ -16,6 +16,9 @@ namespace llamac {
 
 struct SentencePieceModel::Impl {
   sentencepiece::SentencePieceProcessor processor;
+  /// The same model with its normalizer's add_dummy_prefix and
+  /// remove_extra_whitespaces off, for encodeContinuation.
+  sentencepiece::SentencePieceProcessor continuation;
 };
 
 namespace {
@@ -67,6 +70,22 @@ SentencePieceModel::fromSerialized(std::string_view bytes, std::string &error) {
     error = readableLoadError(status.message());
     return nullptr;
   }
+  // A continuation's edges are inside the running text: no dummy prefix,
+  // and its leading and trailing spaces are kept (remove_extra_whitespaces
+  // would strip them as a whole text's ends). sentencepiece's headers do not
+  // expose the ModelProto's fields, so the normalizer is changed on the
+  // wire: a protobuf parser merges a repeated embedded message into the
+  // first, the last value of a scalar winning. Appended: ModelProto field 3
+  // (normalizer_spec), 4 bytes, holding NormalizerSpec field 3
+  // (add_dummy_prefix) = false and field 4 (remove_extra_whitespaces) = false.
+  static constexpr char kContinuationNormalizer[] = {0x1a, 0x04, 0x18, 0x00, 0x20, 0x00};
+  std::string continuationProto(bytes);
+  continuationProto.append(kContinuationNormalizer, sizeof kContinuationNormalizer);
+  status = impl->continuation.LoadFromSerializedProto(continuationProto);
+  if (!status.ok()) {
+    error = readableLoadError(status.message());
+    return nullptr;
+  }
   return std::unique_ptr<SentencePieceModel>(
       new SentencePieceModel(std::move(impl)));
 }
@@ -74,6 +93,11 @@ SentencePieceModel::fromSerialized(std::string_view bytes, std::string &error) {
 bool SentencePieceModel::encode(std::string_view text,
                                 std::vector<int> &ids) const {
   return impl->processor.Encode(text, &ids).ok();
+}
+
+bool SentencePieceModel::encodeContinuation(std::string_view text,
+                                            std::vector<int> &ids) const {
+  return impl->continuation.Encode(text, &ids).ok();
 }
 
 int SentencePieceModel::pieceCount() const {

@@ -30,6 +30,10 @@ public:
 
   /// Piece ids of `text`, without BOS; false on an internal error.
   bool encode(std::string_view text, std::vector<int> &ids) const;
+  /// The same for `text` that continues one already encoded: without the
+  /// model's dummy prefix (the space sentencepiece puts before a text) and
+  /// with every space kept (no remove_extra_whitespaces).
+  bool encodeContinuation(std::string_view text, std::vector<int> &ids) const;
 
   int pieceCount() const;
   const std::string &piece(int id) const;

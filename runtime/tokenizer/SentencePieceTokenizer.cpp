@@ -82,6 +82,14 @@ std::vector<int> SentencePieceTokenizer::encode(std::string_view text,
   return ids;
 }
 
+std::vector<int>
+SentencePieceTokenizer::encodeContinuation(std::string_view text) const {
+  std::vector<int> ids;
+  if (!text.empty() && !model->encodeContinuation(text, ids))
+    ids.clear();
+  return ids;
+}
+
 int SentencePieceTokenizer::vocabSize() const { return model->pieceCount(); }
 int SentencePieceTokenizer::bosId() const { return model->bosId(); }
 int SentencePieceTokenizer::eosId() const { return model->eosId(); }

@@ -35,6 +35,7 @@ public:
   std::string_view kind() const override { return "sentencepiece"; }
   std::vector<int> encode(std::string_view text, bool addBos,
                           bool allowSpecial = false) const override;
+  std::vector<int> encodeContinuation(std::string_view text) const override;
   std::string pieceBytes(int id) const override;
   bool dropsDummyPrefix() const override { return true; }
   bool isSpecial(int id) const override;

@@ -54,6 +54,14 @@ public:
   virtual std::vector<int> encode(std::string_view text, bool addBos,
                                   bool allowSpecial = false) const = 0;
 
+  /// Encodes `text` as the continuation of a text already encoded (no BOS,
+  /// specials as text): sentencepiece leaves out its dummy prefix, the space
+  /// it puts before a whole text, and keeps the spaces at the text's edges
+  /// (which are inside the running text), so that the ids of a text followed
+  /// by those of its continuation decode to the two texts joined. bpe has
+  /// no such prefix: the same as encode().
+  virtual std::vector<int> encodeContinuation(std::string_view text) const = 0;
+
   /// Concatenated output of a fresh StreamingDecoder over `ids`, flushed.
   std::string decode(absl::Span<const int> ids) const;
 

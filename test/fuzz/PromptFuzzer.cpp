@@ -10,7 +10,10 @@
 // 16-bit ids, also go through the streaming decoder (any id, in range or
 // not, as a corrupt or hostile sampler might produce). With allowSpecial
 // (`llama-run tokenize --allow-special`) the ids must lie in the vocabulary
-// too, and text without `<s>` or `</s>` must encode as without.
+// too, and text without `<s>` or `</s>` must encode as without. Encoded as
+// a continuation (`tokenize --continuation`, later turns of the plain chat
+// template) after a first word, valid UTF-8 must decode to that word and
+// the text exactly, every space kept (U+2581 again as a space).
 //
 //===----------------------------------------------------------------------===//
 
@@ -80,6 +83,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (text.find("<s>") == std::string_view::npos && text.find("</s>") == std::string_view::npos)
     fuzz::require(std::vector<int>(ids.begin() + 1, ids.end()) == special,
                   "encode with specials differs on text without them");
+
+  std::vector<int> continued = tokenizer.encode("Once", /*addBos=*/true);
+  std::vector<int> continuation = tokenizer.encodeContinuation(text);
+  for (int id : continuation)
+    fuzz::require(id >= 0 && id < tokenizer.vocabSize(),
+                  "encodeContinuation gave an id outside the vocabulary");
+  continued.insert(continued.end(), continuation.begin(), continuation.end());
+  if (fuzz::isValidUtf8(text)) {
+    std::string expected = "Once";
+    for (size_t i = 0; i < text.size();)
+      if (text.substr(i, 3) == "\xE2\x96\x81") {
+        expected += ' ';
+        i += 3;
+      } else {
+        expected += text[i++];
+      }
+    fuzz::require(tokenizer.decode(continued) == expected,
+                  "decode(encode(word) + encodeContinuation(text)) is not word + text");
+  }
 
   StreamingDecoder decoder(tokenizer);
   for (size_t i = 0; i + 2 <= size; i += 2) {

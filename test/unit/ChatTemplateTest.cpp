@@ -244,11 +244,21 @@ TEST(ChatTemplateTest, PlainTurnsContinueTheTextOnNewLines) {
   auto chat = templateOrDie("plain", stories());
   ASSERT_TRUE(chat);
   std::vector<ChatMessage> dialog = {{ChatRole::User, "Once upon a time"},
-                                     {ChatRole::Assistant, ", there was a cat."},
+                                     {ChatRole::Assistant, " there was a cat."},
                                      {ChatRole::User, "The cat"}};
-  std::string expected = "<s>Once upon a time, there was a cat.\nThe cat";
+  std::string expected = "<s>Once upon a time there was a cat.\nThe cat";
   EXPECT_EQ(ChatTemplate::render(fullOrDie(*chat, dialog), "<s>", "</s>"), expected);
   EXPECT_EQ(ChatTemplate::render(incremental(*chat, dialog), "<s>", "</s>"), expected);
+  // The ids are those of the running text encoded at once: no dummy-prefix
+  // space before the answer or the turn's newline.
+  std::vector<int> whole = stories().encode("Once upon a time there was a cat.\nThe cat", true);
+  EXPECT_EQ(chat->encode(fullOrDie(*chat, dialog)), whole);
+  EXPECT_EQ(chat->encode(incremental(*chat, dialog)), whole);
+  // With a system text, the first turn continues it on a new line.
+  std::vector<ChatMessage> withSystem = {{ChatRole::System, "A story."},
+                                         {ChatRole::User, "Once upon a time"}};
+  EXPECT_EQ(chat->encode(fullOrDie(*chat, withSystem)),
+            stories().encode("A story.\nOnce upon a time", true));
   // The first turn is exactly what --prompt would give.
   EXPECT_EQ(chat->encode(*chat->userTurn("Once upon a time", 0, "")),
             std::vector<int>(stories().encode("Once upon a time", false)));
@@ -277,7 +287,9 @@ TEST(ChatTemplateTest, IncrementalRenderingEqualsFullRendering) {
     std::vector<ChatSegment> turns = incremental(*chat, dialog);
     EXPECT_EQ(ChatTemplate::render(turns, "<s>", "</s>"),
               ChatTemplate::render(full, "<s>", "</s>"));
-    if (chat->name() == "llama3") { // specials separate every encode call
+    // llama3: specials separate every encode call; plain: every text after
+    // the first continues the one before.
+    if (chat->name() == "llama3" || chat->name() == "plain") {
       EXPECT_EQ(chat->encode(turns), chat->encode(full));
     }
   }

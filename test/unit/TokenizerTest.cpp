@@ -67,6 +67,24 @@ TEST_F(TokenizerTest, AllowSpecialTurnsControlPieceTextIntoIds) {
   EXPECT_EQ(tokenizer->encode("", false, true), std::vector<int>{});
 }
 
+// A continuation is encoded as sentencepiece encodes the same bytes inside
+// a whole text: at a newline or a space, where no piece crosses, the whole
+// text's ids are the beginning's followed by the continuation's.
+TEST_F(TokenizerTest, ContinuationEncodesAsInsideTheWholeText) {
+  std::vector<int> start = tokenizer->encode("Once upon a time", false);
+  for (const char *rest : {"\nThe cat", " there was a dog.", "\n\n Lily"}) {
+    SCOPED_TRACE(rest);
+    std::vector<int> joined = start;
+    std::vector<int> continuation = tokenizer->encodeContinuation(rest);
+    joined.insert(joined.end(), continuation.begin(), continuation.end());
+    EXPECT_EQ(joined, tokenizer->encode(std::string("Once upon a time") + rest, false));
+    EXPECT_EQ(tokenizer->decode(joined), std::string("Once upon a time") + rest);
+    // As a whole text, the dummy prefix adds a space.
+    EXPECT_EQ(tokenizer->decode(tokenizer->encode(rest, false)), std::string(" ") + rest);
+  }
+  EXPECT_EQ(tokenizer->encodeContinuation(""), std::vector<int>{});
+}
+
 TEST_F(TokenizerTest, DecodesReferenceSequences) {
   for (const GreedyCase &c : cases)
     EXPECT_EQ(tokenizer->decode(c.tokenIds), c.decodedText)
@@ -163,6 +181,12 @@ TEST(TokenizerLoadTest, Llama2TokenizerHas32000Pieces) {
   auto loaded = Tokenizer::load(llama2Tokenizer());
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->vocabSize(), 32000);
+  // Continuation at a newline, against the whole text (see above).
+  const Tokenizer &t = **loaded;
+  std::vector<int> joined = t.encode("[INST] Hi [/INST] Hello!", false);
+  std::vector<int> next = t.encodeContinuation("\nHow are you?");
+  joined.insert(joined.end(), next.begin(), next.end());
+  EXPECT_EQ(joined, t.encode("[INST] Hi [/INST] Hello!\nHow are you?", false));
 }
 
 } // namespace

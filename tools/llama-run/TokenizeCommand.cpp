@@ -23,7 +23,10 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: llama-run tokenize <artifact> --text S | --text-file F "
-    "[--allow-special] [--json] | --ids 1,2,3 [--json]";
+    "[--allow-special | --continuation] [--json] | --ids 1,2,3 [--json]\n"
+    "  --continuation  encode the text as the continuation of a text already\n"
+    "                  encoded (sentencepiece adds no dummy-prefix space), as\n"
+    "                  --chat encodes later turns of the plain template";
 
 bool writeOut(std::string_view text) {
   return writeStandardOutput(text, /*flush=*/false);
@@ -40,7 +43,7 @@ std::string jsonLine(const nlohmann::json &value) {
 int runTokenizeCommand(const std::vector<std::string> &args) {
   std::string artifactPath;
   std::optional<std::string> text, ids;
-  bool allowSpecial = false, json = false;
+  bool allowSpecial = false, continuation = false, json = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &arg = args[i];
     if (arg == "--help" || arg == "-h") {
@@ -66,6 +69,8 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
       text = std::move(*read);
     } else if (arg == "--allow-special") {
       allowSpecial = true;
+    } else if (arg == "--continuation") {
+      continuation = true;
     } else if (arg == "--json") {
       json = true;
     } else if (arg.rfind("--", 0) == 0) {
@@ -80,8 +85,12 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
     return fail(2, absl::StrCat("give an artifact and one of --text, "
                                 "--text-file, --ids (",
                                 kUsage, ")"));
-  if (ids && allowSpecial)
-    return fail(2, "--allow-special applies to --text only");
+  if (ids && (allowSpecial || continuation))
+    return fail(2, absl::StrCat(allowSpecial ? "--allow-special" : "--continuation",
+                                " applies to --text only"));
+  if (allowSpecial && continuation)
+    return fail(2, "give --allow-special or --continuation, not both (a continuation "
+                   "is text, its specials as text)");
 
   absl::StatusOr<std::unique_ptr<runtime::Artifact>> artifact =
       runtime::Artifact::open(artifactPath);
@@ -97,7 +106,8 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
   const Tokenizer &t = **tokenizer;
 
   if (text) {
-    std::vector<int> encoded = t.encode(*text, /*addBos=*/false, allowSpecial);
+    std::vector<int> encoded = continuation ? t.encodeContinuation(*text)
+                                            : t.encode(*text, /*addBos=*/false, allowSpecial);
     if (json) {
       std::vector<std::string> tokens;
       for (int id : encoded)
