@@ -4,7 +4,7 @@
 // prompt lengths, time to first token, greedy decode speed, the bytes a
 // decode step reads and, in the same run on the same threads, the machine's
 // read bandwidth, so that decode can be stated as a fraction of what the
-// memory allows (docs: ARCHITECTURE.md, "What fast means").
+// memory allows (docs/architecture.md, "What "fast" means here").
 //
 // Inputs are synthetic token ids (a fixed pseudo-random sequence), so runs
 // are repeatable and need no tokenizer; timings start at the token ids.

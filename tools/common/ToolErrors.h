@@ -1,6 +1,6 @@
 //===- ToolErrors.h - the error contract every tool's main keeps -*- C++ -*-===//
 //
-// ARCHITECTURE.md: "Errors go to stderr as one line starting with `error:`
+// docs/architecture.md: "Errors go to stderr as one line starting with `error:`
 // and give a non-zero exit status; no input, however malformed, crashes a
 // tool." These helpers cover what no single code path can: an exception
 // that escapes from anywhere (a thread the system refused to create), a

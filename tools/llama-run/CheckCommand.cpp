@@ -20,8 +20,9 @@ constexpr const char *kUsage =
     R"(usage: llama-run check <artifact> [--quiet]
 
 Verifies every checksum of an artifact (header, metadata, tokenizer, kernels
-and each weight tensor) and, for a cpu artifact, every dispatch of its
-schedule against the arguments its kernel library says each kernel takes;
+and each weight tensor) and every dispatch of its schedule against the
+arguments each kernel takes (cpu: as its kernel library says; nvvm, rocdl:
+as the metadata's kernel_signatures record);
 loads its tokenizer (its size must be the model's vocabulary) and the chat
 template it names. Nothing is run. Progress goes to stderr (--quiet: none); exit status 0 when
 the artifact is intact, 1 when it is not.

@@ -17,9 +17,10 @@ std::string usage() {
   return R"(usage: llama-run <artifact> --prompt TEXT [options]
        llama-run <artifact> --chat [--system TEXT] [options]
        llama-run bench <artifact> [bench options]  (see llama-run bench --help)
-       llama-run check <artifact>
+       llama-run check <artifact> [--quiet]
        llama-run eval <artifact> --text FILE [eval options]  (see llama-run eval --help)
-       llama-run tokenize <artifact> --text S | --text-file F | --ids 1,2,3 [--json]
+       llama-run tokenize <artifact> --text S | --text-file F [--allow-special | --continuation]
+                          [--json] | --ids 1,2,3 [--json]  (see llama-run tokenize --help)
        llama-run --version
 
 Generates text with a model compiled by `llamac compile`; `bench` measures

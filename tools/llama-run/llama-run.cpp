@@ -1,6 +1,6 @@
 //===- llama-run.cpp - generate text with a compiled model ----------------===//
 //
-// A thin user of runtime/api/Session.h: one model, one session. The contract (ARCHITECTURE.md, "The
+// A thin user of runtime/api/Session.h: one model, one session. The contract (docs/architecture.md, "The
 // command line"): text streams to stdout; statistics go to stderr; `--json`
 // prints one JSON object as the last line of stdout; errors are one
 // `error: ...` line on stderr with exit status 2 for usage errors and 1 for

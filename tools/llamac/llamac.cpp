@@ -91,7 +91,7 @@ cl::opt<std::string> kvDtype("kv-dtype",
                                       "weights' type)"),
                              cl::cat(category));
 cl::opt<std::string> groupSize("group-size",
-                               cl::desc("int4: columns per scale and zero: 32 | 64 | 128 | 256 "
+                               cl::desc("int4, int4-gptq: columns per scale and zero: 32 | 64 | 128 | 256 "
                                         "(default 128)"),
                                cl::value_desc("N"), cl::init("0"), cl::cat(category));
 cl::opt<std::string> calibration(
@@ -128,16 +128,22 @@ cl::opt<std::string> tensorParallel(
 cl::opt<std::string> minParallelBytes(
     "min-parallel-bytes",
     cl::desc("Split a decode projection over threads only when its weights have at least this "
-             "many bytes (prefill: 1/16 of it; attention: 1/4 of its cache bytes)"),
+             "many bytes (prefill: 1/16 of it; attention: 1/4 of its cache bytes; default "
+             "4194304; cpu only)"),
     cl::value_desc("N"), cl::init(std::to_string(4 << 20)), cl::cat(category));
 cl::opt<std::string> prefillKPanelBytes(
     "prefill-k-panel-bytes",
     cl::desc("CPU prefill projections whose row blocks hold more weight bytes than this run k "
              "in panels of this many, so that a panel stays in L1 (0: never; the results are "
-             "the same bits; docs/cpu-target.md)"),
+             "the same bits; default 24576; cpu only; docs/cpu-target.md)"),
     cl::value_desc("N"), cl::init(std::to_string(llamac::kDefaultPrefillKPanelBytes)),
     cl::cat(category));
-cl::opt<std::string> tokenizer("tokenizer", cl::desc("sentencepiece tokenizer.model to use"),
+// cl keeps a pointer to its description: a literal, checked here.
+static_assert(llamac::kDefaultPrefillKPanelBytes == 24576, "--prefill-k-panel-bytes' help");
+cl::opt<std::string> tokenizer("tokenizer",
+                               cl::desc("Tokenizer to use instead of the checkpoint's: a "
+                                        "sentencepiece or tiktoken tokenizer.model, or a "
+                                        "tokenizer.json (its kind told by its content)"),
                                cl::cat(category));
 cl::opt<std::string> chatTemplate(
     "chat-template",
