@@ -1,6 +1,7 @@
 //===- Model.cpp - a compiled model loaded on a device --------------------===//
 
 #include "runtime/api/Model.h"
+#include "runtime/api/ArtifactTokenizer.h"
 #include "runtime/api/DeviceChoice.h"
 #include "runtime/api/ModelState.h"
 #include "runtime/api/PrefillKernels.h"
@@ -178,12 +179,9 @@ Model::loadState(const std::string &path, const ModelOptions &options) {
         "--max-seq-len ", state->maxSeqLen, " is larger than the ",
         a.model().maxSeqLen, " positions ", path, " was compiled for"));
 
-  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = Tokenizer::loadKind(
-      a.metadata().tokenizer.kind,
-      std::string_view(a.tokenizerBytes().data(), a.tokenizerBytes().size()));
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = runtime::loadArtifactTokenizer(a, path);
   if (!tokenizer.ok())
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": cannot load the tokenizer: ", tokenizer.status().message()));
+    return tokenizer.status();
   state->tokenizer = std::move(*tokenizer);
 
   hal::ExecutableSource code;

@@ -257,5 +257,17 @@ TEST(ModelTest, BadTokenizerSection) {
               HasSubstr("cannot load the tokenizer"));
 }
 
+// A tokenizer of another size than the model's vocabulary (llamac never
+// writes one) would turn ids past either end into silently wrong text.
+TEST(ModelTest, TokenizerOfAnotherVocabularyIsRefused) {
+  TestArtifact a = fakeModel({});
+  a.tokenizer = test::readFile(LLAMAC_TEST_STORIES_TOKENIZER_PATH);
+  TempFile file("smalltok.llamac", a.bytes());
+  auto model = loadFake(file);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().message(),
+            file.path + ": the tokenizer has 512 tokens but the model's vocabulary is 32000");
+}
+
 } // namespace
 } // namespace llamac

@@ -1,6 +1,7 @@
 //===- CheckCommand.cpp - `llama-run check` -------------------------------===//
 
 #include "tools/llama-run/CheckCommand.h"
+#include "runtime/api/ArtifactTokenizer.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/ArtifactCheck.h"
 #include "runtime/chat/ChatTemplate.h"
@@ -36,16 +37,10 @@ absl::Status checkTokenizerAndChatTemplate(const std::string &path) {
   if (!artifact.ok())
     return artifact.status();
   const runtime::ArtifactMetadata &meta = (*artifact)->metadata();
-  absl::string_view bytes = (*artifact)->tokenizerBytes();
   absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
-      Tokenizer::loadKind(meta.tokenizer.kind, std::string_view(bytes.data(), bytes.size()));
+      runtime::loadArtifactTokenizer(**artifact, path);
   if (!tokenizer.ok())
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": cannot load the tokenizer: ", tokenizer.status().message()));
-  if ((*tokenizer)->vocabSize() != meta.model.vocab)
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": the tokenizer has ", (*tokenizer)->vocabSize(),
-                     " tokens but the model's vocabulary is ", meta.model.vocab));
+    return tokenizer.status();
   if (!meta.chatTemplate.empty())
     if (absl::StatusOr<std::unique_ptr<ChatTemplate>> chat =
             ChatTemplate::create(meta.chatTemplate, **tokenizer);

@@ -2,6 +2,7 @@
 
 #include "tools/llama-run/TokenizeCommand.h"
 
+#include "runtime/api/ArtifactTokenizer.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/tokenizer/Tokenizer.h"
 #include "tools/common/ToolErrors.h"
@@ -96,13 +97,10 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
       runtime::Artifact::open(artifactPath);
   if (!artifact.ok())
     return fail(1, std::string(artifact.status().message()));
-  absl::string_view bytes = (*artifact)->tokenizerBytes();
-  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = Tokenizer::loadKind(
-      (*artifact)->metadata().tokenizer.kind,
-      std::string_view(bytes.data(), bytes.size()));
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+      runtime::loadArtifactTokenizer(**artifact, artifactPath);
   if (!tokenizer.ok())
-    return fail(1, absl::StrCat(artifactPath, ": cannot load the tokenizer: ",
-                                tokenizer.status().message()));
+    return fail(1, tokenizer.status().message());
   const Tokenizer &t = **tokenizer;
 
   if (text) {
