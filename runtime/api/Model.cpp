@@ -57,9 +57,13 @@ deviceFor(const Artifact &a, const ModelOptions &options) {
 /// A tensor-parallel artifact runs as exactly its ranks, one process each;
 /// a single-process one as one process.
 absl::Status checkRanks(const std::string &path, const runtime::ArtifactMetadata &meta,
-                        const comm::Communicator *communicator) {
+                        const ModelOptions &options) {
   int64_t ranks = meta.tensorParallelRanks();
-  int64_t processes = communicator ? communicator->size() : 1;
+  int64_t processes = options.communicator ? options.communicator->size() : 1;
+  if (ranks > 1 && !options.singleProcessReason.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is split over ", ranks, " tensor-parallel ranks; ",
+                     options.singleProcessReason, " (compile it without --tp)"));
   if (ranks == processes)
     return absl::OkStatus();
   if (ranks == 1)
@@ -151,8 +155,7 @@ Model::loadState(const std::string &path, const ModelOptions &options) {
   absl::StatusOr<std::unique_ptr<Artifact>> artifact = Artifact::open(path);
   if (!artifact.ok())
     return artifact.status();
-  if (absl::Status s = checkRanks(path, (*artifact)->metadata(), options.communicator.get());
-      !s.ok())
+  if (absl::Status s = checkRanks(path, (*artifact)->metadata(), options); !s.ok())
     return s;
   if (rank > 0) {
     artifact = Artifact::open(path, rank);

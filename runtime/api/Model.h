@@ -80,6 +80,11 @@ struct ModelOptions {
   /// The GPU a cuda or hip device opens: each rank of a tensor-parallel run
   /// its own (llama-run: the rank's local rank on its host).
   int gpuOrdinal = 0;
+  /// Why this model must run whole in one process ("--chat runs in one
+  /// process"), or empty. When set, a tensor-parallel artifact is refused
+  /// with it, instead of with the advice to launch one process per rank,
+  /// which such a caller cannot take.
+  std::string singleProcessReason;
 };
 
 class Model {

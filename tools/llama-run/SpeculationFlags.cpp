@@ -1,7 +1,6 @@
 //===- SpeculationFlags.cpp - llama-run's speculative decoding flags ------===//
 
 #include "tools/llama-run/SpeculationFlags.h"
-#include "runtime/artifact/Artifact.h"
 #include "runtime/comm/Communicator.h"
 #include "tools/llama-run/Flags.h"
 
@@ -74,14 +73,7 @@ openSpeculation(Session &target, const SpeculationFlags &flags, const ModelOptio
       draftOptions.communicator = nullptr;
     // So a split draft is an error of its own: the load's advice (launch
     // one process per rank) would be wrong under mpirun too.
-    absl::StatusOr<std::unique_ptr<runtime::Artifact>> artifact =
-        runtime::Artifact::open(flags.draft);
-    if (artifact.ok() && (*artifact)->metadata().tensorParallelRanks() > 1)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--draft: ", flags.draft, " is split over ",
-          (*artifact)->metadata().tensorParallelRanks(),
-          " tensor-parallel ranks; a draft runs whole in every process (compile it without "
-          "--tp)"));
+    draftOptions.singleProcessReason = "a draft runs whole in every process";
     absl::StatusOr<std::shared_ptr<const Model>> draft = Model::load(flags.draft, draftOptions);
     if (!draft.ok())
       return absl::Status(draft.status().code(),

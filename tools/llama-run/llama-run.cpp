@@ -13,7 +13,6 @@
 
 #include "runtime/api/Session.h"
 #include "runtime/api/Speculative.h"
-#include "runtime/artifact/Artifact.h"
 #include "tools/llama-run/BenchCommand.h"
 #include "tools/llama-run/ChatCommand.h"
 #include "tools/llama-run/CheckCommand.h"
@@ -24,7 +23,6 @@
 #include "tools/llama-run/Ranks.h"
 #include "tools/llama-run/TokenizeCommand.h"
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 #include <nlohmann/json.hpp>
@@ -126,15 +124,7 @@ int run(int argc, char **argv) {
     // opens, and chat would read its turns from the artifact.
     if (fcntl(STDIN_FILENO, F_GETFD) == -1)
       return fail(1, "--chat reads its turns from standard input, which is closed");
-    // Said before the load, whose advice (launch it under mpirun) chat
-    // cannot take.
-    absl::StatusOr<std::unique_ptr<llamac::runtime::Artifact>> artifact =
-        llamac::runtime::Artifact::open(o.artifact);
-    if (artifact.ok() && (*artifact)->metadata().tensorParallelRanks() > 1)
-      return fail(2, absl::StrCat("--chat runs in one process, and ", o.artifact,
-                                  " is split over ",
-                                  (*artifact)->metadata().tensorParallelRanks(),
-                                  " tensor-parallel ranks (compile it without --tp)"));
+    o.model.singleProcessReason = "--chat runs in one process";
   }
   o.model.communicator = llamac::tools::processCommunicator();
   o.model.gpuOrdinal = llamac::tools::launchedLocalRank();
