@@ -7,7 +7,7 @@
 namespace llamac::runtime {
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> loadArtifactTokenizer(const Artifact &artifact,
-                                                                  std::string_view path) {
+                                                                  const std::string &path) {
   const ArtifactMetadata &meta = artifact.metadata();
   absl::string_view bytes = artifact.tokenizerBytes();
   absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =

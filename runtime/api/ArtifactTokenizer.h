@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 
 #include <memory>
-#include <string_view>
+#include <string>
 
 namespace llamac::runtime {
 
@@ -24,7 +24,7 @@ namespace llamac::runtime {
 /// that kind, a size other than the model's vocabulary (llamac refuses to
 /// write one; ids past either end would be silently wrong).
 absl::StatusOr<std::unique_ptr<Tokenizer>> loadArtifactTokenizer(const Artifact &artifact,
-                                                                  std::string_view path);
+                                                                  const std::string &path);
 
 } // namespace llamac::runtime
 

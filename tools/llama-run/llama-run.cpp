@@ -13,6 +13,7 @@
 
 #include "runtime/api/Session.h"
 #include "runtime/api/Speculative.h"
+#include "runtime/artifact/Artifact.h"
 #include "tools/llama-run/BenchCommand.h"
 #include "tools/llama-run/ChatCommand.h"
 #include "tools/llama-run/CheckCommand.h"
