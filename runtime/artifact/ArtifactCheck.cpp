@@ -9,12 +9,8 @@
 namespace llamac::runtime {
 
 absl::StatusOr<ArtifactCheckReport>
-checkArtifact(const std::string &path,
+checkArtifact(const Artifact &a, const std::string &path,
               const Artifact::VerifyProgress &progress) {
-  absl::StatusOr<std::unique_ptr<Artifact>> artifact = Artifact::open(path);
-  if (!artifact.ok())
-    return artifact.status();
-  const Artifact &a = **artifact;
   Artifact::VerifiedWeights verified;
   if (absl::Status s = a.verifyWeights(progress, &verified); !s.ok())
     return s;

@@ -28,10 +28,12 @@ struct ArtifactCheckReport {
   uint64_t kernelsChecked = 0;
 };
 
-/// Verifies the artifact at `path`; the error is the first problem found,
-/// one line naming the file.
+/// Verifies the opened artifact `a` (read from `path`) beyond what opening
+/// it checked: every weight's checksum and the schedule against the
+/// kernels' signatures. The error is the first problem found, one line
+/// naming the file.
 absl::StatusOr<ArtifactCheckReport>
-checkArtifact(const std::string &path,
+checkArtifact(const Artifact &a, const std::string &path,
               const Artifact::VerifyProgress &progress = {});
 
 } // namespace llamac::runtime

@@ -32,13 +32,11 @@ the artifact is intact, 1 when it is not.
 /// What running needs beyond intact bytes: a tokenizer of the kind the
 /// metadata says, as large as the model's vocabulary, and a chat template
 /// that exists and has the special tokens it needs.
-absl::Status checkTokenizerAndChatTemplate(const std::string &path) {
-  absl::StatusOr<std::unique_ptr<runtime::Artifact>> artifact = runtime::Artifact::open(path);
-  if (!artifact.ok())
-    return artifact.status();
-  const runtime::ArtifactMetadata &meta = (*artifact)->metadata();
+absl::Status checkTokenizerAndChatTemplate(const runtime::Artifact &artifact,
+                                           const std::string &path) {
+  const runtime::ArtifactMetadata &meta = artifact.metadata();
   absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
-      runtime::loadArtifactTokenizer(**artifact, path);
+      runtime::loadArtifactTokenizer(artifact, path);
   if (!tokenizer.ok())
     return tokenizer.status();
   if (!meta.chatTemplate.empty())
@@ -85,11 +83,15 @@ int runCheckCommand(const std::vector<std::string> &args) {
     std::fprintf(stderr, "check: weights %d%% (%.1f of %.1f MB)\n", tenth * 10,
                  done / 1e6, total / 1e6);
   };
+  // Opening checks the header, metadata, tokenizer and kernels' checksums.
+  absl::StatusOr<std::unique_ptr<runtime::Artifact>> opened = runtime::Artifact::open(artifact);
+  if (!opened.ok())
+    return fail(1, opened.status().message());
   absl::StatusOr<runtime::ArtifactCheckReport> report =
-      runtime::checkArtifact(artifact, progress);
+      runtime::checkArtifact(**opened, artifact, progress);
   if (!report.ok())
     return fail(1, report.status().message());
-  if (absl::Status s = checkTokenizerAndChatTemplate(artifact); !s.ok())
+  if (absl::Status s = checkTokenizerAndChatTemplate(**opened, artifact); !s.ok())
     return fail(1, s.message());
   std::string kernels =
       report->kernelsChecked > 0
