@@ -188,7 +188,11 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     return ckpt.takeError();
   for (const std::string &warning : ckpt->warnings)
     log << "warning: " << warning << "\n";
-  if (llvm::Error err = checkOutputPath(options.output, ckpt->files))
+  // The calibration text is an input too: -o naming it must not destroy it.
+  std::vector<std::string> inputFiles = ckpt->files;
+  if (!options.calibration.empty())
+    inputFiles.push_back(options.calibration);
+  if (llvm::Error err = checkOutputPath(options.output, inputFiles))
     return err;
   if (!options.allowNonFinite) {
     progress.phase("checking the weights for NaN and infinity");
@@ -578,7 +582,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.tokenizer = std::move(ckpt->tokenizerBytes);
   contents.tokenizerKind = ckpt->tokenizerKind;
   contents.chatTemplate = ckpt->chatTemplate;
-  contents.inputFiles = ckpt->files;
+  contents.inputFiles = inputFiles;
   contents.weights = &ckpt->weights;
   contents.weightTable = std::move(*weightTable);
   contents.cachePositions = graph.cachePositions;

@@ -51,6 +51,30 @@ std::vector<Segment> segmentsFor(const ModelConfig &c, bool sharedClassifier) {
   return segments;
 }
 
+/// What a file given as a llama2.c checkpoint is when it is recognizably
+/// something else, as a message; empty when it is not recognized. Without
+/// this, any such file fails on a header field ("dim 1634415666 is not
+/// divisible by n_heads 172"), which hides the mistake.
+std::string otherFormatOf(StringRef bytes) {
+  if (bytes.starts_with("GGUF"))
+    return "this is a GGUF file, which llamac does not import: give it the Hugging Face "
+           "checkpoint directory (safetensors) or a llama2.c checkpoint";
+  // llama2.c's export.py writes the magic 0x616b3432 ("ak42"), then the
+  // version, before a newer header.
+  if (bytes.size() >= 8 && llvm::support::endian::read32le(bytes.data()) == 0x616b3432)
+    return llvm::formatv("this is a llama2.c version-{0} export; llamac reads the legacy "
+                         "version-0 format (llama2.c's export.py --version 0) or the Hugging "
+                         "Face checkpoint directory",
+                         llvm::support::endian::read32le(bytes.data() + 4))
+        .str();
+  // safetensors: an 8-byte header size, then the JSON header.
+  if (bytes.size() >= 9 && bytes[8] == '{' &&
+      llvm::support::endian::read64le(bytes.data()) <= bytes.size() - 8)
+    return "this is a safetensors file: give llamac the Hugging Face checkpoint directory "
+           "that holds it and its config.json";
+  return "";
+}
+
 } // namespace
 
 llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
@@ -64,6 +88,8 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
     return buffer.takeError();
   std::shared_ptr<const llvm::MemoryBuffer> mapping = std::move(*buffer);
   StringRef bytes = mapping->getBuffer();
+  if (std::string other = otherFormatOf(bytes); !other.empty())
+    return fail(other);
   if (bytes.size() < kHeaderBytes)
     return fail(llvm::formatv("file is {0} bytes, too short for the 28-byte "
                               "llama2.c header",

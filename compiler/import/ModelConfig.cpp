@@ -22,7 +22,8 @@ static llvm::Error configError(StringRef origin, const llvm::Twine &message) {
   return llvm::createStringError(origin + ": " + message);
 }
 
-llvm::Error ModelConfig::validate(StringRef origin) const {
+llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
+                                  StringRef eosOrigin) const {
   struct Field {
     const char *name;
     int64_t value;
@@ -104,12 +105,13 @@ llvm::Error ModelConfig::validate(StringRef origin) const {
                               "positions x {3} is too large to address",
                               layers, kvHeads, maxSeqLen, headDim));
   if (bos < 0 || bos >= vocab)
-    return configError(origin, llvm::formatv("bos token id {0} is outside the "
-                                             "vocabulary of {1} tokens",
-                                             bos, vocab));
+    return configError(bosOrigin.empty() ? origin : bosOrigin,
+                       llvm::formatv("bos token id {0} is outside the "
+                                     "vocabulary of {1} tokens",
+                                     bos, vocab));
   for (int64_t id : eos)
     if (id < 0 || id >= vocab)
-      return configError(origin,
+      return configError(eosOrigin.empty() ? origin : eosOrigin,
                          llvm::formatv("eos token id {0} is outside the "
                                        "vocabulary of {1} tokens",
                                        id, vocab));
@@ -293,19 +295,25 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   }
 
   // Token ids: config.json first, generation_config.json overrides.
+  // Each id's file, for a message about it.
   std::optional<int64_t> bos;
   std::optional<std::vector<int64_t>> eos;
+  StringRef bosPath = configPath, eosPath = configPath;
   auto readIds = [&](const json &object, StringRef path) -> llvm::Error {
     auto bosIds = getTokenIds(object, "bos_token_id", path);
     if (!bosIds)
       return bosIds.takeError();
-    if (*bosIds && !(*bosIds)->empty())
+    if (*bosIds && !(*bosIds)->empty()) {
       bos = (**bosIds)[0];
+      bosPath = path;
+    }
     auto eosIds = getTokenIds(object, "eos_token_id", path);
     if (!eosIds)
       return eosIds.takeError();
-    if (*eosIds)
+    if (*eosIds) {
       eos = std::move(**eosIds);
+      eosPath = path;
+    }
     return llvm::Error::success();
   };
   if (llvm::Error err = readIds(config, configPath))
@@ -323,7 +331,7 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   result.bos = bos.value_or(1);
   result.eos = eos.value_or(std::vector<int64_t>{2});
 
-  if (llvm::Error err = result.validate(configPath))
+  if (llvm::Error err = result.validate(configPath, bosPath, eosPath))
     return std::move(err);
   return result;
 }

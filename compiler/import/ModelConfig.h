@@ -51,8 +51,11 @@ struct ModelConfig : runtime::ModelInfo {
   /// also applies (runtime/artifact/ModelLimits.h), weights or a KV cache
   /// too large to count in 64 bits, H not a multiple of Hkv, odd head_dim
   /// (RoPE rotates pairs), token ids outside the vocabulary, and bad RoPE
-  /// scaling values. `origin` (a file name) prefixes the message.
-  llvm::Error validate(llvm::StringRef origin) const;
+  /// scaling values. `origin` (a file name) prefixes the message; the bos
+  /// and eos ids' own origins, when given, prefix theirs (an HF checkpoint's
+  /// generation_config.json overrides config.json's ids).
+  llvm::Error validate(llvm::StringRef origin, llvm::StringRef bosOrigin = {},
+                       llvm::StringRef eosOrigin = {}) const;
 };
 
 /// Name of a RoPE layout ("interleaved", "half-split").

@@ -31,30 +31,30 @@ DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
   const EntryPoint *decode = meta.stepEntryPoint();
   if (!decode)
     return t;
-  // Which weights decode binds, and whether any binding outside the
-  // prologue (a classifier tied to the table) reads a weight whole.
-  std::set<int64_t> bound, boundAfterPrologue;
-  auto collect = [&](const std::vector<Dispatch> &dispatches, bool prologue) {
-    for (const Dispatch &d : dispatches)
+  // How many of decode's dispatches bind each weight. The embedding table
+  // bound by one dispatch is the token's gather: one row. Bound by a second
+  // one, it is a classifier tied to it, which reads the whole table (with one
+  // layer that dispatch can sit in the prologue beside the gather, so where
+  // it sits does not tell).
+  std::map<int64_t, int> dispatchesBinding;
+  for (const std::vector<Dispatch> *part :
+       {&decode->schedule.prologue, &decode->schedule.layerBody, &decode->schedule.epilogue})
+    for (const Dispatch &d : *part) {
+      std::set<int64_t> bindsHere;
       for (const Binding &b : d.bindings) {
         if (b.kind != Binding::Kind::Weight)
           continue;
-        int64_t index =
-            b.weightIndex >= 0 ? b.weightIndex : meta.findWeight(b.weightName);
-        if (index < 0)
-          continue;
-        bound.insert(index);
-        if (!prologue)
-          boundAfterPrologue.insert(index);
+        int64_t index = b.weightIndex >= 0 ? b.weightIndex : meta.findWeight(b.weightName);
+        if (index >= 0)
+          bindsHere.insert(index);
       }
-  };
-  collect(decode->schedule.prologue, true);
-  collect(decode->schedule.layerBody, false);
-  collect(decode->schedule.epilogue, false);
+      for (int64_t index : bindsHere)
+        ++dispatchesBinding[index];
+    }
 
-  for (int64_t index : bound) {
+  for (const auto &[index, dispatches] : dispatchesBinding) {
     const WeightInfo &w = meta.weights[index];
-    if (w.name == kEmbeddingWeight && !boundAfterPrologue.count(index) &&
+    if (w.name == kEmbeddingWeight && dispatches == 1 &&
         !w.shape.empty() && w.shape[0] > 0) {
       uint64_t row = w.size / w.shape[0];
       t.weightBytesPerStep += row;

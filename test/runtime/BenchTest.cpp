@@ -195,6 +195,18 @@ TEST(DecodeTrafficTest, ATiedClassifierReadsTheWholeTable) {
   EXPECT_EQ(t.embeddingBytesExcluded, 0u);
 }
 
+TEST(DecodeTrafficTest, ATiedClassifierInThePrologueReadsTheWholeTable) {
+  // One layer: the classifier can sit in the prologue beside the gather.
+  ArtifactMetadata m = tinyMetadata(true);
+  runtime::Schedule &schedule = m.entryPoints["decode"].schedule;
+  schedule.prologue = {uses(0), uses(1), uses(0)};
+  schedule.layerBody.clear();
+  schedule.epilogue.clear();
+  DecodeTraffic t = decodeTraffic(m);
+  EXPECT_EQ(t.weightBytesPerStep, 128u + 128);
+  EXPECT_EQ(t.embeddingBytesExcluded, 0u);
+}
+
 TEST(DecodeTrafficTest, DtypeByBytes) {
   ArtifactMetadata m;
   m.weights = {weight("w", {1000}, runtime::DType::BF16), weight("norm", {10})};

@@ -103,9 +103,10 @@ TEST(CorruptionTest, EveryBitFlipInTheCheckedSectionsIsRefusedAtLoad) {
       f.flip(offset, bit);
       absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(f.path());
       EXPECT_FALSE(a.ok()) << r.name << " byte " << offset << " bit " << bit;
-      if (!a.ok())
+      if (!a.ok()) {
         EXPECT_THAT(std::string(a.status().message()),
                     ::testing::StartsWith(f.path()));
+      }
       f.undo(offset);
       ++flips;
     }

@@ -140,9 +140,10 @@ TEST(ModelTest, StopsWhenTheSequenceIsFull) {
   many.maxNewTokens = 1000;
   auto r2 = (*full)->generate(prompt, many);
   ASSERT_TRUE(r2.ok()) << r2.status();
-  if (r2->stopReason == StopReason::MaxSeqLen)
+  if (r2->stopReason == StopReason::MaxSeqLen) {
     EXPECT_EQ(n + static_cast<int64_t>(r2->generatedTokens.size()),
               spec.maxSeqLen);
+  }
 }
 
 TEST(ModelTest, PromptLongerThanTheCap) {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <fcntl.h>
 #include <string>
 #include <unistd.h>
 
@@ -24,6 +25,25 @@ void (*cleanupOnFailure)() = nullptr;
 int stdoutError = 0;
 /// Set once fail() has printed a command's error line.
 bool errorLinePrinted = false;
+/// Whether descriptor 0 was closed when the tool started.
+bool stdinWasClosed = false;
+
+/// Fills a closed standard descriptor with /dev/null opened the other way
+/// round (stdin write-only, stdout and stderr read-only): the first file the
+/// tool opened would otherwise take its number, so that the generated text
+/// went into the kernel library's memfd and the run exited 0. Now every read
+/// or write on it still fails with EBADF, as on a closed descriptor, and is
+/// reported as such.
+bool holdClosedDescriptor(int fd) {
+  if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+    return false;
+  int held = open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
+  if (held >= 0 && held != fd) {
+    dup2(held, fd);
+    close(held);
+  }
+  return true;
+}
 
 [[noreturn]] void onTerminate() {
   std::string what = "internal error (std::terminate without an exception)";
@@ -60,10 +80,16 @@ int fail(int status, absl::string_view message) {
 }
 
 void installToolErrorHandlers(void (*cleanup)()) {
+  // In order: open() takes the lowest free number, the one being filled.
+  stdinWasClosed = holdClosedDescriptor(STDIN_FILENO);
+  holdClosedDescriptor(STDOUT_FILENO);
+  holdClosedDescriptor(STDERR_FILENO);
   std::signal(SIGXFSZ, SIG_IGN);
   cleanupOnFailure = cleanup;
   std::set_terminate(onTerminate);
 }
+
+bool standardInputWasClosed() { return stdinWasClosed; }
 
 bool writeStandardOutput(std::string_view text, bool flush) {
   if (stdoutError != 0)

@@ -19,12 +19,18 @@
 
 namespace llamac::tools {
 
-/// Call first in main(). Ignores SIGXFSZ, so that a write past `ulimit -f`
+/// Call first in main(). Holds a closed stdin, stdout or stderr on a
+/// /dev/null descriptor that fails every read or write with EBADF (a file
+/// the tool opens must not take the number). Ignores SIGXFSZ, so that a write past `ulimit -f`
 /// fails with EFBIG (and is reported) instead of killing the process, and
 /// makes an exception that nothing caught, on any thread, print
 /// "error: <what>" and exit with status 1 instead of aborting. `cleanup`,
 /// if given, runs first (llamac removes its temporary files).
 void installToolErrorHandlers(void (*cleanup)() = nullptr);
+
+/// Whether stdin was closed when installToolErrorHandlers ran (reads from
+/// it fail with EBADF, which a reader may take for an end of input).
+bool standardInputWasClosed();
 
 /// Prints "error: <message>" as one line on stderr and returns `status`:
 /// `return fail(2, "...")` ends a command with the contract's error line.

@@ -121,9 +121,7 @@ int run(int argc, char **argv) {
     return fail(2, "--chat reads stdin, which mpirun gives to rank 0 only; chat runs in one "
                    "process (compile without --tp)");
   if (o.chat) {
-    // A closed stdin's descriptor would go to the first file the load
-    // opens, and chat would read its turns from the artifact.
-    if (fcntl(STDIN_FILENO, F_GETFD) == -1)
+    if (llamac::tools::standardInputWasClosed())
       return fail(1, "--chat reads its turns from standard input, which is closed");
     o.model.singleProcessReason = "--chat runs in one process";
   }
@@ -252,7 +250,10 @@ int run(int argc, char **argv) {
                    result->generatedTokens.size(), histogram.c_str());
     }
   }
-  return 0;
+  // The text so far and its statistics are out, but the run is not whole: a
+  // script must not take it for a finished one. 130 = 128 + SIGINT, as a
+  // shell reports a command that SIGINT ended.
+  return result->stopReason == llamac::StopReason::Interrupted ? 130 : 0;
 }
 
 } // namespace

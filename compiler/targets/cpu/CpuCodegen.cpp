@@ -22,7 +22,9 @@
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
@@ -297,15 +299,26 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
     return std::move(err);
 
   // Object file, then a shared object linked by LLVM 22's lld.
+  // Removed on return, and by LLVM's signal handlers on Ctrl-C or SIGTERM
+  // (each interrupted compile would otherwise leave them in $TMPDIR).
   llvm::SmallString<128> objPath, soPath;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("llamac-kernels", "o", objPath))
-    return makeError("cannot create a temporary file: " + ec.message());
-  if (auto ec = llvm::sys::fs::createTemporaryFile("llamac-kernels", "so", soPath))
-    return makeError("cannot create a temporary file: " + ec.message());
-  auto cleanup = llvm::make_scope_exit([&] {
-    llvm::sys::fs::remove(objPath);
-    llvm::sys::fs::remove(soPath);
+  llvm::scope_exit cleanup([&] {
+    for (const llvm::SmallString<128> *path : {&objPath, &soPath})
+      if (!path->empty()) {
+        llvm::sys::fs::remove(*path);
+        llvm::sys::DontRemoveFileOnSignal(*path);
+      }
   });
+  for (auto [path, suffix] : {std::pair{&objPath, "o"}, std::pair{&soPath, "so"}}) {
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("llamac-kernels", suffix, *path)) {
+      llvm::SmallString<128> dir;
+      llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, dir);
+      path->clear();
+      return makeError("cannot create a temporary file in " + dir +
+                       " (the directory $TMPDIR names, or /tmp): " + ec.message());
+    }
+    llvm::sys::RemoveFileOnSignal(*path);
+  }
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(objPath, ec);
