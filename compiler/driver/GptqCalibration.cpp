@@ -128,7 +128,8 @@ llvm::Expected<GptqQuantizer> calibrateGptq(const CompileOptions &options,
     return hessians.takeError();
 
   auto shared = std::make_shared<InputHessians>(std::move(*hessians));
-  return GptqQuantizer([shared, &log, progress](llvm::StringRef source, int64_t layer,
+  auto warnedFewRows = std::make_shared<bool>(false);
+  return GptqQuantizer([shared, warnedFewRows, &log, progress](llvm::StringRef source, int64_t layer,
                                                 llvm::ArrayRef<float> w, int64_t rows,
                                                 int64_t k, int64_t group, uint8_t *values,
                                                 uint16_t *scales,
@@ -140,6 +141,16 @@ llvm::Expected<GptqQuantizer> calibrateGptq(const CompileOptions &options,
     if (static_cast<int64_t>(h->size()) != k * k)
       return makeError("calibration: the inputs of " + where + " are not " +
                        std::to_string(k) + " wide");
+    // Fewer samples than inputs: a singular Hessian, which only GPTQ's
+    // damping keeps invertible, so the result is little better than
+    // round-to-nearest. Said once, for the first such weight.
+    if (shared->rows < k && !*warnedFewRows) {
+      *warnedFewRows = true;
+      log << llvm::formatv("{0}warning: the calibration text gave {1} tokens, fewer than the {2} "
+                           "inputs of {3}: its Hessian is singular and GPTQ gains little over "
+                           "int4; give more text (thousands of tokens at least)\n",
+                           progress ? "\r\x1b[K" : "", shared->rows, k, where);
+    }
     if (progress) {
       log << "\rllamac: GPTQ " << where << "\x1b[K";
       log.flush();

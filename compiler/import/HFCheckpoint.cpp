@@ -9,6 +9,10 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
 using llvm::StringRef;
 
 namespace llamac {
@@ -127,6 +131,11 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
                                     StringRef tokenizerOverride) {
   if (!llvm::sys::fs::is_directory(dirPath))
     return llvm::createStringError(dirPath + ": not a directory");
+  // Its files are looked up by whether they exist, which a directory that
+  // cannot be listed or entered answers "no" for every one of them.
+  if (::access(dirPath.str().c_str(), R_OK | X_OK) != 0)
+    return llvm::createStringError(dirPath + ": cannot read the checkpoint directory: " +
+                                   std::strerror(errno));
   auto inDir = [&](StringRef file) {
     llvm::SmallString<256> path(dirPath);
     llvm::sys::path::append(path, file);

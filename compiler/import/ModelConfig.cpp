@@ -216,6 +216,14 @@ static llvm::Error checkArchitecture(const json &config, StringRef path) {
       return configError(path,
                          llvm::formatv("{0}: true is not supported", key));
   }
+  // transformers' Llama rotates only this fraction of each head; RoPE here
+  // rotates all of it.
+  auto partial = config.find("partial_rotary_factor");
+  if (partial != config.end() && !partial->is_null() &&
+      !(partial->is_number() && partial->get<double>() == 1.0))
+    return configError(path, llvm::formatv("partial_rotary_factor {0} is not supported (RoPE "
+                                           "rotates whole heads: 1.0)",
+                                           partial->dump()));
   return llvm::Error::success();
 }
 

@@ -279,10 +279,16 @@ llvm::Expected<SafetensorsCheckpoint>
 SafetensorsCheckpoint::openDirectory(StringRef dir) {
   llvm::SmallString<256> indexPath(dir);
   llvm::sys::path::append(indexPath, "model.safetensors.index.json");
-  if (llvm::sys::fs::exists(indexPath))
-    return openIndex(indexPath);
   llvm::SmallString<256> singlePath(dir);
   llvm::sys::path::append(singlePath, "model.safetensors");
+  // Which one is stale is not ours to guess: transformers would load
+  // model.safetensors, and a tool that reads the index another model.
+  if (llvm::sys::fs::exists(indexPath) && llvm::sys::fs::exists(singlePath))
+    return llvm::createStringError(
+        dir + ": holds both model.safetensors and model.safetensors.index.json, so it is not "
+              "clear which weights are the model's; remove the one that does not belong");
+  if (llvm::sys::fs::exists(indexPath))
+    return openIndex(indexPath);
   if (!llvm::sys::fs::exists(singlePath))
     return llvm::createStringError(
         dir + ": no model.safetensors or model.safetensors.index.json");

@@ -213,8 +213,8 @@ llvm::Error synthesizeCheckpoint(const SynthOptions &options,
     llvm::sys::path::append(path, file);
     return std::string(path);
   };
-  // A shard index left by an earlier checkpoint would make the importer
-  // read its shards instead of our model.safetensors.
+  // A shard index left by an earlier checkpoint beside our
+  // model.safetensors would make the importer refuse the directory.
   if (options.force)
     llvm::sys::fs::remove(inDir("model.safetensors.index.json"));
 

@@ -229,6 +229,8 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"rms_norm_eps", -1.0, "rms_norm_eps must be in (0, 1], got -1"},
         Case{"bos_token_id", 600, "bos token id 600 is outside"},
         Case{"model_type", "mistral", "model_type 'mistral' is not supported"},
+        Case{"partial_rotary_factor", 0.5, "partial_rotary_factor 0.5 is not supported"},
+        Case{"partial_rotary_factor", "half", "partial_rotary_factor \"half\" is not supported"},
         Case{"rope_scaling",
              {{"rope_type", "yarn"}, {"factor", 4.0}},
              "unsupported rope_scaling type 'yarn'"}}) {
@@ -241,6 +243,12 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
     EXPECT_THAT(errorOf(parseHFConfig(path, "")), HasSubstr(c.expected))
         << c.field;
   }
+  // A whole-head rotation stated outright is fine.
+  nlohmann::json config = storiesHFConfig();
+  config["partial_rotary_factor"] = 1.0;
+  TempDir dir;
+  llvm::Expected<ModelConfig> parsed = parseHFConfig(dir.write("config.json", config.dump()), "");
+  EXPECT_TRUE(static_cast<bool>(parsed)) << (parsed ? "" : llvm::toString(parsed.takeError()));
 }
 
 TEST(MalformedCheckpointTest, InvalidConfigJson) {
@@ -257,6 +265,24 @@ TEST(MalformedCheckpointTest, MissingSafetensors) {
   EXPECT_THAT(
       errorOf(importCheckpoint(dir.path())),
       HasSubstr("no model.safetensors or model.safetensors.index.json"));
+}
+
+TEST(MalformedCheckpointTest, BothSingleFileAndShardIndex) {
+  // transformers would load model.safetensors; a tool that reads the index
+  // loads the shards: which is stale is not ours to guess.
+  TempDir dir;
+  writeHFDir(dir, storiesHFTensors(), storiesHFConfig());
+  dir.write("model-1.safetensors", buildSafetensors(storiesHFTensors()));
+  nlohmann::json index;
+  for (const TensorRecord &t : storiesHFTensors())
+    index["weight_map"][t.name] = "model-1.safetensors";
+  dir.write("model.safetensors.index.json", index.dump());
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr("holds both model.safetensors and model.safetensors.index.json"));
+  llvm::sys::fs::remove(dir.file("model.safetensors"));
+  llvm::Expected<Checkpoint> sharded = importCheckpoint(dir.path());
+  EXPECT_TRUE(static_cast<bool>(sharded))
+      << (sharded ? "" : llvm::toString(sharded.takeError()));
 }
 
 TEST(MalformedCheckpointTest, MissingTokenizer) {
