@@ -219,15 +219,6 @@ llvm::Error synthesizeCheckpoint(const SynthOptions &options,
     llvm::sys::fs::remove(inDir("model.safetensors.index.json"));
 
   auto start = std::chrono::steady_clock::now();
-  if (llvm::Error err =
-          writeFileAtomically(inDir("config.json"), hfConfigJson(preset, *dtype)))
-    return err;
-  if (llvm::Error err = writeFileAtomically(inDir("generation_config.json"),
-                                  hfGenerationConfigJson(preset)))
-    return err;
-  if (llvm::Error err = writeFileAtomically(inDir("tokenizer.model"), *tokenizer))
-    return err;
-
   std::vector<TensorSpec> tensors = syntheticTensors(preset, options.seed);
   // safetensors metadata values must be strings.
   std::vector<std::pair<std::string, std::string>> metadata{
@@ -242,6 +233,17 @@ llvm::Error synthesizeCheckpoint(const SynthOptions &options,
   progress.finish();
   if (written)
     return written;
+  // The small files after the weights: a write that fails or is interrupted
+  // (the long one) leaves nothing behind (OutputFile removes its temporary),
+  // not a directory of config files that a rerun needs --force for.
+  if (llvm::Error err =
+          writeFileAtomically(inDir("config.json"), hfConfigJson(preset, *dtype)))
+    return err;
+  if (llvm::Error err = writeFileAtomically(inDir("generation_config.json"),
+                                  hfGenerationConfigJson(preset)))
+    return err;
+  if (llvm::Error err = writeFileAtomically(inDir("tokenizer.model"), *tokenizer))
+    return err;
 
   if (options.progress) {
     double seconds =
