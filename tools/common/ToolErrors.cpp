@@ -66,6 +66,18 @@ bool holdClosedDescriptor(int fd) {
   _exit(1);
 }
 
+/// SIGBUS on x86-64 Linux means a mapped file's page is gone: another
+/// process truncated the artifact (or a checkpoint being compiled) in place
+/// while it was mapped. Only async-signal-safe calls here.
+extern "C" void onBusError(int) {
+  static const char message[] =
+      "error: a memory-mapped input file was truncated while in use (SIGBUS): another "
+      "process rewrote it in place\n";
+  ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+  (void)ignored;
+  _exit(1);
+}
+
 void noteStdoutFailure() {
   if (stdoutError == 0)
     stdoutError = errno != 0 ? errno : EIO;
@@ -85,6 +97,7 @@ void installToolErrorHandlers(void (*cleanup)()) {
   holdClosedDescriptor(STDOUT_FILENO);
   holdClosedDescriptor(STDERR_FILENO);
   std::signal(SIGXFSZ, SIG_IGN);
+  std::signal(SIGBUS, onBusError);
   cleanupOnFailure = cleanup;
   std::set_terminate(onTerminate);
 }

@@ -21,7 +21,8 @@ namespace llamac::tools {
 
 /// Call first in main(). Holds a closed stdin, stdout or stderr on a
 /// /dev/null descriptor that fails every read or write with EBADF (a file
-/// the tool opens must not take the number). Ignores SIGXFSZ, so that a write past `ulimit -f`
+/// the tool opens must not take the number). Makes SIGBUS (a mapped file
+/// truncated in place) one `error:` line and exit 1. Ignores SIGXFSZ, so that a write past `ulimit -f`
 /// fails with EFBIG (and is reported) instead of killing the process, and
 /// makes an exception that nothing caught, on any thread, print
 /// "error: <what>" and exit with status 1 instead of aborting. `cleanup`,
