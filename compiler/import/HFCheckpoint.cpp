@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <unistd.h>
 
 using llvm::StringRef;
@@ -131,9 +132,9 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
                                     StringRef tokenizerOverride) {
   if (!llvm::sys::fs::is_directory(dirPath))
     return llvm::createStringError(dirPath + ": not a directory");
-  // Its files are looked up by whether they exist, which a directory that
-  // cannot be listed or entered answers "no" for every one of them.
-  if (::access(dirPath.str().c_str(), R_OK | X_OK) != 0)
+  // Its files are looked up by name, which a directory that cannot be
+  // entered (searched) answers "no such file" for every one of them.
+  if (::faccessat(AT_FDCWD, dirPath.str().c_str(), X_OK, AT_EACCESS) != 0)
     return llvm::createStringError(dirPath + ": cannot read the checkpoint directory: " +
                                    std::strerror(errno));
   auto inDir = [&](StringRef file) {

@@ -70,6 +70,10 @@ bool holdClosedDescriptor(int fd) {
 /// process truncated the artifact (or a checkpoint being compiled) in place
 /// while it was mapped. Only async-signal-safe calls here.
 extern "C" void onBusError(int) {
+  // llamac's cleanup is LLVM's RunInterruptHandlers, which its own signal
+  // handlers call too: this handler replaced theirs for SIGBUS.
+  if (cleanupOnFailure)
+    cleanupOnFailure();
   static const char message[] =
       "error: a memory-mapped input file was truncated while in use (SIGBUS): another "
       "process rewrote it in place\n";

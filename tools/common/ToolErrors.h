@@ -29,8 +29,9 @@ namespace llamac::tools {
 /// if given, runs first (llamac removes its temporary files).
 void installToolErrorHandlers(void (*cleanup)() = nullptr);
 
-/// Whether stdin was closed when installToolErrorHandlers ran (reads from
-/// it fail with EBADF, which a reader may take for an end of input).
+/// Whether stdin was closed when installToolErrorHandlers ran: reads of
+/// descriptor 0 fail with EBADF, but reopening it by name (/dev/stdin)
+/// opens the held /dev/null, which a reader must refuse itself.
 bool standardInputWasClosed();
 
 /// Prints "error: <message>" as one line on stderr and returns `status`:

@@ -2,6 +2,8 @@
 
 #include "tools/llama-run/TextFile.h"
 
+#include "tools/common/ToolErrors.h"
+
 #include "absl/strings/str_cat.h"
 
 #include <cerrno>
@@ -26,6 +28,12 @@ absl::Status unreadable(const std::string &path, absl::string_view what) {
 } // namespace
 
 absl::StatusOr<std::string> readTextFile(const std::string &path, absl::string_view what) {
+  // A closed stdin is held on /dev/null (ToolErrors.h), which reopening it
+  // by name would read as an empty text.
+  if (standardInputWasClosed() &&
+      (path == "/dev/stdin" || path == "/dev/fd/0" || path == "/proc/self/fd/0"))
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read the ", what, ": standard input is closed"));
   errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in)
