@@ -22,9 +22,9 @@ namespace llamac::tools {
 /// Call first in main(). Holds a closed stdin, stdout or stderr on a
 /// /dev/null descriptor that fails every read or write with EBADF (a file
 /// the tool opens must not take the number). Makes SIGBUS (a mapped file
-/// truncated in place) one `error:` line and exit 1. Ignores SIGXFSZ, so that a write past `ulimit -f`
-/// fails with EFBIG (and is reported) instead of killing the process, and
-/// makes an exception that nothing caught, on any thread, print
+/// truncated in place) one `error:` line and exit 1. Ignores SIGXFSZ, so
+/// that a write past `ulimit -f` fails with EFBIG (and is reported) instead
+/// of killing the process, and makes an exception that nothing caught, on any thread, print
 /// "error: <what>" and exit with status 1 instead of aborting. `cleanup`,
 /// if given, runs first (llamac removes its temporary files).
 void installToolErrorHandlers(void (*cleanup)() = nullptr);

@@ -34,7 +34,6 @@
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 using llamac::tools::fail;
