@@ -43,7 +43,7 @@ namespace {
 std::atomic<bool> interrupted{false};
 
 /// First Ctrl-C stops generation cleanly (stop reason "interrupted", stats
-/// still printed); a second one kills as usual.
+/// still printed, exit status 130); a second one kills as usual.
 extern "C" void onInterrupt(int) {
   interrupted = true;
   std::signal(SIGINT, SIG_DFL);
