@@ -131,7 +131,10 @@ void quantizeBlocks(OpBuilder &b, Location loc, Value x, Value tokens, int64_t k
 
 } // namespace
 
-int64_t llama::int8ActivationBlock(int64_t k) {
+int64_t llama::int8ActivationBlock(int64_t k, int64_t unshardedK) {
+  if (unshardedK > k)
+    if (int64_t whole = int8ActivationBlock(unshardedK); whole > 0 && k % whole == 0)
+      return whole;
   // The largest block that divides k / 4, else k / 2, else k: a slice of a
   // tensor-parallel split along k (2 or 4 ranks) then holds whole blocks.
   for (int64_t parts : {4, 2, 1})

@@ -64,8 +64,12 @@ struct QuantizedActivations {
 
 /// The activation block of int8 weights over `k` columns (a multiple of
 /// 64): the largest of 256, 128, 64 that divides k / 4 (else k / 2, else k),
-/// so that tensor-parallel slices of k hold whole blocks.
-int64_t int8ActivationBlock(int64_t k);
+/// so that tensor-parallel slices of k hold whole blocks. A rank's slice of
+/// a row-parallel weight (`unshardedK`: the whole weight's columns, 0 for
+/// none) takes the whole weight's block where it holds whole ones: the
+/// single process's blocks, so the ranks round the same activations to the
+/// same bytes.
+int64_t int8ActivationBlock(int64_t k, int64_t unshardedK = 0);
 
 /// Quantizes `x` [tokens, k] (f32, k a multiple of 64) per block of `block`
 /// columns (a multiple of 64 dividing k for int8; int4: the group) into

@@ -10,6 +10,7 @@
 
 #include "dialects/llama/LlamaOps.h"
 #include "passes/Passes.h"
+#include "passes/QuantizedLinear.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"
@@ -61,8 +62,10 @@ PartShards partShards(ShardAttr shard, QuantKind kind) {
 }
 
 /// Builds, after `weight`, the quantized tensors of its weight and their
-/// dequantization, of the weight's shape in f32.
-Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme) {
+/// dequantization, of the weight's shape in f32. A row-parallel weight's
+/// dequantization records the whole weight's columns (kUnshardedKAttr),
+/// from which int8 integer dots choose their activation blocks.
+Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme, int64_t ranks) {
   Location loc = weight.getLoc();
   auto type = cast<RankedTensorType>(weight.getResult().getType());
   int64_t rows = type.getDimSize(0), k = type.getDimSize(1);
@@ -76,18 +79,23 @@ Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme) {
                             weight.getLayer(), shard);
   };
   auto result = RankedTensorType::get({rows, k}, b.getF32Type());
+  DequantizeOp dq;
   if (scheme.kind == QuantKind::Int8) {
     Value values = tensor("", {rows, k}, i8, shards.values);
     Value scales = tensor("_scales", {rows}, bf16, shards.scales);
-    return DequantizeOp::create(b, loc, result, scheme.kind, IntegerAttr(), values, scales,
-                                Value(), weight.getName(), false);
-  }
-  int64_t groups = (k + scheme.group - 1) / scheme.group;
-  Value values = tensor("", {rows, DequantizeOp::int4RowBytes(k)}, i8, shards.values);
-  Value scales = tensor("_scales", {rows, groups}, bf16, shards.scales);
-  Value zeros = tensor("_zeros", {rows, groups}, bf16, shards.scales);
-  return DequantizeOp::create(b, loc, result, scheme.kind, b.getI64IntegerAttr(scheme.group),
+    dq = DequantizeOp::create(b, loc, result, scheme.kind, IntegerAttr(), values, scales,
+                              Value(), weight.getName(), false);
+  } else {
+    int64_t groups = (k + scheme.group - 1) / scheme.group;
+    Value values = tensor("", {rows, DequantizeOp::int4RowBytes(k)}, i8, shards.values);
+    Value scales = tensor("_scales", {rows, groups}, bf16, shards.scales);
+    Value zeros = tensor("_zeros", {rows, groups}, bf16, shards.scales);
+    dq = DequantizeOp::create(b, loc, result, scheme.kind, b.getI64IntegerAttr(scheme.group),
                               values, scales, zeros, weight.getName(), scheme.gptq);
+  }
+  if (ShardAttr shard = weight.getShardAttr(); shard && shard.getAxis() == 1 && ranks > 1)
+    dq->setAttr(kUnshardedKAttr, b.getI64IntegerAttr(k * ranks));
+  return dq.getResult();
 }
 
 /// A row-parallel int4 weight is split along K on group boundaries: each
@@ -150,7 +158,7 @@ struct LlamaQuantizeWeightsPass
       if (failed(checkGroupsStayWhole(weight, parsed, ranks)))
         return signalPassFailure();
       b.setInsertionPointAfter(weight);
-      Value dequantized = buildDequantized(b, weight, parsed);
+      Value dequantized = buildDequantized(b, weight, parsed, ranks);
       for (OpOperand *operand : operands)
         operand->set(dequantized);
       if (weight->use_empty())

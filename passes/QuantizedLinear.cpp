@@ -67,6 +67,10 @@ Value llama::buildQuantizedLinear(OpBuilder &b, Location loc, Value x, Dequantiz
   generic->setAttr(kQuantKindAttr, dq.getKindAttr());
   if (kind == QuantKind::Int4)
     generic->setAttr(kQuantGroupAttr, dq.getGroupAttr());
+  // A rank's slice of a row-parallel weight: QuantizeWeights recorded the
+  // whole weight's columns.
+  if (auto whole = dq->getAttrOfType<IntegerAttr>(kUnshardedKAttr))
+    generic->setAttr(kUnshardedKAttr, whole);
   return generic.getResult(0);
 }
 
@@ -96,6 +100,8 @@ std::optional<QuantizedLinear> llama::matchBufferizedQuantizedLinear(linalg::Gen
       ShapedType::isDynamic(x.getDimSize(1)))
     return std::nullopt;
   m.k = x.getDimSize(1);
+  if (auto whole = op->getAttrOfType<IntegerAttr>(kUnshardedKAttr))
+    m.unshardedK = whole.getInt();
   for (Value v : {m.x, m.values, m.scales, m.zeros})
     if (v && !cast<MemRefType>(v.getType()).isLastDimUnitStride())
       return std::nullopt;

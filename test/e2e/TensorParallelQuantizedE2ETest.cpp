@@ -11,10 +11,10 @@
 // where each rank's slice of K starts on a block, the blocks are the single
 // process's and greedy tokens are still equal, though the summation order's
 // last bits now and then move a byte (see the tolerances below).
-// stories260K's down projection is split at column 86, inside a 32-column
-// block: with --int-dot its activations are quantized in other blocks, so
-// only the largest logit difference is bounded, and the prompts whose
-// tokens stay equal are counted. stories260K cannot take int4 over 2 ranks
+// stories260K's o projection is split into 32 columns per rank, no whole
+// 64-column block: the single process rounds its activations to bytes and
+// the ranks (on the f32 path) do not, so only the largest logit difference
+// is bounded, and the prompts whose tokens stay equal are counted. stories260K cannot take int4 over 2 ranks
 // (86 columns per rank is no whole number of groups); a one-layer synthetic
 // stories110m (dim 768, hidden 2048: 384 and 1024 columns per rank) does,
 // on the three 64-step prompts (its 32000-word head makes a step ~30×
@@ -125,7 +125,7 @@ TEST_P(TensorParallelQuantizedE2E, MatchesTheSingleProcessArtifactOfTheSameQuant
 // relative difference in the all-reduced hidden state sooner or later moves
 // an activation across a rounding boundary of its byte, even where the
 // blocks are aligned: ~1e-2 in the synthetic model's logits (of ~3.4), and
-// its greedy tokens still equal. Unaligned blocks (stories260K's down
+// its greedy tokens still equal. Unaligned blocks (stories260K's o
 // projection) round the activations differently at every step: up to ~0.4
 // (of ~23), and some greedy runs part ways.
 INSTANTIATE_TEST_SUITE_P(

@@ -8,14 +8,16 @@
 // heads of 8 rows): values, scales and zeros split by rows. Row-parallel
 // (down, axis 1, 96 of 192 input features per rank): values along K; int8's
 // per-row scales whole (no shard: every rank reads all of them), int4's
-// scales and zeros by groups (3 of 6 groups of 32 per rank).
+// scales and zeros by groups (3 of 6 groups of 32 per rank). A row-parallel
+// dequantization records the whole weight's K (llama.unsharded_k), from
+// which int8 integer dots choose their activation blocks.
 // INT8-LABEL: func.func @layer
 // INT8: llama.weight @layers.wq.int8[%arg1] {shard = #llama.shard<axis = 0, block = 8>} : tensor<32x64xi8>
 // INT8: llama.weight @layers.wq.int8_scales[%arg1] {shard = #llama.shard<axis = 0, block = 8>} : tensor<32xbf16>
 // INT8: llama.dequantize int8 {{.*}} from @layers.wq : tensor<32x64xi8>, tensor<32xbf16> -> tensor<32x64xf32>
 // INT8: llama.weight @layers.w2.int8[%arg1] {shard = #llama.shard<axis = 1, block = 1>} : tensor<64x96xi8>
 // INT8: llama.weight @layers.w2.int8_scales[%arg1] : tensor<64xbf16>
-// INT8: llama.dequantize int8 {{.*}} from @layers.w2 : tensor<64x96xi8>, tensor<64xbf16> -> tensor<64x96xf32>
+// INT8: llama.dequantize int8 {{.*}} from @layers.w2 {llama.unsharded_k = 192 : i64} : tensor<64x96xi8>, tensor<64xbf16> -> tensor<64x96xf32>
 // INT4-LABEL: func.func @layer
 // INT4: llama.weight @layers.wq.int4g32[%arg1] {shard = #llama.shard<axis = 0, block = 8>} : tensor<32x32xi8>
 // INT4: llama.weight @layers.wq.int4g32_scales[%arg1] {shard = #llama.shard<axis = 0, block = 8>} : tensor<32x2xbf16>
@@ -23,7 +25,7 @@
 // INT4: llama.weight @layers.w2.int4g32[%arg1] {shard = #llama.shard<axis = 1, block = 1>} : tensor<64x48xi8>
 // INT4: llama.weight @layers.w2.int4g32_scales[%arg1] {shard = #llama.shard<axis = 1, block = 1>} : tensor<64x3xbf16>
 // INT4: llama.weight @layers.w2.int4g32_zeros[%arg1] {shard = #llama.shard<axis = 1, block = 1>} : tensor<64x3xbf16>
-// INT4: llama.dequantize int4 group 32 {{.*}} from @layers.w2 : tensor<64x48xi8>, tensor<64x3xbf16>, tensor<64x3xbf16> -> tensor<64x96xf32>
+// INT4: llama.dequantize int4 group 32 {{.*}} from @layers.w2 {llama.unsharded_k = 192 : i64} : tensor<64x48xi8>, tensor<64x3xbf16>, tensor<64x3xbf16> -> tensor<64x96xf32>
 // A group of 64 would straddle the two ranks' halves of K: refused.
 // G64: error: int4 weight 'layers.w2' is split along its 192 input features over 2 tensor-parallel ranks, 96 per rank, which is not a multiple of the group size 64 (int4 groups are never split)
 module attributes {llama.tensor_parallel = 2 : i64} {

@@ -418,6 +418,60 @@ func.func @int8_gemv_blocks(%x: memref<1x512xf32>, %q: memref<8x512xi8>, %s: mem
 
 // -----
 
+// A rank's slice of a row-parallel int8 weight (llama.unsharded_k: the
+// whole weight's K) takes the whole weight's activation block where it holds
+// whole ones: k = 256 of 512 in blocks of 128, the single process's, not
+// the 64 that k = 256 alone would choose. k = 384 of 3072 (8 ranks) cannot
+// hold the whole weight's blocks of 256 and keeps its own 64.
+// VNNI-LABEL: func.func @int8_row_parallel_blocks
+// VNNI: memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x2xf32>
+// VNNI: arith.muli %{{.*}}, %c128
+// VNNI: memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x6xf32>
+// VNNI: arith.muli %{{.*}}, %c64
+// VNNI-LABEL: func.func @int8_unsharded_blocks
+// VNNI: memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x4xf32>
+// VNNI: arith.muli %{{.*}}, %c64
+#xb = affine_map<(d0, d1, d2) -> (d0, d2)>
+#qb = affine_map<(d0, d1, d2) -> (d1, d2)>
+#sb = affine_map<(d0, d1, d2) -> (d1)>
+#ob = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @int8_row_parallel_blocks(%x: memref<1x256xf32>, %q: memref<8x256xi8>, %s: memref<8xbf16>, %out: memref<1x8xf32>,
+                                    %x2: memref<1x384xf32>, %q2: memref<8x384xi8>, %out2: memref<1x8xf32>) {
+  linalg.generic {indexing_maps = [#xb, #qb, #sb, #ob], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %q, %s : memref<1x256xf32>, memref<8x256xi8>, memref<8xbf16>) outs(%out : memref<1x8xf32>) attrs = {llama.quant_kind = 0 : i32, llama.unsharded_k = 512 : i64} {
+  ^bb0(%in: f32, %b: i8, %sc: bf16, %acc: f32):
+    %0 = arith.extf %sc : bf16 to f32
+    %1 = arith.sitofp %b : i8 to f32
+    %2 = arith.mulf %1, %0 : f32
+    %3 = arith.mulf %in, %2 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  linalg.generic {indexing_maps = [#xb, #qb, #sb, #ob], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x2, %q2, %s : memref<1x384xf32>, memref<8x384xi8>, memref<8xbf16>) outs(%out2 : memref<1x8xf32>) attrs = {llama.quant_kind = 0 : i32, llama.unsharded_k = 3072 : i64} {
+  ^bb0(%in: f32, %b: i8, %sc: bf16, %acc: f32):
+    %0 = arith.extf %sc : bf16 to f32
+    %1 = arith.sitofp %b : i8 to f32
+    %2 = arith.mulf %1, %0 : f32
+    %3 = arith.mulf %in, %2 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+func.func @int8_unsharded_blocks(%x: memref<1x256xf32>, %q: memref<8x256xi8>, %s: memref<8xbf16>, %out: memref<1x8xf32>) {
+  linalg.generic {indexing_maps = [#xb, #qb, #sb, #ob], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %q, %s : memref<1x256xf32>, memref<8x256xi8>, memref<8xbf16>) outs(%out : memref<1x8xf32>) attrs = {llama.quant_kind = 0 : i32} {
+  ^bb0(%in: f32, %b: i8, %sc: bf16, %acc: f32):
+    %0 = arith.extf %sc : bf16 to f32
+    %1 = arith.sitofp %b : i8 to f32
+    %2 = arith.mulf %1, %0 : f32
+    %3 = arith.mulf %in, %2 : f32
+    %4 = arith.addf %acc, %3 : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+
+// -----
+
 // int4 in groups of 32 with int-dot over k = 640 (20 groups): activations
 // quantized per block of 32 (the group); each 64-weight chunk spans two
 // groups. Per span of 16 groups a row loads its 16 scales and zeros as
