@@ -89,7 +89,7 @@ struct LlvmPipelineOptions : mlir::PassPipelineOptions<LlvmPipelineOptions> {
                                      "needs avx512vnni)"),
                       llvm::cl::init(false)};
   Option<std::string> amx{*this, "amx",
-                          llvm::cl::desc("Prefill linear layers with bf16 weights as AMX tile "
+                          llvm::cl::desc("Prefill linear layers with bf16, int8 or int4 weights as AMX tile "
                                          "GEMMs: off | variants (`<kernel>_amx` clones beside "
                                          "the kernels) | emulate (the kernels themselves, with "
                                          "the tile ops as plain vector code: tests)"),

@@ -49,8 +49,9 @@ options:
   --threads N            worker threads on the cpu device, at most 256
                          (default: physical cores)
   --max-seq-len N        cap on prompt + generated tokens; the KV cache is
-                         allocated for N positions (default and maximum:
-                         the artifact's max_seq_len)
+                         allocated for N positions, at least one prefill
+                         chunk (default and maximum: the artifact's
+                         max_seq_len)
   --device D             cpu, cuda or hip: where to run (default: the
                          device the artifact was compiled for; cpu
                          artifacts run on cpu, nvvm on cuda, rocdl on hip)

@@ -6,6 +6,7 @@
 #include "runtime/artifact/Artifact.h"
 #include "runtime/tokenizer/Tokenizer.h"
 #include "tools/common/ToolErrors.h"
+#include "tools/llama-run/Flags.h"
 #include "tools/llama-run/TextFile.h"
 
 #include "absl/strings/numbers.h"
@@ -23,11 +24,23 @@ namespace llamac::tools {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: llama-run tokenize <artifact> --text S | --text-file F "
-    "[--allow-special | --continuation] [--json] | --ids 1,2,3 [--json]\n"
-    "  --continuation  encode the text as the continuation of a text already\n"
-    "                  encoded (sentencepiece adds no dummy-prefix space), as\n"
-    "                  --chat encodes later turns of the plain template";
+    "llama-run tokenize <artifact> --text S | --text-file F "
+    "[--allow-special | --continuation] [--json] | --ids 1,2,3 [--json]";
+
+constexpr char kHelp[] =
+    "  --text S          encode S with the artifact's tokenizer (no BOS); prints\n"
+    "                    the ids, comma-separated\n"
+    "  --text-file F     the same for the text of file F (- for standard input)\n"
+    "  --ids 1,2,3       decode these ids; prints the text\n"
+    "  --allow-special   --text: special tokens written in the text (<|eot_id|>)\n"
+    "                    are their ids, not plain text\n"
+    "  --continuation    encode the text as the continuation of a text already\n"
+    "                    encoded (sentencepiece adds no dummy-prefix space), as\n"
+    "                    --chat encodes later turns of the plain template\n"
+    "  --json            one JSON line: {\"ids\": [...], \"tokens\": [...]} for a\n"
+    "                    text (each token's text, invalid UTF-8 replaced), or\n"
+    "                    {\"ids\": [...], \"text\": \"...\"} for --ids\n"
+    "Flags take their value as the next argument or after '=' (--text=S).";
 
 bool writeOut(std::string_view text) {
   return writeStandardOutput(text, /*flush=*/false);
@@ -43,48 +56,56 @@ std::string jsonLine(const nlohmann::json &value) {
 
 int runTokenizeCommand(const std::vector<std::string> &args) {
   std::string artifactPath;
-  std::optional<std::string> text, ids;
-  bool allowSpecial = false, continuation = false, json = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      writeOut(absl::StrCat(kUsage, "\n"));
-      return 0;
-    }
-    // One source: a second --text or --text-file would silently replace
-    // the first.
-    if ((arg == "--text" || arg == "--text-file") && text)
-      return fail(2, "give one text: --text S or --text-file F, once");
-    if (arg == "--ids" && ids)
-      return fail(2, "give --ids once");
-    if (arg == "--text" || arg == "--ids") {
-      if (i + 1 >= args.size())
-        return fail(2, arg + " needs a value");
-      (arg == "--text" ? text : ids) = args[++i];
-    } else if (arg == "--text-file") {
-      if (i + 1 >= args.size())
-        return fail(2, arg + " needs a value");
-      absl::StatusOr<std::string> read = readTextFile(args[++i], "text");
-      if (!read.ok())
-        return fail(1, read.status().message());
-      text = std::move(*read);
-    } else if (arg == "--allow-special") {
-      allowSpecial = true;
-    } else if (arg == "--continuation") {
-      continuation = true;
-    } else if (arg == "--json") {
-      json = true;
-    } else if (arg.rfind("--", 0) == 0) {
-      return fail(2, "unknown tokenize flag '" + arg + "'");
-    } else if (artifactPath.empty()) {
-      artifactPath = arg;
-    } else {
-      return fail(2, "unexpected argument '" + arg + "'");
-    }
+  std::optional<std::string> text, textFile, ids;
+  bool help = false, allowSpecial = false, continuation = false, json = false;
+  // -h as well as --help: it printed the help before the shared scanner.
+  std::vector<std::string> scanned = args;
+  for (std::string &arg : scanned)
+    if (arg == "-h")
+      arg = "--help";
+  static const FlagSpec kSpec{{"--help", "--allow-special", "--continuation", "--json"},
+                              {"--text", "--text-file", "--ids"}};
+  absl::Status status = scanArtifactAndFlags(
+      scanned, kSpec, artifactPath, help, kUsage,
+      [&](const std::string &name, const std::string &value) -> absl::Status {
+        // One source: a second --text or --text-file would silently
+        // replace the first.
+        if ((name == "--text" || name == "--text-file") && (text || textFile))
+          return usageError("give one text: --text S or --text-file F, once");
+        if (name == "--help") {
+          help = true;
+        } else if (name == "--allow-special") {
+          allowSpecial = true;
+        } else if (name == "--continuation") {
+          continuation = true;
+        } else if (name == "--json") {
+          json = true;
+        } else if (name == "--ids") {
+          ids = value;
+        } else if (name == "--text") {
+          text = value;
+        } else {
+          textFile = value;
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok())
+    return fail(2, status.message());
+  if (help) {
+    writeOut(absl::StrCat("usage: ", kUsage, "\n", kHelp, "\n"));
+    return 0;
+  }
+  // Read after the scan, so a bad flag later on is reported first.
+  if (textFile) {
+    absl::StatusOr<std::string> read =
+        readTextFile(*textFile == "-" ? "/dev/stdin" : *textFile, "text");
+    if (!read.ok())
+      return fail(1, read.status().message());
+    text = std::move(*read);
   }
   if (artifactPath.empty() || text.has_value() == ids.has_value())
     return fail(2, absl::StrCat("give an artifact and one of --text, "
-                                "--text-file, --ids (",
+                                "--text-file, --ids (usage: ",
                                 kUsage, ")"));
   if (ids && (allowSpecial || continuation))
     return fail(2, absl::StrCat(allowSpecial ? "--allow-special" : "--continuation",

@@ -103,6 +103,15 @@ int run(int argc, char **argv) {
   if (!args.empty() && args[0] == "tokenize")
     return llamac::tools::runTokenizeCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
+  // `llama-run perplexity model.llamac`: a mistyped command would otherwise
+  // be taken for the artifact and the real artifact reported as a second
+  // one. A word with no '/' or '.' that is no file, followed by another
+  // argument, is a command.
+  if (args.size() >= 2 && !args[0].empty() && args[0][0] != '-' && args[1][0] != '-' &&
+      args[0].find_first_of("/.") == std::string::npos && access(args[0].c_str(), F_OK) != 0)
+    return fail(2, "unknown command '" + args[0] +
+                       "' (commands: bench, check, eval, tokenize; or give an artifact to "
+                       "generate text, see --help)");
   // mpirun hands stdin to rank 0 alone: the other ranks would run another
   // prompt and wait forever in an all-reduce.
   const auto &ranks = llamac::tools::processCommunicator();

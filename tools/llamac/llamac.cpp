@@ -33,135 +33,139 @@
 using namespace llvm;
 
 namespace {
+/// `llamac compile`'s options live in their own cl::SubCommand, so that
+/// `llamac compile --help` shows compile's usage and synth's options
+/// cannot be given to it.
+cl::SubCommand compileCommand("compile", "Compile a Llama checkpoint into an artifact");
 cl::OptionCategory category("llamac compile options");
 cl::opt<std::string> input(cl::Positional, cl::desc("<checkpoint-dir | model.bin>"),
-                           cl::cat(category));
+                           cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> output("o", cl::desc("Output artifact"), cl::value_desc("artifact"),
-                            cl::cat(category));
-cl::opt<std::string> target("target", cl::desc("Code generation target: cpu | nvvm | rocdl"),
-                            cl::init("cpu"), cl::cat(category));
+                            cl::sub(compileCommand), cl::cat(category));
+cl::opt<std::string> target("target", cl::desc("Code generation target: cpu | nvvm | rocdl (default cpu)"),
+                            cl::init("cpu"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> chip("chip",
-                          cl::desc("Chip to compile for. cpu: native (this machine) or an "
-                                   "LLVM CPU name such as x86-64-v4; nvvm: sm_75 to sm_121a, "
+                          cl::desc("Chip to compile for. cpu: native (this machine, the default) or "
+                                   "an LLVM CPU name such as x86-64-v4; nvvm: sm_75 to sm_121a, "
                                    "e.g. sm_80 | sm_90 | sm_90a (default sm_90); rocdl: gfx906 | "
                                    "gfx908 | gfx90a | gfx942 | gfx950 (default gfx942)"),
-                          cl::init("native"), cl::cat(category));
+                          cl::init("native"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> cudaToolkit("cuda-toolkit",
                                  cl::desc("nvvm: the CUDA toolkit directory with bin/ptxas "
                                           "(default: $CUDA_HOME, $CUDA_PATH, /usr/local/cuda)"),
-                                 cl::cat(category));
+                                 cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> dtype("dtype", cl::desc("Weight type: f32 | bf16 | f16 (default: the checkpoint's)"),
-                           cl::cat(category));
+                           cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> bf16Dot(
     "bf16-dot",
     cl::desc("bf16 weights: round the activations of linear layers to bf16 and multiply "
              "on the chip's bf16 dot units: vdpbf16ps on the CPU (on Intel chips its sums as "
-             "two f32 FMAs per pair), mma.sync / MFMA for GPU prefill: auto (when the chip has them) | on | off"),
-    cl::init("auto"), cl::cat(category));
+             "two f32 FMAs per pair), mma.sync / MFMA for GPU prefill: auto (the default: when the chip has them) | on | off"),
+    cl::init("auto"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> gpuGemv(
     "gpu-gemv",
-    cl::desc("nvvm/rocdl: how a GEMV block's 4 subgroups share a projection: rows (each "
+    cl::desc("nvvm/rocdl: how a GEMV block's 4 subgroups share a projection: rows (the default: each "
              "subgroup its own 2-4 rows, measured on an H200) | split-k (all on the same rows, "
              "each a quarter of the columns, summed in shared memory: four times the blocks; "
              "not yet measured on a GPU)"),
-    cl::init("rows"), cl::cat(category));
+    cl::init("rows"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> intDot(
     "int-dot",
     cl::desc("int8/int4 weights: quantize the activations of linear layers to bytes per "
-             "block (int8: 64-256 columns, int4: the group) and multiply with AVX-512 VNNI vpdpbusd: auto (when the chip has "
+             "block (int8: 64-256 columns, int4: the group) and multiply with AVX-512 VNNI vpdpbusd: auto (the default: when the chip has "
              "it) | on | off (dequantize to f32 in registers)"),
-    cl::init("auto"), cl::cat(category));
+    cl::init("auto"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> amx(
     "amx",
     cl::desc("bf16, int8 and int4 weights: prefill projections as AMX tile kernels (tdpbf16ps, "
              "tdpbssd on activations quantized per token), stored "
              "beside the AVX-512 ones and called where the CPU has the AMX features they "
-             "need: auto (when the chip has them) | on | off | emulate (the prefill kernels are AMX tile loops run as "
+             "need: auto (the default: when the chip has them) | on | off | emulate (the prefill kernels are AMX tile loops run as "
              "plain vector code: tests on any CPU)"),
-    cl::init("auto"), cl::cat(category));
+    cl::init("auto"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> quantize(
     "quantize",
-    cl::desc("Quantize the projections' weights (docs/quantization.md): none | int8 (per "
+    cl::desc("Quantize the projections' weights (docs/quantization.md): none (the default) | int8 (per "
              "row) | int4 (groups along K) | int4-gptq"),
-    cl::init("none"), cl::cat(category));
+    cl::init("none"), cl::sub(compileCommand), cl::cat(category));
 // Numbers are read as text and converted here: cl's own integer parser
 // prints its complaint to stderr itself, ahead of our one `error:` line.
 cl::opt<std::string> kvDtype("kv-dtype",
                              cl::desc("KV-cache element type: f32 | bf16 | f16 (default: the "
                                       "weights' type)"),
-                             cl::cat(category));
+                             cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> groupSize("group-size",
                                cl::desc("int4, int4-gptq: columns per scale and zero: 32 | 64 | 128 | 256 "
                                         "(default 128)"),
-                               cl::value_desc("N"), cl::init("0"), cl::cat(category));
+                               cl::value_desc("N"), cl::init("0"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> calibration(
     "calibration",
     cl::desc("int4-gptq: text whose activations GPTQ weighs the weights' errors by"),
-    cl::value_desc("file"), cl::cat(category));
+    cl::value_desc("file"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> calibrationSeparator(
     "calibration-separator",
     cl::desc("int4-gptq: lines equal to this split the calibration text into documents, as "
              "llama-run eval's --separator (default: windows of --max-seq-len tokens)"),
-    cl::value_desc("text"), cl::cat(category));
+    cl::value_desc("text"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> calibrationTokens(
     "calibration-tokens",
     cl::desc("int4-gptq: at most this many tokens of the calibration text (default: all)"),
-    cl::value_desc("N"), cl::init("0"), cl::cat(category));
+    cl::value_desc("N"), cl::init("0"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> maxSeqLen("max-seq-len",
                                cl::desc("Longest sequence a run may ask for (default: "
                                         "min(the model's context, 8192))"),
-                               cl::value_desc("N"), cl::init("0"), cl::cat(category));
+                               cl::value_desc("N"), cl::init("0"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> prefillTokens("prefill-tokens",
                                    cl::desc("Tokens per prefill call (default: min(128, max-seq-len))"),
-                                   cl::value_desc("N"), cl::init("0"), cl::cat(category));
+                                   cl::value_desc("N"), cl::init("0"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> speculateK(
     "speculate-k",
     cl::desc("Draft tokens speculative decoding scores per target pass: the artifact gets a "
              "`verify` entry point of K + 1 tokens whose rows equal decode's (default 5, or "
              "max-seq-len - 1 where that is fewer; 0 = none)"),
-    cl::value_desc("K"), cl::init(std::to_string(llamac::kDefaultSpeculateK)), cl::cat(category));
+    cl::value_desc("K"), cl::init(std::to_string(llamac::kDefaultSpeculateK)), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> tensorParallel(
     "tp",
     cl::desc("Tensor-parallel ranks: split every layer over N processes, run with "
              "`mpirun -np N llama-run` (default 1; docs/tensor-parallel.md)"),
-    cl::value_desc("N"), cl::init("1"), cl::cat(category));
+    cl::value_desc("N"), cl::init("1"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> minParallelBytes(
     "min-parallel-bytes",
     cl::desc("Split a decode projection over threads only when its weights have at least this "
              "many bytes (prefill: 1/16 of it; attention: 1/4 of its cache bytes; default "
              "4194304; cpu only)"),
-    cl::value_desc("N"), cl::init(std::to_string(4 << 20)), cl::cat(category));
+    cl::value_desc("N"), cl::init(std::to_string(4 << 20)), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> prefillKPanelBytes(
     "prefill-k-panel-bytes",
     cl::desc("CPU prefill projections whose row blocks hold more weight bytes than this run k "
              "in panels of this many, so that a panel stays in L1 (0: never; the results are "
              "the same bits; default 24576; cpu only; docs/cpu-target.md)"),
     cl::value_desc("N"), cl::init(std::to_string(llamac::kDefaultPrefillKPanelBytes)),
-    cl::cat(category));
+    cl::sub(compileCommand), cl::cat(category));
 // cl keeps a pointer to its description: a literal, checked here.
 static_assert(llamac::kDefaultPrefillKPanelBytes == 24576, "--prefill-k-panel-bytes' help");
 cl::opt<std::string> tokenizer("tokenizer",
                                cl::desc("Tokenizer to use instead of the checkpoint's: a "
                                         "sentencepiece or tiktoken tokenizer.model, or a "
                                         "tokenizer.json (its kind told by its content)"),
-                               cl::cat(category));
+                               cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> chatTemplate(
     "chat-template",
     cl::desc("Chat template the artifact records for llama-run --chat: llama3 | llama2 | chatml "
              "| plain (default: recognized from tokenizer_config.json, docs/chat.md)"),
-    cl::cat(category));
+    cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> dumpIrAfter("dump-ir-after",
                                  cl::desc("Print the IR after a phase: import | shard | optimize | quantize | kernels | "
                                           "linalg | bufferize | llvm (cpu) | gpu | gpu-llvm "
                                           "(nvvm, rocdl)"),
-                                 cl::cat(category));
-cl::opt<bool> summary("summary", cl::desc("Print the model's shape, parameter count and bytes"),
-                      cl::cat(category));
-cl::opt<bool> quiet("quiet", cl::desc("No progress output even on a terminal"), cl::cat(category));
+                                 cl::sub(compileCommand), cl::cat(category));
+cl::opt<bool> summary("summary", cl::desc("Print the model's shape, parameter count and bytes, then compile as usual (-o is still needed)"),
+                      cl::sub(compileCommand), cl::cat(category));
+cl::opt<bool> quiet("quiet", cl::desc("No progress output even on a terminal"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<bool> allowNonFinite("allow-nonfinite",
                              cl::desc("Compile weights that hold NaN or infinity instead of "
                                       "refusing them (skips the scan that finds them)"),
-                             cl::cat(category));
+                             cl::sub(compileCommand), cl::cat(category));
 
 int fail(const Twine &message) {
   errs() << "error: " << message << "\n";
@@ -245,11 +249,11 @@ cl::opt<std::string> preset("preset", cl::desc("Model shape to imitate (--list s
                             cl::sub(command), cl::cat(category));
 cl::opt<std::string> output("o", cl::desc("Checkpoint directory to write"), cl::value_desc("dir"),
                             cl::sub(command), cl::cat(category));
-cl::opt<std::string> dtype("dtype", cl::desc("Weight type: f32 | bf16 | f16"), cl::init("bf16"),
+cl::opt<std::string> dtype("dtype", cl::desc("Weight type: f32 | bf16 (the default) | f16"), cl::init("bf16"),
                            cl::sub(command), cl::cat(category));
 // Numbers are parsed here, not by cl, whose parse errors bypass the error
 // stream and so would not come out as one `error:` line.
-cl::opt<std::string> seed("seed", cl::desc("Random seed; the same seed gives the same files"),
+cl::opt<std::string> seed("seed", cl::desc("Random seed (default 0); the same seed gives the same files"),
                           cl::value_desc("uint64"), cl::init("0"), cl::sub(command),
                           cl::cat(category));
 cl::opt<std::string> layers("layers", cl::desc("Number of layers (default: the preset's)"),
@@ -368,17 +372,10 @@ int run(int argc, char **argv) {
     return fail(argc < 2 ? "missing command; usage: llamac compile <checkpoint> -o <artifact>"
                          : "unknown command '" + Twine(argv[1]) + "'; usage: llamac compile <checkpoint> -o <artifact>");
   }
-  cl::HideUnrelatedOptions(category);
-  // Drop the "compile" word so cl sees the options.
-  std::vector<const char *> args{argv[0]};
-  for (int i = 2; i < argc; ++i)
-    args.push_back(argv[i]);
-  // cl would take a checkpoint called "synth" in first place for the synth
-  // subcommand.
-  if (args.size() > 1 && StringRef(args[1]) == "synth")
-    args[1] = "./synth";
-  if (int status = parseOptions(args, "llamac: compile a Llama checkpoint into an artifact\n",
-                                cl::SubCommand::getTopLevel());
+  cl::HideUnrelatedOptions(category, compileCommand);
+  if (int status = parseOptions(ArrayRef(argv, argc),
+                                "llamac: compile a Llama checkpoint into an artifact\n",
+                                compileCommand);
       status >= 0)
     return status;
   if (input.empty())
