@@ -178,8 +178,8 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
     OpBuilder b(ctx);
     b.setInsertionPointToEnd(gpuModule.getBody());
     Location loc = fn.getLoc();
-    auto kernel = b.create<gpu::GPUFuncOp>(loc, (fn.getName() + step.suffix).str(),
-                                           b.getFunctionType(argTypes, {}));
+    auto kernel = gpu::GPUFuncOp::create(b, loc, (fn.getName() + step.suffix).str(),
+                                         b.getFunctionType(argTypes, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     Block &entry = kernel.getBody().front();
     b.setInsertionPointToStart(&entry);

@@ -10,7 +10,6 @@
 
 #include "dialects/llama/LlamaOps.h"
 #include "passes/Passes.h"
-#include "passes/QuantizedLinear.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"

@@ -26,11 +26,6 @@ namespace mlir::llama {
 /// group size.
 inline constexpr llvm::StringLiteral kQuantKindAttr = "llama.quant_kind";
 inline constexpr llvm::StringLiteral kQuantGroupAttr = "llama.quant_group";
-/// On the generic of a row-parallel quantized linear layer (its weight split
-/// along K over tensor-parallel ranks): the K of the whole weight. int8
-/// integer dots choose their activation blocks from it, so that where a
-/// rank's slice holds whole blocks they are the single process's blocks.
-inline constexpr llvm::StringLiteral kUnshardedKAttr = "llama.unsharded_k";
 
 /// `acc[n, o] + sum_k x[n, k] * w[o, k]` with w the dequantization `dq`
 /// describes, as a linalg.generic on tensors (acc: `[N, O]` f32).
@@ -41,7 +36,8 @@ struct QuantizedLinear {
   QuantKind kind;
   int64_t group = 0; ///< int4 only
   int64_t k = 0;     ///< columns, static
-  /// Row-parallel weights: the columns of the whole weight (kUnshardedKAttr);
+  /// Row-parallel weights: the columns of the whole weight (kUnshardedKAttr,
+  /// LlamaAttrs.h);
   /// 0 otherwise.
   int64_t unshardedK = 0;
   Value x, values, scales, zeros, out;

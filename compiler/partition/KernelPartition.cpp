@@ -571,9 +571,15 @@ private:
     auto type = RankedTensorType::get(
         {cast<RankedTensorType>(values.getType()).getDimSize(0), dequantize.getInFeatures()},
         dequantize.getType().getElementType());
-    return DequantizeOp::create(b, loc, type, dequantize.getKindAttr(), dequantize.getGroupAttr(),
-                                values, rows(dequantize.getScales()), zeros,
-                                dequantize.getSourceAttr(), dequantize.getGptqAttr());
+    auto sliced = DequantizeOp::create(b, loc, type, dequantize.getKindAttr(),
+                                       dequantize.getGroupAttr(), values,
+                                       rows(dequantize.getScales()), zeros,
+                                       dequantize.getSourceAttr(), dequantize.getGptqAttr());
+    // A row-parallel weight's whole K, which the int8 activation blocks are
+    // chosen from, whatever the thread split.
+    if (Attribute whole = dequantize->getAttr(kUnshardedKAttr))
+      sliced->setAttr(kUnshardedKAttr, whole);
+    return sliced;
   }
 
   Value insertProjection(Location loc, const ProjectionPart &part, Value computed, Value out) {

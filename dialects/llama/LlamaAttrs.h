@@ -21,6 +21,12 @@ inline constexpr llvm::StringLiteral kRecomputeAttr = "llama.recompute";
 /// Module attribute (i64): the number of tensor-parallel ranks the module's
 /// weights are split over (llama-shard-tensor-parallel); absent means one.
 inline constexpr llvm::StringLiteral kTensorParallelAttr = "llama.tensor_parallel";
+/// On the `llama.dequantize` of a row-parallel quantized weight (split along
+/// K over tensor-parallel ranks) and on the linalg.generic it lowers to: the
+/// K of the whole weight (i64). int8 integer dots choose their activation
+/// blocks from it, so that where a rank's slice holds whole blocks they are
+/// the single process's blocks (passes/IntDot.h).
+inline constexpr llvm::StringLiteral kUnshardedKAttr = "llama.unsharded_k";
 
 /// Marks the kernel-function argument that is a kernel's private scratch
 /// buffer (split-key attention's partial softmaxes), not an op operand.

@@ -1,7 +1,7 @@
 //===- Flags.h - the flag scanner shared by llama-run's commands -*- C++
 //-*-===//
 //
-// Both commands (generate and `bench`) accept `--flag value` and
+// Generate, `bench`, `eval` and `tokenize` accept `--flag value` and
 // `--flag=value`, report the same errors in the same words and stop at the
 // first one, so the scanning and the number parsing live here once.
 //

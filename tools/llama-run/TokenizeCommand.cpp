@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -58,13 +59,17 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
   std::string artifactPath;
   std::optional<std::string> text, textFile, ids;
   bool help = false, allowSpecial = false, continuation = false, json = false;
-  // -h as well as --help: it printed the help before the shared scanner.
-  std::vector<std::string> scanned = args;
-  for (std::string &arg : scanned)
-    if (arg == "-h")
-      arg = "--help";
   static const FlagSpec kSpec{{"--help", "--allow-special", "--continuation", "--json"},
                               {"--text", "--text-file", "--ids"}};
+  // -h as well as --help (it printed the help before the shared scanner),
+  // but not as a value: `--text -h` encodes "-h".
+  std::vector<std::string> scanned = args;
+  for (size_t i = 0; i < scanned.size(); ++i) {
+    if (scanned[i] == "-h")
+      scanned[i] = "--help";
+    else if (std::find(kSpec.valueFlags.begin(), kSpec.valueFlags.end(), scanned[i]) != kSpec.valueFlags.end())
+      ++i;
+  }
   absl::Status status = scanArtifactAndFlags(
       scanned, kSpec, artifactPath, help, kUsage,
       [&](const std::string &name, const std::string &value) -> absl::Status {
