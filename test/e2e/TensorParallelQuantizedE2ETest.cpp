@@ -44,10 +44,14 @@ struct QuantizedTpCase {
   std::string single;
   /// Bound on the largest difference of any logit at any step.
   float tolerance;
-  /// Every rank's slices start on the single process's activation blocks.
-  bool blocksAligned;
+  /// Greedy tokens must equal the single process's: every rank's slices
+  /// start on the single process's activation blocks, and the logits have
+  /// no near-ties that the all-reduce's last bits could flip.
+  bool requireEqualTokens;
   /// Only the reference prompts of at most this many steps (0: all).
   int64_t maxSteps = 0;
+  /// Bound on the mean difference over every logit of every step (0: none).
+  float meanTolerance = 0;
 };
 
 // Names the case in gtest's and ctest's output (not its bytes).
@@ -79,6 +83,7 @@ TEST_P(TensorParallelQuantizedE2E, MatchesTheSingleProcessArtifactOfTheSameQuant
 
   size_t at = 0, sameTokens = 0;
   float largest = 0, largestLogit = 0;
+  double differenceSum = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     const data::GreedyCase &c = cases[i];
     SCOPED_TRACE("prompt '" + c.prompt + "', steps " + std::to_string(c.steps));
@@ -93,7 +98,7 @@ TEST_P(TensorParallelQuantizedE2E, MatchesTheSingleProcessArtifactOfTheSameQuant
     const bool same = tokens == std::vector<int>(expected->generatedTokens.begin(),
                                                  expected->generatedTokens.end());
     sameTokens += same;
-    if (param.blocksAligned) {
+    if (param.requireEqualTokens) {
       EXPECT_TRUE(same) << "the tensor-parallel greedy tokens differ";
     }
     // The same token sequence fed one at a time: every step's logits.
@@ -103,7 +108,9 @@ TEST_P(TensorParallelQuantizedE2E, MatchesTheSingleProcessArtifactOfTheSameQuant
       ASSERT_TRUE(row.ok()) << row.status();
       ASSERT_LE(at + row->size(), probe.logits.size());
       for (size_t v = 0; v < row->size(); ++v) {
-        largest = std::max(largest, std::fabs((*row)[v] - probe.logits[at + v]));
+        const float difference = std::fabs((*row)[v] - probe.logits[at + v]);
+        largest = std::max(largest, difference);
+        differenceSum += difference;
         largestLogit = std::max(largestLogit, std::fabs((*row)[v]));
       }
       at += row->size();
@@ -111,10 +118,14 @@ TEST_P(TensorParallelQuantizedE2E, MatchesTheSingleProcessArtifactOfTheSameQuant
   }
   EXPECT_EQ(at, probe.logits.size());
   EXPECT_LT(largest, param.tolerance);
+  const double mean = at ? differenceSum / static_cast<double>(at) : 0;
+  if (param.meanTolerance > 0) {
+    EXPECT_LT(mean, param.meanTolerance);
+  }
   std::printf("%s, tp 2: largest logit difference from the single-process artifact %.3g "
-              "(tolerance %.3g; largest logit %.3g); greedy tokens equal for %zu of %zu "
-              "prompts\n",
-              param.name.c_str(), largest, param.tolerance, largestLogit, sameTokens,
+              "(tolerance %.3g; largest logit %.3g), mean %.3g; greedy tokens equal for %zu "
+              "of %zu prompts\n",
+              param.name.c_str(), largest, param.tolerance, largestLogit, mean, sameTokens,
               cases.size());
   RecordProperty("largest_logit_difference", std::to_string(largest));
 }
@@ -128,6 +139,15 @@ TEST_P(TensorParallelQuantizedE2E, MatchesTheSingleProcessArtifactOfTheSameQuant
 // its greedy tokens still equal. Unaligned blocks (stories260K's o
 // projection) round the activations differently at every step: up to ~0.4
 // (of ~23), and some greedy runs part ways.
+// A one-layer synthetic TinyLlama's down projection (K = 5632, activation
+// blocks of 128) has 2816 columns per rank, for which the block rule alone
+// would choose 64: the ranks take the whole weight's 128 (llama.unsharded_k)
+// and so the single process's blocks. Measured (Zen 5): largest difference
+// 3.8e-2 (of 4.76), mean 5.4e-4, greedy tokens equal for 2 of 3 prompts;
+// with blocks of 64 on the ranks (before llama.unsharded_k) 7.0e-2, mean
+// 1.0e-2, 0 of 3. The mean bound tells the two apart; tokens are counted,
+// not required: random weights make near-ties (the largest of 32000 logits
+// is 4.8) that the all-reduce's last bits can flip.
 INSTANTIATE_TEST_SUITE_P(
     Schemes, TensorParallelQuantizedE2E,
     ::testing::Values(
@@ -144,7 +164,9 @@ INSTANTIATE_TEST_SUITE_P(
         QuantizedTpCase{"synth110m_int4_g128_dot", "synth-stories110m-1layer-int4-g128-dot",
                         0.05f, true, 64},
         QuantizedTpCase{"synth110m_int4_g128", "synth-stories110m-1layer-int4-g128", 1e-4f, true,
-                        64}),
+                        64},
+        QuantizedTpCase{"synth_tinyllama_int8_dot", "synth-tinyllama-1layer-int8-dot", 0.1f,
+                        false, 64, 2e-3f}),
     [](const ::testing::TestParamInfo<QuantizedTpCase> &info) { return info.param.name; });
 
 } // namespace
