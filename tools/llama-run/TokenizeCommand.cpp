@@ -9,6 +9,7 @@
 #include "tools/llama-run/Flags.h"
 #include "tools/llama-run/TextFile.h"
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,7 +17,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -67,7 +67,7 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
   for (size_t i = 0; i < scanned.size(); ++i) {
     if (scanned[i] == "-h")
       scanned[i] = "--help";
-    else if (std::find(kSpec.valueFlags.begin(), kSpec.valueFlags.end(), scanned[i]) != kSpec.valueFlags.end())
+    else if (absl::c_linear_search(kSpec.valueFlags, scanned[i]))
       ++i;
   }
   absl::Status status = scanArtifactAndFlags(

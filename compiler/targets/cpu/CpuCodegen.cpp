@@ -23,6 +23,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/TargetSelect.h"
@@ -158,6 +159,33 @@ createTargetMachine(const std::string &chip, llvm::StringRef extraFeatures = "")
   if (!tm)
     return makeError("could not create a target machine for " + cpu);
   return tm;
+}
+
+/// Creates a new, empty `$TMPDIR/llamac-kernels-XXXXXX.<suffix>` (owner-only)
+/// and leaves its name in `path`, registered with LLVM's signal handlers
+/// *before* the file exists: a Ctrl-C, SIGTERM or SIGBUS between creating
+/// and registering it (createTemporaryFile, then RemoveFileOnSignal) would
+/// leave it behind, and a loaded machine does get descheduled there.
+std::error_code createRegisteredTemporary(llvm::StringRef suffix,
+                                          llvm::SmallString<128> &path) {
+  llvm::SmallString<128> model;
+  llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, model);
+  llvm::sys::path::append(model, "llamac-kernels-%%%%%%%%." + suffix);
+  for (int attempt = 0;; ++attempt) {
+    llvm::sys::fs::createUniquePath(model, path, /*MakeAbsolute=*/false);
+    llvm::sys::RemoveFileOnSignal(path);
+    int fd = -1;
+    std::error_code ec = llvm::sys::fs::openFileForWrite(path, fd, llvm::sys::fs::CD_CreateNew,
+                                                         llvm::sys::fs::OF_None, 0600);
+    if (!ec) {
+      llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+      return {};
+    }
+    // Not ours: a name another file already has must not be removed.
+    llvm::sys::DontRemoveFileOnSignal(path);
+    if (ec != std::errc::file_exists || attempt == 128)
+      return ec;
+  }
 }
 
 } // namespace
@@ -309,16 +337,14 @@ llvm::Expected<CpuKernelLibrary> compileCpuKernels(ModuleOp kernels,
         llvm::sys::DontRemoveFileOnSignal(*path);
       }
   });
-  for (auto [path, suffix] : {std::pair{&objPath, "o"}, std::pair{&soPath, "so"}}) {
-    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("llamac-kernels", suffix, *path)) {
+  for (auto [path, suffix] : {std::pair{&objPath, "o"}, std::pair{&soPath, "so"}})
+    if (std::error_code ec = createRegisteredTemporary(suffix, *path)) {
       llvm::SmallString<128> dir;
       llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, dir);
       path->clear();
       return makeError("cannot create a temporary file in " + dir +
                        " (the directory $TMPDIR names, or /tmp): " + ec.message());
     }
-    llvm::sys::RemoveFileOnSignal(*path);
-  }
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(objPath, ec);
