@@ -3,23 +3,47 @@
 // Interleaved RoPE pairs element d with d ^ 1 and takes its frequency from
 // theta^(2 * (d >> 1) / head_dim); the position is pos + row. The angles'
 // cosines and sines are a [rows, head_dim] table every head reads, so the
-// rotation itself calls no math function.
+// rotation itself calls no math function. Even elements take x*cos - y*sin,
+// odd ones x*cos + y*sin, y being the partner.
 // CHECK-LABEL: func.func @rope_interleaved
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG: %[[DIM:.*]] = arith.constant 8.000000e+00 : f32
+// CHECK-DAG: %[[THETA:.*]] = arith.constant 1.000000e+04 : f32
 // CHECK: %[[TABLE:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<2x8xf32>, tensor<2x8xf32>)
 // CHECK:   %[[N:.*]] = linalg.index 0
 // CHECK:   %[[D:.*]] = linalg.index 1
-// CHECK:   arith.shrui %[[D]]
-// CHECK:   math.powf
-// CHECK:   arith.addi %arg1, %[[N]]
-// CHECK:   %[[COS:.*]] = math.cos
-// CHECK:   %[[SIN:.*]] = math.sin
-// CHECK:   linalg.yield %[[COS]], %[[SIN]]
+// CHECK:   %[[PAIR:.*]] = arith.shrui %[[D]], %[[C1]] :
+// CHECK:   %[[EVENDIM:.*]] = arith.shli %[[PAIR]], %[[C1]] :
+// CHECK:   %[[EVENI:.*]] = arith.index_cast %[[EVENDIM]] :
+// CHECK:   %[[EVENF:.*]] = arith.sitofp %[[EVENI]] :
+// CHECK:   %[[EXPONENT:.*]] = arith.divf %[[EVENF]], %[[DIM]] :
+// CHECK:   %[[POW:.*]] = math.powf %[[THETA]], %[[EXPONENT]] :
+// CHECK:   %[[INV:.*]] = arith.divf %[[ONE]], %[[POW]] :
+// CHECK:   %[[P:.*]] = arith.addi %arg1, %[[N]] :
+// CHECK:   %[[PI:.*]] = arith.index_cast %[[P]] :
+// CHECK:   %[[PF:.*]] = arith.sitofp %[[PI]] :
+// CHECK:   %[[ANGLE:.*]] = arith.mulf %[[PF]], %[[INV]] :
+// CHECK:   %[[COS:.*]] = math.cos %[[ANGLE]] :
+// CHECK:   %[[SIN:.*]] = math.sin %[[ANGLE]] :
+// CHECK:   linalg.yield %[[COS]], %[[SIN]] :
 // CHECK: linalg.generic {{.*}} ins(%arg0, %[[TABLE]]#0, %[[TABLE]]#1 : tensor<2x4x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>)
+// CHECK-NEXT: ^bb0(%[[X:[a-z_0-9]+]]: f32, %[[CS:[a-z_0-9]+]]: f32, %[[SN:[a-z_0-9]+]]: f32, %{{[a-z_0-9]+}}: f32):
 // CHECK-NOT: math.
+// CHECK:   %[[ROW:.*]] = linalg.index 0
+// CHECK:   %[[HEAD:.*]] = linalg.index 1
 // CHECK:   %[[E:.*]] = linalg.index 2
-// CHECK:   arith.xori %[[E]]
-// CHECK:   tensor.extract %arg0
-// CHECK:   arith.select
+// CHECK:   %[[LOWBIT:.*]] = arith.andi %[[E]], %[[C1]] :
+// CHECK:   %[[PARTNER:.*]] = arith.xori %[[E]], %[[C1]] :
+// CHECK:   %[[EVEN:.*]] = arith.cmpi eq, %[[LOWBIT]], %[[C0]] :
+// CHECK:   %[[Y:.*]] = tensor.extract %arg0[%[[ROW]], %[[HEAD]], %[[PARTNER]]]
+// CHECK:   %[[XC:.*]] = arith.mulf %[[X]], %[[CS]] :
+// CHECK:   %[[YS:.*]] = arith.mulf %[[Y]], %[[SN]] :
+// CHECK:   %[[PLUS:.*]] = arith.addf %[[XC]], %[[YS]] :
+// CHECK:   %[[MINUS:.*]] = arith.subf %[[XC]], %[[YS]] :
+// CHECK:   %[[OUT:.*]] = arith.select %[[EVEN]], %[[MINUS]], %[[PLUS]] :
+// CHECK:   linalg.yield %[[OUT]] :
 // CHECK-NOT: math.
 func.func @rope_interleaved(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
   %0 = llama.rope %x at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<interleaved>} : tensor<2x4x8xf32>
@@ -28,15 +52,44 @@ func.func @rope_interleaved(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8x
 
 // -----
 
-// Half-split RoPE pairs element d with d + head_dim/2 (or d - head_dim/2).
+// Half-split RoPE pairs element d with d + head_dim/2 (first half, which
+// takes x*cos - y*sin) or d - head_dim/2 (second half, x*cos + y*sin); the
+// frequency of both is theta^(2 * (d mod head_dim/2) / head_dim). theta
+// defaults to 10000.
 // CHECK-LABEL: func.func @rope_half_split
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[HALF:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG: %[[DIM:.*]] = arith.constant 8.000000e+00 : f32
+// CHECK-DAG: %[[THETA:.*]] = arith.constant 1.000000e+04 : f32
 // CHECK: linalg.generic
-// CHECK:   arith.cmpi ult
-// CHECK:   arith.subi
-// CHECK:   math.powf
+// CHECK:   %[[D:.*]] = linalg.index 1
+// CHECK:   %[[DLOW:.*]] = arith.cmpi ult, %[[D]], %[[HALF]] :
+// CHECK:   %[[DMINUS:.*]] = arith.subi %[[D]], %[[HALF]] :
+// CHECK:   %[[PAIR:.*]] = arith.select %[[DLOW]], %[[D]], %[[DMINUS]] :
+// CHECK:   %[[EVENDIM:.*]] = arith.shli %[[PAIR]], %[[C1]] :
+// CHECK:   %[[EVENI:.*]] = arith.index_cast %[[EVENDIM]] :
+// CHECK:   %[[EVENF:.*]] = arith.sitofp %[[EVENI]] :
+// CHECK:   %[[EXPONENT:.*]] = arith.divf %[[EVENF]], %[[DIM]] :
+// CHECK:   %[[POW:.*]] = math.powf %[[THETA]], %[[EXPONENT]] :
+// CHECK:   arith.divf %[[ONE]], %[[POW]] :
 // CHECK: linalg.generic
-// CHECK:   arith.cmpi ult
-// CHECK:   arith.addi
+// CHECK-NEXT: ^bb0(%[[X:[a-z_0-9]+]]: f32, %[[CS:[a-z_0-9]+]]: f32, %[[SN:[a-z_0-9]+]]: f32, %{{[a-z_0-9]+}}: f32):
+// CHECK:   %[[ROW:.*]] = linalg.index 0
+// CHECK:   %[[HEAD:.*]] = linalg.index 1
+// CHECK:   %[[E:.*]] = linalg.index 2
+// CHECK:   %[[FIRST:.*]] = arith.cmpi ult, %[[E]], %[[HALF]] :
+// CHECK:   %[[EMINUS:.*]] = arith.subi %[[E]], %[[HALF]] :
+// CHECK:   %[[EPAIR:.*]] = arith.select %[[FIRST]], %[[E]], %[[EMINUS]] :
+// CHECK:   %[[EPLUS:.*]] = arith.addi %[[E]], %[[HALF]] :
+// CHECK:   %[[PARTNER:.*]] = arith.select %[[FIRST]], %[[EPLUS]], %[[EPAIR]] :
+// CHECK:   %[[Y:.*]] = tensor.extract %arg0[%[[ROW]], %[[HEAD]], %[[PARTNER]]]
+// CHECK:   %[[XC:.*]] = arith.mulf %[[X]], %[[CS]] :
+// CHECK:   %[[YS:.*]] = arith.mulf %[[Y]], %[[SN]] :
+// CHECK:   %[[PLUS:.*]] = arith.addf %[[XC]], %[[YS]] :
+// CHECK:   %[[MINUS:.*]] = arith.subf %[[XC]], %[[YS]] :
+// CHECK:   %[[OUT:.*]] = arith.select %[[FIRST]], %[[MINUS]], %[[PLUS]] :
+// CHECK:   linalg.yield %[[OUT]] :
 // CHECK-NOT: arith.xori
 func.func @rope_half_split(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
   %0 = llama.rope %x at %pos {layout = #llama.rope_layout<half_split>} : tensor<2x4x8xf32>
@@ -45,16 +98,42 @@ func.func @rope_half_split(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf
 
 // -----
 
-// Llama 3 scaling selects between the kept, divided and blended frequencies.
+// Llama 3 scaling (transformers' _compute_llama3_parameters), with every
+// parameter distinct so that each constant is checked where it is used:
+// wavelength = 2*pi / inv_freq; wavelengths under original_max_position /
+// high_freq_factor (8192 / 5) keep inv_freq, those over original_max_position
+// / low_freq_factor (8192 / 2) take inv_freq / factor, and those between blend
+// the two with smooth = (original_max_position / wavelength - low) / (high - low).
 // CHECK-LABEL: func.func @rope_llama3
+// CHECK-DAG: %[[LONGWL:.*]] = arith.constant 4.096000e+03 : f32
+// CHECK-DAG: %[[SHORTWL:.*]] = arith.constant 1.638400e+03 : f32
+// CHECK-DAG: %[[LOWF:.*]] = arith.constant 2.000000e+00 : f32
+// CHECK-DAG: %[[RANGE:.*]] = arith.constant 3.000000e+00 : f32
+// CHECK-DAG: %[[ORIG:.*]] = arith.constant 8.192000e+03 : f32
+// CHECK-DAG: %[[FACTOR:.*]] = arith.constant 3.200000e+01 : f32
+// CHECK-DAG: %[[TWOPI:.*]] = arith.constant 6.28318548 : f32
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG: %[[THETA:.*]] = arith.constant 5.000000e+05 : f32
 // CHECK: linalg.generic
-// CHECK:   arith.cmpf olt
-// CHECK:   arith.cmpf ogt
-// CHECK:   arith.select
-// CHECK:   arith.select
+// CHECK:   %[[POW:.*]] = math.powf %[[THETA]],
+// CHECK:   %[[INV:.*]] = arith.divf %[[ONE]], %[[POW]] :
+// CHECK:   %[[WL:.*]] = arith.divf %[[TWOPI]], %[[INV]] :
+// CHECK:   %[[DIVIDED:.*]] = arith.divf %[[INV]], %[[FACTOR]] :
+// CHECK:   %[[RATIO:.*]] = arith.divf %[[ORIG]], %[[WL]] :
+// CHECK:   %[[ABOVE:.*]] = arith.subf %[[RATIO]], %[[LOWF]] :
+// CHECK:   %[[SMOOTH:.*]] = arith.divf %[[ABOVE]], %[[RANGE]] :
+// CHECK:   %[[KEPT:.*]] = arith.mulf %[[SMOOTH]], %[[INV]] :
+// CHECK:   %[[REST:.*]] = arith.subf %[[ONE]], %[[SMOOTH]] :
+// CHECK:   %[[SCALED:.*]] = arith.mulf %[[REST]], %[[DIVIDED]] :
+// CHECK:   %[[BLEND:.*]] = arith.addf %[[SCALED]], %[[KEPT]] :
+// CHECK:   %[[SHORT:.*]] = arith.cmpf olt, %[[WL]], %[[SHORTWL]] :
+// CHECK:   %[[LONG:.*]] = arith.cmpf ogt, %[[WL]], %[[LONGWL]] :
+// CHECK:   %[[NOTSHORT:.*]] = arith.select %[[LONG]], %[[DIVIDED]], %[[BLEND]] :
+// CHECK:   %[[FREQ:.*]] = arith.select %[[SHORT]], %[[INV]], %[[NOTSHORT]] :
+// CHECK:   arith.mulf %{{.*}}, %[[FREQ]] :
 func.func @rope_llama3(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
   %0 = llama.rope %x at %pos {theta = 5.0e5 : f32, layout = #llama.rope_layout<interleaved>,
-         scaling = #llama.llama3_rope_scaling<factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0, original_max_position = 8192>} : tensor<2x4x8xf32>
+         scaling = #llama.llama3_rope_scaling<factor = 32.0, low_freq_factor = 2.0, high_freq_factor = 5.0, original_max_position = 8192>} : tensor<2x4x8xf32>
   return %0 : tensor<2x4x8xf32>
 }
 
@@ -96,9 +175,9 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 // CHECK:   %[[H0:.*]] = arith.muli %[[G]], %[[C2:.*]] : index
 // CHECK:   scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %[[C4]] iter_args
 // CHECK:     %[[BQ:.*]] = arith.minui
-// CHECK:     %[[R:.*]] = arith.muli %[[BQ]], %[[C2]]
-// CHECK:     %[[BPOS:.*]] = arith.addi %arg4, %[[N0]]
-// CHECK:     %[[END:.*]] = arith.addi %[[BPOS]], %[[BQ]]
+// CHECK:     %[[R:.*]] = arith.muli %[[BQ]], %[[C2]] :
+// CHECK:     %[[BPOS:.*]] = arith.addi %arg4, %[[N0]] :
+// CHECK:     %[[END:.*]] = arith.addi %[[BPOS]], %[[BQ]] :
 // The block's queries gathered as f32 score rows: row r is query row
 // n0 + r / group of head h0 + r % group.
 // CHECK:     linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} outs(%{{.*}} : tensor<?x8xf32>)
@@ -124,7 +203,7 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 // CHECK:       linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%{{.*}} : tensor<?xf32>) outs(%[[M]], %{{.*}}, %[[L]] :
 // CHECK:         arith.maximumf
 // CHECK:         arith.subf
-// CHECK:         arith.mulf %{{.*}}, %[[SCALE]]
+// CHECK:         arith.mulf %{{.*}}, %[[SCALE]] :
 // CHECK:         math.exp
 // The scores' exponentials are polynomials (no libm call per lane), stored
 // key-major: the generic's dims are (key, row), scores read as [row, key].
@@ -135,8 +214,8 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 // CHECK:         arith.bitcast {{.*}} : i32 to f32
 // CHECK:         %[[ROW:.*]] = linalg.index 1
 // CHECK:         %[[KEY:.*]] = linalg.index 0
-// CHECK:         arith.divui %[[ROW]]
-// CHECK:         arith.addi %[[T0]], %[[KEY]]
+// CHECK:         arith.divui %[[ROW]],
+// CHECK:         arith.addi %[[T0]], %[[KEY]] :
 // CHECK:         arith.select
 // Row sums with keys outer and rows inner (keys still added in order).
 // CHECK:       %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[KR_KR]], #[[KR_R]]], iterator_types = ["reduction", "parallel"]} ins(%[[PT]] : tensor<?x?xf32>) outs(%[[NEWMAX]]#2 : tensor<?xf32>)
@@ -144,8 +223,8 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 // The weighted sum in register tiles of 4 score rows (head_dim 8): each
 // row read and rescaled by alpha once, carried across the block's keys
 // (one value row and the tile's 4 probabilities per key), written once.
-// CHECK:       %[[TAIL:.*]] = arith.remui %[[R]], %[[C4]]
-// CHECK:       %[[TILED:.*]] = arith.subi %[[R]], %[[TAIL]]
+// CHECK:       %[[TAIL:.*]] = arith.remui %[[R]], %[[C4]] :
+// CHECK:       %[[TILED:.*]] = arith.subi %[[R]], %[[TAIL]] :
 // CHECK:       %[[TILES:.*]] = scf.for %[[R0:.*]] = %{{.*}} to %[[TILED]] step %[[C4]] iter_args(%[[A:.*]] = %[[ACC]])
 // CHECK-COUNT-4: vector.transfer_read %[[A]][%{{.*}}, %{{.*}}]{{.*}} : tensor<?x8xf32>, vector<8xf32>
 // CHECK:       tensor.extract %[[NEWMAX]]#1
@@ -159,7 +238,7 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 // The rows that fill no tile, one at a time.
 // CHECK:       %[[OUTACC:.*]] = scf.for %{{.*}} = %[[TILED]] to %[[R]] step %{{.*}} iter_args(%{{.*}} = %[[TILES]])
 // CHECK:         vector<1xf32>
-// CHECK:       scf.yield %[[NEWMAX]]#0, %[[SUM]], %[[OUTACC]]
+// CHECK:       scf.yield %[[NEWMAX]]#0, %[[SUM]], %[[OUTACC]] :
 // The output is acc / sum, written into the destination's block in place.
 // CHECK:     %[[OUT:.*]] = tensor.extract_slice %{{.*}}[%[[N0]], %[[H0]], 0] [%[[BQ]], %[[C2]], 8]
 // CHECK:     linalg.generic {{.*}} outs(%[[OUT]] : tensor<?x?x8xf32>)

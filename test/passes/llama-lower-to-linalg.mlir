@@ -1,14 +1,28 @@
 // RUN: llama-opt %s --llama-lower-to-linalg --split-input-file | FileCheck %s
 
-// RMSNorm becomes a sum-of-squares reduction and a parallel scaling generic.
+// RMSNorm becomes a sum-of-squares reduction and a parallel scaling generic:
+// y[r, c] = w[c] * (x[r, c] * rsqrt(ss[r] / dim + eps)).
+// CHECK-DAG: #[[ALL:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[COL:.*]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func.func @rms_norm
-// CHECK: %[[ZERO:.*]] = linalg.fill
-// CHECK: %[[SS:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} ins(%arg0 : tensor<4x64xf32>) outs(%[[ZERO]] : tensor<4xf32>)
-// CHECK:   arith.mulf
-// CHECK:   arith.addf
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]{{.*}} ins(%arg0, %[[SS]], %arg1 : tensor<4x64xf32>, tensor<4xf32>, tensor<64xf32>)
-// CHECK:   arith.divf
-// CHECK:   math.rsqrt
+// CHECK-DAG: %[[EPS:.*]] = arith.constant 9.99999974E-6 : f32
+// CHECK-DAG: %[[DIM:.*]] = arith.constant 6.400000e+01 : f32
+// CHECK-DAG: %[[FZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[ZERO:.*]] = linalg.fill ins(%[[FZERO]] : f32)
+// CHECK: %[[SS:.*]] = linalg.generic {indexing_maps = [#[[ALL]], #[[ROW]]], iterator_types = ["parallel", "reduction"]} ins(%arg0 : tensor<4x64xf32>) outs(%[[ZERO]] : tensor<4xf32>)
+// CHECK-NEXT: ^bb0(%[[X:[a-z_0-9]+]]: f32, %[[ACC:[a-z_0-9]+]]: f32):
+// CHECK-NEXT:   %[[SQ:.*]] = arith.mulf %[[X]], %[[X]] :
+// CHECK-NEXT:   %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] :
+// CHECK-NEXT:   linalg.yield %[[SUM]] :
+// CHECK: linalg.generic {indexing_maps = [#[[ALL]], #[[ROW]], #[[COL]], #[[ALL]]], iterator_types = ["parallel", "parallel"]} ins(%arg0, %[[SS]], %arg1 : tensor<4x64xf32>, tensor<4xf32>, tensor<64xf32>)
+// CHECK-NEXT: ^bb0(%[[XV:[a-z_0-9]+]]: f32, %[[SSV:[a-z_0-9]+]]: f32, %[[WV:[a-z_0-9]+]]: f32, %{{[a-z_0-9]+}}: f32):
+// CHECK-NEXT:   %[[MEAN:.*]] = arith.divf %[[SSV]], %[[DIM]] :
+// CHECK-NEXT:   %[[SHIFTED:.*]] = arith.addf %[[MEAN]], %[[EPS]] :
+// CHECK-NEXT:   %[[INVRMS:.*]] = math.rsqrt %[[SHIFTED]] :
+// CHECK-NEXT:   %[[NORMED:.*]] = arith.mulf %[[XV]], %[[INVRMS]] :
+// CHECK-NEXT:   %[[SCALED:.*]] = arith.mulf %[[WV]], %[[NORMED]] :
+// CHECK-NEXT:   linalg.yield %[[SCALED]] :
 // CHECK-NOT: llama.rms_norm
 func.func @rms_norm(%x: tensor<4x64xf32>, %w: tensor<64xf32>) -> tensor<4x64xf32> {
   %0 = llama.rms_norm %x, %w {eps = 1.0e-5 : f32} : tensor<4x64xf32>, tensor<64xf32>
@@ -26,8 +40,8 @@ func.func @rms_norm(%x: tensor<4x64xf32>, %w: tensor<64xf32>) -> tensor<4x64xf32
 // CHECK-SAME: ins(%arg0, %arg1 : tensor<2x64xf32>, tensor<172x64xbf16>) outs(%{{.*}} : tensor<2x172xf32>)
 // CHECK: ^bb0(%[[A:.*]]: f32, %[[B:.*]]: bf16, %[[ACC:.*]]: f32):
 // CHECK:   %[[BF:.*]] = arith.extf %[[B]] : bf16 to f32
-// CHECK:   %[[P:.*]] = arith.mulf %[[A]], %[[BF]]
-// CHECK:   arith.addf %[[ACC]], %[[P]]
+// CHECK:   %[[P:.*]] = arith.mulf %[[A]], %[[BF]] :
+// CHECK:   arith.addf %[[ACC]], %[[P]] :
 func.func @linear(%x: tensor<2x64xf32>, %w: tensor<172x64xbf16>) -> tensor<2x172xf32> {
   %0 = llama.linear %x, %w : tensor<2x64xf32>, tensor<172x64xbf16> -> tensor<2x172xf32>
   return %0 : tensor<2x172xf32>
@@ -145,9 +159,9 @@ func.func @gated_linear(%y: tensor<2x64xf32>, %w1: tensor<172x64xf32>, %w3: tens
 // CHECK: ^bb0(%[[X:.*]]: f32, %[[Q:.*]]: i8, %[[S:.*]]: bf16, %[[ACC:.*]]: f32):
 // CHECK:   %[[SF:.*]] = arith.extf %[[S]] : bf16 to f32
 // CHECK:   %[[QF:.*]] = arith.sitofp %[[Q]] : i8 to f32
-// CHECK:   %[[W:.*]] = arith.mulf %[[QF]], %[[SF]]
-// CHECK:   %[[P:.*]] = arith.mulf %[[X]], %[[W]]
-// CHECK:   arith.addf %[[ACC]], %[[P]]
+// CHECK:   %[[W:.*]] = arith.mulf %[[QF]], %[[SF]] :
+// CHECK:   %[[P:.*]] = arith.mulf %[[X]], %[[W]] :
+// CHECK:   arith.addf %[[ACC]], %[[P]] :
 // CHECK-NOT: tensor<32x64xf32>
 func.func @int8_linear(%x: tensor<1x64xf32>, %q: tensor<32x64xi8>, %s: tensor<32xbf16>) -> tensor<1x32xf32> {
   %w = llama.dequantize int8 %q scales %s from @w : tensor<32x64xi8>, tensor<32xbf16> -> tensor<32x64xf32>
@@ -173,9 +187,9 @@ func.func @int8_linear(%x: tensor<1x64xf32>, %q: tensor<32x64xi8>, %s: tensor<32
 // CHECK:   %[[HIGH:.*]] = arith.cmpi uge, %[[IN]], %c16
 // CHECK:   %[[SHIFT:.*]] = arith.select %[[HIGH]], %c4_i32, %c0_i32
 // CHECK:   %[[BITS:.*]] = arith.extui %[[B]] : i8 to i32
-// CHECK:   %[[SH:.*]] = arith.shrui %[[BITS]], %[[SHIFT]]
+// CHECK:   %[[SH:.*]] = arith.shrui %[[BITS]], %[[SHIFT]] :
 // CHECK:   %[[NIB:.*]] = arith.andi %[[SH]], %c15_i32
-// CHECK:   arith.uitofp %[[NIB]]
+// CHECK:   arith.uitofp %[[NIB]] :
 // CHECK:   arith.subf
 func.func @int4_linear(%x: tensor<4x172xf32>, %q: tensor<64x96xi8>, %s: tensor<64x3xbf16>, %z: tensor<64x3xbf16>) -> tensor<4x64xf32> {
   %w = llama.dequantize int4 group 64 %q scales %s zeros %z from @w : tensor<64x96xi8>, tensor<64x3xbf16>, tensor<64x3xbf16> -> tensor<64x172xf32>
