@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,13 +52,30 @@ std::vector<int32_t> someTokens(size_t count, int64_t vocab, int32_t seed) {
 }
 
 /// Rows of `drafts` after `prefix`: one decode step each (`verify` false)
-/// or one verify pass.
+/// or one verify pass. `verifyLaunches`, when given, receives the names of
+/// the entry points whose kernels the verify call launched: Session::verify
+/// may fall back to decode steps, which would make the comparison below
+/// decode against decode.
 std::vector<float> rowsAfter(Session &session, const std::vector<int32_t> &prefix,
-                             const std::vector<int32_t> &drafts, bool verify) {
+                             const std::vector<int32_t> &drafts, bool verify,
+                             std::set<std::string> *verifyLaunches = nullptr) {
   EXPECT_TRUE(session.truncate(0).ok());
   EXPECT_TRUE(session.append(prefix).ok());
   if (verify) {
+    if (verifyLaunches) {
+      EXPECT_TRUE(session
+                      .observeDispatches([verifyLaunches](const runtime::EntryPoint &entry,
+                                                          const runtime::Dispatch &,
+                                                          const hal::BoundDispatch &, int64_t,
+                                                          const hal::Invocation &) {
+                        verifyLaunches->insert(entry.name);
+                      })
+                      .ok());
+    }
     absl::StatusOr<std::vector<float>> rows = session.verify(drafts);
+    if (verifyLaunches) {
+      EXPECT_TRUE(session.observeDispatches({}).ok());
+    }
     EXPECT_TRUE(rows.ok()) << rows.status();
     return rows.ok() ? *rows : std::vector<float>();
   }
@@ -90,7 +108,11 @@ TEST_P(VerifyE2E, EveryRowEqualsTheDecodeStepBitForBit) {
       prefix[0] = 1;
       const std::vector<int32_t> tokens = someTokens(drafts, vocab, 2 + prefixLength);
       std::vector<float> stepped = rowsAfter(*session, prefix, tokens, false);
-      std::vector<float> verified = rowsAfter(*session, prefix, tokens, true);
+      std::set<std::string> launched;
+      std::vector<float> verified = rowsAfter(*session, prefix, tokens, true, &launched);
+      // Every case here fits the session's cache: one pass of the verify
+      // entry point and nothing else.
+      EXPECT_EQ(launched, std::set<std::string>{"verify"});
       ASSERT_EQ(stepped.size(), drafts * vocab);
       ASSERT_EQ(verified.size(), stepped.size());
       EXPECT_EQ(session->position(), static_cast<int64_t>(prefixLength + drafts));
