@@ -74,6 +74,9 @@ const Model &Session::model() const { return *state->model; }
 double Session::createMs() const { return state->createMs; }
 uint64_t Session::kvCacheBytes() const { return state->cache->bytes(); }
 uint64_t Session::kvBytesRead(int64_t live) const {
+  // Only positions the cache holds are read (a negative count would also
+  // wrap in the cast).
+  live = std::clamp<int64_t>(live, 0, state->maxSeqLen);
   return static_cast<uint64_t>(
       runtime::kvCacheBytesRead(state->cache->info(), static_cast<double>(live)));
 }
@@ -128,15 +131,16 @@ Session::create(std::shared_ptr<const Model> model,
   return std::unique_ptr<Session>(new Session(std::move(state)));
 }
 
-absl::Status Session::checkAppend(absl::Span<const int32_t> ids) const {
+absl::Status Session::checkAppend(absl::Span<const int32_t> ids,
+                                  const char *operation) const {
   const State &s = *state;
   const int64_t vocab = s.model->info().vocab;
   const int64_t n = static_cast<int64_t>(ids.size());
   if (n == 0)
-    return absl::InvalidArgumentError("append needs at least one token");
+    return absl::InvalidArgumentError(absl::StrCat(operation, " needs at least one token"));
   if (n > s.maxSeqLen - s.position)
     return absl::OutOfRangeError(
-        absl::StrCat("cannot append ", n, " tokens at position ", s.position,
+        absl::StrCat("cannot ", operation, " ", n, " tokens at position ", s.position,
                      ": the session holds at most ", s.maxSeqLen,
                      " (--max-seq-len); truncate it or start another"));
   // All ids are checked before anything runs, so that a bad one leaves the
@@ -252,7 +256,7 @@ Session::verify(absl::Span<const int32_t> tokens) {
                                 "with --speculate-k 0): verify takes one "
                                 "token, not ",
                                 n));
-  if (absl::Status checked = checkAppend(tokens); !checked.ok())
+  if (absl::Status checked = checkAppend(tokens, "verify"); !checked.ok())
     return checked;
   const int64_t vocab = s.model->info().vocab;
   std::vector<float> rows(static_cast<size_t>(n * vocab));

@@ -112,7 +112,8 @@ public:
   /// Bytes of this session's KV cache (K and V).
   uint64_t kvCacheBytes() const;
   /// Bytes of K and V that attention reads when the cache holds `live`
-  /// positions (what a decode step at position live - 1 reads).
+  /// positions (what a decode step at position live - 1 reads); `live` is
+  /// clamped to [0, maxSeqLen()].
   uint64_t kvBytesRead(int64_t live) const;
 
   /// Forgets the tokens at and after `position` (0 <= position <=
@@ -152,7 +153,9 @@ public:
   /// address), the layer and the call's rows: for compile-time tools that
   /// read the activations a kernel consumes (llamac's GPTQ calibration,
   /// docs/quantization.md). CPU devices only (the addresses are host
-  /// memory); an empty observer removes it.
+  /// memory); an empty observer removes it. The observer runs inside the
+  /// device's run: running a session of any model on the same device from
+  /// it fails (FailedPrecondition) instead of waiting on itself.
   absl::Status observeDispatches(DispatchObserver observer);
 
 private:
@@ -167,7 +170,9 @@ private:
   /// where the artifact also has a last-row chunk; null: prefill with decode.
   absl::StatusOr<runtime::BoundEntryPoint *> allRowsChunk();
   /// Checks that `n` tokens (ids) can be appended at position().
-  absl::Status checkAppend(absl::Span<const int32_t> ids) const;
+  /// `operation` ("append", "verify") names the call in its errors.
+  absl::Status checkAppend(absl::Span<const int32_t> ids,
+                           const char *operation = "append") const;
   /// generate's loop after the prompt is tokenized and checked; `start`
   /// is where time to first token counts from. A new sequence starts at
   /// position 0; otherwise the prompt is appended at position().

@@ -98,8 +98,17 @@ SpeculativeDecoder::SpeculativeDecoder(std::unique_ptr<State> state)
     : state(std::move(state)) {}
 SpeculativeDecoder::~SpeculativeDecoder() = default;
 int64_t SpeculativeDecoder::k() const { return state->k; }
-void SpeculativeDecoder::setLookupReference(std::vector<int64_t> reference) {
+absl::Status SpeculativeDecoder::setLookupReference(std::vector<int64_t> reference) {
+  // Drafts are token ids the target's verify pass and the acceptance test
+  // index by.
+  const int64_t vocab = state->target->model().info().vocab;
+  for (size_t i = 0; i < reference.size(); ++i)
+    if (reference[i] < 0 || reference[i] >= vocab)
+      return absl::InvalidArgumentError(
+          absl::StrCat("lookup reference token ", i, " (id ", reference[i],
+                       ") is outside the vocabulary [0, ", vocab, ")"));
   state->lookupReference = std::move(reference);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<SpeculativeDecoder>>
@@ -357,6 +366,20 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
     }
   }
   output.finish();
+
+  // What Session::generate leaves in the cache: every token fed back, which
+  // is all but the last generated one unless an end-of-sequence token
+  // followed it. A round that stopped among its accepted drafts (an
+  // end-of-sequence token, a stop token, the callback) holds drafts past that.
+  // (`sequence` lacks a token the callback refused; generatedTokens has it.)
+  const int64_t fed = std::max<int64_t>(
+      n, n + static_cast<int64_t>(result.generatedTokens.size()) -
+             (result.stopReason == StopReason::EndOfSequence ? 0 : 1));
+  if (absl::Status s = target.truncate(std::min(target.position(), fed)); !s.ok())
+    return s;
+  if (draft)
+    if (absl::Status s = draft->truncate(std::min(draft->position(), fed)); !s.ok())
+      return s;
 
   st.decodeTokens = std::max<int64_t>(0, static_cast<int64_t>(result.generatedTokens.size()) - 1);
   finishRates(st, decodeStart);

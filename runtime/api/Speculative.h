@@ -76,7 +76,10 @@ public:
   /// temperature > 0 the tokens follow the same distribution from other
   /// random draws (a seed still reproduces its text).
   /// `result.stats.speculative` says what the drafts did. On return the
-  /// target session holds a prefix of the prompt and generated tokens.
+  /// target session holds what Session::generate leaves: the prompt and
+  /// the generated tokens, less the last one unless generation stopped on
+  /// an end-of-sequence or stop token (none of a round's drafts past the
+  /// last token taken).
   absl::StatusOr<GenerateResult> generate(std::string_view prompt,
                                           const GenerateOptions &options,
                                           const TokenCallback &callback = {});
@@ -92,7 +95,9 @@ public:
   /// first (runtime::lookupDrafts): a text the output is expected to repeat.
   /// `llama-run bench --lookup-reference` gives it the plain run's own
   /// tokens, to measure the speed-up at a known acceptance. Empty: none.
-  void setLookupReference(std::vector<int64_t> reference);
+  /// An id outside the target's vocabulary is an error (the reference is
+  /// then unchanged).
+  absl::Status setLookupReference(std::vector<int64_t> reference);
 
 private:
   struct State;

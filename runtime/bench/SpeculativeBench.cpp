@@ -49,14 +49,15 @@ measureSpeculative(Session &session, SpeculativeDecoder &decoder, const std::vec
     std::vector<int64_t> reference = plainTokens;
     for (size_t i = every > 0 ? every - 1 : reference.size(); i < reference.size(); i += every)
       reference[i] = (reference[i] + 1) % vocab;
-    decoder.setLookupReference(reference);
+    if (absl::Status s = decoder.setLookupReference(reference); !s.ok())
+      return s;
     SpeculativeBenchResult::ReferenceRun run;
     run.every = every;
     std::vector<double> rates;
     for (int i = 0; i <= repeats; ++i) {
       absl::StatusOr<GenerateResult> fast = decoder.generate(prompt, options);
       if (!fast.ok()) {
-        decoder.setLookupReference({});
+        decoder.setLookupReference({}).IgnoreError(); // an empty one is always valid
         return fast.status();
       }
       std::vector<int64_t> tokens(fast->generatedTokens.begin(), fast->generatedTokens.end());
@@ -71,7 +72,7 @@ measureSpeculative(Session &session, SpeculativeDecoder &decoder, const std::vec
       run.speedup = run.tokensPerS.median / r.plainTokensPerS.median;
     r.referenceRuns.push_back(std::move(run));
   }
-  decoder.setLookupReference({});
+  decoder.setLookupReference({}).IgnoreError();
   return r;
 }
 

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Speculative.h"
+#include "absl/strings/str_cat.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/generate/Sampler.h"
 #include "test/unit/ChiSquare.h"
@@ -93,8 +94,12 @@ TEST_P(SpeculativeGreedyE2E, EveryReferencePromptGivesPlainGreedysTokens) {
     options.maxNewTokens = c.steps + 1 - static_cast<int64_t>(c.promptTokenIds.size());
     auto plain = target->generate(c.prompt, options);
     ASSERT_TRUE(plain.ok()) << plain.status();
+    const int64_t plainPosition = target->position();
     auto fast = decoder->generate(c.prompt, options);
     ASSERT_TRUE(fast.ok()) << fast.status();
+    // The session is left as plain generation leaves it (an end-of-sequence
+    // token among a round's accepted drafts once left the rest cached).
+    EXPECT_EQ(target->position(), plainPosition);
     EXPECT_EQ(fast->promptTokens, plain->promptTokens);
     EXPECT_EQ(fast->generatedTokens, plain->generatedTokens);
     EXPECT_EQ(fast->stopReason, plain->stopReason);
@@ -245,6 +250,81 @@ TEST(SpeculativeE2E, PromptLookupSavesPassesOnRepetitiveText) {
   EXPECT_GT(s.accepted, 0);
   RecordProperty("target_passes", std::to_string(s.targetPasses) + " for " +
                                       std::to_string(fast->generatedTokens.size()));
+}
+
+TEST(SpeculativeE2E, AStoppedRunLeavesTheSessionAsPlainGenerationDoes) {
+  // A self-draft keeps every draft, so the stops below fall inside a
+  // round's accepted drafts: the drafts past the stop must not stay in the
+  // cache, or continuing the sequence reads tokens it never had.
+  auto model = loadModel("stories260K-bin");
+  ASSERT_TRUE(model);
+  auto target = newSession(model);
+  ASSERT_TRUE(target);
+  auto decoder = speculate(*target, "stories260K-bin");
+  ASSERT_TRUE(decoder);
+  GenerateOptions untilTheEnd;
+  untilTheEnd.maxNewTokens = 40;
+  auto reference = target->generate("Once upon a time", untilTheEnd);
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  ASSERT_GE(reference->generatedTokens.size(), 12u);
+
+  struct Stop {
+    const char *name;
+    int64_t callbackStopsAt; ///< the callback returns false on this token (1-based); 0: never
+    int stopToken;           ///< a stop token; -1: none
+  };
+  for (const Stop &stop : {Stop{"callback at 2", 2, -1}, Stop{"callback at 4", 4, -1},
+                           Stop{"stop token", 0, reference->generatedTokens[7]}}) {
+    SCOPED_TRACE(stop.name);
+    GenerateOptions options = untilTheEnd;
+    if (stop.stopToken >= 0)
+      options.stopTokens = {stop.stopToken};
+    auto callback = [&stop, seen = int64_t{0}](int, std::string_view) mutable {
+      return stop.callbackStopsAt == 0 || ++seen < stop.callbackStopsAt;
+    };
+    auto plain = target->generate("Once upon a time", options, callback);
+    ASSERT_TRUE(plain.ok()) << plain.status();
+    const int64_t plainPosition = target->position();
+    auto fast = decoder->generate("Once upon a time", options, callback);
+    ASSERT_TRUE(fast.ok()) << fast.status();
+    EXPECT_EQ(fast->generatedTokens, plain->generatedTokens);
+    EXPECT_EQ(fast->stopReason, plain->stopReason);
+    EXPECT_EQ(target->position(), plainPosition);
+    // Continuing from the session gives the fresh sequence's logits.
+    std::vector<int32_t> sequence(plain->promptTokens.begin(), plain->promptTokens.end());
+    sequence.insert(sequence.end(), plain->generatedTokens.begin(), plain->generatedTokens.end());
+    if (stop.stopToken >= 0)
+      sequence.push_back(stop.stopToken);
+    auto fresh = newSession(model);
+    ASSERT_TRUE(fresh);
+    auto want = fresh->append(sequence);
+    auto got = target->append(absl::MakeConstSpan(sequence).subspan(
+        static_cast<size_t>(target->position())));
+    ASSERT_TRUE(want.ok() && got.ok());
+    EXPECT_EQ(*got, *want);
+  }
+}
+
+TEST(SpeculativeE2E, ALookupReferenceOutsideTheVocabularyIsAnError) {
+  auto model = loadModel("stories260K-bin");
+  ASSERT_TRUE(model);
+  auto target = newSession(model);
+  ASSERT_TRUE(target);
+  auto decoder = speculate(*target, "prompt-lookup");
+  ASSERT_TRUE(decoder);
+  const int64_t vocab = model->info().vocab;
+  for (int64_t bad : {vocab, int64_t{-1}, int64_t{1} << 40}) {
+    absl::Status s = decoder->setLookupReference({1, 403, bad});
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message(), absl::StrCat("lookup reference token 2 (id ", bad,
+                                        ") is outside the vocabulary [0, ", vocab, ")"));
+  }
+  // Refused references leave none: sampling with prompt lookup still runs.
+  GenerateOptions options;
+  options.maxNewTokens = 20;
+  options.temperature = 0.8f;
+  EXPECT_TRUE(decoder->generate("Once upon a time", options).ok());
+  EXPECT_TRUE(decoder->setLookupReference({1, 403, vocab - 1}).ok());
 }
 
 // Exact sampling through the real model. Token 1 comes from the prompt's

@@ -463,5 +463,54 @@ TEST(StoriesSessionTest, TruncateAndContinueEqualsAFreshSession) {
   EXPECT_LE(maxAbsDiff(*got, *want), 1e-6f);
 }
 
+
+TEST(StoriesSessionTest, AnObserverThatRunsASessionIsRefusedNotAHang) {
+  // The observer runs inside the cpu device's run, which holds the device:
+  // a session run from there once waited on that lock forever.
+  std::shared_ptr<const Model> model = loadStories();
+  ASSERT_TRUE(model);
+  auto observed = sessionOrFail(model);
+  auto other = sessionOrFail(model);
+  ASSERT_TRUE(observed && other);
+  absl::Status inner;
+  int calls = 0;
+  ASSERT_TRUE(observed
+                  ->observeDispatches([&](const runtime::EntryPoint &, const runtime::Dispatch &,
+                                          const hal::BoundDispatch &, int64_t,
+                                          const hal::Invocation &) {
+                    if (calls++ == 0)
+                      inner = other->append({1}).status();
+                  })
+                  .ok());
+  absl::StatusOr<std::vector<float>> outer = observed->append({1, 2, 3});
+  ASSERT_TRUE(outer.ok()) << outer.status();
+  EXPECT_EQ(inner.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(inner.message()), HasSubstr("dispatch observer"));
+  EXPECT_EQ(other->position(), 0);
+  // Outside an observer the other session runs as usual.
+  ASSERT_TRUE(observed->observeDispatches({}).ok());
+  EXPECT_TRUE(other->append({1}).ok());
+}
+
+TEST(StoriesSessionTest, VerifysErrorsNameVerifyAndKvBytesReadIsClamped) {
+  std::shared_ptr<const Model> model = loadStories();
+  ASSERT_TRUE(model);
+  SessionOptions options;
+  options.maxSeqLen = 16;
+  auto session = sessionOrFail(model, options);
+  ASSERT_TRUE(session);
+  EXPECT_EQ(session->verify({}).status().message(), "verify needs at least one token");
+  ASSERT_TRUE(session->append(someTokens(15, 11)).ok());
+  EXPECT_THAT(std::string(session->verify({5, 6}).status().message()),
+              HasSubstr("cannot verify 2 tokens at position 15"));
+  EXPECT_EQ(session->position(), 15);
+  // Only the positions the cache holds are read: none below zero, at most
+  // all of them.
+  EXPECT_EQ(session->kvBytesRead(-1), 0u);
+  EXPECT_EQ(session->kvBytesRead(0), 0u);
+  EXPECT_GT(session->kvBytesRead(16), 0u);
+  EXPECT_EQ(session->kvBytesRead(16000), session->kvBytesRead(16));
+}
+
 } // namespace
 } // namespace llamac

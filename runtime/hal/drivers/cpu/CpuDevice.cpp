@@ -4,6 +4,7 @@
 #include "runtime/comm/Communicator.h"
 #include "runtime/artifact/KernelLibrary.h"
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 
 #include <cerrno>
@@ -192,9 +193,23 @@ absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &in
   return absl::OkStatus();
 }
 
+namespace {
+/// The device whose run() this thread is inside, if any: a dispatch
+/// observer that ran another program on the same device would wait on
+/// runMutex forever.
+thread_local const CpuDevice *runningOnThisThread = nullptr;
+} // namespace
+
 absl::Status CpuDevice::run(const Program &program,
                             const Invocation &invocation) {
+  if (runningOnThisThread == this)
+    return absl::FailedPreconditionError(
+        "a program was run on the cpu device from inside one of its own dispatch "
+        "observers (Session::observeDispatches): an observer must not run a session "
+        "of a model on the same device");
   std::lock_guard<std::mutex> lock(runMutex);
+  runningOnThisThread = this;
+  absl::Cleanup leaving = [] { runningOnThisThread = nullptr; };
   return forEachDispatch(program, [&](const BoundDispatch &d, int64_t layer) {
     if (program.beforeDispatch)
       program.beforeDispatch(d, layer, invocation);
