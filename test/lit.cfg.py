@@ -50,6 +50,10 @@ def host_cpu_flags():
 if {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx512_vnni",
     "avx512_bf16"} <= host_cpu_flags():
     config.available_features.add("avx512bf16")
+# A CPU whose CPUID reports AMX-INT8 (Linux grants the tile state since 5.16):
+# sapphirerapids int8/int4 artifacts run their tdpbssd variants there.
+if {"amx_tile", "amx_int8"} <= host_cpu_flags():
+    config.available_features.add("amx-int8")
 
 # GPU code generation needs no GPU, only the vendor's compile-time pieces.
 # Tests that need them say REQUIRES and are reported UNSUPPORTED (never
