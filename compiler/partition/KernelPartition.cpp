@@ -55,6 +55,9 @@ class Partitioner {
 public:
   Partitioner(ModuleOp kernels, const PartitionOptions &options)
       : kernels(kernels), b(kernels.getContext()), options(options) {}
+  // `partial` refers to `b`: a copy would build with the original's builder.
+  Partitioner(const Partitioner &) = delete;
+  Partitioner &operator=(const Partitioner &) = delete;
 
   FailureOr<EntryPoint> partition(func::FuncOp fn) {
     entryPoint = EntryPoint();

@@ -370,8 +370,9 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
   // What Session::generate leaves in the cache: every token fed back, which
   // is all but the last generated one unless an end-of-sequence token
   // followed it. A round that stopped among its accepted drafts (an
-  // end-of-sequence token, a stop token, the callback) holds drafts past that.
-  // (`sequence` lacks a token the callback refused; generatedTokens has it.)
+  // end-of-sequence or stop token, the callback, the end of the session)
+  // holds drafts past that. Counted from generatedTokens, which also holds
+  // a token the callback refused.
   const int64_t fed = std::max<int64_t>(
       n, n + static_cast<int64_t>(result.generatedTokens.size()) -
              (result.stopReason == StopReason::EndOfSequence ? 0 : 1));

@@ -79,7 +79,7 @@ public:
   /// target session holds what Session::generate leaves: the prompt and
   /// the generated tokens, less the last one unless generation stopped on
   /// an end-of-sequence or stop token (none of a round's drafts past the
-  /// last token taken).
+  /// last token taken); the draft session holds at most that.
   absl::StatusOr<GenerateResult> generate(std::string_view prompt,
                                           const GenerateOptions &options,
                                           const TokenCallback &callback = {});

@@ -164,6 +164,13 @@ BoundEntryPoint::run(absl::Span<const int32_t> ids, int64_t pos) {
     if (id < 0 || id >= vocab)
       return absl::InvalidArgumentError(absl::StrCat(
           "token id ", id, " is outside the vocabulary [0, ", vocab, ")"));
+  // Before the token buffer is written: from a dispatch observer it may
+  // belong to the program that is running.
+  if (device.runningOnThisThread())
+    return absl::FailedPreconditionError(absl::StrCat(
+        entry.name, " was called from inside a dispatch observer of its own device "
+        "(Session::observeDispatches): an observer must not run a session of a model "
+        "on the same device"));
   std::copy(ids.begin(), ids.end(), paddedIds.begin());
   std::fill(paddedIds.begin() + ids.size(), paddedIds.end(), 0);
   if (absl::Status s =

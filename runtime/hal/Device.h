@@ -81,6 +81,10 @@ public:
   /// Runs `program` to completion.
   virtual absl::Status run(const Program &program,
                            const Invocation &invocation) = 0;
+  /// Whether this thread is inside this device's `run` (a dispatch
+  /// observer's call): another run would wait on the device forever, and
+  /// writing its inputs would change the running program's.
+  virtual bool runningOnThisThread() const { return false; }
   /// Copies `bytes` from `src` to `dst` on the device and returns the
   /// device time it took, in ms (the GPU drivers' bandwidth probe: a driver
   /// API copy timed by events). Unimplemented on the CPU, whose probe is a

@@ -1,7 +1,7 @@
 // RUN: llama-opt %s --llama-lower-attention --split-input-file | FileCheck %s
 
-// Interleaved RoPE pairs element d with d ^ 1 and takes its frequency from
-// theta^(2 * (d >> 1) / head_dim); the position is pos + row. The angles'
+// Interleaved RoPE pairs element d with d ^ 1; its frequency is
+// 1 / theta^(2 * (d >> 1) / head_dim) and the position pos + row. The angles'
 // cosines and sines are a [rows, head_dim] table every head reads, so the
 // rotation itself calls no math function. Even elements take x*cos - y*sin,
 // odd ones x*cos + y*sin, y being the partner.
@@ -54,7 +54,7 @@ func.func @rope_interleaved(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8x
 
 // Half-split RoPE pairs element d with d + head_dim/2 (first half, which
 // takes x*cos - y*sin) or d - head_dim/2 (second half, x*cos + y*sin); the
-// frequency of both is theta^(2 * (d mod head_dim/2) / head_dim). theta
+// frequency of both is 1 / theta^(2 * (d mod head_dim/2) / head_dim). theta
 // defaults to 10000.
 // CHECK-LABEL: func.func @rope_half_split
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index

@@ -233,7 +233,8 @@ TEST_P(DriverConformanceTest, RunsACompiledModelLikeTheCpu) {
         (*reference)->append({tokens[pos]});
     ASSERT_TRUE(want.ok()) << want.status();
     EXPECT_LT(worstRelative(*got, want->data()), 2e-3f) << "at position " << pos;
-    // The cpu's f32 kernels agree with llama2.c as closely as StoriesE2E asks.
+    // The cpu's f32 kernels within 1e-4 of llama2.c (StoriesE2E's bound,
+    // relative here above 1), a GPU's within the bound above.
     if (pos < kLlama2cPositions) {
       EXPECT_LT(worstRelative(*got, llama2c->data.data() + pos * vocab),
                 GetParam() == "cpu" ? 1e-4f : 2e-3f)
@@ -259,15 +260,12 @@ TEST_P(DriverConformanceTest, VerifiesEveryRowAsDecodeDoes) {
   // compiler output (ptxas, the AMDGPU backend), which the SIMT emulator
   // cannot check. The bf16 artifact, whose prefill uses the matrix units.
   const std::string f32Path = modelArtifact(GetParam()), bf16Path = bf16ModelArtifact(GetParam());
-  // Skipped before anything runs, so that a skip never hides half a check.
   if (f32Path.empty())
     GTEST_SKIP() << noModelArtifact(GetParam());
-  if (bf16Path.empty())
-    GTEST_SKIP() << "no " << GetParam() << " bf16 model artifact (set "
-                 << (GetParam() == "cuda" ? "LLAMAC_TEST_NVVM_BF16_ARTIFACT"
-                                          : "LLAMAC_TEST_ROCDL_BF16_ARTIFACT")
-                 << " to one compiled from stories260K.bin with --dtype bf16)";
-  for (const std::string &path : {f32Path, bf16Path}) {
+  std::vector<std::string> paths = {f32Path};
+  if (!bf16Path.empty())
+    paths.push_back(bf16Path);
+  for (const std::string &path : paths) {
     SCOPED_TRACE(path);
     absl::StatusOr<LoadedModel> m = loadModel(*device, path);
     ASSERT_TRUE(m.ok()) << m.status();
@@ -298,6 +296,12 @@ TEST_P(DriverConformanceTest, VerifiesEveryRowAsDecodeDoes) {
       EXPECT_EQ(differing, 0u) << "run " << run;
     }
   }
+  // The f32 half ran; a skip (not a pass) says the bf16 half did not.
+  if (bf16Path.empty() && !HasFailure())
+    GTEST_SKIP() << "f32 checked; no " << GetParam() << " bf16 model artifact for the other half (set "
+                 << (GetParam() == "cuda" ? "LLAMAC_TEST_NVVM_BF16_ARTIFACT"
+                                          : "LLAMAC_TEST_ROCDL_BF16_ARTIFACT")
+                 << " to one compiled from stories260K.bin with --dtype bf16)";
 }
 
 TEST_P(DriverConformanceTest, RunsABf16PrefillChunkLikeTheCpu) {

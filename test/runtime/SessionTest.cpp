@@ -463,7 +463,6 @@ TEST(StoriesSessionTest, TruncateAndContinueEqualsAFreshSession) {
   EXPECT_LE(maxAbsDiff(*got, *want), 1e-6f);
 }
 
-
 TEST(StoriesSessionTest, AnObserverThatRunsASessionIsRefusedNotAHang) {
   // The observer runs inside the cpu device's run, which holds the device:
   // a session run from there once waited on that lock forever.
@@ -472,21 +471,34 @@ TEST(StoriesSessionTest, AnObserverThatRunsASessionIsRefusedNotAHang) {
   auto observed = sessionOrFail(model);
   auto other = sessionOrFail(model);
   ASSERT_TRUE(observed && other);
-  absl::Status inner;
+  absl::Status inOther, inItself;
   int calls = 0;
   ASSERT_TRUE(observed
                   ->observeDispatches([&](const runtime::EntryPoint &, const runtime::Dispatch &,
                                           const hal::BoundDispatch &, int64_t,
                                           const hal::Invocation &) {
-                    if (calls++ == 0)
-                      inner = other->append({1}).status();
+                    // The first dispatch is the embedding, which reads the
+                    // token buffer a nested run of this session would fill.
+                    if (calls++ == 0) {
+                      inOther = other->append({1}).status();
+                      inItself = observed->append({7, 8}).status();
+                    }
                   })
                   .ok());
   absl::StatusOr<std::vector<float>> outer = observed->append({1, 2, 3});
   ASSERT_TRUE(outer.ok()) << outer.status();
-  EXPECT_EQ(inner.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(inner.message()), HasSubstr("dispatch observer"));
+  for (const absl::Status &inner : {inOther, inItself}) {
+    EXPECT_EQ(inner.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(std::string(inner.message()), HasSubstr("dispatch observer"));
+  }
   EXPECT_EQ(other->position(), 0);
+  EXPECT_EQ(observed->position(), 3);
+  // The refused calls changed nothing the outer one computed.
+  auto fresh = sessionOrFail(model);
+  ASSERT_TRUE(fresh);
+  absl::StatusOr<std::vector<float>> alone = fresh->append({1, 2, 3});
+  ASSERT_TRUE(alone.ok());
+  EXPECT_EQ(*outer, *alone);
   // Outside an observer the other session runs as usual.
   ASSERT_TRUE(observed->observeDispatches({}).ok());
   EXPECT_TRUE(other->append({1}).ok());

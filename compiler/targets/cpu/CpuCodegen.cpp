@@ -161,7 +161,7 @@ createTargetMachine(const std::string &chip, llvm::StringRef extraFeatures = "")
   return tm;
 }
 
-/// Creates a new, empty `$TMPDIR/llamac-kernels-XXXXXX.<suffix>` (owner-only)
+/// Creates a new, empty `$TMPDIR/llamac-kernels-<8 random>.<suffix>` (owner-only)
 /// and leaves its name in `path`, registered with LLVM's signal handlers
 /// *before* the file exists: a Ctrl-C, SIGTERM or SIGBUS between creating
 /// and registering it (createTemporaryFile, then RemoveFileOnSignal) would

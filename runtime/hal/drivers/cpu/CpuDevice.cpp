@@ -194,22 +194,34 @@ absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &in
 }
 
 namespace {
-/// The device whose run() this thread is inside, if any: a dispatch
-/// observer that ran another program on the same device would wait on
-/// runMutex forever.
-thread_local const CpuDevice *runningOnThisThread = nullptr;
+/// The runs this thread is inside, innermost first: a dispatch observer may
+/// run a model on another device, whose observer may come back to this one.
+struct RunFrame {
+  const CpuDevice *device;
+  const RunFrame *outer;
+};
+thread_local const RunFrame *innermostRun = nullptr;
 } // namespace
+
+bool CpuDevice::runningOnThisThread() const {
+  for (const RunFrame *frame = innermostRun; frame; frame = frame->outer)
+    if (frame->device == this)
+      return true;
+  return false;
+}
 
 absl::Status CpuDevice::run(const Program &program,
                             const Invocation &invocation) {
-  if (runningOnThisThread == this)
+  // runMutex is this thread's already: locking it again would never return.
+  if (runningOnThisThread())
     return absl::FailedPreconditionError(
         "a program was run on the cpu device from inside one of its own dispatch "
         "observers (Session::observeDispatches): an observer must not run a session "
         "of a model on the same device");
   std::lock_guard<std::mutex> lock(runMutex);
-  runningOnThisThread = this;
-  absl::Cleanup leaving = [] { runningOnThisThread = nullptr; };
+  RunFrame frame{this, innermostRun};
+  innermostRun = &frame;
+  absl::Cleanup leaving = [&frame] { innermostRun = frame.outer; };
   return forEachDispatch(program, [&](const BoundDispatch &d, int64_t layer) {
     if (program.beforeDispatch)
       program.beforeDispatch(d, layer, invocation);

@@ -39,6 +39,7 @@ public:
   loadExecutable(const ExecutableSource &source) override;
   absl::Status run(const Program &program,
                    const Invocation &invocation) override;
+  bool runningOnThisThread() const override;
 
 private:
   explicit CpuDevice(std::unique_ptr<ThreadPool> pool);
