@@ -84,6 +84,14 @@ private:
   bool enabled;
 };
 
+/// The dtype the weights compile to without --dtype: the checkpoint's own,
+/// or f32 where its tensors mix types (a bf16 embedding beside f32
+/// projections), so that no weight is rounded unasked.
+static DType defaultWeightDType(const WeightStore &weights) {
+  std::vector<DType> types = weights.sourceDTypes();
+  return types.size() == 1 ? types.front() : DType::F32;
+}
+
 void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
   const ModelConfig &c = ckpt.config;
   int64_t params = 0;
@@ -94,11 +102,12 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
                       "head_dim {5}, vocab {6}, max_seq_len {7}\n",
                       c.dim, c.hiddenDim, c.layers, c.heads, c.kvHeads,
                       c.headDim, c.vocab, c.maxSeqLen);
+  std::string sourceTypes;
+  for (DType type : ckpt.weights.sourceDTypes())
+    sourceTypes += (sourceTypes.empty() ? "" : "+") + std::string(dtypeName(type));
   os << llvm::formatv("parameters: {0} ({1} bytes as {2}); checkpoint dtype {3}\n", params,
                       params * static_cast<int64_t>(dtypeSize(dtype)), dtypeName(dtype),
-                      ckpt.weights.entries().empty()
-                          ? std::string_view("?")
-                          : dtypeName(ckpt.weights.entries().front().sourceType));
+                      sourceTypes.empty() ? "?" : sourceTypes);
 }
 
 /// `--tp N` splits whole query heads, kv heads (or groups of ranks sharing
@@ -204,7 +213,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (llvm::Error err = checkTensorParallel(options.tensorParallel, ckpt->config))
     return err;
 
-  DType dtype = ckpt->weights.entries().front().sourceType;
+  DType dtype = defaultWeightDType(ckpt->weights);
   if (!options.dtype.empty()) {
     std::optional<DType> parsed = parseDTypeName(options.dtype);
     if (!parsed || !isFloatDType(*parsed))

@@ -29,10 +29,12 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
     int64_t value;
   };
   for (Field field :
-       {Field{"dim", dim}, Field{"hidden_dim", hiddenDim},
-        Field{"n_layers", layers}, Field{"n_heads", heads},
-        Field{"n_kv_heads", kvHeads}, Field{"head_dim", headDim},
-        Field{"vocab_size", vocab}, Field{"max_seq_len", maxSeqLen}})
+       // llama2.c's header field, then config.json's key.
+       {Field{"dim (hidden_size)", dim}, Field{"hidden_dim (intermediate_size)", hiddenDim},
+        Field{"n_layers (num_hidden_layers)", layers},
+        Field{"n_heads (num_attention_heads)", heads},
+        Field{"n_kv_heads (num_key_value_heads)", kvHeads}, Field{"head_dim", headDim},
+        Field{"vocab_size", vocab}, Field{"max_seq_len (max_position_embeddings)", maxSeqLen}})
   {
     if (field.value <= 0)
       return configError(origin, llvm::formatv("{0} must be positive, got {1}",
@@ -148,28 +150,28 @@ getTokenIds(const json &object, StringRef key, StringRef path) {
   return std::optional<std::vector<int64_t>>(std::move(ids));
 }
 
+/// The scaling `scaling` describes, from `rope_scaling` or (transformers
+/// v5) `rope_parameters`; `label` names that field in messages.
 static llvm::Expected<std::optional<Llama3RopeScaling>>
-parseRopeScaling(const json &config, StringRef path) {
-  auto it = config.find("rope_scaling");
-  if (it == config.end() || it->is_null())
-    return std::optional<Llama3RopeScaling>();
-  if (!it->is_object())
-    return configError(path, "rope_scaling must be null or an object");
-  const json &scaling = *it;
+parseRopeScaling(const json &scaling, StringRef label, StringRef path) {
   std::string type;
+  bool typed = false;
   for (const char *key : {"rope_type", "type"}) {
     auto typeIt = scaling.find(key);
     if (typeIt != scaling.end() && typeIt->is_string()) {
       type = typeIt->get<std::string>();
+      typed = true;
       break;
     }
   }
+  if (!typed)
+    return configError(path, llvm::formatv("{0} has no 'rope_type' (or 'type')", label));
   if (type == "default")
     return std::optional<Llama3RopeScaling>();
   if (type != "llama3")
-    return configError(path, llvm::formatv("unsupported rope_scaling type "
-                                           "'{0}' (only 'llama3' is supported)",
-                                           type));
+    return configError(path, llvm::formatv("unsupported {0} type '{1}' (only 'default' and "
+                                           "'llama3' are supported)",
+                                           label, type));
   Llama3RopeScaling result;
   for (auto [key, field] :
        {std::pair<const char *, float *>{"factor", &result.factor},
@@ -179,8 +181,7 @@ parseRopeScaling(const json &config, StringRef path) {
     if (!value)
       return value.takeError();
     if (!*value)
-      return configError(path,
-                         llvm::formatv("rope_scaling is missing '{0}'", key));
+      return configError(path, llvm::formatv("{0} is missing '{1}'", label, key));
     *field = static_cast<float>(**value);
   }
   auto original =
@@ -188,10 +189,65 @@ parseRopeScaling(const json &config, StringRef path) {
   if (!original)
     return original.takeError();
   if (!*original)
-    return configError(path, "rope_scaling is missing "
-                             "'original_max_position_embeddings'");
+    return configError(path, llvm::formatv("{0} is missing "
+                                           "'original_max_position_embeddings'",
+                                           label));
   result.originalMaxPositionEmbeddings = **original;
   return std::optional<Llama3RopeScaling>(result);
+}
+
+/// RoPE's theta and scaling. transformers v5 writes both inside
+/// `rope_parameters` (and no top-level `rope_theta` or `rope_scaling`);
+/// earlier versions write them at the top level. Reading only the latter
+/// from a v5 config would silently build RoPE with theta 10000.
+static llvm::Error parseRope(const json &config, StringRef path, ModelConfig &result) {
+  auto theta = getOptionalNumber(config, "rope_theta", path);
+  if (!theta)
+    return theta.takeError();
+  auto parameters = config.find("rope_parameters");
+  if (parameters == config.end() || parameters->is_null()) {
+    result.ropeTheta = static_cast<float>(theta->value_or(10000.0));
+    auto scaling = config.find("rope_scaling");
+    if (scaling == config.end() || scaling->is_null())
+      return llvm::Error::success();
+    if (!scaling->is_object())
+      return configError(path, "rope_scaling must be null or an object");
+    auto parsed = parseRopeScaling(*scaling, "rope_scaling", path);
+    if (!parsed)
+      return parsed.takeError();
+    result.ropeScaling = *parsed;
+    return llvm::Error::success();
+  }
+  if (!parameters->is_object())
+    return configError(path, "rope_parameters must be null or an object");
+  // Per-layer-type parameters (one object per attention kind) and the
+  // other models' keys (yarn's, partial rotation) are not this RoPE.
+  for (const auto &[key, value] : parameters->items())
+    if (key != "rope_type" && key != "type" && key != "rope_theta" && key != "factor" &&
+        key != "low_freq_factor" && key != "high_freq_factor" &&
+        key != "original_max_position_embeddings" &&
+        !(key == "partial_rotary_factor" && value.is_number() && value.get<double>() == 1.0))
+      return configError(path, llvm::formatv("rope_parameters has '{0}', which is not "
+                                             "supported (RoPE here takes rope_type "
+                                             "'default' or 'llama3' and rope_theta)",
+                                             key));
+  auto innerTheta = getOptionalNumber(*parameters, "rope_theta", path);
+  if (!innerTheta)
+    return innerTheta.takeError();
+  if (*theta && *innerTheta && **theta != **innerTheta)
+    return configError(path, "rope_theta (" + json(**theta).dump() +
+                                 ") and rope_parameters' rope_theta (" +
+                                 json(**innerTheta).dump() + ") disagree");
+  result.ropeTheta = static_cast<float>(innerTheta->value_or(theta->value_or(10000.0)));
+  auto scaling = config.find("rope_scaling");
+  if (scaling != config.end() && !scaling->is_null() && *scaling != *parameters)
+    return configError(path, "both rope_scaling and rope_parameters are given and differ: "
+                             "keep one");
+  auto parsed = parseRopeScaling(*parameters, "rope_parameters", path);
+  if (!parsed)
+    return parsed.takeError();
+  result.ropeScaling = *parsed;
+  return llvm::Error::success();
 }
 
 /// Rejects config.json features that the Llama forward pass does not model,
@@ -204,9 +260,10 @@ static llvm::Error checkArchitecture(const json &config, StringRef path) {
     return configError(path, llvm::formatv("model_type '{0}' is not supported "
                                            "(expected 'llama')",
                                            modelType->get<std::string>()));
+  // transformers maps "swish" to the same SiLU.
   auto act = config.find("hidden_act");
-  if (act != config.end() && act->is_string() &&
-      act->get<std::string>() != "silu")
+  if (act != config.end() && act->is_string() && act->get<std::string>() != "silu" &&
+      act->get<std::string>() != "swish")
     return configError(path, llvm::formatv("hidden_act '{0}' is not supported "
                                            "(expected 'silu')",
                                            act->get<std::string>()));
@@ -284,15 +341,8 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   // Rounded to f32, the precision the kernels use them in (1e-6 is HF's
   // default).
   result.normEps = static_cast<float>(eps->value_or(1e-6));
-  auto theta = getOptionalNumber(config, "rope_theta", configPath);
-  if (!theta)
-    return theta.takeError();
-  result.ropeTheta = static_cast<float>(theta->value_or(10000.0));
-
-  auto scaling = parseRopeScaling(config, configPath);
-  if (!scaling)
-    return scaling.takeError();
-  result.ropeScaling = *scaling;
+  if (llvm::Error err = parseRope(config, configPath, result))
+    return std::move(err);
 
   auto tied = config.find("tie_word_embeddings");
   if (tied != config.end() && !tied->is_null()) {

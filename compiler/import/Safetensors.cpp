@@ -272,6 +272,17 @@ SafetensorsCheckpoint::openIndex(StringRef indexPath) {
                                       "' is not in its shard " + shard.path());
     checkpoint.shardOf[it.key()] = shardIt->second;
   }
+  // A name in two shards: transformers loads every shard, so which copy
+  // wins is not the index's to say.
+  llvm::StringMap<const SafetensorsFile *> holder;
+  for (const auto &shard : checkpoint.shards)
+    for (const SafetensorsTensor &tensor : shard->tensors()) {
+      auto [it, inserted] = holder.try_emplace(tensor.name, shard.get());
+      if (!inserted)
+        return fileError(indexPath, llvm::Twine("tensor '") + tensor.name +
+                                        "' is in two shards, " + it->second->path() +
+                                        " and " + shard->path() + ": remove one copy");
+    }
   return checkpoint;
 }
 

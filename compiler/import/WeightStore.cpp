@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <sstream>
 
 using llvm::StringRef;
 
@@ -144,14 +145,45 @@ static void storeFloat(uint8_t *dst, DType type, int64_t i, float value) {
 }
 
 /// Converts `count` elements; same-type copies are bit-exact memcpy.
-static void convert(const uint8_t *src, DType srcType, uint8_t *dst,
-                    DType dstType, int64_t count) {
+/// Returns the index of the first finite value that became infinite (too
+/// large for `dstType`: above 65504 in f16), or -1.
+static int64_t convert(const uint8_t *src, DType srcType, uint8_t *dst,
+                       DType dstType, int64_t count) {
   if (srcType == dstType) {
     std::memcpy(dst, src, count * dtypeSize(srcType));
-    return;
+    return -1;
   }
-  for (int64_t i = 0; i < count; ++i)
-    storeFloat(dst, dstType, i, loadAsFloat(src, srcType, i));
+  // The conversions whose range is smaller than their source's.
+  const bool narrowing =
+      dstType == DType::F16 || (dstType == DType::BF16 && srcType == DType::F32);
+  int64_t overflow = -1;
+  for (int64_t i = 0; i < count; ++i) {
+    float value = loadAsFloat(src, srcType, i);
+    storeFloat(dst, dstType, i, value);
+    if (narrowing && overflow < 0 && std::isfinite(value) &&
+        std::isinf(loadAsFloat(dst, dstType, i)))
+      overflow = i;
+  }
+  return overflow;
+}
+
+/// The error for element `index` of weight `name`, which `dst` cannot hold.
+static llvm::Error overflowError(StringRef name, DType dst, int64_t index, float value) {
+  std::ostringstream shown; // 100000, 1e+30: the shortest readable form
+  shown << value;
+  return llvm::createStringError(llvm::formatv(
+      "weight '{0}' holds {1} (element {2}), beyond the largest finite {3} value: "
+      "converted it would be infinite (compile with a wider --dtype, e.g. f32)",
+      name, shown.str(), index, dtypeName(dst)));
+}
+
+std::vector<DType> WeightStore::sourceDTypes() const {
+  std::vector<DType> types;
+  for (const WeightEntry &entry : entryList)
+    for (const WeightPart &part : entry.parts)
+      if (!llvm::is_contained(types, part.dtype))
+        types.push_back(part.dtype);
+  return types;
 }
 
 llvm::Error WeightStore::read(StringRef name, DType dst,
@@ -172,8 +204,10 @@ llvm::Error WeightStore::read(StringRef name, DType dst,
     int64_t count = part.elementCount();
     for (int64_t start = 0; start < count; start += kChunkElements) {
       int64_t n = std::min(kChunkElements, count - start);
-      convert(part.bytes.data() + start * dtypeSize(part.dtype), part.dtype,
-              cursor, dst, n);
+      const uint8_t *source = part.bytes.data() + start * dtypeSize(part.dtype);
+      if (int64_t bad = convert(source, part.dtype, cursor, dst, n); bad >= 0)
+        return overflowError(name, dst, (cursor - out.data()) / dtypeSize(dst) + bad,
+                             loadAsFloat(source, part.dtype, bad));
       cursor += n * dtypeSize(dst);
       if (progress)
         progress(cursor - out.data(), total);
@@ -193,6 +227,7 @@ llvm::Error WeightStore::stream(StringRef name, DType dst,
     return llvm::createStringError(
         "streaming weight '" + name + "' needs a scratch buffer of at least "
         "one element");
+  int64_t streamed = 0; ///< elements before this chunk
   for (const WeightPart &part : entry->parts) {
     size_t srcSize = dtypeSize(part.dtype);
     int64_t count = part.elementCount();
@@ -200,7 +235,10 @@ llvm::Error WeightStore::stream(StringRef name, DType dst,
       int64_t n = std::min(chunkElements, count - start);
       llvm::ArrayRef<uint8_t> source =
           part.bytes.slice(start * srcSize, n * srcSize);
-      convert(source.data(), part.dtype, scratch.data(), dst, n);
+      if (int64_t bad = convert(source.data(), part.dtype, scratch.data(), dst, n); bad >= 0)
+        return overflowError(name, dst, streamed + bad,
+                             loadAsFloat(source.data(), part.dtype, bad));
+      streamed += n;
       releaseSourcePages(source);
       if (llvm::Error err = sink(scratch.take_front(n * dtypeSize(dst))))
         return err;

@@ -124,6 +124,8 @@ public:
 
   /// Entries in insertion order (the canonical order for importers).
   llvm::ArrayRef<WeightEntry> entries() const { return entryList; }
+  /// The distinct dtypes the tensors are stored in, in order of first use.
+  std::vector<DType> sourceDTypes() const;
   auto begin() const { return entryList.begin(); }
   auto end() const { return entryList.end(); }
   size_t size() const { return entryList.size(); }

@@ -211,13 +211,13 @@ TEST(ModelLimitsTest, ValuesTheRuntimeRefuses) {
   };
   for (const Case &c :
        {Case{"max_position_embeddings", int64_t(1'000'000'000'000),
-             "max_seq_len 1000000000000 is implausibly large"},
+             "max_seq_len (max_position_embeddings) 1000000000000 is implausibly large"},
         Case{"max_position_embeddings", std::numeric_limits<int64_t>::max(),
-             "max_seq_len 9223372036854775807 is implausibly large"},
+             "max_seq_len (max_position_embeddings) 9223372036854775807 is implausibly large"},
         Case{"vocab_size", int64_t(1) << 31,
              "vocab_size 2147483648 is implausibly large"},
         Case{"num_hidden_layers", int64_t(1) << 62,
-             "n_layers 4611686018427387904 is implausibly large"},
+             "n_layers (num_hidden_layers) 4611686018427387904 is implausibly large"},
         Case{"rope_theta", 1e300, "rope_theta must be in (0, 1e12]"},
         Case{"rope_theta", 1e13, "rope_theta must be in (0, 1e12]"},
         Case{"rms_norm_eps", 2.0, "rms_norm_eps must be in (0, 1]"},

@@ -204,6 +204,30 @@ TEST(ImportTest, StreamReportsSinkErrorsAndTinyScratch) {
             std::string::npos);
 }
 
+TEST(ImportTest, ConvertingAFiniteValueToInfinityIsAnError) {
+  // 1e5 is above f16's largest finite value (65504), not bf16's.
+  std::vector<TensorRecord> tensors = storiesHFTensors();
+  TensorRecord *norm = findTensor(tensors, "model.norm.weight");
+  ASSERT_NE(norm, nullptr);
+  const float big = 100000.0f;
+  std::memcpy(norm->bytes.data() + 4 * 37, &big, 4);
+  TempDir dir;
+  writeHFDir(dir, tensors, storiesHFConfig());
+  Checkpoint checkpoint = take(importCheckpoint(dir.path()));
+  const WeightStore &w = checkpoint.weights;
+  const std::string expected =
+      "weight 'norm' holds 100000 (element 37), beyond the largest finite f16 value: "
+      "converted it would be infinite (compile with a wider --dtype, e.g. f32)";
+  std::vector<uint8_t> out(w.elementCount(names::kNorm) * 2);
+  EXPECT_EQ(llvm::toString(w.read(names::kNorm, DType::F16, out)), expected);
+  // Streamed in pieces of 16 elements: the index counts from the tensor's start.
+  std::vector<uint8_t> scratch(32);
+  EXPECT_EQ(llvm::toString(w.stream(names::kNorm, DType::F16, scratch,
+                                    [](llvm::ArrayRef<uint8_t>) { return llvm::Error::success(); })),
+            expected);
+  EXPECT_FALSE(llvm::errorToBool(w.read(names::kNorm, DType::BF16, out)));
+}
+
 TEST(ImportTest, ReadLayerRejectsBadLayer) {
   Checkpoint checkpoint = take(importCheckpoint(stories260KBin()));
   auto layer = checkpoint.weights.readLayerF32(names::kWq, 5);
@@ -353,6 +377,58 @@ TEST(ModelConfigTest, Llama3RopeScalingAndDefaults) {
   EXPECT_EQ(c.ropeScaling->originalMaxPositionEmbeddings, 8192);
   // Without generation_config.json, config.json's eos (an int) is used.
   EXPECT_EQ(c.eos, (std::vector<int64_t>{2}));
+}
+
+TEST(ModelConfigTest, TransformersV5RopeParameters) {
+  // transformers v5 saves RoPE's theta and scaling in rope_parameters, with
+  // no top-level rope_theta or rope_scaling: read there, not defaulted.
+  nlohmann::json config = storiesHFConfig();
+  config.erase("rope_theta");
+  config.erase("rope_scaling");
+  config["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 500000.0}};
+  TempDir dir;
+  ModelConfig plain = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+  EXPECT_FLOAT_EQ(plain.ropeTheta, 500000.0f);
+  EXPECT_FALSE(plain.ropeScaling.has_value());
+
+  config["rope_parameters"] = {{"rope_type", "llama3"},
+                               {"rope_theta", 500000.0},
+                               {"factor", 32.0},
+                               {"low_freq_factor", 1.0},
+                               {"high_freq_factor", 4.0},
+                               {"original_max_position_embeddings", 8192},
+                               {"partial_rotary_factor", 1.0}};
+  // A top-level rope_theta that agrees is fine (configs written by both).
+  config["rope_theta"] = 500000.0;
+  ModelConfig scaled = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+  EXPECT_FLOAT_EQ(scaled.ropeTheta, 500000.0f);
+  ASSERT_TRUE(scaled.ropeScaling.has_value());
+  EXPECT_FLOAT_EQ(scaled.ropeScaling->factor, 32.0f);
+  EXPECT_FLOAT_EQ(scaled.ropeScaling->lowFreqFactor, 1.0f);
+  EXPECT_FLOAT_EQ(scaled.ropeScaling->highFreqFactor, 4.0f);
+  EXPECT_EQ(scaled.ropeScaling->originalMaxPositionEmbeddings, 8192);
+
+  // Both forms holding different scalings: which one is meant is unknown.
+  config["rope_scaling"] = {{"rope_type", "llama3"},
+                            {"factor", 8.0},
+                            {"low_freq_factor", 1.0},
+                            {"high_freq_factor", 4.0},
+                            {"original_max_position_embeddings", 8192}};
+  llvm::Expected<ModelConfig> conflicting =
+      parseHFConfig(dir.write("config.json", config.dump()), "");
+  ASSERT_FALSE(static_cast<bool>(conflicting));
+  std::string message = llvm::toString(conflicting.takeError());
+  EXPECT_NE(message.find("both rope_scaling and rope_parameters are given and differ"),
+            std::string::npos)
+      << message;
+}
+
+TEST(ModelConfigTest, SwishIsSilu) {
+  nlohmann::json config = storiesHFConfig();
+  config["hidden_act"] = "swish";
+  TempDir dir;
+  llvm::Expected<ModelConfig> parsed = parseHFConfig(dir.write("config.json", config.dump()), "");
+  EXPECT_TRUE(static_cast<bool>(parsed)) << (parsed ? "" : llvm::toString(parsed.takeError()));
 }
 
 TEST(ModelConfigTest, ExplicitHeadDimMayDifferFromHiddenOverHeads) {

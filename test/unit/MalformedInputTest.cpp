@@ -222,7 +222,8 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
     const char *expected;
   };
   for (const Case &c :
-       {Case{"hidden_size", 0, "dim must be positive"},
+       {Case{"hidden_size", 0, "dim (hidden_size) must be positive"},
+        Case{"num_key_value_heads", 0, "n_kv_heads (num_key_value_heads) must be positive"},
         Case{"num_attention_heads", 7,
              "hidden_size (64) is not divisible by num_attention_heads (7)"},
         Case{"head_dim", 7, "head_dim must be even"},
@@ -233,7 +234,23 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"partial_rotary_factor", "half", "partial_rotary_factor \"half\" is not supported"},
         Case{"rope_scaling",
              {{"rope_type", "yarn"}, {"factor", 4.0}},
-             "unsupported rope_scaling type 'yarn'"}}) {
+             "unsupported rope_scaling type 'yarn'"},
+        Case{"rope_scaling", nlohmann::json::object(), "rope_scaling has no 'rope_type'"},
+        Case{"hidden_act", "gelu", "hidden_act 'gelu' is not supported"},
+        // transformers v5's form: the same checks, and nothing ignored.
+        Case{"rope_parameters",
+             {{"rope_type", "yarn"}, {"factor", 4.0}},
+             "unsupported rope_parameters type 'yarn'"},
+        Case{"rope_parameters",
+             {{"rope_type", "default"}, {"rope_theta", 5e5}, {"partial_rotary_factor", 0.5}},
+             "rope_parameters has 'partial_rotary_factor', which is not supported"},
+        Case{"rope_parameters",
+             {{"full_attention", {{"rope_type", "default"}}}},
+             "rope_parameters has 'full_attention', which is not supported"},
+        Case{"rope_parameters",
+             {{"rope_type", "default"}, {"rope_theta", 5e5}},
+             "rope_theta (10000.0) and rope_parameters' rope_theta (500000.0) disagree"},
+        Case{"rope_parameters", "llama3", "rope_parameters must be null or an object"}}) {
     nlohmann::json config = storiesHFConfig();
     config[c.field] = c.value;
     if (std::string(c.field) == "num_attention_heads")
@@ -325,6 +342,18 @@ TEST(MalformedCheckpointTest, ShardIndexProblems) {
   dir.write("model.safetensors.index.json", "{\"metadata\": {}}");
   EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
               HasSubstr("missing object field 'weight_map'"));
+
+  // A tensor in two shards (the index naming one of them): which copy
+  // transformers would keep depends on its loading order, so it is refused.
+  std::vector<TensorRecord> all = storiesHFTensors();
+  dir.write("model-2.safetensors", buildSafetensors({all.front()}));
+  index = nlohmann::json();
+  for (const TensorRecord &t : all)
+    index["weight_map"][t.name] = "model-1.safetensors";
+  index["weight_map"][all.front().name] = "model-2.safetensors";
+  dir.write("model.safetensors.index.json", index.dump());
+  EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+              HasSubstr("tensor '" + all.front().name + "' is in two shards"));
 }
 
 TEST(MalformedBinTest, SizeDoesNotMatchHeader) {

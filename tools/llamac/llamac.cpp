@@ -54,7 +54,7 @@ cl::opt<std::string> cudaToolkit("cuda-toolkit",
                                  cl::desc("nvvm: the CUDA toolkit directory with bin/ptxas "
                                           "(default: $CUDA_HOME, $CUDA_PATH, /usr/local/cuda)"),
                                  cl::sub(compileCommand), cl::cat(category));
-cl::opt<std::string> dtype("dtype", cl::desc("Weight type: f32 | bf16 | f16 (default: the checkpoint's)"),
+cl::opt<std::string> dtype("dtype", cl::desc("Weight type: f32 | bf16 | f16 (default: the checkpoint's; f32 where its tensors mix types)"),
                            cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> bf16Dot(
     "bf16-dot",

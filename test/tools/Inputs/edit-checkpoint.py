@@ -10,6 +10,9 @@ formats directly (the safetensors header, the llama2.c header):
       28-byte header)
   edit-checkpoint.py header-length FILE.safetensors DELTA
       add DELTA to the header length (the JSON stays as it is)
+  edit-checkpoint.py retype FILE.safetensors TENSOR DTYPE
+      store TENSOR as DTYPE (F32, F16 or BF16; bf16 truncates), rewriting
+      the file's header and data offsets
   edit-checkpoint.py config FILE.json KEY VALUE
       set KEY of a JSON object file to VALUE, parsed as JSON (1e300 stays a
       float, 9223372036854775807 an integer)
@@ -28,6 +31,40 @@ def encode(value, dtype):
     if dtype == "BF16":
         return struct.pack("<f", x)[2:]
     raise SystemExit("unsupported dtype " + dtype)
+
+
+def decode(raw, dtype):
+    if dtype == "F32":
+        return list(struct.unpack("<%df" % (len(raw) // 4), raw))
+    if dtype == "F16":
+        return list(struct.unpack("<%de" % (len(raw) // 2), raw))
+    if dtype == "BF16":
+        return [struct.unpack("<f", b"\0\0" + raw[i:i + 2])[0] for i in range(0, len(raw), 2)]
+    raise SystemExit("unsupported dtype " + dtype)
+
+
+def retype(path, tensor, dtype):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    tensors = sorted((k for k in header if k != "__metadata__"),
+                     key=lambda k: header[k]["data_offsets"][0])
+    out = bytearray()
+    for name in tensors:
+        entry = header[name]
+        begin, end = entry["data_offsets"]
+        raw = data[begin:end]
+        if name == tensor:
+            raw = b"".join(encode(v, dtype) for v in decode(raw, entry["dtype"]))
+            entry["dtype"] = dtype
+        entry["data_offsets"] = [len(out), len(out) + len(raw)]
+        out += raw
+    encoded = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(encoded)))
+        f.write(encoded)
+        f.write(out)
 
 
 def main(args):
@@ -51,6 +88,8 @@ def main(args):
             n = struct.unpack("<Q", f.read(8))[0]
             f.seek(0)
             f.write(struct.pack("<Q", n + delta))
+    elif command == "retype":
+        retype(args[1], args[2], args[3])
     elif command == "config":
         path, key, value = args[1], args[2], args[3]
         with open(path) as f:
