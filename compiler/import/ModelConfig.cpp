@@ -260,6 +260,18 @@ static llvm::Error checkArchitecture(const json &config, StringRef path) {
     return configError(path, llvm::formatv("model_type '{0}' is not supported "
                                            "(expected 'llama')",
                                            modelType->get<std::string>()));
+  // A classifier or a bare backbone has no language-model head: with tied
+  // embeddings it would compile into a model that generates from weights
+  // never trained to (its own head ignored with a warning).
+  auto architectures = config.find("architectures");
+  if (architectures != config.end() && architectures->is_array())
+    for (const json &name : *architectures)
+      if (name.is_string() && name.get<std::string>() != "LlamaForCausalLM" &&
+          name.get<std::string>() != "LLaMAForCausalLM")
+        return configError(path, llvm::formatv("architectures names '{0}': only a causal "
+                                               "language model (LlamaForCausalLM) can "
+                                               "generate text",
+                                               name.get<std::string>()));
   // transformers maps "swish" to the same SiLU.
   auto act = config.find("hidden_act");
   if (act != config.end() && act->is_string() && act->get<std::string>() != "silu" &&

@@ -237,6 +237,9 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
              "unsupported rope_scaling type 'yarn'"},
         Case{"rope_scaling", nlohmann::json::object(), "rope_scaling has no 'rope_type'"},
         Case{"hidden_act", "gelu", "hidden_act 'gelu' is not supported"},
+        Case{"architectures", {"LlamaForSequenceClassification"},
+             "architectures names 'LlamaForSequenceClassification': only a causal language "
+             "model (LlamaForCausalLM) can generate text"},
         // transformers v5's form: the same checks, and nothing ignored.
         Case{"rope_parameters",
              {{"rope_type", "yarn"}, {"factor", 4.0}},
