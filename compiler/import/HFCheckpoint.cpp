@@ -79,8 +79,12 @@ private:
       return llvm::createStringError(llvm::formatv(
           "{0}: tensor '{1}' has shape {2}, expected {3}", found.file->path(),
           hfName, formatShape(found.tensor->shape), formatShape(shape)));
+    if (!found.tensor->dtype)
+      return llvm::createStringError(llvm::formatv(
+          "{0}: tensor '{1}' is {2}: weights must be F32, F16 or BF16", found.file->path(),
+          hfName, found.tensor->dtypeName));
     used.insert(hfName);
-    return WeightPart{found.tensor->dtype, found.tensor->data,
+    return WeightPart{*found.tensor->dtype, found.tensor->data,
                       (found.file->path() + ": " + hfName).str()};
   }
 

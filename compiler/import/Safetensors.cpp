@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 
@@ -42,6 +43,17 @@ StringRef safetensorsDTypeName(DType dtype) {
   llvm_unreachable("unknown DType");
 }
 
+/// The element size of a safetensors dtype no weight may have, or 0 for a
+/// name safetensors does not define.
+static uint64_t otherSafetensorsElementSize(StringRef name) {
+  return llvm::StringSwitch<uint64_t>(name)
+      .Cases({"F64", "I64", "U64"}, 8)
+      .Cases({"I32", "U32"}, 4)
+      .Cases({"I16", "U16"}, 2)
+      .Cases({"I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2"}, 1)
+      .Default(0);
+}
+
 /// Maps safetensors dtype names to ours; anything else is reported by name.
 static std::optional<DType> parseSafetensorsDType(StringRef name) {
   if (name == "F32")
@@ -70,9 +82,9 @@ static llvm::Error parseEntry(StringRef path, const std::string &name,
     return fail("missing string field 'dtype'");
   std::string dtypeText = dtype->get<std::string>();
   std::optional<DType> type = parseSafetensorsDType(dtypeText);
-  if (!type)
-    return fail("unsupported dtype '" + dtypeText +
-                "' (weights must be F32, F16 or BF16)");
+  const uint64_t elementSize = type ? dtypeSize(*type) : otherSafetensorsElementSize(dtypeText);
+  if (elementSize == 0)
+    return fail("unknown dtype '" + dtypeText + "' (weights must be F32, F16 or BF16)");
 
   auto shape = entry.find("shape");
   if (shape == entry.end() || !shape->is_array())
@@ -102,12 +114,12 @@ static llvm::Error parseEntry(StringRef path, const std::string &name,
     return fail(llvm::formatv("data_offsets [{0}, {1}] run past the end of "
                               "the data area ({2} bytes)",
                               begin, end, dataSize));
-  if (begin % dtypeSize(*type) != 0)
+  if (begin % elementSize != 0)
     return fail(llvm::formatv("data_offsets [{0}, {1}] do not start at a "
                               "multiple of the {2}-byte {3} element",
-                              begin, end, dtypeSize(*type), dtypeText));
+                              begin, end, elementSize, dtypeText));
   uint64_t expectedBytes;
-  if (__builtin_mul_overflow(elements, dtypeSize(*type), &expectedBytes))
+  if (__builtin_mul_overflow(elements, elementSize, &expectedBytes))
     return fail("shape " + shape->dump() + " overflows");
   if (expectedBytes != end - begin)
     return fail(llvm::formatv("shape {0} of {1} needs {2} bytes but "
@@ -115,7 +127,9 @@ static llvm::Error parseEntry(StringRef path, const std::string &name,
                               formatShape(tensor.shape), dtypeText,
                               expectedBytes, begin, end, end - begin));
   tensor.name = name;
-  tensor.dtype = *type;
+  tensor.dtype = type;
+  tensor.dtypeName = dtypeText;
+  tensor.elementSize = elementSize;
   tensor.data = llvm::ArrayRef<uint8_t>(dataStart + begin, end - begin);
   return llvm::Error::success();
 }

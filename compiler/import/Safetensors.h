@@ -37,7 +37,12 @@ llvm::StringRef safetensorsDTypeName(DType dtype);
 /// One tensor of a safetensors file, pointing into the file's mapping.
 struct SafetensorsTensor {
   std::string name;
-  DType dtype;
+  /// std::nullopt for a safetensors dtype no weight has (I64, BOOL, F64,
+  /// F8_*, ...): a file may hold such a tensor beside its weights (an I64
+  /// `position_ids` buffer), which is ignored unless a weight maps to it.
+  std::optional<DType> dtype;
+  std::string dtypeName; ///< as the header spells it ("BF16", "I64")
+  uint64_t elementSize = 0;
   std::vector<int64_t> shape;
   /// The tensor's bytes inside the mapping (row-major, little-endian).
   llvm::ArrayRef<uint8_t> data;

@@ -25,7 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                       (tensor.data.begin() >= mapped.bytes_begin() &&
                        tensor.data.end() <= mapped.bytes_end()),
                   "an accepted tensor lies outside the file");
-    uint64_t bytes = dtypeSize(tensor.dtype);
+    fuzz::require(tensor.elementSize > 0 &&
+                      (!tensor.dtype || dtypeSize(*tensor.dtype) == tensor.elementSize),
+                  "an accepted tensor's element size is not its dtype's");
+    uint64_t bytes = tensor.elementSize;
     for (int64_t dim : tensor.shape)
       bytes *= static_cast<uint64_t>(dim); // the reader checked overflow
     fuzz::require(bytes == tensor.data.size(),

@@ -22,7 +22,7 @@ std::vector<TensorRecord> storiesHFTensors() {
   std::vector<TensorRecord> tensors;
   for (const SafetensorsTensor &tensor : (*file)->tensors())
     tensors.push_back(
-        {tensor.name, safetensorsDTypeName(tensor.dtype).str(), tensor.shape,
+        {tensor.name, tensor.dtypeName, tensor.shape,
          std::string(reinterpret_cast<const char *>(tensor.data.data()),
                      tensor.data.size())});
   return tensors;

@@ -83,15 +83,39 @@ TEST(MalformedSafetensorsTest, EntryNotAnObject) {
 TEST(MalformedSafetensorsTest, UnknownDType) {
   TempDir dir;
   EXPECT_THAT(openError(dir, safetensorsWithHeader(
-                                 R"({"w": {"dtype": "I64", "shape": [2],)"
+                                 R"({"w": {"dtype": "Q4", "shape": [2],)"
                                  R"( "data_offsets": [0, 16]}})",
                                  16)),
-              HasSubstr("tensor 'w': unsupported dtype 'I64'"));
+              HasSubstr("tensor 'w': unknown dtype 'Q4'"));
+  // safetensors' other dtypes are read with their element sizes (and still
+  // checked against the shape): no weight may have them, but a checkpoint
+  // may hold such a buffer beside its weights.
   EXPECT_THAT(openError(dir, safetensorsWithHeader(
-                                 R"({"w": {"dtype": "F8_E4M3", "shape": [2],)"
-                                 R"( "data_offsets": [0, 2]}})",
-                                 2)),
-              HasSubstr("unsupported dtype 'F8_E4M3'"));
+                                 R"({"w": {"dtype": "I64", "shape": [2],)"
+                                 R"( "data_offsets": [0, 8]}})",
+                                 8)),
+              HasSubstr("shape [2] of I64 needs 16 bytes"));
+}
+
+TEST(MalformedCheckpointTest, TensorsOfOtherDTypes) {
+  // An I64 buffer that is no weight (transformers ignores it) is ignored
+  // with a warning; a weight stored as I64 is an error naming it.
+  std::vector<TensorRecord> tensors = storiesHFTensors();
+  tensors.push_back({"model.position_ids", "I64", {1, 4}, std::string(32, '\0')});
+  TempDir dir;
+  writeHFDir(dir, tensors, storiesHFConfig());
+  llvm::Expected<Checkpoint> withBuffer = importCheckpoint(dir.path());
+  ASSERT_TRUE(static_cast<bool>(withBuffer)) << llvm::toString(withBuffer.takeError());
+  ASSERT_EQ(withBuffer->warnings.size(), 1u);
+  EXPECT_THAT(withBuffer->warnings[0], HasSubstr("ignoring unexpected tensor 'model.position_ids'"));
+
+  TensorRecord *norm = findTensor(tensors, "model.norm.weight");
+  ASSERT_NE(norm, nullptr);
+  norm->dtype = "I32"; // the same 4 bytes per element
+  TempDir other;
+  writeHFDir(other, tensors, storiesHFConfig());
+  EXPECT_THAT(errorOf(importCheckpoint(other.path())),
+              HasSubstr("tensor 'model.norm.weight' is I32: weights must be F32, F16 or BF16"));
 }
 
 TEST(MalformedSafetensorsTest, SizeDoesNotMatchShape) {
