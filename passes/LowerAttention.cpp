@@ -68,7 +68,7 @@ struct RopeLowering : OpRewritePattern<RopeOp> {
     Value headDimF = indexToF32(rewriter, loc, headDim);
     Value theta = f32Constant(rewriter, loc, op.getTheta().convertToFloat());
     bool interleaved = op.getLayout() == RopeLayout::Interleaved;
-    RopeScalingAttr scaling = op.getScalingAttr();
+    Attribute scaling = op.getScalingAttr();
     Value pos = op.getPos();
     MLIRContext *ctx = rewriter.getContext();
     auto parallel = [](unsigned n) {

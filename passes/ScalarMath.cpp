@@ -78,13 +78,19 @@ Value applyLlama3Scaling(OpBuilder &b, Location loc, Value invFreq, RopeScalingA
 } // namespace
 
 Value llama::buildRopeInverseFrequency(OpBuilder &b, Location loc, Value pair, Value headDim,
-                                       Value theta, RopeScalingAttr scaling) {
+                                       Value theta, Attribute scaling) {
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value twoJ = indexToF32(b, loc, arith::ShLIOp::create(b, loc, pair, one));
   Value exponent = arith::DivFOp::create(b, loc, twoJ, headDim);
   Value invFreq = arith::DivFOp::create(b, loc, f32Constant(b, loc, 1.0),
                                         math::PowFOp::create(b, loc, theta, exponent));
-  return scaling ? applyLlama3Scaling(b, loc, invFreq, scaling) : invFreq;
+  if (auto llama3 = dyn_cast_if_present<RopeScalingAttr>(scaling))
+    return applyLlama3Scaling(b, loc, invFreq, llama3);
+  // Position interpolation: position p rotates as p / factor did.
+  if (auto linear = dyn_cast_if_present<LinearRopeScalingAttr>(scaling))
+    return arith::DivFOp::create(b, loc, invFreq,
+                                 f32Constant(b, loc, linear.getFactor().convertToDouble()));
+  return invFreq;
 }
 
 Value llama::buildRopeRotation(OpBuilder &b, Location loc, Value self, Value other,

@@ -40,10 +40,11 @@ Value buildInverseRms(OpBuilder &b, Location loc, Value sumOfSquares, Value dim,
 Value indexToF32(OpBuilder &b, Location loc, Value index);
 
 /// The RoPE inverse frequency of pair `pair` (index): 1 / theta^(2 pair /
-/// head_dim), as llama2.c computes it, rescaled by Llama 3.1's rule when
-/// `scaling` is set. `headDim` is an f32 value.
+/// head_dim), as llama2.c computes it, rescaled by `scaling` when it is set
+/// (a RopeScalingAttr: Llama 3.1's rule; a LinearRopeScalingAttr: divided
+/// by its factor). `headDim` is an f32 value.
 Value buildRopeInverseFrequency(OpBuilder &b, Location loc, Value pair, Value headDim,
-                                Value theta, RopeScalingAttr scaling);
+                                Value theta, Attribute scaling);
 
 /// The rotated element of a RoPE pair: `self * cos - other * sin` for the
 /// first element of the pair, `self * cos + other * sin` for the second.

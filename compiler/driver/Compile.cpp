@@ -46,8 +46,11 @@ llvm::Error makeError(const llvm::Twine &message) {
 }
 
 llama::ConfigAttr toConfigAttr(MLIRContext *ctx, const ModelConfig &c, int64_t maxSeqLen) {
-  llama::RopeScalingAttr scaling;
-  if (c.ropeScaling)
+  Attribute scaling;
+  if (c.ropeLinearFactor)
+    scaling = llama::LinearRopeScalingAttr::get(
+        ctx, llvm::APFloat(static_cast<double>(*c.ropeLinearFactor)));
+  else if (c.ropeScaling)
     scaling = llama::RopeScalingAttr::get(
         ctx, llvm::APFloat(static_cast<double>(c.ropeScaling->factor)),
         llvm::APFloat(static_cast<double>(c.ropeScaling->lowFreqFactor)),

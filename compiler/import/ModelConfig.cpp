@@ -83,6 +83,15 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
                                 s.factor, s.lowFreqFactor, s.highFreqFactor,
                                 s.originalMaxPositionEmbeddings));
   }
+  if (ropeLinearFactor) {
+    if (ropeScaling)
+      return configError(origin, "both llama3 and linear RoPE scaling are set");
+    if (!(*ropeLinearFactor > 0.0f &&
+          *ropeLinearFactor <= limits::kMaxRopeScalingFactor))
+      return configError(origin, llvm::formatv("invalid linear rope_scaling factor {0}: "
+                                               "need a positive value up to 1e6",
+                                               *ropeLinearFactor));
+  }
   // Each size is below 2^31, so a product of two fits; the weights multiply
   // three and the model adds them up, so count with checked arithmetic.
   int64_t totalBytes = 0;
@@ -150,10 +159,11 @@ getTokenIds(const json &object, StringRef key, StringRef path) {
   return std::optional<std::vector<int64_t>>(std::move(ids));
 }
 
-/// The scaling `scaling` describes, from `rope_scaling` or (transformers
-/// v5) `rope_parameters`; `label` names that field in messages.
-static llvm::Expected<std::optional<Llama3RopeScaling>>
-parseRopeScaling(const json &scaling, StringRef label, StringRef path) {
+/// Sets `config`'s RoPE scaling to what `scaling` describes, from
+/// `rope_scaling` or (transformers v5) `rope_parameters`; `label` names that
+/// field in messages.
+static llvm::Error parseRopeScaling(const json &scaling, StringRef label, StringRef path,
+                                    ModelConfig &config) {
   std::string type;
   bool typed = false;
   for (const char *key : {"rope_type", "type"}) {
@@ -167,10 +177,21 @@ parseRopeScaling(const json &scaling, StringRef label, StringRef path) {
   if (!typed)
     return configError(path, llvm::formatv("{0} has no 'rope_type' (or 'type')", label));
   if (type == "default")
-    return std::optional<Llama3RopeScaling>();
+    return llvm::Error::success();
+  if (type == "linear") {
+    auto factor = getOptionalNumber(scaling, "factor", path);
+    if (!factor)
+      return factor.takeError();
+    if (!*factor)
+      return configError(path, llvm::formatv("{0} is missing 'factor'", label));
+    config.ropeLinearFactor = static_cast<float>(**factor);
+    return llvm::Error::success();
+  }
+  // "dynamic" (NTK) changes the frequencies with the sequence's length, which
+  // a compiled RoPE does not.
   if (type != "llama3")
-    return configError(path, llvm::formatv("unsupported {0} type '{1}' (only 'default' and "
-                                           "'llama3' are supported)",
+    return configError(path, llvm::formatv("unsupported {0} type '{1}' (supported: "
+                                           "'default', 'linear' and 'llama3')",
                                            label, type));
   Llama3RopeScaling result;
   for (auto [key, field] :
@@ -193,7 +214,8 @@ parseRopeScaling(const json &scaling, StringRef label, StringRef path) {
                                            "'original_max_position_embeddings'",
                                            label));
   result.originalMaxPositionEmbeddings = **original;
-  return std::optional<Llama3RopeScaling>(result);
+  config.ropeScaling = result;
+  return llvm::Error::success();
 }
 
 /// RoPE's theta and scaling. transformers v5 writes both inside
@@ -212,11 +234,7 @@ static llvm::Error parseRope(const json &config, StringRef path, ModelConfig &re
       return llvm::Error::success();
     if (!scaling->is_object())
       return configError(path, "rope_scaling must be null or an object");
-    auto parsed = parseRopeScaling(*scaling, "rope_scaling", path);
-    if (!parsed)
-      return parsed.takeError();
-    result.ropeScaling = *parsed;
-    return llvm::Error::success();
+    return parseRopeScaling(*scaling, "rope_scaling", path, result);
   }
   if (!parameters->is_object())
     return configError(path, "rope_parameters must be null or an object");
@@ -229,7 +247,8 @@ static llvm::Error parseRope(const json &config, StringRef path, ModelConfig &re
         !(key == "partial_rotary_factor" && value.is_number() && value.get<double>() == 1.0))
       return configError(path, llvm::formatv("rope_parameters has '{0}', which is not "
                                              "supported (RoPE here takes rope_type "
-                                             "'default' or 'llama3' and rope_theta)",
+                                             "'default', 'linear' or 'llama3' and "
+                                             "rope_theta)",
                                              key));
   auto innerTheta = getOptionalNumber(*parameters, "rope_theta", path);
   if (!innerTheta)
@@ -243,11 +262,7 @@ static llvm::Error parseRope(const json &config, StringRef path, ModelConfig &re
   if (scaling != config.end() && !scaling->is_null() && *scaling != *parameters)
     return configError(path, "both rope_scaling and rope_parameters are given and differ: "
                              "keep one");
-  auto parsed = parseRopeScaling(*parameters, "rope_parameters", path);
-  if (!parsed)
-    return parsed.takeError();
-  result.ropeScaling = *parsed;
-  return llvm::Error::success();
+  return parseRopeScaling(*parameters, "rope_parameters", path, result);
 }
 
 /// Rejects config.json features that the Llama forward pass does not model,
@@ -318,13 +333,17 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
         Required{"intermediate_size", &result.hiddenDim},
         Required{"num_hidden_layers", &result.layers},
         Required{"num_attention_heads", &result.heads},
-        Required{"vocab_size", &result.vocab},
-        Required{"max_position_embeddings", &result.maxSeqLen}}) {
+        Required{"vocab_size", &result.vocab}}) {
     auto value = getRequiredInt(config, required.key, configPath);
     if (!value)
       return value.takeError();
     *required.field = *value;
   }
+  // LlamaConfig's default, which transformers applies when the key is absent.
+  auto maxPositions = getOptionalInt(config, "max_position_embeddings", configPath);
+  if (!maxPositions)
+    return maxPositions.takeError();
+  result.maxSeqLen = maxPositions->value_or(2048);
 
   auto kvHeads = getOptionalInt(config, "num_key_value_heads", configPath);
   if (!kvHeads)

@@ -43,6 +43,9 @@ enum class RopeLayout {
 /// runtime) and what only the importer and the graph need.
 struct ModelConfig : runtime::ModelInfo {
   std::optional<Llama3RopeScaling> ropeScaling;
+  /// Linear RoPE scaling ("rope_type": "linear"): every inverse frequency
+  /// divided by this factor. Never set together with ropeScaling.
+  std::optional<float> ropeLinearFactor;
   bool tiedEmbeddings = false;
   RopeLayout ropeLayout = RopeLayout::Interleaved;
 

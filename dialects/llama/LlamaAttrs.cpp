@@ -39,6 +39,13 @@ RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+LogicalResult LinearRopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                            APFloat factorAP) {
+  if (!(factorAP.convertToDouble() > 0))
+    return emitError() << "rope scaling factor must be positive";
+  return success();
+}
+
 LogicalResult ShardAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 int64_t axis, int64_t block) {
   // Weights are [out, in] matrices (after the layer dimension).
@@ -57,7 +64,7 @@ LogicalResult ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t headDim, int64_t vocab,
                                  int64_t maxSeqLen, APFloat normEpsAP,
                                  APFloat ropeThetaAP, RopeLayout ropeLayout,
-                                 RopeScalingAttr ropeScaling, int64_t bos,
+                                 Attribute ropeScaling, int64_t bos,
                                  DenseI64ArrayAttr eos) {
   double normEps = normEpsAP.convertToDouble();
   double ropeTheta = ropeThetaAP.convertToDouble();
@@ -72,6 +79,9 @@ LogicalResult ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "head_dim (" << headDim << ") must be even for RoPE";
   if (!(normEps > 0) || !(ropeTheta > 0))
     return emitError() << "norm_eps and rope_theta must be positive";
+  if (ropeScaling && !isa<RopeScalingAttr, LinearRopeScalingAttr>(ropeScaling))
+    return emitError() << "rope_scaling must be #llama.llama3_rope_scaling or "
+                          "#llama.linear_rope_scaling";
   if (bos < 0 || bos >= vocab)
     return emitError() << "bos id " << bos << " is outside the vocabulary";
   for (int64_t id : eos.asArrayRef())

@@ -65,6 +65,23 @@ def Llama_RopeScalingAttr : AttrDef<Llama_Dialect, "RopeScaling"> {
   let genVerifyDecl = 1;
 }
 
+def Llama_LinearRopeScalingAttr : AttrDef<Llama_Dialect, "LinearRopeScaling"> {
+  let mnemonic = "linear_rope_scaling";
+  let summary = "linear (position-interpolation) rescaling of the RoPE inverse frequencies";
+  let description = [{
+    Every inverse frequency is divided by `factor`, so position `p` rotates as
+    `p / factor` did (HF's `rope_scaling: {"rope_type": "linear"}`, used by
+    long-context Llama 2 fine-tunes).
+
+    ```mlir
+    #llama.linear_rope_scaling<factor = 4.0>
+    ```
+  }];
+  let parameters = (ins Llama_DoubleParameter:$factor);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 def Llama_ConfigAttr : AttrDef<Llama_Dialect, "Config"> {
   let mnemonic = "config";
   let summary = "hyper-parameters of a Llama model";
@@ -84,7 +101,8 @@ def Llama_ConfigAttr : AttrDef<Llama_Dialect, "Config"> {
                         "int64_t":$vocab, "int64_t":$max_seq_len,
                         Llama_DoubleParameter:$norm_eps, Llama_DoubleParameter:$rope_theta,
                         "::mlir::llama::RopeLayout":$rope_layout,
-                        OptionalParameter<"::mlir::llama::RopeScalingAttr">:$rope_scaling,
+                        // A RopeScalingAttr (llama3) or a LinearRopeScalingAttr.
+                        OptionalParameter<"::mlir::Attribute">:$rope_scaling,
                         "int64_t":$bos,
                         "::mlir::DenseI64ArrayAttr":$eos);
   let assemblyFormat = "`<` struct(params) `>`";

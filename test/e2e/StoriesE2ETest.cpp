@@ -455,11 +455,16 @@ TEST(SyntheticE2E, OneLayerModelMatchesTheReferencePass) {
   }
 }
 
-TEST(Llama3RopeE2E, ScaledRopeMatchesTheReferencePass) {
-  std::string dir = std::string(LLAMAC_E2E_DIR) + "/stories260K-llama3-rope";
+/// stories260K compiled with a scaled RoPE (test/e2e/CMakeLists.txt,
+/// e2e_scaled_rope_artifact): "llama3-rope" or "linear-rope".
+class ScaledRopeE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
+  std::string dir = std::string(LLAMAC_E2E_DIR) + "/stories260K-" + GetParam();
   auto checkpoint = importCheckpoint(dir);
   ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
-  ASSERT_TRUE(checkpoint->config.ropeScaling.has_value());
+  ASSERT_TRUE(checkpoint->config.ropeScaling.has_value() ||
+              checkpoint->config.ropeLinearFactor.has_value());
   auto reference = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
   ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
   auto session = openSession(dir + ".llamac");
@@ -469,6 +474,7 @@ TEST(Llama3RopeE2E, ScaledRopeMatchesTheReferencePass) {
   // which must be far outside the bound above for it to mean anything.
   ModelConfig unscaledConfig = checkpoint->config;
   unscaledConfig.ropeScaling.reset();
+  unscaledConfig.ropeLinearFactor.reset();
   auto unscaled = reference::ReferenceModel::create(unscaledConfig, checkpoint->weights);
   ASSERT_TRUE(static_cast<bool>(unscaled)) << llvm::toString(unscaled.takeError());
   float worstVsUnscaled = 0;
@@ -482,9 +488,13 @@ TEST(Llama3RopeE2E, ScaledRopeMatchesTheReferencePass) {
     worstVsUnscaled = std::max(
         worstVsUnscaled, maxAbsDiff(ignoringScaling, logits->data(), ignoringScaling.size()));
   }
-  std::printf("largest difference from the unscaled RoPE: %g\n", worstVsUnscaled);
+  std::printf("%s: largest difference from the unscaled RoPE: %g\n", GetParam().c_str(),
+              worstVsUnscaled);
   EXPECT_GT(worstVsUnscaled, 1e-2f);
 }
+
+INSTANTIATE_TEST_SUITE_P(Llama3AndLinear, ScaledRopeE2E,
+                         ::testing::Values("llama3-rope", "linear-rope"));
 
 INSTANTIATE_TEST_SUITE_P(Bf16AndF16, NarrowWeightsE2E,
                          ::testing::Values("bf16", "bf16-widen", "f16", "bf16-amx-emulated",

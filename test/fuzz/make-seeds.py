@@ -135,6 +135,10 @@ def main():
                                     "original_max_position_embeddings": 256},
                    "eos_token_id": [2, 1]})
     write("hf_config", "llama3-rope-scaling", json.dumps(llama3, indent=1))
+    linear = json.loads(config)
+    linear.update({"rope_scaling": {"type": "linear", "factor": 4.0}})
+    del linear["max_position_embeddings"]
+    write("hf_config", "linear-rope-scaling", json.dumps(linear, indent=1))
 
     write("llama2c", "tiny-shared", llama2c(4, 6, 1, 2, 1, 3, 2))
     write("llama2c", "tiny-unshared", llama2c(4, 4, 2, 2, 2, 2, 2, shared=False))

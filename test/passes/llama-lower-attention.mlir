@@ -139,6 +139,24 @@ func.func @rope_llama3(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> 
 
 // -----
 
+// Linear scaling (transformers' _compute_linear_scaling_rope_parameters):
+// every inverse frequency is divided by the factor before it meets the position.
+// CHECK-LABEL: func.func @rope_linear
+// CHECK-DAG: %[[FACTOR:.*]] = arith.constant 4.000000e+00 : f32
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: linalg.generic
+// CHECK:   %[[POW:.*]] = math.powf
+// CHECK:   %[[INV:.*]] = arith.divf %[[ONE]], %[[POW]] :
+// CHECK:   %[[FREQ:.*]] = arith.divf %[[INV]], %[[FACTOR]] :
+// CHECK:   arith.mulf %{{.*}}, %[[FREQ]] :
+func.func @rope_linear(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
+  %0 = llama.rope %x at %pos {layout = #llama.rope_layout<interleaved>,
+         scaling = #llama.linear_rope_scaling<factor = 4.0>} : tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
+// -----
+
 // The cache write inserts the [N, kv_heads, head_dim] rows as they are at
 // [layer, pos, :, :] of the [layers, positions, kv_heads, head_dim] cache.
 // CHECK-LABEL: func.func @kv_write

@@ -66,7 +66,8 @@ ReferenceModel::create(const ModelConfig &config, const WeightStore &weights,
 
   // Inverse frequencies theta^(-2i/Dh), then Llama 3.1's scaling: long
   // wavelengths are slowed by `factor`, short ones kept, the band between
-  // interpolated (as in HF's _compute_llama3_parameters).
+  // interpolated (as in HF's _compute_llama3_parameters); or linear scaling,
+  // all of them slowed by `factor` (HF's _compute_linear_scaling_rope_parameters).
   int64_t pairs = config.headDim / 2;
   for (int64_t i = 0; i < pairs; ++i) {
     double inv = 1.0 / std::pow(static_cast<double>(config.ropeTheta),
@@ -85,6 +86,8 @@ ReferenceModel::create(const ModelConfig &config, const WeightStore &weights,
         inv = (1.0 - smooth) * inv / s.factor + smooth * inv;
       }
     }
+    if (config.ropeLinearFactor)
+      inv /= *config.ropeLinearFactor;
     model->invFreq.push_back(inv);
   }
 

@@ -423,6 +423,54 @@ TEST(ModelConfigTest, TransformersV5RopeParameters) {
       << message;
 }
 
+TEST(ModelConfigTest, LinearRopeScaling) {
+  // Long-context Llama 2 fine-tunes: {"type": "linear"} (older) or
+  // {"rope_type": "linear"}, in rope_scaling or v5's rope_parameters.
+  nlohmann::json config = storiesHFConfig();
+  TempDir dir;
+  for (const char *typeKey : {"type", "rope_type"}) {
+    config["rope_scaling"] = {{typeKey, "linear"}, {"factor", 4.0}};
+    ModelConfig c = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+    ASSERT_TRUE(c.ropeLinearFactor.has_value()) << typeKey;
+    EXPECT_FLOAT_EQ(*c.ropeLinearFactor, 4.0f);
+    EXPECT_FALSE(c.ropeScaling.has_value());
+  }
+  config.erase("rope_scaling");
+  config.erase("rope_theta");
+  config["rope_parameters"] = {{"rope_type", "linear"}, {"rope_theta", 1e6}, {"factor", 2.0}};
+  ModelConfig v5 = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+  EXPECT_FLOAT_EQ(v5.ropeTheta, 1e6f);
+  ASSERT_TRUE(v5.ropeLinearFactor.has_value());
+  EXPECT_FLOAT_EQ(*v5.ropeLinearFactor, 2.0f);
+
+  // What a linear scaling cannot be: without a factor, or a factor of 0.
+  config.erase("rope_parameters");
+  struct Bad {
+    nlohmann::json scaling;
+    const char *message;
+  };
+  for (const Bad &bad :
+       {Bad{{{"type", "linear"}}, "rope_scaling is missing 'factor'"},
+        Bad{{{"type", "linear"}, {"factor", 0.0}}, "invalid linear rope_scaling factor 0"},
+        // NTK-aware "dynamic" scaling changes with the sequence's length.
+        Bad{{{"type", "dynamic"}, {"factor", 2.0}}, "unsupported rope_scaling type 'dynamic'"}}) {
+    config["rope_scaling"] = bad.scaling;
+    llvm::Expected<ModelConfig> parsed =
+        parseHFConfig(dir.write("config.json", config.dump()), "");
+    ASSERT_FALSE(static_cast<bool>(parsed)) << bad.scaling.dump();
+    std::string message = llvm::toString(parsed.takeError());
+    EXPECT_NE(message.find(bad.message), std::string::npos) << message;
+  }
+}
+
+TEST(ModelConfigTest, MaxPositionEmbeddingsDefaultsAsTransformersDoes) {
+  nlohmann::json config = storiesHFConfig();
+  config.erase("max_position_embeddings");
+  TempDir dir;
+  ModelConfig c = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+  EXPECT_EQ(c.maxSeqLen, 2048);  // LlamaConfig's default
+}
+
 TEST(ModelConfigTest, SwishIsSilu) {
   nlohmann::json config = storiesHFConfig();
   config["hidden_act"] = "swish";

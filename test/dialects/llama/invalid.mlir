@@ -294,6 +294,24 @@ func.func @rope_scaling_factor(%q: tensor<4x8x8xf32>, %pos: index) {
 
 // -----
 
+// A linear scaling factor must be positive too.
+func.func @rope_linear_factor(%q: tensor<4x8x8xf32>, %pos: index) {
+  // expected-error @+1 {{rope scaling factor must be positive}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<interleaved>, scaling = #llama.linear_rope_scaling<factor = -2.0>} : tensor<4x8x8xf32>
+  return
+}
+
+// -----
+
+// A scaling is one of the two scaling attributes.
+func.func @rope_scaling_kind(%q: tensor<4x8x8xf32>, %pos: index) {
+  // expected-error @+1 {{attribute 'scaling' failed to satisfy constraint}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<interleaved>, scaling = 4.0 : f32} : tensor<4x8x8xf32>
+  return
+}
+
+// -----
+
 // The original context length must be positive.
 func.func @rope_scaling_max_pos(%q: tensor<4x8x8xf32>, %pos: index) {
   // expected-error @+1 {{rope scaling original_max_position must be positive}}
@@ -432,6 +450,12 @@ module attributes {llama.config = #llama.config<dim = 56, hidden_dim = 172, laye
 // Config eps and theta are positive.
 // expected-error @+1 {{norm_eps and rope_theta must be positive}}
 module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 0.0, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1]>} {}
+
+// -----
+
+// A config's rope_scaling is a RoPE scaling attribute.
+// expected-error @+1 {{rope_scaling must be #llama.llama3_rope_scaling or #llama.linear_rope_scaling}}
+module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, rope_scaling = 4.0 : f32, bos = 1, eos = [1]>} {}
 
 // -----
 

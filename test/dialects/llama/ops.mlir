@@ -98,6 +98,15 @@ func.func @rope(%q: tensor<4x8x8xf32>, %pos: index) -> (tensor<4x8x8xf32>, tenso
   return %0, %1 : tensor<4x8x8xf32>, tensor<4x8x8xf32>
 }
 
+// Linear (position-interpolation) scaling.
+// CHECK-LABEL: func.func @rope_linear
+// CHECK: llama.rope %{{.*}} at %{{.*}} {layout = #llama.rope_layout<half_split>, scaling = #llama.linear_rope_scaling<factor = 4.000000e+00>} : tensor<4x8x8xf32>
+func.func @rope_linear(%q: tensor<4x8x8xf32>, %pos: index) -> tensor<4x8x8xf32> {
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<half_split>,
+         scaling = #llama.linear_rope_scaling<factor = 4.0>} : tensor<4x8x8xf32>
+  return %0 : tensor<4x8x8xf32>
+}
+
 // Cache write and attention over the cache.
 // CHECK-LABEL: func.func @cache_and_attention
 // CHECK: llama.kv_write %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x4x8xf32> into tensor<5x512x4x8xf32>
@@ -142,4 +151,12 @@ func.func @elementwise(%a: tensor<4x172xf32>, %b: tensor<4x172xf32>) -> tensor<4
 module @configured attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4,
     head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-06, rope_theta = 1.0e+04,
     rope_layout = interleaved, bos = 1, eos = [1, 2]>} {
+}
+
+// A config with linear RoPE scaling round-trips it.
+// CHECK-LABEL: module @linear_scaled
+// CHECK-SAME: rope_layout = half_split, rope_scaling = #llama.linear_rope_scaling<factor = 4.000000e+00>, bos = 1
+module @linear_scaled attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4,
+    head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-06, rope_theta = 1.0e+04,
+    rope_layout = half_split, rope_scaling = #llama.linear_rope_scaling<factor = 4.0>, bos = 1, eos = [2]>} {
 }

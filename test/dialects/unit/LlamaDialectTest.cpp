@@ -73,7 +73,7 @@ TEST_F(LlamaDialectTest, ConfigAttrRoundTripsThroughText) {
                                 int64_t{8}, int64_t{4}, int64_t{8}, int64_t{512},
                                 int64_t{512},
                                 APFloat(1e-5), APFloat(1e4),
-                                RopeLayout::HalfSplit, RopeScalingAttr(), int64_t{1}, eos);
+                                RopeLayout::HalfSplit, Attribute(), int64_t{1}, eos);
   std::string text;
   llvm::raw_string_ostream os(text);
   Attribute(config).print(os);
@@ -99,7 +99,7 @@ TEST_F(LlamaDialectTest, ConfigAttrRejectsUngroupedHeads) {
   auto config = ConfigAttr::getChecked(
       emitError, &context, int64_t{64}, int64_t{172}, int64_t{5}, int64_t{8},
       int64_t{3}, int64_t{8}, int64_t{512}, int64_t{512}, APFloat(1e-5),
-      APFloat(1e4), RopeLayout::Interleaved, RopeScalingAttr(), int64_t{1},
+      APFloat(1e4), RopeLayout::Interleaved, Attribute(), int64_t{1},
       b.getDenseI64ArrayAttr({1}));
   EXPECT_FALSE(config);
   EXPECT_EQ(message, "heads (8) must be a multiple of kv_heads (3)");
