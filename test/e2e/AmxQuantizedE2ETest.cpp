@@ -25,6 +25,7 @@
 #include "test/e2e/E2EArtifacts.h"
 #include "test/e2e/PerplexityOracle.h"
 #include "test/e2e/QuantizedOracle.h"
+#include "test/unit/Differences.h"
 #include "test/unit/TestData.h"
 
 #include <gtest/gtest.h>
@@ -34,6 +35,7 @@
 
 using namespace llamac;
 namespace data = llamac::testing;
+using llamac::testing::maxAbsDiff;
 
 namespace {
 
@@ -50,13 +52,6 @@ constexpr float kTokenFlipBound = 0.5f;
 /// No prompt flips this early (the first flip of any case above is at row
 /// 4): these rows hold every kernel to f32 rounding.
 constexpr int kRowsBeforeAnyFlip = 4;
-
-float maxAbsDiff(const std::vector<float> &a, const float *b) {
-  float worst = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
-}
 
 /// An artifact of stories260K-bin-<name>.llamac (test/e2e/CMakeLists.txt)
 /// and its weights.

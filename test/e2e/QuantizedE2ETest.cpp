@@ -22,6 +22,7 @@
 #include "test/e2e/E2EArtifacts.h"
 #include "test/e2e/PerplexityOracle.h"
 #include "test/e2e/QuantizedOracle.h"
+#include "test/unit/Differences.h"
 #include "test/unit/TestData.h"
 
 #include <gtest/gtest.h>
@@ -31,6 +32,7 @@
 
 using namespace llamac;
 namespace data = llamac::testing;
+using llamac::testing::maxAbsDiff;
 
 namespace {
 
@@ -48,13 +50,6 @@ struct Case {
 constexpr float kIntDotFlipBound = 0.3f;
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
-
-float maxAbsDiff(const std::vector<float> &a, const float *b) {
-  float worst = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
-}
 
 eval::EvalOptions firstHundredStories() {
   eval::EvalOptions options;

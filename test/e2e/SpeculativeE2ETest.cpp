@@ -17,6 +17,7 @@
 #include "runtime/artifact/Artifact.h"
 #include "runtime/generate/Sampler.h"
 #include "test/unit/ChiSquare.h"
+#include "test/unit/Differences.h"
 #include "test/unit/TestData.h"
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +33,7 @@ namespace llamac {
 namespace {
 
 using llamac::testing::GreedyCase;
+using llamac::testing::maxAbsDiff;
 
 std::string artifactPath(const std::string &name) {
   return std::string(LLAMAC_E2E_DIR) + "/" + name + ".llamac";
@@ -56,14 +58,6 @@ std::unique_ptr<Session> newSession(const std::shared_ptr<const Model> &model,
   auto session = Session::create(model, options);
   EXPECT_TRUE(session.ok()) << session.status();
   return session.ok() ? std::move(*session) : nullptr;
-}
-
-float maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {
-  EXPECT_EQ(a.size(), b.size());
-  float worst = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-    worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
 }
 
 /// A draft source: "prompt-lookup", or the name of a draft artifact.

@@ -13,6 +13,7 @@
 #include "runtime/hal/drivers/cpu/Amx.h"
 #include "test/e2e/E2EArtifacts.h"
 #include "test/reference/ReferenceModel.h"
+#include "test/unit/Differences.h"
 #include "test/unit/TestData.h"
 
 #include <gtest/gtest.h>
@@ -24,6 +25,7 @@
 using namespace llamac;
 namespace data = llamac::testing;
 using llamac::testing::GreedyCase;
+using llamac::testing::maxAbsDiff;
 
 namespace {
 
@@ -55,13 +57,6 @@ absl::StatusOr<std::vector<float>> fromStart(Session &session,
   if (absl::Status s = session.truncate(0); !s.ok())
     return s;
   return session.append(tokens);
-}
-
-float maxAbsDiff(const std::vector<float> &a, const float *b, size_t n) {
-  float worst = 0;
-  for (size_t i = 0; i < n; ++i)
-    worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
 }
 
 class StoriesE2E : public ::testing::TestWithParam<std::string> {};

@@ -12,6 +12,7 @@
 
 #include "runtime/api/Session.h"
 #include "test/e2e/TensorParallelRun.h"
+#include "test/unit/Differences.h"
 #include "test/unit/TestData.h"
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,7 @@
 
 using namespace llamac;
 namespace data = llamac::testing;
+using llamac::testing::maxAbsDiff;
 
 namespace {
 
@@ -72,8 +74,7 @@ TEST_P(TensorParallelE2E, GreedyTokensAndLogitsMatchTheSingleProcessModel) {
       auto row = (*session)->append({static_cast<int32_t>(token)});
       ASSERT_TRUE(row.ok()) << row.status();
       ASSERT_LE(at + row->size(), tpCount);
-      for (size_t v = 0; v < row->size(); ++v)
-        largest = std::max(largest, std::fabs((*row)[v] - tpLogits[at + v]));
+      largest = std::max(largest, maxAbsDiff(*row, &tpLogits[at]));
       at += row->size();
     }
   }

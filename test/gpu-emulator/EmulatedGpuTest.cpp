@@ -21,6 +21,7 @@
 
 #include "test/runtime/LoadedModel.h"
 #include "test/runtime/OpenSession.h"
+#include "test/unit/Differences.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
@@ -96,6 +97,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::llamac::test::LoadedModel;
 using ::llamac::test::loadModel;
+using ::llamac::testing::maxAbsDiff;
+using ::llamac::testing::maxRelativeDiff;
 
 /// A model ("stories260K", "stories110m_1layer"), a target ("nvvm",
 /// "rocdl") and a weight type ("f32", "bf16", or f32 weights quantized:
@@ -258,10 +261,7 @@ TEST_P(EmulatedGpuTest, DecodesLikeTheCpu) {
         (*reference)->append({tokens[pos]});
     ASSERT_TRUE(want.ok()) << want.status();
     // Decode keeps f32 activations on the GPU, bf16 weights included.
-    float worst = 0;
-    for (int64_t i = 0; i < vocab; ++i)
-      worst = std::max(worst, std::fabs((*got)[i] - (*want)[i]) /
-                                  std::max(1.0f, std::fabs((*want)[i])));
+    float worst = maxRelativeDiff(*got, want->data(), vocab);
     EXPECT_LT(worst, 2e-3f) << "at position " << pos;
     worstOverall = std::max(worstOverall, worst);
   }
@@ -300,16 +300,12 @@ TEST_P(EmulatedGpuTest, PrefillsAChunkLikeTheCpu) {
     const float *row = &rows[t * vocab];
     float worst = 0;
     if (bf16) {
-      float scale = 0, error = 0;
-      for (int64_t i = 0; i < vocab; ++i) {
-        scale = std::max(scale, std::fabs((*want)[i]));
-        error = std::max(error, std::fabs(row[i] - (*want)[i]));
-      }
-      worst = error / std::max(1.0f, scale);
-    } else {
+      float scale = 0;
       for (int64_t i = 0; i < vocab; ++i)
-        worst = std::max(worst, std::fabs(row[i] - (*want)[i]) /
-                                    std::max(1.0f, std::fabs((*want)[i])));
+        scale = std::max(scale, std::fabs((*want)[i]));
+      worst = maxAbsDiff(*want, row, vocab) / std::max(1.0f, scale);
+    } else {
+      worst = maxRelativeDiff(row, want->data(), vocab);
     }
     EXPECT_LT(worst, tolerance) << "row " << t;
     worstOverall = std::max(worstOverall, worst);

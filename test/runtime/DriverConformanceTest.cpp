@@ -21,6 +21,7 @@
 
 #include "test/runtime/LoadedModel.h"
 #include "test/runtime/OpenSession.h"
+#include "test/unit/Differences.h"
 #include "test/unit/TestData.h"
 
 #include <gmock/gmock.h>
@@ -40,6 +41,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::llamac::test::LoadedModel;
 using ::llamac::test::loadModel;
+using ::llamac::testing::maxAbsDiff;
+using ::llamac::testing::maxRelativeDiff;
 
 absl::StatusOr<std::unique_ptr<Device>> openDevice(const std::string &name) {
   if (name == "cpu")
@@ -219,12 +222,6 @@ TEST_P(DriverConformanceTest, RunsACompiledModelLikeTheCpu) {
   // are not llama2.c's: only the cpu session checks those.
   std::vector<int32_t> tokens(run->tokenIds.begin(), run->tokenIds.begin() + kLlama2cPositions);
   tokens.insert(tokens.end(), {1, 50});
-  auto worstRelative = [vocab](const float *got, const float *want) {
-    float worst = 0;
-    for (int64_t i = 0; i < vocab; ++i)
-      worst = std::max(worst, std::fabs(got[i] - want[i]) / std::max(1.0f, std::fabs(want[i])));
-    return worst;
-  };
   for (size_t pos = 0; pos < tokens.size(); ++pos) {
     absl::StatusOr<const float *> got =
         (*decode)->run(absl::MakeConstSpan(&tokens[pos], 1), pos);
@@ -232,11 +229,11 @@ TEST_P(DriverConformanceTest, RunsACompiledModelLikeTheCpu) {
     absl::StatusOr<std::vector<float>> want =
         (*reference)->append({tokens[pos]});
     ASSERT_TRUE(want.ok()) << want.status();
-    EXPECT_LT(worstRelative(*got, want->data()), 2e-3f) << "at position " << pos;
+    EXPECT_LT(maxRelativeDiff(*got, want->data(), vocab), 2e-3f) << "at position " << pos;
     // The cpu's f32 kernels within 1e-4 of llama2.c (StoriesE2E's bound,
     // relative here above 1), a GPU's within the bound above.
     if (pos < kLlama2cPositions) {
-      EXPECT_LT(worstRelative(*got, llama2c->data.data() + pos * vocab),
+      EXPECT_LT(maxRelativeDiff(*got, llama2c->data.data() + pos * vocab, vocab),
                 GetParam() == "cpu" ? 1e-4f : 2e-3f)
           << "against llama2.c at position " << pos;
     }
@@ -337,11 +334,10 @@ TEST_P(DriverConformanceTest, RunsABf16PrefillChunkLikeTheCpu) {
     absl::StatusOr<std::vector<float>> want =
         (*reference)->append({ids[t]});
     ASSERT_TRUE(want.ok()) << want.status();
-    float scale = 0, error = 0;
-    for (int64_t i = 0; i < vocab; ++i) {
+    float scale = 0;
+    for (int64_t i = 0; i < vocab; ++i)
       scale = std::max(scale, std::fabs((*want)[i]));
-      error = std::max(error, std::fabs(rows[t * vocab + i] - (*want)[i]));
-    }
+    float error = maxAbsDiff(*want, &rows[t * vocab], vocab);
     worst = std::max(worst, error / std::max(1.0f, scale));
   }
   // Rounding the activations to bf16 (8 significant bits) moves each logit by

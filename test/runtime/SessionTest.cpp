@@ -15,6 +15,7 @@
 #include "test/runtime/FakeModel.h"
 #include "test/runtime/OpenSession.h"
 #include "test/runtime/TestArtifact.h"
+#include "test/unit/Differences.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -28,6 +29,7 @@ namespace {
 using test::FakeModelSpec;
 using test::kVocab;
 using test::TempFile;
+using llamac::testing::maxAbsDiff;
 using ::testing::HasSubstr;
 
 std::shared_ptr<const Model> loadOrFail(const std::string &path,
@@ -81,14 +83,6 @@ std::vector<int64_t> argmaxRows(const std::vector<float> &logits,
         std::max_element(logits.begin() + r, logits.begin() + r + vocab) -
         (logits.begin() + r));
   return peaks;
-}
-
-float maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {
-  EXPECT_EQ(a.size(), b.size());
-  float worst = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-    worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
 }
 
 /// 1, then `n - 1` ids in [3, 500).

@@ -8,6 +8,7 @@
 
 #include "test/reference/ReferenceModel.h"
 #include "compiler/import/Checkpoint.h"
+#include "test/unit/Differences.h"
 #include "test/unit/TestData.h"
 
 #include <gtest/gtest.h>
@@ -43,14 +44,6 @@ std::unique_ptr<ReferenceModel> loadModel(Format format) {
     return nullptr;
   }
   return std::move(*model);
-}
-
-float maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {
-  EXPECT_EQ(a.size(), b.size());
-  float worst = 0.0f;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-    worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
 }
 
 class ReferenceModelTest : public ::testing::TestWithParam<Format> {
