@@ -22,11 +22,42 @@ loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
     return llvm::createStringError(tokenizerPath + ": " +
                                    std::string(tokenizer.status().message()));
   int pieces = (*tokenizer)->vocabSize();
-  if (pieces != config.vocab)
+  // Fewer pieces than vocab_size is a padded vocabulary (dropUnnamedIds).
+  if (pieces > config.vocab)
     return llvm::createStringError(llvm::formatv(
         "tokenizer {0} has {1} pieces but the model's vocab_size is {2}",
         tokenizerPath, pieces, config.vocab));
   return std::move(*tokenizer);
+}
+
+/// A vocabulary padded beyond the tokenizer (vocab_size rounded up for the
+/// matrix units, or a [PAD] id only added_tokens.json names): ids from
+/// `pieces` on have no text, so a generated one could not be shown. Their
+/// rows of the embedding and the output projection are dropped and the
+/// model's vocabulary becomes the tokenizer's; no prompt can hold them.
+static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, int64_t pieces) {
+  ModelConfig &config = checkpoint.config;
+  auto named = [&](int64_t id, const char *what) -> llvm::Error {
+    if (id < pieces)
+      return llvm::Error::success();
+    return llvm::createStringError(llvm::formatv(
+        "{0} token id {1} has no piece in the tokenizer {2} ({3} pieces, vocab_size {4})",
+        what, id, checkpoint.tokenizerPath, pieces, config.vocab));
+  };
+  if (llvm::Error err = named(config.bos, "bos"))
+    return err;
+  for (int64_t id : config.eos)
+    if (llvm::Error err = named(id, "eos"))
+      return err;
+  for (const char *name : {weight_names::kTokEmbeddings, weight_names::kOutput})
+    if (llvm::Error err = checkpoint.weights.keepLeadingRows(name, pieces))
+      return err;
+  checkpoint.warnings.push_back(llvm::formatv(
+      "vocab_size is {0} but the tokenizer {1} has {2} pieces: ids {2}..{3} have no text, "
+      "so their embedding and output rows are dropped and they are never generated",
+      config.vocab, checkpoint.tokenizerPath, pieces, config.vocab - 1));
+  config.vocab = pieces;
+  return llvm::Error::success();
 }
 
 llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
@@ -48,6 +79,9 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
                                  (*tokenizer)->getBuffer(), checkpoint->config);
   if (!loaded)
     return loaded.takeError();
+  if ((*loaded)->vocabSize() < checkpoint->config.vocab)
+    if (llvm::Error err = dropUnnamedIds(*checkpoint, (*loaded)->vocabSize()))
+      return std::move(err);
   checkpoint->tokenizerBytes = (*loaded)->serialized();
   checkpoint->tokenizerKind = std::string((*loaded)->kind());
   llvm::Expected<std::string> chat =

@@ -58,8 +58,9 @@ importCheckpoint(llvm::StringRef path, llvm::StringRef tokenizerOverride = "",
                  llvm::StringRef chatTemplateOverride = "");
 
 /// Loads the tokenizer file's `bytes` (read from `tokenizerPath`), its kind
-/// told by its content (Tokenizer::loadFromSerialized), and checks its
-/// vocabulary size against `config.vocab`.
+/// told by its content (Tokenizer::loadFromSerialized), and refuses it when
+/// it has more pieces than `config.vocab` (fewer is a padded vocabulary,
+/// which importCheckpoint trims to the tokenizer).
 llvm::Expected<std::unique_ptr<Tokenizer>>
 loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
                  const ModelConfig &config);

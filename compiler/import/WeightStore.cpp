@@ -103,6 +103,31 @@ llvm::Error WeightStore::add(WeightEntry entry) {
   return llvm::Error::success();
 }
 
+llvm::Error WeightStore::keepLeadingRows(StringRef name, int64_t rows) {
+  auto it = entryIndex.find(name);
+  if (it == entryIndex.end())
+    return llvm::createStringError("no weight '" + name + "' to shorten");
+  WeightEntry &entry = entryList[it->second];
+  if (entry.shape.empty() || rows <= 0 || rows > entry.shape[0])
+    return llvm::createStringError(llvm::formatv(
+        "weight '{0}' of shape {1} has no {2} leading rows", entry.name,
+        formatShape(entry.shape), rows));
+  // Row-major: the first rows are the first elements of the parts in order.
+  int64_t keep = entry.elementCount() / entry.shape[0] * rows;
+  std::vector<WeightPart> kept;
+  for (WeightPart &part : entry.parts) {
+    if (keep == 0)
+      break;
+    int64_t take = std::min(keep, part.elementCount());
+    part.bytes = part.bytes.take_front(static_cast<size_t>(take) * dtypeSize(part.dtype));
+    keep -= take;
+    kept.push_back(std::move(part));
+  }
+  entry.parts = std::move(kept);
+  entry.shape[0] = rows;
+  return llvm::Error::success();
+}
+
 const WeightEntry *WeightStore::lookup(StringRef name) const {
   auto it = entryIndex.find(name);
   return it == entryIndex.end() ? nullptr : &entryList[it->second];

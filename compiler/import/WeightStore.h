@@ -122,6 +122,11 @@ public:
   /// The entry called `name`, or nullptr.
   const WeightEntry *lookup(llvm::StringRef name) const;
 
+  /// Keeps only the first `rows` rows (along shape[0]) of tensor `name`,
+  /// dropping the tail of its parts; an error if there is no such tensor or
+  /// it has fewer rows.
+  llvm::Error keepLeadingRows(llvm::StringRef name, int64_t rows);
+
   /// Entries in insertion order (the canonical order for importers).
   llvm::ArrayRef<WeightEntry> entries() const { return entryList; }
   /// The distinct dtypes the tensors are stored in, in order of first use.

@@ -471,6 +471,39 @@ TEST(ModelConfigTest, MaxPositionEmbeddingsDefaultsAsTransformersDoes) {
   EXPECT_EQ(c.maxSeqLen, 2048);  // LlamaConfig's default
 }
 
+TEST(WeightStoreTest, KeepLeadingRowsCutsAcrossParts) {
+  // A [5, 3] tensor stored as parts of 2, 2 and 1 rows; element (r, c) is
+  // r * 10 + c.
+  auto values = std::make_shared<std::vector<float>>();
+  for (int r = 0; r < 5; ++r)
+    for (int c = 0; c < 3; ++c)
+      values->push_back(static_cast<float>(r * 10 + c));
+  const uint8_t *bytes = reinterpret_cast<const uint8_t *>(values->data());
+  WeightEntry entry;
+  entry.name = names::kTokEmbeddings;
+  entry.shape = {5, 3};
+  for (auto [firstRow, rows] : {std::pair{0, 2}, {2, 2}, {4, 1}})
+    entry.parts.push_back({DType::F32,
+                           llvm::ArrayRef<uint8_t>(bytes + firstRow * 12, rows * 12),
+                           "part " + std::to_string(firstRow)});
+  WeightStore store;
+  store.retain(values);
+  ASSERT_FALSE(static_cast<bool>(store.add(std::move(entry))));
+
+  ASSERT_FALSE(static_cast<bool>(store.keepLeadingRows(names::kTokEmbeddings, 3)));
+  const WeightEntry *kept = store.lookup(names::kTokEmbeddings);
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->shape, (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(kept->parts.size(), 2u); // the third part holds only row 4
+  std::vector<float> read = take(store.readF32(names::kTokEmbeddings));
+  EXPECT_EQ(read, std::vector<float>(values->begin(), values->begin() + 9));
+
+  // More rows than it has, none, or a tensor that is not there.
+  for (auto [name, rows] : {std::pair{names::kTokEmbeddings, int64_t{4}},
+                            {names::kTokEmbeddings, int64_t{0}}, {names::kOutput, int64_t{1}}})
+    EXPECT_TRUE(llvm::errorToBool(store.keepLeadingRows(name, rows))) << name << " " << rows;
+}
+
 TEST(ModelConfigTest, SwishIsSilu) {
   nlohmann::json config = storiesHFConfig();
   config["hidden_act"] = "swish";

@@ -13,6 +13,9 @@ formats directly (the safetensors header, the llama2.c header):
   edit-checkpoint.py retype FILE.safetensors TENSOR DTYPE
       store TENSOR as DTYPE (F32, F16 or BF16; bf16 truncates), rewriting
       the file's header and data offsets
+  edit-checkpoint.py pad-rows FILE.safetensors TENSOR COUNT ROW SCALE
+      append COUNT rows to the 2-D TENSOR, each row ROW times SCALE (a
+      vocabulary padded beyond the tokenizer, with rows that would win)
   edit-checkpoint.py config FILE.json KEY VALUE
       set KEY of a JSON object file to VALUE, parsed as JSON (1e300 stays a
       float, 9223372036854775807 an integer)
@@ -43,7 +46,9 @@ def decode(raw, dtype):
     raise SystemExit("unsupported dtype " + dtype)
 
 
-def retype(path, tensor, dtype):
+def rewrite(path, tensor, change):
+    """Rewrites the safetensors file at `path` with `change(entry, raw)`
+    (returning the new bytes, after updating the entry) applied to TENSOR."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
@@ -56,8 +61,7 @@ def retype(path, tensor, dtype):
         begin, end = entry["data_offsets"]
         raw = data[begin:end]
         if name == tensor:
-            raw = b"".join(encode(v, dtype) for v in decode(raw, entry["dtype"]))
-            entry["dtype"] = dtype
+            raw = change(entry, raw)
         entry["data_offsets"] = [len(out), len(out) + len(raw)]
         out += raw
     encoded = json.dumps(header).encode()
@@ -65,6 +69,25 @@ def retype(path, tensor, dtype):
         f.write(struct.pack("<Q", len(encoded)))
         f.write(encoded)
         f.write(out)
+
+
+def retype(path, tensor, dtype):
+    def change(entry, raw):
+        values = decode(raw, entry["dtype"])
+        entry["dtype"] = dtype
+        return b"".join(encode(v, dtype) for v in values)
+    rewrite(path, tensor, change)
+
+
+def pad_rows(path, tensor, count, row, scale):
+    def change(entry, raw):
+        rows, cols = entry["shape"]
+        size = len(raw) // (rows * cols)
+        source = decode(raw[row * cols * size:(row + 1) * cols * size], entry["dtype"])
+        padding = b"".join(encode(v * scale, entry["dtype"]) for v in source)
+        entry["shape"] = [rows + count, cols]
+        return raw + padding * count
+    rewrite(path, tensor, change)
 
 
 def main(args):
@@ -90,6 +113,8 @@ def main(args):
             f.write(struct.pack("<Q", n + delta))
     elif command == "retype":
         retype(args[1], args[2], args[3])
+    elif command == "pad-rows":
+        pad_rows(args[1], args[2], int(args[3]), int(args[4]), float(args[5]))
     elif command == "config":
         path, key, value = args[1], args[2], args[3]
         with open(path) as f:
