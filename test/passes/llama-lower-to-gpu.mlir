@@ -91,6 +91,15 @@
 // NVVM: math.cos
 // NVVM: math.sin
 
+// Linear scaling divides the inverse frequency by the factor before the angle.
+// NVVM: gpu.func @k_rope_linear
+// NVVM: %[[POW:.*]] = math.powf
+// NVVM: %[[INV:.*]] = arith.divf %{{.*}}, %[[POW]] : f32
+// NVVM: %[[FACTOR:.*]] = arith.constant 4.000000e+00 : f32
+// NVVM: %[[FREQ:.*]] = arith.divf %[[INV]], %[[FACTOR]] : f32
+// NVVM: arith.mulf %{{.*}}, %[[FREQ]] : f32
+// NVVM: math.cos
+
 // layer stays a value.
 // NVVM: gpu.func @k_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x256x2x64xf32>, %{{.*}}: index, %{{.*}}: memref<1xi64>)
 // NVVM-SAME: llamac.grid = array<i64: 1, 2, 1>

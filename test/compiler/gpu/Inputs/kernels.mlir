@@ -55,6 +55,17 @@ func.func private @k_rope(%x: tensor<1x8x64xf32>, %out: tensor<1x8x64xf32> {buff
 
 // -----
 
+// Linear RoPE scaling: every inverse frequency divided by the factor.
+func.func private @k_rope_linear(%x: tensor<1x8x64xf32>, %out: tensor<1x8x64xf32> {bufferization.writable = true},
+                                 %pos: index) -> tensor<1x8x64xf32> {
+  %0 = llama.rope %x at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<half_split>,
+      scaling = #llama.linear_rope_scaling<factor = 4.0>} : tensor<1x8x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
+}
+
+// -----
+
 func.func private @k_kv_write(%v: tensor<1x2x64xf32>, %cache: tensor<3x256x2x64xf32> {bufferization.writable = true},
                               %layer: index, %pos: index) -> tensor<3x256x2x64xf32> {
   %0 = llama.kv_write %v into %cache[%layer, %pos] : tensor<1x2x64xf32> into tensor<3x256x2x64xf32>
