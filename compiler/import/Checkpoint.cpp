@@ -4,12 +4,16 @@
 
 #include "compiler/import/ChatTemplateChoice.h"
 #include "compiler/import/HFCheckpoint.h"
+#include "compiler/import/JsonFile.h"
 #include "compiler/import/Llama2cCheckpoint.h"
 #include "compiler/support/InputFile.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+#include <algorithm>
 
 namespace llamac {
 
@@ -30,12 +34,46 @@ loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
   return std::move(*tokenizer);
 }
 
+/// What the checkpoint directory's added_tokens.json (transformers' tokens
+/// added to a sentencepiece tokenizer) calls the ids in [first, end):
+/// " (added_tokens.json: 32000 '[PAD]')", or "" when it names none or cannot
+/// be read. Only for the warning: the tokens themselves are not read.
+static std::string addedTokenNames(llvm::StringRef checkpointPath, int64_t first, int64_t end) {
+  if (!llvm::sys::fs::is_directory(checkpointPath))
+    return "";
+  llvm::SmallString<256> path(checkpointPath);
+  llvm::sys::path::append(path, "added_tokens.json");
+  if (!llvm::sys::fs::exists(path))
+    return "";
+  llvm::Expected<nlohmann::json> added = readJsonFile(path);
+  if (!added) {
+    llvm::consumeError(added.takeError());
+    return "";
+  }
+  if (!added->is_object())
+    return "";
+  std::vector<std::pair<int64_t, std::string>> named;
+  for (const auto &[content, id] : added->items())
+    if (id.is_number_integer() && id.get<int64_t>() >= first && id.get<int64_t>() < end)
+      named.emplace_back(id.get<int64_t>(), content);
+  if (named.empty())
+    return "";
+  std::sort(named.begin(), named.end());
+  std::string names;
+  for (size_t i = 0; i < named.size() && i < 4; ++i)
+    names += llvm::formatv("{0}{1} '{2}'", i ? ", " : "", named[i].first, named[i].second).str();
+  if (named.size() > 4)
+    names += llvm::formatv(" and {0} more", named.size() - 4).str();
+  return " (added_tokens.json: " + names + ")";
+}
+
 /// A vocabulary padded beyond the tokenizer (vocab_size rounded up for the
 /// matrix units, or a [PAD] id only added_tokens.json names): ids from
 /// `pieces` on have no text, so a generated one could not be shown. Their
 /// rows of the embedding and the output projection are dropped and the
 /// model's vocabulary becomes the tokenizer's; no prompt can hold them.
-static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, int64_t pieces) {
+static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, llvm::StringRef path,
+                                  int64_t pieces) {
   ModelConfig &config = checkpoint.config;
   auto named = [&](int64_t id, const char *what) -> llvm::Error {
     if (id < pieces)
@@ -53,9 +91,10 @@ static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, int64_t pieces) {
     if (llvm::Error err = checkpoint.weights.keepLeadingRows(name, pieces))
       return err;
   checkpoint.warnings.push_back(llvm::formatv(
-      "vocab_size is {0} but the tokenizer {1} has {2} pieces: ids {2}..{3} have no text, "
+      "vocab_size is {0} but the tokenizer {1} has {2} pieces: ids {2}..{3} have no text{4}, "
       "so their embedding and output rows are dropped and they are never generated",
-      config.vocab, checkpoint.tokenizerPath, pieces, config.vocab - 1));
+      config.vocab, checkpoint.tokenizerPath, pieces, config.vocab - 1,
+      addedTokenNames(path, pieces, config.vocab)));
   config.vocab = pieces;
   return llvm::Error::success();
 }
@@ -80,7 +119,7 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
   if (!loaded)
     return loaded.takeError();
   if ((*loaded)->vocabSize() < checkpoint->config.vocab)
-    if (llvm::Error err = dropUnnamedIds(*checkpoint, (*loaded)->vocabSize()))
+    if (llvm::Error err = dropUnnamedIds(*checkpoint, path, (*loaded)->vocabSize()))
       return std::move(err);
   checkpoint->tokenizerBytes = (*loaded)->serialized();
   checkpoint->tokenizerKind = std::string((*loaded)->kind());
