@@ -25,12 +25,21 @@ loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
   if (!tokenizer.ok())
     return llvm::createStringError(tokenizerPath + ": " +
                                    std::string(tokenizer.status().message()));
-  int pieces = (*tokenizer)->vocabSize();
-  // Fewer pieces than vocab_size is a padded vocabulary (dropUnnamedIds).
+  int64_t pieces = (*tokenizer)->vocabSize();
   if (pieces > config.vocab)
     return llvm::createStringError(llvm::formatv(
         "tokenizer {0} has {1} pieces but the model's vocab_size is {2}",
         tokenizerPath, pieces, config.vocab));
+  // A few ids more than pieces is a padded vocabulary (dropUnnamedIds);
+  // many more is another model's tokenizer, whose ids would mean other text.
+  int64_t padding = config.vocab - pieces;
+  int64_t mostPadding = std::max<int64_t>(64, config.vocab / 64);
+  if (padding > mostPadding)
+    return llvm::createStringError(llvm::formatv(
+        "tokenizer {0} has {1} pieces but the model's vocab_size is {2}: {3} ids without a "
+        "piece is more than a padded vocabulary has (at most {4}); is it this model's "
+        "tokenizer?",
+        tokenizerPath, pieces, config.vocab, padding, mostPadding));
   return std::move(*tokenizer);
 }
 

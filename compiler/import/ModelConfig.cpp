@@ -184,6 +184,11 @@ static llvm::Error parseRopeScaling(const json &scaling, StringRef label, String
       return factor.takeError();
     if (!*factor)
       return configError(path, llvm::formatv("{0} is missing 'factor'", label));
+    // Checked before rounding to f32, so that the message shows the value given.
+    if (!(**factor > 0.0 && **factor <= limits::kMaxRopeScalingFactor))
+      return configError(path, "invalid linear " + label.str() + " factor " +
+                                   json(**factor).dump() +
+                                   ": need a positive value up to 1e6");
     config.ropeLinearFactor = static_cast<float>(**factor);
     return llvm::Error::success();
   }

@@ -458,8 +458,10 @@ TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
   std::string dir = std::string(LLAMAC_E2E_DIR) + "/stories260K-" + GetParam();
   auto checkpoint = importCheckpoint(dir);
   ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
-  ASSERT_TRUE(checkpoint->config.ropeScaling.has_value() ||
-              checkpoint->config.ropeLinearFactor.has_value());
+  // Read as the scaling it is, not the other one.
+  const bool linear = GetParam() == "linear-rope";
+  ASSERT_EQ(checkpoint->config.ropeLinearFactor.has_value(), linear);
+  ASSERT_EQ(checkpoint->config.ropeScaling.has_value(), !linear);
   auto reference = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
   ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
   auto session = openSession(dir + ".llamac");

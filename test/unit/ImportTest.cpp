@@ -452,6 +452,8 @@ TEST(ModelConfigTest, LinearRopeScaling) {
   for (const Bad &bad :
        {Bad{{{"type", "linear"}}, "rope_scaling is missing 'factor'"},
         Bad{{{"type", "linear"}, {"factor", 0.0}}, "invalid linear rope_scaling factor 0"},
+        // Shown as given, not as the f32 infinity it would round to.
+        Bad{{{"type", "linear"}, {"factor", 1e300}}, "invalid linear rope_scaling factor 1e+300"},
         // NTK-aware "dynamic" scaling changes with the sequence's length.
         Bad{{{"type", "dynamic"}, {"factor", 2.0}}, "unsupported rope_scaling type 'dynamic'"}}) {
     config["rope_scaling"] = bad.scaling;

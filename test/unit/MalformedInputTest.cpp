@@ -7,6 +7,7 @@
 
 #include "compiler/import/Checkpoint.h"
 #include "compiler/import/Safetensors.h"
+#include "runtime/tokenizer/Tokenizer.h"
 #include "test/unit/HFFixture.h"
 #include "test/unit/SafetensorsBuilder.h"
 #include "test/unit/TestData.h"
@@ -348,6 +349,25 @@ TEST(MalformedCheckpointTest, TokenizerVocabularyMismatch) {
       errorOf(importCheckpoint(stories260KHFDir(), llama2Tokenizer()));
   EXPECT_EQ(message, "tokenizer " + llama2Tokenizer() +
                          " has 32000 pieces but the model's vocab_size is 512");
+}
+
+TEST(MalformedCheckpointTest, TokenizerFarShortOfTheVocabulary) {
+  // A padded vocabulary is a few ids past the tokenizer; far more is another
+  // model's tokenizer, refused rather than trimmed to.
+  std::optional<std::string> bytes = readFile(stories260KTokenizer());
+  ASSERT_TRUE(bytes);
+  ModelConfig config;
+  for (auto [vocab, accepted] : {std::pair{int64_t{512}, true}, {int64_t{512 + 64}, true},
+                                 {int64_t{512 + 65}, false}, {int64_t{32000}, false}}) {
+    config.vocab = vocab;
+    auto tokenizer = loadTokenizerFor(stories260KTokenizer(), *bytes, config);
+    EXPECT_EQ(static_cast<bool>(tokenizer), accepted) << "vocab_size " << vocab;
+    if (!tokenizer)
+      EXPECT_THAT(llvm::toString(tokenizer.takeError()),
+                  HasSubstr("has 512 pieces but the model's vocab_size is " +
+                            std::to_string(vocab) + ": " + std::to_string(vocab - 512) +
+                            " ids without a piece is more than a padded vocabulary has"));
+  }
 }
 
 TEST(MalformedCheckpointTest, ShardIndexProblems) {
