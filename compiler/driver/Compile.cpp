@@ -27,6 +27,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
@@ -111,6 +112,18 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
   os << llvm::formatv("parameters: {0} ({1} bytes as {2}); checkpoint dtype {3}\n", params,
                       params * static_cast<int64_t>(dtypeSize(dtype)), dtypeName(dtype),
                       sourceTypes.empty() ? "?" : sourceTypes);
+  // What RoPE was read as: a scaling the config spells oddly would show here.
+  auto number = [](double value) { return llvm::formatv("{0}", llvm::format("%g", value)).str(); };
+  std::string scaling = "no scaling";
+  if (c.ropeLinearFactor)
+    scaling = "linear scaling, factor " + number(*c.ropeLinearFactor);
+  else if (c.ropeScaling)
+    scaling = "llama3 scaling, factor " + number(c.ropeScaling->factor) + ", low_freq_factor " +
+              number(c.ropeScaling->lowFreqFactor) + ", high_freq_factor " +
+              number(c.ropeScaling->highFreqFactor) + ", original_max_position_embeddings " +
+              std::to_string(c.ropeScaling->originalMaxPositionEmbeddings);
+  os << "rope: theta " << number(c.ropeTheta) << ", " << ropeLayoutName(c.ropeLayout)
+     << " pairs, " << scaling << "\n";
 }
 
 /// `--tp N` splits whole query heads, kv heads (or groups of ranks sharing
