@@ -74,6 +74,28 @@ std::unique_ptr<SpeculativeDecoder> speculate(Session &target, const std::string
   return decoder.ok() ? std::move(*decoder) : nullptr;
 }
 
+/// A target model, a session of it and a speculative decoder over that
+/// session (declared in that order, so the decoder goes first).
+struct Speculating {
+  std::shared_ptr<const Model> model;
+  std::unique_ptr<Session> target;
+  std::unique_ptr<SpeculativeDecoder> decoder;
+  explicit operator bool() const { return model && target && decoder; }
+};
+
+/// The artifact `name` speculating with `source` (as speculate() takes it);
+/// each part null (and a failure) if it cannot be made.
+Speculating speculateOn(const std::string &name, const std::string &source,
+                        int64_t maxSeqLen = 0, int64_t k = 0) {
+  Speculating s;
+  s.model = loadModel(name);
+  if (s.model)
+    s.target = newSession(s.model, maxSeqLen);
+  if (s.target)
+    s.decoder = speculate(*s.target, source, k);
+  return s;
+}
+
 /// (checkpoint form's artifact, draft source)
 using GreedyVariant = std::tuple<std::string, std::string>;
 
@@ -84,13 +106,10 @@ TEST_P(SpeculativeGreedyE2E, EveryReferencePromptGivesPlainGreedysTokens) {
   std::string error;
   std::vector<GreedyCase> cases = testing::loadGreedyCases(error);
   ASSERT_FALSE(cases.empty()) << error;
-  auto model = loadModel(form);
-  ASSERT_TRUE(model);
-  auto target = newSession(model);
-  ASSERT_TRUE(target);
   // The draft is the artifact itself for a self-draft.
-  auto decoder = speculate(*target, source == "self" ? form : source);
-  ASSERT_TRUE(decoder);
+  Speculating speculating = speculateOn(form, source == "self" ? form : source);
+  ASSERT_TRUE(speculating);
+  auto &[model, target, decoder] = speculating;
   EXPECT_EQ(decoder->k(), 5);
   int64_t proposed = 0, accepted = 0, passes = 0, tokens = 0;
   for (const GreedyCase &c : cases) {
@@ -181,12 +200,9 @@ class SpeculativeNarrowE2E : public ::testing::TestWithParam<GreedyVariant> {};
 
 TEST_P(SpeculativeNarrowE2E, GreedyTokensAreThePlainOnes) {
   const auto &[form, source] = GetParam();
-  auto model = loadModel(form);
-  ASSERT_TRUE(model);
-  auto target = newSession(model);
-  ASSERT_TRUE(target);
-  auto decoder = speculate(*target, source == "self" ? form : source);
-  ASSERT_TRUE(decoder);
+  Speculating speculating = speculateOn(form, source == "self" ? form : source);
+  ASSERT_TRUE(speculating);
+  auto &[model, target, decoder] = speculating;
   for (const char *prompt : {"Once upon a time", "The little dog said", "Lily and Ben"}) {
     GenerateOptions options;
     options.maxNewTokens = 120;
@@ -240,12 +256,9 @@ TEST(SpeculativeE2E, FewerDraftsNearTheEndOfTheSessionAndEveryK) {
 TEST(SpeculativeE2E, PromptLookupSavesPassesOnRepetitiveText) {
   // A text asked to be repeated: the model copies it, and the copy is what
   // prompt lookup proposes.
-  auto model = loadModel("stories260K-bin");
-  ASSERT_TRUE(model);
-  auto target = newSession(model);
-  ASSERT_TRUE(target);
-  auto decoder = speculate(*target, "prompt-lookup");
-  ASSERT_TRUE(decoder);
+  Speculating speculating = speculateOn("stories260K-bin", "prompt-lookup");
+  ASSERT_TRUE(speculating);
+  auto &[model, target, decoder] = speculating;
   const std::string line = "Tom had a red ball. Tom had a red ball. Tom had a red ball.";
   GenerateOptions options;
   options.maxNewTokens = 60;
@@ -264,12 +277,9 @@ TEST(SpeculativeE2E, AStoppedRunLeavesTheSessionAsPlainGenerationDoes) {
   // A self-draft keeps every draft, so the stops below fall inside a
   // round's accepted drafts: the drafts past the stop must not stay in the
   // cache, or continuing the sequence reads tokens it never had.
-  auto model = loadModel("stories260K-bin");
-  ASSERT_TRUE(model);
-  auto target = newSession(model);
-  ASSERT_TRUE(target);
-  auto decoder = speculate(*target, "stories260K-bin");
-  ASSERT_TRUE(decoder);
+  Speculating speculating = speculateOn("stories260K-bin", "stories260K-bin");
+  ASSERT_TRUE(speculating);
+  auto &[model, target, decoder] = speculating;
   GenerateOptions untilTheEnd;
   untilTheEnd.maxNewTokens = 40;
   auto reference = target->generate("Once upon a time", untilTheEnd);
@@ -316,12 +326,9 @@ TEST(SpeculativeE2E, AStoppedRunLeavesTheSessionAsPlainGenerationDoes) {
 }
 
 TEST(SpeculativeE2E, ALookupReferenceOutsideTheVocabularyIsAnError) {
-  auto model = loadModel("stories260K-bin");
-  ASSERT_TRUE(model);
-  auto target = newSession(model);
-  ASSERT_TRUE(target);
-  auto decoder = speculate(*target, "prompt-lookup");
-  ASSERT_TRUE(decoder);
+  Speculating speculating = speculateOn("stories260K-bin", "prompt-lookup");
+  ASSERT_TRUE(speculating);
+  auto &[model, target, decoder] = speculating;
   const int64_t vocab = model->info().vocab;
   // A valid reference, the plain run's own tokens: its drafts are kept.
   GenerateOptions options;
@@ -373,14 +380,12 @@ class SpeculativeSamplingE2E : public ::testing::TestWithParam<SamplingVariant> 
 
 TEST_P(SpeculativeSamplingE2E, TokensFollowTheTargetsDistribution) {
   const SamplingVariant &v = GetParam();
-  auto model = loadModel("stories260K-bin");
-  ASSERT_TRUE(model);
   // 64 positions: the Llama-3-RoPE draft was compiled for 128.
-  auto target = newSession(model, 64);
+  Speculating speculating = speculateOn("stories260K-bin", v.draft, 64, 3);
+  ASSERT_TRUE(speculating);
+  auto &[model, target, decoder] = speculating;
   auto oracle = newSession(model, 64);
-  ASSERT_TRUE(target && oracle);
-  auto decoder = speculate(*target, v.draft, 3);
-  ASSERT_TRUE(decoder);
+  ASSERT_TRUE(oracle);
   GenerateOptions options;
   options.maxNewTokens = 3;
   options.temperature = v.temperature;
