@@ -124,6 +124,11 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
               std::to_string(c.ropeScaling->originalMaxPositionEmbeddings);
   os << "rope: theta " << number(c.ropeTheta) << ", " << ropeLayoutName(c.ropeLayout)
      << " pairs, " << scaling << "\n";
+  // Tokens added from transformers' files are worth seeing: a wrong one
+  // would change what a chat template writes.
+  os << "tokenizer: " << ckpt.tokenizerKind << ", " << c.vocab << " ids"
+     << describeAddedTokens(ckpt.addedTokens, 0, c.vocab) << ", chat template "
+     << ckpt.chatTemplate << "\n";
 }
 
 /// `--tp N` splits whole query heads, kv heads (or groups of ranks sharing

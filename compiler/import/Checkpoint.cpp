@@ -2,13 +2,16 @@
 
 #include "compiler/import/Checkpoint.h"
 
+#include "compiler/import/AddedTokens.h"
 #include "compiler/import/ChatTemplateChoice.h"
 #include "compiler/import/HFCheckpoint.h"
 #include "compiler/import/JsonFile.h"
 #include "compiler/import/Llama2cCheckpoint.h"
 #include "compiler/support/InputFile.h"
+#include "runtime/tokenizer/SentencePieceProto.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -43,46 +46,13 @@ loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
   return std::move(*tokenizer);
 }
 
-/// What the checkpoint directory's added_tokens.json (transformers' tokens
-/// added to a sentencepiece tokenizer) calls the ids in [first, end):
-/// " (added_tokens.json: 32000 '[PAD]')", or "" when it names none or cannot
-/// be read. Only for the warning: the tokens themselves are not read.
-static std::string addedTokenNames(llvm::StringRef checkpointPath, int64_t first, int64_t end) {
-  if (!llvm::sys::fs::is_directory(checkpointPath))
-    return "";
-  llvm::SmallString<256> path(checkpointPath);
-  llvm::sys::path::append(path, "added_tokens.json");
-  if (!llvm::sys::fs::exists(path))
-    return "";
-  llvm::Expected<nlohmann::json> added = readJsonFile(path);
-  if (!added) {
-    llvm::consumeError(added.takeError());
-    return "";
-  }
-  if (!added->is_object())
-    return "";
-  std::vector<std::pair<int64_t, std::string>> named;
-  for (const auto &[content, id] : added->items())
-    if (id.is_number_integer() && id.get<int64_t>() >= first && id.get<int64_t>() < end)
-      named.emplace_back(id.get<int64_t>(), content);
-  if (named.empty())
-    return "";
-  std::sort(named.begin(), named.end());
-  std::string names;
-  for (size_t i = 0; i < named.size() && i < 4; ++i)
-    names += llvm::formatv("{0}{1} '{2}'", i ? ", " : "", named[i].first, named[i].second).str();
-  if (named.size() > 4)
-    names += llvm::formatv(" and {0} more", named.size() - 4).str();
-  return " (added_tokens.json: " + names + ")";
-}
-
 /// A vocabulary padded beyond the tokenizer (vocab_size rounded up for the
-/// matrix units, or a [PAD] id only added_tokens.json names): ids from
+/// matrix units, or added tokens after a gap): ids from
 /// `pieces` on have no text, so a generated one could not be shown. Their
 /// rows of the embedding and the output projection are dropped and the
 /// model's vocabulary becomes the tokenizer's; no prompt can hold them.
-static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, llvm::StringRef path,
-                                  int64_t pieces) {
+static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, int64_t pieces,
+                                  const std::vector<AddedToken> &addedTokens) {
   ModelConfig &config = checkpoint.config;
   auto named = [&](int64_t id, const char *what) -> llvm::Error {
     if (id < pieces)
@@ -103,8 +73,68 @@ static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, llvm::StringRef path,
       "vocab_size is {0} but the tokenizer {1} has {2} pieces: ids {2}..{3} have no text{4}, "
       "so their embedding and output rows are dropped and they are never generated",
       config.vocab, checkpoint.tokenizerPath, pieces, config.vocab - 1,
-      addedTokenNames(path, pieces, config.vocab)));
+      describeAddedTokens(addedTokens, pieces, config.vocab)));
   config.vocab = pieces;
+  return llvm::Error::success();
+}
+
+/// Reads the tokens transformers added beside a sentencepiece tokenizer
+/// (into `addedTokens`) and appends to its `bytes` those whose ids follow
+/// its pieces without a gap and lie below vocab_size; they are recorded in
+/// `checkpoint.addedTokens`. A Llama 3 tokenizer (BPE) holds its added
+/// tokens already. Tokens below the piece count repeat the tokenizer's own
+/// (transformers lists `<unk>`, `<s>`, `</s>`); those after a gap are left
+/// to dropUnnamedIds, which names them.
+static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef directory,
+                                     std::string &bytes, std::vector<AddedToken> &addedTokens) {
+  auto tokenizer = Tokenizer::loadFromSerialized(bytes);
+  if (!tokenizer.ok() || (*tokenizer)->kind() != "sentencepiece")
+    return llvm::Error::success(); // loadTokenizerFor reports a bad file.
+  llvm::Expected<std::vector<AddedToken>> read = readAddedTokens(directory, checkpoint.files);
+  if (!read)
+    return read.takeError();
+  addedTokens = std::move(*read);
+  int64_t pieces = (*tokenizer)->vocabSize();
+  // sentencepiece refuses some repeated texts but not all (a user-defined
+  // `</s>` loads beside the control one), so none is let through.
+  llvm::StringMap<int64_t> existing;
+  std::vector<sentencepiece_proto::Piece> own = sentencepiece_proto::readPieces(bytes);
+  for (size_t id = 0; id < own.size(); ++id)
+    existing.try_emplace(own[id].text, id);
+  std::vector<sentencepiece_proto::NewPiece> appended;
+  for (const AddedToken &token : addedTokens) {
+    if (token.id < static_cast<int64_t>(own.size()) && own[token.id].text != token.content)
+      checkpoint.warnings.push_back(llvm::formatv(
+          "added token {0} '{1}' would rename the tokenizer's piece {0} '{2}', which is kept",
+          token.id, token.content, own[token.id].text));
+    if (token.id != pieces + static_cast<int64_t>(appended.size()) ||
+        token.id >= checkpoint.config.vocab)
+      continue;
+    auto same = existing.find(token.content);
+    if (same != existing.end())
+      return llvm::createStringError(llvm::formatv(
+          "{0}: transformers' added token {1} '{2}' is already piece {3} of the tokenizer {4}",
+          directory, token.id, token.content, same->second, checkpoint.tokenizerPath));
+    appended.push_back({token.content, token.special
+                                           ? sentencepiece_proto::PieceType::Control
+                                           : sentencepiece_proto::PieceType::UserDefined});
+    checkpoint.addedTokens.push_back(token);
+  }
+  for (const AddedToken &token : addedTokens)
+    if (token.id >= checkpoint.config.vocab)
+      checkpoint.warnings.push_back(llvm::formatv(
+          "added token {0} '{1}' is beyond the model's vocab_size {2}, so it is left out",
+          token.id, token.content, checkpoint.config.vocab));
+  if (appended.empty())
+    return llvm::Error::success();
+  std::string extended = sentencepiece_proto::appendPieces(bytes, appended);
+  auto check = Tokenizer::loadFromSerialized(extended);
+  if (!check.ok())
+    return llvm::createStringError(llvm::formatv(
+        "{0}: cannot add transformers' added tokens {1}..{2} to it: {3}",
+        checkpoint.tokenizerPath, pieces, pieces + appended.size() - 1,
+        std::string(check.status().message())));
+  bytes = std::move(extended);
   return llvm::Error::success();
 }
 
@@ -123,12 +153,16 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
   if (!tokenizer)
     return tokenizer.takeError();
   checkpoint->files.push_back(checkpoint->tokenizerPath);
-  auto loaded = loadTokenizerFor(checkpoint->tokenizerPath,
-                                 (*tokenizer)->getBuffer(), checkpoint->config);
+  std::string tokenizerBytes = (*tokenizer)->getBuffer().str();
+  std::vector<AddedToken> addedTokens;
+  if (llvm::sys::fs::is_directory(path))
+    if (llvm::Error err = appendAddedTokens(*checkpoint, path, tokenizerBytes, addedTokens))
+      return std::move(err);
+  auto loaded = loadTokenizerFor(checkpoint->tokenizerPath, tokenizerBytes, checkpoint->config);
   if (!loaded)
     return loaded.takeError();
   if ((*loaded)->vocabSize() < checkpoint->config.vocab)
-    if (llvm::Error err = dropUnnamedIds(*checkpoint, path, (*loaded)->vocabSize()))
+    if (llvm::Error err = dropUnnamedIds(*checkpoint, (*loaded)->vocabSize(), addedTokens))
       return std::move(err);
   checkpoint->tokenizerBytes = (*loaded)->serialized();
   checkpoint->tokenizerKind = std::string((*loaded)->kind());

@@ -10,6 +10,7 @@
 #ifndef LLAMAC_COMPILER_IMPORT_CHECKPOINT_H
 #define LLAMAC_COMPILER_IMPORT_CHECKPOINT_H
 
+#include "compiler/import/AddedTokens.h"
 #include "compiler/import/ModelConfig.h"
 #include "compiler/import/WeightStore.h"
 
@@ -38,6 +39,9 @@ struct Checkpoint {
   std::string tokenizerKind;
   /// The chat template's name (ChatTemplateChoice.h).
   std::string chatTemplate;
+  /// Tokens transformers added beside a sentencepiece tokenizer that the
+  /// artifact's tokenizer now holds as pieces (AddedTokens.h), by id.
+  std::vector<AddedToken> addedTokens;
   /// Every file the import read (config, weights, tokenizer): what an
   /// output must never overwrite.
   std::vector<std::string> files;

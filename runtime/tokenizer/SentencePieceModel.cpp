@@ -6,6 +6,8 @@
 
 #include "runtime/tokenizer/SentencePieceModel.h"
 
+#include "runtime/tokenizer/SentencePieceProto.h"
+
 #include <sentencepiece_processor.h>
 
 #include <cstdio>
@@ -19,6 +21,8 @@ struct SentencePieceModel::Impl {
   /// The same model with its normalizer's add_dummy_prefix and
   /// remove_extra_whitespaces off, for encodeContinuation.
   sentencepiece::SentencePieceProcessor continuation;
+  /// Per id: a user-defined piece (the processor cannot tell).
+  std::vector<bool> userDefined;
 };
 
 namespace {
@@ -86,6 +90,11 @@ SentencePieceModel::fromSerialized(std::string_view bytes, std::string &error) {
     error = readableLoadError(status.message());
     return nullptr;
   }
+  impl->userDefined.assign(impl->processor.GetPieceSize(), false);
+  std::vector<sentencepiece_proto::Piece> pieces = sentencepiece_proto::readPieces(bytes);
+  if (pieces.size() == impl->userDefined.size())
+    for (size_t id = 0; id < pieces.size(); ++id)
+      impl->userDefined[id] = pieces[id].type == sentencepiece_proto::PieceType::UserDefined;
   return std::unique_ptr<SentencePieceModel>(
       new SentencePieceModel(std::move(impl)));
 }
@@ -114,6 +123,9 @@ bool SentencePieceModel::isUnknown(int id) const {
 }
 bool SentencePieceModel::isByte(int id) const {
   return impl->processor.IsByte(id);
+}
+bool SentencePieceModel::isUserDefined(int id) const {
+  return id >= 0 && static_cast<size_t>(id) < impl->userDefined.size() && impl->userDefined[id];
 }
 int SentencePieceModel::bosId() const { return impl->processor.bos_id(); }
 int SentencePieceModel::eosId() const { return impl->processor.eos_id(); }

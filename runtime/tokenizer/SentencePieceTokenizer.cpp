@@ -32,6 +32,8 @@ SentencePieceTokenizer::fromSerialized(std::string_view bytes) {
   for (int id = 0; id < tokenizer->model->pieceCount(); ++id)
     if (tokenizer->model->isControl(id) && !tokenizer->model->piece(id).empty())
       tokenizer->controlPieces.emplace_back(tokenizer->model->piece(id), id);
+    else if (tokenizer->model->isUserDefined(id) && !tokenizer->model->piece(id).empty())
+      tokenizer->addedWords.emplace_back(tokenizer->model->piece(id), id);
   tokenizer->serializedProto = std::string(bytes);
   return std::unique_ptr<Tokenizer>(std::move(tokenizer));
 }
@@ -49,28 +51,34 @@ std::vector<int> SentencePieceTokenizer::encode(std::string_view text,
     if (!segment.empty() && model->encode(segment, pieces))
       ids.insert(ids.end(), pieces.begin(), pieces.end());
   };
-  if (!allowSpecial) {
+  if (!allowSpecial && addedWords.empty()) {
     encodeText(text);
     return ids;
   }
-  // The text of a control piece (`<s>`, `</s>`) becomes its id, the
-  // earliest match first, the longest among those; the text between is
-  // encoded on its own, with its own dummy prefix, as Hugging Face's legacy
-  // Llama tokenizer and llama.cpp do (so Meta's Llama 2 chat prompt written
-  // out as text gives the ids Meta's code gives).
+  // The text of an added word, and with allowSpecial of a control piece
+  // (`<s>`, `</s>`), becomes its id, the earliest match first, the longest
+  // among those; the text between is encoded on its own, with its own dummy
+  // prefix, as Hugging Face's legacy Llama tokenizer and llama.cpp do (so
+  // Meta's Llama 2 chat prompt written out as text gives the ids Meta's code
+  // gives).
   while (!text.empty()) {
     size_t at = std::string_view::npos, length = 0;
     int id = -1;
-    for (const auto &[piece, pieceId] : controlPieces) {
-      size_t found = text.find(piece);
-      if (found == std::string_view::npos)
-        continue;
-      if (found < at || (found == at && piece.size() > length)) {
-        at = found;
-        length = piece.size();
-        id = pieceId;
+    auto earliest = [&](const std::vector<std::pair<std::string, int>> &pieces) {
+      for (const auto &[piece, pieceId] : pieces) {
+        size_t found = text.find(piece);
+        if (found == std::string_view::npos)
+          continue;
+        if (found < at || (found == at && piece.size() > length)) {
+          at = found;
+          length = piece.size();
+          id = pieceId;
+        }
       }
-    }
+    };
+    earliest(addedWords);
+    if (allowSpecial)
+      earliest(controlPieces);
     if (id < 0) {
       encodeText(text);
       break;
@@ -98,15 +106,17 @@ bool SentencePieceTokenizer::isSpecial(int id) const {
   return id >= 0 && id < vocabSize() && model->isControl(id);
 }
 
-/// Parses a byte-fallback piece "<0xNN>".
 int SentencePieceTokenizer::specialId(std::string_view name) const {
-  // Only chat templates ask, once per conversation: a scan is enough.
+  // Only chat templates ask, once per conversation: a scan is enough. A
+  // user-defined piece counts: a ChatML marker added as a plain token
+  // (transformers' `special: false`) is still the template's marker.
   for (int id = 0; id < vocabSize(); ++id)
-    if (model->isControl(id) && model->piece(id) == name)
+    if ((model->isControl(id) || model->isUserDefined(id)) && model->piece(id) == name)
       return id;
   return -1;
 }
 
+/// Parses a byte-fallback piece "<0xNN>".
 static int parseBytePiece(const std::string &piece) {
   if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>')
     return -1;
@@ -129,6 +139,8 @@ std::string SentencePieceTokenizer::pieceBytes(int id) const {
   if (model->isUnknown(id))
     return " \xE2\x81\x87 "; // sentencepiece's surface for <unk>: " ⁇ ".
   const std::string &piece = model->piece(id);
+  if (model->isUserDefined(id))
+    return piece; // An added token's text, verbatim, as transformers prints it.
   if (model->isByte(id)) {
     int value = parseBytePiece(piece);
     return value < 0 ? "" : std::string(1, static_cast<char>(value));

@@ -7,7 +7,8 @@
 // (`<0xNN>`) become their byte, control pieces (BOS, EOS) print nothing, and
 // the piece right after BOS (or at the start) loses its leading space, the
 // dummy prefix that encoding added. Control pieces in text stay text, except
-// with allowSpecial (`llama-run tokenize --allow-special`).
+// with allowSpecial (`llama-run tokenize --allow-special`); user-defined
+// pieces (added words) are always cut out of the text.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,6 +54,9 @@ private:
   /// The text and id of each control piece (`<s>`, `</s>`): what encode()
   /// with allowSpecial matches.
   std::vector<std::pair<std::string, int>> controlPieces;
+  /// The text and id of each user-defined piece (a word transformers
+  /// added): what encode() always cuts out of a text.
+  std::vector<std::pair<std::string, int>> addedWords;
 };
 
 } // namespace llamac

@@ -16,6 +16,19 @@ CORPUS = os.path.join(ROOT, "test", "fuzz", "corpus")
 MODELS = os.path.join(ROOT, "models")
 
 
+def added_piece(text, piece_type):
+    """A ModelProto `pieces` entry on the wire (docs/tokenizers.md, "Added
+    tokens"): piece text, score 0, type (3 control, 4 user-defined)."""
+    def varint(n):
+        out = b""
+        while n >= 0x80:
+            out += bytes([(n & 0x7f) | 0x80])
+            n >>= 7
+        return out + bytes([n])
+    message = b"\x0a" + varint(len(text)) + text + b"\x15\0\0\0\0" + b"\x18" + varint(piece_type)
+    return b"\x0a" + varint(len(message)) + message
+
+
 def write(target, name, data):
     directory = os.path.join(CORPUS, target)
     os.makedirs(directory, exist_ok=True)
@@ -146,7 +159,10 @@ def main():
         write("llama2c", "stories260K-header-only", f.read(28))
 
     with open(os.path.join(MODELS, "stories260K", "tokenizer.model"), "rb") as f:
-        write("tokenizer_model", "stories260K-tokenizer.model", f.read())
+        stories_tokenizer = f.read()
+    write("tokenizer_model", "stories260K-tokenizer.model", stories_tokenizer)
+    write("tokenizer_model", "stories260K-added-pieces",
+          stories_tokenizer + added_piece(b"<|im_start|>", 3) + added_piece(b"<tag>", 4))
     write("tokenizer_model", "bpe-tiktoken", tiktoken_lines())
     write("tokenizer_model", "bpe-tokenizer.json", tokenizer_json())
     write("tokenizer_model", "bpe-serialized", serialized_bpe())

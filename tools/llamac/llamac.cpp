@@ -159,7 +159,7 @@ cl::opt<std::string> dumpIrAfter("dump-ir-after",
                                           "linalg | bufferize | llvm (cpu) | gpu | gpu-llvm "
                                           "(nvvm, rocdl)"),
                                  cl::sub(compileCommand), cl::cat(category));
-cl::opt<bool> summary("summary", cl::desc("Print the model's shape, parameter count and bytes and how RoPE was read, then compile as usual (-o is still needed)"),
+cl::opt<bool> summary("summary", cl::desc("Print the model's shape, parameter count and bytes, how RoPE and the tokenizer were read, then compile as usual (-o is still needed)"),
                       cl::sub(compileCommand), cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("No progress output even on a terminal"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<bool> allowNonFinite("allow-nonfinite",

@@ -1,0 +1,161 @@
+//===- AddedTokens.cpp - tokens transformers added to a tokenizer ---------===//
+
+#include "compiler/import/AddedTokens.h"
+
+#include "compiler/import/JsonFile.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+#include <algorithm>
+#include <map>
+
+namespace llamac {
+namespace {
+
+using nlohmann::json;
+
+/// `directory/name` parsed, or null JSON when the file does not exist.
+llvm::Expected<json> readOptionalJson(llvm::StringRef directory, llvm::StringRef name,
+                                      std::string &path, std::vector<std::string> &filesRead) {
+  llvm::SmallString<256> joined(directory);
+  llvm::sys::path::append(joined, name);
+  path = std::string(joined);
+  if (!llvm::sys::fs::exists(path))
+    return json();
+  llvm::Expected<json> parsed = readJsonFile(path);
+  if (!parsed)
+    return parsed.takeError();
+  if (!parsed->is_object())
+    return llvm::createStringError(path + ": not a JSON object");
+  filesRead.push_back(path);
+  return parsed;
+}
+
+/// The text of a special-token entry of special_tokens_map.json or
+/// tokenizer_config.json: a string, or transformers' {"content": ...}.
+void collectSpecialContents(const json &value, llvm::StringSet<> &contents) {
+  if (value.is_string())
+    contents.insert(value.get<std::string>());
+  else if (value.is_object() && value.contains("content") && value["content"].is_string())
+    contents.insert(value["content"].get<std::string>());
+  else if (value.is_array())
+    for (const json &element : value)
+      collectSpecialContents(element, contents);
+}
+
+/// Every token a special-token setting names (bos_token, eos_token,
+/// pad_token, additional_special_tokens, ...).
+void collectSpecialSettings(const json &config, llvm::StringSet<> &contents) {
+  if (!config.is_object())
+    return;
+  for (const auto &[key, value] : config.items())
+    if (llvm::StringRef(key).ends_with("_token") || key == "additional_special_tokens")
+      collectSpecialContents(value, contents);
+}
+
+} // namespace
+
+llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef directory,
+                                                         std::vector<std::string> &filesRead) {
+  std::map<int64_t, AddedToken> byId;
+  auto add = [&](AddedToken token, llvm::StringRef path) -> llvm::Error {
+    auto [it, inserted] = byId.emplace(token.id, token);
+    if (!inserted && it->second.content != token.content)
+      return llvm::createStringError(llvm::formatv(
+          "{0}: id {1} is '{2}' here but '{3}' in another of transformers' tokenizer files",
+          path, token.id, token.content, it->second.content));
+    return llvm::Error::success();
+  };
+
+  std::string configPath, addedPath, mapPath;
+  llvm::Expected<json> config =
+      readOptionalJson(directory, "tokenizer_config.json", configPath, filesRead);
+  if (!config)
+    return config.takeError();
+  // transformers >= 4.34: {"32000": {"content": "<|im_end|>", "special": true, ...}}.
+  if (config->is_object() && config->contains("added_tokens_decoder")) {
+    const json &decoder = (*config)["added_tokens_decoder"];
+    if (!decoder.is_object())
+      return llvm::createStringError(configPath + ": added_tokens_decoder is not an object");
+    for (const auto &[key, entry] : decoder.items()) {
+      AddedToken token;
+      if (llvm::StringRef(key).getAsInteger(10, token.id) || token.id < 0)
+        return llvm::createStringError(configPath + ": added_tokens_decoder: '" + key +
+                                       "' is not a token id");
+      if (!entry.is_object() || !entry.contains("content") || !entry["content"].is_string())
+        return llvm::createStringError(configPath + ": added_tokens_decoder: id " + key +
+                                       " needs a string 'content'");
+      token.content = entry["content"].get<std::string>();
+      if (entry.contains("special") && !entry["special"].is_boolean())
+        return llvm::createStringError(configPath + ": added_tokens_decoder: id " + key +
+                                       ": 'special' is not true or false");
+      token.special = entry.value("special", false);
+      if (llvm::Error err = add(std::move(token), configPath))
+        return std::move(err);
+    }
+  }
+
+  // The older form: {"<|im_end|>": 32000}, special when a special-token
+  // setting names it.
+  llvm::Expected<json> added = readOptionalJson(directory, "added_tokens.json", addedPath, filesRead);
+  if (!added)
+    return added.takeError();
+  if (added->is_object() && !added->empty()) {
+    llvm::Expected<json> map =
+        readOptionalJson(directory, "special_tokens_map.json", mapPath, filesRead);
+    if (!map)
+      return map.takeError();
+    llvm::StringSet<> specialContents;
+    collectSpecialSettings(*map, specialContents);
+    collectSpecialSettings(*config, specialContents);
+    for (const auto &[content, id] : added->items()) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0)
+        return llvm::createStringError(addedPath + ": '" + content + "' is not given a token id");
+      AddedToken token{id.get<int64_t>(), content, specialContents.contains(content)};
+      auto known = byId.find(token.id);
+      if (known != byId.end() && known->second.content == content)
+        continue; // added_tokens_decoder said it, with its own flag.
+      if (llvm::Error err = add(std::move(token), addedPath))
+        return std::move(err);
+    }
+  }
+
+  std::vector<AddedToken> tokens;
+  llvm::StringMap<int64_t> idOf;
+  for (auto &[id, token] : byId) {
+    auto [it, inserted] = idOf.try_emplace(token.content, id);
+    if (!inserted)
+      return llvm::createStringError(
+          llvm::formatv("{0}: transformers' added tokens give '{1}' two ids, {2} and {3}",
+                        directory, token.content, it->second, id));
+    tokens.push_back(std::move(token));
+  }
+  return tokens;
+}
+
+std::string describeAddedTokens(const std::vector<AddedToken> &tokens, int64_t first,
+                                int64_t end) {
+  std::string names;
+  int named = 0, more = 0;
+  for (const AddedToken &token : tokens) {
+    if (token.id < first || token.id >= end)
+      continue;
+    if (named == 4) {
+      ++more;
+      continue;
+    }
+    names += llvm::formatv("{0}{1} '{2}'", named ? ", " : "", token.id, token.content).str();
+    ++named;
+  }
+  if (!named)
+    return "";
+  if (more)
+    names += llvm::formatv(" and {0} more", more).str();
+  return " (added tokens: " + names + ")";
+}
+
+} // namespace llamac
