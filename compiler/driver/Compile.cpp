@@ -122,6 +122,9 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
               number(c.ropeScaling->lowFreqFactor) + ", high_freq_factor " +
               number(c.ropeScaling->highFreqFactor) + ", original_max_position_embeddings " +
               std::to_string(c.ropeScaling->originalMaxPositionEmbeddings);
+  if (c.slidingWindow)
+    os << "attention: sliding_window " << *c.slidingWindow
+       << " (full causal attention within it; the context is kept within it)\n";
   os << "rope: theta " << number(c.ropeTheta) << ", " << ropeLayoutName(c.ropeLayout)
      << " pairs, " << scaling << "\n";
   // Tokens added from transformers' files are worth seeing: a wrong one
@@ -299,6 +302,17 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                           : std::min<int64_t>(ckpt->config.maxSeqLen, kDefaultMaxSeqLen);
   if (maxSeqLen <= 0)
     return makeError("--max-seq-len must be positive");
+  // Within Mistral's sliding window its attention is the full causal one the
+  // kernels compute; past it a query would see keys the model never looks
+  // at. So the context stays within the window (docs/architecture.md).
+  if (std::optional<int64_t> window = ckpt->config.slidingWindow; window && maxSeqLen > *window) {
+    if (options.maxSeqLen)
+      return makeError(llvm::formatv(
+          "--max-seq-len {0} is past the model's sliding_window of {1} positions: attention "
+          "over a sliding window is not supported, so the context can be at most {1}",
+          maxSeqLen, *window));
+    maxSeqLen = *window;
+  }
   if (maxSeqLen >= limits::kModelSizeLimit)
     return makeError(llvm::formatv("--max-seq-len {0} is implausibly large "
                                    "(it must be below 2^31)",
@@ -349,8 +363,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     llvm::outs() << llvm::formatv(
         "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}, verify {4}, weights {5}\n",
         maxSeqLen,
-        options.maxSeqLen ? "" : " (the default: min(the model's, " +
-                                     std::to_string(kDefaultMaxSeqLen) + "))",
+        options.maxSeqLen ? std::string()
+        : ckpt->config.slidingWindow && maxSeqLen == *ckpt->config.slidingWindow
+            ? std::string(" (the default: the model's sliding_window)")
+            : " (the default: min(the model's, " + std::to_string(kDefaultMaxSeqLen) + "))",
         prefill, dtypeName(kvDtype),
         speculateK ? std::to_string(speculateK + 1) + " tokens (--speculate-k " +
                          std::to_string(speculateK) + ")"

@@ -271,14 +271,15 @@ static llvm::Error parseRope(const json &config, StringRef path, ModelConfig &re
 }
 
 /// Rejects config.json features that the Llama forward pass does not model,
-/// so that a Mistral or a biased-attention model fails loudly instead of
-/// producing wrong logits.
+/// so that a Mixtral or a biased-attention model fails loudly instead of
+/// producing wrong logits. Mistral is a Llama with sliding-window attention
+/// (parseSlidingWindow), the same weights under the same names.
 static llvm::Error checkArchitecture(const json &config, StringRef path) {
   auto modelType = config.find("model_type");
   if (modelType != config.end() && modelType->is_string() &&
-      modelType->get<std::string>() != "llama")
+      modelType->get<std::string>() != "llama" && modelType->get<std::string>() != "mistral")
     return configError(path, llvm::formatv("model_type '{0}' is not supported "
-                                           "(expected 'llama')",
+                                           "(expected 'llama' or 'mistral')",
                                            modelType->get<std::string>()));
   // A classifier or a bare backbone has no language-model head: with tied
   // embeddings it would compile into a model that generates from weights
@@ -287,10 +288,11 @@ static llvm::Error checkArchitecture(const json &config, StringRef path) {
   if (architectures != config.end() && architectures->is_array())
     for (const json &name : *architectures)
       if (name.is_string() && name.get<std::string>() != "LlamaForCausalLM" &&
-          name.get<std::string>() != "LLaMAForCausalLM")
+          name.get<std::string>() != "LLaMAForCausalLM" &&
+          name.get<std::string>() != "MistralForCausalLM")
         return configError(path, llvm::formatv("architectures names '{0}': only a causal "
-                                               "language model (LlamaForCausalLM) can "
-                                               "generate text",
+                                               "language model (LlamaForCausalLM, "
+                                               "MistralForCausalLM) can generate text",
                                                name.get<std::string>()));
   // transformers maps "swish" to the same SiLU.
   auto act = config.find("hidden_act");
@@ -313,6 +315,24 @@ static llvm::Error checkArchitecture(const json &config, StringRef path) {
     return configError(path, llvm::formatv("partial_rotary_factor {0} is not supported (RoPE "
                                            "rotates whole heads: 1.0)",
                                            partial->dump()));
+  return llvm::Error::success();
+}
+
+/// Mistral's `sliding_window`: each query sees only the keys of the last
+/// that many positions. Absent means MistralConfig's default, 4096; null
+/// means none (Mistral 7B v0.2 and later). Llama's config has no such key.
+static llvm::Error parseSlidingWindow(const json &config, StringRef path, ModelConfig &result) {
+  auto found = config.find("sliding_window");
+  if (found == config.end()) {
+    result.slidingWindow = 4096;
+    return llvm::Error::success();
+  }
+  if (found->is_null())
+    return llvm::Error::success();
+  if (!found->is_number_integer() || found->get<int64_t>() <= 0)
+    return configError(path, "sliding_window must be a positive integer or null, got " +
+                                 found->dump());
+  result.slidingWindow = found->get<int64_t>();
   return llvm::Error::success();
 }
 
@@ -344,16 +364,23 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
       return value.takeError();
     *required.field = *value;
   }
-  // LlamaConfig's default, which transformers applies when the key is absent.
+  // What transformers' LlamaConfig or MistralConfig gives a key that is
+  // absent: their defaults differ.
+  auto modelType = config.find("model_type");
+  bool mistral = modelType != config.end() && modelType->is_string() &&
+                 modelType->get<std::string>() == "mistral";
   auto maxPositions = getOptionalInt(config, "max_position_embeddings", configPath);
   if (!maxPositions)
     return maxPositions.takeError();
-  result.maxSeqLen = maxPositions->value_or(2048);
+  result.maxSeqLen = maxPositions->value_or(mistral ? 4096 * 32 : 2048);
 
   auto kvHeads = getOptionalInt(config, "num_key_value_heads", configPath);
   if (!kvHeads)
     return kvHeads.takeError();
-  result.kvHeads = kvHeads->value_or(result.heads);
+  result.kvHeads = kvHeads->value_or(mistral ? 8 : result.heads);
+  if (mistral)
+    if (llvm::Error err = parseSlidingWindow(config, configPath, result))
+      return std::move(err);
 
   auto headDim = getOptionalInt(config, "head_dim", configPath);
   if (!headDim)

@@ -48,6 +48,10 @@ struct ModelConfig : runtime::ModelInfo {
   std::optional<float> ropeLinearFactor;
   bool tiedEmbeddings = false;
   RopeLayout ropeLayout = RopeLayout::Interleaved;
+  /// Mistral's sliding-window attention: a query sees the keys of the last
+  /// this many positions. Within that many positions it is the full causal
+  /// attention the kernels compute, so the compiled context stays within it.
+  std::optional<int64_t> slidingWindow;
 
   /// Checks the config for contradictions and implausible values:
   /// non-positive sizes, sizes and numbers outside the limits the runtime
@@ -64,7 +68,7 @@ struct ModelConfig : runtime::ModelInfo {
 /// Name of a RoPE layout ("interleaved", "half-split").
 llvm::StringRef ropeLayoutName(RopeLayout layout);
 
-/// Reads a Hugging Face LlamaForCausalLM `config.json` and, when
+/// Reads a Hugging Face LlamaForCausalLM or MistralForCausalLM `config.json` and, when
 /// `generationConfigPath` is not empty, its `generation_config.json` (whose
 /// bos/eos win). The result has RopeLayout::HalfSplit and is validated.
 llvm::Expected<ModelConfig> parseHFConfig(llvm::StringRef configPath,

@@ -473,6 +473,35 @@ TEST(ModelConfigTest, MaxPositionEmbeddingsDefaultsAsTransformersDoes) {
   EXPECT_EQ(c.maxSeqLen, 2048);  // LlamaConfig's default
 }
 
+// MistralConfig's defaults for absent keys differ from LlamaConfig's
+// (transformers' configuration_mistral.py): 8 kv heads, 131072 positions
+// and a 4096-position sliding window; null means no window.
+TEST(ModelConfigTest, MistralDefaultsAndSlidingWindow) {
+  nlohmann::json config = storiesHFConfig();
+  config["model_type"] = "mistral";
+  config["architectures"] = {"MistralForCausalLM"};
+  for (const char *key : {"num_key_value_heads", "max_position_embeddings", "sliding_window"})
+    config.erase(key);
+  TempDir dir;
+  ModelConfig defaults = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+  EXPECT_EQ(defaults.kvHeads, 8);
+  EXPECT_EQ(defaults.maxSeqLen, 131072);
+  EXPECT_EQ(defaults.slidingWindow, std::optional<int64_t>(4096));
+  config["sliding_window"] = nullptr;
+  EXPECT_EQ(take(parseHFConfig(dir.write("config.json", config.dump()), "")).slidingWindow,
+            std::nullopt);
+  config["sliding_window"] = 64;
+  EXPECT_EQ(take(parseHFConfig(dir.write("config.json", config.dump()), "")).slidingWindow,
+            std::optional<int64_t>(64));
+  // A Llama config's stray key means nothing to LlamaConfig.
+  config["model_type"] = "llama";
+  config["architectures"] = {"LlamaForCausalLM"};
+  ModelConfig llama = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+  EXPECT_EQ(llama.slidingWindow, std::nullopt);
+  EXPECT_EQ(llama.kvHeads, llama.heads);
+  EXPECT_EQ(llama.maxSeqLen, 2048);
+}
+
 TEST(WeightStoreTest, KeepLeadingRowsCutsAcrossParts) {
   // A [5, 3] tensor stored as parts of 2, 2 and 1 rows; element (r, c) is
   // r * 10 + c.

@@ -254,8 +254,10 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"head_dim", 7, "head_dim must be even"},
         Case{"rms_norm_eps", -1.0, "rms_norm_eps must be in (0, 1], got -1"},
         Case{"bos_token_id", 600, "bos token id 600 is outside"},
-        Case{"model_type", "mistral", "model_type 'mistral' is not supported"},
+        Case{"model_type", "mixtral", "model_type 'mixtral' is not supported (expected 'llama' or 'mistral')"},
         Case{"partial_rotary_factor", 0.5, "partial_rotary_factor 0.5 is not supported"},
+        Case{"sliding_window", 0, "sliding_window must be a positive integer or null, got 0"},
+        Case{"sliding_window", "4096", "sliding_window must be a positive integer or null, got \"4096\""},
         Case{"partial_rotary_factor", "half", "partial_rotary_factor \"half\" is not supported"},
         Case{"rope_scaling",
              {{"rope_type", "yarn"}, {"factor", 4.0}},
@@ -264,7 +266,7 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"hidden_act", "gelu", "hidden_act 'gelu' is not supported"},
         Case{"architectures", {"LlamaForSequenceClassification"},
              "architectures names 'LlamaForSequenceClassification': only a causal language "
-             "model (LlamaForCausalLM) can generate text"},
+             "model (LlamaForCausalLM, MistralForCausalLM) can generate text"},
         // transformers v5's form: the same checks, and nothing ignored.
         Case{"rope_parameters",
              {{"rope_type", "yarn"}, {"factor", 4.0}},
@@ -281,6 +283,8 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"rope_parameters", "llama3", "rope_parameters must be null or an object"}}) {
     nlohmann::json config = storiesHFConfig();
     config[c.field] = c.value;
+    if (std::string(c.field) == "sliding_window")
+      config["model_type"] = "mistral"; // Only Mistral's config has one.
     if (std::string(c.field) == "num_attention_heads")
       config.erase("head_dim");
     TempDir dir;
