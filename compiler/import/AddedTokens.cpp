@@ -5,6 +5,7 @@
 #include "compiler/import/JsonFile.h"
 
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -35,29 +36,48 @@ llvm::Expected<json> readOptionalJson(llvm::StringRef directory, llvm::StringRef
   return parsed;
 }
 
-/// The text of a special-token entry of special_tokens_map.json or
-/// tokenizer_config.json: a string, or transformers' {"content": ...}.
-void collectSpecialContents(const json &value, llvm::StringSet<> &contents) {
+/// The text of a special-token setting: a string, transformers'
+/// {"content": ...}, or (additional_special_tokens) a flat list of those.
+void collectSpecialContents(const json &value, llvm::StringSet<> &contents, bool list) {
   if (value.is_string())
     contents.insert(value.get<std::string>());
   else if (value.is_object() && value.contains("content") && value["content"].is_string())
     contents.insert(value["content"].get<std::string>());
-  else if (value.is_array())
+  else if (list && value.is_array())
     for (const json &element : value)
-      collectSpecialContents(element, contents);
+      collectSpecialContents(element, contents, /*list=*/false);
 }
 
-/// Every token a special-token setting names (bos_token, eos_token,
-/// pad_token, additional_special_tokens, ...).
+/// Every token a special-token setting names: the ones transformers'
+/// SpecialTokensMixin knows.
 void collectSpecialSettings(const json &config, llvm::StringSet<> &contents) {
   if (!config.is_object())
     return;
-  for (const auto &[key, value] : config.items())
-    if (llvm::StringRef(key).ends_with("_token") || key == "additional_special_tokens")
-      collectSpecialContents(value, contents);
+  for (const char *key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
+                          "cls_token", "mask_token"})
+    if (auto found = config.find(key); found != config.end())
+      collectSpecialContents(*found, contents, /*list=*/false);
+  if (auto found = config.find("additional_special_tokens"); found != config.end())
+    collectSpecialContents(*found, contents, /*list=*/true);
 }
 
 } // namespace
+
+/// The tokens by id, refusing a text given two ids.
+static llvm::Expected<std::vector<AddedToken>>
+sortedTokens(std::map<int64_t, AddedToken> &byId, llvm::StringRef directory) {
+  std::vector<AddedToken> tokens;
+  llvm::StringMap<int64_t> idOf;
+  for (auto &[id, token] : byId) {
+    auto [it, inserted] = idOf.try_emplace(token.content, id);
+    if (!inserted)
+      return llvm::createStringError(
+          llvm::formatv("{0}: transformers' added tokens give '{1}' two ids, {2} and {3}",
+                        directory, escapedTokenText(token.content), it->second, id));
+    tokens.push_back(std::move(token));
+  }
+  return tokens;
+}
 
 llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef directory,
                                                          std::vector<std::string> &filesRead) {
@@ -65,9 +85,9 @@ llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef director
   auto add = [&](AddedToken token, llvm::StringRef path) -> llvm::Error {
     auto [it, inserted] = byId.emplace(token.id, token);
     if (!inserted && it->second.content != token.content)
-      return llvm::createStringError(llvm::formatv(
-          "{0}: id {1} is '{2}' here but '{3}' in another of transformers' tokenizer files",
-          path, token.id, token.content, it->second.content));
+      return llvm::createStringError(llvm::formatv("{0}: id {1} is given two texts, '{2}' and '{3}'",
+                                                   path, token.id, escapedTokenText(it->second.content),
+                                                   escapedTokenText(token.content)));
     return llvm::Error::success();
   };
 
@@ -77,19 +97,23 @@ llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef director
   if (!config)
     return config.takeError();
   // transformers >= 4.34: {"32000": {"content": "<|im_end|>", "special": true, ...}}.
-  if (config->is_object() && config->contains("added_tokens_decoder")) {
+  const bool hasDecoder = config->is_object() && config->contains("added_tokens_decoder");
+  if (hasDecoder) {
     const json &decoder = (*config)["added_tokens_decoder"];
     if (!decoder.is_object())
       return llvm::createStringError(configPath + ": added_tokens_decoder is not an object");
     for (const auto &[key, entry] : decoder.items()) {
       AddedToken token;
       if (llvm::StringRef(key).getAsInteger(10, token.id) || token.id < 0)
-        return llvm::createStringError(configPath + ": added_tokens_decoder: '" + key +
-                                       "' is not a token id");
+        return llvm::createStringError(configPath + ": added_tokens_decoder: '" +
+                                       escapedTokenText(key) + "' is not a token id");
       if (!entry.is_object() || !entry.contains("content") || !entry["content"].is_string())
         return llvm::createStringError(configPath + ": added_tokens_decoder: id " + key +
                                        " needs a string 'content'");
       token.content = entry["content"].get<std::string>();
+      if (token.content.empty())
+        return llvm::createStringError(configPath + ": added_tokens_decoder: id " + key +
+                                       " has an empty 'content'");
       if (entry.contains("special") && !entry["special"].is_boolean())
         return llvm::createStringError(configPath + ": added_tokens_decoder: id " + key +
                                        ": 'special' is not true or false");
@@ -100,7 +124,10 @@ llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef director
   }
 
   // The older form: {"<|im_end|>": 32000}, special when a special-token
-  // setting names it.
+  // setting names it. transformers reads it only when tokenizer_config.json
+  // has no added_tokens_decoder (which then says everything).
+  if (hasDecoder)
+    return sortedTokens(byId, directory);
   llvm::Expected<json> added = readOptionalJson(directory, "added_tokens.json", addedPath, filesRead);
   if (!added)
     return added.takeError();
@@ -114,27 +141,25 @@ llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef director
     collectSpecialSettings(*config, specialContents);
     for (const auto &[content, id] : added->items()) {
       if (!id.is_number_integer() || id.get<int64_t>() < 0)
-        return llvm::createStringError(addedPath + ": '" + content + "' is not given a token id");
+        return llvm::createStringError(addedPath + ": '" + escapedTokenText(content) +
+                                       "' is not given a token id");
+      if (content.empty())
+        return llvm::createStringError(addedPath + ": the token with id " + id.dump() +
+                                       " has an empty text");
       AddedToken token{id.get<int64_t>(), content, specialContents.contains(content)};
-      auto known = byId.find(token.id);
-      if (known != byId.end() && known->second.content == content)
-        continue; // added_tokens_decoder said it, with its own flag.
       if (llvm::Error err = add(std::move(token), addedPath))
         return std::move(err);
     }
   }
 
-  std::vector<AddedToken> tokens;
-  llvm::StringMap<int64_t> idOf;
-  for (auto &[id, token] : byId) {
-    auto [it, inserted] = idOf.try_emplace(token.content, id);
-    if (!inserted)
-      return llvm::createStringError(
-          llvm::formatv("{0}: transformers' added tokens give '{1}' two ids, {2} and {3}",
-                        directory, token.content, it->second, id));
-    tokens.push_back(std::move(token));
-  }
-  return tokens;
+  return sortedTokens(byId, directory);
+}
+
+std::string escapedTokenText(llvm::StringRef text) {
+  std::string escaped;
+  llvm::raw_string_ostream os(escaped);
+  llvm::printEscapedString(text, os);
+  return escaped;
 }
 
 std::string describeAddedTokens(const std::vector<AddedToken> &tokens, int64_t first,
@@ -148,7 +173,9 @@ std::string describeAddedTokens(const std::vector<AddedToken> &tokens, int64_t f
       ++more;
       continue;
     }
-    names += llvm::formatv("{0}{1} '{2}'", named ? ", " : "", token.id, token.content).str();
+    names += llvm::formatv("{0}{1} '{2}'", named ? ", " : "", token.id,
+                           escapedTokenText(token.content))
+                 .str();
     ++named;
   }
   if (!named)

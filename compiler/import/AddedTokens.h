@@ -25,23 +25,32 @@ namespace llamac {
 struct AddedToken {
   int64_t id = 0;
   std::string content;
-  /// A special token (a control piece): its text in a prompt stays text and
-  /// it prints as nothing. Otherwise an added word: always cut out of a
-  /// text and printed as itself, as transformers does with either.
+  /// A special token (a control piece): its text in a prompt stays text
+  /// unless special tokens are allowed, and it prints as nothing (llamac's
+  /// rule for every special token; transformers cuts it out of any text and
+  /// prints it unless told to skip specials). Otherwise an added word:
+  /// always cut out of a text and printed as itself, as transformers does.
   bool special = false;
 };
 
 /// The tokens a Hugging Face checkpoint directory adds, sorted by id; none
-/// for a directory without the files. Errors (one line, naming the file): a
-/// file that is not the JSON it should be, an id given two contents, a
-/// content given two ids. `filesRead` gets each file read.
+/// for a directory without the files. As transformers, added_tokens.json is
+/// read only when tokenizer_config.json has no added_tokens_decoder. Errors
+/// (one line, naming the file): a file that is not the JSON it should be,
+/// an empty text, an id given two texts, a text given two ids. `filesRead`
+/// gets each file read.
 llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef directory,
                                                          std::vector<std::string> &filesRead);
 
 /// " (added tokens: 32000 '[PAD]', 32005 '<x>')" for the tokens with ids in
-/// [first, end), at most four named; "" when there are none.
+/// [first, end), at most four named, their texts escaped; "" when there
+/// are none.
 std::string describeAddedTokens(const std::vector<AddedToken> &tokens, int64_t first,
                                 int64_t end);
+
+/// A token's text for a one-line message: backslash escapes for
+/// non-printable bytes (a newline is \0A).
+std::string escapedTokenText(llvm::StringRef text);
 
 } // namespace llamac
 

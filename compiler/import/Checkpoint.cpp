@@ -69,10 +69,14 @@ static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, int64_t pieces,
   for (const char *name : {weight_names::kTokEmbeddings, weight_names::kOutput})
     if (llvm::Error err = checkpoint.weights.keepLeadingRows(name, pieces))
       return err;
+  size_t appended = checkpoint.addedTokens.size();
+  std::string size = llvm::formatv("{0} pieces", pieces - static_cast<int64_t>(appended)).str();
+  if (appended)
+    size += llvm::formatv(" and {0} added token{1}", appended, appended == 1 ? "" : "s").str();
   checkpoint.warnings.push_back(llvm::formatv(
-      "vocab_size is {0} but the tokenizer {1} has {2} pieces: ids {2}..{3} have no text{4}, "
+      "vocab_size is {0} but the tokenizer {1} has {2}: ids {3}..{4} have no text{5}, "
       "so their embedding and output rows are dropped and they are never generated",
-      config.vocab, checkpoint.tokenizerPath, pieces, config.vocab - 1,
+      config.vocab, checkpoint.tokenizerPath, size, pieces, config.vocab - 1,
       describeAddedTokens(addedTokens, pieces, config.vocab)));
   config.vocab = pieces;
   return llvm::Error::success();
@@ -98,7 +102,7 @@ static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef dir
   // sentencepiece refuses some repeated texts but not all (a user-defined
   // `</s>` loads beside the control one), so none is let through.
   llvm::StringMap<int64_t> existing;
-  std::vector<sentencepiece_proto::Piece> own = sentencepiece_proto::readPieces(bytes);
+  std::vector<sentencepiece_proto::Piece> own = sentencepiece_proto::readPieces(bytes).pieces;
   for (size_t id = 0; id < own.size(); ++id)
     existing.try_emplace(own[id].text, id);
   std::vector<sentencepiece_proto::NewPiece> appended;
@@ -106,7 +110,7 @@ static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef dir
     if (token.id < static_cast<int64_t>(own.size()) && own[token.id].text != token.content)
       checkpoint.warnings.push_back(llvm::formatv(
           "added token {0} '{1}' would rename the tokenizer's piece {0} '{2}', which is kept",
-          token.id, token.content, own[token.id].text));
+          token.id, escapedTokenText(token.content), escapedTokenText(own[token.id].text)));
     if (token.id != pieces + static_cast<int64_t>(appended.size()) ||
         token.id >= checkpoint.config.vocab)
       continue;
@@ -114,7 +118,8 @@ static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef dir
     if (same != existing.end())
       return llvm::createStringError(llvm::formatv(
           "{0}: transformers' added token {1} '{2}' is already piece {3} of the tokenizer {4}",
-          directory, token.id, token.content, same->second, checkpoint.tokenizerPath));
+          directory, token.id, escapedTokenText(token.content), same->second,
+          checkpoint.tokenizerPath));
     appended.push_back({token.content, token.special
                                            ? sentencepiece_proto::PieceType::Control
                                            : sentencepiece_proto::PieceType::UserDefined});
@@ -124,7 +129,7 @@ static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef dir
     if (token.id >= checkpoint.config.vocab)
       checkpoint.warnings.push_back(llvm::formatv(
           "added token {0} '{1}' is beyond the model's vocab_size {2}, so it is left out",
-          token.id, token.content, checkpoint.config.vocab));
+          token.id, escapedTokenText(token.content), checkpoint.config.vocab));
   if (appended.empty())
     return llvm::Error::success();
   std::string extended = sentencepiece_proto::appendPieces(bytes, appended);

@@ -23,6 +23,8 @@ struct SentencePieceModel::Impl {
   sentencepiece::SentencePieceProcessor continuation;
   /// Per id: a user-defined piece (the processor cannot tell).
   std::vector<bool> userDefined;
+  /// The first id llamac appended (pieceCount() when none).
+  int firstAppended = 0;
 };
 
 namespace {
@@ -91,10 +93,13 @@ SentencePieceModel::fromSerialized(std::string_view bytes, std::string &error) {
     return nullptr;
   }
   impl->userDefined.assign(impl->processor.GetPieceSize(), false);
-  std::vector<sentencepiece_proto::Piece> pieces = sentencepiece_proto::readPieces(bytes);
-  if (pieces.size() == impl->userDefined.size())
-    for (size_t id = 0; id < pieces.size(); ++id)
-      impl->userDefined[id] = pieces[id].type == sentencepiece_proto::PieceType::UserDefined;
+  impl->firstAppended = impl->processor.GetPieceSize();
+  sentencepiece_proto::ModelPieces wire = sentencepiece_proto::readPieces(bytes);
+  if (wire.pieces.size() == impl->userDefined.size()) {
+    for (size_t id = 0; id < wire.pieces.size(); ++id)
+      impl->userDefined[id] = wire.pieces[id].type == sentencepiece_proto::PieceType::UserDefined;
+    impl->firstAppended = static_cast<int>(wire.firstAppended);
+  }
   return std::unique_ptr<SentencePieceModel>(
       new SentencePieceModel(std::move(impl)));
 }
@@ -126,6 +131,9 @@ bool SentencePieceModel::isByte(int id) const {
 }
 bool SentencePieceModel::isUserDefined(int id) const {
   return id >= 0 && static_cast<size_t>(id) < impl->userDefined.size() && impl->userDefined[id];
+}
+bool SentencePieceModel::isAppended(int id) const {
+  return id >= impl->firstAppended && id < pieceCount();
 }
 int SentencePieceModel::bosId() const { return impl->processor.bos_id(); }
 int SentencePieceModel::eosId() const { return impl->processor.eos_id(); }

@@ -40,9 +40,10 @@ public:
   bool isControl(int id) const;
   bool isUnknown(int id) const;
   bool isByte(int id) const;
-  /// A user-defined piece: always cut out of a text as one token and
-  /// printed as its text (a word transformers added as a token).
   bool isUserDefined(int id) const;
+  /// A piece llamac appended: a token transformers added beside the model
+  /// (sentencepiece_proto::appendPieces).
+  bool isAppended(int id) const;
   int bosId() const;
   int eosId() const;
 

@@ -2,6 +2,7 @@
 
 #include "runtime/tokenizer/SentencePieceProto.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 
@@ -16,6 +17,9 @@ constexpr uint32_t kPiecesField = 1;
 constexpr uint32_t kPieceTextField = 1;
 constexpr uint32_t kPieceScoreField = 2;
 constexpr uint32_t kPieceTypeField = 3;
+// llamac's own ModelProto field (the extension range is 200 and up): the
+// number of pieces before appendPieces appended its first.
+constexpr uint32_t kFirstAppendedField = 91001;
 constexpr uint32_t kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5;
 
 void putVarint(std::string &out, uint64_t value) {
@@ -98,6 +102,11 @@ private:
 
 std::string appendPieces(std::string_view proto, const std::vector<NewPiece> &pieces) {
   std::string out(proto);
+  ModelPieces before = readPieces(proto);
+  if (before.firstAppended == before.pieces.size()) {
+    putTag(out, kFirstAppendedField, kVarint);
+    putVarint(out, before.pieces.size());
+  }
   for (const NewPiece &piece : pieces) {
     std::string message;
     putTag(message, kPieceTextField, kLengthDelimited);
@@ -116,15 +125,18 @@ std::string appendPieces(std::string_view proto, const std::vector<NewPiece> &pi
   return out;
 }
 
-std::vector<Piece> readPieces(std::string_view proto) {
-  std::vector<Piece> pieces;
-  WireReader model(proto);
-  while (!model.done()) {
+ModelPieces readPieces(std::string_view proto) {
+  ModelPieces model;
+  std::optional<uint64_t> firstAppended;
+  WireReader reader(proto);
+  while (!reader.done()) {
     uint32_t field = 0, wireType = 0;
     std::string_view payload;
     uint64_t value = 0;
-    if (!model.next(field, wireType, payload, value))
+    if (!reader.next(field, wireType, payload, value))
       return {};
+    if (field == kFirstAppendedField && wireType == kVarint && !firstAppended)
+      firstAppended = value;
     if (field != kPiecesField || wireType != kLengthDelimited)
       continue;
     Piece piece; // Type NORMAL, the proto's default.
@@ -139,9 +151,11 @@ std::vector<Piece> readPieces(std::string_view proto) {
       else if (field == kPieceTypeField && wireType == kVarint)
         piece.type = static_cast<PieceType>(number);
     }
-    pieces.push_back(std::move(piece));
+    model.pieces.push_back(std::move(piece));
   }
-  return pieces;
+  model.firstAppended = std::min<uint64_t>(firstAppended.value_or(model.pieces.size()),
+                                           model.pieces.size());
+  return model;
 }
 
 } // namespace llamac::sentencepiece_proto

@@ -32,8 +32,10 @@ struct NewPiece {
 };
 
 /// `proto` with `pieces` appended to its vocabulary in order, so that they
-/// get the ids after its last piece. A protobuf parser appends the elements
-/// of a repeated field in the order they come, wherever they are.
+/// get the ids after its last piece (a protobuf parser appends the elements
+/// of a repeated field in the order they come, wherever they are), and with
+/// a mark of where they start: a field in ModelProto's extension range
+/// (200 and up), which sentencepiece keeps as unknown and ignores.
 std::string appendPieces(std::string_view proto, const std::vector<NewPiece> &pieces);
 
 struct Piece {
@@ -41,9 +43,15 @@ struct Piece {
   PieceType type = PieceType::Normal;
 };
 
-/// The pieces of `proto` in id order; empty if `proto` is not well-formed
-/// on the wire.
-std::vector<Piece> readPieces(std::string_view proto);
+struct ModelPieces {
+  /// In id order; empty if the proto is not well-formed on the wire.
+  std::vector<Piece> pieces;
+  /// The id of the first piece appendPieces appended; pieces.size() when
+  /// none was.
+  size_t firstAppended = 0;
+};
+
+ModelPieces readPieces(std::string_view proto);
 
 } // namespace llamac::sentencepiece_proto
 

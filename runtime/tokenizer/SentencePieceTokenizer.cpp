@@ -32,10 +32,69 @@ SentencePieceTokenizer::fromSerialized(std::string_view bytes) {
   for (int id = 0; id < tokenizer->model->pieceCount(); ++id)
     if (tokenizer->model->isControl(id) && !tokenizer->model->piece(id).empty())
       tokenizer->controlPieces.emplace_back(tokenizer->model->piece(id), id);
-    else if (tokenizer->model->isUserDefined(id) && !tokenizer->model->piece(id).empty())
+    else if (tokenizer->model->isAppended(id) && tokenizer->model->isUserDefined(id) &&
+             !tokenizer->model->piece(id).empty())
       tokenizer->addedWords.emplace_back(tokenizer->model->piece(id), id);
   tokenizer->serializedProto = std::string(bytes);
   return std::unique_ptr<Tokenizer>(std::move(tokenizer));
+}
+
+namespace {
+
+/// A piece to cut out of a text, with where it next occurs.
+struct Cut {
+  std::string_view text;
+  int id;
+  size_t next;
+};
+
+} // namespace
+
+/// Calls `stretch(text, first)` for each stretch of `text` between the
+/// pieces cut out of it, and `cut(id)` for each of those pieces: added words
+/// always, control pieces (`<s>`, `</s>`) with allowSpecial. The earliest
+/// match wins, the longest among those. Each piece's next occurrence is
+/// searched for again only once the cursor has passed it, so a text costs
+/// O(length x pieces), not a search of the rest per cut.
+template <typename Stretch, typename CutPiece>
+static void cutPieces(std::string_view text, const std::vector<std::pair<std::string, int>> &always,
+                      const std::vector<std::pair<std::string, int>> *allowed, Stretch stretch,
+                      CutPiece cut) {
+  std::vector<Cut> cuts;
+  auto add = [&](const std::vector<std::pair<std::string, int>> &pieces) {
+    for (const auto &[piece, id] : pieces)
+      if (size_t at = text.find(piece); at != std::string_view::npos)
+        cuts.push_back({piece, id, at});
+  };
+  add(always);
+  if (allowed)
+    add(*allowed);
+  size_t cursor = 0;
+  bool first = true;
+  while (cursor < text.size()) {
+    size_t at = std::string_view::npos, length = 0;
+    int id = -1;
+    for (Cut &candidate : cuts) {
+      if (candidate.next != std::string_view::npos && candidate.next < cursor)
+        candidate.next = text.find(candidate.text, cursor);
+      if (candidate.next == std::string_view::npos)
+        continue;
+      if (candidate.next < at || (candidate.next == at && candidate.text.size() > length)) {
+        at = candidate.next;
+        length = candidate.text.size();
+        id = candidate.id;
+      }
+    }
+    if (id < 0) {
+      stretch(text.substr(cursor), first);
+      return;
+    }
+    if (at > cursor)
+      stretch(text.substr(cursor, at - cursor), first);
+    cut(id);
+    first = false;
+    cursor = at + length;
+  }
 }
 
 std::vector<int> SentencePieceTokenizer::encode(std::string_view text,
@@ -46,54 +105,36 @@ std::vector<int> SentencePieceTokenizer::encode(std::string_view text,
     ids.push_back(bosId());
   // Encoding a loaded model only fails on internal errors; an empty result
   // is the honest answer then.
-  auto encodeText = [&](std::string_view segment) {
+  auto encodeText = [&](std::string_view segment, bool) {
     std::vector<int> pieces;
     if (!segment.empty() && model->encode(segment, pieces))
       ids.insert(ids.end(), pieces.begin(), pieces.end());
   };
-  if (!allowSpecial && addedWords.empty()) {
-    encodeText(text);
-    return ids;
-  }
-  // The text of an added word, and with allowSpecial of a control piece
-  // (`<s>`, `</s>`), becomes its id, the earliest match first, the longest
-  // among those; the text between is encoded on its own, with its own dummy
-  // prefix, as Hugging Face's legacy Llama tokenizer and llama.cpp do (so
-  // Meta's Llama 2 chat prompt written out as text gives the ids Meta's code
-  // gives).
-  while (!text.empty()) {
-    size_t at = std::string_view::npos, length = 0;
-    int id = -1;
-    auto earliest = [&](const std::vector<std::pair<std::string, int>> &pieces) {
-      for (const auto &[piece, pieceId] : pieces) {
-        size_t found = text.find(piece);
-        if (found == std::string_view::npos)
-          continue;
-        if (found < at || (found == at && piece.size() > length)) {
-          at = found;
-          length = piece.size();
-          id = pieceId;
-        }
-      }
-    };
-    earliest(addedWords);
-    if (allowSpecial)
-      earliest(controlPieces);
-    if (id < 0) {
-      encodeText(text);
-      break;
-    }
-    encodeText(text.substr(0, at));
-    ids.push_back(id);
-    text.remove_prefix(at + length);
-  }
+  // The text between the pieces cut out is encoded stretch by stretch, each
+  // with its own dummy prefix, as Hugging Face's legacy Llama tokenizer and
+  // llama.cpp do (so Meta's Llama 2 chat prompt written out as text gives
+  // the ids Meta's code gives).
+  cutPieces(text, addedWords, allowSpecial ? &controlPieces : nullptr, encodeText,
+            [&](int id) { ids.push_back(id); });
   return ids;
 }
 
 std::vector<int>
 SentencePieceTokenizer::encodeContinuation(std::string_view text) const {
+  // The first stretch goes on from the text before it; one after an added
+  // word is a stretch of its own, as in encode() of the whole text.
   std::vector<int> ids;
-  if (!text.empty() && !model->encodeContinuation(text, ids))
+  bool failed = false;
+  cutPieces(
+      text, addedWords, nullptr,
+      [&](std::string_view stretch, bool first) {
+        std::vector<int> pieces;
+        if (!(first ? model->encodeContinuation(stretch, pieces) : model->encode(stretch, pieces)))
+          failed = true;
+        ids.insert(ids.end(), pieces.begin(), pieces.end());
+      },
+      [&](int id) { ids.push_back(id); });
+  if (failed)
     ids.clear();
   return ids;
 }
@@ -107,14 +148,16 @@ bool SentencePieceTokenizer::isSpecial(int id) const {
 }
 
 int SentencePieceTokenizer::specialId(std::string_view name) const {
-  // Only chat templates ask, once per conversation: a scan is enough. A
-  // user-defined piece counts: a ChatML marker added as a plain token
+  // Only chat templates ask, once per conversation: a scan is enough. An
+  // added word counts: a ChatML marker added as a plain token
   // (transformers' `special: false`) is still the template's marker.
   for (int id = 0; id < vocabSize(); ++id)
-    if ((model->isControl(id) || model->isUserDefined(id)) && model->piece(id) == name)
+    if ((model->isControl(id) || model->isAppended(id)) && model->piece(id) == name)
       return id;
   return -1;
 }
+
+bool SentencePieceTokenizer::isAddedToken(int id) const { return model->isAppended(id); }
 
 /// Parses a byte-fallback piece "<0xNN>".
 static int parseBytePiece(const std::string &piece) {
@@ -139,8 +182,8 @@ std::string SentencePieceTokenizer::pieceBytes(int id) const {
   if (model->isUnknown(id))
     return " \xE2\x81\x87 "; // sentencepiece's surface for <unk>: " ⁇ ".
   const std::string &piece = model->piece(id);
-  if (model->isUserDefined(id))
-    return piece; // An added token's text, verbatim, as transformers prints it.
+  if (model->isAppended(id))
+    return piece; // An added word's text, verbatim, as transformers prints it.
   if (model->isByte(id)) {
     int value = parseBytePiece(piece);
     return value < 0 ? "" : std::string(1, static_cast<char>(value));

@@ -7,8 +7,10 @@
 // (`<0xNN>`) become their byte, control pieces (BOS, EOS) print nothing, and
 // the piece right after BOS (or at the start) loses its leading space, the
 // dummy prefix that encoding added. Control pieces in text stay text, except
-// with allowSpecial (`llama-run tokenize --allow-special`); user-defined
-// pieces (added words) are always cut out of the text.
+// with allowSpecial (`llama-run tokenize --allow-special`); the words
+// transformers added beside the model, which llamac appended as user-defined
+// pieces, are always cut out of the text, and the text after any added
+// token decodes without its dummy prefix, as transformers decodes it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,6 +43,7 @@ public:
   bool dropsDummyPrefix() const override { return true; }
   bool isSpecial(int id) const override;
   int specialId(std::string_view name) const override;
+  bool isAddedToken(int id) const override;
   int vocabSize() const override;
   int bosId() const override;
   int eosId() const override;
@@ -54,8 +57,9 @@ private:
   /// The text and id of each control piece (`<s>`, `</s>`): what encode()
   /// with allowSpecial matches.
   std::vector<std::pair<std::string, int>> controlPieces;
-  /// The text and id of each user-defined piece (a word transformers
-  /// added): what encode() always cuts out of a text.
+  /// The text and id of each appended user-defined piece (a word
+  /// transformers added, docs/tokenizers.md): what encode() always cuts out
+  /// of a text. A model's own user-defined pieces are the library's.
   std::vector<std::pair<std::string, int>> addedWords;
 };
 

@@ -95,11 +95,15 @@ std::string StreamingDecoder::next(int id) {
     return "";
   }
   std::string bytes = tokenizer.pieceBytes(id);
-  if (bytes.empty())
+  // After an added token the text restarts with a dummy prefix of its own.
+  const bool restarts = dummyPrefix && tokenizer.isAddedToken(id);
+  if (bytes.empty()) {
+    atStart = atStart || restarts;
     return "";
+  }
   if (dummyPrefix && atStart && bytes[0] == ' ')
     bytes.erase(0, 1);
-  atStart = false;
+  atStart = restarts;
 
   // Emit every complete character; keep a trailing incomplete one.
   std::string input = pending + bytes;

@@ -77,6 +77,11 @@ public:
   /// True for ids that are special (control) tokens.
   virtual bool isSpecial(int id) const = 0;
 
+  /// True for a token transformers added beside a sentencepiece model
+  /// (docs/tokenizers.md): the text after one is encoded as a stretch of its
+  /// own, so the decoder drops that stretch's dummy prefix.
+  virtual bool isAddedToken(int /*id*/) const { return false; }
+
   /// The id of the special token named `name` (`<|eot_id|>`, `<s>`), or -1
   /// if there is none: how chat templates put specials in as ids, never by
   /// parsing text.
