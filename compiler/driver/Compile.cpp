@@ -304,7 +304,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     return makeError("--max-seq-len must be positive");
   // Within Mistral's sliding window its attention is the full causal one the
   // kernels compute; past it a query would see keys the model never looks
-  // at. So the context stays within the window (docs/architecture.md).
+  // at. So the context stays within the window (docs/reliability.md).
   if (std::optional<int64_t> window = ckpt->config.slidingWindow; window && maxSeqLen > *window) {
     if (options.maxSeqLen)
       return makeError(llvm::formatv(
@@ -353,10 +353,15 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                      " needs a verify entry point of " +
                      llvm::Twine(static_cast<uint64_t>(speculateK) + 1) + " tokens, more than " +
                      (options.maxSeqLen ? llvm::formatv("--max-seq-len {0}", maxSeqLen).str()
-                                        : llvm::formatv("the default --max-seq-len of {0} "
-                                                        "(the model's context, at most {1})",
-                                                        maxSeqLen, kDefaultMaxSeqLen)
-                                              .str()));
+                      : ckpt->config.slidingWindow && maxSeqLen == *ckpt->config.slidingWindow
+                          ? llvm::formatv("the default --max-seq-len of {0} (the model's "
+                                          "sliding_window)",
+                                          maxSeqLen)
+                                .str()
+                          : llvm::formatv("the default --max-seq-len of {0} "
+                                          "(the model's context, at most {1})",
+                                          maxSeqLen, kDefaultMaxSeqLen)
+                                .str()));
 
   if (options.summary) {
     printSummary(*ckpt, dtype, llvm::outs());

@@ -83,7 +83,7 @@ static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, int64_t pieces,
 }
 
 /// Reads the tokens transformers added beside a sentencepiece tokenizer
-/// (into `addedTokens`) and appends to its `bytes` those whose ids follow
+/// in a checkpoint directory (into `addedTokens`) and appends to its `bytes` those whose ids follow
 /// its pieces without a gap and lie below vocab_size; they are recorded in
 /// `checkpoint.addedTokens`. A Llama 3 tokenizer (BPE) holds its added
 /// tokens already. Tokens below the piece count repeat the tokenizer's own
@@ -94,6 +94,10 @@ static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef dir
   auto tokenizer = Tokenizer::loadFromSerialized(bytes);
   if (!tokenizer.ok() || (*tokenizer)->kind() != "sentencepiece")
     return llvm::Error::success(); // loadTokenizerFor reports a bad file.
+  // Only llamac marks pieces as added, and only below.
+  bytes = sentencepiece_proto::withoutAppendMark(bytes);
+  if (!llvm::sys::fs::is_directory(directory))
+    return llvm::Error::success(); // A llama2.c checkpoint: no transformers files.
   llvm::Expected<std::vector<AddedToken>> read = readAddedTokens(directory, checkpoint.files);
   if (!read)
     return read.takeError();
@@ -160,9 +164,8 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
   checkpoint->files.push_back(checkpoint->tokenizerPath);
   std::string tokenizerBytes = (*tokenizer)->getBuffer().str();
   std::vector<AddedToken> addedTokens;
-  if (llvm::sys::fs::is_directory(path))
-    if (llvm::Error err = appendAddedTokens(*checkpoint, path, tokenizerBytes, addedTokens))
-      return std::move(err);
+  if (llvm::Error err = appendAddedTokens(*checkpoint, path, tokenizerBytes, addedTokens))
+    return std::move(err);
   auto loaded = loadTokenizerFor(checkpoint->tokenizerPath, tokenizerBytes, checkpoint->config);
   if (!loaded)
     return loaded.takeError();

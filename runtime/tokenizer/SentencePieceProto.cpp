@@ -41,6 +41,7 @@ public:
   explicit WireReader(std::string_view bytes) : bytes(bytes) {}
 
   bool done() const { return at == bytes.size(); }
+  size_t offset() const { return at; }
 
   std::optional<uint64_t> varint() {
     uint64_t value = 0;
@@ -102,11 +103,10 @@ private:
 
 std::string appendPieces(std::string_view proto, const std::vector<NewPiece> &pieces) {
   std::string out(proto);
+  // Appending again keeps the first appended id (the last mark wins).
   ModelPieces before = readPieces(proto);
-  if (before.firstAppended == before.pieces.size()) {
-    putTag(out, kFirstAppendedField, kVarint);
-    putVarint(out, before.pieces.size());
-  }
+  putTag(out, kFirstAppendedField, kVarint);
+  putVarint(out, before.firstAppended);
   for (const NewPiece &piece : pieces) {
     std::string message;
     putTag(message, kPieceTextField, kLengthDelimited);
@@ -135,7 +135,7 @@ ModelPieces readPieces(std::string_view proto) {
     uint64_t value = 0;
     if (!reader.next(field, wireType, payload, value))
       return {};
-    if (field == kFirstAppendedField && wireType == kVarint && !firstAppended)
+    if (field == kFirstAppendedField && wireType == kVarint)
       firstAppended = value;
     if (field != kPiecesField || wireType != kLengthDelimited)
       continue;
@@ -156,6 +156,22 @@ ModelPieces readPieces(std::string_view proto) {
   model.firstAppended = std::min<uint64_t>(firstAppended.value_or(model.pieces.size()),
                                            model.pieces.size());
   return model;
+}
+
+std::string withoutAppendMark(std::string_view proto) {
+  std::string out;
+  WireReader reader(proto);
+  while (!reader.done()) {
+    size_t start = reader.offset();
+    uint32_t field = 0, wireType = 0;
+    std::string_view payload;
+    uint64_t value = 0;
+    if (!reader.next(field, wireType, payload, value))
+      return std::string(proto); // Not well-formed: sentencepiece will say so.
+    if (field != kFirstAppendedField)
+      out.append(proto.substr(start, reader.offset() - start));
+  }
+  return out;
 }
 
 } // namespace llamac::sentencepiece_proto

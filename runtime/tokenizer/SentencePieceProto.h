@@ -51,7 +51,15 @@ struct ModelPieces {
   size_t firstAppended = 0;
 };
 
+/// The mark of appendPieces is taken as protobuf takes a repeated scalar:
+/// the last one wins.
 ModelPieces readPieces(std::string_view proto);
+
+/// `proto` without any mark of appended pieces: what an importer makes of a
+/// `tokenizer.model` before appending, so that only llamac's own appending
+/// marks pieces as added (a file that carried a mark would turn the
+/// model's own pieces into added words).
+std::string withoutAppendMark(std::string_view proto);
 
 } // namespace llamac::sentencepiece_proto
 

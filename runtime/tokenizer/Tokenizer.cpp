@@ -101,7 +101,8 @@ std::string StreamingDecoder::next(int id) {
     atStart = atStart || restarts;
     return "";
   }
-  if (dummyPrefix && atStart && bytes[0] == ' ')
+  // An added word's own leading space is its text, not a dummy prefix.
+  if (dummyPrefix && atStart && bytes[0] == ' ' && !tokenizer.isAddedToken(id))
     bytes.erase(0, 1);
   atStart = restarts;
 

@@ -173,6 +173,30 @@ TEST_F(AddedPiecesTest, AModelsOwnUserDefinedPiecesStayTheLibrarys) {
   EXPECT_EQ(tokenizer->decode({403, 512, 407}), "Once <P> upon");
 }
 
+TEST_F(AddedPiecesTest, TheMarkIsStrippedAndTheLastOneWins) {
+  std::string once = sentencepiece_proto::appendPieces(bytes, {{"<a>", PieceType::Control}});
+  EXPECT_EQ(sentencepiece_proto::readPieces(once).firstAppended, 512u);
+  // Appending again keeps the first appended id.
+  std::string twice = sentencepiece_proto::appendPieces(once, {{"<b>", PieceType::Control}});
+  sentencepiece_proto::ModelPieces model = sentencepiece_proto::readPieces(twice);
+  EXPECT_EQ(model.pieces.size(), 514u);
+  EXPECT_EQ(model.firstAppended, 512u);
+  // Without the mark the pieces stay, unmarked.
+  sentencepiece_proto::ModelPieces stripped =
+      sentencepiece_proto::readPieces(sentencepiece_proto::withoutAppendMark(twice));
+  EXPECT_EQ(stripped.pieces.size(), 514u);
+  EXPECT_EQ(stripped.firstAppended, 514u);
+  EXPECT_EQ(sentencepiece_proto::withoutAppendMark(bytes), bytes);
+}
+
+TEST_F(AddedPiecesTest, AnAddedWordsOwnLeadingSpaceIsKept) {
+  std::unique_ptr<Tokenizer> spaced = loadBytes(
+      sentencepiece_proto::appendPieces(bytes, {{" <x>", PieceType::UserDefined}}));
+  ASSERT_TRUE(spaced);
+  EXPECT_EQ(spaced->decode({1, 512}), " <x>");
+  EXPECT_EQ(spaced->decode({1, 403, 512, 407}), "Once <x>upon");
+}
+
 TEST_F(AddedPiecesTest, OtherTextsEncodeAsBefore) {
   std::string error;
   std::vector<GreedyCase> cases = loadGreedyCases(error);

@@ -3,6 +3,8 @@
 #include "compiler/import/Checkpoint.h"
 #include "compiler/import/HFCheckpoint.h"
 #include "compiler/import/Safetensors.h"
+#include "runtime/tokenizer/SentencePieceProto.h"
+#include "runtime/tokenizer/Tokenizer.h"
 #include "test/unit/HFFixture.h"
 #include "test/unit/TestData.h"
 
@@ -234,6 +236,35 @@ TEST(ImportTest, ReadLayerRejectsBadLayer) {
   ASSERT_FALSE(static_cast<bool>(layer));
   EXPECT_NE(llvm::toString(layer.takeError()).find("has no layer 5"),
             std::string::npos);
+}
+
+// Only llamac marks pieces as added: a tokenizer.model that carries the
+// mark (here saying every piece was added, which would print "▁Once") loses
+// it on import, so the model's pieces decode as before.
+TEST(ImportTest, ATokenizerFilesOwnAppendMarkIsDropped) {
+  std::optional<std::string> original = readFile(stories260KTokenizer());
+  ASSERT_TRUE(original);
+  // ModelProto field 91001 (varint 728008: c8 b7 2c) = 0.
+  std::string marked = std::string("\xc8\xb7\x2c\x00", 4) + *original;
+  ASSERT_EQ(sentencepiece_proto::readPieces(marked).firstAppended, 0u);
+  for (bool directory : {true, false}) {
+    TempDir dir;
+    std::string path;
+    if (directory) {
+      writeHFDir(dir, storiesHFTensors(), storiesHFConfig());
+      dir.write("tokenizer.model", marked);
+      path = dir.path();
+    } else {
+      dir.write("tokenizer.model", marked);
+      dir.copy(stories260KBin(), "stories260K.bin");
+      path = dir.path() + "/stories260K.bin";
+    }
+    Checkpoint ckpt = take(importCheckpoint(path));
+    EXPECT_EQ(sentencepiece_proto::readPieces(ckpt.tokenizerBytes).firstAppended, 512u) << path;
+    auto tokenizer = Tokenizer::loadFromSerialized(ckpt.tokenizerBytes);
+    ASSERT_TRUE(tokenizer.ok());
+    EXPECT_EQ((*tokenizer)->decode({1, 403, 407, 261, 378}), "Once upon a time") << path;
+  }
 }
 
 TEST(ImportTest, TokenizerOverrideForBin) {
