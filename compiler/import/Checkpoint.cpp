@@ -82,8 +82,9 @@ static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, int64_t pieces,
   return llvm::Error::success();
 }
 
-/// Reads the tokens transformers added beside a sentencepiece tokenizer
-/// in a checkpoint directory (into `addedTokens`) and appends to its `bytes` those whose ids follow
+/// For a sentencepiece tokenizer's `bytes`: drops any append mark the file
+/// brings and, for a checkpoint directory, reads the tokens transformers
+/// added beside it (into `addedTokens`) and appends those whose ids follow
 /// its pieces without a gap and lie below vocab_size; they are recorded in
 /// `checkpoint.addedTokens`. A Llama 3 tokenizer (BPE) holds its added
 /// tokens already. Tokens below the piece count repeat the tokenizer's own
