@@ -305,6 +305,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   // Within Mistral's sliding window its attention is the full causal one the
   // kernels compute; past it a query would see keys the model never looks
   // at. So the context stays within the window (docs/reliability.md).
+  bool windowBoundsDefault = false;
   if (std::optional<int64_t> window = ckpt->config.slidingWindow; window && maxSeqLen > *window) {
     if (options.maxSeqLen)
       return makeError(llvm::formatv(
@@ -312,6 +313,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
           "over a sliding window is not supported, so the context can be at most {1}",
           maxSeqLen, *window));
     maxSeqLen = *window;
+    windowBoundsDefault = true;
   }
   if (maxSeqLen >= limits::kModelSizeLimit)
     return makeError(llvm::formatv("--max-seq-len {0} is implausibly large "
@@ -353,7 +355,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                      " needs a verify entry point of " +
                      llvm::Twine(static_cast<uint64_t>(speculateK) + 1) + " tokens, more than " +
                      (options.maxSeqLen ? llvm::formatv("--max-seq-len {0}", maxSeqLen).str()
-                      : ckpt->config.slidingWindow && maxSeqLen == *ckpt->config.slidingWindow
+                      : windowBoundsDefault
                           ? llvm::formatv("the default --max-seq-len of {0} (the model's "
                                           "sliding_window)",
                                           maxSeqLen)
@@ -369,7 +371,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
         "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}, verify {4}, weights {5}\n",
         maxSeqLen,
         options.maxSeqLen ? std::string()
-        : ckpt->config.slidingWindow && maxSeqLen == *ckpt->config.slidingWindow
+        : windowBoundsDefault
             ? std::string(" (the default: the model's sliding_window)")
             : " (the default: min(the model's, " + std::to_string(kDefaultMaxSeqLen) + "))",
         prefill, dtypeName(kvDtype),
