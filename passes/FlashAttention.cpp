@@ -6,7 +6,8 @@
 // block of keys and values is read once for all of them. The keys are
 // visited in blocks up to the block's last causal position only (no work
 // above the diagonal beyond the one block that crosses it, which is
-// masked), and the softmax is online: a running max and sum per score row,
+// masked); with a sliding window, from the block's first row's earliest
+// visible key (the older keys are never read), and the softmax is online: a running max and sum per score row,
 // the accumulated output rescaled when the max grows. No score matrix
 // larger than [rows, keys-per-block] exists.
 //
@@ -122,6 +123,10 @@ Value weightedSum(OpBuilder &b, Location l, Value acc, Value alpha, Value probsT
   return rest.getResult(0);
 }
 
+// A sliding window's rows find their first visible key in the block's
+// first block of keys (see keyStart below).
+static_assert(kFlashQueryRowsPerBlock <= kFlashKeysPerBlock);
+
 struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -138,6 +143,9 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
     Type element = type.getElementType();
     double scaleValue = op.getScale() ? op.getScale()->convertToDouble()
                                       : 1.0 / std::sqrt(static_cast<double>(headDim));
+    std::optional<int64_t> window;
+    if (std::optional<uint64_t> w = op.getWindow())
+      window = static_cast<int64_t>(*w);
 
     auto index = [&](OpBuilder &b, Location l, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, l, v);
@@ -218,11 +226,25 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                         })
                         .getResult(0);
 
+                // With a sliding window the keys start at the block's first
+                // row's earliest visible one; the later rows' earliest keys
+                // follow it within kFlashQueryRowsPerBlock, so each row sees
+                // a key in the first key block (its running max is finite
+                // from there on).
+                Value keyStart = c0;
+                if (window) {
+                  Value reach = index(b, l, *window - 1);
+                  Value past = arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, blockPos,
+                                                     reach);
+                  keyStart = arith::SelectOp::create(
+                      b, l, past, arith::SubIOp::create(b, l, blockPos, reach), c0);
+                }
+
                 Value m0 = filled(b, l, -INFINITY, {scoreRows});
                 Value s0 = filled(b, l, 0.0, {scoreRows});
                 Value acc0 = filled(b, l, 0.0, {scoreRows, dh});
                 auto keyLoop = scf::ForOp::create(
-                    b, l, c0, liveEnd, keyStep, ValueRange{m0, s0, acc0},
+                    b, l, keyStart, liveEnd, keyStep, ValueRange{m0, s0, acc0},
                     [&](OpBuilder &b, Location l, Value t0, ValueRange state) {
                       Value bk = arith::MinUIOp::create(
                           b, l, keyStep, arith::SubIOp::create(b, l, liveEnd, t0));
@@ -257,15 +279,23 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
 
                       // Causality: score row r is query row n0 + r / group at
                       // position blockPos + r / group; key t0 + t is visible
-                      // to it when t0 + t <= that position.
+                      // to it when t0 + t <= that position (and, with a
+                      // window, t0 + t + window > that position).
                       auto visible = [&](OpBuilder &b, Location l, unsigned rDim = 0,
                                          unsigned tDim = 1) -> Value {
                         Value r = linalg::IndexOp::create(b, l, rDim);
                         Value t = linalg::IndexOp::create(b, l, tDim);
                         Value rowPos = arith::AddIOp::create(
                             b, l, blockPos, arith::DivUIOp::create(b, l, r, group));
-                        return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule,
-                                                     arith::AddIOp::create(b, l, t0, t), rowPos);
+                        Value key = arith::AddIOp::create(b, l, t0, t);
+                        Value causal =
+                            arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, key, rowPos);
+                        if (!window)
+                          return causal;
+                        Value inWindow = arith::CmpIOp::create(
+                            b, l, arith::CmpIPredicate::ugt,
+                            arith::AddIOp::create(b, l, key, index(b, l, *window)), rowPos);
+                        return arith::AndIOp::create(b, l, causal, inWindow);
                       };
                       Value minusInf = f32Constant(b, l, -INFINITY);
                       Value blockMax =

@@ -63,7 +63,7 @@ llama::ConfigAttr toConfigAttr(MLIRContext *ctx, const ModelConfig &c, int64_t m
       ctx, c.dim, c.hiddenDim, c.layers, c.heads, c.kvHeads, c.headDim,
       c.vocab, maxSeqLen, llvm::APFloat(static_cast<double>(c.normEps)),
       llvm::APFloat(static_cast<double>(c.ropeTheta)), layout, scaling, c.bos,
-      DenseI64ArrayAttr::get(ctx, c.eos));
+      DenseI64ArrayAttr::get(ctx, c.eos), c.slidingWindow);
 }
 
 /// Shows "phase" progress on a terminal; silent otherwise.
@@ -123,8 +123,8 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
               number(c.ropeScaling->highFreqFactor) + ", original_max_position_embeddings " +
               std::to_string(c.ropeScaling->originalMaxPositionEmbeddings);
   if (c.slidingWindow)
-    os << "attention: sliding_window " << *c.slidingWindow
-       << " (full causal attention within it; the context is kept within it)\n";
+    os << "attention: sliding_window " << *c.slidingWindow << " (each position sees the last "
+       << *c.slidingWindow << " positions, itself included)\n";
   os << "rope: theta " << number(c.ropeTheta) << ", " << ropeLayoutName(c.ropeLayout)
      << " pairs, " << scaling << "\n";
   // Tokens added from transformers' files are worth seeing: a wrong one
@@ -302,19 +302,6 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                           : std::min<int64_t>(ckpt->config.maxSeqLen, kDefaultMaxSeqLen);
   if (maxSeqLen <= 0)
     return makeError("--max-seq-len must be positive");
-  // Within Mistral's sliding window its attention is the full causal one the
-  // kernels compute; past it a query would see keys the model never looks
-  // at. So the context stays within the window (docs/reliability.md).
-  bool windowBoundsDefault = false;
-  if (std::optional<int64_t> window = ckpt->config.slidingWindow; window && maxSeqLen > *window) {
-    if (options.maxSeqLen)
-      return makeError(llvm::formatv(
-          "--max-seq-len {0} is past the model's sliding_window of {1} positions: attention "
-          "over a sliding window is not supported, so the context can be at most {1}",
-          maxSeqLen, *window));
-    maxSeqLen = *window;
-    windowBoundsDefault = true;
-  }
   if (maxSeqLen >= limits::kModelSizeLimit)
     return makeError(llvm::formatv("--max-seq-len {0} is implausibly large "
                                    "(it must be below 2^31)",
@@ -355,11 +342,6 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                      " needs a verify entry point of " +
                      llvm::Twine(static_cast<uint64_t>(speculateK) + 1) + " tokens, more than " +
                      (options.maxSeqLen ? llvm::formatv("--max-seq-len {0}", maxSeqLen).str()
-                      : windowBoundsDefault
-                          ? llvm::formatv("the default --max-seq-len of {0} (the model's "
-                                          "sliding_window)",
-                                          maxSeqLen)
-                                .str()
                           : llvm::formatv("the default --max-seq-len of {0} "
                                           "(the model's context, at most {1})",
                                           maxSeqLen, kDefaultMaxSeqLen)
@@ -370,9 +352,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     llvm::outs() << llvm::formatv(
         "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}, verify {4}, weights {5}\n",
         maxSeqLen,
-        options.maxSeqLen ? std::string()
-        : windowBoundsDefault
-            ? std::string(" (the default: the model's sliding_window)")
+        options.maxSeqLen
+            ? std::string()
             : " (the default: min(the model's, " + std::to_string(kDefaultMaxSeqLen) + "))",
         prefill, dtypeName(kvDtype),
         speculateK ? std::to_string(speculateK + 1) + " tokens (--speculate-k " +

@@ -49,8 +49,7 @@ struct ModelConfig : runtime::ModelInfo {
   bool tiedEmbeddings = false;
   RopeLayout ropeLayout = RopeLayout::Interleaved;
   /// Mistral's sliding-window attention: a query sees the keys of the last
-  /// this many positions. Within that many positions it is the full causal
-  /// attention the kernels compute, so the compiled context stays within it.
+  /// this many positions, its own included (the attention op's `window`).
   std::optional<int64_t> slidingWindow;
 
   /// Checks the config for contradictions and implausible values:

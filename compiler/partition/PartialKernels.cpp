@@ -266,7 +266,7 @@ Value PartialKernelBuilder::buildPartialAttention(AttentionOp op, IRMapping &map
           ? op.getScaleAttr()
           : b.getF32FloatAttr(1.0 / std::sqrt(static_cast<double>(qType.getDimSize(2))));
   Value part = AttentionOp::create(b, loc, q.getType(), q, k, v, mapping.lookup(op.getLayer()),
-                                   mapping.lookup(op.getPos()), scale);
+                                   mapping.lookup(op.getPos()), scale, op.getWindowAttr());
   return tensor::InsertSliceOp::create(b, loc, part, out,
                                        SmallVector<OpFoldResult>{zero, qBegin, zero},
                                        SmallVector<OpFoldResult>{rowSize, qCount, dim(qType, 2)},

@@ -65,7 +65,8 @@ LogicalResult ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t maxSeqLen, APFloat normEpsAP,
                                  APFloat ropeThetaAP, RopeLayout ropeLayout,
                                  Attribute ropeScaling, int64_t bos,
-                                 DenseI64ArrayAttr eos) {
+                                 DenseI64ArrayAttr eos,
+                                 std::optional<int64_t> slidingWindow) {
   double normEps = normEpsAP.convertToDouble();
   double ropeTheta = ropeThetaAP.convertToDouble();
   if (dim <= 0 || hiddenDim <= 0 || layers <= 0 || heads <= 0 ||
@@ -87,5 +88,7 @@ LogicalResult ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   for (int64_t id : eos.asArrayRef())
     if (id < 0 || id >= vocab)
       return emitError() << "eos id " << id << " is outside the vocabulary";
+  if (slidingWindow && *slidingWindow <= 0)
+    return emitError() << "sliding_window must be positive, got " << *slidingWindow;
   return success();
 }

@@ -104,7 +104,9 @@ def Llama_ConfigAttr : AttrDef<Llama_Dialect, "Config"> {
                         // A RopeScalingAttr (llama3) or a LinearRopeScalingAttr.
                         OptionalParameter<"::mlir::Attribute">:$rope_scaling,
                         "int64_t":$bos,
-                        "::mlir::DenseI64ArrayAttr":$eos);
+                        "::mlir::DenseI64ArrayAttr":$eos,
+                        // Mistral's: each query sees only this many positions.
+                        OptionalParameter<"std::optional<int64_t>">:$sliding_window);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -220,6 +220,8 @@ LogicalResult AttentionOp::verify() {
                          << ")";
   if (auto scale = getScaleAttr(); scale && !isPositive(scale.getValue()))
     return emitOpError("scale must be positive");
+  if (std::optional<uint64_t> window = getWindow(); window && int64_t(*window) <= 0)
+    return emitOpError() << "window must be positive, got " << int64_t(*window);
   return success();
 }
 

@@ -318,14 +318,20 @@ def Llama_AttentionOp : Llama_Op<"attention", [Pure, AllTypesMatch<["query", "re
     `h` reads kv head `h / (heads / kv_heads)`, scores are scaled by `scale`
     (default `1/sqrt(head_dim)`) and the softmax is computed in f32.
 
+    With `window` (Mistral's `sliding_window`), query row `i` attends to the
+    last `window` positions only: `[max(0, pos + i - window + 1), pos + i]`.
+
     ```mlir
     %o = llama.attention %q, %kc, %vc[%layer, %pos]
+        : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
+    %w = llama.attention %q, %kc, %vc[%layer, %pos] {window = 256 : i64}
         : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
     ```
   }];
   let arguments = (ins Llama_FloatTensor:$query, Llama_FloatTensor:$keys,
                        Llama_FloatTensor:$values, Index:$layer, Index:$pos,
-                       OptionalAttr<F32Attr>:$scale);
+                       OptionalAttr<F32Attr>:$scale,
+                       OptionalAttr<I64Attr>:$window);
   let results = (outs Llama_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $keys `,` $values `[` $layer `,` $pos `]` attr-dict `:` type($query) `,` type($keys) `,` type($values)

@@ -1,7 +1,8 @@
 //===- AttentionKernel.cpp - attention over the live cache prefix ---------===//
 //
 // One block per (head, query row); its subgroups split the live cache prefix
-// (a chunk of subgroup-size keys each in turn). Lanes score one key each and
+// (a chunk of subgroup-size keys each in turn), or with a sliding window
+// its last `window` positions. Lanes score one key each and
 // an online softmax (running max and sum, rescaled per chunk) keeps each
 // subgroup's pass in registers: no scores buffer, so any context length
 // works. For the weighted sum each lane owns head_dim elements lane,
@@ -101,6 +102,9 @@ struct AttentionContext {
   Value query, keys, values, layer, pos, out;
   int64_t tokens, heads, headDim, kvHeads, lanes, threads, perLane;
   Value scale, h, n, tid, lane, subgroup, kvHead, live;
+  /// The row's first visible key: 0, or with a sliding window W,
+  /// max(0, live - W).
+  Value first;
 };
 
 AttentionContext makeContext(GpuKernelBuilder &kb, AttentionOp attention,
@@ -132,6 +136,12 @@ AttentionContext makeContext(GpuKernelBuilder &kb, AttentionOp attention,
   c.subgroup = arith::DivUIOp::create(b, loc, c.tid, kb.index(c.lanes));
   c.kvHead = arith::DivUIOp::create(b, loc, c.h, kb.index(c.heads / c.kvHeads));
   c.live = arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, c.pos, c.n), kb.index(1));
+  c.first = kb.index(0);
+  if (std::optional<uint64_t> window = attention.getWindow()) {
+    Value w = kb.index(static_cast<int64_t>(*window));
+    c.first = arith::SelectOp::create(b, loc, kb.cmp(arith::CmpIPredicate::ugt, c.live, w),
+                                      arith::SubIOp::create(b, loc, c.live, w), c.first);
+  }
   return c;
 }
 
@@ -255,7 +265,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitAttentionKernel(GpuKernelBuilder &kb, 
   if (!attention)
     return failure();
   AttentionContext c = makeContext(kb, attention, operands, results[0]);
-  emitBlockAttention(kb, c, kb.index(0), c.live, [&](Value d, Value, Value total, Value weighted) {
+  emitBlockAttention(kb, c, c.first, c.live, [&](Value d, Value, Value total, Value weighted) {
     kb.storeF32(arith::DivFOp::create(kb.b, kb.loc, weighted, total), c.out, {c.n, c.h, d});
   });
   GpuLaunchDims launch;
@@ -276,11 +286,12 @@ FailureOr<GpuLaunchDims> mlir::llama::emitSplitAttentionKernel(GpuKernelBuilder 
   AttentionContext c = makeContext(kb, attention, operands, results[0]);
   Value scratch = results[1];
   int64_t splits = staticDim(scratch, 2);
-  // Split s takes keys [s * len, min((s + 1) * len, live)); a split past
-  // the live prefix is empty and records max -inf, sum 0.
+  // Split s takes keys [first + s * len, min(first + (s + 1) * len, live));
+  // a split past the live prefix is empty and records max -inf, sum 0.
   Value split = kb.blockId(gpu::Dimension::z);
-  Value len = arith::CeilDivUIOp::create(b, loc, c.live, kb.index(splits));
-  Value start = arith::MulIOp::create(b, loc, split, len);
+  Value len = arith::CeilDivUIOp::create(b, loc, arith::SubIOp::create(b, loc, c.live, c.first),
+                                         kb.index(splits));
+  Value start = arith::AddIOp::create(b, loc, c.first, arith::MulIOp::create(b, loc, split, len));
   Value end = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, start, len), c.live);
   start = arith::MinUIOp::create(b, loc, start, end);
   emitBlockAttention(kb, c, start, end, [&](Value d, Value max, Value total, Value weighted) {
@@ -313,7 +324,8 @@ FailureOr<GpuLaunchDims> mlir::llama::emitAttentionCombineKernel(GpuKernelBuilde
   Value h = kb.blockId(gpu::Dimension::x), n = kb.blockId(gpu::Dimension::y);
   int64_t threads = kb.target.subgroupSize * kSubgroups;
   kb.forEach(kb.threadId(gpu::Dimension::x), kb.index(headDim), kb.index(threads), [&](Value d) {
-    // Split 0 always holds key 0, so the max over splits is finite.
+    // Split 0 always holds the first visible key, so the max over splits is
+    // finite.
     Value max = kb.f32(-INFINITY);
     for (int64_t s = 0; s < splits; ++s)
       max = arith::MaximumFOp::create(b, loc, max,

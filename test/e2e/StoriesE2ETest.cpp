@@ -18,8 +18,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 using namespace llamac;
@@ -488,6 +490,60 @@ TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
   std::printf("%s: largest difference from the unscaled RoPE: %g\n", GetParam().c_str(),
               worstVsUnscaled);
   EXPECT_GT(worstVsUnscaled, 1e-2f);
+}
+
+/// stories260K relabelled as Mistral with a sliding window of 21 positions,
+/// 32-token prefill chunks (test/e2e/CMakeLists.txt): attention past the
+/// window, step by step and in whole-prompt prefills, against the reference
+/// pass with the same window.
+TEST(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
+  std::string dir = std::string(LLAMAC_E2E_DIR) + "/stories260K-sliding-window";
+  auto checkpoint = importCheckpoint(dir);
+  ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
+  constexpr int64_t kWindow = 21;
+  ASSERT_EQ(checkpoint->config.slidingWindow, std::optional<int64_t>(kWindow));
+  auto reference = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
+  ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
+  // The same model attending to every earlier position: what a compiler
+  // that ignored the window would compute. Within the window the two agree.
+  ModelConfig fullConfig = checkpoint->config;
+  fullConfig.slidingWindow.reset();
+  auto full = reference::ReferenceModel::create(fullConfig, checkpoint->weights);
+  ASSERT_TRUE(static_cast<bool>(full)) << llvm::toString(full.takeError());
+  auto session = openSession(dir + ".llamac");
+  ASSERT_TRUE(session);
+
+  std::vector<int32_t> tokens;
+  std::vector<std::vector<float>> expected;
+  float worstVsFull = 0;
+  for (int64_t pos = 0; pos < 100; ++pos) {
+    int32_t token = pos == 0 ? 1 : static_cast<int32_t>((pos * 211 + 17) % 509 + 2);
+    tokens.push_back(token);
+    expected.push_back((*reference)->forward(token, pos));
+    auto logits = session->append({token});
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    EXPECT_LT(maxAbsDiff(expected.back(), logits->data(), expected.back().size()), 1e-4f)
+        << "position " << pos;
+    std::vector<float> unwindowed = (*full)->forward(token, pos);
+    float vsFull = maxAbsDiff(unwindowed, logits->data(), unwindowed.size());
+    if (pos < kWindow)
+      EXPECT_LT(vsFull, 1e-4f) << "position " << pos << " is within the window";
+    worstVsFull = std::max(worstVsFull, vsFull);
+  }
+  std::printf("sliding window: largest difference from full causal attention: %g\n",
+              worstVsFull);
+  EXPECT_GT(worstVsFull, 1e-2f);
+
+  // Whole prompts through the 32-token prefill chunks: windows that start
+  // inside a chunk and reach back across chunk boundaries.
+  for (size_t length : {20, 21, 22, 33, 64, 100}) {
+    std::vector<int32_t> prompt(tokens.begin(), tokens.begin() + length);
+    auto logits = fromStart(*session, prompt);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    EXPECT_LT(maxAbsDiff(expected[length - 1], logits->data(), expected[length - 1].size()),
+              1e-4f)
+        << "a prompt of " << length << " tokens";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Llama3AndLinear, ScaledRopeE2E,

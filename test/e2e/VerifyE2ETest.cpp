@@ -203,7 +203,8 @@ INSTANTIATE_TEST_SUITE_P(CpuArtifacts, VerifyE2E,
                                            "stories260K-bin-int8-amx-emulated",
                                            "stories260K-bin-int4-g64-amx-emulated",
                                            "stories260K-bin-int4-g32-amx-emulated",
-                                           "synth-stories15m-1layer"),
+                                           "synth-stories15m-1layer",
+                                           "stories260K-sliding-window"),
                          [](const ::testing::TestParamInfo<std::string> &info) {
                            std::string name = info.param;
                            for (char &c : name)

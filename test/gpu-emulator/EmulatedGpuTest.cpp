@@ -90,6 +90,12 @@
 #ifndef LLAMAC_EMU_STORIES260K_ROCDL_INT4_G64
 #define LLAMAC_EMU_STORIES260K_ROCDL_INT4_G64 ""
 #endif
+#ifndef LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_NVVM_F32
+#define LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_NVVM_F32 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_ROCDL_F32
+#define LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_ROCDL_F32 ""
+#endif
 
 namespace llamac::emu {
 namespace {
@@ -100,10 +106,11 @@ using ::llamac::test::loadModel;
 using ::llamac::testing::maxAbsDiff;
 using ::llamac::testing::maxRelativeDiff;
 
-/// A model ("stories260K", "stories110m_1layer"), a target ("nvvm",
-/// "rocdl") and a weight type ("f32", "bf16", or f32 weights quantized:
-/// "int8", "int4-g32", "int4-g64"), "-splitk" after it where the GEMVs
-/// split each row's columns over a block's subgroups (--gpu-gemv=split-k).
+/// A model ("stories260K", "stories260K_sliding_window", "stories110m_1layer"),
+/// a target ("nvvm", "rocdl") and a weight type ("f32", "bf16", or f32
+/// weights quantized: "int8", "int4-g32", "int4-g64"), "-splitk" after it
+/// where the GEMVs split each row's columns over a block's subgroups
+/// (--gpu-gemv=split-k).
 using Variant = std::tuple<std::string, std::string, std::string>;
 
 constexpr absl::string_view kSplitK = "-splitk";
@@ -121,8 +128,17 @@ bool isStories110m(const Variant &v) {
 
 bool isQuantized(const Variant &v) { return std::get<2>(v).rfind("int", 0) == 0; }
 
+/// stories260K as Mistral with a sliding window of 21 positions (f32).
+bool isSlidingWindow(const Variant &v) {
+  return std::get<0>(v) == "stories260K_sliding_window";
+}
+constexpr size_t kWindow = 21;
+
 std::string artifactBase(const Variant &v) {
   const auto &[model, target, dtype] = v;
+  if (isSlidingWindow(v))
+    return target == "nvvm" ? LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_NVVM_F32
+                            : LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_ROCDL_F32;
   if (isStories110m(v)) {
     if (isSplitK(v))
       return target == "nvvm" ? LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_NVVM_F32_SPLITK : "";
@@ -160,6 +176,8 @@ std::string artifactBase(const Variant &v) {
 std::string referenceArtifact(const Variant &v) {
   if (isStories110m(v))
     return LLAMAC_SYNTH110M_REFERENCE_ARTIFACT;
+  if (isSlidingWindow(v))
+    return LLAMAC_STORIES_WINDOW_ARTIFACT;
   const std::string dtype = weightType(v);
   if (dtype == "int8")
     return LLAMAC_STORIES_INT8_ARTIFACT;
@@ -174,6 +192,13 @@ std::string referenceArtifact(const Variant &v) {
 std::vector<int32_t> decodeTokens(const Variant &v) {
   if (isStories110m(v))
     return {1, 403, 9000};
+  if (isSlidingWindow(v)) {
+    // Past the window, so that the first positions drop out of it.
+    std::vector<int32_t> ids{1};
+    for (int32_t i = 1; i < static_cast<int32_t>(kWindow) + 8; ++i)
+      ids.push_back(260 + (i * 37) % 250);
+    return ids;
+  }
   return {1, 403, 407, 261, 378, 1, 50};
 }
 
@@ -368,7 +393,10 @@ TEST_P(EmulatedVerifyTest, VerifiesEveryRowAsDecodeDoes) {
   ASSERT_TRUE(decode.ok()) << decode.status();
 
   const int64_t vocab = m->artifact->model().vocab;
-  const std::vector<int32_t> prefix = {1, 403, 407};
+  std::vector<int32_t> prefix = {1, 403, 407};
+  // With a sliding window, rows whose windows no longer hold position 0.
+  if (isSlidingWindow(GetParam()))
+    prefix = decodeTokens(GetParam());
   // All but 2 of the rows: the padding rows run too.
   std::vector<int32_t> drafts;
   for (int32_t i = 0; i < k - 1; ++i)
@@ -427,6 +455,20 @@ INSTANTIATE_TEST_SUITE_P(Stories260K, EmulatedVerifyTest,
 
 // The GEMVs split along K: decode, a prefill chunk (f32: GEMVs of 4-token
 // blocks; int4: the matrix units), greedy tokens and verify against decode.
+// Mistral's sliding window: decode (keys split over blocks), a 40-token
+// prefill chunk and verify, each past the 21-position window.
+INSTANTIATE_TEST_SUITE_P(Stories260KSlidingWindow, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("stories260K_sliding_window"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(Stories260KSlidingWindow, EmulatedVerifyTest,
+                         ::testing::Combine(::testing::Values("stories260K_sliding_window"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32")),
+                         variantName);
+
 INSTANTIATE_TEST_SUITE_P(Stories260KSplitK, EmulatedGpuTest,
                          ::testing::Combine(::testing::Values("stories260K"),
                                             ::testing::Values("nvvm"),

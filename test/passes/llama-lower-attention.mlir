@@ -283,3 +283,31 @@ func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>
   %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xf32>, tensor<2x64x4x8xbf16>, tensor<2x64x4x8xbf16>
   return %0 : tensor<3x8x8xf32>
 }
+
+// -----
+
+// A sliding window of 20 positions: each block's keys start at its first
+// row's earliest visible key (pos + n0 - 19 once that is past 0, else 0),
+// and a key is masked unless t0 + t <= the row's position < t0 + t + 20.
+// CHECK-LABEL: func.func @attention_window
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C19:.*]] = arith.constant 19 : index
+// CHECK-DAG: %[[C20:.*]] = arith.constant 20 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK:     %[[BPOS:.*]] = arith.addi %arg4, %{{.*}} : index
+// CHECK:     %[[END:.*]] = arith.addi %[[BPOS]], %{{.*}} : index
+// CHECK:     %[[PAST:.*]] = arith.cmpi uge, %[[BPOS]], %[[C19]] : index
+// CHECK:     %[[FROM:.*]] = arith.subi %[[BPOS]], %[[C19]] : index
+// CHECK:     %[[START:.*]] = arith.select %[[PAST]], %[[FROM]], %[[C0]] : index
+// CHECK:     scf.for %[[T0:.*]] = %[[START]] to %[[END]] step %[[C64]] iter_args
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:         %[[KEY:.*]] = arith.addi %[[T0]], %{{.*}} : index
+// CHECK:         %[[CAUSAL:.*]] = arith.cmpi ule, %[[KEY]], %[[ROWPOS:.*]] : index
+// CHECK:         %[[REACH:.*]] = arith.addi %[[KEY]], %[[C20]] : index
+// CHECK:         %[[INSIDE:.*]] = arith.cmpi ugt, %[[REACH]], %[[ROWPOS]] : index
+// CHECK:         %[[SEEN:.*]] = arith.andi %[[CAUSAL]], %[[INSIDE]] : i1
+// CHECK:         arith.select %[[SEEN]]
+func.func @attention_window(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor<2x64x4x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] {window = 20 : i64} : tensor<3x8x8xf32>, tensor<2x64x4x8xf32>, tensor<2x64x4x8xf32>
+  return %0 : tensor<3x8x8xf32>
+}

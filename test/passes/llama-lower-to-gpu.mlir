@@ -292,6 +292,19 @@
 // NVVM-COUNT-8: vector.load %arg1{{.*}} : memref<64x4096xbf16>, vector<8xbf16>
 // NVVM: scf.yield
 
+// Mistral's sliding window of 100 positions: a row's keys start at
+// live - 100 once it has more than 100 positions (else 0), and the splits
+// share the keys from there to the row's position.
+// NVVM: gpu.func @k_window_split_attention
+// NVVM: %[[LIVE:.*]] = arith.addi %{{.*}}, %c1 : index
+// NVVM: %[[BACK:.*]] = arith.subi %[[LIVE]], %c100 : index
+// NVVM: %[[LONG:.*]] = arith.cmpi ugt, %[[LIVE]], %c100 : index
+// NVVM: %[[FIRST:.*]] = arith.select %[[LONG]], %[[BACK]], %{{.*}} : index
+// NVVM: %[[KEYS:.*]] = arith.subi %[[LIVE]], %[[FIRST]] : index
+// NVVM: %[[LEN:.*]] = arith.ceildivui %[[KEYS]], %c16 : index
+// NVVM: %[[OFFSET:.*]] = arith.muli %block_id_z, %[[LEN]] : index
+// NVVM: arith.addi %[[FIRST]], %[[OFFSET]] : index
+
 // Without the matrix units (llamac --bf16-dot off) prefill stays a GEMV.
 // GEMV-NOT: nvvm.mma.sync
 // GEMV: gpu.func @k_mma_norm_linear_group

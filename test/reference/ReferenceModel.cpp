@@ -213,21 +213,24 @@ std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
     store(k, keys + pos * kvDim);
     store(v, values + pos * kvDim);
 
-    // Causal attention over positions [0, pos]; query head `head` reads
-    // kv head head / (H / Hkv).
+    // Causal attention over positions [first, pos]: [0, pos], or with
+    // Mistral's sliding window W the last W of them (transformers' mask:
+    // key t is seen when pos - t < W). Query head `head` reads kv head
+    // head / (H / Hkv).
+    int64_t first = cfg.slidingWindow ? std::max<int64_t>(0, pos - *cfg.slidingWindow + 1) : 0;
     double scale = 1.0 / std::sqrt(static_cast<double>(Dh));
-    std::vector<double> scores(pos + 1);
+    std::vector<double> scores(pos + 1 - first);
     for (int64_t head = 0; head < H; ++head) {
       const float *query = q.data() + head * Dh;
       int64_t kvHead = head / group;
       double maxScore = -INFINITY;
-      for (int64_t t = 0; t <= pos; ++t) {
+      for (int64_t t = first; t <= pos; ++t) {
         const float *key = keys + t * kvDim + kvHead * Dh;
         double dot = 0.0;
         for (int64_t i = 0; i < Dh; ++i)
           dot += static_cast<double>(query[i]) * key[i];
-        scores[t] = dot * scale;
-        maxScore = std::max(maxScore, scores[t]);
+        scores[t - first] = dot * scale;
+        maxScore = std::max(maxScore, scores[t - first]);
       }
       double total = 0.0;
       for (double &score : scores) {
@@ -236,8 +239,8 @@ std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
       }
       for (int64_t i = 0; i < Dh; ++i) {
         double sum = 0.0;
-        for (int64_t t = 0; t <= pos; ++t)
-          sum += scores[t] * values[t * kvDim + kvHead * Dh + i];
+        for (int64_t t = first; t <= pos; ++t)
+          sum += scores[t - first] * values[t * kvDim + kvHead * Dh + i];
         attnOut[head * Dh + i] = static_cast<float>(sum / total);
       }
     }

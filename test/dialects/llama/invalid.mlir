@@ -420,6 +420,15 @@ func.func @attention_scale(%q: tensor<4x8x8xf32>, %kc: tensor<5x512x4x8xf32>, %v
 
 // -----
 
+// A sliding window holds at least the query's own position.
+func.func @attention_window(%q: tensor<4x8x8xf32>, %kc: tensor<5x512x4x8xf32>, %vc: tensor<5x512x4x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{window must be positive, got 0}}
+  %0 = llama.attention %q, %kc, %vc[%l, %p] {window = 0 : i64} : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
+  return
+}
+
+// -----
+
 // Elementwise operands have one type.
 func.func @add_types(%a: tensor<4x64xf32>, %b: tensor<4x32xf32>) {
   // expected-error @+1 {{requires the same type for all operands and results}}
@@ -558,3 +567,9 @@ func.func @dequantize_f32_scales(%q: tensor<64x32xi8>, %s: tensor<64xf32>) {
   %0 = llama.dequantize int8 %q scales %s from @w : tensor<64x32xi8>, tensor<64xf32> -> tensor<64x32xf32>
   return
 }
+
+// -----
+
+// A config's sliding_window is positive.
+// expected-error @+1 {{sliding_window must be positive, got -4}}
+module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1], sliding_window = -4>} {}

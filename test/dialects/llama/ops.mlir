@@ -112,12 +112,14 @@ func.func @rope_linear(%q: tensor<4x8x8xf32>, %pos: index) -> tensor<4x8x8xf32> 
 // CHECK: llama.kv_write %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x4x8xf32> into tensor<5x512x4x8xf32>
 // CHECK: llama.attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
 // CHECK: llama.attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] {scale = 2.500000e-01 : f32}
+// CHECK: llama.attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] {window = 256 : i64}
 func.func @cache_and_attention(%k: tensor<4x4x8xf32>, %q: tensor<4x8x8xf32>, %kc: tensor<5x512x4x8xf32>,
-                               %vc: tensor<5x512x4x8xf32>, %l: index, %pos: index) -> (tensor<4x8x8xf32>, tensor<4x8x8xf32>) {
+                               %vc: tensor<5x512x4x8xf32>, %l: index, %pos: index) -> (tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<4x8x8xf32>) {
   %0 = llama.kv_write %k into %kc[%l, %pos] : tensor<4x4x8xf32> into tensor<5x512x4x8xf32>
   %1 = llama.attention %q, %0, %vc[%l, %pos] : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
   %2 = llama.attention %q, %0, %vc[%l, %pos] {scale = 0.25 : f32} : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
-  return %1, %2 : tensor<4x8x8xf32>, tensor<4x8x8xf32>
+  %3 = llama.attention %q, %0, %vc[%l, %pos] {window = 256 : i64} : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
+  return %1, %2, %3 : tensor<4x8x8xf32>, tensor<4x8x8xf32>, tensor<4x8x8xf32>
 }
 
 // A bf16 cache holds f32 rows (rounded on the way in).

@@ -73,7 +73,8 @@ TEST_F(LlamaDialectTest, ConfigAttrRoundTripsThroughText) {
                                 int64_t{8}, int64_t{4}, int64_t{8}, int64_t{512},
                                 int64_t{512},
                                 APFloat(1e-5), APFloat(1e4),
-                                RopeLayout::HalfSplit, Attribute(), int64_t{1}, eos);
+                                RopeLayout::HalfSplit, Attribute(), int64_t{1}, eos,
+                                std::optional<int64_t>(4096));
   std::string text;
   llvm::raw_string_ostream os(text);
   Attribute(config).print(os);
@@ -84,6 +85,7 @@ TEST_F(LlamaDialectTest, ConfigAttrRoundTripsThroughText) {
   EXPECT_EQ(back.getKvHeads(), 4);
   EXPECT_EQ(back.getRopeLayout(), RopeLayout::HalfSplit);
   EXPECT_DOUBLE_EQ(back.getNormEps().convertToDouble(), 1e-5);
+  EXPECT_EQ(back.getSlidingWindow(), std::optional<int64_t>(4096));
 }
 
 TEST_F(LlamaDialectTest, ConfigAttrRejectsUngroupedHeads) {
@@ -100,7 +102,7 @@ TEST_F(LlamaDialectTest, ConfigAttrRejectsUngroupedHeads) {
       emitError, &context, int64_t{64}, int64_t{172}, int64_t{5}, int64_t{8},
       int64_t{3}, int64_t{8}, int64_t{512}, int64_t{512}, APFloat(1e-5),
       APFloat(1e4), RopeLayout::Interleaved, Attribute(), int64_t{1},
-      b.getDenseI64ArrayAttr({1}));
+      b.getDenseI64ArrayAttr({1}), std::optional<int64_t>());
   EXPECT_FALSE(config);
   EXPECT_EQ(message, "heads (8) must be a multiple of kv_heads (3)");
 }

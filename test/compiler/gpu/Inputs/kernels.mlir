@@ -254,3 +254,15 @@ func.func private @k_linear_unrolled(%x: tensor<1x4096xf32>, %w: tensor<64x4096x
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x64xf32>, tensor<1x64xf32>) -> tensor<1x64xf32>
   return %1 : tensor<1x64xf32>
 }
+
+// -----
+
+// Split-key attention under Mistral's sliding window of 100 positions.
+func.func private @k_window_split_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x256x2x64xf32>, %v: tensor<3x256x2x64xf32>,
+                                            %out: tensor<1x8x64xf32> {bufferization.writable = true},
+                                            %scratch: tensor<1x8x16x66xf32> {llama.scratch},
+                                            %layer: index, %pos: index) -> tensor<1x8x64xf32> {
+  %0 = llama.attention %q, %k, %v[%layer, %pos] {window = 100 : i64} : tensor<1x8x64xf32>, tensor<3x256x2x64xf32>, tensor<3x256x2x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
+}
