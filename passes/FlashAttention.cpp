@@ -6,8 +6,9 @@
 // block of keys and values is read once for all of them. The keys are
 // visited in blocks up to the block's last causal position only (no work
 // above the diagonal beyond the one block that crosses it, which is
-// masked); with a sliding window, from the block's first row's earliest
-// visible key (the older keys are never read), and the softmax is online: a running max and sum per score row,
+// masked); with a sliding window, from the key block that holds the block's
+// first row's earliest visible key (older blocks are never read), and the
+// softmax is online: a running max and sum per score row,
 // the accumulated output rescaled when the max grows. No score matrix
 // larger than [rows, keys-per-block] exists.
 //
@@ -123,10 +124,6 @@ Value weightedSum(OpBuilder &b, Location l, Value acc, Value alpha, Value probsT
   return rest.getResult(0);
 }
 
-// A sliding window's rows find their first visible key in the block's
-// first block of keys (see keyStart below).
-static_assert(kFlashQueryRowsPerBlock <= kFlashKeysPerBlock);
-
 struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -226,18 +223,23 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                         })
                         .getResult(0);
 
-                // With a sliding window the keys start at the block's first
-                // row's earliest visible one; the later rows' earliest keys
-                // follow it within kFlashQueryRowsPerBlock, so each row sees
-                // a key in the first key block (its running max is finite
-                // from there on).
+                // With a sliding window the keys start at the key block (a
+                // multiple of kFlashKeysPerBlock) that holds the block's
+                // first row's earliest visible key: on the same grid of key
+                // blocks as every other blocking of the rows (decode, verify,
+                // prefill), so that a row's online softmax rescales at the
+                // same keys and its result has the same bits. A row whose
+                // window starts later sees whole masked blocks first (alpha
+                // below).
                 Value keyStart = c0;
                 if (window) {
                   Value reach = index(b, l, *window - 1);
                   Value past = arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, blockPos,
                                                      reach);
-                  keyStart = arith::SelectOp::create(
+                  Value earliest = arith::SelectOp::create(
                       b, l, past, arith::SubIOp::create(b, l, blockPos, reach), c0);
+                  keyStart = arith::MulIOp::create(
+                      b, l, arith::DivUIOp::create(b, l, earliest, keyStep), keyStep);
                 }
 
                 Value m0 = filled(b, l, -INFINITY, {scoreRows});
@@ -332,6 +334,15 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                                 b, l,
                                 arith::MulFOp::create(
                                     b, l, arith::SubFOp::create(b, l, a[1], newMax), scale));
+                            // A row that has seen no key yet (a sliding
+                            // window's leading masked blocks: both maxes
+                            // -inf) keeps its zeros: alpha 0, not exp(NaN).
+                            if (window)
+                              alpha = arith::SelectOp::create(
+                                  b, l,
+                                  arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, newMax,
+                                                        f32Constant(b, l, -INFINITY)),
+                                  f32Constant(b, l, 0.0), alpha);
                             Value sum = arith::MulFOp::create(b, l, a[3], alpha);
                             linalg::YieldOp::create(b, l, ValueRange{newMax, alpha, sum});
                           });

@@ -184,9 +184,11 @@ def LlamaLowerAttention : Pass<"llama-lower-attention", "::mlir::func::FuncOp"> 
     the rows, and the weighted sum of values keeps tiles of score rows'
     accumulators in vector registers across the block's keys; no score matrix
     larger than a block exists and the one block that crosses the diagonal
-    is masked. The scores' exponentials are expanded into the upstream
-    polynomial approximation (vectorizable arithmetic instead of an `expf`
-    call per lane).
+    is masked; with a sliding `window` the key blocks start at the block of
+    64 that holds the first row's earliest visible key and the keys before
+    each row's window are masked too. The scores' exponentials are expanded
+    into the upstream polynomial approximation (vectorizable arithmetic
+    instead of an `expf` call per lane).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -415,7 +417,8 @@ def LlamaLowerToGpu : Pass<"llama-lower-to-gpu", "::mlir::ModuleOp"> {
     - rms_norm: one subgroup per row;
     - rope and kv_write: one thread per element;
     - attention: one subgroup per (head, query row), online softmax over
-      the live cache prefix;
+      the live cache prefix (its last `window` positions with a sliding
+      window);
     - embedding, add, mul, silu, swiglu: one thread per element.
 
     The `pos` scalar becomes a pointer to a device int64 that the kernel

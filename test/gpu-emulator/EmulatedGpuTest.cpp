@@ -90,11 +90,11 @@
 #ifndef LLAMAC_EMU_STORIES260K_ROCDL_INT4_G64
 #define LLAMAC_EMU_STORIES260K_ROCDL_INT4_G64 ""
 #endif
-#ifndef LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_NVVM_F32
-#define LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_NVVM_F32 ""
+#ifndef LLAMAC_EMU_STORIES260K_WINDOW36_NVVM_F32
+#define LLAMAC_EMU_STORIES260K_WINDOW36_NVVM_F32 ""
 #endif
-#ifndef LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_ROCDL_F32
-#define LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_ROCDL_F32 ""
+#ifndef LLAMAC_EMU_STORIES260K_WINDOW36_ROCDL_F32
+#define LLAMAC_EMU_STORIES260K_WINDOW36_ROCDL_F32 ""
 #endif
 
 namespace llamac::emu {
@@ -106,7 +106,7 @@ using ::llamac::test::loadModel;
 using ::llamac::testing::maxAbsDiff;
 using ::llamac::testing::maxRelativeDiff;
 
-/// A model ("stories260K", "stories260K_sliding_window", "stories110m_1layer"),
+/// A model ("stories260K", "stories260K_window36", "stories110m_1layer"),
 /// a target ("nvvm", "rocdl") and a weight type ("f32", "bf16", or f32
 /// weights quantized: "int8", "int4-g32", "int4-g64"), "-splitk" after it
 /// where the GEMVs split each row's columns over a block's subgroups
@@ -128,17 +128,19 @@ bool isStories110m(const Variant &v) {
 
 bool isQuantized(const Variant &v) { return std::get<2>(v).rfind("int", 0) == 0; }
 
-/// stories260K as Mistral with a sliding window of 21 positions (f32).
+/// stories260K as Mistral with a sliding window of 36 positions (f32): the
+/// last rows of the 40-token prefill chunk lose their first keys, and their
+/// windows span two 32-key chunks of the attention kernel's subgroups.
 bool isSlidingWindow(const Variant &v) {
-  return std::get<0>(v) == "stories260K_sliding_window";
+  return std::get<0>(v) == "stories260K_window36";
 }
-constexpr size_t kWindow = 21;
+constexpr size_t kWindow = 36;
 
 std::string artifactBase(const Variant &v) {
   const auto &[model, target, dtype] = v;
   if (isSlidingWindow(v))
-    return target == "nvvm" ? LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_NVVM_F32
-                            : LLAMAC_EMU_STORIES260K_SLIDING_WINDOW_ROCDL_F32;
+    return target == "nvvm" ? LLAMAC_EMU_STORIES260K_WINDOW36_NVVM_F32
+                            : LLAMAC_EMU_STORIES260K_WINDOW36_ROCDL_F32;
   if (isStories110m(v)) {
     if (isSplitK(v))
       return target == "nvvm" ? LLAMAC_EMU_SYNTH_STORIES110M_1LAYER_NVVM_F32_SPLITK : "";
@@ -456,15 +458,15 @@ INSTANTIATE_TEST_SUITE_P(Stories260K, EmulatedVerifyTest,
 // The GEMVs split along K: decode, a prefill chunk (f32: GEMVs of 4-token
 // blocks; int4: the matrix units), greedy tokens and verify against decode.
 // Mistral's sliding window: decode (keys split over blocks), a 40-token
-// prefill chunk and verify, each past the 21-position window.
+// prefill chunk and verify, each past the 36-position window.
 INSTANTIATE_TEST_SUITE_P(Stories260KSlidingWindow, EmulatedGpuTest,
-                         ::testing::Combine(::testing::Values("stories260K_sliding_window"),
+                         ::testing::Combine(::testing::Values("stories260K_window36"),
                                             ::testing::Values("nvvm", "rocdl"),
                                             ::testing::Values("f32")),
                          variantName);
 
 INSTANTIATE_TEST_SUITE_P(Stories260KSlidingWindow, EmulatedVerifyTest,
-                         ::testing::Combine(::testing::Values("stories260K_sliding_window"),
+                         ::testing::Combine(::testing::Values("stories260K_window36"),
                                             ::testing::Values("nvvm", "rocdl"),
                                             ::testing::Values("f32")),
                          variantName);

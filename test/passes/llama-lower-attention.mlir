@@ -286,9 +286,11 @@ func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>
 
 // -----
 
-// A sliding window of 20 positions: each block's keys start at its first
-// row's earliest visible key (pos + n0 - 19 once that is past 0, else 0),
-// and a key is masked unless t0 + t <= the row's position < t0 + t + 20.
+// A sliding window of 20 positions: each block's keys start at the key
+// block (a multiple of 64, as in every other blocking of the rows) holding
+// its first row's earliest visible key (pos + n0 - 19 once that is past 0,
+// else 0); a key is masked unless t0 + t <= the row's position < t0 + t + 20,
+// and a row that has seen no key yet keeps alpha 0.
 // CHECK-LABEL: func.func @attention_window
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
 // CHECK-DAG: %[[C19:.*]] = arith.constant 19 : index
@@ -298,7 +300,9 @@ func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>
 // CHECK:     %[[END:.*]] = arith.addi %[[BPOS]], %{{.*}} : index
 // CHECK:     %[[PAST:.*]] = arith.cmpi uge, %[[BPOS]], %[[C19]] : index
 // CHECK:     %[[FROM:.*]] = arith.subi %[[BPOS]], %[[C19]] : index
-// CHECK:     %[[START:.*]] = arith.select %[[PAST]], %[[FROM]], %[[C0]] : index
+// CHECK:     %[[EARLIEST:.*]] = arith.select %[[PAST]], %[[FROM]], %[[C0]] : index
+// CHECK:     %[[BLOCK:.*]] = arith.divui %[[EARLIEST]], %[[C64]] : index
+// CHECK:     %[[START:.*]] = arith.muli %[[BLOCK]], %[[C64]] : index
 // CHECK:     scf.for %[[T0:.*]] = %[[START]] to %[[END]] step %[[C64]] iter_args
 // CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
 // CHECK:         %[[KEY:.*]] = arith.addi %[[T0]], %{{.*}} : index
@@ -307,6 +311,11 @@ func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>
 // CHECK:         %[[INSIDE:.*]] = arith.cmpi ugt, %[[REACH]], %[[ROWPOS]] : index
 // CHECK:         %[[SEEN:.*]] = arith.andi %[[CAUSAL]], %[[INSIDE]] : i1
 // CHECK:         arith.select %[[SEEN]]
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel"]}
+// CHECK:         %[[NEWMAX:.*]] = arith.maximumf
+// CHECK:         %[[ALPHA:.*]] = math.exp
+// CHECK:         %[[NONE:.*]] = arith.cmpf oeq, %[[NEWMAX]], %{{.*}} : f32
+// CHECK:         arith.select %[[NONE]], %{{.*}}, %[[ALPHA]] : f32
 func.func @attention_window(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor<2x64x4x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
   %0 = llama.attention %q, %k, %v[%l, %pos] {window = 20 : i64} : tensor<3x8x8xf32>, tensor<2x64x4x8xf32>, tensor<2x64x4x8xf32>
   return %0 : tensor<3x8x8xf32>
