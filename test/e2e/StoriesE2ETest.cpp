@@ -495,8 +495,8 @@ TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
 /// stories260K relabelled as Mistral with a sliding window of W positions
 /// and 32-token prefill chunks (test/e2e/CMakeLists.txt, e2e_window_artifact):
 /// attention past the window, step by step and in whole-prompt prefills,
-/// against the reference pass with the same window. W = 36 fits one 64-key
-/// block of the CPU's attention; W = 70 spans two.
+/// against the reference pass with the same window. W = 70 is more than
+/// one 64-key block of the CPU's attention.
 class SlidingWindowE2E : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {

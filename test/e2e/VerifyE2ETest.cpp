@@ -99,9 +99,11 @@ TEST_P(VerifyE2E, EveryRowEqualsTheDecodeStepBitForBit) {
   ASSERT_EQ(k, 5) << "llamac compile's default --speculate-k";
   // Full passes and padded ones (fewer drafts than K), after prefixes of
   // several lengths (one prefill chunk, decode alone, two chunks on
-  // artifacts with short chunks; past the sliding window of the window
-  // artifacts, where it fits the context).
-  for (size_t prefixLength : {1, 2, 9, 23, 100}) {
+  // artifacts with short chunks), and where they fit the context, past the
+  // window artifacts' sliding windows: 100, and 97 and 131, after which the
+  // verify pass reads a 64-key block that some of its rows' windows have
+  // left (windows of 36 and 70).
+  for (size_t prefixLength : {1, 2, 9, 23, 97, 100, 131}) {
     for (size_t drafts : {6, 4, 2}) {
       if (static_cast<int64_t>(prefixLength + drafts) > session->maxSeqLen())
         continue;
