@@ -42,6 +42,7 @@ runtime::ModelInfo modelInfo(mlir::llama::ConfigAttr c) {
   m.ropeTheta = c.getRopeTheta().convertToDouble();
   m.bos = c.getBos();
   m.eos.assign(c.getEos().asArrayRef().begin(), c.getEos().asArrayRef().end());
+  m.slidingWindow = c.getSlidingWindow().value_or(0);
   return m;
 }
 

@@ -75,8 +75,10 @@ double Session::createMs() const { return state->createMs; }
 uint64_t Session::kvCacheBytes() const { return state->cache->bytes(); }
 uint64_t Session::kvBytesRead(int64_t live) const {
   // Only positions the cache holds are read (a negative count would also
-  // wrap in the cast).
+  // wrap in the cast), and with a sliding window only its last ones.
   live = std::clamp<int64_t>(live, 0, state->maxSeqLen);
+  if (int64_t window = state->model->info().slidingWindow; window > 0)
+    live = std::min(live, window);
   return static_cast<uint64_t>(
       runtime::kvCacheBytesRead(state->cache->info(), static_cast<double>(live)));
 }

@@ -113,7 +113,7 @@ public:
   uint64_t kvCacheBytes() const;
   /// Bytes of K and V that attention reads when the cache holds `live`
   /// positions (what a decode step at position live - 1 reads); `live` is
-  /// clamped to [0, maxSeqLen()].
+  /// clamped to [0, maxSeqLen()], and to the model's sliding window.
   uint64_t kvBytesRead(int64_t live) const;
 
   /// Forgets the tokens at and after `position` (0 <= position <=
