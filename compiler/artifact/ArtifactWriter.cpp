@@ -42,7 +42,9 @@ runtime::ModelInfo modelInfo(mlir::llama::ConfigAttr c) {
   m.ropeTheta = c.getRopeTheta().convertToDouble();
   m.bos = c.getBos();
   m.eos.assign(c.getEos().asArrayRef().begin(), c.getEos().asArrayRef().end());
-  m.slidingWindow = c.getSlidingWindow().value_or(0);
+  // Only a window the attention kernels apply (below max_seq_len, so within
+  // the metadata's size limits; a config may give any positive number).
+  m.slidingWindow = c.getBoundingWindow().value_or(0);
   return m;
 }
 

@@ -95,11 +95,9 @@ public:
     Value v3 = splitHeads(v, c.getKvHeads());
     Value kc = KVWriteOp::create(b, loc, kCache.getType(), k3, kCache, layer, pos);
     Value vc = KVWriteOp::create(b, loc, vCache.getType(), v3, vCache, layer, pos);
-    // A window that holds the whole context masks nothing: plain causal
-    // attention, the same kernels as a Llama's.
-    std::optional<int64_t> window = c.getSlidingWindow();
-    if (window && *window >= c.getMaxSeqLen())
-      window.reset();
+    // Without a window that bounds the context: plain causal attention,
+    // the same kernels as a Llama's.
+    std::optional<int64_t> window = c.getBoundingWindow();
     Value att = AttentionOp::create(b, loc, q3.getType(), q3, kc, vc, layer, pos, FloatAttr(),
                                     window ? b.getI64IntegerAttr(*window) : IntegerAttr());
     SmallVector<ReassociationIndices> groups{{0}, {1, 2}};

@@ -109,6 +109,14 @@ def Llama_ConfigAttr : AttrDef<Llama_Dialect, "Config"> {
                         OptionalParameter<"std::optional<int64_t>">:$sliding_window);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The sliding window where it is shorter than max_seq_len: a window
+    /// that holds the whole context masks nothing.
+    std::optional<int64_t> getBoundingWindow() const {
+      std::optional<int64_t> window = getSlidingWindow();
+      return window && *window < getMaxSeqLen() ? window : std::nullopt;
+    }
+  }];
 }
 
 def Llama_ShardAttr : AttrDef<Llama_Dialect, "Shard"> {

@@ -45,9 +45,9 @@ struct ModelInfo {
   int64_t bos = 1;
   /// Tokens that end generation.
   std::vector<int64_t> eos;
-  /// Mistral's sliding window: a position attends to the last this many
-  /// positions (so a decode step reads at most this many of the cache's);
-  /// 0: every earlier position.
+  /// Mistral's sliding window where it is below maxSeqLen: a position
+  /// attends to the last this many positions (so a decode step reads at
+  /// most this many of the cache's); 0: every earlier position.
   int64_t slidingWindow = 0;
 };
 
