@@ -44,7 +44,7 @@ runtime::ModelInfo modelInfo(mlir::llama::ConfigAttr c) {
   m.eos.assign(c.getEos().asArrayRef().begin(), c.getEos().asArrayRef().end());
   // Only a window the attention kernels apply (below max_seq_len, so within
   // the metadata's size limits; a config may give any positive number).
-  m.slidingWindow = c.getBoundingWindow().value_or(0);
+  m.attentionWindow = c.getBoundingWindow().value_or(0);
   return m;
 }
 

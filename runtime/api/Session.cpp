@@ -77,7 +77,7 @@ uint64_t Session::kvBytesRead(int64_t live) const {
   // Only positions the cache holds are read (a negative count would also
   // wrap in the cast), and with a sliding window only its last ones.
   live = std::clamp<int64_t>(live, 0, state->maxSeqLen);
-  if (int64_t window = state->model->info().slidingWindow; window > 0)
+  if (int64_t window = state->model->info().attentionWindow; window > 0)
     live = std::min(live, window);
   return static_cast<uint64_t>(
       runtime::kvCacheBytesRead(state->cache->info(), static_cast<double>(live)));

@@ -45,10 +45,13 @@ struct ModelInfo {
   int64_t bos = 1;
   /// Tokens that end generation.
   std::vector<int64_t> eos;
-  /// Mistral's sliding window where it is below maxSeqLen: a position
-  /// attends to the last this many positions (so a decode step reads at
-  /// most this many of the cache's); 0: every earlier position.
-  int64_t slidingWindow = 0;
+  /// Mistral's sliding window where it is below maxSeqLen ("sliding_window"
+  /// in the metadata): a position attends to the last this many positions
+  /// (so a decode step reads at most this many of the cache's); 0: every
+  /// earlier position. Not named slidingWindow: the importer's ModelConfig
+  /// derives from this struct and holds the config's own window, any
+  /// positive number, under that name.
+  int64_t attentionWindow = 0;
 };
 
 struct TargetInfo {

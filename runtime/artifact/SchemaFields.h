@@ -102,7 +102,7 @@ template <class V> void describe(V &v, ModelInfo &m) {
   v.field("rope_theta", m.ropeTheta);
   v.field("bos", m.bos);
   v.field("eos", m.eos);
-  v.optional("sliding_window", m.slidingWindow, kModelSize);
+  v.optional("sliding_window", m.attentionWindow, kModelSize);
 }
 
 template <class V> void describe(V &v, TargetInfo &t) {

@@ -518,7 +518,7 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
   ASSERT_TRUE(session);
   // The artifact says so, and a decode step's cache traffic (the GB/s that
   // generation reports) stops growing at the window.
-  EXPECT_EQ(session->model().info().slidingWindow, window);
+  EXPECT_EQ(session->model().info().attentionWindow, window);
   EXPECT_LT(session->kvBytesRead(window - 1), session->kvBytesRead(window));
   EXPECT_EQ(session->kvBytesRead(window + 50), session->kvBytesRead(window));
 
