@@ -7,7 +7,8 @@
 // visited in blocks up to the block's last causal position only (no work
 // above the diagonal beyond the one block that crosses it, which is
 // masked); with a sliding window, from the key block that holds the block's
-// first row's earliest visible key (older blocks are never read), and the
+// first row's earliest visible key (older blocks are never read; in a ring
+// cache, key block t0 is at slot t0 mod positions), and the
 // softmax is online: a running max and sum per score row,
 // the accumulated output rescaled when the max grows. No score matrix
 // larger than [rows, keys-per-block] exists.
@@ -124,6 +125,14 @@ Value weightedSum(OpBuilder &b, Location l, Value acc, Value alpha, Value probsT
   return rest.getResult(0);
 }
 
+/// Key blocks start on multiples of kFlashKeysPerBlock; a ring of whole
+/// blocks keeps each block's slots contiguous.
+bool ringOfWholeBlocks(AttentionOp op) {
+  auto cacheType = cast<RankedTensorType>(op.getKeys().getType());
+  return !op.getRing() || (!cacheType.isDynamicDim(1) &&
+                           cacheType.getDimSize(1) % kFlashKeysPerBlock == 0);
+}
+
 struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -143,6 +152,8 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
     std::optional<int64_t> window;
     if (std::optional<uint64_t> w = op.getWindow())
       window = static_cast<int64_t>(*w);
+    if (!ringOfWholeBlocks(op))
+      return rewriter.notifyMatchFailure(op, "a ring of partial key blocks");
 
     auto index = [&](OpBuilder &b, Location l, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, l, v);
@@ -252,10 +263,16 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                           b, l, keyStep, arith::SubIOp::create(b, l, liveEnd, t0));
                       auto keyBlockType = RankedTensorType::get(
                           {ShapedType::kDynamic, headDim}, cacheType.getElementType());
+                      // A ring holds key t0 at slot t0 mod positions;
+                      // whole blocks never straddle its wrap.
+                      Value slot = t0;
+                      if (op.getRing())
+                        slot = arith::RemUIOp::create(
+                            b, l, t0, index(b, l, cacheType.getDimSize(1)));
                       auto keyBlock = [&](Value cache) -> Value {
                         return tensor::ExtractSliceOp::create(
                             b, l, keyBlockType, cache,
-                            SmallVector<OpFoldResult>{op.getLayer(), t0, g, zero},
+                            SmallVector<OpFoldResult>{op.getLayer(), slot, g, zero},
                             SmallVector<OpFoldResult>{one, bk, one, dh},
                             SmallVector<OpFoldResult>(4, one));
                       };
@@ -422,6 +439,17 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
 };
 
 } // namespace
+
+LogicalResult mlir::llama::checkFlashAttentionRings(Operation *root) {
+  WalkResult walk = root->walk([](AttentionOp op) {
+    if (ringOfWholeBlocks(op))
+      return WalkResult::advance();
+    op.emitOpError() << "a ring cache needs a static multiple of " << kFlashKeysPerBlock
+                     << " positions on the CPU";
+    return WalkResult::interrupt();
+  });
+  return failure(walk.wasInterrupted());
+}
 
 void mlir::llama::populateFlashAttentionPattern(RewritePatternSet &patterns) {
   patterns.add<FlashAttentionLowering>(patterns.getContext());

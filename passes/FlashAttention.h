@@ -22,6 +22,10 @@ inline constexpr int64_t kFlashKeysPerBlock = 64;
 /// with an online softmax.
 void populateFlashAttentionPattern(RewritePatternSet &patterns);
 
+/// Reports (and fails on) a ring-cache attention whose positions are not
+/// whole key blocks, which the pattern above cannot lower.
+LogicalResult checkFlashAttentionRings(Operation *root);
+
 } // namespace mlir::llama
 
 #endif // LLAMAC_PASSES_FLASHATTENTION_H

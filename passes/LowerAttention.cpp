@@ -12,6 +12,7 @@
 #include "passes/Passes.h"
 #include "passes/ScalarMath.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/PatternMatch.h"
@@ -119,7 +120,9 @@ struct RopeLowering : OpRewritePattern<RopeOp> {
 
 /// kv_write: insert the [N, kv_heads, head_dim] rows (converted to the
 /// cache's element type) at [layer, pos, :, :] of the
-/// [layers, positions, kv_heads, head_dim] cache.
+/// [layers, positions, kv_heads, head_dim] cache. A ring's rows start at
+/// slot pos mod positions and wrap at most once (N <= positions): the rows
+/// up to the ring's end, then the rest from slot 0 (often none).
 struct KVWriteLowering : OpRewritePattern<KVWriteOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(KVWriteOp op, PatternRewriter &rewriter) const override {
@@ -142,11 +145,32 @@ struct KVWriteLowering : OpRewritePattern<KVWriteOp> {
                    .getResult(0);
     }
     OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
-    SmallVector<OpFoldResult> offsets{op.getLayer(), op.getPos(), zero, zero};
-    SmallVector<OpFoldResult> insertSizes{one, sizes[0], sizes[1], sizes[2]};
     SmallVector<OpFoldResult> strides(4, one);
-    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(op, values, op.getCache(), offsets,
-                                                       insertSizes, strides);
+    auto insertRows = [&](Value rows, Value into, OpFoldResult slot,
+                          OpFoldResult count) -> Value {
+      return tensor::InsertSliceOp::create(
+          rewriter, loc, rows, into,
+          SmallVector<OpFoldResult>{op.getLayer(), slot, zero, zero},
+          SmallVector<OpFoldResult>{one, count, sizes[1], sizes[2]}, strides);
+    };
+    if (!op.getRing()) {
+      rewriter.replaceOp(op, insertRows(values, op.getCache(), op.getPos(), sizes[0]));
+      return success();
+    }
+    Value rows = getValueOrCreateConstantIndexOp(rewriter, loc, sizes[0]);
+    Value slots = tensor::DimOp::create(rewriter, loc, op.getCache(), 1);
+    Value slot = arith::RemUIOp::create(rewriter, loc, op.getPos(), slots);
+    Value before = arith::MinUIOp::create(rewriter, loc, rows,
+                                          arith::SubIOp::create(rewriter, loc, slots, slot));
+    Value after = arith::SubIOp::create(rewriter, loc, rows, before);
+    auto rowsFrom = [&](OpFoldResult first, Value count) -> Value {
+      return tensor::ExtractSliceOp::create(
+          rewriter, loc, values, SmallVector<OpFoldResult>{first, zero, zero},
+          SmallVector<OpFoldResult>{count, sizes[1], sizes[2]},
+          SmallVector<OpFoldResult>(3, one));
+    };
+    Value head = insertRows(rowsFrom(zero, before), op.getCache(), slot, before);
+    rewriter.replaceOp(op, insertRows(rowsFrom(before, after), head, zero, after));
     return success();
   }
 };
@@ -155,6 +179,8 @@ struct LlamaLowerAttentionPass
     : llama::impl::LlamaLowerAttentionBase<LlamaLowerAttentionPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    if (failed(checkFlashAttentionRings(getOperation())))
+      return signalPassFailure();
     RewritePatternSet patterns(ctx);
     patterns.add<RopeLowering, KVWriteLowering>(ctx);
     populateFlashAttentionPattern(patterns);

@@ -347,15 +347,24 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                                           maxSeqLen, kDefaultMaxSeqLen)
                                 .str()));
 
+  // The most tokens one call takes (the prefill chunk or verify): with a
+  // sliding window, the KV cache is a ring of the window and one call.
+  const int64_t longestCall = std::max<int64_t>(prefill, speculateK + 1);
+  const int64_t cachePositions =
+      kvCachePositions(maxSeqLen, ckpt->config.slidingWindow, longestCall);
   if (options.summary) {
     printSummary(*ckpt, dtype, llvm::outs());
+    std::string cache(dtypeName(kvDtype));
+    if (cachePositions < maxSeqLen)
+      cache += " (a ring of " + std::to_string(cachePositions) +
+               " positions: the window and one call's tokens)";
     llvm::outs() << llvm::formatv(
         "compiled for: max_seq_len {0}{1}, prefill chunk {2}, KV cache {3}, verify {4}, weights {5}\n",
         maxSeqLen,
         options.maxSeqLen
             ? std::string()
             : " (the default: min(the model's, " + std::to_string(kDefaultMaxSeqLen) + "))",
-        prefill, dtypeName(kvDtype),
+        prefill, cache,
         speculateK ? std::to_string(speculateK + 1) + " tokens (--speculate-k " +
                          std::to_string(speculateK) + ")"
                            : std::string("none (--speculate-k 0)"),
@@ -409,9 +418,6 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   graph.weightType = mlirType(dtype);
   graph.cacheType = mlirType(kvDtype);
   graph.tiedEmbeddings = ckpt->config.tiedEmbeddings;
-  // The runtime never lets a padded prefill chunk run past the positions it
-  // allocated, so the cache needs no room beyond max_seq_len.
-  graph.cachePositions = maxSeqLen;
   // The entry points: a chunk for prompts and the one-token step that
   // decode replays (captured as a graph on GPUs). The runtime chooses among
   // them by what the metadata says, not by name.
@@ -430,6 +436,14 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (!gpu && prefill > 1 && !options.calibrationModel)
     graph.entryPoints.push_back({"prefill_last", prefill, /*captureAsGraph=*/false,
                                  /*rowsMatchStep=*/false, /*lastRowLogits=*/true});
+  // The runtime never lets a padded prefill chunk run past the positions it
+  // allocated, so the cache needs no room beyond max_seq_len; a sliding
+  // window needs only the window and one call's rows, as a ring.
+  for (const EntryPointSpec &ep : graph.entryPoints)
+    if (ep.tokens > longestCall)
+      return makeError("internal error: entry point " + ep.name + " takes " +
+                       llvm::Twine(ep.tokens) + " tokens, more than the KV cache was sized for");
+  graph.cachePositions = cachePositions;
   auto config = toConfigAttr(&context, ckpt->config, maxSeqLen);
   OwningOpRef<ModuleOp> model = buildModelModule(&context, config, graph);
   if (failed(verify(*model)))

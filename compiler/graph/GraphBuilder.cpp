@@ -2,6 +2,7 @@
 
 #include "compiler/graph/GraphBuilder.h"
 #include "dialects/llama/LlamaOps.h"
+#include "passes/FlashAttention.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -93,13 +94,16 @@ public:
     Value q3 = rope(splitHeads(q, c.getHeads()), pos);
     Value k3 = rope(splitHeads(k, c.getKvHeads()), pos);
     Value v3 = splitHeads(v, c.getKvHeads());
-    Value kc = KVWriteOp::create(b, loc, kCache.getType(), k3, kCache, layer, pos);
-    Value vc = KVWriteOp::create(b, loc, vCache.getType(), v3, vCache, layer, pos);
+    // A cache shorter than the context is a ring (kvCachePositions).
+    bool ring = options.cachePositions < c.getMaxSeqLen();
+    Value kc = KVWriteOp::create(b, loc, kCache.getType(), k3, kCache, layer, pos, ring);
+    Value vc = KVWriteOp::create(b, loc, vCache.getType(), v3, vCache, layer, pos, ring);
     // Without a window that bounds the context: plain causal attention,
     // the same kernels as a Llama's.
     std::optional<int64_t> window = c.getBoundingWindow();
     Value att = AttentionOp::create(b, loc, q3.getType(), q3, kc, vc, layer, pos, FloatAttr(),
-                                    window ? b.getI64IntegerAttr(*window) : IntegerAttr());
+                                    window ? b.getI64IntegerAttr(*window) : IntegerAttr(),
+                                    ring);
     SmallVector<ReassociationIndices> groups{{0}, {1, 2}};
     Value merged = tensor::CollapseShapeOp::create(b, loc, act({n, qDim}), att, groups);
     Value o = linear(merged, weight("layers.wo", {dim, qDim}, layer));
@@ -161,6 +165,19 @@ private:
 };
 
 } // namespace
+
+int64_t kvCachePositions(int64_t maxSeqLen, std::optional<int64_t> slidingWindow,
+                         int64_t longestCall) {
+  // A window as long as the context is no ring: the minimum below.
+  if (!slidingWindow || *slidingWindow >= maxSeqLen)
+    return maxSeqLen;
+  // The rows of one call write `longestCall` slots and the earliest of them
+  // sees `window - 1` keys before it: every one must still be there. Whole
+  // key blocks keep a block of the CPU kernel from straddling the wrap.
+  int64_t ring = static_cast<int64_t>(
+      llvm::alignTo(*slidingWindow + longestCall - 1, kFlashKeysPerBlock));
+  return std::min(ring, maxSeqLen);
+}
 
 OwningOpRef<ModuleOp> buildModelModule(MLIRContext *context, ConfigAttr config,
                                        const GraphOptions &options) {

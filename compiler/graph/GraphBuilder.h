@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,11 +44,21 @@ struct GraphOptions {
   bool tiedEmbeddings = false;
   /// Element type of the KV cache (f32, bf16 or f16); null = f32.
   mlir::Type cacheType;
-  /// Positions in the KV cache: the compiled max_seq_len. The runtime
-  /// allocates as many or fewer.
+  /// Positions in the KV cache: the compiled max_seq_len, or fewer for a
+  /// ring (`kvCachePositions`): then the cache ops are marked `ring` and
+  /// position t lives in slot t mod cachePositions. The runtime allocates
+  /// as many or fewer.
   int64_t cachePositions = 0;
   std::vector<EntryPointSpec> entryPoints;
 };
+
+/// The KV cache's positions for a model compiled for `maxSeqLen` positions
+/// whose longest entry point takes `longestCall` tokens: the whole
+/// context, or with a sliding window, a ring of `window + longestCall - 1`
+/// positions (what one call's rows see and write), rounded up to whole
+/// 64-key blocks of the CPU's attention kernel, where that is shorter.
+int64_t kvCachePositions(int64_t maxSeqLen, std::optional<int64_t> slidingWindow,
+                         int64_t longestCall);
 
 /// Builds the model module. Function signature of each entry point:
 /// `(tokens: tensor<Nxi32>, pos: index, k_cache, v_cache) ->

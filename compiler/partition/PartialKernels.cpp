@@ -214,7 +214,8 @@ Value PartialKernelBuilder::buildPartialKVWrite(KVWriteOp op, IRMapping &mapping
   auto type = cast<RankedTensorType>(values.getType());
   Value part = sliceHeads(loc, values, rows, b.getIndexAttr(0), b.getIndexAttr(type.getDimSize(1)));
   return KVWriteOp::create(b, loc, cacheType, part, mapping.lookup(op.getCache()),
-                           mapping.lookup(op.getLayer()), mapping.lookup(op.getPos()));
+                           mapping.lookup(op.getLayer()), mapping.lookup(op.getPos()),
+                           op.getRing());
 }
 
 /// Row `rows - 1` of the input, the last one the call fills, copied to
@@ -266,7 +267,8 @@ Value PartialKernelBuilder::buildPartialAttention(AttentionOp op, IRMapping &map
           ? op.getScaleAttr()
           : b.getF32FloatAttr(1.0 / std::sqrt(static_cast<double>(qType.getDimSize(2))));
   Value part = AttentionOp::create(b, loc, q.getType(), q, k, v, mapping.lookup(op.getLayer()),
-                                   mapping.lookup(op.getPos()), scale, op.getWindowAttr());
+                                   mapping.lookup(op.getPos()), scale, op.getWindowAttr(),
+                                   op.getRing());
   return tensor::InsertSliceOp::create(b, loc, part, out,
                                        SmallVector<OpFoldResult>{zero, qBegin, zero},
                                        SmallVector<OpFoldResult>{rowSize, qCount, dim(qType, 2)},

@@ -222,6 +222,17 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("scale must be positive");
   if (std::optional<uint64_t> window = getWindow(); window && int64_t(*window) <= 0)
     return emitOpError() << "window must be positive, got " << int64_t(*window);
+  if (getRing()) {
+    std::optional<uint64_t> window = getWindow();
+    if (!window)
+      return emitOpError("a ring cache needs a window: without one every key stays visible");
+    // The N rows' writes must not overwrite a key their windows see.
+    int64_t rows = query.getDimSize(0), positions = keys.getDimSize(1);
+    if (!ShapedType::isDynamic(rows) && !ShapedType::isDynamic(positions) &&
+        positions < int64_t(*window) + rows - 1)
+      return emitOpError() << "a ring of " << positions << " positions is shorter than window "
+                           << int64_t(*window) << " + " << rows << " rows - 1";
+  }
   return success();
 }
 

@@ -293,13 +293,19 @@ def Llama_KVWriteOp : Llama_Op<"kv_write", [Pure, AllTypesMatch<["cache", "resul
     addressed the same whatever number of positions the runtime allocates:
     kernels take one layer's slice and never the cache's length.
 
+    With `ring` (a sliding-window model whose context is longer than the
+    cache), the cache's positions are a ring: position `t` is held in slot
+    `t mod positions`, so a write of N rows may wrap to slot 0.
+
     ```mlir
     %k2 = llama.kv_write %kr into %kcache[%layer, %pos]
         : tensor<4x4x8xf32> into tensor<5x512x4x8xbf16>
+    %k3 = llama.kv_write %kr into %kcache[%layer, %pos] {ring}
+        : tensor<4x4x8xf32> into tensor<5x128x4x8xbf16>
     ```
   }];
   let arguments = (ins Llama_FloatTensor:$values, Llama_FloatTensor:$cache,
-                       Index:$layer, Index:$pos);
+                       Index:$layer, Index:$pos, UnitAttr:$ring);
   let results = (outs Llama_FloatTensor:$result);
   let assemblyFormat = [{
     $values `into` $cache `[` $layer `,` $pos `]` attr-dict `:` type($values) `into` type($cache)
@@ -320,18 +326,24 @@ def Llama_AttentionOp : Llama_Op<"attention", [Pure, AllTypesMatch<["query", "re
 
     With `window` (Mistral's `sliding_window`), query row `i` attends to the
     last `window` positions only: `[max(0, pos + i - window + 1), pos + i]`.
+    With `ring` as well, the caches hold position `t` in slot
+    `t mod positions` (see `llama.kv_write`); they must have at least
+    `window + N - 1` positions, so that the N rows' writes leave every key
+    their windows see.
 
     ```mlir
     %o = llama.attention %q, %kc, %vc[%layer, %pos]
         : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
     %w = llama.attention %q, %kc, %vc[%layer, %pos] {window = 256 : i64}
         : tensor<4x8x8xf32>, tensor<5x512x4x8xf32>, tensor<5x512x4x8xf32>
+    %r = llama.attention %q, %kc, %vc[%layer, %pos] {ring, window = 64 : i64}
+        : tensor<4x8x8xf32>, tensor<5x128x4x8xf32>, tensor<5x128x4x8xf32>
     ```
   }];
   let arguments = (ins Llama_FloatTensor:$query, Llama_FloatTensor:$keys,
                        Llama_FloatTensor:$values, Index:$layer, Index:$pos,
                        OptionalAttr<F32Attr>:$scale,
-                       OptionalAttr<I64Attr>:$window);
+                       OptionalAttr<I64Attr>:$window, UnitAttr:$ring);
   let results = (outs Llama_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $keys `,` $values `[` $layer `,` $pos `]` attr-dict `:` type($query) `,` type($keys) `,` type($values)

@@ -2,7 +2,8 @@
 //
 // One block per (head, query row); its subgroups split the live cache prefix
 // (a chunk of subgroup-size keys each in turn), or with a sliding window
-// its last `window` positions. Lanes score one key each and
+// its last `window` positions (in a ring cache, position t at slot
+// t mod positions). Lanes score one key each and
 // an online softmax (running max and sum, rescaled per chunk) keeps each
 // subgroup's pass in registers: no scores buffer, so any context length
 // works. For the weighted sum each lane owns head_dim elements lane,
@@ -105,6 +106,15 @@ struct AttentionContext {
   /// The row's first visible key: 0, or with a sliding window W,
   /// max(0, live - W).
   Value first;
+  /// A ring cache's positions (position t in slot t mod ringSlots); 0: no
+  /// ring, position t in slot t.
+  int64_t ringSlots = 0;
+
+  /// The cache slot that holds position `t`.
+  Value slot(GpuKernelBuilder &kb, Value t) const {
+    return ringSlots ? arith::RemUIOp::create(kb.b, kb.loc, t, kb.index(ringSlots)).getResult()
+                     : t;
+  }
 };
 
 AttentionContext makeContext(GpuKernelBuilder &kb, AttentionOp attention,
@@ -142,6 +152,8 @@ AttentionContext makeContext(GpuKernelBuilder &kb, AttentionOp attention,
     c.first = arith::SelectOp::create(b, loc, kb.cmp(arith::CmpIPredicate::ugt, c.live, w),
                                       arith::SubIOp::create(b, loc, c.live, w), c.first);
   }
+  if (attention.getRing())
+    c.ringSlots = staticDim(c.keys, 1);
   return c;
 }
 
@@ -194,7 +206,8 @@ void emitBlockAttention(GpuKernelBuilder &kb, const AttentionContext &c, Value s
         Value j = arith::AddIOp::create(b, loc, chunk, c.lane);
         Value valid = kb.cmp(arith::CmpIPredicate::ult, j, end);
         Value key = arith::MinUIOp::create(b, loc, j, lastKey);
-        Value s = dotQK(kb, q, c.keys, {zero, zero}, {c.layer, key, c.kvHead}, c.headDim);
+        Value s = dotQK(kb, q, c.keys, {zero, zero}, {c.layer, c.slot(kb, key), c.kvHead},
+                        c.headDim);
         s = arith::SelectOp::create(b, loc, valid, s, kb.f32(-INFINITY));
         // The chunk's first key is valid, so mNew is finite.
         Value mNew = arith::MaximumFOp::create(b, loc, m, kb.subgroupMax(s));
@@ -212,7 +225,7 @@ void emitBlockAttention(GpuKernelBuilder &kb, const AttentionContext &c, Value s
                                              arith::SubIOp::create(b, loc, end, chunk));
         acc = kb.forLoop(kb.index(0), count, kb.index(1), acc, [&](Value jj, ValueRange accIter) {
           Value pj = kb.laneValue(p, jj);
-          Value position = arith::AddIOp::create(b, loc, chunk, jj);
+          Value position = c.slot(kb, arith::AddIOp::create(b, loc, chunk, jj));
           SmallVector<Value> next;
           for (auto [a, d] : llvm::zip(accIter, dims)) {
             Value v = kb.loadF32(c.values, {c.layer, position, c.kvHead, d});

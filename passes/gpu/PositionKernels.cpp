@@ -78,6 +78,9 @@ FailureOr<GpuLaunchDims> mlir::llama::emitKVWriteKernel(GpuKernelBuilder &kb, Op
   Value value = rope ? emitRopeElement(kb, rope, values, operands.lookup(rope.getPos()), n, h, d)
                      : kb.loadF32(values, {n, h, d});
   Value position = arith::AddIOp::create(b, loc, pos, n);
+  // A ring cache holds position t at slot t mod positions.
+  if (write.getRing())
+    position = arith::RemUIOp::create(b, loc, position, kb.index(staticDim(results[0], 1)));
   kb.storeF32(value, results[0], {layer, position, h, d});
   GpuLaunchDims dims;
   dims.grid = {tokens, kvHeads, 1};

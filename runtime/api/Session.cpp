@@ -20,15 +20,17 @@ namespace {
 /// The one place a session's KV cache is sized and allocated: for runs of
 /// up to `maxSeqLen` tokens, exactly that many positions, or one prefill
 /// chunk when that is longer, so that a whole chunk (padded to its static
-/// size) always fits somewhere in the cache.
+/// size) always fits somewhere in the cache. A ring holds at most its
+/// compiled slots of them.
 absl::StatusOr<std::unique_ptr<runtime::KVCache>>
 allocateCache(hal::Device &device, const runtime::Artifact &artifact,
               int64_t maxSeqLen) {
   int64_t positions = maxSeqLen;
   for (const auto &[name, ep] : artifact.metadata().entryPoints)
     positions = std::max(positions, ep.tokens);
-  positions = std::min(positions, artifact.kvCache().positions);
-  return runtime::KVCache::allocate(device, artifact.kvCache(), positions);
+  const runtime::KVCacheInfo &info = artifact.kvCache();
+  positions = std::min(positions, info.ring ? artifact.model().maxSeqLen : info.positions);
+  return runtime::KVCache::allocate(device, info, positions);
 }
 
 } // namespace
@@ -290,6 +292,19 @@ absl::Status Session::truncate(int64_t position) {
     return absl::OutOfRangeError(absl::StrCat("cannot truncate to position ",
                                               position, ": the session holds ",
                                               state->position, " tokens"));
+  // The next step at `position` sees the window's keys before it; a ring
+  // that has wrapped past them cannot go back there (only to 0).
+  runtime::KVCache &cache = *state->cache;
+  const int64_t window = state->model->info().attentionWindow;
+  if (position > 0 && position < state->position && cache.oldestHeld() > 0 &&
+      position - window + 1 < cache.oldestHeld())
+    return absl::OutOfRangeError(absl::StrCat(
+        "cannot truncate to position ", position, ": the KV cache is a ring of ",
+        cache.slots(), " positions for the sliding window of ", window,
+        " and has overwritten the keys before position ", cache.oldestHeld(),
+        "; truncate to 0, or to a position from ", cache.oldestHeld() + window - 1,
+        " to ", state->position));
+  cache.forgetFrom(position);
   state->position = position;
   return absl::OkStatus();
 }

@@ -215,6 +215,10 @@ struct KVCacheInfo {
   /// The compiled maximum; a run allocates as many or fewer (KVCache).
   int64_t positions = 0;
   int64_t headDim = 0;
+  /// Derived, not read: fewer positions than model.max_seq_len make the
+  /// cache a ring (a sliding-window model's), holding position t in slot
+  /// t mod positions.
+  bool ring = false;
 };
 
 /// The most arguments one kernel may take; keeps the replay's argument

@@ -150,10 +150,12 @@ absl::Status checkKVCache(const KVCacheInfo &kv, const ModelInfo &model,
       kv.headDim != model.headDim)
     return fail("kv_cache", "does not match the model's layers, kv_heads (per "
                             "tensor-parallel rank) and head_dim");
-  if (kv.positions < model.maxSeqLen)
+  // Fewer positions than the context: a ring, which only a sliding window
+  // allows (checkRing).
+  if (kv.positions < model.maxSeqLen && model.attentionWindow == 0)
     return fail("kv_cache.positions",
                 absl::StrCat(kv.positions, " is less than model.max_seq_len ",
-                             model.maxSeqLen));
+                             model.maxSeqLen, " and the model has no sliding_window"));
   std::optional<uint64_t> bytes =
       shapeBytes({kv.layers, kv.kvHeads, kv.positions, kv.headDim}, kv.dtype);
   if (!bytes || *bytes > (uint64_t(1) << 46))
@@ -372,6 +374,25 @@ absl::Status checkSectionsDisjoint(const ArtifactMetadata &meta,
   return absl::OkStatus();
 }
 
+namespace {
+
+/// A ring cache must hold every key one call's rows see while they write:
+/// `sliding_window + tokens - 1` positions for every entry point.
+absl::Status checkRing(KVCacheInfo &kv, const ArtifactMetadata &meta) {
+  kv.ring = kv.positions < meta.model.maxSeqLen;
+  if (!kv.ring)
+    return absl::OkStatus();
+  for (const auto &[name, ep] : meta.entryPoints)
+    if (kv.positions < meta.model.attentionWindow + ep.tokens - 1)
+      return fail("kv_cache.positions",
+                  absl::StrCat("a ring of ", kv.positions, " positions is shorter than "
+                               "model.sliding_window ", meta.model.attentionWindow, " + the ",
+                               ep.tokens, " tokens of entry point ", name, " - 1"));
+  return absl::OkStatus();
+}
+
+} // namespace
+
 absl::Status checkMetadata(ArtifactMetadata &meta, uint64_t fileSize) {
   RETURN_IF_ERROR(checkModel(meta.model));
   RETURN_IF_ERROR(checkSections(meta, fileSize));
@@ -391,7 +412,7 @@ absl::Status checkMetadata(ArtifactMetadata &meta, uint64_t fileSize) {
   if (!hasStep)
     return fail("entry_points",
                 "has no one-token entry point (the decode step)");
-  return absl::OkStatus();
+  return checkRing(meta.kvCache, meta);
 }
 
 } // namespace llamac::runtime

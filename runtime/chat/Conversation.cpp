@@ -19,6 +19,10 @@ Conversation::create(Session &session, const ChatTemplate &chat, std::string sys
 absl::StatusOr<GenerateResult> Conversation::say(std::string_view userText,
                                                  const GenerateOptions &options,
                                                  const TokenCallback &callback) {
+  if (!lost.empty())
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the conversation cannot go on: a failed turn left its session past the turn's start (",
+        lost, "); start a new one"));
   std::vector<ChatSegment> segments;
   if (turnCount == 0)
     segments = chat.opening(system);
@@ -47,8 +51,9 @@ absl::StatusOr<GenerateResult> Conversation::say(std::string_view userText,
   absl::StatusOr<GenerateResult> result = session.continueWith(tokens, turnOptions, callback);
   if (!result.ok()) {
     // continueWith leaves the position as it was only for errors found
-    // before running; put it back in every case.
-    (void)session.truncate(start);
+    // before running; put it back in every case (a wrapped ring cannot).
+    if (absl::Status back = session.truncate(start); !back.ok())
+      lost = std::string(back.message());
     return result.status();
   }
 

@@ -47,7 +47,10 @@ public:
   ///
   /// Errors leave the conversation as it was: text the template refuses
   /// (InvalidArgument); a turn that does not fit in the positions left
-  /// (ResourceExhausted: the context is full, say so and stop).
+  /// (ResourceExhausted: the context is full, say so and stop). The one
+  /// exception: a run that fails mid-answer in a sliding-window model's
+  /// ring cache that has overwritten the turn's start; the conversation
+  /// then refuses every later turn (FailedPrecondition).
   absl::StatusOr<GenerateResult> say(std::string_view userText, const GenerateOptions &options,
                                      const TokenCallback &callback = {});
 
@@ -65,6 +68,9 @@ private:
   /// Tokens the next turn appends first: the last answer's token that was
   /// sampled but not yet run, and the template's end of answer.
   std::vector<int> pending;
+  /// Why the session can no longer be put back where the last turn
+  /// started (empty: it can).
+  std::string lost;
 };
 
 } // namespace llamac

@@ -178,6 +178,9 @@ BoundEntryPoint::run(absl::Span<const int32_t> ids, int64_t pos) {
                               paddedIds.size() * sizeof(int32_t));
       !s.ok())
     return s;
+  // Before running: a failed run may still have written (a ring then
+  // refuses roll-backs past what it overwrote).
+  cache.noteWritten(pos + entry.tokens);
   hal::Invocation invocation;
   invocation.pos = pos;
   invocation.rows = static_cast<int64_t>(ids.size());

@@ -8,6 +8,13 @@
 // one artifact runs with a cache of any length. Rolling back (speculative
 // decoding) is resetting `pos`; the cache itself is never copied or cleared.
 //
+// A sliding-window model's artifact may compile a ring (kv_cache.positions
+// below model.max_seq_len): then a run's positions outnumber the slots
+// allocated, position t lives in slot t mod slots, and a write overwrites
+// the position `slots` before it. The cache remembers how far it was
+// written so that a roll-back can tell whether the keys it needs are still
+// there (oldestHeld).
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef LLAMAC_RUNTIME_GENERATE_KVCACHE_H
@@ -18,19 +25,37 @@
 
 #include "absl/status/statusor.h"
 
+#include <algorithm>
 #include <memory>
 
 namespace llamac::runtime {
 
 class KVCache {
 public:
-  /// A cache of `positions` positions (1 .. info.positions) per layer.
+  /// A cache for runs of `positions` positions (at least 1; at most
+  /// info.positions unless the cache is a ring). It allocates that many
+  /// slots per layer, or a ring's info.positions where they are fewer.
   static absl::StatusOr<std::unique_ptr<KVCache>>
   allocate(hal::Device &device, const KVCacheInfo &info, int64_t positions);
 
   const KVCacheInfo &info() const { return cacheInfo; }
-  /// Positions allocated (not the compiled maximum, info().positions).
-  int64_t positions() const { return allocatedPositions; }
+  /// Positions a run may address (not the compiled maximum, info().positions).
+  int64_t positions() const { return addressablePositions; }
+  /// Positions held at once: positions(), or a ring's fewer slots.
+  int64_t slots() const { return allocatedSlots; }
+
+  /// Records that a call wrote positions up to `end` (exclusive).
+  void noteWritten(int64_t end) { writtenEnd = std::max(writtenEnd, end); }
+  /// Forgets what was written at and past `position` (a roll-back); only a
+  /// roll-back to 0 lets the ring forget the overwrites, since everything
+  /// then is written again in order.
+  void forgetFrom(int64_t position) {
+    if (position == 0)
+      writtenEnd = 0;
+  }
+  /// The oldest position still held: 0, or in a ring that has wrapped, the
+  /// position `slots` before the furthest one written.
+  int64_t oldestHeld() const { return std::max<int64_t>(0, writtenEnd - allocatedSlots); }
   void *keys() { return k->data(); }
   void *values() { return v->data(); }
   /// Bytes of one layer's slice of K (or of V).
@@ -39,12 +64,15 @@ public:
   uint64_t bytes() const { return k->size() + v->size(); }
 
 private:
-  KVCache(const KVCacheInfo &info, int64_t positions,
+  KVCache(const KVCacheInfo &info, int64_t positions, int64_t slots,
           std::unique_ptr<hal::Buffer> k, std::unique_ptr<hal::Buffer> v)
-      : cacheInfo(info), allocatedPositions(positions), k(std::move(k)),
-        v(std::move(v)) {}
+      : cacheInfo(info), addressablePositions(positions), allocatedSlots(slots),
+        k(std::move(k)), v(std::move(v)) {}
   KVCacheInfo cacheInfo;
-  int64_t allocatedPositions;
+  int64_t addressablePositions;
+  int64_t allocatedSlots;
+  /// The furthest position written, exclusive (noteWritten).
+  int64_t writtenEnd = 0;
   std::unique_ptr<hal::Buffer> k;
   std::unique_ptr<hal::Buffer> v;
 };

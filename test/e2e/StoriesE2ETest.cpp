@@ -496,7 +496,9 @@ TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
 /// and 32-token prefill chunks (test/e2e/CMakeLists.txt, e2e_window_artifact):
 /// attention past the window, step by step and in whole-prompt prefills,
 /// against the reference pass with the same window. W = 70 is more than
-/// one 64-key block of the CPU's attention.
+/// one 64-key block of the CPU's attention. Both KV caches are rings of 128
+/// positions (window + 31, rounded up to 64-key blocks) for a context of
+/// 320: 300 steps go round them twice.
 class SlidingWindowE2E : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
@@ -521,8 +523,16 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
   EXPECT_EQ(session->model().info().attentionWindow, window);
   EXPECT_LT(session->kvBytesRead(window - 1), session->kvBytesRead(window));
   EXPECT_EQ(session->kvBytesRead(window + 50), session->kvBytesRead(window));
+  // The cache is a ring of 128 positions, not the context's 320.
+  const runtime::KVCacheInfo &cacheInfo = session->model().artifact().kvCache();
+  constexpr int64_t kRing = 128;
+  EXPECT_TRUE(cacheInfo.ring);
+  EXPECT_EQ(cacheInfo.positions, kRing);
+  EXPECT_EQ(session->maxSeqLen(), 320);
+  EXPECT_EQ(session->kvCacheBytes(), uint64_t(2) * cacheInfo.layers * kRing * cacheInfo.kvHeads *
+                                         cacheInfo.headDim * sizeof(float));
 
-  const int64_t steps = window + 80;
+  const int64_t steps = 300;
   std::vector<int32_t> tokens;
   std::vector<std::vector<float>> expected;
   float worstVsFull = 0;
@@ -546,7 +556,8 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
 
   // Whole prompts through the 32-token prefill chunks: windows that start
   // inside a chunk and reach back across chunk boundaries.
-  for (int64_t length : {window - 1, window, window + 1, window + 13, window + 44, steps}) {
+  for (int64_t length :
+       {window - 1, window, window + 1, window + 13, window + 44, kRing + 5, steps}) {
     std::vector<int32_t> prompt(tokens.begin(), tokens.begin() + length);
     auto logits = fromStart(*session, prompt);
     ASSERT_TRUE(logits.ok()) << logits.status();
@@ -554,6 +565,25 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
               1e-4f)
         << "a prompt of " << length << " tokens";
   }
+
+  // Rolling back within the ring (the last prompt's padded chunk wrote up
+  // to position 320, so it holds 192 on): the steps from there agree with
+  // the reference again.
+  ASSERT_EQ(session->position(), steps);
+  const int64_t back = steps - 20;
+  ASSERT_TRUE(session->truncate(back).ok());
+  for (int64_t pos = back; pos < steps; ++pos) {
+    auto logits = session->append({tokens[pos]});
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    EXPECT_LT(maxAbsDiff(expected[pos], logits->data(), expected[pos].size()), 1e-4f)
+        << "position " << pos << " after rolling back to " << back;
+  }
+  // Further back than the ring holds: refused, and the session stays put.
+  absl::Status tooFar = session->truncate(100);
+  EXPECT_EQ(tooFar.code(), absl::StatusCode::kOutOfRange) << tooFar;
+  EXPECT_NE(tooFar.message().find("is a ring of 128 positions"), std::string::npos) << tooFar;
+  EXPECT_EQ(session->position(), steps);
+  EXPECT_TRUE(session->truncate(0).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Windows, SlidingWindowE2E, ::testing::Values(36, 70));

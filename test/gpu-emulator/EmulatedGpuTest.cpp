@@ -132,12 +132,20 @@ bool isQuantized(const Variant &v) { return std::get<2>(v).rfind("int", 0) == 0;
 /// last rows of the 40-token prefill chunk lose their first keys, and their
 /// windows span two 32-key chunks of the attention kernel's subgroups.
 bool isSlidingWindow(const Variant &v) {
-  return std::get<0>(v) == "stories260K_window36";
+  return std::get<0>(v).rfind("stories260K_window36", 0) == 0;
 }
 constexpr size_t kWindow = 36;
 
+/// The same in a ring cache of 64 positions (8-token chunks, a context of
+/// 96): decode and verify go round the ring.
+bool isRing(const Variant &v) { return std::get<0>(v) == "stories260K_window36_ring"; }
+constexpr size_t kRing = 64;
+
 std::string artifactBase(const Variant &v) {
   const auto &[model, target, dtype] = v;
+  if (isRing(v))
+    return target == "nvvm" ? LLAMAC_EMU_STORIES260K_WINDOW36_RING_NVVM_F32
+                            : LLAMAC_EMU_STORIES260K_WINDOW36_RING_ROCDL_F32;
   if (isSlidingWindow(v))
     return target == "nvvm" ? LLAMAC_EMU_STORIES260K_WINDOW36_NVVM_F32
                             : LLAMAC_EMU_STORIES260K_WINDOW36_ROCDL_F32;
@@ -195,9 +203,11 @@ std::vector<int32_t> decodeTokens(const Variant &v) {
   if (isStories110m(v))
     return {1, 403, 9000};
   if (isSlidingWindow(v)) {
-    // Past the window, so that the first positions drop out of it.
+    // Past the window, so that the first positions drop out of it (and
+    // round the ring).
     std::vector<int32_t> ids{1};
-    for (int32_t i = 1; i < static_cast<int32_t>(kWindow) + 8; ++i)
+    const size_t steps = isRing(v) ? kRing + 16 : kWindow + 8;
+    for (int32_t i = 1; i < static_cast<int32_t>(steps); ++i)
       ids.push_back(260 + (i * 37) % 250);
     return ids;
   }
@@ -216,8 +226,8 @@ std::vector<int32_t> prefillTokens(const Variant &v) {
       ids.push_back(i == 0 ? 1 : 3 + (i * 7919) % 31997);
     return ids;
   }
-  // 40 of the 48 rows.
-  for (int32_t i = 0; i < 40; ++i)
+  // 40 of the 48 rows (a ring's chunks: 6 of 8).
+  for (int32_t i = 0; i < (isRing(v) ? 6 : 40); ++i)
     ids.push_back(i == 0 ? 1 : 260 + (i * 37) % 250);
   return ids;
 }
@@ -279,6 +289,11 @@ TEST_P(EmulatedGpuTest, DecodesLikeTheCpu) {
 
   const int64_t vocab = m->artifact->model().vocab;
   const std::vector<int32_t> tokens = decodeTokens(GetParam());
+  if (isRing(GetParam())) {
+    EXPECT_TRUE(m->artifact->kvCache().ring);
+    EXPECT_EQ(m->artifact->kvCache().positions, static_cast<int64_t>(kRing));
+    EXPECT_GT(tokens.size(), kRing);
+  }
   float worstOverall = 0;
   for (size_t pos = 0; pos < tokens.size(); ++pos) {
     absl::StatusOr<const float *> got =
@@ -467,6 +482,20 @@ INSTANTIATE_TEST_SUITE_P(Stories260KSlidingWindow, EmulatedGpuTest,
 
 INSTANTIATE_TEST_SUITE_P(Stories260KSlidingWindow, EmulatedVerifyTest,
                          ::testing::Combine(::testing::Values("stories260K_window36"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32")),
+                         variantName);
+
+// The window in a ring cache of 64 positions: decode and verify after 80
+// positions, where keys are read from and written to wrapped slots.
+INSTANTIATE_TEST_SUITE_P(Stories260KRingCache, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("stories260K_window36_ring"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(Stories260KRingCache, EmulatedVerifyTest,
+                         ::testing::Combine(::testing::Values("stories260K_window36_ring"),
                                             ::testing::Values("nvvm", "rocdl"),
                                             ::testing::Values("f32")),
                          variantName);

@@ -181,6 +181,26 @@ func.func @kv_write_bf16(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xbf16>, %l: i
 
 // -----
 
+// A ring of 64 slots: the rows start at slot pos mod 64; those up to the
+// ring's end go there, the rest (at most all but one) to slot 0.
+// CHECK-LABEL: func.func @kv_write_ring
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK:     %[[SLOT:.*]] = arith.remui %arg3, %[[C64]] : index
+// CHECK:     %[[ROOM:.*]] = arith.subi %[[C64]], %[[SLOT]] : index
+// CHECK:     %[[HEAD:.*]] = arith.minui %[[ROOM]], %[[C3]] : index
+// CHECK:     %[[TAIL:.*]] = arith.subi %[[C3]], %[[HEAD]] : index
+// CHECK:     %[[FIRST:.*]] = tensor.extract_slice %arg0[0, 0, 0] [%[[HEAD]], 4, 8] [1, 1, 1]
+// CHECK:     %[[WROTE:.*]] = tensor.insert_slice %[[FIRST]] into %arg1[%arg2, %[[SLOT]], 0, 0] [1, %[[HEAD]], 4, 8] [1, 1, 1, 1]
+// CHECK:     %[[REST:.*]] = tensor.extract_slice %arg0[%[[HEAD]], 0, 0] [%[[TAIL]], 4, 8] [1, 1, 1]
+// CHECK:     tensor.insert_slice %[[REST]] into %[[WROTE]][%arg2, 0, 0, 0] [1, %[[TAIL]], 4, 8] [1, 1, 1, 1]
+func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: index, %pos: index) -> tensor<2x64x4x8xf32> {
+  %0 = llama.kv_write %v into %c[%l, %pos] {ring} : tensor<3x4x8xf32> into tensor<2x64x4x8xf32>
+  return %0 : tensor<2x64x4x8xf32>
+}
+
+// -----
+
 // Attention is flash-style: loops over kv heads, blocks of 4 query rows and
 // blocks of 64 cache positions up to the block's last causal position
 // (pos + n0 + rows in the block); the block's score rows are its query rows
@@ -318,5 +338,24 @@ func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>
 // CHECK:         arith.select %[[NONE]], %{{.*}}, %[[ALPHA]] : f32
 func.func @attention_window(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor<2x64x4x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
   %0 = llama.attention %q, %k, %v[%l, %pos] {window = 20 : i64} : tensor<3x8x8xf32>, tensor<2x64x4x8xf32>, tensor<2x64x4x8xf32>
+  return %0 : tensor<3x8x8xf32>
+}
+
+// -----
+
+// In a ring of 128 slots the key block at t0 (a multiple of 64) is read at
+// slot t0 mod 128; the masks still compare positions, not slots.
+// CHECK-LABEL: func.func @attention_ring
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK-DAG: %[[C128:.*]] = arith.constant 128 : index
+// CHECK:     scf.for %[[T0:.*]] = %{{.*}} to %{{.*}} step %[[C64]] iter_args
+// CHECK:       %[[SLOT:.*]] = arith.remui %[[T0]], %[[C128]] : index
+// CHECK:       tensor.extract_slice %arg1[%arg3, %[[SLOT]], %{{.*}}, 0] [1, %{{.*}}, 1, 8]
+// CHECK:       tensor.extract_slice %arg2[%arg3, %[[SLOT]], %{{.*}}, 0] [1, %{{.*}}, 1, 8]
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:         %[[KEY:.*]] = arith.addi %[[T0]], %{{.*}} : index
+// CHECK:         arith.cmpi ule, %[[KEY]], %{{.*}} : index
+func.func @attention_ring(%q: tensor<3x8x8xf32>, %k: tensor<2x128x4x8xf32>, %v: tensor<2x128x4x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] {ring, window = 20 : i64} : tensor<3x8x8xf32>, tensor<2x128x4x8xf32>, tensor<2x128x4x8xf32>
   return %0 : tensor<3x8x8xf32>
 }

@@ -305,6 +305,22 @@
 // NVVM: %[[OFFSET:.*]] = arith.muli %block_id_z, %[[LEN]] : index
 // NVVM: arith.addi %[[FIRST]], %[[OFFSET]] : index
 
+// In a ring cache of 128 positions, key and value j are read at slot
+// j mod 128; the window's bounds still count positions.
+// NVVM: gpu.func @k_ring_attention
+// NVVM: arith.subi %{{.*}}, %c100 : index
+// NVVM: %[[KSLOT:.*]] = arith.remui %{{.*}}, %c128{{.*}} : index
+// NVVM: vector.load %arg1[%{{.*}}, %[[KSLOT]], %{{.*}}, %{{.*}}] {{.*}}: memref<3x128x2x64xf32>
+// NVVM: %[[VSLOT:.*]] = arith.remui %{{.*}}, %c128{{.*}} : index
+// NVVM: memref.load %arg2[%{{.*}}, %[[VSLOT]], %{{.*}}, %{{.*}}] : memref<3x128x2x64xf32>
+// NVVM: gpu.return
+// The ring's write: row n at slot (pos + n) mod 128.
+// NVVM: gpu.func @k_ring_kv_write
+// NVVM: %[[POS:.*]] = arith.index_cast %{{.*}} : i64 to index
+// NVVM: %[[ROWPOS:.*]] = arith.addi %[[POS]], %block_id_x : index
+// NVVM: %[[SLOT:.*]] = arith.remui %[[ROWPOS]], %c128 : index
+// NVVM: memref.store %{{.*}}, %arg1[%arg2, %[[SLOT]], %block_id_y, %thread_id_x] : memref<3x128x2x64xf32>
+
 // Without the matrix units (llamac --bf16-dot off) prefill stays a GEMV.
 // GEMV-NOT: nvvm.mma.sync
 // GEMV: gpu.func @k_mma_norm_linear_group

@@ -51,6 +51,7 @@ TEST(ArtifactTest, OpensAValidArtifact) {
   EXPECT_EQ(artifact.target().name, "cpu");
   EXPECT_FALSE(artifact.target().bf16Dot); // absent: older artifacts
   EXPECT_EQ(artifact.kvCache().positions, 10);
+  EXPECT_FALSE(artifact.kvCache().ring); // as many positions as the context
   EXPECT_EQ(artifact.tokenizerBytes(), "not a real tokenizer");
   EXPECT_EQ(artifact.kernelBytes(), "\x7f"
                                     "ELF placeholder");
@@ -392,7 +393,28 @@ TEST(ArtifactTest, KVCacheMustMatchTheModel) {
               HasSubstr("kv_cache does not match the model"));
   EXPECT_THAT(
       editedError([](auto &m) { m["kv_cache"]["positions"] = 4; }),
-      HasSubstr("kv_cache.positions 4 is less than model.max_seq_len 8"));
+      HasSubstr("kv_cache.positions 4 is less than model.max_seq_len 8 and the model has no "
+                "sliding_window"));
+}
+
+// Fewer positions than the context make a ring, which a sliding window
+// allows when the ring holds the window and one call's rows.
+TEST(ArtifactTest, ARingCacheHoldsTheWindowAndOneCall) {
+  TestArtifact t = smallArtifact();
+  t.editMetadata = [](auto &m) {
+    m["model"]["sliding_window"] = 3;
+    m["kv_cache"]["positions"] = 4; // the window + the 2-token prefill chunk - 1
+  };
+  TempFile file("ring.llamac", t.bytes());
+  absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE((*a)->kvCache().ring);
+  EXPECT_THAT(editedError([](auto &m) {
+                m["model"]["sliding_window"] = 4;
+                m["kv_cache"]["positions"] = 4; // enough for decode, not for prefill
+              }),
+              HasSubstr("kv_cache.positions a ring of 4 positions is shorter than "
+                        "model.sliding_window 4 + the 2 tokens of entry point prefill - 1"));
 }
 
 TEST(ArtifactTest, NeedsAOneTokenStep) {

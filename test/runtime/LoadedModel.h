@@ -16,6 +16,7 @@
 #include "runtime/generate/KVCache.h"
 #include "runtime/hal/Device.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -53,8 +54,10 @@ inline absl::StatusOr<LoadedModel> loadModel(hal::Device &device, const std::str
   if (!weights.ok())
     return weights.status();
   m.weights = std::move(*weights);
-  auto cache = runtime::KVCache::allocate(device, m.artifact->kvCache(),
-                                          m.artifact->kvCache().positions);
+  // Every position of the context; a ring's slots are fewer.
+  auto cache = runtime::KVCache::allocate(
+      device, m.artifact->kvCache(),
+      std::max(m.artifact->kvCache().positions, m.artifact->model().maxSeqLen));
   if (!cache.ok())
     return cache.status();
   m.cache = std::move(*cache);

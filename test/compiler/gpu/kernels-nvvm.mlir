@@ -85,4 +85,4 @@
 // CHECK: .entry k_linear_unrolled(
 
 // ptxas accepted every module: each object is an ELF cubin.
-// CUBIN-COUNT-22: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF
+// CUBIN-COUNT-24: gpu.binary @llamac_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">, {{.*}}bin = "\7FELF

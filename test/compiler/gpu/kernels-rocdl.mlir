@@ -63,4 +63,4 @@
 // CHECK-NOT: v_mfma
 
 // Each object is an ELF shared object (e_type 3) for EM_AMDGPU (0xE0).
-// HSACO-COUNT-22: gpu.binary @llamac_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx942">, {{.*}}bin = "\7FELF\02\01\01@\04\00\00\00\00\00\00\00\03\00\E0\00
+// HSACO-COUNT-24: gpu.binary @llamac_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx942">, {{.*}}bin = "\7FELF\02\01\01@\04\00\00\00\00\00\00\00\03\00\E0\00

@@ -429,6 +429,33 @@ func.func @attention_window(%q: tensor<4x8x8xf32>, %kc: tensor<5x512x4x8xf32>, %
 
 // -----
 
+// A ring cache only makes sense behind a window: full attention sees every key.
+func.func @attention_ring_without_window(%q: tensor<4x8x8xf32>, %kc: tensor<5x128x4x8xf32>, %vc: tensor<5x128x4x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{a ring cache needs a window}}
+  %0 = llama.attention %q, %kc, %vc[%l, %p] {ring} : tensor<4x8x8xf32>, tensor<5x128x4x8xf32>, tensor<5x128x4x8xf32>
+  return
+}
+
+// -----
+
+// 4 rows with a window of 64 need 67 slots: the last row's write would
+// overwrite the first row's earliest key in a ring of 66.
+func.func @attention_ring_too_short(%q: tensor<4x8x8xf32>, %kc: tensor<5x66x4x8xf32>, %vc: tensor<5x66x4x8xf32>, %l: index, %p: index) {
+  // expected-error @+1 {{a ring of 66 positions is shorter than window 64 + 4 rows - 1}}
+  %0 = llama.attention %q, %kc, %vc[%l, %p] {ring, window = 64 : i64} : tensor<4x8x8xf32>, tensor<5x66x4x8xf32>, tensor<5x66x4x8xf32>
+  return
+}
+
+// -----
+
+// Exactly window + rows - 1 slots are enough.
+func.func @attention_ring_fits(%q: tensor<4x8x8xf32>, %kc: tensor<5x67x4x8xf32>, %vc: tensor<5x67x4x8xf32>, %l: index, %p: index) {
+  %0 = llama.attention %q, %kc, %vc[%l, %p] {ring, window = 64 : i64} : tensor<4x8x8xf32>, tensor<5x67x4x8xf32>, tensor<5x67x4x8xf32>
+  return
+}
+
+// -----
+
 // Elementwise operands have one type.
 func.func @add_types(%a: tensor<4x64xf32>, %b: tensor<4x32xf32>) {
   // expected-error @+1 {{requires the same type for all operands and results}}

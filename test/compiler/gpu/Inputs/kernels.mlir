@@ -266,3 +266,22 @@ func.func private @k_window_split_attention(%q: tensor<1x8x64xf32>, %k: tensor<3
   %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
   return %1 : tensor<1x8x64xf32>
 }
+
+// -----
+
+// The same window in a ring cache of 128 positions, and the ring's write.
+func.func private @k_ring_attention(%q: tensor<1x8x64xf32>, %k: tensor<3x128x2x64xf32>, %v: tensor<3x128x2x64xf32>,
+                                    %out: tensor<1x8x64xf32> {bufferization.writable = true},
+                                    %layer: index, %pos: index) -> tensor<1x8x64xf32> {
+  %0 = llama.attention %q, %k, %v[%layer, %pos] {ring, window = 100 : i64} : tensor<1x8x64xf32>, tensor<3x128x2x64xf32>, tensor<3x128x2x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
+}
+
+// -----
+
+func.func private @k_ring_kv_write(%v: tensor<4x2x64xf32>, %cache: tensor<3x128x2x64xf32> {bufferization.writable = true},
+                                   %layer: index, %pos: index) -> tensor<3x128x2x64xf32> {
+  %0 = llama.kv_write %v into %cache[%layer, %pos] {ring} : tensor<4x2x64xf32> into tensor<3x128x2x64xf32>
+  return %0 : tensor<3x128x2x64xf32>
+}
