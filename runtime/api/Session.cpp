@@ -287,17 +287,25 @@ Session::verify(absl::Span<const int32_t> tokens) {
   return rows;
 }
 
+int64_t Session::maxRollback() const {
+  const runtime::KVCache &cache = *state->cache;
+  if (cache.slots() >= cache.positions())
+    return state->maxSeqLen;
+  return cache.slots() - state->model->info().attentionWindow + 1;
+}
+
 absl::Status Session::truncate(int64_t position) {
   if (position < 0 || position > state->position)
     return absl::OutOfRangeError(absl::StrCat("cannot truncate to position ",
                                               position, ": the session holds ",
                                               state->position, " tokens"));
   // The next step at `position` sees the window's keys before it; a ring
-  // that has wrapped past them cannot go back there (only to 0).
+  // that has wrapped past them cannot go back there (only to 0). Checked
+  // at the current position too: a run that failed part of the way may
+  // have written past it.
   runtime::KVCache &cache = *state->cache;
   const int64_t window = state->model->info().attentionWindow;
-  if (position > 0 && position < state->position && cache.oldestHeld() > 0 &&
-      position - window + 1 < cache.oldestHeld())
+  if (position > 0 && cache.oldestHeld() > 0 && position - window + 1 < cache.oldestHeld())
     return absl::OutOfRangeError(absl::StrCat(
         "cannot truncate to position ", position, ": the KV cache is a ring of ",
         cache.slots(), " positions for the sliding window of ", window,

@@ -119,8 +119,15 @@ public:
   /// Forgets the tokens at and after `position` (0 <= position <=
   /// position()): the next append continues from there. Nothing is copied
   /// or cleared, so rolling back (speculative decoding, a shared prefix)
-  /// costs nothing.
+  /// costs nothing. A sliding-window model's ring cache (fewer slots than
+  /// maxSeqLen()) refuses, with OutOfRange, a position more than
+  /// maxRollback() behind the furthest one written: the keys its window
+  /// needs are overwritten. 0 is always allowed.
   absl::Status truncate(int64_t position);
+  /// How far behind the furthest position written `truncate` may go:
+  /// maxSeqLen() for a cache that holds every position, else the ring's
+  /// slots - window + 1 (at least the longest call the artifact makes).
+  int64_t maxRollback() const;
 
   /// Starts a new sequence: `prompt` (encoded with BOS) at position 0, then
   /// sampled tokens until an end-of-sequence token, `maxNewTokens`, the

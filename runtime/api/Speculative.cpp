@@ -159,6 +159,19 @@ SpeculativeDecoder::create(Session &target, const SpeculativeOptions &options) {
     absl::StatusOr<std::unique_ptr<Session>> session = Session::create(draft, sessionOptions);
     if (!session.ok())
       return session.status();
+    // A round rolls the draft back over up to k - 1 proposals it decoded
+    // one by one; a ring keeps only so many (Session::truncate). The
+    // default k shrinks to fit; an explicit one that does not is an error.
+    const int64_t rollback = (*session)->maxRollback();
+    if (state->k - 1 > rollback) {
+      if (options.k)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--speculate-k ", options.k, " rolls the draft ", draft->artifact().path(),
+            " back over up to ", options.k - 1, " positions, more than the ", rollback,
+            " its ring KV cache keeps (sliding window ", draft->info().attentionWindow,
+            "); use --speculate-k ", rollback + 1, " or less"));
+      state->k = rollback + 1;
+    }
     state->draft = std::move(*session);
   }
   return std::unique_ptr<SpeculativeDecoder>(new SpeculativeDecoder(std::move(state)));

@@ -242,8 +242,11 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   // Step i (from 0) runs at position prompt + i and attends over
   // prompt + i + 1 positions.
   r.decodeAverageContext = r.decodePromptTokens + (r.decodeTokens + 1) / 2.0;
-  r.kvCacheBytesPerStep =
-      runtime::kvCacheBytesRead(model.artifact().kvCache(), r.decodeAverageContext);
+  // Each step's own count: a sliding window caps what a step reads.
+  double kvBytes = 0;
+  for (int64_t i = 1; i <= r.decodeTokens; ++i)
+    kvBytes += static_cast<double>(session.kvBytesRead(r.decodePromptTokens + i));
+  r.kvCacheBytesPerStep = r.decodeTokens > 0 ? kvBytes / static_cast<double>(r.decodeTokens) : 0;
   r.kvCacheBytes = session.kvCacheBytes();
   // A step reads its weights and the live part of the KV cache.
   const double bytesPerStep = r.traffic.weightBytesPerStep + r.kvCacheBytesPerStep;

@@ -496,9 +496,10 @@ TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
 /// and 32-token prefill chunks (test/e2e/CMakeLists.txt, e2e_window_artifact):
 /// attention past the window, step by step and in whole-prompt prefills,
 /// against the reference pass with the same window. W = 70 is more than
-/// one 64-key block of the CPU's attention. Both KV caches are rings of 128
-/// positions (window + 31, rounded up to 64-key blocks) for a context of
-/// 320: 300 steps go round them twice.
+/// one 64-key block of the CPU's attention. The KV caches are rings
+/// (window + 31, rounded up to 64-key blocks: 64 for W = 33, with no slack
+/// at all, and 128 for the others) in a context of 320: 300 steps go round
+/// them more than twice.
 class SlidingWindowE2E : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
@@ -523,10 +524,11 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
   EXPECT_EQ(session->model().info().attentionWindow, window);
   EXPECT_LT(session->kvBytesRead(window - 1), session->kvBytesRead(window));
   EXPECT_EQ(session->kvBytesRead(window + 50), session->kvBytesRead(window));
-  // The cache is a ring of 128 positions, not the context's 320.
+  // The cache is a ring, not the context's 320 positions.
   const runtime::KVCacheInfo &cacheInfo = session->model().artifact().kvCache();
-  constexpr int64_t kRing = 128;
+  const int64_t kRing = (window + 31 + 63) / 64 * 64;
   EXPECT_TRUE(cacheInfo.ring);
+  EXPECT_EQ(session->maxRollback(), kRing - window + 1);
   EXPECT_EQ(cacheInfo.positions, kRing);
   EXPECT_EQ(session->maxSeqLen(), 320);
   EXPECT_EQ(session->kvCacheBytes(), uint64_t(2) * cacheInfo.layers * kRing * cacheInfo.kvHeads *
@@ -565,10 +567,20 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
               1e-4f)
         << "a prompt of " << length << " tokens";
   }
+  // Chunks that straddle the ring's wrap: 5 tokens, then 32-token chunks
+  // from position 5 (the one at 5 + 32 * (kRing / 32 - 1) crosses it).
+  {
+    ASSERT_TRUE(session->truncate(0).ok());
+    ASSERT_TRUE(session->append(std::vector<int32_t>(tokens.begin(), tokens.begin() + 5)).ok());
+    auto logits = session->append(std::vector<int32_t>(tokens.begin() + 5, tokens.end()));
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    EXPECT_LT(maxAbsDiff(expected[steps - 1], logits->data(), expected[steps - 1].size()), 1e-4f)
+        << "chunks across the wrap";
+  }
 
-  // Rolling back within the ring (the last prompt's padded chunk wrote up
-  // to position 320, so it holds 192 on): the steps from there agree with
-  // the reference again.
+  // Rolling back within the ring (the last append wrote up to position
+  // 300: its last 7 tokens went through decode, a chunk would not fit):
+  // the steps from there agree with the reference again.
   ASSERT_EQ(session->position(), steps);
   const int64_t back = steps - 20;
   ASSERT_TRUE(session->truncate(back).ok());
@@ -581,12 +593,14 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
   // Further back than the ring holds: refused, and the session stays put.
   absl::Status tooFar = session->truncate(100);
   EXPECT_EQ(tooFar.code(), absl::StatusCode::kOutOfRange) << tooFar;
-  EXPECT_NE(tooFar.message().find("is a ring of 128 positions"), std::string::npos) << tooFar;
+  EXPECT_NE(tooFar.message().find("is a ring of " + std::to_string(kRing) + " positions"),
+            std::string::npos)
+      << tooFar;
   EXPECT_EQ(session->position(), steps);
   EXPECT_TRUE(session->truncate(0).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Windows, SlidingWindowE2E, ::testing::Values(36, 70));
+INSTANTIATE_TEST_SUITE_P(Windows, SlidingWindowE2E, ::testing::Values(33, 36, 70));
 
 INSTANTIATE_TEST_SUITE_P(Llama3AndLinear, ScaledRopeE2E,
                          ::testing::Values("llama3-rope", "linear-rope"));

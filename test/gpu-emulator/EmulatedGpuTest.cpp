@@ -137,7 +137,8 @@ bool isSlidingWindow(const Variant &v) {
 constexpr size_t kWindow = 36;
 
 /// The same in a ring cache of 64 positions (8-token chunks, a context of
-/// 96): decode and verify go round the ring.
+/// 160): decode goes round the ring, and verify after it writes rows
+/// 125..130 across its wrap (slots 61..63, then 0..2).
 bool isRing(const Variant &v) { return std::get<0>(v) == "stories260K_window36_ring"; }
 constexpr size_t kRing = 64;
 
@@ -206,7 +207,7 @@ std::vector<int32_t> decodeTokens(const Variant &v) {
     // Past the window, so that the first positions drop out of it (and
     // round the ring).
     std::vector<int32_t> ids{1};
-    const size_t steps = isRing(v) ? kRing + 16 : kWindow + 8;
+    const size_t steps = isRing(v) ? 2 * kRing - 3 : kWindow + 8;
     for (int32_t i = 1; i < static_cast<int32_t>(steps); ++i)
       ids.push_back(260 + (i * 37) % 250);
     return ids;
@@ -486,8 +487,8 @@ INSTANTIATE_TEST_SUITE_P(Stories260KSlidingWindow, EmulatedVerifyTest,
                                             ::testing::Values("f32")),
                          variantName);
 
-// The window in a ring cache of 64 positions: decode and verify after 80
-// positions, where keys are read from and written to wrapped slots.
+// The window in a ring cache of 64 positions: decode over 125 positions and
+// verify after them, across the ring's wrap.
 INSTANTIATE_TEST_SUITE_P(Stories260KRingCache, EmulatedGpuTest,
                          ::testing::Combine(::testing::Values("stories260K_window36_ring"),
                                             ::testing::Values("nvvm", "rocdl"),
