@@ -121,10 +121,11 @@ public:
   /// or cleared, so rolling back (speculative decoding, a shared prefix)
   /// costs nothing. A sliding-window model's ring cache (fewer slots than
   /// maxSeqLen()) refuses, with OutOfRange, a position more than
-  /// maxRollback() behind the furthest one written: the keys its window
-  /// needs are overwritten. 0 is always allowed.
+  /// maxRollback() before the end of the furthest write (the position
+  /// after the last one written): the keys its window needs are
+  /// overwritten. 0 is always allowed.
   absl::Status truncate(int64_t position);
-  /// How far behind the furthest position written `truncate` may go:
+  /// How far before the end of the furthest write `truncate` may go:
   /// maxSeqLen() for a cache that holds every position, else the ring's
   /// slots - window + 1 (at least the longest call the artifact makes).
   int64_t maxRollback() const;

@@ -54,7 +54,8 @@ struct SpeculativeOptions {
   /// shorter ones, down to one token).
   int64_t ngram = 3;
   /// Draft tokens per round: 1 .. what the target's verify entry point
-  /// scores (`llamac compile --speculate-k`); 0 = all of those.
+  /// scores (`llamac compile --speculate-k`); 0 = all of those, or as many
+  /// as a draft's ring KV cache can roll back (Session::maxRollback() + 1).
   int64_t k = 0;
 };
 

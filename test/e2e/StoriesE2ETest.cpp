@@ -498,8 +498,8 @@ TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
 /// against the reference pass with the same window. W = 70 is more than
 /// one 64-key block of the CPU's attention. The KV caches are rings
 /// (window + 31, rounded up to 64-key blocks: 64 for W = 33, with no slack
-/// at all, and 128 for the others) in a context of 320: 300 steps go round
-/// them more than twice.
+/// at all, 128 for W = 34, one position past 64, and 128 for the others) in
+/// a context of 320: 300 steps go round them more than twice.
 class SlidingWindowE2E : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
@@ -556,6 +556,22 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
               static_cast<long long>(window), worstVsFull);
   EXPECT_GT(worstVsFull, 1e-2f);
 
+  // The last write ended at position `steps` (decode steps): exactly
+  // maxRollback() back is allowed, one more is refused.
+  {
+    const int64_t deepest = steps - session->maxRollback();
+    absl::Status oneTooFar = session->truncate(deepest - 1);
+    EXPECT_EQ(oneTooFar.code(), absl::StatusCode::kOutOfRange) << oneTooFar;
+    EXPECT_EQ(session->position(), steps);
+    ASSERT_TRUE(session->truncate(deepest).ok());
+    for (int64_t pos = deepest; pos < steps; ++pos) {
+      auto logits = session->append({tokens[pos]});
+      ASSERT_TRUE(logits.ok()) << logits.status();
+      EXPECT_LT(maxAbsDiff(expected[pos], logits->data(), expected[pos].size()), 1e-4f)
+          << "position " << pos << " after rolling back to " << deepest;
+    }
+  }
+
   // Whole prompts through the 32-token prefill chunks: windows that start
   // inside a chunk and reach back across chunk boundaries.
   for (int64_t length :
@@ -568,14 +584,18 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
         << "a prompt of " << length << " tokens";
   }
   // Chunks that straddle the ring's wrap: 5 tokens, then 32-token chunks
-  // from position 5 (the one at 5 + 32 * (kRing / 32 - 1) crosses it).
+  // from position 5 (those at 5 + 32 * (kRing / 32 - 1) and every kRing on
+  // cross it), every row against the reference.
   {
     ASSERT_TRUE(session->truncate(0).ok());
     ASSERT_TRUE(session->append(std::vector<int32_t>(tokens.begin(), tokens.begin() + 5)).ok());
-    auto logits = session->append(std::vector<int32_t>(tokens.begin() + 5, tokens.end()));
-    ASSERT_TRUE(logits.ok()) << logits.status();
-    EXPECT_LT(maxAbsDiff(expected[steps - 1], logits->data(), expected[steps - 1].size()), 1e-4f)
-        << "chunks across the wrap";
+    auto rows = session->append(std::vector<int32_t>(tokens.begin() + 5, tokens.end()),
+                                LogitsRows::All);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    const size_t vocab = expected[0].size();
+    for (int64_t pos = 5; pos < steps; ++pos)
+      EXPECT_LT(maxAbsDiff(expected[pos], rows->data() + (pos - 5) * vocab, vocab), 1e-4f)
+          << "position " << pos << " in chunks across the wrap";
   }
 
   // Rolling back within the ring (the last append wrote up to position
@@ -600,7 +620,7 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
   EXPECT_TRUE(session->truncate(0).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Windows, SlidingWindowE2E, ::testing::Values(33, 36, 70));
+INSTANTIATE_TEST_SUITE_P(Windows, SlidingWindowE2E, ::testing::Values(33, 34, 36, 70));
 
 INSTANTIATE_TEST_SUITE_P(Llama3AndLinear, ScaledRopeE2E,
                          ::testing::Values("llama3-rope", "linear-rope"));

@@ -209,7 +209,8 @@ INSTANTIATE_TEST_SUITE_P(CpuArtifacts, VerifyE2E,
                                            "stories260K-bin-int4-g64-amx-emulated",
                                            "stories260K-bin-int4-g32-amx-emulated",
                                            "synth-stories15m-1layer",
-                                           "stories260K-window33", "stories260K-window36",
+                                           "stories260K-window33", "stories260K-window34",
+                                           "stories260K-window36",
                                            "stories260K-window70"),
                          [](const ::testing::TestParamInfo<std::string> &info) {
                            std::string name = info.param;

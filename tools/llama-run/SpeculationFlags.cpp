@@ -92,7 +92,8 @@ const char *speculationUsage() {
                          (default 3)
   --speculate-k K        draft tokens per round, 1 .. the K the artifact was
                          compiled with (llamac compile --speculate-k; default
-                         all of them)
+                         all of them, or fewer for a draft whose ring KV
+                         cache keeps fewer positions to roll back over)
 )";
 }
 
