@@ -8,6 +8,7 @@
 
 #include "dialects/llama/LlamaOps.h"
 #include "passes/LinalgBuilders.h"
+#include "passes/MixtureOfExperts.h"
 #include "passes/Passes.h"
 #include "passes/QuantizedLinear.h"
 #include "passes/ScalarMath.h"
@@ -275,6 +276,7 @@ struct LlamaLowerToLinalgPass
     RewritePatternSet patterns(ctx);
     patterns.add<RMSNormLowering, LinearLowering, EmbeddingLowering, GatedLinearLowering,
                  LinearGroupLowering, LastRowLowering>(ctx);
+    populateMixtureOfExpertsLowering(patterns);
     // SiLU's exp as a polynomial: a libm call per element keeps LLVM from
     // vectorizing the loop (ScalarMath.h).
     patterns.add<ElementwiseLowering<SiluOp>>(

@@ -156,9 +156,14 @@ def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {
     are extended on load, so no separate conversion pass over weights exists.
     SiLU's exponential is expanded into the upstream polynomial approximation
     (vectorizable arithmetic instead of an `expf` call per element).
+    `llama.moe` becomes a loop over the rows and their picked experts, each
+    expert's projections `llama.linear` ops on its slice of the stacked
+    weights, lowered as above.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::tensor::TensorDialect"

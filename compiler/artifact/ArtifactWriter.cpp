@@ -45,6 +45,8 @@ runtime::ModelInfo modelInfo(mlir::llama::ConfigAttr c) {
   // Only a window the attention kernels apply (below max_seq_len, so within
   // the metadata's size limits; a config may give any positive number).
   m.attentionWindow = c.getBoundingWindow().value_or(0);
+  m.experts = c.getExperts().value_or(0);
+  m.expertsPerToken = c.getExpertsPerToken().value_or(0);
   return m;
 }
 

@@ -63,7 +63,9 @@ llama::ConfigAttr toConfigAttr(MLIRContext *ctx, const ModelConfig &c, int64_t m
       ctx, c.dim, c.hiddenDim, c.layers, c.heads, c.kvHeads, c.headDim,
       c.vocab, maxSeqLen, llvm::APFloat(static_cast<double>(c.normEps)),
       llvm::APFloat(static_cast<double>(c.ropeTheta)), layout, scaling, c.bos,
-      DenseI64ArrayAttr::get(ctx, c.eos), c.slidingWindow);
+      DenseI64ArrayAttr::get(ctx, c.eos), c.slidingWindow,
+      c.isMixtureOfExperts() ? std::optional<int64_t>(c.experts) : std::nullopt,
+      c.isMixtureOfExperts() ? std::optional<int64_t>(c.expertsPerToken) : std::nullopt);
 }
 
 /// Shows "phase" progress on a terminal; silent otherwise.
@@ -122,6 +124,14 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
               number(c.ropeScaling->lowFreqFactor) + ", high_freq_factor " +
               number(c.ropeScaling->highFreqFactor) + ", original_max_position_embeddings " +
               std::to_string(c.ropeScaling->originalMaxPositionEmbeddings);
+  if (c.isMixtureOfExperts()) {
+    // What a token reads: the shared weights and its experts' share.
+    int64_t expertParams = 3 * c.dim * c.hiddenDim * c.layers;
+    os << llvm::formatv("experts: {0} per layer, {1} per token (each SwiGLU of hidden {2}); "
+                        "{3} parameters active per token\n",
+                        c.experts, c.expertsPerToken, c.hiddenDim,
+                        params - expertParams * (c.experts - c.expertsPerToken));
+  }
   if (c.slidingWindow)
     os << "attention: sliding_window " << *c.slidingWindow << " (each position sees the last "
        << *c.slidingWindow << " positions, itself included)\n";
@@ -152,6 +162,26 @@ llvm::Error checkTensorParallel(int64_t ranks, const ModelConfig &config) {
                                    "a multiple of them (each rank must own whole kv heads "
                                    "or share one)",
                                    ranks, config.kvHeads));
+  return llvm::Error::success();
+}
+
+/// The experts' kernels exist for the CPU, over float weights, on one rank;
+/// elsewhere a Mixtral is refused rather than compiled without its experts
+/// quantized or split.
+llvm::Error checkMixtureOfExperts(const CompileOptions &options, llvm::StringRef quantize,
+                                  const ModelConfig &config) {
+  if (!config.isMixtureOfExperts())
+    return llvm::Error::success();
+  auto refuse = [&](const llvm::Twine &what) {
+    return makeError("this model is a mixture of " + llvm::Twine(config.experts) +
+                     " experts, which " + what + " does not support yet");
+  };
+  if (options.target != "cpu")
+    return refuse("--target " + options.target);
+  if (quantize != "none")
+    return refuse("--quantize " + quantize);
+  if (options.tensorParallel > 1)
+    return refuse("--tp " + llvm::Twine(options.tensorParallel));
   return llvm::Error::success();
 }
 
@@ -235,6 +265,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   }
 
   if (llvm::Error err = checkTensorParallel(options.tensorParallel, ckpt->config))
+    return err;
+  if (llvm::Error err = checkMixtureOfExperts(options, quantize, ckpt->config))
     return err;
 
   DType dtype = defaultWeightDType(ckpt->weights);

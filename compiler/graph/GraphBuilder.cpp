@@ -113,6 +113,18 @@ public:
   Value mlp(Value h, Value layer) {
     int64_t dim = c.getDim(), hidden = c.getHiddenDim();
     Value y = rmsNorm(h, weight("layers.ffn_norm", {dim}, layer));
+    if (std::optional<int64_t> experts = c.getExperts()) {
+      // Mixtral: the router is an ordinary projection; the op reads only
+      // the picked experts' weights.
+      Value logits = linear(y, weight("layers.router", {*experts, dim}, layer));
+      Value out = MixtureOfExpertsOp::create(
+          b, loc, y.getType(), y, logits,
+          weight("layers.experts.w1", {*experts, hidden, dim}, layer),
+          weight("layers.experts.w3", {*experts, hidden, dim}, layer),
+          weight("layers.experts.w2", {*experts, dim, hidden}, layer),
+          b.getI64IntegerAttr(*c.getExpertsPerToken()));
+      return AddOp::create(b, loc, h, out);
+    }
     Value gate = linear(y, weight("layers.w1", {hidden, dim}, layer));
     Value up = linear(y, weight("layers.w3", {hidden, dim}, layer));
     Value act = SwiGLUOp::create(b, loc, gate, up);

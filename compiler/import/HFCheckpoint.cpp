@@ -38,6 +38,11 @@ constexpr NameMapping kNameMappings[] = {
     {weight_names::kW1, "model.layers.{0}.mlp.gate_proj.weight"},
     {weight_names::kW2, "model.layers.{0}.mlp.down_proj.weight"},
     {weight_names::kW3, "model.layers.{0}.mlp.up_proj.weight"},
+    // Mixtral's sparse MLP; `{1}` is the expert index.
+    {weight_names::kRouter, "model.layers.{0}.block_sparse_moe.gate.weight"},
+    {weight_names::kExpertW1, "model.layers.{0}.block_sparse_moe.experts.{1}.w1.weight"},
+    {weight_names::kExpertW2, "model.layers.{0}.block_sparse_moe.experts.{1}.w2.weight"},
+    {weight_names::kExpertW3, "model.layers.{0}.block_sparse_moe.experts.{1}.w3.weight"},
     {weight_names::kNorm, "model.norm.weight"},
     {weight_names::kOutput, "lm_head.weight"},
 };
@@ -52,6 +57,9 @@ public:
 
   llvm::Error mapAll() {
     for (const NameMapping &mapping : kNameMappings) {
+      // A Llama has no router; a Mixtral no dense MLP.
+      if (!canonicalShape(config, mapping.canonical))
+        continue;
       if (StringRef(mapping.canonical) == weight_names::kOutput &&
           config.tiedEmbeddings) {
         if (llvm::Error err = addTiedOutput())
@@ -92,7 +100,18 @@ private:
     WeightEntry entry;
     entry.name = mapping.canonical;
     entry.shape = *canonicalShape(config, mapping.canonical);
-    if (entry.isStacked()) {
+    if (StringRef(mapping.hfName).contains("{1}")) {
+      // Per layer, one tensor per expert.
+      llvm::ArrayRef<int64_t> expertShape =
+          llvm::ArrayRef<int64_t>(entry.shape).drop_front(2);
+      for (int64_t layer = 0; layer < config.layers; ++layer)
+        for (int64_t expert = 0; expert < config.experts; ++expert) {
+          auto part = findPart(llvm::formatv(mapping.hfName, layer, expert).str(), expertShape);
+          if (!part)
+            return part.takeError();
+          entry.parts.push_back(std::move(*part));
+        }
+    } else if (entry.isStacked()) {
       llvm::ArrayRef<int64_t> layerShape =
           llvm::ArrayRef<int64_t>(entry.shape).drop_front();
       for (int64_t layer = 0; layer < config.layers; ++layer) {
@@ -209,6 +228,16 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
           "{0}: tensor '{1}' is layer {2}, but config.json's num_hidden_layers is {3}: "
           "the config and the checkpoint disagree",
           located.file->path(), located.tensor->name, layer, checkpoint.config.layers)
+                                         .str());
+    // Likewise an expert past num_local_experts (or experts in a config
+    // without them).
+    int64_t expert = 0;
+    if (rest.consume_front(".block_sparse_moe.experts.") && !rest.consumeInteger(10, expert) &&
+        rest.starts_with(".") && expert >= checkpoint.config.experts)
+      return llvm::createStringError(llvm::formatv(
+          "{0}: tensor '{1}' is expert {2}, but config.json's num_local_experts is {3}: "
+          "the config and the checkpoint disagree",
+          located.file->path(), located.tensor->name, expert, checkpoint.config.experts)
                                          .str());
     checkpoint.warnings.push_back((located.file->path() +
                                      ": ignoring unexpected tensor '" +

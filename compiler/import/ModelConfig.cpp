@@ -51,6 +51,16 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
         origin, llvm::formatv("the number of attention heads ({0}) is not a "
                               "multiple of the number of key/value heads ({1})",
                               heads, kvHeads));
+  if (experts != 0 || expertsPerToken != 0) {
+    if (experts <= 0 || experts >= limits::kModelSizeLimit)
+      return configError(origin, llvm::formatv("num_local_experts must be positive and "
+                                               "below 2^31, got {0}",
+                                               experts));
+    if (expertsPerToken < 1 || expertsPerToken > experts)
+      return configError(origin, llvm::formatv("num_experts_per_tok must be in [1, "
+                                               "num_local_experts = {0}], got {1}",
+                                               experts, expertsPerToken));
+  }
   // RoPE rotates pairs of elements within a head.
   if (headDim % 2 != 0)
     return configError(
@@ -95,7 +105,7 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
   // Each size is below 2^31, so a product of two fits; the weights multiply
   // three and the model adds them up, so count with checked arithmetic.
   int64_t totalBytes = 0;
-  for (const char *name : canonicalWeightNames()) {
+  for (const char *name : canonicalWeightNames(*this)) {
     std::vector<int64_t> shape = *canonicalShape(*this, name);
     std::optional<int64_t> elements = checkedProduct(shape);
     std::optional<int64_t> bytes =
@@ -277,9 +287,10 @@ static llvm::Error parseRope(const json &config, StringRef path, ModelConfig &re
 static llvm::Error checkArchitecture(const json &config, StringRef path) {
   auto modelType = config.find("model_type");
   if (modelType != config.end() && modelType->is_string() &&
-      modelType->get<std::string>() != "llama" && modelType->get<std::string>() != "mistral")
+      modelType->get<std::string>() != "llama" && modelType->get<std::string>() != "mistral" &&
+      modelType->get<std::string>() != "mixtral")
     return configError(path, llvm::formatv("model_type '{0}' is not supported "
-                                           "(expected 'llama' or 'mistral')",
+                                           "(expected 'llama', 'mistral' or 'mixtral')",
                                            modelType->get<std::string>()));
   // A classifier or a bare backbone has no language-model head: with tied
   // embeddings it would compile into a model that generates from weights
@@ -289,10 +300,12 @@ static llvm::Error checkArchitecture(const json &config, StringRef path) {
     for (const json &name : *architectures)
       if (name.is_string() && name.get<std::string>() != "LlamaForCausalLM" &&
           name.get<std::string>() != "LLaMAForCausalLM" &&
-          name.get<std::string>() != "MistralForCausalLM")
+          name.get<std::string>() != "MistralForCausalLM" &&
+          name.get<std::string>() != "MixtralForCausalLM")
         return configError(path, llvm::formatv("architectures names '{0}': only a causal "
                                                "language model (LlamaForCausalLM, "
-                                               "MistralForCausalLM) can generate text",
+                                               "MistralForCausalLM, MixtralForCausalLM) "
+                                               "can generate text",
                                                name.get<std::string>()));
   // transformers maps "swish" to the same SiLU.
   auto act = config.find("hidden_act");
@@ -319,12 +332,14 @@ static llvm::Error checkArchitecture(const json &config, StringRef path) {
 }
 
 /// Mistral's `sliding_window`: each query sees only the keys of the last
-/// that many positions. Absent means MistralConfig's default, 4096; null
-/// means none (Mistral 7B v0.2 and later). Llama's config has no such key.
-static llvm::Error parseSlidingWindow(const json &config, StringRef path, ModelConfig &result) {
+/// that many positions. Absent means MistralConfig's default, 4096 (none for
+/// MixtralConfig, `absentWindow`); null means none (Mistral 7B v0.2 and
+/// later). Llama's config has no such key.
+static llvm::Error parseSlidingWindow(const json &config, StringRef path,
+                                      std::optional<int64_t> absentWindow, ModelConfig &result) {
   auto found = config.find("sliding_window");
   if (found == config.end()) {
-    result.slidingWindow = 4096;
+    result.slidingWindow = absentWindow;
     return llvm::Error::success();
   }
   if (found->is_null())
@@ -333,6 +348,21 @@ static llvm::Error parseSlidingWindow(const json &config, StringRef path, ModelC
     return configError(path, "sliding_window must be a positive integer or null, got " +
                                  found->dump());
   result.slidingWindow = found->get<int64_t>();
+  return llvm::Error::success();
+}
+
+/// Mixtral's sparse MLP: `num_local_experts` experts (MixtralConfig's
+/// default 8), `num_experts_per_tok` of them per token (default 2).
+/// intermediate_size is each expert's.
+static llvm::Error parseExperts(const json &config, StringRef path, ModelConfig &result) {
+  auto experts = getOptionalInt(config, "num_local_experts", path);
+  if (!experts)
+    return experts.takeError();
+  auto perToken = getOptionalInt(config, "num_experts_per_tok", path);
+  if (!perToken)
+    return perToken.takeError();
+  result.experts = experts->value_or(8);
+  result.expertsPerToken = perToken->value_or(2);
   return llvm::Error::success();
 }
 
@@ -367,8 +397,11 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   // What transformers' LlamaConfig or MistralConfig gives a key that is
   // absent: their defaults differ.
   auto modelType = config.find("model_type");
-  bool mistral = modelType != config.end() && modelType->is_string() &&
-                 modelType->get<std::string>() == "mistral";
+  bool mixtral = modelType != config.end() && modelType->is_string() &&
+                 modelType->get<std::string>() == "mixtral";
+  // Mixtral's config is Mistral's with experts and no default window.
+  bool mistral = mixtral || (modelType != config.end() && modelType->is_string() &&
+                             modelType->get<std::string>() == "mistral");
   auto maxPositions = getOptionalInt(config, "max_position_embeddings", configPath);
   if (!maxPositions)
     return maxPositions.takeError();
@@ -379,7 +412,11 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
     return kvHeads.takeError();
   result.kvHeads = kvHeads->value_or(mistral ? 8 : result.heads);
   if (mistral)
-    if (llvm::Error err = parseSlidingWindow(config, configPath, result))
+    if (llvm::Error err = parseSlidingWindow(
+            config, configPath, mixtral ? std::nullopt : std::optional<int64_t>(4096), result))
+      return std::move(err);
+  if (mixtral)
+    if (llvm::Error err = parseExperts(config, configPath, result))
       return std::move(err);
 
   auto headDim = getOptionalInt(config, "head_dim", configPath);

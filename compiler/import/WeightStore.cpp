@@ -306,11 +306,14 @@ WeightStore::readLayerF32(StringRef name, int64_t layer) const {
   return values;
 }
 
-llvm::ArrayRef<const char *> canonicalWeightNames() {
+std::vector<const char *> canonicalWeightNames(const ModelConfig &config) {
   using namespace weight_names;
-  static const char *const names[] = {
-      kTokEmbeddings, kAttnNorm, kWq, kWk, kWv,   kWo,
-      kFfnNorm,       kW1,       kW2, kW3, kNorm, kOutput};
+  std::vector<const char *> names{kTokEmbeddings, kAttnNorm, kWq, kWk, kWv, kWo, kFfnNorm};
+  if (config.isMixtureOfExperts())
+    names.insert(names.end(), {kRouter, kExpertW1, kExpertW2, kExpertW3});
+  else
+    names.insert(names.end(), {kW1, kW2, kW3});
+  names.insert(names.end(), {kNorm, kOutput});
   return names;
 }
 
@@ -330,17 +333,26 @@ std::optional<std::vector<int64_t>> canonicalShape(const ModelConfig &config,
     return std::vector<int64_t>{L, kv, D};
   if (name == kWo)
     return std::vector<int64_t>{L, D, q};
-  if (name == kW1 || name == kW3)
+  // A mixture of experts has expert projections instead.
+  bool dense = !config.isMixtureOfExperts();
+  if (dense && (name == kW1 || name == kW3))
     return std::vector<int64_t>{L, F, D};
-  if (name == kW2)
+  if (dense && name == kW2)
     return std::vector<int64_t>{L, D, F};
   if (name == kNorm)
     return std::vector<int64_t>{D};
+  int64_t E = config.experts;
+  if (E > 0 && name == kRouter)
+    return std::vector<int64_t>{L, E, D};
+  if (E > 0 && (name == kExpertW1 || name == kExpertW3))
+    return std::vector<int64_t>{L, E, F, D};
+  if (E > 0 && name == kExpertW2)
+    return std::vector<int64_t>{L, E, D, F};
   return std::nullopt;
 }
 
 llvm::Error WeightStore::checkAgainst(const ModelConfig &config) const {
-  for (const char *name : canonicalWeightNames()) {
+  for (const char *name : canonicalWeightNames(config)) {
     std::vector<int64_t> expected = *canonicalShape(config, name);
     const WeightEntry *entry = lookup(name);
     if (!entry)

@@ -55,6 +55,13 @@ inline constexpr const char *kFfnNorm = "layers.ffn_norm";
 inline constexpr const char *kW1 = "layers.w1";
 inline constexpr const char *kW2 = "layers.w2";
 inline constexpr const char *kW3 = "layers.w3";
+/// A mixture of experts' layers (ModelInfo::experts > 0) have these in
+/// place of kW1/kW2/kW3: the router [L, E, D] and each expert's gate, down
+/// and up projections, [L, E, F, D], [L, E, D, F] and [L, E, F, D].
+inline constexpr const char *kRouter = "layers.router";
+inline constexpr const char *kExpertW1 = "layers.experts.w1";
+inline constexpr const char *kExpertW2 = "layers.experts.w2";
+inline constexpr const char *kExpertW3 = "layers.experts.w3";
 inline constexpr const char *kNorm = "norm";
 inline constexpr const char *kOutput = "output";
 } // namespace weight_names
@@ -192,8 +199,9 @@ private:
 std::optional<std::vector<int64_t>> canonicalShape(const ModelConfig &config,
                                                    llvm::StringRef name);
 
-/// Canonical names in canonical order.
-llvm::ArrayRef<const char *> canonicalWeightNames();
+/// The canonical names of `config`'s weights in canonical order (a mixture of
+/// experts has the router and experts' projections in place of w1, w2, w3).
+std::vector<const char *> canonicalWeightNames(const ModelConfig &config);
 
 /// "[2, 3]".
 std::string formatShape(llvm::ArrayRef<int64_t> shape);

@@ -40,15 +40,23 @@ static std::string dump(const OrderedJson &json) {
 }
 
 std::string hfConfigJson(const SynthPreset &preset, DType dtype) {
+  // A mixture of experts is written as transformers' MixtralConfig, any
+  // other preset as its LlamaConfig.
+  const bool moe = preset.isMixtureOfExperts();
   OrderedJson config = OrderedJson::object();
-  config["architectures"] = {"LlamaForCausalLM"};
-  config["model_type"] = "llama";
+  config["architectures"] = {moe ? "MixtralForCausalLM" : "LlamaForCausalLM"};
+  config["model_type"] = moe ? "mixtral" : "llama";
   config["hidden_size"] = preset.dim;
+  // Mixtral's is each expert's inner size.
   config["intermediate_size"] = preset.hiddenDim;
   config["num_hidden_layers"] = preset.numLayers;
   config["num_attention_heads"] = preset.numHeads;
   config["num_key_value_heads"] = preset.numKVHeads;
   config["head_dim"] = preset.dim / preset.numHeads;
+  if (moe) {
+    config["num_local_experts"] = preset.numExperts;
+    config["num_experts_per_tok"] = preset.expertsPerToken;
+  }
   config["vocab_size"] = preset.vocabSize;
   config["max_position_embeddings"] = preset.maxSeqLen;
   config["rms_norm_eps"] = preset.normEps;
@@ -64,10 +72,22 @@ std::string hfConfigJson(const SynthPreset &preset, DType dtype) {
   } else {
     config["rope_scaling"] = nullptr;
   }
+  if (moe) {
+    // MixtralConfig's default is a 4096-position window; Mixtral 8x7B's
+    // config says null (every earlier position), as the presets mean.
+    config["sliding_window"] = nullptr;
+  }
   config["tie_word_embeddings"] = preset.tiedEmbeddings;
   config["hidden_act"] = "silu";
-  config["attention_bias"] = false;
-  config["mlp_bias"] = false;
+  if (moe) {
+    // Training-only settings, at Mixtral 8x7B's values.
+    config["router_aux_loss_coef"] = 0.02;
+    config["output_router_logits"] = false;
+  } else {
+    // LlamaConfig's only: MixtralConfig has neither (no biases at all).
+    config["attention_bias"] = false;
+    config["mlp_bias"] = false;
+  }
   config["bos_token_id"] = preset.bosId;
   config["eos_token_id"] = eosJson(preset);
   config["initializer_range"] = 0.02;

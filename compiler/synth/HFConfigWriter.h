@@ -1,8 +1,9 @@
 //===- HFConfigWriter.h - config.json of synthetic checkpoints --*- C++ -*-===//
 //
-// The two JSON files of a Hugging Face LlamaForCausalLM checkpoint, with the
-// fields and spellings transformers writes, so that both our importer and
-// transformers itself read the synthetic checkpoint as a Llama.
+// The two JSON files of a Hugging Face LlamaForCausalLM checkpoint (a
+// MixtralForCausalLM one for a mixture of experts), with the fields and
+// spellings transformers writes, so that both our importer and transformers
+// itself read the synthetic checkpoint as a Llama (or a Mixtral).
 //
 //===----------------------------------------------------------------------===//
 

@@ -18,6 +18,8 @@ ModelConfig SynthPreset::toModelConfig() const {
   config.ropeTheta = static_cast<float>(ropeTheta);
   config.ropeScaling = ropeScaling;
   config.tiedEmbeddings = tiedEmbeddings;
+  config.experts = numExperts;
+  config.expertsPerToken = expertsPerToken;
   config.ropeLayout = RopeLayout::HalfSplit;
   config.bos = bosId;
   config.eos = eosIds;
@@ -102,6 +104,42 @@ static std::vector<SynthPreset> makePresets() {
                           {128009, "<|eot_id|>"}};
   llama3.firstReservedId = 128000;
   presets.push_back(llama3);
+
+  // Mixtral 8x7B v0.1: Mistral 7B's attention (without its sliding window)
+  // and eight Mistral-7B-sized SwiGLU experts per layer, two per token.
+  SynthPreset mixtral;
+  mixtral.name = "mixtral-8x7b";
+  mixtral.description =
+      "Mixtral 8x7B v0.1 (sparse mixture of 8 experts, 2 per token)";
+  mixtral.dim = 4096;
+  mixtral.hiddenDim = 14336;
+  mixtral.numLayers = 32;
+  mixtral.numHeads = 32;
+  mixtral.numKVHeads = 8;
+  mixtral.maxSeqLen = 32768;
+  mixtral.ropeTheta = 1000000.0;
+  mixtral.numExperts = 8;
+  mixtral.expertsPerToken = 2;
+  presets.push_back(llama2Vocab(mixtral));
+
+  // A mixture of experts small enough for unit tests: llama2.c's
+  // stories260K shape (its 512-token vocabulary, made up here around
+  // Llama 2's <unk>, <s>, </s> and 256 byte pieces), with four experts.
+  SynthPreset moeTiny;
+  moeTiny.name = "moe-tiny";
+  moeTiny.description =
+      "tiny test model (sparse mixture of 4 experts, 2 per token)";
+  moeTiny.dim = 64;
+  moeTiny.hiddenDim = 172;
+  moeTiny.numLayers = 5;
+  moeTiny.numHeads = 8;
+  moeTiny.numKVHeads = 4;
+  moeTiny.vocabSize = 512;
+  moeTiny.firstReservedId = moeTiny.vocabSize;
+  moeTiny.maxSeqLen = 256;
+  moeTiny.numExperts = 4;
+  moeTiny.expertsPerToken = 2;
+  presets.push_back(moeTiny);
   return presets;
 }
 
@@ -120,10 +158,13 @@ const SynthPreset *lookupSynthPreset(llvm::StringRef name) {
 int64_t parameterCount(const ModelConfig &c) {
   int64_t qDim = c.heads * c.headDim;
   int64_t kvDim = c.kvHeads * c.headDim;
+  int64_t mlp = 3 * c.dim * c.hiddenDim; // gate, up, down
+  if (c.isMixtureOfExperts())
+    mlp = c.experts * mlp + c.experts * c.dim; // every expert, the router
   int64_t perLayer = 2 * c.dim                     // the two RMSNorms
                      + c.dim * qDim + qDim * c.dim // wq, wo
                      + 2 * c.dim * kvDim           // wk, wv
-                     + 3 * c.dim * c.hiddenDim;    // gate, up, down
+                     + mlp;
   int64_t embeddings = c.vocab * c.dim;
   return embeddings + c.layers * perLayer + c.dim +
          (c.tiedEmbeddings ? 0 : embeddings);

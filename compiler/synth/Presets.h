@@ -1,7 +1,8 @@
 //===- Presets.h - shapes of well-known Llama models ------------*- C++ -*-===//
 //
-// The models `llamac synth` can imitate: their hyperparameters as Hugging
-// Face's config.json states them and the special tokens of their tokenizers.
+// The models `llamac synth` can imitate (Llamas and a Mixtral): their
+// hyperparameters as Hugging Face's config.json states them and the special
+// tokens of their tokenizers.
 // The values are the published ones, so a synthetic checkpoint has exactly
 // the shapes, sizes and token ids of the real model and benchmarks on it
 // measure what the real model would cost.
@@ -46,6 +47,11 @@ struct SynthPreset {
   double ropeTheta = 10000.0;
   std::optional<Llama3RopeScaling> ropeScaling;
   bool tiedEmbeddings = false;
+  /// Mixtral's sparse mixture of experts: each layer's MLP is `numExperts`
+  /// SwiGLU experts of inner size hiddenDim behind a router that picks
+  /// `expertsPerToken` of them per token; 0: one dense Llama MLP.
+  int64_t numExperts = 0;
+  int64_t expertsPerToken = 0;
   int64_t bosId = 1;
   std::vector<int64_t> eosIds{2};
   /// Named control pieces; `bosId` and every `eosIds` entry must be here.
@@ -58,6 +64,8 @@ struct SynthPreset {
   /// The importer's view of this preset (RoPE layout HalfSplit, as for any
   /// HF checkpoint).
   ModelConfig toModelConfig() const;
+
+  bool isMixtureOfExperts() const { return numExperts > 0; }
 };
 
 /// Every preset, in the order `llamac synth --list` prints them.
@@ -67,7 +75,8 @@ llvm::ArrayRef<SynthPreset> synthPresets();
 const SynthPreset *lookupSynthPreset(llvm::StringRef name);
 
 /// Number of weights of a model with `config` (the output projection
-/// counted once when embeddings are tied).
+/// counted once when embeddings are tied; a mixture of experts counted with
+/// all its experts and routers, not only those a token uses).
 int64_t parameterCount(const ModelConfig &config);
 
 } // namespace llamac

@@ -41,9 +41,26 @@ std::vector<TensorSpec> syntheticTensors(const SynthPreset &preset,
     matrix(prefix + "self_attn.v_proj.weight", kvDim, d);
     matrix(prefix + "self_attn.o_proj.weight", d, qDim);
     norm(prefix + "post_attention_layernorm.weight");
-    matrix(prefix + "mlp.gate_proj.weight", preset.hiddenDim, d);
-    matrix(prefix + "mlp.up_proj.weight", preset.hiddenDim, d);
-    matrix(prefix + "mlp.down_proj.weight", d, preset.hiddenDim);
+    if (!preset.isMixtureOfExperts()) {
+      matrix(prefix + "mlp.gate_proj.weight", preset.hiddenDim, d);
+      matrix(prefix + "mlp.up_proj.weight", preset.hiddenDim, d);
+      matrix(prefix + "mlp.down_proj.weight", d, preset.hiddenDim);
+      continue;
+    }
+    // Mixtral's names: the router, then per expert w1 (gate), w2 (down)
+    // and w3 (up).
+    std::string moe = prefix + "block_sparse_moe.";
+    std::string router = moe + "gate.weight";
+    tensors.push_back(
+        {router,
+         {preset.numExperts, d},
+         TensorInit::normal(seed, router, routerInitStddev(d))});
+    for (int64_t expert = 0; expert < preset.numExperts; ++expert) {
+      std::string name = llvm::formatv("{0}experts.{1}.", moe, expert).str();
+      matrix(name + "w1.weight", preset.hiddenDim, d);
+      matrix(name + "w2.weight", d, preset.hiddenDim);
+      matrix(name + "w3.weight", preset.hiddenDim, d);
+    }
   }
   norm("model.norm.weight");
   if (!preset.tiedEmbeddings)

@@ -17,6 +17,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -50,10 +51,26 @@ struct SynthOptions {
 /// that logits differ between tokens.
 inline constexpr float kInitStddev = 0.02f;
 
+/// Standard deviation of a mixture of experts' router weights for hidden
+/// size `dim`. The router reads the RMS-normed hidden state (entries of RMS
+/// 1, gains 1 here), so its logits have a standard deviation of about
+/// stddev * sqrt(dim): kInitStddev would give 0.16 at dim 64, nearly equal
+/// logits whose top-k order flips with rounding (bf16 against f32, one
+/// kernel's summation order against another's) and differs little between
+/// tokens. 4 / sqrt(dim) makes the logits' spread about 4 at every size, so
+/// the chosen experts differ clearly from token to token and are rarely
+/// near a tie, while the second of two chosen still gets a noticeable share
+/// of their softmax (around a tenth).
+inline float routerInitStddev(int64_t dim) {
+  return 4.0f / std::sqrt(static_cast<float>(dim));
+}
+
 /// The tensors of `preset`'s safetensors file in file order, with HF names:
 /// embeddings, then per layer its norms and projections, the final norm and,
-/// unless embeddings are tied, lm_head. Matrices are N(0, kInitStddev)-like,
-/// RMSNorm gains 1.
+/// unless embeddings are tied, lm_head. A mixture of experts' layers have
+/// Mixtral's router and experts (`block_sparse_moe.gate`, then each expert's
+/// w1, w2, w3) in place of the MLP. Matrices are N(0, kInitStddev)-like
+/// (routers N(0, routerInitStddev)), RMSNorm gains 1.
 std::vector<TensorSpec> syntheticTensors(const SynthPreset &preset,
                                          uint64_t seed);
 

@@ -66,7 +66,9 @@ LogicalResult ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  APFloat ropeThetaAP, RopeLayout ropeLayout,
                                  Attribute ropeScaling, int64_t bos,
                                  DenseI64ArrayAttr eos,
-                                 std::optional<int64_t> slidingWindow) {
+                                 std::optional<int64_t> slidingWindow,
+                                 std::optional<int64_t> experts,
+                                 std::optional<int64_t> expertsPerToken) {
   double normEps = normEpsAP.convertToDouble();
   double ropeTheta = ropeThetaAP.convertToDouble();
   if (dim <= 0 || hiddenDim <= 0 || layers <= 0 || heads <= 0 ||
@@ -90,5 +92,10 @@ LogicalResult ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "eos id " << id << " is outside the vocabulary";
   if (slidingWindow && *slidingWindow <= 0)
     return emitError() << "sliding_window must be positive, got " << *slidingWindow;
+  if (experts.has_value() != expertsPerToken.has_value())
+    return emitError() << "experts and experts_per_token go together";
+  if (experts && (*expertsPerToken < 1 || *expertsPerToken > *experts))
+    return emitError() << "experts_per_token must be in [1, experts = " << *experts
+                       << "], got " << *expertsPerToken;
   return success();
 }

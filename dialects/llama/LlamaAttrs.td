@@ -106,7 +106,11 @@ def Llama_ConfigAttr : AttrDef<Llama_Dialect, "Config"> {
                         "int64_t":$bos,
                         "::mlir::DenseI64ArrayAttr":$eos,
                         // Mistral's: each query sees only this many positions.
-                        OptionalParameter<"std::optional<int64_t>">:$sliding_window);
+                        OptionalParameter<"std::optional<int64_t>">:$sliding_window,
+                        // Mixtral's: each layer's MLP is `experts` SwiGLU
+                        // experts, `experts_per_token` of them per token.
+                        OptionalParameter<"std::optional<int64_t>">:$experts,
+                        OptionalParameter<"std::optional<int64_t>">:$experts_per_token);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

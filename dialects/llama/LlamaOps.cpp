@@ -159,6 +159,38 @@ LogicalResult GatedLinearOp::verify() {
                           getResult().getType(), "gate");
 }
 
+LogicalResult MixtureOfExpertsOp::verify() {
+  auto input = getInput().getType(), logits = getRouterLogits().getType();
+  auto gate = getGate().getType(), up = getUp().getType(), down = getDown().getType();
+  auto result = getResult().getType();
+  if (failed(checkRank(*this, "input", input, 2)) ||
+      failed(checkRank(*this, "router_logits", logits, 2)) ||
+      failed(checkRank(*this, "gate", gate, 3)) || failed(checkRank(*this, "down", down, 3)))
+    return failure();
+  if (gate != up)
+    return emitOpError() << "gate and up weights must have the same type, got " << gate
+                         << " and " << up;
+  int64_t experts = gate.getDimSize(0), hidden = gate.getDimSize(1), dim = gate.getDimSize(2);
+  if (!dimsAgree(down.getDimSize(0), experts) || !dimsAgree(down.getDimSize(1), dim) ||
+      !dimsAgree(down.getDimSize(2), hidden))
+    return emitOpError() << "down weight " << down << " does not match gate " << gate
+                         << " ([experts, dim, hidden] against [experts, hidden, dim])";
+  if (!dimsAgree(input.getDimSize(1), dim))
+    return emitOpError() << "input has " << dimStr(input.getDimSize(1))
+                         << " features but the experts take " << dimStr(dim);
+  if (!dimsAgree(logits.getDimSize(1), experts) ||
+      !dimsAgree(logits.getDimSize(0), input.getDimSize(0)))
+    return emitOpError() << "router_logits " << logits << " must be [rows, experts] for "
+                         << input << " and " << experts << " experts";
+  if (result != input)
+    return emitOpError() << "result " << result << " must have the input's type " << input;
+  int64_t k = getExpertsPerToken();
+  if (k < 1 || (!ShapedType::isDynamic(experts) && k > experts))
+    return emitOpError() << "experts_per_token must be in [1, " << dimStr(experts) << "], got "
+                         << k;
+  return success();
+}
+
 LogicalResult RopeOp::verify() {
   auto input = getInput().getType();
   if (failed(checkRank(*this, "input", input, 3)))

@@ -254,6 +254,36 @@ def Llama_GatedLinearOp : Llama_Op<"gated_linear", [Pure, Llama_ProjectionOpInte
   let hasVerifier = 1;
 }
 
+def Llama_MixtureOfExpertsOp : Llama_Op<"moe", [Pure]> {
+  let summary = "a sparse mixture of SwiGLU experts (Mixtral's MLP)";
+  let description = [{
+    For each row `x` of `input` with router logits `r` (`x · routerᵀ`, an
+    ordinary `llama.linear`): the `experts_per_token` experts of the largest
+    logits (ties: the lower index) are picked, their weights are the
+    softmax of the picked logits (Mixtral's softmax over all experts,
+    renormalized over the picked ones: the same numbers), and
+    `out = Σ_j w_j · down[e_j] · (silu(gate[e_j] · x) * (up[e_j] · x))`.
+    Only the picked experts' weights are read. The weights are one layer's
+    `[experts, hidden, dim]` gate and up and `[experts, dim, hidden]` down
+    projections.
+
+    ```mlir
+    %out = llama.moe %y, %router_logits, %w1, %w3, %w2 {experts_per_token = 2 : i64}
+        : tensor<1x64xf32>, tensor<1x4xf32>, tensor<4x172x64xf32>,
+          tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$input, Llama_FloatTensor:$router_logits,
+                       Llama_FloatTensor:$gate, Llama_FloatTensor:$up,
+                       Llama_FloatTensor:$down, I64Attr:$experts_per_token);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $router_logits `,` $gate `,` $up `,` $down attr-dict `:` type($input) `,`
+    type($router_logits) `,` type($gate) `,` type($up) `,` type($down) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Positional encoding, KV cache, attention
 //===----------------------------------------------------------------------===//

@@ -52,6 +52,14 @@ struct ModelInfo {
   /// derives from this struct and holds the config's own window, any
   /// positive number, under that name.
   int64_t attentionWindow = 0;
+  /// Mixtral's sparse mixture of experts ("experts" and "experts_per_token"
+  /// in the metadata): each layer's MLP is `experts` SwiGLU experts of inner
+  /// size hiddenDim, of which a router picks `expertsPerToken` per token;
+  /// 0: one dense MLP.
+  int64_t experts = 0;
+  int64_t expertsPerToken = 0;
+
+  bool isMixtureOfExperts() const { return experts > 0; }
 };
 
 struct TargetInfo {

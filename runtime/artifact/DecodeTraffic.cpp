@@ -61,6 +61,11 @@ DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
       t.embeddingBytesExcluded = w.size - row;
       continue;
     }
+    // A mixture of experts' token reads only its picked experts.
+    if (meta.model.isMixtureOfExperts() && w.name.rfind(kExpertWeightPrefix, 0) == 0) {
+      t.weightBytesPerStep += w.size / meta.model.experts * meta.model.expertsPerToken;
+      continue;
+    }
     t.weightBytesPerStep += w.size;
   }
   return t;

@@ -22,6 +22,9 @@ namespace llamac::runtime {
 
 /// The weight the runtime's artifacts call the token embedding table.
 inline constexpr const char *kEmbeddingWeight = "tok_embeddings";
+/// The stacked experts of a mixture (compiler/import/WeightStore.h's
+/// weight_names::kExpertW1...): a decode step reads expertsPerToken of them.
+inline constexpr const char *kExpertWeightPrefix = "layers.experts.";
 
 struct DecodeTraffic {
   /// Sum of every weight tensor in the artifact.

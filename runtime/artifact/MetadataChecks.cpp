@@ -72,6 +72,11 @@ absl::Status checkModel(const ModelInfo &m) {
   for (int64_t id : m.eos)
     if (id < 0 || id >= m.vocab)
       return fail("model.eos", absl::StrCat(id, " is outside the vocabulary"));
+  // Decode traffic divides the experts' bytes by `experts`.
+  if ((m.experts > 0) != (m.expertsPerToken > 0) || m.expertsPerToken > m.experts)
+    return fail("model.experts_per_token",
+                absl::StrCat(m.expertsPerToken, " does not fit model.experts ", m.experts,
+                             " (both or neither, at most experts)"));
   return absl::OkStatus();
 }
 

@@ -103,6 +103,8 @@ template <class V> void describe(V &v, ModelInfo &m) {
   v.field("bos", m.bos);
   v.field("eos", m.eos);
   v.optional("sliding_window", m.attentionWindow, kModelSize);
+  v.optional("experts", m.experts, kModelSize);
+  v.optional("experts_per_token", m.expertsPerToken, kModelSize);
 }
 
 template <class V> void describe(V &v, TargetInfo &t) {

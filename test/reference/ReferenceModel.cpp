@@ -5,6 +5,8 @@
 // the tolerances the tests use. With ReferenceOptions::bf16LinearInputs the
 // inputs of the linear layers are rounded to bf16 first (nearest even, the
 // importer's conversion), the products and sums stay exact as before.
+// A mixture of experts (Mixtral) replaces each layer's MLP by a router and
+// `experts` SwiGLU MLPs, as Hugging Face's MixtralSparseMoeBlock computes it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,8 +14,12 @@
 #include "compiler/import/DType.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <utility>
 
 namespace llamac::reference {
 
@@ -26,6 +32,11 @@ ReferenceModel::create(const ModelConfig &config, const WeightStore &weights,
     return std::move(err);
   if (llvm::Error err = weights.checkAgainst(config))
     return std::move(err);
+  if (config.isMixtureOfExperts() &&
+      (config.expertsPerToken < 1 || config.expertsPerToken > config.experts))
+    return llvm::createStringError(llvm::formatv(
+        "reference model config: {0} experts per token of {1} experts",
+        config.expertsPerToken, config.experts));
   std::unique_ptr<ReferenceModel> model(new ReferenceModel());
   model->cfg = config;
   model->opts = options;
@@ -44,23 +55,49 @@ ReferenceModel::create(const ModelConfig &config, const WeightStore &weights,
     if (llvm::Error err = readAll(name, *out))
       return std::move(err);
 
+  const bool moe = config.isMixtureOfExperts();
+  const int64_t experts = config.experts;
+  const int64_t expertSize = config.hiddenDim * config.dim;
   model->layers.resize(config.layers);
   for (int64_t l = 0; l < config.layers; ++l) {
     Layer &layer = model->layers[l];
-    for (auto [name, out] : {std::pair<const char *, std::vector<float> *>{
-                                 names::kAttnNorm, &layer.attnNorm},
-                             {names::kWq, &layer.wq},
-                             {names::kWk, &layer.wk},
-                             {names::kWv, &layer.wv},
-                             {names::kWo, &layer.wo},
-                             {names::kFfnNorm, &layer.ffnNorm},
-                             {names::kW1, &layer.w1},
-                             {names::kW2, &layer.w2},
-                             {names::kW3, &layer.w3}}) {
+    std::vector<std::pair<const char *, std::vector<float> *>> tensors = {
+        {names::kAttnNorm, &layer.attnNorm}, {names::kWq, &layer.wq},
+        {names::kWk, &layer.wk},             {names::kWv, &layer.wv},
+        {names::kWo, &layer.wo},             {names::kFfnNorm, &layer.ffnNorm}};
+    // A mixture of experts has no dense MLP weights in its store.
+    if (moe)
+      tensors.push_back({names::kRouter, &layer.router});
+    else
+      tensors.insert(tensors.end(), {{names::kW1, &layer.w1},
+                                     {names::kW2, &layer.w2},
+                                     {names::kW3, &layer.w3}});
+    for (auto [name, out] : tensors) {
       auto values = weights.readLayerF32(name, l);
       if (!values)
         return values.takeError();
       *out = std::move(*values);
+    }
+    if (!moe)
+      continue;
+    // Split each [E, ...] expert stack into one matrix per expert so that
+    // the experts go through linear() like any other weight.
+    for (auto [name, out] :
+         {std::pair<const char *, std::vector<std::vector<float>> *>{
+              names::kExpertW1, &layer.expertW1},
+          {names::kExpertW2, &layer.expertW2},
+          {names::kExpertW3, &layer.expertW3}}) {
+      auto values = weights.readLayerF32(name, l);
+      if (!values)
+        return values.takeError();
+      if (static_cast<int64_t>(values->size()) != experts * expertSize)
+        return llvm::createStringError(llvm::formatv(
+            "weight '{0}' has {1} elements per layer, expected {2}", name,
+            values->size(), experts * expertSize));
+      out->resize(experts);
+      for (int64_t e = 0; e < experts; ++e)
+        (*out)[e].assign(values->begin() + e * expertSize,
+                         values->begin() + (e + 1) * expertSize);
     }
   }
 
@@ -154,6 +191,69 @@ void ReferenceModel::linear(const std::vector<float> &w, const std::vector<float
   matVec(w, rounded, out, rows, cols);
 }
 
+void ReferenceModel::swiGLU(const std::vector<float> &w1,
+                            const std::vector<float> &w2,
+                            const std::vector<float> &w3,
+                            const std::vector<float> &x,
+                            std::vector<float> &out) const {
+  const int64_t D = cfg.dim, F = cfg.hiddenDim;
+  std::vector<float> gate, up;
+  linear(w1, x, gate, F, D);
+  linear(w3, x, up, F, D);
+  for (int64_t i = 0; i < F; ++i) {
+    double g = gate[i];
+    gate[i] = static_cast<float>(g / (1.0 + std::exp(-g)) * up[i]);
+  }
+  linear(w2, gate, out, D, F);
+}
+
+/// The `k` experts of largest softmax(logits), the lower index first among
+/// equals (torch.topk on Mixtral's router), each with its probability
+/// renormalized over the chosen ones.
+static std::vector<std::pair<int64_t, double>>
+routeTopK(const std::vector<float> &logits, int64_t k) {
+  double maxLogit = *std::max_element(logits.begin(), logits.end());
+  std::vector<double> probs(logits.size());
+  double total = 0.0;
+  for (size_t e = 0; e < logits.size(); ++e) {
+    probs[e] = std::exp(static_cast<double>(logits[e]) - maxLogit);
+    total += probs[e];
+  }
+  for (double &p : probs)
+    p /= total;
+  std::vector<int64_t> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return probs[a] > probs[b]; });
+  std::vector<std::pair<int64_t, double>> chosen;
+  double chosenTotal = 0.0;
+  for (int64_t j = 0; j < k; ++j) {
+    chosen.push_back({order[j], probs[order[j]]});
+    chosenTotal += probs[order[j]];
+  }
+  for (auto &choice : chosen)
+    choice.second /= chosenTotal;
+  return chosen;
+}
+
+void ReferenceModel::mixtureOfExperts(const Layer &layer,
+                                      const std::vector<float> &x,
+                                      std::vector<float> &out) const {
+  const int64_t D = cfg.dim;
+  // The router is a linear layer on the same input as the experts' w1/w3,
+  // so linear() rounds its input as theirs (bf16 or int8 blocks of D).
+  std::vector<float> logits, expertOut;
+  linear(layer.router, x, logits, cfg.experts, D);
+  std::vector<double> sum(D, 0.0);
+  for (auto [expert, weight] : routeTopK(logits, cfg.expertsPerToken)) {
+    swiGLU(layer.expertW1[expert], layer.expertW2[expert],
+           layer.expertW3[expert], x, expertOut);
+    for (int64_t i = 0; i < D; ++i)
+      sum[i] += weight * expertOut[i];
+  }
+  out.assign(sum.begin(), sum.end());
+}
+
 static std::vector<float> rmsNorm(const std::vector<float> &x,
                                   const std::vector<float> &weight, float eps) {
   double sumSquares = 0.0;
@@ -184,13 +284,13 @@ void ReferenceModel::rope(float *head, int64_t pos) const {
 std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
   if (token < 0 || token >= cfg.vocab || pos < 0 || pos >= cfg.maxSeqLen)
     return {};
-  const int64_t D = cfg.dim, F = cfg.hiddenDim, Dh = cfg.headDim;
+  const int64_t D = cfg.dim, Dh = cfg.headDim;
   const int64_t H = cfg.heads, Hkv = cfg.kvHeads;
   const int64_t kvDim = Hkv * Dh, qDim = H * Dh, group = H / Hkv;
 
   std::vector<float> h(tokEmbeddings.begin() + token * D,
                        tokEmbeddings.begin() + (token + 1) * D);
-  std::vector<float> q, k, v, attnOut(qDim), proj, gate, up;
+  std::vector<float> q, k, v, attnOut(qDim), proj;
   for (int64_t l = 0; l < cfg.layers; ++l) {
     const Layer &layer = layers[l];
     std::vector<float> x = rmsNorm(h, layer.attnNorm, cfg.normEps);
@@ -248,15 +348,13 @@ std::vector<float> ReferenceModel::forward(int token, int64_t pos) {
     for (int64_t i = 0; i < D; ++i)
       h[i] += proj[i];
 
-    // SwiGLU feed-forward: w2 · (silu(w1·x) * (w3·x)).
+    // SwiGLU feed-forward: w2 · (silu(w1·x) * (w3·x)), or a routed mixture
+    // of such experts.
     x = rmsNorm(h, layer.ffnNorm, cfg.normEps);
-    linear(layer.w1, x, gate, F, D);
-    linear(layer.w3, x, up, F, D);
-    for (int64_t i = 0; i < F; ++i) {
-      double g = gate[i];
-      gate[i] = static_cast<float>(g / (1.0 + std::exp(-g)) * up[i]);
-    }
-    linear(layer.w2, gate, proj, D, F);
+    if (cfg.isMixtureOfExperts())
+      mixtureOfExperts(layer, x, proj);
+    else
+      swiGLU(layer.w1, layer.w2, layer.w3, x, proj);
     for (int64_t i = 0; i < D; ++i)
       h[i] += proj[i];
   }

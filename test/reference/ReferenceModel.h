@@ -2,8 +2,9 @@
 //
 // The numerical oracle that compiled kernels are checked against: a direct,
 // unoptimised transcription of the Llama forward pass (RMSNorm, GQA
-// attention with both RoPE layouts and llama3 scaling, SwiGLU) over f32
-// weights read through the WeightStore. Test-only: never linked into llamac
+// attention with both RoPE layouts and llama3 scaling, SwiGLU, or
+// Mixtral's sparse mixture of SwiGLU experts) over f32 weights read through
+// the WeightStore. Test-only: never linked into llamac
 // or llama-run (the product's math runs in compiled kernels).
 //
 //===----------------------------------------------------------------------===//
@@ -72,11 +73,27 @@ private:
   ReferenceModel() = default;
 
   /// Weights of one layer, f32, in canonical layout ([out, in] matrices).
+  /// A dense model fills w1/w2/w3; a mixture of experts fills router
+  /// [E, D] and expertW1/W2/W3 (one [F, D], [D, F], [F, D] matrix per
+  /// expert) instead.
   struct Layer {
     std::vector<float> attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3;
+    std::vector<float> router;
+    std::vector<std::vector<float>> expertW1, expertW2, expertW3;
   };
 
   void rope(float *head, int64_t pos) const;
+
+  /// out = w2 · (silu(w1·x) * (w3·x)), one SwiGLU MLP of inner size F.
+  void swiGLU(const std::vector<float> &w1, const std::vector<float> &w2,
+              const std::vector<float> &w3, const std::vector<float> &x,
+              std::vector<float> &out) const;
+
+  /// Mixtral's sparse MoE block: the router's softmax picks
+  /// expertsPerToken experts, whose SwiGLU outputs are summed weighted by
+  /// their renormalized probabilities.
+  void mixtureOfExperts(const Layer &layer, const std::vector<float> &x,
+                        std::vector<float> &out) const;
 
   /// out = w · x for a [rows, cols] weight, x rounded as the options say.
   void linear(const std::vector<float> &w, const std::vector<float> &x,

@@ -19,8 +19,10 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <iterator>
 
 using namespace llamac;
 using llamac::testing::TempDir;
@@ -82,6 +84,9 @@ TEST(PresetsTest, ParameterCountsMatchThePublishedModels) {
   EXPECT_EQ(count("tinyllama-1.1b"), 1100048384);
   EXPECT_EQ(count("llama-2-7b"), 6738415616);
   EXPECT_EQ(count("llama-3-8b"), 8030261248);
+  // Every expert and router counted, not the ~12.9B a token uses.
+  EXPECT_EQ(count("mixtral-8x7b"), 46702792704);
+  EXPECT_EQ(count("moe-tiny"), 789440);
   EXPECT_EQ(lookupSynthPreset("llama-4"), nullptr);
 }
 
@@ -197,6 +202,96 @@ TEST(SynthTest, Llama3ConfigRoundTripsThroughTheImporter) {
   EXPECT_FALSE(parsed->tiedEmbeddings);
 }
 
+TEST(SynthTest, MixtureOfExpertsHasMixtralsTensors) {
+  const SynthPreset &preset = *lookupSynthPreset("moe-tiny");
+  ModelConfig config = preset.toModelConfig();
+  EXPECT_EQ(config.experts, 4);
+  EXPECT_EQ(config.expertsPerToken, 2);
+  EXPECT_TRUE(config.isMixtureOfExperts());
+  EXPECT_FALSE(lookupSynthPreset("llama-2-7b")->toModelConfig()
+                   .isMixtureOfExperts());
+
+  std::vector<TensorSpec> tensors = syntheticTensors(preset, 5);
+  // Per layer: 2 norms, 4 attention projections, the router and 3 matrices
+  // per expert.
+  ASSERT_EQ(tensors.size(), size_t(1 + 5 * (2 + 4 + 1 + 3 * 4) + 1 + 1));
+  int64_t total = 0;
+  for (const TensorSpec &tensor : tensors) {
+    EXPECT_EQ(llvm::StringRef(tensor.name).find("mlp."), llvm::StringRef::npos)
+        << tensor.name;
+    total += tensor.elementCount();
+  }
+  EXPECT_EQ(total, parameterCount(config));
+
+  struct Expected {
+    const char *name;
+    std::vector<int64_t> shape;
+  };
+  // Layer 1 starts after the embeddings and layer 0's 19 tensors.
+  const Expected layer1[] = {
+      {"model.layers.1.input_layernorm.weight", {64}},
+      {"model.layers.1.self_attn.q_proj.weight", {64, 64}},
+      {"model.layers.1.self_attn.k_proj.weight", {32, 64}},
+      {"model.layers.1.self_attn.v_proj.weight", {32, 64}},
+      {"model.layers.1.self_attn.o_proj.weight", {64, 64}},
+      {"model.layers.1.post_attention_layernorm.weight", {64}},
+      {"model.layers.1.block_sparse_moe.gate.weight", {4, 64}},
+      {"model.layers.1.block_sparse_moe.experts.0.w1.weight", {172, 64}},
+      {"model.layers.1.block_sparse_moe.experts.0.w2.weight", {64, 172}},
+      {"model.layers.1.block_sparse_moe.experts.0.w3.weight", {172, 64}},
+      {"model.layers.1.block_sparse_moe.experts.1.w1.weight", {172, 64}},
+  };
+  for (size_t i = 0; i < std::size(layer1); ++i) {
+    const TensorSpec &tensor = tensors[1 + 19 + i];
+    EXPECT_EQ(tensor.name, layer1[i].name);
+    EXPECT_EQ(tensor.shape, layer1[i].shape) << tensor.name;
+  }
+  EXPECT_EQ(tensors[1 + 5 * 19 - 1].name,
+            "model.layers.4.block_sparse_moe.experts.3.w3.weight");
+  EXPECT_EQ(tensors.back().name, "lm_head.weight");
+
+  // The router is drawn wider than the other matrices (routerInitStddev),
+  // from the stream of its own name.
+  const TensorSpec &router = tensors[1 + 19 + 6];
+  std::vector<float> values(4 * 64), expected(values.size());
+  router.init.fill(0, values);
+  TensorInit::normal(5, router.name, routerInitStddev(64)).fill(0, expected);
+  EXPECT_EQ(values, expected);
+  EXPECT_FLOAT_EQ(routerInitStddev(64), 0.5f);
+}
+
+TEST(SynthTest, MixtureOfExpertsConfigIsMixtrals) {
+  const SynthPreset &preset = *lookupSynthPreset("mixtral-8x7b");
+  auto config = nlohmann::json::parse(hfConfigJson(preset, DType::BF16));
+  EXPECT_EQ(config["architectures"],
+            nlohmann::json::array({"MixtralForCausalLM"}));
+  EXPECT_EQ(config["model_type"], "mixtral");
+  EXPECT_EQ(config["hidden_size"], 4096);
+  EXPECT_EQ(config["intermediate_size"], 14336);
+  EXPECT_EQ(config["num_hidden_layers"], 32);
+  EXPECT_EQ(config["num_attention_heads"], 32);
+  EXPECT_EQ(config["num_key_value_heads"], 8);
+  EXPECT_EQ(config["num_local_experts"], 8);
+  EXPECT_EQ(config["num_experts_per_tok"], 2);
+  EXPECT_EQ(config["vocab_size"], 32000);
+  EXPECT_EQ(config["max_position_embeddings"], 32768);
+  EXPECT_EQ(config["rope_theta"], 1000000.0);
+  EXPECT_EQ(config["rms_norm_eps"], 1e-5);
+  ASSERT_TRUE(config.contains("sliding_window"));
+  EXPECT_TRUE(config["sliding_window"].is_null());
+  EXPECT_EQ(config["router_aux_loss_coef"], 0.02);
+  EXPECT_EQ(config["output_router_logits"], false);
+  EXPECT_EQ(config["tie_word_embeddings"], false);
+  EXPECT_FALSE(config.contains("mlp_bias"));
+
+  // A dense preset says nothing of experts.
+  auto llama = nlohmann::json::parse(
+      hfConfigJson(*lookupSynthPreset("llama-2-7b"), DType::BF16));
+  EXPECT_EQ(llama["model_type"], "llama");
+  EXPECT_FALSE(llama.contains("num_local_experts"));
+  EXPECT_FALSE(llama.contains("sliding_window"));
+}
+
 TEST(SynthTest, RefusesBadRequestsBeforeWriting) {
   TempDir dir;
   SynthOptions options;
@@ -204,7 +299,8 @@ TEST(SynthTest, RefusesBadRequestsBeforeWriting) {
   options.preset = "gpt-2";
   EXPECT_EQ(errorMessage(synthesizeCheckpoint(options, llvm::errs())),
             "unknown preset 'gpt-2' (one of: stories15m, stories110m, "
-            "tinyllama-1.1b, llama-2-7b, llama-3-8b)");
+            "tinyllama-1.1b, llama-2-7b, llama-3-8b, mixtral-8x7b, "
+            "moe-tiny)");
   options.preset = "stories15m";
   options.dtype = "f8";
   EXPECT_EQ(errorMessage(synthesizeCheckpoint(options, llvm::errs())),

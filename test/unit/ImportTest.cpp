@@ -58,8 +58,8 @@ TEST(ImportTest, Llama2cBinConfigAndWeights) {
   std::vector<std::string> order;
   for (const WeightEntry &entry : w)
     order.push_back(entry.name);
-  std::vector<std::string> expected(canonicalWeightNames().begin(),
-                                    canonicalWeightNames().end());
+  std::vector<const char *> names = canonicalWeightNames(c);
+  std::vector<std::string> expected(names.begin(), names.end());
   EXPECT_EQ(order, expected);
   EXPECT_FALSE(llvm::errorToBool(w.checkAgainst(c)));
   const WeightEntry *output = w.lookup(names::kOutput);

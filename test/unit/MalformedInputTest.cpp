@@ -254,7 +254,7 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"head_dim", 7, "head_dim must be even"},
         Case{"rms_norm_eps", -1.0, "rms_norm_eps must be in (0, 1], got -1"},
         Case{"bos_token_id", 600, "bos token id 600 is outside"},
-        Case{"model_type", "mixtral", "model_type 'mixtral' is not supported (expected 'llama' or 'mistral')"},
+        Case{"model_type", "qwen2", "model_type 'qwen2' is not supported (expected 'llama', 'mistral' or 'mixtral')"},
         Case{"partial_rotary_factor", 0.5, "partial_rotary_factor 0.5 is not supported"},
         Case{"sliding_window", 0, "sliding_window must be a positive integer or null, got 0"},
         Case{"sliding_window", "4096", "sliding_window must be a positive integer or null, got \"4096\""},
@@ -266,7 +266,7 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"hidden_act", "gelu", "hidden_act 'gelu' is not supported"},
         Case{"architectures", {"LlamaForSequenceClassification"},
              "architectures names 'LlamaForSequenceClassification': only a causal language "
-             "model (LlamaForCausalLM, MistralForCausalLM) can generate text"},
+             "model (LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM) can generate text"},
         // transformers v5's form: the same checks, and nothing ignored.
         Case{"rope_parameters",
              {{"rope_type", "yarn"}, {"factor", 4.0}},

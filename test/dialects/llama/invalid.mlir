@@ -600,3 +600,51 @@ func.func @dequantize_f32_scales(%q: tensor<64x32xi8>, %s: tensor<64xf32>) {
 // A config's sliding_window is positive.
 // expected-error @+1 {{sliding_window must be positive, got -4}}
 module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1], sliding_window = -4>} {}
+
+// -----
+
+// A config's experts_per_token is at most its experts.
+// expected-error @+1 {{experts_per_token must be in [1, experts = 4], got 5}}
+module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1], experts = 4, experts_per_token = 5>} {}
+
+// -----
+
+// experts and experts_per_token go together.
+// expected-error @+1 {{experts and experts_per_token go together}}
+module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, bos = 1, eos = [1], experts = 4>} {}
+
+// -----
+
+// The mixture's down weight is [experts, dim, hidden].
+func.func @moe_down(%y: tensor<2x64xf32>, %r: tensor<2x4xf32>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x172x64xf32>, %w2: tensor<4x172x64xf32>) {
+  // expected-error @+1 {{down weight 'tensor<4x172x64xf32>' does not match gate}}
+  %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<2x64xf32>, tensor<2x4xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32> -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+// One router logit per expert and row.
+func.func @moe_logits(%y: tensor<2x64xf32>, %r: tensor<2x8xf32>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x172x64xf32>, %w2: tensor<4x64x172xf32>) {
+  // expected-error @+1 {{router_logits 'tensor<2x8xf32>' must be [rows, experts]}}
+  %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<2x64xf32>, tensor<2x8xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+// The experts read the input's features.
+func.func @moe_input(%y: tensor<2x32xf32>, %r: tensor<2x4xf32>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x172x64xf32>, %w2: tensor<4x64x172xf32>) {
+  // expected-error @+1 {{input has 32 features but the experts take 64}}
+  %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<2x32xf32>, tensor<2x4xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<2x32xf32>
+  return
+}
+
+// -----
+
+// No more experts per token than experts.
+func.func @moe_k(%y: tensor<2x64xf32>, %r: tensor<2x4xf32>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x172x64xf32>, %w2: tensor<4x64x172xf32>) {
+  // expected-error @+1 {{experts_per_token must be in [1, 4], got 5}}
+  %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 5 : i64} : tensor<2x64xf32>, tensor<2x4xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
+  return
+}

@@ -79,6 +79,14 @@ func.func @linear_group(%x: tensor<4x64xf32>, %wq: tensor<64x64xf32>, %wk: tenso
   return %0#0, %0#1 : tensor<4x64xf32>, tensor<4x32xf32>
 }
 
+// Mixtral's sparse MLP: bf16 experts, 2 of 4 per row.
+// CHECK-LABEL: func.func @moe
+// CHECK: llama.moe %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {experts_per_token = 2 : i64} : tensor<3x64xf32>, tensor<3x4xf32>, tensor<4x172x64xbf16>, tensor<4x172x64xbf16>, tensor<4x64x172xbf16> -> tensor<3x64xf32>
+func.func @moe(%y: tensor<3x64xf32>, %r: tensor<3x4xf32>, %w1: tensor<4x172x64xbf16>, %w3: tensor<4x172x64xbf16>, %w2: tensor<4x64x172xbf16>) -> tensor<3x64xf32> {
+  %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<3x64xf32>, tensor<3x4xf32>, tensor<4x172x64xbf16>, tensor<4x172x64xbf16>, tensor<4x64x172xbf16> -> tensor<3x64xf32>
+  return %0 : tensor<3x64xf32>
+}
+
 // The fused gate/up projections with SwiGLU.
 // CHECK-LABEL: func.func @gated_linear
 // CHECK: llama.gated_linear %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x64xf32>, tensor<172x64xbf16>, tensor<172x64xbf16> -> tensor<4x172xf32>

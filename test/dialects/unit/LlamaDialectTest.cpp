@@ -74,7 +74,8 @@ TEST_F(LlamaDialectTest, ConfigAttrRoundTripsThroughText) {
                                 int64_t{512},
                                 APFloat(1e-5), APFloat(1e4),
                                 RopeLayout::HalfSplit, Attribute(), int64_t{1}, eos,
-                                std::optional<int64_t>(4096));
+                                std::optional<int64_t>(4096), std::optional<int64_t>(8),
+                                std::optional<int64_t>(2));
   std::string text;
   llvm::raw_string_ostream os(text);
   Attribute(config).print(os);
@@ -86,6 +87,8 @@ TEST_F(LlamaDialectTest, ConfigAttrRoundTripsThroughText) {
   EXPECT_EQ(back.getRopeLayout(), RopeLayout::HalfSplit);
   EXPECT_DOUBLE_EQ(back.getNormEps().convertToDouble(), 1e-5);
   EXPECT_EQ(back.getSlidingWindow(), std::optional<int64_t>(4096));
+  EXPECT_EQ(back.getExperts(), std::optional<int64_t>(8));
+  EXPECT_EQ(back.getExpertsPerToken(), std::optional<int64_t>(2));
 }
 
 TEST_F(LlamaDialectTest, ConfigAttrRejectsUngroupedHeads) {
@@ -102,7 +105,8 @@ TEST_F(LlamaDialectTest, ConfigAttrRejectsUngroupedHeads) {
       emitError, &context, int64_t{64}, int64_t{172}, int64_t{5}, int64_t{8},
       int64_t{3}, int64_t{8}, int64_t{512}, int64_t{512}, APFloat(1e-5),
       APFloat(1e4), RopeLayout::Interleaved, Attribute(), int64_t{1},
-      b.getDenseI64ArrayAttr({1}), std::optional<int64_t>());
+      b.getDenseI64ArrayAttr({1}), std::optional<int64_t>(), std::optional<int64_t>(),
+      std::optional<int64_t>());
   EXPECT_FALSE(config);
   EXPECT_EQ(message, "heads (8) must be a multiple of kv_heads (3)");
 }

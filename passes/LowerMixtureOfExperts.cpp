@@ -1,0 +1,229 @@
+//===- LowerMixtureOfExperts.cpp - llama.moe as loops of projections ------===//
+//
+// A token reads only the experts its router picks: that is the whole point
+// of a sparse mixture (Mixtral 8x7B decodes from 13B of its 47B parameters).
+// So the lowering loops over the rows and, per row, over the picked experts,
+// and runs each expert as llama.linear / llama.swiglu ops on that expert's
+// slice of the stacked weights. Those ops are lowered by the patterns of
+// LowerToLinalg like any other, so the experts' GEMVs are the same
+// vectorized loops (VectorizeLinear) as the dense layers', bf16 dot
+// included.
+//
+// The pick is k passes over the row's logits, each taking the best logit
+// after the previous pick in the order (larger logit first, then lower
+// index): no sort, no scratch array, and ties go to the lower index, as
+// torch.topk's do in practice. The weights are the softmax of the picked
+// logits, which equals Mixtral's softmax over every expert renormalized
+// over the picked ones.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/MixtureOfExperts.h"
+
+#include "dialects/llama/LlamaOps.h"
+#include "passes/LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+
+/// One pick: the logit and the expert (i64; -1 before the first).
+struct Pick {
+  Value logit;
+  Value expert;
+};
+
+struct MixtureOfExpertsLowering : OpRewritePattern<MixtureOfExpertsOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MixtureOfExpertsOp op, PatternRewriter &rewriter) const override {
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    auto gateType = cast<RankedTensorType>(op.getGate().getType());
+    auto downType = cast<RankedTensorType>(op.getDown().getType());
+    if (!inputType.hasStaticShape() || !gateType.hasStaticShape() ||
+        !inputType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "needs static shapes and f32 activations");
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    int64_t rows = inputType.getDimSize(0), dim = inputType.getDimSize(1);
+    int64_t experts = gateType.getDimSize(0), hidden = gateType.getDimSize(1);
+    int64_t perToken = op.getExpertsPerToken();
+
+    auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
+    Value zero = index(0), one = index(1);
+    Type f32 = b.getF32Type(), i64 = b.getI64Type();
+    auto rowType = RankedTensorType::get({1, dim}, f32);
+
+    // alloc_tensor, not tensor.empty, for the loop-carried destinations:
+    // empty-tensor elimination would fold them into the carried values, a
+    // read-after-write conflict bufferization cannot resolve (as in
+    // FlashAttention.cpp).
+    Value init = bufferization::AllocTensorOp::create(b, loc, inputType, ValueRange{});
+    auto rowLoop = scf::ForOp::create(
+        b, loc, zero, index(rows), one, ValueRange{init},
+        // Every body builder gets `b` itself, inside the body.
+        [&](OpBuilder &, Location l, Value row, ValueRange iter) {
+          Value x = sliceRow(b, l, op.getInput(), row, dim);
+          Value logits = sliceRow(b, l, op.getRouterLogits(), row, experts);
+
+          // Pass 1: the largest logit (the first pick) and the softmax's
+          // denominator over the picks.
+          Pick start = startPick(b, l);
+          auto sums = scf::ForOp::create(
+              b, l, zero, index(perToken), one,
+              ValueRange{start.logit, start.expert, f32Constant(b, l, 0.0),
+                         f32Constant(b, l, 0.0)},
+              [&](OpBuilder &, Location ll, Value j, ValueRange it) {
+                Pick pick = nextPick(b, ll, logits, experts, {it[0], it[1]});
+                Value first = arith::CmpIOp::create(b, ll, arith::CmpIPredicate::eq, j, zero);
+                Value top = arith::SelectOp::create(b, ll, first, pick.logit, it[3]);
+                Value e = math::ExpOp::create(
+                    b, ll, arith::SubFOp::create(b, ll, pick.logit, top));
+                Value sum = arith::AddFOp::create(b, ll, it[2], e);
+                scf::YieldOp::create(b, ll, ValueRange{pick.logit, pick.expert, sum, top});
+              });
+          Value sum = sums.getResult(2), top = sums.getResult(3);
+
+          // Pass 2: the same picks, each expert's output added with its
+          // weight.
+          Value acc0 = linalg::FillOp::create(
+                           b, l, f32Constant(b, l, 0.0),
+                           bufferization::AllocTensorOp::create(b, l, rowType, ValueRange{})
+                               .getResult())
+                           .getResult(0);
+          auto mix = scf::ForOp::create(
+              b, l, zero, index(perToken), one, ValueRange{start.logit, start.expert, acc0},
+              [&](OpBuilder &, Location ll, Value, ValueRange it) {
+                Pick pick = nextPick(b, ll, logits, experts, {it[0], it[1]});
+                Value weight = arith::DivFOp::create(
+                    b, ll,
+                    math::ExpOp::create(b, ll, arith::SubFOp::create(b, ll, pick.logit, top)),
+                    sum);
+                // No pick (every logit NaN) reads expert 0, never out of
+                // bounds; its weight is NaN as the logits are.
+                Value e = arith::IndexCastOp::create(
+                    b, ll, b.getIndexType(),
+                    arith::MaxSIOp::create(b, ll, pick.expert,
+                                           arith::ConstantIntOp::create(b, ll, i64, 0)));
+                Value gate = expertMatrix(b, ll, op.getGate(), e, hidden, dim);
+                Value up = expertMatrix(b, ll, op.getUp(), e, hidden, dim);
+                Value down = expertMatrix(b, ll, op.getDown(), e, downType.getDimSize(1),
+                                          downType.getDimSize(2));
+                auto hiddenType = RankedTensorType::get({1, hidden}, f32);
+                Value g = LinearOp::create(b, ll, hiddenType, x, gate);
+                Value u = LinearOp::create(b, ll, hiddenType, x, up);
+                Value act = SwiGLUOp::create(b, ll, g, u);
+                // The weight scales the expert's hidden row, and the down
+                // projection adds into the carried sum in place (the
+                // residual form of llama.linear).
+                Value acc = LinearOp::create(b, ll, rowType, scaled(b, ll, act, weight), down,
+                                             it[2]);
+                scf::YieldOp::create(b, ll, ValueRange{pick.logit, pick.expert, acc});
+              });
+          SmallVector<OpFoldResult> offsets{row, b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(dim)};
+          SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+          Value out = tensor::InsertSliceOp::create(b, l, mix.getResult(2), iter[0], offsets,
+                                                    sizes, strides);
+          scf::YieldOp::create(b, l, out);
+        });
+    rewriter.replaceOp(op, rowLoop.getResult(0));
+    return success();
+  }
+
+private:
+  /// Row `row` of a `[rows, width]` tensor as `[1, width]`.
+  static Value sliceRow(OpBuilder &b, Location loc, Value matrix, Value row, int64_t width) {
+    SmallVector<OpFoldResult> offsets{row, b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(width)};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(b, loc, matrix, offsets, sizes, strides);
+  }
+
+  /// Expert `expert`'s `[rows, cols]` matrix of a stacked `[experts, rows,
+  /// cols]` weight.
+  static Value expertMatrix(OpBuilder &b, Location loc, Value stacked, Value expert, int64_t rows,
+                            int64_t cols) {
+    auto type = cast<RankedTensorType>(stacked.getType());
+    auto matrixType = RankedTensorType::get({rows, cols}, type.getElementType());
+    SmallVector<OpFoldResult> offsets{expert, b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(rows), b.getIndexAttr(cols)};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(b, loc, matrixType, stacked, offsets, sizes, strides);
+  }
+
+  /// Before the first pick: above every logit, before every index.
+  static Pick startPick(OpBuilder &b, Location loc) {
+    return {f32Constant(b, loc, std::numeric_limits<double>::infinity()),
+            arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1)};
+  }
+
+  /// The best logit of `logits` ([1, experts]) that comes after `previous`
+  /// in the order (larger logit, then lower index); expert -1 if none does
+  /// (NaN logits).
+  static Pick nextPick(OpBuilder &b, Location loc, Value logits, int64_t experts, Pick previous) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value count = arith::ConstantIndexOp::create(b, loc, experts);
+    Pick none = {f32Constant(b, loc, -std::numeric_limits<double>::infinity()),
+                 arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1)};
+    auto scan = scf::ForOp::create(
+        b, loc, zero, count, one, ValueRange{none.logit, none.expert},
+        [&](OpBuilder &, Location l, Value e, ValueRange best) {
+          Value v = tensor::ExtractOp::create(b, l, logits, ValueRange{zero, e});
+          Value ei = arith::IndexCastOp::create(b, l, b.getI64Type(), e);
+          using F = arith::CmpFPredicate;
+          using I = arith::CmpIPredicate;
+          // After the previous pick: a smaller logit, or an equal one
+          // further on.
+          Value below = arith::CmpFOp::create(b, l, F::OLT, v, previous.logit);
+          Value tied = arith::AndIOp::create(
+              b, l, arith::CmpFOp::create(b, l, F::OEQ, v, previous.logit),
+              arith::CmpIOp::create(b, l, I::sgt, ei, previous.expert));
+          Value eligible = arith::OrIOp::create(b, l, below, tied);
+          // Better than the best so far: strictly larger keeps the lower
+          // index of a tie; the first eligible one always is.
+          Value noneYet = arith::CmpIOp::create(
+              b, l, I::slt, best[1], arith::ConstantIntOp::create(b, l, b.getI64Type(), 0));
+          Value larger = arith::CmpFOp::create(b, l, F::OGT, v, best[0]);
+          Value take = arith::AndIOp::create(b, l, eligible,
+                                             arith::OrIOp::create(b, l, noneYet, larger));
+          Value logit = arith::SelectOp::create(b, l, take, v, best[0]);
+          Value expert = arith::SelectOp::create(b, l, take, ei, best[1]);
+          scf::YieldOp::create(b, l, ValueRange{logit, expert});
+        });
+    return {scan.getResult(0), scan.getResult(1)};
+  }
+
+  /// `weight * row`, elementwise.
+  static Value scaled(OpBuilder &b, Location loc, Value row, Value weight) {
+    auto type = cast<RankedTensorType>(row.getType());
+    Value out = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+    SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(2));
+    return linalg::GenericOp::create(
+               b, loc, type, ValueRange{row}, ValueRange{out}, maps,
+               {utils::IteratorType::parallel, utils::IteratorType::parallel},
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 linalg::YieldOp::create(nb, l,
+                                         arith::MulFOp::create(nb, l, weight, args[0]).getResult());
+               })
+        .getResult(0);
+  }
+};
+
+} // namespace
+
+void mlir::llama::populateMixtureOfExpertsLowering(RewritePatternSet &patterns) {
+  patterns.add<MixtureOfExpertsLowering>(patterns.getContext());
+}
