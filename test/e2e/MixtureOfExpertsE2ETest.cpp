@@ -127,6 +127,28 @@ TEST_F(MixtureOfExpertsE2E, DecodeAndPrefillMatchTheReferencePass) {
         << "row of position " << pos;
 }
 
+TEST_F(MixtureOfExpertsE2E, VerifyRowsEqualDecodeStepsBitForBit) {
+  // Speculative decoding relies on it: verify's rows route and sum as
+  // decode does, not as a prefill chunk's grouped experts.
+  auto stepped = open(""), verified = open("");
+  ASSERT_TRUE(stepped && verified);
+  ASSERT_EQ(verified->maxVerifyTokens(), 6);
+  std::vector<int32_t> prompt{1, 45, 300, 7};
+  ASSERT_TRUE(stepped->append(prompt).ok());
+  ASSERT_TRUE(verified->append(prompt).ok());
+  std::vector<int32_t> draft{tokenAt(10), tokenAt(11), tokenAt(12), tokenAt(13), tokenAt(14),
+                             tokenAt(15)};
+  auto rows = verified->verify(draft);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  const size_t vocab = rows->size() / draft.size();
+  for (size_t i = 0; i < draft.size(); ++i) {
+    auto step = stepped->append({draft[i]});
+    ASSERT_TRUE(step.ok()) << step.status();
+    EXPECT_TRUE(std::equal(step->begin(), step->end(), rows->begin() + i * vocab))
+        << "row " << i << " differs from its decode step";
+  }
+}
+
 TEST_F(MixtureOfExpertsE2E, ADecodeStepReadsOnlyThePickedExperts) {
   auto session = open("");
   ASSERT_TRUE(session);

@@ -1,28 +1,26 @@
-// RUN: llama-opt %s --llama-lower-to-linalg | FileCheck %s
+// RUN: llama-opt %s --llama-lower-to-linalg --split-input-file | FileCheck %s
 
-// llama.moe: per row, k passes over the router logits pick the experts (the
+// One row (decode): k passes over the router logits pick the experts (the
 // largest logit after the previous pick; ties to the lower index), the
 // first pass also summing exp(logit - top) over the picks; the second pass
 // runs each picked expert as linear ops on its slice of the stacked
 // weights, its SwiGLU row scaled by exp(logit - top) / sum, the down
-// projection adding into the row's sum in place.
+// projection adding into the row's sum in place. Only picked experts'
+// weights are read.
 // CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 // CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
-// CHECK-LABEL: func.func @moe
-// CHECK-SAME: (%[[Y:.*]]: tensor<3x64xf32>, %[[R:.*]]: tensor<3x4xf32>, %[[W1:.*]]: tensor<4x172x64xbf16>, %[[W3:.*]]: tensor<4x172x64xbf16>, %[[W2:.*]]: tensor<4x64x172xbf16>)
+// CHECK-LABEL: func.func @moe_one_row
+// CHECK-SAME: (%[[Y:.*]]: tensor<1x64xf32>, %[[R:.*]]: tensor<1x4xf32>, %[[W1:.*]]: tensor<4x172x64xbf16>, %[[W3:.*]]: tensor<4x172x64xbf16>, %[[W2:.*]]: tensor<4x64x172xbf16>)
 // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
-// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[INF:.*]] = arith.constant 0x7F800000 : f32
 // CHECK-DAG: %[[NONE:.*]] = arith.constant -1 : i64
-// CHECK: %[[INIT:.*]] = bufferization.alloc_tensor() : tensor<3x64xf32>
-// CHECK: scf.for %[[ROW:.*]] = %{{.*}} to %[[C3]] step %{{.*}} iter_args(%[[OUT_ROWS:.*]] = %[[INIT]])
+// CHECK: scf.for %[[ROW:.*]] = %{{.*}} to %{{.*}} step
 // CHECK: %[[XROW:.*]] = tensor.extract_slice %[[Y]][%[[ROW]], 0] [1, 64] [1, 1]
-// CHECK: %[[LOGITS:.*]] = tensor.extract_slice %[[R]][%[[ROW]], 0] [1, 4] [1, 1]
 // CHECK: %[[SUMS:.*]]:4 = scf.for %{{.*}} to %[[C2]] {{.*}} iter_args(%{{.*}} = %[[INF]], %{{.*}} = %[[NONE]], %{{.*}}, %{{.*}}) -> (f32, i64, f32, f32)
 // CHECK: scf.for %{{.*}} to %[[C4]]
-// CHECK: tensor.extract %[[LOGITS]]
+// CHECK: tensor.extract %{{.*}}
 // CHECK: math.exp
 // CHECK: %[[ACC0:.*]] = linalg.fill
 // CHECK: %[[MIX:.*]]:3 = scf.for %{{.*}} to %[[C2]] {{.*}} iter_args(%{{.*}} = %[[INF]], %{{.*}} = %[[NONE]], %[[ACC:.*]] = %[[ACC0]]) -> (f32, i64, tensor<1x64xf32>)
@@ -42,9 +40,64 @@
 // CHECK: arith.mulf %[[WEIGHT]], %{{.*}} : f32
 // CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[OUT]]], {{.*}} ins(%[[SCALED]], %[[DOWN]] : tensor<1x172xf32>, tensor<64x172xbf16>) outs(%[[ACC]] : tensor<1x64xf32>)
 // CHECK: scf.yield %[[PICK]]#0, %[[PICK]]#1, %[[SUM]]
-// CHECK: tensor.insert_slice %[[MIX]]#2 into %[[OUT_ROWS]][%[[ROW]], 0] [1, 64] [1, 1]
 // CHECK-NOT: llama.
-func.func @moe(%y: tensor<3x64xf32>, %r: tensor<3x4xf32>, %w1: tensor<4x172x64xbf16>, %w3: tensor<4x172x64xbf16>, %w2: tensor<4x64x172xbf16>) -> tensor<3x64xf32> {
+func.func @moe_one_row(%y: tensor<1x64xf32>, %r: tensor<1x4xf32>, %w1: tensor<4x172x64xbf16>, %w3: tensor<4x172x64xbf16>, %w2: tensor<4x64x172xbf16>) -> tensor<1x64xf32> {
+  %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<1x64xf32>, tensor<1x4xf32>, tensor<4x172x64xbf16>, tensor<4x172x64xbf16>, tensor<4x64x172xbf16> -> tensor<1x64xf32>
+  return %0 : tensor<1x64xf32>
+}
+
+// -----
+
+// Several rows (prefill, verify): every row's picks and weights first, then
+// per expert the rows that picked it, packed, through one GEMM per
+// projection over their count, and added back into their rows.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[ALL:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROWS:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @moe_rows
+// CHECK-SAME: (%[[Y:.*]]: tensor<3x64xf32>, %[[R:.*]]: tensor<3x4xf32>, %[[W1:.*]]: tensor<4x172x64xbf16>, %[[W3:.*]]: tensor<4x172x64xbf16>, %[[W2:.*]]: tensor<4x64x172xbf16>)
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK: %[[PICKS0:.*]] = bufferization.alloc_tensor() : tensor<3x2xindex>
+// CHECK: %[[WEIGHTS0:.*]] = bufferization.alloc_tensor() : tensor<3x2xf32>
+// CHECK: %[[ROUTE:.*]]:2 = scf.for %[[ROW:.*]] = %{{.*}} to %[[C3]] {{.*}} iter_args(%{{.*}} = %[[PICKS0]], %{{.*}} = %[[WEIGHTS0]])
+// CHECK: math.exp
+// CHECK: %[[EXPERT:.*]] = arith.index_cast %{{.*}} : i64 to index
+// CHECK: tensor.insert %[[EXPERT]] into %{{.*}}[%[[ROW]], %{{.*}}] : tensor<3x2xindex>
+// CHECK: tensor.insert %{{.*}} into %{{.*}}[%[[ROW]], %{{.*}}] : tensor<3x2xf32>
+// CHECK: %[[ZEROS:.*]] = linalg.fill
+// CHECK: scf.for %[[E:.*]] = %{{.*}} to %[[C4]] {{.*}} iter_args(%[[OUTS:.*]] = %[[ZEROS]]) -> (tensor<3x64xf32>)
+// CHECK: %[[GATHER:.*]]:4 = scf.for %[[GROW:.*]] = %{{.*}} to %[[C3]]
+// CHECK: %[[PICKED:.*]] = tensor.extract %[[ROUTE]]#0[%[[GROW]], %{{.*}}] : tensor<3x2xindex>
+// CHECK: %[[MATCH:.*]] = arith.cmpi eq, %[[PICKED]], %[[E]] : index
+// CHECK: scf.if %[[MATCH]]
+// CHECK: %[[XROW:.*]] = tensor.extract_slice %[[Y]][%[[GROW]], 0] [1, 64] [1, 1]
+// CHECK: tensor.insert_slice %[[XROW]] into
+// CHECK: } else {
+// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[GATHER]]#0, %{{.*}} : index
+// CHECK: scf.if %[[ANY]] -> (tensor<3x64xf32>)
+// CHECK: %[[XS:.*]] = tensor.extract_slice %[[GATHER]]#1[0, 0] [%[[GATHER]]#0, 64] [1, 1] : tensor<3x64xf32> to tensor<?x64xf32>
+// CHECK: %[[GATE:.*]] = tensor.extract_slice %[[W1]][%[[E]], 0, 0] [1, 172, 64] [1, 1, 1] : tensor<4x172x64xbf16> to tensor<172x64xbf16>
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[OUT]]], {{.*}} ins(%[[XS]], %[[GATE]] : tensor<?x64xf32>, tensor<172x64xbf16>)
+// CHECK: %[[UP:.*]] = tensor.extract_slice %[[W3]][%[[E]], 0, 0]
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[OUT]]], {{.*}} ins(%[[XS]], %[[UP]] : tensor<?x64xf32>, tensor<172x64xbf16>)
+// CHECK: %[[ACT:.*]] = linalg.generic
+// CHECK: %[[ROWW:.*]] = tensor.extract_slice %[[GATHER]]#3[0] [%[[GATHER]]#0] [1] : tensor<3xf32> to tensor<?xf32>
+// CHECK: %[[SCALED:.*]] = linalg.generic {indexing_maps = [#[[ALL]], #[[ROWS]], #[[ALL]]], {{.*}} ins(%[[ACT]], %[[ROWW]] : tensor<?x172xf32>, tensor<?xf32>)
+// CHECK: %[[DOWN:.*]] = tensor.extract_slice %[[W2]][%[[E]], 0, 0] [1, 64, 172]
+// CHECK: %[[YS:.*]] = linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[OUT]]], {{.*}} ins(%[[SCALED]], %[[DOWN]] : tensor<?x172xf32>, tensor<64x172xbf16>) outs(%{{.*}} : tensor<?x64xf32>)
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[GATHER]]#0 {{.*}} iter_args(%[[ADDED:.*]] = %[[OUTS]])
+// CHECK: %[[TO:.*]] = tensor.extract %[[GATHER]]#2[%[[I]]] : tensor<3xindex>
+// CHECK: %[[YROW:.*]] = tensor.extract_slice %[[YS]][%[[I]], 0] [1, 64] [1, 1]
+// CHECK: %[[TARGET:.*]] = tensor.extract_slice %[[ADDED]][%[[TO]], 0] [1, 64] [1, 1]
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[YROW]] : tensor<1x64xf32>) outs(%[[TARGET]] : tensor<1x64xf32>)
+// CHECK: tensor.insert_slice %[[SUM]] into %[[ADDED]][%[[TO]], 0] [1, 64] [1, 1]
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %[[OUTS]] : tensor<3x64xf32>
+// CHECK-NOT: llama.
+func.func @moe_rows(%y: tensor<3x64xf32>, %r: tensor<3x4xf32>, %w1: tensor<4x172x64xbf16>, %w3: tensor<4x172x64xbf16>, %w2: tensor<4x64x172xbf16>) -> tensor<3x64xf32> {
   %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<3x64xf32>, tensor<3x4xf32>, tensor<4x172x64xbf16>, tensor<4x172x64xbf16>, tensor<4x64x172xbf16> -> tensor<3x64xf32>
   return %0 : tensor<3x64xf32>
 }
