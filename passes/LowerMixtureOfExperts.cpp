@@ -54,38 +54,45 @@ struct MixtureOfExpertsLowering : OpRewritePattern<MixtureOfExpertsOp> {
 
   LogicalResult matchAndRewrite(MixtureOfExpertsOp op, PatternRewriter &rewriter) const override {
     auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    auto logitsType = cast<RankedTensorType>(op.getRouterLogits().getType());
     auto gateType = cast<RankedTensorType>(op.getGate().getType());
     auto downType = cast<RankedTensorType>(op.getDown().getType());
-    if (!inputType.hasStaticShape() || !gateType.hasStaticShape() ||
-        !inputType.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "needs static shapes and f32 activations");
+    // Rows may be dynamic (a row-limited prefill kernel's [0, rows)); the
+    // rest is the model's shape.
+    if (ShapedType::isDynamic(inputType.getDimSize(1)) || !gateType.hasStaticShape() ||
+        !downType.hasStaticShape() || !inputType.getElementType().isF32() ||
+        !logitsType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "needs static weights and f32 activations");
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    int64_t rows = inputType.getDimSize(0), dim = inputType.getDimSize(1);
+    int64_t staticRows = inputType.getDimSize(0), dim = inputType.getDimSize(1);
     int64_t experts = gateType.getDimSize(0), hidden = gateType.getDimSize(1);
     int64_t perToken = op.getExpertsPerToken();
+    Value rows = ShapedType::isDynamic(staticRows)
+                     ? tensor::DimOp::create(b, loc, op.getInput(), 0).getResult()
+                     : arith::ConstantIndexOp::create(b, loc, staticRows).getResult();
 
     // Verify's rows must equal decode's bit for bit (speculation then picks
     // greedy decoding's tokens): they take decode's per-row loop.
     auto fn = op->getParentOfType<func::FuncOp>();
     bool rowsMatchStep = fn && fn->hasAttr(kRowsMatchStepAttr);
-    if (rows > 1 && !rowsMatchStep) {
+    if (staticRows != 1 && !rowsMatchStep) {
       rewriter.replaceOp(op, lowerGrouped(b, loc, op, rows, dim, experts, hidden, perToken));
       return success();
     }
 
     auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
     Value zero = index(0), one = index(1);
-    Type f32 = b.getF32Type(), i64 = b.getI64Type();
+    Type f32 = b.getF32Type();
     auto rowType = RankedTensorType::get({1, dim}, f32);
 
     // alloc_tensor, not tensor.empty, for the loop-carried destinations:
     // empty-tensor elimination would fold them into the carried values, a
     // read-after-write conflict bufferization cannot resolve (as in
     // FlashAttention.cpp).
-    Value init = bufferization::AllocTensorOp::create(b, loc, inputType, ValueRange{});
+    Value init = allocRows(b, loc, rows, staticRows, {dim}, f32);
     auto rowLoop = scf::ForOp::create(
-        b, loc, zero, index(rows), one, ValueRange{init},
+        b, loc, zero, rows, one, ValueRange{init},
         // Every body builder gets `b` itself, inside the body.
         [&](OpBuilder &, Location l, Value row, ValueRange iter) {
           Value x = sliceRow(b, l, op.getInput(), row, dim);
@@ -93,21 +100,8 @@ struct MixtureOfExpertsLowering : OpRewritePattern<MixtureOfExpertsOp> {
 
           // Pass 1: the largest logit (the first pick) and the softmax's
           // denominator over the picks.
+          auto [sum, top] = pickSums(b, l, logits, experts, perToken);
           Pick start = startPick(b, l);
-          auto sums = scf::ForOp::create(
-              b, l, zero, index(perToken), one,
-              ValueRange{start.logit, start.expert, f32Constant(b, l, 0.0),
-                         f32Constant(b, l, 0.0)},
-              [&](OpBuilder &, Location ll, Value j, ValueRange it) {
-                Pick pick = nextPick(b, ll, logits, experts, {it[0], it[1]});
-                Value first = arith::CmpIOp::create(b, ll, arith::CmpIPredicate::eq, j, zero);
-                Value top = arith::SelectOp::create(b, ll, first, pick.logit, it[3]);
-                Value e = math::ExpOp::create(
-                    b, ll, arith::SubFOp::create(b, ll, pick.logit, top));
-                Value sum = arith::AddFOp::create(b, ll, it[2], e);
-                scf::YieldOp::create(b, ll, ValueRange{pick.logit, pick.expert, sum, top});
-              });
-          Value sum = sums.getResult(2), top = sums.getResult(3);
 
           // Pass 2: the same picks, each expert's output added with its
           // weight.
@@ -120,16 +114,8 @@ struct MixtureOfExpertsLowering : OpRewritePattern<MixtureOfExpertsOp> {
               b, l, zero, index(perToken), one, ValueRange{start.logit, start.expert, acc0},
               [&](OpBuilder &, Location ll, Value, ValueRange it) {
                 Pick pick = nextPick(b, ll, logits, experts, {it[0], it[1]});
-                Value weight = arith::DivFOp::create(
-                    b, ll,
-                    math::ExpOp::create(b, ll, arith::SubFOp::create(b, ll, pick.logit, top)),
-                    sum);
-                // No pick (every logit NaN) reads expert 0, never out of
-                // bounds; its weight is NaN as the logits are.
-                Value e = arith::IndexCastOp::create(
-                    b, ll, b.getIndexType(),
-                    arith::MaxSIOp::create(b, ll, pick.expert,
-                                           arith::ConstantIntOp::create(b, ll, i64, 0)));
+                Value weight = pickWeight(b, ll, pick, top, sum);
+                Value e = pickedExpert(b, ll, pick);
                 Value gate = expertMatrix(b, ll, op.getGate(), e, hidden, dim);
                 Value up = expertMatrix(b, ll, op.getUp(), e, hidden, dim);
                 Value down = expertMatrix(b, ll, op.getDown(), e, downType.getDimSize(1),
@@ -161,20 +147,21 @@ private:
   /// run each expert once over the rows that picked it, as one GEMM per
   /// projection, and add its rows into theirs. An expert's weights are read
   /// once per call, not once per row that picked it.
-  static Value lowerGrouped(OpBuilder &b, Location loc, MixtureOfExpertsOp op, int64_t rows,
+  static Value lowerGrouped(OpBuilder &b, Location loc, MixtureOfExpertsOp op, Value rows,
                             int64_t dim, int64_t experts, int64_t hidden, int64_t perToken) {
     auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
     Value zero = index(0), one = index(1);
     Type f32 = b.getF32Type(), indexType = b.getIndexType();
-    auto alloc = [&](ArrayRef<int64_t> shape, Type element) -> Value {
-      return bufferization::AllocTensorOp::create(b, loc, RankedTensorType::get(shape, element),
-                                                  ValueRange{});
+    int64_t staticRows = cast<RankedTensorType>(op.getInput().getType()).getDimSize(0);
+    // [rows, ...inner].
+    auto alloc = [&](ArrayRef<int64_t> inner, Type element) -> Value {
+      return allocRows(b, loc, rows, staticRows, inner, element);
     };
 
     // Each row's picks: the experts and their weights, [rows, perToken].
     auto route = scf::ForOp::create(
-        b, loc, zero, index(rows), one,
-        ValueRange{alloc({rows, perToken}, indexType), alloc({rows, perToken}, f32)},
+        b, loc, zero, rows, one,
+        ValueRange{alloc({perToken}, indexType), alloc({perToken}, f32)},
         [&](OpBuilder &, Location l, Value row, ValueRange iter) {
           Value logits = sliceRow(b, l, op.getRouterLogits(), row, experts);
           auto [sum, top] = pickSums(b, l, logits, experts, perToken);
@@ -195,8 +182,7 @@ private:
         });
     Value picked = route.getResult(0), pickedWeights = route.getResult(1);
 
-    Value out0 = linalg::FillOp::create(b, loc, f32Constant(b, loc, 0.0),
-                                        alloc({rows, dim}, f32))
+    Value out0 = linalg::FillOp::create(b, loc, f32Constant(b, loc, 0.0), alloc({dim}, f32))
                      .getResult(0);
     auto perExpert = scf::ForOp::create(
         b, loc, zero, index(experts), one, ValueRange{out0},
@@ -204,9 +190,8 @@ private:
           // The rows that picked this expert, packed: their inputs, their
           // row numbers and their weights.
           auto gather = scf::ForOp::create(
-              b, l, zero, index(rows), one,
-              ValueRange{zero, alloc({rows, dim}, f32), alloc({rows}, indexType),
-                         alloc({rows}, f32)},
+              b, l, zero, rows, one,
+              ValueRange{zero, alloc({dim}, f32), alloc({}, indexType), alloc({}, f32)},
               [&](OpBuilder &, Location ll, Value row, ValueRange g) {
                 auto overPicks = scf::ForOp::create(
                     b, ll, zero, index(perToken), one, g,
@@ -267,7 +252,19 @@ private:
           Value sum = arith::AddFOp::create(b, l, it[2], e);
           scf::YieldOp::create(b, l, ValueRange{pick.logit, pick.expert, sum, top});
         });
-    return {sums.getResult(2), sums.getResult(3)};
+    // transformers' softmax over every logit is NaN if one is NaN or
+    // infinite: so is the sum here (v - v is 0 for every finite v), and so
+    // the row's output, which the runtime then reports.
+    auto poison = scf::ForOp::create(
+        b, loc, zero, arith::ConstantIndexOp::create(b, loc, experts), one,
+        ValueRange{f32Constant(b, loc, 0.0)},
+        [&](OpBuilder &, Location l, Value e, ValueRange it) {
+          Value v = tensor::ExtractOp::create(b, l, logits, ValueRange{zero, e});
+          Value nanIfNotFinite = arith::SubFOp::create(b, l, v, v);
+          scf::YieldOp::create(b, l, arith::AddFOp::create(b, l, it[0], nanIfNotFinite).getResult());
+        });
+    Value sum = arith::AddFOp::create(b, loc, sums.getResult(2), poison.getResult(0));
+    return {sum, sums.getResult(3)};
   }
 
   /// A pick's weight: exp(logit - top) / sum.
@@ -276,8 +273,8 @@ private:
     return arith::DivFOp::create(b, loc, e, sum);
   }
 
-  /// A pick's expert as an index. No pick (every logit NaN) reads expert 0,
-  /// never out of bounds; its weight is NaN as the logits are.
+  /// A pick's expert as an index. nextPick always finds one (k <= experts
+  /// and its order is total); the clamp only guards the reads.
   static Value pickedExpert(OpBuilder &b, Location loc, Pick pick) {
     Value clamped = arith::MaxSIOp::create(
         b, loc, pick.expert, arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0));
@@ -361,6 +358,19 @@ private:
     return loop.getResult(0);
   }
 
+  /// An alloc_tensor of `[rows, ...inner]`, rows dynamic where `staticRows`
+  /// is.
+  static Value allocRows(OpBuilder &b, Location loc, Value rows, int64_t staticRows,
+                         ArrayRef<int64_t> inner, Type element) {
+    SmallVector<int64_t> shape{staticRows};
+    shape.append(inner.begin(), inner.end());
+    SmallVector<Value> dynamic;
+    if (ShapedType::isDynamic(staticRows))
+      dynamic.push_back(rows);
+    return bufferization::AllocTensorOp::create(b, loc, RankedTensorType::get(shape, element),
+                                                dynamic);
+  }
+
   /// Row `row` of a `[rows, width]` tensor as `[1, width]`.
   static Value sliceRow(OpBuilder &b, Location loc, Value matrix, Value row, int64_t width) {
     SmallVector<OpFoldResult> offsets{row, b.getIndexAttr(0)};
@@ -388,8 +398,8 @@ private:
   }
 
   /// The best logit of `logits` ([1, experts]) that comes after `previous`
-  /// in the order (larger logit, then lower index); expert -1 if none does
-  /// (NaN logits).
+  /// in the order (larger logit, then lower index; NaN as -inf); expert -1
+  /// only when no expert is left.
   static Pick nextPick(OpBuilder &b, Location loc, Value logits, int64_t experts, Pick previous) {
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -399,10 +409,16 @@ private:
     auto scan = scf::ForOp::create(
         b, loc, zero, count, one, ValueRange{none.logit, none.expert},
         [&](OpBuilder &, Location l, Value e, ValueRange best) {
-          Value v = tensor::ExtractOp::create(b, l, logits, ValueRange{zero, e});
-          Value ei = arith::IndexCastOp::create(b, l, b.getI64Type(), e);
           using F = arith::CmpFPredicate;
           using I = arith::CmpIPredicate;
+          // A NaN logit ranks as -inf: the order stays total, so k passes
+          // pick k different experts whatever the logits (pickSums makes
+          // such a row's output NaN).
+          Value raw = tensor::ExtractOp::create(b, l, logits, ValueRange{zero, e});
+          Value isNan = arith::CmpFOp::create(b, l, F::UNO, raw, raw);
+          Value v = arith::SelectOp::create(
+              b, l, isNan, f32Constant(b, l, -std::numeric_limits<double>::infinity()), raw);
+          Value ei = arith::IndexCastOp::create(b, l, b.getI64Type(), e);
           // After the previous pick: a smaller logit, or an equal one
           // further on.
           Value below = arith::CmpFOp::create(b, l, F::OLT, v, previous.logit);

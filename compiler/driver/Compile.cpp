@@ -257,6 +257,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     inputFiles.push_back(options.calibration);
   if (llvm::Error err = checkOutputPath(options.output, inputFiles))
     return err;
+  // Before the weights are scanned: the config alone decides it.
+  if (llvm::Error err = checkMixtureOfExperts(options, quantize, ckpt->config))
+    return err;
   if (!options.allowNonFinite) {
     progress.phase("checking the weights for NaN and infinity");
     if (llvm::Error err = ckpt->weights.checkFinite())
@@ -265,8 +268,6 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   }
 
   if (llvm::Error err = checkTensorParallel(options.tensorParallel, ckpt->config))
-    return err;
-  if (llvm::Error err = checkMixtureOfExperts(options, quantize, ckpt->config))
     return err;
 
   DType dtype = defaultWeightDType(ckpt->weights);

@@ -237,13 +237,15 @@ static llvm::Error parseRopeScaling(const json &scaling, StringRef label, String
 /// `rope_parameters` (and no top-level `rope_theta` or `rope_scaling`);
 /// earlier versions write them at the top level. Reading only the latter
 /// from a v5 config would silently build RoPE with theta 10000.
-static llvm::Error parseRope(const json &config, StringRef path, ModelConfig &result) {
+/// `defaultTheta` is the config class's for an absent theta.
+static llvm::Error parseRope(const json &config, StringRef path, double defaultTheta,
+                             ModelConfig &result) {
   auto theta = getOptionalNumber(config, "rope_theta", path);
   if (!theta)
     return theta.takeError();
   auto parameters = config.find("rope_parameters");
   if (parameters == config.end() || parameters->is_null()) {
-    result.ropeTheta = static_cast<float>(theta->value_or(10000.0));
+    result.ropeTheta = static_cast<float>(theta->value_or(defaultTheta));
     auto scaling = config.find("rope_scaling");
     if (scaling == config.end() || scaling->is_null())
       return llvm::Error::success();
@@ -272,7 +274,7 @@ static llvm::Error parseRope(const json &config, StringRef path, ModelConfig &re
     return configError(path, "rope_theta (" + json(**theta).dump() +
                                  ") and rope_parameters' rope_theta (" +
                                  json(**innerTheta).dump() + ") disagree");
-  result.ropeTheta = static_cast<float>(innerTheta->value_or(theta->value_or(10000.0)));
+  result.ropeTheta = static_cast<float>(innerTheta->value_or(theta->value_or(defaultTheta)));
   auto scaling = config.find("rope_scaling");
   if (scaling != config.end() && !scaling->is_null() && *scaling != *parameters)
     return configError(path, "both rope_scaling and rope_parameters are given and differ: "
@@ -440,8 +442,10 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
     return eps.takeError();
   // Rounded to f32, the precision the kernels use them in (1e-6 is HF's
   // default).
-  result.normEps = static_cast<float>(eps->value_or(1e-6));
-  if (llvm::Error err = parseRope(config, configPath, result))
+  // MixtralConfig's defaults differ from LlamaConfig's and MistralConfig's
+  // (1e-6, 10000).
+  result.normEps = static_cast<float>(eps->value_or(mixtral ? 1e-5 : 1e-6));
+  if (llvm::Error err = parseRope(config, configPath, mixtral ? 1e6 : 10000.0, result))
     return std::move(err);
 
   auto tied = config.find("tie_word_embeddings");

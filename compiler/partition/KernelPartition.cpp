@@ -337,8 +337,9 @@ private:
     }
     // Prefill kernels whose cost grows with the rows compute only the rows
     // the call fills; the padding of a short last chunk costs nothing.
-    bool rowsLimited = options.limitRows && chunkRows &&
-                       isa<ProjectionOpInterface, AttentionOp, KVWriteOp, LastRowOp>(op);
+    bool rowsLimited =
+        options.limitRows && chunkRows &&
+        isa<ProjectionOpInterface, AttentionOp, KVWriteOp, LastRowOp, MixtureOfExpertsOp>(op);
     // Without row limits a short chunk's padding fills the last rows, and
     // the last row taken would be a padded one.
     if (isa<LastRowOp>(op) && entryPoint.tokens > 1 && !rowsLimited)
@@ -463,6 +464,8 @@ private:
       result.push_back(partial.buildPartialKVWrite(write, mapping, results.front(), rows));
     } else if (auto lastRow = dyn_cast<LastRowOp>(op); lastRow && rowsLimited) {
       result.push_back(partial.buildLastFilledRow(lastRow, mapping, out, rows));
+    } else if (auto moe = dyn_cast<MixtureOfExpertsOp>(op); moe && rowsLimited) {
+      result.push_back(partial.buildPartialMixtureOfExperts(moe, mapping, out, rows));
     } else {
       Operation *computed = b.clone(*op, mapping);
       if (inPlace) {

@@ -232,6 +232,27 @@ Value PartialKernelBuilder::buildLastFilledRow(LastRowOp op, IRMapping &mapping,
   return bufferization::MaterializeInDestinationOp::create(b, loc, row, out).getResult();
 }
 
+Value PartialKernelBuilder::buildPartialMixtureOfExperts(MixtureOfExpertsOp op,
+                                                         IRMapping &mapping, Value out,
+                                                         Value rows) {
+  Location loc = op.getLoc();
+  Value input = mapping.lookup(op.getInput()), logits = mapping.lookup(op.getRouterLogits());
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto logitsType = cast<RankedTensorType>(logits.getType());
+  OpFoldResult zero = b.getIndexAttr(0);
+  auto firstRows = [&](Value value, RankedTensorType type) {
+    return slice(loc, value, {zero, zero}, {rows, b.getIndexAttr(type.getDimSize(1))});
+  };
+  Value x = firstRows(input, inputType);
+  Value part = MixtureOfExpertsOp::create(
+      b, loc, x.getType(), x, firstRows(logits, logitsType), mapping.lookup(op.getGate()),
+      mapping.lookup(op.getUp()), mapping.lookup(op.getDown()), op.getExpertsPerTokenAttr());
+  return tensor::InsertSliceOp::create(
+      b, loc, part, out, SmallVector<OpFoldResult>{zero, zero},
+      SmallVector<OpFoldResult>{rows, b.getIndexAttr(inputType.getDimSize(1))},
+      SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+}
+
 /// Attention for query rows [0, rows) and kv heads [begin, end) with their
 /// query heads [begin * group, end * group): slicing both keeps each query
 /// head's kv head at (local head) / group.

@@ -40,6 +40,11 @@ public:
   /// The cache write of rows [0, rows).
   mlir::Value buildPartialKVWrite(mlir::llama::KVWriteOp op, mlir::IRMapping &mapping,
                                   mlir::Type cacheType, mlir::Value rows);
+  /// The mixture of experts of rows [0, rows), into `out`: a short chunk's
+  /// padding is neither routed nor run through experts.
+  mlir::Value buildPartialMixtureOfExperts(mlir::llama::MixtureOfExpertsOp op,
+                                           mlir::IRMapping &mapping, mlir::Value out,
+                                           mlir::Value rows);
   /// Row `rows - 1` of the input, into `out`.
   mlir::Value buildLastFilledRow(mlir::llama::LastRowOp op, mlir::IRMapping &mapping,
                                  mlir::Value out, mlir::Value rows);

@@ -73,8 +73,8 @@ std::string hfConfigJson(const SynthPreset &preset, DType dtype) {
     config["rope_scaling"] = nullptr;
   }
   if (moe) {
-    // MixtralConfig's default is a 4096-position window; Mixtral 8x7B's
-    // config says null (every earlier position), as the presets mean.
+    // No window (every earlier position), as Mixtral 8x7B's config says and
+    // MixtralConfig's default is; written out so that the file says it.
     config["sliding_window"] = nullptr;
   }
   config["tie_word_embeddings"] = preset.tiedEmbeddings;

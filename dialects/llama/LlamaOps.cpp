@@ -184,6 +184,9 @@ LogicalResult MixtureOfExpertsOp::verify() {
                          << input << " and " << experts << " experts";
   if (result != input)
     return emitOpError() << "result " << result << " must have the input's type " << input;
+  if (logits.getElementType() != input.getElementType())
+    return emitOpError() << "router_logits must have the input's element type "
+                         << input.getElementType();
   int64_t k = getExpertsPerToken();
   if (k < 1 || (!ShapedType::isDynamic(experts) && k > experts))
     return emitOpError() << "experts_per_token must be in [1, " << dimStr(experts) << "], got "

@@ -20,14 +20,22 @@
 // CHECK: %[[XROW:.*]] = tensor.extract_slice %[[Y]][%[[ROW]], 0] [1, 64] [1, 1]
 // CHECK: %[[SUMS:.*]]:4 = scf.for %{{.*}} to %[[C2]] {{.*}} iter_args(%{{.*}} = %[[INF]], %{{.*}} = %[[NONE]], %{{.*}}, %{{.*}}) -> (f32, i64, f32, f32)
 // CHECK: scf.for %{{.*}} to %[[C4]]
-// CHECK: tensor.extract %{{.*}}
+// CHECK: %[[RAW:.*]] = tensor.extract %{{.*}}
+// CHECK: %[[ISNAN:.*]] = arith.cmpf uno, %[[RAW]], %[[RAW]] : f32
+// CHECK: arith.select %[[ISNAN]], %{{.*}}, %[[RAW]] : f32
 // CHECK: math.exp
+// A NaN or infinite logit poisons the sum (v - v), as a softmax over every
+// logit would be NaN.
+// CHECK: %[[POISON:.*]] = scf.for %{{.*}} to %[[C4]] {{.*}} -> (f32)
+// CHECK: %[[V:.*]] = tensor.extract
+// CHECK: arith.subf %[[V]], %[[V]] : f32
+// CHECK: %[[SUM:.*]] = arith.addf %[[SUMS]]#2, %[[POISON]] : f32
 // CHECK: %[[ACC0:.*]] = linalg.fill
 // CHECK: %[[MIX:.*]]:3 = scf.for %{{.*}} to %[[C2]] {{.*}} iter_args(%{{.*}} = %[[INF]], %{{.*}} = %[[NONE]], %[[ACC:.*]] = %[[ACC0]]) -> (f32, i64, tensor<1x64xf32>)
 // CHECK: %[[PICK:.*]]:2 = scf.for %{{.*}} to %[[C4]]
 // CHECK: %[[SHIFTED:.*]] = arith.subf %[[PICK]]#0, %[[SUMS]]#3 : f32
 // CHECK: %[[E:.*]] = math.exp %[[SHIFTED]] : f32
-// CHECK: %[[WEIGHT:.*]] = arith.divf %[[E]], %[[SUMS]]#2 : f32
+// CHECK: %[[WEIGHT:.*]] = arith.divf %[[E]], %[[SUM]] : f32
 // CHECK: %[[CLAMPED:.*]] = arith.maxsi %[[PICK]]#1, %{{.*}} : i64
 // CHECK: %[[EXPERT:.*]] = arith.index_cast %[[CLAMPED]] : i64 to index
 // CHECK: %[[GATE:.*]] = tensor.extract_slice %[[W1]][%[[EXPERT]], 0, 0] [1, 172, 64] [1, 1, 1] : tensor<4x172x64xbf16> to tensor<172x64xbf16>

@@ -648,3 +648,12 @@ func.func @moe_k(%y: tensor<2x64xf32>, %r: tensor<2x4xf32>, %w1: tensor<4x172x64
   %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 5 : i64} : tensor<2x64xf32>, tensor<2x4xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
   return
 }
+
+// -----
+
+// The router's logits are in the activations' precision.
+func.func @moe_logits_type(%y: tensor<2x64xf32>, %r: tensor<2x4xbf16>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x172x64xf32>, %w2: tensor<4x64x172xf32>) {
+  // expected-error @+1 {{router_logits must have the input's element type 'f32'}}
+  %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<2x64xf32>, tensor<2x4xbf16>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
+  return
+}

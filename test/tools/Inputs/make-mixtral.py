@@ -4,12 +4,14 @@ whose experts are all copies of the Llama's MLP, with a seeded random
 router:
 
   make-mixtral.py SRC DST EXPERTS PER_TOKEN [--omit TENSOR] [--extra-expert]
+                  [--nan-router] [--without KEY]...
 
 Whatever the router picks, the picked experts' weights sum to 1, so the
 Mixtral computes what the Llama does: its greedy tokens are the Llama's
 (llama2.c's, for stories260K). --omit leaves TENSOR out of the file;
 --extra-expert adds an expert numbered EXPERTS to layer 0 (more experts in
-the file than config.json names). Other files are copied unchanged.
+the file than config.json names); --nan-router makes layer 0's router NaN;
+--without drops KEY from config.json. Other files are copied unchanged.
 """
 import json
 import os
@@ -70,6 +72,14 @@ def main():
     if "--extra-expert" in args:
         args.remove("--extra-expert")
         extra = True
+    nan_router = "--nan-router" in args
+    if nan_router:
+        args.remove("--nan-router")
+    without = []
+    while "--without" in args:
+        i = args.index("--without")
+        without.append(args[i + 1])
+        del args[i:i + 2]
     src, dst, experts, per_token = args[0], args[1], int(args[2]), int(args[3])
     shutil.copytree(src, dst, dirs_exist_ok=True)
     with open(os.path.join(src, "config.json")) as f:
@@ -79,6 +89,8 @@ def main():
     config["num_local_experts"] = experts
     config["num_experts_per_tok"] = per_token
     config["sliding_window"] = None
+    for key in without:
+        config.pop(key, None)
     with open(os.path.join(dst, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
 
@@ -92,8 +104,10 @@ def main():
                 continue
             prefix = ".".join(parts[:3]) + ".block_sparse_moe."
             layer = int(parts[2])
-            named.append((prefix + "gate.weight",
-                          ("F32", [experts, dim], router(experts, dim, 7 + layer))))
+            gate = router(experts, dim, 7 + layer)
+            if nan_router and layer == 0:
+                gate = struct.pack("<f", float("nan")) * (experts * dim)
+            named.append((prefix + "gate.weight", ("F32", [experts, dim], gate)))
             mlp = ".".join(parts[:4]) + "."
             count = experts + (1 if extra and layer == 0 else 0)
             for e in range(count):
