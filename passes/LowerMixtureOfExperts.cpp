@@ -131,19 +131,15 @@ struct MixtureOfExpertsLowering : OpRewritePattern<MixtureOfExpertsOp> {
                                              it[2]);
                 scf::YieldOp::create(b, ll, ValueRange{pick.logit, pick.expert, acc});
               });
-          SmallVector<OpFoldResult> offsets{row, b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(dim)};
-          SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-          Value out = tensor::InsertSliceOp::create(b, l, mix.getResult(2), iter[0], offsets,
-                                                    sizes, strides);
-          scf::YieldOp::create(b, l, out);
+          scf::YieldOp::create(b, l, insertRow(b, l, mix.getResult(2), iter[0], row, dim));
         });
     rewriter.replaceOp(op, rowLoop.getResult(0));
     return success();
   }
 
 private:
-  /// Several rows (a prefill chunk, verify): route every row first, then
+  /// Several rows (a prefill chunk; not verify's, which must match decode):
+  /// route every row first, then
   /// run each expert once over the rows that picked it, as one GEMM per
   /// projection, and add its rows into theirs. An expert's weights are read
   /// once per call, not once per row that picked it.
