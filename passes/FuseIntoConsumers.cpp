@@ -44,6 +44,10 @@ struct LlamaFuseIntoConsumersPass
       bool fuse = false;
       if (isa<DequantizeOp>(op))
         fuse = allUsesAre(op, [](OpOperand &use) {
+          // A mixture's experts are dequantized in its kernel as a
+          // projection's weight is (LowerMixtureOfExperts.cpp).
+          if (auto moe = dyn_cast<MixtureOfExpertsOp>(use.getOwner()))
+            return &use != &moe.getInputMutable() && &use != &moe.getRouterLogitsMutable();
           auto projection = dyn_cast<ProjectionOpInterface>(use.getOwner());
           return projection && &use != &projection.getInputMutable();
         });

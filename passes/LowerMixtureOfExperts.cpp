@@ -376,15 +376,38 @@ private:
   }
 
   /// Expert `expert`'s `[rows, cols]` matrix of a stacked `[experts, rows,
-  /// cols]` weight.
+  /// cols]` weight. A quantized one is sliced where it is stored (values,
+  /// scales, zeros) and dequantized again as a matrix, so the expert's
+  /// projections are the quantized kernels of the dense layers, which
+  /// dequantize in registers.
   static Value expertMatrix(OpBuilder &b, Location loc, Value stacked, Value expert, int64_t rows,
                             int64_t cols) {
+    auto dequantize = stacked.getDefiningOp<DequantizeOp>();
+    if (!dequantize)
+      return expertSlice(b, loc, stacked, expert);
+    Value zeros = dequantize.getZeros() ? expertSlice(b, loc, dequantize.getZeros(), expert)
+                                        : Value();
+    auto type = RankedTensorType::get({rows, cols}, dequantize.getType().getElementType());
+    return DequantizeOp::create(b, loc, type, dequantize.getKindAttr(), dequantize.getGroupAttr(),
+                                expertSlice(b, loc, dequantize.getValues(), expert),
+                                expertSlice(b, loc, dequantize.getScales(), expert), zeros,
+                                dequantize.getSourceAttr(), dequantize.getGptqAttr());
+  }
+
+  /// Expert `expert`'s part of a stacked `[experts, ...]` tensor, without
+  /// the leading dimension.
+  static Value expertSlice(OpBuilder &b, Location loc, Value stacked, Value expert) {
     auto type = cast<RankedTensorType>(stacked.getType());
-    auto matrixType = RankedTensorType::get({rows, cols}, type.getElementType());
-    SmallVector<OpFoldResult> offsets{expert, b.getIndexAttr(0), b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(rows), b.getIndexAttr(cols)};
-    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-    return tensor::ExtractSliceOp::create(b, loc, matrixType, stacked, offsets, sizes, strides);
+    ArrayRef<int64_t> inner = type.getShape().drop_front();
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+    offsets[0] = expert;
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)};
+    for (int64_t d : inner)
+      sizes.push_back(b.getIndexAttr(d));
+    SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get(inner, type.getElementType()), stacked, offsets, sizes,
+        strides);
   }
 
   /// Before the first pick: above every logit, before every index.

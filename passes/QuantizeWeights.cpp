@@ -64,20 +64,25 @@ PartShards partShards(ShardAttr shard, QuantKind kind) {
 /// dequantization, of the weight's shape in f32. A row-parallel weight's
 /// dequantization records the whole weight's columns (kUnshardedKAttr),
 /// from which int8 integer dots choose their activation blocks.
+/// A stacked experts' weight `[E, O, K]` gets the leading E on every part:
+/// each expert's matrix is quantized as its own.
 Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme, int64_t ranks) {
   Location loc = weight.getLoc();
   auto type = cast<RankedTensorType>(weight.getResult().getType());
-  int64_t rows = type.getDimSize(0), k = type.getDimSize(1);
+  ArrayRef<int64_t> lead = type.getShape().drop_back(2);
+  int64_t rows = type.getDimSize(type.getRank() - 2), k = type.getDimSize(type.getRank() - 1);
   Type i8 = b.getI8Type(), bf16 = b.getBF16Type();
   std::string stem = (weight.getName() + "." + scheme.suffix()).str();
   PartShards shards = partShards(weight.getShardAttr(), scheme.kind);
-  auto tensor = [&](StringRef suffix, ArrayRef<int64_t> shape, Type element,
+  auto tensor = [&](StringRef suffix, ArrayRef<int64_t> matrixShape, Type element,
                     ShardAttr shard) -> Value {
+    SmallVector<int64_t> shape(lead);
+    llvm::append_range(shape, matrixShape);
     return WeightOp::create(b, loc, RankedTensorType::get(shape, element),
                             FlatSymbolRefAttr::get(b.getContext(), stem + suffix.str()),
                             weight.getLayer(), shard);
   };
-  auto result = RankedTensorType::get({rows, k}, b.getF32Type());
+  auto result = RankedTensorType::get(type.getShape(), b.getF32Type());
   DequantizeOp dq;
   if (scheme.kind == QuantKind::Int8) {
     Value values = tensor("", {rows, k}, i8, shards.values);
@@ -133,15 +138,23 @@ struct LlamaQuantizeWeightsPass
       return signalPassFailure();
     }
 
-    // The weight operands of projections, by the weight op they read.
+    // The weight operands of projections and of a mixture's experts, by
+    // the weight op they read.
     llvm::MapVector<WeightOp, SmallVector<OpOperand *>> uses;
-    getOperation().walk([&](ProjectionOpInterface projection) {
-      for (OpOperand &operand : projection->getOpOperands()) {
-        if (&operand == &projection.getInputMutable())
-          continue;
-        auto weight = operand.get().getDefiningOp<WeightOp>();
-        if (weight && llvm::is_contained(projection.getWeights(), operand.get()))
-          uses[weight].push_back(&operand);
+    getOperation().walk([&](Operation *op) {
+      if (auto projection = dyn_cast<ProjectionOpInterface>(op)) {
+        for (OpOperand &operand : projection->getOpOperands()) {
+          if (&operand == &projection.getInputMutable())
+            continue;
+          auto weight = operand.get().getDefiningOp<WeightOp>();
+          if (weight && llvm::is_contained(projection.getWeights(), operand.get()))
+            uses[weight].push_back(&operand);
+        }
+      } else if (auto moe = dyn_cast<MixtureOfExpertsOp>(op)) {
+        for (OpOperand *operand :
+             {&moe.getGateMutable(), &moe.getUpMutable(), &moe.getDownMutable()})
+          if (auto weight = operand->get().getDefiningOp<WeightOp>())
+            uses[weight].push_back(operand);
       }
     });
     auto module = getOperation()->getParentOfType<ModuleOp>();
@@ -150,8 +163,18 @@ struct LlamaQuantizeWeightsPass
     OpBuilder b(&getContext());
     for (auto &[weight, operands] : uses) {
       auto type = cast<RankedTensorType>(weight.getResult().getType());
-      if (type.getRank() != 2 || !isa<FloatType>(type.getElementType())) {
-        weight.emitError("a projection weight to quantize must be a float matrix");
+      bool experts = isa<MixtureOfExpertsOp>(operands.front()->getOwner());
+      if (type.getRank() != (experts ? 3 : 2) || !isa<FloatType>(type.getElementType())) {
+        weight.emitError(experts ? "an experts' weight to quantize must be [experts, rows, "
+                                   "columns] of floats"
+                                 : "a projection weight to quantize must be a float matrix");
+        return signalPassFailure();
+      }
+      // GPTQ chooses a matrix's values from the inputs it sees in
+      // calibration; an expert sees only the tokens routed to it, which
+      // the calibration pass does not collect (the driver refuses it first).
+      if (experts && parsed.gptq) {
+        weight.emitError("int4-gptq does not quantize a mixture's experts (int8 or int4 do)");
         return signalPassFailure();
       }
       if (failed(checkGroupsStayWhole(weight, parsed, ranks)))

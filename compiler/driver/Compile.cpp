@@ -165,9 +165,11 @@ llvm::Error checkTensorParallel(int64_t ranks, const ModelConfig &config) {
   return llvm::Error::success();
 }
 
-/// The experts' kernels exist for the CPU, over float weights, on one rank;
-/// elsewhere a Mixtral is refused rather than compiled without its experts
-/// quantized or split.
+/// The experts' kernels exist for the CPU, over float, int8 or int4
+/// weights, on one rank; elsewhere a Mixtral is refused rather than
+/// compiled without its experts split or calibrated. GPTQ would need each
+/// expert's inputs, the tokens routed to it, which calibration does not
+/// collect.
 llvm::Error checkMixtureOfExperts(const CompileOptions &options, llvm::StringRef quantize,
                                   const ModelConfig &config) {
   if (!config.isMixtureOfExperts())
@@ -178,8 +180,8 @@ llvm::Error checkMixtureOfExperts(const CompileOptions &options, llvm::StringRef
   };
   if (options.target != "cpu")
     return refuse("--target " + options.target);
-  if (quantize != "none")
-    return refuse("--quantize " + quantize);
+  if (quantize == "int4-gptq")
+    return refuse("--quantize int4-gptq (use int8 or int4)");
   if (options.tensorParallel > 1)
     return refuse("--tp " + llvm::Twine(options.tensorParallel));
   return llvm::Error::success();

@@ -144,7 +144,7 @@ private:
     if (op->hasAttr(kRecomputeAttr)) {
       // Cloned into each consumer's kernel instead of a kernel of its own.
       for (Operation *user : op->getUsers())
-        if (!isa<ProjectionOpInterface, KVWriteOp, AttentionOp>(user))
+        if (!isa<ProjectionOpInterface, KVWriteOp, AttentionOp, MixtureOfExpertsOp>(user))
           return op->emitError("a recomputed producer feeds an op that cannot inline it");
       return success();
     }

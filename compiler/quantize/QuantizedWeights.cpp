@@ -33,12 +33,20 @@ llvm::Error encode(const Encoding &e, WeightStore &store, const GptqQuantizer &g
   if (q.gptq && !gptq)
     return makeError("internal error: GPTQ weights of '" + q.source +
                      "' but no calibration to choose them");
+  // A matrix [O, K]; stacked over layers [L, O, K]; or a mixture's
+  // experts [L, E, O, K], whose E * O rows are quantized as one matrix's
+  // (each row has its own scales either way).
   const WeightEntry *source = store.lookup(q.source);
-  if (!source || (source->shape.size() != 2 && source->shape.size() != 3))
+  if (!source || source->shape.size() < 2 || source->shape.size() > 4)
     return makeError("internal error: cannot quantize '" + q.source + "'");
-  bool stacked = source->shape.size() == 3;
+  bool stacked = source->shape.size() >= 3;
   int64_t layers = stacked ? source->shape[0] : 1;
-  int64_t rows = source->shape[stacked ? 1 : 0], k = source->shape[stacked ? 2 : 1];
+  std::vector<int64_t> leadingRows(source->shape.begin() + (stacked ? 1 : 0),
+                                   source->shape.end() - 1);
+  int64_t rows = 1;
+  for (int64_t d : leadingRows)
+    rows *= d;
+  int64_t k = source->shape.back();
   int64_t rowBytes = int4 ? quant::int4RowBytes(k) : k;
   int64_t params = int4 ? quant::int4Groups(k, q.group) : 1;
 
@@ -63,10 +71,12 @@ llvm::Error encode(const Encoding &e, WeightStore &store, const GptqQuantizer &g
 
   // The whole encoding's shapes: a tensor-parallel spec is one rank's part,
   // which compiler/artifact/ShardedWeights.cpp cuts from these.
-  auto shapeOf = [&](std::vector<int64_t> perLayer) {
+  auto shapeOf = [&](std::vector<int64_t> perRow) {
+    std::vector<int64_t> shape = leadingRows;
     if (stacked)
-      perLayer.insert(perLayer.begin(), layers);
-    return perLayer;
+      shape.insert(shape.begin(), layers);
+    shape.insert(shape.end(), perRow.begin(), perRow.end());
+    return shape;
   };
   auto add = [&](const WeightSpec *spec, std::vector<int64_t> shape, DType dtype,
                  const uint8_t *data, size_t bytes,
@@ -79,10 +89,9 @@ llvm::Error encode(const Encoding &e, WeightStore &store, const GptqQuantizer &g
     store.retain(std::move(owner));
     return store.add(std::move(entry));
   };
-  std::vector<int64_t> paramShape =
-      int4 ? std::vector<int64_t>{rows, params} : std::vector<int64_t>{rows};
+  std::vector<int64_t> paramShape = int4 ? std::vector<int64_t>{params} : std::vector<int64_t>{};
   if (llvm::Error err =
-          add(e.values, {rows, rowBytes}, DType::I8, values->data(), values->size(), values))
+          add(e.values, {rowBytes}, DType::I8, values->data(), values->size(), values))
     return err;
   if (llvm::Error err =
           add(e.scales, paramShape, DType::BF16,

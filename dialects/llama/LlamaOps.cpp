@@ -275,20 +275,33 @@ LogicalResult DequantizeOp::verify() {
   auto values = getValues().getType();
   auto scales = getScales().getType();
   auto result = getResult().getType();
-  if (failed(checkRank(*this, "result", result, 2)))
-    return failure();
-  int64_t rows = result.getDimSize(0), k = result.getDimSize(1);
-  if (!dimsAgree(values.getDimSize(0), rows) || !dimsAgree(scales.getDimSize(0), rows))
+  // A matrix [O, K], or stacked experts [E, O, K]: every operand then has
+  // the leading E, and the checks below are of one expert's matrix.
+  if (result.getRank() != 2 && result.getRank() != 3)
+    return emitOpError() << "result must be [rows, columns] or [experts, rows, columns], got "
+                         << result;
+  const int64_t lead = getLeadingDims();
+  auto dim = [&](RankedTensorType type, int64_t d) { return type.getDimSize(lead + d); };
+  int64_t scaleRank = lead + (getKind() == QuantKind::Int8 ? 1 : 2);
+  if (values.getRank() != result.getRank())
+    return emitOpError() << "values must have the result's rank " << result.getRank()
+                         << ", got " << values;
+  if (scales.getRank() != scaleRank)
+    return emitOpError() << "scales must have rank " << scaleRank << ", got " << scales;
+  if (lead && (!dimsAgree(values.getDimSize(0), result.getDimSize(0)) ||
+               !dimsAgree(scales.getDimSize(0), result.getDimSize(0))))
+    return emitOpError() << "values and scales must have the result's "
+                         << dimStr(result.getDimSize(0)) << " experts";
+  int64_t rows = dim(result, 0), k = dim(result, 1);
+  if (!dimsAgree(dim(values, 0), rows) || !dimsAgree(dim(scales, 0), rows))
     return emitOpError() << "values and scales must have the result's " << dimStr(rows)
                          << " rows";
   if (getKind() == QuantKind::Int8) {
     if (getGroup() || getZeros() || getGptq())
       return emitOpError("int8 takes no group, zeros or gptq");
-    if (failed(checkRank(*this, "scales", scales, 1)))
-      return failure();
-    if (!dimsAgree(values.getDimSize(1), k))
+    if (!dimsAgree(dim(values, 1), k))
       return emitOpError() << "int8 values must have the result's " << dimStr(k)
-                           << " columns, got " << dimStr(values.getDimSize(1));
+                           << " columns, got " << dimStr(dim(values, 1));
     return success();
   }
   if (!getGroup() || !getZeros())
@@ -297,19 +310,17 @@ LogicalResult DequantizeOp::verify() {
   if (group <= 0 || group % 32 != 0)
     return emitOpError() << "int4 group size must be a positive multiple of 32, got "
                          << group;
-  if (failed(checkRank(*this, "scales", scales, 2)))
-    return failure();
   if (getZeros().getType() != scales)
     return emitOpError("zeros must have the type of the scales");
   if (ShapedType::isDynamic(k))
     return emitOpError("int4 needs a static number of columns");
-  if (!dimsAgree(values.getDimSize(1), int4RowBytes(k)))
+  if (!dimsAgree(dim(values, 1), int4RowBytes(k)))
     return emitOpError() << "int4 values of " << k << " columns must have "
                          << int4RowBytes(k) << " bytes per row, got "
-                         << dimStr(values.getDimSize(1));
-  if (!dimsAgree(scales.getDimSize(1), (k + group - 1) / group))
+                         << dimStr(dim(values, 1));
+  if (!dimsAgree(dim(scales, 1), (k + group - 1) / group))
     return emitOpError() << "int4 scales of " << k << " columns in groups of " << group
                          << " must have " << (k + group - 1) / group << " columns, got "
-                         << dimStr(scales.getDimSize(1));
+                         << dimStr(dim(scales, 1));
   return success();
 }

@@ -21,7 +21,7 @@ def Llama_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 // What a weight may be stored as: a float tensor, or the bytes of a
 // quantized one (int8 values, int4 nibbles), which `llama.dequantize` reads.
 def Llama_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8]>;
-def Llama_QuantBytesTensor : RankedTensorOf<[I8], [HasAnyRankOfPred<[2]>]>;
+def Llama_QuantBytesTensor : RankedTensorOf<[I8], [HasAnyRankOfPred<[2, 3]>]>;
 def Llama_TokenTensor : RankedTensorOf<[I32], [HasAnyRankOfPred<[1]>]>;
 
 //===----------------------------------------------------------------------===//
@@ -61,7 +61,10 @@ def Llama_DequantizeOp : Llama_Op<"dequantize", [Pure]> {
     bytes were computed from (the artifact writer derives them from it). It
     is never materialized: `llama-fuse-into-consumers` marks it to be
     recomputed by its consumers, and each projection kernel dequantizes the
-    weights in registers as it streams them. The result is `[O, K]`.
+    weights in registers as it streams them. The result is `[O, K]`, or
+    `[E, O, K]` for the stacked experts a `llama.moe` reads: then every
+    operand has the leading `E` too, and each expert's matrix is quantized
+    as its own `[O, K]` (docs/mixture-of-experts.md).
 
     - `int8`: `values` is `[O, K]` of signed bytes `q`, `scales` `[O]` of
       bf16; `w[o, k] = q[o, k] * scales[o]`.
@@ -94,7 +97,11 @@ def Llama_DequantizeOp : Llama_Op<"dequantize", [Pure]> {
   }];
   let extraClassDeclaration = [{
     /// K: the columns of the dequantized matrix.
-    int64_t getInFeatures() { return getResult().getType().getDimSize(1); }
+    int64_t getInFeatures() {
+      return getResult().getType().getDimSize(getResult().getType().getRank() - 1);
+    }
+    /// Stacked experts (`[E, O, K]`): 1; a matrix: 0.
+    int64_t getLeadingDims() { return getResult().getType().getRank() - 2; }
     /// Bytes per row of `values` for `k` columns of int4 (blocks of 32).
     static int64_t int4RowBytes(int64_t k) { return (k + 31) / 32 * 16; }
   }];

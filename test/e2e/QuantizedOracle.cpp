@@ -45,8 +45,11 @@ void int4Group(float *w, int64_t n, bool padded) {
   }
 }
 
+/// The projections, and a mixture's router and experts (each row of each
+/// expert's matrix is quantized as a projection's row is).
 bool isProjection(llvm::StringRef name) {
-  return name == "output" || (name.starts_with("layers.w"));
+  return name == "output" || name.starts_with("layers.w") || name == "layers.router" ||
+         name.starts_with("layers.experts.");
 }
 
 } // namespace

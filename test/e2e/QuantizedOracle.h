@@ -2,7 +2,8 @@
 //
 // The reference pass's view of a quantized model: a copy of the weights in
 // which every projection's matrix (each `layers.w*`, and `output`, which a
-// tied model aliases to the embedding table) is replaced by the f32 values
+// tied model aliases to the embedding table; a mixture's `layers.router`
+// and each expert's matrix) is replaced by the f32 values
 // its quantized form dequantizes to. Written from the scheme's definition
 // (docs/quantization.md), apart from the compiler's quantizer, so that the
 // compiled kernels and the quantizer are checked against it together.
