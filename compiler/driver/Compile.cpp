@@ -181,7 +181,10 @@ llvm::Error checkMixtureOfExperts(const CompileOptions &options, llvm::StringRef
   if (options.target != "cpu")
     return refuse("--target " + options.target);
   if (quantize == "int4-gptq")
-    return refuse("--quantize int4-gptq (use int8 or int4)");
+    return makeError("--quantize int4-gptq cannot quantize this model's " +
+                     llvm::Twine(config.experts) +
+                     " experts: its calibration does not collect the tokens routed to each "
+                     "expert (--quantize int8 or int4 can)");
   if (options.tensorParallel > 1)
     return refuse("--tp " + llvm::Twine(options.tensorParallel));
   return llvm::Error::success();

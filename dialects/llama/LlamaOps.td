@@ -21,7 +21,8 @@ def Llama_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 // What a weight may be stored as: a float tensor, or the bytes of a
 // quantized one (int8 values, int4 nibbles), which `llama.dequantize` reads.
 def Llama_WeightTensor : RankedTensorOf<[F32, F16, BF16, I8]>;
-def Llama_QuantBytesTensor : RankedTensorOf<[I8], [HasAnyRankOfPred<[2, 3]>]>;
+def Llama_QuantBytesTensor
+    : RankedTensorOf<[I8], [HasAnyRankOfPred<[2, 3]>], "ranked tensor of rank 2 or 3">;
 def Llama_TokenTensor : RankedTensorOf<[I32], [HasAnyRankOfPred<[1]>]>;
 
 //===----------------------------------------------------------------------===//

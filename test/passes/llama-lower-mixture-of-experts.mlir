@@ -109,3 +109,30 @@ func.func @moe_rows(%y: tensor<3x64xf32>, %r: tensor<3x4xf32>, %w1: tensor<4x172
   %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<3x64xf32>, tensor<3x4xf32>, tensor<4x172x64xbf16>, tensor<4x172x64xbf16>, tensor<4x64x172xbf16> -> tensor<3x64xf32>
   return %0 : tensor<3x64xf32>
 }
+
+// -----
+
+// Quantized experts (int4, groups of 32): each picked expert's values,
+// scales and zeros are sliced where they are stored, and its projections
+// are the quantized linear generics of the dense layers (dequantized in
+// registers, llama.quant_kind/quant_group for the CPU code generator):
+// no dequantized matrix is built.
+// CHECK-LABEL: func.func @moe_int4_one_row
+// CHECK-SAME: %[[Q1:[a-z0-9]+]]: tensor<4x172x32xi8>, %[[S1:[a-z0-9]+]]: tensor<4x172x2xbf16>, %[[Z1:[a-z0-9]+]]: tensor<4x172x2xbf16>
+// CHECK-SAME: %[[Q2:[a-z0-9]+]]: tensor<4x64x96xi8>, %[[S2:[a-z0-9]+]]: tensor<4x64x6xbf16>, %[[Z2:[a-z0-9]+]]: tensor<4x64x6xbf16>
+// CHECK-NOT: llama.dequantize
+// CHECK: %[[EXPERT:.*]] = arith.index_cast %{{.*}} : i64 to index
+// CHECK-DAG: %[[Z1E:.*]] = tensor.extract_slice %[[Z1]][%[[EXPERT]], 0, 0] [1, 172, 2] [1, 1, 1] : tensor<4x172x2xbf16> to tensor<172x2xbf16>
+// CHECK-DAG: %[[S1E:.*]] = tensor.extract_slice %[[S1]][%[[EXPERT]], 0, 0] [1, 172, 2] [1, 1, 1] : tensor<4x172x2xbf16> to tensor<172x2xbf16>
+// CHECK-DAG: %[[Q1E:.*]] = tensor.extract_slice %[[Q1]][%[[EXPERT]], 0, 0] [1, 172, 32] [1, 1, 1] : tensor<4x172x32xi8> to tensor<172x32xi8>
+// CHECK-DAG: %[[Q2E:.*]] = tensor.extract_slice %[[Q2]][%[[EXPERT]], 0, 0] [1, 64, 96] [1, 1, 1] : tensor<4x64x96xi8> to tensor<64x96xi8>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[Q1E]], %[[S1E]], %[[Z1E]] : tensor<1x64xf32>, tensor<172x32xi8>, tensor<172x2xbf16>, tensor<172x2xbf16>) outs(%{{.*}} : tensor<1x172xf32>) attrs = {llama.quant_group = 32 : i64, llama.quant_kind = 1 : i32}
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[Q2E]], %{{.*}}, %{{.*}} : tensor<1x172xf32>, tensor<64x96xi8>, tensor<64x6xbf16>, tensor<64x6xbf16>) outs(%{{.*}} : tensor<1x64xf32>) attrs = {llama.quant_group = 32 : i64, llama.quant_kind = 1 : i32}
+// CHECK-NOT: llama.dequantize
+func.func @moe_int4_one_row(%y: tensor<1x64xf32>, %r: tensor<1x4xf32>, %q1: tensor<4x172x32xi8>, %s1: tensor<4x172x2xbf16>, %z1: tensor<4x172x2xbf16>, %q3: tensor<4x172x32xi8>, %s3: tensor<4x172x2xbf16>, %z3: tensor<4x172x2xbf16>, %q2: tensor<4x64x96xi8>, %s2: tensor<4x64x6xbf16>, %z2: tensor<4x64x6xbf16>) -> tensor<1x64xf32> {
+  %w1 = llama.dequantize int4 group 32 %q1 scales %s1 zeros %z1 from @"layers.experts.w1" : tensor<4x172x32xi8>, tensor<4x172x2xbf16>, tensor<4x172x2xbf16> -> tensor<4x172x64xf32>
+  %w3 = llama.dequantize int4 group 32 %q3 scales %s3 zeros %z3 from @"layers.experts.w3" : tensor<4x172x32xi8>, tensor<4x172x2xbf16>, tensor<4x172x2xbf16> -> tensor<4x172x64xf32>
+  %w2 = llama.dequantize int4 group 32 %q2 scales %s2 zeros %z2 from @"layers.experts.w2" : tensor<4x64x96xi8>, tensor<4x64x6xbf16>, tensor<4x64x6xbf16> -> tensor<4x64x172xf32>
+  %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<1x64xf32>, tensor<1x4xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<1x64xf32>
+  return %0 : tensor<1x64xf32>
+}

@@ -515,6 +515,42 @@ func.func @dequantize_int8_scales_rank(%q: tensor<64x32xi8>, %s: tensor<64x1xbf1
 
 // -----
 
+// Stacked experts: every part has the result's leading experts dimension.
+func.func @dequantize_experts_count(%q: tensor<3x64x32xi8>, %s: tensor<4x64xbf16>) {
+  // expected-error @+1 {{values and scales must have the result's 4 experts}}
+  %0 = llama.dequantize int8 %q scales %s from @w : tensor<3x64x32xi8>, tensor<4x64xbf16> -> tensor<4x64x32xf32>
+  return
+}
+
+// -----
+
+// Stacked experts' int8 scales are one per row of each expert.
+func.func @dequantize_experts_scales_rank(%q: tensor<4x64x32xi8>, %s: tensor<64xbf16>) {
+  // expected-error @+1 {{scales must have rank 2}}
+  %0 = llama.dequantize int8 %q scales %s from @w : tensor<4x64x32xi8>, tensor<64xbf16> -> tensor<4x64x32xf32>
+  return
+}
+
+// -----
+
+// Values of a matrix for stacked experts.
+func.func @dequantize_experts_values_rank(%q: tensor<64x32xi8>, %s: tensor<4x64xbf16>) {
+  // expected-error @+1 {{values must have the result's rank 3}}
+  %0 = llama.dequantize int8 %q scales %s from @w : tensor<64x32xi8>, tensor<4x64xbf16> -> tensor<4x64x32xf32>
+  return
+}
+
+// -----
+
+// A matrix or a stack of experts' matrices, nothing deeper.
+func.func @dequantize_rank_four(%q: tensor<2x4x64x32xi8>, %s: tensor<2x4x64xbf16>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of rank 2 or 3 of 8-bit signless integer values}}
+  %0 = llama.dequantize int8 %q scales %s from @w : tensor<2x4x64x32xi8>, tensor<2x4x64xbf16> -> tensor<2x4x64x32xf32>
+  return
+}
+
+// -----
+
 // int8 values have the result's shape.
 func.func @dequantize_int8_columns(%q: tensor<64x16xi8>, %s: tensor<64xbf16>) {
   // expected-error @+1 {{int8 values must have the result's 32 columns, got 16}}

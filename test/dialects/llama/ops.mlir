@@ -29,6 +29,19 @@ func.func @dequantize(%layer: index, %q4: tensor<64x96xi8>, %s4: tensor<64x6xbf1
   return %0, %1, %2 : tensor<64x64xf32>, tensor<64x172xf32>, tensor<64x172xf32>
 }
 
+// A mixture's stacked experts: every part has the leading experts
+// dimension, each expert's matrix quantized on its own.
+// CHECK-LABEL: func.func @dequantize_experts
+// CHECK: llama.dequantize int8 %{{.*}} scales %{{.*}} from @layers.experts.w1 : tensor<4x172x64xi8>, tensor<4x172xbf16> -> tensor<4x172x64xf32>
+// CHECK: llama.dequantize int4 group 32 %{{.*}} scales %{{.*}} zeros %{{.*}} from @layers.experts.w2 : tensor<4x64x96xi8>, tensor<4x64x6xbf16>, tensor<4x64x6xbf16> -> tensor<4x64x172xf32>
+func.func @dequantize_experts(%q: tensor<4x172x64xi8>, %s: tensor<4x172xbf16>, %q4: tensor<4x64x96xi8>,
+                              %s4: tensor<4x64x6xbf16>, %z4: tensor<4x64x6xbf16>)
+    -> (tensor<4x172x64xf32>, tensor<4x64x172xf32>) {
+  %0 = llama.dequantize int8 %q scales %s from @"layers.experts.w1" : tensor<4x172x64xi8>, tensor<4x172xbf16> -> tensor<4x172x64xf32>
+  %1 = llama.dequantize int4 group 32 %q4 scales %s4 zeros %z4 from @"layers.experts.w2" : tensor<4x64x96xi8>, tensor<4x64x6xbf16>, tensor<4x64x6xbf16> -> tensor<4x64x172xf32>
+  return %0, %1 : tensor<4x172x64xf32>, tensor<4x64x172xf32>
+}
+
 // The last token's row, for a prefill that returns only its logits.
 // CHECK-LABEL: func.func @last_row
 // CHECK: llama.last_row %{{.*}} : tensor<4x64xf32> -> tensor<1x64xf32>
