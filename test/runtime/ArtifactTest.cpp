@@ -315,6 +315,23 @@ TEST(ArtifactTest, WrongFieldType) {
                         "amx_int8)"));
 }
 
+// A mixture's experts: decode traffic divides the experts' bytes by
+// `experts`, so the two fields come together and k fits E.
+TEST(ArtifactTest, ExpertsFieldsMustFitEachOther) {
+  EXPECT_THAT(editedError([](auto &m) { m["model"]["experts_per_token"] = 2; }),
+              HasSubstr("model.experts_per_token 2 does not fit model.experts 0 (both or "
+                        "neither, at most experts)"));
+  EXPECT_THAT(editedError([](auto &m) { m["model"]["experts"] = 8; }),
+              HasSubstr("model.experts_per_token 0 does not fit model.experts 8"));
+  EXPECT_THAT(editedError([](auto &m) {
+                m["model"]["experts"] = 2;
+                m["model"]["experts_per_token"] = 3;
+              }),
+              HasSubstr("model.experts_per_token 3 does not fit model.experts 2"));
+  EXPECT_THAT(editedError([](auto &m) { m["model"]["experts"] = "8"; }),
+              HasSubstr("model.experts must be an integer"));
+}
+
 TEST(ArtifactTest, WeightSizeMismatch) {
   EXPECT_THAT(editedError([](auto &m) { m["weights"][0]["size"] = 12; }),
               HasSubstr("weight 'layers.w' has size 12 but its shape and "
