@@ -82,9 +82,10 @@ def LlamaFuseIntoConsumers : Pass<"llama-fuse-into-consumers", "::mlir::func::Fu
   let summary = "Mark cheap producers to be computed inside their consumers' kernels";
   let description = [{
     Marks with `llama.recompute`:
-    - a `llama.dequantize` whose every use is a projection's weight: each
-      projection kernel dequantizes the weights it streams, so no
-      dequantized copy of a weight ever exists in memory;
+    - a `llama.dequantize` whose every use is a projection's weight or a
+      `llama.moe`'s experts: each projection (or experts') kernel
+      dequantizes the weights it streams, so no dequantized copy of a
+      weight ever exists in memory;
     - an RMSNorm whose every use is the input of a projection (an op of
       `ProjectionOpInterface`: `llama.linear`, `llama.linear_group`,
       `llama.gated_linear`): the norm is folded into each projection's
@@ -110,9 +111,11 @@ def LlamaQuantizeWeights : Pass<"llama-quantize-weights", "::mlir::func::FuncOp"
   let summary = "Store the weights of every projection quantized (int8, int4, GPTQ int4)";
   let description = [{
     Replaces each weight a projection multiplies by (every linear layer and
-    the output head; not the embedding table, nor the RMSNorm weights) with
-    the weight-store tensors of its quantized form and a `llama.dequantize`
-    that reads them (docs/quantization.md):
+    the output head; not the embedding table, nor the RMSNorm weights), and
+    the stacked experts a `llama.moe` reads (each expert's matrix on its
+    own; not with `int4-gptq`), with the weight-store tensors of its
+    quantized form and a `llama.dequantize` that reads them
+    (docs/quantization.md):
 
     ```mlir
     %w = llama.weight @"layers.wq"[%l] : tensor<64x64xf32>

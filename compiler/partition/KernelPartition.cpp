@@ -149,8 +149,8 @@ private:
       return success();
     }
     if (isa<DequantizeOp>(op))
-      return op->emitError("a quantized weight must be read by projections only (it is never "
-                           "dequantized into memory)");
+      return op->emitError("a quantized weight must be read by projections or a mixture's "
+                           "experts only (it is never dequantized into memory)");
     if (auto reduce = dyn_cast<AllReduceOp>(op))
       return emitAllReduce(reduce, section);
     if (op->getDialect() && isa<LlamaDialect>(op->getDialect()))

@@ -8,6 +8,8 @@
 // llama.moe reads their dequantization. The router is a llama.linear and
 // is quantized as one.
 // INT8-LABEL: func.func @experts
+// INT8-NOT: llama.weight @layers.experts.w{{[123]}}[
+// INT8-NOT: llama.weight @layers.router[
 // INT8: %[[RQ:.*]] = llama.weight @layers.router.int8[%arg1] : tensor<4x64xi8>
 // INT8: %[[ROUTER:.*]] = llama.dequantize int8 %[[RQ]] scales %{{.*}} from @layers.router : tensor<4x64xi8>, tensor<4xbf16> -> tensor<4x64xf32>
 // INT8: %[[LOGITS:.*]] = llama.linear %arg0, %[[ROUTER]]
@@ -17,7 +19,6 @@
 // INT8: %[[W3:.*]] = llama.dequantize int8 {{.*}} from @layers.experts.w3 : tensor<4x172x64xi8>, tensor<4x172xbf16> -> tensor<4x172x64xf32>
 // INT8: %[[W2:.*]] = llama.dequantize int8 {{.*}} from @layers.experts.w2 : tensor<4x64x172xi8>, tensor<4x64xbf16> -> tensor<4x64x172xf32>
 // INT8: llama.moe %arg0, %[[LOGITS]], %[[W1]], %[[W3]], %[[W2]] {experts_per_token = 2 : i64} : tensor<1x64xf32>, tensor<1x4xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<1x64xf32>
-// INT8-NOT: llama.weight @layers.experts.w{{[123]}}[
 // The down projection's 172 columns: 6 blocks of 32 (96 bytes), 6 groups.
 // INT4-LABEL: func.func @experts
 // INT4: llama.weight @layers.experts.w1.int4g32[%arg1] : tensor<4x172x32xi8>
