@@ -32,6 +32,10 @@ constexpr float kExact = 1e-4f;
 
 std::string moeDir() { return std::string(LLAMAC_E2E_DIR) + "/synth-moe-tiny"; }
 
+int32_t tokenAt(int64_t pos) {
+  return pos == 0 ? 1 : static_cast<int32_t>((pos * 131 + 29) % 509 + 2);
+}
+
 class MixtureOfExpertsE2E : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -64,10 +68,6 @@ protected:
     auto session = Session::create(*model);
     EXPECT_TRUE(session.ok()) << session.status();
     return session.ok() ? std::move(*session) : nullptr;
-  }
-
-  static int32_t tokenAt(int64_t pos) {
-    return pos == 0 ? 1 : static_cast<int32_t>((pos * 131 + 29) % 509 + 2);
   }
 
   ModelConfig config;
@@ -127,27 +127,44 @@ TEST_F(MixtureOfExpertsE2E, DecodeAndPrefillMatchTheReferencePass) {
         << "row of position " << pos;
 }
 
-TEST_F(MixtureOfExpertsE2E, VerifyRowsEqualDecodeStepsBitForBit) {
-  // Speculative decoding relies on it: verify's rows route and sum as
-  // decode does, not as a prefill chunk's grouped experts.
-  auto stepped = open(""), verified = open("");
-  ASSERT_TRUE(stepped && verified);
-  ASSERT_EQ(verified->maxVerifyTokens(), 6);
+/// Speculative decoding relies on it: verify's rows route and sum as
+/// decode does, not as a prefill chunk's grouped experts, with float or
+/// quantized experts (MixtureOfExpertsQuantizedE2E's artifacts).
+class MixtureOfExpertsVerifyE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MixtureOfExpertsVerifyE2E, VerifyRowsEqualDecodeStepsBitForBit) {
+  ModelOptions options;
+  options.threads = 2;
+  auto model = Model::load(moeDir() + GetParam() + ".llamac", options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto stepped = Session::create(*model), verified = Session::create(*model);
+  ASSERT_TRUE(stepped.ok() && verified.ok());
+  ASSERT_EQ((*verified)->maxVerifyTokens(), 6);
   std::vector<int32_t> prompt{1, 45, 300, 7};
-  ASSERT_TRUE(stepped->append(prompt).ok());
-  ASSERT_TRUE(verified->append(prompt).ok());
+  ASSERT_TRUE((*stepped)->append(prompt).ok());
+  ASSERT_TRUE((*verified)->append(prompt).ok());
   std::vector<int32_t> draft{tokenAt(10), tokenAt(11), tokenAt(12), tokenAt(13), tokenAt(14),
                              tokenAt(15)};
-  auto rows = verified->verify(draft);
+  auto rows = (*verified)->verify(draft);
   ASSERT_TRUE(rows.ok()) << rows.status();
   const size_t vocab = rows->size() / draft.size();
   for (size_t i = 0; i < draft.size(); ++i) {
-    auto step = stepped->append({draft[i]});
+    auto step = (*stepped)->append({draft[i]});
     ASSERT_TRUE(step.ok()) << step.status();
     EXPECT_TRUE(std::equal(step->begin(), step->end(), rows->begin() + i * vocab))
         << "row " << i << " differs from its decode step";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Weights, MixtureOfExpertsVerifyE2E,
+                         ::testing::Values("", "-bf16", "-int8", "-int4-g32", "-int8-dot",
+                                           "-int4-g64-dot", "-int8-amx-emulated",
+                                           "-int4-g64-amx-emulated"),
+                         [](const auto &info) {
+                           std::string name = info.param.empty() ? "f32" : info.param.substr(1);
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 TEST_F(MixtureOfExpertsE2E, ADecodeStepReadsOnlyThePickedExperts) {
   auto session = open("");
