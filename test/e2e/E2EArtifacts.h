@@ -1,7 +1,8 @@
 //===- E2EArtifacts.h - the stories260K artifacts the e2e build compiles -===//
 //
 // Shared by the end-to-end tests that open `stories260K-<suffix>.llamac`
-// from the build's e2e directory (test/e2e/CMakeLists.txt compiles them).
+// (or another artifact) from the build's e2e directory
+// (test/e2e/CMakeLists.txt compiles them).
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,6 +10,7 @@
 #define LLAMAC_TEST_E2E_E2EARTIFACTS_H
 
 #include "runtime/api/Model.h"
+#include "runtime/api/Session.h"
 
 #include <gtest/gtest.h>
 
@@ -21,6 +23,20 @@
 #include <utility>
 
 namespace llamac::testing {
+
+/// A session of the artifact at `path` on `threads` threads; null (and a
+/// test failure naming the error) if it does not load.
+inline std::unique_ptr<Session> openSession(const std::string &path, int threads = 2) {
+  ModelOptions options;
+  options.threads = threads;
+  auto model = Model::load(path, options);
+  EXPECT_TRUE(model.ok()) << model.status();
+  if (!model.ok())
+    return nullptr;
+  auto session = Session::create(*model);
+  EXPECT_TRUE(session.ok()) << session.status();
+  return session.ok() ? std::move(*session) : nullptr;
+}
 
 /// stories260K-<suffix>.llamac on 2 threads, and the load's error message.
 inline std::pair<std::shared_ptr<const Model>, std::string>

@@ -13,6 +13,7 @@
 #include "compiler/import/Checkpoint.h"
 #include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
+#include "test/e2e/E2EArtifacts.h"
 #include "test/reference/ReferenceModel.h"
 #include "test/unit/Differences.h"
 
@@ -59,15 +60,7 @@ protected:
   }
 
   std::unique_ptr<Session> open(const std::string &suffix) {
-    ModelOptions options;
-    options.threads = 2;
-    auto model = Model::load(moeDir() + suffix + ".llamac", options);
-    EXPECT_TRUE(model.ok()) << model.status();
-    if (!model.ok())
-      return nullptr;
-    auto session = Session::create(*model);
-    EXPECT_TRUE(session.ok()) << session.status();
-    return session.ok() ? std::move(*session) : nullptr;
+    return llamac::testing::openSession(moeDir() + suffix + ".llamac");
   }
 
   ModelConfig config;
@@ -133,23 +126,20 @@ TEST_F(MixtureOfExpertsE2E, DecodeAndPrefillMatchTheReferencePass) {
 class MixtureOfExpertsVerifyE2E : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MixtureOfExpertsVerifyE2E, VerifyRowsEqualDecodeStepsBitForBit) {
-  ModelOptions options;
-  options.threads = 2;
-  auto model = Model::load(moeDir() + GetParam() + ".llamac", options);
-  ASSERT_TRUE(model.ok()) << model.status();
-  auto stepped = Session::create(*model), verified = Session::create(*model);
-  ASSERT_TRUE(stepped.ok() && verified.ok());
-  ASSERT_EQ((*verified)->maxVerifyTokens(), 6);
+  const std::string path = moeDir() + GetParam() + ".llamac";
+  auto stepped = llamac::testing::openSession(path), verified = llamac::testing::openSession(path);
+  ASSERT_TRUE(stepped && verified);
+  ASSERT_EQ(verified->maxVerifyTokens(), 6);
   std::vector<int32_t> prompt{1, 45, 300, 7};
-  ASSERT_TRUE((*stepped)->append(prompt).ok());
-  ASSERT_TRUE((*verified)->append(prompt).ok());
+  ASSERT_TRUE(stepped->append(prompt).ok());
+  ASSERT_TRUE(verified->append(prompt).ok());
   std::vector<int32_t> draft{tokenAt(10), tokenAt(11), tokenAt(12), tokenAt(13), tokenAt(14),
                              tokenAt(15)};
-  auto rows = (*verified)->verify(draft);
+  auto rows = verified->verify(draft);
   ASSERT_TRUE(rows.ok()) << rows.status();
   const size_t vocab = rows->size() / draft.size();
   for (size_t i = 0; i < draft.size(); ++i) {
-    auto step = (*stepped)->append({draft[i]});
+    auto step = stepped->append({draft[i]});
     ASSERT_TRUE(step.ok()) << step.status();
     EXPECT_TRUE(std::equal(step->begin(), step->end(), rows->begin() + i * vocab))
         << "row " << i << " differs from its decode step";

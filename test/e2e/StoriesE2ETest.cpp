@@ -28,6 +28,7 @@ using namespace llamac;
 namespace data = llamac::testing;
 using llamac::testing::GreedyCase;
 using llamac::testing::maxAbsDiff;
+using llamac::testing::openSession;
 
 namespace {
 
@@ -37,18 +38,6 @@ std::string artifactPath(const std::string &form) {
 }
 
 /// A session of the artifact at `path`, or null (and a failure).
-std::unique_ptr<Session> openSession(const std::string &path, int threads = 2) {
-  ModelOptions options;
-  options.threads = threads;
-  auto model = Model::load(path, options);
-  EXPECT_TRUE(model.ok()) << model.status();
-  if (!model.ok())
-    return nullptr;
-  auto session = Session::create(*model);
-  EXPECT_TRUE(session.ok()) << session.status();
-  return session.ok() ? std::move(*session) : nullptr;
-}
-
 std::unique_ptr<Session> loadSession(const std::string &form, int threads = 2) {
   return openSession(artifactPath(form), threads);
 }

@@ -16,6 +16,7 @@
 
 #include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
+#include "test/e2e/E2EArtifacts.h"
 
 #include <gtest/gtest.h>
 
@@ -27,20 +28,10 @@
 namespace llamac {
 namespace {
 
+using testing::openSession;
+
 std::string artifactPath(const std::string &name) {
   return std::string(LLAMAC_E2E_DIR) + "/" + name + ".llamac";
-}
-
-std::unique_ptr<Session> openSession(const std::string &path) {
-  ModelOptions options;
-  options.threads = 2;
-  auto model = Model::load(path, options);
-  EXPECT_TRUE(model.ok()) << model.status();
-  if (!model.ok())
-    return nullptr;
-  auto session = Session::create(*model);
-  EXPECT_TRUE(session.ok()) << session.status();
-  return session.ok() ? std::move(*session) : nullptr;
 }
 
 /// Token ids in [3, vocab): a fixed, varied sequence.
