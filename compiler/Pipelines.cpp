@@ -53,6 +53,10 @@ void buildQuantizePipeline(OpPassManager &pm, const QuantizePipelineOptions &opt
 
 void buildKernelsPipeline(OpPassManager &pm, const KernelsPipelineOptions &options,
                           std::vector<EntryPoint> *schedules) {
+  // The CPU splits each half of a mixture over its threads (the GPU
+  // targets refuse a mixture before this).
+  if (options.target == "cpu")
+    pm.addNestedPass<func::FuncOp>(llama::createLlamaSplitMixtureOfExperts());
   LlamaPartitionKernelsOptions partition;
   partition.target = options.target;
   partition.minParallelBytes = options.minParallelBytes;

@@ -69,6 +69,20 @@ def LlamaFuseGatedLinear : Pass<"llama-fuse-gated-linear", "::mlir::func::FuncOp
   }];
 }
 
+def LlamaSplitMixtureOfExperts
+    : Pass<"llama-split-mixture-of-experts", "::mlir::func::FuncOp"> {
+  let summary = "Split each llama.moe into llama.moe_swiglu and llama.moe_down";
+  let description = [{
+    Rewrites `llama.moe` into its two halves: `llama.moe_swiglu`, each row's
+    picked experts' weighted SwiGLU rows (`[rows, experts_per_token,
+    hidden]`), and `llama.moe_down`, their down projections summed. The CPU
+    partitioner splits each half over threads by its own output features
+    (the hidden units, then `dim`), as it does a dense projection: one
+    kernel for the whole mixture ran on one thread. The kernels pipeline
+    runs it before the partitioner.
+  }];
+}
+
 def LlamaFuseProjections : Pass<"llama-fuse-projections", "::mlir::func::FuncOp"> {
   let summary = "Group the projections of the same rows (q, k, v) into one op";
   let description = [{
@@ -159,7 +173,9 @@ def LlamaLowerToLinalg : Pass<"llama-lower-to-linalg", "::mlir::func::FuncOp"> {
     are extended on load, so no separate conversion pass over weights exists.
     SiLU's exponential is expanded into the upstream polynomial approximation
     (vectorizable arithmetic instead of an `expf` call per element).
-    `llama.moe` becomes a loop over the rows and their picked experts, each
+    `llama.moe` is split into `llama.moe_swiglu` and `llama.moe_down`, and
+    each becomes a loop over the rows and their picked experts (or, for a
+    prefill chunk, over the experts and the rows that picked each), each
     expert's projections `llama.linear` ops on its slice of the stacked
     weights, lowered as above.
   }];

@@ -29,20 +29,41 @@ constexpr int64_t kPrefillWorkPerByte = 16;
 /// judged by, but also works per query head of each kv head.
 constexpr int64_t kAttentionBytesPerCacheByte = 4;
 
-/// The weight bytes a decode split is judged by: the bytes stored, except
-/// that int4 values count twice. The integer-dot loop unpacks each nibble
-/// into a byte lane, so an int4 weight costs it about what an int8 one does,
-/// and on one thread TinyLlama's 2-2.6 MiB int4 q/k/v and o projections
-/// held up a 2-thread token by a fifth (docs/cpu-target.md).
+/// The bytes of a weight a decode split is judged by: the bytes stored,
+/// except that int4 values count twice. The integer-dot loop unpacks each
+/// nibble into a byte lane, so an int4 weight costs it about what an int8
+/// one does, and on one thread TinyLlama's 2-2.6 MiB int4 q/k/v and o
+/// projections held up a 2-thread token by a fifth (docs/cpu-target.md).
+int64_t splitBytes(Value weight) {
+  auto bytes = [](Value value) {
+    auto type = cast<ShapedType>(value.getType());
+    return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+  };
+  auto dequantize = weight.getDefiningOp<DequantizeOp>();
+  if (!dequantize)
+    return bytes(weight);
+  int64_t total = 0;
+  for (Value stored : dequantize->getOperands())
+    total += bytes(stored);
+  if (dequantize.getKind() == QuantKind::Int4)
+    total += bytes(dequantize.getValues());
+  return total;
+}
+
 int64_t splitBytes(ProjectionOpInterface projection) {
-  int64_t bytes = projection.getWeightBytes();
+  int64_t bytes = 0;
   for (Value weight : projection.getWeights())
-    if (auto dequantize = weight.getDefiningOp<DequantizeOp>();
-        dequantize && dequantize.getKind() == QuantKind::Int4) {
-      auto values = cast<ShapedType>(dequantize.getValues().getType());
-      bytes += values.getNumElements() * values.getElementTypeBitWidth() / 8;
-    }
+    bytes += splitBytes(weight);
   return bytes;
+}
+
+/// A half of a mixture reads its picked experts' part of the stacked
+/// weights: `experts_per_token / experts` of them per row.
+int64_t splitBytes(ValueRange stacked, int64_t perToken) {
+  int64_t bytes = 0;
+  for (Value weight : stacked)
+    bytes += splitBytes(weight);
+  return bytes / cast<ShapedType>(stacked.front().getType()).getDimSize(0) * perToken;
 }
 
 /// Where a value lives at run time: a buffer binding or a scalar argument.
@@ -144,13 +165,16 @@ private:
     if (op->hasAttr(kRecomputeAttr)) {
       // Cloned into each consumer's kernel instead of a kernel of its own.
       for (Operation *user : op->getUsers())
-        if (!isa<ProjectionOpInterface, KVWriteOp, AttentionOp, MixtureOfExpertsOp>(user))
+        if (!isa<ProjectionOpInterface, KVWriteOp, AttentionOp, MoeSwiGLUOp, MoeDownOp>(user))
           return op->emitError("a recomputed producer feeds an op that cannot inline it");
       return success();
     }
     if (isa<DequantizeOp>(op))
       return op->emitError("a quantized weight must be read by projections or a mixture's "
                            "experts only (it is never dequantized into memory)");
+    if (isa<MixtureOfExpertsOp>(op))
+      return op->emitError("a llama.moe must be split into llama.moe_swiglu and "
+                           "llama.moe_down first (--llama-split-mixture-of-experts)");
     if (auto reduce = dyn_cast<AllReduceOp>(op))
       return emitAllReduce(reduce, section);
     if (op->getDialect() && isa<LlamaDialect>(op->getDialect()))
@@ -325,6 +349,20 @@ private:
       if (ranged)
         dispatch.range = projection.getOutputFeatures();
     }
+    // A mixture's halves split over their own output features: the picks'
+    // hidden units, then dim.
+    if (auto swiglu = dyn_cast<MoeSwiGLUOp>(op)) {
+      ranged = splitBytes(ValueRange{swiglu.getGate(), swiglu.getUp()},
+                          swiglu.getExpertsPerToken()) >= projectionThreshold;
+      if (ranged)
+        dispatch.range = cast<RankedTensorType>(swiglu.getGate().getType()).getDimSize(1);
+    }
+    if (auto down = dyn_cast<MoeDownOp>(op)) {
+      ranged = splitBytes(ValueRange{down.getDown()}, down.getExpertsPerToken()) >=
+               projectionThreshold;
+      if (ranged)
+        dispatch.range = cast<RankedTensorType>(down.getDown().getType()).getDimSize(1);
+    }
     if (auto attention = dyn_cast<AttentionOp>(op)) {
       // Split over kv heads (each with its group of query heads). The work
       // grows with the position; the whole cache's size bounds it.
@@ -339,7 +377,7 @@ private:
     // the call fills; the padding of a short last chunk costs nothing.
     bool rowsLimited =
         options.limitRows && chunkRows &&
-        isa<ProjectionOpInterface, AttentionOp, KVWriteOp, LastRowOp, MixtureOfExpertsOp>(op);
+        isa<ProjectionOpInterface, AttentionOp, KVWriteOp, LastRowOp, MoeSwiGLUOp, MoeDownOp>(op);
     // Without row limits a short chunk's padding fills the last rows, and
     // the last row taken would be a padded one.
     if (isa<LastRowOp>(op) && entryPoint.tokens > 1 && !rowsLimited)
@@ -464,8 +502,10 @@ private:
       result.push_back(partial.buildPartialKVWrite(write, mapping, results.front(), rows));
     } else if (auto lastRow = dyn_cast<LastRowOp>(op); lastRow && rowsLimited) {
       result.push_back(partial.buildLastFilledRow(lastRow, mapping, out, rows));
-    } else if (auto moe = dyn_cast<MixtureOfExpertsOp>(op); moe && rowsLimited) {
-      result.push_back(partial.buildPartialMixtureOfExperts(moe, mapping, out, rows));
+    } else if (auto swiglu = dyn_cast<MoeSwiGLUOp>(op); swiglu && (ranged || rowsLimited)) {
+      result.push_back(partial.buildPartialMoeSwiGLU(swiglu, mapping, out, rows, begin, end));
+    } else if (auto down = dyn_cast<MoeDownOp>(op); down && (ranged || rowsLimited)) {
+      result.push_back(partial.buildPartialMoeDown(down, mapping, out, rows, begin, end));
     } else {
       Operation *computed = b.clone(*op, mapping);
       if (inPlace) {

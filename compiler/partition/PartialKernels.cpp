@@ -60,20 +60,21 @@ PartialKernelBuilder::sliceProjection(Location loc, Value input, ArrayRef<Value>
   return part;
 }
 
-/// Rows [begin, begin + count) of a weight. A dequantized weight is
+/// Rows [begin, begin + count) of a weight: dimension `rowDim` (1 for a
+/// mixture's stacked `[experts, rows, cols]`). A dequantized weight is
 /// sliced where it is stored (the rows of its values, scales and zeros)
 /// and dequantized again, so the kernel reads only its own rows and the
 /// dequantization stays fused with the product.
 Value PartialKernelBuilder::sliceWeightRows(Location loc, Value weight, OpFoldResult begin,
-                                            OpFoldResult count) {
+                                            OpFoldResult count, int64_t rowDim) {
   auto rows = [&](Value tensor) {
     auto type = cast<RankedTensorType>(tensor.getType());
     SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
     SmallVector<OpFoldResult> sizes;
     for (int64_t d = 0; d < type.getRank(); ++d)
       sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
-    offsets[0] = begin;
-    sizes[0] = count;
+    offsets[rowDim] = begin;
+    sizes[rowDim] = count;
     return slice(loc, tensor, offsets, sizes);
   };
   auto dequantize = weight.getDefiningOp<DequantizeOp>();
@@ -81,9 +82,9 @@ Value PartialKernelBuilder::sliceWeightRows(Location loc, Value weight, OpFoldRe
     return rows(weight);
   Value zeros = dequantize.getZeros() ? rows(dequantize.getZeros()) : Value();
   Value values = rows(dequantize.getValues());
-  auto type = RankedTensorType::get(
-      {cast<RankedTensorType>(values.getType()).getDimSize(0), dequantize.getInFeatures()},
-      dequantize.getType().getElementType());
+  SmallVector<int64_t> shape(dequantize.getType().getShape());
+  shape[rowDim] = cast<RankedTensorType>(values.getType()).getDimSize(rowDim);
+  auto type = RankedTensorType::get(shape, dequantize.getType().getElementType());
   auto sliced = DequantizeOp::create(
       b, loc, type, dequantize.getKindAttr(), dequantize.getGroupAttr(), values,
       rows(dequantize.getScales()), zeros, dequantize.getSourceAttr(), dequantize.getGptqAttr());
@@ -232,24 +233,79 @@ Value PartialKernelBuilder::buildLastFilledRow(LastRowOp op, IRMapping &mapping,
   return bufferization::MaterializeInDestinationOp::create(b, loc, row, out).getResult();
 }
 
-Value PartialKernelBuilder::buildPartialMixtureOfExperts(MixtureOfExpertsOp op,
-                                                         IRMapping &mapping, Value out,
-                                                         Value rows) {
+/// Rows [0, rows) of a `[rows, ...]` value (all of it without `rows`).
+Value PartialKernelBuilder::firstRows(Location loc, Value value, Value rows) {
+  if (!rows)
+    return value;
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes{rows};
+  for (int64_t d = 1; d < type.getRank(); ++d)
+    sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+  return slice(loc, value, offsets, sizes);
+}
+
+/// The stacked weights' output features [begin, end) (all without
+/// `begin`), each expert's rows of a `[experts, features, in]` weight.
+SmallVector<Value> PartialKernelBuilder::sliceExpertRows(Location loc, ValueRange stacked,
+                                                         Value begin, Value end) {
+  SmallVector<Value> weights(stacked.begin(), stacked.end());
+  if (!begin)
+    return weights;
+  Value count = arith::SubIOp::create(b, loc, end, begin);
+  for (Value &weight : weights)
+    weight = sliceWeightRows(loc, weight, begin, count, /*rowDim=*/1);
+  return weights;
+}
+
+/// Rows [0, rows) and hidden units [begin, end) of the picks' SwiGLU rows,
+/// into `out` ([rows, picks, hidden]): a short chunk's padding is neither
+/// routed nor run through experts, and a thread reads only its rows of
+/// each picked expert's gate and up weights.
+Value PartialKernelBuilder::buildPartialMoeSwiGLU(MoeSwiGLUOp op, IRMapping &mapping, Value out,
+                                                  Value rows, Value begin, Value end) {
   Location loc = op.getLoc();
-  Value input = mapping.lookup(op.getInput()), logits = mapping.lookup(op.getRouterLogits());
-  auto inputType = cast<RankedTensorType>(input.getType());
-  auto logitsType = cast<RankedTensorType>(logits.getType());
+  Value x = firstRows(loc, mapping.lookup(op.getInput()), rows);
+  Value logits = firstRows(loc, mapping.lookup(op.getRouterLogits()), rows);
+  SmallVector<Value> weights = sliceExpertRows(
+      loc, ValueRange{mapping.lookup(op.getGate()), mapping.lookup(op.getUp())}, begin, end);
+  auto outType = cast<RankedTensorType>(out.getType());
+  int64_t hidden = cast<RankedTensorType>(weights[0].getType()).getDimSize(1);
+  auto type = RankedTensorType::get(
+      {cast<RankedTensorType>(x.getType()).getDimSize(0), outType.getDimSize(1), hidden},
+      outType.getElementType());
+  Value part = MoeSwiGLUOp::create(b, loc, type, x, logits, weights[0], weights[1],
+                                   op.getExpertsPerTokenAttr());
   OpFoldResult zero = b.getIndexAttr(0);
-  auto firstRows = [&](Value value, RankedTensorType type) {
-    return slice(loc, value, {zero, zero}, {rows, b.getIndexAttr(type.getDimSize(1))});
-  };
-  Value x = firstRows(input, inputType);
-  Value part = MixtureOfExpertsOp::create(
-      b, loc, x.getType(), x, firstRows(logits, logitsType), mapping.lookup(op.getGate()),
-      mapping.lookup(op.getUp()), mapping.lookup(op.getDown()), op.getExpertsPerTokenAttr());
+  Value count = begin ? arith::SubIOp::create(b, loc, end, begin).getResult() : Value();
   return tensor::InsertSliceOp::create(
-      b, loc, part, out, SmallVector<OpFoldResult>{zero, zero},
-      SmallVector<OpFoldResult>{rows, b.getIndexAttr(inputType.getDimSize(1))},
+      b, loc, part, out,
+      SmallVector<OpFoldResult>{zero, zero, begin ? OpFoldResult(begin) : zero},
+      SmallVector<OpFoldResult>{sizeOr(rows, outType.getDimSize(0)),
+                                b.getIndexAttr(outType.getDimSize(1)),
+                                sizeOr(count, outType.getDimSize(2))},
+      SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+}
+
+/// Rows [0, rows) and output features [begin, end) of the picks' down
+/// projections, summed, into `out` ([rows, dim]).
+Value PartialKernelBuilder::buildPartialMoeDown(MoeDownOp op, IRMapping &mapping, Value out,
+                                                Value rows, Value begin, Value end) {
+  Location loc = op.getLoc();
+  Value act = firstRows(loc, mapping.lookup(op.getActivations()), rows);
+  Value logits = firstRows(loc, mapping.lookup(op.getRouterLogits()), rows);
+  Value down = sliceExpertRows(loc, ValueRange{mapping.lookup(op.getDown())}, begin, end)[0];
+  auto outType = cast<RankedTensorType>(out.getType());
+  auto type = RankedTensorType::get({cast<RankedTensorType>(act.getType()).getDimSize(0),
+                                     cast<RankedTensorType>(down.getType()).getDimSize(1)},
+                                    outType.getElementType());
+  Value part = MoeDownOp::create(b, loc, type, act, logits, down, op.getExpertsPerTokenAttr());
+  OpFoldResult zero = b.getIndexAttr(0);
+  Value count = begin ? arith::SubIOp::create(b, loc, end, begin).getResult() : Value();
+  return tensor::InsertSliceOp::create(
+      b, loc, part, out, SmallVector<OpFoldResult>{zero, begin ? OpFoldResult(begin) : zero},
+      SmallVector<OpFoldResult>{sizeOr(rows, outType.getDimSize(0)),
+                                sizeOr(count, outType.getDimSize(1))},
       SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
 }
 

@@ -40,11 +40,17 @@ public:
   /// The cache write of rows [0, rows).
   mlir::Value buildPartialKVWrite(mlir::llama::KVWriteOp op, mlir::IRMapping &mapping,
                                   mlir::Type cacheType, mlir::Value rows);
-  /// The mixture of experts of rows [0, rows), into `out`: a short chunk's
-  /// padding is neither routed nor run through experts.
-  mlir::Value buildPartialMixtureOfExperts(mlir::llama::MixtureOfExpertsOp op,
-                                           mlir::IRMapping &mapping, mlir::Value out,
-                                           mlir::Value rows);
+  /// A mixture's first half for rows [0, rows) and hidden units
+  /// [begin, end), into `out`: a short chunk's padding is neither routed
+  /// nor run through experts.
+  mlir::Value buildPartialMoeSwiGLU(mlir::llama::MoeSwiGLUOp op, mlir::IRMapping &mapping,
+                                    mlir::Value out, mlir::Value rows, mlir::Value begin,
+                                    mlir::Value end);
+  /// A mixture's second half for rows [0, rows) and output features
+  /// [begin, end), into `out`.
+  mlir::Value buildPartialMoeDown(mlir::llama::MoeDownOp op, mlir::IRMapping &mapping,
+                                  mlir::Value out, mlir::Value rows, mlir::Value begin,
+                                  mlir::Value end);
   /// Row `rows - 1` of the input, into `out`.
   mlir::Value buildLastFilledRow(mlir::llama::LastRowOp op, mlir::IRMapping &mapping,
                                  mlir::Value out, mlir::Value rows);
@@ -68,7 +74,10 @@ private:
                                  llvm::ArrayRef<mlir::Value> weights, mlir::Value out,
                                  mlir::Value rows, mlir::Value begin, mlir::Value end);
   mlir::Value sliceWeightRows(mlir::Location loc, mlir::Value weight, mlir::OpFoldResult begin,
-                              mlir::OpFoldResult count);
+                              mlir::OpFoldResult count, int64_t rowDim = 0);
+  mlir::Value firstRows(mlir::Location loc, mlir::Value value, mlir::Value rows);
+  llvm::SmallVector<mlir::Value> sliceExpertRows(mlir::Location loc, mlir::ValueRange stacked,
+                                                 mlir::Value begin, mlir::Value end);
   mlir::Value insertProjection(mlir::Location loc, const ProjectionPart &part, mlir::Value computed,
                                mlir::Value out);
   mlir::Value sliceHeads(mlir::Location loc, mlir::Value value, mlir::OpFoldResult rowSize,

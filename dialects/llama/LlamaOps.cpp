@@ -194,6 +194,73 @@ LogicalResult MixtureOfExpertsOp::verify() {
   return success();
 }
 
+/// The pick count of a `llama.moe` half: in [1, experts].
+static LogicalResult checkExpertsPerToken(Operation *op, int64_t k, int64_t experts) {
+  if (k < 1 || (!ShapedType::isDynamic(experts) && k > experts))
+    return op->emitOpError() << "experts_per_token must be in [1, " << dimStr(experts)
+                             << "], got " << k;
+  return success();
+}
+
+/// `[rows, experts]` router logits of a `llama.moe` half.
+static LogicalResult checkRouterLogits(Operation *op, RankedTensorType logits, int64_t rows,
+                                       int64_t experts, Type element) {
+  if (!dimsAgree(logits.getDimSize(1), experts) || !dimsAgree(logits.getDimSize(0), rows))
+    return op->emitOpError() << "router_logits " << logits << " must be [" << dimStr(rows)
+                             << ", " << dimStr(experts) << "] (rows, experts)";
+  if (logits.getElementType() != element)
+    return op->emitOpError() << "router_logits must have the input's element type " << element;
+  return success();
+}
+
+LogicalResult MoeSwiGLUOp::verify() {
+  auto input = getInput().getType(), logits = getRouterLogits().getType();
+  auto gate = getGate().getType(), up = getUp().getType(), result = getResult().getType();
+  if (failed(checkRank(*this, "input", input, 2)) ||
+      failed(checkRank(*this, "router_logits", logits, 2)) ||
+      failed(checkRank(*this, "gate", gate, 3)) || failed(checkRank(*this, "result", result, 3)))
+    return failure();
+  if (gate != up)
+    return emitOpError() << "gate and up weights must have the same type, got " << gate
+                         << " and " << up;
+  int64_t experts = gate.getDimSize(0), hidden = gate.getDimSize(1), dim = gate.getDimSize(2);
+  if (!dimsAgree(input.getDimSize(1), dim))
+    return emitOpError() << "input has " << dimStr(input.getDimSize(1))
+                         << " features but the experts take " << dimStr(dim);
+  if (failed(checkRouterLogits(*this, logits, input.getDimSize(0), experts,
+                               input.getElementType())))
+    return failure();
+  int64_t k = getExpertsPerToken();
+  if (!dimsAgree(result.getDimSize(0), input.getDimSize(0)) ||
+      !dimsAgree(result.getDimSize(1), k) || !dimsAgree(result.getDimSize(2), hidden) ||
+      result.getElementType() != input.getElementType())
+    return emitOpError() << "result " << result << " must be [" << dimStr(input.getDimSize(0))
+                         << ", " << k << ", " << dimStr(hidden)
+                         << "] (rows, picks, hidden) of the input's element type";
+  return checkExpertsPerToken(*this, k, experts);
+}
+
+LogicalResult MoeDownOp::verify() {
+  auto act = getActivations().getType(), logits = getRouterLogits().getType();
+  auto down = getDown().getType(), result = getResult().getType();
+  if (failed(checkRank(*this, "activations", act, 3)) ||
+      failed(checkRank(*this, "router_logits", logits, 2)) ||
+      failed(checkRank(*this, "down", down, 3)) || failed(checkRank(*this, "result", result, 2)))
+    return failure();
+  int64_t experts = down.getDimSize(0), dim = down.getDimSize(1), hidden = down.getDimSize(2);
+  int64_t k = getExpertsPerToken();
+  if (!dimsAgree(act.getDimSize(1), k) || !dimsAgree(act.getDimSize(2), hidden))
+    return emitOpError() << "activations " << act << " must be [rows, " << k << ", "
+                         << dimStr(hidden) << "] (rows, picks, hidden) for down " << down;
+  if (failed(checkRouterLogits(*this, logits, act.getDimSize(0), experts, act.getElementType())))
+    return failure();
+  if (!dimsAgree(result.getDimSize(0), act.getDimSize(0)) ||
+      !dimsAgree(result.getDimSize(1), dim) || result.getElementType() != act.getElementType())
+    return emitOpError() << "result " << result << " must be [" << dimStr(act.getDimSize(0))
+                         << ", " << dimStr(dim) << "] (rows, dim) of the activations' element type";
+  return checkExpertsPerToken(*this, k, experts);
+}
+
 LogicalResult RopeOp::verify() {
   auto input = getInput().getType();
   if (failed(checkRank(*this, "input", input, 3)))

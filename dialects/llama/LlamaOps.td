@@ -292,6 +292,62 @@ def Llama_MixtureOfExpertsOp : Llama_Op<"moe", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Llama_MoeSwiGLUOp : Llama_Op<"moe_swiglu", [Pure]> {
+  let summary = "the first half of llama.moe: each row's picked experts' weighted SwiGLU";
+  let description = [{
+    For each row `x` of `input` and its `j`-th pick `e_j` with weight `w_j`
+    (picked and weighted from `router_logits` exactly as `llama.moe` does):
+    `result[row, j] = w_j · silu(gate[e_j] · x) * (up[e_j] · x)`, one row of
+    hidden units per pick. `llama.moe_down` finishes the mixture. A
+    `llama.moe` is split into the two (`llama-split-mixture-of-experts`)
+    so that each half can be split over threads by its own output
+    features: this one's hidden units, then the down projection's `dim`.
+    A kernel that computes part of the hidden units takes `[experts, part,
+    dim]` of the gate and up weights and gives `[rows, experts_per_token,
+    part]`.
+
+    ```mlir
+    %h = llama.moe_swiglu %y, %router_logits, %w1, %w3 {experts_per_token = 2 : i64}
+        : tensor<1x64xf32>, tensor<1x4xf32>, tensor<4x172x64xf32>,
+          tensor<4x172x64xf32> -> tensor<1x2x172xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$input, Llama_FloatTensor:$router_logits,
+                       Llama_FloatTensor:$gate, Llama_FloatTensor:$up,
+                       I64Attr:$experts_per_token);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $router_logits `,` $gate `,` $up attr-dict `:` type($input) `,`
+    type($router_logits) `,` type($gate) `,` type($up) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llama_MoeDownOp : Llama_Op<"moe_down", [Pure]> {
+  let summary = "the second half of llama.moe: the picked experts' down projections, summed";
+  let description = [{
+    For each row with router logits `r` and its `j`-th pick `e_j` (picked as
+    `llama.moe` does; the weights are already in `activations`, from
+    `llama.moe_swiglu`): `result[row] = Σ_j down[e_j] · activations[row, j]`,
+    added in the order of the picks. A kernel that computes part of the
+    output features takes `[experts, part, hidden]` of the down weights
+    and gives `[rows, part]`.
+
+    ```mlir
+    %out = llama.moe_down %h, %router_logits, %w2 {experts_per_token = 2 : i64}
+        : tensor<1x2x172xf32>, tensor<1x4xf32>, tensor<4x64x172xf32> -> tensor<1x64xf32>
+    ```
+  }];
+  let arguments = (ins Llama_FloatTensor:$activations, Llama_FloatTensor:$router_logits,
+                       Llama_FloatTensor:$down, I64Attr:$experts_per_token);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = [{
+    $activations `,` $router_logits `,` $down attr-dict `:` type($activations) `,`
+    type($router_logits) `,` type($down) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Positional encoding, KV cache, attention
 //===----------------------------------------------------------------------===//

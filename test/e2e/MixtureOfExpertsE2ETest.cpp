@@ -147,7 +147,8 @@ TEST_P(MixtureOfExpertsVerifyE2E, VerifyRowsEqualDecodeStepsBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Weights, MixtureOfExpertsVerifyE2E,
-                         ::testing::Values("", "-bf16", "-int8", "-int4-g32", "-int8-dot",
+                         ::testing::Values("", "-split", "-bf16", "-int8", "-int4-g32",
+                                           "-int8-dot",
                                            "-int4-g64-dot", "-int8-amx-emulated",
                                            "-int4-g64-amx-emulated"),
                          [](const auto &info) {
@@ -155,6 +156,59 @@ INSTANTIATE_TEST_SUITE_P(Weights, MixtureOfExpertsVerifyE2E,
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
+
+/// The ranges of the dispatches of `entry`'s layer body whose kernel's
+/// name ends in `suffix` (0 for a kernel on one thread).
+std::vector<int64_t> rangesOf(const Session &session, const std::string &entry,
+                              const std::string &suffix) {
+  std::vector<int64_t> ranges;
+  const auto &entries = session.model().artifact().metadata().entryPoints;
+  auto it = entries.find(entry);
+  EXPECT_NE(it, entries.end()) << "no entry point " << entry;
+  if (it == entries.end())
+    return ranges;
+  for (const runtime::Dispatch &d : it->second.schedule.layerBody)
+    if (d.kernel.size() >= suffix.size() &&
+        d.kernel.compare(d.kernel.size() - suffix.size(), suffix.size(), suffix) == 0)
+      ranges.push_back(d.range.value_or(0));
+  return ranges;
+}
+
+/// Each half of the mixture split over the threads by its own output
+/// features (the picks' 172 hidden units, then the 64 of dim) computes
+/// what one thread does, bit for bit: the same sums in the same order.
+TEST_F(MixtureOfExpertsE2E, SplittingEachHalfOverThreadsChangesNoLogit) {
+  auto whole = open(""), split = open("-split");
+  ASSERT_TRUE(whole && split);
+  for (const char *entry : {"decode", "prefill", "verify"}) {
+    EXPECT_EQ(rangesOf(*split, entry, "_moe_swiglu"), std::vector<int64_t>{172}) << entry;
+    EXPECT_EQ(rangesOf(*split, entry, "_moe_down"), std::vector<int64_t>{64}) << entry;
+    EXPECT_EQ(rangesOf(*whole, entry, "_moe_swiglu"), std::vector<int64_t>{0}) << entry;
+    EXPECT_EQ(rangesOf(*whole, entry, "_moe_down"), std::vector<int64_t>{0}) << entry;
+  }
+  auto oneThread = llamac::testing::openSession(moeDir() + "-split.llamac", /*threads=*/1);
+  ASSERT_TRUE(oneThread);
+  for (int64_t pos = 0; pos < 40; ++pos) {
+    auto expected = whole->append({tokenAt(pos)});
+    auto logits = split->append({tokenAt(pos)});
+    auto alone = oneThread->append({tokenAt(pos)});
+    ASSERT_TRUE(expected.ok() && logits.ok() && alone.ok());
+    EXPECT_TRUE(std::equal(expected->begin(), expected->end(), logits->begin()))
+        << "decode at position " << pos;
+    EXPECT_TRUE(std::equal(expected->begin(), expected->end(), alone->begin()))
+        << "decode at position " << pos << " on one thread";
+  }
+  // Every row of a 40-token prompt in 16-token chunks (grouped experts).
+  std::vector<int32_t> prompt;
+  for (int64_t pos = 0; pos < 40; ++pos)
+    prompt.push_back(tokenAt(pos));
+  ASSERT_TRUE(whole->truncate(0).ok() && split->truncate(0).ok());
+  auto expected = whole->append(prompt, LogitsRows::All);
+  auto rows = split->append(prompt, LogitsRows::All);
+  ASSERT_TRUE(expected.ok() && rows.ok());
+  ASSERT_EQ(expected->size(), rows->size());
+  EXPECT_TRUE(std::equal(expected->begin(), expected->end(), rows->begin()));
+}
 
 TEST_F(MixtureOfExpertsE2E, ADecodeStepReadsOnlyThePickedExperts) {
   auto session = open("");

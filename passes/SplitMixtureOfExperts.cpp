@@ -1,0 +1,35 @@
+//===- SplitMixtureOfExperts.cpp - llama.moe as its two halves ------------===//
+//
+// One kernel for a whole llama.moe ran on one thread: its output is a sum
+// over the picked experts, which no range of output features splits. Its
+// halves each have output features of their own (the hidden units of the
+// picks' SwiGLU rows, then dim), so the partitioner splits each over the
+// threads as it does a dense projection (LowerMixtureOfExperts.cpp lowers
+// them).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/MixtureOfExperts.h"
+#include "passes/Passes.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::llama {
+#define GEN_PASS_DEF_LLAMASPLITMIXTUREOFEXPERTS
+#include "passes/Passes.h.inc"
+} // namespace mlir::llama
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+struct LlamaSplitMixtureOfExpertsPass
+    : llama::impl::LlamaSplitMixtureOfExpertsBase<LlamaSplitMixtureOfExpertsPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateMixtureOfExpertsSplit(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
