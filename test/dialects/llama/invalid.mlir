@@ -693,3 +693,57 @@ func.func @moe_logits_type(%y: tensor<2x64xf32>, %r: tensor<2x4xbf16>, %w1: tens
   %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<2x64xf32>, tensor<2x4xbf16>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
   return
 }
+
+// -----
+
+// The SwiGLU half gives one row of hidden units per pick.
+func.func @moe_swiglu_result(%y: tensor<2x64xf32>, %r: tensor<2x4xf32>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x172x64xf32>) {
+  // expected-error @+1 {{result 'tensor<2x1x172xf32>' must be [2, 2, 172] (rows, picks, hidden)}}
+  %0 = llama.moe_swiglu %y, %r, %w1, %w3 {experts_per_token = 2 : i64} : tensor<2x64xf32>, tensor<2x4xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32> -> tensor<2x1x172xf32>
+  return
+}
+
+// -----
+
+// Its gate and up weights are alike.
+func.func @moe_swiglu_up(%y: tensor<2x64xf32>, %r: tensor<2x4xf32>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x64x64xf32>) {
+  // expected-error @+1 {{gate and up weights must have the same type}}
+  %0 = llama.moe_swiglu %y, %r, %w1, %w3 {experts_per_token = 2 : i64} : tensor<2x64xf32>, tensor<2x4xf32>, tensor<4x172x64xf32>, tensor<4x64x64xf32> -> tensor<2x2x172xf32>
+  return
+}
+
+// -----
+
+// The down half reads the SwiGLU rows of as many picks as it makes.
+func.func @moe_down_picks(%h: tensor<2x2x172xf32>, %r: tensor<2x4xf32>, %w2: tensor<4x64x172xf32>) {
+  // expected-error @+1 {{activations 'tensor<2x2x172xf32>' must be [rows, 1, 172] (rows, picks, hidden)}}
+  %0 = llama.moe_down %h, %r, %w2 {experts_per_token = 1 : i64} : tensor<2x2x172xf32>, tensor<2x4xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+// One router logit per expert and row, in each half.
+func.func @moe_down_logits(%h: tensor<2x2x172xf32>, %r: tensor<3x4xf32>, %w2: tensor<4x64x172xf32>) {
+  // expected-error @+1 {{router_logits 'tensor<3x4xf32>' must be [2, 4] (rows, experts)}}
+  %0 = llama.moe_down %h, %r, %w2 {experts_per_token = 2 : i64} : tensor<2x2x172xf32>, tensor<3x4xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+// Its result is [rows, dim].
+func.func @moe_down_result(%h: tensor<2x2x172xf32>, %r: tensor<2x4xf32>, %w2: tensor<4x64x172xf32>) {
+  // expected-error @+1 {{result 'tensor<2x172xf32>' must be [2, 64] (rows, dim)}}
+  %0 = llama.moe_down %h, %r, %w2 {experts_per_token = 2 : i64} : tensor<2x2x172xf32>, tensor<2x4xf32>, tensor<4x64x172xf32> -> tensor<2x172xf32>
+  return
+}
+
+// -----
+
+// No more picks than experts.
+func.func @moe_down_k(%h: tensor<2x5x172xf32>, %r: tensor<2x4xf32>, %w2: tensor<4x64x172xf32>) {
+  // expected-error @+1 {{experts_per_token must be in [1, 4], got 5}}
+  %0 = llama.moe_down %h, %r, %w2 {experts_per_token = 5 : i64} : tensor<2x5x172xf32>, tensor<2x4xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
+  return
+}

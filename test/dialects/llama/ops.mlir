@@ -100,6 +100,17 @@ func.func @moe(%y: tensor<3x64xf32>, %r: tensor<3x4xf32>, %w1: tensor<4x172x64xb
   return %0 : tensor<3x64xf32>
 }
 
+// Its two halves (llama-split-mixture-of-experts); a thread's part of the
+// hidden units or of dim is dynamic.
+// CHECK-LABEL: func.func @moe_halves
+// CHECK: llama.moe_swiglu %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {experts_per_token = 2 : i64} : tensor<3x64xf32>, tensor<3x4xf32>, tensor<4x?x64xbf16>, tensor<4x?x64xbf16> -> tensor<3x2x?xf32>
+// CHECK: llama.moe_down %{{.*}}, %{{.*}}, %{{.*}} {experts_per_token = 2 : i64} : tensor<3x2x172xf32>, tensor<3x4xf32>, tensor<4x?x172xbf16> -> tensor<3x?xf32>
+func.func @moe_halves(%y: tensor<3x64xf32>, %r: tensor<3x4xf32>, %w1: tensor<4x?x64xbf16>, %w3: tensor<4x?x64xbf16>, %h: tensor<3x2x172xf32>, %w2: tensor<4x?x172xbf16>) -> (tensor<3x2x?xf32>, tensor<3x?xf32>) {
+  %0 = llama.moe_swiglu %y, %r, %w1, %w3 {experts_per_token = 2 : i64} : tensor<3x64xf32>, tensor<3x4xf32>, tensor<4x?x64xbf16>, tensor<4x?x64xbf16> -> tensor<3x2x?xf32>
+  %1 = llama.moe_down %h, %r, %w2 {experts_per_token = 2 : i64} : tensor<3x2x172xf32>, tensor<3x4xf32>, tensor<4x?x172xbf16> -> tensor<3x?xf32>
+  return %0, %1 : tensor<3x2x?xf32>, tensor<3x?xf32>
+}
+
 // The fused gate/up projections with SwiGLU.
 // CHECK-LABEL: func.func @gated_linear
 // CHECK: llama.gated_linear %{{.*}}, %{{.*}}, %{{.*}} : tensor<4x64xf32>, tensor<172x64xbf16>, tensor<172x64xbf16> -> tensor<4x172xf32>
