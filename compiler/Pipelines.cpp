@@ -53,8 +53,9 @@ void buildQuantizePipeline(OpPassManager &pm, const QuantizePipelineOptions &opt
 
 void buildKernelsPipeline(OpPassManager &pm, const KernelsPipelineOptions &options,
                           std::vector<EntryPoint> *schedules) {
-  // The CPU splits each half of a mixture over its threads (the GPU
-  // targets refuse a mixture before this).
+  // The CPU splits each half of a mixture over its threads. The GPU
+  // targets have no kernel for a mixture (llamac refuses one at once; the
+  // partitioner says so for llama-opt).
   if (options.target == "cpu")
     pm.addNestedPass<func::FuncOp>(llama::createLlamaSplitMixtureOfExperts());
   LlamaPartitionKernelsOptions partition;

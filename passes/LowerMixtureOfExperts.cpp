@@ -560,7 +560,7 @@ struct MoeDownLowering : OpRewritePattern<MoeDownOp> {
     Value out0 = linalg::FillOp::create(b, loc, f32Constant(b, loc, 0.0),
                                         allocRows(b, loc, rows, staticRows, dim, f32))
                      .getResult(0);
-    SmallVector<OpFoldResult> hidden{b.getIndexAttr(actType.getDimSize(2))};
+    SmallVector<OpFoldResult> hidden{b.getIndexAttr(downType.getDimSize(2))};
     auto perExpert = scf::ForOp::create(
         b, loc, zero, indexConstant(b, loc, experts), one, ValueRange{out0},
         [&](OpBuilder &, Location l, Value expert, ValueRange outIter) {
@@ -621,32 +621,7 @@ private:
   }
 };
 
-/// llama.moe as its two halves.
-struct SplitMixtureOfExperts : OpRewritePattern<MixtureOfExpertsOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(MixtureOfExpertsOp op, PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, splitMixtureOfExperts(rewriter, op));
-    return success();
-  }
-};
-
 } // namespace
-
-Value mlir::llama::splitMixtureOfExperts(OpBuilder &b, MixtureOfExpertsOp op) {
-  auto input = cast<RankedTensorType>(op.getInput().getType());
-  auto gate = cast<RankedTensorType>(op.getGate().getType());
-  auto hiddenType = RankedTensorType::get(
-      {input.getDimSize(0), op.getExpertsPerToken(), gate.getDimSize(1)}, input.getElementType());
-  Value hidden = MoeSwiGLUOp::create(b, op.getLoc(), hiddenType, op.getInput(),
-                                     op.getRouterLogits(), op.getGate(), op.getUp(),
-                                     op.getExpertsPerTokenAttr());
-  return MoeDownOp::create(b, op.getLoc(), op.getType(), hidden, op.getRouterLogits(),
-                           op.getDown(), op.getExpertsPerTokenAttr());
-}
-
-void mlir::llama::populateMixtureOfExpertsSplit(RewritePatternSet &patterns) {
-  patterns.add<SplitMixtureOfExperts>(patterns.getContext());
-}
 
 void mlir::llama::populateMixtureOfExpertsLowering(RewritePatternSet &patterns) {
   populateMixtureOfExpertsSplit(patterns);

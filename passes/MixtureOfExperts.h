@@ -3,8 +3,6 @@
 #ifndef LLAMAC_PASSES_MIXTUREOFEXPERTS_H
 #define LLAMAC_PASSES_MIXTUREOFEXPERTS_H
 
-#include "dialects/llama/LlamaOps.h"
-
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::llama {
@@ -15,12 +13,9 @@ namespace mlir::llama {
 /// each lowered on its own.
 void populateMixtureOfExpertsLowering(RewritePatternSet &patterns);
 
-/// llama.moe rewritten as llama.moe_swiglu and llama.moe_down.
+/// llama.moe rewritten as llama.moe_swiglu and llama.moe_down
+/// (SplitMixtureOfExperts.cpp).
 void populateMixtureOfExpertsSplit(RewritePatternSet &patterns);
-
-/// `op`'s two halves, built at `b`'s insertion point: the result replaces
-/// `op`'s.
-Value splitMixtureOfExperts(OpBuilder &b, MixtureOfExpertsOp op);
 
 } // namespace mlir::llama
 

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialects/llama/LlamaOps.h"
 #include "passes/MixtureOfExperts.h"
 #include "passes/Passes.h"
 
@@ -23,6 +24,25 @@ using namespace mlir;
 using namespace mlir::llama;
 
 namespace {
+
+/// llama.moe as its two halves, reading the same router logits.
+struct SplitMixtureOfExperts : OpRewritePattern<MixtureOfExpertsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MixtureOfExpertsOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto gate = cast<RankedTensorType>(op.getGate().getType());
+    auto hiddenType =
+        RankedTensorType::get({input.getDimSize(0), op.getExpertsPerToken(), gate.getDimSize(1)},
+                              input.getElementType());
+    Value hidden = MoeSwiGLUOp::create(rewriter, op.getLoc(), hiddenType, op.getInput(),
+                                       op.getRouterLogits(), op.getGate(), op.getUp(),
+                                       op.getExpertsPerTokenAttr());
+    rewriter.replaceOpWithNewOp<MoeDownOp>(op, op.getType(), hidden, op.getRouterLogits(),
+                                           op.getDown(), op.getExpertsPerTokenAttr());
+    return success();
+  }
+};
+
 struct LlamaSplitMixtureOfExpertsPass
     : llama::impl::LlamaSplitMixtureOfExpertsBase<LlamaSplitMixtureOfExpertsPass> {
   void runOnOperation() override {
@@ -33,3 +53,7 @@ struct LlamaSplitMixtureOfExpertsPass
   }
 };
 } // namespace
+
+void mlir::llama::populateMixtureOfExpertsSplit(RewritePatternSet &patterns) {
+  patterns.add<SplitMixtureOfExperts>(patterns.getContext());
+}

@@ -16,6 +16,8 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::llama;
 
@@ -58,12 +60,15 @@ int64_t splitBytes(ProjectionOpInterface projection) {
 }
 
 /// A half of a mixture reads its picked experts' part of the stacked
-/// weights: `experts_per_token / experts` of them per row.
-int64_t splitBytes(ValueRange stacked, int64_t perToken) {
+/// weights: `experts_per_token` of the `experts` for one row, and up to
+/// every expert for a chunk of rows (each expert runs once over the rows
+/// that picked it).
+int64_t splitBytes(ValueRange stacked, int64_t perToken, int64_t rows) {
   int64_t bytes = 0;
   for (Value weight : stacked)
     bytes += splitBytes(weight);
-  return bytes / cast<ShapedType>(stacked.front().getType()).getDimSize(0) * perToken;
+  int64_t experts = cast<ShapedType>(stacked.front().getType()).getDimSize(0);
+  return bytes / experts * std::min(experts, rows * perToken);
 }
 
 /// Where a value lives at run time: a buffer binding or a scalar argument.
@@ -173,8 +178,10 @@ private:
       return op->emitError("a quantized weight must be read by projections or a mixture's "
                            "experts only (it is never dequantized into memory)");
     if (isa<MixtureOfExpertsOp>(op))
-      return op->emitError("a llama.moe must be split into llama.moe_swiglu and "
-                           "llama.moe_down first (--llama-split-mixture-of-experts)");
+      return op->emitError(options.limitRows
+                               ? "a llama.moe must be split into llama.moe_swiglu and "
+                                 "llama.moe_down first (--llama-split-mixture-of-experts)"
+                               : "no GPU kernel computes a llama.moe");
     if (auto reduce = dyn_cast<AllReduceOp>(op))
       return emitAllReduce(reduce, section);
     if (op->getDialect() && isa<LlamaDialect>(op->getDialect()))
@@ -353,13 +360,13 @@ private:
     // hidden units, then dim.
     if (auto swiglu = dyn_cast<MoeSwiGLUOp>(op)) {
       ranged = splitBytes(ValueRange{swiglu.getGate(), swiglu.getUp()},
-                          swiglu.getExpertsPerToken()) >= projectionThreshold;
+                          swiglu.getExpertsPerToken(), entryPoint.tokens) >= projectionThreshold;
       if (ranged)
         dispatch.range = cast<RankedTensorType>(swiglu.getGate().getType()).getDimSize(1);
     }
     if (auto down = dyn_cast<MoeDownOp>(op)) {
-      ranged = splitBytes(ValueRange{down.getDown()}, down.getExpertsPerToken()) >=
-               projectionThreshold;
+      ranged = splitBytes(ValueRange{down.getDown()}, down.getExpertsPerToken(),
+                          entryPoint.tokens) >= projectionThreshold;
       if (ranged)
         dispatch.range = cast<RankedTensorType>(down.getDown().getType()).getDimSize(1);
     }

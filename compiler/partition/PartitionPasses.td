@@ -19,8 +19,11 @@ def LlamaPartitionKernels : Pass<"llama-partition-kernels", "::mlir::ModuleOp"> 
     destination tensor out, identical kernels emitted once. `target` picks
     the partitioning the code generator of that target expects: on `cpu`,
     projections of at least `min-parallel-bytes` of weights (1/16 of it in
-    prefill) and large attention take a `[begin, end)` range to split over
-    threads, and prefill kernels a row count; on `nvvm` and `rocdl` no
+    prefill), the halves of a mixture of experts whose picked experts' weights
+    are that large (`experts_per_token / experts` of the stacked weights for
+    one row, up to all of them for a chunk) and large attention take a
+    `[begin, end)` range to split over threads, and prefill kernels a row
+    count; on `nvvm` and `rocdl` no
     kernel is split (the grid covers the work) and decode attention gets a
     scratch buffer for split-key attention.
 
@@ -31,7 +34,8 @@ def LlamaPartitionKernels : Pass<"llama-partition-kernels", "::mlir::ModuleOp"> 
   let options = [
     Option<"target", "target", "std::string", "\"cpu\"", "cpu | nvvm | rocdl">,
     Option<"minParallelBytes", "min-parallel-bytes", "int64_t", "4 << 20",
-           "cpu: the weight bytes from which a decode projection is split over threads">,
+           "cpu: the weight bytes from which a decode projection (or a mixture's half) "
+           "is split over threads">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

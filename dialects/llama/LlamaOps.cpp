@@ -159,6 +159,25 @@ LogicalResult GatedLinearOp::verify() {
                           getResult().getType(), "gate");
 }
 
+/// The pick count of a `llama.moe` (or a half of one): in [1, experts].
+static LogicalResult checkExpertsPerToken(Operation *op, int64_t k, int64_t experts) {
+  if (k < 1 || (!ShapedType::isDynamic(experts) && k > experts))
+    return op->emitOpError() << "experts_per_token must be in [1, " << dimStr(experts)
+                             << "], got " << k;
+  return success();
+}
+
+/// `[rows, experts]` router logits of a `llama.moe` (or a half of one).
+static LogicalResult checkRouterLogits(Operation *op, RankedTensorType logits, int64_t rows,
+                                       int64_t experts, Type element) {
+  if (!dimsAgree(logits.getDimSize(1), experts) || !dimsAgree(logits.getDimSize(0), rows))
+    return op->emitOpError() << "router_logits " << logits << " must be [" << dimStr(rows)
+                             << ", " << dimStr(experts) << "] (rows, experts)";
+  if (logits.getElementType() != element)
+    return op->emitOpError() << "router_logits must have the input's element type " << element;
+  return success();
+}
+
 LogicalResult MixtureOfExpertsOp::verify() {
   auto input = getInput().getType(), logits = getRouterLogits().getType();
   auto gate = getGate().getType(), up = getUp().getType(), down = getDown().getType();
@@ -178,39 +197,12 @@ LogicalResult MixtureOfExpertsOp::verify() {
   if (!dimsAgree(input.getDimSize(1), dim))
     return emitOpError() << "input has " << dimStr(input.getDimSize(1))
                          << " features but the experts take " << dimStr(dim);
-  if (!dimsAgree(logits.getDimSize(1), experts) ||
-      !dimsAgree(logits.getDimSize(0), input.getDimSize(0)))
-    return emitOpError() << "router_logits " << logits << " must be [rows, experts] for "
-                         << input << " and " << experts << " experts";
+  if (failed(checkRouterLogits(*this, logits, input.getDimSize(0), experts,
+                               input.getElementType())))
+    return failure();
   if (result != input)
     return emitOpError() << "result " << result << " must have the input's type " << input;
-  if (logits.getElementType() != input.getElementType())
-    return emitOpError() << "router_logits must have the input's element type "
-                         << input.getElementType();
-  int64_t k = getExpertsPerToken();
-  if (k < 1 || (!ShapedType::isDynamic(experts) && k > experts))
-    return emitOpError() << "experts_per_token must be in [1, " << dimStr(experts) << "], got "
-                         << k;
-  return success();
-}
-
-/// The pick count of a `llama.moe` half: in [1, experts].
-static LogicalResult checkExpertsPerToken(Operation *op, int64_t k, int64_t experts) {
-  if (k < 1 || (!ShapedType::isDynamic(experts) && k > experts))
-    return op->emitOpError() << "experts_per_token must be in [1, " << dimStr(experts)
-                             << "], got " << k;
-  return success();
-}
-
-/// `[rows, experts]` router logits of a `llama.moe` half.
-static LogicalResult checkRouterLogits(Operation *op, RankedTensorType logits, int64_t rows,
-                                       int64_t experts, Type element) {
-  if (!dimsAgree(logits.getDimSize(1), experts) || !dimsAgree(logits.getDimSize(0), rows))
-    return op->emitOpError() << "router_logits " << logits << " must be [" << dimStr(rows)
-                             << ", " << dimStr(experts) << "] (rows, experts)";
-  if (logits.getElementType() != element)
-    return op->emitOpError() << "router_logits must have the input's element type " << element;
-  return success();
+  return checkExpertsPerToken(*this, getExpertsPerToken(), experts);
 }
 
 LogicalResult MoeSwiGLUOp::verify() {

@@ -328,8 +328,9 @@ def Llama_MoeDownOp : Llama_Op<"moe_down", [Pure]> {
   let description = [{
     For each row with router logits `r` and its `j`-th pick `e_j` (picked as
     `llama.moe` does; the weights are already in `activations`, from
-    `llama.moe_swiglu`): `result[row] = Σ_j down[e_j] · activations[row, j]`,
-    added in the order of the picks. A kernel that computes part of the
+    `llama.moe_swiglu`): `result[row] = Σ_j down[e_j] · activations[row, j]`.
+    The CPU adds one row's picks in the order of the picks (decode and
+    verify), a prefill chunk's in the order of the experts. A kernel that computes part of the
     output features takes `[experts, part, hidden]` of the down weights
     and gives `[rows, part]`.
 

@@ -148,8 +148,7 @@ TEST_P(MixtureOfExpertsVerifyE2E, VerifyRowsEqualDecodeStepsBitForBit) {
 
 INSTANTIATE_TEST_SUITE_P(Weights, MixtureOfExpertsVerifyE2E,
                          ::testing::Values("", "-split", "-bf16", "-int8", "-int4-g32",
-                                           "-int8-dot",
-                                           "-int4-g64-dot", "-int8-amx-emulated",
+                                           "-int8-dot", "-int4-g64-dot", "-int8-amx-emulated",
                                            "-int4-g64-amx-emulated"),
                          [](const auto &info) {
                            std::string name = info.param.empty() ? "f32" : info.param.substr(1);
@@ -202,12 +201,16 @@ TEST_F(MixtureOfExpertsE2E, SplittingEachHalfOverThreadsChangesNoLogit) {
   std::vector<int32_t> prompt;
   for (int64_t pos = 0; pos < 40; ++pos)
     prompt.push_back(tokenAt(pos));
-  ASSERT_TRUE(whole->truncate(0).ok() && split->truncate(0).ok());
+  ASSERT_TRUE(whole->truncate(0).ok() && split->truncate(0).ok() && oneThread->truncate(0).ok());
   auto expected = whole->append(prompt, LogitsRows::All);
   auto rows = split->append(prompt, LogitsRows::All);
-  ASSERT_TRUE(expected.ok() && rows.ok());
+  auto aloneRows = oneThread->append(prompt, LogitsRows::All);
+  ASSERT_TRUE(expected.ok() && rows.ok() && aloneRows.ok());
   ASSERT_EQ(expected->size(), rows->size());
+  ASSERT_EQ(expected->size(), aloneRows->size());
   EXPECT_TRUE(std::equal(expected->begin(), expected->end(), rows->begin()));
+  EXPECT_TRUE(std::equal(expected->begin(), expected->end(), aloneRows->begin()))
+      << "prefill on one thread";
 }
 
 TEST_F(MixtureOfExpertsE2E, ADecodeStepReadsOnlyThePickedExperts) {

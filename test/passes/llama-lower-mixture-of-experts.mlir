@@ -187,6 +187,8 @@ func.func @moe_one_row(%y: tensor<1x64xf32>, %r: tensor<1x4xf32>, %w1: tensor<4x
   return %0 : tensor<1x64xf32>
 }
 
+// -----
+
 // Quantized experts (int4, groups of 32): each picked expert's values,
 // scales and zeros are sliced where they are stored, and its projections
 // are the quantized linear generics of the dense layers (dequantized in

@@ -4,11 +4,11 @@
 // [rows, experts_per_token, hidden], then their down projections summed,
 // both reading the same router logits.
 // CHECK-LABEL: func.func @moe
+// CHECK-NOT: llama.moe %
 // CHECK-SAME: (%[[Y:.*]]: tensor<3x64xf32>, %[[R:.*]]: tensor<3x4xf32>, %[[W1:.*]]: tensor<4x172x64xbf16>, %[[W3:.*]]: tensor<4x172x64xbf16>, %[[W2:.*]]: tensor<4x64x172xbf16>)
 // CHECK: %[[H:.*]] = llama.moe_swiglu %[[Y]], %[[R]], %[[W1]], %[[W3]] {experts_per_token = 2 : i64} : tensor<3x64xf32>, tensor<3x4xf32>, tensor<4x172x64xbf16>, tensor<4x172x64xbf16> -> tensor<3x2x172xf32>
 // CHECK: %[[OUT:.*]] = llama.moe_down %[[H]], %[[R]], %[[W2]] {experts_per_token = 2 : i64} : tensor<3x2x172xf32>, tensor<3x4xf32>, tensor<4x64x172xbf16> -> tensor<3x64xf32>
 // CHECK: return %[[OUT]]
-// CHECK-NOT: llama.moe
 func.func @moe(%y: tensor<3x64xf32>, %r: tensor<3x4xf32>, %w1: tensor<4x172x64xbf16>, %w3: tensor<4x172x64xbf16>, %w2: tensor<4x64x172xbf16>) -> tensor<3x64xf32> {
   %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<3x64xf32>, tensor<3x4xf32>, tensor<4x172x64xbf16>, tensor<4x172x64xbf16>, tensor<4x64x172xbf16> -> tensor<3x64xf32>
   return %0 : tensor<3x64xf32>

@@ -662,7 +662,7 @@ func.func @moe_down(%y: tensor<2x64xf32>, %r: tensor<2x4xf32>, %w1: tensor<4x172
 
 // One router logit per expert and row.
 func.func @moe_logits(%y: tensor<2x64xf32>, %r: tensor<2x8xf32>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x172x64xf32>, %w2: tensor<4x64x172xf32>) {
-  // expected-error @+1 {{router_logits 'tensor<2x8xf32>' must be [rows, experts]}}
+  // expected-error @+1 {{router_logits 'tensor<2x8xf32>' must be [2, 4] (rows, experts)}}
   %0 = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<2x64xf32>, tensor<2x8xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
   return
 }
@@ -745,5 +745,32 @@ func.func @moe_down_result(%h: tensor<2x2x172xf32>, %r: tensor<2x4xf32>, %w2: te
 func.func @moe_down_k(%h: tensor<2x5x172xf32>, %r: tensor<2x4xf32>, %w2: tensor<4x64x172xf32>) {
   // expected-error @+1 {{experts_per_token must be in [1, 4], got 5}}
   %0 = llama.moe_down %h, %r, %w2 {experts_per_token = 5 : i64} : tensor<2x5x172xf32>, tensor<2x4xf32>, tensor<4x64x172xf32> -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+// The SwiGLU half's experts read the input's features.
+func.func @moe_swiglu_input(%y: tensor<2x32xf32>, %r: tensor<2x4xf32>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x172x64xf32>) {
+  // expected-error @+1 {{input has 32 features but the experts take 64}}
+  %0 = llama.moe_swiglu %y, %r, %w1, %w3 {experts_per_token = 2 : i64} : tensor<2x32xf32>, tensor<2x4xf32>, tensor<4x172x64xf32>, tensor<4x172x64xf32> -> tensor<2x2x172xf32>
+  return
+}
+
+// -----
+
+// Its router logits are in the activations' precision.
+func.func @moe_swiglu_logits_type(%y: tensor<2x64xf32>, %r: tensor<2x4xbf16>, %w1: tensor<4x172x64xf32>, %w3: tensor<4x172x64xf32>) {
+  // expected-error @+1 {{router_logits must have the input's element type 'f32'}}
+  %0 = llama.moe_swiglu %y, %r, %w1, %w3 {experts_per_token = 2 : i64} : tensor<2x64xf32>, tensor<2x4xbf16>, tensor<4x172x64xf32>, tensor<4x172x64xf32> -> tensor<2x2x172xf32>
+  return
+}
+
+// -----
+
+// The down weights are stacked [experts, dim, hidden].
+func.func @moe_down_rank(%h: tensor<2x2x172xf32>, %r: tensor<2x4xf32>, %w2: tensor<64x172xf32>) {
+  // expected-error @+1 {{down must have rank 3}}
+  %0 = llama.moe_down %h, %r, %w2 {experts_per_token = 2 : i64} : tensor<2x2x172xf32>, tensor<2x4xf32>, tensor<64x172xf32> -> tensor<2x64xf32>
   return
 }
