@@ -178,6 +178,19 @@ static LogicalResult checkRouterLogits(Operation *op, RankedTensorType logits, i
   return success();
 }
 
+/// The stacked gate and up weights of a `llama.moe` (or its SwiGLU half),
+/// `[experts, hidden, dim]` alike, and the input rows they read.
+static LogicalResult checkGateAndUp(Operation *op, RankedTensorType input,
+                                    RankedTensorType gate, RankedTensorType up) {
+  if (gate != up)
+    return op->emitOpError() << "gate and up weights must have the same type, got " << gate
+                             << " and " << up;
+  if (!dimsAgree(input.getDimSize(1), gate.getDimSize(2)))
+    return op->emitOpError() << "input has " << dimStr(input.getDimSize(1))
+                             << " features but the experts take " << dimStr(gate.getDimSize(2));
+  return success();
+}
+
 LogicalResult MixtureOfExpertsOp::verify() {
   auto input = getInput().getType(), logits = getRouterLogits().getType();
   auto gate = getGate().getType(), up = getUp().getType(), down = getDown().getType();
@@ -186,17 +199,13 @@ LogicalResult MixtureOfExpertsOp::verify() {
       failed(checkRank(*this, "router_logits", logits, 2)) ||
       failed(checkRank(*this, "gate", gate, 3)) || failed(checkRank(*this, "down", down, 3)))
     return failure();
-  if (gate != up)
-    return emitOpError() << "gate and up weights must have the same type, got " << gate
-                         << " and " << up;
+  if (failed(checkGateAndUp(*this, input, gate, up)))
+    return failure();
   int64_t experts = gate.getDimSize(0), hidden = gate.getDimSize(1), dim = gate.getDimSize(2);
   if (!dimsAgree(down.getDimSize(0), experts) || !dimsAgree(down.getDimSize(1), dim) ||
       !dimsAgree(down.getDimSize(2), hidden))
     return emitOpError() << "down weight " << down << " does not match gate " << gate
                          << " ([experts, dim, hidden] against [experts, hidden, dim])";
-  if (!dimsAgree(input.getDimSize(1), dim))
-    return emitOpError() << "input has " << dimStr(input.getDimSize(1))
-                         << " features but the experts take " << dimStr(dim);
   if (failed(checkRouterLogits(*this, logits, input.getDimSize(0), experts,
                                input.getElementType())))
     return failure();
@@ -212,13 +221,9 @@ LogicalResult MoeSwiGLUOp::verify() {
       failed(checkRank(*this, "router_logits", logits, 2)) ||
       failed(checkRank(*this, "gate", gate, 3)) || failed(checkRank(*this, "result", result, 3)))
     return failure();
-  if (gate != up)
-    return emitOpError() << "gate and up weights must have the same type, got " << gate
-                         << " and " << up;
-  int64_t experts = gate.getDimSize(0), hidden = gate.getDimSize(1), dim = gate.getDimSize(2);
-  if (!dimsAgree(input.getDimSize(1), dim))
-    return emitOpError() << "input has " << dimStr(input.getDimSize(1))
-                         << " features but the experts take " << dimStr(dim);
+  if (failed(checkGateAndUp(*this, input, gate, up)))
+    return failure();
+  int64_t experts = gate.getDimSize(0), hidden = gate.getDimSize(1);
   if (failed(checkRouterLogits(*this, logits, input.getDimSize(0), experts,
                                input.getElementType())))
     return failure();

@@ -14,6 +14,7 @@
 #include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
 #include "test/e2e/E2EArtifacts.h"
+#include "test/e2e/MoeTiny.h"
 #include "test/reference/ReferenceModel.h"
 #include "test/unit/Differences.h"
 
@@ -25,22 +26,18 @@
 #include <vector>
 
 using namespace llamac;
+using llamac::testing::moeTinyDir;
+using llamac::testing::moeTinyToken;
 using llamac::testing::maxAbsDiff;
 
 namespace {
 
 constexpr float kExact = 1e-4f;
 
-std::string moeDir() { return std::string(LLAMAC_E2E_DIR) + "/synth-moe-tiny"; }
-
-int32_t tokenAt(int64_t pos) {
-  return pos == 0 ? 1 : static_cast<int32_t>((pos * 131 + 29) % 509 + 2);
-}
-
 class MixtureOfExpertsE2E : public ::testing::Test {
 protected:
   void SetUp() override {
-    auto checkpoint = importCheckpoint(moeDir());
+    auto checkpoint = importCheckpoint(moeTinyDir());
     ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
     config = checkpoint->config;
     ASSERT_EQ(config.experts, 4);
@@ -60,7 +57,7 @@ protected:
   }
 
   std::unique_ptr<Session> open(const std::string &suffix) {
-    return llamac::testing::openSession(moeDir() + suffix + ".llamac");
+    return llamac::testing::openSession(moeTinyDir() + suffix + ".llamac");
   }
 
   ModelConfig config;
@@ -80,10 +77,10 @@ TEST_F(MixtureOfExpertsE2E, DecodeAndPrefillMatchTheReferencePass) {
   std::vector<std::vector<float>> expected;
   float worstTopOne = 0, worstEvery = 0;
   for (int64_t pos = 0; pos < steps; ++pos) {
-    expected.push_back(truth->forward(tokenAt(pos), pos));
-    std::vector<float> one = topOne->forward(tokenAt(pos), pos);
-    std::vector<float> every = everyExpert->forward(tokenAt(pos), pos);
-    auto logits = session->append({tokenAt(pos)});
+    expected.push_back(truth->forward(moeTinyToken(pos), pos));
+    std::vector<float> one = topOne->forward(moeTinyToken(pos), pos);
+    std::vector<float> every = everyExpert->forward(moeTinyToken(pos), pos);
+    auto logits = session->append({moeTinyToken(pos)});
     ASSERT_TRUE(logits.ok()) << logits.status();
     EXPECT_LT(maxAbsDiff(expected.back(), logits->data(), expected.back().size()), kExact)
         << "decode at position " << pos;
@@ -100,7 +97,7 @@ TEST_F(MixtureOfExpertsE2E, DecodeAndPrefillMatchTheReferencePass) {
     ASSERT_TRUE(session->truncate(0).ok());
     std::vector<int32_t> prompt;
     for (int64_t pos = 0; pos < length; ++pos)
-      prompt.push_back(tokenAt(pos));
+      prompt.push_back(moeTinyToken(pos));
     auto logits = session->append(prompt);
     ASSERT_TRUE(logits.ok()) << logits.status();
     EXPECT_LT(maxAbsDiff(expected[length - 1], logits->data(), expected[length - 1].size()),
@@ -111,7 +108,7 @@ TEST_F(MixtureOfExpertsE2E, DecodeAndPrefillMatchTheReferencePass) {
   ASSERT_TRUE(session->truncate(3).ok());
   std::vector<int32_t> rest;
   for (int64_t pos = 3; pos < 60; ++pos)
-    rest.push_back(tokenAt(pos));
+    rest.push_back(moeTinyToken(pos));
   auto rows = session->append(rest, LogitsRows::All);
   ASSERT_TRUE(rows.ok()) << rows.status();
   const size_t vocab = expected[0].size();
@@ -126,15 +123,15 @@ TEST_F(MixtureOfExpertsE2E, DecodeAndPrefillMatchTheReferencePass) {
 class MixtureOfExpertsVerifyE2E : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MixtureOfExpertsVerifyE2E, VerifyRowsEqualDecodeStepsBitForBit) {
-  const std::string path = moeDir() + GetParam() + ".llamac";
+  const std::string path = moeTinyDir() + GetParam() + ".llamac";
   auto stepped = llamac::testing::openSession(path), verified = llamac::testing::openSession(path);
   ASSERT_TRUE(stepped && verified);
   ASSERT_EQ(verified->maxVerifyTokens(), 6);
   std::vector<int32_t> prompt{1, 45, 300, 7};
   ASSERT_TRUE(stepped->append(prompt).ok());
   ASSERT_TRUE(verified->append(prompt).ok());
-  std::vector<int32_t> draft{tokenAt(10), tokenAt(11), tokenAt(12), tokenAt(13), tokenAt(14),
-                             tokenAt(15)};
+  std::vector<int32_t> draft{moeTinyToken(10), moeTinyToken(11), moeTinyToken(12), moeTinyToken(13), moeTinyToken(14),
+                             moeTinyToken(15)};
   auto rows = verified->verify(draft);
   ASSERT_TRUE(rows.ok()) << rows.status();
   const size_t vocab = rows->size() / draft.size();
@@ -185,12 +182,12 @@ TEST_F(MixtureOfExpertsE2E, SplittingEachHalfOverThreadsChangesNoLogit) {
     EXPECT_EQ(rangesOf(*whole, entry, "_moe_swiglu"), std::vector<int64_t>{0}) << entry;
     EXPECT_EQ(rangesOf(*whole, entry, "_moe_down"), std::vector<int64_t>{0}) << entry;
   }
-  auto oneThread = llamac::testing::openSession(moeDir() + "-split.llamac", /*threads=*/1);
+  auto oneThread = llamac::testing::openSession(moeTinyDir() + "-split.llamac", /*threads=*/1);
   ASSERT_TRUE(oneThread);
   for (int64_t pos = 0; pos < 40; ++pos) {
-    auto expected = whole->append({tokenAt(pos)});
-    auto logits = split->append({tokenAt(pos)});
-    auto alone = oneThread->append({tokenAt(pos)});
+    auto expected = whole->append({moeTinyToken(pos)});
+    auto logits = split->append({moeTinyToken(pos)});
+    auto alone = oneThread->append({moeTinyToken(pos)});
     ASSERT_TRUE(expected.ok() && logits.ok() && alone.ok());
     EXPECT_TRUE(std::equal(expected->begin(), expected->end(), logits->begin()))
         << "decode at position " << pos;
@@ -200,7 +197,7 @@ TEST_F(MixtureOfExpertsE2E, SplittingEachHalfOverThreadsChangesNoLogit) {
   // Every row of a 40-token prompt in 16-token chunks (grouped experts).
   std::vector<int32_t> prompt;
   for (int64_t pos = 0; pos < 40; ++pos)
-    prompt.push_back(tokenAt(pos));
+    prompt.push_back(moeTinyToken(pos));
   ASSERT_TRUE(whole->truncate(0).ok() && split->truncate(0).ok() && oneThread->truncate(0).ok());
   auto expected = whole->append(prompt, LogitsRows::All);
   auto rows = split->append(prompt, LogitsRows::All);
@@ -241,8 +238,8 @@ TEST_F(MixtureOfExpertsE2E, Bf16WeightsMatchTheReferencePassWithRoundedInputs) {
   // 7e-2 for another routing).
   const float tolerance = bf16Dot ? 1e-2f : kExact;
   for (int64_t pos = 0; pos < 40; ++pos) {
-    std::vector<float> expected = truth->forward(tokenAt(pos), pos);
-    auto logits = session->append({tokenAt(pos)});
+    std::vector<float> expected = truth->forward(moeTinyToken(pos), pos);
+    auto logits = session->append({moeTinyToken(pos)});
     ASSERT_TRUE(logits.ok()) << logits.status();
     EXPECT_LT(maxAbsDiff(expected, logits->data(), expected.size()), tolerance)
         << "decode at position " << pos;

@@ -20,6 +20,7 @@
 #include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
 #include "test/e2e/QuantizedOracle.h"
+#include "test/e2e/MoeTiny.h"
 #include "test/reference/ReferenceModel.h"
 #include "test/unit/Differences.h"
 
@@ -31,6 +32,8 @@
 #include <vector>
 
 using namespace llamac;
+using llamac::testing::moeTinyDir;
+using llamac::testing::moeTinyToken;
 namespace data = llamac::testing;
 using llamac::testing::maxAbsDiff;
 
@@ -49,16 +52,10 @@ struct Case {
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
-std::string moeDir() { return std::string(LLAMAC_E2E_DIR) + "/synth-moe-tiny"; }
-
-int32_t tokenAt(int64_t pos) {
-  return pos == 0 ? 1 : static_cast<int32_t>((pos * 131 + 29) % 509 + 2);
-}
-
 class MixtureOfExpertsQuantizedE2E : public ::testing::TestWithParam<Case> {
 protected:
   void SetUp() override {
-    auto checkpoint = importCheckpoint(moeDir());
+    auto checkpoint = importCheckpoint(moeTinyDir());
     ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
     config = checkpoint->config;
     ASSERT_EQ(config.experts, 4);
@@ -66,7 +63,7 @@ protected:
     dequantized = data::dequantizedCopy(full, GetParam().scheme, GetParam().group);
     ModelOptions options;
     options.threads = 2;
-    auto loaded = Model::load(moeDir() + "-" + GetParam().name + ".llamac", options);
+    auto loaded = Model::load(moeTinyDir() + "-" + GetParam().name + ".llamac", options);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     model = *loaded;
     intDot = model->artifact().target().intDot;
@@ -151,7 +148,7 @@ TEST_P(MixtureOfExpertsQuantizedE2E, LogitsMatchTheReferencePassOverDequantizedW
   float worst = 0, worstVsF32 = 0;
   std::vector<int32_t> tokens;
   for (int64_t pos = 0; pos < steps; ++pos) {
-    tokens.push_back(tokenAt(pos));
+    tokens.push_back(moeTinyToken(pos));
     expected.push_back((*truth)->forward(tokens.back(), pos));
     std::vector<float> f32 = (*exact)->forward(tokens.back(), pos);
     auto logits = session->append({tokens.back()});
@@ -190,7 +187,7 @@ TEST_P(MixtureOfExpertsQuantizedE2E, FreshStartsMatchTheByteRoundingReference) {
     std::vector<int32_t> prompt;
     std::vector<float> expected, plain;
     for (int pos = 0; pos < length; ++pos) {
-      prompt.push_back(tokenAt(pos * 7 + length));
+      prompt.push_back(moeTinyToken(pos * 7 + length));
       expected = (*truth)->forward(prompt.back(), pos);
       plain = (*f32Inputs)->forward(prompt.back(), pos);
     }
