@@ -34,6 +34,7 @@
 #include "passes/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -57,14 +58,6 @@ struct Pick {
 
 Value indexConstant(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
-}
-
-/// Size `d` of `value`, as an index value.
-Value dimOf(OpBuilder &b, Location loc, Value value, int64_t d) {
-  int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(d);
-  if (!ShapedType::isDynamic(size))
-    return indexConstant(b, loc, size);
-  return tensor::DimOp::create(b, loc, value, d);
 }
 
 /// Size `d` of `value`: an attribute where static.
@@ -395,7 +388,8 @@ std::pair<Value, bool> rowsOf(OpBuilder &b, Location loc, Operation *op, Value r
   int64_t staticRows = cast<RankedTensorType>(rowsTensor.getType()).getDimSize(0);
   auto fn = op->getParentOfType<func::FuncOp>();
   bool rowsMatchStep = fn && fn->hasAttr(kRowsMatchStepAttr);
-  return {dimOf(b, loc, rowsTensor, 0), staticRows == 1 || rowsMatchStep};
+  Value rows = getValueOrCreateConstantIndexOp(b, loc, sizeOf(b, loc, rowsTensor, 0));
+  return {rows, staticRows == 1 || rowsMatchStep};
 }
 
 /// llama.moe_swiglu: one row at a time, or grouped by expert.

@@ -37,19 +37,11 @@ constexpr int64_t kAttentionBytesPerCacheByte = 4;
 /// one does, and on one thread TinyLlama's 2-2.6 MiB int4 q/k/v and o
 /// projections held up a 2-thread token by a fifth (docs/cpu-target.md).
 int64_t splitBytes(Value weight) {
-  auto bytes = [](Value value) {
-    auto type = cast<ShapedType>(value.getType());
-    return type.getNumElements() * type.getElementTypeBitWidth() / 8;
-  };
+  int64_t bytes = getStoredBytes(weight);
   auto dequantize = weight.getDefiningOp<DequantizeOp>();
-  if (!dequantize)
-    return bytes(weight);
-  int64_t total = 0;
-  for (Value stored : dequantize->getOperands())
-    total += bytes(stored);
-  if (dequantize.getKind() == QuantKind::Int4)
-    total += bytes(dequantize.getValues());
-  return total;
+  if (dequantize && dequantize.getKind() == QuantKind::Int4)
+    bytes += getStoredBytes(dequantize.getValues());
+  return bytes;
 }
 
 int64_t splitBytes(ProjectionOpInterface projection) {

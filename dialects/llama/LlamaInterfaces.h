@@ -21,6 +21,11 @@ enum class ProjectionEpilogue {
   SwiGLU,
 };
 
+/// The bytes a weight is read as: its own, or for a `llama.dequantize`d one
+/// what it stores (values, scales and zeros). Shared by the projections'
+/// getWeightBytes and the partitioner's split threshold.
+int64_t getStoredBytes(Value weight);
+
 } // namespace mlir::llama
 
 #include "dialects/llama/LlamaInterfaces.h.inc"

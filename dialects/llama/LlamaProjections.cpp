@@ -34,17 +34,20 @@ static int64_t tensorBytes(Type type) {
   return shaped.getNumElements() * shaped.getElementTypeBitWidth() / 8;
 }
 
+int64_t mlir::llama::getStoredBytes(Value weight) {
+  auto dequantize = weight.getDefiningOp<DequantizeOp>();
+  if (!dequantize)
+    return tensorBytes(weight.getType());
+  int64_t bytes = 0;
+  for (Value stored : dequantize->getOperands())
+    bytes += tensorBytes(stored.getType());
+  return bytes;
+}
+
 int64_t ProjectionOpInterface::getWeightBytes() {
   int64_t bytes = 0;
-  for (Value weight : getWeights()) {
-    // A quantized weight is read as stored: values, scales and zeros.
-    if (auto dequantize = weight.getDefiningOp<DequantizeOp>()) {
-      for (Value stored : dequantize->getOperands())
-        bytes += tensorBytes(stored.getType());
-      continue;
-    }
-    bytes += tensorBytes(weight.getType());
-  }
+  for (Value weight : getWeights())
+    bytes += getStoredBytes(weight);
   return bytes;
 }
 

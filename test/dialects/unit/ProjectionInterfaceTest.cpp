@@ -146,4 +146,38 @@ TEST_F(ProjectionInterfaceTest, BuildResultProjectionRebuildsOneResult) {
   EXPECT_TRUE(succeeded(verify(*module)));
 }
 
+TEST(StoredBytesTest, QuantizedWeightIsReadAsStored) {
+  // The partitioner's split threshold and getWeightBytes count what a kernel
+  // reads: a dequantized weight's values, scales and zeros, not the f32 it
+  // stands for.
+  constexpr const char *kQuantized = R"mlir(
+func.func @f(%x: tensor<2x172xf32>, %q8: tensor<64x172xi8>, %s8: tensor<64xbf16>,
+             %q4: tensor<64x96xi8>, %s4: tensor<64x6xbf16>, %z4: tensor<64x6xbf16>) {
+  %w8 = llama.dequantize int8 %q8 scales %s8 from @w8
+      : tensor<64x172xi8>, tensor<64xbf16> -> tensor<64x172xf32>
+  %w4 = llama.dequantize int4 group 32 %q4 scales %s4 zeros %z4 from @w4
+      : tensor<64x96xi8>, tensor<64x6xbf16>, tensor<64x6xbf16> -> tensor<64x172xf32>
+  %a = llama.linear %x, %w8 : tensor<2x172xf32>, tensor<64x172xf32> -> tensor<2x64xf32>
+  %b = llama.linear %x, %w4 : tensor<2x172xf32>, tensor<64x172xf32> -> tensor<2x64xf32>
+  return
+}
+)mlir";
+  MLIRContext context;
+  context.loadDialect<LlamaDialect, func::FuncDialect>();
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(kQuantized, &context);
+  ASSERT_TRUE(module);
+  auto fn = cast<func::FuncOp>(module->getBody()->front());
+  SmallVector<ProjectionOpInterface> linears;
+  fn.walk([&](ProjectionOpInterface op) { linears.push_back(op); });
+  ASSERT_EQ(linears.size(), 2u);
+  const int64_t int8Bytes = 64 * 172 + 64 * 2;
+  const int64_t int4Bytes = 64 * 96 + 2 * (64 * 6 * 2);
+  EXPECT_EQ(getStoredBytes(linears[0].getWeights().front()), int8Bytes);
+  EXPECT_EQ(linears[0].getWeightBytes(), int8Bytes);
+  EXPECT_EQ(getStoredBytes(linears[1].getWeights().front()), int4Bytes);
+  EXPECT_EQ(linears[1].getWeightBytes(), int4Bytes);
+  // An unquantized weight is its own bytes.
+  EXPECT_EQ(getStoredBytes(fn.getArgument(0)), 2 * 172 * 4);
+}
+
 } // namespace
