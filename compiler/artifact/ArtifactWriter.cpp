@@ -7,6 +7,9 @@
 #include "runtime/artifact/ArtifactMetadata.h"
 #include "runtime/artifact/Checksum.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/StringMap.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -172,29 +175,76 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     if (llvm::Error err = out.write(bytes))
       return std::move(err);
   }
-  uint64_t written = 0;
-  std::vector<uint8_t> scratch(kWeightChunkBytes);
-  for (const Planned &p : planned) {
-    if (llvm::Error err = out.padTo(p.offset))
-      return std::move(err);
+  // The weights region is extended first and each tensor written at its
+  // offset: a computed group fills several tensors at once, a slab of each
+  // at a time, wherever they lie.
+  if (llvm::Error err = out.extendTo(metadataOffset))
+    return std::move(err);
+  llvm::StringMap<ComputedWeights *> computedBy;
+  for (const std::shared_ptr<ComputedWeights> &group : c.computedWeights)
+    for (const std::string &name : group->tensorNames())
+      computedBy[name] = group.get();
+  llvm::StringMap<size_t> plannedIndex;
+  for (const auto &[i, p] : llvm::enumerate(planned))
+    plannedIndex[p.source] = i;
+
+  /// Where the next bytes of a planned tensor go, and their checksum so far.
+  struct Cursor {
+    uint64_t at = 0;
     artifact::StreamingChecksum sum;
-    if (llvm::Error err = c.weights->stream(
-            p.source, p.info->dtype, scratch,
-            [&](llvm::ArrayRef<uint8_t> piece) -> llvm::Error {
-              if (llvm::Error err = out.write(piece.data(), piece.size()))
-                return err;
-              sum.update(piece.data(), piece.size());
-              written += piece.size();
-              if (progress)
-                progress(written, totalWeightBytes);
-              return llvm::Error::success();
-            }))
+  };
+  std::vector<Cursor> cursors(planned.size());
+  for (const auto &[i, p] : llvm::enumerate(planned))
+    cursors[i].at = p.offset;
+  uint64_t written = 0;
+  auto append = [&](size_t i, llvm::ArrayRef<uint8_t> bytes) -> llvm::Error {
+    const Planned &p = planned[i];
+    Cursor &cursor = cursors[i];
+    if (bytes.size() > p.offset + p.size - cursor.at)
+      return makeError("internal error: weight '" + p.source + "' has more than its " +
+                       llvm::Twine(p.size) + " bytes");
+    if (llvm::Error err = out.overwrite(cursor.at, bytes.data(), bytes.size()))
+      return err;
+    cursor.sum.update(bytes.data(), bytes.size());
+    cursor.at += bytes.size();
+    written += bytes.size();
+    if (progress)
+      progress(written, totalWeightBytes);
+    return llvm::Error::success();
+  };
+  auto writeGroup = [&](ComputedWeights &group) -> llvm::Error {
+    for (int64_t slab = 0, e = group.slabs(); slab < e; ++slab)
+      if (llvm::Error err = group.computeSlab(
+              slab, [&](llvm::StringRef tensor, llvm::ArrayRef<uint8_t> bytes) -> llvm::Error {
+                // A split tensor's whole is computed, but only the ranks'
+                // parts are written.
+                auto found = plannedIndex.find(tensor);
+                return found == plannedIndex.end() ? llvm::Error::success()
+                                                   : append(found->second, bytes);
+              }))
+        return err;
+    return llvm::Error::success();
+  };
+
+  std::vector<uint8_t> scratch(kWeightChunkBytes);
+  llvm::SmallPtrSet<ComputedWeights *, 8> groupsWritten;
+  for (const auto &[i, p] : llvm::enumerate(planned)) {
+    if (ComputedWeights *group = computedBy.lookup(p.source)) {
+      if (groupsWritten.insert(group).second)
+        if (llvm::Error err = writeGroup(*group))
+          return std::move(err);
+    } else if (llvm::Error err = c.weights->stream(
+                   p.source, p.info->dtype, scratch,
+                   [&](llvm::ArrayRef<uint8_t> piece) { return append(i, piece); })) {
       return std::move(err);
-    if (out.position() != p.offset + p.size)
-      return makeError("internal error: weight '" + p.source + "' streamed " +
-                       llvm::Twine(out.position() - p.offset) + " bytes, expected " +
+    }
+  }
+  for (const auto &[i, p] : llvm::enumerate(planned)) {
+    if (cursors[i].at != p.offset + p.size)
+      return makeError("internal error: weight '" + p.source + "' got " +
+                       llvm::Twine(cursors[i].at - p.offset) + " bytes, expected " +
                        llvm::Twine(p.size));
-    p.info->checksum = sum.digest();
+    p.info->checksum = cursors[i].sum.digest();
   }
   if (meta.tensorParallel)
     for (runtime::RankWeights &table : meta.tensorParallel->rankWeights)

@@ -5,8 +5,8 @@
 // table is the compiled module's (WeightTable.h): each tensor in the dtype
 // and shape the IR uses it with. Weights are streamed from the weight store
 // a few MiB at a time (converted on the way, the checkpoint pages released
-// behind), so writing needs the same small memory whatever the model's
-// size. The file is written through an OutputFile (compiler/support): under
+// behind), and quantized ones computed a slab at a time (ComputedWeights.h),
+// so writing needs the same small memory whatever the model's size. The file is written through an OutputFile (compiler/support): under
 // a unique temporary name, renamed into place when complete, never over one
 // of the checkpoint's files.
 //
@@ -15,6 +15,7 @@
 #ifndef LLAMAC_COMPILER_ARTIFACT_ARTIFACTWRITER_H
 #define LLAMAC_COMPILER_ARTIFACT_ARTIFACTWRITER_H
 
+#include "compiler/artifact/ComputedWeights.h"
 #include "compiler/artifact/WeightTable.h"
 #include "compiler/import/WeightStore.h"
 #include "compiler/partition/DispatchSchedule.h"
@@ -24,6 +25,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,8 +60,10 @@ struct ArtifactContents {
   /// GPU targets: each GPU kernel's signature (KernelSignature.h), written
   /// into the metadata; a CPU kernel library holds its own.
   std::map<std::string, std::string> kernelSignatures;
-  /// Where the weights' bytes come from.
+  /// Where the weights' bytes come from: a group of `computedWeights` that
+  /// names the tensor, else the weight store's tensor of that name.
   const WeightStore *weights = nullptr;
+  std::vector<std::shared_ptr<ComputedWeights>> computedWeights;
   /// What is written, in order: collectWeightTable() of the final module.
   std::vector<WeightSpec> weightTable;
   int64_t cachePositions = 0;

@@ -47,7 +47,8 @@ int64_t firstShardBlock(int64_t blocks, int64_t rank, int64_t ranks) {
 llvm::Error addShardedWeights(llvm::ArrayRef<WeightSpec> table, WeightStore &store,
                               int64_t ranks) {
   for (const WeightSpec &spec : table) {
-    if (!spec.shard)
+    // A quantized tensor's parts are computed with it (QuantizedWeights.h).
+    if (!spec.shard || spec.quantized)
       continue;
     const WeightEntry *found = store.lookup(spec.name);
     if (!found)

@@ -6,7 +6,9 @@
 // a run of columns of every row for a row-parallel one. It is added to the
 // store as an entry of its own whose parts point into the same mapped
 // checkpoint memory, so the writer streams it like any tensor and nothing
-// is copied before it is written.
+// is copied before it is written. A quantized tensor's parts are cut the
+// same way from each slab as it is computed (compiler/quantize/
+// QuantizedWeights.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,7 +36,8 @@ std::string shardTensorName(llvm::StringRef name, int64_t rank);
 int64_t firstShardBlock(int64_t blocks, int64_t rank, int64_t ranks);
 
 /// Adds each rank's part of every split tensor of `table` to `store`
-/// (`shardTensorName`), as views of the tensor's memory.
+/// (`shardTensorName`), as views of the tensor's memory; quantized tensors
+/// are left to their encodings.
 llvm::Error addShardedWeights(llvm::ArrayRef<WeightSpec> table, WeightStore &store,
                               int64_t ranks);
 

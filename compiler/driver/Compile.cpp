@@ -79,7 +79,10 @@ public:
   void weights(uint64_t done, uint64_t total) {
     if (!enabled)
       return;
-    log << llvm::formatv("\rllamac: writing weights {0} / {1} MiB", done >> 20, total >> 20);
+    // Cleared to the end: GPTQ's line of the tensor it quantizes (written
+    // as the weights are) may be longer.
+    log << llvm::formatv("\rllamac: writing weights {0} / {1} MiB\x1b[K", done >> 20,
+                         total >> 20);
     if (done == total)
       log << "\n";
     log.flush();
@@ -538,7 +541,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       collectWeightTable(*model, ckpt->weights);
   if (!weightTable)
     return weightTable.takeError();
-  // Quantized tensors get their bytes now, from their sources.
+  // Quantized tensors get their bytes as the artifact is written, a matrix
+  // at a time, from their sources (each rank's part cut from the single
+  // process's encoding, so that every rank's scales and groups are its).
+  std::vector<std::shared_ptr<ComputedWeights>> quantized;
   if (quantize != "none") {
     GptqQuantizer gptq;
     if (quantize == "int4-gptq") {
@@ -548,15 +554,13 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
         return calibrated.takeError();
       gptq = std::move(*calibrated);
     }
-    progress.phase("quantizing weights (" + quantize + ")");
-    if (llvm::Error err = addQuantizedWeights(*weightTable, ckpt->weights, gptq))
-      return err;
-    if (gptq && options.progress)
-      log << "\n";
+    llvm::Expected<std::vector<std::shared_ptr<ComputedWeights>>> groups =
+        quantizedWeights(*weightTable, ckpt->weights, gptq, options.tensorParallel);
+    if (!groups)
+      return groups.takeError();
+    quantized = std::move(*groups);
   }
-  // Each rank's part of a split tensor, as views of the checkpoint's or of
-  // the quantized whole (quantized first, so that every rank's scales and
-  // groups are the single process's).
+  // Each rank's part of a split tensor, as views of the checkpoint's.
   if (options.tensorParallel > 1)
     if (llvm::Error err =
             addShardedWeights(*weightTable, ckpt->weights, options.tensorParallel))
@@ -670,12 +674,14 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.chatTemplate = ckpt->chatTemplate;
   contents.inputFiles = inputFiles;
   contents.weights = &ckpt->weights;
+  contents.computedWeights = std::move(quantized);
   contents.weightTable = std::move(*weightTable);
   contents.cachePositions = graph.cachePositions;
   contents.cacheType = kvDtype;
   contents.entryPoints = std::move(entryPoints);
   contents.tensorParallel = options.tensorParallel;
-  progress.phase("writing " + options.output);
+  progress.phase("writing " + options.output +
+                 (quantize == "none" ? "" : " (quantizing to " + quantize + " on the way)"));
   llvm::Expected<uint64_t> written = writeArtifact(
       options.output, contents, [&](uint64_t done, uint64_t total) { progress.weights(done, total); });
   if (!written)

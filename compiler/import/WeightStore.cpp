@@ -292,16 +292,31 @@ WeightStore::readLayerF32(StringRef name, int64_t layer) const {
         llvm::formatv("weight '{0}' of shape {1} has no layer {2}", name,
                       formatShape(entry->shape), layer));
   int64_t perLayer = entry->elementCount() / entry->shape[0];
-  std::vector<float> values(perLayer);
-  // Walk the parts to the layer's element range; parts need not be per layer.
-  int64_t begin = layer * perLayer, end = begin + perLayer, offset = 0;
+  return readRangeF32(name, layer * perLayer, perLayer);
+}
+
+llvm::Expected<std::vector<float>> WeightStore::readRangeF32(StringRef name, int64_t begin,
+                                                             int64_t count) const {
+  const WeightEntry *entry = lookup(name);
+  if (!entry)
+    return llvm::createStringError("no weight named '" + name + "'");
+  if (begin < 0 || count < 0 || begin + count > entry->elementCount())
+    return llvm::createStringError(
+        llvm::formatv("weight '{0}' of shape {1} has no elements [{2}, {3})", name,
+                      formatShape(entry->shape), begin, begin + count));
+  std::vector<float> values(count);
+  // Walk the parts to the range; parts need not be per layer.
+  int64_t end = begin + count, offset = 0;
   for (const WeightPart &part : entry->parts) {
-    int64_t count = part.elementCount();
-    int64_t lo = std::max(begin, offset), hi = std::min(end, offset + count);
-    for (int64_t i = lo; i < hi; ++i)
-      values[i - begin] =
-          loadAsFloat(part.bytes.data(), part.dtype, i - offset);
-    offset += count;
+    int64_t partCount = part.elementCount();
+    int64_t lo = std::max(begin, offset), hi = std::min(end, offset + partCount);
+    if (lo < hi) {
+      for (int64_t i = lo; i < hi; ++i)
+        values[i - begin] = loadAsFloat(part.bytes.data(), part.dtype, i - offset);
+      size_t size = dtypeSize(part.dtype);
+      releaseSourcePages(part.bytes.slice((lo - offset) * size, (hi - lo) * size));
+    }
+    offset += partCount;
   }
   return values;
 }

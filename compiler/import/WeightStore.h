@@ -170,6 +170,12 @@ public:
   llvm::Expected<std::vector<float>> readLayerF32(llvm::StringRef name,
                                                   int64_t layer) const;
 
+  /// Elements [begin, begin + count) of tensor `name` in row-major order, as
+  /// f32 (one expert's matrix of a stacked mixture). The mapped checkpoint
+  /// pages read are released behind, as stream() does.
+  llvm::Expected<std::vector<float>> readRangeF32(llvm::StringRef name, int64_t begin,
+                                                  int64_t count) const;
+
   /// Checks that every canonical tensor is present with the shape `config`
   /// implies; the error names the tensor and both shapes.
   llvm::Error checkAgainst(const ModelConfig &config) const;

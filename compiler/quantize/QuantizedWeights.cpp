@@ -1,12 +1,13 @@
 //===- QuantizedWeights.cpp - the bytes of quantized tensors --------------===//
 
 #include "compiler/quantize/QuantizedWeights.h"
+#include "compiler/artifact/ShardedWeights.h"
 #include "compiler/quantize/WeightQuantizer.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
 #include <map>
-#include <memory>
+#include <optional>
 #include <tuple>
 
 namespace llamac {
@@ -17,119 +18,200 @@ llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-/// One quantized encoding of one source tensor: the specs of its parts.
-struct Encoding {
+/// One quantized encoding of one source tensor: a matrix [O, K]; stacked
+/// over layers [L, O, K]; or a mixture's experts [L, E, O, K]. Each slab
+/// is one [O, K] matrix (each row has its own scales, so quantizing the
+/// matrices apart gives the bytes of quantizing them together).
+class QuantizedEncoding final : public ComputedWeights {
+public:
+  QuantizedEncoding(const WeightStore &store, const GptqQuantizer &gptq, int64_t ranks)
+      : store(store), gptq(gptq), ranks(ranks) {}
+
+  /// Checks the parts against the source and sizes the slabs.
+  llvm::Error plan() {
+    const QuantizedFrom &q = scheme;
+    bool int4 = q.kind == QuantizedFrom::Kind::Int4;
+    if (!values || !scales || (int4 && !zeros))
+      return makeError("internal error: quantized weight '" + q.source + "' lacks a part");
+    if (q.gptq && !gptq)
+      return makeError("internal error: GPTQ weights of '" + q.source +
+                       "' but no calibration to choose them");
+    const WeightEntry *source = store.lookup(q.source);
+    if (!source || source->shape.size() < 2 || source->shape.size() > 4 ||
+        (q.gptq && source->shape.size() > 3))
+      return makeError("internal error: cannot quantize '" + q.source + "'");
+    leading.assign(source->shape.begin(), source->shape.end() - 2);
+    rows = source->shape.end()[-2];
+    k = source->shape.back();
+    rowBytes = int4 ? quant::int4RowBytes(k) : k;
+    params = int4 ? quant::int4Groups(k, q.group) : 1;
+    slabCount = 1;
+    for (int64_t d : leading)
+      slabCount *= d;
+
+    // Each part's whole shape; a split part must be the whole but along its
+    // axis (the sharding pass's part of the weight).
+    auto check = [&](const WeightSpec *spec, std::vector<int64_t> perSlab,
+                     std::vector<int64_t> &whole) -> llvm::Error {
+      whole = leading;
+      whole.insert(whole.end(), perSlab.begin(), perSlab.end());
+      std::vector<int64_t> expected = whole;
+      if (spec->shard) {
+        const WeightShard &shard = *spec->shard;
+        size_t axis = shard.axis;
+        if (axis < leading.size() || axis >= whole.size())
+          return makeError("internal error: '" + spec->name + "' is split along axis " +
+                           llvm::Twine(axis) + " of " + formatShape(whole));
+        if (spec->shape.size() == whole.size() && spec->shape[axis] <= whole[axis] &&
+            shard.block > 0 && whole[axis] % shard.block == 0 &&
+            spec->shape[axis] % shard.block == 0)
+          expected[axis] = spec->shape[axis];
+      }
+      if (spec->shape != expected)
+        return makeError(llvm::formatv("internal error: '{0}' of '{1}' is {2}, its encoding {3}",
+                                       spec->name, q.source, formatShape(spec->shape),
+                                       formatShape(whole)));
+      return llvm::Error::success();
+    };
+    std::vector<int64_t> paramShape{rows};
+    if (int4)
+      paramShape.push_back(params);
+    if (llvm::Error err = check(values, {rows, rowBytes}, valuesShape))
+      return err;
+    if (llvm::Error err = check(scales, paramShape, scalesShape))
+      return err;
+    return int4 ? check(zeros, paramShape, zerosShape) : llvm::Error::success();
+  }
+
+  std::vector<std::string> tensorNames() const override {
+    std::vector<std::string> names;
+    for (const WeightSpec *spec : {values, scales, zeros}) {
+      if (!spec)
+        continue;
+      if (!spec->shard)
+        names.push_back(spec->name);
+      else
+        for (int64_t rank = 0; rank < ranks; ++rank)
+          names.push_back(shardTensorName(spec->name, rank));
+    }
+    return names;
+  }
+
+  int64_t slabs() const override { return slabCount; }
+
+  llvm::Error computeSlab(int64_t slab, SlabSink sink) override {
+    const QuantizedFrom &q = scheme;
+    bool int4 = q.kind == QuantizedFrom::Kind::Int4;
+    llvm::Expected<std::vector<float>> w =
+        store.readRangeF32(q.source, slab * rows * k, rows * k);
+    if (!w)
+      return w.takeError();
+    std::vector<uint8_t> v(rows * rowBytes);
+    std::vector<uint16_t> s(rows * params), z(int4 ? rows * params : 0);
+    if (!int4)
+      quant::quantizeInt8(*w, rows, k, reinterpret_cast<int8_t *>(v.data()), s.data());
+    else if (!q.gptq)
+      quant::quantizeInt4(*w, rows, k, q.group, v.data(), s.data(), z.data());
+    else if (llvm::Error err = gptq(q.source, leading.empty() ? -1 : slab, *w, rows, k,
+                                    q.group, v.data(), s.data(), z.data()))
+      return err;
+    auto bytesOf = [](const std::vector<uint16_t> &bf16) {
+      return llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(bf16.data()),
+                                     bf16.size() * 2);
+    };
+    if (llvm::Error err = emit(values, valuesShape, v, sink))
+      return err;
+    if (llvm::Error err = emit(scales, scalesShape, bytesOf(s), sink))
+      return err;
+    return int4 ? emit(zeros, zerosShape, bytesOf(z), sink) : llvm::Error::success();
+  }
+
+  /// Sets the spec of one part (copied: the table may move).
+  void setPart(const WeightSpec &spec) {
+    std::optional<WeightSpec> &slot = spec.quantized->part == QuantizedFrom::Part::Values ? valuesSpec
+                                      : spec.quantized->part == QuantizedFrom::Part::Scales
+                                          ? scalesSpec
+                                          : zerosSpec;
+    slot = spec;
+    values = valuesSpec ? &*valuesSpec : nullptr;
+    scales = scalesSpec ? &*scalesSpec : nullptr;
+    zeros = zerosSpec ? &*zerosSpec : nullptr;
+  }
+
   QuantizedFrom scheme;
+
+private:
+  /// Hands `spec`'s bytes of the slab to `sink`: whole, or each rank's part
+  /// (the runs of the split dimension the rank holds, as
+  /// compiler/artifact/ShardedWeights.cpp cuts a stored tensor). `whole` is
+  /// the part's shape before any split.
+  llvm::Error emit(const WeightSpec *spec, llvm::ArrayRef<int64_t> whole,
+                   llvm::ArrayRef<uint8_t> bytes, SlabSink sink) {
+    if (!spec->shard)
+      return sink(spec->name, bytes);
+    const WeightShard &shard = *spec->shard;
+    size_t axis = shard.axis - leading.size();
+    llvm::ArrayRef<int64_t> slabShape = whole.drop_front(leading.size());
+    int64_t outer = 1, inner = dtypeSize(spec->dtype);
+    for (size_t d = 0; d < axis; ++d)
+      outer *= slabShape[d];
+    for (size_t d = axis + 1; d < slabShape.size(); ++d)
+      inner *= slabShape[d];
+    int64_t extent = slabShape[axis], local = spec->shape[shard.axis];
+    std::vector<uint8_t> part;
+    for (int64_t rank = 0; rank < ranks; ++rank) {
+      int64_t first = firstShardBlock(extent / shard.block, rank, ranks) * shard.block;
+      part.clear();
+      for (int64_t o = 0; o < outer; ++o) {
+        const uint8_t *run = bytes.data() + (o * extent + first) * inner;
+        part.insert(part.end(), run, run + local * inner);
+      }
+      if (llvm::Error err = sink(shardTensorName(spec->name, rank), part))
+        return err;
+    }
+    return llvm::Error::success();
+  }
+
+  std::optional<WeightSpec> valuesSpec, scalesSpec, zerosSpec;
   const WeightSpec *values = nullptr, *scales = nullptr, *zeros = nullptr;
+  const WeightStore &store;
+  GptqQuantizer gptq;
+  int64_t ranks;
+  /// The source's dimensions above its matrices (layers, experts).
+  std::vector<int64_t> leading;
+  /// Each part's shape before any split.
+  std::vector<int64_t> valuesShape, scalesShape, zerosShape;
+  int64_t rows = 0, k = 0, rowBytes = 0, params = 0, slabCount = 0;
 };
 
 using Key = std::tuple<std::string, int, int64_t, bool>;
 
-llvm::Error encode(const Encoding &e, WeightStore &store, const GptqQuantizer &gptq) {
-  const QuantizedFrom &q = e.scheme;
-  bool int4 = q.kind == QuantizedFrom::Kind::Int4;
-  if (!e.values || !e.scales || (int4 && !e.zeros))
-    return makeError("internal error: quantized weight '" + q.source + "' lacks a part");
-  if (q.gptq && !gptq)
-    return makeError("internal error: GPTQ weights of '" + q.source +
-                     "' but no calibration to choose them");
-  // A matrix [O, K]; stacked over layers [L, O, K]; or a mixture's
-  // experts [L, E, O, K], whose E * O rows are quantized as one matrix's
-  // (each row has its own scales either way).
-  const WeightEntry *source = store.lookup(q.source);
-  if (!source || source->shape.size() < 2 || source->shape.size() > 4)
-    return makeError("internal error: cannot quantize '" + q.source + "'");
-  bool stacked = source->shape.size() >= 3;
-  int64_t layers = stacked ? source->shape[0] : 1;
-  std::vector<int64_t> leadingRows(source->shape.begin() + (stacked ? 1 : 0),
-                                   source->shape.end() - 1);
-  int64_t rows = 1;
-  for (int64_t d : leadingRows)
-    rows *= d;
-  int64_t k = source->shape.back();
-  int64_t rowBytes = int4 ? quant::int4RowBytes(k) : k;
-  int64_t params = int4 ? quant::int4Groups(k, q.group) : 1;
-
-  auto values = std::make_shared<std::vector<uint8_t>>(layers * rows * rowBytes);
-  auto scales = std::make_shared<std::vector<uint16_t>>(layers * rows * params);
-  auto zeros = std::make_shared<std::vector<uint16_t>>(int4 ? layers * rows * params : 0);
-  for (int64_t l = 0; l < layers; ++l) {
-    llvm::Expected<std::vector<float>> w =
-        stacked ? store.readLayerF32(q.source, l) : store.readF32(q.source);
-    if (!w)
-      return w.takeError();
-    uint8_t *v = values->data() + l * rows * rowBytes;
-    uint16_t *s = scales->data() + l * rows * params;
-    uint16_t *z = int4 ? zeros->data() + l * rows * params : nullptr;
-    if (!int4)
-      quant::quantizeInt8(*w, rows, k, reinterpret_cast<int8_t *>(v), s);
-    else if (!q.gptq)
-      quant::quantizeInt4(*w, rows, k, q.group, v, s, z);
-    else if (llvm::Error err = gptq(q.source, stacked ? l : -1, *w, rows, k, q.group, v, s, z))
-      return err;
-  }
-
-  // The whole encoding's shapes: a tensor-parallel spec is one rank's part,
-  // which compiler/artifact/ShardedWeights.cpp cuts from these.
-  auto shapeOf = [&](std::vector<int64_t> perRow) {
-    std::vector<int64_t> shape = leadingRows;
-    if (stacked)
-      shape.insert(shape.begin(), layers);
-    shape.insert(shape.end(), perRow.begin(), perRow.end());
-    return shape;
-  };
-  auto add = [&](const WeightSpec *spec, std::vector<int64_t> shape, DType dtype,
-                 const uint8_t *data, size_t bytes,
-                 std::shared_ptr<const void> owner) -> llvm::Error {
-    WeightEntry entry;
-    entry.name = spec->name;
-    entry.shape = shapeOf(std::move(shape));
-    entry.parts.push_back({dtype, llvm::ArrayRef<uint8_t>(data, bytes),
-                           llvm::formatv("{0} of {1}", spec->name, q.source).str()});
-    store.retain(std::move(owner));
-    return store.add(std::move(entry));
-  };
-  std::vector<int64_t> paramShape = int4 ? std::vector<int64_t>{params} : std::vector<int64_t>{};
-  if (llvm::Error err =
-          add(e.values, {rowBytes}, DType::I8, values->data(), values->size(), values))
-    return err;
-  if (llvm::Error err =
-          add(e.scales, paramShape, DType::BF16,
-              reinterpret_cast<const uint8_t *>(scales->data()), scales->size() * 2, scales))
-    return err;
-  if (int4)
-    return add(e.zeros, paramShape, DType::BF16,
-               reinterpret_cast<const uint8_t *>(zeros->data()), zeros->size() * 2, zeros);
-  return llvm::Error::success();
-}
-
 } // namespace
 
-llvm::Error addQuantizedWeights(llvm::ArrayRef<WeightSpec> table, WeightStore &store,
-                                const GptqQuantizer &gptq) {
-  std::map<Key, Encoding> encodings;
+llvm::Expected<std::vector<std::shared_ptr<ComputedWeights>>>
+quantizedWeights(llvm::ArrayRef<WeightSpec> table, const WeightStore &store,
+                 const GptqQuantizer &gptq, int64_t ranks) {
+  // In the table's order, which is the file's: each group is written when
+  // its first tensor is reached.
+  std::map<Key, std::shared_ptr<QuantizedEncoding>> byKey;
+  std::vector<std::shared_ptr<ComputedWeights>> groups;
   for (const WeightSpec &spec : table) {
     if (!spec.quantized)
       continue;
     const QuantizedFrom &q = *spec.quantized;
-    Encoding &e = encodings[Key{q.source, static_cast<int>(q.kind), q.group, q.gptq}];
-    e.scheme = q;
-    switch (q.part) {
-    case QuantizedFrom::Part::Values:
-      e.values = &spec;
-      break;
-    case QuantizedFrom::Part::Scales:
-      e.scales = &spec;
-      break;
-    case QuantizedFrom::Part::Zeros:
-      e.zeros = &spec;
-      break;
+    std::shared_ptr<QuantizedEncoding> &e =
+        byKey[Key{q.source, static_cast<int>(q.kind), q.group, q.gptq}];
+    if (!e) {
+      e = std::make_shared<QuantizedEncoding>(store, gptq, ranks);
+      e->scheme = q;
+      groups.push_back(e);
     }
+    e->setPart(spec);
   }
-  for (auto &[key, encoding] : encodings)
-    if (llvm::Error err = encode(encoding, store, gptq))
-      return err;
-  return llvm::Error::success();
+  for (auto &[key, encoding] : byKey)
+    if (llvm::Error err = encoding->plan())
+      return std::move(err);
+  return groups;
 }
 
 } // namespace llamac

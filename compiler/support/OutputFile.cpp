@@ -147,6 +147,26 @@ llvm::Error OutputFile::padTo(uint64_t offset) {
   return llvm::Error::success();
 }
 
+llvm::Error OutputFile::extendTo(uint64_t offset) {
+  if (fd < 0)
+    return ioError(EBADF);
+  if (offset < written)
+    return llvm::createStringError(llvm::formatv(
+        "internal error: {0}: extending to offset {1} behind position {2}",
+        finalPath, offset, written));
+  int result;
+  do
+    result = ::ftruncate(fd, static_cast<off_t>(offset));
+  while (result < 0 && errno == EINTR);
+  if (result < 0)
+    return ioError(errno);
+  // Appends go after the new end.
+  if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0)
+    return ioError(errno);
+  written = offset;
+  return llvm::Error::success();
+}
+
 llvm::Error OutputFile::commit() {
   if (fd < 0)
     return ioError(EBADF);

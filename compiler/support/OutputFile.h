@@ -63,6 +63,11 @@ public:
   llvm::Error overwrite(uint64_t offset, const void *data, uint64_t size);
   /// Appends zeros up to `offset` (at or after position()).
   llvm::Error padTo(uint64_t offset);
+  /// Extends the file up to `offset` (at or after position()) without
+  /// writing: the new bytes read as zeros and take no disk space until
+  /// overwritten, so a region can be filled in any order (the artifact's
+  /// weights, several tensors computed together).
+  llvm::Error extendTo(uint64_t offset);
 
   /// Bytes written so far.
   uint64_t position() const { return written; }

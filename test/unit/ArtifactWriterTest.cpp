@@ -12,6 +12,9 @@
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/artifact/WeightTable.h"
 #include "compiler/import/WeightStore.h"
+#include "compiler/quantize/QuantizedWeights.h"
+#include "compiler/quantize/WeightQuantizer.h"
+#include "runtime/artifact/Checksum.h"
 #include "dialects/llama/LlamaOps.h"
 #include "test/unit/TempDir.h"
 
@@ -276,6 +279,99 @@ TEST(ArtifactWriterMemoryTest, WritingWeightsKeepsTheResidentSetSmall) {
         std::memcpy(expected.data(), &narrow, 2);
       EXPECT_EQ(bytes, expected) << names[t] << "[" << i << "]";
     }
+  }
+}
+
+TEST(ArtifactWriterMemoryTest, QuantizedWeightsAreComputedAMatrixAtATime) {
+  // An int8 weight of 32 layers of 1024 x 1024 f32 (128 MiB, mapped): its
+  // quantized values are 32 MiB, which computing them before writing held
+  // whole, beside the touched checkpoint pages. Computed as written, the
+  // writer holds one layer (4 MiB of f32 and its 4 MiB of pages, 1 MiB of
+  // bytes) and its 8 MiB piece of streamed tensors.
+  constexpr int64_t kLayers = 32, kRows = 1024, kCols = 1024;
+  constexpr uint64_t kLayerCount = kRows * kCols, kMiB = 1 << 20;
+  TempDir dir;
+  std::string source = dir.file("weights.bin");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(source, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    std::vector<float> row(kCols);
+    for (int64_t r = 0; r < kLayers * kRows; ++r) {
+      for (int64_t c = 0; c < kCols; ++c)
+        row[c] = static_cast<float>((r * 7 + c) % 1024) - 512.0f;
+      out.write(reinterpret_cast<const char *>(row.data()), kCols * 4);
+    }
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(source, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  ASSERT_TRUE(static_cast<bool>(buffer));
+  ASSERT_EQ((*buffer)->getBufferKind(), llvm::MemoryBuffer::MemoryBuffer_MMap);
+  std::shared_ptr<const llvm::MemoryBuffer> mapping = std::move(*buffer);
+  const uint8_t *data = reinterpret_cast<const uint8_t *>(mapping->getBufferStart());
+  WeightStore store;
+  store.retainMapping(mapping);
+  {
+    WeightEntry entry;
+    entry.name = "layers.wq";
+    entry.shape = {kLayers, kRows, kCols};
+    entry.parts.push_back(
+        {DType::F32, llvm::ArrayRef<uint8_t>(data, kLayers * kLayerCount * 4), "layers.wq"});
+    ASSERT_FALSE(llvm::errorToBool(store.add(std::move(entry))));
+  }
+  ArtifactContents contents;
+  WeightSpec values{"layers.wq.int8", DType::I8, {kLayers, kRows, kCols}, std::nullopt,
+                    std::nullopt};
+  values.quantized = QuantizedFrom{"layers.wq", QuantizedFrom::Kind::Int8, 0, false,
+                                   QuantizedFrom::Part::Values};
+  WeightSpec scales = values;
+  scales.name = "layers.wq.int8_scales";
+  scales.dtype = DType::BF16;
+  scales.shape = {kLayers, kRows};
+  scales.quantized->part = QuantizedFrom::Part::Scales;
+  contents.weightTable = {values, scales};
+  auto groups = quantizedWeights(contents.weightTable, store);
+  ASSERT_TRUE(static_cast<bool>(groups)) << llvm::toString(groups.takeError());
+  contents.computedWeights = std::move(*groups);
+  MLIRContext context;
+  context.loadDialect<llama::LlamaDialect>();
+  contents.config = cast<llama::ConfigAttr>(parseAttribute(kConfig, &context));
+  contents.weights = &store;
+
+  {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    clear.flush();
+    ASSERT_TRUE(clear.good()) << "cannot reset the peak resident set size";
+  }
+  uint64_t before = statusKiB("VmRSS") * 1024;
+  std::string path = dir.file("int8.llamac");
+  llvm::Expected<uint64_t> written = writeArtifact(path, contents);
+  ASSERT_TRUE(static_cast<bool>(written)) << llvm::toString(written.takeError());
+  uint64_t peak = statusKiB("VmHWM") * 1024;
+  EXPECT_EQ(*written, kLayers * kLayerCount + kLayers * kRows * 2);
+  EXPECT_LT(peak - before, 28 * kMiB) << "writing an int8 weight of 128 MiB of f32 grew the "
+                                         "resident set by "
+                                      << (peak - before) / kMiB << " MiB";
+
+  // The bytes and checksums: the last layer against quantizing it here.
+  nlohmann::json weights = readMetadata(path)["weights"];
+  ASSERT_EQ(weights.size(), 2u);
+  std::vector<float> last(kLayerCount);
+  std::memcpy(last.data(), data + (kLayers - 1) * kLayerCount * 4, kLayerCount * 4);
+  std::vector<int8_t> q(kLayerCount);
+  std::vector<uint16_t> s(kRows);
+  quant::quantizeInt8(last, kRows, kCols, q.data(), s.data());
+  uint64_t valuesOffset = weights[0]["offset"].get<uint64_t>();
+  EXPECT_EQ(readRange(path, valuesOffset + (kLayers - 1) * kLayerCount, kLayerCount),
+            std::string(reinterpret_cast<const char *>(q.data()), kLayerCount));
+  EXPECT_EQ(readRange(path, weights[1]["offset"].get<uint64_t>() + (kLayers - 1) * kRows * 2,
+                      kRows * 2),
+            std::string(reinterpret_cast<const char *>(s.data()), kRows * 2));
+  for (int i = 0; i < 2; ++i) {
+    std::string bytes = readRange(path, weights[i]["offset"], weights[i]["size"]);
+    EXPECT_EQ(weights[i]["xxh3"],
+              artifact::checksumHex(artifact::checksum(bytes.data(), bytes.size())));
   }
 }
 

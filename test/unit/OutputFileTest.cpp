@@ -71,6 +71,26 @@ TEST(OutputFileTest, WritesUnderATemporaryAndRenamesOnCommit) {
   EXPECT_THAT(listing(dir.path()), ::testing::ElementsAre("out.bin"));
 }
 
+TEST(OutputFileTest, ExtendedRegionIsFilledInAnyOrder) {
+  // The artifact writer's weights region: extended first, its tensors
+  // written at their offsets in any order, the rest reading as zeros, and
+  // appends going after it.
+  TempDir dir;
+  std::string path = dir.file("out.bin");
+  auto file = OutputFile::create(path);
+  ASSERT_TRUE(static_cast<bool>(file)) << llvm::toString(file.takeError());
+  ASSERT_FALSE(static_cast<bool>((*file)->write("head")));
+  ASSERT_FALSE(static_cast<bool>((*file)->extendTo(16)));
+  EXPECT_EQ((*file)->position(), 16u);
+  ASSERT_FALSE(static_cast<bool>((*file)->overwrite(10, "late", 4)));
+  ASSERT_FALSE(static_cast<bool>((*file)->overwrite(5, "early", 5)));
+  ASSERT_FALSE(static_cast<bool>((*file)->write("tail")));
+  // Behind the position it is an internal error, not a truncation.
+  EXPECT_THAT(errorOf((*file)->extendTo(8)), HasSubstr("internal error"));
+  ASSERT_FALSE(static_cast<bool>((*file)->commit()));
+  EXPECT_EQ(contents(path), std::string("head\0earlylate\0\0tail", 20));
+}
+
 TEST(OutputFileTest, AbandonedWriteLeavesTheOldFileAndNoTemporary) {
   TempDir dir;
   std::string path = dir.write("out.bin", "old");
@@ -158,6 +178,30 @@ TEST(OutputFileTest, WritePastTheFileSizeLimitIsAnError) {
     auto file = OutputFile::create(path);
     if (file)
       message = errorOf((*file)->write(std::string(10000, 'x')));
+    else
+      message = llvm::toString(file.takeError());
+  }
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous);
+  EXPECT_EQ(message, "cannot write " + path + ": File too large");
+  EXPECT_EQ(contents(path), "old");
+  EXPECT_THAT(listing(dir.path()), ::testing::ElementsAre("out.bin"));
+}
+
+TEST(OutputFileTest, ExtendingPastTheFileSizeLimitIsAnError) {
+  TempDir dir;
+  std::string path = dir.write("out.bin", "old");
+  auto previous = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  struct rlimit small = saved;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string message;
+  {
+    auto file = OutputFile::create(path);
+    if (file)
+      message = errorOf((*file)->extendTo(10000));
     else
       message = llvm::toString(file.takeError());
   }

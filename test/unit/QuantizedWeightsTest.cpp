@@ -1,0 +1,229 @@
+//===- QuantizedWeightsTest.cpp - quantized tensors computed slab by slab -===//
+//
+// compiler/quantize/QuantizedWeights.h computes a quantized encoding one
+// matrix at a time as the artifact is written. Its bytes must be those of
+// quantizing the whole source at once (WeightQuantizer.h over every row),
+// and each tensor-parallel rank's part must be the whole encoding cut as
+// ShardedWeights cuts a stored tensor (the two cut independently here).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/artifact/ShardedWeights.h"
+#include "compiler/import/WeightStore.h"
+#include "compiler/quantize/QuantizedWeights.h"
+#include "compiler/quantize/WeightQuantizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+
+namespace llamac {
+namespace {
+
+/// Adds `name` of `shape` with varied f32 values (a different range per
+/// row, so that every row gets its own scales) and returns them.
+std::vector<float> addSource(WeightStore &store, const std::string &name,
+                             std::vector<int64_t> shape) {
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  auto values = std::make_shared<std::vector<float>>(count);
+  int64_t k = shape.back();
+  for (int64_t i = 0; i < count; ++i)
+    (*values)[i] = std::sin(0.37f * static_cast<float>(i)) * (1.0f + static_cast<float>(i / k % 7));
+  WeightEntry entry;
+  entry.name = name;
+  entry.shape = std::move(shape);
+  entry.parts.push_back(
+      {DType::F32,
+       llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(values->data()), count * 4),
+       name});
+  store.retain(values);
+  EXPECT_FALSE(llvm::errorToBool(store.add(std::move(entry))));
+  return *values;
+}
+
+WeightSpec part(std::string name, DType dtype, std::vector<int64_t> shape, std::string source,
+                QuantizedFrom::Kind kind, int64_t group, QuantizedFrom::Part which) {
+  WeightSpec spec;
+  spec.name = std::move(name);
+  spec.dtype = dtype;
+  spec.shape = std::move(shape);
+  spec.quantized = QuantizedFrom{std::move(source), kind, group, false, which};
+  return spec;
+}
+
+/// Every tensor's bytes, slab after slab, by name.
+std::map<std::string, std::vector<uint8_t>> computeAll(ComputedWeights &group) {
+  std::map<std::string, std::vector<uint8_t>> bytes;
+  for (int64_t slab = 0; slab < group.slabs(); ++slab) {
+    llvm::Error err =
+        group.computeSlab(slab, [&](llvm::StringRef name, llvm::ArrayRef<uint8_t> piece) {
+          std::vector<uint8_t> &into = bytes[name.str()];
+          into.insert(into.end(), piece.begin(), piece.end());
+          return llvm::Error::success();
+        });
+    EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+  }
+  return bytes;
+}
+
+template <typename T> std::vector<uint8_t> asBytes(const std::vector<T> &v) {
+  const uint8_t *p = reinterpret_cast<const uint8_t *>(v.data());
+  return std::vector<uint8_t>(p, p + v.size() * sizeof(T));
+}
+
+TEST(QuantizedWeightsTest, SlabsAreMatricesAndTheirBytesTheWholeEncodings) {
+  // int8 of a stacked [2, 5, 40] weight and int4 (groups of 32) of a
+  // mixture's [2, 3, 4, 40] experts: 2 and 6 slabs.
+  WeightStore store;
+  std::vector<float> wq = addSource(store, "layers.wq", {2, 5, 40});
+  std::vector<float> w1 = addSource(store, "layers.experts.w1", {2, 3, 4, 40});
+  using K = QuantizedFrom::Kind;
+  using P = QuantizedFrom::Part;
+  int64_t rowBytes4 = quant::int4RowBytes(40), groups = quant::int4Groups(40, 32);
+  std::vector<WeightSpec> table = {
+      part("layers.wq.int8", DType::I8, {2, 5, 40}, "layers.wq", K::Int8, 0, P::Values),
+      part("layers.wq.int8_scales", DType::BF16, {2, 5}, "layers.wq", K::Int8, 0, P::Scales),
+      part("layers.experts.w1.int4", DType::I8, {2, 3, 4, rowBytes4}, "layers.experts.w1",
+           K::Int4, 32, P::Values),
+      part("layers.experts.w1.int4_scales", DType::BF16, {2, 3, 4, groups},
+           "layers.experts.w1", K::Int4, 32, P::Scales),
+      part("layers.experts.w1.int4_zeros", DType::BF16, {2, 3, 4, groups},
+           "layers.experts.w1", K::Int4, 32, P::Zeros)};
+  auto groupsOrError = quantizedWeights(table, store);
+  ASSERT_TRUE(static_cast<bool>(groupsOrError)) << llvm::toString(groupsOrError.takeError());
+  ASSERT_EQ(groupsOrError->size(), 2u);
+  ComputedWeights &int8 = *(*groupsOrError)[0];
+  ComputedWeights &int4 = *(*groupsOrError)[1];
+  EXPECT_EQ(int8.slabs(), 2);
+  EXPECT_EQ(int4.slabs(), 6);
+  EXPECT_EQ(int8.tensorNames(),
+            (std::vector<std::string>{"layers.wq.int8", "layers.wq.int8_scales"}));
+
+  // The whole tensors quantized at once: rows are independent.
+  std::vector<int8_t> v8(10 * 40);
+  std::vector<uint16_t> s8(10);
+  quant::quantizeInt8(wq, 10, 40, v8.data(), s8.data());
+  std::vector<uint8_t> v4(24 * rowBytes4);
+  std::vector<uint16_t> s4(24 * groups), z4(24 * groups);
+  quant::quantizeInt4(w1, 24, 40, 32, v4.data(), s4.data(), z4.data());
+
+  auto bytes8 = computeAll(int8);
+  EXPECT_EQ(bytes8["layers.wq.int8"], asBytes(v8));
+  EXPECT_EQ(bytes8["layers.wq.int8_scales"], asBytes(s8));
+  auto bytes4 = computeAll(int4);
+  EXPECT_EQ(bytes4["layers.experts.w1.int4"], v4);
+  EXPECT_EQ(bytes4["layers.experts.w1.int4_scales"], asBytes(s4));
+  EXPECT_EQ(bytes4["layers.experts.w1.int4_zeros"], asBytes(z4));
+}
+
+TEST(QuantizedWeightsTest, EachRanksPartIsTheWholeEncodingCut) {
+  // int4 (groups of 16) of wq [2, 8, 64] split by rows in heads of 2
+  // (column-parallel) and of wo [2, 6, 64] split by columns
+  // (row-parallel: values by 16-byte blocks, scales and zeros by groups),
+  // over 2 ranks.
+  WeightStore store;
+  addSource(store, "layers.wq", {2, 8, 64});
+  addSource(store, "layers.wo", {2, 6, 64});
+  using K = QuantizedFrom::Kind;
+  using P = QuantizedFrom::Part;
+  int64_t rowBytes = quant::int4RowBytes(64), groups = quant::int4Groups(64, 16);
+  auto split = [](WeightSpec spec, int64_t axis, int64_t block, int64_t ranks) {
+    spec.shard = WeightShard{axis, block, {}};
+    spec.shape[axis] /= ranks;
+    return spec;
+  };
+  std::vector<WeightSpec> whole = {
+      part("layers.wq.int4", DType::I8, {2, 8, rowBytes}, "layers.wq", K::Int4, 16, P::Values),
+      part("layers.wq.int4_scales", DType::BF16, {2, 8, groups}, "layers.wq", K::Int4, 16,
+           P::Scales),
+      part("layers.wq.int4_zeros", DType::BF16, {2, 8, groups}, "layers.wq", K::Int4, 16,
+           P::Zeros),
+      part("layers.wo.int4", DType::I8, {2, 6, rowBytes}, "layers.wo", K::Int4, 16, P::Values),
+      part("layers.wo.int4_scales", DType::BF16, {2, 6, groups}, "layers.wo", K::Int4, 16,
+           P::Scales),
+      part("layers.wo.int4_zeros", DType::BF16, {2, 6, groups}, "layers.wo", K::Int4, 16,
+           P::Zeros)};
+  std::vector<WeightSpec> table = {
+      split(whole[0], 1, 2, 2),  split(whole[1], 1, 2, 2),  split(whole[2], 1, 2, 2),
+      split(whole[3], 2, 16, 2), split(whole[4], 2, 1, 2), split(whole[5], 2, 1, 2)};
+
+  auto wholeGroups = quantizedWeights(whole, store);
+  auto splitGroups = quantizedWeights(table, store, {}, 2);
+  ASSERT_TRUE(static_cast<bool>(wholeGroups)) << llvm::toString(wholeGroups.takeError());
+  ASSERT_TRUE(static_cast<bool>(splitGroups)) << llvm::toString(splitGroups.takeError());
+  ASSERT_EQ(splitGroups->size(), 2u);
+
+  // The reference: the whole encodings as stored tensors, cut by
+  // addShardedWeights.
+  WeightStore cut;
+  std::vector<std::vector<uint8_t>> keep;
+  for (auto &group : *wholeGroups)
+    for (auto &[name, bytes] : computeAll(*group)) {
+      keep.push_back(bytes);
+      const WeightSpec *spec = nullptr;
+      for (const WeightSpec &s : whole)
+        if (s.name == name)
+          spec = &s;
+      ASSERT_TRUE(spec);
+      WeightEntry entry;
+      entry.name = name;
+      entry.shape = spec->shape;
+      entry.parts.push_back({spec->dtype, llvm::ArrayRef<uint8_t>(keep.back()), name});
+      ASSERT_FALSE(llvm::errorToBool(cut.add(std::move(entry))));
+    }
+  std::vector<WeightSpec> plain = table;
+  for (WeightSpec &spec : plain) {
+    for (const WeightSpec &w : whole)
+      if (w.name == spec.name)
+        spec.shard->fullShape = w.shape;
+    spec.quantized.reset();
+  }
+  ASSERT_FALSE(llvm::errorToBool(addShardedWeights(plain, cut, 2)));
+
+  for (auto &group : *splitGroups) {
+    std::vector<std::string> names = group->tensorNames();
+    EXPECT_EQ(names.size(), 6u); // 3 parts x 2 ranks
+    for (auto &[name, bytes] : computeAll(*group)) {
+      EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+      const WeightEntry *expected = cut.lookup(name);
+      ASSERT_TRUE(expected) << name;
+      std::vector<uint8_t> reference;
+      for (const WeightPart &p : expected->parts)
+        reference.insert(reference.end(), p.bytes.begin(), p.bytes.end());
+      EXPECT_EQ(bytes, reference) << name;
+    }
+  }
+}
+
+TEST(QuantizedWeightsTest, IncompleteOrMisshapenEncodingsFailBeforeWriting) {
+  WeightStore store;
+  addSource(store, "layers.wq", {2, 5, 40});
+  using K = QuantizedFrom::Kind;
+  using P = QuantizedFrom::Part;
+  auto error = [&](std::vector<WeightSpec> table) {
+    auto groups = quantizedWeights(table, store);
+    return groups ? std::string() : llvm::toString(groups.takeError());
+  };
+  WeightSpec values =
+      part("layers.wq.int8", DType::I8, {2, 5, 40}, "layers.wq", K::Int8, 0, P::Values);
+  WeightSpec scales =
+      part("layers.wq.int8_scales", DType::BF16, {2, 5}, "layers.wq", K::Int8, 0, P::Scales);
+  EXPECT_EQ(error({values, scales}), "");
+  EXPECT_NE(error({values}).find("lacks a part"), std::string::npos) << error({values});
+  WeightSpec wide = values;
+  wide.shape = {2, 5, 41};
+  EXPECT_NE(error({wide, scales}).find("is [2, 5, 41], its encoding [2, 5, 40]"),
+            std::string::npos)
+      << error({wide, scales});
+  WeightSpec missing = values, missingScales = scales;
+  missing.quantized->source = missingScales.quantized->source = "layers.wx";
+  EXPECT_NE(error({missing, missingScales}).find("cannot quantize 'layers.wx'"),
+            std::string::npos);
+}
+
+} // namespace
+} // namespace llamac
