@@ -183,7 +183,8 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   llvm::StringMap<ComputedWeights *> computedBy;
   for (const std::shared_ptr<ComputedWeights> &group : c.computedWeights)
     for (const std::string &name : group->tensorNames())
-      computedBy[name] = group.get();
+      if (!computedBy.try_emplace(name, group.get()).second || (c.weights && c.weights->lookup(name)))
+        return makeError("internal error: weight '" + name + "' has two sources");
   llvm::StringMap<size_t> plannedIndex;
   for (const auto &[i, p] : llvm::enumerate(planned))
     plannedIndex[p.source] = i;
@@ -216,11 +217,11 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     for (int64_t slab = 0, e = group.slabs(); slab < e; ++slab)
       if (llvm::Error err = group.computeSlab(
               slab, [&](llvm::StringRef tensor, llvm::ArrayRef<uint8_t> bytes) -> llvm::Error {
-                // A split tensor's whole is computed, but only the ranks'
-                // parts are written.
                 auto found = plannedIndex.find(tensor);
-                return found == plannedIndex.end() ? llvm::Error::success()
-                                                   : append(found->second, bytes);
+                if (found == plannedIndex.end())
+                  return makeError("internal error: computed weight '" + tensor +
+                                   "' is not in the weights table");
+                return append(found->second, bytes);
               }))
         return err;
     return llvm::Error::success();
@@ -228,7 +229,8 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
 
   std::vector<uint8_t> scratch(kWeightChunkBytes);
   llvm::SmallPtrSet<ComputedWeights *, 8> groupsWritten;
-  for (const auto &[i, p] : llvm::enumerate(planned)) {
+  for (size_t i = 0; i < planned.size(); ++i) {
+    const Planned &p = planned[i];
     if (ComputedWeights *group = computedBy.lookup(p.source)) {
       if (groupsWritten.insert(group).second)
         if (llvm::Error err = writeGroup(*group))

@@ -684,8 +684,12 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                  (quantize == "none" ? "" : " (quantizing to " + quantize + " on the way)"));
   llvm::Expected<uint64_t> written = writeArtifact(
       options.output, contents, [&](uint64_t done, uint64_t total) { progress.weights(done, total); });
-  if (!written)
+  if (!written) {
+    // The error goes below the progress line (writing weights, GPTQ).
+    if (options.progress)
+      log << "\n";
     return written.takeError();
+  }
   return llvm::Error::success();
 }
 

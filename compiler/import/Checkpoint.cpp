@@ -20,15 +20,22 @@
 
 namespace llamac {
 
-llvm::Expected<std::unique_ptr<Tokenizer>>
-loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
-                 const ModelConfig &config) {
+/// Loads a tokenizer file's `bytes`; the error names the file.
+static llvm::Expected<std::unique_ptr<Tokenizer>> loadTokenizerFile(llvm::StringRef tokenizerPath,
+                                                                   llvm::StringRef bytes) {
   auto tokenizer =
       Tokenizer::loadFromSerialized(std::string_view(bytes.data(), bytes.size()));
   if (!tokenizer.ok())
     return llvm::createStringError(tokenizerPath + ": " +
                                    std::string(tokenizer.status().message()));
-  int64_t pieces = (*tokenizer)->vocabSize();
+  return std::move(*tokenizer);
+}
+
+/// Refuses a tokenizer with more pieces than `config.vocab`, or so many
+/// fewer that it is another model's.
+static llvm::Error checkTokenizerVocab(llvm::StringRef tokenizerPath, const Tokenizer &tokenizer,
+                                       const ModelConfig &config) {
+  int64_t pieces = tokenizer.vocabSize();
   if (pieces > config.vocab)
     return llvm::createStringError(llvm::formatv(
         "tokenizer {0} has {1} pieces but the model's vocab_size is {2}",
@@ -43,7 +50,18 @@ loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
         "piece is more than a padded vocabulary has (at most {4}); is it this model's "
         "tokenizer?",
         tokenizerPath, pieces, config.vocab, padding, mostPadding));
-  return std::move(*tokenizer);
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<Tokenizer>>
+loadTokenizerFor(llvm::StringRef tokenizerPath, llvm::StringRef bytes,
+                 const ModelConfig &config) {
+  llvm::Expected<std::unique_ptr<Tokenizer>> tokenizer = loadTokenizerFile(tokenizerPath, bytes);
+  if (!tokenizer)
+    return tokenizer.takeError();
+  if (llvm::Error err = checkTokenizerVocab(tokenizerPath, **tokenizer, config))
+    return std::move(err);
+  return tokenizer;
 }
 
 /// A vocabulary padded beyond the tokenizer (vocab_size rounded up for the
@@ -89,21 +107,29 @@ static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, int64_t pieces,
 /// `checkpoint.addedTokens`. A Llama 3 tokenizer (BPE) holds its added
 /// tokens already. Tokens below the piece count repeat the tokenizer's own
 /// (transformers lists `<unk>`, `<s>`, `</s>`); those after a gap are left
-/// to dropUnnamedIds, which names them.
+/// to dropUnnamedIds, which names them. `tokenizer` is `bytes` loaded; it
+/// is loaded again only when the bytes change.
 static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef directory,
-                                     std::string &bytes, std::vector<AddedToken> &addedTokens) {
-  auto tokenizer = Tokenizer::loadFromSerialized(bytes);
-  if (!tokenizer.ok() || (*tokenizer)->kind() != "sentencepiece")
-    return llvm::Error::success(); // loadTokenizerFor reports a bad file.
+                                     std::string &bytes, std::vector<AddedToken> &addedTokens,
+                                     std::unique_ptr<Tokenizer> &tokenizer) {
+  if (tokenizer->kind() != "sentencepiece")
+    return llvm::Error::success();
   // Only llamac marks pieces as added, and only below.
-  bytes = sentencepiece_proto::withoutAppendMark(bytes);
+  if (std::string unmarked = sentencepiece_proto::withoutAppendMark(bytes); unmarked != bytes) {
+    bytes = std::move(unmarked);
+    llvm::Expected<std::unique_ptr<Tokenizer>> reloaded =
+        loadTokenizerFile(checkpoint.tokenizerPath, bytes);
+    if (!reloaded)
+      return reloaded.takeError();
+    tokenizer = std::move(*reloaded);
+  }
   if (!llvm::sys::fs::is_directory(directory))
     return llvm::Error::success(); // A llama2.c checkpoint: no transformers files.
   llvm::Expected<std::vector<AddedToken>> read = readAddedTokens(directory, checkpoint.files);
   if (!read)
     return read.takeError();
   addedTokens = std::move(*read);
-  int64_t pieces = (*tokenizer)->vocabSize();
+  int64_t pieces = tokenizer->vocabSize();
   // sentencepiece refuses some repeated texts but not all (a user-defined
   // `</s>` loads beside the control one), so none is let through.
   llvm::StringMap<int64_t> existing;
@@ -145,6 +171,7 @@ static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef dir
         checkpoint.tokenizerPath, pieces, pieces + appended.size() - 1,
         std::string(check.status().message())));
   bytes = std::move(extended);
+  tokenizer = std::move(*check);
   return llvm::Error::success();
 }
 
@@ -164,12 +191,17 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
     return tokenizer.takeError();
   checkpoint->files.push_back(checkpoint->tokenizerPath);
   std::string tokenizerBytes = (*tokenizer)->getBuffer().str();
-  std::vector<AddedToken> addedTokens;
-  if (llvm::Error err = appendAddedTokens(*checkpoint, path, tokenizerBytes, addedTokens))
-    return std::move(err);
-  auto loaded = loadTokenizerFor(checkpoint->tokenizerPath, tokenizerBytes, checkpoint->config);
+  // Loaded once, and again only if transformers' added tokens extend it.
+  auto loaded = loadTokenizerFile(checkpoint->tokenizerPath, tokenizerBytes);
   if (!loaded)
     return loaded.takeError();
+  std::vector<AddedToken> addedTokens;
+  if (llvm::Error err =
+          appendAddedTokens(*checkpoint, path, tokenizerBytes, addedTokens, *loaded))
+    return std::move(err);
+  if (llvm::Error err =
+          checkTokenizerVocab(checkpoint->tokenizerPath, **loaded, checkpoint->config))
+    return std::move(err);
   if ((*loaded)->vocabSize() < checkpoint->config.vocab)
     if (llvm::Error err = dropUnnamedIds(*checkpoint, (*loaded)->vocabSize(), addedTokens))
       return std::move(err);

@@ -6,6 +6,7 @@
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 
@@ -178,6 +179,16 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
   if (!config)
     return config.takeError();
   checkpoint.config = std::move(*config);
+  // transformers warns and applies it too: positions divided by a factor
+  // below 1 spread out past any length the model was trained at.
+  if (checkpoint.config.ropeLinearFactor && *checkpoint.config.ropeLinearFactor < 1.0f)
+    checkpoint.warnings.push_back(
+        llvm::formatv("{0}: linear rope_scaling factor {1} is below 1, which stretches "
+                      "positions instead of compressing them (transformers warns the same); "
+                      "applied as given",
+                      configPath,
+                      llvm::format("%g", static_cast<double>(*checkpoint.config.ropeLinearFactor)))
+            .str());
   checkpoint.files.push_back(configPath);
   if (!generationPath.empty())
     checkpoint.files.push_back(generationPath);

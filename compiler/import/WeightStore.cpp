@@ -297,14 +297,22 @@ WeightStore::readLayerF32(StringRef name, int64_t layer) const {
 
 llvm::Expected<std::vector<float>> WeightStore::readRangeF32(StringRef name, int64_t begin,
                                                              int64_t count) const {
+  std::vector<float> values(std::max<int64_t>(count, 0));
+  if (llvm::Error err = readRangeF32(name, begin, values))
+    return std::move(err);
+  return values;
+}
+
+llvm::Error WeightStore::readRangeF32(StringRef name, int64_t begin,
+                                      llvm::MutableArrayRef<float> values) const {
   const WeightEntry *entry = lookup(name);
   if (!entry)
     return llvm::createStringError("no weight named '" + name + "'");
-  if (begin < 0 || count < 0 || begin + count > entry->elementCount())
+  int64_t count = static_cast<int64_t>(values.size());
+  if (begin < 0 || begin + count > entry->elementCount())
     return llvm::createStringError(
         llvm::formatv("weight '{0}' of shape {1} has no elements [{2}, {3})", name,
                       formatShape(entry->shape), begin, begin + count));
-  std::vector<float> values(count);
   // Walk the parts to the range; parts need not be per layer.
   int64_t end = begin + count, offset = 0;
   for (const WeightPart &part : entry->parts) {
@@ -318,7 +326,7 @@ llvm::Expected<std::vector<float>> WeightStore::readRangeF32(StringRef name, int
     }
     offset += partCount;
   }
-  return values;
+  return llvm::Error::success();
 }
 
 std::vector<const char *> canonicalWeightNames(const ModelConfig &config) {

@@ -175,6 +175,10 @@ public:
   /// pages read are released behind, as stream() does.
   llvm::Expected<std::vector<float>> readRangeF32(llvm::StringRef name, int64_t begin,
                                                   int64_t count) const;
+  /// The same into `values` (values.size() elements), whose memory a caller
+  /// reading many ranges reuses.
+  llvm::Error readRangeF32(llvm::StringRef name, int64_t begin,
+                           llvm::MutableArrayRef<float> values) const;
 
   /// Checks that every canonical tensor is present with the shape `config`
   /// implies; the error names the tensor and both shapes.

@@ -56,16 +56,29 @@ public:
       whole = leading;
       whole.insert(whole.end(), perSlab.begin(), perSlab.end());
       std::vector<int64_t> expected = whole;
+      if (spec->dtype != (spec == values ? DType::I8 : DType::BF16))
+        return makeError("internal error: '" + spec->name + "' of '" + q.source +
+                         "' is stored as " + std::string(dtypeName(spec->dtype)));
       if (spec->shard) {
         const WeightShard &shard = *spec->shard;
         size_t axis = shard.axis;
-        if (axis < leading.size() || axis >= whole.size())
-          return makeError("internal error: '" + spec->name + "' is split along axis " +
-                           llvm::Twine(axis) + " of " + formatShape(whole));
-        if (spec->shape.size() == whole.size() && spec->shape[axis] <= whole[axis] &&
-            shard.block > 0 && whole[axis] % shard.block == 0 &&
-            spec->shape[axis] % shard.block == 0)
-          expected[axis] = spec->shape[axis];
+        if (axis < leading.size() || axis >= whole.size() || shard.block <= 0 ||
+            whole[axis] % shard.block != 0 || spec->shape.size() != whole.size() ||
+            spec->shape[axis] % shard.block != 0)
+          return makeError(llvm::formatv(
+              "internal error: '{0}' is split along axis {1} in blocks of {2}, which {3} "
+              "cannot be",
+              spec->name, axis, shard.block, formatShape(whole)));
+        // Each rank's run must lie inside the whole (emit copies it).
+        for (int64_t rank = 0; rank < ranks; ++rank)
+          if (firstShardBlock(whole[axis] / shard.block, rank, ranks) * shard.block +
+                  spec->shape[axis] >
+              whole[axis])
+            return makeError(llvm::formatv("internal error: rank {0}'s part {1} of '{2}' lies "
+                                           "past its whole {3}",
+                                           rank, formatShape(spec->shape), spec->name,
+                                           formatShape(whole)));
+        expected[axis] = spec->shape[axis];
       }
       if (spec->shape != expected)
         return makeError(llvm::formatv("internal error: '{0}' of '{1}' is {2}, its encoding {3}",
@@ -102,17 +115,19 @@ public:
   llvm::Error computeSlab(int64_t slab, SlabSink sink) override {
     const QuantizedFrom &q = scheme;
     bool int4 = q.kind == QuantizedFrom::Kind::Int4;
-    llvm::Expected<std::vector<float>> w =
-        store.readRangeF32(q.source, slab * rows * k, rows * k);
-    if (!w)
-      return w.takeError();
-    std::vector<uint8_t> v(rows * rowBytes);
-    std::vector<uint16_t> s(rows * params), z(int4 ? rows * params : 0);
+    // One slab's buffers, reused by the next (a Mixtral expert is 235 MB of
+    // f32: no allocation per slab).
+    w.resize(rows * k);
+    v.resize(rows * rowBytes);
+    s.resize(rows * params);
+    z.resize(int4 ? rows * params : 0);
+    if (llvm::Error err = store.readRangeF32(q.source, slab * rows * k, w))
+      return err;
     if (!int4)
-      quant::quantizeInt8(*w, rows, k, reinterpret_cast<int8_t *>(v.data()), s.data());
+      quant::quantizeInt8(w, rows, k, reinterpret_cast<int8_t *>(v.data()), s.data());
     else if (!q.gptq)
-      quant::quantizeInt4(*w, rows, k, q.group, v.data(), s.data(), z.data());
-    else if (llvm::Error err = gptq(q.source, leading.empty() ? -1 : slab, *w, rows, k,
+      quant::quantizeInt4(w, rows, k, q.group, v.data(), s.data(), z.data());
+    else if (llvm::Error err = gptq(q.source, leading.empty() ? -1 : slab, w, rows, k,
                                     q.group, v.data(), s.data(), z.data()))
       return err;
     auto bytesOf = [](const std::vector<uint16_t> &bf16) {
@@ -158,7 +173,6 @@ private:
     for (size_t d = axis + 1; d < slabShape.size(); ++d)
       inner *= slabShape[d];
     int64_t extent = slabShape[axis], local = spec->shape[shard.axis];
-    std::vector<uint8_t> part;
     for (int64_t rank = 0; rank < ranks; ++rank) {
       int64_t first = firstShardBlock(extent / shard.block, rank, ranks) * shard.block;
       part.clear();
@@ -181,6 +195,11 @@ private:
   std::vector<int64_t> leading;
   /// Each part's shape before any split.
   std::vector<int64_t> valuesShape, scalesShape, zerosShape;
+  /// The slab being computed: the source matrix, its values, scales and
+  /// zeros, and a rank's part of one of them.
+  std::vector<float> w;
+  std::vector<uint8_t> v, part;
+  std::vector<uint16_t> s, z;
   int64_t rows = 0, k = 0, rowBytes = 0, params = 0, slabCount = 0;
 };
 

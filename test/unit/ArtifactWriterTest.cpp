@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -280,6 +281,63 @@ TEST(ArtifactWriterMemoryTest, WritingWeightsKeepsTheResidentSetSmall) {
       EXPECT_EQ(bytes, expected) << names[t] << "[" << i << "]";
     }
   }
+}
+
+/// A computed group of one i8 tensor "computed" of two 4-byte slabs, which
+/// can fail or come out short.
+class FakeComputed : public ComputedWeights {
+public:
+  enum class Mode { Whole, Fails, Short, Stray };
+  explicit FakeComputed(Mode mode) : mode(mode) {}
+  std::vector<std::string> tensorNames() const override { return {"computed"}; }
+  int64_t slabs() const override { return 2; }
+  llvm::Error computeSlab(int64_t slab, SlabSink sink) override {
+    if (mode == Mode::Fails && slab == 1)
+      return llvm::createStringError("slab 1 cannot be computed");
+    if (mode == Mode::Stray)
+      return sink("elsewhere", {1, 2, 3, 4});
+    std::vector<uint8_t> bytes(mode == Mode::Short && slab == 1 ? 3 : 4,
+                               static_cast<uint8_t>(10 + slab));
+    return sink("computed", bytes);
+  }
+  Mode mode;
+};
+
+TEST(ArtifactWriterTest, ComputedTensorsAreWrittenAtTheirPlaceOrTheWriteFails) {
+  MLIRContext context;
+  context.loadDialect<llama::LlamaDialect>();
+  WeightStore store;
+  addTensor(store, "norm", {4}, 200);
+  ArtifactContents contents;
+  contents.config = cast<llama::ConfigAttr>(parseAttribute(kConfig, &context));
+  contents.weights = &store;
+  contents.weightTable = {{"computed", DType::I8, {2, 4}}, {"norm", DType::F32, {4}}};
+  TempDir dir;
+  std::string path = dir.file("computed.llamac");
+  auto write = [&](FakeComputed::Mode mode) {
+    contents.computedWeights = {std::make_shared<FakeComputed>(mode)};
+    llvm::Expected<uint64_t> written = writeArtifact(path, contents);
+    return written ? std::string() : llvm::toString(written.takeError());
+  };
+  ASSERT_EQ(write(FakeComputed::Mode::Whole), "");
+  nlohmann::json weights = readMetadata(path)["weights"];
+  ASSERT_EQ(weights.size(), 2u);
+  EXPECT_EQ(readRange(path, weights[0]["offset"], 8), "\x0a\x0a\x0a\x0a\x0b\x0b\x0b\x0b");
+  std::string before = readRange(path, 0, 1 << 20);
+
+  EXPECT_EQ(write(FakeComputed::Mode::Fails), "slab 1 cannot be computed");
+  EXPECT_NE(write(FakeComputed::Mode::Short).find("'computed' got 7 bytes, expected 8"),
+            std::string::npos);
+  EXPECT_NE(write(FakeComputed::Mode::Stray).find("'elsewhere' is not in the weights table"),
+            std::string::npos);
+  // A failed write leaves the artifact that was there, and no temporary.
+  EXPECT_EQ(readRange(path, 0, 1 << 20), before);
+  std::error_code ec;
+  int files = 0;
+  for (llvm::sys::fs::directory_iterator it(dir.path(), ec), end; it != end && !ec;
+       it.increment(ec))
+    ++files;
+  EXPECT_EQ(files, 1);
 }
 
 TEST(ArtifactWriterMemoryTest, QuantizedWeightsAreComputedAMatrixAtATime) {

@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -187,7 +188,9 @@ TEST(QuantizedWeightsTest, EachRanksPartIsTheWholeEncodingCut) {
   for (auto &group : *splitGroups) {
     std::vector<std::string> names = group->tensorNames();
     EXPECT_EQ(names.size(), 6u); // 3 parts x 2 ranks
-    for (auto &[name, bytes] : computeAll(*group)) {
+    auto computed = computeAll(*group);
+    ASSERT_EQ(computed.size(), names.size());
+    for (auto &[name, bytes] : computed) {
       EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
       const WeightEntry *expected = cut.lookup(name);
       ASSERT_TRUE(expected) << name;
@@ -197,6 +200,92 @@ TEST(QuantizedWeightsTest, EachRanksPartIsTheWholeEncodingCut) {
       EXPECT_EQ(bytes, reference) << name;
     }
   }
+}
+
+TEST(QuantizedWeightsTest, KvHeadsOverMoreRanksAreSharedAndInt8ScalesMayStayWhole) {
+  // int8 wk [1, 4, 32]: 2 kv heads of 2 rows over 4 ranks (ranks 0 and 1
+  // hold head 0, ranks 2 and 3 head 1), scales split with them; int8 wo
+  // [1, 3, 32] row-parallel over 4 ranks, its per-row scales whole.
+  WeightStore store;
+  std::vector<float> wk = addSource(store, "layers.wk", {1, 4, 32});
+  std::vector<float> wo = addSource(store, "layers.wo", {1, 3, 32});
+  using K = QuantizedFrom::Kind;
+  using P = QuantizedFrom::Part;
+  WeightSpec kValues = part("layers.wk.int8", DType::I8, {1, 2, 32}, "layers.wk", K::Int8, 0,
+                            P::Values);
+  kValues.shard = WeightShard{1, 2, {}};
+  WeightSpec kScales =
+      part("layers.wk.int8_scales", DType::BF16, {1, 2}, "layers.wk", K::Int8, 0, P::Scales);
+  kScales.shard = WeightShard{1, 2, {}};
+  WeightSpec oValues = part("layers.wo.int8", DType::I8, {1, 3, 8}, "layers.wo", K::Int8, 0,
+                            P::Values);
+  oValues.shard = WeightShard{2, 1, {}};
+  WeightSpec oScales =
+      part("layers.wo.int8_scales", DType::BF16, {1, 3}, "layers.wo", K::Int8, 0, P::Scales);
+  auto groups = quantizedWeights({kValues, kScales, oValues, oScales}, store, {}, 4);
+  ASSERT_TRUE(static_cast<bool>(groups)) << llvm::toString(groups.takeError());
+  ASSERT_EQ(groups->size(), 2u);
+
+  std::vector<int8_t> qk(4 * 32), qo(3 * 32);
+  std::vector<uint16_t> sk(4), so(3);
+  quant::quantizeInt8(wk, 4, 32, qk.data(), sk.data());
+  quant::quantizeInt8(wo, 3, 32, qo.data(), so.data());
+  auto k = computeAll(*(*groups)[0]);
+  auto o = computeAll(*(*groups)[1]);
+  ASSERT_EQ(k.size(), 8u);
+  ASSERT_EQ(o.size(), 5u); // 4 ranks' values, one whole scales
+  for (int64_t rank = 0; rank < 4; ++rank) {
+    int64_t head = rank / 2;
+    std::vector<uint8_t> values(qk.begin() + head * 64, qk.begin() + head * 64 + 64);
+    EXPECT_EQ(k[shardTensorName("layers.wk.int8", rank)], values) << rank;
+    std::vector<uint16_t> scales(sk.begin() + head * 2, sk.begin() + head * 2 + 2);
+    EXPECT_EQ(k[shardTensorName("layers.wk.int8_scales", rank)], asBytes(scales)) << rank;
+    std::vector<uint8_t> columns;
+    for (int64_t r = 0; r < 3; ++r)
+      columns.insert(columns.end(), qo.begin() + r * 32 + rank * 8,
+                     qo.begin() + r * 32 + rank * 8 + 8);
+    EXPECT_EQ(o[shardTensorName("layers.wo.int8", rank)], columns) << rank;
+  }
+  EXPECT_EQ(o["layers.wo.int8_scales"], asBytes(so));
+}
+
+TEST(QuantizedWeightsTest, GptqIsAskedForEachLayerOfItsSource) {
+  WeightStore store;
+  addSource(store, "layers.w2", {3, 4, 32});
+  using K = QuantizedFrom::Kind;
+  using P = QuantizedFrom::Part;
+  std::vector<WeightSpec> table = {
+      part("layers.w2.int4", DType::I8, {3, 4, 16}, "layers.w2", K::Int4, 32, P::Values),
+      part("layers.w2.int4_scales", DType::BF16, {3, 4, 1}, "layers.w2", K::Int4, 32, P::Scales),
+      part("layers.w2.int4_zeros", DType::BF16, {3, 4, 1}, "layers.w2", K::Int4, 32, P::Zeros)};
+  for (WeightSpec &spec : table)
+    spec.quantized->gptq = true;
+  EXPECT_FALSE(static_cast<bool>(quantizedWeights(table, store))) << "GPTQ without a quantizer";
+  std::vector<std::pair<std::string, int64_t>> asked;
+  GptqQuantizer fake = [&](llvm::StringRef source, int64_t layer, llvm::ArrayRef<float> w,
+                           int64_t rows, int64_t k, int64_t group, uint8_t *values,
+                           uint16_t *scales, uint16_t *zeros) -> llvm::Error {
+    asked.emplace_back(source.str(), layer);
+    EXPECT_EQ(w.size(), 4u * 32);
+    EXPECT_EQ(rows, 4);
+    EXPECT_EQ(k, 32);
+    EXPECT_EQ(group, 32);
+    // Marks the layer in its bytes.
+    std::fill(values, values + rows * 16, static_cast<uint8_t>(layer));
+    std::fill(scales, scales + rows, 0);
+    std::fill(zeros, zeros + rows, 0);
+    return llvm::Error::success();
+  };
+  auto groups = quantizedWeights(table, store, fake);
+  ASSERT_TRUE(static_cast<bool>(groups)) << llvm::toString(groups.takeError());
+  ASSERT_EQ(groups->size(), 1u);
+  auto bytes = computeAll(*(*groups)[0]);
+  EXPECT_EQ(asked, (std::vector<std::pair<std::string, int64_t>>{
+                       {"layers.w2", 0}, {"layers.w2", 1}, {"layers.w2", 2}}));
+  std::vector<uint8_t> expected;
+  for (uint8_t layer = 0; layer < 3; ++layer)
+    expected.insert(expected.end(), 4 * 16, layer);
+  EXPECT_EQ(bytes["layers.w2.int4"], expected);
 }
 
 TEST(QuantizedWeightsTest, IncompleteOrMisshapenEncodingsFailBeforeWriting) {
@@ -219,6 +308,14 @@ TEST(QuantizedWeightsTest, IncompleteOrMisshapenEncodingsFailBeforeWriting) {
   EXPECT_NE(error({wide, scales}).find("is [2, 5, 41], its encoding [2, 5, 40]"),
             std::string::npos)
       << error({wide, scales});
+  WeightSpec f32Scales = scales;
+  f32Scales.dtype = DType::F32;
+  EXPECT_NE(error({values, f32Scales}).find("is stored as f32"), std::string::npos)
+      << error({values, f32Scales});
+  WeightSpec badBlock = values;
+  badBlock.shard = WeightShard{1, 0, {}};
+  EXPECT_NE(error({badBlock, scales}).find("in blocks of 0"), std::string::npos)
+      << error({badBlock, scales});
   WeightSpec missing = values, missingScales = scales;
   missing.quantized->source = missingScales.quantized->source = "layers.wx";
   EXPECT_NE(error({missing, missingScales}).find("cannot quantize 'layers.wx'"),
