@@ -18,14 +18,23 @@ llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
+/// The slab being computed: the source matrix, its values, scales and
+/// zeros, and a rank's part of one of them.
+struct SlabBuffers {
+  std::vector<float> w;
+  std::vector<uint8_t> v, part;
+  std::vector<uint16_t> s, z;
+};
+
 /// One quantized encoding of one source tensor: a matrix [O, K]; stacked
 /// over layers [L, O, K]; or a mixture's experts [L, E, O, K]. Each slab
 /// is one [O, K] matrix (each row has its own scales, so quantizing the
 /// matrices apart gives the bytes of quantizing them together).
 class QuantizedEncoding final : public ComputedWeights {
 public:
-  QuantizedEncoding(const WeightStore &store, const GptqQuantizer &gptq, int64_t ranks)
-      : store(store), gptq(gptq), ranks(ranks) {}
+  QuantizedEncoding(const WeightStore &store, const GptqQuantizer &gptq, int64_t ranks,
+                    std::shared_ptr<SlabBuffers> buffers)
+      : store(store), gptq(gptq), ranks(ranks), buffers(std::move(buffers)) {}
 
   /// Checks the parts against the source and sizes the slabs.
   llvm::Error plan() {
@@ -115,8 +124,11 @@ public:
   llvm::Error computeSlab(int64_t slab, SlabSink sink) override {
     const QuantizedFrom &q = scheme;
     bool int4 = q.kind == QuantizedFrom::Kind::Int4;
-    // One slab's buffers, reused by the next (a Mixtral expert is 235 MB of
-    // f32: no allocation per slab).
+    // One slab's buffers, shared by every encoding and reused (a Mixtral
+    // expert is 235 MB of f32: no allocation per slab, and one set alive).
+    std::vector<float> &w = buffers->w;
+    std::vector<uint8_t> &v = buffers->v;
+    std::vector<uint16_t> &s = buffers->s, &z = buffers->z;
     w.resize(rows * k);
     v.resize(rows * rowBytes);
     s.resize(rows * params);
@@ -173,6 +185,7 @@ private:
     for (size_t d = axis + 1; d < slabShape.size(); ++d)
       inner *= slabShape[d];
     int64_t extent = slabShape[axis], local = spec->shape[shard.axis];
+    std::vector<uint8_t> &part = buffers->part;
     for (int64_t rank = 0; rank < ranks; ++rank) {
       int64_t first = firstShardBlock(extent / shard.block, rank, ranks) * shard.block;
       part.clear();
@@ -195,11 +208,7 @@ private:
   std::vector<int64_t> leading;
   /// Each part's shape before any split.
   std::vector<int64_t> valuesShape, scalesShape, zerosShape;
-  /// The slab being computed: the source matrix, its values, scales and
-  /// zeros, and a rank's part of one of them.
-  std::vector<float> w;
-  std::vector<uint8_t> v, part;
-  std::vector<uint16_t> s, z;
+  std::shared_ptr<SlabBuffers> buffers;
   int64_t rows = 0, k = 0, rowBytes = 0, params = 0, slabCount = 0;
 };
 
@@ -214,6 +223,7 @@ quantizedWeights(llvm::ArrayRef<WeightSpec> table, const WeightStore &store,
   // its first tensor is reached.
   std::map<Key, std::shared_ptr<QuantizedEncoding>> byKey;
   std::vector<std::shared_ptr<ComputedWeights>> groups;
+  auto buffers = std::make_shared<SlabBuffers>();
   for (const WeightSpec &spec : table) {
     if (!spec.quantized)
       continue;
@@ -221,7 +231,7 @@ quantizedWeights(llvm::ArrayRef<WeightSpec> table, const WeightStore &store,
     std::shared_ptr<QuantizedEncoding> &e =
         byKey[Key{q.source, static_cast<int>(q.kind), q.group, q.gptq}];
     if (!e) {
-      e = std::make_shared<QuantizedEncoding>(store, gptq, ranks);
+      e = std::make_shared<QuantizedEncoding>(store, gptq, ranks, buffers);
       e->scheme = q;
       groups.push_back(e);
     }
