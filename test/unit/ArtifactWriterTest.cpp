@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
@@ -200,6 +201,46 @@ uint64_t statusKiB(const std::string &field) {
   return 0;
 }
 
+/// Writes `rows` rows of `cols` f32, element (r, c) = value(r, c), to `path`
+/// and maps it as a checkpoint is mapped; null (with a test failure) when
+/// it cannot be written or llvm does not map it.
+std::shared_ptr<const llvm::MemoryBuffer>
+writeAndMapF32(const std::string &path, int64_t rows, int64_t cols,
+               llvm::function_ref<float(int64_t, int64_t)> value) {
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(path, ec);
+    if (ec) {
+      ADD_FAILURE() << path << ": " << ec.message();
+      return nullptr;
+    }
+    std::vector<float> row(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c)
+        row[c] = value(r, c);
+      out.write(reinterpret_cast<const char *>(row.data()), cols * 4);
+    }
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer || (*buffer)->getBufferKind() != llvm::MemoryBuffer::MemoryBuffer_MMap) {
+    ADD_FAILURE() << path << " is not mapped";
+    return nullptr;
+  }
+  return std::move(*buffer);
+}
+
+/// Resets the peak resident set size to the current one (Linux 4.0 and
+/// later do on "5") and returns the current one, in bytes.
+uint64_t resetPeakResidentSet() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.flush();
+  if (!clear.good())
+    ADD_FAILURE() << "cannot reset the peak resident set size";
+  return statusKiB("VmRSS") * 1024;
+}
+
 TEST(ArtifactWriterMemoryTest, WritingWeightsKeepsTheResidentSetSmall) {
   // Three 64 MiB f32 tensors in a mapped file, written as bf16, f32 and f16
   // (both conversion paths and the plain copy).
@@ -208,24 +249,12 @@ TEST(ArtifactWriterMemoryTest, WritingWeightsKeepsTheResidentSetSmall) {
   const char *names[] = {"a", "b", "c"};
   const DType dtypes[] = {DType::BF16, DType::F32, DType::F16};
   TempDir dir;
-  std::string source = dir.file("weights.bin");
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream out(source, ec);
-    ASSERT_FALSE(ec) << ec.message();
-    std::vector<float> row(kCols);
-    for (int t = 0; t < 3; ++t)
-      for (int64_t r = 0; r < kRows; ++r) {
-        for (int64_t c = 0; c < kCols; ++c)
-          row[c] = static_cast<float>((r * 7 + c + t) % 1024) - 512.0f;
-        out.write(reinterpret_cast<const char *>(row.data()), kCols * 4);
-      }
-  }
-  auto buffer = llvm::MemoryBuffer::getFile(source, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  ASSERT_TRUE(static_cast<bool>(buffer));
-  ASSERT_EQ((*buffer)->getBufferKind(), llvm::MemoryBuffer::MemoryBuffer_MMap);
-  std::shared_ptr<const llvm::MemoryBuffer> mapping = std::move(*buffer);
+  // Tensor t is rows [t * kRows, (t + 1) * kRows).
+  std::shared_ptr<const llvm::MemoryBuffer> mapping =
+      writeAndMapF32(dir.file("weights.bin"), 3 * kRows, kCols, [&](int64_t r, int64_t c) {
+        return static_cast<float>((r % kRows * 7 + c + r / kRows) % 1024) - 512.0f;
+      });
+  ASSERT_TRUE(mapping);
   const uint8_t *data = reinterpret_cast<const uint8_t *>(mapping->getBufferStart());
   WeightStore store;
   store.retainMapping(mapping);
@@ -244,14 +273,7 @@ TEST(ArtifactWriterMemoryTest, WritingWeightsKeepsTheResidentSetSmall) {
   contents.config = cast<llama::ConfigAttr>(parseAttribute(kConfig, &context));
   contents.weights = &store;
 
-  // Linux (4.0 and later) resets VmHWM to the current VmRSS on "5".
-  {
-    std::ofstream clear("/proc/self/clear_refs");
-    clear << "5";
-    clear.flush();
-    ASSERT_TRUE(clear.good()) << "cannot reset the peak resident set size";
-  }
-  uint64_t before = statusKiB("VmRSS") * 1024;
+  uint64_t before = resetPeakResidentSet();
   std::string path = dir.file("big.llamac");
   llvm::Expected<uint64_t> written = writeArtifact(path, contents);
   ASSERT_TRUE(static_cast<bool>(written)) << llvm::toString(written.takeError());
@@ -349,23 +371,11 @@ TEST(ArtifactWriterMemoryTest, QuantizedWeightsAreComputedAMatrixAtATime) {
   constexpr int64_t kLayers = 32, kRows = 1024, kCols = 1024;
   constexpr uint64_t kLayerCount = kRows * kCols, kMiB = 1 << 20;
   TempDir dir;
-  std::string source = dir.file("weights.bin");
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream out(source, ec);
-    ASSERT_FALSE(ec) << ec.message();
-    std::vector<float> row(kCols);
-    for (int64_t r = 0; r < kLayers * kRows; ++r) {
-      for (int64_t c = 0; c < kCols; ++c)
-        row[c] = static_cast<float>((r * 7 + c) % 1024) - 512.0f;
-      out.write(reinterpret_cast<const char *>(row.data()), kCols * 4);
-    }
-  }
-  auto buffer = llvm::MemoryBuffer::getFile(source, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  ASSERT_TRUE(static_cast<bool>(buffer));
-  ASSERT_EQ((*buffer)->getBufferKind(), llvm::MemoryBuffer::MemoryBuffer_MMap);
-  std::shared_ptr<const llvm::MemoryBuffer> mapping = std::move(*buffer);
+  std::shared_ptr<const llvm::MemoryBuffer> mapping =
+      writeAndMapF32(dir.file("weights.bin"), kLayers * kRows, kCols, [](int64_t r, int64_t c) {
+        return static_cast<float>((r * 7 + c) % 1024) - 512.0f;
+      });
+  ASSERT_TRUE(mapping);
   const uint8_t *data = reinterpret_cast<const uint8_t *>(mapping->getBufferStart());
   WeightStore store;
   store.retainMapping(mapping);
@@ -396,13 +406,7 @@ TEST(ArtifactWriterMemoryTest, QuantizedWeightsAreComputedAMatrixAtATime) {
   contents.config = cast<llama::ConfigAttr>(parseAttribute(kConfig, &context));
   contents.weights = &store;
 
-  {
-    std::ofstream clear("/proc/self/clear_refs");
-    clear << "5";
-    clear.flush();
-    ASSERT_TRUE(clear.good()) << "cannot reset the peak resident set size";
-  }
-  uint64_t before = statusKiB("VmRSS") * 1024;
+  uint64_t before = resetPeakResidentSet();
   std::string path = dir.file("int8.llamac");
   llvm::Expected<uint64_t> written = writeArtifact(path, contents);
   ASSERT_TRUE(static_cast<bool>(written)) << llvm::toString(written.takeError());

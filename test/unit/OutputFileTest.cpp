@@ -10,6 +10,7 @@
 #include "compiler/support/OutputFile.h"
 #include "test/unit/TempDir.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
@@ -163,27 +164,44 @@ TEST(OutputFileTest, TemporariesAreUniqueAndNeverFollowASymlink) {
   EXPECT_EQ(contents(victim), "precious");
 }
 
-TEST(OutputFileTest, WritePastTheFileSizeLimitIsAnError) {
-  TempDir dir;
-  std::string path = dir.write("out.bin", "old");
-  // What the tools do at start: EFBIG instead of death by SIGXFSZ.
+/// The error of `attempt(file)` on an OutputFile over `path` while the file
+/// size limit is 4096 bytes and SIGXFSZ ignored (what the tools do at
+/// start: EFBIG instead of death by SIGXFSZ).
+std::string errorPastFileSizeLimit(const std::string &path,
+                                   llvm::function_ref<llvm::Error(OutputFile &)> attempt) {
   auto previous = std::signal(SIGXFSZ, SIG_IGN);
   struct rlimit saved;
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  if (getrlimit(RLIMIT_FSIZE, &saved) != 0) {
+    ADD_FAILURE() << "getrlimit failed";
+    return "";
+  }
   struct rlimit small = saved;
   small.rlim_cur = 4096;
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  if (setrlimit(RLIMIT_FSIZE, &small) != 0) {
+    ADD_FAILURE() << "setrlimit failed";
+    return "";
+  }
   std::string message;
   {
     auto file = OutputFile::create(path);
     if (file)
-      message = errorOf((*file)->write(std::string(10000, 'x')));
+      message = errorOf(attempt(**file));
     else
       message = llvm::toString(file.takeError());
   }
   setrlimit(RLIMIT_FSIZE, &saved);
   std::signal(SIGXFSZ, previous);
-  EXPECT_EQ(message, "cannot write " + path + ": File too large");
+  return message;
+}
+
+TEST(OutputFileTest, WritePastTheFileSizeLimitIsAnError) {
+  TempDir dir;
+  std::string path = dir.write("out.bin", "old");
+  EXPECT_EQ(errorPastFileSizeLimit(path,
+                                   [](OutputFile &file) {
+                                     return file.write(std::string(10000, 'x'));
+                                   }),
+            "cannot write " + path + ": File too large");
   EXPECT_EQ(contents(path), "old");
   EXPECT_THAT(listing(dir.path()), ::testing::ElementsAre("out.bin"));
 }
@@ -191,23 +209,8 @@ TEST(OutputFileTest, WritePastTheFileSizeLimitIsAnError) {
 TEST(OutputFileTest, ExtendingPastTheFileSizeLimitIsAnError) {
   TempDir dir;
   std::string path = dir.write("out.bin", "old");
-  auto previous = std::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit saved;
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
-  struct rlimit small = saved;
-  small.rlim_cur = 4096;
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
-  std::string message;
-  {
-    auto file = OutputFile::create(path);
-    if (file)
-      message = errorOf((*file)->extendTo(10000));
-    else
-      message = llvm::toString(file.takeError());
-  }
-  setrlimit(RLIMIT_FSIZE, &saved);
-  std::signal(SIGXFSZ, previous);
-  EXPECT_EQ(message, "cannot write " + path + ": File too large");
+  EXPECT_EQ(errorPastFileSizeLimit(path, [](OutputFile &file) { return file.extendTo(10000); }),
+            "cannot write " + path + ": File too large");
   EXPECT_EQ(contents(path), "old");
   EXPECT_THAT(listing(dir.path()), ::testing::ElementsAre("out.bin"));
 }
