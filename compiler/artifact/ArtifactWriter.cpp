@@ -183,7 +183,8 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   llvm::StringMap<ComputedWeights *> computedBy;
   for (const std::shared_ptr<ComputedWeights> &group : c.computedWeights)
     for (const std::string &name : group->tensorNames())
-      if (!computedBy.try_emplace(name, group.get()).second || (c.weights && c.weights->lookup(name)))
+      if (!computedBy.try_emplace(name, group.get()).second ||
+          (c.weights && c.weights->lookup(name)))
         return makeError("internal error: weight '" + name + "' has two sources");
   llvm::StringMap<size_t> plannedIndex;
   for (const auto &[i, p] : llvm::enumerate(planned))

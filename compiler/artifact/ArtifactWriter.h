@@ -6,9 +6,10 @@
 // and shape the IR uses it with. Weights are streamed from the weight store
 // a few MiB at a time (converted on the way, the checkpoint pages released
 // behind), and quantized ones computed a slab at a time (ComputedWeights.h),
-// so writing needs the same small memory whatever the model's size. The file is written through an OutputFile (compiler/support): under
-// a unique temporary name, renamed into place when complete, never over one
-// of the checkpoint's files.
+// so writing needs the same small memory whatever the model's size. The
+// file is written through an OutputFile (compiler/support): under a unique
+// temporary name, renamed into place when complete, never over one of the
+// checkpoint's files.
 //
 //===----------------------------------------------------------------------===//
 

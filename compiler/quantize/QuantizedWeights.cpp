@@ -155,10 +155,10 @@ public:
 
   /// Sets the spec of one part (copied: the table may move).
   void setPart(const WeightSpec &spec) {
-    std::optional<WeightSpec> &slot = spec.quantized->part == QuantizedFrom::Part::Values ? valuesSpec
-                                      : spec.quantized->part == QuantizedFrom::Part::Scales
-                                          ? scalesSpec
-                                          : zerosSpec;
+    QuantizedFrom::Part which = spec.quantized->part;
+    std::optional<WeightSpec> &slot = which == QuantizedFrom::Part::Values   ? valuesSpec
+                                      : which == QuantizedFrom::Part::Scales ? scalesSpec
+                                                                             : zerosSpec;
     slot = spec;
     values = valuesSpec ? &*valuesSpec : nullptr;
     scales = scalesSpec ? &*scalesSpec : nullptr;
