@@ -4,7 +4,7 @@
 // way (WeightStore::stream). A quantized weight's values, scales and zeros
 // are computed instead, from its source tensor, and computing one part
 // computes the others: so the writer asks a group of such tensors for its
-// slabs (a layer's matrix, or one expert's) one at a time and writes every
+// slabs (blocks of a matrix's rows) one at a time and writes every
 // tensor's bytes of the slab at once, each at its own place in the file.
 // Only one slab of the group is ever in memory, never the quantized model
 // (compiler/quantize/QuantizedWeights.h is the one group there is).
@@ -43,7 +43,8 @@ public:
   virtual int64_t slabs() const = 0;
 
   /// Computes slab `slab` and hands each tensor's bytes of it to `sink`
-  /// (every tensor of tensorNames(), each once).
+  /// (each tensor of tensorNames() at most once: a rank's part may have no
+  /// bytes in a slab).
   virtual llvm::Error computeSlab(int64_t slab, SlabSink sink) = 0;
 };
 

@@ -128,19 +128,31 @@ llvm::Expected<GptqQuantizer> calibrateGptq(const CompileOptions &options,
     return hessians.takeError();
 
   auto shared = std::make_shared<InputHessians>(std::move(*hessians));
-  auto warnedFewRows = std::make_shared<bool>(false);
-  return GptqQuantizer([shared, warnedFewRows, &log, progress](llvm::StringRef source, int64_t layer,
-                                                llvm::ArrayRef<float> w, int64_t rows,
-                                                int64_t k, int64_t group, uint8_t *values,
-                                                uint16_t *scales,
-                                                uint16_t *zeros) -> llvm::Error {
+  auto where = [](llvm::StringRef source, int64_t layer) {
+    return layer < 0 ? source.str() : llvm::formatv("{0}[{1}]", source, layer).str();
+  };
+  GptqQuantizer quantizer;
+  // Asked of every matrix before the artifact is generated.
+  quantizer.check = [shared, where](llvm::StringRef source, int64_t layer,
+                                    int64_t k) -> llvm::Error {
     const std::vector<double> *h = shared->find(source, layer);
-    std::string where = layer < 0 ? source.str() : llvm::formatv("{0}[{1}]", source, layer).str();
     if (!h)
-      return makeError("calibration: no kernel of the instrumented model multiplied " + where);
+      return makeError("calibration: no kernel of the instrumented model multiplied " +
+                       where(source, layer));
     if (static_cast<int64_t>(h->size()) != k * k)
-      return makeError("calibration: the inputs of " + where + " are not " +
+      return makeError("calibration: the inputs of " + where(source, layer) + " are not " +
                        std::to_string(k) + " wide");
+    return llvm::Error::success();
+  };
+  auto warnedFewRows = std::make_shared<bool>(false);
+  quantizer.quantize = [shared, where, check = quantizer.check, warnedFewRows, &log,
+                        progress](llvm::StringRef source, int64_t layer, llvm::ArrayRef<float> w,
+                                  int64_t rows, int64_t k, int64_t group, uint8_t *values,
+                                  uint16_t *scales, uint16_t *zeros) -> llvm::Error {
+    if (llvm::Error err = check(source, layer, k))
+      return err;
+    const std::vector<double> &h = *shared->find(source, layer);
+    std::string name = where(source, layer);
     // Fewer samples than inputs: a singular Hessian, which only GPTQ's
     // damping keeps invertible, so the result is little better than
     // round-to-nearest. Said once, for the first such weight.
@@ -149,16 +161,16 @@ llvm::Expected<GptqQuantizer> calibrateGptq(const CompileOptions &options,
       log << llvm::formatv("{0}warning: the calibration text gave {1} tokens, fewer than the {2} "
                            "inputs of {3}: its Hessian is singular and GPTQ gains little over "
                            "int4; give more text (thousands of tokens at least)\n",
-                           progress ? "\r\x1b[K" : "", shared->rows, k, where);
+                           progress ? "\r\x1b[K" : "", shared->rows, k, name);
     }
     if (progress) {
-      log << "\rllamac: GPTQ " << where << "\x1b[K";
+      log << "\rllamac: GPTQ " << name << "\x1b[K";
       log.flush();
     }
-    if (llvm::Error err = quant::quantizeInt4Gptq(w, rows, k, group, *h, values, scales, zeros))
-      return makeError(where + ": " + llvm::toString(std::move(err)));
+    if (llvm::Error err = quant::quantizeInt4Gptq(w, rows, k, group, h, values, scales, zeros))
+      return makeError(name + ": " + llvm::toString(std::move(err)));
     return llvm::Error::success();
-  });
+  };
+  return quantizer;
 }
-
 } // namespace llamac

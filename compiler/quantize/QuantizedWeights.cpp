@@ -6,6 +6,7 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -28,18 +29,24 @@ struct SlabBuffers {
 
 /// One quantized encoding of one source tensor: a matrix [O, K]; stacked
 /// over layers [L, O, K]; or a mixture's experts [L, E, O, K]. Each slab
-/// is one [O, K] matrix (each row has its own scales, so quantizing the
-/// matrices apart gives the bytes of quantizing them together).
+/// is a block of rows of one [O, K] matrix, or the whole matrix for GPTQ
+/// (each row has its own scales, so quantizing rows apart gives the bytes
+/// of quantizing them together).
 class QuantizedEncoding final : public ComputedWeights {
 public:
   QuantizedEncoding(const WeightStore &store, const GptqQuantizer &gptq, int64_t ranks,
-                    std::shared_ptr<SlabBuffers> buffers)
-      : store(store), gptq(gptq), ranks(ranks), buffers(std::move(buffers)) {}
+                    int64_t maxSlabBytes, std::shared_ptr<SlabBuffers> buffers)
+      : store(store), gptq(gptq), ranks(ranks), maxSlabBytes(maxSlabBytes),
+        buffers(std::move(buffers)) {}
 
-  /// Checks the parts against the source and sizes the slabs.
+  /// Checks the parts against the source (and GPTQ's data for each
+  /// matrix) and sizes the slabs.
   llvm::Error plan() {
     const QuantizedFrom &q = scheme;
     bool int4 = q.kind == QuantizedFrom::Kind::Int4;
+    const WeightSpec *values = part(QuantizedFrom::Part::Values);
+    const WeightSpec *scales = part(QuantizedFrom::Part::Scales);
+    const WeightSpec *zeros = part(QuantizedFrom::Part::Zeros);
     if (!values || !scales || (int4 && !zeros))
       return makeError("internal error: quantized weight '" + q.source + "' lacks a part");
     if (q.gptq && !gptq)
@@ -54,9 +61,15 @@ public:
     k = source->shape.back();
     rowBytes = int4 ? quant::int4RowBytes(k) : k;
     params = int4 ? quant::int4Groups(k, q.group) : 1;
-    slabCount = 1;
+    matrices = 1;
     for (int64_t d : leading)
-      slabCount *= d;
+      matrices *= d;
+    blockRows = q.gptq ? rows : std::clamp<int64_t>(maxSlabBytes / (k * 4), 1, rows);
+    blocksPerMatrix = (rows + blockRows - 1) / blockRows;
+    if (q.gptq && gptq.check)
+      for (int64_t matrix = 0; matrix < matrices; ++matrix)
+        if (llvm::Error err = gptq.check(q.source, leading.empty() ? -1 : matrix, k))
+          return err;
 
     // Each part's whole shape; a split part must be the whole but along its
     // axis (the sharding pass's part of the weight).
@@ -107,7 +120,7 @@ public:
 
   std::vector<std::string> tensorNames() const override {
     std::vector<std::string> names;
-    for (const WeightSpec *spec : {values, scales, zeros}) {
+    for (const std::optional<WeightSpec> &spec : parts) {
       if (!spec)
         continue;
       if (!spec->shard)
@@ -119,97 +132,123 @@ public:
     return names;
   }
 
-  int64_t slabs() const override { return slabCount; }
+  int64_t slabs() const override { return matrices * blocksPerMatrix; }
 
   llvm::Error computeSlab(int64_t slab, SlabSink sink) override {
     const QuantizedFrom &q = scheme;
     bool int4 = q.kind == QuantizedFrom::Kind::Int4;
-    // One slab's buffers, shared by every encoding and reused (a Mixtral
-    // expert is 235 MB of f32: no allocation per slab, and one set alive).
+    int64_t matrix = slab / blocksPerMatrix;
+    int64_t firstRow = slab % blocksPerMatrix * blockRows;
+    int64_t n = std::min(blockRows, rows - firstRow);
+    // One slab's buffers, shared by every encoding and reused (no
+    // allocation per slab, and one set alive).
     std::vector<float> &w = buffers->w;
     std::vector<uint8_t> &v = buffers->v;
     std::vector<uint16_t> &s = buffers->s, &z = buffers->z;
-    w.resize(rows * k);
-    v.resize(rows * rowBytes);
-    s.resize(rows * params);
-    z.resize(int4 ? rows * params : 0);
-    if (llvm::Error err = store.readRangeF32(q.source, slab * rows * k, w))
+    w.resize(n * k);
+    v.resize(n * rowBytes);
+    s.resize(n * params);
+    z.resize(int4 ? n * params : 0);
+    if (llvm::Error err = store.readRangeF32(q.source, (matrix * rows + firstRow) * k, w))
       return err;
     if (!int4)
-      quant::quantizeInt8(w, rows, k, reinterpret_cast<int8_t *>(v.data()), s.data());
+      quant::quantizeInt8(w, n, k, reinterpret_cast<int8_t *>(v.data()), s.data());
     else if (!q.gptq)
-      quant::quantizeInt4(w, rows, k, q.group, v.data(), s.data(), z.data());
-    else if (llvm::Error err = gptq(q.source, leading.empty() ? -1 : slab, w, rows, k,
-                                    q.group, v.data(), s.data(), z.data()))
+      quant::quantizeInt4(w, n, k, q.group, v.data(), s.data(), z.data());
+    else if (llvm::Error err = gptq.quantize(q.source, leading.empty() ? -1 : matrix, w, n, k,
+                                             q.group, v.data(), s.data(), z.data()))
       return err;
     auto bytesOf = [](const std::vector<uint16_t> &bf16) {
       return llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(bf16.data()),
                                      bf16.size() * 2);
     };
-    if (llvm::Error err = emit(values, valuesShape, v, sink))
+    Rows block{firstRow, firstRow + n};
+    if (llvm::Error err = emit(QuantizedFrom::Part::Values, valuesShape, block, v, sink))
       return err;
-    if (llvm::Error err = emit(scales, scalesShape, bytesOf(s), sink))
+    if (llvm::Error err = emit(QuantizedFrom::Part::Scales, scalesShape, block, bytesOf(s), sink))
       return err;
-    return int4 ? emit(zeros, zerosShape, bytesOf(z), sink) : llvm::Error::success();
+    return int4 ? emit(QuantizedFrom::Part::Zeros, zerosShape, block, bytesOf(z), sink)
+                : llvm::Error::success();
   }
 
   /// Sets the spec of one part (copied: the table may move).
-  void setPart(const WeightSpec &spec) {
-    QuantizedFrom::Part which = spec.quantized->part;
-    std::optional<WeightSpec> &slot = which == QuantizedFrom::Part::Values   ? valuesSpec
-                                      : which == QuantizedFrom::Part::Scales ? scalesSpec
-                                                                             : zerosSpec;
-    slot = spec;
-    values = valuesSpec ? &*valuesSpec : nullptr;
-    scales = scalesSpec ? &*scalesSpec : nullptr;
-    zeros = zerosSpec ? &*zerosSpec : nullptr;
-  }
+  void setPart(const WeightSpec &spec) { parts[indexOf(spec.quantized->part)] = spec; }
 
   QuantizedFrom scheme;
 
 private:
-  /// Hands `spec`'s bytes of the slab to `sink`: whole, or each rank's part
-  /// (the runs of the split dimension the rank holds, as
-  /// compiler/artifact/ShardedWeights.cpp cuts a stored tensor). `whole` is
+  /// The rows [begin, end) of a matrix that a slab holds.
+  struct Rows {
+    int64_t begin, end;
+  };
+
+  static size_t indexOf(QuantizedFrom::Part which) {
+    return which == QuantizedFrom::Part::Values ? 0 : which == QuantizedFrom::Part::Scales ? 1 : 2;
+  }
+  const WeightSpec *part(QuantizedFrom::Part which) const {
+    const std::optional<WeightSpec> &spec = parts[indexOf(which)];
+    return spec ? &*spec : nullptr;
+  }
+
+  /// Hands part `which`'s bytes of the slab (rows `block` of a matrix) to
+  /// `sink`: whole, or each rank's part (the runs of the split dimension
+  /// the rank holds, as compiler/artifact/ShardedWeights.cpp cuts a stored
+  /// tensor; a rank whose rows the block misses gets nothing). `whole` is
   /// the part's shape before any split.
-  llvm::Error emit(const WeightSpec *spec, llvm::ArrayRef<int64_t> whole,
+  llvm::Error emit(QuantizedFrom::Part which, llvm::ArrayRef<int64_t> whole, Rows block,
                    llvm::ArrayRef<uint8_t> bytes, SlabSink sink) {
+    const WeightSpec *spec = part(which);
     if (!spec->shard)
       return sink(spec->name, bytes);
     const WeightShard &shard = *spec->shard;
     size_t axis = shard.axis - leading.size();
-    llvm::ArrayRef<int64_t> slabShape = whole.drop_front(leading.size());
-    int64_t outer = 1, inner = dtypeSize(spec->dtype);
-    for (size_t d = 0; d < axis; ++d)
-      outer *= slabShape[d];
-    for (size_t d = axis + 1; d < slabShape.size(); ++d)
-      inner *= slabShape[d];
-    int64_t extent = slabShape[axis], local = spec->shape[shard.axis];
-    std::vector<uint8_t> &part = buffers->part;
+    llvm::ArrayRef<int64_t> matrixShape = whole.drop_front(leading.size());
+    int64_t outer = block.end - block.begin, inner = dtypeSize(spec->dtype);
+    for (size_t d = 1; d < axis; ++d)
+      outer *= matrixShape[d];
+    for (size_t d = axis + 1; d < matrixShape.size(); ++d)
+      inner *= matrixShape[d];
+    int64_t extent = matrixShape[axis], local = spec->shape[shard.axis];
+    std::vector<uint8_t> &cut = buffers->part;
     for (int64_t rank = 0; rank < ranks; ++rank) {
       int64_t first = firstShardBlock(extent / shard.block, rank, ranks) * shard.block;
-      part.clear();
+      std::string name = shardTensorName(spec->name, rank);
+      if (axis == 0) {
+        // Split by rows: the rank's rows that lie in the block, in one run.
+        int64_t begin = std::max(first, block.begin);
+        int64_t end = std::min(first + local, block.end);
+        if (begin >= end)
+          continue;
+        if (llvm::Error err = sink(name, bytes.slice((begin - block.begin) * inner,
+                                                     (end - begin) * inner)))
+          return err;
+        continue;
+      }
+      cut.clear();
       for (int64_t o = 0; o < outer; ++o) {
         const uint8_t *run = bytes.data() + (o * extent + first) * inner;
-        part.insert(part.end(), run, run + local * inner);
+        cut.insert(cut.end(), run, run + local * inner);
       }
-      if (llvm::Error err = sink(shardTensorName(spec->name, rank), part))
+      if (llvm::Error err = sink(name, cut))
         return err;
     }
     return llvm::Error::success();
   }
 
-  std::optional<WeightSpec> valuesSpec, scalesSpec, zerosSpec;
-  const WeightSpec *values = nullptr, *scales = nullptr, *zeros = nullptr;
+  /// The values, scales and zeros, as the table gives them.
+  std::optional<WeightSpec> parts[3];
   const WeightStore &store;
   GptqQuantizer gptq;
   int64_t ranks;
+  int64_t maxSlabBytes;
   /// The source's dimensions above its matrices (layers, experts).
   std::vector<int64_t> leading;
   /// Each part's shape before any split.
   std::vector<int64_t> valuesShape, scalesShape, zerosShape;
   std::shared_ptr<SlabBuffers> buffers;
-  int64_t rows = 0, k = 0, rowBytes = 0, params = 0, slabCount = 0;
+  int64_t rows = 0, k = 0, rowBytes = 0, params = 0;
+  /// Matrices in the source, and the rows of each slab of one.
+  int64_t matrices = 0, blockRows = 0, blocksPerMatrix = 0;
 };
 
 using Key = std::tuple<std::string, int, int64_t, bool>;
@@ -218,7 +257,7 @@ using Key = std::tuple<std::string, int, int64_t, bool>;
 
 llvm::Expected<std::vector<std::shared_ptr<ComputedWeights>>>
 quantizedWeights(llvm::ArrayRef<WeightSpec> table, const WeightStore &store,
-                 const GptqQuantizer &gptq, int64_t ranks) {
+                 const GptqQuantizer &gptq, int64_t ranks, int64_t maxSlabBytes) {
   // In the table's order, which is the file's: each group is written when
   // its first tensor is reached.
   std::map<Key, std::shared_ptr<QuantizedEncoding>> byKey;
@@ -231,7 +270,7 @@ quantizedWeights(llvm::ArrayRef<WeightSpec> table, const WeightStore &store,
     std::shared_ptr<QuantizedEncoding> &e =
         byKey[Key{q.source, static_cast<int>(q.kind), q.group, q.gptq}];
     if (!e) {
-      e = std::make_shared<QuantizedEncoding>(store, gptq, ranks, buffers);
+      e = std::make_shared<QuantizedEncoding>(store, gptq, ranks, maxSlabBytes, buffers);
       e->scheme = q;
       groups.push_back(e);
     }

@@ -5,11 +5,14 @@
 // and scheme each one encodes. This computes their bytes from the weight
 // store as the artifact is written (ComputedWeights.h): one group per
 // encoding, whose slabs are its source's matrices (one per layer, one per
-// expert of a mixture's layer), each read as f32, quantized, and written as
-// a slab of the values, scales and zeros (and of each tensor-parallel rank's
-// part of them). So the memory it takes is one matrix's, whatever the size
-// of the model: neither the quantized model nor a whole layer of a mixture's
-// experts is ever held.
+// expert of a mixture's layer), or blocks of a matrix's rows, each read as
+// f32, quantized, and written as a slab of the values, scales and zeros (and
+// of each tensor-parallel rank's part of them). Each row has its own scales,
+// so quantizing rows apart gives the bytes of quantizing them together, and
+// round-to-nearest takes blocks of at most `maxSlabBytes` of f32: the memory
+// a compile takes is bounded, whatever the size of the model or of its
+// largest matrix (Llama 3's output head is 2.1 GB of f32). GPTQ takes whole
+// matrices, which share one Hessian.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,21 +32,37 @@
 
 namespace llamac {
 
-/// Chooses the int4 values of one matrix `[rows, k]` of `source` (layer
-/// `layer`, -1 when not stacked) for GPTQ, writing them and their scales
-/// and zeros in the canonical layout; see compiler/quantize/Gptq.h.
-using GptqQuantizer = std::function<llvm::Error(
-    llvm::StringRef source, int64_t layer, llvm::ArrayRef<float> w, int64_t rows, int64_t k,
-    int64_t group, uint8_t *values, uint16_t *scales, uint16_t *zeros)>;
+/// GPTQ's choice of int4 values, made against calibration data (see
+/// compiler/driver/GptqCalibration.h).
+struct GptqQuantizer {
+  /// Fails when matrix `layer` of `source` (-1 when not stacked), `k`
+  /// inputs wide, has nothing to be chosen against: asked of every matrix
+  /// before the artifact is generated, so such a failure comes first.
+  std::function<llvm::Error(llvm::StringRef source, int64_t layer, int64_t k)> check;
+  /// Chooses the int4 values of one matrix `[rows, k]`, writing them and
+  /// their scales and zeros in the canonical layout (compiler/quantize/Gptq.h).
+  std::function<llvm::Error(llvm::StringRef source, int64_t layer, llvm::ArrayRef<float> w,
+                            int64_t rows, int64_t k, int64_t group, uint8_t *values,
+                            uint16_t *scales, uint16_t *zeros)>
+      quantize;
+
+  explicit operator bool() const { return static_cast<bool>(quantize); }
+};
+
+/// The most f32 a round-to-nearest slab reads at once: 64 MiB, a 4096-wide
+/// matrix's 4096 rows (a slab is never less than one row).
+constexpr int64_t kDefaultMaxSlabBytes = int64_t(64) << 20;
 
 /// The quantized tensors of `table`, one group per encoding, computed from
 /// `store` (which must outlive them) when the artifact is written; with
 /// `ranks` > 1 each group also writes every rank's part of its split
-/// tensors. Fails now, not while writing, on an encoding that lacks a part
-/// or a source that cannot be quantized. GPTQ tensors need `gptq`.
+/// tensors. Fails now, not while writing, on an encoding that lacks a part,
+/// a source that cannot be quantized, or a matrix `gptq.check` refuses.
+/// GPTQ tensors need `gptq`.
 llvm::Expected<std::vector<std::shared_ptr<ComputedWeights>>>
 quantizedWeights(llvm::ArrayRef<WeightSpec> table, const WeightStore &store,
-                 const GptqQuantizer &gptq = {}, int64_t ranks = 1);
+                 const GptqQuantizer &gptq = {}, int64_t ranks = 1,
+                 int64_t maxSlabBytes = kDefaultMaxSlabBytes);
 
 } // namespace llamac
 

@@ -362,12 +362,18 @@ TEST(ArtifactWriterTest, ComputedTensorsAreWrittenAtTheirPlaceOrTheWriteFails) {
   EXPECT_EQ(files, 1);
 }
 
-TEST(ArtifactWriterMemoryTest, QuantizedWeightsAreComputedAMatrixAtATime) {
-  // An int8 weight of 32 layers of 1024 x 1024 f32 (128 MiB, mapped): its
-  // quantized values are 32 MiB, which computing them before writing held
-  // whole, beside the touched checkpoint pages. Computed as written, the
-  // writer holds one layer (4 MiB of f32 and its 4 MiB of pages, 1 MiB of
-  // bytes) and its 8 MiB piece of streamed tensors.
+/// Whether the weight is one matrix, not stacked over layers.
+class QuantizedWeightMemoryTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(QuantizedWeightMemoryTest, QuantizedWeightsAreComputedASlabAtATime) {
+  // An int8 weight of 32 layers of 1024 x 1024 f32 (128 MiB, mapped), or
+  // one 32768 x 1024 matrix: its quantized values are 32 MiB, which
+  // computing them before writing held whole, beside the touched checkpoint
+  // pages. Computed as written, the writer holds one slab: a layer (4 MiB
+  // of f32 and its 4 MiB of pages, 1 MiB of bytes), or a block of the
+  // matrix's rows as large (reading the matrix at once would be 128 MiB);
+  // and its 8 MiB piece of streamed tensors.
+  bool oneMatrix = GetParam();
   constexpr int64_t kLayers = 32, kRows = 1024, kCols = 1024;
   constexpr uint64_t kLayerCount = kRows * kCols, kMiB = 1 << 20;
   TempDir dir;
@@ -382,23 +388,25 @@ TEST(ArtifactWriterMemoryTest, QuantizedWeightsAreComputedAMatrixAtATime) {
   {
     WeightEntry entry;
     entry.name = "layers.wq";
-    entry.shape = {kLayers, kRows, kCols};
+    entry.shape = oneMatrix ? std::vector<int64_t>{kLayers * kRows, kCols}
+                            : std::vector<int64_t>{kLayers, kRows, kCols};
     entry.parts.push_back(
         {DType::F32, llvm::ArrayRef<uint8_t>(data, kLayers * kLayerCount * 4), "layers.wq"});
     ASSERT_FALSE(llvm::errorToBool(store.add(std::move(entry))));
   }
   ArtifactContents contents;
-  WeightSpec values{"layers.wq.int8", DType::I8, {kLayers, kRows, kCols}, std::nullopt,
-                    std::nullopt};
+  WeightSpec values{"layers.wq.int8", DType::I8, store.lookup("layers.wq")->shape,
+                    std::nullopt, std::nullopt};
   values.quantized = QuantizedFrom{"layers.wq", QuantizedFrom::Kind::Int8, 0, false,
                                    QuantizedFrom::Part::Values};
   WeightSpec scales = values;
   scales.name = "layers.wq.int8_scales";
   scales.dtype = DType::BF16;
-  scales.shape = {kLayers, kRows};
+  scales.shape = values.shape;
+  scales.shape.pop_back();
   scales.quantized->part = QuantizedFrom::Part::Scales;
   contents.weightTable = {values, scales};
-  auto groups = quantizedWeights(contents.weightTable, store);
+  auto groups = quantizedWeights(contents.weightTable, store, {}, 1, kLayerCount * 4);
   ASSERT_TRUE(static_cast<bool>(groups)) << llvm::toString(groups.takeError());
   contents.computedWeights = std::move(*groups);
   MLIRContext context;
@@ -416,7 +424,8 @@ TEST(ArtifactWriterMemoryTest, QuantizedWeightsAreComputedAMatrixAtATime) {
                                          "resident set by "
                                       << (peak - before) / kMiB << " MiB";
 
-  // The bytes and checksums: the last layer against quantizing it here.
+  // The bytes and checksums: the last layer (or 1024 rows) against
+  // quantizing it here.
   nlohmann::json weights = readMetadata(path)["weights"];
   ASSERT_EQ(weights.size(), 2u);
   std::vector<float> last(kLayerCount);
@@ -436,6 +445,12 @@ TEST(ArtifactWriterMemoryTest, QuantizedWeightsAreComputedAMatrixAtATime) {
               artifact::checksumHex(artifact::checksum(bytes.data(), bytes.size())));
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(ArtifactWriterMemoryTest, QuantizedWeightMemoryTest,
+                         ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool> &info) {
+                           return info.param ? "OneMatrix" : "StackedLayers";
+                         });
 
 } // namespace
 } // namespace llamac

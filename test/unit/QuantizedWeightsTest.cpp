@@ -1,9 +1,10 @@
 //===- QuantizedWeightsTest.cpp - quantized tensors computed slab by slab -===//
 //
 // compiler/quantize/QuantizedWeights.h computes a quantized encoding one
-// matrix at a time as the artifact is written. Its bytes must be those of
-// quantizing the whole source at once (WeightQuantizer.h over every row),
-// and each tensor-parallel rank's part must be the whole encoding cut as
+// slab (a block of a matrix's rows) at a time as the artifact is written.
+// Its bytes must be those of quantizing the whole source at once
+// (WeightQuantizer.h over every row), whatever the blocks, and each
+// tensor-parallel rank's part must be the whole encoding cut as
 // ShardedWeights cuts a stored tensor (the two cut independently here).
 //
 //===----------------------------------------------------------------------===//
@@ -19,6 +20,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <tuple>
 
 namespace llamac {
 namespace {
@@ -119,13 +121,27 @@ TEST(QuantizedWeightsTest, SlabsAreMatricesAndTheirBytesTheWholeEncodings) {
   EXPECT_EQ(bytes4["layers.experts.w1.int4"], v4);
   EXPECT_EQ(bytes4["layers.experts.w1.int4_scales"], asBytes(s4));
   EXPECT_EQ(bytes4["layers.experts.w1.int4_zeros"], asBytes(z4));
+
+  // Slabs of at most 2 rows' f32 (and of one row, when a row alone is
+  // more): 3 blocks of each 5-row matrix, 2 of each 4-row expert; 1 row.
+  for (auto [maxSlabBytes, slabs8, slabs4] :
+       {std::tuple<int64_t, int64_t, int64_t>{2 * 40 * 4, 6, 12}, {1, 10, 24}}) {
+    auto blocks = quantizedWeights(table, store, {}, 1, maxSlabBytes);
+    ASSERT_TRUE(static_cast<bool>(blocks)) << llvm::toString(blocks.takeError());
+    EXPECT_EQ((*blocks)[0]->slabs(), slabs8);
+    EXPECT_EQ((*blocks)[1]->slabs(), slabs4);
+    EXPECT_EQ(computeAll(*(*blocks)[0]), bytes8) << maxSlabBytes;
+    EXPECT_EQ(computeAll(*(*blocks)[1]), bytes4) << maxSlabBytes;
+  }
 }
 
-TEST(QuantizedWeightsTest, EachRanksPartIsTheWholeEncodingCut) {
+class QuantizedWeightsSlabTest : public testing::TestWithParam<int64_t> {};
+
+TEST_P(QuantizedWeightsSlabTest, EachRanksPartIsTheWholeEncodingCut) {
   // int4 (groups of 16) of wq [2, 8, 64] split by rows in heads of 2
   // (column-parallel) and of wo [2, 6, 64] split by columns
   // (row-parallel: values by 16-byte blocks, scales and zeros by groups),
-  // over 2 ranks.
+  // over 2 ranks, in slabs of GetParam() bytes of f32.
   WeightStore store;
   addSource(store, "layers.wq", {2, 8, 64});
   addSource(store, "layers.wo", {2, 6, 64});
@@ -153,7 +169,7 @@ TEST(QuantizedWeightsTest, EachRanksPartIsTheWholeEncodingCut) {
       split(whole[3], 2, 16, 2), split(whole[4], 2, 1, 2), split(whole[5], 2, 1, 2)};
 
   auto wholeGroups = quantizedWeights(whole, store);
-  auto splitGroups = quantizedWeights(table, store, {}, 2);
+  auto splitGroups = quantizedWeights(table, store, {}, 2, GetParam());
   ASSERT_TRUE(static_cast<bool>(wholeGroups)) << llvm::toString(wholeGroups.takeError());
   ASSERT_TRUE(static_cast<bool>(splitGroups)) << llvm::toString(splitGroups.takeError());
   ASSERT_EQ(splitGroups->size(), 2u);
@@ -202,7 +218,12 @@ TEST(QuantizedWeightsTest, EachRanksPartIsTheWholeEncodingCut) {
   }
 }
 
-TEST(QuantizedWeightsTest, KvHeadsOverMoreRanksAreSharedAndInt8ScalesMayStayWhole) {
+// Whole matrices; blocks of 3 rows of 64 (of 6 rows of 32), which cross
+// wq's split between the ranks' rows (rows 0-3 and 4-7); single rows.
+INSTANTIATE_TEST_SUITE_P(RowBlocks, QuantizedWeightsSlabTest,
+                         testing::Values(kDefaultMaxSlabBytes, 3 * 64 * 4, 1));
+
+TEST_P(QuantizedWeightsSlabTest, KvHeadsOverMoreRanksAreSharedAndInt8ScalesMayStayWhole) {
   // int8 wk [1, 4, 32]: 2 kv heads of 2 rows over 4 ranks (ranks 0 and 1
   // hold head 0, ranks 2 and 3 head 1), scales split with them; int8 wo
   // [1, 3, 32] row-parallel over 4 ranks, its per-row scales whole.
@@ -222,7 +243,8 @@ TEST(QuantizedWeightsTest, KvHeadsOverMoreRanksAreSharedAndInt8ScalesMayStayWhol
   oValues.shard = WeightShard{2, 1, {}};
   WeightSpec oScales =
       part("layers.wo.int8_scales", DType::BF16, {1, 3}, "layers.wo", K::Int8, 0, P::Scales);
-  auto groups = quantizedWeights({kValues, kScales, oValues, oScales}, store, {}, 4);
+  auto groups =
+      quantizedWeights({kValues, kScales, oValues, oScales}, store, {}, 4, GetParam());
   ASSERT_TRUE(static_cast<bool>(groups)) << llvm::toString(groups.takeError());
   ASSERT_EQ(groups->size(), 2u);
 
@@ -261,10 +283,16 @@ TEST(QuantizedWeightsTest, GptqIsAskedForEachLayerOfItsSource) {
   for (WeightSpec &spec : table)
     spec.quantized->gptq = true;
   EXPECT_FALSE(static_cast<bool>(quantizedWeights(table, store))) << "GPTQ without a quantizer";
-  std::vector<std::pair<std::string, int64_t>> asked;
-  GptqQuantizer fake = [&](llvm::StringRef source, int64_t layer, llvm::ArrayRef<float> w,
-                           int64_t rows, int64_t k, int64_t group, uint8_t *values,
-                           uint16_t *scales, uint16_t *zeros) -> llvm::Error {
+  std::vector<std::pair<std::string, int64_t>> checked, asked;
+  GptqQuantizer fake;
+  fake.check = [&](llvm::StringRef source, int64_t layer, int64_t k) -> llvm::Error {
+    checked.emplace_back(source.str(), layer);
+    EXPECT_EQ(k, 32);
+    return llvm::Error::success();
+  };
+  fake.quantize = [&](llvm::StringRef source, int64_t layer, llvm::ArrayRef<float> w,
+                      int64_t rows, int64_t k, int64_t group, uint8_t *values, uint16_t *scales,
+                      uint16_t *zeros) -> llvm::Error {
     asked.emplace_back(source.str(), layer);
     EXPECT_EQ(w.size(), 4u * 32);
     EXPECT_EQ(rows, 4);
@@ -276,16 +304,34 @@ TEST(QuantizedWeightsTest, GptqIsAskedForEachLayerOfItsSource) {
     std::fill(zeros, zeros + rows, 0);
     return llvm::Error::success();
   };
-  auto groups = quantizedWeights(table, store, fake);
+  // Whole matrices, however small the slabs of round-to-nearest: GPTQ
+  // chooses a matrix's rows against one Hessian.
+  auto groups = quantizedWeights(table, store, fake, 1, /*maxSlabBytes=*/1);
   ASSERT_TRUE(static_cast<bool>(groups)) << llvm::toString(groups.takeError());
   ASSERT_EQ(groups->size(), 1u);
+  std::vector<std::pair<std::string, int64_t>> layers = {
+      {"layers.w2", 0}, {"layers.w2", 1}, {"layers.w2", 2}};
+  EXPECT_EQ(checked, layers) << "every matrix is checked before any is computed";
+  EXPECT_TRUE(asked.empty());
   auto bytes = computeAll(*(*groups)[0]);
-  EXPECT_EQ(asked, (std::vector<std::pair<std::string, int64_t>>{
-                       {"layers.w2", 0}, {"layers.w2", 1}, {"layers.w2", 2}}));
+  EXPECT_EQ(asked, layers);
   std::vector<uint8_t> expected;
   for (uint8_t layer = 0; layer < 3; ++layer)
     expected.insert(expected.end(), 4 * 16, layer);
   EXPECT_EQ(bytes["layers.w2.int4"], expected);
+
+  // A matrix the calibration has nothing for fails before any is computed.
+  fake.check = [](llvm::StringRef source, int64_t layer, int64_t) -> llvm::Error {
+    if (layer != 1)
+      return llvm::Error::success();
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "no Hessian for " + source + "[1]");
+  };
+  asked.clear();
+  auto refused = quantizedWeights(table, store, fake);
+  ASSERT_FALSE(static_cast<bool>(refused));
+  EXPECT_EQ(llvm::toString(refused.takeError()), "no Hessian for layers.w2[1]");
+  EXPECT_TRUE(asked.empty());
 }
 
 TEST(QuantizedWeightsTest, IncompleteOrMisshapenEncodingsFailBeforeWriting) {
