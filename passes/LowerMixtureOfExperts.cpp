@@ -257,10 +257,16 @@ Value expertMatrix(OpBuilder &b, Location loc, Value stacked, Value expert) {
       dequantize.getZeros() ? expertSlice(b, loc, dequantize.getZeros(), expert) : Value();
   auto type = RankedTensorType::get(dequantize.getType().getShape().drop_front(),
                                     dequantize.getType().getElementType());
-  return DequantizeOp::create(b, loc, type, dequantize.getKindAttr(), dequantize.getGroupAttr(),
-                              expertSlice(b, loc, dequantize.getValues(), expert),
-                              expertSlice(b, loc, dequantize.getScales(), expert), zeros,
-                              dequantize.getSourceAttr(), dequantize.getGptqAttr());
+  auto matrix = DequantizeOp::create(
+      b, loc, type, dequantize.getKindAttr(), dequantize.getGroupAttr(),
+      expertSlice(b, loc, dequantize.getValues(), expert),
+      expertSlice(b, loc, dequantize.getScales(), expert), zeros, dequantize.getSourceAttr(),
+      dequantize.getGptqAttr());
+  // A rank's columns of a split down projection: integer dots choose their
+  // activation blocks from the whole weight's, as the single process does.
+  if (Attribute whole = dequantize->getAttr(kUnshardedKAttr))
+    matrix->setAttr(kUnshardedKAttr, whole);
+  return matrix;
 }
 
 /// `weight * row`, elementwise (a scalar weight), or each row of `rows`

@@ -25,6 +25,11 @@ def LlamaShardTensorParallel : Pass<"llama-shard-tensor-parallel", "::mlir::Modu
       their weights keep `1/R` of the input features, and a
       `llama.all_reduce` sums the ranks' partial products before the
       residual is added;
+    - a mixture of experts (`llama.moe`) keeps `1/R` of every expert's
+      hidden units: the rows of its gate and up weights (`[E, hidden, dim]`,
+      axis 1), the columns of its down weights (axis 2); its router stays
+      whole, so every rank picks the same experts, and a `llama.all_reduce`
+      sums the ranks' partial mixtures before the residual is added;
     - norms, the embedding and the output head stay replicated.
     The changed `llama.weight` ops carry `#llama.shard<axis, block>` and
     the module `llama.tensor_parallel = R`. It runs before the fusions: the

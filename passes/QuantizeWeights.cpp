@@ -40,23 +40,29 @@ struct Scheme {
 
 /// The `#llama.shard` of each quantized tensor of a split weight, so that
 /// every rank holds the rows, or the run of K, its part of the float weight
-/// covers (docs/tensor-parallel.md). Column-parallel (axis 0): values,
-/// scales and zeros split by rows, with the weight's block (whole heads).
-/// Row-parallel (axis 1): values split along K; int8's per-row scales stay
-/// whole (each rank's rows are whole rows of the one quantized matrix);
-/// int4's scales and zeros split by groups, which `k` per rank being a
-/// multiple of the group keeps whole.
+/// covers (docs/tensor-parallel.md). Column-parallel (split by the
+/// matrix's rows: a projection's axis 0, an experts' weight's axis 1):
+/// values, scales and zeros split by rows, with the weight's block (whole
+/// heads). Row-parallel (split along K): values split along K; int8's
+/// per-row scales stay whole (each rank's rows are whole rows of the one
+/// quantized matrix); int4's scales and zeros split by groups, which `k`
+/// per rank being a multiple of the group keeps whole. `lead` counts the
+/// dimensions above the matrices (1 for experts).
 struct PartShards {
   ShardAttr values, scales;
 };
 
-PartShards partShards(ShardAttr shard, QuantKind kind) {
+/// Whether `shard` splits its weight's matrices along K.
+bool splitAlongK(ShardAttr shard, int64_t lead) {
+  return shard && shard.getAxis() == lead + 1;
+}
+
+PartShards partShards(ShardAttr shard, QuantKind kind, int64_t lead) {
   if (!shard)
     return {};
-  MLIRContext *ctx = shard.getContext();
-  if (shard.getAxis() == 0)
+  if (!splitAlongK(shard, lead))
     return {shard, shard};
-  auto alongK = ShardAttr::get(ctx, 1, 1);
+  auto alongK = ShardAttr::get(shard.getContext(), lead + 1, 1);
   return {alongK, kind == QuantKind::Int8 ? ShardAttr() : alongK};
 }
 
@@ -73,7 +79,7 @@ Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme, int6
   int64_t rows = type.getDimSize(type.getRank() - 2), k = type.getDimSize(type.getRank() - 1);
   Type i8 = b.getI8Type(), bf16 = b.getBF16Type();
   std::string stem = (weight.getName() + "." + scheme.suffix()).str();
-  PartShards shards = partShards(weight.getShardAttr(), scheme.kind);
+  PartShards shards = partShards(weight.getShardAttr(), scheme.kind, lead.size());
   auto tensor = [&](StringRef suffix, ArrayRef<int64_t> matrixShape, Type element,
                     ShardAttr shard) -> Value {
     SmallVector<int64_t> shape(lead);
@@ -97,7 +103,7 @@ Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme, int6
     dq = DequantizeOp::create(b, loc, result, scheme.kind, b.getI64IntegerAttr(scheme.group),
                               values, scales, zeros, weight.getName(), scheme.gptq);
   }
-  if (ShardAttr shard = weight.getShardAttr(); shard && shard.getAxis() == 1 && ranks > 1)
+  if (splitAlongK(weight.getShardAttr(), lead.size()) && ranks > 1)
     dq->setAttr(kUnshardedKAttr, b.getI64IntegerAttr(k * ranks));
   return dq.getResult();
 }
@@ -106,10 +112,10 @@ Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme, int6
 /// rank's `k` columns must be whole groups, or a group would straddle two
 /// ranks (and its scale be computed over columns one rank lacks).
 LogicalResult checkGroupsStayWhole(WeightOp weight, const Scheme &scheme, int64_t ranks) {
-  ShardAttr shard = weight.getShardAttr();
-  if (scheme.kind != QuantKind::Int4 || !shard || shard.getAxis() != 1)
+  auto type = cast<RankedTensorType>(weight.getType());
+  if (scheme.kind != QuantKind::Int4 || !splitAlongK(weight.getShardAttr(), type.getRank() - 2))
     return success();
-  int64_t k = cast<RankedTensorType>(weight.getType()).getDimSize(1);
+  int64_t k = type.getDimSize(type.getRank() - 1);
   if (k % scheme.group == 0)
     return success();
   return weight.emitError() << "int4 weight '" << weight.getName() << "' is split along its "

@@ -5,8 +5,12 @@
 // `llama.all_reduce` after each row-parallel projection (docs/tensor-parallel.md).
 // The plan is read off the graph, not off weight names: inside the layer loop
 // a projection whose result a residual adds is row-parallel (o, down), every
-// other one column-parallel (q, k, v, gate, up); the rest is replicated. Shapes
-// then follow: heads, kv heads (and so the KV cache) and hidden units per rank.
+// other one column-parallel (q, k, v, gate, up), except a mixture's router;
+// the rest is replicated. A mixture of experts (`llama.moe`) is split as each
+// expert's MLP would be: every rank holds every expert's part of the hidden
+// units (gate and up by rows, down by columns), so the routing is the same on
+// every rank and the ranks' partial outputs are summed. Shapes then follow:
+// heads, kv heads (and so the KV cache) and hidden units per rank.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,12 +53,20 @@ public:
 
   LogicalResult shard(func::FuncOp fn) {
     SmallVector<LinearOp> layerLinears;
-    fn.walk([&](LinearOp op) {
-      if (op->getParentOfType<scf::ForOp>())
-        layerLinears.push_back(op);
+    SmallVector<MixtureOfExpertsOp> mixtures;
+    fn.walk([&](Operation *op) {
+      if (!op->getParentOfType<scf::ForOp>())
+        return;
+      if (auto linear = dyn_cast<LinearOp>(op); linear && !isRouter(linear))
+        layerLinears.push_back(linear);
+      else if (auto moe = dyn_cast<MixtureOfExpertsOp>(op))
+        mixtures.push_back(moe);
     });
     for (LinearOp linear : layerLinears)
       if (failed(isResidualAddend(linear) ? rowParallel(linear) : columnParallel(linear)))
+        return failure();
+    for (MixtureOfExpertsOp moe : mixtures)
+      if (failed(expertParallel(moe)))
         return failure();
     return propagateTypes(fn);
   }
@@ -65,12 +77,55 @@ private:
            isa<AddOp>(*linear->getUsers().begin());
   }
 
-  FailureOr<WeightOp> shardedWeight(LinearOp linear) {
-    auto weight = linear.getWeight().getDefiningOp<WeightOp>();
+  /// A mixture's router: its logits pick the experts, the same on every
+  /// rank, so it stays whole (it is experts x dim, a few KB a layer).
+  static bool isRouter(LinearOp linear) {
+    return !linear->use_empty() && llvm::all_of(linear->getUses(), [](OpOperand &use) {
+      auto moe = dyn_cast<MixtureOfExpertsOp>(use.getOwner());
+      return moe && &use == &moe.getRouterLogitsMutable();
+    });
+  }
+
+  FailureOr<WeightOp> shardedWeight(Operation *reader, Value operand) {
+    auto weight = operand.getDefiningOp<WeightOp>();
     if (!weight || weight.getShard() || !weight->hasOneUse())
-      return linear.emitOpError("reads a weight the sharding plan cannot split (it must "
-                                "be its own llama.weight, before quantization)");
+      return reader->emitOpError("reads a weight the sharding plan cannot split (it must "
+                                 "be its own llama.weight, before quantization)");
     return weight;
+  }
+  FailureOr<WeightOp> shardedWeight(LinearOp linear) {
+    return shardedWeight(linear, linear.getWeight());
+  }
+
+  /// Keeps 1/ranks of every expert's hidden units: the rows of its gate and
+  /// up `[E, hidden, dim]`, the columns of its down `[E, dim, hidden]`; the
+  /// ranks' partial outputs are summed before the residual is added.
+  LogicalResult expertParallel(MixtureOfExpertsOp moe) {
+    FailureOr<WeightOp> gate = shardedWeight(moe, moe.getGate());
+    FailureOr<WeightOp> up = shardedWeight(moe, moe.getUp());
+    FailureOr<WeightOp> down = shardedWeight(moe, moe.getDown());
+    if (failed(gate) || failed(up) || failed(down))
+      return failure();
+    auto downType = cast<RankedTensorType>(down->getType());
+    int64_t hidden = downType.getDimSize(2);
+    if (hidden % ranks != 0)
+      return moe.emitOpError() << "has " << hidden << " hidden units per expert, which "
+                               << ranks << " ranks cannot split evenly";
+    MLIRContext *ctx = moe.getContext();
+    for (WeightOp weight : {*gate, *up}) {
+      auto type = cast<RankedTensorType>(weight.getType());
+      weight.getResult().setType(
+          withShape(type, {type.getDimSize(0), hidden / ranks, type.getDimSize(2)}));
+      weight.setShardAttr(ShardAttr::get(ctx, 1, 1));
+    }
+    down->getResult().setType(withShape(
+        downType, {downType.getDimSize(0), downType.getDimSize(1), hidden / ranks}));
+    down->setShardAttr(ShardAttr::get(ctx, 2, 1));
+    OpBuilder b(ctx);
+    b.setInsertionPointAfter(moe);
+    auto sum = AllReduceOp::create(b, moe.getLoc(), moe.getType(), moe.getResult());
+    moe.getResult().replaceAllUsesExcept(sum.getResult(), sum);
+    return success();
   }
 
   /// Keeps 1/ranks of the output features: whole heads when the result is

@@ -169,10 +169,10 @@ llvm::Error checkTensorParallel(int64_t ranks, const ModelConfig &config) {
 }
 
 /// The experts' kernels exist for the CPU, over float, int8 or int4
-/// weights, on one rank; elsewhere a Mixtral is refused rather than
-/// compiled without its experts split or calibrated. GPTQ would need each
-/// expert's inputs, the tokens routed to it, which calibration does not
-/// collect.
+/// weights, on one rank or split over tensor-parallel ranks; elsewhere a
+/// Mixtral is refused rather than compiled without its experts. GPTQ would
+/// need each expert's inputs, the tokens routed to it, which calibration
+/// does not collect.
 llvm::Error checkMixtureOfExperts(const CompileOptions &options, llvm::StringRef quantize,
                                   const ModelConfig &config) {
   if (!config.isMixtureOfExperts())
@@ -188,8 +188,6 @@ llvm::Error checkMixtureOfExperts(const CompileOptions &options, llvm::StringRef
                      llvm::Twine(config.experts) +
                      " experts: its calibration does not collect the tokens routed to each "
                      "expert (--quantize int8 or int4 can)");
-  if (options.tensorParallel > 1)
-    return refuse("--tp " + llvm::Twine(options.tensorParallel));
   return llvm::Error::success();
 }
 

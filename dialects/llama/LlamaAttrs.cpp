@@ -48,11 +48,9 @@ LogicalResult LinearRopeScalingAttr::verify(function_ref<InFlightDiagnostic()> e
 
 LogicalResult ShardAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 int64_t axis, int64_t block) {
-  // Weights are [out, in] matrices (after the layer dimension).
-  if (axis != 0 && axis != 1)
-    return emitError() << "shard axis must be 0 (output features) or 1 (input "
-                          "features), not "
-                       << axis;
+  // The weight op checks the axis against its rank.
+  if (axis < 0)
+    return emitError() << "shard axis must not be negative, not " << axis;
   if (block <= 0)
     return emitError() << "shard block must be positive";
   return success();

@@ -47,6 +47,9 @@ LogicalResult checkRank(Operation *op, StringRef what, RankedTensorType type,
 LogicalResult WeightOp::verify() {
   if (!getResult().getType().hasStaticShape())
     return emitOpError("weight tensors must have a static shape");
+  if (ShardAttr shard = getShardAttr(); shard && shard.getAxis() >= getResult().getType().getRank())
+    return emitOpError() << "is split along axis " << shard.getAxis() << " but has "
+                         << getResult().getType().getRank() << " dimensions";
   return success();
 }
 

@@ -238,3 +238,17 @@ func.func @swiglu_int4_part(%y: tensor<1x64xf32>, %r: tensor<1x4xf32>, %q1: tens
   %0 = llama.moe_swiglu %y, %r, %w1, %w3 {experts_per_token = 2 : i64} : tensor<1x64xf32>, tensor<1x4xf32>, tensor<4x?x64xf32>, tensor<4x?x64xf32> -> tensor<1x2x?xf32>
   return %0 : tensor<1x2x?xf32>
 }
+
+// -----
+
+// A tensor-parallel rank's down projection (int8, 128 of each expert's 256
+// hidden units): each expert's linear generic keeps the whole weight's K
+// (llama.unsharded_k), from which integer dots choose the single process's
+// activation blocks.
+// CHECK-LABEL: func.func @down_int8_rank
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<1x128xf32>, tensor<64x128xi8>, tensor<64xbf16>) outs(%{{.*}} : tensor<1x64xf32>) attrs = {llama.quant_kind = 0 : i32, llama.unsharded_k = 256 : i64}
+func.func @down_int8_rank(%h: tensor<1x2x128xf32>, %r: tensor<1x4xf32>, %q2: tensor<4x64x128xi8>, %s2: tensor<4x64xbf16>) -> tensor<1x64xf32> {
+  %w2 = llama.dequantize int8 %q2 scales %s2 from @"layers.experts.w2" {llama.unsharded_k = 256 : i64} : tensor<4x64x128xi8>, tensor<4x64xbf16> -> tensor<4x64x128xf32>
+  %0 = llama.moe_down %h, %r, %w2 {experts_per_token = 2 : i64} : tensor<1x2x128xf32>, tensor<1x4xf32>, tensor<4x64x128xf32> -> tensor<1x64xf32>
+  return %0 : tensor<1x64xf32>
+}

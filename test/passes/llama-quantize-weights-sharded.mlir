@@ -39,3 +39,39 @@ func.func @layer(%h: tensor<1x64xf32>, %l: index) -> (tensor<1x32xf32>, tensor<1
   return %q, %s : tensor<1x32xf32>, tensor<1x64xf32>
 }
 }
+
+// -----
+
+// A mixture's experts split over 2 ranks: gate and up [4, 96, 64] by the
+// rows of each expert (axis 1), down [4, 64, 96] along each expert's K
+// (axis 2, 96 of 192 per rank). Each part keeps the leading experts
+// dimension and takes the shard of the matrix axis it encodes: the rows
+// split by rows; down's values along K, int8's scales whole, int4's scales
+// and zeros by groups; down records the whole K.
+// INT8-LABEL: func.func @experts
+// INT8: llama.weight @layers.experts.w2.int8[%arg1] {shard = #llama.shard<axis = 2, block = 1>} : tensor<4x64x96xi8>
+// INT8: llama.weight @layers.experts.w2.int8_scales[%arg1] : tensor<4x64xbf16>
+// INT8: llama.dequantize int8 {{.*}} from @layers.experts.w2 {llama.unsharded_k = 192 : i64} : tensor<4x64x96xi8>, tensor<4x64xbf16> -> tensor<4x64x96xf32>
+// INT8: llama.weight @layers.experts.w3.int8[%arg1] {shard = #llama.shard<axis = 1, block = 1>} : tensor<4x96x64xi8>
+// INT8: llama.weight @layers.experts.w3.int8_scales[%arg1] {shard = #llama.shard<axis = 1, block = 1>} : tensor<4x96xbf16>
+// INT8: llama.dequantize int8 {{.*}} from @layers.experts.w3 : tensor<4x96x64xi8>, tensor<4x96xbf16> -> tensor<4x96x64xf32>
+// INT4-LABEL: func.func @experts
+// INT4: llama.weight @layers.experts.w2.int4g32[%arg1] {shard = #llama.shard<axis = 2, block = 1>} : tensor<4x64x48xi8>
+// INT4: llama.weight @layers.experts.w2.int4g32_scales[%arg1] {shard = #llama.shard<axis = 2, block = 1>} : tensor<4x64x3xbf16>
+// INT4: llama.weight @layers.experts.w2.int4g32_zeros[%arg1] {shard = #llama.shard<axis = 2, block = 1>} : tensor<4x64x3xbf16>
+// INT4: llama.dequantize int4 group 32 {{.*}} from @layers.experts.w2 {llama.unsharded_k = 192 : i64} : tensor<4x64x48xi8>, tensor<4x64x3xbf16>, tensor<4x64x3xbf16> -> tensor<4x64x96xf32>
+// INT4: llama.weight @layers.experts.w1.int4g32[%arg1] {shard = #llama.shard<axis = 1, block = 1>} : tensor<4x96x32xi8>
+// INT4: llama.weight @layers.experts.w1.int4g32_scales[%arg1] {shard = #llama.shard<axis = 1, block = 1>} : tensor<4x96x2xbf16>
+// INT4: llama.weight @layers.experts.w1.int4g32_zeros[%arg1] {shard = #llama.shard<axis = 1, block = 1>} : tensor<4x96x2xbf16>
+// INT4-NOT: llama.unsharded_k
+// G64: error: int4 weight 'layers.experts.w2' is split along its 192 input features over 2 tensor-parallel ranks, 96 per rank, which is not a multiple of the group size 64 (int4 groups are never split)
+module attributes {llama.tensor_parallel = 2 : i64} {
+func.func @experts(%y: tensor<1x64xf32>, %l: index, %r: tensor<1x4xf32>) -> tensor<1x64xf32> {
+  %w2 = llama.weight @"layers.experts.w2"[%l] {shard = #llama.shard<axis = 2, block = 1>} : tensor<4x64x96xf32>
+  %w3 = llama.weight @"layers.experts.w3"[%l] {shard = #llama.shard<axis = 1, block = 1>} : tensor<4x96x64xf32>
+  %w1 = llama.weight @"layers.experts.w1"[%l] {shard = #llama.shard<axis = 1, block = 1>} : tensor<4x96x64xf32>
+  %m = llama.moe %y, %r, %w1, %w3, %w2 {experts_per_token = 2 : i64} : tensor<1x64xf32>, tensor<1x4xf32>, tensor<4x96x64xf32>, tensor<4x96x64xf32>, tensor<4x64x96xf32> -> tensor<1x64xf32>
+  %s = llama.all_reduce %m : tensor<1x64xf32>
+  return %s : tensor<1x64xf32>
+}
+}

@@ -9,6 +9,23 @@ func.func @weight_dynamic() {
 
 // -----
 
+// A weight is split along one of its dimensions.
+func.func @weight_shard_axis(%l: index) {
+  // expected-error @+1 {{is split along axis 3 but has 3 dimensions}}
+  %0 = llama.weight @w[%l] {shard = #llama.shard<axis = 3, block = 1>} : tensor<4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @weight_shard_negative_axis() {
+  // expected-error @+1 {{shard axis must not be negative, not -1}}
+  %0 = llama.weight @w {shard = #llama.shard<axis = -1, block = 1>} : tensor<8x16xf32>
+  return
+}
+
+// -----
+
 // A weight must be a float tensor, or the bytes of a quantized one.
 func.func @weight_int() {
   // expected-error @+1 {{must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type or 8-bit signless integer values}}
