@@ -15,7 +15,7 @@ def LlamaShardTensorParallel : Pass<"llama-shard-tensor-parallel", "::mlir::Modu
     With `ranks` R > 1, rewrites the model so that each of R ranks runs
     the same IR on its own part of the weights (docs/tensor-parallel.md):
     - q, k, v, gate and up (every projection of a layer whose result is not
-      a residual's addend) become column-parallel: their weights keep
+      a residual's addend, but a mixture's router) become column-parallel: their weights keep
       `1/R` of the output features, whole heads (`block = head_dim`) or
       hidden units (`block = 1`). When R exceeds the kv heads, each rank
       keeps the one kv head its query heads read (replicated over the
@@ -154,12 +154,13 @@ def LlamaQuantizeWeights : Pass<"llama-quantize-weights", "::mlir::func::FuncOp"
 
     A weight split over tensor-parallel ranks (`#llama.shard`, after
     `llama-shard-tensor-parallel`) is quantized whole and split the same
-    way: its quantized tensors carry the shard. Column-parallel (axis 0):
-    values, scales and zeros keep the weight's rows. Row-parallel (axis
-    1): values keep its columns of K; int8's per-row scales stay whole
-    (no shard), int4's scales and zeros keep its groups, and a rank's K
-    that is not a multiple of the group is an error (groups are never
-    split).
+    way: its quantized tensors carry the shard. Split by its matrices'
+    rows (column-parallel: a projection's axis 0, an experts' weight's
+    axis 1): values, scales and zeros keep the weight's rows. Split along
+    K (row-parallel: the last axis): values keep its columns of K; int8's
+    per-row scales stay whole (no shard), int4's scales and zeros keep its
+    groups, and a rank's K that is not a multiple of the group is an error
+    (groups are never split).
   }];
   let options = [
     Option<"scheme", "scheme", "std::string", "\"int8\"", "int8 | int4 | int4-gptq">,

@@ -46,13 +46,13 @@ struct Scheme {
 /// heads). Row-parallel (split along K): values split along K; int8's
 /// per-row scales stay whole (each rank's rows are whole rows of the one
 /// quantized matrix); int4's scales and zeros split by groups, which `k`
-/// per rank being a multiple of the group keeps whole. `lead` counts the
-/// dimensions above the matrices (1 for experts).
+/// per rank being a multiple of the group keeps whole.
 struct PartShards {
   ShardAttr values, scales;
 };
 
-/// Whether `shard` splits its weight's matrices along K.
+/// Whether `shard` splits its weight's matrices along K; `lead` counts the
+/// dimensions above the matrices (1 for experts).
 bool splitAlongK(ShardAttr shard, int64_t lead) {
   return shard && shard.getAxis() == lead + 1;
 }

@@ -54,14 +54,22 @@ public:
   LogicalResult shard(func::FuncOp fn) {
     SmallVector<LinearOp> layerLinears;
     SmallVector<MixtureOfExpertsOp> mixtures;
-    fn.walk([&](Operation *op) {
+    WalkResult walk = fn.walk([&](Operation *op) -> WalkResult {
+      // The halves' router logits and weights are read apart: the plan is
+      // made on the whole mixture (the pipeline splits it later).
+      if (isa<MoeSwiGLUOp, MoeDownOp>(op))
+        return op->emitOpError("must be sharded as a whole llama.moe, before "
+                               "llama-split-mixture-of-experts");
       if (!op->getParentOfType<scf::ForOp>())
-        return;
+        return WalkResult::advance();
       if (auto linear = dyn_cast<LinearOp>(op); linear && !isRouter(linear))
         layerLinears.push_back(linear);
       else if (auto moe = dyn_cast<MixtureOfExpertsOp>(op))
         mixtures.push_back(moe);
+      return WalkResult::advance();
     });
+    if (walk.wasInterrupted())
+      return failure();
     for (LinearOp linear : layerLinears)
       if (failed(isResidualAddend(linear) ? rowParallel(linear) : columnParallel(linear)))
         return failure();
@@ -102,9 +110,13 @@ private:
   /// ranks' partial outputs are summed before the residual is added.
   LogicalResult expertParallel(MixtureOfExpertsOp moe) {
     FailureOr<WeightOp> gate = shardedWeight(moe, moe.getGate());
+    if (failed(gate))
+      return failure();
     FailureOr<WeightOp> up = shardedWeight(moe, moe.getUp());
+    if (failed(up))
+      return failure();
     FailureOr<WeightOp> down = shardedWeight(moe, moe.getDown());
-    if (failed(gate) || failed(up) || failed(down))
+    if (failed(down))
       return failure();
     auto downType = cast<RankedTensorType>(down->getType());
     int64_t hidden = downType.getDimSize(2);

@@ -539,8 +539,8 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
       collectWeightTable(*model, ckpt->weights);
   if (!weightTable)
     return weightTable.takeError();
-  // Quantized tensors get their bytes as the artifact is written, a matrix
-  // at a time, from their sources (each rank's part cut from the single
+  // Quantized tensors get their bytes as the artifact is written, a block
+  // of a matrix's rows at a time, from their sources (each rank's part cut from the single
   // process's encoding, so that every rank's scales and groups are its).
   std::vector<std::shared_ptr<ComputedWeights>> quantized;
   if (quantize != "none") {

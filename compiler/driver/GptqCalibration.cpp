@@ -173,4 +173,5 @@ llvm::Expected<GptqQuantizer> calibrateGptq(const CompileOptions &options,
   };
   return quantizer;
 }
+
 } // namespace llamac

@@ -19,7 +19,7 @@ llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-/// The slab being computed: the source matrix, its values, scales and
+/// The slab being computed: the source's rows, their values, scales and
 /// zeros, and a rank's part of one of them.
 struct SlabBuffers {
   std::vector<float> w;
@@ -31,7 +31,8 @@ struct SlabBuffers {
 /// over layers [L, O, K]; or a mixture's experts [L, E, O, K]. Each slab
 /// is a block of rows of one [O, K] matrix, or the whole matrix for GPTQ
 /// (each row has its own scales, so quantizing rows apart gives the bytes
-/// of quantizing them together).
+/// of quantizing them together; GPTQ factors the matrix's Hessian once a
+/// call, which blocks would repeat).
 class QuantizedEncoding final : public ComputedWeights {
 public:
   QuantizedEncoding(const WeightStore &store, const GptqQuantizer &gptq, int64_t ranks,
@@ -59,6 +60,9 @@ public:
     leading.assign(source->shape.begin(), source->shape.end() - 2);
     rows = source->shape.end()[-2];
     k = source->shape.back();
+    if (rows <= 0 || k <= 0)
+      return makeError("internal error: cannot quantize '" + q.source + "' of shape " +
+                       formatShape(source->shape));
     rowBytes = int4 ? quant::int4RowBytes(k) : k;
     params = int4 ? quant::int4Groups(k, q.group) : 1;
     matrices = 1;

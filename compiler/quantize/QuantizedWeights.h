@@ -4,15 +4,16 @@
 // artifact's weights table (WeightTable.h) lists them with the source tensor
 // and scheme each one encodes. This computes their bytes from the weight
 // store as the artifact is written (ComputedWeights.h): one group per
-// encoding, whose slabs are its source's matrices (one per layer, one per
-// expert of a mixture's layer), or blocks of a matrix's rows, each read as
-// f32, quantized, and written as a slab of the values, scales and zeros (and
-// of each tensor-parallel rank's part of them). Each row has its own scales,
+// encoding, whose slabs are blocks of the rows of its source's matrices
+// (one per layer, one per expert of a mixture's layer), each read as f32,
+// quantized, and written as a slab of the values, scales and zeros (and of
+// each tensor-parallel rank's part of them). Each row has its own scales,
 // so quantizing rows apart gives the bytes of quantizing them together, and
 // round-to-nearest takes blocks of at most `maxSlabBytes` of f32: the memory
 // a compile takes is bounded, whatever the size of the model or of its
 // largest matrix (Llama 3's output head is 2.1 GB of f32). GPTQ takes whole
-// matrices, which share one Hessian.
+// matrices: it factors a matrix's Hessian (O(k^3)) once a call, so its
+// memory still grows with the largest matrix.
 //
 //===----------------------------------------------------------------------===//
 

@@ -133,11 +133,10 @@ def Llama_ShardAttr : AttrDef<Llama_Dialect, "Shard"> {
     column-parallel; 1: input features, row-parallel; of a mixture's
     `[experts, out, in]` weights, 1 or 2, the experts' hidden units) and
     `block` the rows or columns that stay together (a head's `head_dim`, or
-    1 for hidden units). The full tensor has `B`
-    blocks along `axis`; of `R` ranks, rank `r` holds the blocks from
-    `floor(r * B / R)`, as many as the result type says, so that with
-    more ranks than kv heads each kv head is held by every rank of its
-    query-head group. `llama-quantize-weights` gives the quantized tensors
+    1 for hidden units). The full tensor has `B` blocks along `axis`; of
+    `R` ranks, rank `r` holds the blocks from `floor(r * B / R)`, as many
+    as the result type says, so that with more ranks than kv heads each kv
+    head is held by every rank of its query-head group. `llama-quantize-weights` gives the quantized tensors
     of a split weight the shard of the part they encode (the last axis of
     an int4 weight's bytes, scales and zeros: whole bytes and groups).
 
