@@ -30,7 +30,15 @@ def LlamaShardTensorParallel : Pass<"llama-shard-tensor-parallel", "::mlir::Modu
       axis 1), the columns of its down weights (axis 2); its router stays
       whole, so every rank picks the same experts, and a `llama.all_reduce`
       sums the ranks' partial mixtures before the residual is added;
-    - norms, the embedding and the output head stay replicated.
+    - the classifier (the projection the logits come from) keeps `1/R` of
+      the vocabulary's rows, and a `llama.all_gather` puts the ranks'
+      logits side by side, so each rank reads `1/R` of the output head at
+      every step instead of all of it. A tied classifier reads its rows of
+      the embedding table under a name of its own
+      (`@tok_embeddings.classifier {source = @tok_embeddings}`), since the
+      lookup still reads the whole table. A vocabulary R does not divide
+      keeps the classifier whole;
+    - norms and the embedding stay replicated.
     The changed `llama.weight` ops carry `#llama.shard<axis, block>` and
     the module `llama.tensor_parallel = R`. It runs before the fusions: the
     residual is added once, after the all-reduce, not once per rank.

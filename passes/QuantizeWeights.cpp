@@ -86,7 +86,7 @@ Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme, int6
     llvm::append_range(shape, matrixShape);
     return WeightOp::create(b, loc, RankedTensorType::get(shape, element),
                             FlatSymbolRefAttr::get(b.getContext(), stem + suffix.str()),
-                            weight.getLayer(), shard);
+                            weight.getLayer(), shard, /*source=*/FlatSymbolRefAttr());
   };
   auto result = RankedTensorType::get(type.getShape(), b.getF32Type());
   DequantizeOp dq;
@@ -94,14 +94,14 @@ Value buildDequantized(OpBuilder &b, WeightOp weight, const Scheme &scheme, int6
     Value values = tensor("", {rows, k}, i8, shards.values);
     Value scales = tensor("_scales", {rows}, bf16, shards.scales);
     dq = DequantizeOp::create(b, loc, result, scheme.kind, IntegerAttr(), values, scales,
-                              Value(), weight.getName(), false);
+                              Value(), weight.getStoreTensor(), false);
   } else {
     int64_t groups = (k + scheme.group - 1) / scheme.group;
     Value values = tensor("", {rows, DequantizeOp::int4RowBytes(k)}, i8, shards.values);
     Value scales = tensor("_scales", {rows, groups}, bf16, shards.scales);
     Value zeros = tensor("_zeros", {rows, groups}, bf16, shards.scales);
     dq = DequantizeOp::create(b, loc, result, scheme.kind, b.getI64IntegerAttr(scheme.group),
-                              values, scales, zeros, weight.getName(), scheme.gptq);
+                              values, scales, zeros, weight.getStoreTensor(), scheme.gptq);
   }
   if (splitAlongK(weight.getShardAttr(), lead.size()) && ranks > 1)
     dq->setAttr(kUnshardedKAttr, b.getI64IntegerAttr(k * ranks));

@@ -1,16 +1,19 @@
 //===- ShardTensorParallel.cpp - Megatron's plan over the llama dialect ---===//
 //
 // Tensor parallelism as a rewrite of one rank's program: every rank runs the
-// same IR on its own part of the weights, and the only cross-rank step is a
-// `llama.all_reduce` after each row-parallel projection (docs/tensor-parallel.md).
+// same IR on its own part of the weights, and the cross-rank steps are a
+// `llama.all_reduce` after each row-parallel projection and a
+// `llama.all_gather` of the logits (docs/tensor-parallel.md).
 // The plan is read off the graph, not off weight names: inside the layer loop
 // a projection whose result a residual adds is row-parallel (o, down), every
-// other one column-parallel (q, k, v, gate, up), except a mixture's router;
-// the rest is replicated. A mixture of experts (`llama.moe`) is split as each
-// expert's MLP would be: every rank holds every expert's part of the hidden
-// units (gate and up by rows, down by columns), so the routing is the same on
-// every rank and the ranks' partial outputs are summed. Shapes then follow:
-// heads, kv heads (and so the KV cache) and hidden units per rank.
+// other one column-parallel (q, k, v, gate, up), except a mixture's router.
+// A mixture of experts (`llama.moe`) is split as each expert's MLP would be:
+// every rank holds every expert's part of the hidden units (gate and up by
+// rows, down by columns), so the routing is the same on every rank and the
+// ranks' partial outputs are summed. The classifier (the projection the
+// logits come from) is split by vocabulary rows; the rest is replicated.
+// Shapes then follow: heads, kv heads (and so the KV cache) and hidden units
+// per rank.
 //
 //===----------------------------------------------------------------------===//
 
@@ -76,6 +79,8 @@ public:
     for (MixtureOfExpertsOp moe : mixtures)
       if (failed(expertParallel(moe)))
         return failure();
+    if (LinearOp classifier = findClassifier(fn))
+      vocabParallel(fn, classifier);
     return propagateTypes(fn);
   }
 
@@ -183,6 +188,50 @@ private:
     auto sum = AllReduceOp::create(b, linear.getLoc(), linear.getType(), linear.getResult());
     linear.getResult().replaceAllUsesExcept(sum.getResult(), sum);
     return success();
+  }
+
+  /// The projection whose result the entry point returns as its logits,
+  /// or null.
+  static LinearOp findClassifier(func::FuncOp fn) {
+    auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+    if (ret.getNumOperands() == 0)
+      return nullptr;
+    auto linear = ret.getOperand(0).getDefiningOp<LinearOp>();
+    return linear && linear->hasOneUse() && !linear->getParentOfType<scf::ForOp>() ? linear
+                                                                                     : nullptr;
+  }
+
+  /// Keeps 1/ranks of the vocabulary's rows of the classifier, and gathers
+  /// the ranks' logits side by side: a replicated classifier is read whole
+  /// by every rank at every step (Llama 3 8B's is an eighth of a rank's
+  /// bytes over 2 ranks, a quarter over 4). A vocabulary the ranks cannot split keeps it whole. A
+  /// tied classifier reads its rows of the embedding table, which the
+  /// lookup still reads whole, under a name of its own.
+  void vocabParallel(func::FuncOp fn, LinearOp classifier) {
+    auto weight = classifier.getWeight().getDefiningOp<WeightOp>();
+    if (!weight || weight.getShard() || weight.getLayer() || !weight->hasOneUse())
+      return;
+    auto type = cast<RankedTensorType>(weight.getType());
+    int64_t vocab = type.getDimSize(0);
+    if (vocab % ranks != 0)
+      return;
+    MLIRContext *ctx = fn.getContext();
+    bool tied = false;
+    fn.walk([&](WeightOp other) {
+      tied |= other != weight && other.getName() == weight.getName();
+    });
+    if (tied) {
+      weight.setSourceAttr(weight.getNameAttr());
+      weight.setNameAttr(FlatSymbolRefAttr::get(ctx, (weight.getName() + ".classifier").str()));
+    }
+    weight.getResult().setType(withShape(type, {vocab / ranks, type.getDimSize(1)}));
+    weight.setShardAttr(ShardAttr::get(ctx, 0, 1));
+    auto whole = cast<RankedTensorType>(classifier.getType());
+    classifier.getResult().setType(withShape(whole, {whole.getDimSize(0), vocab / ranks}));
+    OpBuilder b(ctx);
+    b.setInsertionPointAfter(classifier);
+    auto gather = AllGatherOp::create(b, classifier.getLoc(), whole, classifier.getResult());
+    classifier.getResult().replaceAllUsesExcept(gather.getResult(), gather);
   }
 
   /// Gives every value downstream of a changed shape its per-rank type.

@@ -111,7 +111,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     weight.offset = offset;
     weight.size = size;
     table.push_back(std::move(weight));
-    planned.push_back({spec.shard ? shardTensorName(spec.name, rank) : spec.name, offset,
+    planned.push_back({spec.shard ? shardTensorName(spec.name, rank) : spec.storeTensor(), offset,
                        size, nullptr});
     totalWeightBytes += size;
     offset = alignUp(offset + size);

@@ -50,9 +50,10 @@ llvm::Error addShardedWeights(llvm::ArrayRef<WeightSpec> table, WeightStore &sto
     // A quantized tensor's parts are computed with it (QuantizedWeights.h).
     if (!spec.shard || spec.quantized)
       continue;
-    const WeightEntry *found = store.lookup(spec.name);
+    const WeightEntry *found = store.lookup(spec.storeTensor());
     if (!found)
-      return llvm::createStringError("internal error: no weight '" + spec.name + "' to split");
+      return llvm::createStringError("internal error: no weight '" + spec.storeTensor() +
+                                     "' to split");
     // Adding entries may move the store's entries: work on a copy.
     WeightEntry whole = *found;
     const WeightShard &shard = *spec.shard;

@@ -118,6 +118,8 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
     if (op.getLayer())
       spec.shape.push_back(config.getLayers());
     llvm::append_range(spec.shape, type.getShape());
+    if (op.getSource())
+      spec.source = op.getSource()->str();
     if (auto shard = op.getShardAttr()) {
       // The ranks' parts together make the whole tensor along the axis,
       // except kv heads replicated over the ranks of a group: the
@@ -125,7 +127,7 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
       WeightShard part;
       part.axis = shard.getAxis() + (op.getLayer() ? 1 : 0);
       part.block = shard.getBlock();
-      if (const WeightEntry *entry = store.lookup(name))
+      if (const WeightEntry *entry = store.lookup(spec.storeTensor()))
         part.fullShape = entry->shape;
       spec.shard = std::move(part);
     }
@@ -136,6 +138,11 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
       return WalkResult::advance();
     }
     const WeightSpec &seen = table[it->second];
+    if (seen.source != spec.source) {
+      problem = llvm::formatv("internal error: weight '{0}' reads both '{1}' and '{2}'", name,
+                              seen.storeTensor(), spec.storeTensor());
+      return WalkResult::interrupt();
+    }
     if (seen.dtype != spec.dtype || seen.shape != spec.shape) {
       problem = llvm::formatv(
           "internal error: weight '{0}' is used both as {1} {2} and as {3} {4}",
@@ -179,10 +186,10 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
     if (spec.dtype == DType::I8)
       return makeError("internal error: weight '" + spec.name +
                        "' is stored as i8 but no dequantize reads it");
-    const WeightEntry *entry = store.lookup(spec.name);
+    const WeightEntry *entry = store.lookup(spec.storeTensor());
     if (!entry)
       return makeError("internal error: the compiled model uses weight '" +
-                       spec.name + "', which the checkpoint does not provide");
+                       spec.storeTensor() + "', which the checkpoint does not provide");
     if (spec.shard) {
       const WeightShard &shard = *spec.shard;
       std::vector<int64_t> local = shard.fullShape;
@@ -196,14 +203,14 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
         return makeError(llvm::formatv(
             "internal error: the compiled model uses a part {0} of weight '{1}', which "
             "the checkpoint holds as {2}",
-            formatShape(spec.shape), spec.name, formatShape(entry->shape)));
+            formatShape(spec.shape), spec.storeTensor(), formatShape(entry->shape)));
       continue;
     }
     if (entry->shape != spec.shape)
       return makeError(llvm::formatv(
           "internal error: the compiled model uses weight '{0}' as {1}, the "
           "checkpoint holds it as {2}",
-          spec.name, formatShape(spec.shape), formatShape(entry->shape)));
+          spec.storeTensor(), formatShape(spec.shape), formatShape(entry->shape)));
   }
   // The checkpoint's order: the layout does not depend on how passes
   // happened to order the ops.
@@ -213,7 +220,7 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
     if (spec.quantized)
       return std::pair(store.lookup(spec.quantized->source) - store.entries().data(),
                        1 + static_cast<int>(spec.quantized->part));
-    return std::pair(store.lookup(spec.name) - store.entries().data(), 0);
+    return std::pair(store.lookup(spec.storeTensor()) - store.entries().data(), 0);
   };
   std::stable_sort(table.begin(), table.end(),
                    [&](const WeightSpec &a, const WeightSpec &b) {

@@ -76,7 +76,12 @@ struct WeightSpec {
   /// Set for a weight split over tensor-parallel ranks; `shape` is then
   /// one rank's part.
   std::optional<WeightShard> shard;
+  /// The weight-store tensor the bytes come from when it is not `name` (the
+  /// op's `source`: a tied classifier split over the ranks); empty otherwise.
+  std::string source;
 
+  /// The weight-store tensor the bytes come from.
+  const std::string &storeTensor() const { return source.empty() ? name : source; }
   uint64_t byteSize() const;
 };
 

@@ -53,7 +53,8 @@ public:
 
   Value weight(StringRef name, ArrayRef<int64_t> shape, Value layer = {}) {
     auto sym = FlatSymbolRefAttr::get(b.getContext(), name);
-    return WeightOp::create(b, loc, weightType(shape), sym, layer, /*shard=*/ShardAttr());
+    return WeightOp::create(b, loc, weightType(shape), sym, layer, /*shard=*/ShardAttr(),
+                            /*source=*/FlatSymbolRefAttr());
   }
 
   Value rmsNorm(Value x, Value w) {

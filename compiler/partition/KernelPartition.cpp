@@ -176,6 +176,8 @@ private:
                                : "no GPU kernel computes a llama.moe");
     if (auto reduce = dyn_cast<AllReduceOp>(op))
       return emitAllReduce(reduce, section);
+    if (auto gather = dyn_cast<AllGatherOp>(op))
+      return emitAllGather(gather, section);
     if (op->getDialect() && isa<LlamaDialect>(op->getDialect()))
       return emitKernel(op, section);
     return op->emitError() << "the CPU partitioner does not handle '"
@@ -261,6 +263,22 @@ private:
     step.collective = runtime::Collective::AllReduceSum;
     step.bindings.push_back(*input.binding);
     placements[op.getResult()] = input;
+    sectionFor(prologueOrBody).push_back(std::move(step));
+    return success();
+  }
+
+  /// The ranks' parts of a split classifier's logits, gathered side by side
+  /// from the part's buffer into a buffer of the whole.
+  LogicalResult emitAllGather(AllGatherOp op, std::vector<Dispatch> &prologueOrBody) {
+    Placement input = placements.lookup(op.getInput());
+    if (!input.binding || input.binding->kind != Binding::Kind::Buffer ||
+        preassigned.count(op.getResult()))
+      return op.emitError("an all-gather must read an activation buffer into a new one");
+    Placement output = newBuffer(op.getType());
+    Dispatch step;
+    step.collective = runtime::Collective::AllGatherColumns;
+    step.bindings = {*input.binding, *output.binding};
+    placements[op.getResult()] = output;
     sectionFor(prologueOrBody).push_back(std::move(step));
     return success();
   }

@@ -53,6 +53,25 @@ LogicalResult WeightOp::verify() {
   return success();
 }
 
+LogicalResult AllGatherOp::verify() {
+  auto input = getInput().getType();
+  auto result = getResult().getType();
+  if (failed(checkRank(*this, "input", input, 2)) ||
+      failed(checkRank(*this, "result", result, 2)))
+    return failure();
+  if (!input.hasStaticShape() || !result.hasStaticShape())
+    return emitOpError("needs static shapes: the ranks are the result's columns over the "
+                       "input's");
+  if (input.getDimSize(0) != result.getDimSize(0))
+    return emitOpError() << "result has " << result.getDimSize(0)
+                         << " rows but the input has " << input.getDimSize(0);
+  int64_t columns = input.getDimSize(1);
+  if (columns == 0 || result.getDimSize(1) % columns != 0)
+    return emitOpError() << "result's " << result.getDimSize(1)
+                         << " columns are not a whole number of ranks' " << columns;
+  return success();
+}
+
 LogicalResult EmbeddingOp::verify() {
   auto table = getTable().getType();
   auto tokens = getTokens().getType();

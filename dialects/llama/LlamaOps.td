@@ -46,9 +46,26 @@ def Llama_WeightOp : Llama_Op<"weight", [Pure]> {
     Under tensor parallelism (`llama-shard-tensor-parallel`) `shard` says
     which part of the stored tensor each rank holds; the result type is one
     rank's part.
+
+    `source`, when set, is the weight-store tensor the bytes come from and
+    `name` only the symbol kernels bind: a tied classifier split over the
+    ranks reads its rows of `tok_embeddings`, which the embedding lookup
+    still reads whole, so the two need different names.
+
+    ```mlir
+    %cls = llama.weight @tok_embeddings.classifier {shard = #llama.shard<axis = 0, block = 1>,
+                                                    source = @tok_embeddings} : tensor<256x64xf32>
+    ```
   }];
   let arguments = (ins FlatSymbolRefAttr:$name, Optional<Index>:$layer,
-                       OptionalAttr<Llama_ShardAttr>:$shard);
+                       OptionalAttr<Llama_ShardAttr>:$shard,
+                       OptionalAttr<FlatSymbolRefAttr>:$source);
+  let extraClassDeclaration = [{
+    /// The weight-store tensor this op reads: `source`, or else `name`.
+    ::llvm::StringRef getStoreTensor() {
+      return getSource() ? *getSource() : getName();
+    }
+  }];
   let results = (outs Llama_WeightTensor:$result);
   let assemblyFormat = "$name (`[` $layer^ `]`)? attr-dict `:` type($result)";
   let hasVerifier = 1;
@@ -501,6 +518,28 @@ def Llama_MulOp : Llama_Op<"mul", [Pure, Commutative, SameOperandsAndResultType]
 //===----------------------------------------------------------------------===//
 // Tensor parallelism
 //===----------------------------------------------------------------------===//
+
+def Llama_AllGatherOp : Llama_Op<"all_gather", [Pure]> {
+  let summary = "every tensor-parallel rank's columns, side by side";
+  let description = [{
+    Made by `llama-shard-tensor-parallel` after the classifier, which each
+    rank computes for its rows of the vocabulary: rank `r`'s `[rows, C]`
+    becomes columns `[r * C, (r + 1) * C)` of every rank's
+    `[rows, C * ranks]`, so that every rank samples from the whole logits.
+    Not a kernel: the partitioner makes it a step of the dispatch schedule
+    (`all_gather_columns`), which the runtime's communicator runs from the
+    input buffer into the result's.
+
+    ```mlir
+    %part = llama.linear %x, %cls : tensor<1x64xf32>, tensor<256x64xf32> -> tensor<1x256xf32>
+    %logits = llama.all_gather %part : tensor<1x256xf32> -> tensor<1x512xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
 
 def Llama_AllReduceOp : Llama_Op<"all_reduce", [Pure, SameOperandsAndResultType]> {
   let summary = "the sum of every tensor-parallel rank's partial result";

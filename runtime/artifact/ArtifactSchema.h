@@ -164,14 +164,20 @@ struct LaunchInfo {
 enum class Collective {
   /// Every rank's f32 buffer becomes the sum over the ranks, in place.
   AllReduceSum,
+  /// bindings[0], the rank's f32 [rows, C] part, is gathered into
+  /// bindings[1], f32 [rows, C * ranks], on every rank: row t of the output
+  /// is row t of rank 0's part, then rank 1's, ... (a split output head's
+  /// logits, vocabulary columns [r * C, (r + 1) * C) from rank r).
+  AllGatherColumns,
 };
 
 /// One kernel launch, or one collective step between launches.
 struct Dispatch {
   /// Empty for a collective step.
   std::string kernel;
-  /// Set for a collective step: it has one binding (the buffer it reduces)
-  /// and no kernel, scalars, range or launch.
+  /// Set for a collective step: it has the bindings its kind names (one
+  /// buffer to reduce; a part and the buffer it is gathered into) and no
+  /// kernel, scalars, range or launch.
   std::optional<Collective> collective;
   std::vector<Binding> bindings;
   std::vector<Scalar> scalars;

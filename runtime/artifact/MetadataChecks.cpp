@@ -198,16 +198,8 @@ absl::Status checkBinding(Binding &b, const std::string &where,
   return absl::OkStatus();
 }
 
-/// A collective step reduces one f32 activation buffer of a tensor-parallel
-/// model and is nothing else.
-absl::Status checkCollective(const Dispatch &d, const std::string &at,
-                             const EntryPoint &ep, const ArtifactMetadata &meta) {
-  if (meta.tensorParallelRanks() < 2)
-    return fail(at + ".collective",
-                "is only allowed in a tensor-parallel model (tensor_parallel)");
-  if (!d.kernel.empty() || !d.scalars.empty() || d.range || d.launch)
-    return fail(at, "is a collective step; it takes no kernel, scalars, range or "
-                    "launch");
+/// An all-reduce sums one f32 activation buffer in place.
+absl::Status checkAllReduce(const Dispatch &d, const std::string &at, const EntryPoint &ep) {
   const BufferInfo *buffer =
       d.bindings.size() == 1 && d.bindings[0].kind == Binding::Kind::Buffer
           ? ep.findBuffer(d.bindings[0].bufferId)
@@ -216,6 +208,59 @@ absl::Status checkCollective(const Dispatch &d, const std::string &at,
     return fail(at + ".bindings",
                 "of a collective step must be one f32 activation buffer");
   return absl::OkStatus();
+}
+
+/// An all-gather reads a [rows, C] part and writes another buffer, [rows,
+/// C * ranks]: the communicators copy every rank's part into it by those
+/// shapes, so a wrong one would write outside the output.
+absl::Status checkAllGather(const Dispatch &d, const std::string &at, const EntryPoint &ep,
+                            const ArtifactMetadata &meta) {
+  const std::string where = at + ".bindings";
+  if (d.bindings.size() != 2 || d.bindings[0].kind != Binding::Kind::Buffer ||
+      d.bindings[1].kind != Binding::Kind::Buffer)
+    return fail(where, "of an all_gather_columns step must be two activation buffers "
+                       "(the rank's part, then the gathered output)");
+  const BufferInfo *part = ep.findBuffer(d.bindings[0].bufferId);
+  const BufferInfo *out = ep.findBuffer(d.bindings[1].bufferId);
+  if (!part || !out)
+    return fail(where, absl::StrCat("refers to unknown buffer ",
+                                    part ? d.bindings[1].bufferId : d.bindings[0].bufferId));
+  if (part->id == out->id)
+    return fail(where, absl::StrCat("gathers buffer ", part->id,
+                                    " into itself; the output must be another buffer"));
+  if (part->dtype != DType::F32 || out->dtype != DType::F32)
+    return fail(where, "of an all_gather_columns step must be f32 buffers");
+  if (part->shape.size() != 2 || out->shape.size() != 2)
+    return fail(where, "of an all_gather_columns step must be 2-D buffers [rows, columns]");
+  if (part->shape[0] != out->shape[0])
+    return fail(where, absl::StrCat("gathers ", part->shape[0], " rows into ", out->shape[0],
+                                    "; the part and the output must have the same rows"));
+  // Both factors are bounded by the buffer checks (at most 2^40 bytes).
+  const int64_t ranks = meta.tensorParallelRanks();
+  if (out->shape[1] != part->shape[1] * ranks)
+    return fail(where, absl::StrCat("gathers ", part->shape[1], " columns from each of ",
+                                    ranks, " ranks into ", out->shape[1], " columns, not ",
+                                    part->shape[1] * ranks));
+  return absl::OkStatus();
+}
+
+/// A collective step is communication of f32 activation buffers in a
+/// tensor-parallel model and is nothing else.
+absl::Status checkCollective(const Dispatch &d, const std::string &at,
+                             const EntryPoint &ep, const ArtifactMetadata &meta) {
+  if (meta.tensorParallelRanks() < 2)
+    return fail(at + ".collective",
+                "is only allowed in a tensor-parallel model (tensor_parallel)");
+  if (!d.kernel.empty() || !d.scalars.empty() || d.range || d.launch)
+    return fail(at, "is a collective step; it takes no kernel, scalars, range or "
+                    "launch");
+  switch (*d.collective) {
+  case Collective::AllReduceSum:
+    return checkAllReduce(d, at, ep);
+  case Collective::AllGatherColumns:
+    return checkAllGather(d, at, ep, meta);
+  }
+  return fail(at + ".collective", "is an unknown collective");
 }
 
 /// Each rank's table lists rank 0's tensors, in order, with their dtypes

@@ -81,7 +81,8 @@ template <> struct NameTable<Binding::Kind> {
 
 template <> struct NameTable<Collective> {
   static constexpr std::pair<Collective, std::string_view> rows[] = {
-      {Collective::AllReduceSum, "all_reduce_sum"}};
+      {Collective::AllReduceSum, "all_reduce_sum"},
+      {Collective::AllGatherColumns, "all_gather_columns"}};
 };
 
 template <> struct NameTable<Scalar> {

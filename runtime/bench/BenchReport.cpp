@@ -124,6 +124,11 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
     } else {
       cost["all_reduce_timed"] = false;
     }
+    // After the all-reduces' fields, which keep their places.
+    cost["all_gathers_per_step"] = tp.allGathersPerStep;
+    cost["all_gather_bytes_per_step"] = tp.gatherBytesPerStep;
+    if (tp.timed)
+      putSummary(cost, "all_gather_ms_per_step", tp.allGatherMsPerStep);
     stats["tensor_parallel"] = cost;
   }
   if (r.speculative) {
@@ -224,6 +229,8 @@ std::string benchTable(const BenchResult &r) {
     out += row("all-reduce per decode step (ms)", r.tensorParallel->allReduceMsPerStep, 3);
     out += row("all-reduce share of decode (%)",
                scaled(r.tensorParallel->allReduceShare, 100.0), 1);
+    if (r.tensorParallel->allGathersPerStep > 0)
+      out += row("all-gather per decode step (ms)", r.tensorParallel->allGatherMsPerStep, 3);
   }
   if (r.speculative) {
     const SpeculativeBenchResult &s = *r.speculative;
@@ -259,12 +266,18 @@ std::string benchTable(const BenchResult &r) {
   }
   if (r.tensorParallel) {
     const TensorParallelCost &tp = *r.tensorParallel;
+    std::string gathers =
+        tp.allGathersPerStep > 0
+            ? absl::StrFormat(" and %.0f all-gathers of %s", tp.allGathersPerStep,
+                              megabytes(tp.gatherBytesPerStep / tp.allGathersPerStep))
+            : std::string();
     out += absl::StrFormat(
-        "  tensor parallel: %lld ranks over %s; %.0f all-reduces of %s per decode step; "
+        "  tensor parallel: %lld ranks over %s; %.0f all-reduces of %s%s per decode step; "
         "the weight bytes below are one rank's%s\n",
         static_cast<long long>(tp.ranks), tp.communicator, tp.allReducesPerStep,
         megabytes(tp.allReducesPerStep > 0 ? tp.bytesPerStep / tp.allReducesPerStep : 0),
-        tp.timed ? "" : " (the all-reduces run inside the decode graph: not timed apart)");
+        gathers,
+        tp.timed ? "" : " (the collectives run inside the decode graph: not timed apart)");
   }
   out += absl::StrFormat(
       "  weight bytes per decode step: %s of %s in the artifact\n",

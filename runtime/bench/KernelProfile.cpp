@@ -18,6 +18,14 @@ double msBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
+/// A kernel's name, or the collective a step runs instead.
+std::string profileName(const runtime::Dispatch &dispatch) {
+  if (!dispatch.collective)
+    return dispatch.kernel;
+  return *dispatch.collective == runtime::Collective::AllGatherColumns ? "all-gather"
+                                                                        : "all-reduce";
+}
+
 /// Each launch's span, from the observer's clock reading before it to the
 /// next reading (the next launch, or callReturned), summed per scheduled
 /// dispatch. Installed for its lifetime.
@@ -52,7 +60,7 @@ public:
     std::map<std::pair<std::string, std::string>, KernelTime> byName;
     for (const auto &[key, span] : spans) {
       const auto &[entry, dispatch] = key;
-      std::string kernel = dispatch->collective ? "all-reduce" : dispatch->kernel;
+      std::string kernel = profileName(*dispatch);
       KernelTime &t = byName[{entry->name, kernel}];
       t.entryPoint = entry->name;
       t.kernel = kernel;

@@ -28,7 +28,8 @@ namespace llamac::bench {
 /// One kernel of one entry point, per profiled run.
 struct KernelTime {
   std::string entryPoint;
-  /// The artifact's kernel name; "all-reduce" for a tensor-parallel step.
+  /// The artifact's kernel name; "all-reduce" or "all-gather" for a
+  /// tensor-parallel collective step.
   std::string kernel;
   /// Launches per run (every layer's and every chunk's).
   int64_t calls = 0;

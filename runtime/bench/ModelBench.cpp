@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <tuple>
 #include <utility>
 
 namespace llamac::bench {
@@ -68,7 +67,7 @@ absl::Status measurePrefill(Session &session,
 }
 
 /// Prefills `prompt` (untimed), then times `steps` greedy decode steps.
-/// With `communicator`, `collectives` gets the all-reduces of the timed
+/// With `communicator`, `collectives` gets the collectives of the timed
 /// steps and `stepsSeconds` their time.
 absl::StatusOr<double> decodeTokensPerS(Session &session,
                                         const std::vector<int32_t> &prompt,
@@ -99,24 +98,32 @@ absl::StatusOr<double> decodeTokensPerS(Session &session,
   return ms > 0 ? steps / (ms / 1000.0) : 0.0;
 }
 
-/// The all-reduces of one step of `entryPoint` and their bytes, from its
+/// The collectives of one kind in one step of `entryPoint`, from its
 /// schedule.
-std::pair<double, double> scheduledAllReduces(const runtime::EntryPoint &entryPoint,
-                                              int64_t layers) {
-  double count = 0, bytes = 0;
+struct ScheduledCollectives {
+  double count = 0;
+  double bytes = 0;
+};
+
+/// The steps of `kind` in one run of `entryPoint`, and the bytes of the
+/// buffer each leaves on every rank (an all-reduce's one binding, an
+/// all-gather's output: what CollectiveStats counts).
+ScheduledCollectives scheduledCollectives(const runtime::EntryPoint &entryPoint, int64_t layers,
+                                          runtime::Collective kind) {
+  ScheduledCollectives total;
   auto add = [&](const std::vector<runtime::Dispatch> &dispatches, int64_t times) {
     for (const runtime::Dispatch &d : dispatches)
-      if (d.collective && !d.bindings.empty())
+      if (d.collective == kind && !d.bindings.empty())
         if (const runtime::BufferInfo *buffer =
-                entryPoint.findBuffer(d.bindings.front().bufferId)) {
-          count += static_cast<double>(times);
-          bytes += static_cast<double>(times) * static_cast<double>(buffer->bytes);
+                entryPoint.findBuffer(d.bindings.back().bufferId)) {
+          total.count += static_cast<double>(times);
+          total.bytes += static_cast<double>(times) * static_cast<double>(buffer->bytes);
         }
   };
   add(entryPoint.schedule.prologue, 1);
   add(entryPoint.schedule.layerBody, layers);
   add(entryPoint.schedule.epilogue, 1);
-  return {count, bytes};
+  return total;
 }
 
 } // namespace
@@ -250,7 +257,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.kvCacheBytes = session.kvCacheBytes();
   // A step reads its weights and the live part of the KV cache.
   const double bytesPerStep = r.traffic.weightBytesPerStep + r.kvCacheBytesPerStep;
-  std::vector<double> rates, gbps, reduceMs, reduceShare;
+  std::vector<double> rates, gbps, reduceMs, reduceShare, gatherMs;
   comm::Communicator *communicator = model.ranks() > 1 ? model.communicator() : nullptr;
   comm::CollectiveStats collectives;
   for (int run = 0; run < options.repeats; ++run) {
@@ -264,6 +271,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
     if (communicator) {
       reduceMs.push_back(collectives.seconds * 1000.0 / r.decodeTokens);
       reduceShare.push_back(seconds > 0 ? collectives.seconds / seconds : 0.0);
+      gatherMs.push_back(collectives.gatherSeconds * 1000.0 / r.decodeTokens);
     }
   }
   r.decodeTokensPerS = summarize(rates);
@@ -276,11 +284,20 @@ absl::StatusOr<BenchResult> runBench(Session &session,
     tp.bytesPerStep = static_cast<double>(collectives.bytes) / r.decodeTokens;
     tp.allReduceMsPerStep = summarize(reduceMs);
     tp.allReduceShare = summarize(reduceShare);
+    tp.allGathersPerStep = static_cast<double>(collectives.allGathers) / r.decodeTokens;
+    tp.gatherBytesPerStep = static_cast<double>(collectives.gatherBytes) / r.decodeTokens;
+    tp.allGatherMsPerStep = summarize(gatherMs);
     const runtime::EntryPoint *decode = model.artifact().entryPoint("decode");
     if (communicator->memory() == comm::Communicator::Memory::Device && decode) {
       tp.timed = false;
-      std::tie(tp.allReducesPerStep, tp.bytesPerStep) =
-          scheduledAllReduces(*decode, model.info().layers);
+      ScheduledCollectives reduces = scheduledCollectives(*decode, model.info().layers,
+                                                          runtime::Collective::AllReduceSum);
+      ScheduledCollectives gathers = scheduledCollectives(
+          *decode, model.info().layers, runtime::Collective::AllGatherColumns);
+      tp.allReducesPerStep = reduces.count;
+      tp.bytesPerStep = reduces.bytes;
+      tp.allGathersPerStep = gathers.count;
+      tp.gatherBytesPerStep = gathers.bytes;
     }
   }
 

@@ -70,7 +70,7 @@ struct PrefillMeasurement {
   Summary ms;
 };
 
-/// What the all-reduces of a tensor-parallel decode cost this rank (rank
+/// What the collectives of a tensor-parallel decode cost this rank (rank
 /// 0's are reported): time inside the communicator, which includes waiting
 /// for the slowest rank.
 struct TensorParallelCost {
@@ -82,9 +82,14 @@ struct TensorParallelCost {
   Summary allReduceMsPerStep;
   /// All-reduce time / decode time, per run.
   Summary allReduceShare;
-  /// False for a GPU communicator (NCCL, RCCL): its all-reduces run inside
+  /// All-gathers (one, of the logits, when the output head is split by
+  /// vocabulary) and their output bytes per decode step, and their time.
+  double allGathersPerStep = 0;
+  double gatherBytesPerStep = 0;
+  Summary allGatherMsPerStep;
+  /// False for a GPU communicator (NCCL, RCCL): its collectives run inside
   /// the captured decode graph, so neither their time nor their count is
-  /// seen one by one; the count and bytes then come from the schedule.
+  /// seen one by one; the counts and bytes then come from the schedule.
   bool timed = true;
 };
 

@@ -1,17 +1,18 @@
 //===- Communicator.h - the ranks of a tensor-parallel run ------*- C++ -*-===//
 //
-// Tensor parallelism's one cross-rank operation is the all-reduce the
-// dispatch schedule asks for after each row-parallel projection
-// (docs/tensor-parallel.md). The runtime owns no transport: a communicator
-// hands the sum to an existing engine (MPI between CPU ranks, NCCL or RCCL
-// between GPUs). A single-process run gets `SingleProcessCommunicator`, for
-// which every sum is the rank's own value.
+// Tensor parallelism's cross-rank operations are the ones the dispatch
+// schedule asks for (docs/tensor-parallel.md): the all-reduce after each
+// row-parallel projection, and the all-gather of a split output head's
+// logits columns. The runtime owns no transport: a communicator hands them
+// to an existing engine (MPI between CPU ranks, NCCL or RCCL between GPUs).
+// A single-process run gets `SingleProcessCommunicator`, for which every sum
+// is the rank's own value and every gather the rank's own part.
 //
-// Each host all-reduce is timed, so that `llama-run bench` reports the share
+// Each host collective is timed, so that `llama-run bench` reports the share
 // of a decode step spent communicating. A GPU communicator (NCCL, RCCL)
-// instead enqueues its sum on the device's stream, between the kernels
-// (`enqueueAllReduceSum`); it is counted, not timed, since it runs inside
-// the captured decode graph.
+// instead enqueues its collectives on the device's stream, between the
+// kernels (`enqueueAllReduceSum`, `enqueueAllGatherColumns`); they are
+// counted, not timed, since they run inside the captured decode graph.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +21,7 @@
 
 #include "absl/status/status.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -27,11 +29,18 @@
 
 namespace llamac::comm {
 
-/// Counts and time of the all-reduces run so far.
+/// Counts and time of the collectives run so far, by kind.
 struct CollectiveStats {
+  /// All-reduces, the bytes of the buffers they summed and their time.
   uint64_t allReduces = 0;
   uint64_t bytes = 0;
   double seconds = 0;
+  /// All-gathers, the bytes of their outputs (every rank's part, which is
+  /// what each rank holds afterwards, like an all-reduce's buffer) and
+  /// their time.
+  uint64_t allGathers = 0;
+  uint64_t gatherBytes = 0;
+  double gatherSeconds = 0;
 };
 
 class Communicator {
@@ -57,9 +66,25 @@ public:
     return status;
   }
 
-  /// Where the schedule's all-reduce steps find their data: host memory
-  /// (`allReduceSum`; MPI) or device memory, summed on the GPU's stream
-  /// (`enqueueAllReduceSum`; NCCL, RCCL).
+  /// Gathers every rank's `rows` x `columns` f32 part (row-major, host
+  /// memory) into `out`, `rows` x (`columns` * size()), on every rank: row
+  /// t of `out` is row t of rank 0's part, then rank 1's, and so on, so
+  /// rank r's columns are [r * columns, (r + 1) * columns). `out` must not
+  /// overlap `part`. Same ordering rules as `allReduceSum`, with the same
+  /// rows and columns on every rank.
+  absl::Status allGatherColumns(const float *part, float *out, size_t rows, size_t columns) {
+    auto start = std::chrono::steady_clock::now();
+    absl::Status status = gather(part, out, rows, columns);
+    stats.gatherSeconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    countGather(rows, columns);
+    return status;
+  }
+
+  /// Where the schedule's collective steps find their data: host memory
+  /// (`allReduceSum`, `allGatherColumns`; MPI) or device memory, on the
+  /// GPU's stream (`enqueueAllReduceSum`, `enqueueAllGatherColumns`; NCCL,
+  /// RCCL).
   enum class Memory { Host, Device };
   virtual Memory memory() const { return Memory::Host; }
 
@@ -70,6 +95,15 @@ public:
     ++stats.allReduces;
     stats.bytes += count * sizeof(float);
     return enqueueReduce(data, count, stream);
+  }
+
+  /// Enqueues, on `stream`, the gather of every rank's part at device
+  /// address `part` into `out` (device memory), laid out as by
+  /// `allGatherColumns`.
+  absl::Status enqueueAllGatherColumns(const void *part, void *out, size_t rows, size_t columns,
+                                       void *stream) {
+    countGather(rows, columns);
+    return enqueueGather(part, out, rows, columns, stream);
   }
 
   /// Copies `bytes` at `data` from rank `root` to every other rank (how a
@@ -106,12 +140,29 @@ protected:
     return absl::FailedPreconditionError(
         name() + " sums host memory; a GPU's all-reduce needs NCCL or RCCL");
   }
+  virtual absl::Status gather(const float *part, float *out, size_t rows, size_t columns) = 0;
+  virtual absl::Status enqueueGather(const void *part, void *out, size_t rows, size_t columns,
+                                     void *stream) {
+    (void)part;
+    (void)out;
+    (void)rows;
+    (void)columns;
+    (void)stream;
+    return absl::FailedPreconditionError(
+        name() + " gathers host memory; a GPU's all-gather needs NCCL or RCCL");
+  }
 
 private:
+  void countGather(size_t rows, size_t columns) {
+    ++stats.allGathers;
+    stats.gatherBytes += rows * columns * static_cast<size_t>(size()) * sizeof(float);
+  }
+
   CollectiveStats stats;
 };
 
-/// Rank 0 of 1: a sum over one rank is the value itself.
+/// Rank 0 of 1: a sum over one rank is the value itself, a gather the
+/// rank's own part.
 class SingleProcessCommunicator final : public Communicator {
 public:
   int rank() const override { return 0; }
@@ -122,6 +173,10 @@ public:
 
 protected:
   absl::Status reduce(float *, size_t) override { return absl::OkStatus(); }
+  absl::Status gather(const float *part, float *out, size_t rows, size_t columns) override {
+    std::copy_n(part, rows * columns, out);
+    return absl::OkStatus();
+  }
 };
 
 } // namespace llamac::comm

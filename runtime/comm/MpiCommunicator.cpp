@@ -90,4 +90,38 @@ absl::Status MpiCommunicator::reduce(float *data, size_t count) {
   return code == MPI_SUCCESS ? absl::OkStatus() : mpiError("MPI_Allreduce", code);
 }
 
+absl::Status MpiCommunicator::gather(const float *part, float *out, size_t rows,
+                                     size_t columns) {
+  const size_t rowWidth = columns * static_cast<size_t>(worldSize);
+  if (rows * columns > static_cast<size_t>(INT_MAX) || rowWidth > static_cast<size_t>(INT_MAX))
+    return absl::InvalidArgumentError("an all-gather of more than 2^31 floats");
+  // Rank r's part goes to columns [r * columns, (r + 1) * columns) of every
+  // output row: `rows` blocks of `columns` floats, an output row apart. The
+  // type's extent is shrunk to one part's width, so rank r's starts r parts
+  // into the first row, and MPI moves everything in one call.
+  MPI_Datatype strided = MPI_DATATYPE_NULL, columnsOfRank = MPI_DATATYPE_NULL;
+  const char *call = "MPI_Type_vector";
+  int code = MPI_Type_vector(static_cast<int>(rows), static_cast<int>(columns),
+                             static_cast<int>(rowWidth), MPI_FLOAT, &strided);
+  if (code == MPI_SUCCESS) {
+    call = "MPI_Type_create_resized";
+    code = MPI_Type_create_resized(strided, 0, static_cast<MPI_Aint>(columns * sizeof(float)),
+                                   &columnsOfRank);
+  }
+  if (code == MPI_SUCCESS) {
+    call = "MPI_Type_commit";
+    code = MPI_Type_commit(&columnsOfRank);
+  }
+  if (code == MPI_SUCCESS) {
+    call = "MPI_Allgather";
+    code = MPI_Allgather(part, static_cast<int>(rows * columns), MPI_FLOAT, out, 1,
+                         columnsOfRank, MPI_COMM_WORLD);
+  }
+  if (columnsOfRank != MPI_DATATYPE_NULL)
+    MPI_Type_free(&columnsOfRank);
+  if (strided != MPI_DATATYPE_NULL)
+    MPI_Type_free(&strided);
+  return code == MPI_SUCCESS ? absl::OkStatus() : mpiError(call, code);
+}
+
 } // namespace llamac::comm

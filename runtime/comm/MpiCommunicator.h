@@ -2,7 +2,8 @@
 //
 // `mpirun -np N llama-run <artifact> ...` starts N processes; each makes one
 // MpiCommunicator (MPI_Init, its rank and the world's size) and sums the
-// partial products with MPI_Allreduce, in place, on MPI_COMM_WORLD. Built
+// partial products with MPI_Allreduce, in place, on MPI_COMM_WORLD, and
+// gathers a split output head's logits with MPI_Allgather. Built
 // only when CMake finds MPI (Debian's Open MPI, scripts/install-deps.sh);
 // the runtime library itself never links MPI.
 //
@@ -39,6 +40,9 @@ public:
 
 protected:
   absl::Status reduce(float *data, size_t count) override;
+  /// One MPI_Allgather: each rank sends its part whole and receives every
+  /// rank's as a strided datatype that drops it into its columns.
+  absl::Status gather(const float *part, float *out, size_t rows, size_t columns) override;
 
 private:
   MpiCommunicator(int rank, int size) : worldRank(rank), worldSize(size) {}

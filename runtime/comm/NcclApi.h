@@ -43,6 +43,11 @@ using PFN_ncclAllReduce = ncclResult_t (*)(const void *sendbuff, void *recvbuff,
                                            size_t count, ncclDataType_t datatype,
                                            ncclRedOp_t op, ncclComm_t comm,
                                            gpuStream_t stream);
+using PFN_ncclAllGather = ncclResult_t (*)(const void *sendbuff, void *recvbuff,
+                                           size_t sendcount, ncclDataType_t datatype,
+                                           ncclComm_t comm, gpuStream_t stream);
+using PFN_ncclGroupStart = ncclResult_t (*)();
+using PFN_ncclGroupEnd = ncclResult_t (*)();
 using PFN_ncclCommDestroy = ncclResult_t (*)(ncclComm_t comm);
 using PFN_ncclGetErrorString = const char *(*)(ncclResult_t result);
 
@@ -53,6 +58,9 @@ using PFN_ncclGetErrorString = const char *(*)(ncclResult_t result);
   X(ncclGetUniqueId)                                                           \
   X(ncclCommInitRank)                                                          \
   X(ncclAllReduce)                                                             \
+  X(ncclAllGather)                                                             \
+  X(ncclGroupStart)                                                            \
+  X(ncclGroupEnd)                                                              \
   X(ncclCommDestroy)                                                           \
   X(ncclGetErrorString)
 

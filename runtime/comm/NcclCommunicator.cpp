@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace llamac::comm {
@@ -107,6 +108,36 @@ absl::Status NcclCommunicator::enqueueReduce(void *data, size_t count, void *str
   return check("ncclAllReduce",
                api.ncclAllReduce(data, data, count, nccl::ncclFloat32, nccl::ncclSum, comm,
                                  static_cast<nccl::gpuStream_t>(stream)));
+}
+
+absl::Status NcclCommunicator::gather(const float *, float *, size_t, size_t) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      vendor, " gathers device memory, not host memory (a GPU device's schedule)"));
+}
+
+absl::Status NcclCommunicator::enqueueGather(const void *part, void *out, size_t rows,
+                                             size_t columns, void *stream) {
+  // ncclAllGather puts rank r's buffer at r times its size: a row of the
+  // output is one such gather of that row of every part. A group makes its
+  // rows one operation on the stream; NCCL takes at most kMaxGroupedCalls
+  // calls in a group, so a long prefill chunk is several.
+  const size_t rowWidth = columns * static_cast<size_t>(size());
+  for (size_t first = 0; first < rows; first += kMaxGroupedCalls) {
+    if (absl::Status s = check("ncclGroupStart", api.ncclGroupStart()); !s.ok())
+      return s;
+    absl::Status status;
+    for (size_t t = first; t < std::min(rows, first + kMaxGroupedCalls) && status.ok(); ++t)
+      status = check("ncclAllGather",
+                     api.ncclAllGather(static_cast<const float *>(part) + t * columns,
+                                       static_cast<float *>(out) + t * rowWidth, columns,
+                                       nccl::ncclFloat32, comm,
+                                       static_cast<nccl::gpuStream_t>(stream)));
+    // Ended even after a failed row: the group must not stay open.
+    absl::Status ended = check("ncclGroupEnd", api.ncclGroupEnd());
+    if (!status.ok() || !ended.ok())
+      return status.ok() ? ended : status;
+  }
+  return absl::OkStatus();
 }
 
 } // namespace llamac::comm

@@ -1,12 +1,13 @@
 //===- NcclCommunicator.h - GPU ranks over NCCL or RCCL ---------*- C++ -*-===//
 //
 // `mpirun -np N llama-run <artifact> --device cuda|hip` runs one GPU per
-// rank; their all-reduces go to NCCL (cuda) or RCCL (hip, which has NCCL's
+// rank; their collectives go to NCCL (cuda) or RCCL (hip, which has NCCL's
 // API under librccl.so.1), dlopen'ed like the GPU drivers, so llama-run
 // builds and runs without either. MPI stays the bootstrap: it gives the rank
 // and the size, carries rank 0's ncclUniqueId to the others, agrees on
-// errors and aborts; NCCL only sums, in place, f32, on the device's stream
-// between the schedule's kernels (and so inside the captured decode graph).
+// errors and aborts; NCCL only sums (in place) and gathers f32, on the
+// device's stream between the schedule's kernels (and so inside the captured
+// decode graph).
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,11 +62,21 @@ public:
   /// The library's NCCL_VERSION_CODE (e.g. 22809 for 2.28.9).
   int libraryVersion() const { return version; }
 
+  /// The most calls NCCL takes between ncclGroupStart and ncclGroupEnd
+  /// (its documented limit): a gather of more rows is several groups.
+  static constexpr size_t kMaxGroupedCalls = 2048;
+
 protected:
   /// Refused: NCCL sums device memory (enqueueAllReduceSum).
   absl::Status reduce(float *data, size_t count) override;
   /// ncclAllReduce(data, data, count, ncclFloat32, ncclSum, comm, stream).
   absl::Status enqueueReduce(void *data, size_t count, void *stream) override;
+  /// Refused: NCCL gathers device memory (enqueueAllGatherColumns).
+  absl::Status gather(const float *part, float *out, size_t rows, size_t columns) override;
+  /// Between ncclGroupStart and ncclGroupEnd, one ncclAllGather per row
+  /// (kMaxGroupedCalls rows a group).
+  absl::Status enqueueGather(const void *part, void *out, size_t rows, size_t columns,
+                             void *stream) override;
 
 private:
   NcclCommunicator(std::shared_ptr<Communicator> bootstrap, std::string vendor)

@@ -10,33 +10,72 @@ namespace llamac::runtime {
 
 namespace {
 
+using BufferMap = std::map<int64_t, std::unique_ptr<hal::Buffer>>;
+
+/// Buffer `id` of a collective step.
+absl::StatusOr<hal::Buffer *> collectiveBuffer(const BufferMap &buffers, int64_t id) {
+  auto it = buffers.find(id);
+  if (it == buffers.end())
+    return absl::InvalidArgumentError(
+        absl::StrCat("a collective step binds unknown buffer ", id));
+  return it->second.get();
+}
+
+/// A collective step, which the metadata's checks made one f32 activation
+/// buffer (all-reduce) or a [rows, C] part and its [rows, C * ranks] output
+/// (all-gather).
+absl::StatusOr<hal::BoundDispatch> bindCollective(const Dispatch &d, const EntryPoint &entryPoint,
+                                                  const BufferMap &buffers,
+                                                  comm::Communicator *communicator) {
+  if (!communicator)
+    return absl::FailedPreconditionError(
+        "the schedule has tensor-parallel collective steps but no communicator was given");
+  absl::StatusOr<hal::Buffer *> first = collectiveBuffer(buffers, d.bindings.front().bufferId);
+  if (!first.ok())
+    return first.status();
+  hal::BoundDispatch b;
+  b.communicator = communicator;
+  if (*d.collective == Collective::AllReduceSum) {
+    b.kernel = "all_reduce";
+    b.collective = hal::CollectiveKind::AllReduceSum;
+    b.reduceData = static_cast<float *>((*first)->data());
+    b.reduceCount = (*first)->size() / sizeof(float);
+    return b;
+  }
+  absl::StatusOr<hal::Buffer *> out = collectiveBuffer(buffers, d.bindings[1].bufferId);
+  if (!out.ok())
+    return out.status();
+  // The part's shape gives the gather's; the output is the part's rows by
+  // columns * ranks (checkCollective).
+  const BufferInfo *part = entryPoint.findBuffer(d.bindings.front().bufferId);
+  if (!part || part->shape.size() != 2)
+    return absl::InvalidArgumentError("an all-gather step's part is not a [rows, columns] buffer");
+  b.kernel = "all_gather";
+  b.collective = hal::CollectiveKind::AllGatherColumns;
+  b.gatherPart = static_cast<const float *>((*first)->data());
+  b.gatherOut = static_cast<float *>((*out)->data());
+  b.gatherRows = static_cast<uint64_t>(part->shape[0]);
+  b.gatherColumns = static_cast<uint64_t>(part->shape[1]);
+  return b;
+}
+
 absl::StatusOr<std::vector<hal::BoundDispatch>>
-bindDispatches(const std::vector<Dispatch> &dispatches,
+bindDispatches(const std::vector<Dispatch> &dispatches, const EntryPoint &entryPoint,
                const ArtifactMetadata &meta, const hal::Executable &kernels,
-               const DeviceWeights &weights,
-               const std::map<int64_t, std::unique_ptr<hal::Buffer>> &buffers,
+               const DeviceWeights &weights, const BufferMap &buffers,
                hal::Buffer &tokens, KVCache &cache,
                comm::Communicator *communicator) {
   std::vector<hal::BoundDispatch> bound;
   for (const Dispatch &d : dispatches) {
-    hal::BoundDispatch b;
     if (d.collective) {
-      // The metadata's checks made it one f32 activation buffer.
-      if (!communicator)
-        return absl::FailedPreconditionError(
-            "the schedule has tensor-parallel all-reduce steps but no communicator "
-            "was given");
-      auto it = buffers.find(d.bindings.front().bufferId);
-      if (it == buffers.end())
-        return absl::InvalidArgumentError(absl::StrCat(
-            "an all-reduce step binds unknown buffer ", d.bindings.front().bufferId));
-      b.kernel = "all_reduce";
-      b.communicator = communicator;
-      b.reduceData = static_cast<float *>(it->second->data());
-      b.reduceCount = it->second->size() / sizeof(float);
-      bound.push_back(std::move(b));
+      absl::StatusOr<hal::BoundDispatch> collective =
+          bindCollective(d, entryPoint, buffers, communicator);
+      if (!collective.ok())
+        return collective.status();
+      bound.push_back(std::move(*collective));
       continue;
     }
+    hal::BoundDispatch b;
     b.kernel = d.kernel;
     absl::StatusOr<hal::KernelHandle> handle = kernels.lookup(d.kernel);
     if (!handle.ok())
@@ -129,7 +168,7 @@ absl::StatusOr<std::unique_ptr<BoundEntryPoint>> BoundEntryPoint::bind(
                           {&s.layerBody, &prog.layerBody},
                           {&s.epilogue, &prog.epilogue}}) {
     absl::StatusOr<std::vector<hal::BoundDispatch>> bound = bindDispatches(
-        *from, meta, kernels, weights, ep->buffers, *ep->tokenBuffer, cache,
+        *from, entryPoint, meta, kernels, weights, ep->buffers, *ep->tokenBuffer, cache,
         communicator);
     if (!bound.ok())
       return bound.status();

@@ -35,7 +35,7 @@ absl::Status gpuLaunchArgs(const BoundDispatch &d, int64_t layer, uint64_t posRo
                            absl::string_view device, uint64_t (&slots)[kMaxKernelArgs]) {
   if (d.communicator)
     return absl::UnimplementedError(absl::StrCat(
-        "an all-reduce step is not a kernel: this ", device,
+        "a collective step is not a kernel: this ", device,
         " device does not run tensor-parallel schedules (the cuda and hip devices do, "
         "with NCCL or RCCL; docs/tensor-parallel.md)"));
   if (!d.deviceFunction)

@@ -64,6 +64,10 @@ struct LaunchDims {
   uint32_t sharedBytes = 0;
 };
 
+/// The communication of a collective step (runtime::Collective, which the
+/// HAL does not depend on).
+enum class CollectiveKind { AllReduceSum, AllGatherColumns };
+
 /// One kernel launch, or a collective step between launches.
 struct BoundDispatch {
   std::string kernel; ///< for error messages and profiles
@@ -74,12 +78,23 @@ struct BoundDispatch {
   /// > 0: the kernel also takes int64 `begin, end` in [0, range) and the
   /// driver splits the range over its threads; 0: run once, on one thread.
   int64_t range = 0;
-  /// Set for a tensor-parallel all-reduce step instead of a kernel: the
-  /// `reduceCount` floats at `reduceData` (host memory) become their sum
-  /// over the communicator's ranks, in place.
+  /// Set for a tensor-parallel collective step instead of a kernel, run by
+  /// the communicator over its ranks on the device's memory (host memory
+  /// for the CPU driver).
   comm::Communicator *communicator = nullptr;
+  CollectiveKind collective = CollectiveKind::AllReduceSum;
+  /// AllReduceSum: the `reduceCount` floats at `reduceData` become their
+  /// sum over the ranks, in place.
   float *reduceData = nullptr;
   uint64_t reduceCount = 0;
+  /// AllGatherColumns: every rank's [gatherRows, gatherColumns] part at
+  /// `gatherPart` is gathered into `gatherOut`, [gatherRows, gatherColumns
+  /// * ranks], rank r's in columns [r * gatherColumns, (r + 1) *
+  /// gatherColumns) (Communicator::allGatherColumns).
+  const float *gatherPart = nullptr;
+  float *gatherOut = nullptr;
+  uint64_t gatherRows = 0;
+  uint64_t gatherColumns = 0;
 };
 
 /// The per-call values of a run.

@@ -75,3 +75,25 @@ func.func @experts(%y: tensor<1x64xf32>, %l: index, %r: tensor<1x4xf32>) -> tens
   return %s : tensor<1x64xf32>
 }
 }
+
+// -----
+
+// A tied classifier split over 2 ranks by vocabulary rows: quantized from
+// the store's tensor its `source` names (the embedding table), under the
+// classifier's own name, its rows split as column-parallel rows are.
+// INT8-LABEL: func.func @tied_classifier
+// INT8: llama.weight @tok_embeddings.classifier.int8 {shard = #llama.shard<axis = 0, block = 1>} : tensor<256x64xi8>
+// INT8: llama.weight @tok_embeddings.classifier.int8_scales {shard = #llama.shard<axis = 0, block = 1>} : tensor<256xbf16>
+// INT8: llama.dequantize int8 {{.*}} from @tok_embeddings : tensor<256x64xi8>, tensor<256xbf16> -> tensor<256x64xf32>
+// INT8: llama.all_gather
+// INT4-LABEL: func.func @tied_classifier
+// INT4: llama.weight @tok_embeddings.classifier.int4g32 {shard = #llama.shard<axis = 0, block = 1>} : tensor<256x32xi8>
+// INT4: llama.dequantize int4 group 32 {{.*}} from @tok_embeddings : tensor<256x32xi8>, tensor<256x2xbf16>, tensor<256x2xbf16> -> tensor<256x64xf32>
+module attributes {llama.tensor_parallel = 2 : i64} {
+func.func @tied_classifier(%x: tensor<1x64xf32>) -> tensor<1x512xf32> {
+  %cls = llama.weight @tok_embeddings.classifier {shard = #llama.shard<axis = 0, block = 1>, source = @tok_embeddings} : tensor<256x64xf32>
+  %part = llama.linear %x, %cls : tensor<1x64xf32>, tensor<256x64xf32> -> tensor<1x256xf32>
+  %logits = llama.all_gather %part : tensor<1x256xf32> -> tensor<1x512xf32>
+  return %logits : tensor<1x512xf32>
+}
+}

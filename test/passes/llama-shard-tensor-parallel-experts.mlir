@@ -9,7 +9,8 @@
 // Two ranks: every expert keeps half its hidden units (gate and up by
 // rows, down by columns); the router stays whole, so every rank picks the
 // same experts with the same weights; an all-reduce sums the ranks' partial
-// mixtures before the residual add, as after o.
+// mixtures before the residual add, as after o. The classifier keeps half
+// the vocabulary, as in a dense model.
 // TP2-LABEL: func.func @decode
 // TP2: %[[WO:.*]] = llama.weight @layers.wo[%{{.*}}] {shard = #llama.shard<axis = 1, block = 8>} : tensor<64x32xf32>
 // TP2: llama.all_reduce
@@ -21,7 +22,8 @@
 // TP2: %[[MOE:.*]] = llama.moe %[[Y]], %[[LOGITS]], %[[W1]], %[[W3]], %[[W2]] {experts_per_token = 2 : i64} : tensor<1x64xf32>, tensor<1x4xf32>, tensor<4x86x64xf32>, tensor<4x86x64xf32>, tensor<4x64x86xf32> -> tensor<1x64xf32>
 // TP2: %[[SUM:.*]] = llama.all_reduce %[[MOE]] : tensor<1x64xf32>
 // TP2: llama.add %{{.*}}, %[[SUM]] : tensor<1x64xf32>
-// TP2: llama.weight @output : tensor<512x64xf32>
+// TP2: llama.weight @output {shard = #llama.shard<axis = 0, block = 1>} : tensor<256x64xf32>
+// TP2: llama.all_gather {{.*}} : tensor<1x256xf32> -> tensor<1x512xf32>
 
 // Four ranks: 43 hidden units of each expert per rank, the router whole.
 // TP4-LABEL: func.func @decode

@@ -11,8 +11,11 @@
 // Two ranks: q/k/v keep whole heads (4 query heads, 2 kv heads per rank),
 // gate and up half the hidden units, o and down half their input features;
 // an all-reduce sums o's and down's partial products before each residual
-// add; norms, the embedding and the tied classifier stay whole; the KV cache
-// holds the rank's 2 kv heads.
+// add; norms and the embedding stay whole; the tied classifier keeps half
+// the vocabulary's rows of the embedding table, under a name of its own
+// (the lookup still reads the whole table), and an all-gather puts the two
+// ranks' halves of the logits side by side; the KV cache holds the rank's 2
+// kv heads.
 // TP2: module attributes {llama.config = {{.*}}, llama.tensor_parallel = 2 : i64}
 // TP2-LABEL: func.func @decode(%arg0: tensor<1xi32>, %arg1: index, %arg2: tensor<2x16x2x8xf32>, %arg3: tensor<2x16x2x8xf32>) -> (tensor<1x512xf32>, tensor<2x16x2x8xf32>, tensor<2x16x2x8xf32>)
 // TP2: llama.weight @tok_embeddings : tensor<512x64xf32>
@@ -39,9 +42,11 @@
 // TP2: %[[DSUM:.*]] = llama.all_reduce %[[D]] : tensor<1x64xf32>
 // TP2: llama.add %{{.*}}, %[[DSUM]] : tensor<1x64xf32>
 // TP2: llama.weight @norm : tensor<64xf32>
-// TP2: llama.weight @tok_embeddings : tensor<512x64xf32>
-// TP2: llama.linear {{.*}} -> tensor<1x512xf32>
+// TP2: %[[CLS:.*]] = llama.weight @tok_embeddings.classifier {shard = #llama.shard<axis = 0, block = 1>, source = @tok_embeddings} : tensor<256x64xf32>
+// TP2: %[[PART:.*]] = llama.linear %{{.*}}, %[[CLS]] : tensor<1x64xf32>, tensor<256x64xf32> -> tensor<1x256xf32>
 // TP2-NOT: llama.all_reduce
+// TP2: %[[LOGITS:.*]] = llama.all_gather %[[PART]] : tensor<1x256xf32> -> tensor<1x512xf32>
+// TP2: return %[[LOGITS]], {{.*}} : tensor<1x512xf32>,
 
 // Eight ranks, more than the 4 kv heads: one query head per rank, and the
 // one kv head it reads (shared by the two ranks of its group).
@@ -52,11 +57,14 @@
 // TP8: llama.attention {{.*}} : tensor<1x1x8xf32>, tensor<2x16x1x8xf32>, tensor<2x16x1x8xf32>
 // TP8: llama.weight @layers.wo[%{{.*}}] {shard = #llama.shard<axis = 1, block = 8>} : tensor<64x8xf32>
 // TP8: llama.all_reduce
+// TP8: llama.weight @tok_embeddings.classifier {{.*}} : tensor<64x64xf32>
+// TP8: llama.all_gather {{.*}} : tensor<1x64xf32> -> tensor<1x512xf32>
 
 // One rank: nothing changes.
 // TP1-NOT: llama.tensor_parallel
 // TP1-NOT: shard
 // TP1-NOT: llama.all_reduce
+// TP1-NOT: llama.all_gather
 
 // Three ranks split neither 8 heads nor 176 hidden units.
 // TP3: error: 3 tensor-parallel ranks must divide the query heads (8) and the hidden size (176), and divide or be a multiple of the kv heads (4)

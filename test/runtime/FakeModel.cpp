@@ -40,7 +40,10 @@ TestArtifact fakeModel(const FakeModelSpec &spec) {
         {"positions", positions},
         {"head_dim", 1}}},
   };
-  a.weights = {{"info.decode", {2}, {float(kVocab), 1.0f}},
+  const int64_t ranks = spec.splitHeadRanks;
+  // The logits kernel writes rows of the width info[0] says.
+  const float headColumns = float(kVocab / ranks);
+  a.weights = {{"info.decode", {2}, {headColumns, 1.0f}},
                {"layers.scale", {2, 1}, {1.0f, 2.0f}}};
   auto entry = [&](int64_t tokens, const std::string &info) {
     json weight = {{"kind", "weight"}, {"name", info}, {"per_layer", false}};
@@ -53,29 +56,50 @@ TestArtifact fakeModel(const FakeModelSpec &spec) {
         {"bindings",
          {{{"kind", "weight"}, {"name", "layers.scale"}, {"per_layer", true}}}},
         {"scalars", {"layer"}}};
+    // Split: the kernel writes the part (buffer 4), gathered into 3.
+    const int64_t written = ranks > 1 ? 4 : 3;
     json logits = {
         {"kernel", spec.logitsKernel},
         {"bindings",
-         {{{"kind", "buffer"}, {"id", 3}}, {{"kind", "k_cache"}}, weight}},
+         {{{"kind", "buffer"}, {"id", written}}, {{"kind", "k_cache"}}, weight}},
         {"scalars", {"pos"}},
         {"range", tokens}};
+    json buffers = {{{"id", 3}, {"dtype", "f32"}, {"shape", {tokens, kVocab}}}};
+    json epilogue = {logits};
+    if (ranks > 1) {
+      buffers.push_back({{"id", 4}, {"dtype", "f32"}, {"shape", {tokens, kVocab / ranks}}});
+      epilogue.push_back({{"collective", "all_gather_columns"},
+                          {"bindings",
+                           {{{"kind", "buffer"}, {"id", 4}}, {{"kind", "buffer"}, {"id", 3}}}}});
+    }
     return json{{"tokens", tokens},
                 {"logits_rows", "all"},
                 {"graph", tokens == 1},
-                {"buffers",
-                 {{{"id", 3}, {"dtype", "f32"}, {"shape", {tokens, kVocab}}}}},
+                {"buffers", buffers},
                 {"logits", 3},
                 {"schedule",
                  {{"prologue", {store}},
                   {"layer_body", {nop}},
-                  {"epilogue", {logits}}}}};
+                  {"epilogue", epilogue}}}};
   };
   a.metadata["entry_points"] = {{"decode", entry(1, "info.decode")}};
   if (spec.prefillTokens > 0) {
     a.weights.push_back(
-        {"info.prefill", {2}, {float(kVocab), float(spec.prefillTokens)}});
+        {"info.prefill", {2}, {headColumns, float(spec.prefillTokens)}});
     a.metadata["entry_points"]["prefill"] =
         entry(spec.prefillTokens, "info.prefill");
+  }
+  if (ranks > 1) {
+    // A head per rank (the cache keeps one kv head per rank); every rank's
+    // table is rank 0's tensors, replicated.
+    a.metadata["model"]["heads"] = ranks;
+    a.metadata["model"]["kv_heads"] = ranks;
+    a.editMetadata = [ranks](json &m) {
+      json tables = json::array();
+      for (int64_t r = 1; r < ranks; ++r)
+        tables.push_back({{"rank", r}, {"weights", m["weights"]}});
+      m["tensor_parallel"] = {{"ranks", ranks}, {"rank_weights", tables}};
+    };
   }
   return a;
 }

@@ -28,6 +28,11 @@ struct FakeModelSpec {
   std::vector<std::string> cpuFeatures;
   std::string target = "cpu";
   std::string logitsKernel = "k_logits";
+  /// > 1: split over that many tensor-parallel ranks (every rank's weights
+  /// the same) with the output head split by vocabulary: the logits kernel
+  /// writes a [tokens, vocab / ranks] part, its one-hot at sum % (vocab /
+  /// ranks), which an all_gather_columns step gathers into the logits.
+  int64_t splitHeadRanks = 1;
 };
 
 TestArtifact fakeModel(const FakeModelSpec &spec);

@@ -6,12 +6,16 @@
 // error mapping are tested on machines with no GPU. Ranks are threads of
 // one process: each ncclCommInitRank with the same unique id joins one
 // group, and ncclAllReduce waits for every rank of it and sums their host
-// buffers (the "device memory" of a test) in rank order. Every call is
-// logged; the fakeNccl* functions let a test read the log and make a call
-// fail. Ranks in other processes (llama-run under mpirun, each its own copy
-// of this library) are not summed: each process sums its own ranks, and
-// LLAMAC_FAKE_NCCL_LOG names a file every call is appended to. Not model
-// math: only the communication's bookkeeping.
+// buffers (the "device memory" of a test) in rank order; ncclAllGather
+// waits likewise and copies rank r's buffer to r * count in every rank's.
+// ncclGroupStart / ncclGroupEnd only nest (per thread, as NCCL's do), hold
+// at most NCCL's 2048 calls, and are logged: a grouped call runs at once,
+// which is the same result when every rank makes the same calls in the
+// same order. Every call is logged; the fakeNccl* functions let a test read
+// the log and make a call fail. Ranks in other processes (llama-run under
+// mpirun, each its own copy of this library) are not summed: each process
+// sums its own ranks, and LLAMAC_FAKE_NCCL_LOG names a file every call is
+// appended to. Not model math: only the communication's bookkeeping.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,6 +41,8 @@ struct Group {
   int arrived = 0;
   unsigned long generation = 0;
   std::vector<float *> buffers;
+  /// ncclAllGather: each rank's send buffer.
+  std::vector<const float *> sends;
 };
 
 struct Comm {
@@ -60,6 +66,13 @@ State &state() {
   static State s;
   return s;
 }
+
+/// ncclGroupStart calls not yet ended on this thread, and the calls in the
+/// outermost group so far.
+thread_local int groupDepth = 0;
+thread_local int groupedCalls = 0;
+/// NCCL's documented limit of calls in one group.
+constexpr int kMaxGroupedCalls = 2048;
 
 /// The injected failure of `call` on `rank`, or 0.
 int injected(State &s, const std::string &call, int rank) {
@@ -123,6 +136,7 @@ int ncclCommInitRank(Comm **comm, int nranks, UniqueId id, int rank) {
     group = std::make_shared<Group>();
     group->ranks = nranks;
     group->buffers.resize(nranks);
+    group->sends.resize(nranks);
   }
   if (group->ranks != nranks)
     return 5; // ncclInvalidUsage
@@ -169,6 +183,65 @@ int ncclAllReduce(const void *send, void *recv, size_t count, int datatype, int 
     s.changed.wait(lock, [&] { return g.generation != generation; });
   }
   return 0;
+}
+
+int ncclAllGather(const void *send, void *recv, size_t count, int datatype, Comm *comm,
+                  void *stream) {
+  State &s = state();
+  std::unique_lock<std::mutex> lock(s.mutex);
+  log(s, "ncclAllGather count=" + std::to_string(count) + " datatype=" +
+             std::to_string(datatype) + (groupDepth > 0 ? " grouped" : " alone"));
+  s.lastStream = stream;
+  if (int failure = injected(s, "ncclAllGather", comm ? comm->rank : -1))
+    return failure;
+  if (!comm || !send || !recv || datatype != 7 /* ncclFloat32 */)
+    return 4;
+  if (groupDepth > 0 && ++groupedCalls > kMaxGroupedCalls)
+    return 5; // ncclInvalidUsage: too many calls in a group
+  Group &g = *comm->group;
+  // As for the sum: ranks in other processes are not seen, so a lone
+  // rank's gather holds its own part only.
+  if (g.joinedHere == 1) {
+    std::memmove(static_cast<float *>(recv) + comm->rank * count, send, count * sizeof(float));
+    return 0;
+  }
+  g.sends[comm->rank] = static_cast<const float *>(send);
+  g.buffers[comm->rank] = static_cast<float *>(recv);
+  unsigned long generation = g.generation;
+  if (++g.arrived == g.joinedHere) {
+    // The last rank in copies for all.
+    for (float *buffer : g.buffers)
+      for (size_t r = 0; buffer && r < g.sends.size(); ++r)
+        if (g.sends[r])
+          std::memcpy(buffer + r * count, g.sends[r], count * sizeof(float));
+    g.arrived = 0;
+    ++g.generation;
+    s.changed.notify_all();
+  } else {
+    s.changed.wait(lock, [&] { return g.generation != generation; });
+  }
+  return 0;
+}
+
+int ncclGroupStart() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  log(s, "ncclGroupStart");
+  if (int failure = injected(s, "ncclGroupStart", -1))
+    return failure;
+  if (groupDepth++ == 0)
+    groupedCalls = 0;
+  return 0;
+}
+
+int ncclGroupEnd() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  log(s, "ncclGroupEnd");
+  if (groupDepth == 0)
+    return 5; // ncclInvalidUsage: no group to end
+  --groupDepth;
+  return injected(s, "ncclGroupEnd", -1);
 }
 
 int ncclCommDestroy(Comm *comm) {
@@ -223,7 +296,7 @@ const char *fakeNcclCalls() {
   return s.joined.c_str();
 }
 
-/// The stream of the last ncclAllReduce.
+/// The stream of the last ncclAllReduce or ncclAllGather.
 void *fakeNcclLastStream() {
   State &s = state();
   std::lock_guard<std::mutex> lock(s.mutex);

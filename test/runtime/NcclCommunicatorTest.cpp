@@ -4,9 +4,10 @@
 // LLAMAC_NCCL_LIBRARY / LLAMAC_RCCL_LIBRARY like the real libnccl.so.2 and
 // librccl.so.1: the bootstrap (rank 0's unique id broadcast, every rank's
 // ncclCommInitRank), the all-reduce's arguments and stream, the sum over
-// ranks (threads of this process, over an in-process bootstrap), and the
-// errors: a missing library, a failing call with NCCL's own text, a rank
-// that fails alone. Then the GPU device's all-reduce step over it.
+// ranks (threads of this process, over an in-process bootstrap), the
+// all-gather's layout (one grouped ncclAllGather per row), and the errors:
+// a missing library, a failing call with NCCL's own text, a rank that fails
+// alone. Then the GPU device's all-reduce and all-gather steps over it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -149,6 +150,9 @@ protected:
   absl::Status reduce(float *, size_t) override {
     return absl::UnimplementedError("not in this test");
   }
+  absl::Status gather(const float *, float *, size_t, size_t) override {
+    return absl::UnimplementedError("not in this test");
+  }
 
 private:
   ThreadRanks &ranks;
@@ -198,6 +202,97 @@ TEST(NcclCommunicatorTest, TwoRanksSumInPlaceOnTheGivenStream) {
   EXPECT_THAT(log, HasSubstr("ncclAllReduce count=4 datatype=7 op=0 in-place"));
   EXPECT_LT(log.find("ncclGetUniqueId"), log.find("ncclCommInitRank")) << log;
   EXPECT_LT(log.rfind("ncclAllReduce"), log.find("ncclCommDestroy")) << log;
+}
+
+/// Count of `needle` in `text`.
+size_t occurrences(const std::string &text, const std::string &needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+// Rank r's part, row t, column c holds 1000 r + 10 t + c, so every output
+// element says where it came from; the expected output is built from that
+// rule, not from the parts.
+TEST(NcclCommunicatorTest, ThreeRanksGatherColumnsRowByRowInOneGroup) {
+  FakeNccl fake;
+  void *const stream = reinterpret_cast<void *>(0x6b6b);
+  constexpr int kRanks = 3;
+  constexpr size_t kRows = 3, kColumns = 2;
+  std::vector<float> outputs[kRanks];
+  onRanks(kRanks, [&](int rank, std::shared_ptr<comm::Communicator> bootstrap) {
+    absl::StatusOr<std::unique_ptr<comm::NcclCommunicator>> nccl =
+        comm::NcclCommunicator::create("cuda", bootstrap);
+    ASSERT_TRUE(nccl.ok()) << nccl.status();
+    std::vector<float> part;
+    for (size_t t = 0; t < kRows; ++t)
+      for (size_t c = 0; c < kColumns; ++c)
+        part.push_back(1000.0f * rank + 10.0f * t + c);
+    std::vector<float> out(kRows * kColumns * kRanks, -1.0f);
+    absl::Status s =
+        (*nccl)->enqueueAllGatherColumns(part.data(), out.data(), kRows, kColumns, stream);
+    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_EQ((*nccl)->collectiveStats().allGathers, 1u);
+    EXPECT_EQ((*nccl)->collectiveStats().gatherBytes, kRows * kColumns * kRanks * sizeof(float));
+    EXPECT_EQ((*nccl)->collectiveStats().allReduces, 0u);
+    outputs[rank] = out;
+  });
+  std::vector<float> expected;
+  for (size_t t = 0; t < kRows; ++t)
+    for (int r = 0; r < kRanks; ++r)
+      for (size_t c = 0; c < kColumns; ++c)
+        expected.push_back(1000.0f * r + 10.0f * t + c);
+  for (const std::vector<float> &out : outputs)
+    EXPECT_EQ(out, expected);
+  EXPECT_EQ(fake.lastStream(), stream);
+  // Each rank: one group holding one gather of `columns` floats per row.
+  std::string log = fake.log();
+  EXPECT_EQ(occurrences(log, "ncclGroupStart"), size_t(kRanks)) << log;
+  EXPECT_EQ(occurrences(log, "ncclAllGather count=2 datatype=7 grouped"), kRows * kRanks) << log;
+  EXPECT_EQ(occurrences(log, "ncclAllGather"), kRows * kRanks) << log;
+  EXPECT_EQ(occurrences(log, "ncclGroupEnd"), size_t(kRanks)) << log;
+  EXPECT_LT(log.rfind("ncclAllGather"), log.rfind("ncclGroupEnd")) << log;
+}
+
+// NCCL takes at most 2048 calls in a group (the fake refuses more): a
+// prefill chunk of more rows is gathered in several groups.
+TEST(NcclCommunicatorTest, ManyRowsAreGatheredInSeveralGroups) {
+  FakeNccl fake;
+  absl::StatusOr<std::unique_ptr<comm::NcclCommunicator>> nccl =
+      comm::NcclCommunicator::create("cuda", std::make_shared<comm::SingleProcessCommunicator>());
+  ASSERT_TRUE(nccl.ok()) << nccl.status();
+  const size_t rows = comm::NcclCommunicator::kMaxGroupedCalls + 1;
+  std::vector<float> part(rows * 2), out(rows * 2, -1.0f);
+  for (size_t i = 0; i < part.size(); ++i)
+    part[i] = static_cast<float>(i);
+  absl::Status s = (*nccl)->enqueueAllGatherColumns(part.data(), out.data(), rows, 2, nullptr);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(out, part);
+  std::string log = fake.log();
+  EXPECT_EQ(occurrences(log, "ncclGroupStart"), 2u);
+  EXPECT_EQ(occurrences(log, "ncclGroupEnd"), 2u);
+  EXPECT_EQ(occurrences(log, "ncclAllGather count=2 datatype=7 grouped"), rows);
+}
+
+TEST(NcclCommunicatorTest, AFailingAllGatherStillEndsItsGroup) {
+  FakeNccl fake;
+  absl::StatusOr<std::unique_ptr<comm::NcclCommunicator>> nccl =
+      comm::NcclCommunicator::create("cuda", std::make_shared<comm::SingleProcessCommunicator>());
+  ASSERT_TRUE(nccl.ok()) << nccl.status();
+  fake.fail("ncclAllGather", 4, -1);
+  float part[4] = {}, out[4] = {};
+  EXPECT_EQ(std::string((*nccl)->enqueueAllGatherColumns(part, out, 2, 2, nullptr).message()),
+            std::string(LLAMAC_FAKE_NCCL_PATH) +
+                ": ncclAllGather failed: fake nccl: invalid argument (error 4)");
+  // The first row's failure stops the rows; the group is closed all the same.
+  std::string log = fake.log();
+  EXPECT_EQ(occurrences(log, "ncclAllGather"), 1u) << log;
+  EXPECT_LT(log.find("ncclAllGather"), log.find("ncclGroupEnd")) << log;
+  // Host memory is MPI's: refused, before any call.
+  EXPECT_EQ((*nccl)->allGatherColumns(part, out, 2, 2).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(occurrences(fake.log(), "ncclAllGather"), 1u);
 }
 
 TEST(NcclCommunicatorTest, HipDevicesUseRccl) {
@@ -316,6 +411,48 @@ TEST(NcclCommunicatorTest, TheGpuDeviceSumsOnItsStream) {
   p.layerBody[0].communicator = &host;
   EXPECT_THAT(std::string((*device)->run(p, {}).message()),
               HasSubstr("needs a GPU communicator (NCCL or RCCL), not single-process"));
+}
+
+// An all-gather step (the split output head's logits) runs on the stream
+// too, its rows from the bound shape. One rank: the output is the part.
+TEST(NcclCommunicatorTest, TheGpuDeviceGathersOnItsStream) {
+  FakeNccl fake;
+  absl::StatusOr<std::unique_ptr<hal::gpu::GpuDevice>> device =
+      hal::gpu::GpuDevice::create(std::make_unique<test::FakeGpuApi>());
+  ASSERT_TRUE(device.ok()) << device.status();
+  absl::StatusOr<std::unique_ptr<comm::NcclCommunicator>> nccl =
+      comm::NcclCommunicator::create("cuda", std::make_shared<comm::SingleProcessCommunicator>());
+  ASSERT_TRUE(nccl.ok()) << nccl.status();
+  absl::StatusOr<std::unique_ptr<hal::Buffer>> part = (*device)->allocate(32);
+  absl::StatusOr<std::unique_ptr<hal::Buffer>> out = (*device)->allocate(32);
+  ASSERT_TRUE(part.ok() && out.ok());
+  const float values[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  std::memcpy((*part)->data(), values, sizeof values);
+
+  hal::Program p;
+  p.layers = 2;
+  hal::BoundDispatch gather;
+  gather.kernel = "all_gather";
+  gather.communicator = nccl->get();
+  gather.collective = hal::CollectiveKind::AllGatherColumns;
+  gather.gatherPart = static_cast<const float *>((*part)->data());
+  gather.gatherOut = static_cast<float *>((*out)->data());
+  gather.gatherRows = 2;
+  gather.gatherColumns = 4;
+  p.epilogue = {gather};
+  absl::Status s = (*device)->run(p, {});
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(fake.lastStream(), test::FakeGpuApi::kFakeStream);
+  EXPECT_EQ(std::memcmp((*out)->data(), values, sizeof values), 0);
+  // Once (the epilogue), a gather of 4 floats per row.
+  std::string log = fake.log();
+  EXPECT_EQ(occurrences(log, "ncclAllGather count=4 datatype=7 grouped"), 2u) << log;
+  EXPECT_EQ((*nccl)->collectiveStats().allGathers, 1u);
+
+  comm::SingleProcessCommunicator host;
+  p.epilogue[0].communicator = &host;
+  EXPECT_THAT(std::string((*device)->run(p, {}).message()),
+              HasSubstr("all-gather needs a GPU communicator (NCCL or RCCL), not single-process"));
 }
 
 } // namespace

@@ -1,24 +1,38 @@
-//===- TensorParallelTest.cpp - TP artifacts, ranks and all-reduce steps --===//
+//===- TensorParallelTest.cpp - TP artifacts, ranks and collectives -------===//
 //
-// The runtime's side of docs/tensor-parallel.md without MPI: a synthetic
-// two-rank artifact opens for either rank with that rank's weights; broken
-// tables, collective steps and KV caches are refused; Model::load checks the
-// launch against the rank count; and the CPU driver runs an all-reduce step
-// on its communicator, between kernels, with the buffer it binds.
+// The runtime's side of docs/tensor-parallel.md: a synthetic two-rank
+// artifact opens for either rank with that rank's weights; broken tables,
+// collective steps and KV caches are refused; Model::load checks the launch
+// against the rank count; the CPU driver runs all-reduce and all-gather
+// steps on its communicator, between kernels, with the buffers it binds; a
+// split output head's logits are gathered and benchmarked. Then MPI's
+// all-gather on ranks started under mpirun: the communicator alone
+// (MpiGatherProbe.cpp), and llama-run on the split fake model.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/api/Model.h"
 #include "runtime/artifact/Artifact.h"
+#include "runtime/bench/BenchReport.h"
+#include "runtime/bench/KernelProfile.h"
+#include "runtime/bench/ModelBench.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/hal/Program.h"
+#include "test/runtime/FakeModel.h"
+#include "test/runtime/LlamaRunProcess.h"
+#include "test/runtime/OpenSession.h"
 #include "test/runtime/StartCpuDevice.h"
 #include "test/runtime/TestArtifact.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <unistd.h>
 
 namespace llamac {
 namespace {
@@ -30,8 +44,8 @@ using ::testing::HasSubstr;
 using json = nlohmann::json;
 
 /// A communicator of `ranks` processes that records what it is asked to sum
-/// and stands for the other ranks by doubling the values (what a sum over
-/// two equal ranks gives).
+/// and gather. It stands for the other ranks by doubling the values (what a
+/// sum over two equal ranks gives) and by zeros in their columns.
 class RecordingCommunicator final : public comm::Communicator {
 public:
   explicit RecordingCommunicator(int ranks, int rank = 0) : ranks(ranks), self(rank) {}
@@ -41,12 +55,21 @@ public:
   absl::Status firstError(const absl::Status &local) override { return local; }
   [[noreturn]] void abortAll(int) override { std::abort(); }
   std::vector<size_t> counts;
+  /// Each gather's {rows, columns}.
+  std::vector<std::pair<size_t, size_t>> gathers;
 
 protected:
   absl::Status reduce(float *data, size_t count) override {
     counts.push_back(count);
     for (size_t i = 0; i < count; ++i)
       data[i] *= 2;
+    return absl::OkStatus();
+  }
+  absl::Status gather(const float *part, float *out, size_t rows, size_t columns) override {
+    gathers.emplace_back(rows, columns);
+    std::fill_n(out, rows * columns * ranks, 0.0f);
+    for (size_t t = 0; t < rows; ++t)
+      std::copy_n(part + t * columns, columns, out + (t * ranks + self) * columns);
     return absl::OkStatus();
   }
 
@@ -159,6 +182,68 @@ TEST(TensorParallelTest, CollectiveStepsAreCheckedLikeDispatches) {
               HasSubstr("all_reduce_sum"));
 }
 
+/// twoRankArtifact with a split output head: buffer 2, f32 [tokens, 8],
+/// gathered into the logits (buffer 1, [tokens, 16]) by the epilogue.
+TestArtifact splitHeadArtifact() {
+  TestArtifact a = twoRankArtifact();
+  for (const char *name : {"decode", "prefill"}) {
+    json &entry = a.metadata["entry_points"][name];
+    const int64_t tokens = entry["tokens"];
+    entry["buffers"].push_back({{"id", 2}, {"dtype", "f32"}, {"shape", {tokens, 8}}});
+    entry["schedule"]["epilogue"].push_back(
+        {{"collective", "all_gather_columns"},
+         {"bindings", {{{"kind", "buffer"}, {"id", 2}}, {{"kind", "buffer"}, {"id", 1}}}}});
+  }
+  return a;
+}
+
+TEST(TensorParallelTest, AllGatherStepsAreChecked) {
+  {
+    TempFile file("tp-gather.llamac", splitHeadArtifact().bytes());
+    absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path, 1);
+    ASSERT_TRUE(a.ok()) << a.status();
+    const runtime::Dispatch &step = (*a)->entryPoint("prefill")->schedule.epilogue.at(0);
+    EXPECT_EQ(step.collective, runtime::Collective::AllGatherColumns);
+    EXPECT_EQ(step.bindings.size(), 2u);
+  }
+  // Each edit applies to both entry points; decode's is the one reported.
+  auto gatherError = [](std::function<void(json &step, json &buffers)> edit) {
+    TestArtifact a = splitHeadArtifact();
+    for (const char *name : {"decode", "prefill"}) {
+      json &entry = a.metadata["entry_points"][name];
+      edit(entry["schedule"]["epilogue"][0], entry["buffers"]);
+    }
+    return openError(a);
+  };
+  const std::string at = "entry_points.decode.schedule.epilogue[0].bindings ";
+  const std::string twoBuffers = at + "of an all_gather_columns step must be two activation "
+                                      "buffers (the rank's part, then the gathered output)";
+  EXPECT_THAT(gatherError([](json &d, json &) { d["bindings"].erase(1); }),
+              HasSubstr(twoBuffers));
+  EXPECT_THAT(gatherError([](json &d, json &) { d["bindings"].push_back(d["bindings"][1]); }),
+              HasSubstr(twoBuffers));
+  EXPECT_THAT(gatherError([](json &d, json &) {
+                d["bindings"][1] = {{"kind", "weight"}, {"name", "embed"}, {"per_layer", false}};
+              }),
+              HasSubstr(twoBuffers));
+  EXPECT_THAT(gatherError([](json &d, json &) { d["bindings"][1]["id"] = 7; }),
+              HasSubstr(at + "refers to unknown buffer 7"));
+  EXPECT_THAT(gatherError([](json &d, json &) { d["bindings"][0]["id"] = 1; }),
+              HasSubstr(at + "gathers buffer 1 into itself; the output must be another buffer"));
+  EXPECT_THAT(gatherError([](json &, json &b) { b[2]["dtype"] = "i32"; }),
+              HasSubstr(at + "of an all_gather_columns step must be f32 buffers"));
+  EXPECT_THAT(gatherError([](json &, json &b) { b[2]["shape"] = {b[2]["shape"][0], 2, 4}; }),
+              HasSubstr(at + "of an all_gather_columns step must be 2-D buffers [rows, columns]"));
+  EXPECT_THAT(gatherError([](json &, json &b) { b[2]["shape"][0] = 3; }),
+              HasSubstr(at + "gathers 3 rows into 1; the part and the output must have the "
+                             "same rows"));
+  EXPECT_THAT(gatherError([](json &, json &b) { b[2]["shape"][1] = 4; }),
+              HasSubstr(at + "gathers 4 columns from each of 2 ranks into 16 columns, not 8"));
+  // What every collective step must be holds for this one too.
+  EXPECT_THAT(gatherError([](json &d, json &) { d["scalars"] = {"pos"}; }),
+              HasSubstr("is a collective step; it takes no kernel"));
+}
+
 TEST(TensorParallelTest, LoadingChecksTheLaunchAgainstTheRanks) {
   TempFile tp("tp.llamac", twoRankArtifact().bytes());
   absl::StatusOr<std::shared_ptr<const Model>> alone = Model::load(tp.path);
@@ -201,6 +286,216 @@ TEST(TensorParallelTest, TheCpuDriverRunsAllReduceStepsOnItsCommunicator) {
   EXPECT_EQ(partial, (std::vector<float>{8, 16, 24, 32, 40}));
   EXPECT_EQ(communicator.collectiveStats().allReduces, 3u);
   EXPECT_EQ(communicator.collectiveStats().bytes, 3u * 5 * sizeof(float));
+}
+
+TEST(TensorParallelTest, TheCpuDriverRunsAllGatherStepsOnItsCommunicator) {
+  auto device = testing::startCpuDevice(1);
+  ASSERT_TRUE(device);
+  RecordingCommunicator communicator(2, /*rank=*/1);
+  std::vector<float> part = {1, 2, 3, 4, 5, 6};
+  std::vector<float> out(12, -1.0f);
+  hal::BoundDispatch step;
+  step.kernel = "all_gather";
+  step.communicator = &communicator;
+  step.collective = hal::CollectiveKind::AllGatherColumns;
+  step.gatherPart = part.data();
+  step.gatherOut = out.data();
+  step.gatherRows = 2;
+  step.gatherColumns = 3;
+  hal::Program program;
+  program.epilogue.push_back(step);
+  ASSERT_TRUE(device->run(program, hal::Invocation{}).ok());
+  // The part whole, into the output; rank 1's columns are the second half
+  // of each row.
+  EXPECT_EQ(communicator.gathers, (std::vector<std::pair<size_t, size_t>>{{2, 3}}));
+  EXPECT_TRUE(communicator.counts.empty());
+  EXPECT_EQ(out, (std::vector<float>{0, 0, 0, 1, 2, 3, 0, 0, 0, 4, 5, 6}));
+  EXPECT_EQ(communicator.collectiveStats().allGathers, 1u);
+  EXPECT_EQ(communicator.collectiveStats().gatherBytes, 12u * sizeof(float));
+  EXPECT_EQ(communicator.collectiveStats().allReduces, 0u);
+}
+
+// The fake model with its head split over two ranks: the logits kernel
+// writes rank 0's [rows, vocab / 2] part; the bound gather step, with rows
+// and columns from the part's shape, makes it the first half of the logits.
+TEST(TensorParallelTest, ASplitHeadIsGatheredIntoTheLogits) {
+  test::FakeModelSpec spec;
+  spec.splitHeadRanks = 2;
+  TempFile file("tp-split-head.llamac", test::fakeModel(spec).bytes());
+  ModelOptions options;
+  options.threads = 1;
+  auto communicator = std::make_shared<RecordingCommunicator>(2);
+  options.communicator = communicator;
+  absl::StatusOr<std::unique_ptr<Session>> session = test::openSession(file.path, options);
+  ASSERT_TRUE(session.ok()) << session.status();
+  // Prefill's 4-row chunk, then a decode step: the sums stay below vocab /
+  // 2, so the one-hot lands in the gathered half at the fake model's token.
+  absl::StatusOr<std::vector<float>> logits = (*session)->append({1, 5, 7});
+  ASSERT_TRUE(logits.ok()) << logits.status();
+  ASSERT_EQ(logits->size(), size_t(test::kVocab));
+  EXPECT_EQ(std::max_element(logits->begin(), logits->end()) - logits->begin(), 13);
+  logits = (*session)->append({13});
+  ASSERT_TRUE(logits.ok()) << logits.status();
+  EXPECT_EQ(std::max_element(logits->begin(), logits->end()) - logits->begin(), 26);
+  EXPECT_EQ((*logits)[26], 1.0f);
+  const size_t half = test::kVocab / 2;
+  EXPECT_EQ(communicator->gathers,
+            (std::vector<std::pair<size_t, size_t>>{{4, half}, {1, half}}));
+}
+
+// The bench counts the gather apart from the all-reduces (this model has
+// none): one per decode step, of the [1, vocab] logits; the profile names
+// the step.
+TEST(TensorParallelTest, TheBenchReportsTheGathersOfASplitHead) {
+  test::FakeModelSpec spec;
+  spec.splitHeadRanks = 2;
+  TempFile file("tp-split-head-bench.llamac", test::fakeModel(spec).bytes());
+  ModelOptions options;
+  options.threads = 1;
+  options.communicator = std::make_shared<RecordingCommunicator>(2);
+  absl::StatusOr<std::unique_ptr<Session>> session = test::openSession(file.path, options);
+  ASSERT_TRUE(session.ok()) << session.status();
+  bench::BenchOptions benchOptions;
+  benchOptions.promptTokens = {4};
+  benchOptions.newTokens = 4;
+  benchOptions.repeats = 1;
+  benchOptions.probeBytes = 1 << 20;
+  absl::StatusOr<bench::BenchResult> r = bench::runBench(**session, benchOptions);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->tensorParallel);
+  const double logitsBytes = test::kVocab * sizeof(float);
+  nlohmann::ordered_json tp = bench::benchJson(*r)["stats"]["tensor_parallel"];
+  EXPECT_EQ(tp["all_reduces_per_step"], 0.0);
+  EXPECT_EQ(tp["all_gathers_per_step"], 1.0);
+  EXPECT_EQ(tp["all_gather_bytes_per_step"], logitsBytes);
+  EXPECT_TRUE(tp["all_gather_ms_per_step"].is_number());
+  EXPECT_THAT(bench::benchTable(*r),
+              HasSubstr("0 all-reduces of 0.00 MB and 1 all-gathers of 0.13 MB per decode step"));
+
+  absl::StatusOr<bench::KernelProfile> profile =
+      bench::profileDecode(**session, {1, 5}, /*steps=*/3, /*runs=*/1);
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  auto gather = std::find_if(profile->kernels.begin(), profile->kernels.end(),
+                             [](const bench::KernelTime &k) { return k.kernel == "all-gather"; });
+  ASSERT_NE(gather, profile->kernels.end());
+  EXPECT_EQ(gather->calls, 3);
+}
+
+TEST(TensorParallelTest, ASingleProcessGatherIsThePartItself) {
+  comm::SingleProcessCommunicator one;
+  std::vector<float> part = {1.5f, -2, 3, 4}, out(4, 0.0f);
+  ASSERT_TRUE(one.allGatherColumns(part.data(), out.data(), 2, 2).ok());
+  EXPECT_EQ(out, part);
+  EXPECT_EQ(one.collectiveStats().allGathers, 1u);
+  EXPECT_EQ(one.collectiveStats().gatherBytes, 4u * sizeof(float));
+}
+
+/// Reads a whole file of f32 values.
+std::vector<float> readFloats(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<float> values(bytes.size() / sizeof(float));
+  std::copy_n(bytes.data(), values.size() * sizeof(float), reinterpret_cast<char *>(values.data()));
+  return values;
+}
+
+/// What every rank's probe file must hold: for each of the probe's gathers
+/// ({rows, columns}), row t is rank r's (t, c) = 1000 r + 10 t + c for every
+/// rank in order.
+std::vector<float> expectedGathers(int ranks) {
+  std::vector<float> expected;
+  for (auto [rows, columns] : {std::pair{3, 4}, {1, 5}})
+    for (int t = 0; t < rows; ++t)
+      for (int r = 0; r < ranks; ++r)
+        for (int c = 0; c < columns; ++c)
+          expected.push_back(1000.0f * r + 10.0f * t + c);
+  return expected;
+}
+
+class MpiAllGather : public ::testing::TestWithParam<int> {};
+
+// Real ranks, each its own process: MPI_Allgather with the strided
+// datatype puts every rank's columns in place on every rank.
+TEST_P(MpiAllGather, EveryRankGetsEveryRanksColumns) {
+  if (std::string(LLAMAC_MPIRUN).empty() || std::string(LLAMAC_MPI_GATHER_PROBE).empty())
+    GTEST_SKIP() << "no mpirun or no MPI at build time (apt install openmpi-bin libopenmpi-dev)";
+  const int ranks = GetParam();
+  const char *dir = std::getenv("TMPDIR");
+  const std::string out = std::string(dir && *dir ? dir : "/tmp") + "/llamac-rt-" +
+                          std::to_string(getpid()) + "-gather" + std::to_string(ranks);
+  for (int r = 0; r < ranks; ++r)
+    std::remove((out + ".rank" + std::to_string(r) + ".f32").c_str());
+  // As root (CI) Open MPI must be told it may; more ranks than cores is
+  // --oversubscribe; mpirun would otherwise forward the runner's stdin.
+  const std::string command = std::string(LLAMAC_MPIRUN) +
+                              " --allow-run-as-root --oversubscribe --stdin none -np " +
+                              std::to_string(ranks) + " " + LLAMAC_MPI_GATHER_PROBE + " " + out +
+                              " < /dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  for (int r = 0; r < ranks; ++r) {
+    const std::string path = out + ".rank" + std::to_string(r) + ".f32";
+    EXPECT_EQ(readFloats(path), expectedGathers(ranks)) << "rank " << r;
+    std::remove(path.c_str());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, MpiAllGather, ::testing::Values(2, 3),
+                         [](const ::testing::TestParamInfo<int> &info) {
+                           return "np" + std::to_string(info.param);
+                         });
+
+/// Runs `command`; its stdout, or "" when it fails.
+std::string outputOf(const std::string &command) {
+  std::string out;
+  if (FILE *pipe = popen(command.c_str(), "r")) {
+    char buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+      out.append(buffer, n);
+    if (pclose(pipe) != 0)
+      out.clear();
+  }
+  return out;
+}
+
+// llama-run itself on two MPI ranks of the split fake model: both ranks'
+// one-hot parts are gathered, so the logits hold the token at sum % (vocab
+// / 2) in either half and greedy decoding takes the first; the bench
+// counts one gather of the [1, vocab] logits per step.
+TEST(MpiAllGatherLlamaRun, TwoRanksGatherASplitHead) {
+  if (std::string(LLAMAC_MPIRUN).empty() || std::string(LLAMAC_MPI_GATHER_PROBE).empty())
+    GTEST_SKIP() << "no mpirun or no MPI at build time (apt install openmpi-bin libopenmpi-dev)";
+  test::FakeModelSpec spec;
+  spec.splitHeadRanks = 2;
+  TempFile file("tp-split-head-mpi.llamac", test::fakeModel(spec).bytes());
+  const std::string mpirun = std::string(LLAMAC_MPIRUN) +
+                             " --allow-run-as-root --oversubscribe --stdin none -np 2 " +
+                             LLAMAC_LLAMA_RUN_PATH + " ";
+  std::string out = outputOf(mpirun + file.path +
+                             " --prompt 'Once upon a time' --max-new-tokens 4 --threads 1 "
+                             "--json --quiet < /dev/null 2>/dev/null");
+  json run = json::parse(test::lastLine(out), nullptr, false);
+  ASSERT_TRUE(run.is_object()) << out;
+  std::vector<int64_t> sequence = run["prompt_token_ids"];
+  std::vector<int64_t> expected;
+  for (int step = 0; step < 4; ++step) {
+    int64_t sum = 0;
+    for (int64_t id : sequence)
+      sum += id;
+    expected.push_back(sum % (test::kVocab / 2));
+    sequence.push_back(expected.back());
+  }
+  EXPECT_EQ(run["generated_token_ids"].get<std::vector<int64_t>>(), expected);
+
+  out = outputOf(mpirun + "bench " + file.path +
+                 " --prompt-tokens 4 --new-tokens 4 --repeats 1 --probe-mib 1 --threads 1 "
+                 "--json --quiet < /dev/null 2>/dev/null");
+  json bench = json::parse(test::lastLine(out), nullptr, false);
+  ASSERT_TRUE(bench.is_object()) << out;
+  const json &tp = bench["stats"]["tensor_parallel"];
+  EXPECT_EQ(tp["communicator"], "mpi");
+  EXPECT_EQ(tp["all_gathers_per_step"], 1.0);
+  EXPECT_EQ(tp["all_gather_bytes_per_step"], double(test::kVocab * sizeof(float)));
+  EXPECT_GE(tp["all_gather_ms_per_step"].get<double>(), 0.0);
 }
 
 TEST(TensorParallelTest, ASingleProcessSumIsTheValueItself) {

@@ -791,3 +791,36 @@ func.func @moe_down_rank(%h: tensor<2x2x172xf32>, %r: tensor<2x4xf32>, %w2: tens
   %0 = llama.moe_down %h, %r, %w2 {experts_per_token = 2 : i64} : tensor<2x2x172xf32>, tensor<2x4xf32>, tensor<64x172xf32> -> tensor<2x64xf32>
   return
 }
+
+// -----
+
+// An all-gather keeps the rows and puts whole parts side by side.
+func.func @all_gather_rows(%x: tensor<2x256xf32>) {
+  // expected-error @+1 {{result has 3 rows but the input has 2}}
+  %0 = llama.all_gather %x : tensor<2x256xf32> -> tensor<3x512xf32>
+  return
+}
+
+// -----
+
+func.func @all_gather_columns(%x: tensor<2x256xf32>) {
+  // expected-error @+1 {{result's 500 columns are not a whole number of ranks' 256}}
+  %0 = llama.all_gather %x : tensor<2x256xf32> -> tensor<2x500xf32>
+  return
+}
+
+// -----
+
+func.func @all_gather_rank(%x: tensor<256xf32>) {
+  // expected-error @+1 {{input must have rank 2}}
+  %0 = llama.all_gather %x : tensor<256xf32> -> tensor<512xf32>
+  return
+}
+
+// -----
+
+func.func @all_gather_dynamic(%x: tensor<?x256xf32>) {
+  // expected-error @+1 {{needs static shapes}}
+  %0 = llama.all_gather %x : tensor<?x256xf32> -> tensor<?x512xf32>
+  return
+}

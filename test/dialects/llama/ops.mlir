@@ -179,6 +179,19 @@ func.func @elementwise(%a: tensor<4x172xf32>, %b: tensor<4x172xf32>) -> tensor<4
   return %3 : tensor<4x172xf32>
 }
 
+// A tied classifier split over 2 ranks: its rows of the embedding table,
+// under a name of its own; the ranks' logits gathered side by side.
+// CHECK-LABEL: func.func @vocab_parallel_classifier
+// CHECK: %[[CLS:.*]] = llama.weight @tok_embeddings.classifier {shard = #llama.shard<axis = 0, block = 1>, source = @tok_embeddings} : tensor<256x64xf32>
+// CHECK: %[[PART:.*]] = llama.linear %{{.*}}, %[[CLS]]
+// CHECK: llama.all_gather %[[PART]] : tensor<2x256xf32> -> tensor<2x512xf32>
+func.func @vocab_parallel_classifier(%x: tensor<2x64xf32>) -> tensor<2x512xf32> {
+  %cls = llama.weight @tok_embeddings.classifier {shard = #llama.shard<axis = 0, block = 1>, source = @tok_embeddings} : tensor<256x64xf32>
+  %part = llama.linear %x, %cls : tensor<2x64xf32>, tensor<256x64xf32> -> tensor<2x256xf32>
+  %logits = llama.all_gather %part : tensor<2x256xf32> -> tensor<2x512xf32>
+  return %logits : tensor<2x512xf32>
+}
+
 // The model configuration attribute on a module.
 // CHECK-LABEL: module @configured
 // CHECK-SAME: llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 9.9999999999999995E-7, rope_theta = 1.000000e+04, rope_layout = interleaved, bos = 1, eos = [1, 2]>

@@ -42,8 +42,12 @@ for ep_name in sorted(meta["entry_points"]):
     for section in ("prologue", "layer_body", "epilogue"):
         for d in ep["schedule"][section]:
             if "collective" in d:
-                print(ep_name, section, d["collective"],
-                      "buffer=%s" % shapes[d["bindings"][0]["id"]])
+                ids = [b["id"] for b in d["bindings"]]
+                into = ""
+                if len(ids) > 1:  # all_gather_columns: the part, then the whole
+                    into = " into=%s%s" % (shapes[ids[1]],
+                                           " (logits)" if ids[1] == ep["logits"] else "")
+                print(ep_name, section, d["collective"], "buffer=%s%s" % (shapes[ids[0]], into))
                 continue
             launch = d.get("launch")
             last = d["bindings"][-1]

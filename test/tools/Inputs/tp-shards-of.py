@@ -2,7 +2,8 @@
 """Checks a tensor-parallel artifact's weights against the single-process
 artifact of the same model and quantization: every tensor of every rank's
 table must be the same-named tensor of the single-process artifact, whole
-(replicated) or cut along one axis at the rank's share (split). Reads the
+(replicated) or cut along one axis at the rank's share (split); a tied
+classifier's rows (X.classifier) are cut from the embedding table X. Reads the
 format of docs/artifact-format.md directly, so it checks the writer and the
 sharding of quantized tensors independently. One line per weight; a
 mismatch names the weight and rank and exits non-zero.
@@ -48,7 +49,10 @@ ranks = len(tables)
 status = 0
 for i, first in enumerate(tables[0]):
     name = first["name"]
-    ref = whole.get(name)
+    # A tied classifier split by vocabulary is stored under a name of its
+    # own, X.classifier (and its quantized parts X.classifier.int8, ...):
+    # its bytes are rows of the single-process artifact's X.
+    ref = whole.get(name.replace(".classifier", "", 1))
     if ref is None:
         print("weight", name, "missing from the single-process artifact")
         status = 1

@@ -143,7 +143,10 @@ CpuDevice::loadExecutable(const ExecutableSource &source) {
 absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &invocation,
                                     int64_t layer) {
   if (d.communicator)
-    return d.communicator->allReduceSum(d.reduceData, d.reduceCount);
+    return d.collective == CollectiveKind::AllGatherColumns
+               ? d.communicator->allGatherColumns(d.gatherPart, d.gatherOut, d.gatherRows,
+                                                  d.gatherColumns)
+               : d.communicator->allReduceSum(d.reduceData, d.reduceCount);
   const size_t n = d.args.size();
   if (!d.fn)
     return absl::FailedPreconditionError(absl::StrCat(

@@ -191,7 +191,7 @@ GpuDevice::loadExecutable(const ExecutableSource &source) {
 
 absl::Status GpuDevice::launch(const BoundDispatch &d, int64_t layer) {
   if (d.communicator)
-    return enqueueAllReduce(d, layer);
+    return enqueueCollective(d, layer);
   // Every parameter is 8 bytes: a device address or an int64. The driver
   // copies them at launch (and into the graph when capturing).
   uint64_t slots[kMaxKernelArgs];
@@ -211,16 +211,23 @@ absl::Status GpuDevice::launch(const BoundDispatch &d, int64_t layer) {
                      absl::StrCat("kernel ", d.kernel, " (layer ", layer, ")"));
 }
 
-absl::Status GpuDevice::enqueueAllReduce(const BoundDispatch &d, int64_t layer) {
-  // A tensor-parallel sum of device memory, on this stream between the
-  // kernels that write and read it: NCCL or RCCL, never MPI (host memory).
+absl::Status GpuDevice::enqueueCollective(const BoundDispatch &d, int64_t layer) {
+  // Tensor-parallel communication of device memory, on this stream between
+  // the kernels that write and read it: NCCL or RCCL, never MPI (host
+  // memory).
+  const bool gather = d.collective == CollectiveKind::AllGatherColumns;
+  const char *step = gather ? "all-gather" : "all-reduce";
   if (d.communicator->memory() != comm::Communicator::Memory::Device)
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the ", name(), " device's all-reduce needs a GPU communicator (NCCL or RCCL), not ",
-        d.communicator->name()));
-  return withContext(
-      d.communicator->enqueueAllReduceSum(d.reduceData, d.reduceCount, api->nativeStream()),
-      absl::StrCat("all-reduce (layer ", layer, ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the ", name(), " device's ", step,
+                     " needs a GPU communicator (NCCL or RCCL), not ", d.communicator->name()));
+  void *stream = api->nativeStream();
+  return withContext(gather ? d.communicator->enqueueAllGatherColumns(
+                                  d.gatherPart, d.gatherOut, d.gatherRows, d.gatherColumns,
+                                  stream)
+                            : d.communicator->enqueueAllReduceSum(d.reduceData, d.reduceCount,
+                                                                  stream),
+                     absl::StrCat(step, " (layer ", layer, ")"));
 }
 
 absl::Status GpuDevice::enqueue(const Program &program) {

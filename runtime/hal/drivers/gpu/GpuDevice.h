@@ -83,8 +83,8 @@ private:
   /// Enqueues every dispatch of `program` on the stream.
   absl::Status enqueue(const Program &program);
   absl::Status launch(const BoundDispatch &dispatch, int64_t layer);
-  /// A tensor-parallel all-reduce step, through the GPU communicator.
-  absl::Status enqueueAllReduce(const BoundDispatch &dispatch, int64_t layer);
+  /// A tensor-parallel collective step, through the GPU communicator.
+  absl::Status enqueueCollective(const BoundDispatch &dispatch, int64_t layer);
   /// The program's graph, captured on its first run.
   absl::StatusOr<void *> graphFor(const Program &program);
 
