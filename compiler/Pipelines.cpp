@@ -27,6 +27,7 @@ void buildShardPipeline(OpPassManager &pm, const ShardPipelineOptions &options) 
     return;
   llama::LlamaShardTensorParallelOptions shard;
   shard.ranks = options.ranks;
+  shard.splitClassifier = options.splitClassifier;
   pm.addPass(llama::createLlamaShardTensorParallel(shard));
 }
 

@@ -145,6 +145,10 @@ struct ShardPipelineOptions : mlir::PassPipelineOptions<ShardPipelineOptions> {
   Option<int64_t> ranks{*this, "ranks",
                         llvm::cl::desc("Tensor-parallel ranks (1: nothing to do)"),
                         llvm::cl::init(1)};
+  Option<bool> splitClassifier{
+      *this, "split-classifier",
+      llvm::cl::desc("Split the classifier by vocabulary rows (an all-gather of the logits)"),
+      llvm::cl::init(true)};
 };
 
 /// Splits the layers over tensor-parallel ranks (nothing for one rank).

@@ -59,7 +59,10 @@ def LlamaShardTensorParallel : Pass<"llama-shard-tensor-parallel", "::mlir::Modu
   }];
   let options = [
     Option<"ranks", "ranks", "int64_t", "1",
-           "tensor-parallel ranks (llamac: --tp); 1 leaves the module as it is">
+           "tensor-parallel ranks (llamac: --tp); 1 leaves the module as it is">,
+    Option<"splitClassifier", "split-classifier", "bool", "true",
+           "split the classifier by vocabulary rows with an all-gather of the logits "
+           "(llamac: --tp-classifier split); false keeps it whole on every rank">
   ];
 }
 

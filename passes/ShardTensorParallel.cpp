@@ -40,7 +40,8 @@ RankedTensorType withShape(Type type, ArrayRef<int64_t> shape) {
 
 class Sharder {
 public:
-  Sharder(ConfigAttr config, int64_t ranks) : c(config), ranks(ranks) {}
+  Sharder(ConfigAttr config, int64_t ranks, bool splitClassifier)
+      : c(config), ranks(ranks), splitClassifier(splitClassifier) {}
 
   /// Blocks of `total` kept per rank: 1/ranks of them, or one (replicated
   /// over the ranks that share it) when there are fewer blocks than ranks.
@@ -79,7 +80,7 @@ public:
     for (MixtureOfExpertsOp moe : mixtures)
       if (failed(expertParallel(moe)))
         return failure();
-    if (LinearOp classifier = findClassifier(fn))
+    if (LinearOp classifier = findClassifier(fn); classifier && splitClassifier)
       vocabParallel(fn, classifier);
     return propagateTypes(fn);
   }
@@ -288,6 +289,7 @@ private:
 
   ConfigAttr c;
   int64_t ranks;
+  bool splitClassifier;
 };
 
 struct ShardTensorParallelPass
@@ -317,7 +319,7 @@ struct ShardTensorParallelPass
                          << "kv heads (" << kv << ")";
       return signalPassFailure();
     }
-    Sharder sharder(config, n);
+    Sharder sharder(config, n, splitClassifier);
     for (auto fn : module.getOps<func::FuncOp>())
       if (failed(sharder.shard(fn)))
         return signalPassFailure();

@@ -298,6 +298,9 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                                      .Default(std::nullopt);
   if (!intDot)
     return makeError("unknown --int-dot '" + options.intDot + "' (one of: auto, on, off)");
+  if (options.tpClassifier != "split" && options.tpClassifier != "whole")
+    return makeError("unknown --tp-classifier '" + options.tpClassifier +
+                     "' (one of: split, whole)");
   // GPU kernels dequantize in registers; byte dot products are a CPU path.
   if (gpu && *intDot == IntDot::On)
     return makeError("--int-dot=on applies to --target cpu only (GPU kernels dequantize "
@@ -502,6 +505,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
                              " tensor-parallel ranks)");
     ShardPipelineOptions shardOptions;
     shardOptions.ranks = options.tensorParallel;
+    shardOptions.splitClassifier = options.tpClassifier == "split";
     PassManager pm(&context);
     buildShardPipeline(pm, shardOptions);
     if (failed(pm.run(*model)))

@@ -66,6 +66,9 @@ struct CompileOptions {
   std::optional<int64_t> speculateK;
   /// Tensor-parallel ranks (`--tp`): the artifact holds each rank's weights.
   int64_t tensorParallel = 1;
+  /// split | whole: the classifier by vocabulary rows over the ranks, with
+  /// an all-gather of the logits, or whole on every rank (`--tp-classifier`).
+  std::string tpClassifier = "split";
   int64_t minParallelBytes = 4 << 20; ///< see PartitionOptions
   /// CPU prefill projections: k in panels of this many bytes of a row
   /// block's weights when it has more (llama-vectorize-linear; 0: never).

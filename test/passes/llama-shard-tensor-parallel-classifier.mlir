@@ -1,6 +1,7 @@
 // RUN: llama-opt %s --llama-shard-tensor-parallel=ranks=2 | FileCheck %s --check-prefix=TP2
 // RUN: llama-opt %s --llama-shard-tensor-parallel=ranks=2 | llama-opt | FileCheck %s --check-prefix=TP2
 // RUN: llama-opt %s --llama-shard-tensor-parallel=ranks=4 | FileCheck %s --check-prefix=TP4
+// RUN: llama-opt %s --llama-shard-tensor-parallel="ranks=2 split-classifier=false" | FileCheck %s --check-prefix=TP4
 
 // The classifier of a prefill chunk of 3 tokens, with a matrix of its own
 // (`output`, untied) and a vocabulary of 6: 2 ranks keep 3 rows each, read
@@ -14,7 +15,8 @@
 // TP2: return %[[LOGITS]] : tensor<3x6xf32>
 
 // 4 ranks cannot split 6 rows: the classifier stays whole on every rank,
-// with nothing to gather.
+// with nothing to gather; so it does when asked (llamac --tp-classifier
+// whole).
 // TP4-LABEL: func.func @prefill
 // TP4: llama.weight @output : tensor<6x64xf32>
 // TP4: llama.linear {{.*}} -> tensor<3x6xf32>

@@ -129,6 +129,12 @@ cl::opt<std::string> tensorParallel(
     cl::desc("Tensor-parallel ranks: split every layer over N processes, run with "
              "`mpirun -np N llama-run` (default 1; docs/tensor-parallel.md)"),
     cl::value_desc("N"), cl::init("1"), cl::sub(compileCommand), cl::cat(category));
+cl::opt<std::string> tpClassifier(
+    "tp-classifier",
+    cl::desc("With --tp N: split (the default: each rank computes vocab/N rows of the logits "
+             "and an all-gather puts them together) | whole (every rank reads the whole output "
+             "head, as gpt-fast does; no all-gather)"),
+    cl::init("split"), cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> minParallelBytes(
     "min-parallel-bytes",
     cl::desc("Split a decode projection over threads only when its weights have at least this "
@@ -433,6 +439,10 @@ int run(int argc, char **argv) {
     return fail("--group-size must be 32, 64, 128 or 256, got 0");
   if (options.tensorParallel == 0)
     return fail("--tp must be at least 1 (the number of tensor-parallel ranks), got 0");
+  if (tpClassifier.getNumOccurrences() && options.tensorParallel == 1)
+    return fail("--tp-classifier applies with --tp N, N > 1 (one process holds the whole "
+                "classifier)");
+  options.tpClassifier = tpClassifier;
   options.dumpIrAfter = dumpIrAfter;
   options.summary = summary;
   options.allowNonFinite = allowNonFinite;
