@@ -21,6 +21,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <algorithm>
 
@@ -40,8 +41,18 @@ RankedTensorType withShape(Type type, ArrayRef<int64_t> shape) {
 
 class Sharder {
 public:
-  Sharder(ConfigAttr config, int64_t ranks, bool splitClassifier)
-      : c(config), ranks(ranks), splitClassifier(splitClassifier) {}
+  Sharder(ConfigAttr config, int64_t ranks, bool splitClassifier, ModuleOp module)
+      : c(config), ranks(ranks), splitClassifier(splitClassifier) {
+    // A classifier tied to the embedding table: some entry point reads the
+    // tensor otherwise (the lookup), whole and by its name. Found before
+    // any function changes.
+    module.walk([&](WeightOp weight) {
+      auto fn = weight->getParentOfType<func::FuncOp>();
+      LinearOp classifier = fn ? findClassifier(fn) : nullptr;
+      if (!classifier || classifier.getWeight() != weight.getResult() || !weight->hasOneUse())
+        readOtherwise.insert(weight.getName());
+    });
+  }
 
   /// Blocks of `total` kept per rank: 1/ranks of them, or one (replicated
   /// over the ranks that share it) when there are fewer blocks than ranks.
@@ -217,11 +228,7 @@ private:
     if (vocab % ranks != 0)
       return;
     MLIRContext *ctx = fn.getContext();
-    bool tied = false;
-    fn.walk([&](WeightOp other) {
-      tied |= other != weight && other.getName() == weight.getName();
-    });
-    if (tied) {
+    if (readOtherwise.contains(weight.getName())) {
       weight.setSourceAttr(weight.getNameAttr());
       weight.setNameAttr(FlatSymbolRefAttr::get(ctx, (weight.getName() + ".classifier").str()));
     }
@@ -290,6 +297,8 @@ private:
   ConfigAttr c;
   int64_t ranks;
   bool splitClassifier;
+  /// Weight names some op reads other than as its function's classifier.
+  llvm::StringSet<> readOtherwise;
 };
 
 struct ShardTensorParallelPass
@@ -319,7 +328,7 @@ struct ShardTensorParallelPass
                          << "kv heads (" << kv << ")";
       return signalPassFailure();
     }
-    Sharder sharder(config, n, splitClassifier);
+    Sharder sharder(config, n, splitClassifier, module);
     for (auto fn : module.getOps<func::FuncOp>())
       if (failed(sharder.shard(fn)))
         return signalPassFailure();

@@ -8,6 +8,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
+#include <tuple>
 
 using namespace mlir;
 
@@ -215,12 +216,14 @@ collectWeightTable(ModuleOp module, const WeightStore &store) {
   // The checkpoint's order: the layout does not depend on how passes
   // happened to order the ops.
   // A quantized tensor takes its source's place; its parts in the order
-  // values, scales, zeros.
+  // values, scales, zeros. A tensor read under another name (a tied
+  // classifier's rows) follows the one read by its own.
   auto position = [&](const WeightSpec &spec) {
     if (spec.quantized)
-      return std::pair(store.lookup(spec.quantized->source) - store.entries().data(),
-                       1 + static_cast<int>(spec.quantized->part));
-    return std::pair(store.lookup(spec.storeTensor()) - store.entries().data(), 0);
+      return std::tuple(store.lookup(spec.quantized->source) - store.entries().data(),
+                        1 + static_cast<int>(spec.quantized->part), false);
+    return std::tuple(store.lookup(spec.storeTensor()) - store.entries().data(), 0,
+                      !spec.source.empty());
   };
   std::stable_sort(table.begin(), table.end(),
                    [&](const WeightSpec &a, const WeightSpec &b) {

@@ -275,6 +275,10 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
 
   if (llvm::Error err = checkTensorParallel(options.tensorParallel, ckpt->config))
     return err;
+  if (options.tensorParallel > 1 && options.tpClassifier == "split" &&
+      ckpt->config.vocab % options.tensorParallel != 0)
+    log << "warning: --tp " << options.tensorParallel << " does not divide the vocabulary of "
+        << ckpt->config.vocab << " ids: every rank reads the whole output head\n";
 
   DType dtype = defaultWeightDType(ckpt->weights);
   if (!options.dtype.empty()) {

@@ -140,7 +140,11 @@ protected:
     return absl::FailedPreconditionError(
         name() + " sums host memory; a GPU's all-reduce needs NCCL or RCCL");
   }
-  virtual absl::Status gather(const float *part, float *out, size_t rows, size_t columns) = 0;
+  /// By default a gather is a sum: each rank writes its columns into zeros
+  /// and `reduce` adds the ranks' outputs (adding zeros is exact), so a
+  /// communicator that only sums still runs a split head; MPI's one
+  /// `MPI_Allgather` moves half the bytes.
+  virtual absl::Status gather(const float *part, float *out, size_t rows, size_t columns);
   virtual absl::Status enqueueGather(const void *part, void *out, size_t rows, size_t columns,
                                      void *stream) {
     (void)part;

@@ -56,6 +56,7 @@ absl::StatusOr<hal::BoundDispatch> bindCollective(const Dispatch &d, const Entry
   b.gatherOut = static_cast<float *>((*out)->data());
   b.gatherRows = static_cast<uint64_t>(part->shape[0]);
   b.gatherColumns = static_cast<uint64_t>(part->shape[1]);
+  b.gatherFilledRowsOnly = entryPoint.tokens > 1 && part->shape[0] == entryPoint.tokens;
   return b;
 }
 

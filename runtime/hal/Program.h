@@ -95,6 +95,10 @@ struct BoundDispatch {
   float *gatherOut = nullptr;
   uint64_t gatherRows = 0;
   uint64_t gatherColumns = 0;
+  /// The part has a row per token of a call of several: the CPU driver
+  /// gathers the rows the call fills only (`Invocation::rows`; the same on
+  /// every rank), as its rows-limited kernels compute only those.
+  bool gatherFilledRowsOnly = false;
 };
 
 /// The per-call values of a run.

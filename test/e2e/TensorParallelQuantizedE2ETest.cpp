@@ -167,6 +167,10 @@ INSTANTIATE_TEST_SUITE_P(
                         0.05f, true, 64},
         QuantizedTpCase{"synth110m_int4_g128", "synth-stories110m-1layer-int4-g128", 1e-4f, true,
                         64},
+        // GPTQ: every rank's int4 values are the single process's (whole
+        // Hessians), the tied classifier's rows included.
+        QuantizedTpCase{"synth110m_int4_gptq_g64", "synth-stories110m-1layer-int4-gptq-g64",
+                        1e-4f, true, 64},
         QuantizedTpCase{"synth_tinyllama_int8_dot", "synth-tinyllama-1layer-int8-dot", 0.1f,
                         false, 64, 2e-3f},
         // A mixture of 4 different experts, 2 per token, each rank holding

@@ -315,6 +315,33 @@ TEST(TensorParallelTest, TheCpuDriverRunsAllGatherStepsOnItsCommunicator) {
   EXPECT_EQ(communicator.collectiveStats().allReduces, 0u);
 }
 
+// A prefill chunk's gather moves the rows the call fills, not its padding.
+TEST(TensorParallelTest, ThePrefillGatherMovesTheFilledRowsOnly) {
+  auto device = testing::startCpuDevice(1);
+  ASSERT_TRUE(device);
+  RecordingCommunicator communicator(2);
+  std::vector<float> part(4 * 3, 7.0f);
+  std::vector<float> out(4 * 6, -1.0f);
+  hal::BoundDispatch step;
+  step.kernel = "all_gather";
+  step.communicator = &communicator;
+  step.collective = hal::CollectiveKind::AllGatherColumns;
+  step.gatherPart = part.data();
+  step.gatherOut = out.data();
+  step.gatherRows = 4;
+  step.gatherColumns = 3;
+  step.gatherFilledRowsOnly = true;
+  hal::Program program;
+  program.epilogue.push_back(step);
+  hal::Invocation twoRows;
+  twoRows.rows = 2;
+  ASSERT_TRUE(device->run(program, twoRows).ok());
+  step.gatherFilledRowsOnly = false; // a one-row part (decode, prefill_last): all of it
+  program.epilogue = {step};
+  ASSERT_TRUE(device->run(program, twoRows).ok());
+  EXPECT_EQ(communicator.gathers, (std::vector<std::pair<size_t, size_t>>{{2, 3}, {4, 3}}));
+}
+
 // The fake model with its head split over two ranks: the logits kernel
 // writes rank 0's [rows, vocab / 2] part; the bound gather step, with rows
 // and columns from the part's shape, makes it the first half of the logits.
@@ -339,8 +366,13 @@ TEST(TensorParallelTest, ASplitHeadIsGatheredIntoTheLogits) {
   EXPECT_EQ(std::max_element(logits->begin(), logits->end()) - logits->begin(), 26);
   EXPECT_EQ((*logits)[26], 1.0f);
   const size_t half = test::kVocab / 2;
+  // Rank 1's half is what the recording communicator stands in for it:
+  // zeros.
+  EXPECT_TRUE(std::all_of(logits->begin() + half, logits->end(),
+                          [](float v) { return v == 0.0f; }));
+  // The prefill chunk's 3 filled rows of 4, then decode's one.
   EXPECT_EQ(communicator->gathers,
-            (std::vector<std::pair<size_t, size_t>>{{4, half}, {1, half}}));
+            (std::vector<std::pair<size_t, size_t>>{{3, half}, {1, half}}));
 }
 
 // The bench counts the gather apart from the all-reduces (this model has
@@ -496,6 +528,54 @@ TEST(MpiAllGatherLlamaRun, TwoRanksGatherASplitHead) {
   EXPECT_EQ(tp["all_gathers_per_step"], 1.0);
   EXPECT_EQ(tp["all_gather_bytes_per_step"], double(test::kVocab * sizeof(float)));
   EXPECT_GE(tp["all_gather_ms_per_step"].get<double>(), 0.0);
+}
+
+/// Two ranks whose only transport is a sum, as a communicator an
+/// application brings may be: rank 1 of them, whose `reduce` adds what rank
+/// 0 contributes to the same call (its part in its columns, zeros
+/// elsewhere).
+class SumOnlyCommunicator final : public comm::Communicator {
+public:
+  explicit SumOnlyCommunicator(std::vector<float> rank0) : rank0(std::move(rank0)) {}
+  int rank() const override { return 1; }
+  int size() const override { return 2; }
+  std::string name() const override { return "sum-only"; }
+  absl::Status firstError(const absl::Status &local) override { return local; }
+  [[noreturn]] void abortAll(int) override { std::abort(); }
+
+protected:
+  absl::Status reduce(float *data, size_t count) override {
+    if (count != rank0.size())
+      return absl::InternalError("unexpected count");
+    for (size_t i = 0; i < count; ++i)
+      data[i] += rank0[i];
+    return absl::OkStatus();
+  }
+
+private:
+  std::vector<float> rank0;
+};
+
+TEST(TensorParallelTest, ACommunicatorThatOnlySumsGathersByTheDefault) {
+  // 3 rows of 2 columns a rank. Rank 0's contribution to the sum: its
+  // part (100 + 10 t + c) in columns 0-1 of each row of 4, zeros in 2-3.
+  const size_t rows = 3, columns = 2;
+  std::vector<float> rank0(rows * 2 * columns, 0.0f), mine(rows * columns);
+  for (size_t t = 0; t < rows; ++t)
+    for (size_t c = 0; c < columns; ++c) {
+      rank0[t * 4 + c] = 100.0f + 10.0f * t + c;
+      mine[t * columns + c] = 200.0f + 10.0f * t + c;
+    }
+  SumOnlyCommunicator comm(rank0);
+  std::vector<float> out(rows * 2 * columns, -1.0f);
+  ASSERT_TRUE(comm.allGatherColumns(mine.data(), out.data(), rows, columns).ok());
+  for (size_t t = 0; t < rows; ++t)
+    for (size_t r = 0; r < 2; ++r)
+      for (size_t c = 0; c < columns; ++c)
+        EXPECT_EQ(out[t * 4 + r * columns + c], 100.0f * (r + 1) + 10.0f * t + c)
+            << "row " << t << ", rank " << r << ", column " << c;
+  EXPECT_EQ(comm.collectiveStats().allGathers, 1u);
+  EXPECT_EQ(comm.collectiveStats().allReduces, 0u);
 }
 
 TEST(TensorParallelTest, ASingleProcessSumIsTheValueItself) {

@@ -7,6 +7,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sys/mman.h>
@@ -142,11 +143,16 @@ CpuDevice::loadExecutable(const ExecutableSource &source) {
 
 absl::Status CpuDevice::runDispatch(const BoundDispatch &d, const Invocation &invocation,
                                     int64_t layer) {
+  if (d.communicator && d.collective == CollectiveKind::AllGatherColumns) {
+    // A prefill chunk's padding rows hold no logits: 3 tokens of a 128-row
+    // chunk gather 3 rows.
+    uint64_t rows = d.gatherRows;
+    if (d.gatherFilledRowsOnly)
+      rows = std::min<uint64_t>(rows, static_cast<uint64_t>(std::max<int64_t>(invocation.rows, 1)));
+    return d.communicator->allGatherColumns(d.gatherPart, d.gatherOut, rows, d.gatherColumns);
+  }
   if (d.communicator)
-    return d.collective == CollectiveKind::AllGatherColumns
-               ? d.communicator->allGatherColumns(d.gatherPart, d.gatherOut, d.gatherRows,
-                                                  d.gatherColumns)
-               : d.communicator->allReduceSum(d.reduceData, d.reduceCount);
+    return d.communicator->allReduceSum(d.reduceData, d.reduceCount);
   const size_t n = d.args.size();
   if (!d.fn)
     return absl::FailedPreconditionError(absl::StrCat(
