@@ -18,6 +18,7 @@
 #include "runtime/api/Session.h"
 #include "runtime/comm/MpiCommunicator.h"
 #include "test/e2e/ShortGreedyCases.h"
+#include "test/unit/MpiSanitizerHooks.h"
 
 #include <nlohmann/json.hpp>
 
@@ -27,22 +28,6 @@
 #include <string>
 
 using namespace llamac;
-
-// Under `scripts/test.sh --sanitize` (docs/fuzzing.md): Open MPI 4.1 keeps
-// allocations of its runtime (ORTE, OPAL, libevent, hwloc's topology) to the
-// end of the process, which LeakSanitizer reports when a rank exits. Those
-// are suppressed by library, never ours. The libraries have no frame
-// pointers, so the allocation stacks are unwound the slow way (only here:
-// every allocation pays for it) to reach the library that allocated.
-// Without a sanitizer nothing calls these hooks.
-extern "C" const char *__lsan_default_suppressions() {
-  return "leak:libmpi.so\n"
-         "leak:libopen-pal.so\n"
-         "leak:libopen-rte.so\n"
-         "leak:libevent\n"
-         "leak:libhwloc.so\n";
-}
-extern "C" const char *__asan_default_options() { return "fast_unwind_on_malloc=0"; }
 
 namespace {
 

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/comm/MpiCommunicator.h"
+#include "test/unit/MpiSanitizerHooks.h"
 
 #include <cmath>
 #include <cstdio>
@@ -20,18 +21,6 @@
 #include <vector>
 
 using namespace llamac;
-
-// As TensorParallelProbe.cpp: Open MPI keeps its runtime's allocations to
-// the end of the process, which LeakSanitizer would report under
-// `scripts/test.sh --sanitize`; suppressed by library, never ours.
-extern "C" const char *__lsan_default_suppressions() {
-  return "leak:libmpi.so\n"
-         "leak:libopen-pal.so\n"
-         "leak:libopen-rte.so\n"
-         "leak:libevent\n"
-         "leak:libhwloc.so\n";
-}
-extern "C" const char *__asan_default_options() { return "fast_unwind_on_malloc=0"; }
 
 namespace {
 

@@ -288,20 +288,27 @@ TEST(TensorParallelTest, TheCpuDriverRunsAllReduceStepsOnItsCommunicator) {
   EXPECT_EQ(communicator.collectiveStats().bytes, 3u * 5 * sizeof(float));
 }
 
-TEST(TensorParallelTest, TheCpuDriverRunsAllGatherStepsOnItsCommunicator) {
-  auto device = testing::startCpuDevice(1);
-  ASSERT_TRUE(device);
-  RecordingCommunicator communicator(2, /*rank=*/1);
-  std::vector<float> part = {1, 2, 3, 4, 5, 6};
-  std::vector<float> out(12, -1.0f);
+/// A bound all-gather step of `rows` x `columns` from `part` into `out`.
+hal::BoundDispatch gatherStep(comm::Communicator &communicator, std::vector<float> &part,
+                              std::vector<float> &out, uint64_t rows, uint64_t columns) {
   hal::BoundDispatch step;
   step.kernel = "all_gather";
   step.communicator = &communicator;
   step.collective = hal::CollectiveKind::AllGatherColumns;
   step.gatherPart = part.data();
   step.gatherOut = out.data();
-  step.gatherRows = 2;
-  step.gatherColumns = 3;
+  step.gatherRows = rows;
+  step.gatherColumns = columns;
+  return step;
+}
+
+TEST(TensorParallelTest, TheCpuDriverRunsAllGatherStepsOnItsCommunicator) {
+  auto device = testing::startCpuDevice(1);
+  ASSERT_TRUE(device);
+  RecordingCommunicator communicator(2, /*rank=*/1);
+  std::vector<float> part = {1, 2, 3, 4, 5, 6};
+  std::vector<float> out(12, -1.0f);
+  hal::BoundDispatch step = gatherStep(communicator, part, out, 2, 3);
   hal::Program program;
   program.epilogue.push_back(step);
   ASSERT_TRUE(device->run(program, hal::Invocation{}).ok());
@@ -322,14 +329,7 @@ TEST(TensorParallelTest, ThePrefillGatherMovesTheFilledRowsOnly) {
   RecordingCommunicator communicator(2);
   std::vector<float> part(4 * 3, 7.0f);
   std::vector<float> out(4 * 6, -1.0f);
-  hal::BoundDispatch step;
-  step.kernel = "all_gather";
-  step.communicator = &communicator;
-  step.collective = hal::CollectiveKind::AllGatherColumns;
-  step.gatherPart = part.data();
-  step.gatherOut = out.data();
-  step.gatherRows = 4;
-  step.gatherColumns = 3;
+  hal::BoundDispatch step = gatherStep(communicator, part, out, 4, 3);
   step.gatherFilledRowsOnly = true;
   hal::Program program;
   program.epilogue.push_back(step);
