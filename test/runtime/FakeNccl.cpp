@@ -94,6 +94,22 @@ void log(State &s, std::string entry) {
   s.calls.push_back(std::move(entry));
 }
 
+/// The ranks of `g` in this process meet here: the last to arrive runs
+/// `lastIn` for all of them (holding `lock`) and wakes the others, who wait
+/// for it.
+template <typename LastIn>
+void rendezvous(State &s, Group &g, std::unique_lock<std::mutex> &lock, LastIn lastIn) {
+  unsigned long generation = g.generation;
+  if (++g.arrived == g.joinedHere) {
+    lastIn();
+    g.arrived = 0;
+    ++g.generation;
+    s.changed.notify_all();
+  } else {
+    s.changed.wait(lock, [&] { return g.generation != generation; });
+  }
+}
+
 } // namespace
 
 extern "C" {
@@ -165,8 +181,7 @@ int ncclAllReduce(const void *send, void *recv, size_t count, int datatype, int 
   if (g.joinedHere == 1)
     return 0;
   g.buffers[comm->rank] = static_cast<float *>(recv);
-  unsigned long generation = g.generation;
-  if (++g.arrived == g.joinedHere) {
+  rendezvous(s, g, lock, [&] {
     // The last rank in sums for all, in rank order.
     std::vector<float> sum(count, 0.0f);
     for (float *buffer : g.buffers)
@@ -176,12 +191,7 @@ int ncclAllReduce(const void *send, void *recv, size_t count, int datatype, int 
     for (float *buffer : g.buffers)
       if (buffer)
         std::memcpy(buffer, sum.data(), count * sizeof(float));
-    g.arrived = 0;
-    ++g.generation;
-    s.changed.notify_all();
-  } else {
-    s.changed.wait(lock, [&] { return g.generation != generation; });
-  }
+  });
   return 0;
 }
 
@@ -207,19 +217,13 @@ int ncclAllGather(const void *send, void *recv, size_t count, int datatype, Comm
   }
   g.sends[comm->rank] = static_cast<const float *>(send);
   g.buffers[comm->rank] = static_cast<float *>(recv);
-  unsigned long generation = g.generation;
-  if (++g.arrived == g.joinedHere) {
+  rendezvous(s, g, lock, [&] {
     // The last rank in copies for all.
     for (float *buffer : g.buffers)
       for (size_t r = 0; buffer && r < g.sends.size(); ++r)
         if (g.sends[r])
           std::memcpy(buffer + r * count, g.sends[r], count * sizeof(float));
-    g.arrived = 0;
-    ++g.generation;
-    s.changed.notify_all();
-  } else {
-    s.changed.wait(lock, [&] { return g.generation != generation; });
-  }
+  });
   return 0;
 }
 
