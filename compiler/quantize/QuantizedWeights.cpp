@@ -207,9 +207,10 @@ private:
     const WeightShard &shard = *spec->shard;
     size_t axis = shard.axis - leading.size();
     llvm::ArrayRef<int64_t> matrixShape = whole.drop_front(leading.size());
+    // A part is a matrix (or a row's scales) per leading index, split by its
+    // rows (axis 0) or columns (axis 1): the runs above the axis are the
+    // block's rows.
     int64_t outer = block.end - block.begin, inner = dtypeSize(spec->dtype);
-    for (size_t d = 1; d < axis; ++d)
-      outer *= matrixShape[d];
     for (size_t d = axis + 1; d < matrixShape.size(); ++d)
       inner *= matrixShape[d];
     int64_t extent = matrixShape[axis], local = spec->shape[shard.axis];

@@ -34,6 +34,11 @@ std::string megabytes(double bytes) {
   return absl::StrFormat("%.2f MB", bytes / 1e6);
 }
 
+/// "1 all-gather", "10 all-reduces": a per-step count (a mean) with its noun.
+std::string counted(double count, const char *noun) {
+  return absl::StrFormat("%.0f %s%s", count, noun, count == 1 ? "" : "s");
+}
+
 /// A kernel profile: one line per kernel, slowest first.
 std::string profileTable(const KernelProfile &p) {
   std::string out = absl::StrFormat(
@@ -127,8 +132,10 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
     // After the all-reduces' fields, which keep their places.
     cost["all_gathers_per_step"] = tp.allGathersPerStep;
     cost["all_gather_bytes_per_step"] = tp.gatherBytesPerStep;
-    if (tp.timed)
+    if (tp.timed) {
       putSummary(cost, "all_gather_ms_per_step", tp.allGatherMsPerStep);
+      putSummary(cost, "all_gather_share_of_decode", tp.allGatherShare);
+    }
     stats["tensor_parallel"] = cost;
   }
   if (r.speculative) {
@@ -229,8 +236,11 @@ std::string benchTable(const BenchResult &r) {
     out += row("all-reduce per decode step (ms)", r.tensorParallel->allReduceMsPerStep, 3);
     out += row("all-reduce share of decode (%)",
                scaled(r.tensorParallel->allReduceShare, 100.0), 1);
-    if (r.tensorParallel->allGathersPerStep > 0)
+    if (r.tensorParallel->allGathersPerStep > 0) {
       out += row("all-gather per decode step (ms)", r.tensorParallel->allGatherMsPerStep, 3);
+      out += row("all-gather share of decode (%)",
+                 scaled(r.tensorParallel->allGatherShare, 100.0), 1);
+    }
   }
   if (r.speculative) {
     const SpeculativeBenchResult &s = *r.speculative;
@@ -268,13 +278,14 @@ std::string benchTable(const BenchResult &r) {
     const TensorParallelCost &tp = *r.tensorParallel;
     std::string gathers =
         tp.allGathersPerStep > 0
-            ? absl::StrFormat(" and %.0f all-gathers of %s", tp.allGathersPerStep,
+            ? absl::StrFormat(" and %s of %s", counted(tp.allGathersPerStep, "all-gather"),
                               megabytes(tp.gatherBytesPerStep / tp.allGathersPerStep))
             : std::string();
     out += absl::StrFormat(
-        "  tensor parallel: %lld ranks over %s; %.0f all-reduces of %s%s per decode step; "
+        "  tensor parallel: %lld ranks over %s; %s of %s%s per decode step; "
         "the weight bytes below are one rank's%s\n",
-        static_cast<long long>(tp.ranks), tp.communicator, tp.allReducesPerStep,
+        static_cast<long long>(tp.ranks), tp.communicator,
+        counted(tp.allReducesPerStep, "all-reduce"),
         megabytes(tp.allReducesPerStep > 0 ? tp.bytesPerStep / tp.allReducesPerStep : 0),
         gathers,
         tp.timed ? "" : " (the collectives run inside the decode graph: not timed apart)");

@@ -257,7 +257,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.kvCacheBytes = session.kvCacheBytes();
   // A step reads its weights and the live part of the KV cache.
   const double bytesPerStep = r.traffic.weightBytesPerStep + r.kvCacheBytesPerStep;
-  std::vector<double> rates, gbps, reduceMs, reduceShare, gatherMs;
+  std::vector<double> rates, gbps, reduceMs, reduceShare, gatherMs, gatherShare;
   comm::Communicator *communicator = model.ranks() > 1 ? model.communicator() : nullptr;
   comm::CollectiveStats collectives;
   for (int run = 0; run < options.repeats; ++run) {
@@ -272,6 +272,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
       reduceMs.push_back(collectives.seconds * 1000.0 / r.decodeTokens);
       reduceShare.push_back(seconds > 0 ? collectives.seconds / seconds : 0.0);
       gatherMs.push_back(collectives.gatherSeconds * 1000.0 / r.decodeTokens);
+      gatherShare.push_back(seconds > 0 ? collectives.gatherSeconds / seconds : 0.0);
     }
   }
   r.decodeTokensPerS = summarize(rates);
@@ -287,6 +288,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
     tp.allGathersPerStep = static_cast<double>(collectives.allGathers) / r.decodeTokens;
     tp.gatherBytesPerStep = static_cast<double>(collectives.gatherBytes) / r.decodeTokens;
     tp.allGatherMsPerStep = summarize(gatherMs);
+    tp.allGatherShare = summarize(gatherShare);
     const runtime::EntryPoint *decode = model.artifact().entryPoint("decode");
     if (communicator->memory() == comm::Communicator::Memory::Device && decode) {
       tp.timed = false;

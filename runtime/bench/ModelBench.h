@@ -87,6 +87,8 @@ struct TensorParallelCost {
   double allGathersPerStep = 0;
   double gatherBytesPerStep = 0;
   Summary allGatherMsPerStep;
+  /// All-gather time / decode time, per run.
+  Summary allGatherShare;
   /// False for a GPU communicator (NCCL, RCCL): its collectives run inside
   /// the captured decode graph, so neither their time nor their count is
   /// seen one by one; the counts and bytes then come from the schedule.

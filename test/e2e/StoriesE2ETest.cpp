@@ -545,21 +545,27 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
               static_cast<long long>(window), worstVsFull);
   EXPECT_GT(worstVsFull, 1e-2f);
 
-  // The last write ended at position `steps` (decode steps): exactly
-  // maxRollback() back is allowed, one more is refused.
-  {
-    const int64_t deepest = steps - session->maxRollback();
-    absl::Status oneTooFar = session->truncate(deepest - 1);
-    EXPECT_EQ(oneTooFar.code(), absl::StatusCode::kOutOfRange) << oneTooFar;
-    EXPECT_EQ(session->position(), steps);
-    ASSERT_TRUE(session->truncate(deepest).ok());
-    for (int64_t pos = deepest; pos < steps; ++pos) {
+  // Rolls the session back to `back` and decodes the tokens from there
+  // to `steps` again, each step against the reference.
+  auto rollBackAndReplay = [&](int64_t back) {
+    ASSERT_TRUE(session->truncate(back).ok());
+    for (int64_t pos = back; pos < steps; ++pos) {
       auto logits = session->append({tokens[pos]});
       ASSERT_TRUE(logits.ok()) << logits.status();
       EXPECT_LT(maxAbsDiff(expected[pos], logits->data(), expected[pos].size()), 1e-4f)
-          << "position " << pos << " after rolling back to " << deepest;
+          << "position " << pos << " after rolling back to " << back;
     }
-  }
+  };
+
+  // The last write ended at position `steps` (decode steps): exactly
+  // maxRollback() back is allowed, one more is refused.
+  const int64_t deepest = steps - session->maxRollback();
+  absl::Status oneTooFar = session->truncate(deepest - 1);
+  EXPECT_EQ(oneTooFar.code(), absl::StatusCode::kOutOfRange) << oneTooFar;
+  EXPECT_EQ(session->position(), steps);
+  rollBackAndReplay(deepest);
+  if (HasFatalFailure())
+    return;
 
   // Whole prompts through the 32-token prefill chunks: windows that start
   // inside a chunk and reach back across chunk boundaries.
@@ -591,14 +597,9 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
   // 300: its last 7 tokens went through decode, a chunk would not fit):
   // the steps from there agree with the reference again.
   ASSERT_EQ(session->position(), steps);
-  const int64_t back = steps - 20;
-  ASSERT_TRUE(session->truncate(back).ok());
-  for (int64_t pos = back; pos < steps; ++pos) {
-    auto logits = session->append({tokens[pos]});
-    ASSERT_TRUE(logits.ok()) << logits.status();
-    EXPECT_LT(maxAbsDiff(expected[pos], logits->data(), expected[pos].size()), 1e-4f)
-        << "position " << pos << " after rolling back to " << back;
-  }
+  rollBackAndReplay(steps - 20);
+  if (HasFatalFailure())
+    return;
   // Further back than the ring holds: refused, and the session stays put.
   absl::Status tooFar = session->truncate(100);
   EXPECT_EQ(tooFar.code(), absl::StatusCode::kOutOfRange) << tooFar;

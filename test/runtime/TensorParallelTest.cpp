@@ -401,8 +401,12 @@ TEST(TensorParallelTest, TheBenchReportsTheGathersOfASplitHead) {
   EXPECT_EQ(tp["all_gathers_per_step"], 1.0);
   EXPECT_EQ(tp["all_gather_bytes_per_step"], logitsBytes);
   EXPECT_TRUE(tp["all_gather_ms_per_step"].is_number());
+  // The gather's time is part of the decode's: a share in [0, 1].
+  EXPECT_GE(tp["all_gather_share_of_decode"].get<double>(), 0.0);
+  EXPECT_LE(tp["all_gather_share_of_decode_max"].get<double>(), 1.0);
   EXPECT_THAT(bench::benchTable(*r),
-              HasSubstr("0 all-reduces of 0.00 MB and 1 all-gathers of 0.13 MB per decode step"));
+              HasSubstr("0 all-reduces of 0.00 MB and 1 all-gather of 0.13 MB per decode step"));
+  EXPECT_THAT(bench::benchTable(*r), HasSubstr("all-gather share of decode (%)"));
 
   absl::StatusOr<bench::KernelProfile> profile =
       bench::profileDecode(**session, {1, 5}, /*steps=*/3, /*runs=*/1);
