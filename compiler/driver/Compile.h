@@ -22,7 +22,7 @@ struct CompileOptions {
   std::string input;
   std::string output;
   std::string tokenizer;      ///< overrides the tokenizer beside the checkpoint
-  /// llama3 | llama2 | chatml | plain; empty = recognized from the
+  /// llama3 | llama2 | chatml | zephyr | plain; empty = recognized from the
   /// checkpoint (docs/chat.md).
   std::string chatTemplate;
   std::string target = "cpu";

@@ -1,4 +1,4 @@
-//===- ChatFormats.cpp - Llama 3, Llama 2, ChatML and plain ---------------===//
+//===- ChatFormats.cpp - Llama 3, Llama 2, ChatML, Zephyr and plain -------===//
 //
 // Each format twice: turn by turn (what a live conversation appends) and
 // the whole dialogue at once, the latter transcribed from the format's
@@ -236,6 +236,65 @@ public:
   }
 };
 
+// --- Zephyr: the chat_template of HuggingFaceH4/zephyr-7b-beta and
+// TinyLlama-1.1B-Chat-v1.0, "<|role|>\n" + content + eos_token + "\n" per
+// message, a turn ending with "<|assistant|>\n"; no stripping. The role tags
+// are text in these tokenizers and eos_token is their EOS. The template
+// writes no BOS but their tokenizer adds one. Each stretch of text between
+// two EOS is one encode, so the "\n" after an EOS opens the next stretch:
+// the turns then split where the whole dialogue's encode calls do. --------
+
+class ZephyrTemplate final : public ChatTemplate {
+public:
+  explicit ZephyrTemplate(const Tokenizer &t) : ChatTemplate(t) {}
+  std::string_view name() const override { return "zephyr"; }
+
+  static std::string tag(std::string_view role) { return concat("<|", role, "|>\n"); }
+
+  Segments opening(std::string_view system) const override {
+    Segments s = {bos()};
+    if (!system.empty()) {
+      s.push_back(text(concat(tag("system"), system)));
+      s.push_back(eos());
+    }
+    return s;
+  }
+  absl::StatusOr<Segments> userTurn(std::string_view content, int turn,
+                                    std::string_view system) const override {
+    // After the system prompt or an answer, the "\n" that ends that message.
+    std::string_view newline = turn == 0 && system.empty() ? "" : "\n";
+    return Segments{text(concat(newline, tag("user"), content)), eos(),
+                    text(concat("\n", tag("assistant")))};
+  }
+  /// The answer goes on from its "<|assistant|>\n" in the same stretch.
+  Segments answer(std::string_view content) const override { return {continuation(content)}; }
+  Segments endOfAnswer() const override { return {eos()}; }
+  std::vector<std::string> stopSpecials() const override { return {}; }
+
+  /// The template's output tokenized as its tokenizer does: BOS, then the
+  /// text cut at each EOS.
+  absl::StatusOr<Segments> renderDialogue(absl::Span<const ChatMessage> messages) const override {
+    absl::StatusOr<Dialogue> d = splitDialogue(messages);
+    if (!d.ok())
+      return d.status();
+    Segments s = {bos()};
+    std::string stretch; // the text since the last EOS
+    for (const ChatMessage &m : messages) {
+      if (m.role == ChatRole::System && m.content.empty())
+        continue; // no system prompt, as opening("") has none
+      stretch += concat(tag(m.role == ChatRole::System ? "system"
+                            : m.role == ChatRole::User ? "user"
+                                                       : "assistant"),
+                        m.content);
+      s.push_back(text(stretch));
+      s.push_back(eos());
+      stretch = "\n";
+    }
+    s.push_back(text(stretch + tag("assistant")));
+    return s;
+  }
+};
+
 // --- plain: base models, our own (docs/chat.md): BOS, the system text,
 // then each user turn on a new line of the running text, which the model
 // continues. Nothing marks the end of an answer. Only the first text is
@@ -297,6 +356,9 @@ std::unique_ptr<ChatTemplate> makeLlama2Template(const Tokenizer &t) {
 }
 std::unique_ptr<ChatTemplate> makeChatMLTemplate(const Tokenizer &t) {
   return std::make_unique<ChatMLTemplate>(t);
+}
+std::unique_ptr<ChatTemplate> makeZephyrTemplate(const Tokenizer &t) {
+  return std::make_unique<ZephyrTemplate>(t);
 }
 std::unique_ptr<ChatTemplate> makePlainTemplate(const Tokenizer &t) {
   return std::make_unique<PlainTemplate>(t);

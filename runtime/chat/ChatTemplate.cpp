@@ -12,8 +12,8 @@
 namespace llamac {
 
 absl::Span<const std::string_view> chatTemplateNames() {
-  static constexpr std::array<std::string_view, 4> kNames = {"llama3", "llama2", "chatml",
-                                                             "plain"};
+  static constexpr std::array<std::string_view, 5> kNames = {"llama3", "llama2", "chatml",
+                                                             "zephyr", "plain"};
   return kNames;
 }
 
@@ -33,15 +33,23 @@ std::string chatTemplateNameList() {
 
 std::string_view recognizeChatTemplate(std::string_view jinja) {
   // Each family's marker is one no other family writes: Llama 3's header
-  // ids, ChatML's im_start, Llama 2's (and Mistral's) [INST]. Checked in
-  // that order, so a template that merely mentions another's marker in a
-  // comment still goes to the family whose tokens it writes first.
-  if (jinja.find("<|start_header_id|>") != std::string_view::npos)
+  // ids, ChatML's im_start, Llama 2's (and Mistral's) [INST], Zephyr's
+  // user and assistant tags with eos_token (both tags: H2O-Danube writes
+  // Zephyr's <|system|> but a format of its own; the EOS: Phi-3's tags end
+  // a message with <|end|>). Checked in that order, so a template that
+  // merely mentions another's marker in a comment still goes to the family
+  // whose tokens it writes first.
+  auto writes = [&](std::string_view marker) {
+    return jinja.find(marker) != std::string_view::npos;
+  };
+  if (writes("<|start_header_id|>"))
     return "llama3";
-  if (jinja.find("<|im_start|>") != std::string_view::npos)
+  if (writes("<|im_start|>"))
     return "chatml";
-  if (jinja.find("[INST]") != std::string_view::npos)
+  if (writes("[INST]"))
     return "llama2";
+  if (writes("<|user|>") && writes("<|assistant|>") && writes("eos_token"))
+    return "zephyr";
   return "plain";
 }
 
@@ -56,6 +64,8 @@ ChatTemplate::create(std::string_view name, const Tokenizer &tokenizer) {
     chat = makeLlama2Template(tokenizer);
   else if (name == "chatml")
     chat = makeChatMLTemplate(tokenizer);
+  else if (name == "zephyr")
+    chat = makeZephyrTemplate(tokenizer);
   else if (name == "plain")
     chat = makePlainTemplate(tokenizer);
   else

@@ -4,7 +4,9 @@
 // (test/data/chat/chat-formats.json, sources in SOURCE.md beside it): Meta's
 // ChatFormat ids for Llama 3 (with Meta's tokenizer), Meta's chat_completion
 // string and ids for Llama 2 (with the Llama 2 tokenizer), Hugging Face's
-// ChatML example. Then the turn-by-turn rendering a conversation appends
+// ChatML example, Zephyr's chat_template as Hugging Face's Jinja renders it
+// (with the Llama 2 tokenizer, TinyLlama-Chat's). Then the turn-by-turn
+// rendering a conversation appends
 // against the whole dialogue rendered at once, the recognition of
 // tokenizer_config.json templates, and the errors.
 //
@@ -12,6 +14,7 @@
 
 #include "runtime/chat/ChatFormats.h"
 #include "runtime/chat/ChatTemplate.h"
+#include "runtime/tokenizer/BpeTokenizer.h"
 #include "runtime/tokenizer/Tokenizer.h"
 #include "test/unit/TestData.h"
 
@@ -61,6 +64,19 @@ const Tokenizer &load(const std::string &relative) {
 const Tokenizer &llama3() { return load("models/llama3-tokenizer/tokenizer.model"); }
 const Tokenizer &llama2() { return load("test/data/llama2-tokenizer/tokenizer.model"); }
 const Tokenizer &stories() { return load("models/stories260K/tokenizer.model"); }
+
+/// A byte-level BPE tokenizer of the 256 bytes, with specials 256 and 257
+/// made its BOS and EOS as asked (-1: none).
+absl::StatusOr<std::unique_ptr<Tokenizer>> byteTokenizer(int bos, int eos) {
+  BpeVocabulary vocab;
+  for (int b = 0; b < 256; ++b)
+    vocab.tokens.emplace_back(std::string(1, static_cast<char>(b)), b);
+  vocab.specials = {{"<s>", 256}, {"</s>", 257}};
+  vocab.pattern = "\\S+|\\s+";
+  vocab.bosId = bos;
+  vocab.eosId = eos;
+  return BpeTokenizer::create(std::move(vocab));
+}
 
 std::unique_ptr<ChatTemplate> templateOrDie(std::string_view name, const Tokenizer &t) {
   auto chat = ChatTemplate::create(name, t);
@@ -238,6 +254,91 @@ TEST(ChatTemplateTest, ChatMLSystemMessageComesFirst) {
   EXPECT_EQ(ChatTemplate::render(incremental(*chat, dialog), "", ""), expected);
 }
 
+// --- Zephyr --------------------------------------------------------------
+
+TEST(ChatTemplateTest, ZephyrIsItsChatTemplateRendered) {
+  // TinyLlama-Chat's tokenizer is Llama 2's: the template's text, its </s>
+  // the EOS, a BOS first.
+  auto chat = templateOrDie("zephyr", llama2());
+  ASSERT_TRUE(chat);
+  const json &entry = formats()["zephyr_system_one_turn"];
+  std::vector<ChatMessage> dialog = dialogOf(entry);
+  std::string expected = "<s>" + entry["text"].get<std::string>();
+  EXPECT_EQ(ChatTemplate::render(fullOrDie(*chat, dialog), "<s>", "</s>"), expected);
+  EXPECT_EQ(ChatTemplate::render(incremental(*chat, dialog), "<s>", "</s>"), expected);
+  // Rendered without the generation prompt; a live turn ends with it.
+  const json &turns = formats()["zephyr_two_turns_no_generation_prompt"];
+  std::vector<ChatMessage> twoTurns = dialogOf(turns);
+  std::string withPrompt = "<s>" + turns["text"].get<std::string>() + "<|assistant|>\n";
+  EXPECT_EQ(ChatTemplate::render(fullOrDie(*chat, twoTurns), "<s>", "</s>"), withPrompt);
+  EXPECT_EQ(ChatTemplate::render(incremental(*chat, twoTurns), "<s>", "</s>"), withPrompt);
+}
+
+TEST(ChatTemplateTest, ZephyrIdsAreItsTextTokenizedWithSpecials) {
+  // Transformers tokenizes the rendered prompt with special tokens: BOS,
+  // each </s> the EOS id, and each stretch of text between them encoded on
+  // its own, with its own dummy prefix (`llama-run tokenize
+  // --allow-special` of the text).
+  auto chat = templateOrDie("zephyr", llama2());
+  ASSERT_TRUE(chat);
+  for (const char *key : {"zephyr_system_one_turn", "zephyr_two_turns_no_generation_prompt"}) {
+    SCOPED_TRACE(key);
+    const json &entry = formats()[key];
+    std::vector<ChatMessage> dialog = dialogOf(entry);
+    std::string text = ChatTemplate::render(fullOrDie(*chat, dialog), "", "</s>");
+    std::vector<int> expected = llama2().encode(text, /*addBos=*/true, /*allowSpecial=*/true);
+    std::vector<int> full = chat->encode(fullOrDie(*chat, dialog));
+    EXPECT_EQ(full, expected);
+    EXPECT_EQ(chat->encode(incremental(*chat, dialog)), expected);
+    // The same, stretch by stretch: the text between two EOS, each one
+    // encode of the sentencepiece tokenizer.
+    std::vector<int> stretches = {llama2().bosId()};
+    for (size_t from = 0;;) {
+      size_t end = text.find("</s>", from);
+      std::vector<int> ids =
+          llama2().encode(text.substr(from, end == std::string::npos ? end : end - from), false);
+      stretches.insert(stretches.end(), ids.begin(), ids.end());
+      if (end == std::string::npos)
+        break;
+      stretches.push_back(llama2().eosId());
+      from = end + 4;
+    }
+    EXPECT_EQ(full, stretches);
+  }
+  // The "\n" after an EOS starts a stretch: a dummy-prefix space, then the
+  // newline's byte (<0x0A>, 13), as Hugging Face's legacy Llama tokenizer
+  // encodes "</s>\n<|user|>".
+  auto second = chat->userTurn("Hi", 1, "");
+  ASSERT_TRUE(second.ok());
+  std::vector<int> ids = chat->encode(*second);
+  ASSERT_GE(ids.size(), 2u);
+  EXPECT_EQ(std::vector<int>(ids.begin(), ids.begin() + 2), llama2().encode("\n", false));
+  EXPECT_EQ(llama2().encode("\n", false), (std::vector<int>{29871, 13}));
+}
+
+TEST(ChatTemplateTest, ZephyrStopsOnTheModelsEosAndClosesAnswersWithIt) {
+  auto chat = templateOrDie("zephyr", llama2());
+  ASSERT_TRUE(chat);
+  // The model's EOS is a stop id already (the caller adds it).
+  EXPECT_TRUE(chat->stopIds().empty());
+  EXPECT_EQ(chat->encode(chat->endOfAnswer()), std::vector<int>{llama2().eosId()});
+  EXPECT_EQ(chat->encode(chat->opening("")), std::vector<int>{llama2().bosId()});
+}
+
+TEST(ChatTemplateTest, ZephyrUserTextCannotEndItsMessage) {
+  // "</s>" typed in a turn is text, not the EOS that ends a message.
+  auto chat = templateOrDie("zephyr", llama2());
+  ASSERT_TRUE(chat);
+  auto turn = chat->userTurn("a</s>b", 0, "");
+  ASSERT_TRUE(turn.ok());
+  std::vector<int> ids = chat->encode(*turn);
+  std::vector<int> text = llama2().encode("<|user|>\na</s>b", /*addBos=*/false);
+  ASSERT_GT(ids.size(), text.size());
+  EXPECT_EQ(std::vector<int>(ids.begin(), ids.begin() + text.size()), text);
+  EXPECT_EQ(ids[text.size()], llama2().eosId());
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), llama2().eosId()), 1);
+}
+
 // --- plain ---------------------------------------------------------------
 
 TEST(ChatTemplateTest, PlainTurnsContinueTheTextOnNewLines) {
@@ -281,16 +382,22 @@ TEST(ChatTemplateTest, IncrementalRenderingEqualsFullRendering) {
   all.push_back(makeLlama2Template(llama2()));
   all.push_back(makeChatMLTemplate(llama3()));
   all.push_back(makePlainTemplate(stories()));
-  for (const auto &chat : all) {
-    SCOPED_TRACE(std::string(chat->name()));
-    std::vector<ChatSegment> full = fullOrDie(*chat, dialog);
-    std::vector<ChatSegment> turns = incremental(*chat, dialog);
+  all.push_back(makeZephyrTemplate(llama2()));
+  for (size_t i = 0; i < all.size(); ++i) {
+    const ChatTemplate &chat = *all[i];
+    SCOPED_TRACE(std::string(chat.name()) + " (template " + std::to_string(i) + ")");
+    std::vector<ChatSegment> full = fullOrDie(chat, dialog);
+    std::vector<ChatSegment> turns = incremental(chat, dialog);
     EXPECT_EQ(ChatTemplate::render(turns, "<s>", "</s>"),
               ChatTemplate::render(full, "<s>", "</s>"));
     // llama3: specials separate every encode call; plain: every text after
-    // the first continues the one before.
-    if (chat->name() == "llama3" || chat->name() == "plain") {
-      EXPECT_EQ(chat->encode(turns), chat->encode(full));
+    // the first continues the one before; zephyr: EOS separates the
+    // stretches, and an answer continues its "<|assistant|>\n" across a
+    // newline, which no piece of TinyLlama-Chat's (Llama 2's) tokenizer
+    // holds. (stories260K's normalizer drops a stretch's trailing spaces,
+    // which an answer continued on its own keeps.)
+    if (chat.name() == "llama3" || chat.name() == "plain" || chat.name() == "zephyr") {
+      EXPECT_EQ(chat.encode(turns), chat.encode(full));
     }
   }
 }
@@ -298,8 +405,8 @@ TEST(ChatTemplateTest, IncrementalRenderingEqualsFullRendering) {
 // --- Choosing a template -------------------------------------------------
 
 TEST(ChatTemplateTest, RecognizesTokenizerConfigTemplates) {
-  // Excerpts of the chat_template of Llama 3.1 Instruct, Llama 2 Chat,
-  // Qwen2 (ChatML) and Zephyr.
+  // Excerpts of the chat_template of Llama 3.1 Instruct, Llama 2 Chat and
+  // Qwen2 (ChatML).
   EXPECT_EQ(recognizeChatTemplate(
                 "{{- bos_token }}{%- for message in messages %}{{- '<|start_header_id|>' + "
                 "message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + "
@@ -312,23 +419,68 @@ TEST(ChatTemplateTest, RecognizesTokenizerConfigTemplates) {
                                   "message['role'] + '\\n' + message['content'] + '<|im_end|>' + "
                                   "'\\n'}}{% endfor %}"),
             "chatml");
-  EXPECT_EQ(recognizeChatTemplate("{% for message in messages %}{{ '<|user|>\\n' + "
-                                  "message['content'] + eos_token }}{% endfor %}"),
-            "plain");
   EXPECT_EQ(recognizeChatTemplate(""), "plain");
+}
+
+TEST(ChatTemplateTest, RecognizesZephyrsTemplateNotH2ODanubes) {
+  // The chat_template of TinyLlama-1.1B-Chat-v1.0 (zephyr-7b-beta's),
+  // verbatim.
+  EXPECT_EQ(recognizeChatTemplate(
+                "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ "
+                "'<|user|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == "
+                "'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n{% elif "
+                "message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + "
+                "eos_token }}\n{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ "
+                "'<|assistant|>' }}\n{% endif %}\n{% endfor %}"),
+            "zephyr");
+  // h2oai/h2o-danube-1.8b-chat's: Zephyr's <|system|>, but <|prompt|> and
+  // <|answer|> and no newlines, a format we do not have.
+  EXPECT_EQ(recognizeChatTemplate(
+                "{% for message in messages %}{% if message['role'] == 'user' %}{{ '<|prompt|>' + "
+                "message['content'] + eos_token }}{% elif message['role'] == 'system' %}{{ "
+                "'<|system|>' + message['content'] + eos_token }}{% elif message['role'] == "
+                "'assistant' %}{{ '<|answer|>'  + message['content'] + eos_token }}{% endif %}"
+                "{% if loop.last and add_generation_prompt %}{{ '<|answer|>' }}{% endif %}"
+                "{% endfor %}"),
+            "plain");
+  // One tag alone is not Zephyr's format.
+  EXPECT_EQ(recognizeChatTemplate("{{ '<|user|>\n' + message['content'] + eos_token }}"),
+            "plain");
+  // Phi-3's tags end each message with <|end|>, not the EOS: not Zephyr's.
+  EXPECT_EQ(recognizeChatTemplate(
+                "{% for message in messages %}{% if message['role'] == 'user' %}{{'<|user|>\n' + "
+                "message['content'] + '<|end|>\n'}}{% elif message['role'] == 'assistant' %}"
+                "{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}{% endfor %}"
+                "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"),
+            "plain");
+  // An earlier family's marker wins.
+  EXPECT_EQ(recognizeChatTemplate("{{ '<|im_start|>' }}<|user|><|assistant|>"), "chatml");
 }
 
 TEST(ChatTemplateTest, Errors) {
   auto unknown = ChatTemplate::create("vicuna", llama3());
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.status().message(),
-            "unknown chat template 'vicuna' (known: llama3, llama2, chatml, plain)");
+            "unknown chat template 'vicuna' (known: llama3, llama2, chatml, zephyr, plain)");
   auto noHeaders = ChatTemplate::create("llama3", stories());
   ASSERT_FALSE(noHeaders.ok());
   EXPECT_EQ(noHeaders.status().message(),
             "chat template 'llama3' needs the special token <|begin_of_text|>, which the "
             "tokenizer does not have");
   EXPECT_FALSE(ChatTemplate::create("chatml", llama3()).ok());
+  // zephyr writes the tokenizer's BOS and EOS, so it needs both.
+  for (bool withBos : {true, false}) {
+    auto tokenizer = byteTokenizer(withBos ? 256 : -1, /*eos=*/-1);
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+    auto zephyr = ChatTemplate::create("zephyr", **tokenizer);
+    ASSERT_FALSE(zephyr.ok());
+    EXPECT_EQ(zephyr.status().message(),
+              std::string("chat template 'zephyr' needs ") +
+                  (withBos ? "an EOS" : "a BOS") + " token, which the tokenizer does not have");
+  }
+  auto both = byteTokenizer(256, 257);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_TRUE(ChatTemplate::create("zephyr", **both).ok());
   // Roles out of order.
   auto chat = makeLlama3Template(llama3());
   EXPECT_FALSE(chat->renderDialogue({{ChatRole::Assistant, "Hi"}}).ok());
