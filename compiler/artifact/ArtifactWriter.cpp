@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace llamac {
 namespace {
@@ -53,6 +54,51 @@ runtime::ModelInfo modelInfo(mlir::llama::ConfigAttr c) {
   return m;
 }
 
+/// Bytes from the start of `base` to the first row of rank `rank`'s part
+/// of a tensor split along its first axis (`shard`): where
+/// addShardedWeights cuts that part from.
+uint64_t viewRowOffset(const WeightSpec &base, const WeightShard &shard, int64_t rank,
+                       int64_t ranks) {
+  uint64_t rowBytes = base.byteSize() / static_cast<uint64_t>(base.shape[0]);
+  return static_cast<uint64_t>(firstShardIndex(base.shape[0], shard.block, rank, ranks)) *
+         rowBytes;
+}
+
+/// For each tensor of `table`, the index of the tensor its bytes can be
+/// read from in place, or nullopt when it needs bytes of its own. A tensor
+/// split by rows whose source (a tied classifier's embedding table) is in
+/// the table whole, unquantized and in the same dtype, has every rank's
+/// part among the source's bytes: a run of its rows, which every rank's
+/// table lists as a view (`view_of`) instead of a copy. Only where each
+/// rank's rows start on the file's alignment, which the reader asks of
+/// every weight (for the usual shapes they do: Llama 3's 128256 rows over
+/// 2, 4 or 8 ranks, any row of a multiple of 256 bytes).
+std::vector<std::optional<size_t>> viewBases(const std::vector<WeightSpec> &table,
+                                             int64_t ranks) {
+  std::vector<std::optional<size_t>> bases(table.size());
+  for (const auto &[i, spec] : llvm::enumerate(table)) {
+    // A quantized classifier's bytes are its own encoding, not the table's.
+    if (!spec.shard || spec.quantized || spec.source.empty() || spec.shard->axis != 0 ||
+        spec.shard->block != 1 || spec.shape.empty())
+      continue;
+    auto base = llvm::find_if(table, [&](const WeightSpec &b) { return b.name == spec.source; });
+    if (base == table.end() || base->shard || base->quantized || !base->source.empty() ||
+        base->dtype != spec.dtype || base->shape != spec.shard->fullShape ||
+        base->shape.size() != spec.shape.size() ||
+        !std::equal(spec.shape.begin() + 1, spec.shape.end(), base->shape.begin() + 1))
+      continue;
+    bool inPlace = true;
+    for (int64_t rank = 0; rank < ranks; ++rank) {
+      int64_t first = firstShardIndex(base->shape[0], spec.shard->block, rank, ranks);
+      inPlace &= first + spec.shape[0] <= base->shape[0] &&
+                 viewRowOffset(*base, *spec.shard, rank, ranks) % artifact::kSectionAlignment == 0;
+    }
+    if (inPlace)
+      bases[i] = static_cast<size_t>(base - table.begin());
+  }
+  return bases;
+}
+
 } // namespace
 
 llvm::Expected<uint64_t> writeArtifact(const std::string &path,
@@ -92,32 +138,65 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
 
   // Each weight's bytes, in the file's order: rank 0's table, then each
   // other rank's parts of the split tensors (its replicated ones are rank
-  // 0's bytes).
+  // 0's bytes). A view (every rank's rows of a tied classifier) has no
+  // bytes of its own: it is rows of its base's (viewBases).
   struct Planned {
     std::string source; ///< the weight-store tensor streamed
     uint64_t offset, size;
-    runtime::WeightInfo *info;
+    int64_t rank;  ///< the table its entry is in
+    size_t index;  ///< its entry's index in that table
+  };
+  /// A view's bytes are written as its base's: its checksum is taken over
+  /// them as they go by.
+  struct PlannedView {
+    size_t base; ///< the planned tensor whose bytes hold the view's
+    uint64_t offset, size;
+    int64_t rank;
+    size_t index;
   };
   std::vector<Planned> planned;
+  std::vector<PlannedView> views;
   uint64_t totalWeightBytes = 0;
   const int64_t ranks = c.tensorParallel;
-  auto plan = [&](const WeightSpec &spec, int64_t rank,
-                  std::vector<runtime::WeightInfo> &table) {
+  const size_t count = c.weightTable.size();
+  const std::vector<std::optional<size_t>> bases = viewBases(c.weightTable, ranks);
+  // Rank 0's planned tensor of each spec that has bytes of its own.
+  std::vector<size_t> plannedOf(count, 0);
+  // Fills entry `i` of rank `rank`'s table.
+  auto plan = [&](size_t i, int64_t rank, std::vector<runtime::WeightInfo> &table) {
+    const WeightSpec &spec = c.weightTable[i];
     uint64_t size = spec.byteSize();
-    runtime::WeightInfo weight;
+    runtime::WeightInfo &weight = table[i];
     weight.name = spec.name;
     weight.dtype = spec.dtype;
     weight.shape = spec.shape;
-    weight.offset = offset;
     weight.size = size;
-    table.push_back(std::move(weight));
+    if (bases[i]) {
+      // Its rows of the base, whose rank 0 entry is planned first.
+      const WeightSpec &base = c.weightTable[*bases[i]];
+      weight.viewOf = base.name;
+      weight.offset =
+          meta.weights[*bases[i]].offset + viewRowOffset(base, *spec.shard, rank, ranks);
+      views.push_back({plannedOf[*bases[i]], weight.offset, size, rank, i});
+      return;
+    }
+    weight.offset = offset;
+    if (rank == 0)
+      plannedOf[i] = planned.size();
     planned.push_back({spec.shard ? shardTensorName(spec.name, rank) : spec.storeTensor(), offset,
-                       size, nullptr});
+                       size, rank, i});
     totalWeightBytes += size;
     offset = alignUp(offset + size);
   };
-  for (const WeightSpec &spec : c.weightTable)
-    plan(spec, 0, meta.weights);
+  // Rank 0's tensors with bytes of their own in the table's order, then
+  // its views, which need their bases' offsets.
+  meta.weights.resize(count);
+  for (size_t i = 0; i < count; ++i)
+    if (!bases[i])
+      plan(i, 0, meta.weights);
+  for (size_t i = 0; i < count; ++i)
+    if (bases[i])
+      plan(i, 0, meta.weights);
   if (ranks > 1) {
     meta.tensorParallel.emplace();
     meta.tensorParallel->ranks = ranks;
@@ -125,25 +204,20 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     for (int64_t rank = 1; rank < ranks; ++rank) {
       runtime::RankWeights &table = meta.tensorParallel->rankWeights[rank - 1];
       table.rank = rank;
+      table.weights.resize(count);
       for (const auto &[i, spec] : llvm::enumerate(c.weightTable)) {
         if (spec.shard)
-          plan(spec, rank, table.weights);
+          plan(i, rank, table.weights);
         else
-          table.weights.push_back(meta.weights[i]); // checksum set below
+          table.weights[i] = meta.weights[i]; // checksum set below
       }
     }
   }
-  // Pointers into the tables once they no longer grow.
-  {
-    size_t next = 0;
-    for (runtime::WeightInfo &w : meta.weights)
-      planned[next++].info = &w;
-    if (meta.tensorParallel)
-      for (runtime::RankWeights &table : meta.tensorParallel->rankWeights)
-        for (const auto &[i, spec] : llvm::enumerate(c.weightTable))
-          if (spec.shard)
-            planned[next++].info = &table.weights[i];
-  }
+  // The entries, once the tables no longer grow.
+  auto entry = [&](int64_t rank, size_t index) -> runtime::WeightInfo & {
+    return rank == 0 ? meta.weights[index]
+                     : meta.tensorParallel->rankWeights[rank - 1].weights[index];
+  };
 
   meta.kvCache.dtype = c.cacheType;
   meta.kvCache.layers = meta.model.layers;
@@ -198,6 +272,15 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
   std::vector<Cursor> cursors(planned.size());
   for (const auto &[i, p] : llvm::enumerate(planned))
     cursors[i].at = p.offset;
+  /// What a view has been fed of its base's bytes.
+  struct ViewCursor {
+    uint64_t seen = 0;
+    artifact::StreamingChecksum sum;
+  };
+  std::vector<ViewCursor> viewCursors(views.size());
+  std::vector<std::vector<size_t>> viewsOf(planned.size());
+  for (const auto &[v, view] : llvm::enumerate(views))
+    viewsOf[view.base].push_back(v);
   uint64_t written = 0;
   auto append = [&](size_t i, llvm::ArrayRef<uint8_t> bytes) -> llvm::Error {
     const Planned &p = planned[i];
@@ -208,6 +291,15 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
     if (llvm::Error err = out.overwrite(cursor.at, bytes.data(), bytes.size()))
       return err;
     cursor.sum.update(bytes.data(), bytes.size());
+    // A tensor's bytes arrive in order: so do its views'.
+    for (size_t v : viewsOf[i]) {
+      uint64_t begin = std::max(cursor.at, views[v].offset);
+      uint64_t end = std::min(cursor.at + bytes.size(), views[v].offset + views[v].size);
+      if (begin < end) {
+        viewCursors[v].sum.update(bytes.data() + (begin - cursor.at), end - begin);
+        viewCursors[v].seen += end - begin;
+      }
+    }
     cursor.at += bytes.size();
     written += bytes.size();
     if (progress)
@@ -237,7 +329,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
         if (llvm::Error err = writeGroup(*group))
           return std::move(err);
     } else if (llvm::Error err = c.weights->stream(
-                   p.source, p.info->dtype, scratch,
+                   p.source, entry(p.rank, p.index).dtype, scratch,
                    [&](llvm::ArrayRef<uint8_t> piece) { return append(i, piece); })) {
       return std::move(err);
     }
@@ -247,7 +339,15 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
       return makeError("internal error: weight '" + p.source + "' got " +
                        llvm::Twine(cursors[i].at - p.offset) + " bytes, expected " +
                        llvm::Twine(p.size));
-    p.info->checksum = cursors[i].sum.digest();
+    entry(p.rank, p.index).checksum = cursors[i].sum.digest();
+  }
+  for (const auto &[v, view] : llvm::enumerate(views)) {
+    runtime::WeightInfo &w = entry(view.rank, view.index);
+    if (viewCursors[v].seen != view.size)
+      return makeError("internal error: view '" + w.name + "' of rank " +
+                       llvm::Twine(view.rank) + " got " + llvm::Twine(viewCursors[v].seen) +
+                       " bytes, expected " + llvm::Twine(view.size));
+    w.checksum = viewCursors[v].sum.digest();
   }
   if (meta.tensorParallel)
     for (runtime::RankWeights &table : meta.tensorParallel->rankWeights)

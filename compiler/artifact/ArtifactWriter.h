@@ -72,7 +72,10 @@ struct ArtifactContents {
   std::vector<EntryPoint> entryPoints;
   /// Tensor-parallel ranks: each gets a weights table, in which the tensors
   /// the sharding pass split (WeightSpec::shard) are its own part
-  /// (ShardedWeights.h) and the others rank 0's bytes.
+  /// (ShardedWeights.h) and the others rank 0's bytes. A part that is a run
+  /// of rows of a whole tensor of the table in the same dtype (an
+  /// unquantized tied classifier's rows of the embedding table) is written
+  /// as a view of those rows (`view_of`), with no bytes of its own.
   int64_t tensorParallel = 1;
   /// The checkpoint's files: the artifact may not be written over any.
   std::vector<std::string> inputFiles;

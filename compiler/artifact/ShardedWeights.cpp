@@ -44,6 +44,10 @@ int64_t firstShardBlock(int64_t blocks, int64_t rank, int64_t ranks) {
   return rank * blocks / ranks;
 }
 
+int64_t firstShardIndex(int64_t extent, int64_t block, int64_t rank, int64_t ranks) {
+  return firstShardBlock(extent / block, rank, ranks) * block;
+}
+
 llvm::Error addShardedWeights(llvm::ArrayRef<WeightSpec> table, WeightStore &store,
                               int64_t ranks) {
   for (const WeightSpec &spec : table) {
@@ -72,7 +76,7 @@ llvm::Error addShardedWeights(llvm::ArrayRef<WeightSpec> table, WeightStore &sto
       at += part.elementCount();
     }
     for (int64_t rank = 0; rank < ranks; ++rank) {
-      int64_t first = firstShardBlock(extent / shard.block, rank, ranks) * shard.block;
+      int64_t first = firstShardIndex(extent, shard.block, rank, ranks);
       WeightEntry part;
       part.name = shardTensorName(spec.name, rank);
       part.shape = spec.shape;

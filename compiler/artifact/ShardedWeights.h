@@ -35,6 +35,12 @@ std::string shardTensorName(llvm::StringRef name, int64_t rank);
 /// group of ranks shares (a kv head replicated over its query heads).
 int64_t firstShardBlock(int64_t blocks, int64_t rank, int64_t ranks);
 
+/// The first index along the split axis, of `extent`, that rank `rank` of
+/// `ranks` holds when blocks of `block` stay together: where its part
+/// starts (addShardedWeights cuts from there; the writer reads a part of a
+/// tied classifier's table in place from there).
+int64_t firstShardIndex(int64_t extent, int64_t block, int64_t rank, int64_t ranks);
+
 /// Adds each rank's part of every split tensor of `table` to `store`
 /// (`shardTensorName`), as views of the tensor's memory; quantized tensors
 /// are left to their encodings.

@@ -78,6 +78,8 @@ struct WeightSpec {
   std::optional<WeightShard> shard;
   /// The weight-store tensor the bytes come from when it is not `name` (the
   /// op's `source`: a tied classifier split over the ranks); empty otherwise.
+  /// Where that tensor is in the table too, in this dtype, the writer lists
+  /// each rank's part as a view of its rows instead of storing it again.
   std::string source;
 
   /// The weight-store tensor the bytes come from.

@@ -83,19 +83,23 @@ absl::Status checkSection(const std::string &path, const uint8_t *base,
 uint64_t Artifact::weightBytes() const {
   uint64_t total = 0;
   for (const WeightInfo &w : meta.weights)
-    total += w.size;
+    if (w.viewOf.empty()) // a view's bytes are its base's
+      total += w.size;
   return total;
 }
 
 absl::Status Artifact::verifyWeights(const VerifyProgress &progress,
                                      VerifiedWeights *verified) const {
-  // Every rank's tables; a replicated tensor (one offset) is read once.
+  // Every rank's tables; a replicated tensor (one range) is read once. A
+  // view (`view_of`) has its own range and checksum, though its bytes are
+  // another weight's: rank 0's part of a tied classifier starts where the
+  // embedding table does.
   std::vector<const WeightInfo *> all;
-  std::set<uint64_t> offsets;
+  std::set<std::pair<uint64_t, uint64_t>> ranges;
   uint64_t total = 0;
   auto add = [&](const std::vector<WeightInfo> &table) {
     for (const WeightInfo &w : table)
-      if (offsets.insert(w.offset).second) {
+      if (ranges.insert({w.offset, w.size}).second) {
         all.push_back(&w);
         total += w.size;
       }

@@ -71,7 +71,8 @@ public:
   absl::Status verifyWeights(const VerifyProgress &progress = {},
                              VerifiedWeights *verified = nullptr) const;
 
-  /// Sum of the weight tensors' sizes (this rank's table).
+  /// Sum of the weight tensors' sizes (this rank's table), views left out:
+  /// the bytes it maps.
   uint64_t weightBytes() const;
   uint64_t fileSize() const { return file->size(); }
 

@@ -111,6 +111,10 @@ struct WeightInfo {
   /// XXH3-64 of the bytes, checked by `Artifact::verifyWeights` (`llama-run
   /// check`, `--verify`).
   uint64_t checksum = 0;
+  /// `view_of`: the weight of the same table whose bytes hold this one's
+  /// (whole rows of it: a tied classifier's rows split over the ranks);
+  /// empty for a weight with bytes of its own.
+  std::string viewOf;
   /// Points into the mapping; set by `Artifact::open`, null after parsing
   /// metadata alone.
   const void *data = nullptr;
@@ -262,8 +266,8 @@ struct ArtifactMetadata {
   TargetInfo target;
   SectionInfo tokenizer;
   /// The chat template `llama-run --chat` uses (runtime/chat/ChatTemplate.h:
-  /// "llama3", "llama2", "chatml", "plain"); empty in artifacts written
-  /// before templates were recorded, which chat as "plain".
+  /// "llama3", "llama2", "chatml", "zephyr", "plain"); empty in artifacts
+  /// written before templates were recorded, which chat as "plain".
   std::string chatTemplate;
   SectionInfo kernels;
   /// NVVM: the kernels as PTX text, JIT-compiled by a GPU that cannot load

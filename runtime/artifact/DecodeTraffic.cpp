@@ -11,7 +11,8 @@ namespace llamac::runtime {
 DecodeTraffic decodeTraffic(const ArtifactMetadata &meta) {
   DecodeTraffic t;
   for (const WeightInfo &w : meta.weights)
-    t.artifactWeightBytes += w.size;
+    if (w.viewOf.empty()) // a view's bytes are its base's
+      t.artifactWeightBytes += w.size;
 
   // dtype by bytes: a model's f32 norm scales next to bf16 matrices do
   // not make it "mixed".

@@ -27,7 +27,8 @@ inline constexpr const char *kEmbeddingWeight = "tok_embeddings";
 inline constexpr const char *kExpertWeightPrefix = "layers.experts.";
 
 struct DecodeTraffic {
-  /// Sum of every weight tensor in the artifact.
+  /// Bytes of the weight tensors in the artifact (a view counts none: its
+  /// bytes are its base's).
   uint64_t artifactWeightBytes = 0;
   /// Weight bytes one decode step reads: every weight the decode schedule
   /// binds, with the embedding table counted as one row when only the

@@ -5,6 +5,7 @@
 #include "runtime/artifact/ModelLimits.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 #include <algorithm>
 #include <set>
@@ -121,8 +122,47 @@ absl::Status checkSections(const ArtifactMetadata &meta, uint64_t fileSize) {
                     meta.kernelsPtx->size, fileSize);
 }
 
+/// A view's bytes are whole rows of a weight with bytes of its own, of its
+/// table (`base`), read as they are: the same dtype and the same dimensions
+/// after the first, starting at one of the base's rows and ending inside it.
+/// `where` names the view.
+absl::Status checkView(const WeightInfo &w, const WeightInfo *base,
+                       const std::string &where) {
+  if (!base)
+    return fail(where, absl::StrCat("is a view of unknown weight '", w.viewOf,
+                                    "' (a view's weight must be in its table)"));
+  if (!base->viewOf.empty())
+    return fail(where, absl::StrCat("is a view of weight '", base->name,
+                                    "', which is itself a view"));
+  if (w.dtype != base->dtype)
+    return fail(where, absl::StrCat("has dtype ", std::string(dtypeName(w.dtype)),
+                                    " but is a view of weight '", base->name, "' of dtype ",
+                                    std::string(dtypeName(base->dtype))));
+  auto text = [](const std::vector<int64_t> &shape) {
+    return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+  };
+  if (w.shape.size() != base->shape.size() || w.shape.empty() ||
+      !std::equal(w.shape.begin() + 1, w.shape.end(), base->shape.begin() + 1))
+    return fail(where, absl::StrCat("has shape ", text(w.shape),
+                                    ", which is not whole rows of weight '", base->name,
+                                    "' ", text(base->shape)));
+  // Both sizes were checked against their shapes and lie inside the file.
+  const uint64_t rowBytes = base->size / static_cast<uint64_t>(base->shape[0]);
+  if (w.offset < base->offset || w.offset + w.size > base->offset + base->size)
+    return fail(where, absl::StrCat("[", w.offset, ", +", w.size, ") lies outside weight '",
+                                    base->name, "' [", base->offset, ", +", base->size,
+                                    "), which it is a view of"));
+  if ((w.offset - base->offset) % rowBytes != 0)
+    return fail(where, absl::StrCat("starts ", w.offset - base->offset,
+                                    " bytes into weight '", base->name,
+                                    "', which is not at one of its rows (",
+                                    rowBytes, " bytes each)"));
+  return absl::OkStatus();
+}
+
+/// `rank`: the tensor-parallel rank whose table `weights` is.
 absl::Status checkWeights(const std::vector<WeightInfo> &weights,
-                          uint64_t fileSize) {
+                          uint64_t fileSize, int64_t rank = 0) {
   std::set<std::string> names;
   for (const WeightInfo &w : weights) {
     std::string where = absl::StrCat("weight '", w.name, "'");
@@ -139,6 +179,15 @@ absl::Status checkWeights(const std::vector<WeightInfo> &weights,
                                       " but its shape and dtype need ",
                                       *expected, " bytes"));
     RETURN_IF_ERROR(checkRange(where, w.offset, w.size, fileSize));
+  }
+  for (const WeightInfo &w : weights) {
+    if (w.viewOf.empty())
+      continue;
+    auto base = std::find_if(weights.begin(), weights.end(),
+                             [&](const WeightInfo &b) { return b.name == w.viewOf; });
+    RETURN_IF_ERROR(checkView(
+        w, base == weights.end() ? nullptr : &*base,
+        absl::StrCat("weight '", w.name, "'", rank > 0 ? absl::StrCat(" of rank ", rank) : "")));
   }
   return absl::OkStatus();
 }
@@ -285,7 +334,7 @@ absl::Status checkTensorParallel(const ArtifactMetadata &meta,
     std::string where = absl::StrCat("tensor_parallel.rank_weights[", r, "]");
     if (table.rank != static_cast<int64_t>(r + 1))
       return fail(where + ".rank", absl::StrCat("is ", table.rank, ", not ", r + 1));
-    RETURN_IF_ERROR(checkWeights(table.weights, fileSize));
+    RETURN_IF_ERROR(checkWeights(table.weights, fileSize, table.rank));
     bool same = table.weights.size() == meta.weights.size();
     for (size_t i = 0; same && i < table.weights.size(); ++i)
       same = table.weights[i].name == meta.weights[i].name &&
@@ -393,15 +442,19 @@ absl::Status checkSectionsDisjoint(const ArtifactMetadata &meta,
     ranges.push_back({meta.kernelsPtx->offset,
                       meta.kernelsPtx->offset + meta.kernelsPtx->size,
                       "kernels_ptx"});
+  // A view lies inside the weight it is a view of (checkMetadata), which
+  // is one of these ranges: views are left out.
   for (const WeightInfo &w : meta.weights)
-    ranges.push_back(
-        {w.offset, w.offset + w.size, absl::StrCat("weight '", w.name, "'")});
+    if (w.viewOf.empty())
+      ranges.push_back(
+          {w.offset, w.offset + w.size, absl::StrCat("weight '", w.name, "'")});
   if (meta.tensorParallel)
     for (const RankWeights &table : meta.tensorParallel->rankWeights)
       for (const WeightInfo &w : table.weights)
-        ranges.push_back({w.offset, w.offset + w.size,
-                          absl::StrCat("weight '", w.name, "' of rank ",
-                                       table.rank)});
+        if (w.viewOf.empty())
+          ranges.push_back({w.offset, w.offset + w.size,
+                            absl::StrCat("weight '", w.name, "' of rank ",
+                                         table.rank)});
   ranges.erase(std::remove_if(ranges.begin(), ranges.end(),
                               [](const Range &r) { return r.begin == r.end; }),
                ranges.end());

@@ -140,6 +140,7 @@ template <class V> void describe(V &v, WeightInfo &w) {
   v.field("offset", w.offset);
   v.field("size", w.size);
   v.field("xxh3", w.checksum, kHex);
+  v.optional("view_of", w.viewOf);
 }
 
 template <class V> void describe(V &v, RankWeights &r) {

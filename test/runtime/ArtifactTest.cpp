@@ -2,6 +2,7 @@
 
 #include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/ArtifactFormat.h"
+#include "runtime/artifact/DecodeTraffic.h"
 #include "test/runtime/TestArtifact.h"
 
 #include <gmock/gmock.h>
@@ -201,6 +202,173 @@ TEST(ArtifactTest, SectionsNeverOverlap) {
                 m["tokenizer"]["offset"] = m["kernels"]["offset"];
               }),
               HasSubstr("overlaps"));
+}
+
+/// smallArtifact with two more weights: `table` [2048, 4] (rows of 16
+/// bytes, 256 a page; element i is i) and `odd` [1024, 3] (rows of 12
+/// bytes), and `view` entries added by `views` (weights 2 and 3 are then
+/// `table` and `odd`). A view's checksum is computed here from the bytes
+/// its range holds.
+TestArtifact withViews(std::function<void(nlohmann::json &)> views) {
+  TestArtifact t = smallArtifact();
+  std::vector<float> table(2048 * 4), odd(1024 * 3, 1.0f);
+  for (size_t i = 0; i < table.size(); ++i)
+    table[i] = static_cast<float>(i);
+  t.weights.push_back({"table", {2048, 4}, table});
+  t.weights.push_back({"odd", {1024, 3}, odd});
+  t.editMetadata = [views = std::move(views)](nlohmann::json &m) { views(m); };
+  return t;
+}
+
+/// A view entry: `name`, rows of `base` (weights[baseIndex]) from byte
+/// `at` of it, f32 `shape`; its checksum is that of the base's values
+/// there (`values`, which are the base's floats from element at / 4).
+nlohmann::json viewEntry(const nlohmann::json &m, const std::string &name, size_t baseIndex,
+                         uint64_t at, std::vector<int64_t> shape) {
+  const nlohmann::json &base = m["weights"][baseIndex];
+  uint64_t size = 4;
+  for (int64_t d : shape)
+    size *= d;
+  return {{"name", name},         {"dtype", "f32"},
+          {"shape", shape},       {"offset", base["offset"].get<uint64_t>() + at},
+          {"size", size},         {"xxh3", "0000000000000000"},
+          {"view_of", base["name"]}};
+}
+
+/// The checksum text of `count` floats i, i + 1, ... from `first`.
+std::string rampChecksum(uint64_t first, uint64_t count) {
+  std::vector<float> values(count);
+  for (uint64_t i = 0; i < count; ++i)
+    values[i] = static_cast<float>(first + i);
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(values.data(), count * 4)));
+  return text;
+}
+
+TEST(ArtifactTest, AViewIsRowsOfAWeightOfItsTable) {
+  // Two views of `table`, one from its first byte (the offset of its base,
+  // as rank 0's rows of a tied classifier), one from its second page.
+  TestArtifact t = withViews([](nlohmann::json &m) {
+    m["weights"].push_back(viewEntry(m, "first", 2, 0, {256, 4}));
+    m["weights"].back()["xxh3"] = rampChecksum(0, 1024);
+    m["weights"].push_back(viewEntry(m, "second", 2, 4096, {1792, 4}));
+    m["weights"].back()["xxh3"] = rampChecksum(1024, 1792 * 4);
+  });
+  TempFile file("views.llamac", t.bytes());
+  absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const std::vector<runtime::WeightInfo> &w = (*a)->weights();
+  ASSERT_EQ(w.size(), 6u);
+  EXPECT_EQ(w[4].viewOf, "table");
+  EXPECT_EQ(w[4].data, w[2].data);
+  EXPECT_EQ(static_cast<const float *>(w[5].data)[0], 1024.0f);
+  // The bytes it maps count once: views add none to the table's.
+  uint64_t ownBytes = 0;
+  for (size_t i = 0; i < 4; ++i)
+    ownBytes += w[i].size;
+  EXPECT_EQ((*a)->weightBytes(), ownBytes);
+  EXPECT_EQ(runtime::decodeTraffic((*a)->metadata()).artifactWeightBytes, ownBytes);
+  // Each view's own checksum is checked, also the one that starts where its
+  // base does.
+  Artifact::VerifiedWeights verified;
+  EXPECT_TRUE((*a)->verifyWeights({}, &verified).ok());
+  EXPECT_EQ(verified.tensors, 6u);
+  TestArtifact wrong = withViews([](nlohmann::json &m) {
+    m["weights"].push_back(viewEntry(m, "first", 2, 0, {256, 4}));
+    m["weights"].back()["xxh3"] = rampChecksum(1, 1024);
+  });
+  TempFile wrongFile("wrong-view.llamac", wrong.bytes());
+  EXPECT_THAT(std::string((*Artifact::open(wrongFile.path))->verifyWeights().message()),
+              HasSubstr("weight 'first' checksum mismatch"));
+}
+
+TEST(ArtifactTest, BrokenViewsAreRefused) {
+  auto error = [](std::function<void(nlohmann::json &)> edit) {
+    return openError(withViews(std::move(edit)));
+  };
+  EXPECT_THAT(error([](auto &m) {
+                m["weights"].push_back(viewEntry(m, "rows", 2, 4096, {256, 4}));
+                m["weights"].back()["view_of"] = "nope";
+              }),
+              HasSubstr("metadata: weight 'rows' is a view of unknown weight 'nope' (a "
+                        "view's weight must be in its table)"));
+  EXPECT_THAT(error([](auto &m) {
+                m["weights"].push_back(viewEntry(m, "rows", 2, 4096, {256, 4}));
+                m["weights"].push_back(viewEntry(m, "rows2", 2, 4096, {256, 4}));
+                m["weights"].back()["view_of"] = "rows";
+              }),
+              HasSubstr("metadata: weight 'rows2' is a view of weight 'rows', which is "
+                        "itself a view"));
+  EXPECT_THAT(error([](auto &m) {
+                m["weights"].push_back(viewEntry(m, "rows", 2, 4096, {512, 4}));
+                m["weights"].back()["dtype"] = "bf16";
+                m["weights"].back()["size"] = 4096;
+              }),
+              HasSubstr("metadata: weight 'rows' has dtype bf16 but is a view of weight "
+                        "'table' of dtype f32"));
+  EXPECT_THAT(error([](auto &m) {
+                m["weights"].push_back(viewEntry(m, "rows", 2, 4096, {512, 2}));
+              }),
+              HasSubstr("metadata: weight 'rows' has shape [512, 2], which is not whole "
+                        "rows of weight 'table' [2048, 4]"));
+  // At another weight's bytes (layers.w's page).
+  EXPECT_THAT(error([](auto &m) {
+                m["weights"].push_back(viewEntry(m, "rows", 2, 0, {256, 4}));
+                m["weights"].back()["offset"] = m["weights"][0]["offset"];
+              }),
+              HasSubstr("which it is a view of"));
+  EXPECT_THAT(error([](auto &m) {
+                m["weights"].push_back(viewEntry(m, "rows", 3, 4096, {256, 3}));
+              }),
+              HasSubstr("metadata: weight 'rows' starts 4096 bytes into weight 'odd', "
+                        "which is not at one of its rows (12 bytes each)"));
+  // A view starts on the file's alignment, as every weight does.
+  EXPECT_THAT(error([](auto &m) {
+                m["weights"].push_back(viewEntry(m, "rows", 2, 16, {256, 4}));
+              }),
+              HasSubstr("is not aligned to 4096"));
+  // Without view_of, the same range is an overlap.
+  EXPECT_THAT(error([](auto &m) {
+                m["weights"].push_back(viewEntry(m, "rows", 2, 4096, {256, 4}));
+                m["weights"].back().erase("view_of");
+              }),
+              HasSubstr("overlaps weight 'table'"));
+}
+
+TEST(ArtifactTest, EachRanksViewIsRowsOfItsTable) {
+  // Two ranks, each with its half of `table`'s rows as a view, as a tied
+  // classifier split by vocabulary is stored.
+  auto twoRanks = [](std::function<void(nlohmann::json &)> edit) {
+    TestArtifact t = withViews([edit](nlohmann::json &m) {
+      m["weights"].push_back(viewEntry(m, "rows", 2, 0, {1024, 4}));
+      m["weights"].back()["xxh3"] = rampChecksum(0, 4096);
+      nlohmann::json rank1 = m["weights"];
+      rank1.back() = viewEntry(m, "rows", 2, 1024 * 16, {1024, 4});
+      rank1.back()["xxh3"] = rampChecksum(4096, 4096);
+      m["tensor_parallel"] = {{"ranks", 2},
+                              {"rank_weights", {{{"rank", 1}, {"weights", rank1}}}}};
+      edit(m);
+    });
+    t.metadata["model"]["heads"] = 2;
+    t.metadata["model"]["kv_heads"] = 2;
+    return t;
+  };
+  TempFile file("tp-views.llamac", twoRanks([](nlohmann::json &) {}).bytes());
+  for (int64_t rank : {0, 1}) {
+    absl::StatusOr<std::unique_ptr<Artifact>> a = Artifact::open(file.path, rank);
+    ASSERT_TRUE(a.ok()) << a.status();
+    const std::vector<runtime::WeightInfo> &w = (*a)->weights();
+    EXPECT_EQ(static_cast<const float *>(w[4].data)[0], rank * 4096.0f);
+    Artifact::VerifiedWeights verified;
+    EXPECT_TRUE((*a)->verifyWeights({}, &verified).ok());
+    EXPECT_EQ(verified.tensors, 6u); // the four replicated tensors once
+  }
+  EXPECT_THAT(openError(twoRanks([](nlohmann::json &m) {
+                m["tensor_parallel"]["rank_weights"][0]["weights"][4]["view_of"] = "nope";
+              })),
+              HasSubstr("metadata: weight 'rows' of rank 1 is a view of unknown weight "
+                        "'nope'"));
 }
 
 TEST(ArtifactTest, WrongHeaderSize) {

@@ -126,6 +126,10 @@ TEST(MetadataJsonTest, EveryFieldSurvivesAWriteAndARead) {
   m.target.cpuFeatures = {"avx512f", "avx512_bf16"};
   m.target.bf16Dot = true;
   m.chatTemplate = "llama3";
+  WeightInfo view = m.weights[0]; // all of layers.wq's rows, read in place
+  view.name = "layers.wq.view";
+  view.viewOf = "layers.wq";
+  m.weights.push_back(view);
   m.kernelsPtx = SectionInfo{"ptx", 16384, 7, ~uint64_t(0)}; // nvvm only
   m.target.name = "nvvm";
   m.kernels.kind = "cubin";
@@ -171,7 +175,9 @@ TEST(MetadataJsonTest, EveryFieldSurvivesAWriteAndARead) {
   EXPECT_EQ(back->kernelsPtx->offset, 16384u);
   EXPECT_EQ(back->kernelsPtx->size, 7u);
   EXPECT_EQ(back->kernelsPtx->checksum, ~uint64_t(0));
-  ASSERT_EQ(back->weights.size(), 1u);
+  ASSERT_EQ(back->weights.size(), 2u);
+  EXPECT_EQ(back->weights[0].viewOf, "");
+  EXPECT_EQ(back->weights[1].viewOf, "layers.wq");
   EXPECT_EQ(back->weights[0].dtype, DType::BF16);
   EXPECT_EQ(back->weights[0].shape, (std::vector<int64_t>{1, 4, 4}));
   EXPECT_EQ(back->weights[0].offset, 12288u);

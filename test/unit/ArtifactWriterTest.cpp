@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/artifact/ShardedWeights.h"
 #include "compiler/artifact/WeightTable.h"
 #include "compiler/import/WeightStore.h"
 #include "compiler/quantize/QuantizedWeights.h"
@@ -360,6 +361,137 @@ TEST(ArtifactWriterTest, ComputedTensorsAreWrittenAtTheirPlaceOrTheWriteFails) {
        it.increment(ec))
     ++files;
   EXPECT_EQ(files, 1);
+}
+
+/// A tied classifier split by vocabulary rows over `ranks` ranks (what the
+/// sharding pass makes of one): the embedding table `tok_embeddings`
+/// [rows, 4] f32 whole, `tok_embeddings.classifier` each rank's rows of it
+/// in `classifierType`, and `norm`. Each rank's part is added to `store`
+/// as addShardedWeights cuts it.
+std::vector<WeightSpec> tiedSplitTable(WeightStore &store, int64_t rows, int64_t ranks,
+                                       DType classifierType) {
+  addTensor(store, "tok_embeddings", {rows, 4}, 0);
+  addTensor(store, "norm", {4}, 200);
+  WeightSpec classifier;
+  classifier.name = "tok_embeddings.classifier";
+  classifier.dtype = classifierType;
+  classifier.shape = {rows / ranks, 4};
+  classifier.shard = WeightShard{0, 1, {rows, 4}};
+  classifier.source = "tok_embeddings";
+  std::vector<WeightSpec> table = {
+      {"tok_embeddings", DType::F32, {rows, 4}}, classifier, {"norm", DType::F32, {4}}};
+  llvm::Error err = addShardedWeights(table, store, ranks);
+  EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+  return table;
+}
+
+/// Writes `table` over `ranks` ranks to `path`; returns the weight bytes
+/// written (0 on failure, with a test failure).
+uint64_t writeRanks(const std::string &path, const WeightStore &store,
+                    std::vector<WeightSpec> table, int64_t ranks, MLIRContext &context) {
+  ArtifactContents contents;
+  contents.config = cast<llama::ConfigAttr>(parseAttribute(kConfig, &context));
+  contents.weights = &store;
+  contents.weightTable = std::move(table);
+  contents.tensorParallel = ranks;
+  llvm::Expected<uint64_t> written = writeArtifact(path, contents);
+  if (!written) {
+    ADD_FAILURE() << llvm::toString(written.takeError());
+    return 0;
+  }
+  return *written;
+}
+
+/// Every rank's table of an artifact's metadata, rank 0's first.
+std::vector<nlohmann::json> rankTables(const nlohmann::json &meta) {
+  std::vector<nlohmann::json> tables = {meta["weights"]};
+  for (const nlohmann::json &rank : meta["tensor_parallel"]["rank_weights"])
+    tables.push_back(rank["weights"]);
+  return tables;
+}
+
+/// Rank `rank`'s part of `name` as addShardedWeights cut it, in `dtype`.
+std::string shardBytes(const WeightStore &store, const std::string &name, int64_t rank,
+                       DType dtype, uint64_t size) {
+  std::string bytes(size, '\0');
+  llvm::Error err = store.read(
+      shardTensorName(name, rank), dtype,
+      llvm::MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(bytes.data()), bytes.size()));
+  EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+  return bytes;
+}
+
+TEST(ArtifactWriterTest, ASplitTiedClassifierIsAViewOfTheTablesRows) {
+  // 1024 rows of 16 bytes over 4 ranks: each rank's 256 rows start on a
+  // 4096-byte boundary of the table.
+  MLIRContext context;
+  context.loadDialect<llama::LlamaDialect>();
+  WeightStore store;
+  std::vector<WeightSpec> table = tiedSplitTable(store, 1024, 4, DType::F32);
+  TempDir dir;
+  std::string path = dir.file("tied-tp4.llamac");
+  // The classifier's rows are written once, as the table's.
+  EXPECT_EQ(writeRanks(path, store, table, 4, context), 1024u * 16 + 16);
+
+  nlohmann::json meta = readMetadata(path);
+  std::vector<nlohmann::json> tables = rankTables(meta);
+  ASSERT_EQ(tables.size(), 4u);
+  for (int64_t rank = 0; rank < 4; ++rank) {
+    const nlohmann::json &embedding = tables[rank][0];
+    const nlohmann::json &view = tables[rank][1];
+    ASSERT_EQ(view["name"], "tok_embeddings.classifier");
+    EXPECT_EQ(embedding.value("view_of", ""), "");
+    EXPECT_EQ(view["view_of"], "tok_embeddings");
+    EXPECT_EQ(view["dtype"], "f32");
+    EXPECT_EQ(view["size"], 4096u);
+    EXPECT_EQ(view["offset"].get<uint64_t>(),
+              embedding["offset"].get<uint64_t>() + rank * 256 * 16);
+    // Exactly the rows addShardedWeights cuts for the rank, with their own
+    // checksum.
+    std::string bytes = readRange(path, view["offset"], 4096);
+    EXPECT_EQ(bytes, shardBytes(store, "tok_embeddings.classifier", rank, DType::F32, 4096))
+        << "rank " << rank;
+    EXPECT_EQ(view["xxh3"], artifact::checksumHex(artifact::checksum(bytes.data(), bytes.size())));
+  }
+  // The metadata follows the table and the norm: no room for copies.
+  uint64_t end = tables[0][2]["offset"].get<uint64_t>() + 4096;
+  std::ifstream in(path, std::ios::binary);
+  char header[64];
+  in.read(header, sizeof(header));
+  uint64_t metadataOffset;
+  std::memcpy(&metadataOffset, header + 16, 8);
+  EXPECT_EQ(metadataOffset, end);
+}
+
+TEST(ArtifactWriterTest, AClassifierThatIsNotTheTablesBytesKeepsItsOwn) {
+  MLIRContext context;
+  context.loadDialect<llama::LlamaDialect>();
+  TempDir dir;
+  struct Case {
+    const char *what;
+    int64_t rows, ranks;
+    DType dtype;
+  };
+  for (Case c : {Case{"rows off the 4096-byte alignment (8 rows of 16 bytes a rank)", 16, 2,
+                      DType::F32},
+                 Case{"another dtype than the table's", 1024, 2, DType::BF16}}) {
+    SCOPED_TRACE(c.what);
+    WeightStore store;
+    std::vector<WeightSpec> table = tiedSplitTable(store, c.rows, c.ranks, c.dtype);
+    std::string path = dir.file("copy.llamac");
+    uint64_t part = static_cast<uint64_t>(c.rows / c.ranks * 4) * dtypeSize(c.dtype);
+    EXPECT_EQ(writeRanks(path, store, table, c.ranks, context),
+              static_cast<uint64_t>(c.rows * 16) + c.ranks * part + 16);
+    std::vector<nlohmann::json> tables = rankTables(readMetadata(path));
+    for (int64_t rank = 0; rank < c.ranks; ++rank) {
+      const nlohmann::json &own = tables[rank][1];
+      EXPECT_FALSE(own.contains("view_of"));
+      EXPECT_GE(own["offset"].get<uint64_t>(),
+                tables[rank][0]["offset"].get<uint64_t>() + c.rows * 16);
+      EXPECT_EQ(readRange(path, own["offset"], part),
+                shardBytes(store, "tok_embeddings.classifier", rank, c.dtype, part));
+    }
+  }
 }
 
 /// Whether the weight is one matrix, not stacked over layers.

@@ -98,6 +98,9 @@ TEST(ShardedWeightsTest, MoreRanksThanKvHeadsShareTheirGroupsHead) {
   }
   EXPECT_EQ(firstShardBlock(2, 3, 4), 1);
   EXPECT_EQ(firstShardBlock(8, 3, 4), 6);
+  // In rows: blocks of 2 rows, 4 rows (2 heads of 2) over 4 ranks.
+  EXPECT_EQ(firstShardIndex(4, 2, 3, 4), 2);
+  EXPECT_EQ(firstShardIndex(512, 1, 1, 2), 256);
 }
 
 } // namespace

@@ -2,7 +2,8 @@
 """Prints what the GPU artifact tests check, one fact per line: the target,
 the code object sections (format, ELF machine), and every dispatch's kernel,
 scalars and launch; for a tensor-parallel artifact, its ranks and their
-weight tables, and the collective steps between the dispatches. Reads the format of docs/artifact-format.md directly, so
+weight tables (a view, `view_of`, with the rows of its base each rank's
+starts at), and the collective steps between the dispatches. Reads the format of docs/artifact-format.md directly, so
 it is an independent check of the writer."""
 import json
 import struct
@@ -34,8 +35,20 @@ if tp:
     print("tensor_parallel ranks", tp["ranks"], "kv_heads", meta["kv_cache"]["kv_heads"])
     for i, w in enumerate(meta["weights"]):
         offsets = [table[i]["offset"] for table in tables]
-        print("weight", w["name"], w["shape"],
-              "replicated" if len(set(offsets)) == 1 else "split")
+        how = "replicated" if len(set(offsets)) == 1 else "split"
+        # A view (view_of: a tied classifier's rows) is rows of a weight of
+        # its own table: which rows, rank by rank.
+        bases = {table[i].get("view_of") for table in tables}
+        if bases != {None}:
+            rows = []
+            for table in tables:
+                base = next(b for b in table if b["name"] == table[i].get("view_of"))
+                row = base["size"] // base["shape"][0]
+                start = table[i]["offset"] - base["offset"]
+                assert start % row == 0 and start + table[i]["size"] <= base["size"], table[i]
+                rows.append(str(start // row))
+            how += ", view of %s at rows %s" % (",".join(sorted(bases, key=str)), " ".join(rows))
+        print("weight", w["name"], w["shape"], how)
 for ep_name in sorted(meta["entry_points"]):
     ep = meta["entry_points"][ep_name]
     shapes = {b["id"]: b["shape"] for b in ep["buffers"]}
