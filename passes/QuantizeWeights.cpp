@@ -176,13 +176,6 @@ struct LlamaQuantizeWeightsPass
                                  : "a projection weight to quantize must be a float matrix");
         return signalPassFailure();
       }
-      // GPTQ chooses a matrix's values from the inputs it sees in
-      // calibration; an expert sees only the tokens routed to it, which
-      // the calibration pass does not collect (the driver refuses it first).
-      if (experts && parsed.gptq) {
-        weight.emitError("int4-gptq does not quantize a mixture's experts (int8 or int4 do)");
-        return signalPassFailure();
-      }
       if (failed(checkGroupsStayWhole(weight, parsed, ranks)))
         return signalPassFailure();
       b.setInsertionPointAfter(weight);

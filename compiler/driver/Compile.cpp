@@ -169,12 +169,10 @@ llvm::Error checkTensorParallel(int64_t ranks, const ModelConfig &config) {
 }
 
 /// The experts' kernels exist for the CPU, over float, int8 or int4
-/// weights, on one rank or split over tensor-parallel ranks; elsewhere a
-/// Mixtral is refused rather than compiled without its experts. GPTQ would
-/// need each expert's inputs, the tokens routed to it, which calibration
-/// does not collect.
-llvm::Error checkMixtureOfExperts(const CompileOptions &options, llvm::StringRef quantize,
-                                  const ModelConfig &config) {
+/// weights (GPTQ's included: calibration collects each expert's routed
+/// rows), on one rank or split over tensor-parallel ranks; elsewhere a
+/// Mixtral is refused rather than compiled without its experts.
+llvm::Error checkMixtureOfExperts(const CompileOptions &options, const ModelConfig &config) {
   if (!config.isMixtureOfExperts())
     return llvm::Error::success();
   auto refuse = [&](const llvm::Twine &what) {
@@ -183,11 +181,6 @@ llvm::Error checkMixtureOfExperts(const CompileOptions &options, llvm::StringRef
   };
   if (options.target != "cpu")
     return refuse("--target " + options.target);
-  if (quantize == "int4-gptq")
-    return makeError("--quantize int4-gptq cannot quantize this model's " +
-                     llvm::Twine(config.experts) +
-                     " experts: its calibration does not collect the tokens routed to each "
-                     "expert (--quantize int8 or int4 can)");
   return llvm::Error::success();
 }
 
@@ -264,7 +257,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (llvm::Error err = checkOutputPath(options.output, inputFiles))
     return err;
   // Before the weights are scanned: the config alone decides it.
-  if (llvm::Error err = checkMixtureOfExperts(options, quantize, ckpt->config))
+  if (llvm::Error err = checkMixtureOfExperts(options, ckpt->config))
     return err;
   if (!options.allowNonFinite) {
     progress.phase("checking the weights for NaN and infinity");

@@ -3,6 +3,7 @@
 #include "compiler/driver/GptqCalibration.h"
 #include "compiler/quantize/Calibration.h"
 #include "compiler/quantize/Gptq.h"
+#include "compiler/quantize/WeightQuantizer.h"
 #include "compiler/support/InputFile.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -128,46 +129,69 @@ llvm::Expected<GptqQuantizer> calibrateGptq(const CompileOptions &options,
     return hessians.takeError();
 
   auto shared = std::make_shared<InputHessians>(std::move(*hessians));
-  auto where = [](llvm::StringRef source, int64_t layer) {
-    return layer < 0 ? source.str() : llvm::formatv("{0}[{1}]", source, layer).str();
+  auto where = [](llvm::StringRef source, int64_t layer, int64_t expert) {
+    std::string name = source.str();
+    if (layer >= 0)
+      name += llvm::formatv("[{0}]", layer).str();
+    if (expert >= 0)
+      name += llvm::formatv(" expert {0}", expert).str();
+    return name;
   };
+  // An expert the router sent no calibration row to has no Hessian: it
+  // gets round to nearest, the bytes --quantize int4 gives it (GPTQ over
+  // an empty Hessian would zero every column).
+  if (int64_t unrouted = shared->unroutedExperts())
+    log << llvm::formatv("{0}warning: the calibration text routed no token to {1} of the "
+                         "{2} experts (over all layers); their weights are quantized by "
+                         "round to nearest, as --quantize int4 does; give more text\n",
+                         progress ? "\r\x1b[K" : "", unrouted, shared->experts());
   GptqQuantizer quantizer;
   // Asked of every matrix before the artifact is generated.
-  quantizer.check = [shared, where](llvm::StringRef source, int64_t layer,
+  quantizer.check = [shared, where](llvm::StringRef source, int64_t layer, int64_t expert,
                                     int64_t k) -> llvm::Error {
-    const std::vector<double> *h = shared->find(source, layer);
-    if (!h)
+    const InputHessian *h = shared->find(source, layer, expert);
+    if (!h) {
+      if (shared->unrouted(source, layer, expert))
+        return llvm::Error::success();
       return makeError("calibration: no kernel of the instrumented model multiplied " +
-                       where(source, layer));
-    if (static_cast<int64_t>(h->size()) != k * k)
-      return makeError("calibration: the inputs of " + where(source, layer) + " are not " +
-                       std::to_string(k) + " wide");
+                       where(source, layer, expert));
+    }
+    if (static_cast<int64_t>(h->h.size()) != k * k)
+      return makeError("calibration: the inputs of " + where(source, layer, expert) +
+                       " are not " + std::to_string(k) + " wide");
     return llvm::Error::success();
   };
   auto warnedFewRows = std::make_shared<bool>(false);
   quantizer.quantize = [shared, where, check = quantizer.check, warnedFewRows, &log,
-                        progress](llvm::StringRef source, int64_t layer, llvm::ArrayRef<float> w,
-                                  int64_t rows, int64_t k, int64_t group, uint8_t *values,
-                                  uint16_t *scales, uint16_t *zeros) -> llvm::Error {
-    if (llvm::Error err = check(source, layer, k))
+                        progress](llvm::StringRef source, int64_t layer, int64_t expert,
+                                  llvm::ArrayRef<float> w, int64_t rows, int64_t k,
+                                  int64_t group, uint8_t *values, uint16_t *scales,
+                                  uint16_t *zeros) -> llvm::Error {
+    if (llvm::Error err = check(source, layer, expert, k))
       return err;
-    const std::vector<double> &h = *shared->find(source, layer);
-    std::string name = where(source, layer);
+    const InputHessian *h = shared->find(source, layer, expert);
+    if (!h) {
+      quant::quantizeInt4(w, rows, k, group, values, scales, zeros);
+      return llvm::Error::success();
+    }
+    std::string name = where(source, layer, expert);
     // Fewer samples than inputs: a singular Hessian, which only GPTQ's
     // damping keeps invertible, so the result is little better than
     // round-to-nearest. Said once, for the first such weight.
-    if (shared->rows < k && !*warnedFewRows) {
+    if (h->rows < k && !*warnedFewRows) {
       *warnedFewRows = true;
-      log << llvm::formatv("{0}warning: the calibration text gave {1} tokens, fewer than the {2} "
-                           "inputs of {3}: its Hessian is singular and GPTQ gains little over "
-                           "int4; give more text (thousands of tokens at least)\n",
-                           progress ? "\r\x1b[K" : "", shared->rows, k, name);
+      std::string gave = expert < 0 ? llvm::formatv("gave {0} tokens", h->rows).str()
+                                    : llvm::formatv("routed {0} tokens", h->rows).str();
+      log << llvm::formatv("{0}warning: the calibration text {1}, fewer than the {2} inputs of "
+                           "{3}: its Hessian is singular and GPTQ gains little over int4; give "
+                           "more text (thousands of tokens at least)\n",
+                           progress ? "\r\x1b[K" : "", gave, k, name);
     }
     if (progress) {
       log << "\rllamac: GPTQ " << name << "\x1b[K";
       log.flush();
     }
-    if (llvm::Error err = quant::quantizeInt4Gptq(w, rows, k, group, h, values, scales, zeros))
+    if (llvm::Error err = quant::quantizeInt4Gptq(w, rows, k, group, h->h, values, scales, zeros))
       return makeError(name + ": " + llvm::toString(std::move(err)));
     return llvm::Error::success();
   };

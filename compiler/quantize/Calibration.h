@@ -19,6 +19,11 @@
 // (BOS included) is a calibration sample; H = 2/N Σ x xᵀ over the N rows,
 // as gpt-fast normalizes it.
 //
+// A mixture's experts (Mixtral) each get the Hessian of the rows routed to
+// them (RoutedInputs.h): the experts' kernels read the router's logits from
+// a buffer, from which the observer takes each row's picks as the kernels
+// do.
+//
 // Every layer's inputs come from the f32 model (not from the already
 // quantized earlier layers): one pass over the text serves all layers.
 //
@@ -38,6 +43,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace llamac {
@@ -55,24 +61,52 @@ struct CalibrationOptions {
   std::function<void(int64_t done, int64_t total)> progress;
 };
 
-/// The Hessians of the projections' inputs: H = 2/N XᵀX ([K, K] row-major,
-/// double) per weight and layer.
+/// The Hessian of one matrix's inputs: Σ x xᵀ over its calibration rows
+/// while they are collected, H = 2/N Σ x xᵀ once `InputHessians::finish`
+/// has run ([K, K] row-major, double).
+struct InputHessian {
+  std::vector<double> h;
+  /// N: the rows added (every row run for a dense projection; the rows
+  /// routed to it for an expert).
+  int64_t rows = 0;
+};
+
+/// The Hessians of the projections' inputs, per weight, layer and, for a
+/// mixture's stacked experts (`[L, E, rows, K]`), expert.
 class InputHessians {
 public:
+  /// (weight, layer or -1 for an unstacked weight, expert or -1).
+  using Key = std::tuple<std::string, int64_t, int64_t>;
+
   /// The Hessian of the inputs `weight` multiplies at `layer` (-1 for an
-  /// unstacked weight), or null when the calibration never ran it.
-  const std::vector<double> *find(llvm::StringRef weight, int64_t layer) const;
+  /// unstacked weight) in `expert` (-1 but for a mixture's experts), or
+  /// null when the calibration never ran it.
+  const InputHessian *find(llvm::StringRef weight, int64_t layer, int64_t expert = -1) const;
+  /// Whether `expert` of `weight` at `layer` is an expert of a mixture
+  /// whose kernels ran but to which the router sent no calibration row
+  /// (it has no Hessian: GPTQ has nothing to weigh its errors by).
+  bool unrouted(llvm::StringRef weight, int64_t layer, int64_t expert) const;
+  /// The experts, over all layers, to which no row was routed, and all of
+  /// them (layers × experts; 0 for a dense model).
+  int64_t unroutedExperts() const;
+  int64_t experts() const;
+  /// Scales each Hessian by 2 / its rows, once (weights share some).
+  void finish();
+
   /// Rows (tokens) of calibration text run.
   int64_t rows = 0;
-
-  /// One Hessian per (weight, layer); weights that share an input share it.
-  std::map<std::pair<std::string, int64_t>, std::shared_ptr<std::vector<double>>> byWeight;
+  /// One Hessian per key; weights that share an input share it.
+  std::map<Key, std::shared_ptr<InputHessian>> byWeight;
+  /// The mixture's stacked expert weights the calibration ran, with their
+  /// [layers, experts].
+  std::map<std::string, std::pair<int64_t, int64_t>> expertWeights;
 };
 
 /// Runs `options.text` through the instrumented artifact at `artifactPath`
 /// and returns the Hessians of the inputs of the weights named in
 /// `weights`. Errors: a text with no token to run, a projection input that
-/// is not an f32 matrix.
+/// is not an f32 matrix, an experts' kernel that does not bind its rows and
+/// the router's logits first.
 llvm::Expected<InputHessians> collectInputHessians(const std::string &artifactPath,
                                                    const std::set<std::string> &weights,
                                                    const CalibrationOptions &options);

@@ -54,8 +54,7 @@ public:
       return makeError("internal error: GPTQ weights of '" + q.source +
                        "' but no calibration to choose them");
     const WeightEntry *source = store.lookup(q.source);
-    if (!source || source->shape.size() < 2 || source->shape.size() > 4 ||
-        (q.gptq && source->shape.size() > 3))
+    if (!source || source->shape.size() < 2 || source->shape.size() > 4)
       return makeError("internal error: cannot quantize '" + q.source + "'");
     leading.assign(source->shape.begin(), source->shape.end() - 2);
     rows = source->shape.end()[-2];
@@ -71,9 +70,11 @@ public:
     blockRows = q.gptq ? rows : std::clamp<int64_t>(maxSlabBytes / (k * 4), 1, rows);
     blocksPerMatrix = (rows + blockRows - 1) / blockRows;
     if (q.gptq && gptq.check)
-      for (int64_t matrix = 0; matrix < matrices; ++matrix)
-        if (llvm::Error err = gptq.check(q.source, leading.empty() ? -1 : matrix, k))
+      for (int64_t matrix = 0; matrix < matrices; ++matrix) {
+        auto [layer, expert] = layerAndExpert(matrix);
+        if (llvm::Error err = gptq.check(q.source, layer, expert, k))
           return err;
+      }
 
     // Each part's whole shape; a split part must be the whole but along its
     // axis (the sharding pass's part of the weight).
@@ -159,8 +160,9 @@ public:
       quant::quantizeInt8(w, n, k, reinterpret_cast<int8_t *>(v.data()), s.data());
     else if (!q.gptq)
       quant::quantizeInt4(w, n, k, q.group, v.data(), s.data(), z.data());
-    else if (llvm::Error err = gptq.quantize(q.source, leading.empty() ? -1 : matrix, w, n, k,
-                                             q.group, v.data(), s.data(), z.data()))
+    else if (llvm::Error err = gptq.quantize(q.source, layerAndExpert(matrix).first,
+                                             layerAndExpert(matrix).second, w, n, k, q.group,
+                                             v.data(), s.data(), z.data()))
       return err;
     auto bytesOf = [](const std::vector<uint16_t> &bf16) {
       return llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(bf16.data()),
@@ -185,6 +187,14 @@ private:
   struct Rows {
     int64_t begin, end;
   };
+
+  /// Matrix `matrix` of the source as (layer, expert), each -1 where the
+  /// source has no such dimension ([O, K]; [L, O, K]; [L, E, O, K]).
+  std::pair<int64_t, int64_t> layerAndExpert(int64_t matrix) const {
+    if (leading.size() == 2)
+      return {matrix / leading[1], matrix % leading[1]};
+    return {leading.empty() ? -1 : matrix, -1};
+  }
 
   static size_t indexOf(QuantizedFrom::Part which) {
     return which == QuantizedFrom::Part::Values ? 0 : which == QuantizedFrom::Part::Scales ? 1 : 2;

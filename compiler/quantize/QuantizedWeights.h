@@ -36,15 +36,18 @@ namespace llamac {
 /// GPTQ's choice of int4 values, made against calibration data (see
 /// compiler/driver/GptqCalibration.h).
 struct GptqQuantizer {
-  /// Fails when matrix `layer` of `source` (-1 when not stacked), `k`
-  /// inputs wide, has nothing to be chosen against: asked of every matrix
-  /// before the artifact is generated, so such a failure comes first.
-  std::function<llvm::Error(llvm::StringRef source, int64_t layer, int64_t k)> check;
+  /// Fails when matrix (`layer`, `expert`) of `source`, `k` inputs wide,
+  /// has nothing to be chosen against: asked of every matrix before the
+  /// artifact is generated, so such a failure comes first. `layer` is -1
+  /// for a source not stacked over layers, `expert` -1 but for a mixture's
+  /// stacked experts (`[L, E, rows, K]`).
+  std::function<llvm::Error(llvm::StringRef source, int64_t layer, int64_t expert, int64_t k)>
+      check;
   /// Chooses the int4 values of one matrix `[rows, k]`, writing them and
   /// their scales and zeros in the canonical layout (compiler/quantize/Gptq.h).
-  std::function<llvm::Error(llvm::StringRef source, int64_t layer, llvm::ArrayRef<float> w,
-                            int64_t rows, int64_t k, int64_t group, uint8_t *values,
-                            uint16_t *scales, uint16_t *zeros)>
+  std::function<llvm::Error(llvm::StringRef source, int64_t layer, int64_t expert,
+                            llvm::ArrayRef<float> w, int64_t rows, int64_t k, int64_t group,
+                            uint8_t *values, uint16_t *scales, uint16_t *zeros)>
       quantize;
 
   explicit operator bool() const { return static_cast<bool>(quantize); }

@@ -324,15 +324,18 @@ TEST(QuantizedWeightsTest, GptqIsAskedForEachLayerOfItsSource) {
   EXPECT_FALSE(static_cast<bool>(quantizedWeights(table, store))) << "GPTQ without a quantizer";
   std::vector<std::pair<std::string, int64_t>> checked, asked;
   GptqQuantizer fake;
-  fake.check = [&](llvm::StringRef source, int64_t layer, int64_t k) -> llvm::Error {
+  fake.check = [&](llvm::StringRef source, int64_t layer, int64_t expert,
+                   int64_t k) -> llvm::Error {
     checked.emplace_back(source.str(), layer);
+    EXPECT_EQ(expert, -1);
     EXPECT_EQ(k, 32);
     return llvm::Error::success();
   };
-  fake.quantize = [&](llvm::StringRef source, int64_t layer, llvm::ArrayRef<float> w,
-                      int64_t rows, int64_t k, int64_t group, uint8_t *values, uint16_t *scales,
-                      uint16_t *zeros) -> llvm::Error {
+  fake.quantize = [&](llvm::StringRef source, int64_t layer, int64_t expert,
+                      llvm::ArrayRef<float> w, int64_t rows, int64_t k, int64_t group,
+                      uint8_t *values, uint16_t *scales, uint16_t *zeros) -> llvm::Error {
     asked.emplace_back(source.str(), layer);
+    EXPECT_EQ(expert, -1);
     EXPECT_EQ(w.size(), 4u * 32);
     EXPECT_EQ(rows, 4);
     EXPECT_EQ(k, 32);
@@ -359,7 +362,7 @@ TEST(QuantizedWeightsTest, GptqIsAskedForEachLayerOfItsSource) {
   EXPECT_EQ(bytes["layers.w2.int4"], expected);
 
   // A matrix the calibration has nothing for fails before any is computed.
-  fake.check = [](llvm::StringRef source, int64_t layer, int64_t) -> llvm::Error {
+  fake.check = [](llvm::StringRef source, int64_t layer, int64_t, int64_t) -> llvm::Error {
     if (layer != 1)
       return llvm::Error::success();
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -368,6 +371,53 @@ TEST(QuantizedWeightsTest, GptqIsAskedForEachLayerOfItsSource) {
   auto refused = quantizedWeights(table, store, fake);
   ASSERT_FALSE(static_cast<bool>(refused));
   EXPECT_EQ(llvm::toString(refused.takeError()), "no Hessian for layers.w2[1]");
+}
+
+TEST(QuantizedWeightsTest, GptqIsAskedForEachExpertOfEachLayer) {
+  // A mixture's stacked experts [L, E, rows, K]: one matrix per (layer,
+  // expert), each chosen against its own expert's Hessian.
+  WeightStore store;
+  addSource(store, "layers.experts.w1", {2, 3, 4, 32});
+  using K = QuantizedFrom::Kind;
+  using P = QuantizedFrom::Part;
+  std::vector<WeightSpec> table = {
+      part("layers.experts.w1.gptq", DType::I8, {2, 3, 4, 16}, "layers.experts.w1", K::Int4, 32,
+           P::Values),
+      part("layers.experts.w1.gptq_scales", DType::BF16, {2, 3, 4, 1}, "layers.experts.w1",
+           K::Int4, 32, P::Scales),
+      part("layers.experts.w1.gptq_zeros", DType::BF16, {2, 3, 4, 1}, "layers.experts.w1",
+           K::Int4, 32, P::Zeros)};
+  for (WeightSpec &spec : table)
+    spec.quantized->gptq = true;
+  std::vector<std::pair<int64_t, int64_t>> checked, asked;
+  GptqQuantizer fake;
+  fake.check = [&](llvm::StringRef, int64_t layer, int64_t expert, int64_t k) -> llvm::Error {
+    checked.emplace_back(layer, expert);
+    EXPECT_EQ(k, 32);
+    return llvm::Error::success();
+  };
+  fake.quantize = [&](llvm::StringRef, int64_t layer, int64_t expert, llvm::ArrayRef<float> w,
+                      int64_t rows, int64_t, int64_t, uint8_t *values, uint16_t *scales,
+                      uint16_t *zeros) -> llvm::Error {
+    asked.emplace_back(layer, expert);
+    EXPECT_EQ(w.size(), 4u * 32);
+    // Marks the matrix in its bytes.
+    std::fill(values, values + rows * 16, static_cast<uint8_t>(10 * layer + expert));
+    std::fill(scales, scales + rows, 0);
+    std::fill(zeros, zeros + rows, 0);
+    return llvm::Error::success();
+  };
+  auto groups = quantizedWeights(table, store, fake);
+  ASSERT_TRUE(static_cast<bool>(groups)) << llvm::toString(groups.takeError());
+  std::vector<std::pair<int64_t, int64_t>> matrices = {{0, 0}, {0, 1}, {0, 2},
+                                                       {1, 0}, {1, 1}, {1, 2}};
+  EXPECT_EQ(checked, matrices);
+  auto bytes = computeAll(*(*groups)[0]);
+  EXPECT_EQ(asked, matrices);
+  std::vector<uint8_t> expected;
+  for (auto [layer, expert] : matrices)
+    expected.insert(expected.end(), 4 * 16, static_cast<uint8_t>(10 * layer + expert));
+  EXPECT_EQ(bytes["layers.experts.w1.gptq"], expected);
 }
 
 TEST(QuantizedWeightsTest, IncompleteOrMisshapenEncodingsFailBeforeWriting) {
