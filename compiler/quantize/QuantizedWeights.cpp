@@ -98,8 +98,7 @@ public:
               spec->name, axis, shard.block, formatShape(whole)));
         // Each rank's run must lie inside the whole (emit copies it).
         for (int64_t rank = 0; rank < ranks; ++rank)
-          if (firstShardBlock(whole[axis] / shard.block, rank, ranks) * shard.block +
-                  spec->shape[axis] >
+          if (firstShardIndex(whole[axis], shard.block, rank, ranks) + spec->shape[axis] >
               whole[axis])
             return makeError(llvm::formatv("internal error: rank {0}'s part {1} of '{2}' lies "
                                            "past its whole {3}",
@@ -226,7 +225,7 @@ private:
     int64_t extent = matrixShape[axis], local = spec->shape[shard.axis];
     std::vector<uint8_t> &cut = buffers->part;
     for (int64_t rank = 0; rank < ranks; ++rank) {
-      int64_t first = firstShardBlock(extent / shard.block, rank, ranks) * shard.block;
+      int64_t first = firstShardIndex(extent, shard.block, rank, ranks);
       std::string name = shardTensorName(spec->name, rank);
       if (axis == 0) {
         // Split by rows: the rank's rows that lie in the block, in one run.
