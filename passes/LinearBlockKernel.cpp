@@ -31,13 +31,6 @@ SmallVector<Value> LinearBlockKernel::splitPairs(OpBuilder &b, Location l, Value
           vector::BitCastOp::create(b, l, f32Type, even)};
 }
 
-/// int4 integer dots over whole chunks also sum each group's offset per
-/// (row, token), in scalars after the vector accumulators.
-bool hasOffsetSums(const WeightStream &ws) {
-  return ws.intDot && ws.format == WeightStream::Format::Int4 &&
-         ws.group % llama::kIntDotChunk == 0;
-}
-
 /// Reduces each (row, token) accumulator of a block (accumulator (r, t)
 /// at r * tokens + t) and adds the sum, with its k tail and its int8
 /// corrections and scale, onto out[token, row].
@@ -52,8 +45,6 @@ void LinearBlockKernel::addBlockSums(OpBuilder &b, Location l, const BlockStep &
       Value sum = vector::ReductionOp::create(b, l, vector::CombiningKind::ADD,
                                               accs[r * tokBlock + t],
                                               arith::FastMathFlags::reassoc);
-      if (hasOffsetSums(ws))
-        sum = arith::AddFOp::create(b, l, sum, accs[(rowBlock + r) * tokBlock + t]);
       // int8 integer dots: take off what the sign flip added.
       if (ws.intDot && ws.format == WeightStream::Format::Int8)
         sum = arith::SubFOp::create(
@@ -96,10 +87,6 @@ SmallVector<Value> LinearBlockKernel::buildVectorK(OpBuilder &b, Location l, con
         {step.ws.values, step.ws.scales, step.ws.zeros, step.acts, step.rows, step.tokens,
          step.prefetchRows},
         vectorK, accs);
-  // With integer dots, accs holds the vector accumulators, then one scalar
-  // per (row, token) summing each group's offset z - 8 s times the
-  // token's group sum.
-  size_t vectors = step.rows.size() * step.tokens.size();
   auto group = [&](OpBuilder &b, Location l, Value g, Value begin, Value end,
                    ValueRange in) -> SmallVector<Value> {
     SmallVector<GroupParams> params;
@@ -108,31 +95,28 @@ SmallVector<Value> LinearBlockKernel::buildVectorK(OpBuilder &b, Location l, con
     if (!step.ws.intDot)
       return buildChunks(b, l, step, begin, end, in, params);
     // Integer dots: the block's products add up in int32 lanes, then
-    // count once, times the token's block scale d (int4: and the row's
-    // s; the offsets add (z - 8 s) * d * sum(q)).
+    // count once, times the token's block scale d (int4: then times the
+    // row's s, a vector made once per row: no scalar d * s per (row,
+    // token), where a prefill block's 12 cost as many instructions as its
+    // 24 vpdpbusd). int4's offsets come after the loop (addGroupOffsets).
     Value none = arith::ConstantOp::create(
         b, l, DenseElementsAttr::get(VectorType::get({lanes}, b.getI32Type()),
                                      b.getI32IntegerAttr(0)));
     SmallVector<Value> sums = buildChunks(b, l, step, begin, end,
-                                          SmallVector<Value>(vectors, none), params);
+                                          SmallVector<Value>(in.size(), none), params);
     auto accType = VectorType::get({lanes}, b.getF32Type());
     SmallVector<Value> out;
-    SmallVector<Value> offsets;
     for (size_t r = 0; r < step.rows.size(); ++r)
       for (auto [t, token] : llvm::enumerate(step.tokens)) {
         size_t i = r * step.tokens.size() + t;
-        Value d = memref::LoadOp::create(b, l, step.acts->blockScales, ValueRange{token, g});
-        Value scale = vector::BroadcastOp::create(
-            b, l, accType, int4 ? arith::MulFOp::create(b, l, d, params[r].scale).getResult() : d);
-        out.push_back(vector::FMAOp::create(
-            b, l, arith::SIToFPOp::create(b, l, accType, sums[i]), scale, in[i]));
-        if (!int4)
-          continue;
-        Value q = memref::LoadOp::create(b, l, step.acts->blockSums, ValueRange{token, g});
-        offsets.push_back(arith::AddFOp::create(
-            b, l, in[vectors + i], arith::MulFOp::create(b, l, params[r].offset, q)));
+        Value d = vector::BroadcastOp::create(
+            b, l, accType,
+            memref::LoadOp::create(b, l, step.acts->blockScales, ValueRange{token, g}));
+        Value sum = arith::SIToFPOp::create(b, l, accType, sums[i]);
+        out.push_back(int4 ? vector::FMAOp::create(b, l, arith::MulFOp::create(b, l, sum, d),
+                                                   params[r].scaleV, in[i])
+                           : vector::FMAOp::create(b, l, sum, d, in[i]));
       }
-    out.append(offsets);
     return out;
   };
   int64_t size = step.ws.intDot ? step.ws.intBlock : step.ws.group,
@@ -149,7 +133,74 @@ SmallVector<Value> LinearBlockKernel::buildVectorK(OpBuilder &b, Location l, con
   }
   if (vectorK > fullGroups * size)
     accs = group(b, l, idx(fullGroups), idx(fullGroups * size), idx(vectorK), accs);
+  if (int4 && step.ws.intDot)
+    accs = addGroupOffsets(b, l, step, accs, (vectorK + size - 1) / size);
   return accs;
+}
+
+/// Each group's offset z - 8 s times the token's d * sum(q) of the same
+/// columns, added into the f32 lanes of every (row, token) accumulator
+/// (whose lanes the block's reduction sums anyway): per span of up to
+/// `lanes` groups a vector of the row's offsets and one of the token's
+/// sums, one fma per (row, token). Per group and (row, token) that was
+/// three scalar instructions in the k loop.
+SmallVector<Value> LinearBlockKernel::addGroupOffsets(OpBuilder &b, Location l,
+                                                      const BlockStep &step, ValueRange accs,
+                                                      int64_t groups) const {
+  Type f32 = b.getF32Type();
+  size_t tokens = step.tokens.size();
+  auto span = [&](OpBuilder &b, Location l, Value first, int64_t count,
+                  ValueRange in) -> SmallVector<Value> {
+    auto groupsF32 = VectorType::get({count}, f32);
+    auto groupsBf16 = VectorType::get({count}, b.getBF16Type());
+    Value eight =
+        arith::ConstantOp::create(b, l, DenseElementsAttr::get(groupsF32, b.getF32FloatAttr(8)));
+    SmallVector<Value> sums;
+    for (Value token : step.tokens)
+      sums.push_back(vector::LoadOp::create(b, l, groupsF32, step.acts->blockSums,
+                                            ValueRange{token, first}));
+    // A span of fewer than `lanes` groups is widened with zeros.
+    Value zeros =
+        arith::ConstantOp::create(b, l, DenseElementsAttr::get(groupsF32, b.getF32FloatAttr(0)));
+    SmallVector<int64_t> widen;
+    for (int64_t i = 0; i < lanes; ++i)
+      widen.push_back(i < count ? i : count);
+    SmallVector<Value> out(in.begin(), in.end());
+    for (auto [r, row] : llvm::enumerate(step.rows)) {
+      auto load = [&](Value tensor) {
+        Value stored = vector::LoadOp::create(b, l, groupsBf16, tensor, ValueRange{row, first});
+        return arith::ExtFOp::create(b, l, groupsF32, stored).getResult();
+      };
+      Value s = load(step.ws.scales), z = load(step.ws.zeros);
+      Value offset = arith::SubFOp::create(b, l, z, arith::MulFOp::create(b, l, eight, s));
+      for (size_t t = 0; t < tokens; ++t) {
+        size_t i = r * tokens + t;
+        if (count == lanes) {
+          out[i] = vector::FMAOp::create(b, l, offset, sums[t], out[i]);
+          continue;
+        }
+        Value o = arith::MulFOp::create(b, l, offset, sums[t]);
+        out[i] = arith::AddFOp::create(b, l, out[i],
+                                       vector::ShuffleOp::create(b, l, o, zeros, widen));
+      }
+    }
+    return out;
+  };
+  auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
+  SmallVector<Value> out(accs.begin(), accs.end());
+  int64_t spans = groups / lanes, rest = groups % lanes;
+  if (spans > 0) {
+    auto loop = scf::ForOp::create(
+        b, l, idx(0), idx(spans), idx(1), out,
+        [&](OpBuilder &b, Location l, Value s, ValueRange iter) {
+          Value first = arith::MulIOp::create(b, l, s, arith::ConstantIndexOp::create(b, l, lanes));
+          scf::YieldOp::create(b, l, span(b, l, first, lanes, iter));
+        });
+    out.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  if (rest > 0)
+    out = span(b, l, idx(spans * lanes), rest, out);
+  return out;
 }
 
 /// Whether a block's 64-byte int4 steps multiply the high nibbles in place

@@ -70,10 +70,6 @@ struct GroupParams {
   Value scaleV, offsetV; ///< the same, broadcast to `lanes`
 };
 
-/// int4 integer dots over whole chunks also sum each group's offset per
-/// (row, token), in scalars after the vector accumulators.
-bool hasOffsetSums(const WeightStream &ws);
-
 /// Builds the loops of one block for vectors of `lanes` f32.
 class LinearBlockKernel {
 public:
@@ -84,8 +80,7 @@ public:
   SmallVector<Value> splitPairs(OpBuilder &b, Location l, Value pairs) const;
 
   /// The vector part of the k loop, [0, vectorK), from the accumulators
-  /// `accs` (accumulator (r, t) at r * tokens + t; int4 integer dots: then
-  /// the offsets' scalar sums).
+  /// `accs` (accumulator (r, t) at r * tokens + t).
   SmallVector<Value> buildVectorK(OpBuilder &b, Location l,
                                   const BlockStep &step,
                                   SmallVector<Value> accs,
@@ -112,6 +107,9 @@ private:
                                  const WeightStream &ws, Value row, Value kk,
                                  const GroupParams *params,
                                  bool highInPlace) const;
+  SmallVector<Value> addGroupOffsets(OpBuilder &b, Location l,
+                                     const BlockStep &step, ValueRange accs,
+                                     int64_t groups) const;
   Value buildScalarTail(OpBuilder &b, Location l, const BlockStep &step,
                         int64_t r, int64_t t, Value sum, int64_t vectorK,
                         int64_t k, bool dot) const;

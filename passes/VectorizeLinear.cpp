@@ -430,12 +430,8 @@ struct VectorizeLinearPattern : OpRewritePattern<linalg::GenericOp> {
             forEachTokenBlock(b, l, [&](OpBuilder &b, Location l, const BlockStep &step) {
               Value zero = arith::ConstantOp::create(
                   b, l, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-              // Accumulator (r, t) is at index r * tokBlock + t; with int4
-              // integer dots, the group offsets' scalar sums follow.
-              size_t blockSums = step.rows.size() * step.tokens.size();
-              SmallVector<Value> accs(blockSums, zero);
-              if (llama::cpu::hasOffsetSums(ws))
-                accs.append(blockSums, arith::ConstantOp::create(b, l, b.getF32FloatAttr(0)));
+              // Accumulator (r, t) is at index r * tokBlock + t.
+              SmallVector<Value> accs(step.rows.size() * step.tokens.size(), zero);
               accs = kernel.buildVectorK(b, l, step, accs, vectorK);
               kernel.addBlockSums(b, l, step, accs, out, k, vectorK, dot);
             });

@@ -628,7 +628,24 @@ func.func @int4_g128_gemv(%x: memref<1x384xf32>, %q: memref<8x192xi8>, %s: memre
 // VNNI:   %[[A:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%{{.*}}, %[[LO]], %{{.*}})
 // VNNI:   llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[A]], %[[HI]], %{{.*}})
 // VNNI-NOT: arith.shrsi
-// VNNI: arith.sitofp
+// Each (row, token) int32 sum is converted, times the token's d, then fma'd
+// with the row's s as a vector (no scalar d * s per pair); the groups'
+// offsets (z - 8 s) * d * sum(q) come after the group loop: per row and
+// token one vector of the 3 groups, widened to 16 lanes with zeros and added
+// into the lanes that the reduction sums.
+// VNNI: %[[F:.*]] = arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// VNNI: %[[FD:.*]] = arith.mulf %[[F]], %{{.*}} : vector<16xf32>
+// VNNI: vector.fma %[[FD]], %{{.*}}, %{{.*}} : vector<16xf32>
+// VNNI-NOT: arith.mulf {{.*}} : f32
+// VNNI: scf.yield
+// VNNI: %[[SUMS:.*]] = vector.load %{{.*}} : memref<?x3xf32>, vector<3xf32>
+// VNNI: %[[S:.*]] = vector.load %arg2[%{{.*}}, %c0] : memref<8x3xbf16>, vector<3xbf16>
+// VNNI: %[[Z:.*]] = vector.load %arg3[%{{.*}}, %c0] : memref<8x3xbf16>, vector<3xbf16>
+// VNNI: %[[OFF:.*]] = arith.subf
+// VNNI: %[[P:.*]] = arith.mulf %[[OFF]], %[[SUMS]] : vector<3xf32>
+// VNNI: %[[W:.*]] = vector.shuffle %[[P]], %{{.*}} [0, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3]
+// VNNI: arith.addf %{{.*}}, %[[W]] : vector<16xf32>
+// VNNI: vector.reduction <add>
 #x4 = affine_map<(d0, d1, d2) -> (d0, d2)>
 #q4 = affine_map<(d0, d1, d2) -> (d1, (d2 floordiv 32) * 16 + d2 mod 16)>
 #g4 = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 128)>
