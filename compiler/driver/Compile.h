@@ -22,8 +22,8 @@ struct CompileOptions {
   std::string input;
   std::string output;
   std::string tokenizer;      ///< overrides the tokenizer beside the checkpoint
-  /// llama3 | llama2 | chatml | zephyr | plain; empty = recognized from the
-  /// checkpoint (docs/chat.md).
+  /// llama3 | llama2 | mistral | chatml | zephyr | plain; empty = recognized
+  /// from the checkpoint (docs/chat.md).
   std::string chatTemplate;
   std::string target = "cpu";
   std::string chip = "native"; ///< cpu: native or an LLVM CPU; GPU: sm_90, gfx942, ...

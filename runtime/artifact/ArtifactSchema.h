@@ -266,7 +266,7 @@ struct ArtifactMetadata {
   TargetInfo target;
   SectionInfo tokenizer;
   /// The chat template `llama-run --chat` uses (runtime/chat/ChatTemplate.h:
-  /// "llama3", "llama2", "chatml", "zephyr", "plain"); empty in artifacts
+  /// "llama3", "llama2", "mistral", "chatml", "zephyr", "plain"); empty in artifacts
   /// written before templates were recorded, which chat as "plain".
   std::string chatTemplate;
   SectionInfo kernels;

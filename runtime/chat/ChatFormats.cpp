@@ -1,4 +1,4 @@
-//===- ChatFormats.cpp - Llama 3, Llama 2, ChatML, Zephyr and plain -------===//
+//===- ChatFormats.cpp - Llama 3, Llama 2, Mistral, ChatML, Zephyr, plain -===//
 //
 // Each format twice: turn by turn (what a live conversation appends) and
 // the whole dialogue at once, the latter transcribed from the format's
@@ -192,6 +192,63 @@ public:
   }
 };
 
+// --- Mistral: Mistral-7B-Instruct v0.1 and v0.2 (Mixtral-8x7B-Instruct,
+// their fine-tunes), Mistral's "tokenizer V1": mistral-common's
+// InstructTokenizerV1 (src/mistral_common/tokens/tokenizers/instruct.py) and
+// the chat_template their tokenizer_config.json has carried since it was
+// aligned with it (docs/chat.md). BOS once, then per user message one encode
+// of "[INST] {content} [/INST]" (the system prompt, if any, before the first
+// one's content as system + "\n\n"), per answer one encode of its content and
+// EOS. No BOS before later turns, no <<SYS>> block, no stripping; [INST] and
+// [/INST] are text, as neither refuses them in a message.
+//
+// The template writes each encode's sentencepiece dummy prefix as a space:
+// "<s> [INST] u [/INST] a</s> [INST] ...". So a text here is that space and
+// its words, encoded as a continuation (no dummy prefix of our own): the ids
+// are mistral-common's, and the segments render to the template's text. ----
+
+class MistralTemplate final : public ChatTemplate {
+public:
+  explicit MistralTemplate(const Tokenizer &t) : ChatTemplate(t) {}
+  std::string_view name() const override { return "mistral"; }
+
+  /// One user message; the first carries the system prompt.
+  static ChatSegment instruction(std::string_view content, bool first, std::string_view system) {
+    if (first && !system.empty())
+      return continuation(concat(" ", kBInst, " ", system, "\n\n", content, " ", kEInst));
+    return continuation(concat(" ", kBInst, " ", content, " ", kEInst));
+  }
+
+  Segments opening(std::string_view) const override { return {bos()}; }
+  absl::StatusOr<Segments> userTurn(std::string_view content, int turn,
+                                    std::string_view system) const override {
+    return Segments{instruction(content, turn == 0, system)};
+  }
+  Segments answer(std::string_view content) const override {
+    return {continuation(concat(" ", content))};
+  }
+  Segments endOfAnswer() const override { return {eos()}; }
+  std::vector<std::string> stopSpecials() const override { return {}; }
+
+  /// encode_instruct: BOS, then each message's encode, EOS after answers.
+  absl::StatusOr<Segments> renderDialogue(absl::Span<const ChatMessage> messages) const override {
+    absl::StatusOr<Dialogue> d = splitDialogue(messages);
+    if (!d.ok())
+      return d.status();
+    Segments s = {bos()};
+    for (size_t i = 0; i < d->turns.size(); ++i) {
+      const std::string &content = d->turns[i].content;
+      if (d->turns[i].role == ChatRole::User) {
+        s.push_back(instruction(content, i == 0, d->system));
+      } else {
+        s.push_back(continuation(concat(" ", content)));
+        s.push_back(eos());
+      }
+    }
+    return s;
+  }
+};
+
 // --- ChatML: <|im_start|>role\ncontent<|im_end|>\n, as the chat_template
 // of ChatML models (Qwen, OpenHermes) writes it: no BOS, no stripping. ----
 
@@ -353,6 +410,9 @@ std::unique_ptr<ChatTemplate> makeLlama3Template(const Tokenizer &t) {
 }
 std::unique_ptr<ChatTemplate> makeLlama2Template(const Tokenizer &t) {
   return std::make_unique<Llama2Template>(t);
+}
+std::unique_ptr<ChatTemplate> makeMistralTemplate(const Tokenizer &t) {
+  return std::make_unique<MistralTemplate>(t);
 }
 std::unique_ptr<ChatTemplate> makeChatMLTemplate(const Tokenizer &t) {
   return std::make_unique<ChatMLTemplate>(t);

@@ -1,4 +1,4 @@
-//===- ChatFormats.h - the five chat formats (internal) ---------*- C++ -*-===//
+//===- ChatFormats.h - the six chat formats (internal) ----------*- C++ -*-===//
 //
 // Constructors of the formats ChatTemplate::create chooses among; each is
 // defined beside its reference in ChatFormats.cpp. Not installed.
@@ -16,6 +16,7 @@ namespace llamac {
 
 std::unique_ptr<ChatTemplate> makeLlama3Template(const Tokenizer &tokenizer);
 std::unique_ptr<ChatTemplate> makeLlama2Template(const Tokenizer &tokenizer);
+std::unique_ptr<ChatTemplate> makeMistralTemplate(const Tokenizer &tokenizer);
 std::unique_ptr<ChatTemplate> makeChatMLTemplate(const Tokenizer &tokenizer);
 std::unique_ptr<ChatTemplate> makeZephyrTemplate(const Tokenizer &tokenizer);
 std::unique_ptr<ChatTemplate> makePlainTemplate(const Tokenizer &tokenizer);

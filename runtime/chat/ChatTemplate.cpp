@@ -12,8 +12,8 @@
 namespace llamac {
 
 absl::Span<const std::string_view> chatTemplateNames() {
-  static constexpr std::array<std::string_view, 5> kNames = {"llama3", "llama2", "chatml",
-                                                             "zephyr", "plain"};
+  static constexpr std::array<std::string_view, 6> kNames = {"llama3", "llama2", "mistral",
+                                                             "chatml", "zephyr", "plain"};
   return kNames;
 }
 
@@ -31,14 +31,42 @@ std::string chatTemplateNameList() {
   return list;
 }
 
+namespace {
+
+/// Whether `jinja` writes bos_token joined to an [INST] (`bos_token +
+/// '[INST] '`): a BOS before every exchange, Llama 2's chat_completion.
+/// Mistral's templates write `{{ bos_token }}` once, on its own.
+bool writesBosBeforeEachInst(std::string_view jinja) {
+  constexpr std::string_view kBos = "bos_token";
+  for (size_t at = jinja.find(kBos); at != std::string_view::npos;
+       at = jinja.find(kBos, at + 1)) {
+    size_t i = at + kBos.size();
+    auto skip = [&](std::string_view chars) {
+      while (i < jinja.size() && chars.find(jinja[i]) != std::string_view::npos)
+        ++i;
+    };
+    skip(" \t\n");
+    if (i >= jinja.size() || jinja[i] != '+')
+      continue;
+    ++i;
+    skip(" \t\n'\"");
+    if (jinja.substr(i, 6) == "[INST]")
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
 std::string_view recognizeChatTemplate(std::string_view jinja) {
   // Each family's marker is one no other family writes: Llama 3's header
-  // ids, ChatML's im_start, Llama 2's (and Mistral's) [INST], Zephyr's
+  // ids, ChatML's im_start, [INST] (Llama 2's and Mistral's), Zephyr's
   // user and assistant tags with eos_token (both tags: H2O-Danube writes
   // Zephyr's <|system|> but a format of its own; the EOS: Phi-3's tags end
   // a message with <|end|>). Checked in that order, so a template that
   // merely mentions another's marker in a comment still goes to the family
-  // whose tokens it writes first.
+  // whose tokens it writes first. Of the [INST] templates, Llama 2's writes
+  // a <<SYS>> block and a BOS joined to each [INST]; Mistral's neither.
   auto writes = [&](std::string_view marker) {
     return jinja.find(marker) != std::string_view::npos;
   };
@@ -47,7 +75,7 @@ std::string_view recognizeChatTemplate(std::string_view jinja) {
   if (writes("<|im_start|>"))
     return "chatml";
   if (writes("[INST]"))
-    return "llama2";
+    return writes("<<SYS>>") || writesBosBeforeEachInst(jinja) ? "llama2" : "mistral";
   if (writes("<|user|>") && writes("<|assistant|>") && writes("eos_token"))
     return "zephyr";
   return "plain";
@@ -62,6 +90,8 @@ ChatTemplate::create(std::string_view name, const Tokenizer &tokenizer) {
     chat = makeLlama3Template(tokenizer);
   else if (name == "llama2")
     chat = makeLlama2Template(tokenizer);
+  else if (name == "mistral")
+    chat = makeMistralTemplate(tokenizer);
   else if (name == "chatml")
     chat = makeChatMLTemplate(tokenizer);
   else if (name == "zephyr")

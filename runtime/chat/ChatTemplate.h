@@ -1,12 +1,15 @@
 //===- ChatTemplate.h - how a chat model expects a dialogue -----*- C++ -*-===//
 //
 // A chat template turns a dialogue (system, user and assistant messages)
-// into the tokens an instruction-tuned model was trained on. Five formats,
+// into the tokens an instruction-tuned model was trained on. Six formats,
 // written as code (docs/chat.md):
 //   - "llama3": Meta's ChatFormat (`<|begin_of_text|>`, role headers,
 //     `<|eot_id|>` after each message);
 //   - "llama2": Meta's chat_completion (`<s>[INST] ... [/INST] answer </s>`
 //     per exchange, the system prompt in `<<SYS>>` inside the first one);
+//   - "mistral": Mistral-7B-Instruct v0.1/v0.2 (`<s> [INST] ... [/INST]
+//     answer</s> [INST] ...`: BOS once, the system prompt before the first
+//     user message);
 //   - "chatml": `<|im_start|>role\n...<|im_end|>\n`;
 //   - "zephyr": `<|role|>\n...</s>\n` (Zephyr, TinyLlama-Chat);
 //   - "plain": no roles, for base models: the text continues.
@@ -62,17 +65,20 @@ struct ChatSegment {
   }
 };
 
-/// The template names: "llama3", "llama2", "chatml", "zephyr", "plain".
+/// The template names: "llama3", "llama2", "mistral", "chatml", "zephyr",
+/// "plain".
 absl::Span<const std::string_view> chatTemplateNames();
 /// True for one of chatTemplateNames().
 bool isChatTemplateName(std::string_view name);
-/// "llama3, llama2, chatml, zephyr, plain", for messages.
+/// "llama3, llama2, mistral, chatml, zephyr, plain", for messages.
 std::string chatTemplateNameList();
 
 /// The family of a Hugging Face `chat_template` (Jinja text), by the markers
 /// it writes (docs/chat.md): `<|start_header_id|>` -> "llama3",
-/// `<|im_start|>` -> "chatml", `[INST]` -> "llama2", both `<|user|>` and
-/// `<|assistant|>` -> "zephyr", anything else -> "plain".
+/// `<|im_start|>` -> "chatml", `[INST]` -> "llama2" when it also writes
+/// `<<SYS>>` or a bos_token joined to an [INST], else "mistral"; both
+/// `<|user|>` and `<|assistant|>` with eos_token -> "zephyr", anything else
+/// -> "plain".
 std::string_view recognizeChatTemplate(std::string_view jinja);
 
 class ChatTemplate {
@@ -95,8 +101,8 @@ public:
   virtual std::vector<ChatSegment> opening(std::string_view system) const = 0;
   /// User turn number `turn` (0 first), ending with what opens the
   /// assistant's answer. `system` is passed for formats whose first turn
-  /// depends on it (llama2 folds it in; zephyr and plain then start on a
-  /// new line). An error for text the format refuses.
+  /// depends on it (llama2 and mistral fold it in; zephyr and plain then
+  /// start on a new line). An error for text the format refuses.
   virtual absl::StatusOr<std::vector<ChatSegment>>
   userTurn(std::string_view text, int turn, std::string_view system) const = 0;
   /// An assistant's answer as a full rendering puts it (the model's own

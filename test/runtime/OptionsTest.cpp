@@ -123,7 +123,7 @@ TEST(OptionsTest, ChatFlags) {
   EXPECT_EQ(o->system, "Be brief.");
   EXPECT_EQ(o->chatTemplate, "chatml");
   EXPECT_EQ(errorOf({"m", "--chat", "--chat-template", "vicuna"}),
-            "unknown chat template 'vicuna' (known: llama3, llama2, chatml, zephyr, plain)");
+            "unknown chat template 'vicuna' (known: llama3, llama2, mistral, chatml, zephyr, plain)");
   EXPECT_EQ(errorOf({"m", "--chat", "--prompt", "Hi"}),
             "--chat reads its turns from standard input: give no --prompt or --prompt-file "
             "(--system sets a system prompt)");

@@ -5,7 +5,10 @@
 // ChatFormat ids for Llama 3 (with Meta's tokenizer), Meta's chat_completion
 // string and ids for Llama 2 (with the Llama 2 tokenizer), Hugging Face's
 // ChatML example, Zephyr's chat_template as Hugging Face's Jinja renders it
-// (with the Llama 2 tokenizer, TinyLlama-Chat's). Then the turn-by-turn
+// (with the Llama 2 tokenizer, TinyLlama-Chat's), Mistral's chat_template
+// as llama.cpp's Jinja renders it, Mistral's documented string and
+// mistral-common's pieces and encode calls (with the Llama 2 tokenizer).
+// Then the turn-by-turn
 // rendering a conversation appends
 // against the whole dialogue rendered at once, the recognition of
 // tokenizer_config.json templates, and the errors.
@@ -233,6 +236,151 @@ TEST(ChatTemplateTest, Llama2PromptWrittenAsTextEncodesToMetasIdsWithAllowSpecia
   EXPECT_EQ(std::count(plain.begin(), plain.end(), llama2().eosId()), 0);
 }
 
+// --- Mistral -------------------------------------------------------------
+
+/// mistral-common's InstructTokenizerV1.encode_instruct transcribed over
+/// `tokenizer`: BOS, one encode of "[INST] {user} [/INST]" per user message
+/// (a leading system message before the first one's content, with
+/// "\n\n"), one encode of each answer and EOS. Each encode has its
+/// sentencepiece dummy prefix.
+std::vector<int> mistralCommonIds(const Tokenizer &tokenizer,
+                                  const std::vector<ChatMessage> &dialog) {
+  std::vector<int> ids = {tokenizer.bosId()};
+  std::string system;
+  bool first = true;
+  for (const ChatMessage &m : dialog) {
+    std::vector<int> part;
+    if (m.role == ChatRole::System) {
+      system = m.content;
+      continue;
+    }
+    if (m.role == ChatRole::User) {
+      std::string content = first && !system.empty() ? system + "\n\n" + m.content : m.content;
+      part = tokenizer.encode("[INST] " + content + " [/INST]", /*addBos=*/false);
+      first = false;
+    } else {
+      part = tokenizer.encode(m.content, /*addBos=*/false);
+      part.push_back(tokenizer.eosId());
+    }
+    ids.insert(ids.end(), part.begin(), part.end());
+  }
+  return ids;
+}
+
+/// `text` without the one space after each `<s>` and `</s>`: the space a
+/// Mistral chat_template writes there is the sentencepiece dummy prefix of
+/// the stretch that follows, which `encode(..., allowSpecial)` adds itself
+/// (as transformers' legacy Llama tokenizer does; Mistral's tokenizer.json,
+/// aligned with mistral-common, takes the written space as the prefix).
+std::string withoutSpaceAfterSpecials(std::string text) {
+  for (const std::string special : {"<s> ", "</s> "})
+    for (size_t at = text.find(special); at != std::string::npos;
+         at = text.find(special, at + special.size() - 1))
+      text.erase(at + special.size() - 1, 1);
+  return text;
+}
+
+TEST(ChatTemplateTest, MistralIsItsChatTemplateRendered) {
+  // The chat_template of Mistral-7B-Instruct v0.1/v0.2 as llama.cpp's
+  // Jinja renders it (bos_token ''): the system message before the first
+  // user message, no BOS before later turns, the answer's spaces kept.
+  const json &entry = formats()["mistral_system_two_turns"];
+  auto chat = templateOrDie("mistral", llama2());
+  ASSERT_TRUE(chat);
+  std::vector<ChatMessage> dialog = dialogOf(entry);
+  std::string expected = entry["text"];
+  EXPECT_EQ(ChatTemplate::render(fullOrDie(*chat, dialog), "", "</s>"), expected);
+  EXPECT_EQ(ChatTemplate::render(incremental(*chat, dialog), "", "</s>"), expected);
+  // Mistral's documented V1 string, which ends with an answer: the
+  // dialogue to the last user message, then that answer and its EOS.
+  const json &docs = formats()["mistral_docs_v1"];
+  std::vector<ChatMessage> withAnswer = dialogOf(docs);
+  std::vector<ChatMessage> toLastUser(withAnswer.begin(), withAnswer.end() - 1);
+  std::vector<ChatSegment> full = fullOrDie(*chat, toLastUser);
+  for (const ChatSegment &s : chat->answer(withAnswer.back().content))
+    full.push_back(s);
+  for (const ChatSegment &s : chat->endOfAnswer())
+    full.push_back(s);
+  EXPECT_EQ(ChatTemplate::render(full, "<s>", "</s>"), docs["text"].get<std::string>());
+  EXPECT_EQ(ChatTemplate::render(incremental(*chat, withAnswer), "<s>", "</s>"),
+            docs["text"].get<std::string>());
+}
+
+TEST(ChatTemplateTest, MistralIsMistralCommonsTokenization) {
+  // mistral-common's pieces for a seven-message dialogue: each space of
+  // the rendering is a U+2581 of its pieces, the one after <s> and </s>
+  // (and before each answer) a dummy prefix.
+  const json &entry = formats()["mistral_common_v1_pieces"];
+  auto chat = templateOrDie("mistral", llama2());
+  ASSERT_TRUE(chat);
+  std::vector<ChatMessage> dialog = dialogOf(entry);
+  std::string text = ChatTemplate::render(fullOrDie(*chat, dialog), "<s>", "</s>");
+  std::string pieces;
+  for (char c : text)
+    pieces += c == ' ' ? std::string("\u2581") : std::string(1, c);
+  EXPECT_EQ(pieces, entry["pieces"].get<std::string>());
+  EXPECT_EQ(ChatTemplate::render(incremental(*chat, dialog), "<s>", "</s>"), text);
+}
+
+TEST(ChatTemplateTest, MistralIdsAreMistralCommonsEncodeCalls) {
+  // With Llama 2's tokenizer (a sentencepiece model normalized as
+  // Mistral's): the ids of mistral-common's encode calls, which are also
+  // the rendered text encoded with allowSpecial once the space after each
+  // <s> and </s> is left to the dummy prefix. Written as is, that space
+  // would be a second one ("▁▁[INST]").
+  auto chat = templateOrDie("mistral", llama2());
+  ASSERT_TRUE(chat);
+  for (const char *key : {"mistral_system_two_turns", "mistral_common_v1_pieces"}) {
+    SCOPED_TRACE(key);
+    std::vector<ChatMessage> dialog = dialogOf(formats()[key]);
+    std::vector<ChatSegment> full = fullOrDie(*chat, dialog);
+    std::vector<int> expected = mistralCommonIds(llama2(), dialog);
+    EXPECT_EQ(chat->encode(full), expected);
+    EXPECT_EQ(chat->encode(incremental(*chat, dialog)), expected);
+    std::string text = ChatTemplate::render(full, "<s>", "</s>");
+    EXPECT_EQ(llama2().encode(withoutSpaceAfterSpecials(text), /*addBos=*/false,
+                              /*allowSpecial=*/true),
+              expected);
+    EXPECT_NE(llama2().encode(text, /*addBos=*/false, /*allowSpecial=*/true), expected);
+  }
+  // One BOS, at the start; "[INST]" is text ("▁[" "INST" "]", as in the
+  // Llama 2 ids above).
+  std::vector<int> first = chat->encode(*chat->userTurn("Hi", 0, ""));
+  std::vector<int> second = chat->encode(*chat->userTurn("Hi", 1, ""));
+  EXPECT_EQ(first, second);
+  ASSERT_GE(first.size(), 3u);
+  EXPECT_EQ(std::vector<int>(first.begin(), first.begin() + 3), (std::vector<int>{518, 25580, 29962}));
+  EXPECT_EQ(std::count(first.begin(), first.end(), llama2().bosId()), 0);
+  EXPECT_EQ(chat->encode(chat->opening("ignored")), std::vector<int>{llama2().bosId()});
+}
+
+TEST(ChatTemplateTest, MistralSystemPromptJoinsTheFirstUserMessageOnly) {
+  auto chat = templateOrDie("mistral", llama2());
+  ASSERT_TRUE(chat);
+  std::vector<ChatSegment> turn = *chat->userTurn("Hello", 0, "Be brief.");
+  EXPECT_EQ(ChatTemplate::render(turn, "<s>", "</s>"), " [INST] Be brief.\n\nHello [/INST]");
+  std::vector<ChatSegment> later = *chat->userTurn("Again", 1, "Be brief.");
+  EXPECT_EQ(ChatTemplate::render(later, "<s>", "</s>"), " [INST] Again [/INST]");
+  // An empty system message is none, as mistral-common's empty system
+  // prompt (the Jinja template would write "\n\n" before the message).
+  std::vector<ChatMessage> emptySystem = {{ChatRole::System, ""}, {ChatRole::User, "Hi"}};
+  EXPECT_EQ(ChatTemplate::render(fullOrDie(*chat, emptySystem), "<s>", "</s>"),
+            "<s> [INST] Hi [/INST]");
+}
+
+TEST(ChatTemplateTest, MistralStopsOnTheModelsEosAndClosesAnswersWithIt) {
+  auto chat = templateOrDie("mistral", llama2());
+  ASSERT_TRUE(chat);
+  EXPECT_TRUE(chat->stopIds().empty());
+  EXPECT_EQ(chat->encode(chat->endOfAnswer()), std::vector<int>{llama2().eosId()});
+  // "</s>" typed in a turn is text, not the EOS.
+  std::vector<int> ids = chat->encode(*chat->userTurn("a</s>b", 0, ""));
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), llama2().eosId()), 0);
+  // Neither Mistral's template nor mistral-common refuses [INST] in a
+  // message; nor do we.
+  EXPECT_TRUE(chat->userTurn("a [/INST] b", 0, "<<SYS>>").ok());
+}
+
 // --- ChatML --------------------------------------------------------------
 
 TEST(ChatTemplateTest, ChatMLIsHuggingFacesExample) {
@@ -383,6 +531,7 @@ TEST(ChatTemplateTest, IncrementalRenderingEqualsFullRendering) {
   all.push_back(makeChatMLTemplate(llama3()));
   all.push_back(makePlainTemplate(stories()));
   all.push_back(makeZephyrTemplate(llama2()));
+  all.push_back(makeMistralTemplate(llama2()));
   for (size_t i = 0; i < all.size(); ++i) {
     const ChatTemplate &chat = *all[i];
     SCOPED_TRACE(std::string(chat.name()) + " (template " + std::to_string(i) + ")");
@@ -395,8 +544,10 @@ TEST(ChatTemplateTest, IncrementalRenderingEqualsFullRendering) {
     // stretches, and an answer continues its "<|assistant|>\n" across a
     // newline, which no piece of TinyLlama-Chat's (Llama 2's) tokenizer
     // holds. (stories260K's normalizer drops a stretch's trailing spaces,
-    // which an answer continued on its own keeps.)
-    if (chat.name() == "llama3" || chat.name() == "plain" || chat.name() == "zephyr") {
+    // which an answer continued on its own keeps.) mistral: the same
+    // segments either way.
+    if (chat.name() == "llama3" || chat.name() == "plain" || chat.name() == "zephyr" ||
+        chat.name() == "mistral") {
       EXPECT_EQ(chat.encode(turns), chat.encode(full));
     }
   }
@@ -420,6 +571,30 @@ TEST(ChatTemplateTest, RecognizesTokenizerConfigTemplates) {
                                   "'\\n'}}{% endfor %}"),
             "chatml");
   EXPECT_EQ(recognizeChatTemplate(""), "plain");
+}
+
+TEST(ChatTemplateTest, RecognizesMistralsTemplatesNotLlama2s) {
+  // Mistral's chat_templates, verbatim (the current one of
+  // Mistral-7B-Instruct v0.1/v0.2, v0.1's first, Mixtral-8x7B-Instruct's):
+  // [INST] with one BOS and no <<SYS>>. Llama 2 Chat's writes a BOS joined
+  // to each [INST] and a <<SYS>> block.
+  const json &templates = formats()["mistral_recognized_templates"];
+  for (const auto &[name, jinja] : templates["mistral"].items()) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(recognizeChatTemplate(jinja.get<std::string>()), "mistral");
+  }
+  for (const auto &[name, jinja] : templates["llama2"].items()) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(recognizeChatTemplate(jinja.get<std::string>()), "llama2");
+  }
+  EXPECT_EQ(recognizeChatTemplate(formats()["mistral_system_two_turns"]["template"]
+                                      .get<std::string>()),
+            "mistral");
+  // Either Llama 2 marker alone is Llama 2's.
+  EXPECT_EQ(recognizeChatTemplate("{{ bos_token }}{{ '[INST] <<SYS>>\\n' }}"), "llama2");
+  EXPECT_EQ(recognizeChatTemplate("{{ bos_token + \"[INST] \" + m }}"), "llama2");
+  EXPECT_EQ(recognizeChatTemplate("{{ bos_token + [INST] + message }}"), "llama2");
+  EXPECT_EQ(recognizeChatTemplate("{{ bos_token }}{{ '[INST] ' + m + ' [/INST]' }}"), "mistral");
 }
 
 TEST(ChatTemplateTest, RecognizesZephyrsTemplateNotH2ODanubes) {
@@ -461,7 +636,8 @@ TEST(ChatTemplateTest, Errors) {
   auto unknown = ChatTemplate::create("vicuna", llama3());
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.status().message(),
-            "unknown chat template 'vicuna' (known: llama3, llama2, chatml, zephyr, plain)");
+            "unknown chat template 'vicuna' (known: llama3, llama2, mistral, chatml, zephyr, "
+            "plain)");
   auto noHeaders = ChatTemplate::create("llama3", stories());
   ASSERT_FALSE(noHeaders.ok());
   EXPECT_EQ(noHeaders.status().message(),

@@ -38,8 +38,9 @@ options:
                          each answer streamed on its own line; ends at end
                          of input (docs/chat.md)
   --system TEXT          --chat: the system prompt
-  --chat-template NAME   --chat: llama3, llama2, chatml, zephyr or plain
-                         instead of the template the artifact records
+  --chat-template NAME   --chat: llama3, llama2, mistral, chatml, zephyr
+                         or plain instead of the template the artifact
+                         records
   --max-new-tokens N     stop after N generated tokens (default 256; --chat:
                          per answer)
   --temperature T        0 = greedy (default); > 0 samples

@@ -157,8 +157,9 @@ cl::opt<std::string> tokenizer("tokenizer",
                                cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> chatTemplate(
     "chat-template",
-    cl::desc("Chat template the artifact records for llama-run --chat: llama3 | llama2 | chatml "
-             "| zephyr | plain (default: recognized from tokenizer_config.json, docs/chat.md)"),
+    cl::desc("Chat template the artifact records for llama-run --chat: llama3 | llama2 | mistral "
+             "| chatml | zephyr | plain (default: recognized from tokenizer_config.json, "
+             "docs/chat.md)"),
     cl::sub(compileCommand), cl::cat(category));
 cl::opt<std::string> dumpIrAfter("dump-ir-after",
                                  cl::desc("Print the IR after a phase: import | shard | optimize | quantize | kernels | "
