@@ -221,3 +221,34 @@ std::pair<Value, Value> llama::splitNibbles(OpBuilder &b, Location loc, Value pa
                        : arith::ShRUIOp::create(b, loc, packed, mask(4)).getResult();
   return {low, high};
 }
+
+GroupSpan llama::loadGroupSpan(OpBuilder &b, Location loc, Value scales, Value zeros, Value row,
+                               Value first, int64_t count) {
+  auto groupsF32 = VectorType::get({count}, b.getF32Type());
+  auto load = [&](Value tensor) {
+    Value stored = vector::LoadOp::create(b, loc, VectorType::get({count}, b.getBF16Type()),
+                                          tensor, ValueRange{row, first});
+    return arith::ExtFOp::create(b, loc, groupsF32, stored).getResult();
+  };
+  Value s = load(scales), z = load(zeros);
+  Value eight =
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(groupsF32, b.getF32FloatAttr(8)));
+  return {s, arith::SubFOp::create(b, loc, z, arith::MulFOp::create(b, loc, eight, s))};
+}
+
+Value llama::addGroupOffsetProducts(OpBuilder &b, Location loc, Value acc, Value offsets,
+                                    Value sums) {
+  auto spanType = cast<VectorType>(offsets.getType());
+  int64_t count = spanType.getNumElements(),
+          lanes = cast<VectorType>(acc.getType()).getNumElements();
+  if (count == lanes)
+    return vector::FMAOp::create(b, loc, offsets, sums, acc);
+  Value zeros =
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(spanType, b.getF32FloatAttr(0)));
+  SmallVector<int64_t> widen;
+  for (int64_t i = 0; i < lanes; ++i)
+    widen.push_back(i < count ? i : count);
+  Value products = arith::MulFOp::create(b, loc, offsets, sums);
+  return arith::AddFOp::create(b, loc, acc,
+                               vector::ShuffleOp::create(b, loc, products, zeros, widen));
+}

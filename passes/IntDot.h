@@ -100,6 +100,21 @@ Value unpackNibbles(OpBuilder &b, Location loc, Value packed);
 /// nibbles', exactly); else shifted down (byte >> 4).
 std::pair<Value, Value> splitNibbles(OpBuilder &b, Location loc, Value packed, bool inPlace);
 
+/// One row's int4 parameters for `count` groups from group `first` (an
+/// index), as f32 vectors: s and the offset z - 8 s (a weight is q * s +
+/// offset), from the bf16 `scales` and `zeros` [rows, groups].
+struct GroupSpan {
+  Value scales, offsets;
+};
+GroupSpan loadGroupSpan(OpBuilder &b, Location loc, Value scales, Value zeros, Value row,
+                        Value first, int64_t count);
+
+/// `acc` (vector<16xf32>) + `offsets` * `sums` (a span's offsets and one
+/// token's d * sum(q) of the same groups, vectors of up to 16): one fma, or
+/// for a shorter span the products widened to 16 lanes with zeros. The
+/// lanes are summed with the accumulator's.
+Value addGroupOffsetProducts(OpBuilder &b, Location loc, Value acc, Value offsets, Value sums);
+
 /// What one block of (row, token) accumulators of int4 weights in groups
 /// of 32 reads: the weights (bytes, bf16 scales and zeros per group), the
 /// activations quantized per block of 32, and the rows to prefetch.

@@ -39,22 +39,12 @@ SmallVector<Value> buildSpan(OpBuilder &b, Location l, const PairedGroupBlock &b
                              Value first, int64_t count, ValueRange accs) {
   Type f32 = b.getF32Type();
   auto groupsF32 = VectorType::get({count}, f32);
-  auto groupsBf16 = VectorType::get({count}, b.getBF16Type());
   auto accType = VectorType::get({kLanes}, f32);
   size_t tokens = block.tokens.size();
 
-  SmallVector<Value> scales, offsets;
-  Value eight =
-      arith::ConstantOp::create(b, l, DenseElementsAttr::get(groupsF32, b.getF32FloatAttr(8)));
-  for (Value row : block.rows) {
-    auto load = [&](Value tensor) {
-      Value stored = vector::LoadOp::create(b, l, groupsBf16, tensor, ValueRange{row, first});
-      return arith::ExtFOp::create(b, l, groupsF32, stored).getResult();
-    };
-    Value s = load(block.scales), z = load(block.zeros);
-    scales.push_back(s);
-    offsets.push_back(arith::SubFOp::create(b, l, z, arith::MulFOp::create(b, l, eight, s)));
-  }
+  SmallVector<GroupSpan> params;
+  for (Value row : block.rows)
+    params.push_back(loadGroupSpan(b, l, block.scales, block.zeros, row, first, count));
   SmallVector<Value> d, sums;
   for (Value token : block.tokens) {
     d.push_back(vector::LoadOp::create(b, l, groupsF32, block.acts->blockScales,
@@ -63,25 +53,13 @@ SmallVector<Value> buildSpan(OpBuilder &b, Location l, const PairedGroupBlock &b
                                           ValueRange{token, first}));
   }
 
-  // Per (row, token): the span's offsets into the f32 lanes (a span of
-  // fewer than 16 groups fills the rest with zeros), and its d * s.
+  // Per (row, token): the span's offsets into the f32 lanes, and its d * s.
   SmallVector<Value> out(accs.begin(), accs.end()), ds;
-  Value zeros = arith::ConstantOp::create(
-      b, l, DenseElementsAttr::get(groupsF32, b.getF32FloatAttr(0)));
-  SmallVector<int64_t> widen;
-  for (int64_t i = 0; i < kLanes; ++i)
-    widen.push_back(i < count ? i : count);
   for (size_t r = 0; r < block.rows.size(); ++r)
     for (size_t t = 0; t < tokens; ++t) {
       size_t i = r * tokens + t;
-      if (count == kLanes) {
-        out[i] = vector::FMAOp::create(b, l, offsets[r], sums[t], out[i]);
-      } else {
-        Value o = arith::MulFOp::create(b, l, offsets[r], sums[t]);
-        out[i] = arith::AddFOp::create(b, l, out[i],
-                                       vector::ShuffleOp::create(b, l, o, zeros, widen));
-      }
-      ds.push_back(arith::MulFOp::create(b, l, scales[r], d[t]));
+      out[i] = addGroupOffsetProducts(b, l, out[i], params[r].offsets, sums[t]);
+      ds.push_back(arith::MulFOp::create(b, l, params[r].scales, d[t]));
     }
 
   auto bytes = VectorType::get({kIntDotChunk}, b.getI8Type());

@@ -114,7 +114,7 @@ SmallVector<Value> LinearBlockKernel::buildVectorK(OpBuilder &b, Location l, con
             memref::LoadOp::create(b, l, step.acts->blockScales, ValueRange{token, g}));
         Value sum = arith::SIToFPOp::create(b, l, accType, sums[i]);
         out.push_back(int4 ? vector::FMAOp::create(b, l, arith::MulFOp::create(b, l, sum, d),
-                                                   params[r].scaleV, in[i])
+                                                   params[r].scale, in[i])
                            : vector::FMAOp::create(b, l, sum, d, in[i]));
       }
     return out;
@@ -142,8 +142,9 @@ SmallVector<Value> LinearBlockKernel::buildVectorK(OpBuilder &b, Location l, con
 /// columns, added into the f32 lanes of every (row, token) accumulator
 /// (whose lanes the block's reduction sums anyway): per span of up to
 /// `lanes` groups a vector of the row's offsets and one of the token's
-/// sums, one fma per (row, token). Per group and (row, token) that was
-/// three scalar instructions in the k loop.
+/// sums, one fma per (row, token) (llama::addGroupOffsetProducts, as the
+/// groups of 32 do). Per group and (row, token) that was three scalar
+/// instructions in the k loop.
 SmallVector<Value> LinearBlockKernel::addGroupOffsets(OpBuilder &b, Location l,
                                                       const BlockStep &step, ValueRange accs,
                                                       int64_t groups) const {
@@ -151,38 +152,17 @@ SmallVector<Value> LinearBlockKernel::addGroupOffsets(OpBuilder &b, Location l,
   size_t tokens = step.tokens.size();
   auto span = [&](OpBuilder &b, Location l, Value first, int64_t count,
                   ValueRange in) -> SmallVector<Value> {
-    auto groupsF32 = VectorType::get({count}, f32);
-    auto groupsBf16 = VectorType::get({count}, b.getBF16Type());
-    Value eight =
-        arith::ConstantOp::create(b, l, DenseElementsAttr::get(groupsF32, b.getF32FloatAttr(8)));
     SmallVector<Value> sums;
     for (Value token : step.tokens)
-      sums.push_back(vector::LoadOp::create(b, l, groupsF32, step.acts->blockSums,
-                                            ValueRange{token, first}));
-    // A span of fewer than `lanes` groups is widened with zeros.
-    Value zeros =
-        arith::ConstantOp::create(b, l, DenseElementsAttr::get(groupsF32, b.getF32FloatAttr(0)));
-    SmallVector<int64_t> widen;
-    for (int64_t i = 0; i < lanes; ++i)
-      widen.push_back(i < count ? i : count);
+      sums.push_back(vector::LoadOp::create(b, l, VectorType::get({count}, f32),
+                                            step.acts->blockSums, ValueRange{token, first}));
     SmallVector<Value> out(in.begin(), in.end());
     for (auto [r, row] : llvm::enumerate(step.rows)) {
-      auto load = [&](Value tensor) {
-        Value stored = vector::LoadOp::create(b, l, groupsBf16, tensor, ValueRange{row, first});
-        return arith::ExtFOp::create(b, l, groupsF32, stored).getResult();
-      };
-      Value s = load(step.ws.scales), z = load(step.ws.zeros);
-      Value offset = arith::SubFOp::create(b, l, z, arith::MulFOp::create(b, l, eight, s));
-      for (size_t t = 0; t < tokens; ++t) {
-        size_t i = r * tokens + t;
-        if (count == lanes) {
-          out[i] = vector::FMAOp::create(b, l, offset, sums[t], out[i]);
-          continue;
-        }
-        Value o = arith::MulFOp::create(b, l, offset, sums[t]);
-        out[i] = arith::AddFOp::create(b, l, out[i],
-                                       vector::ShuffleOp::create(b, l, o, zeros, widen));
-      }
+      Value offsets =
+          llama::loadGroupSpan(b, l, step.ws.scales, step.ws.zeros, row, first, count).offsets;
+      for (size_t t = 0; t < tokens; ++t)
+        out[r * tokens + t] = llama::addGroupOffsetProducts(b, l, out[r * tokens + t], offsets,
+                                                            sums[t]);
     }
     return out;
   };
@@ -226,8 +206,8 @@ SmallVector<GroupParams> LinearBlockKernel::groupParams(OpBuilder &b, Location l
         b, l, f32, memref::LoadOp::create(b, l, step.ws.zeros, ValueRange{row, g}).getResult());
     Value eight = arith::ConstantOp::create(b, l, b.getF32FloatAttr(8.0f));
     Value m = arith::SubFOp::create(b, l, z, arith::MulFOp::create(b, l, eight, s));
-    params.push_back({s, m, vector::BroadcastOp::create(b, l, vec, s),
-                      vector::BroadcastOp::create(b, l, vec, m)});
+    params.push_back(
+        {vector::BroadcastOp::create(b, l, vec, s), vector::BroadcastOp::create(b, l, vec, m)});
   }
   return params;
 }
@@ -299,7 +279,7 @@ SmallVector<Value> LinearBlockKernel::loadWeights(OpBuilder &b, Location l, cons
     SmallVector<Value> parts;
     for (Value nibbles : {low, high}) {
       Value q = arith::UIToFPOp::create(b, l, accType, nibbles);
-      parts.push_back(vector::FMAOp::create(b, l, q, params->scaleV, params->offsetV));
+      parts.push_back(vector::FMAOp::create(b, l, q, params->scale, params->offset));
     }
     return parts;
   }

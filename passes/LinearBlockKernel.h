@@ -66,8 +66,7 @@ struct BlockStep {
 
 /// An int4 group's parameters for one row: a weight is `q * s + (z - 8 s)`.
 struct GroupParams {
-  Value scale, offset;   ///< s and z - 8 s
-  Value scaleV, offsetV; ///< the same, broadcast to `lanes`
+  Value scale, offset; ///< s and z - 8 s, broadcast to `lanes`
 };
 
 /// Builds the loops of one block for vectors of `lanes` f32.
