@@ -101,7 +101,7 @@ Session::generateFrom(absl::Span<const int> promptTokens, const GenerateOptions 
   result.stats.prefillTokens = n;
 
   runtime::Sampler sampler(
-      {options.temperature, options.topK, options.topP, options.seed});
+      {options.temperature, options.topK, options.topP, options.seed, options.minP});
   GenerationOutput output(m, options, maxSeqLen(), result, callback);
   GenerationClock::time_point decodeStart;
   double kvRead = 0; ///< K and V bytes the decode steps read

@@ -26,6 +26,9 @@ struct GenerateOptions {
   int64_t topK = 0;
   /// In (0, 1]; 1 = no nucleus truncation.
   float topP = 1.0f;
+  /// In [0, 1]: drop tokens less likely than minP times the most likely
+  /// (runtime::SamplerOptions::minP); 0 = none.
+  float minP = 0.0f;
   /// Same seed, same options, same artifact -> same text.
   uint64_t seed = 0;
   /// Ids that end generation besides the model's end-of-sequence ids (a

@@ -21,6 +21,8 @@ absl::Status checkGenerateOptions(const GenerateOptions &options) {
     return absl::InvalidArgumentError("--temperature must be a finite number >= 0");
   if (!(options.topP > 0.0f && options.topP <= 1.0f))
     return absl::InvalidArgumentError("--top-p must be in (0, 1]");
+  if (!(options.minP >= 0.0f && options.minP <= 1.0f))
+    return absl::InvalidArgumentError("--min-p must be in [0, 1]");
   if (options.topK < 0)
     return absl::InvalidArgumentError("--top-k must not be negative");
   return absl::OkStatus();

@@ -231,10 +231,12 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
   st.prefillMs = msSince(prefillStart);
   st.prefillTokens = n;
 
-  runtime::Sampler sampler({options.temperature, options.topK, options.topP, options.seed});
+  runtime::Sampler sampler(
+      {options.temperature, options.topK, options.topP, options.seed, options.minP});
   // The draft's own draws, independent of the target's.
   runtime::Sampler draftSampler(
-      {options.temperature, options.topK, options.topP, options.seed ^ 0x5eed0d4af7ull});
+      {options.temperature, options.topK, options.topP, options.seed ^ 0x5eed0d4af7ull,
+       options.minP});
   const bool greedy = sampler.greedy();
   GenerationOutput output(model, options, target.maxSeqLen(), result, callback);
   SpeculativeStats spec;

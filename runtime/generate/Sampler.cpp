@@ -10,7 +10,10 @@
 //     on their logit (llama2.c's cutoff), then the most likely of the rest
 //     are selected and sorted in growing chunks (64, 256, 1024, ...) until
 //     the nucleus is complete: O(n) for a peaked distribution, no more
-//     than a sort of the survivors for a flat one.
+//     than a sort of the survivors for a flat one;
+//   - min-p: a token whose weight exp((logit - max) / T), its probability
+//     over the most likely one's, is below minP is dropped, after top-k
+//     and top-p have chosen from the whole distribution.
 // bench/sampler-bench measures it (bench/README.md).
 //
 //===----------------------------------------------------------------------===//
@@ -49,7 +52,7 @@ Sampler::Sampler(const SamplerOptions &options)
 
 bool Sampler::truncates(size_t n) const {
   return (options.topK > 0 && static_cast<size_t>(options.topK) < n) ||
-         options.topP < 1.0f;
+         options.topP < 1.0f || options.minP > 0.0f;
 }
 
 std::vector<std::pair<int64_t, double>>
@@ -126,11 +129,22 @@ Sampler::select(absl::Span<const float> logits, bool sortAll) const {
     }
   }
   const size_t keep = order.size();
+  // min-p: a token's weight is its probability over the most likely
+  // one's (which always passes: its weight is 1).
+  auto passesMinP = [&](int32_t id) { return weight(id) >= double(options.minP); };
 
   if (options.topP >= 1.0f) {
+    if (options.minP > 0.0f) {
+      order.erase(std::remove_if(order.begin(), order.end(),
+                                 [&](int32_t id) { return !passesMinP(id); }),
+                  order.end());
+      mass = 0;
+      for (int32_t id : order)
+        mass += weight(id);
+    }
     if (topK || sortAll)
       std::sort(order.begin(), order.end(), moreLikely);
-    probs.reserve(keep);
+    probs.reserve(order.size());
     for (int32_t id : order)
       probs.emplace_back(id, weight(id) / mass);
     return probs;
@@ -162,6 +176,11 @@ Sampler::select(absl::Span<const float> logits, bool sortAll) const {
       }
     }
   }
+  // min-p cuts the nucleus (most likely first) where its tokens fall
+  // below minP times the first.
+  if (options.minP > 0.0f)
+    while (probs.size() > 1 && !passesMinP(static_cast<int32_t>(probs.back().first)))
+      probs.pop_back();
   double total = 0;
   for (const auto &e : probs)
     total += e.second;

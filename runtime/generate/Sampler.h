@@ -1,7 +1,7 @@
 //===- Sampler.h - choose the next token from logits ------------*- C++ -*-===//
 //
-// Greedy at temperature 0; otherwise temperature, top-k, top-p (nucleus) and
-// a draw from a seeded std::mt19937_64, by partial selection, never a sort
+// Greedy at temperature 0; otherwise temperature, top-k, top-p (nucleus),
+// min-p and a draw from a seeded std::mt19937_64, by partial selection, never a sort
 // of the whole vocabulary (Sampler.cpp). The draw uses the engine's raw bits
 // (not std::uniform_real_distribution, whose algorithm differs between
 // standard libraries), so a seed gives the same text everywhere.
@@ -29,6 +29,11 @@ struct SamplerOptions {
   /// probabilities add up to at least p. 1 keeps all.
   float topP = 1.0f;
   uint64_t seed = 0;
+  /// In [0, 1]: drop the tokens less likely than minP times the most likely
+  /// one (after temperature; with top-k and top-p, of what they keep, as
+  /// Hugging Face transformers' MinPLogitsWarper after its top-k and top-p
+  /// warpers). 0 keeps all.
+  float minP = 0.0f;
 };
 
 /// Index of the largest logit; the lowest index wins ties, NaNs never win
@@ -50,8 +55,8 @@ public:
   candidates(absl::Span<const float> logits) const;
 
   /// What `sample` draws from, as one probability per id of `logits`
-  /// (zero outside the candidates): the softmax after temperature, top-k
-  /// and top-p, or at temperature 0 all of it on the argmax. Speculative
+  /// (zero outside the candidates): the softmax after temperature, top-k,
+  /// top-p and min-p, or at temperature 0 all of it on the argmax. Speculative
   /// decoding's acceptance compares these for the draft and the target.
   std::vector<double> distribution(absl::Span<const float> logits) const;
 
@@ -68,7 +73,8 @@ public:
   bool greedy() const { return options.temperature <= 0.0f; }
 
 private:
-  /// True if top-k or top-p leaves out part of an `n`-token vocabulary.
+  /// True if top-k, top-p or min-p may leave out part of an `n`-token
+  /// vocabulary.
   bool truncates(size_t n) const;
   /// The candidates; the untruncated ones sorted only if `sortAll`.
   std::vector<std::pair<int64_t, double>>

@@ -365,8 +365,8 @@ TEST(SpeculativeE2E, ALookupReferenceOutsideTheVocabularyIsAnError) {
 // for both per seed; tokens 2 and 3 come from speculative rounds (accepted
 // drafts, resampled residuals, bonus tokens). Given the tokens before it, a
 // token must follow the target's distribution after them: the expected
-// counts add that distribution (the sampler's, after temperature, top-k and
-// top-p, from a fresh target session) over the seeds.
+// counts add that distribution (the sampler's, after temperature, top-k,
+// top-p and min-p, from a fresh target session) over the seeds.
 struct SamplingVariant {
   const char *name;
   const char *draft; ///< artifact name or "prompt-lookup"
@@ -374,6 +374,7 @@ struct SamplingVariant {
   float temperature;
   int64_t topK;
   float topP;
+  float minP = 0.0f;
 };
 
 class SpeculativeSamplingE2E : public ::testing::TestWithParam<SamplingVariant> {};
@@ -391,8 +392,9 @@ TEST_P(SpeculativeSamplingE2E, TokensFollowTheTargetsDistribution) {
   options.temperature = v.temperature;
   options.topK = v.topK;
   options.topP = v.topP;
+  options.minP = v.minP;
   const int64_t vocab = model->info().vocab;
-  runtime::Sampler distribution({v.temperature, v.topK, v.topP, 0});
+  runtime::Sampler distribution({v.temperature, v.topK, v.topP, 0, v.minP});
   // q(.| prompt, tokens), memoized.
   std::map<std::vector<int>, std::vector<double>> memo;
   std::vector<int> prompt;
@@ -470,6 +472,8 @@ INSTANTIATE_TEST_SUITE_P(
                         1.2f, 0, 1.0f},
         SamplingVariant{"other_model_top_k_top_p", "stories260K-llama3-rope",
                         "The little dog", 0.8f, 40, 0.9f},
+        SamplingVariant{"other_model_min_p", "stories260K-llama3-rope", "The little dog",
+                        1.0f, 0, 1.0f, 0.05f},
         // Prompt lookup's one-hot drafts on a text that repeats.
         SamplingVariant{"prompt_lookup", "prompt-lookup", "Tom had a red ball. Tom had a red",
                         1.0f, 0, 1.0f}),

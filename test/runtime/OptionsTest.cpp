@@ -31,6 +31,7 @@ TEST(OptionsTest, Defaults) {
   EXPECT_EQ(o->generate.temperature, 0.0f);
   EXPECT_EQ(o->generate.topK, 0);
   EXPECT_EQ(o->generate.topP, 1.0f);
+  EXPECT_EQ(o->generate.minP, 0.0f);
   EXPECT_EQ(o->model.threads, 0);
   EXPECT_EQ(o->model.maxSeqLen, 0);
   EXPECT_EQ(o->model.device, ""); // the artifact's target decides
@@ -40,7 +41,7 @@ TEST(OptionsTest, Defaults) {
 
 TEST(OptionsTest, BothSpellings) {
   auto o = parse({"--prompt=a=b", "m.llamac", "--max-new-tokens", "5",
-                  "--temperature=0.7", "--top-k", "40", "--top-p=0.9", "--seed",
+                  "--temperature=0.7", "--top-k", "40", "--top-p=0.9", "--min-p", "0.05", "--seed",
                   "123", "--threads=3", "--max-seq-len", "64", "--device=cpu",
                   "--json", "--quiet"});
   ASSERT_TRUE(o.ok()) << o.status();
@@ -49,6 +50,7 @@ TEST(OptionsTest, BothSpellings) {
   EXPECT_FLOAT_EQ(o->generate.temperature, 0.7f);
   EXPECT_EQ(o->generate.topK, 40);
   EXPECT_FLOAT_EQ(o->generate.topP, 0.9f);
+  EXPECT_FLOAT_EQ(o->generate.minP, 0.05f);
   EXPECT_EQ(o->generate.seed, 123u);
   EXPECT_EQ(o->model.threads, 3);
   EXPECT_EQ(o->model.maxSeqLen, 64);
@@ -91,6 +93,10 @@ TEST(OptionsTest, Errors) {
             "--top-p must be in (0, 1], not 0");
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--top-p", "1.5"}),
             "--top-p must be in (0, 1], not 1.5");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--min-p", "-0.1"}),
+            "--min-p must be in [0, 1], not -0.1");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--min-p", "1.5"}),
+            "--min-p must be in [0, 1], not 1.5");
   // Beyond a float: not infinity (1e308 is finite) nor zero (1e-50 is in
   // (0, 1]), and not a silent greedy temperature.
   EXPECT_THAT(errorOf({"m", "--prompt", "x", "--temperature", "1e308"}),

@@ -150,11 +150,13 @@ TEST(SamplerTest, LargeVocabulary) {
   }
 }
 
-/// The nucleus by the obvious method: softmax, full sort, cut. An
-/// independent truth for the partial selection Sampler uses.
+/// The nucleus by the obvious method: softmax, full sort, cut; then
+/// min-p as Hugging Face transformers' MinPLogitsWarper (after its top-k
+/// and top-p warpers): keep p >= minP * the largest p. An independent
+/// truth for the partial selection Sampler uses.
 std::vector<std::pair<int64_t, double>>
 sortedReference(const std::vector<float> &logits, float t, int64_t topK,
-                float topP) {
+                float topP, float minP = 0.0f) {
   double maxLogit = *std::max_element(logits.begin(), logits.end());
   std::vector<std::pair<int64_t, double>> p;
   double sum = 0;
@@ -179,6 +181,9 @@ sortedReference(const std::vector<float> &logits, float t, int64_t topK,
       break;
   }
   p.resize(keep);
+  const double largest = p.front().second;
+  while (p.size() > 1 && p.back().second < minP * largest)
+    p.pop_back();
   double total = 0;
   for (auto &e : p)
     total += e.second;
@@ -205,6 +210,74 @@ TEST(SamplerTest, PartialSelectionMatchesAFullSortAt128K) {
     auto got = sampler.candidates(logits);
     auto want = sortedReference(logits, c.t, c.k, c.p);
     ASSERT_EQ(got.size(), want.size()) << c.t << " " << c.k << " " << c.p;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].first, want[i].first) << i;
+      EXPECT_NEAR(got[i].second, want[i].second, 1e-12) << i;
+    }
+  }
+}
+
+TEST(SamplerTest, MinPKeepsWhatIsAtLeastThatShareOfTheMostLikely) {
+  // Probabilities .1 .2 .3 .4: min-p 0.45 keeps p >= 0.18 (.2 .3 .4), 0.76
+  // keeps p >= 0.304 (.4 only: .3 is below), 0 keeps all four.
+  std::vector<float> logits = {std::log(1.0f), std::log(2.0f), std::log(3.0f),
+                               std::log(4.0f)};
+  SamplerOptions options{1.0f, 0, 1.0f, 5};
+  options.minP = 0.45f;
+  auto c = Sampler(options).candidates(logits);
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].first, 3);
+  EXPECT_EQ(c[2].first, 1);
+  EXPECT_NEAR(c[0].second, 4.0 / 9.0, 1e-6);
+  options.minP = 0.76f;
+  EXPECT_EQ(Sampler(options).candidates(logits).size(), 1u);
+  options.minP = 0.0f;
+  EXPECT_EQ(Sampler(options).candidates(logits).size(), 4u);
+  // Temperature first: at T = 0.5 the weights square (1 4 9 16), so 0.5
+  // keeps 9 and 16 only.
+  options = {0.5f, 0, 1.0f, 5};
+  options.minP = 0.5f;
+  EXPECT_EQ(Sampler(options).candidates(logits).size(), 2u);
+  // With top-p, of the nucleus: p = 0.85 keeps .4 .3 .2, min-p 0.6 then
+  // cuts .2 (< 0.24).
+  options = {1.0f, 0, 0.85f, 5};
+  options.minP = 0.6f;
+  c = Sampler(options).candidates(logits);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_NEAR(c[1].second, 3.0 / 7.0, 1e-6);
+  // Draws follow the candidates: min-p 0.45 never draws the 0.1 token,
+  // and the others in proportion 2 : 3 : 4.
+  options = {1.0f, 0, 1.0f, 21};
+  options.minP = 0.45f;
+  Sampler sampler(options);
+  std::map<int64_t, int> counts;
+  const int n = 40000;
+  for (int i = 0; i < n; ++i)
+    ++counts[sampler.sample(logits)];
+  EXPECT_EQ(counts[0], 0);
+  for (int id = 1; id < 4; ++id)
+    EXPECT_NEAR(counts[id] / double(n), (id + 1) / 9.0, 0.01) << "id " << id;
+}
+
+TEST(SamplerTest, MinPMatchesAFullSortAt128K) {
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(0.0f, 2.5f);
+  std::vector<float> logits(128256);
+  for (float &l : logits)
+    l = normal(gen);
+  struct Case {
+    float t;
+    int64_t k;
+    float p, minP;
+  };
+  for (Case c : {Case{1.0f, 0, 1.0f, 0.05f}, Case{0.8f, 0, 0.9f, 0.1f},
+                 Case{1.0f, 40, 1.0f, 0.2f}, Case{2.0f, 200, 0.95f, 0.01f},
+                 Case{1.5f, 0, 1.0f, 1.0f}}) {
+    SamplerOptions options{c.t, c.k, c.p, 1};
+    options.minP = c.minP;
+    auto got = Sampler(options).candidates(logits);
+    auto want = sortedReference(logits, c.t, c.k, c.p, c.minP);
+    ASSERT_EQ(got.size(), want.size()) << c.t << " " << c.k << " " << c.p << " " << c.minP;
     for (size_t i = 0; i < got.size(); ++i) {
       EXPECT_EQ(got[i].first, want[i].first) << i;
       EXPECT_NEAR(got[i].second, want[i].second, 1e-12) << i;

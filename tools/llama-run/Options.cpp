@@ -46,6 +46,8 @@ options:
   --temperature T        0 = greedy (default); > 0 samples
   --top-k K              sample among the K most likely tokens (0 = all)
   --top-p P              nucleus sampling, P in (0, 1] (default 1)
+  --min-p P              drop tokens less likely than P times the most
+                         likely, P in [0, 1] (default 0: none)
   --seed S               random seed for sampling (default 0)
   --threads N            worker threads on the cpu device, at most 256
                          (default: physical cores)
@@ -137,6 +139,13 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
     if (!(*v > 0 && *v <= 1))
       return usageError(absl::StrCat("--top-p must be in (0, 1], not ", value));
     o.generate.topP = *v;
+  } else if (name == "--min-p") {
+    absl::StatusOr<float> v = parseFloatFlag(name, value);
+    if (!v.ok())
+      return v.status();
+    if (!(*v >= 0 && *v <= 1))
+      return usageError(absl::StrCat("--min-p must be in [0, 1], not ", value));
+    o.generate.minP = *v;
   } else if (name == "--seed") {
     uint64_t seed;
     if (!absl::SimpleAtoi(value, &seed))
@@ -154,7 +163,7 @@ parseRunOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = [] {
     FlagSpec spec{{"--help", "--json", "--quiet", "--verify", "--chat"},
                   {"--prompt", "--prompt-file", "--max-new-tokens", "--temperature", "--top-k",
-                   "--top-p", "--seed", "--threads", "--max-seq-len", "--device", "--system",
+                   "--top-p", "--min-p", "--seed", "--threads", "--max-seq-len", "--device", "--system",
                    "--chat-template"}};
     addSpeculationFlags(spec);
     return spec;
