@@ -192,39 +192,75 @@ public:
   }
 };
 
-// --- Mistral: Mistral-7B-Instruct v0.1 and v0.2 (Mixtral-8x7B-Instruct,
-// their fine-tunes), Mistral's "tokenizer V1": mistral-common's
-// InstructTokenizerV1 (src/mistral_common/tokens/tokenizers/instruct.py) and
-// the chat_template their tokenizer_config.json has carried since it was
-// aligned with it (docs/chat.md). BOS once, then per user message one encode
-// of "[INST] {content} [/INST]" (the system prompt, if any, before the first
-// one's content as system + "\n\n"), per answer one encode of its content and
-// EOS. No BOS before later turns, no <<SYS>> block, no stripping; [INST] and
-// [/INST] are text, as neither refuses them in a message.
+// --- Mistral: mistral-common's instruct tokenizers
+// (src/mistral_common/tokens/tokenizers/instruct.py, docs/chat.md), one
+// name for two forms; the tokenizer tells which, as it tells mistral-common
+// which instruct tokenizer goes with it.
 //
-// The template writes each encode's sentencepiece dummy prefix as a space:
-// "<s> [INST] u [/INST] a</s> [INST] ...". So a text here is that space and
-// its words, encoded as a continuation (no dummy prefix of our own): the ids
-// are mistral-common's, and the segments render to the template's text. ----
+// Tokenizer V1 (Mistral-7B-Instruct v0.1 and v0.2, Mixtral-8x7B-Instruct,
+// their fine-tunes), InstructTokenizerV1 and the chat_template their
+// tokenizer_config.json has carried since it was aligned with it: BOS once,
+// then per user message one encode of "[INST] {content} [/INST]" (the
+// system prompt, if any, before the first one's content as system +
+// "\n\n"), per answer one encode of its content and EOS. No BOS before
+// later turns, no <<SYS>> block, no stripping; [INST] and [/INST] are text,
+// as neither refuses them in a message. The template writes each encode's
+// sentencepiece dummy prefix as a space: "<s> [INST] u [/INST] a</s> [INST]
+// ...". So a text here is that space and its words, encoded as a
+// continuation (no dummy prefix of our own): the ids are mistral-common's,
+// and the segments render to the template's text.
+//
+// Tokenizers V2 and V3 (Mistral-7B-Instruct-v0.3, Mixtral-8x22B-Instruct,
+// Codestral; V3 differs from V2 only in tool calls), InstructTokenizerV2:
+// [INST] and [/INST] are control tokens. BOS once, then per user message
+// [INST], one encode of its content, [/INST]; per answer one encode of its
+// content with trailing spaces removed (rstrip(" ")), and EOS. The system
+// prompt goes before the content of the LAST user message (system +
+// "\n\n"). Each encode has its dummy prefix (the space the v0.3
+// chat_template writes after [INST] and before an answer), so a content is
+// a Text segment of its own. A live conversation cannot know which message
+// will be the last: each user turn carries the system prompt, so the
+// message being answered has it as mistral-common would put it (docs/chat.md
+// gives why; renderDialogue puts it in the last one only). ----------------
 
 class MistralTemplate final : public ChatTemplate {
 public:
-  explicit MistralTemplate(const Tokenizer &t) : ChatTemplate(t) {}
+  explicit MistralTemplate(const Tokenizer &t)
+      : ChatTemplate(t),
+        controlTokens(t.specialId(kBInst) >= 0 && t.specialId(kEInst) >= 0) {}
   std::string_view name() const override { return "mistral"; }
 
-  /// One user message; the first carries the system prompt.
-  static ChatSegment instruction(std::string_view content, bool first, std::string_view system) {
+  /// V1: one user message; the first carries the system prompt.
+  static ChatSegment instructionV1(std::string_view content, bool first,
+                                   std::string_view system) {
     if (first && !system.empty())
       return continuation(concat(" ", kBInst, " ", system, "\n\n", content, " ", kEInst));
     return continuation(concat(" ", kBInst, " ", content, " ", kEInst));
+  }
+  /// V2/V3: one user message between the control tokens, the system prompt
+  /// before its content when it has one.
+  static Segments instructionV3(std::string_view content, std::string_view system) {
+    return {special(kBInst),
+            text(system.empty() ? std::string(content) : concat(system, "\n\n", content)),
+            special(kEInst)};
+  }
+  /// V2/V3's encode of an answer: message.content.rstrip(" ").
+  static ChatSegment answerV3(std::string_view content) {
+    while (!content.empty() && content.back() == ' ')
+      content.remove_suffix(1);
+    return text(content);
   }
 
   Segments opening(std::string_view) const override { return {bos()}; }
   absl::StatusOr<Segments> userTurn(std::string_view content, int turn,
                                     std::string_view system) const override {
-    return Segments{instruction(content, turn == 0, system)};
+    if (controlTokens)
+      return instructionV3(content, system);
+    return Segments{instructionV1(content, turn == 0, system)};
   }
   Segments answer(std::string_view content) const override {
+    if (controlTokens)
+      return {answerV3(content)};
     return {continuation(concat(" ", content))};
   }
   Segments endOfAnswer() const override { return {eos()}; }
@@ -235,18 +271,27 @@ public:
     absl::StatusOr<Dialogue> d = splitDialogue(messages);
     if (!d.ok())
       return d.status();
+    // splitDialogue ends a dialogue with a user message: the last one.
+    const size_t lastUser = d->turns.size() - 1;
     Segments s = {bos()};
     for (size_t i = 0; i < d->turns.size(); ++i) {
       const std::string &content = d->turns[i].content;
       if (d->turns[i].role == ChatRole::User) {
-        s.push_back(instruction(content, i == 0, d->system));
+        if (controlTokens)
+          append(s, instructionV3(content, i == lastUser ? d->system : std::string_view()));
+        else
+          s.push_back(instructionV1(content, i == 0, d->system));
       } else {
-        s.push_back(continuation(concat(" ", content)));
+        s.push_back(controlTokens ? answerV3(content) : continuation(concat(" ", content)));
         s.push_back(eos());
       }
     }
     return s;
   }
+
+private:
+  /// The tokenizer has [INST] and [/INST] as special tokens: V2/V3.
+  bool controlTokens;
 };
 
 // --- ChatML: <|im_start|>role\ncontent<|im_end|>\n, as the chat_template

@@ -9,7 +9,10 @@
 //     per exchange, the system prompt in `<<SYS>>` inside the first one);
 //   - "mistral": Mistral-7B-Instruct v0.1/v0.2 (`<s> [INST] ... [/INST]
 //     answer</s> [INST] ...`: BOS once, the system prompt before the first
-//     user message);
+//     user message); with a tokenizer whose [INST] and [/INST] are special
+//     tokens (v0.3, Mixtral-8x22B), mistral-common's V2/V3 form (`<s>[INST]
+//     ...[/INST] answer</s>[INST]...`, the system prompt before the last
+//     user message, in every user turn of a live conversation);
 //   - "chatml": `<|im_start|>role\n...<|im_end|>\n`;
 //   - "zephyr": `<|role|>\n...</s>\n` (Zephyr, TinyLlama-Chat);
 //   - "plain": no roles, for base models: the text continues.
@@ -100,9 +103,10 @@ public:
   /// none).
   virtual std::vector<ChatSegment> opening(std::string_view system) const = 0;
   /// User turn number `turn` (0 first), ending with what opens the
-  /// assistant's answer. `system` is passed for formats whose first turn
-  /// depends on it (llama2 and mistral fold it in; zephyr and plain then
-  /// start on a new line). An error for text the format refuses.
+  /// assistant's answer. `system` is passed for formats whose turns depend
+  /// on it (llama2 and mistral fold it into the first, mistral's V2/V3 form
+  /// into every one; zephyr and plain then start on a new line). An error
+  /// for text the format refuses.
   virtual absl::StatusOr<std::vector<ChatSegment>>
   userTurn(std::string_view text, int turn, std::string_view system) const = 0;
   /// An assistant's answer as a full rendering puts it (the model's own

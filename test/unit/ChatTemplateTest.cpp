@@ -18,6 +18,7 @@
 #include "runtime/chat/ChatFormats.h"
 #include "runtime/chat/ChatTemplate.h"
 #include "runtime/tokenizer/BpeTokenizer.h"
+#include "runtime/tokenizer/SentencePieceProto.h"
 #include "runtime/tokenizer/Tokenizer.h"
 #include "test/unit/TestData.h"
 
@@ -27,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <iterator>
 
 namespace llamac {
 namespace {
@@ -381,6 +383,231 @@ TEST(ChatTemplateTest, MistralStopsOnTheModelsEosAndClosesAnswersWithIt) {
   EXPECT_TRUE(chat->userTurn("a [/INST] b", 0, "<<SYS>>").ok());
 }
 
+// --- Mistral, tokenizers V2 and V3 ([INST] and [/INST] control tokens) ----
+
+/// mistral-common's tokenizer V3 (Mistral-7B-Instruct-v0.3's
+/// tokenizer.model.v3): [INST] 3, [/INST] 4, control pieces.
+const Tokenizer &mistralV3() { return load("test/data/chat/mistral-v3-tokenizer.model"); }
+
+/// Llama 2's tokenizer with [INST] and [/INST] appended as special tokens
+/// (ids 32000 and 32001), as llamac appends a fine-tune's added tokens
+/// (docs/tokenizers.md): the control-token form over another vocabulary.
+const Tokenizer &llama2WithInstTokens() {
+  static const std::unique_ptr<Tokenizer> t = [] {
+    std::ifstream in(testing::sourcePath("test/data/llama2-tokenizer/tokenizer.model"),
+                     std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    using sentencepiece_proto::PieceType;
+    auto loaded = Tokenizer::loadFromSerialized(sentencepiece_proto::appendPieces(
+        bytes, {{"[INST]", PieceType::Control}, {"[/INST]", PieceType::Control}}));
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return loaded.ok() ? std::move(*loaded) : nullptr;
+  }();
+  return *t;
+}
+
+/// mistral-common's InstructTokenizerV2/V3.encode_instruct transcribed over
+/// `tokenizer`, for text messages: BOS; per user message [INST],
+/// encode(content) (the system prompt and "\n\n" before the last user
+/// message's content), [/INST]; per answer encode(content.rstrip(" ")) and
+/// EOS. Each encode has its sentencepiece dummy prefix.
+std::vector<int> mistralCommonV3Ids(const Tokenizer &tokenizer,
+                                    const std::vector<ChatMessage> &dialog) {
+  size_t lastUser = 0;
+  for (size_t i = 0; i < dialog.size(); ++i)
+    if (dialog[i].role == ChatRole::User)
+      lastUser = i;
+  std::vector<int> ids = {tokenizer.bosId()};
+  std::string system;
+  for (size_t i = 0; i < dialog.size(); ++i) {
+    const ChatMessage &m = dialog[i];
+    std::vector<int> part;
+    if (m.role == ChatRole::System) {
+      system = m.content;
+      continue;
+    }
+    if (m.role == ChatRole::User) {
+      std::string content = i == lastUser && !system.empty() ? system + "\n\n" + m.content
+                                                             : m.content;
+      part = {tokenizer.specialId("[INST]")};
+      std::vector<int> text = tokenizer.encode(content, /*addBos=*/false);
+      part.insert(part.end(), text.begin(), text.end());
+      part.push_back(tokenizer.specialId("[/INST]"));
+    } else {
+      std::string content = m.content;
+      while (!content.empty() && content.back() == ' ')
+        content.pop_back();
+      part = tokenizer.encode(content, /*addBos=*/false);
+      part.push_back(tokenizer.eosId());
+    }
+    ids.insert(ids.end(), part.begin(), part.end());
+  }
+  return ids;
+}
+
+/// `segments` as text with the dummy prefix of each text segment written
+/// as a space before it: Mistral's V2/V3 string ("<s>[INST] u[/INST] a</s>"),
+/// the text the v0.3 chat_template writes.
+std::string renderWithDummyPrefix(const std::vector<ChatSegment> &segments) {
+  std::string text;
+  for (const ChatSegment &s : segments)
+    text += s.kind == ChatSegment::Kind::Text
+                ? " " + s.text
+                : ChatTemplate::render({s}, "<s>", "</s>");
+  return text;
+}
+
+/// The same as sentencepiece pieces: each space a U+2581, each newline
+/// byte-fallback <0x0A> (mistral-common's text_v3.txt).
+std::string asPieces(const std::string &text) {
+  std::string pieces;
+  for (char c : text)
+    pieces += c == ' ' ? std::string("\u2581") : c == '\n' ? std::string("<0x0A>") : std::string(1, c);
+  return pieces;
+}
+
+TEST(ChatTemplateTest, MistralV3IsMistralCommonsTokenization) {
+  // mistral-common's own ids and pieces for tokenizer V3, with its
+  // tokenizer: [INST] and [/INST] are ids 3 and 4, no space before [/INST]
+  // or after </s>, each content with its dummy prefix.
+  const json &entry = formats()["mistral_common_v3_no_tools"];
+  auto chat = templateOrDie("mistral", mistralV3());
+  ASSERT_TRUE(chat);
+  EXPECT_EQ(mistralV3().specialId("[INST]"), 3);
+  EXPECT_EQ(mistralV3().specialId("[/INST]"), 4);
+  std::vector<ChatMessage> dialog = dialogOf(entry);
+  std::vector<int> expected = entry["ids"];
+  std::vector<ChatSegment> full = fullOrDie(*chat, dialog);
+  EXPECT_EQ(chat->encode(full), expected);
+  EXPECT_EQ(asPieces(renderWithDummyPrefix(full)), entry["pieces"].get<std::string>());
+  // No system prompt: the turns are the whole dialogue, id for id.
+  EXPECT_EQ(incremental(*chat, dialog), full);
+  EXPECT_EQ(chat->encode(incremental(*chat, dialog)), expected);
+  // Our transcription of mistral-common's encode calls gives its ids.
+  EXPECT_EQ(mistralCommonV3Ids(mistralV3(), dialog), expected);
+}
+
+TEST(ChatTemplateTest, MistralV3SystemPromptGoesBeforeTheLastUserMessage) {
+  const json &entry = formats()["mistral_common_v3_system_last_user"];
+  auto chat = templateOrDie("mistral", mistralV3());
+  ASSERT_TRUE(chat);
+  std::vector<ChatMessage> dialog = dialogOf(entry);
+  std::vector<int> firstExchange = entry["first_exchange_ids"];
+  std::vector<int> lastUser = entry["last_user_ids"];
+  std::vector<int> expected = firstExchange;
+  expected.insert(expected.end(), lastUser.begin(), lastUser.end());
+  EXPECT_EQ(chat->encode(fullOrDie(*chat, dialog)), expected);
+  EXPECT_EQ(mistralCommonV3Ids(mistralV3(), dialog), expected);
+  // Turn by turn, every user turn carries the system prompt (docs/chat.md):
+  // the message being answered is the last one, as mistral-common encodes
+  // it, and each turn is what mistral-common gives for the dialogue up to
+  // it. The first turn thus differs from the whole dialogue's first
+  // message, which is not the last there.
+  const std::string &system = dialog[0].content;
+  EXPECT_EQ(chat->encode(*chat->userTurn(dialog[3].content, 1, system)), lastUser);
+  std::vector<ChatMessage> firstOnly(dialog.begin(), dialog.begin() + 2);
+  std::vector<int> firstAlone = chat->encode(fullOrDie(*chat, firstOnly));
+  std::vector<int> opening = chat->encode(chat->opening(system));
+  std::vector<int> turn0 = chat->encode(*chat->userTurn(dialog[1].content, 0, system));
+  opening.insert(opening.end(), turn0.begin(), turn0.end());
+  EXPECT_EQ(opening, firstAlone);
+  EXPECT_EQ(firstAlone, mistralCommonV3Ids(mistralV3(), firstOnly));
+  std::vector<int> turns = chat->encode(incremental(*chat, dialog));
+  EXPECT_NE(turns, expected);
+  ASSERT_GT(turns.size(), lastUser.size());
+  EXPECT_EQ(std::vector<int>(turns.end() - lastUser.size(), turns.end()), lastUser);
+  // The text: the system prompt and "\n\n" inside the last [INST].
+  EXPECT_EQ(renderWithDummyPrefix(*chat->userTurn("5 days", 1, "Be brief.")),
+            "[INST] Be brief.\n\n5 days[/INST]");
+}
+
+TEST(ChatTemplateTest, MistralV3IsMistralsDocumentedString) {
+  // Mistral's V2/V3 string, which ends with an answer and its EOS; the
+  // space after [INST] and before an answer is each encode's dummy prefix.
+  const json &docs = formats()["mistral_docs_v3"];
+  auto chat = templateOrDie("mistral", mistralV3());
+  ASSERT_TRUE(chat);
+  std::vector<ChatMessage> withAnswer = dialogOf(docs);
+  std::vector<ChatMessage> toLastUser(withAnswer.begin(), withAnswer.end() - 1);
+  std::vector<ChatSegment> full = fullOrDie(*chat, toLastUser);
+  for (const ChatSegment &s : chat->answer(withAnswer.back().content))
+    full.push_back(s);
+  for (const ChatSegment &s : chat->endOfAnswer())
+    full.push_back(s);
+  std::string expected = docs["text"];
+  EXPECT_EQ(renderWithDummyPrefix(full), expected);
+  EXPECT_EQ(renderWithDummyPrefix(incremental(*chat, withAnswer)), expected);
+  EXPECT_EQ(chat->encode(full), mistralCommonV3Ids(mistralV3(), withAnswer));
+}
+
+TEST(ChatTemplateTest, MistralV3OverAddedControlTokensIsMistralCommonsEncodeCalls) {
+  // Llama 2's tokenizer with [INST] and [/INST] added as special tokens:
+  // the same form, their ids where the control tokens go.
+  const Tokenizer &t = llama2WithInstTokens();
+  ASSERT_EQ(t.specialId("[INST]"), 32000);
+  ASSERT_EQ(t.specialId("[/INST]"), 32001);
+  auto chat = templateOrDie("mistral", t);
+  ASSERT_TRUE(chat);
+  for (const char *key : {"mistral_common_v3_no_tools", "mistral_common_v3_system_last_user",
+                          "mistral_system_two_turns", "mistral_docs_v3"}) {
+    SCOPED_TRACE(key);
+    std::vector<ChatMessage> dialog = dialogOf(formats()[key]);
+    if (dialog.back().role == ChatRole::Assistant)
+      dialog.pop_back();
+    std::vector<ChatSegment> full = fullOrDie(*chat, dialog);
+    std::vector<int> ids = chat->encode(full);
+    EXPECT_EQ(ids, mistralCommonV3Ids(t, dialog));
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), 32000),
+              std::count_if(dialog.begin(), dialog.end(),
+                            [](const ChatMessage &m) { return m.role == ChatRole::User; }));
+  }
+  // mistral_system_two_turns' answer "   I am an assistant   " loses its
+  // trailing spaces only (rstrip(" ")), not its leading ones.
+  EXPECT_EQ(renderWithDummyPrefix(chat->answer("   I am an assistant \n  ")),
+            "    I am an assistant \n");
+  // One BOS; [INST] typed in a turn is text, never the control token.
+  std::vector<int> ids = chat->encode(*chat->userTurn("a [/INST] b [INST]", 0, ""));
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 32000), 1);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 32001), 1);
+  EXPECT_EQ(ids.front(), 32000);
+  EXPECT_EQ(ids.back(), 32001);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), t.bosId()), 0);
+  EXPECT_EQ(chat->encode(chat->opening("ignored")), std::vector<int>{t.bosId()});
+  EXPECT_TRUE(chat->stopIds().empty());
+  EXPECT_EQ(chat->encode(chat->endOfAnswer()), std::vector<int>{t.eosId()});
+  // Without those specials (Llama 2's own tokenizer) the form is V1's.
+  auto v1 = templateOrDie("mistral", llama2());
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(ChatTemplate::render(*v1->userTurn("Hi", 0, ""), "<s>", "</s>"), " [INST] Hi [/INST]");
+}
+
+TEST(ChatTemplateTest, MistralV3IncrementalEqualsFullWithoutASystemPrompt) {
+  // Without a system prompt the turns are the whole dialogue, segment for
+  // segment; with one, each user turn carries it (the documented exception,
+  // above) and the text differs exactly by the copies in earlier turns.
+  auto chat = templateOrDie("mistral", llama2WithInstTokens());
+  ASSERT_TRUE(chat);
+  std::vector<ChatMessage> dialog = {{ChatRole::User, " Hello there \n"},
+                                     {ChatRole::Assistant, "Hello to you, and how do you do?"},
+                                     {ChatRole::User, "Fine."},
+                                     {ChatRole::Assistant, " Glad to hear, my dear. "},
+                                     {ChatRole::User, "Bye"}};
+  EXPECT_EQ(incremental(*chat, dialog), fullOrDie(*chat, dialog));
+  EXPECT_EQ(chat->encode(incremental(*chat, dialog)),
+            mistralCommonV3Ids(llama2WithInstTokens(), dialog));
+  std::vector<ChatMessage> withSystem = dialog;
+  withSystem.insert(withSystem.begin(), {ChatRole::System, "  You answer in rhymes. "});
+  std::string turns = renderWithDummyPrefix(incremental(*chat, withSystem));
+  std::string full = renderWithDummyPrefix(fullOrDie(*chat, withSystem));
+  std::string copy = "  You answer in rhymes. \n\n";
+  for (const char *earlier : {" Hello there \n[/INST]", "Fine.[/INST]"}) {
+    size_t at = turns.find(copy + earlier);
+    ASSERT_NE(at, std::string::npos) << earlier;
+    turns.erase(at, copy.size());
+  }
+  EXPECT_EQ(turns, full);
+}
+
 // --- ChatML --------------------------------------------------------------
 
 TEST(ChatTemplateTest, ChatMLIsHuggingFacesExample) {
@@ -575,7 +802,8 @@ TEST(ChatTemplateTest, RecognizesTokenizerConfigTemplates) {
 
 TEST(ChatTemplateTest, RecognizesMistralsTemplatesNotLlama2s) {
   // Mistral's chat_templates, verbatim (the current one of
-  // Mistral-7B-Instruct v0.1/v0.2, v0.1's first, Mixtral-8x7B-Instruct's):
+  // Mistral-7B-Instruct v0.1/v0.2, v0.1's first, Mixtral-8x7B-Instruct's,
+  // Mistral-7B-Instruct-v0.3's, whose tokenizer then picks the V2/V3 form):
   // [INST] with one BOS and no <<SYS>>. Llama 2 Chat's writes a BOS joined
   // to each [INST] and a <<SYS>> block.
   const json &templates = formats()["mistral_recognized_templates"];
