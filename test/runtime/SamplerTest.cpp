@@ -192,12 +192,31 @@ sortedReference(const std::vector<float> &logits, float t, int64_t topK,
   return p;
 }
 
-TEST(SamplerTest, PartialSelectionMatchesAFullSortAt128K) {
-  std::mt19937 gen(3);
+/// Llama 3's vocabulary of logits drawn from N(0, 2.5) with `seed`.
+std::vector<float> normalLogits128K(unsigned seed) {
+  std::mt19937 gen(seed);
   std::normal_distribution<float> normal(0.0f, 2.5f);
   std::vector<float> logits(128256);
   for (float &l : logits)
     l = normal(gen);
+  return logits;
+}
+
+/// Sampler's candidates under `options` are sortedReference's, id for id.
+void expectFullSortCandidates(const std::vector<float> &logits, const SamplerOptions &options) {
+  auto got = Sampler(options).candidates(logits);
+  auto want = sortedReference(logits, options.temperature, options.topK, options.topP,
+                              options.minP);
+  ASSERT_EQ(got.size(), want.size()) << options.temperature << " " << options.topK << " "
+                                      << options.topP << " " << options.minP;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].first, want[i].first) << i;
+    EXPECT_NEAR(got[i].second, want[i].second, 1e-12) << i;
+  }
+}
+
+TEST(SamplerTest, PartialSelectionMatchesAFullSortAt128K) {
+  std::vector<float> logits = normalLogits128K(3);
   struct Case {
     float t;
     int64_t k;
@@ -205,16 +224,8 @@ TEST(SamplerTest, PartialSelectionMatchesAFullSortAt128K) {
   };
   for (Case c : {Case{0.8f, 0, 0.9f}, Case{1.0f, 40, 1.0f},
                  Case{0.7f, 200, 0.95f}, Case{2.0f, 0, 0.5f},
-                 Case{1.0f, 5000, 0.99f}}) {
-    Sampler sampler({c.t, c.k, c.p, 1});
-    auto got = sampler.candidates(logits);
-    auto want = sortedReference(logits, c.t, c.k, c.p);
-    ASSERT_EQ(got.size(), want.size()) << c.t << " " << c.k << " " << c.p;
-    for (size_t i = 0; i < got.size(); ++i) {
-      EXPECT_EQ(got[i].first, want[i].first) << i;
-      EXPECT_NEAR(got[i].second, want[i].second, 1e-12) << i;
-    }
-  }
+                 Case{1.0f, 5000, 0.99f}})
+    expectFullSortCandidates(logits, {c.t, c.k, c.p, 1});
 }
 
 TEST(SamplerTest, MinPKeepsWhatIsAtLeastThatShareOfTheMostLikely) {
@@ -260,11 +271,7 @@ TEST(SamplerTest, MinPKeepsWhatIsAtLeastThatShareOfTheMostLikely) {
 }
 
 TEST(SamplerTest, MinPMatchesAFullSortAt128K) {
-  std::mt19937 gen(5);
-  std::normal_distribution<float> normal(0.0f, 2.5f);
-  std::vector<float> logits(128256);
-  for (float &l : logits)
-    l = normal(gen);
+  std::vector<float> logits = normalLogits128K(5);
   struct Case {
     float t;
     int64_t k;
@@ -275,13 +282,7 @@ TEST(SamplerTest, MinPMatchesAFullSortAt128K) {
                  Case{1.5f, 0, 1.0f, 1.0f}}) {
     SamplerOptions options{c.t, c.k, c.p, 1};
     options.minP = c.minP;
-    auto got = Sampler(options).candidates(logits);
-    auto want = sortedReference(logits, c.t, c.k, c.p, c.minP);
-    ASSERT_EQ(got.size(), want.size()) << c.t << " " << c.k << " " << c.p << " " << c.minP;
-    for (size_t i = 0; i < got.size(); ++i) {
-      EXPECT_EQ(got[i].first, want[i].first) << i;
-      EXPECT_NEAR(got[i].second, want[i].second, 1e-12) << i;
-    }
+    expectFullSortCandidates(logits, options);
   }
 }
 
