@@ -53,7 +53,8 @@ RopePair ropePairOf(OpBuilder &b, Location l, Value d, Value half, bool interlea
 }
 
 /// rope: out[n, h, d] = x[n,h,d] * cos(a) -/+ x[n,h,partner(d)] * sin(a), with
-/// a = (pos + n) / theta^(2j / head_dim) and j the pair index of d.
+/// a = (pos + n) / theta^(2j / head_dim) and j the pair index of d (the
+/// inverse frequency rescaled and cos, sin multiplied as `scaling` says).
 /// The angles' cosines and sines are a [N, head_dim] table computed first:
 /// every head shares them, so each row pays head_dim `powf` and `sincosf`
 /// calls instead of heads x head_dim (they were ~5% of a 512-token int8
@@ -90,8 +91,7 @@ struct RopeLowering : OpRewritePattern<RopeOp> {
           Value invFreq = buildRopeInverseFrequency(b, l, pair, headDimF, theta, scaling);
           Value position = indexToF32(b, l, arith::AddIOp::create(b, l, pos, n));
           Value angle = arith::MulFOp::create(b, l, position, invFreq);
-          Value cos = math::CosOp::create(b, l, angle);
-          Value sin = math::SinOp::create(b, l, angle);
+          auto [cos, sin] = buildRopeCosSin(b, l, angle, scaling);
           linalg::YieldOp::create(b, l, ValueRange{cos, sin});
         });
 

@@ -211,7 +211,8 @@ def LlamaLowerAttention : Pass<"llama-lower-attention", "::mlir::func::FuncOp"> 
   let description = [{
     `llama.rope` becomes two `linalg.generic`s: a `[rows, head_dim]` table
     of each angle's cosine and sine (frequencies from theta, with the
-    optional Llama 3 or linear rescaling), which every head shares, then each
+    optional Llama 3, linear or YaRN rescaling; YaRN's attention factor
+    multiplies both), which every head shares, then each
     element's rotation, reading its pair partner with `tensor.extract`.
     `llama.kv_write` becomes a transpose and a `tensor.insert_slice` into the
     cache operand, which bufferizes in place. `llama.attention` becomes

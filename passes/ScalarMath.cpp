@@ -75,6 +75,38 @@ Value applyLlama3Scaling(OpBuilder &b, Location loc, Value invFreq, RopeScalingA
   Value mid = arith::SelectOp::create(b, loc, isLowFreq, scaled, blended);
   return arith::SelectOp::create(b, loc, isHighFreq, invFreq, mid);
 }
+
+/// YaRN's inverse frequency of pair `pair` (index) whose unscaled frequency
+/// is `posFreq` (theta^(2 pair / head_dim)), in the order of transformers'
+/// `_compute_yarn_parameters` (f32 throughout, as torch computes it):
+/// extrapolation factor e = 1 - clamp((pair - low) / (high - low), 0, 1),
+/// result 1 / (factor posFreq) * (1 - e) + 1 / posFreq * e.
+Value applyYarnScaling(OpBuilder &b, Location loc, Value pair, Value posFreq,
+                       YarnRopeScalingAttr scaling) {
+  // One value per statement: the IR's order is the formula's, whatever
+  // order the compiler evaluates arguments in.
+  Value one = f32Constant(b, loc, 1.0);
+  Value extrapolated = arith::DivFOp::create(b, loc, one, posFreq);
+  Value factor = f32Constant(b, loc, scaling.getFactor().convertToDouble());
+  Value scaledFreq = arith::MulFOp::create(b, loc, factor, posFreq);
+  Value interpolated = arith::DivFOp::create(b, loc, one, scaledFreq);
+  // Python subtracts the bounds in double; torch rounds the difference to f32.
+  double low = scaling.getLow().convertToDouble();
+  double high = scaling.getHigh().convertToDouble();
+  Value pairF = indexToF32(b, loc, pair);
+  Value lowF = f32Constant(b, loc, low);
+  Value width = f32Constant(b, loc, high - low);
+  Value above = arith::SubFOp::create(b, loc, pairF, lowF);
+  Value linear = arith::DivFOp::create(b, loc, above, width);
+  Value zero = f32Constant(b, loc, 0.0);
+  Value clampedBelow = arith::MaxNumFOp::create(b, loc, linear, zero);
+  Value ramp = arith::MinNumFOp::create(b, loc, clampedBelow, one);
+  Value extrapolation = arith::SubFOp::create(b, loc, one, ramp);
+  Value interpolation = arith::SubFOp::create(b, loc, one, extrapolation);
+  Value interpolatedPart = arith::MulFOp::create(b, loc, interpolated, interpolation);
+  Value extrapolatedPart = arith::MulFOp::create(b, loc, extrapolated, extrapolation);
+  return arith::AddFOp::create(b, loc, interpolatedPart, extrapolatedPart);
+}
 } // namespace
 
 Value llama::buildRopeInverseFrequency(OpBuilder &b, Location loc, Value pair, Value headDim,
@@ -82,8 +114,10 @@ Value llama::buildRopeInverseFrequency(OpBuilder &b, Location loc, Value pair, V
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value twoJ = indexToF32(b, loc, arith::ShLIOp::create(b, loc, pair, one));
   Value exponent = arith::DivFOp::create(b, loc, twoJ, headDim);
-  Value invFreq = arith::DivFOp::create(b, loc, f32Constant(b, loc, 1.0),
-                                        math::PowFOp::create(b, loc, theta, exponent));
+  Value posFreq = math::PowFOp::create(b, loc, theta, exponent);
+  if (auto yarn = dyn_cast_if_present<YarnRopeScalingAttr>(scaling))
+    return applyYarnScaling(b, loc, pair, posFreq, yarn);
+  Value invFreq = arith::DivFOp::create(b, loc, f32Constant(b, loc, 1.0), posFreq);
   if (auto llama3 = dyn_cast_if_present<RopeScalingAttr>(scaling))
     return applyLlama3Scaling(b, loc, invFreq, llama3);
   // Position interpolation: position p rotates as p / factor did.
@@ -93,11 +127,17 @@ Value llama::buildRopeInverseFrequency(OpBuilder &b, Location loc, Value pair, V
   return invFreq;
 }
 
-Value llama::buildRopeRotation(OpBuilder &b, Location loc, Value self, Value other,
-                               Value angle, Value isFirst) {
+std::pair<Value, Value> llama::buildRopeCosSin(OpBuilder &b, Location loc, Value angle,
+                                               Attribute scaling) {
   Value c = math::CosOp::create(b, loc, angle);
   Value s = math::SinOp::create(b, loc, angle);
-  return buildRopeRotation(b, loc, self, other, c, s, isFirst);
+  // YaRN scales q and k (both rotated here), so the logits by its square.
+  if (auto yarn = dyn_cast_if_present<YarnRopeScalingAttr>(scaling)) {
+    Value factor = f32Constant(b, loc, yarn.getAttentionFactor().convertToDouble());
+    c = arith::MulFOp::create(b, loc, c, factor);
+    s = arith::MulFOp::create(b, loc, s, factor);
+  }
+  return {c, s};
 }
 
 Value llama::buildRopeRotation(OpBuilder &b, Location loc, Value self, Value other, Value c,

@@ -14,6 +14,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 
+#include <utility>
+
 namespace mlir::llama {
 
 /// Marks a `math.exp` that expandPolynomialExps turns into MLIR's polynomial
@@ -42,16 +44,19 @@ Value indexToF32(OpBuilder &b, Location loc, Value index);
 /// The RoPE inverse frequency of pair `pair` (index): 1 / theta^(2 pair /
 /// head_dim), as llama2.c computes it, rescaled by `scaling` when it is set
 /// (a RopeScalingAttr: Llama 3.1's rule; a LinearRopeScalingAttr: divided
-/// by its factor). `headDim` is an f32 value.
+/// by its factor; a YarnRopeScalingAttr: YaRN's blend of the two along its
+/// ramp). `headDim` is an f32 value.
 Value buildRopeInverseFrequency(OpBuilder &b, Location loc, Value pair, Value headDim,
                                 Value theta, Attribute scaling);
 
-/// The rotated element of a RoPE pair: `self * cos - other * sin` for the
-/// first element of the pair, `self * cos + other * sin` for the second.
-Value buildRopeRotation(OpBuilder &b, Location loc, Value self, Value other, Value angle,
-                        Value isFirst);
+/// The cosine and sine of a RoPE angle, both multiplied by a
+/// YarnRopeScalingAttr's attention factor when `scaling` is one.
+std::pair<Value, Value> buildRopeCosSin(OpBuilder &b, Location loc, Value angle,
+                                        Attribute scaling);
 
-/// The same rotation from the angle's cosine and sine.
+/// The rotated element of a RoPE pair from its angle's cosine and sine (as
+/// buildRopeCosSin makes them): `self * cos - other * sin` for the first
+/// element of the pair, `self * cos + other * sin` for the second.
 Value buildRopeRotation(OpBuilder &b, Location loc, Value self, Value other, Value cos,
                         Value sin, Value isFirst);
 

@@ -51,7 +51,14 @@ llama::ConfigAttr toConfigAttr(MLIRContext *ctx, const ModelConfig &c, int64_t m
   if (c.ropeLinearFactor)
     scaling = llama::LinearRopeScalingAttr::get(
         ctx, llvm::APFloat(static_cast<double>(*c.ropeLinearFactor)));
-  else if (c.ropeScaling)
+  else if (c.ropeYarn) {
+    // Derived here, in double as transformers does, so that the kernels only
+    // blend per pair.
+    YarnRamp ramp = computeYarnRamp(*c.ropeYarn, c.headDim, c.ropeTheta);
+    scaling = llama::YarnRopeScalingAttr::get(ctx, llvm::APFloat(c.ropeYarn->factor),
+                                              llvm::APFloat(ramp.low), llvm::APFloat(ramp.high),
+                                              llvm::APFloat(ramp.attentionFactor));
+  } else if (c.ropeScaling)
     scaling = llama::RopeScalingAttr::get(
         ctx, llvm::APFloat(static_cast<double>(c.ropeScaling->factor)),
         llvm::APFloat(static_cast<double>(c.ropeScaling->lowFreqFactor)),
@@ -127,6 +134,16 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
               number(c.ropeScaling->lowFreqFactor) + ", high_freq_factor " +
               number(c.ropeScaling->highFreqFactor) + ", original_max_position_embeddings " +
               std::to_string(c.ropeScaling->originalMaxPositionEmbeddings);
+  else if (c.ropeYarn) {
+    const YarnRopeScaling &y = *c.ropeYarn;
+    YarnRamp ramp = computeYarnRamp(y, c.headDim, c.ropeTheta);
+    // The derived values too: what the kernels apply.
+    scaling = "yarn scaling, factor " + number(y.factor) + ", original_max_position_embeddings " +
+              std::to_string(y.originalMaxPositionEmbeddings) + ", beta_fast " +
+              number(y.betaFast) + ", beta_slow " + number(y.betaSlow) +
+              (y.truncate ? "" : ", not truncated") + "; ramp over pairs " + number(ramp.low) +
+              " to " + number(ramp.high) + ", attention_factor " + number(ramp.attentionFactor);
+  }
   if (c.isMixtureOfExperts()) {
     // What a token reads: the shared weights and its experts' share.
     int64_t expertParams = 3 * c.dim * c.hiddenDim * c.layers;

@@ -189,6 +189,12 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
                       configPath,
                       llvm::format("%g", static_cast<double>(*checkpoint.config.ropeLinearFactor)))
             .str());
+  if (checkpoint.config.ropeYarn && checkpoint.config.ropeYarn->factor < 1.0)
+    checkpoint.warnings.push_back(
+        llvm::formatv("{0}: yarn rope_scaling factor {1} is below 1 (transformers warns the "
+                      "same); applied as given",
+                      configPath, llvm::format("%g", checkpoint.config.ropeYarn->factor))
+            .str());
   checkpoint.files.push_back(configPath);
   if (!generationPath.empty())
     checkpoint.files.push_back(generationPath);

@@ -7,7 +7,11 @@
 #include "compiler/support/CheckedMath.h"
 #include "runtime/artifact/ModelLimits.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cmath>
 
 using llvm::StringRef;
 using nlohmann::json;
@@ -102,6 +106,40 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
                                                "need a positive value up to 1e6",
                                                *ropeLinearFactor));
   }
+  if (ropeYarn) {
+    if (ropeScaling || ropeLinearFactor)
+      return configError(origin, "yarn and another RoPE scaling are both set");
+    const YarnRopeScaling &y = *ropeYarn;
+    auto positiveUpTo1e6 = [](double value) {
+      return value > 0.0 && value <= limits::kMaxRopeScalingFactor;
+    };
+    auto show = [](double value) { return llvm::formatv("{0}", llvm::format("%g", value)).str(); };
+    if (!positiveUpTo1e6(y.factor) || !positiveUpTo1e6(y.betaFast) ||
+        !positiveUpTo1e6(y.betaSlow) ||
+        (y.attentionFactor && !positiveUpTo1e6(*y.attentionFactor)) ||
+        !std::isfinite(y.mscale) || !std::isfinite(y.mscaleAllDim) ||
+        y.originalMaxPositionEmbeddings <= 0 ||
+        y.originalMaxPositionEmbeddings >= limits::kModelSizeLimit)
+      return configError(
+          origin, llvm::formatv("invalid yarn rope_scaling (factor {0}, beta_fast {1}, "
+                                "beta_slow {2}, attention_factor {3}, "
+                                "original_max_position_embeddings {4}): need factor, betas "
+                                "and attention_factor in (0, 1e6], finite mscales and "
+                                "sizes in (0, 2^31)",
+                                show(y.factor), show(y.betaFast), show(y.betaSlow),
+                                y.attentionFactor ? show(*y.attentionFactor) : "derived",
+                                y.originalMaxPositionEmbeddings));
+    // transformers would divide by zero here (rope_theta 1, mscale_all_dim
+    // cancelling its log) or rotate by NaN.
+    YarnRamp ramp = computeYarnRamp(y, headDim, ropeTheta);
+    if (!std::isfinite(ramp.low) || !std::isfinite(ramp.high) ||
+        !positiveUpTo1e6(ramp.attentionFactor))
+      return configError(origin, llvm::formatv("yarn rope_scaling with rope_theta {0} gives no "
+                                               "usable ramp (low {1}, high {2}) or attention "
+                                               "factor ({3}; must be in (0, 1e6])",
+                                               show(ropeTheta), show(ramp.low),
+                                               show(ramp.high), show(ramp.attentionFactor)));
+  }
   // Each size is below 2^31, so a product of two fits; the weights multiply
   // three and the model adds them up, so count with checked arithmetic.
   int64_t totalBytes = 0;
@@ -139,6 +177,37 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
   return llvm::Error::success();
 }
 
+YarnRamp computeYarnRamp(const YarnRopeScaling &scaling, int64_t headDim, double theta) {
+  // The order of operations is Python's, so that the doubles agree.
+  double dim = static_cast<double>(headDim);
+  double original = static_cast<double>(scaling.originalMaxPositionEmbeddings);
+  auto correctionDim = [&](double rotations) {
+    return dim * std::log(original / (rotations * 2 * M_PI)) / (2 * std::log(theta));
+  };
+  YarnRamp ramp;
+  ramp.low = correctionDim(scaling.betaFast);
+  ramp.high = correctionDim(scaling.betaSlow);
+  if (scaling.truncate) {
+    ramp.low = std::floor(ramp.low);
+    ramp.high = std::ceil(ramp.high);
+  }
+  ramp.low = std::max(ramp.low, 0.0);
+  ramp.high = std::min(ramp.high, dim - 1);
+  // transformers' guard against a zero-width ramp.
+  if (ramp.low == ramp.high)
+    ramp.high += 0.001;
+  auto mscale = [&](double m) {
+    return scaling.factor <= 1 ? 1.0 : 0.1 * m * std::log(scaling.factor) + 1.0;
+  };
+  if (scaling.attentionFactor)
+    ramp.attentionFactor = *scaling.attentionFactor;
+  else if (scaling.mscale != 0.0 && scaling.mscaleAllDim != 0.0)
+    ramp.attentionFactor = mscale(scaling.mscale) / mscale(scaling.mscaleAllDim);
+  else
+    ramp.attentionFactor = mscale(1.0);
+  return ramp;
+}
+
 StringRef ropeLayoutName(RopeLayout layout) {
   return layout == RopeLayout::Interleaved ? "interleaved" : "half-split";
 }
@@ -167,6 +236,85 @@ getTokenIds(const json &object, StringRef key, StringRef path) {
                                            key));
   }
   return std::optional<std::vector<int64_t>>(std::move(ids));
+}
+
+/// The keys transformers' `_compute_yarn_parameters` reads, and "finetuned"
+/// (NousResearch's Yarn-Llama-2 configs carry it; transformers ignores it).
+static bool isYarnKey(StringRef key) {
+  return llvm::is_contained({"rope_type", "type", "factor", "attention_factor", "beta_fast",
+                             "beta_slow", "original_max_position_embeddings", "mscale",
+                             "mscale_all_dim", "truncate", "finetuned"},
+                            key);
+}
+
+/// Sets `config.ropeYarn` from a "yarn" `scaling` (`label` names it). Reads
+/// it as transformers does: `beta_fast or 32`, `beta_slow or 1` (0 or null
+/// is the default), a missing or 0 original_max_position_embeddings is
+/// max_position_embeddings (already in `config.maxSeqLen`), mscale and
+/// mscale_all_dim count only when both are non-zero. Keys transformers'
+/// YaRN does not know are refused, so that a misspelt one is not ignored.
+static llvm::Error parseYarn(const json &scaling, StringRef label, StringRef path,
+                             ModelConfig &config) {
+  // rope_parameters also holds theta and partial_rotary_factor (checked by
+  // parseRope).
+  bool v5 = label == "rope_parameters";
+  for (const auto &[key, value] : scaling.items())
+    if (!isYarnKey(key) && !(v5 && (key == "rope_theta" || key == "partial_rotary_factor")))
+      return configError(path, llvm::formatv("{0} has '{1}', which yarn scaling does not take "
+                                             "(it takes factor, attention_factor, beta_fast, "
+                                             "beta_slow, mscale, mscale_all_dim, "
+                                             "original_max_position_embeddings and truncate)",
+                                             label, key));
+  YarnRopeScaling result;
+  auto factor = getOptionalNumber(scaling, "factor", path);
+  if (!factor)
+    return factor.takeError();
+  if (!*factor)
+    return configError(path, llvm::formatv("{0} is missing 'factor'", label));
+  if (!(**factor > 0.0 && **factor <= limits::kMaxRopeScalingFactor))
+    return configError(path, "invalid yarn " + label.str() + " factor " +
+                                 json(**factor).dump() + ": need a positive value up to 1e6");
+  result.factor = **factor;
+  auto original = getOptionalInt(scaling, "original_max_position_embeddings", path);
+  if (!original)
+    return original.takeError();
+  result.originalMaxPositionEmbeddings =
+      *original && **original != 0 ? **original : config.maxSeqLen;
+  struct Optional {
+    const char *key;
+    double *field;
+  };
+  for (Optional optional : {Optional{"beta_fast", &result.betaFast},
+                            Optional{"beta_slow", &result.betaSlow},
+                            Optional{"mscale", &result.mscale},
+                            Optional{"mscale_all_dim", &result.mscaleAllDim}}) {
+    auto value = getOptionalNumber(scaling, optional.key, path);
+    if (!value)
+      return value.takeError();
+    // Python's `or`: 0 keeps the default (and 0 is the mscales' "absent").
+    if (*value && **value != 0.0)
+      *optional.field = **value;
+  }
+  auto attention = getOptionalNumber(scaling, "attention_factor", path);
+  if (!attention)
+    return attention.takeError();
+  if (*attention) {
+    if (!(**attention > 0.0 && **attention <= limits::kMaxRopeScalingFactor))
+      return configError(path, "invalid yarn " + label.str() + " attention_factor " +
+                                   json(**attention).dump() +
+                                   ": need a positive value up to 1e6");
+    result.attentionFactor = **attention;
+  }
+  auto truncate = scaling.find("truncate");
+  if (truncate != scaling.end()) {
+    // transformers reads a null as false; refused rather than guessed at.
+    if (!truncate->is_boolean())
+      return configError(path, llvm::formatv("{0}'s 'truncate' must be true or false, got {1}",
+                                             label, truncate->dump()));
+    result.truncate = truncate->get<bool>();
+  }
+  config.ropeYarn = result;
+  return llvm::Error::success();
 }
 
 /// Sets `config`'s RoPE scaling to what `scaling` describes, from
@@ -202,11 +350,13 @@ static llvm::Error parseRopeScaling(const json &scaling, StringRef label, String
     config.ropeLinearFactor = static_cast<float>(**factor);
     return llvm::Error::success();
   }
+  if (type == "yarn")
+    return parseYarn(scaling, label, path, config);
   // "dynamic" (NTK) changes the frequencies with the sequence's length, which
   // a compiled RoPE does not.
   if (type != "llama3")
     return configError(path, llvm::formatv("unsupported {0} type '{1}' (supported: "
-                                           "'default', 'linear' and 'llama3')",
+                                           "'default', 'linear', 'llama3' and 'yarn')",
                                            label, type));
   Llama3RopeScaling result;
   for (auto [key, field] :
@@ -256,15 +406,24 @@ static llvm::Error parseRope(const json &config, StringRef path, double defaultT
   if (!parameters->is_object())
     return configError(path, "rope_parameters must be null or an object");
   // Per-layer-type parameters (one object per attention kind) and the
-  // other models' keys (yarn's, partial rotation) are not this RoPE.
+  // other models' keys (partial rotation, longrope's) are not this RoPE.
+  // YaRN's keys are parseYarn's to check.
+  bool yarn = false;
+  for (const char *key : {"rope_type", "type"}) {
+    auto typeIt = parameters->find(key);
+    if (typeIt != parameters->end() && typeIt->is_string()) {
+      yarn = typeIt->get<std::string>() == "yarn";
+      break;
+    }
+  }
   for (const auto &[key, value] : parameters->items())
     if (key != "rope_type" && key != "type" && key != "rope_theta" && key != "factor" &&
         key != "low_freq_factor" && key != "high_freq_factor" &&
-        key != "original_max_position_embeddings" &&
+        key != "original_max_position_embeddings" && !(yarn && isYarnKey(key)) &&
         !(key == "partial_rotary_factor" && value.is_number() && value.get<double>() == 1.0))
       return configError(path, llvm::formatv("rope_parameters has '{0}', which is not "
                                              "supported (RoPE here takes rope_type "
-                                             "'default', 'linear' or 'llama3' and "
+                                             "'default', 'linear', 'llama3' or 'yarn' and "
                                              "rope_theta)",
                                              key));
   auto innerTheta = getOptionalNumber(*parameters, "rope_theta", path);

@@ -29,6 +29,41 @@ struct Llama3RopeScaling {
   int64_t originalMaxPositionEmbeddings = 8192;
 };
 
+/// YaRN RoPE scaling ("rope_type": "yarn"), the keys of transformers'
+/// `_compute_yarn_parameters` as read from the config, defaults applied
+/// (computeYarnRamp derives what the kernels use). Values are kept in
+/// double, as Python computes with them.
+struct YarnRopeScaling {
+  double factor = 1.0;
+  /// The scaling's own, else the config's max_position_embeddings.
+  int64_t originalMaxPositionEmbeddings = 0;
+  /// `beta_fast or 32`, `beta_slow or 1`: null and 0 mean the default.
+  double betaFast = 32.0;
+  double betaSlow = 1.0;
+  /// Given explicitly; otherwise derived from factor (and mscale).
+  std::optional<double> attentionFactor;
+  /// DeepSeek's pair: used only when both are non-zero (0: absent).
+  double mscale = 0.0;
+  double mscaleAllDim = 0.0;
+  /// Whether the ramp's bounds are rounded outwards to whole pairs.
+  bool truncate = true;
+};
+
+/// What a compiled YaRN RoPE needs, in transformers' arithmetic: pair `i`'s
+/// inverse frequency blends interpolation (divided by factor) and
+/// extrapolation with ramp(i) = clamp((i - low) / (high - low), 0, 1), and
+/// cos and sin are multiplied by attentionFactor.
+struct YarnRamp {
+  double low = 0.0;
+  double high = 0.0;
+  double attentionFactor = 1.0;
+};
+
+/// YaRN's ramp and attention factor for heads of `headDim` and `theta`,
+/// computed in double as transformers' `_compute_yarn_parameters` does
+/// (`high` already moved by 0.001 where it equals `low`).
+YarnRamp computeYarnRamp(const YarnRopeScaling &scaling, int64_t headDim, double theta);
+
 /// Which elements of a head vector RoPE rotates together.
 enum class RopeLayout {
   /// Pairs (x[2i], x[2i+1]): Meta's and llama2.c's checkpoints.
@@ -46,6 +81,8 @@ struct ModelConfig : runtime::ModelInfo {
   /// Linear RoPE scaling ("rope_type": "linear"): every inverse frequency
   /// divided by this factor. Never set together with ropeScaling.
   std::optional<float> ropeLinearFactor;
+  /// YaRN RoPE scaling. Never set together with the other two.
+  std::optional<YarnRopeScaling> ropeYarn;
   bool tiedEmbeddings = false;
   RopeLayout ropeLayout = RopeLayout::Interleaved;
   /// Mistral's sliding-window attention: a query sees the keys of the last

@@ -7,6 +7,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::llama;
 
@@ -46,6 +48,23 @@ LogicalResult LinearRopeScalingAttr::verify(function_ref<InFlightDiagnostic()> e
   return success();
 }
 
+LogicalResult YarnRopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                          APFloat factorAP, APFloat lowAP, APFloat highAP,
+                                          APFloat attentionFactorAP) {
+  double factor = factorAP.convertToDouble();
+  double low = lowAP.convertToDouble(), high = highAP.convertToDouble();
+  double attentionFactor = attentionFactorAP.convertToDouble();
+  if (!(factor > 0) || !std::isfinite(factor))
+    return emitError() << "rope scaling factor must be positive";
+  // The ramp divides by high - low.
+  if (!std::isfinite(low) || !std::isfinite(high) || low == high)
+    return emitError() << "yarn rope scaling needs finite low and high that differ, got "
+                       << low << " and " << high;
+  if (!(attentionFactor > 0) || !std::isfinite(attentionFactor))
+    return emitError() << "yarn rope scaling attention_factor must be positive and finite";
+  return success();
+}
+
 LogicalResult ShardAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 int64_t axis, int64_t block) {
   // The weight op checks the axis against its rank.
@@ -80,9 +99,9 @@ LogicalResult ConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "head_dim (" << headDim << ") must be even for RoPE";
   if (!(normEps > 0) || !(ropeTheta > 0))
     return emitError() << "norm_eps and rope_theta must be positive";
-  if (ropeScaling && !isa<RopeScalingAttr, LinearRopeScalingAttr>(ropeScaling))
-    return emitError() << "rope_scaling must be #llama.llama3_rope_scaling or "
-                          "#llama.linear_rope_scaling";
+  if (ropeScaling && !isa<RopeScalingAttr, LinearRopeScalingAttr, YarnRopeScalingAttr>(ropeScaling))
+    return emitError() << "rope_scaling must be #llama.llama3_rope_scaling, "
+                          "#llama.linear_rope_scaling or #llama.yarn_rope_scaling";
   if (bos < 0 || bos >= vocab)
     return emitError() << "bos id " << bos << " is outside the vocabulary";
   for (int64_t id : eos.asArrayRef())

@@ -82,6 +82,32 @@ def Llama_LinearRopeScalingAttr : AttrDef<Llama_Dialect, "LinearRopeScaling"> {
   let genVerifyDecl = 1;
 }
 
+def Llama_YarnRopeScalingAttr : AttrDef<Llama_Dialect, "YarnRopeScaling"> {
+  let mnemonic = "yarn_rope_scaling";
+  let summary = "YaRN rescaling of the RoPE inverse frequencies and of cos/sin";
+  let description = [{
+    HF's `rope_scaling: {"rope_type": "yarn"}` (transformers'
+    `_compute_yarn_parameters`), with the ramp and the attention factor
+    already derived from the config (compiler/import/ModelConfig.h,
+    computeYarnRamp). Pair `i`'s inverse frequency blends the interpolated
+    `1 / (factor * theta^(2i/d))` and the extrapolated `1 / theta^(2i/d)`:
+    with the extrapolation factor `e = 1 - clamp((i - low) / (high - low), 0, 1)`
+    (in f32, as torch computes it), it is `interpolated * (1 - e) +
+    extrapolated * e`. The rotation's cos and sin are both multiplied by
+    `attention_factor` (so q and k are, and the attention logits by its square).
+
+    ```mlir
+    #llama.yarn_rope_scaling<factor = 16.0, low = 0.0, high = 2.0,
+                             attention_factor = 1.2772588722239782>
+    ```
+  }];
+  let parameters = (ins Llama_DoubleParameter:$factor, Llama_DoubleParameter:$low,
+                        Llama_DoubleParameter:$high,
+                        Llama_DoubleParameter:$attention_factor);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 def Llama_ConfigAttr : AttrDef<Llama_Dialect, "Config"> {
   let mnemonic = "config";
   let summary = "hyper-parameters of a Llama model";
@@ -101,7 +127,8 @@ def Llama_ConfigAttr : AttrDef<Llama_Dialect, "Config"> {
                         "int64_t":$vocab, "int64_t":$max_seq_len,
                         Llama_DoubleParameter:$norm_eps, Llama_DoubleParameter:$rope_theta,
                         "::mlir::llama::RopeLayout":$rope_layout,
-                        // A RopeScalingAttr (llama3) or a LinearRopeScalingAttr.
+                        // A RopeScalingAttr (llama3), a LinearRopeScalingAttr or a
+                        // YarnRopeScalingAttr.
                         OptionalParameter<"::mlir::Attribute">:$rope_scaling,
                         "int64_t":$bos,
                         "::mlir::DenseI64ArrayAttr":$eos,

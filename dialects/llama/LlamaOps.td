@@ -375,7 +375,8 @@ def Llama_RopeOp : Llama_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> 
   let description = [{
     `input` is `[N, heads, head_dim]`; row `i` is rotated for position `pos + i`
     with inverse frequencies `theta^(-2j/head_dim)` (optionally rescaled by
-    `scaling`: Llama 3.1's rule or linear), pairing elements as `layout` says.
+    `scaling`: Llama 3.1's rule, linear or YaRN, whose cos and sin are also
+    multiplied by its attention factor), pairing elements as `layout` says.
 
     ```mlir
     %qr = llama.rope %q at %pos {theta = 1.0e+04 : f32, layout = #llama.rope_layout<interleaved>}
@@ -386,7 +387,8 @@ def Llama_RopeOp : Llama_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> 
                        DefaultValuedAttr<F32Attr, "10000.0">:$theta,
                        Llama_RopeLayoutAttr:$layout,
                        OptionalAttr<AnyAttrOf<[Llama_RopeScalingAttr,
-                                               Llama_LinearRopeScalingAttr]>>:$scaling);
+                                               Llama_LinearRopeScalingAttr,
+                                               Llama_YarnRopeScalingAttr]>>:$scaling);
   let results = (outs Llama_FloatTensor:$result);
   let assemblyFormat = "$input `at` $pos attr-dict `:` type($input)";
   let hasVerifier = 1;

@@ -37,8 +37,9 @@ Value mlir::llama::emitRopeElement(GpuKernelBuilder &kb, RopeOp rope, Value x, V
                                             rope.getScalingAttr());
   Value position = indexToF32(b, loc, arith::AddIOp::create(b, loc, pos, n));
   Value angle = arith::MulFOp::create(b, loc, position, invFreq);
+  auto [cos, sin] = buildRopeCosSin(b, loc, angle, rope.getScalingAttr());
   return buildRopeRotation(b, loc, kb.loadF32(x, {n, h, d}), kb.loadF32(x, {n, h, partner}),
-                           angle, isFirst);
+                           cos, sin, isFirst);
 }
 
 FailureOr<GpuLaunchDims> mlir::llama::emitRopeKernel(GpuKernelBuilder &kb, Operation *op,

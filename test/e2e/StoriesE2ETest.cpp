@@ -442,7 +442,7 @@ TEST(SyntheticE2E, OneLayerModelMatchesTheReferencePass) {
 }
 
 /// stories260K compiled with a scaled RoPE (test/e2e/CMakeLists.txt,
-/// e2e_scaled_rope_artifact): "llama3-rope" or "linear-rope".
+/// e2e_scaled_rope_artifact): "llama3-rope", "linear-rope" or "yarn-rope".
 class ScaledRopeE2E : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
@@ -450,9 +450,10 @@ TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
   auto checkpoint = importCheckpoint(dir);
   ASSERT_TRUE(static_cast<bool>(checkpoint)) << llvm::toString(checkpoint.takeError());
   // Read as the scaling it is, not the other one.
-  const bool linear = GetParam() == "linear-rope";
+  const bool linear = GetParam() == "linear-rope", yarn = GetParam() == "yarn-rope";
   ASSERT_EQ(checkpoint->config.ropeLinearFactor.has_value(), linear);
-  ASSERT_EQ(checkpoint->config.ropeScaling.has_value(), !linear);
+  ASSERT_EQ(checkpoint->config.ropeYarn.has_value(), yarn);
+  ASSERT_EQ(checkpoint->config.ropeScaling.has_value(), !linear && !yarn);
   auto reference = reference::ReferenceModel::create(checkpoint->config, checkpoint->weights);
   ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
   auto session = openSession(dir + ".llamac");
@@ -463,6 +464,7 @@ TEST_P(ScaledRopeE2E, ScaledRopeMatchesTheReferencePass) {
   ModelConfig unscaledConfig = checkpoint->config;
   unscaledConfig.ropeScaling.reset();
   unscaledConfig.ropeLinearFactor.reset();
+  unscaledConfig.ropeYarn.reset();
   auto unscaled = reference::ReferenceModel::create(unscaledConfig, checkpoint->weights);
   ASSERT_TRUE(static_cast<bool>(unscaled)) << llvm::toString(unscaled.takeError());
   float worstVsUnscaled = 0;
@@ -612,8 +614,8 @@ TEST_P(SlidingWindowE2E, AttentionPastTheWindowMatchesTheReferencePass) {
 
 INSTANTIATE_TEST_SUITE_P(Windows, SlidingWindowE2E, ::testing::Values(33, 34, 36, 70));
 
-INSTANTIATE_TEST_SUITE_P(Llama3AndLinear, ScaledRopeE2E,
-                         ::testing::Values("llama3-rope", "linear-rope"));
+INSTANTIATE_TEST_SUITE_P(Llama3LinearAndYarn, ScaledRopeE2E,
+                         ::testing::Values("llama3-rope", "linear-rope", "yarn-rope"));
 
 INSTANTIATE_TEST_SUITE_P(Bf16AndF16, NarrowWeightsE2E,
                          ::testing::Values("bf16", "bf16-widen", "f16", "bf16-amx-emulated",

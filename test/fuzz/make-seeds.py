@@ -152,6 +152,13 @@ def main():
     linear.update({"rope_scaling": {"type": "linear", "factor": 4.0}})
     del linear["max_position_embeddings"]
     write("hf_config", "linear-rope-scaling", json.dumps(linear, indent=1))
+    yarn = json.loads(config)
+    yarn.update({"rope_scaling": {"type": "yarn", "factor": 16.0,
+                                  "original_max_position_embeddings": 4096,
+                                  "beta_fast": 32, "beta_slow": 1, "mscale": 1.0,
+                                  "mscale_all_dim": 0.5, "truncate": False,
+                                  "finetuned": True}})
+    write("hf_config", "yarn-rope-scaling", json.dumps(yarn, indent=1))
 
     write("llama2c", "tiny-shared", llama2c(4, 6, 1, 2, 1, 3, 2))
     write("llama2c", "tiny-unshared", llama2c(4, 4, 2, 2, 2, 2, 2, shared=False))

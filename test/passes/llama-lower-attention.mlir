@@ -157,6 +157,50 @@ func.func @rope_linear(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> 
 
 // -----
 
+// YaRN scaling (transformers' _compute_yarn_parameters), the ramp and the
+// attention factor already derived (distinct values, so that each constant
+// is checked where it is used): pair j's unscaled frequency p = theta^(2j/d)
+// gives the extrapolated 1 / p and the interpolated 1 / (factor * p); the
+// extrapolation factor e = 1 - clamp((j - low) / (high - low), 0, 1) blends
+// them as interpolated * (1 - e) + extrapolated * e. Cos and sin are both
+// multiplied by the attention factor before the table holds them.
+// CHECK-LABEL: func.func @rope_yarn
+// CHECK-DAG: %[[ATTN:.*]] = arith.constant 1.250000e+00 : f32
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[RANGE:.*]] = arith.constant 2.500000e+00 : f32
+// CHECK-DAG: %[[LOW:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK-DAG: %[[FACTOR:.*]] = arith.constant 1.600000e+01 : f32
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: linalg.generic
+// CHECK:   %[[POW:.*]] = math.powf
+// CHECK:   %[[EXTRAP:.*]] = arith.divf %[[ONE]], %[[POW]] :
+// CHECK:   %[[SCALEDPOW:.*]] = arith.mulf %[[POW]], %[[FACTOR]] :
+// CHECK:   %[[INTERP:.*]] = arith.divf %[[ONE]], %[[SCALEDPOW]] :
+// CHECK:   %[[PAIR:.*]] = arith.sitofp
+// CHECK:   %[[ABOVE:.*]] = arith.subf %[[PAIR]], %[[LOW]] :
+// CHECK:   %[[LINEAR:.*]] = arith.divf %[[ABOVE]], %[[RANGE]] :
+// CHECK:   %[[CLAMPLOW:.*]] = arith.maxnumf %[[LINEAR]], %[[ZERO]] :
+// CHECK:   %[[RAMP:.*]] = arith.minnumf %[[CLAMPLOW]], %[[ONE]] :
+// CHECK:   %[[E:.*]] = arith.subf %[[ONE]], %[[RAMP]] :
+// CHECK:   %[[NOTE:.*]] = arith.subf %[[ONE]], %[[E]] :
+// CHECK:   %[[I:.*]] = arith.mulf %[[INTERP]], %[[NOTE]] :
+// CHECK:   %[[X:.*]] = arith.mulf %[[EXTRAP]], %[[E]] :
+// CHECK:   %[[FREQ:.*]] = arith.addf %[[I]], %[[X]] :
+// CHECK:   %[[ANGLE:.*]] = arith.mulf %{{.*}}, %[[FREQ]] :
+// CHECK:   %[[COS:.*]] = math.cos %[[ANGLE]] :
+// CHECK:   %[[SIN:.*]] = math.sin %[[ANGLE]] :
+// CHECK:   %[[SCOS:.*]] = arith.mulf %[[COS]], %[[ATTN]] :
+// CHECK:   %[[SSIN:.*]] = arith.mulf %[[SIN]], %[[ATTN]] :
+// CHECK:   linalg.yield %[[SCOS]], %[[SSIN]] :
+func.func @rope_yarn(%x: tensor<2x4x8xf32>, %pos: index) -> tensor<2x4x8xf32> {
+  %0 = llama.rope %x at %pos {layout = #llama.rope_layout<half_split>,
+         scaling = #llama.yarn_rope_scaling<factor = 16.0, low = 0.5, high = 3.0,
+                                            attention_factor = 1.25>} : tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
+// -----
+
 // The cache write inserts the [N, kv_heads, head_dim] rows as they are at
 // [layer, pos, :, :] of the [layers, positions, kv_heads, head_dim] cache.
 // CHECK-LABEL: func.func @kv_write

@@ -100,6 +100,23 @@
 // NVVM: arith.mulf %{{.*}}, %[[FREQ]] : f32
 // NVVM: math.cos
 
+// YaRN blends the two frequencies along its ramp, then multiplies the
+// rotation's cos and sin by the attention factor.
+// NVVM: gpu.func @k_rope_yarn
+// NVVM: %[[YPOW:.*]] = math.powf
+// NVVM: %[[EXTRAP:.*]] = arith.divf %{{.*}}, %[[YPOW]] : f32
+// NVVM: %[[YFACTOR:.*]] = arith.constant 1.600000e+01 : f32
+// NVVM: arith.mulf %[[YFACTOR]], %[[YPOW]] : f32
+// NVVM: arith.maxnumf
+// NVVM: arith.minnumf
+// NVVM: %[[YFREQ:.*]] = arith.addf
+// NVVM: %[[YANGLE:.*]] = arith.mulf %{{.*}}, %[[YFREQ]] : f32
+// NVVM: %[[YCOS:.*]] = math.cos %[[YANGLE]] : f32
+// NVVM: %[[YSIN:.*]] = math.sin %[[YANGLE]] : f32
+// NVVM: %[[ATTN:.*]] = arith.constant 1.250000e+00 : f32
+// NVVM: arith.mulf %[[YCOS]], %[[ATTN]] : f32
+// NVVM: arith.mulf %[[YSIN]], %[[ATTN]] : f32
+
 // layer stays a value.
 // NVVM: gpu.func @k_kv_write(%{{.*}}: memref<1x2x64xf32>, %{{.*}}: memref<3x256x2x64xf32>, %{{.*}}: index, %{{.*}}: memref<1xi64>)
 // NVVM-SAME: llamac.grid = array<i64: 1, 2, 1>

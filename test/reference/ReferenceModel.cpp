@@ -127,6 +127,8 @@ ReferenceModel::create(const ModelConfig &config, const WeightStore &weights,
       inv /= *config.ropeLinearFactor;
     model->invFreq.push_back(inv);
   }
+  if (config.ropeYarn)
+    model->applyYarn(*config.ropeYarn);
 
   size_t cacheSize =
       config.layers * config.maxSeqLen * config.kvHeads * config.headDim;
@@ -266,11 +268,55 @@ static std::vector<float> rmsNorm(const std::vector<float> &x,
   return out;
 }
 
+void ReferenceModel::applyYarn(const YarnRopeScaling &yarn) {
+  // transformers' _compute_yarn_parameters, written out again here from its
+  // formulas (not the compiler's computeYarnRamp), in double.
+  const double dim = static_cast<double>(cfg.headDim);
+  const double base = static_cast<double>(cfg.ropeTheta);
+  const double factor = yarn.factor;
+  auto getMscale = [&](double scale, double mscale) {
+    if (scale <= 1)
+      return 1.0;
+    return 0.1 * mscale * std::log(scale) + 1.0;
+  };
+  if (yarn.attentionFactor)
+    attentionFactor = *yarn.attentionFactor;
+  else if (yarn.mscale != 0 && yarn.mscaleAllDim != 0)
+    attentionFactor = getMscale(factor, yarn.mscale) / getMscale(factor, yarn.mscaleAllDim);
+  else
+    attentionFactor = getMscale(factor, 1.0);
+  // The pair index at which a wavelength makes `rotations` turns over the
+  // original context.
+  auto findCorrectionDim = [&](double rotations) {
+    double original = static_cast<double>(yarn.originalMaxPositionEmbeddings);
+    return (dim * std::log(original / (rotations * 2 * M_PI))) / (2 * std::log(base));
+  };
+  double low = findCorrectionDim(yarn.betaFast);
+  double high = findCorrectionDim(yarn.betaSlow);
+  if (yarn.truncate) {
+    low = std::floor(low);
+    high = std::ceil(high);
+  }
+  low = std::max(low, 0.0);
+  high = std::min(high, dim - 1);
+  if (low == high)
+    high += 0.001;
+  for (size_t i = 0; i < invFreq.size(); ++i) {
+    double posFreq = std::pow(base, (2.0 * i) / dim);
+    double extrapolated = 1.0 / posFreq;
+    double interpolated = 1.0 / (factor * posFreq);
+    double ramp = std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
+    double extrapolationFactor = 1.0 - ramp;
+    invFreq[i] = interpolated * (1.0 - extrapolationFactor) + extrapolated * extrapolationFactor;
+  }
+}
+
 void ReferenceModel::rope(float *head, int64_t pos) const {
   int64_t pairs = cfg.headDim / 2;
   for (int64_t i = 0; i < pairs; ++i) {
     double angle = pos * invFreq[i];
-    double c = std::cos(angle), s = std::sin(angle);
+    // YaRN's attention factor scales cos and sin (1 otherwise).
+    double c = std::cos(angle) * attentionFactor, s = std::sin(angle) * attentionFactor;
     // Interleaved rotates (2i, 2i+1); HF's half split rotates (i, i+Dh/2).
     int64_t a = cfg.ropeLayout == RopeLayout::Interleaved ? 2 * i : i;
     int64_t b =

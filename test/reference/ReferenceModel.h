@@ -65,9 +65,12 @@ public:
 
   const ModelConfig &config() const { return cfg; }
 
-  /// The RoPE inverse frequencies, one per rotated pair, after llama3
-  /// scaling when the config has it.
+  /// The RoPE inverse frequencies, one per rotated pair, after the config's
+  /// scaling (llama3, linear or yarn).
   const std::vector<double> &inverseFrequencies() const { return invFreq; }
+
+  /// What RoPE multiplies cos and sin by: YaRN's attention factor, else 1.
+  double ropeAttentionFactor() const { return attentionFactor; }
 
 private:
   ReferenceModel() = default;
@@ -83,6 +86,9 @@ private:
   };
 
   void rope(float *head, int64_t pos) const;
+
+  /// Replaces invFreq (unscaled) with YaRN's and sets attentionFactor.
+  void applyYarn(const YarnRopeScaling &yarn);
 
   /// out = w2 · (silu(w1·x) * (w3·x)), one SwiGLU MLP of inner size F.
   void swiGLU(const std::vector<float> &w1, const std::vector<float> &w2,
@@ -104,6 +110,7 @@ private:
   std::vector<float> tokEmbeddings, finalNorm, output;
   std::vector<Layer> layers;
   std::vector<double> invFreq;
+  double attentionFactor = 1.0;
   /// [layer][pos][kvHeads * headDim].
   std::vector<float> keyCache, valueCache;
 };

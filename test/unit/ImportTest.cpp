@@ -496,6 +496,113 @@ TEST(ModelConfigTest, LinearRopeScaling) {
   }
 }
 
+TEST(ModelConfigTest, YarnRopeScaling) {
+  // NousResearch's Yarn-Llama-2 configs: the older "type" key and a
+  // "finetuned" flag that transformers ignores.
+  nlohmann::json config = storiesHFConfig();
+  config["rope_scaling"] = {{"type", "yarn"},
+                            {"factor", 16.0},
+                            {"original_max_position_embeddings", 4096},
+                            {"finetuned", true}};
+  TempDir dir;
+  ModelConfig nous = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+  ASSERT_TRUE(nous.ropeYarn.has_value());
+  EXPECT_FALSE(nous.ropeScaling.has_value());
+  EXPECT_FALSE(nous.ropeLinearFactor.has_value());
+  EXPECT_EQ(nous.ropeYarn->factor, 16.0);
+  EXPECT_EQ(nous.ropeYarn->originalMaxPositionEmbeddings, 4096);
+  // transformers' defaults: beta_fast 32, beta_slow 1, truncated bounds, the
+  // attention factor from the factor.
+  EXPECT_EQ(nous.ropeYarn->betaFast, 32.0);
+  EXPECT_EQ(nous.ropeYarn->betaSlow, 1.0);
+  EXPECT_TRUE(nous.ropeYarn->truncate);
+  EXPECT_FALSE(nous.ropeYarn->attentionFactor.has_value());
+  EXPECT_EQ(nous.ropeYarn->mscale, 0.0);
+
+  // transformers v5's rope_parameters, every key given; 0 and null betas
+  // are Python's `or` defaults, a 0 original_max_position_embeddings is
+  // max_position_embeddings.
+  config.erase("rope_scaling");
+  config.erase("rope_theta");
+  config["rope_parameters"] = {{"rope_type", "yarn"},
+                               {"rope_theta", 1e6},
+                               {"factor", 8.0},
+                               {"original_max_position_embeddings", 0},
+                               {"beta_fast", 0},
+                               {"beta_slow", nullptr},
+                               {"attention_factor", 0.5},
+                               {"mscale", 1.0},
+                               {"mscale_all_dim", 0.0},
+                               {"truncate", false},
+                               {"partial_rotary_factor", 1.0}};
+  ModelConfig v5 = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+  EXPECT_FLOAT_EQ(v5.ropeTheta, 1e6f);
+  ASSERT_TRUE(v5.ropeYarn.has_value());
+  EXPECT_EQ(v5.ropeYarn->factor, 8.0);
+  EXPECT_EQ(v5.ropeYarn->originalMaxPositionEmbeddings, 512);
+  EXPECT_EQ(v5.ropeYarn->betaFast, 32.0);
+  EXPECT_EQ(v5.ropeYarn->betaSlow, 1.0);
+  ASSERT_TRUE(v5.ropeYarn->attentionFactor.has_value());
+  EXPECT_EQ(*v5.ropeYarn->attentionFactor, 0.5);
+  EXPECT_FALSE(v5.ropeYarn->truncate);
+  // The explicit attention factor wins over the mscales.
+  EXPECT_EQ(computeYarnRamp(*v5.ropeYarn, v5.headDim, v5.ropeTheta).attentionFactor, 0.5);
+}
+
+TEST(ModelConfigTest, YarnRampMatchesTransformers) {
+  // low, high and attention_factor from transformers' formulas transcribed
+  // in Python (test/reference/yarn-expected-values.py, which printed these).
+  struct Case {
+    const char *name;
+    int64_t headDim;
+    double theta;
+    int64_t maxPositions;
+    nlohmann::json scaling;
+    double low, high, attentionFactor;
+  };
+  for (const Case &c :
+       {Case{"Yarn-Llama-2-13b-128k", 128, 10000.0, 131072,
+             {{"type", "yarn"},
+              {"factor", 32.0},
+              {"original_max_position_embeddings", 4096},
+              {"finetuned", true}},
+             20.0, 46.0, 1.3465735902799727},
+        Case{"DeepSeek-style mscale pair", 64, 10000.0, 163840,
+             {{"type", "yarn"},
+              {"factor", 40.0},
+              {"original_max_position_embeddings", 4096},
+              {"beta_fast", 32},
+              {"beta_slow", 1},
+              {"mscale", 1.0},
+              {"mscale_all_dim", 0.8}},
+             10.0, 23.0, 1.0569662567531275},
+        Case{"every knob, not truncated", 8, 500000.0, 2048,
+             {{"rope_type", "yarn"},
+              {"factor", 8.0},
+              {"beta_fast", 8},
+              {"beta_slow", 0.5},
+              {"mscale", 1.0},
+              {"mscale_all_dim", 0.5},
+              {"truncate", false}},
+             1.130070939646099, 1.9752201380028402, 1.094179988101349},
+        Case{"stories, factor 4 over 128", 8, 10000.0, 512,
+             {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 128}},
+             0.0, 2.0, 1.138629436111989}}) {
+    nlohmann::json config = storiesHFConfig();
+    config["head_dim"] = c.headDim;
+    config["rope_theta"] = c.theta;
+    config["max_position_embeddings"] = c.maxPositions;
+    config["rope_scaling"] = c.scaling;
+    TempDir dir;
+    ModelConfig parsed = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+    ASSERT_TRUE(parsed.ropeYarn.has_value()) << c.name;
+    YarnRamp ramp = computeYarnRamp(*parsed.ropeYarn, parsed.headDim, parsed.ropeTheta);
+    EXPECT_NEAR(ramp.low, c.low, 1e-12) << c.name;
+    EXPECT_NEAR(ramp.high, c.high, 1e-12) << c.name;
+    EXPECT_NEAR(ramp.attentionFactor, c.attentionFactor, 1e-15) << c.name;
+  }
+}
+
 TEST(ModelConfigTest, MaxPositionEmbeddingsDefaultsAsTransformersDoes) {
   nlohmann::json config = storiesHFConfig();
   config.erase("max_position_embeddings");

@@ -18,6 +18,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace llamac;
 using namespace llamac::testing;
 using ::testing::HasSubstr;
@@ -260,8 +262,40 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"sliding_window", "4096", "sliding_window must be a positive integer or null, got \"4096\""},
         Case{"partial_rotary_factor", "half", "partial_rotary_factor \"half\" is not supported"},
         Case{"rope_scaling",
-             {{"rope_type", "yarn"}, {"factor", 4.0}},
-             "unsupported rope_scaling type 'yarn'"},
+             {{"rope_type", "longrope"}, {"factor", 4.0}},
+             "unsupported rope_scaling type 'longrope' (supported: 'default', 'linear', "
+             "'llama3' and 'yarn')"},
+        // YaRN's keys are checked: a misspelt one is not silently ignored.
+        Case{"rope_scaling",
+             {{"type", "yarn"}, {"factor", 4.0}, {"beta_fats", 16}},
+             "rope_scaling has 'beta_fats', which yarn scaling does not take"},
+        Case{"rope_scaling", {{"type", "yarn"}}, "rope_scaling is missing 'factor'"},
+        Case{"rope_scaling",
+             {{"type", "yarn"}, {"factor", -2.0}},
+             "invalid yarn rope_scaling factor -2.0: need a positive value up to 1e6"},
+        Case{"rope_scaling",
+             {{"type", "yarn"}, {"factor", 1e300}},
+             "invalid yarn rope_scaling factor 1e+300"},
+        Case{"rope_scaling",
+             {{"type", "yarn"}, {"factor", 4.0}, {"attention_factor", 0.0}},
+             "invalid yarn rope_scaling attention_factor 0.0"},
+        Case{"rope_scaling",
+             {{"type", "yarn"}, {"factor", 4.0}, {"beta_fast", "32"}},
+             "field 'beta_fast' must be a number"},
+        Case{"rope_scaling",
+             {{"type", "yarn"}, {"factor", 4.0}, {"beta_slow", -1.0}},
+             "invalid yarn rope_scaling (factor 4, beta_fast 32, beta_slow -1"},
+        Case{"rope_scaling",
+             {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", -4096}},
+             "original_max_position_embeddings -4096): need"},
+        Case{"rope_scaling",
+             {{"type", "yarn"}, {"factor", 4.0}, {"truncate", nullptr}},
+             "rope_scaling's 'truncate' must be true or false, got null"},
+        // A log(factor) that mscale_all_dim cancels: transformers divides by 0.
+        Case{"rope_scaling",
+             {{"type", "yarn"}, {"factor", 4.0}, {"mscale", 1.0},
+              {"mscale_all_dim", -1.0 / (0.1 * std::log(4.0))}},
+             "yarn rope_scaling with rope_theta 10000 gives no usable ramp"},
         Case{"rope_scaling", nlohmann::json::object(), "rope_scaling has no 'rope_type'"},
         Case{"hidden_act", "gelu", "hidden_act 'gelu' is not supported"},
         Case{"architectures", {"LlamaForSequenceClassification"},
@@ -269,8 +303,18 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
              "model (LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM) can generate text"},
         // transformers v5's form: the same checks, and nothing ignored.
         Case{"rope_parameters",
-             {{"rope_type", "yarn"}, {"factor", 4.0}},
-             "unsupported rope_parameters type 'yarn'"},
+             {{"rope_type", "longrope"}, {"factor", 4.0}},
+             "unsupported rope_parameters type 'longrope'"},
+        // YaRN's own keys are only YaRN's.
+        Case{"rope_parameters",
+             {{"rope_type", "llama3"}, {"factor", 8.0}, {"beta_fast", 32}},
+             "rope_parameters has 'beta_fast', which is not supported"},
+        Case{"rope_parameters",
+             {{"rope_type", "yarn"}, {"factor", 8.0}, {"low_freq_factor", 1.0}},
+             "rope_parameters has 'low_freq_factor', which yarn scaling does not take"},
+        Case{"rope_parameters",
+             {{"rope_type", "yarn"}, {"factor", 8.0}, {"partial_rotary_factor", 0.5}},
+             "rope_parameters has 'partial_rotary_factor', which is not supported"},
         Case{"rope_parameters",
              {{"rope_type", "default"}, {"rope_theta", 5e5}, {"partial_rotary_factor", 0.5}},
              "rope_parameters has 'partial_rotary_factor', which is not supported"},

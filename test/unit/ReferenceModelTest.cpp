@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 
 using namespace llamac;
@@ -155,6 +156,54 @@ TEST(ReferenceModelRopeTest, Llama3ScalingOfInverseFrequencies) {
   // The four wavelengths (6.3, ~168, ~4.5e3, ~1.2e5) hit all three bands.
   EXPECT_EQ(inv[0], 1.0);
   EXPECT_NEAR(inv[3], 1.0 / std::pow(500000.0, 0.75) / 8, 1e-18);
+}
+
+TEST(ReferenceModelRopeTest, YarnScalingOfInverseFrequencies) {
+  // The inverse frequencies and attention factor of transformers'
+  // _compute_yarn_parameters, transcribed in Python with its math module
+  // (test/reference/yarn-expected-values.py printed these), for head_dim 8.
+  auto checkpoint = importCheckpoint(stories260KHFDir());
+  ASSERT_TRUE(static_cast<bool>(checkpoint));
+  struct Case {
+    const char *name;
+    float theta;
+    YarnRopeScaling scaling;
+    double attentionFactor;
+    std::array<double, 4> invFreq;
+  };
+  YarnRopeScaling e2e;
+  e2e.factor = 4.0;
+  e2e.originalMaxPositionEmbeddings = 128;
+  YarnRopeScaling nous;
+  nous.factor = 16.0;
+  nous.originalMaxPositionEmbeddings = 4096;
+  YarnRopeScaling knobs;
+  knobs.factor = 8.0;
+  knobs.originalMaxPositionEmbeddings = 2048;
+  knobs.betaFast = 8;
+  knobs.betaSlow = 0.5;
+  knobs.mscale = 1.0;
+  knobs.mscaleAllDim = 0.5;
+  knobs.truncate = false;
+  // The ramps: [0, 0.5, 1, 1], [0, 0, 0.5, 1], and bounds 1.13 and 1.98.
+  for (const Case &c :
+       {Case{"factor 4 over 128", 10000.0f, e2e, 1.138629436111989,
+             {1.0, 0.0625, 0.0025, 0.00025}},
+        Case{"NousResearch's factor 16 over 4096", 10000.0f, nous, 1.2772588722239782,
+             {1.0, 0.1, 0.0053125, 6.25e-05}},
+        Case{"every knob", 500000.0f, knobs, 1.094179988101349,
+             {1.0, 0.03760603093086393, 0.00017677669529663688, 6.647869871181236e-06}}}) {
+    ModelConfig config = checkpoint->config;
+    config.ropeTheta = c.theta;
+    config.ropeYarn = c.scaling;
+    auto model = ReferenceModel::create(config, checkpoint->weights);
+    ASSERT_TRUE(static_cast<bool>(model)) << llvm::toString(model.takeError());
+    const std::vector<double> &inv = (*model)->inverseFrequencies();
+    ASSERT_EQ(inv.size(), 4u);
+    for (int i = 0; i < 4; ++i)
+      EXPECT_NEAR(inv[i], c.invFreq[i], 1e-13 * c.invFreq[i]) << c.name << ", pair " << i;
+    EXPECT_NEAR((*model)->ropeAttentionFactor(), c.attentionFactor, 1e-15) << c.name;
+  }
 }
 
 TEST(ReferenceModelRopeTest, ForwardRejectsOutOfRange) {

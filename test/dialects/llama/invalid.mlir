@@ -320,7 +320,34 @@ func.func @rope_linear_factor(%q: tensor<4x8x8xf32>, %pos: index) {
 
 // -----
 
-// A scaling is one of the two scaling attributes.
+// A yarn scaling factor must be positive.
+func.func @rope_yarn_factor(%q: tensor<4x8x8xf32>, %pos: index) {
+  // expected-error @+1 {{rope scaling factor must be positive}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<half_split>, scaling = #llama.yarn_rope_scaling<factor = 0.0, low = 0.0, high = 2.0, attention_factor = 1.0>} : tensor<4x8x8xf32>
+  return
+}
+
+// -----
+
+// A yarn ramp divides by high - low: they must differ.
+func.func @rope_yarn_empty_ramp(%q: tensor<4x8x8xf32>, %pos: index) {
+  // expected-error @+1 {{yarn rope scaling needs finite low and high that differ, got 2.000000e+00 and 2.000000e+00}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<half_split>, scaling = #llama.yarn_rope_scaling<factor = 4.0, low = 2.0, high = 2.0, attention_factor = 1.0>} : tensor<4x8x8xf32>
+  return
+}
+
+// -----
+
+// A yarn attention factor multiplies cos and sin: it must be positive.
+func.func @rope_yarn_attention_factor(%q: tensor<4x8x8xf32>, %pos: index) {
+  // expected-error @+1 {{yarn rope scaling attention_factor must be positive and finite}}
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<half_split>, scaling = #llama.yarn_rope_scaling<factor = 4.0, low = 0.0, high = 2.0, attention_factor = -1.0>} : tensor<4x8x8xf32>
+  return
+}
+
+// -----
+
+// A scaling is one of the scaling attributes.
 func.func @rope_scaling_kind(%q: tensor<4x8x8xf32>, %pos: index) {
   // expected-error @+1 {{attribute 'scaling' failed to satisfy constraint}}
   %0 = llama.rope %q at %pos {layout = #llama.rope_layout<interleaved>, scaling = 4.0 : f32} : tensor<4x8x8xf32>
@@ -507,7 +534,7 @@ module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, laye
 // -----
 
 // A config's rope_scaling is a RoPE scaling attribute.
-// expected-error @+1 {{rope_scaling must be #llama.llama3_rope_scaling or #llama.linear_rope_scaling}}
+// expected-error @+1 {{rope_scaling must be #llama.llama3_rope_scaling, #llama.linear_rope_scaling or #llama.yarn_rope_scaling}}
 module attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4, head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-05, rope_theta = 1.0e+04, rope_layout = interleaved, rope_scaling = 4.0 : f32, bos = 1, eos = [1]>} {}
 
 // -----

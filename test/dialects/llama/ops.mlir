@@ -139,6 +139,16 @@ func.func @rope_linear(%q: tensor<4x8x8xf32>, %pos: index) -> tensor<4x8x8xf32> 
   return %0 : tensor<4x8x8xf32>
 }
 
+// YaRN scaling: the ramp's bounds and the attention factor, as derived.
+// CHECK-LABEL: func.func @rope_yarn
+// CHECK: llama.rope %{{.*}} at %{{.*}} {layout = #llama.rope_layout<half_split>, scaling = #llama.yarn_rope_scaling<factor = 1.600000e+01, low = 0.000000e+00, high = 2.000000e+00, attention_factor = 1.2772588722239782>} : tensor<4x8x8xf32>
+func.func @rope_yarn(%q: tensor<4x8x8xf32>, %pos: index) -> tensor<4x8x8xf32> {
+  %0 = llama.rope %q at %pos {layout = #llama.rope_layout<half_split>,
+         scaling = #llama.yarn_rope_scaling<factor = 16.0, low = 0.0, high = 2.0,
+                                            attention_factor = 1.2772588722239782>} : tensor<4x8x8xf32>
+  return %0 : tensor<4x8x8xf32>
+}
+
 // Cache write and attention over the cache.
 // CHECK-LABEL: func.func @cache_and_attention
 // CHECK: llama.kv_write %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x4x8xf32> into tensor<5x512x4x8xf32>
@@ -206,4 +216,12 @@ module @configured attributes {llama.config = #llama.config<dim = 64, hidden_dim
 module @linear_scaled attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4,
     head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-06, rope_theta = 1.0e+04,
     rope_layout = half_split, rope_scaling = #llama.linear_rope_scaling<factor = 4.0>, bos = 1, eos = [2]>} {
+}
+
+// A config with YaRN RoPE scaling round-trips it.
+// CHECK-LABEL: module @yarn_scaled
+// CHECK-SAME: rope_layout = half_split, rope_scaling = #llama.yarn_rope_scaling<factor = 4.000000e+00, low = 0.000000e+00, high = 2.000000e+00, attention_factor = 1.1386294361119891>, bos = 1
+module @yarn_scaled attributes {llama.config = #llama.config<dim = 64, hidden_dim = 172, layers = 5, heads = 8, kv_heads = 4,
+    head_dim = 8, vocab = 512, max_seq_len = 512, norm_eps = 1.0e-06, rope_theta = 1.0e+04,
+    rope_layout = half_split, rope_scaling = #llama.yarn_rope_scaling<factor = 4.0, low = 0.0, high = 2.0, attention_factor = 1.1386294361119891>, bos = 1, eos = [2]>} {
 }

@@ -66,6 +66,18 @@ func.func private @k_rope_linear(%x: tensor<1x8x64xf32>, %out: tensor<1x8x64xf32
 
 // -----
 
+// YaRN RoPE scaling: the inverse frequency blended along the ramp, cos and
+// sin multiplied by the attention factor.
+func.func private @k_rope_yarn(%x: tensor<1x8x64xf32>, %out: tensor<1x8x64xf32> {bufferization.writable = true},
+                               %pos: index) -> tensor<1x8x64xf32> {
+  %0 = llama.rope %x at %pos {theta = 1.0e4 : f32, layout = #llama.rope_layout<half_split>,
+      scaling = #llama.yarn_rope_scaling<factor = 16.0, low = 5.0, high = 15.0, attention_factor = 1.25>} : tensor<1x8x64xf32>
+  %1 = bufferization.materialize_in_destination %0 in %out : (tensor<1x8x64xf32>, tensor<1x8x64xf32>) -> tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
+}
+
+// -----
+
 func.func private @k_kv_write(%v: tensor<1x2x64xf32>, %cache: tensor<3x256x2x64xf32> {bufferization.writable = true},
                               %layer: index, %pos: index) -> tensor<3x256x2x64xf32> {
   %0 = llama.kv_write %v into %cache[%layer, %pos] : tensor<1x2x64xf32> into tensor<3x256x2x64xf32>
