@@ -194,7 +194,7 @@ public:
 
 // --- Mistral: mistral-common's instruct tokenizers
 // (src/mistral_common/tokens/tokenizers/instruct.py, docs/chat.md), one
-// name for two forms; the tokenizer tells which, as it tells mistral-common
+// name for three forms; the tokenizer tells which, as it tells mistral-common
 // which instruct tokenizer goes with it.
 //
 // Tokenizer V1 (Mistral-7B-Instruct v0.1 and v0.2, Mixtral-8x7B-Instruct,
@@ -221,13 +221,26 @@ public:
 // a Text segment of its own. A live conversation cannot know which message
 // will be the last: each user turn carries the system prompt, so the
 // message being answered has it as mistral-common would put it (docs/chat.md
-// gives why; renderDialogue puts it in the last one only). ----------------
+// gives why; renderDialogue puts it in the last one only).
+//
+// Tokenizer V7 (Mistral-Large-Instruct-2411, Mistral-Small-24B-Instruct-2501;
+// InstructTokenizerV7 and InstructRequestNormalizerV7), chosen when the
+// tokenizer also has [SYSTEM_PROMPT] and [/SYSTEM_PROMPT] as specials: V3's
+// messages, but the system prompt is a message of its own where the
+// dialogue has it, [SYSTEM_PROMPT], one encode of it, [/SYSTEM_PROMPT],
+// and no user message carries it. A live conversation then renders exactly
+// the whole dialogue. ------------------------------------------------------
+
+constexpr std::string_view kBSystemPrompt = "[SYSTEM_PROMPT]",
+                           kESystemPrompt = "[/SYSTEM_PROMPT]";
 
 class MistralTemplate final : public ChatTemplate {
 public:
   explicit MistralTemplate(const Tokenizer &t)
       : ChatTemplate(t),
-        controlTokens(t.specialId(kBInst) >= 0 && t.specialId(kEInst) >= 0) {}
+        controlTokens(t.specialId(kBInst) >= 0 && t.specialId(kEInst) >= 0),
+        systemTokens(controlTokens && t.specialId(kBSystemPrompt) >= 0 &&
+                     t.specialId(kESystemPrompt) >= 0) {}
   std::string_view name() const override { return "mistral"; }
 
   /// V1: one user message; the first carries the system prompt.
@@ -244,6 +257,10 @@ public:
             text(system.empty() ? std::string(content) : concat(system, "\n\n", content)),
             special(kEInst)};
   }
+  /// V7's system message: its content between the control tokens.
+  static Segments systemMessageV7(std::string_view system) {
+    return {special(kBSystemPrompt), text(system), special(kESystemPrompt)};
+  }
   /// V2/V3's encode of an answer: message.content.rstrip(" ").
   static ChatSegment answerV3(std::string_view content) {
     while (!content.empty() && content.back() == ' ')
@@ -251,9 +268,16 @@ public:
     return text(content);
   }
 
-  Segments opening(std::string_view) const override { return {bos()}; }
+  Segments opening(std::string_view system) const override {
+    Segments s = {bos()};
+    if (systemTokens && !system.empty())
+      append(s, systemMessageV7(system));
+    return s;
+  }
   absl::StatusOr<Segments> userTurn(std::string_view content, int turn,
                                     std::string_view system) const override {
+    if (systemTokens)
+      return instructionV3(content, {});
     if (controlTokens)
       return instructionV3(content, system);
     return Segments{instructionV1(content, turn == 0, system)};
@@ -274,10 +298,14 @@ public:
     // splitDialogue ends a dialogue with a user message: the last one.
     const size_t lastUser = d->turns.size() - 1;
     Segments s = {bos()};
+    if (systemTokens && !d->system.empty())
+      append(s, systemMessageV7(d->system));
     for (size_t i = 0; i < d->turns.size(); ++i) {
       const std::string &content = d->turns[i].content;
       if (d->turns[i].role == ChatRole::User) {
-        if (controlTokens)
+        if (systemTokens)
+          append(s, instructionV3(content, {}));
+        else if (controlTokens)
           append(s, instructionV3(content, i == lastUser ? d->system : std::string_view()));
         else
           s.push_back(instructionV1(content, i == 0, d->system));
@@ -292,6 +320,8 @@ public:
 private:
   /// The tokenizer has [INST] and [/INST] as special tokens: V2/V3.
   bool controlTokens;
+  /// ... and [SYSTEM_PROMPT] and [/SYSTEM_PROMPT]: V7.
+  bool systemTokens;
 };
 
 // --- ChatML: <|im_start|>role\ncontent<|im_end|>\n, as the chat_template

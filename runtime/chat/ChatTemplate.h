@@ -12,7 +12,9 @@
 //     user message); with a tokenizer whose [INST] and [/INST] are special
 //     tokens (v0.3, Mixtral-8x22B), mistral-common's V2/V3 form (`<s>[INST]
 //     ...[/INST] answer</s>[INST]...`, the system prompt before the last
-//     user message, in every user turn of a live conversation);
+//     user message, in every user turn of a live conversation); with
+//     [SYSTEM_PROMPT] and [/SYSTEM_PROMPT] special too (Mistral-Large-2411),
+//     V7's (the system prompt a message of its own after BOS);
 //   - "chatml": `<|im_start|>role\n...<|im_end|>\n`;
 //   - "zephyr": `<|role|>\n...</s>\n` (Zephyr, TinyLlama-Chat);
 //   - "plain": no roles, for base models: the text continues.
@@ -105,7 +107,7 @@ public:
   /// User turn number `turn` (0 first), ending with what opens the
   /// assistant's answer. `system` is passed for formats whose turns depend
   /// on it (llama2 and mistral fold it into the first, mistral's V2/V3 form
-  /// into every one; zephyr and plain then start on a new line). An error
+  /// into every one, V7's into none; zephyr and plain then start on a new line). An error
   /// for text the format refuses.
   virtual absl::StatusOr<std::vector<ChatSegment>>
   userTurn(std::string_view text, int turn, std::string_view system) const = 0;

@@ -389,20 +389,25 @@ TEST(ChatTemplateTest, MistralStopsOnTheModelsEosAndClosesAnswersWithIt) {
 /// tokenizer.model.v3): [INST] 3, [/INST] 4, control pieces.
 const Tokenizer &mistralV3() { return load("test/data/chat/mistral-v3-tokenizer.model"); }
 
+/// Llama 2's tokenizer with `names` appended as control pieces (ids 32000
+/// on), as llamac appends a fine-tune's added tokens (docs/tokenizers.md).
+std::unique_ptr<Tokenizer> llama2WithControlTokens(const std::vector<std::string> &names) {
+  std::ifstream in(testing::sourcePath("test/data/llama2-tokenizer/tokenizer.model"),
+                   std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<sentencepiece_proto::NewPiece> pieces;
+  for (const std::string &name : names)
+    pieces.push_back({name, sentencepiece_proto::PieceType::Control});
+  auto loaded = Tokenizer::loadFromSerialized(sentencepiece_proto::appendPieces(bytes, pieces));
+  EXPECT_TRUE(loaded.ok()) << loaded.status();
+  return loaded.ok() ? std::move(*loaded) : nullptr;
+}
+
 /// Llama 2's tokenizer with [INST] and [/INST] appended as special tokens
 /// (ids 32000 and 32001), as llamac appends a fine-tune's added tokens
 /// (docs/tokenizers.md): the control-token form over another vocabulary.
 const Tokenizer &llama2WithInstTokens() {
-  static const std::unique_ptr<Tokenizer> t = [] {
-    std::ifstream in(testing::sourcePath("test/data/llama2-tokenizer/tokenizer.model"),
-                     std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    using sentencepiece_proto::PieceType;
-    auto loaded = Tokenizer::loadFromSerialized(sentencepiece_proto::appendPieces(
-        bytes, {{"[INST]", PieceType::Control}, {"[/INST]", PieceType::Control}}));
-    EXPECT_TRUE(loaded.ok()) << loaded.status();
-    return loaded.ok() ? std::move(*loaded) : nullptr;
-  }();
+  static const std::unique_ptr<Tokenizer> t = llama2WithControlTokens({"[INST]", "[/INST]"});
   return *t;
 }
 
@@ -606,6 +611,108 @@ TEST(ChatTemplateTest, MistralV3IncrementalEqualsFullWithoutASystemPrompt) {
     turns.erase(at, copy.size());
   }
   EXPECT_EQ(turns, full);
+}
+
+// --- Mistral, tokenizer V7 ([SYSTEM_PROMPT] and [/SYSTEM_PROMPT] too) ---
+
+/// Llama 2's tokenizer with V7's four control tokens appended as special
+/// tokens: [INST] 32000, [/INST] 32001, [SYSTEM_PROMPT] 32002,
+/// [/SYSTEM_PROMPT] 32003.
+const Tokenizer &llama2WithV7Tokens() {
+  static const std::unique_ptr<Tokenizer> t =
+      llama2WithControlTokens({"[INST]", "[/INST]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]"});
+  return *t;
+}
+
+/// mistral-common's InstructTokenizerV7.encode_instruct transcribed over
+/// `tokenizer`, for text messages as InstructRequestNormalizerV7 leaves
+/// them (a system message stays where it is): BOS; per system message
+/// [SYSTEM_PROMPT], encode(content), [/SYSTEM_PROMPT]; per user message
+/// [INST], encode(content), [/INST]; per answer encode(content.rstrip(" "))
+/// and EOS.
+std::vector<int> mistralCommonV7Ids(const Tokenizer &tokenizer,
+                                    const std::vector<ChatMessage> &dialog) {
+  std::vector<int> ids = {tokenizer.bosId()};
+  for (const ChatMessage &m : dialog) {
+    std::string content = m.content;
+    if (m.role == ChatRole::Assistant)
+      while (!content.empty() && content.back() == ' ')
+        content.pop_back();
+    std::vector<int> text = tokenizer.encode(content, /*addBos=*/false);
+    if (m.role == ChatRole::Assistant) {
+      ids.insert(ids.end(), text.begin(), text.end());
+      ids.push_back(tokenizer.eosId());
+      continue;
+    }
+    bool system = m.role == ChatRole::System;
+    ids.push_back(tokenizer.specialId(system ? "[SYSTEM_PROMPT]" : "[INST]"));
+    ids.insert(ids.end(), text.begin(), text.end());
+    ids.push_back(tokenizer.specialId(system ? "[/SYSTEM_PROMPT]" : "[/INST]"));
+  }
+  return ids;
+}
+
+TEST(ChatTemplateTest, MistralV7IsItsChatTemplateRenderedAndMistralCommonsEncodeCalls) {
+  // mistral-common's V7 template rendered (the system prompt its own
+  // message, first), and the ids of mistral-common's encode calls; turn by
+  // turn equals the whole dialogue, system prompt included.
+  const Tokenizer &t = llama2WithV7Tokens();
+  ASSERT_EQ(t.specialId("[SYSTEM_PROMPT]"), 32002);
+  ASSERT_EQ(t.specialId("[/SYSTEM_PROMPT]"), 32003);
+  auto chat = templateOrDie("mistral", t);
+  ASSERT_TRUE(chat);
+  const json &entry = formats()["mistral_v7_template"];
+  ASSERT_EQ(entry["dialogs"].size(), 2u);
+  for (const json &rendered : entry["dialogs"]) {
+    std::vector<ChatMessage> dialog = dialogOf(rendered);
+    SCOPED_TRACE(dialog[1].content);
+    std::vector<ChatMessage> toLastUser = dialog;
+    if (toLastUser.back().role == ChatRole::Assistant)
+      toLastUser.pop_back();
+    std::vector<ChatSegment> full = fullOrDie(*chat, toLastUser);
+    if (toLastUser.size() < dialog.size()) {
+      for (const ChatSegment &s : chat->answer(dialog.back().content))
+        full.push_back(s);
+      for (const ChatSegment &s : chat->endOfAnswer())
+        full.push_back(s);
+    }
+    // The template keeps an answer's trailing spaces, which mistral-common's
+    // tokenizer (and so the model's training) drops.
+    std::string expected = rendered["text"];
+    for (const ChatMessage &m : dialog) {
+      std::string stripped = m.content;
+      while (!stripped.empty() && stripped.back() == ' ')
+        stripped.pop_back();
+      size_t at = m.role == ChatRole::Assistant ? expected.find(m.content + "</s>")
+                                                : std::string::npos;
+      if (at != std::string::npos)
+        expected.replace(at, m.content.size(), stripped);
+    }
+    EXPECT_EQ(renderWithDummyPrefix(full), expected);
+    EXPECT_EQ(chat->encode(full), mistralCommonV7Ids(t, dialog));
+    EXPECT_EQ(incremental(*chat, dialog), full);
+    // One system prompt, at the start; no user message carries it.
+    std::vector<int> ids = chat->encode(full);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), 32002), 1);
+    EXPECT_EQ(ids[1], 32002);
+  }
+  // An empty system prompt is none, as in the other templates.
+  EXPECT_EQ(chat->encode(chat->opening("")), std::vector<int>{t.bosId()});
+  std::vector<ChatMessage> emptySystem = {{ChatRole::System, ""}, {ChatRole::User, "Hi"}};
+  EXPECT_EQ(chat->encode(fullOrDie(*chat, emptySystem)),
+            mistralCommonV7Ids(t, {{ChatRole::User, "Hi"}}));
+  // [SYSTEM_PROMPT] typed in a turn is text, never the control token.
+  std::vector<int> typed = chat->encode(*chat->userTurn("[SYSTEM_PROMPT] x [/SYSTEM_PROMPT]", 1,
+                                                        "the system prompt"));
+  EXPECT_EQ(std::count(typed.begin(), typed.end(), 32002), 0);
+  EXPECT_EQ(std::count(typed.begin(), typed.end(), 32003), 0);
+  EXPECT_EQ(renderWithDummyPrefix(*chat->userTurn("5 days", 1, "Be brief.")),
+            "[INST] 5 days[/INST]");
+  // Without those two specials (only [INST] and [/INST]) the form is V3's.
+  auto v3 = templateOrDie("mistral", llama2WithInstTokens());
+  ASSERT_TRUE(v3);
+  EXPECT_EQ(renderWithDummyPrefix(*v3->userTurn("5 days", 1, "Be brief.")),
+            "[INST] Be brief.\n\n5 days[/INST]");
 }
 
 // --- ChatML --------------------------------------------------------------
