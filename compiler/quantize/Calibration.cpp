@@ -85,7 +85,7 @@ llvm::Expected<InputHessians> collectInputHessians(const std::string &artifactPa
   eval::EvalOptions split;
   split.separator = options.separator;
   const int64_t ctx = (*session)->maxSeqLen();
-  eval::Windows windows = eval::tokenizeWindows((*model)->tokenizer(), options.text, split, ctx);
+  eval::Windows windows = eval::tokenizeWindows(**model, options.text, split, ctx);
   int64_t total = 0;
   for (std::vector<int32_t> &ids : windows.ids) {
     if (options.maxTokens > 0 && total + static_cast<int64_t>(ids.size()) > options.maxTokens)

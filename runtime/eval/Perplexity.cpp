@@ -68,8 +68,14 @@ double tokenNll(absl::Span<const float> logits, int64_t target) {
   return maxLogit + std::log(sum) - static_cast<double>(logits[target]);
 }
 
-Windows tokenizeWindows(const Tokenizer &tokenizer, std::string_view text,
-                        const EvalOptions &options, int64_t ctx) {
+Windows tokenizeWindows(const Model &model, std::string_view text, const EvalOptions &options,
+                        int64_t ctx) {
+  const Tokenizer &tokenizer = model.tokenizer();
+  // Every window needs a first token that predicts nothing: without the
+  // tokenizer's BOS (encode adds none), the model's (config.json's
+  // bos_token_id), as lm-evaluation-harness prefixes such models.
+  const int32_t bos = static_cast<int32_t>(tokenizer.bosId() >= 0 ? tokenizer.bosId()
+                                                                   : model.info().bos);
   Windows windows;
   const size_t limit =
       options.maxDocs > 0 ? static_cast<size_t>(options.maxDocs) : SIZE_MAX;
@@ -77,12 +83,14 @@ Windows tokenizeWindows(const Tokenizer &tokenizer, std::string_view text,
     for (std::string_view doc : splitDocuments(text, *options.separator)) {
       if (windows.ids.size() == limit)
         break;
-      std::vector<int> ids = tokenizer.encode(doc, /*addBos=*/true);
+      std::vector<int> text = tokenizer.encode(doc, /*addBos=*/false);
+      std::vector<int32_t> ids = {bos};
+      ids.insert(ids.end(), text.begin(), text.end());
       if (static_cast<int64_t>(ids.size()) > ctx) {
         ids.resize(static_cast<size_t>(ctx));
         ++windows.truncated;
       }
-      windows.ids.emplace_back(ids.begin(), ids.end());
+      windows.ids.push_back(std::move(ids));
     }
     return windows;
   }
@@ -94,7 +102,7 @@ Windows tokenizeWindows(const Tokenizer &tokenizer, std::string_view text,
   for (size_t begin = 0; begin < stream.size() && windows.ids.size() < limit;
        begin += perWindow) {
     size_t end = std::min(stream.size(), begin + perWindow);
-    std::vector<int32_t> window{static_cast<int32_t>(tokenizer.bosId())};
+    std::vector<int32_t> window{bos};
     window.insert(window.end(), stream.begin() + begin, stream.begin() + end);
     windows.ids.push_back(std::move(window));
   }
@@ -123,7 +131,7 @@ absl::StatusOr<EvalResult> evaluatePerplexity(std::shared_ptr<const Model> model
   if (options.separator && options.separator->empty())
     return absl::InvalidArgumentError("--separator must not be empty");
 
-  Windows windows = tokenizeWindows(model->tokenizer(), text, options, ctx);
+  Windows windows = tokenizeWindows(*model, text, options, ctx);
   int64_t toPredict = 0;
   for (const std::vector<int32_t> &ids : windows.ids)
     toPredict += static_cast<int64_t>(ids.size()) - 1;

@@ -61,15 +61,18 @@ struct EvalOptions {
 };
 
 /// The token sequences a text is scored as (`ctx` positions each at most,
-/// every one starting with BOS): documents, or windows of one stream.
-/// Also what llamac's GPTQ calibration runs (docs/quantization.md).
+/// every one starting with BOS: the tokenizer's, or the model's `bos` where
+/// the tokenizer has none, as a byte-level BPE without a template
+/// post-processor): documents, or windows of one stream, encoded with the
+/// model's tokenizer. Also what llamac's GPTQ calibration runs
+/// (docs/quantization.md).
 struct Windows {
   std::vector<std::vector<int32_t>> ids;
   /// Documents cut to `ctx`.
   int64_t truncated = 0;
 };
-Windows tokenizeWindows(const Tokenizer &tokenizer, std::string_view text,
-                        const EvalOptions &options, int64_t ctx);
+Windows tokenizeWindows(const Model &model, std::string_view text, const EvalOptions &options,
+                        int64_t ctx);
 
 struct EvalResult {
   double perplexity = 0;

@@ -49,7 +49,7 @@ std::vector<float> heldOutLogits(const std::shared_ptr<const Model> &model) {
   options.separator = "<|endoftext|>";
   options.maxDocs = 20;
   eval::Windows windows =
-      eval::tokenizeWindows(model->tokenizer(), *text, options, (*session)->maxSeqLen());
+      eval::tokenizeWindows(*model, *text, options, (*session)->maxSeqLen());
   std::vector<float> all;
   for (const std::vector<int32_t> &ids : windows.ids) {
     EXPECT_TRUE((*session)->truncate(0).ok());
