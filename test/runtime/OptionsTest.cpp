@@ -58,6 +58,26 @@ TEST(OptionsTest, BothSpellings) {
   EXPECT_TRUE(o->quiet);
 }
 
+TEST(OptionsTest, SamplingFlagsGreedyDecodingIgnoresAreNamed) {
+  // Temperature 0 (the default) decodes greedily: the sampling flags given
+  // are listed for llama-run's warning, in the order given; none is when
+  // the temperature samples, or when no such flag is given.
+  auto greedy = parse({"m.llamac", "--prompt", "x", "--seed=3", "--top-k", "40", "--min-p",
+                       "0.1", "--top-p", "0.5"});
+  ASSERT_TRUE(greedy.ok()) << greedy.status();
+  EXPECT_EQ(greedy->ignoredSamplingFlags,
+            (std::vector<std::string>{"--seed", "--top-k", "--min-p", "--top-p"}));
+  auto explicitZero = parse({"m.llamac", "--prompt", "x", "--temperature", "0", "--top-k", "5"});
+  ASSERT_TRUE(explicitZero.ok());
+  EXPECT_EQ(explicitZero->ignoredSamplingFlags, std::vector<std::string>{"--top-k"});
+  auto sampled = parse({"m.llamac", "--prompt", "x", "--top-k", "40", "--temperature", "0.8"});
+  ASSERT_TRUE(sampled.ok());
+  EXPECT_TRUE(sampled->ignoredSamplingFlags.empty());
+  auto plain = parse({"m.llamac", "--prompt", "x", "--max-new-tokens", "3"});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->ignoredSamplingFlags.empty());
+}
+
 TEST(OptionsTest, PromptMayStartWithADash) {
   auto o = parse({"m.llamac", "--prompt", "-- dialogue"});
   ASSERT_TRUE(o.ok());

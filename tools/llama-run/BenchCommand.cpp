@@ -5,6 +5,7 @@
 #include "runtime/bench/ModelBench.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/BenchOptions.h"
+#include "tools/llama-run/JsonLine.h"
 #include "tools/llama-run/Ranks.h"
 
 
@@ -51,7 +52,7 @@ int runBenchCommand(const std::vector<std::string> &args) {
         result.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
         result.status().message());
   if (o.json)
-    writeStandardOutput(bench::benchJson(*result).dump() + "\n");
+    writeStandardOutput(jsonLine(bench::benchJson(*result)));
   else
     writeStandardOutput(bench::benchTable(*result));
   // main() reports a failed write to stdout.

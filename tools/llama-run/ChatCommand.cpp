@@ -9,6 +9,7 @@
 #include "runtime/tokenizer/Tokenizer.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/ChatInput.h"
+#include "tools/llama-run/JsonLine.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -53,9 +54,7 @@ std::string turnJson(int turn, const GenerateResult &r, int64_t position, int64_
                   {"time_to_first_token_ms", st.timeToFirstTokenMs},
                   {"position", position},
                   {"max_seq_len", maxSeqLen}};
-  // An answer may end inside a UTF-8 character (the model chose the
-  // bytes): replace those rather than abort in dump().
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return jsonLine(out);
 }
 
 } // namespace
@@ -77,6 +76,9 @@ int runChat(const RunOptions &o, const Model &model, Session &session) {
 
   struct sigaction action = {};
   action.sa_handler = onChatInterrupt;
+  // A write to a full stdout pipe that the signal interrupts goes on (no
+  // EINTR taken for a broken stdout); at the prompt the handler exits.
+  action.sa_flags = SA_RESTART;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   const bool interactive = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);

@@ -19,7 +19,8 @@ is predicted once, and PPL = exp(total NLL / predicted tokens). Without
 ctx - 1 tokens of text each).
 
 options:
-  --text FILE            the text (UTF-8, at most 64 MiB; required)
+  --text FILE            the text (UTF-8, at most 64 MiB; `-`: standard
+                         input; required)
   --separator TEXT       lines equal to TEXT separate documents (e.g.
                          '<|endoftext|>')
   --max-docs N           only the first N documents (windows without

@@ -31,8 +31,9 @@ it is intact); `tokenize` gives the ids of a text or the text of ids.
 
 options:
   --prompt TEXT          text to continue; `-` reads standard input
-  --prompt-file F        text to continue, read from file F (one of
-                         --prompt, --prompt-file and --chat is required)
+  --prompt-file F        text to continue, read from file F (`-`: standard
+                         input; one of --prompt, --prompt-file and --chat is
+                         required)
   --chat                 a conversation: one user turn per line of standard
                          input (a line ending in \ continues on the next),
                          each answer streamed on its own line; ends at end
@@ -91,7 +92,7 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
     o.model.verifyWeights = true;
   } else if (name == "--prompt") {
     if (value == "-") {
-      absl::StatusOr<std::string> text = readTextFile("/dev/stdin", "prompt");
+      absl::StatusOr<std::string> text = readTextFile("-", "prompt");
       if (!text.ok())
         return text.status();
       o.prompt = std::move(*text);
@@ -172,12 +173,16 @@ parseRunOptions(const std::vector<std::string> &args) {
   absl::Status scanned = scanArtifactAndFlags(
       args, kSpec, o.artifact, o.help, "llama-run <artifact> --prompt TEXT ...; see --help",
       [&](const std::string &name, const std::string &value) {
+        if (name == "--top-k" || name == "--top-p" || name == "--min-p" || name == "--seed")
+          o.ignoredSamplingFlags.push_back(name);
         return applyRunFlag(o, name, value);
       });
   if (!scanned.ok())
     return scanned;
   if (o.help)
     return o;
+  if (o.generate.temperature > 0)
+    o.ignoredSamplingFlags.clear();
   if (o.chat) {
     // The turns come from standard input; a prompt would be a second,
     // competing source (a system prompt is --system).

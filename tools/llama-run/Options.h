@@ -32,6 +32,9 @@ struct RunOptions : ModelCommandOptions {
   std::string system;
   /// --chat-template: overrides the artifact's; empty = the artifact's.
   std::string chatTemplate;
+  /// The sampling flags given (--top-k, --top-p, --min-p, --seed) when
+  /// greedy decoding (temperature 0) ignores them: llama-run warns.
+  std::vector<std::string> ignoredSamplingFlags;
 };
 
 /// The usage text printed by --help.

@@ -16,6 +16,12 @@ namespace {
 
 constexpr std::streamsize kMaxTextBytes = 64 << 20;
 
+/// Why standard input is refused (refuseStandardInput); empty: it is not.
+std::string &standardInputRefusal() {
+  static std::string why;
+  return why;
+}
+
 /// "<path>: cannot read the <what>", with the system's reason when it
 /// gave one.
 absl::Status unreadable(const std::string &path, absl::string_view what) {
@@ -27,15 +33,26 @@ absl::Status unreadable(const std::string &path, absl::string_view what) {
 
 } // namespace
 
+bool namesStandardInput(const std::string &path) {
+  return path == "-" || path == "/dev/stdin" || path == "/dev/fd/0" || path == "/proc/self/fd/0";
+}
+
+void refuseStandardInput(std::string why) { standardInputRefusal() = std::move(why); }
+
 absl::StatusOr<std::string> readTextFile(const std::string &path, absl::string_view what) {
-  // A closed stdin is held on /dev/null (ToolErrors.h), which reopening it
-  // by name would read as an empty text.
-  if (standardInputWasClosed() &&
-      (path == "/dev/stdin" || path == "/dev/fd/0" || path == "/proc/self/fd/0"))
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot read the ", what, ": standard input is closed"));
+  if (namesStandardInput(path)) {
+    absl::string_view name = path == "-" ? absl::string_view("standard input") : path;
+    if (!standardInputRefusal().empty())
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": cannot read the ", what, ": ", standardInputRefusal()));
+    // A closed stdin is held on /dev/null (ToolErrors.h), which reopening
+    // it by name would read as an empty text.
+    if (standardInputWasClosed())
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": cannot read the ", what, ": standard input is closed"));
+  }
   errno = 0;
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path == "-" ? "/dev/stdin" : path, std::ios::binary);
   if (!in)
     return unreadable(path, what);
   std::string text;

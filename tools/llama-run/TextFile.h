@@ -10,11 +10,22 @@
 
 namespace llamac::tools {
 
-/// The whole of `path` (`/dev/stdin` too); an empty file is an empty text.
-/// Errors name the path and `what` ("prompt", "text"): unreadable (missing,
-/// a directory, an I/O error) or over 64 MiB, which is a mistake (a model
-/// file given as the prompt), not text to tokenize.
+/// The whole of `path` (`-` or `/dev/stdin`: standard input); an empty file
+/// is an empty text. Errors name the path and `what` ("prompt", "text"):
+/// unreadable (missing, a directory, an I/O error), standard input while it
+/// is refused (refuseStandardInput), or over 64 MiB, which is a mistake (a
+/// model file given as the prompt), not text to tokenize.
 absl::StatusOr<std::string> readTextFile(const std::string &path, absl::string_view what);
+
+/// Whether readTextFile reads `path` from standard input: `-`,
+/// `/dev/stdin`, `/dev/fd/0` or `/proc/self/fd/0`.
+bool namesStandardInput(const std::string &path);
+
+/// From now on readTextFile refuses standard input, saying `why`: under
+/// mpirun, which gives it to rank 0 only, the other ranks would read
+/// another text and wait forever in an all-reduce. Every rank refuses the
+/// same arguments, so all stop with the same error.
+void refuseStandardInput(std::string why);
 
 } // namespace llamac::tools
 

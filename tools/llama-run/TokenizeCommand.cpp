@@ -7,6 +7,7 @@
 #include "runtime/tokenizer/Tokenizer.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/llama-run/Flags.h"
+#include "tools/llama-run/JsonLine.h"
 #include "tools/llama-run/TextFile.h"
 
 #include "absl/algorithm/container.h"
@@ -45,12 +46,6 @@ constexpr char kHelp[] =
 
 bool writeOut(std::string_view text) {
   return writeStandardOutput(text, /*flush=*/false);
-}
-
-std::string jsonLine(const nlohmann::json &value) {
-  // Token texts may be part of a UTF-8 character: replace, never abort.
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-         "\n";
 }
 
 } // namespace

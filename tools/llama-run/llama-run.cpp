@@ -20,11 +20,14 @@
 #include "tools/llama-run/EvalCommand.h"
 #include "tools/common/ToolErrors.h"
 #include "tools/common/Version.h"
+#include "tools/llama-run/JsonLine.h"
 #include "tools/llama-run/Options.h"
 #include "tools/llama-run/Ranks.h"
+#include "tools/llama-run/TextFile.h"
 #include "tools/llama-run/TokenizeCommand.h"
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 #include <nlohmann/json.hpp>
 
@@ -71,6 +74,11 @@ int main(int argc, char **argv) {
   llamac::tools::processCommunicator() = communicator;
   if (communicator)
     llamac::tools::printOnlyOnRankZero(*communicator);
+  // However it is named (--prompt -, --prompt-file /dev/stdin, eval's
+  // --text -): TextFile.h.
+  if (communicator && communicator->size() > 1)
+    llamac::tools::refuseStandardInput(
+        "mpirun gives standard input to rank 0 only; name a file under mpirun");
   int status = llamac::tools::finishStandardOutput(run(argc, argv));
   // A rank that failed alone must not leave the others waiting in an
   // all-reduce; failures the ranks agreed on end every rank already.
@@ -112,19 +120,20 @@ int run(int argc, char **argv) {
     return fail(2, "unknown command '" + args[0] +
                        "' (commands: bench, check, eval, tokenize; or give an artifact to "
                        "generate text, see --help)");
-  // mpirun hands stdin to rank 0 alone: the other ranks would run another
-  // prompt and wait forever in an all-reduce.
   const auto &ranks = llamac::tools::processCommunicator();
-  if (ranks && ranks->size() > 1)
-    for (size_t i = 0; i + 1 < args.size(); ++i)
-      if (args[i] == "--prompt" && args[i + 1] == "-")
-        return fail(2, "--prompt - reads stdin, which mpirun gives to rank 0 only; use "
-                       "--prompt-file under mpirun");
   absl::StatusOr<llamac::tools::RunOptions> parsed =
       llamac::tools::parseRunOptions(args);
   if (!parsed.ok())
     return fail(2, parsed.status().message());
   llamac::tools::RunOptions &o = *parsed;
+  // Accepted (a script may pass them whatever the temperature), but said:
+  // greedy decoding samples nothing.
+  if (!o.ignoredSamplingFlags.empty())
+    std::fprintf(stderr,
+                 "warning: %s %s no effect at temperature 0 (greedy decoding); give "
+                 "--temperature above 0 to sample\n",
+                 absl::StrJoin(o.ignoredSamplingFlags, ", ").c_str(),
+                 o.ignoredSamplingFlags.size() == 1 ? "has" : "have");
   if (ranks && ranks->size() > 1 && o.chat)
     return fail(2, "--chat reads stdin, which mpirun gives to rank 0 only; chat runs in one "
                    "process (compile without --tp)");
@@ -190,6 +199,9 @@ int run(int argc, char **argv) {
   showPrompt();
 
   const llamac::GenerateStats &st = result->stats;
+  // What ends the output: the streamed text's newline, or the one object
+  // of --json.
+  std::string end = "\n";
   if (o.json) {
     nlohmann::json out;
     out["prompt_token_ids"] = result->promptTokens;
@@ -220,15 +232,11 @@ int run(int argc, char **argv) {
           {"acceptance_rate", spec->acceptanceRate},
           {"target_passes", spec->targetPasses},
           {"accepted_histogram", spec->acceptedHistogram}};
-    // Generated text may end in part of a UTF-8 character (the model chose
-    // the bytes); replace those instead of aborting in dump().
-    std::string line =
-        out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    writeOut(line);
+    end = llamac::tools::jsonLine(out);
   }
   // A run whose output was lost is a failure: main() prints its one error
   // line, and no statistics line says how well it went.
-  if (!writeOut("\n", /*flush=*/true))
+  if (!writeOut(end, /*flush=*/true))
     return 1;
 
   if (!o.quiet) {
