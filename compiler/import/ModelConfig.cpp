@@ -22,6 +22,12 @@ namespace llamac {
 static_assert(limits::kMaxNormEps == 1.0 && limits::kMaxRopeTheta == 1e12 &&
               limits::kMaxRopeScalingFactor == 1e6);
 
+/// A RoPE scaling's factor (and llama3's and yarn's other factors): in
+/// (0, 1e6].
+static bool plausibleRopeFactor(double value) {
+  return value > 0.0 && value <= limits::kMaxRopeScalingFactor;
+}
+
 static llvm::Error configError(StringRef origin, const llvm::Twine &message) {
   return llvm::createStringError(origin + ": " + message);
 }
@@ -80,11 +86,8 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
                                              ropeTheta));
   if (ropeScaling) {
     const Llama3RopeScaling &s = *ropeScaling;
-    auto plausible = [](float value) {
-      return value > 0.0f && value <= limits::kMaxRopeScalingFactor;
-    };
-    if (!plausible(s.factor) || !plausible(s.lowFreqFactor) ||
-        !plausible(s.highFreqFactor) ||
+    if (!plausibleRopeFactor(s.factor) || !plausibleRopeFactor(s.lowFreqFactor) ||
+        !plausibleRopeFactor(s.highFreqFactor) ||
         !(s.highFreqFactor > s.lowFreqFactor) ||
         s.originalMaxPositionEmbeddings <= 0 ||
         s.originalMaxPositionEmbeddings >= limits::kModelSizeLimit)
@@ -100,8 +103,7 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
   if (ropeLinearFactor) {
     if (ropeScaling)
       return configError(origin, "both llama3 and linear RoPE scaling are set");
-    if (!(*ropeLinearFactor > 0.0f &&
-          *ropeLinearFactor <= limits::kMaxRopeScalingFactor))
+    if (!plausibleRopeFactor(*ropeLinearFactor))
       return configError(origin, llvm::formatv("invalid linear rope_scaling factor {0}: "
                                                "need a positive value up to 1e6",
                                                *ropeLinearFactor));
@@ -110,13 +112,10 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
     if (ropeScaling || ropeLinearFactor)
       return configError(origin, "yarn and another RoPE scaling are both set");
     const YarnRopeScaling &y = *ropeYarn;
-    auto positiveUpTo1e6 = [](double value) {
-      return value > 0.0 && value <= limits::kMaxRopeScalingFactor;
-    };
     auto show = [](double value) { return llvm::formatv("{0}", llvm::format("%g", value)).str(); };
-    if (!positiveUpTo1e6(y.factor) || !positiveUpTo1e6(y.betaFast) ||
-        !positiveUpTo1e6(y.betaSlow) ||
-        (y.attentionFactor && !positiveUpTo1e6(*y.attentionFactor)) ||
+    if (!plausibleRopeFactor(y.factor) || !plausibleRopeFactor(y.betaFast) ||
+        !plausibleRopeFactor(y.betaSlow) ||
+        (y.attentionFactor && !plausibleRopeFactor(*y.attentionFactor)) ||
         !std::isfinite(y.mscale) || !std::isfinite(y.mscaleAllDim) ||
         y.originalMaxPositionEmbeddings <= 0 ||
         y.originalMaxPositionEmbeddings >= limits::kModelSizeLimit)
@@ -133,7 +132,7 @@ llvm::Error ModelConfig::validate(StringRef origin, StringRef bosOrigin,
     // cancelling its log) or rotate by NaN.
     YarnRamp ramp = computeYarnRamp(y, headDim, ropeTheta);
     if (!std::isfinite(ramp.low) || !std::isfinite(ramp.high) ||
-        !positiveUpTo1e6(ramp.attentionFactor))
+        !plausibleRopeFactor(ramp.attentionFactor))
       return configError(origin, llvm::formatv("yarn rope_scaling with rope_theta {0} gives no "
                                                "usable ramp (low {1}, high {2}) or attention "
                                                "factor ({3}; must be in (0, 1e6])",
