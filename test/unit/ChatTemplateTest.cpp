@@ -96,6 +96,22 @@ std::vector<ChatSegment> fullOrDie(const ChatTemplate &chat,
   return full.ok() ? *full : std::vector<ChatSegment>{};
 }
 
+/// The whole rendering of `dialog`, which may end with an answer (as
+/// published strings do): renderDialogue up to the last user message, then
+/// that answer and what closes it.
+std::vector<ChatSegment> fullWithLastAnswer(const ChatTemplate &chat,
+                                            const std::vector<ChatMessage> &dialog) {
+  if (dialog.empty() || dialog.back().role != ChatRole::Assistant)
+    return fullOrDie(chat, dialog);
+  std::vector<ChatSegment> full =
+      fullOrDie(chat, std::vector<ChatMessage>(dialog.begin(), dialog.end() - 1));
+  for (const ChatSegment &s : chat.answer(dialog.back().content))
+    full.push_back(s);
+  for (const ChatSegment &s : chat.endOfAnswer())
+    full.push_back(s);
+  return full;
+}
+
 /// What a conversation appends for `dialog`, turn by turn: the opening,
 /// each user turn, and after each answer its close; answers as the full
 /// rendering puts them.
@@ -297,12 +313,7 @@ TEST(ChatTemplateTest, MistralIsItsChatTemplateRendered) {
   // dialogue to the last user message, then that answer and its EOS.
   const json &docs = formats()["mistral_docs_v1"];
   std::vector<ChatMessage> withAnswer = dialogOf(docs);
-  std::vector<ChatMessage> toLastUser(withAnswer.begin(), withAnswer.end() - 1);
-  std::vector<ChatSegment> full = fullOrDie(*chat, toLastUser);
-  for (const ChatSegment &s : chat->answer(withAnswer.back().content))
-    full.push_back(s);
-  for (const ChatSegment &s : chat->endOfAnswer())
-    full.push_back(s);
+  std::vector<ChatSegment> full = fullWithLastAnswer(*chat, withAnswer);
   EXPECT_EQ(ChatTemplate::render(full, "<s>", "</s>"), docs["text"].get<std::string>());
   EXPECT_EQ(ChatTemplate::render(incremental(*chat, withAnswer), "<s>", "</s>"),
             docs["text"].get<std::string>());
@@ -533,12 +544,7 @@ TEST(ChatTemplateTest, MistralV3IsMistralsDocumentedString) {
   auto chat = templateOrDie("mistral", mistralV3());
   ASSERT_TRUE(chat);
   std::vector<ChatMessage> withAnswer = dialogOf(docs);
-  std::vector<ChatMessage> toLastUser(withAnswer.begin(), withAnswer.end() - 1);
-  std::vector<ChatSegment> full = fullOrDie(*chat, toLastUser);
-  for (const ChatSegment &s : chat->answer(withAnswer.back().content))
-    full.push_back(s);
-  for (const ChatSegment &s : chat->endOfAnswer())
-    full.push_back(s);
+  std::vector<ChatSegment> full = fullWithLastAnswer(*chat, withAnswer);
   std::string expected = docs["text"];
   EXPECT_EQ(renderWithDummyPrefix(full), expected);
   EXPECT_EQ(renderWithDummyPrefix(incremental(*chat, withAnswer)), expected);
@@ -666,16 +672,7 @@ TEST(ChatTemplateTest, MistralV7IsItsChatTemplateRenderedAndMistralCommonsEncode
   for (const json &rendered : entry["dialogs"]) {
     std::vector<ChatMessage> dialog = dialogOf(rendered);
     SCOPED_TRACE(dialog[1].content);
-    std::vector<ChatMessage> toLastUser = dialog;
-    if (toLastUser.back().role == ChatRole::Assistant)
-      toLastUser.pop_back();
-    std::vector<ChatSegment> full = fullOrDie(*chat, toLastUser);
-    if (toLastUser.size() < dialog.size()) {
-      for (const ChatSegment &s : chat->answer(dialog.back().content))
-        full.push_back(s);
-      for (const ChatSegment &s : chat->endOfAnswer())
-        full.push_back(s);
-    }
+    std::vector<ChatSegment> full = fullWithLastAnswer(*chat, dialog);
     // The template keeps an answer's trailing spaces, which mistral-common's
     // tokenizer (and so the model's training) drops.
     std::string expected = rendered["text"];
