@@ -96,6 +96,18 @@
 #ifndef LLAMAC_EMU_STORIES260K_WINDOW36_ROCDL_F32
 #define LLAMAC_EMU_STORIES260K_WINDOW36_ROCDL_F32 ""
 #endif
+#ifndef LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_NVVM_F32
+#define LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_NVVM_F32 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_ROCDL_F32
+#define LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_ROCDL_F32 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_YARN_ROPE_NVVM_F32
+#define LLAMAC_EMU_STORIES260K_YARN_ROPE_NVVM_F32 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_YARN_ROPE_ROCDL_F32
+#define LLAMAC_EMU_STORIES260K_YARN_ROPE_ROCDL_F32 ""
+#endif
 
 namespace llamac::emu {
 namespace {
@@ -106,7 +118,8 @@ using ::llamac::test::loadModel;
 using ::llamac::testing::maxAbsDiff;
 using ::llamac::testing::maxRelativeDiff;
 
-/// A model ("stories260K", "stories260K_window36", "stories110m_1layer"),
+/// A model ("stories260K", "stories260K_window36", "stories260K_llama3_rope",
+/// "stories110m_1layer", ...),
 /// a target ("nvvm", "rocdl") and a weight type ("f32", "bf16", or f32
 /// weights quantized: "int8", "int4-g32", "int4-g64"), "-splitk" after it
 /// where the GEMVs split each row's columns over a block's subgroups
@@ -142,8 +155,20 @@ constexpr size_t kWindow = 36;
 bool isRing(const Variant &v) { return std::get<0>(v) == "stories260K_window36_ring"; }
 constexpr size_t kRing = 64;
 
+/// stories260K's HF weights under Llama 3.1's RoPE scaling (rope_theta 5e5)
+/// and under YaRN (factor 4 over an original context of 128), as
+/// test/e2e's ScaledRope cases (f32).
+bool isLlama3Rope(const Variant &v) { return std::get<0>(v) == "stories260K_llama3_rope"; }
+bool isYarnRope(const Variant &v) { return std::get<0>(v) == "stories260K_yarn_rope"; }
+
 std::string artifactBase(const Variant &v) {
   const auto &[model, target, dtype] = v;
+  if (isLlama3Rope(v))
+    return target == "nvvm" ? LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_NVVM_F32
+                            : LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_ROCDL_F32;
+  if (isYarnRope(v))
+    return target == "nvvm" ? LLAMAC_EMU_STORIES260K_YARN_ROPE_NVVM_F32
+                            : LLAMAC_EMU_STORIES260K_YARN_ROPE_ROCDL_F32;
   if (isRing(v))
     return target == "nvvm" ? LLAMAC_EMU_STORIES260K_WINDOW36_RING_NVVM_F32
                             : LLAMAC_EMU_STORIES260K_WINDOW36_RING_ROCDL_F32;
@@ -189,6 +214,10 @@ std::string referenceArtifact(const Variant &v) {
     return LLAMAC_SYNTH110M_REFERENCE_ARTIFACT;
   if (isSlidingWindow(v))
     return LLAMAC_STORIES_WINDOW_ARTIFACT;
+  if (isLlama3Rope(v))
+    return LLAMAC_STORIES_LLAMA3_ROPE_ARTIFACT;
+  if (isYarnRope(v))
+    return LLAMAC_STORIES_YARN_ROPE_ARTIFACT;
   const std::string dtype = weightType(v);
   if (dtype == "int8")
     return LLAMAC_STORIES_INT8_ARTIFACT;
@@ -203,9 +232,10 @@ std::string referenceArtifact(const Variant &v) {
 std::vector<int32_t> decodeTokens(const Variant &v) {
   if (isStories110m(v))
     return {1, 403, 9000};
-  if (isSlidingWindow(v)) {
+  if (isSlidingWindow(v) || isLlama3Rope(v) || isYarnRope(v)) {
     // Past the window, so that the first positions drop out of it (and
-    // round the ring).
+    // round the ring); for a scaled RoPE, positions far enough that its
+    // slow pairs turn.
     std::vector<int32_t> ids{1};
     const size_t steps = isRing(v) ? 2 * kRing - 3 : kWindow + 8;
     for (int32_t i = 1; i < static_cast<int32_t>(steps); ++i)
@@ -512,6 +542,26 @@ INSTANTIATE_TEST_SUITE_P(Stories260KRingCache, EmulatedGpuTest,
 
 INSTANTIATE_TEST_SUITE_P(Stories260KRingCache, EmulatedVerifyTest,
                          ::testing::Combine(::testing::Values("stories260K_window36_ring"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32")),
+                         variantName);
+
+// RoPE scaled as Llama 3.1's and as YaRN: decode over 44 positions, a
+// 40-token prefill chunk and verify, against the CPU's same checkpoints.
+INSTANTIATE_TEST_SUITE_P(Stories260KLlama3Rope, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("stories260K_llama3_rope"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(Stories260KYarnRope, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("stories260K_yarn_rope"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(Stories260KYarnRope, EmulatedVerifyTest,
+                         ::testing::Combine(::testing::Values("stories260K_yarn_rope"),
                                             ::testing::Values("nvvm", "rocdl"),
                                             ::testing::Values("f32")),
                          variantName);

@@ -756,6 +756,14 @@ private:
                                                   : std::min(x, y);
           });
         })
+        // maxnum / minnum: a NaN operand gives the other one (fmaxf, fminf;
+        // PTX max.f32 / min.f32 and AMDGPU's v_max_f32 do the same).
+        .Case([&](arith::MaxNumFOp) {
+          floatBinary([](float x, float y) { return std::fmax(x, y); });
+        })
+        .Case([&](arith::MinNumFOp) {
+          floatBinary([](float x, float y) { return std::fmin(x, y); });
+        })
         .Case([&](arith::NegFOp) { floatUnary([](float x) { return -x; }); })
         .Case([&](math::ExpOp) { floatUnary([](float x) { return std::exp(x); }); })
         .Case([&](math::RsqrtOp) { floatUnary([](float x) { return 1.0f / std::sqrt(x); }); })
