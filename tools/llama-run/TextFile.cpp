@@ -31,11 +31,12 @@ absl::Status unreadable(const std::string &path, absl::string_view what) {
                                                  error ? std::strerror(error) : ""));
 }
 
-} // namespace
-
+/// Whether readTextFile reads `path` from standard input.
 bool namesStandardInput(const std::string &path) {
   return path == "-" || path == "/dev/stdin" || path == "/dev/fd/0" || path == "/proc/self/fd/0";
 }
+
+} // namespace
 
 void refuseStandardInput(std::string why) { standardInputRefusal() = std::move(why); }
 

@@ -17,10 +17,6 @@ namespace llamac::tools {
 /// model file given as the prompt), not text to tokenize.
 absl::StatusOr<std::string> readTextFile(const std::string &path, absl::string_view what);
 
-/// Whether readTextFile reads `path` from standard input: `-`,
-/// `/dev/stdin`, `/dev/fd/0` or `/proc/self/fd/0`.
-bool namesStandardInput(const std::string &path);
-
 /// From now on readTextFile refuses standard input, saying `why`: under
 /// mpirun, which gives it to rank 0 only, the other ranks would read
 /// another text and wait forever in an all-reduce. Every rank refuses the

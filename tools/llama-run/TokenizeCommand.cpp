@@ -98,7 +98,7 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
   // Read after the scan, so a bad flag later on is reported first.
   if (textFile) {
     absl::StatusOr<std::string> read =
-        readTextFile(*textFile == "-" ? "/dev/stdin" : *textFile, "text");
+        readTextFile(*textFile, "text");
     if (!read.ok())
       return fail(1, read.status().message());
     text = std::move(*read);
