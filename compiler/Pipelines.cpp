@@ -54,11 +54,10 @@ void buildQuantizePipeline(OpPassManager &pm, const QuantizePipelineOptions &opt
 
 void buildKernelsPipeline(OpPassManager &pm, const KernelsPipelineOptions &options,
                           std::vector<EntryPoint> *schedules) {
-  // The CPU splits each half of a mixture over its threads. The GPU
-  // targets have no kernel for a mixture (llamac refuses one at once; the
-  // partitioner says so for llama-opt).
-  if (options.target == "cpu")
-    pm.addNestedPass<func::FuncOp>(llama::createLlamaSplitMixtureOfExperts());
+  // A mixture runs as its two halves: the CPU splits each over its threads
+  // by its own output features, and the GPU targets have a kernel for each
+  // (passes/gpu/MixtureOfExpertsKernels.cpp), none for a whole llama.moe.
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaSplitMixtureOfExperts());
   LlamaPartitionKernelsOptions partition;
   partition.target = options.target;
   partition.minParallelBytes = options.minParallelBytes;

@@ -18,12 +18,9 @@
 // routes its rows itself: k passes over a row's E logits cost nothing
 // beside its GEMVs, and no routing buffer has to pass between kernels.
 //
-// The pick is k passes over the row's logits, each taking the best logit
-// after the previous pick in the order (larger logit first, then lower
-// index): no sort, no scratch array, and ties go to the lower index, as
-// torch.topk's do in practice. The weights are the softmax of the picked
-// logits, which equals Mixtral's softmax over every expert renormalized
-// over the picked ones.
+// The picks and their weights are ExpertRouting.h's, which the GPU kernels
+// share: k passes over the row's logits, ties to the lower index, the
+// softmax of the picked logits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,6 +28,7 @@
 
 #include "dialects/llama/LlamaAttrs.h"
 #include "dialects/llama/LlamaOps.h"
+#include "passes/ExpertRouting.h"
 #include "passes/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -43,18 +41,10 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
-#include <limits>
-
 using namespace mlir;
 using namespace mlir::llama;
 
 namespace {
-
-/// One pick: the logit and the expert (i64; -1 before the first).
-struct Pick {
-  Value logit;
-  Value expert;
-};
 
 Value indexConstant(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -77,96 +67,11 @@ OpFoldResult weightSize(OpBuilder &b, Location loc, Value weight, int64_t d) {
   return sizeOf(b, loc, weight, d);
 }
 
-/// Before the first pick: above every logit, before every index.
-Pick startPick(OpBuilder &b, Location loc) {
-  return {f32Constant(b, loc, std::numeric_limits<double>::infinity()),
-          arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1)};
-}
-
-/// The best logit of `logits` ([1, experts]) that comes after `previous`
-/// in the order (larger logit, then lower index; NaN as -inf); expert -1
-/// only when no expert is left.
-Pick nextPick(OpBuilder &b, Location loc, Value logits, int64_t experts, Pick previous) {
-  Value zero = indexConstant(b, loc, 0), one = indexConstant(b, loc, 1);
-  Pick none = {f32Constant(b, loc, -std::numeric_limits<double>::infinity()),
-               arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1)};
-  auto scan = scf::ForOp::create(
-      b, loc, zero, indexConstant(b, loc, experts), one, ValueRange{none.logit, none.expert},
-      [&](OpBuilder &, Location l, Value e, ValueRange best) {
-        using F = arith::CmpFPredicate;
-        using I = arith::CmpIPredicate;
-        // A NaN logit ranks as -inf: the order stays total, so k passes
-        // pick k different experts whatever the logits (pickSums makes
-        // such a row's output NaN).
-        Value raw = tensor::ExtractOp::create(b, l, logits, ValueRange{zero, e});
-        Value isNan = arith::CmpFOp::create(b, l, F::UNO, raw, raw);
-        Value v = arith::SelectOp::create(
-            b, l, isNan, f32Constant(b, l, -std::numeric_limits<double>::infinity()), raw);
-        Value ei = arith::IndexCastOp::create(b, l, b.getI64Type(), e);
-        // After the previous pick: a smaller logit, or an equal one
-        // further on.
-        Value below = arith::CmpFOp::create(b, l, F::OLT, v, previous.logit);
-        Value tied = arith::AndIOp::create(
-            b, l, arith::CmpFOp::create(b, l, F::OEQ, v, previous.logit),
-            arith::CmpIOp::create(b, l, I::sgt, ei, previous.expert));
-        Value eligible = arith::OrIOp::create(b, l, below, tied);
-        // Better than the best so far: strictly larger keeps the lower
-        // index of a tie; the first eligible one always is.
-        Value noneYet = arith::CmpIOp::create(
-            b, l, I::slt, best[1], arith::ConstantIntOp::create(b, l, b.getI64Type(), 0));
-        Value larger = arith::CmpFOp::create(b, l, F::OGT, v, best[0]);
-        Value take = arith::AndIOp::create(b, l, eligible,
-                                           arith::OrIOp::create(b, l, noneYet, larger));
-        Value logit = arith::SelectOp::create(b, l, take, v, best[0]);
-        Value expert = arith::SelectOp::create(b, l, take, ei, best[1]);
-        scf::YieldOp::create(b, l, ValueRange{logit, expert});
-      });
-  return {scan.getResult(0), scan.getResult(1)};
-}
-
-/// The first pick's logit (`top`) and the sum of exp(logit - top) over
-/// the picks: the softmax's denominator.
-std::pair<Value, Value> pickSums(OpBuilder &b, Location loc, Value logits, int64_t experts,
-                                 int64_t perToken) {
-  Value zero = indexConstant(b, loc, 0), one = indexConstant(b, loc, 1);
-  Pick start = startPick(b, loc);
-  auto sums = scf::ForOp::create(
-      b, loc, zero, indexConstant(b, loc, perToken), one,
-      ValueRange{start.logit, start.expert, f32Constant(b, loc, 0.0), f32Constant(b, loc, 0.0)},
-      [&](OpBuilder &, Location l, Value j, ValueRange it) {
-        Pick pick = nextPick(b, l, logits, experts, {it[0], it[1]});
-        Value first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, j, zero);
-        Value top = arith::SelectOp::create(b, l, first, pick.logit, it[3]);
-        Value e = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, pick.logit, top));
-        Value sum = arith::AddFOp::create(b, l, it[2], e);
-        scf::YieldOp::create(b, l, ValueRange{pick.logit, pick.expert, sum, top});
-      });
-  // transformers' softmax over every logit is NaN if one is NaN or
-  // infinite: so is the sum here (v - v is 0 for every finite v), and so
-  // the row's output, which the runtime then reports.
-  auto poison = scf::ForOp::create(
-      b, loc, zero, indexConstant(b, loc, experts), one, ValueRange{f32Constant(b, loc, 0.0)},
-      [&](OpBuilder &, Location l, Value e, ValueRange it) {
-        Value v = tensor::ExtractOp::create(b, l, logits, ValueRange{zero, e});
-        Value nanIfNotFinite = arith::SubFOp::create(b, l, v, v);
-        scf::YieldOp::create(b, l, arith::AddFOp::create(b, l, it[0], nanIfNotFinite).getResult());
-      });
-  Value sum = arith::AddFOp::create(b, loc, sums.getResult(2), poison.getResult(0));
-  return {sum, sums.getResult(3)};
-}
-
-/// A pick's weight: exp(logit - top) / sum.
-Value pickWeight(OpBuilder &b, Location loc, Pick pick, Value top, Value sum) {
-  Value e = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, pick.logit, top));
-  return arith::DivFOp::create(b, loc, e, sum);
-}
-
-/// A pick's expert as an index. nextPick always finds one (k <= experts
-/// and its order is total); the clamp only guards the reads.
-Value pickedExpert(OpBuilder &b, Location loc, Pick pick) {
-  Value clamped = arith::MaxSIOp::create(
-      b, loc, pick.expert, arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0));
-  return arith::IndexCastOp::create(b, loc, b.getIndexType(), clamped);
+/// Reads a routed row's logits, a `[1, experts]` tensor.
+auto logitsOfRow(Value logits) {
+  return [logits](OpBuilder &b, Location l, Value e) -> Value {
+    return tensor::ExtractOp::create(b, l, logits, ValueRange{indexConstant(b, l, 0), e});
+  };
 }
 
 /// An alloc_tensor of `[rows, ...inner]`, rows dynamic where `staticRows`
@@ -327,14 +232,14 @@ std::pair<Value, Value> routeRows(OpBuilder &b, Location loc, Value routerLogits
         Value logits = sliceRow(b, l, routerLogits, row);
         Value sum, top;
         if (withWeights)
-          std::tie(sum, top) = pickSums(b, l, logits, experts, perToken);
+          std::tie(sum, top) = pickSums(b, l, logitsOfRow(logits), experts, perToken);
         Pick start = startPick(b, l);
         SmallVector<Value> carried{start.logit, start.expert};
         carried.append(iter.begin(), iter.end());
         auto picks = scf::ForOp::create(
             b, l, zero, indexConstant(b, l, perToken), one, carried,
             [&](OpBuilder &, Location ll, Value j, ValueRange it) {
-              Pick pick = nextPick(b, ll, logits, experts, {it[0], it[1]});
+              Pick pick = nextPick(b, ll, logitsOfRow(logits), experts, {it[0], it[1]});
               Value e = pickedExpert(b, ll, pick);
               SmallVector<Value> next{pick.logit, pick.expert,
                                       tensor::InsertOp::create(b, ll, e, it[2],
@@ -432,13 +337,13 @@ struct MoeSwiGLULowering : OpRewritePattern<MoeSwiGLUOp> {
             Value logits = sliceRow(b, l, op.getRouterLogits(), row);
             // Pass 1: the largest logit (the first pick) and the softmax's
             // denominator over the picks; pass 2: each pick's weighted row.
-            auto [sum, top] = pickSums(b, l, logits, experts, perToken);
+            auto [sum, top] = pickSums(b, l, logitsOfRow(logits), experts, perToken);
             Pick start = startPick(b, l);
             auto picks = scf::ForOp::create(
                 b, l, zero, indexConstant(b, l, perToken), one,
                 ValueRange{start.logit, start.expert, iter[0]},
                 [&](OpBuilder &, Location ll, Value j, ValueRange it) {
-                  Pick pick = nextPick(b, ll, logits, experts, {it[0], it[1]});
+                  Pick pick = nextPick(b, ll, logitsOfRow(logits), experts, {it[0], it[1]});
                   Value weight = pickWeight(b, ll, pick, top, sum);
                   Value act = expertSwiGLU(b, ll, op, pickedExpert(b, ll, pick), x, weight);
                   Value out = insertRow(b, ll, act, it[2], {row, j, zeroAttr});
@@ -540,7 +445,7 @@ struct MoeDownLowering : OpRewritePattern<MoeDownOp> {
                 b, l, zero, indexConstant(b, l, perToken), one,
                 ValueRange{start.logit, start.expert, acc0},
                 [&](OpBuilder &, Location ll, Value j, ValueRange it) {
-                  Pick pick = nextPick(b, ll, logits, experts, {it[0], it[1]});
+                  Pick pick = nextPick(b, ll, logitsOfRow(logits), experts, {it[0], it[1]});
                   Value down = expertMatrix(b, ll, op.getDown(), pickedExpert(b, ll, pick));
                   Value act = slicePickRow(b, ll, op.getActivations(), row, j);
                   Value acc = LinearOp::create(b, ll, rowType, act, down, it[2]);

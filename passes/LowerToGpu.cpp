@@ -5,8 +5,8 @@
 // producer recomputed inside it). Output: one
 // `gpu.func` kernel per function in `gpu.module @llamac_kernels`, on memrefs,
 // with its static launch grid (`llamac.grid`) and block (`known_block_size`).
-// The families (GEMV, RMSNorm, RoPE, cache write, attention, elementwise) are
-// in passes/gpu/.
+// The families (GEMV, RMSNorm, RoPE, cache write, attention, elementwise, a
+// mixture's experts) are in passes/gpu/.
 //
 // A kernel function may need more than one launch (split-key attention,
 // then the combine): each gets a gpu.func tagged with the kernel function's
@@ -78,6 +78,10 @@ SmallVector<Step> stepsOf(Operation *op, bool scratch) {
                    : SmallVector<Step>{{"", emitAttentionKernel}};
   if (isa<EmbeddingOp>(op))
     return {{"", emitEmbeddingKernel}};
+  if (isa<MoeSwiGLUOp>(op))
+    return {{"", emitMoeSwiGLUKernel}};
+  if (isa<MoeDownOp>(op))
+    return {{"", emitMoeDownKernel}};
   if (isa<AddOp, MulOp, SiluOp, SwiGLUOp>(op))
     return {{"", emitElementwiseKernel}};
   return {};
@@ -103,21 +107,26 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
   // partitioner cloned into it (llama-fuse-into-consumers): an RMSNorm
   // before a projection or RoPE before the cache write or attention, which
   // the kernel families compute in their prologue.
-  // A projection's quantized weights arrive as the llama.dequantize ops
-  // that read them, which its kernel reads through (passes/gpu/
-  // WeightStream.h) rather than computing.
+  // A projection's (or a mixture's experts') quantized weights arrive as
+  // the llama.dequantize ops that read them, which its kernel reads through
+  // (passes/gpu/WeightStream.h) rather than computing.
   SmallVector<Operation *> llamaOps;
   for (Operation &op : fn.getBody().front()) {
     if (isa<bufferization::MaterializeInDestinationOp, func::ReturnOp, arith::ConstantOp>(op))
       continue;
     if (auto dequantize = dyn_cast<DequantizeOp>(op)) {
+      Value weight = dequantize.getResult();
       if (!llvm::all_of(dequantize->getUsers(), [&](Operation *user) {
-            auto projection = dyn_cast<ProjectionOpInterface>(user);
-            return projection && llvm::is_contained(projection.getWeights(),
-                                                    dequantize.getResult());
+            if (auto projection = dyn_cast<ProjectionOpInterface>(user))
+              return llvm::is_contained(projection.getWeights(), weight);
+            if (auto swiglu = dyn_cast<MoeSwiGLUOp>(user))
+              return swiglu.getGate() == weight || swiglu.getUp() == weight;
+            if (auto down = dyn_cast<MoeDownOp>(user))
+              return down.getDown() == weight;
+            return false;
           }))
         return fn.emitError("a llama.dequantize in a GPU kernel must feed only "
-                            "projection weights");
+                            "projection or expert weights");
       continue;
     }
     if (!isa<LlamaDialect>(op.getDialect()))
@@ -128,7 +137,10 @@ LogicalResult lowerKernel(func::FuncOp fn, gpu::GPUModuleOp gpuModule,
   if (llamaOps.size() == 2) {
     Operation *producer = llamaOps.front();
     auto projection = dyn_cast<ProjectionOpInterface>(main);
+    auto experts = dyn_cast<MoeSwiGLUOp>(main);
     bool fusable = (projection && projection.getInputNorm().getOperation() == producer) ||
+                   (experts && isa<RMSNormOp>(producer) &&
+                    experts.getInput().getDefiningOp() == producer) ||
                    (isa<RopeOp>(producer) && isa<KVWriteOp, AttentionOp>(main) &&
                     main->getOperand(0).getDefiningOp() == producer);
     if (!fusable)

@@ -94,8 +94,9 @@ def LlamaSplitMixtureOfExperts
     hidden]`), and `llama.moe_down`, their down projections summed. The CPU
     partitioner splits each half over threads by its own output features
     (the hidden units, then `dim`), as it does a dense projection: one
-    kernel for the whole mixture ran on one thread. The kernels pipeline
-    runs it before the partitioner.
+    kernel for the whole mixture ran on one thread. The GPU targets have a
+    kernel for each half and none for a whole mixture. The kernels pipeline
+    runs it before the partitioner, for every target.
   }];
 }
 

@@ -9,13 +9,17 @@
 #      decode replayed as a CUDA graph) and requires identical tokens;
 #   4. the same greedy comparison with int8 and int4 (groups of 32 and 128)
 #      weights, each against the CPU artifact of the same quantization;
+#   4b. the same greedy comparison for stories260K as a Mixtral (its MLP
+#      copied into 4 experts, 2 per token): the mixture's GPU kernels;
 #   5. with --tp N: compiles stories260K with --tp N for nvvm and runs it
 #      under `mpirun -np N`, one GPU per rank, through the NCCL communicator
 #      (libnccl.so.2; NCCL_DEBUG=VERSION's line proves it was used), and
 #      requires the cpu's tokens. `--tp 1` is what one GPU allows: a TP-1
 #      artifact as one MPI rank with a one-rank NCCL communicator (started
 #      and destroyed; such an artifact has no all-reduce step to run);
-#   6. compiles a synthetic Llama-2-7B-shaped bf16 model (or --preset NAME)
+#   6. compiles a synthetic Llama-2-7B-shaped bf16 model (or --preset NAME,
+#      with --layers N fewer layers: `--preset mixtral-8x7b --layers 8` fits
+#      one 80 GB GPU)
 #      for nvvm and runs `llama-run bench --device cuda`, then the same
 #      model quantized to int8 and int4 (G = 128): decode tok/s and the share
 #      of the measured read bandwidth, counting the bytes a decode step
@@ -35,13 +39,14 @@
 #                  what DIR holds, the big model's weights random again.
 # A failed check is reported and the others still run; the exit status is 1
 # if any failed.
-# Usage: scripts/gpu-check.sh [--preset llama-2-7b] [--work DIR] [--skip-bench] [--skip-checks]
+# Usage: scripts/gpu-check.sh [--preset llama-2-7b [--layers N]] [--work DIR] [--skip-bench] [--skip-checks]
 #                             [--tp N] [--gemv "rows split-k"]
 #                             [--prepare DIR [--chip sm_NN] | --from DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PRESET=llama-2-7b
+LAYERS=
 WORK=${TMPDIR:-/tmp}/llamac-gpu-check
 BENCH=1
 CHECKS=1
@@ -53,6 +58,7 @@ GEMVS=rows
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) PRESET=$2; shift 2 ;;
+    --layers) LAYERS=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --skip-bench) BENCH=0; shift ;;
     --skip-checks) CHECKS=0; shift ;;
@@ -211,6 +217,31 @@ for scheme in "int8" "int4 --group-size 32" "int4 --group-size 128"; do
   fi
 done
 
+# A Mixtral whose 4 experts are copies of stories260K's MLP, 2 per token,
+# with a random router (test/tools/Inputs/make-mixtral.py): the mixture's
+# GPU kernels (routing on the device, the picked experts' GEMVs) against the
+# cpu's artifact of the same checkpoint and quantization.
+MIXTRAL="$WORK/stories260K-mixtral"
+if compiling; then
+  rm -rf "$MIXTRAL"
+  python3 test/tools/Inputs/make-mixtral.py models/stories260K-hf "$MIXTRAL" 4 2
+fi
+checking && echo "== stories260K as a Mixtral (f32, int8, int4): greedy tokens, cpu vs cuda"
+for scheme in "f32" "int8" "int4 --group-size 32"; do
+  name=mixtral-$(echo "$scheme" | tr -d ' -' | sed 's/groupsize/-g/')
+  if [ "$scheme" = f32 ]; then flags=(); else read -ra flags <<<"--quantize $scheme"; fi
+  if compiling; then
+    compile "$MIXTRAL" -o "$WORK/$name-cpu.llamac" "${flags[@]}" --int-dot=off --quiet
+    compile "$MIXTRAL" -o "$WORK/$name-$CHIP.llamac" "${flags[@]}" --target nvvm --chip "$CHIP" \
+      --cuda-toolkit "$CUDA_HOME" --quiet
+  fi
+  M_CPU=$(cpu_tokens "$name" "$WORK/$name-cpu.llamac")
+  if checking; then
+    M_GPU=$(tokens "$WORK/$name-$CHIP.llamac" cuda) || true
+    same_tokens "$name" "$M_CPU" "$M_GPU"
+  fi
+done
+
 # The split-K GEMV shape (--gemv with split-k): the same greedy tokens.
 if [[ " $GEMVS " == *" split-k "* ]]; then
   checking && echo "== stories260K with --gpu-gemv split-k: greedy tokens, cpu vs cuda"
@@ -304,9 +335,9 @@ big_artifact() {
 }
 
 if [ "$BENCH" = 1 ]; then
-  SYNTH=${SYNTH:-${TMPDIR:-/tmp}/llamac-gpu-check/$PRESET}
+  SYNTH=${SYNTH:-${TMPDIR:-/tmp}/llamac-gpu-check/$PRESET${LAYERS:+-$LAYERS-layers}}
   if compiling && [ ! -f "$SYNTH/config.json" ]; then
-    build/bin/llamac synth --preset "$PRESET" --dtype bf16 --seed 1 -o "$SYNTH"
+    build/bin/llamac synth --preset "$PRESET" ${LAYERS:+--layers "$LAYERS"} --dtype bf16 --seed 1 -o "$SYNTH"
   fi
   ROWS=()
   for variant in $(for scheme in bf16 int8 int4-g128; do for gemv in $GEMVS; do echo "$scheme:$gemv"; done; done); do

@@ -185,22 +185,6 @@ llvm::Error checkTensorParallel(int64_t ranks, const ModelConfig &config) {
   return llvm::Error::success();
 }
 
-/// The experts' kernels exist for the CPU, over float, int8 or int4
-/// weights (GPTQ's included: calibration collects each expert's routed
-/// rows), on one rank or split over tensor-parallel ranks; elsewhere a
-/// Mixtral is refused rather than compiled without its experts.
-llvm::Error checkMixtureOfExperts(const CompileOptions &options, const ModelConfig &config) {
-  if (!config.isMixtureOfExperts())
-    return llvm::Error::success();
-  auto refuse = [&](const llvm::Twine &what) {
-    return makeError("this model is a mixture of " + llvm::Twine(config.experts) +
-                     " experts, which " + what + " does not support yet");
-  };
-  if (options.target != "cpu")
-    return refuse("--target " + options.target);
-  return llvm::Error::success();
-}
-
 } // namespace
 
 llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) {
@@ -272,9 +256,6 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   if (!options.calibration.empty())
     inputFiles.push_back(options.calibration);
   if (llvm::Error err = checkOutputPath(options.output, inputFiles))
-    return err;
-  // Before the weights are scanned: the config alone decides it.
-  if (llvm::Error err = checkMixtureOfExperts(options, ckpt->config))
     return err;
   if (!options.allowNonFinite) {
     progress.phase("checking the weights for NaN and infinity");

@@ -22,6 +22,7 @@
 #include "dialects/llama/LlamaOps.h"
 #include "passes/ScalarMath.h"
 #include "passes/gpu/GpuKernels.h"
+#include "passes/gpu/SubgroupDots.h"
 #include "passes/gpu/WeightStream.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -34,8 +35,6 @@ using namespace mlir;
 using namespace mlir::llama;
 
 namespace {
-
-constexpr int64_t kSubgroupsPerBlock = 4;
 
 /// The widest accumulator of one dot product, in f32 lanes (subgroupDots).
 constexpr int64_t kMaxAccumulatorWidth = 4;
@@ -57,6 +56,8 @@ int64_t tokensPerBlock(int64_t tokens, int64_t verifyTokens) {
   return 1;
 }
 
+} // namespace
+
 /// Rows one subgroup computes together, each loaded chunk of x feeding all
 /// of them. x is read from L1/L2 once per row otherwise: 4 bytes of it per
 /// 2 bytes of bf16 weight, per byte of int8 and per half byte of int4, more
@@ -67,9 +68,8 @@ int64_t tokensPerBlock(int64_t tokens, int64_t verifyTokens) {
 /// verify -48% (2 rows: the same decode, verify -40%); int4 4 rows +88%
 /// with one token, but with several the accumulators of 4 rows x tokens
 /// and the unpacking spill (verify 1.7x slower), where 2 rows give -41%.
-/// Must divide every result's rows, so that a subgroup's rows lie in one
-/// weight; halved until it does.
-int64_t rowsPerSubgroup(ArrayRef<SmallVector<GpuWeight>> resultWeights, int64_t tokensInBlock) {
+int64_t mlir::llama::rowsPerSubgroup(ArrayRef<SmallVector<GpuWeight>> resultWeights,
+                                     int64_t tokensInBlock) {
   const GpuWeight &first = resultWeights.front().front();
   int64_t wanted = 2;
   if (first.isQuantized())
@@ -78,47 +78,22 @@ int64_t rowsPerSubgroup(ArrayRef<SmallVector<GpuWeight>> resultWeights, int64_t 
     bool divides = true;
     for (const SmallVector<GpuWeight> &weights : resultWeights)
       for (const GpuWeight &w : weights)
-        divides &= cast<ShapedType>(w.values.getType()).getDimSize(0) % r == 0;
+        divides &= w.rows() % r == 0;
     if (divides)
       return r;
   }
   return 1;
 }
 
-/// The fused RMSNorm of a GEMV: its weight g, and the op for eps.
-struct FusedNorm {
-  RMSNormOp op;
-  Value weight;
-};
-
-/// How the subgroups of a block on the same rows share a row's columns:
-/// subgroup `part` of `parts` takes the part-th of every `parts`
-/// consecutive steps of the row (the block's threads stride along K
-/// together, each step still contiguous per subgroup), and their sums meet
-/// in `scratch` ([parts, slots], shared memory) when parts > 1. parts is 1
-/// (each subgroup its own rows) or all of a block's subgroups (gemv-split-k):
-/// then every branch on the rows is uniform over the block, as the barrier
-/// before the sum needs.
-struct KSplit {
-  Value lane;
-  Value part;
-  int64_t parts = 1;
-  Value scratch;
-};
-
-/// The dot products of rows `rows` of each weight with each of the rows
-/// `xRows` of x, summed over the subgroup (every lane gets the totals), at
-/// index (w * rows.size() + r) * xRows.size() + t. Each loaded weight vector feeds every row of
-/// x, and each loaded x vector every weight. With a fused norm, x is read as
-/// g∘x and each token's dot products are scaled by its inverse RMS.
-/// Quantized weights are dequantized in registers as they stream
-/// (WeightStream.h); an int8 row's scale multiplies its finished sums.
-SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeight> weights,
-                                ArrayRef<Value> xRows, ArrayRef<Value> rows, const KSplit &split,
-                                std::optional<FusedNorm> norm) {
+SmallVector<Value> mlir::llama::subgroupDots(GpuKernelBuilder &kb, Value x,
+                                             ArrayRef<GpuWeight> weights,
+                                             ArrayRef<SmallVector<Value>> xRows,
+                                             ArrayRef<Value> rows, const KSplit &split,
+                                             std::optional<FusedNorm> norm) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
-  int64_t k = staticDim(x, 1);
+  auto xType = cast<MemRefType>(x.getType());
+  int64_t k = xType.getDimSize(xType.getRank() - 1);
   bool xIsF32 = cast<MemRefType>(x.getType()).getElementType().isF32();
   // Each lane takes `width` consecutive elements per step: one load's worth
   // of weights, or a single element when rows are not whole loads.
@@ -196,7 +171,9 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
         }
         for (auto [t, xRow] : llvm::enumerate(xRows))
           for (int64_t c = 0; c < steps.chunks; ++c) {
-            Value xv = load(x, {xRow, columns[c]});
+            SmallVector<Value> at(xRow);
+            at.push_back(columns[c]);
+            Value xv = load(x, at);
             if (norm) {
               next[dots + t] = fma(xv, xv, next[dots + t]);
               xv = arith::MulFOp::create(b, loc, gs[c], xv);
@@ -255,8 +232,6 @@ SmallVector<Value> subgroupDots(GpuKernelBuilder &kb, Value x, ArrayRef<GpuWeigh
     scaled.push_back(arith::MulFOp::create(b, loc, sums[i], inverse[i % xRows.size()]));
   return scaled;
 }
-
-} // namespace
 
 FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Operation *op,
                                                      const IRMapping &operands,
@@ -323,8 +298,11 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
   Value isLane0 = kb.cmp(arith::CmpIPredicate::eq, split.parts > 1 ? tid : lane, kb.index(0));
   Value first = arith::MulIOp::create(b, loc, kb.blockId(gpu::Dimension::y), kb.index(block));
   SmallVector<Value> tokenIds;
-  for (int64_t t = 0; t < block; ++t)
+  SmallVector<SmallVector<Value>> xRows;
+  for (int64_t t = 0; t < block; ++t) {
     tokenIds.push_back(arith::AddIOp::create(b, loc, first, kb.index(t)));
+    xRows.push_back({tokenIds.back()});
+  }
   std::optional<FusedNorm> fused;
   if (norm)
     fused = FusedNorm{norm, operands.lookup(norm.getWeight())};
@@ -334,7 +312,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
     ArrayRef<GpuWeight> gateAndUp = resultWeights[0];
     kb.ifThen(kb.cmp(arith::CmpIPredicate::ult, row, kb.index(totalRows)), [&] {
       SmallVector<Value> rows = rowsFrom(row);
-      SmallVector<Value> sums = subgroupDots(kb, x, gateAndUp, tokenIds, rows, split, fused);
+      SmallVector<Value> sums = subgroupDots(kb, x, gateAndUp, xRows, rows, split, fused);
       kb.ifThen(isLane0, [&] {
         for (auto [r, outRow] : llvm::enumerate(rows))
           for (int64_t t = 0; t < block; ++t) {
@@ -362,7 +340,7 @@ FailureOr<GpuLaunchDims> mlir::llama::emitGemvKernel(GpuKernelBuilder &kb, Opera
       kb.ifThen(inRange, [&, out = out, firstRow = firstRow] {
         SmallVector<Value> locals =
             rowsFrom(arith::SubIOp::create(b, loc, row, kb.index(firstRow)));
-        SmallVector<Value> sums = subgroupDots(kb, x, {w}, tokenIds, locals, split, fused);
+        SmallVector<Value> sums = subgroupDots(kb, x, {w}, xRows, locals, split, fused);
         kb.ifThen(isLane0, [&] {
           for (auto [r, local] : llvm::enumerate(locals))
             for (int64_t t = 0; t < block; ++t) {

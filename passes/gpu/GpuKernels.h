@@ -67,6 +67,14 @@ FailureOr<GpuLaunchDims> emitAttentionCombineKernel(GpuKernelBuilder &kb, Operat
                                                     const IRMapping &operands,
                                                     ArrayRef<Value> results);
 
+/// The halves of a mixture of experts (llama.moe_swiglu, llama.moe_down):
+/// GEMVs over each token's picked experts' rows of the stacked weights,
+/// every thread routing its token itself (MixtureOfExpertsKernels.cpp).
+FailureOr<GpuLaunchDims> emitMoeSwiGLUKernel(GpuKernelBuilder &kb, Operation *op,
+                                             const IRMapping &operands, ArrayRef<Value> results);
+FailureOr<GpuLaunchDims> emitMoeDownKernel(GpuKernelBuilder &kb, Operation *op,
+                                           const IRMapping &operands, ArrayRef<Value> results);
+
 /// embedding (a row gather) and the elementwise ops (add, mul, silu, swiglu).
 FailureOr<GpuLaunchDims> emitEmbeddingKernel(GpuKernelBuilder &kb, Operation *op,
                                              const IRMapping &operands, ArrayRef<Value> results);

@@ -32,11 +32,29 @@ GpuWeight GpuWeight::lookup(Value weight, const IRMapping &operands) {
     return w;
   }
   w.values = operands.lookup(weight);
-  w.inFeatures = staticDim(w.values, 1);
+  auto type = cast<MemRefType>(w.values.getType());
+  w.inFeatures = type.getDimSize(type.getRank() - 1);
   return w;
 }
 
-int64_t GpuWeight::rows() const { return staticDim(values, 0); }
+int64_t GpuWeight::rows() const {
+  auto type = cast<MemRefType>(values.getType());
+  return type.getDimSize(type.getRank() - 2);
+}
+
+GpuWeight GpuWeight::forExpert(Value e) const {
+  GpuWeight w = *this;
+  w.expert = e;
+  return w;
+}
+
+SmallVector<Value> GpuWeight::at(ValueRange indices) const {
+  SmallVector<Value> all;
+  if (expert)
+    all.push_back(expert);
+  all.append(indices.begin(), indices.end());
+  return all;
+}
 
 WeightSteps mlir::llama::weightSteps(const GpuTargetInfo &target, ArrayRef<GpuWeight> weights,
                                      int64_t k, bool xIsF32) {
@@ -79,8 +97,8 @@ std::pair<Value, Value> int4ScaleAndOffset(GpuKernelBuilder &kb, const GpuWeight
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   Value group = arith::DivUIOp::create(b, loc, kk, kb.index(w.group));
-  Value scale = kb.loadF32(w.scales, {row, group});
-  Value zero = kb.loadF32(w.zeros, {row, group});
+  Value scale = kb.loadF32(w.scales, w.at({row, group}));
+  Value zero = kb.loadF32(w.zeros, w.at({row, group}));
   Value offset =
       arith::SubFOp::create(b, loc, zero, arith::MulFOp::create(b, loc, kb.f32(8), scale));
   return {scale, offset};
@@ -127,9 +145,9 @@ SmallVector<Value> mlir::llama::loadWeightStep(GpuKernelBuilder &kb, const GpuWe
   Type i8 = b.getI8Type();
   if (!steps.vectorized) {
     if (!w.kind)
-      return {kb.loadF32(w.values, {row, kk})};
+      return {kb.loadF32(w.values, w.at({row, kk}))};
     if (*w.kind == QuantKind::Int8) {
-      Value q = memref::LoadOp::create(b, loc, w.values, ValueRange{row, kk});
+      Value q = memref::LoadOp::create(b, loc, w.values, w.at({row, kk}));
       return {arith::SIToFPOp::create(b, loc, f32, q)};
     }
     // int4, one column: byte 16·(kk/32) + kk%16, its high nibble when
@@ -142,7 +160,7 @@ SmallVector<Value> mlir::llama::loadWeightStep(GpuKernelBuilder &kb, const GpuWe
         b, loc, arith::RemUIOp::create(b, loc, kk, kb.index(32)), kb.index(16));
     Value shift = arith::IndexCastOp::create(
         b, loc, i8, arith::MulIOp::create(b, loc, half, kb.index(4)));
-    Value packed = memref::LoadOp::create(b, loc, w.values, ValueRange{row, byte});
+    Value packed = memref::LoadOp::create(b, loc, w.values, w.at({row, byte}));
     Value q = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, packed, shift),
                                     arith::ConstantIntOp::create(b, loc, i8, 15));
     auto [scale, offset] = int4ScaleAndOffset(kb, w, row, kk);
@@ -153,7 +171,7 @@ SmallVector<Value> mlir::llama::loadWeightStep(GpuKernelBuilder &kb, const GpuWe
   auto vectorOf = [&](Type element) { return VectorType::get({steps.chunkWidth}, element); };
   auto load = [&](Value memref, Value column) {
     Type element = cast<MemRefType>(memref.getType()).getElementType();
-    auto v = vector::LoadOp::create(b, loc, vectorOf(element), memref, ValueRange{row, column});
+    auto v = vector::LoadOp::create(b, loc, vectorOf(element), memref, w.at({row, column}));
     v.setAlignment(std::min<int64_t>(16, steps.chunkWidth * element.getIntOrFloatBitWidth() / 8));
     return v.getResult();
   };
@@ -185,9 +203,9 @@ SmallVector<Value> mlir::llama::loadWeightStep(GpuKernelBuilder &kb, const GpuWe
   Value bytes = load(w.values, arith::DivUIOp::create(b, loc, kk, kb.index(2)));
   Value group = arith::DivUIOp::create(b, loc, kk, kb.index(w.group));
   Value scales = vector::BroadcastOp::create(b, loc, vectorOf(f32),
-                                             kb.loadF32(w.scales, {row, group}));
+                                             kb.loadF32(w.scales, w.at({row, group})));
   Value zeros = vector::BroadcastOp::create(b, loc, vectorOf(f32),
-                                            kb.loadF32(w.zeros, {row, group}));
+                                            kb.loadF32(w.zeros, w.at({row, group})));
   SmallVector<Value> chunks;
   for (bool high : {false, true}) {
     Value q4 = nibbles(b, loc, bytes, high);
@@ -203,7 +221,7 @@ SmallVector<Value> mlir::llama::loadWeightStep(GpuKernelBuilder &kb, const GpuWe
 Value mlir::llama::rowScale(GpuKernelBuilder &kb, const GpuWeight &w, Value row) {
   if (w.kind != QuantKind::Int8)
     return {};
-  return kb.loadF32(w.scales, {row});
+  return kb.loadF32(w.scales, w.at({row}));
 }
 
 Value mlir::llama::loadWeightRunBf16(GpuKernelBuilder &kb, const GpuWeight &w, Value row,
@@ -214,7 +232,7 @@ Value mlir::llama::loadWeightRunBf16(GpuKernelBuilder &kb, const GpuWeight &w, V
   auto vectorOf = [&](Type element) { return VectorType::get({width}, element); };
   auto load = [&](Value memref, Value at) {
     Type element = cast<MemRefType>(memref.getType()).getElementType();
-    auto v = vector::LoadOp::create(b, loc, vectorOf(element), memref, ValueRange{row, at});
+    auto v = vector::LoadOp::create(b, loc, vectorOf(element), memref, w.at({row, at}));
     v.setAlignment(width * element.getIntOrFloatBitWidth() / 8);
     return v.getResult();
   };

@@ -32,12 +32,22 @@ struct GpuWeight {
   int64_t group = 0;
   /// K, the columns of the matrix the weight stands for.
   int64_t inFeatures = 0;
+  /// Set for a mixture's stacked experts (`values`, `scales` and `zeros`
+  /// with a leading experts dimension): the expert (index) whose matrix the
+  /// kernel reads.
+  Value expert;
 
   /// The kernel's view of `weight`, a projection operand: its memref, or the
   /// memrefs of the `llama.dequantize` that produces it.
   static GpuWeight lookup(Value weight, const IRMapping &operands);
   bool isQuantized() const { return kind.has_value(); }
+  /// O, the rows of the matrix (of one expert's).
   int64_t rows() const;
+  /// The same stacked weight, reading expert `e`'s matrix.
+  GpuWeight forExpert(Value e) const;
+  /// `indices` of the matrix (or of its scales or zeros) as indices of the
+  /// stored memref: after the expert for a stacked weight.
+  SmallVector<Value> at(ValueRange indices) const;
 };
 
 /// How a lane walks a row: each step takes `chunks` consecutive runs of

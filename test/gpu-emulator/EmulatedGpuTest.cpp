@@ -1,15 +1,17 @@
 //===- EmulatedGpuTest.cpp - GPU kernels checked on the CPU ---------------===//
 //
-// stories260K compiled for nvvm and rocdl, with f32 and bf16 weights, and a
+// stories260K compiled for nvvm and rocdl, with f32 and bf16 weights, a
 // one-layer synthetic stories110m (bf16 weights, and those widened to f32;
 // heads of 64 and K up to 2048 reach kernel paths stories260K is too small
-// for), run through the runtime (DeviceWeights, KVCache, BoundEntryPoint) on
-// the emulated GPU device, which interprets the kernels' IR: decode and a
-// prefill chunk compared with the CPU artifact's logits. The artifacts are
-// compiled by test/e2e with short prefill chunks (48 tokens; stories110m: 32,
-// 8 with f32 weights) and 64 positions (interpretation is slow), each beside
-// its kernels' IR; without the CUDA toolkit or ROCm's device libraries they
-// are not built and the cases skip.
+// for) and the tiny synthetic Mixtral (moe-tiny: 4 experts, 2 per token;
+// f32, int8 and int4 weights), run through the runtime (DeviceWeights,
+// KVCache, BoundEntryPoint) on the emulated GPU device, which interprets the
+// kernels' IR: decode and a prefill chunk compared with the CPU artifact's
+// logits. The artifacts are compiled by test/e2e with short prefill chunks
+// (48 tokens; stories110m: 32, 8 with f32 weights; moe-tiny: 16) and 64
+// positions (interpretation is slow), each beside its kernels' IR; without
+// the CUDA toolkit or ROCm's device libraries they are not built and the
+// cases skip.
 //
 //===----------------------------------------------------------------------===//
 
@@ -96,6 +98,12 @@
 #ifndef LLAMAC_EMU_STORIES260K_WINDOW36_ROCDL_F32
 #define LLAMAC_EMU_STORIES260K_WINDOW36_ROCDL_F32 ""
 #endif
+#ifndef LLAMAC_EMU_STORIES260K_WINDOW36_RING_NVVM_F32
+#define LLAMAC_EMU_STORIES260K_WINDOW36_RING_NVVM_F32 ""
+#endif
+#ifndef LLAMAC_EMU_STORIES260K_WINDOW36_RING_ROCDL_F32
+#define LLAMAC_EMU_STORIES260K_WINDOW36_RING_ROCDL_F32 ""
+#endif
 #ifndef LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_NVVM_F32
 #define LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_NVVM_F32 ""
 #endif
@@ -108,6 +116,24 @@
 #ifndef LLAMAC_EMU_STORIES260K_YARN_ROPE_ROCDL_F32
 #define LLAMAC_EMU_STORIES260K_YARN_ROPE_ROCDL_F32 ""
 #endif
+#ifndef LLAMAC_EMU_SYNTH_MOE_TINY_NVVM_F32
+#define LLAMAC_EMU_SYNTH_MOE_TINY_NVVM_F32 ""
+#endif
+#ifndef LLAMAC_EMU_SYNTH_MOE_TINY_NVVM_INT8
+#define LLAMAC_EMU_SYNTH_MOE_TINY_NVVM_INT8 ""
+#endif
+#ifndef LLAMAC_EMU_SYNTH_MOE_TINY_NVVM_INT4_G32
+#define LLAMAC_EMU_SYNTH_MOE_TINY_NVVM_INT4_G32 ""
+#endif
+#ifndef LLAMAC_EMU_SYNTH_MOE_TINY_ROCDL_F32
+#define LLAMAC_EMU_SYNTH_MOE_TINY_ROCDL_F32 ""
+#endif
+#ifndef LLAMAC_EMU_SYNTH_MOE_TINY_ROCDL_INT8
+#define LLAMAC_EMU_SYNTH_MOE_TINY_ROCDL_INT8 ""
+#endif
+#ifndef LLAMAC_EMU_SYNTH_MOE_TINY_ROCDL_INT4_G32
+#define LLAMAC_EMU_SYNTH_MOE_TINY_ROCDL_INT4_G32 ""
+#endif
 
 namespace llamac::emu {
 namespace {
@@ -119,7 +145,7 @@ using ::llamac::testing::maxAbsDiff;
 using ::llamac::testing::maxRelativeDiff;
 
 /// A model ("stories260K", "stories260K_window36", "stories260K_llama3_rope",
-/// "stories110m_1layer", ...),
+/// "stories110m_1layer", "moe_tiny", ...),
 /// a target ("nvvm", "rocdl") and a weight type ("f32", "bf16", or f32
 /// weights quantized: "int8", "int4-g32", "int4-g64"), "-splitk" after it
 /// where the GEMVs split each row's columns over a block's subgroups
@@ -161,8 +187,26 @@ constexpr size_t kRing = 64;
 bool isLlama3Rope(const Variant &v) { return std::get<0>(v) == "stories260K_llama3_rope"; }
 bool isYarnRope(const Variant &v) { return std::get<0>(v) == "stories260K_yarn_rope"; }
 
+/// The tiny synthetic Mixtral of test/e2e (`llamac synth --preset moe-tiny`:
+/// stories260K's shape with 4 random experts, 2 per token, and a router
+/// whose logits spread wide: no near tie that the GPU's order of f32 sums
+/// could route otherwise than the CPU's), with f32 weights and int8 and int4
+/// (G = 32) experts; 16-token prefill chunks, as its CPU artifacts.
+bool isMoeTiny(const Variant &v) { return std::get<0>(v) == "moe_tiny"; }
+
 std::string artifactBase(const Variant &v) {
   const auto &[model, target, dtype] = v;
+  if (isMoeTiny(v)) {
+    bool nvvm = target == "nvvm";
+    if (dtype == "int8")
+      return nvvm ? LLAMAC_EMU_SYNTH_MOE_TINY_NVVM_INT8
+                  : LLAMAC_EMU_SYNTH_MOE_TINY_ROCDL_INT8;
+    if (dtype == "int4-g32")
+      return nvvm ? LLAMAC_EMU_SYNTH_MOE_TINY_NVVM_INT4_G32
+                  : LLAMAC_EMU_SYNTH_MOE_TINY_ROCDL_INT4_G32;
+    return nvvm ? LLAMAC_EMU_SYNTH_MOE_TINY_NVVM_F32
+                : LLAMAC_EMU_SYNTH_MOE_TINY_ROCDL_F32;
+  }
   if (isLlama3Rope(v))
     return target == "nvvm" ? LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_NVVM_F32
                             : LLAMAC_EMU_STORIES260K_LLAMA3_ROPE_ROCDL_F32;
@@ -219,6 +263,12 @@ std::string referenceArtifact(const Variant &v) {
   if (isYarnRope(v))
     return LLAMAC_STORIES_YARN_ROPE_ARTIFACT;
   const std::string dtype = weightType(v);
+  if (isMoeTiny(v)) {
+    if (dtype == "int8")
+      return LLAMAC_MOE_TINY_INT8_ARTIFACT;
+    return dtype == "int4-g32" ? LLAMAC_MOE_TINY_INT4_G32_ARTIFACT
+                               : LLAMAC_MOE_TINY_ARTIFACT;
+  }
   if (dtype == "int8")
     return LLAMAC_STORIES_INT8_ARTIFACT;
   if (dtype == "int4-g32")
@@ -232,6 +282,14 @@ std::string referenceArtifact(const Variant &v) {
 std::vector<int32_t> decodeTokens(const Variant &v) {
   if (isStories110m(v))
     return {1, 403, 9000};
+  if (isMoeTiny(v)) {
+    // MixtureOfExpertsE2E's tokens (moeTinyToken): 24 positions, each
+    // routed anew in each of the 5 layers.
+    std::vector<int32_t> ids;
+    for (int32_t pos = 0; pos < 24; ++pos)
+      ids.push_back(pos == 0 ? 1 : (pos * 131 + 29) % 509 + 2);
+    return ids;
+  }
   if (isSlidingWindow(v) || isLlama3Rope(v) || isYarnRope(v)) {
     // Past the window, so that the first positions drop out of it (and
     // round the ring); for a scaled RoPE, positions far enough that its
@@ -256,6 +314,12 @@ std::vector<int32_t> prefillTokens(const Variant &v) {
     const int32_t n = weightType(v) == "f32" ? 6 : 20;
     for (int32_t i = 0; i < n; ++i)
       ids.push_back(i == 0 ? 1 : 3 + (i * 7919) % 31997);
+    return ids;
+  }
+  // moe-tiny: 13 of the 16 rows (the padding rows are routed too).
+  if (isMoeTiny(v)) {
+    for (int32_t i = 0; i < 13; ++i)
+      ids.push_back(i == 0 ? 1 : 260 + (i * 37) % 250);
     return ids;
   }
   // 40 of the 48 rows (a ring's chunks: 6 of 8).
@@ -564,6 +628,28 @@ INSTANTIATE_TEST_SUITE_P(Stories260KYarnRope, EmulatedVerifyTest,
                          ::testing::Combine(::testing::Values("stories260K_yarn_rope"),
                                             ::testing::Values("nvvm", "rocdl"),
                                             ::testing::Values("f32")),
+                         variantName);
+
+// The tiny Mixtral's experts (llama.moe_swiglu, llama.moe_down): decode over
+// 24 positions and a 13-token prefill chunk with f32, int8 and int4
+// weights, greedy tokens with quantized ones, and verify against decode,
+// each against the CPU's artifact of the same weights.
+INSTANTIATE_TEST_SUITE_P(MoeTiny, EmulatedGpuTest,
+                         ::testing::Combine(::testing::Values("moe_tiny"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32", "int8", "int4-g32")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(MoeTiny, EmulatedQuantizedTest,
+                         ::testing::Combine(::testing::Values("moe_tiny"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("int8", "int4-g32")),
+                         variantName);
+
+INSTANTIATE_TEST_SUITE_P(MoeTiny, EmulatedVerifyTest,
+                         ::testing::Combine(::testing::Values("moe_tiny"),
+                                            ::testing::Values("nvvm", "rocdl"),
+                                            ::testing::Values("f32", "int8", "int4-g32")),
                          variantName);
 
 INSTANTIATE_TEST_SUITE_P(Stories260KSplitK, EmulatedGpuTest,

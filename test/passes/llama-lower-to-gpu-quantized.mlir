@@ -145,7 +145,7 @@
 // -----
 
 // A dequantize whose result is used other than as a projection weight.
-// BAD: error: a llama.dequantize in a GPU kernel must feed only projection weights
+// BAD: error: a llama.dequantize in a GPU kernel must feed only projection or expert weights
 func.func private @k_bad(%q: tensor<64x64xi8>, %s: tensor<64xbf16>,
                          %out: tensor<64x64xf32> {bufferization.writable = true}) -> tensor<64x64xf32> {
   %w = llama.dequantize int8 %q scales %s from @"layers.wq" : tensor<64x64xi8>, tensor<64xbf16> -> tensor<64x64xf32>

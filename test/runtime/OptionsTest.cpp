@@ -225,5 +225,17 @@ TEST(OptionsTest, SpeculativeDecodingFlags) {
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--draft"}), "--draft needs a value");
 }
 
+TEST(OptionsTest, ThreadsOnAGpuAreSaidToBeIgnored) {
+  ModelOptions options;
+  // Unset: nothing to say on any device.
+  EXPECT_EQ(ignoredModelFlagsWarning(options, "cuda"), "");
+  options.threads = 4;
+  EXPECT_EQ(ignoredModelFlagsWarning(options, "cpu"), "");
+  EXPECT_EQ(ignoredModelFlagsWarning(options, "cuda"),
+            "warning: --threads has no effect on the cuda device (it sizes the cpu device's "
+            "threads)");
+  EXPECT_THAT(ignoredModelFlagsWarning(options, "hip"), HasSubstr("on the hip device"));
+}
+
 } // namespace
 } // namespace llamac::tools

@@ -32,6 +32,7 @@ int runBenchCommand(const std::vector<std::string> &args) {
   // Under mpirun: one error for all ranks, from rank 0.
   if (absl::Status s = agreeAcrossRanks(session.status()); !s.ok())
     return fail(1, s.message());
+  warnAboutIgnoredModelFlags(o.model, **model);
   std::unique_ptr<SpeculativeDecoder> speculative;
   if (o.speculation.enabled()) {
     absl::StatusOr<std::unique_ptr<SpeculativeDecoder>> opened =

@@ -23,7 +23,8 @@ runs once to warm up, then --repeats times (median, min and max).
 
 options:
   --threads N            worker threads for the model and the read probe,
-                         at most 256 (default: physical cores)
+                         at most 256 (default: physical cores; a GPU
+                         ignores it)
   --prompt-tokens A,B,.. prefill lengths, clipped to the artifact's
                          max_seq_len (default 128,512; the first one gives
                          the time to first token)

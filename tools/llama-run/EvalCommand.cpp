@@ -57,6 +57,7 @@ int runEvalCommand(const std::vector<std::string> &args) {
   // Under mpirun: one error for all ranks, from rank 0.
   if (absl::Status s = agreeAcrossRanks(model.status()); !s.ok())
     return fail(1, s.message());
+  warnAboutIgnoredModelFlags(o.model, **model);
   if (!o.quiet)
     o.eval.progress = progressPrinter();
   absl::StatusOr<eval::EvalResult> result =

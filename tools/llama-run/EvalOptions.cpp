@@ -28,7 +28,7 @@ options:
   --ctx N                positions per document, BOS included (default and
                          maximum: the artifact's max_seq_len; at least 2)
   --threads N            worker threads on the cpu device (default:
-                         physical cores)
+                         physical cores; a GPU ignores it)
   --device D             cpu, cuda or hip (default: the artifact's device)
   --json                 print one JSON object as the last line of stdout
   --quiet                no progress on stderr

@@ -6,6 +6,9 @@
 
 #include "runtime/hal/Device.h"
 
+#include "absl/strings/str_cat.h"
+
+#include <cstdio>
 #include <limits>
 
 namespace llamac::tools {
@@ -49,6 +52,19 @@ absl::StatusOr<bool> applyModelCommandFlag(ModelCommandOptions &o, const std::st
   else
     return applyModelFlag(o.model, name, value);
   return true;
+}
+
+std::string ignoredModelFlagsWarning(const ModelOptions &options, const std::string &deviceName) {
+  if (options.threads == 0 || deviceName == "cpu")
+    return "";
+  return absl::StrCat("warning: --threads has no effect on the ", deviceName,
+                      " device (it sizes the cpu device's threads)");
+}
+
+void warnAboutIgnoredModelFlags(const ModelOptions &options, const Model &model) {
+  std::string warning = ignoredModelFlagsWarning(options, model.device().name());
+  if (!warning.empty())
+    std::fprintf(stderr, "%s\n", warning.c_str());
 }
 
 } // namespace llamac::tools

@@ -34,6 +34,14 @@ struct ModelCommandOptions {
 absl::StatusOr<bool> applyModelCommandFlag(ModelCommandOptions &o, const std::string &name,
                                            const std::string &value);
 
+/// The `warning:` line for what of `options` a model on device `deviceName`
+/// ignores, or "": --threads sizes the cpu device's pool, and a GPU's grids
+/// cover the work whatever it says.
+std::string ignoredModelFlagsWarning(const ModelOptions &options, const std::string &deviceName);
+
+/// Writes ignoredModelFlagsWarning's line, if any, to stderr.
+void warnAboutIgnoredModelFlags(const ModelOptions &options, const Model &model);
+
 } // namespace llamac::tools
 
 #endif // LLAMAC_TOOLS_LLAMA_RUN_MODELFLAGS_H

@@ -51,7 +51,7 @@ options:
                          likely, P in [0, 1] (default 0: none)
   --seed S               random seed for sampling (default 0)
   --threads N            worker threads on the cpu device, at most 256
-                         (default: physical cores)
+                         (default: physical cores; a GPU ignores it)
   --max-seq-len N        cap on prompt + generated tokens; the KV cache is
                          allocated for N positions, at least one prefill
                          chunk (default and maximum: the artifact's

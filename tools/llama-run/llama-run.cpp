@@ -157,6 +157,7 @@ int run(int argc, char **argv) {
   // Under mpirun: one error for all ranks, from rank 0.
   if (absl::Status s = llamac::tools::agreeAcrossRanks(session.status()); !s.ok())
     return fail(1, s.message());
+  llamac::tools::warnAboutIgnoredModelFlags(o.model, **model);
   if (o.chat)
     return llamac::tools::runChat(o, **model, **session);
   // With --draft or --prompt-lookup, the same session speculates.
