@@ -94,7 +94,7 @@ SmallVector<Value> mlir::llama::subgroupDots(GpuKernelBuilder &kb, Value x,
   Location loc = kb.loc;
   auto xType = cast<MemRefType>(x.getType());
   int64_t k = xType.getDimSize(xType.getRank() - 1);
-  bool xIsF32 = cast<MemRefType>(x.getType()).getElementType().isF32();
+  bool xIsF32 = xType.getElementType().isF32();
   // Each lane takes `width` consecutive elements per step: one load's worth
   // of weights, or a single element when rows are not whole loads.
   WeightSteps steps = weightSteps(kb.target, weights, k, xIsF32);
