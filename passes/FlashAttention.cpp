@@ -23,6 +23,8 @@
 
 #include "passes/FlashAttention.h"
 
+#include "passes/AttentionTiles.h"
+
 #include "dialects/llama/LlamaOps.h"
 #include "passes/LinalgBuilders.h"
 #include "passes/LinearMatch.h"
@@ -41,89 +43,6 @@ using namespace mlir;
 using namespace mlir::llama;
 
 namespace {
-
-/// Score rows per register tile of the weighted sum: the tile's f32
-/// accumulators (rows x head_dim) take at most 16 of AVX-512's 32 vector
-/// registers (head_dim 64: 4 rows; 128: 2).
-int64_t rowsPerValueTile(int64_t headDim) {
-  return std::clamp<int64_t>(256 / headDim, 1, 4);
-}
-
-/// acc[r, :] = acc[r, :] * alpha[r] + sum_t pT[t, r] * v[t, :] over the
-/// block's keys in order. Per tile of score rows the accumulators are read
-/// once, held in vector registers across the keys and written once; each key
-/// reads its value row once for the tile and its probabilities as one vector
-/// (pT is key-major). The operations per element and their order are those
-/// of the plain loop nest (rescale, then a multiply and an add per key), so
-/// the result is the same bit for bit; only the loads and stores of the
-/// accumulators per key are gone.
-Value weightedSum(OpBuilder &b, Location l, Value acc, Value alpha, Value probsT, Value values,
-                  Value scoreRows, Value keys) {
-  int64_t headDim = cast<RankedTensorType>(acc.getType()).getDimSize(1);
-  Type f32 = b.getF32Type();
-  Type valueElement = cast<RankedTensorType>(values.getType()).getElementType();
-  auto rowType = VectorType::get({headDim}, f32);
-  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
-  Value c0 = index(0), c1 = index(1);
-  Value f32Pad = f32Constant(b, l, 0.0);
-  Value valuePad =
-      arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(valueElement)));
-  SmallVector<bool> inBounds{true};
-
-  // The `rows` score rows from r0 (all below scoreRows).
-  auto tile = [&](OpBuilder &b, Location l, Value accIn, Value r0, int64_t rows) -> Value {
-    SmallVector<Value> rowIndices, rescaled;
-    for (int64_t i = 0; i < rows; ++i) {
-      Value r = i == 0 ? r0 : arith::AddIOp::create(b, l, r0, index(i)).getResult();
-      rowIndices.push_back(r);
-      Value row = vector::TransferReadOp::create(b, l, rowType, accIn, ValueRange{r, c0},
-                                                 f32Pad, inBounds);
-      Value factor = vector::BroadcastOp::create(
-          b, l, rowType, tensor::ExtractOp::create(b, l, alpha, ValueRange{r}));
-      rescaled.push_back(arith::MulFOp::create(b, l, row, factor));
-    }
-    auto keyLoop = scf::ForOp::create(
-        b, l, c0, keys, c1, rescaled, [&](OpBuilder &b, Location l, Value t, ValueRange in) {
-          Value v = vector::TransferReadOp::create(b, l, VectorType::get({headDim}, valueElement),
-                                                   values, ValueRange{t, c0}, valuePad, inBounds);
-          if (valueElement != f32)
-            v = arith::ExtFOp::create(b, l, rowType, v);
-          Value p = vector::TransferReadOp::create(b, l, VectorType::get({rows}, f32), probsT,
-                                                   ValueRange{t, r0}, f32Pad, inBounds);
-          SmallVector<Value> out;
-          for (int64_t i = 0; i < rows; ++i) {
-            Value pi = vector::ExtractOp::create(b, l, p, ArrayRef<int64_t>{i});
-            Value product =
-                arith::MulFOp::create(b, l, vector::BroadcastOp::create(b, l, rowType, pi), v);
-            out.push_back(arith::AddFOp::create(b, l, in[i], product));
-          }
-          scf::YieldOp::create(b, l, out);
-        });
-    Value accOut = accIn;
-    for (int64_t i = 0; i < rows; ++i)
-      accOut = vector::TransferWriteOp::create(b, l, keyLoop.getResult(i), accOut,
-                                               ValueRange{rowIndices[i], c0}, inBounds)
-                   .getResult();
-    return accOut;
-  };
-
-  // Whole tiles, then the rows left over one at a time.
-  int64_t tileRows = rowsPerValueTile(headDim);
-  Value step = index(tileRows);
-  Value tiledEnd = arith::SubIOp::create(b, l, scoreRows,
-                                         arith::RemUIOp::create(b, l, scoreRows, step));
-  auto tiled = scf::ForOp::create(
-      b, l, c0, tiledEnd, step, ValueRange{acc},
-      [&](OpBuilder &b, Location l, Value r0, ValueRange iter) {
-        scf::YieldOp::create(b, l, tile(b, l, iter[0], r0, tileRows));
-      });
-  auto rest = scf::ForOp::create(
-      b, l, tiledEnd, scoreRows, c1, tiled.getResults(),
-      [&](OpBuilder &b, Location l, Value r, ValueRange iter) {
-        scf::YieldOp::create(b, l, tile(b, l, iter[0], r, 1));
-      });
-  return rest.getResult(0);
-}
 
 /// Key blocks start on multiples of kFlashKeysPerBlock; a ring of whole
 /// blocks keeps each block's slots contiguous.
@@ -253,6 +172,28 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       b, l, arith::DivUIOp::create(b, l, earliest, keyStep), keyStep);
                 }
 
+                // Each score row's position, blockPos + r / group, once per
+                // row block: the masks below read it instead of dividing per
+                // score (an integer division per element was the largest
+                // cost of a key block after the scores).
+                auto positionsType = RankedTensorType::get({ShapedType::kDynamic}, b.getIndexType());
+                Value rowPositions =
+                    linalg::GenericOp::create(
+                        b, l, positionsType, ValueRange{},
+                        tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{scoreRows},
+                                                b.getIndexType())
+                            .getResult(),
+                        ArrayRef<AffineMap>{dims(1, {0})}, {par},
+                        [&](OpBuilder &b, Location l, ValueRange) {
+                          Value r = linalg::IndexOp::create(b, l, 0);
+                          linalg::YieldOp::create(
+                              b, l,
+                              arith::AddIOp::create(b, l, blockPos,
+                                                    arith::DivUIOp::create(b, l, r, group))
+                                  .getResult());
+                        })
+                        .getResult(0);
+
                 Value m0 = filled(b, l, -INFINITY, {scoreRows});
                 Value s0 = filled(b, l, 0.0, {scoreRows});
                 Value acc0 = filled(b, l, 0.0, {scoreRows, dh});
@@ -278,23 +219,34 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       };
                       Value k = keyBlock(keys), v = keyBlock(values);
 
-                      // scores[r, t] = q[r] . k[t]: a linear-shaped generic.
-                      Value scoresInit = linalg::FillOp::create(
-                                             b, l, f32Constant(b, l, 0.0),
-                                             empty(b, l, {scoreRows, bk}, f32))
-                                             .getResult(0);
-                      auto scoreGeneric = linalg::GenericOp::create(
-                          b, l, scoresInit.getType(), ValueRange{q, k}, scoresInit,
-                          ArrayRef<AffineMap>{dims(3, {0, 2}), dims(3, {1, 2}), dims(3, {0, 1})},
-                          {par, par, red}, [&](OpBuilder &b, Location l, ValueRange a) {
-                            Value p = arith::MulFOp::create(b, l, a[0], extendToF32(b, l, a[1]));
-                            linalg::YieldOp::create(b, l,
-                                                    arith::AddFOp::create(b, l, a[2], p).getResult());
-                          });
-                      // A bf16 key cache is read in bf16 and widened; the
-                      // query keeps f32 (no vdpbf16ps rounding of it).
-                      scoreGeneric->setAttr(kF32InputsAttr, b.getUnitAttr());
-                      Value scores = scoreGeneric.getResult(0);
+                      // scores[r, t] = q[r] . k[t], in register tiles whose
+                      // lanes are summed together (AttentionTiles.cpp); an
+                      // odd head_dim takes a linear-shaped generic (the
+                      // vectorized projection path).
+                      Value scores;
+                      if (scoreLanes(headDim) > 1) {
+                        Value scoresInit = bufferization::AllocTensorOp::create(
+                            b, l, RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f32),
+                            ValueRange{scoreRows, bk});
+                        scores = blockScores(b, l, q, k, scoresInit, scoreRows, bk);
+                      } else {
+                        Value scoresInit = linalg::FillOp::create(
+                                               b, l, f32Constant(b, l, 0.0),
+                                               empty(b, l, {scoreRows, bk}, f32))
+                                               .getResult(0);
+                        auto scoreGeneric = linalg::GenericOp::create(
+                            b, l, scoresInit.getType(), ValueRange{q, k}, scoresInit,
+                            ArrayRef<AffineMap>{dims(3, {0, 2}), dims(3, {1, 2}), dims(3, {0, 1})},
+                            {par, par, red}, [&](OpBuilder &b, Location l, ValueRange a) {
+                              Value p = arith::MulFOp::create(b, l, a[0], extendToF32(b, l, a[1]));
+                              linalg::YieldOp::create(
+                                  b, l, arith::AddFOp::create(b, l, a[2], p).getResult());
+                            });
+                        // A bf16 key cache is read in bf16 and widened; the
+                        // query keeps f32 (no vdpbf16ps rounding of it).
+                        scoreGeneric->setAttr(kF32InputsAttr, b.getUnitAttr());
+                        scores = scoreGeneric.getResult(0);
+                      }
 
                       // Causality: score row r is query row n0 + r / group at
                       // position blockPos + r / group; key t0 + t is visible
@@ -304,8 +256,7 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                                          unsigned tDim = 1) -> Value {
                         Value r = linalg::IndexOp::create(b, l, rDim);
                         Value t = linalg::IndexOp::create(b, l, tDim);
-                        Value rowPos = arith::AddIOp::create(
-                            b, l, blockPos, arith::DivUIOp::create(b, l, r, group));
+                        Value rowPos = tensor::ExtractOp::create(b, l, rowPositions, ValueRange{r});
                         Value key = arith::AddIOp::create(b, l, t0, t);
                         Value causal =
                             arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, key, rowPos);

@@ -250,6 +250,7 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // (pos + n0 + rows in the block); the block's score rows are its query rows
 // times the 2 query heads of the kv head (8 heads / 4 kv heads).
 // CHECK-LABEL: func.func @attention
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
 // CHECK-DAG: %[[SCALE:.*]] = arith.constant 0.353553385 : f32
@@ -266,18 +267,49 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK:       arith.divui
 // CHECK:       arith.remui
 // CHECK:       tensor.extract %arg0
+// Each score row's position, pos + n0 + r / group, once per block of rows.
+// CHECK:     %[[POS:.*]] = linalg.generic {{.*}}iterator_types = ["parallel"]} outs(%{{.*}} : tensor<?xindex>)
+// CHECK:       arith.divui
+// CHECK:       arith.addi %[[BPOS]],
 // The running max starts at -inf, the running sum and output at 0.
 // CHECK:     linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?xf32>)
 // CHECK:     scf.for %[[T0:.*]] = %{{.*}} to %[[END]] step %[[C64]] iter_args(%[[M:.*]] = %{{.*}}, %[[L:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}})
 // CHECK:       %[[BK:.*]] = arith.minui
 // CHECK:       tensor.extract_slice %arg1[%arg3, %[[T0]], %[[G]], 0] [1, %[[BK]], 1, 8] [1, 1, 1, 1] : tensor<2x64x4x8xf32> to tensor<?x8xf32>
 // CHECK:       tensor.extract_slice %arg2[%arg3, %[[T0]], %[[G]], 0] [1, %[[BK]], 1, 8]
-// The block's scores are one linear-shaped generic [rows, 8] x [keys, 8]^T
-// in f32 (the vectorized projection path).
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x?xf32>) attrs = {llama.f32_inputs}
-// The block max masks keys past each row's position (t0 + t <= pos + n0 + r / group).
+// The block's scores in register tiles of 2 rows x 4 keys (8 lanes, head_dim
+// 8): one fused multiply-add per (row, key) and chunk of head_dim, then the
+// tile's 8 accumulators summed together in 3 levels of shuffles (each score
+// adds its lanes u and u + half), lane i being accumulator i's sum.
+// CHECK:       %[[SCORES0:.*]] = bufferization.alloc_tensor(%[[R]], %[[BK]]) : tensor<?x?xf32>
+// CHECK:       scf.for %[[SR:.*]] = %{{.*}} to %{{.*}} step %[[C2]] iter_args(%{{.*}} = %[[SCORES0]])
+// CHECK:         scf.for %[[ST:.*]] = %{{.*}} to %{{.*}} step %[[C4]] iter_args
+// CHECK:           scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-2:     vector.transfer_read %{{.*}} : tensor<?x8xf32>, vector<8xf32>
+// CHECK-COUNT-4:     vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}]{{.*}} : tensor<?x8xf32>, vector<8xf32>
+// CHECK-COUNT-8:     vector.fma
+// CHECK:           vector.shuffle %{{.*}}#0, %{{.*}}#1 [0, 1, 2, 3, 8, 9, 10, 11]
+// CHECK-NEXT:      vector.shuffle %{{.*}}#0, %{{.*}}#1 [4, 5, 6, 7, 12, 13, 14, 15]
+// CHECK:           vector.shuffle %{{.*}} [0, 1, 4, 5, 8, 9, 12, 13]
+// CHECK-NEXT:      vector.shuffle %{{.*}} [2, 3, 6, 7, 10, 11, 14, 15]
+// CHECK:           vector.shuffle %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK-NEXT:      vector.shuffle %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15]
+// CHECK-NEXT:      %[[SUMS:.*]] = arith.addf
+// CHECK:           vector.extract_strided_slice %[[SUMS]] {offsets = [0], sizes = [4], strides = [1]}
+// CHECK:           vector.transfer_write {{.*}}[%[[SR]], %[[ST]]]
+// CHECK:           vector.extract_strided_slice %[[SUMS]] {offsets = [4], sizes = [4], strides = [1]}
+// Keys left over one at a time (2 accumulators and 6 zeros in the tree), and
+// a row left over in tiles of 8 keys.
+// CHECK:         scf.for {{.*}} step %[[C1]]
+// CHECK:           vector.extract_strided_slice {{.*}} {offsets = [1], sizes = [1], strides = [1]}
+// CHECK:       scf.for {{.*}} step %[[C1]]
+// CHECK:         scf.for {{.*}} step %[[C8:.*]] iter_args
+// CHECK:           vector.transfer_write %{{.*}} : vector<8xf32>, tensor<?x?xf32>
+// The block max masks keys past each row's position (t0 + t <= pos + n0 + r
+// / group, read from the positions: no division per score).
 // CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
-// CHECK:         arith.divui
+// CHECK-NOT:     arith.divui
+// CHECK:         tensor.extract %[[POS]]
 // CHECK:         arith.cmpi ule
 // CHECK:         arith.select
 // CHECK:         arith.maxnumf {{.*}} fastmath<nnan,nsz>
@@ -296,7 +328,7 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK:         arith.bitcast {{.*}} : i32 to f32
 // CHECK:         %[[ROW:.*]] = linalg.index 1
 // CHECK:         %[[KEY:.*]] = linalg.index 0
-// CHECK:         arith.divui %[[ROW]],
+// CHECK:         tensor.extract %[[POS]][%[[ROW]]]
 // CHECK:         arith.addi %[[T0]], %[[KEY]] :
 // CHECK:         arith.select
 // Row sums with keys outer and rows inner (keys still added in order).
@@ -314,7 +346,7 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK:         scf.for %[[T:.*]] = %{{.*}} to %[[BK]] step %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK:           %[[V:.*]] = vector.transfer_read %{{.*}}[%[[T]], %{{.*}}]{{.*}} : tensor<?x8xf32>, vector<8xf32>
 // CHECK:           vector.transfer_read %[[PT]][%[[T]], %[[R0]]]{{.*}} : tensor<?x?xf32>, vector<4xf32>
-// CHECK-COUNT-4:   arith.mulf %{{.*}}, %[[V]] : vector<8xf32>
+// CHECK-COUNT-4:   vector.fma %{{.*}}, %[[V]], %{{.*}} : vector<8xf32>
 // CHECK:           scf.yield
 // CHECK-COUNT-4: vector.transfer_write
 // The rows that fill no tile, one at a time.
@@ -339,8 +371,8 @@ func.func @attention(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor
 // weighted sum; the output is rounded to the query's element type once.
 // CHECK-LABEL: func.func @attention_bf16_cache
 // CHECK: tensor.extract_slice %arg1{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
-// CHECK: linalg.generic {{.*}}ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<?x8xbf16>) {{.*}}attrs = {llama.f32_inputs}
-// CHECK:   arith.extf %{{.*}} : bf16 to f32
+// CHECK: %[[K:.*]] = vector.transfer_read %{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
+// CHECK: arith.extf %[[K]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[V:.*]] = vector.transfer_read %{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
 // CHECK: arith.extf %[[V]] : vector<8xbf16> to vector<8xf32>
 func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>, %v: tensor<2x64x4x8xbf16>, %l: index, %pos: index) -> tensor<3x8x8xf32> {

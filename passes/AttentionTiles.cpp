@@ -1,0 +1,241 @@
+//===- AttentionTiles.cpp - register tiles of the attention's products -----===//
+//
+// Scores: a tile of R score rows x T keys (R * T = W, the vector width) keeps
+// one W-lane accumulator per (row, key), fed by W-wide chunks of head_dim
+// (one fused multiply-add per chunk, the chunks in order). Summing each
+// accumulator's lanes on its own (a horizontal reduction per score) cost
+// more than the multiply-adds at head_dim 64; a tile instead sums its W
+// accumulators together in log2(W) levels of two shuffles and an add per
+// pair, ending in one vector whose lane i is accumulator i's sum. Every level
+// adds, for each score, its lanes u and u + S/2 (S: the lanes a score holds
+// at that level), so every score's lanes are added in the same order, in a
+// full tile or at an edge, whatever the row or key blocking.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/AttentionTiles.h"
+
+#include "passes/LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::llama;
+
+namespace {
+
+/// One vector whose lane i is the sum of vectors[i]'s lanes, for
+/// vectors.size() == W vectors of W lanes (W a power of two). Level by
+/// level, neighbours are paired: the pair's scores (`scores` per vector,
+/// `lanes` lanes each) are moved into a low and a high vector that hold each
+/// score's first and second half of its lanes, and added.
+Value sumEachVector(OpBuilder &b, Location l, SmallVector<Value> vectors) {
+  int64_t width = vectors.size();
+  for (int64_t scores = 1, lanes = width; lanes > 1; scores *= 2, lanes /= 2) {
+    int64_t half = lanes / 2;
+    SmallVector<int64_t> low, high;
+    for (int64_t from = 0; from < 2; ++from)
+      for (int64_t score = 0; score < scores; ++score)
+        for (int64_t u = 0; u < half; ++u) {
+          low.push_back(from * width + score * lanes + u);
+          high.push_back(from * width + score * lanes + half + u);
+        }
+    SmallVector<Value> next;
+    for (size_t i = 0; i < vectors.size(); i += 2) {
+      Value lo = vector::ShuffleOp::create(b, l, vectors[i], vectors[i + 1], low);
+      Value hi = vector::ShuffleOp::create(b, l, vectors[i], vectors[i + 1], high);
+      next.push_back(arith::AddFOp::create(b, l, lo, hi));
+    }
+    vectors = std::move(next);
+  }
+  return vectors.front();
+}
+
+/// Score rows per register tile of the weighted sum: the tile's f32
+/// accumulators (rows x head_dim) take at most 16 of AVX-512's 32 vector
+/// registers (head_dim 64: 4 rows; 128: 2).
+int64_t rowsPerValueTile(int64_t headDim) {
+  return std::clamp<int64_t>(256 / headDim, 1, 4);
+}
+
+} // namespace
+
+int64_t mlir::llama::scoreLanes(int64_t headDim) {
+  int64_t lanes = 16;
+  while (lanes > 1 && headDim % lanes != 0)
+    lanes /= 2;
+  return lanes;
+}
+
+Value mlir::llama::blockScores(OpBuilder &b, Location l, Value q, Value k, Value init,
+                               Value scoreRows, Value keys) {
+  int64_t headDim = cast<RankedTensorType>(q.getType()).getDimSize(1);
+  int64_t width = scoreLanes(headDim);
+  assert(width > 1 && "no tiled scores for an odd head_dim");
+  int64_t tileKeys = std::min<int64_t>(4, width), tileRows = width / tileKeys;
+  Type f32 = b.getF32Type();
+  Type keyElement = cast<RankedTensorType>(k.getType()).getElementType();
+  auto lanesType = VectorType::get({width}, f32);
+  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
+  Value c0 = index(0), c1 = index(1);
+  Value zeros = arith::ConstantOp::create(b, l, lanesType,
+                                          DenseElementsAttr::get(lanesType, b.getF32FloatAttr(0)));
+  Value f32Pad = f32Constant(b, l, 0.0);
+  Value keyPad = arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(keyElement)));
+  SmallVector<bool> inBounds{true};
+
+  // Scores of `rows` rows from r0 and `count` keys from t0 (rows * count <=
+  // width): accumulator i * count + j is row i's and key j's.
+  auto tile = [&](OpBuilder &b, Location l, Value s, Value r0, Value t0, int64_t rows,
+                  int64_t count) -> Value {
+    auto plus = [&](Value base, int64_t i) -> Value {
+      return i == 0 ? base : arith::AddIOp::create(b, l, base, index(i)).getResult();
+    };
+    auto chunks = scf::ForOp::create(
+        b, l, c0, index(headDim), index(width), SmallVector<Value>(rows * count, zeros),
+        [&](OpBuilder &b, Location l, Value c, ValueRange acc) {
+          SmallVector<Value> qs, ks, out;
+          for (int64_t i = 0; i < rows; ++i)
+            qs.push_back(vector::TransferReadOp::create(b, l, lanesType, q,
+                                                        ValueRange{plus(r0, i), c}, f32Pad,
+                                                        inBounds));
+          for (int64_t j = 0; j < count; ++j) {
+            Value key = vector::TransferReadOp::create(b, l, VectorType::get({width}, keyElement),
+                                                       k, ValueRange{plus(t0, j), c}, keyPad,
+                                                       inBounds);
+            ks.push_back(keyElement == f32 ? key
+                                           : arith::ExtFOp::create(b, l, lanesType, key).getResult());
+          }
+          for (int64_t i = 0; i < rows; ++i)
+            for (int64_t j = 0; j < count; ++j)
+              out.push_back(vector::FMAOp::create(b, l, qs[i], ks[j], acc[i * count + j]));
+          scf::YieldOp::create(b, l, out);
+        });
+    SmallVector<Value> partials(width, zeros);
+    for (int64_t i = 0; i < rows * count; ++i)
+      partials[i] = chunks.getResult(i);
+    Value sums = sumEachVector(b, l, partials);
+    for (int64_t i = 0; i < rows; ++i) {
+      Value row = vector::ExtractStridedSliceOp::create(b, l, sums, ArrayRef<int64_t>{i * count},
+                                                        ArrayRef<int64_t>{count},
+                                                        ArrayRef<int64_t>{1});
+      s = vector::TransferWriteOp::create(b, l, row, s, ValueRange{plus(r0, i), t0}, inBounds)
+              .getResult();
+    }
+    return s;
+  };
+
+  // The keys of `rows` rows from r0: whole tiles of `count` keys, then the
+  // keys left over one at a time.
+  auto acrossKeys = [&](OpBuilder &b, Location l, Value s, Value r0, int64_t rows,
+                        int64_t count) -> Value {
+    Value step = index(count);
+    Value tiledEnd = arith::SubIOp::create(b, l, keys, arith::RemUIOp::create(b, l, keys, step));
+    auto tiled = scf::ForOp::create(b, l, c0, tiledEnd, step, ValueRange{s},
+                                    [&](OpBuilder &b, Location l, Value t0, ValueRange iter) {
+                                      scf::YieldOp::create(
+                                          b, l, tile(b, l, iter[0], r0, t0, rows, count));
+                                    });
+    auto rest = scf::ForOp::create(b, l, tiledEnd, keys, c1, tiled.getResults(),
+                                   [&](OpBuilder &b, Location l, Value t, ValueRange iter) {
+                                     scf::YieldOp::create(b, l,
+                                                          tile(b, l, iter[0], r0, t, rows, 1));
+                                   });
+    return rest.getResult(0);
+  };
+
+  // Whole tiles of rows; a row left over takes `width` keys per tile.
+  Value rowStep = index(tileRows);
+  Value rowsTiledEnd =
+      arith::SubIOp::create(b, l, scoreRows, arith::RemUIOp::create(b, l, scoreRows, rowStep));
+  auto tiled = scf::ForOp::create(b, l, c0, rowsTiledEnd, rowStep, ValueRange{init},
+                                  [&](OpBuilder &b, Location l, Value r0, ValueRange iter) {
+                                    scf::YieldOp::create(
+                                        b, l, acrossKeys(b, l, iter[0], r0, tileRows, tileKeys));
+                                  });
+  auto rest = scf::ForOp::create(b, l, rowsTiledEnd, scoreRows, c1, tiled.getResults(),
+                                 [&](OpBuilder &b, Location l, Value r, ValueRange iter) {
+                                   scf::YieldOp::create(b, l,
+                                                        acrossKeys(b, l, iter[0], r, 1, width));
+                                 });
+  return rest.getResult(0);
+}
+
+/// acc[r, :] = acc[r, :] * alpha[r] + sum_t pT[t, r] * v[t, :] over the
+/// block's keys in order. Per tile of score rows the accumulators are read
+/// once, held in vector registers across the keys and written once; each key
+/// reads its value row once for the tile and its probabilities as one vector
+/// (pT is key-major). Each element is rescaled once, then takes one fused
+/// multiply-add per key, the keys in order, in whichever tile its row is.
+Value mlir::llama::weightedSum(OpBuilder &b, Location l, Value acc, Value alpha, Value probsT,
+                              Value values, Value scoreRows, Value keys) {
+  int64_t headDim = cast<RankedTensorType>(acc.getType()).getDimSize(1);
+  Type f32 = b.getF32Type();
+  Type valueElement = cast<RankedTensorType>(values.getType()).getElementType();
+  auto rowType = VectorType::get({headDim}, f32);
+  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
+  Value c0 = index(0), c1 = index(1);
+  Value f32Pad = f32Constant(b, l, 0.0);
+  Value valuePad =
+      arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(valueElement)));
+  SmallVector<bool> inBounds{true};
+
+  // The `rows` score rows from r0 (all below scoreRows).
+  auto tile = [&](OpBuilder &b, Location l, Value accIn, Value r0, int64_t rows) -> Value {
+    SmallVector<Value> rowIndices, rescaled;
+    for (int64_t i = 0; i < rows; ++i) {
+      Value r = i == 0 ? r0 : arith::AddIOp::create(b, l, r0, index(i)).getResult();
+      rowIndices.push_back(r);
+      Value row = vector::TransferReadOp::create(b, l, rowType, accIn, ValueRange{r, c0},
+                                                 f32Pad, inBounds);
+      Value factor = vector::BroadcastOp::create(
+          b, l, rowType, tensor::ExtractOp::create(b, l, alpha, ValueRange{r}));
+      rescaled.push_back(arith::MulFOp::create(b, l, row, factor));
+    }
+    auto keyLoop = scf::ForOp::create(
+        b, l, c0, keys, c1, rescaled, [&](OpBuilder &b, Location l, Value t, ValueRange in) {
+          Value v = vector::TransferReadOp::create(b, l, VectorType::get({headDim}, valueElement),
+                                                   values, ValueRange{t, c0}, valuePad, inBounds);
+          if (valueElement != f32)
+            v = arith::ExtFOp::create(b, l, rowType, v);
+          Value p = vector::TransferReadOp::create(b, l, VectorType::get({rows}, f32), probsT,
+                                                   ValueRange{t, r0}, f32Pad, inBounds);
+          SmallVector<Value> out;
+          for (int64_t i = 0; i < rows; ++i) {
+            Value pi = vector::ExtractOp::create(b, l, p, ArrayRef<int64_t>{i});
+            out.push_back(vector::FMAOp::create(
+                b, l, vector::BroadcastOp::create(b, l, rowType, pi), v, in[i]));
+          }
+          scf::YieldOp::create(b, l, out);
+        });
+    Value accOut = accIn;
+    for (int64_t i = 0; i < rows; ++i)
+      accOut = vector::TransferWriteOp::create(b, l, keyLoop.getResult(i), accOut,
+                                               ValueRange{rowIndices[i], c0}, inBounds)
+                   .getResult();
+    return accOut;
+  };
+
+  // Whole tiles, then the rows left over one at a time.
+  int64_t tileRows = rowsPerValueTile(headDim);
+  Value step = index(tileRows);
+  Value tiledEnd = arith::SubIOp::create(b, l, scoreRows,
+                                         arith::RemUIOp::create(b, l, scoreRows, step));
+  auto tiled = scf::ForOp::create(
+      b, l, c0, tiledEnd, step, ValueRange{acc},
+      [&](OpBuilder &b, Location l, Value r0, ValueRange iter) {
+        scf::YieldOp::create(b, l, tile(b, l, iter[0], r0, tileRows));
+      });
+  auto rest = scf::ForOp::create(
+      b, l, tiledEnd, scoreRows, c1, tiled.getResults(),
+      [&](OpBuilder &b, Location l, Value r, ValueRange iter) {
+        scf::YieldOp::create(b, l, tile(b, l, iter[0], r, 1));
+      });
+  return rest.getResult(0);
+}
+
