@@ -13,11 +13,10 @@
 // the accumulated output rescaled when the max grows. No score matrix
 // larger than [rows, keys-per-block] exists.
 //
-// The scores of a block are a linear-shaped generic ([rows, head_dim] x
-// [keys, head_dim]^T) so that they take the vectorized linear-layer path
-// (llama-vectorize-linear) in f32, reading a bf16 cache as it is; the
-// weighted sum of values runs head_dim innermost, a contiguous
-// multiply-add that vectorizes without reassociating any sum.
+// The scores of a block and its weighted sum of values are register tiles
+// (AttentionTiles.cpp), in f32, reading a bf16 cache as it is; the masks
+// compare keys with each score row's position, computed once per block of
+// rows.
 //
 //===----------------------------------------------------------------------===//
 
