@@ -116,15 +116,18 @@ Value mlir::llama::blockScores(OpBuilder &b, Location l, Value q, Value k, Value
               out.push_back(vector::FMAOp::create(b, l, qs[i], ks[j], acc[i * count + j]));
           scf::YieldOp::create(b, l, out);
         });
+    // Summed key-major: lane j * rows + i is row i's score of key j, so
+    // that each key's rows are stored as one vector.
     SmallVector<Value> partials(width, zeros);
-    for (int64_t i = 0; i < rows * count; ++i)
-      partials[i] = chunks.getResult(i);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < count; ++j)
+        partials[j * rows + i] = chunks.getResult(i * count + j);
     Value sums = sumEachVector(b, l, partials);
-    for (int64_t i = 0; i < rows; ++i) {
-      Value row = vector::ExtractStridedSliceOp::create(b, l, sums, ArrayRef<int64_t>{i * count},
-                                                        ArrayRef<int64_t>{count},
+    for (int64_t j = 0; j < count; ++j) {
+      Value key = vector::ExtractStridedSliceOp::create(b, l, sums, ArrayRef<int64_t>{j * rows},
+                                                        ArrayRef<int64_t>{rows},
                                                         ArrayRef<int64_t>{1});
-      s = vector::TransferWriteOp::create(b, l, row, s, ValueRange{plus(r0, i), t0}, inBounds)
+      s = vector::TransferWriteOp::create(b, l, key, s, ValueRange{plus(t0, j), r0}, inBounds)
               .getResult();
     }
     return s;

@@ -22,8 +22,9 @@ namespace mlir::llama {
 /// 16 that divides it; 1 means there is no tiled form (odd head_dim).
 int64_t scoreLanes(int64_t headDim);
 
-/// scores[r, t] = q[r, :] . k[t, :] for the block's `scoreRows` x `keys`,
-/// written into `init` ([scoreRows, keys] f32, an alloc_tensor). `q` is
+/// scoresT[t, r] = q[r, :] . k[t, :] for the block's `keys` x `scoreRows`
+/// (key-major), written into `init` ([keys, scoreRows] f32, an
+/// alloc_tensor). `q` is
 /// [scoreRows, head_dim] f32, `k` [keys, head_dim] in the cache's type
 /// (widened in registers). Needs scoreLanes(head_dim) > 1.
 Value blockScores(OpBuilder &b, Location l, Value q, Value k, Value init, Value scoreRows,

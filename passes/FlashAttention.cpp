@@ -218,16 +218,17 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       };
                       Value k = keyBlock(keys), v = keyBlock(values);
 
-                      // scores[r, t] = q[r] . k[t], in register tiles whose
-                      // lanes are summed together (AttentionTiles.cpp); an
-                      // odd head_dim takes a linear-shaped generic (the
-                      // vectorized projection path).
-                      Value scores;
+                      // The scores key-major, scoresT[t, r] = q[r] . k[t], in
+                      // register tiles whose lanes are summed together
+                      // (AttentionTiles.cpp); an odd head_dim takes a
+                      // linear-shaped generic (the vectorized projection
+                      // path) and a transpose.
+                      Value scoresT;
                       if (scoreLanes(headDim) > 1) {
                         Value scoresInit = bufferization::AllocTensorOp::create(
                             b, l, RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f32),
-                            ValueRange{scoreRows, bk});
-                        scores = blockScores(b, l, q, k, scoresInit, scoreRows, bk);
+                            ValueRange{bk, scoreRows});
+                        scoresT = blockScores(b, l, q, k, scoresInit, scoreRows, bk);
                       } else {
                         Value scoresInit = linalg::FillOp::create(
                                                b, l, f32Constant(b, l, 0.0),
@@ -244,7 +245,11 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                         // A bf16 key cache is read in bf16 and widened; the
                         // query keeps f32 (no vdpbf16ps rounding of it).
                         scoreGeneric->setAttr(kF32InputsAttr, b.getUnitAttr());
-                        scores = scoreGeneric.getResult(0);
+                        scoresT = linalg::TransposeOp::create(
+                                      b, l, scoreGeneric.getResult(0),
+                                      empty(b, l, {bk, scoreRows}, f32), ArrayRef<int64_t>{1, 0})
+                                      .getResult()
+                                      .front();
                       }
 
                       // Causality: score row r is query row n0 + r / group at
@@ -267,13 +272,16 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                         return arith::AndIOp::create(b, l, causal, inWindow);
                       };
                       Value minusInf = f32Constant(b, l, -INFINITY);
+                      // The block max per row, keys outer and rows inner
+                      // (the scores are key-major): max is exact, so the
+                      // order changes nothing.
                       Value blockMax =
                           linalg::GenericOp::create(
-                              b, l, state[0].getType(), scores,
+                              b, l, state[0].getType(), scoresT,
                               filled(b, l, -INFINITY, {scoreRows}),
-                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {0})}, {par, red},
+                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {1})}, {red, par},
                               [&](OpBuilder &b, Location l, ValueRange a) {
-                                Value s = arith::SelectOp::create(b, l, visible(b, l), a[0],
+                                Value s = arith::SelectOp::create(b, l, visible(b, l, 1, 0), a[0],
                                                                   minusInf);
                                 // maxnum without NaNs or signed zeros: an
                                 // exact reduction LLVM may vectorize
@@ -321,9 +329,9 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       Value probsTInit = empty(b, l, {bk, scoreRows}, f32);
                       Value probsT =
                           linalg::GenericOp::create(
-                              b, l, probsTInit.getType(), ValueRange{scores, newMax},
+                              b, l, probsTInit.getType(), ValueRange{scoresT, newMax},
                               probsTInit,
-                              ArrayRef<AffineMap>{dims(2, {1, 0}), dims(2, {1}), dims(2, {0, 1})},
+                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {1}), dims(2, {0, 1})},
                               {par, par},
                               [&](OpBuilder &b, Location l, ValueRange a) {
                                 Value shifted = arith::MulFOp::create(

@@ -280,34 +280,38 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // The block's scores in register tiles of 2 rows x 4 keys (8 lanes, head_dim
 // 8): one fused multiply-add per (row, key) and chunk of head_dim, then the
 // tile's 8 accumulators summed together in 3 levels of shuffles (each score
-// adds its lanes u and u + half), lane i being accumulator i's sum.
-// CHECK:       %[[SCORES0:.*]] = bufferization.alloc_tensor(%[[R]], %[[BK]]) : tensor<?x?xf32>
+// adds its lanes u and u + half), lane i being accumulator i's sum, the
+// accumulators in key-major order (row 0's and row 1's of key 0 first): the
+// scores are stored [key, row].
+// CHECK:       %[[SCORES0:.*]] = bufferization.alloc_tensor(%[[BK]], %[[R]]) : tensor<?x?xf32>
 // CHECK:       scf.for %[[SR:.*]] = %{{.*}} to %{{.*}} step %[[C2]] iter_args(%{{.*}} = %[[SCORES0]])
 // CHECK:         scf.for %[[ST:.*]] = %{{.*}} to %{{.*}} step %[[C4]] iter_args
 // CHECK:           scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-2:     vector.transfer_read %{{.*}} : tensor<?x8xf32>, vector<8xf32>
 // CHECK-COUNT-4:     vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}]{{.*}} : tensor<?x8xf32>, vector<8xf32>
 // CHECK-COUNT-8:     vector.fma
-// CHECK:           vector.shuffle %{{.*}}#0, %{{.*}}#1 [0, 1, 2, 3, 8, 9, 10, 11]
-// CHECK-NEXT:      vector.shuffle %{{.*}}#0, %{{.*}}#1 [4, 5, 6, 7, 12, 13, 14, 15]
+// CHECK:           vector.shuffle %{{.*}}#0, %{{.*}}#4 [0, 1, 2, 3, 8, 9, 10, 11]
+// CHECK-NEXT:      vector.shuffle %{{.*}}#0, %{{.*}}#4 [4, 5, 6, 7, 12, 13, 14, 15]
 // CHECK:           vector.shuffle %{{.*}} [0, 1, 4, 5, 8, 9, 12, 13]
 // CHECK-NEXT:      vector.shuffle %{{.*}} [2, 3, 6, 7, 10, 11, 14, 15]
 // CHECK:           vector.shuffle %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14]
 // CHECK-NEXT:      vector.shuffle %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15]
 // CHECK-NEXT:      %[[SUMS:.*]] = arith.addf
-// CHECK:           vector.extract_strided_slice %[[SUMS]] {offsets = [0], sizes = [4], strides = [1]}
-// CHECK:           vector.transfer_write {{.*}}[%[[SR]], %[[ST]]]
-// CHECK:           vector.extract_strided_slice %[[SUMS]] {offsets = [4], sizes = [4], strides = [1]}
+// CHECK:           vector.extract_strided_slice %[[SUMS]] {offsets = [0], sizes = [2], strides = [1]}
+// CHECK:           vector.transfer_write {{.*}}[%[[ST]], %[[SR]]] {{.*}} : vector<2xf32>, tensor<?x?xf32>
+// CHECK:           vector.extract_strided_slice %[[SUMS]] {offsets = [2], sizes = [2], strides = [1]}
+// CHECK:           vector.extract_strided_slice %[[SUMS]] {offsets = [4], sizes = [2], strides = [1]}
+// CHECK:           vector.extract_strided_slice %[[SUMS]] {offsets = [6], sizes = [2], strides = [1]}
 // Keys left over one at a time (2 accumulators and 6 zeros in the tree), and
 // a row left over in tiles of 8 keys.
 // CHECK:         scf.for {{.*}} step %[[C1]]
-// CHECK:           vector.extract_strided_slice {{.*}} {offsets = [1], sizes = [1], strides = [1]}
+// CHECK:           vector.extract_strided_slice {{.*}} {offsets = [0], sizes = [2], strides = [1]}
 // CHECK:       scf.for {{.*}} step %[[C1]]
 // CHECK:         scf.for {{.*}} step %[[C8:.*]] iter_args
-// CHECK:           vector.transfer_write %{{.*}} : vector<8xf32>, tensor<?x?xf32>
+// CHECK:           vector.extract_strided_slice {{.*}} {offsets = [7], sizes = [1], strides = [1]}
 // The block max masks keys past each row's position (t0 + t <= pos + n0 + r
-// / group, read from the positions: no division per score).
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// / group, read from the positions: no division per score); keys outer.
+// CHECK:       linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
 // CHECK-NOT:     arith.divui
 // CHECK:         tensor.extract %[[POS]]
 // CHECK:         arith.cmpi ule
@@ -320,8 +324,8 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK:         arith.mulf %{{.*}}, %[[SCALE]] :
 // CHECK:         math.exp
 // The scores' exponentials are polynomials (no libm call per lane), stored
-// key-major: the generic's dims are (key, row), scores read as [row, key].
-// CHECK:       %[[PT:.*]] = linalg.generic {indexing_maps = [#[[KR_RK:map[0-9]*]], #[[KR_R:map[0-9]*]], #[[KR_KR:map[0-9]*]]], iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[NEWMAX:.*]]#0 : tensor<?x?xf32>, tensor<?xf32>) outs(%{{.*}} : tensor<?x?xf32>)
+// key-major: the generic's dims are (key, row), scores read as [key, row].
+// CHECK:       %[[PT:.*]] = linalg.generic {indexing_maps = [#[[KR_KR:map[0-9]*]], #[[KR_R:map[0-9]*]], #[[KR_KR]]], iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[NEWMAX:.*]]#0 : tensor<?x?xf32>, tensor<?xf32>) outs(%{{.*}} : tensor<?x?xf32>)
 // CHECK-NOT:     math.exp
 // CHECK:         math.floor
 // CHECK:         math.fma
@@ -400,7 +404,7 @@ func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>
 // CHECK:     %[[BLOCK:.*]] = arith.divui %[[EARLIEST]], %[[C64]] : index
 // CHECK:     %[[START:.*]] = arith.muli %[[BLOCK]], %[[C64]] : index
 // CHECK:     scf.for %[[T0:.*]] = %[[START]] to %[[END]] step %[[C64]] iter_args
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:       linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
 // CHECK:         %[[KEY:.*]] = arith.addi %[[T0]], %{{.*}} : index
 // CHECK:         %[[CAUSAL:.*]] = arith.cmpi ule, %[[KEY]], %[[ROWPOS:.*]] : index
 // CHECK:         %[[REACH:.*]] = arith.addi %[[KEY]], %[[C20]] : index
@@ -419,6 +423,19 @@ func.func @attention_window(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v:
 
 // -----
 
+// An odd head_dim has no lanes to tile: its scores take the linear-shaped
+// generic (the vectorized projection path), transposed to key-major.
+// CHECK-LABEL: func.func @attention_odd_head_dim
+// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x?xf32>) attrs = {llama.f32_inputs}
+// CHECK:       linalg.transpose {{.*}} permutation = [1, 0]
+// CHECK-NOT:   vector.shuffle
+func.func @attention_odd_head_dim(%q: tensor<3x2x5xf32>, %k: tensor<2x64x1x5xf32>, %v: tensor<2x64x1x5xf32>, %l: index, %pos: index) -> tensor<3x2x5xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x2x5xf32>, tensor<2x64x1x5xf32>, tensor<2x64x1x5xf32>
+  return %0 : tensor<3x2x5xf32>
+}
+
+// -----
+
 // In a ring of 128 slots the key block at t0 (a multiple of 64) is read at
 // slot t0 mod 128; the masks still compare positions, not slots.
 // CHECK-LABEL: func.func @attention_ring
@@ -428,7 +445,7 @@ func.func @attention_window(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v:
 // CHECK:       %[[SLOT:.*]] = arith.remui %[[T0]], %[[C128]] : index
 // CHECK:       tensor.extract_slice %arg1[%arg3, %[[SLOT]], %{{.*}}, 0] [1, %{{.*}}, 1, 8]
 // CHECK:       tensor.extract_slice %arg2[%arg3, %[[SLOT]], %{{.*}}, 0] [1, %{{.*}}, 1, 8]
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK:       linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
 // CHECK:         %[[KEY:.*]] = arith.addi %[[T0]], %{{.*}} : index
 // CHECK:         arith.cmpi ule, %[[KEY]], %{{.*}} : index
 func.func @attention_ring(%q: tensor<3x8x8xf32>, %k: tensor<2x128x4x8xf32>, %v: tensor<2x128x4x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {

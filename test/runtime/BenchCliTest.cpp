@@ -33,6 +33,8 @@ TEST(BenchCliTest, UsageErrorsExitTwo) {
         {"bench", "m.llamac", "--repeats", "0"},
         {"bench", "m.llamac", "--repeats"},
         {"bench", "m.llamac", "--new-tokens", "0"},
+        {"bench", "m.llamac", "--decode-after", "0"},
+        {"bench", "m.llamac", "--decode-after", "x"},
         {"bench", "m.llamac", "--prompt-tokens", "128,x"},
         {"bench", "m.llamac", "--prompt-tokens", "128,,512"},
         {"bench", "m.llamac", "--prompt-tokens="},
@@ -93,6 +95,15 @@ TEST(BenchCliTest, TableOnTheFakeModel) {
   EXPECT_THAT(r.out, HasSubstr("measured read bandwidth (GB/s)"));
   EXPECT_THAT(r.err, HasSubstr("bench: read probe"));
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr("kernel profile")));
+  // --decode-after moves decode's start (clipped so that one step fits).
+  RunResult late = runLlamaRun({"bench", file.path, "--prompt-tokens=8", "--new-tokens=8",
+                                "--decode-after=40", "--repeats=1", "--probe-mib=1"});
+  ASSERT_EQ(late.status, 0) << late.err;
+  EXPECT_THAT(late.out, HasSubstr("decode 8 tokens after 40 (tok/s)"));
+  RunResult clipped = runLlamaRun({"bench", file.path, "--prompt-tokens=8", "--new-tokens=8",
+                                   "--decode-after=1000", "--repeats=1", "--probe-mib=1"});
+  ASSERT_EQ(clipped.status, 0) << clipped.err;
+  EXPECT_THAT(clipped.out, HasSubstr("decode 1 tokens after 47 (tok/s)"));
   RunResult quiet =
       runLlamaRun({"bench", file.path, "--prompt-tokens=8", "--new-tokens=4",
                    "--repeats=1", "--probe-mib=1", "--quiet"});

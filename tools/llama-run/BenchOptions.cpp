@@ -30,6 +30,9 @@ options:
                          the time to first token)
   --new-tokens N         greedy decode steps per run, after a 16-token
                          prompt (default 128)
+  --decode-after N       the prompt length decode and verify start after
+                         (default 16; a long one shows what attention over
+                         a long KV cache costs each step)
   --repeats N            timed runs of each measurement (default 5)
   --probe-mib N          read probe buffer in MiB (default: the larger of
                          1024 and 4x the last-level cache, at most half of
@@ -98,6 +101,12 @@ absl::Status applyBenchFlag(BenchCommandOptions &o, const std::string &name,
     if (!v.ok())
       return v.status();
     o.bench.newTokens = *v;
+  } else if (name == "--decode-after") {
+    absl::StatusOr<int64_t> v =
+        parseIntFlag(name, value, 1, std::numeric_limits<int32_t>::max());
+    if (!v.ok())
+      return v.status();
+    o.bench.decodePromptTokens = *v;
   } else if (name == "--repeats") {
     absl::StatusOr<int64_t> v = parseIntFlag(name, value, 1, 1000);
     if (!v.ok())
@@ -142,7 +151,7 @@ absl::StatusOr<BenchCommandOptions>
 parseBenchOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = [] {
     FlagSpec spec{{"--help", "--json", "--quiet", "--profile"},
-                  {"--threads", "--prompt-tokens", "--new-tokens", "--repeats", "--probe-mib",
+                  {"--threads", "--prompt-tokens", "--new-tokens", "--decode-after", "--repeats", "--probe-mib",
                    "--device", "--repeat-prompt", "--lookup-reference"}};
     addSpeculationFlags(spec);
     return spec;
