@@ -223,10 +223,12 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       // (AttentionTiles.cpp); an odd head_dim, or an f16
                       // cache, takes a linear-shaped generic (the vectorized
                       // projection path) and a transpose. With an f16 cache
-                      // the tiles' logits were 20x further from the
-                      // f16-rounded reference than the generic's
-                      // (KVCachePrecisionE2E), with the same IR as bf16's up
-                      // to LLVM; the cause is not found yet.
+                      // the tiles' summation order made one stored key or
+                      // value round the other way at an earlier position
+                      // than the generic's does, which KVCachePrecisionE2E's
+                      // worst-case bound does not absorb (docs/cpu-target.md,
+                      // Known gaps); until that test tolerates one such
+                      // flip, f16 keeps the generic.
                       Value scoresT;
                       if (scoreLanes(headDim) > 1 && !cacheType.getElementType().isF16()) {
                         Value scoresInit = bufferization::AllocTensorOp::create(
