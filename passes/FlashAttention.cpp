@@ -35,7 +35,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
-#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -179,9 +178,7 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                 Value rowPositions =
                     linalg::GenericOp::create(
                         b, l, positionsType, ValueRange{},
-                        tensor::EmptyOp::create(b, l, ArrayRef<OpFoldResult>{scoreRows},
-                                                b.getIndexType())
-                            .getResult(),
+                        empty(b, l, {scoreRows}, b.getIndexType()),
                         ArrayRef<AffineMap>{dims(1, {0})}, {par},
                         [&](OpBuilder &b, Location l, ValueRange) {
                           Value r = linalg::IndexOp::create(b, l, 0);
@@ -262,10 +259,11 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       // position blockPos + r / group; key t0 + t is visible
                       // to it when t0 + t <= that position (and, with a
                       // window, t0 + t + window > that position).
-                      auto visible = [&](OpBuilder &b, Location l, unsigned rDim = 0,
-                                         unsigned tDim = 1) -> Value {
-                        Value r = linalg::IndexOp::create(b, l, rDim);
-                        Value t = linalg::IndexOp::create(b, l, tDim);
+                      // Inside a generic over (key t, score row r), as
+                      // both users are (the scores are key-major).
+                      auto visible = [&](OpBuilder &b, Location l) -> Value {
+                        Value r = linalg::IndexOp::create(b, l, 1);
+                        Value t = linalg::IndexOp::create(b, l, 0);
                         Value rowPos = tensor::ExtractOp::create(b, l, rowPositions, ValueRange{r});
                         Value key = arith::AddIOp::create(b, l, t0, t);
                         Value causal =
@@ -287,7 +285,7 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                               filled(b, l, -INFINITY, {scoreRows}),
                               ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {1})}, {red, par},
                               [&](OpBuilder &b, Location l, ValueRange a) {
-                                Value s = arith::SelectOp::create(b, l, visible(b, l, 1, 0), a[0],
+                                Value s = arith::SelectOp::create(b, l, visible(b, l), a[0],
                                                                   minusInf);
                                 // maxnum without NaNs or signed zeros: an
                                 // exact reduction LLVM may vectorize
@@ -346,7 +344,7 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                                 p->setAttr(kPolynomialExpAttr, b.getUnitAttr());
                                 linalg::YieldOp::create(
                                     b, l,
-                                    arith::SelectOp::create(b, l, visible(b, l, 1, 0), p,
+                                    arith::SelectOp::create(b, l, visible(b, l), p,
                                                             f32Constant(b, l, 0.0))
                                         .getResult());
                               })
