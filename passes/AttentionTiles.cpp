@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <algorithm>
+#include <functional>
 
 using namespace mlir;
 using namespace mlir::llama;
@@ -63,6 +64,90 @@ int64_t rowsPerValueTile(int64_t headDim) {
   return std::clamp<int64_t>(256 / headDim, 1, 4);
 }
 
+
+/// Keys per tile of rowVectorScores: each query vector loaded feeds this many
+/// keys' multiply-adds.
+constexpr int64_t kRowVectorKeys = 4;
+
+/// scoresT[t, 16 v .. 16 v + 16) for every key t and every row vector v of
+/// `packed` ([vectors, head_dim, 16]: packed[v, d, i] = q[16 v + i, d]), with
+/// the score rows in the lanes: packed[v, d] times key t's element d
+/// broadcast, one fused multiply-add per d. These are the bits of
+/// blockScores's register tiles: a score's lane sums there are W partial sums
+/// p_u (u < W, W = scoreLanes(head_dim)), p_u adding q[d] k[d] for d = u,
+/// u + W, ... in order from zero, and then added pairwise as p_u + p_(u +
+/// W/2), that level's sums likewise, down to one. Here each p_u is a vector
+/// of its own (16 rows of one key) and the same tree is vertical adds: no
+/// shuffles, no horizontal work at all.
+Value rowVectorScores(OpBuilder &b, Location l, Value packed, Value k, Value s, Value keys) {
+  int64_t headDim = cast<RankedTensorType>(packed.getType()).getDimSize(1);
+  int64_t width = scoreLanes(headDim);
+  Type f32 = b.getF32Type();
+  auto rowsType = VectorType::get({kRowLanes}, f32);
+  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
+  Value c0 = index(0), c1 = index(1);
+  Value zeros = arith::ConstantOp::create(b, l, rowsType,
+                                          DenseElementsAttr::get(rowsType, b.getF32FloatAttr(0)));
+  Value f32Pad = f32Constant(b, l, 0.0);
+  SmallVector<bool> inBounds{true};
+
+  // Scores of `count` keys from t0 for row vector v. Each query vector is
+  // loaded once for the tile's keys, next to its multiply-adds.
+  auto tile = [&](OpBuilder &b, Location l, Value s, Value v, Value t0, int64_t count) -> Value {
+    SmallVector<Value> keyRows;
+    for (int64_t j = 0; j < count; ++j)
+      keyRows.push_back(j == 0 ? t0 : arith::AddIOp::create(b, l, t0, index(j)).getResult());
+    // The partial sums p_u of the tile's keys (stride == width), or the
+    // tree's node that adds the partials u, u + stride, ... (u < stride).
+    std::function<SmallVector<Value>(int64_t, int64_t)> node =
+        [&](int64_t u, int64_t stride) -> SmallVector<Value> {
+      SmallVector<Value> out;
+      if (stride == width) {
+        out.assign(count, zeros);
+        for (int64_t d = u; d < headDim; d += width) {
+          Value query = vector::TransferReadOp::create(b, l, rowsType, packed,
+                                                       ValueRange{v, index(d), c0}, f32Pad, inBounds);
+          for (int64_t j = 0; j < count; ++j) {
+            Value key = tensor::ExtractOp::create(b, l, k, ValueRange{keyRows[j], index(d)});
+            out[j] = vector::FMAOp::create(b, l, query,
+                                           vector::BroadcastOp::create(b, l, rowsType, key), out[j]);
+          }
+        }
+        return out;
+      }
+      SmallVector<Value> low = node(u, 2 * stride), high = node(u + stride, 2 * stride);
+      for (int64_t j = 0; j < count; ++j)
+        out.push_back(arith::AddFOp::create(b, l, low[j], high[j]));
+      return out;
+    };
+    SmallVector<Value> scores = node(0, 1);
+    Value r0 = arith::MulIOp::create(b, l, v, index(kRowLanes));
+    for (int64_t j = 0; j < count; ++j)
+      s = vector::TransferWriteOp::create(b, l, scores[j], s, ValueRange{keyRows[j], r0}, inBounds)
+              .getResult();
+    return s;
+  };
+
+  Value vectors = tensor::DimOp::create(b, l, packed, 0);
+  Value step = index(kRowVectorKeys);
+  Value keysTiledEnd = arith::SubIOp::create(b, l, keys, arith::RemUIOp::create(b, l, keys, step));
+  auto rowVectors = scf::ForOp::create(
+      b, l, c0, vectors, c1, ValueRange{s},
+      [&](OpBuilder &b, Location l, Value v, ValueRange iter) {
+        auto tiled = scf::ForOp::create(
+            b, l, c0, keysTiledEnd, step, iter,
+            [&](OpBuilder &b, Location l, Value t0, ValueRange in) {
+              scf::YieldOp::create(b, l, tile(b, l, in[0], v, t0, kRowVectorKeys));
+            });
+        auto rest = scf::ForOp::create(b, l, keysTiledEnd, keys, c1, tiled.getResults(),
+                                       [&](OpBuilder &b, Location l, Value t, ValueRange in) {
+                                         scf::YieldOp::create(b, l, tile(b, l, in[0], v, t, 1));
+                                       });
+        scf::YieldOp::create(b, l, rest.getResults());
+      });
+  return rowVectors.getResult(0);
+}
+
 } // namespace
 
 int64_t mlir::llama::scoreLanes(int64_t headDim) {
@@ -72,7 +157,7 @@ int64_t mlir::llama::scoreLanes(int64_t headDim) {
   return lanes;
 }
 
-Value mlir::llama::blockScores(OpBuilder &b, Location l, Value q, Value k, Value init,
+Value mlir::llama::blockScores(OpBuilder &b, Location l, Value q, Value packedQ, Value k, Value init,
                                Value scoreRows, Value keys) {
   int64_t headDim = cast<RankedTensorType>(q.getType()).getDimSize(1);
   int64_t width = scoreLanes(headDim);
@@ -152,11 +237,17 @@ Value mlir::llama::blockScores(OpBuilder &b, Location l, Value q, Value k, Value
     return rest.getResult(0);
   };
 
-  // Whole tiles of rows; a row left over takes `width` keys per tile.
+  // Whole row vectors first (rowVectorScores, the same bits), then the rows
+  // left over in whole tiles; a row left over from those takes `width` keys
+  // per tile.
+  Value rowVectorsEnd = arith::MulIOp::create(
+      b, l, tensor::DimOp::create(b, l, packedQ, 0), index(kRowLanes));
+  init = rowVectorScores(b, l, packedQ, k, init, keys);
   Value rowStep = index(tileRows);
+  Value rowsLeft = arith::SubIOp::create(b, l, scoreRows, rowVectorsEnd);
   Value rowsTiledEnd =
-      arith::SubIOp::create(b, l, scoreRows, arith::RemUIOp::create(b, l, scoreRows, rowStep));
-  auto tiled = scf::ForOp::create(b, l, c0, rowsTiledEnd, rowStep, ValueRange{init},
+      arith::SubIOp::create(b, l, scoreRows, arith::RemUIOp::create(b, l, rowsLeft, rowStep));
+  auto tiled = scf::ForOp::create(b, l, rowVectorsEnd, rowsTiledEnd, rowStep, ValueRange{init},
                                   [&](OpBuilder &b, Location l, Value r0, ValueRange iter) {
                                     scf::YieldOp::create(
                                         b, l, acrossKeys(b, l, iter[0], r0, tileRows, tileKeys));
@@ -242,3 +333,22 @@ Value mlir::llama::weightedSum(OpBuilder &b, Location l, Value acc, Value alpha,
   return rest.getResult(0);
 }
 
+Value mlir::llama::widenBlock(OpBuilder &b, Location l, Value block, Value init, Value keys) {
+  int64_t headDim = cast<RankedTensorType>(block.getType()).getDimSize(1);
+  Type element = cast<RankedTensorType>(block.getType()).getElementType();
+  auto rowType = VectorType::get({headDim}, b.getF32Type());
+  Value c0 = arith::ConstantIndexOp::create(b, l, 0), c1 = arith::ConstantIndexOp::create(b, l, 1);
+  Value pad = arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(element)));
+  SmallVector<bool> inBounds{true};
+  auto rows = scf::ForOp::create(
+      b, l, c0, keys, c1, ValueRange{init}, [&](OpBuilder &b, Location l, Value t, ValueRange in) {
+        Value row = vector::TransferReadOp::create(b, l, VectorType::get({headDim}, element), block,
+                                                   ValueRange{t, c0}, pad, inBounds);
+        Value wide = arith::ExtFOp::create(b, l, rowType, row);
+        scf::YieldOp::create(
+            b, l,
+            vector::TransferWriteOp::create(b, l, wide, in[0], ValueRange{t, c0}, inBounds)
+                .getResult());
+      });
+  return rows.getResult(0);
+}

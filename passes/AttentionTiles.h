@@ -18,22 +18,31 @@
 
 namespace mlir::llama {
 
+/// Score rows per vector in blockScores's packed queries.
+inline constexpr int64_t kRowLanes = 16;
+
 /// Vector lanes the scores of a head_dim use: the largest power of two up to
 /// 16 that divides it; 1 means there is no tiled form (odd head_dim).
 int64_t scoreLanes(int64_t headDim);
 
 /// scoresT[t, r] = q[r, :] . k[t, :] for the block's `keys` x `scoreRows`
 /// (key-major), written into `init` ([keys, scoreRows] f32, an
-/// alloc_tensor). `q` is
-/// [scoreRows, head_dim] f32, `k` [keys, head_dim] in the cache's type
-/// (widened in registers). Needs scoreLanes(head_dim) > 1.
-Value blockScores(OpBuilder &b, Location l, Value q, Value k, Value init, Value scoreRows,
-                  Value keys);
+/// alloc_tensor). `q` is [scoreRows, head_dim] f32 and `packedQ` its whole
+/// vectors of kRowLanes rows, [scoreRows / kRowLanes, head_dim, kRowLanes]
+/// (packedQ[v, d, i] = q[v kRowLanes + i, d]): those rows' scores read
+/// packedQ, the rows left over q. `k` is [keys, head_dim] f32 (see
+/// widenBlock). Needs scoreLanes(head_dim) > 1.
+Value blockScores(OpBuilder &b, Location l, Value q, Value packedQ, Value k, Value init,
+                  Value scoreRows, Value keys);
 
 /// acc[r, :] = acc[r, :] * alpha[r] + sum_t pT[t, r] * v[t, :] over the
 /// block's keys in order, one fused multiply-add per key and element.
 Value weightedSum(OpBuilder &b, Location l, Value acc, Value alpha, Value probsT, Value values,
                   Value scoreRows, Value keys);
+
+/// `block` ([keys, head_dim], bf16 or f16) widened to f32 into `init` (an
+/// alloc_tensor of the same shape), one row at a time.
+Value widenBlock(OpBuilder &b, Location l, Value block, Value init, Value keys);
 
 } // namespace mlir::llama
 

@@ -62,7 +62,7 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
     int64_t headDim = type.getDimSize(2);
     if (ShapedType::isDynamic(headDim))
       return rewriter.notifyMatchFailure(op, "head_dim must be static");
-    Type f32 = rewriter.getF32Type();
+    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
     Type element = type.getElementType();
     double scaleValue = op.getScale() ? op.getScale()->convertToDouble()
                                       : 1.0 / std::sqrt(static_cast<double>(headDim));
@@ -150,6 +150,23 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                           linalg::YieldOp::create(b, l, extendToF32(b, l, x));
                         })
                         .getResult(0);
+                // Its whole vectors of kRowLanes rows packed as
+                // [vectors, head_dim, kRowLanes], for the scores' row vectors
+                // (AttentionTiles.cpp).
+                Value rowVectors = arith::DivUIOp::create(b, l, scoreRows, index(b, l, kRowLanes));
+                AffineExpr v = getAffineDimExpr(0, ctx), d = getAffineDimExpr(1, ctx),
+                           lane = getAffineDimExpr(2, ctx);
+                Value packedQ =
+                    linalg::GenericOp::create(
+                        b, l, RankedTensorType::get({ShapedType::kDynamic, headDim, kRowLanes}, f32),
+                        q, empty(b, l, {rowVectors, dh, b.getIndexAttr(kRowLanes)}, f32),
+                        ArrayRef<AffineMap>{AffineMap::get(3, 0, {v * kRowLanes + lane, d}, ctx),
+                                            b.getMultiDimIdentityMap(3)},
+                        {par, par, par},
+                        [&](OpBuilder &b, Location l, ValueRange a) {
+                          linalg::YieldOp::create(b, l, a[0]);
+                        })
+                        .getResult(0);
 
                 // With a sliding window the keys start at the key block (a
                 // multiple of kFlashKeysPerBlock) that holds the block's
@@ -174,19 +191,19 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                 // row block: the masks below read it instead of dividing per
                 // score (an integer division per element was the largest
                 // cost of a key block after the scores).
-                auto positionsType = RankedTensorType::get({ShapedType::kDynamic}, b.getIndexType());
+                // In i32, not index: the masks then compare 16 lanes a
+                // vector instead of 8 (positions are far below 2^31).
+                auto positionsType = RankedTensorType::get({ShapedType::kDynamic}, i32);
                 Value rowPositions =
                     linalg::GenericOp::create(
-                        b, l, positionsType, ValueRange{},
-                        empty(b, l, {scoreRows}, b.getIndexType()),
+                        b, l, positionsType, ValueRange{}, empty(b, l, {scoreRows}, i32),
                         ArrayRef<AffineMap>{dims(1, {0})}, {par},
                         [&](OpBuilder &b, Location l, ValueRange) {
                           Value r = linalg::IndexOp::create(b, l, 0);
+                          Value position = arith::AddIOp::create(
+                              b, l, blockPos, arith::DivUIOp::create(b, l, r, group));
                           linalg::YieldOp::create(
-                              b, l,
-                              arith::AddIOp::create(b, l, blockPos,
-                                                    arith::DivUIOp::create(b, l, r, group))
-                                  .getResult());
+                              b, l, arith::IndexCastUIOp::create(b, l, i32, position).getResult());
                         })
                         .getResult(0);
 
@@ -214,6 +231,20 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                             SmallVector<OpFoldResult>(4, one));
                       };
                       Value k = keyBlock(keys), v = keyBlock(values);
+                      bool tiled = scoreLanes(headDim) > 1 && !cacheType.getElementType().isF16();
+                      // A bf16 cache's key and value blocks widened to f32
+                      // once, here, for all the block's score rows (exact,
+                      // so the same bits), not once per register tile.
+                      if (tiled && !cacheType.getElementType().isF32()) {
+                        auto widen = [&](Value block) -> Value {
+                          Value init = bufferization::AllocTensorOp::create(
+                              b, l, RankedTensorType::get({ShapedType::kDynamic, headDim}, f32),
+                              ValueRange{bk});
+                          return widenBlock(b, l, block, init, bk);
+                        };
+                        k = widen(k);
+                        v = widen(v);
+                      }
 
                       // The scores key-major, scoresT[t, r] = q[r] . k[t], in
                       // register tiles whose lanes are summed together
@@ -227,11 +258,11 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       // Known gaps); until that test tolerates one such
                       // flip, f16 keeps the generic.
                       Value scoresT;
-                      if (scoreLanes(headDim) > 1 && !cacheType.getElementType().isF16()) {
+                      if (tiled) {
                         Value scoresInit = bufferization::AllocTensorOp::create(
                             b, l, RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f32),
                             ValueRange{bk, scoreRows});
-                        scoresT = blockScores(b, l, q, k, scoresInit, scoreRows, bk);
+                        scoresT = blockScores(b, l, q, packedQ, k, scoresInit, scoreRows, bk);
                       } else {
                         Value scoresInit = linalg::FillOp::create(
                                                b, l, f32Constant(b, l, 0.0),
@@ -265,14 +296,18 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                         Value r = linalg::IndexOp::create(b, l, 1);
                         Value t = linalg::IndexOp::create(b, l, 0);
                         Value rowPos = tensor::ExtractOp::create(b, l, rowPositions, ValueRange{r});
-                        Value key = arith::AddIOp::create(b, l, t0, t);
+                        Value key = arith::IndexCastUIOp::create(
+                            b, l, i32, arith::AddIOp::create(b, l, t0, t));
                         Value causal =
                             arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, key, rowPos);
                         if (!window)
                           return causal;
                         Value inWindow = arith::CmpIOp::create(
                             b, l, arith::CmpIPredicate::ugt,
-                            arith::AddIOp::create(b, l, key, index(b, l, *window)), rowPos);
+                            arith::AddIOp::create(
+                                b, l, key,
+                                arith::ConstantOp::create(b, l, b.getI32IntegerAttr(*window))),
+                            rowPos);
                         return arith::AndIOp::create(b, l, causal, inWindow);
                       };
                       Value minusInf = f32Constant(b, l, -INFINITY);
