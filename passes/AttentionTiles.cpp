@@ -16,13 +16,17 @@
 #include "passes/AttentionTiles.h"
 
 #include "passes/LinalgBuilders.h"
+#include "passes/ScalarMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 using namespace mlir;
@@ -68,6 +72,40 @@ int64_t rowsPerValueTile(int64_t headDim) {
 /// Keys per tile of rowVectorScores: each query vector loaded feeds this many
 /// keys' multiply-adds.
 constexpr int64_t kRowVectorKeys = 4;
+
+/// The lanes of rows r0 .. r0 + kRowLanes that see key firstKey + t
+/// (`positions`: those rows' positions, i32).
+Value visibleLanes(OpBuilder &b, Location l, const KeyVisibility &visibility, Value positions,
+                   Value t) {
+  Type i32 = b.getI32Type();
+  auto lanes = cast<VectorType>(positions.getType());
+  Value key = arith::IndexCastUIOp::create(b, l, i32,
+                                           arith::AddIOp::create(b, l, visibility.firstKey, t));
+  Value keys = vector::BroadcastOp::create(b, l, lanes, key);
+  Value causal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, keys, positions);
+  if (!visibility.window)
+    return causal;
+  Value window = vector::BroadcastOp::create(
+      b, l, lanes, arith::ConstantOp::create(b, l, b.getI32IntegerAttr(*visibility.window)));
+  Value inWindow = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ugt,
+                                         arith::AddIOp::create(b, l, keys, window), positions);
+  return arith::AndIOp::create(b, l, causal, inWindow);
+}
+
+/// Calls `body(r0, iter)` for r0 = 0, 16, ... below scoreRows, threading
+/// `init` through; the last vector of rows may be partial (the transfers in
+/// `body` are then masked).
+SmallVector<Value> forEachRowVector(
+    OpBuilder &b, Location l, Value scoreRows, ValueRange init,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
+  Value c0 = arith::ConstantIndexOp::create(b, l, 0);
+  Value step = arith::ConstantIndexOp::create(b, l, kRowLanes);
+  auto loop = scf::ForOp::create(b, l, c0, scoreRows, step, init,
+                                 [&](OpBuilder &b, Location l, Value r0, ValueRange iter) {
+                                   scf::YieldOp::create(b, l, body(b, l, r0, iter));
+                                 });
+  return SmallVector<Value>(loop.getResults());
+}
 
 /// scoresT[t, 16 v .. 16 v + 16) for every key t and every row vector v of
 /// `packed` ([vectors, head_dim, 16]: packed[v, d, i] = q[16 v + i, d]), with
@@ -351,4 +389,93 @@ Value mlir::llama::widenBlock(OpBuilder &b, Location l, Value block, Value init,
                 .getResult());
       });
   return rows.getResult(0);
+}
+
+Value mlir::llama::visibleRowMax(OpBuilder &b, Location l, Value scoresT,
+                                 const KeyVisibility &visibility, Value scoreRows, Value keys) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto rowsType = VectorType::get({kRowLanes}, f32);
+  auto positionsType = VectorType::get({kRowLanes}, i32);
+  Value c0 = arith::ConstantIndexOp::create(b, l, 0), c1 = arith::ConstantIndexOp::create(b, l, 1);
+  Value minusInf = f32Constant(b, l, -INFINITY);
+  Value zeroPosition = arith::ConstantOp::create(b, l, b.getI32IntegerAttr(0));
+  Value lowest = vector::BroadcastOp::create(b, l, rowsType, minusInf);
+  SmallVector<bool> partial{false};
+  Value init = bufferization::AllocTensorOp::create(
+      b, l, RankedTensorType::get({ShapedType::kDynamic}, f32), ValueRange{scoreRows});
+  // maxnum without NaNs or signed zeros, as a reduction: max is exact, so
+  // the order of the keys changes nothing. A NaN score is garbage either
+  // way: the output is then undefined.
+  auto fast = arith::FastMathFlagsAttr::get(
+      b.getContext(), arith::FastMathFlags::nnan | arith::FastMathFlags::nsz);
+  return forEachRowVector(
+             b, l, scoreRows, ValueRange{init},
+             [&](OpBuilder &b, Location l, Value r0, ValueRange iter) -> SmallVector<Value> {
+               Value positions = vector::TransferReadOp::create(
+                   b, l, positionsType, visibility.rowPositions, ValueRange{r0}, zeroPosition,
+                   partial);
+               auto overKeys = scf::ForOp::create(
+                   b, l, c0, keys, c1, ValueRange{lowest},
+                   [&](OpBuilder &b, Location l, Value t, ValueRange max) {
+                     Value scores = vector::TransferReadOp::create(
+                         b, l, rowsType, scoresT, ValueRange{t, r0}, minusInf, partial);
+                     Value seen = arith::SelectOp::create(
+                         b, l, visibleLanes(b, l, visibility, positions, t), scores, lowest);
+                     scf::YieldOp::create(
+                         b, l,
+                         arith::MaxNumFOp::create(b, l, seen, max[0], fast).getResult());
+                   });
+               return {vector::TransferWriteOp::create(b, l, overKeys.getResult(0), iter[0],
+                                                       ValueRange{r0}, partial)
+                           .getResult()};
+             })
+      .front();
+}
+
+std::pair<Value, Value> mlir::llama::probabilities(OpBuilder &b, Location l, Value scoresT,
+                                                   Value rowMax, Value scale, Value rowSums,
+                                                   const KeyVisibility &visibility,
+                                                   Value probsInit, Value scoreRows, Value keys) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto rowsType = VectorType::get({kRowLanes}, f32);
+  auto positionsType = VectorType::get({kRowLanes}, i32);
+  Value c0 = arith::ConstantIndexOp::create(b, l, 0), c1 = arith::ConstantIndexOp::create(b, l, 1);
+  Value f32Zero = f32Constant(b, l, 0.0);
+  Value zeroPosition = arith::ConstantOp::create(b, l, b.getI32IntegerAttr(0));
+  Value zeros = vector::BroadcastOp::create(b, l, rowsType, f32Zero);
+  Value scales = vector::BroadcastOp::create(b, l, rowsType, scale);
+  SmallVector<bool> partial{false};
+  SmallVector<Value> results = forEachRowVector(
+      b, l, scoreRows, ValueRange{probsInit, rowSums},
+      [&](OpBuilder &b, Location l, Value r0, ValueRange iter) -> SmallVector<Value> {
+        Value positions = vector::TransferReadOp::create(b, l, positionsType,
+                                                         visibility.rowPositions, ValueRange{r0},
+                                                         zeroPosition, partial);
+        Value maxes = vector::TransferReadOp::create(b, l, rowsType, rowMax, ValueRange{r0},
+                                                     f32Zero, partial);
+        Value sums = vector::TransferReadOp::create(b, l, rowsType, iter[1], ValueRange{r0},
+                                                    f32Zero, partial);
+        auto overKeys = scf::ForOp::create(
+            b, l, c0, keys, c1, ValueRange{iter[0], sums},
+            [&](OpBuilder &b, Location l, Value t, ValueRange in) {
+              Value scores = vector::TransferReadOp::create(b, l, rowsType, scoresT,
+                                                            ValueRange{t, r0}, f32Zero, partial);
+              Value shifted = arith::MulFOp::create(
+                  b, l, arith::SubFOp::create(b, l, scores, maxes), scales);
+              auto exp = math::ExpOp::create(b, l, shifted);
+              exp->setAttr(kPolynomialExpAttr, b.getUnitAttr());
+              Value p = arith::SelectOp::create(
+                  b, l, visibleLanes(b, l, visibility, positions, t), exp, zeros);
+              Value probs =
+                  vector::TransferWriteOp::create(b, l, p, in[0], ValueRange{t, r0}, partial)
+                      .getResult();
+              scf::YieldOp::create(
+                  b, l, ValueRange{probs, arith::AddFOp::create(b, l, p, in[1]).getResult()});
+            });
+        Value written = vector::TransferWriteOp::create(b, l, overKeys.getResult(1), iter[1],
+                                                        ValueRange{r0}, partial)
+                            .getResult();
+        return {overKeys.getResult(0), written};
+      });
+  return {results[0], results[1]};
 }

@@ -15,6 +15,8 @@
 #include "mlir/IR/Value.h"
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 
 namespace mlir::llama {
 
@@ -39,6 +41,30 @@ Value blockScores(OpBuilder &b, Location l, Value q, Value packedQ, Value k, Val
 /// block's keys in order, one fused multiply-add per key and element.
 Value weightedSum(OpBuilder &b, Location l, Value acc, Value alpha, Value probsT, Value values,
                   Value scoreRows, Value keys);
+
+/// Which keys of a block each score row sees: key firstKey + t is visible to
+/// row r when firstKey + t <= rowPositions[r] (i32, the row's position) and,
+/// with a window, firstKey + t + window > rowPositions[r].
+struct KeyVisibility {
+  Value firstKey;
+  Value rowPositions;
+  std::optional<int64_t> window;
+};
+
+/// The largest visible score of each row, [scoreRows] f32 (-inf where the
+/// row sees no key of the block), from scoresT ([keys, scoreRows]), the rows
+/// 16 to a vector and the keys in registers.
+Value visibleRowMax(OpBuilder &b, Location l, Value scoresT, const KeyVisibility &visibility,
+                    Value scoreRows, Value keys);
+
+/// The probabilities pT[t, r] = exp((scoresT[t, r] - rowMax[r]) * scale)
+/// where key t is visible to row r, else 0, written into `probsInit`
+/// ([keys, scoreRows]), and rowSums[r] plus row r's probabilities added in
+/// key order (written into `rowSums`). Returns {pT, sums}.
+std::pair<Value, Value> probabilities(OpBuilder &b, Location l, Value scoresT, Value rowMax,
+                                      Value scale, Value rowSums,
+                                      const KeyVisibility &visibility, Value probsInit,
+                                      Value scoreRows, Value keys);
 
 /// `block` ([keys, head_dim], bf16 or f16) widened to f32 into `init` (an
 /// alloc_tensor of the same shape), one row at a time.

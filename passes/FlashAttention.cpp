@@ -290,49 +290,8 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       // position blockPos + r / group; key t0 + t is visible
                       // to it when t0 + t <= that position (and, with a
                       // window, t0 + t + window > that position).
-                      // Inside a generic over (key t, score row r), as
-                      // both users are (the scores are key-major).
-                      auto visible = [&](OpBuilder &b, Location l) -> Value {
-                        Value r = linalg::IndexOp::create(b, l, 1);
-                        Value t = linalg::IndexOp::create(b, l, 0);
-                        Value rowPos = tensor::ExtractOp::create(b, l, rowPositions, ValueRange{r});
-                        Value key = arith::IndexCastUIOp::create(
-                            b, l, i32, arith::AddIOp::create(b, l, t0, t));
-                        Value causal =
-                            arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, key, rowPos);
-                        if (!window)
-                          return causal;
-                        Value inWindow = arith::CmpIOp::create(
-                            b, l, arith::CmpIPredicate::ugt,
-                            arith::AddIOp::create(
-                                b, l, key,
-                                arith::ConstantOp::create(b, l, b.getI32IntegerAttr(*window))),
-                            rowPos);
-                        return arith::AndIOp::create(b, l, causal, inWindow);
-                      };
-                      Value minusInf = f32Constant(b, l, -INFINITY);
-                      // The block max per row, keys outer and rows inner
-                      // (the scores are key-major): max is exact, so the
-                      // order changes nothing.
-                      Value blockMax =
-                          linalg::GenericOp::create(
-                              b, l, state[0].getType(), scoresT,
-                              filled(b, l, -INFINITY, {scoreRows}),
-                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {1})}, {red, par},
-                              [&](OpBuilder &b, Location l, ValueRange a) {
-                                Value s = arith::SelectOp::create(b, l, visible(b, l), a[0],
-                                                                  minusInf);
-                                // maxnum without NaNs or signed zeros: an
-                                // exact reduction LLVM may vectorize
-                                // (maximumf's NaN propagation keeps it
-                                // scalar). A NaN score is garbage either
-                                // way: the output is then undefined.
-                                auto fast = arith::FastMathFlagsAttr::get(
-                                    ctx, arith::FastMathFlags::nnan | arith::FastMathFlags::nsz);
-                                linalg::YieldOp::create(
-                                    b, l, arith::MaxNumFOp::create(b, l, s, a[1], fast).getResult());
-                              })
-                              .getResult(0);
+                      KeyVisibility visibility{t0, rowPositions, window};
+                      Value blockMax = visibleRowMax(b, l, scoresT, visibility, scoreRows, bk);
                       // The new running max, the factor that rescales what
                       // was summed under the old one, and the rescaled sum,
                       // updated in place (loop-carried values must stay
@@ -361,41 +320,13 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                             linalg::YieldOp::create(b, l, ValueRange{newMax, alpha, sum});
                           });
                       Value newMax = update.getResult(0), alpha = update.getResult(1);
-                      // The probabilities key-major, pT[t, r] (the generic's
-                      // dims are (t, r)), so that the row sums and the
-                      // weighted sum below read a key's probabilities as one
-                      // contiguous vector over the score rows.
-                      Value probsTInit = empty(b, l, {bk, scoreRows}, f32);
-                      Value probsT =
-                          linalg::GenericOp::create(
-                              b, l, probsTInit.getType(), ValueRange{scoresT, newMax},
-                              probsTInit,
-                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {1}), dims(2, {0, 1})},
-                              {par, par},
-                              [&](OpBuilder &b, Location l, ValueRange a) {
-                                Value shifted = arith::MulFOp::create(
-                                    b, l, arith::SubFOp::create(b, l, a[0], a[1]), scale);
-                                auto p = math::ExpOp::create(b, l, shifted);
-                                p->setAttr(kPolynomialExpAttr, b.getUnitAttr());
-                                linalg::YieldOp::create(
-                                    b, l,
-                                    arith::SelectOp::create(b, l, visible(b, l), p,
-                                                            f32Constant(b, l, 0.0))
-                                        .getResult());
-                              })
-                              .getResult(0);
-                      // sum[r] += pT[t, r]: keys outer, rows inner, so each
-                      // row still adds its keys in order (the same sum, bit
-                      // for bit) while the rows vectorize side by side.
-                      Value sum =
-                          linalg::GenericOp::create(
-                              b, l, rowVector, probsT, update.getResult(2),
-                              ArrayRef<AffineMap>{dims(2, {0, 1}), dims(2, {1})}, {red, par},
-                              [&](OpBuilder &b, Location l, ValueRange a) {
-                                linalg::YieldOp::create(
-                                    b, l, arith::AddFOp::create(b, l, a[0], a[1]).getResult());
-                              })
-                              .getResult(0);
+                      // The probabilities key-major, pT[t, r], so that the
+                      // weighted sum below reads a key's probabilities as
+                      // one contiguous vector over the score rows; each
+                      // row's sum adds its keys in order.
+                      auto [probsT, sum] = probabilities(
+                          b, l, scoresT, newMax, scale, update.getResult(2), visibility,
+                          empty(b, l, {bk, scoreRows}, f32), scoreRows, bk);
                       Value acc = weightedSum(b, l, state[2], alpha, probsT, v, scoreRows, bk);
                       scf::YieldOp::create(b, l, ValueRange{newMax, sum, acc});
                     });
