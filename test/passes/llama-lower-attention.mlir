@@ -252,8 +252,11 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK-LABEL: func.func @attention
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
 // CHECK-DAG: %[[SCALE:.*]] = arith.constant 0.353553385 : f32
+// CHECK-DAG: %[[SCALES:.*]] = arith.constant dense<0.353553385> : vector<16xf32>
+// CHECK-DAG: %[[NOKEY:.*]] = arith.constant dense<0xFF800000> : vector<16xf32>
 // CHECK: scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
 // CHECK:   %[[H0:.*]] = arith.muli %[[G]], %[[C2:.*]] : index
 // CHECK:   scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %[[C4]] iter_args
@@ -263,28 +266,38 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK:     %[[END:.*]] = arith.addi %[[BPOS]], %[[BQ]] :
 // The block's queries gathered as f32 score rows: row r is query row
 // n0 + r / group of head h0 + r % group.
-// CHECK:     linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} outs(%{{.*}} : tensor<?x8xf32>)
+// CHECK:     %[[Q:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} outs(%{{.*}} : tensor<?x8xf32>)
 // CHECK:       arith.divui
 // CHECK:       arith.remui
 // CHECK:       tensor.extract %arg0
-// Each score row's position, pos + n0 + r / group, once per block of rows.
-// CHECK:     %[[POS:.*]] = linalg.generic {{.*}}iterator_types = ["parallel"]} outs(%{{.*}} : tensor<?xindex>)
+// Their whole vectors of 16 rows packed [vector, d, lane] for the scores'
+// row vectors (here none: 6 score rows).
+// CHECK:     %[[VECTORS:.*]] = arith.divui %[[R]], %[[C16]] : index
+// CHECK:     %[[PACKED:.*]] = linalg.generic {indexing_maps = [#[[PACK:map[0-9]*]], #{{.*}}], {{.*}} ins(%[[Q]] : tensor<?x8xf32>) outs(%{{.*}} : tensor<?x8x16xf32>)
+// Each score row's position, pos + n0 + r / group, once per block of rows,
+// in i32 (16 lanes a vector in the masks).
+// CHECK:     %[[POS:.*]] = linalg.generic {{.*}}iterator_types = ["parallel"]} outs(%{{.*}} : tensor<?xi32>)
 // CHECK:       arith.divui
-// CHECK:       arith.addi %[[BPOS]],
+// CHECK:       %[[P:.*]] = arith.addi %[[BPOS]],
+// CHECK:       arith.index_castui %[[P]] : index to i32
 // The running max starts at -inf, the running sum and output at 0.
 // CHECK:     linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?xf32>)
 // CHECK:     scf.for %[[T0:.*]] = %{{.*}} to %[[END]] step %[[C64]] iter_args(%[[M:.*]] = %{{.*}}, %[[L:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}})
 // CHECK:       %[[BK:.*]] = arith.minui
 // CHECK:       tensor.extract_slice %arg1[%arg3, %[[T0]], %[[G]], 0] [1, %[[BK]], 1, 8] [1, 1, 1, 1] : tensor<2x64x4x8xf32> to tensor<?x8xf32>
 // CHECK:       tensor.extract_slice %arg2[%arg3, %[[T0]], %[[G]], 0] [1, %[[BK]], 1, 8]
-// The block's scores in register tiles of 2 rows x 4 keys (8 lanes, head_dim
-// 8): one fused multiply-add per (row, key) and chunk of head_dim, then the
+// The scores: first the row vectors (@attention_row_vectors below), then the
+// rows left over in register tiles of 2 rows x 4 keys (8 lanes, head_dim 8):
+// one fused multiply-add per (row, key) and chunk of head_dim, then the
 // tile's 8 accumulators summed together in 3 levels of shuffles (each score
 // adds its lanes u and u + half), lane i being accumulator i's sum, the
 // accumulators in key-major order (row 0's and row 1's of key 0 first): the
 // scores are stored [key, row].
 // CHECK:       %[[SCORES0:.*]] = bufferization.alloc_tensor(%[[BK]], %[[R]]) : tensor<?x?xf32>
-// CHECK:       scf.for %[[SR:.*]] = %{{.*}} to %{{.*}} step %[[C2]] iter_args(%{{.*}} = %[[SCORES0]])
+// CHECK:       %[[VDIM:.*]] = tensor.dim %[[PACKED]], %{{.*}} : tensor<?x8x16xf32>
+// CHECK:       %[[VROWS:.*]] = arith.muli %[[VDIM]], %[[C16]] : index
+// CHECK:       %[[ROWVECTORS:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C1]] iter_args(%{{.*}} = %[[SCORES0]])
+// CHECK:       scf.for %[[SR:.*]] = %[[VROWS]] to %{{.*}} step %[[C2]] iter_args(%{{.*}} = %[[ROWVECTORS]])
 // CHECK:         scf.for %[[ST:.*]] = %{{.*}} to %{{.*}} step %[[C4]] iter_args
 // CHECK:           scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-2:     vector.transfer_read %{{.*}} : tensor<?x8xf32>, vector<8xf32>
@@ -306,38 +319,50 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // a row left over in tiles of 8 keys.
 // CHECK:         scf.for {{.*}} step %[[C1]]
 // CHECK:           vector.extract_strided_slice {{.*}} {offsets = [0], sizes = [2], strides = [1]}
-// CHECK:       scf.for {{.*}} step %[[C1]]
+// CHECK:       %[[SCORES:.*]] = scf.for {{.*}} step %[[C1]]
 // CHECK:         scf.for {{.*}} step %[[C8:.*]] iter_args
 // CHECK:           vector.extract_strided_slice {{.*}} {offsets = [7], sizes = [1], strides = [1]}
-// The block max masks keys past each row's position (t0 + t <= pos + n0 + r
-// / group, read from the positions: no division per score); keys outer.
-// CHECK:       linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
-// CHECK-NOT:     arith.divui
-// CHECK:         tensor.extract %[[POS]]
-// CHECK:         arith.cmpi ule
-// CHECK:         arith.select
-// CHECK:         arith.maxnumf {{.*}} fastmath<nnan,nsz>
+// The block max of 16 rows at a time (the last vector partial: no
+// in_bounds), the keys in order and the max in registers, masking keys past
+// each row's position (t0 + t <= pos + n0 + r / group, read from the
+// positions: no division per score).
+// CHECK:       %[[BLOCKMAX:.*]] = scf.for %[[MR:.*]] = %{{.*}} to %[[R]] step %[[C16]] iter_args
+// CHECK:         %[[MPOS:.*]] = vector.transfer_read %[[POS]][%[[MR]]], %{{.*}} : tensor<?xi32>, vector<16xi32>
+// CHECK:         %[[MAX:.*]] = scf.for %[[MT:.*]] = %{{.*}} to %[[BK]] step %[[C1]] iter_args(%[[RUNNING:.*]] = %[[NOKEY]]) -> (vector<16xf32>)
+// CHECK-NOT:       arith.divui
+// CHECK:           %[[S:.*]] = vector.transfer_read %[[SCORES]][%[[MT]], %[[MR]]], %{{.*}} : tensor<?x?xf32>, vector<16xf32>
+// CHECK:           %[[MKEY:.*]] = arith.addi %[[T0]], %[[MT]] : index
+// CHECK:           %[[MKEY32:.*]] = arith.index_castui %[[MKEY]] : index to i32
+// CHECK:           %[[MKEYS:.*]] = vector.broadcast %[[MKEY32]] : i32 to vector<16xi32>
+// CHECK:           %[[SEEN:.*]] = arith.cmpi ule, %[[MKEYS]], %[[MPOS]] : vector<16xi32>
+// CHECK:           %[[MASKED:.*]] = arith.select %[[SEEN]], %[[S]], %[[NOKEY]]
+// CHECK:           arith.maxnumf %[[MASKED]], %[[RUNNING]] fastmath<nnan,nsz> : vector<16xf32>
+// CHECK:         vector.transfer_write %[[MAX]], %{{.*}}[%[[MR]]] : vector<16xf32>, tensor<?xf32>
 // Online softmax: new max, rescale factor exp((m - m') * scale), rescaled sum.
-// CHECK:       linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%{{.*}} : tensor<?xf32>) outs(%[[M]], %{{.*}}, %[[L]] :
+// CHECK:       %[[NEWMAX:.*]]:3 = linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%[[BLOCKMAX]] : tensor<?xf32>) outs(%[[M]], %{{.*}}, %[[L]] :
 // CHECK:         arith.maximumf
 // CHECK:         arith.subf
 // CHECK:         arith.mulf %{{.*}}, %[[SCALE]] :
 // CHECK:         math.exp
-// The scores' exponentials are polynomials (no libm call per lane), stored
-// key-major: the generic's dims are (key, row), scores read as [key, row].
-// CHECK:       %[[PT:.*]] = linalg.generic {indexing_maps = [#[[KR_KR:map[0-9]*]], #[[KR_R:map[0-9]*]], #[[KR_KR]]], iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[NEWMAX:.*]]#0 : tensor<?x?xf32>, tensor<?xf32>) outs(%{{.*}} : tensor<?x?xf32>)
-// CHECK-NOT:     math.exp
-// CHECK:         math.floor
-// CHECK:         math.fma
-// CHECK:         arith.bitcast {{.*}} : i32 to f32
-// CHECK:         %[[ROW:.*]] = linalg.index 1
-// CHECK:         %[[KEY:.*]] = linalg.index 0
-// CHECK:         tensor.extract %[[POS]][%[[ROW]]]
-// CHECK:         arith.addi %[[T0]], %[[KEY]] :
-// CHECK:         arith.select
-// Row sums with keys outer and rows inner (keys still added in order).
-// CHECK:       %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[KR_KR]], #[[KR_R]]], iterator_types = ["reduction", "parallel"]} ins(%[[PT]] : tensor<?x?xf32>) outs(%[[NEWMAX]]#2 : tensor<?xf32>)
-// CHECK:         arith.addf
+// The probabilities, 16 rows at a time, stored key-major with the scores'
+// exponentials as polynomials (no libm call per lane) and masked as above;
+// each row's sum adds its keys in order, in registers.
+// CHECK:       %[[PROBS:.*]]:2 = scf.for %[[PR:.*]] = %{{.*}} to %[[R]] step %[[C16]] iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[NEWMAX]]#2)
+// CHECK:         %[[PPOS:.*]] = vector.transfer_read %[[POS]][%[[PR]]]
+// CHECK:         %[[ROWMAX:.*]] = vector.transfer_read %[[NEWMAX]]#0[%[[PR]]]
+// CHECK:         scf.for %[[PT:.*]] = %{{.*}} to %[[BK]] step %[[C1]] iter_args(%[[PTENSOR:.*]] = %{{.*}}, %[[PSUM:.*]] = %{{.*}}) -> (tensor<?x?xf32>, vector<16xf32>)
+// CHECK:           %[[PS:.*]] = vector.transfer_read %[[SCORES]][%[[PT]], %[[PR]]]
+// CHECK:           %[[SHIFT:.*]] = arith.subf %[[PS]], %[[ROWMAX]] : vector<16xf32>
+// CHECK:           arith.mulf %[[SHIFT]], %[[SCALES]] : vector<16xf32>
+// CHECK-NOT:       math.exp
+// CHECK:           math.floor
+// CHECK:           math.fma
+// CHECK:           %[[POWER:.*]] = arith.bitcast %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK:           %[[EXP:.*]] = arith.mulf %{{.*}}, %[[POWER]] : vector<16xf32>
+// CHECK:           arith.cmpi ule, %{{.*}}, %[[PPOS]] : vector<16xi32>
+// CHECK:           %[[P:.*]] = arith.select %{{.*}}, %[[EXP]], %{{.*}} : vector<16xi1>, vector<16xf32>
+// CHECK:           vector.transfer_write %[[P]], %[[PTENSOR]][%[[PT]], %[[PR]]] : vector<16xf32>, tensor<?x?xf32>
+// CHECK:           arith.addf %[[P]], %[[PSUM]] : vector<16xf32>
 // The weighted sum in register tiles of 4 score rows (head_dim 8): each
 // row read and rescaled by alpha once, carried across the block's keys
 // (one value row and the tile's 4 probabilities per key), written once.
@@ -349,14 +374,14 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK:       arith.mulf %{{.*}} : vector<8xf32>
 // CHECK:         scf.for %[[T:.*]] = %{{.*}} to %[[BK]] step %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK:           %[[V:.*]] = vector.transfer_read %{{.*}}[%[[T]], %{{.*}}]{{.*}} : tensor<?x8xf32>, vector<8xf32>
-// CHECK:           vector.transfer_read %[[PT]][%[[T]], %[[R0]]]{{.*}} : tensor<?x?xf32>, vector<4xf32>
+// CHECK:           vector.transfer_read %[[PROBS]]#0[%[[T]], %[[R0]]]{{.*}} : tensor<?x?xf32>, vector<4xf32>
 // CHECK-COUNT-4:   vector.fma %{{.*}}, %[[V]], %{{.*}} : vector<8xf32>
 // CHECK:           scf.yield
 // CHECK-COUNT-4: vector.transfer_write
 // The rows that fill no tile, one at a time.
 // CHECK:       %[[OUTACC:.*]] = scf.for %{{.*}} = %[[TILED]] to %[[R]] step %{{.*}} iter_args(%{{.*}} = %[[TILES]])
 // CHECK:         vector<1xf32>
-// CHECK:       scf.yield %[[NEWMAX]]#0, %[[SUM]], %[[OUTACC]] :
+// CHECK:       scf.yield %[[NEWMAX]]#0, %[[PROBS]]#1, %[[OUTACC]] :
 // The output is acc / sum, written into the destination's block in place.
 // CHECK:     %[[OUT:.*]] = tensor.extract_slice %{{.*}}[%[[N0]], %[[H0]], 0] [%[[BQ]], %[[C2]], 8]
 // CHECK:     linalg.generic {{.*}} outs(%[[OUT]] : tensor<?x?x8xf32>)
@@ -371,17 +396,91 @@ func.func @attention(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor
 
 // -----
 
-// A bf16 cache is read as bf16 blocks and widened in the scores and the
-// weighted sum; the output is rounded to the query's element type once.
+// A GQA group of 8 (16 heads / 2 kv heads): a block of 3 query rows has 24
+// score rows, one whole vector of 16 (packed [vector, d, lane], packed[v, d,
+// i] = q[16 v + i, d]) and 8 left over for the register tiles. A row
+// vector's scores take, per key, one fused multiply-add per d of its 16
+// rows' queries and the key's element d broadcast: the partial sums p_u
+// (head_dim 8: 8 lanes, p_u = q[u] k[u]) are vectors, summed with the
+// register tiles' tree as vertical adds, (p0 + p4) + (p2 + p6) and (p1 + p5)
+// + (p3 + p7), then those two (the same bits as the shuffles), and stored at
+// [key, 16 v]. Each query vector is read once for a tile of 4 keys.
+// (The maps print before the function, so before its label.)
+// CHECK: #[[PACK:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0 * 16 + d2, d1)>
+// CHECK-LABEL: func.func @attention_row_vectors
+// CHECK-DAG: %[[ZEROS:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK:     %[[PACKED:.*]] = linalg.generic {indexing_maps = [#[[PACK]], #{{.*}}], {{.*}} outs(%{{.*}} : tensor<?x8x16xf32>)
+// CHECK:     scf.for %[[T0:.*]] = %{{.*}} to %{{.*}} step %c64
+// CHECK:       %[[KB:.*]] = tensor.extract_slice %arg1
+// CHECK:       %[[VDIM:.*]] = tensor.dim %[[PACKED]], %c0 : tensor<?x8x16xf32>
+// CHECK:       %[[VROWS:.*]] = arith.muli %[[VDIM]], %[[C16]] : index
+// CHECK:       %[[ROWVECTORS:.*]] = scf.for %[[V:.*]] = %c0 to %{{.*}} step %c1 iter_args
+// CHECK:         scf.for %[[T:.*]] = %c0 to %{{.*}} step %c4 iter_args
+// CHECK:           %[[Q0:.*]] = vector.transfer_read %[[PACKED]][%[[V]], %c0, %c0]{{.*}} : tensor<?x8x16xf32>, vector<16xf32>
+// CHECK:           %[[K0:.*]] = tensor.extract %[[KB]][%[[T]], %c0] : tensor<?x8xf32>
+// CHECK:           %[[K0S:.*]] = vector.broadcast %[[K0]] : f32 to vector<16xf32>
+// CHECK:           %[[P0:.*]] = vector.fma %[[Q0]], %[[K0S]], %[[ZEROS]] : vector<16xf32>
+// CHECK:           %[[Q4:.*]] = vector.transfer_read %[[PACKED]][%[[V]], %c4, %c0]
+// CHECK:           %[[K4:.*]] = tensor.extract %[[KB]][%[[T]], %c4]
+// CHECK:           %[[K4S:.*]] = vector.broadcast %[[K4]]
+// CHECK:           %[[P4:.*]] = vector.fma %[[Q4]], %[[K4S]], %[[ZEROS]]
+// CHECK:           %[[A0:.*]] = arith.addf %[[P0]], %[[P4]] : vector<16xf32>
+// CHECK:           %[[Q2:.*]] = vector.transfer_read %[[PACKED]][%[[V]], %c2, %c0]
+// CHECK:           %[[P2:.*]] = vector.fma %[[Q2]],
+// CHECK:           %[[Q6:.*]] = vector.transfer_read %[[PACKED]][%[[V]], %c6, %c0]
+// CHECK:           %[[P6:.*]] = vector.fma %[[Q6]],
+// CHECK:           %[[A2:.*]] = arith.addf %[[P2]], %[[P6]] : vector<16xf32>
+// CHECK:           %[[B0:.*]] = arith.addf %[[A0]], %[[A2]] : vector<16xf32>
+// CHECK:           %[[Q1:.*]] = vector.transfer_read %[[PACKED]][%[[V]], %c1, %c0]
+// CHECK:           %[[P1:.*]] = vector.fma %[[Q1]],
+// CHECK:           %[[Q5:.*]] = vector.transfer_read %[[PACKED]][%[[V]], %c5, %c0]
+// CHECK:           %[[P5:.*]] = vector.fma %[[Q5]],
+// CHECK:           %[[A1:.*]] = arith.addf %[[P1]], %[[P5]] : vector<16xf32>
+// CHECK:           %[[Q3:.*]] = vector.transfer_read %[[PACKED]][%[[V]], %c3, %c0]
+// CHECK:           %[[P3:.*]] = vector.fma %[[Q3]],
+// CHECK:           %[[Q7:.*]] = vector.transfer_read %[[PACKED]][%[[V]], %c7, %c0]
+// CHECK:           %[[P7:.*]] = vector.fma %[[Q7]],
+// CHECK:           %[[A3:.*]] = arith.addf %[[P3]], %[[P7]] : vector<16xf32>
+// CHECK:           %[[B1:.*]] = arith.addf %[[A1]], %[[A3]] : vector<16xf32>
+// CHECK:           %[[S:.*]] = arith.addf %[[B0]], %[[B1]] : vector<16xf32>
+// CHECK:           %[[R0:.*]] = arith.muli %[[V]], %[[C16]] : index
+// CHECK:           vector.transfer_write %[[S]], %{{.*}}[%[[T]], %[[R0]]] {in_bounds = [true]} : vector<16xf32>, tensor<?x?xf32>
+// CHECK-COUNT-3:   vector.transfer_write %{{.*}}[%{{.*}}, %[[R0]]] {in_bounds = [true]} : vector<16xf32>, tensor<?x?xf32>
+// Keys left over one at a time.
+// CHECK:         scf.for %{{.*}} step %c1 iter_args
+// CHECK:           vector.transfer_write {{.*}} : vector<16xf32>, tensor<?x?xf32>
+// The 8 rows left over in register tiles, from row 16 on.
+// CHECK:       scf.for %{{.*}} = %[[VROWS]] to %{{.*}} step %c2 iter_args(%{{.*}} = %[[ROWVECTORS]])
+// CHECK:         vector.shuffle
+func.func @attention_row_vectors(%q: tensor<3x16x8xf32>, %k: tensor<2x64x2x8xf32>, %v: tensor<2x64x2x8xf32>, %l: index, %pos: index) -> tensor<3x16x8xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x16x8xf32>, tensor<2x64x2x8xf32>, tensor<2x64x2x8xf32>
+  return %0 : tensor<3x16x8xf32>
+}
+
+// -----
+
+// A bf16 cache is read as bf16 blocks, each widened to f32 once (for all
+// the block's score rows) before the scores and the weighted sum read it;
+// the output is rounded to the query's element type once.
 // CHECK-LABEL: func.func @attention_bf16_cache
-// CHECK: tensor.extract_slice %arg1{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
-// CHECK: %[[K:.*]] = vector.transfer_read %{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
-// CHECK: arith.extf %[[K]] : vector<8xbf16> to vector<8xf32>
-// CHECK: %[[V:.*]] = vector.transfer_read %{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
-// CHECK: arith.extf %[[V]] : vector<8xbf16> to vector<8xf32>
-func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>, %v: tensor<2x64x4x8xbf16>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
-  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xf32>, tensor<2x64x4x8xbf16>, tensor<2x64x4x8xbf16>
-  return %0 : tensor<3x8x8xf32>
+// CHECK: %[[KB:.*]] = tensor.extract_slice %arg1{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
+// CHECK: %[[VB:.*]] = tensor.extract_slice %arg2{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
+// CHECK: %[[KWIDE:.*]] = scf.for
+// CHECK:   %[[K:.*]] = vector.transfer_read %[[KB]]{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
+// CHECK:   %[[KF:.*]] = arith.extf %[[K]] : vector<8xbf16> to vector<8xf32>
+// CHECK:   vector.transfer_write %[[KF]], {{.*}} : vector<8xf32>, tensor<?x8xf32>
+// CHECK: %[[VWIDE:.*]] = scf.for
+// CHECK:   %[[V:.*]] = vector.transfer_read %[[VB]]{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
+// CHECK:   arith.extf %[[V]] : vector<8xbf16> to vector<8xf32>
+// CHECK: vector.transfer_read %[[KWIDE]]{{.*}} : tensor<?x8xf32>, vector<8xf32>
+// CHECK-NOT: arith.extf {{.*}}bf16
+// CHECK: vector.transfer_read %[[VWIDE]]{{.*}} : tensor<?x8xf32>, vector<8xf32>
+// CHECK-NOT: arith.extf {{.*}}bf16
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+func.func @attention_bf16_cache(%q: tensor<3x8x8xbf16>, %k: tensor<2x64x4x8xbf16>, %v: tensor<2x64x4x8xbf16>, %l: index, %pos: index) -> tensor<3x8x8xbf16> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xbf16>, tensor<2x64x4x8xbf16>, tensor<2x64x4x8xbf16>
+  return %0 : tensor<3x8x8xbf16>
 }
 
 // -----
@@ -389,12 +488,13 @@ func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>
 // A sliding window of 20 positions: each block's keys start at the key
 // block (a multiple of 64, as in every other blocking of the rows) holding
 // its first row's earliest visible key (pos + n0 - 19 once that is past 0,
-// else 0); a key is masked unless t0 + t <= the row's position < t0 + t + 20,
+// else 0); a key is masked unless t0 + t <= the row's position < t0 + t + 20
+// (16 rows a vector, positions in i32),
 // and a row that has seen no key yet keeps alpha 0.
 // CHECK-LABEL: func.func @attention_window
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
 // CHECK-DAG: %[[C19:.*]] = arith.constant 19 : index
-// CHECK-DAG: %[[C20:.*]] = arith.constant 20 : index
+// CHECK-DAG: %[[W20:.*]] = arith.constant dense<20> : vector<16xi32>
 // CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
 // CHECK:     %[[BPOS:.*]] = arith.addi %arg4, %{{.*}} : index
 // CHECK:     %[[END:.*]] = arith.addi %[[BPOS]], %{{.*}} : index
@@ -404,12 +504,14 @@ func.func @attention_bf16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xbf16>
 // CHECK:     %[[BLOCK:.*]] = arith.divui %[[EARLIEST]], %[[C64]] : index
 // CHECK:     %[[START:.*]] = arith.muli %[[BLOCK]], %[[C64]] : index
 // CHECK:     scf.for %[[T0:.*]] = %[[START]] to %[[END]] step %[[C64]] iter_args
-// CHECK:       linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
+// CHECK:       scf.for %{{.*}} step %[[C1:.*]] iter_args(%{{.*}}) -> (vector<16xf32>)
 // CHECK:         %[[KEY:.*]] = arith.addi %[[T0]], %{{.*}} : index
-// CHECK:         %[[CAUSAL:.*]] = arith.cmpi ule, %[[KEY]], %[[ROWPOS:.*]] : index
-// CHECK:         %[[REACH:.*]] = arith.addi %[[KEY]], %[[C20]] : index
-// CHECK:         %[[INSIDE:.*]] = arith.cmpi ugt, %[[REACH]], %[[ROWPOS]] : index
-// CHECK:         %[[SEEN:.*]] = arith.andi %[[CAUSAL]], %[[INSIDE]] : i1
+// CHECK:         %[[KEY32:.*]] = arith.index_castui %[[KEY]] : index to i32
+// CHECK:         %[[KEYS:.*]] = vector.broadcast %[[KEY32]] : i32 to vector<16xi32>
+// CHECK:         %[[CAUSAL:.*]] = arith.cmpi ule, %[[KEYS]], %[[ROWPOS:.*]] : vector<16xi32>
+// CHECK:         %[[REACH:.*]] = arith.addi %[[KEYS]], %[[W20]] : vector<16xi32>
+// CHECK:         %[[INSIDE:.*]] = arith.cmpi ugt, %[[REACH]], %[[ROWPOS]] : vector<16xi32>
+// CHECK:         %[[SEEN:.*]] = arith.andi %[[CAUSAL]], %[[INSIDE]] : vector<16xi1>
 // CHECK:         arith.select %[[SEEN]]
 // CHECK:       linalg.generic {{.*}}iterator_types = ["parallel"]}
 // CHECK:         %[[NEWMAX:.*]] = arith.maximumf
@@ -445,9 +547,11 @@ func.func @attention_odd_head_dim(%q: tensor<3x2x5xf32>, %k: tensor<2x64x1x5xf32
 // CHECK:       %[[SLOT:.*]] = arith.remui %[[T0]], %[[C128]] : index
 // CHECK:       tensor.extract_slice %arg1[%arg3, %[[SLOT]], %{{.*}}, 0] [1, %{{.*}}, 1, 8]
 // CHECK:       tensor.extract_slice %arg2[%arg3, %[[SLOT]], %{{.*}}, 0] [1, %{{.*}}, 1, 8]
-// CHECK:       linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
-// CHECK:         %[[KEY:.*]] = arith.addi %[[T0]], %{{.*}} : index
-// CHECK:         arith.cmpi ule, %[[KEY]], %{{.*}} : index
+// CHECK:         scf.for %{{.*}} -> (vector<16xf32>)
+// CHECK:           %[[KEY:.*]] = arith.addi %[[T0]], %{{.*}} : index
+// CHECK:           %[[KEY32:.*]] = arith.index_castui %[[KEY]] : index to i32
+// CHECK:           %[[KEYS:.*]] = vector.broadcast %[[KEY32]] : i32 to vector<16xi32>
+// CHECK:           arith.cmpi ule, %[[KEYS]], %{{.*}} : vector<16xi32>
 func.func @attention_ring(%q: tensor<3x8x8xf32>, %k: tensor<2x128x4x8xf32>, %v: tensor<2x128x4x8xf32>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
   %0 = llama.attention %q, %k, %v[%l, %pos] {ring, window = 20 : i64} : tensor<3x8x8xf32>, tensor<2x128x4x8xf32>, tensor<2x128x4x8xf32>
   return %0 : tensor<3x8x8xf32>
