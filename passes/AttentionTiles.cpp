@@ -278,9 +278,12 @@ Value mlir::llama::blockScores(OpBuilder &b, Location l, Value q, Value packedQ,
   // Whole row vectors first (rowVectorScores, the same bits), then the rows
   // left over in whole tiles; a row left over from those takes `width` keys
   // per tile.
-  Value rowVectorsEnd = arith::MulIOp::create(
-      b, l, tensor::DimOp::create(b, l, packedQ, 0), index(kRowLanes));
-  init = rowVectorScores(b, l, packedQ, k, init, keys);
+  Value rowVectorsEnd = c0;
+  if (packedQ) {
+    rowVectorsEnd = arith::MulIOp::create(b, l, tensor::DimOp::create(b, l, packedQ, 0),
+                                          index(kRowLanes));
+    init = rowVectorScores(b, l, packedQ, k, init, keys);
+  }
   Value rowStep = index(tileRows);
   Value rowsLeft = arith::SubIOp::create(b, l, scoreRows, rowVectorsEnd);
   Value rowsTiledEnd =

@@ -29,11 +29,12 @@ int64_t scoreLanes(int64_t headDim);
 
 /// scoresT[t, r] = q[r, :] . k[t, :] for the block's `keys` x `scoreRows`
 /// (key-major), written into `init` ([keys, scoreRows] f32, an
-/// alloc_tensor). `q` is [scoreRows, head_dim] f32 and `packedQ` its whole
-/// vectors of kRowLanes rows, [scoreRows / kRowLanes, head_dim, kRowLanes]
-/// (packedQ[v, d, i] = q[v kRowLanes + i, d]): those rows' scores read
-/// packedQ, the rows left over q. `k` is [keys, head_dim] f32 (see
-/// widenBlock). Needs scoreLanes(head_dim) > 1.
+/// alloc_tensor). `q` is [scoreRows, head_dim] f32 and `packedQ`, if not
+/// null, its whole vectors of kRowLanes rows, [scoreRows / kRowLanes,
+/// head_dim, kRowLanes] (packedQ[v, d, i] = q[v kRowLanes + i, d]): those
+/// rows' scores read packedQ (and `k` must then be f32: see widenBlock), the
+/// rows left over q in register tiles (`k` in the cache's type, widened in
+/// registers). Needs scoreLanes(head_dim) > 1.
 Value blockScores(OpBuilder &b, Location l, Value q, Value packedQ, Value k, Value init,
                   Value scoreRows, Value keys);
 

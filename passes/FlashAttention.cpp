@@ -35,6 +35,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -71,6 +72,22 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
       window = static_cast<int64_t>(*w);
     if (!ringOfWholeBlocks(op))
       return rewriter.notifyMatchFailure(op, "a ring of partial key blocks");
+    // The scores take register tiles unless head_dim is odd or the cache is
+    // f16 (below), and whole vectors of kRowLanes score rows where blocks
+    // have them (AttentionTiles.h): prefill and verify, not a decode step,
+    // whose one row times the group (at most 8 in the Llama family) makes
+    // no whole vector and would pay for widening the blocks. The kernels'
+    // head counts are dynamic (thread ranges), so static shapes decide where
+    // they can and one static row means decode. Both give the same bits.
+    bool tiled = scoreLanes(headDim) > 1 && !cacheType.getElementType().isF16();
+    int64_t rowCount = type.getDimSize(0), headCount = type.getDimSize(1);
+    int64_t kvHeadCount = cacheType.getDimSize(2);
+    bool manyScoreRows = rowCount != 1;
+    if (!ShapedType::isDynamic(rowCount) && !ShapedType::isDynamic(headCount) &&
+        !ShapedType::isDynamic(kvHeadCount) && kvHeadCount > 0)
+      manyScoreRows = std::min(rowCount, kFlashQueryRowsPerBlock) * (headCount / kvHeadCount) >=
+                      kRowLanes;
+    bool rowVectorScores = tiled && manyScoreRows;
 
     auto index = [&](OpBuilder &b, Location l, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, l, v);
@@ -150,23 +167,28 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                           linalg::YieldOp::create(b, l, extendToF32(b, l, x));
                         })
                         .getResult(0);
-                // Its whole vectors of kRowLanes rows packed as
-                // [vectors, head_dim, kRowLanes], for the scores' row vectors
+                // With row vectors, the queries' whole vectors of kRowLanes
+                // rows packed as [vectors, head_dim, kRowLanes]
                 // (AttentionTiles.cpp).
-                Value rowVectors = arith::DivUIOp::create(b, l, scoreRows, index(b, l, kRowLanes));
-                AffineExpr v = getAffineDimExpr(0, ctx), d = getAffineDimExpr(1, ctx),
-                           lane = getAffineDimExpr(2, ctx);
-                Value packedQ =
-                    linalg::GenericOp::create(
-                        b, l, RankedTensorType::get({ShapedType::kDynamic, headDim, kRowLanes}, f32),
-                        q, empty(b, l, {rowVectors, dh, b.getIndexAttr(kRowLanes)}, f32),
-                        ArrayRef<AffineMap>{AffineMap::get(3, 0, {v * kRowLanes + lane, d}, ctx),
-                                            b.getMultiDimIdentityMap(3)},
-                        {par, par, par},
-                        [&](OpBuilder &b, Location l, ValueRange a) {
-                          linalg::YieldOp::create(b, l, a[0]);
-                        })
-                        .getResult(0);
+                Value packedQ;
+                if (rowVectorScores) {
+                  Value rowVectors =
+                      arith::DivUIOp::create(b, l, scoreRows, index(b, l, kRowLanes));
+                  AffineExpr v = getAffineDimExpr(0, ctx), d = getAffineDimExpr(1, ctx),
+                             lane = getAffineDimExpr(2, ctx);
+                  packedQ =
+                      linalg::GenericOp::create(
+                          b, l,
+                          RankedTensorType::get({ShapedType::kDynamic, headDim, kRowLanes}, f32),
+                          q, empty(b, l, {rowVectors, dh, b.getIndexAttr(kRowLanes)}, f32),
+                          ArrayRef<AffineMap>{AffineMap::get(3, 0, {v * kRowLanes + lane, d}, ctx),
+                                              b.getMultiDimIdentityMap(3)},
+                          {par, par, par},
+                          [&](OpBuilder &b, Location l, ValueRange a) {
+                            linalg::YieldOp::create(b, l, a[0]);
+                          })
+                          .getResult(0);
+                }
 
                 // With a sliding window the keys start at the key block (a
                 // multiple of kFlashKeysPerBlock) that holds the block's
@@ -231,11 +253,12 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                             SmallVector<OpFoldResult>(4, one));
                       };
                       Value k = keyBlock(keys), v = keyBlock(values);
-                      bool tiled = scoreLanes(headDim) > 1 && !cacheType.getElementType().isF16();
-                      // A bf16 cache's key and value blocks widened to f32
-                      // once, here, for all the block's score rows (exact,
-                      // so the same bits), not once per register tile.
-                      if (tiled && !cacheType.getElementType().isF32()) {
+                      // With row vectors, a bf16 cache's key and value
+                      // blocks widened to f32 once, here, for all the
+                      // block's score rows (exact, so the same bits), not
+                      // once per register tile. (For a decode step's few
+                      // rows the tiles widen less than this would.)
+                      if (rowVectorScores && !cacheType.getElementType().isF32()) {
                         auto widen = [&](Value block) -> Value {
                           Value init = bufferization::AllocTensorOp::create(
                               b, l, RankedTensorType::get({ShapedType::kDynamic, headDim}, f32),

@@ -270,10 +270,10 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK:       arith.divui
 // CHECK:       arith.remui
 // CHECK:       tensor.extract %arg0
-// Their whole vectors of 16 rows packed [vector, d, lane] for the scores'
-// row vectors (here none: 6 score rows).
-// CHECK:     %[[VECTORS:.*]] = arith.divui %[[R]], %[[C16]] : index
-// CHECK:     %[[PACKED:.*]] = linalg.generic {indexing_maps = [#[[PACK:map[0-9]*]], #{{.*}}], {{.*}} ins(%[[Q]] : tensor<?x8xf32>) outs(%{{.*}} : tensor<?x8x16xf32>)
+// Blocks of at most 6 score rows have no whole vector of 16: no packed
+// queries (@attention_row_vectors below), and the scores take the register
+// tiles alone.
+// CHECK-NOT: tensor<?x8x16xf32>
 // Each score row's position, pos + n0 + r / group, once per block of rows,
 // in i32 (16 lanes a vector in the masks).
 // CHECK:     %[[POS:.*]] = linalg.generic {{.*}}iterator_types = ["parallel"]} outs(%{{.*}} : tensor<?xi32>)
@@ -286,18 +286,14 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK:       %[[BK:.*]] = arith.minui
 // CHECK:       tensor.extract_slice %arg1[%arg3, %[[T0]], %[[G]], 0] [1, %[[BK]], 1, 8] [1, 1, 1, 1] : tensor<2x64x4x8xf32> to tensor<?x8xf32>
 // CHECK:       tensor.extract_slice %arg2[%arg3, %[[T0]], %[[G]], 0] [1, %[[BK]], 1, 8]
-// The scores: first the row vectors (@attention_row_vectors below), then the
-// rows left over in register tiles of 2 rows x 4 keys (8 lanes, head_dim 8):
+// The scores in register tiles of 2 rows x 4 keys (8 lanes, head_dim 8):
 // one fused multiply-add per (row, key) and chunk of head_dim, then the
 // tile's 8 accumulators summed together in 3 levels of shuffles (each score
 // adds its lanes u and u + half), lane i being accumulator i's sum, the
 // accumulators in key-major order (row 0's and row 1's of key 0 first): the
 // scores are stored [key, row].
 // CHECK:       %[[SCORES0:.*]] = bufferization.alloc_tensor(%[[BK]], %[[R]]) : tensor<?x?xf32>
-// CHECK:       %[[VDIM:.*]] = tensor.dim %[[PACKED]], %{{.*}} : tensor<?x8x16xf32>
-// CHECK:       %[[VROWS:.*]] = arith.muli %[[VDIM]], %[[C16]] : index
-// CHECK:       %[[ROWVECTORS:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C1]] iter_args(%{{.*}} = %[[SCORES0]])
-// CHECK:       scf.for %[[SR:.*]] = %[[VROWS]] to %{{.*}} step %[[C2]] iter_args(%{{.*}} = %[[ROWVECTORS]])
+// CHECK:       scf.for %[[SR:.*]] = %[[C0:.*]] to %{{.*}} step %[[C2]] iter_args(%{{.*}} = %[[SCORES0]])
 // CHECK:         scf.for %[[ST:.*]] = %{{.*}} to %{{.*}} step %[[C4]] iter_args
 // CHECK:           scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-2:     vector.transfer_read %{{.*}} : tensor<?x8xf32>, vector<8xf32>
@@ -460,12 +456,13 @@ func.func @attention_row_vectors(%q: tensor<3x16x8xf32>, %k: tensor<2x64x2x8xf32
 
 // -----
 
-// A bf16 cache is read as bf16 blocks, each widened to f32 once (for all
-// the block's score rows) before the scores and the weighted sum read it;
-// the output is rounded to the query's element type once.
+// A bf16 cache is read as bf16 blocks. With whole vectors of 16 score rows
+// (3 rows x a group of 8) each block is widened to f32 once, for all the
+// block's score rows, before the scores and the weighted sum read it; the
+// output is rounded to the query's element type once.
 // CHECK-LABEL: func.func @attention_bf16_cache
-// CHECK: %[[KB:.*]] = tensor.extract_slice %arg1{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
-// CHECK: %[[VB:.*]] = tensor.extract_slice %arg2{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
+// CHECK: %[[KB:.*]] = tensor.extract_slice %arg1{{.*}} : tensor<2x64x2x8xbf16> to tensor<?x8xbf16>
+// CHECK: %[[VB:.*]] = tensor.extract_slice %arg2{{.*}} : tensor<2x64x2x8xbf16> to tensor<?x8xbf16>
 // CHECK: %[[KWIDE:.*]] = scf.for
 // CHECK:   %[[K:.*]] = vector.transfer_read %[[KB]]{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
 // CHECK:   %[[KF:.*]] = arith.extf %[[K]] : vector<8xbf16> to vector<8xf32>
@@ -473,14 +470,33 @@ func.func @attention_row_vectors(%q: tensor<3x16x8xf32>, %k: tensor<2x64x2x8xf32
 // CHECK: %[[VWIDE:.*]] = scf.for
 // CHECK:   %[[V:.*]] = vector.transfer_read %[[VB]]{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
 // CHECK:   arith.extf %[[V]] : vector<8xbf16> to vector<8xf32>
-// CHECK: vector.transfer_read %[[KWIDE]]{{.*}} : tensor<?x8xf32>, vector<8xf32>
+// CHECK: tensor.extract %[[KWIDE]]{{.*}} : tensor<?x8xf32>
 // CHECK-NOT: arith.extf {{.*}}bf16
 // CHECK: vector.transfer_read %[[VWIDE]]{{.*}} : tensor<?x8xf32>, vector<8xf32>
 // CHECK-NOT: arith.extf {{.*}}bf16
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
-func.func @attention_bf16_cache(%q: tensor<3x8x8xbf16>, %k: tensor<2x64x4x8xbf16>, %v: tensor<2x64x4x8xbf16>, %l: index, %pos: index) -> tensor<3x8x8xbf16> {
-  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xbf16>, tensor<2x64x4x8xbf16>, tensor<2x64x4x8xbf16>
-  return %0 : tensor<3x8x8xbf16>
+func.func @attention_bf16_cache(%q: tensor<3x16x8xbf16>, %k: tensor<2x64x2x8xbf16>, %v: tensor<2x64x2x8xbf16>, %l: index, %pos: index) -> tensor<3x16x8xbf16> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x16x8xbf16>, tensor<2x64x2x8xbf16>, tensor<2x64x2x8xbf16>
+  return %0 : tensor<3x16x8xbf16>
+}
+
+// -----
+
+// A decode step (one row; a group of 2) has no whole vector of score rows:
+// its register tiles read the bf16 blocks as they are and widen in
+// registers, and nothing widens a whole block.
+// CHECK-LABEL: func.func @attention_bf16_cache_decode
+// CHECK-NOT: tensor<?x8x16xf32>
+// CHECK: %[[KB:.*]] = tensor.extract_slice %arg1{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
+// CHECK: %[[VB:.*]] = tensor.extract_slice %arg2{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
+// CHECK-NOT: vector.transfer_write {{.*}} tensor<?x8xf32>
+// CHECK: %[[K:.*]] = vector.transfer_read %[[KB]]{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
+// CHECK: arith.extf %[[K]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[V:.*]] = vector.transfer_read %[[VB]]{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
+// CHECK: arith.extf %[[V]] : vector<8xbf16> to vector<8xf32>
+func.func @attention_bf16_cache_decode(%q: tensor<1x8x8xf32>, %k: tensor<2x64x4x8xbf16>, %v: tensor<2x64x4x8xbf16>, %l: index, %pos: index) -> tensor<1x8x8xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<1x8x8xf32>, tensor<2x64x4x8xbf16>, tensor<2x64x4x8xbf16>
+  return %0 : tensor<1x8x8xf32>
 }
 
 // -----
