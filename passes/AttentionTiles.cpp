@@ -9,7 +9,12 @@
 // pair, ending in one vector whose lane i is accumulator i's sum. Every level
 // adds, for each score, its lanes u and u + S/2 (S: the lanes a score holds
 // at that level), so every score's lanes are added in the same order, in a
-// full tile or at an edge, whatever the row or key blocking.
+// full tile or at an edge, whatever the row or key blocking. Whole vectors
+// of 16 score rows take the same sums with the rows in the lanes
+// (rowVectorScores: the tree as vertical adds, no shuffles).
+//
+// The block max and the probabilities run 16 score rows to a vector, the
+// keys in order inside, with the masks on i32 row positions.
 //
 //===----------------------------------------------------------------------===//
 
@@ -68,6 +73,11 @@ int64_t rowsPerValueTile(int64_t headDim) {
   return std::clamp<int64_t>(256 / headDim, 1, 4);
 }
 
+/// An f32 vector of `type` with every lane `value`.
+Value f32Splat(OpBuilder &b, Location l, VectorType type, double value) {
+  return arith::ConstantOp::create(b, l, type,
+                                   DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
+}
 
 /// Keys per tile of rowVectorScores: each query vector loaded feeds this many
 /// keys' multiply-adds.
@@ -124,8 +134,7 @@ Value rowVectorScores(OpBuilder &b, Location l, Value packed, Value k, Value s, 
   auto rowsType = VectorType::get({kRowLanes}, f32);
   auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
   Value c0 = index(0), c1 = index(1);
-  Value zeros = arith::ConstantOp::create(b, l, rowsType,
-                                          DenseElementsAttr::get(rowsType, b.getF32FloatAttr(0)));
+  Value zeros = f32Splat(b, l, rowsType, 0.0);
   Value f32Pad = f32Constant(b, l, 0.0);
   SmallVector<bool> inBounds{true};
 
@@ -206,8 +215,7 @@ Value mlir::llama::blockScores(OpBuilder &b, Location l, Value q, Value packedQ,
   auto lanesType = VectorType::get({width}, f32);
   auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, l, v); };
   Value c0 = index(0), c1 = index(1);
-  Value zeros = arith::ConstantOp::create(b, l, lanesType,
-                                          DenseElementsAttr::get(lanesType, b.getF32FloatAttr(0)));
+  Value zeros = f32Splat(b, l, lanesType, 0.0);
   Value f32Pad = f32Constant(b, l, 0.0);
   Value keyPad = arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(keyElement)));
   SmallVector<bool> inBounds{true};
@@ -402,7 +410,7 @@ Value mlir::llama::visibleRowMax(OpBuilder &b, Location l, Value scoresT,
   Value c0 = arith::ConstantIndexOp::create(b, l, 0), c1 = arith::ConstantIndexOp::create(b, l, 1);
   Value minusInf = f32Constant(b, l, -INFINITY);
   Value zeroPosition = arith::ConstantOp::create(b, l, b.getI32IntegerAttr(0));
-  Value lowest = vector::BroadcastOp::create(b, l, rowsType, minusInf);
+  Value lowest = f32Splat(b, l, rowsType, -INFINITY);
   SmallVector<bool> partial{false};
   Value init = bufferization::AllocTensorOp::create(
       b, l, RankedTensorType::get({ShapedType::kDynamic}, f32), ValueRange{scoreRows});
@@ -445,7 +453,7 @@ std::pair<Value, Value> mlir::llama::probabilities(OpBuilder &b, Location l, Val
   Value c0 = arith::ConstantIndexOp::create(b, l, 0), c1 = arith::ConstantIndexOp::create(b, l, 1);
   Value f32Zero = f32Constant(b, l, 0.0);
   Value zeroPosition = arith::ConstantOp::create(b, l, b.getI32IntegerAttr(0));
-  Value zeros = vector::BroadcastOp::create(b, l, rowsType, f32Zero);
+  Value zeros = f32Splat(b, l, rowsType, 0.0);
   Value scales = vector::BroadcastOp::create(b, l, rowsType, scale);
   SmallVector<bool> partial{false};
   SmallVector<Value> results = forEachRowVector(

@@ -1,10 +1,12 @@
 //===- AttentionTiles.h - register tiles of the attention's products -*- C++ -*-===//
 //
-// The two products of a flash-attention key block (FlashAttention.cpp), as
-// vector code on register tiles: the scores q . k and the weighted sum of
-// the values. Each is built so that a score row's result depends only on
-// the row and the keys, never on the tile or block it falls in (decode,
-// verify and prefill must agree bit for bit).
+// The vector code of a flash-attention key block (FlashAttention.cpp): the
+// scores q . k (register tiles, and row vectors where a block has 16 score
+// rows), the masked block max, the probabilities with their row sums, and
+// the weighted sum of the values; and the widening of a bf16 cache's block.
+// Each is built so that a score row's result depends only on the row and
+// the keys, never on the tile or block it falls in (decode, verify and
+// prefill must agree bit for bit).
 //
 //===----------------------------------------------------------------------===//
 
