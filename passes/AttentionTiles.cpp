@@ -14,7 +14,9 @@
 // (rowVectorScores: the tree as vertical adds, no shuffles).
 //
 // The block max and the probabilities run 16 score rows to a vector, the
-// keys in order inside, with the masks on i32 row positions.
+// keys in order inside, with the masks on i32 row positions; a block of one
+// score row (a multi-head model's decode step) takes its keys 16 to a vector
+// instead, its sum still adding them in order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -83,15 +85,11 @@ Value f32Splat(OpBuilder &b, Location l, VectorType type, double value) {
 /// keys' multiply-adds.
 constexpr int64_t kRowVectorKeys = 4;
 
-/// The lanes of rows r0 .. r0 + kRowLanes that see key firstKey + t
-/// (`positions`: those rows' positions, i32).
-Value visibleLanes(OpBuilder &b, Location l, const KeyVisibility &visibility, Value positions,
-                   Value t) {
-  Type i32 = b.getI32Type();
+/// Lane by lane, whether key keys[i] is visible at position positions[i]
+/// (both i32 vectors of the same lanes).
+Value visibleMask(OpBuilder &b, Location l, const KeyVisibility &visibility, Value keys,
+                  Value positions) {
   auto lanes = cast<VectorType>(positions.getType());
-  Value key = arith::IndexCastUIOp::create(b, l, i32,
-                                           arith::AddIOp::create(b, l, visibility.firstKey, t));
-  Value keys = vector::BroadcastOp::create(b, l, lanes, key);
   Value causal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, keys, positions);
   if (!visibility.window)
     return causal;
@@ -100,6 +98,58 @@ Value visibleLanes(OpBuilder &b, Location l, const KeyVisibility &visibility, Va
   Value inWindow = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ugt,
                                          arith::AddIOp::create(b, l, keys, window), positions);
   return arith::AndIOp::create(b, l, causal, inWindow);
+}
+
+/// The i32 position of key firstKey + t.
+Value keyPosition(OpBuilder &b, Location l, const KeyVisibility &visibility, Value t) {
+  return arith::IndexCastUIOp::create(b, l, b.getI32Type(),
+                                      arith::AddIOp::create(b, l, visibility.firstKey, t));
+}
+
+/// The lanes of rows r0 .. r0 + kRowLanes that see key firstKey + t
+/// (`positions`: those rows' positions, i32).
+Value visibleLanes(OpBuilder &b, Location l, const KeyVisibility &visibility, Value positions,
+                   Value t) {
+  Value keys = vector::BroadcastOp::create(b, l, positions.getType(),
+                                           keyPosition(b, l, visibility, t));
+  return visibleMask(b, l, visibility, keys, positions);
+}
+
+/// Keys firstKey + t .. + kRowLanes of the block (`keys` long) that are in
+/// it and visible at `position` (one score row's, i32).
+Value visibleKeyLanes(OpBuilder &b, Location l, const KeyVisibility &visibility, Value position,
+                      Value t, Value keys) {
+  auto i32Lanes = VectorType::get({kRowLanes}, b.getI32Type());
+  Value first = vector::BroadcastOp::create(b, l, i32Lanes, keyPosition(b, l, visibility, t));
+  Value lanes = vector::StepOp::create(b, l, VectorType::get({kRowLanes}, b.getIndexType()));
+  Value keyPositions = arith::AddIOp::create(
+      b, l, first, arith::IndexCastUIOp::create(b, l, i32Lanes, lanes));
+  Value inBlock = vector::CreateMaskOp::create(b, l, VectorType::get({kRowLanes}, b.getI1Type()),
+                                               ValueRange{arith::SubIOp::create(b, l, keys, t)});
+  Value seen = visibleMask(b, l, visibility, keyPositions,
+                           vector::BroadcastOp::create(b, l, i32Lanes, position));
+  return arith::AndIOp::create(b, l, inBlock, seen);
+}
+
+/// `scoresT` ([keys, 1]) as the vector [keys] of its one row.
+Value onlyRow(OpBuilder &b, Location l, Value scoresT) {
+  return tensor::CollapseShapeOp::create(b, l, scoresT,
+                                         ArrayRef<ReassociationIndices>{{0, 1}});
+}
+
+/// `single(b, l)` where the block has one score row (an MHA decode step,
+/// whose masked 16-row vectors would be 15/16 idle: the one row's keys fill
+/// the lanes instead), `rows(b, l)` otherwise; both give the same bits.
+SmallVector<Value> ifOneRow(OpBuilder &b, Location l, Value scoreRows,
+                            function_ref<SmallVector<Value>(OpBuilder &, Location)> single,
+                            function_ref<SmallVector<Value>(OpBuilder &, Location)> rows) {
+  Value one = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, scoreRows,
+                                    arith::ConstantIndexOp::create(b, l, 1));
+  auto branch = scf::IfOp::create(
+      b, l, one,
+      [&](OpBuilder &b, Location l) { scf::YieldOp::create(b, l, single(b, l)); },
+      [&](OpBuilder &b, Location l) { scf::YieldOp::create(b, l, rows(b, l)); });
+  return SmallVector<Value>(branch.getResults());
 }
 
 /// Calls `body(r0, iter)` for r0 = 0, 16, ... below scoreRows, threading
@@ -403,7 +453,8 @@ Value mlir::llama::widenBlock(OpBuilder &b, Location l, Value block, Value init,
 }
 
 Value mlir::llama::visibleRowMax(OpBuilder &b, Location l, Value scoresT,
-                                 const KeyVisibility &visibility, Value scoreRows, Value keys) {
+                                 const KeyVisibility &visibility, Value scoreRows, Value keys,
+                                 bool mayBeOneRow) {
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
   auto rowsType = VectorType::get({kRowLanes}, f32);
   auto positionsType = VectorType::get({kRowLanes}, i32);
@@ -419,34 +470,56 @@ Value mlir::llama::visibleRowMax(OpBuilder &b, Location l, Value scoresT,
   // way: the output is then undefined.
   auto fast = arith::FastMathFlagsAttr::get(
       b.getContext(), arith::FastMathFlags::nnan | arith::FastMathFlags::nsz);
-  return forEachRowVector(
-             b, l, scoreRows, ValueRange{init},
-             [&](OpBuilder &b, Location l, Value r0, ValueRange iter) -> SmallVector<Value> {
-               Value positions = vector::TransferReadOp::create(
-                   b, l, positionsType, visibility.rowPositions, ValueRange{r0}, zeroPosition,
-                   partial);
-               auto overKeys = scf::ForOp::create(
-                   b, l, c0, keys, c1, ValueRange{lowest},
-                   [&](OpBuilder &b, Location l, Value t, ValueRange max) {
-                     Value scores = vector::TransferReadOp::create(
-                         b, l, rowsType, scoresT, ValueRange{t, r0}, minusInf, partial);
-                     Value seen = arith::SelectOp::create(
-                         b, l, visibleLanes(b, l, visibility, positions, t), scores, lowest);
-                     scf::YieldOp::create(
-                         b, l,
-                         arith::MaxNumFOp::create(b, l, seen, max[0], fast).getResult());
-                   });
-               return {vector::TransferWriteOp::create(b, l, overKeys.getResult(0), iter[0],
-                                                       ValueRange{r0}, partial)
-                           .getResult()};
-             })
-      .front();
+  auto rows = [&](OpBuilder &b, Location l) {
+    return forEachRowVector(
+        b, l, scoreRows, ValueRange{init},
+        [&](OpBuilder &b, Location l, Value r0, ValueRange iter) -> SmallVector<Value> {
+          Value positions = vector::TransferReadOp::create(
+              b, l, positionsType, visibility.rowPositions, ValueRange{r0}, zeroPosition,
+              partial);
+          auto overKeys = scf::ForOp::create(
+              b, l, c0, keys, c1, ValueRange{lowest},
+              [&](OpBuilder &b, Location l, Value t, ValueRange max) {
+                Value scores = vector::TransferReadOp::create(
+                    b, l, rowsType, scoresT, ValueRange{t, r0}, minusInf, partial);
+                Value seen = arith::SelectOp::create(
+                    b, l, visibleLanes(b, l, visibility, positions, t), scores, lowest);
+                scf::YieldOp::create(
+                    b, l, arith::MaxNumFOp::create(b, l, seen, max[0], fast).getResult());
+              });
+          return {vector::TransferWriteOp::create(b, l, overKeys.getResult(0), iter[0],
+                                                  ValueRange{r0}, partial)
+                      .getResult()};
+        });
+  };
+  if (!mayBeOneRow)
+    return rows(b, l).front();
+  // One row: its keys 16 to a vector, the lanes' max at the end.
+  auto single = [&](OpBuilder &b, Location l) -> SmallVector<Value> {
+    Value row = onlyRow(b, l, scoresT);
+    Value position = tensor::ExtractOp::create(b, l, visibility.rowPositions, ValueRange{c0});
+    auto overKeys = scf::ForOp::create(
+        b, l, c0, keys, arith::ConstantIndexOp::create(b, l, kRowLanes), ValueRange{lowest},
+        [&](OpBuilder &b, Location l, Value t, ValueRange max) {
+          Value scores =
+              vector::TransferReadOp::create(b, l, rowsType, row, ValueRange{t}, minusInf, partial);
+          Value seen = arith::SelectOp::create(
+              b, l, visibleKeyLanes(b, l, visibility, position, t, keys), scores, lowest);
+          scf::YieldOp::create(b, l,
+                               arith::MaxNumFOp::create(b, l, seen, max[0], fast).getResult());
+        });
+    Value max = vector::ReductionOp::create(b, l, vector::CombiningKind::MAXNUMF,
+                                            overKeys.getResult(0), fast.getValue());
+    return {tensor::InsertOp::create(b, l, max, init, ValueRange{c0}).getResult()};
+  };
+  return ifOneRow(b, l, scoreRows, single, rows).front();
 }
 
 std::pair<Value, Value> mlir::llama::probabilities(OpBuilder &b, Location l, Value scoresT,
                                                    Value rowMax, Value scale, Value rowSums,
                                                    const KeyVisibility &visibility,
-                                                   Value probsInit, Value scoreRows, Value keys) {
+                                                   Value probsInit, Value scoreRows, Value keys,
+                                                   bool mayBeOneRow) {
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
   auto rowsType = VectorType::get({kRowLanes}, f32);
   auto positionsType = VectorType::get({kRowLanes}, i32);
@@ -456,37 +529,78 @@ std::pair<Value, Value> mlir::llama::probabilities(OpBuilder &b, Location l, Val
   Value zeros = f32Splat(b, l, rowsType, 0.0);
   Value scales = vector::BroadcastOp::create(b, l, rowsType, scale);
   SmallVector<bool> partial{false};
-  SmallVector<Value> results = forEachRowVector(
-      b, l, scoreRows, ValueRange{probsInit, rowSums},
-      [&](OpBuilder &b, Location l, Value r0, ValueRange iter) -> SmallVector<Value> {
-        Value positions = vector::TransferReadOp::create(b, l, positionsType,
-                                                         visibility.rowPositions, ValueRange{r0},
-                                                         zeroPosition, partial);
-        Value maxes = vector::TransferReadOp::create(b, l, rowsType, rowMax, ValueRange{r0},
-                                                     f32Zero, partial);
-        Value sums = vector::TransferReadOp::create(b, l, rowsType, iter[1], ValueRange{r0},
-                                                    f32Zero, partial);
-        auto overKeys = scf::ForOp::create(
-            b, l, c0, keys, c1, ValueRange{iter[0], sums},
-            [&](OpBuilder &b, Location l, Value t, ValueRange in) {
-              Value scores = vector::TransferReadOp::create(b, l, rowsType, scoresT,
-                                                            ValueRange{t, r0}, f32Zero, partial);
-              Value shifted = arith::MulFOp::create(
-                  b, l, arith::SubFOp::create(b, l, scores, maxes), scales);
-              auto exp = math::ExpOp::create(b, l, shifted);
-              exp->setAttr(kPolynomialExpAttr, b.getUnitAttr());
-              Value p = arith::SelectOp::create(
-                  b, l, visibleLanes(b, l, visibility, positions, t), exp, zeros);
-              Value probs =
-                  vector::TransferWriteOp::create(b, l, p, in[0], ValueRange{t, r0}, partial)
-                      .getResult();
-              scf::YieldOp::create(
-                  b, l, ValueRange{probs, arith::AddFOp::create(b, l, p, in[1]).getResult()});
-            });
-        Value written = vector::TransferWriteOp::create(b, l, overKeys.getResult(1), iter[1],
-                                                        ValueRange{r0}, partial)
-                            .getResult();
-        return {overKeys.getResult(0), written};
-      });
+  auto rows = [&](OpBuilder &b, Location l) {
+    return forEachRowVector(
+        b, l, scoreRows, ValueRange{probsInit, rowSums},
+        [&](OpBuilder &b, Location l, Value r0, ValueRange iter) -> SmallVector<Value> {
+          Value positions = vector::TransferReadOp::create(b, l, positionsType,
+                                                           visibility.rowPositions, ValueRange{r0},
+                                                           zeroPosition, partial);
+          Value maxes = vector::TransferReadOp::create(b, l, rowsType, rowMax, ValueRange{r0},
+                                                       f32Zero, partial);
+          Value sums = vector::TransferReadOp::create(b, l, rowsType, iter[1], ValueRange{r0},
+                                                      f32Zero, partial);
+          auto overKeys = scf::ForOp::create(
+              b, l, c0, keys, c1, ValueRange{iter[0], sums},
+              [&](OpBuilder &b, Location l, Value t, ValueRange in) {
+                Value scores = vector::TransferReadOp::create(b, l, rowsType, scoresT,
+                                                              ValueRange{t, r0}, f32Zero, partial);
+                Value shifted = arith::MulFOp::create(
+                    b, l, arith::SubFOp::create(b, l, scores, maxes), scales);
+                auto exp = math::ExpOp::create(b, l, shifted);
+                exp->setAttr(kPolynomialExpAttr, b.getUnitAttr());
+                Value p = arith::SelectOp::create(
+                    b, l, visibleLanes(b, l, visibility, positions, t), exp, zeros);
+                Value probs =
+                    vector::TransferWriteOp::create(b, l, p, in[0], ValueRange{t, r0}, partial)
+                        .getResult();
+                scf::YieldOp::create(
+                    b, l, ValueRange{probs, arith::AddFOp::create(b, l, p, in[1]).getResult()});
+              });
+          Value written = vector::TransferWriteOp::create(b, l, overKeys.getResult(1), iter[1],
+                                                          ValueRange{r0}, partial)
+                              .getResult();
+          return {overKeys.getResult(0), written};
+        });
+  };
+  if (!mayBeOneRow) {
+    SmallVector<Value> results = rows(b, l);
+    return {results[0], results[1]};
+  }
+  // One row: its keys 16 to a vector, their probabilities added to the
+  // row's sum one lane after another (an ordered reduction: the keys'
+  // order, as above; lanes past the block's end add zeros).
+  auto single = [&](OpBuilder &b, Location l) -> SmallVector<Value> {
+    Value row = onlyRow(b, l, scoresT), probs = onlyRow(b, l, probsInit);
+    Value position = tensor::ExtractOp::create(b, l, visibility.rowPositions, ValueRange{c0});
+    Value max = vector::BroadcastOp::create(
+        b, l, rowsType, tensor::ExtractOp::create(b, l, rowMax, ValueRange{c0}));
+    Value sum = tensor::ExtractOp::create(b, l, rowSums, ValueRange{c0});
+    auto overKeys = scf::ForOp::create(
+        b, l, c0, keys, arith::ConstantIndexOp::create(b, l, kRowLanes), ValueRange{probs, sum},
+        [&](OpBuilder &b, Location l, Value t, ValueRange in) {
+          Value scores =
+              vector::TransferReadOp::create(b, l, rowsType, row, ValueRange{t}, f32Zero, partial);
+          Value shifted =
+              arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, scores, max), scales);
+          auto exp = math::ExpOp::create(b, l, shifted);
+          exp->setAttr(kPolynomialExpAttr, b.getUnitAttr());
+          Value p = arith::SelectOp::create(
+              b, l, visibleKeyLanes(b, l, visibility, position, t, keys), exp, zeros);
+          Value written =
+              vector::TransferWriteOp::create(b, l, p, in[0], ValueRange{t}, partial).getResult();
+          Value added = vector::ReductionOp::create(b, l, vector::CombiningKind::ADD, p, in[1]);
+          scf::YieldOp::create(b, l, ValueRange{written, added});
+        });
+    // Back to [keys, 1], the 1 static: expand-strided-metadata (LLVM 22)
+    // crashes on an expand_shape whose inner size is dynamic.
+    Value oneColumn = tensor::ExpandShapeOp::create(
+        b, l, RankedTensorType::get({ShapedType::kDynamic, 1}, f32), overKeys.getResult(0),
+        ArrayRef<ReassociationIndices>{{0, 1}}, ArrayRef<OpFoldResult>{keys, b.getIndexAttr(1)});
+    Value probsT = tensor::CastOp::create(b, l, probsInit.getType(), oneColumn);
+    return {probsT, tensor::InsertOp::create(b, l, overKeys.getResult(1), rowSums, ValueRange{c0})
+                        .getResult()};
+  };
+  SmallVector<Value> results = ifOneRow(b, l, scoreRows, single, rows);
   return {results[0], results[1]};
 }

@@ -56,18 +56,22 @@ struct KeyVisibility {
 
 /// The largest visible score of each row, [scoreRows] f32 (-inf where the
 /// row sees no key of the block), from scoresT ([keys, scoreRows]), the rows
-/// 16 to a vector and the keys in registers.
+/// 16 to a vector and the keys in registers. With `mayBeOneRow` (a decode
+/// step, whose score rows are the group: one in a multi-head model), a
+/// block of one score row takes its keys 16 to a vector instead (the same
+/// result).
 Value visibleRowMax(OpBuilder &b, Location l, Value scoresT, const KeyVisibility &visibility,
-                    Value scoreRows, Value keys);
+                    Value scoreRows, Value keys, bool mayBeOneRow);
 
 /// The probabilities pT[t, r] = exp((scoresT[t, r] - rowMax[r]) * scale)
 /// where key t is visible to row r, else 0, written into `probsInit`
 /// ([keys, scoreRows]), and rowSums[r] plus row r's probabilities added in
-/// key order (written into `rowSums`). Returns {pT, sums}.
+/// key order (written into `rowSums`). Returns {pT, sums}. `mayBeOneRow`
+/// as for visibleRowMax (the same bits either way).
 std::pair<Value, Value> probabilities(OpBuilder &b, Location l, Value scoresT, Value rowMax,
                                       Value scale, Value rowSums,
                                       const KeyVisibility &visibility, Value probsInit,
-                                      Value scoreRows, Value keys);
+                                      Value scoreRows, Value keys, bool mayBeOneRow);
 
 /// `block` ([keys, head_dim], bf16 or f16) widened to f32 into `init` (an
 /// alloc_tensor of the same shape), one row at a time.

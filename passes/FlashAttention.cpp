@@ -72,22 +72,27 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
       window = static_cast<int64_t>(*w);
     if (!ringOfWholeBlocks(op))
       return rewriter.notifyMatchFailure(op, "a ring of partial key blocks");
-    // The scores take register tiles unless head_dim is odd or the cache is
-    // f16 (below), and whole vectors of kRowLanes score rows where blocks
+    // The scores take register tiles unless head_dim is odd (below), and
+    // whole vectors of kRowLanes score rows where blocks
     // have them (AttentionTiles.h): prefill and verify, not a decode step,
     // whose one row times the group (at most 8 in the Llama family) makes
     // no whole vector and would pay for widening the blocks. The kernels'
     // head counts are dynamic (thread ranges), so static shapes decide where
     // they can and one static row means decode. Both give the same bits.
-    bool tiled = scoreLanes(headDim) > 1 && !cacheType.getElementType().isF16();
+    bool tiled = scoreLanes(headDim) > 1;
     int64_t rowCount = type.getDimSize(0), headCount = type.getDimSize(1);
     int64_t kvHeadCount = cacheType.getDimSize(2);
+    int64_t staticGroup = ShapedType::kDynamic;
+    if (!ShapedType::isDynamic(headCount) && !ShapedType::isDynamic(kvHeadCount) &&
+        kvHeadCount > 0)
+      staticGroup = headCount / kvHeadCount;
     bool manyScoreRows = rowCount != 1;
-    if (!ShapedType::isDynamic(rowCount) && !ShapedType::isDynamic(headCount) &&
-        !ShapedType::isDynamic(kvHeadCount) && kvHeadCount > 0)
-      manyScoreRows = std::min(rowCount, kFlashQueryRowsPerBlock) * (headCount / kvHeadCount) >=
-                      kRowLanes;
+    if (!ShapedType::isDynamic(rowCount) && !ShapedType::isDynamic(staticGroup))
+      manyScoreRows = std::min(rowCount, kFlashQueryRowsPerBlock) * staticGroup >= kRowLanes;
     bool rowVectorScores = tiled && manyScoreRows;
+    // A decode step's score rows are its group: one in a multi-head model,
+    // whose block max and probabilities then take the keys in the lanes.
+    bool mayBeOneRow = rowCount == 1 && (ShapedType::isDynamic(staticGroup) || staticGroup == 1);
 
     auto index = [&](OpBuilder &b, Location l, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, l, v);
@@ -271,15 +276,9 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
 
                       // The scores key-major, scoresT[t, r] = q[r] . k[t], in
                       // register tiles whose lanes are summed together
-                      // (AttentionTiles.cpp); an odd head_dim, or an f16
-                      // cache, takes a linear-shaped generic (the vectorized
-                      // projection path) and a transpose. With an f16 cache
-                      // the tiles' summation order made one stored key or
-                      // value round the other way at an earlier position
-                      // than the generic's does, which KVCachePrecisionE2E's
-                      // worst-case bound does not absorb (docs/cpu-target.md,
-                      // Known gaps); until that test tolerates one such
-                      // flip, f16 keeps the generic.
+                      // (AttentionTiles.cpp); an odd head_dim takes a
+                      // linear-shaped generic (the vectorized projection
+                      // path) and a transpose.
                       Value scoresT;
                       if (tiled) {
                         Value scoresInit = bufferization::AllocTensorOp::create(
@@ -314,7 +313,8 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       // to it when t0 + t <= that position (and, with a
                       // window, t0 + t + window > that position).
                       KeyVisibility visibility{t0, rowPositions, window};
-                      Value blockMax = visibleRowMax(b, l, scoresT, visibility, scoreRows, bk);
+                      Value blockMax =
+                          visibleRowMax(b, l, scoresT, visibility, scoreRows, bk, mayBeOneRow);
                       // The new running max, the factor that rescales what
                       // was summed under the old one, and the rescaled sum,
                       // updated in place (loop-carried values must stay
@@ -349,7 +349,7 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       // row's sum adds its keys in order.
                       auto [probsT, sum] = probabilities(
                           b, l, scoresT, newMax, scale, update.getResult(2), visibility,
-                          empty(b, l, {bk, scoreRows}, f32), scoreRows, bk);
+                          empty(b, l, {bk, scoreRows}, f32), scoreRows, bk, mayBeOneRow);
                       Value acc = weightedSum(b, l, state[2], alpha, probsT, v, scoreRows, bk);
                       scf::YieldOp::create(b, l, ValueRange{newMax, sum, acc});
                     });

@@ -366,10 +366,15 @@ TEST_P(NarrowWeightsE2E, NamesThePrefillKernels) {
 
 /// f32 weights, keys and values stored in bf16 or f16: the logits follow a
 /// reference pass that rounds the cache the same way, and not one whose cache
-/// is f32. A one-ulp difference in an f32 key (RoPE evaluated in another
-/// order) can round to a neighbouring bf16/f16 value, so the bound is wider
-/// than the f32 paths' 1e-4; the mean error shows the rounding is the one
-/// the reference does.
+/// is f32. A one-ulp difference in an f32 key or value (a sum taken in
+/// another order anywhere upstream) can round to the neighbouring bf16/f16
+/// value, and that element then stays in the cache: from there on that run
+/// is as far from the rounded reference as the rounding itself. f16's finer
+/// grid flips often (measured on Zen 5: 1 check in 6, with the attention's
+/// register tiles or without), so no bound on the worst check can tell a
+/// rounded cache from an f32 one. Instead many short runs from a fresh cache
+/// count the checks that are ten times closer to the rounded reference than
+/// to the f32-cache one: most are for a rounded cache, none for an f32 one.
 class KVCachePrecisionE2E : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KVCachePrecisionE2E, LogitsFollowARoundedCache) {
@@ -384,42 +389,47 @@ TEST_P(KVCachePrecisionE2E, LogitsFollowARoundedCache) {
   auto session = loadSession("bin-kv-" + GetParam());
   ASSERT_TRUE(session);
   EXPECT_EQ(runtime::dtypeName(session->model().artifact().kvCache().dtype), GetParam());
-  // 40 positions: an 8-token prefill chunk (the prefill kernels' cache
-  // write and attention), then single tokens through decode.
-  std::vector<int32_t> tokens;
-  for (int pos = 0; pos < 40; ++pos)
-    tokens.push_back(pos == 0 ? 1 : (pos * 89 + 11) % 509 + 2);
+  // Each run: an 8-token prefill chunk (the prefill kernels' cache write and
+  // attention), then single tokens through decode, every position checked.
+  constexpr int kRuns = 24, kChunk = 8, kLength = 14;
+  int closer = 0, checks = 0;
   double worst = 0, sumTruth = 0, sumF32 = 0;
-  int checks = 0;
-  auto compare = [&](const float *logits, int64_t pos) {
-    std::vector<float> expected = (*truth)->forward(tokens[pos], pos);
-    std::vector<float> plain = (*f32Cache)->forward(tokens[pos], pos);
-    double diff = maxAbsDiff(expected, logits, expected.size());
-    worst = std::max(worst, diff);
-    sumTruth += diff;
-    sumF32 += maxAbsDiff(plain, logits, plain.size());
-    ++checks;
-  };
-  std::vector<int32_t> chunk(tokens.begin(), tokens.begin() + 8);
-  auto prefilled = session->append(chunk);
-  ASSERT_TRUE(prefilled.ok()) << prefilled.status();
-  for (int64_t pos = 0; pos < 7; ++pos) {
-    (*truth)->forward(tokens[pos], pos);
-    (*f32Cache)->forward(tokens[pos], pos);
+  for (int run = 0; run < kRuns; ++run) {
+    std::vector<int32_t> tokens;
+    for (int pos = 0; pos < kLength; ++pos)
+      tokens.push_back(pos == 0 ? 1 : (pos * 89 + run * 131 + 11) % 509 + 2);
+    auto compare = [&](const float *logits, int64_t pos) {
+      std::vector<float> expected = (*truth)->forward(tokens[pos], pos);
+      std::vector<float> plain = (*f32Cache)->forward(tokens[pos], pos);
+      double diff = maxAbsDiff(expected, logits, expected.size());
+      double diffF32 = maxAbsDiff(plain, logits, plain.size());
+      closer += 10 * diff < diffF32;
+      worst = std::max(worst, diff);
+      sumTruth += diff;
+      sumF32 += diffF32;
+      ++checks;
+    };
+    for (int64_t pos = 0; pos + 1 < kChunk; ++pos) {
+      (*truth)->forward(tokens[pos], pos);
+      (*f32Cache)->forward(tokens[pos], pos);
+    }
+    auto prefilled = fromStart(*session, {tokens.begin(), tokens.begin() + kChunk});
+    ASSERT_TRUE(prefilled.ok()) << prefilled.status();
+    compare(prefilled->data(), kChunk - 1);
+    for (int64_t pos = kChunk; pos < kLength; ++pos) {
+      auto logits = session->append({tokens[pos]});
+      ASSERT_TRUE(logits.ok()) << logits.status();
+      compare(logits->data(), pos);
+    }
   }
-  compare(prefilled->data(), 7);
-  for (int64_t pos = 8; pos < 40; ++pos) {
-    auto logits = session->append({tokens[pos]});
-    ASSERT_TRUE(logits.ok()) << logits.status();
-    compare(logits->data(), pos);
-  }
-  std::printf("kv %s: worst %.3g, mean vs rounded reference %.3g, vs f32-cache reference %.3g\n",
-              GetParam().c_str(), worst, sumTruth / checks, sumF32 / checks);
-  // Measured: worst 3.4e-5 (bf16), 1.0e-3 (f16: one key rounded the other
-  // way at position 22, kept in the cache); means 4e-6 and 2e-4 against 0.039
-  // and 0.0054 for an f32 cache.
-  EXPECT_LT(worst, 5e-3);
-  EXPECT_LT(5 * sumTruth, sumF32) << "the cache is not rounded as the reference rounds it";
+  std::printf("kv %s: %d of %d checks 10x closer to the rounded reference than to the f32-cache "
+              "one; mean %.3g vs %.3g, worst %.3g\n",
+              GetParam().c_str(), closer, checks, sumTruth / checks, sumF32 / checks, worst);
+  // Measured (Zen 5): 167 and 139 of 168 (bf16, f16; f16 144 with the
+  // generic scores); means 1.6e-4 and 3.7e-4 against 5.1e-2 and 6.2e-3;
+  // worst 2.1e-2 and 3.3e-3 (one flipped element).
+  EXPECT_GE(3 * closer, 2 * checks) << "the cache is not rounded as the reference rounds it";
+  EXPECT_LT(worst, 0.1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Bf16AndF16, KVCachePrecisionE2E, ::testing::Values("bf16", "f16"));

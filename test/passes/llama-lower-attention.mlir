@@ -484,7 +484,8 @@ func.func @attention_bf16_cache(%q: tensor<3x16x8xbf16>, %k: tensor<2x64x2x8xbf1
 
 // A decode step (one row; a group of 2) has no whole vector of score rows:
 // its register tiles read the bf16 blocks as they are and widen in
-// registers, and nothing widens a whole block.
+// registers, and nothing widens a whole block; its static group of 2 takes
+// no one-row branch.
 // CHECK-LABEL: func.func @attention_bf16_cache_decode
 // CHECK-NOT: tensor<?x8x16xf32>
 // CHECK: %[[KB:.*]] = tensor.extract_slice %arg1{{.*}} : tensor<2x64x4x8xbf16> to tensor<?x8xbf16>
@@ -492,11 +493,73 @@ func.func @attention_bf16_cache(%q: tensor<3x16x8xbf16>, %k: tensor<2x64x2x8xbf1
 // CHECK-NOT: vector.transfer_write {{.*}} tensor<?x8xf32>
 // CHECK: %[[K:.*]] = vector.transfer_read %[[KB]]{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
 // CHECK: arith.extf %[[K]] : vector<8xbf16> to vector<8xf32>
+// CHECK-NOT: scf.if
 // CHECK: %[[V:.*]] = vector.transfer_read %[[VB]]{{.*}} : tensor<?x8xbf16>, vector<8xbf16>
 // CHECK: arith.extf %[[V]] : vector<8xbf16> to vector<8xf32>
 func.func @attention_bf16_cache_decode(%q: tensor<1x8x8xf32>, %k: tensor<2x64x4x8xbf16>, %v: tensor<2x64x4x8xbf16>, %l: index, %pos: index) -> tensor<1x8x8xf32> {
   %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<1x8x8xf32>, tensor<2x64x4x8xbf16>, tensor<2x64x4x8xbf16>
   return %0 : tensor<1x8x8xf32>
+}
+
+// -----
+
+// An f16 cache takes the register tiles as bf16 does: each tile reads the
+// keys in f16 and widens them in registers (exact); no generic scores.
+// CHECK-LABEL: func.func @attention_f16_cache
+// CHECK-NOT: llama.f32_inputs
+// CHECK: %[[KB:.*]] = tensor.extract_slice %arg1{{.*}} : tensor<2x64x4x8xf16> to tensor<?x8xf16>
+// CHECK-NOT: llama.f32_inputs
+// CHECK: %[[K:.*]] = vector.transfer_read %[[KB]]{{.*}} : tensor<?x8xf16>, vector<8xf16>
+// CHECK: arith.extf %[[K]] : vector<8xf16> to vector<8xf32>
+// CHECK-NOT: llama.f32_inputs
+func.func @attention_f16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf16>, %v: tensor<2x64x4x8xf16>, %l: index, %pos: index) -> tensor<3x8x8xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<3x8x8xf32>, tensor<2x64x4x8xf16>, tensor<2x64x4x8xf16>
+  return %0 : tensor<3x8x8xf32>
+}
+
+// -----
+
+// A decode step of a multi-head model (group 1) has one score row: its
+// block max and probabilities take the row's keys 16 to a vector (branch on
+// the score rows being 1; the row-vector loops otherwise). The keys past the
+// block's end are masked with the causal mask, the max is one lane
+// reduction at the end, and the sum adds the lanes in order (vector.reduction
+// without reassoc: the keys' order, as the row-vector loops add them).
+// CHECK-LABEL: func.func @attention_decode_one_row
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK:     scf.for %[[T0:.*]] = %{{.*}} to %{{.*}} step %[[C64]] iter_args
+// CHECK:       %[[ONE:.*]] = arith.cmpi eq, %[[ROWS:.*]], %[[C1]] : index
+// CHECK:       scf.if %[[ONE]] -> (tensor<?xf32>) {
+// CHECK:         %[[ROW:.*]] = tensor.collapse_shape %[[SCORES:.*]] {{\[\[}}0, 1]] : tensor<?x?xf32> into tensor<?xf32>
+// CHECK:         %[[POS:.*]] = tensor.extract %{{.*}}[%{{.*}}] : tensor<?xi32>
+// CHECK:         %[[MAX:.*]] = scf.for %[[T:.*]] = %{{.*}} to %[[BK:.*]] step %[[C16]] iter_args(%[[RUNNING:.*]] = %{{.*}}) -> (vector<16xf32>)
+// CHECK:           %[[S:.*]] = vector.transfer_read %[[ROW]][%[[T]]]{{.*}} : tensor<?xf32>, vector<16xf32>
+// CHECK:           %[[KEY:.*]] = arith.addi %[[T0]], %[[T]] : index
+// CHECK:           %[[STEP:.*]] = vector.step : vector<16xindex>
+// CHECK:           %[[LEFT:.*]] = arith.subi %[[BK]], %[[T]] : index
+// CHECK:           %[[INBLOCK:.*]] = vector.create_mask %[[LEFT]] : vector<16xi1>
+// CHECK:           %[[CAUSAL:.*]] = arith.cmpi ule, %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK:           %[[SEEN:.*]] = arith.andi %[[INBLOCK]], %[[CAUSAL]] : vector<16xi1>
+// CHECK:           %[[MASKED:.*]] = arith.select %[[SEEN]], %[[S]], %{{.*}} : vector<16xi1>, vector<16xf32>
+// CHECK:           arith.maxnumf %[[MASKED]], %[[RUNNING]] fastmath<nnan,nsz> : vector<16xf32>
+// CHECK:         vector.reduction <maxnumf>, %[[MAX]] fastmath<nnan,nsz> : vector<16xf32> into f32
+// CHECK:       } else {
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %[[ROWS]] step %[[C16]]
+// CHECK:       scf.if %{{.*}} -> (tensor<?x?xf32>, tensor<?xf32>) {
+// CHECK:         scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %[[C16]] iter_args(%{{.*}} = %{{.*}}, %[[SUM:.*]] = %{{.*}}) -> (tensor<?xf32>, f32)
+// CHECK:           arith.bitcast %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK:           %[[VISIBLE:.*]] = arith.andi %{{.*}}, %{{.*}} : vector<16xi1>
+// CHECK:           %[[P:.*]] = arith.select %[[VISIBLE]], %{{.*}} : vector<16xi1>, vector<16xf32>
+// CHECK:           vector.transfer_write %[[P]], %{{.*}}[%[[T]]] : vector<16xf32>, tensor<?xf32>
+// CHECK:           vector.reduction <add>, %[[P]], %[[SUM]] : vector<16xf32> into f32
+// CHECK:         tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [%{{.*}}, 1] : tensor<?xf32> into tensor<?x1xf32>
+// CHECK:         tensor.cast %{{.*}} : tensor<?x1xf32> to tensor<?x?xf32>
+// CHECK:       } else {
+func.func @attention_decode_one_row(%q: tensor<1x4x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor<2x64x4x8xf32>, %l: index, %pos: index) -> tensor<1x4x8xf32> {
+  %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<1x4x8xf32>, tensor<2x64x4x8xf32>, tensor<2x64x4x8xf32>
+  return %0 : tensor<1x4x8xf32>
 }
 
 // -----
