@@ -222,10 +222,21 @@ def LlamaLowerAttention : Pass<"llama-lower-attention", "::mlir::func::FuncOp"> 
     64 cache positions up to the block's last causal position, with an
     online softmax in f32 (a running max and sum per score row, the
     accumulated output rescaled as the max grows). The scores of a block are
-    a linear-shaped generic (the vectorized projection path, f32 inputs);
-    the probabilities are stored key-major, so the row sums vectorize over
-    the rows, and the weighted sum of values keeps tiles of score rows'
-    accumulators in vector registers across the block's keys; no score matrix
+    register tiles of score rows x keys (one fused multiply-add per pair and
+    chunk of head_dim) whose accumulators are summed together by shuffles,
+    every score's lanes in the same order (an odd head_dim takes a
+    linear-shaped generic instead); where a block has whole vectors of 16
+    score rows (prefill, verify) those take the same sums with the rows in
+    the lanes (packed queries, the key broadcast, the tiles' tree as vertical
+    adds: the same bits) over key and value blocks widened to f32 once; each
+    score row's position is computed once per block of rows (i32), so the
+    masks divide nothing per score; the block max and the probabilities run
+    16 rows a vector with the max and the row sums in registers (a block of
+    one score row, a multi-head model's decode step, takes its keys 16 to a
+    vector instead, still summing them in order); the
+    probabilities are stored key-major, and the weighted sum of values keeps
+    tiles of score rows' accumulators in vector registers across the block's
+    keys; no score matrix
     larger than a block exists and the one block that crosses the diagonal
     is masked; with a sliding `window` the key blocks start at the block of
     64 that holds the first row's earliest visible key and the keys before
