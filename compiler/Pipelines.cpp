@@ -80,6 +80,7 @@ void buildBufferizePipeline(OpPassManager &pm) {
                   "canonicalize,drop-equivalent-buffer-results,"
                   "buffer-deallocation-pipeline,canonicalize");
   pm.addNestedPass<func::FuncOp>(llama::createLlamaMemrefCopyToLinalg());
+  pm.addNestedPass<func::FuncOp>(llama::createLlamaPrefetchKeyBlocks());
 }
 
 void buildLlvmPipeline(OpPassManager &pm, const LlvmPipelineOptions &options) {

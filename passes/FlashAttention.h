@@ -18,6 +18,10 @@ inline constexpr int64_t kFlashQueryRowsPerBlock = 4;
 /// Positions of the KV cache in one block of keys.
 inline constexpr int64_t kFlashKeysPerBlock = 64;
 
+/// Marks the loop over a kv head's key blocks: llama-prefetch-key-blocks
+/// prefetches the next block's rows of its cache views once bufferized.
+inline constexpr char kKeyBlockLoopAttr[] = "llama.key_block_loop";
+
 /// Adds the pattern that lowers `llama.attention` to blocked causal attention
 /// with an online softmax.
 void populateFlashAttentionPattern(RewritePatternSet &patterns);

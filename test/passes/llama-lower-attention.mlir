@@ -378,6 +378,8 @@ func.func @kv_write_ring(%v: tensor<3x4x8xf32>, %c: tensor<2x64x4x8xf32>, %l: in
 // CHECK:       %[[OUTACC:.*]] = scf.for %{{.*}} = %[[TILED]] to %[[R]] step %{{.*}} iter_args(%{{.*}} = %[[TILES]])
 // CHECK:         vector<1xf32>
 // CHECK:       scf.yield %[[NEWMAX]]#0, %[[PROBS]]#1, %[[OUTACC]] :
+// A prefill's key loop is not tagged for llama-prefetch-key-blocks.
+// CHECK-NOT: llama.key_block_loop
 // The output is acc / sum, written into the destination's block in place.
 // CHECK:     %[[OUT:.*]] = tensor.extract_slice %{{.*}}[%[[N0]], %[[H0]], 0] [%[[BQ]], %[[C2]], 8]
 // CHECK:     linalg.generic {{.*}} outs(%[[OUT]] : tensor<?x?x8xf32>)
@@ -557,6 +559,8 @@ func.func @attention_f16_cache(%q: tensor<3x8x8xf32>, %k: tensor<2x64x4x8xf16>, 
 // CHECK:         tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [%{{.*}}, 1] : tensor<?xf32> into tensor<?x1xf32>
 // CHECK:         tensor.cast %{{.*}} : tensor<?x1xf32> to tensor<?x?xf32>
 // CHECK:       } else {
+// A decode step's key loop is tagged for llama-prefetch-key-blocks.
+// CHECK:     } {llama.key_block_loop}
 func.func @attention_decode_one_row(%q: tensor<1x4x8xf32>, %k: tensor<2x64x4x8xf32>, %v: tensor<2x64x4x8xf32>, %l: index, %pos: index) -> tensor<1x4x8xf32> {
   %0 = llama.attention %q, %k, %v[%l, %pos] : tensor<1x4x8xf32>, tensor<2x64x4x8xf32>, tensor<2x64x4x8xf32>
   return %0 : tensor<1x4x8xf32>
