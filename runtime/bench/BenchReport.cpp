@@ -65,6 +65,7 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
       {"vocab", r.model.vocab},
       {"max_seq_len", r.model.maxSeqLen},
       {"weight_dtype", r.traffic.weightDtype},
+      {"kv_dtype", r.kvDtype},
       {"chip", r.chip},
       {"bf16_dot", r.bf16Dot},
       {"int_dot", r.intDot},
@@ -200,7 +201,7 @@ nlohmann::ordered_json benchJson(const BenchResult &r) {
 
 std::string benchTable(const BenchResult &r) {
   std::string out = absl::StrFormat(
-      "%s: %lld layers, dim %lld, vocab %lld, %s weights%s, chip %s, prefill on %s\n"
+      "%s: %lld layers, dim %lld, vocab %lld, %s weights%s, %s KV cache, chip %s, prefill on %s\n"
       "%d threads, %d timed runs each (after one warm-up)\n\n",
       r.artifact, static_cast<long long>(r.model.layers),
       static_cast<long long>(r.model.dim),
@@ -210,7 +211,7 @@ std::string benchTable(const BenchResult &r) {
       : absl::StartsWith(r.chip, "sm_") ? " (mma.sync prefill)"
       : absl::StartsWith(r.chip, "gfx") ? " (MFMA prefill)"
                                         : " (bf16-rounded activations)",
-      r.chip, r.prefillKernels,
+      r.kvDtype, r.chip, r.prefillKernels,
       r.threads, r.repeats);
   out += absl::StrFormat("  %-38s%12s%12s%12s\n", "", "median", "min", "max");
   for (const PrefillMeasurement &m : r.prefill)

@@ -175,6 +175,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.repeats = options.repeats;
   r.model = info;
   r.chip = model.artifact().target().chip;
+  r.kvDtype = std::string(runtime::dtypeName(model.artifact().kvCache().dtype));
   r.bf16Dot = model.artifact().target().bf16Dot;
   r.intDot = model.artifact().target().intDot;
   r.prefillKernels = model.prefillKernels();

@@ -101,6 +101,8 @@ struct BenchResult {
   int repeats = 0;
   runtime::ModelInfo model;
   std::string chip;
+  /// The KV cache's element type ("f32", "bf16", "f16").
+  std::string kvDtype;
   /// bf16 linear layers use vdpbf16ps on bf16-rounded activations.
   bool bf16Dot = false;
   /// quantized linear layers use vpdpbusd on byte activations.

@@ -126,6 +126,7 @@ TEST(BenchCliTest, JsonOnStories260K) {
   EXPECT_EQ(j["threads"], 2);
   EXPECT_EQ(j["model"]["dim"], 64);
   EXPECT_EQ(j["model"]["weight_dtype"], "f32");
+  EXPECT_EQ(j["model"]["kv_dtype"], "f32");
   EXPECT_EQ(j["model"]["bf16_dot"], false);
   // f32 weights: the vector kernels, on this CPU's widest vectors.
   EXPECT_TRUE(j["model"]["prefill_kernels"] == "avx512" ||
