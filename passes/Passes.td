@@ -273,8 +273,9 @@ def LlamaPrefetchKeyBlocks : Pass<"llama-prefetch-key-blocks", "::mlir::func::Fu
     Runs on bufferized kernels. In each loop over key blocks that
     `llama-lower-attention` tagged (`llama.key_block_loop`: a decode step's),
     every 2-D view `[rows, head_dim]` of a cache defined outside the loop (the
-    block's keys, its values) whose rows are 2 KiB or more apart gets, right before the first op of the body that reads it,
-    the same view at the loop's next position (its operands' pure ops cloned
+    block's keys, its values) whose rows are 2 KiB or more apart gets, right
+    before the first op of the body that reads it, the same view at the
+    loop's next position (its operands' pure ops cloned
     with the induction variable advanced by the step), and when there is a
     next iteration, a loop over that view's rows with a `memref.prefetch`
     (read, locality 2: into L2) of each 64-byte line of a row. The cache's
