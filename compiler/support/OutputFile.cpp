@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -53,10 +54,25 @@ OutputFile::create(llvm::StringRef path, llvm::ArrayRef<std::string> inputs) {
   std::unique_ptr<OutputFile> file(new OutputFile());
   file->finalPath = path.str();
   file->inputs.assign(inputs.begin(), inputs.end());
+  // An output that is a symbolic link is written where it leads, as open()
+  // would: renaming over the link would replace the link itself (a link to
+  // /proc/self/fd/1 once became a regular file).
+  file->renamedPath = file->finalPath;
+  struct stat link;
+  if (::lstat(file->finalPath.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    char *target = ::realpath(file->finalPath.c_str(), nullptr);
+    if (!target)
+      return llvm::createStringError(llvm::formatv(
+          "cannot write {0}: it is a symbolic link that leads nowhere ({1})",
+          path, std::strerror(errno)));
+    file->renamedPath = target;
+    std::free(target);
+  }
   // Beside the output, so that the rename stays within one file system;
   // hidden, so that a listing during a long compile shows no half file.
-  llvm::SmallString<256> model(llvm::sys::path::parent_path(path));
-  llvm::sys::path::append(model, "." + llvm::sys::path::filename(path) +
+  llvm::StringRef renamed = file->renamedPath;
+  llvm::SmallString<256> model(llvm::sys::path::parent_path(renamed));
+  llvm::sys::path::append(model, "." + llvm::sys::path::filename(renamed) +
                                      ".tmp-%%%%%%%%%%%%");
   llvm::SmallString<256> temp;
   // O_CREAT | O_EXCL under a random name: never follows a planted symlink,
@@ -180,7 +196,7 @@ llvm::Error OutputFile::commit() {
     return ioError(errno);
   if (llvm::Error err = checkOutputPath(finalPath, inputs))
     return err;
-  if (::rename(tempPath.c_str(), finalPath.c_str()) != 0)
+  if (::rename(tempPath.c_str(), renamedPath.c_str()) != 0)
     return llvm::createStringError(
         llvm::formatv("cannot write {0}: cannot rename {1} to it: {2}",
                       finalPath, tempPath, std::strerror(errno)));
@@ -188,7 +204,7 @@ llvm::Error OutputFile::commit() {
   llvm::sys::DontRemoveFileOnSignal(tempPath);
   // Make the rename itself durable. Some file systems cannot sync a
   // directory; the data is safe either way, so this is best effort.
-  llvm::SmallString<256> dir(llvm::sys::path::parent_path(finalPath));
+  llvm::SmallString<256> dir(llvm::sys::path::parent_path(renamedPath));
   if (dir.empty())
     dir = ".";
   int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -44,7 +44,8 @@ llvm::Error checkOutputPath(llvm::StringRef path,
 /// commit(). Destroying it uncommitted removes the temporary.
 class OutputFile {
 public:
-  /// Checks `path` (checkOutputPath) and creates the temporary beside it.
+  /// Checks `path` (checkOutputPath) and creates the temporary beside it
+  /// (beside its target when `path` is a symbolic link: the link stays).
   static llvm::Expected<std::unique_ptr<OutputFile>>
   create(llvm::StringRef path, llvm::ArrayRef<std::string> inputs = {});
 
@@ -86,6 +87,9 @@ private:
   void discard();
 
   std::string finalPath;
+  /// What commit() renames the temporary to: finalPath, or where it leads
+  /// when it is a symbolic link.
+  std::string renamedPath;
   std::string tempPath;
   std::vector<std::string> inputs;
   int fd = -1;

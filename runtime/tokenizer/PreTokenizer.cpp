@@ -4,6 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <utility>
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -23,6 +28,99 @@ PreTokenizer::PreTokenizer(std::unique_ptr<Impl> impl, std::string source)
 
 PreTokenizer::~PreTokenizer() = default;
 
+/// Steps PCRE2 may take to find one match, besides kMatchStepsPerByte per
+/// byte left to match: a tokenizer's pattern may take steps in proportion to
+/// the run it matches (Llama 3's `\s*[\r\n]+` tries every length of a run
+/// of spaces), never more; a pattern that backtracks without bound takes
+/// tens of millions on a run of 40 letters (`(a|aa)+c|.`), twice as many per
+/// extra letter.
+constexpr uint64_t kMatchLimit = 1000000;
+constexpr uint64_t kMatchStepsPerByte = 16;
+
+/// Length of the UTF-8 character at the start of `text` (1 for a stray
+/// byte, which valid input does not have).
+static size_t charLength(std::string_view text) {
+  unsigned char lead = static_cast<unsigned char>(text[0]);
+  size_t n = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+  return std::min(n, text.size());
+}
+
+/// Cuts `text` into pieces by `code` (see PreTokenizer::split) and returns
+/// 0, or the first error a match ran into (a resource limit: that character
+/// then became a piece of its own, so that no text is lost).
+static int splitByPattern(const pcre2_code *code, bool jit, std::string_view text,
+                          const std::function<void(std::string_view)> &piece) {
+  // Per call, so that sessions may encode concurrently. The JIT stack grows
+  // up to 8 MB for long runs of one kind of character.
+  pcre2_match_data *match = pcre2_match_data_create_from_pattern(code, nullptr);
+  pcre2_match_context *context = pcre2_match_context_create(nullptr);
+  pcre2_jit_stack *stack =
+      jit ? pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, nullptr) : nullptr;
+  if (stack)
+    pcre2_jit_stack_assign(context, nullptr, stack);
+  const auto *subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  int firstError = 0;
+  size_t at = 0;
+  while (at < text.size()) {
+    uint64_t limit = kMatchLimit + kMatchStepsPerByte * (text.size() - at);
+    pcre2_set_match_limit(context, static_cast<uint32_t>(std::min<uint64_t>(limit, UINT32_MAX)));
+    int rc = pcre2_match(code, subject, text.size(), at, PCRE2_NO_UTF_CHECK, match, context);
+    if (rc == PCRE2_ERROR_NOMATCH) {
+      piece(text.substr(at));
+      break;
+    }
+    size_t start = at, end = at;
+    if (rc > 0) {
+      PCRE2_SIZE *ovector = pcre2_get_ovector_pointer(match);
+      start = ovector[0];
+      end = ovector[1];
+    } else if (rc < 0 && firstError == 0) {
+      firstError = rc;
+    }
+    if (start > at)
+      piece(text.substr(at, start - at));
+    // An empty match (or an error): one character becomes its own piece,
+    // so that the loop moves on.
+    if (end == start)
+      end = start + charLength(text.substr(start));
+    piece(text.substr(start, end - start));
+    at = end;
+  }
+  pcre2_jit_stack_free(stack);
+  pcre2_match_context_free(context);
+  pcre2_match_data_free(match);
+  return firstError;
+}
+
+/// A pattern that backtracks without bound would make tokenizing a long
+/// text take hours (each match runs into the match limit): it is refused when
+/// it is compiled, by splitting runs of 256 of each kind of character the
+/// pattern's classes tell apart, and a few mixtures.
+static absl::Status checkBoundedMatching(const pcre2_code *code, bool jit) {
+  static const char *const kRuns[] = {"a", "A", "7", " ", "\n", "\t", "!", "'", ".",
+                                      "\xC3\xA9" /* é */, "\xE4\xB8\xAD" /* 中 */,
+                                      "a ", "a1", "a!", " \n", "'s "};
+  for (const char *unit : kRuns) {
+    std::string text;
+    for (int i = 0; i < 256; ++i)
+      text += unit;
+    int error = splitByPattern(code, jit, text, [](std::string_view) {});
+    if (error == 0)
+      continue;
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(error, message, sizeof(message));
+    std::string shown = unit;
+    for (auto [from, to] : {std::pair{"\n", "\\n"}, std::pair{"\t", "\\t"}})
+      for (size_t at; (at = shown.find(from)) != std::string::npos;)
+        shown.replace(at, 1, to);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "pre-tokenizer pattern: matching it on 256 repeats of '", shown, "' failed (",
+        reinterpret_cast<const char *>(message),
+        "): it backtracks without bound, and tokenizing text would take hours"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<PreTokenizer>>
 PreTokenizer::compile(std::string_view pattern) {
   auto impl = std::make_unique<Impl>();
@@ -41,60 +139,18 @@ PreTokenizer::compile(std::string_view pattern) {
   }
   // Without JIT (an unsupported CPU) the interpreter gives the same pieces.
   impl->jit = pcre2_jit_compile(impl->code, PCRE2_JIT_COMPLETE) == 0;
+  if (absl::Status bounded = checkBoundedMatching(impl->code, impl->jit); !bounded.ok())
+    return bounded;
   return std::unique_ptr<PreTokenizer>(
       new PreTokenizer(std::move(impl), std::string(pattern)));
-}
-
-/// Length of the UTF-8 character at the start of `text` (1 for a stray
-/// byte, which valid input does not have).
-static size_t charLength(std::string_view text) {
-  unsigned char lead = static_cast<unsigned char>(text[0]);
-  size_t n = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-  return std::min(n, text.size());
 }
 
 void PreTokenizer::split(
     std::string_view text,
     const std::function<void(std::string_view)> &piece) const {
-  // Per call, so that sessions may encode concurrently. The JIT stack grows
-  // up to 8 MB for long runs of one kind of character.
-  pcre2_match_data *match =
-      pcre2_match_data_create_from_pattern(impl->code, nullptr);
-  pcre2_match_context *context = pcre2_match_context_create(nullptr);
-  pcre2_jit_stack *stack =
-      impl->jit ? pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, nullptr)
-                : nullptr;
-  if (stack)
-    pcre2_jit_stack_assign(context, nullptr, stack);
-  const auto *subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  size_t at = 0;
-  while (at < text.size()) {
-    int rc = pcre2_match(impl->code, subject, text.size(), at,
-                         PCRE2_NO_UTF_CHECK, match, context);
-    if (rc == PCRE2_ERROR_NOMATCH) {
-      piece(text.substr(at));
-      break;
-    }
-    size_t start = at, end = at;
-    if (rc > 0) {
-      PCRE2_SIZE *ovector = pcre2_get_ovector_pointer(match);
-      start = ovector[0];
-      end = ovector[1];
-    }
-    if (start > at)
-      piece(text.substr(at, start - at));
-    if (end == start) {
-      // An empty match, or a matcher error (a resource limit): one
-      // character becomes its own piece, so that no text is lost and the
-      // loop moves on.
-      end = start + charLength(text.substr(start));
-    }
-    piece(text.substr(start, end - start));
-    at = end;
-  }
-  pcre2_jit_stack_free(stack);
-  pcre2_match_context_free(context);
-  pcre2_match_data_free(match);
+  // A resource limit on text unlike every probe of checkBoundedMatching
+  // leaves that character a piece of its own.
+  (void)splitByPattern(impl->code, impl->jit, text, piece);
 }
 
 /// The length of the valid UTF-8 character at the start of `s`, or 0 with

@@ -29,7 +29,8 @@ extern const char kLlama3Pattern[];
 class PreTokenizer {
 public:
   /// Compiles `pattern`; a pattern PCRE2 rejects is an error naming the
-  /// offset.
+  /// offset, and so is one whose matching backtracks without bound on runs
+  /// of one kind of character (it would make tokenizing hang).
   static absl::StatusOr<std::unique_ptr<PreTokenizer>>
   compile(std::string_view pattern);
 

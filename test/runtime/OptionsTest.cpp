@@ -155,6 +155,9 @@ TEST(OptionsTest, ChatFlags) {
             "(--system sets a system prompt)");
   EXPECT_EQ(errorOf({"m", "--prompt", "Hi", "--system", "s"}),
             "--system and --chat-template need --chat");
+  // An empty system prompt is still a --system given.
+  EXPECT_EQ(errorOf({"m", "--prompt", "Hi", "--system", ""}),
+            "--system and --chat-template need --chat");
   for (std::vector<std::string> speculate :
        {std::vector<std::string>{"--prompt-lookup"}, {"--ngram", "2"}, {"--speculate-k", "2"}}) {
     std::vector<std::string> args{"m", "--chat"};

@@ -16,6 +16,7 @@
 #include "runtime/tokenizer/Tokenizer.h"
 #include "test/unit/TestData.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -160,6 +161,23 @@ TEST(BpeTokenizerTest, LongInputsAreLinearAndExact) {
   EXPECT_EQ(t.decode(ids), letters);
   std::string spaces = "x" + std::string(100000, ' ') + "y\n\n";
   EXPECT_EQ(t.decode(t.encode(spaces, false)), spaces);
+}
+
+TEST(BpeTokenizerTest, PatternsThatBacktrackWithoutBoundAreRefused) {
+  // Each match of `(a|aa)+c` on a run of letters tries every way of
+  // splitting the run (exponential in its length): tokenizing 4 KB took
+  // minutes before the match limit and this check.
+  auto refused = PreTokenizer::compile("(a|aa)+c|.");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("matching it on 256 repeats of 'a' failed"));
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("backtracks without bound"));
+  // The published patterns pass (Llama 3's, GPT-2's).
+  EXPECT_TRUE(PreTokenizer::compile(kLlama3Pattern).ok());
+  EXPECT_TRUE(
+      PreTokenizer::compile(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)")
+          .ok());
 }
 
 TEST(BpeTokenizerTest, SerializedFormRoundTrips) {

@@ -164,6 +164,31 @@ TEST(OutputFileTest, TemporariesAreUniqueAndNeverFollowASymlink) {
   EXPECT_EQ(contents(victim), "precious");
 }
 
+TEST(OutputFileTest, SymlinkedOutputIsWrittenWhereItLeads) {
+  TempDir dir;
+  std::string target = dir.write("target.bin", "old");
+  std::string link = dir.file("link.bin");
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  auto file = OutputFile::create(link);
+  ASSERT_TRUE(static_cast<bool>(file)) << llvm::toString(file.takeError());
+  ASSERT_FALSE(static_cast<bool>((*file)->write("new")));
+  ASSERT_FALSE(static_cast<bool>((*file)->commit()));
+  // The link is still a link, and what it leads to holds the new bytes.
+  struct stat st;
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(contents(target), "new");
+  // link.bin and target.bin: no temporary left.
+  EXPECT_EQ(listing(dir.path()).size(), 2u);
+
+  std::string dangling = dir.file("dangling.bin");
+  ASSERT_EQ(::symlink(dir.file("missing/nowhere").c_str(), dangling.c_str()), 0);
+  auto refused = OutputFile::create(dangling);
+  ASSERT_FALSE(static_cast<bool>(refused));
+  EXPECT_THAT(llvm::toString(refused.takeError()),
+              HasSubstr("is a symbolic link that leads nowhere"));
+}
+
 /// The error of `attempt(file)` on an OutputFile over `path` while the file
 /// size limit is 4096 bytes and SIGXFSZ ignored (what the tools do at
 /// start: EFBIG instead of death by SIGXFSZ).

@@ -31,8 +31,9 @@ options:
   --new-tokens N         greedy decode steps per run, after a 16-token
                          prompt (default 128)
   --decode-after N       the prompt length decode and verify start after
-                         (default 16; a long one shows what attention over
-                         a long KV cache costs each step)
+                         (default 16, clipped to max_seq_len - 1; a long one
+                         shows what attention over a long KV cache costs
+                         each step)
   --repeats N            timed runs of each measurement (default 5)
   --probe-mib N          read probe buffer in MiB (default: the larger of
                          1024 and 4x the last-level cache, at most half of

@@ -110,6 +110,7 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
     o.chat = true;
   } else if (name == "--system") {
     o.system = value;
+    o.hasSystem = true;
   } else if (name == "--chat-template") {
     if (!isChatTemplateName(value))
       return usageError(absl::StrCat("unknown chat template '", value, "' (known: ",
@@ -194,7 +195,7 @@ parseRunOptions(const std::vector<std::string> &args) {
                         "or --speculate-k");
     return o;
   }
-  if (!o.system.empty() || !o.chatTemplate.empty())
+  if (o.hasSystem || !o.chatTemplate.empty())
     return usageError("--system and --chat-template need --chat");
   if (!o.hasPrompt)
     return usageError("--prompt, --prompt-file or --chat is required");

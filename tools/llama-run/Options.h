@@ -30,6 +30,8 @@ struct RunOptions : ModelCommandOptions {
   bool chat = false;
   /// --system: the conversation's system prompt.
   std::string system;
+  /// --system was given (an empty one too: without --chat it is an error).
+  bool hasSystem = false;
   /// --chat-template: overrides the artifact's; empty = the artifact's.
   std::string chatTemplate;
   /// The sampling flags given (--top-k, --top-p, --min-p, --seed) when

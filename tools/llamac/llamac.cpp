@@ -203,6 +203,50 @@ std::string repeatedOption(cl::SubCommand &sub) {
   return "";
 }
 
+/// What is wrong with `args` that cl would let through, or "": an option of
+/// libLLVM's own (registered for every tool that links it: --debug-counter,
+/// --print-after-all, --time-passes, ...) rather than one of `ours` or cl's
+/// help and version (no part of llamac's interface; some of them exit from
+/// inside the parse, their message lost with the caught stderr), or one of
+/// ours given an empty value (`--quantize ""` would read as not given).
+std::string misusedOption(ArrayRef<const char *> args, cl::SubCommand &sub,
+                          cl::OptionCategory &ours) {
+  // cl looks an option up in the subcommand, then in the top level, where
+  // libLLVM registers most of its own.
+  auto lookup = [&](StringRef name) -> cl::Option * {
+    for (cl::SubCommand *in : {&sub, &cl::SubCommand::getTopLevel()}) {
+      auto &registered = cl::getRegisteredOptions(*in);
+      if (auto found = registered.find(name); found != registered.end())
+        return found->second;
+    }
+    return nullptr;
+  };
+  for (size_t i = 1; i < args.size(); ++i) {
+    StringRef arg = args[i];
+    if (arg == "--")
+      break;
+    if (!arg.starts_with("-"))
+      continue;
+    auto [spelled, value] = arg.split('=');
+    StringRef name = spelled.ltrim('-');
+    if (name.empty() || is_contained({"help", "help-hidden", "help-list", "help-list-hidden",
+                                      "version"},
+                                     name))
+      continue;
+    cl::Option *option = lookup(name);
+    if (!option)
+      continue;
+    if (!is_contained(option->Categories, &ours))
+      return "unknown option '" + spelled.str() + "' (llamac " + sub.getName().str() +
+             " --help lists the options)";
+    bool valueInline = arg.contains('=');
+    if (option->getValueExpectedFlag() == cl::ValueRequired &&
+        (valueInline ? value.empty() : i + 1 < args.size() && StringRef(args[i + 1]).empty()))
+      return spelled.str() + " needs a value; it was given an empty one";
+  }
+  return "";
+}
+
 /// cl::ParseCommandLineOptions, with one `error:` line for any bad command
 /// line. Some of cl's messages ("requires a value!", a bad boolean) go
 /// straight to stderr instead of the stream it is given, so stderr is
@@ -210,7 +254,10 @@ std::string repeatedOption(cl::SubCommand &sub) {
 /// which cl prints and then exits from inside the parse: a failure to
 /// write them is reported at exit, on stderr, and must reach it. Returns
 /// -1 when the command line is good, else the exit status.
-int parseOptions(ArrayRef<const char *> args, const char *overview, cl::SubCommand &sub) {
+int parseOptions(ArrayRef<const char *> args, const char *overview, cl::SubCommand &sub,
+                 cl::OptionCategory &ours) {
+  if (std::string misused = misusedOption(args, sub, ours); !misused.empty())
+    return fail(misused);
   std::string parseErrors;
   raw_string_ostream parseErr(parseErrors);
   errs().flush();
@@ -280,10 +327,16 @@ cl::opt<bool> quiet("quiet", cl::desc("No progress output even on a terminal"), 
 int run(int argc, char **argv) {
   cl::HideUnrelatedOptions(category, command);
   if (int status = parseOptions(ArrayRef(argv, argc),
-                                "llamac: write a random-weight checkpoint\n", command);
+                                "llamac: write a random-weight checkpoint\n", command,
+                                category);
       status >= 0)
     return status;
   if (list) {
+    // Every other option would be ignored.
+    for (auto &[name, option] : cl::getRegisteredOptions(command))
+      if (option->getNumOccurrences() && option != &list && is_contained(option->Categories, &category))
+        return fail(Twine("--list takes no other options (") + (name.size() == 1 ? "-" : "--") +
+                    name + " was given)");
     llamac::printSynthPresets(outs());
     return 0;
   }
@@ -382,11 +435,20 @@ int run(int argc, char **argv) {
   cl::HideUnrelatedOptions(category, compileCommand);
   if (int status = parseOptions(ArrayRef(argv, argc),
                                 "llamac: compile a Llama checkpoint into an artifact\n",
-                                compileCommand);
+                                compileCommand, category);
       status >= 0)
     return status;
   if (input.empty())
     return fail("no checkpoint given; usage: llamac compile <checkpoint> -o <artifact>");
+  // Flags that mean nothing for the target given would be silently ignored.
+  bool gpuTarget = target == "nvvm" || target == "rocdl";
+  if (gpuTarget && chip.getNumOccurrences() && chip == "native")
+    return fail("--chip native is this machine's CPU; for --target " + target +
+                " name the GPU (e.g. " + (target == "nvvm" ? "sm_90" : "gfx942") +
+                ") or leave --chip out");
+  if ((target == "cpu" || target == "rocdl") && cudaToolkit.getNumOccurrences())
+    return fail("--cuda-toolkit is for --target nvvm (its ptxas); this compile is for --target " +
+                target);
 
   llamac::CompileOptions options;
   options.input = input;
