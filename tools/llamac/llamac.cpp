@@ -203,6 +203,12 @@ std::string repeatedOption(cl::SubCommand &sub) {
   return "";
 }
 
+/// Whether `name` is one of cl's options that print and exit from inside
+/// the parse (help and version): libLLVM's, yet part of every command.
+bool printsAndExits(StringRef name) {
+  return is_contained({"help", "help-hidden", "help-list", "help-list-hidden", "version"}, name);
+}
+
 /// What is wrong with `args` that cl would let through, or "": an option of
 /// libLLVM's own (registered for every tool that links it: --debug-counter,
 /// --print-after-all, --time-passes, ...) rather than one of `ours` or cl's
@@ -229,9 +235,7 @@ std::string misusedOption(ArrayRef<const char *> args, cl::SubCommand &sub,
       continue;
     auto [spelled, value] = arg.split('=');
     StringRef name = spelled.ltrim('-');
-    if (name.empty() || is_contained({"help", "help-hidden", "help-list", "help-list-hidden",
-                                      "version"},
-                                     name))
+    if (name.empty() || printsAndExits(name))
       continue;
     cl::Option *option = lookup(name);
     if (!option)
@@ -262,11 +266,9 @@ int parseOptions(ArrayRef<const char *> args, const char *overview, cl::SubComma
   raw_string_ostream parseErr(parseErrors);
   errs().flush();
   std::fflush(stderr);
-  bool printsAndExits = llvm::any_of(args, [](StringRef arg) {
-    return is_contained({"help", "help-hidden", "help-list", "help-list-hidden", "version"},
-                        arg.ltrim('-'));
-  });
-  int caught = printsAndExits ? -1 : memfd_create("llamac-cl-errors", MFD_CLOEXEC);
+  bool helpOrVersion =
+      llvm::any_of(args, [](StringRef arg) { return printsAndExits(arg.ltrim('-')); });
+  int caught = helpOrVersion ? -1 : memfd_create("llamac-cl-errors", MFD_CLOEXEC);
   int saved = caught >= 0 ? dup(STDERR_FILENO) : -1;
   if (saved >= 0)
     dup2(caught, STDERR_FILENO);
