@@ -40,7 +40,12 @@ static void run(const Tokenizer &t, const char *name, const std::string &text,
   std::string back;
   for (int r = 0; r < repeats; ++r) {
     Clock::time_point start = Clock::now();
-    ids = t.encode(text, false);
+    absl::StatusOr<std::vector<int>> encoded = t.encode(text, false);
+    if (!encoded.ok()) {
+      std::fprintf(stderr, "error: %s\n", std::string(encoded.status().message()).c_str());
+      std::exit(1);
+    }
+    ids = *std::move(encoded);
     encodeMs.push_back(msSince(start));
     start = Clock::now();
     back = t.decode(ids);

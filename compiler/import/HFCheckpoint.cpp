@@ -256,6 +256,17 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
           "the config and the checkpoint disagree",
           located.file->path(), located.tensor->name, expert, checkpoint.config.experts)
                                          .str());
+    // Any other tensor of a layer is part of a model this one is not (a
+    // projection's bias, Qwen 3's q_norm): compiling without it would give
+    // different logits. RoPE's inv_freq buffer, saved by old transformers,
+    // is recomputed from the config.
+    llvm::StringRef name = located.tensor->name;
+    if (name.starts_with("model.layers.") && !name.ends_with(".rotary_emb.inv_freq"))
+      return llvm::createStringError(llvm::formatv(
+          "{0}: tensor '{1}' is not part of a Llama layer (a bias or norm the model does not "
+          "have): compiling without it would give a different model",
+          located.file->path(), name)
+                                         .str());
     checkpoint.warnings.push_back((located.file->path() +
                                      ": ignoring unexpected tensor '" +
                                      located.tensor->name + "'")

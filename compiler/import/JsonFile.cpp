@@ -29,6 +29,11 @@ std::optional<json> parseJson(StringRef text) {
   return parsed;
 }
 
+bool fitsInt64(const json &value) {
+  return !value.is_number_unsigned() ||
+         value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX);
+}
+
 llvm::Expected<std::optional<int64_t>>
 getOptionalInt(const json &object, StringRef key, StringRef path) {
   auto it = object.find(std::string(key));
@@ -37,6 +42,9 @@ getOptionalInt(const json &object, StringRef key, StringRef path) {
   if (!it->is_number_integer())
     return llvm::createStringError(
         llvm::formatv("{0}: field '{1}' must be an integer", path, key));
+  if (!fitsInt64(*it))
+    return llvm::createStringError(
+        llvm::formatv("{0}: field '{1}' is too large ({2})", path, key, it->dump()));
   return std::optional<int64_t>(it->get<int64_t>());
 }
 

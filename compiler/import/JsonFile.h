@@ -26,6 +26,10 @@ llvm::Expected<nlohmann::json> readJsonFile(llvm::StringRef path);
 /// Parses JSON text (not null-terminated); std::nullopt if it is invalid.
 std::optional<nlohmann::json> parseJson(llvm::StringRef text);
 
+/// False for an integer above INT64_MAX (nlohmann keeps it unsigned;
+/// get<int64_t>() would wrap it to a negative number).
+bool fitsInt64(const nlohmann::json &value);
+
 /// `object[key]` as an integer, if present, not null and an integer.
 /// Distinguishes "absent or null" (std::nullopt, no error) from "present
 /// with the wrong type" (error naming `path` and `key`).

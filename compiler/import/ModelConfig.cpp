@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 using llvm::StringRef;
 using nlohmann::json;
@@ -219,11 +221,11 @@ getTokenIds(const json &object, StringRef key, StringRef path) {
   if (it == object.end() || it->is_null())
     return std::optional<std::vector<int64_t>>();
   std::vector<int64_t> ids;
-  if (it->is_number_integer()) {
+  if (it->is_number_integer() && fitsInt64(*it)) {
     ids.push_back(it->get<int64_t>());
   } else if (it->is_array()) {
     for (const json &element : *it) {
-      if (!element.is_number_integer())
+      if (!element.is_number_integer() || !fitsInt64(element))
         return configError(path, llvm::formatv("field '{0}' must be an integer "
                                                "or a list of integers",
                                                key));
@@ -440,45 +442,118 @@ static llvm::Error parseRope(const json &config, StringRef path, double defaultT
   return parseRopeScaling(*parameters, "rope_parameters", path, result);
 }
 
-/// Rejects config.json features that the Llama forward pass does not model,
-/// so that a Mixtral or a biased-attention model fails loudly instead of
-/// producing wrong logits. Mistral is a Llama with sliding-window attention
-/// (parseSlidingWindow), the same weights under the same names.
-static llvm::Error checkArchitecture(const json &config, StringRef path) {
-  auto modelType = config.find("model_type");
-  if (modelType != config.end() && modelType->is_string() &&
-      modelType->get<std::string>() != "llama" && modelType->get<std::string>() != "mistral" &&
-      modelType->get<std::string>() != "mixtral")
-    return configError(path, llvm::formatv("model_type '{0}' is not supported "
-                                           "(expected 'llama', 'mistral' or 'mixtral')",
-                                           modelType->get<std::string>()));
+/// The model family whose transformers config class reads `architecture`
+/// ("llama", "mistral", "mixtral"), or "" for a name that is not a causal
+/// language model of these families.
+static std::string familyOfArchitecture(const std::string &architecture) {
+  if (architecture == "LlamaForCausalLM" || architecture == "LLaMAForCausalLM")
+    return "llama";
+  if (architecture == "MistralForCausalLM")
+    return "mistral";
+  if (architecture == "MixtralForCausalLM")
+    return "mixtral";
+  return "";
+}
+
+/// The config's model family: `model_type`, or where it is absent the one
+/// `architectures` names. The family decides what an absent key means
+/// (MistralConfig's sliding window, MixtralConfig's experts), so a config
+/// whose two fields name different families is refused: which class loads
+/// it (AutoModel by `model_type`, the named class by `architectures`)
+/// would decide the model.
+static llvm::Expected<std::string> modelFamily(const json &config, StringRef path) {
+  std::string modelType;
+  auto type = config.find("model_type");
+  if (type != config.end() && !type->is_null()) {
+    if (!type->is_string())
+      return configError(path, "field 'model_type' must be a string, got " + type->dump());
+    modelType = type->get<std::string>();
+    if (modelType != "llama" && modelType != "mistral" && modelType != "mixtral")
+      return configError(path, llvm::formatv("model_type '{0}' is not supported "
+                                             "(expected 'llama', 'mistral' or 'mixtral')",
+                                             modelType));
+  }
   // A classifier or a bare backbone has no language-model head: with tied
   // embeddings it would compile into a model that generates from weights
   // never trained to (its own head ignored with a warning).
+  std::vector<std::string> names;
   auto architectures = config.find("architectures");
-  if (architectures != config.end() && architectures->is_array())
-    for (const json &name : *architectures)
-      if (name.is_string() && name.get<std::string>() != "LlamaForCausalLM" &&
-          name.get<std::string>() != "LLaMAForCausalLM" &&
-          name.get<std::string>() != "MistralForCausalLM" &&
-          name.get<std::string>() != "MixtralForCausalLM")
-        return configError(path, llvm::formatv("architectures names '{0}': only a causal "
-                                               "language model (LlamaForCausalLM, "
-                                               "MistralForCausalLM, MixtralForCausalLM) "
-                                               "can generate text",
-                                               name.get<std::string>()));
+  if (architectures != config.end() && !architectures->is_null()) {
+    if (architectures->is_string())
+      names.push_back(architectures->get<std::string>());
+    else if (architectures->is_array())
+      for (const json &name : *architectures) {
+        if (!name.is_string())
+          return configError(path, "field 'architectures' must be a list of class names, got " +
+                                       architectures->dump());
+        names.push_back(name.get<std::string>());
+      }
+    else
+      return configError(path, "field 'architectures' must be a list of class names, got " +
+                                   architectures->dump());
+  }
+  std::string family = modelType;
+  for (const std::string &name : names) {
+    std::string named = familyOfArchitecture(name);
+    if (named.empty())
+      return configError(path, llvm::formatv("architectures names '{0}': only a causal "
+                                             "language model (LlamaForCausalLM, "
+                                             "MistralForCausalLM, MixtralForCausalLM) "
+                                             "can generate text",
+                                             name));
+    if (family.empty())
+      family = named;
+    else if (named != family)
+      return configError(path, llvm::formatv("{0} '{1}' and architectures' '{2}' name different "
+                                             "models (their configs differ in what an absent "
+                                             "key means): make them agree",
+                                             modelType.empty() ? "architectures'" : "model_type",
+                                             modelType.empty() ? names.front() : modelType,
+                                             name));
+  }
+  return family.empty() ? std::string("llama") : family;
+}
+
+/// Rejects config.json features that the Llama forward pass does not model,
+/// so that a biased-attention, quantized or otherwise different model fails
+/// loudly instead of producing wrong logits. Mistral is a Llama with
+/// sliding-window attention (parseSlidingWindow), the same weights under
+/// the same names.
+static llvm::Error checkArchitecture(const json &config, StringRef path) {
   // transformers maps "swish" to the same SiLU.
   auto act = config.find("hidden_act");
-  if (act != config.end() && act->is_string() && act->get<std::string>() != "silu" &&
-      act->get<std::string>() != "swish")
-    return configError(path, llvm::formatv("hidden_act '{0}' is not supported "
-                                           "(expected 'silu')",
-                                           act->get<std::string>()));
+  if (act != config.end() && !act->is_null()) {
+    if (!act->is_string())
+      return configError(path, "field 'hidden_act' must be a string, got " + act->dump());
+    if (act->get<std::string>() != "silu" && act->get<std::string>() != "swish")
+      return configError(path, llvm::formatv("hidden_act '{0}' is not supported "
+                                             "(expected 'silu')",
+                                             act->get<std::string>()));
+  }
+  // transformers passes the value to nn.Linear(bias=...), where any truthy
+  // value ("true", 1) builds biases: only false means none.
   for (const char *key : {"attention_bias", "mlp_bias"}) {
     auto flag = config.find(key);
-    if (flag != config.end() && flag->is_boolean() && flag->get<bool>())
-      return configError(path,
-                         llvm::formatv("{0}: true is not supported", key));
+    if (flag != config.end() && !flag->is_null() && !(flag->is_boolean() && !flag->get<bool>()))
+      return configError(path, llvm::formatv("{0}: {1} is not supported (the projections have "
+                                             "no biases: false)",
+                                             key, flag->dump()));
+  }
+  // A checkpoint quantized by another tool holds packed weights under other
+  // names (GPTQ's qweight, AWQ's, FP8's scales); llamac quantizes itself.
+  auto quantization = config.find("quantization_config");
+  if (quantization != config.end() && !quantization->is_null()) {
+    std::string method = "unnamed";
+    if (quantization->is_object()) {
+      auto named = quantization->find("quant_method");
+      if (named != quantization->end() && named->is_string())
+        method = named->get<std::string>();
+    }
+    return configError(path, llvm::formatv("quantization_config: a checkpoint quantized by "
+                                           "another tool ({0}) is not supported; compile the "
+                                           "original bf16/f16/f32 weights, with --quantize "
+                                           "for llamac's own int8/int4/GPTQ",
+                                           method));
   }
   // transformers' Llama rotates only this fraction of each head; RoPE here
   // rotates all of it.
@@ -488,6 +563,29 @@ static llvm::Error checkArchitecture(const json &config, StringRef path) {
     return configError(path, llvm::formatv("partial_rotary_factor {0} is not supported (RoPE "
                                            "rotates whole heads: 1.0)",
                                            partial->dump()));
+  return llvm::Error::success();
+}
+
+/// Ministral-style `layer_types` (each layer's "sliding_attention" or
+/// "full_attention"): the window applies to every layer or to none, so a
+/// list that mixes kinds, or names the other kind than the config's
+/// window gives, is refused.
+static llvm::Error checkLayerTypes(const json &config, StringRef path, const ModelConfig &result) {
+  auto types = config.find("layer_types");
+  if (types == config.end() || types->is_null())
+    return llvm::Error::success();
+  const char *expected = result.slidingWindow ? "sliding_attention" : "full_attention";
+  if (!types->is_array())
+    return configError(path, "field 'layer_types' must be a list, got " + types->dump());
+  for (const json &type : *types)
+    if (!type.is_string() || type.get<std::string>() != expected)
+      return configError(path, llvm::formatv("layer_types holds {0}, but every layer here has "
+                                             "{1} ('{2}'): per-layer attention kinds are not "
+                                             "supported",
+                                             type.dump(),
+                                             result.slidingWindow ? "the sliding window"
+                                                                  : "full attention",
+                                             expected));
   return llvm::Error::success();
 }
 
@@ -536,6 +634,9 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
     return configError(configPath, "expected a JSON object");
   if (llvm::Error err = checkArchitecture(config, configPath))
     return std::move(err);
+  llvm::Expected<std::string> family = modelFamily(config, configPath);
+  if (!family)
+    return family.takeError();
 
   ModelConfig result;
   result.ropeLayout = RopeLayout::HalfSplit;
@@ -556,12 +657,9 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   }
   // What transformers' LlamaConfig or MistralConfig gives a key that is
   // absent: their defaults differ.
-  auto modelType = config.find("model_type");
-  bool mixtral = modelType != config.end() && modelType->is_string() &&
-                 modelType->get<std::string>() == "mixtral";
+  bool mixtral = *family == "mixtral";
   // Mixtral's config is Mistral's with experts and no default window.
-  bool mistral = mixtral || (modelType != config.end() && modelType->is_string() &&
-                             modelType->get<std::string>() == "mistral");
+  bool mistral = mixtral || *family == "mistral";
   auto maxPositions = getOptionalInt(config, "max_position_embeddings", configPath);
   if (!maxPositions)
     return maxPositions.takeError();
@@ -570,7 +668,11 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   auto kvHeads = getOptionalInt(config, "num_key_value_heads", configPath);
   if (!kvHeads)
     return kvHeads.takeError();
-  result.kvHeads = kvHeads->value_or(mistral ? 8 : result.heads);
+  // MistralConfig's default is 8 heads for an absent key, but all of them
+  // (num_attention_heads) for an explicit null.
+  auto kvHeadsKey = config.find("num_key_value_heads");
+  bool kvHeadsNull = kvHeadsKey != config.end() && kvHeadsKey->is_null();
+  result.kvHeads = kvHeads->value_or(mistral && !kvHeadsNull ? 8 : result.heads);
   if (mistral)
     if (llvm::Error err = parseSlidingWindow(
             config, configPath, mixtral ? std::nullopt : std::optional<int64_t>(4096), result))
@@ -578,6 +680,8 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   if (mixtral)
     if (llvm::Error err = parseExperts(config, configPath, result))
       return std::move(err);
+  if (llvm::Error err = checkLayerTypes(config, configPath, result))
+    return std::move(err);
 
   auto headDim = getOptionalInt(config, "head_dim", configPath);
   if (!headDim)
@@ -586,7 +690,10 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
     result.headDim = **headDim;
   } else {
     // Without an explicit head_dim the heads must tile the hidden size.
-    if (result.heads <= 0 || result.dim % result.heads != 0)
+    if (result.heads <= 0)
+      return configError(configPath, llvm::formatv("num_attention_heads must be positive, got {0}",
+                                                   result.heads));
+    if (result.dim % result.heads != 0)
       return configError(
           configPath,
           llvm::formatv("hidden_size ({0}) is not divisible by "

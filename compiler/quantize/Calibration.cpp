@@ -85,7 +85,11 @@ llvm::Expected<InputHessians> collectInputHessians(const std::string &artifactPa
   eval::EvalOptions split;
   split.separator = options.separator;
   const int64_t ctx = (*session)->maxSeqLen();
-  eval::Windows windows = eval::tokenizeWindows(**model, options.text, split, ctx);
+  absl::StatusOr<eval::Windows> tokenized =
+      eval::tokenizeWindows(**model, options.text, split, ctx);
+  if (!tokenized.ok())
+    return fromStatus(tokenized.status(), "tokenizing the calibration text");
+  eval::Windows &windows = *tokenized;
   int64_t total = 0;
   for (std::vector<int32_t> &ids : windows.ids) {
     if (options.maxTokens > 0 && total + static_cast<int64_t>(ids.size()) > options.maxTokens)

@@ -23,6 +23,12 @@ namespace llamac {
 
 llvm::Error checkOutputPath(llvm::StringRef path,
                             llvm::ArrayRef<std::string> inputs) {
+  // "-" means standard output to most tools; an artifact is written in
+  // place (offsets patched after its sections), which a pipe cannot take,
+  // and a file named "-" is never what was meant.
+  if (path == "-")
+    return llvm::createStringError(
+        "cannot write to standard output ('-'): give the path of a file to write");
   std::string name = path.str();
   struct stat out;
   if (::stat(name.c_str(), &out) != 0) {

@@ -146,6 +146,11 @@ private:
 
 /// Checks that `dir` can receive the checkpoint, creating it if needed.
 static llvm::Error prepareDirectory(llvm::StringRef dir, bool force) {
+  // A checkpoint is a directory of files: "-" (standard output to most
+  // tools) would only make a directory named "-".
+  if (dir == "-")
+    return llvm::createStringError(
+        "cannot write a checkpoint to standard output ('-'): give a directory to write");
   if (llvm::sys::fs::exists(dir)) {
     if (!llvm::sys::fs::is_directory(dir))
       return llvm::createStringError(dir + " exists and is not a directory");

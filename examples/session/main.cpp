@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,14 @@ int fail(const std::string &what) {
   return 1;
 }
 
+/// The ids of `text` (after BOS if `bos`); exits with an error line where the
+/// tokenizer cannot encode it.
 std::vector<int32_t> encode(const llamac::Model &model, const std::string &text,
                             bool bos) {
-  std::vector<int> ids = model.tokenizer().encode(text, bos);
-  return std::vector<int32_t>(ids.begin(), ids.end());
+  absl::StatusOr<std::vector<int>> ids = model.tokenizer().encode(text, bos);
+  if (!ids.ok())
+    std::exit(fail(std::string(ids.status().message())));
+  return std::vector<int32_t>(ids->begin(), ids->end());
 }
 
 } // namespace

@@ -58,7 +58,10 @@ absl::Status checkFiniteLogits(absl::Span<const float> logits, int64_t vocab,
 
 absl::StatusOr<std::vector<int>> encodePrompt(const Model &model, std::string_view prompt,
                                               int64_t maxSeqLen) {
-  std::vector<int> ids = model.tokenizer().encode(prompt, /*addBos=*/true);
+  absl::StatusOr<std::vector<int>> encoded = model.tokenizer().encode(prompt, /*addBos=*/true);
+  if (!encoded.ok())
+    return encoded.status();
+  std::vector<int> &ids = *encoded;
   if (ids.empty())
     return absl::InvalidArgumentError("the prompt encodes to no tokens");
   if (absl::Status s = checkPromptTokens(model, ids, maxSeqLen); !s.ok())

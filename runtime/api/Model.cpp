@@ -94,6 +94,9 @@ int Model::threads() const { return state->threads; }
 int64_t Model::maxSeqLen() const { return state->maxSeqLen; }
 double Model::loadMs() const { return state->loadMs; }
 const std::string &Model::prefillKernels() const { return state->prefillKernels; }
+std::string_view Model::kvDtype() const {
+  return runtime::dtypeName(artifact().kvCache().dtype);
+}
 uint64_t Model::weightBytes() const {
   return runtime::decodeTraffic(state->artifact->metadata()).weightBytesPerStep;
 }

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace llamac {
 
@@ -112,6 +113,9 @@ public:
   /// "amx" where an artifact's AMX variants run, "vdpbf16ps" where they fall
   /// back, ...
   const std::string &prefillKernels() const;
+  /// The KV cache's element type ("f32", "bf16", "int8"): what reports
+  /// call `model.kv_dtype`.
+  std::string_view kvDtype() const;
   /// Bytes of weights one decode step reads (what `weight_bytes` means in
   /// every report: the embedding table counts as the one row it gathers
   /// unless a tied classifier reads it whole).

@@ -397,7 +397,10 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
     if (absl::Status s = draft->truncate(std::min(draft->position(), fed)); !s.ok())
       return s;
 
-  st.decodeTokens = std::max<int64_t>(0, static_cast<int64_t>(result.generatedTokens.size()) - 1);
+  // Counted as Session::generate counts its steps, so that the two report
+  // the same decode_tokens for the same output: every token fed back (the
+  // last one too when an end-of-sequence token followed it).
+  st.decodeTokens = fed - n;
   finishRates(st, decodeStart);
   st.kvCacheBytes = target.kvCacheBytes();
   if (st.decodeTokens > 0)

@@ -175,7 +175,7 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.repeats = options.repeats;
   r.model = info;
   r.chip = model.artifact().target().chip;
-  r.kvDtype = std::string(runtime::dtypeName(model.artifact().kvCache().dtype));
+  r.kvDtype = std::string(model.kvDtype());
   r.bf16Dot = model.artifact().target().bf16Dot;
   r.intDot = model.artifact().target().intDot;
   r.prefillKernels = model.prefillKernels();
@@ -212,8 +212,12 @@ absl::StatusOr<BenchResult> runBench(Session &session,
       lengths.push_back(n);
   }
   const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
-  const std::vector<int32_t> ids = syntheticTokens(
-      std::max(longest, options.decodePromptTokens), info.vocab, info.bos);
+  // Decode needs at least one prompt token and one step within the cache
+  // (clipped before the ids are made: --decode-after may be far larger).
+  r.decodePromptTokens = std::clamp<int64_t>(
+      options.decodePromptTokens, 1, std::max<int64_t>(1, maxSeqLen - 1));
+  const std::vector<int32_t> ids =
+      syntheticTokens(std::max(longest, r.decodePromptTokens), info.vocab, info.bos);
 
   std::vector<double> ttft;
   for (size_t i = 0; i < lengths.size(); ++i) {
@@ -229,9 +233,6 @@ absl::StatusOr<BenchResult> runBench(Session &session,
   r.timeToFirstTokenMs = summarize(ttft);
   r.timeToFirstTokenPromptTokens = lengths.front();
 
-  // Decode needs at least one prompt token and one step within the cache.
-  r.decodePromptTokens = std::clamp<int64_t>(
-      options.decodePromptTokens, 1, std::max<int64_t>(1, maxSeqLen - 1));
   r.decodeTokens =
       std::min(options.newTokens, maxSeqLen - r.decodePromptTokens);
   if (r.decodeTokens < 1)

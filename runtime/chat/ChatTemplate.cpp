@@ -128,7 +128,8 @@ ChatTemplate::create(std::string_view name, const Tokenizer &tokenizer) {
   return chat;
 }
 
-std::vector<int> ChatTemplate::encode(absl::Span<const ChatSegment> segments) const {
+absl::StatusOr<std::vector<int>>
+ChatTemplate::encode(absl::Span<const ChatSegment> segments) const {
   std::vector<int> ids;
   for (const ChatSegment &s : segments) {
     switch (s.kind) {
@@ -137,11 +138,13 @@ std::vector<int> ChatTemplate::encode(absl::Span<const ChatSegment> segments) co
       // sentencepiece would drop or mangle invalid bytes; replacing them
       // here gives every tokenizer the same, documented behaviour.
       std::string valid = replaceInvalidUtf8(s.text);
-      std::vector<int> text =
+      absl::StatusOr<std::vector<int>> text =
           s.kind == ChatSegment::Kind::Text
               ? tokenizer.encode(valid, /*addBos=*/false, /*allowSpecial=*/false)
               : tokenizer.encodeContinuation(valid);
-      ids.insert(ids.end(), text.begin(), text.end());
+      if (!text.ok())
+        return text.status();
+      ids.insert(ids.end(), text->begin(), text->end());
       break;
     }
     case ChatSegment::Kind::Special:

@@ -134,7 +134,7 @@ public:
   /// The ids of `segments`. Each text segment is encoded on its own, as one
   /// encode call of the format's reference code (invalid UTF-8 replaced by
   /// U+FFFD, special-token text left as text).
-  std::vector<int> encode(absl::Span<const ChatSegment> segments) const;
+  absl::StatusOr<std::vector<int>> encode(absl::Span<const ChatSegment> segments) const;
   /// The ids that stop an answer: stopSpecials() (the model's eos ids are
   /// added by the caller).
   std::vector<int> stopIds() const;

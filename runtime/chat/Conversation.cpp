@@ -31,9 +31,16 @@ absl::StatusOr<GenerateResult> Conversation::say(std::string_view userText,
     return turn.status();
   segments.insert(segments.end(), turn->begin(), turn->end());
 
+  // The close of the answer first, so that a conversation whose close cannot
+  // be encoded fails before it runs a turn it could not go on from.
+  absl::StatusOr<std::vector<int>> close = chat.encode(chat.endOfAnswer());
+  if (!close.ok())
+    return close.status();
   std::vector<int> tokens = pending;
-  std::vector<int> turnTokens = chat.encode(segments);
-  tokens.insert(tokens.end(), turnTokens.begin(), turnTokens.end());
+  absl::StatusOr<std::vector<int>> turnTokens = chat.encode(segments);
+  if (!turnTokens.ok())
+    return turnTokens.status();
+  tokens.insert(tokens.end(), turnTokens->begin(), turnTokens->end());
 
   // The turn and at least one answer token must fit; otherwise the
   // context is full and the conversation cannot go on.
@@ -64,8 +71,7 @@ absl::StatusOr<GenerateResult> Conversation::say(std::string_view userText,
   int64_t ran = session.position() - start - static_cast<int64_t>(tokens.size());
   ran = std::clamp<int64_t>(ran, 0, static_cast<int64_t>(generated.size()));
   pending.assign(generated.begin() + ran, generated.end());
-  std::vector<int> close = chat.encode(chat.endOfAnswer());
-  pending.insert(pending.end(), close.begin(), close.end());
+  pending.insert(pending.end(), close->begin(), close->end());
   ++turnCount;
   return result;
 }

@@ -68,8 +68,8 @@ double tokenNll(absl::Span<const float> logits, int64_t target) {
   return maxLogit + std::log(sum) - static_cast<double>(logits[target]);
 }
 
-Windows tokenizeWindows(const Model &model, std::string_view text, const EvalOptions &options,
-                        int64_t ctx) {
+absl::StatusOr<Windows> tokenizeWindows(const Model &model, std::string_view text,
+                                        const EvalOptions &options, int64_t ctx) {
   const Tokenizer &tokenizer = model.tokenizer();
   // Every window needs a first token that predicts nothing: without the
   // tokenizer's BOS (encode adds none), the model's (config.json's
@@ -83,9 +83,11 @@ Windows tokenizeWindows(const Model &model, std::string_view text, const EvalOpt
     for (std::string_view doc : splitDocuments(text, *options.separator)) {
       if (windows.ids.size() == limit)
         break;
-      std::vector<int> text = tokenizer.encode(doc, /*addBos=*/false);
+      absl::StatusOr<std::vector<int>> text = tokenizer.encode(doc, /*addBos=*/false);
+      if (!text.ok())
+        return text.status();
       std::vector<int32_t> ids = {bos};
-      ids.insert(ids.end(), text.begin(), text.end());
+      ids.insert(ids.end(), text->begin(), text->end());
       if (static_cast<int64_t>(ids.size()) > ctx) {
         ids.resize(static_cast<size_t>(ctx));
         ++windows.truncated;
@@ -96,8 +98,10 @@ Windows tokenizeWindows(const Model &model, std::string_view text, const EvalOpt
   }
   // One stream: BOS, then ctx - 1 tokens of text per window, so every text
   // token is predicted exactly once.
-  std::vector<int> stream =
-      tokenizer.encode(strip(text), /*addBos=*/false);
+  absl::StatusOr<std::vector<int>> encoded = tokenizer.encode(strip(text), /*addBos=*/false);
+  if (!encoded.ok())
+    return encoded.status();
+  const std::vector<int> &stream = *encoded;
   const size_t perWindow = static_cast<size_t>(ctx - 1);
   for (size_t begin = 0; begin < stream.size() && windows.ids.size() < limit;
        begin += perWindow) {
@@ -131,7 +135,10 @@ absl::StatusOr<EvalResult> evaluatePerplexity(std::shared_ptr<const Model> model
   if (options.separator && options.separator->empty())
     return absl::InvalidArgumentError("--separator must not be empty");
 
-  Windows windows = tokenizeWindows(*model, text, options, ctx);
+  absl::StatusOr<Windows> tokenized = tokenizeWindows(*model, text, options, ctx);
+  if (!tokenized.ok())
+    return tokenized.status();
+  Windows &windows = *tokenized;
   int64_t toPredict = 0;
   for (const std::vector<int32_t> &ids : windows.ids)
     toPredict += static_cast<int64_t>(ids.size()) - 1;

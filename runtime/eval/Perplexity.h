@@ -71,8 +71,8 @@ struct Windows {
   /// Documents cut to `ctx`.
   int64_t truncated = 0;
 };
-Windows tokenizeWindows(const Model &model, std::string_view text, const EvalOptions &options,
-                        int64_t ctx);
+absl::StatusOr<Windows> tokenizeWindows(const Model &model, std::string_view text,
+                                        const EvalOptions &options, int64_t ctx);
 
 struct EvalResult {
   double perplexity = 0;

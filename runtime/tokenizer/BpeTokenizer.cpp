@@ -237,16 +237,15 @@ void BpeTokenizer::encodePiece(std::string_view piece,
     ids.push_back(rankOf.find(asAbsl(piece.substr(i, parts[i].length)))->second);
 }
 
-void BpeTokenizer::encodeOrdinary(std::string_view text,
-                                  std::vector<int> &ids) const {
+absl::Status BpeTokenizer::encodeOrdinary(std::string_view text,
+                                          std::vector<int> &ids) const {
   if (text.empty())
-    return;
-  preTokenizer->split(text,
-                      [&](std::string_view piece) { encodePiece(piece, ids); });
+    return absl::OkStatus();
+  return preTokenizer->split(text, [&](std::string_view piece) { encodePiece(piece, ids); });
 }
 
-std::vector<int> BpeTokenizer::encode(std::string_view text, bool addBos,
-                                      bool allowSpecial) const {
+absl::StatusOr<std::vector<int>> BpeTokenizer::encode(std::string_view text, bool addBos,
+                                                      bool allowSpecial) const {
   std::vector<int> ids;
   if (addBos && bos >= 0)
     ids.push_back(bos);
@@ -269,14 +268,16 @@ std::vector<int> BpeTokenizer::encode(std::string_view text, bool addBos,
         }
       if (id < 0)
         continue;
-      encodeOrdinary(rest.substr(from, i - from), ids);
+      if (absl::Status s = encodeOrdinary(rest.substr(from, i - from), ids); !s.ok())
+        return s;
       ids.push_back(id);
       from = i + length;
       i = from - 1;
     }
     rest = rest.substr(from);
   }
-  encodeOrdinary(rest, ids);
+  if (absl::Status s = encodeOrdinary(rest, ids); !s.ok())
+    return s;
   return ids;
 }
 

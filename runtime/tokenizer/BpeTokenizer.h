@@ -48,9 +48,9 @@ public:
   fromSerialized(std::string_view bytes);
 
   std::string_view kind() const override { return "bpe"; }
-  std::vector<int> encode(std::string_view text, bool addBos,
-                          bool allowSpecial = false) const override;
-  std::vector<int> encodeContinuation(std::string_view text) const override {
+  absl::StatusOr<std::vector<int>> encode(std::string_view text, bool addBos,
+                                          bool allowSpecial = false) const override;
+  absl::StatusOr<std::vector<int>> encodeContinuation(std::string_view text) const override {
     return encode(text, /*addBos=*/false);
   }
   std::string pieceBytes(int id) const override;
@@ -68,7 +68,7 @@ public:
 
 private:
   BpeTokenizer() = default;
-  void encodeOrdinary(std::string_view text, std::vector<int> &ids) const;
+  absl::Status encodeOrdinary(std::string_view text, std::vector<int> &ids) const;
 
   absl::flat_hash_map<std::string, int> rankOf;
   absl::flat_hash_map<std::string, int> specialOf;

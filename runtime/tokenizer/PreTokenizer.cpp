@@ -45,11 +45,20 @@ static size_t charLength(std::string_view text) {
   return std::min(n, text.size());
 }
 
-/// Cuts `text` into pieces by `code` (see PreTokenizer::split) and returns
-/// 0, or the first error a match ran into (a resource limit: that character
-/// then became a piece of its own, so that no text is lost).
+/// The text of PCRE2's error `code`.
+static std::string pcre2Message(int code) {
+  PCRE2_UCHAR message[256];
+  pcre2_get_error_message(code, message, sizeof(message));
+  return reinterpret_cast<const char *>(message);
+}
+
+/// Cuts `text` into pieces by `code` (see PreTokenizer::split). Stops at
+/// the first match that fails (a resource limit: the pattern backtracks
+/// without bound on this text) and returns PCRE2's error code, with `failedAt`
+/// the byte where that match started; 0 when the whole text was cut.
 static int splitByPattern(const pcre2_code *code, bool jit, std::string_view text,
-                          const std::function<void(std::string_view)> &piece) {
+                          const std::function<void(std::string_view)> &piece,
+                          size_t &failedAt) {
   // Per call, so that sessions may encode concurrently. The JIT stack grows
   // up to 8 MB for long runs of one kind of character.
   pcre2_match_data *match = pcre2_match_data_create_from_pattern(code, nullptr);
@@ -59,7 +68,7 @@ static int splitByPattern(const pcre2_code *code, bool jit, std::string_view tex
   if (stack)
     pcre2_jit_stack_assign(context, nullptr, stack);
   const auto *subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  int firstError = 0;
+  int error = 0;
   size_t at = 0;
   while (at < text.size()) {
     uint64_t limit = kMatchLimit + kMatchStepsPerByte * (text.size() - at);
@@ -69,18 +78,19 @@ static int splitByPattern(const pcre2_code *code, bool jit, std::string_view tex
       piece(text.substr(at));
       break;
     }
-    size_t start = at, end = at;
-    if (rc > 0) {
-      PCRE2_SIZE *ovector = pcre2_get_ovector_pointer(match);
-      start = ovector[0];
-      end = ovector[1];
-    } else if (rc < 0 && firstError == 0) {
-      firstError = rc;
+    if (rc < 0) {
+      // Cutting on past this point would give pieces the pattern does not
+      // give: different token ids, silently.
+      error = rc;
+      failedAt = at;
+      break;
     }
+    PCRE2_SIZE *ovector = pcre2_get_ovector_pointer(match);
+    size_t start = ovector[0], end = ovector[1];
     if (start > at)
       piece(text.substr(at, start - at));
-    // An empty match (or an error): one character becomes its own piece,
-    // so that the loop moves on.
+    // An empty match: one character becomes its own piece, so that the
+    // loop moves on.
     if (end == start)
       end = start + charLength(text.substr(start));
     piece(text.substr(start, end - start));
@@ -89,7 +99,7 @@ static int splitByPattern(const pcre2_code *code, bool jit, std::string_view tex
   pcre2_jit_stack_free(stack);
   pcre2_match_context_free(context);
   pcre2_match_data_free(match);
-  return firstError;
+  return error;
 }
 
 /// A pattern that backtracks without bound would make tokenizing a long
@@ -104,19 +114,17 @@ static absl::Status checkBoundedMatching(const pcre2_code *code, bool jit) {
     std::string text;
     for (int i = 0; i < 256; ++i)
       text += unit;
-    int error = splitByPattern(code, jit, text, [](std::string_view) {});
+    size_t failedAt = 0;
+    int error = splitByPattern(code, jit, text, [](std::string_view) {}, failedAt);
     if (error == 0)
       continue;
-    PCRE2_UCHAR message[256];
-    pcre2_get_error_message(error, message, sizeof(message));
     std::string shown = unit;
     for (auto [from, to] : {std::pair{"\n", "\\n"}, std::pair{"\t", "\\t"}})
       for (size_t at; (at = shown.find(from)) != std::string::npos;)
         shown.replace(at, 1, to);
     return absl::InvalidArgumentError(absl::StrCat(
         "pre-tokenizer pattern: matching it on 256 repeats of '", shown, "' failed (",
-        reinterpret_cast<const char *>(message),
-        "): it backtracks without bound, and tokenizing text would take hours"));
+        pcre2Message(error), "): it backtracks without bound, and tokenizing text would take hours"));
   }
   return absl::OkStatus();
 }
@@ -145,12 +153,17 @@ PreTokenizer::compile(std::string_view pattern) {
       new PreTokenizer(std::move(impl), std::string(pattern)));
 }
 
-void PreTokenizer::split(
-    std::string_view text,
-    const std::function<void(std::string_view)> &piece) const {
-  // A resource limit on text unlike every probe of checkBoundedMatching
-  // leaves that character a piece of its own.
-  (void)splitByPattern(impl->code, impl->jit, text, piece);
+absl::Status PreTokenizer::split(std::string_view text,
+                                 const std::function<void(std::string_view)> &piece) const {
+  // Text unlike every probe of checkBoundedMatching may still make a
+  // pattern backtrack without bound.
+  size_t failedAt = 0;
+  int error = splitByPattern(impl->code, impl->jit, text, piece, failedAt);
+  if (error == 0)
+    return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the tokenizer's pre-tokenizer pattern could not split the text at byte ", failedAt,
+      " (", pcre2Message(error), "): it backtracks without bound on such text"));
 }
 
 /// The length of the valid UTF-8 character at the start of `s`, or 0 with

@@ -38,9 +38,11 @@ public:
 
   /// Calls `piece` for each piece of `text`, in order; the pieces cover the
   /// whole text (text no match covers becomes a piece of its own, as in
-  /// Hugging Face's `Split`). `text` must be valid UTF-8. Thread-safe.
-  void split(std::string_view text,
-             const std::function<void(std::string_view)> &piece) const;
+  /// Hugging Face's `Split`). `text` must be valid UTF-8. Thread-safe. An
+  /// error where a match runs into PCRE2's limit (the pattern backtracks
+  /// without bound on this text); the pieces before it were given.
+  absl::Status split(std::string_view text,
+                     const std::function<void(std::string_view)> &piece) const;
 
   const std::string &pattern() const { return source; }
 

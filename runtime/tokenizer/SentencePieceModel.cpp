@@ -104,14 +104,21 @@ SentencePieceModel::fromSerialized(std::string_view bytes, std::string &error) {
       new SentencePieceModel(std::move(impl)));
 }
 
-bool SentencePieceModel::encode(std::string_view text,
-                                std::vector<int> &ids) const {
-  return impl->processor.Encode(text, &ids).ok();
+/// True if `status` is OK; otherwise false with its message in `error`.
+static bool succeeded(const sentencepiece::util::Status &status, std::string &error) {
+  if (!status.ok())
+    error = status.ToString();
+  return status.ok();
 }
 
-bool SentencePieceModel::encodeContinuation(std::string_view text,
-                                            std::vector<int> &ids) const {
-  return impl->continuation.Encode(text, &ids).ok();
+bool SentencePieceModel::encode(std::string_view text, std::vector<int> &ids,
+                                std::string &error) const {
+  return succeeded(impl->processor.Encode(text, &ids), error);
+}
+
+bool SentencePieceModel::encodeContinuation(std::string_view text, std::vector<int> &ids,
+                                            std::string &error) const {
+  return succeeded(impl->continuation.Encode(text, &ids), error);
 }
 
 int SentencePieceModel::pieceCount() const {

@@ -28,12 +28,14 @@ public:
 
   ~SentencePieceModel();
 
-  /// Piece ids of `text`, without BOS; false on an internal error.
-  bool encode(std::string_view text, std::vector<int> &ids) const;
+  /// Piece ids of `text`, without BOS; false on an internal error, with
+  /// sentencepiece's message in `error`.
+  bool encode(std::string_view text, std::vector<int> &ids, std::string &error) const;
   /// The same for `text` that continues one already encoded: without the
   /// model's dummy prefix (the space sentencepiece puts before a text) and
   /// with every space kept (no remove_extra_whitespaces).
-  bool encodeContinuation(std::string_view text, std::vector<int> &ids) const;
+  bool encodeContinuation(std::string_view text, std::vector<int> &ids,
+                          std::string &error) const;
 
   int pieceCount() const;
   const std::string &piece(int id) const;

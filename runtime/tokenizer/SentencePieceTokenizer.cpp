@@ -97,17 +97,23 @@ static void cutPieces(std::string_view text, const std::vector<std::pair<std::st
   }
 }
 
-std::vector<int> SentencePieceTokenizer::encode(std::string_view text,
-                                                bool addBos,
-                                                bool allowSpecial) const {
+/// sentencepiece's failure to encode a stretch of text (only internal
+/// errors on a loaded model).
+static absl::Status encodeFailure(const std::string &message) {
+  return absl::InternalError(absl::StrCat("sentencepiece could not encode the text: ", message));
+}
+
+absl::StatusOr<std::vector<int>>
+SentencePieceTokenizer::encode(std::string_view text, bool addBos, bool allowSpecial) const {
   std::vector<int> ids;
   if (addBos)
     ids.push_back(bosId());
-  // Encoding a loaded model only fails on internal errors; an empty result
-  // is the honest answer then.
+  std::string error;
   auto encodeText = [&](std::string_view segment, bool) {
     std::vector<int> pieces;
-    if (!segment.empty() && model->encode(segment, pieces))
+    if (segment.empty() || !error.empty())
+      return;
+    if (model->encode(segment, pieces, error))
       ids.insert(ids.end(), pieces.begin(), pieces.end());
   };
   // The text between the pieces cut out is encoded stretch by stretch, each
@@ -116,26 +122,30 @@ std::vector<int> SentencePieceTokenizer::encode(std::string_view text,
   // the ids Meta's code gives).
   cutPieces(text, addedWords, allowSpecial ? &controlPieces : nullptr, encodeText,
             [&](int id) { ids.push_back(id); });
+  if (!error.empty())
+    return encodeFailure(error);
   return ids;
 }
 
-std::vector<int>
+absl::StatusOr<std::vector<int>>
 SentencePieceTokenizer::encodeContinuation(std::string_view text) const {
   // The first stretch goes on from the text before it; one after an added
   // word is a stretch of its own, as in encode() of the whole text.
   std::vector<int> ids;
-  bool failed = false;
+  std::string error;
   cutPieces(
       text, addedWords, nullptr,
       [&](std::string_view stretch, bool first) {
         std::vector<int> pieces;
-        if (!(first ? model->encodeContinuation(stretch, pieces) : model->encode(stretch, pieces)))
-          failed = true;
-        ids.insert(ids.end(), pieces.begin(), pieces.end());
+        if (!error.empty())
+          return;
+        if (first ? model->encodeContinuation(stretch, pieces, error)
+                  : model->encode(stretch, pieces, error))
+          ids.insert(ids.end(), pieces.begin(), pieces.end());
       },
       [&](int id) { ids.push_back(id); });
-  if (failed)
-    ids.clear();
+  if (!error.empty())
+    return encodeFailure(error);
   return ids;
 }
 

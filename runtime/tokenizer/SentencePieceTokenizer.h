@@ -36,9 +36,9 @@ public:
   ~SentencePieceTokenizer() override;
 
   std::string_view kind() const override { return "sentencepiece"; }
-  std::vector<int> encode(std::string_view text, bool addBos,
-                          bool allowSpecial = false) const override;
-  std::vector<int> encodeContinuation(std::string_view text) const override;
+  absl::StatusOr<std::vector<int>> encode(std::string_view text, bool addBos,
+                                          bool allowSpecial = false) const override;
+  absl::StatusOr<std::vector<int>> encodeContinuation(std::string_view text) const override;
   std::string pieceBytes(int id) const override;
   bool dropsDummyPrefix() const override { return true; }
   bool isSpecial(int id) const override;

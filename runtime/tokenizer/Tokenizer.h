@@ -50,9 +50,11 @@ public:
   /// text of a special token (`<|eot_id|>`) becomes its id; otherwise it is
   /// ordinary text. (sentencepiece: its control pieces, `<s>` and `</s>`;
   /// the text between them is encoded piece by piece, each with its dummy
-  /// prefix.)
-  virtual std::vector<int> encode(std::string_view text, bool addBos,
-                                  bool allowSpecial = false) const = 0;
+  /// prefix.) An error where the tokenizer cannot encode the text as its
+  /// reference would (a pre-tokenizer pattern that backtracks without bound
+  /// on it, sentencepiece's own errors): never ids that differ silently.
+  virtual absl::StatusOr<std::vector<int>> encode(std::string_view text, bool addBos,
+                                                  bool allowSpecial = false) const = 0;
 
   /// Encodes `text` as the continuation of a text already encoded (no BOS,
   /// specials as text): sentencepiece leaves out its dummy prefix, the space
@@ -60,7 +62,7 @@ public:
   /// (which are inside the running text), so that the ids of a text followed
   /// by those of its continuation decode to the two texts joined. bpe has
   /// no such prefix: the same as encode().
-  virtual std::vector<int> encodeContinuation(std::string_view text) const = 0;
+  virtual absl::StatusOr<std::vector<int>> encodeContinuation(std::string_view text) const = 0;
 
   /// Concatenated output of a fresh StreamingDecoder over `ids`, flushed.
   std::string decode(absl::Span<const int> ids) const;

@@ -95,6 +95,8 @@ protected:
 
 TEST_P(AmxQuantizedE2E, NamesThePrefillKernels) {
   EXPECT_EQ(model->artifact().target().amx, emulated ? "emulated" : "variants");
+  // The runtime's choice against /proc/cpuinfo, not against itself.
+  EXPECT_EQ(amxRuns, emulated || data::cpuinfoReportsAmx(model->artifact().target().amxFeatures));
   EXPECT_EQ(model->prefillKernels(), emulated ? "amx-emulated" : amxRuns ? "amx" : "vpdpbusd");
 }
 

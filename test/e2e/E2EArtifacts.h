@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -21,6 +22,7 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace llamac::testing {
 
@@ -69,6 +71,24 @@ inline std::set<std::string> hostCpuFlags() {
       return {std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
     }
   return {};
+}
+
+/// True if /proc/cpuinfo reports the tile state and each of `features`
+/// (`amx_bf16`, `amx_int8`) and LLAMAC_AMX does not turn the tiles off: where
+/// an artifact's AMX variants must run (Linux grants the tile state to any
+/// process on kernels that list the flags). Independent of
+/// hal::cpu::amxUsable, whose choice the tests check.
+inline bool cpuinfoReportsAmx(const std::vector<std::string> &features) {
+  const char *setting = std::getenv("LLAMAC_AMX");
+  if (setting && std::string(setting) == "off")
+    return false;
+  std::set<std::string> flags = hostCpuFlags();
+  if (!flags.count("amx_tile"))
+    return false;
+  for (const std::string &feature : features)
+    if (!flags.count(feature))
+      return false;
+  return true;
 }
 
 /// The one load of stories260K-<suffix>.llamac (2 threads) by a test

@@ -48,10 +48,13 @@ std::vector<float> heldOutLogits(const std::shared_ptr<const Model> &model) {
   eval::EvalOptions options;
   options.separator = "<|endoftext|>";
   options.maxDocs = 20;
-  eval::Windows windows =
+  absl::StatusOr<eval::Windows> windows =
       eval::tokenizeWindows(*model, *text, options, (*session)->maxSeqLen());
+  EXPECT_TRUE(windows.ok()) << windows.status();
+  if (!windows.ok())
+    return {};
   std::vector<float> all;
-  for (const std::vector<int32_t> &ids : windows.ids) {
+  for (const std::vector<int32_t> &ids : windows->ids) {
     EXPECT_TRUE((*session)->truncate(0).ok());
     auto rows = (*session)->append(ids, LogitsRows::All);
     EXPECT_TRUE(rows.ok()) << rows.status();

@@ -147,7 +147,7 @@ TEST(PerplexityE2E, WithoutSeparatorTheTextIsCutIntoWindows) {
   auto tokenizer = Tokenizer::load(data::stories260KTokenizer());
   ASSERT_TRUE(tokenizer.ok());
   std::string text = stories[0] + "\n" + stories[1];
-  int64_t textTokens = static_cast<int64_t>((*tokenizer)->encode(text, false).size());
+  int64_t textTokens = static_cast<int64_t>((*tokenizer)->encode(text, false).value().size());
   eval::EvalOptions options;
   options.ctx = 100;
   auto result = eval::evaluatePerplexity(model, text, options);

@@ -51,7 +51,7 @@ OracleResult oraclePerplexity(const ModelConfig &config, const WeightStore &weig
   }
   double total = 0;
   for (size_t s = first; s < std::min(stories.size(), first + count); ++s) {
-    std::vector<int> ids = tokenizer.encode(stories[s], /*addBos=*/true);
+    std::vector<int> ids = tokenizer.encode(stories[s], /*addBos=*/true).value();
     result.tokensWithBos += static_cast<int64_t>(ids.size());
     if (static_cast<int64_t>(ids.size()) > ctx) {
       ids.resize(static_cast<size_t>(ctx));

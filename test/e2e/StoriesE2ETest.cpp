@@ -10,7 +10,6 @@
 #include "compiler/import/Checkpoint.h"
 #include "runtime/api/Session.h"
 #include "runtime/artifact/Artifact.h"
-#include "runtime/hal/drivers/cpu/Amx.h"
 #include "test/e2e/E2EArtifacts.h"
 #include "test/reference/ReferenceModel.h"
 #include "test/unit/Differences.h"
@@ -356,7 +355,7 @@ TEST_P(NarrowWeightsE2E, NamesThePrefillKernels) {
   std::string bf16Kernels = intelChip ? "bf16-fma-pairs" : "vdpbf16ps";
   std::string widest = data::hostCpuFlags().count("avx512f") ? "avx512" : "avx2";
   std::string expected = name == "bf16-amx-emulated" ? "amx-emulated"
-                         : name == "bf16-amx"        ? (hal::cpu::amxUsable() ? "amx" : bf16Kernels)
+                         : name == "bf16-amx"        ? (data::cpuinfoReportsAmx({"amx_bf16"}) ? "amx" : bf16Kernels)
                          : name == "f16" || name == "bf16-widen" ? widest
                                                                  : bf16Kernels;
   if (!bf16Dot && name == "bf16")

@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const Tokenizer &tokenizer = storiesTokenizer();
   std::string_view text(reinterpret_cast<const char *>(data), size);
 
-  std::vector<int> ids = tokenizer.encode(text, /*addBos=*/true);
+  std::vector<int> ids = tokenizer.encode(text, /*addBos=*/true).value();
   for (int id : ids)
     fuzz::require(id >= 0 && id < tokenizer.vocabSize(),
                   "encode gave an id outside the vocabulary");
@@ -76,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz::require(decoded == expectedRoundTrip(text),
                   "decode(encode(text)) is not the normalized text");
 
-  std::vector<int> special = tokenizer.encode(text, /*addBos=*/false, /*allowSpecial=*/true);
+  std::vector<int> special = tokenizer.encode(text, /*addBos=*/false, /*allowSpecial=*/true).value();
   for (int id : special)
     fuzz::require(id >= 0 && id < tokenizer.vocabSize(),
                   "encode with specials gave an id outside the vocabulary");
@@ -84,8 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz::require(std::vector<int>(ids.begin() + 1, ids.end()) == special,
                   "encode with specials differs on text without them");
 
-  std::vector<int> continued = tokenizer.encode("Once", /*addBos=*/true);
-  std::vector<int> continuation = tokenizer.encodeContinuation(text);
+  std::vector<int> continued = tokenizer.encode("Once", /*addBos=*/true).value();
+  std::vector<int> continuation = tokenizer.encodeContinuation(text).value();
   for (int id : continuation)
     fuzz::require(id >= 0 && id < tokenizer.vocabSize(),
                   "encodeContinuation gave an id outside the vocabulary");

@@ -36,13 +36,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string text =
       "Once upon a time, \xC3\xA9t\xC3\xA9 \xE2\x82\xAC 42\n<|end_of_text|>";
   for (bool allowSpecial : {false, true}) {
-    std::vector<int> ids = t.encode(text, /*addBos=*/true, allowSpecial);
+    // A hostile pre-tokenizer pattern may fail on this text: an error is
+    // the answer then, not ids.
+    absl::StatusOr<std::vector<int>> encoded = t.encode(text, /*addBos=*/true, allowSpecial);
+    if (!encoded.ok())
+      continue;
+    const std::vector<int> &ids = *encoded;
     for (int id : ids)
       fuzz::require(id >= 0 && id < vocab,
                     "encode gave an id outside the vocabulary");
     (void)t.decode(ids);
     if (t.kind() == "bpe")
-      fuzz::require(t.decode(t.encode(text, false, allowSpecial)) == text,
+      fuzz::require(t.decode(t.encode(text, false, allowSpecial).value()) == text,
                     "a BPE tokenizer does not give its text back");
   }
   // Every token once (bounded: a hostile file may claim millions).

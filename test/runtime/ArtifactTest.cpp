@@ -712,7 +712,7 @@ TEST(ArtifactTest, SurvivesCorruptedMetadataWithAValidChecksum) {
   std::string good = smallArtifact().bytes();
   artifact::Header header;
   std::memcpy(&header, good.data(), sizeof(header));
-  int opened = 0;
+  int opened = 0, attempts = 0;
   for (uint64_t i = 0; i < header.metadataSize; ++i) {
     for (char replacement : {'0', '-', '9', '"', '}', 'x'}) {
       std::string bytes = good;
@@ -720,13 +720,14 @@ TEST(ArtifactTest, SurvivesCorruptedMetadataWithAValidChecksum) {
       if (c == replacement)
         continue;
       c = replacement;
+      ++attempts;
       test::resealHeader(bytes);
       TempFile file("fuzz.llamac", bytes);
       opened += Artifact::open(file.path).ok();
     }
   }
   // Some edits are harmless (a digit of norm_eps); most are refused.
-  EXPECT_LT(opened, static_cast<int>(header.metadataSize) * 6);
+  EXPECT_LT(opened * 2, attempts) << opened << " of " << attempts << " edits opened";
 }
 
 } // namespace

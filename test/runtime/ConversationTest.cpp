@@ -67,7 +67,7 @@ TEST(ConversationTest, TurnsPrefillOnlyTheirTokensAndAnswerTheWholeDialogue) {
   GenerateOptions options;
   options.maxNewTokens = 4;
 
-  std::vector<int> turn1 = c.chat->encode(*c.chat->userTurn("What is a llama?", 0, system));
+  std::vector<int> turn1 = c.chat->encode(*c.chat->userTurn("What is a llama?", 0, system)).value();
   auto r1 = (*conversation)->say("What is a llama?", options);
   ASSERT_TRUE(r1.ok()) << r1.status();
   EXPECT_EQ(r1->promptTokens, turn1);
@@ -77,7 +77,7 @@ TEST(ConversationTest, TurnsPrefillOnlyTheirTokensAndAnswerTheWholeDialogue) {
 
   // Turn 2 appends the answer's last token (sampled, not yet run), the
   // template's close (EOS) and the new turn: nothing else.
-  std::vector<int> turn2 = c.chat->encode(*c.chat->userTurn("Can it swim?", 1, system));
+  std::vector<int> turn2 = c.chat->encode(*c.chat->userTurn("Can it swim?", 1, system)).value();
   auto r2 = (*conversation)->say("Can it swim?", options);
   ASSERT_TRUE(r2.ok()) << r2.status();
   std::vector<int> appended = concat({r1->generatedTokens.back(), 2}, turn2);
@@ -108,8 +108,8 @@ TEST(ConversationTest, AnInterruptedAnswerIsClosedAndTheDialogueGoesOn) {
   ASSERT_TRUE(r1.ok()) << r1.status();
   EXPECT_EQ(r1->stopReason, StopReason::Interrupted);
   ASSERT_EQ(r1->generatedTokens.size(), 2u);
-  std::vector<int> turn1 = c.chat->encode(*c.chat->userTurn("Tell me a story.", 0, ""));
-  std::vector<int> turn2 = c.chat->encode(*c.chat->userTurn("Go on.", 1, ""));
+  std::vector<int> turn1 = c.chat->encode(*c.chat->userTurn("Tell me a story.", 0, "")).value();
+  std::vector<int> turn2 = c.chat->encode(*c.chat->userTurn("Go on.", 1, "")).value();
   auto r2 = (*conversation)->say("Go on.", options);
   ASSERT_TRUE(r2.ok()) << r2.status();
   EXPECT_EQ(r2->promptTokens, concat({r1->generatedTokens[1], 2}, turn2));

@@ -640,6 +640,28 @@ TEST(ModelConfigTest, MistralDefaultsAndSlidingWindow) {
   EXPECT_EQ(llama.maxSeqLen, 2048);
 }
 
+// Without model_type, the class `architectures` names decides what absent
+// keys mean; MistralConfig turns an explicit null kv-head count into all
+// heads (absent is 8).
+TEST(ModelConfigTest, FamilyFromArchitecturesAndNullKvHeads) {
+  nlohmann::json config = storiesHFConfig();
+  config.erase("model_type");
+  config["architectures"] = {"MistralForCausalLM"};
+  config.erase("sliding_window");
+  config.erase("num_key_value_heads");
+  TempDir dir;
+  ModelConfig mistral = take(parseHFConfig(dir.write("config.json", config.dump()), ""));
+  EXPECT_EQ(mistral.slidingWindow, std::optional<int64_t>(4096));
+  EXPECT_EQ(mistral.kvHeads, 8);
+  config["num_key_value_heads"] = nullptr;
+  EXPECT_EQ(take(parseHFConfig(dir.write("config.json", config.dump()), "")).kvHeads,
+            mistral.heads);
+  // Neither field: a Llama.
+  config.erase("architectures");
+  EXPECT_EQ(take(parseHFConfig(dir.write("config.json", config.dump()), "")).slidingWindow,
+            std::nullopt);
+}
+
 TEST(WeightStoreTest, KeepLeadingRowsCutsAcrossParts) {
   // A [5, 3] tensor stored as parts of 2, 2 and 1 rows; element (r, c) is
   // r * 10 + c.

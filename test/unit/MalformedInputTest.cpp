@@ -298,6 +298,27 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
              "yarn rope_scaling with rope_theta 10000 gives no usable ramp"},
         Case{"rope_scaling", nlohmann::json::object(), "rope_scaling has no 'rope_type'"},
         Case{"hidden_act", "gelu", "hidden_act 'gelu' is not supported"},
+        // What transformers reads differently is refused, not skipped.
+        Case{"hidden_act", 0, "field 'hidden_act' must be a string, got 0"},
+        Case{"attention_bias", "true", "attention_bias: \"true\" is not supported"},
+        Case{"mlp_bias", 1, "mlp_bias: 1 is not supported"},
+        Case{"model_type", 3, "field 'model_type' must be a string, got 3"},
+        Case{"architectures", "LlamaForSequenceClassification",
+             "architectures names 'LlamaForSequenceClassification'"},
+        Case{"architectures", {"LlamaForCausalLM", 7},
+             "field 'architectures' must be a list of class names"},
+        Case{"architectures", {"MistralForCausalLM"},
+             "model_type 'llama' and architectures' 'MistralForCausalLM' name different models"},
+        Case{"quantization_config", {{"quant_method", "gptq"}, {"bits", 4}},
+             "quantization_config: a checkpoint quantized by another tool (gptq) is not "
+             "supported"},
+        Case{"layer_types", {"full_attention", "sliding_attention"},
+             "layer_types holds \"sliding_attention\", but every layer here has full attention"},
+        Case{"num_hidden_layers", 18446744073709551615ull,
+             "field 'num_hidden_layers' is too large (18446744073709551615)"},
+        Case{"eos_token_id", {2, 18446744073709551615ull},
+             "field 'eos_token_id' must be an integer or a list of integers"},
+        Case{"num_attention_heads", 0, "num_attention_heads must be positive, got 0"},
         Case{"architectures", {"LlamaForSequenceClassification"},
              "architectures names 'LlamaForSequenceClassification': only a causal language "
              "model (LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM) can generate text"},
@@ -327,8 +348,10 @@ TEST(MalformedCheckpointTest, OtherContradictions) {
         Case{"rope_parameters", "llama3", "rope_parameters must be null or an object"}}) {
     nlohmann::json config = storiesHFConfig();
     config[c.field] = c.value;
-    if (std::string(c.field) == "sliding_window")
+    if (std::string(c.field) == "sliding_window") {
       config["model_type"] = "mistral"; // Only Mistral's config has one.
+      config["architectures"] = {"MistralForCausalLM"};
+    }
     if (std::string(c.field) == "num_attention_heads")
       config.erase("head_dim");
     TempDir dir;
@@ -494,6 +517,23 @@ TEST(MalformedBinTest, BadHeader) {
 TEST(MalformedInputTest, NoSuchPath) {
   EXPECT_THAT(errorOf(importCheckpoint("/nonexistent/model")),
               HasSubstr("/nonexistent/model: no such file or directory"));
+}
+
+// A tensor of a layer that no weight uses belongs to another model (a
+// biased projection, Qwen 3's q_norm): an error; RoPE's saved inv_freq
+// buffer stays a warning (UnexpectedTensorsAreWarnings).
+TEST(MalformedCheckpointTest, UnusedLayerTensorsAreErrors) {
+  for (const char *name : {"model.layers.1.self_attn.q_proj.bias",
+                           "model.layers.0.self_attn.q_norm.weight"}) {
+    std::vector<TensorRecord> tensors = storiesHFTensors();
+    tensors.push_back({name, "F32", {8}, std::string(32, '\0')});
+    TempDir dir;
+    writeHFDir(dir, tensors, storiesHFConfig());
+    EXPECT_THAT(errorOf(importCheckpoint(dir.path())),
+                HasSubstr(std::string("tensor '") + name +
+                          "' is not part of a Llama layer (a bias or norm the model does not "
+                          "have)"));
+  }
 }
 
 } // namespace

@@ -145,6 +145,9 @@ void expectRanksPartsAreTheWholeCut(const std::vector<WeightSpec> &whole,
   auto splitGroups = quantizedWeights(table, store, {}, 2, maxSlabBytes);
   ASSERT_TRUE(static_cast<bool>(wholeGroups)) << llvm::toString(wholeGroups.takeError());
   ASSERT_TRUE(static_cast<bool>(splitGroups)) << llvm::toString(splitGroups.takeError());
+  // One group per source tensor (values, scales, zeros): the comparisons
+  // below must have something to compare.
+  ASSERT_EQ(wholeGroups->size(), whole.size() / 3);
   ASSERT_EQ(splitGroups->size(), wholeGroups->size());
 
   // The reference: the whole encodings as stored tensors, cut by

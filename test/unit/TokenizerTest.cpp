@@ -41,53 +41,53 @@ TEST_F(TokenizerTest, VocabularyAndSpecialIds) {
 
 TEST_F(TokenizerTest, EncodesReferencePrompts) {
   for (const GreedyCase &c : cases)
-    EXPECT_EQ(tokenizer->encode(c.prompt, /*addBos=*/true),
+    EXPECT_EQ(tokenizer->encode(c.prompt, /*addBos=*/true).value(),
               c.sentencepiecePromptIds)
         << "prompt: '" << c.prompt << "'";
 }
 
 TEST_F(TokenizerTest, EncodeWithoutBos) {
-  std::vector<int> ids = tokenizer->encode("Once upon a time", false);
+  std::vector<int> ids = tokenizer->encode("Once upon a time", false).value();
   EXPECT_EQ(ids, (std::vector<int>{403, 407, 261, 378}));
 }
 
 TEST_F(TokenizerTest, AllowSpecialTurnsControlPieceTextIntoIds) {
-  std::vector<int> once = tokenizer->encode("Once", false);
+  std::vector<int> once = tokenizer->encode("Once", false).value();
   std::vector<int> expected{1};
   expected.insert(expected.end(), once.begin(), once.end());
   expected.push_back(2);
   expected.push_back(2);
-  EXPECT_EQ(tokenizer->encode("<s>Once</s></s>", false, /*allowSpecial=*/true), expected);
+  EXPECT_EQ(tokenizer->encode("<s>Once</s></s>", false, /*allowSpecial=*/true).value(), expected);
   // Without, and for text that only resembles a tag, it is text.
   for (auto [text, allow] : {std::pair{"<s>Once</s>", false}, {"<s Once /s>", true}}) {
-    std::vector<int> ids = tokenizer->encode(text, false, allow);
+    std::vector<int> ids = tokenizer->encode(text, false, allow).value();
     EXPECT_EQ(std::count(ids.begin(), ids.end(), 1), 0) << text;
     EXPECT_EQ(std::count(ids.begin(), ids.end(), 2), 0) << text;
   }
-  EXPECT_EQ(tokenizer->encode("", false, true), std::vector<int>{});
+  EXPECT_EQ(tokenizer->encode("", false, true).value(), std::vector<int>{});
 }
 
 // A continuation is encoded as sentencepiece encodes the same bytes inside
 // a whole text: at a newline or a space, where no piece crosses, the whole
 // text's ids are the beginning's followed by the continuation's.
 TEST_F(TokenizerTest, ContinuationEncodesAsInsideTheWholeText) {
-  std::vector<int> start = tokenizer->encode("Once upon a time", false);
+  std::vector<int> start = tokenizer->encode("Once upon a time", false).value();
   for (const char *rest : {"\nThe cat", " there was a dog.", "\n\n Lily"}) {
     SCOPED_TRACE(rest);
     std::vector<int> joined = start;
-    std::vector<int> continuation = tokenizer->encodeContinuation(rest);
+    std::vector<int> continuation = tokenizer->encodeContinuation(rest).value();
     joined.insert(joined.end(), continuation.begin(), continuation.end());
-    EXPECT_EQ(joined, tokenizer->encode(std::string("Once upon a time") + rest, false));
+    EXPECT_EQ(joined, tokenizer->encode(std::string("Once upon a time") + rest, false).value());
     EXPECT_EQ(tokenizer->decode(joined), std::string("Once upon a time") + rest);
     // As a whole text, a newline gets the dummy prefix's space piece first.
     if (rest[0] == '\n') {
-      std::vector<int> whole = tokenizer->encode(rest, false);
+      std::vector<int> whole = tokenizer->encode(rest, false).value();
       ASSERT_EQ(whole.size(), continuation.size() + 1);
       EXPECT_EQ(tokenizer->pieceBytes(whole[0]), " ");
       EXPECT_EQ(std::vector<int>(whole.begin() + 1, whole.end()), continuation);
     }
   }
-  EXPECT_EQ(tokenizer->encodeContinuation(""), std::vector<int>{});
+  EXPECT_EQ(tokenizer->encodeContinuation("").value(), std::vector<int>{});
 }
 
 TEST_F(TokenizerTest, DecodesReferenceSequences) {
@@ -108,7 +108,7 @@ TEST_F(TokenizerTest, StreamingDecoderMatchesDecode) {
 }
 
 TEST_F(TokenizerTest, LeadingSpaceDroppedOnlyAfterBos) {
-  std::vector<int> once = tokenizer->encode("Once", false);
+  std::vector<int> once = tokenizer->encode("Once", false).value();
   ASSERT_FALSE(once.empty());
   EXPECT_EQ(tokenizer->pieceBytes(once[0])[0], ' ');
   std::vector<int> ids = {1};
@@ -148,13 +148,13 @@ TEST_F(TokenizerTest, InvalidUtf8PassesThrough) {
 TEST_F(TokenizerTest, EncodeDecodeRoundTripsUnicode) {
   std::string text =
       "Lily saw a caf\xC3\xA9 \xE2\x82\xAC and \xF0\x9F\x98\x80.";
-  EXPECT_EQ(tokenizer->decode(tokenizer->encode(text, true)), text);
+  EXPECT_EQ(tokenizer->decode(tokenizer->encode(text, true).value()), text);
 }
 
 TEST_F(TokenizerTest, LoadFromSerializedBytes) {
   auto loaded = Tokenizer::loadFromSerialized(tokenizer->serialized());
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ((*loaded)->encode("Lily and Ben", true),
+  EXPECT_EQ((*loaded)->encode("Lily and Ben", true).value(),
             (std::vector<int>{1, 317, 269, 368, 302}));
 }
 
@@ -188,10 +188,10 @@ TEST(TokenizerLoadTest, Llama2TokenizerHas32000Pieces) {
   EXPECT_EQ((*loaded)->vocabSize(), 32000);
   // Continuation at a newline, against the whole text (see above).
   const Tokenizer &t = **loaded;
-  std::vector<int> joined = t.encode("[INST] Hi [/INST] Hello!", false);
-  std::vector<int> next = t.encodeContinuation("\nHow are you?");
+  std::vector<int> joined = t.encode("[INST] Hi [/INST] Hello!", false).value();
+  std::vector<int> next = t.encodeContinuation("\nHow are you?").value();
   joined.insert(joined.end(), next.begin(), next.end());
-  EXPECT_EQ(joined, t.encode("[INST] Hi [/INST] Hello!\nHow are you?", false));
+  EXPECT_EQ(joined, t.encode("[INST] Hi [/INST] Hello!\nHow are you?", false).value());
 }
 
 } // namespace

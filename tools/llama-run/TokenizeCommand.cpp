@@ -125,8 +125,12 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
   const Tokenizer &t = **tokenizer;
 
   if (text) {
-    std::vector<int> encoded = continuation ? t.encodeContinuation(*text)
-                                            : t.encode(*text, /*addBos=*/false, allowSpecial);
+    absl::StatusOr<std::vector<int>> ids = continuation
+                                               ? t.encodeContinuation(*text)
+                                               : t.encode(*text, /*addBos=*/false, allowSpecial);
+    if (!ids.ok())
+      return fail(1, ids.status().message());
+    const std::vector<int> &encoded = *ids;
     if (json) {
       std::vector<std::string> tokens;
       for (int id : encoded)

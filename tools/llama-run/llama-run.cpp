@@ -223,8 +223,7 @@ int run(int argc, char **argv) {
                     {"decode_tokens", st.decodeTokens},
                     {"threads", (*model)->threads()}};
     out["model"] = {{"chip", (*model)->artifact().target().chip},
-                    {"kv_dtype",
-                     std::string(llamac::runtime::dtypeName((*model)->artifact().kvCache().dtype))},
+                    {"kv_dtype", std::string((*model)->kvDtype())},
                     {"prefill_kernels", (*model)->prefillKernels()}};
     if (const auto &spec = st.speculative)
       out["stats"]["speculative"] = {
