@@ -53,6 +53,8 @@ struct ArtifactContents {
   std::string tokenizerKind = "sentencepiece";
   /// The chat template's name (runtime/chat/ChatTemplate.h).
   std::string chatTemplate = "plain";
+  /// ArtifactMetadata::promptWithoutBos.
+  bool promptWithoutBos = false;
   std::string kernelLibrary;
   /// "elf-shared-object" (cpu), "cubin" (nvvm) or "hsaco" (rocdl).
   std::string kernelFormat = "elf-shared-object";

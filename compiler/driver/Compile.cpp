@@ -161,7 +161,7 @@ void printSummary(const Checkpoint &ckpt, DType dtype, llvm::raw_ostream &os) {
   // would change what a chat template writes.
   os << "tokenizer: " << ckpt.tokenizerKind << ", " << c.vocab << " ids"
      << describeAddedTokens(ckpt.addedTokens, 0, c.vocab) << ", chat template "
-     << ckpt.chatTemplate << "\n";
+     << ckpt.chatTemplate << (ckpt.promptWithoutBos ? ", prompts without BOS" : "") << "\n";
 }
 
 /// `--tp N` splits whole query heads, kv heads (or groups of ranks sharing
@@ -669,6 +669,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.tokenizer = std::move(ckpt->tokenizerBytes);
   contents.tokenizerKind = ckpt->tokenizerKind;
   contents.chatTemplate = ckpt->chatTemplate;
+  contents.promptWithoutBos = ckpt->promptWithoutBos;
   contents.inputFiles = inputFiles;
   contents.weights = &ckpt->weights;
   contents.computedWeights = std::move(quantized);

@@ -175,6 +175,39 @@ static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef dir
   return llvm::Error::success();
 }
 
+/// transformers' Llama tokenizers put BOS before a text and no EOS after it
+/// unless tokenizer_config.json says otherwise. add_bos_token false is
+/// followed (the artifact's prompts go without BOS); add_eos_token true is
+/// said and not followed (an EOS after the prompt would end the text before
+/// generation starts). A byte-level BPE tokenizer.json follows its
+/// post-processor instead.
+static llvm::Error readBosEosSettings(Checkpoint &checkpoint, llvm::StringRef directory,
+                                     const Tokenizer &tokenizer) {
+  if (tokenizer.kind() != "sentencepiece" || !llvm::sys::fs::is_directory(directory))
+    return llvm::Error::success();
+  llvm::SmallString<256> path(directory);
+  llvm::sys::path::append(path, "tokenizer_config.json");
+  if (!llvm::sys::fs::exists(path))
+    return llvm::Error::success();
+  llvm::Expected<nlohmann::json> config = readJsonFile(path);
+  if (!config)
+    return config.takeError();
+  if (!config->is_object())
+    return llvm::Error::success(); // readAddedTokens has refused it already
+  auto bos = config->find("add_bos_token");
+  if (bos != config->end() && !bos->is_null() && !bos->is_boolean())
+    return llvm::createStringError(
+        llvm::formatv("{0}: add_bos_token must be true or false, got {1}", path, bos->dump()));
+  checkpoint.promptWithoutBos = bos != config->end() && bos->is_boolean() && !bos->get<bool>();
+  auto eos = config->find("add_eos_token");
+  if (eos != config->end() && eos->is_boolean() && eos->get<bool>())
+    checkpoint.warnings.push_back(llvm::formatv(
+        "{0}: add_eos_token is true, but llama-run puts no EOS after a prompt (it would "
+        "end the text before generation starts)",
+        path));
+  return llvm::Error::success();
+}
+
 llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
                                             llvm::StringRef tokenizerOverride,
                                             llvm::StringRef chatTemplateOverride) {
@@ -201,6 +234,8 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
     return std::move(err);
   if (llvm::Error err =
           checkTokenizerVocab(checkpoint->tokenizerPath, **loaded, checkpoint->config))
+    return std::move(err);
+  if (llvm::Error err = readBosEosSettings(*checkpoint, path, **loaded))
     return std::move(err);
   if ((*loaded)->vocabSize() < checkpoint->config.vocab)
     if (llvm::Error err = dropUnnamedIds(*checkpoint, (*loaded)->vocabSize(), addedTokens))

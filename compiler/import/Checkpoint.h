@@ -39,6 +39,9 @@ struct Checkpoint {
   std::string tokenizerKind;
   /// The chat template's name (ChatTemplateChoice.h).
   std::string chatTemplate;
+  /// tokenizer_config.json's add_bos_token is false (sentencepiece): a
+  /// prompt for generation is encoded without BOS, as transformers does.
+  bool promptWithoutBos = false;
   /// Tokens transformers added beside a sentencepiece tokenizer that the
   /// artifact's tokenizer now holds as pieces (AddedTokens.h), by id.
   std::vector<AddedToken> addedTokens;

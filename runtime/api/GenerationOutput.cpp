@@ -1,6 +1,7 @@
 //===- GenerationOutput.cpp - what generation loops share -----------------===//
 
 #include "runtime/api/GenerationOutput.h"
+#include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/ArtifactMetadata.h"
 
 #include "absl/strings/str_cat.h"
@@ -58,7 +59,9 @@ absl::Status checkFiniteLogits(absl::Span<const float> logits, int64_t vocab,
 
 absl::StatusOr<std::vector<int>> encodePrompt(const Model &model, std::string_view prompt,
                                               int64_t maxSeqLen) {
-  absl::StatusOr<std::vector<int>> encoded = model.tokenizer().encode(prompt, /*addBos=*/true);
+  // BOS first unless the checkpoint's tokenizer was set to go without.
+  absl::StatusOr<std::vector<int>> encoded = model.tokenizer().encode(
+      prompt, /*addBos=*/!model.artifact().metadata().promptWithoutBos);
   if (!encoded.ok())
     return encoded.status();
   std::vector<int> &ids = *encoded;

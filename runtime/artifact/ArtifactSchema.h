@@ -269,6 +269,10 @@ struct ArtifactMetadata {
   /// "llama3", "llama2", "mistral", "chatml", "zephyr", "plain"); empty in artifacts
   /// written before templates were recorded, which chat as "plain".
   std::string chatTemplate;
+  /// True where the checkpoint's tokenizer_config.json has add_bos_token
+  /// false (a sentencepiece model trained without BOS): a prompt for
+  /// generation is encoded without one. Written only when true.
+  bool promptWithoutBos = false;
   SectionInfo kernels;
   /// NVVM: the kernels as PTX text, JIT-compiled by a GPU that cannot load
   /// the cubin.

@@ -217,6 +217,7 @@ template <class V> void describe(V &v, ArtifactMetadata &m) {
   v.object("tokenizer", [&](auto &s) {
     s.field("kind", m.tokenizer.kind);
     s.optional("chat_template", m.chatTemplate);
+    s.optional("prompt_without_bos", m.promptWithoutBos);
     describeRange(s, m.tokenizer);
   });
   v.field("kernels", m.kernels);

@@ -369,6 +369,31 @@ TEST(ImportTest, UntiedUsesLmHead) {
   EXPECT_EQ(readF32(checkpoint.weights, names::kOutput)[0], 42.0f);
 }
 
+// tokenizer_config.json's add_bos_token false is followed (prompts go
+// without BOS); add_eos_token true is said, not followed; the defaults say
+// nothing.
+TEST(ImportTest, BosAndEosSettings) {
+  TempDir dir;
+  writeHFDir(dir, storiesHFTensors(), storiesHFConfig());
+  dir.write("tokenizer_config.json", R"({"add_bos_token": true, "add_eos_token": false})");
+  Checkpoint defaults = take(importCheckpoint(dir.path()));
+  EXPECT_TRUE(defaults.warnings.empty());
+  EXPECT_FALSE(defaults.promptWithoutBos);
+  dir.write("tokenizer_config.json", R"({"add_bos_token": false, "add_eos_token": true})");
+  Checkpoint checkpoint = take(importCheckpoint(dir.path()));
+  EXPECT_TRUE(checkpoint.promptWithoutBos);
+  ASSERT_EQ(checkpoint.warnings.size(), 1u);
+  EXPECT_NE(checkpoint.warnings[0].find("add_eos_token is true, but llama-run puts no EOS after "
+                                        "a prompt"),
+            std::string::npos)
+      << checkpoint.warnings[0];
+  dir.write("tokenizer_config.json", R"({"add_bos_token": "no"})");
+  llvm::Expected<Checkpoint> bad = importCheckpoint(dir.path());
+  ASSERT_FALSE(static_cast<bool>(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("add_bos_token must be true or false"),
+            std::string::npos);
+}
+
 TEST(ImportTest, UnexpectedTensorsAreWarnings) {
   std::vector<TensorRecord> tensors = storiesHFTensors();
   tensors.push_back({"model.layers.0.self_attn.rotary_emb.inv_freq",
