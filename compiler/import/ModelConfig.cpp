@@ -530,8 +530,9 @@ static llvm::Error checkArchitecture(const json &config, StringRef path) {
                                              "(expected 'silu')",
                                              act->get<std::string>()));
   }
-  // transformers passes the value to nn.Linear(bias=...), where any truthy
-  // value ("true", 1) builds biases: only false means none.
+  // transformers' Llama passes the value to nn.Linear(bias=...), where any
+  // truthy value ("true", 1) builds biases; false (or null: absent) is the
+  // only value refusing nothing, so a falsy 0 or "" is refused too.
   for (const char *key : {"attention_bias", "mlp_bias"}) {
     auto flag = config.find(key);
     if (flag != config.end() && !flag->is_null() && !(flag->is_boolean() && !flag->get<bool>()))
@@ -632,11 +633,13 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   const json &config = *parsed;
   if (!config.is_object())
     return configError(configPath, "expected a JSON object");
-  if (llvm::Error err = checkArchitecture(config, configPath))
-    return std::move(err);
+  // The family first: a Gemma or Qwen config is named as such, not by the
+  // first of its fields a Llama lacks.
   llvm::Expected<std::string> family = modelFamily(config, configPath);
   if (!family)
     return family.takeError();
+  if (llvm::Error err = checkArchitecture(config, configPath))
+    return std::move(err);
 
   ModelConfig result;
   result.ropeLayout = RopeLayout::HalfSplit;

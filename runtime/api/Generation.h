@@ -93,7 +93,8 @@ struct GenerateStats {
 };
 
 struct GenerateResult {
-  /// BOS first; for Session::continueWith, the tokens it appended.
+  /// BOS first (unless the artifact's tokenizer.prompt_without_bos); for
+  /// Session::continueWith, the tokens it appended.
   std::vector<int> promptTokens;
   std::vector<int> generatedTokens; ///< without the end-of-sequence token
   std::string text;                 ///< generated text only

@@ -34,8 +34,8 @@ double msSince(GenerationClock::time_point start);
 /// The options' values are in range (the messages name llama-run's flags).
 absl::Status checkGenerateOptions(const GenerateOptions &options);
 
-/// `prompt` encoded with BOS by `model`'s tokenizer, checked as
-/// checkPromptTokens does.
+/// `prompt` encoded by `model`'s tokenizer, BOS first unless the artifact's
+/// tokenizer.prompt_without_bos, checked as checkPromptTokens does.
 absl::StatusOr<std::vector<int>> encodePrompt(const Model &model, std::string_view prompt,
                                               int64_t maxSeqLen);
 /// Prompt tokens are not empty, no more than `maxSeqLen`, every id in the

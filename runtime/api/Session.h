@@ -130,7 +130,8 @@ public:
   /// slots - window + 1 (at least the longest call the artifact makes).
   int64_t maxRollback() const;
 
-  /// Starts a new sequence: `prompt` (encoded with BOS) at position 0, then
+  /// Starts a new sequence: `prompt` (encoded with BOS, unless the artifact's
+  /// tokenizer.prompt_without_bos) at position 0, then
   /// sampled tokens until an end-of-sequence token, `maxNewTokens`, the
   /// session's maxSeqLen() or the callback stops it. On return the session
   /// holds the prompt and the generated tokens that were fed back to the

@@ -371,12 +371,18 @@ SpeculativeDecoder::generateFrom(absl::Span<const int> promptTokens,
     out.push_back(kept.next);
     for (int64_t id : out) {
       const int64_t at = static_cast<int64_t>(sequence.size());
-      if (!output.roomFor(at) || !output.take(id)) {
+      if (!output.roomFor(at)) {
         running = false;
         break;
       }
-      // As a decode step at position at - 1 would have read.
+      // As the decode step at position at - 1 that sampled it would have
+      // read, counted also for a token that ends the generation (an
+      // end-of-sequence token), as Session::generate counts that step.
       kvRead += static_cast<double>(target.kvBytesRead(at));
+      if (!output.take(id)) {
+        running = false;
+        break;
+      }
       sequence.push_back(id);
     }
   }

@@ -384,7 +384,9 @@ public:
   static std::string tag(std::string_view role) { return concat("<|", role, "|>\n"); }
 
   Segments opening(std::string_view system) const override {
-    Segments s = {bos()};
+    Segments s;
+    if (tokenizerAddsBos)
+      s.push_back(bos());
     if (!system.empty()) {
       s.push_back(text(concat(tag("system"), system)));
       s.push_back(eos());
@@ -409,7 +411,9 @@ public:
     absl::StatusOr<Dialogue> d = splitDialogue(messages);
     if (!d.ok())
       return d.status();
-    Segments s = {bos()};
+    Segments s;
+    if (tokenizerAddsBos)
+      s.push_back(bos());
     std::string stretch; // the text since the last EOS
     for (const ChatMessage &m : messages) {
       if (m.role == ChatRole::System && m.content.empty())
@@ -440,7 +444,7 @@ public:
 
   Segments opening(std::string_view system) const override {
     Segments s;
-    if (tokenizer.bosId() >= 0)
+    if (tokenizerAddsBos && tokenizer.bosId() >= 0)
       s.push_back(bos());
     if (!system.empty())
       s.push_back(text(system));
@@ -461,7 +465,7 @@ public:
     if (!d.ok())
       return d.status();
     Segments s;
-    if (tokenizer.bosId() >= 0)
+    if (tokenizerAddsBos && tokenizer.bosId() >= 0)
       s.push_back(bos());
     if (!d->system.empty())
       s.push_back(text(d->system));

@@ -84,7 +84,7 @@ std::string_view recognizeChatTemplate(std::string_view jinja) {
 ChatTemplate::~ChatTemplate() = default;
 
 absl::StatusOr<std::unique_ptr<ChatTemplate>>
-ChatTemplate::create(std::string_view name, const Tokenizer &tokenizer) {
+ChatTemplate::create(std::string_view name, const Tokenizer &tokenizer, bool tokenizerAddsBos) {
   std::unique_ptr<ChatTemplate> chat;
   if (name == "llama3")
     chat = makeLlama3Template(tokenizer);
@@ -102,6 +102,7 @@ ChatTemplate::create(std::string_view name, const Tokenizer &tokenizer) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown chat template '", std::string(name), "' (known: ",
                      chatTemplateNameList(), ")"));
+  chat->tokenizerAddsBos = tokenizerAddsBos;
 
   // Every special token and BOS/EOS the format writes must exist, or its
   // prompts would be silently wrong.

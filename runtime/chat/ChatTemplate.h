@@ -90,9 +90,12 @@ class ChatTemplate {
 public:
   /// The template `name` (chatTemplateNames()) over `tokenizer`, which must
   /// outlive it and have every special token the format needs. Errors: an
-  /// unknown name, a missing special token.
+  /// unknown name, a missing special token. `tokenizerAddsBos` false (an
+  /// artifact's `prompt_without_bos`): the formats that write BOS only
+  /// because the model's tokenizer puts one before a text (plain, zephyr)
+  /// write none, as `--prompt` then encodes none.
   static absl::StatusOr<std::unique_ptr<ChatTemplate>>
-  create(std::string_view name, const Tokenizer &tokenizer);
+  create(std::string_view name, const Tokenizer &tokenizer, bool tokenizerAddsBos = true);
 
   virtual ~ChatTemplate();
 
@@ -146,6 +149,8 @@ public:
 protected:
   explicit ChatTemplate(const Tokenizer &tokenizer) : tokenizer(tokenizer) {}
   const Tokenizer &tokenizer;
+  /// create()'s `tokenizerAddsBos`.
+  bool tokenizerAddsBos = true;
 };
 
 } // namespace llamac

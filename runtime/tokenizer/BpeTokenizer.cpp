@@ -237,11 +237,12 @@ void BpeTokenizer::encodePiece(std::string_view piece,
     ids.push_back(rankOf.find(asAbsl(piece.substr(i, parts[i].length)))->second);
 }
 
-absl::Status BpeTokenizer::encodeOrdinary(std::string_view text,
+absl::Status BpeTokenizer::encodeOrdinary(std::string_view text, size_t offset,
                                           std::vector<int> &ids) const {
   if (text.empty())
     return absl::OkStatus();
-  return preTokenizer->split(text, [&](std::string_view piece) { encodePiece(piece, ids); });
+  return preTokenizer->split(
+      text, [&](std::string_view piece) { encodePiece(piece, ids); }, offset);
 }
 
 absl::StatusOr<std::vector<int>> BpeTokenizer::encode(std::string_view text, bool addBos,
@@ -268,7 +269,7 @@ absl::StatusOr<std::vector<int>> BpeTokenizer::encode(std::string_view text, boo
         }
       if (id < 0)
         continue;
-      if (absl::Status s = encodeOrdinary(rest.substr(from, i - from), ids); !s.ok())
+      if (absl::Status s = encodeOrdinary(rest.substr(from, i - from), from, ids); !s.ok())
         return s;
       ids.push_back(id);
       from = i + length;
@@ -276,7 +277,7 @@ absl::StatusOr<std::vector<int>> BpeTokenizer::encode(std::string_view text, boo
     }
     rest = rest.substr(from);
   }
-  if (absl::Status s = encodeOrdinary(rest, ids); !s.ok())
+  if (absl::Status s = encodeOrdinary(rest, valid.size() - rest.size(), ids); !s.ok())
     return s;
   return ids;
 }

@@ -68,7 +68,9 @@ public:
 
 private:
   BpeTokenizer() = default;
-  absl::Status encodeOrdinary(std::string_view text, std::vector<int> &ids) const;
+  /// `text` is the stretch of the encoded text from byte `offset` (for an
+  /// error's message).
+  absl::Status encodeOrdinary(std::string_view text, size_t offset, std::vector<int> &ids) const;
 
   absl::flat_hash_map<std::string, int> rankOf;
   absl::flat_hash_map<std::string, int> specialOf;

@@ -154,7 +154,8 @@ PreTokenizer::compile(std::string_view pattern) {
 }
 
 absl::Status PreTokenizer::split(std::string_view text,
-                                 const std::function<void(std::string_view)> &piece) const {
+                                 const std::function<void(std::string_view)> &piece,
+                                 size_t offset) const {
   // Text unlike every probe of checkBoundedMatching may still make a
   // pattern backtrack without bound.
   size_t failedAt = 0;
@@ -162,7 +163,8 @@ absl::Status PreTokenizer::split(std::string_view text,
   if (error == 0)
     return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
-      "the tokenizer's pre-tokenizer pattern could not split the text at byte ", failedAt,
+      "the tokenizer's pre-tokenizer pattern could not split the text at byte ",
+      offset + failedAt,
       " (", pcre2Message(error), "): it backtracks without bound on such text"));
 }
 

@@ -40,9 +40,11 @@ public:
   /// whole text (text no match covers becomes a piece of its own, as in
   /// Hugging Face's `Split`). `text` must be valid UTF-8. Thread-safe. An
   /// error where a match runs into PCRE2's limit (the pattern backtracks
-  /// without bound on this text); the pieces before it were given.
-  absl::Status split(std::string_view text,
-                     const std::function<void(std::string_view)> &piece) const;
+  /// without bound on this text), naming the byte as `offset` + its place in
+  /// `text` (`text` being a stretch of a longer one); the pieces before it
+  /// were given.
+  absl::Status split(std::string_view text, const std::function<void(std::string_view)> &piece,
+                     size_t offset = 0) const;
 
   const std::string &pattern() const { return source; }
 

@@ -197,6 +197,7 @@ TEST(BpeTokenizerTest, TextThePatternBacktracksOnWithoutBoundIsAnError) {
   BpeVocabulary vocab;
   for (int byte = 0; byte < 256; ++byte)
     vocab.tokens.emplace_back(std::string(1, static_cast<char>(byte)), byte);
+  vocab.specials = {{"<s>", 256}};
   vocab.pattern = "(x|xx)+y|.";
   auto t = BpeTokenizer::create(std::move(vocab));
   ASSERT_TRUE(t.ok()) << t.status();
@@ -205,6 +206,10 @@ TEST(BpeTokenizerTest, TextThePatternBacktracksOnWithoutBoundIsAnError) {
   ASSERT_FALSE(ids.ok());
   EXPECT_THAT(std::string(ids.status().message()),
               ::testing::HasSubstr("backtracks without bound on such text"));
+  // The byte is counted in the whole text, past a special token cut out.
+  auto afterSpecial = (*t)->encode("ab<s>" + std::string(64, 'x'), false, /*allowSpecial=*/true);
+  ASSERT_FALSE(afterSpecial.ok());
+  EXPECT_THAT(std::string(afterSpecial.status().message()), ::testing::HasSubstr("at byte 5 ("));
 }
 
 TEST(BpeTokenizerTest, SerializedFormRoundTrips) {

@@ -846,6 +846,24 @@ TEST(ChatTemplateTest, PlainTurnsContinueTheTextOnNewLines) {
   EXPECT_TRUE(chat->endOfAnswer().empty());
 }
 
+// A model whose tokenizer puts no BOS before a text (an artifact's
+// prompt_without_bos): plain and zephyr, which write BOS only because the
+// tokenizer adds one, write none, so a first turn is what --prompt gives.
+TEST(ChatTemplateTest, PlainAndZephyrWithoutTheTokenizersBos) {
+  std::vector<ChatMessage> dialog = {{ChatRole::User, "Once upon a time"}};
+  for (const char *name : {"plain", "zephyr"}) {
+    auto with = ChatTemplate::create(name, stories());
+    auto without = ChatTemplate::create(name, stories(), /*tokenizerAddsBos=*/false);
+    ASSERT_TRUE(with.ok() && without.ok()) << name;
+    std::vector<int> withBos = (*with)->encode(fullOrDie(**with, dialog)).value();
+    std::vector<int> noBos = (*without)->encode(fullOrDie(**without, dialog)).value();
+    ASSERT_FALSE(withBos.empty());
+    EXPECT_EQ(withBos.front(), stories().bosId()) << name;
+    EXPECT_EQ(noBos, std::vector<int>(withBos.begin() + 1, withBos.end())) << name;
+    EXPECT_EQ((*without)->encode((*without)->opening("")).value(), std::vector<int>{}) << name;
+  }
+}
+
 // --- Incremental equals full, for every template ---------------------------
 
 TEST(ChatTemplateTest, IncrementalRenderingEqualsFullRendering) {

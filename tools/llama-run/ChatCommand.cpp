@@ -66,7 +66,8 @@ int runChat(const RunOptions &o, const Model &model, Session &session) {
   if (name.empty()) // an artifact from before templates were recorded
     name = "plain";
   absl::StatusOr<std::unique_ptr<ChatTemplate>> chat =
-      ChatTemplate::create(name, model.tokenizer());
+      ChatTemplate::create(name, model.tokenizer(),
+                           /*tokenizerAddsBos=*/!model.artifact().metadata().promptWithoutBos);
   if (!chat.ok())
     return fail(1, chat.status().message());
   absl::StatusOr<std::unique_ptr<Conversation>> conversation =

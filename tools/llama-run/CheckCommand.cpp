@@ -41,7 +41,8 @@ absl::Status checkTokenizerAndChatTemplate(const runtime::Artifact &artifact,
     return tokenizer.status();
   if (!meta.chatTemplate.empty())
     if (absl::StatusOr<std::unique_ptr<ChatTemplate>> chat =
-            ChatTemplate::create(meta.chatTemplate, **tokenizer);
+            ChatTemplate::create(meta.chatTemplate, **tokenizer,
+                                 /*tokenizerAddsBos=*/!meta.promptWithoutBos);
         !chat.ok())
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": chat template: ", chat.status().message()));
