@@ -129,6 +129,7 @@ llvm::Expected<uint64_t> writeArtifact(const std::string &path,
                     artifact::checksum(c.tokenizer.data(), c.tokenizer.size())};
   meta.chatTemplate = c.chatTemplate;
   meta.promptWithoutBos = c.promptWithoutBos;
+  meta.readerRequirements = meta.requirementsOfFields();
   meta.kernelSignatures = c.kernelSignatures;
   meta.kernels = {c.kernelFormat, kernelsOffset, c.kernelLibrary.size(),
                   artifact::checksum(c.kernelLibrary.data(), c.kernelLibrary.size())};

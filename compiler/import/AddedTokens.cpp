@@ -4,12 +4,9 @@
 
 #include "compiler/import/JsonFile.h"
 
-#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/Path.h"
 
 #include <algorithm>
 #include <map>
@@ -18,23 +15,6 @@ namespace llamac {
 namespace {
 
 using nlohmann::json;
-
-/// `directory/name` parsed, or null JSON when the file does not exist.
-llvm::Expected<json> readOptionalJson(llvm::StringRef directory, llvm::StringRef name,
-                                      std::string &path, std::vector<std::string> &filesRead) {
-  llvm::SmallString<256> joined(directory);
-  llvm::sys::path::append(joined, name);
-  path = std::string(joined);
-  if (!llvm::sys::fs::exists(path))
-    return json();
-  llvm::Expected<json> parsed = readJsonFile(path);
-  if (!parsed)
-    return parsed.takeError();
-  if (!parsed->is_object())
-    return llvm::createStringError(path + ": not a JSON object");
-  filesRead.push_back(path);
-  return parsed;
-}
 
 /// The text of a special-token setting: a string, transformers'
 /// {"content": ...}, or (additional_special_tokens) a flat list of those.
@@ -80,6 +60,7 @@ sortedTokens(std::map<int64_t, AddedToken> &byId, llvm::StringRef directory) {
 }
 
 llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef directory,
+                                                         const OptionalJsonFile &tokenizerConfig,
                                                          std::vector<std::string> &filesRead) {
   std::map<int64_t, AddedToken> byId;
   auto add = [&](AddedToken token, llvm::StringRef path) -> llvm::Error {
@@ -91,15 +72,12 @@ llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef director
     return llvm::Error::success();
   };
 
-  std::string configPath, addedPath, mapPath;
-  llvm::Expected<json> config =
-      readOptionalJson(directory, "tokenizer_config.json", configPath, filesRead);
-  if (!config)
-    return config.takeError();
+  const std::string &configPath = tokenizerConfig.path;
+  const json &config = tokenizerConfig.json;
   // transformers >= 4.34: {"32000": {"content": "<|im_end|>", "special": true, ...}}.
-  const bool hasDecoder = config->is_object() && config->contains("added_tokens_decoder");
+  const bool hasDecoder = config.is_object() && config.contains("added_tokens_decoder");
   if (hasDecoder) {
-    const json &decoder = (*config)["added_tokens_decoder"];
+    const json &decoder = config["added_tokens_decoder"];
     if (!decoder.is_object())
       return llvm::createStringError(configPath + ": added_tokens_decoder is not an object");
     for (const auto &[key, entry] : decoder.items()) {
@@ -128,18 +106,20 @@ llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef director
   // has no added_tokens_decoder (which then says everything).
   if (hasDecoder)
     return sortedTokens(byId, directory);
-  llvm::Expected<json> added = readOptionalJson(directory, "added_tokens.json", addedPath, filesRead);
+  llvm::Expected<OptionalJsonFile> added =
+      readOptionalJsonObject(directory, "added_tokens.json", filesRead);
   if (!added)
     return added.takeError();
-  if (added->is_object() && !added->empty()) {
-    llvm::Expected<json> map =
-        readOptionalJson(directory, "special_tokens_map.json", mapPath, filesRead);
+  const std::string &addedPath = added->path;
+  if (!added->json.empty()) {
+    llvm::Expected<OptionalJsonFile> map =
+        readOptionalJsonObject(directory, "special_tokens_map.json", filesRead);
     if (!map)
       return map.takeError();
     llvm::StringSet<> specialContents;
-    collectSpecialSettings(*map, specialContents);
-    collectSpecialSettings(*config, specialContents);
-    for (const auto &[content, id] : added->items()) {
+    collectSpecialSettings(map->json, specialContents);
+    collectSpecialSettings(config, specialContents);
+    for (const auto &[content, id] : added->json.items()) {
       if (!id.is_number_integer() || id.get<int64_t>() < 0)
         return llvm::createStringError(addedPath + ": '" + escapedTokenText(content) +
                                        "' is not given a token id");

@@ -22,6 +22,8 @@
 
 namespace llamac {
 
+struct OptionalJsonFile;
+
 struct AddedToken {
   int64_t id = 0;
   std::string content;
@@ -34,12 +36,15 @@ struct AddedToken {
 };
 
 /// The tokens a Hugging Face checkpoint directory adds, sorted by id; none
-/// for a directory without the files. As transformers, added_tokens.json is
-/// read only when tokenizer_config.json has no added_tokens_decoder. Errors
-/// (one line, naming the file): a file that is not the JSON it should be,
-/// an empty text, an id given two texts, a text given two ids. `filesRead`
-/// gets each file read.
+/// for a directory without the files. `tokenizerConfig` is the directory's
+/// tokenizer_config.json, read by the caller (other settings come from it
+/// too). As transformers, added_tokens.json is read only when
+/// tokenizer_config.json has no added_tokens_decoder. Errors (one line,
+/// naming the file): a file that is not the JSON it should be, an empty
+/// text, an id given two texts, a text given two ids. `filesRead` gets each
+/// file read.
 llvm::Expected<std::vector<AddedToken>> readAddedTokens(llvm::StringRef directory,
+                                                         const OptionalJsonFile &tokenizerConfig,
                                                          std::vector<std::string> &filesRead);
 
 /// " (added tokens: 32000 '[PAD]', 32005 '<x>')" for the tokens with ids in

@@ -5,9 +5,6 @@
 #include "runtime/chat/ChatTemplate.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
-#include "llvm/ADT/SmallString.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
 
 namespace llamac {
 namespace {
@@ -17,8 +14,6 @@ namespace {
 /// `apply_chat_template` uses (else the first). Absent or null: empty.
 llvm::Expected<std::string> chatTemplateText(const nlohmann::json &config,
                                              llvm::StringRef path) {
-  if (!config.is_object())
-    return llvm::createStringError(path + ": not a JSON object");
   auto found = config.find("chat_template");
   if (found == config.end() || found->is_null())
     return std::string();
@@ -41,27 +36,20 @@ llvm::Expected<std::string> chatTemplateText(const nlohmann::json &config,
 
 } // namespace
 
-llvm::Expected<std::string> chooseChatTemplate(llvm::StringRef checkpointPath,
+llvm::Expected<std::string> chooseChatTemplate(const OptionalJsonFile &tokenizerConfig,
                                                const Tokenizer &tokenizer,
-                                               llvm::StringRef override,
-                                               std::vector<std::string> &filesRead) {
+                                               llvm::StringRef override) {
   std::string name;
   std::string source = "--chat-template";
-  llvm::SmallString<256> configPath(checkpointPath);
-  llvm::sys::path::append(configPath, "tokenizer_config.json");
   if (!override.empty()) {
     name = override.str();
-  } else if (llvm::sys::fs::is_directory(checkpointPath) &&
-             llvm::sys::fs::exists(configPath)) {
-    llvm::Expected<nlohmann::json> config = readJsonFile(configPath);
-    if (!config)
-      return config.takeError();
-    filesRead.push_back(std::string(configPath));
-    llvm::Expected<std::string> jinja = chatTemplateText(*config, configPath);
+  } else if (tokenizerConfig.present()) {
+    llvm::Expected<std::string> jinja =
+        chatTemplateText(tokenizerConfig.json, tokenizerConfig.path);
     if (!jinja)
       return jinja.takeError();
     name = std::string(recognizeChatTemplate(*jinja));
-    source = std::string(configPath) + "'s chat_template";
+    source = tokenizerConfig.path + "'s chat_template";
   } else {
     // No config to ask: Meta's original/tokenizer.model of an Instruct
     // model, or a llama2.c checkpoint.

@@ -20,16 +20,16 @@
 namespace llamac {
 
 class Tokenizer;
+struct OptionalJsonFile;
 
-/// The chat template for the checkpoint at `checkpointPath` (a Hugging Face
-/// directory or a llama2.c file) with `tokenizer`; `override` (a template
-/// name) wins when not empty. The template must be usable with the
-/// tokenizer (its special tokens exist). A tokenizer_config.json that is
-/// read is added to `filesRead`. Errors name the file or the flag.
-llvm::Expected<std::string> chooseChatTemplate(llvm::StringRef checkpointPath,
+/// The chat template for a checkpoint with `tokenizer`, whose
+/// tokenizer_config.json (absent for a llama2.c file or a directory
+/// without one) is `tokenizerConfig`; `override` (a template name) wins
+/// when not empty. The template must be usable with the tokenizer (its
+/// special tokens exist). Errors name the file or the flag.
+llvm::Expected<std::string> chooseChatTemplate(const OptionalJsonFile &tokenizerConfig,
                                                const Tokenizer &tokenizer,
-                                               llvm::StringRef override,
-                                               std::vector<std::string> &filesRead);
+                                               llvm::StringRef override);
 
 } // namespace llamac
 

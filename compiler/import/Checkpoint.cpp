@@ -110,6 +110,7 @@ static llvm::Error dropUnnamedIds(Checkpoint &checkpoint, int64_t pieces,
 /// to dropUnnamedIds, which names them. `tokenizer` is `bytes` loaded; it
 /// is loaded again only when the bytes change.
 static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef directory,
+                                     const OptionalJsonFile &tokenizerConfig,
                                      std::string &bytes, std::vector<AddedToken> &addedTokens,
                                      std::unique_ptr<Tokenizer> &tokenizer) {
   if (tokenizer->kind() != "sentencepiece")
@@ -125,7 +126,8 @@ static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef dir
   }
   if (!llvm::sys::fs::is_directory(directory))
     return llvm::Error::success(); // A llama2.c checkpoint: no transformers files.
-  llvm::Expected<std::vector<AddedToken>> read = readAddedTokens(directory, checkpoint.files);
+  llvm::Expected<std::vector<AddedToken>> read =
+      readAddedTokens(directory, tokenizerConfig, checkpoint.files);
   if (!read)
     return read.takeError();
   addedTokens = std::move(*read);
@@ -181,26 +183,20 @@ static llvm::Error appendAddedTokens(Checkpoint &checkpoint, llvm::StringRef dir
 /// said and not followed (an EOS after the prompt would end the text before
 /// generation starts). A byte-level BPE tokenizer.json follows its
 /// post-processor instead.
-static llvm::Error readBosEosSettings(Checkpoint &checkpoint, llvm::StringRef directory,
+static llvm::Error readBosEosSettings(Checkpoint &checkpoint,
+                                     const OptionalJsonFile &tokenizerConfig,
                                      const Tokenizer &tokenizer) {
-  if (tokenizer.kind() != "sentencepiece" || !llvm::sys::fs::is_directory(directory))
+  if (tokenizer.kind() != "sentencepiece" || !tokenizerConfig.present())
     return llvm::Error::success();
-  llvm::SmallString<256> path(directory);
-  llvm::sys::path::append(path, "tokenizer_config.json");
-  if (!llvm::sys::fs::exists(path))
-    return llvm::Error::success();
-  llvm::Expected<nlohmann::json> config = readJsonFile(path);
-  if (!config)
-    return config.takeError();
-  if (!config->is_object())
-    return llvm::Error::success(); // readAddedTokens has refused it already
-  auto bos = config->find("add_bos_token");
-  if (bos != config->end() && !bos->is_null() && !bos->is_boolean())
+  const nlohmann::json &config = tokenizerConfig.json;
+  const std::string &path = tokenizerConfig.path;
+  auto bos = config.find("add_bos_token");
+  if (bos != config.end() && !bos->is_null() && !bos->is_boolean())
     return llvm::createStringError(
         llvm::formatv("{0}: add_bos_token must be true or false, got {1}", path, bos->dump()));
-  checkpoint.promptWithoutBos = bos != config->end() && bos->is_boolean() && !bos->get<bool>();
-  auto eos = config->find("add_eos_token");
-  if (eos != config->end() && eos->is_boolean() && eos->get<bool>())
+  checkpoint.promptWithoutBos = bos != config.end() && bos->is_boolean() && !bos->get<bool>();
+  auto eos = config.find("add_eos_token");
+  if (eos != config.end() && eos->is_boolean() && eos->get<bool>())
     checkpoint.warnings.push_back(llvm::formatv(
         "{0}: add_eos_token is true, but llama-run puts no EOS after a prompt (it would "
         "end the text before generation starts)",
@@ -228,14 +224,23 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
   auto loaded = loadTokenizerFile(checkpoint->tokenizerPath, tokenizerBytes);
   if (!loaded)
     return loaded.takeError();
+  // tokenizer_config.json is read once: added tokens, BOS/EOS, chat template.
+  OptionalJsonFile tokenizerConfig;
+  if (llvm::sys::fs::is_directory(path)) {
+    llvm::Expected<OptionalJsonFile> read =
+        readOptionalJsonObject(path, "tokenizer_config.json", checkpoint->files);
+    if (!read)
+      return read.takeError();
+    tokenizerConfig = std::move(*read);
+  }
   std::vector<AddedToken> addedTokens;
-  if (llvm::Error err =
-          appendAddedTokens(*checkpoint, path, tokenizerBytes, addedTokens, *loaded))
+  if (llvm::Error err = appendAddedTokens(*checkpoint, path, tokenizerConfig, tokenizerBytes,
+                                          addedTokens, *loaded))
     return std::move(err);
   if (llvm::Error err =
           checkTokenizerVocab(checkpoint->tokenizerPath, **loaded, checkpoint->config))
     return std::move(err);
-  if (llvm::Error err = readBosEosSettings(*checkpoint, path, **loaded))
+  if (llvm::Error err = readBosEosSettings(*checkpoint, tokenizerConfig, **loaded))
     return std::move(err);
   if ((*loaded)->vocabSize() < checkpoint->config.vocab)
     if (llvm::Error err = dropUnnamedIds(*checkpoint, (*loaded)->vocabSize(), addedTokens))
@@ -243,7 +248,7 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
   checkpoint->tokenizerBytes = (*loaded)->serialized();
   checkpoint->tokenizerKind = std::string((*loaded)->kind());
   llvm::Expected<std::string> chat =
-      chooseChatTemplate(path, **loaded, chatTemplateOverride, checkpoint->files);
+      chooseChatTemplate(tokenizerConfig, **loaded, chatTemplateOverride);
   if (!chat)
     return chat.takeError();
   checkpoint->chatTemplate = std::move(*chat);

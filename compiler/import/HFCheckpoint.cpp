@@ -175,26 +175,10 @@ llvm::Expected<Checkpoint> importHF(StringRef dirPath,
   std::string generationPath = inDir("generation_config.json");
   if (!llvm::sys::fs::exists(generationPath))
     generationPath.clear();
-  auto config = parseHFConfig(configPath, generationPath);
+  auto config = parseHFConfig(configPath, generationPath, &checkpoint.warnings);
   if (!config)
     return config.takeError();
   checkpoint.config = std::move(*config);
-  // transformers warns and applies it too: positions divided by a factor
-  // below 1 spread out past any length the model was trained at.
-  if (checkpoint.config.ropeLinearFactor && *checkpoint.config.ropeLinearFactor < 1.0f)
-    checkpoint.warnings.push_back(
-        llvm::formatv("{0}: linear rope_scaling factor {1} is below 1, which stretches "
-                      "positions instead of compressing them (transformers warns the same); "
-                      "applied as given",
-                      configPath,
-                      llvm::format("%g", static_cast<double>(*checkpoint.config.ropeLinearFactor)))
-            .str());
-  if (checkpoint.config.ropeYarn && checkpoint.config.ropeYarn->factor < 1.0)
-    checkpoint.warnings.push_back(
-        llvm::formatv("{0}: yarn rope_scaling factor {1} is below 1 (transformers warns the "
-                      "same); applied as given",
-                      configPath, llvm::format("%g", checkpoint.config.ropeYarn->factor))
-            .str());
   checkpoint.files.push_back(configPath);
   if (!generationPath.empty())
     checkpoint.files.push_back(generationPath);

@@ -4,7 +4,10 @@
 
 #include "compiler/support/InputFile.h"
 
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
 
 using llvm::StringRef;
 using nlohmann::json;
@@ -19,6 +22,23 @@ llvm::Expected<json> readJsonFile(StringRef path) {
   if (!parsed)
     return llvm::createStringError(llvm::formatv("{0}: invalid JSON", path));
   return std::move(*parsed);
+}
+
+llvm::Expected<OptionalJsonFile> readOptionalJsonObject(StringRef directory, StringRef name,
+                                                        std::vector<std::string> &filesRead) {
+  llvm::SmallString<256> joined(directory);
+  llvm::sys::path::append(joined, name);
+  OptionalJsonFile file{std::string(joined), json()};
+  if (!llvm::sys::fs::exists(file.path))
+    return file;
+  llvm::Expected<json> parsed = readJsonFile(file.path);
+  if (!parsed)
+    return parsed.takeError();
+  if (!parsed->is_object())
+    return llvm::createStringError(file.path + ": not a JSON object");
+  filesRead.push_back(file.path);
+  file.json = std::move(*parsed);
+  return file;
 }
 
 std::optional<json> parseJson(StringRef text) {

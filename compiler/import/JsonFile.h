@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace llamac {
 
@@ -22,6 +24,21 @@ namespace llamac {
 /// kMaxJsonFileBytes (compiler/support/InputFile.h); the error names the
 /// file.
 llvm::Expected<nlohmann::json> readJsonFile(llvm::StringRef path);
+
+/// A JSON object file beside a checkpoint that may be absent (transformers'
+/// tokenizer_config.json, added_tokens.json, ...).
+struct OptionalJsonFile {
+  std::string path;
+  /// The parsed object; null when the file does not exist.
+  nlohmann::json json;
+  bool present() const { return !json.is_null(); }
+};
+
+/// `directory/name`, parsed once for every reader of it. Errors: a file
+/// that is not JSON or not an object. A file read is added to `filesRead`.
+llvm::Expected<OptionalJsonFile> readOptionalJsonObject(llvm::StringRef directory,
+                                                        llvm::StringRef name,
+                                                        std::vector<std::string> &filesRead);
 
 /// Parses JSON text (not null-terminated); std::nullopt if it is invalid.
 std::optional<nlohmann::json> parseJson(llvm::StringRef text);

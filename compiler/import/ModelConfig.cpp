@@ -255,7 +255,7 @@ static bool isYarnKey(StringRef key) {
 /// mscale_all_dim count only when both are non-zero. Keys transformers'
 /// YaRN does not know are refused, so that a misspelt one is not ignored.
 static llvm::Error parseYarn(const json &scaling, StringRef label, StringRef path,
-                             ModelConfig &config) {
+                             ModelConfig &config, std::vector<std::string> &warnings) {
   // rope_parameters also holds theta and partial_rotary_factor (checked by
   // parseRope).
   bool v5 = label == "rope_parameters";
@@ -281,6 +281,22 @@ static llvm::Error parseYarn(const json &scaling, StringRef label, StringRef pat
     return original.takeError();
   result.originalMaxPositionEmbeddings =
       *original && **original != 0 ? **original : config.maxSeqLen;
+  // Current transformers warns the same and uses the factor; 4.48 to 4.55
+  // used the ratio instead.
+  if (*original && **original > 0) {
+    double ratio = static_cast<double>(config.maxSeqLen) / static_cast<double>(**original);
+    if (ratio != result.factor)
+      warnings.push_back(llvm::formatv(
+          "{0}: yarn {1} factor {2} differs from max_position_embeddings / "
+          "original_max_position_embeddings = {3} / {4} = {5}; the factor is applied (as "
+          "transformers does) and the context stays max_position_embeddings {3}",
+          path, label, llvm::format("%g", result.factor), config.maxSeqLen, **original,
+          llvm::format("%g", ratio)));
+  }
+  if (result.factor < 1.0)
+    warnings.push_back(llvm::formatv("{0}: yarn {1} factor {2} is below 1 (transformers warns "
+                                     "the same); applied as given",
+                                     path, label, llvm::format("%g", result.factor)));
   struct Optional {
     const char *key;
     double *field;
@@ -322,7 +338,7 @@ static llvm::Error parseYarn(const json &scaling, StringRef label, StringRef pat
 /// `rope_scaling` or (transformers v5) `rope_parameters`; `label` names that
 /// field in messages.
 static llvm::Error parseRopeScaling(const json &scaling, StringRef label, StringRef path,
-                                    ModelConfig &config) {
+                                    ModelConfig &config, std::vector<std::string> &warnings) {
   std::string type;
   bool typed = false;
   for (const char *key : {"rope_type", "type"}) {
@@ -349,10 +365,17 @@ static llvm::Error parseRopeScaling(const json &scaling, StringRef label, String
                                    json(**factor).dump() +
                                    ": need a positive value up to 1e6");
     config.ropeLinearFactor = static_cast<float>(**factor);
+    // transformers warns and applies it too: positions divided by a factor
+    // below 1 spread out past any length the model was trained at.
+    if (*config.ropeLinearFactor < 1.0f)
+      warnings.push_back(llvm::formatv(
+          "{0}: linear {1} factor {2} is below 1, which stretches positions instead of "
+          "compressing them (transformers warns the same); applied as given",
+          path, label, llvm::format("%g", static_cast<double>(*config.ropeLinearFactor))));
     return llvm::Error::success();
   }
   if (type == "yarn")
-    return parseYarn(scaling, label, path, config);
+    return parseYarn(scaling, label, path, config, warnings);
   // "dynamic" (NTK) changes the frequencies with the sequence's length, which
   // a compiled RoPE does not.
   if (type != "llama3")
@@ -390,7 +413,7 @@ static llvm::Error parseRopeScaling(const json &scaling, StringRef label, String
 /// from a v5 config would silently build RoPE with theta 10000.
 /// `defaultTheta` is the config class's for an absent theta.
 static llvm::Error parseRope(const json &config, StringRef path, double defaultTheta,
-                             ModelConfig &result) {
+                             ModelConfig &result, std::vector<std::string> &warnings) {
   auto theta = getOptionalNumber(config, "rope_theta", path);
   if (!theta)
     return theta.takeError();
@@ -402,7 +425,7 @@ static llvm::Error parseRope(const json &config, StringRef path, double defaultT
       return llvm::Error::success();
     if (!scaling->is_object())
       return configError(path, "rope_scaling must be null or an object");
-    return parseRopeScaling(*scaling, "rope_scaling", path, result);
+    return parseRopeScaling(*scaling, "rope_scaling", path, result, warnings);
   }
   if (!parameters->is_object())
     return configError(path, "rope_parameters must be null or an object");
@@ -439,7 +462,7 @@ static llvm::Error parseRope(const json &config, StringRef path, double defaultT
   if (scaling != config.end() && !scaling->is_null() && *scaling != *parameters)
     return configError(path, "both rope_scaling and rope_parameters are given and differ: "
                              "keep one");
-  return parseRopeScaling(*parameters, "rope_parameters", path, result);
+  return parseRopeScaling(*parameters, "rope_parameters", path, result, warnings);
 }
 
 /// The model family whose transformers config class reads `architecture`
@@ -479,18 +502,19 @@ static llvm::Expected<std::string> modelFamily(const json &config, StringRef pat
   std::vector<std::string> names;
   auto architectures = config.find("architectures");
   if (architectures != config.end() && !architectures->is_null()) {
-    if (architectures->is_string())
-      names.push_back(architectures->get<std::string>());
-    else if (architectures->is_array())
-      for (const json &name : *architectures) {
-        if (!name.is_string())
-          return configError(path, "field 'architectures' must be a list of class names, got " +
-                                       architectures->dump());
-        names.push_back(name.get<std::string>());
-      }
-    else
+    const bool listOfNames =
+        architectures->is_string() ||
+        (architectures->is_array() &&
+         std::all_of(architectures->begin(), architectures->end(),
+                     [](const json &name) { return name.is_string(); }));
+    if (!listOfNames)
       return configError(path, "field 'architectures' must be a list of class names, got " +
                                    architectures->dump());
+    if (architectures->is_string())
+      names.push_back(architectures->get<std::string>());
+    else
+      for (const json &name : *architectures)
+        names.push_back(name.get<std::string>());
   }
   std::string family = modelType;
   for (const std::string &name : names) {
@@ -625,8 +649,10 @@ static llvm::Error parseExperts(const json &config, StringRef path, ModelConfig 
   return llvm::Error::success();
 }
 
-llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
-                                          StringRef generationConfigPath) {
+llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath, StringRef generationConfigPath,
+                                          std::vector<std::string> *warnings) {
+  std::vector<std::string> ignoredWarnings;
+  std::vector<std::string> &said = warnings ? *warnings : ignoredWarnings;
   auto parsed = readJsonFile(configPath);
   if (!parsed)
     return parsed.takeError();
@@ -713,7 +739,7 @@ llvm::Expected<ModelConfig> parseHFConfig(StringRef configPath,
   // MixtralConfig's defaults differ from LlamaConfig's and MistralConfig's
   // (1e-6, 10000).
   result.normEps = static_cast<float>(eps->value_or(mixtral ? 1e-5 : 1e-6));
-  if (llvm::Error err = parseRope(config, configPath, mixtral ? 1e6 : 10000.0, result))
+  if (llvm::Error err = parseRope(config, configPath, mixtral ? 1e6 : 10000.0, result, said))
     return std::move(err);
 
   auto tied = config.find("tie_word_embeddings");

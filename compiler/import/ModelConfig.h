@@ -107,8 +107,12 @@ llvm::StringRef ropeLayoutName(RopeLayout layout);
 /// Reads a Hugging Face LlamaForCausalLM or MistralForCausalLM `config.json` and, when
 /// `generationConfigPath` is not empty, its `generation_config.json` (whose
 /// bos/eos win). The result has RopeLayout::HalfSplit and is validated.
+/// What transformers warns about and applies anyway (a RoPE scaling factor
+/// below 1, a YaRN factor that is not the ratio of the context lengths) is
+/// added to `warnings`, one line each naming the file, when given.
 llvm::Expected<ModelConfig> parseHFConfig(llvm::StringRef configPath,
-                                          llvm::StringRef generationConfigPath);
+                                          llvm::StringRef generationConfigPath,
+                                          std::vector<std::string> *warnings = nullptr);
 
 } // namespace llamac
 

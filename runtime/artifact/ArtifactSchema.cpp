@@ -14,6 +14,13 @@ const BufferInfo *EntryPoint::findBuffer(int64_t id) const {
   return nullptr;
 }
 
+std::vector<std::string> ArtifactMetadata::requirementsOfFields() const {
+  std::vector<std::string> keys;
+  if (promptWithoutBos)
+    keys.emplace_back("tokenizer.prompt_without_bos");
+  return keys;
+}
+
 const EntryPoint *ArtifactMetadata::findEntryPoint(std::string_view name) const {
   auto it = entryPoints.find(std::string(name));
   return it == entryPoints.end() ? nullptr : &it->second;

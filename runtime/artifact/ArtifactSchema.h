@@ -273,6 +273,11 @@ struct ArtifactMetadata {
   /// false (a sentencepiece model trained without BOS): a prompt for
   /// generation is encoded without one. Written only when true.
   bool promptWithoutBos = false;
+  /// `requires`: the keys this artifact sets whose meaning a reader must
+  /// know to run it as written (one that ignored them would give other
+  /// tokens). A reader refuses a key it does not know (MetadataChecks.cpp)
+  /// instead of ignoring it as it ignores any other unknown key.
+  std::vector<std::string> readerRequirements;
   SectionInfo kernels;
   /// NVVM: the kernels as PTX text, JIT-compiled by a GPU that cannot load
   /// the cubin.
@@ -317,6 +322,18 @@ struct ArtifactMetadata {
   int64_t findWeight(std::string_view name) const;
   /// Every kernel the schedules name, each once, in first-use order.
   std::vector<std::string> kernelNames() const;
+  /// What `requires` must hold for the fields as set: the
+  /// behaviour-changing keys (kKeysReadersMustKnow) that are not at their
+  /// defaults.
+  std::vector<std::string> requirementsOfFields() const;
+};
+
+/// The keys that change what an artifact computes when set and that an
+/// older reader would ignore: those a writer lists in `requires`, and so
+/// the ones this reader knows. A key goes here when it is added, never
+/// later (an artifact written before would then be refused).
+inline constexpr std::string_view kKeysReadersMustKnow[] = {
+    "tokenizer.prompt_without_bos",
 };
 
 } // namespace llamac::runtime

@@ -212,6 +212,7 @@ template <class V> void describe(V &v, EntryPoint &ep) {
 
 template <class V> void describe(V &v, ArtifactMetadata &m) {
   v.optional("producer", m.producer);
+  v.optional("requires", m.readerRequirements);
   v.field("model", m.model);
   v.field("target", m.target);
   v.object("tokenizer", [&](auto &s) {

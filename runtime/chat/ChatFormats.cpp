@@ -38,6 +38,19 @@ template <class... Parts> std::string concat(const Parts &...parts) {
 
 void append(Segments &to, const Segments &from) { to.insert(to.end(), from.begin(), from.end()); }
 
+/// The formats whose reference template writes no BOS (zephyr, plain) get
+/// the one their tokenizer puts before each text: none for a tokenizer
+/// without BOS or an artifact with `prompt_without_bos`.
+class TokenizersBosTemplate : public ChatTemplate {
+protected:
+  using ChatTemplate::ChatTemplate;
+  Segments tokenizersBos() const {
+    if (tokenizerAddsBos && tokenizer.bosId() >= 0)
+      return {bos()};
+    return {};
+  }
+};
+
 /// A dialogue checked and split: the system prompt (a leading system
 /// message, else empty), then user, assistant, user, ..., user.
 struct Dialogue {
@@ -376,17 +389,15 @@ public:
 // two EOS is one encode, so the "\n" after an EOS opens the next stretch:
 // the turns then split where the whole dialogue's encode calls do. --------
 
-class ZephyrTemplate final : public ChatTemplate {
+class ZephyrTemplate final : public TokenizersBosTemplate {
 public:
-  explicit ZephyrTemplate(const Tokenizer &t) : ChatTemplate(t) {}
+  explicit ZephyrTemplate(const Tokenizer &t) : TokenizersBosTemplate(t) {}
   std::string_view name() const override { return "zephyr"; }
 
   static std::string tag(std::string_view role) { return concat("<|", role, "|>\n"); }
 
   Segments opening(std::string_view system) const override {
-    Segments s;
-    if (tokenizerAddsBos)
-      s.push_back(bos());
+    Segments s = tokenizersBos();
     if (!system.empty()) {
       s.push_back(text(concat(tag("system"), system)));
       s.push_back(eos());
@@ -411,9 +422,7 @@ public:
     absl::StatusOr<Dialogue> d = splitDialogue(messages);
     if (!d.ok())
       return d.status();
-    Segments s;
-    if (tokenizerAddsBos)
-      s.push_back(bos());
+    Segments s = tokenizersBos();
     std::string stretch; // the text since the last EOS
     for (const ChatMessage &m : messages) {
       if (m.role == ChatRole::System && m.content.empty())
@@ -437,15 +446,13 @@ public:
 // encoded as a whole text; what follows continues it, so sentencepiece adds
 // no dummy-prefix space before a turn's newline or an answer. ------------
 
-class PlainTemplate final : public ChatTemplate {
+class PlainTemplate final : public TokenizersBosTemplate {
 public:
-  explicit PlainTemplate(const Tokenizer &t) : ChatTemplate(t) {}
+  explicit PlainTemplate(const Tokenizer &t) : TokenizersBosTemplate(t) {}
   std::string_view name() const override { return "plain"; }
 
   Segments opening(std::string_view system) const override {
-    Segments s;
-    if (tokenizerAddsBos && tokenizer.bosId() >= 0)
-      s.push_back(bos());
+    Segments s = tokenizersBos();
     if (!system.empty())
       s.push_back(text(system));
     return s;
@@ -464,9 +471,7 @@ public:
     absl::StatusOr<Dialogue> d = splitDialogue(messages);
     if (!d.ok())
       return d.status();
-    Segments s;
-    if (tokenizerAddsBos && tokenizer.bosId() >= 0)
-      s.push_back(bos());
+    Segments s = tokenizersBos();
     if (!d->system.empty())
       s.push_back(text(d->system));
     for (size_t i = 0; i < d->turns.size(); ++i) {

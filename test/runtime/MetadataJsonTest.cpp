@@ -208,6 +208,33 @@ TEST(MetadataJsonTest, EveryFieldSurvivesAWriteAndARead) {
   EXPECT_EQ(got.launch->sharedBytes, 512);
 }
 
+TEST(MetadataJsonTest, RequiresNamesTheKeysAnOlderReaderWouldIgnore) {
+  ArtifactMetadata m = cpuMetadata();
+  EXPECT_TRUE(m.requirementsOfFields().empty());
+  m.promptWithoutBos = true;
+  m.readerRequirements = m.requirementsOfFields();
+  EXPECT_EQ(m.readerRequirements, std::vector<std::string>{"tokenizer.prompt_without_bos"});
+  json written = json::parse(serializeArtifactMetadata(m));
+  EXPECT_EQ(written["requires"], json::array({"tokenizer.prompt_without_bos"}));
+  absl::StatusOr<ArtifactMetadata> back = parseArtifactMetadata(written.dump(), 1 << 20);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->promptWithoutBos);
+
+  // A key a newer llamac added is refused by name, on one line.
+  written["requires"].push_back("tokenizer.future\nkey");
+  back = parseArtifactMetadata(written.dump(), 1 << 20);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().message(),
+            "metadata: requires names 'tokenizer.future\\nkey', which this llama-run does not "
+            "know: the artifact was written by a newer llamac (update llama-run, or recompile "
+            "the model with this one's llamac)");
+  written["requires"] = "tokenizer.prompt_without_bos";
+  EXPECT_FALSE(parseArtifactMetadata(written.dump(), 1 << 20).ok());
+  // Written before `requires`: prompt_without_bos without it still loads.
+  written.erase("requires");
+  EXPECT_TRUE(parseArtifactMetadata(written.dump(), 1 << 20).ok());
+}
+
 TEST(MetadataJsonTest, EveryDTypeHasOneName) {
   for (int i = 0; i <= static_cast<int>(DType::I8); ++i) {
     DType d = static_cast<DType>(i);

@@ -994,19 +994,26 @@ TEST(ChatTemplateTest, Errors) {
             "chat template 'llama3' needs the special token <|begin_of_text|>, which the "
             "tokenizer does not have");
   EXPECT_FALSE(ChatTemplate::create("chatml", llama3()).ok());
-  // zephyr writes the tokenizer's BOS and EOS, so it needs both.
-  for (bool withBos : {true, false}) {
-    auto tokenizer = byteTokenizer(withBos ? 256 : -1, /*eos=*/-1);
-    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-    auto zephyr = ChatTemplate::create("zephyr", **tokenizer);
-    ASSERT_FALSE(zephyr.ok());
-    EXPECT_EQ(zephyr.status().message(),
-              std::string("chat template 'zephyr' needs ") +
-                  (withBos ? "an EOS" : "a BOS") + " token, which the tokenizer does not have");
-  }
+  // zephyr's template writes eos_token, so it needs an EOS; its BOS is the
+  // one the tokenizer puts before a text, so a tokenizer without one gets
+  // none.
+  auto noEos = byteTokenizer(256, /*eos=*/-1);
+  ASSERT_TRUE(noEos.ok()) << noEos.status();
+  auto zephyr = ChatTemplate::create("zephyr", **noEos);
+  ASSERT_FALSE(zephyr.ok());
+  EXPECT_EQ(zephyr.status().message(),
+            "chat template 'zephyr' needs an EOS token, which the tokenizer does not have");
+  auto noBos = byteTokenizer(/*bos=*/-1, 257);
+  ASSERT_TRUE(noBos.ok()) << noBos.status();
+  auto withoutBos = ChatTemplate::create("zephyr", **noBos);
+  ASSERT_TRUE(withoutBos.ok()) << withoutBos.status();
+  EXPECT_TRUE((*withoutBos)->opening("").empty());
   auto both = byteTokenizer(256, 257);
   ASSERT_TRUE(both.ok()) << both.status();
-  EXPECT_TRUE(ChatTemplate::create("zephyr", **both).ok());
+  auto withBos = ChatTemplate::create("zephyr", **both);
+  ASSERT_TRUE(withBos.ok()) << withBos.status();
+  ASSERT_EQ((*withBos)->opening("").size(), 1u);
+  EXPECT_EQ((*withBos)->opening("")[0].kind, ChatSegment::Kind::Bos);
   // Roles out of order.
   auto chat = makeLlama3Template(llama3());
   EXPECT_FALSE(chat->renderDialogue({{ChatRole::Assistant, "Hi"}}).ok());

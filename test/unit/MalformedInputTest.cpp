@@ -433,11 +433,12 @@ TEST(MalformedCheckpointTest, TokenizerFarShortOfTheVocabulary) {
     config.vocab = vocab;
     auto tokenizer = loadTokenizerFor(stories260KTokenizer(), *bytes, config);
     EXPECT_EQ(static_cast<bool>(tokenizer), accepted) << "vocab_size " << vocab;
-    if (!tokenizer)
+    if (!tokenizer) {
       EXPECT_THAT(llvm::toString(tokenizer.takeError()),
                   HasSubstr("has 512 pieces but the model's vocab_size is " +
                             std::to_string(vocab) + ": " + std::to_string(vocab - 512) +
                             " ids without a piece is more than a padded vocabulary has"));
+    }
   }
 }
 
