@@ -678,6 +678,15 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
   contents.cacheType = kvDtype;
   contents.entryPoints = std::move(entryPoints);
   contents.tensorParallel = options.tensorParallel;
+  // What was printed (--summary, --dump-ir-after) must have reached stdout:
+  // a command that fails for a full disk or a closed pipe leaves the
+  // artifact already at the output path alone.
+  if (options.summary || !options.dumpIrAfter.empty()) {
+    llvm::outs().flush();
+    if (llvm::outs().has_error())
+      return makeError("cannot write to standard output: " + llvm::outs().error().message() +
+                       " (" + options.output + " is left as it was)");
+  }
   progress.phase("writing " + options.output +
                  (quantize == "none" ? "" : " (quantizing to " + quantize + " on the way)"));
   llvm::Expected<uint64_t> written = writeArtifact(

@@ -3,6 +3,7 @@
 #include "compiler/import/Llama2cCheckpoint.h"
 
 #include "compiler/support/InputFile.h"
+#include "runtime/tokenizer/Tokenizer.h"
 
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
@@ -56,6 +57,9 @@ std::vector<Segment> segmentsFor(const ModelConfig &c, bool sharedClassifier) {
 /// this, any such file fails on a header field ("dim 1634415666 is not
 /// divisible by n_heads 172"), which hides the mistake.
 std::string otherFormatOf(StringRef bytes) {
+  if (bytes.starts_with("LLAMACAF"))
+    return "this is a llamac artifact, compiled already: run it with llama-run, or give "
+           "llamac the checkpoint it was compiled from";
   if (bytes.starts_with("GGUF"))
     return "this is a GGUF file, which llamac does not import: give it the Hugging Face "
            "checkpoint directory (safetensors) or a llama2.c checkpoint";
@@ -73,6 +77,23 @@ std::string otherFormatOf(StringRef bytes) {
     return "this is a safetensors file: give llamac the Hugging Face checkpoint directory "
            "that holds it and its config.json";
   return "";
+}
+
+/// A tokenizer file given as the checkpoint (a sentencepiece or tiktoken
+/// tokenizer.model, a tokenizer.json), as a message; empty when it is not
+/// one. Asked only of a file whose header is not a llama2.c one.
+std::string tokenizerGivenAsCheckpoint(StringRef bytes) {
+  if (bytes.size() > kMaxTokenizerFileBytes)
+    return "";
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+      Tokenizer::loadFromSerialized(std::string_view(bytes.data(), bytes.size()));
+  if (!tokenizer.ok())
+    return "";
+  return llvm::formatv("this is a {0} tokenizer file, not a checkpoint: give llamac the "
+                       "checkpoint (a llama2.c .bin or a Hugging Face directory), and this "
+                       "file with --tokenizer if it is not the one beside it",
+                       (*tokenizer)->kind())
+      .str();
 }
 
 } // namespace
@@ -101,11 +122,17 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
   const char *fieldNames[7] = {"dim",     "hidden_dim", "n_layers",
                                "n_heads", "n_kv_heads", "vocab_size",
                                "seq_len"};
+  // A header no llama2.c export writes: a tokenizer given by mistake is
+  // said to be one, not reported by the field it fails on.
+  auto notAHeader = [&](const llvm::Twine &message) {
+    std::string tokenizer = tokenizerGivenAsCheckpoint(bytes);
+    return tokenizer.empty() ? fail(message) : fail(tokenizer);
+  };
   for (int i = 0; i < 7; ++i)
     if (header[i] == 0 || (i != 5 && header[i] < 0))
-      return fail(llvm::formatv("header field {0} is {1}; is this a llama2.c "
-                                "version-0 checkpoint?",
-                                fieldNames[i], header[i]));
+      return notAHeader(llvm::formatv("header field {0} is {1}; is this a llama2.c "
+                                      "version-0 checkpoint?",
+                                      fieldNames[i], header[i]));
 
   Checkpoint checkpoint;
   checkpoint.files.push_back(binPath.str());
@@ -119,8 +146,8 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
   config.vocab = sharedClassifier ? header[5] : -int64_t(header[5]);
   config.maxSeqLen = header[6];
   if (config.dim % config.heads != 0)
-    return fail(llvm::formatv("dim {0} is not divisible by n_heads {1}",
-                              config.dim, config.heads));
+    return notAHeader(llvm::formatv("dim {0} is not divisible by n_heads {1}",
+                                    config.dim, config.heads));
   config.headDim = config.dim / config.heads;
   config.normEps = 1e-5f;
   config.ropeTheta = 10000.0f;
@@ -128,8 +155,13 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
   config.ropeLayout = RopeLayout::Interleaved;
   config.bos = 1;
   config.eos = {1};
-  if (llvm::Error err = config.validate(binPath))
+  if (llvm::Error err = config.validate(binPath)) {
+    if (std::string tokenizer = tokenizerGivenAsCheckpoint(bytes); !tokenizer.empty()) {
+      llvm::consumeError(std::move(err));
+      return fail(tokenizer);
+    }
     return std::move(err);
+  }
 
   // Header values are at most 2^31 each, so products of three fit in
   // uint64 only barely; check every step instead of trusting that.

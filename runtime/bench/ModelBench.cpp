@@ -1,6 +1,7 @@
 //===- ModelBench.cpp - prefill, decode and bandwidth of a model ----------===//
 
 #include "runtime/bench/ModelBench.h"
+#include "runtime/bench/MachineMemory.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/generate/Sampler.h"
@@ -167,6 +168,17 @@ absl::StatusOr<BenchResult> runBench(Session &session,
         "--profile needs the cpu device (kernel times are read between the CPU "
         "driver's launches), not ",
         model.device().name()));
+  // Checked before anything is measured: the probe runs last and touches
+  // every byte, so a buffer past the free memory would be found by the
+  // OOM killer (no message) after the whole benchmark.
+  if (model.device().name() == "cpu" && options.probeBytes > 0) {
+    uint64_t available = availableMemoryBytes();
+    if (available > 0 && options.probeBytes > available)
+      return absl::InvalidArgumentError(
+          absl::StrCat("--probe-mib ", options.probeBytes >> 20, " is more than the ",
+                       available >> 20, " MiB of memory available (MemAvailable, with the "
+                       "model loaded): ask for less"));
+  }
   const runtime::ModelInfo &info = model.info();
   const int64_t maxSeqLen = session.maxSeqLen();
   BenchResult r;

@@ -24,7 +24,7 @@ KVCache::allocate(hal::Device &device, const KVCacheInfo &info,
       return absl::ResourceExhaustedError(absl::StrCat(
           "the KV cache for ", slots, " positions (2 x ", bytes,
           " bytes): ", buffer.status().message(),
-          "; ask for fewer positions with --max-seq-len"));
+          "; ask for fewer positions with --max-seq-len (eval: --ctx)"));
     return buffer;
   };
   absl::StatusOr<std::unique_ptr<hal::Buffer>> k = allocateOne();

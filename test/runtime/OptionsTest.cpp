@@ -109,6 +109,20 @@ TEST(OptionsTest, Errors) {
             "--temperature must be >= 0, not -0.5");
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--temperature", "nan"}),
             "--temperature expects a number, not 'nan'");
+  // Only decimal numbers: Abseil's parsers alone take "0x10" as 16 and
+  // spaces around a number.
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--temperature", "0x10"}),
+            "--temperature expects a number, not '0x10'");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--temperature", "1e"}),
+            "--temperature expects a number, not '1e'");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--threads", " 2"}),
+            "--threads expects an integer, not ' 2'");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--max-new-tokens", "0x10"}),
+            "--max-new-tokens expects an integer, not '0x10'");
+  EXPECT_EQ(errorOf({"m", "--prompt", "x", "--seed", "7 "}),
+            "--seed expects a non-negative integer, not '7 '");
+  for (const char *number : {"0.5", ".5", "5.", "5e-1", "+0.5", "0.5E+0"})
+    EXPECT_EQ(errorOf({"m", "--prompt", "x", "--temperature", number}), "") << number;
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--top-p", "0"}),
             "--top-p must be in (0, 1], not 0");
   EXPECT_EQ(errorOf({"m", "--prompt", "x", "--top-p", "1.5"}),

@@ -25,6 +25,9 @@ options:
   --threads N            worker threads for the model and the read probe,
                          at most 256 (default: physical cores; a GPU
                          ignores it)
+  --max-seq-len N        positions of the KV cache (default: the
+                         artifact's max_seq_len), which clip the lengths
+                         below
   --prompt-tokens A,B,.. prefill lengths, clipped to the artifact's
                          max_seq_len (default 128,512; the first one gives
                          the time to first token)
@@ -152,7 +155,8 @@ absl::StatusOr<BenchCommandOptions>
 parseBenchOptions(const std::vector<std::string> &args) {
   static const FlagSpec kSpec = [] {
     FlagSpec spec{{"--help", "--json", "--quiet", "--profile"},
-                  {"--threads", "--prompt-tokens", "--new-tokens", "--decode-after", "--repeats", "--probe-mib",
+                  {"--threads", "--max-seq-len", "--prompt-tokens", "--new-tokens", "--decode-after",
+                   "--repeats", "--probe-mib",
                    "--device", "--repeat-prompt", "--lookup-reference"}};
     addSpeculationFlags(spec);
     return spec;

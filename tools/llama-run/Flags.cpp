@@ -73,11 +73,52 @@ scanFlags(const std::vector<std::string> &args, const FlagSpec &spec,
   return absl::OkStatus();
 }
 
+namespace {
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+/// A decimal number: sign, digits with at most one point, an exponent
+/// (SimpleAtod alone also takes spaces and hexadecimal, "0x10" as 16);
+/// "inf" and "nan" are left to the caller's finiteness check.
+bool plainDecimal(absl::string_view text) {
+  if (!text.empty() && (text[0] == '-' || text[0] == '+'))
+    text.remove_prefix(1);
+  if (text == "inf" || text == "nan" || text == "infinity")
+    return true;
+  size_t i = 0, digits = 0;
+  while (i < text.size() && isDigit(text[i]))
+    ++i, ++digits;
+  if (i < text.size() && text[i] == '.')
+    for (++i; i < text.size() && isDigit(text[i]); ++i)
+      ++digits;
+  if (digits == 0)
+    return false;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '-' || text[i] == '+'))
+      ++i;
+    size_t exponentStart = i;
+    while (i < text.size() && isDigit(text[i]))
+      ++i;
+    if (i == exponentStart)
+      return false;
+  }
+  return i == text.size();
+}
+
+} // namespace
+
+bool isPlainInteger(absl::string_view text) {
+  if (!text.empty() && (text[0] == '-' || text[0] == '+'))
+    text.remove_prefix(1);
+  return !text.empty() && std::all_of(text.begin(), text.end(), isDigit);
+}
+
 absl::StatusOr<int64_t> parseIntFlag(absl::string_view flag,
                                      absl::string_view text, int64_t min,
                                      int64_t max) {
   int64_t value;
-  if (!absl::SimpleAtoi(text, &value))
+  if (!isPlainInteger(text) || !absl::SimpleAtoi(text, &value))
     return absl::InvalidArgumentError(
         absl::StrCat(flag, " expects an integer, not '", text, "'"));
   if (value < min || value > max)
@@ -93,7 +134,7 @@ absl::StatusOr<int64_t> parseIntFlag(absl::string_view flag,
 absl::StatusOr<float> parseFloatFlag(absl::string_view flag,
                                      absl::string_view text) {
   double value;
-  if (!absl::SimpleAtod(text, &value) || !std::isfinite(value))
+  if (!plainDecimal(text) || !absl::SimpleAtod(text, &value) || !std::isfinite(value))
     return absl::InvalidArgumentError(
         absl::StrCat(flag, " expects a number, not '", text, "'"));
   // The options are floats: a value beyond one would become infinity, and

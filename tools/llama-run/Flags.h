@@ -55,6 +55,11 @@ scanArtifactAndFlags(const std::vector<std::string> &args, const FlagSpec &spec,
                                                     const std::string &value)>
                          onFlag);
 
+/// Digits after an optional sign, nothing else: the form every integer a
+/// flag takes must have (Abseil's SimpleAtoi alone also takes spaces
+/// around it).
+bool isPlainInteger(absl::string_view text);
+
 /// An integer in [min, max]; errors name `flag`.
 absl::StatusOr<int64_t> parseIntFlag(absl::string_view flag,
                                      absl::string_view text, int64_t min,

@@ -150,7 +150,7 @@ absl::Status applyRunFlag(RunOptions &o, const std::string &name,
     o.generate.minP = *v;
   } else if (name == "--seed") {
     uint64_t seed;
-    if (!absl::SimpleAtoi(value, &seed))
+    if (!isPlainInteger(value) || !absl::SimpleAtoi(value, &seed))
       return usageError(absl::StrCat(
           "--seed expects a non-negative integer, not '", value, "'"));
     o.generate.seed = seed;

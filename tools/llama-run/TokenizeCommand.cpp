@@ -144,11 +144,11 @@ int runTokenizeCommand(const std::vector<std::string> &args) {
   std::vector<int> decoded;
   for (absl::string_view field : absl::StrSplit(*ids, ',')) {
     int id = 0;
-    if (!absl::SimpleAtoi(field, &id))
+    if (!isPlainInteger(field) || !absl::SimpleAtoi(field, &id))
       return fail(2, absl::StrCat("--ids: '", field,
                                   "' is not a token id (give 1,2,3)"));
     if (id < 0 || id >= t.vocabSize())
-      return fail(1, absl::StrCat("--ids: token id ", id,
+      return fail(2, absl::StrCat("--ids: token id ", id,
                                   " is outside the vocabulary [0, ",
                                   t.vocabSize(), ")"));
     decoded.push_back(id);

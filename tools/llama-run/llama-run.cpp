@@ -95,7 +95,9 @@ int run(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   // `llama-run bench|eval ...`; an artifact named "bench" or "eval" is still
   // reachable as ./bench or ./eval.
-  if (args.size() == 1 && args[0] == "--version") {
+  if (!args.empty() && args[0] == "--version") {
+    if (args.size() > 1)
+      return fail(2, "--version takes nothing after it, got '" + args[1] + "'");
     writeOut(llamac::tools::versionLine("llama-run") + "\n");
     return 0;
   }

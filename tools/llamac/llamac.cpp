@@ -24,6 +24,7 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <tuple>
@@ -402,10 +403,15 @@ int run(int argc, char **argv);
 } // namespace
 
 int main(int argc, char **argv) {
-  InitLLVM init(argc, argv);
+  // Without LLVM's SIGPIPE handler (it exits at once; see below).
+  InitLLVM init(argc, argv, /*InstallPipeSignalExitHandler=*/false);
   llamac::tools::installToolErrorHandlers(sys::RunInterruptHandlers);
   install_fatal_error_handler(onLlvmFatalError);
   install_bad_alloc_error_handler(onLlvmFatalError);
+  // A closed pipe (`llamac ... --summary | head`) must not kill us by
+  // SIGPIPE: the write error is noticed and said (finishOutput), and a
+  // compile stops before it replaces its output.
+  std::signal(SIGPIPE, SIG_IGN);
   return finishOutput(run(argc, argv));
 }
 
@@ -417,7 +423,9 @@ int run(int argc, char **argv) {
   // cl's own --version (`compile --version`, `synth --version`) would
   // print LLVM's.
   cl::SetVersionPrinter(printVersion);
-  if (argc == 2 && StringRef(argv[1]) == "--version") {
+  if (argc >= 2 && StringRef(argv[1]) == "--version") {
+    if (argc > 2)
+      return fail("--version takes nothing after it, got '" + Twine(argv[2]) + "'");
     printVersion(outs());
     return 0;
   }
