@@ -50,6 +50,8 @@ def host_cpu_flags():
 if {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx512_vnni",
     "avx512_bf16"} <= host_cpu_flags():
     config.available_features.add("avx512bf16")
+if "avx512_fp16" in host_cpu_flags():
+    config.available_features.add("avx512fp16")
 # A CPU whose CPUID reports AMX-INT8 (Linux grants the tile state since 5.16):
 # sapphirerapids int8/int4 artifacts run their tdpbssd variants there.
 if {"amx_tile", "amx_int8"} <= host_cpu_flags():

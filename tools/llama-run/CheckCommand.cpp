@@ -5,6 +5,7 @@
 #include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/ArtifactCheck.h"
 #include "runtime/chat/ChatTemplate.h"
+#include "runtime/hal/drivers/cpu/CpuInfo.h"
 #include "runtime/tokenizer/Tokenizer.h"
 #include "tools/common/ToolErrors.h"
 
@@ -26,7 +27,8 @@ arguments each kernel takes (cpu: as its kernel library says; nvvm, rocdl:
 as the metadata's kernel_signatures record);
 loads its tokenizer (its size must be the model's vocabulary) and the chat
 template it names. Nothing is run. Progress goes to stderr (--quiet: none); exit status 0 when
-the artifact is intact, 1 when it is not.
+the artifact is intact, 1 when it is not. An intact CPU artifact that needs
+features this CPU lacks gets a warning (it runs elsewhere).
 )";
 
 /// What running needs beyond intact bytes: a tokenizer of the kind the
@@ -61,6 +63,8 @@ int runCheckCommand(const std::vector<std::string> &args) {
     }
     if (arg == "--quiet")
       quiet = true;
+    else if (arg.rfind("--quiet=", 0) == 0 || arg.rfind("--help=", 0) == 0)
+      return fail(2, absl::StrCat(arg.substr(0, arg.find('=')), " takes no value"));
     else if (arg.size() > 1 && arg[0] == '-')
       return fail(2, absl::StrFormat("unknown option '%s' (see llama-run "
                                      "check --help)",
@@ -104,6 +108,13 @@ int runCheckCommand(const std::vector<std::string> &args) {
       "template load\n",
       artifact, report->weights, report->weightBytes, kernels);
   writeStandardOutput(line);
+  // Intact, but every run here would refuse it: said, as `check` is often
+  // the first thing run on a copied artifact.
+  if ((*opened)->target().name == "cpu")
+    if (absl::Status runs = hal::cpu::checkCpuFeatures(artifact, (*opened)->target().cpuFeatures);
+        !runs.ok())
+      std::fprintf(stderr, "warning: %s, so it does not run here\n",
+                   std::string(runs.message()).c_str());
   return finishStandardOutput(0);
 }
 
