@@ -685,7 +685,7 @@ llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log) 
     llvm::outs().flush();
     if (llvm::outs().has_error())
       return makeError("cannot write to standard output: " + llvm::outs().error().message() +
-                       " (" + options.output + " is left as it was)");
+                       " (" + options.output + " was not written)");
   }
   progress.phase("writing " + options.output +
                  (quantize == "none" ? "" : " (quantizing to " + quantize + " on the way)"));

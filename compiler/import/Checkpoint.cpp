@@ -224,15 +224,25 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
   auto loaded = loadTokenizerFile(checkpoint->tokenizerPath, tokenizerBytes);
   if (!loaded)
     return loaded.takeError();
-  // tokenizer_config.json is read once: added tokens, BOS/EOS, chat template.
+  // tokenizer_config.json is read once, where something first needs it: a
+  // sentencepiece tokenizer's added tokens and BOS/EOS settings, else the
+  // chat template unless --chat-template names one (a BPE tokenizer.json
+  // says the rest itself), so a BPE checkpoint's vocabulary is checked first.
   OptionalJsonFile tokenizerConfig;
-  if (llvm::sys::fs::is_directory(path)) {
+  auto readTokenizerConfig = [&]() -> llvm::Error {
+    if (!llvm::sys::fs::is_directory(path))
+      return llvm::Error::success();
     llvm::Expected<OptionalJsonFile> read =
         readOptionalJsonObject(path, "tokenizer_config.json", checkpoint->files);
     if (!read)
       return read.takeError();
     tokenizerConfig = std::move(*read);
-  }
+    return llvm::Error::success();
+  };
+  const bool sentencepiece = (*loaded)->kind() == "sentencepiece";
+  if (sentencepiece)
+    if (llvm::Error err = readTokenizerConfig())
+      return std::move(err);
   std::vector<AddedToken> addedTokens;
   if (llvm::Error err = appendAddedTokens(*checkpoint, path, tokenizerConfig, tokenizerBytes,
                                           addedTokens, *loaded))
@@ -240,6 +250,9 @@ llvm::Expected<Checkpoint> importCheckpoint(llvm::StringRef path,
   if (llvm::Error err =
           checkTokenizerVocab(checkpoint->tokenizerPath, **loaded, checkpoint->config))
     return std::move(err);
+  if (!sentencepiece && chatTemplateOverride.empty())
+    if (llvm::Error err = readTokenizerConfig())
+      return std::move(err);
   if (llvm::Error err = readBosEosSettings(*checkpoint, tokenizerConfig, **loaded))
     return std::move(err);
   if ((*loaded)->vocabSize() < checkpoint->config.vocab)

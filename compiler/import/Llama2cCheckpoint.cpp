@@ -3,6 +3,7 @@
 #include "compiler/import/Llama2cCheckpoint.h"
 
 #include "compiler/support/InputFile.h"
+#include "runtime/artifact/ArtifactFormat.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
 #include "llvm/Support/Endian.h"
@@ -52,12 +53,29 @@ std::vector<Segment> segmentsFor(const ModelConfig &c, bool sharedClassifier) {
   return segments;
 }
 
+/// A tokenizer file given as the checkpoint (a sentencepiece or tiktoken
+/// tokenizer.model, a tokenizer.json), as a message; empty when it is not
+/// one. Asked only of a file whose header is not a llama2.c one.
+std::string tokenizerGivenAsCheckpoint(StringRef bytes) {
+  if (bytes.size() > kMaxTokenizerFileBytes)
+    return "";
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
+      Tokenizer::loadFromSerialized(std::string_view(bytes.data(), bytes.size()));
+  if (!tokenizer.ok())
+    return "";
+  return llvm::formatv("this is a {0} tokenizer file, not a checkpoint: give llamac the "
+                       "checkpoint (a llama2.c .bin or a Hugging Face directory), and this "
+                       "file with --tokenizer if it is not the one beside it",
+                       (*tokenizer)->kind())
+      .str();
+}
+
 /// What a file given as a llama2.c checkpoint is when it is recognizably
 /// something else, as a message; empty when it is not recognized. Without
 /// this, any such file fails on a header field ("dim 1634415666 is not
 /// divisible by n_heads 172"), which hides the mistake.
 std::string otherFormatOf(StringRef bytes) {
-  if (bytes.starts_with("LLAMACAF"))
+  if (bytes.starts_with(llvm::StringRef(artifact::kMagic, sizeof(artifact::kMagic))))
     return "this is a llamac artifact, compiled already: run it with llama-run, or give "
            "llamac the checkpoint it was compiled from";
   if (bytes.starts_with("GGUF"))
@@ -76,24 +94,15 @@ std::string otherFormatOf(StringRef bytes) {
       llvm::support::endian::read64le(bytes.data()) <= bytes.size() - 8)
     return "this is a safetensors file: give llamac the Hugging Face checkpoint directory "
            "that holds it and its config.json";
+  // A config.json given for its directory, or a tokenizer.json. (No
+  // llama2.c header starts so: its dim would be odd.)
+  if (bytes.starts_with("{")) {
+    std::string tokenizer = tokenizerGivenAsCheckpoint(bytes);
+    return !tokenizer.empty() ? tokenizer
+                              : "this is a JSON file, not a checkpoint: give llamac the Hugging "
+                                "Face checkpoint directory that holds config.json";
+  }
   return "";
-}
-
-/// A tokenizer file given as the checkpoint (a sentencepiece or tiktoken
-/// tokenizer.model, a tokenizer.json), as a message; empty when it is not
-/// one. Asked only of a file whose header is not a llama2.c one.
-std::string tokenizerGivenAsCheckpoint(StringRef bytes) {
-  if (bytes.size() > kMaxTokenizerFileBytes)
-    return "";
-  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
-      Tokenizer::loadFromSerialized(std::string_view(bytes.data(), bytes.size()));
-  if (!tokenizer.ok())
-    return "";
-  return llvm::formatv("this is a {0} tokenizer file, not a checkpoint: give llamac the "
-                       "checkpoint (a llama2.c .bin or a Hugging Face directory), and this "
-                       "file with --tokenizer if it is not the one beside it",
-                       (*tokenizer)->kind())
-      .str();
 }
 
 } // namespace
@@ -124,15 +133,18 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
                                "seq_len"};
   // A header no llama2.c export writes: a tokenizer given by mistake is
   // said to be one, not reported by the field it fails on.
-  auto notAHeader = [&](const llvm::Twine &message) {
+  auto notAHeader = [&](llvm::Error headerError) -> llvm::Error {
     std::string tokenizer = tokenizerGivenAsCheckpoint(bytes);
-    return tokenizer.empty() ? fail(message) : fail(tokenizer);
+    if (tokenizer.empty())
+      return headerError;
+    llvm::consumeError(std::move(headerError));
+    return fail(tokenizer);
   };
   for (int i = 0; i < 7; ++i)
     if (header[i] == 0 || (i != 5 && header[i] < 0))
-      return notAHeader(llvm::formatv("header field {0} is {1}; is this a llama2.c "
-                                      "version-0 checkpoint?",
-                                      fieldNames[i], header[i]));
+      return notAHeader(fail(llvm::formatv("header field {0} is {1}; is this a llama2.c "
+                                           "version-0 checkpoint?",
+                                           fieldNames[i], header[i])));
 
   Checkpoint checkpoint;
   checkpoint.files.push_back(binPath.str());
@@ -146,8 +158,8 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
   config.vocab = sharedClassifier ? header[5] : -int64_t(header[5]);
   config.maxSeqLen = header[6];
   if (config.dim % config.heads != 0)
-    return notAHeader(llvm::formatv("dim {0} is not divisible by n_heads {1}",
-                                    config.dim, config.heads));
+    return notAHeader(fail(llvm::formatv("dim {0} is not divisible by n_heads {1}",
+                                         config.dim, config.heads)));
   config.headDim = config.dim / config.heads;
   config.normEps = 1e-5f;
   config.ropeTheta = 10000.0f;
@@ -155,13 +167,8 @@ llvm::Expected<Checkpoint> importLlama2c(StringRef binPath,
   config.ropeLayout = RopeLayout::Interleaved;
   config.bos = 1;
   config.eos = {1};
-  if (llvm::Error err = config.validate(binPath)) {
-    if (std::string tokenizer = tokenizerGivenAsCheckpoint(bytes); !tokenizer.empty()) {
-      llvm::consumeError(std::move(err));
-      return fail(tokenizer);
-    }
-    return std::move(err);
-  }
+  if (llvm::Error err = config.validate(binPath))
+    return notAHeader(std::move(err));
 
   // Header values are at most 2^31 each, so products of three fit in
   // uint64 only barely; check every step instead of trusting that.

@@ -17,7 +17,7 @@ const BufferInfo *EntryPoint::findBuffer(int64_t id) const {
 std::vector<std::string> ArtifactMetadata::requirementsOfFields() const {
   std::vector<std::string> keys;
   if (promptWithoutBos)
-    keys.emplace_back("tokenizer.prompt_without_bos");
+    keys.emplace_back(kKeysReadersMustKnow[0]); // tokenizer.prompt_without_bos
   return keys;
 }
 

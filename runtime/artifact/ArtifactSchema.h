@@ -330,8 +330,9 @@ struct ArtifactMetadata {
 
 /// The keys that change what an artifact computes when set and that an
 /// older reader would ignore: those a writer lists in `requires`, and so
-/// the ones this reader knows. A key goes here when it is added, never
-/// later (an artifact written before would then be refused).
+/// the ones this reader knows. A key goes here in the change that adds it:
+/// readers built between the two would know the key but refuse the
+/// artifacts that list it.
 inline constexpr std::string_view kKeysReadersMustKnow[] = {
     "tokenizer.prompt_without_bos",
 };

@@ -495,26 +495,21 @@ absl::Status checkRing(KVCacheInfo &kv, const ArtifactMetadata &meta) {
   return absl::OkStatus();
 }
 
-/// Every key in `requires` is one this reader knows: a newer llamac's
-/// artifact is refused, not run as if the key were absent. (Artifacts
-/// written before `requires` set prompt_without_bos without listing it;
-/// they still load.)
+} // namespace
+
 absl::Status checkRequirements(const ArtifactMetadata &meta) {
   for (const std::string &key : meta.readerRequirements)
     if (std::find(std::begin(kKeysReadersMustKnow), std::end(kKeysReadersMustKnow), key) ==
         std::end(kKeysReadersMustKnow))
       return fail("requires",
                   absl::StrCat("names '", absl::CEscape(key),
-                               "', which this llama-run does not know: the artifact was "
+                               "', which this runtime does not know: the artifact was "
                                "written by a newer llamac (update llama-run, or recompile the "
                                "model with this one's llamac)"));
   return absl::OkStatus();
 }
 
-} // namespace
-
 absl::Status checkMetadata(ArtifactMetadata &meta, uint64_t fileSize) {
-  RETURN_IF_ERROR(checkRequirements(meta));
   RETURN_IF_ERROR(checkModel(meta.model));
   RETURN_IF_ERROR(checkSections(meta, fileSize));
   RETURN_IF_ERROR(checkWeights(meta.weights, fileSize));

@@ -17,6 +17,13 @@
 
 namespace llamac::runtime {
 
+/// Every key in `meta`'s `requires` is one this reader knows: a newer
+/// llamac's artifact is refused, not run as if the key were absent.
+/// (Artifacts written before `requires` set prompt_without_bos without
+/// listing it; they still load.) Asked before any other error is reported,
+/// since a newer artifact may change other fields too.
+absl::Status checkRequirements(const ArtifactMetadata &meta);
+
 /// Checks `meta` and fills what follows from it (entry point names, buffer
 /// bytes, the weight each binding refers to). `fileSize` bounds the
 /// sections. Errors read "metadata: <path> <problem>".

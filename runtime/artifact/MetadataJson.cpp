@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/artifact/MetadataJson.h"
+#include "runtime/artifact/MetadataChecks.h"
 #include "runtime/artifact/Checksum.h"
 #include "runtime/artifact/SchemaFields.h"
 
@@ -301,6 +302,10 @@ absl::StatusOr<ArtifactMetadata> readMetadataJson(absl::string_view text) {
   absl::Status status;
   Reader reader(root, "", status);
   schema::describe(reader, meta);
+  // A newer llamac's key says more than whatever else it changed (`requires`
+  // is read before the fields after it).
+  if (absl::Status newer = checkRequirements(meta); !newer.ok())
+    return newer;
   if (!status.ok())
     return status;
   return meta;

@@ -225,9 +225,17 @@ TEST(MetadataJsonTest, RequiresNamesTheKeysAnOlderReaderWouldIgnore) {
   back = parseArtifactMetadata(written.dump(), 1 << 20);
   ASSERT_FALSE(back.ok());
   EXPECT_EQ(back.status().message(),
-            "metadata: requires names 'tokenizer.future\\nkey', which this llama-run does not "
+            "metadata: requires names 'tokenizer.future\\nkey', which this runtime does not "
             "know: the artifact was written by a newer llamac (update llama-run, or recompile "
             "the model with this one's llamac)");
+  // Said before what else a newer llamac changed (here a dtype this reader
+  // does not know).
+  json newer = written;
+  newer["kv_cache"]["dtype"] = "f8";
+  back = parseArtifactMetadata(newer.dump(), 1 << 20);
+  ASSERT_FALSE(back.ok());
+  EXPECT_NE(back.status().message().find("written by a newer llamac"), std::string::npos)
+      << back.status();
   written["requires"] = "tokenizer.prompt_without_bos";
   EXPECT_FALSE(parseArtifactMetadata(written.dump(), 1 << 20).ok());
   // Written before `requires`: prompt_without_bos without it still loads.

@@ -28,9 +28,9 @@ options:
   --max-seq-len N        positions of the KV cache (default: the
                          artifact's max_seq_len), which clip the lengths
                          below
-  --prompt-tokens A,B,.. prefill lengths, clipped to the artifact's
-                         max_seq_len (default 128,512; the first one gives
-                         the time to first token)
+  --prompt-tokens A,B,.. prefill lengths, clipped to the positions
+                         (default 128,512; the first one gives the time to
+                         first token)
   --new-tokens N         greedy decode steps per run, after a 16-token
                          prompt (default 128)
   --decode-after N       the prompt length decode and verify start after

@@ -30,7 +30,7 @@ absl::StatusOr<bool> applySpeculationFlag(SpeculationFlags &flags, const std::st
     flags.ngram = *v;
   } else if (name == "--speculate-k") {
     int64_t k;
-    if (absl::SimpleAtoi(value, &k) && k <= 0)
+    if (isPlainInteger(value) && absl::SimpleAtoi(value, &k) && k <= 0)
       return usageError(absl::StrCat(
           "--speculate-k must be at least 1, not ", value,
           " (to decode without speculation, leave out --draft and --prompt-lookup)"));
