@@ -2,6 +2,7 @@
 
 #include "tools/llama-run/Flags.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -75,21 +76,17 @@ scanFlags(const std::vector<std::string> &args, const FlagSpec &spec,
 
 namespace {
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-
 /// A decimal number: sign, digits with at most one point, an exponent
-/// (SimpleAtod alone also takes spaces and hexadecimal, "0x10" as 16);
-/// "inf" and "nan" are left to the caller's finiteness check.
+/// (SimpleAtod alone also takes spaces and hexadecimal, "0x10" as 16).
+/// "inf" and "nan" are not: no flag takes a value that is not finite.
 bool plainDecimal(absl::string_view text) {
   if (!text.empty() && (text[0] == '-' || text[0] == '+'))
     text.remove_prefix(1);
-  if (text == "inf" || text == "nan" || text == "infinity")
-    return true;
   size_t i = 0, digits = 0;
-  while (i < text.size() && isDigit(text[i]))
+  while (i < text.size() && absl::ascii_isdigit(text[i]))
     ++i, ++digits;
   if (i < text.size() && text[i] == '.')
-    for (++i; i < text.size() && isDigit(text[i]); ++i)
+    for (++i; i < text.size() && absl::ascii_isdigit(text[i]); ++i)
       ++digits;
   if (digits == 0)
     return false;
@@ -98,7 +95,7 @@ bool plainDecimal(absl::string_view text) {
     if (i < text.size() && (text[i] == '-' || text[i] == '+'))
       ++i;
     size_t exponentStart = i;
-    while (i < text.size() && isDigit(text[i]))
+    while (i < text.size() && absl::ascii_isdigit(text[i]))
       ++i;
     if (i == exponentStart)
       return false;
@@ -111,7 +108,8 @@ bool plainDecimal(absl::string_view text) {
 bool isPlainInteger(absl::string_view text) {
   if (!text.empty() && (text[0] == '-' || text[0] == '+'))
     text.remove_prefix(1);
-  return !text.empty() && std::all_of(text.begin(), text.end(), isDigit);
+  return !text.empty() && std::all_of(text.begin(), text.end(),
+                                      [](char c) { return absl::ascii_isdigit(c); });
 }
 
 absl::StatusOr<int64_t> parseIntFlag(absl::string_view flag,
